@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace switchyard::rewrite {
+
+/// How the proxy must transform the data rows of a rewritten `COPY ... FROM STDIN`.
+///
+/// The rewritten statement's column list has `source_index_per_output_column.size()` columns;
+/// output field i is a verbatim copy of the client's field `source_index_per_output_column[i]`.
+/// Only identity transforms (renames) are planned this way, so fields are never re-encoded.
+struct CopyPlan {
+  enum class Format { text, csv };
+  Format format = Format::text;
+  char delimiter = '\t';
+  /// CSV only.
+  char quote = '"';
+  /// CSV only; equals `quote` unless ESCAPE was given.
+  char escape = '"';
+  /// The first line is a header that the server skips: it is passed through untouched.
+  bool header = false;
+  /// Fields per client row.
+  std::size_t input_columns = 0;
+  std::vector<int> source_index_per_output_column;
+};
+
+}  // namespace switchyard::rewrite

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <compare>
+#include <string>
+
+namespace switchyard::rewrite {
+
+/// Which column(s) a write of the mapped column goes to (DESIGN §3).
+enum class Writes { old_column, both, new_column };
+
+/// Which column a read of the old column is served from (DESIGN §3).
+enum class Reads { old_column, new_column };
+
+/// One column migration as the rewrite engine sees it. The proxy converts the config's migration
+/// into this so that rewrite/ does not depend on config/.
+struct Migration {
+  /// Identifiers are stored as Postgres stores them (lowercase unless they were quoted).
+  std::string name, schema, table, old_column, new_column;
+  Writes writes = Writes::old_column;
+  Reads reads = Reads::old_column;
+  /// "" means identity (a rename); otherwise an SQL expression template containing `{value}`.
+  std::string to_new, to_old;
+  /// on_unsupported = reject (true) | passthrough (false).
+  bool reject_unsupported = true;
+};
+
+/// A schema-qualified relation name, both parts as Postgres stores them.
+struct QualifiedName {
+  std::string schema, table;
+  auto operator<=>(const QualifiedName&) const = default;
+};
+
+}  // namespace switchyard::rewrite

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rewrite/copy_plan.hpp"
+#include "rewrite/migration.hpp"
+
+namespace switchyard::rewrite {
+
+enum class Outcome {
+  /// Nothing to change: forward the original bytes.
+  unchanged,
+  /// Forward `RewriteResult::sql` instead.
+  rewritten,
+  /// A migration with on_unsupported = reject cannot handle the text: answer with
+  /// rejection_sql(reason) (or an ErrorResponse, SQLSTATE 0A000).
+  rejected,
+  /// Unsupported, but every migration involved says passthrough: forward, log and count.
+  passthrough_unsupported,
+  /// Columns or existence of `RewriteResult::missing` are needed: fetch them and retry.
+  needs_catalog,
+};
+
+enum class StatementKind { select, insert, update, delete_, copy, ddl, other };
+
+/// How one statement text used one migration (for metrics).
+struct MigrationUse {
+  std::string migration;
+  int reads_of_old = 0;
+  int writes_of_old = 0;
+  int reads_of_new = 0;
+  int writes_of_new = 0;
+  bool rewritten = false;
+};
+
+struct RewriteResult {
+  Outcome outcome = Outcome::unchanged;
+  /// The rewritten text (valid when outcome == rewritten).
+  std::string sql;
+  /// For rejected/passthrough_unsupported: names the migration and the construct.
+  std::string reason;
+  /// One entry per migration touched.
+  std::vector<MigrationUse> uses;
+  /// needs_catalog: relations whose columns (or absence) are needed.
+  std::vector<QualifiedName> missing;
+  /// One per statement, for metrics.
+  std::vector<StatementKind> kinds;
+  /// ALTER/DROP/... on a mapped table: the proxy refreshes the catalog.
+  bool ddl_on_mapped_table = false;
+  /// Set for a rewritten `COPY ... FROM STDIN` whose data rows must be transformed.
+  std::optional<CopyPlan> copy;
+};
+
+}  // namespace switchyard::rewrite

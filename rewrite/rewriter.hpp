@@ -1,0 +1,43 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rewrite/catalog.hpp"
+#include "rewrite/migration.hpp"
+#include "rewrite/result.hpp"
+
+namespace switchyard::rewrite {
+
+/// The SQL rewrite engine (DESIGN §3, §7). Immutable once built; const use is thread-safe.
+class Rewriter {
+ public:
+  explicit Rewriter(std::vector<Migration> migrations);
+
+  /// DESIGN §7 fast path: false when no mapped table name occurs in `sql` (case-insensitive,
+  /// quoted or not). Allocation-free; the proxy forwards such text byte for byte.
+  bool may_touch(std::string_view sql) const;
+
+  /// Rewrites one Query/Parse text (may hold several statements separated by ';').
+  RewriteResult rewrite(std::string_view sql, const SessionContext& session,
+                        const Catalog& catalog) const;
+
+  const std::vector<Migration>& migrations() const { return migrations_; }
+
+ private:
+  std::vector<Migration> migrations_;
+  /// Lowercased mapped table names, deduplicated, for may_touch().
+  std::vector<std::string> needles_;
+};
+
+/// Validates a to_new/to_old template: nullopt if `{value}` substituted by a column parses as an
+/// expression, else a message saying what is wrong.
+std::optional<std::string> validate_transform(std::string_view tmpl);
+
+/// SQL that makes the server itself raise `message` with SQLSTATE 0A000 (a DO block with RAISE),
+/// so the transaction state on the server matches what the client sees.
+std::string rejection_sql(std::string_view message);
+
+}  // namespace switchyard::rewrite
