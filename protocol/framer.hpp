@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <variant>
+
+namespace switchyard::protocol {
+
+/// Largest accepted length field of a regular message, exclusive. PostgreSQL
+/// itself caps most messages at 1 GB (PQ_LARGE_MESSAGE_LIMIT); anything at or
+/// above this is treated as a corrupt stream rather than a huge message.
+inline constexpr std::uint32_t kMaxMessageLength = 1u << 30;
+/// Largest accepted length field of a startup packet, inclusive, as PostgreSQL's
+/// MAX_STARTUP_PACKET_LENGTH.
+inline constexpr std::uint32_t kMaxStartupLength = 10000;
+
+/// Why a length field cannot start a valid frame. Either one means the stream
+/// is out of sync and the connection has to be closed.
+enum class FrameError { length_too_small, length_too_large };
+
+/// A short, stable description for logs.
+std::string_view to_string(FrameError e);
+
+/// Not enough bytes yet: the buffer must hold at least `total` bytes from its start.
+struct NeedMore {
+  std::size_t total;
+};
+
+/// The first bytes of a message ("55.7 Message Formats": Byte1 type, Int32 length).
+struct Header {
+  char type;             ///< 0 for a startup-phase packet, which has no type byte
+  std::uint32_t length;  ///< the wire length field, which counts itself
+
+  /// Bytes the whole frame occupies: 1 + length when typed, length for startup.
+  std::size_t frame_size() const { return type == 0 ? length : std::size_t{1} + length; }
+  /// Bytes after the length field.
+  std::size_t body_size() const { return std::size_t{length} - 4; }
+};
+
+/// One complete message. `body` points into the buffer given to the framer.
+struct Frame {
+  char type;                        ///< 0 for a startup-phase packet
+  std::span<const std::byte> body;  ///< the bytes after the length field
+  std::size_t size;                 ///< bytes consumed from the buffer
+};
+
+using HeaderResult = std::variant<Header, NeedMore, FrameError>;
+using FrameResult = std::variant<Frame, NeedMore, FrameError>;
+
+/// Reads the header of a regular message at the start of `data`: a type byte and a
+/// length that must be at least 4 and below `max_length`.
+HeaderResult peek_header(std::span<const std::byte> data,
+                         std::uint32_t max_length = kMaxMessageLength);
+
+/// Cuts the regular message at the start of `data` once it is complete.
+FrameResult next_frame(std::span<const std::byte> data,
+                       std::uint32_t max_length = kMaxMessageLength);
+
+/// Cuts the startup-phase packet (StartupMessage, SSLRequest, GSSENCRequest,
+/// CancelRequest) at the start of `data`: a length of at least 8 (the length and a
+/// request code) and at most kMaxStartupLength. The frame's type is 0.
+FrameResult next_startup_frame(std::span<const std::byte> data);
+
+}  // namespace switchyard::protocol

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <span>
+
+#include "protocol/ready_for_query.hpp"
+
+namespace switchyard::protocol {
+
+/// Tracks, from the messages a proxy relays, whether the session has reached a
+/// point where the server owes nothing and no transaction is open ("55.2.3
+/// Extended Query", "55.2.6 COPY Operations" in "Protocol Flow"). It is pure:
+/// feed it every frontend message type as it is sent upstream and every
+/// backend message as it arrives, in order.
+///
+/// Each Query, FunctionCall and Sync is answered by one ReadyForQuery, except
+/// that the server ignores Sync (and Flush) while in copy-in mode and drops a
+/// Query sent then (it aborts the COPY). A client may pipeline a Sync right
+/// behind the Execute of a COPY FROM STDIN (libpq does), so the tracker keeps
+/// the frontend messages not yet answered and settles which of them the COPY
+/// swallowed when CopyInResponse arrives.
+class ExtendedState {
+ public:
+  /// Records a message sent to the server (its type byte).
+  void on_frontend(char type);
+  /// Records a message received from the server; `body` is read only for
+  /// ReadyForQuery.
+  void on_backend(char type, std::span<const std::byte> body);
+
+  /// True when every message sent has been answered by a ReadyForQuery, no COPY
+  /// is open, and the last ReadyForQuery said 'I': a safe point to switch the
+  /// session's configuration.
+  bool idle() const;
+  /// The status from the last ReadyForQuery (idle before any).
+  TransactionStatus status() const { return status_; }
+  /// Queries, FunctionCalls and Syncs that still await their ReadyForQuery.
+  std::size_t outstanding() const { return outstanding_; }
+  /// True between CopyInResponse (or CopyBothResponse) and the client's
+  /// CopyDone or CopyFail.
+  bool in_copy_in() const { return copy_in_; }
+
+ private:
+  enum class Event : std::uint8_t {
+    simple,    // Query or FunctionCall: answered by one ReadyForQuery
+    sync,      // Sync: answered by one ReadyForQuery, unless sent during copy-in
+    copy_end,  // CopyDone or CopyFail sent before the server entered copy-in
+    other,     // one or more extended-protocol messages (runs are collapsed)
+  };
+
+  void start_copy_in();
+  void ready_for_query(std::span<const std::byte> body);
+
+  std::deque<Event> unanswered_;  // frontend messages since the last ReadyForQuery
+  std::size_t outstanding_ = 0;   // simple and sync events in unanswered_
+  bool copy_in_ = false;
+  TransactionStatus status_ = TransactionStatus::idle;
+};
+
+}  // namespace switchyard::protocol
