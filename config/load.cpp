@@ -1,0 +1,93 @@
+#include <algorithm>
+#include <cstdlib>
+
+#include "config/config.hpp"
+#include "config/diagnostics.hpp"
+
+namespace switchyard::config {
+namespace detail {
+
+Position Diagnostics::where(std::string key) const {
+  for (;;) {
+    if (auto it = positions_.find(key); it != positions_.end()) {
+      return it->second;
+    }
+    const auto dot = key.rfind('.');
+    if (dot == std::string::npos) {
+      return {};
+    }
+    key.resize(dot);
+  }
+}
+
+void Diagnostics::add(Position at, std::string key, std::string message) {
+  failed_.insert(key);
+  errors_.push_back(ConfigError{file_, at.line, at.column, std::move(key), std::move(message)});
+}
+
+void Diagnostics::add(std::string key, std::string message) {
+  const Position at = where(key);
+  add(at, std::move(key), std::move(message));
+}
+
+std::vector<ConfigError> Diagnostics::take() {
+  // Errors without a position are about things missing from the file; they read best after
+  // the ones that point into it.
+  std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
+    const int la = a.line == 0 ? INT32_MAX : a.line;
+    const int lb = b.line == 0 ? INT32_MAX : b.line;
+    return la != lb ? la < lb : a.column < b.column;
+  });
+  return std::move(errors_);
+}
+
+}  // namespace detail
+
+namespace {
+
+std::optional<std::string> process_environment(const std::string& name) {
+  if (const char* value = std::getenv(name.c_str())) {
+    return std::string(value);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+LoadResult parse_config(std::string_view text, std::string_view source,
+                        Environment environment) {
+  if (!environment) {
+    environment = process_environment;
+  }
+  detail::Diagnostics diagnostics{std::string(source)};
+  Config config;
+  config.source = std::string(source);
+  if (detail::read_toml(text, config, diagnostics)) {
+    // Relative paths in a file mean "next to this file", wherever the process was started.
+    std::filesystem::path base_dir;
+    if (!source.starts_with('<')) {
+      base_dir = std::filesystem::path(source).parent_path();
+    }
+    detail::validate(config, diagnostics, environment, base_dir);
+  }
+  LoadResult result;
+  if (diagnostics.empty()) {
+    result.config = std::move(config);
+  } else {
+    result.errors = diagnostics.take();
+  }
+  return result;
+}
+
+LoadResult load_config(const std::filesystem::path& path, Environment environment) {
+  std::string text;
+  if (auto problem = detail::file_problem(path, &text)) {
+    LoadResult result;
+    result.errors.push_back(ConfigError{path.string(), 0, 0, {},
+                                        "cannot read config file: " + *problem});
+    return result;
+  }
+  return parse_config(text, path.string(), std::move(environment));
+}
+
+}  // namespace switchyard::config
