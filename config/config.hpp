@@ -97,10 +97,10 @@ struct AdminConfig {
 
 /// "[timeouts]". TOML values are "10s", "250ms", "2m", "1h" or an integer (seconds).
 struct Timeouts {
-  std::chrono::milliseconds startup{10000};   ///< Client must finish startup+auth within this.
-  std::chrono::milliseconds connect{5000};    ///< Upstream TCP+TLS connect.
-  std::chrono::milliseconds drain{30000};     ///< SIGTERM: wait this long for sessions.
-  std::chrono::milliseconds idle_client{0};   ///< 0 = never.
+  std::chrono::milliseconds startup{10000};  ///< Client must finish startup+auth within this.
+  std::chrono::milliseconds connect{5000};   ///< Upstream TCP+TLS connect.
+  std::chrono::milliseconds drain{30000};    ///< SIGTERM: wait this long for sessions.
+  std::chrono::milliseconds idle_client{0};  ///< 0 = never.
   bool operator==(const Timeouts&) const = default;
 };
 
@@ -122,7 +122,7 @@ struct RuntimeConfig {
 /// Identifiers are stored as written: a plain lowercase name (`status`) or a double-quoted
 /// one (`"Order Status"`); see identifier.hpp to compare them like Postgres does.
 struct Migration {
-  std::string name;  ///< Unique, non-empty; used in metrics and error messages.
+  std::string name;    ///< Unique, non-empty; used in metrics and error messages.
   std::string schema;  ///< From table = "public.users": "public".
   std::string table;   ///< "users".
   std::string old_column;

@@ -30,7 +30,9 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-Parsed<std::string> fail(std::string why) { return Parsed<std::string>{std::nullopt, std::move(why)}; }
+Parsed<std::string> fail(std::string why) {
+  return Parsed<std::string>{std::nullopt, std::move(why)};
+}
 
 Parsed<std::string> too_long(std::string_view written, std::size_t bytes) {
   return fail("\"" + std::string(written) + "\" is " + std::to_string(bytes) +
@@ -46,7 +48,8 @@ Parsed<std::string> parse_identifier(std::string_view written) {
   }
   if (written.front() == '"') {
     if (written.size() < 2 || written.back() != '"') {
-      return fail("\"" + std::string(written) + "\" opens a quoted identifier but does not close it");
+      return fail("\"" + std::string(written) +
+                  "\" opens a quoted identifier but does not close it");
     }
     std::string name;
     const std::string_view inner = written.substr(1, written.size() - 2);
@@ -108,9 +111,9 @@ Parsed<std::vector<std::string>> split_qualified_name(std::string_view written) 
       const std::string_view part = written.substr(start, i - start);
       auto checked = parse_identifier(part);
       if (!checked) {
-        return {std::nullopt, part.empty() ? "\"" + std::string(written) +
-                                                 "\" has an empty name part"
-                                           : checked.error};
+        return {std::nullopt, part.empty()
+                                  ? "\"" + std::string(written) + "\" has an empty name part"
+                                  : checked.error};
       }
       parts.emplace_back(part);
       start = i + 1;

@@ -54,8 +54,7 @@ std::optional<std::string> process_environment(const std::string& name) {
 
 }  // namespace
 
-LoadResult parse_config(std::string_view text, std::string_view source,
-                        Environment environment) {
+LoadResult parse_config(std::string_view text, std::string_view source, Environment environment) {
   if (!environment) {
     environment = process_environment;
   }
@@ -83,8 +82,8 @@ LoadResult load_config(const std::filesystem::path& path, Environment environmen
   std::string text;
   if (auto problem = detail::file_problem(path, &text)) {
     LoadResult result;
-    result.errors.push_back(ConfigError{path.string(), 0, 0, {},
-                                        "cannot read config file: " + *problem});
+    result.errors.push_back(
+        ConfigError{path.string(), 0, 0, {}, "cannot read config file: " + *problem});
     return result;
   }
   return parse_config(text, path.string(), std::move(environment));

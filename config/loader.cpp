@@ -56,10 +56,10 @@ struct Choice {
   E value;
 };
 
-constexpr std::array kTlsModes{
-    Choice<TlsMode>{"disable", TlsMode::disable}, Choice<TlsMode>{"prefer", TlsMode::prefer},
-    Choice<TlsMode>{"require", TlsMode::require},
-    Choice<TlsMode>{"verify-full", TlsMode::verify_full}};
+constexpr std::array kTlsModes{Choice<TlsMode>{"disable", TlsMode::disable},
+                               Choice<TlsMode>{"prefer", TlsMode::prefer},
+                               Choice<TlsMode>{"require", TlsMode::require},
+                               Choice<TlsMode>{"verify-full", TlsMode::verify_full}};
 constexpr std::array kWrites{Choice<Writes>{"old", Writes::old_column},
                              Choice<Writes>{"both", Writes::both},
                              Choice<Writes>{"new", Writes::new_column}};
@@ -75,8 +75,8 @@ constexpr std::array kLogLevels{Choice<int>{"trace", 0}, Choice<int>{"debug", 1}
                                 Choice<int>{"error", 4}, Choice<int>{"critical", 5},
                                 Choice<int>{"off", 6}};
 
-constexpr std::array<std::string_view, 8> kSections{
-    "listen", "upstream", "tls", "admin", "timeouts", "log", "runtime", "migration"};
+constexpr std::array<std::string_view, 8> kSections{"listen",   "upstream", "tls",     "admin",
+                                                    "timeouts", "log",      "runtime", "migration"};
 constexpr std::array<std::string_view, 1> kListenKeys{"address"};
 constexpr std::array<std::string_view, 7> kUpstreamKeys{
     "address", "tls", "ca_file", "user", "password_env", "password_file", "database"};
@@ -87,8 +87,8 @@ constexpr std::array<std::string_view, 4> kTimeoutKeys{"startup", "connect", "dr
 constexpr std::array<std::string_view, 2> kLogKeys{"level", "format"};
 constexpr std::array<std::string_view, 1> kRuntimeKeys{"threads"};
 constexpr std::array<std::string_view, 10> kMigrationKeys{
-    "name",   "table",  "old_column", "new_column", "writes",
-    "reads",  "to_new", "to_old",     "on_unsupported", "database"};
+    "name",  "table",  "old_column", "new_column",     "writes",
+    "reads", "to_new", "to_old",     "on_unsupported", "database"};
 
 // More useful than "did you mean" for keys people write by habit.
 std::string habit_hint(std::string_view key) {
@@ -138,7 +138,8 @@ class Reader {
         continue;
       }
       const bool is_section = path.empty() && node.is_table();
-      std::string message = is_section ? "unknown section [" + name + "]" : "unknown key " + in_quotes(name);
+      std::string message =
+          is_section ? "unknown section [" + name + "]" : "unknown key " + in_quotes(name);
       if (auto hint = closest_match(name, known)) {
         message += is_section ? "; did you mean [" + std::string(*hint) + "]?"
                               : "; did you mean " + in_quotes(*hint) + "?";
@@ -215,7 +216,8 @@ class Reader {
     for (std::size_t i = 0; i < N; ++i) {
       names[i] = choices[i].name;
     }
-    std::string message = in_quotes(text->get()) + " is not valid; valid values: " + valid_names(choices);
+    std::string message =
+        in_quotes(text->get()) + " is not valid; valid values: " + valid_names(choices);
     if (auto hint = closest_match(text->get(), names)) {
       message += " (did you mean " + in_quotes(*hint) + "?)";
     }

@@ -191,8 +191,8 @@ void check_migrations(Config& config, Diagnostics& d) {
   if (config.migrations.empty()) {
     return;
   }
-  const std::string first = " (first migration at line " +
-                            std::to_string(config.migrations.front().line) + ")";
+  const std::string first =
+      " (first migration at line " + std::to_string(config.migrations.front().line) + ")";
   if (!d.present("upstream.user") && !d.failed("upstream")) {
     d.add("upstream.user",
           "required when migrations are declared: Switchyard looks up table columns in the "
@@ -209,8 +209,7 @@ void check_migrations(Config& config, Diagnostics& d) {
 
 }  // namespace
 
-std::optional<std::string> file_problem(const std::filesystem::path& path,
-                                        std::string* contents) {
+std::optional<std::string> file_problem(const std::filesystem::path& path, std::string* contents) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     return "is a directory";
@@ -237,7 +236,8 @@ std::optional<std::string> file_problem(const std::filesystem::path& path,
 
 void validate(Config& config, Diagnostics& d, const Environment& environment,
               const std::filesystem::path& base_dir) {
-  require(d, "listen", "address", "the address clients connect to, e.g. address = \"0.0.0.0:6432\" in [listen]");
+  require(d, "listen", "address",
+          "the address clients connect to, e.g. address = \"0.0.0.0:6432\" in [listen]");
   check_upstream(config, d, environment, base_dir);
   check_tls(config, d, base_dir);
   check_migrations(config, d);

@@ -56,8 +56,8 @@ Parsed<Endpoint> parse_endpoint(std::string_view text, bool allow_port_zero,
     port_text = rest.substr(1);
     if (host.find(':') == std::string_view::npos ||
         !std::all_of(host.begin(), host.end(), is_ipv6_char)) {
-      return fail<Endpoint>("\"" + std::string(host) +
-                            "\" in brackets is not an IPv6 address; " + example);
+      return fail<Endpoint>("\"" + std::string(host) + "\" in brackets is not an IPv6 address; " +
+                            example);
     }
   } else {
     const auto colon = text.rfind(':');
@@ -76,8 +76,8 @@ Parsed<Endpoint> parse_endpoint(std::string_view text, bool allow_port_zero,
       host = default_host;
     } else if (!std::all_of(host.begin(), host.end(), is_host_char) || host.starts_with('-') ||
                host.starts_with('.')) {
-      return fail<Endpoint>("\"" + std::string(host) +
-                            "\" is not a host name or IP address; " + example);
+      return fail<Endpoint>("\"" + std::string(host) + "\" is not a host name or IP address; " +
+                            example);
     }
   }
   if (host.empty()) {
@@ -88,9 +88,11 @@ Parsed<Endpoint> parse_endpoint(std::string_view text, bool allow_port_zero,
                           "\" is not a number; ports are 1..65535");
   }
   unsigned long port = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535) {
-    return fail<Endpoint>("port " + std::string(port_text) + " is out of range; ports are 1..65535");
+    return fail<Endpoint>("port " + std::string(port_text) +
+                          " is out of range; ports are 1..65535");
   }
   if (port == 0 && !allow_port_zero) {
     return fail<Endpoint>("port 0 is not a port to connect to; ports are 1..65535");
@@ -100,8 +102,9 @@ Parsed<Endpoint> parse_endpoint(std::string_view text, bool allow_port_zero,
 
 Parsed<std::chrono::milliseconds> parse_duration(std::string_view text) {
   using Result = std::chrono::milliseconds;
-  const std::string valid = "expected an integer and a unit (ms, s, m, h), such as \"250ms\", "
-                            "\"10s\" or \"2m\"";
+  const std::string valid =
+      "expected an integer and a unit (ms, s, m, h), such as \"250ms\", "
+      "\"10s\" or \"2m\"";
   std::size_t digits = 0;
   while (digits < text.size() && is_digit(text[digits])) {
     ++digits;
@@ -120,9 +123,10 @@ Parsed<std::chrono::milliseconds> parse_duration(std::string_view text) {
   } else if (unit == "h") {
     scale = 3'600'000;
   } else {
-    return fail<Result>("\"" + std::string(text) + "\" has " +
-                        (unit.empty() ? std::string("no unit") : "unknown unit \"" + std::string(unit) + "\"") +
-                        "; " + valid);
+    return fail<Result>(
+        "\"" + std::string(text) + "\" has " +
+        (unit.empty() ? std::string("no unit") : "unknown unit \"" + std::string(unit) + "\"") +
+        "; " + valid);
   }
   std::int64_t amount = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + digits, amount);
