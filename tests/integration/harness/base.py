@@ -5,6 +5,7 @@ to Postgres and proxy-only tests are skipped. Running the suite both ways shows 
 asserts Postgres behaviour and not an artefact of the proxy.
 """
 
+import os
 import sys
 import unittest
 
@@ -87,3 +88,11 @@ class IntegrationCase(unittest.TestCase):
             out.write(f"\n--- switchyard log ({self.id()}) ---\n{self.proxy.log_tail()}\n")
         if self.pg is not None:
             out.write(f"\n--- postgres log ({self.id()}) ---\n{self.pg.log_tail()}\n")
+
+
+def libpq_client():
+    """Path of the libpq_client test program (env LIBPQ_CLIENT), or None."""
+    return os.environ.get("LIBPQ_CLIENT") or None
+
+
+requires_libpq_client = unittest.skipUnless(libpq_client(), "needs LIBPQ_CLIENT")
