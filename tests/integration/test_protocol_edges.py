@@ -1,0 +1,270 @@
+"""Wire-protocol behaviour checked byte by byte with the raw client.
+
+Each malformed-input test also checks that a session opened before the bad one still works,
+so a protocol violation closes that session only.
+"""
+
+import struct
+import time
+import unittest
+
+from harness import rawclient as rc
+from harness.base import IntegrationCase, requires_proxy
+from harness.postgres import SUPERUSER
+from harness.util import wait_until
+
+PROTOCOL_3_1 = (3 << 16) | 1
+
+
+class ProtocolEdgesTest(IntegrationCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.start_stack(pg_kwargs={"auth": "md5"})
+
+    # -- startup -------------------------------------------------------------------------
+
+    def test_newer_minor_version_and_pq_options_are_negotiated_by_the_server(self):
+        with self.raw() as conn:
+            auth, _ = conn.start(SUPERUSER, self.pg.dbname, password=self.pg.password,
+                                 extra={"_pq_.switchyard_probe": "on"}, version=PROTOCOL_3_1)
+            negotiations = [a for a in auth if isinstance(a, tuple) and a[0] == "negotiate"]
+            self.assertEqual(len(negotiations), 1, f"no NegotiateProtocolVersion: {auth}")
+            payload = negotiations[0][1]
+            newest, count = struct.unpack_from("!ii", payload, 0)
+            self.assertEqual(newest & 0xFFFF, 0, "server supports minor version 0")
+            self.assertEqual(count, 1)
+            self.assertEqual(rc.cstring(payload[8:]), "_pq_.switchyard_probe")
+            self.assertEqual(rc.rows(conn.simple("SELECT 'negotiated'")), [["negotiated"]])
+
+    def test_startup_parameters_are_relayed(self):
+        with self.raw() as conn:
+            conn.start(SUPERUSER, self.pg.dbname, password=self.pg.password,
+                       extra={"application_name": "raw-edge", "options": "-c work_mem=7MB"})
+            self.assertEqual(conn.parameters.get("application_name"), "raw-edge")
+            self.assertIsNotNone(conn.backend_pid)
+            self.assertEqual(rc.rows(conn.simple("SHOW work_mem")), [["7MB"]])
+
+    def test_ssl_request_without_client_tls_is_answered_n_and_startup_continues(self):
+        with self.raw() as conn:
+            self.assertEqual(conn.negotiate_tls(), b"N")
+            conn.start(SUPERUSER, self.pg.dbname, password=self.pg.password)
+            self.assertEqual(rc.rows(conn.simple("SELECT 1")), [["1"]])
+
+    @requires_proxy
+    def test_gssenc_request_is_answered_n_and_startup_continues(self):
+        with self.raw() as conn:
+            conn.send(rc.gssenc_request())
+            self.assertEqual(conn.read_byte(), b"N")
+            conn.start(SUPERUSER, self.pg.dbname, password=self.pg.password)
+            self.assertEqual(rc.rows(conn.simple("SELECT 2")), [["2"]])
+
+    def test_wrong_password_is_relayed_as_28p01(self):
+        with self.raw() as conn:
+            with self.assertRaises(rc.ServerError) as caught:
+                conn.start(SUPERUSER, self.pg.dbname, password="not-the-password")
+            self.assertEqual(caught.exception.sqlstate, "28P01")
+        self.assert_endpoint_works()
+
+    # -- queries -------------------------------------------------------------------------
+
+    def test_simple_query_with_several_statements_stops_at_the_first_error(self):
+        with self.raw_session() as conn:
+            messages = conn.simple("CREATE TEMP TABLE m (v int); INSERT INTO m VALUES (1), (2);"
+                                   " SELECT sum(v) FROM m; SELECT 1 / 0; INSERT INTO m VALUES (3)")
+            self.assertEqual(rc.kinds(messages), b"CCTDCEZ")
+            self.assertEqual(rc.rows(messages), [["3"]])
+            self.assertEqual(rc.errors(messages)[0]["C"], "22012")
+            # The failed Query was one implicit transaction: the temp table is gone too.
+            after = conn.simple("SELECT count(*) FROM pg_class WHERE relname = 'm'")
+            self.assertEqual(rc.rows(after), [["0"]])
+
+    def test_empty_query(self):
+        with self.raw_session() as conn:
+            self.assertEqual(rc.kinds(conn.simple("")), b"IZ")
+
+    def test_extended_protocol_pipelined_with_an_error_skips_to_sync(self):
+        with self.raw_session() as conn:
+            conn.send(rc.parse("SELECT $1::int * 2", param_types=(23,)) + rc.bind(["21"]) +
+                      rc.describe(b"P") + rc.execute() +
+                      rc.parse("SELECT 1 / (random() * 0)::int") + rc.bind() + rc.execute() +
+                      rc.parse("SELECT 'skipped'") + rc.bind() + rc.execute() +
+                      rc.sync() +
+                      rc.parse("SELECT 'after sync'") + rc.bind() + rc.execute() + rc.sync())
+            first = conn.read_until_ready()
+            self.assertEqual(rc.kinds(first), b"12TDC12EZ")
+            self.assertEqual(rc.rows(first), [["42"]])
+            self.assertEqual(rc.errors(first)[0]["C"], "22012")
+            second = conn.read_until_ready()
+            self.assertEqual(rc.kinds(second), b"12DCZ")
+            self.assertEqual(rc.rows(second), [["after sync"]])
+
+    def test_named_statements_and_flush(self):
+        with self.raw_session() as conn:
+            conn.send(rc.parse("SELECT $1::text || '!'", name="shout") +
+                      rc.describe(b"S", "shout") + rc.flush())
+            got = [conn.read_message() for _ in range(3)]
+            self.assertEqual(rc.kinds(got), b"1tT")
+            for word in ("a", "b", "c"):
+                conn.send(rc.bind([word], statement="shout") + rc.execute())
+            conn.send(rc.close(b"S", "shout") + rc.sync())
+            messages = conn.read_until_ready()
+            self.assertEqual(rc.rows(messages), [["a!"], ["b!"], ["c!"]])
+            self.assertEqual(rc.kinds(messages)[-2:], b"3Z")
+            conn.send(rc.bind(["x"], statement="shout") + rc.execute() + rc.sync())
+            self.assertEqual(rc.errors(conn.read_until_ready())[0]["C"], "26000")
+
+    def test_portal_row_limit_suspends_and_resumes(self):
+        with self.raw_session() as conn:
+            conn.send(rc.parse("SELECT g FROM generate_series(1, 5) g") + rc.bind() +
+                      rc.execute(max_rows=2) + rc.execute(max_rows=2) + rc.execute(max_rows=2) +
+                      rc.sync())
+            messages = conn.read_until_ready()
+            self.assertEqual(rc.kinds(messages), b"12DDsDDsDCZ")
+            self.assertEqual(rc.rows(messages), [[str(i)] for i in range(1, 6)])
+
+    def test_named_portal_survives_sync_inside_a_transaction(self):
+        with self.raw_session() as conn:
+            self.assertEqual(rc.kinds(conn.simple("BEGIN")), b"CZ")
+            conn.send(rc.parse("SELECT g FROM generate_series(1, 4) g") +
+                      rc.bind(portal="cur") + rc.execute("cur", 3) + rc.sync())
+            first = conn.read_until_ready()
+            self.assertEqual(rc.kinds(first), b"12DDDsZ")
+            self.assertEqual(first[-1][1], b"T", "ReadyForQuery says in transaction")
+            conn.send(rc.execute("cur", 3) + rc.sync())
+            second = conn.read_until_ready()
+            self.assertEqual(rc.kinds(second), b"DCZ")
+            self.assertEqual(rc.rows(second), [["4"]])
+            self.assertEqual(conn.simple("COMMIT")[-1][1], b"I")
+
+    def test_copy_in_and_out(self):
+        with self.raw_session() as conn:
+            conn.simple("CREATE TABLE raw_copy (id int, note text)")
+            conn.send(rc.query("COPY raw_copy FROM STDIN"))
+            kind, _ = conn.read_message()
+            self.assertEqual(kind, b"G")
+            for chunk in range(10):
+                data = "".join(f"{chunk * 100 + i}\tn{chunk * 100 + i}\n" for i in range(100))
+                conn.send(rc.copy_data(data.encode()))
+            conn.send(rc.copy_done())
+            done = conn.read_until_ready()
+            self.assertEqual(rc.kinds(done), b"CZ")
+            self.assertEqual(rc.cstring(done[0][1]), "COPY 1000")
+            self.assertEqual(self.pg.query("SELECT count(*), sum(id) FROM raw_copy"),
+                             [(1000, sum(range(1000)))])
+
+            out = conn.simple("COPY (SELECT id, note FROM raw_copy WHERE id < 3 ORDER BY id)"
+                              " TO STDOUT")
+            self.assertEqual(rc.kinds(out), b"HdddcCZ")
+            self.assertEqual([p for k, p in out if k == b"d"],
+                             [b"0\tn0\n", b"1\tn1\n", b"2\tn2\n"])
+
+    def test_copy_fail_from_client_aborts_the_copy(self):
+        with self.raw_session() as conn:
+            conn.simple("CREATE TEMP TABLE copy_fail (id int)")
+            conn.send(rc.query("COPY copy_fail FROM STDIN"))
+            self.assertEqual(conn.read_message()[0], b"G")
+            conn.send(rc.copy_data(b"1\n") + rc.message(b"f", b"client gave up\0"))
+            messages = conn.read_until_ready()
+            self.assertEqual(rc.errors(messages)[0]["C"], "57014")
+            self.assertEqual(rc.rows(conn.simple("SELECT count(*) FROM copy_fail")), [["0"]])
+
+    def test_terminate_closes_the_session_and_its_backend(self):
+        conn = self.raw_session()
+        with conn:
+            pid = int(rc.rows(conn.simple("SELECT pg_backend_pid()"))[0][0])
+            conn.send(rc.terminate())
+            self.assertEqual(conn.read_until_closed(timeout=5), [])
+        wait_until(lambda: self.pg.query("SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+                                         (pid,))[0][0] == 0, 10, what="backend to exit")
+
+    # -- cancel --------------------------------------------------------------------------
+
+    def test_cancel_request_with_the_right_key_cancels_and_a_wrong_key_does_not(self):
+        with self.raw_session() as victim:
+            pid = int(rc.rows(victim.simple("SELECT pg_backend_pid()"))[0][0])
+            victim.send(rc.query("SELECT pg_sleep(30)"))
+            wait_until(lambda: self.pg.query(
+                "SELECT state FROM pg_stat_activity WHERE pid = %s", (pid,)) == [("active",)],
+                10, what="the sleep to start")
+            with self.raw() as wrong:
+                wrong.send(rc.cancel_request(victim.backend_pid, victim.backend_key ^ 0x5A5A))
+                self.assertEqual(wrong.read_until_closed(timeout=5), [])
+            with self.assertRaises(TimeoutError):
+                victim.read_message(timeout=0.5)
+            start = time.monotonic()
+            with self.raw() as right:
+                right.send(rc.cancel_request(victim.backend_pid, victim.backend_key))
+                self.assertEqual(right.read_until_closed(timeout=5), [])
+            messages = victim.read_until_ready(timeout=10)
+            self.assertLess(time.monotonic() - start, 10)
+            self.assertEqual(rc.errors(messages)[0]["C"], "57014")
+            self.assertEqual(rc.rows(victim.simple("SELECT 'still here'")), [["still here"]])
+
+    # -- malformed input -----------------------------------------------------------------
+
+    def assert_rejected(self, conn, require_error, allowed=("08P01",)):
+        """The session gets at most one ErrorResponse with an allowed SQLSTATE, then closes.
+
+        require_error: the protocol allows an ErrorResponse here, so one must be sent.
+        """
+        messages = conn.read_until_closed(timeout=10)
+        kinds = rc.kinds(messages)
+        self.assertNotIn(b"R", kinds, f"authentication continued: {messages}")
+        self.assertIn(kinds, (b"E", b"") if not require_error else (b"E",),
+                      f"unexpected reply: {messages}")
+        for fields in rc.errors(messages):
+            self.assertIn(fields.get("C"), allowed, fields)
+        return messages
+
+    def check_bad_input(self, send_bad, require_error, after_startup,
+                        allowed=("08P01",)):
+        with self.raw_session() as bystander:
+            conn = self.raw_session() if after_startup else self.raw()
+            with conn:
+                send_bad(conn)
+                self.assert_rejected(conn, require_error, allowed)
+            self.assertEqual(rc.rows(bystander.simple("SELECT 'unaffected'")), [["unaffected"]])
+        self.assert_endpoint_works()
+
+    def test_startup_length_below_4_is_rejected(self):
+        self.check_bad_input(lambda c: c.send(struct.pack("!i", 3) + b"\0" * 8),
+                             require_error=False, after_startup=False)
+
+    def test_startup_length_of_2_gib_is_rejected_promptly(self):
+        start = time.monotonic()
+        self.check_bad_input(lambda c: c.send(struct.pack("!i", 0x7FFFFFFF) + b"\0" * 64),
+                             require_error=False, after_startup=False)
+        self.assertLess(time.monotonic() - start, 5)
+
+    def test_unknown_startup_code_is_rejected_with_an_error(self):
+        self.check_bad_input(
+            lambda c: c.send(rc.startup({"user": SUPERUSER}, version=(1234 << 16) | 9999)),
+            require_error=True, after_startup=False, allowed=("08P01", "0A000"))
+
+    def test_unsupported_major_version_is_rejected_with_an_error(self):
+        self.check_bad_input(lambda c: c.send(rc.startup({"user": SUPERUSER}, version=4 << 16)),
+                             require_error=True, after_startup=False,
+                             allowed=("08P01", "0A000"))
+
+    def test_garbage_instead_of_startup_is_rejected(self):
+        self.check_bad_input(lambda c: c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+                             require_error=False, after_startup=False)
+
+    def test_message_length_below_4_is_rejected(self):
+        # Postgres itself just closes here; Switchyard can say why first.
+        self.check_bad_input(lambda c: c.send(b"Q" + struct.pack("!i", 3)),
+                             require_error=self.proxy is not None, after_startup=True)
+
+    def test_message_length_of_2_gib_is_rejected_promptly(self):
+        start = time.monotonic()
+        self.check_bad_input(lambda c: c.send(b"Q" + struct.pack("!i", 0x7FFFFFFF) + b"SELECT"),
+                             require_error=self.proxy is not None, after_startup=True)
+        self.assertLess(time.monotonic() - start, 5)
+
+    def test_unknown_message_type_is_rejected_with_08p01(self):
+        self.check_bad_input(lambda c: c.send(b"z" + struct.pack("!i", 4)),
+                             require_error=True, after_startup=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
