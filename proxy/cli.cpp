@@ -1,0 +1,131 @@
+#include "proxy/cli.hpp"
+
+#include <variant>
+
+namespace switchyard::proxy {
+
+std::string usage_text() {
+  return R"(Switchyard - a PostgreSQL proxy for zero-downtime column migrations
+
+Usage:
+  switchyard serve   --config FILE [--log-level LEVEL] [--log-format text|json]
+  switchyard check   --config FILE
+  switchyard rewrite --config FILE [--sql SQL] [--database DB] [--user USER] [--offline]
+  switchyard --help | --version
+
+Commands:
+  serve     run the proxy: listen per [listen], forward to [upstream]
+  check     validate the config file; print every error with its line and key
+  rewrite   dry run: print how the migrations rewrite SQL (from --sql or stdin)
+
+Options:
+  --config FILE        the TOML config (see README.md)
+  --log-level LEVEL    trace | debug | info | warn | error (default: [log] level, else info)
+  --log-format FORMAT  text | json (default: [log] format, else text)
+  --sql SQL            rewrite: the statement(s) to rewrite instead of reading stdin
+  --database DB        rewrite: the session's database (default: [upstream] database)
+  --user USER          rewrite: the session's user, for "$user" in search_path
+  --offline            rewrite: do not connect to the database for catalog look-ups
+
+Signals (serve): SIGHUP reloads the config; SIGTERM/SIGINT drain sessions and exit.
+)";
+}
+
+std::variant<CommandLine, CliError> parse_command_line(const std::vector<std::string>& args) {
+  CommandLine cmd;
+  if (args.empty()) {
+    return CliError{"no command given (try --help)"};
+  }
+  const std::string& first = args[0];
+  if (first == "--help" || first == "-h" || first == "help") {
+    cmd.kind = CommandKind::help;
+    return cmd;
+  }
+  if (first == "--version" || first == "-V" || first == "version") {
+    cmd.kind = CommandKind::version;
+    return cmd;
+  }
+  if (first == "serve") {
+    cmd.kind = CommandKind::serve;
+  } else if (first == "check") {
+    cmd.kind = CommandKind::check;
+  } else if (first == "rewrite") {
+    cmd.kind = CommandKind::rewrite;
+  } else {
+    return CliError{"unknown command '" + first + "' (commands: serve, check, rewrite; try --help)"};
+  }
+
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      cmd.kind = CommandKind::help;
+      return cmd;
+    }
+    // Accept both "--flag value" and "--flag=value".
+    std::string name = arg;
+    std::optional<std::string> inline_value;
+    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      inline_value = arg.substr(eq + 1);
+    }
+    auto value = [&]() -> std::optional<std::string> {
+      if (inline_value) {
+        return inline_value;
+      }
+      if (i + 1 < args.size()) {
+        return args[++i];
+      }
+      return std::nullopt;
+    };
+    auto take = [&](std::optional<std::string>& slot) -> std::optional<CliError> {
+      auto v = value();
+      if (!v) {
+        return CliError{name + " needs a value"};
+      }
+      slot = std::move(*v);
+      return std::nullopt;
+    };
+    std::optional<CliError> error;
+    if (name == "--config" || name == "-c") {
+      std::optional<std::string> v;
+      error = take(v);
+      if (v) {
+        cmd.config_path = *v;
+      }
+    } else if (name == "--log-level") {
+      error = take(cmd.log_level);
+    } else if (name == "--log-format") {
+      error = take(cmd.log_format);
+    } else if (name == "--sql" && cmd.kind == CommandKind::rewrite) {
+      error = take(cmd.sql);
+    } else if (name == "--database" && cmd.kind == CommandKind::rewrite) {
+      std::optional<std::string> v;
+      error = take(v);
+      if (v) {
+        cmd.database = *v;
+      }
+    } else if (name == "--user" && cmd.kind == CommandKind::rewrite) {
+      std::optional<std::string> v;
+      error = take(v);
+      if (v) {
+        cmd.user = *v;
+      }
+    } else if (name == "--offline" && cmd.kind == CommandKind::rewrite) {
+      cmd.offline = true;
+    } else {
+      return CliError{"unknown option '" + arg + "' for '" + first + "' (try --help)"};
+    }
+    if (error) {
+      return *error;
+    }
+  }
+  if (cmd.config_path.empty()) {
+    return CliError{"'" + first + "' needs --config FILE"};
+  }
+  if (cmd.log_format && *cmd.log_format != "text" && *cmd.log_format != "json") {
+    return CliError{"--log-format must be text or json, not '" + *cmd.log_format + "'"};
+  }
+  return cmd;
+}
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstddef>
+#include <variant>
+#include <vector>
+
+#include "protocol/framer.hpp"
+#include "proxy/stream.hpp"
+
+namespace switchyard::proxy {
+
+/// Reads whole frames from a stream during the startup and auth phases, where messages are
+/// small and handled one by one. The relay phase uses the streaming pump instead.
+class FrameReader {
+ public:
+  enum class Phase { startup, normal };
+
+  struct Failure {
+    error_code io;                                    // set on I/O failure or EOF
+    std::optional<protocol::FrameError> frame;        // set on a malformed length
+  };
+  /// A frame whose body stays valid until the next call.
+  using Result = std::variant<protocol::Frame, Failure>;
+
+  net::awaitable<Result> next(Stream& stream, Phase phase);
+
+  /// Bytes received after the last returned frame (a client that pipelines).
+  std::span<const std::byte> leftover() const {
+    return {buffer_.data() + consumed_, buffer_.size() - consumed_};
+  }
+  bool has_leftover() const { return consumed_ < buffer_.size(); }
+  /// Frees the buffer; what was left over is dropped.
+  void release() {
+    buffer_ = {};
+    consumed_ = 0;
+  }
+
+ private:
+  std::vector<std::byte> buffer_;
+  std::size_t consumed_ = 0;
+};
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,106 @@
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "proxy/cli.hpp"
+#include "proxy/logging.hpp"
+#include "proxy/server.hpp"
+#include "proxy/snapshot_builder.hpp"
+
+#ifndef SWITCHYARD_VERSION
+#define SWITCHYARD_VERSION "0.0.0"
+#endif
+
+namespace sy = switchyard;
+
+namespace {
+
+/// Loads and validates the file; prints every problem to stderr. Empty on failure.
+std::shared_ptr<const sy::proxy::Snapshot> load(const std::string& path) {
+  auto loaded = sy::config::load_config(path);
+  if (!loaded.ok()) {
+    for (const auto& error : loaded.errors) {
+      std::cerr << sy::config::format_error(error) << "\n";
+    }
+    return nullptr;
+  }
+  auto built = sy::proxy::build_snapshot(std::move(*loaded.config), 1);
+  if (auto* errors = std::get_if<std::vector<std::string>>(&built)) {
+    for (const auto& error : *errors) {
+      std::cerr << path << ": " << error << "\n";
+    }
+    return nullptr;
+  }
+  return std::get<std::shared_ptr<const sy::proxy::Snapshot>>(built);
+}
+
+int serve(const sy::proxy::CommandLine& cmd) {
+  auto snapshot = load(cmd.config_path);
+  if (!snapshot) {
+    return 1;
+  }
+  const auto& log = snapshot->config->log;
+  std::string level = cmd.log_level.value_or(log.level);
+  std::string format =
+      cmd.log_format.value_or(std::string(sy::config::to_string(log.format)));
+  if (!sy::proxy::setup_logging(level, format)) {
+    std::cerr << "unknown log level '" << level
+              << "' (valid: trace, debug, info, warn, error, critical, off)\n";
+    return 1;
+  }
+  auto state = std::make_shared<sy::proxy::ProxyState>();
+  state->publish(snapshot);
+  spdlog::info("event=starting version={} config={}", SWITCHYARD_VERSION,
+               sy::proxy::log_value(cmd.config_path));
+  sy::proxy::Server server(cmd.config_path, state);
+  return server.run();
+}
+
+int check(const sy::proxy::CommandLine& cmd) {
+  auto snapshot = load(cmd.config_path);
+  if (!snapshot) {
+    return 1;
+  }
+  const auto& config = *snapshot->config;
+  std::cout << cmd.config_path << ": OK (listen " << config.listen.address.to_string()
+            << ", upstream " << config.upstream.address.to_string() << ", "
+            << config.migrations.size() << " migration(s))\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto parsed = sy::proxy::parse_command_line(args);
+  if (auto* error = std::get_if<sy::proxy::CliError>(&parsed)) {
+    std::cerr << "switchyard: " << error->message << "\n";
+    return 2;
+  }
+  const auto& cmd = std::get<sy::proxy::CommandLine>(parsed);
+  try {
+    switch (cmd.kind) {
+      case sy::proxy::CommandKind::help:
+        std::cout << sy::proxy::usage_text();
+        return 0;
+      case sy::proxy::CommandKind::version:
+        std::cout << "switchyard " << SWITCHYARD_VERSION << "\n";
+        return 0;
+      case sy::proxy::CommandKind::check:
+        return check(cmd);
+      case sy::proxy::CommandKind::serve:
+        return serve(cmd);
+      case sy::proxy::CommandKind::rewrite:
+        std::cerr << "switchyard: rewrite is not available yet\n";
+        return 2;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "switchyard: fatal: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

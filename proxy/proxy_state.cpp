@@ -1,0 +1,27 @@
+#include "proxy/proxy_state.hpp"
+
+namespace switchyard::proxy {
+
+void SessionRegistry::add(std::uint64_t id, net::any_io_executor executor, DrainHook hook) {
+  std::lock_guard lock(mutex_);
+  entries_.emplace(id, Entry{std::move(executor), std::move(hook)});
+}
+
+void SessionRegistry::remove(std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  entries_.erase(id);
+}
+
+void SessionRegistry::drain_all() {
+  std::lock_guard lock(mutex_);
+  for (auto& [id, entry] : entries_) {
+    net::post(entry.executor, entry.hook);
+  }
+}
+
+std::size_t SessionRegistry::size() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
+}  // namespace switchyard::proxy

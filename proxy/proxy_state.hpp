@@ -1,0 +1,70 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "config/config.hpp"
+#include "proxy/asio.hpp"
+#include "proxy/cancel_registry.hpp"
+#include "proxy/metrics.hpp"
+
+namespace switchyard::proxy {
+
+/// Everything derived from one config generation. Immutable once published: sessions hold a
+/// shared_ptr to the one they adopted and switch only at a transaction boundary.
+struct Snapshot {
+  std::uint64_t generation = 0;
+  std::shared_ptr<const config::Config> config;
+  std::shared_ptr<ssl::context> client_tls;    // null: SSLRequest is answered 'N'
+  std::shared_ptr<ssl::context> upstream_tls;  // null: tls = disable
+};
+
+/// Live sessions, so shutdown can ask each to drain on its own thread.
+class SessionRegistry {
+ public:
+  using DrainHook = std::function<void()>;
+  void add(std::uint64_t id, net::any_io_executor executor, DrainHook hook);
+  void remove(std::uint64_t id);
+  /// Posts every hook to its session's executor.
+  void drain_all();
+  std::size_t size() const;
+
+ private:
+  struct Entry {
+    net::any_io_executor executor;
+    DrainHook hook;
+  };
+  mutable std::mutex mutex_;
+  std::unordered_map<std::uint64_t, Entry> entries_;
+};
+
+/// State shared by every session of the process.
+class ProxyState {
+ public:
+  std::shared_ptr<const Snapshot> snapshot() const { return snapshot_.load(); }
+  void publish(std::shared_ptr<const Snapshot> next) {
+    metrics.config_generation.store(next->generation, std::memory_order_relaxed);
+    snapshot_.store(std::move(next));
+  }
+  std::uint64_t next_session_id() { return next_session_id_.fetch_add(1); }
+  bool draining() const { return draining_.load(); }
+  void start_draining() {
+    draining_.store(true);
+    sessions.drain_all();
+  }
+
+  CancelRegistry cancels;
+  SessionRegistry sessions;
+  Metrics metrics;
+
+ private:
+  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  std::atomic<std::uint64_t> next_session_id_{1};
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,175 @@
+#pragma once
+
+#include <cstring>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "protocol/framer.hpp"
+#include "protocol/message_writer.hpp"
+#include "proxy/buffer_pool.hpp"
+#include "proxy/stream.hpp"
+
+namespace switchyard::proxy {
+
+/// What a handler does with a frame it asked to see whole.
+enum class FrameAction { forward, drop, replace };
+
+/// Why a pump stopped.
+struct PumpEnd {
+  error_code io;                                  // read/write failure or EOF
+  std::optional<protocol::FrameError> malformed;  // the peer sent a bad length
+  bool stopped = false;                           // the handler asked to stop
+};
+
+/// Moves protocol messages from one stream to another as they arrive, never holding more than
+/// one read's worth unless a handler needs a whole message (a Query to rewrite). Frames the
+/// handler does not want are streamed: a 1 GB DataRow passes through a 16 KiB buffer.
+///
+/// Handler:
+///   bool wants(char type);                         // see this frame type whole
+///   FrameAction on_frame(const protocol::Frame&, protocol::MessageWriter& replacement);
+///   void on_streamed(char type);                   // a frame passed without being buffered
+///   void on_bytes(std::size_t n);                  // bytes read from `from`
+///   bool on_written();                             // after each write; false stops the pump
+template <class Handler>
+net::awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
+                             std::span<const std::byte> initial = {}) {
+  struct Piece {
+    bool replacement;
+    std::size_t offset;
+    std::size_t size;
+  };
+  PooledBuffer pooled;
+  std::vector<std::byte> large;  // only while a wanted frame exceeds the pooled block
+  std::size_t end = 0;           // bytes held
+  std::size_t streaming = 0;     // bytes of a streamed frame still to come
+  protocol::MessageWriter replacements;
+  std::vector<Piece> pieces;
+  std::vector<net::const_buffer> out;
+
+  auto base = [&]() { return large.empty() ? pooled.data() : large.data(); };
+  auto capacity = [&]() { return large.empty() ? PooledBuffer::kSize : large.size(); };
+  auto reserve = [&](std::size_t total) {
+    if (total <= capacity()) {
+      return;
+    }
+    std::vector<std::byte> grown(total);
+    if (end > 0) {
+      std::memcpy(grown.data(), base(), end);
+    }
+    large = std::move(grown);
+    pooled.reset();
+  };
+
+  if (!initial.empty()) {
+    pooled.acquire();
+    reserve(initial.size());
+    std::memcpy(base(), initial.data(), initial.size());
+    end = initial.size();
+  }
+  bool process_held = end > 0;
+
+  for (;;) {
+    if (!process_held) {
+      if (end == 0) {
+        // Nothing held: wait for bytes before taking a buffer, so idle sessions hold none.
+        if (auto ec = co_await from.wait_readable()) {
+          co_return PumpEnd{ec, std::nullopt};
+        }
+        pooled.acquire();
+      }
+      auto [ec, n] = co_await from.read_some(net::buffer(base() + end, capacity() - end));
+      if (ec) {
+        co_return PumpEnd{ec, std::nullopt};
+      }
+      end += n;
+      handler.on_bytes(n);
+    }
+    process_held = false;
+
+    std::size_t pos = 0;
+    std::size_t segment = 0;
+    std::size_t need = 0;
+    pieces.clear();
+    replacements.clear();
+    while (pos < end) {
+      if (streaming > 0) {
+        std::size_t k = std::min(streaming, end - pos);
+        pos += k;
+        streaming -= k;
+        continue;
+      }
+      auto peeked = protocol::peek_header({base() + pos, end - pos});
+      if (auto* error = std::get_if<protocol::FrameError>(&peeked)) {
+        co_return PumpEnd{{}, *error};
+      }
+      if (auto* more = std::get_if<protocol::NeedMore>(&peeked)) {
+        need = more->total;
+        break;
+      }
+      const auto& header = std::get<protocol::Header>(peeked);
+      std::size_t size = header.frame_size();
+      if (!handler.wants(header.type)) {
+        handler.on_streamed(header.type);
+        if (end - pos >= size) {
+          pos += size;
+        } else {
+          streaming = size - (end - pos);
+          pos = end;
+        }
+        continue;
+      }
+      if (end - pos < size) {
+        need = size;
+        break;
+      }
+      protocol::Frame frame{header.type, {base() + pos + 5, size - 5}, size};
+      std::size_t mark = replacements.size();
+      FrameAction action = handler.on_frame(frame, replacements);
+      if (action != FrameAction::forward) {
+        if (pos > segment) {
+          pieces.push_back({false, segment, pos - segment});
+        }
+        if (action == FrameAction::replace && replacements.size() > mark) {
+          pieces.push_back({true, mark, replacements.size() - mark});
+        }
+        segment = pos + size;
+      }
+      pos += size;
+    }
+    if (pos > segment) {
+      pieces.push_back({false, segment, pos - segment});
+    }
+
+    if (!pieces.empty()) {
+      out.clear();
+      for (const Piece& piece : pieces) {
+        const std::byte* source =
+            piece.replacement ? replacements.data().data() : static_cast<const std::byte*>(base());
+        out.push_back(net::buffer(source + piece.offset, piece.size));
+      }
+      if (auto ec = co_await to.write(out)) {
+        co_return PumpEnd{ec, std::nullopt};
+      }
+    }
+    if (!handler.on_written()) {
+      co_return PumpEnd{{}, std::nullopt, true};
+    }
+
+    // Keep the unconsumed tail (a partial frame) at the front of the buffer.
+    std::size_t tail = end - pos;
+    if (tail > 0 && pos > 0) {
+      std::memmove(base(), base() + pos, tail);
+    }
+    end = tail;
+    if (end == 0) {
+      large = {};
+      pooled.reset();
+    } else if (need > 0) {
+      reserve(need);
+    }
+  }
+}
+
+}  // namespace switchyard::proxy

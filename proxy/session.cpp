@@ -1,0 +1,425 @@
+#include "proxy/session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include "protocol/authentication.hpp"
+#include "protocol/backend_key_data.hpp"
+#include "protocol/startup.hpp"
+#include "proxy/frame_reader.hpp"
+#include "proxy/logging.hpp"
+#include "proxy/relay_state.hpp"
+#include "proxy/upstream_connect.hpp"
+
+namespace switchyard::proxy {
+namespace {
+
+using namespace net::experimental::awaitable_operators;
+namespace be = protocol::backend;
+
+std::string endpoint_text(const tcp::socket& socket) {
+  error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  if (ec) {
+    return "unknown";
+  }
+  return remote.address().to_string() + ":" + std::to_string(remote.port());
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<ProxyState> state)
+      : state_(std::move(state)),
+        id_(state_->next_session_id()),
+        peer_(endpoint_text(socket)),
+        client_(std::move(socket)),
+        drain_signal_(client_.socket().get_executor()) {}
+
+  net::awaitable<void> run();
+
+ private:
+  enum class Step { next, done };
+
+  net::awaitable<Step> negotiate_startup();
+  net::awaitable<void> forward_cancel(const protocol::CancelRequest& request);
+  net::awaitable<Step> authenticate();
+  net::awaitable<void> relay();
+  net::awaitable<void> wait_for_drain();
+  net::awaitable<void> send_error(Stream& stream, std::string_view severity, std::string_view code,
+                                  std::string message);
+  void request_drain() {
+    drain_requested_ = true;
+    drain_signal_.cancel();
+  }
+
+  std::shared_ptr<ProxyState> state_;
+  const std::uint64_t id_;
+  const std::string peer_;
+  Stream client_;
+  std::unique_ptr<Stream> upstream_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  FrameReader client_reader_;
+  FrameReader upstream_reader_;
+  std::vector<std::byte> startup_packet_;
+  std::string user_;
+  std::string database_;
+  std::optional<protocol::BackendKeyData> key_;
+  RelayState relay_;
+  net::steady_timer drain_signal_;
+  bool drain_requested_ = false;
+};
+
+net::awaitable<void> Session::send_error(Stream& stream, std::string_view severity,
+                                         std::string_view code, std::string message) {
+  protocol::Notice notice;
+  notice.severity = std::string(severity);
+  notice.code = std::string(code);
+  notice.message = std::move(message);
+  protocol::MessageWriter writer;
+  protocol::encode_error_response(writer, notice);
+  co_await stream.write(net::buffer(writer.data().data(), writer.size()));
+}
+
+net::awaitable<Session::Step> Session::negotiate_startup() {
+  bool tls_negotiated = false;
+  bool gss_negotiated = false;
+  // SSLRequest, then GSSENCRequest, then the StartupMessage: at most three packets.
+  for (int round = 0; round < 3; ++round) {
+    auto result = co_await client_reader_.next(client_, FrameReader::Phase::startup);
+    if (auto* failure = std::get_if<FrameReader::Failure>(&result)) {
+      if (failure->frame) {
+        spdlog::warn("event=protocol_violation session={} client={} reason={}", id_, peer_,
+                     log_value("invalid startup packet length"));
+        co_await send_error(client_, "FATAL", "08P01", "invalid length of startup packet");
+      }
+      co_return Step::done;
+    }
+    const auto& frame = std::get<protocol::Frame>(result);
+    auto packet = protocol::decode_startup(frame.body);
+
+    if (std::holds_alternative<protocol::SslRequest>(packet)) {
+      if (tls_negotiated || client_.is_tls()) {
+        co_await send_error(client_, "FATAL", "08P01", "SSLRequest received twice");
+        co_return Step::done;
+      }
+      tls_negotiated = true;
+      if (!snapshot_->client_tls) {
+        char no = 'N';
+        co_await client_.write(net::buffer(&no, 1));
+        continue;
+      }
+      // Bytes sent after SSLRequest but before the handshake were not protected by TLS;
+      // treating them as part of the encrypted session is the CVE-2021-23214 bug class.
+      if (client_reader_.has_leftover()) {
+        spdlog::warn("event=protocol_violation session={} client={} reason={}", id_, peer_,
+                     log_value("data pipelined after SSLRequest"));
+        co_await send_error(client_, "FATAL", "08P01",
+                            "received unencrypted data after SSL request");
+        co_return Step::done;
+      }
+      char yes = 'S';
+      if (co_await client_.write(net::buffer(&yes, 1))) {
+        co_return Step::done;
+      }
+      if (auto ec = co_await client_.handshake_as_server(*snapshot_->client_tls)) {
+        state_->metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+        spdlog::info("event=tls_handshake_failed session={} client={} error={}", id_, peer_,
+                     log_value(ec.message()));
+        co_return Step::done;
+      }
+      continue;
+    }
+    if (std::holds_alternative<protocol::GssEncRequest>(packet)) {
+      if (gss_negotiated) {
+        co_await send_error(client_, "FATAL", "08P01", "GSSENCRequest received twice");
+        co_return Step::done;
+      }
+      gss_negotiated = true;
+      char no = 'N';
+      co_await client_.write(net::buffer(&no, 1));
+      continue;
+    }
+    if (auto* cancel = std::get_if<protocol::CancelRequest>(&packet)) {
+      co_await forward_cancel(*cancel);
+      co_return Step::done;
+    }
+    if (auto* error = std::get_if<protocol::StartupDecodeError>(&packet)) {
+      spdlog::warn("event=protocol_violation session={} client={} reason={}", id_, peer_,
+                   log_value(error->reason));
+      co_await send_error(client_, "FATAL", "08P01", error->reason);
+      co_return Step::done;
+    }
+    const auto& startup = std::get<protocol::StartupMessage>(packet);
+    user_ = std::string(startup.get("user"));
+    database_ = std::string(startup.get("database"));
+    if (database_.empty()) {
+      database_ = user_;
+    }
+    const auto* raw = frame.body.data() - 4;
+    startup_packet_.assign(raw, raw + frame.size);
+    co_return Step::next;
+  }
+  co_await send_error(client_, "FATAL", "08P01", "too many startup negotiation packets");
+  co_return Step::done;
+}
+
+net::awaitable<void> Session::forward_cancel(const protocol::CancelRequest& request) {
+  state_->metrics.cancel_requests.fetch_add(1, std::memory_order_relaxed);
+  auto target = state_->cancels.find(request.process_id, request.secret_key);
+  if (!target) {
+    // Like Postgres, say nothing to the sender: a wrong key must not be probeable.
+    spdlog::info("event=cancel_ignored session={} client={} reason=unknown_key", id_, peer_);
+    co_return;
+  }
+  auto connected = co_await connect_tcp(*target);
+  if (auto* error = std::get_if<std::string>(&connected)) {
+    spdlog::warn("event=cancel_failed session={} error={}", id_, log_value(*error));
+    co_return;
+  }
+  auto& socket = std::get<tcp::socket>(connected);
+  protocol::MessageWriter writer;
+  protocol::encode_cancel_request(writer, request);
+  auto [ec, n] = co_await net::async_write(socket, net::buffer(writer.data().data(), writer.size()),
+                                           use_nothrow);
+  if (!ec) {
+    // Postgres closes the connection once it has delivered the cancel: wait for that (bounded
+    // by the startup timeout) so the client's cancel has taken effect when it hears back.
+    std::byte sink[16];
+    co_await socket.async_read_some(net::buffer(sink), use_nothrow);
+  }
+  spdlog::info("event=cancel_forwarded session={} backend_pid={} upstream={}", id_,
+               request.process_id, target->to_string());
+}
+
+net::awaitable<Session::Step> Session::authenticate() {
+  if (co_await upstream_->write(net::buffer(startup_packet_))) {
+    co_await send_error(client_, "FATAL", "08006", "upstream closed the connection at startup");
+    co_return Step::done;
+  }
+  startup_packet_ = {};
+  protocol::MessageWriter pending;  // messages for the client, flushed before waiting
+  auto flush = [&]() -> net::awaitable<bool> {
+    if (pending.size() == 0) {
+      co_return true;
+    }
+    auto ec = co_await client_.write(net::buffer(pending.data().data(), pending.size()));
+    pending.clear();
+    co_return !ec;
+  };
+  auto append = [&](const protocol::Frame& frame) {
+    pending.bytes(std::span<const std::byte>(frame.body.data() - 5, frame.size));
+  };
+
+  for (;;) {
+    if (!upstream_reader_.has_leftover() && !co_await flush()) {
+      co_return Step::done;
+    }
+    auto result = co_await upstream_reader_.next(*upstream_, FrameReader::Phase::normal);
+    if (std::holds_alternative<FrameReader::Failure>(result)) {
+      co_await flush();
+      co_await send_error(client_, "FATAL", "08006",
+                          "upstream " + snapshot_->config->upstream.address.to_string() +
+                              " closed the connection during authentication");
+      co_return Step::done;
+    }
+    const auto& frame = std::get<protocol::Frame>(result);
+    switch (frame.type) {
+      case be::kAuthentication: {
+        auto code = protocol::decode_auth_code(frame.body).value_or(-1);
+        if (code == static_cast<std::int32_t>(protocol::AuthCode::sasl)) {
+          // Channel binding binds to the TLS connection the server sees, which is ours, not the
+          // client's: a -PLUS exchange through a proxy can only fail, so it is never offered.
+          auto rewritten = protocol::encode_sasl_without_plus(frame.body);
+          pending.bytes(std::span<const std::byte>(rewritten));
+        } else {
+          append(frame);
+        }
+        if (code == static_cast<std::int32_t>(protocol::AuthCode::ok) ||
+            code == static_cast<std::int32_t>(protocol::AuthCode::sasl_final)) {
+          break;
+        }
+        // Every other request expects one answer from the client.
+        if (!co_await flush()) {
+          co_return Step::done;
+        }
+        auto answer = co_await client_reader_.next(client_, FrameReader::Phase::normal);
+        if (std::holds_alternative<FrameReader::Failure>(answer)) {
+          co_return Step::done;
+        }
+        const auto& response = std::get<protocol::Frame>(answer);
+        if (response.type != protocol::frontend::kPassword) {
+          co_await send_error(client_, "FATAL", "08P01",
+                              "expected an authentication response, got message type '" +
+                                  std::string(1, response.type) + "'");
+          co_return Step::done;
+        }
+        if (co_await upstream_->write(
+                net::buffer(response.body.data() - 5, response.size))) {
+          co_return Step::done;
+        }
+        break;
+      }
+      case be::kBackendKeyData:
+        if (auto key = protocol::decode_backend_key_data(frame.body)) {
+          key_ = *key;
+          state_->cancels.add(key->process_id, key->secret_key,
+                              snapshot_->config->upstream.address);
+        }
+        append(frame);
+        break;
+      case be::kErrorResponse:
+        append(frame);
+        co_await flush();
+        co_return Step::done;
+      case be::kReadyForQuery:
+        append(frame);
+        if (!co_await flush()) {
+          co_return Step::done;
+        }
+        co_return Step::next;
+      default:  // ParameterStatus, NoticeResponse, NegotiateProtocolVersion
+        append(frame);
+        break;
+    }
+  }
+}
+
+net::awaitable<void> Session::wait_for_drain() {
+  drain_signal_.expires_at(net::steady_timer::time_point::max());
+  co_await drain_signal_.async_wait(use_nothrow);
+  if (!drain_requested_) {
+    co_return;  // cancelled because the relay ended
+  }
+  if (relay_.at_boundary()) {
+    co_return;
+  }
+  // Let the transaction in flight finish; the backend handler stops at the next boundary.
+  relay_.close_at_boundary = true;
+  drain_signal_.expires_at(net::steady_timer::time_point::max());
+  co_await drain_signal_.async_wait(use_nothrow);
+}
+
+net::awaitable<void> Session::relay() {
+  FrontendHandler frontend(relay_, state_->metrics);
+  BackendHandler backend(relay_, state_->metrics);
+  std::vector<std::byte> client_leftover(client_reader_.leftover().begin(),
+                                         client_reader_.leftover().end());
+  std::vector<std::byte> upstream_leftover(upstream_reader_.leftover().begin(),
+                                           upstream_reader_.leftover().end());
+  client_reader_.release();
+  upstream_reader_.release();
+
+  std::weak_ptr<Session> weak = weak_from_this();
+  state_->sessions.add(id_, client_.socket().get_executor(), [weak] {
+    if (auto self = weak.lock()) {
+      self->request_drain();
+    }
+  });
+  if (state_->draining()) {
+    request_drain();
+  }
+
+  auto ended = co_await (pump(client_, *upstream_, frontend, client_leftover) ||
+                         pump(*upstream_, client_, backend, upstream_leftover) ||
+                         wait_for_drain());
+  state_->sessions.remove(id_);
+
+  switch (ended.index()) {
+    case 0: {
+      const auto& end = std::get<0>(ended);
+      if (end.malformed) {
+        spdlog::warn("event=protocol_violation session={} client={} reason={}", id_, peer_,
+                     log_value(std::string("client sent a message with an ") +
+                               std::string(protocol::to_string(*end.malformed))));
+        state_->metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+        co_await send_error(client_, "FATAL", "08P01", "invalid message length");
+      }
+      // The client left (or sent Terminate): tell the backend, so it ends cleanly.
+      if (!relay_.terminate_sent) {
+        std::array<std::byte, 5> terminate{std::byte{'X'}, std::byte{0}, std::byte{0},
+                                           std::byte{0}, std::byte{4}};
+        co_await upstream_->write(net::buffer(terminate));
+      }
+      break;
+    }
+    case 1: {
+      const auto& end = std::get<1>(ended);
+      if (end.malformed) {
+        spdlog::error("event=upstream_protocol_violation session={} reason={}", id_,
+                      log_value(std::string(protocol::to_string(*end.malformed))));
+        co_await send_error(client_, "FATAL", "08P01", "upstream sent an invalid message");
+      } else if (end.stopped) {
+        co_await send_error(client_, "FATAL", "57P01",
+                            "terminating connection because Switchyard is shutting down");
+      }
+      break;
+    }
+    default:
+      co_await send_error(client_, "FATAL", "57P01",
+                          "terminating connection because Switchyard is shutting down");
+      break;
+  }
+}
+
+net::awaitable<void> Session::run() {
+  snapshot_ = state_->snapshot();
+  const auto& config = *snapshot_->config;
+
+  // Startup, upstream connect and auth together must finish within the startup timeout, so a
+  // client that connects and sends nothing (or trickles bytes) cannot hold a slot.
+  net::steady_timer deadline(client_.socket().get_executor());
+  deadline.expires_after(config.timeouts.startup);
+  auto setup = [this]() -> net::awaitable<Step> {
+    if (co_await negotiate_startup() == Step::done) {
+      co_return Step::done;
+    }
+    auto connected = co_await connect_upstream(*snapshot_);
+    if (auto* error = std::get_if<std::string>(&connected)) {
+      state_->metrics.upstream_connect_failures.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("event=upstream_connect_failed session={} client={} error={}", id_, peer_,
+                   log_value(*error));
+      co_await send_error(client_, "FATAL", "08006", *error);
+      co_return Step::done;
+    }
+    upstream_ = std::move(std::get<std::unique_ptr<Stream>>(connected));
+    co_return co_await authenticate();
+  };
+  auto outcome = co_await (setup() || deadline.async_wait(use_nothrow));
+  if (outcome.index() == 1) {
+    state_->metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+    spdlog::info("event=startup_timeout session={} client={} timeout_ms={}", id_, peer_,
+                 config.timeouts.startup.count());
+    co_await send_error(client_, "FATAL", "08006", "timed out during connection startup");
+  } else if (std::get<0>(outcome) == Step::next) {
+    spdlog::info("event=session_start session={} client={} user={} database={} tls={}", id_,
+                 peer_, log_value(user_), log_value(database_),
+                 client_.is_tls() ? client_.tls_version() : "off");
+    co_await relay();
+  }
+  if (key_) {
+    state_->cancels.remove(key_->process_id, key_->secret_key);
+  }
+  if (upstream_) {
+    upstream_->close();
+  }
+  client_.close();
+}
+
+}  // namespace
+
+net::awaitable<void> run_session(tcp::socket client, std::shared_ptr<ProxyState> state) {
+  error_code ignored;
+  client.set_option(tcp::no_delay(true), ignored);
+  state->metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
+  state->metrics.connections_active.fetch_add(1, std::memory_order_relaxed);
+  auto session = std::make_shared<Session>(std::move(client), state);
+  try {
+    co_await session->run();
+  } catch (const std::exception& e) {
+    spdlog::error("event=session_failed error={}", log_value(e.what()));
+  }
+  state->metrics.connections_active.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace switchyard::proxy

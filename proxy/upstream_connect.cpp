@@ -1,0 +1,95 @@
+#include "proxy/upstream_connect.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include "protocol/message_writer.hpp"
+#include "protocol/startup.hpp"
+
+namespace switchyard::proxy {
+namespace {
+
+using namespace net::experimental::awaitable_operators;
+
+net::awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_and_negotiate(
+    const Snapshot& snapshot) {
+  const config::UpstreamConfig& upstream = snapshot.config->upstream;
+  const std::string where = upstream.address.to_string();
+  auto connected = co_await connect_tcp(upstream.address);
+  if (auto* error = std::get_if<std::string>(&connected)) {
+    co_return *error;
+  }
+  auto stream = std::make_unique<Stream>(std::move(std::get<tcp::socket>(connected)));
+  if (upstream.tls == config::TlsMode::disable) {
+    co_return stream;
+  }
+
+  protocol::MessageWriter writer;
+  protocol::encode_ssl_request(writer);
+  if (auto ec = co_await stream->write(net::buffer(writer.data().data(), writer.size()))) {
+    co_return "could not send SSLRequest to upstream " + where + ": " + ec.message();
+  }
+  char answer = 0;
+  auto [ec, n] = co_await stream->read_some(net::buffer(&answer, 1));
+  if (ec || n != 1) {
+    co_return "upstream " + where + " closed the connection during TLS negotiation";
+  }
+  if (answer == 'S') {
+    const bool verify = upstream.tls == config::TlsMode::verify_full;
+    auto hec = co_await stream->handshake_as_client(
+        *snapshot.upstream_tls, verify ? upstream.address.host : std::string(),
+        upstream.address.host);
+    if (hec) {
+      co_return "TLS handshake with upstream " + where + " failed: " + hec.message();
+    }
+    co_return stream;
+  }
+  if (answer == 'N') {
+    if (upstream.tls == config::TlsMode::prefer) {
+      co_return stream;
+    }
+    co_return "upstream " + where + " does not accept TLS, but [upstream] tls = \"" +
+        std::string(config::to_string(upstream.tls)) + "\"";
+  }
+  co_return "upstream " + where + " answered SSLRequest with an unexpected byte";
+}
+
+}  // namespace
+
+net::awaitable<std::variant<tcp::socket, std::string>> connect_tcp(
+    const config::Endpoint& address) {
+  auto executor = co_await net::this_coro::executor;
+  const std::string where = address.to_string();
+  tcp::socket socket(executor);
+  error_code ec;
+  auto ip = net::ip::make_address(address.host, ec);
+  if (!ec) {
+    std::tie(ec) = co_await socket.async_connect(tcp::endpoint(ip, address.port), use_nothrow);
+  } else {
+    tcp::resolver resolver(executor);
+    auto [rec, results] =
+        co_await resolver.async_resolve(address.host, std::to_string(address.port), use_nothrow);
+    if (rec) {
+      co_return "could not resolve upstream " + where + ": " + rec.message();
+    }
+    std::tie(ec, std::ignore) = co_await net::async_connect(socket, results, use_nothrow);
+  }
+  if (ec) {
+    co_return "could not connect to upstream " + where + ": " + ec.message();
+  }
+  socket.set_option(tcp::no_delay(true), ec);
+  co_return std::move(socket);
+}
+
+net::awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_upstream(
+    const Snapshot& snapshot) {
+  net::steady_timer timer(co_await net::this_coro::executor);
+  timer.expires_after(snapshot.config->timeouts.connect);
+  auto result = co_await (connect_and_negotiate(snapshot) || timer.async_wait(use_nothrow));
+  if (result.index() == 1) {
+    co_return "timed out connecting to upstream " + snapshot.config->upstream.address.to_string() +
+        " after " + std::to_string(snapshot.config->timeouts.connect.count()) + " ms";
+  }
+  co_return std::move(std::get<0>(result));
+}
+
+}  // namespace switchyard::proxy
