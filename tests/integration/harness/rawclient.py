@@ -295,13 +295,17 @@ class RawConnection:
         self.send(ssl_request())
         answer = self.read_byte()
         if answer == b"S":
-            context = ssl_module.create_default_context(cafile=cafile)
-            if cafile is None:
-                context.check_hostname = False
-                context.verify_mode = ssl_module.CERT_NONE
-            self.sock = context.wrap_socket(self.sock,
-                                            server_hostname=server_hostname or self.host)
+            self.wrap_tls(cafile, server_hostname)
         return answer
+
+    def wrap_tls(self, cafile=None, server_hostname=None):
+        """Runs the TLS handshake on the socket (after an 'S'); raises ssl.SSLError/OSError."""
+        context = ssl_module.create_default_context(cafile=cafile)
+        if cafile is None:
+            context.check_hostname = False
+            context.verify_mode = ssl_module.CERT_NONE
+        self.sock.settimeout(self.timeout)
+        self.sock = context.wrap_socket(self.sock, server_hostname=server_hostname or self.host)
 
     # -- startup -------------------------------------------------------------------------
 
