@@ -52,7 +52,8 @@ std::variant<CommandLine, CliError> parse_command_line(const std::vector<std::st
   } else if (first == "rewrite") {
     cmd.kind = CommandKind::rewrite;
   } else {
-    return CliError{"unknown command '" + first + "' (commands: serve, check, rewrite; try --help)"};
+    return CliError{"unknown command '" + first +
+                    "' (commands: serve, check, rewrite; try --help)"};
   }
 
   for (std::size_t i = 1; i < args.size(); ++i) {

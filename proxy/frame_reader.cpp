@@ -9,8 +9,8 @@ net::awaitable<FrameReader::Result> FrameReader::next(Stream& stream, Phase phas
   }
   for (;;) {
     std::span<const std::byte> data(buffer_);
-    auto result = phase == Phase::startup ? protocol::next_startup_frame(data)
-                                          : protocol::next_frame(data);
+    auto result =
+        phase == Phase::startup ? protocol::next_startup_frame(data) : protocol::next_frame(data);
     if (auto* frame = std::get_if<protocol::Frame>(&result)) {
       consumed_ = frame->size;
       co_return *frame;
@@ -22,7 +22,8 @@ net::awaitable<FrameReader::Result> FrameReader::next(Stream& stream, Phase phas
     std::size_t have = buffer_.size();
     // Read at least what is missing, in chunks, so a large message is not read byte by byte.
     buffer_.resize(std::max(want, have + 4096));
-    auto [ec, n] = co_await stream.read_some(net::buffer(buffer_.data() + have, buffer_.size() - have));
+    auto [ec, n] =
+        co_await stream.read_some(net::buffer(buffer_.data() + have, buffer_.size() - have));
     buffer_.resize(have + n);
     if (ec) {
       co_return Failure{ec, std::nullopt};

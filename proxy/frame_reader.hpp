@@ -16,8 +16,8 @@ class FrameReader {
   enum class Phase { startup, normal };
 
   struct Failure {
-    error_code io;                                    // set on I/O failure or EOF
-    std::optional<protocol::FrameError> frame;        // set on a malformed length
+    error_code io;                              // set on I/O failure or EOF
+    std::optional<protocol::FrameError> frame;  // set on a malformed length
   };
   /// A frame whose body stays valid until the next call.
   using Result = std::variant<protocol::Frame, Failure>;

@@ -45,8 +45,7 @@ int serve(const sy::proxy::CommandLine& cmd) {
   }
   const auto& log = snapshot->config->log;
   std::string level = cmd.log_level.value_or(log.level);
-  std::string format =
-      cmd.log_format.value_or(std::string(sy::config::to_string(log.format)));
+  std::string format = cmd.log_format.value_or(std::string(sy::config::to_string(log.format)));
   if (!sy::proxy::setup_logging(level, format)) {
     std::cerr << "unknown log level '" << level
               << "' (valid: trace, debug, info, warn, error, critical, off)\n";

@@ -11,14 +11,14 @@ struct Metrics {
   using Counter = std::atomic<std::uint64_t>;
   Counter connections_total{0};
   std::atomic<std::int64_t> connections_active{0};
-  Counter connections_rejected{0};   // protocol violations, startup timeouts, TLS failures
+  Counter connections_rejected{0};  // protocol violations, startup timeouts, TLS failures
   Counter upstream_connect_failures{0};
   Counter cancel_requests{0};
   Counter bytes_from_clients{0};
   Counter bytes_from_upstream{0};
-  Counter queries_simple{0};         // Query messages
-  Counter queries_extended{0};       // Parse messages
-  Counter transactions{0};           // ReadyForQuery 'I' after work
+  Counter queries_simple{0};    // Query messages
+  Counter queries_extended{0};  // Parse messages
+  Counter transactions{0};      // ReadyForQuery 'I' after work
   // Upstream ErrorResponses by the first character of the SQLSTATE (class), '0'..'9','A'..'Z'.
   std::array<Counter, 36> upstream_errors_by_class{};
   Counter reloads_ok{0};

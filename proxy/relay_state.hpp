@@ -6,8 +6,8 @@
 #include "protocol/error_response.hpp"
 #include "protocol/message_types.hpp"
 #include "protocol/ready_for_query.hpp"
-#include "proxy/pump.hpp"
 #include "proxy/metrics.hpp"
+#include "proxy/pump.hpp"
 
 namespace switchyard::proxy {
 
@@ -15,11 +15,11 @@ namespace switchyard::proxy {
 /// on the same thread, so plain fields suffice.
 struct RelayState {
   protocol::TransactionStatus status = protocol::TransactionStatus::idle;
-  std::uint64_t requests_sent = 0;   // Query, Sync and FunctionCall: each earns one ReadyForQuery
+  std::uint64_t requests_sent = 0;  // Query, Sync and FunctionCall: each earns one ReadyForQuery
   std::uint64_t ready_received = 0;
-  bool in_batch = false;             // extended-protocol messages sent since the last Sync
+  bool in_batch = false;  // extended-protocol messages sent since the last Sync
   bool terminate_sent = false;
-  bool close_at_boundary = false;    // draining: close once the transaction is over
+  bool close_at_boundary = false;  // draining: close once the transaction is over
 
   /// Idle between transactions with nothing in flight: where a session may adopt a new config
   /// generation or be closed by a drain (DESIGN §4).
@@ -36,8 +36,7 @@ class FrontendHandler {
 
   bool wants(char type) const {
     namespace fe = protocol::frontend;
-    return type == fe::kQuery || type == fe::kParse || type == fe::kSync ||
-           type == fe::kTerminate;
+    return type == fe::kQuery || type == fe::kParse || type == fe::kSync || type == fe::kTerminate;
   }
   FrameAction on_frame(const protocol::Frame& frame, protocol::MessageWriter&) {
     namespace fe = protocol::frontend;
@@ -71,7 +70,9 @@ class FrontendHandler {
       state_.in_batch = true;
     }
   }
-  void on_bytes(std::size_t n) { metrics_.bytes_from_clients.fetch_add(n, std::memory_order_relaxed); }
+  void on_bytes(std::size_t n) {
+    metrics_.bytes_from_clients.fetch_add(n, std::memory_order_relaxed);
+  }
   bool on_written() { return !state_.terminate_sent; }
 
  private:

@@ -53,8 +53,8 @@ std::variant<std::unique_ptr<tcp::acceptor>, std::string> open_acceptor(net::io_
     acceptor->listen(net::socket_base::max_listen_connections, ec);
   }
   if (ec) {
-    return "cannot listen on " + at.address().to_string() + ":" + std::to_string(at.port()) +
-           ": " + ec.message();
+    return "cannot listen on " + at.address().to_string() + ":" + std::to_string(at.port()) + ": " +
+           ec.message();
   }
   return acceptor;
 }

@@ -254,8 +254,7 @@ net::awaitable<Session::Step> Session::authenticate() {
                                   std::string(1, response.type) + "'");
           co_return Step::done;
         }
-        if (co_await upstream_->write(
-                net::buffer(response.body.data() - 5, response.size))) {
+        if (co_await upstream_->write(net::buffer(response.body.data() - 5, response.size))) {
           co_return Step::done;
         }
         break;
@@ -321,8 +320,7 @@ net::awaitable<void> Session::relay() {
   }
 
   auto ended = co_await (pump(client_, *upstream_, frontend, client_leftover) ||
-                         pump(*upstream_, client_, backend, upstream_leftover) ||
-                         wait_for_drain());
+                         pump(*upstream_, client_, backend, upstream_leftover) || wait_for_drain());
   state_->sessions.remove(id_);
 
   switch (ended.index()) {
@@ -337,8 +335,8 @@ net::awaitable<void> Session::relay() {
       }
       // The client left (or sent Terminate): tell the backend, so it ends cleanly.
       if (!relay_.terminate_sent) {
-        std::array<std::byte, 5> terminate{std::byte{'X'}, std::byte{0}, std::byte{0},
-                                           std::byte{0}, std::byte{4}};
+        std::array<std::byte, 5> terminate{std::byte{'X'}, std::byte{0}, std::byte{0}, std::byte{0},
+                                           std::byte{4}};
         co_await upstream_->write(net::buffer(terminate));
       }
       break;
@@ -392,8 +390,8 @@ net::awaitable<void> Session::run() {
                  config.timeouts.startup.count());
     co_await send_error(client_, "FATAL", "08006", "timed out during connection startup");
   } else if (std::get<0>(outcome) == Step::next) {
-    spdlog::info("event=session_start session={} client={} user={} database={} tls={}", id_,
-                 peer_, log_value(user_), log_value(database_),
+    spdlog::info("event=session_start session={} client={} user={} database={} tls={}", id_, peer_,
+                 log_value(user_), log_value(database_),
                  client_.is_tls() ? client_.tls_version() : "off");
     co_await relay();
   }

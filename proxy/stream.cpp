@@ -41,8 +41,8 @@ net::awaitable<error_code> Stream::wait_readable() {
   // async_wait(wait_read) is not speculative: under edge-triggered epoll it can miss bytes
   // that arrived before the wait was queued. A peek is speculative and consumes nothing.
   std::byte probe{};
-  auto [ec, n] = co_await socket_.async_receive(net::buffer(&probe, 1),
-                                                tcp::socket::message_peek, use_nothrow);
+  auto [ec, n] = co_await socket_.async_receive(net::buffer(&probe, 1), tcp::socket::message_peek,
+                                                use_nothrow);
   if (!ec && n == 0) {
     ec = net::error::eof;
   }

@@ -7,8 +7,8 @@ namespace {
 
 void harden(ssl::context& context) {
   context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                      ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                      ssl::context::single_dh_use);
   SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
 }
 

@@ -35,9 +35,9 @@ net::awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_and_n
   }
   if (answer == 'S') {
     const bool verify = upstream.tls == config::TlsMode::verify_full;
-    auto hec = co_await stream->handshake_as_client(
-        *snapshot.upstream_tls, verify ? upstream.address.host : std::string(),
-        upstream.address.host);
+    auto hec = co_await stream->handshake_as_client(*snapshot.upstream_tls,
+                                                    verify ? upstream.address.host : std::string(),
+                                                    upstream.address.host);
     if (hec) {
       co_return "TLS handshake with upstream " + where + " failed: " + hec.message();
     }
