@@ -45,10 +45,12 @@ class JsonWriter {
   void number(std::string_view key, long long value) {
     write_key(key);
     out_ += std::to_string(value);
+    first_ = false;
   }
   void null(std::string_view key) {
     write_key(key);
     out_ += "null";
+    first_ = false;
   }
   std::string take() { return std::move(out_); }
 
