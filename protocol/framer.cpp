@@ -18,6 +18,8 @@ std::string_view to_string(FrameError e) {
       return "message length too small";
     case FrameError::length_too_large:
       return "message length too large";
+    case FrameError::invalid_type:
+      return "invalid message type 0";
   }
   return "unknown frame error";
 }
@@ -30,6 +32,9 @@ HeaderResult peek_header(std::span<const std::byte> data, std::uint32_t max_leng
   auto type = static_cast<char>(*r.u8());
   // The length is read unsigned so that a "negative" Int32 is simply too large.
   std::uint32_t length = *r.u32();
+  if (type == 0) {
+    return FrameError::invalid_type;
+  }
   if (length < kMinTypedLength) {
     return FrameError::length_too_small;
   }

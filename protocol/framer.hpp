@@ -16,9 +16,15 @@ inline constexpr std::uint32_t kMaxMessageLength = 1u << 30;
 /// MAX_STARTUP_PACKET_LENGTH.
 inline constexpr std::uint32_t kMaxStartupLength = 10000;
 
-/// Why a length field cannot start a valid frame. Either one means the stream
-/// is out of sync and the connection has to be closed.
-enum class FrameError { length_too_small, length_too_large };
+/// Why the bytes at the start of a buffer cannot start a valid frame. Each one
+/// means the stream is out of sync and the connection has to be closed.
+enum class FrameError {
+  length_too_small,
+  length_too_large,
+  /// A type byte of 0, which no message has; it is rejected because Header and
+  /// Frame use type 0 to mean a startup packet, which has no type byte.
+  invalid_type,
+};
 
 /// A short, stable description for logs.
 std::string_view to_string(FrameError e);
@@ -49,8 +55,8 @@ struct Frame {
 using HeaderResult = std::variant<Header, NeedMore, FrameError>;
 using FrameResult = std::variant<Frame, NeedMore, FrameError>;
 
-/// Reads the header of a regular message at the start of `data`: a type byte and a
-/// length that must be at least 4 and below `max_length`.
+/// Reads the header of a regular message at the start of `data`: a non-zero type
+/// byte and a length that must be at least 4 and below `max_length`.
 HeaderResult peek_header(std::span<const std::byte> data,
                          std::uint32_t max_length = kMaxMessageLength);
 

@@ -122,8 +122,13 @@ void ExtendedState::ready_for_query(std::span<const std::byte> body) {
     unanswered_.pop_front();
     if (e == Event::simple || e == Event::sync) {
       --outstanding_;
-      return;
+      break;
     }
+  }
+  // A CopyDone or CopyFail now at the front precedes anything that could start
+  // a COPY, so it belongs to one that already failed: the server drops it.
+  while (!unanswered_.empty() && unanswered_.front() == Event::copy_end) {
+    unanswered_.pop_front();
   }
 }
 
