@@ -17,7 +17,6 @@ from harness import rawclient as rc
 from harness.base import IntegrationCase, requires_proxy
 from harness.certs import CertAuthority
 from harness.postgres import SUPERUSER, start_for_class as start_cluster
-from harness.proxy import SwitchyardProxy
 
 MD5_ROLE = "tls_md5"
 MD5_PASSWORD = "md5-over-tls"
@@ -36,17 +35,6 @@ class TlsCase(IntegrationCase):
         cls.start_stack(pg_kwargs={"ssl": True, "ca": cls.ca,
                                    "hba": [f"host all {MD5_ROLE} 127.0.0.1/32 md5"]})
         cls.pg.create_role(MD5_ROLE, MD5_PASSWORD, encryption="md5")
-
-
-class TlsDirectTest(TlsCase):
-    """Facts about Postgres the proxy tests rely on; they also hold through the proxy."""
-
-    def test_pipelined_bytes_after_ssl_request_are_rejected(self):
-        # CVE-2021-23214 class: bytes sent before the TLS handshake must never be taken as
-        # the (then unencrypted) startup packet.
-        target = (self.proxy.host, self.proxy.port) if self.proxy else (self.pg.host,
-                                                                          self.pg.port)
-        self._check_pipelined_after_ssl_request(*target)
 
     def _check_pipelined_after_ssl_request(self, host, port):
         start = time.monotonic()
@@ -72,6 +60,15 @@ class TlsDirectTest(TlsCase):
         self.assertLess(time.monotonic() - start, 10)
         self.assert_endpoint_works()
 
+
+class TlsDirectTest(TlsCase):
+    """Facts about Postgres itself (always direct) that the proxy tests build on."""
+
+    def test_pipelined_bytes_after_ssl_request_are_rejected(self):
+        # CVE-2021-23214 class: bytes sent before the TLS handshake must never be taken as
+        # the (then unencrypted) startup packet.
+        self._check_pipelined_after_ssl_request(self.pg.host, self.pg.port)
+
     def test_postgres_offers_channel_binding_over_tls(self):
         with rc.RawConnection(self.pg.host, self.pg.port) as conn:
             self.assertEqual(conn.negotiate_tls(cafile=self.ca.cert), b"S")
@@ -90,11 +87,8 @@ class TlsProxyTest(TlsCase):
         cls.other_ca = CertAuthority(tempfile.mkdtemp(prefix="switchyard-ca2-", dir=cls.ca_dir),
                                      name="Untrusted CA")
 
-    def start_proxy(self, pg=None, **kwargs) -> SwitchyardProxy:
-        proxy = SwitchyardProxy((pg or self.pg).port, **kwargs)
-        proxy.start()
-        self.addCleanup(proxy.close)
-        return proxy
+    def start_proxy(self, pg=None, **kwargs):
+        return super().start_proxy((pg or self.pg).port, **kwargs)
 
     def proxy_conninfo(self, proxy, pg=None, **overrides):
         params = {"host": proxy.host, "port": proxy.port, "user": SUPERUSER,
@@ -181,7 +175,7 @@ class TlsProxyTest(TlsCase):
 
     def test_pipelined_bytes_after_ssl_request_are_rejected_with_client_tls(self):
         proxy = self.start_proxy(upstream_tls="require", client_tls=self.proxy_cert)
-        TlsDirectTest._check_pipelined_after_ssl_request(self, proxy.host, proxy.port)
+        self._check_pipelined_after_ssl_request(proxy.host, proxy.port)
 
     # -- SCRAM channel binding -----------------------------------------------------------
 

@@ -64,6 +64,22 @@ class IntegrationCase(unittest.TestCase):
             raise
         return conn
 
+    def setUp(self):
+        self._test_proxies = []
+
+    def tearDown(self):
+        for p in [self.proxy, *self._test_proxies]:
+            if p is not None and p.crashed():
+                self.fail(f"switchyard exited unexpectedly with status {p.process.returncode}")
+
+    def start_proxy(self, upstream_port=None, **kwargs):
+        """A proxy for this test only (stopped by a cleanup, its log printed on failure)."""
+        p = proxy.SwitchyardProxy(upstream_port or self.pg.port, **kwargs)
+        self._test_proxies.append(p)
+        self.addCleanup(p.close)
+        p.start()
+        return p
+
     def assert_endpoint_works(self):
         """A fresh session through the endpoint answers a query: nothing else broke."""
         with self.connect() as conn:
@@ -84,8 +100,9 @@ class IntegrationCase(unittest.TestCase):
 
     def _dump_logs(self):
         out = sys.stderr
-        if self.proxy is not None:
-            out.write(f"\n--- switchyard log ({self.id()}) ---\n{self.proxy.log_tail()}\n")
+        for i, p in enumerate([self.proxy, *getattr(self, "_test_proxies", [])]):
+            if p is not None:
+                out.write(f"\n--- switchyard log #{i} ({self.id()}) ---\n{p.log_tail()}\n")
         if self.pg is not None:
             out.write(f"\n--- postgres log ({self.id()}) ---\n{self.pg.log_tail()}\n")
 

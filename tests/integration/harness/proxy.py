@@ -72,6 +72,7 @@ class SwitchyardProxy:
         self.logfile = None
         self.process = None
         self.returncode = None
+        self.stopping = False
         self._saved_log = ""
 
     def __enter__(self):
@@ -125,7 +126,14 @@ class SwitchyardProxy:
         return self
 
     def signal(self, signum=signal.SIGTERM):
+        if signum in (signal.SIGTERM, signal.SIGINT, signal.SIGKILL):
+            self.stopping = True
         self.process.send_signal(signum)
+
+    def crashed(self) -> bool:
+        """True when the process exited without being asked to (a crash or a bad exit)."""
+        return (self.process is not None and not self.stopping
+                and self.process.poll() is not None)
 
     def wait(self, timeout):
         """Waits for the process to exit; returns its status or None if still running."""
@@ -140,6 +148,7 @@ class SwitchyardProxy:
         """SIGTERM, a bounded wait, then SIGKILL. Returns the exit status."""
         if self.process is None:
             return self.returncode
+        self.stopping = True
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             if self.wait(timeout) is None:
@@ -159,6 +168,7 @@ class SwitchyardProxy:
             self.logfile = None
 
     def kill(self):
+        self.stopping = True
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
