@@ -1,27 +1,144 @@
 #include "rewrite/rewriter.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "rewrite/analyzer.hpp"
+#include "rewrite/pg_query_handles.hpp"
+#include "rewrite/sql_text.hpp"
+#include "rewrite/text_edits.hpp"
+#include "rewrite/token_list.hpp"
 
 namespace switchyard::rewrite {
 
 Rewriter::Rewriter(std::vector<Migration> migrations) : migrations_(std::move(migrations)) {
   for (const Migration& m : migrations_) {
-    std::string n = m.table;
-    std::transform(n.begin(), n.end(), n.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string n = detail::lower_ascii(m.table);
     if (std::find(needles_.begin(), needles_.end(), n) == needles_.end()) {
       needles_.push_back(std::move(n));
     }
   }
 }
 
-RewriteResult Rewriter::rewrite(std::string_view, const SessionContext&, const Catalog&) const {
-  return RewriteResult{};
+namespace {
+
+void set_problem_outcome(RewriteResult& result, const detail::Analyzer& a) {
+  bool reject = false;
+  for (const detail::Problem& p : a.problems) {
+    if (p.migration != nullptr) {
+      reject = reject || p.migration->reject_unsupported;
+    } else {
+      reject = reject || a.involved.empty() ||
+               std::any_of(a.involved.begin(), a.involved.end(),
+                           [](const Migration* m) { return m->reject_unsupported; });
+    }
+  }
+  const detail::Problem& first = a.problems.front();
+  result.reason = first.reason;
+  if (first.migration == nullptr && !a.involved.empty()) {
+    std::string names;
+    for (const Migration* m : a.involved) {
+      names += (names.empty() ? "" : ", ") + std::string("\"") + m->name + "\"";
+    }
+    result.reason = "migration " + names + ": " + first.reason;
+  }
+  result.outcome = reject ? Outcome::rejected : Outcome::passthrough_unsupported;
 }
 
-std::optional<std::string> validate_transform(std::string_view) { return std::nullopt; }
+}  // namespace
 
-std::string rejection_sql(std::string_view) { return {}; }
+RewriteResult Rewriter::rewrite(std::string_view sql, const SessionContext& session,
+                                const Catalog& catalog) const {
+  RewriteResult result;
+  if (!may_touch(sql)) {
+    return result;
+  }
+  const std::string text(sql);
+  detail::ParsedSql parsed(text);
+  if (parsed.tree() == nullptr) {
+    return result;  // the server reports the syntax error itself
+  }
+  const detail::TokenList tokens(text);
+  detail::TextEdits edits(text);
+  detail::Analyzer analyzer(migrations_, session, catalog, text, tokens, edits);
+  for (size_t i = 0; i < parsed.tree()->n_stmts; ++i) {
+    analyzer.statement(parsed.tree()->stmts[i]);
+  }
+  result.kinds = analyzer.kinds;
+  result.uses = analyzer.uses;
+  result.ddl_on_mapped_table = analyzer.ddl_on_mapped_table;
+  if (!analyzer.missing.empty()) {
+    result.outcome = Outcome::needs_catalog;
+    for (const QualifiedName& q : analyzer.missing) {
+      if (std::find(result.missing.begin(), result.missing.end(), q) == result.missing.end()) {
+        result.missing.push_back(q);
+      }
+    }
+    return result;
+  }
+  if (!analyzer.problems.empty()) {
+    set_problem_outcome(result, analyzer);
+    return result;
+  }
+  if (edits.empty()) {
+    return result;
+  }
+  std::string out = edits.render(0, static_cast<int>(text.size()), true);
+  // A rewrite that does not parse is a bug of ours; refusing is better than sending it.
+  detail::ParsedSql check(out);
+  if (check.tree() == nullptr || check.tree()->n_stmts != parsed.tree()->n_stmts) {
+    analyzer.problems.push_back(detail::Problem{
+        nullptr, "internal error: the rewritten statement does not parse (" + check.error() + ")"});
+    set_problem_outcome(result, analyzer);
+    return result;
+  }
+  result.outcome = Outcome::rewritten;
+  result.sql = std::move(out);
+  result.copy = analyzer.copy;
+  return result;
+}
+
+std::optional<std::string> validate_transform(std::string_view tmpl) {
+  if (tmpl.empty()) {
+    return std::nullopt;
+  }
+  if (tmpl.find("{value}") == std::string_view::npos) {
+    return "the template must contain {value}";
+  }
+  // Parenthesised, so a trailing comment or a second statement cannot hide in the template.
+  const std::string sql = "SELECT (" + detail::apply_template(tmpl, "switchyard_value") + ")";
+  detail::ParsedSql parsed(sql);
+  if (parsed.tree() == nullptr) {
+    return "the template is not an SQL expression: " + parsed.error();
+  }
+  const PgQuery__ParseResult* t = parsed.tree();
+  if (t->n_stmts != 1 || t->stmts[0]->stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT) {
+    return "the template is not a single SQL expression";
+  }
+  const PgQuery__SelectStmt* s = t->stmts[0]->stmt->select_stmt;
+  if (s->n_target_list != 1 || s->n_from_clause != 0 || s->where_clause != nullptr ||
+      s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) {
+    return "the template is not a single SQL expression";
+  }
+  return std::nullopt;
+}
+
+std::string rejection_sql(std::string_view message) {
+  // Dollar quotes need no escaping whatever standard_conforming_strings says; pick tags that do
+  // not occur in the message.
+  auto tag_for = [&](std::string base) {
+    std::string tag = "$" + base + "$";
+    for (int i = 0; std::string_view(message).find(tag) != std::string_view::npos; ++i) {
+      tag = "$" + base + std::to_string(i) + "$";
+    }
+    return tag;
+  };
+  const std::string msg_tag = tag_for("sy_msg");
+  std::string body_tag = tag_for("sy_body");
+  while (body_tag == msg_tag || msg_tag.find(body_tag) != std::string::npos) {
+    body_tag = "$" + body_tag.substr(1, body_tag.size() - 2) + "x$";
+  }
+  return "DO " + body_tag + " BEGIN RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = " + msg_tag +
+         std::string(message) + msg_tag + "; END " + body_tag;
+}
 
 }  // namespace switchyard::rewrite

@@ -1,0 +1,215 @@
+// Per-statement dispatch: which rule applies to which statement kind, and the bookkeeping of
+// uses, problems and DDL that the Rewriter turns into a RewriteResult.
+
+#include "rewrite/analyzer.hpp"
+
+#include <algorithm>
+#include <array>
+#include <functional>
+
+#include "rewrite/sql_text.hpp"
+
+namespace switchyard::rewrite::detail {
+
+namespace {
+
+bool is_ddl_name(std::string_view name) {
+  static constexpr std::array<std::string_view, 14> kDdl = {
+      "RenameStmt",   "IndexStmt",         "CommentStmt",   "GrantStmt",        "TruncateStmt",
+      "ViewStmt",     "RuleStmt",          "DefineStmt",    "ReindexStmt",      "ClusterStmt",
+      "SecLabelStmt", "CompositeTypeStmt", "GrantRoleStmt", "CreateTableAsStmt"};
+  return name.starts_with("Create") || name.starts_with("Alter") || name.starts_with("Drop") ||
+         std::find(kDdl.begin(), kDdl.end(), name) != kDdl.end();
+}
+
+}  // namespace
+
+Analyzer::Analyzer(const std::vector<Migration>& migrations, const SessionContext& session,
+                   const Catalog& catalog, const std::string& sql, const TokenList& tokens,
+                   TextEdits& edits)
+    : migrations_(migrations),
+      session_(session),
+      catalog_(catalog),
+      sql_(sql),
+      tokens_(tokens),
+      edits_(edits) {}
+
+void Analyzer::statement(const PgQuery__RawStmt* raw) {
+  stmt_begin_ = raw->stmt_location;
+  stmt_end_ =
+      raw->stmt_len > 0 ? raw->stmt_location + raw->stmt_len : static_cast<int>(sql_.size());
+  dispatch(raw->stmt, nullptr, true);
+}
+
+MigrationUse& Analyzer::use(const Migration* m) {
+  involved.insert(m);
+  for (MigrationUse& u : uses) {
+    if (u.migration == m->name) {
+      return u;
+    }
+  }
+  uses.push_back(MigrationUse{m->name});
+  return uses.back();
+}
+
+void Analyzer::unsupported(const Migration* m, std::string construct) {
+  if (m != nullptr) {
+    involved.insert(m);
+    problems.push_back(Problem{
+        m, "migration \"" + m->name + "\": " + construct + " is not supported by the rewrite"});
+  } else {
+    problems.push_back(Problem{nullptr, construct + " (rewrite not supported)"});
+  }
+}
+
+bool Analyzer::text_mentions_mapped_table(std::string_view text) const {
+  const std::string lower = lower_ascii(text);
+  return std::any_of(migrations_.begin(), migrations_.end(), [&](const Migration& m) {
+    return lower.find(lower_ascii(m.table)) != std::string::npos;
+  });
+}
+
+void Analyzer::mark_ddl(const Node* stmt) {
+  auto check = [&](std::string_view name) {
+    for (const Migration& m : migrations_) {
+      if (m.table == name) {
+        ddl_on_mapped_table = true;
+      }
+    }
+  };
+  std::function<void(const Node*)> visit = [&](const Node* n) {
+    if (n == nullptr) {
+      return;
+    }
+    if (n->node_case == PG_QUERY__NODE__NODE_RANGE_VAR && n->range_var->relname != nullptr) {
+      check(n->range_var->relname);
+    } else if (n->node_case == PG_QUERY__NODE__NODE_STRING) {
+      check(string_value(n));
+    }
+    for_each_child(node_payload(n), visit, [&](const ProtobufCMessage* typed) {
+      for_each_child(typed, visit, [](const ProtobufCMessage*) {});
+    });
+  };
+  // RangeVars held as typed fields (ALTER TABLE's relation) are looked through by for_each_child
+  // without a Node wrapper, so look at them via a wrapper-free pass too.
+  std::function<void(const ProtobufCMessage*)> typed_pass = [&](const ProtobufCMessage* msg) {
+    if (msg == nullptr) {
+      return;
+    }
+    if (msg->descriptor == &pg_query__range_var__descriptor) {
+      const auto* rv = reinterpret_cast<const PgQuery__RangeVar*>(msg);
+      if (rv->relname != nullptr) {
+        check(rv->relname);
+      }
+    }
+    const ProtobufCMessageDescriptor* d = msg->descriptor;
+    const char* base = reinterpret_cast<const char*>(msg);
+    for (unsigned i = 0; i < d->n_fields; ++i) {
+      const ProtobufCFieldDescriptor& f = d->fields[i];
+      if (f.type != PROTOBUF_C_TYPE_MESSAGE) {
+        continue;
+      }
+      if ((f.flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0 &&
+          *reinterpret_cast<const uint32_t*>(base + f.quantifier_offset) != f.id) {
+        continue;
+      }
+      if (f.label == PROTOBUF_C_LABEL_REPEATED) {
+        const auto cnt = *reinterpret_cast<const size_t*>(base + f.quantifier_offset);
+        const auto* arr = *reinterpret_cast<ProtobufCMessage* const* const*>(base + f.offset);
+        for (size_t k = 0; k < cnt; ++k) {
+          typed_pass(arr[k]);
+        }
+      } else {
+        typed_pass(*reinterpret_cast<ProtobufCMessage* const*>(base + f.offset));
+      }
+    }
+  };
+  visit(stmt);
+  typed_pass(node_payload(stmt));
+}
+
+void Analyzer::other_statement_with_mapped_tables(const Node* stmt, const Scope* outer) {
+  (void)outer;
+  // Bodies we do not parse (DO blocks, function bodies) or statements we do not rewrite (MERGE):
+  // if they mention a mapped table while the migration changes anything, refuse.
+  const std::string_view text = std::string_view(sql_).substr(
+      static_cast<size_t>(stmt_begin_), static_cast<size_t>(stmt_end_ - stmt_begin_));
+  for (const Migration& m : migrations_) {
+    if (m.writes == Writes::old_column && m.reads == Reads::old_column) {
+      continue;
+    }
+    if (lower_ascii(text).find(lower_ascii(m.table)) != std::string::npos) {
+      unsupported(&m, std::string(node_type_name(stmt)) + " mentioning the mapped table");
+    }
+  }
+}
+
+void Analyzer::dispatch(const Node* stmt, const Scope* outer, bool top) {
+  if (stmt == nullptr) {
+    return;
+  }
+  auto kind = [&](StatementKind k) {
+    if (top) {
+      kinds.push_back(k);
+    }
+  };
+  switch (stmt->node_case) {
+    case PG_QUERY__NODE__NODE_SELECT_STMT:
+      kind(StatementKind::select);
+      walk_select(stmt->select_stmt, outer);
+      return;
+    case PG_QUERY__NODE__NODE_INSERT_STMT:
+      kind(StatementKind::insert);
+      insert_stmt(stmt->insert_stmt, outer);
+      return;
+    case PG_QUERY__NODE__NODE_UPDATE_STMT:
+      kind(StatementKind::update);
+      update_stmt(stmt->update_stmt, outer);
+      return;
+    case PG_QUERY__NODE__NODE_DELETE_STMT:
+      kind(StatementKind::delete_);
+      delete_stmt(stmt->delete_stmt, outer);
+      return;
+    case PG_QUERY__NODE__NODE_COPY_STMT:
+      kind(StatementKind::copy);
+      copy_stmt(stmt->copy_stmt, outer);
+      return;
+    case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
+      kind(StatementKind::other);
+      dispatch(stmt->explain_stmt->query, outer, false);
+      return;
+    case PG_QUERY__NODE__NODE_PREPARE_STMT:
+      kind(StatementKind::other);
+      dispatch(stmt->prepare_stmt->query, outer, false);
+      return;
+    case PG_QUERY__NODE__NODE_DECLARE_CURSOR_STMT:
+      kind(StatementKind::other);
+      dispatch(stmt->declare_cursor_stmt->query, outer, false);
+      return;
+    case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
+      kind(StatementKind::ddl);
+      dispatch(stmt->create_table_as_stmt->query, outer, false);
+      return;
+    case PG_QUERY__NODE__NODE_MERGE_STMT:
+    case PG_QUERY__NODE__NODE_DO_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT:
+      kind(stmt->node_case == PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT ? StatementKind::ddl
+                                                                        : StatementKind::other);
+      other_statement_with_mapped_tables(stmt, outer);
+      if (stmt->node_case == PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT) {
+        mark_ddl(stmt);
+      }
+      return;
+    default: {
+      if (is_ddl_name(node_type_name(stmt))) {
+        kind(StatementKind::ddl);
+        mark_ddl(stmt);
+      } else {
+        kind(StatementKind::other);
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace switchyard::rewrite::detail

@@ -1,0 +1,159 @@
+#pragma once
+
+// The rewrite engine's working state for one SQL text. Rules are member functions spread over
+// one file per rule (read_rule.cpp, star_expand.cpp, insert_rule.cpp, update_rule.cpp,
+// copy_rule.cpp); scope.cpp resolves names; analyzer.cpp dispatches per statement.
+
+#include <deque>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rewrite/catalog.hpp"
+#include "rewrite/migration.hpp"
+#include "rewrite/pg_query_handles.hpp"
+#include "rewrite/result.hpp"
+#include "rewrite/text_edits.hpp"
+#include "rewrite/token_list.hpp"
+
+namespace switchyard::rewrite::detail {
+
+/// Output column names of a query; nullopt when they cannot be known.
+using Names = std::optional<std::vector<std::string>>;
+
+/// One FROM-clause item (or a DML target) as name resolution sees it.
+struct Relation {
+  enum class Kind { table, cte, subquery, function, join };
+  Kind kind = Kind::table;
+  /// The name that qualifies its columns: the alias, else the relation name. "" if none.
+  std::string refname;
+  const PgQuery__RangeVar* range_var = nullptr;
+  /// Table: the relation it resolved to (nullopt while unknown).
+  std::optional<QualifiedName> qname;
+  /// Migrations mapping this table (empty for everything else).
+  std::vector<const Migration*> migrations;
+  /// Columns usable for resolution (for a mapped table: catalog columns plus O and N).
+  Names columns;
+  bool columns_loaded = false;
+  /// Alias column names rename the columns positionally.
+  bool alias_colnames = false;
+  /// Part of a NATURAL or USING join: `*` merges columns.
+  bool merged_join = false;
+  /// Hidden behind a join alias: not reachable by its own refname.
+  bool hidden = false;
+};
+
+struct Cte {
+  std::string name;
+  Names columns;
+};
+
+/// One query level.
+struct Scope {
+  const Scope* parent = nullptr;
+  std::deque<Relation> rels;
+  std::vector<Cte> ctes;
+};
+
+/// Why a construct cannot be rewritten, for one migration (null: every migration involved).
+struct Problem {
+  const Migration* migration = nullptr;
+  std::string reason;
+};
+
+class Analyzer {
+ public:
+  Analyzer(const std::vector<Migration>& migrations, const SessionContext& session,
+           const Catalog& catalog, const std::string& sql, const TokenList& tokens,
+           TextEdits& edits);
+
+  /// Analyses (and records edits for) one top-level statement.
+  void statement(const PgQuery__RawStmt* raw);
+
+  std::vector<QualifiedName> missing;
+  std::vector<Problem> problems;
+  std::vector<MigrationUse> uses;
+  std::vector<StatementKind> kinds;
+  bool ddl_on_mapped_table = false;
+  std::optional<CopyPlan> copy;
+  /// Migrations involved in the text (mapped tables referenced).
+  std::set<const Migration*> involved;
+
+ private:
+  // analyzer.cpp
+  void dispatch(const Node* stmt, const Scope* outer, bool top);
+  void unsupported(const Migration* m, std::string construct);
+  MigrationUse& use(const Migration* m);
+  void mark_ddl(const Node* stmt);
+  bool text_mentions_mapped_table(std::string_view text) const;
+  bool reads_new(const Migration* m) const { return m->reads == Reads::new_column; }
+  void other_statement_with_mapped_tables(const Node* stmt, const Scope* outer);
+
+  // scope.cpp
+  Relation make_table(const PgQuery__RangeVar* rv, const Scope& scope);
+  const Cte* find_cte(const Scope* scope, std::string_view name) const;
+  std::optional<QualifiedName> resolve_table_name(const PgQuery__RangeVar* rv, bool* unknown);
+  const Names& columns_of(Relation& rel);
+  std::optional<std::vector<std::string>> catalog_columns(const QualifiedName& name);
+  void add_from_item(const Node* item, Scope& scope, std::vector<Relation*>* added);
+  void process_with(const PgQuery__WithClause* with, Scope& scope);
+  enum class Found { yes, no, ambiguous, uncertain };
+  Found resolve_column(const std::vector<std::string_view>& fields, const Scope& scope,
+                       Relation** rel);
+  Relation* find_refname(const Scope& scope, std::string_view name, int* levels) const;
+  bool mapped_in_chain(const Scope& scope, const Migration* m) const;
+  std::vector<std::string> visible_columns(Relation& rel, bool* known);
+
+  // read_rule.cpp
+  Names walk_select(const PgQuery__SelectStmt* s, const Scope* outer);
+  Names walk_query_node(const Node* n, const Scope* outer);
+  void walk_expr(const Node* n, const Scope& scope);
+  void column_ref(const PgQuery__ColumnRef* cr, const Scope& scope);
+  void rewrite_read(const PgQuery__ColumnRef* cr, const Migration* m);
+  Names walk_targets(PgQuery__Node* const* targets, size_t n, const Scope& scope);
+  void walk_sort_like(const Node* expr, const Scope& scope, const Names& outputs, bool group);
+  std::optional<Span> target_span(const PgQuery__ResTarget* rt, bool strip_alias) const;
+
+  // star_expand.cpp
+  Names expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnRef* cr, const Scope& scope);
+  bool star_active(Relation& rel);
+
+  // insert_rule.cpp / update_rule.cpp
+  Names insert_stmt(const PgQuery__InsertStmt* ins, const Scope* outer);
+  Names update_stmt(const PgQuery__UpdateStmt* up, const Scope* outer);
+  Names delete_stmt(const PgQuery__DeleteStmt* del, const Scope* outer);
+  enum class WriteOp { none, add_new, add_old, rename_to_new, remove_old };
+  WriteOp decide_write(const Migration* m, bool writes_old, bool writes_new);
+  std::string written_value(const Migration* m, WriteOp op, Span value, const Node* node);
+  bool safe_to_duplicate(const Node* value, const Migration* m);
+  void set_list_writes(PgQuery__Node* const* targets, size_t n, const Relation& target);
+  void insert_writes(const PgQuery__InsertStmt* ins, Relation& target, const Migration* m);
+  std::vector<Span> select_target_spans(const PgQuery__SelectStmt* s);
+
+  // copy_rule.cpp
+  void copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer);
+
+  const std::vector<Migration>& migrations_;
+  const SessionContext& session_;
+  const Catalog& catalog_;
+  const std::string& sql_;
+  const TokenList& tokens_;
+  TextEdits& edits_;
+  int stmt_begin_ = 0;
+  int stmt_end_ = 0;
+  std::set<const PgQuery__ColumnRef*> rewritten_;
+};
+
+/// Smallest `location` in the subtree of `node` (-1 if none): where an expression starts, up to
+/// leading parentheses.
+int min_location(const ProtobufCMessage* msg);
+
+/// Postgres' FigureColname for a target without alias (only the cases that depend on names).
+std::string figure_colname(const Node* node);
+
+/// The column reference that gives a target its output name, or null.
+const PgQuery__ColumnRef* name_giving_colref(const Node* node);
+
+}  // namespace switchyard::rewrite::detail

@@ -1,0 +1,269 @@
+// COPY: `COPY T (cols) FROM STDIN` gets its column list rewritten and a CopyPlan for the data
+// stream (renames only); `COPY T TO` reads like `SELECT *`; `COPY (query) TO` is a read.
+
+#include <algorithm>
+
+#include "rewrite/analyzer.hpp"
+#include "rewrite/sql_text.hpp"
+
+namespace switchyard::rewrite::detail {
+
+namespace {
+
+struct CopyOptions {
+  std::string format = "text";
+  std::string delimiter;
+  std::string quote;
+  std::string escape;
+  bool header = false;
+  bool header_match = false;
+  bool column_options = false;  // FORCE_QUOTE / FORCE_NOT_NULL / FORCE_NULL
+};
+
+std::string arg_text(const Node* arg) {
+  if (arg == nullptr) {
+    return {};
+  }
+  switch (arg->node_case) {
+    case PG_QUERY__NODE__NODE_STRING:
+      return std::string(string_value(arg));
+    case PG_QUERY__NODE__NODE_BOOLEAN:
+      return arg->boolean->boolval ? "true" : "false";
+    case PG_QUERY__NODE__NODE_INTEGER:
+      return std::to_string(arg->integer->ival);
+    default:
+      return "?";
+  }
+}
+
+CopyOptions parse_options(const PgQuery__CopyStmt* c) {
+  CopyOptions o;
+  for (size_t i = 0; i < c->n_options; ++i) {
+    const Node* n = c->options[i];
+    if (n->node_case != PG_QUERY__NODE__NODE_DEF_ELEM) {
+      continue;
+    }
+    const std::string name = lower_ascii(n->def_elem->defname ? n->def_elem->defname : "");
+    const std::string value = lower_ascii(arg_text(n->def_elem->arg));
+    if (name == "format") {
+      o.format = value;
+    } else if (name == "delimiter") {
+      o.delimiter = arg_text(n->def_elem->arg);
+    } else if (name == "quote") {
+      o.quote = arg_text(n->def_elem->arg);
+    } else if (name == "escape") {
+      o.escape = arg_text(n->def_elem->arg);
+    } else if (name == "header") {
+      o.header_match = value == "match";
+      o.header = n->def_elem->arg == nullptr || value == "true" || value == "on" || value == "1" ||
+                 o.header_match;
+    } else if (name.starts_with("force_")) {
+      o.column_options = true;
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
+  if (c->query != nullptr) {
+    walk_query_node(c->query, outer);
+    return;
+  }
+  if (c->relation == nullptr) {
+    return;
+  }
+  Scope scope;
+  scope.parent = outer;
+  Relation rel = make_table(c->relation, scope);
+  if (rel.migrations.empty()) {
+    return;
+  }
+  std::vector<std::string> listed;
+  for (size_t i = 0; i < c->n_attlist; ++i) {
+    listed.emplace_back(string_value(c->attlist[i]));
+  }
+  const int r0 = tokens_.index_at(c->relation->location);
+  const int rel_end = r0 < 0 ? -1 : tokens_.dotted_name_end(r0);
+  int list_close = -1;
+  if (rel_end >= 0 && !listed.empty()) {
+    std::vector<Span> items = tokens_.paren_items(rel_end + 1, &list_close);
+    if (items.size() != listed.size()) {
+      list_close = -1;
+    }
+  }
+  if (r0 < 0 || (!listed.empty() && list_close < 0)) {
+    for (const Migration* m : rel.migrations) {
+      if (m->writes != Writes::old_column || reads_new(m)) {
+        unsupported(m, "cannot locate the COPY column list in the text");
+      }
+    }
+    return;
+  }
+  // The text to replace: the column list if any, else nothing (insert after the name).
+  const int replace_begin =
+      listed.empty() ? tokens_.at(rel_end).end : tokens_.at(rel_end + 1).start;
+  const int replace_end = listed.empty() ? tokens_.at(rel_end).end : tokens_.at(list_close).end;
+  const CopyOptions opts = parse_options(c);
+
+  if (!c->is_from) {
+    // COPY T TO: the same columns as before the migration began, O served per the read rule.
+    bool need = false;
+    bool known = true;
+    std::vector<std::string> cols = listed;
+    if (cols.empty()) {
+      if (star_active(rel)) {
+        cols = visible_columns(rel, &known);
+        need = true;
+      }
+    }
+    if (!known) {
+      return;
+    }
+    bool query_form = false;
+    for (const Migration* m : rel.migrations) {
+      if (std::find(cols.begin(), cols.end(), m->old_column) != cols.end()) {
+        use(m).reads_of_old++;
+        if (reads_new(m)) {
+          query_form = true;
+        }
+      }
+    }
+    if (!need && !query_form) {
+      return;
+    }
+    std::string list;
+    for (const std::string& col : cols) {
+      if (!list.empty()) {
+        list += ", ";
+      }
+      auto m = std::find_if(rel.migrations.begin(), rel.migrations.end(), [&](const Migration* mm) {
+        return mm->old_column == col && reads_new(mm);
+      });
+      list += m != rel.migrations.end()
+                  ? apply_template((*m)->to_old, quote_ident((*m)->new_column)) + " AS " +
+                        quote_ident(col)
+                  : quote_ident(col);
+    }
+    bool ok = false;
+    if (query_form) {
+      const std::string relation_text =
+          sql_.substr(static_cast<size_t>(tokens_.at(r0).start),
+                      static_cast<size_t>(tokens_.at(rel_end).end - tokens_.at(r0).start));
+      ok = edits_.replace(tokens_.at(r0).start, replace_end,
+                          "(SELECT " + list + " FROM " + relation_text + ")");
+    } else {
+      ok = edits_.replace(replace_begin, replace_end, (listed.empty() ? " (" : "(") + list + ")");
+    }
+    if (!ok) {
+      unsupported(nullptr, "overlapping rewrites in COPY");
+      return;
+    }
+    for (const Migration* m : rel.migrations) {
+      use(m).rewritten = true;
+    }
+    return;
+  }
+
+  // COPY FROM: the write rule on the column list, and a plan for the data rows.
+  std::vector<std::string> cols = listed;
+  std::vector<int> sources;
+  size_t input_columns = listed.size();
+  bool changed = false;
+  for (const Migration* m : rel.migrations) {
+    if (m->writes == Writes::old_column) {
+      continue;
+    }
+    if (cols.empty()) {
+      bool known = false;
+      cols = visible_columns(rel, &known);
+      if (!known) {
+        return;
+      }
+      input_columns = cols.size();
+    }
+    if (sources.empty()) {
+      for (size_t i = 0; i < cols.size(); ++i) {
+        sources.push_back(static_cast<int>(i));
+      }
+    }
+    const auto o = std::find(cols.begin(), cols.end(), m->old_column);
+    const auto n = std::find(cols.begin(), cols.end(), m->new_column);
+    const int io = o == cols.end() ? -1 : static_cast<int>(o - cols.begin());
+    const int in = n == cols.end() ? -1 : static_cast<int>(n - cols.begin());
+    if (io >= 0) {
+      use(m).writes_of_old++;
+    }
+    if (in >= 0) {
+      use(m).writes_of_new++;
+    }
+    const WriteOp op = decide_write(m, io >= 0, in >= 0);
+    if (op == WriteOp::none) {
+      continue;
+    }
+    if (c->filename != nullptr || c->is_program) {
+      unsupported(m, "COPY FROM a server-side file or program writing the mapped column");
+      return;
+    }
+    if (opts.format != "text" && opts.format != "csv") {
+      unsupported(m, "COPY FROM in " + opts.format + " format writing the mapped column");
+      return;
+    }
+    if (opts.column_options || opts.header_match || c->where_clause != nullptr) {
+      unsupported(m, "COPY FROM with FORCE_*, HEADER MATCH or WHERE writing the mapped column");
+      return;
+    }
+    const bool transform = (op == WriteOp::add_new || op == WriteOp::rename_to_new)
+                               ? !m->to_new.empty()
+                               : (op == WriteOp::add_old && !m->to_old.empty());
+    if (transform) {
+      unsupported(m, "COPY FROM with a type-changing transform (to_new/to_old)");
+      return;
+    }
+    changed = true;
+    if (op == WriteOp::add_new) {
+      cols.push_back(m->new_column);
+      sources.push_back(sources[static_cast<size_t>(io)]);
+    } else if (op == WriteOp::add_old) {
+      cols.push_back(m->old_column);
+      sources.push_back(sources[static_cast<size_t>(in)]);
+    } else if (op == WriteOp::rename_to_new) {
+      cols[static_cast<size_t>(io)] = m->new_column;
+    } else {
+      cols.erase(cols.begin() + io);
+      sources.erase(sources.begin() + io);
+    }
+    use(m).rewritten = true;
+  }
+  if (!changed) {
+    return;
+  }
+  std::string list;
+  for (const std::string& col : cols) {
+    list += (list.empty() ? "" : ", ") + quote_ident(col);
+  }
+  if (!edits_.replace(replace_begin, replace_end, (listed.empty() ? " (" : "(") + list + ")")) {
+    unsupported(nullptr, "overlapping rewrites in COPY");
+    return;
+  }
+  bool identity = sources.size() == input_columns;
+  for (size_t i = 0; identity && i < sources.size(); ++i) {
+    identity = sources[i] == static_cast<int>(i);
+  }
+  if (identity) {
+    return;
+  }
+  CopyPlan plan;
+  plan.format = opts.format == "csv" ? CopyPlan::Format::csv : CopyPlan::Format::text;
+  plan.delimiter = !opts.delimiter.empty() ? opts.delimiter[0]
+                                           : (plan.format == CopyPlan::Format::csv ? ',' : '\t');
+  plan.quote = opts.quote.empty() ? '"' : opts.quote[0];
+  plan.escape = opts.escape.empty() ? plan.quote : opts.escape[0];
+  plan.header = opts.header;
+  plan.input_columns = input_columns;
+  plan.source_index_per_output_column = sources;
+  copy = plan;
+}
+
+}  // namespace switchyard::rewrite::detail

@@ -1,0 +1,286 @@
+// INSERT: the write rule over the column list and every VALUES row (or the SELECT's target
+// list), ON CONFLICT DO UPDATE through the SET-list rule, RETURNING through the read rule.
+
+#include <algorithm>
+
+#include "rewrite/analyzer.hpp"
+#include "rewrite/sql_text.hpp"
+
+namespace switchyard::rewrite::detail {
+
+namespace {
+
+std::string join_idents(const std::vector<std::string>& cols) {
+  std::string out;
+  for (const std::string& c : cols) {
+    if (!out.empty()) {
+      out += ", ";
+    }
+    out += quote_ident(c);
+  }
+  return out;
+}
+
+int index_of(const std::vector<std::string>& v, std::string_view s) {
+  auto it = std::find(v.begin(), v.end(), s);
+  return it == v.end() ? -1 : static_cast<int>(it - v.begin());
+}
+
+bool has_star_target(const PgQuery__SelectStmt* s) {
+  for (size_t i = 0; i < s->n_target_list; ++i) {
+    const Node* v = s->target_list[i]->res_target->val;
+    if (v != nullptr && v->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
+      const PgQuery__ColumnRef* cr = v->column_ref;
+      if (cr->n_fields > 0 &&
+          cr->fields[cr->n_fields - 1]->node_case == PG_QUERY__NODE__NODE_A_STAR) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Names Analyzer::insert_stmt(const PgQuery__InsertStmt* ins, const Scope* outer) {
+  Scope scope;
+  scope.parent = outer;
+  process_with(ins->with_clause, scope);
+  Relation target = make_table(ins->relation, scope);
+  if (ins->select_stmt != nullptr) {
+    walk_query_node(ins->select_stmt, &scope);
+  }
+  const PgQuery__OnConflictClause* oc = ins->on_conflict_clause;
+  if (oc != nullptr && oc->action == PG_QUERY__ON_CONFLICT_ACTION__ONCONFLICT_UPDATE) {
+    // The conflict target (index inference) names index columns, not reads: left as written.
+    Scope ocs;
+    ocs.parent = &scope;
+    ocs.rels.push_back(target);
+    Relation excluded = target;
+    excluded.refname = "excluded";
+    ocs.rels.push_back(excluded);
+    for (size_t i = 0; i < oc->n_target_list; ++i) {
+      const Node* val = oc->target_list[i]->res_target->val;
+      if (val != nullptr && val->node_case == PG_QUERY__NODE__NODE_MULTI_ASSIGN_REF) {
+        if (val->multi_assign_ref->colno == 1) {
+          walk_expr(val->multi_assign_ref->source, ocs);
+        }
+      } else {
+        walk_expr(val, ocs);
+      }
+    }
+    walk_expr(oc->where_clause, ocs);
+    set_list_writes(oc->target_list, oc->n_target_list, target);
+  }
+  Names returning;
+  if (ins->n_returning_list > 0) {
+    Scope rs;
+    rs.parent = &scope;
+    rs.rels.push_back(target);
+    returning = walk_targets(ins->returning_list, ins->n_returning_list, rs);
+  }
+  for (const Migration* m : target.migrations) {
+    insert_writes(ins, target, m);
+  }
+  return returning;
+}
+
+void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, const Migration* m) {
+  const bool synthesized = ins->n_cols == 0;
+  std::vector<std::string> cols;
+  for (size_t i = 0; i < ins->n_cols; ++i) {
+    const PgQuery__ResTarget* rt = ins->cols[i]->res_target;
+    cols.emplace_back(rt->name != nullptr ? rt->name : "");
+    if (rt->n_indirection > 0 && (cols.back() == m->old_column || cols.back() == m->new_column) &&
+        m->writes != Writes::old_column) {
+      unsupported(m, "INSERT into a field or element of a mapped column");
+      return;
+    }
+  }
+  const PgQuery__SelectStmt* sel = (ins->select_stmt != nullptr &&
+                                    ins->select_stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT)
+                                       ? ins->select_stmt->select_stmt
+                                       : nullptr;
+  if (synthesized) {
+    if (sel == nullptr || m->writes == Writes::old_column) {
+      return;  // DEFAULT VALUES writes neither column
+    }
+    size_t k = 0;
+    if (sel->op != PG_QUERY__SET_OPERATION__SETOP_NONE) {
+      unsupported(m, "INSERT without a column list from a set operation");
+      return;
+    }
+    if (sel->n_values_lists > 0) {
+      k = sel->values_lists[0]->list->n_items;
+    } else {
+      if (has_star_target(sel)) {
+        unsupported(m, "INSERT without a column list from SELECT *");
+        return;
+      }
+      k = sel->n_target_list;
+    }
+    bool known = false;
+    const std::vector<std::string> visible = visible_columns(target, &known);
+    if (!known) {
+      return;  // missing: the retry decides
+    }
+    if (k <= visible.size()) {
+      cols.assign(visible.begin(), visible.begin() + static_cast<long>(k));
+    } else {
+      const auto full = catalog_columns(*target.qname);
+      if (!full.has_value() || k > full->size()) {
+        return;  // more values than columns: the server reports it
+      }
+      cols.assign(full->begin(), full->begin() + static_cast<long>(k));
+    }
+  }
+  const int io = index_of(cols, m->old_column);
+  const int in = index_of(cols, m->new_column);
+  if (io >= 0) {
+    use(m).writes_of_old++;
+  }
+  if (in >= 0) {
+    use(m).writes_of_new++;
+  }
+  const WriteOp op = decide_write(m, io >= 0, in >= 0);
+  if (op == WriteOp::none) {
+    return;
+  }
+  if (sel == nullptr) {
+    return;
+  }
+  // Locate every source row's items.
+  std::vector<std::vector<Span>> rows;
+  std::vector<std::vector<const Node*>> nodes;
+  std::vector<int> append_at;
+  if (sel->n_values_lists > 0 && sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE) {
+    const Node* first_item = sel->values_lists[0]->list->items[0];
+    const int loc = min_location(node_payload(first_item));
+    int v = loc < 0 ? -1 : tokens_.index_before(loc);
+    while (v >= 0 && !tokens_.is_keyword(v, "values")) {
+      --v;
+    }
+    int k = v + 1;
+    for (size_t r = 0; v >= 0 && r < sel->n_values_lists; ++r) {
+      int close = -1;
+      std::vector<Span> items = tokens_.paren_items(k, &close);
+      const PgQuery__List* list = sel->values_lists[r]->list;
+      if (items.size() != list->n_items) {
+        break;
+      }
+      rows.push_back(items);
+      nodes.emplace_back(list->items, list->items + list->n_items);
+      append_at.push_back(items.back().end);
+      k = close + 1;
+      if (r + 1 < sel->n_values_lists) {
+        if (!tokens_.is_char(k, ',')) {
+          break;
+        }
+        ++k;
+      }
+    }
+    if (rows.size() != sel->n_values_lists) {
+      unsupported(m, "cannot locate the VALUES rows in the text");
+      return;
+    }
+  } else if (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE) {
+    if (has_star_target(sel)) {
+      unsupported(m, "INSERT ... SELECT * writing a mapped column");
+      return;
+    }
+    if (op == WriteOp::remove_old &&
+        (sel->n_sort_clause > 0 || sel->n_group_clause > 0 || sel->n_distinct_clause > 0)) {
+      unsupported(m, "dropping the old column from an INSERT ... SELECT with ORDER/GROUP/DISTINCT");
+      return;
+    }
+    std::vector<Span> spans = select_target_spans(sel);
+    const std::optional<Span> last_full =
+        sel->n_target_list > 0
+            ? target_span(sel->target_list[sel->n_target_list - 1]->res_target, false)
+            : std::nullopt;
+    if (spans.size() != sel->n_target_list || !last_full.has_value()) {
+      unsupported(m, "cannot locate the SELECT targets of an INSERT in the text");
+      return;
+    }
+    std::vector<const Node*> vals;
+    for (size_t i = 0; i < sel->n_target_list; ++i) {
+      vals.push_back(sel->target_list[i]->res_target->val);
+    }
+    rows.push_back(spans);
+    nodes.push_back(vals);
+    append_at.push_back(last_full->end);
+  } else {
+    unsupported(m, "INSERT ... SELECT with UNION/INTERSECT/EXCEPT writing a mapped column");
+    return;
+  }
+  for (const auto& row : rows) {
+    if (row.size() != cols.size()) {
+      unsupported(m, "INSERT whose column and value counts differ");
+      return;
+    }
+  }
+  // Column list.
+  bool ok = true;
+  if (synthesized) {
+    std::vector<std::string> out = cols;
+    if (op == WriteOp::add_new) {
+      out.push_back(m->new_column);
+    } else if (op == WriteOp::add_old) {
+      out.push_back(m->old_column);
+    } else if (op == WriteOp::rename_to_new) {
+      out[static_cast<size_t>(io)] = m->new_column;
+    } else {
+      out.erase(out.begin() + io);
+    }
+    const int r0 = tokens_.index_at(ins->relation->location);
+    int e = r0 < 0 ? -1 : tokens_.dotted_name_end(r0);
+    if (e >= 0 && tokens_.is_keyword(e + 1, "as")) {
+      e += 2;
+    }
+    ok = e >= 0 && edits_.insert(tokens_.at(e).end, " (" + join_idents(out) + ")");
+  } else {
+    const int c0 = tokens_.index_at(ins->cols[0]->res_target->location);
+    std::vector<Span> names = c0 < 1 ? std::vector<Span>{} : tokens_.paren_items(c0 - 1);
+    if (names.size() != cols.size()) {
+      unsupported(m, "cannot locate the INSERT column list in the text");
+      return;
+    }
+    if (op == WriteOp::add_new || op == WriteOp::add_old) {
+      ok =
+          edits_.insert(names.back().end,
+                        ", " + quote_ident(op == WriteOp::add_new ? m->new_column : m->old_column));
+    } else if (op == WriteOp::rename_to_new) {
+      ok = edits_.replace(names[io].begin, names[io].end, quote_ident(m->new_column));
+    } else {
+      ok = io > 0 ? edits_.replace(names[io - 1].end, names[io].end, "")
+                  : edits_.replace(names[0].begin, names[1].begin, "");
+    }
+  }
+  // Values.
+  for (size_t r = 0; ok && r < rows.size(); ++r) {
+    const auto& row = rows[r];
+    if (op == WriteOp::add_new || op == WriteOp::add_old) {
+      const int src = op == WriteOp::add_new ? io : in;
+      const Node* node = nodes[r][static_cast<size_t>(src)];
+      if (!safe_to_duplicate(node, m)) {
+        return;
+      }
+      ok = edits_.insert(append_at[r], ", " + written_value(m, op, row[src], node));
+    } else if (op == WriteOp::rename_to_new) {
+      const Node* node = nodes[r][static_cast<size_t>(io)];
+      if (!m->to_new.empty() && node->node_case != PG_QUERY__NODE__NODE_SET_TO_DEFAULT) {
+        ok = edits_.replace(row[io].begin, row[io].end, written_value(m, op, row[io], node));
+      }
+    } else {
+      ok = io > 0 ? edits_.replace(row[io - 1].end, row[io].end, "")
+                  : edits_.replace(row[0].begin, row[1].begin, "");
+    }
+  }
+  if (!ok) {
+    unsupported(m, "overlapping rewrites in an INSERT");
+    return;
+  }
+  use(m).rewritten = true;
+}
+
+}  // namespace switchyard::rewrite::detail

@@ -1,0 +1,423 @@
+// The read rule (DESIGN §3): with reads = new, a read of O becomes to_old(N), keeping the name
+// the client sees. Walks every query level with its scope so that references resolve as in
+// Postgres.
+
+#include <algorithm>
+#include <cstring>
+
+#include "rewrite/analyzer.hpp"
+#include "rewrite/sql_text.hpp"
+
+namespace switchyard::rewrite::detail {
+
+int min_location(const ProtobufCMessage* msg) {
+  if (msg == nullptr) {
+    return -1;
+  }
+  int best = -1;
+  const ProtobufCMessageDescriptor* desc = msg->descriptor;
+  const char* base = reinterpret_cast<const char*>(msg);
+  for (unsigned i = 0; i < desc->n_fields; ++i) {
+    const ProtobufCFieldDescriptor& f = desc->fields[i];
+    if (f.type == PROTOBUF_C_TYPE_INT32 && f.label != PROTOBUF_C_LABEL_REPEATED &&
+        std::strcmp(f.name, "location") == 0) {
+      const int loc = *reinterpret_cast<const int32_t*>(base + f.offset);
+      if (loc >= 0 && (best < 0 || loc < best)) {
+        best = loc;
+      }
+    }
+  }
+  auto consider = [&](const ProtobufCMessage* child) {
+    const int loc = min_location(child);
+    if (loc >= 0 && (best < 0 || loc < best)) {
+      best = loc;
+    }
+  };
+  for_each_child(
+      msg, [&](const Node* n) { consider(node_payload(n)); },
+      [&](const ProtobufCMessage* typed) { consider(typed); });
+  return best;
+}
+
+std::string figure_colname(const Node* node) {
+  if (node == nullptr) {
+    return "?column?";
+  }
+  switch (node->node_case) {
+    case PG_QUERY__NODE__NODE_COLUMN_REF: {
+      const PgQuery__ColumnRef* cr = node->column_ref;
+      if (cr->n_fields > 0 &&
+          cr->fields[cr->n_fields - 1]->node_case == PG_QUERY__NODE__NODE_STRING) {
+        return std::string(string_value(cr->fields[cr->n_fields - 1]));
+      }
+      return "?column?";
+    }
+    case PG_QUERY__NODE__NODE_TYPE_CAST: {
+      const std::string inner = figure_colname(node->type_cast->arg);
+      if (inner != "?column?") {
+        return inner;
+      }
+      const PgQuery__TypeName* tn = node->type_cast->type_name;
+      if (tn != nullptr && tn->n_names > 0) {
+        return std::string(string_value(tn->names[tn->n_names - 1]));
+      }
+      return inner;
+    }
+    case PG_QUERY__NODE__NODE_COLLATE_CLAUSE:
+      return figure_colname(node->collate_clause->arg);
+    case PG_QUERY__NODE__NODE_A_INDIRECTION: {
+      const PgQuery__AIndirection* ind = node->a_indirection;
+      for (size_t i = ind->n_indirection; i > 0; --i) {
+        if (ind->indirection[i - 1]->node_case == PG_QUERY__NODE__NODE_STRING) {
+          return std::string(string_value(ind->indirection[i - 1]));
+        }
+      }
+      return figure_colname(ind->arg);
+    }
+    case PG_QUERY__NODE__NODE_FUNC_CALL: {
+      const PgQuery__FuncCall* fc = node->func_call;
+      return fc->n_funcname > 0 ? std::string(string_value(fc->funcname[fc->n_funcname - 1]))
+                                : "?column?";
+    }
+    case PG_QUERY__NODE__NODE_CASE_EXPR:
+      return "case";
+    default:
+      return "?column?";
+  }
+}
+
+const PgQuery__ColumnRef* name_giving_colref(const Node* node) {
+  if (node == nullptr) {
+    return nullptr;
+  }
+  switch (node->node_case) {
+    case PG_QUERY__NODE__NODE_COLUMN_REF:
+      return node->column_ref;
+    case PG_QUERY__NODE__NODE_TYPE_CAST:
+      return name_giving_colref(node->type_cast->arg);
+    case PG_QUERY__NODE__NODE_COLLATE_CLAUSE:
+      return name_giving_colref(node->collate_clause->arg);
+    case PG_QUERY__NODE__NODE_A_INDIRECTION: {
+      const PgQuery__AIndirection* ind = node->a_indirection;
+      for (size_t i = 0; i < ind->n_indirection; ++i) {
+        if (ind->indirection[i]->node_case == PG_QUERY__NODE__NODE_STRING) {
+          return nullptr;
+        }
+      }
+      return name_giving_colref(ind->arg);
+    }
+    default:
+      return nullptr;
+  }
+}
+
+Names Analyzer::walk_query_node(const Node* n, const Scope* outer) {
+  if (n == nullptr) {
+    return std::nullopt;
+  }
+  switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_SELECT_STMT:
+      return walk_select(n->select_stmt, outer);
+    case PG_QUERY__NODE__NODE_INSERT_STMT:
+      return insert_stmt(n->insert_stmt, outer);
+    case PG_QUERY__NODE__NODE_UPDATE_STMT:
+      return update_stmt(n->update_stmt, outer);
+    case PG_QUERY__NODE__NODE_DELETE_STMT:
+      return delete_stmt(n->delete_stmt, outer);
+    default:
+      if (outer != nullptr) {
+        walk_expr(n, *outer);
+      }
+      return std::nullopt;
+  }
+}
+
+Names Analyzer::walk_select(const PgQuery__SelectStmt* s, const Scope* outer) {
+  if (s == nullptr) {
+    return std::nullopt;
+  }
+  Scope scope;
+  scope.parent = outer;
+  process_with(s->with_clause, scope);
+  if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) {
+    Names left = walk_select(s->larg, &scope);
+    walk_select(s->rarg, &scope);
+    // ORDER BY of a set operation names output columns only; LIMIT has no column references.
+    return left;
+  }
+  if (s->n_values_lists > 0) {
+    std::vector<std::string> names;
+    for (size_t r = 0; r < s->n_values_lists; ++r) {
+      const Node* row = s->values_lists[r];
+      if (row->node_case != PG_QUERY__NODE__NODE_LIST) {
+        continue;
+      }
+      for (size_t k = 0; k < row->list->n_items; ++k) {
+        walk_expr(row->list->items[k], scope);
+        if (r == 0) {
+          names.push_back("column" + std::to_string(k + 1));
+        }
+      }
+    }
+    return names;
+  }
+  for (size_t i = 0; i < s->n_from_clause; ++i) {
+    add_from_item(s->from_clause[i], scope, nullptr);
+  }
+  Names out = walk_targets(s->target_list, s->n_target_list, scope);
+  walk_expr(s->where_clause, scope);
+  for (size_t i = 0; i < s->n_group_clause; ++i) {
+    walk_sort_like(s->group_clause[i], scope, out, true);
+  }
+  walk_expr(s->having_clause, scope);
+  for (size_t i = 0; i < s->n_window_clause; ++i) {
+    walk_expr(s->window_clause[i], scope);
+  }
+  for (size_t i = 0; i < s->n_sort_clause; ++i) {
+    const Node* sb = s->sort_clause[i];
+    if (sb->node_case == PG_QUERY__NODE__NODE_SORT_BY) {
+      walk_sort_like(sb->sort_by->node, scope, out, false);
+    } else {
+      walk_expr(sb, scope);
+    }
+  }
+  for (size_t i = 0; i < s->n_distinct_clause; ++i) {
+    walk_sort_like(s->distinct_clause[i], scope, out, false);
+  }
+  walk_expr(s->limit_offset, scope);
+  walk_expr(s->limit_count, scope);
+  return out;
+}
+
+void Analyzer::walk_sort_like(const Node* expr, const Scope& scope, const Names& outputs,
+                              bool group) {
+  if (expr == nullptr || expr->node_case == PG_QUERY__NODE__NODE__NOT_SET) {
+    return;
+  }
+  // SQL92 rule: a bare name in ORDER BY / DISTINCT ON means an output column first; in GROUP BY
+  // an input column first (parse_clause.c, findTargetlistEntrySQL92).
+  if (expr->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && expr->column_ref->n_fields == 1 &&
+      expr->column_ref->fields[0]->node_case == PG_QUERY__NODE__NODE_STRING) {
+    const std::string_view name = string_value(expr->column_ref->fields[0]);
+    if (!outputs.has_value()) {
+      for (const Migration& m : migrations_) {
+        if (m.old_column == name && reads_new(&m) && mapped_in_chain(scope, &m)) {
+          unsupported(&m, "ORDER BY/GROUP BY \"" + std::string(name) +
+                              "\" over a target list whose names are unknown");
+        }
+      }
+      return;
+    }
+    const bool is_output = std::find(outputs->begin(), outputs->end(), name) != outputs->end();
+    if (is_output) {
+      if (!group) {
+        return;
+      }
+      Relation* rel = nullptr;
+      if (resolve_column({name}, scope, &rel) == Found::no) {
+        return;
+      }
+    }
+  }
+  walk_expr(expr, scope);
+}
+
+void Analyzer::walk_expr(const Node* n, const Scope& scope) {
+  if (n == nullptr) {
+    return;
+  }
+  switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_COLUMN_REF:
+      column_ref(n->column_ref, scope);
+      return;
+    case PG_QUERY__NODE__NODE_SUB_LINK:
+      walk_expr(n->sub_link->testexpr, scope);
+      walk_query_node(n->sub_link->subselect, &scope);
+      return;
+    case PG_QUERY__NODE__NODE_SELECT_STMT:
+    case PG_QUERY__NODE__NODE_INSERT_STMT:
+    case PG_QUERY__NODE__NODE_UPDATE_STMT:
+    case PG_QUERY__NODE__NODE_DELETE_STMT:
+      walk_query_node(n, &scope);
+      return;
+    default:
+      for_each_child(
+          node_payload(n), [&](const Node* child) { walk_expr(child, scope); },
+          [&](const ProtobufCMessage* typed) {
+            if (typed->descriptor == &pg_query__select_stmt__descriptor) {
+              walk_select(reinterpret_cast<const PgQuery__SelectStmt*>(typed), &scope);
+            } else {
+              unsupported(nullptr, "a statement nested where it was not expected");
+            }
+          });
+      return;
+  }
+}
+
+void Analyzer::column_ref(const PgQuery__ColumnRef* cr, const Scope& scope) {
+  std::vector<std::string_view> fields;
+  bool star = false;
+  for (size_t i = 0; i < cr->n_fields; ++i) {
+    if (cr->fields[i]->node_case == PG_QUERY__NODE__NODE_A_STAR) {
+      star = true;
+    } else {
+      fields.push_back(string_value(cr->fields[i]));
+    }
+  }
+  if (star || fields.size() == 1) {
+    // `t.*` outside a target list, or a bare name that may be a whole-row reference: the record
+    // would carry the mapped columns as stored.
+    if (!fields.empty()) {
+      int levels = 0;
+      Relation* r = find_refname(scope, fields.front(), &levels);
+      bool is_whole_row = star;
+      if (!star && r != nullptr && !r->migrations.empty()) {
+        Relation* col_rel = nullptr;
+        is_whole_row = resolve_column(fields, scope, &col_rel) == Found::no;
+      }
+      if (is_whole_row && r != nullptr) {
+        for (const Migration* m : r->migrations) {
+          if (reads_new(m)) {
+            unsupported(m, "whole-row reference to the mapped table (" + r->refname + ")");
+          }
+        }
+      }
+    }
+    if (star) {
+      return;
+    }
+  }
+  const std::string_view col = fields.back();
+  const bool relevant =
+      std::any_of(migrations_.begin(), migrations_.end(),
+                  [&](const Migration& m) { return m.old_column == col || m.new_column == col; });
+  if (!relevant) {
+    return;
+  }
+  Relation* rel = nullptr;
+  const Found found = resolve_column(fields, scope, &rel);
+  if (found == Found::yes && rel != nullptr) {
+    for (const Migration* m : rel->migrations) {
+      if (col == m->old_column) {
+        use(m).reads_of_old++;
+        if (!reads_new(m)) {
+          continue;
+        }
+        if (rel->kind == Relation::Kind::join) {
+          unsupported(m, "reference to \"" + m->old_column + "\" through a join alias");
+        } else if (rel->alias_colnames) {
+          unsupported(m, "table alias with column names on the mapped table");
+        } else {
+          rewrite_read(cr, m);
+        }
+      } else if (col == m->new_column) {
+        use(m).reads_of_new++;
+      }
+    }
+    return;
+  }
+  if (found == Found::ambiguous || found == Found::uncertain) {
+    for (const Migration& m : migrations_) {
+      if (m.old_column == col && reads_new(&m) && mapped_in_chain(scope, &m)) {
+        unsupported(&m,
+                    "cannot resolve column reference \"" + std::string(col) + "\" with certainty");
+      }
+    }
+  }
+}
+
+void Analyzer::rewrite_read(const PgQuery__ColumnRef* cr, const Migration* m) {
+  const int first = tokens_.index_at(cr->location);
+  if (first < 0) {
+    unsupported(m, "cannot locate a column reference in the text");
+    return;
+  }
+  const int last = tokens_.dotted_name_end(first);
+  if ((last - first) / 2 + 1 != static_cast<int>(cr->n_fields)) {
+    unsupported(m, "cannot locate a column reference in the text");
+    return;
+  }
+  bool ok = false;
+  if (m->to_old.empty()) {
+    ok = edits_.replace(tokens_.at(last).start, tokens_.at(last).end, quote_ident(m->new_column));
+  } else {
+    const int begin = tokens_.at(first).start;
+    const std::string prefix = sql_.substr(static_cast<size_t>(begin),
+                                           static_cast<size_t>(tokens_.at(last).start - begin));
+    ok = edits_.replace(begin, tokens_.at(last).end,
+                        "(" + apply_template(m->to_old, prefix + quote_ident(m->new_column)) + ")");
+  }
+  if (!ok) {
+    unsupported(m, "overlapping rewrites of one column reference");
+    return;
+  }
+  rewritten_.insert(cr);
+  use(m).rewritten = true;
+}
+
+std::optional<Span> Analyzer::target_span(const PgQuery__ResTarget* rt, bool strip_alias) const {
+  const int first = tokens_.index_at(rt->location);
+  if (first < 0) {
+    return std::nullopt;
+  }
+  const std::vector<Span> items = tokens_.split_list(first, stmt_end_, kTargetListStops);
+  if (items.empty()) {
+    return std::nullopt;
+  }
+  Span span = items.front();
+  if (strip_alias && rt->name != nullptr && rt->name[0] != '\0') {
+    const int last = tokens_.index_before(span.end);
+    const int keep = tokens_.is_keyword(last - 1, "as") ? last - 2 : last - 1;
+    if (keep < first) {
+      return std::nullopt;
+    }
+    span.end = tokens_.at(keep).end;
+  }
+  return span;
+}
+
+Names Analyzer::walk_targets(PgQuery__Node* const* targets, size_t n, const Scope& scope) {
+  std::vector<std::string> names;
+  bool known = true;
+  for (size_t i = 0; i < n; ++i) {
+    const Node* t = targets[i];
+    if (t->node_case != PG_QUERY__NODE__NODE_RES_TARGET) {
+      walk_expr(t, scope);
+      continue;
+    }
+    const PgQuery__ResTarget* rt = t->res_target;
+    const Node* val = rt->val;
+    if (val != nullptr && val->node_case == PG_QUERY__NODE__NODE_COLUMN_REF &&
+        val->column_ref->n_fields > 0 &&
+        val->column_ref->fields[val->column_ref->n_fields - 1]->node_case ==
+            PG_QUERY__NODE__NODE_A_STAR) {
+      Names expanded = expand_star(rt, val->column_ref, scope);
+      if (expanded.has_value()) {
+        names.insert(names.end(), expanded->begin(), expanded->end());
+      } else {
+        known = false;
+      }
+      continue;
+    }
+    walk_expr(val, scope);
+    const bool has_alias = rt->name != nullptr && rt->name[0] != '\0';
+    const std::string name = has_alias ? std::string(rt->name) : figure_colname(val);
+    names.push_back(name);
+    if (has_alias) {
+      continue;
+    }
+    const PgQuery__ColumnRef* giver = name_giving_colref(val);
+    if (giver != nullptr && rewritten_.contains(giver)) {
+      const std::optional<Span> span = target_span(rt, false);
+      if (!span.has_value() || !edits_.insert(span->end, " AS " + quote_ident(name))) {
+        unsupported(nullptr, "cannot locate the end of a select target");
+      }
+    }
+  }
+  if (!known) {
+    return std::nullopt;
+  }
+  return names;
+}
+
+}  // namespace switchyard::rewrite::detail

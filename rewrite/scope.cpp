@@ -1,0 +1,440 @@
+// Name resolution: which relation a FROM item is, and which relation a column reference means,
+// following Postgres' rules (parse_relation.c) closely enough that a doubt is always reported.
+
+#include <algorithm>
+
+#include "rewrite/analyzer.hpp"
+
+namespace switchyard::rewrite::detail {
+
+namespace {
+
+std::string cstr(const char* s) { return s != nullptr ? std::string(s) : std::string(); }
+
+bool contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+}  // namespace
+
+const Cte* Analyzer::find_cte(const Scope* scope, std::string_view name) const {
+  for (const Scope* s = scope; s != nullptr; s = s->parent) {
+    // Later CTEs of one WITH may shadow nothing; the innermost level wins.
+    for (auto it = s->ctes.rbegin(); it != s->ctes.rend(); ++it) {
+      if (it->name == name) {
+        return &*it;
+      }
+    }
+  }
+  return nullptr;
+}
+
+std::optional<QualifiedName> Analyzer::resolve_table_name(const PgQuery__RangeVar* rv,
+                                                          bool* unknown) {
+  *unknown = false;
+  const std::string table = cstr(rv->relname);
+  if (rv->schemaname != nullptr && rv->schemaname[0] != '\0') {
+    return QualifiedName{rv->schemaname, table};
+  }
+  for (const std::string& entry : session_.search_path) {
+    std::string schema = entry == "$user" ? session_.user : entry;
+    if (schema.empty()) {
+      continue;
+    }
+    QualifiedName q{schema, table};
+    const std::optional<bool> ex = catalog_.exists(q);
+    if (!ex.has_value()) {
+      missing.push_back(q);
+      *unknown = true;
+      return std::nullopt;
+    }
+    if (*ex) {
+      return q;
+    }
+  }
+  return std::nullopt;  // does not exist: the server will say so
+}
+
+std::optional<std::vector<std::string>> Analyzer::catalog_columns(const QualifiedName& name) {
+  auto cols = catalog_.columns(name);
+  if (!cols.has_value()) {
+    const std::optional<bool> ex = catalog_.exists(name);
+    if (ex.has_value() && !*ex) {
+      return std::vector<std::string>{};
+    }
+    if (std::find(missing.begin(), missing.end(), name) == missing.end()) {
+      missing.push_back(name);
+    }
+  }
+  return cols;
+}
+
+Relation Analyzer::make_table(const PgQuery__RangeVar* rv, const Scope& scope) {
+  Relation rel;
+  rel.range_var = rv;
+  const std::string relname = cstr(rv->relname);
+  rel.refname =
+      (rv->alias != nullptr && rv->alias->aliasname != nullptr) ? rv->alias->aliasname : relname;
+  rel.alias_colnames = rv->alias != nullptr && rv->alias->n_colnames > 0;
+  const bool qualified = rv->schemaname != nullptr && rv->schemaname[0] != '\0';
+  if (!qualified) {
+    if (const Cte* cte = find_cte(&scope, relname)) {
+      rel.kind = Relation::Kind::cte;
+      rel.columns = cte->columns;
+      rel.columns_loaded = true;
+      if (rel.alias_colnames && rel.columns.has_value()) {
+        for (size_t i = 0; i < rv->alias->n_colnames && i < rel.columns->size(); ++i) {
+          (*rel.columns)[i] = std::string(string_value(rv->alias->colnames[i]));
+        }
+      }
+      return rel;
+    }
+  }
+  // Only names equal to a mapped table's name need resolving now; the rest resolve lazily
+  // when their columns are needed.
+  const bool maybe_mapped = std::any_of(migrations_.begin(), migrations_.end(),
+                                        [&](const Migration& m) { return m.table == relname; });
+  if (!maybe_mapped) {
+    return rel;
+  }
+  bool unknown = false;
+  rel.qname = resolve_table_name(rv, &unknown);
+  if (rel.qname.has_value()) {
+    for (const Migration& m : migrations_) {
+      if (m.schema == rel.qname->schema && m.table == rel.qname->table) {
+        rel.migrations.push_back(&m);
+        involved.insert(&m);
+      }
+    }
+  }
+  return rel;
+}
+
+const Names& Analyzer::columns_of(Relation& rel) {
+  if (rel.columns_loaded) {
+    return rel.columns;
+  }
+  rel.columns_loaded = true;
+  if (rel.kind != Relation::Kind::table || rel.range_var == nullptr) {
+    return rel.columns;
+  }
+  if (!rel.qname.has_value()) {
+    bool unknown = false;
+    rel.qname = resolve_table_name(rel.range_var, &unknown);
+    if (!rel.qname.has_value()) {
+      if (!unknown) {
+        rel.columns = std::vector<std::string>{};
+      }
+      return rel.columns;
+    }
+  }
+  rel.columns = catalog_columns(*rel.qname);
+  if (rel.columns.has_value()) {
+    for (const Migration* m : rel.migrations) {
+      // The app sees both names whatever the catalog says (O may be dropped, N not added yet).
+      if (!contains(*rel.columns, m->old_column)) {
+        rel.columns->push_back(m->old_column);
+      }
+      if (!contains(*rel.columns, m->new_column)) {
+        rel.columns->push_back(m->new_column);
+      }
+    }
+    if (rel.alias_colnames) {
+      const PgQuery__Alias* a = rel.range_var->alias;
+      for (size_t i = 0; i < a->n_colnames && i < rel.columns->size(); ++i) {
+        (*rel.columns)[i] = std::string(string_value(a->colnames[i]));
+      }
+    }
+  }
+  return rel.columns;
+}
+
+std::vector<std::string> Analyzer::visible_columns(Relation& rel, bool* known) {
+  *known = false;
+  if (!rel.qname.has_value()) {
+    return {};
+  }
+  auto cols = catalog_columns(*rel.qname);
+  if (!cols.has_value()) {
+    return {};
+  }
+  *known = true;
+  std::vector<std::string> out = *cols;
+  for (const Migration* m : rel.migrations) {
+    auto o = std::find(out.begin(), out.end(), m->old_column);
+    auto n = std::find(out.begin(), out.end(), m->new_column);
+    if (o != out.end()) {
+      if (n != out.end()) {
+        out.erase(n);
+      }
+    } else if (n != out.end()) {
+      // O was dropped (DESIGN §1 step 7): the app still sees O, where N now is.
+      *n = m->old_column;
+    }
+  }
+  return out;
+}
+
+void Analyzer::process_with(const PgQuery__WithClause* with, Scope& scope) {
+  if (with == nullptr) {
+    return;
+  }
+  for (size_t i = 0; i < with->n_ctes; ++i) {
+    const Node* n = with->ctes[i];
+    if (n->node_case != PG_QUERY__NODE__NODE_COMMON_TABLE_EXPR) {
+      continue;
+    }
+    const PgQuery__CommonTableExpr* cte = n->common_table_expr;
+    Cte entry;
+    entry.name = cstr(cte->ctename);
+    const size_t n_alias = cte->n_aliascolnames;
+    if (with->recursive) {
+      // The recursive term sees the CTE; its columns are known only from an explicit list.
+      entry.columns = std::nullopt;
+      if (n_alias > 0) {
+        std::vector<std::string> names;
+        for (size_t k = 0; k < n_alias; ++k) {
+          names.emplace_back(string_value(cte->aliascolnames[k]));
+        }
+        entry.columns = names;
+      }
+      scope.ctes.push_back(entry);
+      Names out = walk_query_node(cte->ctequery, &scope);
+      if (n_alias == 0) {
+        scope.ctes.back().columns = out;
+      }
+      continue;
+    }
+    Names out = walk_query_node(cte->ctequery, &scope);
+    if (n_alias > 0 && out.has_value()) {
+      for (size_t k = 0; k < n_alias && k < out->size(); ++k) {
+        (*out)[k] = std::string(string_value(cte->aliascolnames[k]));
+      }
+    }
+    entry.columns = out;
+    scope.ctes.push_back(std::move(entry));
+  }
+}
+
+void Analyzer::add_from_item(const Node* item, Scope& scope, std::vector<Relation*>* added) {
+  if (item == nullptr) {
+    return;
+  }
+  auto push = [&](Relation rel) {
+    scope.rels.push_back(std::move(rel));
+    if (added != nullptr) {
+      added->push_back(&scope.rels.back());
+    }
+  };
+  switch (item->node_case) {
+    case PG_QUERY__NODE__NODE_RANGE_VAR:
+      push(make_table(item->range_var, scope));
+      return;
+    case PG_QUERY__NODE__NODE_RANGE_SUBSELECT: {
+      const PgQuery__RangeSubselect* rs = item->range_subselect;
+      Names out;
+      if (rs->lateral) {
+        out = walk_query_node(rs->subquery, &scope);
+      } else {
+        // A plain subquery sees the enclosing levels and the CTEs, not its siblings.
+        Scope bridge;
+        bridge.parent = scope.parent;
+        bridge.ctes = scope.ctes;
+        out = walk_query_node(rs->subquery, &bridge);
+      }
+      Relation rel;
+      rel.kind = Relation::Kind::subquery;
+      rel.columns_loaded = true;
+      if (rs->alias != nullptr) {
+        rel.refname = cstr(rs->alias->aliasname);
+        if (out.has_value()) {
+          for (size_t k = 0; k < rs->alias->n_colnames && k < out->size(); ++k) {
+            (*out)[k] = std::string(string_value(rs->alias->colnames[k]));
+          }
+        }
+      }
+      rel.columns = out;
+      push(std::move(rel));
+      return;
+    }
+    case PG_QUERY__NODE__NODE_JOIN_EXPR: {
+      const PgQuery__JoinExpr* j = item->join_expr;
+      std::vector<Relation*> inner;
+      add_from_item(j->larg, scope, &inner);
+      add_from_item(j->rarg, scope, &inner);
+      // ON sees the join's own inputs (and, harmlessly here, earlier items).
+      walk_expr(j->quals, scope);
+      const bool merged = j->is_natural || j->n_using_clause > 0;
+      for (Relation* r : inner) {
+        r->merged_join = r->merged_join || merged;
+        for (const Migration* m : r->migrations) {
+          if (!reads_new(m)) {
+            continue;
+          }
+          if (j->is_natural) {
+            unsupported(m, "NATURAL JOIN with the mapped table");
+          }
+          for (size_t k = 0; k < j->n_using_clause; ++k) {
+            if (string_value(j->using_clause[k]) == m->old_column) {
+              unsupported(m, "JOIN ... USING (" + m->old_column + ")");
+            }
+          }
+        }
+      }
+      if (added != nullptr) {
+        added->insert(added->end(), inner.begin(), inner.end());
+      }
+      if (j->alias != nullptr) {
+        Relation rel;
+        rel.kind = Relation::Kind::join;
+        rel.refname = cstr(j->alias->aliasname);
+        rel.columns_loaded = true;
+        for (Relation* r : inner) {
+          r->hidden = true;
+          for (const Migration* m : r->migrations) {
+            rel.migrations.push_back(m);
+          }
+        }
+        scope.rels.push_back(std::move(rel));
+      }
+      return;
+    }
+    case PG_QUERY__NODE__NODE_RANGE_FUNCTION: {
+      const PgQuery__RangeFunction* rf = item->range_function;
+      // Functions in FROM are implicitly LATERAL.
+      for (size_t k = 0; k < rf->n_functions; ++k) {
+        walk_expr(rf->functions[k], scope);
+      }
+      Relation rel;
+      rel.kind = Relation::Kind::function;
+      rel.columns_loaded = true;
+      if (rf->alias != nullptr) {
+        rel.refname = cstr(rf->alias->aliasname);
+      } else if (rf->n_functions == 1 && rf->functions[0]->node_case == PG_QUERY__NODE__NODE_LIST &&
+                 rf->functions[0]->list->n_items > 0 &&
+                 rf->functions[0]->list->items[0]->node_case == PG_QUERY__NODE__NODE_FUNC_CALL) {
+        const PgQuery__FuncCall* fc = rf->functions[0]->list->items[0]->func_call;
+        if (fc->n_funcname > 0) {
+          rel.refname = std::string(string_value(fc->funcname[fc->n_funcname - 1]));
+        }
+      }
+      push(std::move(rel));
+      return;
+    }
+    case PG_QUERY__NODE__NODE_RANGE_TABLE_SAMPLE: {
+      const PgQuery__RangeTableSample* ts = item->range_table_sample;
+      add_from_item(ts->relation, scope, added);
+      walk_expr(ts->repeatable, scope);
+      for (size_t k = 0; k < ts->n_args; ++k) {
+        walk_expr(ts->args[k], scope);
+      }
+      return;
+    }
+    default: {
+      // XMLTABLE and anything newer: columns unknown, expressions walked in scope.
+      for_each_child(
+          node_payload(item), [&](const Node* child) { walk_expr(child, scope); },
+          [&](const ProtobufCMessage*) {});
+      Relation rel;
+      rel.kind = Relation::Kind::function;
+      rel.columns_loaded = true;
+      push(std::move(rel));
+      return;
+    }
+  }
+}
+
+Relation* Analyzer::find_refname(const Scope& scope, std::string_view name, int* levels) const {
+  int level = 0;
+  for (const Scope* s = &scope; s != nullptr; s = s->parent, ++level) {
+    for (const Relation& r : s->rels) {
+      if (!r.hidden && !r.refname.empty() && r.refname == name) {
+        *levels = level;
+        return const_cast<Relation*>(&r);
+      }
+    }
+  }
+  return nullptr;
+}
+
+bool Analyzer::mapped_in_chain(const Scope& scope, const Migration* m) const {
+  for (const Scope* s = &scope; s != nullptr; s = s->parent) {
+    for (const Relation& r : s->rels) {
+      if (std::find(r.migrations.begin(), r.migrations.end(), m) != r.migrations.end()) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+Analyzer::Found Analyzer::resolve_column(const std::vector<std::string_view>& fields,
+                                         const Scope& scope, Relation** rel) {
+  *rel = nullptr;
+  const std::string_view col = fields.back();
+  if (fields.size() == 1) {
+    for (const Scope* s = &scope; s != nullptr; s = s->parent) {
+      Relation* hit = nullptr;
+      int hits = 0;
+      bool uncertain = false;
+      for (const Relation& r : s->rels) {
+        auto& rr = const_cast<Relation&>(r);
+        if (rr.kind == Relation::Kind::join) {
+          continue;  // its columns are those of its (hidden) inputs
+        }
+        const Names& cols = columns_of(rr);
+        if (!cols.has_value()) {
+          uncertain = true;
+        } else if (contains(*cols, col)) {
+          hit = &rr;
+          ++hits;
+        }
+      }
+      if (uncertain) {
+        *rel = hit;
+        return Found::uncertain;
+      }
+      if (hits > 1) {
+        return Found::ambiguous;
+      }
+      if (hits == 1) {
+        *rel = hit;
+        return Found::yes;
+      }
+    }
+    return Found::no;
+  }
+  int levels = 0;
+  Relation* r = nullptr;
+  if (fields.size() == 2) {
+    r = find_refname(scope, fields[0], &levels);
+  } else {
+    // schema.table.column (or db.schema.table.column): matches an un-aliased table.
+    const std::string_view schema = fields[fields.size() - 3];
+    const std::string_view table = fields[fields.size() - 2];
+    for (const Scope* s = &scope; s != nullptr && r == nullptr; s = s->parent) {
+      for (const Relation& cand : s->rels) {
+        auto& c = const_cast<Relation&>(cand);
+        if (c.kind != Relation::Kind::table || c.hidden || c.range_var == nullptr ||
+            c.range_var->alias != nullptr || c.refname != table) {
+          continue;
+        }
+        columns_of(c);
+        if (c.qname.has_value() && c.qname->schema == schema) {
+          r = &c;
+          break;
+        }
+        if (!c.qname.has_value()) {
+          return Found::uncertain;
+        }
+      }
+    }
+  }
+  if (r == nullptr) {
+    return Found::no;
+  }
+  *rel = r;
+  return Found::yes;
+}
+
+}  // namespace switchyard::rewrite::detail

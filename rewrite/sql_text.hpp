@@ -1,0 +1,21 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace switchyard::rewrite::detail {
+
+/// `name` as an SQL identifier: bare when Postgres would read it back unchanged, else quoted.
+std::string quote_ident(std::string_view name);
+
+/// Substitutes every `{value}` of `tmpl` by `(value)`. An empty template is the identity and
+/// yields `value` itself.
+std::string apply_template(std::string_view tmpl, std::string_view value);
+
+/// ASCII lowercase copy.
+std::string lower_ascii(std::string_view s);
+
+/// True if `a` equals `b` ignoring ASCII case.
+bool iequals(std::string_view a, std::string_view b);
+
+}  // namespace switchyard::rewrite::detail

@@ -1,0 +1,142 @@
+// `SELECT *` / `t.*` over a mapped table: the client sees the columns it saw before the migration
+// began (DESIGN §3), so the star is expanded from the catalog without N, with to_old(N) in O's
+// place when reads = new.
+
+#include <algorithm>
+
+#include "rewrite/analyzer.hpp"
+#include "rewrite/sql_text.hpp"
+
+namespace switchyard::rewrite::detail {
+
+bool Analyzer::star_active(Relation& rel) {
+  if (rel.migrations.empty() || !rel.qname.has_value()) {
+    return false;
+  }
+  for (const Migration* m : rel.migrations) {
+    if (reads_new(m)) {
+      return true;
+    }
+  }
+  const auto cols = catalog_columns(*rel.qname);
+  if (!cols.has_value()) {
+    return false;  // recorded as missing: the retry decides
+  }
+  return std::any_of(rel.migrations.begin(), rel.migrations.end(), [&](const Migration* m) {
+    return std::find(cols->begin(), cols->end(), m->new_column) != cols->end();
+  });
+}
+
+Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnRef* cr,
+                            const Scope& scope) {
+  (void)rt;
+  std::vector<Relation*> covered;
+  if (cr->n_fields == 1) {
+    for (const Relation& r : scope.rels) {
+      if (!r.hidden) {
+        covered.push_back(const_cast<Relation*>(&r));
+      }
+    }
+  } else {
+    int levels = 0;
+    Relation* r = find_refname(scope, string_value(cr->fields[cr->n_fields - 2]), &levels);
+    if (r == nullptr) {
+      return std::nullopt;  // the server reports the missing FROM entry
+    }
+    covered.push_back(r);
+  }
+  bool need = false;
+  for (Relation* r : covered) {
+    if (r->kind == Relation::Kind::join && !r->migrations.empty()) {
+      for (const Migration* m : r->migrations) {
+        unsupported(m, "* over a join alias that includes the mapped table");
+      }
+      return std::nullopt;
+    }
+    need = need || star_active(*r);
+  }
+  const bool want_names = std::any_of(involved.begin(), involved.end(),
+                                      [&](const Migration* m) { return reads_new(m); });
+  if (!need) {
+    if (!want_names) {
+      return std::nullopt;
+    }
+    std::vector<std::string> names;
+    for (Relation* r : covered) {
+      const Names& cols = columns_of(*r);
+      if (!cols.has_value()) {
+        return std::nullopt;
+      }
+      names.insert(names.end(), cols->begin(), cols->end());
+    }
+    return names;
+  }
+  std::vector<std::string> names;
+  bool names_known = true;
+  std::string text;
+  for (Relation* r : covered) {
+    if (!text.empty()) {
+      text += ", ";
+    }
+    if (r->refname.empty()) {
+      unsupported(nullptr, "* over a FROM item without a name");
+      return std::nullopt;
+    }
+    const std::string qual = quote_ident(r->refname) + ".";
+    if (!star_active(*r)) {
+      text += qual + "*";
+      const Names& cols = columns_of(*r);
+      if (cols.has_value()) {
+        names.insert(names.end(), cols->begin(), cols->end());
+      } else {
+        names_known = false;
+      }
+      continue;
+    }
+    if (r->merged_join || r->alias_colnames) {
+      for (const Migration* m : r->migrations) {
+        unsupported(m, "* over a NATURAL/USING join or an alias with column names");
+      }
+      return std::nullopt;
+    }
+    bool known = false;
+    const std::vector<std::string> cols = visible_columns(*r, &known);
+    if (!known) {
+      return std::nullopt;
+    }
+    bool first = true;
+    for (const std::string& col : cols) {
+      if (!first) {
+        text += ", ";
+      }
+      first = false;
+      auto m = std::find_if(r->migrations.begin(), r->migrations.end(), [&](const Migration* mm) {
+        return mm->old_column == col && reads_new(mm);
+      });
+      if (m != r->migrations.end()) {
+        text += apply_template((*m)->to_old, qual + quote_ident((*m)->new_column)) + " AS " +
+                quote_ident(col);
+        use(*m).reads_of_old++;
+      } else {
+        text += qual + quote_ident(col);
+      }
+    }
+    for (const Migration* m : r->migrations) {
+      use(m).rewritten = true;
+    }
+    names.insert(names.end(), cols.begin(), cols.end());
+  }
+  const int first = tokens_.index_at(cr->location);
+  const int last = first < 0 ? -1 : tokens_.dotted_name_end(first);
+  if (first < 0 || !tokens_.is_char(last, '*') ||
+      !edits_.replace(tokens_.at(first).start, tokens_.at(last).end, text)) {
+    unsupported(nullptr, "cannot locate a * in the text");
+    return std::nullopt;
+  }
+  if (!names_known) {
+    return std::nullopt;
+  }
+  return names;
+}
+
+}  // namespace switchyard::rewrite::detail

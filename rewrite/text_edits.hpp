@@ -1,0 +1,37 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace switchyard::rewrite::detail {
+
+/// Edits of one original text, as byte ranges of that text, applied at the end.
+///
+/// Edits never partially overlap: an edit that covers earlier ones replaces them (its text was
+/// built with render(), which already includes them). Insertions at one offset keep their order.
+class TextEdits {
+ public:
+  explicit TextEdits(std::string_view original) : original_(original) {}
+
+  /// Replaces [begin, end) by `text`. False if it partially overlaps an existing edit.
+  bool replace(int begin, int end, std::string text);
+  bool insert(int at, std::string text) { return replace(at, at, std::move(text)); }
+
+  /// The original [begin, end) with every edit inside it applied. Insertions exactly at `begin`
+  /// or `end` are included only with `boundary_inserts` (they usually belong to a neighbour).
+  std::string render(int begin, int end, bool boundary_inserts = false) const;
+
+  bool empty() const { return edits_.empty(); }
+
+ private:
+  struct Edit {
+    int begin;
+    int end;
+    std::string text;
+  };
+  std::string_view original_;
+  std::vector<Edit> edits_;  // sorted by begin, then insertion order
+};
+
+}  // namespace switchyard::rewrite::detail

@@ -1,0 +1,238 @@
+// UPDATE (and ON CONFLICT DO UPDATE) SET lists: the write rule per SET item, including
+// multi-column `SET (a, b) = (...)` and `= (SELECT ...)`. DELETE has reads only.
+
+#include <algorithm>
+
+#include "rewrite/analyzer.hpp"
+#include "rewrite/sql_text.hpp"
+
+namespace switchyard::rewrite::detail {
+
+namespace {
+
+const PgQuery__MultiAssignRef* multi(const Node* n) {
+  return (n != nullptr && n->node_case == PG_QUERY__NODE__NODE_MULTI_ASSIGN_REF)
+             ? n->multi_assign_ref
+             : nullptr;
+}
+
+}  // namespace
+
+Names Analyzer::update_stmt(const PgQuery__UpdateStmt* up, const Scope* outer) {
+  Scope scope;
+  scope.parent = outer;
+  process_with(up->with_clause, scope);
+  Scope us;
+  us.parent = &scope;
+  us.rels.push_back(make_table(up->relation, scope));
+  for (size_t i = 0; i < up->n_from_clause; ++i) {
+    add_from_item(up->from_clause[i], us, nullptr);
+  }
+  for (size_t i = 0; i < up->n_target_list; ++i) {
+    const Node* val = up->target_list[i]->res_target->val;
+    if (const PgQuery__MultiAssignRef* ma = multi(val)) {
+      if (ma->colno == 1) {
+        walk_expr(ma->source, us);
+      }
+    } else {
+      walk_expr(val, us);
+    }
+  }
+  walk_expr(up->where_clause, us);
+  Names returning;
+  if (up->n_returning_list > 0) {
+    returning = walk_targets(up->returning_list, up->n_returning_list, us);
+  }
+  set_list_writes(up->target_list, up->n_target_list, us.rels.front());
+  return returning;
+}
+
+Names Analyzer::delete_stmt(const PgQuery__DeleteStmt* del, const Scope* outer) {
+  Scope scope;
+  scope.parent = outer;
+  process_with(del->with_clause, scope);
+  Scope ds;
+  ds.parent = &scope;
+  ds.rels.push_back(make_table(del->relation, scope));
+  for (size_t i = 0; i < del->n_using_clause; ++i) {
+    add_from_item(del->using_clause[i], ds, nullptr);
+  }
+  walk_expr(del->where_clause, ds);
+  Names returning;
+  if (del->n_returning_list > 0) {
+    returning = walk_targets(del->returning_list, del->n_returning_list, ds);
+  }
+  return returning;
+}
+
+void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Relation& target) {
+  if (n == 0) {
+    return;
+  }
+  for (const Migration* m : target.migrations) {
+    int wo = -1;
+    int wn = -1;
+    bool indirect = false;
+    for (size_t i = 0; i < n; ++i) {
+      const PgQuery__ResTarget* rt = targets[i]->res_target;
+      const std::string_view name = rt->name != nullptr ? rt->name : "";
+      if (name == m->old_column || name == m->new_column) {
+        indirect = indirect || rt->n_indirection > 0;
+        (name == m->old_column ? wo : wn) = static_cast<int>(i);
+      }
+    }
+    if (wo >= 0) {
+      use(m).writes_of_old++;
+    }
+    if (wn >= 0) {
+      use(m).writes_of_new++;
+    }
+    const WriteOp op = decide_write(m, wo >= 0, wn >= 0);
+    if (op == WriteOp::none) {
+      continue;
+    }
+    if (indirect) {
+      unsupported(m, "SET of a field or element of a mapped column");
+      continue;
+    }
+    // Items of the SET list as text, one per simple item or per multi-column group.
+    int k = tokens_.index_at(targets[0]->res_target->location) - 1;
+    while (k >= 0 && tokens_.is_char(k, '(')) {
+      --k;
+    }
+    std::vector<std::vector<size_t>> groups;
+    for (size_t i = 0; i < n; ++i) {
+      const PgQuery__MultiAssignRef* ma = multi(targets[i]->res_target->val);
+      const PgQuery__MultiAssignRef* prev =
+          i > 0 ? multi(targets[i - 1]->res_target->val) : nullptr;
+      if (ma != nullptr && prev != nullptr && ma->source == prev->source && ma->colno > 1) {
+        groups.back().push_back(i);
+      } else {
+        groups.push_back({i});
+      }
+    }
+    const std::vector<Span> items =
+        k < 0 || !tokens_.is_keyword(k, "set")
+            ? std::vector<Span>{}
+            : tokens_.split_list(k + 1, stmt_end_, {"from", "where", "returning"});
+    if (items.size() != groups.size()) {
+      unsupported(m, "cannot locate the SET list in the text");
+      continue;
+    }
+    const int written = op == WriteOp::add_old ? wn : wo;
+    size_t gi = 0;
+    size_t pos = 0;
+    for (; gi < groups.size(); ++gi) {
+      auto it = std::find(groups[gi].begin(), groups[gi].end(), static_cast<size_t>(written));
+      if (it != groups[gi].end()) {
+        pos = static_cast<size_t>(it - groups[gi].begin());
+        break;
+      }
+    }
+    const Span item = items[gi];
+    const int first = tokens_.index_from(item.begin);
+    const int last = tokens_.index_before(item.end);
+    int eq = -1;
+    for (int t = first, depth = 0; t <= last; ++t) {
+      if (tokens_.is_char(t, '(')) {
+        ++depth;
+      } else if (tokens_.is_char(t, ')')) {
+        --depth;
+      } else if (depth == 0 && tokens_.is_char(t, '=')) {
+        eq = t;
+        break;
+      }
+    }
+    if (eq < 0 || eq == last) {
+      unsupported(m, "cannot locate a SET item in the text");
+      continue;
+    }
+    const Span value{tokens_.at(eq + 1).start, item.end};
+    const std::string other = quote_ident(op == WriteOp::add_old ? m->old_column : m->new_column);
+    const PgQuery__ResTarget* rt = targets[groups[gi][pos]]->res_target;
+    bool ok = true;
+    if (groups[gi].size() == 1 && multi(rt->val) == nullptr) {
+      if (op == WriteOp::add_new || op == WriteOp::add_old) {
+        if (!safe_to_duplicate(rt->val, m)) {
+          continue;
+        }
+        ok = edits_.insert(item.end, ", " + other + " = " + written_value(m, op, value, rt->val));
+      } else if (op == WriteOp::rename_to_new) {
+        ok = edits_.replace(item.begin, item.end,
+                            other + " = " + written_value(m, op, value, rt->val));
+      } else {
+        ok = gi > 0 ? edits_.replace(items[gi - 1].end, item.end, "")
+                    : edits_.replace(item.begin, items[1].begin, "");
+      }
+    } else {
+      const PgQuery__MultiAssignRef* ma = multi(rt->val);
+      int close = -1;
+      const std::vector<Span> names = tokens_.paren_items(first, &close);
+      if (ma == nullptr || names.size() != groups[gi].size() || op == WriteOp::remove_old) {
+        unsupported(m, op == WriteOp::remove_old ? "dropping the old column from a multi-column SET"
+                                                 : "cannot locate a multi-column SET in the text");
+        continue;
+      }
+      const Node* src = ma->source;
+      if (src->node_case == PG_QUERY__NODE__NODE_ROW_EXPR) {
+        const int open = tokens_.is_keyword(eq + 1, "row") ? eq + 2 : eq + 1;
+        const std::vector<Span> vals = tokens_.paren_items(open);
+        if (vals.size() != names.size() || src->row_expr->n_args != names.size()) {
+          unsupported(m, "cannot locate a multi-column SET in the text");
+          continue;
+        }
+        const Node* arg = src->row_expr->args[pos];
+        if (op == WriteOp::add_new || op == WriteOp::add_old) {
+          if (!safe_to_duplicate(arg, m)) {
+            continue;
+          }
+          ok = edits_.insert(item.end, ", " + other + " = " + written_value(m, op, vals[pos], arg));
+        } else {
+          ok = edits_.replace(names[pos].begin, names[pos].end, other);
+          if (ok && !m->to_new.empty() && arg->node_case != PG_QUERY__NODE__NODE_SET_TO_DEFAULT) {
+            ok = edits_.replace(vals[pos].begin, vals[pos].end,
+                                written_value(m, op, vals[pos], arg));
+          }
+        }
+      } else if (src->node_case == PG_QUERY__NODE__NODE_SUB_LINK &&
+                 src->sub_link->subselect != nullptr &&
+                 src->sub_link->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT &&
+                 src->sub_link->subselect->select_stmt->op == PG_QUERY__SET_OPERATION__SETOP_NONE) {
+        const PgQuery__SelectStmt* sub = src->sub_link->subselect->select_stmt;
+        const std::vector<Span> vals = select_target_spans(sub);
+        const std::optional<Span> last_full =
+            sub->n_target_list > 0
+                ? target_span(sub->target_list[sub->n_target_list - 1]->res_target, false)
+                : std::nullopt;
+        if (vals.size() != names.size() || !last_full.has_value()) {
+          unsupported(m, "multi-column SET from a sub-SELECT with * or an unexpected shape");
+          continue;
+        }
+        const Node* arg = sub->target_list[pos]->res_target->val;
+        if (op == WriteOp::add_new || op == WriteOp::add_old) {
+          if (!safe_to_duplicate(arg, m)) {
+            continue;
+          }
+          ok = edits_.insert(names.back().end, ", " + other) &&
+               edits_.insert(last_full->end, ", " + written_value(m, op, vals[pos], arg));
+        } else {
+          ok = edits_.replace(names[pos].begin, names[pos].end, other);
+          if (ok && !m->to_new.empty()) {
+            ok = edits_.replace(vals[pos].begin, vals[pos].end,
+                                written_value(m, op, vals[pos], arg));
+          }
+        }
+      } else {
+        unsupported(m, "multi-column SET from this kind of source");
+        continue;
+      }
+    }
+    if (!ok) {
+      unsupported(m, "overlapping rewrites in a SET list");
+      continue;
+    }
+    use(m).rewritten = true;
+  }
+}
+
+}  // namespace switchyard::rewrite::detail

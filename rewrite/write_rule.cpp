@@ -1,0 +1,217 @@
+// The write rule's shared pieces (DESIGN §3 table "writes"): what to do for a statement that
+// writes O and/or N, and how the written value is carried to the other column.
+
+#include <algorithm>
+#include <array>
+
+#include "rewrite/analyzer.hpp"
+#include "rewrite/sql_text.hpp"
+
+namespace switchyard::rewrite::detail {
+
+namespace {
+
+// Functions that give the same result when evaluated twice in one statement, so a value using
+// them may be written to both columns by repeating its text. Anything else (nextval, random,
+// user functions of unknown volatility) is unsupported rather than risking two different values.
+constexpr std::array<std::string_view, 92> kRepeatable = {"abs",
+                                                          "age",
+                                                          "array_agg",
+                                                          "array_append",
+                                                          "array_cat",
+                                                          "array_length",
+                                                          "array_prepend",
+                                                          "array_to_string",
+                                                          "avg",
+                                                          "bool_and",
+                                                          "bool_or",
+                                                          "btrim",
+                                                          "cardinality",
+                                                          "ceil",
+                                                          "ceiling",
+                                                          "char_length",
+                                                          "character_length",
+                                                          "coalesce",
+                                                          "concat",
+                                                          "concat_ws",
+                                                          "count",
+                                                          "current_date",
+                                                          "current_setting",
+                                                          "date",
+                                                          "date_part",
+                                                          "date_trunc",
+                                                          "decode",
+                                                          "dense_rank",
+                                                          "encode",
+                                                          "every",
+                                                          "extract",
+                                                          "first_value",
+                                                          "floor",
+                                                          "format",
+                                                          "greatest",
+                                                          "initcap",
+                                                          "int2",
+                                                          "int4",
+                                                          "int8",
+                                                          "json_agg",
+                                                          "json_build_array",
+                                                          "json_build_object",
+                                                          "jsonb_agg",
+                                                          "jsonb_build_array",
+                                                          "jsonb_build_object",
+                                                          "jsonb_set",
+                                                          "lag",
+                                                          "last_value",
+                                                          "lead",
+                                                          "least",
+                                                          "left",
+                                                          "length",
+                                                          "lower",
+                                                          "lpad",
+                                                          "ltrim",
+                                                          "make_date",
+                                                          "make_interval",
+                                                          "make_timestamp",
+                                                          "max",
+                                                          "md5",
+                                                          "min",
+                                                          "mod",
+                                                          "now",
+                                                          "nullif",
+                                                          "numeric",
+                                                          "octet_length",
+                                                          "position",
+                                                          "power",
+                                                          "quote_ident",
+                                                          "quote_literal",
+                                                          "rank",
+                                                          "regexp_replace",
+                                                          "repeat",
+                                                          "replace",
+                                                          "reverse",
+                                                          "right",
+                                                          "round",
+                                                          "row_number",
+                                                          "rpad",
+                                                          "rtrim",
+                                                          "split_part",
+                                                          "sqrt",
+                                                          "statement_timestamp",
+                                                          "string_agg",
+                                                          "strpos",
+                                                          "substr",
+                                                          "substring",
+                                                          "sum",
+                                                          "text",
+                                                          "to_char",
+                                                          "to_date",
+                                                          "to_json"};
+constexpr std::array<std::string_view, 12> kRepeatable2 = {
+    "to_jsonb",  "to_number", "to_timestamp", "transaction_timestamp",
+    "translate", "trim",      "trunc",        "upper",
+    "uuid",      "varchar",   "timezone",     "bool"};
+
+bool repeatable(std::string_view name) {
+  const std::string n = lower_ascii(name);
+  return std::find(kRepeatable.begin(), kRepeatable.end(), n) != kRepeatable.end() ||
+         std::find(kRepeatable2.begin(), kRepeatable2.end(), n) != kRepeatable2.end();
+}
+
+void find_unrepeatable(const Node* n, std::string* bad) {
+  if (n == nullptr || !bad->empty()) {
+    return;
+  }
+  if (n->node_case == PG_QUERY__NODE__NODE_FUNC_CALL) {
+    const PgQuery__FuncCall* fc = n->func_call;
+    const std::string_view name =
+        fc->n_funcname > 0 ? string_value(fc->funcname[fc->n_funcname - 1]) : "";
+    if (!repeatable(name)) {
+      *bad = std::string(name);
+      return;
+    }
+  }
+  for_each_child(
+      node_payload(n), [&](const Node* child) { find_unrepeatable(child, bad); },
+      [&](const ProtobufCMessage* typed) {
+        for_each_child(
+            typed, [&](const Node* child) { find_unrepeatable(child, bad); },
+            [&](const ProtobufCMessage*) { *bad = "a nested statement"; });
+      });
+}
+
+}  // namespace
+
+Analyzer::WriteOp Analyzer::decide_write(const Migration* m, bool writes_old, bool writes_new) {
+  switch (m->writes) {
+    case Writes::old_column:
+      return WriteOp::none;
+    case Writes::both:
+      if (writes_old && !writes_new) {
+        return WriteOp::add_new;
+      }
+      if (writes_new && !writes_old) {
+        return WriteOp::add_old;
+      }
+      return WriteOp::none;
+    case Writes::new_column:
+      if (writes_old && !writes_new) {
+        return WriteOp::rename_to_new;
+      }
+      if (writes_old && writes_new) {
+        return WriteOp::remove_old;
+      }
+      return WriteOp::none;
+  }
+  return WriteOp::none;
+}
+
+bool Analyzer::safe_to_duplicate(const Node* value, const Migration* m) {
+  std::string bad;
+  find_unrepeatable(value, &bad);
+  if (bad.empty()) {
+    return true;
+  }
+  unsupported(m, "a written value using " + bad +
+                     "() (it would be evaluated twice and could differ between the columns)");
+  return false;
+}
+
+std::string Analyzer::written_value(const Migration* m, WriteOp op, Span value, const Node* node) {
+  if (node != nullptr && node->node_case == PG_QUERY__NODE__NODE_SET_TO_DEFAULT) {
+    // DEFAULT for one column means "writes neither" for that row: the other column takes its
+    // own default too.
+    return "DEFAULT";
+  }
+  const std::string text = edits_.render(value.begin, value.end);
+  const std::string& tmpl = op == WriteOp::add_old ? m->to_old : m->to_new;
+  if (tmpl.empty()) {
+    return text;
+  }
+  return "(" + apply_template(tmpl, text) + ")";
+}
+
+std::vector<Span> Analyzer::select_target_spans(const PgQuery__SelectStmt* s) {
+  if (s == nullptr || s->n_target_list == 0 ||
+      s->target_list[0]->node_case != PG_QUERY__NODE__NODE_RES_TARGET) {
+    return {};
+  }
+  const int first = tokens_.index_at(s->target_list[0]->res_target->location);
+  if (first < 0) {
+    return {};
+  }
+  std::vector<Span> items = tokens_.split_list(first, stmt_end_, kTargetListStops);
+  if (items.size() != s->n_target_list) {
+    return {};
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    const PgQuery__ResTarget* rt = s->target_list[i]->res_target;
+    if (rt->name != nullptr && rt->name[0] != '\0') {
+      const int last = tokens_.index_before(items[i].end);
+      const int keep = tokens_.is_keyword(last - 1, "as") ? last - 2 : last - 1;
+      items[i].end = tokens_.at(keep).end;
+    }
+  }
+  return items;
+}
+
+}  // namespace switchyard::rewrite::detail
