@@ -1,0 +1,181 @@
+"""Process and session lifecycle: timeouts, unreachable upstream, SIGTERM drain, backends
+terminated under a live proxy, and the check command."""
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+import psycopg
+
+from harness import rawclient as rc
+from harness.base import IntegrationCase, requires_proxy
+from harness.postgres import SUPERUSER
+from harness.proxy import binary, render_config
+from harness.util import can_connect, free_port, wait_until
+
+
+@requires_proxy
+class LifecycleTest(IntegrationCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.start_stack(proxy_kwargs={"timeouts": {"startup": "1s"}})
+        cls.pg.query("CREATE TABLE drained (v int)")
+
+    def test_client_that_sends_nothing_is_dropped_after_the_startup_timeout(self):
+        with self.raw_session() as established, self.raw() as silent, self.raw() as partial:
+            start = time.monotonic()
+            partial.send(rc.startup({"user": SUPERUSER})[:6])
+            silent_msgs = silent.read_until_closed(timeout=8)
+            elapsed = time.monotonic() - start
+            partial_msgs = partial.read_until_closed(timeout=8)
+            self.assertGreaterEqual(elapsed, 0.8, "dropped before the 1s startup timeout")
+            self.assertLess(elapsed, 5)
+            for messages in (silent_msgs, partial_msgs):
+                self.assertIn(rc.kinds(messages), (b"", b"E"), messages)
+            # A session that finished startup is not subject to the startup timeout.
+            self.assertEqual(rc.rows(established.simple("SELECT 'kept'")), [["kept"]])
+
+    def test_unreachable_upstream_gets_08006_naming_the_address_promptly(self):
+        dead_port = free_port()
+        proxy = self.start_proxy(dead_port, timeouts={"connect": "2s"})
+        start = time.monotonic()
+        with rc.RawConnection(proxy.host, proxy.port) as conn:
+            conn.send(rc.startup({"user": SUPERUSER, "database": self.pg.dbname}))
+            messages = conn.read_until_closed(timeout=10)
+        self.assertLess(time.monotonic() - start, 3)
+        self.assertEqual(rc.kinds(messages), b"E", messages)
+        fields = rc.errors(messages)[0]
+        self.assertEqual(fields["C"], "08006")
+        self.assertIn(f"127.0.0.1:{dead_port}", fields["M"])
+        with self.assertRaises(psycopg.OperationalError) as caught:
+            psycopg.connect(host=proxy.host, port=proxy.port, user=SUPERUSER,
+                            dbname=self.pg.dbname, sslmode="disable", connect_timeout=10)
+        self.assertIn(f"127.0.0.1:{dead_port}", str(caught.exception))
+        self.assertTrue(proxy.alive())
+
+    def test_sigterm_lets_an_open_transaction_finish_and_refuses_new_clients(self):
+        proxy = self.start_proxy(timeouts={"drain": "20s"})
+        conn = psycopg.connect(host=proxy.host, port=proxy.port, user=SUPERUSER,
+                               password=self.pg.password, dbname=self.pg.dbname,
+                               sslmode="disable", autocommit=False)
+        try:
+            conn.execute("INSERT INTO drained VALUES (1)")
+            proxy.signal(signal.SIGTERM)
+            wait_until(lambda: not can_connect(proxy.host, proxy.port, timeout=0.5), 5,
+                       what="the listener to close")
+            self.assertTrue(proxy.alive(), "exited while a transaction was open")
+            conn.execute("INSERT INTO drained VALUES (2)")
+            conn.commit()
+        finally:
+            conn.close()
+        start = time.monotonic()
+        self.assertEqual(proxy.wait(timeout=10), 0, proxy.log_tail())
+        self.assertLess(time.monotonic() - start, 10)
+        self.assertEqual(self.pg.query("SELECT v FROM drained WHERE v IN (1, 2) ORDER BY v"),
+                         [(1,), (2,)])
+
+    def test_drain_timeout_closes_sessions_that_do_not_finish(self):
+        proxy = self.start_proxy(timeouts={"drain": "1s"})
+        conn = psycopg.connect(host=proxy.host, port=proxy.port, user=SUPERUSER,
+                               password=self.pg.password, dbname=self.pg.dbname,
+                               sslmode="disable", autocommit=False)
+        try:
+            conn.execute("INSERT INTO drained VALUES (100)")
+            start = time.monotonic()
+            proxy.signal(signal.SIGTERM)
+            status = proxy.wait(timeout=10)
+            elapsed = time.monotonic() - start
+            self.assertEqual(status, 0, proxy.log_tail())
+            self.assertGreaterEqual(elapsed, 0.8, "did not wait for the drain timeout")
+            self.assertLess(elapsed, 6)
+            with self.assertRaises(psycopg.OperationalError):
+                conn.execute("INSERT INTO drained VALUES (101)")
+                conn.commit()
+        finally:
+            conn.close()
+        wait_until(lambda: self.pg.query(
+            "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'"
+        )[0][0] == 0, 10, what="the abandoned transaction's backend to end")
+        self.assertEqual(self.pg.query("SELECT count(*) FROM drained WHERE v >= 100"), [(0,)])
+
+    def test_idle_proxy_exits_zero_on_sigterm(self):
+        proxy = self.start_proxy()
+        self.assertEqual(proxy.stop(timeout=10), 0, proxy.log_tail())
+
+    def test_terminating_one_backend_leaves_other_sessions_working(self):
+        with self.connect() as victim, self.connect() as bystander:
+            victim_pid = victim.execute("SELECT pg_backend_pid()").fetchone()[0]
+            bystander.execute("SELECT 1")
+            self.assertEqual(self.pg.query("SELECT pg_terminate_backend(%s)", (victim_pid,)),
+                             [(True,)])
+            with self.assertRaises(psycopg.OperationalError):
+                victim.execute("SELECT 1")
+            self.assertEqual(bystander.execute("SELECT 'fine'").fetchone()[0], "fine")
+        self.assert_endpoint_works()
+        self.assertTrue(self.proxy.alive())
+
+    def test_terminated_backend_is_reported_to_a_raw_client(self):
+        with self.raw_session() as conn:
+            pid = int(rc.rows(conn.simple("SELECT pg_backend_pid()"))[0][0])
+            self.pg.query("SELECT pg_terminate_backend(%s)", (pid,))
+            messages = conn.read_until_closed(timeout=10)
+            self.assertEqual([f["C"] for f in rc.errors(messages)], ["57P01"])
+
+
+class CommandLineTest(unittest.TestCase):
+    """The non-serving commands: check, --help, --version."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not binary():
+            raise unittest.SkipTest("needs SWITCHYARD_BIN")
+        cls.dir = tempfile.TemporaryDirectory(prefix="switchyard-cli-")
+        cls.addClassCleanup(cls.dir.cleanup)
+
+    def run_binary(self, *args):
+        return subprocess.run([binary(), *args], capture_output=True, text=True, timeout=30)
+
+    def write(self, name, text):
+        path = os.path.join(self.dir.name, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_check_accepts_a_minimal_config(self):
+        path = self.write("good.toml", render_config({
+            "listen": {"address": "127.0.0.1:6432"},
+            "upstream": {"address": "127.0.0.1:5432"}}))
+        proc = self.run_binary("check", "--config", path)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+
+    def test_check_reports_every_error_with_line_and_key(self):
+        path = self.write("bad.toml", '[listen]\naddress = "127.0.0.1:6432"\n\n[upstream]\n'
+                          'address = "127.0.0.1:5432"\ntls = "sometimes"\n\n[timeouts]\n'
+                          'startup = "soon"\n')
+        proc = self.run_binary("check", "--config", path)
+        output = proc.stdout + proc.stderr
+        self.assertEqual(proc.returncode, 1, output)
+        # Each error names the file, its line and the key path.
+        self.assertRegex(output, r"bad\.toml:6\b.*upstream\.tls")
+        self.assertRegex(output, r"bad\.toml:9\b.*timeouts\.startup")
+
+    def test_check_rejects_a_config_without_upstream(self):
+        path = self.write("noupstream.toml", '[listen]\naddress = "127.0.0.1:6432"\n')
+        proc = self.run_binary("check", "--config", path)
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertIn("upstream", proc.stdout + proc.stderr)
+
+    def test_help_and_version(self):
+        help_proc = self.run_binary("--help")
+        self.assertEqual(help_proc.returncode, 0)
+        self.assertIn("serve", help_proc.stdout + help_proc.stderr)
+        version = self.run_binary("--version")
+        self.assertEqual(version.returncode, 0)
+        self.assertRegex(version.stdout + version.stderr, r"\d+\.\d+\.\d+")
+
+
+if __name__ == "__main__":
+    unittest.main()
