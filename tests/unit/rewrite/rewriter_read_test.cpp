@@ -1,18 +1,261 @@
-// Read rule tables (DESIGN §3 "reads"): configuration + SQL in, SQL out.
+// Read rule tables (DESIGN §3 "reads"): configuration + SQL in, SQL out, side by side.
 
 #include "rewrite_test_support.hpp"
 
 namespace switchyard::rewrite::test {
 namespace {
 
-TEST(ReadRuleTest, RenameReadsNew) {
+#define CASE_T "CASE (state) WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END"
+
+TEST(ReadRuleTest, RenameWithReadsNew) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          {"SELECT status FROM users", "SELECT state AS status FROM users"},
+          {"SELECT u.status FROM users u WHERE u.status = 'a'",
+           "SELECT u.state AS status FROM users u WHERE u.state = 'a'"},
+          {"SELECT id FROM users WHERE status = $1", "SELECT id FROM users WHERE state = $1"},
+          {"SELECT public.users.status FROM public.users",
+           "SELECT public.users.state AS status FROM public.users"},
+          {"SELECT users.status FROM users", "SELECT users.state AS status FROM users"},
+          {"SELECT \"status\" FROM \"users\"", "SELECT state AS status FROM \"users\""},
+          {"SELECT status AS s FROM users", "SELECT state AS s FROM users"},
+          {"SELECT status s FROM users", "SELECT state s FROM users"},
+          {"SELECT lower(status) FROM users", "SELECT lower(state) FROM users"},
+          {"SELECT status::text FROM users", "SELECT state::text AS status FROM users"},
+          {"SELECT CASE WHEN status = 'a' THEN 1 END FROM users",
+           "SELECT CASE WHEN state = 'a' THEN 1 END FROM users"},
+          {"SELECT id FROM users ORDER BY status", "SELECT id FROM users ORDER BY state"},
+          {"SELECT status, count(*) FROM users GROUP BY status HAVING count(*) > 1 ORDER BY status",
+           "SELECT state AS status, count(*) FROM users GROUP BY state HAVING count(*) > 1 ORDER "
+           "BY status"},
+          {"SELECT DISTINCT ON (status) id FROM users", "SELECT DISTINCT ON (state) id FROM users"},
+          {"SELECT id, row_number() OVER (PARTITION BY status ORDER BY id) FROM users",
+           "SELECT id, row_number() OVER (PARTITION BY state ORDER BY id) FROM users"},
+          {"SELECT id FROM users WHERE status IS DISTINCT FROM 'a'",
+           "SELECT id FROM users WHERE state IS DISTINCT FROM 'a'"},
+          {"SELECT status IS DISTINCT FROM 'a' FROM users",
+           "SELECT state IS DISTINCT FROM 'a' FROM users"},
+          {"select Status from USERS", "select state AS status from USERS"},
+      });
+}
+
+TEST(ReadRuleTest, OtherTablesAndSchemasAreNotTouched) {
   run_table(users_migration(Writes::both, Reads::new_column),
             {
-                {"SELECT status FROM users", "SELECT state AS status FROM users"},
-                {"SELECT u.status FROM users u WHERE u.status = 'a'",
-                 "SELECT u.state AS status FROM users u WHERE u.state = 'a'"},
-                {"SELECT id FROM users WHERE status = $1", "SELECT id FROM users WHERE state = $1"},
+                {"SELECT status FROM orders", nullptr, kUnchanged},
+                {"SELECT status FROM audit.users", nullptr, kUnchanged},
+                {"SELECT state FROM users", nullptr, kUnchanged},
+                {"SELECT id, name FROM users", nullptr, kUnchanged},
+                {"SELECT count(*) FROM users", nullptr, kUnchanged},
+                {"SELECT 1", nullptr, kUnchanged},
+                {"EXECUTE q('a')", nullptr, kUnchanged},
+                {"WITH users AS (SELECT 1 AS id, 'x' AS status) SELECT status FROM users", nullptr,
+                 kUnchanged},
             });
+}
+
+TEST(ReadRuleTest, ReadsOldChangesNothingButStar) {
+  run_table(users_migration(Writes::both, Reads::old_column),
+            {
+                {"SELECT status FROM users WHERE status = 'a'", nullptr, kUnchanged},
+                {"SELECT u.status FROM users u", nullptr, kUnchanged},
+                {"SELECT * FROM users", "SELECT users.id, users.status, users.name FROM users"},
+                {"SELECT * FROM orders", nullptr, kUnchanged},
+            });
+}
+
+TEST(ReadRuleTest, JoinsWithAnotherTableHavingTheSameColumn) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          {"SELECT u.status, o.status FROM users u JOIN orders o ON o.user_id = u.id",
+           "SELECT u.state AS status, o.status FROM users u JOIN orders o ON o.user_id = u.id"},
+          {"SELECT o.id FROM orders o JOIN users u ON u.id = o.user_id AND u.status = o.status",
+           "SELECT o.id FROM orders o JOIN users u ON u.id = o.user_id AND u.state = o.status"},
+          {"SELECT status, owner FROM users u JOIN accounts a ON a.id = u.id",
+           "SELECT state AS status, owner FROM users u JOIN accounts a ON a.id = u.id"},
+          {"SELECT status FROM users u JOIN orders o ON o.user_id = u.id", nullptr, kRejected,
+           "cannot resolve column reference \"status\""},
+          {"SELECT o.status FROM users, orders o", nullptr, kUnchanged},
+      });
+}
+
+TEST(ReadRuleTest, SubqueriesCorrelationCtesAndUnions) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          {"SELECT id FROM orders WHERE user_id IN (SELECT id FROM users WHERE status = 'a')",
+           "SELECT id FROM orders WHERE user_id IN (SELECT id FROM users WHERE state = 'a')"},
+          {"SELECT id FROM orders o WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = o.user_id "
+           "AND status = o.status)",
+           "SELECT id FROM orders o WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = o.user_id "
+           "AND state = o.status)"},
+          {"SELECT id FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.status = "
+           "u.status)",
+           "SELECT id FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.status = "
+           "u.state)"},
+          {"SELECT id FROM users WHERE EXISTS (SELECT 1 FROM accounts a WHERE a.owner = status)",
+           "SELECT id FROM users WHERE EXISTS (SELECT 1 FROM accounts a WHERE a.owner = state)"},
+          {"SELECT id FROM users WHERE EXISTS (SELECT 1 FROM orders WHERE status = 'x')", nullptr,
+           kUnchanged},
+          {"WITH x AS (SELECT id, status FROM users) SELECT status FROM x",
+           "WITH x AS (SELECT id, state AS status FROM users) SELECT status FROM x"},
+          {"WITH x AS (SELECT * FROM users) SELECT x.status FROM x",
+           "WITH x AS (SELECT users.id, users.state AS status, users.name FROM users) SELECT "
+           "x.status FROM x"},
+          {"SELECT s.status FROM (SELECT status FROM users) s",
+           "SELECT s.status FROM (SELECT state AS status FROM users) s"},
+          {"SELECT (SELECT status FROM users WHERE id = 1)",
+           "SELECT (SELECT state AS status FROM users WHERE id = 1)"},
+          {"SELECT status FROM users UNION SELECT status FROM orders ORDER BY status",
+           "SELECT state AS status FROM users UNION SELECT status FROM orders ORDER BY status"},
+          {"SELECT u.status FROM users u, LATERAL (SELECT o.id FROM orders o WHERE o.status = "
+           "u.status) l",
+           "SELECT u.state AS status FROM users u, LATERAL (SELECT o.id FROM orders o WHERE "
+           "o.status = u.state) l"},
+      });
+}
+
+TEST(ReadRuleTest, StarExpansion) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          {"SELECT * FROM users", "SELECT users.id, users.state AS status, users.name FROM users"},
+          {"SELECT u.* FROM users u", "SELECT u.id, u.state AS status, u.name FROM users u"},
+          {"SELECT * FROM users u JOIN orders o ON o.user_id = u.id",
+           "SELECT u.id, u.state AS status, u.name, o.* FROM users u JOIN orders o ON o.user_id "
+           "= u.id"},
+          {"SELECT o.*, u.name FROM orders o JOIN users u ON o.user_id = u.id", nullptr,
+           kUnchanged},
+          {"SELECT * FROM users ORDER BY status",
+           "SELECT users.id, users.state AS status, users.name FROM users ORDER BY status"},
+          {"SELECT * FROM users NATURAL JOIN orders", nullptr, kRejected, "NATURAL JOIN"},
+          {"SELECT * FROM users JOIN orders USING (id)", nullptr, kRejected, "USING join"},
+      });
+}
+
+TEST(ReadRuleTest, TypeChangeReadsNew) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column, true),
+      {
+          {"SELECT status FROM users WHERE status = 'active'",
+           "SELECT (" CASE_T ") AS status FROM users WHERE (" CASE_T ") = 'active'"},
+          {"SELECT u.status FROM users u",
+           "SELECT (CASE (u.state) WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END) AS status "
+           "FROM users u"},
+          {"SELECT * FROM users",
+           "SELECT users.id, CASE (users.state) WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END "
+           "AS status, users.name FROM users"},
+          {"SELECT status AS s FROM users", "SELECT (" CASE_T ") AS s FROM users"},
+      });
+}
+
+TEST(ReadRuleTest, UnsupportedReadsAreRejectedOrPassedThrough) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          {"SELECT status FROM users, generate_series(1, 2) g", nullptr, kRejected, "users-status"},
+          {"SELECT row_to_json(u) FROM users u", nullptr, kRejected, "whole-row"},
+          {"SELECT row_to_json(u.*) FROM users u", nullptr, kRejected, "whole-row"},
+          {"SELECT id FROM users JOIN orders USING (status)", nullptr, kRejected, "USING (status)"},
+          {"SELECT u.status FROM users AS u(a, b)", nullptr, kRejected, "alias"},
+      });
+  run_table(users_migration(Writes::both, Reads::new_column, false, false),
+            {
+                {"SELECT row_to_json(u) FROM users u", nullptr, kPassthrough, "whole-row"},
+            });
+}
+
+TEST(ReadRuleTest, SearchPathDecidesWhichUsersIsMeant) {
+  SessionContext audit_first;
+  audit_first.search_path = {"audit", "public"};
+  run_table(users_migration(Writes::both, Reads::new_column),
+            {
+                {"SELECT status FROM users", nullptr, kUnchanged},
+                {"SELECT status FROM public.users", "SELECT state AS status FROM public.users"},
+            },
+            audit_first);
+  SessionContext user_audit;
+  user_audit.user = "audit";
+  run_table(users_migration(Writes::both, Reads::new_column),
+            {{"SELECT status FROM users", nullptr, kUnchanged}}, user_audit);
+  SessionContext unknown_schema;
+  unknown_schema.search_path = {"tenant", "public"};
+  run_table(users_migration(Writes::both, Reads::new_column),
+            {{"SELECT status FROM users", "SELECT state AS status FROM users"}}, unknown_schema);
+  // Without knowing whether tenant.users exists, the engine must ask.
+  const Rewriter rw({users_migration(Writes::both, Reads::new_column)});
+  StaticCatalog partial;
+  partial.add({"public", "users"}, {"id", "status", "name", "state"});
+  const RewriteResult r = rw.rewrite("SELECT status FROM users", unknown_schema, partial);
+  ASSERT_EQ(r.outcome, Outcome::needs_catalog);
+  ASSERT_EQ(r.missing.size(), 1u);
+  EXPECT_EQ(r.missing[0], (QualifiedName{"tenant", "users"}));
+}
+
+TEST(ReadRuleTest, UnknownRelationNeedsTheCatalog) {
+  const Rewriter rw({users_migration(Writes::both, Reads::new_column)});
+  StaticCatalog cat = make_catalog();
+  SessionContext ctx;
+  ctx.user = "alice";
+  RewriteResult r = rw.rewrite("SELECT status FROM users, widgets", ctx, cat);
+  ASSERT_EQ(r.outcome, Outcome::needs_catalog);
+  ASSERT_EQ(r.missing.size(), 1u);
+  EXPECT_EQ(r.missing[0], (QualifiedName{"alice", "widgets"}));
+  cat.add_absent({"alice", "widgets"});
+  cat.add({"public", "widgets"}, {"id", "label"});
+  r = rw.rewrite("SELECT status FROM users, widgets", ctx, cat);
+  EXPECT_EQ(r.outcome, Outcome::rewritten);
+  EXPECT_EQ(r.sql, "SELECT state AS status FROM users, widgets");
+}
+
+TEST(ReadRuleTest, StatementsAroundAndInside) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          {"/* trace=1 */ SELECT status FROM users; SELECT 1; -- c\nSELECT status FROM orders",
+           "/* trace=1 */ SELECT state AS status FROM users; SELECT 1; -- c\nSELECT status FROM "
+           "orders"},
+          {"EXPLAIN ANALYZE SELECT status FROM users",
+           "EXPLAIN ANALYZE SELECT state AS status FROM users"},
+          {"PREPARE q(text) AS SELECT id FROM users WHERE status = $1",
+           "PREPARE q(text) AS SELECT id FROM users WHERE state = $1"},
+          {"DECLARE c CURSOR FOR SELECT status FROM users",
+           "DECLARE c CURSOR FOR SELECT state AS status FROM users"},
+          {"CREATE TABLE t AS SELECT status FROM users",
+           "CREATE TABLE t AS SELECT state AS status FROM users"},
+          {"DELETE FROM users WHERE status = 'x' RETURNING status",
+           "DELETE FROM users WHERE state = 'x' RETURNING state AS status"},
+          {"DELETE FROM orders o USING users u WHERE u.id = o.user_id AND u.status = 'x'",
+           "DELETE FROM orders o USING users u WHERE u.id = o.user_id AND u.state = 'x'"},
+          {"COPY (SELECT status FROM users) TO STDOUT",
+           "COPY (SELECT state AS status FROM users) TO STDOUT"},
+          {"COPY users TO STDOUT", "COPY (SELECT id, state AS status, name FROM users) TO STDOUT"},
+          {"COPY users (id, status) TO STDOUT WITH (FORMAT csv)",
+           "COPY (SELECT id, state AS status FROM users) TO STDOUT WITH (FORMAT csv)"},
+          {"COPY users (id, name) TO STDOUT", nullptr, kUnchanged},
+      });
+  run_table(users_migration(Writes::both, Reads::old_column),
+            {{"COPY users TO STDOUT", "COPY users (id, status, name) TO STDOUT"}});
+}
+
+TEST(ReadRuleTest, QuotedMixedCaseNames) {
+  Migration m;
+  m.name = "mixed";
+  m.schema = "public";
+  m.table = "Mixed Case";
+  m.old_column = "Old Col";
+  m.new_column = "new col";
+  m.writes = Writes::both;
+  m.reads = Reads::new_column;
+  run_table(m, {
+                   {"SELECT \"Old Col\" FROM \"Mixed Case\"",
+                    "SELECT \"new col\" AS \"Old Col\" FROM \"Mixed Case\""},
+                   {"SELECT old_col FROM \"Mixed Case\"", nullptr, kUnchanged},
+                   {"SELECT * FROM \"Mixed Case\" m",
+                    "SELECT m.id, m.\"new col\" AS \"Old Col\" FROM \"Mixed Case\" m"},
+               });
 }
 
 }  // namespace
