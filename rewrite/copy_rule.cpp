@@ -202,7 +202,7 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
     if (op == WriteOp::none) {
       continue;
     }
-    if (c->filename != nullptr || c->is_program) {
+    if ((c->filename != nullptr && c->filename[0] != '\0') || c->is_program) {
       unsupported(m, "COPY FROM a server-side file or program writing the mapped column");
       return;
     }

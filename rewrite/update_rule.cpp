@@ -105,7 +105,9 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
       const PgQuery__MultiAssignRef* ma = multi(targets[i]->res_target->val);
       const PgQuery__MultiAssignRef* prev =
           i > 0 ? multi(targets[i - 1]->res_target->val) : nullptr;
-      if (ma != nullptr && prev != nullptr && ma->source == prev->source && ma->colno > 1) {
+      // Each MultiAssignRef of one group carries its own copy of the source after protobuf
+      // unpacking, so groups are recognised by their column numbers.
+      if (ma != nullptr && prev != nullptr && ma->colno > 1 && ma->colno == prev->colno + 1) {
         groups.back().push_back(i);
       } else {
         groups.push_back({i});

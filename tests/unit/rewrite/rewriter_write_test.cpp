@@ -1,2 +1,261 @@
-#include <gtest/gtest.h>
-TEST(Placeholder, Empty) {}
+// Write rule tables (DESIGN §3 "writes"): configuration + SQL in, SQL out, side by side.
+
+#include "rewrite_test_support.hpp"
+
+namespace switchyard::rewrite::test {
+namespace {
+
+#define TO_NEW(v) "(CASE (" v ") WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END)"
+#define TO_OLD(v) "(CASE (" v ") WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END)"
+
+TEST(InsertRuleTest, WritesBothRename) {
+  run_table(
+      users_migration(Writes::both, Reads::old_column),
+      {
+          {"INSERT INTO users (id, status) VALUES (1, 'a')",
+           "INSERT INTO users (id, status, state) VALUES (1, 'a', 'a')"},
+          {"INSERT INTO users (id, status) VALUES (1, 'a'), (2, $1)",
+           "INSERT INTO users (id, status, state) VALUES (1, 'a', 'a'), (2, $1, $1)"},
+          {"INSERT INTO users (status, id) VALUES (lower('A') || 'b', 1)",
+           "INSERT INTO users (status, id, state) VALUES (lower('A') || 'b', 1, lower('A') || "
+           "'b')"},
+          {"INSERT INTO users (id, state) VALUES (1, 'a')",
+           "INSERT INTO users (id, state, status) VALUES (1, 'a', 'a')"},
+          {"INSERT INTO users (id, status, state) VALUES (1, 'a', 'a')", nullptr, kUnchanged},
+          {"INSERT INTO users (id, name) VALUES (1, 'x')", nullptr, kUnchanged},
+          {"INSERT INTO users VALUES (1, 'a', 'bob')",
+           "INSERT INTO users (id, status, name, state) VALUES (1, 'a', 'bob', 'a')"},
+          {"INSERT INTO users VALUES (1, 'a')",
+           "INSERT INTO users (id, status, state) VALUES (1, 'a', 'a')"},
+          {"INSERT INTO users VALUES (1)", nullptr, kUnchanged},
+          {"INSERT INTO users DEFAULT VALUES", nullptr, kUnchanged},
+          {"INSERT INTO users (id, status) VALUES (1, DEFAULT)",
+           "INSERT INTO users (id, status, state) VALUES (1, DEFAULT, DEFAULT)"},
+          {"INSERT INTO public.users (id, status) VALUES (1, 'a')",
+           "INSERT INTO public.users (id, status, state) VALUES (1, 'a', 'a')"},
+          {"INSERT INTO audit.users (id, status) VALUES (1, 'a')", nullptr, kUnchanged},
+          {"INSERT INTO orders (id, status) VALUES (1, 'a')", nullptr, kUnchanged},
+          {"INSERT INTO users (id, \"status\") VALUES (1, 'a')",
+           "INSERT INTO users (id, \"status\", state) VALUES (1, 'a', 'a')"},
+          {"/* tag */ INSERT INTO users (id, status) VALUES (1, 'a') -- x\n",
+           "/* tag */ INSERT INTO users (id, status, state) VALUES (1, 'a', 'a') -- x\n"},
+          {"INSERT INTO users (id, status) SELECT id, status FROM orders",
+           "INSERT INTO users (id, status, state) SELECT id, status, status FROM orders"},
+          {"INSERT INTO users (id, status) SELECT o.id, upper(o.status) AS st FROM orders o "
+           "WHERE o.total > 0",
+           "INSERT INTO users (id, status, state) SELECT o.id, upper(o.status) AS st, "
+           "upper(o.status) FROM orders o WHERE o.total > 0"},
+          {"INSERT INTO users (id, status) VALUES (1, 'a') RETURNING id",
+           "INSERT INTO users (id, status, state) VALUES (1, 'a', 'a') RETURNING id"},
+          {"INSERT INTO users (id, status) VALUES (1, 'a') RETURNING *",
+           "INSERT INTO users (id, status, state) VALUES (1, 'a', 'a') RETURNING users.id, "
+           "users.status, users.name"},
+      });
+}
+
+TEST(InsertRuleTest, UnsupportedInsertsAreRefused) {
+  run_table(
+      users_migration(Writes::both, Reads::old_column),
+      {
+          {"INSERT INTO users (id, status) VALUES (1, random()::text)", nullptr, kRejected,
+           "random()"},
+          {"INSERT INTO users (id, status) VALUES (nextval('s'), (SELECT "
+           "gen_random_uuid()::text))",
+           nullptr, kRejected, "gen_random_uuid()"},
+          {"INSERT INTO users (id, status) SELECT * FROM orders", nullptr, kRejected, "SELECT *"},
+          {"INSERT INTO users (id, status) SELECT id, status FROM orders UNION SELECT 1, "
+           "'x'",
+           nullptr, kRejected, "UNION"},
+          {"INSERT INTO users SELECT * FROM orders", nullptr, kRejected, "SELECT *"},
+      });
+  run_table(users_migration(Writes::both, Reads::old_column, false, false),
+            {{"INSERT INTO users (id, status) VALUES (1, random()::text)", nullptr, kPassthrough,
+              "users-status"}});
+}
+
+TEST(InsertRuleTest, WritesBothTypeChange) {
+  run_table(
+      users_migration(Writes::both, Reads::old_column, true),
+      {
+          {"INSERT INTO users (id, status) VALUES (1, 'active')",
+           "INSERT INTO users (id, status, state) VALUES (1, 'active', " TO_NEW("'active'") ")"},
+          {"INSERT INTO users (id, state) VALUES (1, $1)",
+           "INSERT INTO users (id, state, status) VALUES (1, $1, " TO_OLD("$1") ")"},
+      });
+}
+
+TEST(InsertRuleTest, WritesNew) {
+  run_table(users_migration(Writes::new_column, Reads::new_column),
+            {
+                {"INSERT INTO users (id, status) VALUES (1, 'a')",
+                 "INSERT INTO users (id, state) VALUES (1, 'a')"},
+                {"INSERT INTO users (id, status, state) VALUES (1, 'a', 'b')",
+                 "INSERT INTO users (id, state) VALUES (1, 'b')"},
+                {"INSERT INTO users (status, id, state) VALUES ('a', 1, 'b'), ('c', 2, 'd')",
+                 "INSERT INTO users (id, state) VALUES (1, 'b'), (2, 'd')"},
+                {"INSERT INTO users (id, state) VALUES (1, 'a')", nullptr, kUnchanged},
+                {"INSERT INTO users VALUES (1, 'a', 'bob')",
+                 "INSERT INTO users (id, state, name) VALUES (1, 'a', 'bob')"},
+                {"INSERT INTO users (id, status) VALUES (1, 'a') RETURNING status",
+                 "INSERT INTO users (id, state) VALUES (1, 'a') RETURNING state AS status"},
+                {"INSERT INTO users (id, status) SELECT id, status FROM orders",
+                 "INSERT INTO users (id, state) SELECT id, status FROM orders"},
+            });
+  run_table(users_migration(Writes::new_column, Reads::new_column, true),
+            {
+                {"INSERT INTO users (id, status) VALUES (1, $1)",
+                 "INSERT INTO users (id, state) VALUES (1, " TO_NEW("$1") ")"},
+                {"INSERT INTO users (id, status) VALUES (1, DEFAULT)",
+                 "INSERT INTO users (id, state) VALUES (1, DEFAULT)"},
+            });
+}
+
+TEST(OnConflictRuleTest, FollowsTheUpdateRule) {
+  run_table(users_migration(Writes::both, Reads::old_column),
+            {
+                {"INSERT INTO users (id, status) VALUES (1, 'a') ON CONFLICT (id) DO UPDATE SET "
+                 "status = EXCLUDED.status",
+                 "INSERT INTO users (id, status, state) VALUES (1, 'a', 'a') ON CONFLICT (id) DO "
+                 "UPDATE SET status = EXCLUDED.status, state = EXCLUDED.status"},
+                {"INSERT INTO users (id, status) VALUES (1, 'a') ON CONFLICT DO NOTHING",
+                 "INSERT INTO users (id, status, state) VALUES (1, 'a', 'a') ON CONFLICT DO "
+                 "NOTHING"},
+                {"INSERT INTO users (id, name) VALUES (1, 'n') ON CONFLICT (id) DO UPDATE SET "
+                 "status = 'dup' WHERE users.status <> 'x'",
+                 "INSERT INTO users (id, name) VALUES (1, 'n') ON CONFLICT (id) DO UPDATE SET "
+                 "status = 'dup', state = 'dup' WHERE users.status <> 'x'"},
+            });
+  run_table(users_migration(Writes::new_column, Reads::new_column),
+            {
+                {"INSERT INTO users AS u (id, status) VALUES (1, 'a') ON CONFLICT (id) DO UPDATE "
+                 "SET status = EXCLUDED.status WHERE u.status <> 'x'",
+                 "INSERT INTO users AS u (id, state) VALUES (1, 'a') ON CONFLICT (id) DO UPDATE "
+                 "SET state = EXCLUDED.state WHERE u.state <> 'x'"},
+            });
+}
+
+TEST(UpdateRuleTest, WritesBothRename) {
+  run_table(
+      users_migration(Writes::both, Reads::old_column),
+      {
+          {"UPDATE users SET status = 'a' WHERE id = 1",
+           "UPDATE users SET status = 'a', state = 'a' WHERE id = 1"},
+          {"UPDATE users SET state = $1 WHERE id = $2",
+           "UPDATE users SET state = $1, status = $1 WHERE id = $2"},
+          {"UPDATE users SET status = 'a', state = 'a'", nullptr, kUnchanged},
+          {"UPDATE users SET name = 'a' WHERE status = 'x'", nullptr, kUnchanged},
+          {"UPDATE users SET name = 'n', status = upper(status) WHERE id = 1",
+           "UPDATE users SET name = 'n', status = upper(status), state = upper(status) WHERE id = "
+           "1"},
+          {"UPDATE users SET status = DEFAULT",
+           "UPDATE users SET status = DEFAULT, state = DEFAULT"},
+          {"UPDATE users SET (name, status) = ('n', 'a') WHERE id = 1",
+           "UPDATE users SET (name, status) = ('n', 'a'), state = 'a' WHERE id = 1"},
+          {"UPDATE users SET (name, status) = ROW('n', 'a')",
+           "UPDATE users SET (name, status) = ROW('n', 'a'), state = 'a'"},
+          {"UPDATE users u SET (name, status) = (SELECT o.id::text, o.status FROM orders o WHERE "
+           "o.user_id = u.id)",
+           "UPDATE users u SET (name, status, state) = (SELECT o.id::text, o.status, o.status FROM "
+           "orders o WHERE o.user_id = u.id)"},
+          {"UPDATE users u SET status = o.status FROM orders o WHERE o.user_id = u.id",
+           "UPDATE users u SET status = o.status, state = o.status FROM orders o WHERE o.user_id "
+           "= u.id"},
+          {"UPDATE users SET status = 'a' RETURNING id",
+           "UPDATE users SET status = 'a', state = 'a' RETURNING id"},
+          {"WITH up AS (UPDATE users SET status = 'a' WHERE id = 1 RETURNING id) SELECT * FROM up",
+           "WITH up AS (UPDATE users SET status = 'a', state = 'a' WHERE id = 1 RETURNING id) "
+           "SELECT * FROM up"},
+          {"WITH ins AS (INSERT INTO users (id, status) VALUES (1, 'a') RETURNING id) UPDATE "
+           "orders SET status = 'x' WHERE user_id IN (SELECT id FROM ins)",
+           "WITH ins AS (INSERT INTO users (id, status, state) VALUES (1, 'a', 'a') RETURNING id) "
+           "UPDATE orders SET status = 'x' WHERE user_id IN (SELECT id FROM ins)"},
+          {"UPDATE orders SET status = 'x'", nullptr, kUnchanged},
+          {"UPDATE users SET status = nextval('s')::text", nullptr, kRejected, "nextval()"},
+          {"UPDATE users SET status[1] = 'x'", nullptr, kRejected, "element"},
+      });
+}
+
+TEST(UpdateRuleTest, WritesBothTypeChange) {
+  run_table(users_migration(Writes::both, Reads::old_column, true),
+            {
+                {"UPDATE users SET state = 1", "UPDATE users SET state = 1, status = " TO_OLD("1")},
+                {"UPDATE users SET status = $1 WHERE id = $2",
+                 "UPDATE users SET status = $1, state = " TO_NEW("$1") " WHERE id = $2"},
+            });
+}
+
+TEST(UpdateRuleTest, WritesNew) {
+  run_table(
+      users_migration(Writes::new_column, Reads::new_column),
+      {
+          {"UPDATE users SET status = 'a'", "UPDATE users SET state = 'a'"},
+          {"UPDATE users SET status = 'a', state = 'b'", "UPDATE users SET state = 'b'"},
+          {"UPDATE users SET state = 'b', status = 'a' WHERE id = 1",
+           "UPDATE users SET state = 'b' WHERE id = 1"},
+          {"UPDATE users SET status = status || 'x' WHERE status = 'y'",
+           "UPDATE users SET state = state || 'x' WHERE state = 'y'"},
+          {"UPDATE users SET (name, status) = ('n', 'a')",
+           "UPDATE users SET (name, state) = ('n', 'a')"},
+          {"UPDATE users SET (status, state) = ('a', 'b')", nullptr, kRejected, "multi-column SET"},
+      });
+  run_table(users_migration(Writes::new_column, Reads::new_column, true),
+            {
+                {"UPDATE users SET status = status WHERE id = 1",
+                 "UPDATE users SET state = " TO_NEW(TO_OLD("state")) " WHERE id = 1"},
+            });
+}
+
+TEST(CopyRuleTest, CopyFromPlans) {
+  const Rewriter both({users_migration(Writes::both, Reads::old_column)});
+  const StaticCatalog cat = make_catalog();
+  const SessionContext ctx;
+  RewriteResult r = both.rewrite("COPY users (id, status) FROM STDIN", ctx, cat);
+  ASSERT_EQ(r.outcome, Outcome::rewritten);
+  EXPECT_EQ(r.sql, "COPY users (id, status, state) FROM STDIN");
+  ASSERT_TRUE(r.copy.has_value());
+  EXPECT_EQ(r.copy->format, CopyPlan::Format::text);
+  EXPECT_EQ(r.copy->delimiter, '\t');
+  EXPECT_EQ(r.copy->input_columns, 2u);
+  EXPECT_EQ(r.copy->source_index_per_output_column, (std::vector<int>{0, 1, 1}));
+
+  r = both.rewrite("COPY users FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER)", ctx, cat);
+  ASSERT_EQ(r.outcome, Outcome::rewritten);
+  EXPECT_EQ(r.sql,
+            "COPY users (id, status, name, state) FROM STDIN WITH (FORMAT csv, DELIMITER ';', "
+            "HEADER)");
+  ASSERT_TRUE(r.copy.has_value());
+  EXPECT_EQ(r.copy->format, CopyPlan::Format::csv);
+  EXPECT_EQ(r.copy->delimiter, ';');
+  EXPECT_TRUE(r.copy->header);
+  EXPECT_EQ(r.copy->input_columns, 3u);
+  EXPECT_EQ(r.copy->source_index_per_output_column, (std::vector<int>{0, 1, 2, 1}));
+
+  r = both.rewrite("COPY users (id, state) FROM STDIN CSV", ctx, cat);
+  EXPECT_EQ(r.sql, "COPY users (id, state, status) FROM STDIN CSV");
+  ASSERT_TRUE(r.copy.has_value());
+  EXPECT_EQ(r.copy->source_index_per_output_column, (std::vector<int>{0, 1, 1}));
+
+  EXPECT_EQ(both.rewrite("COPY users (id, name) FROM STDIN", ctx, cat).outcome, Outcome::unchanged);
+  r = both.rewrite("COPY users (id, status) FROM STDIN WITH (FORMAT binary)", ctx, cat);
+  EXPECT_EQ(r.outcome, Outcome::rejected);
+  EXPECT_NE(r.reason.find("binary"), std::string::npos);
+  EXPECT_EQ(both.rewrite("COPY users (id, status) FROM '/tmp/x'", ctx, cat).outcome,
+            Outcome::rejected);
+
+  const Rewriter typed({users_migration(Writes::both, Reads::old_column, true)});
+  r = typed.rewrite("COPY users (id, status) FROM STDIN", ctx, cat);
+  EXPECT_EQ(r.outcome, Outcome::rejected);
+  EXPECT_NE(r.reason.find("type-changing"), std::string::npos);
+
+  const Rewriter renamed({users_migration(Writes::new_column, Reads::new_column)});
+  r = renamed.rewrite("COPY users (id, status) FROM STDIN", ctx, cat);
+  EXPECT_EQ(r.sql, "COPY users (id, state) FROM STDIN");
+  EXPECT_FALSE(r.copy.has_value());
+  r = renamed.rewrite("COPY users (id, status, state) FROM STDIN", ctx, cat);
+  EXPECT_EQ(r.sql, "COPY users (id, state) FROM STDIN");
+  ASSERT_TRUE(r.copy.has_value());
+  EXPECT_EQ(r.copy->source_index_per_output_column, (std::vector<int>{0, 2}));
+}
+
+}  // namespace
+}  // namespace switchyard::rewrite::test
