@@ -41,8 +41,8 @@ def _run_as_postgres() -> bool:
 class PostgresCluster:
     """initdb + pg_ctl around a temp directory.
 
-    auth: the host (TCP) authentication method, one of AUTH_METHODS. Local (unix socket)
-    connections are trusted so the harness can administer the cluster without a password.
+    auth: the authentication method (initdb -A, for TCP and unix-socket connections), one of
+    AUTH_METHODS; the superuser gets SUPERUSER_PASSWORD.
     ssl: when True, the server gets a certificate from `ca` (a new CA when None) issued for
     `ssl_names` (DNS names, IP addresses).
     hba: extra pg_hba.conf lines placed before the generated ones.
@@ -103,7 +103,7 @@ class PostgresCluster:
             os.chown(pwfile, pw.pw_uid, pw.pw_gid)
 
         self._pg("initdb", "-D", self.datadir, "-U", SUPERUSER, f"--pwfile={pwfile}",
-                 f"--auth-host={self.auth}", "--auth-local=trust", "-E", "UTF8",
+                 "-A", self.auth, "-E", "UTF8",
                  "--locale=C", "--no-sync", "--no-instructions")
         os.unlink(pwfile)
 
@@ -195,9 +195,10 @@ class PostgresCluster:
         return tail(self.logfile, max_bytes)
 
     def connect(self, dbname=None, autocommit=True, **kwargs):
-        """An administrative psycopg connection over the unix socket (trusted)."""
+        """An administrative psycopg connection over the unix socket, bypassing any proxy."""
         return psycopg.connect(host=self.directory, port=self.port, user=SUPERUSER,
-                               dbname=dbname or self.dbname, autocommit=autocommit, **kwargs)
+                               password=self.password, dbname=dbname or self.dbname,
+                               autocommit=autocommit, **kwargs)
 
     def query(self, text, params=None, dbname=None):
         """Runs one statement as the superuser and returns all rows (or None)."""
