@@ -1,2 +1,161 @@
-#include <gtest/gtest.h>
-TEST(Placeholder, Empty) {}
+// Fast path, rejection SQL, transform validation, DDL detection, metrics fields, statements
+// the engine refuses to guess about, several migrations at once.
+
+#include "rewrite_test_support.hpp"
+
+namespace switchyard::rewrite::test {
+namespace {
+
+TEST(FastPathTest, MayTouchIsCaseInsensitiveAndQuoteBlind) {
+  const Rewriter rw({users_migration(Writes::both, Reads::new_column)});
+  EXPECT_TRUE(rw.may_touch("SELECT * FROM users"));
+  EXPECT_TRUE(rw.may_touch("select * from USERS"));
+  EXPECT_TRUE(rw.may_touch("SELECT * FROM \"Users\""));
+  EXPECT_TRUE(rw.may_touch("users"));
+  EXPECT_FALSE(rw.may_touch("SELECT * FROM orders"));
+  EXPECT_FALSE(rw.may_touch(""));
+  EXPECT_FALSE(rw.may_touch("user"));
+  EXPECT_EQ(rw.rewrite("SELECT status FROM orders", {}, make_catalog()).outcome,
+            Outcome::unchanged);
+}
+
+TEST(RejectionSqlTest, ParsesAndQuotesSafely) {
+  for (std::string_view msg :
+       {"plain", "it's $sy_msg$ tricky $sy_body$ '; DROP TABLE x; --", "back\\slash"}) {
+    const std::string sql = rejection_sql(msg);
+    EXPECT_TRUE(parses(sql)) << sql;
+    EXPECT_NE(sql.find(msg), std::string::npos);
+    EXPECT_NE(sql.find("0A000"), std::string::npos);
+  }
+}
+
+TEST(ValidateTransformTest, AcceptsExpressionsOnly) {
+  EXPECT_EQ(validate_transform(""), std::nullopt);
+  EXPECT_EQ(validate_transform(kToNew), std::nullopt);
+  EXPECT_EQ(validate_transform("{value}::int"), std::nullopt);
+  EXPECT_EQ(validate_transform("lower({value})"), std::nullopt);
+  EXPECT_NE(validate_transform("lower(x)"), std::nullopt);
+  EXPECT_NE(validate_transform("{value}) FROM t; DROP TABLE t; SELECT ({value}"), std::nullopt);
+  EXPECT_NE(validate_transform("{value} -- comment"), std::nullopt);
+  EXPECT_NE(validate_transform("CASE {value} WHEN"), std::nullopt);
+  EXPECT_NE(validate_transform("{value} AS x"), std::nullopt);
+}
+
+TEST(DdlTest, DdlOnAMappedTableIsFlaggedAndUnchanged) {
+  const Rewriter rw({users_migration(Writes::both, Reads::new_column)});
+  const StaticCatalog cat = make_catalog();
+  for (const char* sql :
+       {"ALTER TABLE users ADD COLUMN state text", "DROP TABLE users",
+        "ALTER TABLE users RENAME COLUMN status TO s", "CREATE INDEX ON users (state)",
+        "TRUNCATE users",
+        "DROP INDEX users_state_idx; ALTER TABLE public.users DROP COLUMN status"}) {
+    SCOPED_TRACE(sql);
+    const RewriteResult r = rw.rewrite(sql, {}, cat);
+    EXPECT_EQ(r.outcome, Outcome::unchanged);
+    EXPECT_TRUE(r.ddl_on_mapped_table);
+    ASSERT_FALSE(r.kinds.empty());
+    EXPECT_EQ(r.kinds[0], StatementKind::ddl);
+  }
+  const RewriteResult r = rw.rewrite("ALTER TABLE orders_users_x ADD COLUMN x int", {}, cat);
+  EXPECT_FALSE(r.ddl_on_mapped_table);
+}
+
+TEST(MetricsTest, KindsAndUses) {
+  const Rewriter rw({users_migration(Writes::both, Reads::new_column)});
+  const StaticCatalog cat = make_catalog();
+  const RewriteResult r = rw.rewrite(
+      "SELECT status FROM users WHERE status = 'a'; UPDATE users SET state = 'b'; DELETE FROM "
+      "users WHERE id = 1; BEGIN",
+      {}, cat);
+  ASSERT_EQ(r.outcome, Outcome::rewritten);
+  EXPECT_EQ(r.kinds, (std::vector<StatementKind>{StatementKind::select, StatementKind::update,
+                                                 StatementKind::delete_, StatementKind::other}));
+  ASSERT_EQ(r.uses.size(), 1u);
+  EXPECT_EQ(r.uses[0].migration, "users-status");
+  EXPECT_EQ(r.uses[0].reads_of_old, 2);
+  EXPECT_EQ(r.uses[0].writes_of_new, 1);
+  EXPECT_EQ(r.uses[0].writes_of_old, 0);
+  EXPECT_TRUE(r.uses[0].rewritten);
+  EXPECT_EQ(r.sql,
+            "SELECT state AS status FROM users WHERE state = 'a'; UPDATE users SET state = 'b', "
+            "status = 'b'; DELETE FROM users WHERE id = 1; BEGIN");
+}
+
+TEST(UnsupportedTest, BodiesAndMergeAreNotGuessed) {
+  run_table(
+      users_migration(Writes::both, Reads::old_column),
+      {
+          {"DO $$ BEGIN UPDATE users SET status = 'x'; END $$", nullptr, kRejected, "DoStmt"},
+          {"CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ UPDATE users SET status = "
+           "'x' $$",
+           nullptr, kRejected, "CreateFunctionStmt"},
+          {"MERGE INTO users u USING orders o ON o.user_id = u.id WHEN MATCHED THEN UPDATE "
+           "SET status = o.status",
+           nullptr, kRejected, "MergeStmt"},
+          {"SELECT 1; UPDATE users SET status = random()::text", nullptr, kRejected, "random()"},
+          {"DO $$ BEGIN PERFORM 1; END $$", nullptr, kUnchanged},
+      });
+  // With every flag at "old" nothing is rewritten, so nothing is refused.
+  run_table(users_migration(Writes::old_column, Reads::old_column),
+            {
+                {"DO $$ BEGIN UPDATE users SET status = 'x'; END $$", nullptr, kUnchanged},
+                {"UPDATE users SET status = random()::text", nullptr, kUnchanged},
+                {"INSERT INTO users (id, status) VALUES (1, 'a')", nullptr, kUnchanged},
+            });
+}
+
+TEST(SeveralMigrationsTest, TwoColumnsOfOneTableAndAnotherTable) {
+  Migration name_m = users_migration(Writes::both, Reads::new_column);
+  name_m.name = "users-name";
+  name_m.old_column = "name";
+  name_m.new_column = "full_name";
+  Migration orders_m = users_migration(Writes::new_column, Reads::new_column);
+  orders_m.name = "orders-total";
+  orders_m.table = "orders";
+  orders_m.old_column = "total";
+  orders_m.new_column = "amount";
+  const Rewriter rw({users_migration(Writes::both, Reads::new_column), name_m, orders_m});
+  StaticCatalog cat = make_catalog();
+  cat.add({"public", "users"}, {"id", "status", "name", "state", "full_name"});
+  cat.add({"public", "orders"}, {"id", "user_id", "status", "total", "amount"});
+  cat.mark_complete("orders");
+  SessionContext ctx;
+  ctx.user = "alice";
+  const std::vector<Case> cases = {
+      {"SELECT name, status FROM users", "SELECT full_name AS name, state AS status FROM users"},
+      {"INSERT INTO users (id, status, name) VALUES (1, 'a', 'n')",
+       "INSERT INTO users (id, status, name, state, full_name) VALUES (1, 'a', 'n', 'a', 'n')"},
+      {"UPDATE orders SET total = 3 WHERE status = 'x'",
+       "UPDATE orders SET amount = 3 WHERE status = 'x'"},
+      {"SELECT u.status, o.total FROM users u JOIN orders o ON o.user_id = u.id",
+       "SELECT u.state AS status, o.amount AS total FROM users u JOIN orders o ON o.user_id = "
+       "u.id"},
+      {"SELECT * FROM orders",
+       "SELECT orders.id, orders.user_id, orders.status, orders.amount "
+       "AS total FROM orders"},
+  };
+  for (const Case& c : cases) {
+    check_case(rw, c, ctx, cat);
+  }
+}
+
+TEST(DroppedOldColumnTest, AfterStepSevenTheAppStillSeesTheOldName) {
+  const Rewriter rw({users_migration(Writes::new_column, Reads::new_column)});
+  StaticCatalog cat = make_catalog();
+  cat.add({"public", "users"}, {"id", "name", "state"});
+  SessionContext ctx;
+  ctx.user = "alice";
+  const std::vector<Case> cases = {
+      {"SELECT * FROM users", "SELECT users.id, users.name, users.state AS status FROM users"},
+      {"SELECT status FROM users", "SELECT state AS status FROM users"},
+      {"INSERT INTO users VALUES (1, 'n', 'a')",
+       "INSERT INTO users (id, name, state) VALUES (1, 'n', 'a')"},
+      {"UPDATE users SET status = 'a'", "UPDATE users SET state = 'a'"},
+  };
+  for (const Case& c : cases) {
+    check_case(rw, c, ctx, cat);
+  }
+}
+
+}  // namespace
+}  // namespace switchyard::rewrite::test
