@@ -92,7 +92,8 @@ class Analyzer {
   void other_statement_with_mapped_tables(const Node* stmt, const Scope* outer);
 
   // scope.cpp
-  Relation make_table(const PgQuery__RangeVar* rv, const Scope& scope);
+  /// `dml_target`: the relation an INSERT/UPDATE/DELETE writes, which is never a CTE.
+  Relation make_table(const PgQuery__RangeVar* rv, const Scope& scope, bool dml_target = false);
   const Cte* find_cte(const Scope* scope, std::string_view name) const;
   std::optional<QualifiedName> resolve_table_name(const PgQuery__RangeVar* rv, bool* unknown);
   const Names& columns_of(Relation& rel);

@@ -76,7 +76,7 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
   }
   Scope scope;
   scope.parent = outer;
-  Relation rel = make_table(c->relation, scope);
+  Relation rel = make_table(c->relation, scope, true);
   if (rel.migrations.empty()) {
     return;
   }

@@ -46,7 +46,7 @@ Names Analyzer::insert_stmt(const PgQuery__InsertStmt* ins, const Scope* outer) 
   Scope scope;
   scope.parent = outer;
   process_with(ins->with_clause, scope);
-  Relation target = make_table(ins->relation, scope);
+  Relation target = make_table(ins->relation, scope, true);
   if (ins->select_stmt != nullptr) {
     walk_query_node(ins->select_stmt, &scope);
   }

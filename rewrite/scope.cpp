@@ -69,7 +69,7 @@ std::optional<std::vector<std::string>> Analyzer::catalog_columns(const Qualifie
   return cols;
 }
 
-Relation Analyzer::make_table(const PgQuery__RangeVar* rv, const Scope& scope) {
+Relation Analyzer::make_table(const PgQuery__RangeVar* rv, const Scope& scope, bool dml_target) {
   Relation rel;
   rel.range_var = rv;
   const std::string relname = cstr(rv->relname);
@@ -77,7 +77,7 @@ Relation Analyzer::make_table(const PgQuery__RangeVar* rv, const Scope& scope) {
       (rv->alias != nullptr && rv->alias->aliasname != nullptr) ? rv->alias->aliasname : relname;
   rel.alias_colnames = rv->alias != nullptr && rv->alias->n_colnames > 0;
   const bool qualified = rv->schemaname != nullptr && rv->schemaname[0] != '\0';
-  if (!qualified) {
+  if (!qualified && !dml_target) {
     if (const Cte* cte = find_cte(&scope, relname)) {
       rel.kind = Relation::Kind::cte;
       rel.columns = cte->columns;

@@ -24,7 +24,7 @@ Names Analyzer::update_stmt(const PgQuery__UpdateStmt* up, const Scope* outer) {
   process_with(up->with_clause, scope);
   Scope us;
   us.parent = &scope;
-  us.rels.push_back(make_table(up->relation, scope));
+  us.rels.push_back(make_table(up->relation, scope, true));
   for (size_t i = 0; i < up->n_from_clause; ++i) {
     add_from_item(up->from_clause[i], us, nullptr);
   }
@@ -53,7 +53,7 @@ Names Analyzer::delete_stmt(const PgQuery__DeleteStmt* del, const Scope* outer) 
   process_with(del->with_clause, scope);
   Scope ds;
   ds.parent = &scope;
-  ds.rels.push_back(make_table(del->relation, scope));
+  ds.rels.push_back(make_table(del->relation, scope, true));
   for (size_t i = 0; i < del->n_using_clause; ++i) {
     add_from_item(del->using_clause[i], ds, nullptr);
   }

@@ -170,6 +170,8 @@ TEST(UpdateRuleTest, WritesBothRename) {
            "WITH ins AS (INSERT INTO users (id, status, state) VALUES (1, 'a', 'a') RETURNING id) "
            "UPDATE orders SET status = 'x' WHERE user_id IN (SELECT id FROM ins)"},
           {"UPDATE orders SET status = 'x'", nullptr, kUnchanged},
+          {"WITH users AS (SELECT 1 AS id) UPDATE users SET status = 'a'",
+           "WITH users AS (SELECT 1 AS id) UPDATE users SET status = 'a', state = 'a'"},
           {"UPDATE users SET status = nextval('s')::text", nullptr, kRejected, "nextval()"},
           {"UPDATE users SET status[1] = 'x'", nullptr, kRejected, "element"},
       });
