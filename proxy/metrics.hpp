@@ -19,6 +19,9 @@ struct Metrics {
   Counter queries_simple{0};    // Query messages
   Counter queries_extended{0};  // Parse messages
   Counter transactions{0};      // ReadyForQuery 'I' after work
+  Counter statements_rewritten{0};
+  Counter statements_rejected{0};
+  Counter statements_passthrough{0};  // unsupported, forwarded per on_unsupported = passthrough
   // Upstream ErrorResponses by the first character of the SQLSTATE (class), '0'..'9','A'..'Z'.
   std::array<Counter, 36> upstream_errors_by_class{};
   Counter reloads_ok{0};

@@ -10,9 +10,20 @@
 #include "config/config.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/cancel_registry.hpp"
+#include "proxy/catalog_cache.hpp"
 #include "proxy/metrics.hpp"
+#include "rewrite/cache.hpp"
+#include "rewrite/rewriter.hpp"
 
 namespace switchyard::proxy {
+
+/// The migrations of one database, with what the rewrite engine knows of that database.
+struct DatabaseRewrite {
+  std::string database;
+  std::shared_ptr<const rewrite::Rewriter> rewriter;
+  std::shared_ptr<CatalogCache> catalog;
+  std::vector<std::string> mapped_tables;  // table names, for catalog refreshes
+};
 
 /// Everything derived from one config generation. Immutable once published: sessions hold a
 /// shared_ptr to the one they adopted and switch only at a transaction boundary.
@@ -21,6 +32,17 @@ struct Snapshot {
   std::shared_ptr<const config::Config> config;
   std::shared_ptr<ssl::context> client_tls;    // null: SSLRequest is answered 'N'
   std::shared_ptr<ssl::context> upstream_tls;  // null: tls = disable
+  std::vector<DatabaseRewrite> databases;      // empty: a transparent proxy
+
+  /// The rewrite state for sessions connected to `database`, or null: forward untouched.
+  const DatabaseRewrite* for_database(std::string_view database) const {
+    for (const auto& entry : databases) {
+      if (entry.database == database) {
+        return &entry;
+      }
+    }
+    return nullptr;
+  }
 };
 
 /// Live sessions, so shutdown can ask each to drain on its own thread.
@@ -60,6 +82,9 @@ class ProxyState {
   CancelRegistry cancels;
   SessionRegistry sessions;
   Metrics metrics;
+  rewrite::RewriteCache rewrite_cache{16384};
+  /// Blocking catalog look-ups run here, never on a session thread.
+  net::thread_pool catalog_pool{1};
 
  private:
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;

@@ -13,7 +13,7 @@
 namespace switchyard::proxy {
 
 /// What a handler does with a frame it asked to see whole.
-enum class FrameAction { forward, drop, replace };
+enum class FrameAction { forward, drop, replace, suspend };
 
 /// Why a pump stopped.
 struct PumpEnd {
@@ -32,6 +32,7 @@ struct PumpEnd {
 ///   void on_streamed(char type);                   // a frame passed without being buffered
 ///   void on_bytes(std::size_t n);                  // bytes read from `from`
 ///   bool on_written();                             // after each write; false stops the pump
+///   net::awaitable<void> complete();               // after on_frame returned suspend
 template <class Handler>
 net::awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
                              std::span<const std::byte> initial = {}) {
@@ -127,6 +128,12 @@ net::awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
       protocol::Frame frame{header.type, {base() + pos + 5, size - 5}, size};
       std::size_t mark = replacements.size();
       FrameAction action = handler.on_frame(frame, replacements);
+      // A handler that needs I/O first (a catalog look-up) suspends; the frame stays where it
+      // is in the buffer, nothing else touches the buffer meanwhile, and it is offered again.
+      while (action == FrameAction::suspend) {
+        co_await handler.complete();
+        action = handler.on_frame(frame, replacements);
+      }
       if (action != FrameAction::forward) {
         if (pos > segment) {
           pieces.push_back({false, segment, pos - segment});

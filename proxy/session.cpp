@@ -6,10 +6,14 @@
 
 #include "protocol/authentication.hpp"
 #include "protocol/backend_key_data.hpp"
+#include "protocol/error_response.hpp"
 #include "protocol/startup.hpp"
 #include "proxy/frame_reader.hpp"
 #include "proxy/logging.hpp"
+#include "proxy/backend_handler.hpp"
+#include "proxy/frontend_handler.hpp"
 #include "proxy/relay_state.hpp"
+#include "proxy/session_rewrite.hpp"
 #include "proxy/upstream_connect.hpp"
 
 namespace switchyard::proxy {
@@ -17,6 +21,53 @@ namespace {
 
 using namespace net::experimental::awaitable_operators;
 namespace be = protocol::backend;
+
+// The search_path a session starts with, from `options=-c search_path=...` in its startup
+// packet; empty means the server default ("$user", public).
+std::vector<std::string> search_path_from_options(std::string_view options) {
+  std::vector<std::string> path;
+  static constexpr std::string_view kKey = "search_path=";
+  auto at = options.find(kKey);
+  if (at == std::string_view::npos) {
+    return path;
+  }
+  std::string_view value = options.substr(at + kKey.size());
+  // The value ends at the next unescaped space (libpq escapes spaces in options with '\').
+  std::string raw;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == '\\' && i + 1 < value.size()) {
+      raw.push_back(value[++i]);
+    } else if (value[i] == ' ') {
+      break;
+    } else {
+      raw.push_back(value[i]);
+    }
+  }
+  std::string item;
+  bool quoted = false;
+  bool was_quoted = false;
+  auto flush = [&] {
+    if (!item.empty() || was_quoted) {
+      path.push_back(item);
+    }
+    item.clear();
+    was_quoted = false;
+  };
+  for (char c : raw) {
+    if (c == '"') {
+      quoted = !quoted;
+      was_quoted = true;
+    } else if (c == ',' && !quoted) {
+      flush();
+    } else if (c == ' ' && !quoted) {
+      continue;
+    } else {
+      item.push_back(quoted ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+  }
+  flush();
+  return path;
+}
 
 std::string endpoint_text(const tcp::socket& socket) {
   error_code ec;
@@ -64,6 +115,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<std::byte> startup_packet_;
   std::string user_;
   std::string database_;
+  std::vector<std::string> search_path_;
   std::optional<protocol::BackendKeyData> key_;
   RelayState relay_;
   net::steady_timer drain_signal_;
@@ -156,6 +208,7 @@ net::awaitable<Session::Step> Session::negotiate_startup() {
     if (database_.empty()) {
       database_ = user_;
     }
+    search_path_ = search_path_from_options(startup.get("options"));
     const auto* raw = frame.body.data() - 4;
     startup_packet_.assign(raw, raw + frame.size);
     co_return Step::next;
@@ -300,7 +353,9 @@ net::awaitable<void> Session::wait_for_drain() {
 }
 
 net::awaitable<void> Session::relay() {
-  FrontendHandler frontend(relay_, state_->metrics);
+  SessionRewrite rewrite(*state_, user_, database_, search_path_);
+  rewrite.set_snapshot(snapshot_);
+  FrontendHandler frontend(relay_, state_->metrics, rewrite, id_);
   BackendHandler backend(relay_, state_->metrics);
   std::vector<std::byte> client_leftover(client_reader_.leftover().begin(),
                                          client_reader_.leftover().end());

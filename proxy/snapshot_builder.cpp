@@ -1,11 +1,67 @@
 #include "proxy/snapshot_builder.hpp"
 
+#include <algorithm>
+#include <map>
+
 #include "proxy/tls_contexts.hpp"
 
 namespace switchyard::proxy {
+namespace {
+
+bool contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+// Checks one migration against the catalog: the table exists, the old column exists while it
+// is still read or written, the new column exists once anything uses it.
+void check_against_catalog(const config::Migration& m, const CatalogCache& catalog,
+                           const std::string& database, std::vector<std::string>& errors) {
+  const std::string where = "migration \"" + m.name + "\": ";
+  auto columns = catalog.columns({m.schema, m.table});
+  if (!columns) {
+    errors.push_back(where + "table " + m.schema + "." + m.table +
+                     " does not exist in database \"" + database + "\"");
+    return;
+  }
+  const bool old_needed =
+      m.writes != config::Writes::new_column || m.reads != config::Reads::new_column;
+  const bool new_needed =
+      m.writes != config::Writes::old_column || m.reads != config::Reads::old_column;
+  if (old_needed && !contains(*columns, m.old_column)) {
+    errors.push_back(where + "old column \"" + m.old_column + "\" does not exist in " +
+                     m.schema + "." + m.table +
+                     " (it may be missing only once writes = \"new\" and reads = \"new\")");
+  }
+  if (new_needed && !contains(*columns, m.new_column)) {
+    errors.push_back(where + "new column \"" + m.new_column + "\" does not exist in " +
+                     m.schema + "." + m.table + "; add it (nullable) before writes = \"" +
+                     std::string(config::to_string(m.writes)) + "\" / reads = \"" +
+                     std::string(config::to_string(m.reads)) + "\"");
+  }
+}
+
+}  // namespace
+
+rewrite::Migration to_rewrite_migration(const config::Migration& m) {
+  rewrite::Migration out;
+  out.name = m.name;
+  out.schema = m.schema;
+  out.table = m.table;
+  out.old_column = m.old_column;
+  out.new_column = m.new_column;
+  out.writes = m.writes == config::Writes::old_column ? rewrite::Writes::old_column
+               : m.writes == config::Writes::both     ? rewrite::Writes::both
+                                                      : rewrite::Writes::new_column;
+  out.reads = m.reads == config::Reads::old_column ? rewrite::Reads::old_column
+                                                   : rewrite::Reads::new_column;
+  out.to_new = m.to_new;
+  out.to_old = m.to_old;
+  out.reject_unsupported = m.on_unsupported == config::OnUnsupported::reject;
+  return out;
+}
 
 std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_snapshot(
-    config::Config config, std::uint64_t generation) {
+    config::Config config, std::uint64_t generation, BuildOptions options) {
   std::vector<std::string> errors;
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->generation = generation;
@@ -25,6 +81,53 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
       snapshot->upstream_tls = std::get<std::shared_ptr<ssl::context>>(made);
     }
   }
+
+  // Group migrations by the database their sessions connect to.
+  std::map<std::string, std::vector<const config::Migration*>> by_database;
+  for (const auto& m : config.migrations) {
+    for (const auto* transform : {&m.to_new, &m.to_old}) {
+      if (transform->empty()) {
+        continue;
+      }
+      if (auto problem = rewrite::validate_transform(*transform)) {
+        errors.push_back("migration \"" + m.name + "\": " +
+                         (transform == &m.to_new ? "to_new" : "to_old") + ": " + *problem);
+      }
+    }
+    by_database[config.effective_database(m)].push_back(&m);
+  }
+
+  for (const auto& [database, migrations] : by_database) {
+    DatabaseRewrite entry;
+    entry.database = database;
+    std::vector<rewrite::Migration> rules;
+    for (const auto* m : migrations) {
+      rules.push_back(to_rewrite_migration(*m));
+      if (!contains(entry.mapped_tables, m->table)) {
+        entry.mapped_tables.push_back(m->table);
+      }
+    }
+    entry.rewriter = std::make_shared<const rewrite::Rewriter>(std::move(rules));
+    entry.catalog = std::make_shared<CatalogCache>();
+    if (options.use_catalog) {
+      auto client = CatalogClient::connect(config, database);
+      if (auto* error = std::get_if<std::string>(&client)) {
+        errors.push_back(*error + " (needed to check the migrations; `--offline` skips this)");
+        continue;
+      }
+      auto loaded = std::get<std::unique_ptr<CatalogClient>>(client)->load(entry.mapped_tables);
+      if (auto* error = std::get_if<std::string>(&loaded)) {
+        errors.push_back("database \"" + database + "\": " + *error);
+        continue;
+      }
+      entry.catalog->add(std::get<std::vector<RelationColumns>>(loaded), entry.mapped_tables);
+      for (const auto* m : migrations) {
+        check_against_catalog(*m, *entry.catalog, database, errors);
+      }
+    }
+    snapshot->databases.push_back(std::move(entry));
+  }
+
   if (!errors.empty()) {
     return errors;
   }

@@ -7,12 +7,24 @@
 
 #include "config/config.hpp"
 #include "proxy/proxy_state.hpp"
+#include "rewrite/migration.hpp"
 
 namespace switchyard::proxy {
 
-/// Turns a validated config into a runnable snapshot: loads TLS material now, so a reload with
-/// a bad certificate fails before it takes effect. Errors are messages for the operator.
+struct BuildOptions {
+  /// Connect to the upstream to check the migrations against the catalog and preload it.
+  /// Off only for offline tools (`check --offline`, `rewrite --offline`).
+  bool use_catalog = true;
+};
+
+/// Turns a validated config into a runnable snapshot: loads TLS material, validates transforms,
+/// checks every migration's table and columns against the catalog and preloads it, so a
+/// reload with a bad certificate or a missing column fails before it takes effect.
+/// Errors are messages for the operator, each naming the file section or migration.
 std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_snapshot(
-    config::Config config, std::uint64_t generation);
+    config::Config config, std::uint64_t generation, BuildOptions options = {});
+
+/// The config's migration as the rewrite engine sees it.
+rewrite::Migration to_rewrite_migration(const config::Migration& migration);
 
 }  // namespace switchyard::proxy

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "config/config.hpp"
+#include "rewrite/migration.hpp"
+
+struct pg_conn;
+
+namespace switchyard::proxy {
+
+/// One relation as the catalog describes it.
+struct RelationColumns {
+  rewrite::QualifiedName name;
+  std::vector<std::string> columns;  // attnum order, dropped columns excluded
+};
+
+/// Switchyard's own connection to the upstream (libpq, blocking): the catalog look-ups the
+/// rewrite engine needs. Uses [upstream] user/password/database and the TLS mode; client
+/// sessions never share it. Call from a thread that may block.
+class CatalogClient {
+ public:
+  /// Connects to `database` (empty = [upstream] database). The error names the upstream.
+  static std::variant<std::unique_ptr<CatalogClient>, std::string> connect(
+      const config::Config& config, const std::string& database);
+  ~CatalogClient();
+  CatalogClient(const CatalogClient&) = delete;
+  CatalogClient& operator=(const CatalogClient&) = delete;
+
+  /// Every relation (in any schema) whose name is one of `tables`, with its columns.
+  std::variant<std::vector<RelationColumns>, std::string> load(
+      const std::vector<std::string>& tables);
+
+ private:
+  explicit CatalogClient(pg_conn* connection) : connection_(connection) {}
+  pg_conn* connection_;
+};
+
+/// libpq connection parameters for Switchyard's own connections (catalog, backfill, verify).
+/// Keywords and values as parallel arrays, so nothing needs quoting.
+struct ConnectionParameters {
+  std::vector<std::string> keywords;
+  std::vector<std::string> values;
+};
+ConnectionParameters own_connection_parameters(const config::Config& config,
+                                               const std::string& database);
+
+}  // namespace switchyard::proxy

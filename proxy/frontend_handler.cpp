@@ -1,0 +1,277 @@
+#include "proxy/frontend_handler.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "protocol/message_types.hpp"
+#include "protocol/parse.hpp"
+#include "protocol/query.hpp"
+#include "proxy/logging.hpp"
+#include "rewrite/rewriter.hpp"
+
+namespace switchyard::proxy {
+namespace {
+
+namespace fe = protocol::frontend;
+
+// After this many look-ups for one statement the catalog is not going to know more.
+constexpr int kMaxCatalogAttempts = 2;
+
+void encode_copy_data(protocol::MessageWriter& out, std::string_view data) {
+  out.begin_message(fe::kCopyData);
+  out.bytes(data);
+  out.finish_message();
+}
+
+}  // namespace
+
+bool FrontendHandler::wants(char type) const {
+  if (state_.rejecting || copy_) {
+    return true;  // every message is dropped or transformed, so each must be seen whole
+  }
+  return type == fe::kQuery || type == fe::kParse || type == fe::kTerminate;
+}
+
+void FrontendHandler::on_streamed(char type) { state_.tracker.on_frontend(type); }
+
+void FrontendHandler::at_boundary_housekeeping() {
+  if (!state_.at_boundary()) {
+    return;
+  }
+  rewrite_.after_transaction();
+  auto before = rewrite_.generation();
+  if (rewrite_.adopt_latest()) {
+    spdlog::debug("event=generation_adopted session={} from={} to={}", session_id_, before,
+                  rewrite_.generation());
+  }
+}
+
+FrontendHandler::Decision FrontendHandler::decide(std::string_view sql,
+                                                  std::string& replacement) {
+  auto result = rewrite_.rewrite(sql);
+  if (!result) {
+    return Decision::forward;
+  }
+  using rewrite::Outcome;
+  if (result->outcome == Outcome::needs_catalog) {
+    if (catalog_attempts_ < kMaxCatalogAttempts) {
+      ++catalog_attempts_;
+      awaiting_catalog_ = result;
+      return Decision::suspend;
+    }
+    // The catalog could not tell: refuse rather than guess (DESIGN §3).
+    catalog_attempts_ = 0;
+    std::string names;
+    for (const auto& name : result->missing) {
+      names += (names.empty() ? "" : ", ") + name.schema + "." + name.table;
+    }
+    replacement = rewrite::rejection_sql(
+        "switchyard: cannot rewrite this statement: the catalog does not describe " + names);
+    metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
+    return Decision::rejected;
+  }
+  catalog_attempts_ = 0;
+  if (result->ddl_on_mapped_table) {
+    rewrite_.note_ddl();
+  }
+  switch (result->outcome) {
+    case Outcome::unchanged:
+      return Decision::forward;
+    case Outcome::passthrough_unsupported:
+      metrics_.statements_passthrough.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("event=unsupported_passthrough session={} reason={}", session_id_,
+                   log_value(result->reason));
+      spdlog::debug("event=unsupported_passthrough session={} sql={}", session_id_,
+                    log_value(sql));
+      return Decision::forward;
+    case Outcome::rejected:
+      metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("event=statement_rejected session={} reason={}", session_id_,
+                   log_value(result->reason));
+      replacement = rewrite::rejection_sql(result->reason);
+      return Decision::rejected;
+    case Outcome::rewritten:
+      metrics_.statements_rewritten.fetch_add(1, std::memory_order_relaxed);
+      spdlog::debug("event=statement_rewritten session={} generation={} sql={} rewritten={}",
+                    session_id_, rewrite_.generation(), log_value(sql), log_value(result->sql));
+      replacement = result->sql;
+      armed_copy_ = result->copy;
+      return Decision::rewritten;
+    case Outcome::needs_catalog:
+      break;
+  }
+  return Decision::forward;
+}
+
+net::awaitable<void> FrontendHandler::complete() {
+  if (auto pending = std::move(awaiting_catalog_)) {
+    co_await rewrite_.fetch_missing(*pending);
+  }
+}
+
+FrameAction FrontendHandler::on_frame(const protocol::Frame& frame,
+                                      protocol::MessageWriter& out) {
+  if (copy_) {
+    return on_copy(frame, out);
+  }
+  if (state_.rejecting) {
+    // Postgres skips everything after an error until Sync; so do we, for our own error.
+    if (frame.type == fe::kSync) {
+      state_.rejecting = false;
+      state_.tracker.on_frontend(frame.type);
+      return FrameAction::forward;
+    }
+    if (frame.type == fe::kTerminate) {
+      state_.terminate_sent = true;
+      state_.tracker.on_frontend(frame.type);
+      return FrameAction::forward;
+    }
+    return FrameAction::drop;
+  }
+  switch (frame.type) {
+    case fe::kQuery:
+      return on_query(frame, out);
+    case fe::kParse:
+      return on_parse(frame, out);
+    case fe::kTerminate:
+      state_.terminate_sent = true;
+      break;
+    default:
+      break;
+  }
+  state_.tracker.on_frontend(frame.type);
+  return FrameAction::forward;
+}
+
+FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::MessageWriter& out) {
+  at_boundary_housekeeping();
+  metrics_.queries_simple.fetch_add(1, std::memory_order_relaxed);
+  auto query = protocol::decode_query(frame.body);
+  if (!query) {
+    state_.tracker.on_frontend(frame.type);
+    return FrameAction::forward;  // malformed: let the server say so
+  }
+  armed_copy_.reset();
+  std::string replacement;
+  switch (decide(query->sql, replacement)) {
+    case Decision::suspend:
+      return FrameAction::suspend;
+    case Decision::forward:
+      state_.tracker.on_frontend(frame.type);
+      return FrameAction::forward;
+    case Decision::rewritten:
+    case Decision::rejected:
+      break;
+  }
+  protocol::encode_query(out, replacement);
+  state_.tracker.on_frontend(frame.type);
+  if (armed_copy_) {
+    copy_.emplace(*armed_copy_);
+    copy_failed_ = false;
+    armed_copy_.reset();
+  }
+  return FrameAction::replace;
+}
+
+FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::MessageWriter& out) {
+  at_boundary_housekeeping();
+  metrics_.queries_extended.fetch_add(1, std::memory_order_relaxed);
+  auto parse = protocol::decode_parse(frame.body);
+  if (!parse) {
+    state_.tracker.on_frontend(frame.type);
+    return FrameAction::forward;
+  }
+  armed_copy_.reset();
+  std::string replacement;
+  switch (decide(parse->query, replacement)) {
+    case Decision::suspend:
+      return FrameAction::suspend;
+    case Decision::forward:
+      state_.tracker.on_frontend(frame.type);
+      return FrameAction::forward;
+    case Decision::rewritten:
+      protocol::encode_parse(out, parse->statement, replacement, parse->param_types);
+      state_.tracker.on_frontend(frame.type);
+      if (armed_copy_) {
+        copy_.emplace(*armed_copy_);
+        copy_failed_ = false;
+        armed_copy_.reset();
+      }
+      return FrameAction::replace;
+    case Decision::rejected:
+      break;
+  }
+  // The server raises the rejection itself (so a transaction block fails as it would for a
+  // real error); its ReadyForQuery is hidden and the client's batch is dropped up to its Sync,
+  // which then earns the ReadyForQuery the client expects.
+  protocol::encode_query(out, replacement);
+  state_.tracker.on_frontend(fe::kQuery);
+  ++state_.ready_to_drop;
+  state_.rejecting = true;
+  return FrameAction::replace;
+}
+
+FrameAction FrontendHandler::on_copy(const protocol::Frame& frame, protocol::MessageWriter& out) {
+  std::string rows;
+  switch (frame.type) {
+    case fe::kCopyData: {
+      if (copy_failed_) {
+        return FrameAction::drop;
+      }
+      std::string_view chunk(reinterpret_cast<const char*>(frame.body.data()), frame.body.size());
+      bool ok = copy_->feed(chunk, rows);
+      if (!rows.empty()) {
+        encode_copy_data(out, rows);
+      }
+      if (!ok) {
+        // Abort the COPY on the server with the reason; the client gets the server's error.
+        copy_failed_ = true;
+        out.begin_message(fe::kCopyFail);
+        out.cstring("switchyard: " + copy_->error());
+        out.finish_message();
+        state_.tracker.on_frontend(fe::kCopyFail);
+      }
+      return FrameAction::replace;
+    }
+    case fe::kCopyDone: {
+      bool ok = copy_failed_ || copy_->finish(rows);
+      if (!rows.empty()) {
+        encode_copy_data(out, rows);
+      }
+      if (copy_failed_) {
+        copy_.reset();
+        return FrameAction::drop;  // the server already ended the COPY
+      }
+      if (!ok) {
+        out.begin_message(fe::kCopyFail);
+        out.cstring("switchyard: " + copy_->error());
+        out.finish_message();
+        state_.tracker.on_frontend(fe::kCopyFail);
+      } else {
+        out.begin_message(fe::kCopyDone);
+        out.finish_message();
+        state_.tracker.on_frontend(fe::kCopyDone);
+      }
+      copy_.reset();
+      return FrameAction::replace;
+    }
+    case fe::kCopyFail:
+      copy_.reset();
+      state_.tracker.on_frontend(frame.type);
+      return copy_failed_ ? FrameAction::drop : FrameAction::forward;
+    default:
+      // Sync/Flush during COPY, or a message that ends it (the server aborts the COPY).
+      if (frame.type != fe::kSync && frame.type != fe::kFlush) {
+        copy_.reset();
+      }
+      if (frame.type == fe::kQuery || frame.type == fe::kParse) {
+        return on_frame(frame, out);
+      }
+      if (frame.type == fe::kTerminate) {
+        state_.terminate_sent = true;
+      }
+      state_.tracker.on_frontend(frame.type);
+      return FrameAction::forward;
+  }
+}
+
+}  // namespace switchyard::proxy

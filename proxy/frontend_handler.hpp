@@ -1,0 +1,53 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "proxy/metrics.hpp"
+#include "proxy/pump.hpp"
+#include "proxy/relay_state.hpp"
+#include "proxy/session_rewrite.hpp"
+#include "rewrite/copy_transform.hpp"
+
+namespace switchyard::proxy {
+
+/// Client -> upstream: rewrites Query and Parse texts per the adopted migrations, turns
+/// rejections into server-raised errors, transforms COPY data for rewritten COPY FROM STDIN,
+/// and adopts new config generations at transaction boundaries.
+class FrontendHandler {
+ public:
+  FrontendHandler(RelayState& state, Metrics& metrics, SessionRewrite& rewrite,
+                  std::uint64_t session_id)
+      : state_(state), metrics_(metrics), rewrite_(rewrite), session_id_(session_id) {}
+
+  bool wants(char type) const;
+  FrameAction on_frame(const protocol::Frame& frame, protocol::MessageWriter& out);
+  void on_streamed(char type);
+  void on_bytes(std::size_t n) {
+    metrics_.bytes_from_clients.fetch_add(n, std::memory_order_relaxed);
+  }
+  bool on_written() { return !state_.terminate_sent; }
+  /// Finishes what a `suspend` asked for (a catalog look-up); the pump then retries the frame.
+  net::awaitable<void> complete();
+
+ private:
+  /// The rewrite decision for one statement text; null result means forward unchanged.
+  enum class Decision { forward, rewritten, rejected, suspend };
+  Decision decide(std::string_view sql, std::string& replacement);
+  void at_boundary_housekeeping();
+  FrameAction on_query(const protocol::Frame& frame, protocol::MessageWriter& out);
+  FrameAction on_parse(const protocol::Frame& frame, protocol::MessageWriter& out);
+  FrameAction on_copy(const protocol::Frame& frame, protocol::MessageWriter& out);
+
+  RelayState& state_;
+  Metrics& metrics_;
+  SessionRewrite& rewrite_;
+  std::uint64_t session_id_;
+  std::shared_ptr<const rewrite::RewriteResult> awaiting_catalog_;
+  int catalog_attempts_ = 0;
+  std::optional<rewrite::CopyPlan> armed_copy_;           // set by a rewritten COPY statement
+  std::optional<rewrite::CopyRowTransformer> copy_;       // active while copy data flows
+  bool copy_failed_ = false;
+};
+
+}  // namespace switchyard::proxy

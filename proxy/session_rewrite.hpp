@@ -1,0 +1,48 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "proxy/asio.hpp"
+#include "proxy/proxy_state.hpp"
+#include "rewrite/result.hpp"
+
+namespace switchyard::proxy {
+
+/// One session's access to the rewrite engine under the config generation it has adopted.
+/// Generations change only through adopt(), which the relay calls at transaction boundaries.
+class SessionRewrite {
+ public:
+  SessionRewrite(ProxyState& state, std::string user, std::string database,
+                 std::vector<std::string> search_path);
+
+  /// Switches to the latest published generation if it is newer. Returns true if it changed.
+  bool adopt_latest();
+  const Snapshot& snapshot() const { return *snapshot_; }
+  std::uint64_t generation() const { return snapshot_->generation; }
+  void set_snapshot(std::shared_ptr<const Snapshot> snapshot);
+
+  /// The rewrite of one Query/Parse text, or null when it is forwarded as is (no migration
+  /// for this database, or no mapped table name in the text: DESIGN §7's fast path).
+  /// An Outcome::needs_catalog result means: co_await fetch_missing(result), then call again.
+  std::shared_ptr<const rewrite::RewriteResult> rewrite(std::string_view sql);
+
+  /// Loads the relations a needs_catalog result named into the shared catalog, off-thread.
+  net::awaitable<void> fetch_missing(const rewrite::RewriteResult& result);
+
+  /// DDL on a mapped table passed through: after it commits, the catalog must be re-read.
+  void note_ddl() { ddl_pending_ = true; }
+  /// Called at a transaction boundary: refreshes the catalog if DDL passed through.
+  void after_transaction();
+
+ private:
+  ProxyState& state_;
+  std::string database_;
+  rewrite::SessionContext context_;
+  std::string context_key_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  const DatabaseRewrite* rules_ = nullptr;
+  bool ddl_pending_ = false;
+};
+
+}  // namespace switchyard::proxy
