@@ -73,7 +73,7 @@ class UpstreamEdgesTest(IntegrationCase):
                    fb.command_complete("SELECT 1") + fb.ready_for_query())
             seen["terminate"] = s.read_message()
 
-        _, proxy = self.with_fake(script)
+        fake, proxy = self.with_fake(script)
         with self.connect_raw(proxy) as conn:
             auth, _ = conn.start("alice", "db", password="s3cr3t p@ss",
                                  extra={"application_name": "edge", "options": "-c a=b"})
@@ -82,6 +82,7 @@ class UpstreamEdgesTest(IntegrationCase):
             self.assertEqual(rc.rows(conn.simple("SELECT 'x'")), [["from the fake"]])
             conn.send(rc.terminate())
             self.assertEqual(conn.read_until_closed(), [])
+        fake.join()
         self.assertEqual(seen["code"], rc.PROTOCOL_3_0)
         self.assertEqual(seen["params"].get("user"), "alice")
         self.assertEqual(seen["params"].get("database"), "db")
@@ -101,10 +102,11 @@ class UpstreamEdgesTest(IntegrationCase):
             s.handshake()
             s.wait_closed(10)
 
-        _, proxy = self.with_fake(script)
+        fake, proxy = self.with_fake(script)
         with self.connect_raw(proxy) as conn:
             auth, _ = conn.start("alice", "db", extra={"_pq_.fancy": "yes"},
                                  version=(3 << 16) | 1)
+        fake.join()
         self.assertEqual(auth[0][0], "negotiate")
         self.assertEqual(auth[0][1], struct.pack("!ii", 0, 1) + b"_pq_.fancy\0")
         self.assertEqual(seen["code"], (3 << 16) | 1)
@@ -149,7 +151,7 @@ class UpstreamEdgesTest(IntegrationCase):
                    fb.ready_for_query())
             s.wait_closed(10)
 
-        _, proxy = self.with_fake(script)
+        fake, proxy = self.with_fake(script)
         with self.connect_raw(proxy) as conn:
             conn.start("alice", "db")
             conn.send(rc.query("SELECT pg_sleep(60)"))
@@ -157,6 +159,7 @@ class UpstreamEdgesTest(IntegrationCase):
                 canceller.send(rc.cancel_request(conn.backend_pid, conn.backend_key))
                 canceller.read_until_closed(timeout=5)
             messages = conn.read_until_ready(timeout=10)
+        fake.join()
         self.assertEqual(rc.errors(messages)[0]["C"], "57014")
         self.assertEqual(cancels, [(FAKE_PID, FAKE_KEY)])
 
@@ -177,6 +180,7 @@ class UpstreamEdgesTest(IntegrationCase):
             with self.connect_raw(proxy) as canceller:
                 canceller.send(rc.cancel_request(conn.backend_pid ^ 1, conn.backend_key ^ 1))
                 self.assertEqual(canceller.read_until_closed(timeout=5), [])
+        fake.join()
         self.assertEqual(cancels, [])
         self.assertEqual(fake.connections, 1)
 
@@ -203,7 +207,7 @@ class UpstreamEdgesTest(IntegrationCase):
                    fb.command_complete("SELECT 1") + fb.ready_for_query())
             s.wait_closed(10)
 
-        _, proxy = self.with_fake(script)
+        fake, proxy = self.with_fake(script)
         with self.connect_raw(proxy) as victim, self.connect_raw(proxy) as bystander:
             victim.start("alice", "db")
             bystander.start("bob", "db")
@@ -214,6 +218,7 @@ class UpstreamEdgesTest(IntegrationCase):
             self.assertEqual(rc.kinds(messages), b"E", messages)
             self.assertIn(rc.errors(messages)[0]["C"], ("08P01", "08006"))
             self.assertEqual(rc.rows(bystander.simple("SELECT 1")), [["ok"]])
+        fake.join()
         self.assertTrue(upstream_closed.get("first"), "switchyard kept the upstream open")
         self.assertTrue(proxy.alive())
 

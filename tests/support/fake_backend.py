@@ -277,6 +277,14 @@ class FakeBackend:
         finally:
             session.close()
 
+    def join(self, timeout=10.0):
+        """Waits for the scripts of all connections accepted so far to return."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self._threads):
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                raise TimeoutError("fake backend: a script is still running")
+
     def stop(self, timeout=10.0):
         self._stopping.set()
         if self._listener is not None:
