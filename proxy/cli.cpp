@@ -11,12 +11,18 @@ Usage:
   switchyard serve   --config FILE [--log-level LEVEL] [--log-format text|json]
   switchyard check   --config FILE
   switchyard rewrite --config FILE [--sql SQL] [--database DB] [--user USER] [--offline]
+  switchyard backfill --config FILE --migration NAME [options]   (see backfill --help)
+  switchyard verify  --config FILE --migration NAME [options]
+  switchyard status  --config FILE
   switchyard --help | --version
 
 Commands:
   serve     run the proxy: listen per [listen], forward to [upstream]
   check     validate the config file; print every error with its line and key
   rewrite   dry run: print how the migrations rewrite SQL (from --sql or stdin)
+  backfill  copy old-column values into the new column in small batches (resumable)
+  verify    count rows where the two columns disagree; exit 0 only when they agree
+  status    per migration: flags, backfill progress, last verify, the next safe step
 
 Options:
   --config FILE        the TOML config (see README.md)

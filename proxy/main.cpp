@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "backfill/commands.hpp"
 #include "config/config.hpp"
 #include "proxy/cli.hpp"
 #include "proxy/logging.hpp"
@@ -75,6 +76,15 @@ int check(const sy::proxy::CommandLine& cmd) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  // The operator tools (their own options and --help) live in backfill/.
+  if (!args.empty() && (args[0] == "backfill" || args[0] == "verify" || args[0] == "status")) {
+    try {
+      return sy::backfill::run_command(args);
+    } catch (const std::exception& e) {
+      std::cerr << "switchyard: fatal: " << e.what() << "\n";
+      return 1;
+    }
+  }
   auto parsed = sy::proxy::parse_command_line(args);
   if (auto* error = std::get_if<sy::proxy::CliError>(&parsed)) {
     std::cerr << "switchyard: " << error->message << "\n";
