@@ -226,29 +226,36 @@ class ProtocolEdgesTest(IntegrationCase):
             self.assertEqual(rc.rows(bystander.simple("SELECT 'unaffected'")), [["unaffected"]])
         self.assert_endpoint_works()
 
+    # Postgres closes silently on a bad startup length; Switchyard's contract is to say why
+    # (08P01) first, which the protocol allows since the client awaits an answer.
+
     def test_startup_length_below_4_is_rejected(self):
         self.check_bad_input(lambda c: c.send(struct.pack("!i", 3) + b"\0" * 8),
-                             require_error=False, after_startup=False)
+                             require_error=self.proxy is not None, after_startup=False)
 
     def test_startup_length_of_2_gib_is_rejected_promptly(self):
         start = time.monotonic()
         self.check_bad_input(lambda c: c.send(struct.pack("!i", 0x7FFFFFFF) + b"\0" * 64),
-                             require_error=False, after_startup=False)
+                             require_error=self.proxy is not None, after_startup=False)
         self.assertLess(time.monotonic() - start, 5)
+
+    def unsupported_version_codes(self):
+        # Postgres answers 0A000 (feature not supported); Switchyard's contract says 08P01.
+        return ("08P01",) if self.proxy is not None else ("0A000",)
 
     def test_unknown_startup_code_is_rejected_with_an_error(self):
         self.check_bad_input(
             lambda c: c.send(rc.startup({"user": SUPERUSER}, version=(1234 << 16) | 9999)),
-            require_error=True, after_startup=False, allowed=("08P01", "0A000"))
+            require_error=True, after_startup=False, allowed=self.unsupported_version_codes())
 
     def test_unsupported_major_version_is_rejected_with_an_error(self):
         self.check_bad_input(lambda c: c.send(rc.startup({"user": SUPERUSER}, version=4 << 16)),
                              require_error=True, after_startup=False,
-                             allowed=("08P01", "0A000"))
+                             allowed=self.unsupported_version_codes())
 
     def test_garbage_instead_of_startup_is_rejected(self):
         self.check_bad_input(lambda c: c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
-                             require_error=False, after_startup=False)
+                             require_error=self.proxy is not None, after_startup=False)
 
     def test_message_length_below_4_is_rejected(self):
         # Postgres itself just closes here; Switchyard can say why first.

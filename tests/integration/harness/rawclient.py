@@ -220,7 +220,8 @@ class RawConnection:
             chunk = self.sock.recv(65536)
         except socket.timeout:
             raise TimeoutError("no reply from the server in time") from None
-        except (ConnectionResetError, BrokenPipeError):
+        except (ConnectionResetError, BrokenPipeError, ssl_module.SSLZeroReturnError,
+                ssl_module.SSLEOFError):
             return False
         if not chunk:
             return False
