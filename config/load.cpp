@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 
 #include "config/config.hpp"
 #include "config/diagnostics.hpp"
@@ -34,8 +35,8 @@ std::vector<ConfigError> Diagnostics::take() {
   // Errors without a position are about things missing from the file; they read best after
   // the ones that point into it.
   std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
-    const int la = a.line == 0 ? INT32_MAX : a.line;
-    const int lb = b.line == 0 ? INT32_MAX : b.line;
+    const int la = a.line == 0 ? std::numeric_limits<int>::max() : a.line;
+    const int lb = b.line == 0 ? std::numeric_limits<int>::max() : b.line;
     return la != lb ? la < lb : a.column < b.column;
   });
   return std::move(errors_);
