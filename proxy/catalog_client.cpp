@@ -84,8 +84,8 @@ std::variant<std::unique_ptr<CatalogClient>, std::string> CatalogClient::connect
       message.pop_back();
     }
     PQfinish(connection);
-    return "catalog connection to upstream " + config.upstream.address.to_string() +
-           " (user \"" + config.upstream.user + "\", database \"" +
+    return "catalog connection to upstream " + config.upstream.address.to_string() + " (user \"" +
+           config.upstream.user + "\", database \"" +
            (database.empty() ? config.upstream.database : database) + "\") failed: " + message;
   }
   return std::unique_ptr<CatalogClient>(new CatalogClient(connection));

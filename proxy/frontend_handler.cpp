@@ -45,8 +45,7 @@ void FrontendHandler::at_boundary_housekeeping() {
   }
 }
 
-FrontendHandler::Decision FrontendHandler::decide(std::string_view sql,
-                                                  std::string& replacement) {
+FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, std::string& replacement) {
   auto result = rewrite_.rewrite(sql);
   if (!result) {
     return Decision::forward;
@@ -80,8 +79,7 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql,
       metrics_.statements_passthrough.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("event=unsupported_passthrough session={} reason={}", session_id_,
                    log_value(result->reason));
-      spdlog::debug("event=unsupported_passthrough session={} sql={}", session_id_,
-                    log_value(sql));
+      spdlog::debug("event=unsupported_passthrough session={} sql={}", session_id_, log_value(sql));
       return Decision::forward;
     case Outcome::rejected:
       metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
@@ -108,8 +106,7 @@ net::awaitable<void> FrontendHandler::complete() {
   }
 }
 
-FrameAction FrontendHandler::on_frame(const protocol::Frame& frame,
-                                      protocol::MessageWriter& out) {
+FrameAction FrontendHandler::on_frame(const protocol::Frame& frame, protocol::MessageWriter& out) {
   if (copy_) {
     return on_copy(frame, out);
   }

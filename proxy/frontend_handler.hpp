@@ -45,8 +45,8 @@ class FrontendHandler {
   std::uint64_t session_id_;
   std::shared_ptr<const rewrite::RewriteResult> awaiting_catalog_;
   int catalog_attempts_ = 0;
-  std::optional<rewrite::CopyPlan> armed_copy_;           // set by a rewritten COPY statement
-  std::optional<rewrite::CopyRowTransformer> copy_;       // active while copy data flows
+  std::optional<rewrite::CopyPlan> armed_copy_;      // set by a rewritten COPY statement
+  std::optional<rewrite::CopyRowTransformer> copy_;  // active while copy data flows
   bool copy_failed_ = false;
 };
 

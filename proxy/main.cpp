@@ -9,6 +9,7 @@
 #include "config/config.hpp"
 #include "proxy/cli.hpp"
 #include "proxy/logging.hpp"
+#include "proxy/rewrite_command.hpp"
 #include "proxy/server.hpp"
 #include "proxy/snapshot_builder.hpp"
 
@@ -104,8 +105,7 @@ int main(int argc, char** argv) {
       case sy::proxy::CommandKind::serve:
         return serve(cmd);
       case sy::proxy::CommandKind::rewrite:
-        std::cerr << "switchyard: rewrite is not available yet\n";
-        return 2;
+        return sy::proxy::run_rewrite_command(cmd, std::cin, std::cout, std::cerr);
     }
   } catch (const std::exception& e) {
     std::cerr << "switchyard: fatal: " << e.what() << "\n";

@@ -28,13 +28,13 @@ void check_against_catalog(const config::Migration& m, const CatalogCache& catal
   const bool new_needed =
       m.writes != config::Writes::old_column || m.reads != config::Reads::old_column;
   if (old_needed && !contains(*columns, m.old_column)) {
-    errors.push_back(where + "old column \"" + m.old_column + "\" does not exist in " +
-                     m.schema + "." + m.table +
+    errors.push_back(where + "old column \"" + m.old_column + "\" does not exist in " + m.schema +
+                     "." + m.table +
                      " (it may be missing only once writes = \"new\" and reads = \"new\")");
   }
   if (new_needed && !contains(*columns, m.new_column)) {
-    errors.push_back(where + "new column \"" + m.new_column + "\" does not exist in " +
-                     m.schema + "." + m.table + "; add it (nullable) before writes = \"" +
+    errors.push_back(where + "new column \"" + m.new_column + "\" does not exist in " + m.schema +
+                     "." + m.table + "; add it (nullable) before writes = \"" +
                      std::string(config::to_string(m.writes)) + "\" / reads = \"" +
                      std::string(config::to_string(m.reads)) + "\"");
   }
@@ -90,8 +90,8 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
         continue;
       }
       if (auto problem = rewrite::validate_transform(*transform)) {
-        errors.push_back("migration \"" + m.name + "\": " +
-                         (transform == &m.to_new ? "to_new" : "to_old") + ": " + *problem);
+        errors.push_back("migration \"" + m.name +
+                         "\": " + (transform == &m.to_new ? "to_new" : "to_old") + ": " + *problem);
       }
     }
     by_database[config.effective_database(m)].push_back(&m);

@@ -126,6 +126,7 @@ if [ "$SMOKE" -eq 1 ]; then
   through "INSERT INTO users (name, status) VALUES ('smoke', 'inactive')" >/dev/null
   got=$(psql_admin -d demo -At -c "SELECT status || ',' || coalesce(state::text, 'NULL') FROM users WHERE name = 'smoke'")
   echo "demo smoke: after INSERT through the proxy, status,state = $got"
+  [ "$got" = "inactive,0" ] || { echo "demo smoke: expected the dual write inactive,0" >&2; exit 1; }
   echo "demo smoke: OK"
   exit 0
 fi

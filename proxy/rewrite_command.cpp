@@ -1,0 +1,132 @@
+#include "proxy/rewrite_command.hpp"
+
+#include <iostream>
+#include <iterator>
+#include <set>
+
+#include "proxy/snapshot_builder.hpp"
+#include "rewrite/rewriter.hpp"
+
+namespace switchyard::proxy {
+namespace {
+
+std::string_view outcome_name(rewrite::Outcome outcome) {
+  switch (outcome) {
+    case rewrite::Outcome::unchanged:
+      return "unchanged";
+    case rewrite::Outcome::rewritten:
+      return "rewritten";
+    case rewrite::Outcome::rejected:
+      return "rejected";
+    case rewrite::Outcome::passthrough_unsupported:
+      return "unsupported, passed through (on_unsupported = \"passthrough\")";
+    case rewrite::Outcome::needs_catalog:
+      return "needs the catalog";
+  }
+  return "?";
+}
+
+}  // namespace
+
+int run_rewrite_command(const CommandLine& cmd, std::istream& in, std::ostream& out,
+                        std::ostream& err) {
+  auto loaded = config::load_config(cmd.config_path);
+  if (!loaded.ok()) {
+    for (const auto& error : loaded.errors) {
+      err << config::format_error(error) << "\n";
+    }
+    return 1;
+  }
+  const std::string database =
+      cmd.database.empty() ? loaded.config->upstream.database : cmd.database;
+  const std::string user = cmd.user.empty() ? loaded.config->upstream.user : cmd.user;
+  auto config_copy = *loaded.config;
+  auto built = build_snapshot(std::move(*loaded.config), 1, BuildOptions{!cmd.offline});
+  if (auto* errors = std::get_if<std::vector<std::string>>(&built)) {
+    for (const auto& error : *errors) {
+      err << cmd.config_path << ": " << error << "\n";
+    }
+    return 1;
+  }
+  auto snapshot = std::get<std::shared_ptr<const Snapshot>>(built);
+
+  std::string sql =
+      cmd.sql ? *cmd.sql
+              : std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  const DatabaseRewrite* rules = snapshot->for_database(database);
+  if (rules == nullptr) {
+    out << "-- no migration applies to database \"" << database << "\": forwarded byte for byte\n"
+        << sql << (sql.empty() || sql.back() == '\n' ? "" : "\n");
+    return 0;
+  }
+  rewrite::SessionContext context;
+  context.user = user;
+  auto result = rules->rewriter->rewrite(sql, context, *rules->catalog);
+  // Fetch what the catalog lacked (a joined table), as the proxy would, then try again.
+  for (int attempt = 0;
+       attempt < 2 && result.outcome == rewrite::Outcome::needs_catalog && !cmd.offline;
+       ++attempt) {
+    std::vector<std::string> tables;
+    for (const auto& name : result.missing) {
+      tables.push_back(name.table);
+    }
+    auto client = CatalogClient::connect(config_copy, database);
+    if (auto* error = std::get_if<std::string>(&client)) {
+      err << *error << "\n";
+      return 1;
+    }
+    auto relations = std::get<std::unique_ptr<CatalogClient>>(client)->load(tables);
+    if (auto* error = std::get_if<std::string>(&relations)) {
+      err << *error << "\n";
+      return 1;
+    }
+    rules->catalog->add(std::get<std::vector<RelationColumns>>(relations), tables);
+    result = rules->rewriter->rewrite(sql, context, *rules->catalog);
+  }
+
+  out << "-- outcome: " << outcome_name(result.outcome) << "\n";
+  std::set<std::string> reported;
+  for (const auto& use : result.uses) {
+    const auto& migrations = rules->rewriter->migrations();
+    for (const auto& m : migrations) {
+      if (m.name != use.migration || !reported.insert(m.name).second) {
+        continue;
+      }
+      out << "-- migration: " << m.name << " (" << m.schema << "." << m.table << "." << m.old_column
+          << " -> " << m.new_column << ", writes = "
+          << (m.writes == rewrite::Writes::old_column ? "old"
+              : m.writes == rewrite::Writes::both     ? "both"
+                                                      : "new")
+          << ", reads = " << (m.reads == rewrite::Reads::old_column ? "old" : "new")
+          << "): reads of old " << use.reads_of_old << ", writes of old " << use.writes_of_old
+          << ", reads of new " << use.reads_of_new << ", writes of new " << use.writes_of_new
+          << (use.rewritten ? ", rewritten" : "") << "\n";
+    }
+  }
+  switch (result.outcome) {
+    case rewrite::Outcome::rewritten:
+      out << result.sql << (result.sql.empty() || result.sql.back() == '\n' ? "" : "\n");
+      return 0;
+    case rewrite::Outcome::unchanged:
+      out << sql << (sql.empty() || sql.back() == '\n' ? "" : "\n");
+      return 0;
+    case rewrite::Outcome::rejected:
+      out << "-- reason: " << result.reason << "\n"
+          << "-- the client would get an ErrorResponse with SQLSTATE 0A000\n";
+      return 1;
+    case rewrite::Outcome::passthrough_unsupported:
+      out << "-- reason: " << result.reason << "\n" << sql << "\n";
+      return 3;
+    case rewrite::Outcome::needs_catalog: {
+      out << "-- the rewrite needs the columns of:";
+      for (const auto& name : result.missing) {
+        out << " " << name.schema << "." << name.table;
+      }
+      out << (cmd.offline ? " (run without --offline to read them from the database)\n" : "\n");
+      return 1;
+    }
+  }
+  return 1;
+}
+
+}  // namespace switchyard::proxy
