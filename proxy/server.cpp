@@ -3,78 +3,93 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <functional>
 #include <thread>
 
+#include "proxy/admin_server.hpp"
+#include "proxy/config_watch.hpp"
+#include "proxy/listeners.hpp"
 #include "proxy/logging.hpp"
-#include "proxy/session.hpp"
-#include "proxy/snapshot_builder.hpp"
+#include "proxy/reloader.hpp"
 
 namespace switchyard::proxy {
 namespace {
 
-using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+std::string describe(const tcp::endpoint& at) {
+  auto host = at.address().to_string();
+  return (at.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(at.port());
+}
 
-struct Worker {
-  net::io_context context{1};
-  std::unique_ptr<tcp::acceptor> acceptor;
-  std::thread thread;
+// Applies what a reload changes outside the snapshot: the listen and admin addresses.
+// Runs on the reloader's thread; the main thread touches `admin` only after the reloader
+// stopped.
+class AddressChanges : public ReloadParticipant {
+ public:
+  AddressChanges(Listeners& listeners, std::unique_ptr<AdminServer>& admin,
+                 std::function<std::unique_ptr<AdminServer>()> make_admin)
+      : listeners_(listeners), admin_(admin), make_admin_(std::move(make_admin)) {}
+
+  std::vector<std::string> prepare(const Snapshot& current, const Snapshot& next) override {
+    std::vector<std::string> errors;
+    const auto& before = *current.config;
+    const auto& after = *next.config;
+    rebinding_ = false;
+    if (before.listen.address != after.listen.address) {
+      if (auto error = listeners_.prepare_rebind(after.listen.address)) {
+        errors.push_back("[listen] address: " + *error);
+      } else {
+        rebinding_ = true;
+      }
+    }
+    next_admin_.reset();
+    if (after.admin && (!before.admin || before.admin->address != after.admin->address)) {
+      next_admin_ = make_admin_();
+      if (auto error = next_admin_->start(after.admin->address)) {
+        errors.push_back("[admin] address: " + *error);
+      }
+    }
+    if (before.runtime.threads != after.runtime.threads) {
+      spdlog::warn("event=restart_needed key=runtime.threads running={} configured={}",
+                   before.runtime.threads, after.runtime.threads);
+    }
+    return errors;
+  }
+
+  void finish(const Snapshot& current, const Snapshot& next, bool committed) override {
+    if (rebinding_) {
+      listeners_.finish_rebind(committed);
+      if (committed) {
+        spdlog::info("event=listen_rebound address={} was={}", describe(listeners_.endpoint()),
+                     current.config->listen.address.to_string());
+      }
+    }
+    rebinding_ = false;
+    if (!committed) {
+      next_admin_.reset();
+      return;
+    }
+    if (!next.config->admin) {
+      if (admin_) {
+        admin_->stop();
+        admin_.reset();
+        spdlog::info("event=admin_stopped reason={}", log_value("[admin] removed"));
+      }
+    } else if (next_admin_) {
+      if (admin_) {
+        admin_->stop();
+      }
+      admin_ = std::move(next_admin_);
+      spdlog::info("event=admin_listening address={}", describe(admin_->local_endpoint()));
+    }
+  }
+
+ private:
+  Listeners& listeners_;
+  std::unique_ptr<AdminServer>& admin_;
+  std::function<std::unique_ptr<AdminServer>()> make_admin_;
+  bool rebinding_ = false;
+  std::unique_ptr<AdminServer> next_admin_;
 };
-
-std::variant<tcp::endpoint, std::string> resolve_listen(const config::Endpoint& address) {
-  error_code ec;
-  auto ip = net::ip::make_address(address.host, ec);
-  if (!ec) {
-    return tcp::endpoint(ip, address.port);
-  }
-  net::io_context io;
-  tcp::resolver resolver(io);
-  auto results = resolver.resolve(address.host, std::to_string(address.port), ec);
-  if (ec || results.empty()) {
-    return "cannot resolve listen address " + address.to_string() + ": " + ec.message();
-  }
-  return results.begin()->endpoint();
-}
-
-std::variant<std::unique_ptr<tcp::acceptor>, std::string> open_acceptor(net::io_context& context,
-                                                                        const tcp::endpoint& at) {
-  auto acceptor = std::make_unique<tcp::acceptor>(context);
-  error_code ec;
-  acceptor->open(at.protocol(), ec);
-  if (!ec) {
-    acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-  }
-  if (!ec) {
-    acceptor->set_option(reuse_port(true), ec);
-  }
-  if (!ec) {
-    acceptor->bind(at, ec);
-  }
-  if (!ec) {
-    acceptor->listen(net::socket_base::max_listen_connections, ec);
-  }
-  if (ec) {
-    return "cannot listen on " + at.address().to_string() + ":" + std::to_string(at.port()) + ": " +
-           ec.message();
-  }
-  return acceptor;
-}
-
-net::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<ProxyState> state) {
-  for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
-    if (ec == net::error::operation_aborted || !acceptor.is_open()) {
-      co_return;
-    }
-    if (ec) {
-      // Out of file descriptors and the like: log, back off briefly, keep serving.
-      spdlog::error("event=accept_failed error={}", log_value(ec.message()));
-      net::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(50));
-      co_await pause.async_wait(use_nothrow);
-      continue;
-    }
-    net::co_spawn(acceptor.get_executor(), run_session(std::move(socket), state), net::detached);
-  }
-}
 
 }  // namespace
 
@@ -88,31 +103,41 @@ int Server::run() {
   if (threads == 0) {
     threads = std::max(1u, std::thread::hardware_concurrency());
   }
-  auto where = resolve_listen(config.listen.address);
-  if (auto* error = std::get_if<std::string>(&where)) {
+
+  Listeners listeners(state_, threads);
+  if (auto error = listeners.bind(config.listen.address)) {
     spdlog::critical("event=listen_failed error={}", log_value(*error));
     return 1;
   }
-  const auto endpoint = std::get<tcp::endpoint>(where);
 
-  std::vector<std::unique_ptr<Worker>> workers;
-  for (unsigned i = 0; i < threads; ++i) {
-    auto worker = std::make_unique<Worker>();
-    auto acceptor = open_acceptor(worker->context, endpoint);
-    if (auto* error = std::get_if<std::string>(&acceptor)) {
-      spdlog::critical("event=listen_failed error={}", log_value(*error));
+  Reloader reloader(config_path_, state_);
+  auto make_admin = [&] {
+    return std::make_unique<AdminServer>(state_, [&reloader] { return reloader.last(); });
+  };
+  std::unique_ptr<AdminServer> admin;
+  if (config.admin) {
+    admin = make_admin();
+    if (auto error = admin->start(config.admin->address)) {
+      spdlog::critical("event=admin_failed error={}", log_value(*error));
       return 1;
     }
-    worker->acceptor = std::move(std::get<std::unique_ptr<tcp::acceptor>>(acceptor));
-    workers.push_back(std::move(worker));
   }
-  for (auto& worker : workers) {
-    net::co_spawn(worker->context, accept_loop(*worker->acceptor, state_), net::detached);
-    worker->thread = std::thread([&context = worker->context] { context.run(); });
+  AddressChanges address_changes(listeners, admin, make_admin);
+  reloader.set_participant(&address_changes);
+
+  ConfigWatch watch(config_path_, [&reloader] { reloader.request("file change"); });
+  if (auto error = watch.start()) {
+    spdlog::warn("event=config_watch_unavailable error={} reload={}", log_value(*error),
+                 log_value("SIGHUP only"));
   }
+
+  listeners.start();
   spdlog::info("event=listening address={} upstream={} threads={} generation={} tls={}",
-               config.listen.address.to_string(), config.upstream.address.to_string(), threads,
+               describe(listeners.endpoint()), config.upstream.address.to_string(), threads,
                snapshot->generation, snapshot->client_tls ? "on" : "off");
+  if (admin) {
+    spdlog::info("event=admin_listening address={}", describe(admin->local_endpoint()));
+  }
 
   net::io_context main_context;
   net::signal_set signals(main_context, SIGTERM, SIGINT, SIGHUP);
@@ -143,26 +168,8 @@ int Server::run() {
         return;
       }
       if (signal == SIGHUP) {
-        auto loaded = config::load_config(config_path_);
-        if (!loaded.ok()) {
-          state_->metrics.reloads_failed.fetch_add(1, std::memory_order_relaxed);
-          for (const auto& error : loaded.errors) {
-            spdlog::error("event=reload_failed error={}", log_value(config::format_error(error)));
-          }
-        } else {
-          auto next = state_->snapshot()->generation + 1;
-          auto built = build_snapshot(std::move(*loaded.config), next);
-          if (auto* errors = std::get_if<std::vector<std::string>>(&built)) {
-            state_->metrics.reloads_failed.fetch_add(1, std::memory_order_relaxed);
-            for (const auto& error : *errors) {
-              spdlog::error("event=reload_failed error={}", log_value(error));
-            }
-          } else {
-            state_->publish(std::get<std::shared_ptr<const Snapshot>>(built));
-            state_->metrics.reloads_ok.fetch_add(1, std::memory_order_relaxed);
-            spdlog::info("event=config_reloaded generation={}", next);
-          }
-        }
+        // The reload blocks on the catalog: it runs on the reloader's thread, never here.
+        reloader.request("SIGHUP");
         wait_signal();
         return;
       }
@@ -175,12 +182,7 @@ int Server::run() {
       auto drain_timeout = state_->snapshot()->config->timeouts.drain;
       spdlog::info("event=draining sessions={} timeout_ms={}",
                    state_->metrics.connections_active.load(), drain_timeout.count());
-      for (auto& worker : workers) {
-        net::post(worker->context, [&acceptor = *worker->acceptor] {
-          error_code ignored;
-          acceptor.close(ignored);
-        });
-      }
+      listeners.close();
       state_->start_draining();
       drain_deadline = std::chrono::steady_clock::now() + drain_timeout;
       poll_drain();
@@ -190,12 +192,13 @@ int Server::run() {
   wait_signal();
   main_context.run();
 
-  for (auto& worker : workers) {
-    worker->context.stop();
+  // The watch feeds the reloader, and the reloader uses the listeners and the admin server.
+  watch.stop();
+  reloader.stop();
+  if (admin) {
+    admin->stop();
   }
-  for (auto& worker : workers) {
-    worker->thread.join();
-  }
+  listeners.stop();
   spdlog::info("event=stopped");
   return 0;
 }

@@ -7,9 +7,10 @@
 
 namespace switchyard::proxy {
 
-/// The running proxy: one io_context per thread, each with its own SO_REUSEPORT listener, so
-/// the kernel spreads connections across cores and a session never changes threads.
-/// The main thread handles signals: SIGHUP reloads, SIGTERM/SIGINT drain and stop.
+/// The running proxy: the client listeners (one io_context per thread), the admin endpoint,
+/// the config reloader and its file watch. The main thread handles signals: SIGHUP reloads,
+/// SIGTERM/SIGINT drain and stop. A reload that changes `[listen] address` or `[admin] address`
+/// binds the new address before it takes effect; open sessions are never dropped.
 class Server {
  public:
   Server(std::filesystem::path config_path, std::shared_ptr<ProxyState> state);

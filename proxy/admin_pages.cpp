@@ -1,0 +1,100 @@
+#include "proxy/admin_pages.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+namespace switchyard::proxy {
+namespace {
+
+std::string json_list(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    out += (i == 0 ? "" : ",") + json_string(items[i]);
+  }
+  return out + "]";
+}
+
+std::string json_time(std::chrono::system_clock::time_point time) {
+  auto text = format_utc(time);
+  return text.empty() ? "null" : json_string(text);
+}
+
+}  // namespace
+
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+          out += escaped;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string format_utc(std::chrono::system_clock::time_point time) {
+  if (time.time_since_epoch().count() == 0) {
+    return "";
+  }
+  auto seconds = std::chrono::system_clock::to_time_t(time);
+  auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()) % 1000;
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                static_cast<int>(millis.count()));
+  return buffer;
+}
+
+std::string config_page(const Snapshot& snapshot, const ReloadStatus& last_reload, bool draining) {
+  std::string out = "{\"generation\":" + std::to_string(snapshot.generation);
+  out += ",\"draining\":";
+  out += draining ? "true" : "false";
+  out += ",\"flags\":{";
+  if (snapshot.config) {
+    bool first = true;
+    for (const auto& m : snapshot.config->migrations) {
+      out += (first ? "" : ",") + json_string(m.name) +
+             ":{\"writes\":" + json_string(config::to_string(m.writes)) +
+             ",\"reads\":" + json_string(config::to_string(m.reads)) +
+             ",\"on_unsupported\":" + json_string(config::to_string(m.on_unsupported)) + "}";
+      first = false;
+    }
+  }
+  out += "},\"last_reload\":{\"result\":" + json_string(to_string(last_reload.result));
+  out += ",\"trigger\":" +
+         (last_reload.trigger.empty() ? std::string("null") : json_string(last_reload.trigger));
+  out += ",\"time\":" + json_time(last_reload.time);
+  out += ",\"generation\":" + std::to_string(last_reload.generation);
+  out += ",\"errors\":" + json_list(last_reload.errors);
+  out += ",\"changes\":" + json_list(last_reload.changes);
+  out += ",\"last_success\":" + json_time(last_reload.last_success);
+  out += "},\"config\":";
+  out += snapshot.config ? config::to_redacted_json(*snapshot.config) : std::string("null");
+  return out + "}\n";
+}
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,258 @@
+#include "proxy/admin_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "proxy/admin_pages.hpp"
+#include "proxy/logging.hpp"
+#include "proxy/metrics_text.hpp"
+
+namespace switchyard::proxy {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+struct AdminServer::Shared {
+  std::shared_ptr<ProxyState> state;
+  LastReload last_reload;
+  std::atomic<int> connections{0};
+
+  ReloadStatus reload_status() const { return last_reload ? last_reload() : ReloadStatus{}; }
+};
+
+namespace {
+
+// Scrapers and probes keep few connections; more than this is a misbehaving client.
+constexpr int kMaxConnections = 64;
+constexpr std::chrono::seconds kRequestTimeout{10};
+
+struct Reply {
+  http::status status = http::status::ok;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+Reply text_reply(http::status status, std::string body) {
+  return Reply{status, "text/plain; charset=utf-8", std::move(body)};
+}
+
+// Why the upstream is not reachable, or nullopt when a TCP connect succeeded in time.
+net::awaitable<std::optional<std::string>> check_upstream(config::Endpoint address,
+                                                          std::chrono::milliseconds timeout) {
+  auto executor = co_await net::this_coro::executor;
+  beast::tcp_stream stream(executor);
+  const std::string where = address.to_string();
+  error_code ec;
+  auto ip = net::ip::make_address(address.host, ec);
+  std::vector<tcp::endpoint> endpoints;
+  if (!ec) {
+    endpoints.emplace_back(ip, address.port);
+  } else {
+    tcp::resolver resolver(executor);
+    auto [resolve_ec, results] =
+        co_await resolver.async_resolve(address.host, std::to_string(address.port), use_nothrow);
+    if (resolve_ec) {
+      co_return "cannot resolve upstream " + where + ": " + resolve_ec.message();
+    }
+    for (const auto& entry : results) {
+      endpoints.push_back(entry.endpoint());
+    }
+  }
+  stream.expires_after(timeout);
+  auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, use_nothrow);
+  if (connect_ec == beast::error::timeout) {
+    co_return "upstream " + where + " did not accept a connection within " +
+        std::to_string(timeout.count()) + "ms";
+  }
+  if (connect_ec) {
+    co_return "upstream " + where + " unreachable: " + connect_ec.message();
+  }
+  error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  co_return std::nullopt;
+}
+
+net::awaitable<Reply> readiness(const AdminServer::Shared& shared) {
+  auto snapshot = shared.state->snapshot();
+  if (!snapshot || !snapshot->config) {
+    co_return text_reply(http::status::service_unavailable, "not ready: no config loaded\n");
+  }
+  if (shared.state->draining()) {
+    co_return text_reply(http::status::service_unavailable, "not ready: draining\n");
+  }
+  auto timeout = std::min<std::chrono::milliseconds>(AdminServer::kReadyCheckTimeout,
+                                                     snapshot->config->timeouts.connect);
+  auto problem = co_await check_upstream(snapshot->config->upstream.address, timeout);
+  if (problem) {
+    co_return text_reply(http::status::service_unavailable, "not ready: " + *problem + "\n");
+  }
+  co_return text_reply(http::status::ok, "ready\n");
+}
+
+net::awaitable<Reply> route(const AdminServer::Shared& shared, std::string_view path) {
+  if (path == "/metrics") {
+    co_return Reply{http::status::ok, std::string(kPrometheusContentType),
+                    render_metrics(*shared.state, shared.reload_status())};
+  }
+  if (path == "/healthz") {
+    co_return text_reply(http::status::ok, "ok\n");
+  }
+  if (path == "/readyz") {
+    co_return co_await readiness(shared);
+  }
+  if (path == "/config") {
+    auto snapshot = shared.state->snapshot();
+    if (!snapshot) {
+      co_return text_reply(http::status::service_unavailable, "no config loaded\n");
+    }
+    co_return Reply{http::status::ok, "application/json",
+                    config_page(*snapshot, shared.reload_status(), shared.state->draining())};
+  }
+  co_return text_reply(http::status::not_found,
+                       "not found; try /metrics, /healthz, /readyz or /config\n");
+}
+
+template <typename Body>
+void set_common(http::response<Body>& response, const Reply& reply, bool keep_alive) {
+  response.set(http::field::server, "switchyard");
+  response.set(http::field::content_type, reply.content_type);
+  response.set(http::field::cache_control, "no-store");
+  response.keep_alive(keep_alive);
+}
+
+net::awaitable<void> serve_connection(beast::tcp_stream stream,
+                                      std::shared_ptr<AdminServer::Shared> shared) {
+  struct Count {
+    std::atomic<int>& n;
+    ~Count() { n.fetch_sub(1); }
+  } count{shared->connections};
+
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(16 * 1024);
+    parser.body_limit(16 * 1024);
+    stream.expires_after(kRequestTimeout);
+    auto [read_ec, read_n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+    if (read_ec) {
+      break;  // closed, timed out or not HTTP: nothing worth answering
+    }
+    const auto& request = parser.get();
+    const bool keep_alive = request.keep_alive();
+    std::string_view target(request.target().data(), request.target().size());
+    auto path = target.substr(0, target.find('?'));
+
+    Reply reply;
+    if (request.method() != http::verb::get && request.method() != http::verb::head) {
+      reply = text_reply(http::status::method_not_allowed, "only GET and HEAD\n");
+    } else {
+      reply = co_await route(*shared, path);
+    }
+    stream.expires_after(kRequestTimeout);
+    error_code write_ec;
+    if (request.method() == http::verb::head) {
+      http::response<http::empty_body> response(reply.status, request.version());
+      set_common(response, reply, keep_alive);
+      response.content_length(reply.body.size());
+      std::tie(write_ec, std::ignore) = co_await http::async_write(stream, response, use_nothrow);
+    } else {
+      http::response<http::string_body> response(reply.status, request.version());
+      set_common(response, reply, keep_alive);
+      if (reply.status == http::status::method_not_allowed) {
+        response.set(http::field::allow, "GET, HEAD");
+      }
+      response.body() = std::move(reply.body);
+      response.prepare_payload();
+      std::tie(write_ec, std::ignore) = co_await http::async_write(stream, response, use_nothrow);
+    }
+    if (write_ec || !keep_alive) {
+      break;
+    }
+  }
+  error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+net::awaitable<void> accept_loop(tcp::acceptor& acceptor,
+                                 std::shared_ptr<AdminServer::Shared> shared) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+    if (ec == net::error::operation_aborted || !acceptor.is_open()) {
+      co_return;
+    }
+    if (ec) {
+      spdlog::warn("event=admin_accept_failed error={}", log_value(ec.message()));
+      net::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(50));
+      co_await pause.async_wait(use_nothrow);
+      continue;
+    }
+    if (shared->connections.fetch_add(1) >= kMaxConnections) {
+      shared->connections.fetch_sub(1);
+      continue;  // the socket closes as it goes out of scope
+    }
+    net::co_spawn(acceptor.get_executor(),
+                  serve_connection(beast::tcp_stream(std::move(socket)), shared), net::detached);
+  }
+}
+
+}  // namespace
+
+AdminServer::AdminServer(std::shared_ptr<ProxyState> state, LastReload last_reload)
+    : shared_(std::make_shared<Shared>()) {
+  shared_->state = std::move(state);
+  shared_->last_reload = std::move(last_reload);
+}
+
+AdminServer::~AdminServer() { stop(); }
+
+std::optional<std::string> AdminServer::start(const config::Endpoint& address) {
+  error_code ec;
+  tcp::endpoint endpoint;
+  auto ip = net::ip::make_address(address.host, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(ip, address.port);
+  } else {
+    tcp::resolver resolver(context_);
+    auto results = resolver.resolve(address.host, std::to_string(address.port), ec);
+    if (ec || results.empty()) {
+      return "cannot resolve admin address " + address.to_string() + ": " + ec.message();
+    }
+    endpoint = results.begin()->endpoint();
+  }
+  acceptor_ = std::make_unique<tcp::acceptor>(context_);
+  acceptor_->open(endpoint.protocol(), ec);
+  if (!ec) {
+    acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
+  }
+  if (!ec) {
+    acceptor_->bind(endpoint, ec);
+  }
+  if (!ec) {
+    acceptor_->listen(net::socket_base::max_listen_connections, ec);
+  }
+  if (!ec) {
+    bound_ = acceptor_->local_endpoint(ec);
+  }
+  if (ec) {
+    acceptor_.reset();
+    return "cannot listen on admin address " + address.to_string() + ": " + ec.message();
+  }
+  net::co_spawn(context_, accept_loop(*acceptor_, shared_), net::detached);
+  thread_ = std::thread([this] { context_.run(); });
+  return std::nullopt;
+}
+
+void AdminServer::stop() {
+  if (!thread_.joinable()) {
+    return;
+  }
+  // Stopping the context abandons open connections: their coroutine frames (and sockets) are
+  // destroyed with the context, which is what an admin endpoint going away should do.
+  context_.stop();
+  thread_.join();
+  acceptor_.reset();
+}
+
+}  // namespace switchyard::proxy

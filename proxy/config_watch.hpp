@@ -1,0 +1,60 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+
+namespace switchyard::proxy {
+
+/// Watches the config file with inotify and calls `on_change` when its content changed.
+///
+/// It watches the file's DIRECTORY, not the file: editors write a new file and rename it over
+/// the old one, and a Kubernetes ConfigMap mount swaps a `..data` symlink, and both leave a
+/// watch on the old inode looking at a file nobody reads any more. When the path is a symlink
+/// into another directory, that directory is watched too (and re-resolved after each change).
+/// Bursts of events are debounced, and `on_change` runs only when the bytes of the file differ
+/// from the last ones seen, so unrelated files in the directory or a `touch` cost a read.
+class ConfigWatch {
+ public:
+  struct Options {
+    /// Quiet time after the last event before the file is read.
+    std::chrono::milliseconds debounce{150};
+    /// Upper bound from the first event of a burst to the read, for writers that never pause.
+    std::chrono::milliseconds max_delay{2000};
+  };
+
+  ConfigWatch(std::filesystem::path config_path, std::function<void()> on_change, Options options);
+  ConfigWatch(std::filesystem::path config_path, std::function<void()> on_change)
+      : ConfigWatch(std::move(config_path), std::move(on_change), Options{}) {}
+  ~ConfigWatch();
+  ConfigWatch(const ConfigWatch&) = delete;
+  ConfigWatch& operator=(const ConfigWatch&) = delete;
+
+  /// Remembers the current content and starts the watch thread. An error message when inotify
+  /// is unavailable or the directory cannot be watched (the caller decides whether that is
+  /// fatal; SIGHUP still works).
+  std::optional<std::string> start();
+  /// Stops and joins the thread. Idempotent.
+  void stop();
+
+  /// Number of on_change calls so far.
+  std::uint64_t changes() const { return changes_.load(); }
+
+ private:
+  void run();
+
+  const std::filesystem::path config_path_;
+  const std::function<void()> on_change_;
+  const Options options_;
+  int inotify_fd_ = -1;
+  int stop_fd_ = -1;  // an eventfd that wakes the thread to stop
+  std::thread thread_;
+  std::atomic<std::uint64_t> changes_{0};
+};
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.hpp"
+#include "proxy/asio.hpp"
+#include "proxy/proxy_state.hpp"
+
+namespace switchyard::proxy {
+
+/// The client listeners: one io_context per thread, each with its own SO_REUSEPORT acceptor, so
+/// the kernel spreads connections across cores and a session never changes threads. The listen
+/// address can change while sessions run: new acceptors are bound first (a failure leaves the
+/// old ones serving), then each thread swaps its own; open sessions are never touched.
+class Listeners {
+ public:
+  Listeners(std::shared_ptr<ProxyState> state, unsigned threads);
+  ~Listeners();
+  Listeners(const Listeners&) = delete;
+  Listeners& operator=(const Listeners&) = delete;
+
+  /// Binds every thread's acceptor on `address` (port 0: one free port shared by all).
+  std::optional<std::string> bind(const config::Endpoint& address);
+  /// Starts accepting and the threads.
+  void start();
+  /// Where the acceptors listen (after bind, or after a committed rebind).
+  tcp::endpoint endpoint() const;
+
+  /// Binds acceptors for `address` beside the current ones. Called from the reloader thread.
+  std::optional<std::string> prepare_rebind(const config::Endpoint& address);
+  /// Switches every thread to the prepared acceptors (commit) or closes them.
+  void finish_rebind(bool commit);
+
+  /// Stops accepting (drain); a rebind that commits later is closed at once too.
+  void close();
+  /// Stops the io_contexts (ending every session) and joins the threads.
+  void stop();
+
+ private:
+  struct Worker {
+    net::io_context context{1};
+    // Touched only on the worker's own thread once started.
+    std::shared_ptr<tcp::acceptor> acceptor;
+    bool closed = false;
+    std::thread thread;
+  };
+
+  std::optional<std::string> open_all(const config::Endpoint& address,
+                                      std::vector<std::shared_ptr<tcp::acceptor>>& out,
+                                      tcp::endpoint& bound);
+
+  std::shared_ptr<ProxyState> state_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  mutable std::mutex endpoint_mutex_;
+  tcp::endpoint endpoint_;
+  // Prepared by prepare_rebind, consumed by finish_rebind (both on the reloader thread).
+  std::vector<std::shared_ptr<tcp::acceptor>> pending_;
+  tcp::endpoint pending_endpoint_;
+};
+
+/// The listen endpoint for `address`: an IP literal as is, a name through the resolver.
+std::optional<std::string> resolve_endpoint(const config::Endpoint& address, tcp::endpoint& out);
+
+}  // namespace switchyard::proxy

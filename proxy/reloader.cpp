@@ -1,0 +1,168 @@
+#include "proxy/reloader.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "config/changes.hpp"
+#include "proxy/logging.hpp"
+#include "proxy/snapshot_builder.hpp"
+
+namespace switchyard::proxy {
+
+std::string_view to_string(ReloadStatus::Result result) {
+  switch (result) {
+    case ReloadStatus::Result::ok:
+      return "ok";
+    case ReloadStatus::Result::failed:
+      return "failed";
+    case ReloadStatus::Result::none:
+      break;
+  }
+  return "none";
+}
+
+Reloader::Reloader(std::filesystem::path config_path, std::shared_ptr<ProxyState> state,
+                   Build build)
+    : config_path_(std::move(config_path)),
+      state_(std::move(state)),
+      build_(build ? std::move(build) : Build([](config::Config config, std::uint64_t generation) {
+        return build_snapshot(std::move(config), generation);
+      })) {
+  if (auto current = state_->snapshot()) {
+    last_.generation = current->generation;
+  }
+  worker_ = std::thread([this] { worker_loop(); });
+}
+
+Reloader::~Reloader() { stop(); }
+
+void Reloader::set_participant(ReloadParticipant* participant) { participant_ = participant; }
+
+void Reloader::stop() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_changed_.notify_all();
+  if (worker_.joinable()) {
+    worker_.join();
+  }
+}
+
+void Reloader::request(std::string trigger) {
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (stopping_) {
+      return;
+    }
+    // Merged: one reload reads the file as it is then, which covers every queued request.
+    if (std::find(queued_triggers_.begin(), queued_triggers_.end(), trigger) ==
+        queued_triggers_.end()) {
+      queued_triggers_.push_back(std::move(trigger));
+    }
+  }
+  queue_changed_.notify_all();
+}
+
+void Reloader::worker_loop() {
+  std::unique_lock lock(queue_mutex_);
+  for (;;) {
+    queue_changed_.wait(lock, [this] { return stopping_ || !queued_triggers_.empty(); });
+    if (stopping_) {
+      return;
+    }
+    std::string trigger;
+    for (const auto& t : queued_triggers_) {
+      trigger += (trigger.empty() ? "" : "+") + t;
+    }
+    queued_triggers_.clear();
+    lock.unlock();
+    reload(trigger);
+    lock.lock();
+  }
+}
+
+ReloadStatus Reloader::last() const {
+  std::lock_guard lock(status_mutex_);
+  return last_;
+}
+
+std::uint64_t Reloader::completed() const {
+  std::lock_guard lock(status_mutex_);
+  return completed_;
+}
+
+ReloadStatus Reloader::reload(std::string_view trigger) {
+  std::lock_guard serial(reload_mutex_);
+  const auto current = state_->snapshot();
+  const std::uint64_t current_generation = current ? current->generation : 0;
+
+  ReloadStatus status;
+  status.trigger = std::string(trigger);
+  status.time = std::chrono::system_clock::now();
+  status.generation = current_generation;
+  {
+    std::lock_guard lock(status_mutex_);
+    status.last_success = last_.last_success;
+  }
+
+  auto loaded = config::load_config(config_path_);
+  if (!loaded.ok()) {
+    for (const auto& error : loaded.errors) {
+      status.errors.push_back(config::format_error(error));
+    }
+  } else {
+    auto built = build_(*loaded.config, current_generation + 1);
+    if (auto* errors = std::get_if<std::vector<std::string>>(&built)) {
+      for (const auto& error : *errors) {
+        status.errors.push_back(config_path_.string() + ": " + error);
+      }
+    } else {
+      auto next = std::get<std::shared_ptr<const Snapshot>>(std::move(built));
+      if (participant_ != nullptr && current) {
+        for (auto& error : participant_->prepare(*current, *next)) {
+          status.errors.push_back(config_path_.string() + ": " + std::move(error));
+        }
+      }
+      if (status.errors.empty()) {
+        if (current && current->config) {
+          status.changes = config::describe_changes(*current->config, *next->config);
+        }
+        state_->publish(next);
+        status.result = ReloadStatus::Result::ok;
+        status.generation = next->generation;
+        status.last_success = status.time;
+        state_->metrics.reloads_ok.fetch_add(1, std::memory_order_relaxed);
+      }
+      if (participant_ != nullptr && current) {
+        participant_->finish(*current, *next, status.result == ReloadStatus::Result::ok);
+      }
+    }
+  }
+
+  if (status.result == ReloadStatus::Result::ok) {
+    spdlog::info("event=config_reloaded trigger={} generation={} changes={}",
+                 log_value(status.trigger), status.generation, status.changes.size());
+    for (const auto& change : status.changes) {
+      spdlog::info("event=config_change generation={} change={}", status.generation,
+                   log_value(change));
+    }
+  } else {
+    status.result = ReloadStatus::Result::failed;
+    state_->metrics.reloads_failed.fetch_add(1, std::memory_order_relaxed);
+    for (const auto& error : status.errors) {
+      spdlog::error("event=reload_failed trigger={} error={}", log_value(status.trigger),
+                    log_value(error));
+    }
+    spdlog::error("event=reload_rejected trigger={} errors={} generation_kept={}",
+                  log_value(status.trigger), status.errors.size(), status.generation);
+  }
+
+  std::lock_guard lock(status_mutex_);
+  last_ = status;
+  ++completed_;
+  return status;
+}
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,109 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "config/config.hpp"
+#include "proxy/proxy_state.hpp"
+
+namespace switchyard::proxy {
+
+/// What the last reload did, for logs, /config and /metrics.
+struct ReloadStatus {
+  enum class Result { none, ok, failed };
+  Result result = Result::none;
+  std::string trigger;  ///< "SIGHUP", "file change", ...
+  std::chrono::system_clock::time_point time{};
+  /// The generation running after the attempt (unchanged by a failure).
+  std::uint64_t generation = 0;
+  /// A failure's reasons: "file:line:col: key: message" for config errors, the file and the
+  /// section or migration for errors found while building the snapshot.
+  std::vector<std::string> errors;
+  /// A success's differences from the previous config (config::describe_changes).
+  std::vector<std::string> changes;
+  /// Time of the last successful reload; epoch when none happened.
+  std::chrono::system_clock::time_point last_success{};
+};
+
+/// "none", "ok", "failed".
+std::string_view to_string(ReloadStatus::Result result);
+
+/// Lets the server apply the parts of a new config that live outside the snapshot (listening
+/// sockets, the admin endpoint). Called on the reloader's thread.
+class ReloadParticipant {
+ public:
+  virtual ~ReloadParticipant() = default;
+  /// Prepares what `next` needs (e.g. binds its new listen address). Errors veto the reload:
+  /// the running config stays.
+  virtual std::vector<std::string> prepare(const Snapshot& current, const Snapshot& next) = 0;
+  /// After prepare: `committed` says whether `next` was published (switch to what prepare
+  /// made) or not (drop it).
+  virtual void finish(const Snapshot& current, const Snapshot& next, bool committed) = 0;
+};
+
+/// The one reload procedure, used by SIGHUP and the file watch: load and validate the file,
+/// build the next snapshot (which blocks on the catalog, so never call reload() on a session
+/// thread), let the participant prepare, then publish; or keep the running config, log every
+/// error and count the failure. Reloads are serialised.
+class Reloader {
+ public:
+  using BuildResult = std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>>;
+  using Build = std::function<BuildResult(config::Config config, std::uint64_t generation)>;
+
+  /// `build` defaults to build_snapshot() with the catalog.
+  Reloader(std::filesystem::path config_path, std::shared_ptr<ProxyState> state, Build build = {});
+  ~Reloader();
+  Reloader(const Reloader&) = delete;
+  Reloader& operator=(const Reloader&) = delete;
+
+  /// Set before the first reload; not owned.
+  void set_participant(ReloadParticipant* participant);
+
+  /// Reloads now, on the calling thread, and returns the outcome.
+  ReloadStatus reload(std::string_view trigger);
+
+  /// Queues a reload on the reloader's own thread and returns at once (safe from a signal
+  /// handler's completion or the file watch). Requests that arrive while one is still queued
+  /// are merged into it; one that arrives during a reload runs after it.
+  void request(std::string trigger);
+
+  /// The last reload's outcome (result none before the first).
+  ReloadStatus last() const;
+
+  /// Number of reloads finished (ok or failed); for bounded waits in tests.
+  std::uint64_t completed() const;
+
+  /// Stops the background thread after the reload in progress, if any. Idempotent.
+  void stop();
+
+ private:
+  void worker_loop();
+
+  const std::filesystem::path config_path_;
+  const std::shared_ptr<ProxyState> state_;
+  const Build build_;
+  ReloadParticipant* participant_ = nullptr;
+
+  std::mutex reload_mutex_;  // one reload at a time
+  mutable std::mutex status_mutex_;
+  ReloadStatus last_;
+  std::uint64_t completed_ = 0;
+
+  std::mutex queue_mutex_;
+  std::condition_variable queue_changed_;
+  std::vector<std::string> queued_triggers_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace switchyard::proxy
