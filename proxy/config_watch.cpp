@@ -248,6 +248,11 @@ void ConfigWatch::run() {
     pending = false;
     refresh_target();
     auto content = read_file(config_path_);
+    // Counted after on_change below, so a test that saw the check also sees its effect.
+    struct CountCheck {
+      std::atomic<std::uint64_t>& n;
+      ~CountCheck() { n.fetch_add(1); }
+    } count_check{checks_};
     if (!content) {
       // Mid-swap or deleted: the event that brings the file back will trigger the check.
       if (!reported_unreadable) {

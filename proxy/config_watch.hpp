@@ -44,6 +44,8 @@ class ConfigWatch {
 
   /// Number of on_change calls so far.
   std::uint64_t changes() const { return changes_.load(); }
+  /// Number of times a burst of events ended in a read of the file (changed or not).
+  std::uint64_t checks() const { return checks_.load(); }
 
  private:
   void run();
@@ -55,6 +57,7 @@ class ConfigWatch {
   int stop_fd_ = -1;  // an eventfd that wakes the thread to stop
   std::thread thread_;
   std::atomic<std::uint64_t> changes_{0};
+  std::atomic<std::uint64_t> checks_{0};
 };
 
 }  // namespace switchyard::proxy

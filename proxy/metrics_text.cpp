@@ -24,7 +24,13 @@ std::string format_double(double value) {
     return value > 0 ? "+Inf" : "-Inf";
   }
   std::array<char, 64> buffer{};
-  auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+  // Shortest round-trip digits; fixed notation where it stays short, so "0.0005" and Unix
+  // timestamps read as people write them.
+  const double magnitude = std::fabs(value);
+  const bool fixed = magnitude == 0 || (magnitude >= 1e-6 && magnitude < 1e15);
+  auto [end, ec] = fixed ? std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
+                                         std::chars_format::fixed)
+                         : std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
   return ec == std::errc() ? std::string(buffer.data(), end) : "NaN";
 }
 

@@ -1,0 +1,233 @@
+#include "proxy/reloader.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "proxy/snapshot_builder.hpp"
+#include "temp_dir.hpp"
+
+namespace switchyard::proxy {
+namespace {
+
+using testing::eventually;
+using testing::TempDir;
+using testing::write_file;
+
+const std::string kBase = R"([listen]
+address = "127.0.0.1:0"
+
+[upstream]
+address = "127.0.0.1:1"
+tls = "disable"
+)";
+
+std::string with_migration(std::string_view writes, std::string_view reads) {
+  return kBase + R"(user = "switchyard"
+database = "app"
+
+[[migration]]
+name = "users-status"
+table = "public.users"
+old_column = "status"
+new_column = "state"
+writes = ")" +
+         std::string(writes) + "\"\nreads = \"" + std::string(reads) + "\"\n";
+}
+
+Reloader::BuildResult build_offline(config::Config config, std::uint64_t generation) {
+  return build_snapshot(std::move(config), generation, BuildOptions{.use_catalog = false});
+}
+
+class ReloaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_ / "switchyard.toml";
+    write_file(path_, with_migration("old", "old"));
+    auto loaded = config::load_config(path_);
+    ASSERT_TRUE(loaded.ok());
+    auto built = build_offline(std::move(*loaded.config), 1);
+    state_->publish(std::get<std::shared_ptr<const Snapshot>>(built));
+  }
+
+  const config::Migration& running_migration() const {
+    return state_->snapshot()->config->migrations.at(0);
+  }
+
+  TempDir dir_;
+  std::filesystem::path path_;
+  std::shared_ptr<ProxyState> state_ = std::make_shared<ProxyState>();
+};
+
+TEST_F(ReloaderTest, ValidFilePublishesNextGeneration) {
+  Reloader reloader(path_, state_, build_offline);
+  write_file(path_, with_migration("both", "old"));
+  auto status = reloader.reload("test");
+  EXPECT_EQ(status.result, ReloadStatus::Result::ok);
+  EXPECT_EQ(status.generation, 2u);
+  EXPECT_EQ(status.trigger, "test");
+  EXPECT_TRUE(status.errors.empty());
+  ASSERT_EQ(status.changes.size(), 1u);
+  EXPECT_NE(status.changes[0].find("writes"), std::string::npos) << status.changes[0];
+  EXPECT_EQ(state_->snapshot()->generation, 2u);
+  EXPECT_EQ(running_migration().writes, config::Writes::both);
+  EXPECT_EQ(state_->metrics.config_generation.load(), 2u);
+  EXPECT_EQ(state_->metrics.reloads_ok.load(), 1u);
+  EXPECT_EQ(reloader.last().result, ReloadStatus::Result::ok);
+  EXPECT_EQ(reloader.last().last_success, status.time);
+}
+
+TEST_F(ReloaderTest, UnchangedFileStillBumpsGeneration) {
+  // Each good reload is a new generation: an operator's SIGHUP is visible on /metrics.
+  Reloader reloader(path_, state_, build_offline);
+  EXPECT_EQ(reloader.reload("SIGHUP").generation, 2u);
+  EXPECT_EQ(reloader.reload("SIGHUP").generation, 3u);
+  EXPECT_TRUE(reloader.last().changes.empty());
+}
+
+TEST_F(ReloaderTest, InvalidFileKeepsRunningConfigAndNamesLineAndKey) {
+  Reloader reloader(path_, state_, build_offline);
+  write_file(path_, with_migration("sideways", "old"));
+  auto status = reloader.reload("test");
+  EXPECT_EQ(status.result, ReloadStatus::Result::failed);
+  EXPECT_EQ(status.generation, 1u);
+  ASSERT_FALSE(status.errors.empty());
+  const auto& error = status.errors.front();
+  EXPECT_NE(error.find(path_.string() + ":15:"), std::string::npos) << error;
+  EXPECT_NE(error.find("migration[0].writes"), std::string::npos) << error;
+  EXPECT_EQ(state_->snapshot()->generation, 1u);
+  EXPECT_EQ(running_migration().writes, config::Writes::old_column);
+  EXPECT_EQ(state_->metrics.reloads_failed.load(), 1u);
+  EXPECT_EQ(state_->metrics.reloads_ok.load(), 0u);
+  EXPECT_EQ(state_->metrics.config_generation.load(), 1u);
+}
+
+TEST_F(ReloaderTest, InvalidFlagCombinationIsRejected) {
+  Reloader reloader(path_, state_, build_offline);
+  write_file(path_, with_migration("new", "old"));
+  auto status = reloader.reload("test");
+  EXPECT_EQ(status.result, ReloadStatus::Result::failed);
+  EXPECT_EQ(state_->snapshot()->generation, 1u);
+}
+
+TEST_F(ReloaderTest, MissingFileKeepsRunningConfig) {
+  Reloader reloader(path_, state_, build_offline);
+  std::filesystem::remove(path_);
+  auto status = reloader.reload("test");
+  EXPECT_EQ(status.result, ReloadStatus::Result::failed);
+  ASSERT_EQ(status.errors.size(), 1u);
+  EXPECT_NE(status.errors[0].find(path_.string()), std::string::npos);
+  EXPECT_EQ(state_->snapshot()->generation, 1u);
+}
+
+TEST_F(ReloaderTest, FailureAfterSuccessKeepsLastSuccessTime) {
+  Reloader reloader(path_, state_, build_offline);
+  auto ok = reloader.reload("first");
+  write_file(path_, "not toml [");
+  auto failed = reloader.reload("second");
+  EXPECT_EQ(failed.result, ReloadStatus::Result::failed);
+  EXPECT_EQ(failed.generation, 2u);
+  EXPECT_EQ(failed.last_success, ok.time);
+}
+
+TEST_F(ReloaderTest, SnapshotBuildErrorsKeepRunningConfig) {
+  Reloader reloader(path_, state_, [](config::Config, std::uint64_t) -> Reloader::BuildResult {
+    return std::vector<std::string>{"migration \"users-status\": new column \"state\" is missing"};
+  });
+  write_file(path_, with_migration("both", "old"));
+  auto status = reloader.reload("test");
+  EXPECT_EQ(status.result, ReloadStatus::Result::failed);
+  ASSERT_EQ(status.errors.size(), 1u);
+  EXPECT_EQ(status.errors[0],
+            path_.string() + ": migration \"users-status\": new column \"state\" is missing");
+  EXPECT_EQ(running_migration().writes, config::Writes::old_column);
+}
+
+struct RecordingParticipant : ReloadParticipant {
+  std::vector<std::string> veto;
+  int prepared = 0;
+  std::vector<bool> finished;
+  std::uint64_t seen_generation_at_prepare = 0;
+  std::shared_ptr<ProxyState> state;
+
+  std::vector<std::string> prepare(const Snapshot&, const Snapshot& next) override {
+    ++prepared;
+    seen_generation_at_prepare = state->snapshot()->generation;
+    EXPECT_EQ(next.generation, seen_generation_at_prepare + 1);
+    return veto;
+  }
+  void finish(const Snapshot&, const Snapshot&, bool committed) override {
+    finished.push_back(committed);
+  }
+};
+
+TEST_F(ReloaderTest, ParticipantPreparesBeforePublishAndFinishesAfter) {
+  RecordingParticipant participant;
+  participant.state = state_;
+  Reloader reloader(path_, state_, build_offline);
+  reloader.set_participant(&participant);
+  EXPECT_EQ(reloader.reload("test").result, ReloadStatus::Result::ok);
+  EXPECT_EQ(participant.prepared, 1);
+  EXPECT_EQ(participant.seen_generation_at_prepare, 1u);
+  EXPECT_EQ(participant.finished, std::vector<bool>{true});
+}
+
+TEST_F(ReloaderTest, ParticipantVetoKeepsRunningConfig) {
+  RecordingParticipant participant;
+  participant.state = state_;
+  participant.veto = {"[listen] address: cannot listen on 10.255.255.1:6432"};
+  Reloader reloader(path_, state_, build_offline);
+  reloader.set_participant(&participant);
+  write_file(path_, with_migration("both", "old"));
+  auto status = reloader.reload("test");
+  EXPECT_EQ(status.result, ReloadStatus::Result::failed);
+  EXPECT_EQ(participant.finished, std::vector<bool>{false});
+  EXPECT_EQ(state_->snapshot()->generation, 1u);
+  EXPECT_EQ(running_migration().writes, config::Writes::old_column);
+  ASSERT_EQ(status.errors.size(), 1u);
+  EXPECT_NE(status.errors[0].find("[listen] address"), std::string::npos);
+}
+
+TEST_F(ReloaderTest, RequestReloadsOnItsOwnThread) {
+  Reloader reloader(path_, state_, build_offline);
+  write_file(path_, with_migration("both", "old"));
+  reloader.request("SIGHUP");
+  ASSERT_TRUE(eventually([&] { return reloader.completed() == 1; }));
+  EXPECT_EQ(reloader.last().trigger, "SIGHUP");
+  EXPECT_EQ(state_->snapshot()->generation, 2u);
+}
+
+TEST_F(ReloaderTest, RequestsDuringAReloadMergeIntoOne) {
+  std::promise<void> entered;
+  std::promise<void> release;
+  auto release_future = release.get_future().share();
+  int calls = 0;
+  Reloader reloader(path_, state_, [&](config::Config config, std::uint64_t generation) {
+    if (calls++ == 0) {
+      entered.set_value();
+      release_future.wait();
+    }
+    return build_offline(std::move(config), generation);
+  });
+  reloader.request("one");
+  entered.get_future().wait();
+  reloader.request("two");
+  reloader.request("three");
+  reloader.request("two");
+  release.set_value();
+  ASSERT_TRUE(eventually([&] { return reloader.completed() == 2; }));
+  EXPECT_EQ(reloader.last().trigger, "two+three");
+  EXPECT_EQ(state_->snapshot()->generation, 3u);
+}
+
+TEST_F(ReloaderTest, StopIsIdempotentAndRequestsAfterStopAreIgnored) {
+  Reloader reloader(path_, state_, build_offline);
+  reloader.stop();
+  reloader.request("late");
+  reloader.stop();
+  EXPECT_EQ(reloader.completed(), 0u);
+  EXPECT_EQ(state_->snapshot()->generation, 1u);
+}
+
+}  // namespace
+}  // namespace switchyard::proxy
