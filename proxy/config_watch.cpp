@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include "proxy/logging.hpp"
@@ -109,7 +110,13 @@ std::optional<std::string> ConfigWatch::start() {
     inotify_fd_ = stop_fd_ = -1;
     return error;
   }
-  thread_ = std::thread([this] { run(); });
+  // Read before returning: a change the caller makes right after start() must count as one.
+  initial_content_ = read_file(config_path_);
+  // Wait until the thread's watches are in place, so a change right after start() is seen.
+  std::promise<void> watching;
+  auto watching_set = watching.get_future();
+  thread_ = std::thread([this, &watching] { run(watching); });
+  watching_set.wait();
   return std::nullopt;
 }
 
@@ -129,7 +136,7 @@ void ConfigWatch::stop() {
   }
 }
 
-void ConfigWatch::run() {
+void ConfigWatch::run(std::promise<void>& watching) {
   const std::string file_name = config_path_.filename().string();
   DirectoryWatch main_dir{directory_of(config_path_)};
   main_dir.add(inotify_fd_);  // the same watch start() probed: inotify returns its descriptor
@@ -158,8 +165,9 @@ void ConfigWatch::run() {
     }
   };
   refresh_target();
+  watching.set_value();
 
-  std::optional<std::string> last_content = read_file(config_path_);
+  std::optional<std::string> last_content = std::move(initial_content_);
   bool pending = false;
   bool reported_unreadable = false;
   Clock::time_point first_event{};

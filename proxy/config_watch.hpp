@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <optional>
 #include <string>
 #include <thread>
@@ -48,13 +49,14 @@ class ConfigWatch {
   std::uint64_t checks() const { return checks_.load(); }
 
  private:
-  void run();
+  void run(std::promise<void>& watching);
 
   const std::filesystem::path config_path_;
   const std::function<void()> on_change_;
   const Options options_;
   int inotify_fd_ = -1;
-  int stop_fd_ = -1;  // an eventfd that wakes the thread to stop
+  int stop_fd_ = -1;                            // an eventfd that wakes the thread to stop
+  std::optional<std::string> initial_content_;  // handed from start() to the thread
   std::thread thread_;
   std::atomic<std::uint64_t> changes_{0};
   std::atomic<std::uint64_t> checks_{0};

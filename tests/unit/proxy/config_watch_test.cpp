@@ -1,0 +1,182 @@
+#include "proxy/config_watch.hpp"
+
+#include <gtest/gtest.h>
+
+#include "proxy/reloader.hpp"
+#include "proxy/snapshot_builder.hpp"
+#include "temp_dir.hpp"
+
+namespace switchyard::proxy {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::eventually;
+using testing::replace_file;
+using testing::TempDir;
+using testing::write_file;
+
+constexpr ConfigWatch::Options kFast{std::chrono::milliseconds(20), std::chrono::milliseconds(500)};
+
+class ConfigWatchTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<ConfigWatch> watch(const fs::path& path) {
+    auto w = std::make_unique<ConfigWatch>(
+        path, [this] { ++calls_; }, kFast);
+    auto error = w->start();
+    EXPECT_FALSE(error) << *error;
+    return w;
+  }
+
+  TempDir dir_;
+  std::atomic<int> calls_{0};
+};
+
+TEST_F(ConfigWatchTest, InPlaceWriteTriggers) {
+  auto path = dir_ / "switchyard.toml";
+  write_file(path, "a = 1\n");
+  auto w = watch(path);
+  write_file(path, "a = 2\n");
+  ASSERT_TRUE(eventually([&] { return calls_ == 1; }));
+  EXPECT_EQ(w->changes(), 1u);
+}
+
+TEST_F(ConfigWatchTest, RenameOverTriggersAgainAndAgain) {
+  // The watch is on the directory: the inode it started with is gone after the first rename.
+  auto path = dir_ / "switchyard.toml";
+  write_file(path, "a = 1\n");
+  auto w = watch(path);
+  replace_file(path, "a = 2\n");
+  ASSERT_TRUE(eventually([&] { return calls_ == 1; }));
+  replace_file(path, "a = 3\n");
+  ASSERT_TRUE(eventually([&] { return calls_ == 2; }));
+}
+
+TEST_F(ConfigWatchTest, SameContentDoesNotTrigger) {
+  auto path = dir_ / "switchyard.toml";
+  write_file(path, "a = 1\n");
+  auto w = watch(path);
+  write_file(dir_ / "unrelated.txt", "noise");
+  replace_file(path, "a = 1\n");
+  ASSERT_TRUE(eventually([&] { return w->checks() >= 1; }));
+  EXPECT_EQ(calls_, 0);
+  replace_file(path, "a = 2\n");
+  ASSERT_TRUE(eventually([&] { return calls_ == 1; }));
+}
+
+TEST_F(ConfigWatchTest, DeletedThenRecreatedTriggersOnRecreate) {
+  auto path = dir_ / "switchyard.toml";
+  write_file(path, "a = 1\n");
+  auto w = watch(path);
+  fs::remove(path);
+  ASSERT_TRUE(eventually([&] { return w->checks() >= 1; }));
+  EXPECT_EQ(calls_, 0);
+  write_file(path, "a = 2\n");
+  ASSERT_TRUE(eventually([&] { return calls_ == 1; }));
+}
+
+// A Kubernetes ConfigMap volume: <dir>/switchyard.toml -> ..data/switchyard.toml, ..data ->
+// ..<timestamp>; an update writes a new timestamped directory and renames a new ..data link over
+// the old one.
+class ConfigMapVolume {
+ public:
+  explicit ConfigMapVolume(const fs::path& dir) : dir_(dir) {
+    publish("a = 1\n");
+    fs::create_symlink("..data/switchyard.toml", dir_ / "switchyard.toml");
+  }
+  void publish(const std::string& content) {
+    auto version = "..2024_01_01_00_00_0" + std::to_string(next_++);
+    fs::create_directory(dir_ / version);
+    write_file(dir_ / version / "switchyard.toml", content);
+    fs::create_directory_symlink(version, dir_ / "..data_tmp");
+    fs::rename(dir_ / "..data_tmp", dir_ / "..data");
+    if (!current_.empty()) {
+      fs::remove_all(dir_ / current_);
+    }
+    current_ = version;
+  }
+  fs::path path() const { return dir_ / "switchyard.toml"; }
+
+ private:
+  fs::path dir_;
+  std::string current_;
+  int next_ = 0;
+};
+
+TEST_F(ConfigWatchTest, ConfigMapSymlinkSwapTriggers) {
+  ConfigMapVolume volume(dir_.path());
+  auto w = watch(volume.path());
+  volume.publish("a = 2\n");
+  ASSERT_TRUE(eventually([&] { return calls_ == 1; }));
+  volume.publish("a = 3\n");
+  ASSERT_TRUE(eventually([&] { return calls_ == 2; }));
+}
+
+TEST_F(ConfigWatchTest, SymlinkIntoAnotherDirectoryFollowsTheTarget) {
+  fs::create_directory(dir_ / "real");
+  fs::create_directory(dir_ / "etc");
+  write_file(dir_ / "real" / "switchyard.toml", "a = 1\n");
+  fs::create_symlink(dir_ / "real" / "switchyard.toml", dir_ / "etc" / "switchyard.toml");
+  auto w = watch(dir_ / "etc" / "switchyard.toml");
+  write_file(dir_ / "real" / "switchyard.toml", "a = 2\n");
+  ASSERT_TRUE(eventually([&] { return calls_ == 1; }));
+  // Re-pointing the link is a change in the watched directory itself.
+  write_file(dir_ / "real" / "other.toml", "a = 3\n");
+  fs::create_symlink(dir_ / "real" / "other.toml", dir_ / "etc" / "link.tmp");
+  fs::rename(dir_ / "etc" / "link.tmp", dir_ / "etc" / "switchyard.toml");
+  ASSERT_TRUE(eventually([&] { return calls_ == 2; }));
+  write_file(dir_ / "real" / "other.toml", "a = 4\n");
+  ASSERT_TRUE(eventually([&] { return calls_ == 3; }));
+}
+
+TEST_F(ConfigWatchTest, MissingDirectoryIsAnError) {
+  ConfigWatch w(
+      dir_ / "nope" / "switchyard.toml", [] {}, kFast);
+  auto error = w.start();
+  ASSERT_TRUE(error);
+  EXPECT_NE(error->find("nope"), std::string::npos) << *error;
+}
+
+TEST_F(ConfigWatchTest, StopIsIdempotent) {
+  auto path = dir_ / "switchyard.toml";
+  write_file(path, "a = 1\n");
+  auto w = watch(path);
+  w->stop();
+  w->stop();
+}
+
+// The watch and the reloader together, as the server wires them.
+TEST(ConfigWatchReloadTest, FileChangesReloadAndBadFilesKeepTheGeneration) {
+  TempDir dir;
+  auto path = dir / "switchyard.toml";
+  const std::string base =
+      "[listen]\naddress = \"127.0.0.1:0\"\n[upstream]\naddress = \"127.0.0.1:1\"\n"
+      "tls = \"disable\"\n";
+  write_file(path, base);
+  auto state = std::make_shared<ProxyState>();
+  auto offline = [](config::Config c, std::uint64_t g) {
+    return build_snapshot(std::move(c), g, BuildOptions{.use_catalog = false});
+  };
+  auto first = offline(*config::load_config(path).config, 1);
+  state->publish(std::get<std::shared_ptr<const Snapshot>>(first));
+  Reloader reloader(path, state, offline);
+  ConfigWatch watch(
+      path, [&] { reloader.request("file change"); }, kFast);
+  ASSERT_FALSE(watch.start());
+
+  replace_file(path, base + "[timeouts]\nconnect = \"2s\"\n");
+  ASSERT_TRUE(eventually([&] { return state->snapshot()->generation == 2; }));
+  EXPECT_EQ(state->snapshot()->config->timeouts.connect, std::chrono::seconds(2));
+
+  replace_file(path, base + "[timeouts]\nconnect = \"soon\"\n");
+  ASSERT_TRUE(eventually([&] { return state->metrics.reloads_failed.load() == 1; }));
+  EXPECT_EQ(state->snapshot()->generation, 2u);
+  EXPECT_EQ(reloader.last().result, ReloadStatus::Result::failed);
+
+  replace_file(path, base + "[timeouts]\nconnect = \"3s\"\n");
+  ASSERT_TRUE(eventually([&] { return state->snapshot()->generation == 3; }));
+  watch.stop();
+  reloader.stop();
+}
+
+}  // namespace
+}  // namespace switchyard::proxy
