@@ -10,7 +10,8 @@ PACKAGES=(
   libpg-query-dev libprotobuf-c-dev libpq-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer python3 python3-psycopg openssl
+  postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer python3 python3-psycopg
+  python3-prometheus-client openssl
   procps iproute2
 )
 
