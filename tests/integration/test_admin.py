@@ -1,0 +1,385 @@
+"""The admin endpoint and live reload: /metrics parsed with prometheus_client and checked
+against the traffic sent, /healthz, /readyz against a stopped upstream, /config without
+secrets, reload by SIGHUP and by renaming a file over the config, a bad file keeping the
+running generation, and a listen address change that keeps open sessions."""
+
+import http.client
+import json
+import os
+import signal
+import unittest
+
+import psycopg
+from prometheus_client.parser import text_string_to_metric_families
+
+from harness import postgres
+from harness import rawclient as rc
+from harness.base import IntegrationCase, requires_proxy
+from harness.proxy import SwitchyardProxy, render_config
+from harness.util import can_connect, free_port, wait_until
+
+PASSWORD_ENV = "SWITCHYARD_TEST_UPSTREAM_PASSWORD"
+MIGRATION = {
+    "name": "users-status",
+    "table": "public.users",
+    "old_column": "status",
+    "new_column": "state",
+    "writes": "both",
+    "reads": "old",
+}
+
+
+def _toml(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Metrics:
+    """One scrape of /metrics, parsed by the Prometheus client library's own parser."""
+
+    def __init__(self, text):
+        self.text = text
+        self.families = {f.name: f for f in text_string_to_metric_families(text)}
+        self.samples = {}
+        for family in self.families.values():
+            for sample in family.samples:
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                self.samples[key] = sample.value
+
+    def get(self, name, default=0.0, **labels):
+        return self.samples.get((name, tuple(sorted(labels.items()))), default)
+
+    def with_name(self, name):
+        return {labels: value for (n, labels), value in self.samples.items() if n == name}
+
+
+class MigrationProxy(SwitchyardProxy):
+    """A proxy whose config declares migrations and an admin endpoint, and that the test can
+    rewrite while it runs (the harness writes only the basic sections)."""
+
+    def __init__(self, pg, migrations=(MIGRATION,), admin=True, **kwargs):
+        super().__init__(pg.port, **kwargs)
+        self.pg = pg
+        self.migrations = [dict(m) for m in migrations]
+        self.admin_port = free_port() if admin else None
+        os.environ[PASSWORD_ENV] = pg.password
+
+    def config_text(self):
+        tables = {
+            "listen": {"address": f"{self.host}:{self.port}"},
+            "upstream": {"address": self.upstream, "tls": self.upstream_tls,
+                         "user": postgres.SUPERUSER, "password_env": PASSWORD_ENV,
+                         "database": self.pg.dbname},
+            "timeouts": self.timeouts or None,
+            "log": {"level": self.log_level},
+        }
+        if self.admin_port:
+            tables["admin"] = {"address": f"127.0.0.1:{self.admin_port}"}
+        text = render_config(tables)
+        for m in self.migrations:
+            text += "[[migration]]\n"
+            text += "".join(f"{key} = {_toml(value)}\n" for key, value in m.items())
+            text += "\n"
+        return text
+
+    def write_config(self, text=None, rename=True):
+        """Writes the config (the current fields, or `text`): by default to a new file renamed
+        over the old one, as editors do; with rename=False, in place."""
+        text = self.config_text() if text is None else text
+        if not rename:
+            with open(self.config_path, "w") as f:
+                f.write(text)
+            return
+        temporary = self.config_path + ".new"
+        with open(temporary, "w") as f:
+            f.write(text)
+        os.replace(temporary, self.config_path)
+
+    def admin_get(self, path, method="GET"):
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=10)
+        try:
+            conn.request(method, path)
+            response = conn.getresponse()
+            return response.status, response.read().decode(), dict(response.getheaders())
+        finally:
+            conn.close()
+
+    def metrics(self) -> Metrics:
+        status, body, headers = self.admin_get("/metrics")
+        assert status == 200, (status, body)
+        assert headers["Content-Type"].startswith("text/plain; version=0.0.4"), headers
+        return Metrics(body)
+
+    def config_page(self) -> dict:
+        status, body, _ = self.admin_get("/config")
+        assert status == 200, (status, body)
+        return json.loads(body)
+
+    def generation(self) -> int:
+        return self.config_page()["generation"]
+
+    def wait_for_generation(self, generation, timeout=15):
+        return wait_until(lambda: self.generation() >= generation, timeout,
+                          what=f"config generation {generation}")
+
+
+def create_users_table(pg):
+    pg.query("CREATE TABLE IF NOT EXISTS users (id int PRIMARY KEY, status text, state text)")
+    pg.query("INSERT INTO users VALUES (1, 'a', 'a'), (2, 'b', 'b') ON CONFLICT DO NOTHING")
+
+
+@requires_proxy
+class AdminTest(IntegrationCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = postgres.start_for_class(cls)
+        create_users_table(cls.pg)
+        cls.proxy = MigrationProxy(cls.pg)
+        cls.proxy.start()
+        cls.addClassCleanup(cls.proxy.close)
+        cls.host, cls.port = cls.proxy.host, cls.proxy.port
+
+    def migration_proxy(self, pg=None, **kwargs):
+        """A proxy of this test only, for tests that change its config."""
+        p = MigrationProxy(pg or self.pg, **kwargs)
+        self._test_proxies.append(p)
+        self.addCleanup(p.close)
+        p.start()
+        return p
+
+    # -- /metrics ----------------------------------------------------------------------------
+
+    def test_metrics_is_valid_exposition_with_help_and_type(self):
+        metrics = self.proxy.metrics()
+        for name in ("switchyard_connections", "switchyard_query_duration_seconds",
+                     "switchyard_config_generation", "switchyard_reloads",
+                     "switchyard_rewrite_cache_hits", "switchyard_migration_statements",
+                     "switchyard_migration_column_accesses", "switchyard_upstream_errors"):
+            self.assertIn(name, metrics.families, sorted(metrics.families))
+        self.assertEqual(metrics.families["switchyard_query_duration_seconds"].type, "histogram")
+        self.assertEqual(metrics.families["switchyard_connections"].type, "counter")
+        self.assertEqual(metrics.families["switchyard_config_generation"].type, "gauge")
+        for line in metrics.text.splitlines():
+            if line.startswith("# TYPE "):
+                name = line.split()[2]
+                self.assertIn(f"# HELP {name} ", metrics.text)
+        info = metrics.with_name("switchyard_migration_info")
+        self.assertEqual(len(info), 1, info)
+        labels = dict(next(iter(info)))
+        self.assertEqual((labels["migration"], labels["writes"], labels["reads"]),
+                         ("users-status", "both", "old"))
+
+    def _traffic(self):
+        """6 simple-protocol statements (3 reads of the old column, 2 rewritten writes, one
+        unrelated) and 2 extended-protocol reads, on two connections."""
+        with self.raw_session() as raw:
+            for _ in range(3):
+                self.assertTrue(rc.rows(raw.simple("SELECT status FROM users WHERE id = 1")))
+            for _ in range(2):
+                self.assertEqual(rc.errors(raw.simple(
+                    "UPDATE users SET status = 'a' WHERE id = 1")), [])
+            raw.simple("SELECT 1")
+        with self.connect() as conn:
+            for _ in range(2):
+                conn.execute("SELECT status FROM users WHERE id = %s", (2,)).fetchall()
+
+    def test_connection_query_and_byte_counters_move_with_traffic(self):
+        before = self.proxy.metrics()
+        self._traffic()
+        after = wait_until(lambda: (lambda m: m if m.get("switchyard_connections_active") == 0
+                                    else None)(self.proxy.metrics()), 10,
+                           what="both sessions to end")
+
+        def delta(name, **labels):
+            return after.get(name, **labels) - before.get(name, **labels)
+
+        self.assertEqual(delta("switchyard_connections_total"), 2)
+        self.assertGreaterEqual(delta("switchyard_queries_total", protocol="simple"), 6)
+        self.assertGreaterEqual(delta("switchyard_queries_total", protocol="extended"), 2)
+        self.assertGreater(delta("switchyard_bytes_received_total", **{"from": "client"}), 100)
+        self.assertGreater(delta("switchyard_bytes_received_total", **{"from": "upstream"}), 100)
+        self.assertGreaterEqual(delta("switchyard_transactions_total"), 8)
+        self.assertGreaterEqual(delta("switchyard_statements_rewritten_total"), 2)
+        self.assertEqual(delta("switchyard_statements_rejected_total"), 0)
+        lookups = (delta("switchyard_rewrite_cache_hits_total")
+                   + delta("switchyard_rewrite_cache_misses_total"))
+        self.assertGreaterEqual(lookups, 1)
+
+    def test_statement_kind_latency_and_migration_counters_move_with_traffic(self):
+        # These need the session to call Metrics::count_statement, observe_query_seconds and
+        # record_rewrite for every statement.
+        before = self.proxy.metrics()
+        self._traffic()
+        after = self.proxy.metrics()
+
+        def delta(name, **labels):
+            return after.get(name, **labels) - before.get(name, **labels)
+
+        self.assertGreaterEqual(delta("switchyard_statements_total", kind="select"), 6)
+        self.assertGreaterEqual(delta("switchyard_statements_total", kind="update"), 2)
+        self.assertGreaterEqual(delta("switchyard_query_duration_seconds_count"), 8)
+        self.assertGreater(delta("switchyard_query_duration_seconds_sum"), 0)
+        self.assertGreaterEqual(delta("switchyard_analyzed_statements_total", kind="update"), 2)
+        m = "users-status"
+        self.assertGreaterEqual(
+            delta("switchyard_migration_statements_total", migration=m, outcome="rewritten"), 2)
+        self.assertGreaterEqual(delta("switchyard_migration_column_accesses_total", migration=m,
+                                      column="old", access="write"), 2)
+        self.assertGreaterEqual(delta("switchyard_migration_column_accesses_total", migration=m,
+                                      column="old", access="read"), 5)
+        self.assertEqual(delta("switchyard_migration_column_accesses_total", migration=m,
+                               column="new", access="read"), 0)
+
+    def test_upstream_errors_are_counted_by_sqlstate(self):
+        before = self.proxy.metrics()
+        with self.connect() as conn:
+            with self.assertRaises(psycopg.errors.UndefinedTable):
+                conn.execute("SELECT * FROM no_such_table")
+        after = self.proxy.metrics()
+        total = (sum(after.with_name("switchyard_upstream_errors_by_first_char_total").values())
+                 - sum(before.with_name("switchyard_upstream_errors_by_first_char_total")
+                       .values()))
+        self.assertEqual(total, 1)
+
+    # -- /healthz /readyz /config ------------------------------------------------------------
+
+    def test_healthz_and_unknown_paths(self):
+        self.assertEqual(self.proxy.admin_get("/healthz")[:2], (200, "ok\n"))
+        self.assertEqual(self.proxy.admin_get("/nope")[0], 404)
+        self.assertEqual(self.proxy.admin_get("/metrics", method="POST")[0], 405)
+
+    def test_readyz_turns_503_when_the_upstream_stops(self):
+        pg = postgres.PostgresCluster().start()
+        self.addCleanup(pg.stop)
+        create_users_table(pg)
+        p = self.migration_proxy(pg=pg)
+        status, body, _ = p.admin_get("/readyz")
+        self.assertEqual((status, body), (200, "ready\n"))
+        pg.stop()
+        status, body, _ = wait_until(
+            lambda: (lambda r: r if r[0] == 503 else None)(p.admin_get("/readyz")), 10,
+            what="/readyz to turn 503")
+        self.assertIn(f"127.0.0.1:{pg.port}", body)
+        self.assertEqual(p.admin_get("/healthz")[0], 200)
+        self.assertTrue(p.alive())
+
+    def test_config_shows_flags_and_no_secret(self):
+        page = self.proxy.config_page()
+        self.assertEqual(page["flags"]["users-status"],
+                         {"writes": "both", "reads": "old", "on_unsupported": "reject"})
+        self.assertGreaterEqual(page["generation"], 1)
+        self.assertEqual(page["config"]["upstream"]["password_env"], PASSWORD_ENV)
+        self.assertEqual(page["config"]["upstream"]["password"], "<redacted>")
+        _, raw, _ = self.proxy.admin_get("/config")
+        self.assertNotIn(self.pg.password, raw)
+        _, metrics, _ = self.proxy.admin_get("/metrics")
+        self.assertNotIn(self.pg.password, metrics)
+        self.assertNotIn(self.pg.password, self.proxy.log_text())
+
+    # -- reload ------------------------------------------------------------------------------
+
+    def test_sighup_reload_bumps_the_generation(self):
+        p = self.migration_proxy()
+        before = p.metrics()
+        generation = p.generation()
+        p.signal(signal.SIGHUP)
+        p.wait_for_generation(generation + 1)
+        after = p.metrics()
+        self.assertEqual(after.get("switchyard_config_generation"), generation + 1)
+        self.assertEqual(after.get("switchyard_reloads_total", result="ok")
+                         - before.get("switchyard_reloads_total", result="ok"), 1)
+        page = p.config_page()
+        self.assertEqual(page["last_reload"]["result"], "ok")
+        self.assertIn("SIGHUP", page["last_reload"]["trigger"])
+
+    def test_file_rename_reload_flips_reads_for_new_sessions(self):
+        p = self.migration_proxy()
+        self.pg.query("UPDATE users SET status = 'old-value', state = 'new-value' WHERE id = 2")
+        self.addCleanup(self.pg.query, "UPDATE users SET status = 'b', state = 'b' WHERE id = 2")
+        conninfo = dict(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                        password=self.pg.password, dbname=self.pg.dbname, sslmode="disable",
+                        autocommit=True)
+        with psycopg.connect(**conninfo) as conn:
+            self.assertEqual(conn.execute("SELECT status FROM users WHERE id = 2").fetchone(),
+                             ("old-value",))
+        generation = p.generation()
+        p.migrations[0]["reads"] = "new"
+        p.write_config()
+        p.wait_for_generation(generation + 1)
+        page = p.config_page()
+        self.assertEqual(page["flags"]["users-status"]["reads"], "new")
+        self.assertIn("file change", page["last_reload"]["trigger"])
+        self.assertTrue(any("reads" in change for change in page["last_reload"]["changes"]),
+                        page["last_reload"])
+        with psycopg.connect(**conninfo) as conn:
+            self.assertEqual(conn.execute("SELECT status FROM users WHERE id = 2").fetchone(),
+                             ("new-value",))
+
+    def test_bad_file_keeps_the_generation_and_counts_the_failure(self):
+        p = self.migration_proxy()
+        generation = p.generation()
+        failed_before = p.metrics().get("switchyard_reloads_total", result="failed")
+        # reads = "old" with writes = "new" is the one invalid combination.
+        p.migrations[0].update(writes="new", reads="old")
+        p.write_config()
+        wait_until(lambda: p.metrics().get("switchyard_reloads_total", result="failed")
+                   == failed_before + 1, 15, what="the failed reload to be counted")
+        self.assertEqual(p.generation(), generation)
+        page = p.config_page()
+        self.assertEqual(page["last_reload"]["result"], "failed")
+        self.assertEqual(page["flags"]["users-status"], {"writes": "both", "reads": "old",
+                                                         "on_unsupported": "reject"})
+        errors = " ".join(page["last_reload"]["errors"])
+        self.assertIn(p.config_path, errors)
+        self.assertIn("migration[0]", errors)
+        self.assertEqual(p.metrics().get("switchyard_config_last_reload_success"), 0)
+        self.assertIn("event=reload_failed", p.log_text())
+        # Still serving with the old config, and a good file is taken again afterwards.
+        with psycopg.connect(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                             password=self.pg.password, dbname=self.pg.dbname,
+                             sslmode="disable") as conn:
+            self.assertEqual(conn.execute("SELECT 1").fetchone(), (1,))
+        p.migrations[0].update(writes="both", reads="new")
+        p.write_config(rename=False)
+        p.wait_for_generation(generation + 1)
+        self.assertEqual(p.config_page()["flags"]["users-status"]["reads"], "new")
+
+    def test_listen_address_change_rebinds_without_dropping_sessions(self):
+        p = self.migration_proxy()
+        old_port = p.port
+        kept = psycopg.connect(host=p.host, port=old_port, user=postgres.SUPERUSER,
+                               password=self.pg.password, dbname=self.pg.dbname,
+                               sslmode="disable", autocommit=True)
+        self.addCleanup(kept.close)
+        generation = p.generation()
+        p.port = free_port()
+        p.write_config()
+        p.wait_for_generation(generation + 1)
+        wait_until(lambda: can_connect(p.host, p.port), 10, what="the new listen port")
+        wait_until(lambda: not can_connect(p.host, old_port), 10,
+                   what="the old listen port to close")
+        self.assertEqual(kept.execute("SELECT 'still here'").fetchone(), ("still here",))
+        with psycopg.connect(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                             password=self.pg.password, dbname=self.pg.dbname,
+                             sslmode="disable") as conn:
+            self.assertEqual(conn.execute("SELECT 2").fetchone(), (2,))
+
+    def test_listen_address_that_cannot_be_bound_keeps_the_running_config(self):
+        p = self.migration_proxy()
+        generation = p.generation()
+        blocker_port = self.pg.port  # Postgres holds it, without SO_REUSEPORT
+        old_port, p.port = p.port, blocker_port
+        p.write_config()
+        wait_until(lambda: p.config_page()["last_reload"]["result"] == "failed", 15,
+                   what="the reload to fail")
+        self.assertEqual(p.generation(), generation)
+        self.assertIn("[listen] address", " ".join(p.config_page()["last_reload"]["errors"]))
+        self.assertTrue(can_connect(p.host, old_port))
+        p.port = old_port
+
+
+if __name__ == "__main__":
+    unittest.main()
