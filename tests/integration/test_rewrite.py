@@ -1,0 +1,451 @@
+"""The rewrite engine through the real proxy (issue 3), checked in the DATA.
+
+Two migrations live in database `app`: a rename (`users.status` -> `users.state`, both text)
+and a type change (`accounts.status` text -> `accounts.state` smallint with to_new/to_old).
+Every write goes through Switchyard and every assertion reads the table straight from Postgres
+(unix socket), so a rewrite that only looks right on the wire still fails here. For reads, the
+two columns are made to differ directly in the database, which shows the column Switchyard
+serves.
+
+The helpers at the top (MigrationProxy, RewriteCase, the table descriptions) are also used by
+test_rewrite_drivers and test_rewrite_property: the harness's SwitchyardProxy cannot render
+`[[migration]]` arrays or the `[upstream]` catalog credentials, and has no reload helper.
+"""
+
+import os
+import signal
+import unittest
+
+import psycopg
+from psycopg import errors, pq
+
+from harness import postgres, proxy
+from harness.base import IntegrationCase, requires_proxy
+from harness.rawclient import RawConnection
+from harness import rawclient as wire
+
+# The catalog connection's password comes from this variable (upstream.password_env); the
+# proxy process inherits it from the test process.
+PASSWORD_ENV = "SWITCHYARD_IT_UPSTREAM_PASSWORD"
+
+RENAME = "users-status-to-state"
+TYPE_CHANGE = "accounts-status-to-state"
+TO_NEW = "CASE {value} WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END"
+TO_OLD = "CASE {value} WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END"
+
+SCHEMA = """
+CREATE TABLE users (id int PRIMARY KEY, name text, status text);
+ALTER TABLE users ADD COLUMN state text;
+CREATE TABLE accounts (id int PRIMARY KEY, name text, status text);
+ALTER TABLE accounts ADD COLUMN state smallint;
+CREATE TABLE orders (id int PRIMARY KEY, user_id int, amount int, status text);
+CREATE TABLE staging (id int PRIMARY KEY, name text, status text, state smallint);
+CREATE FUNCTION acc_to_new(text) RETURNS smallint LANGUAGE sql IMMUTABLE
+  AS $$ SELECT CASE $1 WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END $$;
+CREATE FUNCTION acc_to_old(smallint) RETURNS text LANGUAGE sql IMMUTABLE
+  AS $$ SELECT CASE $1 WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END $$;
+"""
+OTHER_DB = "other"
+OTHER_SCHEMA = "CREATE TABLE users (id int PRIMARY KEY, name text, status text, state text);"
+
+
+def migration(name, writes="both", reads="old", on_unsupported=None, **extra):
+    """One [[migration]] entry for one of the two mapped tables of this module."""
+    if name == RENAME:
+        entry = {"name": RENAME, "table": "public.users", "old_column": "status",
+                 "new_column": "state"}
+    elif name == TYPE_CHANGE:
+        entry = {"name": TYPE_CHANGE, "table": "public.accounts", "old_column": "status",
+                 "new_column": "state", "to_new": TO_NEW, "to_old": TO_OLD}
+    else:
+        raise ValueError(name)
+    entry.update({"writes": writes, "reads": reads, "on_unsupported": on_unsupported})
+    entry.update(extra)
+    return entry
+
+
+def both_migrations(**flags):
+    return [migration(RENAME, **flags), migration(TYPE_CHANGE, **flags)]
+
+
+class Mapped:
+    """A mapped table as the tests see it: how an old value maps to the new column."""
+
+    def __init__(self, table, migration_name, to_new):
+        self.table = table
+        self.migration = migration_name
+        self._to_new = to_new
+        self._to_old = {v: k for k, v in to_new.items()}
+
+    def new(self, old_value):
+        return None if old_value is None else self._to_new[old_value]
+
+    def old(self, new_value):
+        return None if new_value is None else self._to_old[new_value]
+
+
+USERS = Mapped("users", RENAME, {"active": "active", "inactive": "inactive",
+                                  "suspended": "suspended"})
+ACCOUNTS = Mapped("accounts", TYPE_CHANGE, {"active": 1, "inactive": 0})
+MAPPED = (USERS, ACCOUNTS)
+
+
+def lit(value) -> str:
+    """A SQL literal for the simple-protocol texts (test values only: no quotes inside)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):
+        return str(value)
+    assert "'" not in value
+    return f"'{value}'"
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+class MigrationProxy(proxy.SwitchyardProxy):
+    """A SwitchyardProxy whose config declares migrations, and that can be reloaded."""
+
+    def __init__(self, pg, migrations, **kwargs):
+        extra = dict(kwargs.pop("extra", {}) or {})
+        extra["upstream"] = {"address": f"127.0.0.1:{pg.port}", "tls": "disable",
+                             "user": postgres.SUPERUSER, "password_env": PASSWORD_ENV,
+                             "database": pg.dbname}
+        super().__init__(pg.port, extra=extra, **kwargs)
+        os.environ[PASSWORD_ENV] = pg.password
+        self.migrations = list(migrations)
+
+    def config_text(self) -> str:
+        lines = [super().config_text()]
+        for entry in self.migrations:
+            lines.append("[[migration]]")
+            lines.extend(f"{k} = {_toml(v)}" for k, v in entry.items() if v is not None)
+            lines.append("")
+        return "\n".join(lines)
+
+    def reloads(self) -> int:
+        return self.log_text().count("event=config_reloaded")
+
+    def reload(self, migrations, timeout=15.0):
+        """Rewrites the config, sends SIGHUP and waits (bounded) for a successful reload.
+
+        The file is replaced by a rename so the proxy's file watch never reads half of it;
+        whichever of the watch and the signal reloads first, it reads the whole new file.
+        """
+        before = self.reloads()
+        failures_before = self.log_text().count("event=reload_rejected")
+        self.migrations = list(migrations)
+        tmp = self.config_path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(self.config_text())
+        os.replace(tmp, self.config_path)
+        self.signal(signal.SIGHUP)
+
+        def done():
+            if self.log_text().count("event=reload_rejected") > failures_before:
+                raise AssertionError(f"reload rejected:\n{self.log_tail()}")
+            return self.reloads() > before
+
+        proxy.wait_until(done, timeout, what="config_reloaded")
+
+
+class RewriteCase(IntegrationCase):
+    """One cluster with the module's schema and one migration proxy per class."""
+
+    MIGRATIONS = both_migrations()
+
+    @classmethod
+    def setUpClass(cls):
+        if not proxy.binary():
+            raise unittest.SkipTest("needs SWITCHYARD_BIN: rewriting is the proxy's job")
+        cls.pg = postgres.start_for_class(cls)
+        with cls.pg.connect() as conn:
+            conn.execute(SCHEMA)
+        with cls.pg.connect(dbname="postgres") as conn:
+            conn.execute(f"CREATE DATABASE {OTHER_DB}")
+        with cls.pg.connect(dbname=OTHER_DB) as conn:
+            conn.execute(OTHER_SCHEMA)
+        cls.proxy = cls.start_migration_proxy(cls.MIGRATIONS)
+        cls.addClassCleanup(cls.proxy.close)
+        cls.host, cls.port = cls.proxy.host, cls.proxy.port
+
+    @classmethod
+    def start_migration_proxy(cls, migrations):
+        p = MigrationProxy(cls.pg, migrations)
+        p.start()
+        return p
+
+    def setUp(self):
+        super().setUp()
+        self.pg.query("TRUNCATE users, accounts, orders, staging")
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def migration_proxy(self, migrations):
+        """A proxy for this test only, with its own migrations."""
+        p = self.start_migration_proxy(migrations)
+        self._test_proxies.append(p)
+        self.addCleanup(p.close)
+        return p
+
+    def connect_to(self, p, **kwargs):
+        return psycopg.connect(self.pg.conninfo(host=p.host, port=p.port, sslmode="disable",
+                                                connect_timeout=10), autocommit=True, **kwargs)
+
+    def rows(self, table, columns="id, status, state"):
+        """The table's rows read straight from Postgres, ordered by id."""
+        return self.pg.query(f"SELECT {columns} FROM {table} ORDER BY id")
+
+    def direct(self, text, params=None):
+        return self.pg.query(text, params)
+
+    def assert_rejected(self, raised, migration_name):
+        err = raised.exception
+        self.assertEqual(err.sqlstate, "0A000", str(err))
+        self.assertIn(migration_name, str(err))
+
+    def simple(self, conn, text):
+        """Runs text with the simple query protocol (PQexec); returns the last result."""
+        result = conn.pgconn.exec_(text.encode())
+        if result.status == pq.ExecStatus.FATAL_ERROR:
+            code = result.error_field(pq.DiagnosticField.SQLSTATE).decode()
+            raise errors.lookup(code)(result.error_message.decode())
+        return result
+
+
+@requires_proxy
+class WritesBothTest(RewriteCase):
+    """writes = both, reads = old: every write of either column fills the other one."""
+
+    MIGRATIONS = both_migrations(writes="both", reads="old")
+
+    def test_insert_single_row_simple_and_extended(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                conn.execute(f"INSERT INTO {t.table} (id, name, status) VALUES (1, 'a', 'active')")
+                conn.execute(f"INSERT INTO {t.table} (id, name, status) VALUES (%s, %s, %s)",
+                             (2, "b", "inactive"))
+                self.assertEqual(self.rows(t.table), [(1, "active", t.new("active")),
+                                                      (2, "inactive", t.new("inactive"))])
+
+    def test_insert_multi_row_values_fills_every_row(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                conn.execute(f"INSERT INTO {t.table} (status, id) VALUES ('active', 1), "
+                             "('inactive', 2), (NULL, 3), ('active', 4)")
+                conn.execute(f"INSERT INTO {t.table} (id, status) VALUES (%s, %s), (%s, %s)",
+                             (5, "inactive", 6, None))
+                expected = ["active", "inactive", None, "active", "inactive", None]
+                self.assertEqual(self.rows(t.table),
+                                 [(i + 1, v, t.new(v)) for i, v in enumerate(expected)])
+
+    def test_insert_select_gets_the_extra_output_column(self):
+        self.direct("INSERT INTO staging (id, name, status) VALUES (1, 'a', 'active'), "
+                    "(2, 'b', 'inactive'), (3, 'c', 'active')")
+        with self.connect() as conn:
+            for t in MAPPED:
+                conn.execute(f"INSERT INTO {t.table} (id, name, status) "
+                             "SELECT id + 10, upper(name), status FROM staging WHERE id < %s "
+                             "ORDER BY id", (3,))
+                self.assertEqual(self.rows(t.table),
+                                 [(11, "active", t.new("active")),
+                                  (12, "inactive", t.new("inactive"))])
+
+    def test_insert_without_column_list_is_expanded_as_the_old_app_sees_the_table(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                conn.execute(f"INSERT INTO {t.table} VALUES (1, 'a', 'active')")
+                conn.execute(f"INSERT INTO {t.table} VALUES (%s, %s, %s), (3, 'c', 'inactive')",
+                             (2, "b", "inactive"))
+                self.assertEqual(self.rows(t.table, "id, name, status, state"),
+                                 [(1, "a", "active", t.new("active")),
+                                  (2, "b", "inactive", t.new("inactive")),
+                                  (3, "c", "inactive", t.new("inactive"))])
+
+    def test_upsert_on_conflict_do_update_follows_the_update_rule(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                conn.execute(f"INSERT INTO {t.table} (id, status) VALUES (1, 'active'), "
+                             "(2, 'active')")
+                conn.execute(f"INSERT INTO {t.table} AS x (id, name, status) VALUES "
+                             "(1, 'a', 'inactive'), (3, 'c', 'inactive') ON CONFLICT (id) DO "
+                             "UPDATE SET status = EXCLUDED.status, name = EXCLUDED.name")
+                conn.execute(f"INSERT INTO {t.table} (id, status) VALUES (%s, %s) "
+                             "ON CONFLICT (id) DO UPDATE SET status = %s", (2, "x", "inactive"))
+                conn.execute(f"INSERT INTO {t.table} (id, status) VALUES (2, 'active') "
+                             "ON CONFLICT DO NOTHING")
+                self.assertEqual(self.rows(t.table, "id, name, status, state"),
+                                 [(1, "a", "inactive", t.new("inactive")),
+                                  (2, None, "inactive", t.new("inactive")),
+                                  (3, "c", "inactive", t.new("inactive"))])
+
+    def test_returning_reads_the_old_column(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                cur = conn.execute(f"INSERT INTO {t.table} (id, status) VALUES (1, 'active') "
+                                   "RETURNING id, status")
+                self.assertEqual(cur.fetchall(), [(1, "active")])
+                self.assertEqual([d.name for d in cur.description], ["id", "status"])
+                cur = conn.execute(f"UPDATE {t.table} SET status = %s WHERE id = 1 "
+                                   "RETURNING *", ("inactive",))
+                self.assertEqual([d.name for d in cur.description], ["id", "name", "status"])
+                self.assertEqual(cur.fetchall(), [(1, None, "inactive")])
+                self.assertEqual(self.rows(t.table), [(1, "inactive", t.new("inactive"))])
+
+    def test_update_set_and_multi_column_set(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                conn.execute(f"INSERT INTO {t.table} (id, name, status) VALUES (1, 'a', 'active'),"
+                             " (2, 'b', 'active'), (3, 'c', 'active'), (4, 'd', 'active')")
+                conn.execute(f"UPDATE {t.table} SET status = 'inactive' WHERE id = 1")
+                conn.execute(f"UPDATE {t.table} SET name = 'bb', status = %s WHERE id = %s",
+                             ("inactive", 2))
+                conn.execute(f"UPDATE {t.table} SET (name, status) = ('cc', 'inactive') "
+                             "WHERE id = 3")
+                conn.execute(f"UPDATE {t.table} SET (status, name) = (SELECT 'inactive', 'dd') "
+                             "WHERE id = 4")
+                self.assertEqual(self.rows(t.table, "id, name, status, state"),
+                                 [(1, "a", "inactive", t.new("inactive")),
+                                  (2, "bb", "inactive", t.new("inactive")),
+                                  (3, "cc", "inactive", t.new("inactive")),
+                                  (4, "dd", "inactive", t.new("inactive"))])
+
+    def test_update_value_computed_from_the_old_column(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                conn.execute(f"INSERT INTO {t.table} (id, status) VALUES (1, 'active'), "
+                             "(2, 'inactive'), (3, NULL)")
+                conn.execute(f"UPDATE {t.table} SET status = CASE status WHEN 'active' "
+                             "THEN 'inactive' WHEN 'inactive' THEN 'active' END")
+                self.assertEqual(self.rows(t.table), [(1, "inactive", t.new("inactive")),
+                                                      (2, "active", t.new("active")),
+                                                      (3, None, None)])
+
+    def test_update_from_another_table(self):
+        self.direct("INSERT INTO staging (id, status) VALUES (1, 'inactive'), (2, 'active')")
+        with self.connect() as conn:
+            for t in MAPPED:
+                conn.execute(f"INSERT INTO {t.table} (id, status) VALUES (1, 'active'), "
+                             "(2, 'inactive'), (3, 'active')")
+                conn.execute(f"UPDATE {t.table} AS t SET status = s.status FROM staging s "
+                             "WHERE s.id = t.id")
+                self.assertEqual(self.rows(t.table), [(1, "inactive", t.new("inactive")),
+                                                      (2, "active", t.new("active")),
+                                                      (3, "active", t.new("active"))])
+
+    def test_delete(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                conn.execute(f"INSERT INTO {t.table} (id, status) VALUES (1, 'active'), "
+                             "(2, 'inactive'), (3, 'active')")
+                cur = conn.execute(f"DELETE FROM {t.table} WHERE status = %s RETURNING id",
+                                   ("active",))
+                self.assertEqual(sorted(cur.fetchall()), [(1,), (3,)])
+                conn.execute(f"DELETE FROM {t.table} t USING staging s WHERE s.id = t.id")
+                self.assertEqual(self.rows(t.table), [(2, "inactive", t.new("inactive"))])
+
+    def test_writable_ctes(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                cur = conn.execute(
+                    f"WITH ins AS (INSERT INTO {t.table} (id, status) VALUES (1, 'active'), "
+                    "(2, 'active') RETURNING id, status) SELECT count(*), min(status) FROM ins")
+                self.assertEqual(cur.fetchone(), (2, "active"))
+                conn.execute(
+                    f"WITH upd AS (UPDATE {t.table} SET status = 'inactive' WHERE id = 1 "
+                    f"RETURNING id) INSERT INTO {t.table} (id, status) "
+                    "SELECT id + 100, 'inactive' FROM upd")
+                self.assertEqual(self.rows(t.table), [(1, "inactive", t.new("inactive")),
+                                                      (2, "active", t.new("active")),
+                                                      (101, "inactive", t.new("inactive"))])
+
+    def test_updated_app_writing_the_new_column_fills_the_old_one(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                a, i = t.new("active"), t.new("inactive")
+                conn.execute(f"INSERT INTO {t.table} (id, state) VALUES (1, {lit(a)}), "
+                             f"(2, {lit(a)})")
+                conn.execute(f"INSERT INTO {t.table} (id, state) VALUES (%s, %s)", (3, a))
+                conn.execute(f"UPDATE {t.table} SET state = {lit(i)} WHERE id = 1")
+                conn.execute(f"INSERT INTO {t.table} (id, state) VALUES (2, {lit(i)}) "
+                             "ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state")
+                self.assertEqual(self.rows(t.table), [(1, "inactive", i), (2, "inactive", i),
+                                                      (3, "active", a)])
+
+    def test_statement_writing_both_columns_is_unchanged(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                # Deliberately inconsistent: "unchanged" means the app's own values are kept.
+                conn.execute(f"INSERT INTO {t.table} (id, status, state) "
+                             f"VALUES (1, 'active', {lit(t.new('inactive'))})")
+                self.assertEqual(self.rows(t.table), [(1, "active", t.new("inactive"))])
+
+    def test_sql_level_prepare_and_execute(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                conn.execute(f"PREPARE ins_{t.table} (int, text) AS "
+                             f"INSERT INTO {t.table} (id, status) VALUES ($1, $2)")
+                conn.execute(f"EXECUTE ins_{t.table} (1, 'active')")
+                conn.execute(f"EXECUTE ins_{t.table} (2, 'inactive')")
+                self.assertEqual(self.rows(t.table), [(1, "active", t.new("active")),
+                                                      (2, "inactive", t.new("inactive"))])
+
+    def test_multi_statement_simple_query_rewrites_each_statement(self):
+        with self.connect() as conn:
+            self.simple(conn, "INSERT INTO users (id, status) VALUES (1, 'active'); "
+                              "SELECT 1; INSERT INTO accounts (id, status) VALUES (1, 'active');"
+                              " UPDATE users SET status = 'inactive' WHERE id = 1; "
+                              "/* tag */ UPDATE accounts SET status = 'inactive'")
+        self.assertEqual(self.rows("users"), [(1, "inactive", "inactive")])
+        self.assertEqual(self.rows("accounts"), [(1, "inactive", 0)])
+
+    def test_copy_from_stdin_naming_the_old_column_text_and_csv(self):
+        with self.connect() as conn:
+            with conn.cursor().copy("COPY users (id, name, status) FROM STDIN") as copy:
+                copy.write(b"1\ta\tactive\n2\tb\t\\N\n")
+                copy.write(b"3\tc\tinac")
+                copy.write(b"tive\n")
+            with conn.cursor().copy("COPY users (status, id) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(b'suspended,4\n"inactive",5\n,6\n')
+        self.assertEqual(self.rows("users"), [(1, "active", "active"), (2, None, None),
+                                              (3, "inactive", "inactive"),
+                                              (4, "suspended", "suspended"),
+                                              (5, "inactive", "inactive"), (6, None, None)])
+
+    def test_copy_into_type_changed_table_is_rejected_not_drifted(self):
+        with self.connect() as conn:
+            with self.assertRaises(psycopg.Error) as raised:
+                with conn.cursor().copy("COPY accounts (id, status) FROM STDIN") as copy:
+                    copy.write(b"1\tactive\n")
+            self.assert_rejected(raised, TYPE_CHANGE)
+            self.assertEqual(conn.execute("SELECT 'usable'").fetchone(), ("usable",))
+        self.assertEqual(self.rows("accounts"), [])
+
+    def test_reads_old_serves_the_old_column_and_star_keeps_the_old_shape(self):
+        self.direct("INSERT INTO users VALUES (1, 'a', 'old', 'new')")
+        with self.connect() as conn:
+            cur = conn.execute("SELECT * FROM users")
+            self.assertEqual([d.name for d in cur.description], ["id", "name", "status"])
+            self.assertEqual(cur.fetchall(), [(1, "a", "old")])
+            self.assertEqual(conn.execute("SELECT status FROM users WHERE status = 'old'")
+                             .fetchall(), [("old",)])
+
+    def test_session_in_another_database_is_untouched(self):
+        with self.connect(dbname=OTHER_DB) as conn:
+            conn.execute("INSERT INTO users (id, status) VALUES (1, 'active')")
+            conn.execute("INSERT INTO users VALUES (2, 'b', 'inactive')")
+            cur = conn.execute("SELECT * FROM users ORDER BY id")
+            self.assertEqual([d.name for d in cur.description], ["id", "name", "status", "state"])
+        self.assertEqual(self.pg.query("SELECT id, status, state FROM users ORDER BY id",
+                                       dbname=OTHER_DB), [(1, "active", None), (2, "inactive", None)])
+        self.assertEqual(self.rows("users"), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
