@@ -185,7 +185,8 @@ class SwitchyardProxy:
         with open(self.logfile, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
-    def log_tail(self, max_bytes=8000) -> str:
+    def log_tail(self, max_bytes=24000) -> str:
+        # Large enough for a whole sanitizer report, whose first lines matter most.
         if not self.logfile:
             return self._saved_log[-max_bytes:] or "<no log>"
         return tail(self.logfile, max_bytes)
