@@ -21,7 +21,7 @@ from psycopg import errors, pq
 
 from harness import postgres, proxy
 from harness.base import IntegrationCase, requires_proxy
-from harness.rawclient import RawConnection
+from harness.util import wait_until
 from harness import rawclient as wire
 
 # The catalog connection's password comes from this variable (upstream.password_env); the
@@ -152,7 +152,7 @@ class MigrationProxy(proxy.SwitchyardProxy):
                 raise AssertionError(f"reload rejected:\n{self.log_tail()}")
             return self.reloads() > before
 
-        proxy.wait_until(done, timeout, what="config_reloaded")
+        wait_until(done, timeout, what="config_reloaded")
 
 
 class RewriteCase(IntegrationCase):
@@ -184,15 +184,26 @@ class RewriteCase(IntegrationCase):
     def setUp(self):
         super().setUp()
         cls = type(self)
-        if not cls.proxy.alive():
-            # The test that crashed it has already failed (tearDown); give the next ones a
-            # live proxy so one proxy bug does not hide the state of every other case.
+        if not self.proxy_answers(cls.proxy):
+            # A proxy bug took it down in an earlier test, which has failed for it; the next
+            # tests get a live proxy so one bug does not hide the state of every other case.
+            cls.proxy.wait(10)
             cls.proxy = cls.start_migration_proxy(cls.MIGRATIONS)
             cls.addClassCleanup(cls.proxy.close)
             cls.host, cls.port = cls.proxy.host, cls.proxy.port
         self.pg.query("TRUNCATE users, accounts, orders, staging")
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def proxy_answers(self, p) -> bool:
+        if not p.alive():
+            return False
+        try:
+            with psycopg.connect(self.pg.conninfo(host=p.host, port=p.port, sslmode="disable",
+                                                  connect_timeout=3)) as conn:
+                return conn.execute("SELECT 1").fetchone() == (1,)
+        except psycopg.OperationalError:
+            return False
 
     def migration_proxy(self, migrations):
         """A proxy for this test only, with its own migrations."""
@@ -664,6 +675,186 @@ class ReadsNewTest(RewriteCase):
             with conn.cursor().copy("COPY accounts TO STDOUT") as copy:
                 data = b"".join(bytes(chunk) for chunk in copy)
         self.assertEqual(data, b"1\ta\tactive\n2\tb\tinactive\n")
+
+
+# Writes of the old column that the engine refuses (README "Not supported"): each would let the
+# two columns drift. The values keep the data deterministic under passthrough.
+UNSUPPORTED = (
+    (TYPE_CHANGE, "UPDATE accounts SET status = CASE WHEN random() < 2 THEN 'inactive' END"),
+    (RENAME, "UPDATE users SET status = CASE WHEN random() < 2 THEN 'inactive' END "
+             "WHERE id = 1"),
+    (RENAME, "MERGE INTO users u USING staging s ON s.id = u.id "
+             "WHEN MATCHED THEN UPDATE SET status = s.status"),
+    (RENAME, "INSERT INTO users (id, name, status) SELECT * FROM (VALUES (3, 'c', 'active')) v"),
+)
+
+
+@requires_proxy
+class UnsupportedTest(RewriteCase):
+    """on_unsupported = reject (default): SQLSTATE 0A000 raised by the server; passthrough."""
+
+    MIGRATIONS = both_migrations(writes="both", reads="old")
+
+    def setUp(self):
+        super().setUp()
+        self.direct("INSERT INTO users VALUES (1, 'a', 'active', 'active'), "
+                    "(2, 'b', 'active', 'active')")
+        self.direct("INSERT INTO accounts VALUES (1, 'a', 'active', 1)")
+        self.direct("INSERT INTO staging (id, status) VALUES (1, 'inactive')")
+        self.before = (self.rows("users"), self.rows("accounts"))
+
+    def assert_data_unchanged(self):
+        self.assertEqual((self.rows("users"), self.rows("accounts")), self.before)
+
+    def test_unsupported_writes_are_rejected_naming_the_migration(self):
+        with self.connect() as conn:
+            for name, text in UNSUPPORTED:
+                with self.subTest(sql=text):
+                    with self.assertRaises(errors.FeatureNotSupported) as raised:
+                        conn.execute(text)
+                    self.assert_rejected(raised, name)
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                conn.execute("UPDATE users SET status = md5(random()::text) WHERE id = %s", (1,))
+            self.assert_rejected(raised, RENAME)
+            self.assertEqual(conn.execute("SELECT count(*) FROM users").fetchone(), (2,))
+        self.assert_data_unchanged()
+
+    def test_passthrough_forwards_unchanged(self):
+        p = self.migration_proxy(both_migrations(writes="both", on_unsupported="passthrough"))
+        with self.connect_to(p) as conn:
+            for _, text in UNSUPPORTED:
+                conn.execute(text)
+        # Forwarded as written: only the column the app named changed. That drift is what the
+        # operator chose with passthrough; the log says so.
+        self.assertEqual(self.rows("users"), [(1, "inactive", "active"), (2, "active", "active"),
+                                              (3, "active", None)])
+        self.assertEqual(self.rows("accounts"), [(1, "inactive", 1)])
+        self.assertIn("event=unsupported_passthrough", p.log_text())
+
+    def test_rejection_in_a_transaction_fails_it_like_a_real_error(self):
+        for params in (None, (1,)):
+            with self.subTest(extended=params is not None):
+                self.pg.query("DELETE FROM users WHERE id > 2")
+                with self.connect(autocommit=False) as conn:
+                    conn.execute("INSERT INTO users (id, status) VALUES (5, 'inactive')")
+                    with self.assertRaises(errors.FeatureNotSupported) as raised:
+                        conn.execute("UPDATE users SET status = md5(random()::text) "
+                                     "WHERE id = %s" if params else UNSUPPORTED[1][1], params)
+                    self.assert_rejected(raised, RENAME)
+                    with self.assertRaises(errors.InFailedSqlTransaction):
+                        conn.execute("SELECT 1")
+                    result = self.simple(conn, "COMMIT")
+                    self.assertEqual(result.command_status, b"ROLLBACK")
+                    self.assertEqual(conn.pgconn.transaction_status, pq.TransactionStatus.IDLE)
+                    conn.execute("INSERT INTO users (id, status) VALUES (%s, 'inactive')", (6,))
+                    conn.commit()
+                self.assertEqual(self.rows("users"), [(1, "active", "active"),
+                                                      (2, "active", "active"),
+                                                      (6, "inactive", "inactive")])
+
+    def test_rejected_parse_in_a_pipeline_fails_the_batch_and_the_session_recovers(self):
+        with self.raw_session() as conn:
+            conn.send(wire.parse("INSERT INTO users (id, status) VALUES ($1, 'inactive')", "good")
+                      + wire.bind(["7"], statement="good") + wire.execute()
+                      + wire.parse("UPDATE users SET status = md5(random()::text) WHERE id = $1",
+                                   "bad")
+                      + wire.bind(["1"], statement="bad") + wire.execute()
+                      + wire.parse("SELECT 1") + wire.bind() + wire.execute() + wire.sync())
+            messages = conn.read_until_ready()
+            self.assertEqual(wire.kinds(messages), b"12CEZ")
+            err = wire.errors(messages)[0]
+            self.assertEqual(err["C"], "0A000")
+            self.assertIn(RENAME, err["M"])
+            # Like a statement the server refused at Parse, "bad" does not exist afterwards.
+            conn.send(wire.bind(["1"], statement="bad") + wire.execute() + wire.sync())
+            messages = conn.read_until_ready()
+            self.assertEqual(wire.errors(messages)[0]["C"], "26000")
+            conn.send(wire.bind(["8"], statement="good") + wire.execute() + wire.sync())
+            self.assertEqual(wire.kinds(conn.read_until_ready()), b"2CZ")
+        # The batch's implicit transaction failed, so row 7 is gone with it.
+        self.assertEqual(self.rows("users"), [(1, "active", "active"), (2, "active", "active"),
+                                              (8, "inactive", "inactive")])
+
+    def test_rejected_statement_in_psycopg_pipeline_and_prepared(self):
+        with self.connect() as conn:
+            with self.assertRaises(errors.FeatureNotSupported):
+                with conn.pipeline():
+                    conn.execute("INSERT INTO users (id, status) VALUES (%s, 'inactive')", (9,))
+                    conn.execute("UPDATE accounts SET status = md5(random()::text) "
+                                 "WHERE id = %s", (1,))
+                    conn.execute("INSERT INTO users (id, status) VALUES (%s, 'inactive')", (10,))
+            for _ in range(2):
+                with self.assertRaises(errors.FeatureNotSupported) as raised:
+                    conn.execute("UPDATE accounts SET status = md5(random()::text) "
+                                 "WHERE id = %s", (1,), prepare=True)
+                self.assert_rejected(raised, TYPE_CHANGE)
+            conn.execute("UPDATE accounts SET status = %s WHERE id = %s", ("inactive", 1),
+                         prepare=True)
+        self.assertEqual(self.rows("users"), self.before[0])
+        self.assertEqual(self.rows("accounts"), [(1, "inactive", 0)])
+
+
+@requires_proxy
+class FlipTest(RewriteCase):
+    """Flags change by editing the config and sending SIGHUP (DESIGN §1, §4)."""
+
+    MIGRATIONS = both_migrations(writes="old", reads="old")
+
+    def setUp(self):
+        super().setUp()
+        self.proxy.reload(self.MIGRATIONS)
+
+    def test_writes_flip_old_both_new_and_back(self):
+        steps = (("old", "old", "active", None), ("both", "old", "active", 1),
+                 ("both", "new", "inactive", 0), ("new", "new", None, 1),
+                 ("both", "old", "active", 1))
+        for i, (writes, reads, status, state) in enumerate(steps):
+            with self.subTest(writes=writes, reads=reads):
+                self.proxy.reload(both_migrations(writes=writes, reads=reads))
+                value = "active" if state != 0 else "inactive"
+                with self.connect() as conn:
+                    conn.execute("INSERT INTO accounts (id, status) VALUES (%s, %s)", (i, value))
+                self.assertEqual(self.direct("SELECT status, state FROM accounts WHERE id = %s",
+                                             (i,)), [(status, state)])
+
+    def test_reads_flip_to_new_and_back_is_instant(self):
+        self.direct("INSERT INTO users VALUES (1, 'a', 'from-old', 'from-new')")
+        with self.connect() as conn:
+            for reads, served in (("old", "from-old"), ("new", "from-new"), ("old", "from-old")):
+                self.proxy.reload(both_migrations(writes="both", reads=reads))
+                # An idle session adopts the new generation at its next statement.
+                self.assertEqual(conn.execute("SELECT status FROM users").fetchall(), [(served,)])
+
+    def test_a_transaction_keeps_its_generation_until_it_ends(self):
+        with self.connect(autocommit=False) as conn:
+            conn.execute("INSERT INTO users (id, status) VALUES (1, 'active')")
+            self.proxy.reload(both_migrations(writes="both"))
+            conn.execute("INSERT INTO users (id, status) VALUES (2, 'active')")
+            with self.connect() as other:
+                other.execute("INSERT INTO users (id, status) VALUES (3, 'active')")
+            conn.commit()
+            conn.execute("INSERT INTO users (id, status) VALUES (4, 'active')")
+            conn.commit()
+        self.assertEqual(self.rows("users"), [(1, "active", None), (2, "active", None),
+                                              (3, "active", "active"), (4, "active", "active")])
+
+    def test_a_reload_naming_a_missing_column_is_refused_and_the_flags_stay(self):
+        self.proxy.reload(both_migrations(writes="both"))
+        rejected_before = self.proxy.log_text().count("event=reload_rejected")
+        self.proxy.migrations = [migration(RENAME, writes="both", new_column="no_such_column"),
+                                 migration(TYPE_CHANGE, writes="old")]
+        with open(self.proxy.config_path + ".tmp", "w") as f:
+            f.write(self.proxy.config_text())
+        os.replace(self.proxy.config_path + ".tmp", self.proxy.config_path)
+        self.proxy.signal(signal.SIGHUP)
+        wait_until(lambda: self.proxy.log_text().count("event=reload_rejected")
+                         > rejected_before, 15, what="reload_rejected")
+        self.assertIn("no_such_column", self.proxy.log_text())
+        with self.connect() as conn:
+            conn.execute("INSERT INTO users (id, status) VALUES (1, 'active')")
+            conn.execute("INSERT INTO accounts (id, status) VALUES (1, 'active')")
+        self.assertEqual(self.rows("users"), [(1, "active", "active")])
+        self.assertEqual(self.rows("accounts"), [(1, "active", 1)])
 
 
 if __name__ == "__main__":
