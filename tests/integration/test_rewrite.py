@@ -461,7 +461,8 @@ class WritesBothTest(RewriteCase):
             cur = conn.execute("SELECT * FROM users ORDER BY id")
             self.assertEqual([d.name for d in cur.description], ["id", "name", "status", "state"])
         self.assertEqual(self.pg.query("SELECT id, status, state FROM users ORDER BY id",
-                                       dbname=OTHER_DB), [(1, "active", None), (2, "inactive", None)])
+                                       dbname=OTHER_DB),
+                         [(1, "active", None), (2, "inactive", None)])
         self.assertEqual(self.rows("users"), [])
 
 
