@@ -43,6 +43,9 @@ class Listeners {
  private:
   struct Worker {
     net::io_context context{1};
+    // Keeps run() going when no acceptor or session is left (after a drain closed them), so a
+    // rebind posted later still runs; stop() ends it.
+    net::executor_work_guard<net::io_context::executor_type> keep_running{context.get_executor()};
     // Touched only on the worker's own thread once started.
     std::shared_ptr<tcp::acceptor> acceptor;
     bool closed = false;

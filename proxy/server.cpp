@@ -104,6 +104,11 @@ int Server::run() {
     threads = std::max(1u, std::thread::hardware_concurrency());
   }
 
+  // Signals are caught from here on: a SIGTERM sent as soon as the port accepts must drain,
+  // not kill the process with the default action.
+  net::io_context main_context;
+  net::signal_set signals(main_context, SIGTERM, SIGINT, SIGHUP);
+
   Listeners listeners(state_, threads);
   if (auto error = listeners.bind(config.listen.address)) {
     spdlog::critical("event=listen_failed error={}", log_value(*error));
@@ -139,8 +144,6 @@ int Server::run() {
     spdlog::info("event=admin_listening address={}", describe(admin->local_endpoint()));
   }
 
-  net::io_context main_context;
-  net::signal_set signals(main_context, SIGTERM, SIGINT, SIGHUP);
   bool draining = false;
   net::steady_timer drain_poll(main_context);
   std::chrono::steady_clock::time_point drain_deadline;
