@@ -1,6 +1,7 @@
 """Process and session lifecycle: timeouts, unreachable upstream, SIGTERM drain, backends
 terminated under a live proxy, and the check command."""
 
+import json
 import os
 import signal
 import subprocess
@@ -123,6 +124,58 @@ class LifecycleTest(IntegrationCase):
             self.pg.query("SELECT pg_terminate_backend(%s)", (pid,))
             messages = conn.read_until_closed(timeout=10)
             self.assertEqual([f["C"] for f in rc.errors(messages)], ["57P01"])
+
+
+@requires_proxy
+class LoggingTest(IntegrationCase):
+    """What the logs may and may not contain (DESIGN section 5 and section 2 on secrets)."""
+
+    PASSWORD = "Sekr1t-never-logged"
+
+    @classmethod
+    def setUpClass(cls):
+        # Cleartext password authentication: the secret itself crosses the proxy.
+        cls.start_stack(pg_kwargs={"auth": "password"})
+        cls.pg.create_role("logged_user", cls.PASSWORD)
+
+    def session_through(self, proxy, marker):
+        with psycopg.connect(host=proxy.host, port=proxy.port, user="logged_user",
+                             password=self.PASSWORD, dbname=self.pg.dbname,
+                             sslmode="disable", autocommit=True) as conn:
+            conn.execute(f"SELECT '{marker}-extended'")
+            psycopg.ClientCursor(conn).execute(f"SELECT '{marker}-simple'")
+            with self.assertRaises(psycopg.errors.UndefinedColumn):
+                conn.execute(f"SELECT {marker.replace('-', '_')}_failing")
+
+    def test_json_log_format_writes_one_object_per_line(self):
+        proxy = self.start_proxy(log_level="debug", extra_args=["--log-format", "json"])
+        self.session_through(proxy, "json")
+        self.assertEqual(proxy.stop(), 0)
+        lines = [line for line in proxy.log_text().splitlines() if line.strip()]
+        self.assertGreaterEqual(len(lines), 2)
+        for line in lines:
+            self.assertIsInstance(json.loads(line), dict, line)
+        self.assertTrue(any("listening" in line for line in lines), lines)
+
+    def test_query_text_is_not_logged_at_info(self):
+        proxy = self.start_proxy(log_level="info")
+        self.session_through(proxy, "qmarker")
+        self.assertEqual(proxy.stop(), 0)
+        log = proxy.log_text()
+        self.assertNotIn("qmarker", log)
+
+    def test_passwords_are_never_logged_even_at_trace(self):
+        proxy = self.start_proxy(log_level="trace")
+        self.session_through(proxy, "trace")
+        wrong = "Wr0ng-secret-attempt"
+        with self.assertRaises(psycopg.OperationalError):
+            psycopg.connect(host=proxy.host, port=proxy.port, user="logged_user",
+                            password=wrong, dbname=self.pg.dbname, sslmode="disable")
+        self.assertEqual(proxy.stop(), 0)
+        log = proxy.log_text()
+        for secret in (self.PASSWORD, wrong):
+            self.assertNotIn(secret, log)
+            self.assertNotIn(secret.encode().hex(), log.lower())
 
 
 class CommandLineTest(unittest.TestCase):

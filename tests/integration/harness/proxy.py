@@ -34,16 +34,23 @@ def _toml_value(value):
 
 
 def render_config(tables: dict) -> str:
-    """Renders {"section": {"key": value}} as TOML; None values are left out."""
+    """Renders {"section": {"key": value}} as TOML; None values and sections are left out.
+
+    A list of dicts renders as an array of tables: {"migration": [{...}, {...}]} gives two
+    [[migration]] entries.
+    """
     lines = []
     for section, keys in tables.items():
         if keys is None:
             continue
-        lines.append(f"[{section}]")
-        for key, value in keys.items():
-            if value is not None:
-                lines.append(f"{key} = {_toml_value(value)}")
-        lines.append("")
+        entries, header = ([keys], f"[{section}]") if isinstance(keys, dict) else (
+            keys, f"[[{section}]]")
+        for entry in entries:
+            lines.append(header)
+            for key, value in entry.items():
+                if value is not None:
+                    lines.append(f"{key} = {_toml_value(value)}")
+            lines.append("")
     return "\n".join(lines)
 
 
@@ -53,11 +60,13 @@ class SwitchyardProxy:
     upstream_port: where Postgres listens (nothing needs to listen there for the
     "upstream unreachable" tests). upstream_tls: disable|prefer|require|verify-full.
     client_tls: a KeyPair for client-facing TLS, or None for SSLRequest answered 'N'.
-    timeouts: {"startup": "1s", "drain": "5s", ...}. extra: more TOML sections.
+    timeouts: {"startup": "1s", "drain": "5s", ...}. extra: more TOML sections (they replace
+    generated ones of the same name). extra_args: more command-line arguments for `serve`.
     """
 
     def __init__(self, upstream_port, upstream_tls="disable", ca_file=None, client_tls=None,
-                 timeouts=None, extra=None, log_level="debug", upstream_host="127.0.0.1"):
+                 timeouts=None, extra=None, log_level="debug", upstream_host="127.0.0.1",
+                 extra_args=()):
         self.host = "127.0.0.1"
         self.port = None
         self.upstream = f"{upstream_host}:{upstream_port}"
@@ -67,6 +76,7 @@ class SwitchyardProxy:
         self.timeouts = dict(timeouts or {})
         self.extra = dict(extra or {})
         self.log_level = log_level
+        self.extra_args = list(extra_args)
         self.directory = None
         self.config_path = None
         self.logfile = None
@@ -107,7 +117,8 @@ class SwitchyardProxy:
         self.logfile = os.path.join(self.directory, "switchyard.log")
         with open(self.logfile, "wb") as log:
             self.process = subprocess.Popen(
-                [path, "serve", "--config", self.config_path, "--log-level", self.log_level],
+                [path, "serve", "--config", self.config_path, "--log-level", self.log_level,
+                 *self.extra_args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 cwd=self.directory)
         _live_proxies.add(self)
