@@ -112,6 +112,17 @@ def _toml(value) -> str:
     return f'"{text}"'
 
 
+def describe_prepared(conn, name: bytes, text: str):
+    """(parameter type OIDs, [(column name, type OID, typmod)]) of an unnamed-typed Parse."""
+    result = conn.pgconn.prepare(name, text.encode())
+    if result.status != pq.ExecStatus.COMMAND_OK:
+        return ("error", result.error_field(pq.DiagnosticField.SQLSTATE),
+                result.error_message.decode().splitlines()[0])
+    desc = conn.pgconn.describe_prepared(name)
+    return ([desc.param_type(i) for i in range(desc.nparams)],
+            [(desc.fname(i).decode(), desc.ftype(i), desc.fmod(i)) for i in range(desc.nfields)])
+
+
 class MigrationProxy(proxy.SwitchyardProxy):
     """A SwitchyardProxy whose config declares migrations, and that can be reloaded."""
 
@@ -686,6 +697,40 @@ class ReadsNewTest(RewriteCase):
             conn.execute("DELETE FROM accounts WHERE status = %s", ("inactive",))
         self.assertEqual(self.rows("users", "id, name"), [(1, "hit"), (2, "b")])
         self.assertEqual(self.rows("accounts", "id"), [(1,)])
+
+    def test_described_parameters_and_columns_match_postgres(self):
+        # What a driver caches from Parse + Describe: parameter types, and each result column's
+        # name, type and type modifier. Compared with the statement prepared directly; a `*`
+        # is compared with the column list the table had before the migration began.
+        statements = (
+            ("SELECT * FROM accounts WHERE id = $1",
+             "SELECT id, name, status FROM accounts WHERE id = $1"),
+            ("SELECT a.*, u.status FROM accounts a JOIN users u ON u.id = a.id "
+             "WHERE a.status = $1",
+             "SELECT a.id, a.name, a.status, u.status FROM accounts a JOIN users u "
+             "ON u.id = a.id WHERE a.status = $1"),
+            ("SELECT status, count(*) FROM users WHERE status <> $1 GROUP BY status", None),
+            ("INSERT INTO accounts (id, status) VALUES ($1, $2) RETURNING *",
+             "INSERT INTO accounts (id, status) VALUES ($1, $2) RETURNING id, name, status"),
+            ("INSERT INTO accounts (id, state) VALUES ($1, $2) RETURNING status, state", None),
+            ("INSERT INTO accounts VALUES ($1, $2, $3)", None),
+            ("UPDATE accounts SET status = $1 WHERE id = $2 RETURNING status", None),
+            ("UPDATE accounts SET state = $1 WHERE status = $2", None),
+            ("INSERT INTO users (id, status) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE "
+             "SET status = EXCLUDED.status RETURNING id, status", None),
+            ("DELETE FROM users WHERE status = $1 RETURNING *",
+             "DELETE FROM users WHERE status = $1 RETURNING id, name, status"),
+        )
+        writes_new = self.migration_proxy(both_migrations(writes="new", reads="new"))
+        with self.pg.connect() as direct:
+            for p in (self.proxy, writes_new):
+                with self.connect_to(p) as conn:
+                    for i, (text, direct_text) in enumerate(statements):
+                        with self.subTest(writes=p.migrations[0]["writes"], sql=text):
+                            name = f"s{i}".encode()
+                            expected = describe_prepared(direct, name, direct_text or text)
+                            direct.pgconn.exec_(b"DEALLOCATE " + name)
+                            self.assertEqual(describe_prepared(conn, name, text), expected)
 
     def test_copy_to_serves_the_new_column(self):
         with self.connect() as conn:
