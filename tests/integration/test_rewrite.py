@@ -8,8 +8,9 @@ two columns are made to differ directly in the database, which shows the column 
 serves.
 
 The helpers at the top (MigrationProxy, RewriteCase, the table descriptions) are also used by
-test_rewrite_drivers and test_rewrite_property: the harness's SwitchyardProxy cannot render
-`[[migration]]` arrays or the `[upstream]` catalog credentials, and has no reload helper.
+test_rewrite_drivers and test_rewrite_property. MigrationProxy adds to the harness's proxy the
+`[upstream]` catalog credentials, the `[[migration]]` entries and a SIGHUP reload that waits
+for the new generation.
 """
 
 import os
@@ -103,15 +104,6 @@ def lit(value) -> str:
     return f"'{value}'"
 
 
-def _toml(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
-
-
 def describe_prepared(conn, name: bytes, text: str):
     """(parameter type OIDs, [(column name, type OID, typmod)]) of an unnamed-typed Parse."""
     result = conn.pgconn.prepare(name, text.encode())
@@ -136,12 +128,8 @@ class MigrationProxy(proxy.SwitchyardProxy):
         self.migrations = list(migrations)
 
     def config_text(self) -> str:
-        lines = [super().config_text()]
-        for entry in self.migrations:
-            lines.append("[[migration]]")
-            lines.extend(f"{k} = {_toml(v)}" for k, v in entry.items() if v is not None)
-            lines.append("")
-        return "\n".join(lines)
+        self.extra["migration"] = self.migrations
+        return super().config_text()
 
     def reloads(self) -> int:
         return self.log_text().count("event=config_reloaded")
