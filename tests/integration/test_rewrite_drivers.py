@@ -22,7 +22,9 @@ PGBENCH_SCRIPT = r"""
 BEGIN;
 UPDATE accounts SET status = CASE WHEN :v = 1 THEN 'active' ELSE 'inactive' END WHERE id = :id;
 SELECT status, name FROM accounts WHERE id = :id;
-INSERT INTO accounts AS a (id, name, status) VALUES (:id + 1000, 'pgbench', CASE WHEN :v = 0 THEN 'active' ELSE 'inactive' END) ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, name = a.name || '+';
+INSERT INTO accounts AS a (id, name, status)
+  VALUES (:id + 1000, 'pgbench', CASE WHEN :v = 0 THEN 'active' ELSE 'inactive' END)
+  ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, name = a.name || '+';
 UPDATE users SET state = CASE WHEN :v = 1 THEN 'active' ELSE 'suspended' END WHERE id = :id;
 SELECT u.status, a.status FROM users u JOIN accounts a ON a.id = u.id WHERE u.id = :id;
 END;
