@@ -173,9 +173,14 @@ class RewriteCase(IntegrationCase):
             conn.execute(f"CREATE DATABASE {OTHER_DB}")
         with cls.pg.connect(dbname=OTHER_DB) as conn:
             conn.execute(OTHER_SCHEMA)
+        cls.prepare_database()
         cls.proxy = cls.start_migration_proxy(cls.MIGRATIONS)
         cls.addClassCleanup(cls.proxy.close)
         cls.host, cls.port = cls.proxy.host, cls.proxy.port
+
+    @classmethod
+    def prepare_database(cls):
+        """More setup before the proxy starts (and reads the catalog)."""
 
     @classmethod
     def start_migration_proxy(cls, migrations):
@@ -244,6 +249,17 @@ class WritesBothTest(RewriteCase):
     """writes = both, reads = old: every write of either column fills the other one."""
 
     MIGRATIONS = both_migrations(writes="both", reads="old")
+
+    @classmethod
+    def prepare_database(cls):
+        # Tables that shadow public.users for some search_paths. They exist before the proxy
+        # starts: the catalog is read per config generation, not on every statement.
+        cls.pg.create_role("alice", "alice-pw")
+        cls.pg.query("CREATE SCHEMA shadow; "
+                     "CREATE TABLE shadow.users (id int PRIMARY KEY, status text); "
+                     "CREATE SCHEMA alice AUTHORIZATION alice; "
+                     "CREATE TABLE alice.users (id int PRIMARY KEY, status text); "
+                     "ALTER TABLE alice.users OWNER TO alice")
 
     def test_insert_single_row_simple_and_extended(self):
         with self.connect() as conn:
@@ -468,6 +484,36 @@ class WritesBothTest(RewriteCase):
             self.assertEqual(cur.fetchall(), [(1, "a", "old")])
             self.assertEqual(conn.execute("SELECT status FROM users WHERE status = 'old'")
                              .fetchall(), [("old",)])
+
+    def test_search_path_decides_which_table_an_unqualified_name_means(self):
+        # Each case names `users` unqualified while another schema's `users` (without the new
+        # column) comes first on the search_path: Postgres writes that table, so nothing may
+        # be rewritten; public.users stays empty.
+        with self.subTest("options=-c search_path at startup"):
+            with self.connect(options="-c search_path=shadow,public") as conn:
+                conn.execute("INSERT INTO users (id, status) VALUES (1, 'active')")
+                conn.execute("INSERT INTO public.users (id, status) VALUES (%s, 'active')", (11,))
+                self.assertEqual(conn.execute("SELECT status FROM users").fetchall(),
+                                 [("active",)])
+        with self.subTest("SET search_path"):
+            with self.connect() as conn:
+                conn.execute("SET search_path = shadow, public")
+                conn.execute("INSERT INTO users (id, status) VALUES (%s, 'active')", (2,))
+        with self.subTest('"$user" schema'):
+            with self.connect(user="alice", password="alice-pw") as conn:
+                conn.execute("INSERT INTO users (id, status) VALUES (3, 'active')")
+        self.assertEqual(self.direct("SELECT id FROM shadow.users ORDER BY id"), [(1,), (2,)])
+        self.assertEqual(self.direct("SELECT id FROM alice.users"), [(3,)])
+        self.assertEqual(self.rows("users"), [(11, "active", "active")])
+
+    def test_schema_qualified_and_quoted_names(self):
+        with self.connect() as conn:
+            conn.execute('INSERT INTO public.users (id, "status") VALUES (1, \'active\')')
+            conn.execute('INSERT INTO "public"."accounts" AS a ("id", status) VALUES (1, %s)',
+                         ("inactive",))
+            conn.execute('UPDATE "users" SET "status" = \'inactive\' WHERE "users".id = 1')
+        self.assertEqual(self.rows("users"), [(1, "inactive", "inactive")])
+        self.assertEqual(self.rows("accounts"), [(1, "inactive", 0)])
 
     def test_session_in_another_database_is_untouched(self):
         with self.connect(dbname=OTHER_DB) as conn:
@@ -888,6 +934,33 @@ class FlipTest(RewriteCase):
         self.assertEqual(self.rows("users"), [(1, "active", None), (2, "active", None),
                                               (3, "active", "active"), (4, "active", "active")])
 
+    def test_startup_refuses_a_migration_whose_new_column_is_missing(self):
+        p = MigrationProxy(self.pg, [migration(RENAME, new_column="no_such_column")])
+        self.addCleanup(p.close)
+        with self.assertRaises(RuntimeError) as raised:
+            p.start()
+        self.assertIn("no_such_column", str(raised.exception))
+
+    def test_ddl_through_the_proxy_refreshes_the_catalog(self):
+        self.proxy.reload(both_migrations(writes="both", reads="new"))
+        self.direct("INSERT INTO users VALUES (1, 'a', 'old', 'new')")
+        try:
+            with self.connect() as conn:
+                conn.execute("ALTER TABLE users ADD COLUMN extra int DEFAULT 7")
+                cur = conn.execute("SELECT * FROM users")
+                self.assertEqual([d.name for d in cur.description],
+                                 ["id", "name", "status", "extra"])
+                self.assertEqual(cur.fetchall(), [(1, "a", "new", 7)])
+                conn.execute("INSERT INTO users VALUES (2, 'b', 'active', 8)")
+            self.assertEqual(self.rows("users", "id, status, state, extra"),
+                             [(1, "old", "new", 7), (2, "active", "active", 8)])
+        finally:
+            with self.connect() as conn:
+                conn.execute("ALTER TABLE users DROP COLUMN IF EXISTS extra")
+        with self.connect() as conn:
+            cur = conn.execute("SELECT * FROM users ORDER BY id")
+            self.assertEqual([d.name for d in cur.description], ["id", "name", "status"])
+
     def test_a_reload_naming_a_missing_column_is_refused_and_the_flags_stay(self):
         self.proxy.reload(both_migrations(writes="both"))
         rejected_before = self.proxy.log_text().count("event=reload_rejected")
@@ -905,6 +978,44 @@ class FlipTest(RewriteCase):
             conn.execute("INSERT INTO accounts (id, status) VALUES (1, 'active')")
         self.assertEqual(self.rows("users"), [(1, "active", "active")])
         self.assertEqual(self.rows("accounts"), [(1, "active", 1)])
+
+
+@requires_proxy
+class OldColumnDroppedTest(RewriteCase):
+    """Step 7 of DESIGN §1: O is dropped (through the proxy) while writes = reads = new.
+
+    Old apps keep working: O is served from N at O's place, and their writes of O go to N.
+    """
+
+    MIGRATIONS = both_migrations(writes="new", reads="new")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.pg.query("INSERT INTO users VALUES (1, 'a', 'stale', 'active')")
+        cls.pg.query("INSERT INTO accounts VALUES (1, 'a', 'stale', 1)")
+        with psycopg.connect(cls.conninfo(), autocommit=True) as conn:
+            conn.execute("ALTER TABLE users DROP COLUMN status")
+            conn.execute("ALTER TABLE accounts DROP COLUMN status")
+
+    def setUp(self):
+        # The rows above are the fixture: no TRUNCATE here.
+        IntegrationCase.setUp(self)
+
+    def test_old_app_reads_and_writes_after_the_drop(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                cur = conn.execute(f"SELECT * FROM {t.table} WHERE id = 1")
+                self.assertEqual([d.name for d in cur.description], ["id", "name", "status"])
+                self.assertEqual(cur.fetchall(), [(1, "a", "active")])
+                conn.execute(f"INSERT INTO {t.table} (id, name, status) VALUES (2, 'b', %s)",
+                             ("inactive",))
+                conn.execute(f"INSERT INTO {t.table} VALUES (3, 'c', 'active')")
+                conn.execute(f"UPDATE {t.table} SET status = 'inactive' WHERE status = 'active' "
+                             "AND id = 1")
+                self.assertEqual(self.rows(t.table, "id, state"),
+                                 [(1, t.new("inactive")), (2, t.new("inactive")),
+                                  (3, t.new("active"))])
 
 
 if __name__ == "__main__":
