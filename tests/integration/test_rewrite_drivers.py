@@ -1,20 +1,27 @@
-"""Drivers that cache statement descriptions keep working through the rewrite (issue 3).
+"""Drivers that cache statement descriptions, and flag flips, through the rewrite (issue 3).
 
 psycopg `prepare=True` (named statements, Bind only after the first run), pgbench
 `-M prepared` with a custom script on the mapped tables, and libpq_client with migrations
 active. The parameter count and types and the result columns of a rewritten statement never
-change, and after a flip Switchyard re-prepares stale statements itself (DESIGN §3, §4); the
-data is then checked straight in Postgres.
+change (compared with Postgres' own Describe), and after a flip Switchyard re-prepares stale
+statements itself (DESIGN §3, §4). Flags change by editing the config and sending SIGHUP; a
+session adopts the new generation at its next transaction boundary. The data is checked
+straight in Postgres.
 """
 
 import os
+import signal
 import subprocess
 import tempfile
 import unittest
 
+from psycopg import pq
+
 from harness.base import libpq_client, requires_libpq_client, requires_proxy
 from harness.postgres import PG_BIN, SUPERUSER
-from test_rewrite import MAPPED, RewriteCase, both_migrations
+from harness.util import wait_until
+from test_rewrite import (MAPPED, RENAME, TYPE_CHANGE, MigrationProxy, RewriteCase,
+                          both_migrations, migration)
 
 PGBENCH_SCRIPT = r"""
 \set id random(1, 200)
@@ -36,6 +43,107 @@ DRIFT = {
                 "OR state IS DISTINCT FROM acc_to_new(status)",
     "users": "SELECT count(*) FROM users WHERE status IS DISTINCT FROM state",
 }
+
+
+def describe_prepared(conn, name: bytes, text: str):
+    """(parameter type OIDs, [(column name, type OID, typmod)]) of an unnamed-typed Parse."""
+    result = conn.pgconn.prepare(name, text.encode())
+    if result.status != pq.ExecStatus.COMMAND_OK:
+        return ("error", result.error_field(pq.DiagnosticField.SQLSTATE),
+                result.error_message.decode().splitlines()[0])
+    desc = conn.pgconn.describe_prepared(name)
+    return ([desc.param_type(i) for i in range(desc.nparams)],
+            [(desc.fname(i).decode(), desc.ftype(i), desc.fmod(i)) for i in range(desc.nfields)])
+
+
+@requires_proxy
+class FlipTest(RewriteCase):
+    """Flags change by editing the config and sending SIGHUP (DESIGN §1, §4)."""
+
+    MIGRATIONS = both_migrations(writes="old", reads="old")
+
+    def setUp(self):
+        super().setUp()
+        self.proxy.reload(self.MIGRATIONS)
+
+    def test_writes_flip_old_both_new_and_back(self):
+        steps = (("old", "old", "active", None), ("both", "old", "active", 1),
+                 ("both", "new", "inactive", 0), ("new", "new", None, 1),
+                 ("both", "old", "active", 1))
+        for i, (writes, reads, status, state) in enumerate(steps):
+            with self.subTest(writes=writes, reads=reads):
+                self.proxy.reload(both_migrations(writes=writes, reads=reads))
+                value = "active" if state != 0 else "inactive"
+                with self.connect() as conn:
+                    conn.execute("INSERT INTO accounts (id, status) VALUES (%s, %s)", (i, value))
+                self.assertEqual(self.direct("SELECT status, state FROM accounts WHERE id = %s",
+                                             (i,)), [(status, state)])
+
+    def test_reads_flip_to_new_and_back_is_instant(self):
+        self.direct("INSERT INTO users VALUES (1, 'a', 'from-old', 'from-new')")
+        with self.connect() as conn:
+            for reads, served in (("old", "from-old"), ("new", "from-new"), ("old", "from-old")):
+                self.proxy.reload(both_migrations(writes="both", reads=reads))
+                # An idle session adopts the new generation at its next statement.
+                self.assertEqual(conn.execute("SELECT status FROM users").fetchall(), [(served,)])
+
+    def test_a_transaction_keeps_its_generation_until_it_ends(self):
+        with self.connect(autocommit=False) as conn:
+            conn.execute("INSERT INTO users (id, status) VALUES (1, 'active')")
+            self.proxy.reload(both_migrations(writes="both"))
+            conn.execute("INSERT INTO users (id, status) VALUES (2, 'active')")
+            with self.connect() as other:
+                other.execute("INSERT INTO users (id, status) VALUES (3, 'active')")
+            conn.commit()
+            conn.execute("INSERT INTO users (id, status) VALUES (4, 'active')")
+            conn.commit()
+        self.assertEqual(self.rows("users"), [(1, "active", None), (2, "active", None),
+                                              (3, "active", "active"), (4, "active", "active")])
+
+    def test_startup_refuses_a_migration_whose_new_column_is_missing(self):
+        p = MigrationProxy(self.pg, [migration(RENAME, new_column="no_such_column")])
+        self.addCleanup(p.close)
+        with self.assertRaises(RuntimeError) as raised:
+            p.start()
+        self.assertIn("no_such_column", str(raised.exception))
+
+    def test_ddl_through_the_proxy_refreshes_the_catalog(self):
+        self.proxy.reload(both_migrations(writes="both", reads="new"))
+        self.direct("INSERT INTO users VALUES (1, 'a', 'old', 'new')")
+        try:
+            with self.connect() as conn:
+                conn.execute("ALTER TABLE users ADD COLUMN extra int DEFAULT 7")
+                cur = conn.execute("SELECT * FROM users")
+                self.assertEqual([d.name for d in cur.description],
+                                 ["id", "name", "status", "extra"])
+                self.assertEqual(cur.fetchall(), [(1, "a", "new", 7)])
+                conn.execute("INSERT INTO users VALUES (2, 'b', 'active', 8)")
+            self.assertEqual(self.rows("users", "id, status, state, extra"),
+                             [(1, "old", "new", 7), (2, "active", "active", 8)])
+        finally:
+            with self.connect() as conn:
+                conn.execute("ALTER TABLE users DROP COLUMN IF EXISTS extra")
+        with self.connect() as conn:
+            cur = conn.execute("SELECT * FROM users ORDER BY id")
+            self.assertEqual([d.name for d in cur.description], ["id", "name", "status"])
+
+    def test_a_reload_naming_a_missing_column_is_refused_and_the_flags_stay(self):
+        self.proxy.reload(both_migrations(writes="both"))
+        rejected_before = self.proxy.log_text().count("event=reload_rejected")
+        self.proxy.migrations = [migration(RENAME, writes="both", new_column="no_such_column"),
+                                 migration(TYPE_CHANGE, writes="old")]
+        with open(self.proxy.config_path + ".tmp", "w") as f:
+            f.write(self.proxy.config_text())
+        os.replace(self.proxy.config_path + ".tmp", self.proxy.config_path)
+        self.proxy.signal(signal.SIGHUP)
+        wait_until(lambda: self.proxy.log_text().count("event=reload_rejected")
+                         > rejected_before, 15, what="reload_rejected")
+        self.assertIn("no_such_column", self.proxy.log_text())
+        with self.connect() as conn:
+            conn.execute("INSERT INTO users (id, status) VALUES (1, 'active')")
+            conn.execute("INSERT INTO accounts (id, status) VALUES (1, 'active')")
+        self.assertEqual(self.rows("users"), [(1, "active", "active")])
+        self.assertEqual(self.rows("accounts"), [(1, "active", 1)])
 
 
 @requires_proxy
@@ -150,6 +258,41 @@ class PreparedDriversTest(RewriteCase):
         self.assertGreater(self.direct("SELECT count(*) FROM accounts WHERE id > 1000")[0][0], 0)
         self.assertGreater(self.direct("SELECT count(*) FROM users WHERE state = 'suspended'")
                            [0][0], 0)
+
+    def test_described_parameters_and_columns_match_postgres(self):
+        # What a driver caches from Parse + Describe: parameter types, and each result column's
+        # name, type and type modifier. Compared with the statement prepared directly; a `*`
+        # is compared with the column list the table had before the migration began.
+        statements = (
+            ("SELECT * FROM accounts WHERE id = $1",
+             "SELECT id, name, status FROM accounts WHERE id = $1"),
+            ("SELECT a.*, u.status FROM accounts a JOIN users u ON u.id = a.id "
+             "WHERE a.status = $1",
+             "SELECT a.id, a.name, a.status, u.status FROM accounts a JOIN users u "
+             "ON u.id = a.id WHERE a.status = $1"),
+            ("SELECT status, count(*) FROM users WHERE status <> $1 GROUP BY status", None),
+            ("INSERT INTO accounts (id, status) VALUES ($1, $2) RETURNING *",
+             "INSERT INTO accounts (id, status) VALUES ($1, $2) RETURNING id, name, status"),
+            ("INSERT INTO accounts (id, state) VALUES ($1, $2) RETURNING status, state", None),
+            ("INSERT INTO accounts VALUES ($1, $2, $3)", None),
+            ("UPDATE accounts SET status = $1 WHERE id = $2 RETURNING status", None),
+            ("UPDATE accounts SET state = $1 WHERE status = $2", None),
+            ("INSERT INTO users (id, status) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE "
+             "SET status = EXCLUDED.status RETURNING id, status", None),
+            ("DELETE FROM users WHERE status = $1 RETURNING *",
+             "DELETE FROM users WHERE status = $1 RETURNING id, name, status"),
+        )
+        reads_new = self.migration_proxy(both_migrations(writes="both", reads="new"))
+        writes_new = self.migration_proxy(both_migrations(writes="new", reads="new"))
+        with self.pg.connect() as direct:
+            for p in (reads_new, writes_new):
+                with self.connect_to(p) as conn:
+                    for i, (text, direct_text) in enumerate(statements):
+                        with self.subTest(writes=p.migrations[0]["writes"], sql=text):
+                            name = f"s{i}".encode()
+                            expected = describe_prepared(direct, name, direct_text or text)
+                            direct.pgconn.exec_(b"DEALLOCATE " + name)
+                            self.assertEqual(describe_prepared(conn, name, text), expected)
 
     @requires_libpq_client
     def test_libpq_client_checks_pass_with_migrations_active(self):
