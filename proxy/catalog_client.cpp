@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "backfill/pg_connection.hpp"
+
 namespace switchyard::proxy {
 namespace {
 
@@ -27,68 +29,17 @@ std::string text_array_literal(const std::vector<std::string>& items) {
   return out;
 }
 
-std::string_view sslmode(config::TlsMode mode) {
-  switch (mode) {
-    case config::TlsMode::disable:
-      return "disable";
-    case config::TlsMode::prefer:
-      return "prefer";
-    case config::TlsMode::require:
-      return "require";
-    case config::TlsMode::verify_full:
-      return "verify-full";
-  }
-  return "prefer";
-}
-
 }  // namespace
-
-ConnectionParameters own_connection_parameters(const config::Config& config,
-                                               const std::string& database) {
-  const auto& upstream = config.upstream;
-  ConnectionParameters p;
-  auto add = [&](std::string key, std::string value) {
-    if (!value.empty()) {
-      p.keywords.push_back(std::move(key));
-      p.values.push_back(std::move(value));
-    }
-  };
-  add("host", upstream.address.host);
-  add("port", std::to_string(upstream.address.port));
-  add("user", upstream.user);
-  add("password", upstream.password.value);
-  add("dbname", database.empty() ? upstream.database : database);
-  add("sslmode", std::string(sslmode(upstream.tls)));
-  add("sslrootcert", upstream.ca_file);
-  auto seconds = std::max<long long>(1, (config.timeouts.connect.count() + 999) / 1000);
-  add("connect_timeout", std::to_string(seconds));
-  add("application_name", "switchyard");
-  return p;
-}
 
 std::variant<std::unique_ptr<CatalogClient>, std::string> CatalogClient::connect(
     const config::Config& config, const std::string& database) {
-  auto params = own_connection_parameters(config, database);
-  std::vector<const char*> keys;
-  std::vector<const char*> values;
-  for (std::size_t i = 0; i < params.keywords.size(); ++i) {
-    keys.push_back(params.keywords[i].c_str());
-    values.push_back(params.values[i].c_str());
+  // The connection parameters (and the error wording) are shared with backfill/verify.
+  auto connected = backfill::PgConnection::connect(config, database, "catalog");
+  if (auto* error = std::get_if<std::string>(&connected)) {
+    return std::move(*error);
   }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
-  PGconn* connection = PQconnectdbParams(keys.data(), values.data(), 0);
-  if (PQstatus(connection) != CONNECTION_OK) {
-    std::string message = PQerrorMessage(connection);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
-      message.pop_back();
-    }
-    PQfinish(connection);
-    return "catalog connection to upstream " + config.upstream.address.to_string() + " (user \"" +
-           config.upstream.user + "\", database \"" +
-           (database.empty() ? config.upstream.database : database) + "\") failed: " + message;
-  }
-  return std::unique_ptr<CatalogClient>(new CatalogClient(connection));
+  return std::unique_ptr<CatalogClient>(
+      new CatalogClient(std::get<backfill::PgConnection>(connected).release()));
 }
 
 CatalogClient::~CatalogClient() { PQfinish(connection_); }

@@ -39,13 +39,4 @@ class CatalogClient {
   pg_conn* connection_;
 };
 
-/// libpq connection parameters for Switchyard's own connections (catalog, backfill, verify).
-/// Keywords and values as parallel arrays, so nothing needs quoting.
-struct ConnectionParameters {
-  std::vector<std::string> keywords;
-  std::vector<std::string> values;
-};
-ConnectionParameters own_connection_parameters(const config::Config& config,
-                                               const std::string& database);
-
 }  // namespace switchyard::proxy

@@ -1,0 +1,32 @@
+#pragma once
+
+// The "what now?" of `switchyard status`: DESIGN section 1's recipe as a function of the
+// flags and what the database says. Pure, so the unit tests can walk every step.
+
+#include <string>
+
+#include "config/config.hpp"
+
+namespace switchyard::backfill {
+
+/// What status learned about one migration.
+struct MigrationFacts {
+  config::Writes writes = config::Writes::old_column;
+  config::Reads reads = config::Reads::old_column;
+  bool old_column_exists = true;
+  bool new_column_exists = true;
+  /// "" (never ran), "running" (running or interrupted), "failed", "done".
+  std::string backfill_state;
+  /// The finished backfill was for the current table/key/transform.
+  bool backfill_current = true;
+  /// "" (never ran), "agree", "disagree".
+  std::string verify_result;
+  /// The last verify ran after the backfill finished, for the current transforms.
+  bool verify_current = true;
+};
+
+/// One or two sentences: the next safe step and, where it matters, how to undo it.
+std::string next_step(const MigrationFacts& facts, const std::string& migration,
+                      const std::string& config_path);
+
+}  // namespace switchyard::backfill

@@ -1,0 +1,183 @@
+#include "backfill/pg_connection.hpp"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+
+namespace switchyard::backfill {
+namespace {
+
+std::string_view sslmode(config::TlsMode mode) {
+  switch (mode) {
+    case config::TlsMode::disable:
+      return "disable";
+    case config::TlsMode::prefer:
+      return "prefer";
+    case config::TlsMode::require:
+      return "require";
+    case config::TlsMode::verify_full:
+      return "verify-full";
+  }
+  return "prefer";
+}
+
+std::string trim_trailing(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+// A result that is not a success becomes a DbError; a null result means libpq itself failed
+// (out of memory or the connection broke before a result arrived).
+std::variant<PgResult, DbError> checked(PGconn* connection, PGresult* result) {
+  if (result == nullptr) {
+    return DbError{"", trim_trailing(PQerrorMessage(connection))};
+  }
+  auto status = PQresultStatus(result);
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+    return PgResult(result);
+  }
+  const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  DbError error{state ? state : "",
+                primary ? primary : trim_trailing(PQresultErrorMessage(result))};
+  if (error.message.empty()) {
+    error.message = trim_trailing(PQerrorMessage(connection));
+  }
+  PQclear(result);
+  return error;
+}
+
+}  // namespace
+
+ConnectionParameters own_connection_parameters(const config::Config& config,
+                                               const std::string& database,
+                                               std::string_view application_name) {
+  const auto& upstream = config.upstream;
+  ConnectionParameters p;
+  auto add = [&](std::string key, std::string value) {
+    if (!value.empty()) {
+      p.keywords.push_back(std::move(key));
+      p.values.push_back(std::move(value));
+    }
+  };
+  add("host", upstream.address.host);
+  add("port", std::to_string(upstream.address.port));
+  add("user", upstream.user);
+  add("password", upstream.password.value);
+  add("dbname", database.empty() ? upstream.database : database);
+  add("sslmode", std::string(sslmode(upstream.tls)));
+  add("sslrootcert", upstream.ca_file);
+  auto seconds = std::max<long long>(1, (config.timeouts.connect.count() + 999) / 1000);
+  add("connect_timeout", std::to_string(seconds));
+  add("application_name", std::string(application_name));
+  return p;
+}
+
+bool DbError::transient() const {
+  return sqlstate == "55P03"      // lock_not_available (lock_timeout)
+         || sqlstate == "57014"   // query_canceled (statement_timeout)
+         || sqlstate == "40P01"   // deadlock_detected
+         || sqlstate == "40001";  // serialization_failure
+}
+
+bool DbError::connection_lost() const {
+  return sqlstate.empty() || sqlstate.starts_with("08") || sqlstate == "57P01" ||
+         sqlstate == "57P02" || sqlstate == "57P03";
+}
+
+PgResult::~PgResult() {
+  if (result_ != nullptr) {
+    PQclear(result_);
+  }
+}
+
+PgResult& PgResult::operator=(PgResult&& other) noexcept {
+  if (this != &other) {
+    if (result_ != nullptr) {
+      PQclear(result_);
+    }
+    result_ = std::exchange(other.result_, nullptr);
+  }
+  return *this;
+}
+
+int PgResult::rows() const { return PQntuples(result_); }
+int PgResult::columns() const { return PQnfields(result_); }
+bool PgResult::is_null(int row, int column) const { return PQgetisnull(result_, row, column); }
+
+std::string PgResult::text(int row, int column) const {
+  return std::string(PQgetvalue(result_, row, column),
+                     static_cast<std::size_t>(PQgetlength(result_, row, column)));
+}
+
+std::optional<std::string> PgResult::value(int row, int column) const {
+  if (is_null(row, column)) {
+    return std::nullopt;
+  }
+  return text(row, column);
+}
+
+long long PgResult::affected() const {
+  const char* count = PQcmdTuples(result_);
+  return count && *count ? std::stoll(count) : 0;
+}
+
+std::variant<PgConnection, std::string> PgConnection::connect(const config::Config& config,
+                                                              const std::string& database,
+                                                              std::string_view purpose,
+                                                              std::string_view application_name) {
+  auto params = own_connection_parameters(config, database, application_name);
+  std::vector<const char*> keys;
+  std::vector<const char*> values;
+  for (std::size_t i = 0; i < params.keywords.size(); ++i) {
+    keys.push_back(params.keywords[i].c_str());
+    values.push_back(params.values[i].c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* connection = PQconnectdbParams(keys.data(), values.data(), 0);
+  if (PQstatus(connection) != CONNECTION_OK) {
+    std::string message = trim_trailing(PQerrorMessage(connection));
+    PQfinish(connection);
+    return std::string(purpose) + " connection to upstream " + config.upstream.address.to_string() +
+           " (user \"" + config.upstream.user + "\", database \"" +
+           (database.empty() ? config.upstream.database : database) + "\") failed: " + message;
+  }
+  return PgConnection(connection);
+}
+
+PgConnection& PgConnection::operator=(PgConnection&& other) noexcept {
+  if (this != &other) {
+    if (connection_ != nullptr) {
+      PQfinish(connection_);
+    }
+    connection_ = std::exchange(other.connection_, nullptr);
+  }
+  return *this;
+}
+
+PgConnection::~PgConnection() {
+  if (connection_ != nullptr) {
+    PQfinish(connection_);
+  }
+}
+
+std::variant<PgResult, DbError> PgConnection::exec(const std::string& sql) {
+  return checked(connection_, PQexec(connection_, sql.c_str()));
+}
+
+std::variant<PgResult, DbError> PgConnection::exec(const std::string& sql,
+                                                   const std::vector<Param>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) {
+    values.push_back(p ? p->c_str() : nullptr);
+  }
+  return checked(connection_,
+                 PQexecParams(connection_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                              values.data(), nullptr, nullptr, 0));
+}
+
+}  // namespace switchyard::backfill

@@ -1,0 +1,88 @@
+#pragma once
+
+// Backfill progress and verify results, kept in the migration's own database (schema
+// "switchyard") so that a crash or Ctrl-C resumes where it stopped, and so that `status`
+// sees what happened from any machine.
+//
+// A batch's progress row is updated in the batch's own transaction: after a crash either
+// both the batch and its progress are committed or neither is.
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "backfill/pg_connection.hpp"
+#include "backfill/sql.hpp"
+
+namespace switchyard::backfill {
+
+/// The schema and its two tables. Idempotent; the error says which privilege is missing.
+std::optional<std::string> ensure_schema(PgConnection& connection);
+
+/// Whether the schema's tables exist (status and dry runs never create them).
+std::variant<bool, std::string> schema_exists(PgConnection& connection);
+
+/// Identifies the work a progress row describes: when the table, columns, transform or key
+/// change, earlier progress no longer means anything and the walk restarts.
+std::string fingerprint(const TableSpec& spec);
+
+/// One row of switchyard.backfill_progress.
+struct Progress {
+  std::string migration;
+  std::string fingerprint;
+  std::optional<std::vector<std::string>> last_key;  ///< nullopt: nothing done yet.
+  long long rows_walked = 0;
+  long long rows_updated = 0;
+  long long batches = 0;
+  std::string state;  ///< "running" | "done" | "failed"
+  std::string last_error;
+  std::string started_at;
+  std::string updated_at;
+  std::string finished_at;  ///< "" while not done.
+  double finished_epoch = 0;
+};
+
+std::variant<std::optional<Progress>, std::string> load_progress(PgConnection& connection,
+                                                                 const std::string& migration);
+
+/// Starts over: a fresh "running" row (replacing any earlier one).
+std::optional<std::string> reset_progress(PgConnection& connection, const std::string& migration,
+                                          const TableSpec& spec);
+
+/// Marks a resumed run as running again (clears a "failed" state).
+std::optional<std::string> mark_running(PgConnection& connection, const std::string& migration);
+
+/// The statement that records one batch; parameters: migration, last key (text[] literal),
+/// rows walked, rows updated. Run it inside the batch's transaction.
+std::string record_batch_sql();
+
+/// Final states.
+std::optional<std::string> mark_done(PgConnection& connection, const std::string& migration);
+std::optional<std::string> mark_failed(PgConnection& connection, const std::string& migration,
+                                       const std::string& error);
+
+/// One row of switchyard.verify_runs.
+struct VerifyRecord {
+  std::string migration;
+  std::string fingerprint;
+  std::string direction;  ///< "both" | "to-new" | "to-old"
+  long long rows_checked = 0;
+  long long to_new_mismatches = 0;
+  long long to_old_mismatches = 0;
+  bool agree = false;
+  std::string sample_keys;  ///< "; "-separated, for people.
+  std::string finished_at;
+  double finished_epoch = 0;
+};
+
+std::optional<std::string> record_verify(PgConnection& connection, const VerifyRecord& record);
+
+/// The latest verify of a migration, if any.
+std::variant<std::optional<VerifyRecord>, std::string> load_last_verify(
+    PgConnection& connection, const std::string& migration);
+
+/// A Postgres text[] literal, every element double-quoted, so any value survives.
+std::string text_array_literal(const std::vector<std::string>& items);
+
+}  // namespace switchyard::backfill

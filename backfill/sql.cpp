@@ -1,0 +1,190 @@
+#include "backfill/sql.hpp"
+
+namespace switchyard::backfill {
+namespace {
+
+std::string key_params(const TableSpec& spec, int first) {
+  std::string out;
+  for (std::size_t i = 0; i < spec.key.size(); ++i) {
+    if (i > 0) {
+      out += ", ";
+    }
+    out += '$' + std::to_string(first + static_cast<int>(i)) + "::" + spec.key[i].type;
+  }
+  return out;
+}
+
+// A single column is compared as a plain value; several as a row, which is what keyset
+// pagination over a composite btree key needs.
+std::string key_side(const TableSpec& spec, const std::string& inner) {
+  return spec.key.size() == 1 ? inner : "(" + inner + ")";
+}
+
+}  // namespace
+
+std::string quote_ident(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') {
+      out += '"';
+    }
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+std::string quote_literal(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += '\'';
+    }
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
+
+std::string apply_template(std::string_view tmpl, std::string_view value) {
+  if (tmpl.empty()) {
+    return std::string(value);
+  }
+  static constexpr std::string_view kPlaceholder = "{value}";
+  std::string out;
+  std::size_t pos = 0;
+  for (auto hit = tmpl.find(kPlaceholder); hit != std::string_view::npos;
+       hit = tmpl.find(kPlaceholder, pos)) {
+    out.append(tmpl.substr(pos, hit - pos));
+    out += '(';
+    out.append(value);
+    out += ')';
+    pos = hit + kPlaceholder.size();
+  }
+  out.append(tmpl.substr(pos));
+  return out;
+}
+
+std::string qualified_name(const TableSpec& spec) {
+  return quote_ident(spec.schema) + "." + quote_ident(spec.table);
+}
+
+std::string key_list(const TableSpec& spec, std::string_view suffix) {
+  std::string out;
+  for (std::size_t i = 0; i < spec.key.size(); ++i) {
+    if (i > 0) {
+      out += ", ";
+    }
+    out += quote_ident(spec.key[i].name);
+    out.append(suffix);
+  }
+  return out;
+}
+
+std::string range_condition(const TableSpec& spec, RangeShape shape, int first_param) {
+  const std::string key = key_side(spec, key_list(spec));
+  std::string out;
+  int next = first_param;
+  if (shape.lower) {
+    out += key + " > " + key_side(spec, key_params(spec, next));
+    next += static_cast<int>(spec.key.size());
+  }
+  if (shape.upper) {
+    if (!out.empty()) {
+      out += " AND ";
+    }
+    out += key + " <= " + key_side(spec, key_params(spec, next));
+  }
+  return out.empty() ? "TRUE" : out;
+}
+
+std::string new_from_old(const TableSpec& spec) {
+  return apply_template(spec.to_new, quote_ident(spec.old_column));
+}
+
+std::string old_from_new(const TableSpec& spec) {
+  return apply_template(spec.to_old, quote_ident(spec.new_column));
+}
+
+std::string mismatch_condition(const TableSpec& spec, Direction direction) {
+  const std::string to_new =
+      quote_ident(spec.new_column) + " IS DISTINCT FROM (" + new_from_old(spec) + ")";
+  const std::string to_old =
+      quote_ident(spec.old_column) + " IS DISTINCT FROM (" + old_from_new(spec) + ")";
+  switch (direction) {
+    case Direction::to_new:
+      return to_new;
+    case Direction::to_old:
+      return to_old;
+    case Direction::both:
+      break;
+  }
+  return "(" + to_new + " OR " + to_old + ")";
+}
+
+std::string next_chunk_sql(const TableSpec& spec, bool has_lower) {
+  // The CTE is referenced twice, so it is computed once: the chunk's keys are read from the
+  // index a single time, and the last key and the count come from the same snapshot.
+  const int limit_param = has_lower ? static_cast<int>(spec.key.size()) + 1 : 1;
+  return "WITH chunk AS (SELECT " + key_list(spec) + " FROM " + qualified_name(spec) + " WHERE " +
+         range_condition(spec, {has_lower, false}) + " ORDER BY " + key_list(spec) + " LIMIT $" +
+         std::to_string(limit_param) + ") SELECT " + key_list(spec) +
+         ", (SELECT count(*) FROM chunk) FROM chunk ORDER BY " + key_list(spec, " DESC") +
+         " LIMIT 1";
+}
+
+std::string begin_batch_sql(std::chrono::milliseconds lock_timeout,
+                            std::chrono::milliseconds statement_timeout) {
+  return "BEGIN; SET LOCAL lock_timeout = '" + std::to_string(lock_timeout.count()) +
+         "ms'; SET LOCAL statement_timeout = '" + std::to_string(statement_timeout.count()) + "ms'";
+}
+
+std::string backfill_update_sql(const TableSpec& spec, RangeShape shape) {
+  return "UPDATE " + qualified_name(spec) + " SET " + quote_ident(spec.new_column) + " = " +
+         new_from_old(spec) + " WHERE " + range_condition(spec, shape) + " AND " +
+         mismatch_condition(spec, Direction::to_new);
+}
+
+std::string pending_count_sql(const TableSpec& spec, RangeShape shape) {
+  return "SELECT count(*) FROM " + qualified_name(spec) + " WHERE " + range_condition(spec, shape) +
+         " AND " + mismatch_condition(spec, Direction::to_new);
+}
+
+std::string verify_count_sql(const TableSpec& spec, RangeShape shape) {
+  return "SELECT count(*) FILTER (WHERE " + mismatch_condition(spec, Direction::to_new) +
+         "), count(*) FILTER (WHERE " + mismatch_condition(spec, Direction::to_old) +
+         "), count(*) FILTER (WHERE " + mismatch_condition(spec, Direction::both) +
+         "), count(*) FROM " + qualified_name(spec) + " WHERE " + range_condition(spec, shape);
+}
+
+std::string verify_sample_sql(const TableSpec& spec, RangeShape shape, Direction direction) {
+  const int limit_param =
+      1 + static_cast<int>(spec.key.size()) * ((shape.lower ? 1 : 0) + (shape.upper ? 1 : 0));
+  std::string keys;
+  for (const auto& column : spec.key) {
+    keys += quote_ident(column.name) + "::text, ";
+  }
+  return "SELECT " + keys + quote_ident(spec.old_column) + "::text, " +
+         quote_ident(spec.new_column) + "::text, (" + new_from_old(spec) + ")::text, (" +
+         old_from_new(spec) + ")::text FROM " + qualified_name(spec) + " WHERE " +
+         range_condition(spec, shape) + " AND " + mismatch_condition(spec, direction) +
+         " ORDER BY " + key_list(spec) + " LIMIT $" + std::to_string(limit_param);
+}
+
+std::string keys_in_range_sql(const TableSpec& spec, RangeShape shape) {
+  return "SELECT " + key_list(spec) + " FROM " + qualified_name(spec) + " WHERE " +
+         range_condition(spec, shape) + " ORDER BY " + key_list(spec);
+}
+
+std::string format_key(const TableSpec& spec, const std::vector<std::string>& values) {
+  std::string out;
+  for (std::size_t i = 0; i < spec.key.size() && i < values.size(); ++i) {
+    if (i > 0) {
+      out += ", ";
+    }
+    out += spec.key[i].name + "=" + values[i];
+  }
+  return out;
+}
+
+}  // namespace switchyard::backfill

@@ -1,0 +1,102 @@
+#pragma once
+
+// The SQL text backfill and verify send, built from the catalog's description of the table.
+// Pure functions: no connection, so the unit tests compare text side by side.
+//
+// A table is walked in key order with keyset pagination. A range is "(key) > lower AND
+// (key) <= upper" where either bound may be absent; a composite key uses a row comparison,
+// which Postgres answers from the primary key's btree index. Key values travel as text
+// parameters cast to the column's type, so any key type whose text form round-trips works.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace switchyard::backfill {
+
+/// One column of the walking key: its name as stored and its type as format_type() spells it.
+struct KeyColumn {
+  std::string name;
+  std::string type;
+  bool operator==(const KeyColumn&) const = default;
+};
+
+/// What the builders need to know about one migration's table. Names are as Postgres stores
+/// them (no quotes); templates are the config's to_new/to_old ("" = identity).
+struct TableSpec {
+  std::string schema;
+  std::string table;
+  std::vector<KeyColumn> key;
+  std::string old_column;
+  std::string new_column;
+  std::string to_new;
+  std::string to_old;
+};
+
+/// Which disagreement verify counts. `to_new`: new IS DISTINCT FROM to_new(old), what readers
+/// of the new column will see; `to_old`: old IS DISTINCT FROM to_old(new), what reads = "new"
+/// serves in place of the old column. `both` counts either.
+enum class Direction { both, to_new, to_old };
+
+/// Which bounds a range has. The lower bound is exclusive, the upper inclusive.
+struct RangeShape {
+  bool lower = false;
+  bool upper = false;
+};
+
+/// Always double-quoted (quotes doubled inside): correct for any name, keywords included.
+std::string quote_ident(std::string_view name);
+
+/// A single-quoted SQL string literal (quotes doubled inside).
+std::string quote_literal(std::string_view text);
+
+/// Substitutes every `{value}` of `tmpl` by `(value)`; an empty template yields `value`.
+std::string apply_template(std::string_view tmpl, std::string_view value);
+
+/// "schema"."table".
+std::string qualified_name(const TableSpec& spec);
+
+/// The key columns, comma-separated, each followed by `suffix` (e.g. " DESC").
+std::string key_list(const TableSpec& spec, std::string_view suffix = {});
+
+/// The range predicate; parameters are the lower key's values (if any) from $first, then
+/// the upper key's. "TRUE" when the range has no bound.
+std::string range_condition(const TableSpec& spec, RangeShape shape, int first_param = 1);
+
+/// to_new(old) and to_old(new) as SQL expressions over the table's columns.
+std::string new_from_old(const TableSpec& spec);
+std::string old_from_new(const TableSpec& spec);
+
+/// The predicate "the two columns disagree" for `direction`.
+std::string mismatch_condition(const TableSpec& spec, Direction direction);
+
+/// The next chunk after the lower key (if any): one row with the chunk's last key and its
+/// row count, or no row when nothing is left. Parameters: lower key, then the chunk size.
+std::string next_chunk_sql(const TableSpec& spec, bool has_lower);
+
+/// Starts a batch transaction with its own lock and statement timeouts.
+std::string begin_batch_sql(std::chrono::milliseconds lock_timeout,
+                            std::chrono::milliseconds statement_timeout);
+
+/// The batch UPDATE: SET new = to_new(old) over the range, skipping rows that already agree.
+std::string backfill_update_sql(const TableSpec& spec, RangeShape shape);
+
+/// Rows of a range the batch UPDATE would change (for --dry-run). Read-only.
+std::string pending_count_sql(const TableSpec& spec, RangeShape shape);
+
+/// Counts over a range: (to_new mismatches, to_old mismatches, either, rows). Read-only.
+std::string verify_count_sql(const TableSpec& spec, RangeShape shape);
+
+/// Up to $N disagreeing rows of a range for `direction`: key columns, old, new, to_new(old),
+/// to_old(new), all as text. Parameters: the range's keys, then the limit.
+std::string verify_sample_sql(const TableSpec& spec, RangeShape shape, Direction direction);
+
+/// Every key of a range, in order (used to find the one row a failing statement trips on).
+std::string keys_in_range_sql(const TableSpec& spec, RangeShape shape);
+
+/// A key for people: `id=42`, or `region=eu, id=7` for a composite key.
+std::string format_key(const TableSpec& spec, const std::vector<std::string>& values);
+
+}  // namespace switchyard::backfill

@@ -1,0 +1,140 @@
+#include <iostream>
+#include <map>
+
+#include "backfill/next_step.hpp"
+#include "backfill/progress_store.hpp"
+#include "backfill/runs.hpp"
+#include "backfill/table_info.hpp"
+#include "config/identifier.hpp"
+
+namespace switchyard::backfill {
+namespace {
+
+// Everything status prints for one migration; an error leaves the rest unknown.
+int report(const config::Config& config, const config::Migration& m, PgConnection& connection,
+           const std::string& config_path) {
+  MigrationFacts facts;
+  facts.writes = m.writes;
+  facts.reads = m.reads;
+  TableSpec spec;
+  spec.schema = config::identifier_name(m.schema);
+  spec.table = config::identifier_name(m.table);
+  spec.old_column = config::identifier_name(m.old_column);
+  spec.new_column = config::identifier_name(m.new_column);
+  spec.to_new = m.to_new;
+  spec.to_old = m.to_old;
+  auto old_exists = column_exists(connection, spec, spec.old_column);
+  auto new_exists = column_exists(connection, spec, spec.new_column);
+  if (auto* error = std::get_if<std::string>(&old_exists)) {
+    std::cout << "  error:    " << *error << "\n";
+    return kExitFailed;
+  }
+  facts.old_column_exists = std::get<bool>(old_exists);
+  facts.new_column_exists = std::holds_alternative<bool>(new_exists) && std::get<bool>(new_exists);
+  std::cout << "  columns:  " << spec.old_column
+            << (facts.old_column_exists ? "" : " (dropped or missing)") << ", " << spec.new_column
+            << (facts.new_column_exists ? "" : " (missing)") << "\n";
+
+  // The fingerprint needs the key, which only a full description gives.
+  std::string current_print;
+  if (facts.old_column_exists && facts.new_column_exists) {
+    auto described = describe_table(connection, m, "");
+    if (auto* full = std::get_if<TableSpec>(&described)) {
+      current_print = fingerprint(*full);
+    }
+  }
+  auto exists = schema_exists(connection);
+  if (auto* error = std::get_if<std::string>(&exists)) {
+    std::cout << "  error:    " << *error << "\n";
+    return kExitFailed;
+  }
+  std::optional<Progress> progress;
+  std::optional<VerifyRecord> verify;
+  if (std::get<bool>(exists)) {
+    auto loaded = load_progress(connection, m.name);
+    if (auto* p = std::get_if<std::optional<Progress>>(&loaded)) {
+      progress = *p;
+    }
+    auto last = load_last_verify(connection, m.name);
+    if (auto* v = std::get_if<std::optional<VerifyRecord>>(&last)) {
+      verify = *v;
+    }
+  }
+  if (!progress) {
+    std::cout << "  backfill: not started\n";
+  } else {
+    facts.backfill_state = progress->state;
+    facts.backfill_current = current_print.empty() || progress->fingerprint == current_print;
+    std::cout << "  backfill: " << progress->state << ", " << progress->rows_walked
+              << " rows walked, " << progress->rows_updated << " updated, " << progress->batches
+              << " batches (started " << progress->started_at << ", "
+              << (progress->state == "done" ? "finished " + progress->finished_at
+                                            : "last batch " + progress->updated_at)
+              << ")" << (facts.backfill_current ? "" : " [for an older table/key/transform]")
+              << "\n";
+    if (!progress->last_error.empty()) {
+      std::cout << "            last error: " << progress->last_error << "\n";
+    }
+  }
+  if (!verify) {
+    std::cout << "  verify:   never run\n";
+  } else {
+    facts.verify_result = verify->agree ? "agree" : "disagree";
+    facts.verify_current =
+        (current_print.empty() || verify->fingerprint == current_print + " to_old " + m.to_old) &&
+        (!progress || progress->state != "done" ||
+         verify->finished_epoch >= progress->finished_epoch);
+    std::cout << "  verify:   " << facts.verify_result << " at " << verify->finished_at << ", "
+              << verify->rows_checked << " rows checked (direction " << verify->direction
+              << ": to-new " << verify->to_new_mismatches << ", to-old "
+              << verify->to_old_mismatches << " disagree)"
+              << (facts.verify_current ? "" : " [before the last backfill or for older transforms]")
+              << "\n";
+    if (!verify->sample_keys.empty()) {
+      std::cout << "            e.g. " << verify->sample_keys << "\n";
+    }
+  }
+  std::cout << "  next:     " << next_step(facts, m.name, config_path) << "\n";
+  (void)config;
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_status(const Options& options, const config::Config& config) {
+  int status = kExitOk;
+  std::map<std::string, PgConnection> connections;  // one per database
+  std::map<std::string, std::string> failures;
+  if (config.migrations.empty()) {
+    std::cout << "no migrations declared in " << options.config_path << "\n";
+  }
+  for (const auto& m : config.migrations) {
+    if (!options.migration.empty() && m.name != options.migration) {
+      continue;
+    }
+    const std::string database = config.effective_database(m);
+    std::cout << "migration " << m.name << ": " << m.schema << "." << m.table << " " << m.old_column
+              << " -> " << m.new_column << " (database " << database << ")\n"
+              << "  flags:    writes = \"" << config::to_string(m.writes) << "\", reads = \""
+              << config::to_string(m.reads) << "\"\n";
+    if (!connections.contains(database) && !failures.contains(database)) {
+      auto connected = PgConnection::connect(config, database, "status", "switchyard-status");
+      if (auto* error = std::get_if<std::string>(&connected)) {
+        failures[database] = *error;
+      } else {
+        connections.emplace(database, std::move(std::get<PgConnection>(connected)));
+      }
+    }
+    if (auto failed = failures.find(database); failed != failures.end()) {
+      std::cout << "  error:    " << failed->second << "\n";
+      status = kExitFailed;
+      continue;
+    }
+    if (report(config, m, connections.at(database), options.config_path) != kExitOk) {
+      status = kExitFailed;
+    }
+  }
+  return status;
+}
+
+}  // namespace switchyard::backfill

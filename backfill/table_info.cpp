@@ -1,0 +1,206 @@
+#include "backfill/table_info.hpp"
+
+#include <map>
+
+#include "config/identifier.hpp"
+
+namespace switchyard::backfill {
+namespace {
+
+std::string display_name(const std::string& schema, const std::string& table) {
+  return schema + "." + table;
+}
+
+struct IndexInfo {
+  std::string name;
+  bool primary = false;
+  bool usable = true;  // unique, btree, no predicate, no expression, every column NOT NULL
+  std::vector<KeyColumn> columns;
+};
+
+constexpr const char* kIndexQuery =
+    "SELECT ic.relname, i.indisprimary, "
+    "       i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indimmediate "
+    "         AND am.amname = 'btree', "
+    "       a.attname, format_type(a.atttypid, a.atttypmod), coalesce(a.attnotnull, false) "
+    "FROM pg_catalog.pg_index i "
+    "JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
+    "JOIN pg_catalog.pg_am am ON am.oid = ic.relam "
+    "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
+    "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+    "WHERE i.indrelid = $1::oid AND k.ord <= i.indnkeyatts "
+    "ORDER BY i.indisprimary DESC, ic.relname, k.ord";
+
+std::variant<std::vector<IndexInfo>, std::string> load_indexes(PgConnection& connection,
+                                                               const std::string& oid) {
+  auto result = connection.exec(kIndexQuery, {oid});
+  if (auto* error = std::get_if<DbError>(&result)) {
+    return "catalog query for the table's indexes failed: " + error->message;
+  }
+  const auto& rows = std::get<PgResult>(result);
+  std::vector<IndexInfo> indexes;
+  for (int r = 0; r < rows.rows(); ++r) {
+    if (indexes.empty() || indexes.back().name != rows.text(r, 0)) {
+      indexes.push_back({rows.text(r, 0), rows.text(r, 1) == "t", rows.text(r, 2) == "t", {}});
+    }
+    auto& index = indexes.back();
+    if (rows.is_null(r, 3) || rows.text(r, 5) != "t") {
+      index.usable = false;  // an expression column, or a column that may be NULL
+    } else {
+      index.columns.push_back({rows.text(r, 3), rows.text(r, 4)});
+    }
+  }
+  return indexes;
+}
+
+std::string column_names(const std::vector<KeyColumn>& columns) {
+  std::string out;
+  for (const auto& c : columns) {
+    out += (out.empty() ? "" : ", ") + c.name;
+  }
+  return out;
+}
+
+std::string no_key_error(const std::string& table, const std::vector<IndexInfo>& indexes) {
+  std::string message = "table " + table +
+                        " has no primary key: backfill and verify walk rows in key order, in "
+                        "short batches, and need a unique, NOT NULL key to do it. Alternatives:";
+  bool any = false;
+  for (const auto& index : indexes) {
+    if (index.usable) {
+      message += "\n  - walk by the unique index on NOT NULL columns: --key-index " + index.name +
+                 " (" + column_names(index.columns) + ")";
+      message += "\n  - or make it the primary key: ALTER TABLE " + table +
+                 " ADD PRIMARY KEY USING INDEX " + quote_ident(index.name);
+      any = true;
+    }
+  }
+  if (!any) {
+    message += "\n  - add a primary key (ALTER TABLE " + table +
+               " ADD PRIMARY KEY (...)), or a unique index on NOT NULL columns and pass "
+               "--key-index NAME";
+  }
+  message += "\n  - or copy the column yourself in a maintenance window (UPDATE " + table +
+             " SET new = to_new(old)), then run switchyard verify";
+  return message;
+}
+
+}  // namespace
+
+std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
+                                                    const config::Migration& migration,
+                                                    const std::string& key_index) {
+  TableSpec spec;
+  spec.schema = config::identifier_name(migration.schema);
+  spec.table = config::identifier_name(migration.table);
+  spec.old_column = config::identifier_name(migration.old_column);
+  spec.new_column = config::identifier_name(migration.new_column);
+  spec.to_new = migration.to_new;
+  spec.to_old = migration.to_old;
+  const std::string table = display_name(spec.schema, spec.table);
+
+  auto found = connection.exec(
+      "SELECT c.oid::text, c.relkind::text FROM pg_catalog.pg_class c "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE n.nspname = $1 AND c.relname = $2",
+      {spec.schema, spec.table});
+  if (auto* error = std::get_if<DbError>(&found)) {
+    return "catalog query for table " + table + " failed: " + error->message;
+  }
+  const auto& rel = std::get<PgResult>(found);
+  if (rel.rows() == 0) {
+    return "table " + table + " does not exist (migration \"" + migration.name + "\")";
+  }
+  if (rel.text(0, 1) != "r" && rel.text(0, 1) != "p") {
+    return table + " is not a table (relkind '" + rel.text(0, 1) + "')";
+  }
+  const std::string oid = rel.text(0, 0);
+
+  auto columns = connection.exec(
+      "SELECT attname FROM pg_catalog.pg_attribute "
+      "WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped",
+      {oid});
+  if (auto* error = std::get_if<DbError>(&columns)) {
+    return "catalog query for the columns of " + table + " failed: " + error->message;
+  }
+  bool has_old = false;
+  bool has_new = false;
+  const auto& cols = std::get<PgResult>(columns);
+  for (int r = 0; r < cols.rows(); ++r) {
+    has_old = has_old || cols.text(r, 0) == spec.old_column;
+    has_new = has_new || cols.text(r, 0) == spec.new_column;
+  }
+  if (!has_old) {
+    return "table " + table + " has no column \"" + spec.old_column + "\" (old_column of " +
+           "migration \"" + migration.name + "\"): there is nothing to copy from";
+  }
+  if (!has_new) {
+    return "table " + table + " has no column \"" + spec.new_column + "\" (new_column of " +
+           "migration \"" + migration.name +
+           "\"): add it first, nullable (DESIGN step 1: " + "ALTER TABLE " + table +
+           " ADD COLUMN " + quote_ident(spec.new_column) + " ...)";
+  }
+
+  auto loaded = load_indexes(connection, oid);
+  if (auto* error = std::get_if<std::string>(&loaded)) {
+    return *error;
+  }
+  const auto& indexes = std::get<std::vector<IndexInfo>>(loaded);
+  for (const auto& index : indexes) {
+    if (key_index.empty() ? index.primary : index.name == key_index) {
+      if (!index.usable) {
+        return "index " + index.name + " on " + table +
+               " cannot be a walking key: it must be a unique btree index without predicate "
+               "or expressions, over NOT NULL columns";
+      }
+      spec.key = index.columns;
+      return spec;
+    }
+  }
+  if (!key_index.empty()) {
+    return "table " + table + " has no index named \"" + key_index + "\"";
+  }
+  return no_key_error(table, indexes);
+}
+
+std::optional<long long> estimate_rows(PgConnection& connection, const TableSpec& spec) {
+  auto estimate = connection.exec(
+      "SELECT c.reltuples::bigint FROM pg_catalog.pg_class c "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE n.nspname = $1 AND c.relname = $2",
+      {spec.schema, spec.table});
+  if (auto* result = std::get_if<PgResult>(&estimate); result && result->rows() == 1) {
+    long long rows = std::stoll(result->text(0, 0));
+    if (rows > 0) {
+      return rows;
+    }
+  }
+  // Never analyzed (reltuples = -1) or a partitioned parent: count, but never for long.
+  auto counted = connection.exec("BEGIN; SET LOCAL statement_timeout = '10s'");
+  if (std::holds_alternative<DbError>(counted)) {
+    return std::nullopt;
+  }
+  auto count = connection.exec("SELECT count(*) FROM " + qualified_name(spec));
+  connection.exec("COMMIT");
+  if (auto* result = std::get_if<PgResult>(&count); result && result->rows() == 1) {
+    return std::stoll(result->text(0, 0));
+  }
+  return std::nullopt;
+}
+
+std::variant<bool, std::string> column_exists(PgConnection& connection, const TableSpec& spec,
+                                              const std::string& column) {
+  auto result = connection.exec(
+      "SELECT 1 FROM pg_catalog.pg_attribute a "
+      "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE n.nspname = $1 AND c.relname = $2 AND a.attname = $3 AND a.attnum > 0 "
+      "  AND NOT a.attisdropped",
+      {spec.schema, spec.table, column});
+  if (auto* error = std::get_if<DbError>(&result)) {
+    return error->message;
+  }
+  return std::get<PgResult>(result).rows() > 0;
+}
+
+}  // namespace switchyard::backfill
