@@ -140,7 +140,7 @@ int Backfill::run() {
                     estimate_rows(connection_, spec_), walked_before);
   reporter.event("info", "backfill_start",
                  {{"table", spec_.schema + "." + spec_.table},
-                  {"key", key_list(spec_)},
+                  {"key", key_names(spec_)},
                   {"batch_size", std::to_string(options_.batch_size)}});
   const long long max_batch = options_.batch_size;
   const long long min_batch = std::min(kMinBatch, max_batch);
@@ -352,7 +352,7 @@ int Backfill::dry_run() {
   std::cout << "dry run of migration \"" << migration_.name << "\": nothing will be written\n"
             << "  table:   " << spec_.schema << "." << spec_.table << " (" << spec_.old_column
             << " -> " << spec_.new_column << ")\n"
-            << "  key:     " << key_list(spec_) << "\n"
+            << "  key:     " << key_names(spec_) << "\n"
             << "  rows:    ~" << (estimate ? std::to_string(*estimate) : "unknown") << "\n"
             << "  batch:   " << begin_batch_sql(options_.lock_timeout, options_.statement_timeout)
             << ";\n           " << next_chunk_sql(spec_, true) << ";\n           "

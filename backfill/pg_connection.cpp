@@ -145,6 +145,9 @@ std::variant<PgConnection, std::string> PgConnection::connect(const config::Conf
            " (user \"" + config.upstream.user + "\", database \"" +
            (database.empty() ? config.upstream.database : database) + "\") failed: " + message;
   }
+  // NOTICEs ("schema already exists, skipping") are noise on an operator's terminal.
+  PQsetNoticeProcessor(
+      connection, [](void*, const char*) {}, nullptr);
   return PgConnection(connection);
 }
 

@@ -81,6 +81,14 @@ std::string key_list(const TableSpec& spec, std::string_view suffix) {
   return out;
 }
 
+std::string key_names(const TableSpec& spec) {
+  std::string out;
+  for (const auto& column : spec.key) {
+    out += (out.empty() ? "" : ", ") + column.name;
+  }
+  return out;
+}
+
 std::string range_condition(const TableSpec& spec, RangeShape shape, int first_param) {
   const std::string key = key_side(spec, key_list(spec));
   std::string out;

@@ -61,6 +61,9 @@ std::string qualified_name(const TableSpec& spec);
 /// The key columns, comma-separated, each followed by `suffix` (e.g. " DESC").
 std::string key_list(const TableSpec& spec, std::string_view suffix = {});
 
+/// The key column names for people: "id" or "region, id" (no quotes).
+std::string key_names(const TableSpec& spec);
+
 /// The range predicate; parameters are the lower key's values (if any) from $first, then
 /// the upper key's. "TRUE" when the range has no bound.
 std::string range_condition(const TableSpec& spec, RangeShape shape, int first_param = 1);

@@ -1,0 +1,88 @@
+#include "backfill/pg_connection.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace switchyard::backfill {
+namespace {
+
+std::map<std::string, std::string> as_map(const ConnectionParameters& p) {
+  EXPECT_EQ(p.keywords.size(), p.values.size());
+  std::map<std::string, std::string> out;
+  for (std::size_t i = 0; i < p.keywords.size(); ++i) {
+    out[p.keywords[i]] = p.values[i];
+  }
+  return out;
+}
+
+config::Config sample() {
+  config::Config c;
+  c.upstream.address = {"db.internal", 5433};
+  c.upstream.tls = config::TlsMode::verify_full;
+  c.upstream.ca_file = "/etc/ca.pem";
+  c.upstream.user = "switchyard";
+  c.upstream.password.value = "s3cret";
+  c.upstream.database = "app";
+  c.timeouts.connect = std::chrono::milliseconds(2500);
+  return c;
+}
+
+TEST(PgConnectionTest, ParametersComeFromUpstream) {
+  auto p = as_map(own_connection_parameters(sample(), ""));
+  EXPECT_EQ(p["host"], "db.internal");
+  EXPECT_EQ(p["port"], "5433");
+  EXPECT_EQ(p["user"], "switchyard");
+  EXPECT_EQ(p["password"], "s3cret");
+  EXPECT_EQ(p["dbname"], "app");
+  EXPECT_EQ(p["sslmode"], "verify-full");
+  EXPECT_EQ(p["sslrootcert"], "/etc/ca.pem");
+  EXPECT_EQ(p["connect_timeout"], "3");  // rounded up to whole seconds
+  EXPECT_EQ(p["application_name"], "switchyard");
+}
+
+TEST(PgConnectionTest, MigrationDatabaseAndApplicationName) {
+  auto p = as_map(own_connection_parameters(sample(), "other", "switchyard-backfill"));
+  EXPECT_EQ(p["dbname"], "other");
+  EXPECT_EQ(p["application_name"], "switchyard-backfill");
+}
+
+TEST(PgConnectionTest, EmptyValuesAreLeftToLibpqDefaults) {
+  config::Config c;
+  c.upstream.address = {"127.0.0.1", 5432};
+  c.upstream.tls = config::TlsMode::disable;
+  auto p = as_map(own_connection_parameters(c, ""));
+  EXPECT_FALSE(p.contains("user"));
+  EXPECT_FALSE(p.contains("password"));
+  EXPECT_FALSE(p.contains("dbname"));
+  EXPECT_FALSE(p.contains("sslrootcert"));
+  EXPECT_EQ(p["sslmode"], "disable");
+}
+
+TEST(PgConnectionTest, ErrorClasses) {
+  EXPECT_TRUE((DbError{"55P03", ""}.transient()));
+  EXPECT_TRUE((DbError{"57014", ""}.transient()));
+  EXPECT_TRUE((DbError{"40P01", ""}.transient()));
+  EXPECT_FALSE((DbError{"22P02", ""}.transient()));
+  EXPECT_TRUE((DbError{"", "server closed the connection"}.connection_lost()));
+  EXPECT_TRUE((DbError{"08006", ""}.connection_lost()));
+  EXPECT_TRUE((DbError{"57P01", ""}.connection_lost()));
+  EXPECT_FALSE((DbError{"22012", ""}.connection_lost()));
+}
+
+TEST(PgConnectionTest, UnreachableUpstreamNamesItWithoutThePassword) {
+  auto c = sample();
+  c.upstream.address = {"127.0.0.1", 1};
+  c.upstream.tls = config::TlsMode::disable;
+  auto result = PgConnection::connect(c, "", "backfill");
+  ASSERT_TRUE(std::holds_alternative<std::string>(result));
+  const auto& error = std::get<std::string>(result);
+  EXPECT_TRUE(
+      error.starts_with("backfill connection to upstream 127.0.0.1:1 (user \"switchyard\","
+                        " database \"app\") failed: "))
+      << error;
+  EXPECT_EQ(error.find("s3cret"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace switchyard::backfill

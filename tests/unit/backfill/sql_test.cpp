@@ -1,0 +1,174 @@
+#include "backfill/sql.hpp"
+
+#include <gtest/gtest.h>
+
+namespace switchyard::backfill {
+namespace {
+
+TableSpec single_key() {
+  return {"public", "users", {{"id", "integer"}}, "status", "state", "", ""};
+}
+
+TableSpec composite_key() {
+  return {"app",
+          "Orders",
+          {{"region", "text"}, {"id", "bigint"}},
+          "status",
+          "state",
+          "CASE {value} WHEN 'a' THEN 1 END",
+          "CASE {value} WHEN 1 THEN 'a' END"};
+}
+
+TEST(SqlTest, QuoteIdentAlwaysQuotesAndDoublesQuotes) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"id", "\"id\""},       {"user", "\"user\""}, {"Order Status", "\"Order Status\""},
+      {"a\"b", "\"a\"\"b\""}, {"", "\"\""},
+  };
+  for (const auto& [in, out] : cases) {
+    EXPECT_EQ(quote_ident(in), out) << in;
+  }
+}
+
+TEST(SqlTest, QuoteLiteralDoublesSingleQuotes) {
+  EXPECT_EQ(quote_literal("it's"), "'it''s'");
+  EXPECT_EQ(quote_literal(""), "''");
+}
+
+TEST(SqlTest, ApplyTemplateSubstitutesEveryPlaceholderParenthesised) {
+  const struct {
+    std::string tmpl, value, out;
+  } cases[] = {
+      {"", "\"status\"", "\"status\""},
+      {"{value}", "\"status\"", "(\"status\")"},
+      {"CAST({value} AS int)", "x", "CAST((x) AS int)"},
+      {"coalesce({value}, {value})", "x", "coalesce((x), (x))"},
+      {"lower({value}) || '{value'", "x", "lower((x)) || '{value'"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(apply_template(c.tmpl, c.value), c.out) << c.tmpl;
+  }
+}
+
+TEST(SqlTest, RangeConditionSingleKeyUsesPlainComparisons) {
+  const auto spec = single_key();
+  const struct {
+    RangeShape shape;
+    int first;
+    std::string out;
+  } cases[] = {
+      {{false, false}, 1, "TRUE"},
+      {{true, false}, 1, "\"id\" > $1::integer"},
+      {{false, true}, 1, "\"id\" <= $1::integer"},
+      {{true, true}, 1, "\"id\" > $1::integer AND \"id\" <= $2::integer"},
+      {{true, true}, 3, "\"id\" > $3::integer AND \"id\" <= $4::integer"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(range_condition(spec, c.shape, c.first), c.out);
+  }
+}
+
+TEST(SqlTest, RangeConditionCompositeKeyUsesRowComparisons) {
+  const auto spec = composite_key();
+  EXPECT_EQ(range_condition(spec, {true, true}),
+            "(\"region\", \"id\") > ($1::text, $2::bigint) AND (\"region\", \"id\") <= "
+            "($3::text, $4::bigint)");
+  EXPECT_EQ(range_condition(spec, {false, true}), "(\"region\", \"id\") <= ($1::text, $2::bigint)");
+}
+
+TEST(SqlTest, NextChunkReadsTheChunkOnceAndReturnsItsLastKeyAndCount) {
+  EXPECT_EQ(next_chunk_sql(single_key(), false),
+            "WITH chunk AS (SELECT \"id\" FROM \"public\".\"users\" WHERE TRUE ORDER BY \"id\" "
+            "LIMIT $1) SELECT \"id\", (SELECT count(*) FROM chunk) FROM chunk ORDER BY \"id\" "
+            "DESC LIMIT 1");
+  EXPECT_EQ(next_chunk_sql(composite_key(), true),
+            "WITH chunk AS (SELECT \"region\", \"id\" FROM \"app\".\"Orders\" WHERE (\"region\", "
+            "\"id\") > ($1::text, $2::bigint) ORDER BY \"region\", \"id\" LIMIT $3) SELECT "
+            "\"region\", \"id\", (SELECT count(*) FROM chunk) FROM chunk ORDER BY \"region\" "
+            "DESC, \"id\" DESC LIMIT 1");
+}
+
+TEST(SqlTest, BackfillUpdateSkipsRowsThatAlreadyAgree) {
+  const struct {
+    TableSpec spec;
+    RangeShape shape;
+    std::string out;
+  } cases[] = {
+      {single_key(),
+       {true, true},
+       "UPDATE \"public\".\"users\" SET \"state\" = \"status\" WHERE \"id\" > $1::integer AND "
+       "\"id\" <= $2::integer AND \"state\" IS DISTINCT FROM (\"status\")"},
+      {single_key(),
+       {false, true},
+       "UPDATE \"public\".\"users\" SET \"state\" = \"status\" WHERE \"id\" <= $1::integer AND "
+       "\"state\" IS DISTINCT FROM (\"status\")"},
+      {composite_key(),
+       {true, true},
+       "UPDATE \"app\".\"Orders\" SET \"state\" = CASE (\"status\") WHEN 'a' THEN 1 END WHERE "
+       "(\"region\", \"id\") > ($1::text, $2::bigint) AND (\"region\", \"id\") <= ($3::text, "
+       "$4::bigint) AND \"state\" IS DISTINCT FROM (CASE (\"status\") WHEN 'a' THEN 1 END)"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(backfill_update_sql(c.spec, c.shape), c.out);
+  }
+}
+
+TEST(SqlTest, MismatchConditionPerDirection) {
+  const auto spec = composite_key();
+  const std::string to_new = "\"state\" IS DISTINCT FROM (CASE (\"status\") WHEN 'a' THEN 1 END)";
+  const std::string to_old = "\"status\" IS DISTINCT FROM (CASE (\"state\") WHEN 1 THEN 'a' END)";
+  EXPECT_EQ(mismatch_condition(spec, Direction::to_new), to_new);
+  EXPECT_EQ(mismatch_condition(spec, Direction::to_old), to_old);
+  EXPECT_EQ(mismatch_condition(spec, Direction::both), "(" + to_new + " OR " + to_old + ")");
+  // A rename compares the columns themselves both ways.
+  EXPECT_EQ(mismatch_condition(single_key(), Direction::to_old),
+            "\"status\" IS DISTINCT FROM (\"state\")");
+}
+
+TEST(SqlTest, VerifyCountCountsEachDirectionEitherAndRows) {
+  EXPECT_EQ(verify_count_sql(single_key(), {true, true}),
+            "SELECT count(*) FILTER (WHERE \"state\" IS DISTINCT FROM (\"status\")), count(*) "
+            "FILTER (WHERE \"status\" IS DISTINCT FROM (\"state\")), count(*) FILTER (WHERE "
+            "(\"state\" IS DISTINCT FROM (\"status\") OR \"status\" IS DISTINCT FROM "
+            "(\"state\"))), count(*) FROM \"public\".\"users\" WHERE \"id\" > $1::integer AND "
+            "\"id\" <= $2::integer");
+}
+
+TEST(SqlTest, VerifySampleLimitParameterFollowsTheRangeParameters) {
+  const struct {
+    RangeShape shape;
+    std::string tail;
+  } cases[] = {
+      {{false, false}, "LIMIT $1"},
+      {{true, false}, "LIMIT $3"},
+      {{true, true}, "LIMIT $5"},
+  };
+  for (const auto& c : cases) {
+    auto sql = verify_sample_sql(composite_key(), c.shape, Direction::to_old);
+    EXPECT_TRUE(sql.ends_with(c.tail)) << sql;
+    EXPECT_NE(sql.find("\"region\"::text, \"id\"::text, \"status\"::text, \"state\"::text"),
+              std::string::npos)
+        << sql;
+  }
+}
+
+TEST(SqlTest, BeginBatchSetsBothTimeoutsLocally) {
+  EXPECT_EQ(begin_batch_sql(std::chrono::milliseconds(1500), std::chrono::seconds(30)),
+            "BEGIN; SET LOCAL lock_timeout = '1500ms'; SET LOCAL statement_timeout = '30000ms'");
+}
+
+TEST(SqlTest, PendingCountAndKeysInRange) {
+  EXPECT_EQ(pending_count_sql(single_key(), {true, false}),
+            "SELECT count(*) FROM \"public\".\"users\" WHERE \"id\" > $1::integer AND \"state\" "
+            "IS DISTINCT FROM (\"status\")");
+  EXPECT_EQ(keys_in_range_sql(single_key(), {false, true}),
+            "SELECT \"id\" FROM \"public\".\"users\" WHERE \"id\" <= $1::integer ORDER BY \"id\"");
+}
+
+TEST(SqlTest, FormatKeyForPeople) {
+  EXPECT_EQ(format_key(single_key(), {"42"}), "id=42");
+  EXPECT_EQ(format_key(composite_key(), {"eu", "7"}), "region=eu, id=7");
+  EXPECT_EQ(key_names(composite_key()), "region, id");
+}
+
+}  // namespace
+}  // namespace switchyard::backfill
