@@ -19,6 +19,8 @@ using std::chrono::milliseconds;
 constexpr long long kMinBatch = 10;
 // Consecutive transient failures (lock/statement timeouts, deadlocks) before giving up.
 constexpr int kMaxRetries = 20;
+// Tries for the per-migration advisory lock, 250 ms apart.
+constexpr int kLockAttempts = 20;
 
 std::string ms_text(Clock::duration d) {
   return std::to_string(std::chrono::duration_cast<milliseconds>(d).count()) + "ms";
@@ -79,15 +81,23 @@ int Backfill::run() {
     return kExitFailed;
   }
   // Two backfills of one migration would walk the same rows twice; the lock is the
-  // session's, so it goes away with the process, crash included.
-  auto locked =
-      connection_.exec("SELECT pg_try_advisory_lock(hashtext('switchyard backfill'), hashtext($1))",
-                       {migration_.name});
-  if (auto* error = std::get_if<DbError>(&locked)) {
-    std::cerr << "switchyard backfill: " << error->message << "\n";
-    return kExitFailed;
+  // session's, so it goes away with the process, crash included. Right after a crash the old
+  // backend may still be finishing its statement, so wait a little before giving up.
+  bool have_lock = false;
+  for (int attempt = 0; attempt < kLockAttempts && !have_lock; ++attempt) {
+    if (attempt > 0 && !pause_for(milliseconds(250))) {
+      return kExitInterrupted;
+    }
+    auto locked = connection_.exec(
+        "SELECT pg_try_advisory_lock(hashtext('switchyard backfill'), hashtext($1))",
+        {migration_.name});
+    if (auto* error = std::get_if<DbError>(&locked)) {
+      std::cerr << "switchyard backfill: " << error->message << "\n";
+      return kExitFailed;
+    }
+    have_lock = std::get<PgResult>(locked).text(0, 0) == "t";
   }
-  if (std::get<PgResult>(locked).text(0, 0) != "t") {
+  if (!have_lock) {
     std::cerr << "switchyard backfill: another backfill of migration \"" << migration_.name
               << "\" is running against this database; wait for it or stop it first\n";
     return kExitFailed;

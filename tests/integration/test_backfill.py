@@ -1,0 +1,463 @@
+"""switchyard backfill / verify / status (issue 5) against a real PostgreSQL 15.
+
+Every assertion is checked in the DATA (straight from Postgres over the unix socket) or in the
+exit status and output of the commands. One cluster for the module's classes; the commands
+connect straight to it with the config's [upstream] credentials, while the application-side
+writes of the dual-write test go through a Switchyard proxy with writes = "both" (the
+MigrationProxy helper of test_rewrite).
+
+Tables are created per test, small enough to keep the module around a minute on two cores;
+only the dual-write test uses the issue's 300k rows.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from harness import postgres, proxy
+from harness.base import IntegrationCase
+from harness.util import wait_until
+from test_rewrite import PASSWORD_ENV, MigrationProxy
+
+TO_NEW = "CASE {value} WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END"
+TO_OLD = "CASE {value} WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END"
+SQL_TO_NEW = "CASE status WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END"
+
+
+def pgbench_binary():
+    for path in (os.path.join(postgres.PG_BIN, "pgbench"), "/usr/bin/pgbench"):
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def type_change(name, table, writes="both", reads="old", **extra):
+    entry = {"name": name, "table": f"public.{table}", "old_column": "status",
+             "new_column": "state", "writes": writes, "reads": reads,
+             "to_new": TO_NEW, "to_old": TO_OLD}
+    entry.update(extra)
+    return entry
+
+
+def rename(name, table, writes="both", reads="old", **extra):
+    entry = {"name": name, "table": f"public.{table}", "old_column": "status",
+             "new_column": "state", "writes": writes, "reads": reads}
+    entry.update(extra)
+    return entry
+
+
+class Run:
+    """A finished command: exit status, stdout, stderr."""
+
+    def __init__(self, args, proc):
+        self.args = args
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def __str__(self):
+        return (f"$ switchyard {' '.join(self.args)} -> {self.code}\n--- stdout ---\n"
+                f"{self.out[-4000:]}\n--- stderr ---\n{self.err[-4000:]}")
+
+
+@unittest.skipUnless(proxy.binary(), "needs SWITCHYARD_BIN: backfill is a switchyard command")
+class BackfillCase(IntegrationCase):
+    """One cluster per class; helpers to write configs and run the commands."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = postgres.start_for_class(cls)
+        os.environ[PASSWORD_ENV] = cls.pg.password
+        cls.directory = tempfile.mkdtemp(prefix="switchyard-backfill-")
+
+    def write_config(self, migrations, name="switchyard.toml"):
+        path = os.path.join(self.directory, name)
+        text = proxy.render_config({
+            "listen": {"address": "127.0.0.1:0"},
+            "upstream": {"address": f"127.0.0.1:{self.pg.port}", "tls": "disable",
+                         "user": postgres.SUPERUSER, "password_env": PASSWORD_ENV,
+                         "database": self.pg.dbname},
+            "migration": migrations,
+        })
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def command(self, config, *args, timeout=120):
+        full = [args[0], "--config", config, *args[1:]]
+        proc = subprocess.run([proxy.binary(), *full], capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+        return Run(full, proc)
+
+    def start_command(self, config, *args):
+        """A command left running (stderr to a file, for its log lines)."""
+        log = tempfile.NamedTemporaryFile(prefix="backfill-", suffix=".log", dir=self.directory,
+                                          delete=False)
+        proc = subprocess.Popen([proxy.binary(), args[0], "--config", config, *args[1:]],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: proc.poll() is None and (proc.kill(), proc.wait()))
+        return proc, log.name
+
+    def make_table(self, table, rows, status_sql="CASE WHEN g % 2 = 0 THEN 'active' ELSE "
+                   "'inactive' END", state_type="smallint", extra=""):
+        self.pg.query(f"DROP TABLE IF EXISTS {table}")
+        self.pg.query(f"CREATE TABLE {table} (id int PRIMARY KEY, status text, "
+                      f"other int NOT NULL DEFAULT 0{extra})")
+        self.pg.query(f"INSERT INTO {table} (id, status) SELECT g, {status_sql} "
+                      f"FROM generate_series(1, {rows}) g")
+        # Step 1 of the recipe: the new column arrives after the data, nullable.
+        self.pg.query(f"ALTER TABLE {table} ADD COLUMN state {state_type}")
+        self.pg.query(f"ANALYZE {table}")
+
+    def one(self, text, params=None):
+        return self.pg.query(text, params)[0][0]
+
+    def progress(self, migration):
+        """(rows_walked, rows_updated, batches, state, last_key) or None before any run."""
+        if not self.one("SELECT to_regclass('switchyard.backfill_progress') IS NOT NULL"):
+            return None
+        rows = self.pg.query("SELECT rows_walked, rows_updated, batches, state, last_key "
+                             "FROM switchyard.backfill_progress WHERE migration = %s",
+                             (migration,))
+        return rows[0] if rows else None
+
+    def backend_gone(self, application_name):
+        return self.one("SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = %s",
+                        (application_name,))
+
+
+class BackfillUnderDualWritesTest(BackfillCase):
+    """The issue's main scenario: 300k rows, pgbench writes through Switchyard meanwhile."""
+
+    ROWS = 300_000
+
+    @unittest.skipUnless(pgbench_binary(), "needs pgbench")
+    def test_backfill_during_pgbench_dual_writes_then_verify_agrees(self):
+        self.make_table("big", self.ROWS)
+        migrations = [type_change("big-status", "big")]
+        app_proxy = MigrationProxy(self.pg, migrations)
+        self._test_proxies.append(app_proxy)
+        self.addCleanup(app_proxy.close)
+        app_proxy.start()
+        config = app_proxy.config_path
+
+        # Updates of old rows (both values), inserts of new rows and upserts, all written by an
+        # "old app" that only knows the status column: the proxy adds state.
+        script = os.path.join(self.directory, "writes.sql")
+        with open(script, "w") as f:
+            # Volatile values (random()) are refused by the rewrite, rightly: pgbench draws them.
+            f.write("\\set id random(1, 300000)\n"
+                    "\\set nid random(300001, 320000)\n"
+                    "\\set flip random(0, 1)\n"
+                    "UPDATE big SET status = CASE WHEN :flip = 0 THEN 'active' "
+                    "ELSE 'inactive' END, other = other + 1 WHERE id = :id;\n"
+                    "INSERT INTO big (id, status) VALUES (:nid, 'active') "
+                    "ON CONFLICT (id) DO UPDATE SET status = 'inactive';\n")
+        bench_log = os.path.join(self.directory, "pgbench.log")
+        with open(bench_log, "w") as out:
+            bench = subprocess.Popen(
+                [pgbench_binary(), "-h", app_proxy.host, "-p", str(app_proxy.port),
+                 "-U", postgres.SUPERUSER, "-n", "-f", script, "-c", "3", "-j", "1",
+                 "-T", "120", "-P", "1", self.pg.dbname],
+                env=dict(os.environ, PGPASSWORD=self.pg.password), stdout=out,
+                stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: bench.poll() is None and (bench.kill(), bench.wait()))
+        # The writes must be flowing before the backfill starts, and still flow after it.
+        wait_until(lambda: self.one("SELECT count(*) FROM big WHERE id > %s", (self.ROWS,)) > 20,
+                   30, what="pgbench writes through the proxy")
+
+        run = self.command(config, "backfill", "--migration", "big-status", "--batch-size",
+                           "2000", "--max-rate", "60000", "--progress", "log",
+                           "--log-interval", "1s")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertIn("event=backfill_done", run.err, str(run))
+        self.assertIn("event=backfill_progress", run.err, str(run))  # periodic lines, no TTY
+        written_during = self.one("SELECT sum(other) FROM big")
+        bench.send_signal(signal.SIGINT)
+        bench.wait(30)
+        with open(bench_log) as f:
+            bench_output = f.read()
+        # pgbench prints a client's failure as it happens ("client 1 aborted ... ERROR: ...").
+        self.assertNotIn("aborted", bench_output)
+        self.assertNotIn("ERROR", bench_output)
+        self.assertGreater(written_during, 50, "pgbench did not overlap the backfill")
+
+        drift = self.one(f"SELECT count(*) FROM big WHERE state IS DISTINCT FROM ({SQL_TO_NEW})")
+        self.assertEqual(drift, 0)
+        run = self.command(config, "verify", "--migration", "big-status")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertRegex(run.out, r"\b3\d{5} rows checked, 0 disagree")
+        self.assertIn("OK: the columns agree", run.out)
+
+        progress = self.progress("big-status")
+        self.assertEqual(progress[3], "done")
+        self.assertGreaterEqual(progress[0], self.ROWS)
+        status = self.command(config, "status")
+        self.assertEqual(status.code, 0, str(status))
+        self.assertIn("backfill: done", status.out)
+        self.assertIn("verify:   agree", status.out)
+        self.assertIn('step 5: set reads = "new"', status.out)
+
+
+class ResumeTest(BackfillCase):
+    ROWS = 100_000
+    BATCH = 1000
+
+    def test_sigkill_mid_run_then_rerun_resumes_without_repeating_work(self):
+        # A trigger counts how often each row is updated: the proof of "no work twice".
+        self.make_table("resume_t", self.ROWS, state_type="text",
+                        extra=", touched int NOT NULL DEFAULT 0")
+        self.pg.query("""
+            CREATE FUNCTION count_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN NEW.touched := OLD.touched + 1; RETURN NEW; END $$;
+            CREATE TRIGGER touch BEFORE UPDATE ON resume_t
+              FOR EACH ROW EXECUTE FUNCTION count_touch();""")
+        config = self.write_config([rename("resume", "resume_t")])
+
+        proc, log = self.start_command(config, "backfill", "--migration", "resume",
+                                       "--batch-size", str(self.BATCH), "--max-rate", "20000",
+                                       "--progress", "log")
+        wait_until(lambda: (self.progress("resume") or (0,))[0] >= 30_000 or proc.poll(), 60,
+                   what="the backfill to pass 30k rows")
+        self.assertIsNone(proc.poll(), "the backfill finished before it could be killed")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        wait_until(lambda: self.backend_gone("switchyard-backfill"), 30,
+                   what="the killed backfill's backend to end")
+        walked_before, updated_before, _, state, _ = self.progress("resume")
+        self.assertEqual(state, "running")
+        self.assertLess(walked_before, self.ROWS)
+        # What the progress row says is exactly what is in the table: batch and progress
+        # commit together.
+        self.assertEqual(self.one("SELECT count(*) FROM resume_t WHERE touched > 0"),
+                         updated_before)
+
+        run = self.command(config, "backfill", "--migration", "resume", "--batch-size",
+                           str(self.BATCH), "--progress", "log")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertIn("event=backfill_resume", run.err)
+        walked, updated, _, state, _ = self.progress("resume")
+        self.assertEqual(state, "done")
+        self.assertEqual(updated, self.ROWS)
+        self.assertLessEqual(walked, self.ROWS + self.BATCH)
+        self.assertEqual(self.one("SELECT max(touched) FROM resume_t"), 1)
+        self.assertEqual(self.one("SELECT count(*) FROM resume_t WHERE touched = 1"), self.ROWS)
+        self.assertEqual(self.one("SELECT count(*) FROM resume_t WHERE state IS DISTINCT FROM "
+                                  "status"), 0)
+
+        # A third run has nothing left to do and says so.
+        again = self.command(config, "backfill", "--migration", "resume")
+        self.assertEqual(again.code, 0, str(again))
+        self.assertIn("already finished", again.out)
+        self.assertEqual(self.one("SELECT max(touched) FROM resume_t"), 1)
+
+
+class LocksTest(BackfillCase):
+    ROWS = 60_000
+    LOCK_TIMEOUT_S = 0.5
+    TARGET_BATCH_S = 0.5
+
+    def test_concurrent_updates_in_the_batch_range_wait_at_most_lock_timeout_plus_a_batch(self):
+        self.make_table("lock_t", self.ROWS)
+        config = self.write_config([type_change("locks", "lock_t")])
+        # Another session holds one row for much longer than lock_timeout, so the backfill
+        # must give up its batch, retry smaller and go on, never queueing others behind it.
+        holder = self.pg.connect(autocommit=False)
+        self.addCleanup(holder.close)
+        holder.execute("SELECT * FROM lock_t WHERE id = 20000 FOR UPDATE")
+
+        proc, log = self.start_command(
+            config, "backfill", "--migration", "locks", "--batch-size", "2000",
+            "--max-rate", "15000", "--lock-timeout", "500ms", "--target-batch-time", "500ms",
+            "--progress", "log")
+        latencies = []
+        with self.pg.connect() as writer:
+            released = False
+            deadline = time.monotonic() + 60
+            while proc.poll() is None and time.monotonic() < deadline:
+                row = self.progress("locks")
+                last = int(row[4][0]) if row and row[4] else 0
+                if not released and last >= 18_000:
+                    time.sleep(3 * self.LOCK_TIMEOUT_S)  # keep the lock: force retries
+                    holder.rollback()
+                    released = True
+                # A row just ahead of the last committed key: in the batch being written.
+                target = min(self.ROWS, last + 50)
+                started = time.monotonic()
+                writer.execute("UPDATE lock_t SET other = other + 1 WHERE id = %s", (target,))
+                latencies.append(time.monotonic() - started)
+        code = proc.wait(30)
+        with open(log) as f:
+            text = f.read()
+        self.assertEqual(code, 0, text[-4000:])
+        self.assertIn("event=backfill_retry", text)
+        self.assertIn("sqlstate=55P03", text)
+        self.assertGreater(len(latencies), 10)
+        bound = self.LOCK_TIMEOUT_S + 2 * self.TARGET_BATCH_S
+        self.assertLess(max(latencies), bound, sorted(latencies)[-5:])
+        self.assertEqual(self.one(f"SELECT count(*) FROM lock_t WHERE state IS DISTINCT FROM "
+                                  f"({SQL_TO_NEW})"), 0)
+
+
+class VerifyTest(BackfillCase):
+
+    def test_verify_names_a_corrupted_rows_key_and_status_says_do_not_flip(self):
+        self.make_table("ver_t", 20_000)
+        config = self.write_config([type_change("ver", "ver_t")])
+        self.assertEqual(self.command(config, "backfill", "--migration", "ver").code, 0)
+        self.assertEqual(self.command(config, "verify", "--migration", "ver").code, 0)
+        # Drift written behind the proxy's back: the new column alone, and the old alone.
+        self.pg.query("UPDATE ver_t SET state = 1 WHERE id = 4243")  # 4243 is inactive
+        self.pg.query("UPDATE ver_t SET status = 'gone' WHERE id = 17001")
+        run = self.command(config, "verify", "--migration", "ver", "--chunk-size", "3000")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("20000 rows checked, 2 disagree", run.out)
+        self.assertIn("to-new 2, to-old 2", run.out)
+        self.assertIn("id=4243: status='inactive' state='1'", run.out)
+        self.assertIn("id=17001", run.out)
+        only_old = self.command(config, "verify", "--migration", "ver", "--direction", "to-new")
+        self.assertEqual(only_old.code, 1)
+        status = self.command(config, "status", "--migration", "ver")
+        self.assertIn("verify:   disagree", status.out)
+        self.assertIn("do not switch reads", status.out)
+
+    def test_composite_key_walk_and_corruption(self):
+        self.pg.query("DROP TABLE IF EXISTS comp_t")
+        self.pg.query("CREATE TABLE comp_t (region text, id int, status text, "
+                      "PRIMARY KEY (region, id))")
+        self.pg.query("INSERT INTO comp_t SELECT r, g, 'v' || g FROM unnest(ARRAY['eu', 'us', "
+                      "'ap']) r, generate_series(1, 3000) g")
+        self.pg.query("ALTER TABLE comp_t ADD COLUMN state text")
+        config = self.write_config([rename("comp", "comp_t")])
+        run = self.command(config, "backfill", "--migration", "comp", "--batch-size", "250")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertEqual(self.one("SELECT count(*) FROM comp_t WHERE state IS DISTINCT FROM "
+                                  "status"), 0)
+        self.assertEqual(self.progress("comp")[0], 9000)
+        self.pg.query("UPDATE comp_t SET state = 'x' WHERE region = 'eu' AND id = 7")
+        run = self.command(config, "verify", "--migration", "comp", "--chunk-size", "500")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("region=eu, id=7: status='v7' state='x'", run.out)
+
+    def test_transform_failing_on_a_row_names_the_key(self):
+        self.make_table("bad_t", 10_000, status_sql="g::text", state_type="integer")
+        self.pg.query("UPDATE bad_t SET status = 'oops' WHERE id = 7777")
+        config = self.write_config([{
+            "name": "bad", "table": "public.bad_t", "old_column": "status",
+            "new_column": "state", "writes": "both", "to_new": "CAST({value} AS integer)",
+            "to_old": "CAST({value} AS text)"}])
+        run = self.command(config, "backfill", "--migration", "bad", "--batch-size", "1000")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("row id=7777", run.err)
+        self.assertIn('invalid input syntax for type integer: "oops"', run.err)
+        self.assertIn("22P02", run.err)
+        # The batches before the bad row are committed and recorded; nothing after it.
+        self.assertEqual(self.progress("bad")[3], "failed")
+        self.assertEqual(self.one("SELECT max(id) FROM bad_t WHERE state IS NOT NULL"), 7000)
+        run = self.command(config, "verify", "--migration", "bad")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("row id=7777", run.err)
+        dry = self.command(config, "backfill", "--migration", "bad", "--dry-run")
+        self.assertEqual(dry.code, 1, str(dry))
+        self.assertIn("row id=7777", dry.err)
+        status = self.command(config, "status", "--migration", "bad")
+        self.assertIn("backfill: failed", status.out)
+        self.assertIn("id=7777", status.out)
+
+        # Fixed row: the rerun resumes after the last committed batch and finishes.
+        self.pg.query("UPDATE bad_t SET status = '7777' WHERE id = 7777")
+        run = self.command(config, "backfill", "--migration", "bad", "--progress", "log")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertIn('after_key="id=7000"', run.err)
+        self.assertEqual(self.one("SELECT count(*) FROM bad_t WHERE state IS DISTINCT FROM "
+                                  "status::int"), 0)
+
+
+class BadInputTest(BackfillCase):
+
+    def test_unknown_migration_lists_the_known_ones(self):
+        config = self.write_config([rename("users-status", "users_t"), rename("b", "b_t")])
+        for command in ("backfill", "verify", "status"):
+            run = self.command(config, command, "--migration", "user-status")
+            self.assertEqual(run.code, 2, str(run))
+            self.assertIn('unknown migration "user-status"', run.err)
+            self.assertIn('did you mean "users-status"', run.err)
+            self.assertIn("b (public.b_t: status -> state)", run.err)
+
+    def test_no_primary_key_names_the_alternatives(self):
+        self.pg.query("DROP TABLE IF EXISTS nopk_t")
+        self.pg.query("CREATE TABLE nopk_t (code text NOT NULL, status text, state text)")
+        self.pg.query("CREATE UNIQUE INDEX nopk_code ON nopk_t (code)")
+        self.pg.query("INSERT INTO nopk_t SELECT 'c' || g, 'v', NULL FROM generate_series(1, 50) g")
+        config = self.write_config([rename("nopk", "nopk_t")])
+        run = self.command(config, "backfill", "--migration", "nopk")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("has no primary key", run.err)
+        self.assertIn("--key-index nopk_code (code)", run.err)
+        self.assertIn("ADD PRIMARY KEY USING INDEX", run.err)
+        run = self.command(config, "backfill", "--migration", "nopk", "--key-index", "nopk_code")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertEqual(self.one("SELECT count(*) FROM nopk_t WHERE state = 'v'"), 50)
+
+    def test_missing_columns_and_tables(self):
+        self.pg.query("DROP TABLE IF EXISTS nocol_t")
+        self.pg.query("CREATE TABLE nocol_t (id int PRIMARY KEY, status text)")
+        config = self.write_config([rename("nocol", "nocol_t"), rename("notable", "absent_t")])
+        run = self.command(config, "backfill", "--migration", "nocol")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn('has no column "state"', run.err)
+        self.assertIn("add it first", run.err)
+        run = self.command(config, "verify", "--migration", "notable")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("table public.absent_t does not exist", run.err)
+        status = self.command(config, "status", "--migration", "nocol")
+        self.assertIn("step 1: add the new column", status.out)
+
+    def test_dry_run_writes_nothing_and_help_works(self):
+        self.make_table("dry_t", 5000)
+        config = self.write_config([type_change("dry", "dry_t")])
+        run = self.command(config, "backfill", "--migration", "dry", "--dry-run")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertIn("pending: 5000 of 5000 rows would be updated", run.out)
+        self.assertIn("UPDATE", run.out)
+        self.assertEqual(self.one("SELECT count(*) FROM dry_t WHERE state IS NOT NULL"), 0)
+        for command in ("backfill", "verify", "status"):
+            proc = subprocess.run([proxy.binary(), command, "--help"], capture_output=True,
+                                  text=True, timeout=10)
+            self.assertEqual(proc.returncode, 0)
+            self.assertIn(f"Usage: switchyard {command}", proc.stdout)
+        bad = subprocess.run([proxy.binary(), "backfill", "--config", config, "--migration",
+                              "dry", "--batch-size", "0"], capture_output=True, text=True,
+                             timeout=10)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("--batch-size", bad.stderr)
+
+    def test_status_follows_the_recipe(self):
+        self.make_table("rec_t", 1000)
+        steps = [({"writes": "old"}, "step 2:"), ({"writes": "both"}, "step 3:")]
+        for flags, expected in steps:
+            config = self.write_config([type_change("rec", "rec_t", **flags)], name="rec.toml")
+            run = self.command(config, "status")
+            self.assertEqual(run.code, 0, str(run))
+            self.assertIn(expected, run.out)
+        self.assertEqual(self.command(config, "backfill", "--migration", "rec").code, 0)
+        self.assertIn("step 4: switchyard verify", self.command(config, "status").out)
+        self.assertEqual(self.command(config, "verify", "--migration", "rec").code, 0)
+        self.assertIn("step 5:", self.command(config, "status").out)
+        config = self.write_config([type_change("rec", "rec_t", writes="both", reads="new")],
+                                   name="rec.toml")
+        self.assertIn("step 6:", self.command(config, "status").out)
+        config = self.write_config([type_change("rec", "rec_t", writes="new", reads="new")],
+                                   name="rec.toml")
+        self.assertIn("step 7:", self.command(config, "status").out)
+        self.pg.query("ALTER TABLE rec_t DROP COLUMN status")
+        self.assertIn("step 8:", self.command(config, "status").out)
+
+
+if __name__ == "__main__":
+    unittest.main()
