@@ -17,12 +17,22 @@ class BackendHandler {
   bool wants(char type) const {
     namespace be = protocol::backend;
     return type == be::kReadyForQuery || type == be::kErrorResponse ||
-           type == be::kCopyInResponse || type == be::kCopyBothResponse;
+           type == be::kCopyInResponse || type == be::kCopyBothResponse ||
+           (state_.track_replies &&
+            (type == be::kParseComplete || type == be::kCloseComplete));
   }
   FrameAction on_frame(const protocol::Frame& frame, protocol::MessageWriter&) {
     namespace be = protocol::backend;
     state_.tracker.on_backend(frame.type, frame.body);
+    if (state_.track_replies && track_reply(frame.type)) {
+      return FrameAction::drop;
+    }
     if (frame.type == be::kReadyForQuery) {
+      if (state_.request_started) {
+        std::chrono::duration<double> took = std::chrono::steady_clock::now() - *state_.request_started;
+        metrics_.observe_query_seconds(took.count());
+        state_.request_started.reset();
+      }
       if (state_.ready_to_drop > 0) {
         --state_.ready_to_drop;
         return FrameAction::drop;
@@ -44,6 +54,29 @@ class BackendHandler {
   net::awaitable<void> complete() { co_return; }
 
  private:
+  // Returns true when the reply answers a message Switchyard injected.
+  bool track_reply(char type) {
+    namespace be = protocol::backend;
+    switch (type) {
+      case be::kParseComplete:
+        return state_.replies.on_complete(ReplyTracker::Sent::parse);
+      case be::kCloseComplete:
+        return state_.replies.on_complete(ReplyTracker::Sent::close);
+      case be::kErrorResponse:
+        state_.replies.on_error();
+        return false;
+      case be::kReadyForQuery:
+        state_.replies.on_ready();
+        return false;
+      case be::kCopyInResponse:
+      case be::kCopyBothResponse:
+        state_.replies.on_copy_in();
+        return false;
+      default:
+        return false;
+    }
+  }
+
   void count_error(std::span<const std::byte> body) {
     // The SQLSTATE field ('C') is all we need; scan for it without decoding every field.
     protocol::ByteReader reader(body);
@@ -56,7 +89,7 @@ class BackendHandler {
         return;
       }
       if (*field == 'C' && !value->empty()) {
-        metrics_.count_error_class((*value)[0]);
+        metrics_.count_error_sqlstate(*value);
         return;
       }
     }

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "protocol/message_types.hpp"
+#include "protocol/bind.hpp"
+#include "protocol/describe_close.hpp"
 #include "protocol/parse.hpp"
 #include "protocol/query.hpp"
 #include "proxy/logging.hpp"
@@ -28,10 +30,55 @@ bool FrontendHandler::wants(char type) const {
   if (state_.rejecting || copy_) {
     return true;  // every message is dropped or transformed, so each must be seen whole
   }
-  return type == fe::kQuery || type == fe::kParse || type == fe::kTerminate;
+  if (type == fe::kQuery || type == fe::kParse || type == fe::kTerminate) {
+    return true;
+  }
+  if (!state_.track_replies) {
+    return false;
+  }
+  // Statement names are needed only while some statement may have to be prepared again.
+  return type == fe::kClose ||
+         (!prepared_.empty() && (type == fe::kBind || type == fe::kDescribe));
 }
 
-void FrontendHandler::on_streamed(char type) { state_.tracker.on_frontend(type); }
+void FrontendHandler::on_streamed(char type) { sent(type); }
+
+void FrontendHandler::sent(char type, bool hidden) {
+  state_.tracker.on_frontend(type);
+  if ((type == fe::kQuery || type == fe::kSync) && !state_.request_started) {
+    state_.request_started = std::chrono::steady_clock::now();
+  }
+  if (!state_.track_replies) {
+    return;
+  }
+  switch (type) {
+    case fe::kParse:
+      state_.replies.on_sent(ReplyTracker::Sent::parse, hidden);
+      break;
+    case fe::kClose:
+      state_.replies.on_sent(ReplyTracker::Sent::close, hidden);
+      break;
+    case fe::kSync:
+      state_.replies.on_sent(ReplyTracker::Sent::sync);
+      break;
+    case fe::kQuery:
+    case fe::kFunctionCall:
+      state_.replies.on_sent(ReplyTracker::Sent::query);
+      break;
+    default:
+      break;
+  }
+}
+
+void FrontendHandler::reject_batch(const std::string& rejection, protocol::MessageWriter& out) {
+  // The server raises the rejection itself (so a transaction block fails as it would for a
+  // real error); its ReadyForQuery is hidden and the client's batch is dropped up to its Sync,
+  // which then earns the ReadyForQuery the client expects.
+  protocol::encode_query(out, rejection);
+  sent(fe::kQuery);
+  ++state_.ready_to_drop;
+  state_.rejecting = true;
+}
 
 void FrontendHandler::at_boundary_housekeeping() {
   if (!state_.at_boundary()) {
@@ -43,6 +90,8 @@ void FrontendHandler::at_boundary_housekeeping() {
     spdlog::debug("event=generation_adopted session={} from={} to={}", session_id_, before,
                   rewrite_.generation());
   }
+  // Nothing is pending at a boundary, so reply tracking can start or stop here.
+  state_.track_replies = rewrite_.active() || !prepared_.empty();
 }
 
 FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, std::string& replacement) {
@@ -50,6 +99,7 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, std::str
   if (!result) {
     return Decision::forward;
   }
+  metrics_.record_rewrite(*result);
   using rewrite::Outcome;
   if (result->outcome == Outcome::needs_catalog) {
     if (catalog_attempts_ < kMaxCatalogAttempts) {
@@ -114,12 +164,12 @@ FrameAction FrontendHandler::on_frame(const protocol::Frame& frame, protocol::Me
     // Postgres skips everything after an error until Sync; so do we, for our own error.
     if (frame.type == fe::kSync) {
       state_.rejecting = false;
-      state_.tracker.on_frontend(frame.type);
+      sent(frame.type);
       return FrameAction::forward;
     }
     if (frame.type == fe::kTerminate) {
       state_.terminate_sent = true;
-      state_.tracker.on_frontend(frame.type);
+      sent(frame.type);
       return FrameAction::forward;
     }
     return FrameAction::drop;
@@ -129,38 +179,59 @@ FrameAction FrontendHandler::on_frame(const protocol::Frame& frame, protocol::Me
       return on_query(frame, out);
     case fe::kParse:
       return on_parse(frame, out);
+    case fe::kClose:
+      return on_close(frame);
+    case fe::kBind:
+      // A transaction may start with a Bind of a statement prepared earlier: flags adopted
+      // here apply to it.
+      at_boundary_housekeeping();
+      if (auto bind = protocol::decode_bind_target(frame.body)) {
+        return reprepare_if_stale(frame, bind->statement, out);
+      }
+      break;
+    case fe::kDescribe:
+      at_boundary_housekeeping();
+      if (auto describe = protocol::decode_describe_or_close(frame.body);
+          describe && describe->kind == 'S') {
+        return reprepare_if_stale(frame, describe->name, out);
+      }
+      break;
     case fe::kTerminate:
       state_.terminate_sent = true;
       break;
     default:
       break;
   }
-  state_.tracker.on_frontend(frame.type);
+  sent(frame.type);
   return FrameAction::forward;
 }
 
 FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::MessageWriter& out) {
   at_boundary_housekeeping();
-  metrics_.queries_simple.fetch_add(1, std::memory_order_relaxed);
   auto query = protocol::decode_query(frame.body);
   if (!query) {
-    state_.tracker.on_frontend(frame.type);
+    sent(frame.type);
     return FrameAction::forward;  // malformed: let the server say so
   }
   armed_copy_.reset();
   std::string replacement;
-  switch (decide(query->sql, replacement)) {
+  Decision decision = decide(query->sql, replacement);
+  if (decision != Decision::suspend) {
+    metrics_.queries_simple.fetch_add(1, std::memory_order_relaxed);
+    metrics_.count_statement(query->sql);
+  }
+  switch (decision) {
     case Decision::suspend:
       return FrameAction::suspend;
     case Decision::forward:
-      state_.tracker.on_frontend(frame.type);
+      sent(frame.type);
       return FrameAction::forward;
     case Decision::rewritten:
     case Decision::rejected:
       break;
   }
   protocol::encode_query(out, replacement);
-  state_.tracker.on_frontend(frame.type);
+  sent(frame.type);
   if (armed_copy_) {
     copy_.emplace(*armed_copy_);
     copy_failed_ = false;
@@ -171,39 +242,89 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
 
 FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::MessageWriter& out) {
   at_boundary_housekeeping();
-  metrics_.queries_extended.fetch_add(1, std::memory_order_relaxed);
   auto parse = protocol::decode_parse(frame.body);
   if (!parse) {
-    state_.tracker.on_frontend(frame.type);
+    sent(frame.type);
     return FrameAction::forward;
   }
   armed_copy_.reset();
   std::string replacement;
-  switch (decide(parse->query, replacement)) {
-    case Decision::suspend:
-      return FrameAction::suspend;
-    case Decision::forward:
-      state_.tracker.on_frontend(frame.type);
-      return FrameAction::forward;
-    case Decision::rewritten:
-      protocol::encode_parse(out, parse->statement, replacement, parse->param_types);
-      state_.tracker.on_frontend(frame.type);
-      if (armed_copy_) {
-        copy_.emplace(*armed_copy_);
-        copy_failed_ = false;
-        armed_copy_.reset();
-      }
-      return FrameAction::replace;
-    case Decision::rejected:
-      break;
+  Decision decision = decide(parse->query, replacement);
+  if (decision == Decision::suspend) {
+    return FrameAction::suspend;
   }
-  // The server raises the rejection itself (so a transaction block fails as it would for a
-  // real error); its ReadyForQuery is hidden and the client's batch is dropped up to its Sync,
-  // which then earns the ReadyForQuery the client expects.
-  protocol::encode_query(out, replacement);
-  state_.tracker.on_frontend(fe::kQuery);
-  ++state_.ready_to_drop;
-  state_.rejecting = true;
+  metrics_.queries_extended.fetch_add(1, std::memory_order_relaxed);
+  metrics_.count_statement(parse->query);
+  if (decision == Decision::rejected) {
+    reject_batch(replacement, out);
+    return FrameAction::replace;
+  }
+  if (state_.track_replies) {
+    prepared_[std::string(parse->statement)] = Prepared{
+        std::string(parse->query),
+        parse->param_types,
+        rewrite_.generation(),
+        decision == Decision::rewritten ? replacement : std::string(parse->query),
+    };
+  }
+  sent(frame.type);
+  if (decision == Decision::forward) {
+    return FrameAction::forward;
+  }
+  protocol::encode_parse(out, parse->statement, replacement, parse->param_types);
+  if (armed_copy_) {
+    copy_.emplace(*armed_copy_);
+    copy_failed_ = false;
+    armed_copy_.reset();
+  }
+  return FrameAction::replace;
+}
+
+FrameAction FrontendHandler::on_close(const protocol::Frame& frame) {
+  if (auto close = protocol::decode_describe_or_close(frame.body); close && close->kind == 'S') {
+    prepared_.erase(std::string(close->name));
+  }
+  sent(frame.type);
+  return FrameAction::forward;
+}
+
+FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
+                                                std::string_view statement,
+                                                protocol::MessageWriter& out) {
+  auto it = prepared_.find(std::string(statement));
+  if (it == prepared_.end() || it->second.generation == rewrite_.generation()) {
+    sent(frame.type);
+    return FrameAction::forward;
+  }
+  Prepared& stmt = it->second;
+  std::string replacement;
+  Decision decision = decide(stmt.sql, replacement);
+  armed_copy_.reset();
+  if (decision == Decision::suspend) {
+    return FrameAction::suspend;
+  }
+  if (decision == Decision::rejected) {
+    // Under the new flags this statement cannot be served: fail the batch like a bad Parse.
+    reject_batch(replacement, out);
+    return FrameAction::replace;
+  }
+  std::string text = decision == Decision::rewritten ? replacement : stmt.sql;
+  stmt.generation = rewrite_.generation();
+  if (text == stmt.sent) {
+    sent(frame.type);
+    return FrameAction::forward;
+  }
+  // Prepare it again under the same name; the client never sees the two extra replies.
+  spdlog::debug("event=reprepare session={} statement={} generation={}", session_id_,
+                log_value(it->first), stmt.generation);
+  metrics_.statements_reprepared.fetch_add(1, std::memory_order_relaxed);
+  protocol::encode_close(out, 'S', it->first);
+  sent(fe::kClose, true);
+  protocol::encode_parse(out, it->first, text, stmt.param_types);
+  sent(fe::kParse, true);
+  stmt.sent = std::move(text);
+  out.bytes(std::span<const std::byte>(frame.body.data() - 5, frame.size));
+  sent(frame.type);
   return FrameAction::replace;
 }
 
@@ -225,7 +346,7 @@ FrameAction FrontendHandler::on_copy(const protocol::Frame& frame, protocol::Mes
         out.begin_message(fe::kCopyFail);
         out.cstring("switchyard: " + copy_->error());
         out.finish_message();
-        state_.tracker.on_frontend(fe::kCopyFail);
+        sent(fe::kCopyFail);
       }
       return FrameAction::replace;
     }
@@ -242,18 +363,18 @@ FrameAction FrontendHandler::on_copy(const protocol::Frame& frame, protocol::Mes
         out.begin_message(fe::kCopyFail);
         out.cstring("switchyard: " + copy_->error());
         out.finish_message();
-        state_.tracker.on_frontend(fe::kCopyFail);
+        sent(fe::kCopyFail);
       } else {
         out.begin_message(fe::kCopyDone);
         out.finish_message();
-        state_.tracker.on_frontend(fe::kCopyDone);
+        sent(fe::kCopyDone);
       }
       copy_.reset();
       return FrameAction::replace;
     }
     case fe::kCopyFail:
       copy_.reset();
-      state_.tracker.on_frontend(frame.type);
+      sent(frame.type);
       return copy_failed_ ? FrameAction::drop : FrameAction::forward;
     default:
       // Sync/Flush during COPY, or a message that ends it (the server aborts the COPY).
@@ -266,7 +387,7 @@ FrameAction FrontendHandler::on_copy(const protocol::Frame& frame, protocol::Mes
       if (frame.type == fe::kTerminate) {
         state_.terminate_sent = true;
       }
-      state_.tracker.on_frontend(frame.type);
+      sent(frame.type);
       return FrameAction::forward;
   }
 }

@@ -2,6 +2,9 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "proxy/metrics.hpp"
 #include "proxy/pump.hpp"
@@ -38,6 +41,22 @@ class FrontendHandler {
   FrameAction on_query(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_parse(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_copy(const protocol::Frame& frame, protocol::MessageWriter& out);
+  FrameAction on_close(const protocol::Frame& frame);
+  /// Before a Bind/Describe of a statement prepared under an older generation whose rewrite
+  /// has changed since: Close + Parse it again (replies hidden), then the client's message.
+  FrameAction reprepare_if_stale(const protocol::Frame& frame, std::string_view statement,
+                                 protocol::MessageWriter& out);
+  /// Records a message sent upstream with the two trackers.
+  void sent(char type, bool hidden = false);
+  void reject_batch(const std::string& rejection, protocol::MessageWriter& out);
+
+  /// A statement prepared through the protocol, as the client wrote it and as the server has it.
+  struct Prepared {
+    std::string sql;
+    std::vector<std::int32_t> param_types;
+    std::uint64_t generation = 0;
+    std::string sent;
+  };
 
   RelayState& state_;
   Metrics& metrics_;
@@ -48,6 +67,7 @@ class FrontendHandler {
   std::optional<rewrite::CopyPlan> armed_copy_;      // set by a rewritten COPY statement
   std::optional<rewrite::CopyRowTransformer> copy_;  // active while copy data flows
   bool copy_failed_ = false;
+  std::unordered_map<std::string, Prepared> prepared_;
 };
 
 }  // namespace switchyard::proxy

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 
 #include "protocol/transaction_state.hpp"
+#include "proxy/reply_tracker.hpp"
 
 namespace switchyard::proxy {
 
@@ -19,6 +22,12 @@ struct RelayState {
   /// ReadyForQuery messages the client must not see: answers to statements Switchyard sent
   /// on its own (a rejection raised through the server).
   std::uint32_t ready_to_drop = 0;
+  /// Only sessions whose database has migrations pair replies with requests (to hide the
+  /// replies to re-prepares); it starts at a boundary, where nothing is pending.
+  bool track_replies = false;
+  /// When the oldest request still waiting for its ReadyForQuery was sent (query latency).
+  std::optional<std::chrono::steady_clock::time_point> request_started;
+  ReplyTracker replies;
 
   /// Idle between transactions with nothing in flight: where a session may adopt a new config
   /// generation or be closed by a drain (DESIGN §4).

@@ -448,7 +448,11 @@ net::awaitable<void> Session::run() {
     spdlog::info("event=session_start session={} client={} user={} database={} tls={}", id_, peer_,
                  log_value(user_), log_value(database_),
                  client_.is_tls() ? client_.tls_version() : "off");
+    const auto started = std::chrono::steady_clock::now();
     co_await relay();
+    const std::chrono::duration<double> lasted = std::chrono::steady_clock::now() - started;
+    spdlog::info("event=session_end session={} client={} seconds={:.3f}", id_, peer_,
+                 lasted.count());
   }
   if (key_) {
     state_->cancels.remove(key_->process_id, key_->secret_key);

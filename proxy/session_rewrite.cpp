@@ -55,6 +55,25 @@ std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::rewrite(std::strin
   return result;
 }
 
+namespace {
+
+// Blocking libpq work for fetch_missing; runs on the catalog thread.
+std::string load_tables(const config::Config& config, const std::string& database,
+                        const std::vector<std::string>& tables, CatalogCache& catalog) {
+  auto client = CatalogClient::connect(config, database);
+  if (auto* e = std::get_if<std::string>(&client)) {
+    return *e;
+  }
+  auto loaded = std::get<std::unique_ptr<CatalogClient>>(client)->load(tables);
+  if (auto* e = std::get_if<std::string>(&loaded)) {
+    return *e;
+  }
+  catalog.add(std::get<std::vector<RelationColumns>>(loaded), tables);
+  return {};
+}
+
+}  // namespace
+
 net::awaitable<void> SessionRewrite::fetch_missing(const rewrite::RewriteResult& result) {
   std::vector<std::string> tables;
   for (const auto& name : result.missing) {
@@ -62,25 +81,26 @@ net::awaitable<void> SessionRewrite::fetch_missing(const rewrite::RewriteResult&
       tables.push_back(name.table);
     }
   }
-  auto snapshot = snapshot_;
-  auto catalog = rules_->catalog;
-  std::string database = database_;
-  // libpq blocks: run it on the catalog thread and resume here when it is done.
-  std::string error = co_await net::co_spawn(
-      state_.catalog_pool.get_executor(),
-      [snapshot, catalog, database, tables]() -> net::awaitable<std::string> {
-        auto client = CatalogClient::connect(*snapshot->config, database);
-        if (auto* e = std::get_if<std::string>(&client)) {
-          co_return *e;
-        }
-        auto loaded = std::get<std::unique_ptr<CatalogClient>>(client)->load(tables);
-        if (auto* e = std::get_if<std::string>(&loaded)) {
-          co_return *e;
-        }
-        catalog->add(std::get<std::vector<RelationColumns>>(loaded), tables);
-        co_return std::string();
+  // libpq blocks, so the look-up runs on the catalog thread and the session resumes on its
+  // own executor with the answer. A plain function object rather than a coroutine lambda:
+  // GCC 12 mishandles the captures of a lambda coroutine handed to co_spawn.
+  auto job = [snapshot = snapshot_, catalog = rules_->catalog, database = database_,
+              tables = std::move(tables)] {
+    return load_tables(*snapshot->config, database, tables, *catalog);
+  };
+  auto& pool = state_.catalog_pool;
+  std::string error = co_await net::async_initiate<decltype(net::use_awaitable),
+                                                   void(std::string)>(
+      [&pool](auto handler, auto work) {
+        net::post(pool, [handler = std::move(handler), work = std::move(work)]() mutable {
+          std::string answer = work();
+          auto home = net::get_associated_executor(handler);
+          net::dispatch(home, [handler = std::move(handler), answer = std::move(answer)]() mutable {
+            std::move(handler)(std::move(answer));
+          });
+        });
       },
-      net::use_awaitable);
+      net::use_awaitable, std::move(job));
   if (!error.empty()) {
     spdlog::error("event=catalog_fetch_failed database={} error={}", log_value(database_),
                   log_value(error));

@@ -20,6 +20,8 @@ class SessionRewrite {
   bool adopt_latest();
   const Snapshot& snapshot() const { return *snapshot_; }
   std::uint64_t generation() const { return snapshot_->generation; }
+  /// True when migrations apply to this session's database.
+  bool active() const { return rules_ != nullptr; }
   void set_snapshot(std::shared_ptr<const Snapshot> snapshot);
 
   /// The rewrite of one Query/Parse text, or null when it is forwarded as is (no migration

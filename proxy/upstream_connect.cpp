@@ -34,9 +34,11 @@ net::awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_and_n
     co_return "upstream " + where + " closed the connection during TLS negotiation";
   }
   if (answer == 'S') {
-    const bool verify = upstream.tls == config::TlsMode::verify_full;
-    auto hec = co_await stream->handshake_as_client(*snapshot.upstream_tls,
-                                                    verify ? upstream.address.host : std::string(),
+    // Named, not a temporary in the co_await expression: GCC 12 destroys such temporaries
+    // twice when the coroutine suspends.
+    const std::string verify_host =
+        upstream.tls == config::TlsMode::verify_full ? upstream.address.host : std::string();
+    auto hec = co_await stream->handshake_as_client(*snapshot.upstream_tls, verify_host,
                                                     upstream.address.host);
     if (hec) {
       co_return "TLS handshake with upstream " + where + " failed: " + hec.message();
