@@ -5,6 +5,7 @@
 #include "proxy/metrics.hpp"
 #include "proxy/pump.hpp"
 #include "proxy/relay_state.hpp"
+#include "proxy/session_rewrite.hpp"
 
 namespace switchyard::proxy {
 
@@ -12,14 +13,14 @@ namespace switchyard::proxy {
 /// hides answers to statements Switchyard injected, stops at a boundary when draining.
 class BackendHandler {
  public:
-  BackendHandler(RelayState& state, Metrics& metrics) : state_(state), metrics_(metrics) {}
+  BackendHandler(RelayState& state, Metrics& metrics, SessionRewrite& rewrite)
+      : state_(state), metrics_(metrics), rewrite_(rewrite) {}
 
   bool wants(char type) const {
     namespace be = protocol::backend;
     return type == be::kReadyForQuery || type == be::kErrorResponse ||
            type == be::kCopyInResponse || type == be::kCopyBothResponse ||
-           (state_.track_replies &&
-            (type == be::kParseComplete || type == be::kCloseComplete));
+           (state_.track_replies && (type == be::kParseComplete || type == be::kCloseComplete));
   }
   FrameAction on_frame(const protocol::Frame& frame, protocol::MessageWriter&) {
     namespace be = protocol::backend;
@@ -29,7 +30,8 @@ class BackendHandler {
     }
     if (frame.type == be::kReadyForQuery) {
       if (state_.request_started) {
-        std::chrono::duration<double> took = std::chrono::steady_clock::now() - *state_.request_started;
+        std::chrono::duration<double> took =
+            std::chrono::steady_clock::now() - *state_.request_started;
         metrics_.observe_query_seconds(took.count());
         state_.request_started.reset();
       }
@@ -39,6 +41,9 @@ class BackendHandler {
       }
       if (state_.at_boundary()) {
         metrics_.transactions.fetch_add(1, std::memory_order_relaxed);
+        // DDL that just committed is visible to every session now, not at this one's next
+        // statement (it may never send one).
+        rewrite_.after_transaction();
         stop_after_write_ = state_.close_at_boundary;
       }
     } else if (frame.type == be::kErrorResponse) {
@@ -97,6 +102,7 @@ class BackendHandler {
 
   RelayState& state_;
   Metrics& metrics_;
+  SessionRewrite& rewrite_;
   bool stop_after_write_ = false;
 };
 

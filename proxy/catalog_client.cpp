@@ -47,7 +47,8 @@ CatalogClient::~CatalogClient() { PQfinish(connection_); }
 std::variant<std::vector<RelationColumns>, std::string> CatalogClient::load(
     const std::vector<std::string>& tables) {
   static constexpr const char* kQuery =
-      "SELECT n.nspname, c.relname, a.attname "
+      "SELECT n.nspname, c.relname, a.attname, "
+      "       pg_catalog.format_type(a.atttypid, a.atttypmod) "
       "FROM pg_catalog.pg_class c "
       "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
       "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
@@ -62,15 +63,18 @@ std::variant<std::vector<RelationColumns>, std::string> CatalogClient::load(
     PQclear(result);
     return "catalog query failed: " + message;
   }
-  std::map<rewrite::QualifiedName, std::vector<std::string>> found;
+  std::map<rewrite::QualifiedName, RelationColumns> found;
   for (int row = 0; row < PQntuples(result); ++row) {
     rewrite::QualifiedName name{PQgetvalue(result, row, 0), PQgetvalue(result, row, 1)};
-    found[name].emplace_back(PQgetvalue(result, row, 2));
+    RelationColumns& relation = found[name];
+    relation.name = name;
+    relation.columns.emplace_back(PQgetvalue(result, row, 2));
+    relation.types.emplace_back(PQgetvalue(result, row, 3));
   }
   PQclear(result);
   std::vector<RelationColumns> relations;
-  for (auto& [name, columns] : found) {
-    relations.push_back({name, std::move(columns)});
+  for (auto& [name, relation] : found) {
+    relations.push_back(std::move(relation));
   }
   return relations;
 }

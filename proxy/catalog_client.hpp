@@ -16,6 +16,7 @@ namespace switchyard::proxy {
 struct RelationColumns {
   rewrite::QualifiedName name;
   std::vector<std::string> columns;  // attnum order, dropped columns excluded
+  std::vector<std::string> types;    // format_type() of each column, same order
 };
 
 /// Switchyard's own connection to the upstream (libpq, blocking): the catalog look-ups the

@@ -2,13 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include "protocol/message_types.hpp"
 #include "protocol/bind.hpp"
 #include "protocol/describe_close.hpp"
+#include "protocol/message_types.hpp"
 #include "protocol/parse.hpp"
 #include "protocol/query.hpp"
 #include "proxy/logging.hpp"
 #include "rewrite/rewriter.hpp"
+#include "rewrite/search_path_setting.hpp"
 
 namespace switchyard::proxy {
 namespace {
@@ -37,8 +38,7 @@ bool FrontendHandler::wants(char type) const {
     return false;
   }
   // Statement names are needed only while some statement may have to be prepared again.
-  return type == fe::kClose ||
-         (!prepared_.empty() && (type == fe::kBind || type == fe::kDescribe));
+  return type == fe::kClose || (!prepared_.empty() && (type == fe::kBind || type == fe::kDescribe));
 }
 
 void FrontendHandler::on_streamed(char type) { sent(type); }
@@ -78,6 +78,15 @@ void FrontendHandler::reject_batch(const std::string& rejection, protocol::Messa
   sent(fe::kQuery);
   ++state_.ready_to_drop;
   state_.rejecting = true;
+}
+
+void FrontendHandler::follow_search_path(std::string_view sql) {
+  if (!rewrite_.active()) {
+    return;  // nothing to resolve names for
+  }
+  if (auto change = rewrite::search_path_change(sql)) {
+    rewrite_.apply(*change);
+  }
 }
 
 void FrontendHandler::at_boundary_housekeeping() {
@@ -219,6 +228,7 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
   if (decision != Decision::suspend) {
     metrics_.queries_simple.fetch_add(1, std::memory_order_relaxed);
     metrics_.count_statement(query->sql);
+    follow_search_path(query->sql);
   }
   switch (decision) {
     case Decision::suspend:
@@ -255,6 +265,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   }
   metrics_.queries_extended.fetch_add(1, std::memory_order_relaxed);
   metrics_.count_statement(parse->query);
+  follow_search_path(parse->query);
   if (decision == Decision::rejected) {
     reject_batch(replacement, out);
     return FrameAction::replace;

@@ -3,12 +3,27 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include "config/changes.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/snapshot_builder.hpp"
 
 namespace switchyard::proxy {
+namespace {
+
+std::optional<std::string> read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return std::nullopt;
+  }
+  std::ostringstream content;
+  content << in.rdbuf();
+  return std::move(content).str();
+}
+
+}  // namespace
 
 std::string_view to_string(ReloadStatus::Result result) {
   switch (result) {
@@ -95,6 +110,13 @@ std::uint64_t Reloader::completed() const {
 
 ReloadStatus Reloader::reload(std::string_view trigger) {
   std::lock_guard serial(reload_mutex_);
+  auto content = read_file(config_path_);
+  if (trigger == kFileChangeTrigger && content && content == last_read_) {
+    spdlog::debug("event=reload_skipped trigger={} reason=file_unchanged", log_value(trigger));
+    std::lock_guard lock(status_mutex_);
+    return last_;
+  }
+  last_read_ = std::move(content);
   const auto current = state_->snapshot();
   const std::uint64_t current_generation = current ? current->generation : 0;
 

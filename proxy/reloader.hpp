@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -18,11 +19,15 @@
 
 namespace switchyard::proxy {
 
+/// The trigger the config file watch uses; a reload it asks for is skipped when the file
+/// reads as it did at the previous reload.
+inline constexpr std::string_view kFileChangeTrigger = "file change";
+
 /// What the last reload did, for logs, /config and /metrics.
 struct ReloadStatus {
   enum class Result { none, ok, failed };
   Result result = Result::none;
-  std::string trigger;  ///< "SIGHUP", "file change", ...
+  std::string trigger;  ///< "SIGHUP", kFileChangeTrigger, ...
   std::chrono::system_clock::time_point time{};
   /// The generation running after the attempt (unchanged by a failure).
   std::uint64_t generation = 0;
@@ -95,6 +100,10 @@ class Reloader {
   ReloadParticipant* participant_ = nullptr;
 
   std::mutex reload_mutex_;  // one reload at a time
+  // The file as the last reload read it: a file event that changed nothing (a second event
+  // for one save, or a watch that fires after the SIGHUP already reloaded) is not reloaded
+  // again, so one edit logs one outcome.
+  std::optional<std::string> last_read_;
   mutable std::mutex status_mutex_;
   ReloadStatus last_;
   std::uint64_t completed_ = 0;

@@ -356,7 +356,7 @@ net::awaitable<void> Session::relay() {
   SessionRewrite rewrite(*state_, user_, database_, search_path_);
   rewrite.set_snapshot(snapshot_);
   FrontendHandler frontend(relay_, state_->metrics, rewrite, id_);
-  BackendHandler backend(relay_, state_->metrics);
+  BackendHandler backend(relay_, state_->metrics, rewrite);
   std::vector<std::byte> client_leftover(client_reader_.leftover().begin(),
                                          client_reader_.leftover().end());
   std::vector<std::byte> upstream_leftover(upstream_reader_.leftover().begin(),

@@ -10,16 +10,33 @@ SessionRewrite::SessionRewrite(ProxyState& state, std::string user, std::string 
                                std::vector<std::string> search_path)
     : state_(state), database_(std::move(database)) {
   context_.user = std::move(user);
-  if (!search_path.empty()) {
-    context_.search_path = std::move(search_path);
-  }
+  startup_search_path_ = search_path.empty() ? context_.search_path : std::move(search_path);
+  session_search_path_ = startup_search_path_;
+  set_search_path(startup_search_path_);
+  set_snapshot(state_.snapshot());
+}
+
+void SessionRewrite::set_search_path(std::vector<std::string> schemas) {
+  context_.search_path = std::move(schemas);
   // The cache key part that makes two sessions resolve names alike.
   context_key_ = context_.user;
   for (const auto& schema : context_.search_path) {
     context_key_.push_back('\0');
     context_key_ += schema;
   }
-  set_snapshot(state_.snapshot());
+}
+
+void SessionRewrite::apply(const rewrite::SearchPathChange& change) {
+  auto schemas =
+      change.kind == rewrite::SearchPathChange::Kind::set ? change.schemas : startup_search_path_;
+  if (change.local) {
+    local_search_path_ = true;
+  } else {
+    session_search_path_ = schemas;
+  }
+  spdlog::debug("event=search_path_changed database={} local={} schemas={}", log_value(database_),
+                change.local, schemas.size());
+  set_search_path(std::move(schemas));
 }
 
 void SessionRewrite::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
@@ -89,8 +106,7 @@ net::awaitable<void> SessionRewrite::fetch_missing(const rewrite::RewriteResult&
     return load_tables(*snapshot->config, database, tables, *catalog);
   };
   auto& pool = state_.catalog_pool;
-  std::string error = co_await net::async_initiate<decltype(net::use_awaitable),
-                                                   void(std::string)>(
+  std::string error = co_await net::async_initiate<decltype(net::use_awaitable), void(std::string)>(
       [&pool](auto handler, auto work) {
         net::post(pool, [handler = std::move(handler), work = std::move(work)]() mutable {
           std::string answer = work();
@@ -108,6 +124,10 @@ net::awaitable<void> SessionRewrite::fetch_missing(const rewrite::RewriteResult&
 }
 
 void SessionRewrite::after_transaction() {
+  if (local_search_path_) {
+    local_search_path_ = false;
+    set_search_path(session_search_path_);
+  }
   if (!ddl_pending_ || rules_ == nullptr) {
     return;
   }

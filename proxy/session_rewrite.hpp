@@ -6,6 +6,7 @@
 #include "proxy/asio.hpp"
 #include "proxy/proxy_state.hpp"
 #include "rewrite/result.hpp"
+#include "rewrite/search_path_setting.hpp"
 
 namespace switchyard::proxy {
 
@@ -34,14 +35,24 @@ class SessionRewrite {
 
   /// DDL on a mapped table passed through: after it commits, the catalog must be re-read.
   void note_ddl() { ddl_pending_ = true; }
-  /// Called at a transaction boundary: refreshes the catalog if DDL passed through.
+  /// Called at a transaction boundary: refreshes the catalog if DDL passed through, and ends
+  /// a SET LOCAL search_path.
   void after_transaction();
+
+  /// Follows a SET/RESET of search_path sent by the client, so unqualified names resolve as
+  /// the server resolves them. A SET rolled back with its transaction is not undone here.
+  void apply(const rewrite::SearchPathChange& change);
 
  private:
   ProxyState& state_;
   std::string database_;
+  void set_search_path(std::vector<std::string> schemas);
+
   rewrite::SessionContext context_;
   std::string context_key_;
+  std::vector<std::string> startup_search_path_;
+  std::vector<std::string> session_search_path_;  // without SET LOCAL
+  bool local_search_path_ = false;
   std::shared_ptr<const Snapshot> snapshot_;
   const DatabaseRewrite* rules_ = nullptr;
   bool ddl_pending_ = false;

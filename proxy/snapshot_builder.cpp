@@ -42,6 +42,21 @@ void check_against_catalog(const config::Migration& m, const CatalogCache& catal
 
 }  // namespace
 
+void fill_column_types(rewrite::Migration& rule, const std::vector<RelationColumns>& relations) {
+  for (const auto& relation : relations) {
+    if (relation.name.schema != rule.schema || relation.name.table != rule.table) {
+      continue;
+    }
+    for (std::size_t i = 0; i < relation.columns.size() && i < relation.types.size(); ++i) {
+      if (relation.columns[i] == rule.old_column) {
+        rule.old_type = relation.types[i];
+      } else if (relation.columns[i] == rule.new_column) {
+        rule.new_type = relation.types[i];
+      }
+    }
+  }
+}
+
 rewrite::Migration to_rewrite_migration(const config::Migration& m) {
   rewrite::Migration out;
   out.name = m.name;
@@ -107,7 +122,6 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
         entry.mapped_tables.push_back(m->table);
       }
     }
-    entry.rewriter = std::make_shared<const rewrite::Rewriter>(std::move(rules));
     entry.catalog = std::make_shared<CatalogCache>();
     if (options.use_catalog) {
       auto client = CatalogClient::connect(config, database);
@@ -120,11 +134,16 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
         errors.push_back("database \"" + database + "\": " + *error);
         continue;
       }
-      entry.catalog->add(std::get<std::vector<RelationColumns>>(loaded), entry.mapped_tables);
+      const auto& relations = std::get<std::vector<RelationColumns>>(loaded);
+      entry.catalog->add(relations, entry.mapped_tables);
       for (const auto* m : migrations) {
         check_against_catalog(*m, *entry.catalog, database, errors);
       }
+      for (auto& rule : rules) {
+        fill_column_types(rule, relations);
+      }
     }
+    entry.rewriter = std::make_shared<const rewrite::Rewriter>(std::move(rules));
     snapshot->databases.push_back(std::move(entry));
   }
 

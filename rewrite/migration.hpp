@@ -20,6 +20,10 @@ struct Migration {
   Reads reads = Reads::old_column;
   /// "" means identity (a rename); otherwise an SQL expression template containing `{value}`.
   std::string to_new, to_old;
+  /// The columns' types as format_type() spells them, "" when unknown. A bare parameter
+  /// passed through a transform is cast to its column's type, so the server infers for it
+  /// what it would infer without the rewrite (a CASE would otherwise make it text).
+  std::string old_type, new_type;
   /// on_unsupported = reject (true) | passthrough (false).
   bool reject_unsupported = true;
 };

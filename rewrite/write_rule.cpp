@@ -176,16 +176,41 @@ bool Analyzer::safe_to_duplicate(const Node* value, const Migration* m) {
   return false;
 }
 
+namespace {
+
+// A value whose type the server takes from where it is written: $n, NULL, 'string'.
+bool is_untyped(const Node* node) {
+  if (node == nullptr) {
+    return false;
+  }
+  if (node->node_case == PG_QUERY__NODE__NODE_PARAM_REF) {
+    return true;
+  }
+  if (node->node_case != PG_QUERY__NODE__NODE_A_CONST || node->a_const == nullptr) {
+    return false;
+  }
+  return node->a_const->isnull || node->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL;
+}
+
+}  // namespace
+
 std::string Analyzer::written_value(const Migration* m, WriteOp op, Span value, const Node* node) {
   if (node != nullptr && node->node_case == PG_QUERY__NODE__NODE_SET_TO_DEFAULT) {
     // DEFAULT for one column means "writes neither" for that row: the other column takes its
     // own default too.
     return "DEFAULT";
   }
-  const std::string text = edits_.render(value.begin, value.end);
+  std::string text = edits_.render(value.begin, value.end);
   const std::string& tmpl = op == WriteOp::add_old ? m->to_old : m->to_new;
   if (tmpl.empty()) {
     return text;
+  }
+  if (is_untyped(node)) {
+    // The value is written to N for add_old, to O otherwise: its type is that column's.
+    const std::string& type = op == WriteOp::add_old ? m->new_type : m->old_type;
+    if (!type.empty()) {
+      text += "::" + type;
+    }
   }
   return "(" + apply_template(tmpl, text) + ")";
 }

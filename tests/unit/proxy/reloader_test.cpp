@@ -220,6 +220,19 @@ TEST_F(ReloaderTest, RequestsDuringAReloadMergeIntoOne) {
   EXPECT_EQ(state_->snapshot()->generation, 3u);
 }
 
+TEST_F(ReloaderTest, AFileEventForAnUnchangedFileIsSkippedButASignalIsNot) {
+  Reloader reloader(path_, state_, build_offline);
+  write_file(path_, with_migration("both", "old"));
+  EXPECT_EQ(reloader.reload("SIGHUP").generation, 2u);
+  // The watch's event for the same save: nothing new to read, nothing logged twice.
+  reloader.reload(kFileChangeTrigger);
+  EXPECT_EQ(reloader.last().trigger, "SIGHUP");
+  EXPECT_EQ(state_->snapshot()->generation, 2u);
+  EXPECT_EQ(reloader.reload("SIGHUP").generation, 3u);
+  write_file(path_, with_migration("both", "new"));
+  EXPECT_EQ(reloader.reload(kFileChangeTrigger).generation, 4u);
+}
+
 TEST_F(ReloaderTest, StopIsIdempotentAndRequestsAfterStopAreIgnored) {
   Reloader reloader(path_, state_, build_offline);
   reloader.stop();

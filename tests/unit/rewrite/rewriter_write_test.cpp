@@ -84,6 +84,29 @@ TEST(InsertRuleTest, WritesBothTypeChange) {
       });
 }
 
+TEST(InsertRuleTest, BareParametersInATransformTakeTheirColumnsType) {
+  // Inside CASE an untyped $n would become text; with the catalog's types it is pinned to the
+  // type the server infers without the rewrite. Other values are left alone.
+  Migration typed = users_migration(Writes::both, Reads::old_column, true);
+  typed.old_type = "text";
+  typed.new_type = "smallint";
+  run_table(
+      typed,
+      {
+          {"INSERT INTO users (id, state) VALUES ($1, $2)",
+           "INSERT INTO users (id, state, status) VALUES ($1, $2, " TO_OLD("$2::smallint") ")"},
+          {"INSERT INTO users (id, status) VALUES ($1, $2)",
+           "INSERT INTO users (id, status, state) VALUES ($1, $2, " TO_NEW("$2::text") ")"},
+          {"INSERT INTO users (id, state) VALUES ($1, $2::int)",
+           "INSERT INTO users (id, state, status) VALUES ($1, $2::int, " TO_OLD("$2::int") ")"},
+          {"INSERT INTO users (id, state) VALUES (1, NULL), (2, '1')",
+           "INSERT INTO users (id, state, status) VALUES (1, NULL, " TO_OLD(
+               "NULL::smallint") "), (2, '1', " TO_OLD("'1'::smallint") ")"},
+          {"UPDATE users SET state = $1 WHERE id = $2",
+           "UPDATE users SET state = $1, status = " TO_OLD("$1::smallint") " WHERE id = $2"},
+      });
+}
+
 TEST(InsertRuleTest, WritesNew) {
   run_table(users_migration(Writes::new_column, Reads::new_column),
             {

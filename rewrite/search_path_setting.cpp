@@ -1,0 +1,76 @@
+#include "rewrite/search_path_setting.hpp"
+
+#include <algorithm>
+
+#include "rewrite/pg_query_handles.hpp"
+
+namespace switchyard::rewrite {
+namespace {
+
+bool mentions(std::string_view sql, std::string_view lowercase_word) {
+  auto same = [](char a, char b) {
+    return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
+  };
+  return std::search(sql.begin(), sql.end(), lowercase_word.begin(), lowercase_word.end(), same) !=
+         sql.end();
+}
+
+std::optional<SearchPathChange> from_set(const PgQuery__VariableSetStmt& set) {
+  if (set.kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL) {
+    return SearchPathChange{SearchPathChange::Kind::reset, false, {}};
+  }
+  if (set.name == nullptr || std::string_view(set.name) != "search_path") {
+    return std::nullopt;
+  }
+  switch (set.kind) {
+    case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_DEFAULT:
+    case PG_QUERY__VARIABLE_SET_KIND__VAR_RESET:
+      return SearchPathChange{SearchPathChange::Kind::reset, static_cast<bool>(set.is_local), {}};
+    case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE: {
+      SearchPathChange change{SearchPathChange::Kind::set, static_cast<bool>(set.is_local), {}};
+      for (std::size_t i = 0; i < set.n_args; ++i) {
+        const detail::Node* arg = set.args[i];
+        // Each argument is one schema, even a quoted string holding a comma (GUC_LIST_QUOTE).
+        if (arg == nullptr || arg->node_case != PG_QUERY__NODE__NODE_A_CONST ||
+            arg->a_const->val_case != PG_QUERY__A__CONST__VAL_SVAL ||
+            arg->a_const->sval == nullptr) {
+          return std::nullopt;
+        }
+        change.schemas.emplace_back(arg->a_const->sval->sval);
+      }
+      return change;
+    }
+    default:
+      return std::nullopt;  // FROM CURRENT: the value is what it already is
+  }
+}
+
+}  // namespace
+
+std::optional<SearchPathChange> search_path_change(std::string_view sql) {
+  if (!mentions(sql, "search_path") && !mentions(sql, "reset") && !mentions(sql, "discard")) {
+    return std::nullopt;
+  }
+  detail::ParsedSql parsed{std::string(sql)};
+  if (parsed.tree() == nullptr) {
+    return std::nullopt;  // the server rejects it too, changing nothing
+  }
+  std::optional<SearchPathChange> last;
+  for (std::size_t i = 0; i < parsed.tree()->n_stmts; ++i) {
+    const detail::Node* stmt = parsed.tree()->stmts[i]->stmt;
+    if (stmt == nullptr) {
+      continue;
+    }
+    if (stmt->node_case == PG_QUERY__NODE__NODE_VARIABLE_SET_STMT) {
+      if (auto change = from_set(*stmt->variable_set_stmt)) {
+        last = std::move(change);
+      }
+    } else if (stmt->node_case == PG_QUERY__NODE__NODE_DISCARD_STMT &&
+               stmt->discard_stmt->target == PG_QUERY__DISCARD_MODE__DISCARD_ALL) {
+      last = SearchPathChange{SearchPathChange::Kind::reset, false, {}};
+    }
+  }
+  return last;
+}
+
+}  // namespace switchyard::rewrite

@@ -1,0 +1,57 @@
+// search_path_change: statement text in, the session's search_path change out.
+
+#include "rewrite/search_path_setting.hpp"
+
+#include <gtest/gtest.h>
+
+namespace switchyard::rewrite {
+namespace {
+
+using Kind = SearchPathChange::Kind;
+
+struct Case {
+  const char* sql;
+  bool changes;
+  Kind kind = Kind::set;
+  bool local = false;
+  std::vector<std::string> schemas = {};
+};
+
+TEST(SearchPathChangeTest, Table) {
+  const Case cases[] = {
+      {"SELECT 1", false},
+      {"INSERT INTO users (id) VALUES (1)", false},
+      {"SET search_path = shadow, public", true, Kind::set, false, {"shadow", "public"}},
+      {"set SEARCH_PATH to Shadow", true, Kind::set, false, {"shadow"}},
+      {"SET search_path TO \"$user\", \"Mixed\"", true, Kind::set, false, {"$user", "Mixed"}},
+      {"SET search_path = 'a, b'", true, Kind::set, false, {"a, b"}},
+      {"SET LOCAL search_path = audit", true, Kind::set, true, {"audit"}},
+      {"SET SESSION search_path = audit", true, Kind::set, false, {"audit"}},
+      {"SET search_path TO DEFAULT", true, Kind::reset},
+      {"RESET search_path", true, Kind::reset},
+      {"RESET ALL", true, Kind::reset},
+      {"DISCARD ALL", true, Kind::reset},
+      {"DISCARD PLANS", false},
+      {"RESET work_mem", false},
+      {"SET work_mem = '64MB'", false},
+      {"SET search_path FROM CURRENT", false},
+      {"SELECT set_config('search_path', 'x', false)", false},  // a function: not followed
+      {"SET search_path = a; SELECT 1; SET search_path = b", true, Kind::set, false, {"b"}},
+      {"SET search_path = (", false},  // bad SQL: the server refuses it and changes nothing
+      {"SELECT 'search_path'", false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.sql);
+    auto change = search_path_change(c.sql);
+    ASSERT_EQ(change.has_value(), c.changes);
+    if (!change) {
+      continue;
+    }
+    EXPECT_EQ(change->kind, c.kind);
+    EXPECT_EQ(change->local, c.local);
+    EXPECT_EQ(change->schemas, c.schemas);
+  }
+}
+
+}  // namespace
+}  // namespace switchyard::rewrite
