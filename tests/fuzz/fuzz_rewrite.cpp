@@ -1,0 +1,231 @@
+// Fuzzes the rewrite engine with SQL-ish text against a fixed set of migrations.
+//   byte 0: which migration set (kSets below);
+//   then the statement text, up to the first NUL; after it, COPY data rows, fed to the
+//   row transformer when the statement was a rewritten COPY FROM STDIN.
+// Properties, each a way the proxy would otherwise send something wrong upstream:
+//   - rewritten text parses and has as many statements as the input;
+//   - with every migration at writes = new and reads = new, the rewritten text is a fixed
+//     point (rewriting it again changes nothing): no use of an old column is left over;
+//   - text for which may_touch() is false (the proxy's fast path forwards it untouched)
+//     is left unchanged by rewrite();
+//   - a rejection's SQL parses; needs_catalog names relations and, once they are known
+//     (as absent), is not asked again for the same ones;
+//   - COPY rows transform the same whether fed whole or one byte at a time.
+
+#include <pg_query.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fuzz_check.hpp"
+#include "rewrite/copy_transform.hpp"
+#include "rewrite/rewriter.hpp"
+
+namespace rw = switchyard::rewrite;
+using switchyard::fuzz::check;
+
+namespace {
+
+constexpr const char* kStatusToNew = "CASE {value} WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END";
+constexpr const char* kStatusToOld = "CASE {value} WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END";
+
+rw::Migration migration(std::string name, std::string schema, std::string table,
+                        std::string old_column, std::string new_column, rw::Writes w,
+                        rw::Reads r) {
+  rw::Migration m;
+  m.name = std::move(name);
+  m.schema = std::move(schema);
+  m.table = std::move(table);
+  m.old_column = std::move(old_column);
+  m.new_column = std::move(new_column);
+  m.writes = w;
+  m.reads = r;
+  return m;
+}
+
+rw::Migration users(rw::Writes w, rw::Reads r, bool transform, bool reject = true) {
+  rw::Migration m = migration("users-status", "public", "users", "status", "state", w, r);
+  if (transform) {
+    m.to_new = kStatusToNew;
+    m.to_old = kStatusToOld;
+    m.old_type = "text";
+    m.new_type = "integer";
+  }
+  m.reject_unsupported = reject;
+  return m;
+}
+
+rw::Migration orders(rw::Writes w, rw::Reads r, bool transform) {
+  rw::Migration m = migration("orders-total", "public", "orders", "total", "total_cents", w, r);
+  if (transform) {
+    m.to_new = "({value} * 100)::bigint";
+    m.to_old = "({value}::numeric / 100)";
+    m.old_type = "numeric";
+    m.new_type = "bigint";
+  }
+  return m;
+}
+
+struct MigrationSet {
+  std::vector<rw::Migration> migrations;
+  bool all_new = false;  // every migration at writes = new, reads = new
+};
+
+std::vector<MigrationSet> make_sets() {
+  using W = rw::Writes;
+  using R = rw::Reads;
+  return {
+      {{users(W::both, R::old_column, false)}},
+      {{users(W::both, R::new_column, true)}},
+      {{users(W::new_column, R::new_column, false)}, true},
+      {{users(W::new_column, R::new_column, true), orders(W::new_column, R::new_column, true)},
+       true},
+      {{users(W::both, R::old_column, true, false), orders(W::both, R::new_column, false)}},
+      {{migration("mixed", "public", "Mixed Case", "Old Col", "new col", W::both,
+                  R::new_column)}},
+  };
+}
+
+rw::StaticCatalog make_catalog() {
+  rw::StaticCatalog c;
+  c.add({"public", "users"}, {"id", "status", "name", "state"});
+  c.add({"public", "orders"}, {"id", "user_id", "status", "total", "total_cents"});
+  c.add({"public", "accounts"}, {"id", "owner"});
+  c.add({"audit", "users"}, {"id", "status"});
+  c.add({"public", "Mixed Case"}, {"id", "Old Col", "new col"});
+  c.mark_complete("users");
+  c.mark_complete("orders");
+  c.mark_complete("Mixed Case");
+  c.add_absent({"alice", "accounts"});
+  return c;
+}
+
+// Number of statements, or -1 when the text does not parse.
+int statement_count(const std::string& sql) {
+  PgQuerySplitResult r = pg_query_split_with_parser(sql.c_str());
+  const int count = r.error == nullptr ? r.n_stmts : -1;
+  pg_query_free_split_result(r);
+  return count;
+}
+
+// True when some target name (an INSERT column, an UPDATE SET column, a select alias) occurs
+// twice. Postgres refuses a column written twice; the rewriter mishandles it (see
+// tests/fuzz/README.md, known failures), so the fixed-point check skips such text unless
+// SWITCHYARD_FUZZ_STRICT is set. Aliases make this over-approximate, which only skips a check.
+bool repeats_a_target(const std::string& sql) {
+  PgQueryParseResult r = pg_query_parse(sql.c_str());
+  bool repeated = false;
+  if (r.error == nullptr) {
+    constexpr std::string_view kKey = "{\"ResTarget\":{\"name\":\"";
+    std::vector<std::string_view> names;
+    const std::string_view tree = r.parse_tree;
+    for (std::size_t at = tree.find(kKey); at != std::string_view::npos && !repeated;
+         at = tree.find(kKey, at + 1)) {
+      const std::size_t begin = at + kKey.size();
+      const std::string_view name = tree.substr(begin, tree.find('"', begin) - begin);
+      repeated = std::find(names.begin(), names.end(), name) != names.end();
+      names.push_back(name);
+    }
+  }
+  pg_query_free_parse_result(r);
+  return repeated;
+}
+
+void check_copy(const rw::CopyPlan& plan, std::string_view rows) {
+  rw::CopyRowTransformer whole(plan);
+  std::string out_whole;
+  const bool ok_whole = whole.feed(rows, out_whole) && whole.finish(out_whole);
+  rw::CopyRowTransformer bytewise(plan);
+  std::string out_bytes;
+  bool ok_bytes = true;
+  for (std::size_t i = 0; i < rows.size() && ok_bytes; ++i) {
+    ok_bytes = bytewise.feed(rows.substr(i, 1), out_bytes);
+  }
+  ok_bytes = ok_bytes && bytewise.finish(out_bytes);
+  check(ok_whole == ok_bytes, "COPY rows accepted whole but not split (or the reverse)");
+  check(!ok_whole || out_whole == out_bytes, "COPY rows differ when split");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 1 || size > 4096) {
+    return 0;
+  }
+  static const std::vector<MigrationSet> sets = make_sets();
+  static const std::vector<rw::Rewriter> rewriters = [] {
+    std::vector<rw::Rewriter> v;
+    for (const MigrationSet& s : sets) {
+      v.emplace_back(s.migrations);
+    }
+    return v;
+  }();
+  const std::size_t which = data[0] % sets.size();
+  const std::string_view input = switchyard::fuzz::text_of(data + 1, size - 1);
+  const std::string sql(input.substr(0, input.find('\0')));
+  const std::string_view copy_rows =
+      sql.size() < input.size() ? input.substr(sql.size() + 1) : std::string_view{};
+  const rw::Rewriter& rewriter = rewriters[which];
+
+  rw::SessionContext session;
+  session.user = "alice";
+  rw::StaticCatalog catalog = make_catalog();
+  rw::RewriteResult result = rewriter.rewrite(sql, session, catalog);
+  // The proxy fetches what is missing and asks again; it gives up after a few rounds.
+  std::vector<rw::QualifiedName> asked;
+  for (int round = 0; round < 4 && result.outcome == rw::Outcome::needs_catalog; ++round) {
+    check(!result.missing.empty(), "needs_catalog without a relation");
+    for (const rw::QualifiedName& name : result.missing) {
+      check(std::find(asked.begin(), asked.end(), name) == asked.end(),
+            "needs_catalog asked again for a relation already supplied");
+      asked.push_back(name);
+      catalog.add_absent(name);
+    }
+    result = rewriter.rewrite(sql, session, catalog);
+  }
+
+  // Replaying one input with SWITCHYARD_FUZZ_DEBUG=1 shows what the rewriter made of it.
+  static const bool debug = std::getenv("SWITCHYARD_FUZZ_DEBUG") != nullptr;
+  if (debug) {
+    std::fprintf(stderr, "set %zu in:  %s\noutcome %d: %s%s\n", which, sql.c_str(),
+                 static_cast<int>(result.outcome), result.sql.c_str(), result.reason.c_str());
+    if (result.outcome == rw::Outcome::rewritten) {
+      const rw::RewriteResult again = rewriter.rewrite(result.sql, session, catalog);
+      std::fprintf(stderr, "again %d: %s%s\n", static_cast<int>(again.outcome), again.sql.c_str(),
+                   again.reason.c_str());
+    }
+  }
+  if (!rewriter.may_touch(sql)) {
+    check(result.outcome == rw::Outcome::unchanged, "fast path skips text rewrite() changes");
+  }
+  switch (result.outcome) {
+    case rw::Outcome::rewritten: {
+      const int out_count = statement_count(result.sql);
+      check(out_count >= 0, "rewritten SQL does not parse");
+      check(out_count == statement_count(sql), "rewrite changed the number of statements");
+      static const bool strict = std::getenv("SWITCHYARD_FUZZ_STRICT") != nullptr;
+      if (sets[which].all_new && (strict || !repeats_a_target(sql))) {
+        const rw::RewriteResult again = rewriter.rewrite(result.sql, session, catalog);
+        check(again.outcome == rw::Outcome::unchanged, "rewritten SQL still uses an old column");
+      }
+      if (result.copy) {
+        check_copy(*result.copy, copy_rows);
+      }
+      break;
+    }
+    case rw::Outcome::rejected:
+    case rw::Outcome::passthrough_unsupported:
+      check(!result.reason.empty(), "rejection without a reason");
+      check(statement_count(rw::rejection_sql(result.reason)) == 1, "rejection SQL does not parse");
+      break;
+    default:
+      break;
+  }
+  return 0;
+}
