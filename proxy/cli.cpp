@@ -9,7 +9,7 @@ std::string usage_text() {
 
 Usage:
   switchyard serve   --config FILE [--log-level LEVEL] [--log-format text|json]
-  switchyard check   --config FILE
+  switchyard check   --config FILE [--offline]
   switchyard rewrite --config FILE [--sql SQL] [--database DB] [--user USER] [--offline]
   switchyard backfill --config FILE --migration NAME [options]   (see backfill --help)
   switchyard verify  --config FILE --migration NAME [options]
@@ -31,7 +31,7 @@ Options:
   --sql SQL            rewrite: the statement(s) to rewrite instead of reading stdin
   --database DB        rewrite: the session's database (default: [upstream] database)
   --user USER          rewrite: the session's user, for "$user" in search_path
-  --offline            rewrite: do not connect to the database for catalog look-ups
+  --offline            check, rewrite: do not connect to the database for catalog look-ups
 
 Signals (serve): SIGHUP reloads the config; SIGTERM/SIGINT drain sessions and exit.
 )";
@@ -117,7 +117,8 @@ std::variant<CommandLine, CliError> parse_command_line(const std::vector<std::st
       if (v) {
         cmd.user = *v;
       }
-    } else if (name == "--offline" && cmd.kind == CommandKind::rewrite) {
+    } else if (name == "--offline" &&
+               (cmd.kind == CommandKind::rewrite || cmd.kind == CommandKind::check)) {
       cmd.offline = true;
     } else {
       return CliError{"unknown option '" + arg + "' for '" + first + "' (try --help)"};

@@ -22,7 +22,7 @@ namespace sy = switchyard;
 namespace {
 
 /// Loads and validates the file; prints every problem to stderr. Empty on failure.
-std::shared_ptr<const sy::proxy::Snapshot> load(const std::string& path) {
+std::shared_ptr<const sy::proxy::Snapshot> load(const std::string& path, bool offline = false) {
   auto loaded = sy::config::load_config(path);
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors) {
@@ -30,7 +30,9 @@ std::shared_ptr<const sy::proxy::Snapshot> load(const std::string& path) {
     }
     return nullptr;
   }
-  auto built = sy::proxy::build_snapshot(std::move(*loaded.config), 1);
+  sy::proxy::BuildOptions options;
+  options.use_catalog = !offline;
+  auto built = sy::proxy::build_snapshot(std::move(*loaded.config), 1, options);
   if (auto* errors = std::get_if<std::vector<std::string>>(&built)) {
     for (const auto& error : *errors) {
       std::cerr << path << ": " << error << "\n";
@@ -62,7 +64,7 @@ int serve(const sy::proxy::CommandLine& cmd) {
 }
 
 int check(const sy::proxy::CommandLine& cmd) {
-  auto snapshot = load(cmd.config_path);
+  auto snapshot = load(cmd.config_path, cmd.offline);
   if (!snapshot) {
     return 1;
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "config/identifier.hpp"
 #include "proxy/tls_contexts.hpp"
 
 namespace switchyard::proxy {
@@ -17,7 +18,9 @@ bool contains(const std::vector<std::string>& list, const std::string& item) {
 void check_against_catalog(const config::Migration& m, const CatalogCache& catalog,
                            const std::string& database, std::vector<std::string>& errors) {
   const std::string where = "migration \"" + m.name + "\": ";
-  auto columns = catalog.columns({m.schema, m.table});
+  // The config keeps identifiers as written ("Order Status" quoted); the catalog has names.
+  auto columns =
+      catalog.columns({config::identifier_name(m.schema), config::identifier_name(m.table)});
   if (!columns) {
     errors.push_back(where + "table " + m.schema + "." + m.table +
                      " does not exist in database \"" + database + "\"");
@@ -27,20 +30,18 @@ void check_against_catalog(const config::Migration& m, const CatalogCache& catal
       m.writes != config::Writes::new_column || m.reads != config::Reads::new_column;
   const bool new_needed =
       m.writes != config::Writes::old_column || m.reads != config::Reads::old_column;
-  if (old_needed && !contains(*columns, m.old_column)) {
+  if (old_needed && !contains(*columns, config::identifier_name(m.old_column))) {
     errors.push_back(where + "old column \"" + m.old_column + "\" does not exist in " + m.schema +
                      "." + m.table +
                      " (it may be missing only once writes = \"new\" and reads = \"new\")");
   }
-  if (new_needed && !contains(*columns, m.new_column)) {
+  if (new_needed && !contains(*columns, config::identifier_name(m.new_column))) {
     errors.push_back(where + "new column \"" + m.new_column + "\" does not exist in " + m.schema +
                      "." + m.table + "; add it (nullable) before writes = \"" +
                      std::string(config::to_string(m.writes)) + "\" / reads = \"" +
                      std::string(config::to_string(m.reads)) + "\"");
   }
 }
-
-}  // namespace
 
 void fill_column_types(rewrite::Migration& rule, const std::vector<RelationColumns>& relations) {
   for (const auto& relation : relations) {
@@ -57,13 +58,15 @@ void fill_column_types(rewrite::Migration& rule, const std::vector<RelationColum
   }
 }
 
+}  // namespace
+
 rewrite::Migration to_rewrite_migration(const config::Migration& m) {
   rewrite::Migration out;
   out.name = m.name;
-  out.schema = m.schema;
-  out.table = m.table;
-  out.old_column = m.old_column;
-  out.new_column = m.new_column;
+  out.schema = config::identifier_name(m.schema);
+  out.table = config::identifier_name(m.table);
+  out.old_column = config::identifier_name(m.old_column);
+  out.new_column = config::identifier_name(m.new_column);
   out.writes = m.writes == config::Writes::old_column ? rewrite::Writes::old_column
                : m.writes == config::Writes::both     ? rewrite::Writes::both
                                                       : rewrite::Writes::new_column;
@@ -118,8 +121,8 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
     std::vector<rewrite::Migration> rules;
     for (const auto* m : migrations) {
       rules.push_back(to_rewrite_migration(*m));
-      if (!contains(entry.mapped_tables, m->table)) {
-        entry.mapped_tables.push_back(m->table);
+      if (auto table = config::identifier_name(m->table); !contains(entry.mapped_tables, table)) {
+        entry.mapped_tables.push_back(std::move(table));
       }
     }
     entry.catalog = std::make_shared<CatalogCache>();
