@@ -8,6 +8,7 @@
 #include "protocol/parse.hpp"
 #include "protocol/query.hpp"
 #include "proxy/logging.hpp"
+#include "rewrite/deallocation.hpp"
 #include "rewrite/rewriter.hpp"
 #include "rewrite/search_path_setting.hpp"
 
@@ -80,7 +81,17 @@ void FrontendHandler::reject_batch(const std::string& rejection, protocol::Messa
   state_.rejecting = true;
 }
 
-void FrontendHandler::follow_search_path(std::string_view sql) {
+void FrontendHandler::follow_session_statements(std::string_view sql) {
+  if (!prepared_.empty()) {
+    if (auto gone = rewrite::deallocation(sql)) {
+      if (gone->all) {
+        prepared_.clear();
+      }
+      for (const auto& name : gone->names) {
+        prepared_.erase(name);
+      }
+    }
+  }
   if (!rewrite_.active()) {
     return;  // nothing to resolve names for
   }
@@ -228,7 +239,7 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
   if (decision != Decision::suspend) {
     metrics_.queries_simple.fetch_add(1, std::memory_order_relaxed);
     metrics_.count_statement(query->sql);
-    follow_search_path(query->sql);
+    follow_session_statements(query->sql);
   }
   switch (decision) {
     case Decision::suspend:
@@ -265,7 +276,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   }
   metrics_.queries_extended.fetch_add(1, std::memory_order_relaxed);
   metrics_.count_statement(parse->query);
-  follow_search_path(parse->query);
+  follow_session_statements(parse->query);
   if (decision == Decision::rejected) {
     reject_batch(replacement, out);
     return FrameAction::replace;

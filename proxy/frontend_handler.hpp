@@ -48,8 +48,9 @@ class FrontendHandler {
                                  protocol::MessageWriter& out);
   /// Records a message sent upstream with the two trackers.
   void sent(char type, bool hidden = false);
-  /// Keeps the session's search_path in step with SET/RESET statements the client sends.
-  void follow_search_path(std::string_view sql);
+  /// Keeps the session's search_path and the prepared-statement registry in step with the
+  /// SET/RESET/DEALLOCATE/DISCARD statements the client sends.
+  void follow_session_statements(std::string_view sql);
   void reject_batch(const std::string& rejection, protocol::MessageWriter& out);
 
   /// A statement prepared through the protocol, as the client wrote it and as the server has it.

@@ -1,19 +1,10 @@
 #include "rewrite/search_path_setting.hpp"
 
-#include <algorithm>
-
 #include "rewrite/pg_query_handles.hpp"
+#include "rewrite/sql_text.hpp"
 
 namespace switchyard::rewrite {
 namespace {
-
-bool mentions(std::string_view sql, std::string_view lowercase_word) {
-  auto same = [](char a, char b) {
-    return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
-  };
-  return std::search(sql.begin(), sql.end(), lowercase_word.begin(), lowercase_word.end(), same) !=
-         sql.end();
-}
 
 std::optional<SearchPathChange> from_set(const PgQuery__VariableSetStmt& set) {
   if (set.kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL) {
@@ -48,7 +39,8 @@ std::optional<SearchPathChange> from_set(const PgQuery__VariableSetStmt& set) {
 }  // namespace
 
 std::optional<SearchPathChange> search_path_change(std::string_view sql) {
-  if (!mentions(sql, "search_path") && !mentions(sql, "reset") && !mentions(sql, "discard")) {
+  using detail::icontains;
+  if (!icontains(sql, "search_path") && !icontains(sql, "reset") && !icontains(sql, "discard")) {
     return std::nullopt;
   }
   detail::ParsedSql parsed{std::string(sql)};

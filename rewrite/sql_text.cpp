@@ -1,5 +1,7 @@
 #include "rewrite/sql_text.hpp"
 
+#include <algorithm>
+
 #include "rewrite/pg_query_handles.hpp"
 
 namespace switchyard::rewrite::detail {
@@ -82,6 +84,14 @@ std::string apply_template(std::string_view tmpl, std::string_view value) {
     pos = hit + kPlaceholder.size();
   }
   return out;
+}
+
+bool icontains(std::string_view hay, std::string_view lowercase_word) {
+  auto same = [](char a, char b) {
+    return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
+  };
+  return std::search(hay.begin(), hay.end(), lowercase_word.begin(), lowercase_word.end(), same) !=
+         hay.end();
 }
 
 }  // namespace switchyard::rewrite::detail

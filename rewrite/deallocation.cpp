@@ -1,0 +1,43 @@
+#include "rewrite/deallocation.hpp"
+
+#include "rewrite/pg_query_handles.hpp"
+#include "rewrite/sql_text.hpp"
+
+namespace switchyard::rewrite {
+
+std::optional<Deallocation> deallocation(std::string_view sql) {
+  if (!detail::icontains(sql, "deallocate") && !detail::icontains(sql, "discard")) {
+    return std::nullopt;
+  }
+  detail::ParsedSql parsed{std::string(sql)};
+  if (parsed.tree() == nullptr) {
+    return std::nullopt;
+  }
+  Deallocation found;
+  bool any = false;
+  for (std::size_t i = 0; i < parsed.tree()->n_stmts; ++i) {
+    const detail::Node* stmt = parsed.tree()->stmts[i]->stmt;
+    if (stmt == nullptr) {
+      continue;
+    }
+    if (stmt->node_case == PG_QUERY__NODE__NODE_DEALLOCATE_STMT) {
+      any = true;
+      const char* name = stmt->deallocate_stmt->name;
+      if (name == nullptr || name[0] == '\0') {
+        found.all = true;
+      } else {
+        found.names.emplace_back(name);
+      }
+    } else if (stmt->node_case == PG_QUERY__NODE__NODE_DISCARD_STMT &&
+               stmt->discard_stmt->target == PG_QUERY__DISCARD_MODE__DISCARD_ALL) {
+      any = true;
+      found.all = true;
+    }
+  }
+  if (!any) {
+    return std::nullopt;
+  }
+  return found;
+}
+
+}  // namespace switchyard::rewrite

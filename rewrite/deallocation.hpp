@@ -1,0 +1,21 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace switchyard::rewrite {
+
+/// Prepared statements a text removes on the server: `DEALLOCATE [PREPARE] name`,
+/// `DEALLOCATE ALL`, `DISCARD ALL`. Drivers (psycopg among them) drop their protocol-level
+/// statements this way rather than with a Close message.
+struct Deallocation {
+  bool all = false;
+  std::vector<std::string> names;
+};
+
+/// nullopt when the text deallocates nothing. No parse unless a keyword appears.
+std::optional<Deallocation> deallocation(std::string_view sql);
+
+}  // namespace switchyard::rewrite
