@@ -5,7 +5,8 @@
 // Properties, each a way the proxy would otherwise send something wrong upstream:
 //   - rewritten text parses and has as many statements as the input;
 //   - with every migration at writes = new and reads = new, the rewritten text is a fixed
-//     point (rewriting it again changes nothing): no use of an old column is left over;
+//     point (rewriting it again changes nothing): no use of an old column is left over
+//     (checked only for text whose relations the catalog knows);
 //   - text for which may_touch() is false (the proxy's fast path forwards it untouched)
 //     is left unchanged by rewrite();
 //   - a rejection's SQL parses; needs_catalog names relations and, once they are known
@@ -210,7 +211,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(out_count >= 0, "rewritten SQL does not parse");
       check(out_count == statement_count(sql), "rewrite changed the number of statements");
       static const bool strict = std::getenv("SWITCHYARD_FUZZ_STRICT") != nullptr;
-      if (sets[which].all_new && (strict || !repeats_a_target(sql))) {
+      // Text naming relations the catalog does not have fails in Postgres whatever the
+      // rewrite, and a name that is both a relation and an alias cannot be resolved well.
+      if (sets[which].all_new && asked.empty() && (strict || !repeats_a_target(sql))) {
         const rw::RewriteResult again = rewriter.rewrite(result.sql, session, catalog);
         check(again.outcome == rw::Outcome::unchanged, "rewritten SQL still uses an old column");
       }
