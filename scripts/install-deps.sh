@@ -13,6 +13,8 @@ PACKAGES=(
   postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer python3 python3-psycopg
   python3-prometheus-client openssl
   procps iproute2
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+  clang libclang-rt-14-dev
 )
 
 missing=()
