@@ -221,12 +221,19 @@ std::optional<std::string> file_problem(const std::filesystem::path& path, std::
   }
   std::optional<std::string> problem;
   if (contents != nullptr) {
+    // A bound, so that a device such as /dev/zero named by mistake is an error and not a
+    // load (or reload) that never ends and takes all memory. Found by fuzzing (issue 7).
+    constexpr std::size_t kMaxBytes = std::size_t{1} << 20;
     char buffer[4096];
     std::size_t n = 0;
     while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) {
       contents->append(buffer, n);
+      if (contents->size() > kMaxBytes) {
+        problem = "larger than 1 MiB, which no config or password file is";
+        break;
+      }
     }
-    if (std::ferror(file) != 0) {
+    if (!problem && std::ferror(file) != 0) {
       problem = "read error";
     }
   }

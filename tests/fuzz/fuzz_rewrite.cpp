@@ -37,8 +37,7 @@ constexpr const char* kStatusToNew = "CASE {value} WHEN 'active' THEN 1 WHEN 'in
 constexpr const char* kStatusToOld = "CASE {value} WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END";
 
 rw::Migration migration(std::string name, std::string schema, std::string table,
-                        std::string old_column, std::string new_column, rw::Writes w,
-                        rw::Reads r) {
+                        std::string old_column, std::string new_column, rw::Writes w, rw::Reads r) {
   rw::Migration m;
   m.name = std::move(name);
   m.schema = std::move(schema);
@@ -88,8 +87,7 @@ std::vector<MigrationSet> make_sets() {
       {{users(W::new_column, R::new_column, true), orders(W::new_column, R::new_column, true)},
        true},
       {{users(W::both, R::old_column, true, false), orders(W::both, R::new_column, false)}},
-      {{migration("mixed", "public", "Mixed Case", "Old Col", "new col", W::both,
-                  R::new_column)}},
+      {{migration("mixed", "public", "Mixed Case", "Old Col", "new col", W::both, R::new_column)}},
   };
 }
 

@@ -50,6 +50,22 @@ TEST(ConfigFilesTest, LoadedFileRecordsItsSource) {
   EXPECT_EQ(result.config->source, path.string());
 }
 
+// Regression (issue 7): a device named by mistake used to be read until memory ran out.
+TEST(ConfigFilesTest, EndlessPasswordFileIsRefusedPromptly) {
+  const LoadResult result = parse(std::string(kBase) + "password_file = \"/dev/zero\"\n");
+  ASSERT_EQ(result.errors.size(), 1u) << describe(result);
+  EXPECT_EQ(result.errors[0].key, "upstream.password_file");
+  EXPECT_NE(result.errors[0].message.find("larger than 1 MiB"), std::string::npos)
+      << result.errors[0].message;
+}
+
+TEST(ConfigFilesTest, EndlessConfigFileIsRefusedPromptly) {
+  const LoadResult result = load_config("/dev/zero");
+  ASSERT_EQ(result.errors.size(), 1u) << describe(result);
+  EXPECT_NE(result.errors[0].message.find("larger than 1 MiB"), std::string::npos)
+      << result.errors[0].message;
+}
+
 TEST(ConfigFilesTest, TlsFilesMustBeReadableAndAreNamed) {
   ScratchDir dir;
   const auto cert = dir.write("server.crt", "cert");
