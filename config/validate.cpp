@@ -222,7 +222,8 @@ std::optional<std::string> file_problem(const std::filesystem::path& path, std::
   std::optional<std::string> problem;
   if (contents != nullptr) {
     // A bound, so that a device such as /dev/zero named by mistake is an error and not a
-    // load (or reload) that never ends and takes all memory. Found by fuzzing (issue 7).
+    // load (or reload) that never ends and takes all memory (found writing the config fuzz
+    // target, issue 7).
     constexpr std::size_t kMaxBytes = std::size_t{1} << 20;
     char buffer[4096];
     std::size_t n = 0;
