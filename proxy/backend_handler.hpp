@@ -1,6 +1,7 @@
 #pragma once
 
 #include "protocol/byte_reader.hpp"
+#include "protocol/error_response.hpp"
 #include "protocol/message_types.hpp"
 #include "proxy/metrics.hpp"
 #include "proxy/pump.hpp"
@@ -22,7 +23,7 @@ class BackendHandler {
            type == be::kCopyInResponse || type == be::kCopyBothResponse ||
            (state_.track_replies && (type == be::kParseComplete || type == be::kCloseComplete));
   }
-  FrameAction on_frame(const protocol::Frame& frame, protocol::MessageWriter&) {
+  FrameAction on_frame(const protocol::Frame& frame, protocol::MessageWriter& out) {
     namespace be = protocol::backend;
     state_.tracker.on_backend(frame.type, frame.body);
     if (state_.track_replies && track_reply(frame.type)) {
@@ -40,6 +41,7 @@ class BackendHandler {
         return FrameAction::drop;
       }
       if (state_.at_boundary()) {
+        state_.rejections_pending = 0;  // one answered otherwise (an aborted transaction's)
         metrics_.transactions.fetch_add(1, std::memory_order_relaxed);
         // DDL that just committed is visible to every session now, not at this one's next
         // statement (it may never send one).
@@ -48,6 +50,9 @@ class BackendHandler {
       }
     } else if (frame.type == be::kErrorResponse) {
       count_error(frame.body);
+      if (state_.rejections_pending > 0) {
+        return tidy_rejection(frame, out);
+      }
     }
     return FrameAction::forward;
   }
@@ -80,6 +85,21 @@ class BackendHandler {
       default:
         return false;
     }
+  }
+
+  // Switchyard's own rejection is raised by a DO block: drop the "PL/pgSQL function
+  // inline_code_block" context, which would only puzzle the reader.
+  FrameAction tidy_rejection(const protocol::Frame& frame, protocol::MessageWriter& out) {
+    auto notice = protocol::decode_notice(frame.body);
+    if (!notice || notice->code != "0A000") {
+      return FrameAction::forward;  // not ours: the server refused something else first
+    }
+    --state_.rejections_pending;
+    std::erase_if(notice->other, [](const auto& field) {
+      return field.first == 'W' && field.second.find("inline_code_block") != std::string::npos;
+    });
+    protocol::encode_error_response(out, *notice);
+    return FrameAction::replace;
   }
 
   void count_error(std::span<const std::byte> body) {

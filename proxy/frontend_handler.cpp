@@ -77,6 +77,7 @@ void FrontendHandler::reject_batch(const std::string& rejection, protocol::Messa
   // which then earns the ReadyForQuery the client expects.
   protocol::encode_query(out, rejection);
   sent(fe::kQuery);
+  ++state_.rejections_pending;
   ++state_.ready_to_drop;
   state_.rejecting = true;
 }
@@ -247,8 +248,10 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
     case Decision::forward:
       sent(frame.type);
       return FrameAction::forward;
-    case Decision::rewritten:
     case Decision::rejected:
+      ++state_.rejections_pending;
+      break;
+    case Decision::rewritten:
       break;
   }
   protocol::encode_query(out, replacement);

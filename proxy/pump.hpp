@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <optional>
+#include <tuple>
 #include <span>
 #include <vector>
 
@@ -73,14 +74,33 @@ net::awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
 
   for (;;) {
     if (!process_held) {
-      if (end == 0) {
-        // Nothing held: wait for bytes before taking a buffer, so idle sessions hold none.
-        if (auto ec = co_await from.wait_readable()) {
-          co_return PumpEnd{ec, std::nullopt};
+      error_code ec;
+      std::size_t n = 0;
+      if (end == 0 && !from.is_tls()) {
+        // Nothing held: read what is there into a pooled buffer, and give the buffer back while
+        // waiting, so idle sessions hold none. Reading before waiting keeps the common case
+        // (bytes already there) to one system call, and makes the readiness wait safe.
+        for (;;) {
+          pooled.acquire();
+          n = from.read_now(net::buffer(base(), capacity()), ec);
+          if (ec != net::error::would_block) {
+            break;
+          }
+          pooled.reset();
+          if (auto wait_ec = co_await from.wait_read()) {
+            co_return PumpEnd{wait_ec, std::nullopt};
+          }
         }
-        pooled.acquire();
+      } else {
+        if (end == 0) {
+          // TLS: OpenSSL may hold decrypted bytes already, so this returns at once.
+          if (auto wait_ec = co_await from.wait_readable()) {
+            co_return PumpEnd{wait_ec, std::nullopt};
+          }
+          pooled.acquire();
+        }
+        std::tie(ec, n) = co_await from.read_some(net::buffer(base() + end, capacity() - end));
       }
-      auto [ec, n] = co_await from.read_some(net::buffer(base() + end, capacity() - end));
       if (ec) {
         co_return PumpEnd{ec, std::nullopt};
       }

@@ -22,6 +22,8 @@ struct RelayState {
   /// ReadyForQuery messages the client must not see: answers to statements Switchyard sent
   /// on its own (a rejection raised through the server).
   std::uint32_t ready_to_drop = 0;
+  /// Rejections sent upstream whose ErrorResponse has not come back yet.
+  std::uint32_t rejections_pending = 0;
   /// Only sessions whose database has migrations pair replies with requests (to hide the
   /// replies to re-prepares); it starts at a boundary, where nothing is pending.
   bool track_replies = false;

@@ -1,6 +1,10 @@
 #include "proxy/stream.hpp"
 
 #include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
 
 namespace switchyard::proxy {
 
@@ -30,8 +34,68 @@ net::awaitable<std::pair<error_code, std::size_t>> Stream::read_some(net::mutabl
     auto [ec, n] = co_await tls_->async_read_some(buffer, use_nothrow);
     co_return std::pair{ec, n};
   }
-  auto [ec, n] = co_await socket_.async_read_some(buffer, use_nothrow);
-  co_return std::pair{ec, n};
+  for (;;) {
+    error_code ec;
+    std::size_t n = read_now(buffer, ec);
+    if (ec != net::error::would_block) {
+      co_return std::pair{ec, n};
+    }
+    if (auto wait_ec = co_await wait_read()) {
+      co_return std::pair{wait_ec, std::size_t{0}};
+    }
+  }
+}
+
+std::size_t Stream::read_now(net::mutable_buffer buffer, error_code& ec) {
+  ec = {};
+  for (;;) {
+    ssize_t n = ::recv(socket_.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      return static_cast<std::size_t>(n);
+    }
+    if (n == 0) {
+      ec = buffer.size() == 0 ? error_code{} : error_code(net::error::eof);
+      return 0;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    ec = (errno == EAGAIN || errno == EWOULDBLOCK)
+             ? error_code(net::error::would_block)
+             : error_code(errno, boost::system::system_category());
+    return 0;
+  }
+}
+
+net::awaitable<error_code> Stream::wait_read() {
+  auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, use_nothrow);
+  co_return ec;
+}
+
+std::size_t Stream::send_now(std::span<const net::const_buffer> pieces, error_code& ec) {
+  ec = {};
+  std::array<iovec, kMaxSendPieces> iov{};
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    iov[i].iov_base = const_cast<void*>(pieces[i].data());
+    iov[i].iov_len = pieces[i].size();
+  }
+  msghdr message{};
+  message.msg_iov = iov.data();
+  message.msg_iovlen = pieces.size();
+  for (;;) {
+    // MSG_NOSIGNAL: a peer that went away is an error value, not a SIGPIPE.
+    ssize_t n = ::sendmsg(socket_.native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) {
+      return static_cast<std::size_t>(n);
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    ec = (errno == EAGAIN || errno == EWOULDBLOCK)
+             ? error_code(net::error::would_block)
+             : error_code(errno, boost::system::system_category());
+    return 0;
+  }
 }
 
 net::awaitable<error_code> Stream::wait_readable() {

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <array>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "proxy/asio.hpp"
 
@@ -22,16 +25,49 @@ class Stream {
                                                  const std::string& verify_host,
                                                  const std::string& sni_host);
 
+  /// Reads at least one byte (or fails). Plain sockets try the socket first and wait only when
+  /// it is empty, so a read of bytes already there costs one system call and no scheduler trip.
   net::awaitable<std::pair<error_code, std::size_t>> read_some(net::mutable_buffer buffer);
+
+  /// Plain sockets only: reads what the socket holds now, without waiting. `ec` is
+  /// would_block when it holds nothing, eof when the peer closed.
+  std::size_t read_now(net::mutable_buffer buffer, error_code& ec);
+
+  /// Plain sockets only: waits until the socket is readable. Call it only right after
+  /// read_now() reported would_block on this session's thread: Asio registers sockets
+  /// edge-triggered and a readiness wait is not speculative, so bytes that arrived before an
+  /// earlier read would not wake it; the read_now() just before proves there were none.
+  net::awaitable<error_code> wait_read();
 
   template <class ConstBufferSequence>
   net::awaitable<error_code> write(const ConstBufferSequence& buffers) {
     error_code ec;
     if (tls_) {
       std::tie(ec, std::ignore) = co_await net::async_write(*tls_, buffers, use_nothrow);
-    } else {
-      std::tie(ec, std::ignore) = co_await net::async_write(socket_, buffers, use_nothrow);
+      co_return ec;
     }
+    // Nearly every write fits the socket buffer: send it at once, and go through Asio (which
+    // would also try first, but then resumes us through the scheduler) only for the rest.
+    std::array<net::const_buffer, kMaxSendPieces> pieces;
+    std::size_t count = 0;
+    std::size_t total = 0;
+    for (auto it = net::buffer_sequence_begin(buffers);
+         it != net::buffer_sequence_end(buffers) && count < pieces.size(); ++it) {
+      net::const_buffer piece(*it);
+      if (piece.size() > 0) {
+        pieces[count++] = piece;
+        total += piece.size();
+      }
+    }
+    std::size_t sent = send_now({pieces.data(), count}, ec);
+    if (ec && ec != net::error::would_block) {
+      co_return ec;
+    }
+    if (sent == total && net::buffer_size(buffers) == total) {
+      co_return error_code{};
+    }
+    std::vector<net::const_buffer> rest = unsent(buffers, sent);
+    std::tie(ec, std::ignore) = co_await net::async_write(socket_, rest, use_nothrow);
     co_return ec;
   }
 
@@ -47,6 +83,29 @@ class Stream {
   void close();
 
  private:
+  static constexpr std::size_t kMaxSendPieces = 32;
+
+  /// One non-blocking sendmsg of `pieces`; returns the bytes the kernel took.
+  std::size_t send_now(std::span<const net::const_buffer> pieces, error_code& ec);
+
+  /// The buffers of `buffers` after the first `skip` bytes.
+  template <class ConstBufferSequence>
+  static std::vector<net::const_buffer> unsent(const ConstBufferSequence& buffers,
+                                               std::size_t skip) {
+    std::vector<net::const_buffer> rest;
+    for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers);
+         ++it) {
+      net::const_buffer piece(*it);
+      if (skip >= piece.size()) {
+        skip -= piece.size();
+        continue;
+      }
+      rest.push_back(piece + skip);
+      skip = 0;
+    }
+    return rest;
+  }
+
   tcp::socket socket_;
   std::unique_ptr<ssl::stream<tcp::socket>> tls_;
 };
