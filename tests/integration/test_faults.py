@@ -370,6 +370,8 @@ class FaultsTest(IntegrationCase):
                 good + "\n[upstream]\naddress = \"127.0.0.1:1\"\n",           # duplicate table
                 good.replace('tls = "disable"', 'tls = "sometimes"'),          # bad value
                 good + "\n[[migration]]\nname = \"half\"\n",                 # incomplete
+                # A device as the password file: once read until memory ran out (fixed).
+                good.replace("[upstream]\n", "[upstream]\npassword_file = \"/dev/zero\"\n"),
             ]
             for i, text in enumerate(bad_files):
                 with open(proxy.config_path, "w") as f:
