@@ -1,0 +1,121 @@
+#!/usr/bin/python3
+"""Profiles Switchyard under pgbench: perf when hardware counters work here, else callgrind.
+
+`perf stat -e instructions true` decides: where it counts instructions, `perf record` samples
+the running proxy; where it does not (most VMs), the proxy runs under valgrind's callgrind for a
+fixed number of pgbench transactions (callgrind is ~50x slower, so counts, not time, bound the
+run). Prints the top functions by inclusive and self cost.
+
+Usage (from the repository root, after building the switchyard target):
+  SWITCHYARD_BIN=build/proxy/switchyard /usr/bin/python3 bench/profile_proxy.py \
+      [--config passthrough|rewrite] [--script select-only|tpcb] [--mode simple|extended|prepared]
+      [--transactions 2000] [--out DIR]
+"""
+
+import argparse
+import glob
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import run_bench  # noqa: E402
+from run_bench import SCRIPTS, log, postgres, proxy  # noqa: E402
+
+
+def perf_counts_instructions():
+    proc = subprocess.run(["perf", "stat", "-x,", "-e", "instructions", "true"],
+                          capture_output=True, text=True)
+    return proc.returncode == 0 and "not supported" not in proc.stderr
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", choices=("passthrough", "rewrite"), default="passthrough")
+    parser.add_argument("--script", choices=tuple(SCRIPTS), default="select-only")
+    parser.add_argument("--mode", choices=run_bench.MODES, default="simple")
+    parser.add_argument("--transactions", type=int, default=2000, help="per client")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--out", default=None, help="directory for the profile files")
+    args = parser.parse_args()
+    real = proxy.binary()
+    if not real:
+        sys.exit("set SWITCHYARD_BIN to the switchyard executable")
+    out_dir = os.path.abspath(args.out or tempfile.mkdtemp(prefix="switchyard-profile-"))
+    os.makedirs(out_dir, exist_ok=True)
+    use_perf = perf_counts_instructions()
+    # The harness starts SWITCHYARD_BIN with "serve --config ..."; a wrapper puts the profiler
+    # in front of it.
+    wrapper = os.path.join(out_dir, "switchyard-profiled")
+    if use_perf:
+        tool = f'perf record -g -o "{out_dir}/perf.data" --'
+    else:
+        tool = (f'valgrind --tool=callgrind --callgrind-out-file="{out_dir}/callgrind.out.%p" '
+                "--dump-instr=no --collect-jumps=no")
+    with open(wrapper, "w") as f:
+        f.write(f'#!/bin/sh\nexec {tool} "{os.path.abspath(real)}" "$@"\n')
+    os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IXUSR)
+    os.environ["SWITCHYARD_BIN"] = wrapper
+    log(f"profiler: {'perf record' if use_perf else 'valgrind --tool=callgrind'}; "
+        f"output in {out_dir}")
+
+    pg = postgres.PostgresCluster(settings={"max_connections": 60})
+    pg.start()
+    p = None
+    try:
+        bench_args = argparse.Namespace(scale=1, clients=args.clients, threads=2, seconds=0,
+                                        idle_clients=0)
+        b = run_bench.Bench(bench_args)
+        b.pg = pg
+        b.pgbench(pg.host, pg.port, "-i", "-q", "-s", "1", timeout=300)
+        pg.query("ALTER TABLE pgbench_accounts ADD COLUMN abalance_v2 int")
+        pg.query("UPDATE pgbench_accounts SET abalance_v2 = abalance")
+        pg.query("CREATE TABLE bench_other (id int PRIMARY KEY, note text, note_v2 text)")
+        os.environ[run_bench.PASSWORD_ENV] = pg.password
+        migration = ({"name": "untouched", "table": "public.bench_other", "old_column": "note",
+                      "new_column": "note_v2", "writes": "both", "reads": "new"}
+                     if args.config == "passthrough" else
+                     {"name": "accounts", "table": "public.pgbench_accounts",
+                      "old_column": "abalance", "new_column": "abalance_v2", "writes": "both",
+                      "reads": "new"})
+        p = proxy.SwitchyardProxy(pg.port, log_level="warn", extra={
+            "upstream": {"address": f"127.0.0.1:{pg.port}", "tls": "disable",
+                         "user": postgres.SUPERUSER, "password_env": run_bench.PASSWORD_ENV,
+                         "database": pg.dbname},
+            "migration": [migration]})
+        p.start(timeout=120)
+        flags, _ = SCRIPTS[args.script]
+        log(f"pgbench {args.script} -M {args.mode}: {args.clients} clients x "
+            f"{args.transactions} transactions ...")
+        out = b.pgbench(p.host, p.port, *flags, "-M", args.mode, "-n", "-c", str(args.clients),
+                        "-j", "2", "-t", str(args.transactions), timeout=1800)
+        log(out.strip().splitlines()[-1])
+        p.stop(timeout=120)
+    finally:
+        if p is not None:
+            p.close()
+        pg.stop()
+
+    if use_perf:
+        report = subprocess.run(["perf", "report", "-i", f"{out_dir}/perf.data", "--stdio",
+                                 "--no-children", "--percent-limit", "1"],
+                                capture_output=True, text=True)
+        print(report.stdout[:20000])
+        return
+    files = sorted(glob.glob(os.path.join(out_dir, "callgrind.out.*")))
+    if not files:
+        sys.exit("no callgrind output (did the proxy exit cleanly?)")
+    for inclusive in (False, True):
+        report = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}",
+                                 "--threshold=99", files[-1]], capture_output=True, text=True)
+        title = "inclusive" if inclusive else "self"
+        print(f"==== {title} cost (callgrind_annotate {files[-1]}) ====")
+        print("\n".join(report.stdout.splitlines()[:60]))
+
+
+if __name__ == "__main__":
+    main()
