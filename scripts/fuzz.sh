@@ -16,6 +16,10 @@ if [ ${#TARGETS[@]} -eq 0 ]; then
   TARGETS=(fuzz_frontend fuzz_backend fuzz_config fuzz_rewrite)
 fi
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
+if ! command -v clang++ >/dev/null; then
+  echo "fuzz: clang++ not found (scripts/install-deps.sh installs clang)" >&2
+  exit 1
+fi
 
 CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSWITCHYARD_FUZZ=ON -DSWITCHYARD_TESTS=OFF -DSWITCHYARD_BENCH=OFF >/dev/null
