@@ -31,7 +31,9 @@ class FrameReader {
   bool has_leftover() const { return consumed_ < buffer_.size(); }
   /// Frees the buffer; what was left over is dropped.
   void release() {
-    buffer_ = {};
+    // Not `buffer_ = {}`: that is the initializer-list assignment, which keeps the capacity
+    // (4 KiB and more per reader, held for the whole life of an idle session).
+    std::vector<std::byte>().swap(buffer_);
     consumed_ = 0;
   }
 

@@ -49,6 +49,7 @@ net::awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
   protocol::MessageWriter replacements;
   std::vector<Piece> pieces;
   std::vector<net::const_buffer> out;
+  bool last_read_filled = false;  // the previous read filled the buffer: more is likely there
 
   auto base = [&]() { return large.empty() ? pooled.data() : large.data(); };
   auto capacity = [&]() { return large.empty() ? PooledBuffer::kSize : large.size(); };
@@ -77,20 +78,26 @@ net::awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
       error_code ec;
       std::size_t n = 0;
       if (end == 0 && !from.is_tls()) {
-        // Nothing held: read what is there into a pooled buffer, and give the buffer back while
-        // waiting, so idle sessions hold none. Reading before waiting keeps the common case
-        // (bytes already there) to one system call, and makes the readiness wait safe.
+        // Nothing held: wait without a buffer, so idle sessions hold none, then read into a
+        // pooled one. After a read that filled the buffer more is probably there already, so
+        // read first; otherwise (a request/response exchange) the socket is almost surely
+        // empty, and a read first would be a wasted system call.
+        bool try_first = last_read_filled;
         for (;;) {
+          if (!try_first) {
+            if (auto [wait_ec] = co_await from.wait_read(); wait_ec) {
+              co_return PumpEnd{wait_ec, std::nullopt};
+            }
+          }
+          try_first = false;
           pooled.acquire();
           n = from.read_now(net::buffer(base(), capacity()), ec);
           if (ec != net::error::would_block) {
             break;
           }
           pooled.reset();
-          if (auto wait_ec = co_await from.wait_read()) {
-            co_return PumpEnd{wait_ec, std::nullopt};
-          }
         }
+        last_read_filled = !ec && n == capacity();
       } else {
         if (end == 0) {
           // TLS: OpenSSL may hold decrypted bytes already, so this returns at once.
@@ -100,6 +107,7 @@ net::awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
           pooled.acquire();
         }
         std::tie(ec, n) = co_await from.read_some(net::buffer(base() + end, capacity() - end));
+        last_read_filled = !ec && end + n == capacity();
       }
       if (ec) {
         co_return PumpEnd{ec, std::nullopt};
@@ -191,7 +199,7 @@ net::awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
     }
     end = tail;
     if (end == 0) {
-      large = {};
+      std::vector<std::byte>().swap(large);  // `large = {}` would keep the capacity
       pooled.reset();
     } else if (need > 0) {
       reserve(need);

@@ -40,7 +40,7 @@ net::awaitable<std::pair<error_code, std::size_t>> Stream::read_some(net::mutabl
     if (ec != net::error::would_block) {
       co_return std::pair{ec, n};
     }
-    if (auto wait_ec = co_await wait_read()) {
+    if (auto [wait_ec] = co_await wait_read(); wait_ec) {
       co_return std::pair{wait_ec, std::size_t{0}};
     }
   }
@@ -67,9 +67,8 @@ std::size_t Stream::read_now(net::mutable_buffer buffer, error_code& ec) {
   }
 }
 
-net::awaitable<error_code> Stream::wait_read() {
-  auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, use_nothrow);
-  co_return ec;
+net::awaitable<std::tuple<error_code>> Stream::wait_read() {
+  return socket_.async_wait(tcp::socket::wait_read, use_nothrow);
 }
 
 std::size_t Stream::send_now(std::span<const net::const_buffer> pieces, error_code& ec) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "proxy/asio.hpp"
@@ -33,11 +34,12 @@ class Stream {
   /// would_block when it holds nothing, eof when the peer closed.
   std::size_t read_now(net::mutable_buffer buffer, error_code& ec);
 
-  /// Plain sockets only: waits until the socket is readable. Call it only right after
-  /// read_now() reported would_block on this session's thread: Asio registers sockets
-  /// edge-triggered and a readiness wait is not speculative, so bytes that arrived before an
-  /// earlier read would not wake it; the read_now() just before proves there were none.
-  net::awaitable<error_code> wait_read();
+  /// Plain sockets only: waits until the socket is readable. Bytes that arrived before the
+  /// wait still wake it: Asio registers sockets edge-triggered, but it starts a non-speculative
+  /// operation with EPOLL_CTL_MOD, which makes the kernel check readiness again and queue an
+  /// event if bytes are there. Not a coroutine of its own (the wait's awaitable itself), so an
+  /// idle session holds no extra frame. `auto [ec] = co_await stream.wait_read();`
+  net::awaitable<std::tuple<error_code>> wait_read();
 
   template <class ConstBufferSequence>
   net::awaitable<error_code> write(const ConstBufferSequence& buffers) {
