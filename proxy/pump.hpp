@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstring>
 #include <optional>
 #include <tuple>
@@ -50,6 +51,8 @@ net::awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
   std::vector<Piece> pieces;
   std::vector<net::const_buffer> out;
   bool last_read_filled = false;  // the previous read filled the buffer: more is likely there
+  // Where an idle direction waits for its next bytes; small, as every idle session has two.
+  std::array<std::byte, 256> first;
 
   auto base = [&]() { return large.empty() ? pooled.data() : large.data(); };
   auto capacity = [&]() { return large.empty() ? PooledBuffer::kSize : large.size(); };
@@ -78,26 +81,37 @@ net::awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
       error_code ec;
       std::size_t n = 0;
       if (end == 0 && !from.is_tls()) {
-        // Nothing held: wait without a buffer, so idle sessions hold none, then read into a
-        // pooled one. After a read that filled the buffer more is probably there already, so
-        // read first; otherwise (a request/response exchange) the socket is almost surely
-        // empty, and a read first would be a wasted system call.
-        bool try_first = last_read_filled;
-        for (;;) {
-          if (!try_first) {
-            if (auto [wait_ec] = co_await from.wait_read(); wait_ec) {
-              co_return PumpEnd{wait_ec, std::nullopt};
-            }
-          }
-          try_first = false;
+        // Nothing held. After a read that filled the buffer more is probably there already:
+        // read it at once into a pooled buffer.
+        if (last_read_filled) {
           pooled.acquire();
           n = from.read_now(net::buffer(base(), capacity()), ec);
-          if (ec != net::error::would_block) {
-            break;
+          if (ec == net::error::would_block) {
+            pooled.reset();
+            n = 0;
+            ec = {};
+          } else if (ec) {
+            co_return PumpEnd{ec, std::nullopt};
           }
-          pooled.reset();
         }
-        last_read_filled = !ec && n == capacity();
+        if (n == 0) {
+          // Otherwise wait by reading into the frame's small buffer, so that an idle session
+          // holds no pooled buffer, and a small message (most requests and OLTP answers) costs
+          // one recv; the pooled buffer is taken once bytes are there.
+          std::tie(ec, n) = co_await from.async_read_plain(net::buffer(first));
+          if (ec) {
+            co_return PumpEnd{ec, std::nullopt};
+          }
+          pooled.acquire();
+          std::memcpy(base(), first.data(), n);
+          if (n == first.size()) {
+            // Probably more: take what is there. An error here shows again on the next read,
+            // after the bytes already read have been passed on.
+            error_code more_ec;
+            n += from.read_now(net::buffer(base() + n, capacity() - n), more_ec);
+          }
+        }
+        last_read_filled = n == capacity();
       } else {
         if (end == 0) {
           // TLS: OpenSSL may hold decrypted bytes already, so this returns at once.

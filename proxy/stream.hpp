@@ -30,6 +30,13 @@ class Stream {
   /// it is empty, so a read of bytes already there costs one system call and no scheduler trip.
   net::awaitable<std::pair<error_code, std::size_t>> read_some(net::mutable_buffer buffer);
 
+  /// Plain sockets only: Asio's own read, as an awaitable without a frame of its own. While it
+  /// waits it holds `buffer`; Asio skips the speculative read after one that emptied the socket,
+  /// so in a request/response exchange each wake-up costs one recv and nothing else.
+  net::awaitable<std::tuple<error_code, std::size_t>> async_read_plain(net::mutable_buffer buffer) {
+    return socket_.async_read_some(buffer, use_nothrow);
+  }
+
   /// Plain sockets only: reads what the socket holds now, without waiting. `ec` is
   /// would_block when it holds nothing, eof when the peer closed.
   std::size_t read_now(net::mutable_buffer buffer, error_code& ec);
