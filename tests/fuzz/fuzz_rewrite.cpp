@@ -113,23 +113,39 @@ int statement_count(const std::string& sql) {
   return count;
 }
 
-// True when some target name (an INSERT column, an UPDATE SET column, a select alias) occurs
-// twice. Postgres refuses a column written twice; the rewriter mishandles it (see
+// Names that follow `key` in `tree` up to the first ']' after `from` (or to the end).
+void collect_names(std::string_view tree, std::string_view key, std::size_t from,
+                   std::vector<std::string_view>& names) {
+  const std::size_t end = from == 0 ? tree.size() : std::min(tree.size(), tree.find(']', from));
+  for (std::size_t at = tree.find(key, from); at < end; at = tree.find(key, at + 1)) {
+    const std::size_t begin = at + key.size();
+    names.push_back(tree.substr(begin, tree.find('"', begin) - begin));
+  }
+}
+
+bool has_duplicate(std::vector<std::string_view> names) {
+  std::sort(names.begin(), names.end());
+  return std::adjacent_find(names.begin(), names.end()) != names.end();
+}
+
+// True when some target name (an INSERT or COPY column, an UPDATE SET column, a select alias)
+// occurs twice. Postgres refuses a column written twice; the rewriter mishandles it (see
 // tests/fuzz/README.md, known failures), so the fixed-point check skips such text unless
 // SWITCHYARD_FUZZ_STRICT is set. Aliases make this over-approximate, which only skips a check.
 bool repeats_a_target(const std::string& sql) {
   PgQueryParseResult r = pg_query_parse(sql.c_str());
   bool repeated = false;
   if (r.error == nullptr) {
-    constexpr std::string_view kKey = "{\"ResTarget\":{\"name\":\"";
-    std::vector<std::string_view> names;
     const std::string_view tree = r.parse_tree;
-    for (std::size_t at = tree.find(kKey); at != std::string_view::npos && !repeated;
-         at = tree.find(kKey, at + 1)) {
-      const std::size_t begin = at + kKey.size();
-      const std::string_view name = tree.substr(begin, tree.find('"', begin) - begin);
-      repeated = std::find(names.begin(), names.end(), name) != names.end();
-      names.push_back(name);
+    std::vector<std::string_view> targets;
+    collect_names(tree, "{\"ResTarget\":{\"name\":\"", 0, targets);
+    repeated = has_duplicate(targets);
+    constexpr std::string_view kCopyColumns = "\"attlist\":[";
+    for (std::size_t at = tree.find(kCopyColumns); at != std::string_view::npos && !repeated;
+         at = tree.find(kCopyColumns, at + 1)) {
+      std::vector<std::string_view> columns;
+      collect_names(tree, "{\"String\":{\"sval\":\"", at, columns);
+      repeated = has_duplicate(columns);
     }
   }
   pg_query_free_parse_result(r);
