@@ -22,7 +22,6 @@ import psycopg
 from harness import rawclient as rc
 from harness.base import IntegrationCase, requires_proxy
 from harness.postgres import SUPERUSER
-from harness.proxy import render_config
 from harness.util import free_port, wait_until
 
 # A role that may log in without a password from 127.0.0.1, so that 1,000 clients do not

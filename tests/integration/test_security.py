@@ -21,7 +21,6 @@ import warnings
 from harness import rawclient as rc
 from harness.base import IntegrationCase, requires_proxy
 from harness.certs import CertAuthority
-from harness.postgres import SUPERUSER
 from harness.proxy import SwitchyardProxy, render_config
 from harness.util import free_port, wait_until
 
