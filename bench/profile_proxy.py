@@ -110,8 +110,9 @@ def main():
     if not files:
         sys.exit("no callgrind output (did the proxy exit cleanly?)")
     for inclusive in (False, True):
-        report = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}",
-                                 "--threshold=99", files[-1]], capture_output=True, text=True)
+        flag = f"--inclusive={'yes' if inclusive else 'no'}"
+        report = subprocess.run(["callgrind_annotate", flag, "--threshold=99", files[-1]],
+                                capture_output=True, text=True)
         title = "inclusive" if inclusive else "self"
         print(f"==== {title} cost (callgrind_annotate {files[-1]}) ====")
         print("\n".join(report.stdout.splitlines()[:60]))

@@ -12,8 +12,9 @@ on failure or Ctrl-C):
 
 Then pgbench select-only and TPC-B in -M simple, extended and prepared. Within each cell the
 targets are cycled (direct, PgBouncer, Switchyard x2) `--repeat` times so that machine load
-hits all of them alike; medians are reported. Proxy CPU per statement comes from utime+stime
-in /proc/PID/stat before and after each run, divided by the statements pgbench completed.
+hits all of them alike (the order rotates each repeat); medians are reported. Proxy CPU per
+statement comes from utime+stime in /proc/PID/stat before and after each run, divided by the
+statements pgbench completed.
 Last, idle memory: RSS growth of each proxy with N idle logged-in clients, per client.
 
 Usage (from the repository root, after building the switchyard target):
@@ -263,7 +264,9 @@ class Bench:
         for n, (script, mode) in enumerate(cells, 1):
             runs = {t: [] for t in TARGETS}
             for rep in range(a.repeat):
-                for target in TARGETS:
+                # The order rotates each repeat so that no target always runs right after the
+                # same neighbour (caches, the load other work puts on the machine meanwhile).
+                for target in TARGETS[rep % len(TARGETS):] + TARGETS[:rep % len(TARGETS)]:
                     r = self.run_once(target, script, mode)
                     runs[target].append(r)
                     cpu = f"{r['cpu_us']:.1f} us/stmt" if r["cpu_us"] is not None else ""
@@ -336,7 +339,8 @@ def report(bench, results, idle, started, load_before):
         f"shared_buffers = 256MB, max_connections = {a.idle_clients + 100}); "
         f"{bench.bouncer.version()} (pool_mode = session, auth_type = scram-sha-256); "
         f"pgbench -s {a.scale} -c {a.clients} -j {a.threads} -T {a.seconds}, "
-        f"{a.repeat} repeat(s) per target, targets cycled within each cell; medians.")
+        f"{a.repeat} repeat(s) per target, targets cycled within each cell in an order that "
+        f"rotates each repeat; medians.")
     out("")
     out("| script | mode | target | tps | latency ms | ratio to direct | proxy CPU us/stmt |")
     out("|---|---|---|---|---|---|---|")

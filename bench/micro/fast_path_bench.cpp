@@ -37,9 +37,9 @@ void BM_MayTouchPassThrough(benchmark::State& state) {
       benchmark::DoNotOptimize(rw.may_touch(sql));
     }
   }
-  state.counters["ns_per_statement"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * kPassThrough.size()),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_statement"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * kPassThrough.size()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
 }
 BENCHMARK(BM_MayTouchPassThrough);
@@ -51,9 +51,9 @@ void BM_MayTouchTouching(benchmark::State& state) {
       benchmark::DoNotOptimize(rw.may_touch(sql));
     }
   }
-  state.counters["ns_per_statement"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * kTouching.size()),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_statement"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * kTouching.size()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_MayTouchTouching);
 

@@ -29,8 +29,8 @@ inline rewrite::StaticCatalog pgbench_catalog() {
   c.add({"public", "pgbench_branches"}, {"bid", "bbalance", "filler"});
   c.add({"public", "pgbench_tellers"}, {"tid", "bid", "tbalance", "filler"});
   c.add({"public", "pgbench_history"}, {"tid", "bid", "aid", "delta", "mtime", "filler"});
-  for (const char* t : {"pgbench_accounts", "pgbench_branches", "pgbench_tellers",
-                        "pgbench_history"}) {
+  for (const char* t :
+       {"pgbench_accounts", "pgbench_branches", "pgbench_tellers", "pgbench_history"}) {
     c.mark_complete(t);
   }
   return c;

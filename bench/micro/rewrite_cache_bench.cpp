@@ -17,8 +17,8 @@ using switchyard::bench::kTouching;
 using switchyard::bench::pgbench_catalog;
 using switchyard::rewrite::Outcome;
 using switchyard::rewrite::RewriteCache;
-using switchyard::rewrite::RewriteResult;
 using switchyard::rewrite::Rewriter;
+using switchyard::rewrite::RewriteResult;
 using switchyard::rewrite::SessionContext;
 
 constexpr std::size_t kProxyCacheEntries = 16384;  // as proxy/proxy_state.hpp
@@ -49,9 +49,9 @@ void BM_CacheHit(benchmark::State& state) {
       benchmark::DoNotOptimize(hit);
     }
   }
-  state.counters["ns_per_statement"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * kTouching.size()),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_statement"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * kTouching.size()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_CacheHit);
 
