@@ -96,6 +96,8 @@ class Session : public std::enable_shared_from_this<Session> {
   net::awaitable<void> forward_cancel(const protocol::CancelRequest& request);
   net::awaitable<Step> authenticate();
   net::awaitable<void> relay();
+  net::awaitable<PumpEnd> client_to_server(FrontendHandler& frontend,
+                                           std::span<const std::byte> leftover);
   net::awaitable<void> wait_for_drain();
   net::awaitable<void> send_error(Stream& stream, std::string_view severity, std::string_view code,
                                   std::string message);
@@ -352,6 +354,19 @@ net::awaitable<void> Session::wait_for_drain() {
   co_await drain_signal_.async_wait(use_nothrow);
 }
 
+net::awaitable<PumpEnd> Session::client_to_server(FrontendHandler& frontend,
+                                                  std::span<const std::byte> leftover) {
+  PumpEnd end = co_await pump(client_, *upstream_, frontend, leftover);
+  if (relay_.terminate_sent && !end.malformed) {
+    // Postgres answers what came before a Terminate, then closes: keep the other direction
+    // running until it does (a client may pipeline Query and Terminate), within a bound.
+    net::steady_timer grace(client_.socket().get_executor());
+    grace.expires_after(snapshot_->config->timeouts.connect);
+    co_await grace.async_wait(use_nothrow);
+  }
+  co_return end;
+}
+
 net::awaitable<void> Session::relay() {
   SessionRewrite rewrite(*state_, user_, database_, search_path_);
   rewrite.set_snapshot(snapshot_);
@@ -374,7 +389,7 @@ net::awaitable<void> Session::relay() {
     request_drain();
   }
 
-  auto ended = co_await (pump(client_, *upstream_, frontend, client_leftover) ||
+  auto ended = co_await (client_to_server(frontend, client_leftover) ||
                          pump(*upstream_, client_, backend, upstream_leftover) || wait_for_drain());
   state_->sessions.remove(id_);
 
