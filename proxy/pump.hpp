@@ -3,8 +3,8 @@
 #include <array>
 #include <cstring>
 #include <optional>
-#include <tuple>
 #include <span>
+#include <tuple>
 #include <vector>
 
 #include "protocol/framer.hpp"
