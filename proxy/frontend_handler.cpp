@@ -160,8 +160,10 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, std::str
       return Decision::rejected;
     case Outcome::rewritten:
       metrics_.statements_rewritten.fetch_add(1, std::memory_order_relaxed);
-      spdlog::debug("event=statement_rewritten session={} generation={} sql={} rewritten={}",
-                    session_id_, rewrite_.generation(), log_value(sql), log_value(result->sql));
+      if (spdlog::should_log(spdlog::level::debug)) {  // log_value copies both texts
+        spdlog::debug("event=statement_rewritten session={} generation={} sql={} rewritten={}",
+                      session_id_, rewrite_.generation(), log_value(sql), log_value(result->sql));
+      }
       replacement = result->sql;
       armed_copy_ = result->copy;
       return Decision::rewritten;

@@ -252,7 +252,7 @@ net::awaitable<Session::Step> Session::authenticate() {
     co_await send_error(client_, "FATAL", "08006", "upstream closed the connection at startup");
     co_return Step::done;
   }
-  startup_packet_ = {};
+  std::vector<std::byte>().swap(startup_packet_);  // `= {}` would keep the capacity
   protocol::MessageWriter pending;  // messages for the client, flushed before waiting
   auto flush = [&]() -> net::awaitable<bool> {
     if (pending.size() == 0) {

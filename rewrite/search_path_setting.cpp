@@ -40,7 +40,7 @@ std::optional<SearchPathChange> from_set(const PgQuery__VariableSetStmt& set) {
 
 std::optional<SearchPathChange> search_path_change(std::string_view sql) {
   using detail::icontains;
-  if (!icontains(sql, "search_path") && !icontains(sql, "reset") && !icontains(sql, "discard")) {
+  if (!icontains(sql, "_path") && !icontains(sql, "reset") && !icontains(sql, "discard")) {
     return std::nullopt;
   }
   detail::ParsedSql parsed{std::string(sql)};
