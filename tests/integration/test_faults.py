@@ -322,12 +322,10 @@ class FaultsTest(IntegrationCase):
         gate.set()
         return await asyncio.wait_for(asyncio.gather(*tasks), 120)
 
-    @unittest.expectedFailure  # proxy bug, reported: the session ends at Terminate
     def test_pipelined_terminate_still_gets_answers(self):
         """Query and Terminate sent in one write: Postgres answers the Query before it exits
-        (a client may close without waiting, as libpq's PQfinish after PQsendQuery does).
-        Through Switchyard the client->server pump ends after relaying Terminate and the
-        server->client pump is cancelled with it, so the answer is lost."""
+        (a client may close without waiting, as libpq's PQfinish after PQsendQuery does), and
+        so must Switchyard."""
         proxy = self.start_proxy()
         with rc.RawConnection(proxy.host, proxy.port) as conn:
             conn.start(TRUSTED, self.pg.dbname)
