@@ -105,7 +105,7 @@ void FrontendHandler::at_boundary_housekeeping() {
   if (!state_.at_boundary()) {
     return;
   }
-  rewrite_.after_transaction();
+  // The catalog refresh and SET LOCAL's end happened at the ReadyForQuery (BackendHandler).
   auto before = rewrite_.generation();
   if (rewrite_.adopt_latest()) {
     spdlog::debug("event=generation_adopted session={} from={} to={}", session_id_, before,

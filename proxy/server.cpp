@@ -130,7 +130,8 @@ int Server::run() {
   AddressChanges address_changes(listeners, admin, make_admin);
   reloader.set_participant(&address_changes);
 
-  ConfigWatch watch(config_path_, [&reloader] { reloader.request(std::string(kFileChangeTrigger)); });
+  ConfigWatch watch(config_path_,
+                    [&reloader] { reloader.request(std::string(kFileChangeTrigger)); });
   if (auto error = watch.start()) {
     spdlog::warn("event=config_watch_unavailable error={} reload={}", log_value(*error),
                  log_value("SIGHUP only"));

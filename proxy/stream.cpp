@@ -7,6 +7,15 @@
 #include <cerrno>
 
 namespace switchyard::proxy {
+namespace {
+
+// A failed non-blocking recv/sendmsg as Asio spells it, so callers test one kind of value.
+error_code socket_error(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK ? error_code(net::error::would_block)
+                                             : error_code(err, boost::system::system_category());
+}
+
+}  // namespace
 
 net::awaitable<error_code> Stream::handshake_as_server(ssl::context& context) {
   tls_ = std::make_unique<ssl::stream<tcp::socket>>(std::move(socket_), context);
@@ -60,9 +69,7 @@ std::size_t Stream::read_now(net::mutable_buffer buffer, error_code& ec) {
     if (errno == EINTR) {
       continue;
     }
-    ec = (errno == EAGAIN || errno == EWOULDBLOCK)
-             ? error_code(net::error::would_block)
-             : error_code(errno, boost::system::system_category());
+    ec = socket_error(errno);
     return 0;
   }
 }
@@ -90,9 +97,7 @@ std::size_t Stream::send_now(std::span<const net::const_buffer> pieces, error_co
     if (errno == EINTR) {
       continue;
     }
-    ec = (errno == EAGAIN || errno == EWOULDBLOCK)
-             ? error_code(net::error::would_block)
-             : error_code(errno, boost::system::system_category());
+    ec = socket_error(errno);
     return 0;
   }
 }

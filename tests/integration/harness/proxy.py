@@ -127,7 +127,12 @@ class SwitchyardProxy:
             if self.process.poll() is not None:
                 raise RuntimeError(f"switchyard exited with {self.process.returncode} before "
                                    f"accepting connections:\n{self.log_tail()}")
-            return can_connect(self.host, self.port, timeout=0.2)
+            if not can_connect(self.host, self.port, timeout=0.2):
+                return False
+            # A test may scrape the admin endpoint at once: wait for it too when configured.
+            admin = self.extra.get("admin", {}).get("address", "")
+            host, _, port = admin.rpartition(":")
+            return not port or can_connect(host or "127.0.0.1", int(port), timeout=0.2)
 
         try:
             wait_until(ready, timeout, what="switchyard to accept connections")
