@@ -154,6 +154,12 @@ int min_location(const ProtobufCMessage* msg);
 /// Postgres' FigureColname for a target without alias (only the cases that depend on names).
 std::string figure_colname(const Node* node);
 
+/// True if a target column list (INSERT, UPDATE SET, COPY FROM) names a column twice without
+/// a field or subscript. Postgres refuses such a list; the write rules leave it as written so
+/// that it still does, instead of turning it into a valid statement that writes the wrong column.
+bool names_a_column_twice(PgQuery__Node* const* targets, size_t n);
+bool names_a_column_twice(const std::vector<std::string>& columns);
+
 /// The column reference that gives a target its output name, or null.
 const PgQuery__ColumnRef* name_giving_colref(const Node* node);
 

@@ -84,6 +84,9 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
   for (size_t i = 0; i < c->n_attlist; ++i) {
     listed.emplace_back(string_value(c->attlist[i]));
   }
+  if (names_a_column_twice(listed)) {
+    return;
+  }
   const int r0 = tokens_.index_at(c->relation->location);
   const int rel_end = r0 < 0 ? -1 : tokens_.dotted_name_end(r0);
   int list_close = -1;

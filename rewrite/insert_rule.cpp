@@ -79,6 +79,9 @@ Names Analyzer::insert_stmt(const PgQuery__InsertStmt* ins, const Scope* outer) 
     rs.rels.push_back(target);
     returning = walk_targets(ins->returning_list, ins->n_returning_list, rs);
   }
+  if (names_a_column_twice(ins->cols, ins->n_cols)) {
+    return returning;
+  }
   for (const Migration* m : target.migrations) {
     insert_writes(ins, target, m);
   }

@@ -66,7 +66,7 @@ Names Analyzer::delete_stmt(const PgQuery__DeleteStmt* del, const Scope* outer) 
 }
 
 void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Relation& target) {
-  if (n == 0) {
+  if (n == 0 || names_a_column_twice(targets, n)) {
     return;
   }
   for (const Migration* m : target.migrations) {

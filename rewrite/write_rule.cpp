@@ -239,4 +239,26 @@ std::vector<Span> Analyzer::select_target_spans(const PgQuery__SelectStmt* s) {
   return items;
 }
 
+bool names_a_column_twice(const std::vector<std::string>& columns) {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (std::find(columns.begin() + static_cast<long>(i) + 1, columns.end(), columns[i]) !=
+        columns.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool names_a_column_twice(PgQuery__Node* const* targets, size_t n) {
+  std::vector<std::string> plain;
+  for (size_t i = 0; i < n; ++i) {
+    const PgQuery__ResTarget* rt = targets[i]->res_target;
+    // `SET c.f = 1, c.g = 2` assigns two fields of one column: valid.
+    if (rt->name != nullptr && rt->n_indirection == 0) {
+      plain.emplace_back(rt->name);
+    }
+  }
+  return names_a_column_twice(plain);
+}
+
 }  // namespace switchyard::rewrite::detail

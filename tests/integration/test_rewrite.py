@@ -607,6 +607,28 @@ class WritesNewTest(RewriteCase):
                                               (3, None, "inactive")])
 
 
+    def test_a_column_named_twice_is_still_refused_by_postgres(self):
+        # Found by fuzz_rewrite: the write rule used to drop one of the two names, turning a
+        # statement Postgres refuses into one that succeeds and writes the old column.
+        statements = [
+            ("UPDATE users SET status = 'active', state = 'inactive', status = 'x' WHERE id = 1",
+             errors.SyntaxError),
+            ("INSERT INTO users (id, status, state, status) VALUES (3, 'active', 'a', 'x')",
+             errors.DuplicateColumn),
+            ("INSERT INTO users (id, status, status) VALUES (%s, %s, %s)", errors.DuplicateColumn),
+        ]
+        self.seed(USERS)
+        before = self.rows("users")
+        with self.connect() as conn:
+            for text, error in statements:
+                with self.subTest(sql=text):
+                    with self.assertRaises(error):
+                        conn.execute(text, (3, "active", "x") if "%s" in text else None)
+            with self.assertRaises(errors.DuplicateColumn):
+                with conn.cursor().copy("COPY users (id, status, status) FROM STDIN") as copy:
+                    copy.write(b"3\tactive\tx\n")
+        self.assertEqual(self.rows("users"), before)
+
 TEXT_OID = 25
 
 

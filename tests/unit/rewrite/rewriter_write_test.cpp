@@ -230,6 +230,27 @@ TEST(UpdateRuleTest, WritesNew) {
             });
 }
 
+// Postgres refuses a target list naming a column twice; rewriting it into a valid statement
+// would write the old column when writes = new (found by fuzz_rewrite).
+TEST(WriteRuleTest, AColumnNamedTwiceIsLeftForPostgresToRefuse) {
+  for (const Writes writes : {Writes::both, Writes::new_column}) {
+    run_table(
+        users_migration(writes, Reads::new_column),
+        {
+            {"UPDATE users SET status = 'a', state = 'b', status = 'c'", nullptr, kUnchanged},
+            {"UPDATE users SET status = 'a', status = 'c'", nullptr, kUnchanged},
+            {"UPDATE users SET (status, name) = ('a', 'n'), status = 'c'", nullptr, kUnchanged},
+            {"INSERT INTO users (status, state, status) VALUES (1, 2, 3)", nullptr, kUnchanged},
+            {"INSERT INTO users (id, id, status) VALUES (1, 2, 'a')", nullptr, kUnchanged},
+            {"INSERT INTO users (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET state = 'b', "
+             "state = 'c'",
+             nullptr, kUnchanged},
+            {"COPY users (id, status, status) FROM STDIN", nullptr, kUnchanged},
+            {"COPY users (status, status) TO STDOUT", nullptr, kUnchanged},
+        });
+  }
+}
+
 TEST(CopyRuleTest, CopyFromPlans) {
   const Rewriter both({users_migration(Writes::both, Reads::old_column)});
   const StaticCatalog cat = make_catalog();
