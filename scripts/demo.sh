@@ -6,7 +6,8 @@
 #   ./scripts/demo.sh            run until Ctrl-C
 #   ./scripts/demo.sh --smoke    start, check a query and a dual write through the proxy, stop
 #
-# Environment: SWITCHYARD_DEMO_PORT (default 6432), SWITCHYARD_DEMO_PG_PORT (default 6433).
+# Environment: SWITCHYARD_DEMO_PORT (default 6432), SWITCHYARD_DEMO_PG_PORT (default 6433),
+# SWITCHYARD_BUILD_DIR (default ./build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -14,7 +15,7 @@ SMOKE=0
 case "${1:-}" in
   --smoke) SMOKE=1 ;;
   ""|--run) ;;
-  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "demo: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 esac
 PORT=${SWITCHYARD_DEMO_PORT:-6432}
@@ -22,10 +23,15 @@ PG_PORT=${SWITCHYARD_DEMO_PG_PORT:-6433}
 PGBIN=/usr/lib/postgresql/15/bin
 
 ./scripts/install-deps.sh
-echo "demo: building switchyard (first build takes a few minutes)..."
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build --target switchyard -j"$(nproc)" >/dev/null
-BIN="$ROOT/build/proxy/switchyard"
+BUILD=${SWITCHYARD_BUILD_DIR:-build}
+echo "demo: building switchyard in $BUILD (first build takes a few minutes)..."
+# A build directory configured before (e.g. the sanitized one scripts/test.sh made) keeps
+# its own settings.
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+cmake --build "$BUILD" --target switchyard -j"$(nproc)" >/dev/null
+BIN="$(cd "$BUILD" && pwd)/proxy/switchyard"
 
 for p in "$PORT" "$PG_PORT"; do
   if ss -Hltn "sport = :$p" | grep -q .; then

@@ -4,12 +4,14 @@
 # unit tests and the integration tests, which then drive the sanitized switchyard binary.
 # Any sanitizer report fails the test that triggered it (UBSan does not recover; the harness
 # fails a test whose proxy died and shows the report from its log). Extra args go to ctest.
+# scripts/test.sh runs this first; it needs the packages of scripts/install-deps.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${SANITIZE_BUILD_DIR:-build-sanitize}
-# Benchmarks are not tests; the sanitized build skips them to save time.
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DSWITCHYARD_SANITIZE=ON -DSWITCHYARD_BENCH=OFF >/dev/null
+# -Og -g1 compiles in half the time of -O2 -g under the sanitizers (the Asio/Beast coroutine
+# code dominates) and keeps assertions on; the stack traces still name file and line.
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-Og -g1" \
+  -DCMAKE_C_FLAGS_DEBUG="-Og -g1" -DSWITCHYARD_SANITIZE=ON >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 # halt_on_error for UBSan makes any undefined behaviour fatal (and so visible) in the child
 # processes the integration tests start; abort_on_error gives a core-less, clear exit.
