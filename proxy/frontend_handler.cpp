@@ -286,14 +286,14 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
     reject_batch(replacement, out);
     return FrameAction::replace;
   }
-  if (state_.track_replies) {
-    prepared_[std::string(parse->statement)] = Prepared{
-        std::string(parse->query),
-        parse->param_types,
-        rewrite_.generation(),
-        decision == Decision::rewritten ? replacement : std::string(parse->query),
-    };
-  }
+  // Recorded even while no migration applies to this database: a reload may add one, and
+  // then this statement must be prepared again before its next Bind (DESIGN §4).
+  prepared_[std::string(parse->statement)] = Prepared{
+      std::string(parse->query),
+      parse->param_types,
+      rewrite_.generation(),
+      decision == Decision::rewritten ? replacement : std::string(parse->query),
+  };
   sent(frame.type);
   if (decision == Decision::forward) {
     return FrameAction::forward;

@@ -207,6 +207,21 @@ class PreparedDriversTest(RewriteCase):
                     self.assertEqual(self.direct("SELECT status, state FROM accounts "
                                                  "WHERE id = %s", (i,)), [stored])
 
+    def test_statement_prepared_before_any_migration_is_prepared_again_when_one_is_added(self):
+        # The usual start of a migration: the app runs, then the operator adds the migration to
+        # the config. A statement prepared before must not keep writing only the old column.
+        p = self.migration_proxy([])
+        with self.connect_to(p) as conn:
+            insert = "INSERT INTO accounts (id, status) VALUES (%s, %s)"
+            conn.execute(insert, (1, "active"), prepare=True)
+            p.reload(both_migrations(writes="both", reads="old"))
+            conn.execute(insert, (2, "inactive"), prepare=True)
+            conn.execute("UPDATE accounts SET status = %s WHERE id = %s", ("inactive", 1),
+                         prepare=True)
+        self.assertEqual(self.direct("SELECT id, status, state FROM accounts ORDER BY id"),
+                         [(1, "inactive", 0), (2, "inactive", 0)])
+        self.assertIn("event=reprepare", p.log_text())
+
     def test_psycopg_prepared_in_a_pipeline(self):
         with self.connect() as conn:
             with conn.pipeline():
