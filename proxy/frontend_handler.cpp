@@ -35,11 +35,10 @@ bool FrontendHandler::wants(char type) const {
   if (type == fe::kQuery || type == fe::kParse || type == fe::kTerminate) {
     return true;
   }
-  if (!state_.track_replies) {
-    return false;
-  }
-  // Statement names are needed only while some statement may have to be prepared again.
-  return type == fe::kClose || (!prepared_.empty() && (type == fe::kBind || type == fe::kDescribe));
+  // Statement names are needed only while some statement may have to be prepared again. A
+  // Bind is seen even before reply tracking starts: handling it is what starts the tracking
+  // at the boundary, for a statement prepared while no migration applied.
+  return !prepared_.empty() && (type == fe::kBind || type == fe::kDescribe || type == fe::kClose);
 }
 
 void FrontendHandler::on_streamed(char type) { sent(type); }

@@ -2,6 +2,7 @@
 
 import atexit
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -10,6 +11,8 @@ import tempfile
 from .util import can_connect, free_port, tail, wait_until
 
 _live_proxies = set()
+# The "listening" event in the text and the JSON log formats (not "admin_listening").
+_LISTENING = re.compile(r'event"?[=:]"?listening\b')
 
 
 @atexit.register
@@ -127,12 +130,12 @@ class SwitchyardProxy:
             if self.process.poll() is not None:
                 raise RuntimeError(f"switchyard exited with {self.process.returncode} before "
                                    f"accepting connections:\n{self.log_tail()}")
-            if not can_connect(self.host, self.port, timeout=0.2):
+            # The proxy logs it listens once the client port and any admin port accept, so a
+            # test may scrape the admin endpoint at once. A port that merely accepts could be
+            # another process's, picked by free_port() in a race.
+            if not _LISTENING.search(self.log_text()):
                 return False
-            # A test may scrape the admin endpoint at once: wait for it too when configured.
-            admin = self.extra.get("admin", {}).get("address", "")
-            host, _, port = admin.rpartition(":")
-            return not port or can_connect(host or "127.0.0.1", int(port), timeout=0.2)
+            return can_connect(self.host, self.port, timeout=0.2)
 
         try:
             wait_until(ready, timeout, what="switchyard to accept connections")

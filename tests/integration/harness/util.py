@@ -34,10 +34,14 @@ def wait_until(predicate, timeout: float, interval: float = 0.02, what: str = "c
 
 
 def can_connect(host: str, port: int, timeout: float = 0.5) -> bool:
-    """True when a TCP connection to host:port is accepted."""
+    """True when a TCP connection to host:port is accepted.
+
+    A connect to a port nobody listens on can still succeed when the kernel picks that same
+    port as the source (a TCP self-connect), so such a connection does not count.
+    """
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            return s.getsockname() != s.getpeername()
     except OSError:
         return False
 
