@@ -22,6 +22,17 @@ ParsedSql::~ParsedSql() {
   }
 }
 
+int count_statements(const std::string& sql, std::string& error) {
+  PgQuerySplitResult r = pg_query_split_with_parser(sql.c_str());
+  int count = r.n_stmts;
+  if (r.error != nullptr) {
+    error = r.error->message != nullptr ? r.error->message : "parse error";
+    count = -1;
+  }
+  pg_query_free_split_result(r);
+  return count;
+}
+
 std::vector<Token> scan_tokens(const std::string& sql) {
   std::vector<Token> out;
   PgQueryScanResult r = pg_query_scan(sql.c_str());
