@@ -21,7 +21,8 @@ class BackendHandler {
     namespace be = protocol::backend;
     return type == be::kReadyForQuery || type == be::kErrorResponse ||
            type == be::kCopyInResponse || type == be::kCopyBothResponse ||
-           (state_.track_replies && (type == be::kParseComplete || type == be::kCloseComplete));
+           (state_.track_replies && (type == be::kParseComplete || type == be::kCloseComplete)) ||
+           (type == be::kCommandComplete && rewrite_.search_path_uncommitted());
   }
   FrameAction on_frame(const protocol::Frame& frame, protocol::MessageWriter& out) {
     namespace be = protocol::backend;
@@ -29,7 +30,15 @@ class BackendHandler {
     if (state_.track_replies && track_reply(frame.type)) {
       return FrameAction::drop;
     }
+    if (frame.type == be::kCommandComplete) {
+      // ROLLBACK's tag, also when COMMIT ends a failed transaction (and for ROLLBACK TO, but
+      // then the transaction goes on and the next answer decides).
+      ended_in_rollback_ = command_tag(frame.body) == "ROLLBACK";
+      return FrameAction::forward;
+    }
     if (frame.type == be::kReadyForQuery) {
+      rewrite_.on_ready(state_.tracker.status(), ended_in_rollback_);
+      ended_in_rollback_ = false;
       if (state_.request_started) {
         std::chrono::duration<double> took =
             std::chrono::steady_clock::now() - *state_.request_started;
@@ -49,6 +58,7 @@ class BackendHandler {
         stop_after_write_ = state_.close_at_boundary;
       }
     } else if (frame.type == be::kErrorResponse) {
+      ended_in_rollback_ = true;
       count_error(frame.body);
       if (state_.rejections_pending > 0) {
         return tidy_rejection(frame, out);
@@ -120,10 +130,16 @@ class BackendHandler {
     }
   }
 
+  static std::string_view command_tag(std::span<const std::byte> body) {
+    protocol::ByteReader reader(body);
+    return reader.cstring().value_or(std::string_view());
+  }
+
   RelayState& state_;
   Metrics& metrics_;
   SessionRewrite& rewrite_;
   bool stop_after_write_ = false;
+  bool ended_in_rollback_ = false;  // the last answer was an error or ROLLBACK
 };
 
 }  // namespace switchyard::proxy

@@ -96,7 +96,7 @@ void FrontendHandler::follow_session_statements(std::string_view sql) {
     return;  // nothing to resolve names for
   }
   if (auto change = rewrite::search_path_change(sql)) {
-    rewrite_.apply(*change);
+    rewrite_.apply(*change, state_.tracker.outstanding());
   }
 }
 

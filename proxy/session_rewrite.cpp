@@ -26,17 +26,44 @@ void SessionRewrite::set_search_path(std::vector<std::string> schemas) {
   }
 }
 
-void SessionRewrite::apply(const rewrite::SearchPathChange& change) {
+void SessionRewrite::apply(const rewrite::SearchPathChange& change, std::size_t answers_before) {
   auto schemas =
       change.kind == rewrite::SearchPathChange::Kind::set ? change.schemas : startup_search_path_;
   if (change.local) {
     local_search_path_ = true;
   } else {
+    if (!uncommitted_) {
+      committed_search_path_ = session_search_path_;
+      uncommitted_ = true;
+    }
+    readies_to_skip_ = answers_before;
     session_search_path_ = schemas;
   }
   spdlog::debug("event=search_path_changed database={} local={} schemas={}", log_value(database_),
                 change.local, schemas.size());
   set_search_path(std::move(schemas));
+}
+
+void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_back) {
+  if (!uncommitted_) {
+    return;
+  }
+  if (readies_to_skip_ > 0) {
+    --readies_to_skip_;  // the end of an earlier request, not of the change's transaction
+    return;
+  }
+  if (status != protocol::TransactionStatus::idle) {
+    return;  // the transaction block goes on
+  }
+  uncommitted_ = false;
+  if (!rolled_back) {
+    return;
+  }
+  session_search_path_ = std::move(committed_search_path_);
+  local_search_path_ = false;  // the transaction is over, so is any SET LOCAL
+  spdlog::debug("event=search_path_rolled_back database={} schemas={}", log_value(database_),
+                session_search_path_.size());
+  set_search_path(session_search_path_);
 }
 
 void SessionRewrite::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {

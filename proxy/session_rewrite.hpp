@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "protocol/ready_for_query.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/proxy_state.hpp"
 #include "rewrite/result.hpp"
@@ -40,8 +41,16 @@ class SessionRewrite {
   void after_transaction();
 
   /// Follows a SET/RESET of search_path sent by the client, so unqualified names resolve as
-  /// the server resolves them. A SET rolled back with its transaction is not undone here.
-  void apply(const rewrite::SearchPathChange& change);
+  /// the server resolves them. `answers_before` is how many ReadyForQuery the server still
+  /// owes for earlier requests: the one after them tells whether the change's transaction
+  /// ended, and how.
+  void apply(const rewrite::SearchPathChange& change, std::size_t answers_before);
+  /// True while a SET search_path may still be rolled back with its transaction.
+  bool search_path_uncommitted() const { return uncommitted_; }
+  /// Called for every ReadyForQuery. `rolled_back`: the last answer before it was an error or
+  /// a ROLLBACK, so a transaction ending here undid its SETs, as the server does. (A SET
+  /// undone by ROLLBACK TO SAVEPOINT is still followed.)
+  void on_ready(protocol::TransactionStatus status, bool rolled_back);
 
  private:
   ProxyState& state_;
@@ -53,6 +62,9 @@ class SessionRewrite {
   std::vector<std::string> startup_search_path_;
   std::vector<std::string> session_search_path_;  // without SET LOCAL
   bool local_search_path_ = false;
+  std::vector<std::string> committed_search_path_;  // what a rollback returns to
+  bool uncommitted_ = false;
+  std::size_t readies_to_skip_ = 0;  // answers to requests sent before the change
   std::shared_ptr<const Snapshot> snapshot_;
   const DatabaseRewrite* rules_ = nullptr;
   bool ddl_pending_ = false;

@@ -497,6 +497,54 @@ class WritesBothTest(RewriteCase):
         self.assertEqual(self.direct("SELECT id FROM alice.users"), [(3,)])
         self.assertEqual(self.rows("users"), [(11, "active", "active")])
 
+    def test_a_search_path_change_rolled_back_with_its_transaction_is_undone(self):
+        # After each rolled-back SET, `users` means public.users again, which has the new
+        # column: the next write must fill both columns (a proxy still resolving to shadow.users
+        # would leave them apart). A committed SET is kept.
+        rolled_back = {
+            "ROLLBACK": ["BEGIN", "SET search_path = shadow, public", "ROLLBACK"],
+            "error, then ROLLBACK": ["BEGIN", "SET search_path = shadow, public", "SELECT 1/0",
+                                     "ROLLBACK"],
+            "COMMIT of a failed block": ["BEGIN", "RESET search_path",
+                                         "SET search_path = shadow, public", "SELECT 1/0",
+                                         "COMMIT"],
+            "error in the same simple query": ["SET search_path = shadow, public; SELECT 1/0"],
+            "SET LOCAL and SET, ROLLBACK": ["BEGIN", "SET LOCAL search_path = shadow",
+                                            "SET search_path = shadow, public", "ROLLBACK"],
+        }
+        self.addCleanup(self.pg.query, "DELETE FROM shadow.users WHERE id = 100")
+        with self.connect() as conn:
+            for i, (case, statements) in enumerate(rolled_back.items(), start=1):
+                with self.subTest(case):
+                    for sql in statements:
+                        try:
+                            conn.execute(sql)
+                        except errors.DivisionByZero:
+                            pass
+                    conn.execute("INSERT INTO users (id, status) VALUES (%s, 'active')", (i,))
+            conn.execute("BEGIN")
+            conn.execute("SET search_path = shadow, public")
+            conn.execute("COMMIT")
+            conn.execute("INSERT INTO users (id, status) VALUES (100, 'active')")
+        self.assertEqual(self.rows("users"),
+                         [(i, "active", "active") for i in range(1, len(rolled_back) + 1)])
+        self.assertEqual(self.direct("SELECT id FROM shadow.users WHERE id = 100"), [(100,)])
+
+    def test_a_search_path_change_behind_a_failing_request_is_kept(self):
+        # Pipelined: the first request fails and rolls back, the SET after it commits. The
+        # rollback is not the SET's, so `users` is shadow.users (no new column) from then on.
+        self.addCleanup(self.pg.query, "DELETE FROM shadow.users WHERE id = 101")
+        with self.raw_session() as conn:
+            conn.send(wire.query("SELECT 1/0") + wire.query("SET search_path = shadow, public"))
+            first = conn.read_until_ready()
+            self.assertEqual(wire.errors(first)[0]["C"], "22012")
+            self.assertEqual(wire.kinds(conn.read_until_ready()), b"CZ")
+            conn.send(wire.query("INSERT INTO users (id, status) VALUES (101, 'active')"))
+            self.assertEqual(wire.kinds(conn.read_until_ready()), b"CZ")
+        self.assertEqual(self.direct("SELECT id, status FROM shadow.users WHERE id = 101"),
+                         [(101, "active")])
+        self.assertEqual(self.rows("users"), [])
+
     def test_schema_qualified_and_quoted_names(self):
         with self.connect() as conn:
             conn.execute('INSERT INTO public.users (id, "status") VALUES (1, \'active\')')
