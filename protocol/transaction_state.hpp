@@ -2,9 +2,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <span>
 
+#include "protocol/fifo.hpp"
 #include "protocol/ready_for_query.hpp"
 
 namespace switchyard::protocol {
@@ -52,8 +52,8 @@ class ExtendedState {
   void start_copy_in();
   void ready_for_query(std::span<const std::byte> body);
 
-  std::deque<Event> unanswered_;  // frontend messages since the last ReadyForQuery
-  std::size_t outstanding_ = 0;   // simple and sync events in unanswered_
+  Fifo<Event> unanswered_;       // frontend messages since the last ReadyForQuery
+  std::size_t outstanding_ = 0;  // simple and sync events in unanswered_
   bool copy_in_ = false;
   TransactionStatus status_ = TransactionStatus::idle;
 };

@@ -1,7 +1,8 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
+
+#include "protocol/fifo.hpp"
 
 namespace switchyard::proxy {
 
@@ -53,7 +54,7 @@ class ReplyTracker {
   /// CopyInResponse/CopyBothResponse: the server ignores Syncs that arrive during COPY, and
   /// any Sync still pending was sent after the Execute that started it.
   void on_copy_in() {
-    std::erase_if(pending_, [](const Entry& e) { return e.kind == Sent::sync; });
+    pending_.erase_if([](const Entry& e) { return e.kind == Sent::sync; });
   }
 
   bool empty() const { return pending_.empty(); }
@@ -63,7 +64,7 @@ class ReplyTracker {
     Sent kind;
     bool hide;
   };
-  std::deque<Entry> pending_;
+  protocol::Fifo<Entry> pending_;
 };
 
 }  // namespace switchyard::proxy

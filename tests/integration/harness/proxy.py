@@ -13,6 +13,7 @@ from .util import can_connect, free_port, tail, wait_until
 _live_proxies = set()
 # The "listening" event in the text and the JSON log formats (not "admin_listening").
 _LISTENING = re.compile(r'event"?[=:]"?listening\b')
+_LEVELS_WITH_INFO = ("trace", "debug", "info")
 
 
 @atexit.register
@@ -130,10 +131,10 @@ class SwitchyardProxy:
             if self.process.poll() is not None:
                 raise RuntimeError(f"switchyard exited with {self.process.returncode} before "
                                    f"accepting connections:\n{self.log_tail()}")
-            # The proxy logs it listens once the client port and any admin port accept, so a
-            # test may scrape the admin endpoint at once. A port that merely accepts could be
-            # another process's, picked by free_port() in a race.
-            if not _LISTENING.search(self.log_text()):
+            # The proxy logs it listens (at info) once the client port and any admin port
+            # accept, so a test may scrape the admin endpoint at once. A port that merely
+            # accepts could be another process's, picked by free_port() in a race.
+            if self.log_level in _LEVELS_WITH_INFO and not _LISTENING.search(self.log_text()):
                 return False
             return can_connect(self.host, self.port, timeout=0.2)
 
