@@ -29,7 +29,10 @@ class FrontendHandler {
   void on_bytes(std::size_t n) {
     metrics_.bytes_from_clients.fetch_add(n, std::memory_order_relaxed);
   }
-  bool on_written() { return !state_.terminate_sent; }
+  // Stops after a Terminate, and when a drain finds the session between transactions.
+  bool on_written() {
+    return !state_.terminate_sent && !(state_.close_at_boundary && state_.at_boundary());
+  }
   /// Finishes what a `suspend` asked for (a catalog look-up); the pump then retries the frame.
   net::awaitable<void> complete();
 

@@ -84,26 +84,34 @@ class Session : public std::enable_shared_from_this<Session> {
       : state_(std::move(state)),
         id_(state_->next_session_id()),
         peer_(endpoint_text(socket)),
-        client_(std::move(socket)),
-        drain_signal_(client_.socket().get_executor()) {}
+        client_(std::move(socket)) {}
 
   net::awaitable<void> run();
 
  private:
   enum class Step { next, done };
 
+  net::awaitable<Step> start();
   net::awaitable<Step> negotiate_startup();
   net::awaitable<void> forward_cancel(const protocol::CancelRequest& request);
   net::awaitable<Step> authenticate();
+  using RelayEnd = std::variant<PumpEnd, PumpEnd>;  // which pump ended first, and how
   net::awaitable<void> relay();
+  net::awaitable<void> finish_relay(RelayEnd ended);
   net::awaitable<PumpEnd> client_to_server(FrontendHandler& frontend,
                                            std::span<const std::byte> leftover);
-  net::awaitable<void> wait_for_drain();
   net::awaitable<void> send_error(Stream& stream, std::string_view severity, std::string_view code,
                                   std::string message);
+  // Draining: the session ends at the boundary it is at, or else at the next one (the backend
+  // handler stops after relaying that ReadyForQuery). Runs on the session's executor.
   void request_drain() {
-    drain_requested_ = true;
-    drain_signal_.cancel();
+    relay_.close_at_boundary = true;
+    if (relay_.at_boundary()) {
+      // Ends the client pump's wait for a next request; if it is busy instead, it stops by
+      // itself once it is done (FrontendHandler::on_written).
+      error_code ignored;
+      client_.socket().cancel(ignored);
+    }
   }
 
   std::shared_ptr<ProxyState> state_;
@@ -120,8 +128,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<std::string> search_path_;
   std::optional<protocol::BackendKeyData> key_;
   RelayState relay_;
-  net::steady_timer drain_signal_;
-  bool drain_requested_ = false;
 };
 
 net::awaitable<void> Session::send_error(Stream& stream, std::string_view severity,
@@ -339,21 +345,6 @@ net::awaitable<Session::Step> Session::authenticate() {
   }
 }
 
-net::awaitable<void> Session::wait_for_drain() {
-  drain_signal_.expires_at(net::steady_timer::time_point::max());
-  co_await drain_signal_.async_wait(use_nothrow);
-  if (!drain_requested_) {
-    co_return;  // cancelled because the relay ended
-  }
-  if (relay_.at_boundary()) {
-    co_return;
-  }
-  // Let the transaction in flight finish; the backend handler stops at the next boundary.
-  relay_.close_at_boundary = true;
-  drain_signal_.expires_at(net::steady_timer::time_point::max());
-  co_await drain_signal_.async_wait(use_nothrow);
-}
-
 net::awaitable<PumpEnd> Session::client_to_server(FrontendHandler& frontend,
                                                   std::span<const std::byte> leftover) {
   PumpEnd end = co_await pump(client_, *upstream_, frontend, leftover);
@@ -386,54 +377,57 @@ net::awaitable<void> Session::relay() {
     }
   });
   if (state_->draining()) {
-    request_drain();
+    state_->sessions.remove(id_);
+    co_await send_error(client_, "FATAL", "57P01",
+                        "terminating connection because Switchyard is shutting down");
+    co_return;
   }
 
+  // Two pumps, not a third branch waiting for a drain: every idle session holds the frames of
+  // this wait, so a branch less is memory saved per client.
   auto ended = co_await (client_to_server(frontend, client_leftover) ||
-                         pump(*upstream_, client_, backend, upstream_leftover) || wait_for_drain());
+                         pump(*upstream_, client_, backend, upstream_leftover));
   state_->sessions.remove(id_);
+  co_await finish_relay(ended);
+}
 
-  switch (ended.index()) {
-    case 0: {
-      const auto& end = std::get<0>(ended);
-      if (end.malformed) {
-        spdlog::warn("event=protocol_violation session={} client={} reason={}", id_, peer_,
-                     log_value(std::string("client sent a message with an ") +
-                               std::string(protocol::to_string(*end.malformed))));
-        state_->metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
-        co_await send_error(client_, "FATAL", "08P01", "invalid message length");
-      }
-      // The client left (or sent Terminate): tell the backend, so it ends cleanly.
-      if (!relay_.terminate_sent) {
-        std::array<std::byte, 5> terminate{std::byte{'X'}, std::byte{0}, std::byte{0}, std::byte{0},
-                                           std::byte{4}};
-        co_await upstream_->write(net::buffer(terminate));
-      }
-      break;
-    }
-    case 1: {
-      const auto& end = std::get<1>(ended);
-      if (end.malformed) {
-        spdlog::error("event=upstream_protocol_violation session={} reason={}", id_,
-                      log_value(std::string(protocol::to_string(*end.malformed))));
-        co_await send_error(client_, "FATAL", "08P01", "upstream sent an invalid message");
-      } else if (end.stopped) {
-        co_await send_error(client_, "FATAL", "57P01",
-                            "terminating connection because Switchyard is shutting down");
-      }
-      break;
-    }
-    default:
+net::awaitable<void> Session::finish_relay(RelayEnd ended) {
+  if (ended.index() == 0) {
+    const auto& end = std::get<0>(ended);
+    if (end.malformed) {
+      spdlog::warn("event=protocol_violation session={} client={} reason={}", id_, peer_,
+                   log_value(std::string("client sent a message with an ") +
+                             std::string(protocol::to_string(*end.malformed))));
+      state_->metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+      co_await send_error(client_, "FATAL", "08P01", "invalid message length");
+    } else if (relay_.close_at_boundary && !relay_.terminate_sent &&
+               (end.stopped || end.io == net::error::operation_aborted)) {
+      // Ended by a drain at a boundary (request_drain), not by the client.
       co_await send_error(client_, "FATAL", "57P01",
                           "terminating connection because Switchyard is shutting down");
-      break;
+    }
+    // The client left (or sent Terminate, or is being drained): tell the backend, so it ends
+    // cleanly.
+    if (!relay_.terminate_sent) {
+      std::array<std::byte, 5> terminate{std::byte{'X'}, std::byte{0}, std::byte{0}, std::byte{0},
+                                         std::byte{4}};
+      co_await upstream_->write(net::buffer(terminate));
+    }
+    co_return;
+  }
+  const auto& end = std::get<1>(ended);
+  if (end.malformed) {
+    spdlog::error("event=upstream_protocol_violation session={} reason={}", id_,
+                  log_value(std::string(protocol::to_string(*end.malformed))));
+    co_await send_error(client_, "FATAL", "08P01", "upstream sent an invalid message");
+  } else if (end.stopped) {
+    co_await send_error(client_, "FATAL", "57P01",
+                        "terminating connection because Switchyard is shutting down");
   }
 }
 
-net::awaitable<void> Session::run() {
-  snapshot_ = state_->snapshot();
+net::awaitable<Session::Step> Session::start() {
   const auto& config = *snapshot_->config;
-
   // Startup, upstream connect and auth together must finish within the startup timeout, so a
   // client that connects and sends nothing (or trickles bytes) cannot hold a slot.
   net::steady_timer deadline(client_.socket().get_executor());
@@ -454,12 +448,21 @@ net::awaitable<void> Session::run() {
     co_return co_await authenticate();
   };
   auto outcome = co_await (setup() || deadline.async_wait(use_nothrow));
-  if (outcome.index() == 1) {
-    state_->metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
-    spdlog::info("event=startup_timeout session={} client={} timeout_ms={}", id_, peer_,
-                 config.timeouts.startup.count());
-    co_await send_error(client_, "FATAL", "08006", "timed out during connection startup");
-  } else if (std::get<0>(outcome) == Step::next) {
+  if (outcome.index() == 0) {
+    co_return std::get<0>(outcome);
+  }
+  state_->metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+  spdlog::info("event=startup_timeout session={} client={} timeout_ms={}", id_, peer_,
+               config.timeouts.startup.count());
+  co_await send_error(client_, "FATAL", "08006", "timed out during connection startup");
+  co_return Step::done;
+}
+
+net::awaitable<void> Session::run() {
+  snapshot_ = state_->snapshot();
+  // start() is a coroutine of its own so that its frame (the deadline, the parallel wait) is
+  // freed before the relay: run()'s frame lives as long as the session, idle or not.
+  if (co_await start() == Step::next) {
     spdlog::info("event=session_start session={} client={} user={} database={} tls={}", id_, peer_,
                  log_value(user_), log_value(database_),
                  client_.is_tls() ? client_.tls_version() : "off");

@@ -78,6 +78,26 @@ class LifecycleTest(IntegrationCase):
         self.assertEqual(self.pg.query("SELECT v FROM drained WHERE v IN (1, 2) ORDER BY v"),
                          [(1,), (2,)])
 
+    def test_sigterm_closes_idle_sessions_at_once_with_admin_shutdown(self):
+        proxy = self.start_proxy(timeouts={"drain": "20s"})
+        conns = [psycopg.connect(host=proxy.host, port=proxy.port, user=SUPERUSER,
+                                 password=self.pg.password, dbname=self.pg.dbname,
+                                 sslmode="disable", autocommit=True) for _ in range(3)]
+        try:
+            for conn in conns:
+                conn.execute("SELECT 1")
+            start = time.monotonic()
+            proxy.signal(signal.SIGTERM)
+            # Idle between transactions, each session ends now, not at the drain timeout.
+            self.assertEqual(proxy.wait(timeout=15), 0, proxy.log_tail())
+            self.assertLess(time.monotonic() - start, 10)
+            for conn in conns:
+                with self.assertRaisesRegex(psycopg.OperationalError, "shutting down"):
+                    conn.execute("SELECT 1")
+        finally:
+            for conn in conns:
+                conn.close()
+
     def test_drain_timeout_closes_sessions_that_do_not_finish(self):
         proxy = self.start_proxy(timeouts={"drain": "1s"})
         conn = psycopg.connect(host=proxy.host, port=proxy.port, user=SUPERUSER,
