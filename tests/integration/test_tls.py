@@ -6,6 +6,7 @@ the backend that served the session.
 """
 
 import shutil
+import signal
 import ssl
 import tempfile
 import time
@@ -153,6 +154,23 @@ class TlsProxyTest(TlsCase):
             conn.execute("CREATE TABLE IF NOT EXISTS tls_data (v text)")
             conn.execute("INSERT INTO tls_data VALUES ('through two TLS hops')")
         self.assertIn(("through two TLS hops",), self.pg.query("SELECT v FROM tls_data"))
+
+    def test_sigterm_ends_an_idle_tls_session_with_admin_shutdown(self):
+        # The drain cancels the client's pending read; over TLS the 57P01 must still go out
+        # as a readable TLS record.
+        proxy = self.start_proxy(upstream_tls="require", client_tls=self.proxy_cert,
+                                 timeouts={"drain": "20s"})
+        with psycopg.connect(self.proxy_conninfo(proxy, sslmode="verify-full",
+                                                 sslrootcert=self.ca.cert,
+                                                 channel_binding="disable"),
+                             autocommit=True) as conn:
+            conn.execute("SELECT 1")
+            start = time.monotonic()
+            proxy.signal(signal.SIGTERM)
+            self.assertEqual(proxy.wait(timeout=15), 0, proxy.log_tail())
+            self.assertLess(time.monotonic() - start, 10)
+            with self.assertRaisesRegex(psycopg.OperationalError, "shutting down"):
+                conn.execute("SELECT 1")
 
     def test_client_tls_is_optional_for_the_client(self):
         proxy = self.start_proxy(upstream_tls="require", client_tls=self.proxy_cert)
