@@ -194,6 +194,14 @@ LoadResult parse_config(std::string_view text, std::string_view source = "<strin
 /// exactly one error naming it.
 LoadResult load_config(const std::filesystem::path& path, Environment environment = {});
 
+/// Reads a config file the way load_config does (a file over 1 MiB, e.g. a device named by
+/// mistake, is a problem, not a read that never ends). Returns why it cannot be read, or
+/// nothing with `text` holding the bytes: for callers that must know what they loaded.
+std::optional<std::string> read_config_file(const std::filesystem::path& path, std::string& text);
+
+/// The LoadResult of a file that could not be read, with `problem` from read_config_file.
+LoadResult unreadable_config(const std::filesystem::path& path, const std::string& problem);
+
 /// JSON text of the effective config with secrets redacted (for the admin /config endpoint).
 std::string to_redacted_json(const Config& config);
 

@@ -10,10 +10,9 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <future>
-#include <sstream>
 
+#include "config/config.hpp"
 #include "proxy/logging.hpp"
 
 namespace switchyard::proxy {
@@ -28,19 +27,6 @@ constexpr std::uint32_t kDirectoryEvents = IN_CREATE | IN_DELETE | IN_CLOSE_WRIT
 constexpr std::uint32_t kWatchGone = IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT;
 // How often to retry a directory that disappeared (it may come back, e.g. a remount).
 constexpr std::chrono::milliseconds kRetryGone{500};
-
-std::optional<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) {
-    return std::nullopt;
-  }
-  return std::move(content).str();
-}
 
 fs::path directory_of(const fs::path& path) {
   auto parent = path.parent_path();
@@ -110,8 +96,6 @@ std::optional<std::string> ConfigWatch::start() {
     inotify_fd_ = stop_fd_ = -1;
     return error;
   }
-  // Read before returning: a change the caller makes right after start() must count as one.
-  initial_content_ = read_file(config_path_);
   // Wait until the thread's watches are in place, so a change right after start() is seen.
   std::promise<void> watching;
   auto watching_set = watching.get_future();
@@ -167,7 +151,6 @@ void ConfigWatch::run(std::promise<void>& watching) {
   refresh_target();
   watching.set_value();
 
-  std::optional<std::string> last_content = std::move(initial_content_);
   bool pending = false;
   bool reported_unreadable = false;
   Clock::time_point first_event{};
@@ -255,13 +238,14 @@ void ConfigWatch::run(std::promise<void>& watching) {
     }
     pending = false;
     refresh_target();
-    auto content = read_file(config_path_);
+    std::string content;
+    auto problem = config::read_config_file(config_path_, content);
     // Counted after on_change below, so a test that saw the check also sees its effect.
     struct CountCheck {
       std::atomic<std::uint64_t>& n;
       ~CountCheck() { n.fetch_add(1); }
     } count_check{checks_};
-    if (!content) {
+    if (problem) {
       // Mid-swap or deleted: the event that brings the file back will trigger the check.
       if (!reported_unreadable) {
         spdlog::warn("event=config_unreadable path={}", log_value(config_path_.string()));
@@ -270,11 +254,10 @@ void ConfigWatch::run(std::promise<void>& watching) {
       continue;
     }
     reported_unreadable = false;
-    if (content == last_content) {
-      continue;
-    }
-    last_content = std::move(content);
-    spdlog::info("event=config_file_changed path={}", log_value(config_path_.string()));
+    // No comparison with the bytes seen last time here: the reloader compares with the bytes
+    // it last loaded. Comparing here missed an edit back to what this watch had seen while the
+    // reloader had loaded something in between (A, B, A in one burst left B in force).
+    spdlog::debug("event=config_file_event path={}", log_value(config_path_.string()));
     changes_.fetch_add(1);
     on_change_();
   }

@@ -12,14 +12,15 @@
 
 namespace switchyard::proxy {
 
-/// Watches the config file with inotify and calls `on_change` when its content changed.
+/// Watches the config file with inotify and calls `on_change` when it may have changed.
 ///
 /// It watches the file's DIRECTORY, not the file: editors write a new file and rename it over
 /// the old one, and a Kubernetes ConfigMap mount swaps a `..data` symlink, and both leave a
 /// watch on the old inode looking at a file nobody reads any more. When the path is a symlink
 /// into another directory, that directory is watched too (and re-resolved after each change).
-/// Bursts of events are debounced, and `on_change` runs only when the bytes of the file differ
-/// from the last ones seen, so unrelated files in the directory or a `touch` cost a read.
+/// Bursts of events are debounced; `on_change` runs once per burst that touched the config file
+/// while it is readable (other files in the directory are ignored). Whether the bytes changed
+/// is the Reloader's question: it compares them with the bytes it last loaded.
 class ConfigWatch {
  public:
   struct Options {
@@ -55,8 +56,7 @@ class ConfigWatch {
   const std::function<void()> on_change_;
   const Options options_;
   int inotify_fd_ = -1;
-  int stop_fd_ = -1;                            // an eventfd that wakes the thread to stop
-  std::optional<std::string> initial_content_;  // handed from start() to the thread
+  int stop_fd_ = -1;  // an eventfd that wakes the thread to stop
   std::thread thread_;
   std::atomic<std::uint64_t> changes_{0};
   std::atomic<std::uint64_t> checks_{0};

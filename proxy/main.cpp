@@ -21,9 +21,13 @@ namespace sy = switchyard;
 
 namespace {
 
-/// Loads and validates the file; prints every problem to stderr. Empty on failure.
-std::shared_ptr<const sy::proxy::Snapshot> load(const std::string& path, bool offline = false) {
-  auto loaded = sy::config::load_config(path);
+/// Loads and validates the file; prints every problem to stderr. Empty on failure. `text`
+/// receives the bytes loaded.
+std::shared_ptr<const sy::proxy::Snapshot> load(const std::string& path, bool offline,
+                                                std::string& text) {
+  auto problem = sy::config::read_config_file(path, text);
+  auto loaded = problem ? sy::config::unreadable_config(path, *problem)
+                        : sy::config::parse_config(text, path);
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors) {
       std::cerr << sy::config::format_error(error) << "\n";
@@ -43,7 +47,8 @@ std::shared_ptr<const sy::proxy::Snapshot> load(const std::string& path, bool of
 }
 
 int serve(const sy::proxy::CommandLine& cmd) {
-  auto snapshot = load(cmd.config_path);
+  std::string text;
+  auto snapshot = load(cmd.config_path, false, text);
   if (!snapshot) {
     return 1;
   }
@@ -59,12 +64,13 @@ int serve(const sy::proxy::CommandLine& cmd) {
   state->publish(snapshot);
   spdlog::info("event=starting version={} config={}", SWITCHYARD_VERSION,
                sy::proxy::log_value(cmd.config_path));
-  sy::proxy::Server server(cmd.config_path, state);
+  sy::proxy::Server server(cmd.config_path, state, std::move(text));
   return server.run();
 }
 
 int check(const sy::proxy::CommandLine& cmd) {
-  auto snapshot = load(cmd.config_path, cmd.offline);
+  std::string text;
+  auto snapshot = load(cmd.config_path, cmd.offline, text);
   if (!snapshot) {
     return 1;
   }

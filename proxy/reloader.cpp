@@ -3,28 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "config/changes.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/snapshot_builder.hpp"
 
 namespace switchyard::proxy {
-namespace {
-
-std::optional<std::string> read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::ostringstream content;
-  content << in.rdbuf();
-  return std::move(content).str();
-}
-
-}  // namespace
-
 std::string_view to_string(ReloadStatus::Result result) {
   switch (result) {
     case ReloadStatus::Result::ok:
@@ -38,12 +22,13 @@ std::string_view to_string(ReloadStatus::Result result) {
 }
 
 Reloader::Reloader(std::filesystem::path config_path, std::shared_ptr<ProxyState> state,
-                   Build build)
+                   Build build, std::optional<std::string> loaded_text)
     : config_path_(std::move(config_path)),
       state_(std::move(state)),
       build_(build ? std::move(build) : Build([](config::Config config, std::uint64_t generation) {
         return build_snapshot(std::move(config), generation);
-      })) {
+      })),
+      last_read_(std::move(loaded_text)) {
   if (auto current = state_->snapshot()) {
     last_.generation = current->generation;
   }
@@ -110,13 +95,20 @@ std::uint64_t Reloader::completed() const {
 
 ReloadStatus Reloader::reload(std::string_view trigger) {
   std::lock_guard serial(reload_mutex_);
-  auto content = read_file(config_path_);
-  if (trigger == kFileChangeTrigger && content && content == last_read_) {
+  // The bytes are read once and those bytes are loaded, so that "unchanged" below means
+  // unchanged since what is in force (or was refused), whatever happened in between.
+  std::string text;
+  auto problem = config::read_config_file(config_path_, text);
+  if (trigger == kFileChangeTrigger && !problem && last_read_ && text == *last_read_) {
     spdlog::debug("event=reload_skipped trigger={} reason=file_unchanged", log_value(trigger));
     std::lock_guard lock(status_mutex_);
     return last_;
   }
-  last_read_ = std::move(content);
+  if (problem) {
+    last_read_.reset();
+  } else {
+    last_read_ = text;
+  }
   const auto current = state_->snapshot();
   const std::uint64_t current_generation = current ? current->generation : 0;
 
@@ -129,7 +121,8 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
     status.last_success = last_.last_success;
   }
 
-  auto loaded = config::load_config(config_path_);
+  auto loaded = problem ? config::unreadable_config(config_path_, *problem)
+                        : config::parse_config(text, config_path_.string());
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors) {
       status.errors.push_back(config::format_error(error));

@@ -65,8 +65,11 @@ class Reloader {
   using BuildResult = std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>>;
   using Build = std::function<BuildResult(config::Config config, std::uint64_t generation)>;
 
-  /// `build` defaults to build_snapshot() with the catalog.
-  Reloader(std::filesystem::path config_path, std::shared_ptr<ProxyState> state, Build build = {});
+  /// `build` defaults to build_snapshot() with the catalog. `loaded_text`: the bytes the
+  /// running config was loaded from, so that a file event that changes nothing after start
+  /// does not reload.
+  Reloader(std::filesystem::path config_path, std::shared_ptr<ProxyState> state, Build build = {},
+           std::optional<std::string> loaded_text = std::nullopt);
   ~Reloader();
   Reloader(const Reloader&) = delete;
   Reloader& operator=(const Reloader&) = delete;
@@ -100,9 +103,9 @@ class Reloader {
   ReloadParticipant* participant_ = nullptr;
 
   std::mutex reload_mutex_;  // one reload at a time
-  // The file as the last reload read it: a file event that changed nothing (a second event
-  // for one save, or a watch that fires after the SIGHUP already reloaded) is not reloaded
-  // again, so one edit logs one outcome.
+  // The bytes the last reload read and loaded (or that were refused): a file event that
+  // changed nothing since (a second event for one save, a `touch`, or a watch that fires after
+  // the SIGHUP already reloaded) is not reloaded again, so one edit logs one outcome.
   std::optional<std::string> last_read_;
   mutable std::mutex status_mutex_;
   ReloadStatus last_;

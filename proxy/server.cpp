@@ -93,8 +93,11 @@ class AddressChanges : public ReloadParticipant {
 
 }  // namespace
 
-Server::Server(std::filesystem::path config_path, std::shared_ptr<ProxyState> state)
-    : config_path_(std::move(config_path)), state_(std::move(state)) {}
+Server::Server(std::filesystem::path config_path, std::shared_ptr<ProxyState> state,
+               std::string loaded_text)
+    : config_path_(std::move(config_path)),
+      state_(std::move(state)),
+      loaded_text_(std::move(loaded_text)) {}
 
 int Server::run() {
   auto snapshot = state_->snapshot();
@@ -115,7 +118,7 @@ int Server::run() {
     return 1;
   }
 
-  Reloader reloader(config_path_, state_);
+  Reloader reloader(config_path_, state_, {}, std::move(loaded_text_));
   auto make_admin = [&] {
     return std::make_unique<AdminServer>(state_, [&reloader] { return reloader.last(); });
   };

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
 
 #include "proxy/proxy_state.hpp"
 
@@ -13,13 +14,16 @@ namespace switchyard::proxy {
 /// binds the new address before it takes effect; open sessions are never dropped.
 class Server {
  public:
-  Server(std::filesystem::path config_path, std::shared_ptr<ProxyState> state);
+  /// `loaded_text`: the bytes of the config file the running config came from.
+  Server(std::filesystem::path config_path, std::shared_ptr<ProxyState> state,
+         std::string loaded_text);
   /// Runs until drained. Returns the process exit code.
   int run();
 
  private:
   std::filesystem::path config_path_;
   std::shared_ptr<ProxyState> state_;
+  std::string loaded_text_;
 };
 
 }  // namespace switchyard::proxy

@@ -51,16 +51,15 @@ TEST_F(ConfigWatchTest, RenameOverTriggersAgainAndAgain) {
   ASSERT_TRUE(eventually([&] { return calls_ == 2; }));
 }
 
-TEST_F(ConfigWatchTest, SameContentDoesNotTrigger) {
+TEST_F(ConfigWatchTest, OtherFilesDoNotTriggerTheSameBytesDo) {
+  // Whether the bytes changed is for the Reloader to say: it knows what it loaded.
   auto path = dir_ / "switchyard.toml";
   write_file(path, "a = 1\n");
   auto w = watch(path);
   write_file(dir_ / "unrelated.txt", "noise");
   replace_file(path, "a = 1\n");
   ASSERT_TRUE(eventually([&] { return w->checks() >= 1; }));
-  EXPECT_EQ(calls_, 0);
-  replace_file(path, "a = 2\n");
-  ASSERT_TRUE(eventually([&] { return calls_ == 1; }));
+  EXPECT_EQ(calls_, 1);
 }
 
 TEST_F(ConfigWatchTest, DeletedThenRecreatedTriggersOnRecreate) {

@@ -233,6 +233,28 @@ TEST_F(ReloaderTest, AFileEventForAnUnchangedFileIsSkippedButASignalIsNot) {
   EXPECT_EQ(reloader.reload(kFileChangeTrigger).generation, 4u);
 }
 
+TEST_F(ReloaderTest, AFileEventCountsAsUnchangedOnlyAgainstWhatWasLoaded) {
+  // A flip and a flip back within one burst of events: whatever the watch saw in between,
+  // the file's bytes are compared with the ones the last reload loaded.
+  Reloader reloader(path_, state_, build_offline, with_migration("old", "old"));
+  EXPECT_EQ(reloader.reload(kFileChangeTrigger).generation, 1u);  // what start-up loaded
+  write_file(path_, with_migration("both", "old"));
+  EXPECT_EQ(reloader.reload(kFileChangeTrigger).generation, 2u);
+  write_file(path_, with_migration("both", "new"));
+  EXPECT_EQ(reloader.reload(kFileChangeTrigger).generation, 3u);
+  write_file(path_, with_migration("both", "old"));
+  EXPECT_EQ(reloader.reload(kFileChangeTrigger).generation, 4u);
+  EXPECT_EQ(running_migration().reads, config::Reads::old_column);
+}
+
+TEST_F(ReloaderTest, AnUnreadableFileIsRefusedAndReadAgainOnTheNextEvent) {
+  Reloader reloader(path_, state_, build_offline);
+  std::filesystem::remove(path_);
+  EXPECT_EQ(reloader.reload(kFileChangeTrigger).result, ReloadStatus::Result::failed);
+  write_file(path_, with_migration("both", "old"));
+  EXPECT_EQ(reloader.reload(kFileChangeTrigger).generation, 2u);
+}
+
 TEST_F(ReloaderTest, StopIsIdempotentAndRequestsAfterStopAreIgnored) {
   Reloader reloader(path_, state_, build_offline);
   reloader.stop();
