@@ -177,6 +177,9 @@ std::string format_error(const ConfigError& error);
 struct LoadResult {
   std::optional<Config> config;
   std::vector<ConfigError> errors;
+  /// load_config: the bytes it read and parsed, valid or not (nothing when unreadable), for
+  /// callers that must know exactly what they loaded.
+  std::optional<std::string> source_text;
 
   bool ok() const { return config.has_value() && errors.empty(); }
 };
@@ -193,14 +196,6 @@ LoadResult parse_config(std::string_view text, std::string_view source = "<strin
 /// Reads and parses a file. An unreadable file (missing, a directory, no permission) gives
 /// exactly one error naming it.
 LoadResult load_config(const std::filesystem::path& path, Environment environment = {});
-
-/// Reads a config file the way load_config does (a file over 1 MiB, e.g. a device named by
-/// mistake, is a problem, not a read that never ends). Returns why it cannot be read, or
-/// nothing with `text` holding the bytes: for callers that must know what they loaded.
-std::optional<std::string> read_config_file(const std::filesystem::path& path, std::string& text);
-
-/// The LoadResult of a file that could not be read, with `problem` from read_config_file.
-LoadResult unreadable_config(const std::filesystem::path& path, const std::string& problem);
 
 /// JSON text of the effective config with secrets redacted (for the admin /config endpoint).
 std::string to_redacted_json(const Config& config);

@@ -79,24 +79,17 @@ LoadResult parse_config(std::string_view text, std::string_view source, Environm
   return result;
 }
 
-std::optional<std::string> read_config_file(const std::filesystem::path& path, std::string& text) {
-  text.clear();
-  return detail::file_problem(path, &text);
-}
-
-LoadResult unreadable_config(const std::filesystem::path& path, const std::string& problem) {
-  LoadResult result;
-  result.errors.push_back(
-      ConfigError{path.string(), 0, 0, {}, "cannot read config file: " + problem});
-  return result;
-}
-
 LoadResult load_config(const std::filesystem::path& path, Environment environment) {
   std::string text;
-  if (auto problem = read_config_file(path, text)) {
-    return unreadable_config(path, *problem);
+  if (auto problem = detail::file_problem(path, &text)) {
+    LoadResult result;
+    result.errors.push_back(
+        ConfigError{path.string(), 0, 0, {}, "cannot read config file: " + *problem});
+    return result;
   }
-  return parse_config(text, path.string(), std::move(environment));
+  auto result = parse_config(text, path.string(), std::move(environment));
+  result.source_text = std::move(text);
+  return result;
 }
 
 }  // namespace switchyard::config

@@ -10,9 +10,9 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <future>
 
-#include "config/config.hpp"
 #include "proxy/logging.hpp"
 
 namespace switchyard::proxy {
@@ -238,14 +238,14 @@ void ConfigWatch::run(std::promise<void>& watching) {
     }
     pending = false;
     refresh_target();
-    std::string content;
-    auto problem = config::read_config_file(config_path_, content);
+    // Only whether it can be read: the Reloader reads (and bounds) the bytes themselves.
+    const bool readable = std::ifstream(config_path_).is_open();
     // Counted after on_change below, so a test that saw the check also sees its effect.
     struct CountCheck {
       std::atomic<std::uint64_t>& n;
       ~CountCheck() { n.fetch_add(1); }
     } count_check{checks_};
-    if (problem) {
+    if (!readable) {
       // Mid-swap or deleted: the event that brings the file back will trigger the check.
       if (!reported_unreadable) {
         spdlog::warn("event=config_unreadable path={}", log_value(config_path_.string()));

@@ -21,13 +21,14 @@ namespace sy = switchyard;
 
 namespace {
 
-/// Loads and validates the file; prints every problem to stderr. Empty on failure. `text`
-/// receives the bytes loaded.
-std::shared_ptr<const sy::proxy::Snapshot> load(const std::string& path, bool offline,
-                                                std::string& text) {
-  auto problem = sy::config::read_config_file(path, text);
-  auto loaded = problem ? sy::config::unreadable_config(path, *problem)
-                        : sy::config::parse_config(text, path);
+/// Loads and validates the file; prints every problem to stderr. Empty on failure. `text`,
+/// when given, receives the bytes loaded.
+std::shared_ptr<const sy::proxy::Snapshot> load(const std::string& path, bool offline = false,
+                                                std::string* text = nullptr) {
+  auto loaded = sy::config::load_config(path);
+  if (text != nullptr && loaded.source_text) {
+    *text = *loaded.source_text;
+  }
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors) {
       std::cerr << sy::config::format_error(error) << "\n";
@@ -48,7 +49,7 @@ std::shared_ptr<const sy::proxy::Snapshot> load(const std::string& path, bool of
 
 int serve(const sy::proxy::CommandLine& cmd) {
   std::string text;
-  auto snapshot = load(cmd.config_path, false, text);
+  auto snapshot = load(cmd.config_path, false, &text);
   if (!snapshot) {
     return 1;
   }
@@ -69,8 +70,7 @@ int serve(const sy::proxy::CommandLine& cmd) {
 }
 
 int check(const sy::proxy::CommandLine& cmd) {
-  std::string text;
-  auto snapshot = load(cmd.config_path, cmd.offline, text);
+  auto snapshot = load(cmd.config_path, cmd.offline);
   if (!snapshot) {
     return 1;
   }

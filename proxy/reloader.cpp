@@ -95,20 +95,15 @@ std::uint64_t Reloader::completed() const {
 
 ReloadStatus Reloader::reload(std::string_view trigger) {
   std::lock_guard serial(reload_mutex_);
-  // The bytes are read once and those bytes are loaded, so that "unchanged" below means
+  // The file is read once and those bytes are loaded, so that "unchanged" below means
   // unchanged since what is in force (or was refused), whatever happened in between.
-  std::string text;
-  auto problem = config::read_config_file(config_path_, text);
-  if (trigger == kFileChangeTrigger && !problem && last_read_ && text == *last_read_) {
+  auto loaded = config::load_config(config_path_);
+  if (trigger == kFileChangeTrigger && loaded.source_text && loaded.source_text == last_read_) {
     spdlog::debug("event=reload_skipped trigger={} reason=file_unchanged", log_value(trigger));
     std::lock_guard lock(status_mutex_);
     return last_;
   }
-  if (problem) {
-    last_read_.reset();
-  } else {
-    last_read_ = text;
-  }
+  last_read_ = loaded.source_text;
   const auto current = state_->snapshot();
   const std::uint64_t current_generation = current ? current->generation : 0;
 
@@ -121,8 +116,6 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
     status.last_success = last_.last_success;
   }
 
-  auto loaded = problem ? config::unreadable_config(config_path_, *problem)
-                        : config::parse_config(text, config_path_.string());
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors) {
       status.errors.push_back(config::format_error(error));
