@@ -70,7 +70,7 @@ class BackendHandler {
   void on_bytes(std::size_t n) {
     metrics_.bytes_from_upstream.fetch_add(n, std::memory_order_relaxed);
   }
-  bool on_written() { return !stop_after_write_; }
+  bool on_written() { return !stop_after_write_ && !state_.relay_over; }
   net::awaitable<void> complete() { co_return; }
 
  private:

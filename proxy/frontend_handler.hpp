@@ -29,9 +29,11 @@ class FrontendHandler {
   void on_bytes(std::size_t n) {
     metrics_.bytes_from_clients.fetch_add(n, std::memory_order_relaxed);
   }
-  // Stops after a Terminate, and when a drain finds the session between transactions.
+  // Stops after a Terminate, when a drain finds the session between transactions, and when
+  // the other direction has ended.
   bool on_written() {
-    return !state_.terminate_sent && !(state_.close_at_boundary && state_.at_boundary());
+    return !state_.terminate_sent && !state_.relay_over &&
+           !(state_.close_at_boundary && state_.at_boundary());
   }
   /// Finishes what a `suspend` asked for (a catalog look-up); the pump then retries the frame.
   net::awaitable<void> complete();

@@ -16,6 +16,9 @@ struct RelayState {
   protocol::ExtendedState tracker;
   bool terminate_sent = false;
   bool close_at_boundary = false;  // draining: close once the transaction is over
+  /// One direction has ended: the other stops after what it is doing (its pending read or
+  /// write is cancelled as well).
+  bool relay_over = false;
   /// A rejected Parse: the client's messages are dropped until its Sync, as Postgres does
   /// after an error in the extended protocol.
   bool rejecting = false;

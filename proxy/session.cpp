@@ -95,11 +95,17 @@ class Session : public std::enable_shared_from_this<Session> {
   net::awaitable<Step> negotiate_startup();
   net::awaitable<void> forward_cancel(const protocol::CancelRequest& request);
   net::awaitable<Step> authenticate();
-  using RelayEnd = std::variant<PumpEnd, PumpEnd>;  // which pump ended first, and how
+  using RelayEnd = std::variant<PumpEnd, PumpEnd>;  // which direction decides the end, and how
   net::awaitable<void> relay();
   net::awaitable<void> finish_relay(RelayEnd ended);
-  net::awaitable<PumpEnd> client_to_server(FrontendHandler& frontend,
-                                           std::span<const std::byte> leftover);
+  // Ends the relay: both directions stop after what they are doing, and their pending reads and
+  // writes are cancelled.
+  void stop_relay() {
+    relay_.relay_over = true;
+    error_code ignored;
+    client_.socket().cancel(ignored);
+    upstream_->socket().cancel(ignored);
+  }
   net::awaitable<void> send_error(Stream& stream, std::string_view severity, std::string_view code,
                                   std::string message);
   // Draining: the session ends at the boundary it is at, or else at the next one (the backend
@@ -345,19 +351,6 @@ net::awaitable<Session::Step> Session::authenticate() {
   }
 }
 
-net::awaitable<PumpEnd> Session::client_to_server(FrontendHandler& frontend,
-                                                  std::span<const std::byte> leftover) {
-  PumpEnd end = co_await pump(client_, *upstream_, frontend, leftover);
-  if (relay_.terminate_sent && !end.malformed) {
-    // Postgres answers what came before a Terminate, then closes: keep the other direction
-    // running until it does (a client may pipeline Query and Terminate), within a bound.
-    net::steady_timer grace(client_.socket().get_executor());
-    grace.expires_after(snapshot_->config->timeouts.connect);
-    co_await grace.async_wait(use_nothrow);
-  }
-  co_return end;
-}
-
 net::awaitable<void> Session::relay() {
   SessionRewrite rewrite(*state_, user_, database_, search_path_);
   rewrite.set_snapshot(snapshot_);
@@ -383,12 +376,63 @@ net::awaitable<void> Session::relay() {
     co_return;
   }
 
-  // Two pumps, not a third branch waiting for a drain: every idle session holds the frames of
-  // this wait, so a branch less is memory saved per client.
-  auto ended = co_await (client_to_server(frontend, client_leftover) ||
-                         pump(*upstream_, client_, backend, upstream_leftover));
+  // Server to client runs as a coroutine of its own, client to server in this one, and the
+  // first to end stops the other. Written out rather than `pump || pump`: every idle session
+  // holds the frames of this wait, and the operator costs a parallel group, a second spawned
+  // coroutine and a frame of its own, about 2 KiB per client. Both run on this session's
+  // thread, so the plain fields below need no lock.
+  std::optional<PumpEnd> upstream_end;
+  std::exception_ptr upstream_failure;
+  bool client_ended = false;
+  // An event: it never expires by itself; the server pump's end cancels the wait.
+  net::steady_timer upstream_finished(client_.socket().get_executor(),
+                                      net::steady_timer::time_point::max());
+  net::co_spawn(client_.socket().get_executor(),
+                pump(*upstream_, client_, backend, upstream_leftover),
+                [&](std::exception_ptr failure, PumpEnd end) {
+                  upstream_end = end;
+                  upstream_failure = failure;
+                  upstream_finished.cancel();
+                  if (!client_ended) {
+                    stop_relay();
+                  }
+                });
+
+  PumpEnd client_end;
+  std::exception_ptr client_failure;
+  try {
+    client_end = co_await pump(client_, *upstream_, frontend, client_leftover);
+  } catch (...) {
+    client_failure = std::current_exception();
+  }
+  client_ended = true;
+  if (!upstream_end && !client_failure && relay_.terminate_sent && !client_end.malformed) {
+    // Postgres answers what came before a Terminate, then closes: keep the other direction
+    // running until it does (a client may pipeline Query and Terminate), within a bound.
+    upstream_finished.expires_after(snapshot_->config->timeouts.connect);
+    co_await upstream_finished.async_wait(use_nothrow);
+  }
+  // The server's end decides when it came first, or as the answer to a Terminate.
+  const bool upstream_decides = upstream_end.has_value();
+  if (!upstream_end) {
+    stop_relay();
+    upstream_finished.expires_at(net::steady_timer::time_point::max());
+    while (!upstream_end) {
+      co_await upstream_finished.async_wait(use_nothrow);
+    }
+  }
   state_->sessions.remove(id_);
-  co_await finish_relay(ended);
+  if (client_failure) {
+    std::rethrow_exception(client_failure);
+  }
+  if (upstream_failure) {
+    std::rethrow_exception(upstream_failure);
+  }
+  if (upstream_decides) {
+    co_await finish_relay(RelayEnd(std::in_place_index<1>, *upstream_end));
+  } else {
+    co_await finish_relay(RelayEnd(std::in_place_index<0>, client_end));
+  }
 }
 
 net::awaitable<void> Session::finish_relay(RelayEnd ended) {
