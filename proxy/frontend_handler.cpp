@@ -258,7 +258,7 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
   protocol::encode_query(out, replacement);
   sent(frame.type);
   if (armed_copy_) {
-    copy_.emplace(*armed_copy_);
+    copy_ = std::make_unique<rewrite::CopyRowTransformer>(*armed_copy_);
     copy_failed_ = false;
     armed_copy_.reset();
   }
@@ -299,7 +299,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   }
   protocol::encode_parse(out, parse->statement, replacement, parse->param_types);
   if (armed_copy_) {
-    copy_.emplace(*armed_copy_);
+    copy_ = std::make_unique<rewrite::CopyRowTransformer>(*armed_copy_);
     copy_failed_ = false;
     armed_copy_.reset();
   }

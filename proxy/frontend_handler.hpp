@@ -72,8 +72,9 @@ class FrontendHandler {
   std::uint64_t session_id_;
   std::shared_ptr<const rewrite::RewriteResult> awaiting_catalog_;
   int catalog_attempts_ = 0;
-  std::optional<rewrite::CopyPlan> armed_copy_;      // set by a rewritten COPY statement
-  std::optional<rewrite::CopyRowTransformer> copy_;  // active while copy data flows
+  std::optional<rewrite::CopyPlan> armed_copy_;  // set by a rewritten COPY statement
+  // Active while copy data flows; on the heap, as every idle session holds this object.
+  std::unique_ptr<rewrite::CopyRowTransformer> copy_;
   bool copy_failed_ = false;
   std::unordered_map<std::string, Prepared> prepared_;
 };

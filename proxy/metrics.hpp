@@ -110,6 +110,8 @@ struct Metrics {
   Counter queries_extended{0};  // Parse messages
   Counter transactions{0};      // ReadyForQuery 'I' after work
   Counter statements_rewritten{0};
+  // Rewrites made from the rewrite of an earlier text of the same literal shape, without a parse.
+  Counter rewrites_from_shape{0};
   Counter statements_rejected{0};
   Counter statements_reprepared{0};   // named statements prepared again after a flip
   Counter statements_passthrough{0};  // unsupported, forwarded per on_unsupported = passthrough

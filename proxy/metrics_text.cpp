@@ -278,8 +278,12 @@ void render_config(Exposition& out, const ProxyState& state, const ReloadStatus&
              "Rewrite cache look-ups that found a result.");
   out.sample("switchyard_rewrite_cache_hits_total", {}, state.rewrite_cache.hits());
   out.family("switchyard_rewrite_cache_misses_total", "counter",
-             "Rewrite cache look-ups that had to parse.");
+             "Rewrite cache look-ups that did not find the text.");
   out.sample("switchyard_rewrite_cache_misses_total", {}, state.rewrite_cache.misses());
+  out.family("switchyard_rewrite_shape_hits_total", "counter",
+             "Cache misses served from the rewrite of a text differing only in its constants.");
+  out.sample("switchyard_rewrite_shape_hits_total", {},
+             state.metrics.rewrites_from_shape.load(std::memory_order_relaxed));
 }
 
 }  // namespace

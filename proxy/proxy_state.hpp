@@ -83,6 +83,9 @@ class ProxyState {
   SessionRegistry sessions;
   Metrics metrics;
   rewrite::RewriteCache rewrite_cache{16384};
+  /// Rewrites of literal shapes (rewrite/literal_shape.hpp), keyed by the shape's text: texts
+  /// that differ only in their constants (the simple protocol's) share one parse.
+  rewrite::RewriteCache shape_cache{16384};
   /// Blocking catalog look-ups run here, never on a session thread.
   net::thread_pool catalog_pool{1};
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "proxy/logging.hpp"
+#include "rewrite/literal_shape.hpp"
 
 namespace switchyard::proxy {
 
@@ -91,12 +92,43 @@ std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::rewrite(std::strin
   if (auto hit = cache.find(key, context_key_, sql)) {
     return hit;
   }
+  auto shape = rewrite::literal_shape(sql);
+  if (shape) {
+    if (auto tmpl = state_.shape_cache.find(key, context_key_, shape->key)) {
+      if (tmpl != not_reusable()) {
+        if (auto result = rewrite::instantiate(*tmpl, *shape)) {
+          state_.metrics.rewrites_from_shape.fetch_add(1, std::memory_order_relaxed);
+          return result;
+        }
+      }
+    }
+  }
   auto result = std::make_shared<const rewrite::RewriteResult>(
       rules_->rewriter->rewrite(sql, context_, *rules_->catalog));
-  if (result->outcome != rewrite::Outcome::needs_catalog) {
-    cache.insert(key, context_key_, sql, result);
+  if (result->outcome == rewrite::Outcome::needs_catalog) {
+    return result;
+  }
+  cache.insert(key, context_key_, sql, result);
+  if (shape) {
+    // The shape's rewrite serves later texts only if, filled with this text's literals, it is
+    // exactly this text's rewrite; otherwise the shape is remembered as not reusable.
+    auto tmpl = std::make_shared<const rewrite::RewriteResult>(
+        rules_->rewriter->rewrite(shape->key, context_, *rules_->catalog));
+    auto filled = rewrite::instantiate(*tmpl, *shape);
+    bool reusable = filled && rewrite::same_result(*filled, *result);
+    if (!reusable && tmpl->outcome != rewrite::Outcome::needs_catalog) {
+      spdlog::debug("event=literal_shape_not_reusable database={}", log_value(database_));
+    }
+    if (tmpl->outcome != rewrite::Outcome::needs_catalog) {
+      state_.shape_cache.insert(key, context_key_, shape->key, reusable ? tmpl : not_reusable());
+    }
   }
   return result;
+}
+
+const std::shared_ptr<const rewrite::RewriteResult>& SessionRewrite::not_reusable() {
+  static const auto marker = std::make_shared<const rewrite::RewriteResult>();
+  return marker;
 }
 
 namespace {

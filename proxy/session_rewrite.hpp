@@ -53,6 +53,9 @@ class SessionRewrite {
   void on_ready(protocol::TransactionStatus status, bool rolled_back);
 
  private:
+  /// Stands in the shape cache for a literal shape whose rewrite did not reproduce a text's.
+  static const std::shared_ptr<const rewrite::RewriteResult>& not_reusable();
+
   ProxyState& state_;
   std::string database_;
   void set_search_path(std::vector<std::string> schemas);

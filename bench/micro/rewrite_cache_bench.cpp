@@ -4,11 +4,14 @@
 
 #include <benchmark/benchmark.h>
 
+#include <array>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bench/micro/oltp_corpus.hpp"
 #include "rewrite/cache.hpp"
+#include "rewrite/literal_shape.hpp"
 
 namespace {
 
@@ -54,6 +57,50 @@ void BM_CacheHit(benchmark::State& state) {
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_CacheHit);
+
+// A miss of a text whose literal shape is cached, as with pgbench -M simple, where every text
+// carries its own values: look-up of the text, its shape, look-up of the shape, fill. The
+// argument picks the pgbench statement.
+void BM_ShapeHit(benchmark::State& state) {
+  static constexpr std::array kShapes = {
+      "SELECT abalance FROM pgbench_accounts WHERE aid = {};",
+      "UPDATE pgbench_accounts SET abalance = abalance + -{} WHERE aid = {};",
+  };
+  const std::string pattern = kShapes.at(static_cast<std::size_t>(state.range(0)));
+  std::vector<std::string> texts;
+  for (int i = 0; i < 4096; ++i) {
+    std::string text = pattern;
+    for (auto at = text.find("{}"); at != std::string::npos; at = text.find("{}")) {
+      text.replace(at, 2, std::to_string(1 + (i * 7919) % 100000));
+    }
+    texts.push_back(std::move(text));
+  }
+  const Rewriter rw({accounts_migration()});
+  const auto catalog = pgbench_catalog();
+  const SessionContext session{{"$user", "public"}, "postgres"};
+  RewriteCache cache(kProxyCacheEntries);
+  RewriteCache shapes(kProxyCacheEntries);
+  auto first = switchyard::rewrite::literal_shape(texts[0]);
+  shapes.insert(1, context_key(), first->key,
+                std::make_shared<const RewriteResult>(rw.rewrite(first->key, session, catalog)));
+  std::size_t next = 0;
+  for (auto _ : state) {
+    const std::string& sql = texts[next++ % texts.size()];
+    if (!rw.may_touch(sql) || cache.find(1, context_key(), sql) != nullptr) {
+      state.SkipWithError("text cached or not caught by may_touch");
+      return;
+    }
+    auto shape = switchyard::rewrite::literal_shape(sql);
+    auto tmpl = shapes.find(1, context_key(), shape->key);
+    auto result = switchyard::rewrite::instantiate(*tmpl, *shape);
+    if (result == nullptr || result->outcome != Outcome::rewritten) {
+      state.SkipWithError("shape not reusable");
+      return;
+    }
+    benchmark::DoNotOptimize(result);
+  }
+}
+BENCHMARK(BM_ShapeHit)->DenseRange(0, 1);
 
 // A miss of one corpus statement (the argument is its index): look-up, rewrite, insert. The
 // generation changes every iteration so that each look-up misses, as after a flip.

@@ -208,6 +208,25 @@ class AdminTest(IntegrationCase):
                    + delta("switchyard_rewrite_cache_misses_total"))
         self.assertGreaterEqual(lookups, 1)
 
+    def test_texts_of_one_literal_shape_share_a_rewrite(self):
+        # Five updates that differ only in their constants: the first is parsed (and its shape
+        # checked against it), the other four are made from the shape's rewrite. The rows
+        # show each got its own values in both columns.
+        self.pg.query("INSERT INTO users VALUES (11, 'x', 'x'), (12, 'x', 'x'), (13, 'x', 'x'), "
+                      "(14, 'x', 'x'), (15, 'x', 'x') ON CONFLICT (id) DO NOTHING")
+        before = self.proxy.metrics()
+        with self.raw_session() as raw:
+            for i in range(11, 16):
+                self.assertEqual(rc.errors(raw.simple(
+                    f"UPDATE users SET status = 'shape-{i}' WHERE id = {i} AND id < 100")), [])
+        after = self.proxy.metrics()
+        self.assertEqual(after.get("switchyard_rewrite_shape_hits_total")
+                         - before.get("switchyard_rewrite_shape_hits_total"), 4)
+        self.assertEqual(
+            self.pg.query("SELECT id, status, state FROM users WHERE id BETWEEN 11 AND 15 "
+                          "ORDER BY id"),
+            [(i, f"shape-{i}", f"shape-{i}") for i in range(11, 16)])
+
     def test_statement_kind_latency_and_migration_counters_move_with_traffic(self):
         # These need the session to call Metrics::count_statement, observe_query_seconds and
         # record_rewrite for every statement.

@@ -343,6 +343,29 @@ class WritesBothTest(RewriteCase):
                                   (3, "cc", "inactive", t.new("inactive")),
                                   (4, "dd", "inactive", t.new("inactive"))])
 
+    def test_texts_differing_only_in_literals_each_write_their_own(self):
+        # The simple protocol puts values in the text: such texts share one rewrite of their
+        # literal shape (rewrite/literal_shape.hpp), filled with each text's own values.
+        statuses = ["active", "inactive", "active", None, "inactive", "active"]
+        with self.connect() as conn:
+            for t in MAPPED:
+                for i, status in enumerate(statuses, start=1):
+                    value = "NULL" if status is None else f"'{status}'"
+                    self.simple(conn, f"INSERT INTO {t.table} (id, name, status) "
+                                      f"VALUES ({i}, E'o\\'n{i}', {value})")
+                for i in (2, 4, 6):
+                    self.simple(conn, f"UPDATE {t.table} SET status = "
+                                      f"'{'active' if i % 4 else 'inactive'}', name = 'u''{i}' "
+                                      f"WHERE id = {i} AND id > {-i}")
+                expected = []
+                for i, status in enumerate(statuses, start=1):
+                    name = f"o'n{i}"
+                    if i in (2, 4, 6):
+                        status = "active" if i % 4 else "inactive"
+                        name = f"u'{i}"
+                    expected.append((i, name, status, t.new(status)))
+                self.assertEqual(self.rows(t.table, "id, name, status, state"), expected)
+
     def test_update_value_computed_from_the_old_column(self):
         with self.connect() as conn:
             for t in MAPPED:

@@ -1,0 +1,291 @@
+#include "rewrite/literal_shape.hpp"
+
+#include <charconv>
+#include <cstdint>
+
+namespace switchyard::rewrite {
+namespace {
+
+// Placeholders. Integers: 2147470000 + i, an int4 like every integer this replaces; numerics:
+// 2147460000.5 + i, a numeric. Strings: 'swlit' + i, untyped like the strings they replace.
+// A text that already holds either spelling gets no shape, so every occurrence in a rewrite of
+// the key is a placeholder.
+constexpr std::string_view kNumberMark = "21474";
+constexpr std::string_view kStringMark = "swlit";
+constexpr std::size_t kMaxLiterals = 10000;
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_ident_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+         static_cast<unsigned char>(c) >= 0x80;
+}
+bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c) || c == '$'; }
+
+std::string four_digits(std::size_t i) {
+  std::string s = std::to_string(i);
+  return std::string(4 - s.size(), '0') + s;
+}
+
+// The end of a quoted token starting at `open` (the quote), '' being a quote inside; with
+// `backslash`, a backslash escapes the next character. npos when it does not end.
+std::size_t quoted_end(std::string_view sql, std::size_t open, char quote, bool backslash) {
+  for (std::size_t i = open + 1; i < sql.size(); ++i) {
+    if (backslash && sql[i] == '\\') {
+      ++i;
+    } else if (sql[i] == quote) {
+      if (i + 1 < sql.size() && sql[i + 1] == quote) {
+        ++i;
+      } else {
+        return i + 1;
+      }
+    }
+  }
+  return std::string_view::npos;
+}
+
+// The end of a nested /* */ comment starting at `open`; npos when it does not end.
+std::size_t block_comment_end(std::string_view sql, std::size_t open) {
+  int depth = 0;
+  for (std::size_t i = open; i + 1 < sql.size(); ++i) {
+    if (sql[i] == '/' && sql[i + 1] == '*') {
+      ++depth;
+      ++i;
+    } else if (sql[i] == '*' && sql[i + 1] == '/') {
+      ++i;
+      if (--depth == 0) {
+        return i + 1;
+      }
+    }
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+std::optional<LiteralShape> literal_shape(std::string_view sql) {
+  if (sql.find(kNumberMark) != std::string_view::npos ||
+      sql.find(kStringMark) != std::string_view::npos) {
+    return std::nullopt;
+  }
+  LiteralShape shape;
+  shape.key.reserve(sql.size() + 16);
+  auto string_placeholder = [&](std::string_view literal) {
+    shape.key += '\'';
+    shape.key += kStringMark;
+    shape.key += four_digits(shape.literals.size());
+    shape.key += '\'';
+    shape.literals.push_back(literal);
+  };
+  std::size_t i = 0;
+  while (i < sql.size()) {
+    if (shape.literals.size() >= kMaxLiterals) {
+      return std::nullopt;
+    }
+    const char c = sql[i];
+    const char next = i + 1 < sql.size() ? sql[i + 1] : '\0';
+    std::size_t end = i + 1;
+    if (c == '-' && next == '-') {
+      end = sql.find('\n', i);
+      end = end == std::string_view::npos ? sql.size() : end;
+    } else if (c == '/' && next == '*') {
+      end = block_comment_end(sql, i);
+    } else if (c == '"') {
+      end = quoted_end(sql, i, '"', false);
+    } else if (c == '\'') {
+      end = quoted_end(sql, i, '\'', false);
+      // With standard_conforming_strings off a backslash escapes; the session's setting is not
+      // known here, so such a string is not vouched for.
+      if (end == std::string_view::npos ||
+          sql.substr(i, end - i).find('\\') != std::string_view::npos) {
+        return std::nullopt;
+      }
+      string_placeholder(sql.substr(i, end - i));
+      i = end;
+      continue;
+    } else if (c == '$') {
+      if (!is_digit(next)) {
+        return std::nullopt;  // a dollar quote
+      }
+      while (end < sql.size() && is_digit(sql[end])) {
+        ++end;
+      }
+    } else if (is_ident_start(c)) {
+      if (next == '\'' && (c == 'E' || c == 'e')) {
+        end = quoted_end(sql, i + 1, '\'', true);
+        if (end == std::string_view::npos) {
+          return std::nullopt;
+        }
+        string_placeholder(sql.substr(i, end - i));
+        i = end;
+        continue;
+      }
+      if (next == '\'' && (c == 'B' || c == 'b' || c == 'X' || c == 'x' || c == 'N' || c == 'n')) {
+        // Bit strings and national strings have types of their own: kept as written.
+        end = quoted_end(sql, i + 1, '\'', false);
+      } else if (next == '&' && (c == 'U' || c == 'u')) {
+        return std::nullopt;
+      } else {
+        while (end < sql.size() && is_ident_char(sql[end])) {
+          ++end;
+        }
+      }
+    } else if (is_digit(c) || (c == '.' && is_digit(next))) {
+      bool numeric = false;
+      end = i;
+      while (end < sql.size() && is_digit(sql[end])) {
+        ++end;
+      }
+      if (end < sql.size() && sql[end] == '.') {
+        numeric = true;
+        ++end;
+        while (end < sql.size() && is_digit(sql[end])) {
+          ++end;
+        }
+      }
+      if (end < sql.size() && (sql[end] == 'e' || sql[end] == 'E')) {
+        std::size_t exp = end + 1;
+        if (exp < sql.size() && (sql[exp] == '+' || sql[exp] == '-')) {
+          ++exp;
+        }
+        if (exp < sql.size() && is_digit(sql[exp])) {
+          numeric = true;
+          end = exp;
+          while (end < sql.size() && is_digit(sql[end])) {
+            ++end;
+          }
+        }
+      }
+      // `1.2.3`, `12abc`, `1e`: lexed in ways not worth following.
+      if (end < sql.size() && (is_ident_char(sql[end]) || sql[end] == '.')) {
+        return std::nullopt;
+      }
+      // Right after a name or a dot (`x.1`, `"a"1`) this is not a constant of its own.
+      if (i > 0 && (is_ident_char(sql[i - 1]) || sql[i - 1] == '.' || sql[i - 1] == '"')) {
+        return std::nullopt;
+      }
+      std::string_view token = sql.substr(i, end - i);
+      if (numeric) {
+        shape.key += kNumberMark;
+        shape.key += "6";
+        shape.key += four_digits(shape.literals.size());
+        shape.key += ".5";
+        shape.literals.push_back(token);
+      } else {
+        std::uint64_t value = 0;
+        auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
+        if (ec != std::errc() || value > 2147483647u) {
+          // An int8 or a numeric by its size: kept as written.
+          shape.key += token;
+          i = end;
+          continue;
+        }
+        shape.key += kNumberMark;
+        shape.key += "7";
+        shape.key += four_digits(shape.literals.size());
+        shape.literals.push_back(token);
+      }
+      i = end;
+      continue;
+    }
+    if (end == std::string_view::npos) {
+      return std::nullopt;  // an unterminated quote or comment: the parser will say so
+    }
+    shape.key += sql.substr(i, end - i);
+    i = end;
+  }
+  if (shape.literals.empty()) {
+    return std::nullopt;
+  }
+  return shape;
+}
+
+std::optional<std::string> fill_literals(std::string_view tmpl,
+                                         const std::vector<std::string_view>& literals) {
+  std::string out;
+  out.reserve(tmpl.size() + 64);
+  auto index_at = [&](std::size_t at) -> std::optional<std::size_t> {
+    if (at + 4 > tmpl.size()) {
+      return std::nullopt;
+    }
+    std::size_t value = 0;
+    for (std::size_t k = at; k < at + 4; ++k) {
+      if (!is_digit(tmpl[k])) {
+        return std::nullopt;
+      }
+      value = value * 10 + static_cast<std::size_t>(tmpl[k] - '0');
+    }
+    return value;
+  };
+  std::size_t i = 0;
+  while (i < tmpl.size()) {
+    const char c = tmpl[i];
+    if (c == '\'' && tmpl.substr(i + 1, kStringMark.size()) == kStringMark) {
+      auto index = index_at(i + 1 + kStringMark.size());
+      std::size_t close = i + 1 + kStringMark.size() + 4;
+      if (!index || close >= tmpl.size() || tmpl[close] != '\'' || *index >= literals.size()) {
+        return std::nullopt;
+      }
+      out += literals[*index];
+      i = close + 1;
+      continue;
+    }
+    if (c == '2' && tmpl.substr(i, kNumberMark.size()) == kNumberMark &&
+        (i == 0 || !is_ident_char(tmpl[i - 1]))) {
+      std::size_t kind = i + kNumberMark.size();
+      auto index = index_at(kind + 1);
+      if (kind < tmpl.size() && index) {
+        std::size_t end = kind + 5;
+        bool matched = false;
+        if (tmpl[kind] == '7') {
+          matched = end >= tmpl.size() || (!is_ident_char(tmpl[end]) && tmpl[end] != '.');
+        } else if (tmpl[kind] == '6' && tmpl.substr(end, 2) == ".5") {
+          end += 2;
+          matched = end >= tmpl.size() || (!is_ident_char(tmpl[end]) && tmpl[end] != '.');
+        }
+        if (matched) {
+          if (*index >= literals.size()) {
+            return std::nullopt;
+          }
+          out += literals[*index];
+          i = end;
+          continue;
+        }
+      }
+      // Digits the rewrite added (a transform's constant), not a placeholder.
+    }
+    out.push_back(c);
+    ++i;
+  }
+  return out;
+}
+
+std::shared_ptr<const RewriteResult> instantiate(const RewriteResult& tmpl,
+                                                 const LiteralShape& shape) {
+  if ((tmpl.outcome != Outcome::unchanged && tmpl.outcome != Outcome::rewritten) || tmpl.copy ||
+      !tmpl.missing.empty()) {
+    return nullptr;
+  }
+  auto result = std::make_shared<RewriteResult>(tmpl);
+  if (tmpl.outcome == Outcome::rewritten) {
+    auto filled = fill_literals(tmpl.sql, shape.literals);
+    if (!filled) {
+      return nullptr;
+    }
+    result->sql = std::move(*filled);
+  }
+  return result;
+}
+
+bool same_result(const RewriteResult& a, const RewriteResult& b) {
+  auto same_use = [](const MigrationUse& x, const MigrationUse& y) {
+    return x.migration == y.migration && x.reads_of_old == y.reads_of_old &&
+           x.writes_of_old == y.writes_of_old && x.reads_of_new == y.reads_of_new &&
+           x.writes_of_new == y.writes_of_new && x.rewritten == y.rewritten;
+  };
+  return a.outcome == b.outcome && a.sql == b.sql && a.reason == b.reason && a.kinds == b.kinds &&
+         a.ddl_on_mapped_table == b.ddl_on_mapped_table &&
+         a.copy.has_value() == b.copy.has_value() && a.missing.size() == b.missing.size() &&
+         std::equal(a.uses.begin(), a.uses.end(), b.uses.begin(), b.uses.end(), same_use);
+}
+
+}  // namespace switchyard::rewrite

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rewrite/result.hpp"
+
+namespace switchyard::rewrite {
+
+/// A statement text with its literals taken out: `key` has each integer, numeric and quoted string
+/// constant replaced by a placeholder constant of the same kind (an int4 stays an int4, a numeric
+/// a numeric, an untyped string an untyped string), so that texts differing only in their
+/// literals (`WHERE aid = 17`, `WHERE aid = 42`) share one key, and the rewrite of the key makes
+/// the same decisions the rewrite of each text would. `literals` are the original tokens, as
+/// written, in placeholder order.
+struct LiteralShape {
+  std::string key;
+  std::vector<std::string_view> literals;  // views into the text the shape was taken from
+};
+
+/// The shape of `sql`, or nullopt when it has no literal to take out or holds something this
+/// scanner does not vouch for (dollar quotes, U& strings, backslashes in plain strings, text
+/// that already contains a placeholder's spelling, a number run into a name).
+std::optional<LiteralShape> literal_shape(std::string_view sql);
+
+/// `tmpl` (the rewrite of a shape's key) with every placeholder replaced by its literal; nullopt
+/// when a placeholder names no literal.
+std::optional<std::string> fill_literals(std::string_view tmpl,
+                                         const std::vector<std::string_view>& literals);
+
+/// The result for the text `shape` was taken from, made from `tmpl` (the rewrite of its key):
+/// null when `tmpl` is not reusable (an outcome other than unchanged/rewritten, a COPY plan) or
+/// cannot be filled.
+std::shared_ptr<const RewriteResult> instantiate(const RewriteResult& tmpl,
+                                                 const LiteralShape& shape);
+
+/// Whether two results say the same (text, outcome, uses, kinds, flags).
+bool same_result(const RewriteResult& a, const RewriteResult& b);
+
+}  // namespace switchyard::rewrite
