@@ -11,11 +11,15 @@
 //     is left unchanged by rewrite();
 //   - a rejection's SQL parses; needs_catalog names relations and, once they are known
 //     (as absent), is not asked again for the same ones;
-//   - COPY rows transform the same whether fed whole or one byte at a time.
+//   - COPY rows transform the same whether fed whole or one byte at a time;
+//   - a literal shape's key filled with its literals is the text again, and when the key's
+//     rewrite filled with this text's literals is this text's rewrite (the proxy then reuses
+//     it), it is also the rewrite of the text with other literals of the same kinds.
 
 #include <pg_query.h>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -26,6 +30,7 @@
 
 #include "fuzz_check.hpp"
 #include "rewrite/copy_transform.hpp"
+#include "rewrite/literal_shape.hpp"
 #include "rewrite/rewriter.hpp"
 
 namespace rw = switchyard::rewrite;
@@ -128,6 +133,50 @@ void check_copy(const rw::CopyPlan& plan, std::string_view rows) {
   check(!ok_whole || out_whole == out_bytes, "COPY rows differ when split");
 }
 
+// The text of `shape` with other literals of the same kinds.
+std::string with_other_literals(const rw::LiteralShape& shape, std::size_t seed) {
+  static constexpr std::array<std::string_view, 3> kInts = {"0", "7", "1999"};
+  static constexpr std::array<std::string_view, 2> kNumerics = {"3.25", "1e2"};
+  // Plain strings only: an E'' put where a name ends (`u'x'`) would join the name.
+  static constexpr std::array<std::string_view, 3> kStrings = {"'in''active'", "''", "'x y'"};
+  std::vector<std::string_view> others;
+  for (std::size_t i = 0; i < shape.literals.size(); ++i) {
+    std::string_view literal = shape.literals[i];
+    const std::size_t k = seed + i;
+    if (literal.front() == '\'' || literal.front() == 'E' || literal.front() == 'e') {
+      others.push_back(kStrings[k % kStrings.size()]);
+    } else if (literal.find_first_of(".eE") != std::string_view::npos) {
+      others.push_back(kNumerics[k % kNumerics.size()]);
+    } else {
+      others.push_back(kInts[k % kInts.size()]);
+    }
+  }
+  return rw::fill_literals(shape.key, others).value_or("");
+}
+
+void check_literal_shape(const rw::Rewriter& rewriter, const std::string& sql,
+                         const rw::RewriteResult& result, const rw::SessionContext& session,
+                         const rw::Catalog& catalog, std::size_t seed) {
+  auto shape = rw::literal_shape(sql);
+  if (!shape) {
+    return;
+  }
+  check(rw::fill_literals(shape->key, shape->literals) == sql,
+        "a literal shape filled with its own literals is not the text");
+  const rw::RewriteResult tmpl = rewriter.rewrite(shape->key, session, catalog);
+  auto first = rw::instantiate(tmpl, *shape);
+  if (!first || !rw::same_result(*first, result)) {
+    return;  // the proxy would not reuse this shape
+  }
+  const std::string other = with_other_literals(*shape, seed);
+  auto other_shape = rw::literal_shape(other);
+  check(other_shape && other_shape->key == shape->key, "other literals changed the shape");
+  auto reused = rw::instantiate(tmpl, *other_shape);
+  check(reused != nullptr, "a reusable shape cannot be filled with other literals");
+  check(rw::same_result(*reused, rewriter.rewrite(other, session, catalog)),
+        "a literal shape's rewrite is not the rewrite of another text of that shape");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -203,6 +252,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     default:
       break;
+  }
+  if (result.outcome != rw::Outcome::needs_catalog) {
+    check_literal_shape(rewriter, sql, result, session, catalog, size);
   }
   return 0;
 }
