@@ -25,7 +25,8 @@ def _kill_leftovers():
 def binary():
     """The switchyard executable under test, or None when the tests run against Postgres."""
     path = os.environ.get("SWITCHYARD_BIN")
-    return path or None
+    # The proxy runs in a directory of its own: a relative path means one from here.
+    return os.path.abspath(path) if path else None
 
 
 def _toml_value(value):
