@@ -9,16 +9,21 @@ run). Prints the top functions by inclusive and self cost.
 Usage (from the repository root, after building the switchyard target):
   SWITCHYARD_BIN=build/proxy/switchyard /usr/bin/python3 bench/profile_proxy.py \
       [--config passthrough|rewrite] [--script select-only|tpcb] [--mode simple|extended|prepared]
-      [--transactions 2000] [--out DIR]
+      [--transactions 2000] [--out DIR] [--syscalls]
+
+--syscalls attaches `strace -f -c` to the proxy for the pgbench run instead and prints system
+calls per statement.
 """
 
 import argparse
 import glob
 import os
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -33,6 +38,21 @@ def perf_counts_instructions():
     return proc.returncode == 0 and "not supported" not in proc.stderr
 
 
+def attach_strace(pid, out_dir):
+    """strace -c on every thread of `pid`, once it has attached (bounded wait)."""
+    tracer = subprocess.Popen(["strace", "-f", "-c", "-p", str(pid), "-o",
+                               os.path.join(out_dir, "strace.txt")],
+                              stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = tracer.stderr.readline()
+        if "attached" in line or not line:
+            break
+    if tracer.poll() is not None:
+        sys.exit("strace could not attach to the proxy")
+    return tracer
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", choices=("passthrough", "rewrite"), default="passthrough")
@@ -41,13 +61,15 @@ def main():
     parser.add_argument("--transactions", type=int, default=2000, help="per client")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--out", default=None, help="directory for the profile files")
+    parser.add_argument("--syscalls", action="store_true",
+                        help="count system calls per statement (strace -c) instead")
     args = parser.parse_args()
     real = proxy.binary()
     if not real:
         sys.exit("set SWITCHYARD_BIN to the switchyard executable")
     out_dir = os.path.abspath(args.out or tempfile.mkdtemp(prefix="switchyard-profile-"))
     os.makedirs(out_dir, exist_ok=True)
-    use_perf = perf_counts_instructions()
+    use_perf = not args.syscalls and perf_counts_instructions()
     # The harness starts SWITCHYARD_BIN with "serve --config ..."; a wrapper puts the profiler
     # in front of it.
     wrapper = os.path.join(out_dir, "switchyard-profiled")
@@ -56,12 +78,12 @@ def main():
     else:
         tool = (f'valgrind --tool=callgrind --callgrind-out-file="{out_dir}/callgrind.out.%p" '
                 "--dump-instr=no --collect-jumps=no")
-    with open(wrapper, "w") as f:
-        f.write(f'#!/bin/sh\nexec {tool} "{os.path.abspath(real)}" "$@"\n')
-    os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IXUSR)
-    os.environ["SWITCHYARD_BIN"] = wrapper
-    log(f"profiler: {'perf record' if use_perf else 'valgrind --tool=callgrind'}; "
-        f"output in {out_dir}")
+    if not args.syscalls:
+        with open(wrapper, "w") as f:
+            f.write(f'#!/bin/sh\nexec {tool} "{os.path.abspath(real)}" "$@"\n')
+        os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IXUSR)
+        os.environ["SWITCHYARD_BIN"] = wrapper
+    log(f"profiler: {'strace' if args.syscalls else tool.split()[0]}; output in {out_dir}")
 
     pg = postgres.PostgresCluster(settings={"max_connections": 60})
     pg.start()
@@ -89,10 +111,17 @@ def main():
             "migration": [migration]})
         p.start(timeout=120)
         flags, _ = SCRIPTS[args.script]
+        tracer = attach_strace(p.process.pid, out_dir) if args.syscalls else None
         log(f"pgbench {args.script} -M {args.mode}: {args.clients} clients x "
             f"{args.transactions} transactions ...")
-        out = b.pgbench(p.host, p.port, *flags, "-M", args.mode, "-n", "-c", str(args.clients),
-                        "-j", "2", "-t", str(args.transactions), timeout=1800)
+        try:
+            out = b.pgbench(p.host, p.port, *flags, "-M", args.mode, "-n", "-c",
+                            str(args.clients), "-j", "2", "-t", str(args.transactions),
+                            timeout=1800)
+        finally:
+            if tracer is not None:
+                tracer.send_signal(signal.SIGINT)  # detaches and writes the summary
+                tracer.wait(timeout=60)
         log(out.strip().splitlines()[-1])
         p.stop(timeout=120)
     finally:
@@ -100,6 +129,18 @@ def main():
             p.close()
         pg.stop()
 
+    if args.syscalls:
+        per_transaction = 1 if args.script == "select-only" else 7
+        statements = args.clients * args.transactions * per_transaction
+        with open(os.path.join(out_dir, "strace.txt")) as f:
+            summary = f.read()
+        print(summary)
+        for line in summary.splitlines():
+            fields = line.split()
+            if fields and fields[-1] == "total":  # % time, seconds, usecs/call, calls, errors
+                print(f"{int(fields[3]) / statements:.2f} system calls per statement "
+                      f"({statements} statements)")
+        return
     if use_perf:
         report = subprocess.run(["perf", "report", "-i", f"{out_dir}/perf.data", "--stdio",
                                  "--no-children", "--percent-limit", "1"],

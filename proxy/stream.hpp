@@ -31,8 +31,9 @@ class Stream {
   net::awaitable<std::pair<error_code, std::size_t>> read_some(net::mutable_buffer buffer);
 
   /// Plain sockets only: Asio's own read, as an awaitable without a frame of its own. While it
-  /// waits it holds `buffer`; Asio skips the speculative read after one that emptied the socket,
-  /// so in a request/response exchange each wake-up costs one recv and nothing else.
+  /// waits it holds `buffer`. Asio tries a recv first (EAGAIN on an idle socket) and then waits
+  /// without re-arming epoll, so a wake-up costs two recvs; wait_read() would cost an epoll_ctl
+  /// and a recv (measured: `bench/profile_proxy.py --syscalls`).
   net::awaitable<std::tuple<error_code, std::size_t>> async_read_plain(net::mutable_buffer buffer) {
     return socket_.async_read_some(buffer, use_nothrow);
   }
