@@ -19,7 +19,8 @@ Last, idle memory: RSS growth of each proxy with N idle logged-in clients, per c
 
 Usage (from the repository root, after building the switchyard target):
   SWITCHYARD_BIN=build/proxy/switchyard /usr/bin/python3 bench/run_bench.py [--quick]
-Options: --seconds, --repeat, --clients, --threads, --scale, --idle-clients, --markdown FILE.
+Options: --seconds, --repeat, --clients, --threads, --scale, --idle-clients, --proxy-threads,
+--markdown FILE.
 The default run takes about 14 minutes on 2 cores; --quick (1 repeat, 3 s runs, 300 idle
 clients) about 2.
 """
@@ -194,7 +195,8 @@ class Bench:
                 "upstream": {"address": f"127.0.0.1:{self.pg.port}", "tls": "disable",
                              "user": postgres.SUPERUSER, "password_env": PASSWORD_ENV,
                              "database": self.pg.dbname},
-                "migration": [migration]})
+                "migration": [migration],
+                "runtime": {"threads": a.proxy_threads}})
             p.start()
             self.proxies[target] = p
             self.endpoints[target] = (p.host, p.port, p.process.pid)
@@ -397,6 +399,8 @@ def main():
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--scale", type=int, default=10)
+    parser.add_argument("--proxy-threads", type=int, default=0,
+                        help="Switchyard's [runtime] threads (default 0: one per core)")
     parser.add_argument("--idle-clients", type=int, default=None)
     parser.add_argument("--skip-idle", action="store_true", help="no idle-memory measurement")
     parser.add_argument("--skip-pgbench", action="store_true", help="idle memory only")
