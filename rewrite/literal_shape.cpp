@@ -112,7 +112,9 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
     } else if (is_ident_start(c)) {
       if (next == '\'' && (c == 'E' || c == 'e')) {
         end = quoted_end(sql, i + 1, '\'', true);
-        if (end == std::string_view::npos) {
+        // Right after a quote the E kept two strings apart (`N'a'E'b'`): without it the
+        // placeholder's quote would join the string before.
+        if (end == std::string_view::npos || (!shape.key.empty() && shape.key.back() == '\'')) {
           return std::nullopt;
         }
         string_placeholder(sql.substr(i, end - i));
