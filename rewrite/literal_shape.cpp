@@ -227,6 +227,11 @@ std::optional<std::string> fill_literals(std::string_view tmpl,
       if (!index || close >= tmpl.size() || tmpl[close] != '\'' || *index >= literals.size()) {
         return std::nullopt;
       }
+      // An E'' where the rewrite put the placeholder against a name or a quote would join it.
+      const char before = i > 0 ? tmpl[i - 1] : ' ';
+      if (literals[*index].front() != '\'' && (is_ident_char(before) || before == '\'')) {
+        return std::nullopt;
+      }
       out += literals[*index];
       i = close + 1;
       continue;

@@ -84,6 +84,9 @@ TEST(LiteralShapeTest, FillLeavesOtherDigitsAndRefusesUnknownPlaceholders) {
             std::string("SELECT 'q', 'q'"));
   EXPECT_FALSE(fill_literals("SELECT 2147470002", literals).has_value());
   EXPECT_FALSE(fill_literals("SELECT 'swlit0005'", literals).has_value());
+  // An E-string put against a name would join it: refused, the text is rewritten instead.
+  EXPECT_FALSE(fill_literals("SELECT x'swlit0000'", {"E'a'"}).has_value());
+  EXPECT_EQ(fill_literals("SELECT x 'swlit0000'", {"E'a'"}), std::string("SELECT x E'a'"));
 }
 
 // The text of `shape` with every literal replaced by another one of the same kind.
