@@ -25,8 +25,11 @@ def _kill_leftovers():
 def binary():
     """The switchyard executable under test, or None when the tests run against Postgres."""
     path = os.environ.get("SWITCHYARD_BIN")
-    # The proxy runs in a directory of its own: a relative path means one from here.
-    return os.path.abspath(path) if path else None
+    if not path:
+        return None
+    # The proxy runs in a directory of its own: a relative path means one from here, a bare
+    # name one on PATH.
+    return os.path.abspath(path) if os.sep in path else (shutil.which(path) or path)
 
 
 def _toml_value(value):
