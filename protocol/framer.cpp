@@ -60,6 +60,21 @@ FrameResult next_frame(std::span<const std::byte> data, std::uint32_t max_length
                header.frame_size()};
 }
 
+std::optional<char> last_frame_type(std::span<const std::byte> data) {
+  std::optional<char> last;
+  std::size_t pos = 0;
+  while (pos < data.size()) {
+    HeaderResult peeked = peek_header(data.subspan(pos));
+    auto* header = std::get_if<Header>(&peeked);
+    if (header == nullptr) {
+      return std::nullopt;
+    }
+    last = header->type;
+    pos += header->frame_size();
+  }
+  return pos == data.size() ? last : std::nullopt;
+}
+
 FrameResult next_startup_frame(std::span<const std::byte> data) {
   if (data.size() < kStartupHeaderSize) {
     return NeedMore{kStartupHeaderSize};

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <variant>
@@ -63,6 +64,10 @@ HeaderResult peek_header(std::span<const std::byte> data,
 /// Cuts the regular message at the start of `data` once it is complete.
 FrameResult next_frame(std::span<const std::byte> data,
                        std::uint32_t max_length = kMaxMessageLength);
+
+/// The type of the last message in `data` when `data` is whole regular messages, from its
+/// first byte to its last; nullopt when it ends inside one or holds a malformed header.
+std::optional<char> last_frame_type(std::span<const std::byte> data);
 
 /// Cuts the startup-phase packet (StartupMessage, SSLRequest, GSSENCRequest,
 /// CancelRequest) at the start of `data`: a length of at least 8 (the length and a

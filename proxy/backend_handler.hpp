@@ -17,6 +17,10 @@ class BackendHandler {
   BackendHandler(RelayState& state, Metrics& metrics, SessionRewrite& rewrite)
       : state_(state), metrics_(metrics), rewrite_(rewrite) {}
 
+  /// After ReadyForQuery the server sends nothing until the client sends again (apart from
+  /// notifications and a FATAL error, which come later and so raise an edge of their own).
+  static bool quiet_after(char type) { return type == protocol::backend::kReadyForQuery; }
+
   bool wants(char type) const {
     namespace be = protocol::backend;
     return type == be::kReadyForQuery || type == be::kErrorResponse ||

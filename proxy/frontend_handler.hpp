@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "protocol/message_types.hpp"
 #include "proxy/metrics.hpp"
 #include "proxy/pump.hpp"
 #include "proxy/relay_state.hpp"
@@ -22,6 +23,12 @@ class FrontendHandler {
   FrontendHandler(RelayState& state, Metrics& metrics, SessionRewrite& rewrite,
                   std::uint64_t session_id)
       : state_(state), metrics_(metrics), rewrite_(rewrite), session_id_(session_id) {}
+
+  /// After a Query or a Sync the client waits for the server's answer before it sends again
+  /// (unless it pipelines, and then its next bytes raise an edge of their own).
+  static bool quiet_after(char type) {
+    return type == protocol::frontend::kQuery || type == protocol::frontend::kSync;
+  }
 
   bool wants(char type) const;
   FrameAction on_frame(const protocol::Frame& frame, protocol::MessageWriter& out);

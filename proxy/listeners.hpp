@@ -42,7 +42,9 @@ class Listeners {
 
  private:
   struct Worker {
-    net::io_context context{1};
+    // One thread runs the context and every socket of it is used only from that thread (other
+    // threads post to it), so the reactor needs no lock per I/O operation.
+    net::io_context context{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     // Keeps run() going when no acceptor or session is left (after a drain closed them), so a
     // rebind posted later still runs; stop() ends it.
     net::executor_work_guard<net::io_context::executor_type> keep_running{context.get_executor()};

@@ -35,6 +35,7 @@ struct PumpEnd {
 ///   void on_bytes(std::size_t n);                  // bytes read from `from`
 ///   bool on_written();                             // after each write; false stops the pump
 ///   net::awaitable<void> complete();               // after on_frame returned suspend
+///   static bool quiet_after(char type);            // the peer waits for an answer after it
 template <class Handler>
 net::awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
                              std::span<const std::byte> initial = {}) {
@@ -98,7 +99,8 @@ net::awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
           // Otherwise wait by reading into the frame's small buffer, so that an idle session
           // holds no pooled buffer, and a small message (most requests and OLTP answers) costs
           // one recv; the pooled buffer is taken once bytes are there.
-          std::tie(ec, n) = co_await from.async_read_plain(net::buffer(first));
+          std::tie(ec, n) = co_await from.async_read_plain(
+              net::buffer(first), streaming == 0 ? &Handler::quiet_after : nullptr);
           if (ec) {
             co_return PumpEnd{ec, std::nullopt};
           }
@@ -198,7 +200,12 @@ net::awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
             piece.replacement ? replacements.data().data() : static_cast<const std::byte*>(base());
         out.push_back(net::buffer(source + piece.offset, piece.size));
       }
-      if (auto ec = co_await to.write(out)) {
+      std::size_t sent = 0;
+      error_code ec;
+      if (!to.try_write(out, sent, ec)) {
+        ec = co_await to.write_rest(out, sent);
+      }
+      if (ec) {
         co_return PumpEnd{ec, std::nullopt};
       }
     }

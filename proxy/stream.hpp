@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "proxy/asio.hpp"
+#include "proxy/drained_read.hpp"
 
 namespace switchyard::proxy {
 
@@ -30,12 +31,13 @@ class Stream {
   /// it is empty, so a read of bytes already there costs one system call and no scheduler trip.
   net::awaitable<std::pair<error_code, std::size_t>> read_some(net::mutable_buffer buffer);
 
-  /// Plain sockets only: Asio's own read, as an awaitable without a frame of its own. While it
-  /// waits it holds `buffer`. Asio tries a recv first (EAGAIN on an idle socket) and then waits
-  /// without re-arming epoll, so a wake-up costs two recvs; wait_read() would cost an epoll_ctl
-  /// and a recv (measured: `bench/profile_proxy.py --syscalls`).
-  net::awaitable<std::tuple<error_code, std::size_t>> async_read_plain(net::mutable_buffer buffer) {
-    return socket_.async_read_some(buffer, use_nothrow);
+  /// Plain sockets only: a read as an awaitable without a frame of its own. While it waits it
+  /// holds `buffer`. `quiet_after` (null when `buffer` does not start at a message's start)
+  /// lets a read that leaves the peer waiting spare the next read a failing recv
+  /// (proxy/drained_read.hpp).
+  net::awaitable<std::tuple<error_code, std::size_t>> async_read_plain(net::mutable_buffer buffer,
+                                                                       QuietAfter quiet_after) {
+    return async_read_drained(socket_, buffer, quiet_after, use_nothrow);
   }
 
   /// Plain sockets only: reads what the socket holds now, without waiting. `ec` is
@@ -49,15 +51,17 @@ class Stream {
   /// idle session holds no extra frame. `auto [ec] = co_await stream.wait_read();`
   net::awaitable<std::tuple<error_code>> wait_read();
 
+  /// Plain sockets: sends `buffers` without suspending when the kernel takes them all, which
+  /// is nearly always, so a relay's write costs one sendmsg and no coroutine frame. True when
+  /// finished (`ec` says whether it failed); false when bytes are left: write_rest(buffers,
+  /// sent) sends them. TLS sockets send nothing here and return false.
   template <class ConstBufferSequence>
-  net::awaitable<error_code> write(const ConstBufferSequence& buffers) {
-    error_code ec;
+  bool try_write(const ConstBufferSequence& buffers, std::size_t& sent, error_code& ec) {
+    sent = 0;
+    ec = {};
     if (tls_) {
-      std::tie(ec, std::ignore) = co_await net::async_write(*tls_, buffers, use_nothrow);
-      co_return ec;
+      return false;
     }
-    // Nearly every write fits the socket buffer: send it at once, and go through Asio (which
-    // would also try first, but then resumes us through the scheduler) only for the rest.
     std::array<net::const_buffer, kMaxSendPieces> pieces;
     std::size_t count = 0;
     std::size_t total = 0;
@@ -69,16 +73,35 @@ class Stream {
         total += piece.size();
       }
     }
-    std::size_t sent = send_now({pieces.data(), count}, ec);
-    if (ec && ec != net::error::would_block) {
-      co_return ec;
+    sent = send_now({pieces.data(), count}, ec);
+    if (ec == net::error::would_block) {
+      ec = {};
+      return false;
     }
-    if (sent == total && net::buffer_size(buffers) == total) {
-      co_return error_code{};
+    return ec || (sent == total && net::buffer_size(buffers) == total);
+  }
+
+  /// Writes `buffers` after their first `sent` bytes (0 for TLS), waiting as long as needed.
+  template <class ConstBufferSequence>
+  net::awaitable<error_code> write_rest(const ConstBufferSequence& buffers, std::size_t sent) {
+    error_code ec;
+    if (tls_) {
+      std::tie(ec, std::ignore) = co_await net::async_write(*tls_, buffers, use_nothrow);
+      co_return ec;
     }
     std::vector<net::const_buffer> rest = unsent(buffers, sent);
     std::tie(ec, std::ignore) = co_await net::async_write(socket_, rest, use_nothrow);
     co_return ec;
+  }
+
+  template <class ConstBufferSequence>
+  net::awaitable<error_code> write(const ConstBufferSequence& buffers) {
+    std::size_t sent = 0;
+    error_code ec;
+    if (try_write(buffers, sent, ec)) {
+      co_return ec;
+    }
+    co_return co_await write_rest(buffers, sent);
   }
 
   /// Waits until the plain socket is readable, so a caller can take a buffer only when data is

@@ -229,6 +229,41 @@ TEST(FramerTest, ErrorNamesAreStable) {
   EXPECT_EQ(to_string(FrameError::invalid_type), "invalid message type 0");
 }
 
+// Input, expected type of its last message (0 = none: it does not end at a message's end).
+TEST(FramerTest, LastFrameTypeOnlyWhenTheBytesEndAtAMessageEnd) {
+  const auto rfq = "Z\0\0\0\x05I"s;
+  const auto sync = "S\0\0\0\x04"s;
+  const auto query = "Q\0\0\0\x0eSELECT 1;\0"s;
+  const auto row = "D\0\0\0\x0b\0\x01\0\0\0\x01x"s;
+  const struct {
+    std::string name;
+    std::string bytes;
+    char last;
+  } cases[] = {
+      {"empty", "", 0},
+      {"one ReadyForQuery", rfq, 'Z'},
+      {"a result then ReadyForQuery", row + "C\0\0\0\x0dSELECT 1\0"s + rfq, 'Z'},
+      {"ReadyForQuery then a row", rfq + row, 'D'},
+      {"a Query", query, 'Q'},
+      {"Parse then Sync", as_string(raw_message(frontend::kParse, "\0SELECT 1\0\0\0"sv)) + sync,
+       'S'},
+      {"a header only", "Z\0\0\0"s, 0},
+      {"one byte short", rfq.substr(0, 5), 0},
+      {"one byte over", rfq + "Z", 0},
+      {"a bad length after a whole message", sync + "Z\0\0\0\x01"s, 0},
+      {"type byte zero", "\0\0\0\0\x04"s, 0},
+  };
+  for (const auto& c : cases) {
+    auto buf = to_bytes(c.bytes);
+    auto last = last_frame_type(buf);
+    if (c.last == 0) {
+      EXPECT_FALSE(last.has_value()) << c.name;
+    } else {
+      EXPECT_EQ(last, std::optional<char>(c.last)) << c.name;
+    }
+  }
+}
+
 TEST(StartupFramerTest, SplitAtEveryByte) {
   auto packet = to_bytes("\0\0\0\x12\0\x03\0\0user\0bob\0\0"sv);
   std::span<const std::byte> all = packet;
