@@ -1,26 +1,28 @@
 #include "proxy/metrics.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <optional>
 
 namespace switchyard::proxy {
 namespace {
 
+// ASCII only, as the SQL lexer is, and inline: every statement passes through these, and the
+// <cctype> functions are calls that consult the locale.
+constexpr bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+constexpr bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+constexpr char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
 bool is_ident_start(char c) {
-  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' ||
-         static_cast<unsigned char>(c) >= 0x80;
+  return is_alpha(c) || c == '_' || static_cast<unsigned char>(c) >= 0x80;
 }
 
-bool is_ident_char(char c) {
-  return is_ident_start(c) || std::isdigit(static_cast<unsigned char>(c)) || c == '$';
-}
+bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c) || c == '$'; }
 
 bool keyword_is(std::string_view word, std::string_view keyword) {
   return word.size() == keyword.size() &&
-         std::equal(word.begin(), word.end(), keyword.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) == b;
-         });
+         std::equal(word.begin(), word.end(), keyword.begin(),
+                    [](char a, char b) { return to_lower(a) == b; });
 }
 
 // A forward-only scanner that knows just enough of the SQL lexer to skip what cannot hold a
@@ -34,7 +36,7 @@ class Scanner {
   bool skip_blanks() {
     while (pos_ < sql_.size()) {
       char c = sql_[pos_];
-      if (std::isspace(static_cast<unsigned char>(c))) {
+      if (is_space(c)) {
         ++pos_;
       } else if (c == '-' && peek(1) == '-') {
         auto end = sql_.find('\n', pos_);

@@ -68,9 +68,15 @@ class SessionRegistry {
 class ProxyState {
  public:
   std::shared_ptr<const Snapshot> snapshot() const { return snapshot_.load(); }
+  /// The generation of the latest snapshot: sessions compare it at every statement boundary,
+  /// so a plain load instead of copying the shared_ptr (whose count both threads would bounce).
+  /// Stored after the snapshot, so whoever sees a generation finds that snapshot or a later one.
+  std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   void publish(std::shared_ptr<const Snapshot> next) {
-    metrics.config_generation.store(next->generation, std::memory_order_relaxed);
+    const std::uint64_t generation = next->generation;
+    metrics.config_generation.store(generation, std::memory_order_relaxed);
     snapshot_.store(std::move(next));
+    generation_.store(generation, std::memory_order_release);
   }
   std::uint64_t next_session_id() { return next_session_id_.fetch_add(1); }
   bool draining() const { return draining_.load(); }
@@ -91,6 +97,7 @@ class ProxyState {
 
  private:
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  std::atomic<std::uint64_t> generation_{0};
   std::atomic<std::uint64_t> next_session_id_{1};
   std::atomic<bool> draining_{false};
 };

@@ -73,6 +73,9 @@ void SessionRewrite::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
 }
 
 bool SessionRewrite::adopt_latest() {
+  if (state_.generation() == snapshot_->generation) {
+    return false;
+  }
   auto latest = state_.snapshot();
   if (latest->generation == snapshot_->generation) {
     return false;
