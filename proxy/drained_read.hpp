@@ -25,6 +25,9 @@
 // returns the bytes, the end of file is left for the next recv, and no new edge comes for it.
 // Ending on a message after which the peer waits makes that case a peer that closed while it
 // was idle; a later write to it makes the kernel answer with a reset, which does raise an edge.
+// What is left is a client that half-closes right after its Query or Sync and, once answered,
+// closes without a word: no edge comes, as for a client whose host vanished; the sockets'
+// keepalive probes end such a session.
 //
 // It is built on the reactor's internals, so only against the Asio it was checked with
 // (Boost 1.81, Debian 12's, with the epoll reactor). Anywhere else, and for a handler that could

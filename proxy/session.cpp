@@ -530,6 +530,10 @@ net::awaitable<void> Session::run() {
 net::awaitable<void> run_session(tcp::socket client, std::shared_ptr<ProxyState> state) {
   error_code ignored;
   client.set_option(tcp::no_delay(true), ignored);
+  // A client whose host vanished, or that half-closed and went away while the relay waited
+  // for it without reading (proxy/drained_read.hpp), is found by the kernel's keepalive probes
+  // (net.ipv4.tcp_keepalive_time) rather than holding its session and upstream forever.
+  client.set_option(tcp::socket::keep_alive(true), ignored);
   state->metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
   state->metrics.connections_active.fetch_add(1, std::memory_order_relaxed);
   auto session = std::make_shared<Session>(std::move(client), state);

@@ -79,6 +79,8 @@ net::awaitable<std::variant<tcp::socket, std::string>> connect_tcp(
     co_return "could not connect to upstream " + where + ": " + ec.message();
   }
   socket.set_option(tcp::no_delay(true), ec);
+  // An upstream host that vanished ends the session once keepalive probes go unanswered.
+  socket.set_option(tcp::socket::keep_alive(true), ec);
   co_return std::move(socket);
 }
 

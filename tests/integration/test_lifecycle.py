@@ -145,6 +145,52 @@ class LifecycleTest(IntegrationCase):
             messages = conn.read_until_closed(timeout=10)
             self.assertEqual([f["C"] for f in rc.errors(messages)], ["57P01"])
 
+    def test_client_and_upstream_sockets_probe_with_keepalive(self):
+        # A peer that vanishes without a FIN or reset must not hold a session forever: the
+        # kernel's keepalive timer ("tr" 2 in /proc/net/tcp) runs on both of the proxy's sockets.
+        # Right after a reply a socket's retransmit timer (1) runs until the peer's ACK; the
+        # keepalive timer shows once the connection is idle.
+        with self.raw_session() as conn:
+            self.assertEqual(rc.rows(conn.simple("SELECT 1")), [["1"]])
+            client_port = conn.sock.getsockname()[1]
+            seen = {}
+
+            def idle_with_keepalive():
+                timers = proxy_socket_timers(self.proxy.process.pid)
+                seen["client"] = [t for (local, remote), t in timers.items()
+                                  if local == self.proxy.port and remote == client_port]
+                seen["upstream"] = [t for (_, remote), t in timers.items()
+                                    if remote == self.pg.port]
+                return seen["client"] == [2] and seen["upstream"] and \
+                    set(seen["upstream"]) == {2}
+
+            try:
+                wait_until(idle_with_keepalive, 10, what="keepalive timers")
+            except TimeoutError:
+                self.fail(f"no keepalive timer on the proxy's sockets: {seen}")
+
+
+def proxy_socket_timers(pid):
+    """(local port, remote port) -> the timer kind of each established TCP socket of `pid`."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    timers = {}
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, remote, state, timer, inode = fields[1], fields[2], fields[3], fields[5], fields[9]
+            if inode in inodes and state == "01":  # ESTABLISHED
+                port = lambda address: int(address.split(":")[1], 16)  # noqa: E731
+                timers[(port(local), port(remote))] = int(timer.split(":")[0], 16)
+    return timers
+
 
 @requires_proxy
 class LoggingTest(IntegrationCase):
