@@ -286,13 +286,15 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
     return FrameAction::replace;
   }
   // Recorded even while no migration applies to this database: a reload may add one, and
-  // then this statement must be prepared again before its next Bind (DESIGN §4).
-  prepared_[std::string(parse->statement)] = Prepared{
-      std::string(parse->query),
-      parse->param_types,
-      rewrite_.generation(),
-      decision == Decision::rewritten ? replacement : std::string(parse->query),
-  };
+  // then this statement must be prepared again before its next Bind (DESIGN §4). Assigned in
+  // place: a client that parses its unnamed statement for every query (extended protocol
+  // without prepared statements) reuses the entry's buffers instead of allocating anew.
+  Prepared& prepared = prepared_[std::string(parse->statement)];
+  prepared.sql.assign(parse->query);
+  prepared.param_types.assign(parse->param_types.begin(), parse->param_types.end());
+  prepared.generation = rewrite_.generation();
+  prepared.sent.assign(decision == Decision::rewritten ? std::string_view(replacement)
+                                                       : parse->query);
   sent(frame.type);
   if (decision == Decision::forward) {
     return FrameAction::forward;
