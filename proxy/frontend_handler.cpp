@@ -114,8 +114,9 @@ void FrontendHandler::at_boundary_housekeeping() {
   state_.track_replies = rewrite_.active() || !prepared_.empty();
 }
 
-FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, std::string& replacement) {
-  auto result = rewrite_.rewrite(sql);
+FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, std::string& replacement,
+                                                  bool from_query) {
+  auto result = rewrite_.rewrite(sql, from_query);
   if (!result) {
     return Decision::forward;
   }
@@ -237,7 +238,7 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
   }
   armed_copy_.reset();
   std::string replacement;
-  Decision decision = decide(query->sql, replacement);
+  Decision decision = decide(query->sql, replacement, /*from_query=*/true);
   if (decision != Decision::suspend) {
     metrics_.queries_simple.fetch_add(1, std::memory_order_relaxed);
     metrics_.count_statement(query->sql);

@@ -48,7 +48,7 @@ class FrontendHandler {
  private:
   /// The rewrite decision for one statement text; null result means forward unchanged.
   enum class Decision { forward, rewritten, rejected, suspend };
-  Decision decide(std::string_view sql, std::string& replacement);
+  Decision decide(std::string_view sql, std::string& replacement, bool from_query = false);
   void at_boundary_housekeeping();
   FrameAction on_query(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_parse(const protocol::Frame& frame, protocol::MessageWriter& out);

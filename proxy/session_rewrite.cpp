@@ -19,6 +19,7 @@ SessionRewrite::SessionRewrite(ProxyState& state, std::string user, std::string 
 
 void SessionRewrite::set_search_path(std::vector<std::string> schemas) {
   context_.search_path = std::move(schemas);
+  recent_shapes_.reset();  // names may resolve otherwise now
   // The cache key part that makes two sessions resolve names alike.
   context_key_ = context_.user;
   for (const auto& schema : context_.search_path) {
@@ -84,25 +85,32 @@ bool SessionRewrite::adopt_latest() {
   return true;
 }
 
-std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::rewrite(std::string_view sql) {
+std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::rewrite(std::string_view sql,
+                                                                      bool from_query) {
   if (rules_ == nullptr || !rules_->rewriter->may_touch(sql)) {
     return nullptr;
   }
   // The catalog version is part of the key: a result computed from dropped catalog content
   // must not be served again.
   std::uint64_t key = (snapshot_->generation << 32) | (rules_->catalog->version() & 0xffffffffu);
+  std::optional<rewrite::LiteralShape> shape;
+  if (from_query) {
+    shape = rewrite::literal_shape(sql);
+    if (shape) {
+      if (auto result = from_shape(key, *shape)) {
+        return result;
+      }
+    }
+  }
   auto& cache = state_.rewrite_cache;
   if (auto hit = cache.find(key, context_key_, sql)) {
     return hit;
   }
-  auto shape = rewrite::literal_shape(sql);
-  if (shape) {
-    if (auto tmpl = state_.shape_cache.find(key, context_key_, shape->key)) {
-      if (tmpl != not_reusable()) {
-        if (auto result = rewrite::instantiate(*tmpl, *shape)) {
-          state_.metrics.rewrites_from_shape.fetch_add(1, std::memory_order_relaxed);
-          return result;
-        }
+  if (!from_query) {
+    shape = rewrite::literal_shape(sql);
+    if (shape) {
+      if (auto result = from_shape(key, *shape)) {
+        return result;
       }
     }
   }
@@ -125,6 +133,37 @@ std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::rewrite(std::strin
     if (tmpl->outcome != rewrite::Outcome::needs_catalog) {
       state_.shape_cache.insert(key, context_key_, shape->key, reusable ? tmpl : not_reusable());
     }
+  }
+  return result;
+}
+
+std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::from_shape(
+    std::uint64_t key, const rewrite::LiteralShape& shape) {
+  std::shared_ptr<const rewrite::RewriteResult> tmpl;
+  if (recent_shapes_) {
+    for (const RecentShape& recent : *recent_shapes_) {
+      if (recent.tmpl && recent.key == key && recent.shape_key == shape.key) {
+        tmpl = recent.tmpl;
+        break;
+      }
+    }
+  }
+  if (!tmpl) {
+    tmpl = state_.shape_cache.find(key, context_key_, shape.key);
+    if (!tmpl || tmpl == not_reusable()) {
+      return nullptr;
+    }
+    if (!recent_shapes_) {
+      recent_shapes_ = std::make_unique<std::array<RecentShape, 4>>();
+    }
+    RecentShape& slot = (*recent_shapes_)[next_recent_++ % recent_shapes_->size()];
+    slot.key = key;
+    slot.shape_key.assign(shape.key);
+    slot.tmpl = tmpl;
+  }
+  auto result = rewrite::instantiate(*tmpl, shape);
+  if (result) {
+    state_.metrics.rewrites_from_shape.fetch_add(1, std::memory_order_relaxed);
   }
   return result;
 }

@@ -1,11 +1,13 @@
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 
 #include "protocol/ready_for_query.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/proxy_state.hpp"
+#include "rewrite/literal_shape.hpp"
 #include "rewrite/result.hpp"
 #include "rewrite/search_path_setting.hpp"
 
@@ -29,7 +31,10 @@ class SessionRewrite {
   /// The rewrite of one Query/Parse text, or null when it is forwarded as is (no migration
   /// for this database, or no mapped table name in the text: DESIGN §7's fast path).
   /// An Outcome::needs_catalog result means: co_await fetch_missing(result), then call again.
-  std::shared_ptr<const rewrite::RewriteResult> rewrite(std::string_view sql);
+  /// `from_query`: a simple-protocol text, which usually carries its values as literals, so
+  /// its literal shape is looked up before the text itself.
+  std::shared_ptr<const rewrite::RewriteResult> rewrite(std::string_view sql,
+                                                        bool from_query = false);
 
   /// Loads the relations a needs_catalog result named into the shared catalog, off-thread.
   net::awaitable<void> fetch_missing(const rewrite::RewriteResult& result);
@@ -56,8 +61,23 @@ class SessionRewrite {
   /// Stands in the shape cache for a literal shape whose rewrite did not reproduce a text's.
   static const std::shared_ptr<const rewrite::RewriteResult>& not_reusable();
 
+  /// A text's rewrite from its literal shape's, from this session's recent shapes or the
+  /// shared shape cache; null when the shape has none that can be reused.
+  std::shared_ptr<const rewrite::RewriteResult> from_shape(std::uint64_t key,
+                                                           const rewrite::LiteralShape& shape);
+
   ProxyState& state_;
   std::string database_;
+  /// Shapes this session reused lately, looked at before the shared cache, which costs a hash
+  /// of the shape, a lock and counters shared with the other threads: a session repeats few
+  /// statement shapes. Allocated on first use, so an idle session holds a pointer.
+  struct RecentShape {
+    std::uint64_t key = 0;
+    std::string shape_key;
+    std::shared_ptr<const rewrite::RewriteResult> tmpl;
+  };
+  std::unique_ptr<std::array<RecentShape, 4>> recent_shapes_;
+  std::size_t next_recent_ = 0;
   void set_search_path(std::vector<std::string> schemas);
 
   rewrite::SessionContext context_;

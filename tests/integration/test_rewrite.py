@@ -520,6 +520,20 @@ class WritesBothTest(RewriteCase):
         self.assertEqual(self.direct("SELECT id FROM alice.users"), [(3,)])
         self.assertEqual(self.rows("users"), [(11, "active", "active")])
 
+    def test_a_shape_reused_before_a_search_path_change_is_not_reused_after_it(self):
+        # The session keeps the shapes it reused (proxy/session_rewrite.hpp): the same shape
+        # after SET search_path names shadow.users, which has no new column, and must be
+        # forwarded as it is.
+        with self.connect() as conn:
+            for i in (21, 22, 23):
+                self.simple(conn, f"INSERT INTO users (id, status) VALUES ({i}, 'active')")
+            self.simple(conn, "SET search_path = shadow, public")
+            for i in (24, 25):
+                self.simple(conn, f"INSERT INTO users (id, status) VALUES ({i}, 'active')")
+        self.assertEqual(self.rows("users"), [(i, "active", "active") for i in (21, 22, 23)])
+        self.assertEqual(self.direct("SELECT id FROM shadow.users WHERE id > 20 ORDER BY id"),
+                         [(24,), (25,)])
+
     def test_a_search_path_change_rolled_back_with_its_transaction_is_undone(self):
         # After each rolled-back SET, `users` means public.users again, which has the new
         # column: the next write must fill both columns (a proxy still resolving to shadow.users
