@@ -15,7 +15,7 @@ from harness import rawclient as rc
 from harness.base import IntegrationCase, requires_proxy
 from harness.postgres import SUPERUSER
 from harness.proxy import binary, render_config
-from harness.util import can_connect, free_port, wait_until
+from harness.util import can_connect, free_port, socket_inodes, wait_until
 
 
 @requires_proxy
@@ -172,14 +172,7 @@ class LifecycleTest(IntegrationCase):
 
 def proxy_socket_timers(pid):
     """(local port, remote port) -> the timer kind of each established TCP socket of `pid`."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:["):-1])
+    inodes = socket_inodes(pid)
     timers = {}
     with open("/proc/net/tcp") as f:
         next(f)

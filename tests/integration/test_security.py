@@ -22,7 +22,7 @@ from harness import rawclient as rc
 from harness.base import IntegrationCase, requires_proxy
 from harness.certs import CertAuthority
 from harness.proxy import SwitchyardProxy, render_config
-from harness.util import free_port, wait_until
+from harness.util import free_port, socket_inodes, wait_until
 
 CLEAR_ROLE, CLEAR_PASSWORD = "sec_clear", "Clear-pw-4f81c2"
 MD5_ROLE, MD5_PASSWORD = "sec_md5", "Md5-pw-93be07"
@@ -173,14 +173,7 @@ class SecretsInLogsTest(IntegrationCase):
 
 def listening_addresses(pid):
     """(address, port) of the TCP sockets in LISTEN state owned by process pid."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:["):-1])
+    inodes = socket_inodes(pid)
     found = []
     for table, width in (("tcp", 8), ("tcp6", 32)):
         with open(f"/proc/{pid}/net/{table}") as f:

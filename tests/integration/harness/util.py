@@ -56,3 +56,16 @@ def tail(path: str, max_bytes: int = 8000) -> str:
             return f.read().decode("utf-8", "replace")
     except OSError as e:
         return f"<cannot read {path}: {e}>"
+
+
+def socket_inodes(pid: int) -> set:
+    """The inode numbers (as /proc/net/tcp prints them) of the sockets process pid holds."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    return inodes

@@ -62,6 +62,13 @@ void start_read(SocketPair& pair, std::size_t size, ReadResult& result) {
       net::detached);
 }
 
+/// Starts a read and runs the context until it waits in the reactor.
+void start_pending_read(SocketPair& pair, ReadResult& result) {
+  start_read(pair, 256, result);
+  pair.context.poll();
+  pair.context.restart();
+}
+
 TEST(DrainedRead, BytesSentAfterAReadThatLeftThePeerWaitingWakeTheNextRead) {
   SocketPair pair;
   pair.send(kReadyForQuery);
@@ -75,9 +82,7 @@ TEST(DrainedRead, BytesSentAfterAReadThatLeftThePeerWaitingWakeTheNextRead) {
   // The read told the reactor the socket is empty; the next read must still see bytes that
   // come later.
   ReadResult second;
-  start_read(pair, 256, second);
-  pair.context.poll();
-  pair.context.restart();
+  start_pending_read(pair, second);
   EXPECT_FALSE(second.done);
   pair.send("def");
   pair.run_until(second.done);
@@ -135,42 +140,28 @@ TEST(DrainedRead, AnEndOfFileRightAfterAMessageThatIsNotQuietIsSeen) {
   EXPECT_EQ(second.ec, net::error::eof);
 }
 
-TEST(DrainedRead, ThePeerClosingEndsTheReadWithEof) {
-  SocketPair pair;
-  ReadResult read;
-  start_read(pair, 256, read);
-  pair.context.poll();
-  pair.context.restart();
-  pair.peer.close();
-  pair.run_until(read.done);
-  ASSERT_TRUE(read.done);
-  EXPECT_EQ(read.ec, net::error::eof);
-  EXPECT_TRUE(read.bytes.empty());
-}
-
-TEST(DrainedRead, CancellingTheSocketEndsAPendingRead) {
-  SocketPair pair;
-  ReadResult read;
-  start_read(pair, 256, read);
-  pair.context.poll();
-  pair.context.restart();
-  ASSERT_FALSE(read.done);
-  pair.ours.cancel();
-  pair.run_until(read.done);
-  ASSERT_TRUE(read.done);
-  EXPECT_EQ(read.ec, net::error::operation_aborted);
-}
-
-TEST(DrainedRead, ClosingTheSocketEndsAPendingRead) {
-  SocketPair pair;
-  ReadResult read;
-  start_read(pair, 256, read);
-  pair.context.poll();
-  pair.context.restart();
-  pair.ours.close();
-  pair.run_until(read.done);
-  ASSERT_TRUE(read.done);
-  EXPECT_EQ(read.ec, net::error::operation_aborted);
+// What ends a pending read, and the error it ends with.
+TEST(DrainedRead, APendingReadEndsWhenThePeerClosesOrTheSocketIsCancelledOrClosed) {
+  const struct {
+    std::string name;
+    void (*end)(SocketPair&);
+    error_code expected;
+  } cases[] = {
+      {"peer closes", [](SocketPair& p) { p.peer.close(); }, net::error::eof},
+      {"cancel", [](SocketPair& p) { p.ours.cancel(); }, net::error::operation_aborted},
+      {"close", [](SocketPair& p) { p.ours.close(); }, net::error::operation_aborted},
+  };
+  for (const auto& c : cases) {
+    SocketPair pair;
+    ReadResult read;
+    start_pending_read(pair, read);
+    ASSERT_FALSE(read.done) << c.name;
+    c.end(pair);
+    pair.run_until(read.done);
+    ASSERT_TRUE(read.done) << c.name;
+    EXPECT_EQ(read.ec, c.expected) << c.name;
+    EXPECT_TRUE(read.bytes.empty()) << c.name;
+  }
 }
 
 TEST(DrainedRead, AReadOnAClosedSocketFails) {
