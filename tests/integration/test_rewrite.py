@@ -524,6 +524,7 @@ class WritesBothTest(RewriteCase):
         # The session keeps the shapes it reused (proxy/session_rewrite.hpp): the same shape
         # after SET search_path names shadow.users, which has no new column, and must be
         # forwarded as it is.
+        self.addCleanup(self.pg.query, "DELETE FROM shadow.users WHERE id > 20")
         with self.connect() as conn:
             for i in (21, 22, 23):
                 self.simple(conn, f"INSERT INTO users (id, status) VALUES ({i}, 'active')")
