@@ -15,7 +15,7 @@
 // socket (a "speculative" read), and in Asio 1.81 it stops trying only after a read that
 // returned 0 bytes. In a relay, that try fails with EAGAIN once per message in each direction:
 // two of the proxy's seven system calls per pgbench statement (PgBouncer makes four and a
-// half). `async_read_drained` tells the reactor to skip the try after a read that left the
+// half). `DrainedReads::read` tells the reactor to skip the try after a read that left the
 // peer waiting for an answer: a short read (the socket had no more) that ends with a whole
 // message after which the peer sends nothing until it is answered (`quiet_after`: a client's
 // Sync, a server's ReadyForQuery). Bytes sent later raise a new epoll edge, so none is missed.
@@ -121,19 +121,9 @@ class ReadOp : public net::detail::reactor_op {
   Handler handler_;
 };
 
-/// The io_context's reactor, looked up once per thread (each proxy thread runs one context).
-inline reactor& reactor_of(net::execution_context& context) {
-  thread_local net::execution_context* cached_context = nullptr;
-  thread_local reactor* cached = nullptr;
-  if (cached_context != &context) {
-    cached = &net::use_service<reactor>(context);
-    cached_context = &context;
-  }
-  return *cached;
-}
-
 struct Initiation {
   tcp::socket* socket;
+  reactor** cached_reactor;  // the socket's reactor, looked up on the first read
 
   template <class Handler>
   void operator()(Handler&& handler, net::mutable_buffer buffer, QuietAfter quiet_after) const {
@@ -148,28 +138,40 @@ struct Initiation {
     auto& impl = (socket->*SocketInternals::impl).get_implementation();
     Op* op = net::recycling_allocator<Op>().allocate(1);
     new (op) Op(impl.socket_, buffer, quiet_after, std::move(handler));
-    reactor_of(net::query(executor, net::execution::context))
-        .start_op(reactor::read_op, impl.socket_, impl.reactor_data_, op,
-                  /*is_continuation=*/false, /*allow_speculative=*/true);
+    if (*cached_reactor == nullptr) {
+      *cached_reactor = &net::use_service<reactor>(net::query(executor, net::execution::context));
+    }
+    (*cached_reactor)
+        ->start_op(reactor::read_op, impl.socket_, impl.reactor_data_, op,
+                   /*is_continuation=*/false, /*allow_speculative=*/true);
   }
 };
 
 }  // namespace drained_read_detail
 #endif
 
-/// async_read_some on a plain socket, for a relay, where `buffer` starts at a message's
-/// start: completes with at least one byte, or an error (eof when the peer closed). Pending, it
-/// is ended by cancel() or close() of the socket.
-template <class Token>
-auto async_read_drained(tcp::socket& socket, net::mutable_buffer buffer, QuietAfter quiet_after,
-                        Token&& token) {
+/// Relay reads of one plain socket: async_read_some where each read's buffer starts at a
+/// message's start. A read completes with at least one byte, or an error (eof when the peer
+/// closed); pending, it is ended by cancel() or close() of the socket. Keeps the socket's
+/// reactor between reads (a service look-up takes a lock); use one per socket.
+class DrainedReads {
+ public:
+  template <class Token>
+  auto read(tcp::socket& socket, net::mutable_buffer buffer, QuietAfter quiet_after,
+            Token&& token) {
 #ifdef SWITCHYARD_DRAINED_READ
-  return net::async_initiate<Token, void(error_code, std::size_t)>(
-      drained_read_detail::Initiation{&socket}, token, buffer, quiet_after);
+    return net::async_initiate<Token, void(error_code, std::size_t)>(
+        drained_read_detail::Initiation{&socket, &reactor_}, token, buffer, quiet_after);
 #else
-  (void)quiet_after;
-  return socket.async_read_some(buffer, std::forward<Token>(token));
+    (void)quiet_after;
+    return socket.async_read_some(buffer, std::forward<Token>(token));
 #endif
-}
+  }
+
+ private:
+#ifdef SWITCHYARD_DRAINED_READ
+  drained_read_detail::reactor* reactor_ = nullptr;
+#endif
+};
 
 }  // namespace switchyard::proxy

@@ -37,7 +37,7 @@ class Stream {
   /// (proxy/drained_read.hpp).
   net::awaitable<std::tuple<error_code, std::size_t>> async_read_plain(net::mutable_buffer buffer,
                                                                        QuietAfter quiet_after) {
-    return async_read_drained(socket_, buffer, quiet_after, use_nothrow);
+    return drained_reads_.read(socket_, buffer, quiet_after, use_nothrow);
   }
 
   /// Plain sockets only: reads what the socket holds now, without waiting. `ec` is
@@ -140,6 +140,7 @@ class Stream {
   }
 
   tcp::socket socket_;
+  DrainedReads drained_reads_;
   std::unique_ptr<ssl::stream<tcp::socket>> tls_;
 };
 

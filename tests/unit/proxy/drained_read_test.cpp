@@ -10,12 +10,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// A connected pair of TCP sockets on 127.0.0.1: `ours` is read with async_read_drained,
+/// A connected pair of TCP sockets on 127.0.0.1: `ours` is read through `reads`,
 /// `peer` is written synchronously by the test.
 struct SocketPair {
   net::io_context context{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   tcp::socket ours{context};
   tcp::socket peer{context};
+  DrainedReads reads;  // of `ours`
 
   SocketPair() {
     tcp::acceptor acceptor(context, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
@@ -53,8 +54,8 @@ void start_read(SocketPair& pair, std::size_t size, ReadResult& result) {
       pair.context,
       [&pair, size, &result]() -> net::awaitable<void> {
         std::string buffer(size, '\0');
-        auto [ec, n] = co_await async_read_drained(pair.ours, net::buffer(buffer), &quiet_after_z,
-                                                   use_nothrow);
+        auto [ec, n] =
+            co_await pair.reads.read(pair.ours, net::buffer(buffer), &quiet_after_z, use_nothrow);
         result.ec = ec;
         result.bytes = buffer.substr(0, n);
         result.done = true;
@@ -191,11 +192,11 @@ TEST(DrainedRead, AHandlerWithACancellationSlotCanBeCancelledAlone) {
   bool done = false;
   error_code result;
   std::array<char, 256> buffer{};
-  async_read_drained(pair.ours, net::buffer(buffer), &quiet_after_z,
-                     net::bind_cancellation_slot(signal.slot(), [&](error_code ec, std::size_t) {
-                       result = ec;
-                       done = true;
-                     }));
+  pair.reads.read(pair.ours, net::buffer(buffer), &quiet_after_z,
+                  net::bind_cancellation_slot(signal.slot(), [&](error_code ec, std::size_t) {
+                    result = ec;
+                    done = true;
+                  }));
   pair.context.poll();
   pair.context.restart();
   ASSERT_FALSE(done);
