@@ -18,7 +18,8 @@
 // half). `DrainedReads::read` tells the reactor to skip the try after a read that left the
 // peer waiting for an answer: a short read (the socket had no more) that ends with a whole
 // message after which the peer sends nothing until it is answered (`quiet_after`: a client's
-// Sync, a server's ReadyForQuery). Bytes sent later raise a new epoll edge, so none is missed.
+// Query or Sync, a server's ReadyForQuery). Bytes sent later raise a new epoll edge, so none is
+// missed.
 //
 // Why a short read alone is not enough: a peer that sends its last bytes and closes at once
 // (a server's FATAL error, then FIN) can have both arrive before the reactor looks; the recv

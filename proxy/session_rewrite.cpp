@@ -94,12 +94,13 @@ std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::rewrite(std::strin
   // must not be served again.
   std::uint64_t key = (snapshot_->generation << 32) | (rules_->catalog->version() & 0xffffffffu);
   std::optional<rewrite::LiteralShape> shape;
-  if (from_query) {
+  auto reuse_shape = [&]() -> std::shared_ptr<const rewrite::RewriteResult> {
     shape = rewrite::literal_shape(sql);
-    if (shape) {
-      if (auto result = from_shape(key, *shape)) {
-        return result;
-      }
+    return shape ? from_shape(key, *shape) : nullptr;
+  };
+  if (from_query) {
+    if (auto result = reuse_shape()) {
+      return result;
     }
   }
   auto& cache = state_.rewrite_cache;
@@ -107,11 +108,8 @@ std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::rewrite(std::strin
     return hit;
   }
   if (!from_query) {
-    shape = rewrite::literal_shape(sql);
-    if (shape) {
-      if (auto result = from_shape(key, *shape)) {
-        return result;
-      }
+    if (auto result = reuse_shape()) {
+      return result;
     }
   }
   auto result = std::make_shared<const rewrite::RewriteResult>(

@@ -48,12 +48,14 @@ struct ReadResult {
   std::string bytes;
 };
 
-/// Starts one drained read of up to `size` bytes into `result`, as the relay does it.
-void start_read(SocketPair& pair, std::size_t size, ReadResult& result) {
+constexpr std::size_t kBufferSize = 256;  // the relay's wait buffer
+
+/// Starts one drained read of up to kBufferSize bytes into `result`, as the relay does it.
+void start_read(SocketPair& pair, ReadResult& result) {
   net::co_spawn(
       pair.context,
-      [&pair, size, &result]() -> net::awaitable<void> {
-        std::string buffer(size, '\0');
+      [&pair, &result]() -> net::awaitable<void> {
+        std::string buffer(kBufferSize, '\0');
         auto [ec, n] =
             co_await pair.reads.read(pair.ours, net::buffer(buffer), &quiet_after_z, use_nothrow);
         result.ec = ec;
@@ -65,17 +67,23 @@ void start_read(SocketPair& pair, std::size_t size, ReadResult& result) {
 
 /// Starts a read and runs the context until it waits in the reactor.
 void start_pending_read(SocketPair& pair, ReadResult& result) {
-  start_read(pair, 256, result);
+  start_read(pair, result);
   pair.context.poll();
   pair.context.restart();
+}
+
+/// One read, run until it completes (bounded by run_until).
+ReadResult read_once(SocketPair& pair) {
+  ReadResult result;
+  start_read(pair, result);
+  pair.run_until(result.done);
+  return result;
 }
 
 TEST(DrainedRead, BytesSentAfterAReadThatLeftThePeerWaitingWakeTheNextRead) {
   SocketPair pair;
   pair.send(kReadyForQuery);
-  ReadResult first;
-  start_read(pair, 256, first);
-  pair.run_until(first.done);
+  ReadResult first = read_once(pair);
   ASSERT_TRUE(first.done);
   EXPECT_FALSE(first.ec);
   EXPECT_EQ(first.bytes, kReadyForQuery);
@@ -95,15 +103,11 @@ TEST(DrainedRead, BytesSentAfterAReadThatLeftThePeerWaitingWakeTheNextRead) {
 TEST(DrainedRead, BytesSentBeforeTheNextReadStartsAreRead) {
   SocketPair pair;
   pair.send(kReadyForQuery);
-  ReadResult first;
-  start_read(pair, 256, first);
-  pair.run_until(first.done);
+  ReadResult first = read_once(pair);
   ASSERT_EQ(first.bytes, kReadyForQuery);
 
   pair.send("def");
-  ReadResult second;
-  start_read(pair, 256, second);
-  pair.run_until(second.done);
+  ReadResult second = read_once(pair);
   ASSERT_TRUE(second.done);
   EXPECT_EQ(second.bytes, "def");
 }
@@ -111,14 +115,10 @@ TEST(DrainedRead, BytesSentBeforeTheNextReadStartsAreRead) {
 TEST(DrainedRead, AReadThatFillsItsBufferLeavesTheRestForTheNext) {
   SocketPair pair;
   pair.send(std::string(300, 'x'));
-  ReadResult first;
-  start_read(pair, 256, first);
-  pair.run_until(first.done);
+  ReadResult first = read_once(pair);
   ASSERT_EQ(first.bytes.size(), 256u);
 
-  ReadResult second;
-  start_read(pair, 256, second);
-  pair.run_until(second.done);
+  ReadResult second = read_once(pair);
   ASSERT_TRUE(second.done);
   EXPECT_EQ(second.bytes, std::string(44, 'x'));
 }
@@ -129,14 +129,10 @@ TEST(DrainedRead, AnEndOfFileRightAfterAMessageThatIsNotQuietIsSeen) {
   SocketPair pair;
   pair.send(kFatal);
   pair.peer.close();
-  ReadResult first;
-  start_read(pair, 256, first);
-  pair.run_until(first.done);
+  ReadResult first = read_once(pair);
   ASSERT_EQ(first.bytes, kFatal);
 
-  ReadResult second;
-  start_read(pair, 256, second);
-  pair.run_until(second.done);
+  ReadResult second = read_once(pair);
   ASSERT_TRUE(second.done);
   EXPECT_EQ(second.ec, net::error::eof);
 }
@@ -168,9 +164,7 @@ TEST(DrainedRead, APendingReadEndsWhenThePeerClosesOrTheSocketIsCancelledOrClose
 TEST(DrainedRead, AReadOnAClosedSocketFails) {
   SocketPair pair;
   pair.ours.close();
-  ReadResult read;
-  start_read(pair, 256, read);
-  pair.run_until(read.done);
+  ReadResult read = read_once(pair);
   ASSERT_TRUE(read.done);
   EXPECT_TRUE(read.ec);
 }
@@ -179,7 +173,7 @@ TEST(DrainedRead, AReadPendingWhenTheContextIsDestroyedIsFreed) {
   // Run under AddressSanitizer: the pending operation and its coroutine must be freed.
   auto pair = std::make_unique<SocketPair>();
   ReadResult read;
-  start_read(*pair, 256, read);
+  start_read(*pair, read);
   pair->context.poll();
   pair.reset();
   EXPECT_FALSE(read.done);
