@@ -7,19 +7,13 @@ ParsedSql::ParsedSql(const std::string& sql) {
   if (r.error != nullptr) {
     error_ = r.error->message != nullptr ? r.error->message : "parse error";
   } else {
-    tree_ = pg_query__parse_result__unpack(nullptr, r.parse_tree.len,
+    tree_ = pg_query__parse_result__unpack(arena_.allocator(), r.parse_tree.len,
                                            reinterpret_cast<const uint8_t*>(r.parse_tree.data));
     if (tree_ == nullptr) {
       error_ = "cannot unpack the parse tree";
     }
   }
   pg_query_free_protobuf_parse_result(r);
-}
-
-ParsedSql::~ParsedSql() {
-  if (tree_ != nullptr) {
-    pg_query__parse_result__free_unpacked(tree_, nullptr);
-  }
 }
 
 int count_statements(const std::string& sql, std::string& error) {
@@ -37,8 +31,9 @@ std::vector<Token> scan_tokens(const std::string& sql) {
   std::vector<Token> out;
   PgQueryScanResult r = pg_query_scan(sql.c_str());
   if (r.error == nullptr) {
+    UnpackArena arena;
     PgQuery__ScanResult* scan = pg_query__scan_result__unpack(
-        nullptr, r.pbuf.len, reinterpret_cast<const uint8_t*>(r.pbuf.data));
+        arena.allocator(), r.pbuf.len, reinterpret_cast<const uint8_t*>(r.pbuf.data));
     if (scan != nullptr) {
       out.reserve(scan->n_tokens);
       for (size_t i = 0; i < scan->n_tokens; ++i) {
@@ -49,7 +44,6 @@ std::vector<Token> scan_tokens(const std::string& sql) {
         out.push_back(
             Token{t->start, t->end, static_cast<int>(t->token), static_cast<int>(t->keyword_kind)});
       }
-      pg_query__scan_result__free_unpacked(scan, nullptr);
     }
   }
   pg_query_free_scan_result(r);

@@ -11,17 +11,19 @@
 #include <string_view>
 #include <vector>
 
+#include "rewrite/unpack_arena.hpp"
+
 namespace switchyard::rewrite::detail {
 
 using Node = PgQuery__Node;
 
-/// Owns the unpacked protobuf parse tree of one SQL text.
+/// Owns the unpacked protobuf parse tree of one SQL text (in its own arena: keep it on the
+/// stack, for the length of one analysis).
 class ParsedSql {
  public:
   /// Parses `sql` (must be NUL-terminated: pass a std::string). On failure tree() is null and
   /// error() holds the parser's message.
   explicit ParsedSql(const std::string& sql);
-  ~ParsedSql();
   ParsedSql(const ParsedSql&) = delete;
   ParsedSql& operator=(const ParsedSql&) = delete;
 
@@ -29,6 +31,7 @@ class ParsedSql {
   const std::string& error() const { return error_; }
 
  private:
+  UnpackArena arena_;
   PgQuery__ParseResult* tree_ = nullptr;
   std::string error_;
 };
