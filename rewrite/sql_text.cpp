@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_map>
 
 #include "rewrite/pg_query_handles.hpp"
 
@@ -9,6 +10,28 @@ namespace switchyard::rewrite::detail {
 namespace {
 
 char lower_char(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Keywords other than unreserved ones are not valid bare in every position we write to. The
+// scanner is the only keyword list libpg_query offers, and a scan costs about as much as the
+// rest of a small rewrite; the names written are few (the migrations' columns, the catalog's),
+// so each thread remembers its answers, within a bound.
+bool keyword_needs_quotes(std::string_view lowercase_name) {
+  constexpr std::size_t kRemembered = 4096;
+  thread_local std::unordered_map<std::string, bool> answers;
+  std::string key(lowercase_name);
+  if (auto it = answers.find(key); it != answers.end()) {
+    return it->second;
+  }
+  const std::vector<Token> tokens = scan_tokens(key);
+  const bool quote =
+      tokens.size() != 1 || (tokens[0].keyword_kind != PG_QUERY__KEYWORD_KIND__NO_KEYWORD &&
+                             tokens[0].keyword_kind != PG_QUERY__KEYWORD_KIND__UNRESERVED_KEYWORD);
+  if (answers.size() >= kRemembered) {
+    answers.clear();
+  }
+  answers.emplace(std::move(key), quote);
+  return quote;
+}
 
 }  // namespace
 
@@ -50,11 +73,7 @@ std::string quote_ident(std::string_view name) {
     }
   }
   if (safe) {
-    // Keywords other than unreserved ones are not valid bare in every position we write to.
-    const std::vector<Token> tokens = scan_tokens(std::string(name));
-    safe = tokens.size() == 1 &&
-           (tokens[0].keyword_kind == PG_QUERY__KEYWORD_KIND__NO_KEYWORD ||
-            tokens[0].keyword_kind == PG_QUERY__KEYWORD_KIND__UNRESERVED_KEYWORD);
+    safe = !keyword_needs_quotes(name);
   }
   if (safe) {
     return std::string(name);

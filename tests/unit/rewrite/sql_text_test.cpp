@@ -1,0 +1,41 @@
+// quote_ident: a name in, the identifier the rewrite writes out. Each name is asked twice, the
+// second time from the keyword answers remembered by the first.
+
+#include "rewrite/sql_text.hpp"
+
+#include <gtest/gtest.h>
+
+namespace switchyard::rewrite::detail {
+namespace {
+
+struct Case {
+  const char* name;
+  const char* written;
+};
+
+TEST(QuoteIdentTest, BareOnlyWhenPostgresReadsItBackUnchanged) {
+  const Case cases[] = {
+      {"abalance", "abalance"},
+      {"abalance_v2", "abalance_v2"},
+      {"_x$1", "_x$1"},
+      {"name", "name"},            // an unreserved keyword
+      {"select", "\"select\""},    // reserved
+      {"user", "\"user\""},        // reserved
+      {"between", "\"between\""},  // a column-name keyword
+      {"Email", "\"Email\""},      // upper case would be folded
+      {"1st", "\"1st\""},
+      {"$x", "\"$x\""},
+      {"first name", "\"first name\""},
+      {"say\"hi", "\"say\"\"hi\""},
+      {"", "\"\""},
+  };
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& c : cases) {
+      SCOPED_TRACE(c.name);
+      EXPECT_EQ(quote_ident(c.name), c.written);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace switchyard::rewrite::detail
