@@ -13,9 +13,10 @@ std::string_view TokenList::text(int i) const {
 }
 
 int TokenList::index_from(int offset) const {
-  auto it = std::lower_bound(tokens_.begin(), tokens_.end(), offset,
+  const std::vector<Token>& all = tokens();
+  auto it = std::lower_bound(all.begin(), all.end(), offset,
                              [](const Token& t, int off) { return t.start < off; });
-  return static_cast<int>(it - tokens_.begin());
+  return static_cast<int>(it - all.begin());
 }
 
 int TokenList::index_at(int offset) const {

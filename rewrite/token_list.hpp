@@ -19,10 +19,10 @@ struct Span {
 /// the parse tree only gives a start for ends.
 class TokenList {
  public:
-  explicit TokenList(const std::string& sql) : sql_(sql), tokens_(scan_tokens(sql)) {}
+  explicit TokenList(const std::string& sql) : sql_(sql) {}
 
-  int size() const { return static_cast<int>(tokens_.size()); }
-  const Token& at(int i) const { return tokens_[static_cast<std::size_t>(i)]; }
+  int size() const { return static_cast<int>(tokens().size()); }
+  const Token& at(int i) const { return tokens()[static_cast<std::size_t>(i)]; }
   std::string_view text(int i) const;
 
   /// Index of the token starting exactly at `offset`, or -1.
@@ -56,8 +56,19 @@ class TokenList {
   int index_before(int offset) const;
 
  private:
+  // Scanned on first use: a statement that names a mapped table but none of its migrated
+  // columns is left unchanged without needing a token's end.
+  const std::vector<Token>& tokens() const {
+    if (!scanned_) {
+      tokens_ = scan_tokens(sql_);
+      scanned_ = true;
+    }
+    return tokens_;
+  }
+
   const std::string& sql_;
-  std::vector<Token> tokens_;
+  mutable std::vector<Token> tokens_;
+  mutable bool scanned_ = false;
 };
 
 /// Keywords that end a select target list.
