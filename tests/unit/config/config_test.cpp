@@ -86,7 +86,7 @@ TEST(ConfigFormatErrorTest, OmitsAbsentParts) {
 TEST(ConfigLoadResultTest, OkOnlyWithAConfigAndNoErrors) {
   LoadResult result;
   EXPECT_FALSE(result.ok());
-  result.config = Config{};
+  result.config.emplace();
   EXPECT_TRUE(result.ok());
   result.errors.push_back(ConfigError{});
   EXPECT_FALSE(result.ok());
