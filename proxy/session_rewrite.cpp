@@ -20,6 +20,7 @@ SessionRewrite::SessionRewrite(ProxyState& state, std::string user, std::string 
 void SessionRewrite::set_search_path(std::vector<std::string> schemas) {
   context_.search_path = std::move(schemas);
   recent_shapes_.reset();  // names may resolve otherwise now
+  recent_texts_.reset();
   // The cache key part that makes two sessions resolve names alike.
   context_key_ = context_.user;
   for (const auto& schema : context_.search_path) {
@@ -104,7 +105,18 @@ std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::rewrite(std::strin
     }
   }
   auto& cache = state_.rewrite_cache;
+  if (!from_query && recent_texts_) {
+    for (const RecentText& recent : *recent_texts_) {
+      if (recent.result && recent.key == key && recent.sql == sql) {
+        cache.count_hit();
+        return recent.result;
+      }
+    }
+  }
   if (auto hit = cache.find(key, context_key_, sql)) {
+    if (!from_query) {
+      remember_text(key, sql, *hit);
+    }
     return hit;
   }
   if (!from_query) {
@@ -118,6 +130,9 @@ std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::rewrite(std::strin
     return result;
   }
   cache.insert(key, context_key_, sql, result);
+  if (!from_query) {
+    remember_text(key, sql, *result);
+  }
   if (shape) {
     // The shape's rewrite serves later texts only if, filled with this text's literals, it is
     // exactly this text's rewrite; otherwise the shape is remembered as not reusable.
@@ -133,6 +148,17 @@ std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::rewrite(std::strin
     }
   }
   return result;
+}
+
+void SessionRewrite::remember_text(std::uint64_t key, std::string_view sql,
+                                   const rewrite::RewriteResult& result) {
+  if (!recent_texts_) {
+    recent_texts_ = std::make_unique<std::array<RecentText, 4>>();
+  }
+  RecentText& slot = (*recent_texts_)[next_recent_text_++ % recent_texts_->size()];
+  slot.key = key;
+  slot.sql.assign(sql);
+  slot.result = std::make_shared<const rewrite::RewriteResult>(result);
 }
 
 std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::from_shape(

@@ -78,6 +78,18 @@ class SessionRewrite {
   };
   std::unique_ptr<std::array<RecentShape, 4>> recent_shapes_;
   std::size_t next_recent_ = 0;
+  /// Extended-protocol texts this session had rewritten lately (a client without prepared
+  /// statements parses the same text for every query), looked at before the shared cache for
+  /// the same reason. Each holds a copy of the result, so that its reference count is this
+  /// thread's alone. Allocated on first use.
+  struct RecentText {
+    std::uint64_t key = 0;
+    std::string sql;
+    std::shared_ptr<const rewrite::RewriteResult> result;
+  };
+  std::unique_ptr<std::array<RecentText, 4>> recent_texts_;
+  std::size_t next_recent_text_ = 0;
+  void remember_text(std::uint64_t key, std::string_view sql, const rewrite::RewriteResult& result);
   void set_search_path(std::vector<std::string> schemas);
 
   rewrite::SessionContext context_;

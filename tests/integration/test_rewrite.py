@@ -535,6 +535,21 @@ class WritesBothTest(RewriteCase):
         self.assertEqual(self.direct("SELECT id FROM shadow.users WHERE id > 20 ORDER BY id"),
                          [(24,), (25,)])
 
+    def test_a_parse_text_reused_before_a_search_path_change_is_not_reused_after_it(self):
+        # The same for the texts the session rewrote lately (extended protocol: psycopg sends
+        # one Parse text for every execute with parameters).
+        self.addCleanup(self.pg.query, "DELETE FROM shadow.users WHERE id > 20")
+        insert = "INSERT INTO users (id, status) VALUES (%s, 'active')"
+        with self.connect() as conn:
+            for i in (21, 22, 23):
+                conn.execute(insert, (i,))
+            conn.execute("SET search_path = shadow, public")
+            for i in (24, 25):
+                conn.execute(insert, (i,))
+        self.assertEqual(self.rows("users"), [(i, "active", "active") for i in (21, 22, 23)])
+        self.assertEqual(self.direct("SELECT id FROM shadow.users WHERE id > 20 ORDER BY id"),
+                         [(24,), (25,)])
+
     def test_a_search_path_change_rolled_back_with_its_transaction_is_undone(self):
         # After each rolled-back SET, `users` means public.users again, which has the new
         # column: the next write must fill both columns (a proxy still resolving to shadow.users
