@@ -19,8 +19,8 @@ SessionRewrite::SessionRewrite(ProxyState& state, std::string user, std::string 
 
 void SessionRewrite::set_search_path(std::vector<std::string> schemas) {
   context_.search_path = std::move(schemas);
-  recent_shapes_.reset();  // names may resolve otherwise now
-  recent_texts_.reset();
+  recent_shapes_.clear();  // names may resolve otherwise now
+  recent_texts_.clear();
   // The cache key part that makes two sessions resolve names alike.
   context_key_ = context_.user;
   for (const auto& schema : context_.search_path) {
@@ -105,17 +105,15 @@ std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::rewrite(std::strin
     }
   }
   auto& cache = state_.rewrite_cache;
-  if (!from_query && recent_texts_) {
-    for (const RecentText& recent : *recent_texts_) {
-      if (recent.result && recent.key == key && recent.sql == sql) {
-        cache.count_hit();
-        return recent.result;
-      }
+  if (!from_query) {
+    if (const auto* recent = recent_texts_.find(key, sql)) {
+      cache.count_hit();
+      return *recent;
     }
   }
   if (auto hit = cache.find(key, context_key_, sql)) {
     if (!from_query) {
-      remember_text(key, sql, *hit);
+      recent_texts_.remember(key, sql, std::make_shared<const rewrite::RewriteResult>(*hit));
     }
     return hit;
   }
@@ -131,7 +129,7 @@ std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::rewrite(std::strin
   }
   cache.insert(key, context_key_, sql, result);
   if (!from_query) {
-    remember_text(key, sql, *result);
+    recent_texts_.remember(key, sql, std::make_shared<const rewrite::RewriteResult>(*result));
   }
   if (shape) {
     // The shape's rewrite serves later texts only if, filled with this text's literals, it is
@@ -150,42 +148,17 @@ std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::rewrite(std::strin
   return result;
 }
 
-void SessionRewrite::remember_text(std::uint64_t key, std::string_view sql,
-                                   const rewrite::RewriteResult& result) {
-  if (!recent_texts_) {
-    recent_texts_ = std::make_unique<std::array<RecentText, 4>>();
-  }
-  RecentText& slot = (*recent_texts_)[next_recent_text_++ % recent_texts_->size()];
-  slot.key = key;
-  slot.sql.assign(sql);
-  slot.result = std::make_shared<const rewrite::RewriteResult>(result);
-}
-
 std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::from_shape(
     std::uint64_t key, const rewrite::LiteralShape& shape) {
-  std::shared_ptr<const rewrite::RewriteResult> tmpl;
-  if (recent_shapes_) {
-    for (const RecentShape& recent : *recent_shapes_) {
-      if (recent.tmpl && recent.key == key && recent.shape_key == shape.key) {
-        tmpl = recent.tmpl;
-        break;
-      }
-    }
-  }
-  if (!tmpl) {
-    tmpl = state_.shape_cache.find(key, context_key_, shape.key);
-    if (!tmpl || tmpl == not_reusable()) {
+  const RecentResults::Result* tmpl = recent_shapes_.find(key, shape.key);
+  if (tmpl == nullptr) {
+    auto shared = state_.shape_cache.find(key, context_key_, shape.key);
+    if (!shared || shared == not_reusable()) {
       return nullptr;
     }
-    if (!recent_shapes_) {
-      recent_shapes_ = std::make_unique<std::array<RecentShape, 4>>();
-    }
-    RecentShape& slot = (*recent_shapes_)[next_recent_++ % recent_shapes_->size()];
-    slot.key = key;
-    slot.shape_key.assign(shape.key);
-    slot.tmpl = tmpl;
+    tmpl = &recent_shapes_.remember(key, shape.key, std::move(shared));
   }
-  auto result = rewrite::instantiate(*tmpl, shape);
+  auto result = rewrite::instantiate(**tmpl, shape);
   if (result) {
     state_.metrics.rewrites_from_shape.fetch_add(1, std::memory_order_relaxed);
   }

@@ -1,12 +1,12 @@
 #pragma once
 
-#include <array>
 #include <memory>
 #include <string>
 
 #include "protocol/ready_for_query.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/proxy_state.hpp"
+#include "proxy/recent_results.hpp"
 #include "rewrite/literal_shape.hpp"
 #include "rewrite/result.hpp"
 #include "rewrite/search_path_setting.hpp"
@@ -68,28 +68,12 @@ class SessionRewrite {
 
   ProxyState& state_;
   std::string database_;
-  /// Shapes this session reused lately, looked at before the shared cache, which costs a hash
-  /// of the shape, a lock and counters shared with the other threads: a session repeats few
-  /// statement shapes. Allocated on first use, so an idle session holds a pointer.
-  struct RecentShape {
-    std::uint64_t key = 0;
-    std::string shape_key;
-    std::shared_ptr<const rewrite::RewriteResult> tmpl;
-  };
-  std::unique_ptr<std::array<RecentShape, 4>> recent_shapes_;
-  std::size_t next_recent_ = 0;
-  /// Extended-protocol texts this session had rewritten lately (a client without prepared
-  /// statements parses the same text for every query), looked at before the shared cache for
-  /// the same reason. Each holds a copy of the result, so that its reference count is this
-  /// thread's alone. Allocated on first use.
-  struct RecentText {
-    std::uint64_t key = 0;
-    std::string sql;
-    std::shared_ptr<const rewrite::RewriteResult> result;
-  };
-  std::unique_ptr<std::array<RecentText, 4>> recent_texts_;
-  std::size_t next_recent_text_ = 0;
-  void remember_text(std::uint64_t key, std::string_view sql, const rewrite::RewriteResult& result);
+  /// Shape rewrites this session reused lately, by shape key.
+  RecentResults recent_shapes_;
+  /// Extended-protocol texts this session rewrote lately (a client without prepared statements
+  /// parses the same text for every query), each with a copy of its result so that the copy's
+  /// reference count is this thread's alone.
+  RecentResults recent_texts_;
   void set_search_path(std::vector<std::string> schemas);
 
   rewrite::SessionContext context_;
