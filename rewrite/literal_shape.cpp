@@ -113,8 +113,10 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
       if (next == '\'' && (c == 'E' || c == 'e')) {
         end = quoted_end(sql, i + 1, '\'', true);
         // Right after a quote the E kept two strings apart (`N'a'E'b'`): without it the
-        // placeholder's quote would join the string before.
-        if (end == std::string_view::npos || (!shape.key.empty() && shape.key.back() == '\'')) {
+        // placeholder's quote would join the string before; right after a word or a
+        // parameter (`$2e'x'`) fill_literals would not put the E back.
+        if (end == std::string_view::npos ||
+            (!shape.key.empty() && (shape.key.back() == '\'' || is_ident_char(shape.key.back())))) {
           return std::nullopt;
         }
         string_placeholder(sql.substr(i, end - i));

@@ -69,6 +69,7 @@ TEST(LiteralShapeTest, RefusesWhatItDoesNotVouchFor) {
            "SELECT a FROM t /* unterminated",  //
            "SELECT a FROM t",                  // nothing to take out
            "SELECT $1, $2",                    //
+           "SELECT $2e'x', 1",                 // an E string run into a parameter
        }) {
     SCOPED_TRACE(in);
     EXPECT_FALSE(literal_shape(in).has_value());
