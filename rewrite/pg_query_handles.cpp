@@ -1,8 +1,23 @@
 #include "rewrite/pg_query_handles.hpp"
 
+#include "rewrite/json_tree.hpp"
+
 namespace switchyard::rewrite::detail {
 
 ParsedSql::ParsedSql(const std::string& sql) {
+  PgQueryParseResult r = pg_query_parse(sql.c_str());
+  if (r.error != nullptr) {
+    error_ = r.error->message != nullptr ? r.error->message : "parse error";
+  } else if (r.parse_tree != nullptr) {
+    tree_ = tree_from_json(r.parse_tree, sql.c_str(), arena_);
+  }
+  pg_query_free_parse_result(r);
+  if (tree_ == nullptr && error_.empty()) {
+    parse_protobuf(sql);
+  }
+}
+
+void ParsedSql::parse_protobuf(const std::string& sql) {
   PgQueryProtobufParseResult r = pg_query_parse_protobuf(sql.c_str());
   if (r.error != nullptr) {
     error_ = r.error->message != nullptr ? r.error->message : "parse error";

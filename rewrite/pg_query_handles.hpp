@@ -17,8 +17,9 @@ namespace switchyard::rewrite::detail {
 
 using Node = PgQuery__Node;
 
-/// Owns the unpacked protobuf parse tree of one SQL text (in its own arena: keep it on the
-/// stack, for the length of one analysis).
+/// Owns the protobuf-c parse tree of one SQL text (in its own arena: keep it on the stack, for
+/// the length of one analysis). Built from libpg_query's JSON output, or, when that cannot be
+/// mapped with certainty (json_tree.hpp), unpacked from its protobuf output.
 class ParsedSql {
  public:
   /// Parses `sql` (must be NUL-terminated: pass a std::string). On failure tree() is null and
@@ -31,6 +32,8 @@ class ParsedSql {
   const std::string& error() const { return error_; }
 
  private:
+  void parse_protobuf(const std::string& sql);
+
   UnpackArena arena_;
   PgQuery__ParseResult* tree_ = nullptr;
   std::string error_;

@@ -22,11 +22,15 @@ class UnpackArena {
   /// result to `*__free_unpacked`.
   ProtobufCAllocator* allocator() { return &allocator_; }
 
+  /// Storage for a tree built by hand (json_tree); null when memory is exhausted.
+  void* allocate(std::size_t size) { return allocate_in(&resource_, size); }
+  std::pmr::memory_resource* resource() { return &resource_; }
+
  private:
   // The parse trees of OLTP statements take 1-4 KiB unpacked; larger ones continue on the heap.
   static constexpr std::size_t kInlineBytes = 8192;
 
-  static void* allocate(void* resource, std::size_t size) {
+  static void* allocate_in(void* resource, std::size_t size) {
     try {
       return static_cast<std::pmr::memory_resource*>(resource)->allocate(size == 0 ? 1 : size,
                                                                          alignof(std::max_align_t));
@@ -38,7 +42,7 @@ class UnpackArena {
 
   alignas(std::max_align_t) std::byte inline_[kInlineBytes];
   std::pmr::monotonic_buffer_resource resource_{inline_, sizeof inline_};
-  ProtobufCAllocator allocator_{&allocate, &release, &resource_};
+  ProtobufCAllocator allocator_{&allocate_in, &release, &resource_};
 };
 
 }  // namespace switchyard::rewrite::detail

@@ -7,7 +7,7 @@ PACKAGES=(
   # build
   cmake ninja-build g++ pkg-config
   libboost1.81-dev libboost-system1.81-dev libssl-dev libspdlog-dev libtomlplusplus-dev
-  libpg-query-dev libprotobuf-c-dev libpq-dev
+  libpg-query-dev libprotobuf-c-dev libpq-dev rapidjson-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer python3 python3-psycopg

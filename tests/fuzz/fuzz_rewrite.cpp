@@ -14,7 +14,8 @@
 //   - COPY rows transform the same whether fed whole or one byte at a time;
 //   - a literal shape's key filled with its literals is the text again, and when the key's
 //     rewrite filled with this text's literals is this text's rewrite (the proxy then reuses
-//     it), it is also the rewrite of the text with other literals of the same kinds.
+//     it), it is also the rewrite of the text with other literals of the same kinds;
+//   - a tree built from libpg_query's JSON output is, packed, the protobuf parse's bytes.
 
 #include <pg_query.h>
 
@@ -30,6 +31,7 @@
 
 #include "fuzz_check.hpp"
 #include "rewrite/copy_transform.hpp"
+#include "rewrite/json_tree.hpp"
 #include "rewrite/literal_shape.hpp"
 #include "rewrite/rewriter.hpp"
 
@@ -177,6 +179,27 @@ void check_literal_shape(const rw::Rewriter& rewriter, const std::string& sql,
         "a literal shape's rewrite is not the rewrite of another text of that shape");
 }
 
+void check_json_tree(const std::string& sql) {
+  PgQueryParseResult json = pg_query_parse(sql.c_str());
+  PgQueryProtobufParseResult proto = pg_query_parse_protobuf(sql.c_str());
+  check((json.error == nullptr) == (proto.error == nullptr),
+        "the JSON and protobuf parses disagree on whether the text parses");
+  if (json.error == nullptr && proto.error == nullptr) {
+    switchyard::rewrite::detail::UnpackArena arena;
+    const PgQuery__ParseResult* tree =
+        switchyard::rewrite::detail::tree_from_json(json.parse_tree, sql.c_str(), arena);
+    if (tree != nullptr) {
+      std::string packed(pg_query__parse_result__get_packed_size(tree), '\0');
+      pg_query__parse_result__pack(tree, reinterpret_cast<std::uint8_t*>(packed.data()));
+      check(
+          std::string_view(packed) == std::string_view(proto.parse_tree.data, proto.parse_tree.len),
+          "a tree built from the JSON parse differs from the protobuf parse");
+    }
+  }
+  pg_query_free_parse_result(json);
+  pg_query_free_protobuf_parse_result(proto);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -197,6 +220,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view copy_rows =
       sql.size() < input.size() ? input.substr(sql.size() + 1) : std::string_view{};
   const rw::Rewriter& rewriter = rewriters[which];
+  check_json_tree(sql);
 
   rw::SessionContext session;
   session.user = "alice";
