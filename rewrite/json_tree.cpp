@@ -3,11 +3,13 @@
 #include <rapidjson/allocators.h>
 #include <rapidjson/reader.h>
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <deque>
 #include <limits>
 #include <memory_resource>
+#include <new>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -22,7 +24,13 @@ using Field = ProtobufCFieldDescriptor;
 // JSON key -> field of one message type. The writer names a field by its proto name
 // ("stmt_len") or by that name in lowerCamelCase ("targetList" for target_list), and a Node's
 // payload by the payload's message name ("UpdateStmt", "A_Const").
-using FieldIndex = std::unordered_map<std::string_view, const Field*>;
+struct FieldIndex {
+  std::unordered_map<std::string_view, const Field*> by_key;
+  // Both names of d->fields[i], for the in-order scan: the writer prints a message's fields in
+  // the order of their numbers, which is the descriptor's, so the next key is usually a few
+  // fields on. Empty for a Node (one key, out of ~250) and for a type whose names clash.
+  std::vector<std::array<std::string_view, 2>> in_order;
+};
 
 std::string lower_camel(std::string_view name) {
   std::string out;
@@ -54,7 +62,8 @@ class Schema {
     if (!added) {
       return;
     }
-    FieldIndex& by_key = slot->second;  // unordered_map nodes stay put while it grows
+    FieldIndex& index = slot->second;  // unordered_map nodes stay put while it grows
+    auto& by_key = index.by_key;
     std::vector<std::string_view> clashes;
     auto key = [&](std::string_view k, const Field* f) {
       auto [it, fresh] = by_key.emplace(k, f);
@@ -64,8 +73,10 @@ class Schema {
     };
     for (unsigned i = 0; i < d->n_fields; ++i) {
       const Field* f = &d->fields[i];
+      const std::string_view camel = names_.emplace_back(lower_camel(f->name));
       key(f->name, f);
-      key(names_.emplace_back(lower_camel(f->name)), f);
+      key(camel, f);
+      index.in_order.push_back({f->name, camel});
       if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
         const auto* payload = static_cast<const Descriptor*>(f->descriptor);
         if (d == &pg_query__node__descriptor) {
@@ -78,6 +89,9 @@ class Schema {
     }
     for (std::string_view k : clashes) {
       by_key.erase(k);  // a key that could mean two fields means neither: protobuf road
+    }
+    if (!clashes.empty() || d == &pg_query__node__descriptor) {
+      index.in_order.clear();
     }
   }
 
@@ -148,8 +162,18 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
     if (t.field != nullptr) {
       return false;
     }
-    auto it = t.fields->find(std::string_view(key, length));
-    if (it == t.fields->end()) {
+    const std::string_view k(key, length);
+    const auto& in_order = t.fields->in_order;
+    for (std::size_t i = t.next; i < in_order.size(); ++i) {
+      if (in_order[i][0] == k || in_order[i][1] == k) {
+        t.field = &t.message->descriptor->fields[i];
+        t.next = i + 1;
+        ++t.keys;
+        return true;
+      }
+    }
+    auto it = t.fields->by_key.find(k);
+    if (it == t.fields->by_key.end()) {
       return false;
     }
     t.field = it->second;
@@ -290,6 +314,7 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
     const FieldIndex* fields;
     const Field* field = nullptr;  // named by the last key; its value comes next
     int keys = 0;
+    std::size_t next = 0;  // where the in-order scan for the next key starts
     bool in_array = false;
     std::size_t array_start = 0;
     PgQuery__Integer* unresolved = nullptr;  // an A_Const's Integer the writer left empty
@@ -426,7 +451,7 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
 
 }  // namespace
 
-PgQuery__ParseResult* tree_from_json(char* json, const char* sql, UnpackArena& arena) {
+PgQuery__ParseResult* tree_from_json(char* json, const char* sql, UnpackArena& arena) try {
   Builder builder(sql, arena);
   // rapidjson's own parse stack: in the arena too, so a parse allocates nothing on the heap
   // until the inline storage runs out.
@@ -443,6 +468,8 @@ PgQuery__ParseResult* tree_from_json(char* json, const char* sql, UnpackArena& a
   const rapidjson::ParseResult ok =
       reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag>(stream, builder);
   return ok ? builder.result() : nullptr;
+} catch (const std::bad_alloc&) {
+  return nullptr;  // the frames or the schema found no memory: the protobuf road reports it
 }
 
 }  // namespace switchyard::rewrite::detail
