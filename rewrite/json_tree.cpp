@@ -30,6 +30,8 @@ struct FieldIndex {
   // the order of their numbers, which is the descriptor's, so the next key is usually a few
   // fields on. Empty for a Node (one key, out of ~250) and for a type whose names clash.
   std::vector<std::array<std::string_view, 2>> in_order;
+  // The index of d->fields[i]'s message type (null for scalars): no look-up per object.
+  std::vector<const FieldIndex*> children;
 };
 
 std::string lower_camel(std::string_view name) {
@@ -51,9 +53,8 @@ class Schema {
  public:
   Schema() { add(&pg_query__parse_result__descriptor); }
 
-  const FieldIndex* fields(const Descriptor* d) const {
-    auto it = index_.find(d);
-    return it == index_.end() ? nullptr : &it->second;
+  const FieldIndex* root() const {
+    return &index_.find(&pg_query__parse_result__descriptor)->second;
   }
 
  private:
@@ -85,6 +86,9 @@ class Schema {
           key(full.substr(full.rfind('.') + 1), f);
         }
         add(payload);
+        index.children.push_back(&index_.find(payload)->second);
+      } else {
+        index.children.push_back(nullptr);
       }
     }
     for (std::string_view k : clashes) {
@@ -131,16 +135,18 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
 
   bool StartObject() {
     const Descriptor* d = &pg_query__parse_result__descriptor;
+    const FieldIndex* fields = nullptr;
     if (!frames_.empty()) {
       const Field* f = take_field();
       if (f == nullptr || f->type != PROTOBUF_C_TYPE_MESSAGE) {
         return false;
       }
       d = static_cast<const Descriptor*>(f->descriptor);
-    } else if (root_ != nullptr) {
-      return false;
+      fields =
+          top().fields->children[static_cast<std::size_t>(f - top().message->descriptor->fields)];
+    } else if (root_ == nullptr) {
+      fields = schema().root();
     }
-    const FieldIndex* fields = schema().fields(d);
     auto* message = static_cast<ProtobufCMessage*>(arena_.allocate(d->sizeof_message));
     if (fields == nullptr || message == nullptr || d->message_init == nullptr) {
       return false;
