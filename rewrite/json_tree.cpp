@@ -136,8 +136,9 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
   bool StartObject() {
     const Descriptor* d = &pg_query__parse_result__descriptor;
     const FieldIndex* fields = nullptr;
+    const Field* f = nullptr;  // the parent's field that holds this object
     if (!frames_.empty()) {
-      const Field* f = take_field();
+      f = take_field();
       if (f == nullptr || f->type != PROTOBUF_C_TYPE_MESSAGE) {
         return false;
       }
@@ -157,7 +158,7 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
     } else if (top().in_array) {
       items_.push_back(message);
     } else {
-      *reinterpret_cast<ProtobufCMessage**>(slot(pending_)) = message;
+      *reinterpret_cast<ProtobufCMessage**>(slot(f)) = message;
     }
     frames_.push_back(Frame{message, fields});
     return true;
@@ -330,14 +331,13 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
   char* slot(const Field* f) { return reinterpret_cast<char*>(top().message) + f->offset; }
 
   // The field the next value fills: the pending key's, or the open array's. Marks a oneof
-  // member as the one set. Remembered in pending_ for StartObject, which pushes a new frame.
+  // member as the one set.
   const Field* take_field() {
     Frame& t = top();
     const Field* f = t.field;
     if (f == nullptr) {
       return nullptr;
     }
-    pending_ = f;
     if (t.in_array) {
       return f;
     }
@@ -451,7 +451,6 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
   UnpackArena& arena_;
   std::pmr::vector<Frame> frames_;
   std::pmr::vector<void*> items_;  // elements of the open arrays, innermost last
-  const Field* pending_ = nullptr;
   PgQuery__ParseResult* root_ = nullptr;
 };
 

@@ -1,8 +1,9 @@
 #pragma once
 
-// Bump allocation for one unpacked protobuf-c tree. protobuf-c's own free_unpacked walks every
-// field descriptor of every message (a Node has one per node type, about 250), which costs
-// about as much as unpacking; with an arena the tree is dropped whole and never walked.
+// Bump allocation for one protobuf-c tree, unpacked or built from JSON (json_tree). protobuf-c's
+// own free_unpacked walks every field descriptor of every message (a Node has one per node type,
+// about 250), which costs about as much as unpacking; with an arena the tree is dropped whole and
+// never walked.
 
 #include <protobuf-c/protobuf-c.h>
 
