@@ -3,8 +3,13 @@
 #include <charconv>
 #include <cstdint>
 
+#include "rewrite/sql_text.hpp"
+
 namespace switchyard::rewrite {
 namespace {
+
+using detail::block_comment_end;
+using detail::quoted_end;
 
 // Placeholders. Integers: 2147470000 + i, an int4 like every integer this replaces; numerics:
 // 2147460000.5 + i, a numeric. Strings: 'swlit' + i, untyped like the strings they replace.
@@ -24,40 +29,6 @@ bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c) || c == '$'
 std::string four_digits(std::size_t i) {
   std::string s = std::to_string(i);
   return std::string(4 - s.size(), '0') + s;
-}
-
-// The end of a quoted token starting at `open` (the quote), '' being a quote inside; with
-// `backslash`, a backslash escapes the next character. npos when it does not end.
-std::size_t quoted_end(std::string_view sql, std::size_t open, char quote, bool backslash) {
-  for (std::size_t i = open + 1; i < sql.size(); ++i) {
-    if (backslash && sql[i] == '\\') {
-      ++i;
-    } else if (sql[i] == quote) {
-      if (i + 1 < sql.size() && sql[i + 1] == quote) {
-        ++i;
-      } else {
-        return i + 1;
-      }
-    }
-  }
-  return std::string_view::npos;
-}
-
-// The end of a nested /* */ comment starting at `open`; npos when it does not end.
-std::size_t block_comment_end(std::string_view sql, std::size_t open) {
-  int depth = 0;
-  for (std::size_t i = open; i + 1 < sql.size(); ++i) {
-    if (sql[i] == '/' && sql[i + 1] == '*') {
-      ++depth;
-      ++i;
-    } else if (sql[i] == '*' && sql[i + 1] == '/') {
-      ++i;
-      if (--depth == 0) {
-        return i + 1;
-      }
-    }
-  }
-  return std::string_view::npos;
 }
 
 }  // namespace

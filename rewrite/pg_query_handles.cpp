@@ -1,6 +1,7 @@
 #include "rewrite/pg_query_handles.hpp"
 
 #include "rewrite/json_tree.hpp"
+#include "rewrite/plain_scan.hpp"
 
 namespace switchyard::rewrite::detail {
 
@@ -43,6 +44,11 @@ int count_statements(const std::string& sql, std::string& error) {
 }
 
 std::vector<Token> scan_tokens(const std::string& sql) {
+  std::optional<std::vector<Token>> plain = scan_plain(sql);
+  return plain.has_value() ? std::move(*plain) : scan_tokens_with_libpg_query(sql);
+}
+
+std::vector<Token> scan_tokens_with_libpg_query(const std::string& sql) {
   std::vector<Token> out;
   PgQueryScanResult r = pg_query_scan(sql.c_str());
   if (r.error == nullptr) {

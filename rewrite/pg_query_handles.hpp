@@ -52,8 +52,12 @@ struct Token {
   int keyword_kind = 0;  // PgQuery__KeywordKind value
 };
 
-/// Scans `sql` into tokens (comments dropped). Empty on scanner error.
+/// Scans `sql` into tokens (comments dropped). Empty on scanner error. Plain text is read
+/// without the scanner (plain_scan.hpp), with the same result.
 std::vector<Token> scan_tokens(const std::string& sql);
+
+/// scan_tokens by libpg_query's scanner alone.
+std::vector<Token> scan_tokens_with_libpg_query(const std::string& sql);
 
 /// Protobuf short name of the node's payload ("SelectStmt", "ColumnRef", ...), "" for null.
 std::string_view node_type_name(const Node* node);

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <unordered_map>
 
+#include "rewrite/keywords.hpp"
 #include "rewrite/pg_query_handles.hpp"
 
 namespace switchyard::rewrite::detail {
@@ -11,29 +11,50 @@ namespace {
 
 char lower_char(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-// Keywords other than unreserved ones are not valid bare in every position we write to. The
-// scanner is the only keyword list libpg_query offers, and a scan costs about as much as the
-// rest of a small rewrite; the names written are few (the migrations' columns, the catalog's),
-// so each thread remembers its answers, within a bound.
+// Keywords other than unreserved ones are not valid bare in every position we write to.
 bool keyword_needs_quotes(std::string_view lowercase_name) {
-  constexpr std::size_t kRemembered = 4096;
-  thread_local std::unordered_map<std::string, bool> answers;
-  std::string key(lowercase_name);
-  if (auto it = answers.find(key); it != answers.end()) {
-    return it->second;
+  if (keywords_known()) {
+    const Keyword* kw = find_keyword(lowercase_name);
+    return kw != nullptr && kw->kind != PG_QUERY__KEYWORD_KIND__UNRESERVED_KEYWORD;
   }
-  const std::vector<Token> tokens = scan_tokens(key);
-  const bool quote =
-      tokens.size() != 1 || (tokens[0].keyword_kind != PG_QUERY__KEYWORD_KIND__NO_KEYWORD &&
-                             tokens[0].keyword_kind != PG_QUERY__KEYWORD_KIND__UNRESERVED_KEYWORD);
-  if (answers.size() >= kRemembered) {
-    answers.clear();
-  }
-  answers.emplace(std::move(key), quote);
-  return quote;
+  const std::vector<Token> tokens = scan_tokens_with_libpg_query(std::string(lowercase_name));
+  return tokens.size() != 1 ||
+         (tokens[0].keyword_kind != PG_QUERY__KEYWORD_KIND__NO_KEYWORD &&
+          tokens[0].keyword_kind != PG_QUERY__KEYWORD_KIND__UNRESERVED_KEYWORD);
 }
 
 }  // namespace
+
+std::size_t quoted_end(std::string_view sql, std::size_t open, char quote, bool backslash) {
+  for (std::size_t i = open + 1; i < sql.size(); ++i) {
+    if (backslash && sql[i] == '\\') {
+      ++i;
+    } else if (sql[i] == quote) {
+      if (i + 1 < sql.size() && sql[i + 1] == quote) {
+        ++i;
+      } else {
+        return i + 1;
+      }
+    }
+  }
+  return std::string_view::npos;
+}
+
+std::size_t block_comment_end(std::string_view sql, std::size_t open) {
+  int depth = 0;
+  for (std::size_t i = open; i + 1 < sql.size(); ++i) {
+    if (sql[i] == '/' && sql[i + 1] == '*') {
+      ++depth;
+      ++i;
+    } else if (sql[i] == '*' && sql[i + 1] == '/') {
+      ++i;
+      if (--depth == 0) {
+        return i + 1;
+      }
+    }
+  }
+  return std::string_view::npos;
+}
 
 std::string lower_ascii(std::string_view s) {
   std::string out(s);

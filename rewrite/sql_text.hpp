@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -11,6 +12,13 @@ std::string quote_ident(std::string_view name);
 /// Substitutes every `{value}` of `tmpl` by `(value)`. An empty template is the identity and
 /// yields `value` itself.
 std::string apply_template(std::string_view tmpl, std::string_view value);
+
+/// The end of the quoted run opening at `open` (a quote), a doubled quote standing for itself;
+/// with `backslash`, a backslash escapes the next character. npos when it does not end.
+std::size_t quoted_end(std::string_view sql, std::size_t open, char quote, bool backslash);
+
+/// The end of the nested /* */ comment opening at `open`; npos when it does not end.
+std::size_t block_comment_end(std::string_view sql, std::size_t open);
 
 /// ASCII lowercase copy.
 std::string lower_ascii(std::string_view s);

@@ -16,6 +16,7 @@
 //     rewrite filled with this text's literals is this text's rewrite (the proxy then reuses
 //     it), it is also the rewrite of the text with other literals of the same kinds;
 //   - a tree built from libpg_query's JSON output is, packed, the protobuf parse's bytes.
+//   - where the plain reader vouches for a text, its tokens are the scanner's.
 
 #include <pg_query.h>
 
@@ -25,6 +26,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +35,7 @@
 #include "rewrite/copy_transform.hpp"
 #include "rewrite/json_tree.hpp"
 #include "rewrite/literal_shape.hpp"
+#include "rewrite/plain_scan.hpp"
 #include "rewrite/rewriter.hpp"
 
 namespace rw = switchyard::rewrite;
@@ -200,6 +203,23 @@ void check_json_tree(const std::string& sql) {
   pg_query_free_protobuf_parse_result(proto);
 }
 
+void check_plain_scan(const std::string& sql) {
+  namespace d = switchyard::rewrite::detail;
+  const std::optional<std::vector<d::Token>> plain = d::scan_plain(sql);
+  if (!plain.has_value()) {
+    return;
+  }
+  const std::vector<d::Token> scanned = d::scan_tokens_with_libpg_query(sql);
+  bool same = plain->size() == scanned.size();
+  for (std::size_t i = 0; same && i < scanned.size(); ++i) {
+    const d::Token& a = (*plain)[i];
+    const d::Token& b = scanned[i];
+    same = a.start == b.start && a.end == b.end && a.kind == b.kind &&
+           a.keyword_kind == b.keyword_kind;
+  }
+  check(same, "the plain reader's tokens differ from the scanner's");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -221,6 +241,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       sql.size() < input.size() ? input.substr(sql.size() + 1) : std::string_view{};
   const rw::Rewriter& rewriter = rewriters[which];
   check_json_tree(sql);
+  check_plain_scan(sql);
 
   rw::SessionContext session;
   session.user = "alice";
