@@ -78,15 +78,10 @@ net::awaitable<std::tuple<error_code>> Stream::wait_read() {
   return socket_.async_wait(tcp::socket::wait_read, use_nothrow);
 }
 
-std::size_t Stream::send_now(std::span<const net::const_buffer> pieces, error_code& ec) {
+std::size_t Stream::send_now(std::span<const iovec> pieces, error_code& ec) {
   ec = {};
-  std::array<iovec, kMaxSendPieces> iov{};
-  for (std::size_t i = 0; i < pieces.size(); ++i) {
-    iov[i].iov_base = const_cast<void*>(pieces[i].data());
-    iov[i].iov_len = pieces[i].size();
-  }
   msghdr message{};
-  message.msg_iov = iov.data();
+  message.msg_iov = const_cast<iovec*>(pieces.data());
   message.msg_iovlen = pieces.size();
   for (;;) {
     // MSG_NOSIGNAL: a peer that went away is an error value, not a SIGPIPE.

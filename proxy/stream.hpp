@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sys/uio.h>
+
 #include <array>
 #include <memory>
 #include <optional>
@@ -62,14 +64,16 @@ class Stream {
     if (tls_) {
       return false;
     }
-    std::array<net::const_buffer, kMaxSendPieces> pieces;
+    // Left uninitialised: only the first `count` are read, and zeroing all of them was a
+    // tenth of the relay's own instructions per statement.
+    std::array<iovec, kMaxSendPieces> pieces;
     std::size_t count = 0;
     std::size_t total = 0;
     for (auto it = net::buffer_sequence_begin(buffers);
          it != net::buffer_sequence_end(buffers) && count < pieces.size(); ++it) {
       net::const_buffer piece(*it);
       if (piece.size() > 0) {
-        pieces[count++] = piece;
+        pieces[count++] = iovec{const_cast<void*>(piece.data()), piece.size()};
         total += piece.size();
       }
     }
@@ -119,7 +123,7 @@ class Stream {
   static constexpr std::size_t kMaxSendPieces = 32;
 
   /// One non-blocking sendmsg of `pieces`; returns the bytes the kernel took.
-  std::size_t send_now(std::span<const net::const_buffer> pieces, error_code& ec);
+  std::size_t send_now(std::span<const iovec> pieces, error_code& ec);
 
   /// The buffers of `buffers` after the first `skip` bytes.
   template <class ConstBufferSequence>

@@ -1,5 +1,7 @@
 #include "rewrite/search_path_setting.hpp"
 
+#include <algorithm>
+
 #include "rewrite/pg_query_handles.hpp"
 #include "rewrite/sql_text.hpp"
 
@@ -36,11 +38,48 @@ std::optional<SearchPathChange> from_set(const PgQuery__VariableSetStmt& set) {
   }
 }
 
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+
+// Whether `sql` may hold a SET, RESET or DISCARD: every statement of a session with a migration
+// asks, so a text of one statement is judged by its first word alone; one with a ';' before
+// its end may hold several, and is searched for the words a change needs.
+bool may_change(std::string_view sql) {
+  const std::size_t semicolon = sql.find(';');
+  const bool one_statement = semicolon == std::string_view::npos ||
+                             std::all_of(sql.begin() + static_cast<std::ptrdiff_t>(semicolon) + 1,
+                                         sql.end(), [](char c) { return is_blank(c); });
+  if (one_statement) {
+    std::size_t i = 0;
+    while (i < sql.size()) {
+      if (is_blank(sql[i])) {
+        ++i;
+      } else if (sql.substr(i, 2) == "--") {
+        i = sql.find('\n', i);
+      } else if (sql.substr(i, 2) == "/*") {
+        i = detail::block_comment_end(sql, i);
+      } else {
+        break;
+      }
+    }
+    if (i >= sql.size()) {
+      return false;  // comments only, or one that does not end: the server rejects that
+    }
+    std::size_t end = i;
+    while (end < sql.size() && ((sql[end] | 0x20) >= 'a' && (sql[end] | 0x20) <= 'z')) {
+      ++end;
+    }
+    const std::string_view word = sql.substr(i, end - i);
+    return detail::iequals(word, "set") || detail::iequals(word, "reset") ||
+           detail::iequals(word, "discard");
+  }
+  using detail::icontains;
+  return icontains(sql, "_path") || icontains(sql, "reset") || icontains(sql, "discard");
+}
+
 }  // namespace
 
 std::optional<SearchPathChange> search_path_change(std::string_view sql) {
-  using detail::icontains;
-  if (!icontains(sql, "_path") && !icontains(sql, "reset") && !icontains(sql, "discard")) {
+  if (!may_change(sql)) {
     return std::nullopt;
   }
   detail::ParsedSql parsed{std::string(sql)};

@@ -39,6 +39,15 @@ TEST(SearchPathChangeTest, Table) {
       {"SET search_path = a; SELECT 1; SET search_path = b", true, Kind::set, false, {"b"}},
       {"SET search_path = (", false},  // bad SQL: the server refuses it and changes nothing
       {"SELECT 'search_path'", false},
+      // One statement is judged by its first word, after blanks and comments.
+      {"/* app */ -- note\n  SET search_path = x;  \n", true, Kind::set, false, {"x"}},
+      {"\tdiscard ALL ;", true, Kind::reset},
+      {"UPDATE t SET search_path = 1;", false},
+      {"SELECT 1; RESET ALL", true, Kind::reset},
+      {"SELECT ';'; SET search_path = y", true, Kind::set, false, {"y"}},
+      {"SELECT 1 /* ; */; DISCARD ALL", true, Kind::reset},
+      {"-- SET search_path = z", false},
+      {"/* SET search_path = z", false},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.sql);
