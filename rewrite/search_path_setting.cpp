@@ -54,23 +54,24 @@ bool may_change(std::string_view sql) {
       if (is_blank(sql[i])) {
         ++i;
       } else if (sql.substr(i, 2) == "--") {
-        i = sql.find('\n', i);
+        i = sql.find_first_of("\r\n", i);
       } else if (sql.substr(i, 2) == "/*") {
         i = detail::block_comment_end(sql, i);
       } else {
         break;
       }
     }
-    if (i >= sql.size()) {
-      return false;  // comments only, or one that does not end: the server rejects that
-    }
     std::size_t end = i;
-    while (end < sql.size() && ((sql[end] | 0x20) >= 'a' && (sql[end] | 0x20) <= 'z')) {
+    while (end < sql.size() && (sql[end] | 0x20) >= 'a' && (sql[end] | 0x20) <= 'z') {
       ++end;
     }
-    const std::string_view word = sql.substr(i, end - i);
-    return detail::iequals(word, "set") || detail::iequals(word, "reset") ||
-           detail::iequals(word, "discard");
+    if (end > i) {
+      const std::string_view word = sql.substr(i, end - i);
+      return detail::iequals(word, "set") || detail::iequals(word, "reset") ||
+             detail::iequals(word, "discard");
+    }
+    // Nothing but comments, one that does not end, or a first character that is no letter:
+    // rare, and searched like a text of several statements.
   }
   using detail::icontains;
   return icontains(sql, "_path") || icontains(sql, "reset") || icontains(sql, "discard");

@@ -47,6 +47,11 @@ TEST(SearchPathChangeTest, Table) {
       {"SELECT ';'; SET search_path = y", true, Kind::set, false, {"y"}},
       {"SELECT 1 /* ; */; DISCARD ALL", true, Kind::reset},
       {"-- SET search_path = z", false},
+      {"-- a comment ends at a carriage return too\rSET search_path = w",
+       true,
+       Kind::set,
+       false,
+       {"w"}},
       {"/* SET search_path = z", false},
   };
   for (const auto& c : cases) {
