@@ -6,7 +6,13 @@
 namespace switchyard::rewrite {
 
 std::optional<Deallocation> deallocation(std::string_view sql) {
-  if (!detail::icontains(sql, "deallocate") && !detail::icontains(sql, "discard")) {
+  // Asked for every statement of a session with prepared statements: one statement is judged
+  // by its first word, only a text that may hold several is searched.
+  if (const std::optional<std::string_view> verb = detail::sole_statement_verb(sql)) {
+    if (!detail::iequals(*verb, "deallocate") && !detail::iequals(*verb, "discard")) {
+      return std::nullopt;
+    }
+  } else if (!detail::icontains(sql, "deallocate") && !detail::icontains(sql, "discard")) {
     return std::nullopt;
   }
   detail::ParsedSql parsed{std::string(sql)};

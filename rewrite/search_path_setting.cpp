@@ -1,7 +1,5 @@
 #include "rewrite/search_path_setting.hpp"
 
-#include <algorithm>
-
 #include "rewrite/pg_query_handles.hpp"
 #include "rewrite/sql_text.hpp"
 
@@ -38,40 +36,13 @@ std::optional<SearchPathChange> from_set(const PgQuery__VariableSetStmt& set) {
   }
 }
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
-
 // Whether `sql` may hold a SET, RESET or DISCARD: every statement of a session with a migration
-// asks, so a text of one statement is judged by its first word alone; one with a ';' before
-// its end may hold several, and is searched for the words a change needs.
+// asks, so a text of one statement is judged by its first word alone, and only one that may
+// hold several is searched for the words a change needs.
 bool may_change(std::string_view sql) {
-  const std::size_t semicolon = sql.find(';');
-  const bool one_statement = semicolon == std::string_view::npos ||
-                             std::all_of(sql.begin() + static_cast<std::ptrdiff_t>(semicolon) + 1,
-                                         sql.end(), [](char c) { return is_blank(c); });
-  if (one_statement) {
-    std::size_t i = 0;
-    while (i < sql.size()) {
-      if (is_blank(sql[i])) {
-        ++i;
-      } else if (sql.substr(i, 2) == "--") {
-        i = sql.find_first_of("\r\n", i);
-      } else if (sql.substr(i, 2) == "/*") {
-        i = detail::block_comment_end(sql, i);
-      } else {
-        break;
-      }
-    }
-    std::size_t end = i;
-    while (end < sql.size() && (sql[end] | 0x20) >= 'a' && (sql[end] | 0x20) <= 'z') {
-      ++end;
-    }
-    if (end > i) {
-      const std::string_view word = sql.substr(i, end - i);
-      return detail::iequals(word, "set") || detail::iequals(word, "reset") ||
-             detail::iequals(word, "discard");
-    }
-    // Nothing but comments, one that does not end, or a first character that is no letter:
-    // rare, and searched like a text of several statements.
+  if (const std::optional<std::string_view> verb = detail::sole_statement_verb(sql)) {
+    return detail::iequals(*verb, "set") || detail::iequals(*verb, "reset") ||
+           detail::iequals(*verb, "discard");
   }
   using detail::icontains;
   return icontains(sql, "_path") || icontains(sql, "reset") || icontains(sql, "discard");

@@ -56,6 +56,37 @@ std::size_t block_comment_end(std::string_view sql, std::size_t open) {
   return std::string_view::npos;
 }
 
+std::optional<std::string_view> sole_statement_verb(std::string_view sql) {
+  auto is_blank = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+  };
+  const std::size_t semicolon = sql.find(';');
+  if (semicolon != std::string_view::npos &&
+      !std::all_of(sql.begin() + static_cast<std::ptrdiff_t>(semicolon) + 1, sql.end(), is_blank)) {
+    return std::nullopt;
+  }
+  std::size_t i = 0;
+  while (i < sql.size()) {
+    if (is_blank(sql[i])) {
+      ++i;
+    } else if (sql.substr(i, 2) == "--") {
+      i = sql.find_first_of("\r\n", i);  // PostgreSQL ends a line comment at either
+    } else if (sql.substr(i, 2) == "/*") {
+      i = block_comment_end(sql, i);
+    } else {
+      break;
+    }
+  }
+  std::size_t end = i;
+  while (end < sql.size() && (sql[end] | 0x20) >= 'a' && (sql[end] | 0x20) <= 'z') {
+    ++end;
+  }
+  if (end == i) {
+    return std::nullopt;
+  }
+  return sql.substr(i, end - i);
+}
+
 std::string lower_ascii(std::string_view s) {
   std::string out(s);
   for (char& c : out) {

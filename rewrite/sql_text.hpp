@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,13 @@ std::size_t quoted_end(std::string_view sql, std::size_t open, char quote, bool 
 
 /// The end of the nested /* */ comment opening at `open`; npos when it does not end.
 std::size_t block_comment_end(std::string_view sql, std::size_t open);
+
+/// The first word of `sql` after blanks and comments, when the text holds one statement at
+/// most (no ';' before its end but blanks); nullopt when it may hold more, or when its first
+/// character is not an ASCII letter (only comments, one that does not end, anything unusual).
+/// The cheap test of the per-statement checks for SET, DISCARD and DEALLOCATE: a text of one
+/// statement is that statement only if it starts with the word.
+std::optional<std::string_view> sole_statement_verb(std::string_view sql);
 
 /// ASCII lowercase copy.
 std::string lower_ascii(std::string_view s);

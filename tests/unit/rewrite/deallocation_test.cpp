@@ -25,6 +25,10 @@ TEST(DeallocationTest, Table) {
       {"DEALLOCATE a; DEALLOCATE b", true, false, {"a", "b"}},
       {"SELECT 'deallocate x'", false},
       {"DEALLOCATE", false},  // bad SQL: the server refuses it
+      // One statement is judged by its first word, after blanks and comments.
+      {"/* pool */ -- reset\r\n  DEALLOCATE s1 ;\n", true, false, {"s1"}},
+      {"SELECT 1; DISCARD ALL", true, true},
+      {"UPDATE t SET note = 'deallocate';", false},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.sql);

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string_view>
+
 namespace switchyard::rewrite::detail {
 namespace {
 
@@ -34,6 +37,30 @@ TEST(QuoteIdentTest, BareOnlyWhenPostgresReadsItBackUnchanged) {
       SCOPED_TRACE(c.name);
       EXPECT_EQ(quote_ident(c.name), c.written);
     }
+  }
+}
+
+TEST(SoleStatementVerbTest, FirstWordOfOneStatementOnly) {
+  struct Verb {
+    const char* sql;
+    std::optional<std::string_view> verb;
+  };
+  const Verb cases[] = {
+      {"SELECT 1", "SELECT"},
+      {"  set search_path = a;  \n", "set"},
+      {"/* a /* nested */ one */ -- line\n\tDISCARD ALL", "DISCARD"},
+      {"-- ends at a carriage return\rRESET ALL", "RESET"},
+      {"UPDATE t SET a = 1 ;", "UPDATE"},
+      {"SELECT 1; SET search_path = b", std::nullopt},  // maybe several statements
+      {"SELECT ';'", std::nullopt},                     // a ';' before the end: not judged
+      {"(SELECT 1)", std::nullopt},                     // no letter first
+      {"-- only a comment", std::nullopt},
+      {"/* never ends", std::nullopt},
+      {"", std::nullopt},
+  };
+  for (const Verb& c : cases) {
+    SCOPED_TRACE(c.sql);
+    EXPECT_EQ(sole_statement_verb(c.sql), c.verb);
   }
 }
 
