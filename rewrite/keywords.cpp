@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "rewrite/pg_query_handles.hpp"
+#include "rewrite/sql_text.hpp"
 
 namespace switchyard::rewrite::detail {
 namespace {
@@ -19,7 +20,7 @@ class KeywordTable {
     std::string text;
     const ProtobufCEnumDescriptor& tokens = pg_query__token__descriptor;
     for (unsigned i = 0; i < tokens.n_values; ++i) {
-      std::string word = lower_case(tokens.values[i].name);
+      std::string word = lower_ascii(tokens.values[i].name);
       if (word.size() > 2 && word.ends_with("_p")) {
         word.resize(word.size() - 2);
       }
@@ -62,14 +63,6 @@ class KeywordTable {
   }
 
  private:
-  static std::string lower_case(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-      c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    }
-    return out;
-  }
-
   struct Hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
