@@ -37,9 +37,8 @@ class Stream {
   /// holds `buffer`. `quiet_after` (null when `buffer` does not start at a message's start)
   /// lets a read that leaves the peer waiting spare the next read a failing recv
   /// (proxy/drained_read.hpp).
-  net::awaitable<std::tuple<error_code, std::size_t>> async_read_plain(net::mutable_buffer buffer,
-                                                                       QuietAfter quiet_after) {
-    return drained_reads_.read(socket_, buffer, quiet_after, use_nothrow);
+  auto async_read_plain(net::mutable_buffer buffer, QuietAfter quiet_after) {
+    return drained_reads_.read(socket_, buffer, quiet_after, use_nothrow_deferred);
   }
 
   /// Plain sockets only: reads what the socket holds now, without waiting. `ec` is

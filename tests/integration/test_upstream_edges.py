@@ -192,10 +192,12 @@ class UpstreamEdgesTest(IntegrationCase):
 
         def script(s):
             s.read_startup()
-            s.handshake()
+            # Counted before the handshake: the victim's startup is done before the bystander
+            # connects, but after its handshake this thread may run after the bystander's.
             with lock:
                 count["n"] += 1
                 first = count["n"] == 1
+            s.handshake()
             query = s.read_message()
             if query is None:
                 return
