@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <random>
+#include <string>
 #include <string_view>
 
 namespace switchyard::rewrite::detail {
@@ -61,6 +63,65 @@ TEST(SoleStatementVerbTest, FirstWordOfOneStatementOnly) {
   for (const Verb& c : cases) {
     SCOPED_TRACE(c.sql);
     EXPECT_EQ(sole_statement_verb(c.sql), c.verb);
+  }
+}
+
+TEST(IcontainsTest, FindsTheLowercaseWordInAnyCase) {
+  struct Search {
+    std::string hay;
+    const char* word;
+    bool found;
+  };
+  const std::string pad(40, 'x');
+  const Search cases[] = {
+      {"SELECT * FROM users", "users", true},
+      {"select * from USERS", "users", true},
+      {"SELECT * FROM \"Users\"", "users", true},
+      {"users", "users", true},
+      {"user", "users", false},
+      {"", "users", false},
+      {"SELECT abalance FROM pgbench_accounts WHERE aid = 1", "bench_other", false},
+      {"SELECT abalance FROM pgbench_accounts WHERE aid = 1", "pgbench_accounts", true},
+      // bit 0x20 alone: '@' is 'a' without it, '_' is DEL with it; neither is a letter's case
+      {"SELECT @bc, ~ FROM t" + pad, "abc", false},
+      {pad + "\x7f" + "note" + pad, "_note", false},
+      {pad + "_NOTE" + pad, "_note", true},
+      // every start of a long text is tried, including those of the last, overlapping block
+      {pad + "bench_other", "bench_other", true},
+      {pad + "bench_othe", "bench_other", false},
+      {"bench_other" + pad, "bench_other", true},
+      {pad.substr(0, 17) + "Bench_Other" + pad.substr(0, 3), "bench_other", true},
+  };
+  for (const Search& c : cases) {
+    SCOPED_TRACE(c.hay + " / " + c.word);
+    EXPECT_EQ(icontains(c.hay, c.word), c.found);
+  }
+}
+
+TEST(IcontainsTest, AgreesWithAPlainSearchAtEveryLengthAndPlace) {
+  auto plain = [](std::string_view hay, std::string_view word) {
+    std::string lower(hay);
+    for (char& ch : lower) {
+      if (ch >= 'A' && ch <= 'Z') {
+        ch = static_cast<char>(ch - 'A' + 'a');
+      }
+    }
+    return !word.empty() && lower.find(word) != std::string::npos;
+  };
+  // Few letters, so that matches and near misses are common; bytes that differ from them only
+  // in bit 0x20 too.
+  const std::string alphabet = "abAB_\x7f@`\x80";
+  std::mt19937 random(20261129);
+  for (int round = 0; round < 20000; ++round) {
+    std::string hay(random() % 70, ' ');
+    for (char& ch : hay) {
+      ch = alphabet[random() % alphabet.size()];
+    }
+    std::string word(1 + random() % 5, ' ');
+    for (char& ch : word) {
+      ch = "ab_"[random() % 3];
+    }
+    ASSERT_EQ(icontains(hay, word), plain(hay, word)) << hay << " / " << word;
   }
 }
 
