@@ -60,19 +60,31 @@ FrameResult next_frame(std::span<const std::byte> data, std::uint32_t max_length
                header.frame_size()};
 }
 
+// Runs on every relay read (proxy/drained_read.hpp), so it reads each header in place instead
+// of through peek_header's result variant: a few instructions per message.
 std::optional<char> last_frame_type(std::span<const std::byte> data) {
-  std::optional<char> last;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
+  const std::size_t size = data.size();
   std::size_t pos = 0;
-  while (pos < data.size()) {
-    HeaderResult peeked = peek_header(data.subspan(pos));
-    auto* header = std::get_if<Header>(&peeked);
-    if (header == nullptr) {
+  unsigned char last = 0;
+  while (size - pos >= kTypedHeaderSize) {
+    const unsigned char* header = bytes + pos;
+    const std::uint32_t length = (std::uint32_t{header[1]} << 24) |
+                                 (std::uint32_t{header[2]} << 16) |
+                                 (std::uint32_t{header[3]} << 8) | std::uint32_t{header[4]};
+    if (header[0] == 0 || length < kMinTypedLength || length >= kMaxMessageLength) {
       return std::nullopt;
     }
-    last = header->type;
-    pos += header->frame_size();
+    last = header[0];
+    pos += 1 + std::size_t{length};
+    if (pos > size) {
+      return std::nullopt;
+    }
   }
-  return pos == data.size() ? last : std::nullopt;
+  if (pos != size || last == 0) {
+    return std::nullopt;
+  }
+  return static_cast<char>(last);
 }
 
 FrameResult next_startup_frame(std::span<const std::byte> data) {

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -252,6 +254,8 @@ TEST(FramerTest, LastFrameTypeOnlyWhenTheBytesEndAtAMessageEnd) {
       {"one byte over", rfq + "Z", 0},
       {"a bad length after a whole message", sync + "Z\0\0\0\x01"s, 0},
       {"type byte zero", "\0\0\0\0\x04"s, 0},
+      // walked on regardless, the length 3 would land on a "message" that ends at the end
+      {"a length below 4", "A\0\0\0\x03\0\0\0\x04"s, 0},
   };
   for (const auto& c : cases) {
     auto buf = to_bytes(c.bytes);
@@ -360,6 +364,48 @@ TEST(FramerTest, RandomBytesGiveConsistentResults) {
     SCOPED_TRACE(i);
     expect_consistent(buf, next_frame(buf), false);
     expect_consistent(buf, next_startup_frame(buf), true);
+  }
+}
+
+// last_frame_type reads headers in place; next_frame, message by message, is the reference.
+TEST(FramerTest, LastFrameTypeAgreesWithNextFrameOnRandomStreams) {
+  auto reference = [](std::span<const std::byte> data) -> std::optional<char> {
+    std::optional<char> last;
+    while (!data.empty()) {
+      FrameResult r = next_frame(data);
+      const Frame* f = std::get_if<Frame>(&r);
+      if (f == nullptr) {
+        return std::nullopt;
+      }
+      last = f->type;
+      data = data.subspan(f->size);
+    }
+    return last;
+  };
+  std::mt19937 rng(20261129);
+  for (int i = 0; i < 20000; ++i) {
+    std::vector<std::byte> buf;
+    for (int messages = static_cast<int>(rng() % 4); messages > 0; --messages) {
+      const std::uint32_t body = rng() % 6;
+      // Mostly well-formed; now and then a type 0, a length below 4 or one of 1 GiB or more.
+      const auto type = static_cast<std::byte>(rng() % 16 == 0 ? 0 : 'A' + rng() % 26);
+      std::uint32_t length = body + 4;
+      if (rng() % 16 == 0) {
+        length = rng() % 4;
+      } else if (rng() % 32 == 0) {
+        length = kMaxMessageLength + rng() % 2 - 1;
+      }
+      buf.push_back(type);
+      for (int shift = 24; shift >= 0; shift -= 8) {
+        buf.push_back(static_cast<std::byte>((length >> shift) & 0xff));
+      }
+      for (std::uint32_t k = 0; k < body; ++k) {
+        buf.push_back(static_cast<std::byte>(rng() & 0xff));
+      }
+    }
+    buf.resize(buf.size() - (rng() % 4 == 0 && !buf.empty() ? 1 + rng() % buf.size() : 0));
+    SCOPED_TRACE(i);
+    ASSERT_EQ(last_frame_type(buf), reference(buf));
   }
 }
 
