@@ -10,6 +10,7 @@
 
 #include "protocol/framer.hpp"
 #include "proxy/asio.hpp"
+#include "proxy/socket_calls.hpp"
 
 // Why this exists: Asio's epoll reactor tries every read with a recv before it waits for the
 // socket (a "speculative" read), and in Asio 1.81 it stops trying only after a read that
@@ -71,7 +72,7 @@ class ReadOp : public net::detail::reactor_op {
   static status perform(reactor_op* base) {
     auto* op = static_cast<ReadOp*>(base);
     for (;;) {
-      ssize_t n = ::recv(op->fd_, op->buffer_.data(), op->buffer_.size(), MSG_DONTWAIT);
+      ssize_t n = socket_calls::recv(op->fd_, op->buffer_.data(), op->buffer_.size(), MSG_DONTWAIT);
       if (n > 0) {
         op->bytes_transferred_ = static_cast<std::size_t>(n);
         return op->leaves_peer_waiting() ? done_and_exhausted : done;

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 
+#include "proxy/socket_calls.hpp"
+
 namespace switchyard::proxy {
 namespace {
 
@@ -58,7 +60,8 @@ net::awaitable<std::pair<error_code, std::size_t>> Stream::read_some(net::mutabl
 std::size_t Stream::read_now(net::mutable_buffer buffer, error_code& ec) {
   ec = {};
   for (;;) {
-    ssize_t n = ::recv(socket_.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+    ssize_t n =
+        socket_calls::recv(socket_.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT);
     if (n > 0) {
       return static_cast<std::size_t>(n);
     }
@@ -85,7 +88,8 @@ std::size_t Stream::send_now(std::span<const iovec> pieces, error_code& ec) {
   message.msg_iovlen = pieces.size();
   for (;;) {
     // MSG_NOSIGNAL: a peer that went away is an error value, not a SIGPIPE.
-    ssize_t n = ::sendmsg(socket_.native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t n =
+        socket_calls::sendmsg(socket_.native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n >= 0) {
       return static_cast<std::size_t>(n);
     }
