@@ -39,8 +39,8 @@ Reply text_reply(http::status status, std::string body) {
 }
 
 // Why the upstream is not reachable, or nullopt when a TCP connect succeeded in time.
-net::awaitable<std::optional<std::string>> check_upstream(config::Endpoint address,
-                                                          std::chrono::milliseconds timeout) {
+awaitable<std::optional<std::string>> check_upstream(config::Endpoint address,
+                                                     std::chrono::milliseconds timeout) {
   auto executor = co_await net::this_coro::executor;
   beast::tcp_stream stream(executor);
   const std::string where = address.to_string();
@@ -50,7 +50,7 @@ net::awaitable<std::optional<std::string>> check_upstream(config::Endpoint addre
   if (!ec) {
     endpoints.emplace_back(ip, address.port);
   } else {
-    tcp::resolver resolver(executor);
+    tcp_resolver resolver(executor);
     auto [resolve_ec, results] =
         co_await resolver.async_resolve(address.host, std::to_string(address.port), use_nothrow);
     if (resolve_ec) {
@@ -70,11 +70,11 @@ net::awaitable<std::optional<std::string>> check_upstream(config::Endpoint addre
     co_return "upstream " + where + " unreachable: " + connect_ec.message();
   }
   error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream.socket().shutdown(tcp_socket::shutdown_both, ignored);
   co_return std::nullopt;
 }
 
-net::awaitable<Reply> readiness(const AdminServer::Shared& shared) {
+awaitable<Reply> readiness(const AdminServer::Shared& shared) {
   auto snapshot = shared.state->snapshot();
   if (!snapshot || !snapshot->config) {
     co_return text_reply(http::status::service_unavailable, "not ready: no config loaded\n");
@@ -91,7 +91,7 @@ net::awaitable<Reply> readiness(const AdminServer::Shared& shared) {
   co_return text_reply(http::status::ok, "ready\n");
 }
 
-net::awaitable<Reply> route(const AdminServer::Shared& shared, std::string_view path) {
+awaitable<Reply> route(const AdminServer::Shared& shared, std::string_view path) {
   if (path == "/metrics") {
     co_return Reply{http::status::ok, std::string(kPrometheusContentType),
                     render_metrics(*shared.state, shared.reload_status())};
@@ -122,8 +122,8 @@ void set_common(http::response<Body>& response, const Reply& reply, bool keep_al
   response.keep_alive(keep_alive);
 }
 
-net::awaitable<void> serve_connection(beast::tcp_stream stream,
-                                      std::shared_ptr<AdminServer::Shared> shared) {
+awaitable<void> serve_connection(beast::tcp_stream stream,
+                                 std::shared_ptr<AdminServer::Shared> shared) {
   struct Count {
     std::atomic<int>& n;
     ~Count() { n.fetch_sub(1); }
@@ -172,11 +172,10 @@ net::awaitable<void> serve_connection(beast::tcp_stream stream,
     }
   }
   error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.socket().shutdown(tcp_socket::shutdown_send, ignored);
 }
 
-net::awaitable<void> accept_loop(tcp::acceptor& acceptor,
-                                 std::shared_ptr<AdminServer::Shared> shared) {
+awaitable<void> accept_loop(tcp_acceptor& acceptor, std::shared_ptr<AdminServer::Shared> shared) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
     if (ec == net::error::operation_aborted || !acceptor.is_open()) {
@@ -184,7 +183,7 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor,
     }
     if (ec) {
       spdlog::warn("event=admin_accept_failed error={}", log_value(ec.message()));
-      net::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(50));
+      steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(50));
       co_await pause.async_wait(use_nothrow);
       continue;
     }
@@ -214,17 +213,17 @@ std::optional<std::string> AdminServer::start(const config::Endpoint& address) {
   if (!ec) {
     endpoint = tcp::endpoint(ip, address.port);
   } else {
-    tcp::resolver resolver(context_);
+    tcp_resolver resolver(context_);
     auto results = resolver.resolve(address.host, std::to_string(address.port), ec);
     if (ec || results.empty()) {
       return "cannot resolve admin address " + address.to_string() + ": " + ec.message();
     }
     endpoint = results.begin()->endpoint();
   }
-  acceptor_ = std::make_unique<tcp::acceptor>(context_);
+  acceptor_ = std::make_unique<tcp_acceptor>(context_);
   acceptor_->open(endpoint.protocol(), ec);
   if (!ec) {
-    acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
+    acceptor_->set_option(tcp_acceptor::reuse_address(true), ec);
   }
   if (!ec) {
     acceptor_->bind(endpoint, ec);

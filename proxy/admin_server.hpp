@@ -52,7 +52,7 @@ class AdminServer {
  private:
   std::shared_ptr<Shared> shared_;
   net::io_context context_{1};
-  std::unique_ptr<tcp::acceptor> acceptor_;
+  std::unique_ptr<tcp_acceptor> acceptor_;
   tcp::endpoint bound_;
   std::thread thread_;
 };

@@ -75,7 +75,7 @@ class BackendHandler {
     metrics_.bytes_from_upstream.fetch_add(n, std::memory_order_relaxed);
   }
   bool on_written() { return !stop_after_write_ && !state_.relay_over; }
-  net::awaitable<void> complete() { co_return; }
+  awaitable<void> complete() { co_return; }
 
  private:
   // Returns true when the reply answers a message Switchyard injected.

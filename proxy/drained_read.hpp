@@ -52,7 +52,7 @@ namespace drained_read_detail {
 using reactor = net::detail::epoll_reactor;
 
 /// The socket's descriptor and reactor registration; `impl_` is protected in basic_socket.
-struct SocketInternals : tcp::socket {
+struct SocketInternals : tcp_socket {
   static constexpr auto impl = &SocketInternals::impl_;
 };
 
@@ -124,7 +124,7 @@ class ReadOp : public net::detail::reactor_op {
 };
 
 struct Initiation {
-  tcp::socket* socket;
+  tcp_socket* socket;
   reactor** cached_reactor;  // the socket's reactor, looked up on the first read
 
   template <class Handler>
@@ -159,8 +159,7 @@ struct Initiation {
 class DrainedReads {
  public:
   template <class Token>
-  auto read(tcp::socket& socket, net::mutable_buffer buffer, QuietAfter quiet_after,
-            Token&& token) {
+  auto read(tcp_socket& socket, net::mutable_buffer buffer, QuietAfter quiet_after, Token&& token) {
 #ifdef SWITCHYARD_DRAINED_READ
     return net::async_initiate<Token, void(error_code, std::size_t)>(
         drained_read_detail::Initiation{&socket, &reactor_}, token, buffer, quiet_after);

@@ -2,7 +2,7 @@
 
 namespace switchyard::proxy {
 
-net::awaitable<FrameReader::Result> FrameReader::next(Stream& stream, Phase phase) {
+awaitable<FrameReader::Result> FrameReader::next(Stream& stream, Phase phase) {
   if (consumed_ > 0) {
     buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(consumed_));
     consumed_ = 0;

@@ -22,7 +22,7 @@ class FrameReader {
   /// A frame whose body stays valid until the next call.
   using Result = std::variant<protocol::Frame, Failure>;
 
-  net::awaitable<Result> next(Stream& stream, Phase phase);
+  awaitable<Result> next(Stream& stream, Phase phase);
 
   /// Bytes received after the last returned frame (a client that pipelines).
   std::span<const std::byte> leftover() const {

@@ -173,7 +173,7 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, std::str
   return Decision::forward;
 }
 
-net::awaitable<void> FrontendHandler::complete() {
+awaitable<void> FrontendHandler::complete() {
   if (auto pending = std::move(awaiting_catalog_)) {
     co_await rewrite_.fetch_missing(*pending);
   }

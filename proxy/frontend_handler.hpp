@@ -43,7 +43,7 @@ class FrontendHandler {
            !(state_.close_at_boundary && state_.at_boundary());
   }
   /// Finishes what a `suspend` asked for (a catalog look-up); the pump then retries the frame.
-  net::awaitable<void> complete();
+  awaitable<void> complete();
 
  private:
   /// The rewrite decision for one statement text; null result means forward unchanged.

@@ -18,12 +18,12 @@ std::string describe(const tcp::endpoint& at) {
 }
 
 std::optional<std::string> open_acceptor(net::io_context& context, const tcp::endpoint& at,
-                                         std::shared_ptr<tcp::acceptor>& out) {
-  auto acceptor = std::make_shared<tcp::acceptor>(context);
+                                         std::shared_ptr<tcp_acceptor>& out) {
+  auto acceptor = std::make_shared<tcp_acceptor>(context);
   error_code ec;
   acceptor->open(at.protocol(), ec);
   if (!ec) {
-    acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    acceptor->set_option(tcp_acceptor::reuse_address(true), ec);
   }
   if (!ec) {
     acceptor->set_option(reuse_port(true), ec);
@@ -43,8 +43,8 @@ std::optional<std::string> open_acceptor(net::io_context& context, const tcp::en
 
 // Holds the acceptor by shared_ptr: a rebind closes and drops it while this loop still has to
 // resume once with operation_aborted.
-net::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor,
-                                 std::shared_ptr<ProxyState> state) {
+awaitable<void> accept_loop(std::shared_ptr<tcp_acceptor> acceptor,
+                            std::shared_ptr<ProxyState> state) {
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(use_nothrow);
     if (ec == net::error::operation_aborted || !acceptor->is_open()) {
@@ -53,7 +53,7 @@ net::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor,
     if (ec) {
       // Out of file descriptors and the like: log, back off briefly, keep serving.
       spdlog::error("event=accept_failed error={}", log_value(ec.message()));
-      net::steady_timer pause(acceptor->get_executor(), std::chrono::milliseconds(50));
+      steady_timer pause(acceptor->get_executor(), std::chrono::milliseconds(50));
       co_await pause.async_wait(use_nothrow);
       continue;
     }
@@ -61,7 +61,7 @@ net::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor,
   }
 }
 
-void close_quietly(tcp::acceptor& acceptor) {
+void close_quietly(tcp_acceptor& acceptor) {
   error_code ignored;
   acceptor.close(ignored);
 }
@@ -76,7 +76,7 @@ std::optional<std::string> resolve_endpoint(const config::Endpoint& address, tcp
     return std::nullopt;
   }
   net::io_context io;
-  tcp::resolver resolver(io);
+  tcp_resolver resolver(io);
   auto results = resolver.resolve(address.host, std::to_string(address.port), ec);
   if (ec || results.empty()) {
     return "cannot resolve listen address " + address.to_string() + ": " + ec.message();
@@ -95,7 +95,7 @@ Listeners::Listeners(std::shared_ptr<ProxyState> state, unsigned threads)
 Listeners::~Listeners() { stop(); }
 
 std::optional<std::string> Listeners::open_all(const config::Endpoint& address,
-                                               std::vector<std::shared_ptr<tcp::acceptor>>& out,
+                                               std::vector<std::shared_ptr<tcp_acceptor>>& out,
                                                tcp::endpoint& bound) {
   tcp::endpoint endpoint;
   if (auto error = resolve_endpoint(address, endpoint)) {
@@ -103,7 +103,7 @@ std::optional<std::string> Listeners::open_all(const config::Endpoint& address,
   }
   out.clear();
   for (auto& worker : workers_) {
-    std::shared_ptr<tcp::acceptor> acceptor;
+    std::shared_ptr<tcp_acceptor> acceptor;
     if (auto error = open_acceptor(worker->context, endpoint, acceptor)) {
       for (auto& opened : out) {
         close_quietly(*opened);
@@ -123,7 +123,7 @@ std::optional<std::string> Listeners::open_all(const config::Endpoint& address,
 }
 
 std::optional<std::string> Listeners::bind(const config::Endpoint& address) {
-  std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
+  std::vector<std::shared_ptr<tcp_acceptor>> acceptors;
   tcp::endpoint bound;
   if (auto error = open_all(address, acceptors, bound)) {
     return error;

@@ -49,13 +49,13 @@ class Listeners {
     // rebind posted later still runs; stop() ends it.
     net::executor_work_guard<net::io_context::executor_type> keep_running{context.get_executor()};
     // Touched only on the worker's own thread once started.
-    std::shared_ptr<tcp::acceptor> acceptor;
+    std::shared_ptr<tcp_acceptor> acceptor;
     bool closed = false;
     std::thread thread;
   };
 
   std::optional<std::string> open_all(const config::Endpoint& address,
-                                      std::vector<std::shared_ptr<tcp::acceptor>>& out,
+                                      std::vector<std::shared_ptr<tcp_acceptor>>& out,
                                       tcp::endpoint& bound);
 
   std::shared_ptr<ProxyState> state_;
@@ -63,7 +63,7 @@ class Listeners {
   mutable std::mutex endpoint_mutex_;
   tcp::endpoint endpoint_;
   // Prepared by prepare_rebind, consumed by finish_rebind (both on the reloader thread).
-  std::vector<std::shared_ptr<tcp::acceptor>> pending_;
+  std::vector<std::shared_ptr<tcp_acceptor>> pending_;
   tcp::endpoint pending_endpoint_;
 };
 

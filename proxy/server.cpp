@@ -149,7 +149,7 @@ int Server::run() {
   }
 
   bool draining = false;
-  net::steady_timer drain_poll(main_context);
+  steady_timer drain_poll(main_context);
   std::chrono::steady_clock::time_point drain_deadline;
 
   std::function<void()> poll_drain = [&] {

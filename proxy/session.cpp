@@ -69,7 +69,7 @@ std::vector<std::string> search_path_from_options(std::string_view options) {
   return path;
 }
 
-std::string endpoint_text(const tcp::socket& socket) {
+std::string endpoint_text(const tcp_socket& socket) {
   error_code ec;
   auto remote = socket.remote_endpoint(ec);
   if (ec) {
@@ -80,24 +80,24 @@ std::string endpoint_text(const tcp::socket& socket) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<ProxyState> state)
+  Session(tcp_socket socket, std::shared_ptr<ProxyState> state)
       : state_(std::move(state)),
         id_(state_->next_session_id()),
         peer_(endpoint_text(socket)),
         client_(std::move(socket)) {}
 
-  net::awaitable<void> run();
+  awaitable<void> run();
 
  private:
   enum class Step { next, done };
 
-  net::awaitable<Step> start();
-  net::awaitable<Step> negotiate_startup();
-  net::awaitable<void> forward_cancel(const protocol::CancelRequest& request);
-  net::awaitable<Step> authenticate();
+  awaitable<Step> start();
+  awaitable<Step> negotiate_startup();
+  awaitable<void> forward_cancel(const protocol::CancelRequest& request);
+  awaitable<Step> authenticate();
   using RelayEnd = std::variant<PumpEnd, PumpEnd>;  // which direction decides the end, and how
-  net::awaitable<void> relay();
-  net::awaitable<void> finish_relay(RelayEnd ended);
+  awaitable<void> relay();
+  awaitable<void> finish_relay(RelayEnd ended);
   // Ends the relay: both directions stop after what they are doing, and their pending reads and
   // writes are cancelled.
   void stop_relay() {
@@ -106,8 +106,8 @@ class Session : public std::enable_shared_from_this<Session> {
     client_.socket().cancel(ignored);
     upstream_->socket().cancel(ignored);
   }
-  net::awaitable<void> send_error(Stream& stream, std::string_view severity, std::string_view code,
-                                  std::string message);
+  awaitable<void> send_error(Stream& stream, std::string_view severity, std::string_view code,
+                             std::string message);
   // Draining: the session ends at the boundary it is at, or else at the next one (the backend
   // handler stops after relaying that ReadyForQuery). Runs on the session's executor.
   void request_drain() {
@@ -136,8 +136,8 @@ class Session : public std::enable_shared_from_this<Session> {
   RelayState relay_;
 };
 
-net::awaitable<void> Session::send_error(Stream& stream, std::string_view severity,
-                                         std::string_view code, std::string message) {
+awaitable<void> Session::send_error(Stream& stream, std::string_view severity,
+                                    std::string_view code, std::string message) {
   protocol::Notice notice;
   notice.severity = std::string(severity);
   notice.code = std::string(code);
@@ -147,7 +147,7 @@ net::awaitable<void> Session::send_error(Stream& stream, std::string_view severi
   co_await stream.write(net::buffer(writer.data().data(), writer.size()));
 }
 
-net::awaitable<Session::Step> Session::negotiate_startup() {
+awaitable<Session::Step> Session::negotiate_startup() {
   bool tls_negotiated = false;
   bool gss_negotiated = false;
   // SSLRequest, then GSSENCRequest, then the StartupMessage: at most three packets.
@@ -231,7 +231,7 @@ net::awaitable<Session::Step> Session::negotiate_startup() {
   co_return Step::done;
 }
 
-net::awaitable<void> Session::forward_cancel(const protocol::CancelRequest& request) {
+awaitable<void> Session::forward_cancel(const protocol::CancelRequest& request) {
   state_->metrics.cancel_requests.fetch_add(1, std::memory_order_relaxed);
   auto target = state_->cancels.find(request.process_id, request.secret_key);
   if (!target) {
@@ -244,7 +244,7 @@ net::awaitable<void> Session::forward_cancel(const protocol::CancelRequest& requ
     spdlog::warn("event=cancel_failed session={} error={}", id_, log_value(*error));
     co_return;
   }
-  auto& socket = std::get<tcp::socket>(connected);
+  auto& socket = std::get<tcp_socket>(connected);
   protocol::MessageWriter writer;
   protocol::encode_cancel_request(writer, request);
   auto [ec, n] = co_await net::async_write(socket, net::buffer(writer.data().data(), writer.size()),
@@ -259,14 +259,14 @@ net::awaitable<void> Session::forward_cancel(const protocol::CancelRequest& requ
                request.process_id, target->to_string());
 }
 
-net::awaitable<Session::Step> Session::authenticate() {
+awaitable<Session::Step> Session::authenticate() {
   if (co_await upstream_->write(net::buffer(startup_packet_))) {
     co_await send_error(client_, "FATAL", "08006", "upstream closed the connection at startup");
     co_return Step::done;
   }
   std::vector<std::byte>().swap(startup_packet_);  // `= {}` would keep the capacity
   protocol::MessageWriter pending;  // messages for the client, flushed before waiting
-  auto flush = [&]() -> net::awaitable<bool> {
+  auto flush = [&]() -> awaitable<bool> {
     if (pending.size() == 0) {
       co_return true;
     }
@@ -351,7 +351,7 @@ net::awaitable<Session::Step> Session::authenticate() {
   }
 }
 
-net::awaitable<void> Session::relay() {
+awaitable<void> Session::relay() {
   SessionRewrite rewrite(*state_, user_, database_, search_path_);
   rewrite.set_snapshot(snapshot_);
   FrontendHandler frontend(relay_, state_->metrics, rewrite, id_);
@@ -385,8 +385,7 @@ net::awaitable<void> Session::relay() {
   std::exception_ptr upstream_failure;
   bool client_ended = false;
   // An event: it never expires by itself; the server pump's end cancels the wait.
-  net::steady_timer upstream_finished(client_.socket().get_executor(),
-                                      net::steady_timer::time_point::max());
+  steady_timer upstream_finished(client_.socket().get_executor(), steady_timer::time_point::max());
   net::co_spawn(client_.socket().get_executor(),
                 pump(*upstream_, client_, backend, upstream_leftover),
                 [&](std::exception_ptr failure, PumpEnd end) {
@@ -416,7 +415,7 @@ net::awaitable<void> Session::relay() {
   const bool upstream_decides = upstream_end.has_value();
   if (!upstream_end) {
     stop_relay();
-    upstream_finished.expires_at(net::steady_timer::time_point::max());
+    upstream_finished.expires_at(steady_timer::time_point::max());
     while (!upstream_end) {
       co_await upstream_finished.async_wait(use_nothrow);
     }
@@ -435,7 +434,7 @@ net::awaitable<void> Session::relay() {
   }
 }
 
-net::awaitable<void> Session::finish_relay(RelayEnd ended) {
+awaitable<void> Session::finish_relay(RelayEnd ended) {
   if (ended.index() == 0) {
     const auto& end = std::get<0>(ended);
     if (end.malformed) {
@@ -470,13 +469,13 @@ net::awaitable<void> Session::finish_relay(RelayEnd ended) {
   }
 }
 
-net::awaitable<Session::Step> Session::start() {
+awaitable<Session::Step> Session::start() {
   const auto& config = *snapshot_->config;
   // Startup, upstream connect and auth together must finish within the startup timeout, so a
   // client that connects and sends nothing (or trickles bytes) cannot hold a slot.
-  net::steady_timer deadline(client_.socket().get_executor());
+  steady_timer deadline(client_.socket().get_executor());
   deadline.expires_after(config.timeouts.startup);
-  auto setup = [this]() -> net::awaitable<Step> {
+  auto setup = [this]() -> awaitable<Step> {
     if (co_await negotiate_startup() == Step::done) {
       co_return Step::done;
     }
@@ -502,7 +501,7 @@ net::awaitable<Session::Step> Session::start() {
   co_return Step::done;
 }
 
-net::awaitable<void> Session::run() {
+awaitable<void> Session::run() {
   snapshot_ = state_->snapshot();
   // start() is a coroutine of its own so that its frame (the deadline, the parallel wait) is
   // freed before the relay: run()'s frame lives as long as the session, idle or not.
@@ -527,13 +526,13 @@ net::awaitable<void> Session::run() {
 
 }  // namespace
 
-net::awaitable<void> run_session(tcp::socket client, std::shared_ptr<ProxyState> state) {
+awaitable<void> run_session(tcp_socket client, std::shared_ptr<ProxyState> state) {
   error_code ignored;
   client.set_option(tcp::no_delay(true), ignored);
   // A client whose host vanished, or that half-closed and went away while the relay waited
   // for it without reading (proxy/drained_read.hpp), is found by the kernel's keepalive probes
   // (net.ipv4.tcp_keepalive_time) rather than holding its session and upstream forever.
-  client.set_option(tcp::socket::keep_alive(true), ignored);
+  client.set_option(tcp_socket::keep_alive(true), ignored);
   state->metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
   state->metrics.connections_active.fetch_add(1, std::memory_order_relaxed);
   auto session = std::make_shared<Session>(std::move(client), state);

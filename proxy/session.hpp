@@ -9,6 +9,6 @@ namespace switchyard::proxy {
 
 /// Runs one client connection to its end: startup (TLS, cancel), upstream connect, auth
 /// relay, then the message relay. Never throws; failures end this session only.
-net::awaitable<void> run_session(tcp::socket client, std::shared_ptr<ProxyState> state);
+awaitable<void> run_session(tcp_socket client, std::shared_ptr<ProxyState> state);
 
 }  // namespace switchyard::proxy

@@ -189,7 +189,7 @@ std::string load_tables(const config::Config& config, const std::string& databas
 
 }  // namespace
 
-net::awaitable<void> SessionRewrite::fetch_missing(const rewrite::RewriteResult& result) {
+awaitable<void> SessionRewrite::fetch_missing(const rewrite::RewriteResult& result) {
   std::vector<std::string> tables;
   for (const auto& name : result.missing) {
     if (std::find(tables.begin(), tables.end(), name.table) == tables.end()) {
@@ -204,7 +204,8 @@ net::awaitable<void> SessionRewrite::fetch_missing(const rewrite::RewriteResult&
     return load_tables(*snapshot->config, database, tables, *catalog);
   };
   auto& pool = state_.catalog_pool;
-  std::string error = co_await net::async_initiate<decltype(net::use_awaitable), void(std::string)>(
+  net::use_awaitable_t<executor> token;
+  std::string error = co_await net::async_initiate<decltype(token), void(std::string)>(
       [&pool](auto handler, auto work) {
         net::post(pool, [handler = std::move(handler), work = std::move(work)]() mutable {
           std::string answer = work();
@@ -214,7 +215,7 @@ net::awaitable<void> SessionRewrite::fetch_missing(const rewrite::RewriteResult&
           });
         });
       },
-      net::use_awaitable, std::move(job));
+      token, std::move(job));
   if (!error.empty()) {
     spdlog::error("event=catalog_fetch_failed database={} error={}", log_value(database_),
                   log_value(error));

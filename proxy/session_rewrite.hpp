@@ -37,7 +37,7 @@ class SessionRewrite {
                                                         bool from_query = false);
 
   /// Loads the relations a needs_catalog result named into the shared catalog, off-thread.
-  net::awaitable<void> fetch_missing(const rewrite::RewriteResult& result);
+  awaitable<void> fetch_missing(const rewrite::RewriteResult& result);
 
   /// DDL on a mapped table passed through: after it commits, the catalog must be re-read.
   void note_ddl() { ddl_pending_ = true; }

@@ -19,16 +19,16 @@ error_code socket_error(int err) {
 
 }  // namespace
 
-net::awaitable<error_code> Stream::handshake_as_server(ssl::context& context) {
-  tls_ = std::make_unique<ssl::stream<tcp::socket>>(std::move(socket_), context);
+awaitable<error_code> Stream::handshake_as_server(ssl::context& context) {
+  tls_ = std::make_unique<ssl::stream<tcp_socket>>(std::move(socket_), context);
   auto [ec] = co_await tls_->async_handshake(ssl::stream_base::server, use_nothrow);
   co_return ec;
 }
 
-net::awaitable<error_code> Stream::handshake_as_client(ssl::context& context,
-                                                       const std::string& verify_host,
-                                                       const std::string& sni_host) {
-  tls_ = std::make_unique<ssl::stream<tcp::socket>>(std::move(socket_), context);
+awaitable<error_code> Stream::handshake_as_client(ssl::context& context,
+                                                  const std::string& verify_host,
+                                                  const std::string& sni_host) {
+  tls_ = std::make_unique<ssl::stream<tcp_socket>>(std::move(socket_), context);
   if (!sni_host.empty()) {
     SSL_set_tlsext_host_name(tls_->native_handle(), sni_host.c_str());
   }
@@ -40,7 +40,7 @@ net::awaitable<error_code> Stream::handshake_as_client(ssl::context& context,
   co_return ec;
 }
 
-net::awaitable<std::pair<error_code, std::size_t>> Stream::read_some(net::mutable_buffer buffer) {
+awaitable<std::pair<error_code, std::size_t>> Stream::read_some(net::mutable_buffer buffer) {
   if (tls_) {
     auto [ec, n] = co_await tls_->async_read_some(buffer, use_nothrow);
     co_return std::pair{ec, n};
@@ -77,8 +77,8 @@ std::size_t Stream::read_now(net::mutable_buffer buffer, error_code& ec) {
   }
 }
 
-net::awaitable<std::tuple<error_code>> Stream::wait_read() {
-  return socket_.async_wait(tcp::socket::wait_read, use_nothrow);
+awaitable<std::tuple<error_code>> Stream::wait_read() {
+  return socket_.async_wait(tcp_socket::wait_read, use_nothrow);
 }
 
 std::size_t Stream::send_now(std::span<const iovec> pieces, error_code& ec) {
@@ -101,15 +101,15 @@ std::size_t Stream::send_now(std::span<const iovec> pieces, error_code& ec) {
   }
 }
 
-net::awaitable<error_code> Stream::wait_readable() {
+awaitable<error_code> Stream::wait_readable() {
   if (tls_) {
     co_return error_code{};
   }
   // async_wait(wait_read) is not speculative: under edge-triggered epoll it can miss bytes
   // that arrived before the wait was queued. A peek is speculative and consumes nothing.
   std::byte probe{};
-  auto [ec, n] = co_await socket_.async_receive(net::buffer(&probe, 1), tcp::socket::message_peek,
-                                                use_nothrow);
+  auto [ec, n] =
+      co_await socket_.async_receive(net::buffer(&probe, 1), tcp_socket::message_peek, use_nothrow);
   if (!ec && n == 0) {
     ec = net::error::eof;
   }
@@ -120,12 +120,12 @@ std::string Stream::tls_version() const {
   if (!tls_) {
     return {};
   }
-  return SSL_get_version(const_cast<ssl::stream<tcp::socket>&>(*tls_).native_handle());
+  return SSL_get_version(const_cast<ssl::stream<tcp_socket>&>(*tls_).native_handle());
 }
 
 void Stream::close() {
   error_code ignored;
-  socket().shutdown(tcp::socket::shutdown_both, ignored);
+  socket().shutdown(tcp_socket::shutdown_both, ignored);
   socket().close(ignored);
 }
 

@@ -20,18 +20,17 @@ namespace switchyard::proxy {
 /// sockets begin plain; after the upgrade every read and write goes through OpenSSL.
 class Stream {
  public:
-  explicit Stream(tcp::socket socket) : socket_(std::move(socket)) {}
+  explicit Stream(tcp_socket socket) : socket_(std::move(socket)) {}
 
   /// Server-side TLS handshake (we are the server the client talks to).
-  net::awaitable<error_code> handshake_as_server(ssl::context& context);
+  awaitable<error_code> handshake_as_server(ssl::context& context);
   /// Client-side TLS handshake to the upstream. `verify_host` empty = no name check.
-  net::awaitable<error_code> handshake_as_client(ssl::context& context,
-                                                 const std::string& verify_host,
-                                                 const std::string& sni_host);
+  awaitable<error_code> handshake_as_client(ssl::context& context, const std::string& verify_host,
+                                            const std::string& sni_host);
 
   /// Reads at least one byte (or fails). Plain sockets try the socket first and wait only when
   /// it is empty, so a read of bytes already there costs one system call and no scheduler trip.
-  net::awaitable<std::pair<error_code, std::size_t>> read_some(net::mutable_buffer buffer);
+  awaitable<std::pair<error_code, std::size_t>> read_some(net::mutable_buffer buffer);
 
   /// Plain sockets only: a read as an awaitable without a frame of its own. While it waits it
   /// holds `buffer`. `quiet_after` (null when `buffer` does not start at a message's start)
@@ -50,7 +49,7 @@ class Stream {
   /// operation with EPOLL_CTL_MOD, which makes the kernel check readiness again and queue an
   /// event if bytes are there. Not a coroutine of its own (the wait's awaitable itself), so an
   /// idle session holds no extra frame. `auto [ec] = co_await stream.wait_read();`
-  net::awaitable<std::tuple<error_code>> wait_read();
+  awaitable<std::tuple<error_code>> wait_read();
 
   /// Plain sockets: sends `buffers` without suspending when the kernel takes them all, which
   /// is nearly always, so a relay's write costs one sendmsg and no coroutine frame. True when
@@ -86,7 +85,7 @@ class Stream {
 
   /// Writes `buffers` after their first `sent` bytes (0 for TLS), waiting as long as needed.
   template <class ConstBufferSequence>
-  net::awaitable<error_code> write_rest(const ConstBufferSequence& buffers, std::size_t sent) {
+  awaitable<error_code> write_rest(const ConstBufferSequence& buffers, std::size_t sent) {
     error_code ec;
     if (tls_) {
       std::tie(ec, std::ignore) = co_await net::async_write(*tls_, buffers, use_nothrow);
@@ -98,7 +97,7 @@ class Stream {
   }
 
   template <class ConstBufferSequence>
-  net::awaitable<error_code> write(const ConstBufferSequence& buffers) {
+  awaitable<error_code> write(const ConstBufferSequence& buffers) {
     std::size_t sent = 0;
     error_code ec;
     if (try_write(buffers, sent, ec)) {
@@ -109,12 +108,12 @@ class Stream {
 
   /// Waits until the plain socket is readable, so a caller can take a buffer only when data is
   /// there. With TLS, OpenSSL may already hold decrypted bytes, so it returns at once.
-  net::awaitable<error_code> wait_readable();
+  awaitable<error_code> wait_readable();
 
   bool is_tls() const { return tls_ != nullptr; }
   /// The negotiated TLS version ("TLSv1.3") or "" for plain connections.
   std::string tls_version() const;
-  tcp::socket& socket() { return tls_ ? tls_->next_layer() : socket_; }
+  tcp_socket& socket() { return tls_ ? tls_->next_layer() : socket_; }
   /// Closes the socket; pending operations complete with an error. Safe to call twice.
   void close();
 
@@ -142,9 +141,9 @@ class Stream {
     return rest;
   }
 
-  tcp::socket socket_;
+  tcp_socket socket_;
   DrainedReads drained_reads_;
-  std::unique_ptr<ssl::stream<tcp::socket>> tls_;
+  std::unique_ptr<ssl::stream<tcp_socket>> tls_;
 };
 
 }  // namespace switchyard::proxy

@@ -10,7 +10,7 @@ namespace {
 
 using namespace net::experimental::awaitable_operators;
 
-net::awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_and_negotiate(
+awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_and_negotiate(
     const Snapshot& snapshot) {
   const config::UpstreamConfig& upstream = snapshot.config->upstream;
   const std::string where = upstream.address.to_string();
@@ -18,7 +18,7 @@ net::awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_and_n
   if (auto* error = std::get_if<std::string>(&connected)) {
     co_return *error;
   }
-  auto stream = std::make_unique<Stream>(std::move(std::get<tcp::socket>(connected)));
+  auto stream = std::make_unique<Stream>(std::move(std::get<tcp_socket>(connected)));
   if (upstream.tls == config::TlsMode::disable) {
     co_return stream;
   }
@@ -57,17 +57,16 @@ net::awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_and_n
 
 }  // namespace
 
-net::awaitable<std::variant<tcp::socket, std::string>> connect_tcp(
-    const config::Endpoint& address) {
+awaitable<std::variant<tcp_socket, std::string>> connect_tcp(const config::Endpoint& address) {
   auto executor = co_await net::this_coro::executor;
   const std::string where = address.to_string();
-  tcp::socket socket(executor);
+  tcp_socket socket(executor);
   error_code ec;
   auto ip = net::ip::make_address(address.host, ec);
   if (!ec) {
     std::tie(ec) = co_await socket.async_connect(tcp::endpoint(ip, address.port), use_nothrow);
   } else {
-    tcp::resolver resolver(executor);
+    tcp_resolver resolver(executor);
     auto [rec, results] =
         co_await resolver.async_resolve(address.host, std::to_string(address.port), use_nothrow);
     if (rec) {
@@ -80,13 +79,13 @@ net::awaitable<std::variant<tcp::socket, std::string>> connect_tcp(
   }
   socket.set_option(tcp::no_delay(true), ec);
   // An upstream host that vanished ends the session once keepalive probes go unanswered.
-  socket.set_option(tcp::socket::keep_alive(true), ec);
+  socket.set_option(tcp_socket::keep_alive(true), ec);
   co_return std::move(socket);
 }
 
-net::awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_upstream(
+awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_upstream(
     const Snapshot& snapshot) {
-  net::steady_timer timer(co_await net::this_coro::executor);
+  steady_timer timer(co_await net::this_coro::executor);
   timer.expires_after(snapshot.config->timeouts.connect);
   auto result = co_await (connect_and_negotiate(snapshot) || timer.async_wait(use_nothrow));
   if (result.index() == 1) {

@@ -10,11 +10,11 @@
 namespace switchyard::proxy {
 
 /// Opens a TCP connection to `address` (numeric or a host name), with TCP_NODELAY set.
-net::awaitable<std::variant<tcp::socket, std::string>> connect_tcp(const config::Endpoint& address);
+awaitable<std::variant<tcp_socket, std::string>> connect_tcp(const config::Endpoint& address);
 
 /// Connects to the snapshot's upstream and negotiates TLS per `[upstream] tls`, within the
 /// connect timeout. On failure the string says why, naming the upstream address.
-net::awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_upstream(
+awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_upstream(
     const Snapshot& snapshot);
 
 }  // namespace switchyard::proxy

@@ -17,7 +17,7 @@ struct HttpResult {
 // answers read until the server closes it.
 std::string http_exchange(const tcp::endpoint& at, const std::string& requests) {
   net::io_context io;
-  tcp::socket socket(io);
+  tcp_socket socket(io);
   socket.connect(at);
   net::write(socket, net::buffer(requests));
   std::string out;
@@ -86,7 +86,7 @@ class AdminServerTest : public ::testing::Test {
   }
 
   net::io_context io_;
-  tcp::acceptor upstream_{io_};
+  tcp_acceptor upstream_{io_};
   std::shared_ptr<ProxyState> state_ = std::make_shared<ProxyState>();
   ReloadStatus last_reload_;
   std::unique_ptr<AdminServer> admin_;
@@ -197,7 +197,7 @@ TEST_F(AdminServerTest, StopClosesTheListenerAndIsIdempotent) {
   admin_->stop();
   admin_->stop();
   net::io_context io;
-  tcp::socket socket(io);
+  tcp_socket socket(io);
   error_code ec;
   socket.connect(at_, ec);
   EXPECT_TRUE(ec);

@@ -14,12 +14,12 @@ using namespace std::chrono_literals;
 /// `peer` is written synchronously by the test.
 struct SocketPair {
   net::io_context context{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
-  tcp::socket ours{context};
-  tcp::socket peer{context};
+  tcp_socket ours{context};
+  tcp_socket peer{context};
   DrainedReads reads;  // of `ours`
 
   SocketPair() {
-    tcp::acceptor acceptor(context, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    tcp_acceptor acceptor(context, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
     peer.connect(acceptor.local_endpoint());
     acceptor.accept(ours);
   }
@@ -54,7 +54,7 @@ constexpr std::size_t kBufferSize = 256;  // the relay's wait buffer
 void start_read(SocketPair& pair, ReadResult& result) {
   net::co_spawn(
       pair.context,
-      [&pair, &result]() -> net::awaitable<void> {
+      [&pair, &result]() -> awaitable<void> {
         std::string buffer(kBufferSize, '\0');
         auto [ec, n] =
             co_await pair.reads.read(pair.ours, net::buffer(buffer), &quiet_after_z, use_nothrow);

@@ -11,7 +11,7 @@ using testing::eventually;
 
 bool can_connect(const tcp::endpoint& at) {
   net::io_context io;
-  tcp::socket socket(io);
+  tcp_socket socket(io);
   error_code ec;
   socket.connect(at, ec);
   return !ec;
@@ -69,7 +69,7 @@ TEST(ListenersTest, AbandonedRebindKeepsTheOldAddress) {
 
 TEST(ListenersTest, RebindToABusyPortFailsAndKeepsServing) {
   net::io_context io;
-  tcp::acceptor busy(io, tcp::endpoint(net::ip::address_v4::loopback(), 0));  // no SO_REUSEPORT
+  tcp_acceptor busy(io, tcp::endpoint(net::ip::address_v4::loopback(), 0));  // no SO_REUSEPORT
   Listeners listeners(state(), 2);
   ASSERT_FALSE(listeners.bind(any_port()));
   listeners.start();
