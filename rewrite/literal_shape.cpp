@@ -1,5 +1,7 @@
 #include "rewrite/literal_shape.hpp"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdint>
 
@@ -19,16 +21,42 @@ constexpr std::string_view kNumberMark = "21474";
 constexpr std::string_view kStringMark = "swlit";
 constexpr std::size_t kMaxLiterals = 10000;
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_ident_start(char c) {
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool is_ident_start(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
          static_cast<unsigned char>(c) >= 0x80;
 }
-bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c) || c == '$'; }
+constexpr bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c) || c == '$'; }
 
-std::string four_digits(std::size_t i) {
-  std::string s = std::to_string(i);
-  return std::string(4 - s.size(), '0') + s;
+// Per byte, for the scan's common cases: a byte that is copied as it is whatever follows
+// (blanks, most operators and punctuation), and a byte that continues a name.
+struct ByteClasses {
+  std::array<bool, 256> passes_through{};
+  std::array<bool, 256> continues_name{};
+};
+constexpr ByteClasses kBytes = [] {
+  ByteClasses b;
+  for (int i = 0; i < 256; ++i) {
+    const char c = static_cast<char>(i);
+    b.continues_name[i] = is_ident_char(c);
+    b.passes_through[i] =
+        !is_ident_char(c) && c != '-' && c != '/' && c != '"' && c != '\'' && c != '.';
+  }
+  return b;
+}();
+
+// Where `c` is at `from` or later, or text.size() when nowhere.
+std::size_t find_from(std::string_view text, char c, std::size_t from) {
+  const std::size_t at = text.find(c, from);
+  return at == std::string_view::npos ? text.size() : at;
+}
+
+// A placeholder's index, always four digits (kMaxLiterals keeps it below 10000).
+void append_index(std::string& out, std::size_t i) {
+  const char digits[4] = {static_cast<char>('0' + i / 1000 % 10),
+                          static_cast<char>('0' + i / 100 % 10),
+                          static_cast<char>('0' + i / 10 % 10), static_cast<char>('0' + i % 10)};
+  out.append(digits, 4);
 }
 
 }  // namespace
@@ -40,12 +68,20 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
   }
   LiteralShape shape;
   shape.key.reserve(sql.size() + 16);
-  auto string_placeholder = [&](std::string_view literal) {
+  // The text between literals is copied in runs, not token by token.
+  std::size_t copied = 0;
+  auto copy_up_to = [&](std::size_t at) {
+    shape.key.append(sql.data() + copied, at - copied);
+    copied = at;
+  };
+  auto string_placeholder = [&](std::size_t at, std::size_t end) {
+    copy_up_to(at);
     shape.key += '\'';
     shape.key += kStringMark;
-    shape.key += four_digits(shape.literals.size());
+    append_index(shape.key, shape.literals.size());
     shape.key += '\'';
-    shape.literals.push_back(literal);
+    shape.literals.push_back(sql.substr(at, end - at));
+    copied = end;
   };
   std::size_t i = 0;
   while (i < sql.size()) {
@@ -53,6 +89,10 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
       return std::nullopt;
     }
     const char c = sql[i];
+    if (kBytes.passes_through[static_cast<unsigned char>(c)]) {
+      ++i;
+      continue;
+    }
     const char next = i + 1 < sql.size() ? sql[i + 1] : '\0';
     std::size_t end = i + 1;
     if (c == '-' && next == '-') {
@@ -70,7 +110,7 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
           sql.substr(i, end - i).find('\\') != std::string_view::npos) {
         return std::nullopt;
       }
-      string_placeholder(sql.substr(i, end - i));
+      string_placeholder(i, end);
       i = end;
       continue;
     } else if (c == '$') {
@@ -83,6 +123,7 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
     } else if (is_ident_start(c)) {
       if (next == '\'' && (c == 'E' || c == 'e')) {
         end = quoted_end(sql, i + 1, '\'', true);
+        copy_up_to(i);
         // Right after a quote the E kept two strings apart (`N'a'E'b'`): without it the
         // placeholder's quote would join the string before; right after a word or a
         // parameter (`$2e'x'`) fill_literals would not put the E back.
@@ -90,7 +131,7 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
             (!shape.key.empty() && (shape.key.back() == '\'' || is_ident_char(shape.key.back())))) {
           return std::nullopt;
         }
-        string_placeholder(sql.substr(i, end - i));
+        string_placeholder(i, end);
         i = end;
         continue;
       }
@@ -100,7 +141,7 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
       } else if (next == '&' && (c == 'U' || c == 'u')) {
         return std::nullopt;
       } else {
-        while (end < sql.size() && is_ident_char(sql[end])) {
+        while (end < sql.size() && kBytes.continues_name[static_cast<unsigned char>(sql[end])]) {
           ++end;
         }
       }
@@ -140,24 +181,26 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
       }
       std::string_view token = sql.substr(i, end - i);
       if (numeric) {
+        copy_up_to(i);
         shape.key += kNumberMark;
         shape.key += "6";
-        shape.key += four_digits(shape.literals.size());
+        append_index(shape.key, shape.literals.size());
         shape.key += ".5";
         shape.literals.push_back(token);
+        copied = end;
       } else {
         std::uint64_t value = 0;
         auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
         if (ec != std::errc() || value > 2147483647u) {
-          // An int8 or a numeric by its size: kept as written.
-          shape.key += token;
-          i = end;
+          i = end;  // an int8 or a numeric by its size: kept as written
           continue;
         }
+        copy_up_to(i);
         shape.key += kNumberMark;
         shape.key += "7";
-        shape.key += four_digits(shape.literals.size());
+        append_index(shape.key, shape.literals.size());
         shape.literals.push_back(token);
+        copied = end;
       }
       i = end;
       continue;
@@ -165,12 +208,12 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
     if (end == std::string_view::npos) {
       return std::nullopt;  // an unterminated quote or comment: the parser will say so
     }
-    shape.key += sql.substr(i, end - i);
     i = end;
   }
   if (shape.literals.empty()) {
     return std::nullopt;
   }
+  copy_up_to(sql.size());
   return shape;
 }
 
@@ -191,6 +234,8 @@ std::optional<std::string> fill_literals(std::string_view tmpl,
     }
     return value;
   };
+  std::size_t next_quote = 0;  // where the next ' and 2 are, or the end; found with memchr
+  std::size_t next_two = 0;
   std::size_t i = 0;
   while (i < tmpl.size()) {
     const char c = tmpl[i];
@@ -233,8 +278,16 @@ std::optional<std::string> fill_literals(std::string_view tmpl,
       }
       // Digits the rewrite added (a transform's constant), not a placeholder.
     }
-    out.push_back(c);
-    ++i;
+    // Up to the next character that can start a placeholder, copied as one run.
+    if (next_quote <= i) {
+      next_quote = find_from(tmpl, '\'', i + 1);
+    }
+    if (next_two <= i) {
+      next_two = find_from(tmpl, '2', i + 1);
+    }
+    const std::size_t run = std::min(next_quote, next_two);
+    out.append(tmpl.data() + i, run - i);
+    i = run;
   }
   return out;
 }
