@@ -59,14 +59,12 @@ void append_index(std::string& out, std::size_t i) {
   out.append(digits, 4);
 }
 
-}  // namespace
-
-std::optional<LiteralShape> literal_shape(std::string_view sql) {
+// Fills `shape` with the shape of `sql`; false when it has none (see literal_shape).
+bool take_shape(std::string_view sql, LiteralShape& shape) {
   if (sql.find(kNumberMark) != std::string_view::npos ||
       sql.find(kStringMark) != std::string_view::npos) {
-    return std::nullopt;
+    return false;
   }
-  LiteralShape shape;
   shape.key.reserve(sql.size() + 16);
   // The text between literals is copied in runs, not token by token.
   std::size_t copied = 0;
@@ -86,7 +84,7 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
   std::size_t i = 0;
   while (i < sql.size()) {
     if (shape.literals.size() >= kMaxLiterals) {
-      return std::nullopt;
+      return false;
     }
     const char c = sql[i];
     if (kBytes.passes_through[static_cast<unsigned char>(c)]) {
@@ -108,14 +106,14 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
       // known here, so such a string is not vouched for.
       if (end == std::string_view::npos ||
           sql.substr(i, end - i).find('\\') != std::string_view::npos) {
-        return std::nullopt;
+        return false;
       }
       string_placeholder(i, end);
       i = end;
       continue;
     } else if (c == '$') {
       if (!is_digit(next)) {
-        return std::nullopt;  // a dollar quote
+        return false;  // a dollar quote
       }
       while (end < sql.size() && is_digit(sql[end])) {
         ++end;
@@ -129,7 +127,7 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
         // parameter (`$2e'x'`) fill_literals would not put the E back.
         if (end == std::string_view::npos ||
             (!shape.key.empty() && (shape.key.back() == '\'' || is_ident_char(shape.key.back())))) {
-          return std::nullopt;
+          return false;
         }
         string_placeholder(i, end);
         i = end;
@@ -139,7 +137,7 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
         // Bit strings and national strings have types of their own: kept as written.
         end = quoted_end(sql, i + 1, '\'', false);
       } else if (next == '&' && (c == 'U' || c == 'u')) {
-        return std::nullopt;
+        return false;
       } else {
         while (end < sql.size() && kBytes.continues_name[static_cast<unsigned char>(sql[end])]) {
           ++end;
@@ -173,11 +171,11 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
       }
       // `1.2.3`, `12abc`, `1e`: lexed in ways not worth following.
       if (end < sql.size() && (is_ident_char(sql[end]) || sql[end] == '.')) {
-        return std::nullopt;
+        return false;
       }
       // Right after a name or a dot (`x.1`, `"a"1`) this is not a constant of its own.
       if (i > 0 && (is_ident_char(sql[i - 1]) || sql[i - 1] == '.' || sql[i - 1] == '"')) {
-        return std::nullopt;
+        return false;
       }
       std::string_view token = sql.substr(i, end - i);
       if (numeric) {
@@ -206,19 +204,31 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
       continue;
     }
     if (end == std::string_view::npos) {
-      return std::nullopt;  // an unterminated quote or comment: the parser will say so
+      return false;  // an unterminated quote or comment: the parser will say so
     }
     i = end;
   }
   if (shape.literals.empty()) {
-    return std::nullopt;
+    return false;
   }
   copy_up_to(sql.size());
+  return true;
+}
+
+}  // namespace
+
+std::optional<LiteralShape> literal_shape(std::string_view sql) {
+  // Filled where it is returned: moving a shape (its literals held inline) makes GCC 12 warn
+  // wrongly about Boost's small_vector move (-Wstringop-overread).
+  std::optional<LiteralShape> shape(std::in_place);
+  if (!take_shape(sql, *shape)) {
+    shape.reset();
+  }
   return shape;
 }
 
 std::optional<std::string> fill_literals(std::string_view tmpl,
-                                         const std::vector<std::string_view>& literals) {
+                                         std::span<const std::string_view> literals) {
   std::string out;
   out.reserve(tmpl.size() + 64);
   auto index_at = [&](std::size_t at) -> std::optional<std::size_t> {
@@ -298,15 +308,19 @@ std::shared_ptr<const RewriteResult> instantiate(const RewriteResult& tmpl,
       !tmpl.missing.empty()) {
     return nullptr;
   }
-  auto result = std::make_shared<RewriteResult>(tmpl);
+  std::string sql;
   if (tmpl.outcome == Outcome::rewritten) {
     auto filled = fill_literals(tmpl.sql, shape.literals);
     if (!filled) {
       return nullptr;
     }
-    result->sql = std::move(*filled);
+    sql = std::move(*filled);
   }
-  return result;
+  // Member by member so that the template's text is not copied only to be replaced; a member
+  // added to RewriteResult and left out here is a -Wmissing-field-initializers warning.
+  return std::make_shared<const RewriteResult>(
+      RewriteResult{tmpl.outcome, std::move(sql), tmpl.reason, tmpl.uses, tmpl.missing, tmpl.kinds,
+                    tmpl.ddl_on_mapped_table, tmpl.copy});
 }
 
 bool same_result(const RewriteResult& a, const RewriteResult& b) {

@@ -1,10 +1,11 @@
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "rewrite/result.hpp"
 
@@ -18,7 +19,9 @@ namespace switchyard::rewrite {
 /// written, in placeholder order.
 struct LiteralShape {
   std::string key;
-  std::vector<std::string_view> literals;  // views into the text the shape was taken from
+  // Views into the text the shape was taken from. Held inline up to 8: a shape is taken for
+  // every simple-protocol statement that names a migrated table, and most have few literals.
+  boost::container::small_vector<std::string_view, 8> literals;
 };
 
 /// The shape of `sql`, or nullopt when it has no literal to take out or holds something this
@@ -29,7 +32,7 @@ std::optional<LiteralShape> literal_shape(std::string_view sql);
 /// `tmpl` (the rewrite of a shape's key) with every placeholder replaced by its literal; nullopt
 /// when a placeholder names no literal.
 std::optional<std::string> fill_literals(std::string_view tmpl,
-                                         const std::vector<std::string_view>& literals);
+                                         std::span<const std::string_view> literals);
 
 /// The result for the text `shape` was taken from, made from `tmpl` (the rewrite of its key):
 /// null when `tmpl` is not reusable (an outcome other than unchanged/rewritten, a COPY plan) or

@@ -49,7 +49,8 @@ TEST(LiteralShapeTest, TakesOutIntegersNumericsAndStrings) {
     auto shape = literal_shape(c.in);
     ASSERT_TRUE(shape.has_value());
     EXPECT_EQ(shape->key, c.key);
-    EXPECT_EQ(shape->literals, c.literals);
+    EXPECT_EQ(std::vector<std::string_view>(shape->literals.begin(), shape->literals.end()),
+              c.literals);
     // The key filled with its own literals is the text again.
     EXPECT_EQ(fill_literals(shape->key, shape->literals), std::string(c.in));
   }
@@ -86,8 +87,9 @@ TEST(LiteralShapeTest, FillLeavesOtherDigitsAndRefusesUnknownPlaceholders) {
   EXPECT_FALSE(fill_literals("SELECT 2147470002", literals).has_value());
   EXPECT_FALSE(fill_literals("SELECT 'swlit0005'", literals).has_value());
   // An E-string put against a name would join it: refused, the text is rewritten instead.
-  EXPECT_FALSE(fill_literals("SELECT x'swlit0000'", {"E'a'"}).has_value());
-  EXPECT_EQ(fill_literals("SELECT x 'swlit0000'", {"E'a'"}), std::string("SELECT x E'a'"));
+  const std::vector<std::string_view> e_string = {"E'a'"};
+  EXPECT_FALSE(fill_literals("SELECT x'swlit0000'", e_string).has_value());
+  EXPECT_EQ(fill_literals("SELECT x 'swlit0000'", e_string), std::string("SELECT x E'a'"));
 }
 
 // The text of `shape` with every literal replaced by another one of the same kind.
