@@ -83,9 +83,10 @@ def rss_kib(pid):
 class PgBouncer:
     """Debian's pgbouncer in session mode; SCRAM with the client, SCRAM with the server."""
 
-    def __init__(self, pg, max_clients):
+    def __init__(self, pg, max_clients, wrapper=()):
         self.pg = pg
         self.max_clients = max_clients
+        self.wrapper = list(wrapper)  # a command to run PgBouncer under (a profiler)
         self.host = "127.0.0.1"
         self.port = None
         self.directory = None
@@ -123,7 +124,7 @@ log_pooler_errors = 1
             for path in (self.directory, ini, users):
                 os.chown(path, pw.pw_uid, pw.pw_gid)
             kwargs = {"user": "postgres", "group": "postgres", "extra_groups": []}
-        self.process = subprocess.Popen([PGBOUNCER, ini], stdin=subprocess.DEVNULL,
+        self.process = subprocess.Popen([*self.wrapper, PGBOUNCER, ini], stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
                                         cwd=self.directory, **kwargs)
 
