@@ -34,13 +34,6 @@ import run_bench  # noqa: E402
 from run_bench import SCRIPTS, log, postgres, proxy  # noqa: E402
 
 TARGETS = ("pgbouncer", "switchyard", "switchyard-rewrite")
-MIGRATIONS = {
-    "switchyard": {"name": "untouched", "table": "public.bench_other", "old_column": "note",
-                   "new_column": "note_v2", "writes": "both", "reads": "new"},
-    "switchyard-rewrite": {"name": "accounts", "table": "public.pgbench_accounts",
-                           "old_column": "abalance", "new_column": "abalance_v2",
-                           "writes": "both", "reads": "new"},
-}
 
 
 def callgrind(out_dir, name):
@@ -76,11 +69,7 @@ def start_target(target, pg, out_dir, run):
     real = os.environ["SWITCHYARD_BIN"]
     os.environ["SWITCHYARD_BIN"] = wrapper
     try:
-        p = proxy.SwitchyardProxy(pg.port, log_level="warn", extra={
-            "upstream": {"address": f"127.0.0.1:{pg.port}", "tls": "disable",
-                         "user": postgres.SUPERUSER, "password_env": run_bench.PASSWORD_ENV,
-                         "database": pg.dbname},
-            "migration": [MIGRATIONS[target]]})
+        p = run_bench.switchyard_for(pg, target)
         p.start(timeout=120)
     finally:
         os.environ["SWITCHYARD_BIN"] = real
@@ -122,9 +111,7 @@ def main():
                                                    seconds=0, idle_clients=0))
         bench.pg = pg
         bench.pgbench(pg.host, pg.port, "-i", "-q", "-s", "1", timeout=300)
-        pg.query("ALTER TABLE pgbench_accounts ADD COLUMN abalance_v2 int")
-        pg.query("UPDATE pgbench_accounts SET abalance_v2 = abalance")
-        pg.query("CREATE TABLE bench_other (id int PRIMARY KEY, note text, note_v2 text)")
+        run_bench.add_migration_columns(pg)
         os.environ[run_bench.PASSWORD_ENV] = pg.password
         flags, per_transaction = SCRIPTS[args.script]
         for target in targets:

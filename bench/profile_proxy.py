@@ -94,21 +94,10 @@ def main():
         b = run_bench.Bench(bench_args)
         b.pg = pg
         b.pgbench(pg.host, pg.port, "-i", "-q", "-s", "1", timeout=300)
-        pg.query("ALTER TABLE pgbench_accounts ADD COLUMN abalance_v2 int")
-        pg.query("UPDATE pgbench_accounts SET abalance_v2 = abalance")
-        pg.query("CREATE TABLE bench_other (id int PRIMARY KEY, note text, note_v2 text)")
+        run_bench.add_migration_columns(pg)
         os.environ[run_bench.PASSWORD_ENV] = pg.password
-        migration = ({"name": "untouched", "table": "public.bench_other", "old_column": "note",
-                      "new_column": "note_v2", "writes": "both", "reads": "new"}
-                     if args.config == "passthrough" else
-                     {"name": "accounts", "table": "public.pgbench_accounts",
-                      "old_column": "abalance", "new_column": "abalance_v2", "writes": "both",
-                      "reads": "new"})
-        p = proxy.SwitchyardProxy(pg.port, log_level="warn", extra={
-            "upstream": {"address": f"127.0.0.1:{pg.port}", "tls": "disable",
-                         "user": postgres.SUPERUSER, "password_env": run_bench.PASSWORD_ENV,
-                         "database": pg.dbname},
-            "migration": [migration]})
+        target = "switchyard" if args.config == "passthrough" else "switchyard-rewrite"
+        p = run_bench.switchyard_for(pg, target)
         p.start(timeout=120)
         flags, _ = SCRIPTS[args.script]
         tracer = attach_strace(p.process.pid, out_dir) if args.syscalls else None

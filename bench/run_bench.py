@@ -54,6 +54,35 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SCRIPTS = {"select-only": (["-S"], 1), "tpcb": ([], 7)}
 MODES = ("simple", "extended", "prepared")
 TARGETS = ("direct", "pgbouncer", "switchyard", "switchyard-rewrite")
+# The migration of each Switchyard target: "switchyard" maps a table the workload never names
+# (every statement takes the pass-through fast path); "switchyard-rewrite" maps
+# pgbench_accounts.abalance, so every pgbench_accounts statement is rewritten.
+MIGRATIONS = {
+    "switchyard": {"name": "untouched", "table": "public.bench_other", "old_column": "note",
+                   "new_column": "note_v2", "writes": "both", "reads": "new"},
+    "switchyard-rewrite": {"name": "accounts", "table": "public.pgbench_accounts",
+                           "old_column": "abalance", "new_column": "abalance_v2",
+                           "writes": "both", "reads": "new"},
+}
+
+
+def add_migration_columns(pg):
+    """After pgbench -i: the rewritten migration's new column, filled so that reads = new
+    returns the same values, and the table of the untouched migration."""
+    pg.query("ALTER TABLE pgbench_accounts ADD COLUMN abalance_v2 int")
+    pg.query("UPDATE pgbench_accounts SET abalance_v2 = abalance")
+    pg.query("CREATE TABLE bench_other (id int PRIMARY KEY, note text, note_v2 text)")
+
+
+def switchyard_for(pg, target, threads=0):
+    """A Switchyard (not started) in front of `pg` with `target`'s migration; the password is
+    read from PASSWORD_ENV."""
+    return proxy.SwitchyardProxy(pg.port, log_level="warn", extra={
+        "upstream": {"address": f"127.0.0.1:{pg.port}", "tls": "disable",
+                     "user": postgres.SUPERUSER, "password_env": PASSWORD_ENV,
+                     "database": pg.dbname},
+        "migration": [MIGRATIONS[target]],
+        "runtime": {"threads": threads}})
 
 
 def pgbench_binary():
@@ -176,28 +205,14 @@ class Bench:
         self.pg.start()
         log(f"postgres on port {self.pg.port}; pgbench -i -s {a.scale} ...")
         self.pgbench(self.pg.host, self.pg.port, "-i", "-q", "-s", str(a.scale), timeout=600)
-        # The "rewritten" migration's new column, filled so that reads = new returns the same
-        # values; and the table of the "untouched" migration.
-        self.pg.query("ALTER TABLE pgbench_accounts ADD COLUMN abalance_v2 int")
-        self.pg.query("UPDATE pgbench_accounts SET abalance_v2 = abalance")
-        self.pg.query("CREATE TABLE bench_other (id int PRIMARY KEY, note text, note_v2 text)")
+        add_migration_columns(self.pg)
         self.pg.query("VACUUM ANALYZE")
 
         self.bouncer = PgBouncer(self.pg, a.idle_clients)
         self.bouncer.start()
         os.environ[PASSWORD_ENV] = self.pg.password
-        untouched = {"name": "untouched", "table": "public.bench_other", "old_column": "note",
-                     "new_column": "note_v2", "writes": "both", "reads": "new"}
-        rewritten = {"name": "accounts", "table": "public.pgbench_accounts",
-                     "old_column": "abalance", "new_column": "abalance_v2", "writes": "both",
-                     "reads": "new"}
-        for target, migration in (("switchyard", untouched), ("switchyard-rewrite", rewritten)):
-            p = proxy.SwitchyardProxy(self.pg.port, log_level="warn", extra={
-                "upstream": {"address": f"127.0.0.1:{self.pg.port}", "tls": "disable",
-                             "user": postgres.SUPERUSER, "password_env": PASSWORD_ENV,
-                             "database": self.pg.dbname},
-                "migration": [migration],
-                "runtime": {"threads": a.proxy_threads}})
+        for target in MIGRATIONS:
+            p = switchyard_for(self.pg, target, a.proxy_threads)
             p.start()
             self.proxies[target] = p
             self.endpoints[target] = (p.host, p.port, p.process.pid)
