@@ -11,6 +11,7 @@
 #include "rewrite/deallocation.hpp"
 #include "rewrite/rewriter.hpp"
 #include "rewrite/search_path_setting.hpp"
+#include "rewrite/session_change.hpp"
 
 namespace switchyard::proxy {
 namespace {
@@ -82,6 +83,10 @@ void FrontendHandler::reject_batch(const std::string& rejection, protocol::Messa
 }
 
 void FrontendHandler::follow_session_statements(std::string_view sql) {
+  const bool follow_search_path = rewrite_.active();  // else no names to resolve
+  if ((prepared_.empty() && !follow_search_path) || !rewrite::may_change_session(sql)) {
+    return;
+  }
   if (!prepared_.empty()) {
     if (auto gone = rewrite::deallocation(sql)) {
       if (gone->all) {
@@ -92,8 +97,8 @@ void FrontendHandler::follow_session_statements(std::string_view sql) {
       }
     }
   }
-  if (!rewrite_.active()) {
-    return;  // nothing to resolve names for
+  if (!follow_search_path) {
+    return;
   }
   if (auto change = rewrite::search_path_change(sql)) {
     rewrite_.apply(*change, state_.tracker.outstanding());
@@ -290,12 +295,19 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   // then this statement must be prepared again before its next Bind (DESIGN §4). Assigned in
   // place: a client that parses its unnamed statement for every query (extended protocol
   // without prepared statements) reuses the entry's buffers instead of allocating anew.
-  Prepared& prepared = prepared_[std::string(parse->statement)];
+  auto found = prepared_.find(parse->statement);
+  if (found == prepared_.end()) {
+    found = prepared_.emplace(std::string(parse->statement), Prepared{}).first;
+  }
+  Prepared& prepared = found->second;
   prepared.sql.assign(parse->query);
   prepared.param_types.assign(parse->param_types.begin(), parse->param_types.end());
   prepared.generation = rewrite_.generation();
-  prepared.sent.assign(decision == Decision::rewritten ? std::string_view(replacement)
-                                                       : parse->query);
+  if (decision == Decision::rewritten) {
+    prepared.rewritten.assign(replacement);
+  } else {
+    prepared.rewritten.clear();
+  }
   sent(frame.type);
   if (decision == Decision::forward) {
     return FrameAction::forward;
@@ -311,7 +323,9 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
 
 FrameAction FrontendHandler::on_close(const protocol::Frame& frame) {
   if (auto close = protocol::decode_describe_or_close(frame.body); close && close->kind == 'S') {
-    prepared_.erase(std::string(close->name));
+    if (auto it = prepared_.find(close->name); it != prepared_.end()) {
+      prepared_.erase(it);
+    }
   }
   sent(frame.type);
   return FrameAction::forward;
@@ -320,7 +334,7 @@ FrameAction FrontendHandler::on_close(const protocol::Frame& frame) {
 FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
                                                 std::string_view statement,
                                                 protocol::MessageWriter& out) {
-  auto it = prepared_.find(std::string(statement));
+  auto it = prepared_.find(statement);
   if (it == prepared_.end() || it->second.generation == rewrite_.generation()) {
     sent(frame.type);
     return FrameAction::forward;
@@ -337,9 +351,10 @@ FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
     reject_batch(replacement, out);
     return FrameAction::replace;
   }
-  std::string text = decision == Decision::rewritten ? replacement : stmt.sql;
+  const bool rewritten = decision == Decision::rewritten;
+  std::string_view text = rewritten ? std::string_view(replacement) : stmt.sql;
   stmt.generation = rewrite_.generation();
-  if (text == stmt.sent) {
+  if (text == stmt.sent()) {
     sent(frame.type);
     return FrameAction::forward;
   }
@@ -351,7 +366,11 @@ FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
   sent(fe::kClose, true);
   protocol::encode_parse(out, it->first, text, stmt.param_types);
   sent(fe::kParse, true);
-  stmt.sent = std::move(text);
+  if (rewritten) {
+    stmt.rewritten = std::move(replacement);
+  } else {
+    stmt.rewritten.clear();
+  }
   out.bytes(std::span<const std::byte>(frame.body.data() - 5, frame.size));
   sent(frame.type);
   return FrameAction::replace;

@@ -3,6 +3,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -70,7 +71,17 @@ class FrontendHandler {
     std::string sql;
     std::vector<std::int32_t> param_types;
     std::uint64_t generation = 0;
-    std::string sent;
+    /// The text the server has when it is not `sql`; empty when it is (most statements, and
+    /// an extended-protocol client parses one for every query).
+    std::string rewritten;
+    std::string_view sent() const { return rewritten.empty() ? std::string_view(sql) : rewritten; }
+  };
+  /// Looks names up by string_view, so a Bind or Describe builds no string to find one.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view name) const {
+      return std::hash<std::string_view>{}(name);
+    }
   };
 
   RelayState& state_;
@@ -83,7 +94,7 @@ class FrontendHandler {
   // Active while copy data flows; on the heap, as every idle session holds this object.
   std::unique_ptr<rewrite::CopyRowTransformer> copy_;
   bool copy_failed_ = false;
-  std::unordered_map<std::string, Prepared> prepared_;
+  std::unordered_map<std::string, Prepared, NameHash, std::equal_to<>> prepared_;
 };
 
 }  // namespace switchyard::proxy

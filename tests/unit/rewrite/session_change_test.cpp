@@ -1,0 +1,87 @@
+// may_change_session: statement text in, whether it may change the session state the proxy
+// follows out; never false where deallocation() or search_path_change() finds a change.
+
+#include "rewrite/session_change.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "rewrite/deallocation.hpp"
+#include "rewrite/search_path_setting.hpp"
+
+namespace switchyard::rewrite {
+namespace {
+
+struct Case {
+  const char* sql;
+  bool may_change;
+};
+
+TEST(MayChangeSessionTest, Table) {
+  const Case cases[] = {
+      {"SELECT abalance FROM pgbench_accounts WHERE aid = $1;", false},
+      {"UPDATE t SET search_path = 1;", false},
+      {"INSERT INTO t (note) VALUES ('deallocate')", false},
+      {"-- SET search_path = z", true},  // no first word: searched, and the parse says no
+      {"", false},
+      {"SET search_path = a", true},
+      {"set work_mem = '64MB'", true},  // a SET: the parse says it is not search_path
+      {"RESET ALL", true},
+      {"Discard ALL", true},
+      {"DEALLOCATE s1", true},
+      {"/* pool */ -- note\r\n  deallocate prepare s1 ;\n", true},
+      // Several statements: judged by the words a change needs.
+      {"SELECT 1; SET search_path = b", true},
+      {"SELECT 1; RESET ALL", true},
+      {"SELECT 1; DEALLOCATE ALL", true},
+      {"SELECT 1; SELECT 2", false},
+      {"SELECT ';'; SELECT 'x'", false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.sql);
+    EXPECT_EQ(may_change_session(c.sql), c.may_change);
+  }
+}
+
+// Texts built from pieces that start, end or hide statements, so that the first-word test, the
+// several-statements search and the precise parses all get their turn.
+TEST(MayChangeSessionTest, NeverMissesWhatTheParsesFind) {
+  const std::vector<std::string> pieces = {"SELECT 1",
+                                           "SET search_path = s",
+                                           "SET LOCAL search_path TO t",
+                                           "RESET search_path",
+                                           "RESET ALL",
+                                           "DISCARD ALL",
+                                           "DISCARD PLANS",
+                                           "DEALLOCATE p",
+                                           "deallocate ALL",
+                                           "set SEARCH_PATH to DEFAULT",
+                                           "UPDATE t SET n = 1",
+                                           "/* c */ ",
+                                           "-- c\n",
+                                           "; ",
+                                           " ",
+                                           "'x'",
+                                           "SELECT 'a;b'"};
+  std::mt19937 random(20261129);
+  std::uniform_int_distribution<std::size_t> pick(0, pieces.size() - 1);
+  std::uniform_int_distribution<int> length(1, 5);
+  int changes = 0;
+  for (int i = 0; i < 5000; ++i) {
+    std::string sql;
+    for (int n = length(random); n > 0; --n) {
+      sql += pieces[pick(random)];
+    }
+    if (deallocation(sql) || search_path_change(sql)) {
+      ++changes;
+      ASSERT_TRUE(may_change_session(sql)) << sql;
+    }
+  }
+  EXPECT_GT(changes, 500);  // the pieces do make changes: the check above was exercised
+}
+
+}  // namespace
+}  // namespace switchyard::rewrite
