@@ -193,21 +193,27 @@ awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
       pieces.push_back({false, segment, pos - segment});
     }
 
-    if (!pieces.empty()) {
+    error_code write_ec;
+    std::size_t sent = 0;
+    if (pieces.size() == 1 && !pieces[0].replacement) {
+      // What a relay nearly always sends: the bytes read, as they came.
+      const net::const_buffer read(base() + pieces[0].offset, pieces[0].size);
+      if (!to.try_write(read, sent, write_ec)) {
+        write_ec = co_await to.write_rest(read, sent);
+      }
+    } else if (!pieces.empty()) {
       out.clear();
       for (const Piece& piece : pieces) {
         const std::byte* source =
             piece.replacement ? replacements.data().data() : static_cast<const std::byte*>(base());
         out.push_back(net::buffer(source + piece.offset, piece.size));
       }
-      std::size_t sent = 0;
-      error_code ec;
-      if (!to.try_write(out, sent, ec)) {
-        ec = co_await to.write_rest(out, sent);
+      if (!to.try_write(out, sent, write_ec)) {
+        write_ec = co_await to.write_rest(out, sent);
       }
-      if (ec) {
-        co_return PumpEnd{ec, std::nullopt};
-      }
+    }
+    if (write_ec) {
+      co_return PumpEnd{write_ec, std::nullopt};
     }
     if (!handler.on_written()) {
       co_return PumpEnd{{}, std::nullopt, true};

@@ -17,6 +17,10 @@ inline ssize_t recv(int fd, void* buffer, std::size_t size, int flags) {
   return ::syscall(SYS_recvfrom, fd, buffer, size, flags, nullptr, nullptr);
 }
 
+inline ssize_t send(int fd, const void* buffer, std::size_t size, int flags) {
+  return ::syscall(SYS_sendto, fd, buffer, size, flags, nullptr, 0);
+}
+
 inline ssize_t sendmsg(int fd, const msghdr* message, int flags) {
   return ::syscall(SYS_sendmsg, fd, message, flags);
 }
