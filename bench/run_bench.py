@@ -416,7 +416,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--scale", type=int, default=10)
     parser.add_argument("--proxy-threads", type=int, default=0,
-                        help="Switchyard's [runtime] threads (default 0: one per core)")
+                        help="Switchyard's [runtime] threads (default 0: one per usable CPU)")
     parser.add_argument("--idle-clients", type=int, default=None)
     parser.add_argument("--skip-idle", action="store_true", help="no idle-memory measurement")
     parser.add_argument("--skip-pgbench", action="store_true", help="idle memory only")

@@ -114,7 +114,7 @@ struct LogConfig {
 
 /// "[runtime]".
 struct RuntimeConfig {
-  unsigned threads = 0;  ///< 0 = number of cores.
+  unsigned threads = 0;  ///< 0 = the CPUs the process may use (proxy/cpu_budget.hpp).
   bool operator==(const RuntimeConfig&) const = default;
 };
 

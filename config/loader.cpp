@@ -361,10 +361,11 @@ class Reader {
     constexpr std::int64_t kMaxThreads = 1024;
     const auto* threads = node->as_integer();
     if (threads == nullptr) {
-      wrong_type("runtime.threads", *node, "an integer (0 = one per core)");
+      wrong_type("runtime.threads", *node, "an integer (0 = one per usable CPU)");
     } else if (threads->get() < 0 || threads->get() > kMaxThreads) {
       d_.add(position_of(node->source()), "runtime.threads",
-             std::to_string(threads->get()) + " is out of range; valid: 0 (one per core) to " +
+             std::to_string(threads->get()) +
+                 " is out of range; valid: 0 (one per usable CPU) to " +
                  std::to_string(kMaxThreads));
     } else {
       config.runtime.threads = static_cast<unsigned>(threads->get());

@@ -4,10 +4,10 @@
 
 #include <chrono>
 #include <functional>
-#include <thread>
 
 #include "proxy/admin_server.hpp"
 #include "proxy/config_watch.hpp"
+#include "proxy/cpu_budget.hpp"
 #include "proxy/listeners.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/reloader.hpp"
@@ -104,7 +104,12 @@ int Server::run() {
   const auto& config = *snapshot->config;
   unsigned threads = config.runtime.threads;
   if (threads == 0) {
-    threads = std::max(1u, std::thread::hardware_concurrency());
+    const CpuBudget budget = cpu_budget();
+    threads = budget.threads();
+    spdlog::info(
+        "event=threads_chosen threads={} cpus_online={} cpus_allowed={} cgroup_cpu_limit={}",
+        threads, budget.online, budget.allowed,
+        budget.quota ? fmt::format("{:.2f}", *budget.quota) : std::string("none"));
   }
 
   // Signals are caught from here on: a SIGTERM sent as soon as the port accepts must drain,

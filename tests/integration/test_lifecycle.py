@@ -122,6 +122,17 @@ class LifecycleTest(IntegrationCase):
         )[0][0] == 0, 10, what="the abandoned transaction's backend to end")
         self.assertEqual(self.pg.query("SELECT count(*) FROM drained WHERE v >= 100"), [(0,)])
 
+    def test_default_threads_follow_the_cpus_the_process_may_use(self):
+        # One CPU in the affinity mask: one worker, whatever the machine has.
+        pinned = self.start_proxy(wrapper=("taskset", "-c", "0"))
+        pinned.wait_for_log("event=threads_chosen threads=1 ", 10)
+        self.assertIn("cpus_allowed=1 ", pinned.log_text())
+        with self.connect(host=pinned.host, port=pinned.port) as conn:
+            self.assertEqual(conn.execute("SELECT 'served'").fetchone(), ("served",))
+        # Unpinned: as many as the mask allows (no cgroup limit is set by this test).
+        self.proxy.wait_for_log("event=threads_chosen threads=", 10)
+        self.assertIn(f"cpus_allowed={len(os.sched_getaffinity(0))} ", self.proxy.log_text())
+
     def test_idle_proxy_exits_zero_on_sigterm(self):
         proxy = self.start_proxy()
         self.assertEqual(proxy.stop(timeout=10), 0, proxy.log_tail())

@@ -70,11 +70,12 @@ class SwitchyardProxy:
     client_tls: a KeyPair for client-facing TLS, or None for SSLRequest answered 'N'.
     timeouts: {"startup": "1s", "drain": "5s", ...}. extra: more TOML sections (they replace
     generated ones of the same name). extra_args: more command-line arguments for `serve`.
+    wrapper: a command the binary runs under (("taskset", "-c", "0")).
     """
 
     def __init__(self, upstream_port, upstream_tls="disable", ca_file=None, client_tls=None,
                  timeouts=None, extra=None, log_level="debug", upstream_host="127.0.0.1",
-                 extra_args=()):
+                 extra_args=(), wrapper=()):
         self.host = "127.0.0.1"
         self.port = None
         self.upstream = f"{upstream_host}:{upstream_port}"
@@ -85,6 +86,7 @@ class SwitchyardProxy:
         self.extra = dict(extra or {})
         self.log_level = log_level
         self.extra_args = list(extra_args)
+        self.wrapper = list(wrapper)
         self.directory = None
         self.config_path = None
         self.logfile = None
@@ -125,7 +127,7 @@ class SwitchyardProxy:
         self.logfile = os.path.join(self.directory, "switchyard.log")
         with open(self.logfile, "wb") as log:
             self.process = subprocess.Popen(
-                [path, "serve", "--config", self.config_path, "--log-level", self.log_level,
+                [*self.wrapper, path, "serve", "--config", self.config_path, "--log-level", self.log_level,
                  *self.extra_args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 cwd=self.directory)

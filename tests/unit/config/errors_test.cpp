@@ -202,7 +202,7 @@ std::vector<ErrorCase> error_cases() {
        base("[runtime]\nthreads = 100000\n"),
        8,
        "runtime.threads",
-       {"0 (one per core) to 1024"}},
+       {"0 (one per usable CPU) to 1024"}},
       // Migrations.
       {"MigrationMissingKeys", base("[[migration]]\n"), 7, "migration[0].name", {"required"}, 4},
       {"MigrationEmptyName",
