@@ -121,7 +121,7 @@ void FrontendHandler::at_boundary_housekeeping() {
 
 FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, std::string& replacement,
                                                   bool from_query) {
-  auto result = rewrite_.rewrite(sql, from_query);
+  TextRewrite result = rewrite_.rewrite(sql, from_query);
   if (!result) {
     return Decision::forward;
   }
@@ -130,7 +130,7 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, std::str
   if (result->outcome == Outcome::needs_catalog) {
     if (catalog_attempts_ < kMaxCatalogAttempts) {
       ++catalog_attempts_;
-      awaiting_catalog_ = result;
+      awaiting_catalog_ = result.result;
       return Decision::suspend;
     }
     // The catalog could not tell: refuse rather than guess (DESIGN §3).
@@ -167,9 +167,9 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, std::str
       metrics_.statements_rewritten.fetch_add(1, std::memory_order_relaxed);
       if (spdlog::should_log(spdlog::level::debug)) {  // log_value copies both texts
         spdlog::debug("event=statement_rewritten session={} generation={} sql={} rewritten={}",
-                      session_id_, rewrite_.generation(), log_value(sql), log_value(result->sql));
+                      session_id_, rewrite_.generation(), log_value(sql), log_value(result.sql()));
       }
-      replacement = result->sql;
+      replacement = result.take_sql();
       armed_copy_ = result->copy;
       return Decision::rewritten;
     case Outcome::needs_catalog:

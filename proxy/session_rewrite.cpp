@@ -86,18 +86,17 @@ bool SessionRewrite::adopt_latest() {
   return true;
 }
 
-std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::rewrite(std::string_view sql,
-                                                                      bool from_query) {
+TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query) {
   if (rules_ == nullptr || !rules_->rewriter->may_touch(sql)) {
-    return nullptr;
+    return {};
   }
   // The catalog version is part of the key: a result computed from dropped catalog content
   // must not be served again.
   std::uint64_t key = (snapshot_->generation << 32) | (rules_->catalog->version() & 0xffffffffu);
   std::optional<rewrite::LiteralShape> shape;
-  auto reuse_shape = [&]() -> std::shared_ptr<const rewrite::RewriteResult> {
+  auto reuse_shape = [&]() -> TextRewrite {
     shape = rewrite::literal_shape(sql);
-    return shape ? from_shape(key, *shape) : nullptr;
+    return shape ? from_shape(key, *shape) : TextRewrite{};
   };
   if (from_query) {
     if (auto result = reuse_shape()) {
@@ -108,14 +107,14 @@ std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::rewrite(std::strin
   if (!from_query) {
     if (const auto* recent = recent_texts_.find(key, sql)) {
       cache.count_hit();
-      return *recent;
+      return {*recent, std::nullopt};
     }
   }
   if (auto hit = cache.find(key, context_key_, sql)) {
     if (!from_query) {
       recent_texts_.remember(key, sql, std::make_shared<const rewrite::RewriteResult>(*hit));
     }
-    return hit;
+    return {std::move(hit), std::nullopt};
   }
   if (!from_query) {
     if (auto result = reuse_shape()) {
@@ -125,7 +124,7 @@ std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::rewrite(std::strin
   auto result = std::make_shared<const rewrite::RewriteResult>(
       rules_->rewriter->rewrite(sql, context_, *rules_->catalog));
   if (result->outcome == rewrite::Outcome::needs_catalog) {
-    return result;
+    return {std::move(result), std::nullopt};
   }
   cache.insert(key, context_key_, sql, result);
   if (!from_query) {
@@ -145,24 +144,24 @@ std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::rewrite(std::strin
       state_.shape_cache.insert(key, context_key_, shape->key, reusable ? tmpl : not_reusable());
     }
   }
-  return result;
+  return {std::move(result), std::nullopt};
 }
 
-std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::from_shape(
-    std::uint64_t key, const rewrite::LiteralShape& shape) {
+TextRewrite SessionRewrite::from_shape(std::uint64_t key, const rewrite::LiteralShape& shape) {
   const RecentResults::Result* tmpl = recent_shapes_.find(key, shape.key);
   if (tmpl == nullptr) {
     auto shared = state_.shape_cache.find(key, context_key_, shape.key);
     if (!shared || shared == not_reusable()) {
-      return nullptr;
+      return {};
     }
     tmpl = &recent_shapes_.remember(key, shape.key, std::move(shared));
   }
-  auto result = rewrite::instantiate(**tmpl, shape);
-  if (result) {
-    state_.metrics.rewrites_from_shape.fetch_add(1, std::memory_order_relaxed);
+  auto sql = rewrite::instantiate_sql(**tmpl, shape);
+  if (!sql) {
+    return {};
   }
-  return result;
+  state_.metrics.rewrites_from_shape.fetch_add(1, std::memory_order_relaxed);
+  return {*tmpl, std::move(sql)};
 }
 
 const std::shared_ptr<const rewrite::RewriteResult>& SessionRewrite::not_reusable() {

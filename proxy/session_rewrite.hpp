@@ -1,7 +1,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "protocol/ready_for_query.hpp"
 #include "proxy/asio.hpp"
@@ -12,6 +14,22 @@
 #include "rewrite/search_path_setting.hpp"
 
 namespace switchyard::proxy {
+
+/// One text's rewrite. `result` may be shared (with the caches, with other texts); a text
+/// served from its literal shape has the shape's result, whose `sql` holds placeholders, and
+/// its own text in `shape_sql`: no per-text copy of the rest of the result is made.
+struct TextRewrite {
+  std::shared_ptr<const rewrite::RewriteResult> result;
+  std::optional<std::string> shape_sql;
+
+  explicit operator bool() const { return result != nullptr; }
+  const rewrite::RewriteResult* operator->() const { return result.get(); }
+  const rewrite::RewriteResult& operator*() const { return *result; }
+  /// The text to send for Outcome::rewritten.
+  std::string_view sql() const { return shape_sql ? *shape_sql : result->sql; }
+  /// sql(), moved out when it is this text's own.
+  std::string take_sql() { return shape_sql ? std::move(*shape_sql) : result->sql; }
+};
 
 /// One session's access to the rewrite engine under the config generation it has adopted.
 /// Generations change only through adopt(), which the relay calls at transaction boundaries.
@@ -33,8 +51,7 @@ class SessionRewrite {
   /// An Outcome::needs_catalog result means: co_await fetch_missing(result), then call again.
   /// `from_query`: a simple-protocol text, which usually carries its values as literals, so
   /// its literal shape is looked up before the text itself.
-  std::shared_ptr<const rewrite::RewriteResult> rewrite(std::string_view sql,
-                                                        bool from_query = false);
+  TextRewrite rewrite(std::string_view sql, bool from_query = false);
 
   /// Loads the relations a needs_catalog result named into the shared catalog, off-thread.
   awaitable<void> fetch_missing(const rewrite::RewriteResult& result);
@@ -63,8 +80,7 @@ class SessionRewrite {
 
   /// A text's rewrite from its literal shape's, from this session's recent shapes or the
   /// shared shape cache; null when the shape has none that can be reused.
-  std::shared_ptr<const rewrite::RewriteResult> from_shape(std::uint64_t key,
-                                                           const rewrite::LiteralShape& shape);
+  TextRewrite from_shape(std::uint64_t key, const rewrite::LiteralShape& shape);
 
   ProxyState& state_;
   std::string database_;

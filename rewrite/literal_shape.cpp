@@ -302,24 +302,27 @@ std::optional<std::string> fill_literals(std::string_view tmpl,
   return out;
 }
 
-std::shared_ptr<const RewriteResult> instantiate(const RewriteResult& tmpl,
-                                                 const LiteralShape& shape) {
+std::optional<std::string> instantiate_sql(const RewriteResult& tmpl, const LiteralShape& shape) {
   if ((tmpl.outcome != Outcome::unchanged && tmpl.outcome != Outcome::rewritten) || tmpl.copy ||
       !tmpl.missing.empty()) {
-    return nullptr;
+    return std::nullopt;
   }
-  std::string sql;
-  if (tmpl.outcome == Outcome::rewritten) {
-    auto filled = fill_literals(tmpl.sql, shape.literals);
-    if (!filled) {
-      return nullptr;
-    }
-    sql = std::move(*filled);
+  if (tmpl.outcome == Outcome::unchanged) {
+    return std::string();
+  }
+  return fill_literals(tmpl.sql, shape.literals);
+}
+
+std::shared_ptr<const RewriteResult> instantiate(const RewriteResult& tmpl,
+                                                 const LiteralShape& shape) {
+  auto sql = instantiate_sql(tmpl, shape);
+  if (!sql) {
+    return nullptr;
   }
   // Member by member so that the template's text is not copied only to be replaced; a member
   // added to RewriteResult and left out here is a -Wmissing-field-initializers warning.
   return std::make_shared<const RewriteResult>(
-      RewriteResult{tmpl.outcome, std::move(sql), tmpl.reason, tmpl.uses, tmpl.missing, tmpl.kinds,
+      RewriteResult{tmpl.outcome, std::move(*sql), tmpl.reason, tmpl.uses, tmpl.missing, tmpl.kinds,
                     tmpl.ddl_on_mapped_table, tmpl.copy});
 }
 

@@ -34,9 +34,14 @@ std::optional<LiteralShape> literal_shape(std::string_view sql);
 std::optional<std::string> fill_literals(std::string_view tmpl,
                                          std::span<const std::string_view> literals);
 
-/// The result for the text `shape` was taken from, made from `tmpl` (the rewrite of its key):
-/// null when `tmpl` is not reusable (an outcome other than unchanged/rewritten, a COPY plan) or
-/// cannot be filled.
+/// The text to send for the text `shape` was taken from, made from `tmpl` (the rewrite of its
+/// key): `tmpl.sql` filled with the shape's literals, or "" when `tmpl` leaves texts unchanged.
+/// nullopt when `tmpl` is not reusable (an outcome other than unchanged/rewritten, a COPY plan)
+/// or cannot be filled. Everything else of that text's result is `tmpl`'s.
+std::optional<std::string> instantiate_sql(const RewriteResult& tmpl, const LiteralShape& shape);
+
+/// The whole result for the text `shape` was taken from: `tmpl` with instantiate_sql's text;
+/// null when that is nullopt.
 std::shared_ptr<const RewriteResult> instantiate(const RewriteResult& tmpl,
                                                  const LiteralShape& shape);
 
