@@ -126,14 +126,12 @@ unsigned allowed_cpus(unsigned online) {
 }  // namespace
 
 unsigned CpuBudget::threads() const {
-  unsigned count = std::max(1u, allowed);
-  if (quota) {
-    const double rounded = std::ceil(*quota);
-    if (rounded < static_cast<double>(count)) {
-      count = static_cast<unsigned>(rounded);
-    }
+  const unsigned count = std::max(1u, allowed);
+  // A quota is positive (parse_cpu_max, parse_cfs_quota), so rounded up it is at least one.
+  if (quota && std::ceil(*quota) < static_cast<double>(count)) {
+    return static_cast<unsigned>(std::ceil(*quota));
   }
-  return std::max(1u, count);
+  return count;
 }
 
 std::optional<double> parse_cpu_max(std::string_view text) {

@@ -34,7 +34,7 @@ struct PumpEnd {
 ///   void on_streamed(char type);                   // a frame passed without being buffered
 ///   void on_bytes(std::size_t n);                  // bytes read from `from`
 ///   bool on_written();                             // after each write; false stops the pump
-///   awaitable<void> complete();               // after on_frame returned suspend
+///   awaitable<void> complete();                    // after on_frame returned suspend
 ///   static bool quiet_after(char type);            // the peer waits for an answer after it
 template <class Handler>
 awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,

@@ -89,7 +89,7 @@ std::size_t Stream::send_now(std::span<const iovec> pieces, error_code& ec) {
   for (;;) {
     // MSG_NOSIGNAL: a peer that went away is an error value, not a SIGPIPE. One piece (what
     // a relay forwards unchanged) goes by sendto, which spares the kernel reading an iovec
-    // array: about 50 ns a call on the benchmark machine.
+    // array (bench/RESULTS.md, 2026-11-29 21:27).
     constexpr int kFlags = MSG_DONTWAIT | MSG_NOSIGNAL;
     const int fd = socket_.native_handle();
     ssize_t n = pieces.size() == 1

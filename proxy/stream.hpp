@@ -52,7 +52,7 @@ class Stream {
   awaitable<std::tuple<error_code>> wait_read();
 
   /// Plain sockets: sends `buffers` without suspending when the kernel takes them all, which
-  /// is nearly always, so a relay's write costs one sendmsg and no coroutine frame. True when
+  /// is nearly always, so a relay's write costs one system call and no coroutine frame. True when
   /// finished (`ec` says whether it failed); false when bytes are left: write_rest(buffers,
   /// sent) sends them. TLS sockets send nothing here and return false.
   template <class ConstBufferSequence>
