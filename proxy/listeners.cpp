@@ -1,8 +1,10 @@
 #include "proxy/listeners.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <utility>
 
 #include "proxy/logging.hpp"
 #include "proxy/session.hpp"
@@ -17,34 +19,41 @@ std::string describe(const tcp::endpoint& at) {
   return (at.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(at.port());
 }
 
-std::optional<std::string> open_acceptor(net::io_context& context, const tcp::endpoint& at,
-                                         std::shared_ptr<tcp_acceptor>& out) {
-  auto acceptor = std::make_shared<tcp_acceptor>(context);
+// Binds with a scratch io_context on the calling thread; the socket is then handed over as a
+// descriptor, since a worker's own context may be touched only by its thread.
+std::optional<std::string> open_listening(const tcp::endpoint& at, int& fd, tcp::endpoint& local) {
+  net::io_context scratch;
+  tcp::acceptor acceptor(scratch);
   error_code ec;
-  acceptor->open(at.protocol(), ec);
+  acceptor.open(at.protocol(), ec);
   if (!ec) {
-    acceptor->set_option(tcp_acceptor::reuse_address(true), ec);
+    acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   }
   if (!ec) {
-    acceptor->set_option(reuse_port(true), ec);
+    acceptor.set_option(reuse_port(true), ec);
   }
   if (!ec) {
-    acceptor->bind(at, ec);
+    acceptor.bind(at, ec);
   }
   if (!ec) {
-    acceptor->listen(net::socket_base::max_listen_connections, ec);
+    acceptor.listen(net::socket_base::max_listen_connections, ec);
+  }
+  if (!ec) {
+    local = acceptor.local_endpoint(ec);
+  }
+  if (!ec) {
+    fd = acceptor.release(ec);
   }
   if (ec) {
     return "cannot listen on " + describe(at) + ": " + ec.message();
   }
-  out = std::move(acceptor);
   return std::nullopt;
 }
 
 // Holds the acceptor by shared_ptr: a rebind closes and drops it while this loop still has to
 // resume once with operation_aborted.
 awaitable<void> accept_loop(std::shared_ptr<tcp_acceptor> acceptor,
-                            std::shared_ptr<ProxyState> state) {
+                            std::shared_ptr<ProxyState> state, WorkerInbox& inbox) {
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(use_nothrow);
     if (ec == net::error::operation_aborted || !acceptor->is_open()) {
@@ -57,7 +66,8 @@ awaitable<void> accept_loop(std::shared_ptr<tcp_acceptor> acceptor,
       co_await pause.async_wait(use_nothrow);
       continue;
     }
-    net::co_spawn(acceptor->get_executor(), run_session(std::move(socket), state), net::detached);
+    net::co_spawn(acceptor->get_executor(), run_session(std::move(socket), state, inbox),
+                  net::detached);
   }
 }
 
@@ -94,42 +104,59 @@ Listeners::Listeners(std::shared_ptr<ProxyState> state, unsigned threads)
 
 Listeners::~Listeners() { stop(); }
 
+Listeners::Listening::~Listening() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+}
+
+std::shared_ptr<tcp_acceptor> Listeners::Listening::adopt(net::io_context& context) {
+  auto acceptor = std::make_shared<tcp_acceptor>(context);
+  error_code ec;
+  acceptor->assign(protocol_, std::exchange(fd_, -1), ec);
+  if (ec) {
+    // Only when the reactor cannot register one more descriptor; the worker keeps what it had.
+    spdlog::error("event=listen_failed error={}",
+                  log_value("cannot take over a listening socket: " + ec.message()));
+    return nullptr;
+  }
+  return acceptor;
+}
+
 std::optional<std::string> Listeners::open_all(const config::Endpoint& address,
-                                               std::vector<std::shared_ptr<tcp_acceptor>>& out,
-                                               tcp::endpoint& bound) {
+                                               std::vector<Listening>& out, tcp::endpoint& bound) {
   tcp::endpoint endpoint;
   if (auto error = resolve_endpoint(address, endpoint)) {
     return error;
   }
   out.clear();
-  for (auto& worker : workers_) {
-    std::shared_ptr<tcp_acceptor> acceptor;
-    if (auto error = open_acceptor(worker->context, endpoint, acceptor)) {
-      for (auto& opened : out) {
-        close_quietly(*opened);
-      }
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    int fd = -1;
+    tcp::endpoint local;
+    if (auto error = open_listening(endpoint, fd, local)) {
       out.clear();
       return error;
     }
-    if (out.empty()) {
-      // Port 0: the first acceptor's port is the one every thread shares.
-      error_code ec;
-      endpoint = acceptor->local_endpoint(ec);
-    }
-    out.push_back(std::move(acceptor));
+    out.emplace_back(endpoint.protocol(), fd);
+    // Port 0: the first socket's port is the one every thread shares.
+    endpoint = local;
   }
   bound = endpoint;
   return std::nullopt;
 }
 
 std::optional<std::string> Listeners::bind(const config::Endpoint& address) {
-  std::vector<std::shared_ptr<tcp_acceptor>> acceptors;
+  std::vector<Listening> listening;
   tcp::endpoint bound;
-  if (auto error = open_all(address, acceptors, bound)) {
+  if (auto error = open_all(address, listening, bound)) {
     return error;
   }
+  // Before start(): no worker thread runs yet, so this thread may use their contexts.
   for (std::size_t i = 0; i < workers_.size(); ++i) {
-    workers_[i]->acceptor = std::move(acceptors[i]);
+    workers_[i]->acceptor = listening[i].adopt(workers_[i]->context);
+    if (!workers_[i]->acceptor) {
+      return "cannot listen on " + address.to_string() + ": no acceptor for a worker thread";
+    }
   }
   std::lock_guard lock(endpoint_mutex_);
   endpoint_ = bound;
@@ -138,7 +165,8 @@ std::optional<std::string> Listeners::bind(const config::Endpoint& address) {
 
 void Listeners::start() {
   for (auto& worker : workers_) {
-    net::co_spawn(worker->context, accept_loop(worker->acceptor, state_), net::detached);
+    net::co_spawn(worker->context, accept_loop(worker->acceptor, state_, worker->inbox),
+                  net::detached);
     worker->thread = std::thread([&context = worker->context] { context.run(); });
   }
 }
@@ -158,16 +186,20 @@ void Listeners::finish_rebind(bool commit) {
   }
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     Worker& worker = *workers_[i];
-    net::post(worker.context, [this, &worker, next = std::move(pending_[i]), commit] {
+    // Not taken (abandoned, or the worker closed): the socket closes with the task.
+    worker.inbox.post([this, &worker, next = std::move(pending_[i]), commit]() mutable {
       if (!commit || worker.closed) {
-        close_quietly(*next);
+        return;
+      }
+      auto acceptor = next.adopt(worker.context);
+      if (!acceptor) {
         return;
       }
       if (worker.acceptor) {
         close_quietly(*worker.acceptor);
       }
-      worker.acceptor = next;
-      net::co_spawn(worker.context, accept_loop(next, state_), net::detached);
+      worker.acceptor = acceptor;
+      net::co_spawn(worker.context, accept_loop(acceptor, state_, worker.inbox), net::detached);
     });
   }
   pending_.clear();
@@ -179,7 +211,7 @@ void Listeners::finish_rebind(bool commit) {
 
 void Listeners::close() {
   for (auto& worker : workers_) {
-    net::post(worker->context, [&worker = *worker] {
+    worker->inbox.post([&worker = *worker] {
       worker.closed = true;
       if (worker.acceptor) {
         close_quietly(*worker.acceptor);
@@ -190,13 +222,17 @@ void Listeners::close() {
 
 void Listeners::stop() {
   for (auto& worker : workers_) {
-    worker->context.stop();
+    worker->inbox.post([&worker = *worker] {
+      worker.inbox.close();
+      worker.context.stop();
+    });
   }
   for (auto& worker : workers_) {
     if (worker->thread.joinable()) {
       worker->thread.join();
     }
   }
+  state_->blocking_pool.join();
 }
 
 }  // namespace switchyard::proxy

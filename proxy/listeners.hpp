@@ -4,11 +4,13 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/proxy_state.hpp"
+#include "proxy/worker_inbox.hpp"
 
 namespace switchyard::proxy {
 
@@ -16,6 +18,8 @@ namespace switchyard::proxy {
 /// the kernel spreads connections across cores and a session never changes threads. The listen
 /// address can change while sessions run: new acceptors are bound first (a failure leaves the
 /// old ones serving), then each thread swaps its own; open sessions are never touched.
+/// A worker's io_context takes no locks (kWorkerConcurrencyHint): everything another thread
+/// asks of a worker (take these acceptors, stop accepting, stop) goes through its inbox.
 class Listeners {
  public:
   Listeners(std::shared_ptr<ProxyState> state, unsigned threads);
@@ -37,25 +41,44 @@ class Listeners {
 
   /// Stops accepting (drain); a rebind that commits later is closed at once too.
   void close();
-  /// Stops the io_contexts (ending every session) and joins the threads.
+  /// Stops the io_contexts (ending every session) and joins the threads, then waits for the
+  /// blocking work sessions started on the state's pool: its answers are posted to the
+  /// workers' inboxes, which must outlive them.
   void stop();
 
  private:
+  /// A bound, listening socket that no worker has taken yet; closed if none ever does.
+  class Listening {
+   public:
+    Listening(tcp protocol, int fd) : protocol_(protocol), fd_(fd) {}
+    Listening(Listening&& other) noexcept
+        : protocol_(other.protocol_), fd_(std::exchange(other.fd_, -1)) {}
+    Listening& operator=(Listening&&) = delete;
+    ~Listening();
+    /// An acceptor of `context` for the socket; on the context's thread once it runs.
+    std::shared_ptr<tcp_acceptor> adopt(net::io_context& context);
+
+   private:
+    tcp protocol_;
+    int fd_;
+  };
+
   struct Worker {
-    // One thread runs the context and every socket of it is used only from that thread (other
-    // threads post to it), so the reactor needs no lock per I/O operation.
-    net::io_context context{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+    // One thread runs the context and uses every object of it; other threads use the inbox.
+    net::io_context context{kWorkerConcurrencyHint};
     // Keeps run() going when no acceptor or session is left (after a drain closed them), so a
     // rebind posted later still runs; stop() ends it.
     net::executor_work_guard<net::io_context::executor_type> keep_running{context.get_executor()};
+    // Declared after the context, so destroyed before it: a task it still holds may own that
+    // context's sockets.
+    WorkerInbox inbox{context};
     // Touched only on the worker's own thread once started.
     std::shared_ptr<tcp_acceptor> acceptor;
     bool closed = false;
     std::thread thread;
   };
 
-  std::optional<std::string> open_all(const config::Endpoint& address,
-                                      std::vector<std::shared_ptr<tcp_acceptor>>& out,
+  std::optional<std::string> open_all(const config::Endpoint& address, std::vector<Listening>& out,
                                       tcp::endpoint& bound);
 
   std::shared_ptr<ProxyState> state_;
@@ -63,7 +86,7 @@ class Listeners {
   mutable std::mutex endpoint_mutex_;
   tcp::endpoint endpoint_;
   // Prepared by prepare_rebind, consumed by finish_rebind (both on the reloader thread).
-  std::vector<std::shared_ptr<tcp_acceptor>> pending_;
+  std::vector<Listening> pending_;
   tcp::endpoint pending_endpoint_;
 };
 

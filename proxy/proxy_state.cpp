@@ -2,9 +2,9 @@
 
 namespace switchyard::proxy {
 
-void SessionRegistry::add(std::uint64_t id, net::any_io_executor executor, DrainHook hook) {
+void SessionRegistry::add(std::uint64_t id, WorkerInbox& inbox, DrainHook hook) {
   std::lock_guard lock(mutex_);
-  entries_.emplace(id, Entry{std::move(executor), std::move(hook)});
+  entries_.emplace(id, Entry{&inbox, std::move(hook)});
 }
 
 void SessionRegistry::remove(std::uint64_t id) {
@@ -15,7 +15,7 @@ void SessionRegistry::remove(std::uint64_t id) {
 void SessionRegistry::drain_all() {
   std::lock_guard lock(mutex_);
   for (auto& [id, entry] : entries_) {
-    net::post(entry.executor, entry.hook);
+    entry.inbox->post(entry.hook);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "proxy/cancel_registry.hpp"
 #include "proxy/catalog_cache.hpp"
 #include "proxy/metrics.hpp"
+#include "proxy/worker_inbox.hpp"
 #include "rewrite/cache.hpp"
 #include "rewrite/rewriter.hpp"
 
@@ -49,15 +50,16 @@ struct Snapshot {
 class SessionRegistry {
  public:
   using DrainHook = std::function<void()>;
-  void add(std::uint64_t id, net::any_io_executor executor, DrainHook hook);
+  /// `inbox`: the session's worker's, which outlives the session.
+  void add(std::uint64_t id, WorkerInbox& inbox, DrainHook hook);
   void remove(std::uint64_t id);
-  /// Posts every hook to its session's executor.
+  /// Posts every hook to its session's worker.
   void drain_all();
   std::size_t size() const;
 
  private:
   struct Entry {
-    net::any_io_executor executor;
+    WorkerInbox* inbox;
     DrainHook hook;
   };
   mutable std::mutex mutex_;
@@ -92,8 +94,10 @@ class ProxyState {
   /// Rewrites of literal shapes (rewrite/literal_shape.hpp), keyed by the shape's text: texts
   /// that differ only in their constants (the simple protocol's) share one parse.
   rewrite::RewriteCache shape_cache{16384};
-  /// Blocking catalog look-ups run here, never on a session thread.
-  net::thread_pool catalog_pool{1};
+  /// Blocking calls for sessions (catalog look-ups, resolving the upstream's host name) run
+  /// here, never on a worker (OffThread). Two threads: a slow catalog does not hold up the
+  /// name look-ups of new connections.
+  net::thread_pool blocking_pool{2};
 
  private:
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;

@@ -80,8 +80,10 @@ std::string endpoint_text(const tcp_socket& socket) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp_socket socket, std::shared_ptr<ProxyState> state)
+  Session(tcp_socket socket, std::shared_ptr<ProxyState> state, WorkerInbox& inbox)
       : state_(std::move(state)),
+        inbox_(inbox),
+        off_thread_(state_->blocking_pool, inbox),
         id_(state_->next_session_id()),
         peer_(endpoint_text(socket)),
         client_(std::move(socket)) {}
@@ -121,6 +123,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   std::shared_ptr<ProxyState> state_;
+  WorkerInbox& inbox_;
+  const OffThread off_thread_;
   const std::uint64_t id_;
   const std::string peer_;
   Stream client_;
@@ -239,7 +243,7 @@ awaitable<void> Session::forward_cancel(const protocol::CancelRequest& request) 
     spdlog::info("event=cancel_ignored session={} client={} reason=unknown_key", id_, peer_);
     co_return;
   }
-  auto connected = co_await connect_tcp(*target);
+  auto connected = co_await connect_tcp(*target, off_thread_);
   if (auto* error = std::get_if<std::string>(&connected)) {
     spdlog::warn("event=cancel_failed session={} error={}", id_, log_value(*error));
     co_return;
@@ -352,7 +356,7 @@ awaitable<Session::Step> Session::authenticate() {
 }
 
 awaitable<void> Session::relay() {
-  SessionRewrite rewrite(*state_, user_, database_, search_path_);
+  SessionRewrite rewrite(*state_, off_thread_, user_, database_, search_path_);
   rewrite.set_snapshot(snapshot_);
   FrontendHandler frontend(relay_, state_->metrics, rewrite, id_);
   BackendHandler backend(relay_, state_->metrics, rewrite);
@@ -364,7 +368,7 @@ awaitable<void> Session::relay() {
   upstream_reader_.release();
 
   std::weak_ptr<Session> weak = weak_from_this();
-  state_->sessions.add(id_, client_.socket().get_executor(), [weak] {
+  state_->sessions.add(id_, inbox_, [weak] {
     if (auto self = weak.lock()) {
       self->request_drain();
     }
@@ -479,7 +483,7 @@ awaitable<Session::Step> Session::start() {
     if (co_await negotiate_startup() == Step::done) {
       co_return Step::done;
     }
-    auto connected = co_await connect_upstream(*snapshot_);
+    auto connected = co_await connect_upstream(*snapshot_, off_thread_);
     if (auto* error = std::get_if<std::string>(&connected)) {
       state_->metrics.upstream_connect_failures.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("event=upstream_connect_failed session={} client={} error={}", id_, peer_,
@@ -526,7 +530,8 @@ awaitable<void> Session::run() {
 
 }  // namespace
 
-awaitable<void> run_session(tcp_socket client, std::shared_ptr<ProxyState> state) {
+awaitable<void> run_session(tcp_socket client, std::shared_ptr<ProxyState> state,
+                            WorkerInbox& inbox) {
   error_code ignored;
   client.set_option(tcp::no_delay(true), ignored);
   // A client whose host vanished, or that half-closed and went away while the relay waited
@@ -535,7 +540,7 @@ awaitable<void> run_session(tcp_socket client, std::shared_ptr<ProxyState> state
   client.set_option(tcp_socket::keep_alive(true), ignored);
   state->metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
   state->metrics.connections_active.fetch_add(1, std::memory_order_relaxed);
-  auto session = std::make_shared<Session>(std::move(client), state);
+  auto session = std::make_shared<Session>(std::move(client), state, inbox);
   try {
     co_await session->run();
   } catch (const std::exception& e) {

@@ -7,9 +7,9 @@
 
 namespace switchyard::proxy {
 
-SessionRewrite::SessionRewrite(ProxyState& state, std::string user, std::string database,
-                               std::vector<std::string> search_path)
-    : state_(state), database_(std::move(database)) {
+SessionRewrite::SessionRewrite(ProxyState& state, OffThread off_thread, std::string user,
+                               std::string database, std::vector<std::string> search_path)
+    : state_(state), off_thread_(off_thread), database_(std::move(database)) {
   context_.user = std::move(user);
   startup_search_path_ = search_path.empty() ? context_.search_path : std::move(search_path);
   session_search_path_ = startup_search_path_;
@@ -171,7 +171,7 @@ const std::shared_ptr<const rewrite::RewriteResult>& SessionRewrite::not_reusabl
 
 namespace {
 
-// Blocking libpq work for fetch_missing; runs on the catalog thread.
+// Blocking libpq work for fetch_missing; runs on the state's blocking pool.
 std::string load_tables(const config::Config& config, const std::string& database,
                         const std::vector<std::string>& tables, CatalogCache& catalog) {
   auto client = CatalogClient::connect(config, database);
@@ -195,26 +195,13 @@ awaitable<void> SessionRewrite::fetch_missing(const rewrite::RewriteResult& resu
       tables.push_back(name.table);
     }
   }
-  // libpq blocks, so the look-up runs on the catalog thread and the session resumes on its
-  // own executor with the answer. A plain function object rather than a coroutine lambda:
-  // GCC 12 mishandles the captures of a lambda coroutine handed to co_spawn.
+  // libpq blocks, so the look-up runs on the pool and the session resumes on its worker with
+  // the answer.
   auto job = [snapshot = snapshot_, catalog = rules_->catalog, database = database_,
               tables = std::move(tables)] {
     return load_tables(*snapshot->config, database, tables, *catalog);
   };
-  auto& pool = state_.catalog_pool;
-  net::use_awaitable_t<executor> token;
-  std::string error = co_await net::async_initiate<decltype(token), void(std::string)>(
-      [&pool](auto handler, auto work) {
-        net::post(pool, [handler = std::move(handler), work = std::move(work)]() mutable {
-          std::string answer = work();
-          auto home = net::get_associated_executor(handler);
-          net::dispatch(home, [handler = std::move(handler), answer = std::move(answer)]() mutable {
-            std::move(handler)(std::move(answer));
-          });
-        });
-      },
-      token, std::move(job));
+  std::string error = co_await off_thread_.run(std::move(job));
   if (!error.empty()) {
     spdlog::error("event=catalog_fetch_failed database={} error={}", log_value(database_),
                   log_value(error));

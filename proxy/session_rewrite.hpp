@@ -9,6 +9,7 @@
 #include "proxy/asio.hpp"
 #include "proxy/proxy_state.hpp"
 #include "proxy/recent_results.hpp"
+#include "proxy/worker_inbox.hpp"
 #include "rewrite/literal_shape.hpp"
 #include "rewrite/result.hpp"
 #include "rewrite/search_path_setting.hpp"
@@ -35,7 +36,7 @@ struct TextRewrite {
 /// Generations change only through adopt(), which the relay calls at transaction boundaries.
 class SessionRewrite {
  public:
-  SessionRewrite(ProxyState& state, std::string user, std::string database,
+  SessionRewrite(ProxyState& state, OffThread off_thread, std::string user, std::string database,
                  std::vector<std::string> search_path);
 
   /// Switches to the latest published generation if it is newer. Returns true if it changed.
@@ -83,6 +84,7 @@ class SessionRewrite {
   TextRewrite from_shape(std::uint64_t key, const rewrite::LiteralShape& shape);
 
   ProxyState& state_;
+  OffThread off_thread_;
   std::string database_;
   /// Shape rewrites this session reused lately, by shape key.
   RecentResults recent_shapes_;

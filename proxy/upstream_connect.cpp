@@ -11,10 +11,10 @@ namespace {
 using namespace net::experimental::awaitable_operators;
 
 awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_and_negotiate(
-    const Snapshot& snapshot) {
+    const Snapshot& snapshot, OffThread off_thread) {
   const config::UpstreamConfig& upstream = snapshot.config->upstream;
   const std::string where = upstream.address.to_string();
-  auto connected = co_await connect_tcp(upstream.address);
+  auto connected = co_await connect_tcp(upstream.address, off_thread);
   if (auto* error = std::get_if<std::string>(&connected)) {
     co_return *error;
   }
@@ -55,9 +55,25 @@ awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_and_negoti
   co_return "upstream " + where + " answered SSLRequest with an unexpected byte";
 }
 
+// getaddrinfo blocks; a worker's io_context cannot run Asio's own resolver (see
+// kWorkerConcurrencyHint).
+struct Resolved {
+  error_code error;
+  tcp::resolver::results_type endpoints;
+};
+
+Resolved resolve(const std::string& host, std::uint16_t port) {
+  net::io_context scratch;
+  tcp::resolver resolver(scratch);
+  Resolved out;
+  out.endpoints = resolver.resolve(host, std::to_string(port), out.error);
+  return out;
+}
+
 }  // namespace
 
-awaitable<std::variant<tcp_socket, std::string>> connect_tcp(const config::Endpoint& address) {
+awaitable<std::variant<tcp_socket, std::string>> connect_tcp(const config::Endpoint& address,
+                                                             OffThread off_thread) {
   auto executor = co_await net::this_coro::executor;
   const std::string where = address.to_string();
   tcp_socket socket(executor);
@@ -66,13 +82,13 @@ awaitable<std::variant<tcp_socket, std::string>> connect_tcp(const config::Endpo
   if (!ec) {
     std::tie(ec) = co_await socket.async_connect(tcp::endpoint(ip, address.port), use_nothrow);
   } else {
-    tcp_resolver resolver(executor);
-    auto [rec, results] =
-        co_await resolver.async_resolve(address.host, std::to_string(address.port), use_nothrow);
-    if (rec) {
-      co_return "could not resolve upstream " + where + ": " + rec.message();
+    auto lookup = [host = address.host, port = address.port] { return resolve(host, port); };
+    Resolved resolved = co_await off_thread.run(std::move(lookup));
+    if (resolved.error) {
+      co_return "could not resolve upstream " + where + ": " + resolved.error.message();
     }
-    std::tie(ec, std::ignore) = co_await net::async_connect(socket, results, use_nothrow);
+    std::tie(ec, std::ignore) =
+        co_await net::async_connect(socket, resolved.endpoints, use_nothrow);
   }
   if (ec) {
     co_return "could not connect to upstream " + where + ": " + ec.message();
@@ -84,10 +100,11 @@ awaitable<std::variant<tcp_socket, std::string>> connect_tcp(const config::Endpo
 }
 
 awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_upstream(
-    const Snapshot& snapshot) {
+    const Snapshot& snapshot, OffThread off_thread) {
   steady_timer timer(co_await net::this_coro::executor);
   timer.expires_after(snapshot.config->timeouts.connect);
-  auto result = co_await (connect_and_negotiate(snapshot) || timer.async_wait(use_nothrow));
+  auto result =
+      co_await (connect_and_negotiate(snapshot, off_thread) || timer.async_wait(use_nothrow));
   if (result.index() == 1) {
     co_return "timed out connecting to upstream " + snapshot.config->upstream.address.to_string() +
         " after " + std::to_string(snapshot.config->timeouts.connect.count()) + " ms";

@@ -133,6 +133,30 @@ class LifecycleTest(IntegrationCase):
         self.proxy.wait_for_log("event=threads_chosen threads=", 10)
         self.assertIn(f"cpus_allowed={len(os.sched_getaffinity(0))} ", self.proxy.log_text())
 
+    def test_upstream_named_by_host_name_serves_writes_and_cancels(self):
+        # A worker cannot run Asio's resolver: the name is looked up on the blocking pool and
+        # the session resumes on its worker; a cancel resolves the name again the same way.
+        named = self.start_proxy(upstream_host="localhost")
+        self.pg.query("CREATE TABLE by_name (id int PRIMARY KEY, note text)")
+        self.addCleanup(self.pg.query, "DROP TABLE by_name")
+        with self.connect(host=named.host, port=named.port) as conn:
+            conn.execute("INSERT INTO by_name VALUES (1, 'through localhost')")
+        self.assertEqual(self.pg.query("SELECT note FROM by_name"), [("through localhost",)])
+        with rc.RawConnection(named.host, named.port) as victim:
+            victim.start(SUPERUSER, self.pg.dbname, password=self.pg.password)
+            pid = int(rc.rows(victim.simple("SELECT pg_backend_pid()"))[0][0])
+            victim.send(rc.query("SELECT pg_sleep(30)"))
+            wait_until(lambda: self.pg.query(
+                "SELECT state FROM pg_stat_activity WHERE pid = %s", (pid,)) == [("active",)],
+                10, what="the sleep to start")
+            with rc.RawConnection(named.host, named.port) as cancel:
+                cancel.send(rc.cancel_request(victim.backend_pid, victim.backend_key))
+                self.assertEqual(cancel.read_until_closed(timeout=10), [])
+            messages = victim.read_until_ready(timeout=10)
+            self.assertEqual(rc.errors(messages)[0]["C"], "57014")
+        named.wait_for_log("event=cancel_forwarded", 10)
+        self.assertIn("upstream=localhost:", named.log_text())
+
     def test_idle_proxy_exits_zero_on_sigterm(self):
         proxy = self.start_proxy()
         self.assertEqual(proxy.stop(timeout=10), 0, proxy.log_tail())
