@@ -295,11 +295,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   // then this statement must be prepared again before its next Bind (DESIGN §4). Assigned in
   // place: a client that parses its unnamed statement for every query (extended protocol
   // without prepared statements) reuses the entry's buffers instead of allocating anew.
-  auto found = prepared_.find(parse->statement);
-  if (found == prepared_.end()) {
-    found = prepared_.emplace(std::string(parse->statement), Prepared{}).first;
-  }
-  Prepared& prepared = found->second;
+  PreparedStatement& prepared = prepared_.record(parse->statement);
   prepared.sql.assign(parse->query);
   prepared.param_types.assign(parse->param_types.begin(), parse->param_types.end());
   prepared.generation = rewrite_.generation();
@@ -323,9 +319,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
 
 FrameAction FrontendHandler::on_close(const protocol::Frame& frame) {
   if (auto close = protocol::decode_describe_or_close(frame.body); close && close->kind == 'S') {
-    if (auto it = prepared_.find(close->name); it != prepared_.end()) {
-      prepared_.erase(it);
-    }
+    prepared_.erase(close->name);
   }
   sent(frame.type);
   return FrameAction::forward;
@@ -334,12 +328,12 @@ FrameAction FrontendHandler::on_close(const protocol::Frame& frame) {
 FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
                                                 std::string_view statement,
                                                 protocol::MessageWriter& out) {
-  auto it = prepared_.find(statement);
-  if (it == prepared_.end() || it->second.generation == rewrite_.generation()) {
+  PreparedStatement* found = prepared_.find(statement);
+  if (found == nullptr || found->generation == rewrite_.generation()) {
     sent(frame.type);
     return FrameAction::forward;
   }
-  Prepared& stmt = it->second;
+  PreparedStatement& stmt = *found;
   std::string replacement;
   Decision decision = decide(stmt.sql, replacement);
   armed_copy_.reset();
@@ -360,11 +354,11 @@ FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
   }
   // Prepare it again under the same name; the client never sees the two extra replies.
   spdlog::debug("event=reprepare session={} statement={} generation={}", session_id_,
-                log_value(it->first), stmt.generation);
+                log_value(statement), stmt.generation);
   metrics_.statements_reprepared.fetch_add(1, std::memory_order_relaxed);
-  protocol::encode_close(out, 'S', it->first);
+  protocol::encode_close(out, 'S', statement);
   sent(fe::kClose, true);
-  protocol::encode_parse(out, it->first, text, stmt.param_types);
+  protocol::encode_parse(out, statement, text, stmt.param_types);
   sent(fe::kParse, true);
   if (rewritten) {
     stmt.rewritten = std::move(replacement);

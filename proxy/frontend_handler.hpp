@@ -4,11 +4,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "protocol/message_types.hpp"
 #include "proxy/metrics.hpp"
+#include "proxy/prepared_statements.hpp"
 #include "proxy/pump.hpp"
 #include "proxy/relay_state.hpp"
 #include "proxy/session_rewrite.hpp"
@@ -66,24 +66,6 @@ class FrontendHandler {
   void follow_session_statements(std::string_view sql);
   void reject_batch(const std::string& rejection, protocol::MessageWriter& out);
 
-  /// A statement prepared through the protocol, as the client wrote it and as the server has it.
-  struct Prepared {
-    std::string sql;
-    std::vector<std::int32_t> param_types;
-    std::uint64_t generation = 0;
-    /// The text the server has when it is not `sql`; empty when it is (most statements, and
-    /// an extended-protocol client parses one for every query).
-    std::string rewritten;
-    std::string_view sent() const { return rewritten.empty() ? std::string_view(sql) : rewritten; }
-  };
-  /// Looks names up by string_view, so a Bind or Describe builds no string to find one.
-  struct NameHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view name) const {
-      return std::hash<std::string_view>{}(name);
-    }
-  };
-
   RelayState& state_;
   Metrics& metrics_;
   SessionRewrite& rewrite_;
@@ -94,7 +76,7 @@ class FrontendHandler {
   // Active while copy data flows; on the heap, as every idle session holds this object.
   std::unique_ptr<rewrite::CopyRowTransformer> copy_;
   bool copy_failed_ = false;
-  std::unordered_map<std::string, Prepared, NameHash, std::equal_to<>> prepared_;
+  PreparedStatements prepared_;
 };
 
 }  // namespace switchyard::proxy

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace switchyard::proxy {
+
+/// A statement prepared through the protocol, as the client wrote it and as the server has it.
+struct PreparedStatement {
+  std::string sql;
+  std::vector<std::int32_t> param_types;
+  std::uint64_t generation = 0;
+  /// The text the server has when it is not `sql`; empty when it is (most statements, and an
+  /// extended-protocol client parses one for every query).
+  std::string rewritten;
+  std::string_view sent() const { return rewritten.empty() ? std::string_view(sql) : rewritten; }
+};
+
+/// One session's statements prepared through the protocol, by name. The unnamed statement is
+/// kept beside the map: a client of the extended protocol without prepared statements parses
+/// and binds it for every query, and each of those would hash and look up the empty name.
+class PreparedStatements {
+ public:
+  /// The statement named `name`, or null.
+  PreparedStatement* find(std::string_view name) {
+    if (name.empty()) {
+      return unnamed_ ? &*unnamed_ : nullptr;
+    }
+    auto it = named_.find(name);
+    return it == named_.end() ? nullptr : &it->second;
+  }
+
+  /// The entry for `name`, made empty if there was none. An existing entry keeps its buffers,
+  /// for the caller to assign in place.
+  PreparedStatement& record(std::string_view name) {
+    if (name.empty()) {
+      return unnamed_ ? *unnamed_ : unnamed_.emplace();
+    }
+    auto it = named_.find(name);
+    if (it == named_.end()) {
+      it = named_.emplace(std::string(name), PreparedStatement{}).first;
+    }
+    return it->second;
+  }
+
+  void erase(std::string_view name) {
+    if (name.empty()) {
+      unnamed_.reset();
+    } else if (auto it = named_.find(name); it != named_.end()) {
+      named_.erase(it);
+    }
+  }
+
+  void clear() {
+    unnamed_.reset();
+    named_.clear();
+  }
+
+  bool empty() const { return !unnamed_ && named_.empty(); }
+
+ private:
+  // Looks names up by string_view, so a Bind or Describe builds no string to find one.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view name) const {
+      return std::hash<std::string_view>{}(name);
+    }
+  };
+
+  std::optional<PreparedStatement> unnamed_;
+  std::unordered_map<std::string, PreparedStatement, NameHash, std::equal_to<>> named_;
+};
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,104 @@
+#include "proxy/prepared_statements.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace switchyard::proxy {
+namespace {
+
+// A script of registry operations, then which names are found afterwards and with what text.
+struct Case {
+  const char* name;
+  std::vector<std::string> ops;  // "record NAME SQL", "erase NAME", "clear"; "-" is the unnamed
+  std::vector<std::pair<std::string, std::string>> found;  // name -> sql
+  std::vector<std::string> missing;
+  bool empty;
+};
+
+std::string name_of(const std::string& token) { return token == "-" ? "" : token; }
+
+void run(PreparedStatements& registry, const std::string& op) {
+  auto first = op.find(' ');
+  std::string verb = op.substr(0, first);
+  if (verb == "clear") {
+    registry.clear();
+    return;
+  }
+  auto second = op.find(' ', first + 1);
+  std::string name = name_of(op.substr(first + 1, second - first - 1));
+  if (verb == "record") {
+    registry.record(name).sql = op.substr(second + 1);
+  } else {
+    registry.erase(name);
+  }
+}
+
+const Case kCases[] = {
+    {"NothingRecorded", {}, {}, {"-", "a"}, true},
+    {"UnnamedIsFoundByTheEmptyName", {"record - SELECT 1"}, {{"-", "SELECT 1"}}, {"a"}, false},
+    {"NamedIsFoundByItsName", {"record a SELECT 2"}, {{"a", "SELECT 2"}}, {"-", "b"}, false},
+    {"ParsingAgainReplacesTheText",
+     {"record - SELECT 1", "record - SELECT 3", "record a x", "record a y"},
+     {{"-", "SELECT 3"}, {"a", "y"}},
+     {},
+     false},
+    {"ClosingTheUnnamedLeavesTheNamed",
+     {"record - SELECT 1", "record a SELECT 2", "erase -"},
+     {{"a", "SELECT 2"}},
+     {"-"},
+     false},
+    {"ClosingANamedLeavesTheUnnamed",
+     {"record - SELECT 1", "record a SELECT 2", "erase a"},
+     {{"-", "SELECT 1"}},
+     {"a"},
+     false},
+    {"ClosingWhatIsNotThereChangesNothing",
+     {"record a q", "erase b", "erase -"},
+     {{"a", "q"}},
+     {"b"},
+     false},
+    {"ClearForgetsBoth", {"record - SELECT 1", "record a SELECT 2", "clear"}, {}, {"-", "a"}, true},
+    {"EmptyOnceEverythingIsClosed",
+     {"record - s", "record a t", "erase -", "erase a"},
+     {},
+     {"-", "a"},
+     true},
+};
+
+class PreparedStatementsTest : public testing::TestWithParam<Case> {};
+
+TEST_P(PreparedStatementsTest, FindsWhatTheScriptLeft) {
+  const Case& c = GetParam();
+  PreparedStatements registry;
+  for (const auto& op : c.ops) {
+    run(registry, op);
+  }
+  for (const auto& [token, sql] : c.found) {
+    const PreparedStatement* found = registry.find(name_of(token));
+    ASSERT_NE(found, nullptr) << token;
+    EXPECT_EQ(found->sql, sql) << token;
+  }
+  for (const auto& token : c.missing) {
+    EXPECT_EQ(registry.find(name_of(token)), nullptr) << token;
+  }
+  EXPECT_EQ(registry.empty(), c.empty);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, PreparedStatementsTest, testing::ValuesIn(kCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(PreparedStatementsReuseTest, RecordingAgainKeepsTheEntryAndItsBuffers) {
+  PreparedStatements registry;
+  PreparedStatement& first = registry.record("");
+  first.sql.assign(200, 'x');
+  const char* buffer = first.sql.data();
+  PreparedStatement& again = registry.record("");
+  EXPECT_EQ(&again, &first);
+  again.sql.assign("SELECT 1");
+  EXPECT_EQ(again.sql.data(), buffer);  // assigned in place, no new allocation
+}
+
+}  // namespace
+}  // namespace switchyard::proxy
