@@ -69,7 +69,10 @@ class SessionRegistry {
 /// State shared by every session of the process.
 class ProxyState {
  public:
-  std::shared_ptr<const Snapshot> snapshot() const { return snapshot_.load(); }
+  std::shared_ptr<const Snapshot> snapshot() const {
+    std::lock_guard lock(snapshot_mutex_);
+    return snapshot_;
+  }
   /// The generation of the latest snapshot: sessions compare it at every statement boundary,
   /// so a plain load instead of copying the shared_ptr (whose count both threads would bounce).
   /// Stored after the snapshot, so whoever sees a generation finds that snapshot or a later one.
@@ -77,7 +80,10 @@ class ProxyState {
   void publish(std::shared_ptr<const Snapshot> next) {
     const std::uint64_t generation = next->generation;
     metrics.config_generation.store(generation, std::memory_order_relaxed);
-    snapshot_.store(std::move(next));
+    {
+      std::lock_guard lock(snapshot_mutex_);
+      snapshot_.swap(next);
+    }
     generation_.store(generation, std::memory_order_release);
   }
   std::uint64_t next_session_id() { return next_session_id_.fetch_add(1); }
@@ -100,7 +106,12 @@ class ProxyState {
   net::thread_pool blocking_pool{2};
 
  private:
-  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  // A mutex, not std::atomic<std::shared_ptr>: GCC 12's releases its internal lock after a load
+  // with a relaxed store, so the reader's copy of the pointer is not ordered before a
+  // writer's swap (ThreadSanitizer reports it; a weakly ordered CPU could act on it). Taken at
+  // session start and when a session adopts a new generation, not per statement.
+  mutable std::mutex snapshot_mutex_;
+  std::shared_ptr<const Snapshot> snapshot_;  // guarded by snapshot_mutex_
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<std::uint64_t> next_session_id_{1};
   std::atomic<bool> draining_{false};
