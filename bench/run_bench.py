@@ -389,15 +389,26 @@ def report(bench, results, idle, started, load_before):
         changes = [rewriting["tps"] / passing["tps"] - 1
                    for rewriting, passing in zip(runs["switchyard-rewrite"], runs["switchyard"])]
         rw_change = statistics.median(changes)
+        # The verdict compares the medians; the paired ratios (each repeat's pass-through run
+        # against PgBouncer's run of the same repeat) show how far the comparison itself moves.
+        cpu_ratios = [passing["cpu_us"] / bouncer["cpu_us"]
+                      for passing, bouncer in zip(runs["switchyard"], runs["pgbouncer"])
+                      if passing["cpu_us"] and bouncer["cpu_us"]]
+        cpu_paired = ((statistics.median(cpu_ratios), min(cpu_ratios), max(cpu_ratios))
+                      if cpu_ratios else None)
         verdicts.append((script, mode, sy["cpu"] <= pb["cpu"], sy["ratio"] >= pb["ratio"],
-                         rw_change >= -0.05, sy, pb, (rw_change, min(changes), max(changes))))
+                         rw_change >= -0.05, sy, pb, (rw_change, min(changes), max(changes)),
+                         cpu_paired))
     out("")
-    out("| script | mode | pass-through CPU <= PgBouncer | ratio >= PgBouncer | "
+    out("| script | mode | pass-through CPU <= PgBouncer (medians; paired ratio: median, range) "
+        "| ratio >= PgBouncer | "
         "rewritten tps within 5% of pass-through (median of repeats; range) |")
     out("|---|---|---|---|---|")
-    for script, mode, cpu_ok, ratio_ok, rw_ok, sy, pb, (change, low, high) in verdicts:
+    for script, mode, cpu_ok, ratio_ok, rw_ok, sy, pb, (change, low, high), paired in verdicts:
+        cpu_pairs = (f"; {paired[0]:.2f}x, {paired[1]:.2f} to {paired[2]:.2f}x" if paired
+                     else "")
         out(f"| {script} | {mode} | {'yes' if cpu_ok else 'NO'} ({sy['cpu']:.1f} vs "
-            f"{pb['cpu']:.1f}) | {'yes' if ratio_ok else 'NO'} ({sy['ratio']:.2f} vs "
+            f"{pb['cpu']:.1f}{cpu_pairs}) | {'yes' if ratio_ok else 'NO'} ({sy['ratio']:.2f} vs "
             f"{pb['ratio']:.2f}) | {'yes' if rw_ok else 'NO'} "
             f"({change * 100:+.1f}%; {low * 100:+.1f} to {high * 100:+.1f}%) |")
     if idle:
