@@ -28,9 +28,10 @@ class WorkerInbox {
   /// A piece of work to run once; move-only, since it often carries a completion handler.
   class Task {
    public:
-    template <class F>
-    requires std::invocable<F&> &&(!std::same_as<std::decay_t<F>, Task>)Task(F f)
-        : impl_(std::make_unique<Impl<F>>(std::move(f))) {}  // NOLINT: implicit on purpose
+    // Implicit, so that post() takes a lambda as it is.
+    template <std::invocable F>
+    Task(F f)
+        : impl_(std::make_unique<Impl<F>>(std::move(f))) {}  // NOLINT(google-explicit-constructor)
     void operator()() { impl_->run(); }
 
    private:
