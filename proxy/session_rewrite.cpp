@@ -154,7 +154,10 @@ TextRewrite SessionRewrite::from_shape(std::uint64_t key, const rewrite::Literal
     if (!shared || shared == not_reusable()) {
       return {};
     }
-    tmpl = &recent_shapes_.remember(key, shape.key, std::move(shared));
+    // A copy of the session's own, as for recent_texts_: each hit copies the pointer into its
+    // TextRewrite, and the shared one's count would bounce between the worker threads.
+    tmpl = &recent_shapes_.remember(key, shape.key,
+                                    std::make_shared<const rewrite::RewriteResult>(*shared));
   }
   auto sql = rewrite::instantiate_sql(**tmpl, shape);
   if (!sql) {

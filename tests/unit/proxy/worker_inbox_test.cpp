@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <future>
 #include <memory>
@@ -15,15 +17,31 @@ namespace {
 
 constexpr auto kBound = std::chrono::seconds(20);
 
+// The answer within kBound, or the test binary aborts: a task still queued refers to the
+// test's locals, so the test cannot just return (and get() would wait for ever).
+template <class T>
+T answer_within_bound(std::future<T>& future) {
+  if (future.wait_for(kBound) != std::future_status::ready) {
+    std::fprintf(stderr, "no answer from the worker within %lld s\n",
+                 static_cast<long long>(kBound.count()));
+    std::abort();
+  }
+  return future.get();
+}
+
 // A worker as Listeners makes one: a lock-free context run by one thread, and its inbox.
 struct Worker {
   net::io_context context{kWorkerConcurrencyHint};
   net::executor_work_guard<net::io_context::executor_type> keep_running{context.get_executor()};
   WorkerInbox inbox{context};
   std::thread thread;
+  std::promise<bool> ended;  // set when run() returns, so that stopping is a bounded wait
 
   void start() {
-    thread = std::thread([this] { context.run(); });
+    thread = std::thread([this] {
+      context.run();
+      ended.set_value(true);
+    });
   }
   void stop() {
     inbox.post([this] {
@@ -31,6 +49,8 @@ struct Worker {
       context.stop();
     });
     if (thread.joinable()) {
+      auto run_ended = ended.get_future();
+      answer_within_bound(run_ended);  // a stop lost in the inbox aborts instead of hanging
       thread.join();
     }
   }
@@ -43,8 +63,7 @@ T ask(Worker& worker, std::function<T()> question) {
   std::promise<T> answer;
   auto future = answer.get_future();
   worker.inbox.post([&] { answer.set_value(question()); });
-  EXPECT_EQ(future.wait_for(kBound), std::future_status::ready);
-  return future.get();
+  return answer_within_bound(future);
 }
 
 TEST(WorkerInboxTest, ATaskPostedFromAnotherThreadRunsOnTheWorker) {
@@ -110,8 +129,7 @@ TEST(WorkerInboxTest, PingPongWithAnotherThreadLosesNoWakeUp) {
   };
   worker.inbox.post([&] { serve(0); });
   auto future = done.get_future();
-  ASSERT_EQ(future.wait_for(kBound), std::future_status::ready);
-  EXPECT_EQ(future.get(), kRounds);
+  EXPECT_EQ(answer_within_bound(future), kRounds);
   other.join();
 }
 
@@ -148,8 +166,7 @@ TEST(WorkerInboxTest, OffThreadRunsTheWorkOnThePoolAndResumesOnTheWorker) {
   net::co_spawn(worker.context, ask_off_thread(OffThread(pool, worker.inbox), seen), net::detached);
   worker.start();
   auto future = seen.get_future();
-  ASSERT_EQ(future.wait_for(kBound), std::future_status::ready);
-  auto result = future.get();
+  auto result = answer_within_bound(future);
   EXPECT_EQ(result.answer, "rows");
   EXPECT_NE(result.worked_on, worker.thread.get_id());
   EXPECT_EQ(result.resumed_on, worker.thread.get_id());
