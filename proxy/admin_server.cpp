@@ -8,6 +8,7 @@
 #include "proxy/admin_pages.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/metrics_text.hpp"
+#include "proxy/thread_name.hpp"
 
 namespace switchyard::proxy {
 
@@ -239,7 +240,10 @@ std::optional<std::string> AdminServer::start(const config::Endpoint& address) {
     return "cannot listen on admin address " + address.to_string() + ": " + ec.message();
   }
   net::co_spawn(context_, accept_loop(*acceptor_, shared_), net::detached);
-  thread_ = std::thread([this] { context_.run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("sy-admin");
+    context_.run();
+  });
   return std::nullopt;
 }
 

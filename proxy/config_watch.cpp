@@ -14,6 +14,7 @@
 #include <future>
 
 #include "proxy/logging.hpp"
+#include "proxy/thread_name.hpp"
 
 namespace switchyard::proxy {
 namespace {
@@ -99,7 +100,10 @@ std::optional<std::string> ConfigWatch::start() {
   // Wait until the thread's watches are in place, so a change right after start() is seen.
   std::promise<void> watching;
   auto watching_set = watching.get_future();
-  thread_ = std::thread([this, &watching] { run(watching); });
+  thread_ = std::thread([this, &watching] {
+    name_this_thread("sy-config-watch");
+    run(watching);
+  });
   watching_set.wait();
   return std::nullopt;
 }

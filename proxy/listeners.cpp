@@ -8,6 +8,7 @@
 
 #include "proxy/logging.hpp"
 #include "proxy/session.hpp"
+#include "proxy/thread_name.hpp"
 
 namespace switchyard::proxy {
 namespace {
@@ -164,10 +165,14 @@ std::optional<std::string> Listeners::bind(const config::Endpoint& address) {
 }
 
 void Listeners::start() {
-  for (auto& worker : workers_) {
-    net::co_spawn(worker->context, accept_loop(worker->acceptor, state_, worker->inbox),
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    Worker& worker = *workers_[i];
+    net::co_spawn(worker.context, accept_loop(worker.acceptor, state_, worker.inbox),
                   net::detached);
-    worker->thread = std::thread([&context = worker->context] { context.run(); });
+    worker.thread = std::thread([&context = worker.context, i] {
+      name_this_thread("sy-worker-" + std::to_string(i));
+      context.run();
+    });
   }
 }
 

@@ -7,6 +7,7 @@
 #include "config/changes.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/snapshot_builder.hpp"
+#include "proxy/thread_name.hpp"
 
 namespace switchyard::proxy {
 std::string_view to_string(ReloadStatus::Result result) {
@@ -32,7 +33,10 @@ Reloader::Reloader(std::filesystem::path config_path, std::shared_ptr<ProxyState
   if (auto current = state_->snapshot()) {
     last_.generation = current->generation;
   }
-  worker_ = std::thread([this] { worker_loop(); });
+  worker_ = std::thread([this] {
+    name_this_thread("sy-reloader");
+    worker_loop();
+  });
 }
 
 Reloader::~Reloader() { stop(); }

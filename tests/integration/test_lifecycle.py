@@ -2,7 +2,9 @@
 terminated under a live proxy, and the check command."""
 
 import json
+import math
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -16,6 +18,18 @@ from harness.base import IntegrationCase, requires_proxy
 from harness.postgres import SUPERUSER
 from harness.proxy import binary, render_config
 from harness.util import can_connect, free_port, socket_inodes, wait_until
+
+
+def worker_threads(pid):
+    """The names of a process's worker threads, as `top -H` shows them."""
+    names = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/comm") as comm:
+                names.append(comm.read().strip())
+        except FileNotFoundError:  # a thread that ended meanwhile
+            pass
+    return sorted(name for name in names if name.startswith("sy-worker-"))
 
 
 @requires_proxy
@@ -123,15 +137,25 @@ class LifecycleTest(IntegrationCase):
         self.assertEqual(self.pg.query("SELECT count(*) FROM drained WHERE v >= 100"), [(0,)])
 
     def test_default_threads_follow_the_cpus_the_process_may_use(self):
-        # One CPU in the affinity mask: one worker, whatever the machine has.
-        pinned = self.start_proxy(wrapper=("taskset", "-c", "0"))
-        pinned.wait_for_log("event=threads_chosen threads=1 ", 10)
-        self.assertIn("cpus_allowed=1 ", pinned.log_text())
-        with self.connect(host=pinned.host, port=pinned.port) as conn:
-            self.assertEqual(conn.execute("SELECT 'served'").fetchone(), ("served",))
-        # Unpinned: as many as the mask allows (no cgroup limit is set by this test).
-        self.proxy.wait_for_log("event=threads_chosen threads=", 10)
-        self.assertIn(f"cpus_allowed={len(os.sched_getaffinity(0))} ", self.proxy.log_text())
+        # One worker per CPU of the affinity mask, cut to the cgroup's CPU limit if the machine
+        # has one; each is named so that `top -H` tells the workers apart.
+        cpus = sorted(os.sched_getaffinity(0))
+        masks = ([cpus[0]], cpus[:2]) if len(cpus) > 1 else ([cpus[0]],)
+        proxies = [(self.start_proxy(wrapper=("taskset", "-c", ",".join(map(str, mask)))),
+                    len(mask)) for mask in masks]
+        for proxy, allowed in proxies + [(self.proxy, len(cpus))]:
+            proxy.wait_for_log("event=threads_chosen threads=", 10)
+            chosen = re.search(r"event=threads_chosen threads=(\d+) cpus_online=\d+ "
+                               r"cpus_allowed=(\d+) cgroup_cpu_limit=(\S+)", proxy.log_text())
+            self.assertIsNotNone(chosen, proxy.log_text())
+            threads, limit = int(chosen.group(1)), chosen.group(3)
+            self.assertEqual(int(chosen.group(2)), allowed)
+            self.assertEqual(threads, allowed if limit == "none"
+                             else min(allowed, math.ceil(float(limit))))
+            with self.connect(host=proxy.host, port=proxy.port) as conn:
+                self.assertEqual(conn.execute("SELECT 'served'").fetchone(), ("served",))
+            self.assertEqual(worker_threads(proxy.process.pid),
+                             sorted(f"sy-worker-{i}" for i in range(threads)))
 
     def test_upstream_named_by_host_name_serves_writes_and_cancels(self):
         # A worker cannot run Asio's resolver: the name is looked up on the blocking pool and
