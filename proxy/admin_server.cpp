@@ -240,10 +240,8 @@ std::optional<std::string> AdminServer::start(const config::Endpoint& address) {
     return "cannot listen on admin address " + address.to_string() + ": " + ec.message();
   }
   net::co_spawn(context_, accept_loop(*acceptor_, shared_), net::detached);
-  thread_ = std::thread([this] {
-    name_this_thread("sy-admin");
-    context_.run();
-  });
+  thread_ = std::thread([this] { context_.run(); });
+  name_thread(thread_, "sy-admin");
   return std::nullopt;
 }
 

@@ -100,10 +100,8 @@ std::optional<std::string> ConfigWatch::start() {
   // Wait until the thread's watches are in place, so a change right after start() is seen.
   std::promise<void> watching;
   auto watching_set = watching.get_future();
-  thread_ = std::thread([this, &watching] {
-    name_this_thread("sy-config-watch");
-    run(watching);
-  });
+  thread_ = std::thread([this, &watching] { run(watching); });
+  name_thread(thread_, "sy-config-watch");
   watching_set.wait();
   return std::nullopt;
 }

@@ -169,10 +169,8 @@ void Listeners::start() {
     Worker& worker = *workers_[i];
     net::co_spawn(worker.context, accept_loop(worker.acceptor, state_, worker.inbox),
                   net::detached);
-    worker.thread = std::thread([&context = worker.context, i] {
-      name_this_thread("sy-worker-" + std::to_string(i));
-      context.run();
-    });
+    worker.thread = std::thread([&context = worker.context] { context.run(); });
+    name_thread(worker.thread, "sy-worker-" + std::to_string(i));
   }
 }
 

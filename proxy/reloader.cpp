@@ -33,10 +33,8 @@ Reloader::Reloader(std::filesystem::path config_path, std::shared_ptr<ProxyState
   if (auto current = state_->snapshot()) {
     last_.generation = current->generation;
   }
-  worker_ = std::thread([this] {
-    name_this_thread("sy-reloader");
-    worker_loop();
-  });
+  worker_ = std::thread([this] { worker_loop(); });
+  name_thread(worker_, "sy-reloader");
 }
 
 Reloader::~Reloader() { stop(); }
