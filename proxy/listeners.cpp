@@ -54,7 +54,8 @@ std::optional<std::string> open_listening(const tcp::endpoint& at, int& fd, tcp:
 // Holds the acceptor by shared_ptr: a rebind closes and drops it while this loop still has to
 // resume once with operation_aborted.
 awaitable<void> accept_loop(std::shared_ptr<tcp_acceptor> acceptor,
-                            std::shared_ptr<ProxyState> state, WorkerInbox& inbox) {
+                            std::shared_ptr<ProxyState> state, WorkerInbox& inbox,
+                            Metrics& metrics) {
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(use_nothrow);
     if (ec == net::error::operation_aborted || !acceptor->is_open()) {
@@ -67,7 +68,7 @@ awaitable<void> accept_loop(std::shared_ptr<tcp_acceptor> acceptor,
       co_await pause.async_wait(use_nothrow);
       continue;
     }
-    net::co_spawn(acceptor->get_executor(), run_session(std::move(socket), state, inbox),
+    net::co_spawn(acceptor->get_executor(), run_session(std::move(socket), state, inbox, metrics),
                   net::detached);
   }
 }
@@ -99,7 +100,7 @@ std::optional<std::string> resolve_endpoint(const config::Endpoint& address, tcp
 Listeners::Listeners(std::shared_ptr<ProxyState> state, unsigned threads)
     : state_(std::move(state)) {
   for (unsigned i = 0; i < std::max(1u, threads); ++i) {
-    workers_.push_back(std::make_unique<Worker>());
+    workers_.push_back(std::make_unique<Worker>(state_->metrics.worker(i)));
   }
 }
 
@@ -167,7 +168,8 @@ std::optional<std::string> Listeners::bind(const config::Endpoint& address) {
 void Listeners::start() {
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     Worker& worker = *workers_[i];
-    net::co_spawn(worker.context, accept_loop(worker.acceptor, state_, worker.inbox),
+    net::co_spawn(worker.context,
+                  accept_loop(worker.acceptor, state_, worker.inbox, worker.metrics),
                   net::detached);
     worker.thread = std::thread([&context = worker.context] { context.run(); });
     name_thread(worker.thread, "sy-worker-" + std::to_string(i));
@@ -202,7 +204,8 @@ void Listeners::finish_rebind(bool commit) {
         close_quietly(*worker.acceptor);
       }
       worker.acceptor = acceptor;
-      net::co_spawn(worker.context, accept_loop(acceptor, state_, worker.inbox), net::detached);
+      net::co_spawn(worker.context, accept_loop(acceptor, state_, worker.inbox, worker.metrics),
+                    net::detached);
     });
   }
   pending_.clear();

@@ -64,6 +64,7 @@ class Listeners {
   };
 
   struct Worker {
+    explicit Worker(Metrics& m) : metrics(m) {}
     // One thread runs the context and uses every object of it; other threads use the inbox.
     net::io_context context{kWorkerConcurrencyHint};
     // Keeps run() going when no acceptor or session is left (after a drain closed them), so a
@@ -75,6 +76,7 @@ class Listeners {
     // Touched only on the worker's own thread once started.
     std::shared_ptr<tcp_acceptor> acceptor;
     bool closed = false;
+    Metrics& metrics;  // written by this worker's sessions only
     std::thread thread;
   };
 

@@ -309,6 +309,14 @@ LatencyHistogram::Sample LatencyHistogram::sample() const {
   return out;
 }
 
+void LatencyHistogram::add_to(LatencyHistogram& total) const {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  for (std::size_t i = 0; i < buckets_.size(); ++i) {
+    total.buckets_[i].fetch_add(buckets_[i].load(relaxed), relaxed);
+  }
+  total.sum_nanoseconds_.fetch_add(sum_nanoseconds_.load(relaxed), relaxed);
+}
+
 void Metrics::count_error_sqlstate(std::string_view sqlstate) {
   if (sqlstate.empty()) {
     return;
@@ -364,6 +372,51 @@ void Metrics::record_rewrite(const rewrite::RewriteResult& result) {
         break;
     }
   }
+}
+
+namespace {
+
+template <class T, std::size_t N>
+void add_all(const std::array<T, N>& from, std::array<T, N>& into) {
+  for (std::size_t i = 0; i < N; ++i) {
+    into[i].fetch_add(from[i].load(std::memory_order_relaxed), std::memory_order_relaxed);
+  }
+}
+
+}  // namespace
+
+void Metrics::add_to(Metrics& total) const {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  for (auto member :
+       {&Metrics::connections_total, &Metrics::connections_rejected,
+        &Metrics::upstream_connect_failures, &Metrics::cancel_requests,
+        &Metrics::bytes_from_clients, &Metrics::bytes_from_upstream, &Metrics::queries_simple,
+        &Metrics::queries_extended, &Metrics::transactions, &Metrics::statements_rewritten,
+        &Metrics::rewrites_from_shape, &Metrics::statements_rejected,
+        &Metrics::statements_reprepared, &Metrics::statements_passthrough, &Metrics::reloads_ok,
+        &Metrics::reloads_failed}) {
+    (total.*member).fetch_add((this->*member).load(relaxed), relaxed);
+  }
+  total.connections_active.fetch_add(connections_active.load(relaxed), relaxed);
+  const std::uint64_t generation = config_generation.load(relaxed);
+  if (generation > total.config_generation.load(relaxed)) {
+    total.config_generation.store(generation, relaxed);
+  }
+  add_all(upstream_errors_by_class, total.upstream_errors_by_class);
+  add_all(upstream_errors_by_sqlstate_class, total.upstream_errors_by_sqlstate_class);
+  add_all(statements_by_kind, total.statements_by_kind);
+  add_all(analyzed_by_kind, total.analyzed_by_kind);
+  for (const MigrationCounters* from : migrations.entries()) {
+    MigrationCounters& into = total.migrations.get(from->name);
+    for (auto member :
+         {&MigrationCounters::statements_rewritten, &MigrationCounters::statements_rejected,
+          &MigrationCounters::statements_passthrough, &MigrationCounters::reads_of_old,
+          &MigrationCounters::writes_of_old, &MigrationCounters::reads_of_new,
+          &MigrationCounters::writes_of_new}) {
+      (into.*member).fetch_add((from->*member).load(relaxed), relaxed);
+    }
+  }
+  query_seconds.add_to(total.query_seconds);
 }
 
 }  // namespace switchyard::proxy

@@ -90,13 +90,17 @@ class LatencyHistogram {
   /// The counts at one moment (each bucket read once; count is their sum, so it always
   /// equals the +Inf bucket of the rendered, cumulative form).
   Sample sample() const;
+  /// Adds this histogram's counts into `total`.
+  void add_to(LatencyHistogram& total) const;
 
  private:
   std::array<Counter, kBounds.size() + 1> buckets_{};
   Counter sum_nanoseconds_{0};
 };
 
-/// Process-wide counters. Relaxed atomics: each is read alone, at scrape time.
+/// Counters of one block: each worker thread writes its own, and another block serves the
+/// threads that are not workers (MetricsShards); a scrape adds them up (add_to), so a counter
+/// added here must be added there too. Relaxed atomics: each is read alone, at scrape time.
 struct Metrics {
   using Counter = proxy::Counter;
   Counter connections_total{0};
@@ -161,6 +165,11 @@ struct Metrics {
   }
 
   void observe_query_seconds(double seconds) { query_seconds.observe(seconds); }
+
+  /// Adds every counter of this block into `total`, each read once. connections_active adds up
+  /// too (a session counts itself in and out of the same block); config_generation is the
+  /// larger of the two, since only one block holds it.
+  void add_to(Metrics& total) const;
 };
 
 }  // namespace switchyard::proxy

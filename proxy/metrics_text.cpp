@@ -121,8 +121,7 @@ char sqlstate_char(std::size_t index) {
   return static_cast<char>(index < 10 ? '0' + index : 'A' + (index - 10));
 }
 
-void render_connections(Exposition& out, const ProxyState& state) {
-  const auto& m = state.metrics;
+void render_connections(Exposition& out, const ProxyState& state, const Metrics& m) {
   out.counter("switchyard_connections_total", "Client connections accepted.", m.connections_total);
   out.gauge("switchyard_connections_active", "Client connections open now.",
             static_cast<std::int64_t>(m.connections_active.load(std::memory_order_relaxed)));
@@ -179,8 +178,8 @@ void render_statements(Exposition& out, const Metrics& m) {
               m.statements_reprepared);
 }
 
-void render_migrations(Exposition& out, const ProxyState& state) {
-  const auto entries = state.metrics.migrations.entries();
+void render_migrations(Exposition& out, const ProxyState& state, const Metrics& total) {
+  const auto entries = total.migrations.entries();
   out.family("switchyard_migration_statements_total", "counter",
              "Statements touching a migration, by outcome (rewritten, rejected, passthrough).");
   for (const auto* c : entries) {
@@ -260,8 +259,8 @@ void render_errors(Exposition& out, const Metrics& m) {
   }
 }
 
-void render_config(Exposition& out, const ProxyState& state, const ReloadStatus& last_reload) {
-  const auto& m = state.metrics;
+void render_config(Exposition& out, const ProxyState& state, const Metrics& m,
+                   const ReloadStatus& last_reload) {
   out.gauge("switchyard_config_generation", "Generation of the running config (1 at start).",
             m.config_generation.load(std::memory_order_relaxed));
   out.family("switchyard_reloads_total", "counter", "Config reloads by result.");
@@ -283,7 +282,7 @@ void render_config(Exposition& out, const ProxyState& state, const ReloadStatus&
   out.family("switchyard_rewrite_shape_hits_total", "counter",
              "Cache misses served from the rewrite of a text differing only in its constants.");
   out.sample("switchyard_rewrite_shape_hits_total", {},
-             state.metrics.rewrites_from_shape.load(std::memory_order_relaxed));
+             m.rewrites_from_shape.load(std::memory_order_relaxed));
 }
 
 }  // namespace
@@ -313,12 +312,13 @@ std::string render_metrics(const ProxyState& state, const ReloadStatus& last_rel
   Exposition out;
   out.family("switchyard_build_info", "gauge", "Switchyard version (value 1).");
   out.sample("switchyard_build_info", {{"version", SWITCHYARD_VERSION}}, std::uint64_t{1});
-  render_connections(out, state);
-  render_statements(out, state.metrics);
-  render_migrations(out, state);
-  render_latency(out, state.metrics.query_seconds);
-  render_errors(out, state.metrics);
-  render_config(out, state, last_reload);
+  const std::unique_ptr<Metrics> total = state.metrics.total();
+  render_connections(out, state, *total);
+  render_statements(out, *total);
+  render_migrations(out, state, *total);
+  render_latency(out, total->query_seconds);
+  render_errors(out, *total);
+  render_config(out, state, *total, last_reload);
   return out.take();
 }
 

@@ -11,7 +11,7 @@
 #include "proxy/asio.hpp"
 #include "proxy/cancel_registry.hpp"
 #include "proxy/catalog_cache.hpp"
-#include "proxy/metrics.hpp"
+#include "proxy/metrics_shards.hpp"
 #include "proxy/worker_inbox.hpp"
 #include "rewrite/cache.hpp"
 #include "rewrite/rewriter.hpp"
@@ -79,7 +79,7 @@ class ProxyState {
   std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   void publish(std::shared_ptr<const Snapshot> next) {
     const std::uint64_t generation = next->generation;
-    metrics.config_generation.store(generation, std::memory_order_relaxed);
+    metrics.shared().config_generation.store(generation, std::memory_order_relaxed);
     {
       std::lock_guard lock(snapshot_mutex_);
       snapshot_.swap(next);
@@ -95,7 +95,9 @@ class ProxyState {
 
   CancelRegistry cancels;
   SessionRegistry sessions;
-  Metrics metrics;
+  /// Counters: each worker writes its own block (metrics.worker(i)), other threads the shared
+  /// one; /metrics shows their sum.
+  MetricsShards metrics;
   rewrite::RewriteCache rewrite_cache{16384};
   /// Rewrites of literal shapes (rewrite/literal_shape.hpp), keyed by the shape's text: texts
   /// that differ only in their constants (the simple protocol's) share one parse.

@@ -143,7 +143,7 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
         status.result = ReloadStatus::Result::ok;
         status.generation = next->generation;
         status.last_success = status.time;
-        state_->metrics.reloads_ok.fetch_add(1, std::memory_order_relaxed);
+        state_->metrics.shared().reloads_ok.fetch_add(1, std::memory_order_relaxed);
       }
       if (participant_ != nullptr && current) {
         participant_->finish(*current, *next, status.result == ReloadStatus::Result::ok);
@@ -160,7 +160,7 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
     }
   } else {
     status.result = ReloadStatus::Result::failed;
-    state_->metrics.reloads_failed.fetch_add(1, std::memory_order_relaxed);
+    state_->metrics.shared().reloads_failed.fetch_add(1, std::memory_order_relaxed);
     for (const auto& error : status.errors) {
       spdlog::error("event=reload_failed trigger={} error={}", log_value(status.trigger),
                     log_value(error));

@@ -158,7 +158,7 @@ int Server::run() {
   std::chrono::steady_clock::time_point drain_deadline;
 
   std::function<void()> poll_drain = [&] {
-    auto active = state_->metrics.connections_active.load();
+    auto active = state_->metrics.connections_active();
     if (active <= 0 || std::chrono::steady_clock::now() >= drain_deadline) {
       if (active > 0) {
         spdlog::warn("event=drain_timeout sessions_closed={}", active);
@@ -192,8 +192,8 @@ int Server::run() {
       }
       draining = true;
       auto drain_timeout = state_->snapshot()->config->timeouts.drain;
-      spdlog::info("event=draining sessions={} timeout_ms={}",
-                   state_->metrics.connections_active.load(), drain_timeout.count());
+      spdlog::info("event=draining sessions={} timeout_ms={}", state_->metrics.connections_active(),
+                   drain_timeout.count());
       listeners.close();
       state_->start_draining();
       drain_deadline = std::chrono::steady_clock::now() + drain_timeout;

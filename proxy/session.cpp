@@ -80,9 +80,11 @@ std::string endpoint_text(const tcp_socket& socket) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp_socket socket, std::shared_ptr<ProxyState> state, WorkerInbox& inbox)
+  Session(tcp_socket socket, std::shared_ptr<ProxyState> state, WorkerInbox& inbox,
+          Metrics& metrics)
       : state_(std::move(state)),
         inbox_(inbox),
+        metrics_(metrics),
         off_thread_(state_->blocking_pool, inbox),
         id_(state_->next_session_id()),
         peer_(endpoint_text(socket)),
@@ -124,6 +126,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::shared_ptr<ProxyState> state_;
   WorkerInbox& inbox_;
+  Metrics& metrics_;  // the worker's own block
   const OffThread off_thread_;
   const std::uint64_t id_;
   const std::string peer_;
@@ -193,7 +196,7 @@ awaitable<Session::Step> Session::negotiate_startup() {
         co_return Step::done;
       }
       if (auto ec = co_await client_.handshake_as_server(*snapshot_->client_tls)) {
-        state_->metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+        metrics_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
         spdlog::info("event=tls_handshake_failed session={} client={} error={}", id_, peer_,
                      log_value(ec.message()));
         co_return Step::done;
@@ -236,7 +239,7 @@ awaitable<Session::Step> Session::negotiate_startup() {
 }
 
 awaitable<void> Session::forward_cancel(const protocol::CancelRequest& request) {
-  state_->metrics.cancel_requests.fetch_add(1, std::memory_order_relaxed);
+  metrics_.cancel_requests.fetch_add(1, std::memory_order_relaxed);
   auto target = state_->cancels.find(request.process_id, request.secret_key);
   if (!target) {
     // Like Postgres, say nothing to the sender: a wrong key must not be probeable.
@@ -356,10 +359,10 @@ awaitable<Session::Step> Session::authenticate() {
 }
 
 awaitable<void> Session::relay() {
-  SessionRewrite rewrite(*state_, off_thread_, user_, database_, search_path_);
+  SessionRewrite rewrite(*state_, metrics_, off_thread_, user_, database_, search_path_);
   rewrite.set_snapshot(snapshot_);
-  FrontendHandler frontend(relay_, state_->metrics, rewrite, id_);
-  BackendHandler backend(relay_, state_->metrics, rewrite);
+  FrontendHandler frontend(relay_, metrics_, rewrite, id_);
+  BackendHandler backend(relay_, metrics_, rewrite);
   std::vector<std::byte> client_leftover(client_reader_.leftover().begin(),
                                          client_reader_.leftover().end());
   std::vector<std::byte> upstream_leftover(upstream_reader_.leftover().begin(),
@@ -445,7 +448,7 @@ awaitable<void> Session::finish_relay(RelayEnd ended) {
       spdlog::warn("event=protocol_violation session={} client={} reason={}", id_, peer_,
                    log_value(std::string("client sent a message with an ") +
                              std::string(protocol::to_string(*end.malformed))));
-      state_->metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+      metrics_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
       co_await send_error(client_, "FATAL", "08P01", "invalid message length");
     } else if (relay_.close_at_boundary && !relay_.terminate_sent &&
                (end.stopped || end.io == net::error::operation_aborted)) {
@@ -485,7 +488,7 @@ awaitable<Session::Step> Session::start() {
     }
     auto connected = co_await connect_upstream(*snapshot_, off_thread_);
     if (auto* error = std::get_if<std::string>(&connected)) {
-      state_->metrics.upstream_connect_failures.fetch_add(1, std::memory_order_relaxed);
+      metrics_.upstream_connect_failures.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("event=upstream_connect_failed session={} client={} error={}", id_, peer_,
                    log_value(*error));
       co_await send_error(client_, "FATAL", "08006", *error);
@@ -498,7 +501,7 @@ awaitable<Session::Step> Session::start() {
   if (outcome.index() == 0) {
     co_return std::get<0>(outcome);
   }
-  state_->metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+  metrics_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
   spdlog::info("event=startup_timeout session={} client={} timeout_ms={}", id_, peer_,
                config.timeouts.startup.count());
   co_await send_error(client_, "FATAL", "08006", "timed out during connection startup");
@@ -531,22 +534,22 @@ awaitable<void> Session::run() {
 }  // namespace
 
 awaitable<void> run_session(tcp_socket client, std::shared_ptr<ProxyState> state,
-                            WorkerInbox& inbox) {
+                            WorkerInbox& inbox, Metrics& metrics) {
   error_code ignored;
   client.set_option(tcp::no_delay(true), ignored);
   // A client whose host vanished, or that half-closed and went away while the relay waited
   // for it without reading (proxy/drained_read.hpp), is found by the kernel's keepalive probes
   // (net.ipv4.tcp_keepalive_time) rather than holding its session and upstream forever.
   client.set_option(tcp_socket::keep_alive(true), ignored);
-  state->metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
-  state->metrics.connections_active.fetch_add(1, std::memory_order_relaxed);
-  auto session = std::make_shared<Session>(std::move(client), state, inbox);
+  metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
+  metrics.connections_active.fetch_add(1, std::memory_order_relaxed);
+  auto session = std::make_shared<Session>(std::move(client), state, inbox, metrics);
   try {
     co_await session->run();
   } catch (const std::exception& e) {
     spdlog::error("event=session_failed error={}", log_value(e.what()));
   }
-  state->metrics.connections_active.fetch_sub(1, std::memory_order_relaxed);
+  metrics.connections_active.fetch_sub(1, std::memory_order_relaxed);
 }
 
 }  // namespace switchyard::proxy

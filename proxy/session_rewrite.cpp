@@ -7,9 +7,10 @@
 
 namespace switchyard::proxy {
 
-SessionRewrite::SessionRewrite(ProxyState& state, OffThread off_thread, std::string user,
-                               std::string database, std::vector<std::string> search_path)
-    : state_(state), off_thread_(off_thread), database_(std::move(database)) {
+SessionRewrite::SessionRewrite(ProxyState& state, Metrics& metrics, OffThread off_thread,
+                               std::string user, std::string database,
+                               std::vector<std::string> search_path)
+    : state_(state), metrics_(metrics), off_thread_(off_thread), database_(std::move(database)) {
   context_.user = std::move(user);
   startup_search_path_ = search_path.empty() ? context_.search_path : std::move(search_path);
   session_search_path_ = startup_search_path_;
@@ -163,7 +164,7 @@ TextRewrite SessionRewrite::from_shape(std::uint64_t key, const rewrite::Literal
   if (!sql) {
     return {};
   }
-  state_.metrics.rewrites_from_shape.fetch_add(1, std::memory_order_relaxed);
+  metrics_.rewrites_from_shape.fetch_add(1, std::memory_order_relaxed);
   return {*tmpl, std::move(sql)};
 }
 

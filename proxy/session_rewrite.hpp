@@ -36,8 +36,8 @@ struct TextRewrite {
 /// Generations change only through adopt(), which the relay calls at transaction boundaries.
 class SessionRewrite {
  public:
-  SessionRewrite(ProxyState& state, OffThread off_thread, std::string user, std::string database,
-                 std::vector<std::string> search_path);
+  SessionRewrite(ProxyState& state, Metrics& metrics, OffThread off_thread, std::string user,
+                 std::string database, std::vector<std::string> search_path);
 
   /// Switches to the latest published generation if it is newer. Returns true if it changed.
   bool adopt_latest();
@@ -84,6 +84,7 @@ class SessionRewrite {
   TextRewrite from_shape(std::uint64_t key, const rewrite::LiteralShape& shape);
 
   ProxyState& state_;
+  Metrics& metrics_;  // the worker's own block
   OffThread off_thread_;
   std::string database_;
   /// Shape rewrites this session reused lately, by shape key.

@@ -13,13 +13,13 @@ BUILD_DIR=${TSAN_BUILD_DIR:-build-tsan}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-Og -g1" \
   -DCMAKE_C_FLAGS_DEBUG="-Og -g1" -DSWITCHYARD_TSAN=ON -DSWITCHYARD_BENCH=OFF >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)" --target switchyard proxy_worker_inbox_test \
-  proxy_listeners_test
+  proxy_listeners_test proxy_metrics_shards_test
 reports=$(mktemp -d)
 chmod 777 "$reports"  # the harness may run the proxy as another user
 trap 'rm -rf "$reports"' EXIT
 export TSAN_OPTIONS="log_path=$reports/report:second_deadlock_stack=1"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" --timeout 900 \
-  -R '^(proxy\.(WorkerInboxTest|ListenersTest)\.|integration\.(lifecycle|admin|rewrite)$)' "$@"
+  -R '^(proxy\.(WorkerInboxTest|ListenersTest|MetricsShardsTest)\.|integration\.(lifecycle|admin|rewrite)$)' "$@"
 if compgen -G "$reports/report*" >/dev/null; then
   echo "test-threads: ThreadSanitizer reports:" >&2
   cat "$reports"/report* >&2

@@ -105,7 +105,7 @@ TEST_F(AdminServerTest, HealthzIsOk) {
 }
 
 TEST_F(AdminServerTest, MetricsUsesTheTextFormat) {
-  state_->metrics.connections_total += 5;
+  state_->metrics.shared().connections_total += 5;
   auto r = request(at_, "GET", "/metrics");
   EXPECT_EQ(r.status, 200);
   EXPECT_NE(r.headers.find("text/plain; version=0.0.4"), std::string::npos) << r.headers;

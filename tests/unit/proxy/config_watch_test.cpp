@@ -169,7 +169,7 @@ TEST(ConfigWatchReloadTest, FileChangesReloadAndBadFilesKeepTheGeneration) {
   replace_file(path, base + "[timeouts]\nconnect = \"soon\"\n");
   // last() is recorded after the failure is counted: wait for the record itself.
   ASSERT_TRUE(eventually([&] { return reloader.last().result == ReloadStatus::Result::failed; }));
-  EXPECT_EQ(state->metrics.reloads_failed.load(), 1u);
+  EXPECT_EQ(state->metrics.shared().reloads_failed.load(), 1u);
   EXPECT_EQ(state->snapshot()->generation, 2u);
 
   replace_file(path, base + "[timeouts]\nconnect = \"3s\"\n");

@@ -92,14 +92,18 @@ TEST(RenderMetricsTest, EmptyStateIsValidExposition) {
 TEST(RenderMetricsTest, CountersAppearWithTheirValues) {
   ProxyState state;
   state.publish(snapshot_with_migration("users-status", 7));
-  auto& m = state.metrics;
-  m.connections_total += 3;
+  // Two workers' blocks and the shared one: the exposition shows their sum.
+  auto& m = state.metrics.worker(0);
+  auto& other = state.metrics.worker(1);
+  m.connections_total += 1;
+  other.connections_total += 2;
   m.connections_active += 2;
-  m.bytes_from_clients += 100;
+  m.bytes_from_clients += 60;
+  other.bytes_from_clients += 40;
   m.queries_simple += 4;
   m.queries_extended += 5;
-  m.reloads_ok += 6;
-  m.reloads_failed += 1;
+  state.metrics.shared().reloads_ok += 6;
+  state.metrics.shared().reloads_failed += 1;
   m.count_statement("update t set a = 1");
   m.count_error_sqlstate("23505");
   rewrite::RewriteResult r;
@@ -107,8 +111,9 @@ TEST(RenderMetricsTest, CountersAppearWithTheirValues) {
   r.uses.push_back({"users-status", 1, 2, 0, 0, true});
   r.kinds.push_back(rewrite::StatementKind::update);
   m.record_rewrite(r);
+  other.record_rewrite(r);
   m.observe_query_seconds(0.002);
-  m.observe_query_seconds(0.2);
+  other.observe_query_seconds(0.2);
   state.rewrite_cache.find(1, "ctx", "SELECT 1");  // a miss
 
   ReloadStatus reload;
@@ -124,7 +129,7 @@ TEST(RenderMetricsTest, CountersAppearWithTheirValues) {
   EXPECT_EQ(samples["switchyard_queries_total{protocol=\"extended\"}"], "5");
   EXPECT_EQ(samples["switchyard_statements_total{kind=\"update\"}"], "1");
   EXPECT_EQ(samples["switchyard_statements_total{kind=\"select\"}"], "0");
-  EXPECT_EQ(samples["switchyard_analyzed_statements_total{kind=\"update\"}"], "1");
+  EXPECT_EQ(samples["switchyard_analyzed_statements_total{kind=\"update\"}"], "2");
   EXPECT_EQ(samples["switchyard_reloads_total{result=\"ok\"}"], "6");
   EXPECT_EQ(samples["switchyard_reloads_total{result=\"failed\"}"], "1");
   EXPECT_EQ(samples["switchyard_config_last_reload_success"], "0");
@@ -135,10 +140,13 @@ TEST(RenderMetricsTest, CountersAppearWithTheirValues) {
   EXPECT_EQ(samples["switchyard_rewrite_cache_misses_total"], "1");
   EXPECT_EQ(samples["switchyard_migration_statements_total{migration=\"users-status\",outcome="
                     "\"rewritten\"}"],
-            "1");
+            "2");
   EXPECT_EQ(samples["switchyard_migration_column_accesses_total{migration=\"users-status\","
                     "column=\"old\",access=\"write\"}"],
-            "2");
+            "4");
+  EXPECT_EQ(samples["switchyard_query_duration_seconds_count"], "2");
+  EXPECT_EQ(samples["switchyard_query_duration_seconds_bucket{le=\"0.0025\"}"], "1");
+  EXPECT_NEAR(std::stod(samples["switchyard_query_duration_seconds_sum"]), 0.202, 1e-9);
   EXPECT_EQ(samples["switchyard_migration_info{migration=\"users-status\",table=\"public.users\","
                     "old_column=\"status\",new_column=\"state\",writes=\"both\",reads=\"new\","
                     "on_unsupported=\"reject\"}"],
@@ -148,10 +156,10 @@ TEST(RenderMetricsTest, CountersAppearWithTheirValues) {
 TEST(RenderMetricsTest, HistogramIsCumulative) {
   ProxyState state;
   state.publish(snapshot_with_migration("m", 1));
-  state.metrics.observe_query_seconds(0.0001);
-  state.metrics.observe_query_seconds(0.003);
-  state.metrics.observe_query_seconds(0.003);
-  state.metrics.observe_query_seconds(50);
+  state.metrics.shared().observe_query_seconds(0.0001);
+  state.metrics.shared().observe_query_seconds(0.003);
+  state.metrics.shared().observe_query_seconds(0.003);
+  state.metrics.shared().observe_query_seconds(50);
   auto samples = parse_exposition(render_metrics(state, ReloadStatus{}));
   EXPECT_EQ(samples["switchyard_query_duration_seconds_bucket{le=\"0.0005\"}"], "1");
   EXPECT_EQ(samples["switchyard_query_duration_seconds_bucket{le=\"0.0025\"}"], "1");
@@ -169,7 +177,7 @@ TEST(RenderMetricsTest, MigrationNamesAreEscapedInLabels) {
   rewrite::RewriteResult r;
   r.outcome = rewrite::Outcome::rejected;
   r.uses.push_back({name, 0, 1, 0, 0, false});
-  state.metrics.record_rewrite(r);
+  state.metrics.shared().record_rewrite(r);
   auto text = render_metrics(state, ReloadStatus{});
   EXPECT_NE(text.find("migration=\"we\\\"ird\\\\name\\nhere\",outcome=\"rejected\"} 1"),
             std::string::npos)

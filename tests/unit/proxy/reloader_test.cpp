@@ -71,8 +71,8 @@ TEST_F(ReloaderTest, ValidFilePublishesNextGeneration) {
   EXPECT_NE(status.changes[0].find("writes"), std::string::npos) << status.changes[0];
   EXPECT_EQ(state_->snapshot()->generation, 2u);
   EXPECT_EQ(running_migration().writes, config::Writes::both);
-  EXPECT_EQ(state_->metrics.config_generation.load(), 2u);
-  EXPECT_EQ(state_->metrics.reloads_ok.load(), 1u);
+  EXPECT_EQ(state_->metrics.shared().config_generation.load(), 2u);
+  EXPECT_EQ(state_->metrics.shared().reloads_ok.load(), 1u);
   EXPECT_EQ(reloader.last().result, ReloadStatus::Result::ok);
   EXPECT_EQ(reloader.last().last_success, status.time);
 }
@@ -97,9 +97,9 @@ TEST_F(ReloaderTest, InvalidFileKeepsRunningConfigAndNamesLineAndKey) {
   EXPECT_NE(error.find("migration[0].writes"), std::string::npos) << error;
   EXPECT_EQ(state_->snapshot()->generation, 1u);
   EXPECT_EQ(running_migration().writes, config::Writes::old_column);
-  EXPECT_EQ(state_->metrics.reloads_failed.load(), 1u);
-  EXPECT_EQ(state_->metrics.reloads_ok.load(), 0u);
-  EXPECT_EQ(state_->metrics.config_generation.load(), 1u);
+  EXPECT_EQ(state_->metrics.shared().reloads_failed.load(), 1u);
+  EXPECT_EQ(state_->metrics.shared().reloads_ok.load(), 0u);
+  EXPECT_EQ(state_->metrics.shared().config_generation.load(), 1u);
 }
 
 TEST_F(ReloaderTest, InvalidFlagCombinationIsRejected) {
