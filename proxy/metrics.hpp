@@ -116,6 +116,9 @@ struct Metrics {
   Counter statements_rewritten{0};
   // Rewrites made from the rewrite of an earlier text of the same literal shape, without a parse.
   Counter rewrites_from_shape{0};
+  // Rewrite cache hits served from a session's own copy of an entry (SessionRewrite's recent
+  // texts): counted here rather than on the shared cache, whose counter every worker would bump.
+  Counter rewrite_cache_hits_kept{0};
   Counter statements_rejected{0};
   Counter statements_reprepared{0};   // named statements prepared again after a flip
   Counter statements_passthrough{0};  // unsupported, forwarded per on_unsupported = passthrough

@@ -275,7 +275,8 @@ void render_config(Exposition& out, const ProxyState& state, const Metrics& m,
   }
   out.family("switchyard_rewrite_cache_hits_total", "counter",
              "Rewrite cache look-ups that found a result.");
-  out.sample("switchyard_rewrite_cache_hits_total", {}, state.rewrite_cache.hits());
+  out.sample("switchyard_rewrite_cache_hits_total", {},
+             state.rewrite_cache.hits() + load(m.rewrite_cache_hits_kept));
   out.family("switchyard_rewrite_cache_misses_total", "counter",
              "Rewrite cache look-ups that did not find the text.");
   out.sample("switchyard_rewrite_cache_misses_total", {}, state.rewrite_cache.misses());

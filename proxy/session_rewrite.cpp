@@ -107,7 +107,7 @@ TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query) {
   auto& cache = state_.rewrite_cache;
   if (!from_query) {
     if (const auto* recent = recent_texts_.find(key, sql)) {
-      cache.count_hit();
+      metrics_.rewrite_cache_hits_kept.fetch_add(1, std::memory_order_relaxed);
       return {*recent, std::nullopt};
     }
   }

@@ -29,8 +29,6 @@ class RewriteCache {
               std::shared_ptr<const RewriteResult> result);
 
   std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
-  /// Counts a hit served from a copy a caller keeps of an entry.
-  void count_hit() const { hits_.fetch_add(1, std::memory_order_relaxed); }
   std::uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
   std::size_t size() const;
 

@@ -208,6 +208,25 @@ class AdminTest(IntegrationCase):
                    + delta("switchyard_rewrite_cache_misses_total"))
         self.assertGreaterEqual(lookups, 1)
 
+    def test_a_text_parsed_again_counts_as_a_cache_hit(self):
+        # The extended protocol parses the same text three times in one session: the first
+        # look-up goes to the shared cache (a hit or a miss, by what ran before), the next two
+        # are served from the session's own copy and must still count as hits.
+        before = self.proxy.metrics()
+        with self.connect() as conn:
+            conn.prepare_threshold = None  # a Parse per execution, never a named statement
+            for _ in range(3):
+                conn.execute("SELECT status FROM users WHERE id = %s AND id > %s",
+                             (1, 0)).fetchall()
+        after = self.proxy.metrics()
+
+        def delta(name):
+            return after.get(name) - before.get(name)
+
+        self.assertGreaterEqual(delta("switchyard_rewrite_cache_hits_total"), 2)
+        self.assertEqual(delta("switchyard_rewrite_cache_hits_total")
+                         + delta("switchyard_rewrite_cache_misses_total"), 3)
+
     def test_texts_of_one_literal_shape_share_a_rewrite(self):
         # Five updates that differ only in their constants: the first is parsed (and its shape
         # checked against it), the other four are made from the shape's rewrite. The rows

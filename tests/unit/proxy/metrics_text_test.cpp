@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -115,6 +116,9 @@ TEST(RenderMetricsTest, CountersAppearWithTheirValues) {
   m.observe_query_seconds(0.002);
   other.observe_query_seconds(0.2);
   state.rewrite_cache.find(1, "ctx", "SELECT 1");  // a miss
+  state.rewrite_cache.insert(1, "ctx", "SELECT 2", std::make_shared<rewrite::RewriteResult>());
+  state.rewrite_cache.find(1, "ctx", "SELECT 2");  // a hit in the shared cache
+  other.rewrite_cache_hits_kept += 2;              // and two from sessions' own copies
 
   ReloadStatus reload;
   reload.result = ReloadStatus::Result::failed;
@@ -138,6 +142,7 @@ TEST(RenderMetricsTest, CountersAppearWithTheirValues) {
   EXPECT_EQ(samples["switchyard_upstream_errors_by_first_char_total{sqlstate_first_char=\"2\"}"],
             "1");
   EXPECT_EQ(samples["switchyard_rewrite_cache_misses_total"], "1");
+  EXPECT_EQ(samples["switchyard_rewrite_cache_hits_total"], "3");
   EXPECT_EQ(samples["switchyard_migration_statements_total{migration=\"users-status\",outcome="
                     "\"rewritten\"}"],
             "2");
