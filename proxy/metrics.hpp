@@ -101,7 +101,9 @@ class LatencyHistogram {
 /// Counters of one block: each worker thread writes its own, and another block serves the
 /// threads that are not workers (MetricsShards); a scrape adds them up (add_to), so a counter
 /// added here must be added there too. Relaxed atomics: each is read alone, at scrape time.
-struct Metrics {
+/// Aligned to a cache line so that one block's last counters and the next block's first,
+/// allocated next to each other, never share a line.
+struct alignas(64) Metrics {
   using Counter = proxy::Counter;
   Counter connections_total{0};
   std::atomic<std::int64_t> connections_active{0};
