@@ -8,7 +8,10 @@ For each round, pgbench runs through PgBouncer and then through the pass-through
     switches, counted by `perf stat` on tracepoints attached to the proxy (cheap, unlike
     strace, which stops the proxy at every call);
   * per thread: user and system time and voluntary context switches, from /proc/PID/task
-    before and after (threads that did not run are left out).
+    before and after (threads that did not run are left out);
+  * for the whole machine: softirq time (where the kernel moves loopback packets) and TCP
+    segments sent, from /proc/stat and /proc/net/snmp. Equal segments with unequal softirq
+    time mean the same packets cost more, which is the kernel's placement, not the proxy.
 
 Counts need no hardware counters, so this works on VMs where `perf stat -e instructions` does
 not. Without perf (or without access to tracepoints: run as root, or lower
@@ -66,6 +69,22 @@ def threads_of(pid):
             continue  # a thread that ended meanwhile
         out[os.path.basename(task)] = (name, int(fields[11]), int(fields[12]), voluntary)
     return out
+
+
+def machine_counters():
+    """(softirq seconds over all CPUs, TCP segments sent) so far."""
+    softirq = 0.0
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu "):
+                softirq = int(line.split()[7]) / os.sysconf("SC_CLK_TCK")
+                break
+    segments = 0
+    with open("/proc/net/snmp") as f:
+        lines = [line.split() for line in f if line.startswith("Tcp:")]
+    if len(lines) == 2 and "OutSegs" in lines[0]:
+        segments = int(lines[1][lines[0].index("OutSegs")])
+    return softirq, segments
 
 
 class PerfStat:
@@ -129,6 +148,7 @@ def main():
             for target in targets if n % 2 == 0 else targets[::-1]:
                 pid = bench.endpoints[target][2]
                 before = threads_of(pid)
+                machine_before = machine_counters()
                 if use_perf:
                     with PerfStat(pid, directory) as perf:
                         result = bench.run_once(target, args.script, args.mode)
@@ -137,11 +157,15 @@ def main():
                     result = bench.run_once(target, args.script, args.mode)
                     counts = {}
                 after = threads_of(pid)
+                softirq, segments = (now - then for now, then in
+                                     zip(machine_counters(), machine_before))
                 statements = result["statements"]
                 calls = " ".join(f"{name} {value / statements:.2f}"
                                  for name, value in counts.items() if value)
                 print(f"round {n + 1} {target:<10} {result['tps']:>8.0f} tps  "
                       f"{result['cpu_us']:5.2f} us/stmt  {calls}", flush=True)
+                print(f"    machine          softirq {softirq * 1e6 / statements:5.2f} us  "
+                      f"tcp segments sent {segments / statements:.2f}", flush=True)
                 for tid, (name, utime, stime, voluntary) in sorted(after.items()):
                     if tid not in before:
                         continue
