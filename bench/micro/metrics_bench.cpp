@@ -1,7 +1,8 @@
 // The counters one pass-through statement bumps (proxy/frontend_handler.*, backend_handler.hpp),
 // from 1 and 2 threads: all threads on one block, as before per-worker blocks, or each thread
-// on its own (MetricsShards::worker). The gap at 2 threads is what two workers paid per
-// statement for pulling the same cache lines back and forth.
+// on its own (MetricsShards::worker). The gap at 2 threads is the most two workers could pay
+// per statement for pulling the same cache lines back and forth: here they do nothing else, so
+// every line is always on the other core.
 
 #include <benchmark/benchmark.h>
 
