@@ -114,6 +114,8 @@ struct LogConfig {
 
 /// "[runtime]".
 struct RuntimeConfig {
+  /// More threads than this is a typo, not a machine.
+  static constexpr unsigned kMaxThreads = 1024;
   unsigned threads = 0;  ///< 0 = the CPUs the process may use (proxy/cpu_budget.hpp).
   bool operator==(const RuntimeConfig&) const = default;
 };

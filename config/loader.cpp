@@ -357,8 +357,7 @@ class Reader {
     if (node == nullptr) {
       return;
     }
-    // More threads than this is a typo, not a machine.
-    constexpr std::int64_t kMaxThreads = 1024;
+    constexpr std::int64_t kMaxThreads = config::RuntimeConfig::kMaxThreads;
     const auto* threads = node->as_integer();
     if (threads == nullptr) {
       wrong_type("runtime.threads", *node, "an integer (0 = one per usable CPU)");

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <vector>
 
+#include "config/config.hpp"
 #include "proxy/metrics.hpp"
 
 namespace switchyard::proxy {
@@ -18,8 +19,8 @@ namespace switchyard::proxy {
 /// session may keep a reference for its life; a scrape adds them all up (total()).
 class MetricsShards {
  public:
-  /// One more than the most worker threads the config allows (runtime.threads).
-  static constexpr std::size_t kCapacity = 1025;
+  /// A block for each worker the config allows (runtime.threads), and the shared one.
+  static constexpr std::size_t kCapacity = config::RuntimeConfig::kMaxThreads + 1;
 
   MetricsShards() = default;
   MetricsShards(const MetricsShards&) = delete;
