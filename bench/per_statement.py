@@ -2,7 +2,8 @@
 """Where each proxy's CPU per statement goes, PgBouncer and Switchyard in the same run.
 
 For each round, pgbench runs through PgBouncer and then through the pass-through Switchyard
-(the order alternates each round). For each run it prints, per statement:
+(the order alternates each round; `--targets` picks others, such as switchyard-rewrite, where
+every pgbench_accounts statement is rewritten). For each run it prints, per statement:
 
   * system calls by kind (recvfrom, sendto, sendmsg, epoll_wait, epoll_ctl) and context
     switches, counted by `perf stat` on tracepoints attached to the proxy (cheap, unlike
@@ -20,7 +21,7 @@ kernel.perf_event_paranoid) the /proc figures are printed alone.
 Usage (from the repository root, after building):
   SWITCHYARD_BIN=build/proxy/switchyard /usr/bin/python3 bench/per_statement.py \
       [--proxy-threads N] [--script select-only|tpcb] [--mode simple|extended|prepared]
-      [--rounds 3] [--seconds 5]
+      [--rounds 3] [--seconds 5] [--targets pgbouncer,switchyard,switchyard-rewrite]
 """
 
 import argparse
@@ -130,7 +131,14 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--targets", default="pgbouncer,switchyard",
+                        help="comma-separated, from: pgbouncer, switchyard (pass-through), "
+                             "switchyard-rewrite (every pgbench_accounts statement rewritten)")
     args = parser.parse_args()
+    targets = args.targets.split(",")
+    if not targets or any(t not in ("pgbouncer", "switchyard", "switchyard-rewrite")
+                          for t in targets):
+        parser.error("--targets: choose from pgbouncer, switchyard, switchyard-rewrite")
     if not 1 <= args.rounds <= 20 or not 1 <= args.seconds <= 120:
         parser.error("--rounds must be 1-20 and --seconds 1-120")
     bench = Bench(argparse.Namespace(clients=args.clients, threads=2, scale=10,
@@ -143,7 +151,6 @@ def main():
     directory = tempfile.mkdtemp(prefix="per-statement-")
     try:
         bench.start()
-        targets = ["pgbouncer", "switchyard"]
         for n in range(args.rounds):
             for target in targets if n % 2 == 0 else targets[::-1]:
                 pid = bench.endpoints[target][2]
