@@ -5,9 +5,7 @@
 namespace switchyard::protocol {
 namespace {
 
-constexpr std::size_t kTypedHeaderSize = 5;
 constexpr std::size_t kStartupHeaderSize = 4;
-constexpr std::uint32_t kMinTypedLength = 4;    // the length field alone
 constexpr std::uint32_t kMinStartupLength = 8;  // the length field and a request code
 
 }  // namespace
@@ -25,23 +23,20 @@ std::string_view to_string(FrameError e) {
 }
 
 HeaderResult peek_header(std::span<const std::byte> data, std::uint32_t max_length) {
+  if (auto header = whole_header(data, max_length)) {
+    return *header;
+  }
   if (data.size() < kTypedHeaderSize) {
     return NeedMore{kTypedHeaderSize};
   }
   ByteReader r(data);
-  auto type = static_cast<char>(*r.u8());
-  // The length is read unsigned so that a "negative" Int32 is simply too large.
-  std::uint32_t length = *r.u32();
-  if (type == 0) {
+  if (*r.u8() == 0) {
     return FrameError::invalid_type;
   }
-  if (length < kMinTypedLength) {
+  if (*r.u32() < kMinTypedLength) {
     return FrameError::length_too_small;
   }
-  if (length >= max_length) {
-    return FrameError::length_too_large;
-  }
-  return Header{type, length};
+  return FrameError::length_too_large;  // the one check whole_header made that is left
 }
 
 FrameResult next_frame(std::span<const std::byte> data, std::uint32_t max_length) {
@@ -60,31 +55,19 @@ FrameResult next_frame(std::span<const std::byte> data, std::uint32_t max_length
                header.frame_size()};
 }
 
-// Runs on every relay read (proxy/drained_read.hpp), so it reads each header in place instead
-// of through peek_header's result variant: a few instructions per message.
+// Runs on every relay read (proxy/drained_read.hpp): headers read in place, no variant.
 std::optional<char> last_frame_type(std::span<const std::byte> data) {
-  const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
-  const std::size_t size = data.size();
   std::size_t pos = 0;
-  unsigned char last = 0;
-  while (size - pos >= kTypedHeaderSize) {
-    const unsigned char* header = bytes + pos;
-    const std::uint32_t length = (std::uint32_t{header[1]} << 24) |
-                                 (std::uint32_t{header[2]} << 16) |
-                                 (std::uint32_t{header[3]} << 8) | std::uint32_t{header[4]};
-    if (header[0] == 0 || length < kMinTypedLength || length >= kMaxMessageLength) {
+  std::optional<char> last;
+  while (pos < data.size()) {
+    auto header = whole_header(data.subspan(pos));
+    if (!header || header->frame_size() > data.size() - pos) {
       return std::nullopt;
     }
-    last = header[0];
-    pos += 1 + std::size_t{length};
-    if (pos > size) {
-      return std::nullopt;
-    }
+    last = header->type;
+    pos += header->frame_size();
   }
-  if (pos != size || last == 0) {
-    return std::nullopt;
-  }
-  return static_cast<char>(last);
+  return last;
 }
 
 FrameResult next_startup_frame(std::span<const std::byte> data) {

@@ -16,6 +16,10 @@ inline constexpr std::uint32_t kMaxMessageLength = 1u << 30;
 /// Largest accepted length field of a startup packet, inclusive, as PostgreSQL's
 /// MAX_STARTUP_PACKET_LENGTH.
 inline constexpr std::uint32_t kMaxStartupLength = 10000;
+/// A regular message's header: the type byte and the Int32 length.
+inline constexpr std::size_t kTypedHeaderSize = 5;
+/// The smallest length field of a regular message: the length field alone.
+inline constexpr std::uint32_t kMinTypedLength = 4;
 
 /// Why the bytes at the start of a buffer cannot start a valid frame. Each one
 /// means the stream is out of sync and the connection has to be closed.
@@ -55,6 +59,25 @@ struct Frame {
 
 using HeaderResult = std::variant<Header, NeedMore, FrameError>;
 using FrameResult = std::variant<Frame, NeedMore, FrameError>;
+
+/// The header of a regular message at the start of `data` when its five bytes are there and
+/// valid (the checks of peek_header); nullopt otherwise, and peek_header says why. Inline and
+/// without peek_header's variant: the relay walks every message of a result with it, and a
+/// walk through the variant took twice as long per message (bench/RESULTS.md, 2026-11-30).
+inline std::optional<Header> whole_header(std::span<const std::byte> data,
+                                          std::uint32_t max_length = kMaxMessageLength) {
+  if (data.size() < kTypedHeaderSize) {
+    return std::nullopt;
+  }
+  const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
+  // Unsigned, so that a "negative" Int32 is simply too large.
+  const std::uint32_t length = (std::uint32_t{bytes[1]} << 24) | (std::uint32_t{bytes[2]} << 16) |
+                               (std::uint32_t{bytes[3]} << 8) | std::uint32_t{bytes[4]};
+  if (bytes[0] == 0 || length < kMinTypedLength || length >= max_length) {
+    return std::nullopt;
+  }
+  return Header{static_cast<char>(bytes[0]), length};
+}
 
 /// Reads the header of a regular message at the start of `data`: a non-zero type
 /// byte and a length that must be at least 4 and below `max_length`.

@@ -145,18 +145,19 @@ awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
         streaming -= k;
         continue;
       }
-      auto peeked = protocol::peek_header({base() + pos, end - pos});
-      if (auto* error = std::get_if<protocol::FrameError>(&peeked)) {
-        co_return PumpEnd{{}, *error};
-      }
-      if (auto* more = std::get_if<protocol::NeedMore>(&peeked)) {
-        need = more->total;
+      const std::span<const std::byte> rest{base() + pos, end - pos};
+      const auto header = protocol::whole_header(rest);
+      if (!header) {
+        auto peeked = protocol::peek_header(rest);
+        if (auto* error = std::get_if<protocol::FrameError>(&peeked)) {
+          co_return PumpEnd{{}, *error};
+        }
+        need = std::get<protocol::NeedMore>(peeked).total;
         break;
       }
-      const auto& header = std::get<protocol::Header>(peeked);
-      std::size_t size = header.frame_size();
-      if (!handler.wants(header.type)) {
-        handler.on_streamed(header.type);
+      std::size_t size = header->frame_size();
+      if (!handler.wants(header->type)) {
+        handler.on_streamed(header->type);
         if (end - pos >= size) {
           pos += size;
         } else {
@@ -169,7 +170,10 @@ awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
         need = size;
         break;
       }
-      protocol::Frame frame{header.type, {base() + pos + 5, size - 5}, size};
+      protocol::Frame frame{
+          header->type,
+          {base() + pos + protocol::kTypedHeaderSize, size - protocol::kTypedHeaderSize},
+          size};
       std::size_t mark = replacements.size();
       FrameAction action = handler.on_frame(frame, replacements);
       // A handler that needs I/O first (a catalog look-up) suspends; the frame stays where it

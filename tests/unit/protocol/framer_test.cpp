@@ -225,6 +225,44 @@ TEST(FramerTest, CustomMaximumIsExclusive) {
   expect_need_more(next_frame(below, 100), 100);
 }
 
+// whole_header is the relay's check of every header (proxy/pump.hpp); when it refuses, the
+// pump asks peek_header why. Input, the caller's limit, the header expected (none: refused).
+TEST(FramerTest, WholeHeaderAcceptsWhatPeekHeaderCallsAHeader) {
+  struct Case {
+    std::string_view bytes;
+    std::uint32_t max_length;
+    std::optional<Header> expected;
+  };
+  const Case cases[] = {
+      {"Q\0\0\0\x04"sv, kMaxMessageLength, Header{'Q', 4}},
+      {"D\0\0\0\x0drest"sv, kMaxMessageLength, Header{'D', 13}},  // the body may come later
+      {"d\x3f\xff\xff\xff"sv, kMaxMessageLength, Header{'d', kMaxMessageLength - 1}},
+      {"d\0\0\0\x63"sv, 100, Header{'d', 99}},
+      {""sv, kMaxMessageLength, std::nullopt},
+      {"Q\0\0\0"sv, kMaxMessageLength, std::nullopt},       // four of the five bytes
+      {"\0\0\0\0\x04"sv, kMaxMessageLength, std::nullopt},  // type 0
+      {"Q\0\0\0\x03"sv, kMaxMessageLength, std::nullopt},   // length below 4
+      {"Q\0\0\0\0"sv, kMaxMessageLength, std::nullopt},
+      {"d\x40\0\0\0"sv, kMaxMessageLength, std::nullopt},        // 1 GiB
+      {"d\xff\xff\xff\xff"sv, kMaxMessageLength, std::nullopt},  // a "negative" Int32
+      {"d\0\0\0\x64"sv, 100, std::nullopt},                      // the limit is exclusive
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(testing::PrintToString(c.bytes));
+    const auto buf = to_bytes(c.bytes);
+    const std::optional<Header> got = whole_header(buf, c.max_length);
+    const HeaderResult peeked = peek_header(buf, c.max_length);
+    ASSERT_EQ(got.has_value(), c.expected.has_value());
+    ASSERT_EQ(std::holds_alternative<Header>(peeked), c.expected.has_value());
+    if (c.expected) {
+      EXPECT_EQ(got->type, c.expected->type);
+      EXPECT_EQ(got->length, c.expected->length);
+      EXPECT_EQ(std::get<Header>(peeked).type, c.expected->type);
+      EXPECT_EQ(std::get<Header>(peeked).length, c.expected->length);
+    }
+  }
+}
+
 TEST(FramerTest, ErrorNamesAreStable) {
   EXPECT_EQ(to_string(FrameError::length_too_small), "message length too small");
   EXPECT_EQ(to_string(FrameError::length_too_large), "message length too large");
