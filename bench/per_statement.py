@@ -5,8 +5,8 @@ For each round, pgbench runs through PgBouncer and then through the pass-through
 (the order alternates each round; `--targets` picks others, such as switchyard-rewrite, where
 every pgbench_accounts statement is rewritten). For each run it prints, per statement:
 
-  * system calls by kind (recvfrom, sendto, sendmsg, epoll_wait, epoll_ctl) and context
-    switches, counted by `perf stat` on tracepoints attached to the proxy (cheap, unlike
+  * system calls by kind (recvfrom, sendto, sendmsg, epoll_wait, epoll_ctl), all system calls
+    (a total above the kinds' sum means calls of another kind), and context switches, counted by `perf stat` on tracepoints attached to the proxy (cheap, unlike
     strace, which stops the proxy at every call);
   * per thread: user and system time and voluntary context switches, from /proc/PID/task
     before and after (threads that did not run are left out);
@@ -41,7 +41,9 @@ import run_bench  # noqa: E402
 from run_bench import SCRIPTS, Bench, log  # noqa: E402
 
 SYSCALLS = ("recvfrom", "sendto", "sendmsg", "epoll_wait", "epoll_pwait", "epoll_ctl")
-EVENTS = [f"syscalls:sys_enter_{name}" for name in SYSCALLS] + ["context-switches"]
+# raw_syscalls counts every call, so a kind missing from SYSCALLS shows as a total above their sum.
+EVENTS = ([f"syscalls:sys_enter_{name}" for name in SYSCALLS] +
+          ["raw_syscalls:sys_enter", "context-switches"])
 
 
 def perf_usable():
@@ -118,7 +120,10 @@ class PerfStat:
             for line in f:
                 fields = line.strip().split(",")
                 if len(fields) > 2 and fields[0] and fields[0][0].isdigit():
-                    counts[fields[2].replace("syscalls:sys_enter_", "")] = float(fields[0])
+                    name = fields[2]
+                    name = ("all calls" if name == "raw_syscalls:sys_enter" else
+                            name.replace("syscalls:sys_enter_", ""))
+                    counts[name] = float(fields[0])
         return counts
 
 
