@@ -24,6 +24,23 @@ struct PumpEnd {
   bool stopped = false;                           // the handler asked to stop
 };
 
+/// From `pos`, passes over the whole messages in `data[pos, end)` that the handler does not
+/// want, telling it of each, and returns where the first other one starts (a wanted message,
+/// one that is not all there, or a bad header). Not part of the pump's coroutine, so its
+/// locals stay in registers: a large result is one DataRow after another.
+template <class Handler>
+std::size_t skip_unwanted(Handler& handler, const std::byte* data, std::size_t pos,
+                          std::size_t end) {
+  while (auto header = protocol::whole_header({data + pos, end - pos})) {
+    if (header->frame_size() > end - pos || handler.wants(header->type)) {
+      break;
+    }
+    handler.on_streamed(header->type);
+    pos += header->frame_size();
+  }
+  return pos;
+}
+
 /// Moves protocol messages from one stream to another as they arrive, never holding more than
 /// one read's worth unless a handler needs a whole message (a Query to rewrite). Frames the
 /// handler does not want are streamed: a 1 GB DataRow passes through a 16 KiB buffer.
@@ -144,6 +161,10 @@ awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
         pos += k;
         streaming -= k;
         continue;
+      }
+      pos = skip_unwanted(handler, base(), pos, end);
+      if (pos == end) {
+        break;
       }
       const std::span<const std::byte> rest{base() + pos, end - pos};
       const auto header = protocol::whole_header(rest);
