@@ -6,8 +6,9 @@ For each round, pgbench runs through PgBouncer and then through the pass-through
 every pgbench_accounts statement is rewritten). For each run it prints, per statement:
 
   * system calls by kind (recvfrom, sendto, sendmsg, epoll_wait, epoll_ctl), all system calls
-    (a total above the kinds' sum means calls of another kind), and context switches, counted by `perf stat` on tracepoints attached to the proxy (cheap, unlike
-    strace, which stops the proxy at every call);
+    (a total above the kinds' sum means calls of another kind), and context switches, counted
+    by `perf stat` on tracepoints attached to the proxy (cheap, unlike strace, which stops the
+    proxy at every call);
   * per thread: user and system time and voluntary context switches, from /proc/PID/task
     before and after (threads that did not run are left out);
   * for the whole machine: softirq time (where the kernel moves loopback packets) and TCP

@@ -24,19 +24,25 @@ struct PumpEnd {
   bool stopped = false;                           // the handler asked to stop
 };
 
-/// From `pos`, passes over the whole messages in `data[pos, end)` that the handler does not
-/// want, telling it of each, and returns where the first other one starts (a wanted message,
-/// one that is not all there, or a bad header). Not part of the pump's coroutine, so its
-/// locals stay in registers: a large result is one DataRow after another.
+/// From `pos`, passes over the messages in `data[pos, end)` that the handler does not want,
+/// telling it of each, and returns where the first other one starts: a wanted message, a
+/// header not all there, or a bad one. An unwanted message that runs past `end` is passed too:
+/// `streaming` gets its bytes still to come, and the result is `end`. Not part of the pump's
+/// coroutine, so its locals stay in registers: a large result is one DataRow after another.
 template <class Handler>
-std::size_t skip_unwanted(Handler& handler, const std::byte* data, std::size_t pos,
-                          std::size_t end) {
+std::size_t skip_unwanted(Handler& handler, const std::byte* data, std::size_t pos, std::size_t end,
+                          std::size_t& streaming) {
   while (auto header = protocol::whole_header({data + pos, end - pos})) {
-    if (header->frame_size() > end - pos || handler.wants(header->type)) {
+    if (handler.wants(header->type)) {
       break;
     }
     handler.on_streamed(header->type);
-    pos += header->frame_size();
+    const std::size_t size = header->frame_size();
+    if (size > end - pos) {
+      streaming = size - (end - pos);
+      return end;
+    }
+    pos += size;
   }
   return pos;
 }
@@ -162,7 +168,7 @@ awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
         streaming -= k;
         continue;
       }
-      pos = skip_unwanted(handler, base(), pos, end);
+      pos = skip_unwanted(handler, base(), pos, end, streaming);
       if (pos == end) {
         break;
       }
@@ -176,17 +182,8 @@ awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
         need = std::get<protocol::NeedMore>(peeked).total;
         break;
       }
+      // A message the handler wants: skip_unwanted passes every other one.
       std::size_t size = header->frame_size();
-      if (!handler.wants(header->type)) {
-        handler.on_streamed(header->type);
-        if (end - pos >= size) {
-          pos += size;
-        } else {
-          streaming = size - (end - pos);
-          pos = end;
-        }
-        continue;
-      }
       if (end - pos < size) {
         need = size;
         break;
