@@ -64,13 +64,10 @@ std::optional<std::string_view> sole_statement_verb(std::string_view sql) {
   auto is_blank = [](char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
   };
-  const std::size_t semicolon = sql.find(';');
-  if (semicolon != std::string_view::npos &&
-      !std::all_of(sql.begin() + static_cast<std::ptrdiff_t>(semicolon) + 1, sql.end(), is_blank)) {
-    return std::nullopt;
-  }
+  auto is_letter = [](char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; };
+  // Every statement passes here, and nearly all of them start with their verb.
   std::size_t i = 0;
-  while (i < sql.size()) {
+  while (i < sql.size() && !is_letter(sql[i])) {
     if (is_blank(sql[i])) {
       ++i;
     } else if (sql.substr(i, 2) == "--") {
@@ -78,14 +75,19 @@ std::optional<std::string_view> sole_statement_verb(std::string_view sql) {
     } else if (sql.substr(i, 2) == "/*") {
       i = block_comment_end(sql, i);
     } else {
-      break;
+      return std::nullopt;
     }
   }
-  std::size_t end = i;
-  while (end < sql.size() && (sql[end] | 0x20) >= 'a' && (sql[end] | 0x20) <= 'z') {
+  if (i >= sql.size()) {  // also npos: a comment that does not end
+    return std::nullopt;
+  }
+  std::size_t end = i + 1;
+  while (end < sql.size() && is_letter(sql[end])) {
     ++end;
   }
-  if (end == i) {
+  const std::size_t semicolon = sql.find(';', end);
+  if (semicolon != std::string_view::npos &&
+      !std::all_of(sql.begin() + static_cast<std::ptrdiff_t>(semicolon) + 1, sql.end(), is_blank)) {
     return std::nullopt;
   }
   return sql.substr(i, end - i);

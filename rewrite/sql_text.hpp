@@ -22,8 +22,9 @@ std::size_t quoted_end(std::string_view sql, std::size_t open, char quote, bool 
 std::size_t block_comment_end(std::string_view sql, std::size_t open);
 
 /// The first word of `sql` after blanks and comments, when the text holds one statement at
-/// most (no ';' before its end but blanks); nullopt when it may hold more, or when its first
-/// character is not an ASCII letter (only comments, one that does not end, anything unusual).
+/// most (no ';' after that word but blanks at the end); nullopt when it may hold more, or when
+/// its first character is not an ASCII letter (only comments, one that does not end, anything
+/// unusual).
 /// The cheap test of the per-statement checks for SET, DISCARD and DEALLOCATE: a text of one
 /// statement is that statement only if it starts with the word.
 std::optional<std::string_view> sole_statement_verb(std::string_view sql);

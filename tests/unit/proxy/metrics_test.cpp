@@ -63,7 +63,15 @@ INSTANTIATE_TEST_SUITE_P(
         ClassifyCase{"   -- only a comment", StatementClass::other},
         ClassifyCase{"/* unterminated", StatementClass::other},
         ClassifyCase{"WITH x AS (SELECT 'unterminated", StatementClass::other},
-        ClassifyCase{"SELECT 1; DELETE FROM t", StatementClass::select}));
+        ClassifyCase{"SELECT 1; DELETE FROM t", StatementClass::select},
+        // the verb read at the start of the text ends where the scanner's word ends
+        ClassifyCase{"select_x FROM t", StatementClass::other},
+        ClassifyCase{"Delete$1", StatementClass::other},
+        ClassifyCase{"merges", StatementClass::other},
+        ClassifyCase{"TABLE", StatementClass::select},
+        ClassifyCase{"with x as (select 1) update t set a = 1", StatementClass::update},
+        ClassifyCase{"WITHx SELECT 1", StatementClass::other},
+        ClassifyCase{"_select 1", StatementClass::other}));
 
 TEST(MetricsTest, CountStatementIncrementsItsKind) {
   Metrics m;

@@ -55,7 +55,11 @@ TEST(SoleStatementVerbTest, FirstWordOfOneStatementOnly) {
       {"UPDATE t SET a = 1 ;", "UPDATE"},
       {"SELECT 1; SET search_path = b", std::nullopt},  // maybe several statements
       {"SELECT ';'", std::nullopt},                     // a ';' before the end: not judged
-      {"(SELECT 1)", std::nullopt},                     // no letter first
+      {"/* ; */ SET search_path = c", "SET"},           // a ';' before the verb is a comment's
+      {"/* ; */ SELECT 1; SET x = 1", std::nullopt},
+      {"-- a\n-- b\nDEALLOCATE ALL", "DEALLOCATE"},
+      {"-- no end", std::nullopt},
+      {"(SELECT 1)", std::nullopt},  // no letter first
       {"-- only a comment", std::nullopt},
       {"/* never ends", std::nullopt},
       {"", std::nullopt},
