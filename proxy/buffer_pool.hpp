@@ -25,6 +25,9 @@ class PooledBuffer {
   bool held() const { return block_ != nullptr; }
   std::byte* data() { return block_.get(); }
 
+  /// Free blocks this thread keeps (at most 256): for tests.
+  static std::size_t pooled_on_this_thread();
+
  private:
   std::unique_ptr<std::byte[]> block_;
 };
