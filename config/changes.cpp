@@ -100,6 +100,8 @@ std::vector<std::string> describe_changes(const Config& before, const Config& af
   diff.text("log.format", to_string(before.log.format), to_string(after.log.format));
   diff.text("runtime.threads", std::to_string(before.runtime.threads),
             std::to_string(after.runtime.threads));
+  diff.text("runtime.scheduling", to_string(before.runtime.scheduling),
+            to_string(after.runtime.scheduling));
 
   std::map<std::string_view, const Migration*> old_by_name;
   for (const Migration& m : before.migrations) {

@@ -50,6 +50,16 @@ std::string_view to_string(OnUnsupported policy) {
   return "?";
 }
 
+std::string_view to_string(WorkerScheduling scheduling) {
+  switch (scheduling) {
+    case WorkerScheduling::batch:
+      return "batch";
+    case WorkerScheduling::normal:
+      return "normal";
+  }
+  return "?";
+}
+
 std::string_view to_string(LogFormat format) {
   switch (format) {
     case LogFormat::text:

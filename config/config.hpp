@@ -27,6 +27,8 @@ enum class Reads { old_column, new_column };
 enum class OnUnsupported { reject, passthrough };
 /// Log line format: "text" | "json".
 enum class LogFormat { text, json };
+/// How the kernel schedules worker threads: "batch" (SCHED_BATCH) | "normal" (SCHED_OTHER).
+enum class WorkerScheduling { batch, normal };
 
 /// The spelling used in the TOML file, e.g. "verify-full", "old", "passthrough".
 std::string_view to_string(TlsMode mode);
@@ -34,6 +36,7 @@ std::string_view to_string(Writes writes);
 std::string_view to_string(Reads reads);
 std::string_view to_string(OnUnsupported policy);
 std::string_view to_string(LogFormat format);
+std::string_view to_string(WorkerScheduling scheduling);
 
 /// A TCP endpoint. `host` is stored without IPv6 brackets ("::1"), as a name or a literal.
 struct Endpoint {
@@ -117,6 +120,9 @@ struct RuntimeConfig {
   /// More threads than this is a typo, not a machine.
   static constexpr unsigned kMaxThreads = 1024;
   unsigned threads = 0;  ///< 0 = the CPUs the process may use (proxy/cpu_budget.hpp).
+  /// Batch: a worker woken by a packet does not preempt the task running on its CPU (often
+  /// the database or the application), and finds more messages waiting when it runs.
+  WorkerScheduling scheduling = WorkerScheduling::batch;
   bool operator==(const RuntimeConfig&) const = default;
 };
 

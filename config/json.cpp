@@ -166,6 +166,7 @@ std::string to_redacted_json(const Config& config) {
   json.key("runtime");
   json.begin_object();
   json.number("threads", config.runtime.threads);
+  json.string("scheduling", to_string(config.runtime.scheduling));
   json.end_object();
 
   json.begin_array("migrations");

@@ -68,6 +68,8 @@ constexpr std::array kReads{Choice<Reads>{"old", Reads::old_column},
                             Choice<Reads>{"new", Reads::new_column}};
 constexpr std::array kPolicies{Choice<OnUnsupported>{"reject", OnUnsupported::reject},
                                Choice<OnUnsupported>{"passthrough", OnUnsupported::passthrough}};
+constexpr std::array kSchedulings{Choice<WorkerScheduling>{"batch", WorkerScheduling::batch},
+                                  Choice<WorkerScheduling>{"normal", WorkerScheduling::normal}};
 constexpr std::array kLogFormats{Choice<LogFormat>{"text", LogFormat::text},
                                  Choice<LogFormat>{"json", LogFormat::json}};
 // spdlog's level names; "warn" and "err" are its short forms, we keep one spelling each.
@@ -86,7 +88,7 @@ constexpr std::array<std::string_view, 1> kAdminKeys{"address"};
 constexpr std::array<std::string_view, 4> kTimeoutKeys{"startup", "connect", "drain",
                                                        "idle_client"};
 constexpr std::array<std::string_view, 2> kLogKeys{"level", "format"};
-constexpr std::array<std::string_view, 1> kRuntimeKeys{"threads"};
+constexpr std::array<std::string_view, 2> kRuntimeKeys{"threads", "scheduling"};
 constexpr std::array<std::string_view, 10> kMigrationKeys{
     "name",  "table",  "old_column", "new_column",     "writes",
     "reads", "to_new", "to_old",     "on_unsupported", "database"};
@@ -353,6 +355,7 @@ class Reader {
       return;
     }
     check_keys(*runtime, "runtime", kRuntimeKeys);
+    read_enum(*runtime, "runtime", "scheduling", kSchedulings, config.runtime.scheduling);
     const toml::node* node = runtime->get("threads");
     if (node == nullptr) {
       return;

@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <utility>
 
 #include "proxy/logging.hpp"
 #include "proxy/session.hpp"
 #include "proxy/thread_name.hpp"
+#include "proxy/thread_policy.hpp"
 
 namespace switchyard::proxy {
 namespace {
@@ -166,6 +168,8 @@ std::optional<std::string> Listeners::bind(const config::Endpoint& address) {
 }
 
 void Listeners::start() {
+  const auto scheduling = state_->snapshot()->config->runtime.scheduling;
+  int refused = 0;
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     Worker& worker = *workers_[i];
     net::co_spawn(worker.context,
@@ -173,6 +177,14 @@ void Listeners::start() {
                   net::detached);
     worker.thread = std::thread([&context = worker.context] { context.run(); });
     name_thread(worker.thread, "sy-worker-" + std::to_string(i));
+    if (scheduling == config::WorkerScheduling::batch && refused == 0) {
+      refused = use_batch_scheduling(worker.thread);
+    }
+  }
+  if (refused != 0) {
+    // The workers still run, under the normal policy: slower on a shared machine, not wrong.
+    spdlog::warn("event=scheduling_refused key=runtime.scheduling wanted=batch error={}",
+                 log_value(std::strerror(refused)));
   }
 }
 

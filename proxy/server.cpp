@@ -52,6 +52,11 @@ class AddressChanges : public ReloadParticipant {
       spdlog::warn("event=restart_needed key=runtime.threads running={} configured={}",
                    before.runtime.threads, after.runtime.threads);
     }
+    if (before.runtime.scheduling != after.runtime.scheduling) {
+      spdlog::warn("event=restart_needed key=runtime.scheduling running={} configured={}",
+                   config::to_string(before.runtime.scheduling),
+                   config::to_string(after.runtime.scheduling));
+    }
     return errors;
   }
 
@@ -146,9 +151,11 @@ int Server::run() {
   }
 
   listeners.start();
-  spdlog::info("event=listening address={} upstream={} threads={} generation={} tls={}",
-               describe(listeners.endpoint()), config.upstream.address.to_string(), threads,
-               snapshot->generation, snapshot->client_tls ? "on" : "off");
+  spdlog::info(
+      "event=listening address={} upstream={} threads={} scheduling={} generation={} tls={}",
+      describe(listeners.endpoint()), config.upstream.address.to_string(), threads,
+      config::to_string(config.runtime.scheduling), snapshot->generation,
+      snapshot->client_tls ? "on" : "off");
   if (admin) {
     spdlog::info("event=admin_listening address={}", describe(admin->local_endpoint()));
   }

@@ -20,16 +20,21 @@ from harness.proxy import binary, render_config
 from harness.util import can_connect, free_port, socket_inodes, wait_until
 
 
-def worker_threads(pid):
-    """The names of a process's worker threads, as `top -H` shows them."""
-    names = []
+def thread_names(pid):
+    """Thread id -> name, as `top -H` shows them."""
+    names = {}
     for task in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{task}/comm") as comm:
-                names.append(comm.read().strip())
+                names[int(task)] = comm.read().strip()
         except FileNotFoundError:  # a thread that ended meanwhile
             pass
-    return sorted(name for name in names if name.startswith("sy-worker-"))
+    return names
+
+
+def worker_threads(pid):
+    """The names of a process's worker threads."""
+    return sorted(name for name in thread_names(pid).values() if name.startswith("sy-worker-"))
 
 
 @requires_proxy
@@ -156,6 +161,24 @@ class LifecycleTest(IntegrationCase):
                 self.assertEqual(conn.execute("SELECT 'served'").fetchone(), ("served",))
             self.assertEqual(worker_threads(proxy.process.pid),
                              sorted(f"sy-worker-{i}" for i in range(threads)))
+
+    def test_workers_run_under_the_configured_scheduling_policy(self):
+        # Batch by default (fewer wake-ups on a machine shared with the database);
+        # "normal" leaves them as every other thread. Only the workers change.
+        normal = self.start_proxy(extra={"runtime": {"scheduling": "normal"}})
+        for proxy, policy in ((self.proxy, os.SCHED_BATCH), (normal, os.SCHED_OTHER)):
+            proxy.wait_for_log("event=listening", 10)
+            self.assertIn(f"scheduling={'batch' if policy == os.SCHED_BATCH else 'normal'}",
+                          proxy.log_text())
+            with self.connect(host=proxy.host, port=proxy.port) as conn:
+                self.assertEqual(conn.execute("SELECT 'served'").fetchone(), ("served",))
+            names = thread_names(proxy.process.pid)
+            workers = [tid for tid, name in names.items() if name.startswith("sy-worker-")]
+            self.assertTrue(workers, names)
+            for tid, name in names.items():
+                expected = policy if tid in workers else os.SCHED_OTHER
+                self.assertEqual(os.sched_getscheduler(tid), expected, f"{name} ({tid})")
+        self.assertNotIn("event=scheduling_refused", self.proxy.log_text())
 
     def test_upstream_named_by_host_name_serves_writes_and_cancels(self):
         # A worker cannot run Asio's resolver: the name is looked up on the blocking pool and

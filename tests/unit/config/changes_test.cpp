@@ -40,6 +40,15 @@ TEST(ConfigChangesTest, FlipsAndAdditionsReadAsOneLineEach) {
   EXPECT_EQ(describe_changes(before, after), expected);
 }
 
+TEST(ConfigChangesTest, RuntimeSchedulingReadsAsOneLine) {
+  const Config before = load(testing::with_migration());
+  const Config after =
+      load(std::string(kBase) + "[runtime]\nscheduling = \"normal\"\n[[migration]]\n" +
+           std::string(testing::kRequiredMigrationKeys));
+  const std::vector<std::string> expected{"runtime.scheduling: \"batch\" -> \"normal\""};
+  EXPECT_EQ(describe_changes(before, after), expected);
+}
+
 TEST(ConfigChangesTest, RemovedMigrationAndPasswordWithoutItsValue) {
   const Config before = load(testing::with_migration(""), {});
   const Config after = load(std::string(kBase) + "password_env = \"PW\"\n", {{"PW", "s3cret!"}});

@@ -10,13 +10,14 @@ TEST(ConfigJsonTest, MinimalConfigIsCompleteAndStable) {
   const LoadResult result = testing::parse(
       "[listen]\naddress = \"127.0.0.1:6432\"\n[upstream]\naddress = \"[::1]:5432\"\n");
   ASSERT_TRUE(result.ok()) << testing::describe(result);
-  EXPECT_EQ(to_redacted_json(*result.config),
-            R"({"source":"test.toml","listen":{"address":"127.0.0.1:6432"},)"
-            R"("upstream":{"address":"[::1]:5432","tls":"prefer","ca_file":null,"user":null,)"
-            R"("password_env":null,"password_file":null,"password":null,"database":null},)"
-            R"("tls":null,"admin":null,)"
-            R"("timeouts":{"startup":"10s","connect":"5s","drain":"30s","idle_client":"0s"},)"
-            R"("log":{"level":"info","format":"text"},"runtime":{"threads":0},"migrations":[]})");
+  EXPECT_EQ(
+      to_redacted_json(*result.config),
+      R"({"source":"test.toml","listen":{"address":"127.0.0.1:6432"},)"
+      R"("upstream":{"address":"[::1]:5432","tls":"prefer","ca_file":null,"user":null,)"
+      R"("password_env":null,"password_file":null,"password":null,"database":null},)"
+      R"("tls":null,"admin":null,)"
+      R"("timeouts":{"startup":"10s","connect":"5s","drain":"30s","idle_client":"0s"},)"
+      R"("log":{"level":"info","format":"text"},"runtime":{"threads":0,"scheduling":"batch"},"migrations":[]})");
 }
 
 TEST(ConfigJsonTest, MigrationsShowFlagsAndEffectiveDatabase) {

@@ -110,6 +110,7 @@ TEST(ConfigLoaderTest, MinimalFileRunsATransparentProxyWithDefaults) {
   EXPECT_EQ(config.log.level, "info");
   EXPECT_EQ(config.log.format, LogFormat::text);
   EXPECT_EQ(config.runtime.threads, 0u);
+  EXPECT_EQ(config.runtime.scheduling, WorkerScheduling::batch);
   EXPECT_TRUE(config.migrations.empty());
 }
 
@@ -132,6 +133,7 @@ level = "debug"
 format = "json"
 [runtime]
 threads = 4
+scheduling = "normal"
 )toml");
   ASSERT_TRUE(result.ok()) << describe(result);
   const Config& config = *result.config;
@@ -147,6 +149,7 @@ threads = 4
   EXPECT_EQ(config.log.level, "debug");
   EXPECT_EQ(config.log.format, LogFormat::json);
   EXPECT_EQ(config.runtime.threads, 4u);
+  EXPECT_EQ(config.runtime.scheduling, WorkerScheduling::normal);
 }
 
 TEST(ConfigLoaderTest, EmptyAdminSectionUsesTheDefaultAddress) {
