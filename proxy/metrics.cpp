@@ -138,35 +138,24 @@ class Scanner {
   std::size_t pos_ = 0;
 };
 
-// The class of a verb, or nullopt when `word` is not one. The candidates differ in length
-// but for the six-letter ones, so most words cost one comparison at most.
+// The class of a verb, or nullopt when `word` is not one.
 std::optional<StatementClass> verb_class(std::string_view word) {
-  switch (word.size()) {
-    case 5:
-      if (keyword_is(word, "table")) {
-        return StatementClass::select;
-      }
-      if (keyword_is(word, "merge")) {
-        return StatementClass::other;
-      }
-      return std::nullopt;
-    case 6:
-      if (keyword_is(word, "select") || keyword_is(word, "values")) {
-        return StatementClass::select;
-      }
-      if (keyword_is(word, "insert")) {
-        return StatementClass::insert;
-      }
-      if (keyword_is(word, "update")) {
-        return StatementClass::update;
-      }
-      if (keyword_is(word, "delete")) {
-        return StatementClass::delete_;
-      }
-      return std::nullopt;
-    default:
-      return std::nullopt;
+  if (keyword_is(word, "select") || keyword_is(word, "values") || keyword_is(word, "table")) {
+    return StatementClass::select;
   }
+  if (keyword_is(word, "insert")) {
+    return StatementClass::insert;
+  }
+  if (keyword_is(word, "update")) {
+    return StatementClass::update;
+  }
+  if (keyword_is(word, "delete")) {
+    return StatementClass::delete_;
+  }
+  if (keyword_is(word, "merge")) {
+    return StatementClass::other;
+  }
+  return std::nullopt;
 }
 
 // After WITH: the first verb outside parentheses is the statement's.
@@ -239,23 +228,15 @@ std::string_view to_string(rewrite::StatementKind kind) {
 }
 
 StatementClass classify_statement(std::string_view sql) {
-  // Most texts start with their verb: read it without the scanner's look at blanks.
-  if (!sql.empty() && is_alpha(sql[0])) {
-    std::size_t end = 1;
-    while (end < sql.size() && is_ident_char(sql[end])) {
-      ++end;
-    }
-    const std::string_view word = sql.substr(0, end);
-    if (!keyword_is(word, "with")) {
-      return verb_class(word).value_or(StatementClass::other);
-    }
-  }
   Scanner scanner(sql);
-  while (scanner.skip_blanks() && scanner.current() == '(') {
-    scanner.advance();
-  }
-  if (!is_ident_start(scanner.current())) {
-    return StatementClass::other;
+  // Most texts start with their verb: nothing to skip before it.
+  if (!is_alpha(scanner.current())) {
+    while (scanner.skip_blanks() && scanner.current() == '(') {
+      scanner.advance();
+    }
+    if (!is_ident_start(scanner.current())) {
+      return StatementClass::other;
+    }
   }
   auto word = scanner.read_word();
   if (keyword_is(word, "with")) {
