@@ -64,7 +64,7 @@ INSTANTIATE_TEST_SUITE_P(
         ClassifyCase{"/* unterminated", StatementClass::other},
         ClassifyCase{"WITH x AS (SELECT 'unterminated", StatementClass::other},
         ClassifyCase{"SELECT 1; DELETE FROM t", StatementClass::select},
-        // the verb read at the start of the text ends where the scanner's word ends
+        // a text that starts with a letter goes straight to its first word
         ClassifyCase{"select_x FROM t", StatementClass::other},
         ClassifyCase{"Delete$1", StatementClass::other},
         ClassifyCase{"merges", StatementClass::other},
