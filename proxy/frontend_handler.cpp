@@ -119,9 +119,8 @@ void FrontendHandler::at_boundary_housekeeping() {
   state_.track_replies = rewrite_.active() || !prepared_.empty();
 }
 
-FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, std::string& replacement,
-                                                  bool from_query) {
-  TextRewrite result = rewrite_.rewrite(sql, from_query);
+FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool from_query) {
+  TextRewrite result = rewrite_.rewrite(sql, from_query, replacement_);
   if (!result) {
     return Decision::forward;
   }
@@ -139,7 +138,7 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, std::str
     for (const auto& name : result->missing) {
       names += (names.empty() ? "" : ", ") + name.schema + "." + name.table;
     }
-    replacement = rewrite::rejection_sql(
+    replacement_ = rewrite::rejection_sql(
         "switchyard: cannot rewrite this statement: the catalog does not describe " + names);
     metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
     return Decision::rejected;
@@ -161,7 +160,7 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, std::str
       metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("event=statement_rejected session={} reason={}", session_id_,
                    log_value(result->reason));
-      replacement = rewrite::rejection_sql(result->reason);
+      replacement_ = rewrite::rejection_sql(result->reason);
       return Decision::rejected;
     case Outcome::rewritten:
       metrics_.statements_rewritten.fetch_add(1, std::memory_order_relaxed);
@@ -169,7 +168,9 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, std::str
         spdlog::debug("event=statement_rewritten session={} generation={} sql={} rewritten={}",
                       session_id_, rewrite_.generation(), log_value(sql), log_value(result.sql()));
       }
-      replacement = result.take_sql();
+      if (!result.shape_sql) {
+        replacement_.assign(result->sql);  // a shape's text is in it already
+      }
       armed_copy_ = result->copy;
       return Decision::rewritten;
     case Outcome::needs_catalog:
@@ -242,8 +243,7 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
     return FrameAction::forward;  // malformed: let the server say so
   }
   armed_copy_.reset();
-  std::string replacement;
-  Decision decision = decide(query->sql, replacement, /*from_query=*/true);
+  Decision decision = decide(query->sql, /*from_query=*/true);
   if (decision != Decision::suspend) {
     metrics_.queries_simple.fetch_add(1, std::memory_order_relaxed);
     metrics_.count_statement(query->sql);
@@ -261,7 +261,7 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
     case Decision::rewritten:
       break;
   }
-  protocol::encode_query(out, replacement);
+  protocol::encode_query(out, replacement_);
   sent(frame.type);
   if (armed_copy_) {
     copy_ = std::make_unique<rewrite::CopyRowTransformer>(*armed_copy_);
@@ -279,8 +279,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
     return FrameAction::forward;
   }
   armed_copy_.reset();
-  std::string replacement;
-  Decision decision = decide(parse->query, replacement);
+  Decision decision = decide(parse->query);
   if (decision == Decision::suspend) {
     return FrameAction::suspend;
   }
@@ -288,7 +287,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   metrics_.count_statement(parse->query);
   follow_session_statements(parse->query);
   if (decision == Decision::rejected) {
-    reject_batch(replacement, out);
+    reject_batch(replacement_, out);
     return FrameAction::replace;
   }
   // Recorded even while no migration applies to this database: a reload may add one, and
@@ -300,7 +299,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   prepared.param_types.assign(parse->param_types.begin(), parse->param_types.end());
   prepared.generation = rewrite_.generation();
   if (decision == Decision::rewritten) {
-    prepared.rewritten.assign(replacement);
+    prepared.rewritten.assign(replacement_);
   } else {
     prepared.rewritten.clear();
   }
@@ -308,7 +307,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   if (decision == Decision::forward) {
     return FrameAction::forward;
   }
-  protocol::encode_parse(out, parse->statement, replacement, parse->param_types);
+  protocol::encode_parse(out, parse->statement, replacement_, parse->param_types);
   if (armed_copy_) {
     copy_ = std::make_unique<rewrite::CopyRowTransformer>(*armed_copy_);
     copy_failed_ = false;
@@ -334,19 +333,18 @@ FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
     return FrameAction::forward;
   }
   PreparedStatement& stmt = *found;
-  std::string replacement;
-  Decision decision = decide(stmt.sql, replacement);
+  Decision decision = decide(stmt.sql);
   armed_copy_.reset();
   if (decision == Decision::suspend) {
     return FrameAction::suspend;
   }
   if (decision == Decision::rejected) {
     // Under the new flags this statement cannot be served: fail the batch like a bad Parse.
-    reject_batch(replacement, out);
+    reject_batch(replacement_, out);
     return FrameAction::replace;
   }
   const bool rewritten = decision == Decision::rewritten;
-  std::string_view text = rewritten ? std::string_view(replacement) : stmt.sql;
+  std::string_view text = rewritten ? std::string_view(replacement_) : stmt.sql;
   stmt.generation = rewrite_.generation();
   if (text == stmt.sent()) {
     sent(frame.type);
@@ -361,7 +359,7 @@ FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
   protocol::encode_parse(out, statement, text, stmt.param_types);
   sent(fe::kParse, true);
   if (rewritten) {
-    stmt.rewritten = std::move(replacement);
+    stmt.rewritten.assign(replacement_);
   } else {
     stmt.rewritten.clear();
   }

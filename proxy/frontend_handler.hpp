@@ -47,9 +47,10 @@ class FrontendHandler {
   awaitable<void> complete();
 
  private:
-  /// The rewrite decision for one statement text; null result means forward unchanged.
+  /// The rewrite decision for one statement text. `rewritten` and `rejected` leave the text to
+  /// send in replacement_.
   enum class Decision { forward, rewritten, rejected, suspend };
-  Decision decide(std::string_view sql, std::string& replacement, bool from_query = false);
+  Decision decide(std::string_view sql, bool from_query = false);
   void at_boundary_housekeeping();
   FrameAction on_query(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_parse(const protocol::Frame& frame, protocol::MessageWriter& out);
@@ -70,6 +71,8 @@ class FrontendHandler {
   Metrics& metrics_;
   SessionRewrite& rewrite_;
   std::uint64_t session_id_;
+  // The text decide() chose; its buffer is reused from statement to statement.
+  std::string replacement_;
   std::shared_ptr<const rewrite::RewriteResult> awaiting_catalog_;
   int catalog_attempts_ = 0;
   std::optional<rewrite::CopyPlan> armed_copy_;  // set by a rewritten COPY statement

@@ -14,32 +14,34 @@
 
 namespace switchyard::proxy {
 
-class RecentResults {
+template <typename Value>
+class Recent {
  public:
-  using Result = std::shared_ptr<const rewrite::RewriteResult>;
+  using value_type = Value;
 
-  /// The result kept for (key, text), or null; valid until the next remember() or clear().
-  const Result* find(std::uint64_t key, std::string_view text) const {
+  /// The value kept for (key, text), or null; valid until the next remember() or clear().
+  const Value* find(std::uint64_t key, std::string_view text) const {
     if (ring_) {
       for (const Slot& slot : ring_->slots) {
-        if (slot.result && slot.key == key && slot.text == text) {
-          return &slot.result;
+        if (slot.used && slot.key == key && slot.text == text) {
+          return &slot.value;
         }
       }
     }
     return nullptr;
   }
 
-  /// Keeps `result` in place of the oldest entry; returns the kept copy, valid as find()'s.
-  const Result& remember(std::uint64_t key, std::string_view text, Result result) {
+  /// Keeps `value` in place of the oldest entry; returns the kept one, valid as find()'s.
+  const Value& remember(std::uint64_t key, std::string_view text, Value value) {
     if (!ring_) {
       ring_ = std::make_unique<Ring>();  // on first use: an idle session holds a pointer
     }
     Slot& slot = ring_->slots[ring_->next++ % kSlots];
     slot.key = key;
     slot.text.assign(text);
-    slot.result = std::move(result);
-    return slot.result;
+    slot.value = std::move(value);
+    slot.used = true;
+    return slot.value;
   }
 
   void clear() { ring_.reset(); }
@@ -49,7 +51,8 @@ class RecentResults {
   struct Slot {
     std::uint64_t key = 0;
     std::string text;
-    Result result;
+    Value value{};
+    bool used = false;
   };
   struct Ring {
     std::array<Slot, kSlots> slots;
@@ -57,5 +60,8 @@ class RecentResults {
   };
   std::unique_ptr<Ring> ring_;
 };
+
+/// Results by text.
+using RecentResults = Recent<std::shared_ptr<const rewrite::RewriteResult>>;
 
 }  // namespace switchyard::proxy

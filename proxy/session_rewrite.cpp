@@ -87,17 +87,27 @@ bool SessionRewrite::adopt_latest() {
   return true;
 }
 
-TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query) {
+namespace {
+
+// The statement's literal shape is taken here, in a buffer each worker thread reuses, rather
+// than in one allocated per statement or held by every session. rewrite() runs to its end
+// without suspending, so no other statement of the thread can take it meanwhile.
+thread_local rewrite::LiteralShape shape_buffer;
+
+}  // namespace
+
+TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query, std::string& filled) {
   if (rules_ == nullptr || !rules_->rewriter->may_touch(sql)) {
     return {};
   }
   // The catalog version is part of the key: a result computed from dropped catalog content
   // must not be served again.
   std::uint64_t key = (snapshot_->generation << 32) | (rules_->catalog->version() & 0xffffffffu);
-  std::optional<rewrite::LiteralShape> shape;
+  rewrite::LiteralShape& shape = shape_buffer;
+  bool shaped = false;
   auto reuse_shape = [&]() -> TextRewrite {
-    shape = rewrite::literal_shape(sql);
-    return shape ? from_shape(key, *shape) : TextRewrite{};
+    shaped = rewrite::take_literal_shape(sql, shape);
+    return shaped ? from_shape(key, shape, filled) : TextRewrite{};
   };
   if (from_query) {
     if (auto result = reuse_shape()) {
@@ -131,41 +141,50 @@ TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query) {
   if (!from_query) {
     recent_texts_.remember(key, sql, std::make_shared<const rewrite::RewriteResult>(*result));
   }
-  if (shape) {
+  if (shaped) {
     // The shape's rewrite serves later texts only if, filled with this text's literals, it is
     // exactly this text's rewrite; otherwise the shape is remembered as not reusable.
     auto tmpl = std::make_shared<const rewrite::RewriteResult>(
-        rules_->rewriter->rewrite(shape->key, context_, *rules_->catalog));
-    auto filled = rewrite::instantiate(*tmpl, *shape);
-    bool reusable = filled && rewrite::same_result(*filled, *result);
+        rules_->rewriter->rewrite(shape.key, context_, *rules_->catalog));
+    auto filled_result = rewrite::instantiate(*tmpl, shape);
+    bool reusable = filled_result && rewrite::same_result(*filled_result, *result);
     if (!reusable && tmpl->outcome != rewrite::Outcome::needs_catalog) {
       spdlog::debug("event=literal_shape_not_reusable database={}", log_value(database_));
     }
     if (tmpl->outcome != rewrite::Outcome::needs_catalog) {
-      state_.shape_cache.insert(key, context_key_, shape->key, reusable ? tmpl : not_reusable());
+      state_.shape_cache.insert(key, context_key_, shape.key, reusable ? tmpl : not_reusable());
     }
   }
   return {std::move(result), std::nullopt};
 }
 
-TextRewrite SessionRewrite::from_shape(std::uint64_t key, const rewrite::LiteralShape& shape) {
-  const RecentResults::Result* tmpl = recent_shapes_.find(key, shape.key);
-  if (tmpl == nullptr) {
+TextRewrite SessionRewrite::from_shape(std::uint64_t key, const rewrite::LiteralShape& shape,
+                                       std::string& filled) {
+  const RecentShape* recent = recent_shapes_.find(key, shape.key);
+  if (recent == nullptr) {
     auto shared = state_.shape_cache.find(key, context_key_, shape.key);
     if (!shared || shared == not_reusable()) {
       return {};
     }
+    auto filler = rewrite::LiteralTemplate::of(*shared);
+    if (!filler) {
+      return {};
+    }
     // A copy of the session's own, as for recent_texts_: each hit copies the pointer into its
     // TextRewrite, and the shared one's count would bounce between the worker threads.
-    tmpl = &recent_shapes_.remember(key, shape.key,
-                                    std::make_shared<const rewrite::RewriteResult>(*shared));
+    recent = &recent_shapes_.remember(
+        key, shape.key,
+        RecentShape{std::make_shared<const rewrite::RewriteResult>(*shared), std::move(*filler)});
   }
-  auto sql = rewrite::instantiate_sql(**tmpl, shape);
-  if (!sql) {
+  if (recent->filler.unchanged()) {
+    metrics_.rewrites_from_shape.fetch_add(1, std::memory_order_relaxed);
+    return {recent->result, std::nullopt};
+  }
+  if (!recent->filler.fill(shape.literals, filled)) {
     return {};
   }
   metrics_.rewrites_from_shape.fetch_add(1, std::memory_order_relaxed);
-  return {*tmpl, std::move(sql)};
+  return {recent->result, std::string_view(filled)};
 }
 
 const std::shared_ptr<const rewrite::RewriteResult>& SessionRewrite::not_reusable() {

@@ -18,18 +18,17 @@ namespace switchyard::proxy {
 
 /// One text's rewrite. `result` may be shared (with the caches, with other texts); a text
 /// served from its literal shape has the shape's result, whose `sql` holds placeholders, and
-/// its own text in `shape_sql`: no per-text copy of the rest of the result is made.
+/// its own text in `shape_sql`, which views the buffer passed to SessionRewrite::rewrite: no
+/// per-text copy of the rest of the result is made.
 struct TextRewrite {
   std::shared_ptr<const rewrite::RewriteResult> result;
-  std::optional<std::string> shape_sql;
+  std::optional<std::string_view> shape_sql;
 
   explicit operator bool() const { return result != nullptr; }
   const rewrite::RewriteResult* operator->() const { return result.get(); }
   const rewrite::RewriteResult& operator*() const { return *result; }
   /// The text to send for Outcome::rewritten.
   std::string_view sql() const { return shape_sql ? *shape_sql : result->sql; }
-  /// sql(), moved out when it is this text's own.
-  std::string take_sql() { return shape_sql ? std::move(*shape_sql) : result->sql; }
 };
 
 /// One session's access to the rewrite engine under the config generation it has adopted.
@@ -51,8 +50,9 @@ class SessionRewrite {
   /// for this database, or no mapped table name in the text: DESIGN §7's fast path).
   /// An Outcome::needs_catalog result means: co_await fetch_missing(result), then call again.
   /// `from_query`: a simple-protocol text, which usually carries its values as literals, so
-  /// its literal shape is looked up before the text itself.
-  TextRewrite rewrite(std::string_view sql, bool from_query = false);
+  /// its literal shape is looked up before the text itself. A text served from its shape is
+  /// written to `filled` (whose buffer is reused from call to call).
+  TextRewrite rewrite(std::string_view sql, bool from_query, std::string& filled);
 
   /// Loads the relations a needs_catalog result named into the shared catalog, off-thread.
   awaitable<void> fetch_missing(const rewrite::RewriteResult& result);
@@ -80,15 +80,24 @@ class SessionRewrite {
   static const std::shared_ptr<const rewrite::RewriteResult>& not_reusable();
 
   /// A text's rewrite from its literal shape's, from this session's recent shapes or the
-  /// shared shape cache; null when the shape has none that can be reused.
-  TextRewrite from_shape(std::uint64_t key, const rewrite::LiteralShape& shape);
+  /// shared shape cache, its text written to `filled`; null when the shape has none that can
+  /// be reused.
+  TextRewrite from_shape(std::uint64_t key, const rewrite::LiteralShape& shape,
+                         std::string& filled);
+
+  /// A shape's rewrite as this session keeps it: the result, and its text cut at the
+  /// placeholders once.
+  struct RecentShape {
+    std::shared_ptr<const rewrite::RewriteResult> result;
+    rewrite::LiteralTemplate filler;
+  };
 
   ProxyState& state_;
   Metrics& metrics_;  // the worker's own block
   OffThread off_thread_;
   std::string database_;
   /// Shape rewrites this session reused lately, by shape key.
-  RecentResults recent_shapes_;
+  Recent<RecentShape> recent_shapes_;
   /// Extended-protocol texts this session rewrote lately (a client without prepared statements
   /// parses the same text for every query), each with a copy of its result so that the copy's
   /// reference count is this thread's alone.

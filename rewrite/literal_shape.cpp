@@ -20,6 +20,10 @@ using detail::quoted_end;
 constexpr std::string_view kNumberMark = "21474";
 constexpr std::string_view kStringMark = "swlit";
 constexpr std::size_t kMaxLiterals = 10000;
+// What each kind of placeholder starts with, before its four-digit index.
+constexpr std::string_view kIntPrefix = "214747";
+constexpr std::string_view kNumericPrefix = "214746";
+constexpr std::string_view kStringPrefix = "'swlit";
 
 constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
 constexpr bool is_ident_start(char c) {
@@ -29,9 +33,11 @@ constexpr bool is_ident_start(char c) {
 constexpr bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c) || c == '$'; }
 
 // Per byte, for the scan's common cases: a byte that is copied as it is whatever follows
-// (blanks, most operators and punctuation), and a byte that continues a name.
+// (blanks, most operators and punctuation), a byte that starts a name whatever follows (not
+// the E, B, X, N, U of E'', B'', X'', N'', U&''), and a byte that continues a name.
 struct ByteClasses {
   std::array<bool, 256> passes_through{};
+  std::array<bool, 256> starts_plain_name{};
   std::array<bool, 256> continues_name{};
 };
 constexpr ByteClasses kBytes = [] {
@@ -39,6 +45,8 @@ constexpr ByteClasses kBytes = [] {
   for (int i = 0; i < 256; ++i) {
     const char c = static_cast<char>(i);
     b.continues_name[i] = is_ident_char(c);
+    b.starts_plain_name[i] =
+        is_ident_start(c) && std::string_view("EeBbXxNnUu").find(c) == std::string_view::npos;
     b.passes_through[i] =
         !is_ident_char(c) && c != '-' && c != '/' && c != '"' && c != '\'' && c != '.';
   }
@@ -51,12 +59,19 @@ std::size_t find_from(std::string_view text, char c, std::size_t from) {
   return at == std::string_view::npos ? text.size() : at;
 }
 
-// A placeholder's index, always four digits (kMaxLiterals keeps it below 10000).
-void append_index(std::string& out, std::size_t i) {
-  const char digits[4] = {static_cast<char>('0' + i / 1000 % 10),
-                          static_cast<char>('0' + i / 100 % 10),
-                          static_cast<char>('0' + i / 10 % 10), static_cast<char>('0' + i % 10)};
-  out.append(digits, 4);
+// A placeholder: `prefix`, its index in four digits (kMaxLiterals keeps it below 10000), then
+// `suffix`, appended in one go.
+void append_placeholder(std::string& out, std::string_view prefix, std::size_t i,
+                        std::string_view suffix) {
+  char text[16];
+  char* p = std::copy(prefix.begin(), prefix.end(), text);
+  const auto index = static_cast<unsigned>(i);
+  *p++ = static_cast<char>('0' + index / 1000);
+  *p++ = static_cast<char>('0' + index / 100 % 10);
+  *p++ = static_cast<char>('0' + index / 10 % 10);
+  *p++ = static_cast<char>('0' + index % 10);
+  p = std::copy(suffix.begin(), suffix.end(), p);
+  out.append(text, static_cast<std::size_t>(p - text));
 }
 
 // Fills `shape` with the shape of `sql`; false when it has none (see literal_shape).
@@ -72,23 +87,36 @@ bool take_shape(std::string_view sql, LiteralShape& shape) {
     shape.key.append(sql.data() + copied, at - copied);
     copied = at;
   };
-  auto string_placeholder = [&](std::size_t at, std::size_t end) {
-    copy_up_to(at);
-    shape.key += '\'';
-    shape.key += kStringMark;
-    append_index(shape.key, shape.literals.size());
-    shape.key += '\'';
-    shape.literals.push_back(sql.substr(at, end - at));
-    copied = end;
-  };
-  std::size_t i = 0;
-  while (i < sql.size()) {
+  // Replaces sql[at, end) with a placeholder; false past kMaxLiterals.
+  auto placeholder = [&](std::size_t at, std::size_t end, std::string_view prefix,
+                         std::string_view suffix) {
     if (shape.literals.size() >= kMaxLiterals) {
       return false;
     }
+    copy_up_to(at);
+    append_placeholder(shape.key, prefix, shape.literals.size(), suffix);
+    shape.literals.push_back(sql.substr(at, end - at));
+    copied = end;
+    return true;
+  };
+  auto string_placeholder = [&](std::size_t at, std::size_t end) {
+    return placeholder(at, end, kStringPrefix, "'");
+  };
+  auto name_end = [&](std::size_t from) {
+    while (from < sql.size() && kBytes.continues_name[static_cast<unsigned char>(sql[from])]) {
+      ++from;
+    }
+    return from;
+  };
+  std::size_t i = 0;
+  while (i < sql.size()) {
     const char c = sql[i];
     if (kBytes.passes_through[static_cast<unsigned char>(c)]) {
       ++i;
+      continue;
+    }
+    if (kBytes.starts_plain_name[static_cast<unsigned char>(c)]) {
+      i = name_end(i + 1);
       continue;
     }
     const char next = i + 1 < sql.size() ? sql[i + 1] : '\0';
@@ -108,7 +136,9 @@ bool take_shape(std::string_view sql, LiteralShape& shape) {
           sql.substr(i, end - i).find('\\') != std::string_view::npos) {
         return false;
       }
-      string_placeholder(i, end);
+      if (!string_placeholder(i, end)) {
+        return false;
+      }
       i = end;
       continue;
     } else if (c == '$') {
@@ -129,7 +159,9 @@ bool take_shape(std::string_view sql, LiteralShape& shape) {
             (!shape.key.empty() && (shape.key.back() == '\'' || is_ident_char(shape.key.back())))) {
           return false;
         }
-        string_placeholder(i, end);
+        if (!string_placeholder(i, end)) {
+          return false;
+        }
         i = end;
         continue;
       }
@@ -139,9 +171,7 @@ bool take_shape(std::string_view sql, LiteralShape& shape) {
       } else if (next == '&' && (c == 'U' || c == 'u')) {
         return false;
       } else {
-        while (end < sql.size() && kBytes.continues_name[static_cast<unsigned char>(sql[end])]) {
-          ++end;
-        }
+        end = name_end(end);
       }
     } else if (is_digit(c) || (c == '.' && is_digit(next))) {
       bool numeric = false;
@@ -177,28 +207,20 @@ bool take_shape(std::string_view sql, LiteralShape& shape) {
       if (i > 0 && (is_ident_char(sql[i - 1]) || sql[i - 1] == '.' || sql[i - 1] == '"')) {
         return false;
       }
-      std::string_view token = sql.substr(i, end - i);
       if (numeric) {
-        copy_up_to(i);
-        shape.key += kNumberMark;
-        shape.key += "6";
-        append_index(shape.key, shape.literals.size());
-        shape.key += ".5";
-        shape.literals.push_back(token);
-        copied = end;
+        if (!placeholder(i, end, kNumericPrefix, ".5")) {
+          return false;
+        }
       } else {
         std::uint64_t value = 0;
-        auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
+        auto [ptr, ec] = std::from_chars(sql.data() + i, sql.data() + end, value);
         if (ec != std::errc() || value > 2147483647u) {
           i = end;  // an int8 or a numeric by its size: kept as written
           continue;
         }
-        copy_up_to(i);
-        shape.key += kNumberMark;
-        shape.key += "7";
-        append_index(shape.key, shape.literals.size());
-        shape.literals.push_back(token);
-        copied = end;
+        if (!placeholder(i, end, kIntPrefix, "")) {
+          return false;
+        }
       }
       i = end;
       continue;
@@ -217,6 +239,12 @@ bool take_shape(std::string_view sql, LiteralShape& shape) {
 
 }  // namespace
 
+bool take_literal_shape(std::string_view sql, LiteralShape& shape) {
+  shape.key.clear();
+  shape.literals.clear();
+  return take_shape(sql, shape);
+}
+
 std::optional<LiteralShape> literal_shape(std::string_view sql) {
   // Filled where it is returned: moving a shape (its literals held inline) makes GCC 12 warn
   // wrongly about Boost's small_vector move (-Wstringop-overread).
@@ -227,90 +255,125 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
   return shape;
 }
 
-std::optional<std::string> fill_literals(std::string_view tmpl,
-                                         std::span<const std::string_view> literals) {
-  std::string out;
-  out.reserve(tmpl.size() + 64);
-  auto index_at = [&](std::size_t at) -> std::optional<std::size_t> {
-    if (at + 4 > tmpl.size()) {
+std::optional<LiteralTemplate> LiteralTemplate::of(const RewriteResult& tmpl) {
+  if ((tmpl.outcome != Outcome::unchanged && tmpl.outcome != Outcome::rewritten) || tmpl.copy ||
+      !tmpl.missing.empty()) {
+    return std::nullopt;
+  }
+  if (tmpl.outcome == Outcome::unchanged) {
+    LiteralTemplate unchanged;
+    unchanged.unchanged_ = true;
+    return unchanged;
+  }
+  return parse(tmpl.sql);
+}
+
+std::optional<LiteralTemplate> LiteralTemplate::parse(std::string_view sql) {
+  LiteralTemplate t;
+  t.text_.assign(sql);
+  auto index_at = [&](std::size_t at) -> std::optional<std::uint32_t> {
+    if (at + 4 > sql.size()) {
       return std::nullopt;
     }
-    std::size_t value = 0;
+    std::uint32_t value = 0;
     for (std::size_t k = at; k < at + 4; ++k) {
-      if (!is_digit(tmpl[k])) {
+      if (!is_digit(sql[k])) {
         return std::nullopt;
       }
-      value = value * 10 + static_cast<std::size_t>(tmpl[k] - '0');
+      value = value * 10 + static_cast<std::uint32_t>(sql[k] - '0');
     }
     return value;
+  };
+  auto add = [&](std::size_t begin, std::size_t end, std::uint32_t literal, bool plain_only) {
+    t.placeholders_.push_back(
+        {static_cast<std::uint32_t>(begin), static_cast<std::uint32_t>(end), literal, plain_only});
   };
   std::size_t next_quote = 0;  // where the next ' and 2 are, or the end; found with memchr
   std::size_t next_two = 0;
   std::size_t i = 0;
-  while (i < tmpl.size()) {
-    const char c = tmpl[i];
-    if (c == '\'' && tmpl.substr(i + 1, kStringMark.size()) == kStringMark) {
+  while (i < sql.size()) {
+    const char c = sql[i];
+    if (c == '\'' && sql.substr(i + 1, kStringMark.size()) == kStringMark) {
       auto index = index_at(i + 1 + kStringMark.size());
       std::size_t close = i + 1 + kStringMark.size() + 4;
-      if (!index || close >= tmpl.size() || tmpl[close] != '\'' || *index >= literals.size()) {
+      if (!index || close >= sql.size() || sql[close] != '\'') {
         return std::nullopt;
       }
-      // An E'' where the rewrite put the placeholder against a name or a quote would join it.
-      const char before = i > 0 ? tmpl[i - 1] : ' ';
-      if (literals[*index].front() != '\'' && (is_ident_char(before) || before == '\'')) {
-        return std::nullopt;
-      }
-      out += literals[*index];
+      const char before = i > 0 ? sql[i - 1] : ' ';
+      add(i, close + 1, *index, is_ident_char(before) || before == '\'');
       i = close + 1;
       continue;
     }
-    if (c == '2' && tmpl.substr(i, kNumberMark.size()) == kNumberMark &&
-        (i == 0 || !is_ident_char(tmpl[i - 1]))) {
+    if (c == '2' && sql.substr(i, kNumberMark.size()) == kNumberMark &&
+        (i == 0 || !is_ident_char(sql[i - 1]))) {
       std::size_t kind = i + kNumberMark.size();
       auto index = index_at(kind + 1);
-      if (kind < tmpl.size() && index) {
+      if (kind < sql.size() && index) {
         std::size_t end = kind + 5;
         bool matched = false;
-        if (tmpl[kind] == '7') {
-          matched = end >= tmpl.size() || (!is_ident_char(tmpl[end]) && tmpl[end] != '.');
-        } else if (tmpl[kind] == '6' && tmpl.substr(end, 2) == ".5") {
+        if (sql[kind] == '7') {
+          matched = end >= sql.size() || (!is_ident_char(sql[end]) && sql[end] != '.');
+        } else if (sql[kind] == '6' && sql.substr(end, 2) == ".5") {
           end += 2;
-          matched = end >= tmpl.size() || (!is_ident_char(tmpl[end]) && tmpl[end] != '.');
+          matched = end >= sql.size() || (!is_ident_char(sql[end]) && sql[end] != '.');
         }
         if (matched) {
-          if (*index >= literals.size()) {
-            return std::nullopt;
-          }
-          out += literals[*index];
+          add(i, end, *index, false);
           i = end;
           continue;
         }
       }
       // Digits the rewrite added (a transform's constant), not a placeholder.
     }
-    // Up to the next character that can start a placeholder, copied as one run.
+    // Up to the next character that can start a placeholder.
     if (next_quote <= i) {
-      next_quote = find_from(tmpl, '\'', i + 1);
+      next_quote = find_from(sql, '\'', i + 1);
     }
     if (next_two <= i) {
-      next_two = find_from(tmpl, '2', i + 1);
+      next_two = find_from(sql, '2', i + 1);
     }
-    const std::size_t run = std::min(next_quote, next_two);
-    out.append(tmpl.data() + i, run - i);
-    i = run;
+    i = std::min(next_quote, next_two);
+  }
+  return t;
+}
+
+bool LiteralTemplate::fill(std::span<const std::string_view> literals, std::string& out) const {
+  out.clear();
+  std::size_t copied = 0;
+  for (const Placeholder& p : placeholders_) {
+    if (p.literal >= literals.size()) {
+      return false;
+    }
+    const std::string_view literal = literals[p.literal];
+    // An E'' put by the rewrite against a name or a quote would join it.
+    if (p.plain_string_only && literal.front() != '\'') {
+      return false;
+    }
+    out.append(text_, copied, p.begin - copied);
+    out.append(literal);
+    copied = p.end;
+  }
+  out.append(text_, copied);
+  return true;
+}
+
+std::optional<std::string> fill_literals(std::string_view tmpl,
+                                         std::span<const std::string_view> literals) {
+  auto parsed = LiteralTemplate::parse(tmpl);
+  std::string out;
+  if (!parsed || !parsed->fill(literals, out)) {
+    return std::nullopt;
   }
   return out;
 }
 
 std::optional<std::string> instantiate_sql(const RewriteResult& tmpl, const LiteralShape& shape) {
-  if ((tmpl.outcome != Outcome::unchanged && tmpl.outcome != Outcome::rewritten) || tmpl.copy ||
-      !tmpl.missing.empty()) {
+  auto parsed = LiteralTemplate::of(tmpl);
+  std::string out;
+  if (!parsed || (!parsed->unchanged() && !parsed->fill(shape.literals, out))) {
     return std::nullopt;
   }
-  if (tmpl.outcome == Outcome::unchanged) {
-    return std::string();
-  }
-  return fill_literals(tmpl.sql, shape.literals);
+  return out;
 }
 
 std::shared_ptr<const RewriteResult> instantiate(const RewriteResult& tmpl,

@@ -10,7 +10,7 @@
 namespace switchyard::proxy {
 namespace {
 
-RecentResults::Result result_with(const std::string& sql) {
+RecentResults::value_type result_with(const std::string& sql) {
   auto r = std::make_shared<rewrite::RewriteResult>();
   r->sql = sql;
   return r;

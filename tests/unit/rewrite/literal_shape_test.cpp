@@ -92,6 +92,74 @@ TEST(LiteralShapeTest, FillLeavesOtherDigitsAndRefusesUnknownPlaceholders) {
   EXPECT_EQ(fill_literals("SELECT x 'swlit0000'", e_string), std::string("SELECT x E'a'"));
 }
 
+TEST(LiteralShapeTest, TakingAShapeAgainReusesTheBuffersAndLeavesNothingBehind) {
+  LiteralShape shape;
+  ASSERT_TRUE(take_literal_shape("UPDATE t SET a = 'long string value', b = 2 WHERE c = 3", shape));
+  ASSERT_TRUE(take_literal_shape("SELECT a FROM t WHERE c = 4", shape));
+  EXPECT_EQ(shape.key, "SELECT a FROM t WHERE c = 2147470000");
+  EXPECT_EQ(std::vector<std::string_view>(shape.literals.begin(), shape.literals.end()),
+            std::vector<std::string_view>{"4"});
+  EXPECT_FALSE(take_literal_shape("SELECT $1", shape));
+  ASSERT_TRUE(take_literal_shape("SELECT 5", shape));
+  EXPECT_EQ(shape.key, "SELECT 2147470000");
+  EXPECT_EQ(shape.literals.size(), 1u);
+}
+
+TEST(LiteralShapeTest, TakesOutAtMostTenThousandLiterals) {
+  // Placeholders carry four digits.
+  auto with_literals = [](int n) {
+    std::string sql = "SELECT 0";
+    for (int i = 1; i < n; ++i) {
+      sql += ",1";
+    }
+    return sql;
+  };
+  const std::string text = with_literals(10000);
+  auto most = literal_shape(text);  // views into `text`
+  ASSERT_TRUE(most.has_value());
+  EXPECT_EQ(most->literals.size(), 10000u);
+  EXPECT_NE(most->key.find("2147479999"), std::string::npos);
+  EXPECT_TRUE(fill_literals(most->key, most->literals) == text);
+  EXPECT_FALSE(literal_shape(with_literals(10001)).has_value());
+}
+
+RewriteResult result_of(Outcome outcome, const char* sql) {
+  RewriteResult r;
+  r.outcome = outcome;
+  r.sql = sql;
+  return r;
+}
+
+TEST(LiteralShapeTest, TemplatesAreMadeOnlyOfReusableResults) {
+  RewriteResult unchanged;
+  auto same = LiteralTemplate::of(unchanged);
+  ASSERT_TRUE(same.has_value());
+  EXPECT_TRUE(same->unchanged());
+
+  const RewriteResult rewritten =
+      result_of(Outcome::rewritten, "SELECT b AS a FROM t WHERE c = 2147470000");
+  auto filler = LiteralTemplate::of(rewritten);
+  ASSERT_TRUE(filler.has_value());
+  EXPECT_FALSE(filler->unchanged());
+  std::string out = "left over from the last statement, longer than the text";
+  const std::vector<std::string_view> literals = {"42"};
+  ASSERT_TRUE(filler->fill(literals, out));
+  EXPECT_EQ(out, "SELECT b AS a FROM t WHERE c = 42");
+  EXPECT_FALSE(filler->fill({}, out));  // a placeholder without its literal
+
+  for (Outcome outcome :
+       {Outcome::rejected, Outcome::passthrough_unsupported, Outcome::needs_catalog}) {
+    EXPECT_FALSE(LiteralTemplate::of(result_of(outcome, "SELECT 2147470000")).has_value());
+  }
+  RewriteResult copy = result_of(Outcome::rewritten, "COPY t (a, b) FROM STDIN");
+  copy.copy.emplace();
+  EXPECT_FALSE(LiteralTemplate::of(copy).has_value());
+  RewriteResult missing = result_of(Outcome::rewritten, "SELECT 2147470000");
+  missing.missing.push_back({"public", "t"});
+  EXPECT_FALSE(LiteralTemplate::of(missing).has_value());
+  EXPECT_FALSE(LiteralTemplate::parse("SELECT 'swlit00x1'").has_value());
+}
+
 // The text of `shape` with every literal replaced by another one of the same kind.
 std::string with_other_literals(const LiteralShape& shape, std::vector<std::string>& storage) {
   storage.clear();
