@@ -217,11 +217,15 @@ awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
 
     error_code write_ec;
     std::size_t sent = 0;
-    if (pieces.size() == 1 && !pieces[0].replacement) {
-      // What a relay nearly always sends: the bytes read, as they came.
-      const net::const_buffer read(base() + pieces[0].offset, pieces[0].size);
-      if (!to.try_write(read, sent, write_ec)) {
-        write_ec = co_await to.write_rest(read, sent);
+    if (pieces.size() == 1) {
+      // What a relay nearly always sends: the bytes read, as they came, or one message that
+      // replaced them all (a rewritten Query).
+      const Piece& piece = pieces[0];
+      const std::byte* source =
+          piece.replacement ? replacements.data().data() : static_cast<const std::byte*>(base());
+      const net::const_buffer one(source + piece.offset, piece.size);
+      if (!to.try_write(one, sent, write_ec)) {
+        write_ec = co_await to.write_rest(one, sent);
       }
     } else if (!pieces.empty()) {
       out.clear();
