@@ -185,7 +185,25 @@ awaitable<void> FrontendHandler::complete() {
   }
 }
 
+namespace {
+
+// The replacement buffer is kept from statement to statement, but not once an unusually long
+// text (a bulk INSERT) has grown it: an idle session would hold that memory for good.
+constexpr std::size_t kKeptReplacementBytes = 16 * 1024;
+
+struct ReleaseIfLong {
+  std::string& text;
+  ~ReleaseIfLong() {
+    if (text.capacity() > kKeptReplacementBytes) {
+      std::string().swap(text);
+    }
+  }
+};
+
+}  // namespace
+
 FrameAction FrontendHandler::on_frame(const protocol::Frame& frame, protocol::MessageWriter& out) {
+  const ReleaseIfLong release{replacement_};
   if (copy_) {
     return on_copy(frame, out);
   }

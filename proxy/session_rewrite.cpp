@@ -94,6 +94,21 @@ namespace {
 // without suspending, so no other statement of the thread can take it meanwhile.
 thread_local rewrite::LiteralShape shape_buffer;
 
+// Kept from statement to statement, but not once an unusually long text (a bulk INSERT with
+// thousands of literals) has grown it.
+constexpr std::size_t kKeptShapeBytes = 16 * 1024;
+
+struct ReleaseIfLong {
+  rewrite::LiteralShape& shape;
+  ~ReleaseIfLong() {
+    if (shape.key.capacity() > kKeptShapeBytes) {
+      std::string().swap(shape.key);
+      shape.literals.clear();
+      shape.literals.shrink_to_fit();
+    }
+  }
+};
+
 }  // namespace
 
 TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query, std::string& filled) {
@@ -104,6 +119,7 @@ TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query, std::
   // must not be served again.
   std::uint64_t key = (snapshot_->generation << 32) | (rules_->catalog->version() & 0xffffffffu);
   rewrite::LiteralShape& shape = shape_buffer;
+  const ReleaseIfLong release{shape};
   bool shaped = false;
   auto reuse_shape = [&]() -> TextRewrite {
     shaped = rewrite::take_literal_shape(sql, shape);
