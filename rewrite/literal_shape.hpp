@@ -32,7 +32,7 @@ struct LiteralShape {
 /// run into a name).
 bool take_literal_shape(std::string_view sql, LiteralShape& shape);
 
-/// The shape of `sql` in a shape of its own, or nullopt as take_literal_shape.
+/// The shape of `sql` in a new LiteralShape; nullopt when take_literal_shape would be false.
 std::optional<LiteralShape> literal_shape(std::string_view sql);
 
 /// The rewrite of a shape's key, cut at its placeholders once, so that each text of the shape
