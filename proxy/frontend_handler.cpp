@@ -8,6 +8,7 @@
 #include "protocol/parse.hpp"
 #include "protocol/query.hpp"
 #include "proxy/logging.hpp"
+#include "proxy/long_buffers.hpp"
 #include "rewrite/deallocation.hpp"
 #include "rewrite/rewriter.hpp"
 #include "rewrite/search_path_setting.hpp"
@@ -184,23 +185,6 @@ awaitable<void> FrontendHandler::complete() {
     co_await rewrite_.fetch_missing(*pending);
   }
 }
-
-namespace {
-
-// The replacement buffer is kept from statement to statement, but not once an unusually long
-// text (a bulk INSERT) has grown it: an idle session would hold that memory for good.
-constexpr std::size_t kKeptReplacementBytes = 16 * 1024;
-
-struct ReleaseIfLong {
-  std::string& text;
-  ~ReleaseIfLong() {
-    if (text.capacity() > kKeptReplacementBytes) {
-      std::string().swap(text);
-    }
-  }
-};
-
-}  // namespace
 
 FrameAction FrontendHandler::on_frame(const protocol::Frame& frame, protocol::MessageWriter& out) {
   const ReleaseIfLong release{replacement_};

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "proxy/logging.hpp"
+#include "proxy/long_buffers.hpp"
 #include "rewrite/literal_shape.hpp"
 
 namespace switchyard::proxy {
@@ -94,15 +95,11 @@ namespace {
 // without suspending, so no other statement of the thread can take it meanwhile.
 thread_local rewrite::LiteralShape shape_buffer;
 
-// Kept from statement to statement, but not once an unusually long text (a bulk INSERT with
-// thousands of literals) has grown it.
-constexpr std::size_t kKeptShapeBytes = 16 * 1024;
-
-struct ReleaseIfLong {
+// release_if_long for the shape at the end of the scope; its literals go with its key.
+struct ReleaseShapeIfLong {
   rewrite::LiteralShape& shape;
-  ~ReleaseIfLong() {
-    if (shape.key.capacity() > kKeptShapeBytes) {
-      std::string().swap(shape.key);
+  ~ReleaseShapeIfLong() {
+    if (release_if_long(shape.key)) {
       shape.literals.clear();
       shape.literals.shrink_to_fit();
     }
@@ -119,7 +116,7 @@ TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query, std::
   // must not be served again.
   std::uint64_t key = (snapshot_->generation << 32) | (rules_->catalog->version() & 0xffffffffu);
   rewrite::LiteralShape& shape = shape_buffer;
-  const ReleaseIfLong release{shape};
+  const ReleaseShapeIfLong release{shape};
   bool shaped = false;
   auto reuse_shape = [&]() -> TextRewrite {
     shaped = rewrite::take_literal_shape(sql, shape);

@@ -246,6 +246,31 @@ class AdminTest(IntegrationCase):
                           "ORDER BY id"),
             [(i, f"shape-{i}", f"shape-{i}") for i in range(11, 16)])
 
+    def test_long_texts_of_one_literal_shape_share_a_rewrite(self):
+        # Bulk INSERTs far longer than the buffers the proxy keeps between statements
+        # (proxy/long_buffers.hpp): the second is made from the first's rewrite, in buffers
+        # released after it; the UPDATEs after them start from fresh ones. The rows show each
+        # statement got its own values in both columns.
+        rows, first_id = 2000, 10001
+        ids = range(first_id, first_id + 2 * rows)
+        before = self.proxy.metrics()
+        with self.raw_session() as raw:
+            for start in (first_id, first_id + rows):
+                values = ", ".join(f"({i}, 'bulk-{i}')" for i in range(start, start + rows))
+                self.assertEqual(rc.errors(raw.simple(
+                    f"INSERT INTO users (id, status) VALUES {values}")), [])
+            for i in (first_id, first_id + 1):
+                self.assertEqual(rc.errors(raw.simple(
+                    f"UPDATE users SET status = 'after-{i}' WHERE id = {i} AND id > 10000")), [])
+        after = self.proxy.metrics()
+        self.assertEqual(after.get("switchyard_rewrite_shape_hits_total")
+                         - before.get("switchyard_rewrite_shape_hits_total"), 2)
+        expected = [(i, f"after-{i}" if i < first_id + 2 else f"bulk-{i}") for i in ids]
+        self.assertEqual(
+            self.pg.query("SELECT id, status, state FROM users WHERE id BETWEEN %s AND %s "
+                          "ORDER BY id", (ids[0], ids[-1])),
+            [(i, v, v) for i, v in expected])
+
     def test_statement_kind_latency_and_migration_counters_move_with_traffic(self):
         # These need the session to call Metrics::count_statement, observe_query_seconds and
         # record_rewrite for every statement.

@@ -366,25 +366,6 @@ class WritesBothTest(RewriteCase):
                     expected.append((i, name, status, t.new(status)))
                 self.assertEqual(self.rows(t.table, "id, name, status, state"), expected)
 
-    def test_long_texts_of_one_shape_write_their_own_values(self):
-        # Two bulk INSERTs of the same literal shape: the second is served from the first's
-        # rewrite, filled into buffers far longer than the proxy keeps between statements;
-        # the short statement after them is filled into fresh ones.
-        rows = 3000
-        with self.connect() as conn:
-            for t in MAPPED:
-                for first in (1, rows + 1):
-                    values = ", ".join(
-                        f"({i}, 'n{i}', '{'active' if i % 3 else 'inactive'}')"
-                        for i in range(first, first + rows))
-                    self.simple(conn, f"INSERT INTO {t.table} (id, name, status) VALUES {values}")
-                self.simple(conn, f"UPDATE {t.table} SET status = 'inactive' WHERE id = 1")
-                self.simple(conn, f"UPDATE {t.table} SET status = 'active' WHERE id = 3")
-                expected = [(i, "active" if (i % 3 and i != 1) or i == 3 else "inactive")
-                            for i in range(1, 2 * rows + 1)]
-                self.assertEqual(self.rows(t.table),
-                                 [(i, v, t.new(v)) for i, v in expected])
-
     def test_update_value_computed_from_the_old_column(self):
         with self.connect() as conn:
             for t in MAPPED:
