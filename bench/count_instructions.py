@@ -15,8 +15,10 @@ workload never names: the pass-through fast path), switchyard-rewrite (pgbench_a
 Usage (from the repository root, after building the switchyard target):
   SWITCHYARD_BIN=build/proxy/switchyard /usr/bin/python3 bench/count_instructions.py \\
       [--script select-only|tpcb] [--mode simple|extended|prepared] [--targets a,b,c]
-      [--clients 4] [--small 500] [--large 3000]
-Under a minute for the three targets with the defaults.
+      [--clients 4] [--small 500] [--large 3000] [--keep-profiles DIR]
+--keep-profiles keeps callgrind's files (TARGET.small.PID, TARGET.large.PID) for
+callgrind_annotate: the functions whose counts grow from the short run to the long one are
+where each statement's instructions go. Under a minute for the three targets with the defaults.
 """
 
 import argparse
@@ -88,6 +90,8 @@ def main():
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--small", type=int, default=500, help="transactions per client")
     parser.add_argument("--large", type=int, default=3000, help="transactions per client")
+    parser.add_argument("--keep-profiles", metavar="DIR",
+                        help="keep callgrind's files in DIR (created; must not exist)")
     args = parser.parse_args()
     targets = args.targets.split(",")
     if any(t not in TARGETS for t in targets):
@@ -99,7 +103,14 @@ def main():
     if shutil.which("valgrind") is None:
         sys.exit("valgrind not found (apt-get install valgrind)")
 
-    out_dir = tempfile.mkdtemp(prefix="switchyard-instructions-")
+    if args.keep_profiles:
+        try:
+            os.makedirs(args.keep_profiles)
+        except OSError as e:
+            sys.exit(f"--keep-profiles: {e}")
+        out_dir = os.path.abspath(args.keep_profiles)
+    else:
+        out_dir = tempfile.mkdtemp(prefix="switchyard-instructions-")
     if os.geteuid() == 0:  # PgBouncer runs as postgres and writes its profile here
         pw = pwd.getpwnam("postgres")
         os.chown(out_dir, pw.pw_uid, pw.pw_gid)
@@ -132,7 +143,8 @@ def main():
             results[target] = (totals[1] - totals[0]) / statements
     finally:
         pg.stop()
-        shutil.rmtree(out_dir, ignore_errors=True)
+        if not args.keep_profiles:
+            shutil.rmtree(out_dir, ignore_errors=True)
 
     print(f"\npgbench {args.script} -M {args.mode}, {args.clients} clients, "
           f"{args.small} and {args.large} transactions per client, callgrind")

@@ -1,5 +1,6 @@
 #include "protocol/parse.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <limits>
 
@@ -7,6 +8,16 @@
 #include "protocol/message_types.hpp"
 
 namespace switchyard::protocol {
+
+std::int32_t ParamTypes::operator[](std::size_t i) const {
+  assert(i < size());
+  ByteReader r(wire_.subspan(i * 4, 4));
+  return *r.i32();
+}
+
+bool ParamTypes::operator==(const ParamTypes& other) const {
+  return std::equal(wire_.begin(), wire_.end(), other.wire_.begin(), other.wire_.end());
+}
 
 std::optional<Parse> decode_parse(std::span<const std::byte> body) {
   ByteReader r(body);
@@ -16,29 +27,27 @@ std::optional<Parse> decode_parse(std::span<const std::byte> body) {
   if (!count || *count < 0) {
     return std::nullopt;
   }
-  // Check the size before reserving so a lying count cannot cause a large allocation.
-  if (r.remaining() != static_cast<std::size_t>(*count) * 4) {
+  auto types = r.bytes(static_cast<std::size_t>(*count) * 4);
+  if (!types || !r.at_end()) {
     return std::nullopt;
   }
-  Parse p{*statement, *query, {}};
-  p.param_types.reserve(static_cast<std::size_t>(*count));
-  for (std::int16_t i = 0; i < *count; ++i) {
-    p.param_types.push_back(*r.i32());
-  }
-  return p;
+  return Parse{*statement, *query, ParamTypes(*types)};
 }
 
 void encode_parse(MessageWriter& w, std::string_view statement, std::string_view query,
-                  std::span<const std::int32_t> param_types) {
+                  ParamTypes param_types) {
   assert(param_types.size() <= static_cast<std::size_t>(std::numeric_limits<std::int16_t>::max()));
-  w.begin_message(frontend::kParse);
-  w.cstring(statement);
-  w.cstring(query);
-  w.i16(static_cast<std::int16_t>(param_types.size()));
-  for (std::int32_t oid : param_types) {
-    w.i32(oid);
-  }
-  w.finish_message();
+  assert(statement.find('\0') == std::string_view::npos &&
+         query.find('\0') == std::string_view::npos);
+  const std::size_t length =
+      4 + statement.size() + 1 + query.size() + 1 + 2 + param_types.wire().size();
+  std::byte* at = w.append(1 + length).data();
+  *at++ = static_cast<std::byte>(frontend::kParse);
+  at = put_i32(at, static_cast<std::int32_t>(length));
+  at = put_cstring(at, statement);
+  at = put_cstring(at, query);
+  at = put_i16(at, static_cast<std::int16_t>(param_types.size()));
+  put_bytes(at, param_types.wire());
 }
 
 }  // namespace switchyard::protocol

@@ -298,7 +298,8 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   // without prepared statements) reuses the entry's buffers instead of allocating anew.
   PreparedStatement& prepared = prepared_.record(parse->statement);
   prepared.sql.assign(parse->query);
-  prepared.param_types.assign(parse->param_types.begin(), parse->param_types.end());
+  const auto types = parse->param_types.wire();
+  prepared.param_types.assign(types.begin(), types.end());
   prepared.generation = rewrite_.generation();
   if (decision == Decision::rewritten) {
     prepared.rewritten.assign(replacement_);
@@ -358,7 +359,7 @@ FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
   metrics_.statements_reprepared.fetch_add(1, std::memory_order_relaxed);
   protocol::encode_close(out, 'S', statement);
   sent(fe::kClose, true);
-  protocol::encode_parse(out, statement, text, stmt.param_types);
+  protocol::encode_parse(out, statement, text, protocol::ParamTypes(stmt.param_types));
   sent(fe::kParse, true);
   if (rewritten) {
     stmt.rewritten.assign(replacement_);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -13,7 +14,7 @@ namespace switchyard::proxy {
 /// A statement prepared through the protocol, as the client wrote it and as the server has it.
 struct PreparedStatement {
   std::string sql;
-  std::vector<std::int32_t> param_types;
+  std::vector<std::byte> param_types;  ///< as on the wire (protocol::ParamTypes)
   std::uint64_t generation = 0;
   /// The text the server has when it is not `sql`; empty when it is (most statements, and an
   /// extended-protocol client parses one for every query).

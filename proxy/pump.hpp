@@ -24,6 +24,10 @@ struct PumpEnd {
   bool stopped = false;                           // the handler asked to stop
 };
 
+/// A write of several pieces (bytes read and replacements) up to this size is copied into one
+/// buffer; a longer one goes to the kernel as a list of buffers, rather than be copied.
+inline constexpr std::size_t kJoinedWriteBytes = 4096;
+
 /// From `pos`, passes over the messages in `data[pos, end)` that the handler does not want,
 /// telling it of each, and returns where the first other one starts: a wanted message, a
 /// header not all there, or a bad one. An unwanted message that runs past `end` is passed too:
@@ -217,22 +221,43 @@ awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
 
     error_code write_ec;
     std::size_t sent = 0;
+    auto source = [&](const Piece& piece) {
+      return (piece.replacement ? replacements.data().data()
+                                : static_cast<const std::byte*>(base())) +
+             piece.offset;
+    };
+    std::optional<net::const_buffer> one;
     if (pieces.size() == 1) {
       // What a relay nearly always sends: the bytes read, as they came, or one message that
       // replaced them all (a rewritten Query).
-      const Piece& piece = pieces[0];
-      const std::byte* source =
-          piece.replacement ? replacements.data().data() : static_cast<const std::byte*>(base());
-      const net::const_buffer one(source + piece.offset, piece.size);
-      if (!to.try_write(one, sent, write_ec)) {
-        write_ec = co_await to.write_rest(one, sent);
+      one = net::buffer(source(pieces[0]), pieces[0].size);
+    } else if (pieces.size() > 1) {
+      std::size_t total = 0;
+      for (const Piece& piece : pieces) {
+        total += piece.size;
+      }
+      if (total <= kJoinedWriteBytes) {
+        // A replaced message among others (a rewritten Parse before its Bind and Sync): the
+        // pieces are copied together after the replacements, which costs less than handing
+        // the kernel a list of buffers. The room is made first, so that the copies from the
+        // replacements read the buffer they write to after its last move.
+        const std::size_t at = replacements.size();
+        std::byte* joined = replacements.append(total).data();
+        for (const Piece& piece : pieces) {
+          std::memcpy(joined, source(piece), piece.size);
+          joined += piece.size;
+        }
+        one = net::buffer(replacements.data().data() + at, total);
+      }
+    }
+    if (one) {
+      if (!to.try_write(*one, sent, write_ec)) {
+        write_ec = co_await to.write_rest(*one, sent);
       }
     } else if (!pieces.empty()) {
       out.clear();
       for (const Piece& piece : pieces) {
-        const std::byte* source =
-            piece.replacement ? replacements.data().data() : static_cast<const std::byte*>(base());
-        out.push_back(net::buffer(source + piece.offset, piece.size));
+        out.push_back(net::buffer(source(piece), piece.size));
       }
       if (!to.try_write(out, sent, write_ec)) {
         write_ec = co_await to.write_rest(out, sent);

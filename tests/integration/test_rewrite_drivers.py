@@ -182,6 +182,23 @@ class PreparedDriversTest(RewriteCase):
                 self.assertEqual(self.direct(f"SELECT count(*) FROM {t.table}"), [(45,)])
         self.assert_no_drift()
 
+    def test_rewritten_parse_sent_with_its_batch_short_and_long(self):
+        # psycopg sends Parse, Bind, Describe, Execute and Sync together. The rewritten Parse
+        # goes out with the rest copied beside it while the batch is short (up to 4 KiB; 10
+        # rows), as a list of buffers past that (250 rows), and alone when the Bind does not
+        # fit in the same read (700 rows): each must reach Postgres whole and in order.
+        self.proxy.reload(both_migrations(writes="both", reads="old"))
+        with self.connect() as conn:
+            for first, rows in ((1, 10), (101, 250), (401, 700)):
+                values = ", ".join(["(%s, %s)"] * rows)
+                params = [v for i in range(first, first + rows)
+                          for v in (i, ("active", "inactive")[i % 2])]
+                cur = conn.execute(f"INSERT INTO accounts (id, status) VALUES {values}", params)
+                self.assertEqual(cur.rowcount, rows)
+        self.assertEqual(self.direct("SELECT count(*), count(state), sum(state) FROM accounts"),
+                         [(960, 960, 5 + 125 + 350)])
+        self.assert_no_drift()
+
     def test_psycopg_prepared_statements_across_flips(self):
         self.direct("INSERT INTO accounts VALUES (100, 'seed', 'inactive', 1)")
         steps = (  # writes, reads, (status, state) of an insert of 'active', served value

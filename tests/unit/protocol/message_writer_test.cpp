@@ -45,6 +45,30 @@ TEST(MessageWriterTest, IntegersAreBigEndian) {
   EXPECT_EQ(as_string(w.data()), "\xab\xff\xfe\x01\x02\x03\x04\xff\xff\xff\xff"sv);
 }
 
+// The room append() gives, filled by the put_ helpers, holds the same bytes as the
+// field-by-field calls, after what the writer held.
+TEST(MessageWriterTest, AppendedRoomFilledByPutsMatchesFieldByField) {
+  MessageWriter fields;
+  fields.u8(7);
+  fields.i16(-2);
+  fields.i32(0x01020304);
+  fields.cstring("ab");
+  fields.bytes("xyz"sv);
+
+  MessageWriter room;
+  room.u8(7);
+  std::byte* at = room.append(2 + 4 + 3 + 3).data();
+  at = put_i16(at, -2);
+  at = put_i32(at, 0x01020304);
+  at = put_cstring(at, "ab");
+  at = put_bytes(at, std::as_bytes(std::span("xyz", 3)));
+  EXPECT_EQ(at, room.data().data() + room.size());
+  EXPECT_EQ(as_string(room.data()), as_string(fields.data()));
+  EXPECT_EQ(as_string(room.data()),
+            "\x07\xff\xfe\x01\x02\x03\x04"
+            "ab\0xyz"sv);
+}
+
 TEST(MessageWriterTest, MessagesFollowOneAnother) {
   MessageWriter w;
   w.begin_message('X');
