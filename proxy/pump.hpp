@@ -28,6 +28,51 @@ struct PumpEnd {
 /// buffer; a longer one goes to the kernel as a list of buffers, rather than be copied.
 inline constexpr std::size_t kJoinedWriteBytes = 4096;
 
+/// A run of bytes a pump sends: read from its peer, or written by its handler in place of
+/// messages.
+struct PumpPiece {
+  bool replacement;
+  std::size_t offset;  // in the read buffer, or in the replacements
+  std::size_t size;
+};
+
+/// What a pump sends for `pieces`: one buffer when it can (nearly always: the bytes read as
+/// they came, or one message that replaced them all), else an empty buffer and the pieces as a
+/// list in `list`. A replaced message among others (a rewritten Parse before its Bind and
+/// Sync), up to kJoinedWriteBytes in all, is copied together after the replacements: that
+/// costs less than handing the kernel a list. Not part of the pump's coroutine, so none of
+/// this adds to each session's frames.
+inline net::const_buffer gather_pieces(std::span<const PumpPiece> pieces,
+                                       protocol::MessageWriter& replacements, const std::byte* read,
+                                       std::vector<net::const_buffer>& list) {
+  auto source = [&](const PumpPiece& piece) {
+    return (piece.replacement ? replacements.data().data() : read) + piece.offset;
+  };
+  list.clear();
+  if (pieces.size() == 1) {
+    return net::buffer(source(pieces[0]), pieces[0].size);
+  }
+  std::size_t total = 0;
+  for (const PumpPiece& piece : pieces) {
+    total += piece.size;
+  }
+  if (pieces.size() > 1 && total <= kJoinedWriteBytes) {
+    // The room is made first, so that the copies from the replacements read the buffer they
+    // write to after its last move.
+    const std::size_t at = replacements.size();
+    std::byte* joined = replacements.append(total).data();
+    for (const PumpPiece& piece : pieces) {
+      std::memcpy(joined, source(piece), piece.size);
+      joined += piece.size;
+    }
+    return net::buffer(replacements.data().data() + at, total);
+  }
+  for (const PumpPiece& piece : pieces) {
+    list.push_back(net::buffer(source(piece), piece.size));
+  }
+  return {};
+}
+
 /// From `pos`, passes over the messages in `data[pos, end)` that the handler does not want,
 /// telling it of each, and returns where the first other one starts: a wanted message, a
 /// header not all there, or a bad one. An unwanted message that runs past `end` is passed too:
@@ -66,17 +111,12 @@ std::size_t skip_unwanted(Handler& handler, const std::byte* data, std::size_t p
 template <class Handler>
 awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
                         std::span<const std::byte> initial = {}) {
-  struct Piece {
-    bool replacement;
-    std::size_t offset;
-    std::size_t size;
-  };
   PooledBuffer pooled;
   std::vector<std::byte> large;  // only while a wanted frame exceeds the pooled block
   std::size_t end = 0;           // bytes held
   std::size_t streaming = 0;     // bytes of a streamed frame still to come
   protocol::MessageWriter replacements;
-  std::vector<Piece> pieces;
+  std::vector<PumpPiece> pieces;
   std::vector<net::const_buffer> out;
   bool last_read_filled = false;  // the previous read filled the buffer: more is likely there
   // Where an idle direction waits for its next bytes; small, as every idle session has two.
@@ -221,44 +261,12 @@ awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
 
     error_code write_ec;
     std::size_t sent = 0;
-    auto source = [&](const Piece& piece) {
-      return (piece.replacement ? replacements.data().data()
-                                : static_cast<const std::byte*>(base())) +
-             piece.offset;
-    };
-    std::optional<net::const_buffer> one;
-    if (pieces.size() == 1) {
-      // What a relay nearly always sends: the bytes read, as they came, or one message that
-      // replaced them all (a rewritten Query).
-      one = net::buffer(source(pieces[0]), pieces[0].size);
-    } else if (pieces.size() > 1) {
-      std::size_t total = 0;
-      for (const Piece& piece : pieces) {
-        total += piece.size;
+    if (const net::const_buffer one = gather_pieces(pieces, replacements, base(), out);
+        one.size() > 0) {
+      if (!to.try_write(one, sent, write_ec)) {
+        write_ec = co_await to.write_rest(one, sent);
       }
-      if (total <= kJoinedWriteBytes) {
-        // A replaced message among others (a rewritten Parse before its Bind and Sync): the
-        // pieces are copied together after the replacements, which costs less than handing
-        // the kernel a list of buffers. The room is made first, so that the copies from the
-        // replacements read the buffer they write to after its last move.
-        const std::size_t at = replacements.size();
-        std::byte* joined = replacements.append(total).data();
-        for (const Piece& piece : pieces) {
-          std::memcpy(joined, source(piece), piece.size);
-          joined += piece.size;
-        }
-        one = net::buffer(replacements.data().data() + at, total);
-      }
-    }
-    if (one) {
-      if (!to.try_write(*one, sent, write_ec)) {
-        write_ec = co_await to.write_rest(*one, sent);
-      }
-    } else if (!pieces.empty()) {
-      out.clear();
-      for (const Piece& piece : pieces) {
-        out.push_back(net::buffer(source(piece), piece.size));
-      }
+    } else if (!out.empty()) {
       if (!to.try_write(out, sent, write_ec)) {
         write_ec = co_await to.write_rest(out, sent);
       }
