@@ -84,25 +84,6 @@ std::string fingerprint(const TableSpec& spec) {
   return out;
 }
 
-std::string text_array_literal(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) {
-      out.push_back(',');
-    }
-    out.push_back('"');
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') {
-        out.push_back('\\');
-      }
-      out.push_back(c);
-    }
-    out.push_back('"');
-  }
-  out.push_back('}');
-  return out;
-}
-
 std::variant<std::optional<Progress>, std::string> load_progress(PgConnection& connection,
                                                                  const std::string& migration) {
   auto result = connection.exec(

@@ -82,7 +82,4 @@ std::optional<std::string> record_verify(PgConnection& connection, const VerifyR
 std::variant<std::optional<VerifyRecord>, std::string> load_last_verify(
     PgConnection& connection, const std::string& migration);
 
-/// A Postgres text[] literal, every element double-quoted, so any value survives.
-std::string text_array_literal(const std::vector<std::string>& items);
-
 }  // namespace switchyard::backfill

@@ -1,7 +1,13 @@
 #include "backfill/sql.hpp"
 
+#include "rewrite/sql_text.hpp"
+
 namespace switchyard::backfill {
 namespace {
+
+// The proxy's own expansion of a conversion template, so that a backfilled row holds what a
+// write through the proxy would have written.
+using rewrite::detail::apply_template;
 
 std::string key_params(const TableSpec& spec, int first) {
   std::string out;
@@ -46,22 +52,22 @@ std::string quote_literal(std::string_view text) {
   return out;
 }
 
-std::string apply_template(std::string_view tmpl, std::string_view value) {
-  if (tmpl.empty()) {
-    return std::string(value);
+std::string text_array_literal(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) {
+      out.push_back(',');
+    }
+    out.push_back('"');
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+      }
+      out.push_back(c);
+    }
+    out.push_back('"');
   }
-  static constexpr std::string_view kPlaceholder = "{value}";
-  std::string out;
-  std::size_t pos = 0;
-  for (auto hit = tmpl.find(kPlaceholder); hit != std::string_view::npos;
-       hit = tmpl.find(kPlaceholder, pos)) {
-    out.append(tmpl.substr(pos, hit - pos));
-    out += '(';
-    out.append(value);
-    out += ')';
-    pos = hit + kPlaceholder.size();
-  }
-  out.append(tmpl.substr(pos));
+  out.push_back('}');
   return out;
 }
 

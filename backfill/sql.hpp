@@ -52,8 +52,8 @@ std::string quote_ident(std::string_view name);
 /// A single-quoted SQL string literal (quotes doubled inside).
 std::string quote_literal(std::string_view text);
 
-/// Substitutes every `{value}` of `tmpl` by `(value)`; an empty template yields `value`.
-std::string apply_template(std::string_view tmpl, std::string_view value);
+/// A Postgres text[] literal, every element double-quoted, so any value survives.
+std::string text_array_literal(const std::vector<std::string>& items);
 
 /// "schema"."table".
 std::string qualified_name(const TableSpec& spec);

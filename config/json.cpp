@@ -1,10 +1,10 @@
 // The effective config as JSON for the admin /config endpoint. Secrets appear only as
 // "<redacted>" (or null when unset), so the output is safe to serve and to log.
 
-#include <cstdio>
 #include <string>
 
 #include "config/config.hpp"
+#include "config/json_string.hpp"
 #include "config/values.hpp"
 
 namespace switchyard::config {
@@ -69,35 +69,7 @@ class JsonWriter {
     first_ = true;
   }
   void write_string(std::string_view value) {
-    out_ += '"';
-    for (char c : value) {
-      switch (c) {
-        case '"':
-          out_ += "\\\"";
-          break;
-        case '\\':
-          out_ += "\\\\";
-          break;
-        case '\n':
-          out_ += "\\n";
-          break;
-        case '\r':
-          out_ += "\\r";
-          break;
-        case '\t':
-          out_ += "\\t";
-          break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-            out_ += escaped;
-          } else {
-            out_ += c;
-          }
-      }
-    }
-    out_ += '"';
+    append_json_string(out_, value);
     first_ = false;
   }
 

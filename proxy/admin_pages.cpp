@@ -3,8 +3,12 @@
 #include <cstdio>
 #include <ctime>
 
+#include "config/json_string.hpp"
+
 namespace switchyard::proxy {
 namespace {
+
+using config::json_string;
 
 std::string json_list(const std::vector<std::string>& items) {
   std::string out = "[";
@@ -20,38 +24,6 @@ std::string json_time(std::chrono::system_clock::time_point time) {
 }
 
 }  // namespace
-
-std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::string format_utc(std::chrono::system_clock::time_point time) {
   if (time.time_since_epoch().count() == 0) {

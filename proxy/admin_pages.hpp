@@ -15,9 +15,6 @@ namespace switchyard::proxy {
 /// `config` with its secrets redacted (config::to_redacted_json).
 std::string config_page(const Snapshot& snapshot, const ReloadStatus& last_reload, bool draining);
 
-/// A JSON string literal, quotes included.
-std::string json_string(std::string_view text);
-
 /// RFC 3339 in UTC with milliseconds ("2024-05-01T12:00:00.250Z"); "" for the epoch.
 std::string format_utc(std::chrono::system_clock::time_point time);
 

@@ -5,31 +5,11 @@
 #include <map>
 
 #include "backfill/pg_connection.hpp"
+#include "backfill/sql.hpp"
 
 namespace switchyard::proxy {
-namespace {
 
-// A Postgres text[] literal: every element double-quoted, so any identifier survives.
-std::string text_array_literal(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) {
-      out.push_back(',');
-    }
-    out.push_back('"');
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') {
-        out.push_back('\\');
-      }
-      out.push_back(c);
-    }
-    out.push_back('"');
-  }
-  out.push_back('}');
-  return out;
-}
-
-}  // namespace
+using backfill::text_array_literal;
 
 std::variant<std::unique_ptr<CatalogClient>, std::string> CatalogClient::connect(
     const config::Config& config, const std::string& database) {

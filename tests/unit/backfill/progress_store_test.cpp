@@ -5,20 +5,6 @@
 namespace switchyard::backfill {
 namespace {
 
-TEST(ProgressStoreTest, TextArrayLiteralQuotesEveryElement) {
-  const std::pair<std::vector<std::string>, std::string> cases[] = {
-      {{}, "{}"},
-      {{"42"}, "{\"42\"}"},
-      {{"eu", "7"}, "{\"eu\",\"7\"}"},
-      {{"a,b", "{x}"}, "{\"a,b\",\"{x}\"}"},
-      {{"say \"hi\"", "back\\slash"}, "{\"say \\\"hi\\\"\",\"back\\\\slash\"}"},
-      {{"NULL", ""}, "{\"NULL\",\"\"}"},
-  };
-  for (const auto& [items, out] : cases) {
-    EXPECT_EQ(text_array_literal(items), out);
-  }
-}
-
 TEST(ProgressStoreTest, FingerprintChangesWithWhatTheWorkMeans) {
   TableSpec base{"public", "t", {{"id", "integer"}}, "a", "b", "", ""};
   auto other_transform = base;

@@ -34,18 +34,17 @@ TEST(SqlTest, QuoteLiteralDoublesSingleQuotes) {
   EXPECT_EQ(quote_literal(""), "''");
 }
 
-TEST(SqlTest, ApplyTemplateSubstitutesEveryPlaceholderParenthesised) {
-  const struct {
-    std::string tmpl, value, out;
-  } cases[] = {
-      {"", "\"status\"", "\"status\""},
-      {"{value}", "\"status\"", "(\"status\")"},
-      {"CAST({value} AS int)", "x", "CAST((x) AS int)"},
-      {"coalesce({value}, {value})", "x", "coalesce((x), (x))"},
-      {"lower({value}) || '{value'", "x", "lower((x)) || '{value'"},
+TEST(SqlTest, TextArrayLiteralQuotesEveryElement) {
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{}, "{}"},
+      {{"42"}, "{\"42\"}"},
+      {{"eu", "7"}, "{\"eu\",\"7\"}"},
+      {{"a,b", "{x}"}, "{\"a,b\",\"{x}\"}"},
+      {{"say \"hi\"", "back\\slash"}, "{\"say \\\"hi\\\"\",\"back\\\\slash\"}"},
+      {{"NULL", ""}, "{\"NULL\",\"\"}"},
   };
-  for (const auto& c : cases) {
-    EXPECT_EQ(apply_template(c.tmpl, c.value), c.out) << c.tmpl;
+  for (const auto& [items, out] : cases) {
+    EXPECT_EQ(text_array_literal(items), out);
   }
 }
 

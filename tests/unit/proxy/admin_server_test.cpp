@@ -213,10 +213,6 @@ TEST(AdminServerStartTest, AddressInUseIsAnError) {
   EXPECT_NE(error->find("admin address"), std::string::npos) << *error;
 }
 
-TEST(AdminPagesTest, JsonStringEscapes) {
-  EXPECT_EQ(json_string("a\"b\\c\nd\x01"), "\"a\\\"b\\\\c\\nd\\u0001\"");
-}
-
 TEST(AdminPagesTest, FormatUtc) {
   using namespace std::chrono;
   EXPECT_EQ(format_utc(system_clock::time_point{}), "");

@@ -42,6 +42,21 @@ TEST(QuoteIdentTest, BareOnlyWhenPostgresReadsItBackUnchanged) {
   }
 }
 
+TEST(ApplyTemplateTest, SubstitutesEveryPlaceholderParenthesised) {
+  const struct {
+    std::string tmpl, value, out;
+  } cases[] = {
+      {"", "\"status\"", "\"status\""},
+      {"{value}", "\"status\"", "(\"status\")"},
+      {"CAST({value} AS int)", "x", "CAST((x) AS int)"},
+      {"coalesce({value}, {value})", "x", "coalesce((x), (x))"},
+      {"lower({value}) || '{value'", "x", "lower((x)) || '{value'"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(apply_template(c.tmpl, c.value), c.out) << c.tmpl;
+  }
+}
+
 TEST(SoleStatementVerbTest, FirstWordOfOneStatementOnly) {
   struct Verb {
     const char* sql;
