@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cstdint>
+#include <cstring>
+#include <utility>
 
+#include "rewrite/candidate_starts.hpp"
 #include "rewrite/sql_text.hpp"
 
 namespace switchyard::rewrite {
@@ -32,12 +34,12 @@ constexpr bool is_ident_start(char c) {
 }
 constexpr bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c) || c == '$'; }
 
-// Per byte, for the scan's common cases: a byte that is copied as it is whatever follows
-// (blanks, most operators and punctuation), a byte that starts a name whatever follows (not
-// the E, B, X, N, U of E'', B'', X'', N'', U&''), and a byte that continues a name.
+// Per byte, what the scan does with it in the common cases: copy it as it is whatever follows
+// (blanks, most operators and punctuation), start a name whatever follows (not the E, B, X, N,
+// U of E'', B'', X'', N'', U&''), or look closer.
+enum ByteClass : std::uint8_t { kPasses, kStartsName, kOther };
 struct ByteClasses {
-  std::array<bool, 256> passes_through{};
-  std::array<bool, 256> starts_plain_name{};
+  std::array<ByteClass, 256> kind{};
   std::array<bool, 256> continues_name{};
 };
 constexpr ByteClasses kBytes = [] {
@@ -45,13 +47,52 @@ constexpr ByteClasses kBytes = [] {
   for (int i = 0; i < 256; ++i) {
     const char c = static_cast<char>(i);
     b.continues_name[i] = is_ident_char(c);
-    b.starts_plain_name[i] =
-        is_ident_start(c) && std::string_view("EeBbXxNnUu").find(c) == std::string_view::npos;
-    b.passes_through[i] =
-        !is_ident_char(c) && c != '-' && c != '/' && c != '"' && c != '\'' && c != '.';
+    if (!is_ident_char(c) && c != '-' && c != '/' && c != '"' && c != '\'' && c != '.') {
+      b.kind[i] = kPasses;
+    } else if (is_ident_start(c) &&
+               std::string_view("EeBbXxNnUu").find(c) == std::string_view::npos) {
+      b.kind[i] = kStartsName;
+    } else {
+      b.kind[i] = kOther;
+    }
   }
   return b;
 }();
+
+// The end of the name whose rest starts at `p`. Four bytes a step: names run several bytes,
+// too few for SSE2 to pay (it took more instructions on pgbench's texts).
+const char* name_end(const char* p, const char* stop) {
+  while (stop - p >= 4) {
+    if (!kBytes.continues_name[static_cast<unsigned char>(p[0])]) {
+      return p;
+    }
+    if (!kBytes.continues_name[static_cast<unsigned char>(p[1])]) {
+      return p + 1;
+    }
+    if (!kBytes.continues_name[static_cast<unsigned char>(p[2])]) {
+      return p + 2;
+    }
+    if (!kBytes.continues_name[static_cast<unsigned char>(p[3])]) {
+      return p + 3;
+    }
+    p += 4;
+  }
+  while (p < stop && kBytes.continues_name[static_cast<unsigned char>(*p)]) {
+    ++p;
+  }
+  return p;
+}
+
+// Whether `sql` holds either mark (kNumberMark, kStringMark): one pass for both.
+bool holds_a_mark(std::string_view sql) {
+  static_assert(kNumberMark.size() == 5 && kStringMark.size() == 5);
+  constexpr std::array<std::pair<char, char>, 2> kEnds = {
+      {{kNumberMark.front(), kNumberMark.back()}, {kStringMark.front(), kStringMark.back()}}};
+  return detail::any_candidate_start(sql, kNumberMark.size() - 1, kEnds, 0, [&](std::size_t i) {
+    const std::string_view here = sql.substr(i, kNumberMark.size());
+    return here == kNumberMark || here == kStringMark;
+  });
+}
 
 // Where `c` is at `from` or later, or text.size() when nowhere.
 std::size_t find_from(std::string_view text, char c, std::size_t from) {
@@ -59,66 +100,103 @@ std::size_t find_from(std::string_view text, char c, std::size_t from) {
   return at == std::string_view::npos ? text.size() : at;
 }
 
-// A placeholder: `prefix`, its index in four digits (kMaxLiterals keeps it below 10000), then
-// `suffix`, appended in one go.
-void append_placeholder(std::string& out, std::string_view prefix, std::size_t i,
-                        std::string_view suffix) {
-  char text[16];
-  char* p = std::copy(prefix.begin(), prefix.end(), text);
-  const auto index = static_cast<unsigned>(i);
-  *p++ = static_cast<char>('0' + index / 1000);
-  *p++ = static_cast<char>('0' + index / 100 % 10);
-  *p++ = static_cast<char>('0' + index / 10 % 10);
-  *p++ = static_cast<char>('0' + index % 10);
-  p = std::copy(suffix.begin(), suffix.end(), p);
-  out.append(text, static_cast<std::size_t>(p - text));
-}
+// A placeholder as written, the index's four digits (kMaxLiterals keeps it below 10000) at
+// kIndexAt, padded to 16 bytes so that it is stored in one go.
+struct PlaceholderText {
+  char bytes[16];
+  std::size_t size;
+};
+constexpr std::size_t kIndexAt = 6;
+constexpr PlaceholderText kIntPlaceholder{"2147470000", 10};        // an int4
+constexpr PlaceholderText kNumericPlaceholder{"2147460000.5", 12};  // a numeric
+constexpr PlaceholderText kStringPlaceholder{"'swlit0000'", 11};    // an untyped string
+static_assert(std::string_view(kIntPlaceholder.bytes).substr(0, kIndexAt) == kIntPrefix &&
+              std::string_view(kNumericPlaceholder.bytes).substr(0, kIndexAt) == kNumericPrefix &&
+              std::string_view(kStringPlaceholder.bytes).substr(0, kIndexAt) == kStringPrefix);
+
+// Writes a shape's key through a pointer into room made ahead: a placeholder costs a few
+// stores, not two calls into the library's string code. The key holds what was written when
+// the writer goes, whatever the scan decided.
+class KeyWriter {
+ public:
+  KeyWriter(std::string& key, std::size_t expected) : key_(key) { key_.resize(expected); }
+  KeyWriter(const KeyWriter&) = delete;
+  KeyWriter& operator=(const KeyWriter&) = delete;
+  ~KeyWriter() { key_.resize(size_); }
+
+  void copy(const char* from, std::size_t n) {
+    make_room(n);
+    std::memcpy(key_.data() + size_, from, n);
+    size_ += n;
+  }
+  void placeholder(const PlaceholderText& text, const char (&index)[4]) {
+    make_room(sizeof text.bytes);
+    char* at = key_.data() + size_;
+    std::memcpy(at, text.bytes, sizeof text.bytes);
+    std::memcpy(at + kIndexAt, index, sizeof index);
+    size_ += text.size;
+  }
+  bool empty() const { return size_ == 0; }
+  char back() const { return key_[size_ - 1]; }
+
+ private:
+  void make_room(std::size_t n) {
+    if (key_.size() - size_ < n) {
+      key_.resize(std::max(key_.size() * 2, size_ + n));
+    }
+  }
+
+  std::string& key_;
+  std::size_t size_ = 0;
+};
 
 // Fills `shape` with the shape of `sql`; false when it has none (see literal_shape).
 bool take_shape(std::string_view sql, LiteralShape& shape) {
-  if (sql.find(kNumberMark) != std::string_view::npos ||
-      sql.find(kStringMark) != std::string_view::npos) {
+  if (holds_a_mark(sql)) {
     return false;
   }
-  shape.key.reserve(sql.size() + 16);
+  // Room for the text and a few placeholders longer than their literals.
+  KeyWriter key(shape.key, sql.size() + 64);
   // The text between literals is copied in runs, not token by token.
   std::size_t copied = 0;
   auto copy_up_to = [&](std::size_t at) {
-    shape.key.append(sql.data() + copied, at - copied);
+    key.copy(sql.data() + copied, at - copied);
     copied = at;
   };
+  // The index of the next placeholder, in decimal as it is written.
+  char index[4] = {'0', '0', '0', '0'};
   // Replaces sql[at, end) with a placeholder; false past kMaxLiterals.
-  auto placeholder = [&](std::size_t at, std::size_t end, std::string_view prefix,
-                         std::string_view suffix) {
+  auto placeholder = [&](std::size_t at, std::size_t end, const PlaceholderText& text) {
     if (shape.literals.size() >= kMaxLiterals) {
       return false;
     }
     copy_up_to(at);
-    append_placeholder(shape.key, prefix, shape.literals.size(), suffix);
+    key.placeholder(text, index);
+    for (int k = 3; k >= 0 && ++index[k] > '9'; --k) {
+      index[k] = '0';
+    }
     shape.literals.push_back(sql.substr(at, end - at));
     copied = end;
     return true;
   };
   auto string_placeholder = [&](std::size_t at, std::size_t end) {
-    return placeholder(at, end, kStringPrefix, "'");
+    return placeholder(at, end, kStringPlaceholder);
   };
-  auto name_end = [&](std::size_t from) {
-    while (from < sql.size() && kBytes.continues_name[static_cast<unsigned char>(sql[from])]) {
-      ++from;
-    }
-    return from;
-  };
-  std::size_t i = 0;
-  while (i < sql.size()) {
-    const char c = sql[i];
-    if (kBytes.passes_through[static_cast<unsigned char>(c)]) {
-      ++i;
+  const char* const text = sql.data();
+  const char* const stop = text + sql.size();
+  const char* p = text;
+  while (p < stop) {
+    const ByteClass kind = kBytes.kind[static_cast<unsigned char>(*p)];
+    if (kind == kPasses) {
+      ++p;
       continue;
     }
-    if (kBytes.starts_plain_name[static_cast<unsigned char>(c)]) {
-      i = name_end(i + 1);
+    if (kind == kStartsName) {
+      p = name_end(p + 1, stop);
       continue;
     }
+    const auto i = static_cast<std::size_t>(p - text);
+    const char c = *p;
     const char next = i + 1 < sql.size() ? sql[i + 1] : '\0';
     std::size_t end = i + 1;
     if (c == '-' && next == '-') {
@@ -139,7 +217,7 @@ bool take_shape(std::string_view sql, LiteralShape& shape) {
       if (!string_placeholder(i, end)) {
         return false;
       }
-      i = end;
+      p = text + end;
       continue;
     } else if (c == '$') {
       if (!is_digit(next)) {
@@ -156,13 +234,13 @@ bool take_shape(std::string_view sql, LiteralShape& shape) {
         // placeholder's quote would join the string before; right after a word or a
         // parameter (`$2e'x'`) fill_literals would not put the E back.
         if (end == std::string_view::npos ||
-            (!shape.key.empty() && (shape.key.back() == '\'' || is_ident_char(shape.key.back())))) {
+            (!key.empty() && (key.back() == '\'' || is_ident_char(key.back())))) {
           return false;
         }
         if (!string_placeholder(i, end)) {
           return false;
         }
-        i = end;
+        p = text + end;
         continue;
       }
       if (next == '\'' && (c == 'B' || c == 'b' || c == 'X' || c == 'x' || c == 'N' || c == 'n')) {
@@ -171,12 +249,18 @@ bool take_shape(std::string_view sql, LiteralShape& shape) {
       } else if (next == '&' && (c == 'U' || c == 'u')) {
         return false;
       } else {
-        end = name_end(end);
+        end = static_cast<std::size_t>(name_end(text + end, stop) - text);
       }
     } else if (is_digit(c) || (c == '.' && is_digit(next))) {
       bool numeric = false;
+      // The integer part's value, read as it is scanned; it stops growing past what any int4
+      // holds, which is all that is asked of it.
+      std::uint64_t value = 0;
       end = i;
       while (end < sql.size() && is_digit(sql[end])) {
+        if (value <= 2147483647u) {
+          value = value * 10 + static_cast<unsigned>(sql[end] - '0');
+        }
         ++end;
       }
       if (end < sql.size() && sql[end] == '.') {
@@ -208,27 +292,22 @@ bool take_shape(std::string_view sql, LiteralShape& shape) {
         return false;
       }
       if (numeric) {
-        if (!placeholder(i, end, kNumericPrefix, ".5")) {
+        if (!placeholder(i, end, kNumericPlaceholder)) {
           return false;
         }
-      } else {
-        std::uint64_t value = 0;
-        auto [ptr, ec] = std::from_chars(sql.data() + i, sql.data() + end, value);
-        if (ec != std::errc() || value > 2147483647u) {
-          i = end;  // an int8 or a numeric by its size: kept as written
-          continue;
-        }
-        if (!placeholder(i, end, kIntPrefix, "")) {
+      } else if (value <= 2147483647u) {
+        if (!placeholder(i, end, kIntPlaceholder)) {
           return false;
         }
       }
-      i = end;
+      // else an int8 or a numeric by its size: kept as written
+      p = text + end;
       continue;
     }
     if (end == std::string_view::npos) {
       return false;  // an unterminated quote or comment: the parser will say so
     }
-    i = end;
+    p = text + end;
   }
   if (shape.literals.empty()) {
     return false;

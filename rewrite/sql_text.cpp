@@ -1,12 +1,10 @@
 #include "rewrite/sql_text.hpp"
 
 #include <algorithm>
-#include <bit>
+#include <array>
+#include <utility>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
+#include "rewrite/candidate_starts.hpp"
 #include "rewrite/keywords.hpp"
 #include "rewrite/pg_query_handles.hpp"
 
@@ -179,54 +177,16 @@ bool icontains(std::string_view hay, std::string_view needle) {
     return false;
   }
   const std::size_t last = needle.size() - 1;
-  const std::size_t starts = hay.size() - last;  // positions a match can start at
-  auto matches_at = [&](std::size_t i) {
+  const std::array<std::pair<char, char>, 1> ends = {
+      {{static_cast<char>(needle.front() | 0x20), static_cast<char>(needle[last] | 0x20)}}};
+  return any_candidate_start(hay, last, ends, 0x20, [&](std::size_t i) {
     for (std::size_t j = 0; j < needle.size(); ++j) {
       if (lower_char(hay[i + j]) != needle[j]) {
         return false;
       }
     }
     return true;
-  };
-  std::size_t i = 0;
-#if defined(__SSE2__)
-  if (starts >= 16) {
-    const __m128i case_bit = _mm_set1_epi8(0x20);
-    const __m128i first = _mm_set1_epi8(static_cast<char>(needle.front() | 0x20));
-    const __m128i final = _mm_set1_epi8(static_cast<char>(needle[last] | 0x20));
-    // Candidates among the 16 starts from `at`, the lowest `skip` of them already tested.
-    auto block = [&](std::size_t at, unsigned skip) {
-      const char* p = hay.data() + at;
-      const __m128i a =
-          _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), case_bit);
-      const __m128i b =
-          _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + last)), case_bit);
-      auto mask = static_cast<unsigned>(
-          _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, final))));
-      mask &= ~((1u << skip) - 1);
-      for (; mask != 0; mask &= mask - 1) {
-        if (matches_at(at + static_cast<std::size_t>(std::countr_zero(mask)))) {
-          return true;
-        }
-      }
-      return false;
-    };
-    for (; i + 16 <= starts; i += 16) {
-      if (block(i, 0)) {
-        return true;
-      }
-    }
-    // The last starts, in one block that overlaps the previous one.
-    return i < starts && block(starts - 16, static_cast<unsigned>(i - (starts - 16)));
-  }
-#endif
-  const char first = static_cast<char>(needle.front() | 0x20);
-  for (; i < starts; ++i) {
-    if ((hay[i] | 0x20) == first && matches_at(i)) {
-      return true;
-    }
-  }
-  return false;
+  });
 }
 
 }  // namespace switchyard::rewrite::detail

@@ -92,6 +92,24 @@ TEST(LiteralShapeTest, FillLeavesOtherDigitsAndRefusesUnknownPlaceholders) {
   EXPECT_EQ(fill_literals("SELECT x 'swlit0000'", e_string), std::string("SELECT x E'a'"));
 }
 
+TEST(LiteralShapeTest, RefusesAPlaceholdersSpellingAnywhereInTheText) {
+  // Every place a mark can start, in texts long and short: the blocks of 16 starts, the last
+  // block that overlaps the one before, and the bytes too few for a block.
+  for (std::size_t pad = 0; pad <= 40; ++pad) {
+    const std::string before = "SELECT 1 /* " + std::string(pad, 'x') + " ";
+    for (const char* mark : {"21474", "swlit"}) {
+      SCOPED_TRACE(before + mark);
+      EXPECT_FALSE(literal_shape(before + mark + " */").has_value());
+      EXPECT_FALSE(
+          literal_shape(std::string("SELECT 1, ") + mark + std::string(pad, 'y')).has_value());
+    }
+    for (const char* near : {"21475", "2147", "swlix", "SWLIT", "s1474", "2wlit"}) {
+      SCOPED_TRACE(before + near);
+      EXPECT_TRUE(literal_shape(before + near + " */").has_value());
+    }
+  }
+}
+
 TEST(LiteralShapeTest, TakingAShapeAgainReusesTheBuffersAndLeavesNothingBehind) {
   LiteralShape shape;
   ASSERT_TRUE(take_literal_shape("UPDATE t SET a = 'long string value', b = 2 WHERE c = 3", shape));
