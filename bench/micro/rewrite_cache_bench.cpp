@@ -109,6 +109,27 @@ void BM_ShapeHit(benchmark::State& state) {
 }
 BENCHMARK(BM_ShapeHit)->DenseRange(0, 1);
 
+// Taking a text's literal shape alone, as every -M simple statement naming a mapped table
+// does: pgbench's SELECT (1 literal), its UPDATE (2) and an INSERT of 4 literals.
+void BM_TakeLiteralShape(benchmark::State& state) {
+  static const std::array<std::string, 3> texts = {
+      "SELECT abalance FROM pgbench_accounts WHERE aid = 12345;",
+      "UPDATE pgbench_accounts SET abalance = abalance + -4321 WHERE aid = 98765;",
+      "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (7, 1, 98765, -4321, "
+      "CURRENT_TIMESTAMP);"};
+  const std::string& sql = texts.at(static_cast<std::size_t>(state.range(0)));
+  switchyard::rewrite::LiteralShape shape;
+  for (auto _ : state) {
+    if (!switchyard::rewrite::take_literal_shape(sql, shape)) {
+      state.SkipWithError("no shape");
+      return;
+    }
+    benchmark::DoNotOptimize(shape.key.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * sql.size()));
+}
+BENCHMARK(BM_TakeLiteralShape)->DenseRange(0, 2);
+
 // A miss of one corpus statement (the argument is its index): look-up, rewrite, insert. The
 // generation changes every iteration so that each look-up misses, as after a flip.
 void BM_CacheMiss(benchmark::State& state) {
