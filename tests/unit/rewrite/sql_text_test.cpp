@@ -144,5 +144,47 @@ TEST(IcontainsTest, AgreesWithAPlainSearchAtEveryLengthAndPlace) {
   }
 }
 
+// Long words are compared eight bytes at a time: every length up to 24, each case of each
+// letter, and near misses (another letter, or a byte that differs only in bit 0x20) at each place.
+TEST(IcontainsTest, LongWordsMatchInAnyCaseAndNearMissesDoNot) {
+  std::mt19937 random(20261130);
+  auto plain_lower = [](std::string text) {
+    for (char& ch : text) {
+      if (ch >= 'A' && ch <= 'Z') {
+        ch = static_cast<char>(ch - 'A' + 'a');
+      }
+    }
+    return text;
+  };
+  // Bytes from 0x80 (a UTF-8 name) are never case-folded: 0xC3 is not 'C' with bit 7 set.
+  EXPECT_TRUE(icontains("SELECT * FROM CAF\xc3\xa9_ACCOUNTS", "caf\xc3\xa9_accounts"));
+  EXPECT_FALSE(icontains("SELECT * FROM CAF\xe3\xa9_ACCOUNTS", "caf\xc3\xa9_accounts"));
+  const std::string letters = "az_09$";
+  for (std::size_t length = 1; length <= 24; ++length) {
+    for (int round = 0; round < 200; ++round) {
+      std::string word(length, ' ');
+      for (char& ch : word) {
+        ch = letters[random() % letters.size()];
+      }
+      std::string written = word;
+      for (char& ch : written) {
+        if (ch >= 'a' && ch <= 'z' && random() % 2 == 0) {
+          ch = static_cast<char>(ch - 'a' + 'A');
+        }
+      }
+      const std::string before(random() % 20, ' ');
+      const std::string after(random() % 20, ';');
+      ASSERT_TRUE(icontains(before + written + after, word)) << written << " / " << word;
+      std::string miss = written;
+      const std::size_t at = random() % miss.size();
+      const char swaps[] = {'@', '[', '`', '{', '\x7f', '\xda', 'b', 'Y'};
+      miss[at] = swaps[random() % sizeof swaps];
+      const std::string hay = before + miss + after;
+      ASSERT_EQ(icontains(hay, word), plain_lower(hay).find(word) != std::string::npos)
+          << miss << " / " << word;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace switchyard::rewrite::detail
