@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdint>
-#include <cstring>
 #include <utility>
 
 #include "rewrite/candidate_starts.hpp"
@@ -14,39 +12,6 @@ namespace switchyard::rewrite::detail {
 namespace {
 
 char lower_char(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-// lower_char on eight bytes at once: a mapped table's name is compared a word at a time.
-std::uint64_t lower_eight(std::uint64_t x) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101u;
-  const std::uint64_t low7 = x & (0x7f * kOnes);
-  // Bit 7 of each byte: set where the low seven bits reach 'A', and where they pass 'Z'. No
-  // sum carries into the next byte.
-  const std::uint64_t from_a = low7 + (0x80 - 'A') * kOnes;
-  const std::uint64_t past_z = low7 + (0x7f - 'Z') * kOnes;
-  const std::uint64_t upper = from_a & ~past_z & ~x & (0x80 * kOnes);  // 'A'..'Z' only
-  return x | (upper >> 2);                                             // bit 7 -> bit 5 (0x20)
-}
-
-// Whether the needle.size() bytes at `text`, lowercased, are `needle`. Out of line: most texts
-// never get this far, and the scan that calls it stays small.
-[[gnu::noinline]] bool lowercase_equals(const char* text, std::string_view needle) {
-  std::size_t j = 0;
-  for (; j + 8 <= needle.size(); j += 8) {
-    std::uint64_t t;
-    std::uint64_t n;
-    std::memcpy(&t, text + j, 8);
-    std::memcpy(&n, needle.data() + j, 8);
-    if (lower_eight(t) != n) {
-      return false;
-    }
-  }
-  for (; j < needle.size(); ++j) {
-    if (lower_char(text[j]) != needle[j]) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // Keywords other than unreserved ones are not valid bare in every position we write to.
 bool keyword_needs_quotes(std::string_view lowercase_name) {
@@ -215,7 +180,12 @@ bool icontains(std::string_view hay, std::string_view needle) {
   const std::array<std::pair<char, char>, 1> ends = {
       {{static_cast<char>(needle.front() | 0x20), static_cast<char>(needle[last] | 0x20)}}};
   return any_candidate_start(hay, last, ends, 0x20, [&](std::size_t i) {
-    return lowercase_equals(hay.data() + i, needle);
+    for (std::size_t j = 0; j < needle.size(); ++j) {
+      if (lower_char(hay[i + j]) != needle[j]) {
+        return false;
+      }
+    }
+    return true;
   });
 }
 
