@@ -417,8 +417,9 @@ std::optional<LiteralTemplate> LiteralTemplate::parse(std::string_view sql) {
 }
 
 bool LiteralTemplate::fill(std::span<const std::string_view> literals, std::string& out) const {
-  out.clear();
-  std::size_t copied = 0;
+  // Checked and measured first, so that the text is then written in one pass into room of its
+  // exact size, not appended piece by piece.
+  std::size_t size = text_.size();
   for (const Placeholder& p : placeholders_) {
     if (p.literal >= literals.size()) {
       return false;
@@ -428,11 +429,20 @@ bool LiteralTemplate::fill(std::span<const std::string_view> literals, std::stri
     if (p.plain_string_only && literal.front() != '\'') {
       return false;
     }
-    out.append(text_, copied, p.begin - copied);
-    out.append(literal);
+    size = size - (p.end - p.begin) + literal.size();
+  }
+  out.resize(size);
+  char* to = out.data();
+  std::size_t copied = 0;
+  for (const Placeholder& p : placeholders_) {
+    const std::string_view literal = literals[p.literal];
+    std::memcpy(to, text_.data() + copied, p.begin - copied);
+    to += p.begin - copied;
+    std::memcpy(to, literal.data(), literal.size());
+    to += literal.size();
     copied = p.end;
   }
-  out.append(text_, copied);
+  std::memcpy(to, text_.data() + copied, text_.size() - copied);
   return true;
 }
 
