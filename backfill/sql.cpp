@@ -28,29 +28,9 @@ std::string key_side(const TableSpec& spec, const std::string& inner) {
 
 }  // namespace
 
-std::string quote_ident(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') {
-      out += '"';
-    }
-    out += c;
-  }
-  out += '"';
-  return out;
-}
+std::string quote_ident(std::string_view name) { return rewrite::detail::quoted(name, '"'); }
 
-std::string quote_literal(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      out += '\'';
-    }
-    out += c;
-  }
-  out += '\'';
-  return out;
-}
+std::string quote_literal(std::string_view text) { return rewrite::detail::quoted(text, '\''); }
 
 std::string text_array_literal(const std::vector<std::string>& items) {
   std::string out = "{";

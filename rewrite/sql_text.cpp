@@ -134,14 +134,20 @@ std::string quote_ident(std::string_view name) {
   if (safe) {
     return std::string(name);
   }
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') {
-      out += '"';
+  return quoted(name, '"');
+}
+
+std::string quoted(std::string_view text, char quote) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += quote;
+  for (char c : text) {
+    if (c == quote) {
+      out += quote;
     }
     out += c;
   }
-  out += '"';
+  out += quote;
   return out;
 }
 

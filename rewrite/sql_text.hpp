@@ -10,6 +10,10 @@ namespace switchyard::rewrite::detail {
 /// `name` as an SQL identifier: bare when Postgres would read it back unchanged, else quoted.
 std::string quote_ident(std::string_view name);
 
+/// `text` between two `quote`s, each `quote` inside doubled: with '"' an identifier that
+/// Postgres reads back as written, with '\'' a string constant (standard_conforming_strings).
+std::string quoted(std::string_view text, char quote);
+
 /// Substitutes every `{value}` of `tmpl` by `(value)`. An empty template is the identity and
 /// yields `value` itself.
 std::string apply_template(std::string_view tmpl, std::string_view value);
