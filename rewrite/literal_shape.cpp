@@ -22,10 +22,6 @@ using detail::quoted_end;
 constexpr std::string_view kNumberMark = "21474";
 constexpr std::string_view kStringMark = "swlit";
 constexpr std::size_t kMaxLiterals = 10000;
-// What each kind of placeholder starts with, before its four-digit index.
-constexpr std::string_view kIntPrefix = "214747";
-constexpr std::string_view kNumericPrefix = "214746";
-constexpr std::string_view kStringPrefix = "'swlit";
 
 constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
 constexpr bool is_ident_start(char c) {
@@ -110,9 +106,14 @@ constexpr std::size_t kIndexAt = 6;
 constexpr PlaceholderText kIntPlaceholder{"2147470000", 10};        // an int4
 constexpr PlaceholderText kNumericPlaceholder{"2147460000.5", 12};  // a numeric
 constexpr PlaceholderText kStringPlaceholder{"'swlit0000'", 11};    // an untyped string
-static_assert(std::string_view(kIntPlaceholder.bytes).substr(0, kIndexAt) == kIntPrefix &&
-              std::string_view(kNumericPlaceholder.bytes).substr(0, kIndexAt) == kNumericPrefix &&
-              std::string_view(kStringPlaceholder.bytes).substr(0, kIndexAt) == kStringPrefix);
+// As LiteralTemplate::parse reads them back: a mark, then the kind ('7' an int4, '6' a numeric)
+// or the string mark after its quote, then the index.
+static_assert(std::string_view(kIntPlaceholder.bytes).starts_with(kNumberMark) &&
+              kIntPlaceholder.bytes[kNumberMark.size()] == '7' &&
+              std::string_view(kNumericPlaceholder.bytes).starts_with(kNumberMark) &&
+              kNumericPlaceholder.bytes[kNumberMark.size()] == '6' &&
+              std::string_view(kStringPlaceholder.bytes).substr(1).starts_with(kStringMark) &&
+              kIndexAt == kNumberMark.size() + 1 && kIndexAt == 1 + kStringMark.size());
 
 // Writes a shape's key through a pointer into room made ahead: a placeholder costs a few
 // stores, not two calls into the library's string code. The key holds what was written when
