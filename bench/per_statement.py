@@ -21,7 +21,7 @@ kernel.perf_event_paranoid) the /proc figures are printed alone.
 
 Usage (from the repository root, after building):
   SWITCHYARD_BIN=build/proxy/switchyard /usr/bin/python3 bench/per_statement.py \
-      [--proxy-threads N] [--script select-only|tpcb] [--mode simple|extended|prepared]
+      [--proxy-threads N] [--proxy-scheduling batch|normal] [--script select-only|tpcb] [--mode simple|extended|prepared]
       [--rounds 3] [--seconds 5] [--targets pgbouncer,switchyard,switchyard-rewrite]
 """
 
@@ -132,6 +132,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--proxy-threads", type=int, default=0,
                         help="Switchyard's [runtime] threads (default 0: one per usable CPU)")
+    parser.add_argument("--proxy-scheduling", choices=("batch", "normal"), default="batch",
+                        help="Switchyard's [runtime] scheduling (default batch)")
     parser.add_argument("--script", choices=tuple(SCRIPTS), default="select-only")
     parser.add_argument("--mode", choices=run_bench.MODES, default="simple")
     parser.add_argument("--rounds", type=int, default=3)
@@ -149,7 +151,8 @@ def main():
         parser.error("--rounds must be 1-20 and --seconds 1-120")
     bench = Bench(argparse.Namespace(clients=args.clients, threads=2, scale=10,
                                      seconds=args.seconds, repeat=1,
-                                     proxy_threads=args.proxy_threads, idle_clients=100))
+                                     proxy_threads=args.proxy_threads,
+                                     proxy_scheduling=args.proxy_scheduling, idle_clients=100))
     use_perf = perf_usable()
     if not use_perf:
         log("perf cannot count tracepoints here: /proc figures only")

@@ -21,7 +21,7 @@ Last, idle memory: RSS growth of each proxy with N idle logged-in clients, per c
 Usage (from the repository root, after building the switchyard target):
   SWITCHYARD_BIN=build/proxy/switchyard /usr/bin/python3 bench/run_bench.py [--quick]
 Options: --seconds, --repeat, --clients, --threads, --scale, --idle-clients, --proxy-threads,
---markdown FILE.
+--proxy-scheduling, --markdown FILE.
 The default run takes about 14 minutes on 2 cores; --quick (1 repeat, 3 s runs, 300 idle
 clients) about 2.
 """
@@ -75,7 +75,7 @@ def add_migration_columns(pg):
     pg.query("CREATE TABLE bench_other (id int PRIMARY KEY, note text, note_v2 text)")
 
 
-def switchyard_for(pg, target, threads=0):
+def switchyard_for(pg, target, threads=0, scheduling="batch"):
     """A Switchyard (not started) in front of `pg` with `target`'s migration; the password is
     read from PASSWORD_ENV."""
     return proxy.SwitchyardProxy(pg.port, log_level="warn", extra={
@@ -83,7 +83,7 @@ def switchyard_for(pg, target, threads=0):
                      "user": postgres.SUPERUSER, "password_env": PASSWORD_ENV,
                      "database": pg.dbname},
         "migration": [MIGRATIONS[target]],
-        "runtime": {"threads": threads}})
+        "runtime": {"threads": threads, "scheduling": scheduling}})
 
 
 def pgbench_binary():
@@ -213,7 +213,7 @@ class Bench:
         self.bouncer.start()
         os.environ[PASSWORD_ENV] = self.pg.password
         for target in MIGRATIONS:
-            p = switchyard_for(self.pg, target, a.proxy_threads)
+            p = switchyard_for(self.pg, target, a.proxy_threads, a.proxy_scheduling)
             p.start()
             self.proxies[target] = p
             self.endpoints[target] = (p.host, p.port, p.process.pid)
@@ -434,6 +434,8 @@ def main():
     parser.add_argument("--scale", type=int, default=10)
     parser.add_argument("--proxy-threads", type=int, default=0,
                         help="Switchyard's [runtime] threads (default 0: one per usable CPU)")
+    parser.add_argument("--proxy-scheduling", choices=("batch", "normal"), default="batch",
+                        help="Switchyard's [runtime] scheduling (default batch)")
     parser.add_argument("--idle-clients", type=int, default=None)
     parser.add_argument("--skip-idle", action="store_true", help="no idle-memory measurement")
     parser.add_argument("--skip-pgbench", action="store_true", help="idle memory only")

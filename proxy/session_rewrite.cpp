@@ -119,8 +119,16 @@ TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query, std::
   const ReleaseShapeIfLong release{shape};
   bool shaped = false;
   auto reuse_shape = [&]() -> TextRewrite {
-    shaped = rewrite::take_literal_shape(sql, shape);
-    return shaped ? from_shape(key, shape, filled) : TextRewrite{};
+    const bool recognised = recipes_.match(sql, shape);
+    shaped = recognised || rewrite::take_literal_shape(sql, shape);
+    if (!shaped) {
+      return {};
+    }
+    TextRewrite result = from_shape(key, shape, filled);
+    if (result && !recognised) {
+      recipes_.remember(sql, shape);
+    }
+    return result;
   };
   if (from_query) {
     if (auto result = reuse_shape()) {

@@ -13,6 +13,7 @@
 #include "rewrite/literal_shape.hpp"
 #include "rewrite/result.hpp"
 #include "rewrite/search_path_setting.hpp"
+#include "rewrite/shape_recipe.hpp"
 
 namespace switchyard::proxy {
 
@@ -98,6 +99,9 @@ class SessionRewrite {
   std::string database_;
   /// Shape rewrites this session reused lately, by shape key.
   Recent<RecentShape> recent_shapes_;
+  /// How the texts of those shapes were made, so that the next text of one is recognised
+  /// without a scan. Facts about texts alone: nothing a generation or search_path changes.
+  rewrite::RecentRecipes recipes_;
   /// Extended-protocol texts this session rewrote lately (a client without prepared statements
   /// parses the same text for every query), each with a copy of its result so that the copy's
   /// reference count is this thread's alone.

@@ -7,28 +7,25 @@
 #include <utility>
 
 #include "rewrite/candidate_starts.hpp"
+#include "rewrite/literal_tokens.hpp"
 #include "rewrite/sql_text.hpp"
 
 namespace switchyard::rewrite {
 namespace {
 
 using detail::block_comment_end;
+using detail::is_digit;
+using detail::is_ident_char;
+using detail::is_ident_start;
+using detail::kNumberMark;
+using detail::kStringMark;
 using detail::quoted_end;
 
 // Placeholders. Integers: 2147470000 + i, an int4 like every integer this replaces; numerics:
 // 2147460000.5 + i, a numeric. Strings: 'swlit' + i, untyped like the strings they replace.
-// A text that already holds either spelling gets no shape, so every occurrence in a rewrite of
+// A text that already holds either mark gets no shape, so every occurrence in a rewrite of
 // the key is a placeholder.
-constexpr std::string_view kNumberMark = "21474";
-constexpr std::string_view kStringMark = "swlit";
 constexpr std::size_t kMaxLiterals = 10000;
-
-constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
-constexpr bool is_ident_start(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-         static_cast<unsigned char>(c) >= 0x80;
-}
-constexpr bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c) || c == '$'; }
 
 // Per byte, what the scan does with it in the common cases: copy it as it is whatever follows
 // (blanks, most operators and punctuation), start a name whatever follows (not the E, B, X, N,
@@ -208,14 +205,8 @@ bool take_shape(std::string_view sql, LiteralShape& shape) {
     } else if (c == '"') {
       end = quoted_end(sql, i, '"', false);
     } else if (c == '\'') {
-      end = quoted_end(sql, i, '\'', false);
-      // With standard_conforming_strings off a backslash escapes; the session's setting is not
-      // known here, so such a string is not vouched for.
-      if (end == std::string_view::npos ||
-          sql.substr(i, end - i).find('\\') != std::string_view::npos) {
-        return false;
-      }
-      if (!string_placeholder(i, end)) {
+      end = detail::plain_string_end(sql, i);
+      if (end == std::string_view::npos || !string_placeholder(i, end)) {
         return false;
       }
       p = text + end;
@@ -229,7 +220,7 @@ bool take_shape(std::string_view sql, LiteralShape& shape) {
       }
     } else if (is_ident_start(c)) {
       if (next == '\'' && (c == 'E' || c == 'e')) {
-        end = quoted_end(sql, i + 1, '\'', true);
+        end = detail::escape_string_end(sql, i);
         copy_up_to(i);
         // Right after a quote the E kept two strings apart (`N'a'E'b'`): without it the
         // placeholder's quote would join the string before; right after a word or a
@@ -253,37 +244,8 @@ bool take_shape(std::string_view sql, LiteralShape& shape) {
         end = static_cast<std::size_t>(name_end(text + end, stop) - text);
       }
     } else if (is_digit(c) || (c == '.' && is_digit(next))) {
-      bool numeric = false;
-      // The integer part's value, read as it is scanned; it stops growing past what any int4
-      // holds, which is all that is asked of it.
-      std::uint64_t value = 0;
-      end = i;
-      while (end < sql.size() && is_digit(sql[end])) {
-        if (value <= 2147483647u) {
-          value = value * 10 + static_cast<unsigned>(sql[end] - '0');
-        }
-        ++end;
-      }
-      if (end < sql.size() && sql[end] == '.') {
-        numeric = true;
-        ++end;
-        while (end < sql.size() && is_digit(sql[end])) {
-          ++end;
-        }
-      }
-      if (end < sql.size() && (sql[end] == 'e' || sql[end] == 'E')) {
-        std::size_t exp = end + 1;
-        if (exp < sql.size() && (sql[exp] == '+' || sql[exp] == '-')) {
-          ++exp;
-        }
-        if (exp < sql.size() && is_digit(sql[exp])) {
-          numeric = true;
-          end = exp;
-          while (end < sql.size() && is_digit(sql[end])) {
-            ++end;
-          }
-        }
-      }
+      const detail::NumberToken number = detail::number_token(sql, i);
+      end = number.end;
       // `1.2.3`, `12abc`, `1e`: lexed in ways not worth following.
       if (end < sql.size() && (is_ident_char(sql[end]) || sql[end] == '.')) {
         return false;
@@ -292,11 +254,11 @@ bool take_shape(std::string_view sql, LiteralShape& shape) {
       if (i > 0 && (is_ident_char(sql[i - 1]) || sql[i - 1] == '.' || sql[i - 1] == '"')) {
         return false;
       }
-      if (numeric) {
+      if (number.numeric) {
         if (!placeholder(i, end, kNumericPlaceholder)) {
           return false;
         }
-      } else if (value <= 2147483647u) {
+      } else if (number.fits_int4) {
         if (!placeholder(i, end, kIntPlaceholder)) {
           return false;
         }

@@ -15,6 +15,8 @@
 //   - a literal shape's key filled with its literals is the text again, and when the key's
 //     rewrite filled with this text's literals is this text's rewrite (the proxy then reuses
 //     it), it is also the rewrite of the text with other literals of the same kinds;
+//   - a shape recipe recognises its own text, and whatever text it recognises (the text with
+//     other literals, the text cut or lengthened) take_literal_shape shapes alike;
 //   - a tree built from libpg_query's JSON output is, packed, the protobuf parse's bytes.
 //   - where the plain reader vouches for a text, its tokens are the scanner's.
 
@@ -37,6 +39,7 @@
 #include "rewrite/literal_shape.hpp"
 #include "rewrite/plain_scan.hpp"
 #include "rewrite/rewriter.hpp"
+#include "rewrite/shape_recipe.hpp"
 
 namespace rw = switchyard::rewrite;
 using switchyard::fuzz::check;
@@ -159,6 +162,39 @@ std::string with_other_literals(const rw::LiteralShape& shape, std::size_t seed)
   return rw::fill_literals(shape.key, others).value_or("");
 }
 
+// A recipe's answer for `later` against take_literal_shape's.
+void check_recipe_agrees(const rw::ShapeRecipe& recipe, const std::string& later) {
+  rw::LiteralShape recognised;
+  if (!recipe.match(later, recognised)) {
+    return;
+  }
+  rw::LiteralShape scanned;
+  check(rw::take_literal_shape(later, scanned), "a recipe recognised a text the scan refuses");
+  check(recognised.key == scanned.key &&
+            std::equal(recognised.literals.begin(), recognised.literals.end(),
+                       scanned.literals.begin(), scanned.literals.end()),
+        "a recipe and the scan shape a text differently");
+}
+
+void check_shape_recipe(const std::string& sql, const rw::LiteralShape& shape, std::size_t seed) {
+  auto recipe = rw::ShapeRecipe::of(sql, shape);
+  if (!recipe) {
+    return;
+  }
+  rw::LiteralShape again;
+  check(recipe->match(sql, again) && again.key == shape.key,
+        "a recipe does not recognise its own text");
+  check_recipe_agrees(*recipe, with_other_literals(shape, seed));
+  // The text with a literal's end moved: cut short, or run on into what follows.
+  for (std::string_view literal : shape.literals) {
+    const auto end = static_cast<std::size_t>(literal.data() - sql.data()) + literal.size();
+    check_recipe_agrees(*recipe, sql.substr(0, end - 1) + sql.substr(end));
+    for (std::string_view extra : {"0", "e", "'", ".5"}) {
+      check_recipe_agrees(*recipe, sql.substr(0, end) + std::string(extra) + sql.substr(end));
+    }
+  }
+}
+
 void check_literal_shape(const rw::Rewriter& rewriter, const std::string& sql,
                          const rw::RewriteResult& result, const rw::SessionContext& session,
                          const rw::Catalog& catalog, std::size_t seed) {
@@ -168,6 +204,7 @@ void check_literal_shape(const rw::Rewriter& rewriter, const std::string& sql,
   }
   check(rw::fill_literals(shape->key, shape->literals) == sql,
         "a literal shape filled with its own literals is not the text");
+  check_shape_recipe(sql, *shape, seed);
   const rw::RewriteResult tmpl = rewriter.rewrite(shape->key, session, catalog);
   auto first = rw::instantiate(tmpl, *shape);
   if (!first || !rw::same_result(*first, result)) {
