@@ -12,6 +12,7 @@
 #include "bench/micro/oltp_corpus.hpp"
 #include "rewrite/cache.hpp"
 #include "rewrite/literal_shape.hpp"
+#include "rewrite/shape_recipe.hpp"
 
 namespace {
 
@@ -111,13 +112,14 @@ BENCHMARK(BM_ShapeHit)->DenseRange(0, 1);
 
 // Taking a text's literal shape alone, as every -M simple statement naming a mapped table
 // does: pgbench's SELECT (1 literal), its UPDATE (2) and an INSERT of 4 literals.
+const std::array<std::string, 3> kShapeTexts = {
+    "SELECT abalance FROM pgbench_accounts WHERE aid = 12345;",
+    "UPDATE pgbench_accounts SET abalance = abalance + -4321 WHERE aid = 98765;",
+    "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (7, 1, 98765, -4321, "
+    "CURRENT_TIMESTAMP);"};
+
 void BM_TakeLiteralShape(benchmark::State& state) {
-  static const std::array<std::string, 3> texts = {
-      "SELECT abalance FROM pgbench_accounts WHERE aid = 12345;",
-      "UPDATE pgbench_accounts SET abalance = abalance + -4321 WHERE aid = 98765;",
-      "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (7, 1, 98765, -4321, "
-      "CURRENT_TIMESTAMP);"};
-  const std::string& sql = texts.at(static_cast<std::size_t>(state.range(0)));
+  const std::string& sql = kShapeTexts.at(static_cast<std::size_t>(state.range(0)));
   switchyard::rewrite::LiteralShape shape;
   for (auto _ : state) {
     if (!switchyard::rewrite::take_literal_shape(sql, shape)) {
@@ -129,6 +131,32 @@ void BM_TakeLiteralShape(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * sql.size()));
 }
 BENCHMARK(BM_TakeLiteralShape)->DenseRange(0, 2);
+
+// The same texts recognised by a session's recipes instead (the recipes of all three kept, the
+// text's tried last), as a session's next text of a shape it reused is.
+void BM_RecipeMatch(benchmark::State& state) {
+  const std::string& sql = kShapeTexts.at(static_cast<std::size_t>(state.range(0)));
+  switchyard::rewrite::RecentRecipes recipes;
+  switchyard::rewrite::LiteralShape shape;
+  for (std::size_t i = 1; i <= kShapeTexts.size(); ++i) {
+    const std::string& other =
+        kShapeTexts[(static_cast<std::size_t>(state.range(0)) + i) % kShapeTexts.size()];
+    if (!switchyard::rewrite::take_literal_shape(other, shape)) {
+      state.SkipWithError("no shape");
+      return;
+    }
+    recipes.remember(other, shape);
+  }
+  for (auto _ : state) {
+    if (!recipes.match(sql, shape)) {
+      state.SkipWithError("not recognised");
+      return;
+    }
+    benchmark::DoNotOptimize(shape.key.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * sql.size()));
+}
+BENCHMARK(BM_RecipeMatch)->DenseRange(0, 2);
 
 // A miss of one corpus statement (the argument is its index): look-up, rewrite, insert. The
 // generation changes every iteration so that each look-up misses, as after a flip.
