@@ -21,8 +21,8 @@ kernel.perf_event_paranoid) the /proc figures are printed alone.
 
 Usage (from the repository root, after building):
   SWITCHYARD_BIN=build/proxy/switchyard /usr/bin/python3 bench/per_statement.py \
-      [--proxy-threads N] [--proxy-scheduling batch|normal] [--script select-only|tpcb] [--mode simple|extended|prepared]
-      [--rounds 3] [--seconds 5] [--targets pgbouncer,switchyard,switchyard-rewrite]
+      [--proxy-threads N] [--proxy-scheduling batch|normal] [--script select-only|tpcb]
+      [--mode simple|extended|prepared] [--rounds 3] [--seconds 5] [--targets pgbouncer,switchyard,switchyard-rewrite]
 """
 
 import argparse
