@@ -186,12 +186,11 @@ bool icontains(std::string_view hay, std::string_view needle) {
   const std::array<std::pair<char, char>, 1> ends = {
       {{static_cast<char>(needle.front() | 0x20), static_cast<char>(needle[last] | 0x20)}}};
   return any_candidate_start(hay, last, ends, 0x20, [&](std::size_t i) {
-    for (std::size_t j = 0; j < needle.size(); ++j) {
-      if (lower_char(hay[i + j]) != needle[j]) {
-        return false;
-      }
-    }
-    return true;
+    const std::string_view at = hay.substr(i, needle.size());
+    // Names are nearly always written in the lower case they are stored in: one memcmp then,
+    // where the byte loop cost ~140 instructions on pgbench's table name.
+    return at == needle || std::equal(at.begin(), at.end(), needle.begin(),
+                                      [](char h, char n) { return lower_char(h) == n; });
   });
 }
 

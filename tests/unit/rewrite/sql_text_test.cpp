@@ -144,8 +144,9 @@ TEST(IcontainsTest, AgreesWithAPlainSearchAtEveryLengthAndPlace) {
   }
 }
 
-// Long words are compared eight bytes at a time: every length up to 24, each case of each
-// letter, and near misses (another letter, or a byte that differs only in bit 0x20) at each place.
+// A word written as stored is compared whole, any other spelling byte by byte: every length up
+// to 24, each case of each letter, and near misses (another letter, or a byte that differs only
+// in bit 0x20) at each place.
 TEST(IcontainsTest, LongWordsMatchInAnyCaseAndNearMissesDoNot) {
   std::mt19937 random(20261130);
   auto plain_lower = [](std::string text) {
