@@ -195,15 +195,22 @@ struct LoadResult {
 /// Looks up an environment variable; std::nullopt when unset.
 using Environment = std::function<std::optional<std::string>(const std::string&)>;
 
+/// Whether loading reads the upstream password. The tools that never connect (`check
+/// --offline`, `rewrite --offline`) skip it, so that a config can be checked, or a rewrite
+/// tried, where its secret is not available.
+enum class PasswordLookup { load, skip };
+
 /// Parses and validates TOML text. `source` names it in errors; when it is a path (not
 /// "<...>"), relative file paths in the config are resolved against its directory.
 /// `environment` defaults to the process environment (getenv). Never throws on bad input.
 LoadResult parse_config(std::string_view text, std::string_view source = "<string>",
-                        Environment environment = {});
+                        Environment environment = {},
+                        PasswordLookup password = PasswordLookup::load);
 
 /// Reads and parses a file. An unreadable file (missing, a directory, no permission) gives
 /// exactly one error naming it.
-LoadResult load_config(const std::filesystem::path& path, Environment environment = {});
+LoadResult load_config(const std::filesystem::path& path, Environment environment = {},
+                       PasswordLookup password = PasswordLookup::load);
 
 /// JSON text of the effective config with secrets redacted (for the admin /config endpoint).
 std::string to_redacted_json(const Config& config);

@@ -61,8 +61,8 @@ std::optional<std::string> file_problem(const std::filesystem::path& path,
 bool read_toml(std::string_view text, Config& config, Diagnostics& diagnostics);
 
 /// Checks that span several keys, resolves relative paths against `base_dir` and loads the
-/// password. Runs after read_toml on whatever it could read.
+/// password (unless `password` says skip). Runs after read_toml on whatever it could read.
 void validate(Config& config, Diagnostics& diagnostics, const Environment& environment,
-              const std::filesystem::path& base_dir);
+              const std::filesystem::path& base_dir, PasswordLookup password);
 
 }  // namespace switchyard::config::detail

@@ -55,7 +55,8 @@ std::optional<std::string> process_environment(const std::string& name) {
 
 }  // namespace
 
-LoadResult parse_config(std::string_view text, std::string_view source, Environment environment) {
+LoadResult parse_config(std::string_view text, std::string_view source, Environment environment,
+                        PasswordLookup password) {
   if (!environment) {
     environment = process_environment;
   }
@@ -68,7 +69,7 @@ LoadResult parse_config(std::string_view text, std::string_view source, Environm
     if (!source.starts_with('<')) {
       base_dir = std::filesystem::path(source).parent_path();
     }
-    detail::validate(config, diagnostics, environment, base_dir);
+    detail::validate(config, diagnostics, environment, base_dir, password);
   }
   LoadResult result;
   if (diagnostics.empty()) {
@@ -79,7 +80,8 @@ LoadResult parse_config(std::string_view text, std::string_view source, Environm
   return result;
 }
 
-LoadResult load_config(const std::filesystem::path& path, Environment environment) {
+LoadResult load_config(const std::filesystem::path& path, Environment environment,
+                       PasswordLookup password) {
   std::string text;
   if (auto problem = detail::file_problem(path, &text)) {
     LoadResult result;
@@ -87,7 +89,7 @@ LoadResult load_config(const std::filesystem::path& path, Environment environmen
         ConfigError{path.string(), 0, 0, {}, "cannot read config file: " + *problem});
     return result;
   }
-  auto result = parse_config(text, path.string(), std::move(environment));
+  auto result = parse_config(text, path.string(), std::move(environment), password);
   result.source_text = std::move(text);
   return result;
 }

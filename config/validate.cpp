@@ -51,7 +51,7 @@ void check_file(Diagnostics& d, const std::string& key, const std::filesystem::p
 }
 
 void check_upstream(Config& config, Diagnostics& d, const Environment& environment,
-                    const std::filesystem::path& base_dir) {
+                    const std::filesystem::path& base_dir, PasswordLookup password) {
   UpstreamConfig& upstream = config.upstream;
   require(d, "upstream", "address",
           "the PostgreSQL server to forward to, e.g. address = \"127.0.0.1:5432\" in [upstream]");
@@ -67,6 +67,9 @@ void check_upstream(Config& config, Diagnostics& d, const Environment& environme
   if (d.present("upstream.password_env") && d.present("upstream.password_file")) {
     d.add("upstream.password_file",
           "password_env and password_file are both set; keep one of them");
+    return;
+  }
+  if (password == PasswordLookup::skip) {
     return;
   }
   if (from_env) {
@@ -243,10 +246,10 @@ std::optional<std::string> file_problem(const std::filesystem::path& path, std::
 }
 
 void validate(Config& config, Diagnostics& d, const Environment& environment,
-              const std::filesystem::path& base_dir) {
+              const std::filesystem::path& base_dir, PasswordLookup password) {
   require(d, "listen", "address",
           "the address clients connect to, e.g. address = \"0.0.0.0:6432\" in [listen]");
-  check_upstream(config, d, environment, base_dir);
+  check_upstream(config, d, environment, base_dir, password);
   check_tls(config, d, base_dir);
   check_migrations(config, d);
 }

@@ -31,7 +31,8 @@ Options:
   --sql SQL            rewrite: the statement(s) to rewrite instead of reading stdin
   --database DB        rewrite: the session's database (default: [upstream] database)
   --user USER          rewrite: the session's user, for "$user" in search_path
-  --offline            check, rewrite: do not connect to the database for catalog look-ups
+  --offline            check, rewrite: do not connect to the database for catalog look-ups,
+                       nor read the upstream password (password_env / password_file)
 
 Signals (serve): SIGHUP reloads the config; SIGTERM/SIGINT drain sessions and exit.
 )";

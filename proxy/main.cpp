@@ -25,7 +25,8 @@ namespace {
 /// when given, receives the bytes loaded.
 std::shared_ptr<const sy::proxy::Snapshot> load(const std::string& path, bool offline = false,
                                                 std::string* text = nullptr) {
-  auto loaded = sy::config::load_config(path);
+  auto loaded = sy::config::load_config(
+      path, {}, offline ? sy::config::PasswordLookup::skip : sy::config::PasswordLookup::load);
   if (text != nullptr && loaded.source_text) {
     *text = *loaded.source_text;
   }

@@ -30,7 +30,9 @@ std::string_view outcome_name(rewrite::Outcome outcome) {
 
 int run_rewrite_command(const CommandLine& cmd, std::istream& in, std::ostream& out,
                         std::ostream& err) {
-  auto loaded = config::load_config(cmd.config_path);
+  auto loaded = config::load_config(
+      cmd.config_path, {},
+      cmd.offline ? config::PasswordLookup::skip : config::PasswordLookup::load);
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors) {
       err << config::format_error(error) << "\n";

@@ -153,7 +153,7 @@ cat <<MSG
   Flip reads to the new column: edit $WORK/switchyard.toml (reads = "new"), then
       kill -HUP $SY_PID
   Dry-run a rewrite:
-      $BIN rewrite --config $WORK/switchyard.toml --sql "SELECT status FROM users"
+      SWITCHYARD_PASSWORD=switchyard $BIN rewrite --config $WORK/switchyard.toml --sql "SELECT status FROM users"
 
   Logs: $WORK/switchyard.log      Press Ctrl-C to stop and delete everything.
 MSG

@@ -365,6 +365,32 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
         self.assertIn("upstream", proc.stdout + proc.stderr)
 
+    def test_offline_tools_run_without_the_password(self):
+        # A config whose secret lives only where the proxy runs: check and rewrite still work
+        # offline (no database), and the online check says which variable is missing.
+        variable = "SWITCHYARD_TEST_UNSET_PASSWORD"
+        path = self.write("secret.toml", render_config({
+            "listen": {"address": "127.0.0.1:6432"},
+            "upstream": {"address": "127.0.0.1:5432", "user": "switchyard",
+                         "password_env": variable, "database": "app"},
+            "migration": [{"name": "m", "table": "public.users", "old_column": "status",
+                           "new_column": "state", "writes": "both", "reads": "old"}]}))
+        env = {k: v for k, v in os.environ.items() if k != variable}
+
+        def run(*args):
+            return subprocess.run([binary(), *args], capture_output=True, text=True,
+                                  timeout=30, env=env)
+
+        checked = run("check", "--config", path, "--offline")
+        self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+        rewritten = run("rewrite", "--config", path, "--offline", "--sql",
+                        "UPDATE public.users SET status = 'x' WHERE id = 1")
+        self.assertEqual(rewritten.returncode, 0, rewritten.stdout + rewritten.stderr)
+        self.assertIn("state = 'x'", rewritten.stdout)
+        online = run("check", "--config", path)
+        self.assertEqual(online.returncode, 1, online.stdout + online.stderr)
+        self.assertIn(variable + " is not set", online.stderr)
+
     def test_help_and_version(self):
         help_proc = self.run_binary("--help")
         self.assertEqual(help_proc.returncode, 0)

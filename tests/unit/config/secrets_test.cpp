@@ -84,6 +84,26 @@ TEST(ConfigSecretsTest, EmptyOrMissingPasswordFileIsNamed) {
   EXPECT_EQ(missing_result.errors[0].line, 7);
 }
 
+TEST(ConfigSecretsTest, OfflineToolsSkipThePasswordButNotTheConflict) {
+  const auto offline = [](const std::string& text) {
+    return parse_config(text, "test.toml", testing::environment_of({}), PasswordLookup::skip);
+  };
+  ScratchDir dir;
+  const auto missing = (dir.path() / "missing").string();
+  for (const std::string& line :
+       {std::string("password_env = \"PW\"\n"), "password_file = \"" + missing + "\"\n"}) {
+    const LoadResult skipped = offline(std::string(kBase) + line);
+    ASSERT_TRUE(skipped.ok()) << line << describe(skipped);
+    EXPECT_TRUE(skipped.config->upstream.password.value.empty());
+    // The same file still fails where the password is needed.
+    EXPECT_FALSE(parse(std::string(kBase) + line).ok()) << line;
+  }
+  const LoadResult both = offline(std::string(kBase) + "password_env = \"PW\"\n" +
+                                  "password_file = \"" + missing + "\"\n");
+  ASSERT_EQ(both.errors.size(), 1u) << describe(both);
+  EXPECT_NE(both.errors[0].message.find("both set"), std::string::npos);
+}
+
 TEST(ConfigSecretsTest, NeverInErrorsOrJson) {
   ScratchDir dir;
   const auto file = dir.write("pw", kPassword);
