@@ -2,59 +2,72 @@
 
 namespace switchyard::backfill {
 
-std::string next_step(const MigrationFacts& f, const std::string& migration,
-                      const std::string& config_path) {
+NextStep next_step(const MigrationFacts& f, const std::string& migration,
+                   const std::string& config_path) {
   using config::Reads;
   using config::Writes;
   const std::string args = " --config " + config_path + " --migration " + migration;
   if (!f.new_column_exists && f.writes != Writes::new_column) {
-    return "step 1: add the new column, nullable (ALTER TABLE ... ADD COLUMN ...); then set "
-           "writes = \"both\" and reload";
+    return {
+        "step 1: add the new column, nullable (ALTER TABLE ... ADD COLUMN ...); then set "
+        "writes = \"both\" and reload",
+        f.writes == Writes::both};
   }
   if (f.writes == Writes::old_column) {
-    return "step 2: set writes = \"both\" and reload, so every write fills both columns; then "
-           "backfill";
+    return {
+        "step 2: set writes = \"both\" and reload, so every write fills both columns; then "
+        "backfill"};
   }
   if (f.writes == Writes::both && f.reads == Reads::old_column) {
     if (f.backfill_state != "done" || !f.backfill_current) {
       if (f.backfill_state == "failed") {
-        return "step 3: the last backfill failed (see its error above); fix the cause, then "
-               "rerun switchyard backfill" +
-               args + " (it resumes)";
+        return {
+            "step 3: the last backfill failed (see its error above); fix the cause, then "
+            "rerun switchyard backfill" +
+                args + " (it resumes)",
+            true};
       }
       if (f.backfill_state == "running") {
-        return "step 3: the backfill is running or was interrupted; rerun switchyard backfill" +
-               args + " to resume it";
+        return {"step 3: the backfill is running or was interrupted; rerun switchyard backfill" +
+                args + " to resume it"};
       }
-      return "step 3: switchyard backfill" + args;
+      return {"step 3: switchyard backfill" + args};
     }
     if (f.verify_result.empty() || !f.verify_current) {
-      return "step 4: switchyard verify" + args;
+      return {"step 4: switchyard verify" + args};
     }
     if (f.verify_result == "disagree") {
-      return "step 4: the columns disagree; do not switch reads. Look at the sample keys, "
-             "fix what wrote one column only (writes = \"both\" must be on for every writer), "
-             "rerun switchyard backfill --restart" +
-             args + ", then verify again";
+      return {
+          "step 4: the columns disagree; do not switch reads. Look at the sample keys, "
+          "fix what wrote one column only (writes = \"both\" must be on for every writer), "
+          "rerun switchyard backfill --restart" +
+              args + ", then verify again",
+          true};
     }
-    return "step 5: set reads = \"new\" and reload (undo: reads = \"old\", instant because both "
-           "columns are still written)";
+    return {
+        "step 5: set reads = \"new\" and reload (undo: reads = \"old\", instant because both "
+        "columns are still written)"};
   }
   if (f.writes == Writes::both && f.reads == Reads::new_column) {
     if (f.verify_result != "agree") {
-      return "reads are served from the new column without a passing verify: set reads = "
-             "\"old\", reload, and run switchyard verify" +
-             args;
+      return {
+          "reads are served from the new column without a passing verify: set reads = "
+          "\"old\", reload, and run switchyard verify" +
+              args,
+          true};
     }
-    return "step 6: when reads from the new column look right, set writes = \"new\" and reload "
-           "(undo: writes = \"both\")";
+    return {
+        "step 6: when reads from the new column look right, set writes = \"new\" and reload "
+        "(undo: writes = \"both\")"};
   }
   if (f.old_column_exists) {
-    return "step 7: once no rollback is wanted any more (typically weeks), drop the old column "
-           "(ALTER TABLE ... DROP COLUMN ...); until then writes = \"both\" is the way back";
+    return {
+        "step 7: once no rollback is wanted any more (typically weeks), drop the old column "
+        "(ALTER TABLE ... DROP COLUMN ...); until then writes = \"both\" is the way back"};
   }
-  return "step 8: deploy apps that use the new column name, then remove this migration from "
-         "the config and reload";
+  return {
+      "step 8: deploy apps that use the new column name, then remove this migration from "
+      "the config and reload"};
 }
 
 }  // namespace switchyard::backfill

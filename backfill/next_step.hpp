@@ -25,8 +25,16 @@ struct MigrationFacts {
   bool verify_current = true;
 };
 
-/// One or two sentences: the next safe step and, where it matters, how to undo it.
-std::string next_step(const MigrationFacts& facts, const std::string& migration,
-                      const std::string& config_path);
+struct NextStep {
+  /// One or two sentences: the next safe step and, where it matters, how to undo it.
+  std::string text;
+  /// Something is wrong now, not merely unfinished: a failed backfill, columns a verify found
+  /// disagreeing, reads served from the new column without a passing verify, or writes to a
+  /// new column that is not there. `switchyard status` exits 1 for it.
+  bool needs_attention = false;
+};
+
+NextStep next_step(const MigrationFacts& facts, const std::string& migration,
+                   const std::string& config_path);
 
 }  // namespace switchyard::backfill

@@ -10,9 +10,9 @@
 namespace switchyard::backfill {
 namespace {
 
-// Everything status prints for one migration; an error leaves the rest unknown.
-int report(const config::Config& config, const config::Migration& m, PgConnection& connection,
-           const std::string& config_path) {
+// Everything status prints for one migration; an error leaves the rest unknown. Failed when
+// the state could not be read or needs attention (NextStep::needs_attention).
+int report(const config::Migration& m, PgConnection& connection, const std::string& config_path) {
   MigrationFacts facts;
   facts.writes = m.writes;
   facts.reads = m.reads;
@@ -94,9 +94,9 @@ int report(const config::Config& config, const config::Migration& m, PgConnectio
       std::cout << "            e.g. " << verify->sample_keys << "\n";
     }
   }
-  std::cout << "  next:     " << next_step(facts, m.name, config_path) << "\n";
-  (void)config;
-  return kExitOk;
+  const NextStep step = next_step(facts, m.name, config_path);
+  std::cout << "  next:     " << step.text << "\n";
+  return step.needs_attention ? kExitFailed : kExitOk;
 }
 
 }  // namespace
@@ -130,7 +130,7 @@ int run_status(const Options& options, const config::Config& config) {
       status = kExitFailed;
       continue;
     }
-    if (report(config, m, connections.at(database), options.config_path) != kExitOk) {
+    if (report(m, connections.at(database), options.config_path) != kExitOk) {
       status = kExitFailed;
     }
   }

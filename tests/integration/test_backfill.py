@@ -323,6 +323,7 @@ class VerifyTest(BackfillCase):
         only_old = self.command(config, "verify", "--migration", "ver", "--direction", "to-new")
         self.assertEqual(only_old.code, 1)
         status = self.command(config, "status", "--migration", "ver")
+        self.assertEqual(status.code, 1, str(status))
         self.assertIn("verify:   disagree", status.out)
         self.assertIn("do not switch reads", status.out)
 
@@ -366,6 +367,7 @@ class VerifyTest(BackfillCase):
         self.assertEqual(dry.code, 1, str(dry))
         self.assertIn("row id=7777", dry.err)
         status = self.command(config, "status", "--migration", "bad")
+        self.assertEqual(status.code, 1, str(status))
         self.assertIn("backfill: failed", status.out)
         self.assertIn("id=7777", status.out)
 
@@ -452,6 +454,13 @@ class BadInputTest(BackfillCase):
         config = self.write_config([type_change("rec", "rec_t", writes="both", reads="new")],
                                    name="rec.toml")
         self.assertIn("step 6:", self.command(config, "status").out)
+        # Reads from the new column without a verify that agrees: wrong now, so exit 1.
+        self.pg.query("DELETE FROM switchyard.verify_runs WHERE migration = 'rec'")
+        unverified = self.command(config, "status")
+        self.assertEqual(unverified.code, 1, str(unverified))
+        self.assertIn("without a passing verify", unverified.out)
+        self.assertEqual(self.command(config, "verify", "--migration", "rec").code, 0)
+        self.assertEqual(self.command(config, "status").code, 0)
         config = self.write_config([type_change("rec", "rec_t", writes="new", reads="new")],
                                    name="rec.toml")
         self.assertIn("step 7:", self.command(config, "status").out)

@@ -15,12 +15,14 @@ MigrationFacts facts(Writes w, Reads r) {
   return f;
 }
 
-// The recipe of DESIGN section 1, one row per situation: what status must say next.
+// The recipe of DESIGN section 1, one row per situation: what status must say next, and
+// whether the situation is wrong now (status exits 1), not merely unfinished.
 TEST(NextStepTest, WalksTheRecipe) {
   struct Case {
     const char* what;
     MigrationFacts f;
     const char* expected;
+    bool needs_attention = false;
   };
   std::vector<Case> cases;
   auto f = facts(Writes::old_column, Reads::old_column);
@@ -28,11 +30,14 @@ TEST(NextStepTest, WalksTheRecipe) {
   cases.push_back({"no new column", f, "step 1:"});
   cases.push_back({"declared", facts(Writes::old_column, Reads::old_column), "step 2:"});
   f = facts(Writes::both, Reads::old_column);
+  f.new_column_exists = false;
+  cases.push_back({"dual writes to a missing column", f, "step 1:", true});
+  f.new_column_exists = true;
   cases.push_back({"dual writes, no backfill", f, "step 3: switchyard backfill"});
   f.backfill_state = "running";
   cases.push_back({"interrupted backfill", f, "to resume it"});
   f.backfill_state = "failed";
-  cases.push_back({"failed backfill", f, "the last backfill failed"});
+  cases.push_back({"failed backfill", f, "the last backfill failed", true});
   f.backfill_state = "done";
   f.backfill_current = false;
   cases.push_back({"backfill for an old transform", f, "step 3:"});
@@ -43,13 +48,13 @@ TEST(NextStepTest, WalksTheRecipe) {
   cases.push_back({"verified before the backfill", f, "step 4: switchyard verify"});
   f.verify_current = true;
   f.verify_result = "disagree";
-  cases.push_back({"verify disagrees", f, "do not switch reads"});
+  cases.push_back({"verify disagrees", f, "do not switch reads", true});
   f.verify_result = "agree";
   cases.push_back({"verified", f, "step 5: set reads = \"new\""});
   f.reads = Reads::new_column;
   cases.push_back({"reads flipped", f, "step 6: "});
   f.verify_result = "";
-  cases.push_back({"reads flipped without verify", f, "set reads = \"old\""});
+  cases.push_back({"reads flipped without verify", f, "set reads = \"old\"", true});
   f = facts(Writes::new_column, Reads::new_column);
   cases.push_back({"writes new", f, "step 7: "});
   f.old_column_exists = false;
@@ -57,13 +62,15 @@ TEST(NextStepTest, WalksTheRecipe) {
   f.new_column_exists = true;
   for (const auto& c : cases) {
     auto step = next_step(c.f, "m", "c.toml");
-    EXPECT_NE(step.find(c.expected), std::string::npos) << c.what << ": " << step;
+    EXPECT_NE(step.text.find(c.expected), std::string::npos) << c.what << ": " << step.text;
+    EXPECT_EQ(step.needs_attention, c.needs_attention) << c.what;
   }
 }
 
 TEST(NextStepTest, CommandsCarryTheConfigAndMigration) {
   auto step = next_step(facts(Writes::both, Reads::old_column), "users-x", "/etc/s.toml");
-  EXPECT_NE(step.find("--config /etc/s.toml --migration users-x"), std::string::npos) << step;
+  EXPECT_NE(step.text.find("--config /etc/s.toml --migration users-x"), std::string::npos)
+      << step.text;
 }
 
 }  // namespace
