@@ -4,7 +4,8 @@
 # (users.status text -> users.state smallint). Ctrl-C stops everything and deletes the data.
 #
 #   ./scripts/demo.sh            run until Ctrl-C
-#   ./scripts/demo.sh --smoke    start, check a query and a dual write through the proxy, stop
+#   ./scripts/demo.sh --smoke    start, check a query and a dual write through the proxy,
+#                                backfill and verify, stop
 #
 # Environment: SWITCHYARD_DEMO_PORT (default 6432), SWITCHYARD_DEMO_PG_PORT (default 6433),
 # SWITCHYARD_BUILD_DIR (default ./build).
@@ -15,7 +16,7 @@ SMOKE=0
 case "${1:-}" in
   --smoke) SMOKE=1 ;;
   ""|--run) ;;
-  -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
   *) echo "demo: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 esac
 PORT=${SWITCHYARD_DEMO_PORT:-6432}
@@ -88,8 +89,12 @@ INSERT INTO users (name, status)
   FROM generate_series(1, 20) AS i;
 -- Step 1 of the migration: the new column, nullable. The app still knows only "status".
 ALTER TABLE users ADD COLUMN state smallint;
+-- Switchyard's own user reads the catalog, and backfills: it updates the new column and keeps
+-- its progress in a schema of its own.
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO switchyard;
+GRANT UPDATE (state) ON users TO switchyard;
 SQL
+psql_admin -d demo -c "GRANT CREATE ON DATABASE demo TO switchyard"
 
 cat >"$WORK/switchyard.toml" <<TOML
 # Demo config: edit and save (or kill -HUP the process) to flip flags live.
@@ -133,6 +138,12 @@ if [ "$SMOKE" -eq 1 ]; then
   got=$(psql_admin -d demo -At -c "SELECT status || ',' || coalesce(state::text, 'NULL') FROM users WHERE name = 'smoke'")
   echo "demo smoke: after INSERT through the proxy, status,state = $got"
   [ "$got" = "inactive,0" ] || { echo "demo smoke: expected the dual write inactive,0" >&2; exit 1; }
+  # The recipe the demo prints: backfill the rows written before the migration, then verify.
+  export SWITCHYARD_PASSWORD=switchyard
+  "$BIN" backfill --config "$WORK/switchyard.toml" --migration users-status-to-state --progress log \
+    || { echo "demo smoke: backfill failed" >&2; exit 1; }
+  "$BIN" verify --config "$WORK/switchyard.toml" --migration users-status-to-state \
+    || { echo "demo smoke: verify found disagreeing rows" >&2; exit 1; }
   echo "demo smoke: OK"
   exit 0
 fi
@@ -150,10 +161,15 @@ cat <<MSG
   and look at both columns directly, bypassing the proxy:
       psql -h 127.0.0.1 -p $PG_PORT -U postgres demo -c "SELECT name, status, state FROM users ORDER BY id DESC LIMIT 5"
 
-  Flip reads to the new column: edit $WORK/switchyard.toml (reads = "new"), then
-      kill -HUP $SY_PID
-  Dry-run a rewrite:
-      SWITCHYARD_PASSWORD=switchyard $BIN rewrite --config $WORK/switchyard.toml --sql "SELECT status FROM users"
+  The 20 rows written before the migration have no state yet. Walk the recipe; status says
+  the next safe step each time:
+      export SWITCHYARD_PASSWORD=switchyard
+      $BIN status   --config $WORK/switchyard.toml
+      $BIN backfill --config $WORK/switchyard.toml --migration users-status-to-state
+      $BIN verify   --config $WORK/switchyard.toml --migration users-status-to-state
+  then flip reads to the new column: edit $WORK/switchyard.toml (reads = "new") and save
+  (or kill -HUP $SY_PID). Dry-run a rewrite:
+      $BIN rewrite --config $WORK/switchyard.toml --sql "SELECT status FROM users"
 
   Logs: $WORK/switchyard.log      Press Ctrl-C to stop and delete everything.
 MSG

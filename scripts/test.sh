@@ -16,7 +16,7 @@
 #   3. scripts/fuzz.sh: each libFuzzer target for 5 s (clang, ./build-fuzz), then a replay of
 #      the checked-in corpora.
 #   4. scripts/demo.sh --smoke on the sanitized binary: demo database, demo migration, a dual
-#      write checked through psql.
+#      write checked through psql, backfill and verify.
 # Extra arguments go to ctest (e.g. -R integration.rewrite).
 set -euo pipefail
 cd "$(dirname "$0")/.."
