@@ -55,6 +55,18 @@ awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_and_negoti
   co_return "upstream " + where + " answered SSLRequest with an unexpected byte";
 }
 
+// Asio's `a || b` flattens a variant that `a` yields into its own result, which would put
+// the connect's error text where the timeout belongs; in a struct the outcome stays whole.
+struct Connected {
+  std::variant<std::unique_ptr<Stream>, std::string> outcome;
+};
+
+awaitable<Connected> connect_whole(const Snapshot& snapshot, OffThread off_thread) {
+  // Named first: GCC 12 mishandles a co_await inside a braced initializer (see above).
+  auto outcome = co_await connect_and_negotiate(snapshot, off_thread);
+  co_return Connected{std::move(outcome)};
+}
+
 // getaddrinfo blocks; a worker's io_context cannot run Asio's own resolver (see
 // kWorkerConcurrencyHint).
 struct Resolved {
@@ -103,13 +115,13 @@ awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_upstream(
     const Snapshot& snapshot, OffThread off_thread) {
   steady_timer timer(co_await net::this_coro::executor);
   timer.expires_after(snapshot.config->timeouts.connect);
-  auto result =
-      co_await (connect_and_negotiate(snapshot, off_thread) || timer.async_wait(use_nothrow));
+  auto result = co_await (connect_whole(snapshot, off_thread) || timer.async_wait(use_nothrow));
+  static_assert(std::variant_size_v<decltype(result)> == 2);
   if (result.index() == 1) {
     co_return "timed out connecting to upstream " + snapshot.config->upstream.address.to_string() +
         " after " + std::to_string(snapshot.config->timeouts.connect.count()) + " ms";
   }
-  co_return std::move(std::get<0>(result));
+  co_return std::move(std::get<0>(result).outcome);
 }
 
 }  // namespace switchyard::proxy

@@ -11,6 +11,7 @@ import unittest
 
 from harness import rawclient as rc
 from harness.base import IntegrationCase, requires_proxy
+from harness.util import free_port
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import fake_backend as fb  # noqa: E402  (found through the path set just above)
@@ -240,6 +241,42 @@ class UpstreamEdgesTest(IntegrationCase):
             messages = conn.read_until_closed()
         self.assertEqual(rc.kinds(messages), b"E", messages)
         self.assertEqual(rc.errors(messages)[0]["C"], "08006")
+        self.assertTrue(proxy.alive())
+
+    def test_refused_upstream_is_named_as_refused_promptly(self):
+        # Nothing listens on the port: the client hears why at once, not a timeout.
+        proxy = self.start_proxy(free_port(), timeouts={"connect": "5s"})
+        start = time.monotonic()
+        with self.connect_raw(proxy) as conn:
+            conn.send(rc.startup({"user": "alice", "database": "db"}))
+            messages = conn.read_until_closed()
+        self.assertLess(time.monotonic() - start, 3)
+        errors = rc.errors(messages)
+        self.assertEqual([e["C"] for e in errors], ["08006"], messages)
+        self.assertIn("could not connect to upstream", errors[0]["M"])
+        self.assertIn("refused", errors[0]["M"])
+        self.assertTrue(proxy.alive())
+
+    def test_silent_upstream_ends_at_the_connect_timeout(self):
+        # The server takes the connection and never answers SSLRequest: the connect timeout
+        # (1 s), not the longer startup timeout, ends the attempt, and says so.
+        def script(s):
+            s._take(8, time.monotonic() + 10)  # the SSLRequest, left unanswered
+            s._take(1, time.monotonic() + 10)  # returns when the proxy gives up and closes
+
+        _, proxy = self.with_fake(script, upstream_tls="prefer",
+                                  timeouts={"connect": "1s", "startup": "20s"})
+        start = time.monotonic()
+        with self.connect_raw(proxy) as conn:
+            conn.send(rc.startup({"user": "alice", "database": "db"}))
+            messages = conn.read_until_closed(timeout=25)
+        elapsed = time.monotonic() - start
+        self.assertGreaterEqual(elapsed, 0.9)
+        self.assertLess(elapsed, 10)
+        errors = rc.errors(messages)
+        self.assertEqual([e["C"] for e in errors], ["08006"], messages)
+        self.assertIn("timed out connecting to upstream", errors[0]["M"])
+        self.assertIn("after 1000 ms", errors[0]["M"])
         self.assertTrue(proxy.alive())
 
 
