@@ -60,7 +60,7 @@ std::variant<CommandLine, CliError> parse_command_line(const std::vector<std::st
     cmd.kind = CommandKind::rewrite;
   } else {
     return CliError{"unknown command '" + first +
-                    "' (commands: serve, check, rewrite; try --help)"};
+                    "' (commands: serve, check, rewrite, backfill, verify, status; try --help)"};
   }
 
   for (std::size_t i = 1; i < args.size(); ++i) {

@@ -18,14 +18,16 @@ struct CommandLine {
   std::optional<std::string> sql;         // `rewrite --sql`
   std::string database;                   // `rewrite --database`
   std::string user;                       // `rewrite --user` (for "$user" in search_path)
-  bool offline = false;                   // `rewrite --offline`: no catalog connection
+  bool offline = false;                   // `check|rewrite --offline`: no database, no password
 };
 
 struct CliError {
   std::string message;
 };
 
-/// Parses argv; the result is either a command or an error meant for the user.
+/// Parses argv; the result is either a command or an error meant for the user. `backfill`,
+/// `verify` and `status` have parsers of their own (backfill/options.hpp); main dispatches
+/// them before this runs.
 std::variant<CommandLine, CliError> parse_command_line(const std::vector<std::string>& args);
 
 /// The text `switchyard --help` prints.
