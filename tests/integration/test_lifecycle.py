@@ -97,6 +97,23 @@ class LifecycleTest(IntegrationCase):
         self.assertEqual(self.pg.query("SELECT v FROM drained WHERE v IN (1, 2) ORDER BY v"),
                          [(1,), (2,)])
 
+    def test_a_transaction_ending_during_a_drain_is_told_why_the_session_closes(self):
+        # After the COMMIT's ReadyForQuery the session closes; the client must hear 57P01
+        # (as an idle one does), not a bare close that reads as a crash.
+        proxy = self.start_proxy(timeouts={"drain": "20s"})
+        with rc.RawConnection(proxy.host, proxy.port) as conn:
+            conn.start(SUPERUSER, self.pg.dbname, password=self.pg.password)
+            conn.simple("BEGIN")
+            conn.simple("SELECT 1")
+            proxy.signal(signal.SIGTERM)
+            wait_until(lambda: not can_connect(proxy.host, proxy.port, timeout=0.5), 5,
+                       what="the listener to close")
+            committed = conn.simple("COMMIT")
+            self.assertIn(b"C", rc.kinds(committed), committed)
+            after = conn.read_until_closed(timeout=10)
+            self.assertEqual([e["C"] for e in rc.errors(after)], ["57P01"], committed + after)
+        self.assertEqual(proxy.wait(timeout=10), 0, proxy.log_tail())
+
     def test_sigterm_closes_idle_sessions_at_once_with_admin_shutdown(self):
         proxy = self.start_proxy(timeouts={"drain": "20s"})
         conns = [psycopg.connect(host=proxy.host, port=proxy.port, user=SUPERUSER,
