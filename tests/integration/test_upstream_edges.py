@@ -260,12 +260,14 @@ class UpstreamEdgesTest(IntegrationCase):
     def test_silent_upstream_ends_at_the_connect_timeout(self):
         # The server takes the connection and never answers SSLRequest: the connect timeout
         # (1 s), not the longer startup timeout, ends the attempt, and says so.
-        def script(s):
-            s._take(8, time.monotonic() + 10)  # the SSLRequest, left unanswered
-            s._take(1, time.monotonic() + 10)  # returns when the proxy gives up and closes
+        closed = {}
 
-        _, proxy = self.with_fake(script, upstream_tls="prefer",
-                                  timeouts={"connect": "1s", "startup": "20s"})
+        def script(s):
+            # The SSLRequest arrives and stays unanswered until the proxy gives up and closes.
+            closed["in time"] = s.wait_closed(10)
+
+        fake, proxy = self.with_fake(script, upstream_tls="prefer",
+                                     timeouts={"connect": "1s", "startup": "20s"})
         start = time.monotonic()
         with self.connect_raw(proxy) as conn:
             conn.send(rc.startup({"user": "alice", "database": "db"}))
@@ -278,6 +280,8 @@ class UpstreamEdgesTest(IntegrationCase):
         self.assertIn("timed out connecting to upstream", errors[0]["M"])
         self.assertIn("after 1000 ms", errors[0]["M"])
         self.assertTrue(proxy.alive())
+        fake.join()
+        self.assertEqual(closed, {"in time": True})
 
 
 if __name__ == "__main__":
