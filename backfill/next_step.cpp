@@ -13,6 +13,18 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
         "writes = \"both\" and reload",
         f.writes == Writes::both};
   }
+  if (f.defaults_differ && f.old_column_exists) {
+    if (f.writes == Writes::old_column) {
+      return {
+          "step 2, after one fix: make the defaults agree (the ALTER under defaults above), "
+          "then set writes = \"both\" and reload"};
+    }
+    return {
+        "the defaults disagree, so every INSERT that names neither column writes drift: run "
+        "the ALTER under defaults above, then switchyard backfill --restart" +
+            args + " and verify again",
+        true};
+  }
   if (f.writes == Writes::old_column) {
     return {
         "step 2: set writes = \"both\" and reload, so every write fills both columns; then "

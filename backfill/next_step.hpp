@@ -23,14 +23,17 @@ struct MigrationFacts {
   std::string verify_result;
   /// The last verify ran after the backfill finished, for the current transforms.
   bool verify_current = true;
+  /// The columns' defaults disagree and one ALTER makes them agree (DefaultsVerdict::differ):
+  /// every INSERT that names neither column writes drift.
+  bool defaults_differ = false;
 };
 
 struct NextStep {
   /// One or two sentences: the next safe step and, where it matters, how to undo it.
   std::string text;
   /// Something is wrong now, not merely unfinished: a failed backfill, columns a verify found
-  /// disagreeing, reads served from the new column without a passing verify, or writes to a
-  /// new column that is not there. `switchyard status` exits 1 for it.
+  /// disagreeing, reads served from the new column without a passing verify, writes to a
+  /// new column that is not there, or defaults that disagree while both columns are written. `switchyard status` exits 1 for it.
   bool needs_attention = false;
 };
 

@@ -1,6 +1,7 @@
 #include <iostream>
 #include <map>
 
+#include "backfill/column_defaults.hpp"
 #include "backfill/next_step.hpp"
 #include "backfill/progress_store.hpp"
 #include "backfill/runs.hpp"
@@ -34,6 +35,16 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
   std::cout << "  columns:  " << spec.old_column
             << (facts.old_column_exists ? "" : " (dropped or missing)") << ", " << spec.new_column
             << (facts.new_column_exists ? "" : " (missing)") << "\n";
+
+  if (facts.old_column_exists && facts.new_column_exists) {
+    auto defaults = check_defaults(connection, spec);
+    if (auto* error = std::get_if<std::string>(&defaults)) {
+      std::cout << "  defaults: " << *error << "\n";
+    } else if (const auto& finding = std::get<DefaultsFinding>(defaults); !finding.text.empty()) {
+      std::cout << "  defaults: " << indented(finding, 12) << "\n";
+      facts.defaults_differ = finding.verdict == DefaultsVerdict::differ;
+    }
+  }
 
   // The fingerprint needs the key, which only a full description gives.
   std::string current_print;

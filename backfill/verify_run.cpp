@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "backfill/column_defaults.hpp"
 #include "backfill/interrupt.hpp"
 #include "backfill/progress_store.hpp"
 #include "backfill/reporter.hpp"
@@ -160,6 +161,15 @@ int run_verify(const Options& options, const config::Config&, const config::Migr
   }
   std::cout << (agree ? "OK: the columns agree\n"
                       : "DISAGREE: do not switch reads; see switchyard verify --help\n");
+  if (!agree) {
+    // A cause verify can name: INSERTs that leave each column at its own default.
+    auto defaults = check_defaults(connection, spec);
+    if (auto* finding = std::get_if<DefaultsFinding>(&defaults);
+        finding && (finding->verdict == DefaultsVerdict::differ ||
+                    finding->verdict == DefaultsVerdict::unmatched)) {
+      std::cout << "likely cause, the defaults: " << indented(*finding, 2) << "\n";
+    }
+  }
 
   VerifyRecord record;
   record.migration = migration.name;

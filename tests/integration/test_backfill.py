@@ -19,6 +19,8 @@ import threading
 import time
 import unittest
 
+import psycopg
+
 from harness import postgres, proxy
 from harness.base import IntegrationCase
 from harness.util import wait_until
@@ -94,6 +96,14 @@ class BackfillCase(IntegrationCase):
                               timeout=timeout, stdin=subprocess.DEVNULL)
         return Run(full, proc)
 
+    def start_app_proxy(self, migrations):
+        """A proxy the test's app writes through; its config file serves the commands too."""
+        app_proxy = MigrationProxy(self.pg, migrations)
+        self._test_proxies.append(app_proxy)
+        self.addCleanup(app_proxy.close)
+        app_proxy.start()
+        return app_proxy
+
     def start_command(self, config, *args):
         """A command left running (stderr to a file, for its log lines)."""
         log = tempfile.NamedTemporaryFile(prefix="backfill-", suffix=".log", dir=self.directory,
@@ -139,11 +149,7 @@ class BackfillUnderDualWritesTest(BackfillCase):
     @unittest.skipUnless(pgbench_binary(), "needs pgbench")
     def test_backfill_during_pgbench_dual_writes_then_verify_agrees(self):
         self.make_table("big", self.ROWS)
-        migrations = [type_change("big-status", "big")]
-        app_proxy = MigrationProxy(self.pg, migrations)
-        self._test_proxies.append(app_proxy)
-        self.addCleanup(app_proxy.close)
-        app_proxy.start()
+        app_proxy = self.start_app_proxy([type_change("big-status", "big")])
         config = app_proxy.config_path
 
         # Updates of old rows (both values), inserts of new rows and upserts, all written by an
@@ -326,6 +332,57 @@ class VerifyTest(BackfillCase):
         self.assertEqual(status.code, 1, str(status))
         self.assertIn("verify:   disagree", status.out)
         self.assertIn("do not switch reads", status.out)
+
+    def test_defaults_that_disagree_are_named_with_the_fix_and_the_fix_holds(self):
+        # The old column has a default and the new one none: an INSERT through the proxy that
+        # names neither column stores 'active' and NULL. Status must say so before verify does.
+        self.make_table("def_t", 100)
+        self.pg.query("ALTER TABLE def_t ALTER COLUMN status SET DEFAULT 'active'")
+        app_proxy = self.start_app_proxy([type_change("def", "def_t")])
+        config = app_proxy.config_path
+        self.assertEqual(self.command(config, "backfill", "--migration", "def").code, 0)
+
+        def insert_through_proxy(row_id):
+            with psycopg.connect(self.pg.conninfo(host=app_proxy.host, port=app_proxy.port,
+                                                  sslmode="disable"), autocommit=True) as conn:
+                conn.execute("INSERT INTO def_t (id) VALUES (%s)", (row_id,))
+            return self.pg.query("SELECT status, state FROM def_t WHERE id = %s", (row_id,))[0]
+
+        self.assertEqual(insert_through_proxy(1001), ("active", None))
+        status = self.command(config, "status", "--migration", "def")
+        self.assertEqual(status.code, 1, str(status))
+        self.assertIn("defaults: status DEFAULT 'active'::text, state no default: they disagree.",
+                      status.out)
+        self.assertIn("the defaults disagree", status.out)
+        fix = re.search(r"Make them agree: (ALTER TABLE .*)", status.out)
+        self.assertIsNotNone(fix, str(status))
+        run = self.command(config, "verify", "--migration", "def")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("1 disagree", run.out)
+        self.assertIn("likely cause, the defaults:", run.out)
+
+        # The ALTER status printed, run as printed, makes new rows agree.
+        self.pg.query(fix.group(1))
+        self.assertEqual(insert_through_proxy(1002), ("active", 1))
+        self.assertEqual(self.command(config, "backfill", "--restart", "--migration", "def").code,
+                         0)
+        self.assertEqual(self.command(config, "verify", "--migration", "def").code, 0)
+        status = self.command(config, "status", "--migration", "def")
+        self.assertEqual(status.code, 0, str(status))
+        self.assertIn(": they agree.", status.out)
+
+    def test_a_sequence_default_is_named_and_not_consumed(self):
+        self.make_table("seq_t", 10)
+        self.pg.query("DROP SEQUENCE IF EXISTS seq_t_status")
+        self.pg.query("CREATE SEQUENCE seq_t_status")
+        self.pg.query("ALTER TABLE seq_t ALTER COLUMN status SET DEFAULT "
+                      "nextval('seq_t_status')::text")
+        config = self.write_config([rename("seq", "seq_t")])
+        status = self.command(config, "status", "--migration", "seq")
+        self.assertIn("status's default gives a new value each time", status.out, str(status))
+        self.assertIn("BEFORE INSERT trigger", status.out)
+        # Evaluated read-only: the sequence was not advanced.
+        self.assertFalse(self.one("SELECT is_called FROM seq_t_status"))
 
     def test_composite_key_walk_and_corruption(self):
         self.pg.query("DROP TABLE IF EXISTS comp_t")

@@ -60,6 +60,19 @@ TEST(NextStepTest, WalksTheRecipe) {
   f.old_column_exists = false;
   cases.push_back({"old column dropped", f, "step 8: "});
   f.new_column_exists = true;
+  f = facts(Writes::old_column, Reads::old_column);
+  f.defaults_differ = true;
+  cases.push_back({"defaults differ before dual writes", f, "step 2, after one fix"});
+  f.writes = Writes::both;
+  f.backfill_state = "done";
+  f.verify_result = "agree";
+  cases.push_back({"defaults differ under dual writes", f, "backfill --restart", true});
+  f.writes = Writes::new_column;
+  f.reads = Reads::new_column;
+  cases.push_back(
+      {"defaults differ while writing the new column", f, "the defaults disagree", true});
+  f.old_column_exists = false;
+  cases.push_back({"defaults differ after the old column is dropped", f, "step 8: "});
   for (const auto& c : cases) {
     auto step = next_step(c.f, "m", "c.toml");
     EXPECT_NE(step.text.find(c.expected), std::string::npos) << c.what << ": " << step.text;
