@@ -33,7 +33,8 @@ struct NextStep {
   std::string text;
   /// Something is wrong now, not merely unfinished: a failed backfill, columns a verify found
   /// disagreeing, reads served from the new column without a passing verify, writes to a
-  /// new column that is not there, or defaults that disagree while both columns are written. `switchyard status` exits 1 for it.
+  /// new column that is not there, or defaults that disagree while both columns are written.
+  /// `switchyard status` exits 1 for it.
   bool needs_attention = false;
 };
 

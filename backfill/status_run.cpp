@@ -17,13 +17,7 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
   MigrationFacts facts;
   facts.writes = m.writes;
   facts.reads = m.reads;
-  TableSpec spec;
-  spec.schema = config::identifier_name(m.schema);
-  spec.table = config::identifier_name(m.table);
-  spec.old_column = config::identifier_name(m.old_column);
-  spec.new_column = config::identifier_name(m.new_column);
-  spec.to_new = m.to_new;
-  spec.to_old = m.to_old;
+  const TableSpec spec = columns_spec(m);
   auto old_exists = column_exists(connection, spec, spec.old_column);
   auto new_exists = column_exists(connection, spec, spec.new_column);
   if (auto* error = std::get_if<std::string>(&old_exists)) {

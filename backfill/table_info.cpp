@@ -87,9 +87,7 @@ std::string no_key_error(const std::string& table, const std::vector<IndexInfo>&
 
 }  // namespace
 
-std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
-                                                    const config::Migration& migration,
-                                                    const std::string& key_index) {
+TableSpec columns_spec(const config::Migration& migration) {
   TableSpec spec;
   spec.schema = config::identifier_name(migration.schema);
   spec.table = config::identifier_name(migration.table);
@@ -97,6 +95,13 @@ std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
   spec.new_column = config::identifier_name(migration.new_column);
   spec.to_new = migration.to_new;
   spec.to_old = migration.to_old;
+  return spec;
+}
+
+std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
+                                                    const config::Migration& migration,
+                                                    const std::string& key_index) {
+  TableSpec spec = columns_spec(migration);
   const std::string table = display_name(spec.schema, spec.table);
 
   auto found = connection.exec(

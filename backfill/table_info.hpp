@@ -12,6 +12,9 @@
 
 namespace switchyard::backfill {
 
+/// The names and transforms of `migration` as the builders want them; no key.
+TableSpec columns_spec(const config::Migration& migration);
+
 /// Builds the TableSpec of `migration` from the catalog. The key is the primary key, or the
 /// unique index named `key_index` when given (btree, no predicate, no expressions, NOT NULL
 /// columns). The error names the table and, when there is no usable key, the alternatives.

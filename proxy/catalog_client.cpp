@@ -4,7 +4,6 @@
 
 #include <map>
 
-#include "backfill/pg_connection.hpp"
 #include "backfill/sql.hpp"
 
 namespace switchyard::proxy {
@@ -19,10 +18,8 @@ std::variant<std::unique_ptr<CatalogClient>, std::string> CatalogClient::connect
     return std::move(*error);
   }
   return std::unique_ptr<CatalogClient>(
-      new CatalogClient(std::get<backfill::PgConnection>(connected).release()));
+      new CatalogClient(std::move(std::get<backfill::PgConnection>(connected))));
 }
-
-CatalogClient::~CatalogClient() { PQfinish(connection_); }
 
 std::variant<std::vector<RelationColumns>, std::string> CatalogClient::load(
     const std::vector<std::string>& tables) {
@@ -37,7 +34,8 @@ std::variant<std::vector<RelationColumns>, std::string> CatalogClient::load(
       "ORDER BY n.nspname, c.relname, a.attnum";
   std::string array = text_array_literal(tables);
   const char* values[] = {array.c_str()};
-  PGresult* result = PQexecParams(connection_, kQuery, 1, nullptr, values, nullptr, nullptr, 0);
+  PGresult* result =
+      PQexecParams(connection_.native(), kQuery, 1, nullptr, values, nullptr, nullptr, 0);
   if (PQresultStatus(result) != PGRES_TUPLES_OK) {
     std::string message = PQresultErrorMessage(result);
     PQclear(result);

@@ -5,10 +5,9 @@
 #include <variant>
 #include <vector>
 
+#include "backfill/pg_connection.hpp"
 #include "config/config.hpp"
 #include "rewrite/migration.hpp"
-
-struct pg_conn;
 
 namespace switchyard::proxy {
 
@@ -27,17 +26,17 @@ class CatalogClient {
   /// Connects to `database` (empty = [upstream] database). The error names the upstream.
   static std::variant<std::unique_ptr<CatalogClient>, std::string> connect(
       const config::Config& config, const std::string& database);
-  ~CatalogClient();
-  CatalogClient(const CatalogClient&) = delete;
-  CatalogClient& operator=(const CatalogClient&) = delete;
 
   /// Every relation (in any schema) whose name is one of `tables`, with its columns.
   std::variant<std::vector<RelationColumns>, std::string> load(
       const std::vector<std::string>& tables);
 
+  /// For other look-ups on the same connection (e.g. the columns' defaults).
+  backfill::PgConnection& connection() { return connection_; }
+
  private:
-  explicit CatalogClient(pg_conn* connection) : connection_(connection) {}
-  pg_conn* connection_;
+  explicit CatalogClient(backfill::PgConnection connection) : connection_(std::move(connection)) {}
+  backfill::PgConnection connection_;
 };
 
 }  // namespace switchyard::proxy

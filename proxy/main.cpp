@@ -66,6 +66,7 @@ int serve(const sy::proxy::CommandLine& cmd) {
   state->publish(snapshot);
   spdlog::info("event=starting version={} config={}", SWITCHYARD_VERSION,
                sy::proxy::log_value(cmd.config_path));
+  sy::proxy::log_warnings(*snapshot);
   sy::proxy::Server server(cmd.config_path, state, std::move(text));
   return server.run();
 }
@@ -79,6 +80,9 @@ int check(const sy::proxy::CommandLine& cmd) {
   std::cout << cmd.config_path << ": OK (listen " << config.listen.address.to_string()
             << ", upstream " << config.upstream.address.to_string() << ", "
             << config.migrations.size() << " migration(s))\n";
+  for (const auto& warning : snapshot->warnings) {
+    std::cout << "warning: migration \"" << warning.migration << "\": " << warning.message << "\n";
+  }
   return 0;
 }
 

@@ -26,6 +26,12 @@ struct DatabaseRewrite {
   std::vector<std::string> mapped_tables;  // table names, for catalog refreshes
 };
 
+/// Something the operator should act on that does not stop a config from loading.
+struct ConfigWarning {
+  std::string migration;
+  std::string message;  ///< one line
+};
+
 /// Everything derived from one config generation. Immutable once published: sessions hold a
 /// shared_ptr to the one they adopted and switch only at a transaction boundary.
 struct Snapshot {
@@ -34,6 +40,7 @@ struct Snapshot {
   std::shared_ptr<ssl::context> client_tls;    // null: SSLRequest is answered 'N'
   std::shared_ptr<ssl::context> upstream_tls;  // null: tls = disable
   std::vector<DatabaseRewrite> databases;      // empty: a transparent proxy
+  std::vector<ConfigWarning> warnings;         // logged when the snapshot is adopted
 
   /// The rewrite state for sessions connected to `database`, or null: forward untouched.
   const DatabaseRewrite* for_database(std::string_view database) const {

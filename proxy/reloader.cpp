@@ -158,6 +158,9 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
       spdlog::info("event=config_change generation={} change={}", status.generation,
                    log_value(change));
     }
+    if (auto adopted = state_->snapshot()) {
+      log_warnings(*adopted);
+    }
   } else {
     status.result = ReloadStatus::Result::failed;
     state_->metrics.shared().reloads_failed.fetch_add(1, std::memory_order_relaxed);

@@ -1,9 +1,14 @@
 #include "proxy/snapshot_builder.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <map>
 
+#include "backfill/column_defaults.hpp"
+#include "backfill/table_info.hpp"
 #include "config/identifier.hpp"
+#include "proxy/logging.hpp"
 #include "proxy/tls_contexts.hpp"
 
 namespace switchyard::proxy {
@@ -41,6 +46,25 @@ void check_against_catalog(const config::Migration& m, const CatalogCache& catal
                      std::string(config::to_string(m.writes)) + "\" / reads = \"" +
                      std::string(config::to_string(m.reads)) + "\"");
   }
+}
+
+// Defaults that disagree make every INSERT that names neither column drift once both columns
+// are written (backfill/column_defaults.hpp). Not an error: the writers may all name the
+// column, and a reload must stay possible; but the operator hears of it at once.
+std::optional<ConfigWarning> defaults_warning(const config::Migration& m,
+                                              backfill::PgConnection& connection) {
+  if (m.writes == config::Writes::old_column) {
+    return std::nullopt;
+  }
+  auto checked = backfill::check_defaults(connection, backfill::columns_spec(m));
+  auto* finding = std::get_if<backfill::DefaultsFinding>(&checked);
+  if (finding == nullptr || (finding->verdict != backfill::DefaultsVerdict::differ &&
+                             finding->verdict != backfill::DefaultsVerdict::unmatched)) {
+    return std::nullopt;
+  }
+  std::string line = finding->text;
+  std::replace(line.begin(), line.end(), '\n', ' ');
+  return ConfigWarning{m.name, "the columns' defaults: " + line};
 }
 
 void fill_column_types(rewrite::Migration& rule, const std::vector<RelationColumns>& relations) {
@@ -141,6 +165,10 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
       entry.catalog->add(relations, entry.mapped_tables);
       for (const auto* m : migrations) {
         check_against_catalog(*m, *entry.catalog, database, errors);
+        if (auto warning = defaults_warning(
+                *m, std::get<std::unique_ptr<CatalogClient>>(client)->connection())) {
+          snapshot->warnings.push_back(std::move(*warning));
+        }
       }
       for (auto& rule : rules) {
         fill_column_types(rule, relations);
@@ -155,6 +183,13 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
   }
   snapshot->config = std::make_shared<const config::Config>(std::move(config));
   return std::shared_ptr<const Snapshot>(std::move(snapshot));
+}
+
+void log_warnings(const Snapshot& snapshot) {
+  for (const auto& warning : snapshot.warnings) {
+    spdlog::warn("event=migration_warning generation={} migration={} message={}",
+                 snapshot.generation, log_value(warning.migration), log_value(warning.message));
+  }
 }
 
 }  // namespace switchyard::proxy

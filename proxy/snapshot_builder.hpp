@@ -24,6 +24,9 @@ struct BuildOptions {
 std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_snapshot(
     config::Config config, std::uint64_t generation, BuildOptions options = {});
 
+/// Logs the snapshot's warnings, one line each (event=migration_warning), at warn level.
+void log_warnings(const Snapshot& snapshot);
+
 /// The config's migration as the rewrite engine sees it.
 rewrite::Migration to_rewrite_migration(const config::Migration& migration);
 

@@ -349,6 +349,13 @@ class VerifyTest(BackfillCase):
             return self.pg.query("SELECT status, state FROM def_t WHERE id = %s", (row_id,))[0]
 
         self.assertEqual(insert_through_proxy(1001), ("active", None))
+        # The proxy said so when it loaded the config, and so does check.
+        self.assertEqual(app_proxy.log_text().count("event=migration_warning"), 1,
+                         app_proxy.log_tail())
+        self.assertIn("state no default: they disagree", app_proxy.log_text())
+        check = self.command(config, "check")
+        self.assertEqual(check.code, 0, str(check))
+        self.assertIn('warning: migration "def": the columns\' defaults', check.out)
         status = self.command(config, "status", "--migration", "def")
         self.assertEqual(status.code, 1, str(status))
         self.assertIn("defaults: status DEFAULT 'active'::text, state no default: they disagree.",
@@ -364,6 +371,10 @@ class VerifyTest(BackfillCase):
         # The ALTER status printed, run as printed, makes new rows agree.
         self.pg.query(fix.group(1))
         self.assertEqual(insert_through_proxy(1002), ("active", 1))
+        app_proxy.reload(migrations=[type_change("def", "def_t")])
+        self.assertEqual(app_proxy.log_text().count("event=migration_warning"), 1,
+                         app_proxy.log_tail())
+        self.assertNotIn("warning", self.command(config, "check").out)
         self.assertEqual(self.command(config, "backfill", "--restart", "--migration", "def").code,
                          0)
         self.assertEqual(self.command(config, "verify", "--migration", "def").code, 0)
