@@ -132,17 +132,6 @@ DefaultsFinding judge_defaults(const TableSpec& spec, const ColumnDefault& old_d
           ""};
 }
 
-std::string indented(const DefaultsFinding& finding, int indent) {
-  std::string out;
-  for (char c : finding.text) {
-    out.push_back(c);
-    if (c == '\n') {
-      out.append(static_cast<std::size_t>(indent), ' ');
-    }
-  }
-  return out;
-}
-
 std::variant<DefaultsFinding, std::string> check_defaults(PgConnection& connection,
                                                           const TableSpec& spec) {
   auto found = connection.exec(

@@ -67,9 +67,6 @@ DefaultsFinding judge_defaults(const TableSpec& spec, const ColumnDefault& old_d
                                const ColumnDefault& new_default,
                                const DefaultsEvaluation& evaluation);
 
-/// `finding.text` for a report: each line after the first indented by `indent` spaces.
-std::string indented(const DefaultsFinding& finding, int indent);
-
 /// Reads both defaults, evaluates them read-only when there is something to compare, and
 /// judges. The error is a catalog query that failed.
 std::variant<DefaultsFinding, std::string> check_defaults(PgConnection& connection,

@@ -68,9 +68,20 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
               args,
           true};
     }
+    if (f.old_column_relied_on) {
+      return {
+          "step 6, after one fix: make nothing in the database rely on the old column (see "
+          "depends above), then set writes = \"new\" and reload (undo: writes = \"both\")"};
+    }
     return {
         "step 6: when reads from the new column look right, set writes = \"new\" and reload "
         "(undo: writes = \"both\")"};
+  }
+  if (f.old_column_exists && f.old_column_relied_on) {
+    return {
+        "the old column is no longer written, but the database still relies on it (see "
+        "depends above): fix that, or set writes = \"both\" and reload",
+        true};
   }
   if (f.old_column_exists) {
     return {

@@ -26,6 +26,9 @@ struct MigrationFacts {
   /// The columns' defaults disagree and one ALTER makes them agree (DefaultsVerdict::differ):
   /// every INSERT that names neither column writes drift.
   bool defaults_differ = false;
+  /// The database relies on the old column on its own (views, functions, policies, CHECK
+  /// constraints) or it is NOT NULL without a default: wrong once writes = "new".
+  bool old_column_relied_on = false;
 };
 
 struct NextStep {
@@ -33,7 +36,8 @@ struct NextStep {
   std::string text;
   /// Something is wrong now, not merely unfinished: a failed backfill, columns a verify found
   /// disagreeing, reads served from the new column without a passing verify, writes to a
-  /// new column that is not there, or defaults that disagree while both columns are written.
+  /// new column that is not there, defaults that disagree while both columns are written,
+  /// or an old column the database still relies on under writes = "new".
   /// `switchyard status` exits 1 for it.
   bool needs_attention = false;
 };

@@ -56,6 +56,17 @@ std::string format_log_line(std::string_view level, std::string_view event,
   return line;
 }
 
+std::string indent_lines(std::string_view text, int indent) {
+  std::string out;
+  for (char c : text) {
+    out.push_back(c);
+    if (c == '\n') {
+      out.append(static_cast<std::size_t>(indent), ' ');
+    }
+  }
+  return out;
+}
+
 std::string format_eta(std::optional<double> seconds) {
   if (!seconds || !std::isfinite(*seconds) || *seconds < 0) {
     return "?";

@@ -21,6 +21,9 @@ using Field = std::pair<std::string, std::string>;
 std::string format_log_line(std::string_view level, std::string_view event,
                             const std::vector<Field>& fields);
 
+/// `text` with every line after the first indented by `indent` spaces, to sit under a label.
+std::string indent_lines(std::string_view text, int indent);
+
 /// "1:02:03", "4:05", or "?" when unknown.
 std::string format_eta(std::optional<double> seconds);
 

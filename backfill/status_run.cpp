@@ -3,7 +3,9 @@
 
 #include "backfill/column_defaults.hpp"
 #include "backfill/next_step.hpp"
+#include "backfill/old_column_users.hpp"
 #include "backfill/progress_store.hpp"
+#include "backfill/reporter.hpp"
 #include "backfill/runs.hpp"
 #include "backfill/table_info.hpp"
 #include "config/identifier.hpp"
@@ -35,8 +37,18 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
     if (auto* error = std::get_if<std::string>(&defaults)) {
       std::cout << "  defaults: " << *error << "\n";
     } else if (const auto& finding = std::get<DefaultsFinding>(defaults); !finding.text.empty()) {
-      std::cout << "  defaults: " << indented(finding, 12) << "\n";
+      std::cout << "  defaults: " << indent_lines(finding.text, 12) << "\n";
       facts.defaults_differ = finding.verdict == DefaultsVerdict::differ;
+    }
+  }
+  if (facts.old_column_exists) {
+    auto users = find_old_column_users(connection, spec);
+    if (auto* error = std::get_if<std::string>(&users)) {
+      std::cout << "  depends:  " << *error << "\n";
+    } else if (const auto& found = std::get<OldColumnUsers>(users); found.any()) {
+      std::cout << "  depends:  "
+                << indent_lines(explain_old_column_users(spec, found, m.writes), 12) << "\n";
+      facts.old_column_relied_on = true;
     }
   }
 

@@ -167,7 +167,7 @@ int run_verify(const Options& options, const config::Config&, const config::Migr
     if (auto* finding = std::get_if<DefaultsFinding>(&defaults);
         finding && (finding->verdict == DefaultsVerdict::differ ||
                     finding->verdict == DefaultsVerdict::unmatched)) {
-      std::cout << "likely cause, the defaults: " << indented(*finding, 2) << "\n";
+      std::cout << "likely cause, the defaults: " << indent_lines(finding->text, 2) << "\n";
     }
   }
 

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "backfill/column_defaults.hpp"
+#include "backfill/old_column_users.hpp"
 #include "backfill/table_info.hpp"
 #include "config/identifier.hpp"
 #include "proxy/logging.hpp"
@@ -65,6 +66,24 @@ std::optional<ConfigWarning> defaults_warning(const config::Migration& m,
   std::string line = finding->text;
   std::replace(line.begin(), line.end(), '\n', ' ');
   return ConfigWarning{m.name, "the columns' defaults: " + line};
+}
+
+// Under writes = "new" nothing writes the old column: views, functions and policies the server
+// runs over it read stale values, and a NOT NULL without a default fails every INSERT.
+std::optional<ConfigWarning> old_column_warning(const config::Migration& m,
+                                                backfill::PgConnection& connection) {
+  if (m.writes != config::Writes::new_column) {
+    return std::nullopt;
+  }
+  const auto spec = backfill::columns_spec(m);
+  auto found = backfill::find_old_column_users(connection, spec);
+  auto* users = std::get_if<backfill::OldColumnUsers>(&found);
+  if (users == nullptr || !users->any()) {
+    return std::nullopt;
+  }
+  std::string line = backfill::explain_old_column_users(spec, *users, m.writes);
+  std::replace(line.begin(), line.end(), '\n', ' ');
+  return ConfigWarning{m.name, line};
 }
 
 void fill_column_types(rewrite::Migration& rule, const std::vector<RelationColumns>& relations) {
@@ -165,9 +184,12 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
       entry.catalog->add(relations, entry.mapped_tables);
       for (const auto* m : migrations) {
         check_against_catalog(*m, *entry.catalog, database, errors);
-        if (auto warning = defaults_warning(
-                *m, std::get<std::unique_ptr<CatalogClient>>(client)->connection())) {
-          snapshot->warnings.push_back(std::move(*warning));
+        auto& connection = std::get<std::unique_ptr<CatalogClient>>(client)->connection();
+        for (auto warning :
+             {defaults_warning(*m, connection), old_column_warning(*m, connection)}) {
+          if (warning) {
+            snapshot->warnings.push_back(std::move(*warning));
+          }
         }
       }
       for (auto& rule : rules) {

@@ -395,6 +395,41 @@ class VerifyTest(BackfillCase):
         # Evaluated read-only: the sequence was not advanced.
         self.assertFalse(self.one("SELECT is_called FROM seq_t_status"))
 
+    def test_what_the_database_runs_on_the_old_column_is_named_before_writes_new(self):
+        # A view and a NOT NULL old column: harmless while both columns are written, wrong
+        # under writes = "new" (the view goes stale, every INSERT fails).
+        self.make_table("dep_t", 10)
+        self.pg.query("ALTER TABLE dep_t ALTER COLUMN status SET NOT NULL")
+        self.pg.query("CREATE VIEW dep_active AS SELECT id FROM dep_t WHERE status = 'active'")
+        self.addCleanup(self.pg.query, "DROP VIEW IF EXISTS dep_active")
+        both = self.write_config([type_change("dep", "dep_t", reads="new")], "dep-both.toml")
+        self.assertEqual(self.command(both, "backfill", "--migration", "dep").code, 0)
+        self.assertEqual(self.command(both, "verify", "--migration", "dep").code, 0)
+        status = self.command(both, "status", "--migration", "dep")
+        self.assertEqual(status.code, 0, str(status))
+        self.assertIn("depends:  view dep_active uses status.", status.out)
+        self.assertIn('recreate them on state before writes = "new"', status.out)
+        self.assertIn("Before that step: ALTER TABLE", status.out)
+        self.assertIn("step 6, after one fix", status.out)
+
+        new = self.write_config([type_change("dep", "dep_t", writes="new", reads="new")],
+                                "dep-new.toml")
+        status = self.command(new, "status", "--migration", "dep")
+        self.assertEqual(status.code, 1, str(status))
+        self.assertIn("they read stale values now", status.out)
+        self.assertIn("every INSERT leaves it out and fails", status.out)
+        check = self.command(new, "check")
+        self.assertIn('warning: migration "dep": view dep_active uses status.', check.out)
+
+        # With the view on the new column and NOT NULL dropped, writes = "new" is clean.
+        self.pg.query("CREATE OR REPLACE VIEW dep_active AS SELECT id FROM dep_t "
+                      "WHERE state = 1")
+        self.pg.query("ALTER TABLE dep_t ALTER COLUMN status DROP NOT NULL")
+        status = self.command(new, "status", "--migration", "dep")
+        self.assertEqual(status.code, 0, str(status))
+        self.assertNotIn("depends:", status.out)
+        self.assertIn("step 7:", status.out)
+
     def test_composite_key_walk_and_corruption(self):
         self.pg.query("DROP TABLE IF EXISTS comp_t")
         self.pg.query("CREATE TABLE comp_t (region text, id int, status text, "

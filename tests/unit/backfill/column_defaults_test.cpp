@@ -179,10 +179,5 @@ TEST(ColumnDefaultsTest, JudgesEachPairOfDefaults) {
   }
 }
 
-TEST(ColumnDefaultsTest, IndentsEveryLineAfterTheFirst) {
-  DefaultsFinding finding{DefaultsVerdict::differ, "one\ntwo\nthree", ""};
-  EXPECT_EQ(indented(finding, 2), "one\n  two\n  three");
-}
-
 }  // namespace
 }  // namespace switchyard::backfill

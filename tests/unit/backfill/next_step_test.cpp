@@ -73,6 +73,15 @@ TEST(NextStepTest, WalksTheRecipe) {
       {"defaults differ while writing the new column", f, "the defaults disagree", true});
   f.old_column_exists = false;
   cases.push_back({"defaults differ after the old column is dropped", f, "step 8: "});
+  f = facts(Writes::both, Reads::new_column);
+  f.backfill_state = "done";
+  f.verify_result = "agree";
+  f.old_column_relied_on = true;
+  cases.push_back({"views on the old column before writes = new", f, "step 6, after one fix"});
+  f.writes = Writes::new_column;
+  cases.push_back({"views on the old column under writes = new", f, "no longer written", true});
+  f.old_column_exists = false;
+  cases.push_back({"the old column is gone", f, "step 8: "});
   for (const auto& c : cases) {
     auto step = next_step(c.f, "m", "c.toml");
     EXPECT_NE(step.text.find(c.expected), std::string::npos) << c.what << ": " << step.text;

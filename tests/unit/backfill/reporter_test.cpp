@@ -24,5 +24,10 @@ TEST(ReporterTest, Eta) {
   }
 }
 
+TEST(ReporterTest, IndentLinesIndentsEveryLineAfterTheFirst) {
+  EXPECT_EQ(indent_lines("one\ntwo\nthree", 2), "one\n  two\n  three");
+  EXPECT_EQ(indent_lines("one", 4), "one");
+}
+
 }  // namespace
 }  // namespace switchyard::backfill

@@ -1,0 +1,85 @@
+#include "backfill/old_column_users.hpp"
+
+#include <gtest/gtest.h>
+
+namespace switchyard::backfill {
+namespace {
+
+TableSpec users() {
+  TableSpec spec;
+  spec.schema = "public";
+  spec.table = "users";
+  spec.old_column = "status";
+  spec.new_column = "state";
+  return spec;
+}
+
+// What status says about the database relying on the old column, by phase: the words the text
+// must hold, and the words it must not.
+TEST(OldColumnUsersTest, ExplainsEachFindingForThePhase) {
+  using config::Writes;
+  struct Case {
+    const char* what;
+    OldColumnUsers users;
+    Writes writes;
+    std::vector<std::string> says;
+    std::vector<std::string> never;
+  };
+  const OldColumnUsers views{{"view active_users", "function n_active()"}, false};
+  const OldColumnUsers one_view{{"view active_users"}, false};
+  const OldColumnUsers not_null{{}, true};
+  const OldColumnUsers both{{"policy p on table users"}, true};
+  const std::string drop_not_null =
+      "ALTER TABLE \"public\".\"users\" ALTER COLUMN \"status\" DROP NOT NULL";
+  const std::vector<Case> cases = {
+      {"nothing", OldColumnUsers{}, Writes::new_column, {}, {"status"}},
+      {"views while both are written",
+       views,
+       Writes::both,
+       {"view active_users, function n_active() use status.", "rewrites none of them",
+        "before writes = \"new\""},
+       {"stale values now"}},
+      {"one view while both are written",
+       one_view,
+       Writes::both,
+       {"view active_users uses status."},
+       {}},
+      {"views under writes = new",
+       views,
+       Writes::new_column,
+       {"status is no longer written: they read stale values now",
+        "or go back to writes = \"both\""},
+       {"before writes = \"new\""}},
+      {"NOT NULL before writes = new",
+       not_null,
+       Writes::both,
+       {"status is NOT NULL without a default: writes = \"new\" would make every INSERT",
+        "Before that step: " + drop_not_null},
+       {"rewrites none"}},
+      {"NOT NULL under writes = new",
+       not_null,
+       Writes::new_column,
+       {"under writes = \"new\" every INSERT leaves it out and fails. " + drop_not_null},
+       {}},
+      {"a policy and NOT NULL",
+       both,
+       Writes::new_column,
+       {"policy p on table users uses status.",
+        "go back to writes = \"both\".\nstatus is NOT NULL"},
+       {}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    const std::string text = explain_old_column_users(users(), c.users, c.writes);
+    EXPECT_EQ(text.empty(), !c.users.any()) << text;
+    for (const auto& words : c.says) {
+      EXPECT_NE(text.find(words), std::string::npos) << text;
+    }
+    for (const auto& words : c.never) {
+      EXPECT_EQ(text.find(words), std::string::npos) << text;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace switchyard::backfill
