@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "backfill/fill_direction.hpp"
 #include "backfill/interrupt.hpp"
 #include "backfill/progress_store.hpp"
 #include "backfill/reporter.hpp"
@@ -123,9 +124,10 @@ int Backfill::run() {
   }
   if (!saved || options_.restart || saved->fingerprint != print) {
     if (saved && saved->fingerprint != print && !options_.restart) {
-      early.event("warn", "backfill_restart",
-                  {{"reason", "table, key or transform changed since the saved progress"},
-                   {"saved", saved->fingerprint}});
+      early.event(
+          "warn", "backfill_restart",
+          {{"reason", "table, key, transform or direction changed since the saved progress"},
+           {"saved", saved->fingerprint}});
     }
     if (auto error = reset_progress(connection_, migration_.name, spec_)) {
       std::cerr << "switchyard backfill: saving progress failed: " << *error << "\n";
@@ -151,6 +153,7 @@ int Backfill::run() {
   reporter.event("info", "backfill_start",
                  {{"table", spec_.schema + "." + spec_.table},
                   {"key", key_names(spec_)},
+                  {"fills", spec_.fill == Direction::to_old ? spec_.old_column : spec_.new_column},
                   {"batch_size", std::to_string(options_.batch_size)}});
   const long long max_batch = options_.batch_size;
   const long long min_batch = std::min(kMinBatch, max_batch);
@@ -396,8 +399,10 @@ int Backfill::dry_run() {
     }
     auto& chunk = std::get<std::optional<Chunk>>(found);
     if (!chunk) {
-      std::cout << "  pending: " << pending << " of " << walked
-                << " rows would be updated (new IS DISTINCT FROM to_new(old))\n";
+      std::cout << "  pending: " << pending << " of " << walked << " rows would be updated ("
+                << (spec_.fill == Direction::to_old ? "old IS DISTINCT FROM to_old(new)"
+                                                    : "new IS DISTINCT FROM to_new(old)")
+                << ")\n";
       return kExitOk;
     }
     auto counted = connection_.exec(pending_count_sql(spec_, shape_of(lower, chunk->last)),
@@ -431,7 +436,18 @@ int Backfill::dry_run() {
 int run_backfill(const Options& options, const config::Config&, const config::Migration& migration,
                  PgConnection& connection, const TableSpec& spec) {
   catch_interrupts();
-  Backfill backfill(options, migration, connection, spec);
+  const FillChoice choice = choose_fill(options.fill, migration.writes, migration.reads);
+  if (!choice.error.empty()) {
+    std::cerr << "switchyard backfill: migration \"" << migration.name << "\": " << choice.error
+              << "\n";
+    return kExitFailed;
+  }
+  if (!choice.warning.empty()) {
+    std::cerr << "switchyard backfill: warning: " << choice.warning << "\n";
+  }
+  TableSpec filled = spec;
+  filled.fill = choice.fill;
+  Backfill backfill(options, migration, connection, filled);
   return backfill.run();
 }
 

@@ -27,6 +27,22 @@ std::optional<std::string> parse_count(const std::string& text, long long min, l
   return std::nullopt;
 }
 
+// verify counts both directions; backfill fills one column.
+std::optional<std::string> parse_direction(const std::string& text, bool allow_both,
+                                           Direction& out) {
+  if (allow_both && text == "both") {
+    out = Direction::both;
+  } else if (text == "to-new") {
+    out = Direction::to_new;
+  } else if (text == "to-old") {
+    out = Direction::to_old;
+  } else {
+    return std::string("expects ") + (allow_both ? "both, " : "") + "to-new or to-old, got \"" +
+           text + "\"";
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> parse_ms(const std::string& text, std::chrono::milliseconds& out) {
   auto parsed = config::parse_duration(text);
   if (!parsed) {
@@ -104,23 +120,19 @@ const std::vector<OptionSpec>& option_specs() {
        [](Options& o, const std::string& v) { return parse_ms(v, o.target_batch_time); }},
       {"--max-lag", "backfill", true,
        [](Options& o, const std::string& v) { return parse_ms(v, o.max_lag); }},
+      {"--direction", "backfill", true,
+       [](Options& o, const std::string& v) -> std::optional<std::string> {
+         Direction d{};
+         auto error = parse_direction(v, false, d);
+         o.fill = d;
+         return error;
+       }},
       {"--chunk-size", "verify", true,
        [](Options& o, const std::string& v) { return parse_count(v, 1, o.chunk_size); }},
       {"--samples", "verify", true,
        [](Options& o, const std::string& v) { return parse_count(v, 0, o.samples); }},
       {"--direction", "verify", true,
-       [](Options& o, const std::string& v) -> std::optional<std::string> {
-         if (v == "both") {
-           o.direction = Direction::both;
-         } else if (v == "to-new") {
-           o.direction = Direction::to_new;
-         } else if (v == "to-old") {
-           o.direction = Direction::to_old;
-         } else {
-           return "expects both, to-new or to-old, got \"" + v + "\"";
-         }
-         return std::nullopt;
-       }},
+       [](Options& o, const std::string& v) { return parse_direction(v, true, o.direction); }},
   };
   return specs;
 }
@@ -225,9 +237,18 @@ Options:
   --target-batch-time D   the batch size adapts to take about this long (default 500ms)
   --max-lag D             pause while a replica's replay lag exceeds D (default 10s; 0 = off)
   --key-index NAME        walk by this unique index instead of the primary key
+  --direction to-new|to-old
+                          which column to fill (default to-new; required while reads = "new")
   --progress auto|bar|log a progress line on a terminal, log lines otherwise (default auto)
   --log-interval D        time between log lines (default 10s)
   --help                  this text
+
+While reads = "old", backfill fills the new column from the old one (step 3). While
+reads = "new", say which: --direction to-old fills the old column from the new one, which is
+how a rollback from writes = "new" makes the old column current again (after writes = "both",
+before verify and reads = "old"); --direction to-new is for reads flipped before a backfill.
+Under writes = "new" it refuses either way: copying into the new column would overwrite it
+with stale values.
 
 Durations: 250ms, 2s, 1m, 1h. Exit status: 0 done (or nothing to do), 1 failed (the message
 says why; a transform that fails names the row's key), 2 bad command line or config,

@@ -37,6 +37,8 @@ struct Options {
   std::chrono::milliseconds lock_timeout{1000};
   std::chrono::milliseconds target_batch_time{500};
   std::chrono::milliseconds max_lag{10000};  ///< Pause while a replica lags more; 0 = ignore.
+  /// --direction of backfill; nullopt: fill the column apps do not read (choose_fill).
+  std::optional<Direction> fill;
 
   // verify
   long long chunk_size = 10000;

@@ -81,6 +81,10 @@ std::string fingerprint(const TableSpec& spec) {
   if (!spec.to_new.empty()) {
     out += " to_new " + spec.to_new;
   }
+  if (spec.fill == Direction::to_old) {
+    // A run the other way is another walk: it neither resumes nor counts as this one.
+    out += " fills the old column, to_old " + spec.to_old;
+  }
   return out;
 }
 

@@ -134,14 +134,19 @@ std::string begin_batch_sql(std::chrono::milliseconds lock_timeout,
 }
 
 std::string backfill_update_sql(const TableSpec& spec, RangeShape shape) {
-  return "UPDATE " + qualified_name(spec) + " SET " + quote_ident(spec.new_column) + " = " +
-         new_from_old(spec) + " WHERE " + range_condition(spec, shape) + " AND " +
-         mismatch_condition(spec, Direction::to_new);
+  const bool back = spec.fill == Direction::to_old;
+  return "UPDATE " + qualified_name(spec) + " SET " +
+         quote_ident(back ? spec.old_column : spec.new_column) + " = " +
+         (back ? old_from_new(spec) : new_from_old(spec)) + " WHERE " +
+         range_condition(spec, shape) + " AND " +
+         mismatch_condition(spec, back ? Direction::to_old : Direction::to_new);
 }
 
 std::string pending_count_sql(const TableSpec& spec, RangeShape shape) {
   return "SELECT count(*) FROM " + qualified_name(spec) + " WHERE " + range_condition(spec, shape) +
-         " AND " + mismatch_condition(spec, Direction::to_new);
+         " AND " +
+         mismatch_condition(spec,
+                            spec.fill == Direction::to_old ? Direction::to_old : Direction::to_new);
 }
 
 std::string verify_count_sql(const TableSpec& spec, RangeShape shape) {

@@ -23,6 +23,12 @@ struct KeyColumn {
   bool operator==(const KeyColumn&) const = default;
 };
 
+/// Which disagreement verify counts. `to_new`: new IS DISTINCT FROM to_new(old), what readers
+/// of the new column will see; `to_old`: old IS DISTINCT FROM to_old(new), what reads = "new"
+/// serves in place of the old column. `both` counts either. For backfill, the column it fills:
+/// `to_new` fills the new column from the old, `to_old` the old from the new.
+enum class Direction { both, to_new, to_old };
+
 /// What the builders need to know about one migration's table. Names are as Postgres stores
 /// them (no quotes); templates are the config's to_new/to_old ("" = identity).
 struct TableSpec {
@@ -33,12 +39,9 @@ struct TableSpec {
   std::string new_column;
   std::string to_new;
   std::string to_old;
+  /// The column backfill fills (to_new or to_old).
+  Direction fill = Direction::to_new;
 };
-
-/// Which disagreement verify counts. `to_new`: new IS DISTINCT FROM to_new(old), what readers
-/// of the new column will see; `to_old`: old IS DISTINCT FROM to_old(new), what reads = "new"
-/// serves in place of the old column. `both` counts either.
-enum class Direction { both, to_new, to_old };
 
 /// Which bounds a range has. The lower bound is exclusive, the upper inclusive.
 struct RangeShape {
@@ -83,7 +86,8 @@ std::string next_chunk_sql(const TableSpec& spec, bool has_lower);
 std::string begin_batch_sql(std::chrono::milliseconds lock_timeout,
                             std::chrono::milliseconds statement_timeout);
 
-/// The batch UPDATE: SET new = to_new(old) over the range, skipping rows that already agree.
+/// The batch UPDATE: SET new = to_new(old) over the range, skipping rows that already agree
+/// (with fill = to_old: SET old = to_old(new)).
 std::string backfill_update_sql(const TableSpec& spec, RangeShape shape);
 
 /// Rows of a range the batch UPDATE would change (for --dry-run). Read-only.

@@ -403,7 +403,8 @@ class VerifyTest(BackfillCase):
         self.pg.query("CREATE VIEW dep_active AS SELECT id FROM dep_t WHERE status = 'active'")
         self.addCleanup(self.pg.query, "DROP VIEW IF EXISTS dep_active")
         both = self.write_config([type_change("dep", "dep_t", reads="new")], "dep-both.toml")
-        self.assertEqual(self.command(both, "backfill", "--migration", "dep").code, 0)
+        self.assertEqual(self.command(both, "backfill", "--migration", "dep", "--direction",
+                                      "to-new").code, 0)
         self.assertEqual(self.command(both, "verify", "--migration", "dep").code, 0)
         status = self.command(both, "status", "--migration", "dep")
         self.assertEqual(status.code, 0, str(status))
@@ -429,6 +430,44 @@ class VerifyTest(BackfillCase):
         self.assertEqual(status.code, 0, str(status))
         self.assertNotIn("depends:", status.out)
         self.assertIn("step 7:", status.out)
+
+    def test_rollback_from_writes_new_backfills_the_old_column_and_never_the_new(self):
+        # Steps 3-6 done; under writes = "new" the app changes rows the old column no longer
+        # follows. Backfilling the new column from the old now would erase those changes.
+        self.make_table("rb_t", 50)
+        both_new = [type_change("rb", "rb_t", reads="new")]
+        config = self.write_config(both_new, "rb-both.toml")
+        run = self.command(config, "backfill", "--migration", "rb")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("say which column to fill", run.err)
+        self.assertEqual(self.command(config, "backfill", "--migration", "rb", "--direction",
+                                      "to-new").code, 0)
+        app_proxy = self.start_app_proxy([type_change("rb", "rb_t", writes="new", reads="new")])
+        with psycopg.connect(self.pg.conninfo(host=app_proxy.host, port=app_proxy.port,
+                                              sslmode="disable"), autocommit=True) as conn:
+            conn.execute("UPDATE rb_t SET status = 'inactive' WHERE id <= 10")
+        written = self.pg.query("SELECT id, status, state FROM rb_t WHERE id <= 10 ORDER BY id")
+        self.assertEqual({r[2] for r in written}, {0})
+        self.assertIn("active", {r[1] for r in written}, "the old column went stale, as it should")
+
+        for args in ((), ("--direction", "to-new"), ("--direction", "to-old"), ("--restart",)):
+            run = self.command(app_proxy.config_path, "backfill", "--migration", "rb", *args)
+            self.assertEqual(run.code, 1, str(run))
+            self.assertIn('writes = "new"', run.err)
+        self.assertEqual(self.pg.query("SELECT id, status, state FROM rb_t WHERE id <= 10 "
+                                       "ORDER BY id"), written, "a refused backfill wrote")
+
+        # The rollback: writes = "both" again (reads still "new"), then backfill fills the old
+        # column from the new one, verify agrees, and reads = "old" serves the app's writes.
+        run = self.command(config, "backfill", "--migration", "rb", "--progress", "log",
+                           "--direction", "to-old")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertIn("fills=status", run.err)
+        self.assertEqual(self.pg.query("SELECT DISTINCT status, state FROM rb_t WHERE id <= 10"),
+                         [("inactive", 0)])
+        self.assertEqual(self.one("SELECT count(*) FROM rb_t WHERE state IS DISTINCT FROM "
+                                  f"({SQL_TO_NEW})"), 0)
+        self.assertEqual(self.command(config, "verify", "--migration", "rb").code, 0)
 
     def test_composite_key_walk_and_corruption(self):
         self.pg.query("DROP TABLE IF EXISTS comp_t")

@@ -50,6 +50,9 @@ TEST(OptionsTest, BackfillOptionsBothSpellings) {
   EXPECT_EQ(o.key_index, "idx");
   EXPECT_EQ(o.progress, ProgressStyle::log);
   EXPECT_EQ(o.max_lag.count(), 0);
+  EXPECT_FALSE(o.fill.has_value());
+  EXPECT_EQ(parsed({"backfill", "--config", "c", "--migration", "m", "--direction", "to-old"}).fill,
+            Direction::to_old);
 }
 
 TEST(OptionsTest, VerifyOptions) {
@@ -84,6 +87,8 @@ TEST(OptionsTest, Errors) {
        "--dry-run takes no value"},
       {{"verify", "--config", "c", "--migration", "m", "--direction", "up"},
        "expects both, to-new or to-old"},
+      {{"backfill", "--config", "c", "--migration", "m", "--direction", "both"},
+       "--direction: expects to-new or to-old, got \"both\""},
   };
   for (const auto& [args, expected] : cases) {
     auto error = error_of(args);
@@ -95,6 +100,7 @@ TEST(OptionsTest, Errors) {
 TEST(OptionsTest, HelpTextsNameTheirOptions) {
   EXPECT_NE(help_text("backfill").find("--max-rate"), std::string::npos);
   EXPECT_NE(help_text("backfill").find("--dry-run"), std::string::npos);
+  EXPECT_NE(help_text("backfill").find("--direction to-new|to-old"), std::string::npos);
   EXPECT_NE(help_text("verify").find("--direction"), std::string::npos);
   EXPECT_NE(help_text("status").find("next safe step"), std::string::npos);
 }

@@ -111,6 +111,19 @@ TEST(SqlTest, BackfillUpdateSkipsRowsThatAlreadyAgree) {
   }
 }
 
+// fill = to_old: the rollback's backfill, old = to_old(new) where the old column disagrees.
+TEST(SqlTest, BackfillTheOtherWayFillsTheOldColumn) {
+  auto spec = composite_key();
+  spec.fill = Direction::to_old;
+  EXPECT_EQ(backfill_update_sql(spec, {false, true}),
+            "UPDATE \"app\".\"Orders\" SET \"status\" = CASE (\"state\") WHEN 1 THEN 'a' END "
+            "WHERE (\"region\", \"id\") <= ($1::text, $2::bigint) AND \"status\" IS DISTINCT FROM "
+            "(CASE (\"state\") WHEN 1 THEN 'a' END)");
+  EXPECT_EQ(pending_count_sql(spec, {}),
+            "SELECT count(*) FROM \"app\".\"Orders\" WHERE TRUE AND \"status\" IS DISTINCT FROM "
+            "(CASE (\"state\") WHEN 1 THEN 'a' END)");
+}
+
 TEST(SqlTest, MismatchConditionPerDirection) {
   const auto spec = composite_key();
   const std::string to_new = "\"state\" IS DISTINCT FROM (CASE (\"status\") WHEN 'a' THEN 1 END)";

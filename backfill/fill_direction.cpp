@@ -1,0 +1,43 @@
+#include "backfill/fill_direction.hpp"
+
+namespace switchyard::backfill {
+
+FillChoice choose_fill(std::optional<Direction> asked, config::Writes writes, config::Reads reads) {
+  const bool reading_new = reads == config::Reads::new_column;
+  FillChoice choice;
+  choice.fill = asked.value_or(Direction::to_new);
+  if (writes == config::Writes::new_column) {
+    choice.error =
+        choice.fill == Direction::to_new
+            ? "writes = \"new\": the new column is the only one written, and this backfill "
+              "would overwrite it with the old column's stale values. To roll back, set "
+              "writes = \"both\" and reload first; backfill then copies the new column into the "
+              "old one (reads = \"new\"), and after verify agrees, reads = \"old\" is safe."
+            : "writes = \"new\": the old column is not written, so every write after this "
+              "backfill would leave it stale again. Set writes = \"both\" and reload first.";
+    return choice;
+  }
+  if (!asked && reading_new) {
+    // Which column holds the truth depends on how reads = "new" came about; a guess either way
+    // could overwrite the only good copy.
+    choice.error =
+        "reads = \"new\": say which column to fill. --direction to-old fills the old column "
+        "from the new one: the rollback from writes = \"new\", where only the new column was "
+        "written. --direction to-new fills the new column from the old one: reads were "
+        "flipped before the backfill, and the old column holds the rows written before "
+        "dual writes began.";
+    return choice;
+  }
+  if (asked && *asked == Direction::to_new && reading_new) {
+    choice.warning =
+        "reads = \"new\": this backfill overwrites the column apps read with to_new(old) "
+        "wherever the two disagree";
+  } else if (asked && *asked == Direction::to_old && !reading_new) {
+    choice.warning =
+        "reads = \"old\": this backfill overwrites the column apps read with to_old(new) "
+        "wherever the two disagree";
+  }
+  return choice;
+}
+
+}  // namespace switchyard::backfill
