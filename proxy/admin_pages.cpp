@@ -56,7 +56,13 @@ std::string config_page(const Snapshot& snapshot, const ReloadStatus& last_reloa
       first = false;
     }
   }
-  out += "},\"last_reload\":{\"result\":" + json_string(to_string(last_reload.result));
+  out += "},\"warnings\":[";
+  for (std::size_t i = 0; i < snapshot.warnings.size(); ++i) {
+    out += (i == 0 ? "{\"migration\":" : ",{\"migration\":") +
+           json_string(snapshot.warnings[i].migration) +
+           ",\"message\":" + json_string(snapshot.warnings[i].message) + "}";
+  }
+  out += "],\"last_reload\":{\"result\":" + json_string(to_string(last_reload.result));
   out += ",\"trigger\":" +
          (last_reload.trigger.empty() ? std::string("null") : json_string(last_reload.trigger));
   out += ",\"time\":" + json_time(last_reload.time);

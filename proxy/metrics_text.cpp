@@ -1,5 +1,6 @@
 #include "proxy/metrics_text.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -219,6 +220,18 @@ void render_migrations(Exposition& out, const ProxyState& state, const Metrics& 
                   {"reads", std::string(config::to_string(m.reads))},
                   {"on_unsupported", std::string(config::to_string(m.on_unsupported))}},
                  std::uint64_t{1});
+    }
+  }
+  out.family("switchyard_migration_warnings", "gauge",
+             "Warnings of the running config per migration: defaults that disagree, objects in "
+             "the database that rely on an old column no longer written (see /config).");
+  if (auto snapshot = state.snapshot(); snapshot && snapshot->config) {
+    for (const auto& m : snapshot->config->migrations) {
+      const auto count =
+          std::count_if(snapshot->warnings.begin(), snapshot->warnings.end(),
+                        [&](const ConfigWarning& w) { return w.migration == m.name; });
+      out.sample("switchyard_migration_warnings", {{"migration", m.name}},
+                 static_cast<std::uint64_t>(count));
     }
   }
 }

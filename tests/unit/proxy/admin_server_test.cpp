@@ -63,9 +63,10 @@ class AdminServerTest : public ::testing::Test {
     at_ = admin_->local_endpoint();
   }
 
-  void publish(std::uint64_t generation) {
+  void publish(std::uint64_t generation, std::vector<ConfigWarning> warnings = {}) {
     auto snapshot = std::make_shared<Snapshot>();
     snapshot->generation = generation;
+    snapshot->warnings = std::move(warnings);
     config::Config c;
     c.listen.address = {"127.0.0.1", 6432};
     c.upstream.address = {"127.0.0.1", upstream_.local_endpoint().port()};
@@ -160,6 +161,20 @@ TEST_F(AdminServerTest, ConfigFollowsThePublishedSnapshot) {
   publish(4);
   auto r = request(at_, "GET", "/config");
   EXPECT_EQ(r.body.rfind("{\"generation\":4,", 0), 0u) << r.body;
+}
+
+TEST_F(AdminServerTest, ConfigListsTheWarningsOfTheRunningConfig) {
+  EXPECT_NE(request(at_, "GET", "/config").body.find(R"("warnings":[])"), std::string::npos);
+  publish(5, {{"users-status", "status DEFAULT 'a'::text, state no default: they \"disagree\""}});
+  auto r = request(at_, "GET", "/config");
+  EXPECT_NE(r.body.find(R"("warnings":[{"migration":"users-status","message":"status DEFAULT )"
+                        R"('a'::text, state no default: they \"disagree\""}])"),
+            std::string::npos)
+      << r.body;
+  auto metrics = request(at_, "GET", "/metrics");
+  EXPECT_NE(metrics.body.find("switchyard_migration_warnings{migration=\"users-status\"} 1"),
+            std::string::npos)
+      << metrics.body;
 }
 
 TEST_F(AdminServerTest, UnknownPathIs404) { EXPECT_EQ(request(at_, "GET", "/admin").status, 404); }
