@@ -12,7 +12,39 @@ std::string shorter(std::string description) {
   return description;
 }
 
+constexpr int kMaxFunctionsNamed = 10;
+
+// Functions that may write the old column behind the proxy: their source names the column and
+// either the table or, for a trigger function on the table, nothing more (it writes NEW.col).
+constexpr const char* kFunctionsQuery =
+    "SELECT p.oid::regprocedure::text, "
+    "       (SELECT string_agg(t.tgname, ', ' ORDER BY t.tgname) FROM pg_catalog.pg_trigger t "
+    "        WHERE t.tgfoid = p.oid AND t.tgrelid = c.oid AND NOT t.tgisinternal) "
+    "FROM pg_catalog.pg_proc p "
+    "JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace "
+    "JOIN pg_catalog.pg_language l ON l.oid = p.prolang "
+    "CROSS JOIN pg_catalog.pg_class c "
+    "JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace "
+    "WHERE s.nspname = $1 AND c.relname = $2 "
+    "  AND pn.nspname NOT IN ('pg_catalog', 'information_schema') "
+    "  AND l.lanname NOT IN ('c', 'internal') "
+    "  AND p.prosrc ~* $3 "
+    "  AND (p.prosrc ~* $4 OR EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t "
+    "       WHERE t.tgfoid = p.oid AND t.tgrelid = c.oid AND NOT t.tgisinternal)) "
+    "ORDER BY 1";
+
 }  // namespace
+
+std::string word_pattern(std::string_view name) {
+  std::string out = "\\m";
+  for (char c : name) {
+    if (std::string_view("\\.^$|?*+()[]{}").find(c) != std::string_view::npos) {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  return out + "\\M";
+}
 
 std::variant<OldColumnUsers, std::string> find_old_column_users(PgConnection& connection,
                                                                 const TableSpec& spec) {
@@ -43,11 +75,25 @@ std::variant<OldColumnUsers, std::string> find_old_column_users(PgConnection& co
       users.objects.push_back(shorter(rows.text(r, 0)));
     }
   }
+  auto functions = connection.exec(
+      kFunctionsQuery,
+      {spec.schema, spec.table, word_pattern(spec.old_column), word_pattern(spec.table)});
+  if (auto* error = std::get_if<DbError>(&functions)) {
+    return "catalog query for functions that name the old column failed: " + error->message;
+  }
+  const auto& named = std::get<PgResult>(functions);
+  for (int r = 0; r < named.rows() && r < kMaxFunctionsNamed; ++r) {
+    users.functions.push_back(named.text(r, 0) +
+                              (named.is_null(r, 1) ? "" : " (trigger " + named.text(r, 1) + ")"));
+  }
+  if (named.rows() > kMaxFunctionsNamed) {
+    users.functions.push_back("and " + std::to_string(named.rows() - kMaxFunctionsNamed) + " more");
+  }
   return users;
 }
 
 std::string explain_old_column_users(const TableSpec& spec, const OldColumnUsers& users,
-                                     config::Writes writes) {
+                                     config::Writes writes, bool include_guesses) {
   const std::string& o = spec.old_column;
   const std::string& n = spec.new_column;
   const bool writing_new_only = writes == config::Writes::new_column;
@@ -74,6 +120,17 @@ std::string explain_old_column_users(const TableSpec& spec, const OldColumnUsers
                              : "writes = \"new\" would make every INSERT leave it out and fail. "
                                "Before that step: ") +
            fix;
+  }
+  if (include_guesses && !users.functions.empty()) {
+    std::string list;
+    for (const auto& f : users.functions) {
+      list += (list.empty() ? "" : ", ") + f;
+    }
+    out += (out.empty() ? "" : "\n") + std::string("functions whose source names ") + o + ": " +
+           list + ". The proxy never sees what they run: if they write " + o +
+           ", they write it alone (drift verify will find); if they read it, " +
+           (writing_new_only ? "they read stale values now."
+                             : "they will read stale values once writes = \"new\".");
   }
   return out;
 }

@@ -8,6 +8,7 @@
 // under writes = "new", which leaves it out.
 
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -22,17 +23,27 @@ struct OldColumnUsers {
   std::vector<std::string> objects;
   /// NOT NULL and no default: an INSERT that leaves it out fails.
   bool not_null_without_default = false;
+  /// Functions whose source names the old column and the table, or that a trigger on the
+  /// table runs: "set_status(integer,text)", "users_touch() (trigger users_touch_t)". A guess
+  /// from their text (PL/pgSQL is not tracked by pg_depend), so it never counts in any().
+  std::vector<std::string> functions;
 
+  /// Certain findings: the database relies on the old column.
   bool any() const { return !objects.empty() || not_null_without_default; }
 };
 
-/// From pg_depend (normal dependencies on the old column) and pg_attribute.
+/// From pg_depend (normal dependencies on the old column), pg_attribute, and the source text
+/// of functions outside the system schemas (at most 10 named, then a count).
 std::variant<OldColumnUsers, std::string> find_old_column_users(PgConnection& connection,
                                                                 const TableSpec& spec);
 
 /// For people: what each finding means under `writes`, and what to do. Lines after the first
 /// start with "\n" and no indentation; "" when there is nothing to say. Pure.
+/// `include_guesses`: also the functions.
 std::string explain_old_column_users(const TableSpec& spec, const OldColumnUsers& users,
-                                     config::Writes writes);
+                                     config::Writes writes, bool include_guesses = true);
+
+/// `name` as a case-insensitive whole-word POSIX regular expression for `~*`.
+std::string word_pattern(std::string_view name);
 
 }  // namespace switchyard::backfill

@@ -45,10 +45,11 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
     auto users = find_old_column_users(connection, spec);
     if (auto* error = std::get_if<std::string>(&users)) {
       std::cout << "  depends:  " << *error << "\n";
-    } else if (const auto& found = std::get<OldColumnUsers>(users); found.any()) {
+    } else if (const auto& found = std::get<OldColumnUsers>(users);
+               found.any() || !found.functions.empty()) {
       std::cout << "  depends:  "
                 << indent_lines(explain_old_column_users(spec, found, m.writes), 12) << "\n";
-      facts.old_column_relied_on = true;
+      facts.old_column_relied_on = found.any();
     }
   }
 

@@ -81,7 +81,7 @@ std::optional<ConfigWarning> old_column_warning(const config::Migration& m,
   if (users == nullptr || !users->any()) {
     return std::nullopt;
   }
-  std::string line = backfill::explain_old_column_users(spec, *users, m.writes);
+  std::string line = backfill::explain_old_column_users(spec, *users, m.writes, false);
   std::replace(line.begin(), line.end(), '\n', ' ');
   return ConfigWarning{m.name, line};
 }

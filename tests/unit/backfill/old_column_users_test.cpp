@@ -29,6 +29,7 @@ TEST(OldColumnUsersTest, ExplainsEachFindingForThePhase) {
   const OldColumnUsers one_view{{"view active_users"}, false};
   const OldColumnUsers not_null{{}, true};
   const OldColumnUsers both{{"policy p on table users"}, true};
+  const OldColumnUsers guessed{{}, false, {"set_status(integer,text)", "touch() (trigger t)"}};
   const std::string drop_not_null =
       "ALTER TABLE \"public\".\"users\" ALTER COLUMN \"status\" DROP NOT NULL";
   const std::vector<Case> cases = {
@@ -67,11 +68,22 @@ TEST(OldColumnUsersTest, ExplainsEachFindingForThePhase) {
        {"policy p on table users uses status.",
         "go back to writes = \"both\".\nstatus is NOT NULL"},
        {}},
+      {"functions that name the column, while both are written",
+       guessed,
+       Writes::both,
+       {"functions whose source names status: set_status(integer,text), touch() (trigger t).",
+        "they write it alone", "they will read stale values once writes = \"new\"."},
+       {}},
+      {"functions that name the column, under writes = new",
+       guessed,
+       Writes::new_column,
+       {"they read stale values now."},
+       {}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);
     const std::string text = explain_old_column_users(users(), c.users, c.writes);
-    EXPECT_EQ(text.empty(), !c.users.any()) << text;
+    EXPECT_EQ(text.empty(), !c.users.any() && c.users.functions.empty()) << text;
     for (const auto& words : c.says) {
       EXPECT_NE(text.find(words), std::string::npos) << text;
     }
@@ -79,6 +91,16 @@ TEST(OldColumnUsersTest, ExplainsEachFindingForThePhase) {
       EXPECT_EQ(text.find(words), std::string::npos) << text;
     }
   }
+}
+
+TEST(OldColumnUsersTest, GuessesAreLeftOutOnRequest) {
+  const OldColumnUsers guessed{{}, false, {"set_status(integer,text)"}};
+  EXPECT_EQ(explain_old_column_users(users(), guessed, config::Writes::new_column, false), "");
+}
+
+TEST(OldColumnUsersTest, WordPatternEscapesRegexCharacters) {
+  EXPECT_EQ(word_pattern("status"), "\\mstatus\\M");
+  EXPECT_EQ(word_pattern("a.b$c(d)"), "\\ma\\.b\\$c\\(d\\)\\M");
 }
 
 }  // namespace
