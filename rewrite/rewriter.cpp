@@ -1,6 +1,7 @@
 #include "rewrite/rewriter.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include "rewrite/analyzer.hpp"
 #include "rewrite/pg_query_handles.hpp"
@@ -109,7 +110,13 @@ std::optional<std::string> validate_transform(std::string_view tmpl) {
   const std::string sql = "SELECT (" + detail::apply_template(tmpl, "switchyard_value") + ")";
   detail::ParsedSql parsed(sql);
   if (parsed.tree() == nullptr) {
-    return "the template is not an SQL expression: " + parsed.error();
+    std::string message = "the template is not an SQL expression: " + parsed.error();
+    if (tmpl.find("--") != std::string_view::npos) {
+      message +=
+          " (a -- comment runs to the end of the line and swallows what the rewrite puts "
+          "after the template; write /* ... */ instead)";
+    }
+    return message;
   }
   const PgQuery__ParseResult* t = parsed.tree();
   if (t->n_stmts != 1 || t->stmts[0]->stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT) {
@@ -119,6 +126,36 @@ std::optional<std::string> validate_transform(std::string_view tmpl) {
   if (s->n_target_list != 1 || s->n_from_clause != 0 || s->where_clause != nullptr ||
       s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) {
     return "the template is not a single SQL expression";
+  }
+  // A column other than {value} has no row to come from in INSERT ... VALUES: every rewritten
+  // write would fail. Names inside a subquery belong to its own FROM and are left alone.
+  std::string other_column;
+  std::function<void(const detail::Node*)> visit = [&](const detail::Node* n) {
+    if (n == nullptr || !other_column.empty()) {
+      return;
+    }
+    if (n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
+      const PgQuery__ColumnRef* ref = n->column_ref;
+      std::string name;
+      for (size_t i = 0; i < ref->n_fields; ++i) {
+        name += (i == 0 ? "" : ".") + std::string(detail::string_value(ref->fields[i]));
+      }
+      if (name != "switchyard_value") {
+        other_column = name.empty() ? "*" : name;
+      }
+      return;
+    }
+    if (n->node_case == PG_QUERY__NODE__NODE_SUB_LINK) {
+      visit(n->sub_link->testexpr);  // the left side of IN / = ANY is ours; the query is not
+      return;
+    }
+    detail::for_each_child(detail::node_payload(n), visit, [](const ProtobufCMessage*) {});
+  };
+  visit(s->target_list[0]);
+  if (!other_column.empty()) {
+    return "the template refers to column \"" + other_column +
+           "\"; it may use only {value}, the value being converted (an INSERT ... VALUES has no "
+           "row to read other columns from)";
   }
   return std::nullopt;
 }

@@ -29,16 +29,38 @@ TEST(RejectionSqlTest, ParsesAndQuotesSafely) {
   }
 }
 
-TEST(ValidateTransformTest, AcceptsExpressionsOnly) {
-  EXPECT_EQ(validate_transform(""), std::nullopt);
-  EXPECT_EQ(validate_transform(kToNew), std::nullopt);
-  EXPECT_EQ(validate_transform("{value}::int"), std::nullopt);
-  EXPECT_EQ(validate_transform("lower({value})"), std::nullopt);
-  EXPECT_NE(validate_transform("lower(x)"), std::nullopt);
-  EXPECT_NE(validate_transform("{value}) FROM t; DROP TABLE t; SELECT ({value}"), std::nullopt);
-  EXPECT_NE(validate_transform("{value} -- comment"), std::nullopt);
-  EXPECT_NE(validate_transform("CASE {value} WHEN"), std::nullopt);
-  EXPECT_NE(validate_transform("{value} AS x"), std::nullopt);
+// Template, and a word of the error ("" = accepted).
+TEST(ValidateTransformTest, AcceptsExpressionsOfTheValueOnly) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"", ""},
+      {kToNew, ""},
+      {"{value}::int", ""},
+      {"lower({value})", ""},
+      {"CASE WHEN {value} IS NULL THEN current_user ELSE {value} END", ""},
+      {"coalesce({value}, (SELECT min(code) FROM codes WHERE codes.name = 'x'))", ""},
+      {"{value} /* comment */", ""},
+      {"{value} IN (SELECT code FROM codes)", ""},
+      {"x IN (SELECT code FROM codes WHERE code = {value})", "refers to column \"x\""},
+      {"lower(x)", "must contain {value}"},
+      {"{value}) FROM t; DROP TABLE t; SELECT ({value}", "not"},
+      {"{value} -- comment", "write /* ... */ instead"},
+      {"CASE {value} WHEN", "not an SQL expression"},
+      {"{value} AS x", "not"},
+      {"{value} || name", "refers to column \"name\""},
+      {"{value} + t.amount", "refers to column \"t.amount\""},
+      {"EXCLUDED.status", "must contain {value}"},
+      {"coalesce({value}, excluded.status)", "refers to column \"excluded.status\""},
+  };
+  for (const auto& [tmpl, error] : cases) {
+    SCOPED_TRACE(tmpl);
+    const auto problem = validate_transform(tmpl);
+    if (std::string_view(error).empty()) {
+      EXPECT_EQ(problem, std::nullopt) << *problem;
+    } else {
+      ASSERT_NE(problem, std::nullopt);
+      EXPECT_NE(problem->find(error), std::string::npos) << *problem;
+    }
+  }
 }
 
 TEST(DdlTest, DdlOnAMappedTableIsFlaggedAndUnchanged) {
