@@ -61,12 +61,35 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
         "columns are still written)"};
   }
   if (f.writes == Writes::both && f.reads == Reads::new_column) {
-    if (f.verify_result != "agree") {
+    // Which column is right is not known here: after a period of writes = "new" only the new
+    // one is current, so the advice never sends reads back to the old one unverified.
+    if (f.verify_result != "agree" || !f.verify_current) {
+      if (f.backfill_state != "done" || !f.backfill_current) {
+        return {
+            "reads are served from the new column, but no backfill has finished: rows written "
+            "before dual writes began read as NULL there. Set reads = \"old\" and reload now, "
+            "then switchyard backfill" +
+                args + " and verify",
+            true};
+      }
+      if (f.verify_result == "disagree" && f.verify_current) {
+        return {
+            "the columns disagree while apps read the new one: keep reads = \"new\". If "
+            "writes = \"new\" was on, the old column is stale: switchyard backfill "
+            "--direction to-old" +
+                args + " fills it from the new one; verify again before reads = \"old\"",
+            true};
+      }
       return {
-          "reads are served from the new column without a passing verify: set reads = "
-          "\"old\", reload, and run switchyard verify" +
-              args,
+          "reads are served from the new column without a passing verify since the last "
+          "backfill: run switchyard verify" +
+              args + " now, and keep reads = \"new\" until it agrees",
           true};
+    }
+    if (f.backfill_filled_old) {
+      return {
+          "rolling back: the old column was filled from the new one and verify agrees, so "
+          "reads = \"old\" is safe now (or go on with step 6: writes = \"new\")"};
     }
     if (f.old_column_relied_on) {
       return {

@@ -19,6 +19,8 @@ struct MigrationFacts {
   std::string backfill_state;
   /// The finished backfill was for the current table/key/transform.
   bool backfill_current = true;
+  /// That backfill filled the old column from the new one (--direction to-old: a rollback).
+  bool backfill_filled_old = false;
   /// "" (never ran), "agree", "disagree".
   std::string verify_result;
   /// The last verify ran after the backfill finished, for the current transforms.

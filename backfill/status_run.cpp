@@ -55,10 +55,14 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
 
   // The fingerprint needs the key, which only a full description gives.
   std::string current_print;
+  std::string back_print;  // a backfill that filled the old column (a rollback)
   if (facts.old_column_exists && facts.new_column_exists) {
     auto described = describe_table(connection, m, "");
     if (auto* full = std::get_if<TableSpec>(&described)) {
       current_print = fingerprint(*full);
+      TableSpec back = *full;
+      back.fill = Direction::to_old;
+      back_print = fingerprint(back);
     }
   }
   auto exists = schema_exists(connection);
@@ -82,7 +86,9 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
     std::cout << "  backfill: not started\n";
   } else {
     facts.backfill_state = progress->state;
-    facts.backfill_current = current_print.empty() || progress->fingerprint == current_print;
+    facts.backfill_filled_old = !back_print.empty() && progress->fingerprint == back_print;
+    facts.backfill_current = current_print.empty() || progress->fingerprint == current_print ||
+                             facts.backfill_filled_old;
     std::cout << "  backfill: " << progress->state << ", " << progress->rows_walked
               << " rows walked, " << progress->rows_updated << " updated, " << progress->batches
               << " batches (started " << progress->started_at << ", "

@@ -478,6 +478,14 @@ class VerifyTest(BackfillCase):
 
         # The rollback: writes = "both" again (reads still "new"), then backfill fills the old
         # column from the new one, verify agrees, and reads = "old" serves the app's writes.
+        # Status never sends reads back to the stale old column before that.
+        run = self.command(config, "verify", "--migration", "rb")
+        self.assertEqual(run.code, 1, str(run))
+        status = self.command(config, "status", "--migration", "rb")
+        self.assertEqual(status.code, 1, str(status))
+        self.assertIn('keep reads = "new". If writes = "new" was on, the old column is stale',
+                      status.out)
+        self.assertNotIn('Set reads = "old"', status.out)
         run = self.command(config, "backfill", "--migration", "rb", "--progress", "log",
                            "--direction", "to-old")
         self.assertEqual(run.code, 0, str(run))
@@ -487,6 +495,9 @@ class VerifyTest(BackfillCase):
         self.assertEqual(self.one("SELECT count(*) FROM rb_t WHERE state IS DISTINCT FROM "
                                   f"({SQL_TO_NEW})"), 0)
         self.assertEqual(self.command(config, "verify", "--migration", "rb").code, 0)
+        status = self.command(config, "status", "--migration", "rb")
+        self.assertEqual(status.code, 0, str(status))
+        self.assertIn('reads = "old" is safe now', status.out)
 
     def test_composite_key_walk_and_corruption(self):
         self.pg.query("DROP TABLE IF EXISTS comp_t")

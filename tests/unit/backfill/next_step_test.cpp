@@ -54,7 +54,19 @@ TEST(NextStepTest, WalksTheRecipe) {
   f.reads = Reads::new_column;
   cases.push_back({"reads flipped", f, "step 6: "});
   f.verify_result = "";
-  cases.push_back({"reads flipped without verify", f, "set reads = \"old\"", true});
+  cases.push_back({"reads flipped without verify", f, "run switchyard verify", true});
+  f.verify_result = "disagree";
+  cases.push_back({"reads new, columns disagree", f, "backfill --direction to-old", true});
+  f.verify_result = "agree";
+  f.verify_current = false;
+  f.backfill_filled_old = true;
+  cases.push_back(
+      {"rolled back: filled the old column, verify not yet", f, "run switchyard verify", true});
+  f.verify_current = true;
+  cases.push_back({"rolled back and verified", f, "reads = \"old\" is safe now"});
+  f = facts(Writes::both, Reads::new_column);
+  cases.push_back(
+      {"reads flipped before any backfill", f, "Set reads = \"old\" and reload now", true});
   f = facts(Writes::new_column, Reads::new_column);
   cases.push_back({"writes new", f, "step 7: "});
   f.old_column_exists = false;
