@@ -193,6 +193,55 @@ std::optional<long long> estimate_rows(PgConnection& connection, const TableSpec
   return std::nullopt;
 }
 
+std::optional<std::string> transforms_misfit(PgConnection& connection, const TableSpec& spec,
+                                             config::Writes writes, config::Reads reads) {
+  std::vector<std::string> statements;
+  // One assignment per statement: a user allowed to update only the new column (as backfill
+  // needs) still gets that one checked.
+  auto assignment = [&](const std::string& column, const std::string& value) {
+    return "UPDATE " + qualified_name(spec) + " SET " + quote_ident(column) + " = (" + value +
+           ") WHERE false";
+  };
+  if (writes != config::Writes::old_column) {
+    statements.push_back(assignment(spec.new_column, new_from_old(spec)));
+  }
+  if (writes == config::Writes::both) {
+    statements.push_back(assignment(spec.old_column, old_from_new(spec)));
+  }
+  if (reads == config::Reads::new_column) {
+    statements.push_back("SELECT (" + old_from_new(spec) + ") FROM " + qualified_name(spec) +
+                         " WHERE false");
+  }
+  if (statements.empty()) {
+    return std::nullopt;
+  }
+  // EXPLAIN of an UPDATE takes the table's ROW EXCLUSIVE lock: never wait long for it.
+  if (std::holds_alternative<DbError>(
+          connection.exec("BEGIN; SET LOCAL lock_timeout = '1s'; SET LOCAL statement_timeout = "
+                          "'5s'"))) {
+    return std::nullopt;
+  }
+  std::optional<std::string> misfit;
+  for (const auto& statement : statements) {
+    connection.exec("SAVEPOINT misfit");
+    auto explained = connection.exec("EXPLAIN " + statement);
+    auto* error = std::get_if<DbError>(&explained);
+    if (error == nullptr) {
+      continue;
+    }
+    if (error->connection_lost()) {
+      break;
+    }
+    if (error->sqlstate != "42501" && !error->transient()) {
+      misfit = error->message + " (in: " + statement + ")";
+      break;
+    }
+    connection.exec("ROLLBACK TO SAVEPOINT misfit");  // not ours to check: go on with the next
+  }
+  connection.exec("ROLLBACK");
+  return misfit;
+}
+
 std::variant<bool, std::string> column_exists(PgConnection& connection, const TableSpec& spec,
                                               const std::string& column) {
   auto result = connection.exec(

@@ -183,8 +183,20 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
       const auto& relations = std::get<std::vector<RelationColumns>>(loaded);
       entry.catalog->add(relations, entry.mapped_tables);
       for (const auto* m : migrations) {
+        const std::size_t errors_before = errors.size();
         check_against_catalog(*m, *entry.catalog, database, errors);
+        if (errors.size() != errors_before) {
+          continue;  // a missing table or column: the checks below would only repeat it
+        }
         auto& connection = std::get<std::unique_ptr<CatalogClient>>(client)->connection();
+        if (auto misfit = backfill::transforms_misfit(connection, backfill::columns_spec(*m),
+                                                      m->writes, m->reads)) {
+          errors.push_back("migration \"" + m->name +
+                           "\": the transforms do not fit the columns, so every rewritten "
+                           "statement would fail: " +
+                           *misfit);
+          continue;
+        }
         for (auto warning :
              {defaults_warning(*m, connection), old_column_warning(*m, connection)}) {
           if (warning) {

@@ -127,23 +127,38 @@ class FlipTest(RewriteCase):
             cur = conn.execute("SELECT * FROM users ORDER BY id")
             self.assertEqual([d.name for d in cur.description], ["id", "name", "status"])
 
-    def test_a_reload_naming_a_missing_column_is_refused_and_the_flags_stay(self):
+    def test_a_reload_that_would_break_writes_is_refused_and_the_flags_stay(self):
+        # Each config names what is wrong; the running flags keep both columns written.
+        bad = (
+            ("a missing column", [migration(RENAME, writes="both", new_column="no_such_column"),
+                                  migration(TYPE_CHANGE, writes="old")],
+             "no_such_column"),
+            ("to_new of the wrong type for the new column",
+             [migration(RENAME, writes="both"),
+              migration(TYPE_CHANGE, writes="both", to_new="upper({value})")],
+             "is of type smallint but expression is of type text"),
+            ("to_old that does not apply to the new column",
+             [migration(RENAME, writes="both"),
+              migration(TYPE_CHANGE, writes="both", reads="new", to_old="{value} || 1")],
+             "operator does not exist: smallint || integer"),
+        )
         self.proxy.reload(both_migrations(writes="both"))
-        rejected_before = self.proxy.log_text().count("event=reload_rejected")
-        self.proxy.migrations = [migration(RENAME, writes="both", new_column="no_such_column"),
-                                 migration(TYPE_CHANGE, writes="old")]
-        with open(self.proxy.config_path + ".tmp", "w") as f:
-            f.write(self.proxy.config_text())
-        os.replace(self.proxy.config_path + ".tmp", self.proxy.config_path)
-        self.proxy.signal(signal.SIGHUP)
-        wait_until(lambda: self.proxy.log_text().count("event=reload_rejected")
-                         > rejected_before, 15, what="reload_rejected")
-        self.assertIn("no_such_column", self.proxy.log_text())
-        with self.connect() as conn:
-            conn.execute("INSERT INTO users (id, status) VALUES (1, 'active')")
-            conn.execute("INSERT INTO accounts (id, status) VALUES (1, 'active')")
-        self.assertEqual(self.rows("users"), [(1, "active", "active")])
-        self.assertEqual(self.rows("accounts"), [(1, "active", 1)])
+        for i, (what, migrations, expected) in enumerate(bad):
+            with self.subTest(what):
+                rejected_before = self.proxy.log_text().count("event=reload_rejected")
+                self.proxy.migrations = migrations
+                with open(self.proxy.config_path + ".tmp", "w") as f:
+                    f.write(self.proxy.config_text())
+                os.replace(self.proxy.config_path + ".tmp", self.proxy.config_path)
+                self.proxy.signal(signal.SIGHUP)
+                wait_until(lambda: self.proxy.log_text().count("event=reload_rejected")
+                                 > rejected_before, 15, what="reload_rejected")
+                self.assertIn(expected, self.proxy.log_text())
+                with self.connect() as conn:
+                    conn.execute("INSERT INTO users (id, status) VALUES (%s, 'active')", (i,))
+                    conn.execute("INSERT INTO accounts (id, status) VALUES (%s, 'active')", (i,))
+                self.assertEqual(self.rows("users")[-1], (i, "active", "active"))
+                self.assertEqual(self.rows("accounts")[-1], (i, "active", 1))
 
 
 @requires_proxy
