@@ -101,10 +101,14 @@ std::string old_from_new(const TableSpec& spec) {
 }
 
 std::string mismatch_condition(const TableSpec& spec, Direction direction) {
+  auto differs = [](const std::string& column, const std::string& value, bool as_text) {
+    return as_text ? "(" + column + ")::text IS DISTINCT FROM ((" + value + ")::text)"
+                   : column + " IS DISTINCT FROM (" + value + ")";
+  };
   const std::string to_new =
-      quote_ident(spec.new_column) + " IS DISTINCT FROM (" + new_from_old(spec) + ")";
+      differs(quote_ident(spec.new_column), new_from_old(spec), spec.new_as_text);
   const std::string to_old =
-      quote_ident(spec.old_column) + " IS DISTINCT FROM (" + old_from_new(spec) + ")";
+      differs(quote_ident(spec.old_column), old_from_new(spec), spec.old_as_text);
   switch (direction) {
     case Direction::to_new:
       return to_new;

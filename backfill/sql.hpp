@@ -41,6 +41,10 @@ struct TableSpec {
   std::string to_old;
   /// The column backfill fills (to_new or to_old).
   Direction fill = Direction::to_new;
+  /// The column's type has no equality operator (json, xml, point): compared as text, which
+  /// for json is the stored text itself.
+  bool old_as_text = false;
+  bool new_as_text = false;
 };
 
 /// Which bounds a range has. The lower bound is exclusive, the upper inclusive.

@@ -146,6 +146,16 @@ std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
            " ADD COLUMN " + quote_ident(spec.new_column) + " ...)";
   }
 
+  // IS DISTINCT FROM needs the type's equality operator; json, xml and point have none.
+  for (auto [column, as_text] : {std::pair{&spec.old_column, &spec.old_as_text},
+                                 std::pair{&spec.new_column, &spec.new_as_text}}) {
+    auto compared =
+        connection.exec("EXPLAIN SELECT 1 FROM " + qualified_name(spec) + " WHERE " +
+                        quote_ident(*column) + " IS DISTINCT FROM " + quote_ident(*column));
+    auto* error = std::get_if<DbError>(&compared);
+    *as_text = error != nullptr && error->sqlstate == "42883";  // undefined_function
+  }
+
   auto loaded = load_indexes(connection, oid);
   if (auto* error = std::get_if<std::string>(&loaded)) {
     return *error;

@@ -499,6 +499,26 @@ class VerifyTest(BackfillCase):
         self.assertEqual(status.code, 0, str(status))
         self.assertIn('reads = "old" is safe now', status.out)
 
+    def test_a_json_column_without_equality_is_compared_by_its_text(self):
+        self.pg.query("DROP TABLE IF EXISTS json_t")
+        self.pg.query("CREATE TABLE json_t (id int PRIMARY KEY, body text)")
+        self.pg.query("INSERT INTO json_t SELECT g, '{\"n\":' || g || '}' "
+                      "FROM generate_series(1, 300) g")
+        self.pg.query("ALTER TABLE json_t ADD COLUMN doc json")
+        config = self.write_config([{
+            "name": "json", "table": "public.json_t", "old_column": "body",
+            "new_column": "doc", "writes": "both", "reads": "old",
+            "to_new": "{value}::json", "to_old": "{value}::text"}])
+        run = self.command(config, "backfill", "--migration", "json")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertEqual(self.one("SELECT count(*) FROM json_t WHERE doc::text = body"), 300)
+        self.assertEqual(self.command(config, "verify", "--migration", "json").code, 0)
+        self.pg.query("UPDATE json_t SET doc = '{\"n\": 7}' WHERE id = 7")
+        run = self.command(config, "verify", "--migration", "json")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("300 rows checked, 1 disagree", run.out)
+        self.assertIn("id=7:", run.out)
+
     def test_composite_key_walk_and_corruption(self):
         self.pg.query("DROP TABLE IF EXISTS comp_t")
         self.pg.query("CREATE TABLE comp_t (region text, id int, status text, "

@@ -124,6 +124,18 @@ TEST(SqlTest, BackfillTheOtherWayFillsTheOldColumn) {
             "(CASE (\"state\") WHEN 1 THEN 'a' END)");
 }
 
+// A type without an equality operator (json) is compared by its text.
+TEST(SqlTest, MismatchConditionComparesAsTextWhereThereIsNoEquality) {
+  auto spec = single_key();
+  spec.to_new = "{value}::json";
+  spec.to_old = "{value}::text";
+  spec.new_as_text = true;
+  EXPECT_EQ(mismatch_condition(spec, Direction::to_new),
+            "(\"state\")::text IS DISTINCT FROM (((\"status\")::json)::text)");
+  EXPECT_EQ(mismatch_condition(spec, Direction::to_old),
+            "\"status\" IS DISTINCT FROM ((\"state\")::text)");
+}
+
 TEST(SqlTest, MismatchConditionPerDirection) {
   const auto spec = composite_key();
   const std::string to_new = "\"state\" IS DISTINCT FROM (CASE (\"status\") WHEN 'a' THEN 1 END)";
