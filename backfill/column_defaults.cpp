@@ -73,7 +73,7 @@ DefaultsFinding judge_defaults(const TableSpec& spec, const ColumnDefault& old_d
   const std::string& o = spec.old_column;
   const std::string& n = spec.new_column;
   const std::string both =
-      described(o, old_default) + ", " + described(n, new_default) + (": they disagree.");
+      described(o, old_default) + ", " + described(n, new_default) + ": they disagree.";
   const std::string counted = "; verify counts such rows as disagreeing.";
   const bool old_moves = old_default.identity || !e.old_repeats || !e.error.empty();
   if (old_moves || new_default.identity) {

@@ -22,7 +22,8 @@ Commands:
   rewrite   dry run: print how the migrations rewrite SQL (from --sql or stdin)
   backfill  copy old-column values into the new column in small batches (resumable)
   verify    count rows where the two columns disagree; exit 0 only when they agree
-  status    per migration: flags, backfill progress, last verify, the next safe step
+  status    per migration: flags, defaults, what relies on the old column, backfill
+            progress, last verify, the next safe step
 
 Options:
   --config FILE        the TOML config (see README.md)
