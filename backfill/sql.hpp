@@ -91,7 +91,7 @@ std::string begin_batch_sql(std::chrono::milliseconds lock_timeout,
                             std::chrono::milliseconds statement_timeout);
 
 /// The batch UPDATE: SET new = to_new(old) over the range, skipping rows that already agree
-/// (with fill = to_old: SET old = to_old(new)).
+/// (with fill = to_old: SET old = to_old(new) where the new column is not to_new(old)).
 std::string backfill_update_sql(const TableSpec& spec, RangeShape shape);
 
 /// Rows of a range the batch UPDATE would change (for --dry-run). Read-only.

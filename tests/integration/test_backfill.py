@@ -454,6 +454,9 @@ class VerifyTest(BackfillCase):
         # Steps 3-6 done; under writes = "new" the app changes rows the old column no longer
         # follows. Backfilling the new column from the old now would erase those changes.
         self.make_table("rb_t", 50)
+        # A value to_new does not map: the new column holds NULL for it, and the old column is
+        # its only copy. The way back must not overwrite it with to_old(NULL).
+        self.pg.query("INSERT INTO rb_t (id, status) VALUES (1000, 'pending')")
         both_new = [type_change("rb", "rb_t", reads="new")]
         config = self.write_config(both_new, "rb-both.toml")
         run = self.command(config, "backfill", "--migration", "rb")
@@ -494,6 +497,11 @@ class VerifyTest(BackfillCase):
                          [("inactive", 0)])
         self.assertEqual(self.one("SELECT count(*) FROM rb_t WHERE state IS DISTINCT FROM "
                                   f"({SQL_TO_NEW})"), 0)
+        self.assertEqual(self.pg.query("SELECT status, state FROM rb_t WHERE id = 1000"),
+                         [("pending", None)])
+        run = self.command(config, "verify", "--migration", "rb")
+        self.assertIn("1 disagree (direction both: to-new 0, to-old 1)", run.out)
+        self.pg.query("DELETE FROM rb_t WHERE id = 1000")
         self.assertEqual(self.command(config, "verify", "--migration", "rb").code, 0)
         status = self.command(config, "status", "--migration", "rb")
         self.assertEqual(status.code, 0, str(status))

@@ -111,17 +111,18 @@ TEST(SqlTest, BackfillUpdateSkipsRowsThatAlreadyAgree) {
   }
 }
 
-// fill = to_old: the rollback's backfill, old = to_old(new) where the old column disagrees.
+// fill = to_old: the rollback's backfill, old = to_old(new) where the new column moved on
+// (it is not to_new(old)); an old value to_old cannot give back is never overwritten.
 TEST(SqlTest, BackfillTheOtherWayFillsTheOldColumn) {
   auto spec = composite_key();
   spec.fill = Direction::to_old;
   EXPECT_EQ(backfill_update_sql(spec, {false, true}),
             "UPDATE \"app\".\"Orders\" SET \"status\" = CASE (\"state\") WHEN 1 THEN 'a' END "
-            "WHERE (\"region\", \"id\") <= ($1::text, $2::bigint) AND \"status\" IS DISTINCT FROM "
-            "(CASE (\"state\") WHEN 1 THEN 'a' END)");
+            "WHERE (\"region\", \"id\") <= ($1::text, $2::bigint) AND \"state\" IS DISTINCT FROM "
+            "(CASE (\"status\") WHEN 'a' THEN 1 END)");
   EXPECT_EQ(pending_count_sql(spec, {}),
-            "SELECT count(*) FROM \"app\".\"Orders\" WHERE TRUE AND \"status\" IS DISTINCT FROM "
-            "(CASE (\"state\") WHEN 1 THEN 'a' END)");
+            "SELECT count(*) FROM \"app\".\"Orders\" WHERE TRUE AND \"state\" IS DISTINCT FROM "
+            "(CASE (\"status\") WHEN 'a' THEN 1 END)");
 }
 
 // A type without an equality operator (json) is compared by its text.
