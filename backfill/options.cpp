@@ -221,8 +221,10 @@ std::string help_text(std::string_view command) {
 Copies old_column into new_column (through to_new) for the rows written before dual writes
 began (DESIGN step 3). Rows are walked in primary-key order in short batches, each its own
 transaction: UPDATE ... SET new = to_new(old) WHERE <key range> AND new IS DISTINCT FROM
-to_new(old). Progress is kept in the database (schema "switchyard"), in the same transaction
-as each batch, so after Ctrl-C or a crash the next run resumes after the last batch.
+to_new(old) AND old IS DISTINCT FROM to_old(new) (a pair where one column is what a
+transform makes of the other is current, and is left alone). Progress is kept in the
+database (schema "switchyard"), in the same transaction as each batch, so after Ctrl-C or a
+crash the next run resumes after the last batch.
 Connects straight to [upstream] with its user/password/database, never through the proxy.
 
 Options:

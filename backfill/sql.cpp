@@ -137,20 +137,27 @@ std::string begin_batch_sql(std::chrono::milliseconds lock_timeout,
          "ms'; SET LOCAL statement_timeout = '" + std::to_string(statement_timeout.count()) + "ms'";
 }
 
-// Either way only rows whose new column is not to_new(old) are touched. Filling the old column
-// back, that is exactly the rows whose new column moved on; a row whose old value to_old cannot
-// map back (to_new gave NULL, say) keeps it, since the new column never held it.
+// Either way a row is touched only when the two columns disagree both ways. When one column is
+// what a transform makes of the other, one of them was derived from the other and both are
+// current: a forward fill leaves a value an updated app wrote to the new column (to_old gave
+// the old one NULL for it), and a fill back leaves an old value that to_new does not map (the
+// new column never held it).
+std::string fill_condition(const TableSpec& spec) {
+  return mismatch_condition(spec, Direction::to_new) + " AND " +
+         mismatch_condition(spec, Direction::to_old);
+}
+
 std::string backfill_update_sql(const TableSpec& spec, RangeShape shape) {
   const bool back = spec.fill == Direction::to_old;
   return "UPDATE " + qualified_name(spec) + " SET " +
          quote_ident(back ? spec.old_column : spec.new_column) + " = " +
          (back ? old_from_new(spec) : new_from_old(spec)) + " WHERE " +
-         range_condition(spec, shape) + " AND " + mismatch_condition(spec, Direction::to_new);
+         range_condition(spec, shape) + " AND " + fill_condition(spec);
 }
 
 std::string pending_count_sql(const TableSpec& spec, RangeShape shape) {
   return "SELECT count(*) FROM " + qualified_name(spec) + " WHERE " + range_condition(spec, shape) +
-         " AND " + mismatch_condition(spec, Direction::to_new);
+         " AND " + fill_condition(spec);
 }
 
 std::string verify_count_sql(const TableSpec& spec, RangeShape shape) {

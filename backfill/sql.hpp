@@ -90,8 +90,12 @@ std::string next_chunk_sql(const TableSpec& spec, bool has_lower);
 std::string begin_batch_sql(std::chrono::milliseconds lock_timeout,
                             std::chrono::milliseconds statement_timeout);
 
-/// The batch UPDATE: SET new = to_new(old) over the range, skipping rows that already agree
-/// (with fill = to_old: SET old = to_old(new) where the new column is not to_new(old)).
+/// Rows a backfill fills: the two columns disagree both ways (new is not to_new(old) and old
+/// is not to_old(new)).
+std::string fill_condition(const TableSpec& spec);
+
+/// The batch UPDATE: SET new = to_new(old) over the range, for the rows of fill_condition
+/// (with fill = to_old: SET old = to_old(new)).
 std::string backfill_update_sql(const TableSpec& spec, RangeShape shape);
 
 /// Rows of a range the batch UPDATE would change (for --dry-run). Read-only.

@@ -527,6 +527,26 @@ class VerifyTest(BackfillCase):
         self.assertIn("300 rows checked, 1 disagree", run.out)
         self.assertIn("id=7:", run.out)
 
+    def test_backfill_keeps_a_value_an_updated_app_wrote_to_the_new_column(self):
+        # Under writes = "both" an updated app writes state = 2; to_old has no value for it, so
+        # the proxy stores status = NULL beside it. That pair is current: status is what the
+        # proxy derived from state. Filling state from status would erase the app's write.
+        self.make_table("upd_t", 20)
+        app_proxy = self.start_app_proxy([type_change("upd", "upd_t")])
+        with psycopg.connect(self.pg.conninfo(host=app_proxy.host, port=app_proxy.port,
+                                              sslmode="disable"), autocommit=True) as conn:
+            conn.execute("UPDATE upd_t SET state = 2 WHERE id = 5")
+        self.assertEqual(self.pg.query("SELECT status, state FROM upd_t WHERE id = 5"),
+                         [(None, 2)])
+        run = self.command(app_proxy.config_path, "backfill", "--migration", "upd",
+                           "--progress", "log")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertIn("rows_updated=19", run.err)
+        self.assertEqual(self.pg.query("SELECT status, state FROM upd_t WHERE id = 5"),
+                         [(None, 2)])
+        self.assertEqual(self.one("SELECT count(*) FROM upd_t WHERE id <> 5 AND state IS "
+                                  f"DISTINCT FROM ({SQL_TO_NEW})"), 0)
+
     def test_composite_key_walk_and_corruption(self):
         self.pg.query("DROP TABLE IF EXISTS comp_t")
         self.pg.query("CREATE TABLE comp_t (region text, id int, status text, "

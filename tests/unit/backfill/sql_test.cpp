@@ -95,34 +95,39 @@ TEST(SqlTest, BackfillUpdateSkipsRowsThatAlreadyAgree) {
       {single_key(),
        {true, true},
        "UPDATE \"public\".\"users\" SET \"state\" = \"status\" WHERE \"id\" > $1::integer AND "
-       "\"id\" <= $2::integer AND \"state\" IS DISTINCT FROM (\"status\")"},
+       "\"id\" <= $2::integer AND \"state\" IS DISTINCT FROM (\"status\")"
+       " AND \"status\" IS DISTINCT FROM (\"state\")"},
       {single_key(),
        {false, true},
        "UPDATE \"public\".\"users\" SET \"state\" = \"status\" WHERE \"id\" <= $1::integer AND "
-       "\"state\" IS DISTINCT FROM (\"status\")"},
+       "\"state\" IS DISTINCT FROM (\"status\")"
+       " AND \"status\" IS DISTINCT FROM (\"state\")"},
       {composite_key(),
        {true, true},
        "UPDATE \"app\".\"Orders\" SET \"state\" = CASE (\"status\") WHEN 'a' THEN 1 END WHERE "
        "(\"region\", \"id\") > ($1::text, $2::bigint) AND (\"region\", \"id\") <= ($3::text, "
-       "$4::bigint) AND \"state\" IS DISTINCT FROM (CASE (\"status\") WHEN 'a' THEN 1 END)"},
+       "$4::bigint) AND \"state\" IS DISTINCT FROM (CASE (\"status\") WHEN 'a' THEN 1 END)"
+       " AND \"status\" IS DISTINCT FROM (CASE (\"state\") WHEN 1 THEN 'a' END)"},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(backfill_update_sql(c.spec, c.shape), c.out);
   }
 }
 
-// fill = to_old: the rollback's backfill, old = to_old(new) where the new column moved on
-// (it is not to_new(old)); an old value to_old cannot give back is never overwritten.
+// fill = to_old: the rollback's backfill, old = to_old(new) where the columns disagree both
+// ways; an old value to_new does not map is never overwritten with to_old(NULL).
 TEST(SqlTest, BackfillTheOtherWayFillsTheOldColumn) {
   auto spec = composite_key();
   spec.fill = Direction::to_old;
   EXPECT_EQ(backfill_update_sql(spec, {false, true}),
             "UPDATE \"app\".\"Orders\" SET \"status\" = CASE (\"state\") WHEN 1 THEN 'a' END "
             "WHERE (\"region\", \"id\") <= ($1::text, $2::bigint) AND \"state\" IS DISTINCT FROM "
-            "(CASE (\"status\") WHEN 'a' THEN 1 END)");
+            "(CASE (\"status\") WHEN 'a' THEN 1 END)"
+            " AND \"status\" IS DISTINCT FROM (CASE (\"state\") WHEN 1 THEN 'a' END)");
   EXPECT_EQ(pending_count_sql(spec, {}),
             "SELECT count(*) FROM \"app\".\"Orders\" WHERE TRUE AND \"state\" IS DISTINCT FROM "
-            "(CASE (\"status\") WHEN 'a' THEN 1 END)");
+            "(CASE (\"status\") WHEN 'a' THEN 1 END)"
+            " AND \"status\" IS DISTINCT FROM (CASE (\"state\") WHEN 1 THEN 'a' END)");
 }
 
 // A type without an equality operator (json) is compared by its text.
@@ -184,7 +189,8 @@ TEST(SqlTest, BeginBatchSetsBothTimeoutsLocally) {
 TEST(SqlTest, PendingCountAndKeysInRange) {
   EXPECT_EQ(pending_count_sql(single_key(), {true, false}),
             "SELECT count(*) FROM \"public\".\"users\" WHERE \"id\" > $1::integer AND \"state\" "
-            "IS DISTINCT FROM (\"status\")");
+            "IS DISTINCT FROM (\"status\")"
+            " AND \"status\" IS DISTINCT FROM (\"state\")");
   EXPECT_EQ(keys_in_range_sql(single_key(), {false, true}),
             "SELECT \"id\" FROM \"public\".\"users\" WHERE \"id\" <= $1::integer ORDER BY \"id\"");
 }
