@@ -399,10 +399,8 @@ int Backfill::dry_run() {
     }
     auto& chunk = std::get<std::optional<Chunk>>(found);
     if (!chunk) {
-      std::cout << "  pending: " << pending << " of " << walked << " rows would be updated ("
-                << (spec_.fill == Direction::to_old ? "old IS DISTINCT FROM to_old(new)"
-                                                    : "new IS DISTINCT FROM to_new(old)")
-                << ")\n";
+      std::cout << "  pending: " << pending << " of " << walked
+                << " rows would be updated (the columns disagree both ways)\n";
       return kExitOk;
     }
     auto counted = connection_.exec(pending_count_sql(spec_, shape_of(lower, chunk->last)),
