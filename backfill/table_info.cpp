@@ -212,10 +212,14 @@ std::optional<std::string> transforms_misfit(PgConnection& connection, const Tab
     return "UPDATE " + qualified_name(spec) + " SET " + quote_ident(column) + " = (" + value +
            ") WHERE false";
   };
-  if (writes != config::Writes::old_column) {
+  // The old column stands in for a value of its type; once it is dropped (writes and reads
+  // "new") its type is gone, and so is this check.
+  auto old_exists = column_exists(connection, spec, spec.old_column);
+  const bool have_old = std::holds_alternative<bool>(old_exists) && std::get<bool>(old_exists);
+  if (writes != config::Writes::old_column && have_old) {
     statements.push_back(assignment(spec.new_column, new_from_old(spec)));
   }
-  if (writes == config::Writes::both) {
+  if (writes == config::Writes::both && have_old) {
     statements.push_back(assignment(spec.old_column, old_from_new(spec)));
   }
   if (reads == config::Reads::new_column) {

@@ -547,6 +547,25 @@ class VerifyTest(BackfillCase):
         self.assertEqual(self.one("SELECT count(*) FROM upd_t WHERE id <> 5 AND state IS "
                                   f"DISTINCT FROM ({SQL_TO_NEW})"), 0)
 
+    def test_step_8_the_proxy_loads_and_writes_once_the_old_column_is_dropped(self):
+        # The load-time checks use the old column as a stand-in for its type; once it is
+        # dropped they must step aside, not refuse the config.
+        self.make_table("gone_t", 10)
+        self.pg.query(f"UPDATE gone_t SET state = {SQL_TO_NEW}")
+        self.pg.query("ALTER TABLE gone_t DROP COLUMN status")
+        app_proxy = self.start_app_proxy([type_change("gone", "gone_t", writes="new",
+                                                      reads="new")])
+        with psycopg.connect(self.pg.conninfo(host=app_proxy.host, port=app_proxy.port,
+                                              sslmode="disable"), autocommit=True) as conn:
+            conn.execute("INSERT INTO gone_t (id, status) VALUES (100, 'inactive')")
+            read = conn.execute("SELECT status FROM gone_t WHERE id = 100").fetchall()
+        self.assertEqual(read, [("inactive",)])
+        self.assertEqual(self.pg.query("SELECT state FROM gone_t WHERE id = 100"), [(0,)])
+        self.assertNotIn("event=migration_warning", app_proxy.log_text())
+        status = self.command(app_proxy.config_path, "status", "--migration", "gone")
+        self.assertEqual(status.code, 0, str(status))
+        self.assertIn("step 8:", status.out)
+
     def test_composite_key_walk_and_corruption(self):
         self.pg.query("DROP TABLE IF EXISTS comp_t")
         self.pg.query("CREATE TABLE comp_t (region text, id int, status text, "
