@@ -129,9 +129,13 @@ std::optional<std::string> validate_transform(std::string_view tmpl) {
   }
   // A column other than {value} has no row to come from in INSERT ... VALUES: every rewritten
   // write would fail. Names inside a subquery belong to its own FROM and are left alone.
+  // And every {value} must be an expression of its own: one inside a string constant, a quoted
+  // name or a comment would splice the app's literal into it, quotes and all.
   std::string other_column;
-  std::function<void(const detail::Node*)> visit = [&](const detail::Node* n) {
-    if (n == nullptr || !other_column.empty()) {
+  std::size_t values_seen = 0;
+  std::function<void(const detail::Node*, bool)> walk = [&](const detail::Node* n,
+                                                            bool in_subquery) {
+    if (n == nullptr) {
       return;
     }
     if (n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
@@ -140,22 +144,38 @@ std::optional<std::string> validate_transform(std::string_view tmpl) {
       for (size_t i = 0; i < ref->n_fields; ++i) {
         name += (i == 0 ? "" : ".") + std::string(detail::string_value(ref->fields[i]));
       }
-      if (name != "switchyard_value") {
+      if (name == "switchyard_value") {
+        ++values_seen;
+      } else if (!in_subquery && other_column.empty()) {
         other_column = name.empty() ? "*" : name;
       }
       return;
     }
     if (n->node_case == PG_QUERY__NODE__NODE_SUB_LINK) {
-      visit(n->sub_link->testexpr);  // the left side of IN / = ANY is ours; the query is not
+      walk(n->sub_link->testexpr, in_subquery);  // the left side of IN / = ANY is ours
+      walk(n->sub_link->subselect, true);
       return;
     }
-    detail::for_each_child(detail::node_payload(n), visit, [](const ProtobufCMessage*) {});
+    auto child = [&](const detail::Node* c) { walk(c, in_subquery); };
+    detail::for_each_child(detail::node_payload(n), child, [&](const ProtobufCMessage* typed) {
+      detail::for_each_child(
+          typed, [&](const detail::Node* c) { walk(c, true); }, [](const ProtobufCMessage*) {});
+    });
   };
-  visit(s->target_list[0]);
+  walk(s->target_list[0], false);
   if (!other_column.empty()) {
     return "the template refers to column \"" + other_column +
            "\"; it may use only {value}, the value being converted (an INSERT ... VALUES has no "
            "row to read other columns from)";
+  }
+  std::size_t placeholders = 0;
+  for (auto at = tmpl.find("{value}"); at != std::string_view::npos;
+       at = tmpl.find("{value}", at + 1)) {
+    ++placeholders;
+  }
+  if (values_seen != placeholders) {
+    return "{value} must stand where an expression goes, not inside a string constant, a quoted "
+           "name or a comment: the rewrite puts the written value there as SQL text";
   }
   return std::nullopt;
 }

@@ -37,9 +37,11 @@
 #include "rewrite/copy_transform.hpp"
 #include "rewrite/json_tree.hpp"
 #include "rewrite/literal_shape.hpp"
+#include "rewrite/pg_query_handles.hpp"
 #include "rewrite/plain_scan.hpp"
 #include "rewrite/rewriter.hpp"
 #include "rewrite/shape_recipe.hpp"
+#include "rewrite/sql_text.hpp"
 
 namespace rw = switchyard::rewrite;
 using switchyard::fuzz::check;
@@ -257,6 +259,23 @@ void check_plain_scan(const std::string& sql) {
   check(same, "the plain reader's tokens differ from the scanner's");
 }
 
+// The same text as a to_new template: validation never throws, and a template it accepts,
+// filled with a literal that tries to close a quote around it, parses as one expression
+// where the rewrite puts it.
+void check_transform_validation(const std::string& text) {
+  if (rw::validate_transform(text).has_value()) {
+    return;
+  }
+  const std::string value = "'x'') || (SELECT 1) || (''x'";
+  const std::string sql = "SELECT (" + rw::detail::apply_template(text, value) + ") FROM t";
+  const rw::detail::ParsedSql parsed(sql);
+  const PgQuery__ParseResult* tree = parsed.tree();
+  check(tree != nullptr && tree->n_stmts == 1 &&
+            tree->stmts[0]->stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT &&
+            tree->stmts[0]->stmt->select_stmt->n_target_list == 1,
+        "an accepted template does not give one expression");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -279,6 +298,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const rw::Rewriter& rewriter = rewriters[which];
   check_json_tree(sql);
   check_plain_scan(sql);
+  check_transform_validation(sql);
 
   rw::SessionContext session;
   session.user = "alice";

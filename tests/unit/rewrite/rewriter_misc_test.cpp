@@ -50,6 +50,13 @@ TEST(ValidateTransformTest, AcceptsExpressionsOfTheValueOnly) {
       {"{value} + t.amount", "refers to column \"t.amount\""},
       {"EXCLUDED.status", "must contain {value}"},
       {"coalesce({value}, excluded.status)", "refers to column \"excluded.status\""},
+      {"length('{value}')", "not inside a string constant"},
+      {"{value} || '{value}'", "not inside a string constant"},
+      {"$${value}$$ || {value}", "not inside a string constant"},
+      {"{value} /* {value} */", "not inside a string constant"},
+      {"\"{value}\"", "refers to column \"(switchyard_value)\""},
+      {"(SELECT code FROM codes WHERE codes.name = {value})", ""},
+      {"{value} + {value}", ""},
   };
   for (const auto& [tmpl, error] : cases) {
     SCOPED_TRACE(tmpl);
