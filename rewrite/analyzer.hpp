@@ -145,6 +145,9 @@ class Analyzer {
   int stmt_begin_ = 0;
   int stmt_end_ = 0;
   std::set<const PgQuery__ColumnRef*> rewritten_;
+  /// The column reference that is a whole select or RETURNING target being walked: its type
+  /// reaches the client, so a read served from the new column is cast back to the old type.
+  const PgQuery__ColumnRef* bare_target_ = nullptr;
 };
 
 /// Smallest `location` in the subtree of `node` (-1 if none): where an expression starts, up to

@@ -145,8 +145,8 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
         return mm->old_column == col && reads_new(mm);
       });
       list += m != rel.migrations.end()
-                  ? apply_template((*m)->to_old, quote_ident((*m)->new_column)) + " AS " +
-                        quote_ident(col)
+                  ? (*m)->as_old_type(apply_template((*m)->to_old, quote_ident((*m)->new_column))) +
+                        " AS " + quote_ident(col)
                   : quote_ident(col);
     }
     bool ok = false;

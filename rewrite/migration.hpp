@@ -26,6 +26,13 @@ struct Migration {
   std::string old_type, new_type;
   /// on_unsupported = reject (true) | passthrough (false).
   bool reject_unsupported = true;
+
+  /// `expr`, a read served from the new column, as a value of the old column's type when the
+  /// two types differ (and are known): a result column keeps the type clients were told.
+  std::string as_old_type(std::string expr) const {
+    return types_differ() ? "CAST(" + expr + " AS " + old_type + ")" : expr;
+  }
+  bool types_differ() const { return !old_type.empty() && old_type != new_type; }
 };
 
 /// A schema-qualified relation name, both parts as Postgres stores them.

@@ -338,14 +338,16 @@ void Analyzer::rewrite_read(const PgQuery__ColumnRef* cr, const Migration* m) {
     return;
   }
   bool ok = false;
-  if (m->to_old.empty()) {
+  const bool output = cr == bare_target_ && m->types_differ();
+  if (m->to_old.empty() && !output) {
     ok = edits_.replace(tokens_.at(last).start, tokens_.at(last).end, quote_ident(m->new_column));
   } else {
     const int begin = tokens_.at(first).start;
     const std::string prefix = sql_.substr(static_cast<size_t>(begin),
                                            static_cast<size_t>(tokens_.at(last).start - begin));
-    ok = edits_.replace(begin, tokens_.at(last).end,
-                        "(" + apply_template(m->to_old, prefix + quote_ident(m->new_column)) + ")");
+    const std::string column = prefix + quote_ident(m->new_column);
+    std::string read = m->to_old.empty() ? column : "(" + apply_template(m->to_old, column) + ")";
+    ok = edits_.replace(begin, tokens_.at(last).end, output ? m->as_old_type(read) : read);
   }
   if (!ok) {
     unsupported(m, "overlapping rewrites of one column reference");
@@ -399,7 +401,11 @@ Names Analyzer::walk_targets(PgQuery__Node* const* targets, size_t n, const Scop
       }
       continue;
     }
+    bare_target_ = val != nullptr && val->node_case == PG_QUERY__NODE__NODE_COLUMN_REF
+                       ? val->column_ref
+                       : nullptr;
     walk_expr(val, scope);
+    bare_target_ = nullptr;
     const bool has_alias = rt->name != nullptr && rt->name[0] != '\0';
     const std::string name = has_alias ? std::string(rt->name) : figure_colname(val);
     names.push_back(name);

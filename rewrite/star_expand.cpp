@@ -114,8 +114,9 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
         return mm->old_column == col && reads_new(mm);
       });
       if (m != r->migrations.end()) {
-        text += apply_template((*m)->to_old, qual + quote_ident((*m)->new_column)) + " AS " +
-                quote_ident(col);
+        text +=
+            (*m)->as_old_type(apply_template((*m)->to_old, qual + quote_ident((*m)->new_column))) +
+            " AS " + quote_ident(col);
         use(*m).reads_of_old++;
       } else {
         text += qual + quote_ident(col);

@@ -16,6 +16,10 @@ from harness.base import requires_proxy
 from harness.postgres import SUPERUSER
 from test_rewrite import RewriteCase, both_migrations
 
+# The classic widening: an int column moved to a bigint one, no transform.
+WIDEN = {"name": "widen-n", "table": "public.widen", "old_column": "n", "new_column": "n_big",
+         "writes": "both", "reads": "old"}
+
 
 @requires_proxy
 class AsyncpgTest(RewriteCase):
@@ -24,11 +28,12 @@ class AsyncpgTest(RewriteCase):
         super().setUp()
         self.proxy.reload(both_migrations(writes="both", reads="old"))
 
-    def run_client(self, body):
+    def run_client(self, body, through=None):
         """Runs `body(connection)` on an asyncpg connection through the proxy, bounded."""
+        through = through or self.proxy
 
         async def session():
-            conn = await asyncpg.connect(host=self.proxy.host, port=self.proxy.port,
+            conn = await asyncpg.connect(host=through.host, port=through.port,
                                          user=SUPERUSER, password=self.pg.password,
                                          database=self.pg.dbname, ssl=False, timeout=10,
                                          command_timeout=20)
@@ -90,3 +95,29 @@ class AsyncpgTest(RewriteCase):
         self.assertEqual(self.run_client(body), 1)
         self.assertEqual(self.rows("accounts"), [], "nothing half-written")
         self.assertEqual(self.direct("SELECT id, amount FROM orders"), [(7, 30)])
+
+    def test_a_cached_statement_keeps_its_result_type_when_reads_flip_to_a_wider_column(self):
+        # asyncpg decodes binary results with the types of its cached Describe. Served from
+        # the bigint column as is, the int4 result would arrive as 8 bytes the driver reads
+        # as 4; Switchyard casts a result column back to the old column's type.
+        self.direct("DROP TABLE IF EXISTS widen")
+        self.direct("CREATE TABLE widen (id int PRIMARY KEY, n int, n_big bigint)")
+        self.direct("INSERT INTO widen VALUES (1, 7, 7), (2, 8, 8)")
+        widen_proxy = self.migration_proxy([WIDEN])
+
+        async def body(conn):
+            by_id = await conn.prepare("SELECT n FROM widen WHERE id = $1")
+            before = await by_id.fetchval(1)
+            widen_proxy.reload([dict(WIDEN, reads="new")])
+            self.direct("UPDATE widen SET n_big = 70 WHERE id = 1")  # to see where reads go
+            after = await by_id.fetchval(1)
+            fresh = await conn.prepare("SELECT n, id FROM widen ORDER BY id")
+            types = [a.type.name for a in fresh.get_attributes()]
+            star = await conn.fetchrow("SELECT * FROM widen WHERE id = 2")
+            return before, after, types, dict(star)
+
+        before, after, types, star = self.run_client(body, through=widen_proxy)
+        self.assertEqual(before, 7)
+        self.assertEqual(after, 70, "served from n_big, in n's type")
+        self.assertEqual(types, ["int4", "int4"])
+        self.assertEqual(star, {"id": 2, "n": 8})

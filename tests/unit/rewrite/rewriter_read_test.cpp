@@ -151,6 +151,43 @@ TEST(ReadRuleTest, TypeChangeReadsNew) {
       });
 }
 
+// When the columns' types differ, a read that is a whole result column is cast back to the
+// old column's type (clients keep the type they were told, binary decoders included); reads
+// elsewhere stay bare, so an index on the new column still serves WHERE and JOIN.
+TEST(ReadRuleTest, ResultColumnsKeepTheOldTypeWhenTheTypesDiffer) {
+  Migration widen = users_migration(Writes::both, Reads::new_column);
+  widen.old_type = "integer";
+  widen.new_type = "bigint";
+  Migration typed = users_migration(Writes::both, Reads::new_column, true);
+  typed.old_type = "character varying(20)";
+  typed.new_type = "smallint";
+  Migration same = users_migration(Writes::both, Reads::new_column);
+  same.old_type = "text";
+  same.new_type = "text";
+  run_table(widen,
+            {
+                {"SELECT status FROM users WHERE status = 5",
+                 "SELECT CAST(state AS integer) AS status FROM users WHERE state = 5"},
+                {"SELECT u.status, u.status + 1 AS next FROM users u JOIN orders o ON o.id = "
+                 "u.status",
+                 "SELECT CAST(u.state AS integer) AS status, u.state + 1 AS next FROM users u "
+                 "JOIN orders o ON o.id = u.state"},
+                {"SELECT status AS s FROM users ORDER BY status",
+                 "SELECT CAST(state AS integer) AS s FROM users ORDER BY state"},
+                {"SELECT * FROM users",
+                 "SELECT users.id, CAST(users.state AS integer) AS status, users.name FROM users"},
+                {"UPDATE users SET name = 'x' RETURNING status",
+                 "UPDATE users SET name = 'x' RETURNING CAST(state AS integer) AS status"},
+            });
+  run_table(typed, {
+                       {"SELECT status FROM users",
+                        "SELECT CAST((" CASE_T ") AS character varying(20)) AS status FROM users"},
+                   });
+  run_table(same, {
+                      {"SELECT status FROM users", "SELECT state AS status FROM users"},
+                  });
+}
+
 TEST(ReadRuleTest, UnsupportedReadsAreRejectedOrPassedThrough) {
   run_table(
       users_migration(Writes::both, Reads::new_column),
