@@ -67,7 +67,7 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
       if (f.backfill_state != "done" || !f.backfill_current) {
         return {
             "reads are served from the new column, but no backfill has finished: rows written "
-            "before dual writes began read as NULL there. Set reads = \"old\" and reload now, "
+            "before dual writes began may read as NULL there. Set reads = \"old\" and reload now, "
             "then switchyard backfill" +
                 args + " and verify",
             true};
