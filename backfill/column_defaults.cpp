@@ -44,10 +44,6 @@ std::string described(const std::string& column, const ColumnDefault& d) {
   return column + (d.expression ? " DEFAULT " + one_line(*d.expression) : " no default");
 }
 
-std::string shown(const std::optional<std::string>& value) {
-  return value ? quote_literal(*value) : "NULL";
-}
-
 std::string alter_column(const TableSpec& spec) {
   return "ALTER TABLE " + qualified_name(spec) + " ALTER COLUMN " + quote_ident(spec.new_column);
 }
@@ -118,17 +114,18 @@ DefaultsFinding judge_defaults(const TableSpec& spec, const ColumnDefault& old_d
                                                                : "NULL::" + old_default.type);
     }
     return {DefaultsVerdict::differ,
-            both + "\nAn INSERT that names neither column stores " + shown(e.old_value) + " in " +
-                o + " and " + (e.new_repeats ? shown(e.new_value) : "a new value each time") +
-                " in " + n + ", where to_new gives " + shown(e.expected_new) + counted +
+            both + "\nAn INSERT that names neither column stores " + quote_nullable(e.old_value) +
+                " in " + o + " and " +
+                (e.new_repeats ? quote_nullable(e.new_value) : "a new value each time") + " in " +
+                n + ", where to_new gives " + quote_nullable(e.expected_new) + counted +
                 "\nMake them agree: " + fix,
             fix};
   }
   return {DefaultsVerdict::differ,
-          both + "\nto_old(" + shown(e.new_value) + ") gives " + shown(e.expected_old) + ", not " +
-              o + "'s default " + shown(e.old_value) +
-              ": the transforms do not map this value back" + counted +
-              "\nExtend to_new and to_old to cover it.",
+          both + "\nto_old(" + quote_nullable(e.new_value) + ") gives " +
+              quote_nullable(e.expected_old) + ", not " + o + "'s default " +
+              quote_nullable(e.old_value) + ": the transforms do not map this value back" +
+              counted + "\nExtend to_new and to_old to cover it.",
           ""};
 }
 

@@ -32,6 +32,10 @@ std::string quote_ident(std::string_view name) { return rewrite::detail::quoted(
 
 std::string quote_literal(std::string_view text) { return rewrite::detail::quoted(text, '\''); }
 
+std::string quote_nullable(const std::optional<std::string>& value) {
+  return value ? quote_literal(*value) : "NULL";
+}
+
 std::string text_array_literal(const std::vector<std::string>& items) {
   std::string out = "{";
   for (std::size_t i = 0; i < items.size(); ++i) {

@@ -59,6 +59,9 @@ std::string quote_ident(std::string_view name);
 /// A single-quoted SQL string literal (quotes doubled inside).
 std::string quote_literal(std::string_view text);
 
+/// quote_literal of a value, or NULL: a value as reports show it.
+std::string quote_nullable(const std::optional<std::string>& value);
+
 /// A Postgres text[] literal, every element double-quoted, so any value survives.
 std::string text_array_literal(const std::vector<std::string>& items);
 

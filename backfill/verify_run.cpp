@@ -16,10 +16,6 @@ using Clock = std::chrono::steady_clock;
 // Retries of one chunk that hit statement_timeout (or a rare lock wait on DDL) before giving up.
 constexpr int kMaxRetries = 5;
 
-std::string shown(const std::optional<std::string>& value) {
-  return value ? quote_literal(*value) : "NULL";
-}
-
 struct Totals {
   long long rows = 0;
   long long to_new = 0;
@@ -130,10 +126,10 @@ int run_verify(const Options& options, const config::Config&, const config::Migr
             key.push_back(rows->text(r, c));
           }
           samples.push_back(format_key(spec, key) + ": " + spec.old_column + "=" +
-                            shown(rows->value(r, k)) + " " + spec.new_column + "=" +
-                            shown(rows->value(r, k + 1)) +
-                            " (to_new(old)=" + shown(rows->value(r, k + 2)) +
-                            ", to_old(new)=" + shown(rows->value(r, k + 3)) + ")");
+                            quote_nullable(rows->value(r, k)) + " " + spec.new_column + "=" +
+                            quote_nullable(rows->value(r, k + 1)) +
+                            " (to_new(old)=" + quote_nullable(rows->value(r, k + 2)) +
+                            ", to_old(new)=" + quote_nullable(rows->value(r, k + 3)) + ")");
         }
       }
     }

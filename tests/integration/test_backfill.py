@@ -104,6 +104,11 @@ class BackfillCase(IntegrationCase):
         app_proxy.start()
         return app_proxy
 
+    def through(self, app_proxy):
+        """An autocommit psycopg connection through `app_proxy`, as the application has."""
+        return psycopg.connect(self.pg.conninfo(host=app_proxy.host, port=app_proxy.port,
+                                                sslmode="disable"), autocommit=True)
+
     def start_command(self, config, *args):
         """A command left running (stderr to a file, for its log lines)."""
         log = tempfile.NamedTemporaryFile(prefix="backfill-", suffix=".log", dir=self.directory,
@@ -343,8 +348,7 @@ class VerifyTest(BackfillCase):
         self.assertEqual(self.command(config, "backfill", "--migration", "def").code, 0)
 
         def insert_through_proxy(row_id):
-            with psycopg.connect(self.pg.conninfo(host=app_proxy.host, port=app_proxy.port,
-                                                  sslmode="disable"), autocommit=True) as conn:
+            with self.through(app_proxy) as conn:
                 conn.execute("INSERT INTO def_t (id) VALUES (%s)", (row_id,))
             return self.pg.query("SELECT status, state FROM def_t WHERE id = %s", (row_id,))[0]
 
@@ -465,8 +469,7 @@ class VerifyTest(BackfillCase):
         self.assertEqual(self.command(config, "backfill", "--migration", "rb", "--direction",
                                       "to-new").code, 0)
         app_proxy = self.start_app_proxy([type_change("rb", "rb_t", writes="new", reads="new")])
-        with psycopg.connect(self.pg.conninfo(host=app_proxy.host, port=app_proxy.port,
-                                              sslmode="disable"), autocommit=True) as conn:
+        with self.through(app_proxy) as conn:
             conn.execute("UPDATE rb_t SET status = 'inactive' WHERE id <= 10")
         written = self.pg.query("SELECT id, status, state FROM rb_t WHERE id <= 10 ORDER BY id")
         self.assertEqual({r[2] for r in written}, {0})
@@ -533,8 +536,7 @@ class VerifyTest(BackfillCase):
         # proxy derived from state. Filling state from status would erase the app's write.
         self.make_table("upd_t", 20)
         app_proxy = self.start_app_proxy([type_change("upd", "upd_t")])
-        with psycopg.connect(self.pg.conninfo(host=app_proxy.host, port=app_proxy.port,
-                                              sslmode="disable"), autocommit=True) as conn:
+        with self.through(app_proxy) as conn:
             conn.execute("UPDATE upd_t SET state = 2 WHERE id = 5")
         self.assertEqual(self.pg.query("SELECT status, state FROM upd_t WHERE id = 5"),
                          [(None, 2)])
@@ -555,8 +557,7 @@ class VerifyTest(BackfillCase):
         self.pg.query("ALTER TABLE gone_t DROP COLUMN status")
         app_proxy = self.start_app_proxy([type_change("gone", "gone_t", writes="new",
                                                       reads="new")])
-        with psycopg.connect(self.pg.conninfo(host=app_proxy.host, port=app_proxy.port,
-                                              sslmode="disable"), autocommit=True) as conn:
+        with self.through(app_proxy) as conn:
             conn.execute("INSERT INTO gone_t (id, status) VALUES (100, 'inactive')")
             read = conn.execute("SELECT status FROM gone_t WHERE id = 100").fetchall()
         self.assertEqual(read, [("inactive",)])
