@@ -10,8 +10,8 @@ PACKAGES=(
   libpg-query-dev libprotobuf-c-dev libpq-dev rapidjson-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer python3 python3-psycopg python3-asyncpg
-  python3-prometheus-client openssl
+  postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer
+  python3 python3-psycopg python3-asyncpg python3-prometheus-client openssl
   procps iproute2
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
