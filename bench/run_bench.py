@@ -75,11 +75,17 @@ def add_migration_columns(pg):
     pg.query("CREATE TABLE bench_other (id int PRIMARY KEY, note text, note_v2 text)")
 
 
-def switchyard_for(pg, target, threads=0, scheduling="batch"):
+def upstream_address(pg, transport):
+    """Where a proxy reaches `pg`: its TCP port, or its unix socket (directory and port, as
+    libpq and Switchyard name it)."""
+    return f"{pg.directory}:{pg.port}" if transport == "unix" else f"127.0.0.1:{pg.port}"
+
+
+def switchyard_for(pg, target, threads=0, scheduling="batch", transport="tcp"):
     """A Switchyard (not started) in front of `pg` with `target`'s migration; the password is
     read from PASSWORD_ENV."""
     return proxy.SwitchyardProxy(pg.port, log_level="warn", extra={
-        "upstream": {"address": f"127.0.0.1:{pg.port}", "tls": "disable",
+        "upstream": {"address": upstream_address(pg, transport), "tls": "disable",
                      "user": postgres.SUPERUSER, "password_env": PASSWORD_ENV,
                      "database": pg.dbname},
         "migration": [MIGRATIONS[target]],
@@ -113,9 +119,10 @@ def rss_kib(pid):
 class PgBouncer:
     """Debian's pgbouncer in session mode; SCRAM with the client, SCRAM with the server."""
 
-    def __init__(self, pg, max_clients, wrapper=()):
+    def __init__(self, pg, max_clients, wrapper=(), transport="tcp"):
         self.pg = pg
         self.max_clients = max_clients
+        self.transport = transport
         self.wrapper = list(wrapper)  # a command to run PgBouncer under (a profiler)
         self.host = "127.0.0.1"
         self.port = None
@@ -129,9 +136,11 @@ class PgBouncer:
         users = os.path.join(self.directory, "userlist.txt")
         with open(users, "w") as f:
             f.write(f'"{self.pg.user}" "{self.pg.password}"\n')
+        # PgBouncer's host names a unix socket's directory the way libpq does.
+        server_host = self.pg.directory if self.transport == "unix" else "127.0.0.1"
         with open(ini, "w") as f:
             f.write(f"""[databases]
-{self.pg.dbname} = host=127.0.0.1 port={self.pg.port} dbname={self.pg.dbname}
+{self.pg.dbname} = host={server_host} port={self.pg.port} dbname={self.pg.dbname}
 
 [pgbouncer]
 listen_addr = 127.0.0.1
@@ -209,11 +218,11 @@ class Bench:
         add_migration_columns(self.pg)
         self.pg.query("VACUUM ANALYZE")
 
-        self.bouncer = PgBouncer(self.pg, a.idle_clients)
+        self.bouncer = PgBouncer(self.pg, a.idle_clients, transport=a.upstream)
         self.bouncer.start()
         os.environ[PASSWORD_ENV] = self.pg.password
         for target in MIGRATIONS:
-            p = switchyard_for(self.pg, target, a.proxy_threads, a.proxy_scheduling)
+            p = switchyard_for(self.pg, target, a.proxy_threads, a.proxy_scheduling, a.upstream)
             p.start()
             self.proxies[target] = p
             self.endpoints[target] = (p.host, p.port, p.process.pid)
@@ -357,6 +366,8 @@ def report(bench, results, idle, started, load_before):
     out(f"PostgreSQL 15 (fsync = off, synchronous_commit = off, full_page_writes = off, "
         f"shared_buffers = 256MB, max_connections = {a.idle_clients + 100}); "
         f"{bench.bouncer.version()} (pool_mode = session, auth_type = scram-sha-256); "
+        f"both proxies reach Postgres over "
+        f"{'its unix socket' if a.upstream == 'unix' else 'TCP on 127.0.0.1'}; "
         f"pgbench -s {a.scale} -c {a.clients} -j {a.threads} -T {a.seconds}, "
         f"{a.repeat} repeat(s) per target, targets cycled within each cell in an order that "
         f"rotates each repeat; medians.")
@@ -436,6 +447,9 @@ def main():
                         help="Switchyard's [runtime] threads (default 0: one per usable CPU)")
     parser.add_argument("--proxy-scheduling", choices=("batch", "normal"), default="batch",
                         help="Switchyard's [runtime] scheduling (default batch)")
+    parser.add_argument("--upstream", choices=("tcp", "unix"), default="tcp",
+                        help="how both proxies reach Postgres (default tcp; clients always "
+                        "connect over TCP)")
     parser.add_argument("--idle-clients", type=int, default=None)
     parser.add_argument("--skip-idle", action="store_true", help="no idle-memory measurement")
     parser.add_argument("--skip-pgbench", action="store_true", help="idle memory only")

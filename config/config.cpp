@@ -70,7 +70,14 @@ std::string_view to_string(LogFormat format) {
   return "?";
 }
 
+std::string Endpoint::unix_socket_path() const {
+  return (host == "/" ? std::string() : host) + "/.s.PGSQL." + std::to_string(port);
+}
+
 std::string Endpoint::to_string() const {
+  if (is_unix()) {
+    return unix_socket_path();
+  }
   // A colon in the host can only be an IPv6 literal, which needs brackets to keep the port
   // separable.
   if (host.find(':') != std::string::npos) {

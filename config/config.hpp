@@ -43,7 +43,13 @@ struct Endpoint {
   std::string host;
   std::uint16_t port = 0;
 
-  /// "127.0.0.1:6432", "[::1]:6432", "localhost:5432".
+  /// An upstream reached through a unix socket: `host` is the socket's directory, as in
+  /// libpq's host parameter, and `port` names the socket file in it.
+  bool is_unix() const { return host.starts_with('/'); }
+  /// "<directory>/.s.PGSQL.<port>": the file Postgres creates for a unix socket.
+  std::string unix_socket_path() const;
+
+  /// "127.0.0.1:6432", "[::1]:6432", "localhost:5432"; a unix socket's file path.
   std::string to_string() const;
   bool operator==(const Endpoint&) const = default;
 };

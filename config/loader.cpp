@@ -233,7 +233,8 @@ class Reader {
     if (!read_string(table, path, "address", text)) {
       return;
     }
-    auto parsed = parse_endpoint(text, allow_port_zero, default_host);
+    auto parsed = path == "upstream" ? parse_upstream_address(text)
+                                     : parse_endpoint(text, allow_port_zero, default_host);
     if (!parsed) {
       d_.add(join(path, "address"), in_quotes(text) + ": " + parsed.error);
       return;
@@ -291,6 +292,14 @@ class Reader {
     check_keys(*upstream, path, kUpstreamKeys);
     read_endpoint(*upstream, path, out.address, /*allow_port_zero=*/false);
     read_enum(*upstream, path, "tls", kTlsModes, out.tls);
+    if (out.address.is_unix() &&
+        (out.tls == TlsMode::require || out.tls == TlsMode::verify_full)) {
+      d_.add(join(path, "tls"),
+             in_quotes(std::string(to_string(out.tls))) +
+                 " cannot hold: Postgres does not offer TLS on a unix socket (address is " +
+                 out.address.to_string() +
+                 "); valid there: \"disable\" or \"prefer\", which connects without TLS");
+    }
     read_string(*upstream, path, "ca_file", out.ca_file);
     read_string(*upstream, path, "user", out.user);
     read_string(*upstream, path, "password_env", out.password_env);

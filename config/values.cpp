@@ -1,5 +1,7 @@
 #include "config/values.hpp"
 
+#include <sys/un.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -30,6 +32,23 @@ bool is_ipv6_char(char c) {
 template <class T>
 Parsed<T> fail(std::string why) {
   return Parsed<T>{std::nullopt, std::move(why)};
+}
+
+Parsed<std::uint16_t> parse_port(std::string_view text, bool allow_zero) {
+  if (!all_digits(text)) {
+    return fail<std::uint16_t>("port \"" + std::string(text) +
+                               "\" is not a number; ports are 1..65535");
+  }
+  unsigned long port = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (ec != std::errc{} || end != text.data() + text.size() || port > 65535) {
+    return fail<std::uint16_t>("port " + std::string(text) +
+                               " is out of range; ports are 1..65535");
+  }
+  if (port == 0 && !allow_zero) {
+    return fail<std::uint16_t>("port 0 is not a port to connect to; ports are 1..65535");
+  }
+  return Parsed<std::uint16_t>{static_cast<std::uint16_t>(port), {}};
 }
 
 }  // namespace
@@ -83,21 +102,53 @@ Parsed<Endpoint> parse_endpoint(std::string_view text, bool allow_port_zero,
   if (host.empty()) {
     return fail<Endpoint>("missing host; " + example);
   }
-  if (!all_digits(port_text)) {
-    return fail<Endpoint>("port \"" + std::string(port_text) +
-                          "\" is not a number; ports are 1..65535");
+  auto port = parse_port(port_text, allow_port_zero);
+  if (!port) {
+    return fail<Endpoint>(std::move(port.error));
   }
-  unsigned long port = 0;
-  const auto [end, ec] =
-      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535) {
-    return fail<Endpoint>("port " + std::string(port_text) +
-                          " is out of range; ports are 1..65535");
+  return Parsed<Endpoint>{Endpoint{std::string(host), *port.value}, {}};
+}
+
+Parsed<Endpoint> parse_upstream_address(std::string_view text) {
+  if (!text.starts_with('/')) {
+    if (text.find('/') != std::string_view::npos) {
+      return fail<Endpoint>(
+          "a unix socket's directory must be an absolute path, such as \"/var/run/postgresql\"");
+    }
+    return parse_endpoint(text);
   }
-  if (port == 0 && !allow_port_zero) {
-    return fail<Endpoint>("port 0 is not a port to connect to; ports are 1..65535");
+  constexpr std::string_view kSocketPrefix = ".s.PGSQL.";
+  const auto slash = text.rfind('/');
+  std::string_view last = text.substr(slash + 1);
+  std::string_view directory = text;
+  std::string_view port_text = "5432";
+  if (last.starts_with(kSocketPrefix)) {
+    directory = text.substr(0, slash);
+    port_text = last.substr(kSocketPrefix.size());
+  } else if (const auto colon = last.find(':'); colon != std::string_view::npos) {
+    directory = text.substr(0, slash + 1 + colon);
+    port_text = last.substr(colon + 1);
   }
-  return Parsed<Endpoint>{Endpoint{std::string(host), static_cast<std::uint16_t>(port)}, {}};
+  while (directory.size() > 1 && directory.ends_with('/')) {
+    directory.remove_suffix(1);
+  }
+  if (directory.empty()) {
+    directory = "/";
+  }
+  auto port = parse_port(port_text, /*allow_zero=*/false);
+  if (!port) {
+    return fail<Endpoint>(std::move(port.error));
+  }
+  Endpoint endpoint{std::string(directory), *port.value};
+  // sockaddr_un holds the path with its terminating NUL; connect() would fail later with a
+  // message that does not say why.
+  constexpr std::size_t kMaxSocketPath = sizeof(sockaddr_un::sun_path) - 1;
+  if (const std::string path = endpoint.unix_socket_path(); path.size() > kMaxSocketPath) {
+    return fail<Endpoint>("the socket path " + path + " is " + std::to_string(path.size()) +
+                          " bytes long; a unix socket's path holds at most " +
+                          std::to_string(kMaxSocketPath));
+  }
+  return Parsed<Endpoint>{std::move(endpoint), {}};
 }
 
 Parsed<std::chrono::milliseconds> parse_duration(std::string_view text) {

@@ -27,6 +27,11 @@ struct Parsed {
 Parsed<Endpoint> parse_endpoint(std::string_view text, bool allow_port_zero = false,
                                 std::string_view default_host = {});
 
+/// Parses [upstream] address: "host:port" as parse_endpoint does, or a unix socket named as
+/// libpq names it: an absolute directory ("/var/run/postgresql", port 5432), a directory and
+/// a port ("/var/run/postgresql:5433"), or the socket file ("/var/run/postgresql/.s.PGSQL.5433").
+Parsed<Endpoint> parse_upstream_address(std::string_view text);
+
 /// Parses "250ms", "10s", "2m", "1h" (a non-negative integer and a unit).
 Parsed<std::chrono::milliseconds> parse_duration(std::string_view text);
 

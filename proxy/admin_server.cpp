@@ -39,12 +39,26 @@ Reply text_reply(http::status status, std::string body) {
   return Reply{status, "text/plain; charset=utf-8", std::move(body)};
 }
 
-// Why the upstream is not reachable, or nullopt when a TCP connect succeeded in time.
+// Why the upstream is not reachable, or nullopt when a connect succeeded in time.
 awaitable<std::optional<std::string>> check_upstream(config::Endpoint address,
                                                      std::chrono::milliseconds timeout) {
   auto executor = co_await net::this_coro::executor;
-  beast::tcp_stream stream(executor);
   const std::string where = address.to_string();
+  if (address.is_unix()) {
+    beast::basic_stream<net::local::stream_protocol> local(executor);
+    local.expires_after(timeout);
+    auto [connect_ec] = co_await local.async_connect(
+        net::local::stream_protocol::endpoint(address.unix_socket_path()), use_nothrow);
+    if (connect_ec == beast::error::timeout) {
+      co_return "upstream " + where + " did not accept a connection within " +
+          std::to_string(timeout.count()) + "ms";
+    }
+    if (connect_ec) {
+      co_return "upstream " + where + " unreachable: " + connect_ec.message();
+    }
+    co_return std::nullopt;
+  }
+  beast::tcp_stream stream(executor);
   error_code ec;
   auto ip = net::ip::make_address(address.host, ec);
   std::vector<tcp::endpoint> endpoints;

@@ -246,7 +246,7 @@ awaitable<void> Session::forward_cancel(const protocol::CancelRequest& request) 
     spdlog::info("event=cancel_ignored session={} client={} reason=unknown_key", id_, peer_);
     co_return;
   }
-  auto connected = co_await connect_tcp(*target, off_thread_);
+  auto connected = co_await connect_socket(*target, off_thread_);
   if (auto* error = std::get_if<std::string>(&connected)) {
     spdlog::warn("event=cancel_failed session={} error={}", id_, log_value(*error));
     co_return;
@@ -285,6 +285,7 @@ awaitable<Session::Step> Session::authenticate() {
     pending.bytes(std::span<const std::byte>(frame.body.data() - 5, frame.size));
   };
 
+  bool server_asked_for_credentials = false;
   for (;;) {
     if (!upstream_reader_.has_leftover() && !co_await flush()) {
       co_return Step::done;
@@ -301,6 +302,24 @@ awaitable<Session::Step> Session::authenticate() {
     switch (frame.type) {
       case be::kAuthentication: {
         auto code = protocol::decode_auth_code(frame.body).value_or(-1);
+        if (code == static_cast<std::int32_t>(protocol::AuthCode::ok) &&
+            !server_asked_for_credentials && snapshot_->config->upstream.address.is_unix()) {
+          // On a unix socket, pg_hba's peer (and trust) admit the connecting process, which is
+          // Switchyard: passing that on would let every client of the proxy in as any user it
+          // names.
+          spdlog::warn(
+              "event=auth_refused session={} client={} user={} reason=no_credentials_on_unix_socket",
+              id_, peer_, log_value(user_));
+          co_await send_error(
+              client_, "FATAL", "28000",
+              "Switchyard refused the connection: upstream " +
+                  snapshot_->config->upstream.address.to_string() + " admitted user \"" + user_ +
+                  "\" without a password (pg_hba.conf peer or trust on its unix socket), which "
+                  "would admit every client of the proxy; give the proxy's local connections a "
+                  "password method (scram-sha-256) or use a TCP upstream address");
+          co_return Step::done;
+        }
+        server_asked_for_credentials = true;
         if (code == static_cast<std::int32_t>(protocol::AuthCode::sasl)) {
           // Channel binding binds to the TLS connection the server sees, which is ours, not the
           // client's: a -PLUS exchange through a proxy can only fail, so it is never offered.

@@ -73,6 +73,65 @@ TEST(ConfigEndpointParseTest, PortZeroAndDefaultHostOnlyWhenAsked) {
   EXPECT_EQ(defaulted.value->port, 9187);
 }
 
+TEST(ConfigUpstreamAddressTest, UnixSocketsAreNamedAsLibpqNamesThem) {
+  struct Case {
+    std::string_view text;
+    std::string_view directory;
+    std::uint16_t port;
+    std::string_view socket_file;
+  };
+  const Case cases[] = {
+      {"/var/run/postgresql", "/var/run/postgresql", 5432, "/var/run/postgresql/.s.PGSQL.5432"},
+      {"/var/run/postgresql/", "/var/run/postgresql", 5432, "/var/run/postgresql/.s.PGSQL.5432"},
+      {"/tmp:5433", "/tmp", 5433, "/tmp/.s.PGSQL.5433"},
+      {"/tmp/.s.PGSQL.6000", "/tmp", 6000, "/tmp/.s.PGSQL.6000"},
+      {"/.s.PGSQL.5432", "/", 5432, "/.s.PGSQL.5432"},
+      {"/", "/", 5432, "/.s.PGSQL.5432"},
+      {"/srv/pg:data/sock", "/srv/pg:data/sock", 5432, "/srv/pg:data/sock/.s.PGSQL.5432"},
+  };
+  for (const Case& c : cases) {
+    auto parsed = parse_upstream_address(c.text);
+    ASSERT_TRUE(parsed) << c.text << ": " << parsed.error;
+    EXPECT_TRUE(parsed.value->is_unix()) << c.text;
+    EXPECT_EQ(parsed.value->host, c.directory) << c.text;
+    EXPECT_EQ(parsed.value->port, c.port) << c.text;
+    EXPECT_EQ(parsed.value->unix_socket_path(), c.socket_file) << c.text;
+    EXPECT_EQ(parsed.value->to_string(), c.socket_file) << c.text;
+    // What /config and the logs print reads back as the same address.
+    auto again = parse_upstream_address(parsed.value->to_string());
+    ASSERT_TRUE(again) << again.error;
+    EXPECT_EQ(*again.value, *parsed.value) << c.text;
+  }
+
+  auto tcp = parse_upstream_address("db.internal:5433");
+  ASSERT_TRUE(tcp) << tcp.error;
+  EXPECT_FALSE(tcp.value->is_unix());
+  EXPECT_EQ(tcp.value->to_string(), "db.internal:5433");
+}
+
+TEST(ConfigUpstreamAddressTest, RejectsBadUnixSocketsWithAReason) {
+  struct Case {
+    std::string_view text;
+    std::string_view says;
+  };
+  const std::string too_long = "/" + std::string(100, 'd');
+  const Case cases[] = {
+      {"/tmp:0", "port 0"},
+      {"/tmp:x", "is not a number"},
+      {"/tmp:70000", "out of range"},
+      {"/tmp/.s.PGSQL.", "is not a number"},
+      {"/tmp/.s.PGSQL.5432x", "is not a number"},
+      {"run/postgresql", "absolute path"},
+      {"./sock:5432", "absolute path"},
+      {too_long, "at most 107"},
+  };
+  for (const Case& c : cases) {
+    auto parsed = parse_upstream_address(c.text);
+    ASSERT_FALSE(parsed) << c.text;
+    EXPECT_NE(parsed.error.find(c.says), std::string::npos) << c.text << ": " << parsed.error;
+  }
+}
+
 TEST(ConfigDurationTest, ParsesEachUnit) {
   struct Case {
     std::string_view text;
