@@ -21,7 +21,8 @@ kernel.perf_event_paranoid) the /proc figures are printed alone.
 
 Usage (from the repository root, after building):
   SWITCHYARD_BIN=build/proxy/switchyard /usr/bin/python3 bench/per_statement.py \
-      [--proxy-threads N] [--proxy-scheduling batch|normal] [--script select-only|tpcb]
+      [--proxy-threads N] [--proxy-scheduling batch|normal] [--upstream tcp|unix]
+      [--script select-only|tpcb]
       [--mode simple|extended|prepared] [--rounds 3] [--seconds 5] [--targets pgbouncer,switchyard,switchyard-rewrite]
 """
 
@@ -134,6 +135,8 @@ def main():
                         help="Switchyard's [runtime] threads (default 0: one per usable CPU)")
     parser.add_argument("--proxy-scheduling", choices=("batch", "normal"), default="batch",
                         help="Switchyard's [runtime] scheduling (default batch)")
+    parser.add_argument("--upstream", choices=("tcp", "unix"), default="tcp",
+                        help="how both proxies reach Postgres (default tcp)")
     parser.add_argument("--script", choices=tuple(SCRIPTS), default="select-only")
     parser.add_argument("--mode", choices=run_bench.MODES, default="simple")
     parser.add_argument("--rounds", type=int, default=3)
@@ -152,7 +155,8 @@ def main():
     bench = Bench(argparse.Namespace(clients=args.clients, threads=2, scale=10,
                                      seconds=args.seconds, repeat=1,
                                      proxy_threads=args.proxy_threads,
-                                     proxy_scheduling=args.proxy_scheduling, idle_clients=100))
+                                     proxy_scheduling=args.proxy_scheduling,
+                                     upstream=args.upstream, idle_clients=100))
     use_perf = perf_usable()
     if not use_perf:
         log("perf cannot count tracepoints here: /proc figures only")

@@ -25,10 +25,10 @@ TEST(OldColumnUsersTest, ExplainsEachFindingForThePhase) {
     std::vector<std::string> says;
     std::vector<std::string> never;
   };
-  const OldColumnUsers views{{"view active_users", "function n_active()"}, false};
-  const OldColumnUsers one_view{{"view active_users"}, false};
-  const OldColumnUsers not_null{{}, true};
-  const OldColumnUsers both{{"policy p on table users"}, true};
+  const OldColumnUsers views{{"view active_users", "function n_active()"}, false, {}};
+  const OldColumnUsers one_view{{"view active_users"}, false, {}};
+  const OldColumnUsers not_null{{}, true, {}};
+  const OldColumnUsers both{{"policy p on table users"}, true, {}};
   const OldColumnUsers guessed{{}, false, {"set_status(integer,text)", "touch() (trigger t)"}};
   const std::string drop_not_null =
       "ALTER TABLE \"public\".\"users\" ALTER COLUMN \"status\" DROP NOT NULL";
