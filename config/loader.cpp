@@ -292,8 +292,7 @@ class Reader {
     check_keys(*upstream, path, kUpstreamKeys);
     read_endpoint(*upstream, path, out.address, /*allow_port_zero=*/false);
     read_enum(*upstream, path, "tls", kTlsModes, out.tls);
-    if (out.address.is_unix() &&
-        (out.tls == TlsMode::require || out.tls == TlsMode::verify_full)) {
+    if (out.address.is_unix() && (out.tls == TlsMode::require || out.tls == TlsMode::verify_full)) {
       d_.add(join(path, "tls"),
              in_quotes(std::string(to_string(out.tls))) +
                  " cannot hold: Postgres does not offer TLS on a unix socket (address is " +

@@ -308,7 +308,8 @@ awaitable<Session::Step> Session::authenticate() {
           // Switchyard: passing that on would let every client of the proxy in as any user it
           // names.
           spdlog::warn(
-              "event=auth_refused session={} client={} user={} reason=no_credentials_on_unix_socket",
+              "event=auth_refused session={} client={} user={} "
+              "reason=no_credentials_on_unix_socket",
               id_, peer_, log_value(user_));
           co_await send_error(
               client_, "FATAL", "28000",

@@ -92,7 +92,8 @@ awaitable<std::variant<tcp_socket, std::string>> connect_unix(const config::Endp
   auto executor = co_await net::this_coro::executor;
   const std::string path = address.unix_socket_path();
   net::local::stream_protocol::socket local(executor);
-  auto [ec] = co_await local.async_connect(net::local::stream_protocol::endpoint(path), use_nothrow);
+  auto [ec] =
+      co_await local.async_connect(net::local::stream_protocol::endpoint(path), use_nothrow);
   if (ec) {
     co_return "could not connect to upstream " + path + ": " + ec.message();
   }
