@@ -92,6 +92,24 @@ class UnixUpstreamTest(IntegrationCase):
         self.assertEqual(self.pg.query("SELECT status, state FROM users"), [("gone", "gone")])
         self.assertIn(f"upstream={self.pg.directory}/.s.PGSQL.{self.pg.port}", p.log_text())
 
+    def test_a_reload_moves_new_sessions_to_the_socket_and_leaves_open_ones(self):
+        p = MigrationProxy(self.pg, [RENAME])
+        self._test_proxies.append(p)
+        self.addCleanup(p.close)
+        p.start()
+        over_tcp = "SELECT client_addr IS NULL FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+        with self.through(p) as before:
+            self.assertEqual(before.execute(over_tcp).fetchone()[0], False)
+            p.extra["upstream"]["address"] = self.socket_address()
+            p.reload([RENAME])
+            with self.through(p) as after:
+                self.assertEqual(after.execute(over_tcp).fetchone()[0], True)
+                after.execute("INSERT INTO users (id, status) VALUES (2, 'new')")
+            self.assertEqual(before.execute(over_tcp).fetchone()[0], False)
+            before.execute("INSERT INTO users (id, status) VALUES (1, 'old')")
+        self.assertEqual(self.pg.query("SELECT id, status, state FROM users ORDER BY id"),
+                         [(1, "old", "old"), (2, "new", "new")])
+
     def test_cancel_reaches_the_backend_over_the_socket(self):
         p = self.start_unix_proxy([RENAME])
         with self.through(p) as conn:
