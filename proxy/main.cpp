@@ -23,7 +23,8 @@ namespace {
 
 /// Loads and validates the file; prints every problem to stderr. Empty on failure. `text`,
 /// when given, receives the bytes loaded.
-std::shared_ptr<const sy::proxy::Snapshot> load(const std::string& path, bool offline = false,
+std::shared_ptr<const sy::proxy::Snapshot> load(const std::string& path, bool offline,
+                                                std::string unreachable_hint,
                                                 std::string* text = nullptr) {
   auto loaded = sy::config::load_config(
       path, {}, offline ? sy::config::PasswordLookup::skip : sy::config::PasswordLookup::load);
@@ -38,6 +39,7 @@ std::shared_ptr<const sy::proxy::Snapshot> load(const std::string& path, bool of
   }
   sy::proxy::BuildOptions options;
   options.use_catalog = !offline;
+  options.unreachable_hint = std::move(unreachable_hint);
   auto built = sy::proxy::build_snapshot(std::move(*loaded.config), 1, options);
   if (auto* errors = std::get_if<std::vector<std::string>>(&built)) {
     for (const auto& error : *errors) {
@@ -50,7 +52,10 @@ std::shared_ptr<const sy::proxy::Snapshot> load(const std::string& path, bool of
 
 int serve(const sy::proxy::CommandLine& cmd) {
   std::string text;
-  auto snapshot = load(cmd.config_path, false, &text);
+  auto snapshot = load(cmd.config_path, false,
+                       "Switchyard does not start without it; start it again once the database "
+                       "accepts connections",
+                       &text);
   if (!snapshot) {
     return 1;
   }
@@ -72,7 +77,7 @@ int serve(const sy::proxy::CommandLine& cmd) {
 }
 
 int check(const sy::proxy::CommandLine& cmd) {
-  auto snapshot = load(cmd.config_path, cmd.offline);
+  auto snapshot = load(cmd.config_path, cmd.offline, "`--offline` skips this");
   if (!snapshot) {
     return 1;
   }

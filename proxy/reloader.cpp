@@ -27,7 +27,10 @@ Reloader::Reloader(std::filesystem::path config_path, std::shared_ptr<ProxyState
     : config_path_(std::move(config_path)),
       state_(std::move(state)),
       build_(build ? std::move(build) : Build([](config::Config config, std::uint64_t generation) {
-        return build_snapshot(std::move(config), generation);
+        BuildOptions options;
+        options.unreachable_hint =
+            "the running config stays; reload again once the database accepts connections";
+        return build_snapshot(std::move(config), generation, std::move(options));
       })),
       last_read_(std::move(loaded_text)) {
   if (auto current = state_->snapshot()) {

@@ -43,7 +43,8 @@ int run_rewrite_command(const CommandLine& cmd, std::istream& in, std::ostream& 
       cmd.database.empty() ? loaded.config->upstream.database : cmd.database;
   const std::string user = cmd.user.empty() ? loaded.config->upstream.user : cmd.user;
   auto config_copy = *loaded.config;
-  auto built = build_snapshot(std::move(*loaded.config), 1, BuildOptions{!cmd.offline});
+  auto built = build_snapshot(std::move(*loaded.config), 1,
+                              BuildOptions{!cmd.offline, "`--offline` skips this"});
   if (auto* errors = std::get_if<std::vector<std::string>>(&built)) {
     for (const auto& error : *errors) {
       err << cmd.config_path << ": " << error << "\n";

@@ -172,7 +172,9 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
     if (options.use_catalog) {
       auto client = CatalogClient::connect(config, database);
       if (auto* error = std::get_if<std::string>(&client)) {
-        errors.push_back(*error + " (needed to check the migrations; `--offline` skips this)");
+        errors.push_back(*error + " (needed to check the migrations against the catalog" +
+                         (options.unreachable_hint.empty() ? "" : "; " + options.unreachable_hint) +
+                         ")");
         continue;
       }
       auto loaded = std::get<std::unique_ptr<CatalogClient>>(client)->load(entry.mapped_tables);

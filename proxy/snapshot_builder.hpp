@@ -15,6 +15,9 @@ struct BuildOptions {
   /// Connect to the upstream to check the migrations against the catalog and preload it.
   /// Off only for offline tools (`check --offline`, `rewrite --offline`).
   bool use_catalog = true;
+  /// Appended to the error when the catalog cannot be reached: what the operator can do
+  /// about it where the snapshot is built (serve, a reload, the offline-capable tools).
+  std::string unreachable_hint;
 };
 
 /// Turns a validated config into a runnable snapshot: loads TLS material, validates transforms,

@@ -382,6 +382,26 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
         self.assertIn("upstream", proc.stdout + proc.stderr)
 
+    def test_a_database_that_is_down_stops_serve_and_check_with_what_to_do(self):
+        # Migrations are checked against the catalog before anything is served. The advice
+        # fits the command: only check and rewrite have --offline.
+        socket_dir = os.path.join(self.dir.name, "no-postgres-here")
+        path = self.write("down.toml", render_config({
+            "listen": {"address": "127.0.0.1:0"},
+            "upstream": {"address": socket_dir, "user": "switchyard", "password_env": "HOME",
+                         "database": "app"},
+            "migration": [{"name": "m", "table": "public.users", "old_column": "status",
+                           "new_column": "state", "writes": "both", "reads": "old"}]}))
+        serve = self.run_binary("serve", "--config", path)
+        self.assertEqual(serve.returncode, 1, serve.stdout + serve.stderr)
+        self.assertIn(f"{socket_dir}/.s.PGSQL.5432", serve.stderr)
+        self.assertIn("does not start without it", serve.stderr)
+        self.assertNotIn("--offline", serve.stderr)
+        check = self.run_binary("check", "--config", path)
+        self.assertEqual(check.returncode, 1, check.stdout + check.stderr)
+        self.assertIn("`--offline` skips this", check.stderr)
+        self.assertEqual(self.run_binary("check", "--offline", "--config", path).returncode, 0)
+
     def test_offline_tools_run_without_the_password(self):
         # A config whose secret lives only where the proxy runs: check and rewrite still work
         # offline (no database), and the online check says which variable is missing.

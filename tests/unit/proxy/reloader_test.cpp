@@ -36,7 +36,8 @@ writes = ")" +
 }
 
 Reloader::BuildResult build_offline(config::Config config, std::uint64_t generation) {
-  return build_snapshot(std::move(config), generation, BuildOptions{.use_catalog = false});
+  return build_snapshot(std::move(config), generation,
+                        BuildOptions{.use_catalog = false, .unreachable_hint = {}});
 }
 
 class ReloaderTest : public ::testing::Test {
