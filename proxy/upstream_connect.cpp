@@ -109,11 +109,11 @@ awaitable<std::variant<tcp_socket, std::string>> connect_unix(const config::Endp
 
 awaitable<std::variant<tcp_socket, std::string>> connect_socket(const config::Endpoint& address,
                                                                 OffThread off_thread) {
-  auto executor = co_await net::this_coro::executor;
-  const std::string where = address.to_string();
   if (address.is_unix()) {
     co_return co_await connect_unix(address);
   }
+  auto executor = co_await net::this_coro::executor;
+  const std::string where = address.to_string();
   tcp_socket socket(executor);
   error_code ec;
   auto ip = net::ip::make_address(address.host, ec);

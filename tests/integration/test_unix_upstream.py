@@ -7,6 +7,7 @@ be admitting Switchyard, not the client, so such a session is refused.
 """
 
 import http.client
+import json
 import os
 import subprocess
 import threading
@@ -19,6 +20,9 @@ from harness import rawclient as rc
 from harness.base import IntegrationCase, requires_proxy
 from harness.util import free_port, wait_until
 from test_rewrite import PASSWORD_ENV, MigrationProxy
+
+# True when the session's server connection came over the unix socket (no client address).
+ON_SOCKET = "SELECT client_addr IS NULL FROM pg_stat_activity WHERE pid = pg_backend_pid()"
 
 RENAME = {"name": "users-status-to-state", "table": "public.users", "old_column": "status",
           "new_column": "state", "writes": "both", "reads": "old"}
@@ -48,10 +52,11 @@ class UnixUpstreamTest(IntegrationCase):
     def socket_address(self):
         return f"{self.pg.directory}:{self.pg.port}"
 
-    def start_unix_proxy(self, migrations, admin_port=None):
+    def start_unix_proxy(self, migrations, admin_port=None, over_socket=True):
         extra = {"admin": {"address": f"127.0.0.1:{admin_port}"}} if admin_port else {}
         p = MigrationProxy(self.pg, migrations, extra=extra)
-        p.extra["upstream"]["address"] = self.socket_address()
+        if over_socket:
+            p.extra["upstream"]["address"] = self.socket_address()
         self._test_proxies.append(p)
         self.addCleanup(p.close)
         p.start()
@@ -84,8 +89,7 @@ class UnixUpstreamTest(IntegrationCase):
         with self.through(p) as conn:
             # A unix-socket client has no address in pg_stat_activity: the proxy's upstream
             # connection really is the socket.
-            self.assertEqual(conn.execute("SELECT client_addr IS NULL FROM pg_stat_activity "
-                                          "WHERE pid = pg_backend_pid()").fetchone()[0], True)
+            self.assertEqual(conn.execute(ON_SOCKET).fetchone()[0], True)
             conn.execute("INSERT INTO users (id, name, status) VALUES (1, 'ann', 'active')")
             conn.execute("UPDATE users SET status = 'gone' WHERE id = 1")
             self.assertEqual(conn.execute("SELECT status FROM users").fetchall(), [("gone",)])
@@ -93,19 +97,15 @@ class UnixUpstreamTest(IntegrationCase):
         self.assertIn(f"upstream={self.pg.directory}/.s.PGSQL.{self.pg.port}", p.log_text())
 
     def test_a_reload_moves_new_sessions_to_the_socket_and_leaves_open_ones(self):
-        p = MigrationProxy(self.pg, [RENAME])
-        self._test_proxies.append(p)
-        self.addCleanup(p.close)
-        p.start()
-        over_tcp = "SELECT client_addr IS NULL FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+        p = self.start_unix_proxy([RENAME], over_socket=False)
         with self.through(p) as before:
-            self.assertEqual(before.execute(over_tcp).fetchone()[0], False)
+            self.assertEqual(before.execute(ON_SOCKET).fetchone()[0], False)
             p.extra["upstream"]["address"] = self.socket_address()
             p.reload([RENAME])
             with self.through(p) as after:
-                self.assertEqual(after.execute(over_tcp).fetchone()[0], True)
+                self.assertEqual(after.execute(ON_SOCKET).fetchone()[0], True)
                 after.execute("INSERT INTO users (id, status) VALUES (2, 'new')")
-            self.assertEqual(before.execute(over_tcp).fetchone()[0], False)
+            self.assertEqual(before.execute(ON_SOCKET).fetchone()[0], False)
             before.execute("INSERT INTO users (id, status) VALUES (1, 'old')")
         self.assertEqual(self.pg.query("SELECT id, status, state FROM users ORDER BY id"),
                          [(1, "old", "old"), (2, "new", "new")])
@@ -139,6 +139,10 @@ class UnixUpstreamTest(IntegrationCase):
         admin_port = free_port()
         p = self.start_unix_proxy([RENAME], admin_port=admin_port)
         self.assertEqual(admin_get(admin_port, "/readyz"), (200, "ready\n"))
+        status, body = admin_get(admin_port, "/config")
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["config"]["upstream"]["address"],
+                         f"{self.pg.directory}/.s.PGSQL.{self.pg.port}")
 
         missing = os.path.join(self.pg.directory, "nowhere")
         down = self.start_proxy(upstream_host=missing, upstream_port=self.pg.port)
