@@ -3,6 +3,7 @@
 #include "protocol/byte_reader.hpp"
 #include "protocol/error_response.hpp"
 #include "protocol/message_types.hpp"
+#include "protocol/row_description.hpp"
 #include "proxy/metrics.hpp"
 #include "proxy/pump.hpp"
 #include "proxy/relay_state.hpp"
@@ -25,13 +26,15 @@ class BackendHandler {
     namespace be = protocol::backend;
     return type == be::kReadyForQuery || type == be::kErrorResponse ||
            type == be::kCopyInResponse || type == be::kCopyBothResponse ||
-           (state_.track_replies && (type == be::kParseComplete || type == be::kCloseComplete)) ||
+           (state_.track_replies && (type == be::kParseComplete || type == be::kCloseComplete ||
+                                     type == be::kParameterDescription ||
+                                     type == be::kRowDescription || type == be::kNoData)) ||
            (type == be::kCommandComplete && rewrite_.search_path_uncommitted());
   }
   FrameAction on_frame(const protocol::Frame& frame, protocol::MessageWriter& out) {
     namespace be = protocol::backend;
     state_.tracker.on_backend(frame.type, frame.body);
-    if (state_.track_replies && track_reply(frame.type)) {
+    if (state_.track_replies && track_reply(frame)) {
       return FrameAction::drop;
     }
     if (frame.type == be::kCommandComplete) {
@@ -79,26 +82,66 @@ class BackendHandler {
 
  private:
   // Returns true when the reply answers a message Switchyard injected.
-  bool track_reply(char type) {
+  bool track_reply(const protocol::Frame& frame) {
     namespace be = protocol::backend;
-    switch (type) {
+    bool hide = false;
+    switch (frame.type) {
       case be::kParseComplete:
-        return state_.replies.on_complete(ReplyTracker::Sent::parse);
+        hide = state_.replies.on_complete(ReplyTracker::Sent::parse);
+        break;
       case be::kCloseComplete:
-        return state_.replies.on_complete(ReplyTracker::Sent::close);
+        hide = state_.replies.on_complete(ReplyTracker::Sent::close);
+        break;
+      case be::kParameterDescription:
+      case be::kRowDescription:
+      case be::kNoData:
+        hide = track_description(frame);
+        break;
       case be::kErrorResponse:
         state_.replies.on_error();
-        return false;
+        break;
       case be::kReadyForQuery:
         state_.replies.on_ready();
-        return false;
+        break;
       case be::kCopyInResponse:
       case be::kCopyBothResponse:
         state_.replies.on_copy_in();
-        return false;
+        break;
       default:
-        return false;
+        break;
     }
+    // The comparison is over once no Describe of it waits for an answer: both answered, or
+    // skipped after an error.
+    if (ResultTypeCheck* check = state_.check.get();
+        check && check->waiting && state_.replies.hidden_describes() == 0) {
+      check->finish(/*failure=*/check->answers < 2);
+    }
+    return hide;
+  }
+
+  // A description that answers an injected Describe is hidden; its result types go to the
+  // comparison (the statement before its re-prepare, then after).
+  bool track_description(const protocol::Frame& frame) {
+    namespace be = protocol::backend;
+    using Description = ReplyTracker::Description;
+    const Description answer =
+        state_.replies.on_description(frame.type != be::kParameterDescription);
+    if (answer != Description::hidden_last) {
+      return answer == Description::hidden;
+    }
+    ResultTypeCheck* check = state_.check.get();
+    if (check == nullptr || !check->waiting) {
+      return true;
+    }
+    auto& types = check->answers == 0 ? check->before : check->after;
+    if (frame.type == be::kNoData) {
+      types.clear();
+      ++check->answers;
+    } else if (auto decoded = protocol::decode_row_description_types(frame.body)) {
+      types = std::move(*decoded);
+      ++check->answers;
+    }  // unreadable: the comparison fails and the statement is prepared again next time
+    return true;
   }
 
   // Switchyard's own rejection is raised by a DO block: drop the "PL/pgSQL function
@@ -112,6 +155,11 @@ class BackendHandler {
     std::erase_if(notice->other, [](const auto& field) {
       return field.first == 'W' && field.second.find("inline_code_block") != std::string::npos;
     });
+    if (notice->message == kResultTypeChanged) {
+      // Drivers tell this error by the routine that raises it in Postgres.
+      std::erase_if(notice->other, [](const auto& field) { return field.first == 'R'; });
+      notice->other.emplace_back('R', "RevalidateCachedQuery");
+    }
     protocol::encode_error_response(out, *notice);
     return FrameAction::replace;
   }

@@ -4,6 +4,7 @@
 
 #include "protocol/bind.hpp"
 #include "protocol/describe_close.hpp"
+#include "protocol/execute.hpp"
 #include "protocol/message_types.hpp"
 #include "protocol/parse.hpp"
 #include "protocol/query.hpp"
@@ -59,6 +60,9 @@ void FrontendHandler::sent(char type, bool hidden) {
       break;
     case fe::kClose:
       state_.replies.on_sent(ReplyTracker::Sent::close, hidden);
+      break;
+    case fe::kDescribe:
+      state_.replies.on_sent(ReplyTracker::Sent::describe, hidden);
       break;
     case fe::kSync:
       state_.replies.on_sent(ReplyTracker::Sent::sync);
@@ -184,6 +188,16 @@ awaitable<void> FrontendHandler::complete() {
   if (auto pending = std::move(awaiting_catalog_)) {
     co_await rewrite_.fetch_missing(*pending);
   }
+  if (comparing_ && state_.check->waiting && !state_.relay_over) {
+    // Woken by the server direction once both Describes are answered (or skipped), or by the
+    // end of the relay.
+    steady_timer wake(co_await net::this_coro::executor, steady_timer::time_point::max());
+    state_.check->wake = &wake;
+    while (state_.check->waiting && !state_.relay_over) {
+      co_await wake.async_wait(use_nothrow);
+    }
+    state_.check->wake = nullptr;
+  }
 }
 
 FrameAction FrontendHandler::on_frame(const protocol::Frame& frame, protocol::MessageWriter& out) {
@@ -213,18 +227,19 @@ FrameAction FrontendHandler::on_frame(const protocol::Frame& frame, protocol::Me
     case fe::kClose:
       return on_close(frame);
     case fe::kBind:
-      // A transaction may start with a Bind of a statement prepared earlier: flags adopted
-      // here apply to it.
-      at_boundary_housekeeping();
-      if (auto bind = protocol::decode_bind_target(frame.body)) {
-        return reprepare_if_stale(frame, bind->statement, out);
-      }
-      break;
+      return on_bind(frame, out);
     case fe::kDescribe:
       at_boundary_housekeeping();
       if (auto describe = protocol::decode_describe_or_close(frame.body);
           describe && describe->kind == 'S') {
-        return reprepare_if_stale(frame, describe->name, out);
+        if (PreparedStatement* stmt = prepared_.find(describe->name)) {
+          stmt->changed_results.clear();  // the client learns the types the server has now
+          FrameAction action =
+              reprepare_if_stale(frame, describe->name, *stmt, out, /*compare=*/false);
+          if (action != FrameAction::forward) {
+            return action;
+          }
+        }
       }
       break;
     case fe::kTerminate:
@@ -301,6 +316,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   const auto types = parse->param_types.wire();
   prepared.param_types.assign(types.begin(), types.end());
   prepared.generation = rewrite_.generation();
+  prepared.changed_results.clear();
   if (decision == Decision::rewritten) {
     prepared.rewritten.assign(replacement_);
   } else {
@@ -327,15 +343,65 @@ FrameAction FrontendHandler::on_close(const protocol::Frame& frame) {
   return FrameAction::forward;
 }
 
-FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
-                                                std::string_view statement,
-                                                protocol::MessageWriter& out) {
-  PreparedStatement* found = prepared_.find(statement);
-  if (found == nullptr || found->generation == rewrite_.generation()) {
+FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::MessageWriter& out) {
+  // A transaction may start with a Bind of a statement prepared earlier: flags adopted here
+  // apply to it. Not when the Bind comes back after the comparison: its statement was
+  // prepared for the generation adopted then.
+  if (!comparing_) {
+    at_boundary_housekeeping();
+  }
+  auto bind = protocol::decode_bind_target(frame.body);
+  PreparedStatement* stmt = bind ? prepared_.find(bind->statement) : nullptr;
+  if (stmt == nullptr) {
     sent(frame.type);
     return FrameAction::forward;
   }
-  PreparedStatement& stmt = *found;
+  if (comparing_) {
+    // The frame offered again once the server described the statement before and after.
+    comparing_ = false;
+    if (state_.check->waiting) {
+      return FrameAction::drop;  // woken because the session is ending
+    }
+    settle_result_types(bind->statement, *stmt);
+  } else {
+    // Compared only where the replies can be paired with the Describes.
+    FrameAction action =
+        reprepare_if_stale(frame, bind->statement, *stmt, out, state_.track_replies);
+    if (action != FrameAction::forward) {
+      return action;
+    }
+  }
+  if (!stmt->changed_results.empty()) {
+    auto formats = protocol::decode_bind_result_formats(frame.body);
+    for (std::uint32_t column : stmt->changed_results) {
+      if (formats && formats->binary(column)) {
+        // What Postgres answers when a column of a prepared statement changed type under it
+        // (its drivers know it: asyncpg and pgjdbc prepare the statement again). Raised
+        // through the server so that a transaction block fails as it would there.
+        spdlog::info("event=result_type_changed session={} statement={} column={}", session_id_,
+                     log_value(bind->statement), column + 1);
+        reject_batch(
+            rewrite::rejection_sql(
+                kResultTypeChanged,
+                "Switchyard prepared statement \"" + std::string(bind->statement) +
+                    "\" again after a migration flip, and column " + std::to_string(column + 1) +
+                    " of its result now has another type, which this Bind asks for "
+                    "in binary. Prepare or describe the statement again."),
+            out);
+        return FrameAction::replace;
+      }
+    }
+  }
+  sent(frame.type);
+  return FrameAction::forward;
+}
+
+FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
+                                                std::string_view statement, PreparedStatement& stmt,
+                                                protocol::MessageWriter& out, bool compare) {
+  if (stmt.generation == rewrite_.generation()) {
+    return FrameAction::forward;
+  }
   Decision decision = decide(stmt.sql);
   armed_copy_.reset();
   if (decision == Decision::suspend) {
@@ -348,15 +414,20 @@ FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
   }
   const bool rewritten = decision == Decision::rewritten;
   std::string_view text = rewritten ? std::string_view(replacement_) : stmt.sql;
+  // After a re-prepare the server skipped, the text it has is not known.
+  const bool server_text_known = stmt.generation != kPrepareAgain;
   stmt.generation = rewrite_.generation();
-  if (text == stmt.sent()) {
-    sent(frame.type);
+  if (server_text_known && text == stmt.sent()) {
     return FrameAction::forward;
   }
-  // Prepare it again under the same name; the client never sees the two extra replies.
+  // Prepare it again under the same name; the client never sees the extra replies.
   spdlog::debug("event=reprepare session={} statement={} generation={}", session_id_,
                 log_value(statement), stmt.generation);
   metrics_.statements_reprepared.fetch_add(1, std::memory_order_relaxed);
+  if (compare) {
+    protocol::encode_describe(out, 'S', statement);
+    sent(fe::kDescribe, true);
+  }
   protocol::encode_close(out, 'S', statement);
   sent(fe::kClose, true);
   protocol::encode_parse(out, statement, text, protocol::ParamTypes(stmt.param_types));
@@ -366,9 +437,45 @@ FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
   } else {
     stmt.rewritten.clear();
   }
+  stmt.changed_results.clear();
+  if (compare) {
+    // A Bind: the client may decode the results by the types it was told before the flip, so
+    // the server describes the statement as it was and as it is before the Bind goes on.
+    protocol::encode_describe(out, 'S', statement);
+    sent(fe::kDescribe, true);
+    protocol::encode_flush(out);
+    sent(fe::kFlush);
+    if (!state_.check) {
+      state_.check = std::make_unique<ResultTypeCheck>();
+    }
+    *state_.check = ResultTypeCheck{};
+    state_.check->waiting = true;
+    comparing_ = true;
+    return FrameAction::send_then_suspend;
+  }
   out.bytes(std::span<const std::byte>(frame.body.data() - 5, frame.size));
   sent(frame.type);
   return FrameAction::replace;
+}
+
+void FrontendHandler::settle_result_types(std::string_view statement, PreparedStatement& stmt) {
+  const ResultTypeCheck& check = *state_.check;
+  if (check.failed) {
+    // An error came first (the client sees it): the server may not have the new text.
+    stmt.generation = kPrepareAgain;
+    return;
+  }
+  const auto& before = check.before;
+  const auto& after = check.after;
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    if (i >= before.size() || before[i] != after[i]) {
+      stmt.changed_results.push_back(static_cast<std::uint32_t>(i));
+    }
+  }
+  if (!stmt.changed_results.empty()) {
+    spdlog::debug("event=result_types_compared session={} statement={} changed_columns={}",
+                  session_id_, log_value(statement), stmt.changed_results.size());
+  }
 }
 
 FrameAction FrontendHandler::on_copy(const protocol::Frame& frame, protocol::MessageWriter& out) {

@@ -43,7 +43,8 @@ class FrontendHandler {
     return !state_.terminate_sent && !state_.relay_over &&
            !(state_.close_at_boundary && state_.at_boundary());
   }
-  /// Finishes what a `suspend` asked for (a catalog look-up); the pump then retries the frame.
+  /// Finishes what a `suspend` asked for (a catalog look-up, or the answers to the Describes
+  /// of a re-prepare); the pump then offers the frame again.
   awaitable<void> complete();
 
  private:
@@ -56,10 +57,19 @@ class FrontendHandler {
   FrameAction on_parse(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_copy(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_close(const protocol::Frame& frame);
+  /// A Bind: prepares its statement again if the flags changed since, and refuses it (as
+  /// Postgres does) when it asks for a result column in binary whose type has changed since.
+  FrameAction on_bind(const protocol::Frame& frame, protocol::MessageWriter& out);
   /// Before a Bind/Describe of a statement prepared under an older generation whose rewrite
   /// has changed since: Close + Parse it again (replies hidden), then the client's message.
+  /// With `compare`, Describes before and after are hidden too and the pump sends all this and
+  /// waits for their answers (send_then_suspend) before it offers the client's message again.
+  /// Returns forward when the statement stays as it is.
   FrameAction reprepare_if_stale(const protocol::Frame& frame, std::string_view statement,
-                                 protocol::MessageWriter& out);
+                                 PreparedStatement& stmt, protocol::MessageWriter& out,
+                                 bool compare);
+  /// Records which result columns changed type, from the two Describes' answers.
+  void settle_result_types(std::string_view statement, PreparedStatement& stmt);
   /// Records a message sent upstream with the two trackers.
   void sent(char type, bool hidden = false);
   /// Keeps the session's search_path and the prepared-statement registry in step with the
@@ -79,6 +89,7 @@ class FrontendHandler {
   // Active while copy data flows; on the heap, as every idle session holds this object.
   std::unique_ptr<rewrite::CopyRowTransformer> copy_;
   bool copy_failed_ = false;
+  bool comparing_ = false;  // a Bind waits for the result types of its re-prepared statement
   PreparedStatements prepared_;
 };
 

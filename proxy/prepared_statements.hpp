@@ -11,11 +11,19 @@
 
 namespace switchyard::proxy {
 
+/// A generation no config has: the statement is prepared again at its next Bind or Describe
+/// (the server may still have the text of an older generation).
+inline constexpr std::uint64_t kPrepareAgain = UINT64_MAX;
+
 /// A statement prepared through the protocol, as the client wrote it and as the server has it.
 struct PreparedStatement {
   std::string sql;
   std::vector<std::byte> param_types;  ///< as on the wire (protocol::ParamTypes)
   std::uint64_t generation = 0;
+  /// Result columns (from 0) whose type changed when Switchyard prepared the statement again,
+  /// until the client describes it: a client that decodes them in binary by the types it was
+  /// told before would misread them.
+  std::vector<std::uint32_t> changed_results;
   /// The text the server has when it is not `sql`; empty when it is (most statements, and an
   /// extended-protocol client parses one for every query).
   std::string rewritten;

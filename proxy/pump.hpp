@@ -14,8 +14,11 @@
 
 namespace switchyard::proxy {
 
-/// What a handler does with a frame it asked to see whole.
-enum class FrameAction { forward, drop, replace, suspend };
+/// What a handler does with a frame it asked to see whole. `suspend`: it needs I/O first (a
+/// catalog look-up). `send_then_suspend`: it wrote messages that must reach the peer, with
+/// everything before the frame, before it can decide (a re-prepare that compares result
+/// types); the pump sends them, awaits the handler's complete() and offers the frame again.
+enum class FrameAction { forward, drop, replace, suspend, send_then_suspend };
 
 /// Why a pump stopped.
 struct PumpEnd {
@@ -73,6 +76,19 @@ inline net::const_buffer gather_pieces(std::span<const PumpPiece> pieces,
   return {};
 }
 
+/// Sends `pieces` before the pump goes on (see FrameAction::send_then_suspend). Rare, so a
+/// coroutine of its own rather than more of the pump's.
+inline awaitable<error_code> send_pieces(Stream& to, std::span<const PumpPiece> pieces,
+                                         protocol::MessageWriter& replacements,
+                                         const std::byte* read,
+                                         std::vector<net::const_buffer>& list) {
+  if (const net::const_buffer one = gather_pieces(pieces, replacements, read, list);
+      one.size() > 0) {
+    co_return co_await to.write(one);
+  }
+  co_return list.empty() ? error_code{} : co_await to.write(list);
+}
+
 /// From `pos`, passes over the messages in `data[pos, end)` that the handler does not want,
 /// telling it of each, and returns where the first other one starts: a wanted message, a
 /// header not all there, or a bad one. An unwanted message that runs past `end` is passed too:
@@ -106,7 +122,7 @@ std::size_t skip_unwanted(Handler& handler, const std::byte* data, std::size_t p
 ///   void on_streamed(char type);                   // a frame passed without being buffered
 ///   void on_bytes(std::size_t n);                  // bytes read from `from`
 ///   bool on_written();                             // after each write; false stops the pump
-///   awaitable<void> complete();                    // after on_frame returned suspend
+///   awaitable<void> complete();                    // after on_frame returned a suspend
 ///   static bool quiet_after(char type);            // the peer waits for an answer after it
 template <class Handler>
 awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
@@ -240,7 +256,22 @@ awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
       FrameAction action = handler.on_frame(frame, replacements);
       // A handler that needs I/O first (a catalog look-up) suspends; the frame stays where it
       // is in the buffer, nothing else touches the buffer meanwhile, and it is offered again.
-      while (action == FrameAction::suspend) {
+      while (action == FrameAction::suspend || action == FrameAction::send_then_suspend) {
+        if (action == FrameAction::send_then_suspend) {
+          if (pos > segment) {
+            pieces.push_back({false, segment, pos - segment});
+          }
+          if (replacements.size() > mark) {
+            pieces.push_back({true, mark, replacements.size() - mark});
+          }
+          if (auto write_ec = co_await send_pieces(to, pieces, replacements, base(), out)) {
+            co_return PumpEnd{write_ec, std::nullopt};
+          }
+          pieces.clear();
+          replacements.clear();
+          mark = 0;
+          segment = pos;
+        }
         co_await handler.complete();
         action = handler.on_frame(frame, replacements);
       }

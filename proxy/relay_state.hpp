@@ -2,12 +2,41 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <string_view>
+#include <vector>
 
 #include "protocol/transaction_state.hpp"
+#include "proxy/asio.hpp"
 #include "proxy/reply_tracker.hpp"
 
 namespace switchyard::proxy {
+
+/// The message of Postgres's own error for a prepared statement whose result type changed
+/// (SQLSTATE 0A000, routine RevalidateCachedQuery), which drivers recognise.
+inline constexpr std::string_view kResultTypeChanged = "cached plan must not change result type";
+
+/// A re-prepare that compares a statement's result types before and after: the client's Bind
+/// waits until the server has described the statement as it was and as it is now.
+struct ResultTypeCheck {
+  bool waiting = false;
+  /// An error made the server skip the Describes (the client sees that error).
+  bool failed = false;
+  int answers = 0;
+  std::vector<std::uint32_t> before;  ///< result type OIDs; empty for no result (NoData)
+  std::vector<std::uint32_t> after;
+  /// The client direction's wait while it waits; cancelled to wake it.
+  steady_timer* wake = nullptr;
+
+  void finish(bool failure) {
+    waiting = false;
+    failed = failure;
+    if (wake != nullptr) {
+      wake->cancel();
+    }
+  }
+};
 
 /// What both relay directions know of the conversation. Both directions of one session run
 /// on the same thread, so plain fields suffice.
@@ -33,6 +62,8 @@ struct RelayState {
   /// When the oldest request still waiting for its ReadyForQuery was sent (query latency).
   std::optional<std::chrono::steady_clock::time_point> request_started;
   ReplyTracker replies;
+  /// Made at the first re-prepare that compares result types (rare: after a flip).
+  std::unique_ptr<ResultTypeCheck> check;
 
   /// Idle between transactions with nothing in flight: where a session may adopt a new config
   /// generation or be closed by a drain (DESIGN §4).

@@ -109,6 +109,9 @@ class Session : public std::enable_shared_from_this<Session> {
     error_code ignored;
     client_.socket().cancel(ignored);
     upstream_->socket().cancel(ignored);
+    if (relay_.check && relay_.check->wake != nullptr) {
+      relay_.check->wake->cancel();  // a Bind waiting for a comparison of result types
+    }
   }
   awaitable<void> send_error(Stream& stream, std::string_view severity, std::string_view code,
                              std::string message);

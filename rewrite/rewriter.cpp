@@ -180,23 +180,32 @@ std::optional<std::string> validate_transform(std::string_view tmpl) {
   return std::nullopt;
 }
 
-std::string rejection_sql(std::string_view message) {
+std::string rejection_sql(std::string_view message, std::string_view detail) {
   // Dollar quotes need no escaping whatever standard_conforming_strings says; pick tags that do
-  // not occur in the message.
+  // not occur in the texts they quote.
+  auto occurs = [&](const std::string& tag) {
+    return message.find(tag) != std::string_view::npos ||
+           detail.find(tag) != std::string_view::npos;
+  };
   auto tag_for = [&](std::string base) {
     std::string tag = "$" + base + "$";
-    for (int i = 0; std::string_view(message).find(tag) != std::string_view::npos; ++i) {
+    for (int i = 0; occurs(tag); ++i) {
       tag = "$" + base + std::to_string(i) + "$";
     }
     return tag;
   };
   const std::string msg_tag = tag_for("sy_msg");
   std::string body_tag = tag_for("sy_body");
-  while (body_tag == msg_tag || msg_tag.find(body_tag) != std::string::npos) {
+  while (body_tag == msg_tag || msg_tag.find(body_tag) != std::string::npos || occurs(body_tag)) {
     body_tag = "$" + body_tag.substr(1, body_tag.size() - 2) + "x$";
   }
-  return "DO " + body_tag + " BEGIN RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = " + msg_tag +
-         std::string(message) + msg_tag + "; END " + body_tag;
+  std::string sql = "DO " + body_tag +
+                    " BEGIN RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = " + msg_tag +
+                    std::string(message) + msg_tag;
+  if (!detail.empty()) {
+    sql += ", DETAIL = " + msg_tag + std::string(detail) + msg_tag;
+  }
+  return sql + "; END " + body_tag;
 }
 
 }  // namespace switchyard::rewrite

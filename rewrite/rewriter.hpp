@@ -37,7 +37,8 @@ class Rewriter {
 std::optional<std::string> validate_transform(std::string_view tmpl);
 
 /// SQL that makes the server itself raise `message` with SQLSTATE 0A000 (a DO block with RAISE),
-/// so the transaction state on the server matches what the client sees.
-std::string rejection_sql(std::string_view message);
+/// so the transaction state on the server matches what the client sees. A non-empty `detail`
+/// becomes the error's DETAIL.
+std::string rejection_sql(std::string_view message, std::string_view detail = {});
 
 }  // namespace switchyard::rewrite

@@ -26,6 +26,7 @@
 #include "protocol/message_writer.hpp"
 #include "protocol/parameter_status.hpp"
 #include "protocol/ready_for_query.hpp"
+#include "protocol/row_description.hpp"
 #include "protocol/transaction_state.hpp"
 
 namespace sp = switchyard::protocol;
@@ -123,6 +124,12 @@ void decode_backend(char type, std::span<const std::byte> body) {
       if (const auto c = sp::decode_copy_response(body)) {
         sp::encode_copy_response(w, type, *c);
         check(sp::decode_copy_response(reframed(w, type)) == c, "CopyResponse round trip");
+      }
+      break;
+    case sp::backend::kRowDescription:
+      // Each field takes at least 19 bytes (an empty name and six numbers).
+      if (const auto types = sp::decode_row_description_types(body)) {
+        check(2 + types->size() * 19 <= body.size(), "RowDescription fields fit the body");
       }
       break;
     default:

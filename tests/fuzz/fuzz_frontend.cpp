@@ -115,6 +115,11 @@ void decode_frontend(char type, std::span<const std::byte> body) {
         const auto* f = std::get_if<sp::Frame>(&r);
         check(f != nullptr && sp::decode_bind_target(f->body) == target, "Bind names round trip");
       }
+      // The result formats sit after the parameters: decoding them walks every one.
+      if (const auto formats = sp::decode_bind_result_formats(body)) {
+        check(target.has_value(), "Bind result formats only after readable names");
+        check(formats->codes.size() * 2 + 6 <= body.size(), "Bind result formats fit the body");
+      }
       break;
     }
     case sp::frontend::kDescribe:

@@ -1,4 +1,5 @@
-// ReplyTracker: which ParseComplete/CloseComplete replies answer messages Switchyard injected.
+// ReplyTracker: which ParseComplete/CloseComplete replies and statement descriptions answer
+// messages Switchyard injected.
 
 #include "proxy/reply_tracker.hpp"
 
@@ -67,6 +68,57 @@ TEST(ReplyTrackerTest, OutOfStepRepliesStopHiding) {
   EXPECT_FALSE(t.on_complete(Sent::close));  // not what was sent: hide nothing from here on
   EXPECT_TRUE(t.empty());
   EXPECT_FALSE(t.on_complete(Sent::parse));
+}
+
+using Description = ReplyTracker::Description;
+
+TEST(ReplyTrackerTest, DescriptionsGoToTheDescribeFirstInLine) {
+  ReplyTracker t;
+  t.on_sent(Sent::describe);        // the client's Describe of a portal
+  t.on_sent(Sent::describe, true);  // injected: the statement before its re-prepare
+  t.on_sent(Sent::close, true);
+  t.on_sent(Sent::parse, true);
+  t.on_sent(Sent::describe, true);  // and after
+  EXPECT_EQ(t.hidden_describes(), 2u);
+  EXPECT_EQ(t.on_description(true), Description::client);   // RowDescription of the portal
+  EXPECT_EQ(t.on_description(false), Description::hidden);  // ParameterDescription
+  EXPECT_EQ(t.on_description(true), Description::hidden_last);
+  EXPECT_EQ(t.hidden_describes(), 1u);
+  EXPECT_TRUE(t.on_complete(Sent::close));
+  EXPECT_TRUE(t.on_complete(Sent::parse));
+  EXPECT_EQ(t.on_description(false), Description::hidden);
+  EXPECT_EQ(t.on_description(true), Description::hidden_last);  // NoData
+  EXPECT_EQ(t.hidden_describes(), 0u);
+  EXPECT_TRUE(t.empty());
+}
+
+TEST(ReplyTrackerTest, ASimpleQuerysRowsAreNotADescribesAnswer) {
+  ReplyTracker t;
+  t.on_sent(Sent::query);
+  t.on_sent(Sent::describe, true);
+  EXPECT_EQ(t.on_description(true), Description::client);
+  EXPECT_EQ(t.hidden_describes(), 1u);
+  t.on_ready();
+  EXPECT_EQ(t.on_description(false), Description::hidden);
+}
+
+TEST(ReplyTrackerTest, DescribesSkippedAfterAnErrorAreNoLongerAwaited) {
+  ReplyTracker t;
+  t.on_sent(Sent::parse);           // the client's, which fails
+  t.on_sent(Sent::describe, true);  // skipped by the server up to the Sync
+  t.on_sent(Sent::close, true);
+  t.on_sent(Sent::sync);
+  t.on_sent(Sent::describe, true);  // after the Sync: answered
+  EXPECT_EQ(t.hidden_describes(), 2u);
+  t.on_error();
+  EXPECT_EQ(t.hidden_describes(), 1u);
+  t.on_ready();
+  EXPECT_EQ(t.on_description(true), Description::hidden_last);
+  EXPECT_EQ(t.hidden_describes(), 0u);
+
+  t.on_sent(Sent::describe, true);
+  EXPECT_FALSE(t.on_complete(Sent::parse));  // out of step: nothing is awaited any more
+  EXPECT_EQ(t.hidden_describes(), 0u);
 }
 
 }  // namespace

@@ -29,6 +29,21 @@ TEST(RejectionSqlTest, ParsesAndQuotesSafely) {
   }
 }
 
+TEST(RejectionSqlTest, ADetailIsQuotedLikeTheMessage) {
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"plain", "why"},
+      {"plain", "a detail with $sy_msg$ and $sy_body$ in it"},
+      {"$sy_msg$", "$sy_msg0$ $sy_body$ $sy_bodyx$"},
+  };
+  for (const auto& [msg, detail] : cases) {
+    const std::string sql = rejection_sql(msg, detail);
+    EXPECT_TRUE(parses(sql)) << sql;
+    EXPECT_NE(sql.find(", DETAIL = "), std::string::npos) << sql;
+    EXPECT_NE(sql.find(detail), std::string::npos) << sql;
+  }
+  EXPECT_EQ(rejection_sql("m", "").find("DETAIL"), std::string::npos);
+}
+
 // Template, and a word of the error ("" = accepted).
 TEST(ValidateTransformTest, AcceptsExpressionsOfTheValueOnly) {
   const std::pair<const char*, const char*> cases[] = {

@@ -1,0 +1,103 @@
+"""A prepared statement whose result type changes when reads flip (DESIGN §4), on the wire.
+
+An int column moves to a bigint one. `n + 1` over it is not cast back (rewrite/README.md), so
+once reads are served from the bigint column its result is a bigint. When Switchyard prepares
+such a statement again after the flip it has the server describe it as it was and as it is,
+and a Bind that asks for a changed column in binary gets the error Postgres gives when a column
+changes type under a prepared statement (0A000, routine RevalidateCachedQuery), not 8-byte
+values where the client expects 4. Text results pass: their text is the same.
+"""
+
+import struct
+
+from harness import rawclient as wire
+from harness.base import requires_proxy
+from test_rewrite import RewriteCase
+
+WIDEN = {"name": "widen-n", "table": "public.widen", "old_column": "n", "new_column": "n_big",
+         "writes": "both", "reads": "old"}
+NEXT = "SELECT n + 1 AS next FROM widen WHERE id = $1"
+
+
+@requires_proxy
+class ResultTypesTest(RewriteCase):
+
+    MIGRATIONS = [WIDEN]
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("CREATE TABLE widen (id int PRIMARY KEY, n int, n_big bigint)")
+
+    def setUp(self):
+        super().setUp()
+        self.proxy.reload([WIDEN])
+        self.direct("TRUNCATE widen")
+        self.direct("INSERT INTO widen VALUES (1, 7, 70), (2, 8, 80)")  # n_big shows the flip
+
+    def prepare_then_flip(self, conn, name="next"):
+        conn.send(wire.parse(NEXT, name) + wire.describe(b"S", name) + wire.sync())
+        described = conn.read_until_ready()
+        self.assertEqual(wire.kinds(described), b"1tTZ")
+        self.proxy.reload([dict(WIDEN, reads="new")])
+
+    def test_a_binary_bind_of_a_changed_column_gets_postgres_error_until_described(self):
+        with self.raw_session() as conn:
+            self.prepare_then_flip(conn)
+            conn.send(wire.bind(["1"], statement="next", result_formats=(1,)) + wire.execute() +
+                      wire.sync())
+            refused = conn.read_until_ready()
+            self.assertEqual(wire.kinds(refused), b"EZ")
+            err = wire.errors(refused)[0]
+            self.assertEqual((err["C"], err["M"], err["R"]),
+                             ("0A000", "cached plan must not change result type",
+                              "RevalidateCachedQuery"))
+            self.assertIn('statement "next"', err["D"])
+            self.assertNotIn("W", err, "the DO block that raised it is not the reader's business")
+
+            # Refused again, as Postgres does, until the client learns the new types.
+            conn.send(wire.bind(["1"], statement="next", result_formats=(1,)) + wire.execute() +
+                      wire.sync())
+            self.assertEqual(wire.kinds(conn.read_until_ready()), b"EZ")
+            conn.send(wire.describe(b"S", "next") + wire.bind(["1"], statement="next",
+                                                              result_formats=(1,)) +
+                      wire.execute() + wire.sync())
+            served = conn.read_until_ready()
+            self.assertEqual(wire.kinds(served), b"tT2DCZ")
+            payload = next(p for k, p in served if k == b"D")
+            self.assertEqual(struct.unpack("!hiq", payload), (1, 8, 71),
+                             "a bigint, from n_big, as the Describe said")
+
+    def test_a_text_bind_goes_through_with_the_new_column(self):
+        with self.raw_session() as conn:
+            self.prepare_then_flip(conn)
+            conn.send(wire.bind(["2"], statement="next") + wire.execute() + wire.sync())
+            self.assertEqual(wire.rows(conn.read_until_ready()), [["81"]])
+
+    def test_an_error_before_the_bind_leaves_the_statement_to_prepare_again(self):
+        # The server skips everything after an error up to Sync, Switchyard's re-prepare of
+        # "next" too: the statement must then be prepared again at its next Bind, not served
+        # with the text of before the flip.
+        with self.raw_session() as conn:
+            self.prepare_then_flip(conn)
+            conn.send(wire.parse("SELECT 1 / (random() * 0)::int") + wire.bind() + wire.execute() +
+                      wire.bind(["1"], statement="next") + wire.execute() + wire.sync())
+            failed = conn.read_until_ready()
+            self.assertEqual(wire.kinds(failed), b"12EZ")
+            self.assertEqual(wire.errors(failed)[0]["C"], "22012")
+            conn.send(wire.bind(["1"], statement="next") + wire.execute() + wire.sync())
+            self.assertEqual(wire.rows(conn.read_until_ready()), [["71"]], "from n_big")
+
+    def test_a_describe_of_the_portal_after_the_bind_and_a_pipeline_keep_their_answers(self):
+        # The client's own descriptions are paired with its Describes, never hidden, also when
+        # a re-prepare's hidden Describes come between them in one pipeline.
+        with self.raw_session() as conn:
+            self.prepare_then_flip(conn)
+            conn.send(wire.parse("SELECT 'a'::text AS letter") + wire.describe(b"S") +
+                      wire.bind() + wire.describe(b"P") + wire.execute() +
+                      wire.bind(["2"], statement="next") + wire.describe(b"P") +
+                      wire.execute() + wire.sync())
+            answers = conn.read_until_ready()
+            self.assertEqual(wire.kinds(answers), b"1tT2TDC2TDCZ")
+            self.assertEqual(wire.rows(answers), [["a"], ["81"]])
+            descriptions = [wire.parse_row_description(p) for k, p in answers if k == b"T"]
+            self.assertEqual(descriptions, [["letter"], ["letter"], ["next"]])
