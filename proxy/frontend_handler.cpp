@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 #include "protocol/bind.hpp"
 #include "protocol/describe_close.hpp"
 #include "protocol/execute.hpp"
@@ -229,19 +231,7 @@ FrameAction FrontendHandler::on_frame(const protocol::Frame& frame, protocol::Me
     case fe::kBind:
       return on_bind(frame, out);
     case fe::kDescribe:
-      at_boundary_housekeeping();
-      if (auto describe = protocol::decode_describe_or_close(frame.body);
-          describe && describe->kind == 'S') {
-        if (PreparedStatement* stmt = prepared_.find(describe->name)) {
-          stmt->changed_results.clear();  // the client learns the types the server has now
-          FrameAction action =
-              reprepare_if_stale(frame, describe->name, *stmt, out, /*compare=*/false);
-          if (action != FrameAction::forward) {
-            return action;
-          }
-        }
-      }
-      break;
+      return on_describe(frame, out);
     case fe::kTerminate:
       state_.terminate_sent = true;
       break;
@@ -344,32 +334,14 @@ FrameAction FrontendHandler::on_close(const protocol::Frame& frame) {
 }
 
 FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::MessageWriter& out) {
-  // A transaction may start with a Bind of a statement prepared earlier: flags adopted here
-  // apply to it. Not when the Bind comes back after the comparison: its statement was
-  // prepared for the generation adopted then.
-  if (!comparing_) {
-    at_boundary_housekeeping();
-  }
   auto bind = protocol::decode_bind_target(frame.body);
-  PreparedStatement* stmt = bind ? prepared_.find(bind->statement) : nullptr;
+  PreparedStatement* stmt = nullptr;
+  if (auto action = prepare_if_stale(frame, bind ? &bind->statement : nullptr, stmt, out)) {
+    return *action;
+  }
   if (stmt == nullptr) {
     sent(frame.type);
     return FrameAction::forward;
-  }
-  if (comparing_) {
-    // The frame offered again once the server described the statement before and after.
-    comparing_ = false;
-    if (state_.check->waiting) {
-      return FrameAction::drop;  // woken because the session is ending
-    }
-    settle_result_types(bind->statement, *stmt);
-  } else {
-    // Compared only where the replies can be paired with the Describes.
-    FrameAction action =
-        reprepare_if_stale(frame, bind->statement, *stmt, out, state_.track_replies);
-    if (action != FrameAction::forward) {
-      return action;
-    }
   }
   if (!stmt->changed_results.empty()) {
     auto formats = protocol::decode_bind_result_formats(frame.body);
@@ -394,6 +366,52 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
   }
   sent(frame.type);
   return FrameAction::forward;
+}
+
+FrameAction FrontendHandler::on_describe(const protocol::Frame& frame,
+                                         protocol::MessageWriter& out) {
+  auto describe = protocol::decode_describe_or_close(frame.body);
+  const bool statement = describe && describe->kind == 'S';
+  PreparedStatement* stmt = nullptr;
+  if (auto action = prepare_if_stale(frame, statement ? &describe->name : nullptr, stmt, out)) {
+    return *action;
+  }
+  if (stmt != nullptr) {
+    stmt->changed_results.clear();  // the client learns the types the server has now
+  }
+  sent(frame.type);
+  return FrameAction::forward;
+}
+
+std::optional<FrameAction> FrontendHandler::prepare_if_stale(const protocol::Frame& frame,
+                                                             const std::string_view* statement,
+                                                             PreparedStatement*& stmt,
+                                                             protocol::MessageWriter& out) {
+  // Offered again once the server described the statement before and after its re-prepare.
+  const bool resumed = std::exchange(comparing_, false);
+  // A transaction may start with a Bind or Describe of a statement prepared earlier: flags
+  // adopted here apply to it. Not on the message that comes back after the comparison: its
+  // statement was prepared for the generation adopted then.
+  if (!resumed) {
+    at_boundary_housekeeping();
+  }
+  stmt = statement != nullptr ? prepared_.find(*statement) : nullptr;
+  if (stmt == nullptr) {
+    return std::nullopt;
+  }
+  if (resumed) {
+    if (state_.check->waiting) {
+      return FrameAction::drop;  // woken because the session is ending
+    }
+    settle_result_types(*statement, *stmt);
+    return std::nullopt;
+  }
+  // Compared only where the replies can be paired with the Describes.
+  FrameAction action = reprepare_if_stale(frame, *statement, *stmt, out, state_.track_replies);
+  if (action == FrameAction::forward) {
+    return std::nullopt;
+  }
+  return action;
 }
 
 FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
@@ -439,8 +457,9 @@ FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
   }
   stmt.changed_results.clear();
   if (compare) {
-    // A Bind: the client may decode the results by the types it was told before the flip, so
-    // the server describes the statement as it was and as it is before the Bind goes on.
+    // The client may decode results by the types it was told before the flip, so the server
+    // describes the statement as it was and as it is before the client's message goes on; and
+    // if an error made the server skip the re-prepare, it is known.
     protocol::encode_describe(out, 'S', statement);
     sent(fe::kDescribe, true);
     protocol::encode_flush(out);

@@ -60,6 +60,14 @@ class FrontendHandler {
   /// A Bind: prepares its statement again if the flags changed since, and refuses it (as
   /// Postgres does) when it asks for a result column in binary whose type has changed since.
   FrameAction on_bind(const protocol::Frame& frame, protocol::MessageWriter& out);
+  FrameAction on_describe(const protocol::Frame& frame, protocol::MessageWriter& out);
+  /// For a Bind or Describe of `statement` (null: not a prepared statement's): finds it in
+  /// `stmt` and prepares it again if it is stale. Returns the action when the client's message
+  /// must wait or is replaced, nullopt when it goes on.
+  std::optional<FrameAction> prepare_if_stale(const protocol::Frame& frame,
+                                              const std::string_view* statement,
+                                              PreparedStatement*& stmt,
+                                              protocol::MessageWriter& out);
   /// Before a Bind/Describe of a statement prepared under an older generation whose rewrite
   /// has changed since: Close + Parse it again (replies hidden), then the client's message.
   /// With `compare`, Describes before and after are hidden too and the pump sends all this and
@@ -89,7 +97,8 @@ class FrontendHandler {
   // Active while copy data flows; on the heap, as every idle session holds this object.
   std::unique_ptr<rewrite::CopyRowTransformer> copy_;
   bool copy_failed_ = false;
-  bool comparing_ = false;  // a Bind waits for the result types of its re-prepared statement
+  // A Bind or Describe waits for the result types of its re-prepared statement.
+  bool comparing_ = false;
   PreparedStatements prepared_;
 };
 

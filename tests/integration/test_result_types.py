@@ -75,17 +75,20 @@ class ResultTypesTest(RewriteCase):
 
     def test_an_error_before_the_bind_leaves_the_statement_to_prepare_again(self):
         # The server skips everything after an error up to Sync, Switchyard's re-prepare of
-        # "next" too: the statement must then be prepared again at its next Bind, not served
-        # with the text of before the flip.
-        with self.raw_session() as conn:
-            self.prepare_then_flip(conn)
-            conn.send(wire.parse("SELECT 1 / (random() * 0)::int") + wire.bind() + wire.execute() +
-                      wire.bind(["1"], statement="next") + wire.execute() + wire.sync())
-            failed = conn.read_until_ready()
-            self.assertEqual(wire.kinds(failed), b"12EZ")
-            self.assertEqual(wire.errors(failed)[0]["C"], "22012")
-            conn.send(wire.bind(["1"], statement="next") + wire.execute() + wire.sync())
-            self.assertEqual(wire.rows(conn.read_until_ready()), [["71"]], "from n_big")
+        # "next" too: the statement must then be prepared again at its next use, not served
+        # with the text of before the flip. The same when a Describe brought the re-prepare.
+        for first_use in (wire.bind(["1"], statement="next") + wire.execute(),
+                          wire.describe(b"S", "next")):
+            with self.subTest(first_use=first_use[:1]), self.raw_session() as conn:
+                self.proxy.reload([WIDEN])
+                self.prepare_then_flip(conn)
+                conn.send(wire.parse("SELECT 1 / (random() * 0)::int") + wire.bind() +
+                          wire.execute() + first_use + wire.sync())
+                failed = conn.read_until_ready()
+                self.assertEqual(wire.kinds(failed), b"12EZ")
+                self.assertEqual(wire.errors(failed)[0]["C"], "22012")
+                conn.send(wire.bind(["1"], statement="next") + wire.execute() + wire.sync())
+                self.assertEqual(wire.rows(conn.read_until_ready()), [["71"]], "from n_big")
 
     def test_a_describe_of_the_portal_after_the_bind_and_a_pipeline_keep_their_answers(self):
         # The client's own descriptions are paired with its Describes, never hidden, also when
