@@ -3,7 +3,6 @@
 #include "protocol/byte_reader.hpp"
 #include "protocol/error_response.hpp"
 #include "protocol/message_types.hpp"
-#include "protocol/row_description.hpp"
 #include "proxy/metrics.hpp"
 #include "proxy/pump.hpp"
 #include "proxy/relay_state.hpp"
@@ -26,9 +25,13 @@ class BackendHandler {
     namespace be = protocol::backend;
     return type == be::kReadyForQuery || type == be::kErrorResponse ||
            type == be::kCopyInResponse || type == be::kCopyBothResponse ||
-           (state_.track_replies && (type == be::kParseComplete || type == be::kCloseComplete ||
-                                     type == be::kParameterDescription ||
-                                     type == be::kRowDescription || type == be::kNoData)) ||
+           (state_.track_replies &&
+            (type == be::kParseComplete || type == be::kCloseComplete ||
+             // Descriptions only while one may answer an injected Describe (rare); the
+             // client's own are paired as they stream past (on_streamed).
+             (state_.replies.hidden_describes() > 0 &&
+              (type == be::kParameterDescription || type == be::kRowDescription ||
+               type == be::kNoData)))) ||
            (type == be::kCommandComplete && rewrite_.search_path_uncommitted());
   }
   FrameAction on_frame(const protocol::Frame& frame, protocol::MessageWriter& out) {
@@ -73,7 +76,13 @@ class BackendHandler {
     }
     return FrameAction::forward;
   }
-  void on_streamed(char type) { state_.tracker.on_backend(type, {}); }
+  void on_streamed(char type) {
+    state_.tracker.on_backend(type, {});
+    if (state_.track_replies &&
+        (type == protocol::backend::kRowDescription || type == protocol::backend::kNoData)) {
+      state_.replies.on_description(true);
+    }
+  }
   void on_bytes(std::size_t n) {
     metrics_.bytes_from_upstream.fetch_add(n, std::memory_order_relaxed);
   }
@@ -120,29 +129,8 @@ class BackendHandler {
   }
 
   // A description that answers an injected Describe is hidden; its result types go to the
-  // comparison (the statement before its re-prepare, then after).
-  bool track_description(const protocol::Frame& frame) {
-    namespace be = protocol::backend;
-    using Description = ReplyTracker::Description;
-    const Description answer =
-        state_.replies.on_description(frame.type != be::kParameterDescription);
-    if (answer != Description::hidden_last) {
-      return answer == Description::hidden;
-    }
-    ResultTypeCheck* check = state_.check.get();
-    if (check == nullptr || !check->waiting) {
-      return true;
-    }
-    auto& types = check->answers == 0 ? check->before : check->after;
-    if (frame.type == be::kNoData) {
-      types.clear();
-      ++check->answers;
-    } else if (auto decoded = protocol::decode_row_description_types(frame.body)) {
-      types = std::move(*decoded);
-      ++check->answers;
-    }  // unreadable: the comparison fails and the statement is prepared again next time
-    return true;
-  }
+  // comparison (the statement before its re-prepare, then after). Out of line: rare.
+  bool track_description(const protocol::Frame& frame);
 
   // Switchyard's own rejection is raised by a DO block: drop the "PL/pgSQL function
   // inline_code_block" context, which would only puzzle the reader.

@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <utility>
-
 #include "protocol/bind.hpp"
 #include "protocol/describe_close.hpp"
 #include "protocol/execute.hpp"
@@ -335,45 +333,61 @@ FrameAction FrontendHandler::on_close(const protocol::Frame& frame) {
 
 FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::MessageWriter& out) {
   auto bind = protocol::decode_bind_target(frame.body);
-  PreparedStatement* stmt = nullptr;
-  if (auto action = prepare_if_stale(frame, bind ? &bind->statement : nullptr, stmt, out)) {
-    return *action;
-  }
-  if (stmt == nullptr) {
+  if (!bind) {
+    at_boundary_housekeeping();
     sent(frame.type);
     return FrameAction::forward;
   }
-  if (!stmt->changed_results.empty()) {
-    auto formats = protocol::decode_bind_result_formats(frame.body);
-    for (std::uint32_t column : stmt->changed_results) {
-      if (formats && formats->binary(column)) {
-        // What Postgres answers when a column of a prepared statement changed type under it
-        // (its drivers know it: asyncpg and pgjdbc prepare the statement again). Raised
-        // through the server so that a transaction block fails as it would there.
-        spdlog::info("event=result_type_changed session={} statement={} column={}", session_id_,
-                     log_value(bind->statement), column + 1);
-        reject_batch(
-            rewrite::rejection_sql(
-                kResultTypeChanged,
-                "Switchyard prepared statement \"" + std::string(bind->statement) +
-                    "\" again after a migration flip, and column " + std::to_string(column + 1) +
-                    " of its result now has another type, which this Bind asks for "
-                    "in binary. Prepare or describe the statement again."),
-            out);
-        return FrameAction::replace;
-      }
-    }
+  PreparedStatement* stmt = nullptr;
+  if (auto action = prepare_if_stale(frame, bind->statement, stmt, out)) {
+    return *action;
+  }
+  if (stmt != nullptr && !stmt->changed_results.empty() &&
+      asks_changed_in_binary(frame, bind->statement, *stmt)) {
+    reject_batch(
+        rewrite::rejection_sql(
+            kResultTypeChanged,
+            "Switchyard prepared statement \"" + std::string(bind->statement) +
+                "\" again after a migration flip, and a column of its result now has another "
+                "type, which this Bind asks for in binary. Prepare or describe the statement "
+                "again."),
+        out);
+    return FrameAction::replace;
   }
   sent(frame.type);
   return FrameAction::forward;
 }
 
+bool FrontendHandler::asks_changed_in_binary(const protocol::Frame& frame,
+                                             std::string_view statement,
+                                             const PreparedStatement& stmt) const {
+  auto formats = protocol::decode_bind_result_formats(frame.body);
+  if (!formats) {
+    return false;  // malformed: the server says so
+  }
+  for (std::uint32_t column : stmt.changed_results) {
+    if (formats->binary(column)) {
+      // What Postgres answers when a column of a prepared statement changed type under it
+      // (its drivers know it: asyncpg and pgjdbc prepare the statement again). Raised through
+      // the server so that a transaction block fails as it would there.
+      spdlog::info("event=result_type_changed session={} statement={} column={}", session_id_,
+                   log_value(statement), column + 1);
+      return true;
+    }
+  }
+  return false;
+}
+
 FrameAction FrontendHandler::on_describe(const protocol::Frame& frame,
                                          protocol::MessageWriter& out) {
   auto describe = protocol::decode_describe_or_close(frame.body);
-  const bool statement = describe && describe->kind == 'S';
+  if (!describe || describe->kind != 'S') {
+    at_boundary_housekeeping();
+    sent(frame.type);
+    return FrameAction::forward;
+  }
   PreparedStatement* stmt = nullptr;
-  if (auto action = prepare_if_stale(frame, statement ? &describe->name : nullptr, stmt, out)) {
+  if (auto action = prepare_if_stale(frame, describe->name, stmt, out)) {
     return *action;
   }
   if (stmt != nullptr) {
@@ -384,30 +398,31 @@ FrameAction FrontendHandler::on_describe(const protocol::Frame& frame,
 }
 
 std::optional<FrameAction> FrontendHandler::prepare_if_stale(const protocol::Frame& frame,
-                                                             const std::string_view* statement,
+                                                             std::string_view statement,
                                                              PreparedStatement*& stmt,
                                                              protocol::MessageWriter& out) {
-  // Offered again once the server described the statement before and after its re-prepare.
-  const bool resumed = std::exchange(comparing_, false);
-  // A transaction may start with a Bind or Describe of a statement prepared earlier: flags
-  // adopted here apply to it. Not on the message that comes back after the comparison: its
-  // statement was prepared for the generation adopted then.
-  if (!resumed) {
-    at_boundary_housekeeping();
-  }
-  stmt = statement != nullptr ? prepared_.find(*statement) : nullptr;
-  if (stmt == nullptr) {
-    return std::nullopt;
-  }
-  if (resumed) {
+  if (comparing_) {
+    // Offered again once the server described the statement before and after its re-prepare.
+    // Flags are not adopted here: the statement was prepared for the generation adopted then.
+    comparing_ = false;
+    stmt = prepared_.find(statement);
     if (state_.check->waiting) {
       return FrameAction::drop;  // woken because the session is ending
     }
-    settle_result_types(*statement, *stmt);
+    if (stmt != nullptr) {
+      settle_result_types(statement, *stmt);
+    }
+    return std::nullopt;
+  }
+  // A transaction may start with a Bind or Describe of a statement prepared earlier: flags
+  // adopted here apply to it.
+  at_boundary_housekeeping();
+  stmt = prepared_.find(statement);
+  if (stmt == nullptr || stmt->generation == rewrite_.generation()) {
     return std::nullopt;
   }
   // Compared only where the replies can be paired with the Describes.
-  FrameAction action = reprepare_if_stale(frame, *statement, *stmt, out, state_.track_replies);
+  FrameAction action = reprepare_if_stale(frame, statement, *stmt, out, state_.track_replies);
   if (action == FrameAction::forward) {
     return std::nullopt;
   }

@@ -61,12 +61,14 @@ class FrontendHandler {
   /// Postgres does) when it asks for a result column in binary whose type has changed since.
   FrameAction on_bind(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_describe(const protocol::Frame& frame, protocol::MessageWriter& out);
-  /// For a Bind or Describe of `statement` (null: not a prepared statement's): finds it in
-  /// `stmt` and prepares it again if it is stale. Returns the action when the client's message
-  /// must wait or is replaced, nullopt when it goes on.
+  /// True (and logged) when a Bind asks for a column of `stmt.changed_results` in binary.
+  bool asks_changed_in_binary(const protocol::Frame& frame, std::string_view statement,
+                              const PreparedStatement& stmt) const;
+  /// For a Bind or Describe of `statement`: finds it in `stmt` (null when the proxy does not
+  /// know it) and prepares it again if it is stale. Returns the action when the client's
+  /// message must wait or is replaced, nullopt when it goes on.
   std::optional<FrameAction> prepare_if_stale(const protocol::Frame& frame,
-                                              const std::string_view* statement,
-                                              PreparedStatement*& stmt,
+                                              std::string_view statement, PreparedStatement*& stmt,
                                               protocol::MessageWriter& out);
   /// Before a Bind/Describe of a statement prepared under an older generation whose rewrite
   /// has changed since: Close + Parse it again (replies hidden), then the client's message.
