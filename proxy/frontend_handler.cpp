@@ -304,7 +304,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   const auto types = parse->param_types.wire();
   prepared.param_types.assign(types.begin(), types.end());
   prepared.generation = rewrite_.generation();
-  prepared.changed_results.clear();
+  prepared.results_told();
   if (decision == Decision::rewritten) {
     prepared.rewritten.assign(replacement_);
   } else {
@@ -391,7 +391,7 @@ FrameAction FrontendHandler::on_describe(const protocol::Frame& frame,
     return *action;
   }
   if (stmt != nullptr) {
-    stmt->changed_results.clear();  // the client learns the types the server has now
+    stmt->results_told();
   }
   sent(frame.type);
   return FrameAction::forward;
@@ -499,14 +499,22 @@ void FrontendHandler::settle_result_types(std::string_view statement, PreparedSt
     stmt.generation = kPrepareAgain;
     return;
   }
-  const auto& before = check.before;
-  const auto& after = check.after;
-  for (std::size_t i = 0; i < after.size(); ++i) {
-    if (i >= before.size() || before[i] != after[i]) {
+  // Compared with what the client was told: after a flip and a flip back, a client that
+  // never described the statement in between decodes by the types of before both.
+  if (!stmt.told_results) {
+    stmt.told_results = check.before;
+  }
+  const auto& told = *stmt.told_results;
+  const auto& now = check.after;
+  stmt.changed_results.clear();
+  for (std::size_t i = 0; i < now.size(); ++i) {
+    if (i >= told.size() || told[i] != now[i]) {
       stmt.changed_results.push_back(static_cast<std::uint32_t>(i));
     }
   }
-  if (!stmt.changed_results.empty()) {
+  if (stmt.changed_results.empty()) {
+    stmt.told_results.reset();  // the server's types are the client's again
+  } else {
     spdlog::debug("event=result_types_compared session={} statement={} changed_columns={}",
                   session_id_, log_value(statement), stmt.changed_results.size());
   }

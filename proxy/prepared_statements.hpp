@@ -20,10 +20,19 @@ struct PreparedStatement {
   std::string sql;
   std::vector<std::byte> param_types;  ///< as on the wire (protocol::ParamTypes)
   std::uint64_t generation = 0;
-  /// Result columns (from 0) whose type changed when Switchyard prepared the statement again,
-  /// until the client describes it: a client that decodes them in binary by the types it was
-  /// told before would misread them.
+  /// The result types the client may still decode by, once a re-prepare changed them: those
+  /// before the first such re-prepare since the client last described or prepared the
+  /// statement. Empty while they are the server's.
+  std::optional<std::vector<std::uint32_t>> told_results;
+  /// Result columns (from 0) whose type differs from `told_results`: a client that decodes
+  /// them in binary by the types it was told would misread them.
   std::vector<std::uint32_t> changed_results;
+
+  /// The client learns the statement's result types as the server has them now.
+  void results_told() {
+    told_results.reset();
+    changed_results.clear();
+  }
   /// The text the server has when it is not `sql`; empty when it is (most statements, and an
   /// extended-protocol client parses one for every query).
   std::string rewritten;

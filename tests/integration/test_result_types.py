@@ -67,6 +67,22 @@ class ResultTypesTest(RewriteCase):
             self.assertEqual(struct.unpack("!hiq", payload), (1, 8, 71),
                              "a bigint, from n_big, as the Describe said")
 
+    def test_a_flip_back_serves_the_types_the_client_was_told(self):
+        # Told int4 at prepare; refused while reads give a bigint; after the flip back the
+        # result is int4 again, which is what the client decodes by: served.
+        with self.raw_session() as conn:
+            self.prepare_then_flip(conn)
+            binary_bind = (wire.bind(["1"], statement="next", result_formats=(1,)) +
+                           wire.execute() + wire.sync())
+            conn.send(binary_bind)
+            self.assertEqual(wire.kinds(conn.read_until_ready()), b"EZ")
+            self.proxy.reload([WIDEN])
+            conn.send(binary_bind)
+            served = conn.read_until_ready()
+            self.assertEqual(wire.kinds(served), b"2DCZ")
+            payload = next(p for k, p in served if k == b"D")
+            self.assertEqual(struct.unpack("!hii", payload), (1, 4, 8), "an int4, from n")
+
     def test_a_text_bind_goes_through_with_the_new_column(self):
         with self.raw_session() as conn:
             self.prepare_then_flip(conn)
