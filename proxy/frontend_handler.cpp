@@ -342,7 +342,7 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
   if (auto action = prepare_if_stale(frame, bind->statement, stmt, out)) {
     return *action;
   }
-  if (stmt != nullptr && !stmt->changed_results.empty() &&
+  if (stmt != nullptr && stmt->result_change && !stmt->result_change->changed.empty() &&
       asks_changed_in_binary(frame, bind->statement, *stmt)) {
     reject_batch(
         rewrite::rejection_sql(
@@ -365,7 +365,7 @@ bool FrontendHandler::asks_changed_in_binary(const protocol::Frame& frame,
   if (!formats) {
     return false;  // malformed: the server says so
   }
-  for (std::uint32_t column : stmt.changed_results) {
+  for (std::uint32_t column : stmt.result_change->changed) {
     if (formats->binary(column)) {
       // What Postgres answers when a column of a prepared statement changed type under it
       // (its drivers know it: asyncpg and pgjdbc prepare the statement again). Raised through
@@ -470,7 +470,9 @@ FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
   } else {
     stmt.rewritten.clear();
   }
-  stmt.changed_results.clear();
+  if (stmt.result_change) {
+    stmt.result_change->changed.clear();
+  }
   if (compare) {
     // The client may decode results by the types it was told before the flip, so the server
     // describes the statement as it was and as it is before the client's message goes on; and
@@ -501,22 +503,23 @@ void FrontendHandler::settle_result_types(std::string_view statement, PreparedSt
   }
   // Compared with what the client was told: after a flip and a flip back, a client that
   // never described the statement in between decodes by the types of before both.
-  if (!stmt.told_results) {
-    stmt.told_results = check.before;
+  if (!stmt.result_change) {
+    stmt.result_change = std::make_unique<ResultChange>();
+    stmt.result_change->told = check.before;
   }
-  const auto& told = *stmt.told_results;
+  ResultChange& change = *stmt.result_change;
   const auto& now = check.after;
-  stmt.changed_results.clear();
+  change.changed.clear();
   for (std::size_t i = 0; i < now.size(); ++i) {
-    if (i >= told.size() || told[i] != now[i]) {
-      stmt.changed_results.push_back(static_cast<std::uint32_t>(i));
+    if (i >= change.told.size() || change.told[i] != now[i]) {
+      change.changed.push_back(static_cast<std::uint32_t>(i));
     }
   }
-  if (stmt.changed_results.empty()) {
-    stmt.told_results.reset();  // the server's types are the client's again
+  if (change.changed.empty()) {
+    stmt.result_change.reset();  // the server's types are the client's again
   } else {
     spdlog::debug("event=result_types_compared session={} statement={} changed_columns={}",
-                  session_id_, log_value(statement), stmt.changed_results.size());
+                  session_id_, log_value(statement), change.changed.size());
   }
 }
 

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,27 +16,30 @@ namespace switchyard::proxy {
 /// (the server may still have the text of an older generation).
 inline constexpr std::uint64_t kPrepareAgain = UINT64_MAX;
 
+/// Result types of a prepared statement that a re-prepare changed. On the heap: rare, and a
+/// session may keep hundreds of statements.
+struct ResultChange {
+  /// The types the client may still decode by: those before the first re-prepare that changed
+  /// them since the client last described or prepared the statement.
+  std::vector<std::uint32_t> told;
+  /// Result columns (from 0) whose type differs from `told`: a client that decodes them in
+  /// binary by the types it was told would misread them.
+  std::vector<std::uint32_t> changed;
+};
+
 /// A statement prepared through the protocol, as the client wrote it and as the server has it.
 struct PreparedStatement {
   std::string sql;
   std::vector<std::byte> param_types;  ///< as on the wire (protocol::ParamTypes)
   std::uint64_t generation = 0;
-  /// The result types the client may still decode by, once a re-prepare changed them: those
-  /// before the first such re-prepare since the client last described or prepared the
-  /// statement. Empty while they are the server's.
-  std::optional<std::vector<std::uint32_t>> told_results;
-  /// Result columns (from 0) whose type differs from `told_results`: a client that decodes
-  /// them in binary by the types it was told would misread them.
-  std::vector<std::uint32_t> changed_results;
-
-  /// The client learns the statement's result types as the server has them now.
-  void results_told() {
-    told_results.reset();
-    changed_results.clear();
-  }
   /// The text the server has when it is not `sql`; empty when it is (most statements, and an
   /// extended-protocol client parses one for every query).
   std::string rewritten;
+  /// Set while a re-prepare has changed the result types the client was told.
+  std::unique_ptr<ResultChange> result_change;
+
+  /// The client learns the statement's result types as the server has them now.
+  void results_told() { result_change.reset(); }
   std::string_view sent() const { return rewritten.empty() ? std::string_view(sql) : rewritten; }
 };
 
