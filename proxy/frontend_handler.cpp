@@ -360,7 +360,7 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
 
 bool FrontendHandler::asks_changed_in_binary(const protocol::Frame& frame,
                                              std::string_view statement,
-                                             const PreparedStatement& stmt) const {
+                                             const PreparedStatement& stmt) {
   auto formats = protocol::decode_bind_result_formats(frame.body);
   if (!formats) {
     return false;  // malformed: the server says so
@@ -372,6 +372,7 @@ bool FrontendHandler::asks_changed_in_binary(const protocol::Frame& frame,
       // the server so that a transaction block fails as it would there.
       spdlog::info("event=result_type_changed session={} statement={} column={}", session_id_,
                    log_value(statement), column + 1);
+      metrics_.result_type_refusals.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
   }

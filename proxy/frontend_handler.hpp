@@ -61,9 +61,9 @@ class FrontendHandler {
   /// Postgres does) when it asks for a result column in binary whose type has changed since.
   FrameAction on_bind(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_describe(const protocol::Frame& frame, protocol::MessageWriter& out);
-  /// True (and logged) when a Bind asks in binary for a column whose type changed.
+  /// True (logged and counted) when a Bind asks in binary for a column whose type changed.
   bool asks_changed_in_binary(const protocol::Frame& frame, std::string_view statement,
-                              const PreparedStatement& stmt) const;
+                              const PreparedStatement& stmt);
   /// For a Bind or Describe of `statement`: finds it in `stmt` (null when the proxy does not
   /// know it) and prepares it again if it is stale. Returns the action when the client's
   /// message must wait or is replaced, nullopt when it goes on.

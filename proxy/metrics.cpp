@@ -397,7 +397,8 @@ void Metrics::add_to(Metrics& total) const {
         &Metrics::queries_extended, &Metrics::transactions, &Metrics::statements_rewritten,
         &Metrics::rewrites_from_shape, &Metrics::rewrite_cache_hits_kept,
         &Metrics::statements_rejected, &Metrics::statements_reprepared,
-        &Metrics::statements_passthrough, &Metrics::reloads_ok, &Metrics::reloads_failed}) {
+        &Metrics::result_type_refusals, &Metrics::statements_passthrough, &Metrics::reloads_ok,
+        &Metrics::reloads_failed}) {
     (total.*member).fetch_add((this->*member).load(relaxed), relaxed);
   }
   total.connections_active.fetch_add(connections_active.load(relaxed), relaxed);

@@ -177,6 +177,11 @@ void render_statements(Exposition& out, const Metrics& m) {
   out.counter("switchyard_statements_reprepared_total",
               "Named prepared statements prepared again after a flip changed their rewrite.",
               m.statements_reprepared);
+  out.counter("switchyard_result_type_refusals_total",
+              "Binds refused (SQLSTATE 0A000, cached plan must not change result type) because a "
+              "result column they ask for in binary changed type when a flip prepared the "
+              "statement again.",
+              m.result_type_refusals);
 }
 
 void render_migrations(Exposition& out, const ProxyState& state, const Metrics& total) {

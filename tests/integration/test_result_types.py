@@ -8,11 +8,14 @@ changes type under a prepared statement (0A000, routine RevalidateCachedQuery), 
 values where the client expects 4. Text results pass: their text is the same.
 """
 
+import http.client
+import re
 import struct
 
 from harness import rawclient as wire
 from harness.base import requires_proxy
-from test_rewrite import RewriteCase
+from harness.util import free_port
+from test_rewrite import MigrationProxy, RewriteCase
 
 WIDEN = {"name": "widen-n", "table": "public.widen", "old_column": "n", "new_column": "n_big",
          "writes": "both", "reads": "old"}
@@ -27,6 +30,25 @@ class ResultTypesTest(RewriteCase):
     @classmethod
     def prepare_database(cls):
         cls.pg.query("CREATE TABLE widen (id int PRIMARY KEY, n int, n_big bigint)")
+
+    @classmethod
+    def start_migration_proxy(cls, migrations):
+        cls.admin_port = free_port()
+        p = MigrationProxy(cls.pg, migrations,
+                           extra={"admin": {"address": f"127.0.0.1:{cls.admin_port}"}})
+        p.start()
+        return p
+
+    def refusals(self) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=10)
+        try:
+            conn.request("GET", "/metrics")
+            body = conn.getresponse().read().decode()
+        finally:
+            conn.close()
+        found = re.search(r"^switchyard_result_type_refusals_total (\d+)", body, re.MULTILINE)
+        self.assertIsNotNone(found, "the counter is exported")
+        return int(found.group(1))
 
     def setUp(self):
         super().setUp()
@@ -43,6 +65,7 @@ class ResultTypesTest(RewriteCase):
     def test_a_binary_bind_of_a_changed_column_gets_postgres_error_until_described(self):
         with self.raw_session() as conn:
             self.prepare_then_flip(conn)
+            refusals_before = self.refusals()
             conn.send(wire.bind(["1"], statement="next", result_formats=(1,)) + wire.execute() +
                       wire.sync())
             refused = conn.read_until_ready()
@@ -53,6 +76,8 @@ class ResultTypesTest(RewriteCase):
                               "RevalidateCachedQuery"))
             self.assertIn('statement "next"', err["D"])
             self.assertNotIn("W", err, "the DO block that raised it is not the reader's business")
+            self.assertIn("event=result_type_changed", self.proxy.log_text())
+            self.assertEqual(self.refusals() - refusals_before, 1)
 
             # Refused again, as Postgres does, until the client learns the new types.
             conn.send(wire.bind(["1"], statement="next", result_formats=(1,)) + wire.execute() +
