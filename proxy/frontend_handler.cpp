@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "protocol/bind.hpp"
 #include "protocol/describe_close.hpp"
 #include "protocol/execute.hpp"
@@ -14,6 +16,7 @@
 #include "rewrite/rewriter.hpp"
 #include "rewrite/search_path_setting.hpp"
 #include "rewrite/session_change.hpp"
+#include "rewrite/sql_prepared.hpp"
 
 namespace switchyard::proxy {
 namespace {
@@ -87,18 +90,42 @@ void FrontendHandler::reject_batch(const std::string& rejection, protocol::Messa
   state_.rejecting = true;
 }
 
+void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& decision) {
+  std::optional<rewrite::SqlPrepared> named;
+  if (decision == Decision::forward || decision == Decision::rewritten) {
+    named = rewrite::sql_prepared(sql);
+  }
+  if (named) {
+    if (auto refusal = stale_sql_execute(*named)) {
+      replacement_ = rewrite::rejection_sql(*refusal);
+      armed_copy_.reset();
+      decision = Decision::rejected;
+      named.reset();
+    }
+  }
+  // DEALLOCATE before PREPARE: the order in which a text drops a name and prepares it again.
+  follow_session_statements(sql);
+  if (named) {
+    record_sql_prepared(*named, sql,
+                        decision == Decision::rewritten ? std::string_view(replacement_) : sql);
+  }
+}
+
 void FrontendHandler::follow_session_statements(std::string_view sql) {
   const bool follow_search_path = rewrite_.active();  // else no names to resolve
-  if ((prepared_.empty() && !follow_search_path) || !rewrite::may_change_session(sql)) {
+  const bool follow_prepared = !prepared_.empty() || !sql_prepared_.empty();
+  if (!follow_prepared && !follow_search_path) {
     return;
   }
-  if (!prepared_.empty()) {
+  if (follow_prepared) {
     if (auto gone = rewrite::deallocation(sql)) {
       if (gone->all) {
         prepared_.clear();
+        sql_prepared_.clear();
       }
       for (const auto& name : gone->names) {
         prepared_.erase(name);
+        sql_prepared_.erase(name);
       }
     }
   }
@@ -107,6 +134,50 @@ void FrontendHandler::follow_session_statements(std::string_view sql) {
   }
   if (auto change = rewrite::search_path_change(sql)) {
     rewrite_.apply(*change, state_.tracker.outstanding());
+  }
+}
+
+std::optional<std::string> FrontendHandler::stale_sql_execute(const rewrite::SqlPrepared& found) {
+  for (const std::string& name : found.executed) {
+    if (std::find(found.prepared.begin(), found.prepared.end(), name) != found.prepared.end()) {
+      continue;  // a text that prepares and executes a name runs what it just prepared
+    }
+    auto entry = sql_prepared_.find(name);
+    if (entry == sql_prepared_.end() || entry->second.generation == rewrite_.generation()) {
+      continue;
+    }
+    SqlPreparedText& prepared = entry->second;
+    std::string filled;
+    TextRewrite now = rewrite_.rewrite(prepared.text, /*from_query=*/true, filled);
+    using rewrite::Outcome;
+    const bool servable = !now || now->outcome == Outcome::unchanged ||
+                          now->outcome == Outcome::passthrough_unsupported ||
+                          now->outcome == Outcome::rewritten;
+    const std::string_view now_sent =
+        now && now->outcome == Outcome::rewritten ? now.sql() : std::string_view(prepared.text);
+    if (servable && now_sent == prepared.sent) {
+      prepared.generation = rewrite_.generation();  // the change of flags does not touch it
+      continue;
+    }
+    std::string refusal =
+        "switchyard: prepared statement \"" + name +
+        "\" was prepared with PREPARE before the migrations' flags changed, and their "
+        "rewrite of it changed since; run DEALLOCATE " +
+        name + " and PREPARE it again (Switchyard cannot prepare it again for the client)";
+    spdlog::warn("event=sql_prepared_stale session={} statement={}", session_id_, log_value(name));
+    metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
+    return refusal;
+  }
+  return std::nullopt;
+}
+
+void FrontendHandler::record_sql_prepared(const rewrite::SqlPrepared& found, std::string_view sql,
+                                          std::string_view sent) {
+  for (const std::string& name : found.prepared) {
+    SqlPreparedText& entry = sql_prepared_[name];
+    entry.text.assign(sql);
+    entry.sent.assign(sent);
+    entry.generation = rewrite_.generation();
   }
 }
 
@@ -252,7 +323,10 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
   if (decision != Decision::suspend) {
     metrics_.queries_simple.fetch_add(1, std::memory_order_relaxed);
     metrics_.count_statement(query->sql);
-    follow_session_statements(query->sql);
+    // One look at the statement's first word for all the session changes the proxy follows.
+    if (rewrite::may_change_session(query->sql)) {
+      follow_sql_statements(query->sql, decision);
+    }
   }
   switch (decision) {
     case Decision::suspend:
@@ -290,7 +364,10 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   }
   metrics_.queries_extended.fetch_add(1, std::memory_order_relaxed);
   metrics_.count_statement(parse->query);
-  follow_session_statements(parse->query);
+  // One look at the statement's first word for all the session changes the proxy follows.
+  if (rewrite::may_change_session(parse->query)) {
+    follow_sql_statements(parse->query, decision);
+  }
   if (decision == Decision::rejected) {
     reject_batch(replacement_, out);
     return FrameAction::replace;

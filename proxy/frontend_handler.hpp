@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "protocol/message_types.hpp"
@@ -13,6 +14,7 @@
 #include "proxy/relay_state.hpp"
 #include "proxy/session_rewrite.hpp"
 #include "rewrite/copy_transform.hpp"
+#include "rewrite/sql_prepared.hpp"
 
 namespace switchyard::proxy {
 
@@ -86,6 +88,15 @@ class FrontendHandler {
   /// SET/RESET/DEALLOCATE/DISCARD statements the client sends.
   void follow_session_statements(std::string_view sql);
   void reject_batch(const std::string& rejection, protocol::MessageWriter& out);
+  /// For a text that may change the session (rewrite::may_change_session): refuses it (turns
+  /// `decision` into rejected) when it EXECUTEs in SQL a statement whose rewrite has changed
+  /// since its PREPARE, as the server would run the rewrite of the old flags (a write to one
+  /// column only while both must be written); follows its SET/DEALLOCATE/DISCARD; records the
+  /// statements it PREPAREs with the text sent for them.
+  void follow_sql_statements(std::string_view sql, Decision& decision);
+  std::optional<std::string> stale_sql_execute(const rewrite::SqlPrepared& found);
+  void record_sql_prepared(const rewrite::SqlPrepared& found, std::string_view sql,
+                           std::string_view sent);
 
   RelayState& state_;
   Metrics& metrics_;
@@ -102,6 +113,14 @@ class FrontendHandler {
   // A Bind or Describe waits for the result types of its re-prepared statement.
   bool comparing_ = false;
   PreparedStatements prepared_;
+  /// Statements prepared with SQL PREPARE: the text that prepared them, as the client wrote it
+  /// and as it was sent, and the generation it was rewritten under.
+  struct SqlPreparedText {
+    std::string text;
+    std::string sent;
+    std::uint64_t generation = 0;
+  };
+  std::unordered_map<std::string, SqlPreparedText> sql_prepared_;
 };
 
 }  // namespace switchyard::proxy

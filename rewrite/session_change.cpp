@@ -8,14 +8,27 @@ namespace switchyard::rewrite {
 
 bool may_change_session(std::string_view sql) {
   if (const auto verb = detail::sole_statement_verb(sql)) {
-    // The four verbs differ in length: one comparison at most, none for SELECT, UPDATE, ...
+    // The verbs differ in length or first letter: one comparison at most, none for SELECT,
+    // UPDATE, INSERT, DELETE.
+    const char first = static_cast<char>(verb->front() | 0x20);
     switch (verb->size()) {
       case 3:
         return detail::iequals(*verb, "set");
       case 5:
         return detail::iequals(*verb, "reset");
+      case 6:
+        return first == 'c' && detail::iequals(*verb, "create");
       case 7:
-        return detail::iequals(*verb, "discard");
+        switch (first) {
+          case 'd':
+            return detail::iequals(*verb, "discard");
+          case 'p':
+            return detail::iequals(*verb, "prepare");
+          case 'e':
+            return detail::iequals(*verb, "execute") || detail::iequals(*verb, "explain");
+          default:
+            return false;
+        }
       case 10:
         return detail::iequals(*verb, "deallocate");
       default:
@@ -23,8 +36,9 @@ bool may_change_session(std::string_view sql) {
     }
   }
   // Several statements, or an unusual start: any of them may be one. Each change names one of
-  // these (SET [LOCAL] search_path, RESET, DISCARD, DEALLOCATE).
-  constexpr std::array<std::string_view, 4> kWords{"_path", "reset", "discard", "deallocate"};
+  // these (SET [LOCAL] search_path, RESET, DISCARD, DEALLOCATE, PREPARE, EXECUTE).
+  constexpr std::array<std::string_view, 6> kWords{"_path",      "reset",   "discard",
+                                                   "deallocate", "prepare", "execute"};
   for (std::string_view word : kWords) {
     if (detail::icontains(sql, word)) {
       return true;

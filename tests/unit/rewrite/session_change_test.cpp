@@ -11,6 +11,7 @@
 
 #include "rewrite/deallocation.hpp"
 #include "rewrite/search_path_setting.hpp"
+#include "rewrite/sql_prepared.hpp"
 
 namespace switchyard::rewrite {
 namespace {
@@ -37,6 +38,11 @@ TEST(MayChangeSessionTest, Table) {
       {"SELECT 1; SET search_path = b", true},
       {"SELECT 1; RESET ALL", true},
       {"SELECT 1; DEALLOCATE ALL", true},
+      {"PREPARE up AS UPDATE t SET n = $1", true},
+      {"execute up(1)", true},
+      {"EXPLAIN ANALYZE EXECUTE up(1)", true},
+      {"CREATE TABLE c AS EXECUTE up(1)", true},
+      {"SELECT 1; EXECUTE up(2)", true},
       {"SELECT 1; SELECT 2", false},
       {"SELECT ';'; SELECT 'x'", false},
   };
@@ -65,7 +71,10 @@ TEST(MayChangeSessionTest, NeverMissesWhatTheParsesFind) {
                                            "; ",
                                            " ",
                                            "'x'",
-                                           "SELECT 'a;b'"};
+                                           "SELECT 'a;b'",
+                                           "PREPARE p AS SELECT 1",
+                                           "EXECUTE p",
+                                           "explain execute p(1)"};
   std::mt19937 random(20261129);
   std::uniform_int_distribution<std::size_t> pick(0, pieces.size() - 1);
   std::uniform_int_distribution<int> length(1, 5);
@@ -75,7 +84,7 @@ TEST(MayChangeSessionTest, NeverMissesWhatTheParsesFind) {
     for (int n = length(random); n > 0; --n) {
       sql += pieces[pick(random)];
     }
-    if (deallocation(sql) || search_path_change(sql)) {
+    if (deallocation(sql) || search_path_change(sql) || sql_prepared(sql)) {
       ++changes;
       ASSERT_TRUE(may_change_session(sql)) << sql;
     }

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace switchyard::rewrite {
+
+/// Statements prepared and run in SQL rather than through the protocol: `PREPARE name [(types)]
+/// AS statement` and `EXECUTE name [(arguments)]` (also under EXPLAIN and CREATE TABLE AS).
+/// A statement prepared this way keeps the rewrite of the flags it was prepared under, so the
+/// proxy must know when one is run after the flags changed.
+struct SqlPrepared {
+  std::vector<std::string> prepared;  ///< names the text's PREPAREs define
+  std::vector<std::string> executed;  ///< names the text's EXECUTEs run
+};
+
+/// nullopt when the text neither prepares nor executes anything. No parse unless a keyword
+/// appears; one statement is judged by its first word (EXPLAIN and CREATE are looked into).
+std::optional<SqlPrepared> sql_prepared(std::string_view sql);
+
+}  // namespace switchyard::rewrite

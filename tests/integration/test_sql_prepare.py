@@ -1,0 +1,63 @@
+"""Statements prepared in SQL (PREPARE / EXECUTE) across a flip.
+
+A statement prepared with SQL PREPARE keeps, on the server, the rewrite of the flags it was
+prepared under; the protocol's Parse/Bind are prepared again by Switchyard (DESIGN §4), but an
+EXECUTE names a statement the proxy cannot prepare again for the client. Run as it was, a
+PREPARE made while writes were "old" would go on writing only the old column once writes are
+"both": drift. So an EXECUTE whose statement's rewrite changed is refused with the fix
+(DEALLOCATE and PREPARE again), and one whose rewrite did not change runs. Checked in the table.
+"""
+
+from harness import rawclient as wire
+from harness.base import requires_proxy
+from test_rewrite import RENAME, RewriteCase, both_migrations, migration
+
+UPDATE = "PREPARE up(int, text) AS UPDATE users SET status = $2 WHERE id = $1"
+
+
+@requires_proxy
+class SqlPrepareTest(RewriteCase):
+
+    def setUp(self):
+        super().setUp()
+        self.proxy.reload(both_migrations(writes="old", reads="old"))
+        self.direct("INSERT INTO users (id, status, state) VALUES (1, 'a', 'a'), (2, 'b', 'b')")
+
+    def test_an_execute_whose_rewrite_changed_is_refused_until_prepared_again(self):
+        with self.raw_session() as conn:
+            self.assertEqual(wire.kinds(conn.simple(UPDATE)), b"CZ")
+            self.proxy.reload(both_migrations(writes="both", reads="old"))
+            refused = conn.simple("EXECUTE up(1, 'inactive')")
+            self.assertEqual(wire.kinds(refused), b"EZ")
+            err = wire.errors(refused)[0]
+            self.assertEqual(err["C"], "0A000")
+            self.assertIn('prepared statement "up"', err["M"])
+            self.assertIn("DEALLOCATE up", err["M"])
+            self.assertEqual(self.rows("users"), [(1, "a", "a"), (2, "b", "b")], "nothing written")
+
+            # In the extended protocol too (a Parse of the EXECUTE).
+            conn.send(wire.parse("EXECUTE up(1, 'inactive')") + wire.bind() + wire.execute() +
+                      wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+
+            self.assertEqual(wire.kinds(conn.simple("DEALLOCATE up")), b"CZ")
+            self.assertEqual(wire.kinds(conn.simple(UPDATE)), b"CZ")
+            self.assertEqual(wire.kinds(conn.simple("EXECUTE up(1, 'inactive')")), b"CZ")
+            # Prepared and run in one text: it runs what it just prepared.
+            self.assertEqual(wire.errors(conn.simple(
+                "DEALLOCATE up; " + UPDATE + "; EXECUTE up(2, 'active')")), [])
+        self.assertEqual(self.rows("users"), [(1, "inactive", "inactive"), (2, "active", "active")],
+                         "both columns written once prepared under writes = both")
+
+    def test_an_execute_whose_rewrite_did_not_change_runs(self):
+        # A flip of the other migration leaves this statement's rewrite as it was.
+        with self.raw_session() as conn:
+            self.proxy.reload(both_migrations(writes="both", reads="old"))
+            self.assertEqual(wire.kinds(conn.simple(UPDATE)), b"CZ")
+            self.proxy.reload([migration(RENAME, writes="both"),
+                               dict(both_migrations()[1], writes="both", reads="new")])
+            self.assertEqual(wire.errors(conn.simple("EXECUTE up(1, 'inactive')")), [])
+            # DISCARD ALL forgets it with the server: a later PREPARE of the name is new.
+            self.assertEqual(wire.errors(conn.simple("DISCARD ALL")), [])
+            self.assertEqual(wire.errors(conn.simple("EXECUTE up(1, 'x')"))[0]["C"], "26000")
+        self.assertEqual(self.rows("users")[0], (1, "inactive", "inactive"))

@@ -1,0 +1,46 @@
+// sql_prepared: statement text in, the names its SQL PREPAREs define and EXECUTEs run out.
+
+#include "rewrite/sql_prepared.hpp"
+
+#include <gtest/gtest.h>
+
+namespace switchyard::rewrite {
+namespace {
+
+struct Case {
+  const char* sql;
+  std::vector<std::string> prepared;
+  std::vector<std::string> executed;
+};
+
+TEST(SqlPreparedTest, Table) {
+  const Case cases[] = {
+      {"PREPARE up(int, text) AS UPDATE users SET status = $2 WHERE id = $1", {"up"}, {}},
+      {"prepare \"Mixed\" AS SELECT 1", {"Mixed"}, {}},
+      {"EXECUTE up(1, 'x')", {}, {"up"}},
+      {"execute plain", {}, {"plain"}},
+      {"EXPLAIN ANALYZE EXECUTE up(1, 'x')", {}, {"up"}},
+      {"CREATE TABLE copy AS EXECUTE pick(3)", {}, {"pick"}},
+      {"PREPARE a AS SELECT 1; EXECUTE a; EXECUTE b", {"a"}, {"a", "b"}},
+      {"/* app */ -- note\n  EXECUTE up(2, 'y') ;", {}, {"up"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.sql);
+    auto found = sql_prepared(c.sql);
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->prepared, c.prepared);
+    EXPECT_EQ(found->executed, c.executed);
+  }
+}
+
+TEST(SqlPreparedTest, TextsThatPrepareNothing) {
+  for (const char* sql : {"SELECT 1", "UPDATE t SET note = 'execute me'", "EXPLAIN SELECT 1",
+                          "CREATE TABLE t (id int)", "SELECT 'prepare'; SELECT 2", "DEALLOCATE up",
+                          "EXECUTE", "PREPARE p AS"}) {
+    SCOPED_TRACE(sql);
+    EXPECT_EQ(sql_prepared(sql), std::nullopt);
+  }
+}
+
+}  // namespace
+}  // namespace switchyard::rewrite
