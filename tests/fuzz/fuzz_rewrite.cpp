@@ -19,6 +19,8 @@
 //     other literals, the text cut or lengthened) take_literal_shape shapes alike;
 //   - a tree built from libpg_query's JSON output is, packed, the protobuf parse's bytes.
 //   - where the plain reader vouches for a text, its tokens are the scanner's.
+//   - a text that deallocates, sets the search path or prepares/executes in SQL passes
+//     may_change_session() (the one first-word look the proxy makes before following them).
 
 #include <pg_query.h>
 
@@ -35,12 +37,16 @@
 
 #include "fuzz_check.hpp"
 #include "rewrite/copy_transform.hpp"
+#include "rewrite/deallocation.hpp"
 #include "rewrite/json_tree.hpp"
 #include "rewrite/literal_shape.hpp"
 #include "rewrite/pg_query_handles.hpp"
 #include "rewrite/plain_scan.hpp"
 #include "rewrite/rewriter.hpp"
+#include "rewrite/search_path_setting.hpp"
+#include "rewrite/session_change.hpp"
 #include "rewrite/shape_recipe.hpp"
+#include "rewrite/sql_prepared.hpp"
 #include "rewrite/sql_text.hpp"
 
 namespace rw = switchyard::rewrite;
@@ -299,6 +305,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_json_tree(sql);
   check_plain_scan(sql);
   check_transform_validation(sql);
+  if (rw::deallocation(sql) || rw::search_path_change(sql) || rw::sql_prepared(sql)) {
+    check(rw::may_change_session(sql), "a session change that may_change_session lets pass");
+  }
 
   rw::SessionContext session;
   session.user = "alice";
