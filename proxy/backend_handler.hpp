@@ -123,7 +123,7 @@ class BackendHandler {
     // skipped after an error.
     if (ResultTypeCheck* check = state_.check.get();
         check && check->waiting && state_.replies.hidden_describes() == 0) {
-      check->finish(/*failure=*/check->answers < 2);
+      check->finish();
     }
     return hide;
   }

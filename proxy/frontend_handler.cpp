@@ -416,7 +416,7 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
     return FrameAction::forward;
   }
   PreparedStatement* stmt = nullptr;
-  if (auto action = prepare_if_stale(frame, bind->statement, stmt, out)) {
+  if (auto action = prepare_if_stale(bind->statement, stmt, out)) {
     return *action;
   }
   if (stmt != nullptr && stmt->result_change && !stmt->result_change->changed.empty() &&
@@ -445,7 +445,7 @@ bool FrontendHandler::asks_changed_in_binary(const protocol::Frame& frame,
   for (std::uint32_t column : stmt.result_change->changed) {
     if (formats->binary(column)) {
       // What Postgres answers when a column of a prepared statement changed type under it
-      // (its drivers know it: asyncpg and pgjdbc prepare the statement again). Raised through
+      // (drivers know it by its routine: asyncpg prepares the statement again). Raised through
       // the server so that a transaction block fails as it would there.
       spdlog::info("event=result_type_changed session={} statement={} column={}", session_id_,
                    log_value(statement), column + 1);
@@ -465,7 +465,7 @@ FrameAction FrontendHandler::on_describe(const protocol::Frame& frame,
     return FrameAction::forward;
   }
   PreparedStatement* stmt = nullptr;
-  if (auto action = prepare_if_stale(frame, describe->name, stmt, out)) {
+  if (auto action = prepare_if_stale(describe->name, stmt, out)) {
     return *action;
   }
   if (stmt != nullptr) {
@@ -475,8 +475,7 @@ FrameAction FrontendHandler::on_describe(const protocol::Frame& frame,
   return FrameAction::forward;
 }
 
-std::optional<FrameAction> FrontendHandler::prepare_if_stale(const protocol::Frame& frame,
-                                                             std::string_view statement,
+std::optional<FrameAction> FrontendHandler::prepare_if_stale(std::string_view statement,
                                                              PreparedStatement*& stmt,
                                                              protocol::MessageWriter& out) {
   if (comparing_) {
@@ -499,20 +498,12 @@ std::optional<FrameAction> FrontendHandler::prepare_if_stale(const protocol::Fra
   if (stmt == nullptr || stmt->generation == rewrite_.generation()) {
     return std::nullopt;
   }
-  // Compared only where the replies can be paired with the Describes.
-  FrameAction action = reprepare_if_stale(frame, statement, *stmt, out, state_.track_replies);
-  if (action == FrameAction::forward) {
-    return std::nullopt;
-  }
-  return action;
+  return prepare_again(statement, *stmt, out);
 }
 
-FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
-                                                std::string_view statement, PreparedStatement& stmt,
-                                                protocol::MessageWriter& out, bool compare) {
-  if (stmt.generation == rewrite_.generation()) {
-    return FrameAction::forward;
-  }
+std::optional<FrameAction> FrontendHandler::prepare_again(std::string_view statement,
+                                                          PreparedStatement& stmt,
+                                                          protocol::MessageWriter& out) {
   Decision decision = decide(stmt.sql);
   armed_copy_.reset();
   if (decision == Decision::suspend) {
@@ -529,16 +520,17 @@ FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
   const bool server_text_known = stmt.generation != kPrepareAgain;
   stmt.generation = rewrite_.generation();
   if (server_text_known && text == stmt.sent()) {
-    return FrameAction::forward;
+    return std::nullopt;
   }
-  // Prepare it again under the same name; the client never sees the extra replies.
+  // Prepare it again under the same name, between two Describes: the client may decode results
+  // by the types it was told before the flip, so the server describes the statement as it was
+  // and as it is before the client's message goes on; and if an error made the server skip the
+  // re-prepare, that is known. The client never sees the extra replies.
   spdlog::debug("event=reprepare session={} statement={} generation={}", session_id_,
                 log_value(statement), stmt.generation);
   metrics_.statements_reprepared.fetch_add(1, std::memory_order_relaxed);
-  if (compare) {
-    protocol::encode_describe(out, 'S', statement);
-    sent(fe::kDescribe, true);
-  }
+  protocol::encode_describe(out, 'S', statement);
+  sent(fe::kDescribe, true);
   protocol::encode_close(out, 'S', statement);
   sent(fe::kClose, true);
   protocol::encode_parse(out, statement, text, protocol::ParamTypes(stmt.param_types));
@@ -548,33 +540,22 @@ FrameAction FrontendHandler::reprepare_if_stale(const protocol::Frame& frame,
   } else {
     stmt.rewritten.clear();
   }
-  if (stmt.result_change) {
-    stmt.result_change->changed.clear();
+  protocol::encode_describe(out, 'S', statement);
+  sent(fe::kDescribe, true);
+  protocol::encode_flush(out);
+  sent(fe::kFlush);
+  if (!state_.check) {
+    state_.check = std::make_unique<ResultTypeCheck>();
   }
-  if (compare) {
-    // The client may decode results by the types it was told before the flip, so the server
-    // describes the statement as it was and as it is before the client's message goes on; and
-    // if an error made the server skip the re-prepare, it is known.
-    protocol::encode_describe(out, 'S', statement);
-    sent(fe::kDescribe, true);
-    protocol::encode_flush(out);
-    sent(fe::kFlush);
-    if (!state_.check) {
-      state_.check = std::make_unique<ResultTypeCheck>();
-    }
-    *state_.check = ResultTypeCheck{};
-    state_.check->waiting = true;
-    comparing_ = true;
-    return FrameAction::send_then_suspend;
-  }
-  out.bytes(std::span<const std::byte>(frame.body.data() - 5, frame.size));
-  sent(frame.type);
-  return FrameAction::replace;
+  *state_.check = ResultTypeCheck{};
+  state_.check->waiting = true;
+  comparing_ = true;
+  return FrameAction::send_then_suspend;
 }
 
 void FrontendHandler::settle_result_types(std::string_view statement, PreparedStatement& stmt) {
   const ResultTypeCheck& check = *state_.check;
-  if (check.failed) {
+  if (check.answers < 2) {
     // An error came first (the client sees it): the server may not have the new text.
     stmt.generation = kPrepareAgain;
     return;

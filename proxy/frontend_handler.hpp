@@ -69,17 +69,14 @@ class FrontendHandler {
   /// For a Bind or Describe of `statement`: finds it in `stmt` (null when the proxy does not
   /// know it) and prepares it again if it is stale. Returns the action when the client's
   /// message must wait or is replaced, nullopt when it goes on.
-  std::optional<FrameAction> prepare_if_stale(const protocol::Frame& frame,
-                                              std::string_view statement, PreparedStatement*& stmt,
+  std::optional<FrameAction> prepare_if_stale(std::string_view statement, PreparedStatement*& stmt,
                                               protocol::MessageWriter& out);
-  /// Before a Bind/Describe of a statement prepared under an older generation whose rewrite
-  /// has changed since: Close + Parse it again (replies hidden), then the client's message.
-  /// With `compare`, Describes before and after are hidden too and the pump sends all this and
-  /// waits for their answers (send_then_suspend) before it offers the client's message again.
-  /// Returns forward when the statement stays as it is.
-  FrameAction reprepare_if_stale(const protocol::Frame& frame, std::string_view statement,
-                                 PreparedStatement& stmt, protocol::MessageWriter& out,
-                                 bool compare);
+  /// Prepares a statement whose generation is stale again under the same name (replies
+  /// hidden), between Describes of it before and after whose answers the pump waits for
+  /// (send_then_suspend) before it offers the client's message again. nullopt when the
+  /// server's text stays as it is.
+  std::optional<FrameAction> prepare_again(std::string_view statement, PreparedStatement& stmt,
+                                           protocol::MessageWriter& out);
   /// Records which result columns changed type, from the two Describes' answers.
   void settle_result_types(std::string_view statement, PreparedStatement& stmt);
   /// Records a message sent upstream with the two trackers.

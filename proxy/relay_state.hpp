@@ -21,17 +21,16 @@ inline constexpr std::string_view kResultTypeChanged = "cached plan must not cha
 /// waits until the server has described the statement as it was and as it is now.
 struct ResultTypeCheck {
   bool waiting = false;
-  /// An error made the server skip the Describes (the client sees that error).
-  bool failed = false;
+  /// Describes answered; fewer than two once it is over: an error made the server skip them
+  /// (the client sees that error).
   int answers = 0;
   std::vector<std::uint32_t> before;  ///< result type OIDs; empty for no result (NoData)
   std::vector<std::uint32_t> after;
   /// The client direction's wait while it waits; cancelled to wake it.
   steady_timer* wake = nullptr;
 
-  void finish(bool failure) {
+  void finish() {
     waiting = false;
-    failed = failure;
     if (wake != nullptr) {
       wake->cancel();
     }
