@@ -41,10 +41,12 @@ bool FrontendHandler::wants(char type) const {
   if (type == fe::kQuery || type == fe::kParse || type == fe::kTerminate) {
     return true;
   }
-  // Statement names are needed only while some statement may have to be prepared again. A
-  // Bind is seen even before reply tracking starts: handling it is what starts the tracking
-  // at the boundary, for a statement prepared while no migration applied.
-  return !prepared_.empty() && (type == fe::kBind || type == fe::kDescribe || type == fe::kClose);
+  // Statement names are needed only while some statement may have to be prepared again (or,
+  // prepared in SQL, refused). A Bind is seen even before reply tracking starts: handling it
+  // is what starts the tracking at the boundary, for a statement prepared while no migration
+  // applied.
+  return (!prepared_.empty() || !sql_prepared_.empty()) &&
+         (type == fe::kBind || type == fe::kDescribe || type == fe::kClose);
 }
 
 void FrontendHandler::on_streamed(char type) { sent(type); }
@@ -142,33 +144,63 @@ std::optional<std::string> FrontendHandler::stale_sql_execute(const rewrite::Sql
     if (std::find(found.prepared.begin(), found.prepared.end(), name) != found.prepared.end()) {
       continue;  // a text that prepares and executes a name runs what it just prepared
     }
-    auto entry = sql_prepared_.find(name);
-    if (entry == sql_prepared_.end() || entry->second.generation == rewrite_.generation()) {
-      continue;
+    if (auto refusal = stale_sql_prepared(name)) {
+      return refusal;
     }
-    SqlPreparedText& prepared = entry->second;
-    std::string filled;
-    TextRewrite now = rewrite_.rewrite(prepared.text, /*from_query=*/true, filled);
-    using rewrite::Outcome;
-    const bool servable = !now || now->outcome == Outcome::unchanged ||
-                          now->outcome == Outcome::passthrough_unsupported ||
-                          now->outcome == Outcome::rewritten;
-    const std::string_view now_sent =
-        now && now->outcome == Outcome::rewritten ? now.sql() : std::string_view(prepared.text);
-    if (servable && now_sent == prepared.sent) {
-      prepared.generation = rewrite_.generation();  // the change of flags does not touch it
-      continue;
+    if (auto refusal = stale_protocol_statement(name)) {
+      return refusal;
     }
-    std::string refusal =
-        "switchyard: prepared statement \"" + name +
-        "\" was prepared with PREPARE before the migrations' flags changed, and their "
-        "rewrite of it changed since; run DEALLOCATE " +
-        name + " and PREPARE it again (Switchyard cannot prepare it again for the client)";
-    spdlog::warn("event=sql_prepared_stale session={} statement={}", session_id_, log_value(name));
-    metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
-    return refusal;
   }
   return std::nullopt;
+}
+
+bool FrontendHandler::rewrite_still(std::string_view text, bool from_query, std::string_view sent) {
+  std::string filled;
+  TextRewrite now = rewrite_.rewrite(text, from_query, filled);
+  using rewrite::Outcome;
+  const bool servable = !now || now->outcome == Outcome::unchanged ||
+                        now->outcome == Outcome::passthrough_unsupported ||
+                        now->outcome == Outcome::rewritten;
+  const std::string_view now_sent =
+      now && now->outcome == Outcome::rewritten ? now.sql() : std::string_view(text);
+  return servable && now_sent == sent;
+}
+
+std::optional<std::string> FrontendHandler::stale_sql_prepared(const std::string& name) {
+  auto entry = sql_prepared_.find(name);
+  if (entry == sql_prepared_.end() || entry->second.generation == rewrite_.generation()) {
+    return std::nullopt;
+  }
+  SqlPreparedText& prepared = entry->second;
+  if (rewrite_still(prepared.text, /*from_query=*/true, prepared.sent)) {
+    prepared.generation = rewrite_.generation();  // the change of flags does not touch it
+    return std::nullopt;
+  }
+  spdlog::warn("event=sql_prepared_stale session={} statement={}", session_id_, log_value(name));
+  metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
+  return "switchyard: prepared statement \"" + name +
+         "\" was prepared with PREPARE before the migrations' flags changed, and their "
+         "rewrite of it changed since; run DEALLOCATE " +
+         name + " and PREPARE it again (Switchyard cannot prepare it again for the client)";
+}
+
+std::optional<std::string> FrontendHandler::stale_protocol_statement(const std::string& name) {
+  PreparedStatement* stmt = prepared_.find(name);
+  if (stmt == nullptr || stmt->generation == rewrite_.generation()) {
+    return std::nullopt;
+  }
+  if (stmt->generation != kPrepareAgain &&
+      rewrite_still(stmt->sql, /*from_query=*/false, stmt->sent())) {
+    stmt->generation = rewrite_.generation();
+    return std::nullopt;
+  }
+  spdlog::warn("event=sql_prepared_stale session={} statement={}", session_id_, log_value(name));
+  metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
+  return "switchyard: prepared statement \"" + name +
+         "\" was prepared through the protocol before the migrations' flags changed, and their "
+         "rewrite of it changed since; Switchyard prepares it again before a Bind or Describe "
+         "but not before an EXECUTE in SQL: run it through the protocol, or DEALLOCATE " +
+         name + " and prepare it again";
 }
 
 void FrontendHandler::record_sql_prepared(const rewrite::SqlPrepared& found, std::string_view sql,
@@ -403,6 +435,9 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
 FrameAction FrontendHandler::on_close(const protocol::Frame& frame) {
   if (auto close = protocol::decode_describe_or_close(frame.body); close && close->kind == 'S') {
     prepared_.erase(close->name);
+    if (!sql_prepared_.empty()) {
+      sql_prepared_.erase(std::string(close->name));  // the server's Close drops either kind
+    }
   }
   sent(frame.type);
   return FrameAction::forward;
@@ -418,6 +453,14 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
   PreparedStatement* stmt = nullptr;
   if (auto action = prepare_if_stale(bind->statement, stmt, out)) {
     return *action;
+  }
+  if (stmt == nullptr && !sql_prepared_.empty()) {
+    // A statement of SQL PREPARE bound through the protocol (libpq's PQexecPrepared may name
+    // one): the proxy cannot prepare it again either.
+    if (auto refusal = stale_sql_prepared(std::string(bind->statement))) {
+      reject_batch(rewrite::rejection_sql(*refusal), out);
+      return FrameAction::replace;
+    }
   }
   if (stmt != nullptr && stmt->result_change && !stmt->result_change->changed.empty() &&
       asks_changed_in_binary(frame, bind->statement, *stmt)) {

@@ -92,6 +92,15 @@ class FrontendHandler {
   /// statements it PREPAREs with the text sent for them.
   void follow_sql_statements(std::string_view sql, Decision& decision);
   std::optional<std::string> stale_sql_execute(const rewrite::SqlPrepared& found);
+  /// The refusal for a run (SQL EXECUTE or Bind) of `name` prepared with SQL PREPARE whose
+  /// rewrite changed since; nullopt when it is not one, or runs as it is.
+  std::optional<std::string> stale_sql_prepared(const std::string& name);
+  /// The refusal for an SQL EXECUTE of `name` prepared through the protocol whose rewrite
+  /// changed since (its re-prepare happens only before a Bind or Describe).
+  std::optional<std::string> stale_protocol_statement(const std::string& name);
+  /// Whether `text` is rewritten under the session's flags now into `sent`, the text the
+  /// server has for it.
+  bool rewrite_still(std::string_view text, bool from_query, std::string_view sent);
   void record_sql_prepared(const rewrite::SqlPrepared& found, std::string_view sql,
                            std::string_view sent);
 

@@ -5,8 +5,13 @@ prepared under; the protocol's Parse/Bind are prepared again by Switchyard (DESI
 EXECUTE names a statement the proxy cannot prepare again for the client. Run as it was, a
 PREPARE made while writes were "old" would go on writing only the old column once writes are
 "both": drift. So an EXECUTE whose statement's rewrite changed is refused with the fix
-(DEALLOCATE and PREPARE again), and one whose rewrite did not change runs. Checked in the table.
+(DEALLOCATE and PREPARE again), and one whose rewrite did not change runs. The two kinds share
+one namespace on the server, so the mixes are covered too: a Bind (libpq's PQexecPrepared) of a
+statement prepared in SQL, an SQL EXECUTE of one prepared through the protocol, a protocol
+Close of one prepared in SQL. Checked in the table.
 """
+
+from psycopg import pq
 
 from harness import rawclient as wire
 from harness.base import requires_proxy
@@ -60,4 +65,73 @@ class SqlPrepareTest(RewriteCase):
             # DISCARD ALL forgets it with the server: a later PREPARE of the name is new.
             self.assertEqual(wire.errors(conn.simple("DISCARD ALL")), [])
             self.assertEqual(wire.errors(conn.simple("EXECUTE up(1, 'x')"))[0]["C"], "26000")
+        self.assertEqual(self.rows("users")[0], (1, "inactive", "inactive"))
+
+    def test_a_bind_of_a_statement_prepared_in_sql_is_refused_when_its_rewrite_changed(self):
+        # libpq documents it: PQexecPrepared and PQdescribePrepared may name a statement made
+        # by SQL PREPARE. Its Bind must not run the old flags' rewrite either.
+        with self.raw_session() as conn:
+            self.assertEqual(wire.kinds(conn.simple(UPDATE)), b"CZ")
+            self.proxy.reload(both_migrations(writes="both", reads="old"))
+            conn.send(wire.bind(("1", "inactive"), statement="up") + wire.execute() + wire.sync())
+            err = wire.errors(conn.read_until_ready())
+            self.assertEqual(err[0]["C"], "0A000", err)
+            self.assertIn('prepared statement "up"', err[0]["M"])
+            self.assertEqual(self.rows("users"), [(1, "a", "a"), (2, "b", "b")], "nothing written")
+
+            self.assertEqual(wire.kinds(conn.simple("DEALLOCATE up")), b"CZ")
+            self.assertEqual(wire.kinds(conn.simple(UPDATE)), b"CZ")
+            conn.send(wire.bind(("1", "inactive"), statement="up") + wire.execute() + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+        self.assertEqual(self.rows("users")[0], (1, "inactive", "inactive"))
+
+    def test_an_sql_execute_of_a_statement_prepared_through_the_protocol(self):
+        # The reverse mix: a statement of the protocol's Parse, run by SQL EXECUTE, which
+        # Switchyard cannot prepare again in front of. Refused while the server has the old
+        # flags' text; a Bind prepares it again, and EXECUTE runs it from then on.
+        with self.raw_session() as conn:
+            conn.send(wire.parse("UPDATE users SET status = $2 WHERE id = $1", name="up",
+                                 param_types=(23, 25)) + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.proxy.reload(both_migrations(writes="both", reads="old"))
+            refused = conn.simple("EXECUTE up(1, 'inactive')")
+            self.assertEqual(wire.kinds(refused), b"EZ")
+            self.assertEqual(wire.errors(refused)[0]["C"], "0A000")
+            self.assertIn('prepared statement "up"', wire.errors(refused)[0]["M"])
+            self.assertEqual(self.rows("users"), [(1, "a", "a"), (2, "b", "b")], "nothing written")
+
+            conn.send(wire.bind(("1", "inactive"), statement="up") + wire.execute() + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.assertEqual(wire.errors(conn.simple("EXECUTE up(2, 'active')")), [])
+        self.assertEqual(self.rows("users"), [(1, "inactive", "inactive"), (2, "active", "active")])
+
+    def test_a_protocol_close_forgets_a_statement_prepared_in_sql(self):
+        # Close drops a statement of either kind on the server: one parsed again under the name
+        # is the protocol's, prepared under the new flags, and runs.
+        with self.raw_session() as conn:
+            self.assertEqual(wire.kinds(conn.simple(UPDATE)), b"CZ")
+            self.proxy.reload(both_migrations(writes="both", reads="old"))
+            conn.send(wire.close(b"S", "up") + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            # Its own batch: one that began before the flip was adopted keeps the old flags.
+            conn.send(wire.parse("UPDATE users SET status = $2 WHERE id = $1", name="up",
+                                 param_types=(23, 25)) + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.assertEqual(wire.errors(conn.simple("EXECUTE up(2, 'active')")), [])
+        self.assertEqual(self.rows("users")[1], (2, "active", "active"))
+
+    def test_libpq_exec_prepared_of_a_statement_prepared_in_sql(self):
+        # The libpq call itself (PQexecPrepared, through psycopg's binding of it).
+        with self.connect_to(self.proxy) as conn:
+            self.simple(conn, UPDATE)
+            self.proxy.reload(both_migrations(writes="both", reads="old"))
+            result = conn.pgconn.exec_prepared(b"up", [b"1", b"inactive"])
+            self.assertEqual(result.status, pq.ExecStatus.FATAL_ERROR)
+            self.assertEqual(result.error_field(pq.DiagnosticField.SQLSTATE), b"0A000")
+            self.assertIn(b"DEALLOCATE up", result.error_message)
+            self.assertEqual(self.rows("users")[0], (1, "a", "a"), "nothing written")
+            self.simple(conn, "DEALLOCATE up")
+            self.simple(conn, UPDATE)
+            result = conn.pgconn.exec_prepared(b"up", [b"1", b"inactive"])
+            self.assertEqual(result.status, pq.ExecStatus.COMMAND_OK, result.error_message)
         self.assertEqual(self.rows("users")[0], (1, "inactive", "inactive"))
