@@ -176,12 +176,10 @@ std::optional<std::string> FrontendHandler::stale_sql_prepared(const std::string
     prepared.generation = rewrite_.generation();  // the change of flags does not touch it
     return std::nullopt;
   }
-  spdlog::warn("event=sql_prepared_stale session={} statement={}", session_id_, log_value(name));
-  metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
-  return "switchyard: prepared statement \"" + name +
-         "\" was prepared with PREPARE before the migrations' flags changed, and their "
-         "rewrite of it changed since; run DEALLOCATE " +
-         name + " and PREPARE it again (Switchyard cannot prepare it again for the client)";
+  return stale_refusal(name, "with PREPARE",
+                       "run DEALLOCATE " + name +
+                           " and PREPARE it again (Switchyard cannot prepare it again for the "
+                           "client)");
 }
 
 std::optional<std::string> FrontendHandler::stale_protocol_statement(const std::string& name) {
@@ -194,13 +192,18 @@ std::optional<std::string> FrontendHandler::stale_protocol_statement(const std::
     stmt->generation = rewrite_.generation();
     return std::nullopt;
   }
+  return stale_refusal(name, "through the protocol",
+                       "Switchyard prepares it again before a Bind or Describe but not before an "
+                       "EXECUTE in SQL: run it through the protocol, or DEALLOCATE " +
+                           name + " and prepare it again");
+}
+
+std::string FrontendHandler::stale_refusal(const std::string& name, std::string_view how,
+                                           const std::string& fix) {
   spdlog::warn("event=sql_prepared_stale session={} statement={}", session_id_, log_value(name));
   metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
-  return "switchyard: prepared statement \"" + name +
-         "\" was prepared through the protocol before the migrations' flags changed, and their "
-         "rewrite of it changed since; Switchyard prepares it again before a Bind or Describe "
-         "but not before an EXECUTE in SQL: run it through the protocol, or DEALLOCATE " +
-         name + " and prepare it again";
+  return "switchyard: prepared statement \"" + name + "\" was prepared " + std::string(how) +
+         " before the migrations' flags changed, and their rewrite of it changed since; " + fix;
 }
 
 void FrontendHandler::record_sql_prepared(const rewrite::SqlPrepared& found, std::string_view sql,

@@ -98,6 +98,8 @@ class FrontendHandler {
   /// The refusal for an SQL EXECUTE of `name` prepared through the protocol whose rewrite
   /// changed since (its re-prepare happens only before a Bind or Describe).
   std::optional<std::string> stale_protocol_statement(const std::string& name);
+  /// Logs and counts the refusal of a stale prepared statement's run; returns its message.
+  std::string stale_refusal(const std::string& name, std::string_view how, const std::string& fix);
   /// Whether `text` is rewritten under the session's flags now into `sent`, the text the
   /// server has for it.
   bool rewrite_still(std::string_view text, bool from_query, std::string_view sent);
