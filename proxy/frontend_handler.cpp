@@ -168,12 +168,22 @@ bool FrontendHandler::rewrite_still(std::string_view text, bool from_query, std:
 
 std::optional<std::string> FrontendHandler::stale_sql_prepared(const std::string& name) {
   auto entry = sql_prepared_.find(name);
-  if (entry == sql_prepared_.end() || entry->second.generation == rewrite_.generation()) {
+  if (entry == sql_prepared_.end()) {
     return std::nullopt;
   }
-  SqlPreparedText& prepared = entry->second;
-  if (rewrite_still(prepared.text, /*from_query=*/true, prepared.sent)) {
+  // Whichever of the texts the server has must run as the flags now rewrite it.
+  bool runs = !entry->second.empty();
+  for (SqlPreparedText& prepared : entry->second) {
+    if (prepared.generation == rewrite_.generation()) {
+      continue;
+    }
+    if (!rewrite_still(prepared.text, /*from_query=*/true, prepared.sent)) {
+      runs = false;
+      break;
+    }
     prepared.generation = rewrite_.generation();  // the change of flags does not touch it
+  }
+  if (runs) {
     return std::nullopt;
   }
   return stale_refusal(name, "with PREPARE",
@@ -208,12 +218,41 @@ std::string FrontendHandler::stale_refusal(const std::string& name, std::string_
 
 void FrontendHandler::record_sql_prepared(const rewrite::SqlPrepared& found, std::string_view sql,
                                           std::string_view sent) {
+  // Past this many texts under one name (each PREPARE of it failing, or all but one) none is
+  // kept: the name is refused after any flip until it is deallocated.
+  constexpr std::size_t kMaxTexts = 8;
   for (const std::string& name : found.prepared) {
-    SqlPreparedText& entry = sql_prepared_[name];
-    entry.text.assign(sql);
-    entry.sent.assign(sent);
-    entry.generation = rewrite_.generation();
+    auto [entry, fresh] = sql_prepared_.try_emplace(name);
+    std::vector<SqlPreparedText>& texts = entry->second;
+    if (!fresh && texts.empty()) {
+      continue;
+    }
+    auto same = std::find_if(texts.begin(), texts.end(), [&](const SqlPreparedText& t) {
+      return t.text == sql && t.sent == sent;
+    });
+    if (same != texts.end()) {
+      same->generation = rewrite_.generation();
+    } else if (texts.size() == kMaxTexts) {
+      texts.clear();
+    } else {
+      texts.push_back({std::string(sql), std::string(sent), rewrite_.generation()});
+    }
   }
+}
+
+bool FrontendHandler::older_under_name(std::string_view name) {
+  const std::uint64_t now = rewrite_.generation();
+  if (const PreparedStatement* stmt = prepared_.find(name); stmt && stmt->generation != now) {
+    return true;
+  }
+  if (sql_prepared_.empty()) {
+    return false;
+  }
+  auto entry = sql_prepared_.find(std::string(name));
+  return entry != sql_prepared_.end() &&
+         (entry->second.empty() ||
+          std::any_of(entry->second.begin(), entry->second.end(),
+                      [now](const SqlPreparedText& t) { return t.generation != now; }));
 }
 
 void FrontendHandler::at_boundary_housekeeping() {
@@ -227,7 +266,7 @@ void FrontendHandler::at_boundary_housekeeping() {
                   rewrite_.generation());
   }
   // Nothing is pending at a boundary, so reply tracking can start or stop here.
-  state_.track_replies = rewrite_.active() || !prepared_.empty();
+  state_.track_replies = rewrite_.active() || !prepared_.empty() || !sql_prepared_.empty();
 }
 
 FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool from_query) {
@@ -411,11 +450,14 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   // then this statement must be prepared again before its next Bind (DESIGN §4). Assigned in
   // place: a client that parses its unnamed statement for every query (extended protocol
   // without prepared statements) reuses the entry's buffers instead of allocating anew.
+  // A Parse of a name the server has fails there (42P05) and leaves the statement it has; if
+  // that one may be of older flags, the text the server has under the name is not known.
+  const bool older_kept = !parse->statement.empty() && older_under_name(parse->statement);
   PreparedStatement& prepared = prepared_.record(parse->statement);
   prepared.sql.assign(parse->query);
   const auto types = parse->param_types.wire();
   prepared.param_types.assign(types.begin(), types.end());
-  prepared.generation = rewrite_.generation();
+  prepared.generation = older_kept ? kPrepareAgain : rewrite_.generation();
   prepared.results_told();
   if (decision == Decision::rewritten) {
     prepared.rewritten.assign(replacement_);

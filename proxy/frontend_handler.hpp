@@ -105,6 +105,9 @@ class FrontendHandler {
   bool rewrite_still(std::string_view text, bool from_query, std::string_view sent);
   void record_sql_prepared(const rewrite::SqlPrepared& found, std::string_view sql,
                            std::string_view sent);
+  /// Whether the server may have, under `name`, a statement prepared under older flags (a
+  /// Parse of the name then fails there and leaves that one).
+  bool older_under_name(std::string_view name);
 
   RelayState& state_;
   Metrics& metrics_;
@@ -121,14 +124,18 @@ class FrontendHandler {
   // A Bind or Describe waits for the result types of its re-prepared statement.
   bool comparing_ = false;
   PreparedStatements prepared_;
-  /// Statements prepared with SQL PREPARE: the text that prepared them, as the client wrote it
-  /// and as it was sent, and the generation it was rewritten under.
+  /// A text that prepared a statement with SQL PREPARE, as the client wrote it and as it was
+  /// sent, and the generation it was rewritten under.
   struct SqlPreparedText {
     std::string text;
     std::string sent;
     std::uint64_t generation = 0;
   };
-  std::unordered_map<std::string, SqlPreparedText> sql_prepared_;
+  /// Statements prepared with SQL PREPARE, by name: the texts that prepared each. Usually one.
+  /// A PREPARE of a name the proxy knows fails on the server (42P05) if the server has the name,
+  /// and the server keeps the statement it has; so the server has one of the texts, and which
+  /// one is not known (an empty list: too many to keep, none known).
+  std::unordered_map<std::string, std::vector<SqlPreparedText>> sql_prepared_;
 };
 
 }  // namespace switchyard::proxy

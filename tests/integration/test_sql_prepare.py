@@ -8,7 +8,9 @@ PREPARE made while writes were "old" would go on writing only the old column onc
 (DEALLOCATE and PREPARE again), and one whose rewrite did not change runs. The two kinds share
 one namespace on the server, so the mixes are covered too: a Bind (libpq's PQexecPrepared) of a
 statement prepared in SQL, an SQL EXECUTE of one prepared through the protocol, a protocol
-Close of one prepared in SQL. Checked in the table.
+Close of one prepared in SQL. A PREPARE or Parse of a name the server has fails there (42P05) and
+leaves the statement it has: the proxy does not take the failed text for the server's. Checked
+in the table.
 """
 
 from psycopg import pq
@@ -134,4 +136,48 @@ class SqlPrepareTest(RewriteCase):
             self.simple(conn, UPDATE)
             result = conn.pgconn.exec_prepared(b"up", [b"1", b"inactive"])
             self.assertEqual(result.status, pq.ExecStatus.COMMAND_OK, result.error_message)
+        self.assertEqual(self.rows("users")[0], (1, "inactive", "inactive"))
+
+    def test_a_prepare_of_a_name_the_server_has_leaves_the_old_statement(self):
+        # The server refuses a PREPARE of a name it has (42P05) and keeps the statement it has:
+        # an app that prepares on every request and ignores that error runs the statement of
+        # the first PREPARE, with the flags of then.
+        with self.raw_session() as conn:
+            self.assertEqual(wire.kinds(conn.simple(UPDATE)), b"CZ")
+            self.proxy.reload(both_migrations(writes="both", reads="old"))
+            self.assertEqual(wire.errors(conn.simple(UPDATE))[0]["C"], "42P05")
+            refused = conn.simple("EXECUTE up(1, 'inactive')")
+            self.assertEqual(wire.errors(refused)[0]["C"], "0A000", refused)
+            self.assertEqual(self.rows("users")[0], (1, "a", "a"), "nothing written")
+            # Prepared again for real, it runs.
+            self.assertEqual(wire.errors(conn.simple("DEALLOCATE up; " + UPDATE)), [])
+            self.assertEqual(wire.errors(conn.simple("EXECUTE up(1, 'inactive')")), [])
+        self.assertEqual(self.rows("users")[0], (1, "inactive", "inactive"))
+
+    def test_a_parse_of_a_name_the_server_has_leaves_the_old_statement(self):
+        # The same through the protocol: a Parse of a name prepared in SQL fails (42P05), and
+        # a Bind of the name must not run the old flags' statement the server kept.
+        with self.raw_session() as conn:
+            self.assertEqual(wire.kinds(conn.simple(UPDATE)), b"CZ")
+            self.proxy.reload(both_migrations(writes="both", reads="old"))
+            conn.send(wire.parse("UPDATE users SET status = $2 WHERE id = $1", name="up",
+                                 param_types=(23, 25)) + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "42P05")
+            # Switchyard prepares the name again before the Bind: the client's text, rewritten.
+            conn.send(wire.bind(("1", "inactive"), statement="up") + wire.execute() + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+        self.assertEqual(self.rows("users")[0], (1, "inactive", "inactive"))
+
+    def test_a_second_parse_of_a_protocol_statement_leaves_the_first(self):
+        # A named statement is not replaced by a Parse of its name (42P05) either.
+        parse = wire.parse("UPDATE users SET status = $2 WHERE id = $1", name="up",
+                           param_types=(23, 25)) + wire.sync()
+        with self.raw_session() as conn:
+            conn.send(parse)
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.proxy.reload(both_migrations(writes="both", reads="old"))
+            conn.send(parse)
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "42P05")
+            conn.send(wire.bind(("1", "inactive"), statement="up") + wire.execute() + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
         self.assertEqual(self.rows("users")[0], (1, "inactive", "inactive"))
