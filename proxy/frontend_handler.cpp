@@ -172,12 +172,13 @@ std::optional<std::string> FrontendHandler::stale_sql_prepared(const std::string
     return std::nullopt;
   }
   // Whichever of the texts the server has must run as the flags now rewrite it.
-  bool runs = !entry->second.empty();
+  bool runs = true;
   for (SqlPreparedText& prepared : entry->second) {
     if (prepared.generation == rewrite_.generation()) {
       continue;
     }
-    if (!rewrite_still(prepared.text, /*from_query=*/true, prepared.sent)) {
+    if (prepared.text.empty() ||
+        !rewrite_still(prepared.text, /*from_query=*/true, prepared.sent)) {
       runs = false;
       break;
     }
@@ -219,13 +220,13 @@ std::string FrontendHandler::stale_refusal(const std::string& name, std::string_
 void FrontendHandler::record_sql_prepared(const rewrite::SqlPrepared& found, std::string_view sql,
                                           std::string_view sent) {
   // Past this many texts under one name (each PREPARE of it failing, or all but one) none is
-  // kept: the name is refused after any flip until it is deallocated.
+  // kept, only the oldest generation: the name is refused after a flip until it is deallocated.
   constexpr std::size_t kMaxTexts = 8;
   for (const std::string& name : found.prepared) {
     auto [entry, fresh] = sql_prepared_.try_emplace(name);
     std::vector<SqlPreparedText>& texts = entry->second;
-    if (!fresh && texts.empty()) {
-      continue;
+    if (!fresh && texts.size() == 1 && texts.front().text.empty()) {
+      continue;  // none known
     }
     auto same = std::find_if(texts.begin(), texts.end(), [&](const SqlPreparedText& t) {
       return t.text == sql && t.sent == sent;
@@ -233,7 +234,11 @@ void FrontendHandler::record_sql_prepared(const rewrite::SqlPrepared& found, std
     if (same != texts.end()) {
       same->generation = rewrite_.generation();
     } else if (texts.size() == kMaxTexts) {
-      texts.clear();
+      const std::uint64_t oldest =
+          std::min_element(texts.begin(), texts.end(), [](const auto& a, const auto& b) {
+            return a.generation < b.generation;
+          })->generation;
+      texts.assign(1, SqlPreparedText{{}, {}, oldest});
     } else {
       texts.push_back({std::string(sql), std::string(sent), rewrite_.generation()});
     }
@@ -250,9 +255,8 @@ bool FrontendHandler::older_under_name(std::string_view name) {
   }
   auto entry = sql_prepared_.find(std::string(name));
   return entry != sql_prepared_.end() &&
-         (entry->second.empty() ||
-          std::any_of(entry->second.begin(), entry->second.end(),
-                      [now](const SqlPreparedText& t) { return t.generation != now; }));
+         std::any_of(entry->second.begin(), entry->second.end(),
+                     [now](const SqlPreparedText& t) { return t.generation != now; });
 }
 
 void FrontendHandler::at_boundary_housekeeping() {

@@ -134,7 +134,7 @@ class FrontendHandler {
   /// Statements prepared with SQL PREPARE, by name: the texts that prepared each. Usually one.
   /// A PREPARE of a name the proxy knows fails on the server (42P05) if the server has the name,
   /// and the server keeps the statement it has; so the server has one of the texts, and which
-  /// one is not known (an empty list: too many to keep, none known).
+  /// one is not known (one text left empty: too many to keep, none known).
   std::unordered_map<std::string, std::vector<SqlPreparedText>> sql_prepared_;
 };
 

@@ -181,3 +181,17 @@ class SqlPrepareTest(RewriteCase):
             conn.send(wire.bind(("1", "inactive"), statement="up") + wire.execute() + wire.sync())
             self.assertEqual(wire.errors(conn.read_until_ready()), [])
         self.assertEqual(self.rows("users")[0], (1, "inactive", "inactive"))
+
+    def test_many_failed_prepares_of_one_name(self):
+        # Past eight texts under one name the proxy keeps none, only that the oldest is of the
+        # first flags: the name still runs until a flip, and is refused after it.
+        with self.raw_session() as conn:
+            self.assertEqual(wire.kinds(conn.simple(UPDATE)), b"CZ")
+            for i in range(10):
+                failed = conn.simple(f"{UPDATE} AND {i} = {i}")
+                self.assertEqual(wire.errors(failed)[0]["C"], "42P05")
+            self.assertEqual(wire.errors(conn.simple("EXECUTE up(2, 'x')")), [])
+            self.proxy.reload(both_migrations(writes="both", reads="old"))
+            self.assertEqual(wire.errors(conn.simple("EXECUTE up(1, 'inactive')"))[0]["C"],
+                             "0A000")
+        self.assertEqual(self.rows("users"), [(1, "a", "a"), (2, "x", "b")])
