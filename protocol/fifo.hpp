@@ -17,7 +17,9 @@ class Fifo {
   bool empty() const { return head_ == items_.size(); }
   std::size_t size() const { return items_.size() - head_; }
   const T& front() const { return items_[head_]; }
+  T& front() { return items_[head_]; }
   const T& back() const { return items_.back(); }
+  T& back() { return items_.back(); }
 
   void push_back(T value) { items_.push_back(value); }
   void pop_front() {

@@ -27,6 +27,7 @@ class BackendHandler {
            type == be::kCopyInResponse || type == be::kCopyBothResponse ||
            (state_.track_replies &&
             (type == be::kParseComplete || type == be::kCloseComplete ||
+             (type == be::kCommandComplete && state_.replies.hidden_completes() > 0) ||
              // Descriptions only while one may answer an injected Describe (rare); the
              // client's own are paired as they stream past (on_streamed).
              (state_.replies.hidden_describes() > 0 &&
@@ -101,6 +102,14 @@ class BackendHandler {
       case be::kCloseComplete:
         hide = state_.replies.on_complete(ReplyTracker::Sent::close);
         break;
+      case be::kCommandComplete: {
+        const ReplyTracker::CompleteAnswer answer = state_.replies.on_command_complete();
+        if (answer.confirmed != 0) {
+          state_.sql_reprepared.push_back(answer.confirmed);
+        }
+        hide = answer.hide;
+        break;
+      }
       case be::kParameterDescription:
       case be::kRowDescription:
       case be::kNoData:

@@ -92,13 +92,15 @@ void FrontendHandler::reject_batch(const std::string& rejection, protocol::Messa
   state_.rejecting = true;
 }
 
-void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& decision) {
+void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& decision,
+                                            bool from_query) {
   std::optional<rewrite::SqlPrepared> named;
   if (decision == Decision::forward || decision == Decision::rewritten) {
     named = rewrite::sql_prepared(sql);
   }
+  std::string again;  // statements that prepare stale names again, in front of the text
   if (named) {
-    if (auto refusal = stale_sql_execute(*named)) {
+    if (auto refusal = stale_sql_execute(*named, from_query ? &again : nullptr)) {
       replacement_ = rewrite::rejection_sql(*refusal);
       armed_copy_.reset();
       decision = Decision::rejected;
@@ -110,6 +112,13 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
   if (named) {
     record_sql_prepared(*named, sql,
                         decision == Decision::rewritten ? std::string_view(replacement_) : sql);
+  }
+  if (!again.empty() && decision != Decision::rejected) {
+    if (decision == Decision::forward) {
+      replacement_.assign(sql);
+    }
+    replacement_.insert(0, again);
+    decision = Decision::rewritten;
   }
 }
 
@@ -139,52 +148,152 @@ void FrontendHandler::follow_session_statements(std::string_view sql) {
   }
 }
 
-std::optional<std::string> FrontendHandler::stale_sql_execute(const rewrite::SqlPrepared& found) {
-  for (const std::string& name : found.executed) {
-    if (std::find(found.prepared.begin(), found.prepared.end(), name) != found.prepared.end()) {
+std::optional<std::string> FrontendHandler::stale_sql_execute(const rewrite::SqlPrepared& found,
+                                                              std::string* again) {
+  std::uint32_t reprepare = 0;
+  std::size_t names_again = 0;
+  for (auto name = found.executed.begin(); name != found.executed.end(); ++name) {
+    if (std::find(found.prepared.begin(), found.prepared.end(), *name) != found.prepared.end() ||
+        std::find(found.executed.begin(), name, *name) != name) {
       continue;  // a text that prepares and executes a name runs what it just prepared
     }
-    if (auto refusal = stale_sql_prepared(name)) {
+    if (!sql_prepared_runs(*name)) {
+      std::optional<std::string> statements;
+      // Each name adds two CommandCompletes to hide, counted in a byte.
+      if (again != nullptr && names_again < kMaxNamesAgain) {
+        if (reprepare == 0) {
+          reprepare = next_sql_reprepare();
+        }
+        statements = prepare_sql_again(*name, reprepare);
+      }
+      if (!statements) {
+        return stale_refusal(*name, "with PREPARE",
+                             "run DEALLOCATE " + *name +
+                                 " and PREPARE it again (Switchyard cannot prepare it again for "
+                                 "the client here)");
+      }
+      again->append(*statements);
+      ++names_again;
+      continue;
+    }
+    if (auto refusal = stale_protocol_statement(*name)) {
       return refusal;
     }
-    if (auto refusal = stale_protocol_statement(name)) {
-      return refusal;
-    }
+  }
+  if (names_again > 0) {
+    leading_completes_ = static_cast<std::uint8_t>(2 * names_again);
+    leading_confirms_ = reprepare;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> FrontendHandler::rewritten_now(std::string_view text, bool from_query) {
+  std::string filled;
+  TextRewrite now = rewrite_.rewrite(text, from_query, filled);
+  if (!now) {
+    return std::string(text);
+  }
+  using rewrite::Outcome;
+  switch (now->outcome) {
+    case Outcome::unchanged:
+    case Outcome::passthrough_unsupported:
+      return std::string(text);
+    case Outcome::rewritten:
+      return std::string(now.sql());
+    case Outcome::rejected:
+    case Outcome::needs_catalog:
+      break;
   }
   return std::nullopt;
 }
 
 bool FrontendHandler::rewrite_still(std::string_view text, bool from_query, std::string_view sent) {
-  std::string filled;
-  TextRewrite now = rewrite_.rewrite(text, from_query, filled);
-  using rewrite::Outcome;
-  const bool servable = !now || now->outcome == Outcome::unchanged ||
-                        now->outcome == Outcome::passthrough_unsupported ||
-                        now->outcome == Outcome::rewritten;
-  const std::string_view now_sent =
-      now && now->outcome == Outcome::rewritten ? now.sql() : std::string_view(text);
-  return servable && now_sent == sent;
+  const std::optional<std::string> now = rewritten_now(text, from_query);
+  return now && *now == sent;
 }
 
-std::optional<std::string> FrontendHandler::stale_sql_prepared(const std::string& name) {
+bool FrontendHandler::sql_prepared_runs(const std::string& name) {
+  apply_sql_reprepares();
   auto entry = sql_prepared_.find(name);
   if (entry == sql_prepared_.end()) {
-    return std::nullopt;
+    return true;
   }
   // Whichever of the texts the server has must run as the flags now rewrite it.
-  bool runs = true;
   for (SqlPreparedText& prepared : entry->second) {
     if (prepared.generation == rewrite_.generation()) {
       continue;
     }
     if (prepared.text.empty() ||
         !rewrite_still(prepared.text, /*from_query=*/true, prepared.sent)) {
-      runs = false;
-      break;
+      return false;
     }
     prepared.generation = rewrite_.generation();  // the change of flags does not touch it
   }
-  if (runs) {
+  return true;
+}
+
+std::optional<std::string> FrontendHandler::prepare_sql_again(const std::string& name,
+                                                              std::uint32_t reprepare) {
+  // Only a statement whose PREPARE is known for sure, and whose hidden answers can be told.
+  std::vector<SqlPreparedText>& texts = sql_prepared_.find(name)->second;
+  const std::string& prepare = texts.front().prepare;
+  if (!state_.track_replies || prepared_.find(name) != nullptr || prepare.empty() ||
+      texts.size() == kMaxSqlTexts ||
+      std::any_of(texts.begin(), texts.end(),
+                  [&](const SqlPreparedText& t) { return t.prepare != prepare; })) {
+    return std::nullopt;
+  }
+  std::optional<std::string> now = rewritten_now(prepare, /*from_query=*/true);
+  if (!now) {
+    return std::nullopt;  // the flags now refuse it, or the catalog cannot tell
+  }
+  std::string statements = rewrite::sql_prepare_again(name, *now);
+  // What the server has once it answers the re-prepare; until then the older texts stay too.
+  auto same = std::find_if(texts.begin(), texts.end(), [&](const SqlPreparedText& t) {
+    return t.text == prepare && t.sent == *now;
+  });
+  if (same == texts.end()) {
+    std::string text = prepare;  // before `texts` may move it
+    texts.push_back({std::move(text), std::move(*now), {}, rewrite_.generation(), reprepare});
+    texts.back().prepare = texts.back().text;
+  } else {
+    same->generation = rewrite_.generation();
+    same->pending = reprepare;
+  }
+  spdlog::debug("event=sql_reprepare session={} statement={} generation={}", session_id_,
+                log_value(name), rewrite_.generation());
+  metrics_.statements_reprepared.fetch_add(1, std::memory_order_relaxed);
+  return statements;
+}
+
+std::uint32_t FrontendHandler::next_sql_reprepare() {
+  if (++sql_reprepares_ == 0) {
+    ++sql_reprepares_;  // 0 is "none"
+  }
+  return sql_reprepares_;
+}
+
+void FrontendHandler::apply_sql_reprepares() {
+  if (state_.sql_reprepared.empty()) {
+    return;
+  }
+  // The server answered those re-prepares: under their names it has what they prepared.
+  for (std::uint32_t done : state_.sql_reprepared) {
+    for (auto& [name, texts] : sql_prepared_) {
+      auto it = std::find_if(texts.begin(), texts.end(),
+                             [done](const SqlPreparedText& t) { return t.pending == done; });
+      if (it != texts.end()) {
+        SqlPreparedText kept = std::move(*it);
+        kept.pending = 0;
+        texts.assign(1, std::move(kept));
+      }
+    }
+  }
+  state_.sql_reprepared.clear();
+}
+
+std::optional<std::string> FrontendHandler::stale_sql_prepared(const std::string& name) {
+  if (sql_prepared_runs(name)) {
     return std::nullopt;
   }
   return stale_refusal(name, "with PREPARE",
@@ -219,11 +328,8 @@ std::string FrontendHandler::stale_refusal(const std::string& name, std::string_
 
 void FrontendHandler::record_sql_prepared(const rewrite::SqlPrepared& found, std::string_view sql,
                                           std::string_view sent) {
-  // Past this many texts under one name (each PREPARE of it failing, or all but one) none is
-  // kept, only the oldest generation: the name is refused after a flip until it is deallocated.
-  constexpr std::size_t kMaxTexts = 8;
-  for (const std::string& name : found.prepared) {
-    auto [entry, fresh] = sql_prepared_.try_emplace(name);
+  for (std::size_t i = 0; i < found.prepared.size(); ++i) {
+    auto [entry, fresh] = sql_prepared_.try_emplace(found.prepared[i]);
     std::vector<SqlPreparedText>& texts = entry->second;
     if (!fresh && texts.size() == 1 && texts.front().text.empty()) {
       continue;  // none known
@@ -233,14 +339,17 @@ void FrontendHandler::record_sql_prepared(const rewrite::SqlPrepared& found, std
     });
     if (same != texts.end()) {
       same->generation = rewrite_.generation();
-    } else if (texts.size() == kMaxTexts) {
+    } else if (texts.size() == kMaxSqlTexts) {
+      // None is kept past this many, only the oldest generation: the name is refused after a
+      // flip until it is deallocated.
       const std::uint64_t oldest =
           std::min_element(texts.begin(), texts.end(), [](const auto& a, const auto& b) {
             return a.generation < b.generation;
           })->generation;
-      texts.assign(1, SqlPreparedText{{}, {}, oldest});
+      texts.assign(1, SqlPreparedText{{}, {}, {}, oldest, 0});
     } else {
-      texts.push_back({std::string(sql), std::string(sent), rewrite_.generation()});
+      texts.push_back({std::string(sql), std::string(sent),
+                       std::string(found.prepare_statements[i]), rewrite_.generation(), 0});
     }
   }
 }
@@ -253,6 +362,7 @@ bool FrontendHandler::older_under_name(std::string_view name) {
   if (sql_prepared_.empty()) {
     return false;
   }
+  apply_sql_reprepares();
   auto entry = sql_prepared_.find(std::string(name));
   return entry != sql_prepared_.end() &&
          std::any_of(entry->second.begin(), entry->second.end(),
@@ -403,7 +513,7 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
     metrics_.count_statement(query->sql);
     // One look at the statement's first word for all the session changes the proxy follows.
     if (rewrite::may_change_session(query->sql)) {
-      follow_sql_statements(query->sql, decision);
+      follow_sql_statements(query->sql, decision, /*from_query=*/true);
     }
   }
   switch (decision) {
@@ -420,6 +530,10 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
   }
   protocol::encode_query(out, replacement_);
   sent(frame.type);
+  if (leading_completes_ > 0) {
+    state_.replies.hide_first_completes(leading_completes_, leading_confirms_);
+    leading_completes_ = 0;
+  }
   if (armed_copy_) {
     copy_ = std::make_unique<rewrite::CopyRowTransformer>(*armed_copy_);
     copy_failed_ = false;
@@ -444,7 +558,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   metrics_.count_statement(parse->query);
   // One look at the statement's first word for all the session changes the proxy follows.
   if (rewrite::may_change_session(parse->query)) {
-    follow_sql_statements(parse->query, decision);
+    follow_sql_statements(parse->query, decision, /*from_query=*/false);
   }
   if (decision == Decision::rejected) {
     reject_batch(replacement_, out);

@@ -85,15 +85,29 @@ class FrontendHandler {
   /// SET/RESET/DEALLOCATE/DISCARD statements the client sends.
   void follow_session_statements(std::string_view sql);
   void reject_batch(const std::string& rejection, protocol::MessageWriter& out);
-  /// For a text that may change the session (rewrite::may_change_session): refuses it (turns
-  /// `decision` into rejected) when it EXECUTEs in SQL a statement whose rewrite has changed
-  /// since its PREPARE, as the server would run the rewrite of the old flags (a write to one
-  /// column only while both must be written); follows its SET/DEALLOCATE/DISCARD; records the
+  /// For a text that may change the session (rewrite::may_change_session): when it EXECUTEs in
+  /// SQL a statement whose rewrite has changed since its PREPARE (the server would run the
+  /// rewrite of the old flags: a write to one column only while both must be written), puts
+  /// statements that prepare it again in front of a simple Query's text, or refuses the text
+  /// (turns `decision` into rejected); follows its SET/DEALLOCATE/DISCARD; records the
   /// statements it PREPAREs with the text sent for them.
-  void follow_sql_statements(std::string_view sql, Decision& decision);
-  std::optional<std::string> stale_sql_execute(const rewrite::SqlPrepared& found);
-  /// The refusal for a run (SQL EXECUTE or Bind) of `name` prepared with SQL PREPARE whose
-  /// rewrite changed since; nullopt when it is not one, or runs as it is.
+  void follow_sql_statements(std::string_view sql, Decision& decision, bool from_query);
+  /// The refusal of a text that EXECUTEs stale statements; nullopt when it may run, with the
+  /// statements that prepare them again appended to `again` (null: none may be prepared again).
+  std::optional<std::string> stale_sql_execute(const rewrite::SqlPrepared& found,
+                                               std::string* again);
+  /// Whether a run of `name` (SQL EXECUTE or Bind), if prepared with SQL PREPARE, runs what the
+  /// flags now make of it.
+  bool sql_prepared_runs(const std::string& name);
+  /// DEALLOCATE and PREPARE of stale `name` as the flags now rewrite it, recorded as re-prepare
+  /// number `reprepare`; nullopt when the proxy cannot (its PREPARE is not known for sure, the
+  /// flags now refuse it, or the name is also a protocol-level statement's).
+  std::optional<std::string> prepare_sql_again(const std::string& name, std::uint32_t reprepare);
+  std::uint32_t next_sql_reprepare();
+  /// Applies the re-prepares the server has answered (RelayState::sql_reprepared).
+  void apply_sql_reprepares();
+  /// The refusal for a Bind of `name` prepared with SQL PREPARE whose rewrite changed since;
+  /// nullopt when it is not one, or runs as it is.
   std::optional<std::string> stale_sql_prepared(const std::string& name);
   /// The refusal for an SQL EXECUTE of `name` prepared through the protocol whose rewrite
   /// changed since (its re-prepare happens only before a Bind or Describe).
@@ -103,6 +117,9 @@ class FrontendHandler {
   /// Whether `text` is rewritten under the session's flags now into `sent`, the text the
   /// server has for it.
   bool rewrite_still(std::string_view text, bool from_query, std::string_view sent);
+  /// The text the session's flags now send for `text`; nullopt when they refuse it or the
+  /// catalog cannot tell.
+  std::optional<std::string> rewritten_now(std::string_view text, bool from_query);
   void record_sql_prepared(const rewrite::SqlPrepared& found, std::string_view sql,
                            std::string_view sent);
   /// Whether the server may have, under `name`, a statement prepared under older flags (a
@@ -125,12 +142,23 @@ class FrontendHandler {
   bool comparing_ = false;
   PreparedStatements prepared_;
   /// A text that prepared a statement with SQL PREPARE, as the client wrote it and as it was
-  /// sent, and the generation it was rewritten under.
+  /// sent, its PREPARE statement alone, and the generation it was rewritten under.
   struct SqlPreparedText {
     std::string text;
     std::string sent;
+    std::string prepare;
     std::uint64_t generation = 0;
+    /// Set while Switchyard's re-prepare of this text waits for the server's answer.
+    std::uint32_t pending = 0;
   };
+  /// Texts kept under one name (see sql_prepared_).
+  static constexpr std::size_t kMaxSqlTexts = 8;
+  /// Names one text may have prepared again (two hidden CommandCompletes each).
+  static constexpr std::size_t kMaxNamesAgain = 64;
+  std::uint32_t sql_reprepares_ = 0;
+  // Set for the Query about to be sent when statements were put in front of its text.
+  std::uint8_t leading_completes_ = 0;
+  std::uint32_t leading_confirms_ = 0;
   /// Statements prepared with SQL PREPARE, by name: the texts that prepared each. Usually one.
   /// A PREPARE of a name the proxy knows fails on the server (42P05) if the server has the name,
   /// and the server keeps the statement it has; so the server has one of the texts, and which

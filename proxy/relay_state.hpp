@@ -61,6 +61,9 @@ struct RelayState {
   /// When the oldest request still waiting for its ReadyForQuery was sent (query latency).
   std::optional<std::chrono::steady_clock::time_point> request_started;
   ReplyTracker replies;
+  /// SQL re-prepares (by number) whose DEALLOCATE and PREPARE the server has answered: it has
+  /// the statement as Switchyard prepared it. Read and cleared by the client direction.
+  std::vector<std::uint32_t> sql_reprepared;
   /// Made at the first re-prepare that compares result types (rare: after a flip).
   std::unique_ptr<ResultTypeCheck> check;
 

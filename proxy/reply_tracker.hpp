@@ -9,9 +9,10 @@ namespace switchyard::proxy {
 /// Pairs the server's ParseComplete/CloseComplete replies and statement descriptions with the
 /// Parse/Close/Describe messages that earned them, so replies to messages Switchyard injected
 /// (a transparent re-prepare after a flip, and the Describes that compare its result types)
-/// can be hidden from the client. Replies come in request order; an error in the
-/// extended protocol makes the server skip everything up to the next Sync, and COPY swallows
-/// Syncs sent while it runs, so the tracker follows both rules. Pure: no I/O.
+/// can be hidden from the client; and a Query's first CommandCompletes with it when Switchyard
+/// put statements in front of the client's (an SQL re-prepare). Replies come in request order; an
+/// error in the extended protocol makes the server skip everything up to the next Sync, and COPY
+/// swallows Syncs sent while it runs, so the tracker follows both rules. Pure: no I/O.
 class ReplyTracker {
  public:
   enum class Sent : std::uint8_t { parse, close, describe, sync, query };
@@ -19,7 +20,7 @@ class ReplyTracker {
   /// A message sent upstream; `hide` marks an injected Parse/Close/Describe whose reply is
   /// dropped.
   void on_sent(Sent kind, bool hide = false) {
-    pending_.push_back({kind, hide});
+    pending_.push_back({kind, hide, 0, 0});
     count(pending_.back(), +1);
   }
 
@@ -30,6 +31,7 @@ class ReplyTracker {
       // Out of step (a message type we do not model): stop hiding anything from here on.
       pending_.clear();
       hidden_describes_ = 0;
+      hidden_completes_ = 0;
       return false;
     }
     bool hide = pending_.front().hide;
@@ -56,12 +58,46 @@ class ReplyTracker {
   /// Injected Describes not answered yet (answered or skipped after an error).
   std::uint32_t hidden_describes() const { return hidden_describes_; }
 
+  /// The Query just sent (on_sent) begins with `count` statements Switchyard put in front of
+  /// the client's: their CommandCompletes are hidden, and the last of them confirms `confirms`
+  /// (an SQL re-prepare's number).
+  void hide_first_completes(std::uint8_t count, std::uint32_t confirms) {
+    Entry& query = pending_.back();
+    query.completes_to_hide = count;
+    query.confirms = confirms;
+    hidden_completes_ += count;
+  }
+
+  struct CompleteAnswer {
+    bool hide = false;
+    std::uint32_t confirmed = 0;  ///< the re-prepare its statements finished, if this ended them
+  };
+  /// CommandComplete arrived.
+  CompleteAnswer on_command_complete() {
+    if (hidden_completes_ == 0 || pending_.empty() || pending_.front().kind != Sent::query ||
+        pending_.front().completes_to_hide == 0) {
+      return {};
+    }
+    Entry& query = pending_.front();
+    --query.completes_to_hide;
+    --hidden_completes_;
+    return {true, query.completes_to_hide == 0 ? query.confirms : 0};
+  }
+
+  /// CommandCompletes to hide not received yet.
+  std::uint32_t hidden_completes() const { return hidden_completes_; }
+
   /// ErrorResponse: inside a simple Query nothing is skipped; in the extended protocol the
   /// server skips every message up to the next Sync.
   void on_error() {
     while (!pending_.empty() && pending_.front().kind != Sent::sync &&
            pending_.front().kind != Sent::query) {
       pop();
+    }
+    // A simple Query stops at its error: statements of Switchyard's still unanswered never ran.
+    if (!pending_.empty() && pending_.front().completes_to_hide > 0) {
+      hidden_completes_ -= pending_.front().completes_to_hide;
+      pending_.front().completes_to_hide = 0;
     }
   }
 
@@ -88,6 +124,8 @@ class ReplyTracker {
   struct Entry {
     Sent kind;
     bool hide;
+    std::uint8_t completes_to_hide = 0;  // a Query's, see hide_first_completes
+    std::uint32_t confirms = 0;
   };
 
   void pop() {
@@ -98,10 +136,14 @@ class ReplyTracker {
     if (e.kind == Sent::describe && e.hide) {
       hidden_describes_ = step > 0 ? hidden_describes_ + 1 : hidden_describes_ - 1;
     }
+    if (step < 0) {
+      hidden_completes_ -= e.completes_to_hide;
+    }
   }
 
   protocol::Fifo<Entry> pending_;
   std::uint32_t hidden_describes_ = 0;
+  std::uint32_t hidden_completes_ = 0;
 };
 
 }  // namespace switchyard::proxy

@@ -1,5 +1,7 @@
 #include "rewrite/sql_prepared.hpp"
 
+#include <algorithm>
+
 #include "rewrite/pg_query_handles.hpp"
 #include "rewrite/sql_text.hpp"
 
@@ -47,12 +49,19 @@ std::optional<SqlPrepared> sql_prepared(std::string_view sql) {
   }
   SqlPrepared found;
   for (std::size_t i = 0; i < parsed.tree()->n_stmts; ++i) {
-    const detail::Node* stmt = parsed.tree()->stmts[i]->stmt;
+    const PgQuery__RawStmt* raw = parsed.tree()->stmts[i];
+    const detail::Node* stmt = raw->stmt;
     if (stmt == nullptr) {
       continue;
     }
     if (stmt->node_case == PG_QUERY__NODE__NODE_PREPARE_STMT && stmt->prepare_stmt->name) {
       found.prepared.emplace_back(stmt->prepare_stmt->name);
+      // Offsets are bytes into the text; a length of 0 means "to the end".
+      const auto begin =
+          std::min<std::size_t>(static_cast<std::size_t>(raw->stmt_location), sql.size());
+      const std::size_t length =
+          raw->stmt_len > 0 ? static_cast<std::size_t>(raw->stmt_len) : std::string_view::npos;
+      found.prepare_statements.push_back(sql.substr(begin, length));
     } else if (const PgQuery__ExecuteStmt* run = executed_by(stmt); run && run->name) {
       found.executed.emplace_back(run->name);
     }
@@ -61,6 +70,13 @@ std::optional<SqlPrepared> sql_prepared(std::string_view sql) {
     return std::nullopt;
   }
   return found;
+}
+
+std::string sql_prepare_again(std::string_view name, std::string_view prepare_statement) {
+  std::string text = "DEALLOCATE " + detail::quote_ident(name) + ";\n";
+  text.append(prepare_statement);
+  text += "\n;\n";
+  return text;
 }
 
 }  // namespace switchyard::rewrite

@@ -1,18 +1,18 @@
 """Statements prepared in SQL (PREPARE / EXECUTE) across a flip.
 
 A statement prepared with SQL PREPARE keeps, on the server, the rewrite of the flags it was
-prepared under; the protocol's Parse/Bind are prepared again by Switchyard (DESIGN §4), but an
-EXECUTE names a statement the proxy cannot prepare again for the client. Run as it was, a
-PREPARE made while writes were "old" would go on writing only the old column once writes are
-"both": drift. So an EXECUTE whose statement's rewrite changed is refused with the fix
-(DEALLOCATE and PREPARE again), and one whose rewrite did not change runs. The two kinds share
-one namespace on the server, so the mixes are covered too: a Bind (libpq's PQexecPrepared) of a
-statement prepared in SQL, an SQL EXECUTE of one prepared through the protocol, a protocol
-Close of one prepared in SQL. A PREPARE or Parse of a name the server has fails there (42P05) and
-leaves the statement it has: the proxy does not take the failed text for the server's. Checked
-in the table.
+prepared under: run as it was, a PREPARE made while writes were "old" would go on writing only
+the old column once writes are "both" (drift). So a simple query that EXECUTEs one whose rewrite
+changed gets DEALLOCATE and PREPARE in front of its text, their answers hidden (DESIGN §4: the
+client notices nothing), and the proxy takes the statement for prepared again only once the
+server answered both. Where statements cannot be put in front (an EXECUTE in a Parse, a Bind of
+a statement prepared in SQL as libpq's PQexecPrepared, an SQL EXECUTE of a protocol-level
+statement, a name prepared with two texts) the run is refused with the fix. A PREPARE or Parse
+of a name the server has fails there (42P05) and leaves the statement it has: the proxy does not
+take the failed text for the server's. Checked in the table.
 """
 
+import psycopg
 from psycopg import pq
 
 from harness import rawclient as wire
@@ -30,31 +30,88 @@ class SqlPrepareTest(RewriteCase):
         self.proxy.reload(both_migrations(writes="old", reads="old"))
         self.direct("INSERT INTO users (id, status, state) VALUES (1, 'a', 'a'), (2, 'b', 'b')")
 
-    def test_an_execute_whose_rewrite_changed_is_refused_until_prepared_again(self):
+    def prepared(self, conn, name="up"):
+        """The server's own record of a prepared statement: its text and when it was prepared."""
+        found = wire.rows(conn.simple(
+            f"SELECT statement, prepare_time FROM pg_prepared_statements WHERE name = '{name}'"))
+        return tuple(found[0]) if found else None
+
+    def test_an_execute_whose_rewrite_changed_prepares_it_again(self):
         with self.raw_session() as conn:
             self.assertEqual(wire.kinds(conn.simple(UPDATE)), b"CZ")
             self.proxy.reload(both_migrations(writes="both", reads="old"))
-            refused = conn.simple("EXECUTE up(1, 'inactive')")
-            self.assertEqual(wire.kinds(refused), b"EZ")
-            err = wire.errors(refused)[0]
-            self.assertEqual(err["C"], "0A000")
-            self.assertIn('prepared statement "up"', err["M"])
-            self.assertIn("DEALLOCATE up", err["M"])
-            self.assertEqual(self.rows("users"), [(1, "a", "a"), (2, "b", "b")], "nothing written")
-
-            # In the extended protocol too (a Parse of the EXECUTE).
-            conn.send(wire.parse("EXECUTE up(1, 'inactive')") + wire.bind() + wire.execute() +
-                      wire.sync())
-            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
-
-            self.assertEqual(wire.kinds(conn.simple("DEALLOCATE up")), b"CZ")
-            self.assertEqual(wire.kinds(conn.simple(UPDATE)), b"CZ")
+            # The client sees its own answer only: the DEALLOCATE and PREPARE in front are hidden.
             self.assertEqual(wire.kinds(conn.simple("EXECUTE up(1, 'inactive')")), b"CZ")
+            self.assertEqual(self.rows("users")[0], (1, "inactive", "inactive"))
+            statement, prepared_at = self.prepared(conn)
+            self.assertIn("state", statement, "the server has the rewritten statement")
+            # Prepared again once: the next EXECUTE runs it as it is.
+            self.assertEqual(wire.kinds(conn.simple("EXECUTE up(2, 'active')")), b"CZ")
+            self.assertEqual(self.prepared(conn), (statement, prepared_at))
+
+            # A text of several statements keeps its own answers, in order.
+            answer = conn.simple("SELECT 7; EXECUTE up(1, 'x')")
+            self.assertEqual(wire.kinds(answer), b"TDCCZ")
+            self.assertEqual(wire.rows(answer), [["7"]])
+
+            # The extended protocol cannot put statements in front of a Parse: refused there.
+            self.proxy.reload(both_migrations(writes="old", reads="old"))
+            conn.send(wire.parse("EXECUTE up(1, 'old')") + wire.bind() + wire.execute() +
+                      wire.sync())
+            err = wire.errors(conn.read_until_ready())
+            self.assertEqual(err[0]["C"], "0A000", err)
+            self.assertIn('prepared statement "up"', err[0]["M"])
+            self.assertIn("DEALLOCATE up", err[0]["M"])
+            # And prepared again for a simple EXECUTE: writes are "old" now, one column.
+            self.assertEqual(wire.kinds(conn.simple("EXECUTE up(1, 'old')")), b"CZ")
             # Prepared and run in one text: it runs what it just prepared.
+            self.proxy.reload(both_migrations(writes="both", reads="old"))
             self.assertEqual(wire.errors(conn.simple(
-                "DEALLOCATE up; " + UPDATE + "; EXECUTE up(2, 'active')")), [])
-        self.assertEqual(self.rows("users"), [(1, "inactive", "inactive"), (2, "active", "active")],
-                         "both columns written once prepared under writes = both")
+                "DEALLOCATE up; " + UPDATE + "; EXECUTE up(2, 'both')")), [])
+        self.assertEqual(self.rows("users"), [(1, "old", "x"), (2, "both", "both")])
+
+    def test_a_prepare_again_that_fails_is_tried_again(self):
+        # In a failed transaction the server refuses the DEALLOCATE in front (the client sees
+        # its error, 25P02, as it would for its EXECUTE) and keeps the old statement: the proxy
+        # must not take it for prepared again.
+        with self.raw_session() as conn:
+            self.assertEqual(wire.kinds(conn.simple(UPDATE)), b"CZ")
+            self.proxy.reload(both_migrations(writes="both", reads="old"))
+            self.assertEqual(wire.kinds(conn.simple("BEGIN")), b"CZ")
+            self.assertEqual(wire.errors(conn.simple("SELECT 1/0"))[0]["C"], "22012")
+            failed = conn.simple("EXECUTE up(1, 'inactive')")
+            self.assertEqual(wire.kinds(failed), b"EZ")
+            self.assertEqual(wire.errors(failed)[0]["C"], "25P02")
+            self.assertEqual(wire.kinds(conn.simple("ROLLBACK")), b"CZ")
+            self.assertEqual(wire.kinds(conn.simple("EXECUTE up(1, 'inactive')")), b"CZ")
+            # An error of the client's own statement after a re-prepare that went through.
+            self.proxy.reload(both_migrations(writes="old", reads="old"))
+            failed = conn.simple("EXECUTE up('one', 'x')")
+            self.assertEqual(wire.kinds(failed), b"EZ")
+            self.assertEqual(wire.errors(failed)[0]["C"], "22P02")
+            prepared_at = self.prepared(conn)[1]
+            self.assertEqual(wire.kinds(conn.simple("EXECUTE up(2, 'old')")), b"CZ")
+            self.assertEqual(self.prepared(conn)[1], prepared_at, "not prepared a second time")
+        self.assertEqual(self.rows("users"), [(1, "inactive", "inactive"), (2, "old", "b")])
+
+    def test_pipelined_executes_of_a_stale_statement(self):
+        # Both queries are sent before any answer: each is prepared again in front (the second
+        # before the first's re-prepare is answered), and each answer is the client's own.
+        with self.raw_session() as conn:
+            self.assertEqual(wire.kinds(conn.simple(UPDATE)), b"CZ")
+            self.proxy.reload(both_migrations(writes="both", reads="old"))
+            conn.send(wire.query("EXECUTE up(1, 'p')") + wire.query("EXECUTE up(2, 'q')"))
+            answers = conn.read_until_ready() + conn.read_until_ready()
+            self.assertEqual(wire.kinds(answers), b"CZCZ")
+        self.assertEqual(self.rows("users"), [(1, "p", "p"), (2, "q", "q")])
+
+    def test_psycopg_client_side_binding(self):
+        # psycopg's ClientCursor binds values in the client and sends a simple Query.
+        with self.connect_to(self.proxy, cursor_factory=psycopg.ClientCursor) as conn:
+            conn.execute(UPDATE)
+            self.proxy.reload(both_migrations(writes="both", reads="old"))
+            conn.execute("EXECUTE up(%s, %s)", (1, "inactive"))
+        self.assertEqual(self.rows("users")[0], (1, "inactive", "inactive"))
 
     def test_an_execute_whose_rewrite_did_not_change_runs(self):
         # A flip of the other migration leaves this statement's rewrite as it was.
@@ -141,18 +198,27 @@ class SqlPrepareTest(RewriteCase):
     def test_a_prepare_of_a_name_the_server_has_leaves_the_old_statement(self):
         # The server refuses a PREPARE of a name it has (42P05) and keeps the statement it has:
         # an app that prepares on every request and ignores that error runs the statement of
-        # the first PREPARE, with the flags of then.
+        # the first PREPARE, with the flags of then. Its PREPARE is the same text each time:
+        # prepared again in front of the EXECUTE.
         with self.raw_session() as conn:
             self.assertEqual(wire.kinds(conn.simple(UPDATE)), b"CZ")
             self.proxy.reload(both_migrations(writes="both", reads="old"))
             self.assertEqual(wire.errors(conn.simple(UPDATE))[0]["C"], "42P05")
-            refused = conn.simple("EXECUTE up(1, 'inactive')")
-            self.assertEqual(wire.errors(refused)[0]["C"], "0A000", refused)
-            self.assertEqual(self.rows("users")[0], (1, "a", "a"), "nothing written")
-            # Prepared again for real, it runs.
+            self.assertEqual(wire.kinds(conn.simple("EXECUTE up(1, 'inactive')")), b"CZ")
+            self.assertEqual(self.rows("users")[0], (1, "inactive", "inactive"))
+
+            # A PREPARE of another text under the name: which one the server has is not known,
+            # so an EXECUTE after the flip is refused.
             self.assertEqual(wire.errors(conn.simple("DEALLOCATE up; " + UPDATE)), [])
-            self.assertEqual(wire.errors(conn.simple("EXECUTE up(1, 'inactive')")), [])
-        self.assertEqual(self.rows("users")[0], (1, "inactive", "inactive"))
+            self.proxy.reload(both_migrations(writes="old", reads="old"))
+            self.assertEqual(wire.errors(conn.simple(UPDATE + " AND true"))[0]["C"], "42P05")
+            refused = conn.simple("EXECUTE up(2, 'x')")
+            self.assertEqual(wire.errors(refused)[0]["C"], "0A000", refused)
+            self.assertIn("DEALLOCATE up", wire.errors(refused)[0]["M"])
+            self.assertEqual(self.rows("users")[1], (2, "b", "b"), "nothing written")
+            self.assertEqual(wire.errors(conn.simple("DEALLOCATE up; " + UPDATE)), [])
+            self.assertEqual(wire.errors(conn.simple("EXECUTE up(2, 'x')")), [])
+        self.assertEqual(self.rows("users")[1], (2, "x", "b"))
 
     def test_a_parse_of_a_name_the_server_has_leaves_the_old_statement(self):
         # The same through the protocol: a Parse of a name prepared in SQL fails (42P05), and

@@ -121,5 +121,48 @@ TEST(ReplyTrackerTest, DescribesSkippedAfterAnErrorAreNoLongerAwaited) {
   EXPECT_EQ(t.hidden_describes(), 0u);
 }
 
+TEST(ReplyTrackerTest, StatementsPutInFrontOfAQueryAreHiddenAndConfirmOnce) {
+  ReplyTracker t;
+  t.on_sent(Sent::parse);  // a client's batch still unanswered
+  t.on_sent(Sent::sync);
+  t.on_sent(Sent::query);
+  t.hide_first_completes(2, 7);  // DEALLOCATE and PREPARE in front of the client's text
+  t.on_sent(Sent::query);        // the client's next text, pipelined
+  EXPECT_EQ(t.hidden_completes(), 2u);
+  EXPECT_FALSE(t.on_complete(Sent::parse));
+  EXPECT_FALSE(t.on_command_complete().hide);  // the batch's Execute: the client's
+  t.on_ready();
+  auto first = t.on_command_complete();
+  EXPECT_TRUE(first.hide);
+  EXPECT_EQ(first.confirmed, 0u);
+  auto second = t.on_command_complete();
+  EXPECT_TRUE(second.hide);
+  EXPECT_EQ(second.confirmed, 7u);             // both answered: the server has the statement
+  EXPECT_FALSE(t.on_command_complete().hide);  // the client's EXECUTE
+  t.on_ready();
+  EXPECT_FALSE(t.on_command_complete().hide);
+  t.on_ready();
+  EXPECT_TRUE(t.empty());
+  EXPECT_EQ(t.hidden_completes(), 0u);
+}
+
+TEST(ReplyTrackerTest, AnErrorInFrontOfTheClientsTextConfirmsNothing) {
+  ReplyTracker t;
+  t.on_sent(Sent::query);
+  t.hide_first_completes(2, 3);
+  t.on_sent(Sent::query);
+  t.hide_first_completes(2, 4);
+  EXPECT_EQ(t.hidden_completes(), 4u);
+  t.on_error();  // the DEALLOCATE failed: the rest of the text never ran
+  EXPECT_EQ(t.hidden_completes(), 2u);
+  t.on_ready();
+  EXPECT_TRUE(t.on_command_complete().hide);
+  EXPECT_EQ(t.on_command_complete().confirmed, 4u);
+  t.on_error();  // the client's own statement failed: nothing left to hide
+  t.on_ready();
+  EXPECT_TRUE(t.empty());
+  EXPECT_EQ(t.hidden_completes(), 0u);
+}
+
 }  // namespace
 }  // namespace switchyard::proxy

@@ -33,6 +33,33 @@ TEST(SqlPreparedTest, Table) {
   }
 }
 
+TEST(SqlPreparedTest, EachPrepareStatementAlone) {
+  const struct {
+    const char* sql;
+    std::vector<std::string_view> statements;
+  } cases[] = {
+      {"PREPARE a AS SELECT 1", {"PREPARE a AS SELECT 1"}},
+      {"PREPARE a AS SELECT 1;", {"PREPARE a AS SELECT 1"}},
+      {"DEALLOCATE a; PREPARE a AS SELECT 2 -- tag", {" PREPARE a AS SELECT 2 -- tag"}},
+      {"/* app */ PREPARE a AS SELECT 1; PREPARE b(int) AS SELECT $1;",
+       {"/* app */ PREPARE a AS SELECT 1", " PREPARE b(int) AS SELECT $1"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.sql);
+    auto found = sql_prepared(c.sql);
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->prepare_statements, c.statements);
+  }
+}
+
+TEST(SqlPreparedTest, PreparedAgainInFrontOfAText) {
+  // A comment that ends the PREPARE must not swallow what comes after it.
+  EXPECT_EQ(sql_prepare_again("up", "PREPARE up AS SELECT 1 -- tag"),
+            "DEALLOCATE up;\nPREPARE up AS SELECT 1 -- tag\n;\n");
+  EXPECT_EQ(sql_prepare_again("Mixed Case", "PREPARE \"Mixed Case\" AS SELECT 1"),
+            "DEALLOCATE \"Mixed Case\";\nPREPARE \"Mixed Case\" AS SELECT 1\n;\n");
+}
+
 TEST(SqlPreparedTest, TextsThatPrepareNothing) {
   for (const char* sql : {"SELECT 1", "UPDATE t SET note = 'execute me'", "EXPLAIN SELECT 1",
                           "CREATE TABLE t (id int)", "SELECT 'prepare'; SELECT 2", "DEALLOCATE up",
