@@ -4,6 +4,14 @@
 
 namespace switchyard::proxy {
 
+bool BackendHandler::track_command_complete() {
+  const ReplyTracker::CompleteAnswer answer = state_.replies.on_command_complete();
+  if (answer.confirmed != 0) {
+    state_.sql_reprepared.push_back(answer.confirmed);
+  }
+  return answer.hide;
+}
+
 bool BackendHandler::track_description(const protocol::Frame& frame) {
   namespace be = protocol::backend;
   using Description = ReplyTracker::Description;

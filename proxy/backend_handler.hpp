@@ -27,13 +27,14 @@ class BackendHandler {
            type == be::kCopyInResponse || type == be::kCopyBothResponse ||
            (state_.track_replies &&
             (type == be::kParseComplete || type == be::kCloseComplete ||
-             (type == be::kCommandComplete && state_.replies.hidden_completes() > 0) ||
              // Descriptions only while one may answer an injected Describe (rare); the
              // client's own are paired as they stream past (on_streamed).
              (state_.replies.hidden_describes() > 0 &&
               (type == be::kParameterDescription || type == be::kRowDescription ||
                type == be::kNoData)))) ||
-           (type == be::kCommandComplete && rewrite_.search_path_uncommitted());
+           // Hidden ones are counted only while replies are tracked.
+           (type == be::kCommandComplete &&
+            (rewrite_.search_path_uncommitted() || state_.replies.hidden_completes() > 0));
   }
   FrameAction on_frame(const protocol::Frame& frame, protocol::MessageWriter& out) {
     namespace be = protocol::backend;
@@ -102,14 +103,9 @@ class BackendHandler {
       case be::kCloseComplete:
         hide = state_.replies.on_complete(ReplyTracker::Sent::close);
         break;
-      case be::kCommandComplete: {
-        const ReplyTracker::CompleteAnswer answer = state_.replies.on_command_complete();
-        if (answer.confirmed != 0) {
-          state_.sql_reprepared.push_back(answer.confirmed);
-        }
-        hide = answer.hide;
+      case be::kCommandComplete:
+        hide = track_command_complete();
         break;
-      }
       case be::kParameterDescription:
       case be::kRowDescription:
       case be::kNoData:
@@ -136,6 +132,10 @@ class BackendHandler {
     }
     return hide;
   }
+
+  // A CommandComplete that answers a statement Switchyard put in front of a client's text (an
+  // SQL re-prepare) is hidden. Out of line: rare.
+  bool track_command_complete();
 
   // A description that answers an injected Describe is hidden; its result types go to the
   // comparison (the statement before its re-prepare, then after). Out of line: rare.

@@ -369,10 +369,7 @@ bool FrontendHandler::older_under_name(std::string_view name) {
                      [now](const SqlPreparedText& t) { return t.generation != now; });
 }
 
-void FrontendHandler::at_boundary_housekeeping() {
-  if (!state_.at_boundary()) {
-    return;
-  }
+void FrontendHandler::housekeeping_at_boundary() {
   // The catalog refresh and SET LOCAL's end happened at the ReadyForQuery (BackendHandler).
   auto before = rewrite_.generation();
   if (rewrite_.adopt_latest()) {

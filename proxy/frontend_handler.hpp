@@ -54,7 +54,14 @@ class FrontendHandler {
   /// send in replacement_.
   enum class Decision { forward, rewritten, rejected, suspend };
   Decision decide(std::string_view sql, bool from_query = false);
-  void at_boundary_housekeeping();
+  /// At a transaction boundary: adopts the latest config generation, starts or stops reply
+  /// tracking. Called for most messages; inline, as most are not at a boundary.
+  void at_boundary_housekeeping() {
+    if (state_.at_boundary()) {
+      housekeeping_at_boundary();
+    }
+  }
+  void housekeeping_at_boundary();
   FrameAction on_query(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_parse(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_copy(const protocol::Frame& frame, protocol::MessageWriter& out);

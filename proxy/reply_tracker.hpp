@@ -21,7 +21,9 @@ class ReplyTracker {
   /// dropped.
   void on_sent(Sent kind, bool hide = false) {
     pending_.push_back({kind, hide, 0, 0});
-    count(pending_.back(), +1);
+    if (kind == Sent::describe && hide) {
+      ++hidden_describes_;
+    }
   }
 
   /// ParseComplete ('1') or CloseComplete ('3') arrived. Returns true if the client must not
@@ -129,16 +131,12 @@ class ReplyTracker {
   };
 
   void pop() {
-    count(pending_.front(), -1);
-    pending_.pop_front();
-  }
-  void count(const Entry& e, int step) {
+    const Entry& e = pending_.front();
     if (e.kind == Sent::describe && e.hide) {
-      hidden_describes_ = step > 0 ? hidden_describes_ + 1 : hidden_describes_ - 1;
+      --hidden_describes_;
     }
-    if (step < 0) {
-      hidden_completes_ -= e.completes_to_hide;
-    }
+    hidden_completes_ -= e.completes_to_hide;
+    pending_.pop_front();
   }
 
   protocol::Fifo<Entry> pending_;
