@@ -305,8 +305,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_json_tree(sql);
   check_plain_scan(sql);
   check_transform_validation(sql);
-  if (rw::deallocation(sql) || rw::search_path_change(sql) || rw::sql_prepared(sql)) {
+  const std::optional<rw::SqlPrepared> named = rw::sql_prepared(sql);
+  if (rw::deallocation(sql) || rw::search_path_change(sql) || named) {
     check(rw::may_change_session(sql), "a session change that may_change_session lets pass");
+  }
+  if (named) {
+    // Each PREPARE alone is a piece of the text, and parses as one PREPARE of its name (the
+    // proxy sends it again in front of an EXECUTE).
+    check(named->prepare_statements.size() == named->prepared.size(), "a PREPARE without its text");
+    for (std::size_t i = 0; i < named->prepared.size(); ++i) {
+      const std::string_view alone = named->prepare_statements[i];
+      check(alone.data() >= sql.data() && alone.data() + alone.size() <= sql.data() + sql.size(),
+            "a PREPARE's text outside the text");
+      const auto again = rw::sql_prepared(rw::sql_prepare_again(named->prepared[i], alone));
+      check(again && again->prepared.size() == 1 && again->prepared[0] == named->prepared[i],
+            "a PREPARE's text alone does not prepare its name");
+    }
   }
 
   rw::SessionContext session;
