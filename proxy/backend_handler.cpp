@@ -1,5 +1,9 @@
 #include "proxy/backend_handler.hpp"
 
+#include <charconv>
+#include <string>
+#include <utility>
+
 #include "protocol/row_description.hpp"
 
 namespace switchyard::proxy {
@@ -10,6 +14,26 @@ bool BackendHandler::track_command_complete() {
     state_.sql_reprepared.push_back(answer.confirmed);
   }
   return answer.hide;
+}
+
+FrameAction BackendHandler::shift_position(const protocol::Frame& frame,
+                                           protocol::MessageWriter& out) {
+  const std::uint32_t shift = std::exchange(error_shift_, 0);
+  auto notice = protocol::decode_notice(frame.body);
+  if (!notice) {
+    return FrameAction::forward;
+  }
+  for (auto& [code, value] : notice->other) {
+    std::uint32_t position = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), position);
+    if (code == 'P' && ec == std::errc() && end == value.data() + value.size() &&
+        position > shift) {
+      value = std::to_string(position - shift);
+      protocol::encode_error_response(out, *notice);
+      return FrameAction::replace;
+    }
+  }
+  return FrameAction::forward;
 }
 
 bool BackendHandler::track_description(const protocol::Frame& frame) {

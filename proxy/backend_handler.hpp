@@ -75,6 +75,9 @@ class BackendHandler {
       if (state_.rejections_pending > 0) {
         return tidy_rejection(frame, out);
       }
+      if (error_shift_ > 0) {
+        return shift_position(frame, out);
+      }
     }
     return FrameAction::forward;
   }
@@ -112,6 +115,7 @@ class BackendHandler {
         hide = track_description(frame);
         break;
       case be::kErrorResponse:
+        error_shift_ = state_.replies.position_shift();
         state_.replies.on_error();
         break;
       case be::kReadyForQuery:
@@ -136,6 +140,9 @@ class BackendHandler {
   // A CommandComplete that answers a statement Switchyard put in front of a client's text (an
   // SQL re-prepare) is hidden. Out of line: rare.
   bool track_command_complete();
+  // An error in a client's text that has statements in front of it: its position (field 'P',
+  // in characters) is told from the start of the client's text. Out of line: rare.
+  FrameAction shift_position(const protocol::Frame& frame, protocol::MessageWriter& out);
 
   // A description that answers an injected Describe is hidden; its result types go to the
   // comparison (the statement before its re-prepare, then after). Out of line: rare.
@@ -189,6 +196,7 @@ class BackendHandler {
   SessionRewrite& rewrite_;
   bool stop_after_write_ = false;
   bool ended_in_rollback_ = false;  // the last answer was an error or ROLLBACK
+  std::uint32_t error_shift_ = 0;   // see shift_position
 };
 
 }  // namespace switchyard::proxy

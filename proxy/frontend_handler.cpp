@@ -119,6 +119,11 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
     }
     replacement_.insert(0, again);
     decision = Decision::rewritten;
+    // An error's position counts characters (UTF-8: bytes that do not continue one).
+    leading_shift_ =
+        static_cast<std::uint32_t>(std::count_if(again.begin(), again.end(), [](char c) {
+          return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+        }));
   }
 }
 
@@ -528,7 +533,7 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
   protocol::encode_query(out, replacement_);
   sent(frame.type);
   if (leading_completes_ > 0) {
-    state_.replies.hide_first_completes(leading_completes_, leading_confirms_);
+    state_.replies.hide_first_completes(leading_completes_, leading_confirms_, leading_shift_);
     leading_completes_ = 0;
   }
   if (armed_copy_) {

@@ -166,6 +166,7 @@ class FrontendHandler {
   // Set for the Query about to be sent when statements were put in front of its text.
   std::uint8_t leading_completes_ = 0;
   std::uint32_t leading_confirms_ = 0;
+  std::uint32_t leading_shift_ = 0;
   /// Statements prepared with SQL PREPARE, by name: the texts that prepared each. Usually one.
   /// A PREPARE of a name the proxy knows fails on the server (42P05) if the server has the name,
   /// and the server keeps the statement it has; so the server has one of the texts, and which

@@ -20,7 +20,7 @@ class ReplyTracker {
   /// A message sent upstream; `hide` marks an injected Parse/Close/Describe whose reply is
   /// dropped.
   void on_sent(Sent kind, bool hide = false) {
-    pending_.push_back({kind, hide, 0, 0});
+    pending_.push_back({kind, hide, 0, 0, 0});
     if (kind == Sent::describe && hide) {
       ++hidden_describes_;
     }
@@ -61,13 +61,24 @@ class ReplyTracker {
   std::uint32_t hidden_describes() const { return hidden_describes_; }
 
   /// The Query just sent (on_sent) begins with `count` statements Switchyard put in front of
-  /// the client's: their CommandCompletes are hidden, and the last of them confirms `confirms`
-  /// (an SQL re-prepare's number).
-  void hide_first_completes(std::uint8_t count, std::uint32_t confirms) {
+  /// the client's, `shift` characters long: their CommandCompletes are hidden, and the last of
+  /// them confirms `confirms` (an SQL re-prepare's number).
+  void hide_first_completes(std::uint8_t count, std::uint32_t confirms, std::uint32_t shift) {
     Entry& query = pending_.back();
     query.completes_to_hide = count;
     query.confirms = confirms;
+    query.shift = shift;
     hidden_completes_ += count;
+  }
+
+  /// For an ErrorResponse about to be told (on_error): how far its position is from the
+  /// client's text, when it answers the client's own statement after some put in front of it.
+  std::uint32_t position_shift() const {
+    if (pending_.empty() || pending_.front().kind != Sent::query ||
+        pending_.front().completes_to_hide > 0) {
+      return 0;
+    }
+    return pending_.front().shift;
   }
 
   struct CompleteAnswer {
@@ -128,6 +139,7 @@ class ReplyTracker {
     bool hide;
     std::uint8_t completes_to_hide = 0;  // a Query's, see hide_first_completes
     std::uint32_t confirms = 0;
+    std::uint32_t shift = 0;
   };
 
   void pop() {

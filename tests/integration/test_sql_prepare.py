@@ -89,6 +89,8 @@ class SqlPrepareTest(RewriteCase):
             failed = conn.simple("EXECUTE up('one', 'x')")
             self.assertEqual(wire.kinds(failed), b"EZ")
             self.assertEqual(wire.errors(failed)[0]["C"], "22P02")
+            # Its position is in the client's text, as Postgres gives it: the quote of 'one'.
+            self.assertEqual(wire.errors(failed)[0]["P"], "12")
             prepared_at = self.prepared(conn)[1]
             self.assertEqual(wire.kinds(conn.simple("EXECUTE up(2, 'old')")), b"CZ")
             self.assertEqual(self.prepared(conn)[1], prepared_at, "not prepared a second time")

@@ -126,8 +126,8 @@ TEST(ReplyTrackerTest, StatementsPutInFrontOfAQueryAreHiddenAndConfirmOnce) {
   t.on_sent(Sent::parse);  // a client's batch still unanswered
   t.on_sent(Sent::sync);
   t.on_sent(Sent::query);
-  t.hide_first_completes(2, 7);  // DEALLOCATE and PREPARE in front of the client's text
-  t.on_sent(Sent::query);        // the client's next text, pipelined
+  t.hide_first_completes(2, 7, 40);  // DEALLOCATE and PREPARE in front of the client's text
+  t.on_sent(Sent::query);            // the client's next text, pipelined
   EXPECT_EQ(t.hidden_completes(), 2u);
   EXPECT_FALSE(t.on_complete(Sent::parse));
   EXPECT_FALSE(t.on_command_complete().hide);  // the batch's Execute: the client's
@@ -149,11 +149,12 @@ TEST(ReplyTrackerTest, StatementsPutInFrontOfAQueryAreHiddenAndConfirmOnce) {
 TEST(ReplyTrackerTest, AnErrorInFrontOfTheClientsTextConfirmsNothing) {
   ReplyTracker t;
   t.on_sent(Sent::query);
-  t.hide_first_completes(2, 3);
+  t.hide_first_completes(2, 3, 30);
   t.on_sent(Sent::query);
-  t.hide_first_completes(2, 4);
+  t.hide_first_completes(2, 4, 30);
   EXPECT_EQ(t.hidden_completes(), 4u);
-  t.on_error();  // the DEALLOCATE failed: the rest of the text never ran
+  EXPECT_EQ(t.position_shift(), 0u);  // an error in front is not in the client's text
+  t.on_error();                       // the DEALLOCATE failed: the rest of the text never ran
   EXPECT_EQ(t.hidden_completes(), 2u);
   t.on_ready();
   EXPECT_TRUE(t.on_command_complete().hide);
