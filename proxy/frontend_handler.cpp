@@ -117,7 +117,7 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
     if (decision == Decision::forward) {
       replacement_.assign(sql);
     }
-    replacement_.insert(0, again);
+    replacement_.insert(rewrite::front_of_statements(replacement_), again);
     decision = Decision::rewritten;
     // An error's position counts characters (UTF-8: bytes that do not continue one).
     leading_shift_ =
@@ -174,8 +174,9 @@ std::optional<std::string> FrontendHandler::stale_sql_execute(const rewrite::Sql
       if (!statements) {
         return stale_refusal(*name, "with PREPARE",
                              "run DEALLOCATE " + *name +
-                                 " and PREPARE it again (Switchyard cannot prepare it again for "
-                                 "the client here)");
+                                 " and PREPARE it again (Switchyard prepares it again itself only "
+                                 "in front of an EXECUTE sent as a simple query, and only when "
+                                 "it knows which PREPARE the server has)");
       }
       again->append(*statements);
       ++names_again;
@@ -258,9 +259,8 @@ std::optional<std::string> FrontendHandler::prepare_sql_again(const std::string&
     return t.text == prepare && t.sent == *now;
   });
   if (same == texts.end()) {
-    std::string text = prepare;  // before `texts` may move it
-    texts.push_back({std::move(text), std::move(*now), {}, rewrite_.generation(), reprepare});
-    texts.back().prepare = texts.back().text;
+    std::string text = prepare;  // copied before push_back may move what `prepare` refers to
+    texts.push_back({text, std::move(*now), std::move(text), rewrite_.generation(), reprepare});
   } else {
     same->generation = rewrite_.generation();
     same->pending = reprepare;
@@ -303,8 +303,8 @@ std::optional<std::string> FrontendHandler::stale_sql_prepared(const std::string
   }
   return stale_refusal(name, "with PREPARE",
                        "run DEALLOCATE " + name +
-                           " and PREPARE it again (Switchyard cannot prepare it again for the "
-                           "client)");
+                           " and PREPARE it again (Switchyard prepares a statement of SQL PREPARE "
+                           "again in front of an EXECUTE, not before a Bind)");
 }
 
 std::optional<std::string> FrontendHandler::stale_protocol_statement(const std::string& name) {

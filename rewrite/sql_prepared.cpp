@@ -79,4 +79,22 @@ std::string sql_prepare_again(std::string_view name, std::string_view prepare_st
   return text;
 }
 
+std::size_t front_of_statements(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f') {
+      ++i;
+    } else if (text.substr(i, 2) == "--") {
+      // PostgreSQL ends a line comment at either, or at the end of the text.
+      i = std::min(text.find_first_of("\r\n", i), text.size());
+    } else if (text.substr(i, 2) == "/*") {
+      i = detail::block_comment_end(text, i);
+    } else {
+      return i;
+    }
+  }
+  return i == std::string_view::npos ? 0 : text.size();
+}
+
 }  // namespace switchyard::rewrite

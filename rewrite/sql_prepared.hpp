@@ -28,4 +28,8 @@ std::optional<SqlPrepared> sql_prepared(std::string_view sql);
 /// PREPARE does not swallow what follows.
 std::string sql_prepare_again(std::string_view name, std::string_view prepare_statement);
 
+/// Where statements put in front of a client's text go: after its leading blanks and comments,
+/// so that a tracing tag stays first (DESIGN §3); 0 when a comment there does not end.
+std::size_t front_of_statements(std::string_view text);
+
 }  // namespace switchyard::rewrite

@@ -62,8 +62,12 @@ class SqlPrepareTest(RewriteCase):
             self.assertEqual(err[0]["C"], "0A000", err)
             self.assertIn('prepared statement "up"', err[0]["M"])
             self.assertIn("DEALLOCATE up", err[0]["M"])
-            # And prepared again for a simple EXECUTE: writes are "old" now, one column.
-            self.assertEqual(wire.kinds(conn.simple("EXECUTE up(1, 'old')")), b"CZ")
+            # And prepared again for a simple EXECUTE: writes are "old" now, one column. A
+            # leading comment (a tracing tag) stays first in the text the server runs.
+            answer = conn.simple("/* app:web */ EXECUTE up(1, 'old'); SELECT current_query()")
+            self.assertEqual(wire.kinds(answer), b"CTDCZ")
+            ran = wire.rows(answer)[0][0]
+            self.assertTrue(ran.startswith("/* app:web */ DEALLOCATE up;"), ran)
             # Prepared and run in one text: it runs what it just prepared.
             self.proxy.reload(both_migrations(writes="both", reads="old"))
             self.assertEqual(wire.errors(conn.simple(

@@ -60,6 +60,23 @@ TEST(SqlPreparedTest, PreparedAgainInFrontOfAText) {
             "DEALLOCATE \"Mixed Case\";\nPREPARE \"Mixed Case\" AS SELECT 1\n;\n");
 }
 
+TEST(SqlPreparedTest, StatementsGoInFrontAfterLeadingComments) {
+  const struct {
+    std::string_view text;
+    std::size_t front;
+  } cases[] = {
+      {"EXECUTE up(1)", 0},
+      {"/* app:web */ EXECUTE up(1)", 14},
+      {"-- traced\n  /* a /* nested */ one */\tEXECUTE up(1)", 37},
+      {"-- only a comment", 17},
+      {"/* never ends EXECUTE up(1)", 0},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.text);
+    EXPECT_EQ(front_of_statements(c.text), c.front);
+  }
+}
+
 TEST(SqlPreparedTest, TextsThatPrepareNothing) {
   for (const char* sql : {"SELECT 1", "UPDATE t SET note = 'execute me'", "EXPLAIN SELECT 1",
                           "CREATE TABLE t (id int)", "SELECT 'prepare'; SELECT 2", "DEALLOCATE up",
