@@ -100,7 +100,13 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
   }
   std::string again;  // statements that prepare stale names again, in front of the text
   if (named) {
-    if (auto refusal = stale_sql_execute(*named, from_query ? &again : nullptr)) {
+    auto refusal = stale_sql_execute(*named, from_query ? &again : nullptr);
+    if (awaiting_catalog_) {
+      decision = Decision::suspend;  // the text is offered again once the catalog knows more
+      return;
+    }
+    stale_catalog_attempts_ = 0;
+    if (refusal) {
       replacement_ = rewrite::rejection_sql(*refusal);
       armed_copy_.reset();
       decision = Decision::rejected;
@@ -163,6 +169,9 @@ std::optional<std::string> FrontendHandler::stale_sql_execute(const rewrite::Sql
       continue;  // a text that prepares and executes a name runs what it just prepared
     }
     if (!sql_prepared_runs(*name)) {
+      if (awaiting_catalog_) {
+        return std::nullopt;
+      }
       std::optional<std::string> statements;
       // Each name adds two CommandCompletes to hide, counted in a byte.
       if (again != nullptr && names_again < kMaxNamesAgain) {
@@ -170,6 +179,9 @@ std::optional<std::string> FrontendHandler::stale_sql_execute(const rewrite::Sql
           reprepare = next_sql_reprepare();
         }
         statements = prepare_sql_again(*name, reprepare);
+      }
+      if (awaiting_catalog_) {
+        return std::nullopt;
       }
       if (!statements) {
         return stale_refusal(*name, "with PREPARE",
@@ -206,8 +218,15 @@ std::optional<std::string> FrontendHandler::rewritten_now(std::string_view text,
       return std::string(text);
     case Outcome::rewritten:
       return std::string(now.sql());
-    case Outcome::rejected:
     case Outcome::needs_catalog:
+      // The caller suspends for it (awaiting_catalog_) and is asked again; past a few rounds
+      // the catalog is not going to know more.
+      if (stale_catalog_attempts_ < kMaxCatalogAttempts) {
+        ++stale_catalog_attempts_;
+        awaiting_catalog_ = now.result;
+      }
+      break;
+    case Outcome::rejected:
       break;
   }
   return std::nullopt;
@@ -298,7 +317,7 @@ void FrontendHandler::apply_sql_reprepares() {
 }
 
 std::optional<std::string> FrontendHandler::stale_sql_prepared(const std::string& name) {
-  if (sql_prepared_runs(name)) {
+  if (sql_prepared_runs(name) || awaiting_catalog_) {
     return std::nullopt;
   }
   return stale_refusal(name, "with PREPARE",
@@ -315,6 +334,9 @@ std::optional<std::string> FrontendHandler::stale_protocol_statement(const std::
   if (stmt->generation != kPrepareAgain &&
       rewrite_still(stmt->sql, /*from_query=*/false, stmt->sent())) {
     stmt->generation = rewrite_.generation();
+    return std::nullopt;
+  }
+  if (awaiting_catalog_) {
     return std::nullopt;
   }
   return stale_refusal(name, "through the protocol",
@@ -510,13 +532,13 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
   }
   armed_copy_.reset();
   Decision decision = decide(query->sql, /*from_query=*/true);
+  // One look at the statement's first word for all the session changes the proxy follows.
+  if (decision != Decision::suspend && rewrite::may_change_session(query->sql)) {
+    follow_sql_statements(query->sql, decision, /*from_query=*/true);
+  }
   if (decision != Decision::suspend) {
     metrics_.queries_simple.fetch_add(1, std::memory_order_relaxed);
     metrics_.count_statement(query->sql);
-    // One look at the statement's first word for all the session changes the proxy follows.
-    if (rewrite::may_change_session(query->sql)) {
-      follow_sql_statements(query->sql, decision, /*from_query=*/true);
-    }
   }
   switch (decision) {
     case Decision::suspend:
@@ -553,15 +575,15 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   }
   armed_copy_.reset();
   Decision decision = decide(parse->query);
+  // One look at the statement's first word for all the session changes the proxy follows.
+  if (decision != Decision::suspend && rewrite::may_change_session(parse->query)) {
+    follow_sql_statements(parse->query, decision, /*from_query=*/false);
+  }
   if (decision == Decision::suspend) {
     return FrameAction::suspend;
   }
   metrics_.queries_extended.fetch_add(1, std::memory_order_relaxed);
   metrics_.count_statement(parse->query);
-  // One look at the statement's first word for all the session changes the proxy follows.
-  if (rewrite::may_change_session(parse->query)) {
-    follow_sql_statements(parse->query, decision, /*from_query=*/false);
-  }
   if (decision == Decision::rejected) {
     reject_batch(replacement_, out);
     return FrameAction::replace;
@@ -623,9 +645,14 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
     // A statement of SQL PREPARE bound through the protocol (libpq's PQexecPrepared may name
     // one): the proxy cannot prepare it again either.
     if (auto refusal = stale_sql_prepared(std::string(bind->statement))) {
+      stale_catalog_attempts_ = 0;
       reject_batch(rewrite::rejection_sql(*refusal), out);
       return FrameAction::replace;
     }
+    if (awaiting_catalog_) {
+      return FrameAction::suspend;  // offered again once the catalog knows more
+    }
+    stale_catalog_attempts_ = 0;
   }
   if (stmt != nullptr && stmt->result_change && !stmt->result_change->changed.empty() &&
       asks_changed_in_binary(frame, bind->statement, *stmt)) {

@@ -125,7 +125,7 @@ class FrontendHandler {
   /// server has for it.
   bool rewrite_still(std::string_view text, bool from_query, std::string_view sent);
   /// The text the session's flags now send for `text`; nullopt when they refuse it or the
-  /// catalog cannot tell.
+  /// catalog cannot tell (then awaiting_catalog_ is set while a look-up may help).
   std::optional<std::string> rewritten_now(std::string_view text, bool from_query);
   void record_sql_prepared(const rewrite::SqlPrepared& found, std::string_view sql,
                            std::string_view sent);
@@ -141,6 +141,8 @@ class FrontendHandler {
   std::string replacement_;
   std::shared_ptr<const rewrite::RewriteResult> awaiting_catalog_;
   int catalog_attempts_ = 0;
+  // The same for the look at a prepared statement's text after a flip (rewritten_now).
+  int stale_catalog_attempts_ = 0;
   std::optional<rewrite::CopyPlan> armed_copy_;  // set by a rewritten COPY statement
   // Active while copy data flows; on the heap, as every idle session holds this object.
   std::unique_ptr<rewrite::CopyRowTransformer> copy_;

@@ -267,3 +267,20 @@ class SqlPrepareTest(RewriteCase):
             self.assertEqual(wire.errors(conn.simple("EXECUTE up(1, 'inactive')"))[0]["C"],
                              "0A000")
         self.assertEqual(self.rows("users"), [(1, "a", "a"), (2, "x", "b")])
+
+    def test_a_prepare_again_that_needs_the_catalog(self):
+        # An unqualified name beside a table the migrations do not map needs that table's
+        # columns, which the proxy reads from the catalog after the flip before it decides.
+        self.direct("CREATE TABLE IF NOT EXISTS notes (id int PRIMARY KEY, user_id int, body text)")
+        self.direct("DELETE FROM notes")
+        self.direct("INSERT INTO notes VALUES (10, 1, 'hi')")
+        self.direct("UPDATE users SET state = 'new-a' WHERE id = 1")
+        select = ("PREPARE sel(int) AS SELECT status FROM users JOIN notes ON notes.user_id = "
+                  "users.id WHERE notes.id = $1")
+        with self.raw_session() as conn:
+            self.assertEqual(wire.kinds(conn.simple(select)), b"CZ")
+            self.assertEqual(wire.rows(conn.simple("EXECUTE sel(10)")), [["a"]])
+            self.proxy.reload(both_migrations(writes="both", reads="new"))
+            answer = conn.simple("EXECUTE sel(10)")
+            self.assertEqual(wire.errors(answer), [])
+            self.assertEqual(wire.rows(answer), [["new-a"]], "read from the new column")
