@@ -176,7 +176,7 @@ std::optional<std::string> FrontendHandler::stale_sql_execute(const rewrite::Sql
       // Each name adds two CommandCompletes to hide, counted in a byte.
       if (again != nullptr && names_again < kMaxNamesAgain) {
         if (reprepare == 0) {
-          reprepare = next_sql_reprepare();
+          reprepare = sql_prepared_.next_reprepare();
         }
         statements = prepare_sql_again(*name, reprepare);
       }
@@ -239,12 +239,12 @@ bool FrontendHandler::rewrite_still(std::string_view text, bool from_query, std:
 
 bool FrontendHandler::sql_prepared_runs(const std::string& name) {
   apply_sql_reprepares();
-  auto entry = sql_prepared_.find(name);
-  if (entry == sql_prepared_.end()) {
+  std::vector<SqlPreparedStatements::Text>* texts = sql_prepared_.find(name);
+  if (texts == nullptr) {
     return true;
   }
   // Whichever of the texts the server has must run as the flags now rewrite it.
-  for (SqlPreparedText& prepared : entry->second) {
+  for (SqlPreparedStatements::Text& prepared : *texts) {
     if (prepared.generation == rewrite_.generation()) {
       continue;
     }
@@ -260,58 +260,25 @@ bool FrontendHandler::sql_prepared_runs(const std::string& name) {
 std::optional<std::string> FrontendHandler::prepare_sql_again(const std::string& name,
                                                               std::uint32_t reprepare) {
   // Only a statement whose PREPARE is known for sure, and whose hidden answers can be told.
-  std::vector<SqlPreparedText>& texts = sql_prepared_.find(name)->second;
-  const std::string& prepare = texts.front().prepare;
-  if (!state_.track_replies || prepared_.find(name) != nullptr || prepare.empty() ||
-      texts.size() == kMaxSqlTexts ||
-      std::any_of(texts.begin(), texts.end(),
-                  [&](const SqlPreparedText& t) { return t.prepare != prepare; })) {
+  const std::string* prepare = sql_prepared_.sole_prepare(name);
+  if (prepare == nullptr || !state_.track_replies || prepared_.find(name) != nullptr) {
     return std::nullopt;
   }
-  std::optional<std::string> now = rewritten_now(prepare, /*from_query=*/true);
+  std::optional<std::string> now = rewritten_now(*prepare, /*from_query=*/true);
   if (!now) {
     return std::nullopt;  // the flags now refuse it, or the catalog cannot tell
   }
   std::string statements = rewrite::sql_prepare_again(name, *now);
-  // What the server has once it answers the re-prepare; until then the older texts stay too.
-  auto same = std::find_if(texts.begin(), texts.end(), [&](const SqlPreparedText& t) {
-    return t.text == prepare && t.sent == *now;
-  });
-  if (same == texts.end()) {
-    std::string text = prepare;  // copied before push_back may move what `prepare` refers to
-    texts.push_back({text, std::move(*now), std::move(text), rewrite_.generation(), reprepare});
-  } else {
-    same->generation = rewrite_.generation();
-    same->pending = reprepare;
-  }
+  sql_prepared_.reprepare_sent(name, *prepare, std::move(*now), rewrite_.generation(), reprepare);
   spdlog::debug("event=sql_reprepare session={} statement={} generation={}", session_id_,
                 log_value(name), rewrite_.generation());
   metrics_.statements_reprepared.fetch_add(1, std::memory_order_relaxed);
   return statements;
 }
 
-std::uint32_t FrontendHandler::next_sql_reprepare() {
-  if (++sql_reprepares_ == 0) {
-    ++sql_reprepares_;  // 0 is "none"
-  }
-  return sql_reprepares_;
-}
-
 void FrontendHandler::apply_sql_reprepares() {
-  if (state_.sql_reprepared.empty()) {
-    return;
-  }
-  // The server answered those re-prepares: under their names it has what they prepared.
-  for (std::uint32_t done : state_.sql_reprepared) {
-    for (auto& [name, texts] : sql_prepared_) {
-      auto it = std::find_if(texts.begin(), texts.end(),
-                             [done](const SqlPreparedText& t) { return t.pending == done; });
-      if (it != texts.end()) {
-        SqlPreparedText kept = std::move(*it);
-        kept.pending = 0;
-        texts.assign(1, std::move(kept));
-      }
-    }
+  for (std::uint32_t answered : state_.sql_reprepared) {
+    sql_prepared_.reprepare_answered(answered);
   }
   state_.sql_reprepared.clear();
 }
@@ -356,28 +323,8 @@ std::string FrontendHandler::stale_refusal(const std::string& name, std::string_
 void FrontendHandler::record_sql_prepared(const rewrite::SqlPrepared& found, std::string_view sql,
                                           std::string_view sent) {
   for (std::size_t i = 0; i < found.prepared.size(); ++i) {
-    auto [entry, fresh] = sql_prepared_.try_emplace(found.prepared[i]);
-    std::vector<SqlPreparedText>& texts = entry->second;
-    if (!fresh && texts.size() == 1 && texts.front().text.empty()) {
-      continue;  // none known
-    }
-    auto same = std::find_if(texts.begin(), texts.end(), [&](const SqlPreparedText& t) {
-      return t.text == sql && t.sent == sent;
-    });
-    if (same != texts.end()) {
-      same->generation = rewrite_.generation();
-    } else if (texts.size() == kMaxSqlTexts) {
-      // None is kept past this many, only the oldest generation: the name is refused after a
-      // flip until it is deallocated.
-      const std::uint64_t oldest =
-          std::min_element(texts.begin(), texts.end(), [](const auto& a, const auto& b) {
-            return a.generation < b.generation;
-          })->generation;
-      texts.assign(1, SqlPreparedText{{}, {}, {}, oldest, 0});
-    } else {
-      texts.push_back({std::string(sql), std::string(sent),
-                       std::string(found.prepare_statements[i]), rewrite_.generation(), 0});
-    }
+    sql_prepared_.prepared(found.prepared[i], sql, sent, found.prepare_statements[i],
+                           rewrite_.generation());
   }
 }
 
@@ -390,10 +337,7 @@ bool FrontendHandler::older_under_name(std::string_view name) {
     return false;
   }
   apply_sql_reprepares();
-  auto entry = sql_prepared_.find(std::string(name));
-  return entry != sql_prepared_.end() &&
-         std::any_of(entry->second.begin(), entry->second.end(),
-                     [now](const SqlPreparedText& t) { return t.generation != now; });
+  return sql_prepared_.older_than(std::string(name), now);
 }
 
 void FrontendHandler::housekeeping_at_boundary() {

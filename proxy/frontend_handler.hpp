@@ -4,7 +4,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "protocol/message_types.hpp"
@@ -13,6 +12,7 @@
 #include "proxy/pump.hpp"
 #include "proxy/relay_state.hpp"
 #include "proxy/session_rewrite.hpp"
+#include "proxy/sql_prepared_statements.hpp"
 #include "rewrite/copy_transform.hpp"
 #include "rewrite/sql_prepared.hpp"
 
@@ -110,7 +110,6 @@ class FrontendHandler {
   /// number `reprepare`; nullopt when the proxy cannot (its PREPARE is not known for sure, the
   /// flags now refuse it, or the name is also a protocol-level statement's).
   std::optional<std::string> prepare_sql_again(const std::string& name, std::uint32_t reprepare);
-  std::uint32_t next_sql_reprepare();
   /// Applies the re-prepares the server has answered (RelayState::sql_reprepared).
   void apply_sql_reprepares();
   /// The refusal for a Bind of `name` prepared with SQL PREPARE whose rewrite changed since;
@@ -150,30 +149,13 @@ class FrontendHandler {
   // A Bind or Describe waits for the result types of its re-prepared statement.
   bool comparing_ = false;
   PreparedStatements prepared_;
-  /// A text that prepared a statement with SQL PREPARE, as the client wrote it and as it was
-  /// sent, its PREPARE statement alone, and the generation it was rewritten under.
-  struct SqlPreparedText {
-    std::string text;
-    std::string sent;
-    std::string prepare;
-    std::uint64_t generation = 0;
-    /// Set while Switchyard's re-prepare of this text waits for the server's answer.
-    std::uint32_t pending = 0;
-  };
-  /// Texts kept under one name (see sql_prepared_).
-  static constexpr std::size_t kMaxSqlTexts = 8;
+  SqlPreparedStatements sql_prepared_;
   /// Names one text may have prepared again (two hidden CommandCompletes each).
   static constexpr std::size_t kMaxNamesAgain = 64;
-  std::uint32_t sql_reprepares_ = 0;
   // Set for the Query about to be sent when statements were put in front of its text.
   std::uint8_t leading_completes_ = 0;
   std::uint32_t leading_confirms_ = 0;
   std::uint32_t leading_shift_ = 0;
-  /// Statements prepared with SQL PREPARE, by name: the texts that prepared each. Usually one.
-  /// A PREPARE of a name the proxy knows fails on the server (42P05) if the server has the name,
-  /// and the server keeps the statement it has; so the server has one of the texts, and which
-  /// one is not known (one text left empty: too many to keep, none known).
-  std::unordered_map<std::string, std::vector<SqlPreparedText>> sql_prepared_;
 };
 
 }  // namespace switchyard::proxy

@@ -1,0 +1,92 @@
+#include "proxy/sql_prepared_statements.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace switchyard::proxy {
+
+std::vector<SqlPreparedStatements::Text>* SqlPreparedStatements::find(const std::string& name) {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : &it->second;
+}
+
+void SqlPreparedStatements::prepared(const std::string& name, std::string_view text,
+                                     std::string_view sent, std::string_view prepare,
+                                     std::uint64_t generation) {
+  auto [entry, fresh] = by_name_.try_emplace(name);
+  std::vector<Text>& texts = entry->second;
+  if (!fresh && texts.size() == 1 && texts.front().text.empty()) {
+    return;  // none known
+  }
+  auto same = std::find_if(texts.begin(), texts.end(),
+                           [&](const Text& t) { return t.text == text && t.sent == sent; });
+  if (same != texts.end()) {
+    same->generation = generation;
+  } else if (texts.size() == kMaxTexts) {
+    // None is kept past this many, only the oldest generation: the name is refused after a
+    // flip until it is deallocated.
+    const std::uint64_t oldest =
+        std::min_element(texts.begin(), texts.end(), [](const Text& a, const Text& b) {
+          return a.generation < b.generation;
+        })->generation;
+    texts.assign(1, Text{{}, {}, {}, oldest, 0});
+  } else {
+    texts.push_back(
+        Text{std::string(text), std::string(sent), std::string(prepare), generation, 0});
+  }
+}
+
+const std::string* SqlPreparedStatements::sole_prepare(const std::string& name) {
+  const std::vector<Text>* texts = find(name);
+  if (texts == nullptr || texts->size() >= kMaxTexts) {
+    return nullptr;
+  }
+  const std::string& prepare = texts->front().prepare;
+  const bool shared = std::all_of(texts->begin(), texts->end(),
+                                  [&](const Text& t) { return t.prepare == prepare; });
+  return shared && !prepare.empty() ? &prepare : nullptr;
+}
+
+void SqlPreparedStatements::reprepare_sent(const std::string& name, std::string_view prepare,
+                                           std::string sent, std::uint64_t generation,
+                                           std::uint32_t id) {
+  std::vector<Text>& texts = by_name_[name];
+  auto same = std::find_if(texts.begin(), texts.end(),
+                           [&](const Text& t) { return t.text == prepare && t.sent == sent; });
+  if (same != texts.end()) {
+    same->generation = generation;
+    same->pending = id;
+    return;
+  }
+  // Copied before push_back, which may move the text `prepare` views.
+  std::string text(prepare);
+  texts.push_back(Text{text, std::move(sent), std::move(text), generation, id});
+}
+
+void SqlPreparedStatements::reprepare_answered(std::uint32_t id) {
+  // One re-prepare may cover several names: those one text EXECUTEs.
+  for (auto& [name, texts] : by_name_) {
+    auto it =
+        std::find_if(texts.begin(), texts.end(), [id](const Text& t) { return t.pending == id; });
+    if (it != texts.end()) {
+      Text kept = std::move(*it);
+      kept.pending = 0;
+      texts.assign(1, std::move(kept));
+    }
+  }
+}
+
+std::uint32_t SqlPreparedStatements::next_reprepare() {
+  if (++reprepares_ == 0) {
+    ++reprepares_;  // 0 is "none"
+  }
+  return reprepares_;
+}
+
+bool SqlPreparedStatements::older_than(const std::string& name, std::uint64_t now) const {
+  auto it = by_name_.find(name);
+  return it != by_name_.end() && std::any_of(it->second.begin(), it->second.end(),
+                                             [now](const Text& t) { return t.generation != now; });
+}
+
+}  // namespace switchyard::proxy

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace switchyard::proxy {
+
+/// One session's statements prepared with SQL PREPARE, by name, and what the server may have
+/// under each: usually one text. A PREPARE of a name the server has fails there (42P05) and the
+/// server keeps what it has, so a PREPARE of a name known here adds a text rather than replacing
+/// one; Switchyard's own re-prepare replaces them all once the server has answered it. Pure: no
+/// I/O, no rewrite.
+class SqlPreparedStatements {
+ public:
+  /// A text that prepared the name, as the client wrote it and as it was sent, its PREPARE
+  /// statement alone, and the generation it was rewritten under. An empty `text` stands for
+  /// more texts than are kept: only the oldest of their generations is known.
+  struct Text {
+    std::string text;
+    std::string sent;
+    std::string prepare;
+    std::uint64_t generation = 0;
+    /// The re-prepare that makes this text the server's, until the server has answered it.
+    std::uint32_t pending = 0;
+  };
+  /// Texts kept under one name.
+  static constexpr std::size_t kMaxTexts = 8;
+
+  bool empty() const { return by_name_.empty(); }
+  void clear() { by_name_.clear(); }
+  void erase(const std::string& name) { by_name_.erase(name); }
+
+  /// The texts under `name`; null when the name is not known.
+  std::vector<Text>* find(const std::string& name);
+
+  /// A PREPARE of `name` was sent; whether the server took it is not known.
+  void prepared(const std::string& name, std::string_view text, std::string_view sent,
+                std::string_view prepare, std::uint64_t generation);
+
+  /// The PREPARE statement all the texts under `name` share, when Switchyard may prepare the
+  /// name again with it; null when they differ, are not known, or there is no room for one
+  /// more.
+  const std::string* sole_prepare(const std::string& name);
+
+  /// Switchyard's re-prepare number `id` of `name` was sent: `prepare` rewritten into `sent`
+  /// under `generation`. The server has it once it answers (reprepare_answered); until then it
+  /// may still have any of the texts before.
+  void reprepare_sent(const std::string& name, std::string_view prepare, std::string sent,
+                      std::uint64_t generation, std::uint32_t id);
+  /// The server answered re-prepare `id`: under its name it has that text only.
+  void reprepare_answered(std::uint32_t id);
+  /// A number for the next re-prepare, never 0.
+  std::uint32_t next_reprepare();
+
+  /// Whether the server may have, under `name`, a text of a generation other than `now`.
+  bool older_than(const std::string& name, std::uint64_t now) const;
+
+ private:
+  std::unordered_map<std::string, std::vector<Text>> by_name_;
+  std::uint32_t reprepares_ = 0;
+};
+
+}  // namespace switchyard::proxy

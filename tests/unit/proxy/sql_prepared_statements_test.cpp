@@ -1,0 +1,105 @@
+// SqlPreparedStatements: what the server may have under each name prepared in SQL.
+
+#include "proxy/sql_prepared_statements.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace switchyard::proxy {
+namespace {
+
+const std::string kPrepare = "PREPARE up AS UPDATE t SET o = $1";
+
+// The client texts of the texts kept under `name` ("" for none known), in order.
+std::vector<std::string> texts_of(SqlPreparedStatements& s, const std::string& name) {
+  std::vector<std::string> out;
+  if (auto* texts = s.find(name)) {
+    for (const auto& t : *texts) {
+      out.push_back(t.text);
+    }
+  }
+  return out;
+}
+
+TEST(SqlPreparedStatementsTest, APrepareOfAKnownNameAddsATextUnlessItIsTheSame) {
+  SqlPreparedStatements s;
+  s.prepared("up", kPrepare, "sent-1", kPrepare, 1);
+  EXPECT_FALSE(s.older_than("up", 1));
+  EXPECT_TRUE(s.older_than("up", 2));
+  s.prepared("up", kPrepare, "sent-1", kPrepare, 2);  // the same again: its generation moves
+  EXPECT_EQ(texts_of(s, "up"), std::vector<std::string>{kPrepare});
+  EXPECT_FALSE(s.older_than("up", 2));
+  s.prepared("up", kPrepare, "sent-2", kPrepare, 2);  // rewritten otherwise: 42P05 if it exists
+  EXPECT_EQ(texts_of(s, "up"), (std::vector<std::string>{kPrepare, kPrepare}));
+  ASSERT_NE(s.sole_prepare("up"), nullptr);  // one PREPARE statement: it may be prepared again
+  EXPECT_EQ(*s.sole_prepare("up"), kPrepare);
+  // Another statement under the name: which one the server has is not known.
+  s.prepared("up", "DEALLOCATE x; PREPARE up AS SELECT 1", "s", "PREPARE up AS SELECT 1", 2);
+  EXPECT_EQ(s.sole_prepare("up"), nullptr);
+  EXPECT_EQ(s.sole_prepare("other"), nullptr);
+}
+
+TEST(SqlPreparedStatementsTest, PastTheLimitOnlyTheOldestGenerationIsKept) {
+  SqlPreparedStatements s;
+  for (std::uint64_t i = 0; i <= SqlPreparedStatements::kMaxTexts; ++i) {
+    s.prepared("up", kPrepare + " -- " + std::to_string(i), "s", kPrepare, 3 + i);
+  }
+  ASSERT_EQ(s.find("up")->size(), 1u);
+  EXPECT_TRUE(s.find("up")->front().text.empty());
+  EXPECT_EQ(s.find("up")->front().generation, 3u);
+  s.prepared("up", kPrepare, "s", kPrepare, 20);  // none known: nothing is learnt
+  EXPECT_EQ(s.find("up")->front().generation, 3u);
+  EXPECT_EQ(s.sole_prepare("up"), nullptr);
+  EXPECT_TRUE(s.older_than("up", 20));
+  s.erase("up");  // DEALLOCATE: known again from the next PREPARE
+  s.prepared("up", kPrepare, "s", kPrepare, 20);
+  EXPECT_EQ(texts_of(s, "up"), std::vector<std::string>{kPrepare});
+}
+
+TEST(SqlPreparedStatementsTest, AReprepareReplacesTheTextsOnlyOnceAnswered) {
+  SqlPreparedStatements s;
+  s.prepared("up", "/* tag */ " + kPrepare, "old", kPrepare, 1);
+  s.prepared("down", kPrepare, "old", kPrepare, 1);
+  const std::uint32_t first = s.next_reprepare();
+  EXPECT_NE(first, 0u);
+  s.reprepare_sent("up", kPrepare, "new", 2, first);
+  s.reprepare_sent("down", kPrepare, "new", 2, first);  // one text EXECUTEs both
+  EXPECT_EQ(s.find("up")->size(), 2u);                  // until answered the server may have either
+  EXPECT_TRUE(s.older_than("up", 2));
+  s.reprepare_answered(first + 1);  // another's answer changes nothing
+  EXPECT_EQ(s.find("up")->size(), 2u);
+  s.reprepare_answered(first);
+  for (const std::string name : {"up", "down"}) {
+    SCOPED_TRACE(name);
+    ASSERT_EQ(s.find(name)->size(), 1u);
+    EXPECT_EQ(s.find(name)->front().sent, "new");
+    EXPECT_EQ(s.find(name)->front().pending, 0u);
+    EXPECT_FALSE(s.older_than(name, 2));
+  }
+  // A re-prepare that is never answered (an error in front): the older text stays, and the
+  // next one takes the same entry.
+  s.reprepare_sent("up", kPrepare, "newer", 3, s.next_reprepare());
+  const std::uint32_t again = s.next_reprepare();
+  s.reprepare_sent("up", kPrepare, "newer", 3, again);
+  EXPECT_EQ(s.find("up")->size(), 2u);
+  s.reprepare_answered(again);
+  EXPECT_EQ(s.find("up")->front().sent, "newer");
+}
+
+TEST(SqlPreparedStatementsTest, AnsweredAfterTheNameWasDeallocated) {
+  SqlPreparedStatements s;
+  s.prepared("up", kPrepare, "old", kPrepare, 1);
+  const std::uint32_t id = s.next_reprepare();
+  s.reprepare_sent("up", kPrepare, "new", 2, id);
+  s.erase("up");
+  s.prepared("up", "PREPARE up AS SELECT 2", "s", "PREPARE up AS SELECT 2", 2);
+  s.reprepare_answered(id);  // the server ran the client's DEALLOCATE and PREPARE after it
+  EXPECT_EQ(texts_of(s, "up"), std::vector<std::string>{"PREPARE up AS SELECT 2"});
+  s.clear();
+  EXPECT_TRUE(s.empty());
+}
+
+}  // namespace
+}  // namespace switchyard::proxy
