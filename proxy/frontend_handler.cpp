@@ -169,19 +169,16 @@ std::optional<std::string> FrontendHandler::stale_sql_execute(const rewrite::Sql
       continue;  // a text that prepares and executes a name runs what it just prepared
     }
     if (!sql_prepared_runs(*name)) {
-      if (awaiting_catalog_) {
-        return std::nullopt;
-      }
       std::optional<std::string> statements;
       // Each name adds two CommandCompletes to hide, counted in a byte.
-      if (again != nullptr && names_again < kMaxNamesAgain) {
+      if (!awaiting_catalog_ && again != nullptr && names_again < kMaxNamesAgain) {
         if (reprepare == 0) {
           reprepare = sql_prepared_.next_reprepare();
         }
         statements = prepare_sql_again(*name, reprepare);
       }
       if (awaiting_catalog_) {
-        return std::nullopt;
+        return std::nullopt;  // asked again once the catalog knows more
       }
       if (!statements) {
         return stale_refusal(*name, "with PREPARE",
@@ -532,13 +529,13 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
     reject_batch(replacement_, out);
     return FrameAction::replace;
   }
+  // A Parse of a name the server has fails there (42P05) and leaves the statement it has; if
+  // that one may be of older flags, the text the server has under the name is not known.
+  const bool older_kept = !parse->statement.empty() && older_under_name(parse->statement);
   // Recorded even while no migration applies to this database: a reload may add one, and
   // then this statement must be prepared again before its next Bind (DESIGN §4). Assigned in
   // place: a client that parses its unnamed statement for every query (extended protocol
   // without prepared statements) reuses the entry's buffers instead of allocating anew.
-  // A Parse of a name the server has fails there (42P05) and leaves the statement it has; if
-  // that one may be of older flags, the text the server has under the name is not known.
-  const bool older_kept = !parse->statement.empty() && older_under_name(parse->statement);
   PreparedStatement& prepared = prepared_.record(parse->statement);
   prepared.sql.assign(parse->query);
   const auto types = parse->param_types.wire();
@@ -588,15 +585,15 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
   if (stmt == nullptr && !sql_prepared_.empty()) {
     // A statement of SQL PREPARE bound through the protocol (libpq's PQexecPrepared may name
     // one): the proxy cannot prepare it again either.
-    if (auto refusal = stale_sql_prepared(std::string(bind->statement))) {
-      stale_catalog_attempts_ = 0;
-      reject_batch(rewrite::rejection_sql(*refusal), out);
-      return FrameAction::replace;
-    }
+    auto refusal = stale_sql_prepared(std::string(bind->statement));
     if (awaiting_catalog_) {
       return FrameAction::suspend;  // offered again once the catalog knows more
     }
     stale_catalog_attempts_ = 0;
+    if (refusal) {
+      reject_batch(rewrite::rejection_sql(*refusal), out);
+      return FrameAction::replace;
+    }
   }
   if (stmt != nullptr && stmt->result_change && !stmt->result_change->changed.empty() &&
       asks_changed_in_binary(frame, bind->statement, *stmt)) {
