@@ -14,7 +14,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Retries of one chunk that hit statement_timeout (or a rare lock wait on DDL) before giving up.
-constexpr int kMaxRetries = 5;
+constexpr int kMaxVerifyRetries = 5;
 
 struct Totals {
   long long rows = 0;
@@ -82,7 +82,7 @@ int run_verify(const Options& options, const config::Config&, const config::Migr
     const auto started = Clock::now();
     auto found = next_chunk(connection, spec, lower, options.chunk_size);
     if (auto* error = std::get_if<DbError>(&found)) {
-      if (error->transient() && ++retries <= kMaxRetries) {
+      if (error->transient() && ++retries <= kMaxVerifyRetries) {
         continue;
       }
       std::cerr << "switchyard verify: " << error->message << "\n";
@@ -94,7 +94,7 @@ int run_verify(const Options& options, const config::Config&, const config::Migr
     }
     Totals before = totals;
     if (auto error = count_range(connection, spec, lower, chunk->last, &totals)) {
-      if (error->transient() && ++retries <= kMaxRetries) {
+      if (error->transient() && ++retries <= kMaxVerifyRetries) {
         continue;
       }
       auto attempt = [&](const std::optional<Key>& lo, const Key& up) {

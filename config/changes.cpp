@@ -2,12 +2,13 @@
 
 #include <map>
 
+#include "config/diagnostics.hpp"
 #include "config/values.hpp"
 
 namespace switchyard::config {
 namespace {
 
-std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
+using detail::in_quotes;
 
 class Differ {
  public:

@@ -9,11 +9,15 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.hpp"
 
 namespace switchyard::config::detail {
+
+/// `text` between double quotes, as error messages name keys and values.
+inline std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
 struct Position {
   int line = 0;

@@ -25,8 +25,6 @@ std::string join(std::string_view path, std::string_view key) {
   return path.empty() ? std::string(key) : std::string(path) + "." + std::string(key);
 }
 
-std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
 std::string_view type_name(const toml::node& node) {
   switch (node.type()) {
     case toml::node_type::string:

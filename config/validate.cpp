@@ -15,8 +15,6 @@
 namespace switchyard::config::detail {
 namespace {
 
-std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
 std::string resolve(const std::filesystem::path& base_dir, const std::string& path) {
   const std::filesystem::path given(path);
   if (base_dir.empty() || given.is_absolute()) {

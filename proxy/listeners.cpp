@@ -17,11 +17,6 @@ namespace {
 
 using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
-std::string describe(const tcp::endpoint& at) {
-  auto host = at.address().to_string();
-  return (at.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(at.port());
-}
-
 // Binds with a scratch io_context on the calling thread; the socket is then handed over as a
 // descriptor, since a worker's own context may be touched only by its thread.
 std::optional<std::string> open_listening(const tcp::endpoint& at, int& fd, tcp::endpoint& local) {
@@ -251,6 +246,11 @@ void Listeners::stop() {
     }
   }
   state_->blocking_pool.join();
+}
+
+std::string describe(const tcp::endpoint& at) {
+  auto host = at.address().to_string();
+  return (at.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(at.port());
 }
 
 }  // namespace switchyard::proxy

@@ -95,4 +95,7 @@ class Listeners {
 /// The listen endpoint for `address`: an IP literal as is, a name through the resolver.
 std::optional<std::string> resolve_endpoint(const config::Endpoint& address, tcp::endpoint& out);
 
+/// `host:port` as logs and errors name an endpoint, an IPv6 host in brackets.
+std::string describe(const tcp::endpoint& at);
+
 }  // namespace switchyard::proxy

@@ -15,11 +15,6 @@
 namespace switchyard::proxy {
 namespace {
 
-std::string describe(const tcp::endpoint& at) {
-  auto host = at.address().to_string();
-  return (at.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(at.port());
-}
-
 // Applies what a reload changes outside the snapshot: the listen and admin addresses.
 // Runs on the reloader's thread; the main thread touches `admin` only after the reloader
 // stopped.

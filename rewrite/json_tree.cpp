@@ -15,6 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "rewrite/sql_text.hpp"
+
 namespace switchyard::rewrite::detail {
 namespace {
 
@@ -108,7 +110,6 @@ const Schema& schema() {
   return instance;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }

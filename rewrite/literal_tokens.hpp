@@ -16,7 +16,6 @@ namespace switchyard::rewrite::detail {
 inline constexpr std::string_view kNumberMark = "21474";
 inline constexpr std::string_view kStringMark = "swlit";
 
-constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
 constexpr bool is_ident_start(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
          static_cast<unsigned char>(c) >= 0x80;

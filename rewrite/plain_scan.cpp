@@ -8,9 +8,10 @@
 namespace switchyard::rewrite::detail {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c) || c == '$'; }
+bool plain_ident_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool plain_ident_char(char c) { return plain_ident_start(c) || is_digit(c) || c == '$'; }
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 // The characters PostgreSQL's scanner reads as one operator when they touch.
 bool is_op_char(char c) { return c != '\0' && std::strchr("~!@#^&|`?+-*/%<>=", c) != nullptr; }
@@ -77,9 +78,9 @@ class Reader {
   bool next_token(std::vector<Token>& out) {
     const char c = sql_[i_];
     const char next = at(i_ + 1);
-    if (is_ident_start(c)) {
+    if (plain_ident_start(c)) {
       std::size_t end = i_ + 1;
-      while (is_ident_char(at(end))) {
+      while (plain_ident_char(at(end))) {
         ++end;
       }
       // E'..', B'..', X'..', N'..', U&'..', U&".." are other tokens; a name touching a quoted
@@ -117,7 +118,7 @@ class Reader {
         ++end;
       }
       const char after = at(end);
-      if (after == '.' || is_ident_char(after)) {
+      if (after == '.' || plain_ident_char(after)) {
         return false;  // a numeric, an exponent, or junk the scanner rejects
       }
       push(
@@ -130,7 +131,7 @@ class Reader {
       while (is_digit(at(end))) {
         ++end;
       }
-      if (end == i_ + 1 || is_ident_char(at(end))) {
+      if (end == i_ + 1 || plain_ident_char(at(end))) {
         return false;  // a dollar quote, or junk after a parameter
       }
       push(out, end, PG_QUERY__TOKEN__PARAM);

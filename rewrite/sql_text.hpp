@@ -33,6 +33,8 @@ std::size_t block_comment_end(std::string_view sql, std::size_t open);
 /// statement is that statement only if it starts with the word.
 std::optional<std::string_view> sole_statement_verb(std::string_view sql);
 
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
 /// ASCII lowercase copy.
 std::string lower_ascii(std::string_view s);
 

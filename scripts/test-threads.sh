@@ -11,9 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${TSAN_BUILD_DIR:-build-tsan}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-Og -g1" \
-  -DCMAKE_C_FLAGS_DEBUG="-Og -g1" -DSWITCHYARD_TSAN=ON -DSWITCHYARD_BENCH=OFF >/dev/null
-cmake --build "$BUILD_DIR" -j"$(nproc)" --target switchyard proxy_worker_inbox_test \
-  proxy_listeners_test proxy_metrics_shards_test
+  -DCMAKE_C_FLAGS_DEBUG="-Og -g1" -DSWITCHYARD_TSAN=ON -DSWITCHYARD_BENCH=OFF -DCMAKE_UNITY_BUILD=ON >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)" --target switchyard proxy_thread_tests
 reports=$(mktemp -d)
 chmod 777 "$reports"  # the harness may run the proxy as another user
 trap 'rm -rf "$reports"' EXIT

@@ -5,7 +5,7 @@
 namespace switchyard::backfill {
 namespace {
 
-TableSpec users() {
+TableSpec users_table() {
   TableSpec spec;
   spec.schema = "public";
   spec.table = "users";
@@ -82,7 +82,7 @@ TEST(OldColumnUsersTest, ExplainsEachFindingForThePhase) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);
-    const std::string text = explain_old_column_users(users(), c.users, c.writes);
+    const std::string text = explain_old_column_users(users_table(), c.users, c.writes);
     EXPECT_EQ(text.empty(), !c.users.any() && c.users.functions.empty()) << text;
     for (const auto& words : c.says) {
       EXPECT_NE(text.find(words), std::string::npos) << text;
@@ -95,7 +95,8 @@ TEST(OldColumnUsersTest, ExplainsEachFindingForThePhase) {
 
 TEST(OldColumnUsersTest, GuessesAreLeftOutOnRequest) {
   const OldColumnUsers guessed{{}, false, {"set_status(integer,text)"}};
-  EXPECT_EQ(explain_old_column_users(users(), guessed, config::Writes::new_column, false), "");
+  EXPECT_EQ(explain_old_column_users(users_table(), guessed, config::Writes::new_column, false),
+            "");
 }
 
 TEST(OldColumnUsersTest, WordPatternEscapesRegexCharacters) {

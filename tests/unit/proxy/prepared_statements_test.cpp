@@ -68,7 +68,7 @@ const Case kCases[] = {
      true},
 };
 
-class PreparedStatementsTest : public testing::TestWithParam<Case> {};
+class PreparedStatementsTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(PreparedStatementsTest, FindsWhatTheScriptLeft) {
   const Case& c = GetParam();
@@ -87,7 +87,7 @@ TEST_P(PreparedStatementsTest, FindsWhatTheScriptLeft) {
   EXPECT_EQ(registry.empty(), c.empty);
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, PreparedStatementsTest, testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Cases, PreparedStatementsTest, ::testing::ValuesIn(kCases),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(PreparedStatementsReuseTest, RecordingAgainKeepsTheEntryAndItsBuffers) {

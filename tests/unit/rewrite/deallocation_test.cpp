@@ -7,7 +7,7 @@
 namespace switchyard::rewrite {
 namespace {
 
-struct Case {
+struct DeallocationCase {
   const char* sql;
   bool deallocates;
   bool all = false;
@@ -15,7 +15,7 @@ struct Case {
 };
 
 TEST(DeallocationTest, Table) {
-  const Case cases[] = {
+  const DeallocationCase cases[] = {
       {"SELECT 1", false},
       {"DEALLOCATE _pg3_12", true, false, {"_pg3_12"}},
       {"deallocate prepare \"Mixed\"", true, false, {"Mixed"}},

@@ -17,7 +17,7 @@ namespace {
 
 enum class Road { kJson, kProtobuf };
 
-struct Case {
+struct JsonTreeCase {
   const char* sql;
   Road road;
 };
@@ -36,7 +36,7 @@ std::string protobuf_parse(const std::string& sql) {
 }
 
 TEST(JsonTreeTest, BuildsTheProtobufTreeOrDeclines) {
-  const Case cases[] = {
+  const JsonTreeCase cases[] = {
       // pgbench and OLTP statements: the road a cache miss takes.
       {"UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2;", Road::kJson},
       {"UPDATE pgbench_accounts SET abalance = abalance + -2731 WHERE aid = 48213;", Road::kJson},
@@ -75,7 +75,7 @@ TEST(JsonTreeTest, BuildsTheProtobufTreeOrDeclines) {
       // A key whose JSON name is neither the field's proto name nor its camelCase form.
       {"CREATE FOREIGN TABLE ft (a int) SERVER s", Road::kProtobuf},
   };
-  for (const Case& c : cases) {
+  for (const JsonTreeCase& c : cases) {
     SCOPED_TRACE(c.sql);
     const std::string expected = protobuf_parse(c.sql);
     PgQueryParseResult json = pg_query_parse(c.sql);

@@ -14,7 +14,7 @@ namespace {
 
 enum class Reader { kPlain, kScanner };
 
-struct Case {
+struct PlainScanCase {
   std::string sql;
   Reader reader;
 };
@@ -29,7 +29,7 @@ std::string describe(const std::vector<Token>& tokens) {
 }
 
 TEST(PlainScanTest, ReadsPlainTextAsTheScannerDoes) {
-  const Case cases[] = {
+  const PlainScanCase cases[] = {
       // What pgbench and ORMs send.
       {"UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2;", Reader::kPlain},
       {"UPDATE pgbench_accounts SET abalance = abalance + -2731 WHERE aid = 48213;",
@@ -80,7 +80,7 @@ TEST(PlainScanTest, ReadsPlainTextAsTheScannerDoes) {
       {std::string("SELECT 1\0 2", 10), Reader::kScanner},
   };
   ASSERT_TRUE(keywords_known());
-  for (const Case& c : cases) {
+  for (const PlainScanCase& c : cases) {
     SCOPED_TRACE(c.sql);
     const std::optional<std::vector<Token>> plain = scan_plain(c.sql);
     EXPECT_EQ(plain.has_value(), c.reader == Reader::kPlain);

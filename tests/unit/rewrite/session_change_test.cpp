@@ -16,13 +16,13 @@
 namespace switchyard::rewrite {
 namespace {
 
-struct Case {
+struct SessionChangeCase {
   const char* sql;
   bool may_change;
 };
 
 TEST(MayChangeSessionTest, Table) {
-  const Case cases[] = {
+  const SessionChangeCase cases[] = {
       {"SELECT abalance FROM pgbench_accounts WHERE aid = $1;", false},
       {"UPDATE t SET search_path = 1;", false},
       {"INSERT INTO t (note) VALUES ('deallocate')", false},

@@ -7,14 +7,14 @@
 namespace switchyard::rewrite {
 namespace {
 
-struct Case {
+struct SqlPreparedCase {
   const char* sql;
   std::vector<std::string> prepared;
   std::vector<std::string> executed;
 };
 
 TEST(SqlPreparedTest, Table) {
-  const Case cases[] = {
+  const SqlPreparedCase cases[] = {
       {"PREPARE up(int, text) AS UPDATE users SET status = $2 WHERE id = $1", {"up"}, {}},
       {"prepare \"Mixed\" AS SELECT 1", {"Mixed"}, {}},
       {"EXECUTE up(1, 'x')", {}, {"up"}},

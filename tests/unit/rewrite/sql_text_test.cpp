@@ -13,13 +13,13 @@
 namespace switchyard::rewrite::detail {
 namespace {
 
-struct Case {
+struct SqlTextCase {
   const char* name;
   const char* written;
 };
 
 TEST(QuoteIdentTest, BareOnlyWhenPostgresReadsItBackUnchanged) {
-  const Case cases[] = {
+  const SqlTextCase cases[] = {
       {"abalance", "abalance"},
       {"abalance_v2", "abalance_v2"},
       {"_x$1", "_x$1"},
