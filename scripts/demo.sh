@@ -27,8 +27,8 @@ PGBIN=/usr/lib/postgresql/15/bin
 BUILD=${SWITCHYARD_BUILD_DIR:-build}
 echo "demo: building switchyard in $BUILD (first build takes a few minutes)..."
 # A build directory configured before (e.g. the sanitized one scripts/test.sh made) keeps
-# its own settings. A first build is a unity build (see scripts/test-sanitized.sh): a third
-# less to wait; -DCMAKE_UNITY_BUILD=OFF makes later one-file rebuilds quicker.
+# its own settings. A first build is a unity build (see scripts/test-sanitized.sh), about half
+# the wait; -DCMAKE_UNITY_BUILD=OFF makes later one-file rebuilds quicker.
 if [ ! -f "$BUILD/CMakeCache.txt" ]; then
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_UNITY_BUILD=ON >/dev/null
 fi
