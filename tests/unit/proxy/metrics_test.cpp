@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,6 +14,14 @@ struct ClassifyCase {
   std::string sql;
   StatementClass expected;
 };
+
+// Names the case in test listings by its SQL (gtest's default prints the struct's bytes,
+// pointers and all, which made the CTest names differ from build to build).
+void PrintTo(const ClassifyCase& c, std::ostream* out) {
+  for (char ch : c.sql) {
+    *out << (ch == '\n' ? "\\n" : ch == '\t' ? "\\t" : std::string(1, ch));
+  }
+}
 
 class ClassifyStatementTest : public ::testing::TestWithParam<ClassifyCase> {};
 

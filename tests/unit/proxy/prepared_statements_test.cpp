@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,9 @@ struct Case {
   std::vector<std::string> missing;
   bool empty;
 };
+
+// Names the case in test listings; gtest's default prints the struct's bytes, pointers and all.
+void PrintTo(const Case& c, std::ostream* out) { *out << c.name; }
 
 std::string name_of(const std::string& token) { return token == "-" ? "" : token; }
 
