@@ -1,5 +1,6 @@
 #include "proxy/reloader.hpp"
 
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -98,6 +99,29 @@ std::uint64_t Reloader::completed() const {
   return completed_;
 }
 
+namespace {
+
+// The first twelve hex digits of the SHA-256 of the bytes a reload read, so that whoever
+// changed the file can tell that this version is the one in force (`sha256sum FILE`), and a
+// reload that read an earlier version is not taken for it.
+std::string digest_of(const std::optional<std::string>& text) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  std::size_t length = 0;
+  if (!text ||
+      EVP_Q_digest(nullptr, "SHA256", nullptr, text->data(), text->size(), md, &length) != 1) {
+    return "none";
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < 6 && i < length; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 0xf];
+  }
+  return out;
+}
+
+}  // namespace
+
 ReloadStatus Reloader::reload(std::string_view trigger) {
   std::lock_guard serial(reload_mutex_);
   // The file is read once and those bytes are loaded, so that "unchanged" below means
@@ -155,8 +179,9 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
   }
 
   if (status.result == ReloadStatus::Result::ok) {
-    spdlog::info("event=config_reloaded trigger={} generation={} changes={}",
-                 log_value(status.trigger), status.generation, status.changes.size());
+    spdlog::info("event=config_reloaded trigger={} generation={} changes={} file_sha256={}",
+                 log_value(status.trigger), status.generation, status.changes.size(),
+                 digest_of(loaded.source_text));
     for (const auto& change : status.changes) {
       spdlog::info("event=config_change generation={} change={}", status.generation,
                    log_value(change));

@@ -13,6 +13,7 @@ test_rewrite_drivers and test_rewrite_property. MigrationProxy adds to the harne
 for the new generation.
 """
 
+import hashlib
 import os
 import signal
 import unittest
@@ -124,24 +125,30 @@ class MigrationProxy(proxy.SwitchyardProxy):
         return self.log_text().count("event=config_reloaded")
 
     def reload(self, migrations, timeout=15.0):
-        """Rewrites the config, sends SIGHUP and waits (bounded) for a successful reload.
+        """Rewrites the config, sends SIGHUP and waits (bounded) until these bytes are in force.
 
         The file is replaced by a rename so the proxy's file watch never reads half of it;
-        whichever of the watch and the signal reloads first, it reads the whole new file.
+        whichever of the watch and the signal reloads first, it reads the whole new file. The
+        wait is for a reload that logs this file's digest: a reload the previous call's signal
+        queued may finish after this call began, with the previous file.
         """
         before = self.reloads()
         failures_before = self.log_text().count("event=reload_rejected")
         self.migrations = list(migrations)
+        text = self.config_text().encode()
+        digest = hashlib.sha256(text).hexdigest()[:12]
         tmp = self.config_path + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(self.config_text())
+        with open(tmp, "wb") as f:
+            f.write(text)
         os.replace(tmp, self.config_path)
         self.signal(signal.SIGHUP)
 
         def done():
-            if self.log_text().count("event=reload_rejected") > failures_before:
+            log = self.log_text()
+            if log.count("event=reload_rejected") > failures_before:
                 raise AssertionError(f"reload rejected:\n{self.log_tail()}")
-            return self.reloads() > before
+            reloads = [line for line in log.splitlines() if "event=config_reloaded" in line]
+            return any(f"file_sha256={digest}" in line for line in reloads[before:])
 
         wait_until(done, timeout, what="config_reloaded")
 
