@@ -109,10 +109,8 @@ std::string mismatch_condition(const TableSpec& spec, Direction direction) {
     return as_text ? "(" + column + ")::text IS DISTINCT FROM ((" + value + ")::text)"
                    : column + " IS DISTINCT FROM (" + value + ")";
   };
-  const std::string to_new =
-      differs(quote_ident(spec.new_column), new_from_old(spec), spec.new_as_text);
-  const std::string to_old =
-      differs(quote_ident(spec.old_column), old_from_new(spec), spec.old_as_text);
+  std::string to_new = differs(quote_ident(spec.new_column), new_from_old(spec), spec.new_as_text);
+  std::string to_old = differs(quote_ident(spec.old_column), old_from_new(spec), spec.old_as_text);
   switch (direction) {
     case Direction::to_new:
       return to_new;

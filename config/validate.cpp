@@ -112,11 +112,10 @@ void check_tls(Config& config, Diagnostics& d, const std::filesystem::path& base
 
 // One migration on its own: required keys and how its flags combine.
 void check_migration(const Migration& m, const std::string& path, Diagnostics& d) {
-  const std::string section = path;
-  require(d, section, "name", "a unique name for metrics and messages, e.g. \"users-status\"");
-  require(d, section, "table", "the schema-qualified table, e.g. \"public.users\"");
-  require(d, section, "old_column", "the column being replaced");
-  require(d, section, "new_column", "the column replacing it");
+  require(d, path, "name", "a unique name for metrics and messages, e.g. \"users-status\"");
+  require(d, path, "table", "the schema-qualified table, e.g. \"public.users\"");
+  require(d, path, "old_column", "the column being replaced");
+  require(d, path, "new_column", "the column replacing it");
 
   if (d.usable(path + ".old_column") && d.usable(path + ".new_column") &&
       identifier_name(m.old_column) == identifier_name(m.new_column)) {

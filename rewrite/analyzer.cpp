@@ -52,7 +52,7 @@ MigrationUse& Analyzer::use(const Migration* m) {
   return uses.back();
 }
 
-void Analyzer::unsupported(const Migration* m, std::string construct) {
+void Analyzer::unsupported(const Migration* m, const std::string& construct) {
   if (m != nullptr) {
     involved.insert(m);
     problems.push_back(Problem{

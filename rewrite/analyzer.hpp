@@ -84,7 +84,7 @@ class Analyzer {
  private:
   // analyzer.cpp
   void dispatch(const Node* stmt, const Scope* outer, bool top);
-  void unsupported(const Migration* m, std::string construct);
+  void unsupported(const Migration* m, const std::string& construct);
   MigrationUse& use(const Migration* m);
   void mark_ddl(const Node* stmt);
   bool text_mentions_mapped_table(std::string_view text) const;

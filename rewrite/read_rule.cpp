@@ -53,7 +53,7 @@ std::string figure_colname(const Node* node) {
       return "?column?";
     }
     case PG_QUERY__NODE__NODE_TYPE_CAST: {
-      const std::string inner = figure_colname(node->type_cast->arg);
+      std::string inner = figure_colname(node->type_cast->arg);
       if (inner != "?column?") {
         return inner;
       }

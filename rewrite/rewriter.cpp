@@ -187,7 +187,7 @@ std::string rejection_sql(std::string_view message, std::string_view detail) {
     return message.find(tag) != std::string_view::npos ||
            detail.find(tag) != std::string_view::npos;
   };
-  auto tag_for = [&](std::string base) {
+  auto tag_for = [&](const std::string& base) {
     std::string tag = "$" + base + "$";
     for (int i = 0; occurs(tag); ++i) {
       tag = "$" + base + std::to_string(i) + "$";
