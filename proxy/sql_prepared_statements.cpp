@@ -71,7 +71,8 @@ void SqlPreparedStatements::reprepare_answered(std::uint32_t id) {
     if (it != texts.end()) {
       Text kept = std::move(*it);
       kept.pending = 0;
-      texts.assign(1, std::move(kept));
+      texts.clear();
+      texts.push_back(std::move(kept));
     }
   }
 }
