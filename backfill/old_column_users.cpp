@@ -49,10 +49,22 @@ std::string word_pattern(std::string_view name) {
 std::variant<OldColumnUsers, std::string> find_old_column_users(PgConnection& connection,
                                                                 const TableSpec& spec) {
   // Normal dependencies only: an index or a column default on the old column is automatic
-  // (dropped with it) and harmless; a CHECK constraint has both kinds.
+  // (dropped with it) and harmless; a CHECK constraint has both kinds. A view shows the old
+  // column when an output column of its query has the column as its origin (the origin a
+  // RowDescription reports, stored in the view's rule as resorigtbl and resorigcol); a view that
+  // only filters on it cannot write it. Bits 4 and 8 of pg_relation_is_updatable are UPDATE and
+  // INSERT.
   auto found = connection.exec(
       "SELECT DISTINCT pg_catalog.pg_describe_object(d.classid, d.objid, 0), "
-      "       a.attnotnull AND NOT a.atthasdef "
+      "       a.attnotnull AND NOT a.atthasdef, "
+      "       COALESCE((SELECT v.relkind = 'v' "
+      "                    AND (pg_catalog.pg_relation_is_updatable(v.oid, true) & 12) <> 0 "
+      "                    AND strpos(r.ev_action::text, ' :resorigtbl ' || c.oid || "
+      "                               ' :resorigcol ' || a.attnum || ' ') > 0 "
+      "                 FROM pg_catalog.pg_rewrite r "
+      "                 JOIN pg_catalog.pg_class v ON v.oid = r.ev_class "
+      "                 WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass "
+      "                   AND r.oid = d.objid), false) "
       "FROM pg_catalog.pg_attribute a "
       "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
       "JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace "
@@ -73,6 +85,9 @@ std::variant<OldColumnUsers, std::string> find_old_column_users(PgConnection& co
     users.not_null_without_default = rows.text(r, 1) == "t";
     if (!rows.is_null(r, 0)) {
       users.objects.push_back(shorter(rows.text(r, 0)));
+      if (rows.text(r, 2) == "t") {
+        users.writable_views.push_back(users.objects.back());
+      }
     }
   }
   auto functions = connection.exec(
@@ -92,6 +107,29 @@ std::variant<OldColumnUsers, std::string> find_old_column_users(PgConnection& co
   return users;
 }
 
+std::string explain_writable_views(const TableSpec& spec, const OldColumnUsers& users,
+                                   config::Writes writes) {
+  if (users.writable_views.empty() || writes == config::Writes::old_column) {
+    return "";
+  }
+  const std::string& o = spec.old_column;
+  const std::string& n = spec.new_column;
+  std::string list;
+  for (const auto& view : users.writable_views) {
+    list += (list.empty() ? "" : ", ") + view;
+  }
+  // Recreating the view on the new column would only move the drift to the old one while both
+  // are written; once only the new one is, it is the fix.
+  return "An INSERT or UPDATE through " + list + " that sets " + o +
+         " is not rewritten (it names the view, not the table): it sets " + o + " alone, " +
+         (writes == config::Writes::both
+              ? "and " + n +
+                    " drifts for those rows (switchyard verify counts them). Send those "
+                    "writes to the table while both columns are written."
+              : "and reads, which come from " + n + ", never see it. Recreate the view on " + n +
+                    ", or send those writes to the table.");
+}
+
 std::string explain_old_column_users(const TableSpec& spec, const OldColumnUsers& users,
                                      config::Writes writes, bool include_guesses) {
   const std::string& o = spec.old_column;
@@ -106,6 +144,9 @@ std::string explain_old_column_users(const TableSpec& spec, const OldColumnUsers
            ". The server runs them, so the proxy rewrites none of them, and writes through an "
            "updatable view fill " +
            o + " only.";
+    if (std::string views = explain_writable_views(spec, users, writes); !views.empty()) {
+      out += "\n" + views;
+    }
     out += writing_new_only
                ? "\n" + o + " is no longer written: they read stale values now. Recreate them on " +
                      n + ", or go back to writes = \"both\"."

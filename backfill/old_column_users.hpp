@@ -5,7 +5,9 @@
 // constraints on its own: the proxy never sees their SQL, so none of it is rewritten. While
 // writes = "both" keeps the old column current they are right; from writes = "new" on they
 // read a column nobody writes. A NOT NULL old column without a default makes every INSERT fail
-// under writes = "new", which leaves it out.
+// under writes = "new", which leaves it out. An updatable view that shows the old column is
+// worse: a write through it names the view, not the table, so it is not rewritten and sets the
+// old column alone, and the new column drifts from it as soon as both are written.
 
 #include <string>
 #include <string_view>
@@ -27,6 +29,10 @@ struct OldColumnUsers {
   /// table runs: "set_status(integer,text)", "users_touch() (trigger users_touch_t)". A guess
   /// from their text (PL/pgSQL is not tracked by pg_depend), so it never counts in any().
   std::vector<std::string> functions;
+  /// The views among `objects` through which an INSERT or UPDATE can set the old column: they
+  /// show it as a column (plain, under any name) and are updatable, by themselves or through
+  /// INSTEAD OF triggers or rules.
+  std::vector<std::string> writable_views;
 
   /// Certain findings: the database relies on the old column.
   bool any() const { return !objects.empty() || not_null_without_default; }
@@ -42,6 +48,11 @@ std::variant<OldColumnUsers, std::string> find_old_column_users(PgConnection& co
 /// `include_guesses`: also the functions.
 std::string explain_old_column_users(const TableSpec& spec, const OldColumnUsers& users,
                                      config::Writes writes, bool include_guesses = true);
+
+/// For people: what writes through `users.writable_views` do under `writes`, and what to do;
+/// "" when there are none, or while only the old column is written. Pure.
+std::string explain_writable_views(const TableSpec& spec, const OldColumnUsers& users,
+                                   config::Writes writes);
 
 /// `name` as a case-insensitive whole-word POSIX regular expression for `~*`.
 std::string word_pattern(std::string_view name);

@@ -69,10 +69,12 @@ std::optional<ConfigWarning> defaults_warning(const config::Migration& m,
 }
 
 // Under writes = "new" nothing writes the old column: views, functions and policies the server
-// runs over it read stale values, and a NOT NULL without a default fails every INSERT.
+// runs over it read stale values, and a NOT NULL without a default fails every INSERT. Under
+// writes = "both" only a write through an updatable view that shows the old column goes wrong:
+// it sets the old column alone.
 std::optional<ConfigWarning> old_column_warning(const config::Migration& m,
                                                 backfill::PgConnection& connection) {
-  if (m.writes != config::Writes::new_column) {
+  if (m.writes == config::Writes::old_column) {
     return std::nullopt;
   }
   const auto spec = backfill::columns_spec(m);
@@ -81,7 +83,12 @@ std::optional<ConfigWarning> old_column_warning(const config::Migration& m,
   if (users == nullptr || !users->any()) {
     return std::nullopt;
   }
-  std::string line = backfill::explain_old_column_users(spec, *users, m.writes, false);
+  std::string line = m.writes == config::Writes::both
+                         ? backfill::explain_writable_views(spec, *users, m.writes)
+                         : backfill::explain_old_column_users(spec, *users, m.writes, false);
+  if (line.empty()) {
+    return std::nullopt;
+  }
   std::replace(line.begin(), line.end(), '\n', ' ');
   return ConfigWarning{m.name, line};
 }

@@ -454,6 +454,54 @@ class VerifyTest(BackfillCase):
                       "dep_set(integer,text).", status.out)
         self.assertNotIn("dep_other", status.out)
 
+    def test_an_updatable_view_that_shows_the_old_column_is_named_while_both_are_written(self):
+        # A write through such a view names the view, not the table: not rewritten, it sets the
+        # old column alone. The proxy names the view when it loads writes = "both"; a view that
+        # only filters on the old column, or cannot be written through, is not named.
+        self.make_table("wv_t", 10)
+        self.pg.query("CREATE VIEW wv_shows AS SELECT id, status AS s FROM wv_t")
+        self.pg.query("CREATE VIEW wv_filters AS SELECT id, other FROM wv_t "
+                      "WHERE status = 'active'")
+        self.pg.query("CREATE VIEW wv_counts AS SELECT status, count(*) FROM wv_t "
+                      "GROUP BY status")
+        self.addCleanup(self.pg.query, "DROP VIEW IF EXISTS wv_shows, wv_filters, wv_counts")
+        app_proxy = self.start_app_proxy([type_change("wv", "wv_t")])
+        config = app_proxy.config_path
+        warning = ("An INSERT or UPDATE through view wv_shows that sets status is not rewritten "
+                   "(it names the view, not the table): it sets status alone, and state drifts "
+                   "for those rows")
+        self.assertEqual(app_proxy.log_text().count("event=migration_warning"), 1,
+                         app_proxy.log_tail())
+        self.assertIn(warning, app_proxy.log_text())
+        check = self.command(config, "check")
+        self.assertEqual(check.code, 0, str(check))
+        self.assertIn(f'warning: migration "wv": {warning}', check.out)
+        self.assertNotIn("wv_filters", check.out)
+        self.assertNotIn("wv_counts", check.out)
+        self.assertEqual(self.command(config, "backfill", "--migration", "wv").code, 0)
+
+        # What it warns of, through the proxy: the write through the table fills both columns,
+        # the one through the view the old column alone, and verify counts that row.
+        with self.through(app_proxy) as conn:
+            conn.execute("UPDATE wv_t SET status = 'inactive' WHERE id = 2")
+            conn.execute("UPDATE wv_shows SET s = 'inactive' WHERE id = 4")
+        self.assertEqual(self.pg.query("SELECT id, status, state FROM wv_t WHERE id IN (2, 4) "
+                                       "ORDER BY id"),
+                         [(2, "inactive", 0), (4, "inactive", 1)])
+        run = self.command(config, "verify", "--migration", "wv")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("1 disagree", run.out)
+        status = self.command(config, "status", "--migration", "wv")
+        self.assertIn(warning, status.out)
+
+        # A view recreated without the old column is no longer named.
+        self.pg.query("DROP VIEW wv_shows")
+        self.pg.query("CREATE VIEW wv_shows AS SELECT id, other FROM wv_t")
+        app_proxy.reload(migrations=[type_change("wv", "wv_t", reads="new")])
+        self.assertEqual(app_proxy.log_text().count("event=migration_warning"), 1,
+                         app_proxy.log_tail())
+        self.assertNotIn("warning", self.command(config, "check").out)
+
     def test_rollback_from_writes_new_backfills_the_old_column_and_never_the_new(self):
         # Steps 3-6 done; under writes = "new" the app changes rows the old column no longer
         # follows. Backfilling the new column from the old now would erase those changes.

@@ -25,11 +25,13 @@ TEST(OldColumnUsersTest, ExplainsEachFindingForThePhase) {
     std::vector<std::string> says;
     std::vector<std::string> never;
   };
-  const OldColumnUsers views{{"view active_users", "function n_active()"}, false, {}};
-  const OldColumnUsers one_view{{"view active_users"}, false, {}};
-  const OldColumnUsers not_null{{}, true, {}};
-  const OldColumnUsers both{{"policy p on table users"}, true, {}};
-  const OldColumnUsers guessed{{}, false, {"set_status(integer,text)", "touch() (trigger t)"}};
+  const OldColumnUsers views{{"view active_users", "function n_active()"}, false, {}, {}};
+  const OldColumnUsers one_view{{"view active_users"}, false, {}, {}};
+  const OldColumnUsers not_null{{}, true, {}, {}};
+  const OldColumnUsers both{{"policy p on table users"}, true, {}, {}};
+  const OldColumnUsers guessed{{}, false, {"set_status(integer,text)", "touch() (trigger t)"}, {}};
+  const OldColumnUsers writable{
+      {"view active_users", "view user_statuses"}, false, {}, {"view user_statuses"}};
   const std::string drop_not_null =
       "ALTER TABLE \"public\".\"users\" ALTER COLUMN \"status\" DROP NOT NULL";
   const std::vector<Case> cases = {
@@ -74,6 +76,26 @@ TEST(OldColumnUsersTest, ExplainsEachFindingForThePhase) {
        {"functions whose source names status: set_status(integer,text), touch() (trigger t).",
         "they write it alone", "they will read stale values once writes = \"new\"."},
        {}},
+      {"an updatable view that shows the column, while both are written",
+       writable,
+       Writes::both,
+       {"view active_users, view user_statuses use status.",
+        "An INSERT or UPDATE through view user_statuses that sets status is not rewritten",
+        "it sets status alone, and state drifts for those rows (switchyard verify counts them)",
+        "Send those writes to the table"},
+       {"through view active_users", "never see it"}},
+      {"an updatable view that shows the column, under writes = new",
+       writable,
+       Writes::new_column,
+       {"it sets status alone, and reads, which come from state, never see it. Recreate the "
+        "view on state, or send those writes to the table.",
+        "they read stale values now"},
+       {"drifts"}},
+      {"an updatable view that shows the column, while only the old one is written",
+       writable,
+       Writes::old_column,
+       {"view active_users, view user_statuses use status."},
+       {"not rewritten"}},
       {"functions that name the column, under writes = new",
        guessed,
        Writes::new_column,
@@ -93,8 +115,20 @@ TEST(OldColumnUsersTest, ExplainsEachFindingForThePhase) {
   }
 }
 
+TEST(OldColumnUsersTest, WritableViewsAloneAreWhatTheBothPhaseWarnsOf) {
+  const OldColumnUsers only_read{{"view active_users"}, false, {}, {}};
+  EXPECT_EQ(explain_writable_views(users_table(), only_read, config::Writes::both), "");
+  const OldColumnUsers writable{{"view a", "view b"}, false, {}, {"view a", "view b"}};
+  EXPECT_EQ(explain_writable_views(users_table(), writable, config::Writes::both),
+            "An INSERT or UPDATE through view a, view b that sets status is not rewritten (it "
+            "names the view, not the table): it sets status alone, and state drifts for those "
+            "rows (switchyard verify counts them). Send those writes to the table while both "
+            "columns are written.");
+  EXPECT_EQ(explain_writable_views(users_table(), writable, config::Writes::old_column), "");
+}
+
 TEST(OldColumnUsersTest, GuessesAreLeftOutOnRequest) {
-  const OldColumnUsers guessed{{}, false, {"set_status(integer,text)"}};
+  const OldColumnUsers guessed{{}, false, {"set_status(integer,text)"}, {}};
   EXPECT_EQ(explain_old_column_users(users_table(), guessed, config::Writes::new_column, false),
             "");
 }
