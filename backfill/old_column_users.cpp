@@ -53,12 +53,13 @@ std::variant<OldColumnUsers, std::string> find_old_column_users(PgConnection& co
   // column when an output column of its query has the column as its origin (the origin a
   // RowDescription reports, stored in the view's rule as resorigtbl and resorigcol); a view that
   // only filters on it cannot write it. Bits 4 and 8 of pg_relation_is_updatable are UPDATE and
-  // INSERT.
+  // INSERT; without triggers and rules, since what an INSTEAD OF trigger writes is its function's
+  // business (the functions below are looked for apart).
   auto found = connection.exec(
       "SELECT DISTINCT pg_catalog.pg_describe_object(d.classid, d.objid, 0), "
       "       a.attnotnull AND NOT a.atthasdef, "
       "       COALESCE((SELECT v.relkind = 'v' "
-      "                    AND (pg_catalog.pg_relation_is_updatable(v.oid, true) & 12) <> 0 "
+      "                    AND (pg_catalog.pg_relation_is_updatable(v.oid, false) & 12) <> 0 "
       "                    AND strpos(r.ev_action::text, ' :resorigtbl ' || c.oid || "
       "                               ' :resorigcol ' || a.attnum || ' ') > 0 "
       "                 FROM pg_catalog.pg_rewrite r "

@@ -29,9 +29,9 @@ struct OldColumnUsers {
   /// table runs: "set_status(integer,text)", "users_touch() (trigger users_touch_t)". A guess
   /// from their text (PL/pgSQL is not tracked by pg_depend), so it never counts in any().
   std::vector<std::string> functions;
-  /// The views among `objects` through which an INSERT or UPDATE can set the old column: they
-  /// show it as a column (plain, under any name) and are updatable, by themselves or through
-  /// INSTEAD OF triggers or rules.
+  /// The views among `objects` through which an INSERT or UPDATE sets the old column: they show
+  /// it as a column (plain, under any name) and are automatically updatable (Postgres turns
+  /// the write into one on the table).
   std::vector<std::string> writable_views;
 
   /// Certain findings: the database relies on the old column.
