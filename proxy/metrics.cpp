@@ -217,6 +217,8 @@ std::string_view to_string(rewrite::StatementKind kind) {
       return "update";
     case rewrite::StatementKind::delete_:
       return "delete";
+    case rewrite::StatementKind::merge:
+      return "merge";
     case rewrite::StatementKind::copy:
       return "copy";
     case rewrite::StatementKind::ddl:

@@ -30,7 +30,7 @@ StatementClass classify_statement(std::string_view sql);
 
 /// The label value for the rewrite engine's statement kinds ("select", ..., "copy", "ddl").
 std::string_view to_string(rewrite::StatementKind kind);
-inline constexpr std::size_t kRewriteStatementKinds = 7;
+inline constexpr std::size_t kRewriteStatementKinds = 8;
 
 /// Counters of one migration, by the name in the config. Counts describe the application's
 /// SQL as written (before rewriting): `reads_of_old` falling to zero is the sign that no

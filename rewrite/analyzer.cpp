@@ -130,8 +130,8 @@ void Analyzer::mark_ddl(const Node* stmt) {
 
 void Analyzer::other_statement_with_mapped_tables(const Node* stmt, const Scope* outer) {
   (void)outer;
-  // Bodies we do not parse (DO blocks, function bodies) or statements we do not rewrite (MERGE):
-  // if they mention a mapped table while the migration changes anything, refuse.
+  // Bodies we do not parse (DO blocks, function bodies): if they mention a mapped table while the
+  // migration changes anything, refuse.
   const std::string_view text = std::string_view(sql_).substr(
       static_cast<size_t>(stmt_begin_), static_cast<size_t>(stmt_end_ - stmt_begin_));
   for (const Migration& m : migrations_) {
@@ -191,6 +191,9 @@ void Analyzer::dispatch(const Node* stmt, const Scope* outer, bool top) {
       dispatch(stmt->create_table_as_stmt->query, outer, false);
       return;
     case PG_QUERY__NODE__NODE_MERGE_STMT:
+      kind(StatementKind::merge);
+      merge_stmt(stmt->merge_stmt, outer);
+      return;
     case PG_QUERY__NODE__NODE_DO_STMT:
     case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT:
       kind(stmt->node_case == PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT ? StatementKind::ddl

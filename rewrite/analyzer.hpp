@@ -2,7 +2,7 @@
 
 // The rewrite engine's working state for one SQL text. Rules are member functions spread over
 // one file per rule (read_rule.cpp, star_expand.cpp, insert_rule.cpp, update_rule.cpp,
-// copy_rule.cpp); scope.cpp resolves names; analyzer.cpp dispatches per statement.
+// merge_rule.cpp, copy_rule.cpp); scope.cpp resolves names; analyzer.cpp dispatches per statement.
 
 #include <deque>
 #include <optional>
@@ -55,6 +55,20 @@ struct Scope {
   const Scope* parent = nullptr;
   std::deque<Relation> rels;
   std::vector<Cte> ctes;
+};
+
+/// Where the columns and rows of an INSERT (or of a MERGE's INSERT action) are in the text.
+struct InsertSite {
+  std::vector<std::string> cols;
+  /// No column list in the text: the rewrite puts one at offset `list_at` (-1: not found).
+  bool synthesized = false;
+  int list_at = -1;
+  /// A column list in the text: the token index of its '('.
+  int list_open = -1;
+  /// Each row's value spans and nodes, and where a value is appended to it.
+  std::vector<std::vector<Span>> rows;
+  std::vector<std::vector<const Node*>> nodes;
+  std::vector<int> append_at;
 };
 
 /// Why a construct cannot be rewritten, for one migration (null: every migration involved).
@@ -129,9 +143,23 @@ class Analyzer {
   WriteOp decide_write(const Migration* m, bool writes_old, bool writes_new);
   std::string written_value(const Migration* m, WriteOp op, Span value, const Node* node);
   bool safe_to_duplicate(const Node* value, const Migration* m);
-  void set_list_writes(PgQuery__Node* const* targets, size_t n, const Relation& target);
+  /// `stops`: the keywords that end the SET list in the text.
+  void set_list_writes(PgQuery__Node* const* targets, size_t n, const Relation& target,
+                       std::initializer_list<std::string_view> stops = {"from", "where",
+                                                                        "returning"});
   void insert_writes(const PgQuery__InsertStmt* ins, Relation& target, const Migration* m);
+  bool insert_column_names(PgQuery__Node* const* targets, size_t n, const Migration* m,
+                           std::vector<std::string>* cols);
+  /// The first k columns as the old app sees the table, for an INSERT without a column list.
+  bool first_columns(Relation& target, size_t k, std::vector<std::string>* cols);
+  WriteOp insert_op(const Migration* m, const std::vector<std::string>& cols, int* io, int* in);
+  void insert_edits(const Migration* m, WriteOp op, int io, int in, const InsertSite& site);
   std::vector<Span> select_target_spans(const PgQuery__SelectStmt* s);
+
+  // merge_rule.cpp
+  void merge_stmt(const PgQuery__MergeStmt* mg, const Scope* outer);
+  void merge_insert_writes(const PgQuery__MergeWhenClause* wc, Relation& target,
+                           const Migration* m);
 
   // copy_rule.cpp
   void copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer);

@@ -88,23 +88,62 @@ Names Analyzer::insert_stmt(const PgQuery__InsertStmt* ins, const Scope* outer) 
   return returning;
 }
 
-void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, const Migration* m) {
-  const bool synthesized = ins->n_cols == 0;
-  std::vector<std::string> cols;
-  for (size_t i = 0; i < ins->n_cols; ++i) {
-    const PgQuery__ResTarget* rt = ins->cols[i]->res_target;
-    cols.emplace_back(rt->name != nullptr ? rt->name : "");
-    if (rt->n_indirection > 0 && (cols.back() == m->old_column || cols.back() == m->new_column) &&
+bool Analyzer::insert_column_names(PgQuery__Node* const* targets, size_t n, const Migration* m,
+                                   std::vector<std::string>* cols) {
+  for (size_t i = 0; i < n; ++i) {
+    const PgQuery__ResTarget* rt = targets[i]->res_target;
+    cols->emplace_back(rt->name != nullptr ? rt->name : "");
+    if (rt->n_indirection > 0 && (cols->back() == m->old_column || cols->back() == m->new_column) &&
         m->writes != Writes::old_column) {
       unsupported(m, "INSERT into a field or element of a mapped column");
-      return;
+      return false;
     }
+  }
+  return true;
+}
+
+bool Analyzer::first_columns(Relation& target, size_t k, std::vector<std::string>* cols) {
+  bool known = false;
+  const std::vector<std::string> visible = visible_columns(target, &known);
+  if (!known) {
+    return false;  // missing: the retry decides
+  }
+  if (k <= visible.size()) {
+    cols->assign(visible.begin(), visible.begin() + static_cast<long>(k));
+    return true;
+  }
+  const auto full = catalog_columns(*target.qname);
+  if (!full.has_value() || k > full->size()) {
+    return false;  // more values than columns: the server reports it
+  }
+  cols->assign(full->begin(), full->begin() + static_cast<long>(k));
+  return true;
+}
+
+Analyzer::WriteOp Analyzer::insert_op(const Migration* m, const std::vector<std::string>& cols,
+                                      int* io, int* in) {
+  *io = index_of(cols, m->old_column);
+  *in = index_of(cols, m->new_column);
+  if (*io >= 0) {
+    use(m).writes_of_old++;
+  }
+  if (*in >= 0) {
+    use(m).writes_of_new++;
+  }
+  return decide_write(m, *io >= 0, *in >= 0);
+}
+
+void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, const Migration* m) {
+  InsertSite site;
+  site.synthesized = ins->n_cols == 0;
+  if (!insert_column_names(ins->cols, ins->n_cols, m, &site.cols)) {
+    return;
   }
   const PgQuery__SelectStmt* sel = (ins->select_stmt != nullptr &&
                                     ins->select_stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT)
                                        ? ins->select_stmt->select_stmt
                                        : nullptr;
-  if (synthesized) {
+  if (site.synthesized) {
     if (sel == nullptr || m->writes == Writes::old_column) {
       return;  // DEFAULT VALUES writes neither column
     }
@@ -122,40 +161,17 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
       }
       k = sel->n_target_list;
     }
-    bool known = false;
-    const std::vector<std::string> visible = visible_columns(target, &known);
-    if (!known) {
-      return;  // missing: the retry decides
-    }
-    if (k <= visible.size()) {
-      cols.assign(visible.begin(), visible.begin() + static_cast<long>(k));
-    } else {
-      const auto full = catalog_columns(*target.qname);
-      if (!full.has_value() || k > full->size()) {
-        return;  // more values than columns: the server reports it
-      }
-      cols.assign(full->begin(), full->begin() + static_cast<long>(k));
+    if (!first_columns(target, k, &site.cols)) {
+      return;
     }
   }
-  const int io = index_of(cols, m->old_column);
-  const int in = index_of(cols, m->new_column);
-  if (io >= 0) {
-    use(m).writes_of_old++;
-  }
-  if (in >= 0) {
-    use(m).writes_of_new++;
-  }
-  const WriteOp op = decide_write(m, io >= 0, in >= 0);
-  if (op == WriteOp::none) {
-    return;
-  }
-  if (sel == nullptr) {
+  int io = -1;
+  int in = -1;
+  const WriteOp op = insert_op(m, site.cols, &io, &in);
+  if (op == WriteOp::none || sel == nullptr) {
     return;
   }
   // Locate every source row's items.
-  std::vector<std::vector<Span>> rows;
-  std::vector<std::vector<const Node*>> nodes;
-  std::vector<int> append_at;
   if (sel->n_values_lists > 0 && sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE) {
     const Node* first_item = sel->values_lists[0]->list->items[0];
     const int loc = min_location(node_payload(first_item));
@@ -171,9 +187,9 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
       if (items.size() != list->n_items) {
         break;
       }
-      rows.push_back(items);
-      nodes.emplace_back(list->items, list->items + list->n_items);
-      append_at.push_back(items.back().end);
+      site.append_at.push_back(items.back().end);
+      site.rows.push_back(std::move(items));
+      site.nodes.emplace_back(list->items, list->items + list->n_items);
       k = close + 1;
       if (r + 1 < sel->n_values_lists) {
         if (!tokens_.is_char(k, ',')) {
@@ -182,7 +198,7 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
         ++k;
       }
     }
-    if (rows.size() != sel->n_values_lists) {
+    if (site.rows.size() != sel->n_values_lists) {
       unsupported(m, "cannot locate the VALUES rows in the text");
       return;
     }
@@ -209,14 +225,31 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
     for (size_t i = 0; i < sel->n_target_list; ++i) {
       vals.push_back(sel->target_list[i]->res_target->val);
     }
-    rows.push_back(spans);
-    nodes.push_back(vals);
-    append_at.push_back(last_full->end);
+    site.rows.push_back(std::move(spans));
+    site.nodes.push_back(std::move(vals));
+    site.append_at.push_back(last_full->end);
   } else {
     unsupported(m, "INSERT ... SELECT with UNION/INTERSECT/EXCEPT writing a mapped column");
     return;
   }
-  for (const auto& row : rows) {
+  if (site.synthesized) {
+    // The column list goes after the table name and its alias.
+    const int r0 = tokens_.index_at(ins->relation->location);
+    int e = r0 < 0 ? -1 : tokens_.dotted_name_end(r0);
+    if (e >= 0 && tokens_.is_keyword(e + 1, "as")) {
+      e += 2;
+    }
+    site.list_at = e >= 0 ? tokens_.at(e).end : -1;
+  } else {
+    site.list_open = tokens_.index_at(ins->cols[0]->res_target->location) - 1;
+  }
+  insert_edits(m, op, io, in, site);
+}
+
+void Analyzer::insert_edits(const Migration* m, WriteOp op, int io, int in,
+                            const InsertSite& site) {
+  const std::vector<std::string>& cols = site.cols;
+  for (const auto& row : site.rows) {
     if (row.size() != cols.size()) {
       unsupported(m, "INSERT whose column and value counts differ");
       return;
@@ -224,7 +257,7 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
   }
   // Column list.
   bool ok = true;
-  if (synthesized) {
+  if (site.synthesized) {
     std::vector<std::string> out = cols;
     if (op == WriteOp::add_new) {
       out.push_back(m->new_column);
@@ -235,15 +268,10 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
     } else {
       out.erase(out.begin() + io);
     }
-    const int r0 = tokens_.index_at(ins->relation->location);
-    int e = r0 < 0 ? -1 : tokens_.dotted_name_end(r0);
-    if (e >= 0 && tokens_.is_keyword(e + 1, "as")) {
-      e += 2;
-    }
-    ok = e >= 0 && edits_.insert(tokens_.at(e).end, " (" + join_idents(out) + ")");
+    ok = site.list_at >= 0 && edits_.insert(site.list_at, " (" + join_idents(out) + ")");
   } else {
-    const int c0 = tokens_.index_at(ins->cols[0]->res_target->location);
-    std::vector<Span> names = c0 < 1 ? std::vector<Span>{} : tokens_.paren_items(c0 - 1);
+    std::vector<Span> names =
+        site.list_open < 0 ? std::vector<Span>{} : tokens_.paren_items(site.list_open);
     if (names.size() != cols.size()) {
       unsupported(m, "cannot locate the INSERT column list in the text");
       return;
@@ -260,17 +288,17 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
     }
   }
   // Values.
-  for (size_t r = 0; ok && r < rows.size(); ++r) {
-    const auto& row = rows[r];
+  for (size_t r = 0; ok && r < site.rows.size(); ++r) {
+    const auto& row = site.rows[r];
     if (op == WriteOp::add_new || op == WriteOp::add_old) {
       const int src = op == WriteOp::add_new ? io : in;
-      const Node* node = nodes[r][static_cast<size_t>(src)];
+      const Node* node = site.nodes[r][static_cast<size_t>(src)];
       if (!safe_to_duplicate(node, m)) {
         return;
       }
-      ok = edits_.insert(append_at[r], ", " + written_value(m, op, row[src], node));
+      ok = edits_.insert(site.append_at[r], ", " + written_value(m, op, row[src], node));
     } else if (op == WriteOp::rename_to_new) {
-      const Node* node = nodes[r][static_cast<size_t>(io)];
+      const Node* node = site.nodes[r][static_cast<size_t>(io)];
       if (!m->to_new.empty() && node->node_case != PG_QUERY__NODE__NODE_SET_TO_DEFAULT) {
         ok = edits_.replace(row[io].begin, row[io].end, written_value(m, op, row[io], node));
       }

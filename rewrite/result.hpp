@@ -23,7 +23,7 @@ enum class Outcome {
   needs_catalog,
 };
 
-enum class StatementKind { select, insert, update, delete_, copy, ddl, other };
+enum class StatementKind { select, insert, update, delete_, merge, copy, ddl, other };
 
 /// How one statement text used one migration (for metrics).
 struct MigrationUse {

@@ -90,7 +90,15 @@ std::vector<Span> TokenList::split_list(int first, int limit_offset,
       --depth;
       continue;
     }
+    // CASE ... END nests like parentheses: its WHEN is not a MERGE's next WHEN clause.
+    if (is_keyword(k, "case")) {
+      ++depth;
+      continue;
+    }
     if (depth != 0) {
+      if (is_keyword(k, "end")) {
+        --depth;
+      }
       continue;
     }
     if (is_char(k, ';')) {

@@ -41,9 +41,10 @@ class TokenList {
   /// The matching closing parenthesis or bracket of the opener at i, or -1.
   int matching_close(int i) const;
 
-  /// Splits a comma-separated list starting at token `first`, at nesting depth 0, until a closing
-  /// parenthesis at depth 0, a ';', a token at or past `limit_offset`, or (at depth 0) one of the
-  /// reserved keywords in `stops`. `*stop_index` receives the index where it stopped.
+  /// Splits a comma-separated list starting at token `first`, at nesting depth 0 (parentheses,
+  /// brackets, CASE ... END), until a closing parenthesis at depth 0, a ';', a token at or past
+  /// `limit_offset`, or (at depth 0) one of the reserved keywords in `stops`. `*stop_index`
+  /// receives the index where it stopped.
   std::vector<Span> split_list(int first, int limit_offset,
                                std::initializer_list<std::string_view> stops,
                                int* stop_index = nullptr) const;

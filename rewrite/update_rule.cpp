@@ -65,7 +65,8 @@ Names Analyzer::delete_stmt(const PgQuery__DeleteStmt* del, const Scope* outer) 
   return returning;
 }
 
-void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Relation& target) {
+void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Relation& target,
+                               std::initializer_list<std::string_view> stops) {
   if (n == 0 || names_a_column_twice(targets, n)) {
     return;
   }
@@ -113,10 +114,9 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
         groups.push_back({i});
       }
     }
-    const std::vector<Span> items =
-        k < 0 || !tokens_.is_keyword(k, "set")
-            ? std::vector<Span>{}
-            : tokens_.split_list(k + 1, stmt_end_, {"from", "where", "returning"});
+    const std::vector<Span> items = k < 0 || !tokens_.is_keyword(k, "set")
+                                        ? std::vector<Span>{}
+                                        : tokens_.split_list(k + 1, stmt_end_, stops);
     if (items.size() != groups.size()) {
       unsupported(m, "cannot locate the SET list in the text");
       continue;

@@ -396,6 +396,29 @@ class WritesBothTest(RewriteCase):
                                                       (2, "active", t.new("active")),
                                                       (3, "active", t.new("active"))])
 
+    def test_merge_update_and_insert_actions_fill_both_columns(self):
+        self.direct("INSERT INTO staging (id, name, status) VALUES (1, 'a', 'inactive'), "
+                    "(2, 'b', 'active'), (3, 'c', 'inactive'), (4, 'd', 'active')")
+        with self.connect() as conn:
+            for t in MAPPED:
+                conn.execute(f"INSERT INTO {t.table} (id, status) VALUES (1, 'active'), "
+                             "(3, 'active')")
+                conn.execute(f"MERGE INTO {t.table} t USING staging s ON s.id = t.id "
+                             "WHEN MATCHED AND s.id = 1 THEN UPDATE SET status = s.status "
+                             "WHEN MATCHED THEN UPDATE SET status = CASE WHEN s.name = 'c' "
+                             "THEN 'active' ELSE 'inactive' END, name = s.name "
+                             "WHEN NOT MATCHED AND s.id = 2 THEN INSERT (id, status) "
+                             "VALUES (s.id, s.status)")
+                # Extended protocol, a parameter as the written value, no column list.
+                conn.execute(f"MERGE INTO {t.table} t USING staging s ON s.id = t.id "
+                             "WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.name, %s)",
+                             ("inactive",))
+                self.assertEqual(self.rows(t.table, "id, name, status, state"),
+                                 [(1, None, "inactive", t.new("inactive")),
+                                  (2, None, "active", t.new("active")),
+                                  (3, "c", "active", t.new("active")),
+                                  (4, "d", "inactive", t.new("inactive"))])
+
     def test_delete(self):
         with self.connect() as conn:
             for t in MAPPED:
@@ -696,6 +719,19 @@ class WritesNewTest(RewriteCase):
                                                       (2, "stale", t.new("active")),
                                                       (3, None, t.new("inactive"))])
 
+    def test_old_app_merge_writes_only_the_new_column(self):
+        self.direct("INSERT INTO staging (id, status) VALUES (1, 'inactive'), (3, 'active')")
+        with self.connect() as conn:
+            for t in MAPPED:
+                self.seed(t)
+                conn.execute(f"MERGE INTO {t.table} t USING staging s ON s.id = t.id "
+                             "WHEN MATCHED THEN UPDATE SET status = s.status "
+                             "WHEN NOT MATCHED THEN INSERT (id, status) VALUES (s.id, %s)",
+                             ("active",))
+                self.assertEqual(self.rows(t.table), [(1, "stale", t.new("inactive")),
+                                                      (2, "stale", t.new("active")),
+                                                      (3, None, t.new("active"))])
+
     def test_returning_serves_the_new_column_under_the_old_name(self):
         with self.connect() as conn:
             for t in MAPPED:
@@ -853,6 +889,15 @@ class ReadsNewTest(RewriteCase):
         self.assertEqual(self.rows("users", "id, name"), [(1, "hit"), (2, "b")])
         self.assertEqual(self.rows("accounts", "id"), [(1,)])
 
+    def test_merge_conditions_read_the_new_column(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                served = self.SERVED[t.table]
+                conn.execute(f"MERGE INTO {t.table} t USING orders o ON o.user_id = t.id "
+                             "AND t.status = %s WHEN MATCHED THEN UPDATE SET name = 'hit'",
+                             (served[1],))
+                self.assertEqual(self.rows(t.table, "id, name"), [(1, "hit"), (2, "b")])
+
     def test_copy_to_serves_the_new_column(self):
         with self.connect() as conn:
             with conn.cursor().copy("COPY accounts TO STDOUT") as copy:
@@ -867,7 +912,7 @@ UNSUPPORTED = (
     (RENAME, "UPDATE users SET status = CASE WHEN random() < 2 THEN 'inactive' END "
              "WHERE id = 1"),
     (RENAME, "MERGE INTO users u USING staging s ON s.id = u.id "
-             "WHEN MATCHED THEN UPDATE SET status = s.status"),
+             "WHEN MATCHED THEN UPDATE SET status = CASE WHEN random() < 2 THEN s.status END"),
     (RENAME, "INSERT INTO users (id, name, status) SELECT * FROM (VALUES (3, 'c', 'active')) v"),
 )
 

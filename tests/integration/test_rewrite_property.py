@@ -3,7 +3,7 @@
 Two app sessions write the two mapped tables of test_rewrite: an old app writing the old
 column and an updated app writing the new one, with INSERT (single, multi-row, no column list,
 INSERT ... SELECT), UPDATE (by id, by a read of the old column, FROM another table), upserts
-and DELETE, over the simple protocol, the extended protocol and named prepared statements,
+(ON CONFLICT and MERGE) and DELETE, over the simple protocol, the extended protocol and named prepared statements,
 sometimes inside a transaction that is rolled back. Halfway through, reads flip to the new
 column (SIGHUP). Afterwards, read straight from Postgres:
 
@@ -43,8 +43,8 @@ STAGING = {1: "inactive", 4: "active", 9: None, 16: "inactive"}
 # Relative frequencies: deletes are rarer, so the tables stay populated for the updates.
 OPS = {"insert_old": 3, "insert_new": 3, "insert_multi": 2, "insert_no_list": 1,
        "insert_select": 1, "update_old": 3, "update_new": 3, "update_where_old": 1,
-       "update_from": 1, "upsert_old": 2, "upsert_new": 2, "delete": 1,
-       "delete_where_old": 0.5}
+       "update_from": 1, "upsert_old": 2, "upsert_new": 2, "merge_old": 1.5, "merge_new": 1.5,
+       "delete": 1, "delete_where_old": 0.5}
 
 
 class Workload:
@@ -122,6 +122,13 @@ class Workload:
             return op, (f"INSERT INTO {table} (id, {column}) VALUES (%s, %s) ON CONFLICT (id) "
                         f"DO UPDATE SET {column} = EXCLUDED.{column}"), (i, value), \
                 set_rows({i: v})
+        if op in ("merge_old", "merge_new"):
+            i = self.rng.choice(IDS)
+            column, value = ("status", v) if op == "merge_old" else ("state", t.new(v))
+            return op, (f"MERGE INTO {table} t USING (SELECT %s::int AS i) s ON t.id = s.i "
+                        f"WHEN MATCHED THEN UPDATE SET {column} = %s "
+                        f"WHEN NOT MATCHED THEN INSERT (id, {column}) VALUES (s.i, %s)"), \
+                (i, value, value), set_rows({i: v})
         if op == "delete":
             i = self.rng.choice(list(rows) or list(IDS))
             return op, f"DELETE FROM {table} WHERE id = %s", (i,), lambda: rows.pop(i, None)

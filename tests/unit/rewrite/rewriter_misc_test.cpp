@@ -125,7 +125,7 @@ TEST(MetricsTest, KindsAndUses) {
             "status = 'b'; DELETE FROM users WHERE id = 1; BEGIN");
 }
 
-TEST(UnsupportedTest, BodiesAndMergeAreNotGuessed) {
+TEST(UnsupportedTest, BodiesAreNotGuessed) {
   run_table(
       users_migration(Writes::both, Reads::old_column),
       {
@@ -133,9 +133,6 @@ TEST(UnsupportedTest, BodiesAndMergeAreNotGuessed) {
           {"CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ UPDATE users SET status = "
            "'x' $$",
            nullptr, kRejected, "CreateFunctionStmt"},
-          {"MERGE INTO users u USING orders o ON o.user_id = u.id WHEN MATCHED THEN UPDATE "
-           "SET status = o.status",
-           nullptr, kRejected, "MergeStmt"},
           {"SELECT 1; UPDATE users SET status = random()::text", nullptr, kRejected, "random()"},
           {"DO $$ BEGIN PERFORM 1; END $$", nullptr, kUnchanged},
       });
