@@ -69,8 +69,20 @@ int TokenList::matching_close(int i) const {
 std::vector<Span> TokenList::split_list(int first, int limit_offset,
                                         std::initializer_list<std::string_view> stops,
                                         int* stop_index) const {
+  return split(first, limit_offset, stops, stop_index, false);
+}
+
+std::vector<Span> TokenList::split_set_list(int first, int limit_offset,
+                                            std::initializer_list<std::string_view> stops) const {
+  return split(first, limit_offset, stops, nullptr, true);
+}
+
+std::vector<Span> TokenList::split(int first, int limit_offset,
+                                   std::initializer_list<std::string_view> stops, int* stop_index,
+                                   bool case_nests) const {
   std::vector<Span> items;
   int depth = 0;
+  int case_depth = 0;
   int item_first = first;
   int k = first;
   auto close_item = [&](int last) {
@@ -90,14 +102,16 @@ std::vector<Span> TokenList::split_list(int first, int limit_offset,
       --depth;
       continue;
     }
-    // CASE ... END nests like parentheses: its WHEN is not a MERGE's next WHEN clause.
-    if (is_keyword(k, "case")) {
-      ++depth;
+    if (depth != 0) {
       continue;
     }
-    if (depth != 0) {
+    if (case_nests && is_keyword(k, "case")) {
+      ++case_depth;
+      continue;
+    }
+    if (case_depth > 0) {
       if (is_keyword(k, "end")) {
-        --depth;
+        --case_depth;
       }
       continue;
     }

@@ -41,13 +41,18 @@ class TokenList {
   /// The matching closing parenthesis or bracket of the opener at i, or -1.
   int matching_close(int i) const;
 
-  /// Splits a comma-separated list starting at token `first`, at nesting depth 0 (parentheses,
-  /// brackets, CASE ... END), until a closing parenthesis at depth 0, a ';', a token at or past
-  /// `limit_offset`, or (at depth 0) one of the reserved keywords in `stops`. `*stop_index`
-  /// receives the index where it stopped.
+  /// Splits a comma-separated list starting at token `first`, at nesting depth 0, until a closing
+  /// parenthesis at depth 0, a ';', a token at or past `limit_offset`, or (at depth 0) one of the
+  /// reserved keywords in `stops`. `*stop_index` receives the index where it stopped.
   std::vector<Span> split_list(int first, int limit_offset,
                                std::initializer_list<std::string_view> stops,
                                int* stop_index = nullptr) const;
+
+  /// split_list for a SET list, where CASE ... END nests too, so that a MERGE's SET list does not
+  /// end at a CASE's WHEN. Only there: a SET list has no column labels, and elsewhere `AS case`
+  /// or `AS end` may name a column.
+  std::vector<Span> split_set_list(int first, int limit_offset,
+                                   std::initializer_list<std::string_view> stops) const;
 
   /// Spans of the items inside the parenthesised list whose '(' is token `open`, or empty if the
   /// list is not well formed. `*close_index` receives the ')' index.
@@ -57,6 +62,10 @@ class TokenList {
   int index_before(int offset) const;
 
  private:
+  std::vector<Span> split(int first, int limit_offset,
+                          std::initializer_list<std::string_view> stops, int* stop_index,
+                          bool case_nests) const;
+
   // Scanned on first use: a statement that names a mapped table but none of its migrated
   // columns is left unchanged without needing a token's end.
   const std::vector<Token>& tokens() const {

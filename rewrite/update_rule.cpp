@@ -116,7 +116,7 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
     }
     const std::vector<Span> items = k < 0 || !tokens_.is_keyword(k, "set")
                                         ? std::vector<Span>{}
-                                        : tokens_.split_list(k + 1, stmt_end_, stops);
+                                        : tokens_.split_set_list(k + 1, stmt_end_, stops);
     if (items.size() != groups.size()) {
       unsupported(m, "cannot locate the SET list in the text");
       continue;

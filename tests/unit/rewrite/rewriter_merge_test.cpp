@@ -122,14 +122,27 @@ TEST(MergeRuleTest, UnsupportedActionsAreRefused) {
             });
 }
 
-TEST(MergeRuleTest, CaseEndNestsInSetLists) {
+TEST(MergeRuleTest, CaseEndNestsInSetListsOnly) {
   run_table(
       users_migration(Writes::both, Reads::old_column),
       {
           {"UPDATE users SET status = CASE WHEN id > 1 THEN 'a' END, name = 'x' WHERE id = 2",
            "UPDATE users SET status = CASE WHEN id > 1 THEN 'a' END, state = CASE WHEN id > 1 "
            "THEN 'a' END, name = 'x' WHERE id = 2"},
+          {"MERGE INTO users u USING orders o ON o.user_id = u.id WHEN MATCHED THEN UPDATE "
+           "SET status = CASE o.status WHEN 'x' THEN (CASE WHEN o.total > 1 THEN 'y' END) "
+           "END WHEN NOT MATCHED THEN DO NOTHING",
+           "MERGE INTO users u USING orders o ON o.user_id = u.id WHEN MATCHED THEN UPDATE "
+           "SET status = CASE o.status WHEN 'x' THEN (CASE WHEN o.total > 1 THEN 'y' END) "
+           "END, state = CASE o.status WHEN 'x' THEN (CASE WHEN o.total > 1 THEN 'y' END) "
+           "END WHEN NOT MATCHED THEN DO NOTHING"},
       });
+  // Elsewhere `case` and `end` may be column labels: they do not nest there.
+  run_table(users_migration(Writes::both, Reads::new_column),
+            {
+                {"SELECT 1 AS case, status, 2 end FROM users",
+                 "SELECT 1 AS case, state AS status, 2 end FROM users"},
+            });
 }
 
 }  // namespace
