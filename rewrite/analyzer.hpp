@@ -144,6 +144,8 @@ class Analyzer {
   std::string written_value(const Migration* m, WriteOp op, Span value, const Node* node);
   bool safe_to_duplicate(const Node* value, const Migration* m);
   /// `stops`: the keywords that end the SET list in the text.
+  /// The read rule over a SET list's values (UPDATE, ON CONFLICT DO UPDATE, MERGE).
+  void walk_set_values(PgQuery__Node* const* targets, size_t n, const Scope& scope);
   void set_list_writes(PgQuery__Node* const* targets, size_t n, const Relation& target,
                        std::initializer_list<std::string_view> stops = {"from", "where",
                                                                         "returning"});

@@ -59,16 +59,7 @@ Names Analyzer::insert_stmt(const PgQuery__InsertStmt* ins, const Scope* outer) 
     Relation excluded = target;
     excluded.refname = "excluded";
     ocs.rels.push_back(excluded);
-    for (size_t i = 0; i < oc->n_target_list; ++i) {
-      const Node* val = oc->target_list[i]->res_target->val;
-      if (val != nullptr && val->node_case == PG_QUERY__NODE__NODE_MULTI_ASSIGN_REF) {
-        if (val->multi_assign_ref->colno == 1) {
-          walk_expr(val->multi_assign_ref->source, ocs);
-        }
-      } else {
-        walk_expr(val, ocs);
-      }
-    }
+    walk_set_values(oc->target_list, oc->n_target_list, ocs);
     walk_expr(oc->where_clause, ocs);
     set_list_writes(oc->target_list, oc->n_target_list, target);
   }

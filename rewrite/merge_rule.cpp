@@ -37,16 +37,7 @@ void Analyzer::merge_stmt(const PgQuery__MergeStmt* mg, const Scope* outer) {
     }
     const Scope& sees = wc->matched ? matched : not_matched;
     walk_expr(wc->condition, sees);
-    for (size_t k = 0; k < wc->n_target_list; ++k) {
-      const Node* val = wc->target_list[k]->res_target->val;
-      if (val != nullptr && val->node_case == PG_QUERY__NODE__NODE_MULTI_ASSIGN_REF) {
-        if (val->multi_assign_ref->colno == 1) {
-          walk_expr(val->multi_assign_ref->source, sees);
-        }
-      } else {
-        walk_expr(val, sees);
-      }
-    }
+    walk_set_values(wc->target_list, wc->n_target_list, sees);
     for (size_t k = 0; k < wc->n_values; ++k) {
       walk_expr(wc->values[k], sees);
     }

@@ -28,16 +28,7 @@ Names Analyzer::update_stmt(const PgQuery__UpdateStmt* up, const Scope* outer) {
   for (size_t i = 0; i < up->n_from_clause; ++i) {
     add_from_item(up->from_clause[i], us, nullptr);
   }
-  for (size_t i = 0; i < up->n_target_list; ++i) {
-    const Node* val = up->target_list[i]->res_target->val;
-    if (const PgQuery__MultiAssignRef* ma = multi(val)) {
-      if (ma->colno == 1) {
-        walk_expr(ma->source, us);
-      }
-    } else {
-      walk_expr(val, us);
-    }
-  }
+  walk_set_values(up->target_list, up->n_target_list, us);
   walk_expr(up->where_clause, us);
   Names returning;
   if (up->n_returning_list > 0) {
@@ -45,6 +36,20 @@ Names Analyzer::update_stmt(const PgQuery__UpdateStmt* up, const Scope* outer) {
   }
   set_list_writes(up->target_list, up->n_target_list, us.rels.front());
   return returning;
+}
+
+void Analyzer::walk_set_values(PgQuery__Node* const* targets, size_t n, const Scope& scope) {
+  for (size_t i = 0; i < n; ++i) {
+    const Node* val = targets[i]->res_target->val;
+    if (const PgQuery__MultiAssignRef* ma = multi(val)) {
+      // Every column of `(a, b) = (SELECT ...)` carries the same source: walk it once.
+      if (ma->colno == 1) {
+        walk_expr(ma->source, scope);
+      }
+    } else {
+      walk_expr(val, scope);
+    }
+  }
 }
 
 Names Analyzer::delete_stmt(const PgQuery__DeleteStmt* del, const Scope* outer) {
