@@ -10,9 +10,10 @@ namespace switchyard::rewrite {
 ///
 /// The rewritten statement's column list has `source_index_per_output_column.size()` columns;
 /// output field i is a verbatim copy of the client's field `source_index_per_output_column[i]`.
-/// Only identity transforms (renames) are planned this way, so fields are never re-encoded.
+/// Only identity transforms (renames) are planned this way, so fields are never re-encoded; in
+/// binary format only between two columns of one type, so a field's bytes are valid for either.
 struct CopyPlan {
-  enum class Format { text, csv };
+  enum class Format { text, csv, binary };
   Format format = Format::text;
   char delimiter = '\t';
   /// CSV only.

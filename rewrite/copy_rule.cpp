@@ -1,5 +1,6 @@
 // COPY: `COPY T (cols) FROM STDIN` gets its column list rewritten and a CopyPlan for the data
-// stream (renames only); `COPY T TO` reads like `SELECT *`; `COPY (query) TO` is a read.
+// stream (renames only; text, CSV, and binary between columns of one type); `COPY T TO` reads like
+// `SELECT *`; `COPY (query) TO` is a read.
 
 #include <algorithm>
 
@@ -209,8 +210,18 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
       unsupported(m, "COPY FROM a server-side file or program writing the mapped column");
       return;
     }
-    if (opts.format != "text" && opts.format != "csv") {
+    if (opts.format != "text" && opts.format != "csv" && opts.format != "binary") {
       unsupported(m, "COPY FROM in " + opts.format + " format writing the mapped column");
+      return;
+    }
+    // A binary field is the bytes of its column's type: valid for the other column only if that
+    // column has the same type (an int8's bytes would read as a float8).
+    if (opts.format == "binary" && (m->old_type.empty() || m->old_type != m->new_type)) {
+      unsupported(m, "COPY FROM in binary format writing the mapped column, whose two columns " +
+                         (m->old_type.empty() || m->new_type.empty()
+                              ? std::string("are not both in the catalog")
+                              : "differ in type (" + m->old_type + ", " + m->new_type + ")") +
+                         " (use text or CSV)");
       return;
     }
     if (opts.column_options || opts.header_match || c->where_clause != nullptr) {
@@ -258,7 +269,9 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
     return;
   }
   CopyPlan plan;
-  plan.format = opts.format == "csv" ? CopyPlan::Format::csv : CopyPlan::Format::text;
+  plan.format = opts.format == "csv"      ? CopyPlan::Format::csv
+                : opts.format == "binary" ? CopyPlan::Format::binary
+                                          : CopyPlan::Format::text;
   plan.delimiter = !opts.delimiter.empty() ? opts.delimiter[0]
                                            : (plan.format == CopyPlan::Format::csv ? ',' : '\t');
   plan.quote = opts.quote.empty() ? '"' : opts.quote[0];

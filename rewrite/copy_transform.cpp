@@ -94,6 +94,9 @@ bool CopyRowTransformer::feed(std::string_view chunk, std::string& out) {
   if (!error_.empty()) {
     return false;
   }
+  if (plan_.format == CopyPlan::Format::binary) {
+    return feed_binary(chunk, out);
+  }
   if (ended_) {
     out.append(chunk);
     return true;
@@ -153,6 +156,9 @@ bool CopyRowTransformer::feed(std::string_view chunk, std::string& out) {
 bool CopyRowTransformer::finish(std::string& out) {
   if (!error_.empty()) {
     return false;
+  }
+  if (plan_.format == CopyPlan::Format::binary) {
+    return finish_binary();
   }
   if (ended_ || pending_.empty()) {
     return true;

@@ -10,7 +10,8 @@ namespace switchyard::rewrite {
 /// Turns the client's COPY data rows into rows for the rewritten column list (see CopyPlan).
 ///
 /// Pure and incremental: CopyData chunks may split rows (and CSV quoted fields, which may hold
-/// newlines) anywhere; a partial row is kept until its end arrives. Fields are copied verbatim.
+/// newlines, and binary tuples) anywhere; a partial row is kept until its end arrives. Fields are
+/// copied verbatim.
 class CopyRowTransformer {
  public:
   explicit CopyRowTransformer(CopyPlan plan);
@@ -26,6 +27,9 @@ class CopyRowTransformer {
 
  private:
   bool emit_row(std::string_view row, std::string& out);
+  // copy_binary.cpp
+  bool feed_binary(std::string_view chunk, std::string& out);
+  bool finish_binary();
 
   CopyPlan plan_;
   std::string pending_;

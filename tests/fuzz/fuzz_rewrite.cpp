@@ -11,7 +11,8 @@
 //     is left unchanged by rewrite();
 //   - a rejection's SQL parses; needs_catalog names relations and, once they are known
 //     (as absent), is not asked again for the same ones;
-//   - COPY rows transform the same whether fed whole or one byte at a time;
+//   - COPY rows transform the same whether fed whole or one byte at a time, and binary rows
+//     into binary COPY data of the rewritten column list's width;
 //   - a literal shape's key filled with its literals is the text again, and when the key's
 //     rewrite filled with this text's literals is this text's rewrite (the proxy then reuses
 //     it), it is also the rewrite of the text with other literals of the same kinds;
@@ -72,11 +73,11 @@ rw::Migration migration(std::string name, std::string schema, std::string table,
 
 rw::Migration users(rw::Writes w, rw::Reads r, bool transform, bool reject = true) {
   rw::Migration m = migration("users-status", "public", "users", "status", "state", w, r);
+  m.old_type = "text";
+  m.new_type = transform ? "integer" : "text";  // a rename: binary COPY is planned too
   if (transform) {
     m.to_new = kStatusToNew;
     m.to_old = kStatusToOld;
-    m.old_type = "text";
-    m.new_type = "integer";
   }
   m.reject_unsupported = reject;
   return m;
@@ -147,6 +148,19 @@ void check_copy(const rw::CopyPlan& plan, std::string_view rows) {
   ok_bytes = ok_bytes && bytewise.finish(out_bytes);
   check(ok_whole == ok_bytes, "COPY rows accepted whole but not split (or the reverse)");
   check(!ok_whole || out_whole == out_bytes, "COPY rows differ when split");
+  if (ok_whole && plan.format == rw::CopyPlan::Format::binary) {
+    // What goes upstream is binary COPY data again, each tuple as wide as the new column list.
+    rw::CopyPlan same = plan;
+    same.input_columns = plan.source_index_per_output_column.size();
+    same.source_index_per_output_column.clear();
+    for (std::size_t i = 0; i < same.input_columns; ++i) {
+      same.source_index_per_output_column.push_back(static_cast<int>(i));
+    }
+    rw::CopyRowTransformer again(same);
+    std::string out_again;
+    check(again.feed(out_whole, out_again) && again.finish(out_again) && out_again == out_whole,
+          "binary COPY output is not binary COPY data of the new width");
+  }
 }
 
 // The text of `shape` with other literals of the same kinds.

@@ -206,6 +206,10 @@ def rewrite_seeds():
         (b"COPY users (id, status) FROM STDIN WITH (FORMAT csv, HEADER true)",
          b"id,status\n1,\"act\nive\"\n2,\n"),
         (b"COPY users FROM STDIN", b"1\tactive\tbob\t1\n"),
+        (b"COPY users (id, status) FROM STDIN (FORMAT binary)",
+         b"PGCOPY\n\xff\r\n\0" + bytes(8)
+         + struct.pack(">hi4si6s", 2, 4, b"\0\0\0\1", 6, b"active")
+         + struct.pack(">hi4si", 2, 4, b"\0\0\0\2", -1) + struct.pack(">h", -1)),
     ]
     for which in range(REWRITE_SETS):
         for sql, rows in copy_rows:

@@ -511,6 +511,27 @@ class WritesBothTest(RewriteCase):
                                               (4, "suspended", "suspended"),
                                               (5, "inactive", "inactive"), (6, None, None)])
 
+    def test_copy_from_stdin_in_binary_format_between_columns_of_one_type(self):
+        big = "x" * 200_000  # spans several CopyData messages and reads
+        with self.connect() as conn:
+            with conn.cursor().copy("COPY users (id, name, status) FROM STDIN "
+                                    "(FORMAT binary)") as copy:
+                copy.set_types(["int4", "text", "text"])
+                copy.write_row((1, "a", "active"))
+                copy.write_row((2, "b", None))
+                copy.write_row((3, "c", big))
+            # The type-change table's columns differ in type: its bytes would not be a smallint.
+            with self.assertRaises(psycopg.Error) as raised:
+                with conn.cursor().copy("COPY accounts (id, status) FROM STDIN "
+                                        "(FORMAT binary)") as copy:
+                    copy.set_types(["int4", "text"])
+                    copy.write_row((1, "active"))
+            self.assert_rejected(raised, TYPE_CHANGE)
+            self.assertIn("differ in type (text, smallint)", str(raised.exception))
+        self.assertEqual(self.rows("users"), [(1, "active", "active"), (2, None, None),
+                                              (3, big, big)])
+        self.assertEqual(self.rows("accounts"), [])
+
     def test_copy_into_type_changed_table_is_rejected_not_drifted(self):
         with self.connect() as conn:
             with self.assertRaises(psycopg.Error) as raised:
@@ -747,8 +768,11 @@ class WritesNewTest(RewriteCase):
                 copy.write(b"1\tactive\n2\t\\N\n")
             with conn.cursor().copy("COPY users (id, status) FROM STDIN (FORMAT csv)") as copy:
                 copy.write(b"3,inactive\n")
+            with conn.cursor().copy("COPY users (id, status) FROM STDIN (FORMAT binary)") as copy:
+                copy.set_types(["int4", "text"])
+                copy.write_row((4, "suspended"))
         self.assertEqual(self.rows("users"), [(1, None, "active"), (2, None, None),
-                                              (3, None, "inactive")])
+                                              (3, None, "inactive"), (4, None, "suspended")])
 
 
     def test_a_column_named_twice_is_still_refused_by_postgres(self):

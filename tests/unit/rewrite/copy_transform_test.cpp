@@ -115,5 +115,67 @@ TEST(CopyRowTransformerTest, UnterminatedQuoteAtEndIsAnError) {
   EXPECT_FALSE(ok);
 }
 
+// Binary format: bytes built field by field, so a table row reads as the tuple it is.
+std::string be16(int v) {
+  return {static_cast<char>((v >> 8) & 0xFF), static_cast<char>(v & 0xFF)};
+}
+
+std::string field(std::string_view bytes) {
+  const auto n = static_cast<std::uint32_t>(bytes.size());
+  std::string out{static_cast<char>(n >> 24), static_cast<char>((n >> 16) & 0xFF),
+                  static_cast<char>((n >> 8) & 0xFF), static_cast<char>(n & 0xFF)};
+  return out.append(bytes);
+}
+
+const std::string kNull("\xFF\xFF\xFF\xFF", 4);
+const std::string kHeader = std::string("PGCOPY\n\xFF\r\n\0", 11) + std::string(8, '\0');
+const std::string kTrailer = be16(-1);
+
+TEST(CopyRowTransformerTest, BinaryTuplesDuplicateAColumn) {
+  const CopyPlan p = duplicate_second_of_three(CopyPlan::Format::binary);
+  const std::string id1 = field(std::string("\0\0\0\1", 4));
+  const std::string id2 = field(std::string("\0\0\0\2", 4));
+  const std::string in = kHeader + be16(3) + id1 + field("active") + field("") +  //
+                         be16(3) + id2 + kNull + field("bob") + kTrailer;
+  const std::string expected = kHeader + be16(4) + id1 + field("active") + field("") +
+                               field("active") + be16(4) + id2 + kNull + field("bob") + kNull +
+                               kTrailer;
+  expect_every_split(p, in, expected);
+}
+
+TEST(CopyRowTransformerTest, BinaryHeaderExtensionAndDataAfterTheTrailerPass) {
+  CopyPlan p;
+  p.format = CopyPlan::Format::binary;
+  p.input_columns = 2;
+  p.source_index_per_output_column = {1};
+  const std::string header = std::string("PGCOPY\n\xFF\r\n\0", 11) + std::string(4, '\0') +
+                             std::string("\0\0\0\3", 4) + "ext";
+  expect_every_split(p, header + be16(2) + field("a") + field("b") + kTrailer + "x",
+                     header + be16(1) + field("b") + kTrailer + "x");
+}
+
+TEST(CopyRowTransformerTest, MalformedBinaryDataIsAnError) {
+  const CopyPlan p = duplicate_second_of_three(CopyPlan::Format::binary);
+  const struct {
+    std::string in;
+    const char* error;
+  } cases[] = {
+      {"1\ta\tb\n", "PGCOPY signature"},
+      {kHeader + be16(2) + field("1") + field("a"), "has 2 fields, expected 3"},
+      {kHeader + be16(3) + field("1") + std::string("\xFF\xFF\xFF\xFE", 4), "negative length"},
+      {kHeader + be16(3) + field("1") + field("a"), "ends inside a tuple"},
+      {std::string("PGCOPY\n\xFF\r\n\0", 11), "ends inside its header"},
+      {std::string("PGCOPY\n\xFF\r\n\0", 11) + std::string("\0\1\0\0", 4) + std::string(4, '\0'),
+       "OIDs"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.error);
+    CopyRowTransformer t(p);
+    std::string out;
+    EXPECT_FALSE(t.feed(c.in, out) && t.finish(out));
+    EXPECT_NE(t.error().find(c.error), std::string::npos) << t.error();
+  }
+}
+
 }  // namespace
 }  // namespace switchyard::rewrite

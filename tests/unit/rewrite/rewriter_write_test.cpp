@@ -282,9 +282,23 @@ TEST(CopyRuleTest, CopyFromPlans) {
   EXPECT_EQ(r.copy->source_index_per_output_column, (std::vector<int>{0, 1, 1}));
 
   EXPECT_EQ(both.rewrite("COPY users (id, name) FROM STDIN", ctx, cat).outcome, Outcome::unchanged);
+  // Binary: a field's bytes serve the other column only when both have one type.
   r = both.rewrite("COPY users (id, status) FROM STDIN WITH (FORMAT binary)", ctx, cat);
   EXPECT_EQ(r.outcome, Outcome::rejected);
-  EXPECT_NE(r.reason.find("binary"), std::string::npos);
+  EXPECT_NE(r.reason.find("are not both in the catalog"), std::string::npos) << r.reason;
+  Migration same_type = users_migration(Writes::both, Reads::old_column);
+  same_type.old_type = same_type.new_type = "text";
+  r = Rewriter({same_type}).rewrite("COPY users (id, status) FROM STDIN (FORMAT binary)", ctx, cat);
+  ASSERT_EQ(r.outcome, Outcome::rewritten);
+  EXPECT_EQ(r.sql, "COPY users (id, status, state) FROM STDIN (FORMAT binary)");
+  ASSERT_TRUE(r.copy.has_value());
+  EXPECT_EQ(r.copy->format, CopyPlan::Format::binary);
+  EXPECT_EQ(r.copy->source_index_per_output_column, (std::vector<int>{0, 1, 1}));
+  same_type.new_type = "character varying(20)";
+  r = Rewriter({same_type}).rewrite("COPY users (id, status) FROM STDIN (FORMAT binary)", ctx, cat);
+  EXPECT_EQ(r.outcome, Outcome::rejected);
+  EXPECT_NE(r.reason.find("differ in type (text, character varying(20))"), std::string::npos)
+      << r.reason;
   EXPECT_EQ(both.rewrite("COPY users (id, status) FROM '/tmp/x'", ctx, cat).outcome,
             Outcome::rejected);
 
