@@ -32,7 +32,7 @@ std::int16_t be16(std::string_view s, std::size_t at) {
       static_cast<std::uint16_t>(static_cast<unsigned char>(s[at + 1])));
 }
 
-struct Field {
+struct TupleField {
   std::size_t begin;  // at its length word
   std::size_t end;
 };
@@ -68,7 +68,7 @@ bool CopyRowTransformer::feed_binary(std::string_view chunk, std::string& out) {
     pos = header;
     header_done_ = true;
   }
-  std::vector<Field> fields;
+  std::vector<TupleField> fields;
   while (in.size() - pos >= 2) {
     const std::int16_t count = be16(in, pos);
     if (count == -1) {
@@ -100,7 +100,7 @@ bool CopyRowTransformer::feed_binary(std::string_view chunk, std::string& out) {
         whole = false;
         break;
       }
-      fields.push_back(Field{p, p + 4 + bytes});
+      fields.push_back(TupleField{p, p + 4 + bytes});
       p += 4 + bytes;
     }
     if (!whole) {
@@ -110,7 +110,7 @@ bool CopyRowTransformer::feed_binary(std::string_view chunk, std::string& out) {
     out += static_cast<char>(n >> 8);
     out += static_cast<char>(n & 0xFF);
     for (const int src : plan_.source_index_per_output_column) {
-      const Field f = fields[static_cast<std::size_t>(src)];
+      const TupleField f = fields[static_cast<std::size_t>(src)];
       out.append(in.substr(f.begin, f.end - f.begin));
     }
     pos = p;
