@@ -143,9 +143,9 @@ class Analyzer {
   WriteOp decide_write(const Migration* m, bool writes_old, bool writes_new);
   std::string written_value(const Migration* m, WriteOp op, Span value, const Node* node);
   bool safe_to_duplicate(const Node* value, const Migration* m);
-  /// `stops`: the keywords that end the SET list in the text.
   /// The read rule over a SET list's values (UPDATE, ON CONFLICT DO UPDATE, MERGE).
   void walk_set_values(PgQuery__Node* const* targets, size_t n, const Scope& scope);
+  /// The write rule over a SET list; `stops`: the keywords that end it in the text.
   void set_list_writes(PgQuery__Node* const* targets, size_t n, const Relation& target,
                        std::initializer_list<std::string_view> stops = {"from", "where",
                                                                         "returning"});

@@ -4,7 +4,9 @@
 // a field count of -1. All integers are big-endian. The header and the trailer pass untouched;
 // each tuple is written again with the plan's fields, each with its length word.
 
+#include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "rewrite/copy_transform.hpp"
