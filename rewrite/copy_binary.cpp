@@ -118,7 +118,7 @@ bool CopyRowTransformer::feed_binary(std::string_view chunk, std::string& out) {
     pos = p;
   }
   pending_.erase(0, pos);
-  return true;
+  return pending_within_bound();
 }
 
 bool CopyRowTransformer::finish_binary() {

@@ -24,6 +24,9 @@ struct CopyPlan {
   bool header = false;
   /// Fields per client row.
   std::size_t input_columns = 0;
+  /// A row (or binary tuple) still incomplete past this many bytes fails the COPY: the proxy
+  /// holds a row until its end, and Postgres takes no line or field over 1 GiB either.
+  std::size_t max_row_bytes = std::size_t{1} << 30;
   std::vector<int> source_index_per_output_column;
 };
 

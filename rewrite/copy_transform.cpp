@@ -150,7 +150,16 @@ bool CopyRowTransformer::feed(std::string_view chunk, std::string& out) {
   }
   pending_.erase(0, row_start);
   scanned_ = i - row_start;
-  return true;
+  return pending_within_bound();
+}
+
+bool CopyRowTransformer::pending_within_bound() {
+  if (pending_.size() <= plan_.max_row_bytes) {
+    return true;
+  }
+  error_ = "COPY data row longer than " + std::to_string(plan_.max_row_bytes) + " bytes";
+  pending_.clear();
+  return false;
 }
 
 bool CopyRowTransformer::finish(std::string& out) {

@@ -27,6 +27,8 @@ class CopyRowTransformer {
 
  private:
   bool emit_row(std::string_view row, std::string& out);
+  /// False (with error_ set) when the incomplete row kept in pending_ is past the plan's bound.
+  bool pending_within_bound();
   // copy_binary.cpp
   bool feed_binary(std::string_view chunk, std::string& out);
   bool finish_binary();

@@ -162,6 +162,13 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
   if (op == WriteOp::none || sel == nullptr) {
     return;
   }
+  if (op == WriteOp::rename_to_new && m->to_new.empty() && !site.synthesized) {
+    // Only the column list changes: the values go to N as they are, whatever produces them
+    // (SELECT *, UNION), so the rows need not be located.
+    site.list_open = tokens_.index_at(ins->cols[0]->res_target->location) - 1;
+    insert_edits(m, op, io, in, site);
+    return;
+  }
   // Locate every source row's items.
   if (sel->n_values_lists > 0 && sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE) {
     const Node* first_item = sel->values_lists[0]->list->items[0];

@@ -716,6 +716,11 @@ class WritesNewTest(RewriteCase):
                              "FROM staging s")
                 self.assertEqual(self.rows(t.table), [(1, None, t.new("active")),
                                                       (2, None, t.new("inactive"))])
+            # A rename needs no value changed: SELECT * and UNION are fine there.
+            conn.execute("INSERT INTO users (id, status) SELECT * FROM (VALUES (3, 'active')) v "
+                         "UNION ALL SELECT id + 10, status FROM staging WHERE id = %s", (1,))
+        self.assertEqual(self.rows("users"), [(1, None, "active"), (2, None, "inactive"),
+                                              (3, None, "active"), (11, None, "active")])
 
     def test_write_of_both_columns_drops_the_old_one(self):
         with self.connect() as conn:

@@ -108,6 +108,25 @@ TEST(CopyRowTransformerTest, WrongFieldCountIsAnError) {
   EXPECT_FALSE(t.feed("1\ta\tb\n", out));
 }
 
+TEST(CopyRowTransformerTest, ARowStillIncompletePastTheBoundIsAnError) {
+  for (const auto format : {CopyPlan::Format::text, CopyPlan::Format::binary}) {
+    CopyPlan p = duplicate_second_of_three(format);
+    p.max_row_bytes = 64;
+    const std::string head = format == CopyPlan::Format::binary
+                                 ? std::string("PGCOPY\n\xFF\r\n\0", 11) + std::string(8, '\0') +
+                                       std::string(
+                                           "\0\3\0\0\0\1"
+                                           "1\0\0\1\0",
+                                           11)
+                                 : std::string("1\t");
+    CopyRowTransformer t(p);
+    std::string out;
+    EXPECT_TRUE(t.feed(head + std::string(40, 'x'), out));
+    EXPECT_FALSE(t.feed(std::string(40, 'x'), out));
+    EXPECT_NE(t.error().find("longer than 64 bytes"), std::string::npos) << t.error();
+  }
+}
+
 TEST(CopyRowTransformerTest, UnterminatedQuoteAtEndIsAnError) {
   const CopyPlan p = duplicate_second_of_three(CopyPlan::Format::csv);
   bool ok = true;

@@ -123,9 +123,17 @@ TEST(InsertRuleTest, WritesNew) {
                  "INSERT INTO users (id, state) VALUES (1, 'a') RETURNING state AS status"},
                 {"INSERT INTO users (id, status) SELECT id, status FROM orders",
                  "INSERT INTO users (id, state) SELECT id, status FROM orders"},
+                // A rename needs the values as they are: only the column list changes.
+                {"INSERT INTO users (id, status) SELECT * FROM (VALUES (1, 'a')) v",
+                 "INSERT INTO users (id, state) SELECT * FROM (VALUES (1, 'a')) v"},
+                {"INSERT INTO users (id, status) SELECT id, status FROM orders UNION SELECT 1, 'x'",
+                 "INSERT INTO users (id, state) SELECT id, status FROM orders UNION SELECT 1, 'x'"},
+                {"INSERT INTO users SELECT * FROM orders", nullptr, kRejected, "SELECT *"},
             });
   run_table(users_migration(Writes::new_column, Reads::new_column, true),
             {
+                {"INSERT INTO users (id, status) SELECT * FROM (VALUES (1, 'active')) v", nullptr,
+                 kRejected, "SELECT *"},
                 {"INSERT INTO users (id, status) VALUES (1, $1)",
                  "INSERT INTO users (id, state) VALUES (1, " TO_NEW("$1") ")"},
                 {"INSERT INTO users (id, status) VALUES (1, DEFAULT)",
