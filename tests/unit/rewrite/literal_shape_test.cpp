@@ -224,6 +224,11 @@ TEST(LiteralShapeTest, KeyRewriteFilledEqualsEachTextsRewrite) {
       "SELECT 1",
       "UPDATE users SET status = status WHERE id = 1",
       "UPDATE users SET status = lower('ACTIVE') WHERE id = 8",
+      "MERGE INTO users u USING (SELECT 4 AS id, 'active' AS s) v ON u.id = v.id WHEN MATCHED "
+      "AND u.status <> 'inactive' THEN UPDATE SET status = 'inactive' WHEN NOT MATCHED THEN "
+      "INSERT (id, status) VALUES (v.id, 'active')",
+      "MERGE INTO users u USING orders o ON o.user_id = u.id AND o.total > 2.5 WHEN MATCHED THEN "
+      "UPDATE SET status = CASE WHEN o.total > 10 THEN 'big' ELSE 'small' END",
       // Refused: a refusal is never shared, each text of the shape is rewritten.
       "INSERT INTO users (id, status) VALUES (1, random()::text)",
   };
