@@ -156,6 +156,11 @@ class Analyzer {
   bool first_columns(Relation& target, size_t k, std::vector<std::string>* cols);
   WriteOp insert_op(const Migration* m, const std::vector<std::string>& cols, int* io, int* in);
   void insert_edits(const Migration* m, WriteOp op, int io, int in, const InsertSite& site);
+  /// Writes both columns from an INSERT ... query whose rows cannot be edited item by item
+  /// (SELECT *, UNION): `SELECT switchyard_rows.*, <written> FROM (query) AS switchyard_rows (c1,
+  /// ...)`.
+  void wrapped_query_writes(const PgQuery__InsertStmt* ins, const Relation& target,
+                            const Migration* m, WriteOp op, int io, int in, InsertSite& site);
   std::vector<Span> select_target_spans(const PgQuery__SelectStmt* s);
 
   // merge_rule.cpp

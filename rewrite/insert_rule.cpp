@@ -200,11 +200,7 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
       unsupported(m, "cannot locate the VALUES rows in the text");
       return;
     }
-  } else if (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE) {
-    if (has_star_target(sel)) {
-      unsupported(m, "INSERT ... SELECT * writing a mapped column");
-      return;
-    }
+  } else if (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && !has_star_target(sel)) {
     if (op == WriteOp::remove_old &&
         (sel->n_sort_clause > 0 || sel->n_group_clause > 0 || sel->n_distinct_clause > 0)) {
       unsupported(m, "dropping the old column from an INSERT ... SELECT with ORDER/GROUP/DISTINCT");
@@ -226,8 +222,15 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
     site.rows.push_back(std::move(spans));
     site.nodes.push_back(std::move(vals));
     site.append_at.push_back(last_full->end);
+  } else if (op == WriteOp::add_new || op == WriteOp::add_old) {
+    // SELECT * or a set operation: the query's rows cannot be edited item by item, so they are
+    // read back through a subquery with the written column added.
+    wrapped_query_writes(ins, target, m, op, io, in, site);
+    return;
   } else {
-    unsupported(m, "INSERT ... SELECT with UNION/INTERSECT/EXCEPT writing a mapped column");
+    unsupported(m, sel->op != PG_QUERY__SET_OPERATION__SETOP_NONE
+                       ? "INSERT ... SELECT with UNION/INTERSECT/EXCEPT writing a mapped column"
+                       : "INSERT ... SELECT * writing a mapped column");
     return;
   }
   if (site.synthesized) {
@@ -240,6 +243,70 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
     site.list_at = e >= 0 ? tokens_.at(e).end : -1;
   } else {
     site.list_open = tokens_.index_at(ins->cols[0]->res_target->location) - 1;
+  }
+  insert_edits(m, op, io, in, site);
+}
+
+void Analyzer::wrapped_query_writes(const PgQuery__InsertStmt* ins, const Relation& target,
+                                    const Migration* m, WriteOp op, int io, int in,
+                                    InsertSite& site) {
+  const PgQuery__SelectStmt* sel = ins->select_stmt->select_stmt;
+  const std::string what = sel->op != PG_QUERY__SET_OPERATION__SETOP_NONE
+                               ? "INSERT ... SELECT with UNION/INTERSECT/EXCEPT"
+                               : "INSERT ... SELECT *";
+  // Without a column list the number of the query's columns is not known; a WITH inside the
+  // query may hold a data-modifying statement, which a subquery may not; two migrations of the
+  // table would each wrap the query.
+  if (site.synthesized || sel->with_clause != nullptr || target.migrations.size() != 1) {
+    unsupported(m, what + " writing a mapped column" +
+                       (site.synthesized              ? " without a column list"
+                        : sel->with_clause != nullptr ? " with a WITH inside the query"
+                                                      : " of a table with two active migrations"));
+    return;
+  }
+  // The query runs from after the column list (and OVERRIDING ... VALUE) to RETURNING, ON
+  // CONFLICT, the statement's end or (in a WITH) the closing parenthesis.
+  site.list_open = tokens_.index_at(ins->cols[0]->res_target->location) - 1;
+  int close = -1;
+  const bool listed =
+      site.list_open >= 0 && tokens_.paren_items(site.list_open, &close).size() == site.cols.size();
+  int first = close + 1;
+  if (tokens_.is_keyword(first, "overriding")) {
+    first += 3;
+  }
+  int end = first;
+  for (int depth = 0; listed && end < tokens_.size() && tokens_.at(end).start < stmt_end_; ++end) {
+    if (tokens_.is_char(end, '(')) {
+      ++depth;
+    } else if (tokens_.is_char(end, ')')) {
+      if (depth-- == 0) {
+        break;
+      }
+    } else if (depth == 0 &&
+               (tokens_.is_char(end, ';') || tokens_.is_keyword(end, "returning") ||
+                (tokens_.is_keyword(end, "on") && tokens_.is_keyword(end + 1, "conflict")))) {
+      break;
+    }
+  }
+  if (!listed || end <= first) {
+    unsupported(m, "cannot locate the query of an " + what);
+    return;
+  }
+  // `switchyard_rows.*` keeps every column the query gives, so a query with more or fewer
+  // columns than the list still fails as it would have; each value is computed once, in the
+  // subquery, so the written one may call any function.
+  std::string aliases;
+  for (size_t i = 0; i < site.cols.size(); ++i) {
+    aliases += (i == 0 ? "c" : ", c") + std::to_string(i + 1);
+  }
+  const std::string& tmpl = op == WriteOp::add_new ? m->to_new : m->to_old;
+  const std::string written =
+      "switchyard_rows.c" + std::to_string((op == WriteOp::add_new ? io : in) + 1);
+  const std::string value = tmpl.empty() ? written : "(" + apply_template(tmpl, written) + ")";
+  if (!edits_.insert(tokens_.at(first).start, "SELECT switchyard_rows.*, " + value + " FROM (") ||
+      !edits_.insert(tokens_.at(end - 1).end, ") AS switchyard_rows (" + aliases + ")")) {
+    unsupported(m, "overlapping rewrites in an INSERT");
+    return;
   }
   insert_edits(m, op, io, in, site);
 }

@@ -2,7 +2,7 @@
 
 Two app sessions write the two mapped tables of test_rewrite: an old app writing the old
 column and an updated app writing the new one, with INSERT (single, multi-row, no column list,
-INSERT ... SELECT), UPDATE (by id, by a read of the old column, FROM another table), upserts
+INSERT ... SELECT, a UNION of SELECT *), UPDATE (by id, by a read of the old column, FROM another table), upserts
 (ON CONFLICT and MERGE) and DELETE, over the simple protocol, the extended protocol and named prepared statements,
 sometimes inside a transaction that is rolled back. Halfway through, reads flip to the new
 column (SIGHUP). Afterwards, read straight from Postgres:
@@ -42,7 +42,7 @@ VALUES = {"users": ("active", "inactive", "suspended", "on hold", None),
 STAGING = {1: "inactive", 4: "active", 9: None, 16: "inactive"}
 # Relative frequencies: deletes are rarer, so the tables stay populated for the updates.
 OPS = {"insert_old": 3, "insert_new": 3, "insert_multi": 2, "insert_no_list": 1,
-       "insert_select": 1, "update_old": 3, "update_new": 3, "update_where_old": 1,
+       "insert_select": 1, "insert_union": 1, "update_old": 3, "update_new": 3, "update_where_old": 1,
        "update_from": 1, "upsert_old": 2, "upsert_new": 2, "merge_old": 1.5, "merge_new": 1.5,
        "delete": 1, "delete_where_old": 0.5}
 
@@ -97,6 +97,13 @@ class Workload:
                 text = (f"INSERT INTO {table} (id, status) SELECT v.i, v.s "
                         f"FROM (VALUES {casts}) AS v (i, s)")
             return op, text, params, set_rows(dict(zip(ids, vals)))
+        if op == "insert_union":
+            ids = self.free_ids(model, table, 2)
+            vals = [self.pick(table) for _ in ids]
+            text = " UNION ALL ".join(["SELECT * FROM (VALUES (%s::int, %s::text)) v"] * len(ids))
+            params = tuple(x for pair in zip(ids, vals) for x in pair)
+            return op, f"INSERT INTO {table} (id, status) {text}", params, \
+                set_rows(dict(zip(ids, vals)))
         if op == "insert_no_list":
             (i,) = self.free_ids(model, table, 1)
             return op, f"INSERT INTO {table} VALUES (%s, 'p', %s)", (i, v), set_rows({i: v})
