@@ -265,7 +265,8 @@ void Analyzer::wrapped_query_writes(const PgQuery__InsertStmt* ins, const Relati
     return;
   }
   // The query runs from after the column list (and OVERRIDING ... VALUE) to RETURNING, ON
-  // CONFLICT, the statement's end or (in a WITH) the closing parenthesis.
+  // CONFLICT (not a JOIN's `ON conflict = ...`, a column may be named so), the statement's end
+  // or (in a WITH) the closing parenthesis.
   site.list_open = tokens_.index_at(ins->cols[0]->res_target->location) - 1;
   int close = -1;
   const bool listed =
@@ -284,7 +285,9 @@ void Analyzer::wrapped_query_writes(const PgQuery__InsertStmt* ins, const Relati
       }
     } else if (depth == 0 &&
                (tokens_.is_char(end, ';') || tokens_.is_keyword(end, "returning") ||
-                (tokens_.is_keyword(end, "on") && tokens_.is_keyword(end + 1, "conflict")))) {
+                (tokens_.is_keyword(end, "on") && tokens_.is_keyword(end + 1, "conflict") &&
+                 (tokens_.is_char(end + 2, '(') || tokens_.is_keyword(end + 2, "do") ||
+                  tokens_.is_keyword(end + 2, "on"))))) {
       break;
     }
   }

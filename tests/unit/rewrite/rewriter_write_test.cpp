@@ -90,6 +90,11 @@ TEST(InsertRuleTest, WritesBothFromAQueryReadThroughASubquery) {
            "WITH w AS (INSERT INTO users (id, status, state) SELECT switchyard_rows.*, "
            "switchyard_rows.c2 FROM (TABLE orders) AS switchyard_rows (c1, c2) RETURNING id) "
            "SELECT * FROM w"},
+          {"INSERT INTO users (id, status) SELECT o.* FROM orders o JOIN accounts a ON conflict "
+           "= 1 ON CONFLICT DO NOTHING",
+           "INSERT INTO users (id, status, state) SELECT switchyard_rows.*, switchyard_rows.c2 "
+           "FROM (SELECT o.* FROM orders o JOIN accounts a ON conflict = 1) AS switchyard_rows "
+           "(c1, c2) ON CONFLICT DO NOTHING"},
           {"INSERT INTO users SELECT * FROM orders", nullptr, kRejected, "SELECT *"},
           {"INSERT INTO users (id, status) WITH x AS (SELECT 1, 'a') SELECT * FROM x", nullptr,
            kRejected, "WITH inside the query"},
