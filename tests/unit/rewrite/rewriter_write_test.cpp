@@ -95,6 +95,10 @@ TEST(InsertRuleTest, WritesBothFromAQueryReadThroughASubquery) {
            "INSERT INTO users (id, status, state) SELECT switchyard_rows.*, switchyard_rows.c2 "
            "FROM (SELECT o.* FROM orders o JOIN accounts a ON conflict = 1) AS switchyard_rows "
            "(c1, c2) ON CONFLICT DO NOTHING"},
+          {"/* tag */ INSERT INTO users (id, status) SELECT * FROM orders /* c */ -- x\n",
+           "/* tag */ INSERT INTO users (id, status, state) SELECT switchyard_rows.*, "
+           "switchyard_rows.c2 FROM (SELECT * FROM orders) AS switchyard_rows (c1, c2) /* c */ "
+           "-- x\n"},
           {"INSERT INTO users SELECT * FROM orders", nullptr, kRejected, "SELECT *"},
           {"INSERT INTO users (id, status) WITH x AS (SELECT 1, 'a') SELECT * FROM x", nullptr,
            kRejected, "WITH inside the query"},
