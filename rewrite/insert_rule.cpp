@@ -130,6 +130,9 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
   if (!insert_column_names(ins->cols, ins->n_cols, m, &site.cols)) {
     return;
   }
+  if (!site.synthesized) {
+    site.list_open = tokens_.index_at(ins->cols[0]->res_target->location) - 1;
+  }
   const PgQuery__SelectStmt* sel = (ins->select_stmt != nullptr &&
                                     ins->select_stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT)
                                        ? ins->select_stmt->select_stmt
@@ -165,7 +168,6 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
   if (op == WriteOp::rename_to_new && m->to_new.empty() && !site.synthesized) {
     // Only the column list changes: the values go to N as they are, whatever produces them
     // (SELECT *, UNION), so the rows need not be located.
-    site.list_open = tokens_.index_at(ins->cols[0]->res_target->location) - 1;
     insert_edits(m, op, io, in, site);
     return;
   }
@@ -173,10 +175,7 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
   if (sel->n_values_lists > 0 && sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE) {
     const Node* first_item = sel->values_lists[0]->list->items[0];
     const int loc = min_location(node_payload(first_item));
-    int v = loc < 0 ? -1 : tokens_.index_before(loc);
-    while (v >= 0 && !tokens_.is_keyword(v, "values")) {
-      --v;
-    }
+    const int v = loc < 0 ? -1 : tokens_.keyword_at_or_before(tokens_.index_before(loc), "values");
     int k = v + 1;
     for (size_t r = 0; v >= 0 && r < sel->n_values_lists; ++r) {
       int close = -1;
@@ -241,8 +240,6 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
       e += 2;
     }
     site.list_at = e >= 0 ? tokens_.at(e).end : -1;
-  } else {
-    site.list_open = tokens_.index_at(ins->cols[0]->res_target->location) - 1;
   }
   insert_edits(m, op, io, in, site);
 }
@@ -267,7 +264,6 @@ void Analyzer::wrapped_query_writes(const PgQuery__InsertStmt* ins, const Relati
   // The query runs from after the column list (and OVERRIDING ... VALUE) to RETURNING, ON
   // CONFLICT (not a JOIN's `ON conflict = ...`, a column may be named so), the statement's end
   // or (in a WITH) the closing parenthesis.
-  site.list_open = tokens_.index_at(ins->cols[0]->res_target->location) - 1;
   int close = -1;
   const bool listed =
       site.list_open >= 0 && tokens_.paren_items(site.list_open, &close).size() == site.cols.size();

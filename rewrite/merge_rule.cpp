@@ -82,10 +82,7 @@ void Analyzer::merge_insert_writes(const PgQuery__MergeWhenClause* wc, Relation&
   }
   // `INSERT [(cols)] [OVERRIDING ... VALUE] VALUES (row)`: one row.
   const int loc = min_location(node_payload(wc->values[0]));
-  int v = loc < 0 ? -1 : tokens_.index_before(loc);
-  while (v >= 0 && !tokens_.is_keyword(v, "values")) {
-    --v;
-  }
+  const int v = loc < 0 ? -1 : tokens_.keyword_at_or_before(tokens_.index_before(loc), "values");
   std::vector<Span> items = v < 0 ? std::vector<Span>{} : tokens_.paren_items(v + 1);
   if (items.size() != wc->n_values) {
     unsupported(m, "cannot locate the VALUES row of a MERGE INSERT in the text");
@@ -95,10 +92,7 @@ void Analyzer::merge_insert_writes(const PgQuery__MergeWhenClause* wc, Relation&
   site.rows.push_back(std::move(items));
   site.nodes.emplace_back(wc->values, wc->values + wc->n_values);
   if (site.synthesized) {
-    int ins = v;
-    while (ins >= 0 && !tokens_.is_keyword(ins, "insert")) {
-      --ins;
-    }
+    const int ins = tokens_.keyword_at_or_before(v, "insert");
     site.list_at = ins >= 0 ? tokens_.at(ins).end : -1;
   } else {
     site.list_open = tokens_.index_at(wc->target_list[0]->res_target->location) - 1;

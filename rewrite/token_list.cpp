@@ -26,6 +26,13 @@ int TokenList::index_at(int offset) const {
 
 int TokenList::index_before(int offset) const { return index_from(offset) - 1; }
 
+int TokenList::keyword_at_or_before(int i, std::string_view kw) const {
+  while (i >= 0 && !is_keyword(i, kw)) {
+    --i;
+  }
+  return i;
+}
+
 bool TokenList::is_char(int i, char c) const {
   return i >= 0 && i < size() && at(i).kind == static_cast<unsigned char>(c);
 }

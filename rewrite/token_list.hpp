@@ -61,6 +61,9 @@ class TokenList {
   /// Index of the last token before `offset` (-1 if none).
   int index_before(int offset) const;
 
+  /// Index of the nearest token at or before index `i` that is the keyword `kw`, or -1.
+  int keyword_at_or_before(int i, std::string_view kw) const;
+
  private:
   std::vector<Span> split(int first, int limit_offset,
                           std::initializer_list<std::string_view> stops, int* stop_index,
