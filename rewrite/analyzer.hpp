@@ -131,6 +131,11 @@ class Analyzer {
   void walk_sort_like(const Node* expr, const Scope& scope, const Names& outputs, bool group);
   std::optional<Span> target_span(const PgQuery__ResTarget* rt, bool strip_alias) const;
 
+  // whole_row.cpp
+  /// A whole-row reference to `rel` (`row_to_json(u)`); `rebuildable`: it stands for the record,
+  /// not for a list of columns.
+  void whole_row_read(const PgQuery__ColumnRef* cr, Relation& rel, bool rebuildable);
+
   // star_expand.cpp
   Names expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnRef* cr, const Scope& scope);
   bool star_active(Relation& rel);
@@ -180,6 +185,8 @@ class Analyzer {
   int stmt_begin_ = 0;
   int stmt_end_ = 0;
   std::set<const PgQuery__ColumnRef*> rewritten_;
+  /// `t.*` written as a function's argument: the whole row, not a column list.
+  std::set<const PgQuery__ColumnRef*> whole_row_stars_;
   /// The column reference that is a whole select or RETURNING target being walked: its type
   /// reaches the client, so a read served from the new column is cast back to the old type.
   const PgQuery__ColumnRef* bare_target_ = nullptr;

@@ -240,6 +240,14 @@ void Analyzer::walk_expr(const Node* n, const Scope& scope) {
     case PG_QUERY__NODE__NODE_DELETE_STMT:
       walk_query_node(n, &scope);
       return;
+    case PG_QUERY__NODE__NODE_FUNC_CALL:
+      for (size_t i = 0; i < n->func_call->n_args; ++i) {
+        const Node* arg = n->func_call->args[i];
+        if (arg->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
+          whole_row_stars_.insert(arg->column_ref);
+        }
+      }
+      [[fallthrough]];
     default:
       for_each_child(
           node_payload(n), [&](const Node* child) { walk_expr(child, scope); },
@@ -276,11 +284,9 @@ void Analyzer::column_ref(const PgQuery__ColumnRef* cr, const Scope& scope) {
         is_whole_row = resolve_column(fields, scope, &col_rel) == Found::no;
       }
       if (is_whole_row && r != nullptr) {
-        for (const Migration* m : r->migrations) {
-          if (reads_new(m)) {
-            unsupported(m, "whole-row reference to the mapped table (" + r->refname + ")");
-          }
-        }
+        // `t.*` is the whole row only as a function's argument; elsewhere (ROW(t.*), a
+        // comparison) it stands for the columns, which this rule does not rebuild.
+        whole_row_read(cr, *r, !star || whole_row_stars_.contains(cr));
       }
     }
     if (star) {

@@ -929,6 +929,30 @@ class ReadsNewTest(RewriteCase):
                                "SELECT status FROM x ORDER BY id")
             self.assertEqual(cur.fetchall(), [("z-new",), ("a-new",)])
 
+    def test_whole_row_references_carry_the_served_value_in_the_old_field(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                served = self.SERVED[t.table]
+                state = {"users": ["z-new", "a-new"], "accounts": [1, 0]}[t.table]
+                with self.subTest(table=t.table):
+                    got = conn.execute(f"SELECT row_to_json(x) FROM {t.table} x WHERE id = %s",
+                                       (1,)).fetchall()
+                    self.assertEqual(got, [({"id": 1, "name": "a", "status": served[1],
+                                             "state": state[0]},)])
+                    # An outer join's missing row stays NULL, not a row of NULLs.
+                    got = conn.execute(f"SELECT o.id, json_agg(x.*) FROM orders o LEFT JOIN "
+                                       f"{t.table} x ON x.id = o.user_id AND x.id = 2 "
+                                       "GROUP BY o.id ORDER BY o.id").fetchall()
+                    self.assertEqual(got, [(10, [None]),
+                                           (11, [{"id": 2, "name": "b", "status": served[2],
+                                                  "state": state[1]}])])
+                    # The record keeps the table's row type (a client may decode it by its OID).
+                    cur = conn.execute(f"SELECT x, (x).status FROM {t.table} x ORDER BY id")
+                    rowtype = self.direct(f"SELECT '{t.table}'::regtype::oid")[0][0]
+                    self.assertEqual([(d.name, d.type_code) for d in cur.description],
+                                     [("x", rowtype), ("status", TEXT_OID)])
+                    self.assertEqual([r[1] for r in cur.fetchall()], [served[1], served[2]])
+
     def test_update_and_delete_filters_read_the_new_column(self):
         with self.connect() as conn:
             conn.execute("UPDATE users SET name = 'hit' WHERE status = 'z-new'")

@@ -193,15 +193,57 @@ TEST(ReadRuleTest, UnsupportedReadsAreRejectedOrPassedThrough) {
       users_migration(Writes::both, Reads::new_column),
       {
           {"SELECT status FROM users, generate_series(1, 2) g", nullptr, kRejected, "users-status"},
-          {"SELECT row_to_json(u) FROM users u", nullptr, kRejected, "whole-row"},
-          {"SELECT row_to_json(u.*) FROM users u", nullptr, kRejected, "whole-row"},
+          {"SELECT ROW(u.*) FROM users u", nullptr, kRejected, "whole-row"},
+          {"SELECT row_to_json(u) FROM users AS u(a, b)", nullptr, kRejected, "whole-row"},
           {"SELECT id FROM users JOIN orders USING (status)", nullptr, kRejected, "USING (status)"},
           {"SELECT u.status FROM users AS u(a, b)", nullptr, kRejected, "alias"},
       });
   run_table(users_migration(Writes::both, Reads::new_column, false, false),
             {
-                {"SELECT row_to_json(u) FROM users u", nullptr, kPassthrough, "whole-row"},
+                {"SELECT ROW(u.*) FROM users u", nullptr, kPassthrough, "whole-row"},
             });
+}
+
+#define ROW_U(r)                                                                              \
+  "(CASE WHEN pg_catalog.num_nulls(" r ") = 0 THEN ROW(" r ".id, " r ".state, " r ".name, " r \
+  ".state)::public.users END)"
+
+// A whole-row reference is built again from the columns, O's field read from N, so the record
+// keeps the table's row type and an outer join's missing row stays NULL.
+TEST(ReadRuleTest, WholeRowReferencesAreBuiltAgainWithTheOldField) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          {"SELECT row_to_json(u) FROM users u", "SELECT row_to_json(" ROW_U("u") ") FROM users u"},
+          {"SELECT json_agg(u.*) FROM users u", "SELECT json_agg(" ROW_U("u") ") FROM users u"},
+          {"SELECT u FROM users u", "SELECT " ROW_U("u") " AS u FROM users u"},
+          {"SELECT to_jsonb(users) FROM users", "SELECT to_jsonb(" ROW_U("users") ") FROM users"},
+          {"SELECT o.id, row_to_json(u) FROM orders o LEFT JOIN users u ON u.id = o.user_id",
+           "SELECT o.id, row_to_json(" ROW_U(
+               "u") ") FROM orders o LEFT JOIN users u ON u.id = o.user_id"},
+          {"SELECT (u).status FROM users u", "SELECT (" ROW_U("u") ").status FROM users u"},
+          {"DELETE FROM users u WHERE id = 1 RETURNING row_to_json(u)",
+           "DELETE FROM users u WHERE id = 1 RETURNING row_to_json(" ROW_U("u") ")"},
+          {"SELECT row_to_json(o) FROM orders o", nullptr, kUnchanged},
+      });
+  run_table(users_migration(Writes::both, Reads::old_column),
+            {
+                {"SELECT row_to_json(u) FROM users u", nullptr, kUnchanged},
+            });
+  Migration typed = users_migration(Writes::both, Reads::new_column, true);
+  typed.old_type = "text";
+  typed.new_type = "smallint";
+  run_table(typed, {
+                       {"SELECT row_to_json(u) FROM users u",
+                        "SELECT row_to_json((CASE WHEN pg_catalog.num_nulls(u) = 0 THEN ROW(u.id, "
+                        "CAST((CASE (u.state) WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END) AS "
+                        "text), u.name, u.state)::public.users END)) FROM users u"},
+                   });
+  Migration dropped = users_migration(Writes::new_column, Reads::new_column);
+  dropped.old_column = "gone";
+  run_table(dropped, {
+                         {"SELECT row_to_json(u) FROM users u", nullptr, kRejected, "dropped"},
+                     });
 }
 
 TEST(ReadRuleTest, SearchPathDecidesWhichUsersIsMeant) {
