@@ -187,6 +187,8 @@ class Analyzer {
   std::set<const PgQuery__ColumnRef*> rewritten_;
   /// `t.*` written as a function's argument: the whole row, not a column list.
   std::set<const PgQuery__ColumnRef*> whole_row_stars_;
+  /// Arguments of num_nulls()/num_nonnulls(): a whole row there is not a read of its fields.
+  std::set<const PgQuery__ColumnRef*> nullness_args_;
   /// The column reference that is a whole select or RETURNING target being walked: its type
   /// reaches the client, so a read served from the new column is cast back to the old type.
   const PgQuery__ColumnRef* bare_target_ = nullptr;

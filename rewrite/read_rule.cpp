@@ -240,13 +240,19 @@ void Analyzer::walk_expr(const Node* n, const Scope& scope) {
     case PG_QUERY__NODE__NODE_DELETE_STMT:
       walk_query_node(n, &scope);
       return;
-    case PG_QUERY__NODE__NODE_FUNC_CALL:
-      for (size_t i = 0; i < n->func_call->n_args; ++i) {
-        const Node* arg = n->func_call->args[i];
+    case PG_QUERY__NODE__NODE_FUNC_CALL: {
+      const PgQuery__FuncCall* fc = n->func_call;
+      // num_nulls(u) reads whether the row is there, none of its fields (whole_row.cpp's test).
+      const std::string_view name =
+          fc->n_funcname > 0 ? string_value(fc->funcname[fc->n_funcname - 1]) : "";
+      const bool nullness = name == "num_nulls" || name == "num_nonnulls";
+      for (size_t i = 0; i < fc->n_args; ++i) {
+        const Node* arg = fc->args[i];
         if (arg->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
-          whole_row_stars_.insert(arg->column_ref);
+          (nullness ? nullness_args_ : whole_row_stars_).insert(arg->column_ref);
         }
       }
+    }
       [[fallthrough]];
     default:
       for_each_child(
@@ -283,7 +289,7 @@ void Analyzer::column_ref(const PgQuery__ColumnRef* cr, const Scope& scope) {
         Relation* col_rel = nullptr;
         is_whole_row = resolve_column(fields, scope, &col_rel) == Found::no;
       }
-      if (is_whole_row && r != nullptr) {
+      if (is_whole_row && r != nullptr && !nullness_args_.contains(cr)) {
         // `t.*` is the whole row only as a function's argument; elsewhere (ROW(t.*), a
         // comparison) it stands for the columns, which this rule does not rebuild.
         whole_row_read(cr, *r, !star || whole_row_stars_.contains(cr));
