@@ -1,5 +1,6 @@
 #include "proxy/catalog_cache.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 namespace switchyard::proxy {
@@ -13,6 +14,15 @@ void CatalogCache::add(const std::vector<RelationColumns>& relations,
   for (const auto& relation : relations) {
     by_table_[relation.name.table].push_back(relation);
   }
+}
+
+void CatalogCache::add_functions(const std::vector<FunctionVolatility>& functions,
+                                 const std::vector<std::string>& names) {
+  std::unique_lock lock(mutex_);
+  for (const auto& function : functions) {
+    functions_[function.name] = function.volatility;
+  }
+  function_names_.insert(names.begin(), names.end());
 }
 
 void CatalogCache::invalidate(const std::vector<std::string>& tables) {
@@ -50,6 +60,54 @@ std::optional<bool> CatalogCache::exists(const rewrite::QualifiedName& name) con
     }
   }
   return false;
+}
+
+std::optional<char> CatalogCache::function_volatility(const rewrite::QualifiedName& name) const {
+  std::shared_lock lock(mutex_);
+  if (!function_names_.contains(name.table)) {
+    return std::nullopt;
+  }
+  return rewrite::most_volatile(functions_, name);
+}
+
+CatalogWants CatalogWants::of(const rewrite::RewriteResult& result) {
+  CatalogWants wants;
+  auto add = [](std::vector<std::string>& names, const std::string& name) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      names.push_back(name);
+    }
+  };
+  for (const auto& name : result.missing) {
+    add(wants.tables, name.table);
+  }
+  for (const auto& name : result.missing_functions) {
+    add(wants.functions, name.table);
+  }
+  return wants;
+}
+
+std::string CatalogCache::fetch(const config::Config& config, const std::string& database,
+                                const CatalogWants& wants) {
+  auto connected = CatalogClient::connect(config, database);
+  if (auto* e = std::get_if<std::string>(&connected)) {
+    return *e;
+  }
+  auto& client = *std::get<std::unique_ptr<CatalogClient>>(connected);
+  if (!wants.tables.empty()) {
+    auto loaded = client.load(wants.tables);
+    if (auto* e = std::get_if<std::string>(&loaded)) {
+      return *e;
+    }
+    add(std::get<std::vector<RelationColumns>>(loaded), wants.tables);
+  }
+  if (!wants.functions.empty()) {
+    auto loaded = client.load_functions(wants.functions);
+    if (auto* e = std::get_if<std::string>(&loaded)) {
+      return *e;
+    }
+    add_functions(std::get<std::vector<FunctionVolatility>>(loaded), wants.functions);
+  }
+  return {};
 }
 
 }  // namespace switchyard::proxy

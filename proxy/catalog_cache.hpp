@@ -5,27 +5,46 @@
 
 #include "proxy/catalog_client.hpp"
 #include "rewrite/catalog.hpp"
+#include "rewrite/result.hpp"
 
 namespace switchyard::proxy {
 
+/// What a needs_catalog result asks for, by name.
+struct CatalogWants {
+  std::vector<std::string> tables;
+  std::vector<std::string> functions;
+  static CatalogWants of(const rewrite::RewriteResult& result);
+};
+
 /// The rewrite engine's view of one database, shared by every session of a config generation.
-/// Filled at load for the mapped tables; relations met later (a join with another table) are
-/// fetched on demand and added. `version` changes whenever content is dropped, so cached
-/// rewrites made from the old content are not reused.
+/// Filled at load for the mapped tables; relations met later (a join with another table) and
+/// functions called in written values are fetched on demand and added. A function's volatility
+/// is read once per generation (a reload reads it again). `version` changes whenever content is
+/// dropped, so cached rewrites made from the old content are not reused.
 class CatalogCache final : public rewrite::Catalog {
  public:
+  /// Reads what `wants` names on a connection of its own and adds it. Blocking; returns "" or
+  /// the error.
+  std::string fetch(const config::Config& config, const std::string& database,
+                    const CatalogWants& wants);
   /// Adds relations and declares every name in `tables` complete (absent where not listed).
   void add(const std::vector<RelationColumns>& relations, const std::vector<std::string>& tables);
+  /// Adds functions and declares every name in `names` complete (absent where not listed).
+  void add_functions(const std::vector<FunctionVolatility>& functions,
+                     const std::vector<std::string>& names);
   /// Forgets what is known of these table names (after DDL on them passed through).
   void invalidate(const std::vector<std::string>& tables);
   std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
 
   std::optional<std::vector<std::string>> columns(const rewrite::QualifiedName&) const override;
   std::optional<bool> exists(const rewrite::QualifiedName&) const override;
+  std::optional<char> function_volatility(const rewrite::QualifiedName&) const override;
 
  private:
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::vector<RelationColumns>> by_table_;  // known table names
+  std::map<rewrite::QualifiedName, char> functions_;
+  std::set<std::string> function_names_;  // names whose functions are all in functions_
   std::atomic<std::uint64_t> version_{0};
 };
 

@@ -57,4 +57,33 @@ std::variant<std::vector<RelationColumns>, std::string> CatalogClient::load(
   return relations;
 }
 
+std::variant<std::vector<FunctionVolatility>, std::string> CatalogClient::load_functions(
+    const std::vector<std::string>& names) {
+  // 'v' sorts after 'i' and 's': max() is the most volatile overload.
+  static constexpr const char* kQuery =
+      "SELECT n.nspname, p.proname, max(p.provolatile::text) "
+      "FROM pg_catalog.pg_proc p "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+      "WHERE p.proname = ANY($1::text[]) "
+      "GROUP BY n.nspname, p.proname";
+  std::string array = text_array_literal(names);
+  const char* values[] = {array.c_str()};
+  PGresult* result =
+      PQexecParams(connection_.native(), kQuery, 1, nullptr, values, nullptr, nullptr, 0);
+  if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+    std::string message = PQresultErrorMessage(result);
+    PQclear(result);
+    return "catalog query failed: " + message;
+  }
+  std::vector<FunctionVolatility> functions;
+  for (int row = 0; row < PQntuples(result); ++row) {
+    const char volatility = PQgetvalue(result, row, 2)[0];
+    functions.push_back(
+        FunctionVolatility{{PQgetvalue(result, row, 0), PQgetvalue(result, row, 1)},
+                           volatility == 'i' || volatility == 's' ? volatility : 'v'});
+  }
+  PQclear(result);
+  return functions;
+}
+
 }  // namespace switchyard::proxy

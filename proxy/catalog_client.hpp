@@ -18,6 +18,12 @@ struct RelationColumns {
   std::vector<std::string> types;    // format_type() of each column, same order
 };
 
+/// The functions of one name in one schema, as volatile as the most volatile overload.
+struct FunctionVolatility {
+  rewrite::QualifiedName name;
+  char volatility = 'v';  // pg_proc.provolatile: 'i', 's' or 'v'
+};
+
 /// Switchyard's own connection to the upstream (libpq, blocking): the catalog look-ups the
 /// rewrite engine needs. Uses [upstream] user/password/database and the TLS mode; client
 /// sessions never share it. Call from a thread that may block.
@@ -30,6 +36,10 @@ class CatalogClient {
   /// Every relation (in any schema) whose name is one of `tables`, with its columns.
   std::variant<std::vector<RelationColumns>, std::string> load(
       const std::vector<std::string>& tables);
+
+  /// Every function (in any schema) whose name is one of `names`, one entry per schema.
+  std::variant<std::vector<FunctionVolatility>, std::string> load_functions(
+      const std::vector<std::string>& names);
 
   /// For other look-ups on the same connection (e.g. the columns' defaults).
   backfill::PgConnection& connection() { return connection_; }

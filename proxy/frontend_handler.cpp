@@ -363,12 +363,9 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
     }
     // The catalog could not tell: refuse rather than guess (DESIGN §3).
     catalog_attempts_ = 0;
-    std::string names;
-    for (const auto& name : result->missing) {
-      names += (names.empty() ? "" : ", ") + name.schema + "." + name.table;
-    }
     replacement_ = rewrite::rejection_sql(
-        "switchyard: cannot rewrite this statement: the catalog does not describe " + names);
+        "switchyard: cannot rewrite this statement: the catalog does not describe " +
+        rewrite::catalog_needs(*result));
     metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
     return Decision::rejected;
   }

@@ -69,21 +69,12 @@ int run_rewrite_command(const CommandLine& cmd, std::istream& in, std::ostream& 
   for (int attempt = 0;
        attempt < 2 && result.outcome == rewrite::Outcome::needs_catalog && !cmd.offline;
        ++attempt) {
-    std::vector<std::string> tables;
-    for (const auto& name : result.missing) {
-      tables.push_back(name.table);
-    }
-    auto client = CatalogClient::connect(config_copy, database);
-    if (auto* error = std::get_if<std::string>(&client)) {
-      err << *error << "\n";
+    const std::string error =
+        rules->catalog->fetch(config_copy, database, CatalogWants::of(result));
+    if (!error.empty()) {
+      err << error << "\n";
       return 1;
     }
-    auto relations = std::get<std::unique_ptr<CatalogClient>>(client)->load(tables);
-    if (auto* error = std::get_if<std::string>(&relations)) {
-      err << *error << "\n";
-      return 1;
-    }
-    rules->catalog->add(std::get<std::vector<RelationColumns>>(relations), tables);
     result = rules->rewriter->rewrite(sql, context, *rules->catalog);
   }
 
@@ -121,11 +112,8 @@ int run_rewrite_command(const CommandLine& cmd, std::istream& in, std::ostream& 
       out << "-- reason: " << result.reason << "\n" << sql << "\n";
       return 3;
     case rewrite::Outcome::needs_catalog: {
-      out << "-- the rewrite needs the columns of:";
-      for (const auto& name : result.missing) {
-        out << " " << name.schema << "." << name.table;
-      }
-      out << (cmd.offline ? " (run without --offline to read them from the database)\n" : "\n");
+      out << "-- the rewrite needs " << rewrite::catalog_needs(result)
+          << (cmd.offline ? " (run without --offline to read them from the database)\n" : "\n");
       return 1;
     }
   }

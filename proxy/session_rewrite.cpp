@@ -213,37 +213,12 @@ const std::shared_ptr<const rewrite::RewriteResult>& SessionRewrite::not_reusabl
   return marker;
 }
 
-namespace {
-
-// Blocking libpq work for fetch_missing; runs on the state's blocking pool.
-std::string load_tables(const config::Config& config, const std::string& database,
-                        const std::vector<std::string>& tables, CatalogCache& catalog) {
-  auto client = CatalogClient::connect(config, database);
-  if (auto* e = std::get_if<std::string>(&client)) {
-    return *e;
-  }
-  auto loaded = std::get<std::unique_ptr<CatalogClient>>(client)->load(tables);
-  if (auto* e = std::get_if<std::string>(&loaded)) {
-    return *e;
-  }
-  catalog.add(std::get<std::vector<RelationColumns>>(loaded), tables);
-  return {};
-}
-
-}  // namespace
-
 awaitable<void> SessionRewrite::fetch_missing(const rewrite::RewriteResult& result) {
-  std::vector<std::string> tables;
-  for (const auto& name : result.missing) {
-    if (std::find(tables.begin(), tables.end(), name.table) == tables.end()) {
-      tables.push_back(name.table);
-    }
-  }
   // libpq blocks, so the look-up runs on the pool and the session resumes on its worker with
   // the answer.
   auto job = [snapshot = snapshot_, catalog = rules_->catalog, database = database_,
-              tables = std::move(tables)] {
-    return load_tables(*snapshot->config, database, tables, *catalog);
+              wants = CatalogWants::of(result)] {
+    return catalog->fetch(*snapshot->config, database, wants);
   };
   std::string error = co_await off_thread_.run(std::move(job));
   if (!error.empty()) {

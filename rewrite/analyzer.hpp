@@ -87,6 +87,8 @@ class Analyzer {
   void statement(const PgQuery__RawStmt* raw);
 
   std::vector<QualifiedName> missing;
+  /// Functions (schema "" when unqualified) whose volatility is needed.
+  std::vector<QualifiedName> missing_functions;
   std::vector<Problem> problems;
   std::vector<MigrationUse> uses;
   std::vector<StatementKind> kinds;

@@ -2,6 +2,18 @@
 
 namespace switchyard::rewrite {
 
+char most_volatile(const std::map<QualifiedName, char>& functions, const QualifiedName& name) {
+  auto rank = [](char v) { return v == 'i' ? 1 : v == 's' ? 2 : 3; };
+  char most = '\0';
+  for (const auto& [fn, volatility] : functions) {
+    if (fn.table == name.table && (name.schema.empty() || fn.schema == name.schema) &&
+        (most == '\0' || rank(volatility) > rank(most))) {
+      most = volatility;
+    }
+  }
+  return most;
+}
+
 void StaticCatalog::add(QualifiedName name, std::vector<std::string> columns) {
   absent_.erase(name);
   columns_[std::move(name)] = std::move(columns);
@@ -14,10 +26,20 @@ void StaticCatalog::add_absent(QualifiedName name) {
 
 void StaticCatalog::mark_complete(std::string table) { complete_tables_.insert(std::move(table)); }
 
+void StaticCatalog::add_function(QualifiedName name, char volatility) {
+  functions_[std::move(name)] = volatility;
+}
+
+void StaticCatalog::mark_function_complete(std::string name) {
+  complete_functions_.insert(std::move(name));
+}
+
 void StaticCatalog::clear() {
   columns_.clear();
   absent_.clear();
   complete_tables_.clear();
+  functions_.clear();
+  complete_functions_.clear();
 }
 
 std::optional<std::vector<std::string>> StaticCatalog::columns(const QualifiedName& name) const {
@@ -35,6 +57,13 @@ std::optional<bool> StaticCatalog::exists(const QualifiedName& name) const {
     return false;
   }
   return std::nullopt;
+}
+
+std::optional<char> StaticCatalog::function_volatility(const QualifiedName& name) const {
+  if (!complete_functions_.contains(name.table)) {
+    return std::nullopt;
+  }
+  return most_volatile(functions_, name);
 }
 
 }  // namespace switchyard::rewrite

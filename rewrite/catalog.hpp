@@ -18,7 +18,15 @@ class Catalog {
   virtual std::optional<std::vector<std::string>> columns(const QualifiedName&) const = 0;
   /// True if the relation exists (table, view, ...). nullopt if the catalog does not know.
   virtual std::optional<bool> exists(const QualifiedName&) const = 0;
+  /// The volatility of the functions called `name.table` (in `name.schema`, or in every schema
+  /// when it is empty), as pg_proc.provolatile spells it: the most volatile of them ('i' < 's' <
+  /// 'v'), '\0' when there is none. nullopt if the catalog does not know.
+  virtual std::optional<char> function_volatility(const QualifiedName& name) const = 0;
 };
+
+/// The most volatile of the `functions` (name -> pg_proc.provolatile) called `name.table`, in
+/// `name.schema` or in any schema when it is empty; '\0' when none is.
+char most_volatile(const std::map<QualifiedName, char>& functions, const QualifiedName& name);
 
 /// A simple in-memory Catalog (used by tests and by the proxy).
 ///
@@ -33,14 +41,21 @@ class StaticCatalog : public Catalog {
   void add_absent(QualifiedName name);
   /// Declares that every relation called `table` (in any schema) has been added.
   void mark_complete(std::string table);
+  /// Records the functions called `name.table` in schema `name.schema` ('i', 's' or 'v').
+  void add_function(QualifiedName name, char volatility);
+  /// Declares that every function called `name` (in any schema) has been added.
+  void mark_function_complete(std::string name);
   /// Forgets everything.
   void clear();
 
   std::optional<std::vector<std::string>> columns(const QualifiedName& name) const override;
   std::optional<bool> exists(const QualifiedName& name) const override;
+  std::optional<char> function_volatility(const QualifiedName& name) const override;
 
  private:
   std::map<QualifiedName, std::vector<std::string>> columns_;
+  std::map<QualifiedName, char> functions_;
+  std::set<std::string> complete_functions_;
   std::set<QualifiedName> absent_;
   std::set<std::string> complete_tables_;
 };

@@ -299,7 +299,7 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
 
 std::optional<LiteralTemplate> LiteralTemplate::of(const RewriteResult& tmpl) {
   if ((tmpl.outcome != Outcome::unchanged && tmpl.outcome != Outcome::rewritten) || tmpl.copy ||
-      !tmpl.missing.empty()) {
+      !tmpl.missing.empty() || !tmpl.missing_functions.empty()) {
     return std::nullopt;
   }
   if (tmpl.outcome == Outcome::unchanged) {
@@ -437,8 +437,8 @@ std::shared_ptr<const RewriteResult> instantiate(const RewriteResult& tmpl,
   // Member by member so that the template's text is not copied only to be replaced; a member
   // added to RewriteResult and left out here is a -Wmissing-field-initializers warning.
   return std::make_shared<const RewriteResult>(
-      RewriteResult{tmpl.outcome, std::move(*sql), tmpl.reason, tmpl.uses, tmpl.missing, tmpl.kinds,
-                    tmpl.ddl_on_mapped_table, tmpl.copy});
+      RewriteResult{tmpl.outcome, std::move(*sql), tmpl.reason, tmpl.uses, tmpl.missing,
+                    tmpl.missing_functions, tmpl.kinds, tmpl.ddl_on_mapped_table, tmpl.copy});
 }
 
 bool same_result(const RewriteResult& a, const RewriteResult& b) {
@@ -450,6 +450,7 @@ bool same_result(const RewriteResult& a, const RewriteResult& b) {
   return a.outcome == b.outcome && a.sql == b.sql && a.reason == b.reason && a.kinds == b.kinds &&
          a.ddl_on_mapped_table == b.ddl_on_mapped_table &&
          a.copy.has_value() == b.copy.has_value() && a.missing.size() == b.missing.size() &&
+         a.missing_functions.size() == b.missing_functions.size() &&
          std::equal(a.uses.begin(), a.uses.end(), b.uses.begin(), b.uses.end(), same_use);
 }
 

@@ -45,6 +45,9 @@ struct RewriteResult {
   std::vector<MigrationUse> uses;
   /// needs_catalog: relations whose columns (or absence) are needed.
   std::vector<QualifiedName> missing;
+  /// needs_catalog: functions called in a written value whose volatility is needed (`table` is
+  /// the function's name, `schema` "" when the call does not name one).
+  std::vector<QualifiedName> missing_functions;
   /// One per statement, for metrics.
   std::vector<StatementKind> kinds;
   /// ALTER/DROP/... on a mapped table: the proxy refreshes the catalog.

@@ -67,13 +67,14 @@ RewriteResult Rewriter::rewrite(std::string_view sql, const SessionContext& sess
   result.kinds = analyzer.kinds;
   result.uses = analyzer.uses;
   result.ddl_on_mapped_table = analyzer.ddl_on_mapped_table;
-  if (!analyzer.missing.empty()) {
+  if (!analyzer.missing.empty() || !analyzer.missing_functions.empty()) {
     result.outcome = Outcome::needs_catalog;
     for (const QualifiedName& q : analyzer.missing) {
       if (std::find(result.missing.begin(), result.missing.end(), q) == result.missing.end()) {
         result.missing.push_back(q);
       }
     }
+    result.missing_functions = std::move(analyzer.missing_functions);
     return result;
   }
   if (!analyzer.problems.empty()) {
@@ -178,6 +179,19 @@ std::optional<std::string> validate_transform(std::string_view tmpl) {
            "name or a comment: the rewrite puts the written value there as SQL text";
   }
   return std::nullopt;
+}
+
+std::string catalog_needs(const RewriteResult& result) {
+  std::string tables;
+  for (const QualifiedName& name : result.missing) {
+    tables += (tables.empty() ? "the columns of " : ", ") + name.schema + "." + name.table;
+  }
+  std::string functions;
+  for (const QualifiedName& name : result.missing_functions) {
+    functions += (functions.empty() ? "the volatility of " : ", ") +
+                 (name.schema.empty() ? "" : name.schema + ".") + name.table + "()";
+  }
+  return tables + (tables.empty() || functions.empty() ? "" : " and ") + functions;
 }
 
 std::string rejection_sql(std::string_view message, std::string_view detail) {

@@ -36,6 +36,10 @@ class Rewriter {
 /// expression, else a message saying what is wrong.
 std::optional<std::string> validate_transform(std::string_view tmpl);
 
+/// What a needs_catalog result lacks, for messages: "the columns of public.orders, the
+/// volatility of f()".
+std::string catalog_needs(const RewriteResult& result);
+
 /// SQL that makes the server itself raise `message` with SQLSTATE 0A000 (a DO block with RAISE),
 /// so the transaction state on the server matches what the client sees. A non-empty `detail`
 /// becomes the error's DETAIL.

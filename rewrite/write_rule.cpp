@@ -11,9 +11,10 @@ namespace switchyard::rewrite::detail {
 
 namespace {
 
-// Functions that give the same result when evaluated twice in one statement, so a value using
-// them may be written to both columns by repeating its text. Anything else (nextval, random,
-// user functions of unknown volatility) is unsupported rather than risking two different values.
+// Built-in functions that give the same result when evaluated twice in one statement, so a value
+// using them may be written to both columns by repeating its text. Any other function is looked
+// up in pg_proc: IMMUTABLE and STABLE ones are fine too, VOLATILE ones (nextval, random, most
+// user functions) are unsupported rather than risking two different values.
 constexpr std::array<std::string_view, 92> kRepeatable = {"abs",
                                                           "age",
                                                           "array_agg",
@@ -111,30 +112,42 @@ constexpr std::array<std::string_view, 12> kRepeatable2 = {
     "translate", "trim",      "trunc",        "upper",
     "uuid",      "varchar",   "timezone",     "bool"};
 
-bool repeatable(std::string_view name) {
-  const std::string n = lower_ascii(name);
-  return std::find(kRepeatable.begin(), kRepeatable.end(), n) != kRepeatable.end() ||
-         std::find(kRepeatable2.begin(), kRepeatable2.end(), n) != kRepeatable2.end();
+// Built-in VOLATILE functions common in written values: refused without asking the catalog.
+constexpr std::array<std::string_view, 6> kVolatile = {
+    "nextval", "setval", "random", "gen_random_uuid", "clock_timestamp", "timeofday"};
+
+bool builtin(const QualifiedName& name) {
+  return name.schema.empty() || name.schema == "pg_catalog";
 }
 
-void find_unrepeatable(const Node* n, std::string* bad) {
+bool on_builtin_list(const QualifiedName& name) {
+  return builtin(name) &&
+         (std::find(kRepeatable.begin(), kRepeatable.end(), name.table) != kRepeatable.end() ||
+          std::find(kRepeatable2.begin(), kRepeatable2.end(), name.table) != kRepeatable2.end());
+}
+
+bool on_volatile_list(const QualifiedName& name) {
+  return builtin(name) &&
+         std::find(kVolatile.begin(), kVolatile.end(), name.table) != kVolatile.end();
+}
+
+/// `judge` says why a call may not be repeated ("" if it may).
+template <typename Judge>
+void find_unrepeatable(const Node* n, std::string* bad, Judge& judge) {
   if (n == nullptr || !bad->empty()) {
     return;
   }
   if (n->node_case == PG_QUERY__NODE__NODE_FUNC_CALL) {
-    const PgQuery__FuncCall* fc = n->func_call;
-    const std::string_view name =
-        fc->n_funcname > 0 ? string_value(fc->funcname[fc->n_funcname - 1]) : "";
-    if (!repeatable(name)) {
-      *bad = std::string(name);
+    *bad = judge(n->func_call);
+    if (!bad->empty()) {
       return;
     }
   }
   for_each_child(
-      node_payload(n), [&](const Node* child) { find_unrepeatable(child, bad); },
+      node_payload(n), [&](const Node* child) { find_unrepeatable(child, bad, judge); },
       [&](const ProtobufCMessage* typed) {
         for_each_child(
-            typed, [&](const Node* child) { find_unrepeatable(child, bad); },
+            typed, [&](const Node* child) { find_unrepeatable(child, bad, judge); },
             [&](const ProtobufCMessage*) { *bad = "a nested statement"; });
       });
 }
@@ -166,13 +179,39 @@ Analyzer::WriteOp Analyzer::decide_write(const Migration* m, bool writes_old, bo
 }
 
 bool Analyzer::safe_to_duplicate(const Node* value, const Migration* m) {
+  auto judge = [&](const PgQuery__FuncCall* fc) -> std::string {
+    // The parser stores names as Postgres does (folded unless quoted).
+    QualifiedName name;
+    name.table = fc->n_funcname > 0 ? std::string(string_value(fc->funcname[fc->n_funcname - 1]))
+                                    : std::string();
+    if (fc->n_funcname > 1) {
+      name.schema = std::string(string_value(fc->funcname[fc->n_funcname - 2]));
+    }
+    if (on_builtin_list(name)) {
+      return {};
+    }
+    const std::string shown = (name.schema.empty() ? "" : name.schema + ".") + name.table + "()";
+    const std::optional<char> volatility =
+        on_volatile_list(name) ? 'v' : catalog_.function_volatility(name);
+    if (!volatility.has_value()) {
+      if (std::find(missing_functions.begin(), missing_functions.end(), name) ==
+          missing_functions.end()) {
+        missing_functions.push_back(name);
+      }
+      return {};  // the retry decides
+    }
+    if (*volatility == '\0') {
+      return shown + ", which the catalog does not list";
+    }
+    return *volatility == 'v' ? shown + ", which is VOLATILE" : std::string();
+  };
   std::string bad;
-  find_unrepeatable(value, &bad);
+  find_unrepeatable(value, &bad, judge);
   if (bad.empty()) {
     return true;
   }
   unsupported(m, "a written value using " + bad +
-                     "() (it would be evaluated twice and could differ between the columns)");
+                     " (it would be evaluated twice and could differ between the columns)");
   return false;
 }
 

@@ -343,13 +343,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   rw::RewriteResult result = rewriter.rewrite(sql, session, catalog);
   // The proxy fetches what is missing and asks again; it gives up after a few rounds.
   std::vector<rw::QualifiedName> asked;
+  std::vector<std::string> asked_functions;
   for (int round = 0; round < 4 && result.outcome == rw::Outcome::needs_catalog; ++round) {
-    check(!result.missing.empty(), "needs_catalog without a relation");
+    check(!result.missing.empty() || !result.missing_functions.empty(),
+          "needs_catalog without a relation or a function");
     for (const rw::QualifiedName& name : result.missing) {
       check(std::find(asked.begin(), asked.end(), name) == asked.end(),
             "needs_catalog asked again for a relation already supplied");
       asked.push_back(name);
       catalog.add_absent(name);
+    }
+    for (const rw::QualifiedName& name : result.missing_functions) {
+      check(std::find(asked_functions.begin(), asked_functions.end(), name.table) ==
+                asked_functions.end(),
+            "needs_catalog asked again for a function already supplied");
+      asked_functions.push_back(name.table);
+      // Some names are IMMUTABLE, some VOLATILE, some absent: each verdict is reached.
+      const char kinds[] = {'i', 's', 'v', '\0'};
+      const char volatility = kinds[name.table.size() % 4];
+      if (volatility != '\0') {
+        catalog.add_function({name.schema.empty() ? "public" : name.schema, name.table},
+                             volatility);
+      }
+      catalog.mark_function_complete(name.table);
     }
     result = rewriter.rewrite(sql, session, catalog);
   }

@@ -68,6 +68,50 @@ TEST(InsertRuleTest, UnsupportedInsertsAreRefused) {
               "users-status"}});
 }
 
+// A function off the built-in list, in a value written to both columns, is judged by pg_proc:
+// IMMUTABLE and STABLE give one result for one statement, so the value may be repeated; VOLATILE
+// (or a name the catalog does not list) is refused. Unqualified, every schema's function of that
+// name must pass, since the search path picks one the engine does not resolve.
+TEST(InsertRuleTest, FunctionsInWrittenValuesAreJudgedByTheirVolatility) {
+  const Rewriter rw({users_migration(Writes::both, Reads::old_column)});
+  StaticCatalog cat = make_catalog();
+  cat.add_function({"public", "slugify"}, 'i');
+  cat.add_function({"public", "stamp"}, 's');
+  cat.add_function({"app", "next_code"}, 's');
+  cat.add_function({"public", "next_code"}, 'v');
+  for (const char* name : {"slugify", "stamp", "next_code", "gone", "lower"}) {
+    cat.mark_function_complete(name);
+  }
+  SessionContext ctx;
+  ctx.user = "alice";
+  const std::vector<Case> cases = {
+      {"INSERT INTO users (id, status) VALUES (1, slugify($1))",
+       "INSERT INTO users (id, status, state) VALUES (1, slugify($1), slugify($1))"},
+      {"UPDATE users SET status = stamp(upper($1)) WHERE id = 1",
+       "UPDATE users SET status = stamp(upper($1)), state = stamp(upper($1)) WHERE id = 1"},
+      {"UPDATE users SET status = app.next_code() WHERE id = 1",
+       "UPDATE users SET status = app.next_code(), state = app.next_code() WHERE id = 1"},
+      {"UPDATE users SET status = next_code() WHERE id = 1", nullptr, kRejected,
+       "next_code(), which is VOLATILE"},
+      {"UPDATE users SET status = public.next_code() WHERE id = 1", nullptr, kRejected,
+       "public.next_code()"},
+      {"INSERT INTO users (id, status) VALUES (1, gone($1))", nullptr, kRejected,
+       "gone(), which the catalog does not list"},
+      {"INSERT INTO users (id, status) VALUES (1, random()::text)", nullptr, kRejected,
+       "random(), which is VOLATILE"},
+      // Not written to both columns: no function matters.
+      {"INSERT INTO users (id, name) VALUES (1, unknown_fn())", nullptr, kUnchanged},
+  };
+  for (const Case& c : cases) {
+    check_case(rw, c, ctx, cat);
+  }
+  const RewriteResult r = rw.rewrite("UPDATE users SET status = my.fn(unknown_fn($1))", ctx, cat);
+  ASSERT_EQ(r.outcome, Outcome::needs_catalog);
+  EXPECT_TRUE(r.missing.empty());
+  EXPECT_EQ(r.missing_functions, (std::vector<QualifiedName>{{"my", "fn"}, {"", "unknown_fn"}}));
+  EXPECT_EQ(catalog_needs(r), "the volatility of my.fn(), unknown_fn()");
+}
+
 // SELECT * and set operations: the rows are read back through a subquery. `switchyard_rows.*`
 // keeps the query's own width, so a query of the wrong width still fails in Postgres.
 TEST(InsertRuleTest, WritesBothFromAQueryReadThroughASubquery) {
