@@ -63,6 +63,8 @@ struct InsertSite {
   /// No column list in the text: the rewrite puts one at offset `list_at` (-1: not found).
   bool synthesized = false;
   int list_at = -1;
+  /// ... and the token index of the table name's (or alias') last token, which it follows.
+  int list_end_token = -1;
   /// A column list in the text: the token index of its '('.
   int list_open = -1;
   /// Each row's value spans and nodes, and where a value is appended to it.
@@ -156,7 +158,9 @@ class Analyzer {
   void set_list_writes(PgQuery__Node* const* targets, size_t n, const Relation& target,
                        std::initializer_list<std::string_view> stops = {"from", "where",
                                                                         "returning"});
-  void insert_writes(const PgQuery__InsertStmt* ins, Relation& target, const Migration* m);
+  /// `query_names`: the output names of the INSERT's query, when known.
+  void insert_writes(const PgQuery__InsertStmt* ins, Relation& target, const Migration* m,
+                     const Names& query_names);
   bool insert_column_names(PgQuery__Node* const* targets, size_t n, const Migration* m,
                            std::vector<std::string>* cols);
   /// The first k columns as the old app sees the table, for an INSERT without a column list.
@@ -187,6 +191,9 @@ class Analyzer {
   int stmt_begin_ = 0;
   int stmt_end_ = 0;
   std::set<const PgQuery__ColumnRef*> rewritten_;
+  /// A `*` reports its names even when no migration reads the new column (an INSERT without a
+  /// column list needs its query's width).
+  bool star_names_wanted_ = false;
   /// `t.*` written as a function's argument: the whole row, not a column list.
   std::set<const PgQuery__ColumnRef*> whole_row_stars_;
   /// Arguments of num_nulls()/num_nonnulls(): a whole row there is not a read of its fields.

@@ -47,8 +47,14 @@ Names Analyzer::insert_stmt(const PgQuery__InsertStmt* ins, const Scope* outer) 
   scope.parent = outer;
   process_with(ins->with_clause, scope);
   Relation target = make_table(ins->relation, scope, true);
+  Names query_names;
   if (ins->select_stmt != nullptr) {
-    walk_query_node(ins->select_stmt, &scope);
+    // Without a column list the query's width says which columns it fills, and a `*` gives
+    // its names (hence its width) only when asked.
+    const bool was_wanted = star_names_wanted_;
+    star_names_wanted_ = ins->n_cols == 0 && !target.migrations.empty();
+    query_names = walk_query_node(ins->select_stmt, &scope);
+    star_names_wanted_ = was_wanted;
   }
   const PgQuery__OnConflictClause* oc = ins->on_conflict_clause;
   if (oc != nullptr && oc->action == PG_QUERY__ON_CONFLICT_ACTION__ONCONFLICT_UPDATE) {
@@ -74,7 +80,7 @@ Names Analyzer::insert_stmt(const PgQuery__InsertStmt* ins, const Scope* outer) 
     return returning;
   }
   for (const Migration* m : target.migrations) {
-    insert_writes(ins, target, m);
+    insert_writes(ins, target, m, query_names);
   }
   return returning;
 }
@@ -124,7 +130,8 @@ Analyzer::WriteOp Analyzer::insert_op(const Migration* m, const std::vector<std:
   return decide_write(m, *io >= 0, *in >= 0);
 }
 
-void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, const Migration* m) {
+void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, const Migration* m,
+                             const Names& query_names) {
   InsertSite site;
   site.synthesized = ins->n_cols == 0;
   if (!insert_column_names(ins->cols, ins->n_cols, m, &site.cols)) {
@@ -142,22 +149,30 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
       return;  // DEFAULT VALUES writes neither column
     }
     size_t k = 0;
-    if (sel->op != PG_QUERY__SET_OPERATION__SETOP_NONE) {
-      unsupported(m, "INSERT without a column list from a set operation");
-      return;
-    }
-    if (sel->n_values_lists > 0) {
+    if (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && sel->n_values_lists > 0) {
       k = sel->values_lists[0]->list->n_items;
-    } else {
-      if (has_star_target(sel)) {
-        unsupported(m, "INSERT without a column list from SELECT *");
-        return;
-      }
+    } else if (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && !has_star_target(sel)) {
       k = sel->n_target_list;
+    } else if (query_names.has_value()) {
+      k = query_names->size();
+    } else {
+      unsupported(
+          m, std::string("INSERT without a column list from ") +
+                 (sel->op != PG_QUERY__SET_OPERATION__SETOP_NONE ? "a set operation" : "SELECT *") +
+                 " whose columns are not known (a function in FROM without column names?)");
+      return;
     }
     if (!first_columns(target, k, &site.cols)) {
       return;
     }
+    // The column list goes after the table name and its alias.
+    const int r0 = tokens_.index_at(ins->relation->location);
+    int e = r0 < 0 ? -1 : tokens_.dotted_name_end(r0);
+    if (e >= 0 && tokens_.is_keyword(e + 1, "as")) {
+      e += 2;
+    }
+    site.list_at = e >= 0 ? tokens_.at(e).end : -1;
+    site.list_end_token = e;
   }
   int io = -1;
   int in = -1;
@@ -165,7 +180,7 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
   if (op == WriteOp::none || sel == nullptr) {
     return;
   }
-  if (op == WriteOp::rename_to_new && m->to_new.empty() && !site.synthesized) {
+  if (op == WriteOp::rename_to_new && m->to_new.empty()) {
     // Only the column list changes: the values go to N as they are, whatever produces them
     // (SELECT *, UNION), so the rows need not be located.
     insert_edits(m, op, io, in, site);
@@ -232,15 +247,6 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
                        : "INSERT ... SELECT * writing a mapped column");
     return;
   }
-  if (site.synthesized) {
-    // The column list goes after the table name and its alias.
-    const int r0 = tokens_.index_at(ins->relation->location);
-    int e = r0 < 0 ? -1 : tokens_.dotted_name_end(r0);
-    if (e >= 0 && tokens_.is_keyword(e + 1, "as")) {
-      e += 2;
-    }
-    site.list_at = e >= 0 ? tokens_.at(e).end : -1;
-  }
   insert_edits(m, op, io, in, site);
 }
 
@@ -251,22 +257,22 @@ void Analyzer::wrapped_query_writes(const PgQuery__InsertStmt* ins, const Relati
   const std::string what = sel->op != PG_QUERY__SET_OPERATION__SETOP_NONE
                                ? "INSERT ... SELECT with UNION/INTERSECT/EXCEPT"
                                : "INSERT ... SELECT *";
-  // Without a column list the number of the query's columns is not known; a WITH inside the
-  // query may hold a data-modifying statement, which a subquery may not; two migrations of the
-  // table would each wrap the query.
-  if (site.synthesized || sel->with_clause != nullptr || target.migrations.size() != 1) {
+  // A WITH inside the query may hold a data-modifying statement, which a subquery may not; two
+  // migrations of the table would each wrap the query.
+  if (sel->with_clause != nullptr || target.migrations.size() != 1) {
     unsupported(m, what + " writing a mapped column" +
-                       (site.synthesized              ? " without a column list"
-                        : sel->with_clause != nullptr ? " with a WITH inside the query"
-                                                      : " of a table with two active migrations"));
+                       (sel->with_clause != nullptr ? " with a WITH inside the query"
+                                                    : " of a table with two active migrations"));
     return;
   }
-  // The query runs from after the column list (and OVERRIDING ... VALUE) to RETURNING, ON
-  // CONFLICT (not a JOIN's `ON conflict = ...`, a column may be named so), the statement's end
-  // or (in a WITH) the closing parenthesis.
-  int close = -1;
+  // The query runs from after the column list, or the table name and alias without one (and
+  // OVERRIDING ... VALUE), to RETURNING, ON CONFLICT (not a JOIN's `ON conflict = ...`, a
+  // column may be named so), the statement's end or (in a WITH) the closing parenthesis.
+  int close = site.list_end_token;
   const bool listed =
-      site.list_open >= 0 && tokens_.paren_items(site.list_open, &close).size() == site.cols.size();
+      site.synthesized ? close >= 0
+                       : site.list_open >= 0 &&
+                             tokens_.paren_items(site.list_open, &close).size() == site.cols.size();
   int first = close + 1;
   if (tokens_.is_keyword(first, "overriding")) {
     first += 3;

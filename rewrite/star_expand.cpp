@@ -55,8 +55,9 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
     }
     need = need || star_active(*r);
   }
-  const bool want_names = std::any_of(involved.begin(), involved.end(),
-                                      [&](const Migration* m) { return reads_new(m); });
+  const bool want_names =
+      star_names_wanted_ || std::any_of(involved.begin(), involved.end(),
+                                        [&](const Migration* m) { return reads_new(m); });
   if (!need) {
     if (!want_names) {
       return std::nullopt;

@@ -46,6 +46,8 @@ CREATE FUNCTION acc_to_new(text) RETURNS smallint LANGUAGE sql IMMUTABLE
   AS $$ SELECT CASE $1 WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END $$;
 CREATE FUNCTION acc_to_old(smallint) RETURNS text LANGUAGE sql IMMUTABLE
   AS $$ SELECT CASE $1 WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END $$;
+CREATE FUNCTION pending_users() RETURNS TABLE (id int, name text, status text) LANGUAGE sql
+  AS $$ VALUES (3, 'c', 'active') $$;
 CREATE FUNCTION tidy(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(btrim($1)) $$;
 CREATE FUNCTION noisy(text) RETURNS text LANGUAGE sql VOLATILE
   AS $$ SELECT CASE WHEN random() < 2 THEN $1 END $$;
@@ -315,10 +317,17 @@ class WritesBothTest(RewriteCase):
                 conn.execute(f"INSERT INTO {t.table} (id, status) SELECT 3, %s UNION ALL "
                              "SELECT 4, CASE WHEN random() < 2 THEN 'active' END "
                              "RETURNING id", ("inactive",))
+                # Without a column list: the query's width (3) names id, name, status.
+                conn.execute(f"INSERT INTO {t.table} SELECT * FROM (VALUES (5, 'e', 'active')) v")
+                conn.execute(f"INSERT INTO {t.table} AS x SELECT id + 5, name, status FROM "
+                             "staging WHERE id = 2 UNION SELECT 8, 'h', %s", ("active",))
                 self.assertEqual(self.rows(t.table), [(1, "active", t.new("active")),
                                                       (2, "inactive", t.new("inactive")),
                                                       (3, "inactive", t.new("inactive")),
-                                                      (4, "active", t.new("active"))])
+                                                      (4, "active", t.new("active")),
+                                                      (5, "active", t.new("active")),
+                                                      (7, "inactive", t.new("inactive")),
+                                                      (8, "active", t.new("active"))])
                 # A query wider than the column list still fails as Postgres makes it fail.
                 with self.assertRaises(errors.SyntaxError):
                     conn.execute(f"INSERT INTO {t.table} (id, status) SELECT * FROM staging")
@@ -998,7 +1007,7 @@ UNSUPPORTED = (
              "WHERE id = 1"),
     (RENAME, "MERGE INTO users u USING staging s ON s.id = u.id "
              "WHEN MATCHED THEN UPDATE SET status = CASE WHEN random() < 2 THEN s.status END"),
-    (RENAME, "INSERT INTO users SELECT * FROM (VALUES (3, 'c', 'active')) v"),
+    (RENAME, "INSERT INTO users SELECT * FROM pending_users()"),
     (RENAME, "UPDATE users SET status = noisy('inactive') WHERE id = 1"),
 )
 

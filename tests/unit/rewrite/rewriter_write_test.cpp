@@ -61,7 +61,8 @@ TEST(InsertRuleTest, UnsupportedInsertsAreRefused) {
                 {"INSERT INTO users (id, status) VALUES (nextval('s'), (SELECT "
                  "gen_random_uuid()::text))",
                  nullptr, kRejected, "gen_random_uuid()"},
-                {"INSERT INTO users SELECT * FROM orders", nullptr, kRejected, "SELECT *"},
+                {"INSERT INTO users SELECT * FROM generate_series(1, 2)", nullptr, kRejected,
+                 "SELECT * whose columns are not known"},
             });
   run_table(users_migration(Writes::both, Reads::old_column, false, false),
             {{"INSERT INTO users (id, status) VALUES (1, random()::text)", nullptr, kPassthrough,
@@ -143,7 +144,24 @@ TEST(InsertRuleTest, WritesBothFromAQueryReadThroughASubquery) {
            "/* tag */ INSERT INTO users (id, status, state) SELECT switchyard_rows.*, "
            "switchyard_rows.c2 FROM (SELECT * FROM orders) AS switchyard_rows (c1, c2) /* c */ "
            "-- x\n"},
-          {"INSERT INTO users SELECT * FROM orders", nullptr, kRejected, "SELECT *"},
+          // Without a column list the query's width (from the catalog) says which columns it
+          // fills, as the old app sees the table.
+          {"INSERT INTO users SELECT * FROM accounts",
+           "INSERT INTO users (id, status, state) SELECT switchyard_rows.*, switchyard_rows.c2 "
+           "FROM (SELECT * FROM accounts) AS switchyard_rows (c1, c2)"},
+          {"INSERT INTO users AS u SELECT 1, 'a' UNION SELECT 2, 'b' RETURNING u.id",
+           "INSERT INTO users AS u (id, status, state) SELECT switchyard_rows.*, "
+           "switchyard_rows.c2 FROM (SELECT 1, 'a' UNION SELECT 2, 'b') AS switchyard_rows (c1, "
+           "c2) RETURNING u.id"},
+          {"INSERT INTO users TABLE accounts",
+           "INSERT INTO users (id, status, state) SELECT "
+           "switchyard_rows.*, switchyard_rows.c2 FROM (TABLE "
+           "accounts) AS switchyard_rows (c1, c2)"},
+          // As wide as the table with N: the app writes both columns itself.
+          {"INSERT INTO users SELECT * FROM orders", nullptr, kUnchanged},
+          {"INSERT INTO users SELECT 1 UNION SELECT 2", nullptr, kUnchanged},
+          {"INSERT INTO users SELECT * FROM generate_series(1, 2)", nullptr, kRejected,
+           "whose columns are not known"},
           {"INSERT INTO users (id, status) WITH x AS (SELECT 1, 'a') SELECT * FROM x", nullptr,
            kRejected, "WITH inside the query"},
       });
@@ -226,7 +244,8 @@ TEST(InsertRuleTest, WritesNew) {
                  "INSERT INTO users (id, state) SELECT * FROM (VALUES (1, 'a')) v"},
                 {"INSERT INTO users (id, status) SELECT id, status FROM orders UNION SELECT 1, 'x'",
                  "INSERT INTO users (id, state) SELECT id, status FROM orders UNION SELECT 1, 'x'"},
-                {"INSERT INTO users SELECT * FROM orders", nullptr, kRejected, "SELECT *"},
+                {"INSERT INTO users SELECT * FROM accounts",
+                 "INSERT INTO users (id, state) SELECT * FROM accounts"},
             });
   run_table(users_migration(Writes::new_column, Reads::new_column, true),
             {
