@@ -229,6 +229,10 @@ TEST(LiteralShapeTest, KeyRewriteFilledEqualsEachTextsRewrite) {
       "INSERT (id, status) VALUES (v.id, 'active')",
       "MERGE INTO users u USING orders o ON o.user_id = u.id AND o.total > 2.5 WHEN MATCHED THEN "
       "UPDATE SET status = CASE WHEN o.total > 10 THEN 'big' ELSE 'small' END",
+      "SELECT o.id, row_to_json(u) FROM orders o LEFT JOIN users u ON u.id = o.user_id WHERE "
+      "o.total > 1.5",
+      "INSERT INTO users SELECT * FROM (VALUES (3, 'active')) v",
+      "INSERT INTO users SELECT 1, 'a' UNION SELECT 2, 'b'",
       // Refused: a refusal is never shared, each text of the shape is rewritten.
       "INSERT INTO users (id, status) VALUES (1, random()::text)",
   };
