@@ -2,9 +2,10 @@
 
 Two app sessions write the two mapped tables of test_rewrite: an old app writing the old
 column and an updated app writing the new one, with INSERT (single, multi-row, no column list,
-INSERT ... SELECT, a UNION of SELECT *), UPDATE (by id, by a read of the old column, FROM another table), upserts
-(ON CONFLICT and MERGE) and DELETE, over the simple protocol, the extended protocol and named prepared statements,
-sometimes inside a transaction that is rolled back. Halfway through, reads flip to the new
+INSERT ... SELECT, a UNION of SELECT * with or without a column list), UPDATE (by id, by a read
+of the old column, FROM another table), upserts (ON CONFLICT and MERGE) and DELETE, over the
+simple protocol, the extended protocol and named prepared statements, sometimes inside a
+transaction that is rolled back. Halfway through, reads flip to the new
 column (SIGHUP). Afterwards, read straight from Postgres:
 
     SELECT count(*) FROM t WHERE old IS DISTINCT FROM to_old(new)   -- 0
@@ -100,10 +101,16 @@ class Workload:
         if op == "insert_union":
             ids = self.free_ids(model, table, 2)
             vals = [self.pick(table) for _ in ids]
-            text = " UNION ALL ".join(["SELECT * FROM (VALUES (%s::int, %s::text)) v"] * len(ids))
             params = tuple(x for pair in zip(ids, vals) for x in pair)
-            return op, f"INSERT INTO {table} (id, status) {text}", params, \
-                set_rows(dict(zip(ids, vals)))
+            if self.rng.random() < 0.5:
+                text = " UNION ALL ".join(["SELECT * FROM (VALUES (%s::int, %s::text)) v"] *
+                                          len(ids))
+                return op, f"INSERT INTO {table} (id, status) {text}", params, \
+                    set_rows(dict(zip(ids, vals)))
+            # Without a column list: the query's width (3) names id, name, status.
+            text = " UNION ALL ".join(["SELECT * FROM (VALUES (%s::int, 'u', %s::text)) v"] *
+                                      len(ids))
+            return op, f"INSERT INTO {table} {text}", params, set_rows(dict(zip(ids, vals)))
         if op == "insert_no_list":
             (i,) = self.free_ids(model, table, 1)
             return op, f"INSERT INTO {table} VALUES (%s, 'p', %s)", (i, v), set_rows({i: v})
