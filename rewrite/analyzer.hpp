@@ -207,6 +207,9 @@ class Analyzer {
 /// leading parentheses.
 int min_location(const ProtobufCMessage* msg);
 
+/// The columns of a function in FROM when known without the catalog (function_columns.cpp).
+Names function_columns(const PgQuery__RangeFunction* rf);
+
 /// Postgres' FigureColname for a target without alias (only the cases that depend on names).
 std::string figure_colname(const Node* node);
 

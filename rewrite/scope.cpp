@@ -318,6 +318,7 @@ void Analyzer::add_from_item(const Node* item, Scope& scope, std::vector<Relatio
           rel.refname = std::string(string_value(fc->funcname[fc->n_funcname - 1]));
         }
       }
+      rel.columns = function_columns(rf);
       push(std::move(rel));
       return;
     }

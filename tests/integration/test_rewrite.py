@@ -934,6 +934,13 @@ class ReadsNewTest(RewriteCase):
             cur = conn.execute("SELECT a.id, u.id FROM accounts a JOIN users u "
                                "ON (a.status = 'active') = (u.status = 'z-new') ORDER BY 1, 2")
             self.assertEqual(cur.fetchall(), [(1, 1), (2, 2)])
+            # A function in FROM whose columns are known: the bare status is the users' one.
+            for t in MAPPED:
+                served = self.SERVED[t.table]
+                cur = conn.execute(f"SELECT id, status FROM {t.table} JOIN unnest(%s::int[]) "
+                                   "WITH ORDINALITY AS x(uid, ord) ON x.uid = id ORDER BY ord",
+                                   ([2, 1],))
+                self.assertEqual(cur.fetchall(), [(2, served[2]), (1, served[1])])
 
     def test_subqueries_correlated_and_ctes(self):
         with self.connect() as conn:

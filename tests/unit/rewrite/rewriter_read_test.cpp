@@ -192,7 +192,13 @@ TEST(ReadRuleTest, UnsupportedReadsAreRejectedOrPassedThrough) {
   run_table(
       users_migration(Writes::both, Reads::new_column),
       {
-          {"SELECT status FROM users, generate_series(1, 2) g", nullptr, kRejected, "users-status"},
+          {"SELECT status FROM users, my_rows() g", nullptr, kRejected, "users-status"},
+          {"SELECT status FROM users, unnest($1) g", nullptr, kRejected, "users-status"},
+          {"SELECT status FROM users, unnest($1::my_row[]) g", nullptr, kRejected, "users-status"},
+          {"SELECT status FROM users, app.generate_series(1, 2) g", nullptr, kRejected,
+           "users-status"},
+          {"SELECT status FROM users, ROWS FROM (generate_series(1, 2)) g", nullptr, kRejected,
+           "users-status"},
           {"SELECT ROW(u.*) FROM users u", nullptr, kRejected, "whole-row"},
           {"SELECT row_to_json(u) FROM users AS u(a, b)", nullptr, kRejected, "whole-row"},
           {"SELECT id FROM users JOIN orders USING (status)", nullptr, kRejected, "USING (status)"},
@@ -247,6 +253,35 @@ TEST(ReadRuleTest, WholeRowReferencesAreBuiltAgainWithTheOldField) {
   run_table(dropped, {
                          {"SELECT row_to_json(u) FROM users u", nullptr, kRejected, "dropped"},
                      });
+}
+
+// A function in FROM whose columns are known without the catalog (a column definition list, or
+// a built-in returning one scalar column) lets an unqualified O resolve beside it.
+TEST(ReadRuleTest, FunctionsInFromWithKnownColumns) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          {"SELECT status FROM users, generate_series(1, 2) g",
+           "SELECT state AS status FROM users, generate_series(1, 2) g"},
+          {"SELECT id, status FROM users JOIN unnest($1::int[]) WITH ORDINALITY AS x(uid, ord) "
+           "ON x.uid = users.id ORDER BY ord",
+           "SELECT id, state AS status FROM users JOIN unnest($1::int[]) WITH ORDINALITY AS "
+           "x(uid, ord) ON x.uid = users.id ORDER BY ord"},
+          {"SELECT status FROM users, unnest(ARRAY[1, 2], $1::text[]) AS x(a)",
+           "SELECT state AS status FROM users, unnest(ARRAY[1, 2], $1::text[]) AS x(a)"},
+          {"SELECT status FROM users, json_to_recordset($1) AS x(a int, b text)",
+           "SELECT state AS status FROM users, json_to_recordset($1) AS x(a int, b text)"},
+          // The function's own column called status: Postgres finds the name ambiguous.
+          {"SELECT status FROM users, json_to_recordset($1) AS x(status text)", nullptr, kRejected,
+           "cannot resolve"},
+          {"SELECT status FROM users, generate_series(1, 2) AS g(status)", nullptr, kRejected,
+           "cannot resolve"},
+          {"SELECT status FROM users, generate_series(1, 2) AS status", nullptr, kRejected,
+           "cannot resolve"},
+          {"SELECT x.status, u.status FROM users u, json_to_recordset($1) AS x(status text)",
+           "SELECT x.status, u.state AS status FROM users u, json_to_recordset($1) AS x(status "
+           "text)"},
+      });
 }
 
 TEST(ReadRuleTest, SearchPathDecidesWhichUsersIsMeant) {

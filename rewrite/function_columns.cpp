@@ -1,0 +1,102 @@
+// The columns of a function in FROM, when they are known without asking the catalog: a column
+// definition list, or a built-in that returns one scalar column (named by the alias, else by the
+// function) such as generate_series or unnest($1::int[]). An unqualified O next to such a
+// function resolves with certainty; next to any other function it stays unsupported.
+
+#include <algorithm>
+#include <array>
+
+#include "rewrite/analyzer.hpp"
+
+namespace switchyard::rewrite::detail {
+
+namespace {
+
+// Set-returning built-ins whose one column is a scalar (never a row type's columns).
+constexpr std::array<std::string_view, 4> kScalarSetFunctions = {
+    "generate_series", "generate_subscripts", "regexp_split_to_table", "string_to_table"};
+
+// Element types of an array that unnest may expand to one column: a composite element
+// would expand to its fields instead.
+constexpr std::array<std::string_view, 16> kScalarTypes = {
+    "int2",   "int4", "int8",    "integer", "bigint", "smallint", "numeric",     "float4",
+    "float8", "text", "varchar", "bpchar",  "uuid",   "bool",     "timestamptz", "date"};
+
+std::string_view last_name(PgQuery__Node* const* names, size_t n) {
+  return n > 0 ? string_value(names[n - 1]) : std::string_view();
+}
+
+bool builtin_schema(PgQuery__Node* const* names, size_t n) {
+  return n < 2 || string_value(names[n - 2]) == "pg_catalog";
+}
+
+// `$1::int[]`, `ARRAY[1, 2]::text[]` or `ARRAY[1, 2]`: an array whose elements are scalars.
+bool scalar_array(const Node* arg) {
+  if (arg->node_case == PG_QUERY__NODE__NODE_A_ARRAY_EXPR) {
+    const PgQuery__AArrayExpr* a = arg->a_array_expr;
+    return a->n_elements > 0 &&
+           std::all_of(a->elements, a->elements + a->n_elements,
+                       [](const Node* e) { return e->node_case == PG_QUERY__NODE__NODE_A_CONST; });
+  }
+  if (arg->node_case != PG_QUERY__NODE__NODE_TYPE_CAST || arg->type_cast->type_name == nullptr) {
+    return false;
+  }
+  const PgQuery__TypeName* t = arg->type_cast->type_name;
+  const std::string_view type = last_name(t->names, t->n_names);
+  return t->n_array_bounds == 1 && builtin_schema(t->names, t->n_names) &&
+         std::find(kScalarTypes.begin(), kScalarTypes.end(), type) != kScalarTypes.end();
+}
+
+}  // namespace
+
+Names function_columns(const PgQuery__RangeFunction* rf) {
+  if (rf->is_rowsfrom || rf->n_functions != 1 ||
+      rf->functions[0]->node_case != PG_QUERY__NODE__NODE_LIST ||
+      rf->functions[0]->list->n_items == 0 ||
+      rf->functions[0]->list->items[0]->node_case != PG_QUERY__NODE__NODE_FUNC_CALL) {
+    return std::nullopt;
+  }
+  const PgQuery__FuncCall* fc = rf->functions[0]->list->items[0]->func_call;
+  std::vector<std::string> names;
+  if (rf->n_coldeflist > 0) {
+    for (size_t i = 0; i < rf->n_coldeflist; ++i) {
+      const Node* def = rf->coldeflist[i];
+      if (def->node_case != PG_QUERY__NODE__NODE_COLUMN_DEF ||
+          def->column_def->colname == nullptr) {
+        return std::nullopt;
+      }
+      names.emplace_back(def->column_def->colname);
+    }
+  } else {
+    const std::string_view name = last_name(fc->funcname, fc->n_funcname);
+    if (!builtin_schema(fc->funcname, fc->n_funcname)) {
+      return std::nullopt;
+    }
+    size_t count = 0;
+    if (std::find(kScalarSetFunctions.begin(), kScalarSetFunctions.end(), name) !=
+        kScalarSetFunctions.end()) {
+      count = 1;
+    } else if (name == "unnest" && fc->n_args > 0 &&
+               std::all_of(fc->args, fc->args + fc->n_args, scalar_array)) {
+      count = fc->n_args;
+    } else {
+      return std::nullopt;
+    }
+    const bool aliased = rf->alias != nullptr && rf->alias->aliasname != nullptr;
+    names.assign(count, aliased ? std::string(rf->alias->aliasname) : std::string(name));
+  }
+  if (rf->ordinality) {
+    names.emplace_back("ordinality");
+  }
+  // Column aliases rename the first columns; more aliases than columns is the server's error.
+  const size_t renamed = rf->alias != nullptr ? rf->alias->n_colnames : 0;
+  if (renamed > names.size()) {
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < renamed; ++i) {
+    names[i] = std::string(string_value(rf->alias->colnames[i]));
+  }
+  return names;
+}
+
+}  // namespace switchyard::rewrite::detail
