@@ -242,7 +242,7 @@ void Analyzer::walk_expr(const Node* n, const Scope& scope) {
       return;
     case PG_QUERY__NODE__NODE_FUNC_CALL: {
       const PgQuery__FuncCall* fc = n->func_call;
-      // num_nulls(u) reads whether the row is there, none of its fields (whole_row.cpp's test).
+      // num_nulls(u.*) reads whether the row is there, none of its fields (whole_row.cpp's test).
       const std::string_view name =
           fc->n_funcname > 0 ? string_value(fc->funcname[fc->n_funcname - 1]) : "";
       const bool nullness = name == "num_nulls" || name == "num_nonnulls";

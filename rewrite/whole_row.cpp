@@ -60,8 +60,9 @@ void Analyzer::whole_row_read(const PgQuery__ColumnRef* cr, Relation& rel, bool 
     }
   }
   // An outer join's missing row is NULL, not a row of NULLs; `IS NULL` cannot tell the two
-  // apart, num_nulls() can.
-  const std::string text = "(CASE WHEN pg_catalog.num_nulls(" + record + ") = 0 THEN ROW(" +
+  // apart, num_nulls() can. `u.*` there (the whole row, as a function's argument) needs no
+  // name resolution, unlike a bare `u`, which might be a column.
+  const std::string text = "(CASE WHEN pg_catalog.num_nulls(" + record + ".*) = 0 THEN ROW(" +
                            fields + ")::" + quote_ident(rel.qname->schema) + "." +
                            quote_ident(rel.qname->table) + " END)";
   const int first = tokens_.index_at(cr->location);

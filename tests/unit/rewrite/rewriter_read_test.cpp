@@ -210,8 +210,8 @@ TEST(ReadRuleTest, UnsupportedReadsAreRejectedOrPassedThrough) {
             });
 }
 
-#define ROW_U(r)                                                                              \
-  "(CASE WHEN pg_catalog.num_nulls(" r ") = 0 THEN ROW(" r ".id, " r ".state, " r ".name, " r \
+#define ROW_U(r)                                                                                \
+  "(CASE WHEN pg_catalog.num_nulls(" r ".*) = 0 THEN ROW(" r ".id, " r ".state, " r ".name, " r \
   ".state)::public.users END)"
 
 // A whole-row reference is built again from the columns, O's field read from N, so the record
@@ -242,12 +242,13 @@ TEST(ReadRuleTest, WholeRowReferencesAreBuiltAgainWithTheOldField) {
   Migration typed = users_migration(Writes::both, Reads::new_column, true);
   typed.old_type = "text";
   typed.new_type = "smallint";
-  run_table(typed, {
-                       {"SELECT row_to_json(u) FROM users u",
-                        "SELECT row_to_json((CASE WHEN pg_catalog.num_nulls(u) = 0 THEN ROW(u.id, "
-                        "CAST((CASE (u.state) WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END) AS "
-                        "text), u.name, u.state)::public.users END)) FROM users u"},
-                   });
+  run_table(typed,
+            {
+                {"SELECT row_to_json(u) FROM users u",
+                 "SELECT row_to_json((CASE WHEN pg_catalog.num_nulls(u.*) = 0 THEN ROW(u.id, "
+                 "CAST((CASE (u.state) WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END) AS "
+                 "text), u.name, u.state)::public.users END)) FROM users u"},
+            });
   Migration dropped = users_migration(Writes::new_column, Reads::new_column);
   dropped.old_column = "gone";
   run_table(dropped, {
