@@ -3,12 +3,33 @@
 #include <libpq-fe.h>
 
 #include <map>
+#include <memory>
 
 #include "backfill/sql.hpp"
 
 namespace switchyard::proxy {
 
 using backfill::text_array_literal;
+
+namespace {
+
+using QueryResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+// Runs `query` with `names` as its one parameter (text[]); null, with `error` set, on failure.
+QueryResult query_by_names(PGconn* connection, const char* query,
+                           const std::vector<std::string>& names, std::string* error) {
+  const std::string array = text_array_literal(names);
+  const char* values[] = {array.c_str()};
+  QueryResult result(PQexecParams(connection, query, 1, nullptr, values, nullptr, nullptr, 0),
+                     &PQclear);
+  if (PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
+    *error = std::string("catalog query failed: ") + PQresultErrorMessage(result.get());
+    return QueryResult(nullptr, &PQclear);
+  }
+  return result;
+}
+
+}  // namespace
 
 std::variant<std::unique_ptr<CatalogClient>, std::string> CatalogClient::connect(
     const config::Config& config, const std::string& database) {
@@ -32,15 +53,12 @@ std::variant<std::vector<RelationColumns>, std::string> CatalogClient::load(
       "     AND NOT a.attisdropped "
       "WHERE c.relname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
       "ORDER BY n.nspname, c.relname, a.attnum";
-  std::string array = text_array_literal(tables);
-  const char* values[] = {array.c_str()};
-  PGresult* result =
-      PQexecParams(connection_.native(), kQuery, 1, nullptr, values, nullptr, nullptr, 0);
-  if (PQresultStatus(result) != PGRES_TUPLES_OK) {
-    std::string message = PQresultErrorMessage(result);
-    PQclear(result);
-    return "catalog query failed: " + message;
+  std::string error;
+  const QueryResult owned = query_by_names(connection_.native(), kQuery, tables, &error);
+  if (!owned) {
+    return error;
   }
+  const PGresult* result = owned.get();
   std::map<rewrite::QualifiedName, RelationColumns> found;
   for (int row = 0; row < PQntuples(result); ++row) {
     rewrite::QualifiedName name{PQgetvalue(result, row, 0), PQgetvalue(result, row, 1)};
@@ -49,7 +67,6 @@ std::variant<std::vector<RelationColumns>, std::string> CatalogClient::load(
     relation.columns.emplace_back(PQgetvalue(result, row, 2));
     relation.types.emplace_back(PQgetvalue(result, row, 3));
   }
-  PQclear(result);
   std::vector<RelationColumns> relations;
   for (auto& [name, relation] : found) {
     relations.push_back(std::move(relation));
@@ -66,15 +83,12 @@ std::variant<std::vector<FunctionVolatility>, std::string> CatalogClient::load_f
       "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
       "WHERE p.proname = ANY($1::text[]) "
       "GROUP BY n.nspname, p.proname";
-  std::string array = text_array_literal(names);
-  const char* values[] = {array.c_str()};
-  PGresult* result =
-      PQexecParams(connection_.native(), kQuery, 1, nullptr, values, nullptr, nullptr, 0);
-  if (PQresultStatus(result) != PGRES_TUPLES_OK) {
-    std::string message = PQresultErrorMessage(result);
-    PQclear(result);
-    return "catalog query failed: " + message;
+  std::string error;
+  const QueryResult owned = query_by_names(connection_.native(), kQuery, names, &error);
+  if (!owned) {
+    return error;
   }
+  const PGresult* result = owned.get();
   std::vector<FunctionVolatility> functions;
   for (int row = 0; row < PQntuples(result); ++row) {
     const char volatility = PQgetvalue(result, row, 2)[0];
@@ -82,7 +96,6 @@ std::variant<std::vector<FunctionVolatility>, std::string> CatalogClient::load_f
         FunctionVolatility{{PQgetvalue(result, row, 0), PQgetvalue(result, row, 1)},
                            volatility == 'i' || volatility == 's' ? volatility : 'v'});
   }
-  PQclear(result);
   return functions;
 }
 
