@@ -151,9 +151,18 @@ class Analyzer {
   enum class WriteOp { none, add_new, add_old, rename_to_new, remove_old };
   WriteOp decide_write(const Migration* m, bool writes_old, bool writes_new);
   std::string written_value(const Migration* m, WriteOp op, Span value, const Node* node);
+  /// What in `value` may give another result when evaluated again ("" if nothing): a VOLATILE
+  /// function, a nested statement. Functions the catalog has not described are recorded as
+  /// missing (and pass).
+  std::string unrepeatable(const Node* value);
   bool safe_to_duplicate(const Node* value, const Migration* m);
   /// The read rule over a SET list's values (UPDATE, ON CONFLICT DO UPDATE, MERGE).
   void walk_set_values(PgQuery__Node* const* targets, size_t n, const Scope& scope);
+  /// `written = value` as a multi-column SET that computes a value which may differ when
+  /// evaluated twice once per row, in a sub-SELECT both columns read:
+  /// `(O, N) = (SELECT v, to_new(v) FROM (SELECT value) AS switchyard_value (v) WHERE ...)`.
+  std::string computed_once(const Migration* m, WriteOp op, const std::string& written, Span value,
+                            const Relation& target);
   /// The write rule over a SET list; `stops`: the keywords that end it in the text.
   void set_list_writes(PgQuery__Node* const* targets, size_t n, const Relation& target,
                        std::initializer_list<std::string_view> stops = {"from", "where",
@@ -209,6 +218,9 @@ int min_location(const ProtobufCMessage* msg);
 
 /// The columns of a function in FROM when known without the catalog (function_columns.cpp).
 Names function_columns(const PgQuery__RangeFunction* rf);
+
+/// A value whose type the server takes from where it is written: $n, NULL, 'string'.
+bool is_untyped(const Node* node);
 
 /// Postgres' FigureColname for a target without alias (only the cases that depend on names).
 std::string figure_colname(const Node* node);

@@ -233,6 +233,17 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
     for (size_t i = 0; i < sel->n_target_list; ++i) {
       vals.push_back(sel->target_list[i]->res_target->val);
     }
+    // A value that may differ when evaluated twice is computed once, in a subquery, unless
+    // another item takes its type from its column ($1, NULL, '2024-01-01'): one level down it
+    // would be text.
+    const int written = op == WriteOp::add_new ? io : in;
+    if ((op == WriteOp::add_new || op == WriteOp::add_old) &&
+        written < static_cast<int>(vals.size()) &&
+        !unrepeatable(vals[static_cast<size_t>(written)]).empty() &&
+        std::none_of(vals.begin(), vals.end(), is_untyped)) {
+      wrapped_query_writes(ins, target, m, op, io, in, site);
+      return;
+    }
     site.rows.push_back(std::move(spans));
     site.nodes.push_back(std::move(vals));
     site.append_at.push_back(last_full->end);
@@ -256,7 +267,8 @@ void Analyzer::wrapped_query_writes(const PgQuery__InsertStmt* ins, const Relati
   const PgQuery__SelectStmt* sel = ins->select_stmt->select_stmt;
   const std::string what = sel->op != PG_QUERY__SET_OPERATION__SETOP_NONE
                                ? "INSERT ... SELECT with UNION/INTERSECT/EXCEPT"
-                               : "INSERT ... SELECT *";
+                           : has_star_target(sel) ? "INSERT ... SELECT *"
+                                                  : "INSERT ... SELECT of a volatile value";
   // A WITH inside the query may hold a data-modifying statement, which a subquery may not; two
   // migrations of the table would each wrap the query.
   if (sel->with_clause != nullptr || target.migrations.size() != 1) {

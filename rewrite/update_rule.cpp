@@ -70,6 +70,20 @@ Names Analyzer::delete_stmt(const PgQuery__DeleteStmt* del, const Scope* outer) 
   return returning;
 }
 
+std::string Analyzer::computed_once(const Migration* m, WriteOp op, const std::string& written,
+                                    Span value, const Relation& target) {
+  const std::string& tmpl = op == WriteOp::add_old ? m->to_old : m->to_new;
+  const std::string v = "switchyard_value.v";
+  const std::string other = quote_ident(op == WriteOp::add_old ? m->old_column : m->new_column);
+  // The reference to the target's row makes the sub-SELECT correlated, so it runs for each
+  // row: an uncorrelated one is evaluated once for the whole statement, and every row would get
+  // the first row's random() where the app's SET gives each its own.
+  return "(" + written + ", " + other + ") = (SELECT " + v + ", " +
+         (tmpl.empty() ? v : "(" + apply_template(tmpl, v) + ")") + " FROM (SELECT " +
+         edits_.render(value.begin, value.end) + ") AS switchyard_value (v) WHERE " +
+         "pg_catalog.num_nulls(" + quote_ident(target.refname) + ".*) = 0)";
+}
+
 void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Relation& target,
                                std::initializer_list<std::string_view> stops) {
   if (n == 0 || names_a_column_twice(targets, n)) {
@@ -159,10 +173,10 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
     const PgQuery__ResTarget* rt = targets[groups[gi][pos]]->res_target;
     bool ok = true;
     if (groups[gi].size() == 1 && multi(rt->val) == nullptr) {
-      if (op == WriteOp::add_new || op == WriteOp::add_old) {
-        if (!safe_to_duplicate(rt->val, m)) {
-          continue;
-        }
+      if ((op == WriteOp::add_new || op == WriteOp::add_old) && !unrepeatable(rt->val).empty()) {
+        ok = edits_.replace(item.begin, item.end,
+                            computed_once(m, op, quote_ident(rt->name), value, target));
+      } else if (op == WriteOp::add_new || op == WriteOp::add_old) {
         ok = edits_.insert(item.end, ", " + other + " = " + written_value(m, op, value, rt->val));
       } else if (op == WriteOp::rename_to_new) {
         ok = edits_.replace(item.begin, item.end,

@@ -178,7 +178,7 @@ Analyzer::WriteOp Analyzer::decide_write(const Migration* m, bool writes_old, bo
   return WriteOp::none;
 }
 
-bool Analyzer::safe_to_duplicate(const Node* value, const Migration* m) {
+std::string Analyzer::unrepeatable(const Node* value) {
   auto judge = [&](const PgQuery__FuncCall* fc) -> std::string {
     // The parser stores names as Postgres does (folded unless quoted).
     QualifiedName name;
@@ -207,6 +207,11 @@ bool Analyzer::safe_to_duplicate(const Node* value, const Migration* m) {
   };
   std::string bad;
   find_unrepeatable(value, &bad, judge);
+  return bad;
+}
+
+bool Analyzer::safe_to_duplicate(const Node* value, const Migration* m) {
+  const std::string bad = unrepeatable(value);
   if (bad.empty()) {
     return true;
   }
@@ -215,9 +220,6 @@ bool Analyzer::safe_to_duplicate(const Node* value, const Migration* m) {
   return false;
 }
 
-namespace {
-
-// A value whose type the server takes from where it is written: $n, NULL, 'string'.
 bool is_untyped(const Node* node) {
   if (node == nullptr) {
     return false;
@@ -230,8 +232,6 @@ bool is_untyped(const Node* node) {
   }
   return node->a_const->isnull || node->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL;
 }
-
-}  // namespace
 
 std::string Analyzer::written_value(const Migration* m, WriteOp op, Span value, const Node* node) {
   if (node != nullptr && node->node_case == PG_QUERY__NODE__NODE_SET_TO_DEFAULT) {

@@ -161,7 +161,8 @@ class BackfillUnderDualWritesTest(BackfillCase):
         # "old app" that only knows the status column: the proxy adds state.
         script = os.path.join(self.directory, "writes.sql")
         with open(script, "w") as f:
-            # Volatile values (random()) are refused by the rewrite, rightly: pgbench draws them.
+            # Random values are drawn by pgbench: INSERT ... VALUES (random()) is refused by the
+            # rewrite, rightly (its VALUES row cannot compute a value once for two columns).
             f.write("\\set id random(1, 300000)\n"
                     "\\set nid random(300001, 320000)\n"
                     "\\set flip random(0, 1)\n"

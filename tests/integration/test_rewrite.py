@@ -307,6 +307,29 @@ class WritesBothTest(RewriteCase):
                 self.assertEqual(self.rows(t.table), [(1, "active", t.new("active")),
                                                       (2, "inactive", t.new("inactive"))])
 
+    def test_a_volatile_set_value_is_computed_once_per_row_for_both_columns(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                conn.execute(f"INSERT INTO {t.table} (id, name, status) VALUES (1, 'a', 'x'), "
+                             "(2, 'b', 'x'), (3, 'c', 'x')")
+            # Each row its own random value, the same in both columns.
+            conn.execute("UPDATE users SET status = md5(random()::text || %s) WHERE id < 3",
+                         ("salt",))
+            conn.execute("INSERT INTO users (id, status) VALUES (3, 'y') ON CONFLICT (id) DO "
+                         "UPDATE SET status = md5(random()::text || excluded.status)")
+            conn.execute("UPDATE accounts SET status = CASE WHEN random() < 2 THEN 'inactive' "
+                         "END WHERE id < 3")
+            conn.execute("MERGE INTO accounts a USING (VALUES (3)) v (id) ON v.id = a.id "
+                         "WHEN MATCHED THEN UPDATE SET status = noisy('active')")
+            conn.execute("INSERT INTO users (id, status) SELECT g, md5(random()::text) "
+                         "FROM generate_series(4, 5) g")
+        users = self.rows("users")
+        self.assertEqual(len({status for _, status, _ in users}), 5, users)
+        self.assertTrue(all(status == state and len(status) == 32 for _, status, state in users),
+                        users)
+        self.assertEqual(self.rows("accounts"), [(1, "inactive", 0), (2, "inactive", 0),
+                                                 (3, "active", 1)])
+
     def test_insert_from_select_star_or_a_union_is_read_through_a_subquery(self):
         self.direct("INSERT INTO staging (id, name, status) VALUES (1, 'a', 'active'), "
                     "(2, 'b', 'inactive')")
@@ -1009,13 +1032,13 @@ class ReadsNewTest(RewriteCase):
 # Writes of the old column that the engine refuses (README "Not supported"): each would let the
 # two columns drift. The values keep the data deterministic under passthrough.
 UNSUPPORTED = (
-    (TYPE_CHANGE, "UPDATE accounts SET status = CASE WHEN random() < 2 THEN 'inactive' END"),
-    (RENAME, "UPDATE users SET status = CASE WHEN random() < 2 THEN 'inactive' END "
-             "WHERE id = 1"),
-    (RENAME, "MERGE INTO users u USING staging s ON s.id = u.id "
-             "WHEN MATCHED THEN UPDATE SET status = CASE WHEN random() < 2 THEN s.status END"),
+    (TYPE_CHANGE, "INSERT INTO accounts (id, status) VALUES "
+                  "(2, CASE WHEN random() < 2 THEN 'inactive' END)"),
+    (RENAME, "INSERT INTO users (id, status) VALUES (4, noisy('inactive'))"),
+    (RENAME, "MERGE INTO users u USING staging s ON s.id = u.id + 100 WHEN NOT MATCHED THEN "
+             "INSERT (id, status) VALUES (s.id + 10, CASE WHEN random() < 2 THEN s.status END)"),
     (RENAME, "INSERT INTO users SELECT * FROM pending_users()"),
-    (RENAME, "UPDATE users SET status = noisy('inactive') WHERE id = 1"),
+    (RENAME, "UPDATE users SET (name, status) = ('n', noisy('inactive')) WHERE id = 1"),
 )
 
 
@@ -1044,7 +1067,8 @@ class UnsupportedTest(RewriteCase):
                         conn.execute(text)
                     self.assert_rejected(raised, name)
             with self.assertRaises(errors.FeatureNotSupported) as raised:
-                conn.execute("UPDATE users SET status = md5(random()::text) WHERE id = %s", (1,))
+                conn.execute("INSERT INTO users (id, status) VALUES (%s, md5(random()::text))",
+                             (5,))
             self.assert_rejected(raised, RENAME)
             self.assertEqual(conn.execute("SELECT count(*) FROM users").fetchone(), (2,))
         self.assert_data_unchanged()
@@ -1057,8 +1081,9 @@ class UnsupportedTest(RewriteCase):
         # Forwarded as written: only the column the app named changed. That drift is what the
         # operator chose with passthrough; the log says so.
         self.assertEqual(self.rows("users"), [(1, "inactive", "active"), (2, "active", "active"),
-                                              (3, "active", None)])
-        self.assertEqual(self.rows("accounts"), [(1, "inactive", 1)])
+                                              (3, "active", None), (4, "inactive", None),
+                                              (11, "inactive", None)])
+        self.assertEqual(self.rows("accounts"), [(1, "active", 1), (2, "inactive", None)])
         self.assertIn("event=unsupported_passthrough", p.log_text())
 
     def test_rejection_in_a_transaction_fails_it_like_a_real_error(self):
@@ -1068,8 +1093,9 @@ class UnsupportedTest(RewriteCase):
                 with self.connect(autocommit=False) as conn:
                     conn.execute("INSERT INTO users (id, status) VALUES (5, 'inactive')")
                     with self.assertRaises(errors.FeatureNotSupported) as raised:
-                        conn.execute("UPDATE users SET status = md5(random()::text) "
-                                     "WHERE id = %s" if params else UNSUPPORTED[1][1], params)
+                        conn.execute("INSERT INTO users (id, status) VALUES "
+                                     "(%s, md5(random()::text))" if params else UNSUPPORTED[1][1],
+                                     params)
                     self.assert_rejected(raised, RENAME)
                     with self.assertRaises(errors.InFailedSqlTransaction):
                         conn.execute("SELECT 1")
@@ -1086,8 +1112,8 @@ class UnsupportedTest(RewriteCase):
         with self.raw_session() as conn:
             conn.send(wire.parse("INSERT INTO users (id, status) VALUES ($1, 'inactive')", "good")
                       + wire.bind(["7"], statement="good") + wire.execute()
-                      + wire.parse("UPDATE users SET status = md5(random()::text) WHERE id = $1",
-                                   "bad")
+                      + wire.parse("INSERT INTO users (id, status) VALUES "
+                                   "($1, md5(random()::text))", "bad")
                       + wire.bind(["1"], statement="bad") + wire.execute()
                       + wire.parse("SELECT 1") + wire.bind() + wire.execute() + wire.sync())
             messages = conn.read_until_ready()
@@ -1110,13 +1136,13 @@ class UnsupportedTest(RewriteCase):
             with self.assertRaises(errors.FeatureNotSupported):
                 with conn.pipeline():
                     conn.execute("INSERT INTO users (id, status) VALUES (%s, 'inactive')", (9,))
-                    conn.execute("UPDATE accounts SET status = md5(random()::text) "
-                                 "WHERE id = %s", (1,))
+                    conn.execute("INSERT INTO accounts (id, status) VALUES "
+                                 "(%s, md5(random()::text))", (3,))
                     conn.execute("INSERT INTO users (id, status) VALUES (%s, 'inactive')", (10,))
             for _ in range(2):
                 with self.assertRaises(errors.FeatureNotSupported) as raised:
-                    conn.execute("UPDATE accounts SET status = md5(random()::text) "
-                                 "WHERE id = %s", (1,), prepare=True)
+                    conn.execute("INSERT INTO accounts (id, status) VALUES "
+                                 "(%s, md5(random()::text))", (3,), prepare=True)
                 self.assert_rejected(raised, TYPE_CHANGE)
             conn.execute("UPDATE accounts SET status = %s WHERE id = %s", ("inactive", 1),
                          prepare=True)

@@ -3,9 +3,9 @@
 Two app sessions write the two mapped tables of test_rewrite: an old app writing the old
 column and an updated app writing the new one, with INSERT (single, multi-row, no column list,
 INSERT ... SELECT, a UNION of SELECT * with or without a column list), UPDATE (by id, by a read
-of the old column, FROM another table), upserts (ON CONFLICT and MERGE) and DELETE, over the
-simple protocol, the extended protocol and named prepared statements, sometimes inside a
-transaction that is rolled back. Halfway through, reads flip to the new
+of the old column, FROM another table, a volatile value), upserts (ON CONFLICT and MERGE) and
+DELETE, over the simple protocol, the extended protocol and named prepared statements,
+sometimes inside a transaction that is rolled back. Halfway through, reads flip to the new
 column (SIGHUP). Afterwards, read straight from Postgres:
 
     SELECT count(*) FROM t WHERE old IS DISTINCT FROM to_old(new)   -- 0
@@ -43,9 +43,9 @@ VALUES = {"users": ("active", "inactive", "suspended", "on hold", None),
 STAGING = {1: "inactive", 4: "active", 9: None, 16: "inactive"}
 # Relative frequencies: deletes are rarer, so the tables stay populated for the updates.
 OPS = {"insert_old": 3, "insert_new": 3, "insert_multi": 2, "insert_no_list": 1,
-       "insert_select": 1, "insert_union": 1, "update_old": 3, "update_new": 3, "update_where_old": 1,
-       "update_from": 1, "upsert_old": 2, "upsert_new": 2, "merge_old": 1.5, "merge_new": 1.5,
-       "delete": 1, "delete_where_old": 0.5}
+       "insert_select": 1, "insert_union": 1, "update_old": 3, "update_new": 3,
+       "update_volatile": 1, "update_where_old": 1, "update_from": 1, "upsert_old": 2,
+       "upsert_new": 2, "merge_old": 1.5, "merge_new": 1.5, "delete": 1, "delete_where_old": 0.5}
 
 
 class Workload:
@@ -119,6 +119,11 @@ class Workload:
             column, value = ("status", v) if op == "update_old" else ("state", t.new(v))
             return op, f"UPDATE {table} SET {column} = %s WHERE id = %s", (value, i), \
                 set_rows({i: v} if i in rows else {})
+        if op == "update_volatile":
+            # A volatile value (always the same one here, for the model) is computed once per
+            # row in a sub-SELECT that both columns read.
+            return op, (f"UPDATE {table} SET status = CASE WHEN random() < 2 THEN %s::text END "
+                        "WHERE id <= %s"), (v, 5), set_rows({i: v for i in rows if i <= 5})
         if op == "update_where_old":
             # A write whose value and filter both read the old column.
             match = self.pick(table)

@@ -102,13 +102,15 @@ TEST(MergeRuleTest, ReadsNewAndWritesNew) {
             });
 }
 
-TEST(MergeRuleTest, UnsupportedActionsAreRefused) {
+TEST(MergeRuleTest, VolatileValuesInActions) {
   run_table(
       users_migration(Writes::both, Reads::old_column),
       {
           {"MERGE INTO users u USING orders o ON o.user_id = u.id WHEN MATCHED THEN UPDATE "
            "SET status = random()::text",
-           nullptr, kRejected, "random()"},
+           "MERGE INTO users u USING orders o ON o.user_id = u.id WHEN MATCHED THEN UPDATE SET "
+           "(status, state) = (SELECT switchyard_value.v, switchyard_value.v FROM (SELECT "
+           "random()::text) AS switchyard_value (v) WHERE pg_catalog.num_nulls(u.*) = 0)"},
           {"MERGE INTO users u USING orders o ON o.user_id = u.id WHEN NOT MATCHED THEN INSERT "
            "(id, status) VALUES (o.user_id, gen_random_uuid()::text)",
            nullptr, kRejected, "gen_random_uuid()"},

@@ -126,16 +126,16 @@ TEST(MetricsTest, KindsAndUses) {
 }
 
 TEST(UnsupportedTest, BodiesAreNotGuessed) {
-  run_table(
-      users_migration(Writes::both, Reads::old_column),
-      {
-          {"DO $$ BEGIN UPDATE users SET status = 'x'; END $$", nullptr, kRejected, "DoStmt"},
-          {"CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ UPDATE users SET status = "
-           "'x' $$",
-           nullptr, kRejected, "CreateFunctionStmt"},
-          {"SELECT 1; UPDATE users SET status = random()::text", nullptr, kRejected, "random()"},
-          {"DO $$ BEGIN PERFORM 1; END $$", nullptr, kUnchanged},
-      });
+  run_table(users_migration(Writes::both, Reads::old_column),
+            {
+                {"DO $$ BEGIN UPDATE users SET status = 'x'; END $$", nullptr, kRejected, "DoStmt"},
+                {"CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ UPDATE users SET status = "
+                 "'x' $$",
+                 nullptr, kRejected, "CreateFunctionStmt"},
+                {"SELECT 1; INSERT INTO users (id, status) VALUES (1, random()::text)", nullptr,
+                 kRejected, "random()"},
+                {"DO $$ BEGIN PERFORM 1; END $$", nullptr, kUnchanged},
+            });
   // With every flag at "old" nothing is rewritten, so nothing is refused.
   run_table(users_migration(Writes::old_column, Reads::old_column),
             {

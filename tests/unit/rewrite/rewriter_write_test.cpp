@@ -92,9 +92,9 @@ TEST(InsertRuleTest, FunctionsInWrittenValuesAreJudgedByTheirVolatility) {
        "UPDATE users SET status = stamp(upper($1)), state = stamp(upper($1)) WHERE id = 1"},
       {"UPDATE users SET status = app.next_code() WHERE id = 1",
        "UPDATE users SET status = app.next_code(), state = app.next_code() WHERE id = 1"},
-      {"UPDATE users SET status = next_code() WHERE id = 1", nullptr, kRejected,
+      {"INSERT INTO users (id, status) VALUES (1, next_code())", nullptr, kRejected,
        "next_code(), which is VOLATILE"},
-      {"UPDATE users SET status = public.next_code() WHERE id = 1", nullptr, kRejected,
+      {"INSERT INTO users (id, status) VALUES (1, public.next_code())", nullptr, kRejected,
        "public.next_code()"},
       {"INSERT INTO users (id, status) VALUES (1, gone($1))", nullptr, kRejected,
        "gone(), which the catalog does not list"},
@@ -157,6 +157,15 @@ TEST(InsertRuleTest, WritesBothFromAQueryReadThroughASubquery) {
            "INSERT INTO users (id, status, state) SELECT "
            "switchyard_rows.*, switchyard_rows.c2 FROM (TABLE "
            "accounts) AS switchyard_rows (c1, c2)"},
+          // A volatile item is computed once, in the subquery...
+          {"INSERT INTO users (id, status) SELECT id, md5(random()::text) FROM orders",
+           "INSERT INTO users (id, status, state) SELECT switchyard_rows.*, switchyard_rows.c2 "
+           "FROM (SELECT id, md5(random()::text) FROM orders) AS switchyard_rows (c1, c2)"},
+          // ... unless an item takes its type from its column: a level down it would be text.
+          {"INSERT INTO users (id, status) SELECT $1, md5(random()::text)", nullptr, kRejected,
+           "random()"},
+          {"INSERT INTO users (status, name) SELECT random()::text, NULL", nullptr, kRejected,
+           "random()"},
           // As wide as the table with N: the app writes both columns itself.
           {"INSERT INTO users SELECT * FROM orders", nullptr, kUnchanged},
           {"INSERT INTO users SELECT 1 UNION SELECT 2", nullptr, kUnchanged},
@@ -320,9 +329,45 @@ TEST(UpdateRuleTest, WritesBothRename) {
           {"UPDATE orders SET status = 'x'", nullptr, kUnchanged},
           {"WITH users AS (SELECT 1 AS id) UPDATE users SET status = 'a'",
            "WITH users AS (SELECT 1 AS id) UPDATE users SET status = 'a', state = 'a'"},
-          {"UPDATE users SET status = nextval('s')::text", nullptr, kRejected, "nextval()"},
           {"UPDATE users SET status[1] = 'x'", nullptr, kRejected, "element"},
       });
+}
+
+// A SET value that may differ when evaluated twice is computed once per row, in a sub-SELECT
+// both columns read. The reference to the target row makes it correlated: an uncorrelated one
+// would run once for the statement and give every row the first row's value.
+TEST(UpdateRuleTest, AVolatileValueIsComputedOncePerRow) {
+#define ONCE(t, v, r)                                                   \
+  "(status, state) = (SELECT switchyard_value.v, " t " FROM (SELECT " v \
+  ") AS switchyard_value (v) WHERE pg_catalog.num_nulls(" r ".*) = 0)"
+  run_table(users_migration(Writes::both, Reads::old_column),
+            {
+                {"UPDATE users SET status = nextval('s')::text",
+                 "UPDATE users SET " ONCE("switchyard_value.v", "nextval('s')::text", "users")},
+                {"UPDATE users AS u SET name = 'n', status = md5(random()::text || u.name) WHERE "
+                 "id = $1",
+                 "UPDATE users AS u SET name = 'n', " ONCE(
+                     "switchyard_value.v", "md5(random()::text || u.name)", "u") " WHERE id = $1"},
+                {"INSERT INTO users (id, status) VALUES (1, 'a') ON CONFLICT (id) DO UPDATE SET "
+                 "status = md5(random()::text || excluded.status)",
+                 "INSERT INTO users (id, status, state) VALUES (1, 'a', 'a') ON CONFLICT (id) DO "
+                 "UPDATE SET " ONCE("switchyard_value.v", "md5(random()::text || excluded.status)",
+                                    "users")},
+                {"UPDATE users SET state = gen_random_uuid()::text",
+                 "UPDATE users SET (state, status) = (SELECT switchyard_value.v, "
+                 "switchyard_value.v FROM (SELECT gen_random_uuid()::text) AS switchyard_value "
+                 "(v) WHERE pg_catalog.num_nulls(users.*) = 0)"},
+                // A multi-column SET is not split: still refused.
+                {"UPDATE users SET (name, status) = ('n', random()::text)", nullptr, kRejected,
+                 "random()"},
+            });
+  run_table(users_migration(Writes::both, Reads::old_column, true),
+            {
+                {"UPDATE users SET status = CASE WHEN random() < 0.5 THEN 'active' END",
+                 "UPDATE users SET " ONCE(TO_NEW("switchyard_value.v"),
+                                          "CASE WHEN random() < 0.5 THEN 'active' END", "users")},
+            });
+#undef ONCE
 }
 
 TEST(UpdateRuleTest, WritesBothTypeChange) {
