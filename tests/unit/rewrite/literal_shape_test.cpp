@@ -233,6 +233,7 @@ TEST(LiteralShapeTest, KeyRewriteFilledEqualsEachTextsRewrite) {
       "o.total > 1.5",
       "INSERT INTO users SELECT * FROM (VALUES (3, 'active')) v",
       "INSERT INTO users SELECT 1, 'a' UNION SELECT 2, 'b'",
+      "UPDATE users SET status = md5(random()::text || 'salt') WHERE id = 4 AND name <> 'x'",
       // Refused: a refusal is never shared, each text of the shape is rewritten.
       "INSERT INTO users (id, status) VALUES (1, random()::text)",
   };
