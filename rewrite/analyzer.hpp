@@ -71,6 +71,11 @@ struct InsertSite {
   std::vector<std::vector<Span>> rows;
   std::vector<std::vector<const Node*>> nodes;
   std::vector<int> append_at;
+  /// Where a WITH list item may go for a value computed once (an INSERT ... VALUES: before its
+  /// INSERT keyword; -1: nowhere, as in MERGE, whose INSERT runs once per source row), and
+  /// whether the statement has a WITH already.
+  int cte_at = -1;
+  bool has_with = false;
 };
 
 /// Why a construct cannot be rewritten, for one migration (null: every migration involved).

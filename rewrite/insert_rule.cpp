@@ -188,6 +188,12 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
   }
   // Locate every source row's items.
   if (sel->n_values_lists > 0 && sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE) {
+    const int insert_kw = tokens_.index_at(ins->relation->location) - 2;
+    if (insert_kw >= 0 && tokens_.is_keyword(insert_kw, "insert") &&
+        tokens_.is_keyword(insert_kw + 1, "into")) {
+      site.cte_at = tokens_.at(insert_kw).start;
+      site.has_with = ins->with_clause != nullptr;
+    }
     const Node* first_item = sel->values_lists[0]->list->items[0];
     const int loc = min_location(node_payload(first_item));
     const int v = loc < 0 ? -1 : tokens_.keyword_at_or_before(tokens_.index_before(loc), "values");
@@ -370,11 +376,27 @@ void Analyzer::insert_edits(const Migration* m, WriteOp op, int io, int in,
     }
   }
   // Values.
+  std::vector<std::string> ctes;
   for (size_t r = 0; ok && r < site.rows.size(); ++r) {
     const auto& row = site.rows[r];
     if (op == WriteOp::add_new || op == WriteOp::add_old) {
       const int src = op == WriteOp::add_new ? io : in;
       const Node* node = site.nodes[r][static_cast<size_t>(src)];
+      if (site.cte_at >= 0 && !unrepeatable(node).empty()) {
+        // Computed once, in a MATERIALIZED CTE of its own (one per row: each row's value is
+        // its own), which both columns read. Only the value moves: the row's other items keep
+        // the types their columns give them.
+        const std::string name = "switchyard_value" + std::to_string(r + 1);
+        const std::string v = name + ".v";
+        const std::string& tmpl = op == WriteOp::add_old ? m->to_old : m->to_new;
+        ctes.push_back(name + " AS MATERIALIZED (SELECT " +
+                       edits_.render(row[src].begin, row[src].end) + " AS v)");
+        ok = edits_.replace(row[src].begin, row[src].end, "(SELECT " + v + " FROM " + name + ")") &&
+             edits_.insert(site.append_at[r],
+                           ", (SELECT " + (tmpl.empty() ? v : "(" + apply_template(tmpl, v) + ")") +
+                               " FROM " + name + ")");
+        continue;
+      }
       if (!safe_to_duplicate(node, m)) {
         return;
       }
@@ -388,6 +410,13 @@ void Analyzer::insert_edits(const Migration* m, WriteOp op, int io, int in,
       ok = io > 0 ? edits_.replace(row[io - 1].end, row[io].end, "")
                   : edits_.replace(row[0].begin, row[1].begin, "");
     }
+  }
+  if (ok && !ctes.empty()) {
+    std::string with = site.has_with ? ", " : "WITH ";
+    for (size_t i = 0; i < ctes.size(); ++i) {
+      with += (i == 0 ? "" : ", ") + ctes[i];
+    }
+    ok = edits_.insert(site.cte_at, with + " ");
   }
   if (!ok) {
     unsupported(m, "overlapping rewrites in an INSERT");

@@ -2,11 +2,11 @@
 
 Two app sessions write the two mapped tables of test_rewrite: an old app writing the old
 column and an updated app writing the new one, with INSERT (single, multi-row, no column list,
-INSERT ... SELECT, a UNION of SELECT * with or without a column list), UPDATE (by id, by a read
-of the old column, FROM another table, a volatile value), upserts (ON CONFLICT and MERGE) and
-DELETE, over the simple protocol, the extended protocol and named prepared statements,
-sometimes inside a transaction that is rolled back. Halfway through, reads flip to the new
-column (SIGHUP). Afterwards, read straight from Postgres:
+a volatile value, INSERT ... SELECT, a UNION of SELECT * with or without a column list), UPDATE
+(by id, by a read of the old column, FROM another table, a volatile value), upserts (ON
+CONFLICT and MERGE) and DELETE, over the simple protocol, the extended protocol and named
+prepared statements, sometimes inside a transaction that is rolled back. Halfway through, reads
+flip to the new column (SIGHUP). Afterwards, read straight from Postgres:
 
     SELECT count(*) FROM t WHERE old IS DISTINCT FROM to_old(new)   -- 0
     SELECT count(*) FROM t WHERE new IS DISTINCT FROM to_new(old)   -- 0
@@ -42,10 +42,11 @@ VALUES = {"users": ("active", "inactive", "suspended", "on hold", None),
           "accounts": ("active", "inactive", None)}
 STAGING = {1: "inactive", 4: "active", 9: None, 16: "inactive"}
 # Relative frequencies: deletes are rarer, so the tables stay populated for the updates.
-OPS = {"insert_old": 3, "insert_new": 3, "insert_multi": 2, "insert_no_list": 1,
-       "insert_select": 1, "insert_union": 1, "update_old": 3, "update_new": 3,
-       "update_volatile": 1, "update_where_old": 1, "update_from": 1, "upsert_old": 2,
-       "upsert_new": 2, "merge_old": 1.5, "merge_new": 1.5, "delete": 1, "delete_where_old": 0.5}
+OPS = {"insert_old": 3, "insert_new": 3, "insert_volatile": 1, "insert_multi": 2,
+       "insert_no_list": 1, "insert_select": 1, "insert_union": 1, "update_old": 3,
+       "update_new": 3, "update_volatile": 1, "update_where_old": 1, "update_from": 1,
+       "upsert_old": 2, "upsert_new": 2, "merge_old": 1.5, "merge_new": 1.5, "delete": 1,
+       "delete_where_old": 0.5}
 
 
 class Workload:
@@ -81,6 +82,11 @@ class Workload:
             (i,) = self.free_ids(model, table, 1)
             return op, f"INSERT INTO {table} (id, name, status) VALUES (%s, 'p', %s)", \
                 (i, v), set_rows({i: v})
+        if op == "insert_volatile":
+            # Computed once, in a CTE both columns read (a constant here, for the model).
+            (i,) = self.free_ids(model, table, 1)
+            return op, (f"INSERT INTO {table} (id, status) VALUES "
+                        "(%s, CASE WHEN random() < 2 THEN %s::text END)"), (i, v), set_rows({i: v})
         if op == "insert_new":
             (i,) = self.free_ids(model, table, 1)
             return op, f"INSERT INTO {table} (id, state) VALUES (%s, %s)", (i, t.new(v)), \

@@ -234,8 +234,9 @@ TEST(LiteralShapeTest, KeyRewriteFilledEqualsEachTextsRewrite) {
       "INSERT INTO users SELECT * FROM (VALUES (3, 'active')) v",
       "INSERT INTO users SELECT 1, 'a' UNION SELECT 2, 'b'",
       "UPDATE users SET status = md5(random()::text || 'salt') WHERE id = 4 AND name <> 'x'",
+      "INSERT INTO users (id, status) VALUES (1, random()::text), (2, 'x')",
       // Refused: a refusal is never shared, each text of the shape is rewritten.
-      "INSERT INTO users (id, status) VALUES (1, random()::text)",
+      "UPDATE users SET (name, status) = ('n', random()::text) WHERE id = 1",
   };
   const StaticCatalog catalog = make_catalog();
   int reusable = 0;

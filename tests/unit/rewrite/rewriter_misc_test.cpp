@@ -132,7 +132,7 @@ TEST(UnsupportedTest, BodiesAreNotGuessed) {
                 {"CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ UPDATE users SET status = "
                  "'x' $$",
                  nullptr, kRejected, "CreateFunctionStmt"},
-                {"SELECT 1; INSERT INTO users (id, status) VALUES (1, random()::text)", nullptr,
+                {"SELECT 1; UPDATE users SET (name, status) = ('n', random()::text)", nullptr,
                  kRejected, "random()"},
                 {"DO $$ BEGIN PERFORM 1; END $$", nullptr, kUnchanged},
             });

@@ -56,17 +56,49 @@ TEST(InsertRuleTest, WritesBothRename) {
 TEST(InsertRuleTest, UnsupportedInsertsAreRefused) {
   run_table(users_migration(Writes::both, Reads::old_column),
             {
-                {"INSERT INTO users (id, status) VALUES (1, random()::text)", nullptr, kRejected,
-                 "random()"},
-                {"INSERT INTO users (id, status) VALUES (nextval('s'), (SELECT "
-                 "gen_random_uuid()::text))",
-                 nullptr, kRejected, "gen_random_uuid()"},
                 {"INSERT INTO users SELECT * FROM my_rows()", nullptr, kRejected,
                  "SELECT * whose columns are not known"},
             });
   run_table(users_migration(Writes::both, Reads::old_column, false, false),
-            {{"INSERT INTO users (id, status) VALUES (1, random()::text)", nullptr, kPassthrough,
-              "users-status"}});
+            {{"INSERT INTO users SELECT * FROM my_rows()", nullptr, kPassthrough, "users-status"}});
+}
+
+// A volatile value in a VALUES row is computed once, in a MATERIALIZED CTE of its own per row,
+// which both columns read; the row's other items stay where their columns type them.
+TEST(InsertRuleTest, AVolatileValueInAValuesRowIsComputedOnce) {
+#define SV(n) "(SELECT switchyard_value" #n ".v FROM switchyard_value" #n ")"
+  run_table(
+      users_migration(Writes::both, Reads::old_column),
+      {
+          {"INSERT INTO users (id, status) VALUES (1, random()::text)",
+           "WITH switchyard_value1 AS MATERIALIZED (SELECT random()::text AS v) INSERT INTO users "
+           "(id, status, state) VALUES (1, " SV(1) ", " SV(1) ")"},
+          {"/* tag */ INSERT INTO users (id, status) VALUES ($1, md5($2 || random()::text)), "
+           "($3, 'x'), (nextval('s'), (SELECT gen_random_uuid()::text)) RETURNING id",
+           "/* tag */ WITH switchyard_value1 AS MATERIALIZED (SELECT md5($2 || random()::text) AS "
+           "v), switchyard_value3 AS MATERIALIZED (SELECT (SELECT gen_random_uuid()::text) AS v) "
+           "INSERT INTO users (id, status, state) VALUES ($1, " SV(1) ", " SV(
+               1) "), ($3, 'x', "
+                  "'x'), (nextval('s'), " SV(3) ", " SV(3) ") RETURNING id"},
+          {"WITH a AS (SELECT 1 AS x) INSERT INTO users (status, id) VALUES (random()::text, "
+           "(SELECT x FROM a))",
+           "WITH a AS (SELECT 1 AS x) , switchyard_value1 AS MATERIALIZED (SELECT random()::text "
+           "AS v) INSERT INTO users (status, id, state) VALUES (" SV(1) ", (SELECT x FROM a), " SV(
+               1) ")"},
+          {"WITH w AS (INSERT INTO users (id, status) VALUES (1, random()::text) RETURNING id) "
+           "SELECT * FROM w",
+           "WITH w AS (WITH switchyard_value1 AS MATERIALIZED (SELECT random()::text AS v) INSERT "
+           "INTO users (id, status, state) VALUES (1, " SV(1) ", " SV(1) ") RETURNING id) SELECT "
+                                                                         "* FROM w"},
+      });
+  run_table(users_migration(Writes::both, Reads::old_column, true),
+            {
+                {"INSERT INTO users (id, state) VALUES (1, (random() * 2)::int)",
+                 "WITH switchyard_value1 AS MATERIALIZED (SELECT (random() * 2)::int AS v) INSERT "
+                 "INTO users (id, state, status) VALUES (1, " SV(1) ", (SELECT " TO_OLD(
+                     "switchyard_value1.v") " FROM switchyard_value1))"},
+            });
+#undef SV
 }
 
 // A function off the built-in list, in a value written to both columns, is judged by pg_proc:
@@ -92,13 +124,13 @@ TEST(InsertRuleTest, FunctionsInWrittenValuesAreJudgedByTheirVolatility) {
        "UPDATE users SET status = stamp(upper($1)), state = stamp(upper($1)) WHERE id = 1"},
       {"UPDATE users SET status = app.next_code() WHERE id = 1",
        "UPDATE users SET status = app.next_code(), state = app.next_code() WHERE id = 1"},
-      {"INSERT INTO users (id, status) VALUES (1, next_code())", nullptr, kRejected,
+      {"UPDATE users SET (name, status) = ('n', next_code())", nullptr, kRejected,
        "next_code(), which is VOLATILE"},
-      {"INSERT INTO users (id, status) VALUES (1, public.next_code())", nullptr, kRejected,
+      {"UPDATE users SET (name, status) = ('n', public.next_code())", nullptr, kRejected,
        "public.next_code()"},
-      {"INSERT INTO users (id, status) VALUES (1, gone($1))", nullptr, kRejected,
+      {"UPDATE users SET (name, status) = ('n', gone($1))", nullptr, kRejected,
        "gone(), which the catalog does not list"},
-      {"INSERT INTO users (id, status) VALUES (1, random()::text)", nullptr, kRejected,
+      {"UPDATE users SET (name, status) = ('n', random()::text)", nullptr, kRejected,
        "random(), which is VOLATILE"},
       // Not written to both columns: no function matters.
       {"INSERT INTO users (id, name) VALUES (1, unknown_fn())", nullptr, kUnchanged},
