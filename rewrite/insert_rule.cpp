@@ -188,9 +188,10 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
   }
   // Locate every source row's items.
   if (sel->n_values_lists > 0 && sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE) {
+    // Two migrations of the table would each add a WITH: one CTE place only with one.
     const int insert_kw = tokens_.index_at(ins->relation->location) - 2;
-    if (insert_kw >= 0 && tokens_.is_keyword(insert_kw, "insert") &&
-        tokens_.is_keyword(insert_kw + 1, "into")) {
+    if (target.migrations.size() == 1 && insert_kw >= 0 &&
+        tokens_.is_keyword(insert_kw, "insert") && tokens_.is_keyword(insert_kw + 1, "into")) {
       site.cte_at = tokens_.at(insert_kw).start;
       site.has_with = ins->with_clause != nullptr;
     }

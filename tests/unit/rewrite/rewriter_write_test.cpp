@@ -224,6 +224,11 @@ TEST(InsertRuleTest, WritesBothFromAQueryReadThroughASubquery) {
       two.rewrite("INSERT INTO users (id, status) SELECT * FROM orders", {}, cat);
   EXPECT_EQ(r.outcome, Outcome::rejected);
   EXPECT_NE(r.reason.find("two active migrations"), std::string::npos) << r.reason;
+  // ... and each put a WITH in front of a VALUES row's volatile value: refused too.
+  const RewriteResult v = two.rewrite(
+      "INSERT INTO users (id, status, name) VALUES (1, random()::text, random()::text)", {}, cat);
+  EXPECT_EQ(v.outcome, Outcome::rejected);
+  EXPECT_NE(v.reason.find("random()"), std::string::npos) << v.reason;
   // Under writes = new a type change's values need to_new one by one: still refused.
   run_table(
       users_migration(Writes::new_column, Reads::new_column, true),
