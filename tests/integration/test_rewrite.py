@@ -113,11 +113,11 @@ def lit(value) -> str:
 class MigrationProxy(proxy.SwitchyardProxy):
     """A SwitchyardProxy whose config declares migrations, and that can be reloaded."""
 
-    def __init__(self, pg, migrations, **kwargs):
+    def __init__(self, pg, migrations, upstream=None, **kwargs):
         extra = dict(kwargs.pop("extra", {}) or {})
         extra["upstream"] = {"address": f"127.0.0.1:{pg.port}", "tls": "disable",
                              "user": postgres.SUPERUSER, "password_env": PASSWORD_ENV,
-                             "database": pg.dbname}
+                             "database": pg.dbname, **(upstream or {})}
         super().__init__(pg.port, extra=extra, **kwargs)
         os.environ[PASSWORD_ENV] = pg.password
         self.migrations = list(migrations)
@@ -1086,6 +1086,28 @@ class UnsupportedTest(RewriteCase):
                                               (3, "active", None), (11, "inactive", None)])
         self.assertEqual(self.rows("accounts"), [(1, "inactive", 1)])
         self.assertIn("event=unsupported_passthrough", p.log_text())
+
+    def test_a_catalog_that_cannot_be_read_refuses_the_write_alone(self):
+        # The proxy's own catalog role loses its login after the proxy started: a function
+        # the catalog has not described yet cannot be judged, so the write is refused rather
+        # than repeated on a guess, and the session goes on.
+        role, env = "catalog_reader", "SWITCHYARD_IT_READER_PASSWORD"
+        self.pg.create_role(role, "reader-pw")
+        self.addCleanup(self.pg.query, f"DROP OWNED BY {role}; DROP ROLE {role}")
+        os.environ[env] = "reader-pw"
+        p = MigrationProxy(self.pg, both_migrations(writes="both"),
+                           upstream={"user": role, "password_env": env})
+        p.start()
+        self.addCleanup(p.close)
+        self.pg.query(f"ALTER ROLE {role} NOLOGIN")
+        with self.connect_to(p) as conn:
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                conn.execute("UPDATE users SET status = tidy(%s) WHERE id = 1", (" X ",))
+            self.assertIn("the catalog does not describe the volatility of tidy()",
+                          str(raised.exception))
+            self.assertEqual(conn.execute("SELECT count(*) FROM users").fetchone(), (2,))
+        self.assert_data_unchanged()
+        self.assertIn("event=catalog_fetch_failed", p.log_text())
 
     def test_rejection_in_a_transaction_fails_it_like_a_real_error(self):
         for params in (None, (1,)):
