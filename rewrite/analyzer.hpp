@@ -156,11 +156,18 @@ class Analyzer {
   enum class WriteOp { none, add_new, add_old, rename_to_new, remove_old };
   WriteOp decide_write(const Migration* m, bool writes_old, bool writes_new);
   std::string written_value(const Migration* m, WriteOp op, Span value, const Node* node);
+  /// The template that carries a written value to the other column: to_old for add_old,
+  /// to_new otherwise.
+  static const std::string& transform_of(const Migration* m, WriteOp op) {
+    return op == WriteOp::add_old ? m->to_old : m->to_new;
+  }
   /// What in `value` may give another result when evaluated again ("" if nothing): a VOLATILE
   /// function, a nested statement. Functions the catalog has not described are recorded as
   /// missing (and pass).
   std::string unrepeatable(const Node* value);
   bool safe_to_duplicate(const Node* value, const Migration* m);
+  /// Refuses a write whose value cannot be repeated; `bad` is what unrepeatable() found.
+  void refuse_repeat(const Migration* m, const std::string& bad);
   /// The read rule over a SET list's values (UPDATE, ON CONFLICT DO UPDATE, MERGE).
   void walk_set_values(PgQuery__Node* const* targets, size_t n, const Scope& scope);
   /// `written = value` as a multi-column SET that computes a value which may differ when

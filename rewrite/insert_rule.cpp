@@ -323,10 +323,10 @@ void Analyzer::wrapped_query_writes(const PgQuery__InsertStmt* ins, const Relati
   for (size_t i = 0; i < site.cols.size(); ++i) {
     aliases += (i == 0 ? "c" : ", c") + std::to_string(i + 1);
   }
-  const std::string& tmpl = op == WriteOp::add_new ? m->to_new : m->to_old;
+  const std::string& tmpl = transform_of(m, op);
   const std::string written =
       "switchyard_rows.c" + std::to_string((op == WriteOp::add_new ? io : in) + 1);
-  const std::string value = tmpl.empty() ? written : "(" + apply_template(tmpl, written) + ")";
+  const std::string value = transformed(tmpl, written);
   if (!edits_.insert(tokens_.at(first).start, "SELECT switchyard_rows.*, " + value + " FROM (") ||
       !edits_.insert(tokens_.at(end - 1).end, ") AS switchyard_rows (" + aliases + ")")) {
     unsupported(m, "overlapping rewrites in an INSERT");
@@ -383,23 +383,24 @@ void Analyzer::insert_edits(const Migration* m, WriteOp op, int io, int in,
     if (op == WriteOp::add_new || op == WriteOp::add_old) {
       const int src = op == WriteOp::add_new ? io : in;
       const Node* node = site.nodes[r][static_cast<size_t>(src)];
-      if (site.cte_at >= 0 && !unrepeatable(node).empty()) {
+      const std::string bad = unrepeatable(node);
+      if (!bad.empty() && site.cte_at < 0) {
+        refuse_repeat(m, bad);
+        return;
+      }
+      if (!bad.empty()) {
         // Computed once, in a MATERIALIZED CTE of its own (one per row: each row's value is
         // its own), which both columns read. Only the value moves: the row's other items keep
         // the types their columns give them.
         const std::string name = "switchyard_value" + std::to_string(r + 1);
         const std::string v = name + ".v";
-        const std::string& tmpl = op == WriteOp::add_old ? m->to_old : m->to_new;
+        const std::string& tmpl = transform_of(m, op);
         ctes.push_back(name + " AS MATERIALIZED (SELECT " +
                        edits_.render(row[src].begin, row[src].end) + " AS v)");
         ok = edits_.replace(row[src].begin, row[src].end, "(SELECT " + v + " FROM " + name + ")") &&
              edits_.insert(site.append_at[r],
-                           ", (SELECT " + (tmpl.empty() ? v : "(" + apply_template(tmpl, v) + ")") +
-                               " FROM " + name + ")");
+                           ", (SELECT " + transformed(tmpl, v) + " FROM " + name + ")");
         continue;
-      }
-      if (!safe_to_duplicate(node, m)) {
-        return;
       }
       ok = edits_.insert(site.append_at[r], ", " + written_value(m, op, row[src], node));
     } else if (op == WriteOp::rename_to_new) {

@@ -246,10 +246,19 @@ void Analyzer::walk_expr(const Node* n, const Scope& scope) {
       const std::string_view name =
           fc->n_funcname > 0 ? string_value(fc->funcname[fc->n_funcname - 1]) : "";
       const bool nullness = name == "num_nulls" || name == "num_nonnulls";
+      // Only references that may be whole rows are remembered: `t.*`, or a bare name.
       for (size_t i = 0; i < fc->n_args; ++i) {
         const Node* arg = fc->args[i];
-        if (arg->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
-          (nullness ? nullness_args_ : whole_row_stars_).insert(arg->column_ref);
+        if (arg->node_case != PG_QUERY__NODE__NODE_COLUMN_REF) {
+          continue;
+        }
+        const PgQuery__ColumnRef* cr = arg->column_ref;
+        const bool star = cr->n_fields > 0 &&
+                          cr->fields[cr->n_fields - 1]->node_case == PG_QUERY__NODE__NODE_A_STAR;
+        if (nullness && (star || cr->n_fields == 1)) {
+          nullness_args_.insert(cr);
+        } else if (star) {
+          whole_row_stars_.insert(cr);
         }
       }
     }
@@ -358,7 +367,7 @@ void Analyzer::rewrite_read(const PgQuery__ColumnRef* cr, const Migration* m) {
     const std::string prefix = sql_.substr(static_cast<size_t>(begin),
                                            static_cast<size_t>(tokens_.at(last).start - begin));
     const std::string column = prefix + quote_ident(m->new_column);
-    std::string read = m->to_old.empty() ? column : "(" + apply_template(m->to_old, column) + ")";
+    std::string read = transformed(m->to_old, column);
     ok = edits_.replace(begin, tokens_.at(last).end, output ? m->as_old_type(read) : read);
   }
   if (!ok) {

@@ -151,6 +151,10 @@ std::string quoted(std::string_view text, char quote) {
   return out;
 }
 
+std::string transformed(std::string_view tmpl, std::string_view value) {
+  return tmpl.empty() ? std::string(value) : "(" + apply_template(tmpl, value) + ")";
+}
+
 std::string apply_template(std::string_view tmpl, std::string_view value) {
   if (tmpl.empty()) {
     return std::string(value);

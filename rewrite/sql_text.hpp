@@ -18,6 +18,10 @@ std::string quoted(std::string_view text, char quote);
 /// yields `value` itself.
 std::string apply_template(std::string_view tmpl, std::string_view value);
 
+/// `value` through a transform as an operand: the template applied and parenthesised, or
+/// `value` itself for an empty template.
+std::string transformed(std::string_view tmpl, std::string_view value);
+
 /// The end of the quoted run opening at `open` (a quote), a doubled quote standing for itself;
 /// with `backslash`, a backslash escapes the next character. npos when it does not end.
 std::size_t quoted_end(std::string_view sql, std::size_t open, char quote, bool backslash);

@@ -72,16 +72,16 @@ Names Analyzer::delete_stmt(const PgQuery__DeleteStmt* del, const Scope* outer) 
 
 std::string Analyzer::computed_once(const Migration* m, WriteOp op, const std::string& written,
                                     Span value, const Relation& target) {
-  const std::string& tmpl = op == WriteOp::add_old ? m->to_old : m->to_new;
+  const std::string& tmpl = transform_of(m, op);
   const std::string v = "switchyard_value.v";
   const std::string other = quote_ident(op == WriteOp::add_old ? m->old_column : m->new_column);
   // The reference to the target's row makes the sub-SELECT correlated, so it runs for each
   // row: an uncorrelated one is evaluated once for the whole statement, and every row would get
   // the first row's random() where the app's SET gives each its own.
-  return "(" + written + ", " + other + ") = (SELECT " + v + ", " +
-         (tmpl.empty() ? v : "(" + apply_template(tmpl, v) + ")") + " FROM (SELECT " +
-         edits_.render(value.begin, value.end) + ") AS switchyard_value (v) WHERE " +
-         "pg_catalog.num_nulls(" + quote_ident(target.refname) + ".*) = 0)";
+  return "(" + written + ", " + other + ") = (SELECT " + v + ", " + transformed(tmpl, v) +
+         " FROM (SELECT " + edits_.render(value.begin, value.end) +
+         ") AS switchyard_value (v) WHERE " + "pg_catalog.num_nulls(" +
+         quote_ident(target.refname) + ".*) = 0)";
 }
 
 void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Relation& target,

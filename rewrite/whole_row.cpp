@@ -54,9 +54,7 @@ void Analyzer::whole_row_read(const PgQuery__ColumnRef* cr, Relation& rel, bool 
     if (m == active.end()) {
       fields += column;
     } else {
-      const std::string read =
-          (*m)->to_old.empty() ? column : "(" + apply_template((*m)->to_old, column) + ")";
-      fields += (*m)->as_old_type(read);
+      fields += (*m)->as_old_type(transformed((*m)->to_old, column));
     }
   }
   // An outer join's missing row is NULL, not a row of NULLs; `IS NULL` cannot tell the two

@@ -212,12 +212,15 @@ std::string Analyzer::unrepeatable(const Node* value) {
 
 bool Analyzer::safe_to_duplicate(const Node* value, const Migration* m) {
   const std::string bad = unrepeatable(value);
-  if (bad.empty()) {
-    return true;
+  if (!bad.empty()) {
+    refuse_repeat(m, bad);
   }
+  return bad.empty();
+}
+
+void Analyzer::refuse_repeat(const Migration* m, const std::string& bad) {
   unsupported(m, "a written value using " + bad +
                      " (it would be evaluated twice and could differ between the columns)");
-  return false;
 }
 
 bool is_untyped(const Node* node) {
@@ -240,7 +243,7 @@ std::string Analyzer::written_value(const Migration* m, WriteOp op, Span value, 
     return "DEFAULT";
   }
   std::string text = edits_.render(value.begin, value.end);
-  const std::string& tmpl = op == WriteOp::add_old ? m->to_old : m->to_new;
+  const std::string& tmpl = transform_of(m, op);
   if (tmpl.empty()) {
     return text;
   }

@@ -57,6 +57,12 @@ TEST(ApplyTemplateTest, SubstitutesEveryPlaceholderParenthesised) {
   }
 }
 
+// As an operand: an empty template leaves the value bare, any other is parenthesised whole.
+TEST(ApplyTemplateTest, TransformedIsAnOperand) {
+  EXPECT_EQ(transformed("", "t.v"), "t.v");
+  EXPECT_EQ(transformed("{value} + 1", "t.v"), "((t.v) + 1)");
+}
+
 TEST(SoleStatementVerbTest, FirstWordOfOneStatementOnly) {
   struct Verb {
     const char* sql;
