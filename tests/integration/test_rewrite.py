@@ -307,6 +307,24 @@ class WritesBothTest(RewriteCase):
                 self.assertEqual(self.rows(t.table), [(1, "active", t.new("active")),
                                                       (2, "inactive", t.new("inactive"))])
 
+    def test_a_volatile_value_moved_out_keeps_the_parameter_types(self):
+        # Parsed without parameter types, as drivers that let the server infer them do: moving
+        # the value into a CTE or a sub-SELECT must not change what the server infers.
+        with self.connect() as conn:
+            for t in MAPPED:
+                for text, types in (
+                        (f"INSERT INTO {t.table} (id, status) VALUES "
+                         "($1, md5(random()::text || $2)), ($3, $4)", [23, 25, 23, 25]),
+                        (f"UPDATE {t.table} SET status = md5(random()::text), name = $1 "
+                         "WHERE id = $2", [25, 23])):
+                    with self.subTest(table=t.table, sql=text):
+                        prepared = conn.pgconn.prepare(b"", text.encode())
+                        self.assertEqual(prepared.status, pq.ExecStatus.COMMAND_OK,
+                                         prepared.error_message)
+                        described = conn.pgconn.describe_prepared(b"")
+                        self.assertEqual([described.param_type(i)
+                                          for i in range(described.nparams)], types)
+
     def test_a_volatile_value_is_computed_once_per_row_for_both_columns(self):
         with self.connect() as conn:
             for t in MAPPED:
