@@ -42,11 +42,16 @@ void ExtendedState::on_frontend(char type) {
     case frontend::kTerminate:
     case frontend::kPassword:
       return;
-    default:
-      if (unanswered_.empty() || unanswered_.back() != Event::other) {
-        unanswered_.push_back(Event::other);
+    default: {
+      const bool run = !unanswered_.empty() &&
+                       (unanswered_.back() == Event::other || unanswered_.back() == Event::execute);
+      if (type == frontend::kExecute && run) {
+        unanswered_.back() = Event::execute;
+      } else if (!run) {
+        unanswered_.push_back(type == frontend::kExecute ? Event::execute : Event::other);
       }
       return;
+    }
   }
 }
 
@@ -76,12 +81,19 @@ bool ExtendedState::idle() const {
 void ExtendedState::start_copy_in() {
   // Every earlier sync point has been answered (the server works in order), so
   // the message that started the COPY is in the first unanswered group: the
-  // Query itself, or an Execute in the leading run of extended messages.
+  // Query itself, or an Execute in the leading run of extended messages. A run
+  // without an Execute before it (asyncpg's Parse, Describe, Flush, then the
+  // COPY as a Query) was answered without a ReadyForQuery and stays unanswered
+  // until the next one, which the server sends for the Query.
   auto it = unanswered_.begin();
-  while (it != unanswered_.end() && *it == Event::copy_end) {
-    it = unanswered_.erase(it);  // sent outside COPY, ignored by the server
+  while (it != unanswered_.end() && (*it == Event::copy_end || *it == Event::other)) {
+    if (*it == Event::copy_end) {
+      it = unanswered_.erase(it);  // sent outside COPY, ignored by the server
+    } else {
+      ++it;
+    }
   }
-  if (it != unanswered_.end() && (*it == Event::simple || *it == Event::other)) {
+  if (it != unanswered_.end() && (*it == Event::simple || *it == Event::execute)) {
     ++it;  // the trigger
   }
   // What the client sent after the trigger reaches the server in copy-in mode.
@@ -100,6 +112,7 @@ void ExtendedState::start_copy_in() {
         --outstanding_;
         return;
       case Event::other:
+      case Event::execute:
         // Aborts the COPY; the server then skips to the next Sync, which stays
         // counted.
         return;

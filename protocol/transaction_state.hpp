@@ -46,7 +46,8 @@ class ExtendedState {
     simple,    // Query or FunctionCall: answered by one ReadyForQuery
     sync,      // Sync: answered by one ReadyForQuery, unless sent during copy-in
     copy_end,  // CopyDone or CopyFail sent before the server entered copy-in
-    other,     // one or more extended-protocol messages (runs are collapsed)
+    other,     // one or more extended-protocol messages (runs are collapsed), no Execute
+    execute,   // such a run with an Execute in it: the only kind that can start a COPY
   };
 
   void start_copy_in();

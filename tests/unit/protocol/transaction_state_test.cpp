@@ -265,5 +265,33 @@ TEST_F(ExtendedStateTest, QueryPipelinedBehindACopyAbortsIt) {
   EXPECT_TRUE(state_.idle());
 }
 
+// asyncpg's copy_records_to_table: the introspection statement is parsed and described
+// with a Flush, no Sync, and the COPY follows as a Query. The COPY is the Query's, and its
+// ReadyForQuery answers the Parse run as well: the session is idle after it, so a flip made
+// meanwhile applies to the very next statement.
+TEST_F(ExtendedStateTest, CopyQueryAfterARunWithoutSync) {
+  send("PDH");
+  receive("1tT");
+  send("Q");
+  receive("G");
+  EXPECT_TRUE(state_.in_copy_in());
+  send("dc");
+  receive("C");
+  ready('I');
+  EXPECT_TRUE(state_.idle());
+}
+
+// The same run, but with an Execute: that Execute may be the COPY, and the Query aborts it.
+TEST_F(ExtendedStateTest, CopyStartedByAnExecuteBeforeAQuery) {
+  send("PBEHQ");
+  receive("12G");
+  EXPECT_FALSE(state_.in_copy_in()) << "the Query aborted it";
+  EXPECT_EQ(state_.outstanding(), 0u) << "the Query is consumed by the abort";
+  receive("E");
+  send("S");
+  ready('I');
+  EXPECT_TRUE(state_.idle());
+}
+
 }  // namespace
 }  // namespace switchyard::protocol
