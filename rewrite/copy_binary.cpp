@@ -2,7 +2,8 @@
 // 32-bit flags word, a 32-bit extension length and the extension), then tuples (a 16-bit field
 // count, then per field a 32-bit length, -1 for NULL, and that many bytes), then the trailer,
 // a field count of -1. All integers are big-endian. The header and the trailer pass untouched;
-// each tuple is written again with the plan's fields, each with its length word.
+// each tuple is written again with the plan's fields, each with its length word, converted to
+// its column's type where the plan says so.
 
 #include <algorithm>
 #include <cstdint>
@@ -108,12 +109,25 @@ bool CopyRowTransformer::feed_binary(std::string_view chunk, std::string& out) {
     if (!whole) {
       break;  // the rest of this tuple comes in a later chunk
     }
+    ++tuples_;
     const auto n = static_cast<std::uint16_t>(plan_.source_index_per_output_column.size());
     out += static_cast<char>(n >> 8);
     out += static_cast<char>(n & 0xFF);
-    for (const int src : plan_.source_index_per_output_column) {
-      const TupleField f = fields[static_cast<std::size_t>(src)];
-      out.append(in.substr(f.begin, f.end - f.begin));
+    const std::vector<FieldConversion>& conversions = plan_.conversion_per_output_column;
+    for (std::size_t k = 0; k < plan_.source_index_per_output_column.size(); ++k) {
+      const TupleField f =
+          fields[static_cast<std::size_t>(plan_.source_index_per_output_column[k])];
+      const bool null = f.end - f.begin == 4 && be32(in, f.begin) == 0xFFFFFFFFu;
+      if (conversions.empty() || conversions[k] == FieldConversion::verbatim || null) {
+        out.append(in.substr(f.begin, f.end - f.begin));
+      } else if (std::string why; !append_converted_field(
+                     conversions[k], in.substr(f.begin + 4, f.end - f.begin - 4), out, why)) {
+        error_ =
+            "COPY data row " + std::to_string(tuples_) + ", column " +
+            (k < plan_.output_columns.size() ? plan_.output_columns[k] : std::to_string(k + 1)) +
+            ": " + why;
+        return false;
+      }
     }
     pos = p;
   }

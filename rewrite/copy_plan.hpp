@@ -4,14 +4,18 @@
 #include <string>
 #include <vector>
 
+#include "rewrite/copy_field_conversion.hpp"
+
 namespace switchyard::rewrite {
 
 /// How the proxy must transform the data rows of a rewritten `COPY ... FROM STDIN`.
 ///
 /// The rewritten statement's column list has `source_index_per_output_column.size()` columns;
 /// output field i is a verbatim copy of the client's field `source_index_per_output_column[i]`.
-/// Only identity transforms (renames) are planned this way, so fields are never re-encoded; in
-/// binary format only between two columns of one type, so a field's bytes are valid for either.
+/// Text and CSV fields are copied as they are: the server reads the same text into each column,
+/// as it types a literal repeated for both. Binary fields are the bytes of their column's type, so
+/// a field written to a column of another type is converted (binary_field_conversion); a plan
+/// exists only when every such conversion is exact.
 struct CopyPlan {
   enum class Format { text, csv, binary };
   Format format = Format::text;
@@ -28,6 +32,10 @@ struct CopyPlan {
   /// holds a row until its end, and Postgres takes no line or field over 1 GiB either.
   std::size_t max_row_bytes = std::size_t{1} << 30;
   std::vector<int> source_index_per_output_column;
+  /// Binary only: per output column; empty when every field is copied verbatim.
+  std::vector<FieldConversion> conversion_per_output_column;
+  /// The rewritten column list, for the error of a conversion that fails.
+  std::vector<std::string> output_columns;
 };
 
 }  // namespace switchyard::rewrite

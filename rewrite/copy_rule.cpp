@@ -1,5 +1,6 @@
 // COPY: `COPY T (cols) FROM STDIN` gets its column list rewritten and a CopyPlan for the data
-// stream (renames only; text, CSV, and binary between columns of one type); `COPY T TO` reads like
+// stream (renames only; text and CSV, and binary converting a field exactly to the other column's
+// type: copy_field_conversion.hpp); `COPY T TO` reads like
 // `SELECT *`; `COPY (query) TO` is a read.
 
 #include <algorithm>
@@ -173,6 +174,7 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
   // COPY FROM: the write rule on the column list, and a plan for the data rows.
   std::vector<std::string> cols = listed;
   std::vector<int> sources;
+  std::vector<FieldConversion> conversions;  // parallel to sources once a migration applies
   size_t input_columns = listed.size();
   bool changed = false;
   for (const Migration* m : rel.migrations) {
@@ -214,15 +216,23 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
       unsupported(m, "COPY FROM in " + opts.format + " format writing the mapped column");
       return;
     }
-    // A binary field is the bytes of its column's type: valid for the other column only if that
-    // column has the same type (an int8's bytes would read as a float8).
-    if (opts.format == "binary" && (m->old_type.empty() || m->old_type != m->new_type)) {
-      unsupported(m, "COPY FROM in binary format writing the mapped column, whose two columns " +
-                         (m->old_type.empty() || m->new_type.empty()
-                              ? std::string("are not both in the catalog")
-                              : "differ in type (" + m->old_type + ", " + m->new_type + ")") +
-                         " (use text or CSV)");
-      return;
+    // A binary field is the bytes of its column's type: written to the other column it must be
+    // converted to that column's type (an int4's bytes would not read as an int8).
+    FieldConversion conversion = FieldConversion::verbatim;
+    if (opts.format == "binary" && op != WriteOp::remove_old) {
+      const bool to_old = op == WriteOp::add_old;
+      const std::string& from = to_old ? m->new_type : m->old_type;
+      const std::string& to = to_old ? m->old_type : m->new_type;
+      const std::optional<FieldConversion> found = binary_field_conversion(from, to);
+      if (!found) {
+        unsupported(m, "COPY FROM in binary format writing the mapped column, whose two columns " +
+                           (from.empty() || to.empty() ? std::string("are not both in the catalog")
+                                                       : "differ in type (" + from + " to " + to +
+                                                             ", not converted on the stream)") +
+                           " (use text or CSV)");
+        return;
+      }
+      conversion = *found;
     }
     if (opts.column_options || opts.header_match || c->where_clause != nullptr) {
       unsupported(m, "COPY FROM with FORCE_*, HEADER MATCH or WHERE writing the mapped column");
@@ -236,17 +246,24 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
       return;
     }
     changed = true;
+    if (conversions.empty()) {
+      conversions.assign(sources.size(), FieldConversion::verbatim);
+    }
     if (op == WriteOp::add_new) {
       cols.push_back(m->new_column);
       sources.push_back(sources[static_cast<size_t>(io)]);
+      conversions.push_back(conversion);
     } else if (op == WriteOp::add_old) {
       cols.push_back(m->old_column);
       sources.push_back(sources[static_cast<size_t>(in)]);
+      conversions.push_back(conversion);
     } else if (op == WriteOp::rename_to_new) {
       cols[static_cast<size_t>(io)] = m->new_column;
+      conversions[static_cast<size_t>(io)] = conversion;
     } else {
       cols.erase(cols.begin() + io);
       sources.erase(sources.begin() + io);
+      conversions.erase(conversions.begin() + io);
     }
     use(m).rewritten = true;
   }
@@ -263,7 +280,7 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
   }
   bool identity = sources.size() == input_columns;
   for (size_t i = 0; identity && i < sources.size(); ++i) {
-    identity = sources[i] == static_cast<int>(i);
+    identity = sources[i] == static_cast<int>(i) && conversions[i] == FieldConversion::verbatim;
   }
   if (identity) {
     return;
@@ -279,6 +296,11 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
   plan.header = opts.header;
   plan.input_columns = input_columns;
   plan.source_index_per_output_column = sources;
+  if (std::any_of(conversions.begin(), conversions.end(),
+                  [](FieldConversion c) { return c != FieldConversion::verbatim; })) {
+    plan.conversion_per_output_column = conversions;
+    plan.output_columns = cols;
+  }
   copy = plan;
 }
 

@@ -11,7 +11,7 @@ namespace switchyard::rewrite {
 ///
 /// Pure and incremental: CopyData chunks may split rows (and CSV quoted fields, which may hold
 /// newlines, and binary tuples) anywhere; a partial row is kept until its end arrives. Fields are
-/// copied verbatim.
+/// copied verbatim, or in binary converted as the plan says.
 class CopyRowTransformer {
  public:
   explicit CopyRowTransformer(CopyPlan plan);
@@ -41,6 +41,7 @@ class CopyRowTransformer {
   bool after_escape_ = false;
   bool header_done_ = false;
   bool ended_ = false;
+  std::size_t tuples_ = 0;  // binary: the tuples seen, to name a failing one as the server does
   std::string error_;
 };
 

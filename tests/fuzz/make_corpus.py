@@ -210,6 +210,11 @@ def rewrite_seeds():
          b"PGCOPY\n\xff\r\n\0" + bytes(8)
          + struct.pack(">hi4si6s", 2, 4, b"\0\0\0\1", 6, b"active")
          + struct.pack(">hi4si", 2, 4, b"\0\0\0\2", -1) + struct.pack(">h", -1)),
+        # Set 5 widens "Old Col" from integer to bigint: each field is converted.
+        (b'COPY "Mixed Case" (id, "Old Col") FROM STDIN (FORMAT binary)',
+         b"PGCOPY\n\xff\r\n\0" + bytes(8)
+         + struct.pack(">hiiii", 2, 4, 1, 4, -7) + struct.pack(">hiii", 2, 4, 2, -1)
+         + struct.pack(">h", -1)),
     ]
     for which in range(REWRITE_SETS):
         for sql, rows in copy_rows:

@@ -5,7 +5,8 @@ a Describe before each first Bind, sends and receives binary values, and copies 
 it exercises what psql and psycopg leave out: a cached statement that must be re-prepared by
 Switchyard after a flip without the driver noticing, binary parameters and results of
 rewritten statements, and binary COPY into a mapped table (rewritten on the stream for a rename,
-refused across types, on a session that must go on working). The data is checked straight in
+each field converted for a widened integer, refused across types it cannot convert, on a
+session that must go on working). The data is checked straight in
 Postgres.
 """
 
@@ -102,6 +103,37 @@ class AsyncpgTest(RewriteCase):
         self.assertEqual(self.rows("users"), [(1, "active", "active"), (2, None, None)])
         self.assertEqual(self.rows("accounts"), [], "nothing half-written")
         self.assertEqual(self.direct("SELECT id, amount FROM orders"), [(7, 30)])
+
+    def test_binary_copy_into_a_widened_column_converts_each_field(self):
+        # asyncpg always copies in binary: an int4 field's 4 bytes are not an int8, so each
+        # field written to the other column is converted on the stream (Go's pgx does the same).
+        widen_proxy = self.widen_table()
+        self.direct("DELETE FROM widen")
+        low, high = -2**31, 2**31 - 1
+
+        async def body(conn):
+            await conn.copy_records_to_table("widen", records=[(1, 9), (2, None), (3, low)],
+                                             columns=["id", "n"])
+            # The updated app sends n_big's 8 bytes: narrowed for n, so one past n's range
+            # fails the whole COPY, as the INSERT's cast would, and the session goes on.
+            await conn.copy_records_to_table("widen", records=[(high, 4)], columns=["n_big", "id"])
+            try:
+                await conn.copy_records_to_table("widen", records=[(5, 1), (6, high + 1)],
+                                                 columns=["id", "n_big"])
+                failed = None
+            except asyncpg.exceptions.PostgresError as e:
+                failed = str(e)
+            # writes = "new": n's field goes to n_big alone, widened.
+            widen_proxy.reload([dict(WIDEN, writes="new", reads="new")])
+            await conn.copy_records_to_table("widen", records=[(7, high)], columns=["id", "n"])
+            return failed, await conn.fetchval("SELECT count(*) FROM widen")
+
+        failed, count = self.run_client(body, through=widen_proxy)
+        self.assertIn("row 2, column n: integer out of range (value 2147483648)", failed)
+        self.assertEqual(count, 5)
+        self.assertEqual(self.rows("widen", "id, n, n_big"),
+                         [(1, 9, 9), (2, None, None), (3, low, low), (4, high, high),
+                          (7, None, high)])
 
     def test_a_cached_statement_keeps_its_result_type_when_reads_flip_to_a_wider_column(self):
         # asyncpg decodes binary results with the types of its cached Describe. Served from

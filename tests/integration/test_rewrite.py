@@ -20,6 +20,7 @@ import unittest
 
 import psycopg
 from psycopg import errors, pq
+from psycopg.types.json import Json
 
 from harness import postgres, proxy
 from harness.base import IntegrationCase, requires_proxy
@@ -612,10 +613,55 @@ class WritesBothTest(RewriteCase):
                     copy.set_types(["int4", "text"])
                     copy.write_row((1, "active"))
             self.assert_rejected(raised, TYPE_CHANGE)
-            self.assertIn("differ in type (text, smallint)", str(raised.exception))
+            self.assertIn("differ in type (text to smallint, not converted on the stream)",
+                          str(raised.exception))
         self.assertEqual(self.rows("users"), [(1, "active", "active"), (2, None, None),
                                               (3, big, big)])
         self.assertEqual(self.rows("accounts"), [])
+
+    def test_copy_from_stdin_in_binary_format_converts_a_field_to_the_other_columns_type(self):
+        # Type changes on one table, none with a transform: json to jsonb, real to double
+        # precision, integer to numeric(12,2). Each binary field is re-encoded for its new
+        # column, as the cast the INSERT rule relies on would convert the value (the server
+        # applies the numeric's scale on receive, as the cast does); char(n) to text is not
+        # (its cast drops trailing spaces the bytes keep) and is refused.
+        self.direct("DROP TABLE IF EXISTS docs")
+        self.direct("CREATE TABLE docs (id int PRIMARY KEY, body json, body_b jsonb, "
+                    "score real, score_d double precision, amount int, amount_n numeric(12,2), "
+                    "code char(4), code_t text)")
+        docs = [{"name": name, "table": "public.docs", "old_column": old, "new_column": new,
+                 "writes": "both", "reads": "old"}
+                for name, old, new in [("docs-body", "body", "body_b"),
+                                       ("docs-score", "score", "score_d"),
+                                       ("docs-amount", "amount", "amount_n"),
+                                       ("docs-code", "code", "code_t")]]
+        p = self.migration_proxy(docs)
+        with self.connect_to(p) as conn:
+            with conn.cursor().copy("COPY docs (id, body, score, amount) FROM STDIN "
+                                    "(FORMAT binary)") as copy:
+                copy.set_types(["int4", "json", "float4", "int4"])
+                copy.write_row((1, Json({"b": [1, 2], "a": None}), 0.1, 12345678))
+                copy.write_row((2, None, None, None))
+                copy.write_row((3, Json("text"), float("-inf"), -10000))
+                copy.write_row((4, Json([]), 0.0, 0))
+            with self.assertRaises(psycopg.Error) as raised:
+                with conn.cursor().copy("COPY docs (id, code) FROM STDIN "
+                                        "(FORMAT binary)") as copy:
+                    copy.set_types(["int4", "bpchar"])
+                    copy.write_row((5, "ab"))
+            self.assert_rejected(raised, "docs-code")
+            self.assertIn("differ in type (character(4) to text, not converted on the stream)",
+                          str(raised.exception))
+            self.assertEqual(conn.execute("SELECT count(*) FROM docs").fetchone(), (4,))
+        # The new column holds what the cast of the old one gives, so verify finds no drift.
+        self.assertEqual(self.direct(
+            "SELECT id FROM docs WHERE body::jsonb IS DISTINCT FROM body_b "
+            "OR score::double precision IS DISTINCT FROM score_d "
+            "OR amount::numeric(12,2)::text IS DISTINCT FROM amount_n::text"), [])
+        self.assertEqual(self.rows("docs", "id, body_b, score_d, amount_n::text"),
+                         [(1, {"a": None, "b": [1, 2]}, 0.10000000149011612, "12345678.00"),
+                          (2, None, None, None), (3, "text", float("-inf"), "-10000.00"),
+                          (4, [], 0.0, "0.00")])
 
     def test_copy_into_type_changed_table_is_rejected_not_drifted(self):
         with self.connect() as conn:

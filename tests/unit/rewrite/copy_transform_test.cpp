@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <optional>
+
 namespace switchyard::rewrite {
 namespace {
 
@@ -193,6 +196,131 @@ TEST(CopyRowTransformerTest, MalformedBinaryDataIsAnError) {
     std::string out;
     EXPECT_FALSE(t.feed(c.in, out) && t.finish(out));
     EXPECT_NE(t.error().find(c.error), std::string::npos) << t.error();
+  }
+}
+
+// Which type pairs a binary field crosses, as format_type spells the types: only those whose
+// bytes alone make the cast's value.
+TEST(BinaryFieldConversionTest, OnlyExactConversionsAreOffered) {
+  using C = FieldConversion;
+  const struct {
+    const char* from;
+    const char* to;
+    std::optional<C> expected;
+  } cases[] = {
+      {"integer", "integer", C::verbatim},
+      {"integer", "bigint", C::to_int8},
+      {"smallint", "integer", C::to_int4},
+      {"bigint", "integer", C::to_int4},  // range-checked per value
+      {"integer", "smallint", C::to_int2},
+      {"real", "double precision", C::float4_to_float8},
+      {"json", "jsonb", C::json_to_jsonb},
+      {"integer", "numeric", C::integer_to_numeric},
+      {"bigint", "numeric(12,2)", C::integer_to_numeric},  // the server applies the scale
+      {"text", "character varying(20)", C::verbatim},      // the server checks the length
+      {"character varying", "text", C::verbatim},
+      {"character varying(5)", "character varying(10)", C::verbatim},
+      // Not exact on the bytes alone: rounding, a time zone, normalized text, trailing spaces.
+      {"double precision", "real", std::nullopt},
+      {"numeric", "integer", std::nullopt},
+      {"integer", "real", std::nullopt},
+      {"timestamp without time zone", "timestamp with time zone", std::nullopt},
+      {"jsonb", "json", std::nullopt},
+      {"character(5)", "text", std::nullopt},
+      {"text", "smallint", std::nullopt},
+      {"integer", "text", std::nullopt},
+      {"", "bigint", std::nullopt},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(binary_field_conversion(c.from, c.to), c.expected) << c.from << " -> " << c.to;
+  }
+}
+
+std::string be32(std::uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>((v >> 16) & 0xFF),
+          static_cast<char>((v >> 8) & 0xFF), static_cast<char>(v & 0xFF)};
+}
+
+std::string be64(std::uint64_t v) {
+  return be32(static_cast<std::uint32_t>(v >> 32)) + be32(static_cast<std::uint32_t>(v));
+}
+
+// id (int4), n: written to n (int4, as sent) and to n_big through the plan's conversion.
+CopyPlan widen_second_of_two(FieldConversion conversion) {
+  CopyPlan p;
+  p.format = CopyPlan::Format::binary;
+  p.input_columns = 2;
+  p.source_index_per_output_column = {0, 1, 1};
+  p.conversion_per_output_column = {FieldConversion::verbatim, FieldConversion::verbatim,
+                                    conversion};
+  p.output_columns = {"id", "n", "n_big"};
+  return p;
+}
+
+TEST(CopyRowTransformerTest, BinaryFieldsAreConvertedToTheOtherColumnsType) {
+  const std::string id = field(be32(1));
+  const struct {
+    FieldConversion conversion;
+    std::string sent;       // n's bytes
+    std::string converted;  // n_big's bytes
+  } cases[] = {
+      {FieldConversion::to_int8, be32(7), be64(7)},
+      {FieldConversion::to_int8, be32(0xFFFFFFFEu), be64(0xFFFFFFFFFFFFFFFEull)},  // -2
+      {FieldConversion::to_int8, be16(-300), be64(static_cast<std::uint64_t>(-300))},
+      {FieldConversion::to_int4, be64(2147483647), be32(2147483647)},
+      {FieldConversion::to_int4, be64(static_cast<std::uint64_t>(-2147483648LL)),
+       be32(0x80000000u)},
+      {FieldConversion::to_int2, be32(static_cast<std::uint32_t>(-32768)), be16(-32768)},
+      // 0.1f widened: the double nearest the float, not the double nearest 0.1.
+      {FieldConversion::float4_to_float8, be32(0x3DCCCCCDu), be64(0x3FB99999A0000000ull)},
+      {FieldConversion::float4_to_float8, be32(0xFF800000u), be64(0xFFF0000000000000ull)},
+      {FieldConversion::json_to_jsonb, "{\"a\": [1, 2]}", std::string("\1{\"a\": [1, 2]}")},
+      {FieldConversion::verbatim, "anything", "anything"},
+      // numeric: digit count, weight, sign, scale, base-10000 digits (trailing zeros implied).
+      {FieldConversion::integer_to_numeric, be32(0), be16(0) + be16(0) + be16(0) + be16(0)},
+      {FieldConversion::integer_to_numeric, be32(12345678),
+       be16(2) + be16(1) + be16(0) + be16(0) + be16(1234) + be16(5678)},
+      {FieldConversion::integer_to_numeric, be32(10000),
+       be16(1) + be16(1) + be16(0) + be16(0) + be16(1)},
+      {FieldConversion::integer_to_numeric, be16(-5),
+       be16(1) + be16(0) + be16(0x4000) + be16(0) + be16(5)},
+      {FieldConversion::integer_to_numeric, be64(0x8000000000000000ull),  // -9223372036854775808
+       be16(5) + be16(4) + be16(0x4000) + be16(0) + be16(922) + be16(3372) + be16(368) +
+           be16(5477) + be16(5808)},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(static_cast<int>(c.conversion));
+    const CopyPlan p = widen_second_of_two(c.conversion);
+    const std::string in = kHeader + be16(2) + id + field(c.sent) + be16(2) + id + kNull + kTrailer;
+    const std::string expected = kHeader + be16(3) + id + field(c.sent) + field(c.converted) +
+                                 be16(3) + id + kNull + kNull + kTrailer;
+    expect_every_split(p, in, expected);
+  }
+}
+
+TEST(CopyRowTransformerTest, ABinaryFieldThatDoesNotFitFailsTheCopyNamingRowAndColumn) {
+  const std::string id = field(be32(1));
+  const struct {
+    FieldConversion conversion;
+    std::string sent;
+    const char* error;
+  } cases[] = {
+      {FieldConversion::to_int4, be64(2147483648LL),
+       "row 2, column n_big: integer out of range (value 2147483648)"},
+      {FieldConversion::to_int2, be32(static_cast<std::uint32_t>(-32769)),
+       "row 2, column n_big: smallint out of range (value -32769)"},
+      {FieldConversion::to_int8, "abc", "an integer field is 2, 4 or 8 bytes, not 3"},
+      {FieldConversion::float4_to_float8, be64(1), "a real field is 4 bytes, not 8"},
+      {FieldConversion::integer_to_numeric, "x", "an integer field is 2, 4 or 8 bytes, not 1"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.error);
+    CopyRowTransformer t(widen_second_of_two(c.conversion));
+    std::string out;
+    const std::string first = kHeader + be16(2) + id + kNull;  // a NULL converts to NULL
+    EXPECT_FALSE(t.feed(first + be16(2) + id + field(c.sent) + kTrailer, out));
+    EXPECT_NE(t.error().find(c.error), std::string::npos) << t.error();
+    EXPECT_FALSE(t.feed(kTrailer, out)) << "stays failed";
   }
 }
 

@@ -501,11 +501,98 @@ TEST(CopyRuleTest, CopyFromPlans) {
   ASSERT_TRUE(r.copy.has_value());
   EXPECT_EQ(r.copy->format, CopyPlan::Format::binary);
   EXPECT_EQ(r.copy->source_index_per_output_column, (std::vector<int>{0, 1, 1}));
-  same_type.new_type = "character varying(20)";
-  r = Rewriter({same_type}).rewrite("COPY users (id, status) FROM STDIN (FORMAT binary)", ctx, cat);
-  EXPECT_EQ(r.outcome, Outcome::rejected);
-  EXPECT_NE(r.reason.find("differ in type (text, character varying(20))"), std::string::npos)
-      << r.reason;
+  EXPECT_TRUE(r.copy->conversion_per_output_column.empty()) << "every field verbatim";
+  // Across types a field is converted where the bytes alone give the cast's value.
+  const struct {
+    const char* old_type;
+    const char* new_type;
+    Writes writes;
+    const char* sql;
+    const char* expected;  // "" when refused
+    std::vector<int> sources;
+    std::vector<FieldConversion> conversions;
+  } binary_cases[] = {
+      {"text",
+       "character varying(20)",
+       Writes::both,
+       "COPY users (id, status) FROM STDIN BINARY",
+       "COPY users (id, status, state) FROM STDIN BINARY",
+       {0, 1, 1},
+       {}},
+      {"integer",
+       "bigint",
+       Writes::both,
+       "COPY users (status, id) FROM STDIN (FORMAT binary)",
+       "COPY users (status, id, state) FROM STDIN (FORMAT binary)",
+       {0, 1, 0},
+       {FieldConversion::verbatim, FieldConversion::verbatim, FieldConversion::to_int8}},
+      // The updated app sends the new column's bytes: narrowed for the old one, range-checked.
+      {"integer",
+       "bigint",
+       Writes::both,
+       "COPY users (id, state) FROM STDIN (FORMAT binary)",
+       "COPY users (id, state, status) FROM STDIN (FORMAT binary)",
+       {0, 1, 1},
+       {FieldConversion::verbatim, FieldConversion::verbatim, FieldConversion::to_int4}},
+      // writes = new: the same columns, the field converted in place.
+      {"json",
+       "jsonb",
+       Writes::new_column,
+       "COPY users (id, status) FROM STDIN (FORMAT binary)",
+       "COPY users (id, state) FROM STDIN (FORMAT binary)",
+       {0, 1},
+       {FieldConversion::verbatim, FieldConversion::json_to_jsonb}},
+      // writes = new, both sent: the old one dropped, nothing converted.
+      {"text",
+       "smallint",
+       Writes::new_column,
+       "COPY users (id, status, state) FROM STDIN (FORMAT binary)",
+       "COPY users (id, state) FROM STDIN (FORMAT binary)",
+       {0, 2},
+       {}},
+      {"text",
+       "smallint",
+       Writes::both,
+       "COPY users (id, status) FROM STDIN (FORMAT binary)",
+       "",
+       {},
+       {}},
+      {"bigint",
+       "integer",
+       Writes::new_column,
+       "COPY users (id, status) FROM STDIN (FORMAT binary)",
+       "COPY users (id, state) FROM STDIN (FORMAT binary)",
+       {0, 1},
+       {FieldConversion::verbatim, FieldConversion::to_int4}},
+      {"jsonb",
+       "json",
+       Writes::both,
+       "COPY users (id, status) FROM STDIN (FORMAT binary)",
+       "",
+       {},
+       {}},
+  };
+  for (const auto& c : binary_cases) {
+    SCOPED_TRACE(c.sql);
+    Migration m = users_migration(
+        c.writes, c.writes == Writes::new_column ? Reads::new_column : Reads::old_column);
+    m.old_type = c.old_type;
+    m.new_type = c.new_type;
+    r = Rewriter({m}).rewrite(c.sql, ctx, cat);
+    if (std::string_view(c.expected).empty()) {
+      EXPECT_EQ(r.outcome, Outcome::rejected);
+      EXPECT_NE(r.reason.find(std::string("differ in type (") + c.old_type + " to " + c.new_type +
+                              ", not converted on the stream)"),
+                std::string::npos)
+          << r.reason;
+      continue;
+    }
+    ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
+    EXPECT_EQ(r.sql, c.expected);
+    ASSERT_TRUE(r.copy.has_value());
+    EXPECT_EQ(r.copy->source_index_per_output_column, c.sources);
+    EXPECT_EQ(r.copy->conversion_per_output_column, c.conversions);
+  }
   EXPECT_EQ(both.rewrite("COPY users (id, status) FROM '/tmp/x'", ctx, cat).outcome,
             Outcome::rejected);
 
