@@ -1,7 +1,8 @@
 // The columns of a function in FROM, when they are known without asking the catalog: a column
-// definition list, or a built-in that returns one scalar column (named by the alias, else by the
-// function) such as generate_series or unnest($1::int[]). An unqualified O next to such a
-// function resolves with certainty; next to any other function it stays unsupported.
+// definition list, a built-in that returns one scalar column (named by the alias, else by the
+// function) such as generate_series or unnest($1::int[]), or a built-in with OUT parameters
+// (jsonb_each: key, value). An unqualified O next to such a function resolves with certainty;
+// next to any other function it stays unsupported.
 
 #include <algorithm>
 #include <array>
@@ -12,9 +13,28 @@ namespace switchyard::rewrite::detail {
 
 namespace {
 
-// Set-returning built-ins whose one column is a scalar (never a row type's columns).
-constexpr std::array<std::string_view, 4> kScalarSetFunctions = {
-    "generate_series", "generate_subscripts", "regexp_split_to_table", "string_to_table"};
+// Set-returning built-ins whose one column is a scalar (never a row type's columns), named by
+// the alias, else by the function.
+constexpr std::array<std::string_view, 8> kScalarSetFunctions = {
+    "generate_series", "generate_subscripts", "regexp_split_to_table", "string_to_table",
+    "regexp_matches",  "json_object_keys",    "jsonb_object_keys",     "jsonb_path_query"};
+
+// Set-returning built-ins with OUT parameters: their columns keep these names under an alias
+// (pg_proc.proargnames, the same for every overload).
+struct OutColumns {
+  std::string_view function;
+  std::array<std::string_view, 2> columns;  // an empty second name: one column
+};
+constexpr std::array<OutColumns, 8> kOutColumnFunctions = {{
+    {"json_each", {"key", "value"}},
+    {"jsonb_each", {"key", "value"}},
+    {"json_each_text", {"key", "value"}},
+    {"jsonb_each_text", {"key", "value"}},
+    {"json_array_elements", {"value", ""}},
+    {"jsonb_array_elements", {"value", ""}},
+    {"json_array_elements_text", {"value", ""}},
+    {"jsonb_array_elements_text", {"value", ""}},
+}};
 
 // Element types of an array that unnest may expand to one column: a composite element
 // would expand to its fields instead.
@@ -72,9 +92,17 @@ Names function_columns(const PgQuery__RangeFunction* rf) {
     if (!builtin_schema(fc->funcname, fc->n_funcname)) {
       return std::nullopt;
     }
+    const auto out = std::find_if(kOutColumnFunctions.begin(), kOutColumnFunctions.end(),
+                                  [name](const OutColumns& f) { return f.function == name; });
     size_t count = 0;
-    if (std::find(kScalarSetFunctions.begin(), kScalarSetFunctions.end(), name) !=
-        kScalarSetFunctions.end()) {
+    if (out != kOutColumnFunctions.end()) {
+      for (const std::string_view column : out->columns) {
+        if (!column.empty()) {
+          names.emplace_back(column);
+        }
+      }
+    } else if (std::find(kScalarSetFunctions.begin(), kScalarSetFunctions.end(), name) !=
+               kScalarSetFunctions.end()) {
       count = 1;
     } else if (name == "unnest" && fc->n_args > 0 &&
                std::all_of(fc->args, fc->args + fc->n_args, scalar_array)) {
@@ -82,8 +110,10 @@ Names function_columns(const PgQuery__RangeFunction* rf) {
     } else {
       return std::nullopt;
     }
-    const bool aliased = rf->alias != nullptr && rf->alias->aliasname != nullptr;
-    names.assign(count, aliased ? std::string(rf->alias->aliasname) : std::string(name));
+    if (count > 0) {
+      const bool aliased = rf->alias != nullptr && rf->alias->aliasname != nullptr;
+      names.assign(count, aliased ? std::string(rf->alias->aliasname) : std::string(name));
+    }
   }
   if (rf->ordinality) {
     names.emplace_back("ordinality");

@@ -1031,6 +1031,11 @@ class ReadsNewTest(RewriteCase):
                                    "WITH ORDINALITY AS x(uid, ord) ON x.uid = id ORDER BY ord",
                                    ([2, 1],))
                 self.assertEqual(cur.fetchall(), [(2, served[2]), (1, served[1])])
+                # OUT parameters name jsonb_each's columns (key, value) whatever its alias.
+                cur = conn.execute(f"SELECT id, status, value FROM {t.table}, "
+                                   "jsonb_each_text(%s::jsonb) AS e WHERE key = id::text "
+                                   "ORDER BY id", ('{"1": "one", "2": "two"}',))
+                self.assertEqual(cur.fetchall(), [(1, served[1], "one"), (2, served[2], "two")])
 
     def test_subqueries_correlated_and_ctes(self):
         with self.connect() as conn:

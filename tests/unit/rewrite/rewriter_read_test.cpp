@@ -282,6 +282,21 @@ TEST(ReadRuleTest, FunctionsInFromWithKnownColumns) {
           {"SELECT x.status, u.status FROM users u, json_to_recordset($1) AS x(status text)",
            "SELECT x.status, u.state AS status FROM users u, json_to_recordset($1) AS x(status "
            "text)"},
+          // OUT parameters name the columns whatever the alias: key and value here.
+          {"SELECT id, status, e.value FROM users u, jsonb_each(u.name::jsonb) AS e WHERE key = $1",
+           "SELECT id, state AS status, e.value FROM users u, jsonb_each(u.name::jsonb) AS e "
+           "WHERE key = $1"},
+          {"SELECT status FROM users u CROSS JOIN LATERAL jsonb_array_elements_text($1) WITH "
+           "ORDINALITY t WHERE value = status ORDER BY ordinality",
+           "SELECT state AS status FROM users u CROSS JOIN LATERAL jsonb_array_elements_text($1) "
+           "WITH ORDINALITY t WHERE value = state ORDER BY ordinality"},
+          {"SELECT status FROM users, jsonb_object_keys($1) AS k WHERE k = name",
+           "SELECT state AS status FROM users, jsonb_object_keys($1) AS k WHERE k = name"},
+          // Column aliases rename OUT columns too: one called status makes the name ambiguous.
+          {"SELECT status FROM users, json_each_text($1) AS e(status)", nullptr, kRejected,
+           "cannot resolve"},
+          {"SELECT status FROM users, jsonb_each($1) AS e(a, b, c)", nullptr, kRejected,
+           "cannot resolve"},
       });
 }
 
