@@ -69,6 +69,8 @@ std::vector<std::string> describe_changes(const Config& before, const Config& af
   std::vector<std::string> out;
   Differ diff(out);
   diff.endpoint("listen.address", before.listen.address, after.listen.address);
+  diff.text("listen.unix_socket_directory", before.listen.unix_socket_directory,
+            after.listen.unix_socket_directory);
 
   const UpstreamConfig& a = before.upstream;
   const UpstreamConfig& b = after.upstream;

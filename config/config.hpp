@@ -71,6 +71,9 @@ std::ostream& operator<<(std::ostream& out, const Secret& secret);
 /// "[listen]": where clients connect. Required.
 struct ListenConfig {
   Endpoint address;  ///< Port 0 asks the OS for a free port (useful in tests).
+  /// Also listen on the unix socket `<directory>/.s.PGSQL.<port>`, where libpq looks for it
+  /// (`host=<directory> port=<port>`); "" (the default) for none. An absolute path.
+  std::string unix_socket_directory;
   bool operator==(const ListenConfig&) const = default;
 };
 

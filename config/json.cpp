@@ -87,6 +87,7 @@ std::string to_redacted_json(const Config& config) {
   json.key("listen");
   json.begin_object();
   json.string("address", config.listen.address.to_string());
+  json.optional_string("unix_socket_directory", config.listen.unix_socket_directory);
   json.end_object();
 
   const UpstreamConfig& upstream = config.upstream;

@@ -78,7 +78,7 @@ constexpr std::array kLogLevels{Choice<int>{"trace", 0}, Choice<int>{"debug", 1}
 
 constexpr std::array<std::string_view, 8> kSections{"listen",   "upstream", "tls",     "admin",
                                                     "timeouts", "log",      "runtime", "migration"};
-constexpr std::array<std::string_view, 1> kListenKeys{"address"};
+constexpr std::array<std::string_view, 2> kListenKeys{"address", "unix_socket_directory"};
 constexpr std::array<std::string_view, 7> kUpstreamKeys{
     "address", "tls", "ca_file", "user", "password_env", "password_file", "database"};
 constexpr std::array<std::string_view, 2> kTlsKeys{"cert", "key"};
@@ -278,6 +278,23 @@ class Reader {
     }
     check_keys(*listen, "listen", kListenKeys);
     read_endpoint(*listen, "listen", config.listen.address, /*allow_port_zero=*/true);
+    std::string& directory = config.listen.unix_socket_directory;
+    if (read_string(*listen, "listen", "unix_socket_directory", directory)) {
+      // A unix socket's path fits in sockaddr_un's 108 bytes, with its NUL.
+      constexpr std::size_t kLongestSocketPath = 107;
+      const std::size_t longest = directory.size() + std::string_view("/.s.PGSQL.65535").size();
+      if (directory.front() != '/') {
+        d_.add(join("listen", "unix_socket_directory"),
+               in_quotes(directory) + " is not an absolute path (e.g. \"/var/run/switchyard\")");
+        directory.clear();
+      } else if (longest > kLongestSocketPath) {
+        d_.add(join("listen", "unix_socket_directory"),
+               in_quotes(directory) + " is too long: the socket's path would be up to " +
+                   std::to_string(longest) + " bytes, and a unix socket's path is at most " +
+                   std::to_string(kLongestSocketPath));
+        directory.clear();
+      }
+    }
   }
 
   void read_upstream(const toml::table& root, Config& config) {

@@ -21,6 +21,7 @@ using awaitable = net::awaitable<T, executor>;
 using tcp_socket = tcp::socket::rebind_executor<executor>::other;
 using tcp_acceptor = tcp::acceptor::rebind_executor<executor>::other;
 using tcp_resolver = tcp::resolver::rebind_executor<executor>::other;
+using unix_acceptor = net::local::stream_protocol::acceptor::rebind_executor<executor>::other;
 using steady_timer = net::steady_timer::rebind_executor<executor>::other;
 
 /// Completion token: `auto [ec, n] = co_await s.async_read_some(b, use_nothrow);`

@@ -1,10 +1,13 @@
 #include "proxy/listeners.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "proxy/logging.hpp"
@@ -48,11 +51,41 @@ std::optional<std::string> open_listening(const tcp::endpoint& at, int& fd, tcp:
   return std::nullopt;
 }
 
+// A session for a connection accepted from a unix socket. The relay is written against
+// tcp_socket, and what it does with one (recv, sendmsg, epoll, shutdown) works the same on a unix
+// socket's descriptor, as for a unix upstream (upstream_connect.cpp).
+void spawn_session(net::local::stream_protocol::socket::rebind_executor<executor>::other socket,
+                   const std::shared_ptr<ProxyState>& state, WorkerInbox& inbox, Metrics& metrics) {
+  const executor where = socket.get_executor();
+  error_code ec;
+  const int fd = socket.release(ec);
+  if (ec) {
+    return;
+  }
+  tcp_socket relay(where);
+  relay.assign(tcp::v6(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    spdlog::error("event=accept_failed error={}", log_value("unix socket: " + ec.message()));
+    return;
+  }
+  net::co_spawn(where,
+                run_session(std::move(relay), state, inbox, metrics, ClientTransport::unix_socket),
+                net::detached);
+}
+
+void spawn_session(tcp_socket socket, const std::shared_ptr<ProxyState>& state, WorkerInbox& inbox,
+                   Metrics& metrics) {
+  const executor where = socket.get_executor();
+  net::co_spawn(where, run_session(std::move(socket), state, inbox, metrics, ClientTransport::tcp),
+                net::detached);
+}
+
 // Holds the acceptor by shared_ptr: a rebind closes and drops it while this loop still has to
 // resume once with operation_aborted.
-awaitable<void> accept_loop(std::shared_ptr<tcp_acceptor> acceptor,
-                            std::shared_ptr<ProxyState> state, WorkerInbox& inbox,
-                            Metrics& metrics) {
+template <class Acceptor>
+awaitable<void> accept_loop(std::shared_ptr<Acceptor> acceptor, std::shared_ptr<ProxyState> state,
+                            WorkerInbox& inbox, Metrics& metrics) {
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(use_nothrow);
     if (ec == net::error::operation_aborted || !acceptor->is_open()) {
@@ -65,12 +98,42 @@ awaitable<void> accept_loop(std::shared_ptr<tcp_acceptor> acceptor,
       co_await pause.async_wait(use_nothrow);
       continue;
     }
-    net::co_spawn(acceptor->get_executor(), run_session(std::move(socket), state, inbox, metrics),
-                  net::detached);
+    spawn_session(std::move(socket), state, inbox, metrics);
   }
 }
 
-void close_quietly(tcp_acceptor& acceptor) {
+// A socket file outlives the process that made it: one nobody answers on is stale and goes.
+std::optional<std::string> clear_stale_socket(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return std::nullopt;
+    }
+    return "cannot use " + path + ": " + std::strerror(errno);
+  }
+  if (!S_ISSOCK(st.st_mode)) {
+    return path + " exists and is not a socket: remove it or choose another " +
+           "[listen] unix_socket_directory";
+  }
+  net::io_context scratch;
+  net::local::stream_protocol::socket probe(scratch);
+  error_code ec;
+  probe.connect(net::local::stream_protocol::endpoint(path), ec);
+  if (!ec) {
+    return "another server is listening on " + path;
+  }
+  if (ec != net::error::connection_refused) {
+    return "cannot use " + path + ": " + ec.message();
+  }
+  if (::unlink(path.c_str()) != 0) {
+    return "cannot remove the stale socket " + path + ": " + std::strerror(errno);
+  }
+  spdlog::info("event=stale_socket_removed path={}", log_value(path));
+  return std::nullopt;
+}
+
+template <class Acceptor>
+void close_quietly(Acceptor& acceptor) {
   error_code ignored;
   acceptor.close(ignored);
 }
@@ -162,6 +225,57 @@ std::optional<std::string> Listeners::bind(const config::Endpoint& address) {
   return std::nullopt;
 }
 
+std::optional<std::string> Listeners::bind_unix(const std::string& directory) {
+  const std::string path = directory + "/.s.PGSQL." + std::to_string(endpoint().port());
+  if (auto error = clear_stale_socket(path)) {
+    return error;
+  }
+  net::io_context scratch;
+  net::local::stream_protocol::acceptor acceptor(scratch);
+  error_code ec;
+  acceptor.open(net::local::stream_protocol(), ec);
+  if (!ec) {
+    acceptor.bind(net::local::stream_protocol::endpoint(path), ec);
+  }
+  if (!ec) {
+    acceptor.listen(net::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    return "cannot listen on " + path + ": " + ec.message();
+  }
+  // Who may connect is the server's to decide (each client authenticates as itself), so the
+  // socket is open to every local user, as Postgres' default unix_socket_permissions is.
+  struct stat st {};
+  if (::chmod(path.c_str(), 0777) != 0 || ::stat(path.c_str(), &st) != 0) {
+    const std::string error = std::strerror(errno);
+    ::unlink(path.c_str());
+    return "cannot set the permissions of " + path + ": " + error;
+  }
+  unix_path_ = path;
+  unix_file_ = {static_cast<unsigned long>(st.st_dev), static_cast<unsigned long>(st.st_ino)};
+  const int fd = acceptor.release(ec);
+  // Every worker accepts from its own descriptor of the one socket; the kernel hands each
+  // connection to one of them.
+  for (std::size_t i = 0; i < workers_.size() && !ec; ++i) {
+    const int copy = i + 1 == workers_.size() ? fd : ::dup(fd);
+    auto local = std::make_shared<unix_acceptor>(workers_[i]->context);
+    if (copy < 0) {
+      ec = error_code(errno, boost::system::system_category());
+      break;
+    }
+    local->assign(net::local::stream_protocol(), copy, ec);
+    if (ec) {
+      ::close(copy);
+      break;
+    }
+    workers_[i]->local_acceptor = std::move(local);
+  }
+  if (ec) {
+    return "cannot listen on " + path + ": " + ec.message();
+  }
+  return std::nullopt;
+}
+
 void Listeners::start() {
   const auto scheduling = state_->snapshot()->config->runtime.scheduling;
   int refused = 0;
@@ -170,6 +284,11 @@ void Listeners::start() {
     net::co_spawn(worker.context,
                   accept_loop(worker.acceptor, state_, worker.inbox, worker.metrics),
                   net::detached);
+    if (worker.local_acceptor) {
+      net::co_spawn(worker.context,
+                    accept_loop(worker.local_acceptor, state_, worker.inbox, worker.metrics),
+                    net::detached);
+    }
     worker.thread = std::thread([&context = worker.context] { context.run(); });
     name_thread(worker.thread, "sy-worker-" + std::to_string(i));
     if (scheduling == config::WorkerScheduling::batch && refused == 0) {
@@ -229,6 +348,9 @@ void Listeners::close() {
       if (worker.acceptor) {
         close_quietly(*worker.acceptor);
       }
+      if (worker.local_acceptor) {
+        close_quietly(*worker.local_acceptor);
+      }
     });
   }
 }
@@ -246,6 +368,13 @@ void Listeners::stop() {
     }
   }
   state_->blocking_pool.join();
+  // Only the file this process made: another one may have taken the path since.
+  struct stat st {};
+  if (!unix_path_.empty() && ::lstat(unix_path_.c_str(), &st) == 0 &&
+      std::pair<unsigned long, unsigned long>(st.st_dev, st.st_ino) == unix_file_) {
+    ::unlink(unix_path_.c_str());
+  }
+  unix_path_.clear();
 }
 
 std::string describe(const tcp::endpoint& at) {

@@ -29,6 +29,12 @@ class Listeners {
 
   /// Binds every thread's acceptor on `address` (port 0: one free port shared by all).
   std::optional<std::string> bind(const config::Endpoint& address);
+  /// After bind(), before start(): also listens on `<directory>/.s.PGSQL.<port>`, the port the
+  /// TCP acceptors got, as libpq names a server's socket. A socket file left by a process that
+  /// is gone is replaced; one a server still answers on is not. Every thread accepts from it.
+  std::optional<std::string> bind_unix(const std::string& directory);
+  /// The unix socket's path, "" when there is none.
+  const std::string& unix_path() const { return unix_path_; }
   /// Starts accepting and the threads.
   void start();
   /// Where the acceptors listen (after bind, or after a committed rebind).
@@ -43,7 +49,7 @@ class Listeners {
   void close();
   /// Stops the io_contexts (ending every session) and joins the threads, then waits for the
   /// blocking work sessions started on the state's pool: its answers are posted to the
-  /// workers' inboxes, which must outlive them.
+  /// workers' inboxes, which must outlive them. Removes the unix socket's file.
   void stop();
 
  private:
@@ -75,6 +81,7 @@ class Listeners {
     WorkerInbox inbox{context};
     // Touched only on the worker's own thread once started.
     std::shared_ptr<tcp_acceptor> acceptor;
+    std::shared_ptr<unix_acceptor> local_acceptor;  // with [listen] unix_socket_directory
     bool closed = false;
     Metrics& metrics;  // written by this worker's sessions only
     std::thread thread;
@@ -90,6 +97,9 @@ class Listeners {
   // Prepared by prepare_rebind, consumed by finish_rebind (both on the reloader thread).
   std::vector<Listening> pending_;
   tcp::endpoint pending_endpoint_;
+  std::string unix_path_;
+  // The socket file this process made (device, inode): removed at stop only if still it.
+  std::pair<unsigned long, unsigned long> unix_file_{0, 0};
 };
 
 /// The listen endpoint for `address`: an IP literal as is, a name through the resolver.

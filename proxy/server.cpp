@@ -43,6 +43,14 @@ class AddressChanges : public ReloadParticipant {
         errors.push_back("[admin] address: " + *error);
       }
     }
+    // The socket's name carries the port it was made with: a rebind does not move it.
+    if (before.listen.unix_socket_directory != after.listen.unix_socket_directory ||
+        (!listeners_.unix_path().empty() &&
+         before.listen.address.port != after.listen.address.port)) {
+      spdlog::warn("event=restart_needed key=listen.unix_socket_directory running={} configured={}",
+                   log_value(listeners_.unix_path()),
+                   log_value(after.listen.unix_socket_directory));
+    }
     if (before.runtime.threads != after.runtime.threads) {
       spdlog::warn("event=restart_needed key=runtime.threads running={} configured={}",
                    before.runtime.threads, after.runtime.threads);
@@ -122,6 +130,12 @@ int Server::run() {
     spdlog::critical("event=listen_failed error={}", log_value(*error));
     return 1;
   }
+  if (!config.listen.unix_socket_directory.empty()) {
+    if (auto error = listeners.bind_unix(config.listen.unix_socket_directory)) {
+      spdlog::critical("event=listen_failed error={}", log_value(*error));
+      return 1;
+    }
+  }
 
   Reloader reloader(config_path_, state_, {}, std::move(loaded_text_));
   auto make_admin = [&] {
@@ -147,10 +161,11 @@ int Server::run() {
 
   listeners.start();
   spdlog::info(
-      "event=listening address={} upstream={} threads={} scheduling={} generation={} tls={}",
-      describe(listeners.endpoint()), config.upstream.address.to_string(), threads,
-      config::to_string(config.runtime.scheduling), snapshot->generation,
-      snapshot->client_tls ? "on" : "off");
+      "event=listening address={}{} upstream={} threads={} scheduling={} generation={} tls={}",
+      describe(listeners.endpoint()),
+      listeners.unix_path().empty() ? "" : " unix_socket=" + log_value(listeners.unix_path()),
+      config.upstream.address.to_string(), threads, config::to_string(config.runtime.scheduling),
+      snapshot->generation, snapshot->client_tls ? "on" : "off");
   if (admin) {
     spdlog::info("event=admin_listening address={}", describe(admin->local_endpoint()));
   }

@@ -81,13 +81,14 @@ std::string endpoint_text(const tcp_socket& socket) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp_socket socket, std::shared_ptr<ProxyState> state, WorkerInbox& inbox,
-          Metrics& metrics)
+          Metrics& metrics, ClientTransport transport)
       : state_(std::move(state)),
         inbox_(inbox),
         metrics_(metrics),
         off_thread_(state_->blocking_pool, inbox),
         id_(state_->next_session_id()),
-        peer_(endpoint_text(socket)),
+        local_(transport == ClientTransport::unix_socket),
+        peer_(local_ ? "[local]" : endpoint_text(socket)),
         client_(std::move(socket)) {}
 
   awaitable<void> run();
@@ -132,6 +133,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Metrics& metrics_;  // the worker's own block
   const OffThread off_thread_;
   const std::uint64_t id_;
+  const bool local_;  // on the unix socket: no TLS there, as with Postgres
   const std::string peer_;
   Stream client_;
   std::unique_ptr<Stream> upstream_;
@@ -180,7 +182,7 @@ awaitable<Session::Step> Session::negotiate_startup() {
         co_return Step::done;
       }
       tls_negotiated = true;
-      if (!snapshot_->client_tls) {
+      if (!snapshot_->client_tls || local_) {
         char no = 'N';
         co_await client_.write(net::buffer(&no, 1));
         continue;
@@ -557,7 +559,7 @@ awaitable<void> Session::run() {
 }  // namespace
 
 awaitable<void> run_session(tcp_socket client, std::shared_ptr<ProxyState> state,
-                            WorkerInbox& inbox, Metrics& metrics) {
+                            WorkerInbox& inbox, Metrics& metrics, ClientTransport transport) {
   error_code ignored;
   client.set_option(tcp::no_delay(true), ignored);
   // A client whose host vanished, or that half-closed and went away while the relay waited
@@ -566,7 +568,7 @@ awaitable<void> run_session(tcp_socket client, std::shared_ptr<ProxyState> state
   client.set_option(tcp_socket::keep_alive(true), ignored);
   metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
   metrics.connections_active.fetch_add(1, std::memory_order_relaxed);
-  auto session = std::make_shared<Session>(std::move(client), state, inbox, metrics);
+  auto session = std::make_shared<Session>(std::move(client), state, inbox, metrics, transport);
   try {
     co_await session->run();
   } catch (const std::exception& e) {

@@ -70,12 +70,13 @@ class SwitchyardProxy:
     client_tls: a KeyPair for client-facing TLS, or None for SSLRequest answered 'N'.
     timeouts: {"startup": "1s", "drain": "5s", ...}. extra: more TOML sections (they replace
     generated ones of the same name). extra_args: more command-line arguments for `serve`.
-    wrapper: a command the binary runs under (("taskset", "-c", "0")).
+    wrapper: a command the binary runs under (("taskset", "-c", "0")). listen_options: more
+    keys of [listen] ({"unix_socket_directory": "/tmp/x"}).
     """
 
     def __init__(self, upstream_port, upstream_tls="disable", ca_file=None, client_tls=None,
                  timeouts=None, extra=None, log_level="debug", upstream_host="127.0.0.1",
-                 extra_args=(), wrapper=()):
+                 extra_args=(), wrapper=(), listen_options=None):
         self.host = "127.0.0.1"
         self.port = None
         self.upstream = f"{upstream_host}:{upstream_port}"
@@ -87,6 +88,7 @@ class SwitchyardProxy:
         self.log_level = log_level
         self.extra_args = list(extra_args)
         self.wrapper = list(wrapper)
+        self.listen_options = dict(listen_options or {})
         self.directory = None
         self.config_path = None
         self.logfile = None
@@ -104,7 +106,7 @@ class SwitchyardProxy:
 
     def config_text(self) -> str:
         tables = {
-            "listen": {"address": f"{self.host}:{self.port}"},
+            "listen": {"address": f"{self.host}:{self.port}", **self.listen_options},
             "upstream": {"address": self.upstream, "tls": self.upstream_tls,
                          "ca_file": self.ca_file},
             "tls": ({"cert": self.client_tls.cert, "key": self.client_tls.key}
@@ -115,12 +117,13 @@ class SwitchyardProxy:
         tables.update(self.extra)
         return render_config(tables)
 
-    def start(self, timeout=15.0):
+    def start(self, timeout=15.0, port=None):
+        """Starts the process on `port` (default: a free one) and waits until it accepts."""
         path = binary()
         if not path:
             raise RuntimeError("SWITCHYARD_BIN is not set")
         self.directory = tempfile.mkdtemp(prefix="switchyard-proxy-")
-        self.port = free_port()
+        self.port = port or free_port()
         self.config_path = os.path.join(self.directory, "switchyard.toml")
         with open(self.config_path, "w") as f:
             f.write(self.config_text())

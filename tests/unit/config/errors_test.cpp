@@ -198,6 +198,18 @@ std::vector<ErrorCase> error_cases() {
        "upstream.tls",
        {"\"require\"", "does not offer TLS on a unix socket", "/var/run/postgresql/.s.PGSQL.5432",
         "\"disable\" or \"prefer\""}},
+      {"ListenUnixSocketRelative",
+       "[listen]\naddress = \"127.0.0.1:6432\"\nunix_socket_directory = \"run/sy\"\n"
+       "[upstream]\naddress = \"127.0.0.1:5432\"\n",
+       3,
+       "listen.unix_socket_directory",
+       {"\"run/sy\" is not an absolute path", "/var/run/switchyard"}},
+      {"ListenUnixSocketTooLong",
+       "[listen]\naddress = \"127.0.0.1:6432\"\nunix_socket_directory = \"/" +
+           std::string(95, 'd') + "\"\n[upstream]\naddress = \"127.0.0.1:5432\"\n",
+       3,
+       "listen.unix_socket_directory",
+       {"too long", "up to 111 bytes", "at most 107"}},
       // Durations and numbers.
       {"DurationUnknownUnit",
        base("[timeouts]\nstartup = \"10sec\"\n"),

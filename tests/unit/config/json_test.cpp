@@ -12,7 +12,7 @@ TEST(ConfigJsonTest, MinimalConfigIsCompleteAndStable) {
   ASSERT_TRUE(result.ok()) << testing::describe(result);
   EXPECT_EQ(
       to_redacted_json(*result.config),
-      R"({"source":"test.toml","listen":{"address":"127.0.0.1:6432"},)"
+      R"({"source":"test.toml","listen":{"address":"127.0.0.1:6432","unix_socket_directory":null},)"
       R"("upstream":{"address":"[::1]:5432","tls":"prefer","ca_file":null,"user":null,)"
       R"("password_env":null,"password_file":null,"password":null,"database":null},)"
       R"("tls":null,"admin":null,)"

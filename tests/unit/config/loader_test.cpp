@@ -95,6 +95,7 @@ TEST(ConfigLoaderTest, MinimalFileRunsATransparentProxyWithDefaults) {
   const Config& config = *result.config;
   EXPECT_EQ(config.source, "test.toml");
   EXPECT_EQ(config.listen.address, (Endpoint{"127.0.0.1", 6432}));
+  EXPECT_TRUE(config.listen.unix_socket_directory.empty()) << "TCP only";
   EXPECT_EQ(config.upstream.address, (Endpoint{"localhost", 5432}));
   EXPECT_EQ(config.upstream.tls, TlsMode::prefer);
   EXPECT_TRUE(config.upstream.ca_file.empty());
@@ -118,6 +119,7 @@ TEST(ConfigLoaderTest, ReadsEveryOptionalSection) {
   LoadResult result = parse(R"toml(
 [listen]
 address = "[::]:0"
+unix_socket_directory = "/var/run/switchyard"
 [upstream]
 address = "[::1]:5433"
 tls = "disable"
@@ -138,6 +140,7 @@ scheduling = "normal"
   ASSERT_TRUE(result.ok()) << describe(result);
   const Config& config = *result.config;
   EXPECT_EQ(config.listen.address, (Endpoint{"::", 0}));
+  EXPECT_EQ(config.listen.unix_socket_directory, "/var/run/switchyard");
   EXPECT_EQ(config.upstream.address, (Endpoint{"::1", 5433}));
   EXPECT_EQ(config.upstream.tls, TlsMode::disable);
   ASSERT_TRUE(config.admin.has_value());
