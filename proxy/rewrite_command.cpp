@@ -26,6 +26,28 @@ std::string_view outcome_name(rewrite::Outcome outcome) {
   return "?";
 }
 
+// What the proxy does to each data row of a rewritten COPY FROM STDIN, one field per column:
+// "-- COPY data rows (binary), 2 fields each, are sent as: id = field 1, n = field 2,
+// n_big = field 2 to bigint".
+std::string describe_copy_plan(const rewrite::CopyPlan& plan) {
+  using Format = rewrite::CopyPlan::Format;
+  std::string line = std::string("-- COPY data rows (") +
+                     (plan.format == Format::binary ? "binary"
+                      : plan.format == Format::csv  ? "CSV"
+                                                    : "text") +
+                     "), " + std::to_string(plan.input_columns) + " fields each, are sent as:";
+  for (std::size_t k = 0; k < plan.source_index_per_output_column.size(); ++k) {
+    line += k == 0 ? " " : ", ";
+    line += k < plan.output_columns.size() ? plan.output_columns[k] : "?";
+    line += " = field " + std::to_string(plan.source_index_per_output_column[k] + 1);
+    if (k < plan.conversion_per_output_column.size()) {
+      const std::string_view how = rewrite::describe(plan.conversion_per_output_column[k]);
+      line += how.empty() ? "" : " " + std::string(how);
+    }
+  }
+  return line + "\n";
+}
+
 }  // namespace
 
 int run_rewrite_command(const CommandLine& cmd, std::istream& in, std::ostream& out,
@@ -99,6 +121,9 @@ int run_rewrite_command(const CommandLine& cmd, std::istream& in, std::ostream& 
   }
   switch (result.outcome) {
     case rewrite::Outcome::rewritten:
+      if (result.copy) {
+        out << describe_copy_plan(*result.copy);
+      }
       out << result.sql << (result.sql.empty() || result.sql.back() == '\n' ? "" : "\n");
       return 0;
     case rewrite::Outcome::unchanged:

@@ -151,6 +151,26 @@ std::optional<FieldConversion> binary_field_conversion(std::string_view from_typ
   return std::nullopt;
 }
 
+std::string_view describe(FieldConversion conversion) {
+  switch (conversion) {
+    case FieldConversion::verbatim:
+      return "";
+    case FieldConversion::to_int2:
+      return "to smallint";
+    case FieldConversion::to_int4:
+      return "to integer";
+    case FieldConversion::to_int8:
+      return "to bigint";
+    case FieldConversion::float4_to_float8:
+      return "real to double precision";
+    case FieldConversion::integer_to_numeric:
+      return "to numeric";
+    case FieldConversion::json_to_jsonb:
+      return "json to jsonb";
+  }
+  return "";
+}
+
 bool append_converted_field(FieldConversion conversion, std::string_view value, std::string& out,
                             std::string& error) {
   switch (conversion) {

@@ -28,6 +28,10 @@ enum class FieldConversion : std::uint8_t {
 std::optional<FieldConversion> binary_field_conversion(std::string_view from_type,
                                                        std::string_view to_type);
 
+/// How a conversion reads in a dry run's description: "to bigint", "json to jsonb"; "" for
+/// verbatim.
+std::string_view describe(FieldConversion conversion);
+
 /// Appends `value` (a non-NULL field's bytes, without its length word) converted, with its length
 /// word. False, with `error` saying why, when the value does not fit the target type or is not a
 /// value of the source type.

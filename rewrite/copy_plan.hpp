@@ -34,7 +34,7 @@ struct CopyPlan {
   std::vector<int> source_index_per_output_column;
   /// Binary only: per output column; empty when every field is copied verbatim.
   std::vector<FieldConversion> conversion_per_output_column;
-  /// The rewritten column list, for the error of a conversion that fails.
+  /// The rewritten column list: for the error of a conversion that fails, and dry runs.
   std::vector<std::string> output_columns;
 };
 

@@ -299,8 +299,8 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
   if (std::any_of(conversions.begin(), conversions.end(),
                   [](FieldConversion c) { return c != FieldConversion::verbatim; })) {
     plan.conversion_per_output_column = conversions;
-    plan.output_columns = cols;
   }
+  plan.output_columns = cols;
   copy = plan;
 }
 

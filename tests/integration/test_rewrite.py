@@ -16,6 +16,7 @@ for the new generation.
 import hashlib
 import os
 import signal
+import subprocess
 import unittest
 
 import psycopg
@@ -653,6 +654,14 @@ class WritesBothTest(RewriteCase):
             self.assertIn("differ in type (character(4) to text, not converted on the stream)",
                           str(raised.exception))
             self.assertEqual(conn.execute("SELECT count(*) FROM docs").fetchone(), (4,))
+        # The dry run says what happens to each field.
+        dry = subprocess.run([proxy.binary(), "rewrite", "--config", p.config_path, "--sql",
+                              "COPY docs (id, score, amount) FROM STDIN (FORMAT binary)"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(dry.returncode, 0, dry.stdout + dry.stderr)
+        self.assertIn("-- COPY data rows (binary), 3 fields each, are sent as: id = field 1, "
+                      "score = field 2, amount = field 3, score_d = field 2 real to double "
+                      "precision, amount_n = field 3 to numeric\n", dry.stdout)
         # The new column holds what the cast of the old one gives, so verify finds no drift.
         self.assertEqual(self.direct(
             "SELECT id FROM docs WHERE body::jsonb IS DISTINCT FROM body_b "
