@@ -82,8 +82,13 @@ int check(const sy::proxy::CommandLine& cmd) {
     return 1;
   }
   const auto& config = *snapshot->config;
-  std::cout << cmd.config_path << ": OK (listen " << config.listen.address.to_string()
-            << ", upstream " << config.upstream.address.to_string() << ", "
+  std::cout << cmd.config_path << ": OK (listen " << config.listen.address.to_string();
+  if (!config.listen.unix_socket_directory.empty()) {
+    std::cout << " and " << config.listen.unix_socket_directory << "/.s.PGSQL."
+              << (config.listen.address.port == 0 ? std::string("<the port chosen at start>")
+                                                  : std::to_string(config.listen.address.port));
+  }
+  std::cout << ", upstream " << config.upstream.address.to_string() << ", "
             << config.migrations.size() << " migration(s))\n";
   for (const auto& warning : snapshot->warnings) {
     std::cout << "warning: migration \"" << warning.migration << "\": " << warning.message << "\n";
