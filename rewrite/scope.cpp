@@ -189,7 +189,8 @@ void Analyzer::process_with(const PgQuery__WithClause* with, Scope& scope) {
     entry.name = cstr(cte->ctename);
     const size_t n_alias = cte->n_aliascolnames;
     if (with->recursive) {
-      // The recursive term sees the CTE; its columns are known only from an explicit list.
+      // The recursive term sees the CTE: its columns are those of an explicit list, else those
+      // of the non-recursive term, the first arm of the UNION (as Postgres names them).
       entry.columns = std::nullopt;
       if (n_alias > 0) {
         std::vector<std::string> names;
@@ -199,6 +200,16 @@ void Analyzer::process_with(const PgQuery__WithClause* with, Scope& scope) {
         entry.columns = names;
       }
       scope.ctes.push_back(entry);
+      const Node* q = cte->ctequery;
+      if (n_alias == 0 && q != nullptr && q->node_case == PG_QUERY__NODE__NODE_SELECT_STMT &&
+          q->select_stmt->op == PG_QUERY__SET_OPERATION__SETOP_UNION &&
+          q->select_stmt->with_clause == nullptr) {
+        // What walk_select does for a set operation, with the CTE's columns known between the
+        // arms; the UNION's own scope holds nothing, so the arms see this one.
+        scope.ctes.back().columns = walk_select(q->select_stmt->larg, &scope);
+        walk_select(q->select_stmt->rarg, &scope);
+        continue;
+      }
       Names out = walk_query_node(cte->ctequery, &scope);
       if (n_alias == 0) {
         scope.ctes.back().columns = out;

@@ -1045,6 +1045,14 @@ class ReadsNewTest(RewriteCase):
                                    "jsonb_each_text(%s::jsonb) AS e WHERE key = id::text "
                                    "ORDER BY id", ('{"1": "one", "2": "two"}',))
                 self.assertEqual(cur.fetchall(), [(1, served[1], "one"), (2, served[2], "two")])
+                # A recursive CTE's recursive term: the bare status is the table's, since the
+                # CTE has its first term's columns (id). Filtering on the value served from the
+                # new column reaches row 2 only if the filter reads it.
+                cur = conn.execute(f"WITH RECURSIVE r AS (SELECT id FROM {t.table} WHERE id = 1 "
+                                   f"UNION ALL SELECT x.id FROM {t.table} x JOIN r "
+                                   "ON x.id = r.id + 1 WHERE status = %s) "
+                                   "SELECT id FROM r ORDER BY id", (served[2],))
+                self.assertEqual(cur.fetchall(), [(1,), (2,)])
 
     def test_subqueries_correlated_and_ctes(self):
         with self.connect() as conn:

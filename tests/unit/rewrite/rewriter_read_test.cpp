@@ -114,6 +114,20 @@ TEST(ReadRuleTest, SubqueriesCorrelationCtesAndUnions) {
            "u.status) l",
            "SELECT u.state AS status FROM users u, LATERAL (SELECT o.id FROM orders o WHERE "
            "o.status = u.state) l"},
+          // A recursive CTE without a column list has its non-recursive term's columns, so a
+          // bare name in the recursive term resolves (Postgres names them the same way).
+          {"WITH RECURSIVE r AS (SELECT id, name FROM users WHERE id = 1 UNION ALL SELECT u.id, "
+           "u.name FROM users u JOIN r ON u.id = r.id + 1 WHERE status = 'a') SELECT id FROM r",
+           "WITH RECURSIVE r AS (SELECT id, name FROM users WHERE id = 1 UNION ALL SELECT u.id, "
+           "u.name FROM users u JOIN r ON u.id = r.id + 1 WHERE state = 'a') SELECT id FROM r"},
+          {"WITH RECURSIVE r AS (SELECT id AS k FROM users WHERE id = 1 UNION ALL SELECT k + 1 "
+           "FROM r, users WHERE k < 5 AND status = 'a') SELECT k FROM r",
+           "WITH RECURSIVE r AS (SELECT id AS k FROM users WHERE id = 1 UNION ALL SELECT k + 1 "
+           "FROM r, users WHERE k < 5 AND state = 'a') SELECT k FROM r"},
+          // Its own column called status: the bare name is ambiguous, as Postgres finds it.
+          {"WITH RECURSIVE r AS (SELECT id, status FROM users WHERE id = 1 UNION ALL SELECT "
+           "u.id, status FROM users u JOIN r ON u.id = r.id + 1) SELECT status FROM r",
+           nullptr, kRejected, "cannot resolve"},
       });
 }
 
