@@ -43,6 +43,8 @@ struct Relation {
   bool merged_join = false;
   /// Hidden behind a join alias: not reachable by its own refname.
   bool hidden = false;
+  /// Replaced in the text by a subquery that serves O from N (using_join.cpp).
+  bool wrapped = false;
 };
 
 struct Cte {
@@ -55,6 +57,8 @@ struct Scope {
   const Scope* parent = nullptr;
   std::deque<Relation> rels;
   std::vector<Cte> ctes;
+  /// Column names merged by `JOIN ... USING` at this level: a bare one is the merged column.
+  std::vector<std::string> merged;
 };
 
 /// Where the columns and rows of an INSERT (or of a MERGE's INSERT action) are in the text.
@@ -123,12 +127,20 @@ class Analyzer {
   std::optional<std::vector<std::string>> catalog_columns(const QualifiedName& name);
   void add_from_item(const Node* item, Scope& scope, std::vector<Relation*>* added);
   void process_with(const PgQuery__WithClause* with, Scope& scope);
-  enum class Found { yes, no, ambiguous, uncertain };
+  /// merged: a bare name for a `JOIN ... USING` column (no relation of its own).
+  enum class Found { yes, no, ambiguous, uncertain, merged };
   Found resolve_column(const std::vector<std::string_view>& fields, const Scope& scope,
                        Relation** rel);
   Relation* find_refname(const Scope& scope, std::string_view name, int* levels) const;
   bool mapped_in_chain(const Scope& scope, const Migration* m) const;
   std::vector<std::string> visible_columns(Relation& rel, bool* known);
+
+  // using_join.cpp
+  /// Under reads = new, `JOIN ... USING (O)` compares O as stored: the mapped table `rel` is
+  /// replaced in the text by a subquery serving O as to_old(N). `in_using`: its migrations whose
+  /// O the USING names.
+  void wrap_for_using(Relation& rel, const PgQuery__JoinExpr* join,
+                      const std::vector<const Migration*>& in_using);
 
   // read_rule.cpp
   Names walk_select(const PgQuery__SelectStmt* s, const Scope* outer);
@@ -212,6 +224,9 @@ class Analyzer {
   int stmt_begin_ = 0;
   int stmt_end_ = 0;
   std::set<const PgQuery__ColumnRef*> rewritten_;
+  /// A relation was wrapped for USING: system columns and schema-qualified references are
+  /// checked too (the subquery has neither).
+  bool wrapped_any_ = false;
   /// A `*` reports its names even when no migration reads the new column (an INSERT without a
   /// column list needs its query's width).
   bool star_names_wanted_ = false;

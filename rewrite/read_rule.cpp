@@ -10,6 +10,15 @@
 
 namespace switchyard::rewrite::detail {
 
+namespace {
+
+bool is_system_column(std::string_view name) {
+  return name == "ctid" || name == "xmin" || name == "xmax" || name == "cmin" || name == "cmax" ||
+         name == "tableoid";
+}
+
+}  // namespace
+
 int min_location(const ProtobufCMessage* msg) {
   if (msg == nullptr) {
     return -1;
@@ -309,14 +318,23 @@ void Analyzer::column_ref(const PgQuery__ColumnRef* cr, const Scope& scope) {
     }
   }
   const std::string_view col = fields.back();
+  // A table wrapped for USING has neither system columns nor a schema-qualified name.
+  const bool through_wrap = wrapped_any_ && (fields.size() >= 3 || is_system_column(col));
   const bool relevant =
-      std::any_of(migrations_.begin(), migrations_.end(),
-                  [&](const Migration& m) { return m.old_column == col || m.new_column == col; });
+      through_wrap || std::any_of(migrations_.begin(), migrations_.end(), [&](const Migration& m) {
+        return m.old_column == col || m.new_column == col;
+      });
   if (!relevant) {
     return;
   }
   Relation* rel = nullptr;
   const Found found = resolve_column(fields, scope, &rel);
+  if (through_wrap && found == Found::yes && rel != nullptr && rel->wrapped) {
+    unsupported(rel->migrations.front(), "\"" + std::string(col) +
+                                             "\" (a system column or a schema-qualified reference) "
+                                             "on a table joined USING its old column");
+    return;
+  }
   if (found == Found::yes && rel != nullptr) {
     for (const Migration* m : rel->migrations) {
       if (col == m->old_column) {

@@ -278,6 +278,7 @@ void Analyzer::add_from_item(const Node* item, Scope& scope, std::vector<Relatio
       const bool merged = j->is_natural || j->n_using_clause > 0;
       for (Relation* r : inner) {
         r->merged_join = r->merged_join || merged;
+        std::vector<const Migration*> in_using;
         for (const Migration* m : r->migrations) {
           if (!reads_new(m)) {
             continue;
@@ -287,9 +288,17 @@ void Analyzer::add_from_item(const Node* item, Scope& scope, std::vector<Relatio
           }
           for (size_t k = 0; k < j->n_using_clause; ++k) {
             if (string_value(j->using_clause[k]) == m->old_column) {
-              unsupported(m, "JOIN ... USING (" + m->old_column + ")");
+              in_using.push_back(m);
             }
           }
+        }
+        if (!in_using.empty() && !r->wrapped) {
+          wrap_for_using(*r, j, in_using);
+        }
+      }
+      if (j->alias == nullptr) {
+        for (size_t k = 0; k < j->n_using_clause; ++k) {
+          scope.merged.emplace_back(string_value(j->using_clause[k]));
         }
       }
       if (added != nullptr) {
@@ -386,6 +395,9 @@ Analyzer::Found Analyzer::resolve_column(const std::vector<std::string_view>& fi
   const std::string_view col = fields.back();
   if (fields.size() == 1) {
     for (const Scope* s = &scope; s != nullptr; s = s->parent) {
+      if (contains(s->merged, col)) {
+        return Found::merged;
+      }
       Relation* hit = nullptr;
       int hits = 0;
       bool uncertain = false;

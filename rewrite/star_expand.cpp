@@ -94,7 +94,8 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
       }
       continue;
     }
-    if (r->merged_join || r->alias_colnames) {
+    // An unqualified * over a USING join lists the merged columns first; `t.*` is t's own.
+    if ((r->merged_join && cr->n_fields == 1) || r->alias_colnames) {
       for (const Migration* m : r->migrations) {
         unsupported(m, "* over a NATURAL/USING join or an alias with column names");
       }

@@ -1054,6 +1054,30 @@ class ReadsNewTest(RewriteCase):
                                    "SELECT id FROM r ORDER BY id", (served[2],))
                 self.assertEqual(cur.fetchall(), [(1,), (2,)])
 
+    def test_join_using_the_old_column_compares_and_merges_the_served_value(self):
+        # USING (status) compares the column as stored; served from the new one, each row meets
+        # the label of its served value, the merged column is that value (in O's type), and a
+        # LEFT JOIN keeps a row whose value has no label. Compared as stored, users 1 would
+        # meet 'stale' and accounts 1 'accounts 2'.
+        self.direct("DROP TABLE IF EXISTS labels")
+        self.direct("CREATE TABLE labels (status text, label text)")
+        self.direct("INSERT INTO labels VALUES ('z-new', 'users 1'), ('b-old', 'stale'), "
+                    "('active', 'accounts 1'), ('inactive', 'accounts 2')")
+        labels = {"z-new": "users 1", "active": "accounts 1", "inactive": "accounts 2"}
+        with self.connect() as conn:
+            for t in MAPPED:
+                served = self.SERVED[t.table]
+                cur = conn.execute(f"SELECT x.id, status, l.label FROM {t.table} x "
+                                   "LEFT JOIN labels l USING (status) WHERE x.id = ANY(%s) "
+                                   "ORDER BY x.id", ([1, 2],))
+                self.assertEqual(cur.fetchall(),
+                                 [(i, served[i], labels.get(served[i])) for i in (1, 2)])
+                self.assertEqual(cur.description[1].type_code, TEXT_OID)
+                cur = conn.execute(f"SELECT x.* FROM {t.table} x JOIN labels USING (status) "
+                                   "ORDER BY x.id")
+                self.assertEqual(cur.fetchall(), [(i, "ab"[i - 1], served[i]) for i in (1, 2)
+                                                  if served[i] in labels])
+
     def test_subqueries_correlated_and_ctes(self):
         with self.connect() as conn:
             got = conn.execute("SELECT id FROM users WHERE status IN "

@@ -215,7 +215,7 @@ TEST(ReadRuleTest, UnsupportedReadsAreRejectedOrPassedThrough) {
            "users-status"},
           {"SELECT ROW(u.*) FROM users u", nullptr, kRejected, "whole-row"},
           {"SELECT row_to_json(u) FROM users AS u(a, b)", nullptr, kRejected, "whole-row"},
-          {"SELECT id FROM users JOIN orders USING (status)", nullptr, kRejected, "USING (status)"},
+          {"SELECT id FROM users NATURAL JOIN orders", nullptr, kRejected, "NATURAL JOIN"},
           {"SELECT u.status FROM users AS u(a, b)", nullptr, kRejected, "alias"},
       });
   run_table(users_migration(Writes::both, Reads::new_column, false, false),
@@ -313,6 +313,61 @@ TEST(ReadRuleTest, FunctionsInFromWithKnownColumns) {
            "cannot resolve"},
       });
 }
+
+// USING compares and merges O as stored: the mapped table becomes a subquery serving O from N
+// under the table's name, every other column as it is (using_join.cpp).
+#define WRAPPED(r, from) \
+  "(SELECT " r ".id, " r ".state AS status, " r ".name, " r ".state FROM " from ") AS " r
+TEST(ReadRuleTest, JoinUsingTheOldColumnReadsItFromTheNewOne) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          {"SELECT u.id, status FROM users u JOIN orders o USING (status) WHERE status = 'a' "
+           "ORDER BY status",
+           "SELECT u.id, status FROM " WRAPPED("u",
+                                               "users u") " JOIN orders o USING (status) "
+                                                          "WHERE status = 'a' ORDER BY status"},
+          {"SELECT o.id, users.name FROM orders o LEFT JOIN public.users USING (status)",
+           "SELECT o.id, users.name FROM orders o LEFT JOIN " WRAPPED(
+               "users", "public.users") " USING (status)"},
+          // References through the name read the subquery's columns; t.* is the table's own.
+          {"SELECT u.status, u.* FROM users AS u JOIN orders USING (id, status)",
+           "SELECT u.state AS status, u.id, u.state AS status, u.name FROM " WRAPPED(
+               "u", "users AS u") " JOIN orders USING (id, status)"},
+          // Correlated: the subquery's bare status is its own table's.
+          {"SELECT u.id FROM users u JOIN orders USING (status) WHERE EXISTS (SELECT 1 FROM "
+           "accounts a WHERE a.owner = u.status) FOR UPDATE OF u",
+           "SELECT u.id FROM " WRAPPED("u", "users u") " JOIN orders USING (status) WHERE "
+                                                       "EXISTS (SELECT 1 FROM accounts a WHERE "
+                                                       "a.owner = u.state) FOR UPDATE OF u"},
+          // A USING join that does not name O is left alone.
+          {"SELECT u.name FROM users u JOIN orders USING (id)", nullptr, kUnchanged},
+          // Refused: what the subquery cannot stand for, or a * that lists merged columns.
+          {"SELECT * FROM users JOIN orders USING (status)", nullptr, kRejected, "* over"},
+          {"SELECT u.xmin FROM users u JOIN orders USING (status)", nullptr, kRejected,
+           "system column"},
+          {"SELECT public.users.name FROM public.users JOIN orders USING (status)", nullptr,
+           kRejected, "schema-qualified"},
+          {"SELECT 1 FROM ONLY users JOIN orders USING (status)", nullptr, kRejected, "ONLY"},
+          {"SELECT 1 FROM users u TABLESAMPLE system (10) JOIN orders USING (status)", nullptr,
+           kRejected, "sampled"},
+          {"SELECT 1 FROM users AS u(a, b) JOIN orders USING (status)", nullptr, kRejected,
+           "USING (status)"},
+          {"SELECT j.id FROM (users JOIN orders USING (status)) AS j", nullptr, kRejected,
+           "join alias"},
+      });
+  run_table(users_migration(Writes::both, Reads::old_column),
+            {{"SELECT status FROM users JOIN orders USING (status)", nullptr, kUnchanged}});
+  // A type change serves O through to_old, in O's type.
+  Migration typed = users_migration(Writes::both, Reads::new_column, true);
+  typed.old_type = "text";
+  typed.new_type = "smallint";
+  run_table(typed, {{"SELECT 1 FROM users u JOIN orders USING (status)",
+                     "SELECT 1 FROM (SELECT u.id, CAST((CASE (u.state) WHEN 1 THEN 'active' WHEN "
+                     "0 THEN 'inactive' END) AS text) AS status, u.name, u.state FROM users u) AS "
+                     "u JOIN orders USING (status)"}});
+}
+#undef WRAPPED
 
 TEST(ReadRuleTest, SearchPathDecidesWhichUsersIsMeant) {
   SessionContext audit_first;
