@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <type_traits>
 #include <utility>
 
 #include "proxy/logging.hpp"
@@ -237,10 +236,12 @@ std::optional<std::string> Listeners::bind_unix(const std::string& directory) {
   if (!ec) {
     acceptor.bind(net::local::stream_protocol::endpoint(path), ec);
   }
-  if (!ec) {
-    acceptor.listen(net::socket_base::max_listen_connections, ec);
-  }
   if (ec) {
+    return "cannot listen on " + path + ": " + ec.message();
+  }
+  acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    ::unlink(path.c_str());  // made by the bind
     return "cannot listen on " + path + ": " + ec.message();
   }
   // Who may connect is the server's to decide (each client authenticates as itself), so the
