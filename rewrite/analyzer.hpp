@@ -53,12 +53,20 @@ struct Cte {
 };
 
 /// One query level.
+/// `left JOIN right USING (columns)` of two FROM items, for a `*` over it.
+struct UsingJoin {
+  Relation* left = nullptr;
+  Relation* right = nullptr;
+  std::vector<std::string> columns;
+};
+
 struct Scope {
   const Scope* parent = nullptr;
   std::deque<Relation> rels;
   std::vector<Cte> ctes;
   /// Column names merged by `JOIN ... USING` at this level: a bare one is the merged column.
   std::vector<std::string> merged;
+  std::vector<UsingJoin> using_joins;
 };
 
 /// Where the columns and rows of an INSERT (or of a MERGE's INSERT action) are in the text.
@@ -159,6 +167,12 @@ class Analyzer {
 
   // star_expand.cpp
   Names expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnRef* cr, const Scope& scope);
+  /// An unqualified * over a USING join: its merged columns, then each input's others.
+  Names using_star(const PgQuery__ColumnRef* cr, const std::vector<Relation*>& covered,
+                   const Scope& scope);
+  /// Appends `cols` of `r` but `skip` to a star's text, O served from N where reads = new.
+  void append_star_columns(Relation& r, const std::vector<std::string>& cols,
+                           const std::vector<std::string>& skip, std::string& text);
   bool star_active(Relation& rel);
 
   // insert_rule.cpp / update_rule.cpp

@@ -272,6 +272,7 @@ void Analyzer::add_from_item(const Node* item, Scope& scope, std::vector<Relatio
       const PgQuery__JoinExpr* j = item->join_expr;
       std::vector<Relation*> inner;
       add_from_item(j->larg, scope, &inner);
+      const std::size_t from_left = inner.size();
       add_from_item(j->rarg, scope, &inner);
       // ON sees the join's own inputs (and, harmlessly here, earlier items).
       walk_expr(j->quals, scope);
@@ -296,10 +297,17 @@ void Analyzer::add_from_item(const Node* item, Scope& scope, std::vector<Relatio
           wrap_for_using(*r, j, in_using);
         }
       }
-      if (j->alias == nullptr) {
+      if (j->alias == nullptr && j->n_using_clause > 0) {
+        UsingJoin shape;
         for (size_t k = 0; k < j->n_using_clause; ++k) {
-          scope.merged.emplace_back(string_value(j->using_clause[k]));
+          shape.columns.emplace_back(string_value(j->using_clause[k]));
+          scope.merged.push_back(shape.columns.back());
         }
+        if (from_left == 1 && inner.size() == 2) {
+          shape.left = inner[0];
+          shape.right = inner[1];
+        }
+        scope.using_joins.push_back(std::move(shape));
       }
       if (added != nullptr) {
         added->insert(added->end(), inner.begin(), inner.end());

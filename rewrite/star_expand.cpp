@@ -27,6 +27,88 @@ bool Analyzer::star_active(Relation& rel) {
   });
 }
 
+void Analyzer::append_star_columns(Relation& r, const std::vector<std::string>& cols,
+                                   const std::vector<std::string>& skip, std::string& text) {
+  const std::string qual = quote_ident(r.refname) + ".";
+  for (const std::string& col : cols) {
+    if (std::find(skip.begin(), skip.end(), col) != skip.end()) {
+      continue;
+    }
+    text += text.empty() ? "" : ", ";
+    auto m = std::find_if(r.migrations.begin(), r.migrations.end(), [&](const Migration* mm) {
+      return mm->old_column == col && reads_new(mm);
+    });
+    if (m != r.migrations.end()) {
+      text +=
+          (*m)->as_old_type(apply_template((*m)->to_old, qual + quote_ident((*m)->new_column))) +
+          " AS " + quote_ident(col);
+      use(*m).reads_of_old++;
+    } else {
+      text += qual + quote_ident(col);
+    }
+  }
+  for (const Migration* m : r.migrations) {
+    use(m).rewritten = true;
+  }
+}
+
+Names Analyzer::using_star(const PgQuery__ColumnRef* cr, const std::vector<Relation*>& covered,
+                           const Scope& scope) {
+  // Postgres lists the merged columns first, in USING order, then the left input's other
+  // columns, then the right's. Known here for one join of two FROM items and nothing else.
+  const UsingJoin* join = scope.using_joins.size() == 1 ? &scope.using_joins.front() : nullptr;
+  if (join == nullptr || covered.size() != 2 || covered[0] != join->left ||
+      covered[1] != join->right || join->left->refname.empty() || join->right->refname.empty() ||
+      join->left->alias_colnames || join->right->alias_colnames) {
+    for (Relation* r : covered) {
+      for (const Migration* m : r->migrations) {
+        unsupported(m, "* over a NATURAL/USING join other than one of two named FROM items");
+      }
+    }
+    return std::nullopt;
+  }
+  std::vector<std::string> names = join->columns;
+  std::string text;
+  for (const std::string& merged : join->columns) {
+    text += (text.empty() ? "" : ", ") + quote_ident(merged);
+  }
+  for (Relation* side : {join->left, join->right}) {
+    std::vector<std::string> cols;
+    if (star_active(*side)) {
+      bool known = false;
+      cols = visible_columns(*side, &known);
+      if (!known) {
+        return std::nullopt;  // asked of the catalog
+      }
+    } else {
+      const Names& all = columns_of(*side);
+      if (!all.has_value()) {
+        for (const Migration* m : join->left->migrations) {
+          unsupported(m, "* over a USING join with a FROM item whose columns are unknown");
+        }
+        for (const Migration* m : join->right->migrations) {
+          unsupported(m, "* over a USING join with a FROM item whose columns are unknown");
+        }
+        return std::nullopt;
+      }
+      cols = *all;
+    }
+    append_star_columns(*side, cols, join->columns, text);
+    for (const std::string& col : cols) {
+      if (std::find(join->columns.begin(), join->columns.end(), col) == join->columns.end()) {
+        names.push_back(col);
+      }
+    }
+  }
+  const int first = tokens_.index_at(cr->location);
+  if (first < 0 || !tokens_.is_char(first, '*') ||
+      !edits_.replace(tokens_.at(first).start, tokens_.at(first).end, text)) {
+    unsupported(nullptr, "cannot locate a * in the text");
+    return std::nullopt;
+  }
+  return names;
+}
+
 Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnRef* cr,
                             const Scope& scope) {
   (void)rt;
@@ -46,6 +128,7 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
     covered.push_back(r);
   }
   bool need = false;
+  bool merged = false;
   for (Relation* r : covered) {
     if (r->kind == Relation::Kind::join && !r->migrations.empty()) {
       for (const Migration* m : r->migrations) {
@@ -54,6 +137,11 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
       return std::nullopt;
     }
     need = need || star_active(*r);
+    merged = merged || r->merged_join;
+  }
+  if (merged && cr->n_fields == 1) {
+    // A merged column is listed once, first: not the inputs' columns one after the other.
+    return need ? using_star(cr, covered, scope) : std::nullopt;
   }
   const bool want_names =
       star_names_wanted_ || std::any_of(involved.begin(), involved.end(),
@@ -94,7 +182,8 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
       }
       continue;
     }
-    // An unqualified * over a USING join lists the merged columns first; `t.*` is t's own.
+    // An unqualified * over a USING join lists the merged columns first (using_star); `t.*` is
+    // t's own.
     if ((r->merged_join && cr->n_fields == 1) || r->alias_colnames) {
       for (const Migration* m : r->migrations) {
         unsupported(m, "* over a NATURAL/USING join or an alias with column names");
@@ -106,27 +195,7 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
     if (!known) {
       return std::nullopt;
     }
-    bool first = true;
-    for (const std::string& col : cols) {
-      if (!first) {
-        text += ", ";
-      }
-      first = false;
-      auto m = std::find_if(r->migrations.begin(), r->migrations.end(), [&](const Migration* mm) {
-        return mm->old_column == col && reads_new(mm);
-      });
-      if (m != r->migrations.end()) {
-        text +=
-            (*m)->as_old_type(apply_template((*m)->to_old, qual + quote_ident((*m)->new_column))) +
-            " AS " + quote_ident(col);
-        use(*m).reads_of_old++;
-      } else {
-        text += qual + quote_ident(col);
-      }
-    }
-    for (const Migration* m : r->migrations) {
-      use(m).rewritten = true;
-    }
+    append_star_columns(*r, cols, {}, text);
     names.insert(names.end(), cols.begin(), cols.end());
   }
   const int first = tokens_.index_at(cr->location);

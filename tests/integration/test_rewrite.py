@@ -1077,6 +1077,13 @@ class ReadsNewTest(RewriteCase):
                                    "ORDER BY x.id")
                 self.assertEqual(cur.fetchall(), [(i, "ab"[i - 1], served[i]) for i in (1, 2)
                                                   if served[i] in labels])
+                # A * lists the merged column once, first, as Postgres does, without N.
+                cur = conn.execute(f"SELECT * FROM {t.table} JOIN labels USING (status) "
+                                   "ORDER BY id")
+                self.assertEqual([d.name for d in cur.description],
+                                 ["status", "id", "name", "label"])
+                self.assertEqual(cur.fetchall(), [(served[i], i, "ab"[i - 1], labels[served[i]])
+                                                  for i in (1, 2) if served[i] in labels])
 
     def test_subqueries_correlated_and_ctes(self):
         with self.connect() as conn:
