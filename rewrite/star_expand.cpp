@@ -52,14 +52,43 @@ void Analyzer::append_star_columns(Relation& r, const std::vector<std::string>& 
   }
 }
 
-Names Analyzer::using_star(const PgQuery__ColumnRef* cr, const std::vector<Relation*>& covered,
-                           const Scope& scope) {
-  // Postgres lists the merged columns first, in USING order, then the left input's other
-  // columns, then the right's. Known here for one join of two FROM items and nothing else.
+// Postgres lists the merged columns first, in USING order, then the left input's other columns,
+// then the right's. Worked out here for one join of two FROM items and nothing else.
+const UsingJoin* Analyzer::two_item_using_join(const std::vector<Relation*>& covered,
+                                               const Scope& scope) const {
   const UsingJoin* join = scope.using_joins.size() == 1 ? &scope.using_joins.front() : nullptr;
   if (join == nullptr || covered.size() != 2 || covered[0] != join->left ||
       covered[1] != join->right || join->left->refname.empty() || join->right->refname.empty() ||
       join->left->alias_colnames || join->right->alias_colnames) {
+    return nullptr;
+  }
+  return join;
+}
+
+Names Analyzer::using_star_names(const std::vector<Relation*>& covered, const Scope& scope) {
+  const UsingJoin* join = two_item_using_join(covered, scope);
+  if (join == nullptr) {
+    return std::nullopt;
+  }
+  std::vector<std::string> names = join->columns;
+  for (Relation* side : {join->left, join->right}) {
+    const Names& cols = columns_of(*side);
+    if (!cols.has_value()) {
+      return std::nullopt;
+    }
+    for (const std::string& col : *cols) {
+      if (std::find(join->columns.begin(), join->columns.end(), col) == join->columns.end()) {
+        names.push_back(col);
+      }
+    }
+  }
+  return names;
+}
+
+Names Analyzer::using_star(const PgQuery__ColumnRef* cr, const std::vector<Relation*>& covered,
+                           const Scope& scope) {
+  const UsingJoin* join = two_item_using_join(covered, scope);
+  if (join == nullptr) {
     for (Relation* r : covered) {
       for (const Migration* m : r->migrations) {
         unsupported(m, "* over a NATURAL/USING join other than one of two named FROM items");
@@ -141,7 +170,7 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
   }
   if (merged && cr->n_fields == 1) {
     // A merged column is listed once, first: not the inputs' columns one after the other.
-    return need ? using_star(cr, covered, scope) : std::nullopt;
+    return need ? using_star(cr, covered, scope) : using_star_names(covered, scope);
   }
   const bool want_names =
       star_names_wanted_ || std::any_of(involved.begin(), involved.end(),

@@ -152,6 +152,11 @@ TEST(ReadRuleTest, StarExpansion) {
           {"SELECT * FROM orders o RIGHT JOIN users u USING (status, id)",
            "SELECT status, id, o.user_id, o.total, u.name FROM orders o RIGHT JOIN (SELECT u.id, "
            "u.state AS status, u.name, u.state FROM users u) AS u USING (status, id)"},
+          // Not rewritten, such a * still names its columns (id, owner, k) for the level above.
+          {"SELECT status FROM users, (SELECT * FROM accounts a JOIN (SELECT 1 AS id, 2 AS k) b "
+           "USING (id)) s WHERE s.k = 2",
+           "SELECT state AS status FROM users, (SELECT * FROM accounts a JOIN (SELECT 1 AS id, 2 "
+           "AS k) b USING (id)) s WHERE s.k = 2"},
           // Other shapes are not worked out: refused.
           {"SELECT * FROM users JOIN orders USING (id), accounts", nullptr, kRejected, "USING"},
           {"SELECT * FROM users JOIN orders USING (id) JOIN accounts USING (id)", nullptr,
