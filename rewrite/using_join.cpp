@@ -41,9 +41,11 @@ void Analyzer::wrap_for_using(Relation& rel, const PgQuery__JoinExpr* join,
   int end = begin < 0 ? -1 : tokens_.dotted_name_end(begin);
   if (end >= 0 && rv->alias != nullptr) {
     end += tokens_.is_keyword(end + 1, "as") ? 2 : 1;
+    // Unquoted, the alias is folded to lower case in the tree but not in the text.
     const std::string alias = rv->alias->aliasname != nullptr ? rv->alias->aliasname : "";
-    if (end >= tokens_.size() ||
-        (tokens_.text(end) != alias && tokens_.text(end) != quote_ident(alias))) {
+    const std::string_view written = end < tokens_.size() ? tokens_.text(end) : "";
+    if (!iequals(written, alias) && written != quote_ident(alias) &&
+        written != "\"" + alias + "\"") {
       end = -1;
     }
   }

@@ -342,6 +342,13 @@ TEST(ReadRuleTest, JoinUsingTheOldColumnReadsItFromTheNewOne) {
            "SELECT u.id, status FROM " WRAPPED("u",
                                                "users u") " JOIN orders o USING (status) "
                                                           "WHERE status = 'a' ORDER BY status"},
+          {"SELECT U.id FROM users U JOIN orders USING (status)",
+           "SELECT U.id FROM "
+           "(SELECT u.id, u.state AS status, u.name, u.state FROM users U) AS u"
+           " JOIN orders USING (status)"},
+          {"SELECT 1 FROM users \"u\" JOIN orders USING (status)",
+           "SELECT 1 FROM (SELECT u.id, u.state AS status, u.name, u.state FROM users \"u\") AS "
+           "u JOIN orders USING (status)"},
           {"SELECT o.id, users.name FROM orders o LEFT JOIN public.users USING (status)",
            "SELECT o.id, users.name FROM orders o LEFT JOIN " WRAPPED(
                "users", "public.users") " USING (status)"},
