@@ -167,13 +167,10 @@ class Analyzer {
 
   // star_expand.cpp
   Names expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnRef* cr, const Scope& scope);
-  /// An unqualified * over a USING join: its merged columns, then each input's others.
+  /// An unqualified * over a USING join: its merged columns, then each input's others. Its names;
+  /// with `rewrite` (it reads a mapped table under reads = new) the * is also written out.
   Names using_star(const PgQuery__ColumnRef* cr, const std::vector<Relation*>& covered,
-                   const Scope& scope);
-  /// The names such a * gives when it needs no rewrite (nothing if not worked out).
-  Names using_star_names(const std::vector<Relation*>& covered, const Scope& scope);
-  const UsingJoin* two_item_using_join(const std::vector<Relation*>& covered,
-                                       const Scope& scope) const;
+                   const Scope& scope, bool rewrite);
   /// Appends `cols` of `r` but `skip` to a star's text, O served from N where reads = new.
   void append_star_columns(Relation& r, const std::vector<std::string>& cols,
                            const std::vector<std::string>& skip, std::string& text);

@@ -11,7 +11,7 @@ namespace switchyard::rewrite {
 /// How the proxy must transform the data rows of a rewritten `COPY ... FROM STDIN`.
 ///
 /// The rewritten statement's column list has `source_index_per_output_column.size()` columns;
-/// output field i is a verbatim copy of the client's field `source_index_per_output_column[i]`.
+/// output field i is the client's field `source_index_per_output_column[i]`.
 /// Text and CSV fields are copied as they are: the server reads the same text into each column,
 /// as it types a literal repeated for both. Binary fields are the bytes of their column's type, so
 /// a field written to a column of another type is converted (binary_field_conversion); a plan

@@ -1,6 +1,6 @@
 // COPY: `COPY T (cols) FROM STDIN` gets its column list rewritten and a CopyPlan for the data
-// stream (renames only; text and CSV, and binary converting a field exactly to the other column's
-// type: copy_field_conversion.hpp); `COPY T TO` reads like
+// stream (no transform; text and CSV fields as written, binary ones converted exactly to the other
+// column's type: copy_field_conversion.hpp); `COPY T TO` reads like
 // `SELECT *`; `COPY (query) TO` is a read.
 
 #include <algorithm>

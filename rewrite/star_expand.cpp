@@ -53,48 +53,23 @@ void Analyzer::append_star_columns(Relation& r, const std::vector<std::string>& 
 }
 
 // Postgres lists the merged columns first, in USING order, then the left input's other columns,
-// then the right's. Worked out here for one join of two FROM items and nothing else.
-const UsingJoin* Analyzer::two_item_using_join(const std::vector<Relation*>& covered,
-                                               const Scope& scope) const {
+// then the right's. Worked out here for one join of two named FROM items and nothing else.
+Names Analyzer::using_star(const PgQuery__ColumnRef* cr, const std::vector<Relation*>& covered,
+                           const Scope& scope, bool rewrite) {
   const UsingJoin* join = scope.using_joins.size() == 1 ? &scope.using_joins.front() : nullptr;
+  const auto refuse = [&](const std::string& why) {
+    for (Relation* r : covered) {
+      for (const Migration* m : r->migrations) {
+        unsupported(m, why);
+      }
+    }
+    return std::nullopt;
+  };
   if (join == nullptr || covered.size() != 2 || covered[0] != join->left ||
       covered[1] != join->right || join->left->refname.empty() || join->right->refname.empty() ||
       join->left->alias_colnames || join->right->alias_colnames) {
-    return nullptr;
-  }
-  return join;
-}
-
-Names Analyzer::using_star_names(const std::vector<Relation*>& covered, const Scope& scope) {
-  const UsingJoin* join = two_item_using_join(covered, scope);
-  if (join == nullptr) {
-    return std::nullopt;
-  }
-  std::vector<std::string> names = join->columns;
-  for (Relation* side : {join->left, join->right}) {
-    const Names& cols = columns_of(*side);
-    if (!cols.has_value()) {
-      return std::nullopt;
-    }
-    for (const std::string& col : *cols) {
-      if (std::find(join->columns.begin(), join->columns.end(), col) == join->columns.end()) {
-        names.push_back(col);
-      }
-    }
-  }
-  return names;
-}
-
-Names Analyzer::using_star(const PgQuery__ColumnRef* cr, const std::vector<Relation*>& covered,
-                           const Scope& scope) {
-  const UsingJoin* join = two_item_using_join(covered, scope);
-  if (join == nullptr) {
-    for (Relation* r : covered) {
-      for (const Migration* m : r->migrations) {
-        unsupported(m, "* over a NATURAL/USING join other than one of two named FROM items");
-      }
-    }
-    return std::nullopt;
+    return rewrite ? refuse("* over a NATURAL/USING join other than one of two named FROM items")
+                   : std::nullopt;
   }
   std::vector<std::string> names = join->columns;
   std::string text;
@@ -109,25 +84,23 @@ Names Analyzer::using_star(const PgQuery__ColumnRef* cr, const std::vector<Relat
       if (!known) {
         return std::nullopt;  // asked of the catalog
       }
-    } else {
-      const Names& all = columns_of(*side);
-      if (!all.has_value()) {
-        for (const Migration* m : join->left->migrations) {
-          unsupported(m, "* over a USING join with a FROM item whose columns are unknown");
-        }
-        for (const Migration* m : join->right->migrations) {
-          unsupported(m, "* over a USING join with a FROM item whose columns are unknown");
-        }
-        return std::nullopt;
-      }
+    } else if (const Names& all = columns_of(*side); all.has_value()) {
       cols = *all;
+    } else {
+      return rewrite ? refuse("* over a USING join with a FROM item whose columns are unknown")
+                     : std::nullopt;
     }
-    append_star_columns(*side, cols, join->columns, text);
+    if (rewrite) {
+      append_star_columns(*side, cols, join->columns, text);
+    }
     for (const std::string& col : cols) {
       if (std::find(join->columns.begin(), join->columns.end(), col) == join->columns.end()) {
         names.push_back(col);
       }
     }
+  }
+  if (!rewrite) {
+    return names;
   }
   const int first = tokens_.index_at(cr->location);
   if (first < 0 || !tokens_.is_char(first, '*') ||
@@ -170,7 +143,7 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
   }
   if (merged && cr->n_fields == 1) {
     // A merged column is listed once, first: not the inputs' columns one after the other.
-    return need ? using_star(cr, covered, scope) : using_star_names(covered, scope);
+    return using_star(cr, covered, scope, /*rewrite=*/need);
   }
   const bool want_names =
       star_names_wanted_ || std::any_of(involved.begin(), involved.end(),
@@ -211,11 +184,9 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
       }
       continue;
     }
-    // An unqualified * over a USING join lists the merged columns first (using_star); `t.*` is
-    // t's own.
-    if ((r->merged_join && cr->n_fields == 1) || r->alias_colnames) {
+    if (r->alias_colnames) {
       for (const Migration* m : r->migrations) {
-        unsupported(m, "* over a NATURAL/USING join or an alias with column names");
+        unsupported(m, "* over a table alias with column names");
       }
       return std::nullopt;
     }

@@ -1077,6 +1077,15 @@ class ReadsNewTest(RewriteCase):
                                    "ORDER BY x.id")
                 self.assertEqual(cur.fetchall(), [(i, "ab"[i - 1], served[i]) for i in (1, 2)
                                                   if served[i] in labels])
+                # The subquery serving O is pulled up: the join reads the new column itself
+                # (its index would serve it), and FOR UPDATE OF locks through it.
+                plan = "\n".join(r[0] for r in conn.execute(
+                    f"EXPLAIN SELECT x.id FROM {t.table} x JOIN labels USING (status)"))
+                self.assertNotIn("Subquery Scan", plan)
+                self.assertIn("x.state", plan)
+                cur = conn.execute(f"SELECT x.id FROM {t.table} x JOIN labels USING (status) "
+                                   "ORDER BY x.id FOR UPDATE OF x")
+                self.assertEqual(cur.fetchall(), [(i,) for i in (1, 2) if served[i] in labels])
                 # A * lists the merged column once, first, as Postgres does, without N.
                 cur = conn.execute(f"SELECT * FROM {t.table} JOIN labels USING (status) "
                                    "ORDER BY id")
