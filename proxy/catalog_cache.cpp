@@ -48,6 +48,31 @@ std::optional<std::vector<std::string>> CatalogCache::columns(
   return std::nullopt;
 }
 
+std::optional<std::vector<rewrite::ColumnDetail>> CatalogCache::column_details(
+    const rewrite::QualifiedName& name) const {
+  std::shared_lock lock(mutex_);
+  auto it = by_table_.find(name.table);
+  if (it == by_table_.end()) {
+    return std::nullopt;
+  }
+  for (const auto& relation : it->second) {
+    if (relation.name.schema != name.schema) {
+      continue;
+    }
+    if (relation.types.size() != relation.columns.size() ||
+        relation.generated.size() != relation.columns.size()) {
+      return std::nullopt;
+    }
+    std::vector<rewrite::ColumnDetail> details;
+    details.reserve(relation.columns.size());
+    for (std::size_t i = 0; i < relation.columns.size(); ++i) {
+      details.push_back({relation.types[i], relation.generated[i]});
+    }
+    return details;
+  }
+  return std::nullopt;
+}
+
 std::optional<bool> CatalogCache::exists(const rewrite::QualifiedName& name) const {
   std::shared_lock lock(mutex_);
   auto it = by_table_.find(name.table);

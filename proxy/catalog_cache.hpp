@@ -37,6 +37,8 @@ class CatalogCache final : public rewrite::Catalog {
   std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
 
   std::optional<std::vector<std::string>> columns(const rewrite::QualifiedName&) const override;
+  std::optional<std::vector<rewrite::ColumnDetail>> column_details(
+      const rewrite::QualifiedName&) const override;
   std::optional<bool> exists(const rewrite::QualifiedName&) const override;
   std::optional<char> function_volatility(const rewrite::QualifiedName&) const override;
 

@@ -46,7 +46,7 @@ std::variant<std::vector<RelationColumns>, std::string> CatalogClient::load(
     const std::vector<std::string>& tables) {
   static constexpr const char* kQuery =
       "SELECT n.nspname, c.relname, a.attname, "
-      "       pg_catalog.format_type(a.atttypid, a.atttypmod) "
+      "       pg_catalog.format_type(a.atttypid, a.atttypmod), a.attgenerated <> '' "
       "FROM pg_catalog.pg_class c "
       "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
       "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
@@ -66,6 +66,7 @@ std::variant<std::vector<RelationColumns>, std::string> CatalogClient::load(
     relation.name = name;
     relation.columns.emplace_back(PQgetvalue(result, row, 2));
     relation.types.emplace_back(PQgetvalue(result, row, 3));
+    relation.generated.push_back(PQgetvalue(result, row, 4)[0] == 't');
   }
   std::vector<RelationColumns> relations;
   for (auto& [name, relation] : found) {

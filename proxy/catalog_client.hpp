@@ -16,6 +16,7 @@ struct RelationColumns {
   rewrite::QualifiedName name;
   std::vector<std::string> columns;  // attnum order, dropped columns excluded
   std::vector<std::string> types;    // format_type() of each column, same order
+  std::vector<bool> generated;       // pg_attribute.attgenerated set, same order
 };
 
 /// The functions of one name in one schema, as volatile as the most volatile overload.

@@ -35,6 +35,7 @@ Analyzer::Analyzer(const std::vector<Migration>& migrations, const SessionContex
       edits_(edits) {}
 
 void Analyzer::statement(const PgQuery__RawStmt* raw) {
+  ++statement_ordinal_;
   stmt_begin_ = raw->stmt_location;
   stmt_end_ =
       raw->stmt_len > 0 ? raw->stmt_location + raw->stmt_len : static_cast<int>(sql_.size());

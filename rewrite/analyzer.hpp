@@ -113,6 +113,13 @@ class Analyzer {
   std::vector<StatementKind> kinds;
   bool ddl_on_mapped_table = false;
   std::optional<CopyPlan> copy;
+  /// Statements added to the text by staged COPYs (copy_staging.cpp), numbered in the rewritten
+  /// text: those whose CommandComplete is hidden, the INSERTs whose count is the COPY's, how many
+  /// were added, and why the first COPY was staged.
+  std::vector<int> hidden_statements;
+  std::vector<int> copy_count_statements;
+  int added_statements = 0;
+  std::string staged_because;
   /// Migrations involved in the text (mapped tables referenced).
   std::set<const Migration*> involved;
 
@@ -142,6 +149,8 @@ class Analyzer {
   Relation* find_refname(const Scope& scope, std::string_view name, int* levels) const;
   bool mapped_in_chain(const Scope& scope, const Migration* m) const;
   std::vector<std::string> visible_columns(Relation& rel, bool* known);
+  /// The columns COPY names when its statement names none: the visible ones but generated ones.
+  std::vector<std::string> copy_columns(Relation& rel, bool* known);
 
   // using_join.cpp
   /// Under reads = new, `JOIN ... USING (O)` compares O as stored: the mapped table `rel` is
@@ -230,6 +239,13 @@ class Analyzer {
   // copy_rule.cpp
   void copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer);
 
+  // copy_staging.cpp
+  /// Stages `COPY T (cols) FROM ...` through a temporary table, for migration `m` which the data
+  /// stream cannot serve (`why`). `relation_token`: T's first token; `replace_end`: the end of
+  /// the column list (or of T's name when the statement lists none).
+  void stage_copy(const Migration* m, const std::string& why, Relation& rel,
+                  const std::vector<std::string>& cols, int relation_token, int replace_end);
+
   const std::vector<Migration>& migrations_;
   const SessionContext& session_;
   const Catalog& catalog_;
@@ -238,6 +254,8 @@ class Analyzer {
   TextEdits& edits_;
   int stmt_begin_ = 0;
   int stmt_end_ = 0;
+  /// The statement's index among the text's statements (before any staged COPY adds some).
+  int statement_ordinal_ = -1;
   std::set<const PgQuery__ColumnRef*> rewritten_;
   /// A relation was wrapped for USING: system columns and schema-qualified references are
   /// checked too (the subquery has neither).

@@ -14,13 +14,20 @@ char most_volatile(const std::map<QualifiedName, char>& functions, const Qualifi
   return most;
 }
 
-void StaticCatalog::add(QualifiedName name, std::vector<std::string> columns) {
+void StaticCatalog::add(QualifiedName name, std::vector<std::string> columns,
+                        std::vector<ColumnDetail> details) {
   absent_.erase(name);
+  if (details.size() == columns.size()) {
+    details_[name] = std::move(details);
+  } else {
+    details_.erase(name);
+  }
   columns_[std::move(name)] = std::move(columns);
 }
 
 void StaticCatalog::add_absent(QualifiedName name) {
   columns_.erase(name);
+  details_.erase(name);
   absent_.insert(std::move(name));
 }
 
@@ -36,6 +43,7 @@ void StaticCatalog::mark_function_complete(std::string name) {
 
 void StaticCatalog::clear() {
   columns_.clear();
+  details_.clear();
   absent_.clear();
   complete_tables_.clear();
   functions_.clear();
@@ -44,6 +52,14 @@ void StaticCatalog::clear() {
 
 std::optional<std::vector<std::string>> StaticCatalog::columns(const QualifiedName& name) const {
   if (auto it = columns_.find(name); it != columns_.end()) {
+    return it->second;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::vector<ColumnDetail>> StaticCatalog::column_details(
+    const QualifiedName& name) const {
+  if (auto it = details_.find(name); it != details_.end()) {
     return it->second;
   }
   return std::nullopt;

@@ -10,12 +10,23 @@
 
 namespace switchyard::rewrite {
 
+/// What the catalog says of one column besides its name.
+struct ColumnDetail {
+  /// format_type(atttypid, atttypmod): usable as a type in SQL text.
+  std::string type;
+  /// A generated column (`GENERATED ALWAYS AS (...) STORED`): COPY leaves it out of a table's
+  /// default column list and refuses it in an explicit one.
+  bool generated = false;
+};
+
 /// What the engine knows of the database: the proxy fills it from the catalog.
 class Catalog {
  public:
   virtual ~Catalog() = default;
   /// Columns of schema.table in attnum order (dropped columns excluded), or nullopt if unknown.
   virtual std::optional<std::vector<std::string>> columns(const QualifiedName&) const = 0;
+  /// The same columns' details, in the same order, or nullopt if unknown.
+  virtual std::optional<std::vector<ColumnDetail>> column_details(const QualifiedName&) const = 0;
   /// True if the relation exists (table, view, ...). nullopt if the catalog does not know.
   virtual std::optional<bool> exists(const QualifiedName&) const = 0;
   /// The volatility of the functions called `name.table` (in `name.schema`, or in every schema
@@ -35,8 +46,10 @@ char most_volatile(const std::map<QualifiedName, char>& functions, const Qualifi
 /// declared complete: then every schema not added holds no relation of that name.
 class StaticCatalog : public Catalog {
  public:
-  /// Records that `name` exists with these columns (attnum order).
-  void add(QualifiedName name, std::vector<std::string> columns);
+  /// Records that `name` exists with these columns (attnum order) and, when given, their
+  /// details (one per column).
+  void add(QualifiedName name, std::vector<std::string> columns,
+           std::vector<ColumnDetail> details = {});
   /// Records that no relation `name` exists.
   void add_absent(QualifiedName name);
   /// Declares that every relation called `table` (in any schema) has been added.
@@ -49,11 +62,14 @@ class StaticCatalog : public Catalog {
   void clear();
 
   std::optional<std::vector<std::string>> columns(const QualifiedName& name) const override;
+  std::optional<std::vector<ColumnDetail>> column_details(
+      const QualifiedName& name) const override;
   std::optional<bool> exists(const QualifiedName& name) const override;
   std::optional<char> function_volatility(const QualifiedName& name) const override;
 
  private:
   std::map<QualifiedName, std::vector<std::string>> columns_;
+  std::map<QualifiedName, std::vector<ColumnDetail>> details_;
   std::map<QualifiedName, char> functions_;
   std::set<std::string> complete_functions_;
   std::set<QualifiedName> absent_;

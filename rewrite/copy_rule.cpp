@@ -119,7 +119,7 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
     std::vector<std::string> cols = listed;
     if (cols.empty()) {
       if (star_active(rel)) {
-        cols = visible_columns(rel, &known);
+        cols = copy_columns(rel, &known);
         need = true;
       }
     }
@@ -171,23 +171,63 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
     return;
   }
 
-  // COPY FROM: the write rule on the column list, and a plan for the data rows.
+  // COPY FROM: the write rule on the column list, and a plan for the data rows; or, where the
+  // data stream cannot serve a migration, a staging table (copy_staging.cpp).
   std::vector<std::string> cols = listed;
-  std::vector<int> sources;
-  std::vector<FieldConversion> conversions;  // parallel to sources once a migration applies
-  size_t input_columns = listed.size();
-  bool changed = false;
+  if (cols.empty() && std::any_of(rel.migrations.begin(), rel.migrations.end(),
+                                  [](const Migration* m) { return m->writes != Writes::old_column; })) {
+    bool known = false;
+    cols = copy_columns(rel, &known);
+    if (!known) {
+      return;
+    }
+  }
+  const bool from_stdin = (c->filename == nullptr || c->filename[0] == '\0') && !c->is_program;
   for (const Migration* m : rel.migrations) {
     if (m->writes == Writes::old_column) {
       continue;
     }
-    if (cols.empty()) {
-      bool known = false;
-      cols = visible_columns(rel, &known);
-      if (!known) {
-        return;
+    const bool lists_o = std::find(cols.begin(), cols.end(), m->old_column) != cols.end();
+    const bool lists_n = std::find(cols.begin(), cols.end(), m->new_column) != cols.end();
+    const WriteOp op = decide_write(m, lists_o, lists_n);
+    if (op == WriteOp::none) {
+      continue;
+    }
+    if (opts.format != "text" && opts.format != "csv" && opts.format != "binary") {
+      unsupported(m, "COPY FROM in " + opts.format + " format writing the mapped column");
+      return;
+    }
+    std::string stage;
+    if (!from_stdin) {
+      stage = "a server-side file or program";
+    } else if (opts.column_options || opts.header_match || c->where_clause != nullptr) {
+      stage = "with FORCE_*, HEADER MATCH or WHERE";
+    } else if (!transform_of(m, op).empty() && op != WriteOp::remove_old) {
+      stage = "with the migration's " + std::string(op == WriteOp::add_old ? "to_old" : "to_new") +
+              " transform";
+    } else if (opts.format == "binary" && op != WriteOp::remove_old) {
+      const bool to_old = op == WriteOp::add_old;
+      const std::string& from = to_old ? m->new_type : m->old_type;
+      const std::string& to = to_old ? m->old_type : m->new_type;
+      if (!binary_field_conversion(from, to)) {
+        stage = "in binary format between " +
+                (from.empty() || to.empty() ? std::string("columns the catalog does not type")
+                                            : from + " and " + to);
       }
-      input_columns = cols.size();
+    }
+    if (!stage.empty()) {
+      stage_copy(m, stage, rel, cols, r0, replace_end);
+      return;
+    }
+  }
+
+  std::vector<int> sources;
+  std::vector<FieldConversion> conversions;  // parallel to sources once a migration applies
+  const size_t input_columns = cols.size();
+  bool changed = false;
+  for (const Migration* m : rel.migrations) {
+    if (m->writes == Writes::old_column) {
+      continue;
     }
     if (sources.empty()) {
       for (size_t i = 0; i < cols.size(); ++i) {
@@ -208,42 +248,13 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
     if (op == WriteOp::none) {
       continue;
     }
-    if ((c->filename != nullptr && c->filename[0] != '\0') || c->is_program) {
-      unsupported(m, "COPY FROM a server-side file or program writing the mapped column");
-      return;
-    }
-    if (opts.format != "text" && opts.format != "csv" && opts.format != "binary") {
-      unsupported(m, "COPY FROM in " + opts.format + " format writing the mapped column");
-      return;
-    }
     // A binary field is the bytes of its column's type: written to the other column it must be
     // converted to that column's type (an int4's bytes would not read as an int8).
     FieldConversion conversion = FieldConversion::verbatim;
     if (opts.format == "binary" && op != WriteOp::remove_old) {
       const bool to_old = op == WriteOp::add_old;
-      const std::string& from = to_old ? m->new_type : m->old_type;
-      const std::string& to = to_old ? m->old_type : m->new_type;
-      const std::optional<FieldConversion> found = binary_field_conversion(from, to);
-      if (!found) {
-        unsupported(m, "COPY FROM in binary format writing the mapped column, whose two columns " +
-                           (from.empty() || to.empty() ? std::string("are not both in the catalog")
-                                                       : "differ in type (" + from + " to " + to +
-                                                             ", not converted on the stream)") +
-                           " (use text or CSV)");
-        return;
-      }
-      conversion = *found;
-    }
-    if (opts.column_options || opts.header_match || c->where_clause != nullptr) {
-      unsupported(m, "COPY FROM with FORCE_*, HEADER MATCH or WHERE writing the mapped column");
-      return;
-    }
-    const bool transform = (op == WriteOp::add_new || op == WriteOp::rename_to_new)
-                               ? !m->to_new.empty()
-                               : (op == WriteOp::add_old && !m->to_old.empty());
-    if (transform) {
-      unsupported(m, "COPY FROM with a type-changing transform (to_new/to_old)");
-      return;
+      conversion = *binary_field_conversion(to_old ? m->new_type : m->old_type,
+                                            to_old ? m->old_type : m->new_type);
     }
     changed = true;
     if (conversions.empty()) {

@@ -299,6 +299,7 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
 
 std::optional<LiteralTemplate> LiteralTemplate::of(const RewriteResult& tmpl) {
   if ((tmpl.outcome != Outcome::unchanged && tmpl.outcome != Outcome::rewritten) || tmpl.copy ||
+      !tmpl.hidden_statements.empty() ||
       !tmpl.missing.empty() || !tmpl.missing_functions.empty()) {
     return std::nullopt;
   }
@@ -438,7 +439,8 @@ std::shared_ptr<const RewriteResult> instantiate(const RewriteResult& tmpl,
   // added to RewriteResult and left out here is a -Wmissing-field-initializers warning.
   return std::make_shared<const RewriteResult>(
       RewriteResult{tmpl.outcome, std::move(*sql), tmpl.reason, tmpl.uses, tmpl.missing,
-                    tmpl.missing_functions, tmpl.kinds, tmpl.ddl_on_mapped_table, tmpl.copy});
+                    tmpl.missing_functions, tmpl.kinds, tmpl.ddl_on_mapped_table, tmpl.copy,
+                    tmpl.hidden_statements, tmpl.copy_count_statements, tmpl.staged_because});
 }
 
 bool same_result(const RewriteResult& a, const RewriteResult& b) {
@@ -449,7 +451,9 @@ bool same_result(const RewriteResult& a, const RewriteResult& b) {
   };
   return a.outcome == b.outcome && a.sql == b.sql && a.reason == b.reason && a.kinds == b.kinds &&
          a.ddl_on_mapped_table == b.ddl_on_mapped_table &&
-         a.copy.has_value() == b.copy.has_value() && a.missing.size() == b.missing.size() &&
+         a.copy.has_value() == b.copy.has_value() && a.hidden_statements == b.hidden_statements &&
+         a.copy_count_statements == b.copy_count_statements &&
+         a.missing.size() == b.missing.size() &&
          a.missing_functions.size() == b.missing_functions.size() &&
          std::equal(a.uses.begin(), a.uses.end(), b.uses.begin(), b.uses.end(), same_use);
 }

@@ -54,6 +54,14 @@ struct RewriteResult {
   bool ddl_on_mapped_table = false;
   /// Set for a rewritten `COPY ... FROM STDIN` whose data rows must be transformed.
   std::optional<CopyPlan> copy;
+  /// A COPY FROM the data stream cannot serve is staged through a temporary table: the text
+  /// gets statements of Switchyard's own, and only a simple Query can carry them. Numbered from
+  /// 0 in `sql`: the statements whose CommandComplete the client must not see, and the INSERTs
+  /// whose tag it sees as the COPY's ("COPY n"). Empty when nothing is staged.
+  std::vector<int> hidden_statements;
+  std::vector<int> copy_count_statements;
+  /// Why the first staged COPY is staged (names the migration), for a refusal outside a Query.
+  std::string staged_because;
 };
 
 }  // namespace switchyard::rewrite

@@ -175,6 +175,24 @@ std::vector<std::string> Analyzer::visible_columns(Relation& rel, bool* known) {
   return out;
 }
 
+std::vector<std::string> Analyzer::copy_columns(Relation& rel, bool* known) {
+  std::vector<std::string> out = visible_columns(rel, known);
+  if (!*known) {
+    return out;
+  }
+  const auto cols = catalog_.columns(*rel.qname);
+  const auto details = catalog_.column_details(*rel.qname);
+  if (!cols.has_value() || !details.has_value() || details->size() != cols->size()) {
+    return out;  // no detail: no generated column known (a catalog without them, in tests)
+  }
+  for (std::size_t i = 0; i < cols->size(); ++i) {
+    if ((*details)[i].generated) {
+      std::erase(out, (*cols)[i]);
+    }
+  }
+  return out;
+}
+
 void Analyzer::process_with(const PgQuery__WithClause* with, Scope& scope) {
   if (with == nullptr) {
     return;

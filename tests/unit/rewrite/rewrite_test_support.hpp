@@ -15,7 +15,8 @@ namespace switchyard::rewrite::test {
 
 inline StaticCatalog make_catalog() {
   StaticCatalog c;
-  c.add({"public", "users"}, {"id", "status", "name", "state"});
+  c.add({"public", "users"}, {"id", "status", "name", "state"},
+        {{"integer"}, {"text"}, {"character varying(40)"}, {"smallint"}});
   c.add({"public", "orders"}, {"id", "user_id", "status", "total"});
   c.add({"public", "accounts"}, {"id", "owner"});
   c.add({"audit", "users"}, {"id", "status"});

@@ -489,10 +489,13 @@ TEST(CopyRuleTest, CopyFromPlans) {
   EXPECT_EQ(r.copy->source_index_per_output_column, (std::vector<int>{0, 1, 1}));
 
   EXPECT_EQ(both.rewrite("COPY users (id, name) FROM STDIN", ctx, cat).outcome, Outcome::unchanged);
-  // Binary: a field's bytes serve the other column only when both have one type.
+  // Binary: a field's bytes serve the other column only when both have one type; else the COPY
+  // is staged (CopyStagingTest).
   r = both.rewrite("COPY users (id, status) FROM STDIN WITH (FORMAT binary)", ctx, cat);
-  EXPECT_EQ(r.outcome, Outcome::rejected);
-  EXPECT_NE(r.reason.find("are not both in the catalog"), std::string::npos) << r.reason;
+  EXPECT_EQ(r.outcome, Outcome::rewritten);
+  EXPECT_NE(r.staged_because.find("in binary format between columns the catalog does not type"),
+            std::string::npos)
+      << r.staged_because;
   Migration same_type = users_migration(Writes::both, Reads::old_column);
   same_type.old_type = same_type.new_type = "text";
   r = Rewriter({same_type}).rewrite("COPY users (id, status) FROM STDIN (FORMAT binary)", ctx, cat);
@@ -580,11 +583,12 @@ TEST(CopyRuleTest, CopyFromPlans) {
     m.new_type = c.new_type;
     r = Rewriter({m}).rewrite(c.sql, ctx, cat);
     if (std::string_view(c.expected).empty()) {
-      EXPECT_EQ(r.outcome, Outcome::rejected);
-      EXPECT_NE(r.reason.find(std::string("differ in type (") + c.old_type + " to " + c.new_type +
-                              ", not converted on the stream)"),
+      EXPECT_EQ(r.outcome, Outcome::rewritten);
+      EXPECT_NE(r.staged_because.find(std::string("in binary format between ") + c.old_type +
+                                      " and " + c.new_type),
                 std::string::npos)
-          << r.reason;
+          << r.staged_because;
+      EXPECT_FALSE(r.copy.has_value());
       continue;
     }
     ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
@@ -593,13 +597,12 @@ TEST(CopyRuleTest, CopyFromPlans) {
     EXPECT_EQ(r.copy->source_index_per_output_column, c.sources);
     EXPECT_EQ(r.copy->conversion_per_output_column, c.conversions);
   }
-  EXPECT_EQ(both.rewrite("COPY users (id, status) FROM '/tmp/x'", ctx, cat).outcome,
-            Outcome::rejected);
-
+  // A server-side file and a transform are staged (CopyStagingTest).
+  EXPECT_FALSE(both.rewrite("COPY users (id, status) FROM '/tmp/x'", ctx, cat)
+                   .hidden_statements.empty());
   const Rewriter typed({users_migration(Writes::both, Reads::old_column, true)});
-  r = typed.rewrite("COPY users (id, status) FROM STDIN", ctx, cat);
-  EXPECT_EQ(r.outcome, Outcome::rejected);
-  EXPECT_NE(r.reason.find("type-changing"), std::string::npos);
+  EXPECT_FALSE(typed.rewrite("COPY users (id, status) FROM STDIN", ctx, cat)
+                   .hidden_statements.empty());
 
   const Rewriter renamed({users_migration(Writes::new_column, Reads::new_column)});
   r = renamed.rewrite("COPY users (id, status) FROM STDIN", ctx, cat);
@@ -609,6 +612,186 @@ TEST(CopyRuleTest, CopyFromPlans) {
   EXPECT_EQ(r.sql, "COPY users (id, state) FROM STDIN");
   ASSERT_TRUE(r.copy.has_value());
   EXPECT_EQ(r.copy->source_index_per_output_column, (std::vector<int>{0, 2}));
+}
+
+}  // namespace
+}  // namespace switchyard::rewrite::test
+
+namespace switchyard::rewrite::test {
+namespace {
+
+// A COPY FROM the data stream cannot serve is staged through a temporary table: the text gets
+// statements of Switchyard's own, the INSERT that moves the rows rewritten by the write rule.
+TEST(CopyStagingTest, StagedThroughATemporaryTable) {
+  const StaticCatalog cat = make_catalog();
+  const SessionContext ctx;
+  const std::string create =
+      "CREATE TEMP TABLE switchyard_copy (id integer, status text) ON COMMIT DROP; ";
+  const std::string drop = "DROP TABLE pg_temp.switchyard_copy";
+  const std::string insert_both =
+      "INSERT INTO users (id, status, state) OVERRIDING SYSTEM VALUE SELECT copied.id, "
+      "copied.status, (CASE (copied.status) WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END) FROM "
+      "pg_temp.switchyard_copy AS copied; " + drop;
+  const struct {
+    Migration migration;
+    const char* in;
+    std::string out;
+    std::vector<int> hidden;
+    std::vector<int> counted;
+    const char* because;
+  } cases[] = {
+      {users_migration(Writes::both, Reads::old_column, true),
+       "COPY users (id, status) FROM STDIN",
+       create + "COPY pg_temp.switchyard_copy (id, status) FROM STDIN; " + insert_both,
+       {0, 1, 3},
+       {2},
+       "with the migration's to_new transform"},
+      // writes = new: the rows go to N only.
+      {users_migration(Writes::new_column, Reads::new_column, true),
+       "COPY users (id, status) FROM STDIN (FORMAT csv, HEADER)",
+       create +
+           "COPY pg_temp.switchyard_copy (id, status) FROM STDIN (FORMAT csv, HEADER); INSERT INTO "
+           "users (id, state) OVERRIDING SYSTEM VALUE SELECT copied.id, (CASE (copied.status) "
+           "WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END) FROM pg_temp.switchyard_copy AS "
+           "copied; " + drop,
+       {0, 1, 3},
+       {2},
+       "to_new transform"},
+      // The updated app writes N: O gets to_old of it.
+      {users_migration(Writes::both, Reads::new_column, true),
+       "COPY users (id, state) FROM STDIN",
+       "CREATE TEMP TABLE switchyard_copy (id integer, state smallint) ON COMMIT DROP; COPY "
+       "pg_temp.switchyard_copy (id, state) FROM STDIN; INSERT INTO users (id, state, status) "
+       "OVERRIDING SYSTEM VALUE SELECT copied.id, copied.state, (CASE (copied.state) WHEN 1 THEN "
+       "'active' WHEN 0 THEN 'inactive' END) FROM pg_temp.switchyard_copy AS copied; " + drop,
+       {0, 1, 3},
+       {2},
+       "to_old transform"},
+      // No column list: the columns the app sees, with their types.
+      {users_migration(Writes::both, Reads::old_column, true),
+       "COPY users FROM STDIN",
+       "CREATE TEMP TABLE switchyard_copy (id integer, status text, name character varying(40)) ON "
+       "COMMIT DROP; COPY pg_temp.switchyard_copy (id, status, name) FROM STDIN; INSERT INTO "
+       "users (id, status, name, state) OVERRIDING SYSTEM VALUE SELECT copied.id, copied.status, "
+       "copied.name, (CASE (copied.status) WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END) FROM "
+       "pg_temp.switchyard_copy AS copied; " + drop,
+       {0, 1, 3},
+       {2},
+       "to_new"},
+      // Options the stream does not follow stay on the staging COPY, as the app wrote them.
+      {users_migration(Writes::both, Reads::old_column),
+       "COPY public.users (id, status) FROM STDIN WITH (FORMAT csv, FORCE_NULL (status)) WHERE "
+       "id > 1",
+       create +
+           "COPY pg_temp.switchyard_copy (id, status) FROM STDIN WITH (FORMAT csv, FORCE_NULL "
+           "(status)) WHERE id > 1; INSERT INTO public.users (id, status, state) OVERRIDING "
+           "SYSTEM VALUE SELECT copied.id, copied.status, copied.status FROM "
+           "pg_temp.switchyard_copy AS copied; " + drop,
+       {0, 1, 3},
+       {2},
+       "with FORCE_*, HEADER MATCH or WHERE"},
+      {users_migration(Writes::both, Reads::old_column),
+       "COPY users (id, status) FROM '/srv/load/users.tsv'",
+       create +
+           "COPY pg_temp.switchyard_copy (id, status) FROM '/srv/load/users.tsv'; INSERT INTO "
+           "users (id, status, state) OVERRIDING SYSTEM VALUE SELECT copied.id, copied.status, "
+           "copied.status FROM pg_temp.switchyard_copy AS copied; " + drop,
+       {0, 1, 3},
+       {2},
+       "a server-side file or program"},
+      // Statements around it, a leading comment and a trailing one: numbered in the new text.
+      {users_migration(Writes::both, Reads::old_column, true),
+       "SELECT 1; /* load 7 */ COPY users (id, status) FROM STDIN; SELECT 2 -- done",
+       "SELECT 1; /* load 7 */ " + create +
+           "COPY pg_temp.switchyard_copy (id, status) FROM STDIN; " + insert_both +
+           "; SELECT 2 -- done",
+       {1, 2, 4},
+       {3},
+       "to_new"},
+      {users_migration(Writes::both, Reads::old_column, true),
+       "COPY users (id, status) FROM STDIN; COPY users (id, status) FROM STDIN",
+       create + "COPY pg_temp.switchyard_copy (id, status) FROM STDIN; " + insert_both + "; " +
+           create + "COPY pg_temp.switchyard_copy (id, status) FROM STDIN; " + insert_both,
+       {0, 1, 3, 4, 5, 7},
+       {2, 6},
+       "to_new"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.in);
+    const RewriteResult r = Rewriter({c.migration}).rewrite(c.in, ctx, cat);
+    ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason << catalog_needs(r);
+    EXPECT_EQ(r.sql, c.out);
+    EXPECT_TRUE(parses(r.sql)) << r.sql;
+    EXPECT_EQ(r.hidden_statements, c.hidden);
+    EXPECT_EQ(r.copy_count_statements, c.counted);
+    EXPECT_NE(r.staged_because.find(c.because), std::string::npos) << r.staged_because;
+    EXPECT_FALSE(r.copy.has_value());
+  }
+}
+
+}  // namespace
+}  // namespace switchyard::rewrite::test
+
+namespace switchyard::rewrite::test {
+namespace {
+
+TEST(CopyStagingTest, TypesAndRefusals) {
+  StaticCatalog cat = make_catalog();
+  const SessionContext ctx;
+  // A binary field of another type and no transform: the INSERT casts as an assignment would.
+  Migration retyped = users_migration(Writes::both, Reads::old_column);
+  retyped.old_type = "text";
+  retyped.new_type = "smallint";
+  RewriteResult r =
+      Rewriter({retyped}).rewrite("COPY users (id, status) FROM STDIN (FORMAT binary)", ctx, cat);
+  ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
+  EXPECT_EQ(r.sql,
+            "CREATE TEMP TABLE switchyard_copy (id integer, status text) ON COMMIT DROP; COPY "
+            "pg_temp.switchyard_copy (id, status) FROM STDIN (FORMAT binary); INSERT INTO users "
+            "(id, status, state) OVERRIDING SYSTEM VALUE SELECT copied.id, copied.status, "
+            "(CAST((copied.status) AS smallint)) FROM pg_temp.switchyard_copy AS copied; DROP "
+            "TABLE pg_temp.switchyard_copy");
+  EXPECT_NE(r.staged_because.find("in binary format between text and smallint"), std::string::npos)
+      << r.staged_because;
+
+  const Rewriter typed({users_migration(Writes::both, Reads::old_column, true)});
+  r = typed.rewrite("COPY users (id, status, nickname) FROM STDIN", ctx, cat);
+  EXPECT_EQ(r.outcome, Outcome::rejected);
+  EXPECT_NE(r.reason.find("naming column \"nickname\", which the catalog does not list in "
+                          "public.users"),
+            std::string::npos)
+      << r.reason;
+  r = typed.rewrite("COPY users (id, status) FROM STDIN (FORMAT parquet)", ctx, cat);
+  EXPECT_EQ(r.outcome, Outcome::rejected);
+  EXPECT_NE(r.reason.find("in parquet format"), std::string::npos) << r.reason;
+  cat.add({"public", "users"}, {"id", "status", "name", "state"});  // no types known
+  r = typed.rewrite("COPY users (id, status) FROM STDIN", ctx, cat);
+  EXPECT_EQ(r.outcome, Outcome::rejected);
+  EXPECT_NE(r.reason.find("without the column types from the catalog"), std::string::npos)
+      << r.reason;
+}
+
+// COPY leaves a generated column out of a table's columns (and refuses it named).
+TEST(CopyRuleTest, GeneratedColumnsAreNotCopied) {
+  StaticCatalog cat = make_catalog();
+  cat.add({"public", "users"}, {"id", "status", "search", "name", "state"},
+          {{"integer"}, {"text"}, {"tsvector", true}, {"text"}, {"smallint"}});
+  const SessionContext ctx;
+  RewriteResult r = Rewriter({users_migration(Writes::both, Reads::old_column)})
+                        .rewrite("COPY users FROM STDIN", ctx, cat);
+  ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
+  EXPECT_EQ(r.sql, "COPY users (id, status, name, state) FROM STDIN");
+  ASSERT_TRUE(r.copy.has_value());
+  EXPECT_EQ(r.copy->input_columns, 3u);
+  r = Rewriter({users_migration(Writes::both, Reads::new_column)})
+          .rewrite("COPY users TO STDOUT", ctx, cat);
+  ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
+  EXPECT_EQ(r.sql, "COPY (SELECT id, state AS status, name FROM users) TO STDOUT");
+  r = Rewriter({users_migration(Writes::both, Reads::old_column, true)})
+          .rewrite("COPY users FROM STDIN", ctx, cat);
+  ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
+  EXPECT_EQ(r.sql.substr(0, 80),
+            "CREATE TEMP TABLE switchyard_copy (id integer, status text, name text) ON COMMIT");
 }
 
 }  // namespace
