@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "protocol/command_complete.hpp"
 #include "protocol/row_description.hpp"
 
 namespace switchyard::proxy {
@@ -13,7 +14,20 @@ bool BackendHandler::track_command_complete() {
   if (answer.confirmed != 0) {
     state_.sql_reprepared.push_back(answer.confirmed);
   }
+  tell_as_copy_ = answer.as_copy;
   return answer.hide;
+}
+
+FrameAction BackendHandler::tell_as_copy(const protocol::Frame& frame,
+                                         protocol::MessageWriter& out) {
+  tell_as_copy_ = false;
+  const auto tag = protocol::decode_command_complete(frame.body);
+  const auto told = tag ? protocol::insert_tag_as_copy(*tag) : std::nullopt;
+  if (!told) {
+    return FrameAction::forward;  // not an INSERT's: out of step, told as it is
+  }
+  protocol::encode_command_complete(out, *told);
+  return FrameAction::replace;
 }
 
 FrameAction BackendHandler::shift_position(const protocol::Frame& frame,

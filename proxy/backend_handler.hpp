@@ -34,13 +34,16 @@ class BackendHandler {
                type == be::kNoData)))) ||
            // Hidden ones are counted only while replies are tracked.
            (type == be::kCommandComplete &&
-            (rewrite_.search_path_uncommitted() || state_.replies.hidden_completes() > 0));
+            (rewrite_.search_path_uncommitted() || state_.replies.watched_completes() > 0));
   }
   FrameAction on_frame(const protocol::Frame& frame, protocol::MessageWriter& out) {
     namespace be = protocol::backend;
     state_.tracker.on_backend(frame.type, frame.body);
     if (state_.track_replies && track_reply(frame)) {
       return FrameAction::drop;
+    }
+    if (tell_as_copy_) {
+      return tell_as_copy(frame, out);
     }
     if (frame.type == be::kCommandComplete) {
       // ROLLBACK's tag, also when COMMIT ends a failed transaction (and for ROLLBACK TO, but
@@ -138,8 +141,11 @@ class BackendHandler {
   }
 
   // A CommandComplete that answers a statement Switchyard put in front of a client's text (an
-  // SQL re-prepare) is hidden. Out of line: rare.
+  // SQL re-prepare) or around a staged COPY is hidden; the staged COPY's INSERT is told as the
+  // COPY (tell_as_copy_). Out of line: rare.
   bool track_command_complete();
+  // The staged COPY's INSERT: "INSERT 0 n" told as "COPY n". Out of line: rare.
+  FrameAction tell_as_copy(const protocol::Frame& frame, protocol::MessageWriter& out);
   // An error in a client's text that has statements in front of it: its position (field 'P',
   // in characters) is told from the start of the client's text. Out of line: rare.
   FrameAction shift_position(const protocol::Frame& frame, protocol::MessageWriter& out);
@@ -196,6 +202,7 @@ class BackendHandler {
   SessionRewrite& rewrite_;
   bool stop_after_write_ = false;
   bool ended_in_rollback_ = false;  // the last answer was an error or ROLLBACK
+  bool tell_as_copy_ = false;       // the CommandComplete at hand, see track_command_complete
   std::uint32_t error_shift_ = 0;   // see shift_position
 };
 

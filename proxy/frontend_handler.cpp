@@ -394,6 +394,21 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
         spdlog::debug("event=statement_rewritten session={} generation={} sql={} rewritten={}",
                       session_id_, rewrite_.generation(), log_value(sql), log_value(result.sql()));
       }
+      if (!result->hidden_statements.empty()) {
+        if (!from_query) {
+          // One Parse carries one statement; the staging takes four.
+          metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
+          spdlog::warn("event=statement_rejected session={} reason={}", session_id_,
+                       log_value(result->staged_because));
+          replacement_ = rewrite::rejection_sql(
+              "switchyard: " + result->staged_because +
+              " goes through a staging table, which takes statements of Switchyard's own "
+              "around it: send this COPY as a simple query (the extended protocol's Parse "
+              "holds one statement)");
+          return Decision::rejected;
+        }
+        armed_staging_ = result.result;
+      }
       if (!result.shape_sql) {
         replacement_.assign(result->sql);  // a shape's text is in it already
       }
@@ -469,11 +484,26 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
     return FrameAction::forward;  // malformed: let the server say so
   }
   armed_copy_.reset();
+  armed_staging_.reset();
   Decision decision = decide(query->sql, /*from_query=*/true);
   // One look at the statement's first word for all the session changes the proxy follows.
   if (decision != Decision::suspend && rewrite::may_change_session(query->sql)) {
     follow_sql_statements(query->sql, decision, /*from_query=*/true);
   }
+  std::uint64_t hide_staged = 0;
+  std::uint64_t count_staged = 0;
+  if (armed_staging_ && decision == Decision::rewritten &&
+      !staged_completes(leading_completes_, hide_staged, count_staged)) {
+    replacement_ = rewrite::rejection_sql(
+        "switchyard: " + armed_staging_->staged_because +
+        " goes through a staging table, and this text has too many statements before it for "
+        "Switchyard to follow their answers (at most 60): send the COPY in a query of its own");
+    metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
+    leading_completes_ = 0;
+    armed_copy_.reset();
+    decision = Decision::rejected;
+  }
+  armed_staging_.reset();
   if (decision != Decision::suspend) {
     metrics_.queries_simple.fetch_add(1, std::memory_order_relaxed);
     metrics_.count_statement(query->sql);
@@ -496,12 +526,36 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
     state_.replies.hide_first_completes(leading_completes_, leading_confirms_, leading_shift_);
     leading_completes_ = 0;
   }
+  if (hide_staged != 0 || count_staged != 0) {
+    state_.replies.watch_completes(hide_staged, count_staged);
+  }
   if (armed_copy_) {
     copy_ = std::make_unique<rewrite::CopyRowTransformer>(*armed_copy_);
     copy_failed_ = false;
     armed_copy_.reset();
   }
   return FrameAction::replace;
+}
+
+bool FrontendHandler::staged_completes(std::uint8_t leading, std::uint64_t& hide,
+                                       std::uint64_t& as_copy) const {
+  // Only a session that pairs replies with requests can hide some (it does whenever a
+  // migration applies to its database, which a staged COPY needs).
+  if (!state_.track_replies) {
+    return false;
+  }
+  auto mask = [&](const std::vector<int>& statements, std::uint64_t& bits) {
+    for (int statement : statements) {
+      const int at = statement + leading;
+      if (at < 0 || at >= 64) {
+        return false;
+      }
+      bits |= std::uint64_t{1} << at;
+    }
+    return true;
+  };
+  return mask(armed_staging_->hidden_statements, hide) &&
+         mask(armed_staging_->copy_count_statements, as_copy);
 }
 
 FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::MessageWriter& out) {

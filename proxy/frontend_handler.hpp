@@ -63,6 +63,10 @@ class FrontendHandler {
   }
   void housekeeping_at_boundary();
   FrameAction on_query(const protocol::Frame& frame, protocol::MessageWriter& out);
+  /// The CommandCompletes of a staged COPY's text (armed_staging_) to hide and to tell as a
+  /// COPY's, as bits counted from the Query's first statement, `leading` ones put in front;
+  /// false when they cannot be followed.
+  bool staged_completes(std::uint8_t leading, std::uint64_t& hide, std::uint64_t& as_copy) const;
   FrameAction on_parse(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_copy(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_close(const protocol::Frame& frame);
@@ -143,6 +147,8 @@ class FrontendHandler {
   // The same for the look at a prepared statement's text after a flip (rewritten_now).
   int stale_catalog_attempts_ = 0;
   std::optional<rewrite::CopyPlan> armed_copy_;  // set by a rewritten COPY statement
+  // Set by a text with a staged COPY: its statements' CommandCompletes to hide or retag.
+  std::shared_ptr<const rewrite::RewriteResult> armed_staging_;
   // Active while copy data flows; on the heap, as every idle session holds this object.
   std::unique_ptr<rewrite::CopyRowTransformer> copy_;
   bool copy_failed_ = false;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <bit>
 #include <cstdint>
 
 #include "protocol/fifo.hpp"
@@ -20,7 +21,7 @@ class ReplyTracker {
   /// A message sent upstream; `hide` marks an injected Parse/Close/Describe whose reply is
   /// dropped.
   void on_sent(Sent kind, bool hide = false) {
-    pending_.push_back({kind, hide, 0, 0, 0});
+    pending_.push_back({kind, hide});
     if (kind == Sent::describe && hide) {
       ++hidden_describes_;
     }
@@ -33,7 +34,7 @@ class ReplyTracker {
       // Out of step (a message type we do not model): stop hiding anything from here on.
       pending_.clear();
       hidden_describes_ = 0;
-      hidden_completes_ = 0;
+      watched_completes_ = 0;
       return false;
     }
     bool hide = pending_.front().hide;
@@ -65,17 +66,24 @@ class ReplyTracker {
   /// them confirms `confirms` (an SQL re-prepare's number).
   void hide_first_completes(std::uint8_t count, std::uint32_t confirms, std::uint32_t shift) {
     Entry& query = pending_.back();
-    query.completes_to_hide = count;
+    query.leading = count;
     query.confirms = confirms;
     query.shift = shift;
-    hidden_completes_ += count;
+    watch(query, count >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << count) - 1, 0);
+  }
+
+  /// The Query just sent carries statements of Switchyard's own inside the client's (a staged
+  /// COPY): bit i of `hide` hides its i-th CommandComplete, bit i of `as_copy` tells the i-th
+  /// as a COPY's ("INSERT 0 n" becomes "COPY n").
+  void watch_completes(std::uint64_t hide, std::uint64_t as_copy) {
+    watch(pending_.back(), hide, as_copy);
   }
 
   /// For an ErrorResponse about to be told (on_error): how far its position is from the
   /// client's text, when it answers the client's own statement after some put in front of it.
   std::uint32_t position_shift() const {
     if (pending_.empty() || pending_.front().kind != Sent::query ||
-        pending_.front().completes_to_hide > 0) {
+        pending_.front().seen < pending_.front().leading) {
       return 0;
     }
     return pending_.front().shift;
@@ -83,22 +91,33 @@ class ReplyTracker {
 
   struct CompleteAnswer {
     bool hide = false;
+    bool as_copy = false;         ///< the tag is told as a COPY's
     std::uint32_t confirmed = 0;  ///< the re-prepare its statements finished, if this ended them
   };
   /// CommandComplete arrived.
   CompleteAnswer on_command_complete() {
-    if (hidden_completes_ == 0 || pending_.empty() || pending_.front().kind != Sent::query ||
-        pending_.front().completes_to_hide == 0) {
+    if (watched_completes_ == 0 || pending_.empty() || pending_.front().kind != Sent::query) {
       return {};
     }
     Entry& query = pending_.front();
-    --query.completes_to_hide;
-    --hidden_completes_;
-    return {true, query.completes_to_hide == 0 ? query.confirms : 0};
+    if (query.seen >= 64) {
+      return {};
+    }
+    const std::uint64_t bit = std::uint64_t{1} << query.seen++;
+    CompleteAnswer answer{(query.hide_completes & bit) != 0, (query.copy_completes & bit) != 0, 0};
+    if (answer.hide || answer.as_copy) {
+      query.hide_completes &= ~bit;
+      query.copy_completes &= ~bit;
+      --watched_completes_;
+    }
+    if (answer.hide && query.seen == query.leading) {
+      answer.confirmed = query.confirms;
+    }
+    return answer;
   }
 
-  /// CommandCompletes to hide not received yet.
-  std::uint32_t hidden_completes() const { return hidden_completes_; }
+  /// CommandCompletes to hide or retag not received yet.
+  std::uint32_t watched_completes() const { return watched_completes_; }
 
   /// ErrorResponse: inside a simple Query nothing is skipped; in the extended protocol the
   /// server skips every message up to the next Sync.
@@ -108,9 +127,8 @@ class ReplyTracker {
       pop();
     }
     // A simple Query stops at its error: statements of Switchyard's still unanswered never ran.
-    if (!pending_.empty() && pending_.front().completes_to_hide > 0) {
-      hidden_completes_ -= pending_.front().completes_to_hide;
-      pending_.front().completes_to_hide = 0;
+    if (!pending_.empty()) {
+      unwatch(pending_.front());
     }
   }
 
@@ -137,23 +155,44 @@ class ReplyTracker {
   struct Entry {
     Sent kind;
     bool hide;
-    std::uint8_t completes_to_hide = 0;  // a Query's, see hide_first_completes
+    // A Query's CommandCompletes: seen so far, and which to hide or retag (watch_completes);
+    // the first `leading` hidden ones are statements in front (hide_first_completes).
+    std::uint8_t seen = 0;
+    std::uint8_t leading = 0;
+    std::uint64_t hide_completes = 0;
+    std::uint64_t copy_completes = 0;
     std::uint32_t confirms = 0;
     std::uint32_t shift = 0;
   };
 
+  void watch(Entry& query, std::uint64_t hide, std::uint64_t as_copy) {
+    const std::uint64_t all_hide = query.hide_completes | hide;
+    const std::uint64_t all_copy = query.copy_completes | as_copy;
+    unwatch(query);
+    query.hide_completes = all_hide;
+    query.copy_completes = all_copy;
+    watched_completes_ += static_cast<std::uint32_t>(std::popcount(all_hide | all_copy));
+  }
+
+  void unwatch(Entry& e) {
+    watched_completes_ -=
+        static_cast<std::uint32_t>(std::popcount(e.hide_completes | e.copy_completes));
+    e.hide_completes = 0;
+    e.copy_completes = 0;
+  }
+
   void pop() {
-    const Entry& e = pending_.front();
+    Entry& e = pending_.front();
     if (e.kind == Sent::describe && e.hide) {
       --hidden_describes_;
     }
-    hidden_completes_ -= e.completes_to_hide;
+    unwatch(e);
     pending_.pop_front();
   }
 
   protocol::Fifo<Entry> pending_;
   std::uint32_t hidden_describes_ = 0;
-  std::uint32_t hidden_completes_ = 0;
+  std::uint32_t watched_completes_ = 0;
 };
 
 }  // namespace switchyard::proxy

@@ -124,6 +124,11 @@ int run_rewrite_command(const CommandLine& cmd, std::istream& in, std::ostream& 
       if (result.copy) {
         out << describe_copy_plan(*result.copy);
       }
+      if (!result.hidden_statements.empty()) {
+        out << "-- " << result.staged_because
+            << ": the data rows go to a temporary table as sent, and the INSERT moves them (in "
+               "a simple query only; the client sees one COPY and its row count)\n";
+      }
       out << result.sql << (result.sql.empty() || result.sql.back() == '\n' ? "" : "\n");
       return 0;
     case rewrite::Outcome::unchanged:

@@ -62,8 +62,7 @@ class StaticCatalog : public Catalog {
   void clear();
 
   std::optional<std::vector<std::string>> columns(const QualifiedName& name) const override;
-  std::optional<std::vector<ColumnDetail>> column_details(
-      const QualifiedName& name) const override;
+  std::optional<std::vector<ColumnDetail>> column_details(const QualifiedName& name) const override;
   std::optional<bool> exists(const QualifiedName& name) const override;
   std::optional<char> function_volatility(const QualifiedName& name) const override;
 

@@ -174,8 +174,9 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
   // COPY FROM: the write rule on the column list, and a plan for the data rows; or, where the
   // data stream cannot serve a migration, a staging table (copy_staging.cpp).
   std::vector<std::string> cols = listed;
-  if (cols.empty() && std::any_of(rel.migrations.begin(), rel.migrations.end(),
-                                  [](const Migration* m) { return m->writes != Writes::old_column; })) {
+  if (cols.empty() &&
+      std::any_of(rel.migrations.begin(), rel.migrations.end(),
+                  [](const Migration* m) { return m->writes != Writes::old_column; })) {
     bool known = false;
     cols = copy_columns(rel, &known);
     if (!known) {

@@ -55,8 +55,9 @@ void Analyzer::stage_copy(const Migration* m, const std::string& why, Relation& 
   const auto catalog_cols = catalog_.columns(*rel.qname);
   const auto details = catalog_.column_details(*rel.qname);
   if (!catalog_cols || !details || details->size() != catalog_cols->size()) {
-    unsupported(m, "COPY FROM staged through a temporary table, without the column types from "
-                   "the catalog,");
+    unsupported(m,
+                "COPY FROM staged through a temporary table, without the column types from "
+                "the catalog,");
     return;
   }
   std::string definitions;
@@ -65,8 +66,9 @@ void Analyzer::stage_copy(const Migration* m, const std::string& why, Relation& 
   for (const std::string& col : cols) {
     const auto type = staging_type(col, *catalog_cols, *details, rel.migrations);
     if (!type) {
-      unsupported(m, "COPY FROM naming column \"" + col + "\", which the catalog does not list in " +
-                         rel.qname->schema + "." + rel.qname->table + ",");
+      unsupported(m, "COPY FROM naming column \"" + col +
+                         "\", which the catalog does not list in " + rel.qname->schema + "." +
+                         rel.qname->table + ",");
       return;
     }
     definitions += (definitions.empty() ? "" : ", ") + quote_ident(col) + " " + *type;
@@ -83,10 +85,10 @@ void Analyzer::stage_copy(const Migration* m, const std::string& why, Relation& 
     return;
   }
   const Token& relation_start = tokens_.at(relation_token);
-  const std::string relation_text = sql_.substr(
-      static_cast<std::size_t>(relation_start.start),
-      static_cast<std::size_t>(tokens_.at(tokens_.dotted_name_end(relation_token)).end -
-                               relation_start.start));
+  const std::string relation_text =
+      sql_.substr(static_cast<std::size_t>(relation_start.start),
+                  static_cast<std::size_t>(tokens_.at(tokens_.dotted_name_end(relation_token)).end -
+                                           relation_start.start));
 
   // The INSERT that moves the rows goes through the write rule like any INSERT ... SELECT.
   const std::string insert = "INSERT INTO " + relation_text + " (" + names +
@@ -139,8 +141,8 @@ void Analyzer::stage_copy(const Migration* m, const std::string& why, Relation& 
     }
   }
   const bool ok =
-      edits_.insert(tokens_.at(copy_token).start, "CREATE TEMP TABLE switchyard_copy (" +
-                                                      definitions + ") ON COMMIT DROP; ") &&
+      edits_.insert(tokens_.at(copy_token).start,
+                    "CREATE TEMP TABLE switchyard_copy (" + definitions + ") ON COMMIT DROP; ") &&
       edits_.replace(relation_start.start, replace_end,
                      std::string(kStagingTable) + " (" + names + ")") &&
       edits_.insert(tokens_.at(last_token).end,

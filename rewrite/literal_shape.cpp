@@ -299,8 +299,7 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
 
 std::optional<LiteralTemplate> LiteralTemplate::of(const RewriteResult& tmpl) {
   if ((tmpl.outcome != Outcome::unchanged && tmpl.outcome != Outcome::rewritten) || tmpl.copy ||
-      !tmpl.hidden_statements.empty() ||
-      !tmpl.missing.empty() || !tmpl.missing_functions.empty()) {
+      !tmpl.hidden_statements.empty() || !tmpl.missing.empty() || !tmpl.missing_functions.empty()) {
     return std::nullopt;
   }
   if (tmpl.outcome == Outcome::unchanged) {

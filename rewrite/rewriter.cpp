@@ -88,9 +88,9 @@ RewriteResult Rewriter::rewrite(std::string_view sql, const SessionContext& sess
   // A rewrite that does not parse is a bug of ours; refusing is better than sending it.
   std::string error;
   const int statements = detail::count_statements(out, error);
-  if (statements < 0 || static_cast<std::size_t>(statements) !=
-                            parsed.tree()->n_stmts +
-                                static_cast<std::size_t>(analyzer.added_statements)) {
+  if (statements < 0 ||
+      static_cast<std::size_t>(statements) !=
+          parsed.tree()->n_stmts + static_cast<std::size_t>(analyzer.added_statements)) {
     analyzer.problems.push_back(detail::Problem{
         nullptr, "internal error: the rewritten statement does not parse (" + error + ")"});
     set_problem_outcome(result, analyzer);

@@ -124,11 +124,14 @@ std::vector<MigrationSet> make_sets() {
 
 rw::StaticCatalog make_catalog() {
   rw::StaticCatalog c;
-  c.add({"public", "users"}, {"id", "status", "name", "state"});
-  c.add({"public", "orders"}, {"id", "user_id", "status", "total", "total_cents"});
+  c.add({"public", "users"}, {"id", "status", "name", "state"},
+        {{"integer"}, {"text"}, {"text"}, {"smallint"}});
+  c.add({"public", "orders"}, {"id", "user_id", "status", "total", "total_cents", "search"},
+        {{"integer"}, {"integer"}, {"text"}, {"numeric(12,2)"}, {"bigint"}, {"tsvector", true}});
   c.add({"public", "accounts"}, {"id", "owner"});
   c.add({"audit", "users"}, {"id", "status"});
-  c.add({"public", "Mixed Case"}, {"id", "Old Col", "new col"});
+  c.add({"public", "Mixed Case"}, {"id", "Old Col", "new col"},
+        {{"integer"}, {"integer"}, {"bigint"}});
   c.mark_complete("users");
   c.mark_complete("orders");
   c.mark_complete("Mixed Case");
@@ -398,7 +401,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case rw::Outcome::rewritten: {
       const int out_count = statement_count(result.sql);
       check(out_count >= 0, "rewritten SQL does not parse");
-      check(out_count == statement_count(sql), "rewrite changed the number of statements");
+      // A staged COPY adds three statements (CREATE, INSERT, DROP) around its own.
+      const std::size_t staged = result.copy_count_statements.size();
+      check(out_count == statement_count(sql) + 3 * static_cast<int>(staged),
+            "rewrite changed the number of statements");
+      check(result.hidden_statements.size() == 3 * staged, "a staged COPY's statements miscounted");
+      for (const std::vector<int>* list :
+           {&result.hidden_statements, &result.copy_count_statements}) {
+        for (int at : *list) {
+          check(at >= 0 && at < out_count, "a staged statement outside the text");
+        }
+      }
+      check(staged == 0 || !result.staged_because.empty(), "a staged COPY without its reason");
       // Text naming relations the catalog does not have fails in Postgres whatever the
       // rewrite, and a name that is both a relation and an alias cannot be resolved well.
       if (sets[which].all_new && asked.empty()) {

@@ -128,7 +128,7 @@ TEST(ReplyTrackerTest, StatementsPutInFrontOfAQueryAreHiddenAndConfirmOnce) {
   t.on_sent(Sent::query);
   t.hide_first_completes(2, 7, 40);  // DEALLOCATE and PREPARE in front of the client's text
   t.on_sent(Sent::query);            // the client's next text, pipelined
-  EXPECT_EQ(t.hidden_completes(), 2u);
+  EXPECT_EQ(t.watched_completes(), 2u);
   EXPECT_FALSE(t.on_complete(Sent::parse));
   EXPECT_FALSE(t.on_command_complete().hide);  // the batch's Execute: the client's
   t.on_ready();
@@ -143,7 +143,7 @@ TEST(ReplyTrackerTest, StatementsPutInFrontOfAQueryAreHiddenAndConfirmOnce) {
   EXPECT_FALSE(t.on_command_complete().hide);
   t.on_ready();
   EXPECT_TRUE(t.empty());
-  EXPECT_EQ(t.hidden_completes(), 0u);
+  EXPECT_EQ(t.watched_completes(), 0u);
 }
 
 TEST(ReplyTrackerTest, AnErrorInFrontOfTheClientsTextConfirmsNothing) {
@@ -152,17 +152,60 @@ TEST(ReplyTrackerTest, AnErrorInFrontOfTheClientsTextConfirmsNothing) {
   t.hide_first_completes(2, 3, 30);
   t.on_sent(Sent::query);
   t.hide_first_completes(2, 4, 30);
-  EXPECT_EQ(t.hidden_completes(), 4u);
+  EXPECT_EQ(t.watched_completes(), 4u);
   EXPECT_EQ(t.position_shift(), 0u);  // an error in front is not in the client's text
   t.on_error();                       // the DEALLOCATE failed: the rest of the text never ran
-  EXPECT_EQ(t.hidden_completes(), 2u);
+  EXPECT_EQ(t.watched_completes(), 2u);
   t.on_ready();
   EXPECT_TRUE(t.on_command_complete().hide);
   EXPECT_EQ(t.on_command_complete().confirmed, 4u);
   t.on_error();  // the client's own statement failed: nothing left to hide
   t.on_ready();
   EXPECT_TRUE(t.empty());
-  EXPECT_EQ(t.hidden_completes(), 0u);
+  EXPECT_EQ(t.watched_completes(), 0u);
+}
+
+TEST(ReplyTrackerTest, AStagedCopysStatementsAreHiddenAndItsInsertToldAsTheCopy) {
+  ReplyTracker t;
+  t.on_sent(Sent::query);
+  // Two statements in front (an SQL re-prepare), then the client's SELECT, then a staged COPY:
+  // CREATE, COPY (hidden), INSERT (told as the COPY), DROP (hidden), then the client's last.
+  t.hide_first_completes(2, 9, 12);
+  t.watch_completes((1u << 3) | (1u << 4) | (1u << 6), 1u << 5);
+  EXPECT_EQ(t.watched_completes(), 6u);
+  EXPECT_EQ(t.position_shift(), 0u);
+  EXPECT_TRUE(t.on_command_complete().hide);
+  EXPECT_EQ(t.on_command_complete().confirmed, 9u);
+  EXPECT_EQ(t.position_shift(), 12u);
+  const struct {
+    bool hide;
+    bool as_copy;
+  } expected[] = {{false, false}, {true, false}, {true, false},
+                  {false, true},  {true, false}, {false, false}};
+  for (const auto& e : expected) {
+    const auto answer = t.on_command_complete();
+    EXPECT_EQ(answer.hide, e.hide);
+    EXPECT_EQ(answer.as_copy, e.as_copy);
+    EXPECT_EQ(answer.confirmed, 0u);
+  }
+  EXPECT_EQ(t.watched_completes(), 0u);
+  t.on_ready();
+  EXPECT_TRUE(t.empty());
+}
+
+TEST(ReplyTrackerTest, AnErrorInAStagedCopyLeavesNothingToWatch) {
+  ReplyTracker t;
+  t.on_sent(Sent::query);
+  t.watch_completes(0b1011, 0b0100);
+  t.on_sent(Sent::query);  // the next text, pipelined: nothing of its own to watch
+  EXPECT_TRUE(t.on_command_complete().hide);  // CREATE
+  t.on_error();  // a bad row: the COPY failed, its INSERT and DROP never ran
+  EXPECT_EQ(t.watched_completes(), 0u);
+  t.on_ready();
+  EXPECT_FALSE(t.on_command_complete().hide);
+  EXPECT_FALSE(t.on_command_complete().as_copy);
+  t.on_ready();
+  EXPECT_TRUE(t.empty());
 }
 
 }  // namespace

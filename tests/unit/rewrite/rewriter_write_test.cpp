@@ -598,11 +598,11 @@ TEST(CopyRuleTest, CopyFromPlans) {
     EXPECT_EQ(r.copy->conversion_per_output_column, c.conversions);
   }
   // A server-side file and a transform are staged (CopyStagingTest).
-  EXPECT_FALSE(both.rewrite("COPY users (id, status) FROM '/tmp/x'", ctx, cat)
-                   .hidden_statements.empty());
+  EXPECT_FALSE(
+      both.rewrite("COPY users (id, status) FROM '/tmp/x'", ctx, cat).hidden_statements.empty());
   const Rewriter typed({users_migration(Writes::both, Reads::old_column, true)});
-  EXPECT_FALSE(typed.rewrite("COPY users (id, status) FROM STDIN", ctx, cat)
-                   .hidden_statements.empty());
+  EXPECT_FALSE(
+      typed.rewrite("COPY users (id, status) FROM STDIN", ctx, cat).hidden_statements.empty());
 
   const Rewriter renamed({users_migration(Writes::new_column, Reads::new_column)});
   r = renamed.rewrite("COPY users (id, status) FROM STDIN", ctx, cat);
@@ -631,7 +631,8 @@ TEST(CopyStagingTest, StagedThroughATemporaryTable) {
   const std::string insert_both =
       "INSERT INTO users (id, status, state) OVERRIDING SYSTEM VALUE SELECT copied.id, "
       "copied.status, (CASE (copied.status) WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END) FROM "
-      "pg_temp.switchyard_copy AS copied; " + drop;
+      "pg_temp.switchyard_copy AS copied; " +
+      drop;
   const struct {
     Migration migration;
     const char* in;
@@ -653,7 +654,8 @@ TEST(CopyStagingTest, StagedThroughATemporaryTable) {
            "COPY pg_temp.switchyard_copy (id, status) FROM STDIN (FORMAT csv, HEADER); INSERT INTO "
            "users (id, state) OVERRIDING SYSTEM VALUE SELECT copied.id, (CASE (copied.status) "
            "WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END) FROM pg_temp.switchyard_copy AS "
-           "copied; " + drop,
+           "copied; " +
+           drop,
        {0, 1, 3},
        {2},
        "to_new transform"},
@@ -663,7 +665,8 @@ TEST(CopyStagingTest, StagedThroughATemporaryTable) {
        "CREATE TEMP TABLE switchyard_copy (id integer, state smallint) ON COMMIT DROP; COPY "
        "pg_temp.switchyard_copy (id, state) FROM STDIN; INSERT INTO users (id, state, status) "
        "OVERRIDING SYSTEM VALUE SELECT copied.id, copied.state, (CASE (copied.state) WHEN 1 THEN "
-       "'active' WHEN 0 THEN 'inactive' END) FROM pg_temp.switchyard_copy AS copied; " + drop,
+       "'active' WHEN 0 THEN 'inactive' END) FROM pg_temp.switchyard_copy AS copied; " +
+           drop,
        {0, 1, 3},
        {2},
        "to_old transform"},
@@ -674,7 +677,8 @@ TEST(CopyStagingTest, StagedThroughATemporaryTable) {
        "COMMIT DROP; COPY pg_temp.switchyard_copy (id, status, name) FROM STDIN; INSERT INTO "
        "users (id, status, name, state) OVERRIDING SYSTEM VALUE SELECT copied.id, copied.status, "
        "copied.name, (CASE (copied.status) WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END) FROM "
-       "pg_temp.switchyard_copy AS copied; " + drop,
+       "pg_temp.switchyard_copy AS copied; " +
+           drop,
        {0, 1, 3},
        {2},
        "to_new"},
@@ -686,7 +690,8 @@ TEST(CopyStagingTest, StagedThroughATemporaryTable) {
            "COPY pg_temp.switchyard_copy (id, status) FROM STDIN WITH (FORMAT csv, FORCE_NULL "
            "(status)) WHERE id > 1; INSERT INTO public.users (id, status, state) OVERRIDING "
            "SYSTEM VALUE SELECT copied.id, copied.status, copied.status FROM "
-           "pg_temp.switchyard_copy AS copied; " + drop,
+           "pg_temp.switchyard_copy AS copied; " +
+           drop,
        {0, 1, 3},
        {2},
        "with FORCE_*, HEADER MATCH or WHERE"},
@@ -695,7 +700,8 @@ TEST(CopyStagingTest, StagedThroughATemporaryTable) {
        create +
            "COPY pg_temp.switchyard_copy (id, status) FROM '/srv/load/users.tsv'; INSERT INTO "
            "users (id, status, state) OVERRIDING SYSTEM VALUE SELECT copied.id, copied.status, "
-           "copied.status FROM pg_temp.switchyard_copy AS copied; " + drop,
+           "copied.status FROM pg_temp.switchyard_copy AS copied; " +
+           drop,
        {0, 1, 3},
        {2},
        "a server-side file or program"},
