@@ -256,6 +256,8 @@ class Analyzer {
   int stmt_end_ = 0;
   /// The statement's index among the text's statements (before any staged COPY adds some).
   int statement_ordinal_ = -1;
+  /// COPY FROM STDIN statements met so far in the text.
+  int copies_in_ = 0;
   std::set<const PgQuery__ColumnRef*> rewritten_;
   /// A relation was wrapped for USING: system columns and schema-qualified references are
   /// checked too (the subquery has neither).

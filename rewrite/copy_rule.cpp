@@ -69,6 +69,12 @@ CopyOptions parse_options(const PgQuery__CopyStmt* c) {
 }  // namespace
 
 void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
+  // The proxy rewrites the rows of the first COPY FROM STDIN after the Query is sent: a plan
+  // made for a later one would be applied to another COPY's rows.
+  const bool first_copy_in = copies_in_ == 0;
+  if (c->is_from && (c->filename == nullptr || c->filename[0] == '\0') && !c->is_program) {
+    ++copies_in_;
+  }
   if (c->query != nullptr) {
     walk_query_node(c->query, outer);
     return;
@@ -313,6 +319,12 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
     plan.conversion_per_output_column = conversions;
   }
   plan.output_columns = cols;
+  if (!first_copy_in) {
+    unsupported(nullptr,
+                "a COPY FROM STDIN whose rows Switchyard rewrites after another COPY FROM STDIN "
+                "in the same query text (send each COPY in a query of its own)");
+    return;
+  }
   copy = plan;
 }
 

@@ -777,6 +777,36 @@ TEST(CopyStagingTest, TypesAndRefusals) {
       << r.reason;
 }
 
+// The proxy rewrites the rows of the first COPY FROM STDIN after a Query: a plan for a later
+// one would be applied to another COPY's rows (found reading the staging change).
+TEST(CopyRuleTest, OnlyTheFirstCopyFromStdinOfATextGetsAPlan) {
+  const StaticCatalog cat = make_catalog();
+  const SessionContext ctx;
+  const Rewriter both({users_migration(Writes::both, Reads::old_column)});
+  RewriteResult r = both.rewrite(
+      "COPY users (id, status) FROM STDIN; COPY users (status, id) FROM STDIN", ctx, cat);
+  EXPECT_EQ(r.outcome, Outcome::rejected);
+  EXPECT_NE(r.reason.find("after another COPY FROM STDIN in the same query text"),
+            std::string::npos)
+      << r.reason;
+  EXPECT_EQ(both.rewrite("COPY orders FROM STDIN; COPY users (id, status) FROM STDIN", ctx, cat)
+                .outcome,
+            Outcome::rejected);
+  // A staged COPY has no plan: it may follow one, or come first.
+  const Rewriter typed({users_migration(Writes::both, Reads::old_column, true)});
+  r = typed.rewrite("COPY orders FROM STDIN; COPY users (id, status) FROM STDIN", ctx, cat);
+  EXPECT_EQ(r.outcome, Outcome::rewritten) << r.reason;
+  // A planned COPY first, then others: the plan is the first COPY's.
+  r = both.rewrite("COPY users (id, status) FROM STDIN; COPY orders FROM STDIN", ctx, cat);
+  ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
+  ASSERT_TRUE(r.copy.has_value());
+  EXPECT_EQ(r.copy->source_index_per_output_column, (std::vector<int>{0, 1, 1}));
+  r = both.rewrite("COPY users (id, status) FROM '/srv/u.tsv'; COPY users (id, status) FROM STDIN",
+                   ctx, cat);
+  ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
+  EXPECT_TRUE(r.copy.has_value()) << "a server-side file is no COPY FROM STDIN";
+}
+
 // COPY leaves a generated column out of a table's columns (and refuses it named).
 TEST(CopyRuleTest, GeneratedColumnsAreNotCopied) {
   StaticCatalog cat = make_catalog();
