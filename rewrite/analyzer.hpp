@@ -158,6 +158,17 @@ class Analyzer {
   /// O the USING names.
   void wrap_for_using(Relation& rel, const PgQuery__JoinExpr* join,
                       const std::vector<const Migration*>& in_using);
+  /// The token index of a FROM item's last token: the table's name, or its alias (-1 when the
+  /// text does not read as the tree says). `begin`: the name's first token.
+  int range_var_end(const PgQuery__RangeVar* rv, int begin) const;
+
+  // natural_join.cpp
+  /// Under reads = new, `left NATURAL JOIN right` over a mapped table is written out as
+  /// `left JOIN right USING (<the columns both have, as the app sees them>)` (or `ON TRUE`).
+  /// Returns the USING columns, or nullopt when refused or the catalog is asked.
+  std::optional<std::vector<std::string>> natural_to_using(const PgQuery__JoinExpr* join,
+                                                           const std::vector<Relation*>& inner,
+                                                           std::size_t from_left);
 
   // read_rule.cpp
   Names walk_select(const PgQuery__SelectStmt* s, const Scope* outer);

@@ -295,31 +295,41 @@ void Analyzer::add_from_item(const Node* item, Scope& scope, std::vector<Relatio
       // ON sees the join's own inputs (and, harmlessly here, earlier items).
       walk_expr(j->quals, scope);
       const bool merged = j->is_natural || j->n_using_clause > 0;
+      // The USING columns: as written, or those a natural join over a mapped table under
+      // reads = new is written out with (natural_join.cpp).
+      std::vector<std::string> using_columns;
+      for (size_t k = 0; k < j->n_using_clause; ++k) {
+        using_columns.emplace_back(string_value(j->using_clause[k]));
+      }
+      bool natural_written_out = false;
+      if (j->is_natural && std::any_of(inner.begin(), inner.end(), [&](const Relation* r) {
+            return std::any_of(r->migrations.begin(), r->migrations.end(),
+                               [&](const Migration* m) { return reads_new(m); });
+          })) {
+        // nullopt: refused, or the catalog is asked (the text is analysed again then).
+        if (auto written = natural_to_using(j, inner, from_left)) {
+          using_columns = std::move(*written);
+          natural_written_out = true;
+        }
+      }
       for (Relation* r : inner) {
         r->merged_join = r->merged_join || merged;
         std::vector<const Migration*> in_using;
         for (const Migration* m : r->migrations) {
-          if (!reads_new(m)) {
-            continue;
-          }
-          if (j->is_natural) {
-            unsupported(m, "NATURAL JOIN with the mapped table");
-          }
-          for (size_t k = 0; k < j->n_using_clause; ++k) {
-            if (string_value(j->using_clause[k]) == m->old_column) {
-              in_using.push_back(m);
-            }
+          if (reads_new(m) && std::find(using_columns.begin(), using_columns.end(),
+                                        m->old_column) != using_columns.end()) {
+            in_using.push_back(m);
           }
         }
         if (!in_using.empty() && !r->wrapped) {
           wrap_for_using(*r, j, in_using);
         }
       }
-      if (j->alias == nullptr && j->n_using_clause > 0) {
+      if (j->alias == nullptr && (j->n_using_clause > 0 || natural_written_out)) {
         UsingJoin shape;
-        for (size_t k = 0; k < j->n_using_clause; ++k) {
-          shape.columns.emplace_back(string_value(j->using_clause[k]));
-          scope.merged.push_back(shape.columns.back());
+        for (const std::string& column : using_columns) {
+          shape.columns.push_back(column);
+          scope.merged.push_back(column);
         }
         if (from_left == 1 && inner.size() == 2) {
           shape.left = inner[0];

@@ -19,6 +19,21 @@
 
 namespace switchyard::rewrite::detail {
 
+int Analyzer::range_var_end(const PgQuery__RangeVar* rv, int begin) const {
+  int end = begin < 0 ? -1 : tokens_.dotted_name_end(begin);
+  if (end >= 0 && rv->alias != nullptr) {
+    end += tokens_.is_keyword(end + 1, "as") ? 2 : 1;
+    // Unquoted, the alias is folded to lower case in the tree but not in the text.
+    const std::string alias = rv->alias->aliasname != nullptr ? rv->alias->aliasname : "";
+    const std::string_view written = end < tokens_.size() ? tokens_.text(end) : "";
+    if (!iequals(written, alias) && written != quote_ident(alias) &&
+        written != "\"" + alias + "\"") {
+      end = -1;
+    }
+  }
+  return end;
+}
+
 void Analyzer::wrap_for_using(Relation& rel, const PgQuery__JoinExpr* join,
                               const std::vector<const Migration*>& in_using) {
   const Migration* first = in_using.front();
@@ -38,17 +53,7 @@ void Analyzer::wrap_for_using(Relation& rel, const PgQuery__JoinExpr* join,
   }
   // The FROM item's text: the table's name and its alias, kept as written inside the subquery.
   const int begin = tokens_.index_at(rv->location);
-  int end = begin < 0 ? -1 : tokens_.dotted_name_end(begin);
-  if (end >= 0 && rv->alias != nullptr) {
-    end += tokens_.is_keyword(end + 1, "as") ? 2 : 1;
-    // Unquoted, the alias is folded to lower case in the tree but not in the text.
-    const std::string alias = rv->alias->aliasname != nullptr ? rv->alias->aliasname : "";
-    const std::string_view written = end < tokens_.size() ? tokens_.text(end) : "";
-    if (!iequals(written, alias) && written != quote_ident(alias) &&
-        written != "\"" + alias + "\"") {
-      end = -1;
-    }
-  }
+  const int end = range_var_end(rv, begin);
   if (begin < 0 || end < 0) {
     unsupported(first, what + ": cannot locate the table in the text");
     return;

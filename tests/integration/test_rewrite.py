@@ -1073,6 +1073,30 @@ class ReadsNewTest(RewriteCase):
                 self.assertEqual(cur.fetchall(), [(served[i], i, "ab"[i - 1], labels[served[i]])
                                                   for i in (1, 2) if served[i] in labels])
 
+    def test_natural_join_joins_on_the_served_value_and_never_on_the_new_column(self):
+        # tags has status (common with the app's view of both tables) and also a column
+        # named like the new one: a natural join as written would compare state too (for
+        # accounts, smallint with text: an error) and status as stored. Written out as
+        # USING (status), it compares the served value alone. (A table of its own: the proxy
+        # caches the columns of `labels` as another test made it.)
+        self.direct("DROP TABLE IF EXISTS tags")
+        self.direct("CREATE TABLE tags (status text, state text, label text)")
+        self.direct("INSERT INTO tags VALUES ('z-new', 'x', 'users 1'), ('b-old', 'x', 'stale'), "
+                    "('active', 'x', 'accounts 1'), ('inactive', 'x', 'accounts 2')")
+        labels = {"z-new": "users 1", "active": "accounts 1", "inactive": "accounts 2"}
+        with self.connect() as conn:
+            for t in MAPPED:
+                served = self.SERVED[t.table]
+                cur = conn.execute(f"SELECT x.id, status, label FROM {t.table} x "
+                                   "NATURAL LEFT JOIN tags ORDER BY x.id")
+                self.assertEqual(cur.fetchall(),
+                                 [(i, served[i], labels.get(served[i])) for i in (1, 2)])
+                cur = conn.execute(f"SELECT * FROM {t.table} NATURAL JOIN tags ORDER BY id")
+                self.assertEqual([d.name for d in cur.description],
+                                 ["status", "id", "name", "state", "label"])
+                self.assertEqual(cur.fetchall(), [(served[i], i, "ab"[i - 1], "x", labels[served[i]])
+                                                  for i in (1, 2) if served[i] in labels])
+
     def test_subqueries_correlated_and_ctes(self):
         with self.connect() as conn:
             got = conn.execute("SELECT id FROM users WHERE status IN "

@@ -144,7 +144,11 @@ TEST(ReadRuleTest, StarExpansion) {
            kUnchanged},
           {"SELECT * FROM users ORDER BY status",
            "SELECT users.id, users.state AS status, users.name FROM users ORDER BY status"},
-          {"SELECT * FROM users NATURAL JOIN orders", nullptr, kRejected, "NATURAL JOIN"},
+          // A natural join is written out with USING (NaturalJoinTest), and its * follows.
+          {"SELECT * FROM users NATURAL JOIN orders",
+           "SELECT id, status, users.name, orders.user_id, orders.total FROM (SELECT users.id, "
+           "users.state AS status, users.name, users.state FROM users) AS users JOIN orders "
+           "USING (id, status)"},
           // A * over a USING join lists the merged columns once, first, as Postgres does.
           {"SELECT * FROM users JOIN orders USING (id)",
            "SELECT id, users.state AS status, users.name, orders.user_id, orders.status, "
@@ -230,7 +234,8 @@ TEST(ReadRuleTest, UnsupportedReadsAreRejectedOrPassedThrough) {
            "users-status"},
           {"SELECT ROW(u.*) FROM users u", nullptr, kRejected, "whole-row"},
           {"SELECT row_to_json(u) FROM users AS u(a, b)", nullptr, kRejected, "whole-row"},
-          {"SELECT id FROM users NATURAL JOIN orders", nullptr, kRejected, "NATURAL JOIN"},
+          {"SELECT id FROM users NATURAL JOIN orders NATURAL JOIN accounts", nullptr, kRejected,
+           "NATURAL JOIN"},
           {"SELECT u.status FROM users AS u(a, b)", nullptr, kRejected, "alias"},
       });
   run_table(users_migration(Writes::both, Reads::new_column, false, false),
@@ -333,6 +338,57 @@ TEST(ReadRuleTest, FunctionsInFromWithKnownColumns) {
 // under the table's name, every other column as it is (using_join.cpp).
 #define WRAPPED(r, from) \
   "(SELECT " r ".id, " r ".state AS status, " r ".name, " r ".state FROM " from ") AS " r
+// NATURAL JOIN under reads = new is written out as the app meant it: USING the columns both
+// inputs have as the app sees them (O, never N), then served as JOIN ... USING.
+TEST(ReadRuleTest, NaturalJoinIsWrittenOutWithUsing) {
+  const Rewriter rw({users_migration(Writes::both, Reads::new_column)});
+  StaticCatalog cat = make_catalog();
+  cat.add({"public", "tags"}, {"label"});
+  cat.add({"public", "labels"}, {"status", "state", "label"});
+  cat.add_absent({"alice", "tags"});
+  cat.add_absent({"alice", "labels"});
+  SessionContext ctx;
+  ctx.user = "alice";
+  const Case cases[] = {
+      {"SELECT u.id, status FROM users u NATURAL LEFT JOIN orders o WHERE status = $1",
+       "SELECT u.id, status FROM (SELECT u.id, u.state AS status, u.name, u.state FROM users u) "
+       "AS u LEFT JOIN orders o USING (id, status) WHERE status = $1"},
+      // O is not common: USING (id) alone, and a bare O is the table's, read from N.
+      {"SELECT status FROM users NATURAL JOIN accounts",
+       "SELECT state AS status FROM users JOIN accounts USING (id)"},
+      // The mapped table on the right: the columns in the left input's order.
+      {"SELECT o.total FROM orders o NATURAL JOIN users u",
+       "SELECT o.total FROM orders o JOIN (SELECT u.id, u.state AS status, u.name, u.state FROM "
+       "users u) AS u USING (id, status)"},
+      // No common column: a natural join without one joins every row with every row.
+      {"SELECT status FROM users NATURAL JOIN tags",
+       "SELECT state AS status FROM users JOIN tags ON TRUE"},
+      // The other input has a column named N: the app never meant to join on it.
+      {"SELECT label FROM users u NATURAL JOIN labels",
+       "SELECT label FROM (SELECT u.id, u.state AS status, u.name, u.state FROM users u) AS u "
+       "JOIN labels USING (status)"},
+      {"SELECT u.id FROM users u NATURAL JOIN (SELECT 1 AS id) s", nullptr, kRejected,
+       "NATURAL JOIN with the mapped table other than"},
+      // A column alias list renames the other input's columns: the common ones follow it.
+      {"SELECT 1 FROM users u NATURAL JOIN orders AS o (id, status)",
+       "SELECT 1 FROM (SELECT u.id, u.state AS status, u.name, u.state FROM users u) AS u JOIN "
+       "orders AS o (id, status) USING (id, status)"},
+      {"SELECT 1 FROM users u NATURAL JOIN orders AS o (oid)",
+       "SELECT 1 FROM (SELECT u.id, u.state AS status, u.name, u.state FROM users u) AS u JOIN "
+       "orders AS o (oid) USING (status)"},
+      {"SELECT 1 FROM users AS u (a, b) NATURAL JOIN orders", nullptr, kRejected,
+       "NATURAL JOIN with the mapped table"},
+      {"SELECT 1 FROM (users u NATURAL JOIN orders) AS j", nullptr, kRejected,
+       "NATURAL JOIN with the mapped table"},
+  };
+  for (const Case& c : cases) {
+    check_case(rw, c, ctx, cat);
+  }
+  // reads = old: the natural join is left as written.
+  run_table(users_migration(Writes::both, Reads::old_column),
+            {{"SELECT id FROM users NATURAL JOIN orders", nullptr, kUnchanged}});
+}
+
 TEST(ReadRuleTest, JoinUsingTheOldColumnReadsItFromTheNewOne) {
   run_table(
       users_migration(Writes::both, Reads::new_column),
