@@ -492,16 +492,8 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
   }
   std::uint64_t hide_staged = 0;
   std::uint64_t count_staged = 0;
-  if (armed_staging_ && decision == Decision::rewritten &&
-      !staged_completes(leading_completes_, hide_staged, count_staged)) {
-    replacement_ = rewrite::rejection_sql(
-        "switchyard: " + armed_staging_->staged_because +
-        " goes through a staging table, and this text has too many statements before it for "
-        "Switchyard to follow their answers (at most 60): send the COPY in a query of its own");
-    metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
-    leading_completes_ = 0;
-    armed_copy_.reset();
-    decision = Decision::rejected;
+  if (armed_staging_ && decision == Decision::rewritten) {
+    staged_completes(hide_staged, count_staged);
   }
   armed_staging_.reset();
   if (decision != Decision::suspend) {
@@ -526,7 +518,9 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
     state_.replies.hide_first_completes(leading_completes_, leading_confirms_, leading_shift_);
     leading_completes_ = 0;
   }
-  if (hide_staged != 0 || count_staged != 0) {
+  // Replies are paired whenever a migration applies to the session's database, which a
+  // staged COPY needs.
+  if ((hide_staged != 0 || count_staged != 0) && state_.track_replies) {
     state_.replies.watch_completes(hide_staged, count_staged);
   }
   if (armed_copy_) {
@@ -537,25 +531,19 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
   return FrameAction::replace;
 }
 
-bool FrontendHandler::staged_completes(std::uint8_t leading, std::uint64_t& hide,
-                                       std::uint64_t& as_copy) const {
-  // Only a session that pairs replies with requests can hide some (it does whenever a
-  // migration applies to its database, which a staged COPY needs).
-  if (!state_.track_replies) {
-    return false;
-  }
-  auto mask = [&](const std::vector<int>& statements, std::uint64_t& bits) {
+void FrontendHandler::staged_completes(std::uint64_t& hide, std::uint64_t& as_copy) const {
+  // The engine stages a COPY only among a text's first 64 statements (copy_staging.cpp).
+  auto mask = [](const std::vector<int>& statements) {
+    std::uint64_t bits = 0;
     for (int statement : statements) {
-      const int at = statement + leading;
-      if (at < 0 || at >= 64) {
-        return false;
+      if (statement >= 0 && statement < 64) {
+        bits |= std::uint64_t{1} << statement;
       }
-      bits |= std::uint64_t{1} << at;
     }
-    return true;
+    return bits;
   };
-  return mask(armed_staging_->hidden_statements, hide) &&
-         mask(armed_staging_->copy_count_statements, as_copy);
+  hide = mask(armed_staging_->hidden_statements);
+  as_copy = mask(armed_staging_->copy_count_statements);
 }
 
 FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::MessageWriter& out) {

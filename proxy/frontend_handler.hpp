@@ -64,9 +64,8 @@ class FrontendHandler {
   void housekeeping_at_boundary();
   FrameAction on_query(const protocol::Frame& frame, protocol::MessageWriter& out);
   /// The CommandCompletes of a staged COPY's text (armed_staging_) to hide and to tell as a
-  /// COPY's, as bits counted from the Query's first statement, `leading` ones put in front;
-  /// false when they cannot be followed.
-  bool staged_completes(std::uint8_t leading, std::uint64_t& hide, std::uint64_t& as_copy) const;
+  /// COPY's, as bits counted from the text's first statement.
+  void staged_completes(std::uint64_t& hide, std::uint64_t& as_copy) const;
   FrameAction on_parse(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_copy(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_close(const protocol::Frame& frame);

@@ -66,24 +66,28 @@ class ReplyTracker {
   /// them confirms `confirms` (an SQL re-prepare's number).
   void hide_first_completes(std::uint8_t count, std::uint32_t confirms, std::uint32_t shift) {
     Entry& query = pending_.back();
-    query.leading = count;
+    watched_completes_ += count;
+    query.leading += count;
     query.confirms = confirms;
     query.shift = shift;
-    watch(query, count >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << count) - 1, 0);
   }
 
-  /// The Query just sent carries statements of Switchyard's own inside the client's (a staged
-  /// COPY): bit i of `hide` hides its i-th CommandComplete, bit i of `as_copy` tells the i-th
-  /// as a COPY's ("INSERT 0 n" becomes "COPY n").
+  /// The Query just sent carries statements of Switchyard's own among the client's (a staged
+  /// COPY). Counted from the first CommandComplete after those hide_first_completes put in
+  /// front: bit i of `hide` hides the i-th, bit i of `as_copy` tells the i-th as a COPY's
+  /// ("INSERT 0 n" becomes "COPY n").
   void watch_completes(std::uint64_t hide, std::uint64_t as_copy) {
-    watch(pending_.back(), hide, as_copy);
+    Entry& query = pending_.back();
+    unwatch_masks(query);
+    query.hide_completes = hide;
+    query.copy_completes = as_copy;
+    watched_completes_ += static_cast<std::uint32_t>(std::popcount(hide | as_copy));
   }
 
   /// For an ErrorResponse about to be told (on_error): how far its position is from the
   /// client's text, when it answers the client's own statement after some put in front of it.
   std::uint32_t position_shift() const {
-    if (pending_.empty() || pending_.front().kind != Sent::query ||
-        pending_.front().seen < pending_.front().leading) {
+    if (pending_.empty() || pending_.front().kind != Sent::query || pending_.front().leading > 0) {
       return 0;
     }
     return pending_.front().shift;
@@ -100,18 +104,21 @@ class ReplyTracker {
       return {};
     }
     Entry& query = pending_.front();
+    if (query.leading > 0) {
+      --query.leading;
+      --watched_completes_;
+      return {true, false, query.leading == 0 ? query.confirms : 0};
+    }
     if (query.seen >= 64) {
       return {};
     }
     const std::uint64_t bit = std::uint64_t{1} << query.seen++;
-    CompleteAnswer answer{(query.hide_completes & bit) != 0, (query.copy_completes & bit) != 0, 0};
+    const CompleteAnswer answer{(query.hide_completes & bit) != 0,
+                                (query.copy_completes & bit) != 0, 0};
     if (answer.hide || answer.as_copy) {
       query.hide_completes &= ~bit;
       query.copy_completes &= ~bit;
       --watched_completes_;
-    }
-    if (answer.hide && query.seen == query.leading) {
-      answer.confirmed = query.confirms;
     }
     return answer;
   }
@@ -155,30 +162,28 @@ class ReplyTracker {
   struct Entry {
     Sent kind;
     bool hide;
-    // A Query's CommandCompletes: seen so far, and which to hide or retag (watch_completes);
-    // the first `leading` hidden ones are statements in front (hide_first_completes).
+    // A Query's CommandCompletes: hidden ones of statements in front still to come
+    // (hide_first_completes), then those seen after them and which to hide or retag
+    // (watch_completes).
+    std::uint32_t leading = 0;
     std::uint8_t seen = 0;
-    std::uint8_t leading = 0;
     std::uint64_t hide_completes = 0;
     std::uint64_t copy_completes = 0;
     std::uint32_t confirms = 0;
     std::uint32_t shift = 0;
   };
 
-  void watch(Entry& query, std::uint64_t hide, std::uint64_t as_copy) {
-    const std::uint64_t all_hide = query.hide_completes | hide;
-    const std::uint64_t all_copy = query.copy_completes | as_copy;
-    unwatch(query);
-    query.hide_completes = all_hide;
-    query.copy_completes = all_copy;
-    watched_completes_ += static_cast<std::uint32_t>(std::popcount(all_hide | all_copy));
-  }
-
-  void unwatch(Entry& e) {
+  void unwatch_masks(Entry& e) {
     watched_completes_ -=
         static_cast<std::uint32_t>(std::popcount(e.hide_completes | e.copy_completes));
     e.hide_completes = 0;
     e.copy_completes = 0;
+  }
+
+  void unwatch(Entry& e) {
+    unwatch_masks(e);
+    watched_completes_ -= e.leading;
+    e.leading = 0;
   }
 
   void pop() {

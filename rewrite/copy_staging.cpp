@@ -75,6 +75,13 @@ void Analyzer::stage_copy(const Migration* m, const std::string& why, Relation& 
     names += (names.empty() ? "" : ", ") + quote_ident(col);
     values += (values.empty() ? "" : ", ") + std::string("copied.") + quote_ident(col);
   }
+  // The proxy follows the answers of a text's first 64 statements (a bit each).
+  if (statement_ordinal_ + added_statements + 3 >= 64) {
+    unsupported(m,
+                "a COPY FROM staged as the 62nd or a later statement of one query text (the "
+                "proxy follows its first 64 answers, and staging adds three)");
+    return;
+  }
   const int copy_token = tokens_.index_from(stmt_begin_);
   int last_token = tokens_.index_before(stmt_end_);
   if (last_token >= 0 && tokens_.is_char(last_token, ';')) {

@@ -170,8 +170,9 @@ TEST(ReplyTrackerTest, AStagedCopysStatementsAreHiddenAndItsInsertToldAsTheCopy)
   t.on_sent(Sent::query);
   // Two statements in front (an SQL re-prepare), then the client's SELECT, then a staged COPY:
   // CREATE, COPY (hidden), INSERT (told as the COPY), DROP (hidden), then the client's last.
+  // The staged ones are counted from the first answer after those in front.
   t.hide_first_completes(2, 9, 12);
-  t.watch_completes((1u << 3) | (1u << 4) | (1u << 6), 1u << 5);
+  t.watch_completes((1u << 1) | (1u << 2) | (1u << 4), 1u << 3);
   EXPECT_EQ(t.watched_completes(), 6u);
   EXPECT_EQ(t.position_shift(), 0u);
   EXPECT_TRUE(t.on_command_complete().hide);

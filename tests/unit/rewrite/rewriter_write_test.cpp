@@ -767,6 +767,17 @@ TEST(CopyStagingTest, TypesAndRefusals) {
                           "public.users"),
             std::string::npos)
       << r.reason;
+  // The proxy follows the answers of a text's first 64 statements.
+  std::string many;
+  for (int i = 0; i < 60; ++i) {
+    many += "SELECT 1; ";
+  }
+  r = typed.rewrite(many + "COPY users (id, status) FROM STDIN", ctx, cat);
+  EXPECT_EQ(r.outcome, Outcome::rewritten) << r.reason;
+  EXPECT_EQ(r.copy_count_statements, (std::vector<int>{62}));
+  r = typed.rewrite(many + "SELECT 1; COPY users (id, status) FROM STDIN", ctx, cat);
+  EXPECT_EQ(r.outcome, Outcome::rejected);
+  EXPECT_NE(r.reason.find("as the 62nd or a later statement"), std::string::npos) << r.reason;
   r = typed.rewrite("COPY users (id, status) FROM STDIN (FORMAT parquet)", ctx, cat);
   EXPECT_EQ(r.outcome, Outcome::rejected);
   EXPECT_NE(r.reason.find("in parquet format"), std::string::npos) << r.reason;
@@ -789,9 +800,9 @@ TEST(CopyRuleTest, OnlyTheFirstCopyFromStdinOfATextGetsAPlan) {
   EXPECT_NE(r.reason.find("after another COPY FROM STDIN in the same query text"),
             std::string::npos)
       << r.reason;
-  EXPECT_EQ(both.rewrite("COPY orders FROM STDIN; COPY users (id, status) FROM STDIN", ctx, cat)
-                .outcome,
-            Outcome::rejected);
+  EXPECT_EQ(
+      both.rewrite("COPY orders FROM STDIN; COPY users (id, status) FROM STDIN", ctx, cat).outcome,
+      Outcome::rejected);
   // A staged COPY has no plan: it may follow one, or come first.
   const Rewriter typed({users_migration(Writes::both, Reads::old_column, true)});
   r = typed.rewrite("COPY orders FROM STDIN; COPY users (id, status) FROM STDIN", ctx, cat);
