@@ -260,8 +260,13 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
     FieldConversion conversion = FieldConversion::verbatim;
     if (opts.format == "binary" && op != WriteOp::remove_old) {
       const bool to_old = op == WriteOp::add_old;
-      conversion = *binary_field_conversion(to_old ? m->new_type : m->old_type,
-                                            to_old ? m->old_type : m->new_type);
+      const std::optional<FieldConversion> found = binary_field_conversion(
+          to_old ? m->new_type : m->old_type, to_old ? m->old_type : m->new_type);
+      if (!found) {  // staged above: not reached
+        unsupported(m, "COPY FROM in binary format without a conversion");
+        return;
+      }
+      conversion = *found;
     }
     changed = true;
     if (conversions.empty()) {

@@ -2,11 +2,15 @@
 // a binary field no byte conversion serves, a WHERE or FORCE_* option, a server-side file) is
 // staged through a temporary table, so that the server applies the write rule as for an INSERT:
 //
-//   CREATE TEMP TABLE switchyard_copy (<the COPY's columns and types>) ON COMMIT DROP;
-//   COPY pg_temp.switchyard_copy (<columns>) FROM STDIN <the statement's options and WHERE>;
+//   CREATE TEMP TABLE "T (switchyard staging)" (<the COPY's columns and types>) ON COMMIT DROP;
+//   COPY pg_temp."T (switchyard staging)" (<columns>) FROM STDIN <its options and WHERE>;
 //   INSERT INTO <T> (<columns>) OVERRIDING SYSTEM VALUE SELECT copied.<column>, ...
-//     FROM pg_temp.switchyard_copy AS copied;                    -- and rewritten
-//   DROP TABLE pg_temp.switchyard_copy
+//     FROM pg_temp."T (switchyard staging)" AS copied;           -- and rewritten
+//   DROP TABLE pg_temp."T (switchyard staging)"
+//
+// The staging table's name is what a bad row's error names ("COPY accounts (switchyard
+// staging), line 2, column id: ..."), so it says which table the row was for and why the name
+// differs; it cannot shadow a table the app names (it has a space).
 //
 // One simple Query runs them in one transaction: an error anywhere leaves nothing written. The
 // data rows go to the staging table as the client sent them, so every format and option works
@@ -23,7 +27,13 @@ namespace switchyard::rewrite::detail {
 
 namespace {
 
-constexpr const char* kStagingTable = "pg_temp.switchyard_copy";
+// Postgres truncates a longer name (with a NOTICE the client would see).
+constexpr std::size_t kMaxIdentifierBytes = 63;
+
+std::string staging_name(const std::string& table) {
+  const std::string named = table + " (switchyard staging)";
+  return named.size() <= kMaxIdentifierBytes ? named : "switchyard staging";
+}
 
 // The type of `column` for the staging table: the catalog's, else a migration's (O or N that
 // the catalog does not list yet or any more).
@@ -97,10 +107,12 @@ void Analyzer::stage_copy(const Migration* m, const std::string& why, Relation& 
                   static_cast<std::size_t>(tokens_.at(tokens_.dotted_name_end(relation_token)).end -
                                            relation_start.start));
 
+  const std::string name = staging_name(rel.qname->table);
+  const std::string staging = "pg_temp." + quote_ident(name);
   // The INSERT that moves the rows goes through the write rule like any INSERT ... SELECT.
   const std::string insert = "INSERT INTO " + relation_text + " (" + names +
-                             ") OVERRIDING SYSTEM VALUE SELECT " + values + " FROM " +
-                             kStagingTable + " AS copied";
+                             ") OVERRIDING SYSTEM VALUE SELECT " + values + " FROM " + staging +
+                             " AS copied";
   // A type change without a transform converts as the COPY would read the field's text: by an
   // explicit cast, since the staged value is typed (an INSERT of a column has no assignment
   // cast from text to a number).
@@ -148,12 +160,10 @@ void Analyzer::stage_copy(const Migration* m, const std::string& why, Relation& 
     }
   }
   const bool ok =
-      edits_.insert(tokens_.at(copy_token).start,
-                    "CREATE TEMP TABLE switchyard_copy (" + definitions + ") ON COMMIT DROP; ") &&
-      edits_.replace(relation_start.start, replace_end,
-                     std::string(kStagingTable) + " (" + names + ")") &&
-      edits_.insert(tokens_.at(last_token).end,
-                    "; " + moved.sql + "; DROP TABLE " + std::string(kStagingTable));
+      edits_.insert(tokens_.at(copy_token).start, "CREATE TEMP TABLE " + quote_ident(name) + " (" +
+                                                      definitions + ") ON COMMIT DROP; ") &&
+      edits_.replace(relation_start.start, replace_end, staging + " (" + names + ")") &&
+      edits_.insert(tokens_.at(last_token).end, "; " + moved.sql + "; DROP TABLE " + staging);
   if (!ok) {
     unsupported(nullptr, "overlapping rewrites in COPY");
     return;

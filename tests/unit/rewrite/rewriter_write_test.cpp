@@ -626,12 +626,12 @@ TEST(CopyStagingTest, StagedThroughATemporaryTable) {
   const StaticCatalog cat = make_catalog();
   const SessionContext ctx;
   const std::string create =
-      "CREATE TEMP TABLE switchyard_copy (id integer, status text) ON COMMIT DROP; ";
-  const std::string drop = "DROP TABLE pg_temp.switchyard_copy";
+      "CREATE TEMP TABLE \"users (switchyard staging)\" (id integer, status text) ON COMMIT DROP; ";
+  const std::string drop = "DROP TABLE pg_temp.\"users (switchyard staging)\"";
   const std::string insert_both =
       "INSERT INTO users (id, status, state) OVERRIDING SYSTEM VALUE SELECT copied.id, "
       "copied.status, (CASE (copied.status) WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END) FROM "
-      "pg_temp.switchyard_copy AS copied; " +
+      "pg_temp.\"users (switchyard staging)\" AS copied; " +
       drop;
   const struct {
     Migration migration;
@@ -643,7 +643,8 @@ TEST(CopyStagingTest, StagedThroughATemporaryTable) {
   } cases[] = {
       {users_migration(Writes::both, Reads::old_column, true),
        "COPY users (id, status) FROM STDIN",
-       create + "COPY pg_temp.switchyard_copy (id, status) FROM STDIN; " + insert_both,
+       create + "COPY pg_temp.\"users (switchyard staging)\" (id, status) FROM STDIN; " +
+           insert_both,
        {0, 1, 3},
        {2},
        "with the migration's to_new transform"},
@@ -651,9 +652,11 @@ TEST(CopyStagingTest, StagedThroughATemporaryTable) {
       {users_migration(Writes::new_column, Reads::new_column, true),
        "COPY users (id, status) FROM STDIN (FORMAT csv, HEADER)",
        create +
-           "COPY pg_temp.switchyard_copy (id, status) FROM STDIN (FORMAT csv, HEADER); INSERT INTO "
+           "COPY pg_temp.\"users (switchyard staging)\" (id, status) FROM STDIN (FORMAT csv, "
+           "HEADER); INSERT INTO "
            "users (id, state) OVERRIDING SYSTEM VALUE SELECT copied.id, (CASE (copied.status) "
-           "WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END) FROM pg_temp.switchyard_copy AS "
+           "WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END) FROM pg_temp.\"users (switchyard "
+           "staging)\" AS "
            "copied; " +
            drop,
        {0, 1, 3},
@@ -662,10 +665,13 @@ TEST(CopyStagingTest, StagedThroughATemporaryTable) {
       // The updated app writes N: O gets to_old of it.
       {users_migration(Writes::both, Reads::new_column, true),
        "COPY users (id, state) FROM STDIN",
-       "CREATE TEMP TABLE switchyard_copy (id integer, state smallint) ON COMMIT DROP; COPY "
-       "pg_temp.switchyard_copy (id, state) FROM STDIN; INSERT INTO users (id, state, status) "
+       "CREATE TEMP TABLE \"users (switchyard staging)\" (id integer, state smallint) ON COMMIT "
+       "DROP; COPY "
+       "pg_temp.\"users (switchyard staging)\" (id, state) FROM STDIN; INSERT INTO users (id, "
+       "state, status) "
        "OVERRIDING SYSTEM VALUE SELECT copied.id, copied.state, (CASE (copied.state) WHEN 1 THEN "
-       "'active' WHEN 0 THEN 'inactive' END) FROM pg_temp.switchyard_copy AS copied; " +
+       "'active' WHEN 0 THEN 'inactive' END) FROM pg_temp.\"users (switchyard staging)\" AS "
+       "copied; " +
            drop,
        {0, 1, 3},
        {2},
@@ -673,11 +679,13 @@ TEST(CopyStagingTest, StagedThroughATemporaryTable) {
       // No column list: the columns the app sees, with their types.
       {users_migration(Writes::both, Reads::old_column, true),
        "COPY users FROM STDIN",
-       "CREATE TEMP TABLE switchyard_copy (id integer, status text, name character varying(40)) ON "
-       "COMMIT DROP; COPY pg_temp.switchyard_copy (id, status, name) FROM STDIN; INSERT INTO "
+       "CREATE TEMP TABLE \"users (switchyard staging)\" (id integer, status text, name character "
+       "varying(40)) ON "
+       "COMMIT DROP; COPY pg_temp.\"users (switchyard staging)\" (id, status, name) FROM STDIN; "
+       "INSERT INTO "
        "users (id, status, name, state) OVERRIDING SYSTEM VALUE SELECT copied.id, copied.status, "
        "copied.name, (CASE (copied.status) WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END) FROM "
-       "pg_temp.switchyard_copy AS copied; " +
+       "pg_temp.\"users (switchyard staging)\" AS copied; " +
            drop,
        {0, 1, 3},
        {2},
@@ -687,10 +695,11 @@ TEST(CopyStagingTest, StagedThroughATemporaryTable) {
        "COPY public.users (id, status) FROM STDIN WITH (FORMAT csv, FORCE_NULL (status)) WHERE "
        "id > 1",
        create +
-           "COPY pg_temp.switchyard_copy (id, status) FROM STDIN WITH (FORMAT csv, FORCE_NULL "
+           "COPY pg_temp.\"users (switchyard staging)\" (id, status) FROM STDIN WITH (FORMAT csv, "
+           "FORCE_NULL "
            "(status)) WHERE id > 1; INSERT INTO public.users (id, status, state) OVERRIDING "
            "SYSTEM VALUE SELECT copied.id, copied.status, copied.status FROM "
-           "pg_temp.switchyard_copy AS copied; " +
+           "pg_temp.\"users (switchyard staging)\" AS copied; " +
            drop,
        {0, 1, 3},
        {2},
@@ -698,9 +707,10 @@ TEST(CopyStagingTest, StagedThroughATemporaryTable) {
       {users_migration(Writes::both, Reads::old_column),
        "COPY users (id, status) FROM '/srv/load/users.tsv'",
        create +
-           "COPY pg_temp.switchyard_copy (id, status) FROM '/srv/load/users.tsv'; INSERT INTO "
+           "COPY pg_temp.\"users (switchyard staging)\" (id, status) FROM '/srv/load/users.tsv'; "
+           "INSERT INTO "
            "users (id, status, state) OVERRIDING SYSTEM VALUE SELECT copied.id, copied.status, "
-           "copied.status FROM pg_temp.switchyard_copy AS copied; " +
+           "copied.status FROM pg_temp.\"users (switchyard staging)\" AS copied; " +
            drop,
        {0, 1, 3},
        {2},
@@ -709,15 +719,16 @@ TEST(CopyStagingTest, StagedThroughATemporaryTable) {
       {users_migration(Writes::both, Reads::old_column, true),
        "SELECT 1; /* load 7 */ COPY users (id, status) FROM STDIN; SELECT 2 -- done",
        "SELECT 1; /* load 7 */ " + create +
-           "COPY pg_temp.switchyard_copy (id, status) FROM STDIN; " + insert_both +
+           "COPY pg_temp.\"users (switchyard staging)\" (id, status) FROM STDIN; " + insert_both +
            "; SELECT 2 -- done",
        {1, 2, 4},
        {3},
        "to_new"},
       {users_migration(Writes::both, Reads::old_column, true),
        "COPY users (id, status) FROM STDIN; COPY users (id, status) FROM STDIN",
-       create + "COPY pg_temp.switchyard_copy (id, status) FROM STDIN; " + insert_both + "; " +
-           create + "COPY pg_temp.switchyard_copy (id, status) FROM STDIN; " + insert_both,
+       create + "COPY pg_temp.\"users (switchyard staging)\" (id, status) FROM STDIN; " +
+           insert_both + "; " + create +
+           "COPY pg_temp.\"users (switchyard staging)\" (id, status) FROM STDIN; " + insert_both,
        {0, 1, 3, 4, 5, 7},
        {2, 6},
        "to_new"},
@@ -752,11 +763,14 @@ TEST(CopyStagingTest, TypesAndRefusals) {
       Rewriter({retyped}).rewrite("COPY users (id, status) FROM STDIN (FORMAT binary)", ctx, cat);
   ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
   EXPECT_EQ(r.sql,
-            "CREATE TEMP TABLE switchyard_copy (id integer, status text) ON COMMIT DROP; COPY "
-            "pg_temp.switchyard_copy (id, status) FROM STDIN (FORMAT binary); INSERT INTO users "
+            "CREATE TEMP TABLE \"users (switchyard staging)\" (id integer, status text) ON COMMIT "
+            "DROP; COPY "
+            "pg_temp.\"users (switchyard staging)\" (id, status) FROM STDIN (FORMAT binary); "
+            "INSERT INTO users "
             "(id, status, state) OVERRIDING SYSTEM VALUE SELECT copied.id, copied.status, "
-            "(CAST((copied.status) AS smallint)) FROM pg_temp.switchyard_copy AS copied; DROP "
-            "TABLE pg_temp.switchyard_copy");
+            "(CAST((copied.status) AS smallint)) FROM pg_temp.\"users (switchyard staging)\" AS "
+            "copied; DROP "
+            "TABLE pg_temp.\"users (switchyard staging)\"");
   EXPECT_NE(r.staged_because.find("in binary format between text and smallint"), std::string::npos)
       << r.staged_because;
 
@@ -837,8 +851,9 @@ TEST(CopyRuleTest, GeneratedColumnsAreNotCopied) {
   r = Rewriter({users_migration(Writes::both, Reads::old_column, true)})
           .rewrite("COPY users FROM STDIN", ctx, cat);
   ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
-  EXPECT_EQ(r.sql.substr(0, 80),
-            "CREATE TEMP TABLE switchyard_copy (id integer, status text, name text) ON COMMIT");
+  EXPECT_EQ(r.sql.substr(0, 93),
+            "CREATE TEMP TABLE \"users (switchyard staging)\" (id integer, status "
+            "text, name text) ON COMMIT");
 }
 
 }  // namespace
