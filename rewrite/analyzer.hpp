@@ -184,6 +184,9 @@ class Analyzer {
   /// A whole-row reference to `rel` (`row_to_json(u)`); `rebuildable`: it stands for the record,
   /// not for a list of columns.
   void whole_row_read(const PgQuery__ColumnRef* cr, Relation& rel, bool rebuildable);
+  /// `t.*` in ROW(...) stands for t's columns: listed as the app sees them (no N, O served from
+  /// N under reads = new), as a `*` in a target list is.
+  void row_columns(const PgQuery__ColumnRef* cr, Relation& rel);
 
   // star_expand.cpp
   Names expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnRef* cr, const Scope& scope);
@@ -278,6 +281,8 @@ class Analyzer {
   bool star_names_wanted_ = false;
   /// `t.*` written as a function's argument: the whole row, not a column list.
   std::set<const PgQuery__ColumnRef*> whole_row_stars_;
+  /// `t.*` written as an argument of ROW(...): t's columns, not the whole row.
+  std::set<const PgQuery__ColumnRef*> row_stars_;
   /// Arguments of num_nulls()/num_nonnulls(): a whole row there is not a read of its fields.
   std::set<const PgQuery__ColumnRef*> nullness_args_;
   /// The column reference that is a whole select or RETURNING target being walked: its type

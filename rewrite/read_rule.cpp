@@ -270,20 +270,30 @@ void Analyzer::walk_expr(const Node* n, const Scope& scope) {
           whole_row_stars_.insert(cr);
         }
       }
-    }
-      [[fallthrough]];
+    } break;
+    case PG_QUERY__NODE__NODE_ROW_EXPR:
+      // ROW(t.*) lists t's columns (row_columns in whole_row.cpp).
+      for (size_t i = 0; i < n->row_expr->n_args; ++i) {
+        const Node* arg = n->row_expr->args[i];
+        if (arg->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && arg->column_ref->n_fields > 0 &&
+            arg->column_ref->fields[arg->column_ref->n_fields - 1]->node_case ==
+                PG_QUERY__NODE__NODE_A_STAR) {
+          row_stars_.insert(arg->column_ref);
+        }
+      }
+      break;
     default:
-      for_each_child(
-          node_payload(n), [&](const Node* child) { walk_expr(child, scope); },
-          [&](const ProtobufCMessage* typed) {
-            if (typed->descriptor == &pg_query__select_stmt__descriptor) {
-              walk_select(reinterpret_cast<const PgQuery__SelectStmt*>(typed), &scope);
-            } else {
-              unsupported(nullptr, "a statement nested where it was not expected");
-            }
-          });
-      return;
+      break;
   }
+  for_each_child(
+      node_payload(n), [&](const Node* child) { walk_expr(child, scope); },
+      [&](const ProtobufCMessage* typed) {
+        if (typed->descriptor == &pg_query__select_stmt__descriptor) {
+          walk_select(reinterpret_cast<const PgQuery__SelectStmt*>(typed), &scope);
+        } else {
+          unsupported(nullptr, "a statement nested where it was not expected");
+        }
+      });
 }
 
 void Analyzer::column_ref(const PgQuery__ColumnRef* cr, const Scope& scope) {
@@ -308,9 +318,13 @@ void Analyzer::column_ref(const PgQuery__ColumnRef* cr, const Scope& scope) {
         is_whole_row = resolve_column(fields, scope, &col_rel) == Found::no;
       }
       if (is_whole_row && r != nullptr && !nullness_args_.contains(cr)) {
-        // `t.*` is the whole row only as a function's argument; elsewhere (ROW(t.*), a
-        // comparison) it stands for the columns, which this rule does not rebuild.
-        whole_row_read(cr, *r, !star || whole_row_stars_.contains(cr));
+        // `t.*` is the whole row as a function's argument, t's columns in ROW(t.*); elsewhere
+        // (a comparison) this rule does not rebuild it.
+        if (star && row_stars_.contains(cr)) {
+          row_columns(cr, *r);
+        } else {
+          whole_row_read(cr, *r, !star || whole_row_stars_.contains(cr));
+        }
       }
     }
     if (star) {

@@ -76,4 +76,49 @@ void Analyzer::whole_row_read(const PgQuery__ColumnRef* cr, Relation& rel, bool 
   }
 }
 
+void Analyzer::row_columns(const PgQuery__ColumnRef* cr, Relation& rel) {
+  if (!star_active(rel)) {
+    return;  // the table's columns are the app's (or the catalog is asked)
+  }
+  auto refuse = [&](const std::string& why) {
+    for (const Migration* m : rel.migrations) {
+      unsupported(m, "ROW(" + rel.refname + ".*) " + why);
+    }
+  };
+  if (rel.kind != Relation::Kind::table || rel.alias_colnames) {
+    refuse("through a column alias list");
+    return;
+  }
+  bool known = false;
+  const std::vector<std::string> cols = visible_columns(rel, &known);
+  if (!known) {
+    return;
+  }
+  const std::string record = quote_ident(rel.refname) + ".";
+  std::string fields;
+  for (const std::string& col : cols) {
+    fields += fields.empty() ? "" : ", ";
+    auto m = std::find_if(rel.migrations.begin(), rel.migrations.end(), [&](const Migration* mm) {
+      return mm->old_column == col && reads_new(mm);
+    });
+    if (m == rel.migrations.end()) {
+      fields += record + quote_ident(col);
+    } else {
+      fields +=
+          (*m)->as_old_type(transformed((*m)->to_old, record + quote_ident((*m)->new_column)));
+      use(*m).reads_of_old++;
+    }
+  }
+  const int first = tokens_.index_at(cr->location);
+  const int last = first < 0 ? -1 : tokens_.dotted_name_end(first);
+  if (first < 0 || !edits_.replace(tokens_.at(first).start, tokens_.at(last).end, fields)) {
+    refuse("that cannot be located in the text");
+    return;
+  }
+  rewritten_.insert(cr);
+  for (const Migration* m : rel.migrations) {
+    use(m).rewritten = true;
+  }
+}
+
 }  // namespace switchyard::rewrite::detail

@@ -1137,6 +1137,10 @@ class ReadsNewTest(RewriteCase):
                     self.assertEqual([(d.name, d.type_code) for d in cur.description],
                                      [("x", rowtype), ("status", TEXT_OID)])
                     self.assertEqual([r[1] for r in cur.fetchall()], [served[1], served[2]])
+                    # ROW(x.*) lists the columns the app sees: the served value, and not N.
+                    got = conn.execute(f"SELECT ROW(x.*)::text FROM {t.table} x ORDER BY id")
+                    self.assertEqual(got.fetchall(), [(f"(1,a,{served[1]})",),
+                                                      (f"(2,b,{served[2]})",)])
 
     def test_update_and_delete_filters_read_the_new_column(self):
         with self.connect() as conn:

@@ -232,7 +232,6 @@ TEST(ReadRuleTest, UnsupportedReadsAreRejectedOrPassedThrough) {
            "users-status"},
           {"SELECT status FROM users, ROWS FROM (generate_series(1, 2)) g", nullptr, kRejected,
            "users-status"},
-          {"SELECT ROW(u.*) FROM users u", nullptr, kRejected, "whole-row"},
           {"SELECT row_to_json(u) FROM users AS u(a, b)", nullptr, kRejected, "whole-row"},
           {"SELECT id FROM users NATURAL JOIN orders NATURAL JOIN accounts", nullptr, kRejected,
            "NATURAL JOIN"},
@@ -240,7 +239,33 @@ TEST(ReadRuleTest, UnsupportedReadsAreRejectedOrPassedThrough) {
       });
   run_table(users_migration(Writes::both, Reads::new_column, false, false),
             {
-                {"SELECT ROW(u.*) FROM users u", nullptr, kPassthrough, "whole-row"},
+                {"SELECT ROW(u.*) FROM users AS u (a, b)", nullptr, kPassthrough, "ROW(u.*)"},
+            });
+}
+
+// ROW(t.*) lists t's columns: as the app sees them, as a * in a target list does.
+TEST(ReadRuleTest, RowOfAStarListsTheColumnsTheAppSees) {
+  run_table(users_migration(Writes::both, Reads::new_column),
+            {
+                {"SELECT ROW(u.*) FROM users u", "SELECT ROW(u.id, u.state, u.name) FROM users u"},
+                {"SELECT u.id FROM users u WHERE ROW(u.*) IS DISTINCT FROM ROW(1, 'a', 'b')",
+                 "SELECT u.id FROM users u WHERE ROW(u.id, u.state, u.name) IS DISTINCT FROM "
+                 "ROW(1, 'a', 'b')"},
+                {"SELECT (users.*, 1) FROM users",
+                 "SELECT (users.id, users.state, users.name, 1) FROM users"},
+                // Another table's star is its own.
+                {"SELECT ROW(o.*) FROM orders o", nullptr, kUnchanged},
+            });
+  run_table(users_migration(Writes::both, Reads::new_column, true),
+            {
+                {"SELECT ROW(u.*) FROM users u",
+                 "SELECT ROW(u.id, (CASE (u.state) WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' "
+                 "END), u.name) FROM users u"},
+            });
+  // reads = old with N in the catalog: still the app's columns, N left out.
+  run_table(users_migration(Writes::both, Reads::old_column),
+            {
+                {"SELECT ROW(u.*) FROM users u", "SELECT ROW(u.id, u.status, u.name) FROM users u"},
             });
 }
 
