@@ -224,6 +224,17 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
   } else if (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && !has_star_target(sel)) {
     if (op == WriteOp::remove_old &&
         (sel->n_sort_clause > 0 || sel->n_group_clause > 0 || sel->n_distinct_clause > 0)) {
+      // The item cannot leave the query (ORDER BY 2, DISTINCT): the query is read back
+      // through a subquery that leaves it out, unless an item takes its type from its column
+      // ($1, NULL, '2024-01-01'): one level down it would be text.
+      bool typed = true;
+      for (size_t i = 0; i < sel->n_target_list; ++i) {
+        typed = typed && !is_untyped(sel->target_list[i]->res_target->val);
+      }
+      if (typed && sel->n_target_list == site.cols.size()) {
+        wrapped_query_writes(ins, target, m, op, io, in, site);
+        return;
+      }
       unsupported(m, "dropping the old column from an INSERT ... SELECT with ORDER/GROUP/DISTINCT");
       return;
     }
@@ -259,10 +270,17 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
     // read back through a subquery with the written column added.
     wrapped_query_writes(ins, target, m, op, io, in, site);
     return;
+  } else if (query_names.has_value() && query_names->size() == site.cols.size()) {
+    // writes = new: O's item leaves the query or goes to N through to_new, in a subquery that
+    // lists every column (the width is known, so none is dropped unseen).
+    wrapped_query_writes(ins, target, m, op, io, in, site);
+    return;
   } else {
-    unsupported(m, sel->op != PG_QUERY__SET_OPERATION__SETOP_NONE
-                       ? "INSERT ... SELECT with UNION/INTERSECT/EXCEPT writing a mapped column"
-                       : "INSERT ... SELECT * writing a mapped column");
+    unsupported(m, std::string(sel->op != PG_QUERY__SET_OPERATION__SETOP_NONE
+                                   ? "INSERT ... SELECT with UNION/INTERSECT/EXCEPT"
+                                   : "INSERT ... SELECT *") +
+                       " writing a mapped column, whose width is not known or differs from the "
+                       "column list");
     return;
   }
   insert_edits(m, op, io, in, site);
@@ -275,7 +293,9 @@ void Analyzer::wrapped_query_writes(const PgQuery__InsertStmt* ins, const Relati
   const std::string what = sel->op != PG_QUERY__SET_OPERATION__SETOP_NONE
                                ? "INSERT ... SELECT with UNION/INTERSECT/EXCEPT"
                            : has_star_target(sel) ? "INSERT ... SELECT *"
-                                                  : "INSERT ... SELECT of a volatile value";
+                           : op == WriteOp::remove_old
+                               ? "INSERT ... SELECT with ORDER/GROUP/DISTINCT"
+                               : "INSERT ... SELECT of a volatile value";
   // A WITH inside the query may hold a data-modifying statement, which a subquery may not; two
   // migrations of the table would each wrap the query.
   if (sel->with_clause != nullptr || target.migrations.size() != 1) {
@@ -324,10 +344,24 @@ void Analyzer::wrapped_query_writes(const PgQuery__InsertStmt* ins, const Relati
     aliases += (i == 0 ? "c" : ", c") + std::to_string(i + 1);
   }
   const std::string& tmpl = transform_of(m, op);
-  const std::string written =
-      "switchyard_rows.c" + std::to_string((op == WriteOp::add_new ? io : in) + 1);
-  const std::string value = transformed(tmpl, written);
-  if (!edits_.insert(tokens_.at(first).start, "SELECT switchyard_rows.*, " + value + " FROM (") ||
+  std::string items;
+  if (op == WriteOp::add_new || op == WriteOp::add_old) {
+    items = "switchyard_rows.*, " +
+            transformed(
+                tmpl, "switchyard_rows.c" + std::to_string((op == WriteOp::add_new ? io : in) + 1));
+  } else {
+    // writes = new, the query as wide as the list (the caller checked): every column by
+    // name, O's through to_new (rename_to_new) or left out (remove_old).
+    for (size_t i = 0; i < site.cols.size(); ++i) {
+      const std::string column = "switchyard_rows.c" + std::to_string(i + 1);
+      if (static_cast<int>(i) == io && op == WriteOp::remove_old) {
+        continue;
+      }
+      items += (items.empty() ? "" : ", ") +
+               (static_cast<int>(i) == io ? transformed(tmpl, column) : column);
+    }
+  }
+  if (!edits_.insert(tokens_.at(first).start, "SELECT " + items + " FROM (") ||
       !edits_.insert(tokens_.at(end - 1).end, ") AS switchyard_rows (" + aliases + ")")) {
     unsupported(m, "overlapping rewrites in an INSERT");
     return;

@@ -835,11 +835,24 @@ class WritesNewTest(RewriteCase):
                              "FROM staging s")
                 self.assertEqual(self.rows(t.table), [(1, None, t.new("active")),
                                                       (2, None, t.new("inactive"))])
-            # A rename needs no value changed: SELECT * and UNION are fine there.
-            conn.execute("INSERT INTO users (id, status) SELECT * FROM (VALUES (3, 'active')) v "
-                         "UNION ALL SELECT id + 10, status FROM staging WHERE id = %s", (1,))
-        self.assertEqual(self.rows("users"), [(1, None, "active"), (2, None, "inactive"),
-                                              (3, None, "active"), (11, None, "active")])
+            # SELECT * and UNION: a rename needs no value changed; the type change reads the
+            # query back through a subquery that sends status through to_new.
+            for t in MAPPED:
+                conn.execute(f"INSERT INTO {t.table} (id, status) SELECT * FROM (VALUES (3, "
+                             "'active')) v UNION ALL SELECT id + 10, status FROM staging "
+                             "WHERE id = %s", (1,))
+                # Without a column list, as wide as the app's view of the table.
+                conn.execute(f"INSERT INTO {t.table} SELECT id + 20, name, status FROM staging "
+                             "UNION ALL SELECT 30, 'x', 'inactive'")
+                # Both columns written, ORDER BY on O: it leaves the query one level up.
+                conn.execute(f"INSERT INTO {t.table} (id, status, state) SELECT DISTINCT id + 40, "
+                             f"status, {'status' if t is USERS else 'acc_to_new(status)'} "
+                             "FROM staging ORDER BY 2")
+                self.assertEqual(self.rows(t.table)[2:],
+                                 [(3, None, t.new("active")), (11, None, t.new("active")),
+                                  (21, None, t.new("active")), (22, None, t.new("inactive")),
+                                  (30, None, t.new("inactive")), (41, None, t.new("active")),
+                                  (42, None, t.new("inactive"))])
 
     def test_write_of_both_columns_drops_the_old_one(self):
         with self.connect() as conn:

@@ -292,11 +292,45 @@ TEST(InsertRuleTest, WritesNew) {
                  "INSERT INTO users (id, state) SELECT id, status FROM orders UNION SELECT 1, 'x'"},
                 {"INSERT INTO users SELECT * FROM accounts",
                  "INSERT INTO users (id, state) SELECT * FROM accounts"},
+                // Both columns written: O leaves the query; ORDER BY / DISTINCT keep the item in
+                // it, so the query is read back through a subquery that leaves it out.
+                {"INSERT INTO users (id, status, state) SELECT DISTINCT id, status, status FROM "
+                 "orders ORDER BY 2",
+                 "INSERT INTO users (id, state) SELECT switchyard_rows.c1, switchyard_rows.c3 FROM "
+                 "(SELECT DISTINCT id, status, status FROM orders ORDER BY 2) AS switchyard_rows "
+                 "(c1, c2, c3)"},
+                {"INSERT INTO users (id, status, state) SELECT id, 'a', status FROM orders ORDER "
+                 "BY 2",
+                 nullptr, kRejected, "ORDER/GROUP/DISTINCT"},
+                {"INSERT INTO users (status, state) SELECT * FROM orders UNION SELECT 'a', 'b'",
+                 nullptr, kRejected, "whose width is not known or differs"},
+                {"INSERT INTO users (status, id, state) SELECT * FROM orders UNION SELECT 'a', 1, "
+                 "'b', 2",
+                 nullptr, kRejected, "whose width is not known or differs"},
             });
   run_table(users_migration(Writes::new_column, Reads::new_column, true),
             {
-                {"INSERT INTO users (id, status) SELECT * FROM (VALUES (1, 'active')) v", nullptr,
-                 kRejected, "SELECT *"},
+                // A type change: a query whose items cannot be edited one by one is read back
+                // through a subquery that sends O's value to N through to_new.
+                {"INSERT INTO users (id, status) SELECT * FROM (VALUES (1, 'active')) v",
+                 "INSERT INTO users (id, state) SELECT switchyard_rows.c1, " TO_NEW(
+                     "switchyard_rows.c2") " FROM (SELECT * FROM (VALUES (1, 'active')) v) AS "
+                                           "switchyard_rows (c1, c2)"},
+                {"INSERT INTO users (status, id) SELECT status, id FROM orders UNION ALL SELECT "
+                 "'x', 2",
+                 "INSERT INTO users (state, id) SELECT " TO_NEW(
+                     "switchyard_rows.c1") ", switchyard_rows.c2 FROM (SELECT status, id FROM "
+                                           "orders UNION ALL SELECT 'x', 2) AS switchyard_rows "
+                                           "(c1, c2)"},
+                // Without a column list: the app's columns, as wide as the query.
+                {"INSERT INTO users SELECT * FROM audit.users",
+                 "INSERT INTO users (id, state) SELECT switchyard_rows.c1, " TO_NEW(
+                     "switchyard_rows.c2") " FROM (SELECT * FROM audit.users) AS switchyard_rows "
+                                           "(c1, c2)"},
+                // A width that differs from the list is left for Postgres to refuse, not cut.
+                {"INSERT INTO users (id, status) SELECT * FROM orders", nullptr, kRejected,
+                 "whose width is not known or differs"},
+
                 {"INSERT INTO users (id, status) VALUES (1, $1)",
                  "INSERT INTO users (id, state) VALUES (1, " TO_NEW("$1") ")"},
                 {"INSERT INTO users (id, status) VALUES (1, DEFAULT)",
