@@ -33,17 +33,27 @@ void CatalogCache::invalidate(const std::vector<std::string>& tables) {
   version_.fetch_add(1, std::memory_order_acq_rel);
 }
 
-std::optional<std::vector<std::string>> CatalogCache::columns(
-    const rewrite::QualifiedName& name) const {
-  std::shared_lock lock(mutex_);
+const RelationColumns* CatalogCache::find(const rewrite::QualifiedName& name,
+                                          bool* table_known) const {
   auto it = by_table_.find(name.table);
-  if (it == by_table_.end()) {
-    return std::nullopt;
+  *table_known = it != by_table_.end();
+  if (!*table_known) {
+    return nullptr;
   }
   for (const auto& relation : it->second) {
     if (relation.name.schema == name.schema) {
-      return relation.columns;
+      return &relation;
     }
+  }
+  return nullptr;
+}
+
+std::optional<std::vector<std::string>> CatalogCache::columns(
+    const rewrite::QualifiedName& name) const {
+  std::shared_lock lock(mutex_);
+  bool known = false;
+  if (const RelationColumns* relation = find(name, &known)) {
+    return relation->columns;
   }
   return std::nullopt;
 }
@@ -51,40 +61,28 @@ std::optional<std::vector<std::string>> CatalogCache::columns(
 std::optional<std::vector<rewrite::ColumnDetail>> CatalogCache::column_details(
     const rewrite::QualifiedName& name) const {
   std::shared_lock lock(mutex_);
-  auto it = by_table_.find(name.table);
-  if (it == by_table_.end()) {
+  bool known = false;
+  const RelationColumns* relation = find(name, &known);
+  if (relation == nullptr || relation->types.size() != relation->columns.size() ||
+      relation->generated.size() != relation->columns.size()) {
     return std::nullopt;
   }
-  for (const auto& relation : it->second) {
-    if (relation.name.schema != name.schema) {
-      continue;
-    }
-    if (relation.types.size() != relation.columns.size() ||
-        relation.generated.size() != relation.columns.size()) {
-      return std::nullopt;
-    }
-    std::vector<rewrite::ColumnDetail> details;
-    details.reserve(relation.columns.size());
-    for (std::size_t i = 0; i < relation.columns.size(); ++i) {
-      details.push_back({relation.types[i], relation.generated[i]});
-    }
-    return details;
+  std::vector<rewrite::ColumnDetail> details;
+  details.reserve(relation->columns.size());
+  for (std::size_t i = 0; i < relation->columns.size(); ++i) {
+    details.push_back({relation->types[i], relation->generated[i]});
   }
-  return std::nullopt;
+  return details;
 }
 
 std::optional<bool> CatalogCache::exists(const rewrite::QualifiedName& name) const {
   std::shared_lock lock(mutex_);
-  auto it = by_table_.find(name.table);
-  if (it == by_table_.end()) {
+  bool known = false;
+  const RelationColumns* relation = find(name, &known);
+  if (!known) {
     return std::nullopt;
   }
-  for (const auto& relation : it->second) {
-    if (relation.name.schema == name.schema) {
-      return true;
-    }
-  }
-  return false;
+  return relation != nullptr;
 }
 
 std::optional<char> CatalogCache::function_volatility(const rewrite::QualifiedName& name) const {

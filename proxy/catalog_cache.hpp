@@ -43,6 +43,10 @@ class CatalogCache final : public rewrite::Catalog {
   std::optional<char> function_volatility(const rewrite::QualifiedName&) const override;
 
  private:
+  // The relation `name`, if known; `table_known`: the table name was looked up at all. The
+  // caller holds mutex_.
+  const RelationColumns* find(const rewrite::QualifiedName& name, bool* table_known) const;
+
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::vector<RelationColumns>> by_table_;  // known table names
   std::map<rewrite::QualifiedName, char> functions_;
