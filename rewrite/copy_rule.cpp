@@ -144,6 +144,9 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
     if (!need && !query_form) {
       return;
     }
+    // In the query form the names become expressions: qualified, so a listed name that is no
+    // column (the table's own name, a whole row) fails as it does in a column list.
+    const std::string qual = query_form ? quote_ident(rel.refname) + "." : "";
     std::string list;
     for (const std::string& col : cols) {
       if (!list.empty()) {
@@ -152,10 +155,10 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
       auto m = std::find_if(rel.migrations.begin(), rel.migrations.end(), [&](const Migration* mm) {
         return mm->old_column == col && reads_new(mm);
       });
-      list += m != rel.migrations.end()
-                  ? (*m)->as_old_type(apply_template((*m)->to_old, quote_ident((*m)->new_column))) +
-                        " AS " + quote_ident(col)
-                  : quote_ident(col);
+      list += m != rel.migrations.end() ? (*m)->as_old_type(apply_template(
+                                              (*m)->to_old, qual + quote_ident((*m)->new_column))) +
+                                              " AS " + quote_ident(col)
+                                        : qual + quote_ident(col);
     }
     bool ok = false;
     if (query_form) {

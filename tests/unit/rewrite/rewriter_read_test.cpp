@@ -538,9 +538,13 @@ TEST(ReadRuleTest, StatementsAroundAndInside) {
            "DELETE FROM orders o USING users u WHERE u.id = o.user_id AND u.state = 'x'"},
           {"COPY (SELECT status FROM users) TO STDOUT",
            "COPY (SELECT state AS status FROM users) TO STDOUT"},
-          {"COPY users TO STDOUT", "COPY (SELECT id, state AS status, name FROM users) TO STDOUT"},
+          {"COPY users TO STDOUT",
+           "COPY (SELECT users.id, users.state AS status, users.name FROM users) TO STDOUT"},
+          // A listed name that is no column fails as in a column list, not as a whole row.
+          {"COPY users (status, users) TO STDOUT",
+           "COPY (SELECT users.state AS status, users.users FROM users) TO STDOUT"},
           {"COPY users (id, status) TO STDOUT WITH (FORMAT csv)",
-           "COPY (SELECT id, state AS status FROM users) TO STDOUT WITH (FORMAT csv)"},
+           "COPY (SELECT users.id, users.state AS status FROM users) TO STDOUT WITH (FORMAT csv)"},
           {"COPY users (id, name) TO STDOUT", nullptr, kUnchanged},
       });
   run_table(users_migration(Writes::both, Reads::old_column),

@@ -881,7 +881,8 @@ TEST(CopyRuleTest, GeneratedColumnsAreNotCopied) {
   r = Rewriter({users_migration(Writes::both, Reads::new_column)})
           .rewrite("COPY users TO STDOUT", ctx, cat);
   ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
-  EXPECT_EQ(r.sql, "COPY (SELECT id, state AS status, name FROM users) TO STDOUT");
+  EXPECT_EQ(r.sql,
+            "COPY (SELECT users.id, users.state AS status, users.name FROM users) TO STDOUT");
   r = Rewriter({users_migration(Writes::both, Reads::old_column, true)})
           .rewrite("COPY users FROM STDIN", ctx, cat);
   ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
