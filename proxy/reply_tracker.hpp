@@ -33,6 +33,7 @@ class ReplyTracker {
     if (pending_.empty() || pending_.front().kind != kind) {
       // Out of step (a message type we do not model): stop hiding anything from here on.
       pending_.clear();
+      watches_.clear();
       hidden_describes_ = 0;
       watched_completes_ = 0;
       return false;
@@ -77,10 +78,8 @@ class ReplyTracker {
   /// front: bit i of `hide` hides the i-th, bit i of `as_copy` tells the i-th as a COPY's
   /// ("INSERT 0 n" becomes "COPY n").
   void watch_completes(std::uint64_t hide, std::uint64_t as_copy) {
-    Entry& query = pending_.back();
-    unwatch_masks(query);
-    query.hide_completes = hide;
-    query.copy_completes = as_copy;
+    pending_.back().watched = true;
+    watches_.push_back({0, hide, as_copy});
     watched_completes_ += static_cast<std::uint32_t>(std::popcount(hide | as_copy));
   }
 
@@ -109,15 +108,18 @@ class ReplyTracker {
       --watched_completes_;
       return {true, false, query.leading == 0 ? query.confirms : 0};
     }
-    if (query.seen >= 64) {
+    if (!query.watched) {
       return {};
     }
-    const std::uint64_t bit = std::uint64_t{1} << query.seen++;
-    const CompleteAnswer answer{(query.hide_completes & bit) != 0,
-                                (query.copy_completes & bit) != 0, 0};
+    Watch& watch = watches_.front();  // the front Query's: the earlier ones are answered
+    if (watch.seen >= 64) {
+      return {};
+    }
+    const std::uint64_t bit = std::uint64_t{1} << watch.seen++;
+    const CompleteAnswer answer{(watch.hide & bit) != 0, (watch.as_copy & bit) != 0, 0};
     if (answer.hide || answer.as_copy) {
-      query.hide_completes &= ~bit;
-      query.copy_completes &= ~bit;
+      watch.hide &= ~bit;
+      watch.as_copy &= ~bit;
       --watched_completes_;
     }
     return answer;
@@ -162,40 +164,48 @@ class ReplyTracker {
   struct Entry {
     Sent kind;
     bool hide;
-    // A Query's CommandCompletes: hidden ones of statements in front still to come
-    // (hide_first_completes), then those seen after them and which to hide or retag
-    // (watch_completes).
-    std::uint32_t leading = 0;
-    std::uint8_t seen = 0;
-    std::uint64_t hide_completes = 0;
-    std::uint64_t copy_completes = 0;
+    // A Query: it has a Watch (watch_completes), and how many CommandCompletes of statements
+    // put in front of it are still to come (hide_first_completes).
+    bool watched = false;
+    std::uint8_t leading = 0;
     std::uint32_t confirms = 0;
     std::uint32_t shift = 0;
   };
+  // A Query's CommandCompletes after those in front: seen so far, which to hide or retag. Kept
+  // apart from Entry, which every message sent makes one of, as few Queries have one.
+  struct Watch {
+    std::uint8_t seen = 0;
+    std::uint64_t hide = 0;
+    std::uint64_t as_copy = 0;
+  };
 
-  void unwatch_masks(Entry& e) {
-    watched_completes_ -=
-        static_cast<std::uint32_t>(std::popcount(e.hide_completes | e.copy_completes));
-    e.hide_completes = 0;
-    e.copy_completes = 0;
-  }
-
+  // The front entry stops waiting for anything: an error ended its Query.
   void unwatch(Entry& e) {
-    unwatch_masks(e);
     watched_completes_ -= e.leading;
     e.leading = 0;
+    if (e.watched) {
+      Watch& watch = watches_.front();
+      watched_completes_ -= static_cast<std::uint32_t>(std::popcount(watch.hide | watch.as_copy));
+      watch.hide = 0;
+      watch.as_copy = 0;
+    }
   }
 
   void pop() {
     Entry& e = pending_.front();
     if (e.kind == Sent::describe && e.hide) {
       --hidden_describes_;
+    } else if (e.kind == Sent::query) {
+      unwatch(e);
+      if (e.watched) {
+        watches_.pop_front();
+      }
     }
-    unwatch(e);
     pending_.pop_front();
   }
 
   protocol::Fifo<Entry> pending_;
+  protocol::Fifo<Watch> watches_;  // one per watched Query in pending_, in its order
   std::uint32_t hidden_describes_ = 0;
   std::uint32_t watched_completes_ = 0;
 };
