@@ -99,7 +99,7 @@ class BackendHandler {
 
  private:
   // Returns true when the reply answers a message Switchyard injected.
-  bool track_reply(const protocol::Frame& frame) {
+  [[gnu::always_inline]] bool track_reply(const protocol::Frame& frame) {
     namespace be = protocol::backend;
     bool hide = false;
     switch (frame.type) {

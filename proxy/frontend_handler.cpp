@@ -109,6 +109,7 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
     if (refusal) {
       replacement_ = rewrite::rejection_sql(*refusal);
       armed_copy_.reset();
+      armed_staging_.reset();
       decision = Decision::rejected;
       named.reset();
     }
@@ -484,18 +485,14 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
     return FrameAction::forward;  // malformed: let the server say so
   }
   armed_copy_.reset();
-  armed_staging_.reset();
+  if (armed_staging_) {
+    armed_staging_.reset();
+  }
   Decision decision = decide(query->sql, /*from_query=*/true);
   // One look at the statement's first word for all the session changes the proxy follows.
   if (decision != Decision::suspend && rewrite::may_change_session(query->sql)) {
     follow_sql_statements(query->sql, decision, /*from_query=*/true);
   }
-  std::uint64_t hide_staged = 0;
-  std::uint64_t count_staged = 0;
-  if (armed_staging_ && decision == Decision::rewritten) {
-    staged_completes(hide_staged, count_staged);
-  }
-  armed_staging_.reset();
   if (decision != Decision::suspend) {
     metrics_.queries_simple.fetch_add(1, std::memory_order_relaxed);
     metrics_.count_statement(query->sql);
@@ -518,10 +515,8 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
     state_.replies.hide_first_completes(leading_completes_, leading_confirms_, leading_shift_);
     leading_completes_ = 0;
   }
-  // Replies are paired whenever a migration applies to the session's database, which a
-  // staged COPY needs.
-  if ((hide_staged != 0 || count_staged != 0) && state_.track_replies) {
-    state_.replies.watch_completes(hide_staged, count_staged);
+  if (armed_staging_ && decision == Decision::rewritten) {
+    watch_staged_completes();
   }
   if (armed_copy_) {
     copy_ = std::make_unique<rewrite::CopyRowTransformer>(*armed_copy_);
@@ -531,7 +526,7 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
   return FrameAction::replace;
 }
 
-void FrontendHandler::staged_completes(std::uint64_t& hide, std::uint64_t& as_copy) const {
+void FrontendHandler::watch_staged_completes() {
   // The engine stages a COPY only among a text's first 64 statements (copy_staging.cpp).
   auto mask = [](const std::vector<int>& statements) {
     std::uint64_t bits = 0;
@@ -542,8 +537,13 @@ void FrontendHandler::staged_completes(std::uint64_t& hide, std::uint64_t& as_co
     }
     return bits;
   };
-  hide = mask(armed_staging_->hidden_statements);
-  as_copy = mask(armed_staging_->copy_count_statements);
+  // Replies are paired whenever a migration applies to the session's database, which a
+  // staged COPY needs.
+  if (state_.track_replies) {
+    state_.replies.watch_completes(mask(armed_staging_->hidden_statements),
+                                   mask(armed_staging_->copy_count_statements));
+  }
+  armed_staging_.reset();
 }
 
 FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::MessageWriter& out) {

@@ -63,9 +63,9 @@ class FrontendHandler {
   }
   void housekeeping_at_boundary();
   FrameAction on_query(const protocol::Frame& frame, protocol::MessageWriter& out);
-  /// The CommandCompletes of a staged COPY's text (armed_staging_) to hide and to tell as a
-  /// COPY's, as bits counted from the text's first statement.
-  void staged_completes(std::uint64_t& hide, std::uint64_t& as_copy) const;
+  /// Tells the reply tracker which CommandCompletes of the Query just sent, a staged COPY's
+  /// text (armed_staging_), to hide and to tell as a COPY's. Out of line: rare.
+  void watch_staged_completes();
   FrameAction on_parse(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_copy(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_close(const protocol::Frame& frame);
