@@ -10,10 +10,11 @@ namespace switchyard::proxy {
 /// Pairs the server's ParseComplete/CloseComplete replies and statement descriptions with the
 /// Parse/Close/Describe messages that earned them, so replies to messages Switchyard injected
 /// (a transparent re-prepare after a flip, and the Describes that compare its result types)
-/// can be hidden from the client; and a Query's first CommandCompletes with it when Switchyard
-/// put statements in front of the client's (an SQL re-prepare). Replies come in request order; an
-/// error in the extended protocol makes the server skip everything up to the next Sync, and COPY
-/// swallows Syncs sent while it runs, so the tracker follows both rules. Pure: no I/O.
+/// can be hidden from the client; and a Query's CommandCompletes of statements Switchyard put
+/// in front of the client's (an SQL re-prepare) or among them (a staged COPY, whose INSERT's
+/// tag is told as the COPY's). Replies come in request order; an error in the extended protocol
+/// makes the server skip everything up to the next Sync, and COPY swallows Syncs sent while it
+/// runs, so the tracker follows both rules. Pure: no I/O.
 class ReplyTracker {
  public:
   enum class Sent : std::uint8_t { parse, close, describe, sync, query };
