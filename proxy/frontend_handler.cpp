@@ -354,8 +354,13 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
   if (!result) {
     return Decision::forward;
   }
-  metrics_.record_rewrite(*result);
   using rewrite::Outcome;
+  // One Parse carries one statement; a staged COPY takes four (rewrite/copy_staging.cpp).
+  const bool staged_outside_query = !from_query && !result->hidden_statements.empty();
+  if (staged_outside_query) [[unlikely]] {
+    return staged_outside_query_decision(*result);
+  }
+  metrics_.record_rewrite(*result);
   if (result->outcome == Outcome::needs_catalog) {
     if (catalog_attempts_ < kMaxCatalogAttempts) {
       ++catalog_attempts_;
@@ -396,18 +401,6 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
                       session_id_, rewrite_.generation(), log_value(sql), log_value(result.sql()));
       }
       if (!result->hidden_statements.empty()) {
-        if (!from_query) {
-          // One Parse carries one statement; the staging takes four.
-          metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
-          spdlog::warn("event=statement_rejected session={} reason={}", session_id_,
-                       log_value(result->staged_because));
-          replacement_ = rewrite::rejection_sql(
-              "switchyard: " + result->staged_because +
-              " goes through a staging table, which takes statements of Switchyard's own "
-              "around it: send this COPY as a simple query (the extended protocol's Parse "
-              "holds one statement)");
-          return Decision::rejected;
-        }
         armed_staging_ = result.result;
       }
       if (!result.shape_sql) {
@@ -419,6 +412,27 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
       break;
   }
   return Decision::forward;
+}
+
+FrontendHandler::Decision FrontendHandler::staged_outside_query_decision(
+    const rewrite::RewriteResult& result) {
+  catalog_attempts_ = 0;
+  const std::string reason =
+      result.staged_because +
+      " goes through a staging table, which takes statements of Switchyard's own around it: "
+      "send this COPY as a simple query (the extended protocol's Parse holds one statement)";
+  if (result.staged_passthrough) {
+    metrics_.record_rewrite(result, rewrite::Outcome::passthrough_unsupported);
+    metrics_.statements_passthrough.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("event=unsupported_passthrough session={} reason={}", session_id_,
+                 log_value(reason));
+    return Decision::forward;
+  }
+  metrics_.record_rewrite(result, rewrite::Outcome::rejected);
+  metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn("event=statement_rejected session={} reason={}", session_id_, log_value(reason));
+  replacement_ = rewrite::rejection_sql("switchyard: " + reason);
+  return Decision::rejected;
 }
 
 awaitable<void> FrontendHandler::complete() {

@@ -120,6 +120,8 @@ class Analyzer {
   std::vector<int> copy_count_statements;
   int added_statements = 0;
   std::string staged_because;
+  /// Every staged COPY's migration says on_unsupported = passthrough.
+  bool staged_passthrough = true;
   /// Migrations involved in the text (mapped tables referenced).
   std::set<const Migration*> involved;
 

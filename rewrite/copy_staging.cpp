@@ -173,6 +173,7 @@ void Analyzer::stage_copy(const Migration* m, const std::string& why, Relation& 
   hidden_statements.insert(hidden_statements.end(), {first, first + 1, first + 3});
   copy_count_statements.push_back(first + 2);
   added_statements += 3;
+  staged_passthrough = staged_passthrough && !m->reject_unsupported;
   if (staged_because.empty()) {
     staged_because = "migration \"" + m->name + "\": COPY FROM " + why;
   }

@@ -436,10 +436,10 @@ std::shared_ptr<const RewriteResult> instantiate(const RewriteResult& tmpl,
   }
   // Member by member so that the template's text is not copied only to be replaced; a member
   // added to RewriteResult and left out here is a -Wmissing-field-initializers warning.
-  return std::make_shared<const RewriteResult>(
-      RewriteResult{tmpl.outcome, std::move(*sql), tmpl.reason, tmpl.uses, tmpl.missing,
-                    tmpl.missing_functions, tmpl.kinds, tmpl.ddl_on_mapped_table, tmpl.copy,
-                    tmpl.hidden_statements, tmpl.copy_count_statements, tmpl.staged_because});
+  return std::make_shared<const RewriteResult>(RewriteResult{
+      tmpl.outcome, std::move(*sql), tmpl.reason, tmpl.uses, tmpl.missing, tmpl.missing_functions,
+      tmpl.kinds, tmpl.ddl_on_mapped_table, tmpl.copy, tmpl.hidden_statements,
+      tmpl.copy_count_statements, tmpl.staged_because, tmpl.staged_passthrough});
 }
 
 bool same_result(const RewriteResult& a, const RewriteResult& b) {

@@ -62,6 +62,9 @@ struct RewriteResult {
   std::vector<int> copy_count_statements;
   /// Why the first staged COPY is staged (names the migration), for a refusal outside a Query.
   std::string staged_because;
+  /// Outside a Query the text is forwarded as the client wrote it, not refused: every staged
+  /// COPY's migration says on_unsupported = passthrough.
+  bool staged_passthrough = false;
 };
 
 }  // namespace switchyard::rewrite

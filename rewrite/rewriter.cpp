@@ -102,6 +102,7 @@ RewriteResult Rewriter::rewrite(std::string_view sql, const SessionContext& sess
   result.hidden_statements = std::move(analyzer.hidden_statements);
   result.copy_count_statements = std::move(analyzer.copy_count_statements);
   result.staged_because = std::move(analyzer.staged_because);
+  result.staged_passthrough = !result.hidden_statements.empty() && analyzer.staged_passthrough;
   return result;
 }
 

@@ -164,6 +164,22 @@ class CopyStagingTest(RewriteCase):
             conn.send(wire.query("SELECT 1"))
             self.assertEqual(wire.kinds(conn.read_until_ready()), b"TDCZ")
         self.assertEqual(self.rows("accounts"), [])
+        self.assertIn("event=statement_rejected session=", self.proxy.log_text())
+        # on_unsupported = "passthrough": the COPY runs as the client wrote it (the old column
+        # alone: the drift that setting accepts), logged.
+        p = self.migration_proxy(both_migrations(writes="both", reads="old",
+                                                 on_unsupported="passthrough"))
+        with wire.RawConnection(p.host, p.port) as conn:
+            conn.start(postgres.SUPERUSER, self.pg.dbname, password=self.pg.password)
+            conn.send(wire.parse("COPY accounts (id, status) FROM STDIN") + wire.bind()
+                      + wire.execute() + wire.sync())
+            head = []
+            while not head or head[-1][0] != b"G":
+                head.append(conn.read_message())
+            conn.send(wire.copy_data(b"1\tactive\n") + wire.copy_done() + wire.sync())
+            self.assertEqual(tags(conn.read_until_ready()), ["COPY 1"])
+        self.assertEqual(self.rows("accounts"), [(1, "active", None)])
+        self.assertIn("event=unsupported_passthrough", p.log_text())
 
     def test_the_dry_run_shows_the_staging(self):
         dry = subprocess.run([proxy.binary(), "rewrite", "--config", self.proxy.config_path,

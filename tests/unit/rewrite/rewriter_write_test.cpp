@@ -777,7 +777,15 @@ TEST(CopyStagingTest, StagedThroughATemporaryTable) {
     EXPECT_EQ(r.copy_count_statements, c.counted);
     EXPECT_NE(r.staged_because.find(c.because), std::string::npos) << r.staged_because;
     EXPECT_FALSE(r.copy.has_value());
+    EXPECT_FALSE(r.staged_passthrough) << "the migration says reject";
   }
+  // Outside a Query the proxy forwards the text as written when every staged COPY's migration
+  // says passthrough.
+  const RewriteResult r =
+      Rewriter({users_migration(Writes::both, Reads::old_column, true, /*reject=*/false)})
+          .rewrite("COPY users (id, status) FROM STDIN", ctx, cat);
+  ASSERT_EQ(r.outcome, Outcome::rewritten);
+  EXPECT_TRUE(r.staged_passthrough);
 }
 
 }  // namespace
