@@ -355,10 +355,8 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
     return Decision::forward;
   }
   using rewrite::Outcome;
-  // One Parse carries one statement; a staged COPY takes four (rewrite/copy_staging.cpp).
-  const bool staged_outside_query = !from_query && !result->hidden_statements.empty();
-  if (staged_outside_query) [[unlikely]] {
-    return staged_outside_query_decision(*result);
+  if (!from_query && !result->hidden_statements.empty()) [[unlikely]] {
+    result = staged_outside_query(*result);
   }
   metrics_.record_rewrite(*result);
   if (result->outcome == Outcome::needs_catalog) {
@@ -414,25 +412,17 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
   return Decision::forward;
 }
 
-FrontendHandler::Decision FrontendHandler::staged_outside_query_decision(
-    const rewrite::RewriteResult& result) {
-  catalog_attempts_ = 0;
-  const std::string reason =
-      result.staged_because +
-      " goes through a staging table, which takes statements of Switchyard's own around it: "
-      "send this COPY as a simple query (the extended protocol's Parse holds one statement)";
-  if (result.staged_passthrough) {
-    metrics_.record_rewrite(result, rewrite::Outcome::passthrough_unsupported);
-    metrics_.statements_passthrough.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("event=unsupported_passthrough session={} reason={}", session_id_,
-                 log_value(reason));
-    return Decision::forward;
-  }
-  metrics_.record_rewrite(result, rewrite::Outcome::rejected);
-  metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
-  spdlog::warn("event=statement_rejected session={} reason={}", session_id_, log_value(reason));
-  replacement_ = rewrite::rejection_sql("switchyard: " + reason);
-  return Decision::rejected;
+TextRewrite FrontendHandler::staged_outside_query(const rewrite::RewriteResult& staged) {
+  // One Parse carries one statement; a staged COPY takes four (rewrite/copy_staging.cpp). The
+  // statement is told as unsupported, under its migrations' on_unsupported.
+  auto told = std::make_shared<rewrite::RewriteResult>(staged);
+  told->outcome = staged.staged_passthrough ? rewrite::Outcome::passthrough_unsupported
+                                            : rewrite::Outcome::rejected;
+  told->reason = staged.staged_because +
+                 " goes through a staging table, which takes statements of Switchyard's own "
+                 "around it: send this COPY as a simple query (the extended protocol's Parse "
+                 "holds one statement)";
+  return {std::move(told), std::nullopt};
 }
 
 awaitable<void> FrontendHandler::complete() {

@@ -54,9 +54,9 @@ class FrontendHandler {
   /// send in replacement_.
   enum class Decision { forward, rewritten, rejected, suspend };
   Decision decide(std::string_view sql, bool from_query = false);
-  /// A staged COPY's text sent with Parse: refused, or forwarded as written under passthrough
-  /// (the metrics and log say which). Out of line: rare.
-  Decision staged_outside_query_decision(const rewrite::RewriteResult& result);
+  /// A staged COPY's text sent with Parse, as unsupported: refused, or forwarded as written
+  /// under passthrough. Out of line: rare.
+  static TextRewrite staged_outside_query(const rewrite::RewriteResult& staged);
   /// At a transaction boundary: adopts the latest config generation, starts or stops reply
   /// tracking. Called for most messages; inline, as most are not at a boundary.
   void at_boundary_housekeeping() {

@@ -338,10 +338,8 @@ void Metrics::count_error_sqlstate(std::string_view sqlstate) {
   }
 }
 
-void Metrics::record_rewrite(const rewrite::RewriteResult& result,
-                             std::optional<rewrite::Outcome> told) {
-  const rewrite::Outcome outcome = told.value_or(result.outcome);
-  if (outcome == rewrite::Outcome::needs_catalog) {
+void Metrics::record_rewrite(const rewrite::RewriteResult& result) {
+  if (result.outcome == rewrite::Outcome::needs_catalog) {
     return;
   }
   for (auto kind : result.kinds) {
@@ -362,7 +360,7 @@ void Metrics::record_rewrite(const rewrite::RewriteResult& result,
     add(counters.writes_of_old, use.writes_of_old);
     add(counters.reads_of_new, use.reads_of_new);
     add(counters.writes_of_new, use.writes_of_new);
-    switch (outcome) {
+    switch (result.outcome) {
       case rewrite::Outcome::rewritten:
         if (use.rewritten) {
           counters.statements_rewritten.fetch_add(1, relaxed);

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -164,10 +163,7 @@ struct alignas(64) Metrics {
   /// `result.kinds`. Call it once per executed statement text with its final result;
   /// `needs_catalog` results are ignored (the retry's result is the one to record). The
   /// process-wide statements_rewritten/rejected/passthrough stay the caller's to count.
-  /// `told`: the outcome the statement gets when the proxy does not send the rewrite (a staged
-  /// COPY sent with Parse is refused, or forwarded under passthrough); the result's otherwise.
-  void record_rewrite(const rewrite::RewriteResult& result,
-                      std::optional<rewrite::Outcome> told = std::nullopt);
+  void record_rewrite(const rewrite::RewriteResult& result);
 
   /// Counts any statement text by kind (classify_statement); cheap, no parse.
   void count_statement(std::string_view sql) {

@@ -193,7 +193,11 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
     }
   }
   const bool from_stdin = (c->filename == nullptr || c->filename[0] == '\0') && !c->is_program;
-  for (const Migration* m : rel.migrations) {
+  // A binary field is the bytes of its column's type: written to the other column it must be
+  // converted to that column's type (an int4's bytes would not read as an int8). Per migration.
+  std::vector<FieldConversion> conversion_of(rel.migrations.size(), FieldConversion::verbatim);
+  for (size_t k = 0; k < rel.migrations.size(); ++k) {
+    const Migration* m = rel.migrations[k];
     if (m->writes == Writes::old_column) {
       continue;
     }
@@ -219,7 +223,9 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
       const bool to_old = op == WriteOp::add_old;
       const std::string& from = to_old ? m->new_type : m->old_type;
       const std::string& to = to_old ? m->old_type : m->new_type;
-      if (!binary_field_conversion(from, to)) {
+      if (const auto found = binary_field_conversion(from, to)) {
+        conversion_of[k] = *found;
+      } else {
         stage = "in binary format between " +
                 (from.empty() || to.empty() ? std::string("columns the catalog does not type")
                                             : from + " and " + to);
@@ -235,7 +241,8 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
   std::vector<FieldConversion> conversions;  // parallel to sources once a migration applies
   const size_t input_columns = cols.size();
   bool changed = false;
-  for (const Migration* m : rel.migrations) {
+  for (size_t k = 0; k < rel.migrations.size(); ++k) {
+    const Migration* m = rel.migrations[k];
     if (m->writes == Writes::old_column) {
       continue;
     }
@@ -258,19 +265,7 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
     if (op == WriteOp::none) {
       continue;
     }
-    // A binary field is the bytes of its column's type: written to the other column it must be
-    // converted to that column's type (an int4's bytes would not read as an int8).
-    FieldConversion conversion = FieldConversion::verbatim;
-    if (opts.format == "binary" && op != WriteOp::remove_old) {
-      const bool to_old = op == WriteOp::add_old;
-      const std::optional<FieldConversion> found = binary_field_conversion(
-          to_old ? m->new_type : m->old_type, to_old ? m->old_type : m->new_type);
-      if (!found) {  // staged above: not reached
-        unsupported(m, "COPY FROM in binary format without a conversion");
-        return;
-      }
-      conversion = *found;
-    }
+    const FieldConversion conversion = conversion_of[k];
     changed = true;
     if (conversions.empty()) {
       conversions.assign(sources.size(), FieldConversion::verbatim);

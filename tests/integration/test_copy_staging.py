@@ -10,6 +10,7 @@ smallint with a CASE transform each way, `users.status` -> `users.state` renamed
 """
 
 import subprocess
+from http.client import HTTPConnection
 
 import psycopg
 
@@ -17,7 +18,8 @@ from harness import postgres, proxy
 from harness import rawclient as wire
 from harness.base import requires_proxy
 from harness.postgres import PG_BIN
-from test_rewrite import TYPE_CHANGE, RewriteCase, both_migrations
+from harness.util import free_port
+from test_rewrite import TYPE_CHANGE, MigrationProxy, RewriteCase, both_migrations
 
 
 def tags(messages):
@@ -111,6 +113,21 @@ class CopyStagingTest(RewriteCase):
             self.assert_no_staging_table_left(conn)
         self.assertEqual(self.rows("accounts"), [(2, "inactive", 0)])
 
+    def test_the_count_is_the_rows_written_as_copy_counts_them(self):
+        # A BEFORE trigger that skips a row: COPY counts only the rows it wrote, and so does
+        # the INSERT whose count the client is told.
+        self.direct("CREATE FUNCTION skip_odd() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN IF NEW.id % 2 = 1 THEN RETURN NULL; END IF; RETURN NEW; END $$")
+        self.addCleanup(self.direct, "DROP FUNCTION skip_odd() CASCADE")
+        self.direct("CREATE TRIGGER skip_odd BEFORE INSERT ON accounts FOR EACH ROW "
+                    "EXECUTE FUNCTION skip_odd()")
+        with self.connect() as conn:
+            cur = conn.cursor()
+            with cur.copy("COPY accounts (id, status) FROM STDIN") as copy:
+                copy.write(b"1\tactive\n2\tinactive\n3\tactive\n")
+            self.assertEqual(cur.statusmessage, "COPY 1")
+        self.assertEqual(self.rows("accounts"), [(2, "inactive", 0)])
+
     def test_where_and_force_null_stay_on_the_staged_copy(self):
         with self.connect() as conn:
             cur = conn.cursor()
@@ -153,7 +170,14 @@ class CopyStagingTest(RewriteCase):
         self.assertEqual(self.rows("accounts"), [(1, "active", 1), (2, "inactive", 0)])
 
     def test_the_extended_protocol_is_refused_with_the_way_out(self):
-        with self.raw_session() as conn:
+        # A proxy of its own, with the admin endpoint: the refusal is counted as one.
+        admin_port = free_port()
+        counted = MigrationProxy(self.pg, self.MIGRATIONS,
+                                 extra={"admin": {"address": f"127.0.0.1:{admin_port}"}})
+        self.addCleanup(counted.close)
+        counted.start()
+        with wire.RawConnection(counted.host, counted.port) as conn:
+            conn.start(postgres.SUPERUSER, self.pg.dbname, password=self.pg.password)
             conn.send(wire.parse("COPY accounts (id, status) FROM STDIN") + wire.bind()
                       + wire.execute() + wire.sync())
             messages = conn.read_until_ready()
@@ -164,7 +188,15 @@ class CopyStagingTest(RewriteCase):
             conn.send(wire.query("SELECT 1"))
             self.assertEqual(wire.kinds(conn.read_until_ready()), b"TDCZ")
         self.assertEqual(self.rows("accounts"), [])
-        self.assertIn("event=statement_rejected session=", self.proxy.log_text())
+        self.assertIn("event=statement_rejected session=", counted.log_text())
+        http = HTTPConnection("127.0.0.1", admin_port, timeout=10)
+        self.addCleanup(http.close)
+        http.request("GET", "/metrics")
+        metrics = http.getresponse().read().decode()
+        self.assertIn(f'switchyard_migration_statements_total{{migration="{TYPE_CHANGE}",'
+                      'outcome="rejected"} 1\n', metrics)
+        self.assertIn(f'switchyard_migration_statements_total{{migration="{TYPE_CHANGE}",'
+                      'outcome="rewritten"} 0\n', metrics)
         # on_unsupported = "passthrough": the COPY runs as the client wrote it (the old column
         # alone: the drift that setting accepts), logged.
         p = self.migration_proxy(both_migrations(writes="both", reads="old",

@@ -135,23 +135,6 @@ TEST(MetricsTest, RecordRewriteCountsPerMigration) {
             1u);
 }
 
-// A rewrite the proxy does not send (a staged COPY sent with Parse) counts as what it told.
-TEST(MetricsTest, RecordRewriteCountsTheOutcomeTold) {
-  Metrics m;
-  const rewrite::MigrationUse users{"users-status", 0, 1, 0, 0, true};
-  const auto staged =
-      result_with(rewrite::Outcome::rewritten, {users}, {rewrite::StatementKind::copy});
-  m.record_rewrite(staged, rewrite::Outcome::rejected);
-  m.record_rewrite(staged, rewrite::Outcome::passthrough_unsupported);
-  m.record_rewrite(staged);
-  auto entries = m.migrations.entries();
-  ASSERT_EQ(entries.size(), 1u);
-  EXPECT_EQ(entries[0]->statements_rejected.load(), 1u);
-  EXPECT_EQ(entries[0]->statements_passthrough.load(), 1u);
-  EXPECT_EQ(entries[0]->statements_rewritten.load(), 1u);
-  EXPECT_EQ(entries[0]->writes_of_old.load(), 3u);
-}
-
 TEST(MetricsTest, RecordRewriteIgnoresNeedsCatalog) {
   Metrics m;
   m.record_rewrite(result_with(rewrite::Outcome::needs_catalog, {{"m", 1, 1, 0, 0, false}},
