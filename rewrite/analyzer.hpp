@@ -192,6 +192,9 @@ class Analyzer {
 
   // star_expand.cpp
   Names expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnRef* cr, const Scope& scope);
+  /// Replaces the `*` of `cr` in the text by `columns`; false when it is not found.
+  bool replace_star(const PgQuery__ColumnRef* cr, const std::vector<Relation*>& covered,
+                    const std::string& columns);
   /// An unqualified * over a USING join: its merged columns, then each input's others. Its names;
   /// with `rewrite` (it reads a mapped table under reads = new) the * is also written out.
   Names using_star(const PgQuery__ColumnRef* cr, const std::vector<Relation*>& covered,

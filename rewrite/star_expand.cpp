@@ -198,10 +198,7 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
     append_star_columns(*r, cols, {}, text);
     names.insert(names.end(), cols.begin(), cols.end());
   }
-  const int first = tokens_.index_at(cr->location);
-  const int last = first < 0 ? -1 : tokens_.dotted_name_end(first);
-  if (first < 0 || !tokens_.is_char(last, '*') ||
-      !edits_.replace(tokens_.at(first).start, tokens_.at(last).end, text)) {
+  if (!replace_star(cr, covered, text)) {
     unsupported(nullptr, "cannot locate a * in the text");
     return std::nullopt;
   }
@@ -209,6 +206,28 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
     return std::nullopt;
   }
   return names;
+}
+
+bool Analyzer::replace_star(const PgQuery__ColumnRef* cr, const std::vector<Relation*>& covered,
+                            const std::string& columns) {
+  if (cr->location >= 0) {
+    const int first = tokens_.index_at(cr->location);
+    const int last = first < 0 ? -1 : tokens_.dotted_name_end(first);
+    return first >= 0 && tokens_.is_char(last, '*') &&
+           edits_.replace(tokens_.at(first).start, tokens_.at(last).end, columns);
+  }
+  // `TABLE t` is `SELECT * FROM t` whose star the parser placed nowhere: the keyword becomes
+  // `SELECT <columns> FROM`, and ONLY, the name and any ORDER BY or LIMIT stay as written.
+  if (covered.size() != 1 || covered[0]->range_var == nullptr) {
+    return false;
+  }
+  int keyword = tokens_.index_at(covered[0]->range_var->location) - 1;
+  if (tokens_.is_keyword(keyword, "only")) {
+    --keyword;
+  }
+  return tokens_.is_keyword(keyword, "table") &&
+         edits_.replace(tokens_.at(keyword).start, tokens_.at(keyword).end,
+                        "SELECT " + columns + " FROM");
 }
 
 }  // namespace switchyard::rewrite::detail

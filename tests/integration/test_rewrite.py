@@ -663,9 +663,10 @@ class WritesBothTest(RewriteCase):
     def test_reads_old_serves_the_old_column_and_star_keeps_the_old_shape(self):
         self.direct("INSERT INTO users VALUES (1, 'a', 'old', 'new')")
         with self.connect() as conn:
-            cur = conn.execute("SELECT * FROM users")
-            self.assertEqual([d.name for d in cur.description], ["id", "name", "status"])
-            self.assertEqual(cur.fetchall(), [(1, "a", "old")])
+            for text in ("SELECT * FROM users", "TABLE users"):
+                cur = conn.execute(text)
+                self.assertEqual([d.name for d in cur.description], ["id", "name", "status"])
+                self.assertEqual(cur.fetchall(), [(1, "a", "old")])
             self.assertEqual(conn.execute("SELECT status FROM users WHERE status = 'old'")
                              .fetchall(), [("old",)])
 
@@ -976,7 +977,8 @@ class ReadsNewTest(RewriteCase):
                 expected = [(1, "a", served[1]), (2, "b", served[2])]
                 for text in (f"SELECT * FROM {t.table} ORDER BY id",
                              f"SELECT x.* FROM {t.table} x ORDER BY x.id",
-                             f"SELECT {t.table}.* FROM public.{t.table} ORDER BY 1"):
+                             f"SELECT {t.table}.* FROM public.{t.table} ORDER BY 1",
+                             f"TABLE {t.table} ORDER BY id"):
                     with self.subTest(table=t.table, sql=text):
                         cur = conn.execute(text)
                         self.assertEqual([d.name for d in cur.description],

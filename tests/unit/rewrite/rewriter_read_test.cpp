@@ -168,6 +168,29 @@ TEST(ReadRuleTest, StarExpansion) {
       });
 }
 
+// `TABLE t` is `SELECT * FROM t` with no * in the text: the keyword is written out.
+TEST(ReadRuleTest, TableCommandListsTheColumnsTheAppSees) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          {"TABLE users", "SELECT users.id, users.state AS status, users.name FROM users"},
+          {"TABLE ONLY public.users ORDER BY id LIMIT 1",
+           "SELECT users.id, users.state AS status, users.name FROM ONLY public.users ORDER BY id "
+           "LIMIT 1"},
+          {"table /* all */ users;",
+           "SELECT users.id, users.state AS status, users.name FROM /* all */ users;"},
+          {"SELECT t.status FROM (TABLE users) t",
+           "SELECT t.status FROM (SELECT users.id, users.state AS status, users.name FROM users) "
+           "t"},
+          {"TABLE orders", nullptr, kUnchanged},
+      });
+  // reads = old with N in the catalog: N is left out, as from a *.
+  run_table(users_migration(Writes::both, Reads::old_column),
+            {
+                {"TABLE users", "SELECT users.id, users.status, users.name FROM users"},
+            });
+}
+
 TEST(ReadRuleTest, TypeChangeReadsNew) {
   run_table(
       users_migration(Writes::both, Reads::new_column, true),
