@@ -166,16 +166,13 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
   bool names_known = true;
   std::string text;
   for (Relation* r : covered) {
-    if (!text.empty()) {
-      text += ", ";
-    }
     if (r->refname.empty()) {
       unsupported(nullptr, "* over a FROM item without a name");
       return std::nullopt;
     }
     const std::string qual = quote_ident(r->refname) + ".";
     if (!star_active(*r)) {
-      text += qual + "*";
+      text += (text.empty() ? "" : ", ") + qual + "*";
       const Names& cols = columns_of(*r);
       if (cols.has_value()) {
         names.insert(names.end(), cols->begin(), cols->end());

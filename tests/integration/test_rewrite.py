@@ -989,6 +989,11 @@ class ReadsNewTest(RewriteCase):
                 self.assertEqual([d.name for d in cur.description],
                                  ["id", "id", "name", "status"])
                 self.assertEqual(cur.fetchall(), [(10, 1, "a", served[1])])
+                cur = conn.execute(f"SELECT * FROM orders o JOIN {t.table} u "
+                                   "ON u.id = o.user_id WHERE o.id = %s", (10,))
+                self.assertEqual([d.name for d in cur.description],
+                                 ["id", "user_id", "amount", "status", "id", "name", "status"])
+                self.assertEqual(cur.fetchall(), [(10, 1, 5, "order-open", 1, "a", served[1])])
 
     def test_aliases_and_quoted_names(self):
         with self.connect() as conn:

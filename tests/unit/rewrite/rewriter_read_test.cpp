@@ -142,6 +142,16 @@ TEST(ReadRuleTest, StarExpansion) {
            "= u.id"},
           {"SELECT o.*, u.name FROM orders o JOIN users u ON o.user_id = u.id", nullptr,
            kUnchanged},
+          // The mapped table after another FROM item, or after another one expanded.
+          {"SELECT * FROM orders o JOIN users u ON o.user_id = u.id",
+           "SELECT o.*, u.id, u.state AS status, u.name FROM orders o JOIN users u ON o.user_id "
+           "= u.id"},
+          {"SELECT * FROM users a, users b WHERE b.id = a.id",
+           "SELECT a.id, a.state AS status, a.name, b.id, b.state AS status, b.name FROM users a, "
+           "users b WHERE b.id = a.id"},
+          {"SELECT *, 1 AS one FROM orders, users",
+           "SELECT orders.*, users.id, users.state AS status, users.name, 1 AS one FROM orders, "
+           "users"},
           {"SELECT * FROM users ORDER BY status",
            "SELECT users.id, users.state AS status, users.name FROM users ORDER BY status"},
           // A natural join is written out with USING (NaturalJoinTest), and its * follows.
