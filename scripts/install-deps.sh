@@ -12,7 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer
   python3 python3-psycopg python3-asyncpg python3-prometheus-client openssl
-  python3-psycopg2 python3-sqlalchemy python3-django
+  python3-psycopg2 python3-sqlalchemy python3-django openjdk-17-jdk-headless libpostgresql-jdbc-java
   procps iproute2
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev

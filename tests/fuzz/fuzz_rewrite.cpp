@@ -427,6 +427,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case rw::Outcome::rejected:
     case rw::Outcome::passthrough_unsupported:
       check(!result.reason.empty(), "rejection without a reason");
+      // The rewriter refuses, rather than sends, a rewrite of its own that does not parse.
+      check(result.reason.find("internal error") == std::string::npos,
+            "the rewrite made text that does not parse");
       check(statement_count(rw::rejection_sql(result.reason)) == 1, "rejection SQL does not parse");
       break;
     default:
