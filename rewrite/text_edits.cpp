@@ -30,6 +30,26 @@ bool TextEdits::replace(int begin, int end, std::string text) {
   return true;
 }
 
+namespace {
+
+bool word_byte(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '_' ||
+         u == '$' || u >= 0x80;
+}
+
+// An edit replaces whole tokens, and SQL lets a token touch a word where no space is needed
+// (`select*from t`): where an edit's text and its neighbour would run together into one word
+// (`selectt.id`), a space keeps them two tokens.
+void append_apart(std::string& out, std::string_view piece) {
+  if (!out.empty() && !piece.empty() && word_byte(out.back()) && word_byte(piece.front())) {
+    out += ' ';
+  }
+  out.append(piece);
+}
+
+}  // namespace
+
 std::string TextEdits::render(int begin, int end, bool boundary_inserts) const {
   std::string out;
   int at = begin;
@@ -38,11 +58,11 @@ std::string TextEdits::render(int begin, int end, bool boundary_inserts) const {
         (!boundary_inserts && e.begin == e.end && (e.begin == begin || e.begin == end))) {
       continue;
     }
-    out.append(original_.substr(at, e.begin - at));
-    out += e.text;
+    append_apart(out, original_.substr(at, e.begin - at));
+    append_apart(out, e.text);
     at = e.end;
   }
-  out.append(original_.substr(at, end - at));
+  append_apart(out, original_.substr(at, end - at));
   return out;
 }
 

@@ -142,6 +142,9 @@ TEST(ReadRuleTest, StarExpansion) {
            "= u.id"},
           {"SELECT o.*, u.name FROM orders o JOIN users u ON o.user_id = u.id", nullptr,
            kUnchanged},
+          // A * touching the words around it: its columns stay apart from them.
+          {"select*from users", "select users.id, users.state AS status, users.name from users"},
+          {"SELECT u.*from users u", "SELECT u.id, u.state AS status, u.name from users u"},
           // The mapped table after another FROM item, or after another one expanded.
           {"SELECT * FROM orders o JOIN users u ON o.user_id = u.id",
            "SELECT o.*, u.id, u.state AS status, u.name FROM orders o JOIN users u ON o.user_id "
