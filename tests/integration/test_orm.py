@@ -111,6 +111,24 @@ class OrmCase(IntegrationCase):
         return ("active", "new") if reads == "new" else ("inactive", "old")
 
 
+class BothApps:
+    """The two tests each ORM runs: its `old_app_phase` and `updated_app_phase` in each phase."""
+
+    PREFIX = ""  # the ORM's tag prefix, apart from the other's rows
+
+    def test_an_app_written_for_the_old_column_through_every_phase(self):
+        for tag, writes, reads in self.phases(f"{self.PREFIX}-old"):
+            with self.subTest(writes=writes, reads=reads):
+                self.old_app_phase(tag, writes, reads)
+
+    def test_the_updated_app_beside_the_old_one(self):
+        for tag, writes, reads in self.phases(f"{self.PREFIX}-new"):
+            if writes == "old":
+                continue  # the updated app is deployed once both columns are written
+            with self.subTest(writes=writes, reads=reads):
+                self.updated_app_phase(tag, writes)
+
+
 Base = orm.declarative_base()
 UpdatedBase = orm.declarative_base()
 
@@ -142,7 +160,8 @@ class UpdatedCustomer(UpdatedBase):
 
 
 @requires_proxy
-class SqlAlchemyTest(OrmCase):
+class SqlAlchemyTest(BothApps, OrmCase):
+    PREFIX = "sa"
 
     @classmethod
     def setUpClass(cls):
@@ -154,11 +173,6 @@ class SqlAlchemyTest(OrmCase):
         cls.engine = sa.create_engine(url, future=True, pool_size=1, max_overflow=0,
                                       connect_args={"connect_timeout": 10})
         cls.addClassCleanup(cls.engine.dispose)
-
-    def test_an_app_written_for_the_old_column_through_every_phase(self):
-        for tag, writes, reads in self.phases("sa-old"):
-            with self.subTest(writes=writes, reads=reads):
-                self.old_app_phase(tag, writes, reads)
 
     def old_app_phase(self, tag, writes, reads):
         differs = self.make_differing_row(tag)
@@ -238,13 +252,6 @@ class SqlAlchemyTest(OrmCase):
             f"{tag}-b2": "inactive", f"{tag}-core": "inactive", f"{tag}-up": "inactive"})
         self.assert_notes(tag, writes, ["n1!", "n2!"])
 
-    def test_the_updated_app_beside_the_old_one(self):
-        for tag, writes, reads in self.phases("sa-new"):
-            if writes == "old":
-                continue  # the updated app is deployed once both columns are written
-            with self.subTest(writes=writes, reads=reads):
-                self.updated_app_phase(tag, writes)
-
     def updated_app_phase(self, tag, writes):
         with orm.Session(self.engine) as s:
             s.add_all([UpdatedCustomer(name=f"{tag}-n{i}", state=1) for i in range(3)])
@@ -308,7 +315,8 @@ def django_models():
 
 
 @requires_proxy
-class DjangoTest(OrmCase):
+class DjangoTest(BothApps, OrmCase):
+    PREFIX = "dj"
 
     @classmethod
     def setUpClass(cls):
@@ -326,11 +334,6 @@ class DjangoTest(OrmCase):
         from django.db import connections
         cls.addClassCleanup(connections.close_all)
         cls.Customer, cls.Order, cls.UpdatedCustomer = django_models()
-
-    def test_an_app_written_for_the_old_column_through_every_phase(self):
-        for tag, writes, reads in self.phases("dj-old"):
-            with self.subTest(writes=writes, reads=reads):
-                self.old_app_phase(tag, writes, reads)
 
     def old_app_phase(self, tag, writes, reads):
         from django.db import transaction
@@ -402,13 +405,6 @@ class DjangoTest(OrmCase):
             f"{tag}-a": "active", f"{tag}-b0": "active", f"{tag}-b1": "active",
             f"{tag}-b2": "inactive", f"{tag}-b3": "active", f"{tag}-g": "inactive"})
         self.assert_notes(tag, writes, ["n1!", "n2!"])
-
-    def test_the_updated_app_beside_the_old_one(self):
-        for tag, writes, reads in self.phases("dj-new"):
-            if writes == "old":
-                continue  # the updated app is deployed once both columns are written
-            with self.subTest(writes=writes, reads=reads):
-                self.updated_app_phase(tag, writes)
 
     def updated_app_phase(self, tag, writes):
         Updated = self.UpdatedCustomer
