@@ -94,12 +94,17 @@ class Session : public std::enable_shared_from_this<Session> {
   awaitable<void> run();
 
  private:
-  enum class Step { next, done };
+  // upstream_lost: the upstream connection ended before the server said anything, so nothing
+  // was relayed and nothing happened on the server: connecting again is safe.
+  enum class Step { next, done, upstream_lost };
 
   awaitable<Step> start();
   awaitable<Step> negotiate_startup();
   awaitable<void> forward_cancel(const protocol::CancelRequest& request);
-  awaitable<Step> authenticate();
+  awaitable<Step> connect_and_authenticate();
+  // `last_attempt`: an upstream lost before its first message is reported to the client
+  // instead of returned as Step::upstream_lost.
+  awaitable<Step> authenticate(bool last_attempt);
   using RelayEnd = std::variant<PumpEnd, PumpEnd>;  // which direction decides the end, and how
   awaitable<void> relay();
   awaitable<void> finish_relay(RelayEnd ended);
@@ -271,12 +276,47 @@ awaitable<void> Session::forward_cancel(const protocol::CancelRequest& request) 
                request.process_id, target->to_string());
 }
 
-awaitable<Session::Step> Session::authenticate() {
+// A connection the upstream ends before its first message (the kernel resets connections a
+// burst of connects overflowed the server's listen queue with, as a thousand clients reconnecting
+// at once after a deploy do) is connected again, a few times within the startup timeout: the
+// server never saw the session, and the client has been told nothing yet.
+awaitable<Session::Step> Session::connect_and_authenticate() {
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    auto connected = co_await connect_upstream(*snapshot_, off_thread_);
+    if (auto* error = std::get_if<std::string>(&connected)) {
+      metrics_.upstream_connect_failures.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("event=upstream_connect_failed session={} client={} error={}", id_, peer_,
+                   log_value(*error));
+      co_await send_error(client_, "FATAL", "08006", *error);
+      co_return Step::done;
+    }
+    upstream_ = std::move(std::get<std::unique_ptr<Stream>>(connected));
+    const Step step = co_await authenticate(attempt == kAttempts);
+    if (step != Step::upstream_lost) {
+      co_return step;
+    }
+    spdlog::info("event=upstream_reconnect session={} client={} attempt={} reason={}", id_, peer_,
+                 attempt + 1, log_value("upstream closed before its first message"));
+    upstream_.reset();
+    upstream_reader_.release();
+    // A short pause, longer each time and different per session, so that connections refused
+    // together are not all made again at the same moment.
+    steady_timer pause(client_.socket().get_executor());
+    pause.expires_after(std::chrono::milliseconds(20 * attempt + static_cast<int>(id_ % 20)));
+    co_await pause.async_wait(use_nothrow);
+  }
+}
+
+awaitable<Session::Step> Session::authenticate(bool last_attempt) {
   if (co_await upstream_->write(net::buffer(startup_packet_))) {
+    if (!last_attempt) {
+      co_return Step::upstream_lost;
+    }
     co_await send_error(client_, "FATAL", "08006", "upstream closed the connection at startup");
     co_return Step::done;
   }
-  std::vector<std::byte>().swap(startup_packet_);  // `= {}` would keep the capacity
+  bool heard = false;  // a first message from the server: the startup packet is not needed again
   protocol::MessageWriter pending;  // messages for the client, flushed before waiting
   auto flush = [&]() -> awaitable<bool> {
     if (pending.size() == 0) {
@@ -297,11 +337,18 @@ awaitable<Session::Step> Session::authenticate() {
     }
     auto result = co_await upstream_reader_.next(*upstream_, FrameReader::Phase::normal);
     if (std::holds_alternative<FrameReader::Failure>(result)) {
+      if (!heard && !last_attempt && !upstream_reader_.has_leftover()) {
+        co_return Step::upstream_lost;
+      }
       co_await flush();
       co_await send_error(client_, "FATAL", "08006",
                           "upstream " + snapshot_->config->upstream.address.to_string() +
                               " closed the connection during authentication");
       co_return Step::done;
+    }
+    if (!heard) {
+      heard = true;
+      std::vector<std::byte>().swap(startup_packet_);  // `= {}` would keep the capacity
     }
     const auto& frame = std::get<protocol::Frame>(result);
     switch (frame.type) {
@@ -511,16 +558,7 @@ awaitable<Session::Step> Session::start() {
     if (co_await negotiate_startup() == Step::done) {
       co_return Step::done;
     }
-    auto connected = co_await connect_upstream(*snapshot_, off_thread_);
-    if (auto* error = std::get_if<std::string>(&connected)) {
-      metrics_.upstream_connect_failures.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("event=upstream_connect_failed session={} client={} error={}", id_, peer_,
-                   log_value(*error));
-      co_await send_error(client_, "FATAL", "08006", *error);
-      co_return Step::done;
-    }
-    upstream_ = std::move(std::get<std::unique_ptr<Stream>>(connected));
-    co_return co_await authenticate();
+    co_return co_await connect_and_authenticate();
   };
   auto outcome = co_await (setup() || deadline.async_wait(use_nothrow));
   if (outcome.index() == 0) {

@@ -263,20 +263,26 @@ class FaultsTest(IntegrationCase):
         baseline.assert_restored()
 
     def test_a_thousand_concurrent_connects(self):
-        # The startup timeout (10 s by default) is an answer too (08006), but not what this
-        # checks: on a slow machine with the sanitized build, some of the thousand startups
-        # took longer than 10 s. Every client must get the server's answer or its 53300.
-        proxy = self.start_proxy(timeouts={"connect": "10s", "startup": "60s"})
+        # The startup and connect timeouts (10 s by default) are answers too (08006), but not
+        # what this checks: on a slow machine with the sanitized build, some of the thousand
+        # startups took longer than 10 s, and a thousand SYNs overflow Postgres's listen queue
+        # (about 2 x max_connections), where a dropped SYN is sent again after 1, 2, 4, 8 s.
+        # The kernel also resets some of those connections before Postgres sees them (SYN
+        # cookies); the proxy connects those again (47-73 of a thousand, here). Every client
+        # must get the server's answer or its 53300.
+        proxy = self.start_proxy(timeouts={"connect": "40s", "startup": "60s"})
         baseline = Baseline(self, proxy)
         with self.connect_to(proxy) as other:
             outcomes = asyncio.run(self.thousand_clients(proxy, 1000))
             self.assertEqual(other.execute("SELECT 1").fetchone(), (1,))
         counts = {}
         for outcome in outcomes:
-            counts[outcome] = counts.get(outcome, 0) + 1
+            code = outcome.split(" ", 1)[0] if outcome[:1].isdigit() else outcome
+            counts[code] = counts.get(code, 0) + 1
         # The server takes only max_connections; the rest get its 53300 relayed. Nothing hangs
         # or is cut off without an answer.
-        self.assertEqual(set(counts) - {"ok", "53300"}, set(), counts)
+        others = sorted({o for o in outcomes if o != "ok" and not o.startswith("53300")})
+        self.assertEqual(set(counts) - {"ok", "53300"}, set(), (counts, others[:5]))
         self.assertGreaterEqual(counts.get("ok", 0), 50, counts)
         baseline.assert_restored(timeout=30)
 
@@ -291,7 +297,8 @@ class FaultsTest(IntegrationCase):
                 kind, length = header[:1], struct.unpack("!i", header[1:])[0]
                 payload = await asyncio.wait_for(reader.readexactly(length - 4), 60)
                 if kind == b"E":
-                    return rc.parse_fields(payload).get("C", "?")
+                    fields = rc.parse_fields(payload)
+                    return f"{fields.get('C', '?')} {fields.get('M', '')}"
                 if kind == b"Z":
                     break
             # Terminate only after the answer: see test_pipelined_terminate_still_gets_answers.

@@ -37,8 +37,10 @@ class UpstreamEdgesTest(IntegrationCase):
         return rc.RawConnection(proxy.host, proxy.port)
 
     def test_upstream_close_during_startup_gets_08006(self):
+        startups = []
+
         def script(s):
-            s.read_startup()
+            startups.append(s.read_startup())
 
         _, proxy = self.with_fake(script)
         with self.connect_raw(proxy) as conn:
@@ -46,7 +48,51 @@ class UpstreamEdgesTest(IntegrationCase):
             messages = conn.read_until_closed()
         self.assertEqual(rc.kinds(messages), b"E", messages)
         self.assertEqual(rc.errors(messages)[0]["C"], "08006")
+        # Closed before its first message each time: connected three times, then given up.
+        self.assertEqual(len(startups), 3)
+        self.assertEqual(proxy.log_text().count("event=upstream_reconnect "), 2)
         self.assertTrue(proxy.alive())
+
+    def test_upstream_lost_before_its_first_message_is_connected_again(self):
+        # What a kernel does to connections that overflowed the server's listen queue: the
+        # startup packet is taken, and the connection closed without a word.
+        startups = []
+
+        def script(s):
+            startups.append(s.read_startup().params)
+            if len(startups) < 3:
+                return
+            s.handshake(pid=FAKE_PID, key=FAKE_KEY)
+            s.read_message()
+            s.send(fb.row_description(["answer"]) + fb.data_row(["third time"]) +
+                   fb.command_complete("SELECT 1") + fb.ready_for_query())
+            s.wait_closed(10)
+
+        fake, proxy = self.with_fake(script)
+        with self.connect_raw(proxy) as conn:
+            conn.start("alice", "db", extra={"application_name": "retried"})
+            self.assertEqual(rc.rows(conn.simple("SELECT 1")), [["third time"]])
+        fake.join()
+        # The same startup each time, and the client saw none of the lost ones.
+        self.assertEqual([p.get("application_name") for p in startups], ["retried"] * 3)
+        self.assertEqual(proxy.log_text().count("event=upstream_reconnect "), 2)
+
+    def test_upstream_that_answered_is_not_connected_again(self):
+        # One message from the server, then a close: the client was told something, so that
+        # connection's end is the client's answer (08006), not a reason to start over.
+        startups = []
+
+        def script(s):
+            startups.append(s.read_startup())
+            s.send(fb.parameter_status("server_version", "15.99 (fake)"))
+
+        _, proxy = self.with_fake(script)
+        with self.connect_raw(proxy) as conn:
+            conn.send(rc.startup({"user": "alice", "database": "db"}))
+            messages = conn.read_until_closed()
+        self.assertEqual(rc.kinds(messages), b"SE", messages)
+        self.assertEqual(rc.errors(messages)[0]["C"], "08006")
+        self.assertEqual(len(startups), 1)
 
     def test_upstream_startup_error_is_relayed_verbatim(self):
         def script(s):
