@@ -276,10 +276,10 @@ awaitable<void> Session::forward_cancel(const protocol::CancelRequest& request) 
                request.process_id, target->to_string());
 }
 
-// A connection the upstream ends before its first message (the kernel resets connections a
-// burst of connects overflowed the server's listen queue with, as a thousand clients reconnecting
-// at once after a deploy do) is connected again, a few times within the startup timeout: the
-// server never saw the session, and the client has been told nothing yet.
+// A connection the upstream ends before its first message is connected again, a few times
+// within the startup timeout: the server never saw the session, and the client has been told
+// nothing yet. When a burst of connects (a thousand clients reconnecting at once after a deploy)
+// overflows the server's listen queue, the kernel resets some of them that way.
 awaitable<Session::Step> Session::connect_and_authenticate() {
   constexpr int kAttempts = 3;
   for (int attempt = 1;; ++attempt) {
@@ -295,6 +295,10 @@ awaitable<Session::Step> Session::connect_and_authenticate() {
     const Step step = co_await authenticate(attempt == kAttempts);
     if (step != Step::upstream_lost) {
       co_return step;
+    }
+    // The startup timeout ended the wait: the caller answers the client.
+    if ((co_await net::this_coro::cancellation_state).cancelled() != net::cancellation_type::none) {
+      co_return Step::done;
     }
     spdlog::info("event=upstream_reconnect session={} client={} attempt={} reason={}", id_, peer_,
                  attempt + 1, log_value("upstream closed before its first message"));
