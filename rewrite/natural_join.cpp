@@ -1,9 +1,9 @@
-// `NATURAL JOIN` under reads = new. A natural join compares and merges every column both
-// inputs have, by name, as stored: with O stale it would join on the wrong value, and since N
-// was added it may join on N too (when the other input has a column of that name), which the
-// app never meant. So the join is written out as the app meant it, with the columns both inputs
-// have as the app sees them (O, not N), and then served like any `JOIN ... USING`
-// (using_join.cpp):
+// `NATURAL JOIN` over a mapped table once N exists (or reads = new). A natural join compares
+// and merges every column both inputs have, by name, as stored: since N was added it may join
+// on N too (when the other input has a column of that name), which the app never meant, its
+// `*` would show N, and under reads = new O is stale. So the join is written out as the app
+// meant it, with the columns both inputs have as the app sees them (O, not N), and then served
+// like any `JOIN ... USING` (using_join.cpp; O is read from N only under reads = new):
 //
 //   FROM users u NATURAL LEFT JOIN labels        (both have id and status)
 //   FROM users u LEFT JOIN labels USING (id, status)
@@ -20,16 +20,20 @@ namespace switchyard::rewrite::detail {
 
 std::optional<std::vector<std::string>> Analyzer::natural_to_using(
     const PgQuery__JoinExpr* join, const std::vector<Relation*>& inner, std::size_t from_left) {
-  const Migration* first = nullptr;
+  const Migration* first = nullptr;  // the one a refusal names: reads = new first
   for (const Relation* r : inner) {
     for (const Migration* m : r->migrations) {
-      if (first == nullptr && reads_new(m)) {
+      if (first == nullptr || (reads_new(m) && !reads_new(first))) {
         first = m;
       }
     }
   }
+  // Under reads = old, O as stored is current: a shape not written out is left as written, as
+  // before N existed to be written out for.
   auto refuse = [&](const std::string& why) -> std::optional<std::vector<std::string>> {
-    unsupported(first, "NATURAL JOIN with the mapped table " + why);
+    if (first != nullptr && reads_new(first)) {
+      unsupported(first, "NATURAL JOIN with the mapped table " + why);
+    }
     return std::nullopt;
   };
   if (from_left != 1 || inner.size() != 2 || join->alias != nullptr ||
@@ -95,9 +99,7 @@ std::optional<std::vector<std::string>> Analyzer::natural_to_using(
   }
   for (const Relation* r : inner) {
     for (const Migration* m : r->migrations) {
-      if (reads_new(m)) {
-        use(m).rewritten = true;
-      }
+      use(m).rewritten = true;
     }
   }
   return common;

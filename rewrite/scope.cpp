@@ -295,17 +295,15 @@ void Analyzer::add_from_item(const Node* item, Scope& scope, std::vector<Relatio
       // ON sees the join's own inputs (and, harmlessly here, earlier items).
       walk_expr(j->quals, scope);
       const bool merged = j->is_natural || j->n_using_clause > 0;
-      // The USING columns: as written, or those a natural join over a mapped table under
-      // reads = new is written out with (natural_join.cpp).
+      // The USING columns: as written, or those a natural join over a mapped table is written
+      // out with once N exists or reads = new (natural_join.cpp).
       std::vector<std::string> using_columns;
       for (size_t k = 0; k < j->n_using_clause; ++k) {
         using_columns.emplace_back(string_value(j->using_clause[k]));
       }
       bool natural_written_out = false;
-      if (j->is_natural && std::any_of(inner.begin(), inner.end(), [&](const Relation* r) {
-            return std::any_of(r->migrations.begin(), r->migrations.end(),
-                               [&](const Migration* m) { return reads_new(m); });
-          })) {
+      if (j->is_natural &&
+          std::any_of(inner.begin(), inner.end(), [&](Relation* r) { return star_active(*r); })) {
         // nullopt: refused, or the catalog is asked (the text is analysed again then).
         if (auto written = natural_to_using(j, inner, from_left)) {
           using_columns = std::move(*written);

@@ -445,9 +445,30 @@ TEST(ReadRuleTest, NaturalJoinIsWrittenOutWithUsing) {
   for (const Case& c : cases) {
     check_case(rw, c, ctx, cat);
   }
-  // reads = old: the natural join is left as written.
-  run_table(users_migration(Writes::both, Reads::old_column),
-            {{"SELECT id FROM users NATURAL JOIN orders", nullptr, kUnchanged}});
+  // reads = old with N in the catalog: written out too (N must not be joined on, nor shown by
+  // a *), with O as stored.
+  const Rewriter old_reads({users_migration(Writes::both, Reads::old_column)});
+  const Case reads_old[] = {
+      {"SELECT id FROM users NATURAL JOIN orders",
+       "SELECT id FROM users JOIN orders USING (id, status)"},
+      {"SELECT label FROM users u NATURAL JOIN labels",
+       "SELECT label FROM users u JOIN labels USING (status)"},
+      {"SELECT * FROM users NATURAL JOIN orders",
+       "SELECT id, status, users.name, orders.user_id, orders.total FROM users JOIN orders USING "
+       "(id, status)"},
+      // Other shapes stay as written, as before; an inner `a NATURAL JOIN b` is written out.
+      {"SELECT 1 FROM (users u NATURAL JOIN orders) AS j", nullptr, kUnchanged},
+      {"SELECT id FROM users NATURAL JOIN orders NATURAL JOIN accounts",
+       "SELECT id FROM users JOIN orders USING (id, status) NATURAL JOIN accounts"},
+  };
+  for (const Case& c : reads_old) {
+    check_case(old_reads, c, ctx, cat);
+  }
+  // Nothing to write out while N is not in the catalog.
+  StaticCatalog before = make_catalog();
+  before.add({"public", "users"}, {"id", "status", "name"});
+  check_case(old_reads, {"SELECT id FROM users NATURAL JOIN orders", nullptr, kUnchanged}, ctx,
+             before);
 }
 
 TEST(ReadRuleTest, JoinUsingTheOldColumnReadsItFromTheNewOne) {
