@@ -2,9 +2,9 @@
 
 The contract of DESIGN §3, checked by running the statements themselves: a database `before`
 holds the schema as the app knew it, and a database `app` the same rows with the new column
-added and filled (N = to_new(O), as a backfill leaves it). Each read statement runs straight
-against `before` and through the proxy against `app`, under reads = "new" and then "old" (with
-N in the catalog). The two answers must match: the same column names, the same column types,
+added and filled (N = to_new(O), as a backfill leaves it; a type change with transforms, and in
+a third database a rename). Each read statement runs straight against `before` and through the
+proxy against the other, under reads = "new" and then "old" (with N in the catalog). The two answers must match: the same column names, the same column types,
 the same rows. A refusal (0A000) is allowed, it is the documented answer to what the rewrite
 does not support, and is listed on failure; a different answer is a bug.
 
@@ -48,6 +48,7 @@ INSERT INTO orders VALUES (10, 1, 'open', 5), (11, 1, 'active', 7), (12, 2, 'ina
 INSERT INTO accounts VALUES (1, 1), (2, 3), (4, 4);
 INSERT INTO audit.users VALUES (1, 'audited');
 """
+# A type change with transforms, in the harness's database.
 AFTER = BEFORE + """
 ALTER TABLE users ADD COLUMN state smallint;
 UPDATE users SET state = CASE status WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END;
@@ -56,6 +57,14 @@ MIGRATION = {"name": "users-status-to-state", "table": "public.users", "old_colu
              "new_column": "state", "writes": "both",
              "to_new": "CASE {value} WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END",
              "to_old": "CASE {value} WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END"}
+# A rename, in a database of its own.
+RENAMED = "renamed"
+AFTER_RENAME = BEFORE + """
+ALTER TABLE users ADD COLUMN state text;
+UPDATE users SET state = status;
+"""
+RENAME = {"name": "users-status-renamed", "table": "public.users", "old_column": "status",
+          "new_column": "state", "writes": "both"}
 
 # Shapes applications and query builders send that the unit tests do not spell out.
 EXTRA = [
@@ -183,17 +192,25 @@ class ReadEquivalenceTest(IntegrationCase):
             cls.row_type = conn.execute("SELECT 'users'::regtype::oid").fetchone()[0]
         with cls.pg.connect() as conn:
             conn.execute(AFTER)
-            cls.new_row_type = conn.execute("SELECT 'users'::regtype::oid").fetchone()[0]
+            conn.execute(f"CREATE DATABASE {RENAMED}")
+        cls.new_row_types = set()
+        for dbname, schema in ((cls.pg.dbname, None), (RENAMED, AFTER_RENAME)):
+            with cls.pg.connect(dbname=dbname) as conn:
+                if schema:
+                    conn.execute(schema)
+                cls.new_row_types.add(conn.execute("SELECT 'users'::regtype::oid").fetchone()[0])
         cls.before = Endpoint(lambda: cls.pg.connect(dbname="before"))
         cls.addClassCleanup(cls.before.close)
 
-    def compare(self, reads):
-        p = MigrationProxy(self.pg, [dict(MIGRATION, reads=reads)])
+    def compare(self, reads, migration=MIGRATION, dbname=None):
+        dbname = dbname or self.pg.dbname
+        p = MigrationProxy(self.pg, [dict(migration, reads=reads)],
+                           upstream={"database": dbname})
         self._test_proxies.append(p)
         self.addCleanup(p.close)
         p.start()
-        through = Endpoint(lambda: psycopg.connect(self.conninfo(host=p.host, port=p.port),
-                                                   autocommit=True))
+        through = Endpoint(lambda: psycopg.connect(
+            self.conninfo(host=p.host, port=p.port, dbname=dbname), autocommit=True))
         self.addCleanup(through.close)
         compared, refused, wrong = 0, [], []
         for sql in statements():
@@ -222,13 +239,13 @@ class ReadEquivalenceTest(IntegrationCase):
         type on both sides."""
         if answer[0] != "ok" or answer[1] is None:
             return answer
-        types = {self.new_row_type, row_type or self.new_row_type}
+        types = self.new_row_types | {row_type}
         rows = answer[2]
         columns = answer[1]
         for i, (name, oid) in enumerate(columns):
             if oid in types:
                 columns = columns[:i] + [(name, "users")] + columns[i + 1:]
-                if oid == self.new_row_type:
+                if oid in self.new_row_types:
                     rows = [row[:i] + (re.sub(r",[^,]*\)$", ")", row[i]),) + row[i + 1:]
                             if isinstance(row[i], str) else row for row in rows]
         return ("ok", columns, sorted(rows, key=repr))
@@ -238,3 +255,8 @@ class ReadEquivalenceTest(IntegrationCase):
 
     def test_reads_old_with_the_new_column_present_answers_as_before(self):
         self.compare("old")
+
+    def test_a_rename_answers_as_before(self):
+        for reads in ("new", "old"):
+            with self.subTest(reads=reads):
+                self.compare(reads, RENAME, RENAMED)
