@@ -10,7 +10,8 @@ does not support, and is listed on failure; a different answer is a bug.
 
 The statements are the read texts of the rewrite unit tests (tests/unit/rewrite/*.cpp: the
 shapes the rules were written for; those that fail on `before` are skipped) and EXTRA below. The
-rows are compared as sorted lists.
+rows are compared as sorted lists. Each statement goes through the proxy twice: with Parse, Bind
+and Execute, and as a simple Query.
 
 One difference is Postgres's own and not compared: a whole-row value (`row_to_json(u)`,
 `SELECT u`) has a field for every column of the table, so once N is added it has N's field too,
@@ -119,11 +120,11 @@ EXTRA = [
     "SELECT o.*, u.status AS customer_status FROM orders o JOIN users u ON u.id = o.user_id",
 ]
 
-# Reads only: a text that writes, locks, or asks for something volatile is not compared.
+# Reads only: a text that writes, locks, samples or asks for something volatile is not compared.
 NOT_A_READ = re.compile(
-    r"\b(state|insert|update|delete|merge|copy|into|for\s+update|for\s+share|random|now|"
-    r"clock_timestamp|nextval|setval|pg_sleep|gen_random_uuid|txid\w*|xmin|ctid|set_config|"
-    r"discard|reset|set)\b|\$\d|\{value\}", re.I)
+    r"\b(state|insert|update|delete|merge|copy|into|for\s+update|for\s+share|tablesample|"
+    r"random|now|clock_timestamp|nextval|setval|pg_sleep|gen_random_uuid|txid\w*|xmin|ctid|"
+    r"set_config|discard|reset|set)\b|\$\d|\{value\}", re.I)
 READ = re.compile(r"^\s*(\(\s*)*(select|with|table|values)\b", re.I)
 
 
@@ -153,11 +154,15 @@ class Endpoint:
         self.connect = connect
         self.conn = connect()
 
-    def answer(self, sql):
-        """("ok", [(name, type)], sorted rows) or ("error", SQLSTATE, message)."""
+    def answer(self, sql, simple=False):
+        """("ok", [(name, type)], sorted rows) or ("error", SQLSTATE, message). `simple`: sent
+        as a simple Query (psycopg's ClientCursor), else with Parse, Bind and Execute."""
         try:
             with self.conn.transaction(force_rollback=True):
-                cur = self.conn.execute(sql, prepare=False)
+                if simple:
+                    cur = psycopg.ClientCursor(self.conn).execute(sql)
+                else:
+                    cur = self.conn.execute(sql, prepare=False)
                 if cur.description is None:
                     return ("ok", None, None)
                 columns = [(d.name, d.type_code) for d in cur.description]
@@ -217,15 +222,16 @@ class ReadEquivalenceTest(IntegrationCase):
             expected = self.before.answer(sql)
             if expected[0] != "ok":
                 continue  # not a statement of this schema
-            got = self.normalise_row_type(through.answer(sql))
             expected = self.normalise_row_type(expected, self.row_type)
             compared += 1
-            if got == expected:
-                continue
-            if got[0] == "error" and got[1] == "0A000":
-                refused.append((sql, got[2]))
-            else:
-                wrong.append((sql, expected, got))
+            for simple in (False, True):
+                got = self.normalise_row_type(through.answer(sql, simple))
+                if got == expected:
+                    continue
+                if got[0] == "error" and got[1] == "0A000":
+                    refused.append((sql, got[2])) if not simple else None
+                else:
+                    wrong.append((sql + (" (simple Query)" if simple else ""), expected, got))
         report = "\n".join(f"{sql}\n  before: {e}\n  proxy:  {g}" for sql, e, g in wrong)
         self.assertEqual(wrong, [], f"{len(wrong)} reads answered differently under "
                                     f"reads = {reads}:\n{report}")
