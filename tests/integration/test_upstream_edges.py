@@ -36,6 +36,12 @@ class UpstreamEdgesTest(IntegrationCase):
     def connect_raw(self, proxy):
         return rc.RawConnection(proxy.host, proxy.port)
 
+    def startup_answer(self, proxy):
+        """What a client that sends its startup packet hears until the proxy closes."""
+        with self.connect_raw(proxy) as conn:
+            conn.send(rc.startup({"user": "alice", "database": "db"}))
+            return conn.read_until_closed()
+
     def test_upstream_close_during_startup_gets_08006(self):
         startups = []
 
@@ -43,9 +49,7 @@ class UpstreamEdgesTest(IntegrationCase):
             startups.append(s.read_startup())
 
         _, proxy = self.with_fake(script)
-        with self.connect_raw(proxy) as conn:
-            conn.send(rc.startup({"user": "alice", "database": "db"}))
-            messages = conn.read_until_closed()
+        messages = self.startup_answer(proxy)
         self.assertEqual(rc.kinds(messages), b"E", messages)
         self.assertEqual(rc.errors(messages)[0]["C"], "08006")
         # Closed before its first message each time: connected three times, then given up.
@@ -87,9 +91,7 @@ class UpstreamEdgesTest(IntegrationCase):
             s.send(fb.parameter_status("server_version", "15.99 (fake)"))
 
         _, proxy = self.with_fake(script)
-        with self.connect_raw(proxy) as conn:
-            conn.send(rc.startup({"user": "alice", "database": "db"}))
-            messages = conn.read_until_closed()
+        messages = self.startup_answer(proxy)
         self.assertEqual(rc.kinds(messages), b"SE", messages)
         self.assertEqual(rc.errors(messages)[0]["C"], "08006")
         self.assertEqual(len(startups), 1)
@@ -282,9 +284,7 @@ class UpstreamEdgesTest(IntegrationCase):
             s.read_startup(ssl_answer=b"X")
 
         _, proxy = self.with_fake(script, upstream_tls="prefer")
-        with self.connect_raw(proxy) as conn:
-            conn.send(rc.startup({"user": "alice", "database": "db"}))
-            messages = conn.read_until_closed()
+        messages = self.startup_answer(proxy)
         self.assertEqual(rc.kinds(messages), b"E", messages)
         self.assertEqual(rc.errors(messages)[0]["C"], "08006")
         self.assertTrue(proxy.alive())
@@ -293,9 +293,7 @@ class UpstreamEdgesTest(IntegrationCase):
         # Nothing listens on the port: the client hears why at once, not a timeout.
         proxy = self.start_proxy(free_port(), timeouts={"connect": "5s"})
         start = time.monotonic()
-        with self.connect_raw(proxy) as conn:
-            conn.send(rc.startup({"user": "alice", "database": "db"}))
-            messages = conn.read_until_closed()
+        messages = self.startup_answer(proxy)
         self.assertLess(time.monotonic() - start, 3)
         errors = rc.errors(messages)
         self.assertEqual([e["C"] for e in errors], ["08006"], messages)
