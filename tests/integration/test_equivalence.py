@@ -16,10 +16,11 @@ shapes the rules were written for; those that fail on `before` are skipped) and 
 rows are compared as sorted lists. Each statement goes through the proxy twice: with Parse, Bind
 and Execute, and as a simple Query.
 
-Writes (the write texts of the unit tests, and EXTRA_WRITES) run the same way under writes =
-"both", each in a transaction that is rolled back: the statement's answer (RETURNING) must
-match, the table's old column and other columns must hold what they hold in `before`, and on
-every row N must equal to_new(O), nothing drifted.
+Writes (the write texts of the unit tests, and EXTRA_WRITES) run the same way, each in a
+transaction that is rolled back: the statement's answer (RETURNING) must match; under writes =
+"both" the table's old column and other columns must hold what they hold in `before`, and on
+every row N must equal to_new(O), nothing drifted; under writes = "new" N must hold to_new of
+what `before`'s O holds.
 
 One difference is Postgres's own and not compared: a whole-row value (`row_to_json(u)`,
 `SELECT u`) has a field for every column of the table, so once N is added it has N's field too,
