@@ -32,7 +32,6 @@ CREATE TABLE orders (id serial PRIMARY KEY, customer_id int NOT NULL REFERENCES 
 ALTER TABLE orders ADD COLUMN memo text;
 """
 TO_NEW = {"active": 1, "inactive": 0}
-TO_OLD = {v: k for k, v in TO_NEW.items()}
 
 # The life of a migration (DESIGN §1), steps 1, 2, 5 and 6.
 PHASES = (("old", "old"), ("both", "old"), ("both", "new"), ("new", "new"))
