@@ -109,6 +109,7 @@ struct alignas(64) Metrics {
   std::atomic<std::int64_t> connections_active{0};
   Counter connections_rejected{0};  // protocol violations, startup timeouts, TLS failures
   Counter upstream_connect_failures{0};
+  Counter upstream_reconnects{0};  // closed before the server's first message, made again
   Counter cancel_requests{0};
   Counter bytes_from_clients{0};
   Counter bytes_from_upstream{0};

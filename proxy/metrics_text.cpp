@@ -136,6 +136,9 @@ void render_connections(Exposition& out, const ProxyState& state, const Metrics&
             static_cast<std::uint64_t>(state.draining() ? 1 : 0));
   out.counter("switchyard_upstream_connect_failures_total",
               "Upstream connections that could not be established.", m.upstream_connect_failures);
+  out.counter("switchyard_upstream_reconnects_total",
+              "Upstream connections closed before the server's first message and made again.",
+              m.upstream_reconnects);
   out.counter("switchyard_cancel_requests_total", "CancelRequests received.", m.cancel_requests);
   out.family("switchyard_bytes_received_total", "counter",
              "Bytes received, by peer (client or upstream).");

@@ -300,6 +300,7 @@ awaitable<Session::Step> Session::connect_and_authenticate() {
     if ((co_await net::this_coro::cancellation_state).cancelled() != net::cancellation_type::none) {
       co_return Step::done;
     }
+    metrics_.upstream_reconnects.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("event=upstream_reconnect session={} client={} attempt={} reason={}", id_, peer_,
                  attempt + 1, log_value("upstream closed before its first message"));
     upstream_.reset();

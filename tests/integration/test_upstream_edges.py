@@ -2,6 +2,7 @@
 tests/support: odd startup replies, malformed and oversized messages, unsolicited messages,
 and the bytes that reach the server for authentication and cancel."""
 
+import http.client
 import os
 import struct
 import sys
@@ -35,6 +36,20 @@ class UpstreamEdgesTest(IntegrationCase):
 
     def connect_raw(self, proxy):
         return rc.RawConnection(proxy.host, proxy.port)
+
+    @staticmethod
+    def counter(admin_port, name):
+        """One unlabelled counter from the proxy's /metrics."""
+        conn = http.client.HTTPConnection("127.0.0.1", admin_port, timeout=10)
+        try:
+            conn.request("GET", "/metrics")
+            body = conn.getresponse().read().decode()
+        finally:
+            conn.close()
+        for line in body.splitlines():
+            if line.startswith(name + " "):
+                return int(float(line.split()[1]))
+        raise AssertionError(f"{name} not in /metrics")
 
     def startup_answer(self, proxy):
         """What a client that sends its startup packet hears until the proxy closes."""
@@ -72,7 +87,8 @@ class UpstreamEdgesTest(IntegrationCase):
                    fb.command_complete("SELECT 1") + fb.ready_for_query())
             s.wait_closed(10)
 
-        fake, proxy = self.with_fake(script)
+        admin_port = free_port()
+        fake, proxy = self.with_fake(script, extra={"admin": {"address": f"127.0.0.1:{admin_port}"}})
         with self.connect_raw(proxy) as conn:
             conn.start("alice", "db", extra={"application_name": "retried"})
             self.assertEqual(rc.rows(conn.simple("SELECT 1")), [["third time"]])
@@ -80,6 +96,8 @@ class UpstreamEdgesTest(IntegrationCase):
         # The same startup each time, and the client saw none of the lost ones.
         self.assertEqual([p.get("application_name") for p in startups], ["retried"] * 3)
         self.assertEqual(proxy.log_text().count("event=upstream_reconnect "), 2)
+        self.assertEqual(self.counter(admin_port, "switchyard_upstream_reconnects_total"), 2)
+        self.assertEqual(self.counter(admin_port, "switchyard_upstream_connect_failures_total"), 0)
 
     def test_upstream_that_answered_is_not_connected_again(self):
         # One message from the server, then a close: the client was told something, so that
