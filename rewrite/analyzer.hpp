@@ -211,6 +211,13 @@ class Analyzer {
   enum class WriteOp { none, add_new, add_old, rename_to_new, remove_old };
   WriteOp decide_write(const Migration* m, bool writes_old, bool writes_new);
   std::string written_value(const Migration* m, WriteOp op, Span value, const Node* node);
+  /// `value`, written by the app to the column `op` takes from, carried to the other column:
+  /// the transform applied to the value as that column stores it. The cast matters where the
+  /// value's type is not the column's: `SET score = 2.6` stores 3 in an integer O, and N must be
+  /// to_new(3), not to_new(2.6); `now()` into a timestamp O is the session's local time. An
+  /// untyped value (`$1`, a string, NULL) would take its type from the template instead.
+  static std::string transformed_write(const Migration* m, WriteOp op, const std::string& value,
+                                       bool untyped);
   /// The template that carries a written value to the other column: to_old for add_old,
   /// to_new otherwise.
   static const std::string& transform_of(const Migration* m, WriteOp op) {
@@ -220,7 +227,6 @@ class Analyzer {
   /// function, a nested statement. Functions the catalog has not described are recorded as
   /// missing (and pass).
   std::string unrepeatable(const Node* value);
-  bool safe_to_duplicate(const Node* value, const Migration* m);
   /// Refuses a write whose value cannot be repeated; `bad` is what unrepeatable() found.
   void refuse_repeat(const Migration* m, const std::string& bad);
   /// The read rule over a SET list's values (UPDATE, ON CONFLICT DO UPDATE, MERGE).

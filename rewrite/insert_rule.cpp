@@ -343,12 +343,12 @@ void Analyzer::wrapped_query_writes(const PgQuery__InsertStmt* ins, const Relati
   for (size_t i = 0; i < site.cols.size(); ++i) {
     aliases += (i == 0 ? "c" : ", c") + std::to_string(i + 1);
   }
-  const std::string& tmpl = transform_of(m, op);
   std::string items;
   if (op == WriteOp::add_new || op == WriteOp::add_old) {
     items = "switchyard_rows.*, " +
-            transformed(
-                tmpl, "switchyard_rows.c" + std::to_string((op == WriteOp::add_new ? io : in) + 1));
+            transformed_write(
+                m, op, "switchyard_rows.c" + std::to_string((op == WriteOp::add_new ? io : in) + 1),
+                false);
   } else {
     // writes = new, the query as wide as the list (the caller checked): every column by
     // name, O's through to_new (rename_to_new) or left out (remove_old).
@@ -358,7 +358,7 @@ void Analyzer::wrapped_query_writes(const PgQuery__InsertStmt* ins, const Relati
         continue;
       }
       items += (items.empty() ? "" : ", ") +
-               (static_cast<int>(i) == io ? transformed(tmpl, column) : column);
+               (static_cast<int>(i) == io ? transformed_write(m, op, column, false) : column);
     }
   }
   if (!edits_.insert(tokens_.at(first).start, "SELECT " + items + " FROM (") ||
@@ -428,12 +428,11 @@ void Analyzer::insert_edits(const Migration* m, WriteOp op, int io, int in,
         // the types their columns give them.
         const std::string name = "switchyard_value" + std::to_string(r + 1);
         const std::string v = name + ".v";
-        const std::string& tmpl = transform_of(m, op);
         ctes.push_back(name + " AS MATERIALIZED (SELECT " +
                        edits_.render(row[src].begin, row[src].end) + " AS v)");
         ok = edits_.replace(row[src].begin, row[src].end, "(SELECT " + v + " FROM " + name + ")") &&
-             edits_.insert(site.append_at[r],
-                           ", (SELECT " + transformed(tmpl, v) + " FROM " + name + ")");
+             edits_.insert(site.append_at[r], ", (SELECT " + transformed_write(m, op, v, false) +
+                                                  " FROM " + name + ")");
         continue;
       }
       ok = edits_.insert(site.append_at[r], ", " + written_value(m, op, row[src], node));

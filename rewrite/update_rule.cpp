@@ -72,16 +72,15 @@ Names Analyzer::delete_stmt(const PgQuery__DeleteStmt* del, const Scope* outer) 
 
 std::string Analyzer::computed_once(const Migration* m, WriteOp op, const std::string& written,
                                     Span value, const Relation& target) {
-  const std::string& tmpl = transform_of(m, op);
   const std::string v = "switchyard_value.v";
   const std::string other = quote_ident(op == WriteOp::add_old ? m->old_column : m->new_column);
   // The reference to the target's row makes the sub-SELECT correlated, so it runs for each
   // row: an uncorrelated one is evaluated once for the whole statement, and every row would get
   // the first row's random() where the app's SET gives each its own.
-  return "(" + written + ", " + other + ") = (SELECT " + v + ", " + transformed(tmpl, v) +
-         " FROM (SELECT " + edits_.render(value.begin, value.end) +
-         ") AS switchyard_value (v) WHERE " + "pg_catalog.num_nulls(" +
-         quote_ident(target.refname) + ".*) = 0)";
+  return "(" + written + ", " + other + ") = (SELECT " + v + ", " +
+         transformed_write(m, op, v, false) + " FROM (SELECT " +
+         edits_.render(value.begin, value.end) + ") AS switchyard_value (v) WHERE " +
+         "pg_catalog.num_nulls(" + quote_ident(target.refname) + ".*) = 0)";
 }
 
 void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Relation& target,
@@ -203,10 +202,20 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
           continue;
         }
         const Node* arg = src->row_expr->args[pos];
-        if (op == WriteOp::add_new || op == WriteOp::add_old) {
-          if (!safe_to_duplicate(arg, m)) {
-            continue;
+        if ((op == WriteOp::add_new || op == WriteOp::add_old) && !unrepeatable(arg).empty()) {
+          // Postgres reads `(a, b) = (x, y)` as `a = x, b = y`: written out so, with the value
+          // that may differ when evaluated twice computed once for both columns.
+          std::string text;
+          for (size_t i = 0; i < names.size(); ++i) {
+            if (i != pos) {
+              text += edits_.render(names[i].begin, names[i].end) + " = " +
+                      edits_.render(vals[i].begin, vals[i].end) + ", ";
+            }
           }
+          ok =
+              edits_.replace(item.begin, item.end,
+                             text + computed_once(m, op, quote_ident(rt->name), vals[pos], target));
+        } else if (op == WriteOp::add_new || op == WriteOp::add_old) {
           ok = edits_.insert(item.end, ", " + other + " = " + written_value(m, op, vals[pos], arg));
         } else {
           ok = edits_.replace(names[pos].begin, names[pos].end, other);
@@ -230,10 +239,24 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
           continue;
         }
         const Node* arg = sub->target_list[pos]->res_target->val;
-        if (op == WriteOp::add_new || op == WriteOp::add_old) {
-          if (!safe_to_duplicate(arg, m)) {
-            continue;
+        if ((op == WriteOp::add_new || op == WriteOp::add_old) && !unrepeatable(arg).empty()) {
+          // The sub-SELECT computes each of its columns once per row: the other column reads
+          // the written one from it, through a derived table around it. Its references to the
+          // target row stay where they were, so it runs once per row exactly when it did.
+          std::string columns;
+          std::string aliases;
+          for (size_t i = 0; i < names.size(); ++i) {
+            const std::string c = "c" + std::to_string(i + 1);
+            columns += "switchyard_rows." + c + ", ";
+            aliases += (i == 0 ? "" : ", ") + c;
           }
+          columns += transformed_write(m, op, "switchyard_rows.c" + std::to_string(pos + 1), false);
+          const int source = tokens_.at(eq + 1).start;
+          ok = edits_.insert(names.back().end, ", " + other) &&
+               edits_.replace(source, item.end,
+                              "(SELECT " + columns + " FROM " + edits_.render(source, item.end) +
+                                  " AS switchyard_rows (" + aliases + "))");
+        } else if (op == WriteOp::add_new || op == WriteOp::add_old) {
           ok = edits_.insert(names.back().end, ", " + other) &&
                edits_.insert(last_full->end, ", " + written_value(m, op, vals[pos], arg));
         } else {

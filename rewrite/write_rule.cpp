@@ -210,14 +210,6 @@ std::string Analyzer::unrepeatable(const Node* value) {
   return bad;
 }
 
-bool Analyzer::safe_to_duplicate(const Node* value, const Migration* m) {
-  const std::string bad = unrepeatable(value);
-  if (!bad.empty()) {
-    refuse_repeat(m, bad);
-  }
-  return bad.empty();
-}
-
 void Analyzer::refuse_repeat(const Migration* m, const std::string& bad) {
   unsupported(m, "a written value using " + bad +
                      " (it would be evaluated twice and could differ between the columns)");
@@ -242,19 +234,24 @@ std::string Analyzer::written_value(const Migration* m, WriteOp op, Span value, 
     // own default too.
     return "DEFAULT";
   }
-  std::string text = edits_.render(value.begin, value.end);
+  return transformed_write(m, op, edits_.render(value.begin, value.end), is_untyped(node));
+}
+
+std::string Analyzer::transformed_write(const Migration* m, WriteOp op, const std::string& value,
+                                        bool untyped) {
   const std::string& tmpl = transform_of(m, op);
   if (tmpl.empty()) {
-    return text;
+    return value;
   }
-  if (is_untyped(node)) {
-    // The value is written to N for add_old, to O otherwise: its type is that column's.
-    const std::string& type = op == WriteOp::add_old ? m->new_type : m->old_type;
-    if (!type.empty()) {
-      text += "::" + type;
-    }
+  // The value is written to N for add_old, to O otherwise: its type is that column's.
+  const std::string& type = op == WriteOp::add_old ? m->new_type : m->old_type;
+  if (type.empty()) {
+    return "(" + apply_template(tmpl, value) + ")";
   }
-  return "(" + apply_template(tmpl, text) + ")";
+  return "(" +
+         apply_template(tmpl,
+                        untyped ? value + "::" + type : "CAST(" + value + " AS " + type + ")") +
+         ")";
 }
 
 std::vector<Span> Analyzer::select_target_spans(const PgQuery__SelectStmt* s) {

@@ -57,6 +57,10 @@ INSERT INTO orders VALUES (10, 1, 'open', 5), (11, 1, 'active', 7), (12, 2, 'ina
                           (13, 9, NULL, 1), (14, 4, 'active', 3);
 INSERT INTO accounts VALUES (1, 1), (2, 3), (4, 4);
 INSERT INTO audit.users VALUES (1, 'audited');
+-- VOLATILE as far as the proxy knows (so a value calling it is computed once), and the same
+-- answer in every database.
+CREATE FUNCTION relabel(text) RETURNS text LANGUAGE sql VOLATILE
+  AS $$ SELECT CASE $1 WHEN 'active' THEN 'inactive' WHEN 'inactive' THEN 'active' END $$;
 """
 # Both columns as stored, for the write checks: the proxy rewrites no view.
 RAW_VIEW = "CREATE VIEW users_raw AS SELECT id, status, name, state FROM users;"
@@ -192,6 +196,16 @@ EXTRA_WRITES = [
     "o.status)",
     "MERGE INTO users u USING (SELECT 20 AS id, 'active' AS status) s ON s.id = u.id WHEN NOT "
     "MATCHED THEN INSERT VALUES (s.id, s.status, 'new')",
+    # A value computed once for both columns.
+    "UPDATE users SET status = relabel(status) WHERE id < 4",
+    "UPDATE users SET (name, status) = ('z', relabel(status)) WHERE id < 4",
+    "UPDATE users u SET (status, name) = (SELECT relabel(o.status), 'o' FROM orders o WHERE "
+    "o.user_id = u.id ORDER BY o.id LIMIT 1) WHERE id < 3",
+    "INSERT INTO users (id, status) VALUES (6, relabel('active')), (7, 'x')",
+    # A value of another type than the column: N gets the transform of what O stores.
+    "UPDATE users SET status = length(name) WHERE id < 3",
+    "INSERT INTO users (id, status, name) VALUES (6, 42, 'g'), (7, 1.5, 'h')",
+    "INSERT INTO users (id, status) SELECT id + 100, total FROM orders",
 ]
 
 

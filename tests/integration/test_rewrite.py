@@ -13,6 +13,8 @@ test_rewrite_drivers and test_rewrite_property. MigrationProxy adds to the harne
 for the new generation.
 """
 
+import datetime
+import decimal
 import hashlib
 import os
 import signal
@@ -346,11 +348,23 @@ class WritesBothTest(RewriteCase):
             conn.execute("INSERT INTO users (id, status) VALUES (%s, md5(random()::text)), "
                          "(7, md5(random()::text || %s))", (6, "x"))
             conn.execute("INSERT INTO accounts (id, status) VALUES (4, noisy(%s))", ("active",))
+            # A multi-column SET: from a row (read as one item per column), and from a sub-SELECT
+            # (each of its columns computed once per row).
+            conn.execute("UPDATE users SET (name, status) = (%s, md5(random()::text || name)) "
+                         "WHERE id IN (1, 2)", ("n",))
+            conn.execute("UPDATE users u SET (status, name) = (SELECT md5(random()::text || "
+                         "u.id), 'm') WHERE id >= 6")
+            conn.execute("UPDATE accounts SET (name, status) = ROW('q', noisy('inactive')) "
+                         "WHERE id = 1")
+            conn.execute("UPDATE accounts a SET (status, name) = (SELECT CASE WHEN random() < 2 "
+                         "THEN 'active' END, a.name) WHERE id = 2")
         users = self.rows("users")
         self.assertEqual(len({status for _, status, _ in users}), 7, users)
         self.assertTrue(all(status == state and len(status) == 32 for _, status, state in users),
                         users)
-        self.assertEqual(self.rows("accounts"), [(1, "inactive", 0), (2, "inactive", 0),
+        self.assertEqual(self.rows("users", "id, name"),
+                         [(1, "n"), (2, "n"), (3, "c"), (4, None), (5, None), (6, "m"), (7, "m")])
+        self.assertEqual(self.rows("accounts"), [(1, "inactive", 0), (2, "active", 1),
                                                  (3, "active", 1), (4, "active", 1)])
 
     def test_insert_from_select_star_or_a_union_is_read_through_a_subquery(self):
@@ -1188,13 +1202,19 @@ class ReadsNewTest(RewriteCase):
 # Writes of the old column that the engine refuses (README "Not supported"): each would let the
 # two columns drift. The values keep the data deterministic under passthrough.
 UNSUPPORTED = (
-    (TYPE_CHANGE, "UPDATE accounts SET (name, status) = "
-                  "('n', CASE WHEN random() < 2 THEN 'inactive' END)"),
-    (RENAME, "UPDATE users SET (name, status) = ('n', noisy('inactive')) WHERE id = 1"),
+    (TYPE_CHANGE, "MERGE INTO accounts a USING staging s ON s.id = a.id + 100 WHEN NOT MATCHED "
+                  "THEN INSERT (id, status) VALUES (s.id + 10, noisy(s.status))"),
     (RENAME, "MERGE INTO users u USING staging s ON s.id = u.id + 100 WHEN NOT MATCHED THEN "
              "INSERT (id, status) VALUES (s.id + 10, CASE WHEN random() < 2 THEN s.status END)"),
     (RENAME, "INSERT INTO users SELECT * FROM pending_users()"),
 )
+
+
+def refused_insert(table, placeholder="%s"):
+    """A write the engine refuses, with one parameter (the row's id): MERGE's INSERT runs once
+    per source row, so a volatile value in it cannot be computed once for both columns."""
+    return (f"MERGE INTO {table} t USING (VALUES ({placeholder}::int)) v (id) ON v.id = t.id "
+            "WHEN NOT MATCHED THEN INSERT (id, status) VALUES (v.id, md5(random()::text))")
 
 
 @requires_proxy
@@ -1222,8 +1242,7 @@ class UnsupportedTest(RewriteCase):
                         conn.execute(text)
                     self.assert_rejected(raised, name)
             with self.assertRaises(errors.FeatureNotSupported) as raised:
-                conn.execute("UPDATE users SET (name, status) = (%s, md5(random()::text))",
-                             ("n",))
+                conn.execute(refused_insert("users"), (5,))
             self.assert_rejected(raised, RENAME)
             self.assertEqual(conn.execute("SELECT count(*) FROM users").fetchone(), (2,))
         self.assert_data_unchanged()
@@ -1235,9 +1254,9 @@ class UnsupportedTest(RewriteCase):
                 conn.execute(text)
         # Forwarded as written: only the column the app named changed. That drift is what the
         # operator chose with passthrough; the log says so.
-        self.assertEqual(self.rows("users"), [(1, "inactive", "active"), (2, "active", "active"),
+        self.assertEqual(self.rows("users"), [(1, "active", "active"), (2, "active", "active"),
                                               (3, "active", None), (11, "inactive", None)])
-        self.assertEqual(self.rows("accounts"), [(1, "inactive", 1)])
+        self.assertEqual(self.rows("accounts"), [(1, "active", 1), (11, "inactive", None)])
         self.assertIn("event=unsupported_passthrough", p.log_text())
 
     def test_a_catalog_that_cannot_be_read_refuses_the_write_alone(self):
@@ -1269,9 +1288,8 @@ class UnsupportedTest(RewriteCase):
                 with self.connect(autocommit=False) as conn:
                     conn.execute("INSERT INTO users (id, status) VALUES (5, 'inactive')")
                     with self.assertRaises(errors.FeatureNotSupported) as raised:
-                        conn.execute("UPDATE users SET (name, status) = "
-                                     "('n', md5(random()::text)) WHERE id = %s"
-                                     if params else UNSUPPORTED[1][1], params)
+                        conn.execute(refused_insert("users") if params else UNSUPPORTED[1][1],
+                                     params)
                     self.assert_rejected(raised, RENAME)
                     with self.assertRaises(errors.InFailedSqlTransaction):
                         conn.execute("SELECT 1")
@@ -1288,8 +1306,7 @@ class UnsupportedTest(RewriteCase):
         with self.raw_session() as conn:
             conn.send(wire.parse("INSERT INTO users (id, status) VALUES ($1, 'inactive')", "good")
                       + wire.bind(["7"], statement="good") + wire.execute()
-                      + wire.parse("UPDATE users SET (name, status) = "
-                                   "('n', md5(random()::text)) WHERE id = $1", "bad")
+                      + wire.parse(refused_insert("users", "$1"), "bad")
                       + wire.bind(["1"], statement="bad") + wire.execute()
                       + wire.parse("SELECT 1") + wire.bind() + wire.execute() + wire.sync())
             messages = conn.read_until_ready()
@@ -1312,13 +1329,11 @@ class UnsupportedTest(RewriteCase):
             with self.assertRaises(errors.FeatureNotSupported):
                 with conn.pipeline():
                     conn.execute("INSERT INTO users (id, status) VALUES (%s, 'inactive')", (9,))
-                    conn.execute("UPDATE accounts SET (name, status) = "
-                                 "('n', md5(random()::text)) WHERE id = %s", (1,))
+                    conn.execute(refused_insert("accounts"), (5,))
                     conn.execute("INSERT INTO users (id, status) VALUES (%s, 'inactive')", (10,))
             for _ in range(2):
                 with self.assertRaises(errors.FeatureNotSupported) as raised:
-                    conn.execute("UPDATE accounts SET (name, status) = "
-                                 "('n', md5(random()::text)) WHERE id = %s", (1,), prepare=True)
+                    conn.execute(refused_insert("accounts"), (5,), prepare=True)
                 self.assert_rejected(raised, TYPE_CHANGE)
             conn.execute("UPDATE accounts SET status = %s WHERE id = %s", ("inactive", 1),
                          prepare=True)
@@ -1362,6 +1377,58 @@ class OldColumnDroppedTest(RewriteCase):
                 self.assertEqual(self.rows(t.table, "id, state"),
                                  [(1, t.new("inactive")), (2, t.new("inactive")),
                                   (3, t.new("active"))])
+
+
+@requires_proxy
+class WrittenValueTypesTest(RewriteCase):
+    """A written value whose type is not its column's: the other column gets the transform of
+    what the written column stores, not of the value before the assignment converted it."""
+
+    MIGRATIONS = [
+        {"name": "events-at-to-utc", "table": "public.events", "old_column": "at",
+         "new_column": "at_utc", "to_new": "{value} AT TIME ZONE 'UTC'",
+         "to_old": "{value} AT TIME ZONE 'UTC'", "writes": "both", "reads": "old"},
+        {"name": "scores-to-points", "table": "public.scores", "old_column": "score",
+         "new_column": "points", "to_new": "{value} * 1.5", "to_old": "round({value} / 1.5)",
+         "writes": "both", "reads": "old"},
+    ]
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("CREATE TABLE events (id int PRIMARY KEY, at timestamp, "
+                     "at_utc timestamptz); "
+                     "CREATE TABLE scores (id int PRIMARY KEY, score int, points numeric)")
+
+    def setUp(self):
+        super().setUp()
+        self.pg.query("TRUNCATE events, scores")
+
+    def test_a_timestamptz_written_to_a_timestamp_column(self):
+        # now() is a timestamptz: the timestamp column stores it as the session's local time,
+        # and N must be that local time read as UTC, whatever the session's time zone.
+        with self.connect(options="-c TimeZone=Asia/Tokyo") as conn:
+            conn.execute("INSERT INTO events (id, at) VALUES (1, now()), (2, %s)",
+                         (datetime.datetime(2026, 3, 1, 12, 0, tzinfo=datetime.timezone.utc),))
+            conn.execute("UPDATE events SET at = now() - interval '1 day' WHERE id = 1")
+            conn.execute("INSERT INTO events (id, at) VALUES (3, clock_timestamp())")
+            conn.execute("UPDATE events SET (at, id) = (clock_timestamp(), 4) WHERE id = 3")
+            conn.execute("INSERT INTO events (id, at) SELECT 5, now() UNION SELECT 6, now()")
+        self.assertEqual(self.pg.query("SELECT count(*), count(*) FILTER (WHERE at_utc IS "
+                                       "DISTINCT FROM at AT TIME ZONE 'UTC') FROM events"),
+                         [(5, 0)])
+        # 12:00 UTC is 21:00 in Tokyo: the local time the column stores.
+        self.assertEqual(self.pg.query("SELECT at FROM events WHERE id = 2"),
+                         [(datetime.datetime(2026, 3, 1, 21, 0),)])
+
+    def test_a_fraction_written_to_an_integer_column(self):
+        with self.connect() as conn:
+            conn.execute("INSERT INTO scores (id, score) VALUES (1, 2.6), (2, %s)",
+                         (decimal.Decimal("7.4"),))
+            conn.execute("UPDATE scores SET score = score + 0.5 WHERE id = 2")
+            conn.execute("UPDATE scores SET (score, id) = (SELECT 4.4 + random() / 10, 3) "
+                         "WHERE id = 1")
+        self.assertEqual(self.pg.query("SELECT id, score, points FROM scores ORDER BY id"),
+                         [(2, 8, decimal.Decimal("12.0")), (3, 4, decimal.Decimal("6.0"))])
 
 
 if __name__ == "__main__":

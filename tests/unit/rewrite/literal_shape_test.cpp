@@ -235,8 +235,10 @@ TEST(LiteralShapeTest, KeyRewriteFilledEqualsEachTextsRewrite) {
       "INSERT INTO users SELECT 1, 'a' UNION SELECT 2, 'b'",
       "UPDATE users SET status = md5(random()::text || 'salt') WHERE id = 4 AND name <> 'x'",
       "INSERT INTO users (id, status) VALUES (1, random()::text), (2, 'x')",
-      // Refused: a refusal is never shared, each text of the shape is rewritten.
       "UPDATE users SET (name, status) = ('n', random()::text) WHERE id = 1",
+      // Refused: a refusal is never shared, each text of the shape is rewritten.
+      "MERGE INTO users u USING orders o ON o.user_id = u.id AND o.total > 2 WHEN NOT MATCHED "
+      "THEN INSERT (id, status) VALUES (o.id, random()::text)",
   };
   const StaticCatalog catalog = make_catalog();
   int reusable = 0;

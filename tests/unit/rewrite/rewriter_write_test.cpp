@@ -124,14 +124,18 @@ TEST(InsertRuleTest, FunctionsInWrittenValuesAreJudgedByTheirVolatility) {
        "UPDATE users SET status = stamp(upper($1)), state = stamp(upper($1)) WHERE id = 1"},
       {"UPDATE users SET status = app.next_code() WHERE id = 1",
        "UPDATE users SET status = app.next_code(), state = app.next_code() WHERE id = 1"},
-      {"UPDATE users SET (name, status) = ('n', next_code())", nullptr, kRejected,
-       "next_code(), which is VOLATILE"},
-      {"UPDATE users SET (name, status) = ('n', public.next_code())", nullptr, kRejected,
-       "public.next_code()"},
-      {"UPDATE users SET (name, status) = ('n', gone($1))", nullptr, kRejected,
-       "gone(), which the catalog does not list"},
-      {"UPDATE users SET (name, status) = ('n', random()::text)", nullptr, kRejected,
-       "random(), which is VOLATILE"},
+      {"MERGE INTO users u USING orders o ON o.user_id = u.id WHEN NOT MATCHED THEN INSERT (id, "
+       "status) VALUES (o.id, next_code())",
+       nullptr, kRejected, "next_code(), which is VOLATILE"},
+      {"MERGE INTO users u USING orders o ON o.user_id = u.id WHEN NOT MATCHED THEN INSERT (id, "
+       "status) VALUES (o.id, public.next_code())",
+       nullptr, kRejected, "public.next_code()"},
+      {"MERGE INTO users u USING orders o ON o.user_id = u.id WHEN NOT MATCHED THEN INSERT (id, "
+       "status) VALUES (o.id, gone($1))",
+       nullptr, kRejected, "gone(), which the catalog does not list"},
+      {"MERGE INTO users u USING orders o ON o.user_id = u.id WHEN NOT MATCHED THEN INSERT (id, "
+       "status) VALUES (o.id, random()::text)",
+       nullptr, kRejected, "random(), which is VOLATILE"},
       // Not written to both columns: no function matters.
       {"INSERT INTO users (id, name) VALUES (1, unknown_fn())", nullptr, kUnchanged},
   };
@@ -248,7 +252,8 @@ TEST(InsertRuleTest, WritesBothTypeChange) {
 
 TEST(InsertRuleTest, BareParametersInATransformTakeTheirColumnsType) {
   // Inside CASE an untyped $n would become text; with the catalog's types it is pinned to the
-  // type the server infers without the rewrite. Other values are left alone.
+  // type the server infers without the rewrite. A typed value is cast to the column it is
+  // written to, so that the other column gets the transform of what that column stores.
   Migration typed = users_migration(Writes::both, Reads::old_column, true);
   typed.old_type = "text";
   typed.new_type = "smallint";
@@ -260,7 +265,21 @@ TEST(InsertRuleTest, BareParametersInATransformTakeTheirColumnsType) {
           {"INSERT INTO users (id, status) VALUES ($1, $2)",
            "INSERT INTO users (id, status, state) VALUES ($1, $2, " TO_NEW("$2::text") ")"},
           {"INSERT INTO users (id, state) VALUES ($1, $2::int)",
-           "INSERT INTO users (id, state, status) VALUES ($1, $2::int, " TO_OLD("$2::int") ")"},
+           "INSERT INTO users (id, state, status) VALUES ($1, $2::int, " TO_OLD(
+               "CAST($2::int AS smallint)") ")"},
+          {"UPDATE users SET status = now() WHERE id = 1",
+           "UPDATE users SET status = now(), state = " TO_NEW("CAST(now() AS text)") " WHERE id = "
+                                                                                     "1"},
+          {"UPDATE users SET status = random()::text WHERE id = 1",
+           "UPDATE users SET (status, state) = (SELECT switchyard_value.v, " TO_NEW(
+               "CAST(switchyard_value.v AS text)") " FROM (SELECT random()::text) AS "
+                                                   "switchyard_value (v) WHERE "
+                                                   "pg_catalog.num_nulls(users.*) = 0) WHERE id = "
+                                                   "1"},
+          {"INSERT INTO users (id, status) SELECT id, status FROM orders UNION SELECT 1, 'a'",
+           "INSERT INTO users (id, status, state) SELECT switchyard_rows.*, " TO_NEW(
+               "CAST(switchyard_rows.c2 AS text)") " FROM (SELECT id, status FROM orders UNION "
+                                                   "SELECT 1, 'a') AS switchyard_rows (c1, c2)"},
           {"INSERT INTO users (id, state) VALUES (1, NULL), (2, '1')",
            "INSERT INTO users (id, state, status) VALUES (1, NULL, " TO_OLD(
                "NULL::smallint") "), (2, '1', " TO_OLD("'1'::smallint") ")"},
@@ -411,32 +430,53 @@ TEST(UpdateRuleTest, AVolatileValueIsComputedOncePerRow) {
 #define ONCE(t, v, r)                                                   \
   "(status, state) = (SELECT switchyard_value.v, " t " FROM (SELECT " v \
   ") AS switchyard_value (v) WHERE pg_catalog.num_nulls(" r ".*) = 0)"
-  run_table(users_migration(Writes::both, Reads::old_column),
-            {
-                {"UPDATE users SET status = nextval('s')::text",
-                 "UPDATE users SET " ONCE("switchyard_value.v", "nextval('s')::text", "users")},
-                {"UPDATE users AS u SET name = 'n', status = md5(random()::text || u.name) WHERE "
-                 "id = $1",
-                 "UPDATE users AS u SET name = 'n', " ONCE(
-                     "switchyard_value.v", "md5(random()::text || u.name)", "u") " WHERE id = $1"},
-                {"INSERT INTO users (id, status) VALUES (1, 'a') ON CONFLICT (id) DO UPDATE SET "
-                 "status = md5(random()::text || excluded.status)",
-                 "INSERT INTO users (id, status, state) VALUES (1, 'a', 'a') ON CONFLICT (id) DO "
-                 "UPDATE SET " ONCE("switchyard_value.v", "md5(random()::text || excluded.status)",
-                                    "users")},
-                {"UPDATE users SET state = gen_random_uuid()::text",
-                 "UPDATE users SET (state, status) = (SELECT switchyard_value.v, "
-                 "switchyard_value.v FROM (SELECT gen_random_uuid()::text) AS switchyard_value "
-                 "(v) WHERE pg_catalog.num_nulls(users.*) = 0)"},
-                // A multi-column SET is not split: still refused.
-                {"UPDATE users SET (name, status) = ('n', random()::text)", nullptr, kRejected,
-                 "random()"},
-            });
+  run_table(
+      users_migration(Writes::both, Reads::old_column),
+      {
+          {"UPDATE users SET status = nextval('s')::text",
+           "UPDATE users SET " ONCE("switchyard_value.v", "nextval('s')::text", "users")},
+          {"UPDATE users AS u SET name = 'n', status = md5(random()::text || u.name) WHERE "
+           "id = $1",
+           "UPDATE users AS u SET name = 'n', " ONCE(
+               "switchyard_value.v", "md5(random()::text || u.name)", "u") " WHERE id = $1"},
+          {"INSERT INTO users (id, status) VALUES (1, 'a') ON CONFLICT (id) DO UPDATE SET "
+           "status = md5(random()::text || excluded.status)",
+           "INSERT INTO users (id, status, state) VALUES (1, 'a', 'a') ON CONFLICT (id) DO "
+           "UPDATE SET " ONCE("switchyard_value.v", "md5(random()::text || excluded.status)",
+                              "users")},
+          {"UPDATE users SET state = gen_random_uuid()::text",
+           "UPDATE users SET (state, status) = (SELECT switchyard_value.v, "
+           "switchyard_value.v FROM (SELECT gen_random_uuid()::text) AS switchyard_value "
+           "(v) WHERE pg_catalog.num_nulls(users.*) = 0)"},
+          // A multi-column SET from a row is written out item by item (Postgres reads it
+          // so), the volatile one computed once.
+          {"UPDATE users SET (name, status) = ('n', random()::text)",
+           "UPDATE users SET name = 'n', " ONCE("switchyard_value.v", "random()::text", "users")},
+          {"UPDATE users u SET (status, id, name) = ROW(random()::text, DEFAULT, u.name || "
+           "'x') WHERE id = 1",
+           "UPDATE users u SET id = DEFAULT, name = u.name || 'x', " ONCE(
+               "switchyard_value.v", "random()::text", "u") " WHERE id = 1"},
+          // From a sub-SELECT, which computes each column once per row: N reads O's value
+          // from it, through a derived table.
+          {"UPDATE users SET (name, status) = (SELECT o.id::text, md5(random()::text) FROM "
+           "orders o WHERE o.user_id = users.id) WHERE id = 1",
+           "UPDATE users SET (name, status, state) = (SELECT switchyard_rows.c1, "
+           "switchyard_rows.c2, switchyard_rows.c2 FROM (SELECT o.id::text, "
+           "md5(random()::text) FROM orders o WHERE o.user_id = users.id) AS switchyard_rows "
+           "(c1, c2)) WHERE id = 1"},
+      });
   run_table(users_migration(Writes::both, Reads::old_column, true),
             {
                 {"UPDATE users SET status = CASE WHEN random() < 0.5 THEN 'active' END",
                  "UPDATE users SET " ONCE(TO_NEW("switchyard_value.v"),
                                           "CASE WHEN random() < 0.5 THEN 'active' END", "users")},
+                {"UPDATE users SET (name, status) = (SELECT 1, CASE WHEN random() < 0.5 THEN "
+                 "'active' END)",
+                 "UPDATE users SET (name, status, state) = (SELECT switchyard_rows.c1, "
+                 "switchyard_rows.c2, " TO_NEW("switchyard_rows.c2") " FROM (SELECT 1, CASE WHEN "
+                                                                     "random() < 0.5 THEN 'active' "
+                                                                     "END) AS switchyard_rows (c1, "
+                                                                     "c2))"},
             });
 #undef ONCE
 }
@@ -810,7 +850,8 @@ TEST(CopyStagingTest, TypesAndRefusals) {
             "pg_temp.\"users (switchyard staging)\" (id, status) FROM STDIN (FORMAT binary); "
             "INSERT INTO users "
             "(id, status, state) OVERRIDING SYSTEM VALUE SELECT copied.id, copied.status, "
-            "(CAST((copied.status) AS smallint)) FROM pg_temp.\"users (switchyard staging)\" AS "
+            "(CAST((CAST(copied.status AS text)) AS smallint)) FROM pg_temp.\"users (switchyard "
+            "staging)\" AS "
             "copied; DROP "
             "TABLE pg_temp.\"users (switchyard staging)\"");
   EXPECT_NE(r.staged_because.find("in binary format between text and smallint"), std::string::npos)
