@@ -276,25 +276,33 @@ awaitable<void> Session::forward_cancel(const protocol::CancelRequest& request) 
                request.process_id, target->to_string());
 }
 
-// A connection the upstream ends before its first message is connected again, a few times
-// within the startup timeout: the server never saw the session, and the client has been told
-// nothing yet. When a burst of connects (a thousand clients reconnecting at once after a deploy)
-// overflows the server's listen queue, the kernel resets some of them that way.
+// A connection the upstream ends before its first message (or before its answer to
+// SSLRequest) is connected again, a few times within the startup timeout: the server never saw
+// the session, and the client has been told nothing yet. When a burst of connects (a thousand
+// clients reconnecting at once after a deploy) overflows the server's listen queue, the kernel
+// resets some of them that way.
 awaitable<Session::Step> Session::connect_and_authenticate() {
   constexpr int kAttempts = 3;
   for (int attempt = 1;; ++attempt) {
+    const bool last_attempt = attempt == kAttempts;
     auto connected = co_await connect_upstream(*snapshot_, off_thread_);
-    if (auto* error = std::get_if<std::string>(&connected)) {
-      metrics_.upstream_connect_failures.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("event=upstream_connect_failed session={} client={} error={}", id_, peer_,
-                   log_value(*error));
-      co_await send_error(client_, "FATAL", "08006", *error);
-      co_return Step::done;
-    }
-    upstream_ = std::move(std::get<std::unique_ptr<Stream>>(connected));
-    const Step step = co_await authenticate(attempt == kAttempts);
-    if (step != Step::upstream_lost) {
-      co_return step;
+    std::string_view reason;
+    if (auto* failure = std::get_if<ConnectFailure>(&connected)) {
+      if (!failure->unanswered || last_attempt) {
+        metrics_.upstream_connect_failures.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("event=upstream_connect_failed session={} client={} error={}", id_, peer_,
+                     log_value(failure->message));
+        co_await send_error(client_, "FATAL", "08006", failure->message);
+        co_return Step::done;
+      }
+      reason = "upstream closed before answering SSLRequest";
+    } else {
+      upstream_ = std::move(std::get<std::unique_ptr<Stream>>(connected));
+      const Step step = co_await authenticate(last_attempt);
+      if (step != Step::upstream_lost) {
+        co_return step;
+      }
+      reason = "upstream closed before its first message";
     }
     // The startup timeout ended the wait: the caller answers the client.
     if ((co_await net::this_coro::cancellation_state).cancelled() != net::cancellation_type::none) {
@@ -302,7 +310,7 @@ awaitable<Session::Step> Session::connect_and_authenticate() {
     }
     metrics_.upstream_reconnects.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("event=upstream_reconnect session={} client={} attempt={} reason={}", id_, peer_,
-                 attempt + 1, log_value("upstream closed before its first message"));
+                 attempt + 1, log_value(reason));
     upstream_.reset();
     upstream_reader_.release();
     // A short pause, longer each time and different per session, so that connections refused

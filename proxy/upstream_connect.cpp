@@ -10,13 +10,13 @@ namespace {
 
 using namespace net::experimental::awaitable_operators;
 
-awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_and_negotiate(
+awaitable<std::variant<std::unique_ptr<Stream>, ConnectFailure>> connect_and_negotiate(
     const Snapshot& snapshot, OffThread off_thread) {
   const config::UpstreamConfig& upstream = snapshot.config->upstream;
   const std::string where = upstream.address.to_string();
   auto connected = co_await connect_socket(upstream.address, off_thread);
   if (auto* error = std::get_if<std::string>(&connected)) {
-    co_return *error;
+    co_return ConnectFailure{*error};
   }
   auto stream = std::make_unique<Stream>(std::move(std::get<tcp_socket>(connected)));
   // Postgres answers SSLRequest on a unix socket with 'N'; the load refuses a unix address
@@ -27,13 +27,17 @@ awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_and_negoti
 
   protocol::MessageWriter writer;
   protocol::encode_ssl_request(writer);
+  // A connection ended before the answer to SSLRequest is one the kernel may have reset in a
+  // burst of connects (see Session::connect_and_authenticate): unanswered.
   if (auto ec = co_await stream->write(net::buffer(writer.data().data(), writer.size()))) {
-    co_return "could not send SSLRequest to upstream " + where + ": " + ec.message();
+    co_return ConnectFailure{"could not send SSLRequest to upstream " + where + ": " + ec.message(),
+                             true};
   }
   char answer = 0;
   auto [ec, n] = co_await stream->read_some(net::buffer(&answer, 1));
   if (ec || n != 1) {
-    co_return "upstream " + where + " closed the connection during TLS negotiation";
+    co_return ConnectFailure{"upstream " + where + " closed the connection during TLS negotiation",
+                             true};
   }
   if (answer == 'S') {
     // Named, not a temporary in the co_await expression: GCC 12 destroys such temporaries
@@ -43,7 +47,8 @@ awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_and_negoti
     auto hec = co_await stream->handshake_as_client(*snapshot.upstream_tls, verify_host,
                                                     upstream.address.host);
     if (hec) {
-      co_return "TLS handshake with upstream " + where + " failed: " + hec.message();
+      co_return ConnectFailure{"TLS handshake with upstream " + where +
+                               " failed: " + hec.message()};
     }
     co_return stream;
   }
@@ -51,16 +56,16 @@ awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_and_negoti
     if (upstream.tls == config::TlsMode::prefer) {
       co_return stream;
     }
-    co_return "upstream " + where + " does not accept TLS, but [upstream] tls = \"" +
-        std::string(config::to_string(upstream.tls)) + "\"";
+    co_return ConnectFailure{"upstream " + where + " does not accept TLS, but [upstream] tls = \"" +
+                             std::string(config::to_string(upstream.tls)) + "\""};
   }
-  co_return "upstream " + where + " answered SSLRequest with an unexpected byte";
+  co_return ConnectFailure{"upstream " + where + " answered SSLRequest with an unexpected byte"};
 }
 
 // Asio's `a || b` flattens a variant that `a` yields into its own result, which would put
 // the connect's error text where the timeout belongs; in a struct the outcome stays whole.
 struct Connected {
-  std::variant<std::unique_ptr<Stream>, std::string> outcome;
+  std::variant<std::unique_ptr<Stream>, ConnectFailure> outcome;
 };
 
 awaitable<Connected> connect_whole(const Snapshot& snapshot, OffThread off_thread) {
@@ -137,15 +142,16 @@ awaitable<std::variant<tcp_socket, std::string>> connect_socket(const config::En
   co_return std::move(socket);
 }
 
-awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_upstream(
+awaitable<std::variant<std::unique_ptr<Stream>, ConnectFailure>> connect_upstream(
     const Snapshot& snapshot, OffThread off_thread) {
   steady_timer timer(co_await net::this_coro::executor);
   timer.expires_after(snapshot.config->timeouts.connect);
   auto result = co_await (connect_whole(snapshot, off_thread) || timer.async_wait(use_nothrow));
   static_assert(std::variant_size_v<decltype(result)> == 2);
   if (result.index() == 1) {
-    co_return "timed out connecting to upstream " + snapshot.config->upstream.address.to_string() +
-        " after " + std::to_string(snapshot.config->timeouts.connect.count()) + " ms";
+    co_return ConnectFailure{"timed out connecting to upstream " +
+                             snapshot.config->upstream.address.to_string() + " after " +
+                             std::to_string(snapshot.config->timeouts.connect.count()) + " ms"};
   }
   co_return std::move(std::get<0>(result).outcome);
 }

@@ -17,9 +17,17 @@ namespace switchyard::proxy {
 awaitable<std::variant<tcp_socket, std::string>> connect_socket(const config::Endpoint& address,
                                                                 OffThread off_thread);
 
+/// Why an upstream connection could not be made; `message` names the upstream address.
+struct ConnectFailure {
+  std::string message;
+  /// The connection was made and ended before the server answered anything: the server never
+  /// saw the session, so making it again is safe.
+  bool unanswered = false;
+};
+
 /// Connects to the snapshot's upstream and negotiates TLS per `[upstream] tls`, within the
-/// connect timeout. On failure the string says why, naming the upstream address.
-awaitable<std::variant<std::unique_ptr<Stream>, std::string>> connect_upstream(
+/// connect timeout.
+awaitable<std::variant<std::unique_ptr<Stream>, ConnectFailure>> connect_upstream(
     const Snapshot& snapshot, OffThread off_thread);
 
 }  // namespace switchyard::proxy

@@ -307,6 +307,50 @@ class UpstreamEdgesTest(IntegrationCase):
         self.assertEqual(rc.errors(messages)[0]["C"], "08006")
         self.assertTrue(proxy.alive())
 
+    def test_upstream_lost_before_answering_ssl_request_is_connected_again(self):
+        # The same kernel reset, with TLS to the upstream: the SSLRequest is the first thing
+        # sent, and the connection ends before its answer.
+        connections = []
+
+        def script(s):
+            connections.append(1)
+            if len(connections) < 3:
+                s.read_startup(ssl_answer=b"")  # taken, not answered; closed on return
+                return
+            s.read_startup()
+            s.handshake(pid=FAKE_PID, key=FAKE_KEY)
+            s.read_message()
+            s.send(fb.row_description(["answer"]) + fb.data_row(["after TLS"]) +
+                   fb.command_complete("SELECT 1") + fb.ready_for_query())
+            s.wait_closed(10)
+
+        admin_port = free_port()
+        fake, proxy = self.with_fake(script, upstream_tls="prefer",
+                                     extra={"admin": {"address": f"127.0.0.1:{admin_port}"}})
+        with self.connect_raw(proxy) as conn:
+            conn.start("alice", "db")
+            self.assertEqual(rc.rows(conn.simple("SELECT 1")), [["after TLS"]])
+        fake.join()
+        self.assertEqual(len(connections), 3)
+        self.assertEqual(proxy.log_text().count("event=upstream_reconnect "), 2)
+        self.assertIn('reason="upstream closed before answering SSLRequest"', proxy.log_text())
+        self.assertEqual(self.counter(admin_port, "switchyard_upstream_reconnects_total"), 2)
+
+    def test_upstream_that_never_answers_ssl_request_gets_08006_after_three_tries(self):
+        connections = []
+
+        def script(s):
+            connections.append(1)
+            s.read_startup(ssl_answer=b"")
+
+        _, proxy = self.with_fake(script, upstream_tls="prefer")
+        messages = self.startup_answer(proxy)
+        errors = rc.errors(messages)
+        self.assertEqual([e["C"] for e in errors], ["08006"], messages)
+        self.assertIn("closed the connection during TLS negotiation", errors[0]["M"])
+        self.assertEqual(len(connections), 3)
+        self.assertTrue(proxy.alive())
+
     def test_refused_upstream_is_named_as_refused_promptly(self):
         # Nothing listens on the port: the client hears why at once, not a timeout.
         proxy = self.start_proxy(free_port(), timeouts={"connect": "5s"})
