@@ -27,12 +27,20 @@ struct Migration {
   /// on_unsupported = reject (true) | passthrough (false).
   bool reject_unsupported = true;
 
-  /// `expr`, a read served from the new column, as a value of the old column's type when the
-  /// two types differ (and are known): a result column keeps the type clients were told.
+  /// `expr`, a read served from the new column that is a result column (or a column of a row
+  /// or a subquery), as a value of the old column's type when the two types differ (and are
+  /// known): clients keep the type they were told. Also wherever casts_every_read().
   std::string as_old_type(std::string expr) const {
-    return types_differ() ? "CAST(" + expr + " AS " + old_type + ")" : expr;
+    return types_differ() || casts_every_read() ? "CAST(" + expr + " AS " + old_type + ")" : expr;
   }
   bool types_differ() const { return !old_type.empty() && old_type != new_type; }
+  /// Whether a read served from N is cast to O's type wherever it is used, in WHERE, JOIN and
+  /// expressions too: the value to_old (or N's type) gives may compute and compare otherwise
+  /// than O's would (division on numeric, case on citext, trailing blanks on character(n), a
+  /// time zone on timestamptz), and a query must answer as before. Not for N alone of another
+  /// width of the integers or of the text types, whose operators agree on O's values, so that
+  /// an index on N still serves WHERE and JOIN there.
+  bool casts_every_read() const;
 };
 
 /// A schema-qualified relation name, both parts as Postgres stores them.

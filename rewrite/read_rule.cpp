@@ -392,7 +392,7 @@ void Analyzer::rewrite_read(const PgQuery__ColumnRef* cr, const Migration* m) {
   }
   bool ok = false;
   const bool output = cr == bare_target_ && m->types_differ();
-  if (m->to_old.empty() && !output) {
+  if (m->to_old.empty() && !output && !m->casts_every_read()) {
     ok = edits_.replace(tokens_.at(last).start, tokens_.at(last).end, quote_ident(m->new_column));
   } else {
     const int begin = tokens_.at(first).start;
@@ -400,7 +400,8 @@ void Analyzer::rewrite_read(const PgQuery__ColumnRef* cr, const Migration* m) {
                                            static_cast<size_t>(tokens_.at(last).start - begin));
     const std::string column = prefix + quote_ident(m->new_column);
     std::string read = transformed(m->to_old, column);
-    ok = edits_.replace(begin, tokens_.at(last).end, output ? m->as_old_type(read) : read);
+    ok = edits_.replace(begin, tokens_.at(last).end,
+                        output || m->casts_every_read() ? m->as_old_type(read) : read);
   }
   if (!ok) {
     unsupported(m, "overlapping rewrites of one column reference");

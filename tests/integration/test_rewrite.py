@@ -1431,5 +1431,68 @@ class WrittenValueTypesTest(RewriteCase):
                          [(2, 8, decimal.Decimal("12.0")), (3, 4, decimal.Decimal("6.0"))])
 
 
+@requires_proxy
+class ReadValueTypesTest(RewriteCase):
+    """reads = new where O's type computes and compares otherwise than what serves it: the
+    answers, and their types, are the old column's."""
+
+    MIGRATIONS = [
+        # to_old gives a numeric for an integer column: integer division must stay integer.
+        {"name": "scores-to-points", "table": "public.scores", "old_column": "score",
+         "new_column": "points", "to_new": "{value} * 1.5", "to_old": "round({value} / 1.5)",
+         "writes": "both", "reads": "new"},
+        # character(5) compares ignoring trailing blanks; text does not.
+        {"name": "tags-code-to-text", "table": "public.tags", "old_column": "code",
+         "new_column": "code_text", "writes": "both", "reads": "new"},
+        # Another width of the integers: served bare, so the index on N serves the WHERE.
+        {"name": "events-id-to-bigint", "table": "public.events", "old_column": "ref",
+         "new_column": "ref_big", "writes": "both", "reads": "new"},
+    ]
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("CREATE TABLE scores (id int PRIMARY KEY, score int, points numeric); "
+                     "INSERT INTO scores VALUES (1, 3, 4.5), (2, 4, 6.0); "
+                     "CREATE TABLE tags (id int PRIMARY KEY, code character(5), code_text text); "
+                     "INSERT INTO tags VALUES (1, 'ab', 'ab'), (2, 'cd', 'cd'); "
+                     "CREATE TABLE events (id int PRIMARY KEY, ref int, ref_big bigint); "
+                     "INSERT INTO events SELECT g, g, g FROM generate_series(1, 2000) g; "
+                     "CREATE INDEX ON events (ref_big); ANALYZE events")
+
+    def setUp(self):
+        IntegrationCase.setUp(self)  # the rows above are the fixture: no TRUNCATE
+
+    def answer(self, sql, params=None):
+        with self.connect() as conn:
+            cur = conn.execute(sql, params)
+            return [d.type_code for d in cur.description], cur.fetchall()
+
+    def test_an_expression_over_the_old_column_computes_as_before(self):
+        self.assertEqual(self.answer("SELECT score / 2 AS half, score * 2 AS twice FROM scores "
+                                     "ORDER BY id"), ([23, 23], [(1, 6), (2, 8)]))
+        self.assertEqual(self.answer("SELECT id FROM scores WHERE score / 2 = 1"), ([23], [(1,)]))
+        self.assertEqual(self.answer("SELECT score, count(*) FROM scores GROUP BY score "
+                                     "ORDER BY score"), ([23, 20], [(3, 1), (4, 1)]))
+        self.assertEqual(self.answer("SELECT id FROM scores WHERE score = %s", (4,)),
+                         ([23], [(2,)]))
+
+    def test_character_n_still_compares_ignoring_trailing_blanks(self):
+        self.assertEqual(self.answer("SELECT id FROM tags WHERE code = 'ab   '"), ([23], [(1,)]))
+        self.assertEqual(self.answer("SELECT id FROM tags WHERE code IN (%s, %s) ORDER BY id",
+                                     ("ab ", "cd  ")), ([23], [(1,), (2,)]))
+        self.assertEqual(self.answer("SELECT octet_length(code) FROM tags WHERE id = 1"),
+                         ([23], [(5,)]))
+
+    def test_another_integer_width_is_served_bare_through_the_index(self):
+        # The values are O's; an expression over it takes N's type (bigint), as before this
+        # change: only a whole result column is cast back.
+        self.assertEqual(self.answer("SELECT ref, ref + 1 FROM events WHERE ref = 7"),
+                         ([23, 20], [(7, 8)]))
+        with self.connect() as conn:
+            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN SELECT id FROM events "
+                                                        "WHERE ref = 7"))
+        self.assertIn("events_ref_big_idx", plan)
+
+
 if __name__ == "__main__":
     unittest.main()

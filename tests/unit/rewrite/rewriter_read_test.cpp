@@ -221,8 +221,10 @@ TEST(ReadRuleTest, TypeChangeReadsNew) {
 }
 
 // When the columns' types differ, a read that is a whole result column is cast back to the
-// old column's type (clients keep the type they were told, binary decoders included); reads
-// elsewhere stay bare, so an index on the new column still serves WHERE and JOIN.
+// old column's type (clients keep the type they were told, binary decoders included). Reads
+// elsewhere are cast too where the new type or to_old's value could compute or compare
+// otherwise; they stay bare for another width of the integers or text types, so an index on the
+// new column still serves WHERE and JOIN.
 TEST(ReadRuleTest, ResultColumnsKeepTheOldTypeWhenTheTypesDiffer) {
   Migration widen = users_migration(Writes::both, Reads::new_column);
   widen.old_type = "integer";
@@ -251,7 +253,39 @@ TEST(ReadRuleTest, ResultColumnsKeepTheOldTypeWhenTheTypesDiffer) {
   run_table(typed, {
                        {"SELECT status FROM users",
                         "SELECT CAST((" CASE_T ") AS character varying(20)) AS status FROM users"},
+                       {"SELECT id FROM users WHERE status = 'active'",
+                        "SELECT id FROM users WHERE CAST((" CASE_T
+                        ") AS character varying(20)) = 'active'"},
                    });
+  Migration numeric = users_migration(Writes::both, Reads::new_column);
+  numeric.old_type = "integer";
+  numeric.new_type = "numeric(12,2)";
+  Migration padded = users_migration(Writes::both, Reads::new_column);
+  padded.old_type = "character(5)";
+  padded.new_type = "text";
+  Migration longer = users_migration(Writes::both, Reads::new_column);
+  longer.old_type = "character varying(20)";
+  longer.new_type = "text";
+  run_table(numeric,
+            {
+                {"SELECT status / 2 AS half FROM users WHERE status % 2 = 1",
+                 "SELECT CAST(state AS integer) / 2 AS half FROM users WHERE CAST(state AS "
+                 "integer) % 2 = 1"},
+                {"SELECT status, count(*) FROM users GROUP BY status",
+                 "SELECT CAST(state AS integer) AS status, count(*) FROM users GROUP BY "
+                 "CAST(state AS integer)"},
+            });
+  run_table(padded, {
+                        {"SELECT id FROM users WHERE status = 'ab  '",
+                         "SELECT id FROM users WHERE CAST(state AS character(5)) = 'ab  '"},
+                    });
+  run_table(longer, {
+                        {"SELECT id FROM users WHERE status = 'ab'",
+                         "SELECT id FROM users WHERE state = 'ab'"},
+                        {"SELECT status FROM users",
+                         "SELECT CAST(state AS character varying(20)) "
+                         "AS status FROM users"},
+                    });
   run_table(same, {
                       {"SELECT status FROM users", "SELECT state AS status FROM users"},
                   });
