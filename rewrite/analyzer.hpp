@@ -52,12 +52,14 @@ struct Cte {
   Names columns;
 };
 
-/// One query level.
-/// `left JOIN right USING (columns)` of two FROM items, for a `*` over it.
-struct UsingJoin {
-  Relation* left = nullptr;
-  Relation* right = nullptr;
-  std::vector<std::string> columns;
+/// One FROM item as a `*` over it sees it: one relation (a join with an alias is one too), or
+/// a join of two items and the columns it merges (USING, or a natural join written out).
+struct FromNode {
+  Relation* rel = nullptr;
+  int left = -1;  // indices in Scope::from_nodes
+  int right = -1;
+  std::vector<std::string> merged;
+  bool merges_unknown = false;  // a natural join not written out
 };
 
 struct Scope {
@@ -66,7 +68,9 @@ struct Scope {
   std::vector<Cte> ctes;
   /// Column names merged by `JOIN ... USING` at this level: a bare one is the merged column.
   std::vector<std::string> merged;
-  std::vector<UsingJoin> using_joins;
+  /// The FROM clause as a tree (from_items: the top-level items' nodes, in order).
+  std::deque<FromNode> from_nodes;
+  std::vector<int> from_items;
 };
 
 /// Where the columns and rows of an INSERT (or of a MERGE's INSERT action) are in the text.
@@ -143,6 +147,8 @@ class Analyzer {
   const Names& columns_of(Relation& rel);
   std::optional<std::vector<std::string>> catalog_columns(const QualifiedName& name);
   void add_from_item(const Node* item, Scope& scope, std::vector<Relation*>* added);
+  /// add_from_item's work; the item's index in scope.from_nodes (-1: none).
+  int add_from_node(const Node* item, Scope& scope, std::vector<Relation*>* added);
   void process_with(const PgQuery__WithClause* with, Scope& scope);
   /// merged: a bare name for a `JOIN ... USING` column (no relation of its own).
   enum class Found { yes, no, ambiguous, uncertain, merged };
@@ -199,9 +205,19 @@ class Analyzer {
   /// with `rewrite` (it reads a mapped table under reads = new) the * is also written out.
   Names using_star(const PgQuery__ColumnRef* cr, const std::vector<Relation*>& covered,
                    const Scope& scope, bool rewrite);
-  /// Appends `cols` of `r` but `skip` to a star's text, O served from N where reads = new.
-  void append_star_columns(Relation& r, const std::vector<std::string>& cols,
-                           const std::vector<std::string>& skip, std::string& text);
+  /// Appends `cols` of `r` to a star's text, O served from N where reads = new.
+  void append_star_columns(Relation& r, const std::vector<std::string>& cols, std::string& text);
+  /// One column of `r` in a star's text: `r.col`, or O served from N where reads = new.
+  std::string star_column_text(Relation& r, const std::string& col);
+  /// The columns a `*` gives for one node of the FROM tree, each with its text.
+  struct StarColumn {
+    std::string name;  // "" for `r.*` of a relation whose columns are unknown
+    std::string text;
+    bool merged = false;  // written bare: the merged column of a USING join
+  };
+  using StarColumns = std::optional<std::vector<StarColumn>>;
+  /// nullopt with `why` empty: the catalog was asked.
+  StarColumns star_columns(const Scope& scope, int node, bool rewrite, std::string& why);
   bool star_active(Relation& rel);
 
   // insert_rule.cpp / update_rule.cpp

@@ -245,20 +245,38 @@ void Analyzer::process_with(const PgQuery__WithClause* with, Scope& scope) {
   }
 }
 
+namespace {
+
+int add_leaf(Scope& scope, Relation* rel) {
+  FromNode node;
+  node.rel = rel;
+  scope.from_nodes.push_back(std::move(node));
+  return static_cast<int>(scope.from_nodes.size()) - 1;
+}
+
+}  // namespace
+
 void Analyzer::add_from_item(const Node* item, Scope& scope, std::vector<Relation*>* added) {
+  const int node = add_from_node(item, scope, added);
+  if (added == nullptr) {
+    scope.from_items.push_back(node);
+  }
+}
+
+int Analyzer::add_from_node(const Node* item, Scope& scope, std::vector<Relation*>* added) {
   if (item == nullptr) {
-    return;
+    return -1;
   }
   auto push = [&](Relation rel) {
     scope.rels.push_back(std::move(rel));
     if (added != nullptr) {
       added->push_back(&scope.rels.back());
     }
+    return add_leaf(scope, &scope.rels.back());
   };
   switch (item->node_case) {
     case PG_QUERY__NODE__NODE_RANGE_VAR:
-      push(make_table(item->range_var, scope));
-      return;
+      return push(make_table(item->range_var, scope));
     case PG_QUERY__NODE__NODE_RANGE_SUBSELECT: {
       const PgQuery__RangeSubselect* rs = item->range_subselect;
       Names out;
@@ -283,15 +301,15 @@ void Analyzer::add_from_item(const Node* item, Scope& scope, std::vector<Relatio
         }
       }
       rel.columns = out;
-      push(std::move(rel));
-      return;
+      return push(std::move(rel));
     }
     case PG_QUERY__NODE__NODE_JOIN_EXPR: {
       const PgQuery__JoinExpr* j = item->join_expr;
       std::vector<Relation*> inner;
-      add_from_item(j->larg, scope, &inner);
+      FromNode node;
+      node.left = add_from_node(j->larg, scope, &inner);
       const std::size_t from_left = inner.size();
-      add_from_item(j->rarg, scope, &inner);
+      node.right = add_from_node(j->rarg, scope, &inner);
       // ON sees the join's own inputs (and, harmlessly here, earlier items).
       walk_expr(j->quals, scope);
       const bool merged = j->is_natural || j->n_using_clause > 0;
@@ -324,34 +342,29 @@ void Analyzer::add_from_item(const Node* item, Scope& scope, std::vector<Relatio
         }
       }
       if (j->alias == nullptr && (j->n_using_clause > 0 || natural_written_out)) {
-        UsingJoin shape;
-        for (const std::string& column : using_columns) {
-          shape.columns.push_back(column);
-          scope.merged.push_back(column);
-        }
-        if (from_left == 1 && inner.size() == 2) {
-          shape.left = inner[0];
-          shape.right = inner[1];
-        }
-        scope.using_joins.push_back(std::move(shape));
+        scope.merged.insert(scope.merged.end(), using_columns.begin(), using_columns.end());
       }
+      node.merged = std::move(using_columns);
+      node.merges_unknown = j->is_natural && !natural_written_out;
       if (added != nullptr) {
         added->insert(added->end(), inner.begin(), inner.end());
       }
-      if (j->alias != nullptr) {
-        Relation rel;
-        rel.kind = Relation::Kind::join;
-        rel.refname = cstr(j->alias->aliasname);
-        rel.columns_loaded = true;
-        for (Relation* r : inner) {
-          r->hidden = true;
-          for (const Migration* m : r->migrations) {
-            rel.migrations.push_back(m);
-          }
-        }
-        scope.rels.push_back(std::move(rel));
+      if (j->alias == nullptr) {
+        scope.from_nodes.push_back(std::move(node));
+        return static_cast<int>(scope.from_nodes.size()) - 1;
       }
-      return;
+      Relation rel;
+      rel.kind = Relation::Kind::join;
+      rel.refname = cstr(j->alias->aliasname);
+      rel.columns_loaded = true;
+      for (Relation* r : inner) {
+        r->hidden = true;
+        for (const Migration* m : r->migrations) {
+          rel.migrations.push_back(m);
+        }
+      }
+      scope.rels.push_back(std::move(rel));
+      return add_leaf(scope, &scope.rels.back());
     }
     case PG_QUERY__NODE__NODE_RANGE_FUNCTION: {
       const PgQuery__RangeFunction* rf = item->range_function;
@@ -373,17 +386,16 @@ void Analyzer::add_from_item(const Node* item, Scope& scope, std::vector<Relatio
         }
       }
       rel.columns = function_columns(rf);
-      push(std::move(rel));
-      return;
+      return push(std::move(rel));
     }
     case PG_QUERY__NODE__NODE_RANGE_TABLE_SAMPLE: {
       const PgQuery__RangeTableSample* ts = item->range_table_sample;
-      add_from_item(ts->relation, scope, added);
+      const int node = add_from_node(ts->relation, scope, added);
       walk_expr(ts->repeatable, scope);
       for (size_t k = 0; k < ts->n_args; ++k) {
         walk_expr(ts->args[k], scope);
       }
-      return;
+      return node;
     }
     default: {
       // XMLTABLE and anything newer: columns unknown, expressions walked in scope.
@@ -393,8 +405,7 @@ void Analyzer::add_from_item(const Node* item, Scope& scope, std::vector<Relatio
       Relation rel;
       rel.kind = Relation::Kind::function;
       rel.columns_loaded = true;
-      push(std::move(rel));
-      return;
+      return push(std::move(rel));
     }
   }
 }

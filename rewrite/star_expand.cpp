@@ -27,36 +27,104 @@ bool Analyzer::star_active(Relation& rel) {
   });
 }
 
-void Analyzer::append_star_columns(Relation& r, const std::vector<std::string>& cols,
-                                   const std::vector<std::string>& skip, std::string& text) {
+std::string Analyzer::star_column_text(Relation& r, const std::string& col) {
   const std::string qual = quote_ident(r.refname) + ".";
+  auto m = std::find_if(r.migrations.begin(), r.migrations.end(), [&](const Migration* mm) {
+    return mm->old_column == col && reads_new(mm);
+  });
+  if (m == r.migrations.end()) {
+    return qual + quote_ident(col);
+  }
+  use(*m).reads_of_old++;
+  return (*m)->as_old_type(apply_template((*m)->to_old, qual + quote_ident((*m)->new_column))) +
+         " AS " + quote_ident(col);
+}
+
+void Analyzer::append_star_columns(Relation& r, const std::vector<std::string>& cols,
+                                   std::string& text) {
   for (const std::string& col : cols) {
-    if (std::find(skip.begin(), skip.end(), col) != skip.end()) {
-      continue;
-    }
-    text += text.empty() ? "" : ", ";
-    auto m = std::find_if(r.migrations.begin(), r.migrations.end(), [&](const Migration* mm) {
-      return mm->old_column == col && reads_new(mm);
-    });
-    if (m != r.migrations.end()) {
-      text +=
-          (*m)->as_old_type(apply_template((*m)->to_old, qual + quote_ident((*m)->new_column))) +
-          " AS " + quote_ident(col);
-      use(*m).reads_of_old++;
-    } else {
-      text += qual + quote_ident(col);
-    }
+    text += (text.empty() ? "" : ", ") + star_column_text(r, col);
   }
   for (const Migration* m : r.migrations) {
     use(m).rewritten = true;
   }
 }
 
-// Postgres lists the merged columns first, in USING order, then the left input's other columns,
-// then the right's. Worked out here for one join of two named FROM items and nothing else.
+// Postgres lists a USING join's merged columns first, in USING order, then the left input's
+// other columns, then the right's; a join without USING lists the left's, then the right's;
+// the FROM items follow one another.
+Analyzer::StarColumns Analyzer::star_columns(const Scope& scope, int index, bool rewrite,
+                                             std::string& why) {
+  if (index < 0 || static_cast<size_t>(index) >= scope.from_nodes.size()) {
+    why = "* over a FROM item the rewrite does not know";
+    return std::nullopt;
+  }
+  const FromNode& node = scope.from_nodes[static_cast<size_t>(index)];
+  std::vector<StarColumn> out;
+  if (node.rel != nullptr) {
+    Relation& r = *node.rel;
+    if (r.refname.empty()) {
+      why = "* over a FROM item without a name";
+      return std::nullopt;
+    }
+    if (star_active(r)) {
+      if (r.alias_colnames) {
+        why = "* over a table alias with column names";
+        return std::nullopt;
+      }
+      bool known = false;
+      const std::vector<std::string> cols = visible_columns(r, &known);
+      if (!known) {
+        return std::nullopt;  // asked of the catalog
+      }
+      for (const std::string& col : cols) {
+        out.push_back({col, rewrite ? star_column_text(r, col) : std::string()});
+      }
+      for (const Migration* m : r.migrations) {
+        use(m).rewritten = use(m).rewritten || rewrite;
+      }
+    } else if (const Names& cols = columns_of(r); cols.has_value()) {
+      for (const std::string& col : *cols) {
+        out.push_back({col, quote_ident(r.refname) + "." + quote_ident(col)});
+      }
+    } else {
+      out.push_back({"", quote_ident(r.refname) + ".*"});
+    }
+    return out;
+  }
+  if (node.merges_unknown) {
+    why = "* over a NATURAL join of inputs without a migration beside a mapped table";
+    return std::nullopt;
+  }
+  StarColumns left = star_columns(scope, node.left, rewrite, why);
+  if (!left.has_value()) {
+    return std::nullopt;
+  }
+  StarColumns right = star_columns(scope, node.right, rewrite, why);
+  if (!right.has_value()) {
+    return std::nullopt;
+  }
+  const auto unknown = [](const StarColumn& c) { return c.name.empty(); };
+  if (!node.merged.empty() && (std::any_of(left->begin(), left->end(), unknown) ||
+                               std::any_of(right->begin(), right->end(), unknown))) {
+    why = "* over a USING join with a FROM item whose columns are unknown";
+    return std::nullopt;
+  }
+  for (const std::string& merged : node.merged) {
+    out.push_back({merged, quote_ident(merged), true});
+  }
+  for (const auto* side : {&*left, &*right}) {
+    for (const StarColumn& c : *side) {
+      if (std::find(node.merged.begin(), node.merged.end(), c.name) == node.merged.end()) {
+        out.push_back(c);
+      }
+    }
+  }
+  return out;
+}
+
 Names Analyzer::using_star(const PgQuery__ColumnRef* cr, const std::vector<Relation*>& covered,
                            const Scope& scope, bool rewrite) {
-  const UsingJoin* join = scope.using_joins.size() == 1 ? &scope.using_joins.front() : nullptr;
   const auto refuse = [&](const std::string& why) {
     for (Relation* r : covered) {
       for (const Migration* m : r->migrations) {
@@ -65,42 +133,48 @@ Names Analyzer::using_star(const PgQuery__ColumnRef* cr, const std::vector<Relat
     }
     return std::nullopt;
   };
-  if (join == nullptr || covered.size() != 2 || covered[0] != join->left ||
-      covered[1] != join->right || join->left->refname.empty() || join->right->refname.empty() ||
-      join->left->alias_colnames || join->right->alias_colnames) {
-    return rewrite ? refuse("* over a NATURAL/USING join other than one of two named FROM items")
+  // The relations the FROM items hold must be the ones the * covers: RETURNING * also lists
+  // an UPDATE's or DELETE's target, which is not one of them.
+  std::vector<Relation*> held;
+  for (const Relation& r : scope.rels) {
+    if (!r.hidden) {
+      held.push_back(const_cast<Relation*>(&r));
+    }
+  }
+  if (held != covered) {
+    return rewrite ? refuse("* over a NATURAL/USING join and the target of an UPDATE or DELETE")
                    : std::nullopt;
   }
-  std::vector<std::string> names = join->columns;
-  std::string text;
-  for (const std::string& merged : join->columns) {
-    text += (text.empty() ? "" : ", ") + quote_ident(merged);
+  std::vector<StarColumn> columns;
+  for (int item : scope.from_items) {
+    std::string why;
+    StarColumns part = star_columns(scope, item, rewrite, why);
+    if (!part.has_value()) {
+      return rewrite && !why.empty() ? refuse(why) : std::nullopt;
+    }
+    columns.insert(columns.end(), part->begin(), part->end());
   }
-  for (Relation* side : {join->left, join->right}) {
-    std::vector<std::string> cols;
-    if (star_active(*side)) {
-      bool known = false;
-      cols = visible_columns(*side, &known);
-      if (!known) {
-        return std::nullopt;  // asked of the catalog
-      }
-    } else if (const Names& all = columns_of(*side); all.has_value()) {
-      cols = *all;
-    } else {
-      return rewrite ? refuse("* over a USING join with a FROM item whose columns are unknown")
-                     : std::nullopt;
+  Names names = std::vector<std::string>{};
+  for (const StarColumn& c : columns) {
+    if (c.name.empty()) {
+      names.reset();
+      break;
     }
-    if (rewrite) {
-      append_star_columns(*side, cols, join->columns, text);
-    }
-    for (const std::string& col : cols) {
-      if (std::find(join->columns.begin(), join->columns.end(), col) == join->columns.end()) {
-        names.push_back(col);
-      }
-    }
+    names->push_back(c.name);
   }
   if (!rewrite) {
     return names;
+  }
+  // A merged column is written by its bare name, which must name one column of the result.
+  for (const StarColumn& c : columns) {
+    if (c.merged && (!names.has_value() || std::count(names->begin(), names->end(), c.name) != 1)) {
+      return refuse("* over a USING join whose merged column \"" + c.name +
+                    "\" another FROM item also has");
+    }
+  }
+  std::string text;
+  for (const StarColumn& c : columns) {
+    text += (text.empty() ? "" : ", ") + c.text;
   }
   const int first = tokens_.index_at(cr->location);
   if (first < 0 || !tokens_.is_char(first, '*') ||
@@ -192,7 +266,7 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
     if (!known) {
       return std::nullopt;
     }
-    append_star_columns(*r, cols, {}, text);
+    append_star_columns(*r, cols, text);
     names.insert(names.end(), cols.begin(), cols.end());
   }
   if (!replace_star(cr, covered, text)) {

@@ -174,10 +174,25 @@ TEST(ReadRuleTest, StarExpansion) {
            "USING (id)) s WHERE s.k = 2",
            "SELECT state AS status FROM users, (SELECT * FROM accounts a JOIN (SELECT 1 AS id, 2 "
            "AS k) b USING (id)) s WHERE s.k = 2"},
-          // Other shapes are not worked out: refused.
-          {"SELECT * FROM users JOIN orders USING (id), accounts", nullptr, kRejected, "USING"},
-          {"SELECT * FROM users JOIN orders USING (id) JOIN accounts USING (id)", nullptr,
-           kRejected, "USING"},
+          // Joins of joins, and other FROM items beside them, follow the same order.
+          {"SELECT * FROM users JOIN orders USING (id) JOIN accounts USING (id)",
+           "SELECT id, users.state AS status, users.name, orders.user_id, orders.status, "
+           "orders.total, accounts.owner FROM users JOIN orders USING (id) JOIN accounts USING "
+           "(id)"},
+          {"SELECT * FROM users u JOIN orders o USING (id) LEFT JOIN (SELECT 2 AS owner) a ON "
+           "a.owner = o.user_id, (SELECT 1 AS k) s",
+           "SELECT id, u.state AS status, u.name, o.user_id, o.status, o.total, a.owner, s.k "
+           "FROM users u JOIN orders o USING (id) LEFT JOIN (SELECT 2 AS owner) a ON a.owner = "
+           "o.user_id, (SELECT 1 AS k) s"},
+          {"SELECT * FROM accounts a JOIN (users u JOIN orders o USING (id)) USING (id)",
+           "SELECT id, a.owner, u.state AS status, u.name, o.user_id, o.status, o.total FROM "
+           "accounts a JOIN (users u JOIN orders o USING (id)) USING (id)"},
+          // A merged column is written by its bare name, which another item's column of that
+          // name makes ambiguous: refused.
+          {"SELECT * FROM users JOIN orders USING (id), accounts", nullptr, kRejected,
+           "merged column \"id\""},
+          {"SELECT * FROM orders o JOIN (users u JOIN accounts a USING (id)) ON o.user_id = u.id",
+           nullptr, kRejected, "merged column \"id\""},
       });
 }
 
