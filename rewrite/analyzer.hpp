@@ -222,6 +222,8 @@ class Analyzer {
 
   // insert_rule.cpp / update_rule.cpp
   Names insert_stmt(const PgQuery__InsertStmt* ins, const Scope* outer);
+  /// ON CONFLICT's index inference over O, under writes = new: N's index instead.
+  void conflict_target(const PgQuery__InferClause* infer, const Relation& target);
   Names update_stmt(const PgQuery__UpdateStmt* up, const Scope* outer);
   Names delete_stmt(const PgQuery__DeleteStmt* del, const Scope* outer);
   enum class WriteOp { none, add_new, add_old, rename_to_new, remove_old };

@@ -26,6 +26,24 @@ int index_of(const std::vector<std::string>& v, std::string_view s) {
   return it == v.end() ? -1 : static_cast<int>(it - v.begin());
 }
 
+bool mentions_column(const Node* n, std::string_view column) {
+  if (n == nullptr) {
+    return false;
+  }
+  if (n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
+    const PgQuery__ColumnRef* cr = n->column_ref;
+    return cr->n_fields > 0 &&
+           cr->fields[cr->n_fields - 1]->node_case == PG_QUERY__NODE__NODE_STRING &&
+           string_value(cr->fields[cr->n_fields - 1]) == column;
+  }
+  bool found = false;
+  const auto visit = [&](const Node* child) { found = found || mentions_column(child, column); };
+  for_each_child(node_payload(n), visit, [&](const ProtobufCMessage* typed) {
+    for_each_child(typed, visit, [](const ProtobufCMessage*) {});
+  });
+  return found;
+}
+
 bool has_star_target(const PgQuery__SelectStmt* s) {
   for (size_t i = 0; i < s->n_target_list; ++i) {
     const Node* v = s->target_list[i]->res_target->val;
@@ -57,8 +75,11 @@ Names Analyzer::insert_stmt(const PgQuery__InsertStmt* ins, const Scope* outer) 
     star_names_wanted_ = was_wanted;
   }
   const PgQuery__OnConflictClause* oc = ins->on_conflict_clause;
+  if (oc != nullptr && oc->infer != nullptr) {
+    conflict_target(oc->infer, target);
+  }
   if (oc != nullptr && oc->action == PG_QUERY__ON_CONFLICT_ACTION__ONCONFLICT_UPDATE) {
-    // The conflict target (index inference) names index columns, not reads: left as written.
+    // The conflict target (index inference) names index columns, not reads (conflict_target).
     Scope ocs;
     ocs.parent = &scope;
     ocs.rels.push_back(target);
@@ -83,6 +104,55 @@ Names Analyzer::insert_stmt(const PgQuery__InsertStmt* ins, const Scope* outer) 
     insert_writes(ins, target, m, query_names);
   }
   return returning;
+}
+
+// Under writes = new the INSERT leaves O out, so a unique index on O never sees the row: an
+// upsert inferring that index would never find its conflict, and insert a second row where
+// the app meant to update one. It infers N's instead (Postgres refuses the statement when N has
+// no such index, which beats a silent duplicate). An index expression or predicate over O has
+// no counterpart the rewrite could name: refused.
+void Analyzer::conflict_target(const PgQuery__InferClause* infer, const Relation& target) {
+  for (const Migration* m : target.migrations) {
+    if (m->writes != Writes::new_column) {
+      continue;
+    }
+    std::vector<size_t> named;
+    bool expression = mentions_column(infer->where_clause, m->old_column);
+    for (size_t i = 0; i < infer->n_index_elems; ++i) {
+      const Node* elem = infer->index_elems[i];
+      if (elem->node_case != PG_QUERY__NODE__NODE_INDEX_ELEM) {
+        continue;
+      }
+      const PgQuery__IndexElem* ie = elem->index_elem;
+      if (ie->name != nullptr && ie->name == m->old_column) {
+        named.push_back(i);
+      }
+      expression = expression || mentions_column(ie->expr, m->old_column);
+    }
+    if (expression) {
+      unsupported(m,
+                  "ON CONFLICT inferring an index by an expression or predicate over the old "
+                  "column under writes = \"new\"");
+      continue;
+    }
+    if (named.empty()) {
+      continue;
+    }
+    const int open = tokens_.index_at(infer->location);
+    const std::vector<Span> items =
+        open >= 0 && tokens_.is_char(open, '(') ? tokens_.paren_items(open) : std::vector<Span>{};
+    bool ok = items.size() == infer->n_index_elems;
+    for (size_t i = 0; ok && i < named.size(); ++i) {
+      const int name = tokens_.index_from(items[named[i]].begin);
+      ok = tokens_.is_word(name) &&
+           edits_.replace(tokens_.at(name).start, tokens_.at(name).end, quote_ident(m->new_column));
+    }
+    if (!ok) {
+      unsupported(m, "cannot locate the ON CONFLICT target in the text");
+      continue;
+    }
+    use(m).rewritten = true;
+  }
 }
 
 bool Analyzer::insert_column_names(PgQuery__Node* const* targets, size_t n, const Migration* m,

@@ -1494,5 +1494,40 @@ class ReadValueTypesTest(RewriteCase):
         self.assertIn("events_ref_big_idx", plan)
 
 
+@requires_proxy
+class UpsertWritesNewTest(RewriteCase):
+    """writes = new: an upsert that infers the unique index on O finds its conflict through N's
+    (the INSERT leaves O out, so O's index never sees the row)."""
+
+    MIGRATIONS = [
+        {"name": "handles-to-v2", "table": "public.handles", "old_column": "handle",
+         "new_column": "handle_v2", "writes": "new", "reads": "new"},
+    ]
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("CREATE TABLE handles (id serial PRIMARY KEY, handle text UNIQUE, "
+                     "handle_v2 text UNIQUE, hits int NOT NULL DEFAULT 1)")
+
+    def setUp(self):
+        super().setUp()
+        self.pg.query("TRUNCATE handles")
+
+    def test_an_upsert_on_the_old_column_updates_the_row_it_wrote(self):
+        with self.connect() as conn:
+            for _ in range(3):
+                conn.execute("INSERT INTO handles (handle) VALUES (%s) ON CONFLICT (handle) "
+                             "DO UPDATE SET hits = handles.hits + 1", ("ann",))
+            conn.execute("INSERT INTO handles (handle) VALUES ('bob') ON CONFLICT (handle) "
+                         "DO NOTHING")
+            conn.execute("INSERT INTO handles (handle) VALUES ('bob') ON CONFLICT (handle) "
+                         "DO NOTHING")
+            with self.assertRaises(errors.FeatureNotSupported):
+                conn.execute("INSERT INTO handles (handle) VALUES ('cy') ON CONFLICT "
+                             "(lower(handle)) DO NOTHING")
+        self.assertEqual(self.pg.query("SELECT handle, handle_v2, hits FROM handles ORDER BY "
+                                       "handle_v2"), [(None, "ann", 3), (None, "bob", 1)])
+
+
 if __name__ == "__main__":
     unittest.main()

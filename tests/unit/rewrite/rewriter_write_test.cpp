@@ -381,6 +381,36 @@ TEST(OnConflictRuleTest, FollowsTheUpdateRule) {
             });
 }
 
+// Under writes = new the row leaves O out, so a unique index on O would never see it: the
+// upsert infers N's index instead, and an index expression or predicate over O is refused.
+TEST(OnConflictRuleTest, WritesNewInfersTheNewColumnsIndex) {
+  run_table(users_migration(Writes::new_column, Reads::new_column),
+            {
+                {"INSERT INTO users (id, status) VALUES (1, 'a') ON CONFLICT (status) DO NOTHING",
+                 "INSERT INTO users (id, state) VALUES (1, 'a') ON CONFLICT (state) DO NOTHING"},
+                {"INSERT INTO users AS u (id, status) VALUES (1, 'a') ON CONFLICT (name, "
+                 "\"status\" COLLATE \"C\" text_pattern_ops) DO UPDATE SET name = 'x'",
+                 "INSERT INTO users AS u (id, state) VALUES (1, 'a') ON CONFLICT (name, state "
+                 "COLLATE \"C\" text_pattern_ops) DO UPDATE SET name = 'x'"},
+                {"INSERT INTO users (id, status) VALUES (1, 'a') ON CONFLICT (lower(status)) DO "
+                 "NOTHING",
+                 nullptr, kRejected, "ON CONFLICT inferring an index by an expression"},
+                {"INSERT INTO users (id, status) VALUES (1, 'a') ON CONFLICT (id) WHERE status <> "
+                 "'' DO NOTHING",
+                 nullptr, kRejected, "or predicate over the old column"},
+                {"INSERT INTO users (id, name) VALUES (1, 'a') ON CONFLICT ON CONSTRAINT "
+                 "users_pkey DO NOTHING",
+                 nullptr, kUnchanged},
+            });
+  // While O is written, its index sees every row: left as written.
+  run_table(users_migration(Writes::both, Reads::new_column),
+            {
+                {"INSERT INTO users (id, status) VALUES (1, 'a') ON CONFLICT (status) DO NOTHING",
+                 "INSERT INTO users (id, status, state) VALUES (1, 'a', 'a') ON CONFLICT (status) "
+                 "DO NOTHING"},
+            });
+}
+
 TEST(UpdateRuleTest, WritesBothRename) {
   run_table(
       users_migration(Writes::both, Reads::old_column),
