@@ -91,6 +91,32 @@ std::variant<OldColumnUsers, std::string> find_old_column_users(PgConnection& co
       }
     }
   }
+  // A unique index is an automatic dependency of its columns (dropped with them), so pg_depend
+  // above leaves it out. Its counterpart is a unique index whose key is the same with the new
+  // column in the old one's place; expression indexes are not compared.
+  auto unique = connection.exec(
+      "SELECT i.indexrelid::pg_catalog.regclass::text "
+      "FROM pg_catalog.pg_index i "
+      "JOIN pg_catalog.pg_class c ON c.oid = i.indrelid "
+      "JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace "
+      "JOIN pg_catalog.pg_attribute o ON o.attrelid = c.oid AND o.attname = $3 "
+      "JOIN pg_catalog.pg_attribute n ON n.attrelid = c.oid AND n.attname = $4 "
+      "WHERE s.nspname = $1 AND c.relname = $2 AND i.indisunique AND i.indexprs IS NULL "
+      "  AND o.attnum = ANY (i.indkey::pg_catalog.int2[]) "
+      "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index j "
+      "                  WHERE j.indrelid = i.indrelid AND j.indisunique "
+      "                    AND j.indexprs IS NULL AND j.indkey::pg_catalog.int2[] = "
+      "                        pg_catalog.array_replace(i.indkey::pg_catalog.int2[], "
+      "                                                 o.attnum, n.attnum)) "
+      "ORDER BY 1",
+      {spec.schema, spec.table, spec.old_column, spec.new_column});
+  if (auto* error = std::get_if<DbError>(&unique)) {
+    return "catalog query for unique indexes over the old column failed: " + error->message;
+  }
+  const auto& indexes = std::get<PgResult>(unique);
+  for (int r = 0; r < indexes.rows(); ++r) {
+    users.unique_indexes.push_back(indexes.text(r, 0));
+  }
   auto functions = connection.exec(
       kFunctionsQuery,
       {spec.schema, spec.table, word_pattern(spec.old_column), word_pattern(spec.table)});
@@ -162,6 +188,21 @@ std::string explain_old_column_users(const TableSpec& spec, const OldColumnUsers
                              : "writes = \"new\" would make every INSERT leave it out and fail. "
                                "Before that step: ") +
            fix;
+  }
+  if (!users.unique_indexes.empty()) {
+    std::string list;
+    for (const auto& index : users.unique_indexes) {
+      list += (list.empty() ? "" : ", ") + index;
+    }
+    out += (out.empty() ? "" : "\n") + std::string("unique index ") + list + " over " + o +
+           " has no counterpart over " + n + ": " +
+           (writing_new_only ? "under writes = \"new\" rows leave " + o +
+                                   " out, and nothing keeps " + n + " unique now (an upsert on " +
+                                   o + " infers " + n + "'s index and fails without one). "
+                             : "once writes = \"new\" leaves " + o + " out, nothing would keep " +
+                                   n + " unique. Before that step: ") +
+           "CREATE UNIQUE INDEX CONCURRENTLY over the same columns with " + n + " in place of " +
+           o + ".";
   }
   if (include_guesses && !users.functions.empty()) {
     std::string list;

@@ -33,9 +33,15 @@ struct OldColumnUsers {
   /// it as a column (plain, under any name) and are automatically updatable (Postgres turns
   /// the write into one on the table).
   std::vector<std::string> writable_views;
+  /// Unique indexes (constraints too) over the old column with no unique index over the same
+  /// columns with the new column in its place: under writes = "new" rows leave the old column
+  /// out, so nothing keeps the new one unique. Index names, as regclass prints them.
+  std::vector<std::string> unique_indexes;
 
   /// Certain findings: the database relies on the old column.
-  bool any() const { return !objects.empty() || not_null_without_default; }
+  bool any() const {
+    return !objects.empty() || not_null_without_default || !unique_indexes.empty();
+  }
 };
 
 /// From pg_depend (normal dependencies on the old column), pg_attribute, and the source text

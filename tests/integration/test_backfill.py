@@ -427,6 +427,14 @@ class VerifyTest(BackfillCase):
         check = self.command(new, "check")
         self.assertIn('warning: migration "dep": view dep_active uses status.', check.out)
 
+        # A unique index over the old column and not over the new one: nothing would keep the
+        # new column unique once the old one is left out.
+        self.pg.query("CREATE UNIQUE INDEX dep_t_id_status ON dep_t (id, status)")
+        status = self.command(new, "status", "--migration", "dep")
+        self.assertIn("unique index dep_t_id_status over status has no counterpart over state",
+                      status.out)
+        self.pg.query("CREATE UNIQUE INDEX dep_t_id_state ON dep_t (id, state)")
+
         # With the view on the new column and NOT NULL dropped, writes = "new" is clean.
         self.pg.query("CREATE OR REPLACE VIEW dep_active AS SELECT id FROM dep_t "
                       "WHERE state = 1")

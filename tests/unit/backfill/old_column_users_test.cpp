@@ -25,13 +25,15 @@ TEST(OldColumnUsersTest, ExplainsEachFindingForThePhase) {
     std::vector<std::string> says;
     std::vector<std::string> never;
   };
-  const OldColumnUsers views{{"view active_users", "function n_active()"}, false, {}, {}};
-  const OldColumnUsers one_view{{"view active_users"}, false, {}, {}};
-  const OldColumnUsers not_null{{}, true, {}, {}};
-  const OldColumnUsers both{{"policy p on table users"}, true, {}, {}};
-  const OldColumnUsers guessed{{}, false, {"set_status(integer,text)", "touch() (trigger t)"}, {}};
+  const OldColumnUsers views{{"view active_users", "function n_active()"}, false, {}, {}, {}};
+  const OldColumnUsers one_view{{"view active_users"}, false, {}, {}, {}};
+  const OldColumnUsers not_null{{}, true, {}, {}, {}};
+  const OldColumnUsers both{{"policy p on table users"}, true, {}, {}, {}};
+  const OldColumnUsers guessed{
+      {}, false, {"set_status(integer,text)", "touch() (trigger t)"}, {}, {}};
   const OldColumnUsers writable{
-      {"view active_users", "view user_statuses"}, false, {}, {"view user_statuses"}};
+      {"view active_users", "view user_statuses"}, false, {}, {"view user_statuses"}, {}};
+  const OldColumnUsers unique{{}, false, {}, {}, {"users_status_key", "users_org_status_idx"}};
   const std::string drop_not_null =
       "ALTER TABLE \"public\".\"users\" ALTER COLUMN \"status\" DROP NOT NULL";
   const std::vector<Case> cases = {
@@ -96,6 +98,18 @@ TEST(OldColumnUsersTest, ExplainsEachFindingForThePhase) {
        Writes::old_column,
        {"view active_users, view user_statuses use status."},
        {"not rewritten"}},
+      {"unique indexes without a counterpart while both are written",
+       unique,
+       Writes::both,
+       {"unique index users_status_key, users_org_status_idx over status has no counterpart over "
+        "state: once writes = \"new\" leaves status out, nothing would keep state unique. "
+        "Before that step: CREATE UNIQUE INDEX CONCURRENTLY"},
+       {"unique now"}},
+      {"unique indexes without a counterpart under writes = new",
+       unique,
+       Writes::new_column,
+       {"under writes = \"new\" rows leave status out, and nothing keeps state unique now"},
+       {"Before that step"}},
       {"functions that name the column, under writes = new",
        guessed,
        Writes::new_column,
@@ -116,9 +130,9 @@ TEST(OldColumnUsersTest, ExplainsEachFindingForThePhase) {
 }
 
 TEST(OldColumnUsersTest, WritableViewsAloneAreWhatTheBothPhaseWarnsOf) {
-  const OldColumnUsers only_read{{"view active_users"}, false, {}, {}};
+  const OldColumnUsers only_read{{"view active_users"}, false, {}, {}, {}};
   EXPECT_EQ(explain_writable_views(users_table(), only_read, config::Writes::both), "");
-  const OldColumnUsers writable{{"view a", "view b"}, false, {}, {"view a", "view b"}};
+  const OldColumnUsers writable{{"view a", "view b"}, false, {}, {"view a", "view b"}, {}};
   EXPECT_EQ(explain_writable_views(users_table(), writable, config::Writes::both),
             "An INSERT or UPDATE through view a, view b that sets status is not rewritten (it "
             "names the view, not the table): it sets status alone, and state drifts for those "
@@ -128,7 +142,7 @@ TEST(OldColumnUsersTest, WritableViewsAloneAreWhatTheBothPhaseWarnsOf) {
 }
 
 TEST(OldColumnUsersTest, GuessesAreLeftOutOnRequest) {
-  const OldColumnUsers guessed{{}, false, {"set_status(integer,text)"}, {}};
+  const OldColumnUsers guessed{{}, false, {"set_status(integer,text)"}, {}, {}};
   EXPECT_EQ(explain_old_column_users(users_table(), guessed, config::Writes::new_column, false),
             "");
 }
