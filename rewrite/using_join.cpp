@@ -21,6 +21,9 @@ namespace switchyard::rewrite::detail {
 
 int Analyzer::range_var_end(const PgQuery__RangeVar* rv, int begin) const {
   int end = begin < 0 ? -1 : tokens_.dotted_name_end(begin);
+  if (end >= 0 && tokens_.is_char(end + 1, '*')) {
+    ++end;  // `users*`: the old spelling of "with its descendants", the default
+  }
   if (end >= 0 && rv->alias != nullptr) {
     end += tokens_.is_keyword(end + 1, "as") ? 2 : 1;
     // Unquoted, the alias is folded to lower case in the tree but not in the text.

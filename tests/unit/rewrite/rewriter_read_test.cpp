@@ -549,6 +549,11 @@ TEST(ReadRuleTest, JoinUsingTheOldColumnReadsItFromTheNewOne) {
            "SELECT u.id FROM " WRAPPED("u", "users u") " JOIN orders USING (status) WHERE "
                                                        "EXISTS (SELECT 1 FROM accounts a WHERE "
                                                        "a.owner = u.state) FOR UPDATE OF u"},
+          // `users*` (with its descendants, the old spelling of the default) stays inside.
+          {"SELECT u.id FROM users* u JOIN orders USING (status)",
+           "SELECT u.id FROM " WRAPPED("u", "users* u") " JOIN orders USING (status)"},
+          {"SELECT id FROM orders NATURAL JOIN users *",
+           "SELECT id FROM orders JOIN " WRAPPED("users", "users *") " USING (id, status)"},
           // A USING join that does not name O is left alone.
           {"SELECT u.name FROM users u JOIN orders USING (id)", nullptr, kUnchanged},
           // Refused: what the subquery cannot stand for, or a * that lists merged columns.
