@@ -219,6 +219,10 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
     } else if (!transform_of(m, op).empty() && op != WriteOp::remove_old) {
       stage = "with the migration's " + std::string(op == WriteOp::add_old ? "to_old" : "to_new") +
               " transform";
+    } else if (opts.format != "binary" && op != WriteOp::remove_old && !m->same_values()) {
+      // A field's text read by N's type is not always what O would hold (2.6 is 3 in an
+      // integer O): N gets O's value through a cast, which the data stream cannot apply.
+      stage = "between " + m->old_type + " and " + m->new_type;
     } else if (opts.format == "binary" && op != WriteOp::remove_old) {
       const bool to_old = op == WriteOp::add_old;
       const std::string& from = to_old ? m->new_type : m->old_type;

@@ -250,7 +250,7 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
   if (op == WriteOp::none || sel == nullptr) {
     return;
   }
-  if (op == WriteOp::rename_to_new && m->to_new.empty()) {
+  if (op == WriteOp::rename_to_new && m->to_new.empty() && m->same_values()) {
     // Only the column list changes: the values go to N as they are, whatever produces them
     // (SELECT *, UNION), so the rows need not be located.
     insert_edits(m, op, io, in, site);
@@ -508,7 +508,8 @@ void Analyzer::insert_edits(const Migration* m, WriteOp op, int io, int in,
       ok = edits_.insert(site.append_at[r], ", " + written_value(m, op, row[src], node));
     } else if (op == WriteOp::rename_to_new) {
       const Node* node = site.nodes[r][static_cast<size_t>(io)];
-      if (!m->to_new.empty() && node->node_case != PG_QUERY__NODE__NODE_SET_TO_DEFAULT) {
+      if ((!m->to_new.empty() || !m->same_values()) &&
+          node->node_case != PG_QUERY__NODE__NODE_SET_TO_DEFAULT) {
         ok = edits_.replace(row[io].begin, row[io].end, written_value(m, op, row[io], node));
       }
     } else {

@@ -20,14 +20,12 @@ int family(std::string_view type) {
 
 }  // namespace
 
+bool Migration::same_values() const {
+  return !types_differ() || (family(old_type) != 0 && family(old_type) == family(new_type));
+}
+
 bool Migration::casts_every_read() const {
-  if (old_type.empty()) {
-    return false;
-  }
-  if (!to_old.empty()) {
-    return true;
-  }
-  return types_differ() && (family(old_type) == 0 || family(old_type) != family(new_type));
+  return !old_type.empty() && (!to_old.empty() || !same_values());
 }
 
 }  // namespace switchyard::rewrite

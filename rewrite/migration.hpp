@@ -41,6 +41,12 @@ struct Migration {
   /// width of the integers or of the text types, whose operators agree on O's values, so that
   /// an index on N still serves WHERE and JOIN there.
   bool casts_every_read() const;
+  /// Whether N holds O's values exactly as O does, and reads a text as O would: the same type,
+  /// an unknown one, or another width of the integers or of the text types. Otherwise a value
+  /// written to both columns goes to N through O's type (`CAST(value AS <O's type>)`), as
+  /// to_new would take it, and not as N alone would read it: `2.6` is 3 in an integer O and
+  /// 2.6 in a numeric N; `12:00:00.7` is 12:00:01 in a timestamp(0).
+  bool same_values() const;
 };
 
 /// A schema-qualified relation name, both parts as Postgres stores them.

@@ -219,7 +219,8 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
           ok = edits_.insert(item.end, ", " + other + " = " + written_value(m, op, vals[pos], arg));
         } else {
           ok = edits_.replace(names[pos].begin, names[pos].end, other);
-          if (ok && !m->to_new.empty() && arg->node_case != PG_QUERY__NODE__NODE_SET_TO_DEFAULT) {
+          if (ok && (!m->to_new.empty() || !m->same_values()) &&
+              arg->node_case != PG_QUERY__NODE__NODE_SET_TO_DEFAULT) {
             ok = edits_.replace(vals[pos].begin, vals[pos].end,
                                 written_value(m, op, vals[pos], arg));
           }
@@ -261,7 +262,7 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
                edits_.insert(last_full->end, ", " + written_value(m, op, vals[pos], arg));
         } else {
           ok = edits_.replace(names[pos].begin, names[pos].end, other);
-          if (ok && !m->to_new.empty()) {
+          if (ok && (!m->to_new.empty() || !m->same_values())) {
             ok = edits_.replace(vals[pos].begin, vals[pos].end,
                                 written_value(m, op, vals[pos], arg));
           }

@@ -240,18 +240,15 @@ std::string Analyzer::written_value(const Migration* m, WriteOp op, Span value, 
 std::string Analyzer::transformed_write(const Migration* m, WriteOp op, const std::string& value,
                                         bool untyped) {
   const std::string& tmpl = transform_of(m, op);
-  if (tmpl.empty()) {
+  if (tmpl.empty() && m->same_values()) {
     return value;
   }
   // The value is written to N for add_old, to O otherwise: its type is that column's.
   const std::string& type = op == WriteOp::add_old ? m->new_type : m->old_type;
-  if (type.empty()) {
-    return "(" + apply_template(tmpl, value) + ")";
-  }
-  return "(" +
-         apply_template(tmpl,
-                        untyped ? value + "::" + type : "CAST(" + value + " AS " + type + ")") +
-         ")";
+  const std::string typed = type.empty() ? value
+                            : untyped    ? value + "::" + type
+                                         : "CAST(" + value + " AS " + type + ")";
+  return tmpl.empty() ? typed : "(" + apply_template(tmpl, typed) + ")";
 }
 
 std::vector<Span> Analyzer::select_target_spans(const PgQuery__SelectStmt* s) {

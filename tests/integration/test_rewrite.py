@@ -1391,17 +1391,35 @@ class WrittenValueTypesTest(RewriteCase):
         {"name": "scores-to-points", "table": "public.scores", "old_column": "score",
          "new_column": "points", "to_new": "{value} * 1.5", "to_old": "round({value} / 1.5)",
          "writes": "both", "reads": "old"},
+        # No transform: N is O's value, converted (12:00:00.7 is 12:00:01 in a timestamp(0)).
+        {"name": "stamps-to-micro", "table": "public.stamps", "old_column": "at",
+         "new_column": "at_micro", "writes": "both", "reads": "old"},
     ]
 
     @classmethod
     def prepare_database(cls):
         cls.pg.query("CREATE TABLE events (id int PRIMARY KEY, at timestamp, "
                      "at_utc timestamptz); "
-                     "CREATE TABLE scores (id int PRIMARY KEY, score int, points numeric)")
+                     "CREATE TABLE scores (id int PRIMARY KEY, score int, points numeric); "
+                     "CREATE TABLE stamps (id int PRIMARY KEY, at timestamp(0), "
+                     "at_micro timestamp)")
 
     def setUp(self):
         super().setUp()
-        self.pg.query("TRUNCATE events, scores")
+        self.pg.query("TRUNCATE events, scores, stamps")
+
+    def test_a_type_change_without_transform_writes_n_the_value_o_holds(self):
+        with self.connect() as conn:
+            conn.execute("INSERT INTO stamps (id, at) VALUES (1, '2026-01-01 12:00:00.7'), "
+                         "(2, %s)", (datetime.datetime(2026, 1, 1, 12, 0, 0, 700000),))
+            conn.execute("UPDATE stamps SET at = at + interval '0.6 seconds' WHERE id = 2")
+            with conn.cursor().copy("COPY stamps (id, at) FROM STDIN") as copy:
+                copy.write(b"3\t2026-01-01 12:00:00.7\n")
+        noon = datetime.datetime(2026, 1, 1, 12, 0, 1)
+        self.assertEqual(self.pg.query("SELECT id, at, at_micro FROM stamps ORDER BY id"),
+                         [(1, noon, noon), (2, noon + datetime.timedelta(seconds=1),
+                                            noon + datetime.timedelta(seconds=1)),
+                          (3, noon, noon)])
 
     def test_a_timestamptz_written_to_a_timestamp_column(self):
         # now() is a timestamptz: the timestamp column stores it as the session's local time,

@@ -288,6 +288,51 @@ TEST(InsertRuleTest, BareParametersInATransformTakeTheirColumnsType) {
       });
 }
 
+// A type change without a transform: N gets the value as O holds it. Another width of the
+// integers or text types holds every value the same (no cast); other pairs go through O's type,
+// and a COPY of such a column is staged (the data stream cannot cast).
+TEST(InsertRuleTest, ATypeChangeWithoutTransformWritesNTheValueAsOHoldsIt) {
+  Migration lossy = users_migration(Writes::both, Reads::old_column);
+  lossy.old_type = "integer";
+  lossy.new_type = "numeric";
+  Migration widen = users_migration(Writes::both, Reads::old_column);
+  widen.old_type = "integer";
+  widen.new_type = "bigint";
+  Migration renamed_new = lossy;
+  renamed_new.writes = Writes::new_column;
+  renamed_new.reads = Reads::new_column;
+  run_table(lossy,
+            {
+                {"UPDATE users SET status = 2.6 WHERE id = $1",
+                 "UPDATE users SET status = 2.6, state = CAST(2.6 AS integer) WHERE id = $1"},
+                {"INSERT INTO users (id, status) VALUES (1, $1), (2, '7')",
+                 "INSERT INTO users (id, status, state) VALUES (1, $1, $1::integer), (2, '7', "
+                 "'7'::integer)"},
+                {"UPDATE users SET state = 2.6",
+                 "UPDATE users SET state = 2.6, status = CAST(2.6 "
+                 "AS numeric)"},
+            });
+  run_table(renamed_new, {
+                             {"INSERT INTO users (id, status) VALUES (1, 2.6)",
+                              "INSERT INTO users (id, state) VALUES (1, CAST(2.6 AS integer))"},
+                         });
+  run_table(widen, {
+                       {"UPDATE users SET status = 2.6",
+                        "UPDATE users SET status = 2.6, state = "
+                        "2.6"},
+                   });
+  const StaticCatalog cat = make_catalog();
+  const SessionContext ctx;
+  RewriteResult r = Rewriter({lossy}).rewrite("COPY users (id, status) FROM STDIN", ctx, cat);
+  ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
+  EXPECT_NE(r.staged_because.find("between integer and numeric"), std::string::npos)
+      << r.staged_because;
+  r = Rewriter({widen}).rewrite("COPY users (id, status) FROM STDIN (FORMAT csv)", ctx, cat);
+  ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
+  EXPECT_EQ(r.staged_because, "");
+  EXPECT_TRUE(r.copy.has_value());
+}
+
 TEST(InsertRuleTest, WritesNew) {
   run_table(users_migration(Writes::new_column, Reads::new_column),
             {
