@@ -282,10 +282,18 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
 bool Analyzer::replace_star(const PgQuery__ColumnRef* cr, const std::vector<Relation*>& covered,
                             const std::string& columns) {
   if (cr->location >= 0) {
-    const int first = tokens_.index_at(cr->location);
-    const int last = first < 0 ? -1 : tokens_.dotted_name_end(first);
-    return first >= 0 && tokens_.is_char(last, '*') &&
-           edits_.replace(tokens_.at(first).start, tokens_.at(last).end, columns);
+    int first = tokens_.index_at(cr->location);
+    int last = first < 0 ? -1 : tokens_.dotted_name_end(first);
+    if (first < 0 || !tokens_.is_char(last, '*')) {
+      return false;
+    }
+    // `SELECT (u.*)` expands like `u.*`: the parentheses go with it, or the list inside them
+    // would read as a row constructor (where `AS` cannot stand).
+    while (tokens_.is_char(first - 1, '(') && tokens_.is_char(last + 1, ')')) {
+      --first;
+      ++last;
+    }
+    return edits_.replace(tokens_.at(first).start, tokens_.at(last).end, columns);
   }
   // `TABLE t` is `SELECT * FROM t` whose star the parser placed nowhere: the keyword becomes
   // `SELECT <columns> FROM`, and ONLY, the name and any ORDER BY or LIMIT stay as written.

@@ -155,6 +155,9 @@ TEST(ReadRuleTest, StarExpansion) {
           {"SELECT *, 1 AS one FROM orders, users",
            "SELECT orders.*, users.id, users.state AS status, users.name, 1 AS one FROM orders, "
            "users"},
+          // Parenthesised, a star still expands (it is no row constructor): the parentheses go.
+          {"SELECT (u.* ), 0 FROM users u",
+           "SELECT u.id, u.state AS status, u.name, 0 FROM users u"},
           {"SELECT * FROM users ORDER BY status",
            "SELECT users.id, users.state AS status, users.name FROM users ORDER BY status"},
           // A natural join is written out with USING (NaturalJoinTest), and its * follows.
