@@ -85,7 +85,8 @@ Analyzer::StarColumns Analyzer::star_columns(const Scope& scope, int index, bool
       }
     } else if (const Names& cols = columns_of(r); cols.has_value()) {
       for (const std::string& col : *cols) {
-        out.push_back({col, quote_ident(r.refname) + "." + quote_ident(col)});
+        out.push_back(
+            {col, quote_ident(r.refname) + "." + quote_ident(col), false, &r, cols->size()});
       }
     } else {
       out.push_back({"", quote_ident(r.refname) + ".*"});
@@ -173,8 +174,15 @@ Names Analyzer::using_star(const PgQuery__ColumnRef* cr, const std::vector<Relat
     }
   }
   std::string text;
-  for (const StarColumn& c : columns) {
-    text += (text.empty() ? "" : ", ") + c.text;
+  for (size_t i = 0; i < columns.size();) {
+    const StarColumn& c = columns[i];
+    size_t run = 1;
+    while (c.plain != nullptr && i + run < columns.size() && columns[i + run].plain == c.plain) {
+      ++run;
+    }
+    const bool whole = c.plain != nullptr && run == c.plain_count;
+    text += (text.empty() ? "" : ", ") + (whole ? quote_ident(c.plain->refname) + ".*" : c.text);
+    i += whole ? run : 1;
   }
   const int first = tokens_.index_at(cr->location);
   if (first < 0 || !tokens_.is_char(first, '*') ||

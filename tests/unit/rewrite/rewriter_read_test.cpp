@@ -184,9 +184,14 @@ TEST(ReadRuleTest, StarExpansion) {
            "(id)"},
           {"SELECT * FROM users u JOIN orders o USING (id) LEFT JOIN (SELECT 2 AS owner) a ON "
            "a.owner = o.user_id, (SELECT 1 AS k) s",
-           "SELECT id, u.state AS status, u.name, o.user_id, o.status, o.total, a.owner, s.k "
-           "FROM users u JOIN orders o USING (id) LEFT JOIN (SELECT 2 AS owner) a ON a.owner = "
+           "SELECT id, u.state AS status, u.name, o.user_id, o.status, o.total, a.*, s.* FROM "
+           "users u JOIN orders o USING (id) LEFT JOIN (SELECT 2 AS owner) a ON a.owner = "
            "o.user_id, (SELECT 1 AS k) s"},
+          // An input that keeps all its columns is written `s.*`, which two columns of one name
+          // do not make ambiguous.
+          {"SELECT * FROM users JOIN orders USING (id), (SELECT 1, 2) s",
+           "SELECT id, users.state AS status, users.name, orders.user_id, orders.status, "
+           "orders.total, s.* FROM users JOIN orders USING (id), (SELECT 1, 2) s"},
           {"SELECT * FROM accounts a JOIN (users u JOIN orders o USING (id)) USING (id)",
            "SELECT id, a.owner, u.state AS status, u.name, o.user_id, o.status, o.total FROM "
            "accounts a JOIN (users u JOIN orders o USING (id)) USING (id)"},
