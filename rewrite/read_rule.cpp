@@ -182,10 +182,21 @@ Names Analyzer::walk_select(const PgQuery__SelectStmt* s, const Scope* outer) {
   for (size_t i = 0; i < s->n_window_clause; ++i) {
     walk_expr(s->window_clause[i], scope);
   }
+  // Under SELECT DISTINCT an ORDER BY expression must be one of the targets: a column that is
+  // a whole target there is cast back to O's type (bare_target_), so it is cast here too.
+  const bool plain_distinct = s->n_distinct_clause == 1 &&
+                              (s->distinct_clause[0] == nullptr ||
+                               s->distinct_clause[0]->node_case == PG_QUERY__NODE__NODE__NOT_SET);
   for (size_t i = 0; i < s->n_sort_clause; ++i) {
     const Node* sb = s->sort_clause[i];
     if (sb->node_case == PG_QUERY__NODE__NODE_SORT_BY) {
-      walk_sort_like(sb->sort_by->node, scope, out, false);
+      const Node* key = sb->sort_by->node;
+      bare_target_ =
+          plain_distinct && key != nullptr && key->node_case == PG_QUERY__NODE__NODE_COLUMN_REF
+              ? key->column_ref
+              : nullptr;
+      walk_sort_like(key, scope, out, false);
+      bare_target_ = nullptr;
     } else {
       walk_expr(sb, scope);
     }

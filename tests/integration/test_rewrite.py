@@ -1506,6 +1506,9 @@ class ReadValueTypesTest(RewriteCase):
         # change: only a whole result column is cast back.
         self.assertEqual(self.answer("SELECT ref, ref + 1 FROM events WHERE ref = 7"),
                          ([23, 20], [(7, 8)]))
+        # Under DISTINCT the ORDER BY key must be a target, which is cast back: so is the key.
+        self.assertEqual(self.answer("SELECT DISTINCT e.ref FROM events e WHERE e.ref < 4 "
+                                     "ORDER BY e.ref DESC"), ([23], [(3,), (2,), (1,)]))
         with self.connect() as conn:
             plan = "\n".join(r[0] for r in conn.execute("EXPLAIN SELECT id FROM events "
                                                         "WHERE ref = 7"))

@@ -268,6 +268,13 @@ TEST(ReadRuleTest, ResultColumnsKeepTheOldTypeWhenTheTypesDiffer) {
                  "JOIN orders o ON o.id = u.state"},
                 {"SELECT status AS s FROM users ORDER BY status",
                  "SELECT CAST(state AS integer) AS s FROM users ORDER BY state"},
+                // Under DISTINCT an ORDER BY key must be one of the targets: cast the same.
+                {"SELECT DISTINCT u.status FROM users u ORDER BY u.status DESC",
+                 "SELECT DISTINCT CAST(u.state AS integer) AS status FROM users u ORDER BY "
+                 "CAST(u.state AS integer) DESC"},
+                {"SELECT DISTINCT ON (u.status) u.status FROM users u ORDER BY u.status",
+                 "SELECT DISTINCT ON (u.state) CAST(u.state AS integer) AS status FROM users u "
+                 "ORDER BY u.state"},
                 {"SELECT * FROM users",
                  "SELECT users.id, CAST(users.state AS integer) AS status, users.name FROM users"},
                 {"UPDATE users SET name = 'x' RETURNING status",
