@@ -51,6 +51,16 @@ class UpstreamEdgesTest(IntegrationCase):
                 return int(float(line.split()[1]))
         raise AssertionError(f"{name} not in /metrics")
 
+    @staticmethod
+    def answer_one_query(s, answer):
+        """The fake server's side once the startup packet is read: a session that answers one
+        query with one row, then waits for the close."""
+        s.handshake(pid=FAKE_PID, key=FAKE_KEY)
+        s.read_message()
+        s.send(fb.row_description(["answer"]) + fb.data_row([answer]) +
+               fb.command_complete("SELECT 1") + fb.ready_for_query())
+        s.wait_closed(10)
+
     def startup_answer(self, proxy):
         """What a client that sends its startup packet hears until the proxy closes."""
         with self.connect_raw(proxy) as conn:
@@ -81,11 +91,7 @@ class UpstreamEdgesTest(IntegrationCase):
             startups.append(s.read_startup().params)
             if len(startups) < 3:
                 return
-            s.handshake(pid=FAKE_PID, key=FAKE_KEY)
-            s.read_message()
-            s.send(fb.row_description(["answer"]) + fb.data_row(["third time"]) +
-                   fb.command_complete("SELECT 1") + fb.ready_for_query())
-            s.wait_closed(10)
+            self.answer_one_query(s, "third time")
 
         admin_port = free_port()
         fake, proxy = self.with_fake(script, extra={"admin": {"address": f"127.0.0.1:{admin_port}"}})
@@ -318,11 +324,7 @@ class UpstreamEdgesTest(IntegrationCase):
                 s.read_startup(ssl_answer=b"")  # taken, not answered; closed on return
                 return
             s.read_startup()
-            s.handshake(pid=FAKE_PID, key=FAKE_KEY)
-            s.read_message()
-            s.send(fb.row_description(["answer"]) + fb.data_row(["after TLS"]) +
-                   fb.command_complete("SELECT 1") + fb.ready_for_query())
-            s.wait_closed(10)
+            self.answer_one_query(s, "after TLS")
 
         admin_port = free_port()
         fake, proxy = self.with_fake(script, upstream_tls="prefer",
