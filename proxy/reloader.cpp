@@ -166,10 +166,14 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
         if (current && current->config) {
           status.changes = config::describe_changes(*current->config, *next->config);
         }
-        state_->publish(next);
         status.result = ReloadStatus::Result::ok;
         status.generation = next->generation;
         status.last_success = status.time;
+        // Published and recorded as one step: whoever sees the new generation and then asks
+        // for the last reload (/config) finds this one, not the one before.
+        std::lock_guard lock(status_mutex_);
+        state_->publish(next);
+        last_ = status;
         state_->metrics.shared().reloads_ok.fetch_add(1, std::memory_order_relaxed);
       }
       if (participant_ != nullptr && current) {
