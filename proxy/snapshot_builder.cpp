@@ -11,6 +11,7 @@
 #include "config/identifier.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/tls_contexts.hpp"
+#include "rewrite/sql_text.hpp"
 
 namespace switchyard::proxy {
 namespace {
@@ -91,6 +92,44 @@ std::optional<ConfigWarning> old_column_warning(const config::Migration& m,
   }
   std::replace(line.begin(), line.end(), '\n', ' ');
   return ConfigWarning{m.name, line};
+}
+
+// Once reads are served from N, a read of O is CAST(<to_old(N) or N> AS <O's type>) wherever
+// it stands when the two could compare otherwise (Migration::casts_every_read): an index on N
+// no longer serves a WHERE on O. Said ahead, with the index named, while it can still be built.
+std::optional<ConfigWarning> served_read_warning(const config::Migration& m,
+                                                 const rewrite::Migration& rule,
+                                                 backfill::PgConnection& connection) {
+  if ((m.writes == config::Writes::old_column && m.reads == config::Reads::old_column) ||
+      !rule.casts_every_read()) {
+    return std::nullopt;
+  }
+  auto found = connection.exec(
+      "SELECT i.indexrelid::pg_catalog.regclass::text "
+      "FROM pg_catalog.pg_index i "
+      "JOIN pg_catalog.pg_class c ON c.oid = i.indrelid "
+      "JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace "
+      "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = $3 "
+      "WHERE s.nspname = $1 AND c.relname = $2 AND i.indkey[0] = a.attnum ORDER BY 1",
+      {rule.schema, rule.table, rule.new_column});
+  const auto* rows = std::get_if<backfill::PgResult>(&found);
+  if (rows == nullptr || rows->rows() == 0) {
+    return std::nullopt;
+  }
+  std::string indexes;
+  for (int r = 0; r < rows->rows(); ++r) {
+    indexes += (indexes.empty() ? "" : ", ") + rows->text(r, 0);
+  }
+  const std::string served =
+      rewrite::detail::transformed(rule.to_old, rewrite::detail::quote_ident(rule.new_column));
+  const std::string expression = "CAST(" + served + " AS " + rule.old_type + ")";
+  return ConfigWarning{
+      m.name, "under reads = \"new\" a read of " + rule.old_column + " is " + expression +
+                  " wherever it stands, so that it compares as " + rule.old_type + " did; index " +
+                  indexes + " on " + rule.new_column + " does not serve a WHERE or JOIN on " +
+                  rule.old_column +
+                  " then. Where such a lookup must stay indexed, create an index on (" +
+                  expression + ") before reads = \"new\"."};
 }
 
 void fill_column_types(rewrite::Migration& rule, const std::vector<RelationColumns>& relations) {
@@ -191,7 +230,11 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
       }
       const auto& relations = std::get<std::vector<RelationColumns>>(loaded);
       entry.catalog->add(relations, entry.mapped_tables);
-      for (const auto* m : migrations) {
+      for (auto& rule : rules) {
+        fill_column_types(rule, relations);
+      }
+      for (std::size_t k = 0; k < migrations.size(); ++k) {
+        const config::Migration* m = migrations[k];
         const std::size_t errors_before = errors.size();
         check_against_catalog(*m, *entry.catalog, database, errors);
         if (errors.size() != errors_before) {
@@ -206,15 +249,12 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
                            *misfit);
           continue;
         }
-        for (auto warning :
-             {defaults_warning(*m, connection), old_column_warning(*m, connection)}) {
+        for (auto warning : {defaults_warning(*m, connection), old_column_warning(*m, connection),
+                             served_read_warning(*m, rules[k], connection)}) {
           if (warning) {
             snapshot->warnings.push_back(std::move(*warning));
           }
         }
-      }
-      for (auto& rule : rules) {
-        fill_column_types(rule, relations);
       }
     }
     entry.rewriter = std::make_shared<const rewrite::Rewriter>(std::move(rules));

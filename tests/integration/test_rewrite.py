@@ -1473,6 +1473,7 @@ class ReadValueTypesTest(RewriteCase):
                      "INSERT INTO scores VALUES (1, 3, 4.5), (2, 4, 6.0); "
                      "CREATE TABLE tags (id int PRIMARY KEY, code character(5), code_text text); "
                      "INSERT INTO tags VALUES (1, 'ab', 'ab'), (2, 'cd', 'cd'); "
+                     "CREATE INDEX tags_code_text_idx ON tags (code_text); "
                      "CREATE TABLE events (id int PRIMARY KEY, ref int, ref_big bigint); "
                      "INSERT INTO events SELECT g, g, g FROM generate_series(1, 2000) g; "
                      "CREATE INDEX ON events (ref_big); ANALYZE events")
@@ -1500,6 +1501,13 @@ class ReadValueTypesTest(RewriteCase):
                                      ("ab ", "cd  ")), ([23], [(1,), (2,)]))
         self.assertEqual(self.answer("SELECT octet_length(code) FROM tags WHERE id = 1"),
                          ([23], [(5,)]))
+
+    def test_the_index_a_cast_read_does_not_use_is_named_at_load(self):
+        log = self.proxy.log_text()
+        self.assertIn("index tags_code_text_idx on code_text does not serve a WHERE or JOIN on "
+                      "code", log)
+        self.assertIn("create an index on (CAST(code_text AS character(5)))", log)
+        self.assertNotIn("events_ref_big_idx", log)
 
     def test_another_integer_width_is_served_bare_through_the_index(self):
         # The values are O's; an expression over it takes N's type (bigint), as before this
