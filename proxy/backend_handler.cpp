@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "protocol/command_complete.hpp"
+#include "protocol/parameter_description.hpp"
 #include "protocol/row_description.hpp"
 
 namespace switchyard::proxy {
@@ -54,6 +55,15 @@ bool BackendHandler::track_description(const protocol::Frame& frame) {
   namespace be = protocol::backend;
   using Description = ReplyTracker::Description;
   const Description answer = state_.replies.on_description(frame.type != be::kParameterDescription);
+  if (answer == Description::hidden && frame.type == be::kParameterDescription) {
+    // The statement's parameter types before its re-prepare, which the new Parse keeps.
+    ResultTypeCheck* check = state_.check.get();
+    if (check != nullptr && check->waiting && check->answers == 0) {
+      if (auto types = protocol::decode_parameter_description(frame.body)) {
+        check->params_before = std::move(*types);
+      }
+    }
+  }
   if (answer != Description::hidden_last) {
     return answer == Description::hidden;
   }

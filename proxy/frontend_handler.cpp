@@ -429,9 +429,9 @@ awaitable<void> FrontendHandler::complete() {
   if (auto pending = std::move(awaiting_catalog_)) {
     co_await rewrite_.fetch_missing(*pending);
   }
-  if (comparing_ && state_.check->waiting && !state_.relay_over) {
-    // Woken by the server direction once both Describes are answered (or skipped), or by the
-    // end of the relay.
+  if (reprepare_ != Reprepare::none && state_.check->waiting && !state_.relay_over) {
+    // Woken by the server direction once the Describes sent are answered (or skipped), or by
+    // the end of the relay.
     steady_timer wake(co_await net::this_coro::executor, steady_timer::time_point::max());
     state_.check->wake = &wake;
     while (state_.check->waiting && !state_.relay_over) {
@@ -697,13 +697,17 @@ FrameAction FrontendHandler::on_describe(const protocol::Frame& frame,
 std::optional<FrameAction> FrontendHandler::prepare_if_stale(std::string_view statement,
                                                              PreparedStatement*& stmt,
                                                              protocol::MessageWriter& out) {
-  if (comparing_) {
-    // Offered again once the server described the statement before and after its re-prepare.
-    // Flags are not adopted here: the statement was prepared for the generation adopted then.
-    comparing_ = false;
+  if (reprepare_ != Reprepare::none) {
+    // Offered again once the server described the statement before its re-prepare, and again
+    // once after. Flags are not adopted here: the statement is prepared for the generation
+    // adopted then.
+    const Reprepare step = std::exchange(reprepare_, Reprepare::none);
     stmt = prepared_.find(statement);
     if (state_.check->waiting) {
       return FrameAction::drop;  // woken because the session is ending
+    }
+    if (stmt != nullptr && step == Reprepare::describing && state_.check->answers == 1) {
+      return send_prepared_again(statement, *stmt, out);
     }
     if (stmt != nullptr) {
       settle_result_types(statement, *stmt);
@@ -744,18 +748,50 @@ std::optional<FrameAction> FrontendHandler::prepare_again(std::string_view state
   // Prepare it again under the same name, between two Describes: the client may decode results
   // by the types it was told before the flip, so the server describes the statement as it was
   // and as it is before the client's message goes on; and if an error made the server skip the
-  // re-prepare, that is known. The client never sees the extra replies.
+  // re-prepare, that is known. The first answer comes before the new Parse, which keeps the
+  // parameter types it gives. The client never sees the extra replies.
   spdlog::debug("event=reprepare session={} statement={} generation={}", session_id_,
                 log_value(statement), stmt.generation);
   metrics_.statements_reprepared.fetch_add(1, std::memory_order_relaxed);
+  if (!state_.check) {
+    state_.check = std::make_unique<ResultTypeCheck>();
+  }
+  *state_.check = ResultTypeCheck{};
+  state_.check->text.assign(text);
+  state_.check->rewritten = rewritten;
   protocol::encode_describe(out, 'S', statement);
   sent(fe::kDescribe, true);
+  protocol::encode_flush(out);
+  sent(fe::kFlush);
+  state_.check->waiting = true;
+  reprepare_ = Reprepare::describing;
+  return FrameAction::send_then_suspend;
+}
+
+FrameAction FrontendHandler::send_prepared_again(std::string_view statement,
+                                                 PreparedStatement& stmt,
+                                                 protocol::MessageWriter& out) {
+  ResultTypeCheck& check = *state_.check;
+  // The client's types where it gave one, the statement's former types where it left it to
+  // the server (0).
+  const protocol::ParamTypes given(stmt.param_types);
+  const std::size_t count = std::max(given.size(), check.params_before.size());
+  std::vector<std::byte> types(count * 4);
+  for (std::size_t i = 0; i < count; ++i) {
+    std::uint32_t oid = i < given.size() ? static_cast<std::uint32_t>(given[i]) : 0;
+    if (oid == 0 && i < check.params_before.size()) {
+      oid = check.params_before[i];
+    }
+    for (int b = 0; b < 4; ++b) {
+      types[i * 4 + static_cast<std::size_t>(b)] = static_cast<std::byte>(oid >> (24 - 8 * b));
+    }
+  }
   protocol::encode_close(out, 'S', statement);
   sent(fe::kClose, true);
-  protocol::encode_parse(out, statement, text, protocol::ParamTypes(stmt.param_types));
+  protocol::encode_parse(out, statement, check.text, protocol::ParamTypes(types));
   sent(fe::kParse, true);
-  if (rewritten) {
-    stmt.rewritten.assign(replacement_);
+  if (check.rewritten) {
+    stmt.rewritten.assign(check.text);
   } else {
     stmt.rewritten.clear();
   }
@@ -763,12 +799,8 @@ std::optional<FrameAction> FrontendHandler::prepare_again(std::string_view state
   sent(fe::kDescribe, true);
   protocol::encode_flush(out);
   sent(fe::kFlush);
-  if (!state_.check) {
-    state_.check = std::make_unique<ResultTypeCheck>();
-  }
-  *state_.check = ResultTypeCheck{};
-  state_.check->waiting = true;
-  comparing_ = true;
+  check.waiting = true;
+  reprepare_ = Reprepare::comparing;
   return FrameAction::send_then_suspend;
 }
 

@@ -85,13 +85,17 @@ class FrontendHandler {
   std::optional<FrameAction> prepare_if_stale(std::string_view statement, PreparedStatement*& stmt,
                                               protocol::MessageWriter& out);
   /// Prepares a statement whose generation is stale again under the same name (replies
-  /// hidden), between Describes of it before and after whose answers the pump waits for
-  /// (send_then_suspend) before it offers the client's message again. nullopt when the
-  /// server's text stays as it is.
+  /// hidden), in two steps the pump waits for (send_then_suspend) before it offers the
+  /// client's message again: a Describe of it as it was, then the new Parse, which keeps the
+  /// parameter types that Describe gave where the client left them to the server, and a
+  /// Describe of it as it is. nullopt when the server's text stays as it is.
   std::optional<FrameAction> prepare_again(std::string_view statement, PreparedStatement& stmt,
                                            protocol::MessageWriter& out);
   /// Records which result columns changed type, from the two Describes' answers.
   void settle_result_types(std::string_view statement, PreparedStatement& stmt);
+  /// The second step of prepare_again, once the server described the statement as it was.
+  FrameAction send_prepared_again(std::string_view statement, PreparedStatement& stmt,
+                                  protocol::MessageWriter& out);
   /// Records a message sent upstream with the two trackers.
   void sent(char type, bool hidden = false);
   /// Keeps the session's search_path and the prepared-statement registry in step with the
@@ -154,8 +158,10 @@ class FrontendHandler {
   // Active while copy data flows; on the heap, as every idle session holds this object.
   std::unique_ptr<rewrite::CopyRowTransformer> copy_;
   bool copy_failed_ = false;
-  // A Bind or Describe waits for the result types of its re-prepared statement.
-  bool comparing_ = false;
+  // A Bind or Describe waits while its statement is prepared again: until the server has
+  // described it as it was (describing), then as prepared again (comparing).
+  enum class Reprepare : std::uint8_t { none, describing, comparing };
+  Reprepare reprepare_ = Reprepare::none;
   PreparedStatements prepared_;
   SqlPreparedStatements sql_prepared_;
   /// Names one text may have prepared again (two hidden CommandCompletes each).

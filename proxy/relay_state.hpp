@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -26,6 +27,13 @@ struct ResultTypeCheck {
   int answers = 0;
   std::vector<std::uint32_t> before;  ///< result type OIDs; empty for no result (NoData)
   std::vector<std::uint32_t> after;
+  /// The statement's parameter types as it was: the new Parse keeps them where the client left
+  /// a type to the server, so that a rewrite does not change what the server infers (a bigint
+  /// N compared with $1 would make $1 an int8 where the client was told int4).
+  std::vector<std::uint32_t> params_before;
+  /// The text the statement is prepared again with, while the server describes the old one.
+  std::string text;
+  bool rewritten = false;
   /// The client direction's wait while it waits; cancelled to wake it.
   steady_timer* wake = nullptr;
 

@@ -167,6 +167,26 @@ class AsyncpgTest(RewriteCase):
         self.direct("INSERT INTO widen VALUES (1, 7, 7), (2, 8, 8)")
         return self.migration_proxy([WIDEN])
 
+    def test_a_cached_statement_keeps_its_parameter_types_when_reads_flip_to_a_wider_column(self):
+        # asyncpg encodes binary parameters by the types of its cached Describe. Compared with
+        # the bigint column, a $1 left to the server would become an int8 at the re-prepare
+        # and the driver's 4 bytes would not read as one ("insufficient data left in
+        # message"); Switchyard's re-prepare keeps the types the statement had.
+        widen_proxy = self.widen_table()
+
+        async def body(conn):
+            by_n = await conn.prepare("SELECT id FROM widen WHERE n = $1")
+            before = await by_n.fetchval(8)
+            widen_proxy.reload([dict(WIDEN, reads="new")])
+            self.direct("UPDATE widen SET n_big = 80 WHERE id = 2")  # to see where reads go
+            after = (await by_n.fetchval(80), await by_n.fetchval(8))
+            return before, after, [t.name for t in by_n.get_parameters()]
+
+        before, after, params = self.run_client(body, through=widen_proxy)
+        self.assertEqual(before, 2)
+        self.assertEqual(after, (2, None), "compared with n_big, $1 still an int4")
+        self.assertEqual(params, ["int4"])
+
     def test_an_expression_whose_type_changed_gets_the_error_postgres_gives(self):
         # max(n) is not cast back (rewrite/README.md): served from the bigint column it is a
         # bigint. A statement the driver described as int4 before the flip must not get 8-byte
