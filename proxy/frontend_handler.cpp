@@ -782,9 +782,7 @@ FrameAction FrontendHandler::send_prepared_again(std::string_view statement,
     if (oid == 0 && i < check.params_before.size()) {
       oid = check.params_before[i];
     }
-    for (int b = 0; b < 4; ++b) {
-      types[i * 4 + static_cast<std::size_t>(b)] = static_cast<std::byte>(oid >> (24 - 8 * b));
-    }
+    protocol::put_i32(types.data() + i * 4, static_cast<std::int32_t>(oid));
   }
   protocol::encode_close(out, 'S', statement);
   sent(fe::kClose, true);

@@ -214,11 +214,9 @@ class Analyzer {
     std::string name;  // "" for `r.*` of a relation whose columns are unknown
     std::string text;
     bool merged = false;  // written bare: the merged column of a USING join
-    /// A relation whose columns need no rewrite, and how many it has: when all of them are
-    /// listed, one after the other, they are written `r.*` (which also keeps working where
-    /// two of them share a name).
-    const Relation* plain = nullptr;
-    size_t plain_count = 0;
+    /// A relation whose columns need no rewrite: when all of them are listed, one after the
+    /// other, they are written `r.*` (which also keeps working where two of them share a name).
+    Relation* plain = nullptr;
   };
   using StarColumns = std::optional<std::vector<StarColumn>>;
   /// nullopt with `why` empty: the catalog was asked.

@@ -411,8 +411,7 @@ void Analyzer::rewrite_read(const PgQuery__ColumnRef* cr, const Migration* m) {
                                            static_cast<size_t>(tokens_.at(last).start - begin));
     const std::string column = prefix + quote_ident(m->new_column);
     std::string read = transformed(m->to_old, column);
-    ok = edits_.replace(begin, tokens_.at(last).end,
-                        output || m->casts_every_read() ? m->as_old_type(read) : read);
+    ok = edits_.replace(begin, tokens_.at(last).end, m->as_old_type(read));
   }
   if (!ok) {
     unsupported(m, "overlapping rewrites of one column reference");

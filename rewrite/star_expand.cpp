@@ -85,8 +85,7 @@ Analyzer::StarColumns Analyzer::star_columns(const Scope& scope, int index, bool
       }
     } else if (const Names& cols = columns_of(r); cols.has_value()) {
       for (const std::string& col : *cols) {
-        out.push_back(
-            {col, quote_ident(r.refname) + "." + quote_ident(col), false, &r, cols->size()});
+        out.push_back({col, quote_ident(r.refname) + "." + quote_ident(col), false, &r});
       }
     } else {
       out.push_back({"", quote_ident(r.refname) + ".*"});
@@ -137,9 +136,19 @@ Names Analyzer::using_star(const PgQuery__ColumnRef* cr, const std::vector<Relat
   // The relations the FROM items hold must be the ones the * covers: RETURNING * also lists
   // an UPDATE's or DELETE's target, which is not one of them.
   std::vector<Relation*> held;
-  for (const Relation& r : scope.rels) {
-    if (!r.hidden) {
-      held.push_back(const_cast<Relation*>(&r));
+  std::vector<int> pending(scope.from_items.rbegin(), scope.from_items.rend());
+  while (!pending.empty()) {
+    const int index = pending.back();
+    pending.pop_back();
+    if (index < 0 || static_cast<size_t>(index) >= scope.from_nodes.size()) {
+      continue;
+    }
+    const FromNode& node = scope.from_nodes[static_cast<size_t>(index)];
+    if (node.rel != nullptr) {
+      held.push_back(node.rel);
+    } else {
+      pending.push_back(node.right);
+      pending.push_back(node.left);
     }
   }
   if (held != covered) {
@@ -180,7 +189,7 @@ Names Analyzer::using_star(const PgQuery__ColumnRef* cr, const std::vector<Relat
     while (c.plain != nullptr && i + run < columns.size() && columns[i + run].plain == c.plain) {
       ++run;
     }
-    const bool whole = c.plain != nullptr && run == c.plain_count;
+    const bool whole = c.plain != nullptr && run == columns_of(*c.plain)->size();
     text += (text.empty() ? "" : ", ") + (whole ? quote_ident(c.plain->refname) + ".*" : c.text);
     i += whole ? run : 1;
   }

@@ -201,6 +201,10 @@ TEST(ReadRuleTest, StarExpansion) {
            "merged column \"id\""},
           {"SELECT * FROM orders o JOIN (users u JOIN accounts a USING (id)) ON o.user_id = u.id",
            nullptr, kRejected, "merged column \"id\""},
+          // RETURNING * lists the target too, which is no FROM item.
+          {"UPDATE users SET name = 'x' FROM orders o JOIN (SELECT 1 AS k) s ON true JOIN "
+           "(SELECT 1 AS k) t USING (k) WHERE o.user_id = users.id RETURNING *",
+           nullptr, kRejected, "the target of an UPDATE or DELETE"},
       });
 }
 
