@@ -105,12 +105,18 @@ std::string old_from_new(const TableSpec& spec) {
 }
 
 std::string mismatch_condition(const TableSpec& spec, Direction direction) {
-  auto differs = [](const std::string& column, const std::string& value, bool as_text) {
-    return as_text ? "(" + column + ")::text IS DISTINCT FROM ((" + value + ")::text)"
-                   : column + " IS DISTINCT FROM (" + value + ")";
+  auto differs = [](const std::string& column, const std::string& value, bool as_text,
+                    const std::string& collation) {
+    if (as_text) {
+      return "(" + column + ")::text IS DISTINCT FROM ((" + value + ")::text)";
+    }
+    return (collation.empty() ? column : column + " COLLATE " + collation) + " IS DISTINCT FROM (" +
+           value + ")";
   };
-  std::string to_new = differs(quote_ident(spec.new_column), new_from_old(spec), spec.new_as_text);
-  std::string to_old = differs(quote_ident(spec.old_column), old_from_new(spec), spec.old_as_text);
+  std::string to_new = differs(quote_ident(spec.new_column), new_from_old(spec), spec.new_as_text,
+                               spec.new_collation);
+  std::string to_old = differs(quote_ident(spec.old_column), old_from_new(spec), spec.old_as_text,
+                               spec.old_collation);
   switch (direction) {
     case Direction::to_new:
       return to_new;

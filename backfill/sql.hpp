@@ -45,6 +45,11 @@ struct TableSpec {
   /// for json is the stored text itself.
   bool old_as_text = false;
   bool new_as_text = false;
+  /// The columns' collations as SQL names them (`pg_catalog."C"`), "" for a type without one.
+  /// A column is compared in its own: what its readers see, and two columns of different
+  /// collations have none in common.
+  std::string old_collation = {};
+  std::string new_collation = {};
 };
 
 /// Which bounds a range has. The lower bound is exclusive, the upper inclusive.
@@ -52,6 +57,14 @@ struct RangeShape {
   bool lower = false;
   bool upper = false;
 };
+
+/// An SQL expression over the pg_attribute row `a`: the column's collation as SQL names it
+/// (`pg_catalog."C"`), '' when its type has none.
+inline constexpr const char* kAttributeCollation =
+    "coalesce((SELECT pg_catalog.quote_ident(cn.nspname) || '.' || "
+    "pg_catalog.quote_ident(co.collname) FROM pg_catalog.pg_collation co "
+    "JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace "
+    "WHERE co.oid = a.attcollation), '')";
 
 /// Always double-quoted (quotes doubled inside): correct for any name, keywords included.
 std::string quote_ident(std::string_view name);

@@ -121,10 +121,11 @@ std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
   }
   const std::string oid = rel.text(0, 0);
 
-  auto columns = connection.exec(
-      "SELECT attname FROM pg_catalog.pg_attribute "
-      "WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped",
-      {oid});
+  auto columns =
+      connection.exec(std::string("SELECT a.attname, ") + kAttributeCollation +
+                          " FROM pg_catalog.pg_attribute a "
+                          "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped",
+                      {oid});
   if (auto* error = std::get_if<DbError>(&columns)) {
     return "catalog query for the columns of " + table + " failed: " + error->message;
   }
@@ -132,8 +133,13 @@ std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
   bool has_new = false;
   const auto& cols = std::get<PgResult>(columns);
   for (int r = 0; r < cols.rows(); ++r) {
-    has_old = has_old || cols.text(r, 0) == spec.old_column;
-    has_new = has_new || cols.text(r, 0) == spec.new_column;
+    if (cols.text(r, 0) == spec.old_column) {
+      has_old = true;
+      spec.old_collation = cols.text(r, 1);
+    } else if (cols.text(r, 0) == spec.new_column) {
+      has_new = true;
+      spec.new_collation = cols.text(r, 1);
+    }
   }
   if (!has_old) {
     return "table " + table + " has no column \"" + spec.old_column + "\" (old_column of " +

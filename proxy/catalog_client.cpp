@@ -44,17 +44,19 @@ std::variant<std::unique_ptr<CatalogClient>, std::string> CatalogClient::connect
 
 std::variant<std::vector<RelationColumns>, std::string> CatalogClient::load(
     const std::vector<std::string>& tables) {
-  static constexpr const char* kQuery =
-      "SELECT n.nspname, c.relname, a.attname, "
-      "       pg_catalog.format_type(a.atttypid, a.atttypmod), a.attgenerated <> '' "
-      "FROM pg_catalog.pg_class c "
+  static const std::string kQuery =
+      std::string(
+          "SELECT n.nspname, c.relname, a.attname, "
+          "       pg_catalog.format_type(a.atttypid, a.atttypmod), a.attgenerated <> '', ") +
+      backfill::kAttributeCollation +
+      " FROM pg_catalog.pg_class c "
       "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
       "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
       "     AND NOT a.attisdropped "
       "WHERE c.relname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
       "ORDER BY n.nspname, c.relname, a.attnum";
   std::string error;
-  const QueryResult owned = query_by_names(connection_.native(), kQuery, tables, &error);
+  const QueryResult owned = query_by_names(connection_.native(), kQuery.c_str(), tables, &error);
   if (!owned) {
     return error;
   }
@@ -67,6 +69,7 @@ std::variant<std::vector<RelationColumns>, std::string> CatalogClient::load(
     relation.columns.emplace_back(PQgetvalue(result, row, 2));
     relation.types.emplace_back(PQgetvalue(result, row, 3));
     relation.generated.push_back(PQgetvalue(result, row, 4)[0] == 't');
+    relation.collations.emplace_back(PQgetvalue(result, row, 5));
   }
   std::vector<RelationColumns> relations;
   for (auto& [name, relation] : found) {

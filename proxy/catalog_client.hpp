@@ -14,9 +14,10 @@ namespace switchyard::proxy {
 /// One relation as the catalog describes it.
 struct RelationColumns {
   rewrite::QualifiedName name;
-  std::vector<std::string> columns;  // attnum order, dropped columns excluded
-  std::vector<std::string> types;    // format_type() of each column, same order
-  std::vector<bool> generated;       // pg_attribute.attgenerated set, same order
+  std::vector<std::string> columns;     // attnum order, dropped columns excluded
+  std::vector<std::string> types;       // format_type() of each column, same order
+  std::vector<bool> generated;          // pg_attribute.attgenerated set, same order
+  std::vector<std::string> collations;  // `schema."name"` of each column's, "" if none
 };
 
 /// The functions of one name in one schema, as volatile as the most volatile overload.

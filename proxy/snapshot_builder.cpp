@@ -95,13 +95,14 @@ std::optional<ConfigWarning> old_column_warning(const config::Migration& m,
 }
 
 // Once reads are served from N, a read of O is CAST(<to_old(N) or N> AS <O's type>) wherever
-// it stands when the two could compare otherwise (Migration::casts_every_read): an index on N
-// no longer serves a WHERE on O. Said ahead, with the index named, while it can still be built.
+// it stands when the two could compare otherwise (Migration::casts_every_read), with O's
+// collation when N's differs (collates_reads): an index on N no longer serves a WHERE on O. Said
+// ahead, with the index named, while it can still be built.
 std::optional<ConfigWarning> served_read_warning(const config::Migration& m,
                                                  const rewrite::Migration& rule,
                                                  backfill::PgConnection& connection) {
   if ((m.writes == config::Writes::old_column && m.reads == config::Reads::old_column) ||
-      !rule.casts_every_read()) {
+      (!rule.casts_every_read() && !rule.collates_reads())) {
     return std::nullopt;
   }
   auto found = connection.exec(
@@ -122,10 +123,13 @@ std::optional<ConfigWarning> served_read_warning(const config::Migration& m,
   }
   const std::string served =
       rewrite::detail::transformed(rule.to_old, rewrite::detail::quote_ident(rule.new_column));
-  const std::string expression = "CAST(" + served + " AS " + rule.old_type + ")";
+  const std::string expression = rule.as_old_type(served);
+  const std::string compared =
+      (rule.old_type.empty() ? std::string("the old column") : rule.old_type) +
+      (rule.collates_reads() ? " with collation " + rule.old_collation : "");
   return ConfigWarning{
       m.name, "under reads = \"new\" a read of " + rule.old_column + " is " + expression +
-                  " wherever it stands, so that it compares as " + rule.old_type + " did; index " +
+                  " wherever it stands, so that it compares as " + compared + " did; index " +
                   indexes + " on " + rule.new_column + " does not serve a WHERE or JOIN on " +
                   rule.old_column +
                   " then. Where such a lookup must stay indexed, create an index on (" +
@@ -137,11 +141,15 @@ void fill_column_types(rewrite::Migration& rule, const std::vector<RelationColum
     if (relation.name.schema != rule.schema || relation.name.table != rule.table) {
       continue;
     }
-    for (std::size_t i = 0; i < relation.columns.size() && i < relation.types.size(); ++i) {
+    for (std::size_t i = 0;
+         i < relation.columns.size() && i < relation.types.size() && i < relation.collations.size();
+         ++i) {
       if (relation.columns[i] == rule.old_column) {
         rule.old_type = relation.types[i];
+        rule.old_collation = relation.collations[i];
       } else if (relation.columns[i] == rule.new_column) {
         rule.new_type = relation.types[i];
+        rule.new_collation = relation.collations[i];
       }
     }
   }

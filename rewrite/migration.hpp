@@ -24,15 +24,17 @@ struct Migration {
   /// passed through a transform is cast to its column's type, so the server infers for it
   /// what it would infer without the rewrite (a CASE would otherwise make it text).
   std::string old_type, new_type;
+  /// The columns' collations as SQL names them (`pg_catalog."C"`), "" when the type has none or
+  /// the catalog is not known.
+  std::string old_collation, new_collation;
   /// on_unsupported = reject (true) | passthrough (false).
   bool reject_unsupported = true;
 
   /// `expr`, a read served from the new column that is a result column (or a column of a row
   /// or a subquery), as a value of the old column's type when the two types differ (and are
-  /// known): clients keep the type they were told. Also wherever casts_every_read().
-  std::string as_old_type(std::string expr) const {
-    return types_differ() || casts_every_read() ? "CAST(" + expr + " AS " + old_type + ")" : expr;
-  }
+  /// known): clients keep the type they were told. Also wherever casts_every_read(). With O's
+  /// collation where collates_reads().
+  std::string as_old_type(std::string expr) const;
   bool types_differ() const { return !old_type.empty() && old_type != new_type; }
   /// Whether a read served from N is cast to O's type wherever it is used, in WHERE, JOIN and
   /// expressions too: the value to_old (or N's type) gives may compute and compare otherwise
@@ -41,6 +43,10 @@ struct Migration {
   /// width of the integers or of the text types, whose operators agree on O's values, so that
   /// an index on N still serves WHERE and JOIN there.
   bool casts_every_read() const;
+  /// Whether a read served from N is given O's collation (`COLLATE`) wherever it is used: N's
+  /// own, or the default one of O's type that a cast or to_old gives, would sort and compare
+  /// otherwise (`ORDER BY`, `<`, min()) than O's.
+  bool collates_reads() const;
   /// Whether N holds O's values exactly as O does, and reads a text as O would: the same type,
   /// an unknown one, or another width of the integers or of the text types. Otherwise a value
   /// written to both columns goes to N through O's type (`CAST(value AS <O's type>)`), as

@@ -403,15 +403,19 @@ void Analyzer::rewrite_read(const PgQuery__ColumnRef* cr, const Migration* m) {
   }
   bool ok = false;
   const bool output = cr == bare_target_ && m->types_differ();
-  if (m->to_old.empty() && !output && !m->casts_every_read()) {
+  if (m->to_old.empty() && !output && !m->casts_every_read() && !m->collates_reads()) {
     ok = edits_.replace(tokens_.at(last).start, tokens_.at(last).end, quote_ident(m->new_column));
   } else {
     const int begin = tokens_.at(first).start;
     const std::string prefix = sql_.substr(static_cast<size_t>(begin),
                                            static_cast<size_t>(tokens_.at(last).start - begin));
     const std::string column = prefix + quote_ident(m->new_column);
-    std::string read = transformed(m->to_old, column);
-    ok = edits_.replace(begin, tokens_.at(last).end, m->as_old_type(read));
+    std::string read = m->as_old_type(transformed(m->to_old, column));
+    // A column takes a subscript as it stands, a CAST(...) only in parentheses.
+    if (tokens_.is_char(last + 1, '[')) {
+      read = "(" + read + ")";
+    }
+    ok = edits_.replace(begin, tokens_.at(last).end, read);
   }
   if (!ok) {
     unsupported(m, "overlapping rewrites of one column reference");

@@ -587,6 +587,30 @@ class VerifyTest(BackfillCase):
         self.assertIn("300 rows checked, 1 disagree", run.out)
         self.assertIn("id=7:", run.out)
 
+    def test_columns_of_different_collations_are_filled_and_compared(self):
+        # Two columns of different non-default collations have no collation in common: a bare
+        # comparison of them fails ("could not determine which collation to use").
+        self.pg.query("DROP TABLE IF EXISTS coll_t")
+        self.pg.query('CREATE TABLE coll_t (id int PRIMARY KEY, word text COLLATE "C", '
+                      'word_icu text COLLATE "und-x-icu")')
+        self.pg.query("INSERT INTO coll_t SELECT g, CASE WHEN g % 2 = 0 THEN 'Apple' "
+                      "ELSE 'apple' END || g FROM generate_series(1, 300) g")
+        config = self.write_config([{
+            "name": "coll", "table": "public.coll_t", "old_column": "word",
+            "new_column": "word_icu", "writes": "both", "reads": "old"}])
+        run = self.command(config, "backfill", "--migration", "coll")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertEqual(self.one("SELECT count(*) FROM coll_t WHERE word_icu = word COLLATE "
+                                  '"C"'), 300)
+        run = self.command(config, "verify", "--migration", "coll")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertIn("300 rows checked, 0 disagree", run.out)
+        self.pg.query("UPDATE coll_t SET word_icu = upper(word_icu) WHERE id = 8")
+        run = self.command(config, "verify", "--migration", "coll")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("300 rows checked, 1 disagree", run.out)
+        self.assertIn("id=8:", run.out)
+
     def test_backfill_keeps_a_value_an_updated_app_wrote_to_the_new_column(self):
         # Under writes = "both" an updated app writes state = 2; to_old has no value for it, so
         # the proxy stores status = NULL beside it. That pair is current: status is what the

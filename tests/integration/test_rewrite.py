@@ -1524,6 +1524,73 @@ class ReadValueTypesTest(RewriteCase):
 
 
 @requires_proxy
+class ReadCollationTest(RewriteCase):
+    """reads = new from a column of another collation than O's: reads still sort and compare
+    in O's collation ("C": capitals first), not N's (ICU: case second)."""
+
+    MIGRATIONS = [
+        {"name": "words-to-icu", "table": "public.words", "old_column": "word",
+         "new_column": "word_icu", "writes": "both", "reads": "new"},
+        # Subscripting a read that became a cast (integer[] -> bigint[]).
+        {"name": "lists-to-bigint", "table": "public.lists", "old_column": "items",
+         "new_column": "items_big", "writes": "both", "reads": "new"},
+    ]
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query('CREATE TABLE words (id int PRIMARY KEY, word text COLLATE "C", '
+                     'word_icu text COLLATE "und-x-icu"); '
+                     "INSERT INTO words VALUES (1, 'apple', 'apple'), (2, 'Banana', 'Banana'), "
+                     "(3, 'cherry', 'cherry'); "
+                     "CREATE INDEX words_word_icu_idx ON words (word_icu); "
+                     "CREATE TABLE lists (id int PRIMARY KEY, items int[], items_big bigint[]); "
+                     "INSERT INTO lists VALUES (1, '{4,5}', '{4,5}')")
+
+    def setUp(self):
+        IntegrationCase.setUp(self)  # the rows above are the fixture: no TRUNCATE
+
+    def rows(self, sql, params=None):
+        with self.connect() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def test_reads_sort_and_compare_in_the_old_columns_collation(self):
+        self.assertEqual(self.rows("SELECT word FROM words ORDER BY word"),
+                         [("Banana",), ("apple",), ("cherry",)])
+        self.assertEqual(self.rows("SELECT w.id FROM words w ORDER BY w.word DESC"),
+                         [(3,), (1,), (2,)])
+        self.assertEqual(self.rows("SELECT id FROM words WHERE word < %s ORDER BY id", ("b",)),
+                         [(1,), (2,)])
+        self.assertEqual(self.rows("SELECT min(word), max(word) FROM words"),
+                         [("Banana", "cherry")])
+        # `*` shows the app's columns: O, served from N; N itself is left out.
+        self.assertEqual(self.rows("SELECT * FROM (SELECT * FROM words) s ORDER BY word"),
+                         [(2, "Banana"), (1, "apple"), (3, "cherry")])
+        # What the app did not ask of O is N's own.
+        self.assertEqual(self.rows("SELECT word_icu FROM words ORDER BY word_icu"),
+                         [("apple",), ("Banana",), ("cherry",)])
+
+    def test_the_index_on_the_new_column_is_named_with_the_one_to_build(self):
+        log = self.proxy.log_text()
+        self.assertIn("index words_word_icu_idx on word_icu does not serve a WHERE or JOIN on "
+                      "word", log)
+        # The log writes the message as a quoted value, its quotes escaped.
+        self.assertIn('create an index on ((word_icu COLLATE pg_catalog.\\"C\\"))', log)
+        self.pg.query('CREATE INDEX words_word_c_idx ON words ((word_icu COLLATE "C"))')
+        try:
+            with self.connect() as conn:
+                conn.execute("SET enable_seqscan = off")
+                plan = "\n".join(r[0] for r in conn.execute(
+                    "EXPLAIN SELECT id FROM words WHERE word = 'apple'"))
+            self.assertIn("words_word_c_idx", plan)
+        finally:
+            self.pg.query("DROP INDEX words_word_c_idx")
+
+    def test_a_subscript_of_a_cast_read(self):
+        self.assertEqual(self.rows("SELECT items[2], l.items[1:1] FROM lists l "
+                                   "WHERE items[1] = 4"), [(5, [4])])
+
+
+@requires_proxy
 class UpsertWritesNewTest(RewriteCase):
     """writes = new: an upsert that infers the unique index on O finds its conflict through N's
     (the INSERT leaves O out, so O's index never sees the row)."""

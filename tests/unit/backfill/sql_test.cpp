@@ -142,6 +142,23 @@ TEST(SqlTest, MismatchConditionComparesAsTextWhereThereIsNoEquality) {
             "\"status\" IS DISTINCT FROM ((\"state\")::text)");
 }
 
+// Each column is compared in its own collation: two columns of different collations have none
+// in common ("could not determine which collation to use"), and the column's is what its
+// readers see.
+TEST(SqlTest, MismatchConditionComparesInTheColumnsCollation) {
+  auto spec = single_key();
+  spec.old_collation = "pg_catalog.\"C\"";
+  spec.new_collation = "public.\"en-x-icu\"";
+  EXPECT_EQ(mismatch_condition(spec, Direction::to_new),
+            "\"state\" COLLATE public.\"en-x-icu\" IS DISTINCT FROM (\"status\")");
+  EXPECT_EQ(mismatch_condition(spec, Direction::to_old),
+            "\"status\" COLLATE pg_catalog.\"C\" IS DISTINCT FROM (\"state\")");
+  // Compared as text, a column has the default collation of text.
+  spec.new_as_text = true;
+  EXPECT_EQ(mismatch_condition(spec, Direction::to_new),
+            "(\"state\")::text IS DISTINCT FROM ((\"status\")::text)");
+}
+
 TEST(SqlTest, MismatchConditionPerDirection) {
   const auto spec = composite_key();
   const std::string to_new = "\"state\" IS DISTINCT FROM (CASE (\"status\") WHEN 'a' THEN 1 END)";

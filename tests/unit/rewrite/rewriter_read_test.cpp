@@ -325,6 +325,86 @@ TEST(ReadRuleTest, ResultColumnsKeepTheOldTypeWhenTheTypesDiffer) {
                   });
 }
 
+// A column takes a subscript as it stands; a read that became an expression takes it in
+// parentheses (`CAST(x AS integer[])[1]` does not parse).
+TEST(ReadRuleTest, ASubscriptedReadIsParenthesisedWhenItBecomesAnExpression) {
+  Migration arrays = users_migration(Writes::both, Reads::new_column);
+  arrays.old_type = "integer[]";
+  arrays.new_type = "bigint[]";
+  run_table(arrays, {
+                        {"SELECT status[1] FROM users WHERE status[2] = 3",
+                         "SELECT (CAST(state AS integer[]))[1] AS status FROM users WHERE "
+                         "(CAST(state AS integer[]))[2] = 3"},
+                        {"SELECT u.status[1:2] FROM users u",
+                         "SELECT (CAST(u.state AS integer[]))[1:2] AS status FROM users u"},
+                    });
+  run_table(users_migration(Writes::both, Reads::new_column, true),
+            {
+                {"SELECT status[1] FROM users", "SELECT ((" CASE_T "))[1] AS status FROM users"},
+            });
+}
+
+#define C_COLLATION "pg_catalog.\"C\""
+#define DEFAULT_COLLATION "pg_catalog.\"default\""
+
+// Where N's collation differs from O's, a read served from N is given O's: it sorts and
+// compares as O did, in every position. N without a collation of its own (a type change through
+// to_old) gives the type's default.
+TEST(ReadRuleTest, ReadsServedFromTheNewColumnKeepTheOldCollation) {
+  Migration c_to_default = users_migration(Writes::both, Reads::new_column);
+  c_to_default.old_type = c_to_default.new_type = "text";
+  c_to_default.old_collation = C_COLLATION;
+  c_to_default.new_collation = DEFAULT_COLLATION;
+  run_table(c_to_default,
+            {
+                {"SELECT status FROM users ORDER BY status",
+                 "SELECT (state COLLATE " C_COLLATION ") AS status FROM users ORDER BY status"},
+                {"SELECT id FROM users u WHERE status < 'b' ORDER BY u.status DESC",
+                 "SELECT id FROM users u WHERE (state COLLATE " C_COLLATION
+                 ") < 'b' ORDER BY (u.state COLLATE " C_COLLATION ") DESC"},
+                {"SELECT min(u.status) FROM users u",
+                 "SELECT min((u.state COLLATE " C_COLLATION ")) FROM users u"},
+                {"SELECT * FROM users", "SELECT users.id, (users.state COLLATE " C_COLLATION
+                                        ") AS status, users.name FROM users"},
+                {"SELECT u.status[1] FROM users u",
+                 "SELECT ((u.state COLLATE " C_COLLATION "))[1] AS status FROM users u"},
+            });
+  Migration default_to_c = c_to_default;
+  std::swap(default_to_c.old_collation, default_to_c.new_collation);
+  run_table(default_to_c,
+            {
+                {"SELECT id FROM users WHERE status > 'a'",
+                 "SELECT id FROM users WHERE (state COLLATE " DEFAULT_COLLATION ") > 'a'"},
+            });
+  Migration same = c_to_default;
+  same.new_collation = C_COLLATION;
+  run_table(same, {
+                      {"SELECT id FROM users WHERE status > 'a'",
+                       "SELECT id FROM users WHERE state > 'a'"},
+                  });
+  Migration longer = c_to_default;
+  longer.old_type = "character varying(20)";
+  run_table(longer, {
+                        {"SELECT id FROM users WHERE status > 'a'",
+                         "SELECT id FROM users WHERE (CAST(state AS character varying(20)) "
+                         "COLLATE " C_COLLATION ") > 'a'"},
+                    });
+  Migration typed = users_migration(Writes::both, Reads::new_column, true);
+  typed.old_type = "text";
+  typed.new_type = "smallint";
+  typed.old_collation = C_COLLATION;
+  run_table(typed, {
+                       {"SELECT id FROM users ORDER BY status",
+                        "SELECT id FROM users ORDER BY (CAST((" CASE_T
+                        ") AS text) COLLATE " C_COLLATION ")"},
+                   });
+  typed.old_collation = DEFAULT_COLLATION;
+  run_table(typed, {
+                       {"SELECT id FROM users ORDER BY status",
+                        "SELECT id FROM users ORDER BY CAST((" CASE_T ") AS text)"},
+                   });
+}
+
 TEST(ReadRuleTest, UnsupportedReadsAreRejectedOrPassedThrough) {
   run_table(
       users_migration(Writes::both, Reads::new_column),
