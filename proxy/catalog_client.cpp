@@ -78,6 +78,40 @@ std::variant<std::vector<RelationColumns>, std::string> CatalogClient::load(
   return relations;
 }
 
+std::variant<std::vector<Descendant>, std::string> CatalogClient::load_descendants(
+    const std::vector<rewrite::QualifiedName>& relations) {
+  static constexpr const char* kQuery =
+      "WITH RECURSIVE tree (root, child) AS ("
+      "  SELECT i.inhparent, i.inhrelid FROM pg_catalog.pg_inherits i "
+      "  WHERE i.inhparent IN (SELECT pg_catalog.to_regclass(r) FROM unnest($1::text[]) r) "
+      "  UNION "
+      "  SELECT t.root, i.inhrelid FROM tree t "
+      "  JOIN pg_catalog.pg_inherits i ON i.inhparent = t.child) "
+      "SELECT rn.nspname, rc.relname, cn.nspname, cc.relname FROM tree "
+      "JOIN pg_catalog.pg_class rc ON rc.oid = tree.root "
+      "JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace "
+      "JOIN pg_catalog.pg_class cc ON cc.oid = tree.child "
+      "JOIN pg_catalog.pg_namespace cn ON cn.oid = cc.relnamespace "
+      "ORDER BY 1, 2, 3, 4";
+  std::vector<std::string> names;
+  for (const auto& relation : relations) {
+    names.push_back(backfill::quote_ident(relation.schema) + "." +
+                    backfill::quote_ident(relation.table));
+  }
+  std::string error;
+  const QueryResult owned = query_by_names(connection_.native(), kQuery, names, &error);
+  if (!owned) {
+    return error;
+  }
+  const PGresult* result = owned.get();
+  std::vector<Descendant> descendants;
+  for (int row = 0; row < PQntuples(result); ++row) {
+    descendants.push_back(Descendant{{PQgetvalue(result, row, 0), PQgetvalue(result, row, 1)},
+                                     {PQgetvalue(result, row, 2), PQgetvalue(result, row, 3)}});
+  }
+  return descendants;
+}
+
 std::variant<std::vector<FunctionVolatility>, std::string> CatalogClient::load_functions(
     const std::vector<std::string>& names) {
   // 'v' sorts after 'i' and 's': max() is the most volatile overload.

@@ -26,6 +26,12 @@ struct FunctionVolatility {
   char volatility = 'v';  // pg_proc.provolatile: 'i', 's' or 'v'
 };
 
+/// A partition or inheritance child of a relation, at any depth.
+struct Descendant {
+  rewrite::QualifiedName ancestor;
+  rewrite::QualifiedName name;
+};
+
 /// Switchyard's own connection to the upstream (libpq, blocking): the catalog look-ups the
 /// rewrite engine needs. Uses [upstream] user/password/database and the TLS mode; client
 /// sessions never share it. Call from a thread that may block.
@@ -38,6 +44,11 @@ class CatalogClient {
   /// Every relation (in any schema) whose name is one of `tables`, with its columns.
   std::variant<std::vector<RelationColumns>, std::string> load(
       const std::vector<std::string>& tables);
+
+  /// The partitions and inheritance children, at every depth, of each of `relations` that
+  /// exists.
+  std::variant<std::vector<Descendant>, std::string> load_descendants(
+      const std::vector<rewrite::QualifiedName>& relations);
 
   /// Every function (in any schema) whose name is one of `names`, one entry per schema.
   std::variant<std::vector<FunctionVolatility>, std::string> load_functions(

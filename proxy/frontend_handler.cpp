@@ -375,7 +375,7 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
   }
   catalog_attempts_ = 0;
   if (result->ddl_on_mapped_table) {
-    rewrite_.note_ddl();
+    rewrite_.note_ddl(result->descendants_changed);
   }
   switch (result->outcome) {
     case Outcome::unchanged:

@@ -93,6 +93,11 @@ int check(const sy::proxy::CommandLine& cmd) {
   for (const auto& warning : snapshot->warnings) {
     std::cout << "warning: migration \"" << warning.migration << "\": " << warning.message << "\n";
   }
+  for (const auto& covered : snapshot->descendants) {
+    std::cout << "note: migration \"" << covered.migration
+              << "\" also applies to the table's partitions and inheritance children: "
+              << covered.message << "\n";
+  }
   return 0;
 }
 

@@ -41,6 +41,9 @@ struct Snapshot {
   std::shared_ptr<ssl::context> upstream_tls;  // null: tls = disable
   std::vector<DatabaseRewrite> databases;      // empty: a transparent proxy
   std::vector<ConfigWarning> warnings;         // logged when the snapshot is adopted
+  /// Per migration whose table has partitions or inheritance children: "schema.table" of each,
+  /// comma-separated; the migration applies to a statement naming one as to the table.
+  std::vector<ConfigWarning> descendants;
 
   /// The rewrite state for sessions connected to `database`, or null: forward untouched.
   const DatabaseRewrite* for_database(std::string_view database) const {
@@ -93,6 +96,19 @@ class ProxyState {
     }
     generation_.store(generation, std::memory_order_release);
   }
+  /// Sets (or, empty, clears) what request_rebuild() calls: the reloader's request.
+  void set_rebuild_hook(std::function<void(std::string)> hook) {
+    std::lock_guard lock(rebuild_mutex_);
+    rebuild_hook_ = std::move(hook);
+  }
+  /// Asks for the snapshot to be built again from the config (the catalog changed under it).
+  /// Returns at once; nothing happens without a hook.
+  void request_rebuild(std::string trigger) {
+    std::lock_guard lock(rebuild_mutex_);
+    if (rebuild_hook_) {
+      rebuild_hook_(std::move(trigger));
+    }
+  }
   std::uint64_t next_session_id() { return next_session_id_.fetch_add(1); }
   bool draining() const { return draining_.load(); }
   void start_draining() {
@@ -124,6 +140,8 @@ class ProxyState {
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<std::uint64_t> next_session_id_{1};
   std::atomic<bool> draining_{false};
+  std::mutex rebuild_mutex_;
+  std::function<void(std::string)> rebuild_hook_;  // guarded by rebuild_mutex_
 };
 
 }  // namespace switchyard::proxy

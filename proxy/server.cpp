@@ -151,6 +151,7 @@ int Server::run() {
   }
   AddressChanges address_changes(listeners, admin, make_admin);
   reloader.set_participant(&address_changes);
+  state_->set_rebuild_hook([&reloader](std::string trigger) { reloader.request(trigger); });
 
   ConfigWatch watch(config_path_,
                     [&reloader] { reloader.request(std::string(kFileChangeTrigger)); });
@@ -223,6 +224,7 @@ int Server::run() {
 
   // The watch feeds the reloader, and the reloader uses the listeners and the admin server.
   watch.stop();
+  state_->set_rebuild_hook({});
   reloader.stop();
   if (admin) {
     admin->stop();

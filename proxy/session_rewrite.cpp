@@ -239,6 +239,10 @@ void SessionRewrite::after_transaction() {
   rules_->catalog->invalidate(rules_->mapped_tables);
   spdlog::info("event=catalog_invalidated database={} reason=ddl_on_mapped_table",
                log_value(database_));
+  if (descendants_pending_) {
+    descendants_pending_ = false;
+    state_.request_rebuild("partition change");
+  }
 }
 
 }  // namespace switchyard::proxy

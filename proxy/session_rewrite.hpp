@@ -58,10 +58,14 @@ class SessionRewrite {
   /// Loads the relations a needs_catalog result named into the shared catalog, off-thread.
   awaitable<void> fetch_missing(const rewrite::RewriteResult& result);
 
-  /// DDL on a mapped table passed through: after it commits, the catalog must be re-read.
-  void note_ddl() { ddl_pending_ = true; }
-  /// Called at a transaction boundary: refreshes the catalog if DDL passed through, and ends
-  /// a SET LOCAL search_path.
+  /// DDL on a mapped table passed through: after it commits, the catalog must be re-read, and
+  /// the rules built again when it added or removed a partition or child of one.
+  void note_ddl(bool descendants_changed) {
+    ddl_pending_ = true;
+    descendants_pending_ = descendants_pending_ || descendants_changed;
+  }
+  /// Called at a transaction boundary: refreshes the catalog if DDL passed through (and asks
+  /// for the rules again after a partition change), and ends a SET LOCAL search_path.
   void after_transaction();
 
   /// Follows a SET/RESET of search_path sent by the client, so unqualified names resolve as
@@ -119,6 +123,7 @@ class SessionRewrite {
   std::shared_ptr<const Snapshot> snapshot_;
   const DatabaseRewrite* rules_ = nullptr;
   bool ddl_pending_ = false;
+  bool descendants_pending_ = false;
 };
 
 }  // namespace switchyard::proxy

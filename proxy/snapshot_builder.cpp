@@ -155,6 +155,47 @@ void fill_column_types(rewrite::Migration& rule, const std::vector<RelationColum
   }
 }
 
+std::vector<rewrite::QualifiedName> configured_relations(
+    const std::vector<rewrite::Migration>& rules) {
+  std::vector<rewrite::QualifiedName> relations;
+  for (const auto& rule : rules) {
+    relations.push_back({rule.schema, rule.table});
+  }
+  return relations;
+}
+
+// A statement that names a partition (or an inheritance child) of the migrated table reads and
+// writes the same columns, which the server does not route through the parent: the migration
+// applies to it as to the parent, by a rule of its own per descendant. A descendant with a
+// migration of its own for the column keeps that one.
+void add_descendant_rules(std::vector<rewrite::Migration>& rules,
+                          const std::vector<Descendant>& descendants,
+                          std::vector<std::string>& mapped_tables) {
+  const std::size_t configured = rules.size();
+  for (const auto& descendant : descendants) {
+    for (std::size_t i = 0; i < configured; ++i) {
+      if (rules[i].schema != descendant.ancestor.schema ||
+          rules[i].table != descendant.ancestor.table) {
+        continue;
+      }
+      const bool has_own = std::any_of(rules.begin(), rules.end(), [&](const auto& rule) {
+        return rule.schema == descendant.name.schema && rule.table == descendant.name.table &&
+               rule.old_column == rules[i].old_column;
+      });
+      if (has_own) {
+        continue;
+      }
+      rewrite::Migration rule = rules[i];
+      rule.schema = descendant.name.schema;
+      rule.table = descendant.name.table;
+      rules.push_back(std::move(rule));
+      if (!contains(mapped_tables, descendant.name.table)) {
+        mapped_tables.push_back(descendant.name.table);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 rewrite::Migration to_rewrite_migration(const config::Migration& m) {
@@ -231,6 +272,24 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
                          ")");
         continue;
       }
+      auto descendants = std::get<std::unique_ptr<CatalogClient>>(client)->load_descendants(
+          configured_relations(rules));
+      if (auto* error = std::get_if<std::string>(&descendants)) {
+        errors.push_back("database \"" + database + "\": " + *error);
+        continue;
+      }
+      add_descendant_rules(rules, std::get<std::vector<Descendant>>(descendants),
+                           entry.mapped_tables);
+      for (std::size_t i = migrations.size(); i < rules.size(); ++i) {
+        const std::string table = rules[i].schema + "." + rules[i].table;
+        auto same = std::find_if(snapshot->descendants.begin(), snapshot->descendants.end(),
+                                 [&](const auto& d) { return d.migration == rules[i].name; });
+        if (same == snapshot->descendants.end()) {
+          snapshot->descendants.push_back({rules[i].name, table});
+        } else {
+          same->message += ", " + table;
+        }
+      }
       auto loaded = std::get<std::unique_ptr<CatalogClient>>(client)->load(entry.mapped_tables);
       if (auto* error = std::get_if<std::string>(&loaded)) {
         errors.push_back("database \"" + database + "\": " + *error);
@@ -280,6 +339,10 @@ void log_warnings(const Snapshot& snapshot) {
   for (const auto& warning : snapshot.warnings) {
     spdlog::warn("event=migration_warning generation={} migration={} message={}",
                  snapshot.generation, log_value(warning.migration), log_value(warning.message));
+  }
+  for (const auto& covered : snapshot.descendants) {
+    spdlog::info("event=migration_descendants generation={} migration={} tables={}",
+                 snapshot.generation, log_value(covered.migration), log_value(covered.message));
   }
 }
 

@@ -27,7 +27,8 @@ struct BuildOptions {
 std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_snapshot(
     config::Config config, std::uint64_t generation, BuildOptions options = {});
 
-/// Logs the snapshot's warnings, one line each (event=migration_warning), at warn level.
+/// Logs the snapshot's warnings, one line each (event=migration_warning), at warn level, and
+/// the partitions each migration also applies to (event=migration_descendants), at info level.
 void log_warnings(const Snapshot& snapshot);
 
 /// The config's migration as the rewrite engine sees it.

@@ -70,6 +70,52 @@ bool Analyzer::text_mentions_mapped_table(std::string_view text) const {
   });
 }
 
+void Analyzer::mark_descendants_change(const Node* stmt) {
+  auto mapped = [&](const Node* n) {
+    if (n == nullptr || n->node_case != PG_QUERY__NODE__NODE_RANGE_VAR ||
+        n->range_var->relname == nullptr) {
+      return false;
+    }
+    const std::string_view name = n->range_var->relname;
+    return std::any_of(migrations_.begin(), migrations_.end(),
+                       [&](const Migration& m) { return m.table == name; });
+  };
+  if (stmt->node_case == PG_QUERY__NODE__NODE_CREATE_STMT) {
+    const auto* create = stmt->create_stmt;
+    for (std::size_t i = 0; i < create->n_inh_relations; ++i) {
+      descendants_changed = descendants_changed || mapped(create->inh_relations[i]);
+    }
+    return;
+  }
+  if (stmt->node_case != PG_QUERY__NODE__NODE_ALTER_TABLE_STMT) {
+    return;
+  }
+  const auto* alter = stmt->alter_table_stmt;
+  const bool on_mapped =
+      alter->relation != nullptr && alter->relation->relname != nullptr &&
+      std::any_of(migrations_.begin(), migrations_.end(),
+                  [&](const Migration& m) { return m.table == alter->relation->relname; });
+  for (std::size_t i = 0; i < alter->n_cmds; ++i) {
+    const Node* cmd = alter->cmds[i];
+    if (cmd->node_case != PG_QUERY__NODE__NODE_ALTER_TABLE_CMD) {
+      continue;
+    }
+    switch (cmd->alter_table_cmd->subtype) {
+      case PG_QUERY__ALTER_TABLE_TYPE__AT_AttachPartition:
+      case PG_QUERY__ALTER_TABLE_TYPE__AT_DetachPartition:
+      case PG_QUERY__ALTER_TABLE_TYPE__AT_DetachPartitionFinalize:
+        descendants_changed = descendants_changed || on_mapped;
+        break;
+      case PG_QUERY__ALTER_TABLE_TYPE__AT_AddInherit:
+      case PG_QUERY__ALTER_TABLE_TYPE__AT_DropInherit:
+        descendants_changed = descendants_changed || mapped(cmd->alter_table_cmd->def);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
 void Analyzer::mark_ddl(const Node* stmt) {
   auto check = [&](std::string_view name) {
     for (const Migration& m : migrations_) {
@@ -208,6 +254,7 @@ void Analyzer::dispatch(const Node* stmt, const Scope* outer, bool top) {
       if (is_ddl_name(node_type_name(stmt))) {
         kind(StatementKind::ddl);
         mark_ddl(stmt);
+        mark_descendants_change(stmt);
       } else {
         kind(StatementKind::other);
       }

@@ -116,6 +116,7 @@ class Analyzer {
   std::vector<MigrationUse> uses;
   std::vector<StatementKind> kinds;
   bool ddl_on_mapped_table = false;
+  bool descendants_changed = false;
   std::optional<CopyPlan> copy;
   /// Statements added to the text by staged COPYs (copy_staging.cpp), numbered in the rewritten
   /// text: those whose CommandComplete is hidden, the INSERTs whose count is the COPY's, how many
@@ -135,6 +136,9 @@ class Analyzer {
   void unsupported(const Migration* m, const std::string& construct);
   MigrationUse& use(const Migration* m);
   void mark_ddl(const Node* stmt);
+  /// Sets descendants_changed for a statement that adds or removes a partition or an
+  /// inheritance child of a mapped table.
+  void mark_descendants_change(const Node* stmt);
   bool text_mentions_mapped_table(std::string_view text) const;
   bool reads_new(const Migration* m) const { return m->reads == Reads::new_column; }
   void other_statement_with_mapped_tables(const Node* stmt, const Scope* outer);

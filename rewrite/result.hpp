@@ -52,6 +52,10 @@ struct RewriteResult {
   std::vector<StatementKind> kinds;
   /// ALTER/DROP/... on a mapped table: the proxy refreshes the catalog.
   bool ddl_on_mapped_table = false;
+  /// A partition or inheritance child of a mapped table was added or removed (CREATE TABLE ...
+  /// PARTITION OF / INHERITS, ATTACH / DETACH PARTITION, [NO] INHERIT): the migrations apply to
+  /// other tables now, and the proxy builds its rules again.
+  bool descendants_changed = false;
   /// Set for a rewritten `COPY ... FROM STDIN` whose data rows must be transformed.
   std::optional<CopyPlan> copy;
   /// A COPY FROM the data stream cannot serve is staged through a temporary table: the text

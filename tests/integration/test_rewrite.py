@@ -1591,6 +1591,81 @@ class ReadCollationTest(RewriteCase):
 
 
 @requires_proxy
+class PartitionTest(RewriteCase):
+    """A statement that names a partition (at any depth) or an inheritance child of the
+    migrated table is rewritten as one naming the table: the server does not route it through
+    the parent, and N would fall behind."""
+
+    MIGRATIONS = [
+        {"name": "readings-unit", "table": "public.readings", "old_column": "unit",
+         "new_column": "unit_code", "to_new": "upper({value})", "to_old": "lower({value})",
+         "writes": "both", "reads": "new"},
+        {"name": "notes-unit", "table": "public.notes", "old_column": "unit",
+         "new_column": "unit_code", "to_new": "upper({value})", "to_old": "lower({value})",
+         "writes": "both", "reads": "new"},
+    ]
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("CREATE TABLE readings (id int PRIMARY KEY, unit text, unit_code text) "
+                     "PARTITION BY RANGE (id); "
+                     "CREATE TABLE readings_low PARTITION OF readings FOR VALUES FROM (0) TO "
+                     "(100); "
+                     "CREATE TABLE readings_high PARTITION OF readings FOR VALUES FROM (100) TO "
+                     "(200) PARTITION BY RANGE (id); "
+                     "CREATE TABLE readings_high_a PARTITION OF readings_high FOR VALUES FROM "
+                     "(100) TO (200); "
+                     "CREATE TABLE notes (id int, unit text, unit_code text); "
+                     "CREATE TABLE notes_archive (note text) INHERITS (notes)")
+
+    def setUp(self):
+        super().setUp()
+        self.pg.query("TRUNCATE readings, notes")
+
+    def test_writes_to_a_partition_fill_both_columns(self):
+        with self.connect() as conn:
+            conn.execute("INSERT INTO readings_low (id, unit) VALUES (1, 'kg')")
+            conn.execute("INSERT INTO readings_high_a (id, unit) VALUES (101, 'lb')")
+            conn.execute("UPDATE readings_high SET unit = 'oz' WHERE id = 101")
+            with conn.cursor().copy("COPY readings_low (id, unit) FROM STDIN") as copy:
+                copy.write_row((3, "t"))
+            conn.execute("INSERT INTO notes_archive (id, unit, note) VALUES (2, 'g', 'old')")
+        self.assertEqual(self.pg.query("SELECT id, unit, unit_code FROM readings ORDER BY id"),
+                         [(1, "kg", "KG"), (3, "t", "T"), (101, "oz", "OZ")])
+        self.assertEqual(self.pg.query("SELECT id, unit, unit_code FROM notes"), [(2, "g", "G")])
+
+    def test_reads_of_a_partition_are_served_from_the_new_column(self):
+        self.pg.query("INSERT INTO readings VALUES (1, 'stale', 'KG'), (101, 'stale', 'LB')")
+        with self.connect() as conn:
+            self.assertEqual(conn.execute("SELECT unit FROM readings_low").fetchall(), [("kg",)])
+            self.assertEqual(conn.execute("SELECT r.* FROM readings_high_a r").fetchall(),
+                             [(101, "lb")])
+            self.assertEqual(conn.execute("SELECT id FROM readings_high WHERE unit = 'lb'")
+                             .fetchall(), [(101,)])
+
+    def test_a_partition_created_through_the_proxy_is_covered_once_it_commits(self):
+        try:
+            with self.connect() as conn:
+                conn.execute("CREATE TABLE readings_top PARTITION OF readings FOR VALUES FROM "
+                             "(200) TO (300)")
+            self.proxy.wait_for_log('event=config_reloaded trigger="partition change"', 10)
+            self.proxy.wait_for_log("tables=\"public.readings_high, public.readings_high_a, "
+                                    "public.readings_low, public.readings_top\"", 10)
+            with self.connect() as conn:
+                conn.execute("INSERT INTO readings_top (id, unit) VALUES (201, 'mg')")
+            self.assertEqual(self.pg.query("SELECT unit, unit_code FROM readings WHERE id = 201"),
+                             [("mg", "MG")])
+        finally:
+            self.pg.query("DROP TABLE IF EXISTS readings_top")
+
+    def test_the_load_names_the_tables_the_migration_also_applies_to(self):
+        self.assertIn("event=migration_descendants generation=1 migration=readings-unit "
+                      "tables=\"public.readings_high, public.readings_high_a, "
+                      "public.readings_low\"", self.proxy.log_text())
+        self.assertIn("migration=notes-unit tables=public.notes_archive", self.proxy.log_text())
+
+
+@requires_proxy
 class UpsertWritesNewTest(RewriteCase):
     """writes = new: an upsert that infers the unique index on O finds its conflict through N's
     (the INSERT leaves O out, so O's index never sees the row)."""

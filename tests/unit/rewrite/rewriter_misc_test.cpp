@@ -104,6 +104,36 @@ TEST(DdlTest, DdlOnAMappedTableIsFlaggedAndUnchanged) {
   EXPECT_FALSE(r.ddl_on_mapped_table);
 }
 
+// A partition or inheritance child of a mapped table added or removed: the proxy builds its
+// rules again so that the migration applies to the new table too.
+TEST(DdlTest, APartitionOfAMappedTableAddedOrRemovedIsFlagged) {
+  const Rewriter rw({users_migration(Writes::both, Reads::new_column)});
+  const StaticCatalog cat = make_catalog();
+  struct Row {
+    const char* sql;
+    bool changed;
+  };
+  for (const Row& row : std::initializer_list<Row>{
+           {"CREATE TABLE users_2 PARTITION OF users FOR VALUES FROM (100) TO (200)", true},
+           {"CREATE TABLE users_old (note text) INHERITS (public.users)", true},
+           {"ALTER TABLE users ATTACH PARTITION users_3 FOR VALUES FROM (200) TO (300)", true},
+           {"ALTER TABLE users DETACH PARTITION users_3", true},
+           {"ALTER TABLE users DETACH PARTITION users_3 CONCURRENTLY", true},
+           {"ALTER TABLE users_old INHERIT users", true},
+           {"ALTER TABLE users_old NO INHERIT users", true},
+           {"ALTER TABLE orders_x INHERIT accounts", false},
+           {"CREATE TABLE orders_2 PARTITION OF orders FOR VALUES IN (1)", false},
+           {"CREATE TABLE users_copy (LIKE users)", false},
+           {"ALTER TABLE users ADD COLUMN state text", false},
+           {"TRUNCATE users", false},
+       }) {
+    SCOPED_TRACE(row.sql);
+    const RewriteResult r = rw.rewrite(row.sql, {}, cat);
+    EXPECT_EQ(r.outcome, Outcome::unchanged);
+    EXPECT_EQ(r.descendants_changed, row.changed);
+  }
+}
+
 TEST(MetricsTest, KindsAndUses) {
   const Rewriter rw({users_migration(Writes::both, Reads::new_column)});
   const StaticCatalog cat = make_catalog();
