@@ -136,6 +136,11 @@ class Analyzer {
   void unsupported(const Migration* m, const std::string& construct);
   MigrationUse& use(const Migration* m);
   void mark_ddl(const Node* stmt);
+  /// `min(col)` / `max(col)`, plain (no FILTER, OVER, DISTINCT or ORDER BY inside).
+  static bool min_or_max_of_a_column(const PgQuery__FuncCall* fc);
+  /// Walks such a call in an output: a read of O served bare from N of another width has the
+  /// call cast back to O's type rather than its argument.
+  void cast_min_or_max(const PgQuery__FuncCall* fc, const Scope& scope);
   /// Sets descendants_changed for a statement that adds or removes a partition or an
   /// inheritance child of a mapped table.
   void mark_descendants_change(const Node* stmt);
@@ -321,9 +326,17 @@ class Analyzer {
   std::set<const PgQuery__ColumnRef*> row_stars_;
   /// Arguments of num_nulls()/num_nonnulls(): a whole row there is not a read of its fields.
   std::set<const PgQuery__ColumnRef*> nullness_args_;
-  /// The column reference that is a whole select or RETURNING target being walked: its type
-  /// reaches the client, so a read served from the new column is cast back to the old type.
-  const PgQuery__ColumnRef* bare_target_ = nullptr;
+  /// True while walking a value whose type reaches the client: a select or RETURNING target,
+  /// and what must match one (GROUP BY, HAVING, window and ORDER BY of a grouped select, ORDER
+  /// BY under SELECT DISTINCT). A read served from a new column of another type is cast back to
+  /// the old one there, so that a result keeps the type the client was told (`n + 1` an int4,
+  /// `sum(n)` a bigint, not an int8 and a numeric).
+  bool in_output_ = false;
+  /// min(O)/max(O) in an output: O is read bare and the call is cast back instead, so that an
+  /// index on N still serves it. The argument being walked, and its migration once it was read
+  /// from N that way.
+  const PgQuery__ColumnRef* aggregate_arg_ = nullptr;
+  const Migration* aggregate_cast_ = nullptr;
 };
 
 /// Smallest `location` in the subtree of `node` (-1 if none): where an expression starts, up to

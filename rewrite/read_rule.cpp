@@ -145,6 +145,13 @@ Names Analyzer::walk_select(const PgQuery__SelectStmt* s, const Scope* outer) {
   if (s == nullptr) {
     return std::nullopt;
   }
+  // A nested select's outputs are its targets, whatever surrounds it.
+  struct RestoreOutput {
+    bool& flag;
+    bool saved;
+    ~RestoreOutput() { flag = saved; }
+  } restore{in_output_, in_output_};
+  in_output_ = false;
   Scope scope;
   scope.parent = outer;
   process_with(s->with_clause, scope);
@@ -175,6 +182,15 @@ Names Analyzer::walk_select(const PgQuery__SelectStmt* s, const Scope* outer) {
   }
   Names out = walk_targets(s->target_list, s->n_target_list, scope);
   walk_expr(s->where_clause, scope);
+  // A grouped select's targets are cast (walk_targets), so what they are grouped by, and what
+  // else must be a grouped expression, is cast the same. So is an ORDER BY expression under
+  // SELECT DISTINCT, which must be one of the targets. WHERE and the rest stay bare, where an
+  // index on N serves them.
+  const bool grouped = s->n_group_clause > 0 || s->having_clause != nullptr;
+  const bool plain_distinct = s->n_distinct_clause == 1 &&
+                              (s->distinct_clause[0] == nullptr ||
+                               s->distinct_clause[0]->node_case == PG_QUERY__NODE__NODE__NOT_SET);
+  in_output_ = grouped;
   for (size_t i = 0; i < s->n_group_clause; ++i) {
     walk_sort_like(s->group_clause[i], scope, out, true);
   }
@@ -182,28 +198,20 @@ Names Analyzer::walk_select(const PgQuery__SelectStmt* s, const Scope* outer) {
   for (size_t i = 0; i < s->n_window_clause; ++i) {
     walk_expr(s->window_clause[i], scope);
   }
-  // Under SELECT DISTINCT an ORDER BY expression must be one of the targets: a column that is
-  // a whole target there is cast back to O's type (bare_target_), so it is cast here too.
-  const bool plain_distinct = s->n_distinct_clause == 1 &&
-                              (s->distinct_clause[0] == nullptr ||
-                               s->distinct_clause[0]->node_case == PG_QUERY__NODE__NODE__NOT_SET);
+  in_output_ = grouped || plain_distinct;
   for (size_t i = 0; i < s->n_sort_clause; ++i) {
     const Node* sb = s->sort_clause[i];
     if (sb->node_case == PG_QUERY__NODE__NODE_SORT_BY) {
-      const Node* key = sb->sort_by->node;
-      bare_target_ =
-          plain_distinct && key != nullptr && key->node_case == PG_QUERY__NODE__NODE_COLUMN_REF
-              ? key->column_ref
-              : nullptr;
-      walk_sort_like(key, scope, out, false);
-      bare_target_ = nullptr;
+      walk_sort_like(sb->sort_by->node, scope, out, false);
     } else {
       walk_expr(sb, scope);
     }
   }
+  in_output_ = grouped;
   for (size_t i = 0; i < s->n_distinct_clause; ++i) {
     walk_sort_like(s->distinct_clause[i], scope, out, false);
   }
+  in_output_ = false;
   walk_expr(s->limit_offset, scope);
   walk_expr(s->limit_count, scope);
   return out;
@@ -262,6 +270,10 @@ void Analyzer::walk_expr(const Node* n, const Scope& scope) {
       return;
     case PG_QUERY__NODE__NODE_FUNC_CALL: {
       const PgQuery__FuncCall* fc = n->func_call;
+      if (in_output_ && min_or_max_of_a_column(fc)) {
+        cast_min_or_max(fc, scope);
+        return;
+      }
       // num_nulls(u.*) reads whether the row is there, none of its fields (whole_row.cpp's test).
       const std::string_view name =
           fc->n_funcname > 0 ? string_value(fc->funcname[fc->n_funcname - 1]) : "";
@@ -305,6 +317,42 @@ void Analyzer::walk_expr(const Node* n, const Scope& scope) {
           unsupported(nullptr, "a statement nested where it was not expected");
         }
       });
+}
+
+bool Analyzer::min_or_max_of_a_column(const PgQuery__FuncCall* fc) {
+  if (fc->n_args != 1 || fc->args[0]->node_case != PG_QUERY__NODE__NODE_COLUMN_REF ||
+      fc->over != nullptr || fc->agg_filter != nullptr || fc->n_agg_order > 0 || fc->agg_distinct ||
+      fc->agg_star || fc->func_variadic || fc->n_funcname == 0 || fc->n_funcname > 2) {
+    return false;
+  }
+  if (fc->n_funcname == 2 && string_value(fc->funcname[0]) != "pg_catalog") {
+    return false;
+  }
+  const std::string_view name = string_value(fc->funcname[fc->n_funcname - 1]);
+  return name == "min" || name == "max";
+}
+
+void Analyzer::cast_min_or_max(const PgQuery__FuncCall* fc, const Scope& scope) {
+  aggregate_arg_ = fc->args[0]->column_ref;
+  aggregate_cast_ = nullptr;
+  column_ref(aggregate_arg_, scope);
+  const Migration* m = aggregate_cast_;
+  aggregate_arg_ = nullptr;
+  aggregate_cast_ = nullptr;
+  if (m == nullptr) {
+    return;
+  }
+  // The call's text: from its name to the parenthesis that closes its arguments.
+  const int first = tokens_.index_at(fc->location);
+  int open = first;
+  while (open >= 0 && open < tokens_.size() && !tokens_.is_char(open, '(')) {
+    ++open;
+  }
+  const int close = first < 0 ? -1 : tokens_.matching_close(open);
+  if (close < 0 || !edits_.insert(tokens_.at(first).start, "CAST(") ||
+      !edits_.insert(tokens_.at(close).end, " AS " + m->old_type + ")")) {
+    unsupported(m, "cannot locate min()/max() in the text");
+  }
 }
 
 void Analyzer::column_ref(const PgQuery__ColumnRef* cr, const Scope& scope) {
@@ -402,8 +450,13 @@ void Analyzer::rewrite_read(const PgQuery__ColumnRef* cr, const Migration* m) {
     return;
   }
   bool ok = false;
-  const bool output = cr == bare_target_ && m->types_differ();
-  if (m->to_old.empty() && !output && !m->casts_every_read() && !m->collates_reads()) {
+  const bool bare_fits = m->to_old.empty() && !m->casts_every_read() && !m->collates_reads();
+  bool output = in_output_ && m->types_differ();
+  if (output && bare_fits && cr == aggregate_arg_) {
+    aggregate_cast_ = m;  // the enclosing min()/max() is cast instead
+    output = false;
+  }
+  if (bare_fits && !output) {
     ok = edits_.replace(tokens_.at(last).start, tokens_.at(last).end, quote_ident(m->new_column));
   } else {
     const int begin = tokens_.at(first).start;
@@ -469,11 +522,10 @@ Names Analyzer::walk_targets(PgQuery__Node* const* targets, size_t n, const Scop
       }
       continue;
     }
-    bare_target_ = val != nullptr && val->node_case == PG_QUERY__NODE__NODE_COLUMN_REF
-                       ? val->column_ref
-                       : nullptr;
+    const bool outer_output = in_output_;
+    in_output_ = true;
     walk_expr(val, scope);
-    bare_target_ = nullptr;
+    in_output_ = outer_output;
     const bool has_alias = rt->name != nullptr && rt->name[0] != '\0';
     const std::string name = has_alias ? std::string(rt->name) : figure_colname(val);
     names.push_back(name);

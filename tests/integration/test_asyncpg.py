@@ -187,14 +187,18 @@ class AsyncpgTest(RewriteCase):
         self.assertEqual(after, (2, None), "compared with n_big, $1 still an int4")
         self.assertEqual(params, ["int4"])
 
-    def test_an_expression_whose_type_changed_gets_the_error_postgres_gives(self):
-        # max(n) is not cast back (rewrite/README.md): served from the bigint column it is a
-        # bigint. A statement the driver described as int4 before the flip must not get 8-byte
+    def test_a_flip_keeps_result_types_and_a_dropped_old_column_gets_the_error_postgres_gives(
+            self):
+        # Under reads = new what reaches the client is cast back to the old column's type:
+        # max(n) and n + 1 stay int4 across the flip, and the driver's cached statements go on.
+        # Once the old column is dropped its type is not known any more, and they are bigints
+        # served from n_big. A statement the driver described as int4 must not get 8-byte
         # values in binary; Switchyard compares the result types when it prepares the
         # statement again and answers as Postgres does when a column changes type under a
         # prepared statement, which asyncpg knows: its statement cache prepares again and
         # retries, and an explicit prepared statement says it is invalid.
         widen_proxy = self.widen_table()
+        served = dict(WIDEN, writes="new", reads="new")
 
         async def body(conn):
             cached = "SELECT max(n) AS top FROM widen"
@@ -202,7 +206,11 @@ class AsyncpgTest(RewriteCase):
             before = (await conn.fetchval(cached), await explicit.fetchval(1))
             widen_proxy.reload([dict(WIDEN, reads="new")])
             self.direct("UPDATE widen SET n_big = 70 WHERE id = 1")  # to see where reads go
+            flipped = (await conn.fetchval(cached), await explicit.fetchval(1),
+                       [a.type.name for a in explicit.get_attributes()])
 
+            self.direct("ALTER TABLE widen DROP COLUMN n")
+            widen_proxy.reload([served])
             retried = await conn.fetchval(cached)  # outside a transaction: retried
             outcomes = []
             for _ in range(2):  # refused until prepared again, as by Postgres
@@ -215,11 +223,12 @@ class AsyncpgTest(RewriteCase):
                      [a.type.name for a in prepared_again.get_attributes()])
 
             # Inside a transaction the driver cannot retry: the error fails the transaction
-            # as Postgres's would, and the session goes on.
-            widen_proxy.reload([dict(WIDEN, reads="old")])
+            # as Postgres's would, and the session goes on. sum() of the bigint is a numeric;
+            # with the old column back, sum() of it cast back is a bigint.
             in_transaction = await conn.prepare("SELECT sum(n) AS total FROM widen")
             await in_transaction.fetchval()
-            widen_proxy.reload([dict(WIDEN, reads="new")])
+            self.direct("ALTER TABLE widen ADD COLUMN n int")
+            widen_proxy.reload([served])
             try:
                 async with conn.transaction():
                     await in_transaction.fetchval()
@@ -227,11 +236,12 @@ class AsyncpgTest(RewriteCase):
             except asyncpg.exceptions.InvalidCachedStatementError as e:
                 failed_transaction = (e.sqlstate, e.server_source_function)
             after_it = await conn.fetchval("SELECT count(*) FROM widen")
-            return before, retried, outcomes, fresh, failed_transaction, after_it
+            return before, flipped, retried, outcomes, fresh, failed_transaction, after_it
 
-        before, retried, outcomes, fresh, failed_transaction, after_it = self.run_client(
-            body, through=widen_proxy)
+        before, flipped, retried, outcomes, fresh, failed_transaction, after_it = (
+            self.run_client(body, through=widen_proxy))
         self.assertEqual(before, (8, 8))
+        self.assertEqual(flipped, (70, 71, ["int4"]), "served from n_big, still int4")
         self.assertEqual(retried, 70, "the driver prepared it again, served from n_big")
         self.assertEqual(outcomes, ["InvalidCachedStatementError"] * 2)
         self.assertEqual(fresh, (71, ["int8"]))

@@ -1,11 +1,13 @@
-"""A prepared statement whose result type changes when reads flip (DESIGN §4), on the wire.
+"""A prepared statement whose result type changes under it (DESIGN §4), on the wire.
 
-An int column moves to a bigint one. `n + 1` over it is not cast back (rewrite/README.md), so
-once reads are served from the bigint column its result is a bigint. When Switchyard prepares
-such a statement again after the flip it has the server describe it as it was and as it is,
-and a Bind that asks for a changed column in binary gets the error Postgres gives when a column
-changes type under a prepared statement (0A000, routine RevalidateCachedQuery), not 8-byte
-values where the client expects 4. Text results pass: their text is the same.
+An int column moves to a bigint one. Under reads = "new" what reaches the client is cast back
+to int4 while the old column's type is known, so a flip changes no result type; once the old
+column is dropped (step 7) its type is not known any more, and `n + 1` served from the bigint
+column is a bigint. When Switchyard prepares such a statement again for the new config
+generation it has the server describe it as it was and as it is, and a Bind that asks for a
+changed column in binary gets the error Postgres gives when a column changes type under a
+prepared statement (0A000, routine RevalidateCachedQuery), not 8-byte values where the client
+expects 4. Text results pass: their text is the same.
 """
 
 import http.client
@@ -19,6 +21,7 @@ from test_rewrite import MigrationProxy, RewriteCase
 
 WIDEN = {"name": "widen-n", "table": "public.widen", "old_column": "n", "new_column": "n_big",
          "writes": "both", "reads": "old"}
+SERVED = dict(WIDEN, writes="new", reads="new")
 NEXT = "SELECT n + 1 AS next FROM widen WHERE id = $1"
 
 
@@ -52,19 +55,27 @@ class ResultTypesTest(RewriteCase):
 
     def setUp(self):
         super().setUp()
-        self.proxy.reload([WIDEN])
-        self.direct("TRUNCATE widen")
-        self.direct("INSERT INTO widen VALUES (1, 7, 70), (2, 8, 80)")  # n_big shows the flip
+        self.reset_table()
 
-    def prepare_then_flip(self, conn, name="next"):
+    def reset_table(self):
+        self.direct("DROP TABLE IF EXISTS widen")
+        self.direct("CREATE TABLE widen (id int PRIMARY KEY, n int, n_big bigint)")
+        self.direct("INSERT INTO widen VALUES (1, 7, 70), (2, 8, 80)")  # n_big: where reads go
+        self.proxy.reload([SERVED])
+
+    def prepare_then_drop(self, conn, name="next"):
+        """Prepares NEXT (an int4 result), then drops the old column and reloads."""
         conn.send(wire.parse(NEXT, name) + wire.describe(b"S", name) + wire.sync())
         described = conn.read_until_ready()
         self.assertEqual(wire.kinds(described), b"1tTZ")
-        self.proxy.reload([dict(WIDEN, reads="new")])
+        self.assertEqual(wire.parse_row_description_types(
+            next(p for k, p in described if k == b"T")), [23])
+        self.direct("ALTER TABLE widen DROP COLUMN n")
+        self.proxy.reload([SERVED])
 
     def test_a_binary_bind_of_a_changed_column_gets_postgres_error_until_described(self):
         with self.raw_session() as conn:
-            self.prepare_then_flip(conn)
+            self.prepare_then_drop(conn)
             refusals_before = self.refusals()
             conn.send(wire.bind(["1"], statement="next", result_formats=(1,)) + wire.execute() +
                       wire.sync())
@@ -92,25 +103,28 @@ class ResultTypesTest(RewriteCase):
             self.assertEqual(struct.unpack("!hiq", payload), (1, 8, 71),
                              "a bigint, from n_big, as the Describe said")
 
-    def test_a_flip_back_serves_the_types_the_client_was_told(self):
-        # Told int4 at prepare; refused while reads give a bigint; after the flip back the
-        # result is int4 again, which is what the client decodes by: served.
+    def test_the_old_column_back_serves_the_types_the_client_was_told(self):
+        # Told int4 at prepare; refused while reads give a bigint; once the old column (and so
+        # its type) is back the result is cast to int4 again, which is what the client decodes
+        # by: served.
         with self.raw_session() as conn:
-            self.prepare_then_flip(conn)
+            self.prepare_then_drop(conn)
             binary_bind = (wire.bind(["1"], statement="next", result_formats=(1,)) +
                            wire.execute() + wire.sync())
             conn.send(binary_bind)
             self.assertEqual(wire.kinds(conn.read_until_ready()), b"EZ")
-            self.proxy.reload([WIDEN])
+            self.direct("ALTER TABLE widen ADD COLUMN n int")
+            self.proxy.reload([SERVED])
             conn.send(binary_bind)
             served = conn.read_until_ready()
             self.assertEqual(wire.kinds(served), b"2DCZ")
             payload = next(p for k, p in served if k == b"D")
-            self.assertEqual(struct.unpack("!hii", payload), (1, 4, 8), "an int4, from n")
+            self.assertEqual(struct.unpack("!hii", payload), (1, 4, 71),
+                             "an int4, n_big cast back")
 
     def test_a_text_bind_goes_through_with_the_new_column(self):
         with self.raw_session() as conn:
-            self.prepare_then_flip(conn)
+            self.prepare_then_drop(conn)
             conn.send(wire.bind(["2"], statement="next") + wire.execute() + wire.sync())
             self.assertEqual(wire.rows(conn.read_until_ready()), [["81"]])
 
@@ -121,8 +135,8 @@ class ResultTypesTest(RewriteCase):
         for first_use in (wire.bind(["1"], statement="next") + wire.execute(),
                           wire.describe(b"S", "next")):
             with self.subTest(first_use=first_use[:1]), self.raw_session() as conn:
-                self.proxy.reload([WIDEN])
-                self.prepare_then_flip(conn)
+                self.reset_table()
+                self.prepare_then_drop(conn)
                 conn.send(wire.parse("SELECT 1 / (random() * 0)::int") + wire.bind() +
                           wire.execute() + first_use + wire.sync())
                 failed = conn.read_until_ready()
@@ -135,7 +149,7 @@ class ResultTypesTest(RewriteCase):
         # The client's own descriptions are paired with its Describes, never hidden, also when
         # a re-prepare's hidden Describes come between them in one pipeline.
         with self.raw_session() as conn:
-            self.prepare_then_flip(conn)
+            self.prepare_then_drop(conn)
             conn.send(wire.parse("SELECT 'a'::text AS letter") + wire.describe(b"S") +
                       wire.bind() + wire.describe(b"P") + wire.execute() +
                       wire.bind(["2"], statement="next") + wire.describe(b"P") +

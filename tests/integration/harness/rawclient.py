@@ -175,6 +175,18 @@ def parse_row_description(payload: bytes) -> list:
     return names
 
 
+def parse_row_description_types(payload: bytes) -> list:
+    """The type OID of each column of a RowDescription."""
+    (count,) = struct.unpack_from("!h", payload, 0)
+    pos = 2
+    types = []
+    for _ in range(count):
+        pos = payload.index(b"\0", pos) + 1
+        types.append(struct.unpack_from("!I", payload, pos + 6)[0])
+        pos += 18
+    return types
+
+
 def cstring(payload: bytes) -> str:
     return payload.split(b"\0", 1)[0].decode()
 

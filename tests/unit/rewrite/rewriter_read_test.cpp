@@ -262,28 +262,51 @@ TEST(ReadRuleTest, ResultColumnsKeepTheOldTypeWhenTheTypesDiffer) {
   Migration same = users_migration(Writes::both, Reads::new_column);
   same.old_type = "text";
   same.new_type = "text";
-  run_table(widen,
-            {
-                {"SELECT status FROM users WHERE status = 5",
-                 "SELECT CAST(state AS integer) AS status FROM users WHERE state = 5"},
-                {"SELECT u.status, u.status + 1 AS next FROM users u JOIN orders o ON o.id = "
-                 "u.status",
-                 "SELECT CAST(u.state AS integer) AS status, u.state + 1 AS next FROM users u "
-                 "JOIN orders o ON o.id = u.state"},
-                {"SELECT status AS s FROM users ORDER BY status",
-                 "SELECT CAST(state AS integer) AS s FROM users ORDER BY state"},
-                // Under DISTINCT an ORDER BY key must be one of the targets: cast the same.
-                {"SELECT DISTINCT u.status FROM users u ORDER BY u.status DESC",
-                 "SELECT DISTINCT CAST(u.state AS integer) AS status FROM users u ORDER BY "
-                 "CAST(u.state AS integer) DESC"},
-                {"SELECT DISTINCT ON (u.status) u.status FROM users u ORDER BY u.status",
-                 "SELECT DISTINCT ON (u.state) CAST(u.state AS integer) AS status FROM users u "
-                 "ORDER BY u.state"},
-                {"SELECT * FROM users",
-                 "SELECT users.id, CAST(users.state AS integer) AS status, users.name FROM users"},
-                {"UPDATE users SET name = 'x' RETURNING status",
-                 "UPDATE users SET name = 'x' RETURNING CAST(state AS integer) AS status"},
-            });
+  run_table(
+      widen,
+      {
+          {"SELECT status FROM users WHERE status = 5",
+           "SELECT CAST(state AS integer) AS status FROM users WHERE state = 5"},
+          // An expression in a target is computed as O's type, so that its result
+          // keeps its type (int4, not int8); the join stays bare, through N's index.
+          {"SELECT u.status, u.status + 1 AS next FROM users u JOIN orders o ON o.id = "
+           "u.status",
+           "SELECT CAST(u.state AS integer) AS status, CAST(u.state AS integer) + 1 AS next "
+           "FROM users u JOIN orders o ON o.id = u.state"},
+          // sum(int4) is a bigint, sum(int8) a numeric. min() and max() are cast outside,
+          // so that N's index still finds them.
+          {"SELECT sum(status), max(status), pg_catalog.min(u.status) FROM users u",
+           "SELECT sum(CAST(state AS integer)), CAST(max(state) AS integer), "
+           "CAST(pg_catalog.min(u.state) AS integer) FROM users u"},
+          {"SELECT max(status) FILTER (WHERE id > 1) FROM users",
+           "SELECT max(CAST(state AS integer)) FILTER (WHERE id > 1) FROM users"},
+          {"SELECT id FROM users WHERE status = (SELECT max(status) FROM users)",
+           "SELECT id FROM users WHERE state = (SELECT CAST(max(state) AS integer) FROM "
+           "users)"},
+          // A grouped select: what groups and what must be grouped is cast as the targets.
+          {"SELECT status + 1, count(*) FROM users GROUP BY status + 1 HAVING max(status) "
+           "> 2 ORDER BY status + 1",
+           "SELECT CAST(state AS integer) + 1, count(*) FROM users GROUP BY CAST(state AS "
+           "integer) + 1 HAVING CAST(max(state) AS integer) > 2 ORDER BY CAST(state AS "
+           "integer) + 1"},
+          {"SELECT DISTINCT status * 2 FROM users WHERE status > 1 ORDER BY status * 2",
+           "SELECT DISTINCT CAST(state AS integer) * 2 FROM users WHERE state > 1 ORDER BY "
+           "CAST(state AS integer) * 2"},
+          {"SELECT id FROM users ORDER BY status + 1", "SELECT id FROM users ORDER BY state + 1"},
+          {"SELECT status AS s FROM users ORDER BY status",
+           "SELECT CAST(state AS integer) AS s FROM users ORDER BY state"},
+          // Under DISTINCT an ORDER BY key must be one of the targets: cast the same.
+          {"SELECT DISTINCT u.status FROM users u ORDER BY u.status DESC",
+           "SELECT DISTINCT CAST(u.state AS integer) AS status FROM users u ORDER BY "
+           "CAST(u.state AS integer) DESC"},
+          {"SELECT DISTINCT ON (u.status) u.status FROM users u ORDER BY u.status",
+           "SELECT DISTINCT ON (u.state) CAST(u.state AS integer) AS status FROM users u "
+           "ORDER BY u.state"},
+          {"SELECT * FROM users",
+           "SELECT users.id, CAST(users.state AS integer) AS status, users.name FROM users"},
+          {"UPDATE users SET name = 'x' RETURNING status",
+           "UPDATE users SET name = 'x' RETURNING CAST(state AS integer) AS status"},
+      });
   run_table(typed, {
                        {"SELECT status FROM users",
                         "SELECT CAST((" CASE_T ") AS character varying(20)) AS status FROM users"},
