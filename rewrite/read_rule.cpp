@@ -325,7 +325,10 @@ bool Analyzer::min_or_max_of_a_column(const PgQuery__FuncCall* fc) {
       fc->agg_star || fc->func_variadic || fc->n_funcname == 0 || fc->n_funcname > 2) {
     return false;
   }
-  if (fc->n_funcname == 2 && string_value(fc->funcname[0]) != "pg_catalog") {
+  const PgQuery__ColumnRef* arg = fc->args[0]->column_ref;
+  if ((fc->n_funcname == 2 && string_value(fc->funcname[0]) != "pg_catalog") ||
+      arg->n_fields == 0 ||
+      arg->fields[arg->n_fields - 1]->node_case == PG_QUERY__NODE__NODE_A_STAR) {
     return false;
   }
   const std::string_view name = string_value(fc->funcname[fc->n_funcname - 1]);

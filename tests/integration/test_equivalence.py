@@ -2,9 +2,11 @@
 write leaves the rows it left before, with the new column agreeing.
 
 The contract of DESIGN §3, checked by running the statements themselves: a database `before`
-holds the schema as the app knew it, and three more the same rows with the new column added and
+holds the schema as the app knew it, and four more the same rows with the new column added and
 filled (N = to_new(O), as a backfill leaves it): a type change with the DESIGN's CASE
-transforms, a rename, and a type change to bytea whose transforms are inverse on every value.
+transforms, a rename, a type change to bytea whose transforms are inverse on every value, and
+text to varchar(40) without transforms (read bare where it compares, cast back where its value
+reaches the client).
 Each read statement runs straight against `before` and through the proxy against each of the
 others, under reads = "new" and then "old" (with N in the catalog). The two
 answers must match: the same column names, the same column types, the same rows. A refusal
@@ -96,7 +98,10 @@ ENCODED = Migrated("encoded", "bytea", "convert_to(status, 'UTF8')",
                    {"to_new": "convert_to({value}, 'UTF8')",
                     "to_old": "convert_from({value}, 'UTF8')"},
                    lambda v: None if v is None else v.encode())
-MIGRATED = (CASES, RENAMED, ENCODED)
+# Another width of the text types, no transform: read bare where it compares (through N's
+# index), cast back to text wherever its value reaches the client.
+WIDENED = Migrated("widened", "varchar(40)", "status", {}, lambda v: v)
+MIGRATED = (CASES, RENAMED, ENCODED, WIDENED)
 
 # Shapes applications and query builders send that the unit tests do not spell out.
 EXTRA = [
@@ -268,7 +273,7 @@ class Endpoint:
 
 
 class EquivalenceCase(IntegrationCase):
-    """The three databases, and a proxy per comparison."""
+    """The databases, and a proxy per comparison."""
 
     @classmethod
     def setUpClass(cls):
@@ -398,7 +403,7 @@ class WriteEquivalenceTest(EquivalenceCase):
         self.assert_equivalent("write", reads, compared, refused, wrong, at_least=50)
 
     def test_writes_both_reads_new(self):
-        for migrated in (RENAMED, ENCODED):  # CASES: see its comment
+        for migrated in (RENAMED, ENCODED, WIDENED):  # CASES: see its comment
             with self.subTest(migrated.dbname):
                 self.compare(migrated, "new")
 
@@ -408,6 +413,6 @@ class WriteEquivalenceTest(EquivalenceCase):
                 self.compare(migrated, "old")
 
     def test_writes_new(self):
-        for migrated in (RENAMED, ENCODED):
+        for migrated in (RENAMED, ENCODED, WIDENED):
             with self.subTest(migrated.dbname):
                 self.compare(migrated, "new", writes="new")
