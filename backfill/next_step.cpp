@@ -107,9 +107,15 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
         true};
   }
   if (f.old_column_exists) {
-    return {
+    std::string text =
         "step 7: once no rollback is wanted any more (typically weeks), drop the old column "
-        "(ALTER TABLE ... DROP COLUMN ...); until then writes = \"both\" is the way back"};
+        "(ALTER TABLE ... DROP COLUMN ...); until then writes = \"both\" is the way back";
+    if (!f.old_type_to_keep.empty()) {
+      text += ". Before the drop, add old_type = \"" + f.old_type_to_keep +
+              "\" to the migration and reload: once the column is gone only the config names "
+              "its type, and reads served from the new column keep the type apps were told";
+    }
+    return {text};
   }
   return {
       "step 8: deploy apps that use the new column name, then remove this migration from "

@@ -28,6 +28,15 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
   }
   facts.old_column_exists = std::get<bool>(old_exists);
   facts.new_column_exists = std::holds_alternative<bool>(new_exists) && std::get<bool>(new_exists);
+  if (facts.old_column_exists && facts.new_column_exists && m.old_type.empty()) {
+    auto old_type = column_type(connection, spec, spec.old_column);
+    auto new_type = column_type(connection, spec, spec.new_column);
+    if (std::holds_alternative<std::string>(old_type) &&
+        std::holds_alternative<std::string>(new_type) &&
+        std::get<std::string>(old_type) != std::get<std::string>(new_type)) {
+      facts.old_type_to_keep = std::get<std::string>(old_type);
+    }
+  }
   std::cout << "  columns:  " << spec.old_column
             << (facts.old_column_exists ? "" : " (dropped or missing)") << ", " << spec.new_column
             << (facts.new_column_exists ? "" : " (missing)") << "\n";

@@ -264,17 +264,27 @@ std::optional<std::string> transforms_misfit(PgConnection& connection, const Tab
 
 std::variant<bool, std::string> column_exists(PgConnection& connection, const TableSpec& spec,
                                               const std::string& column) {
+  auto type = column_type(connection, spec, column);
+  if (auto* error = std::get_if<DbError>(&type)) {
+    return error->message;
+  }
+  return !std::get<std::string>(type).empty();
+}
+
+std::variant<std::string, DbError> column_type(PgConnection& connection, const TableSpec& spec,
+                                               const std::string& column) {
   auto result = connection.exec(
-      "SELECT 1 FROM pg_catalog.pg_attribute a "
+      "SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a "
       "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
       "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
       "WHERE n.nspname = $1 AND c.relname = $2 AND a.attname = $3 AND a.attnum > 0 "
       "  AND NOT a.attisdropped",
       {spec.schema, spec.table, column});
   if (auto* error = std::get_if<DbError>(&result)) {
-    return error->message;
+    return *error;
   }
-  return std::get<PgResult>(result).rows() > 0;
+  const auto& rows = std::get<PgResult>(result);
+  return rows.rows() > 0 ? rows.text(0, 0) : std::string();
 }
 
 }  // namespace switchyard::backfill

@@ -38,4 +38,8 @@ std::optional<std::string> transforms_misfit(PgConnection& connection, const Tab
 std::variant<bool, std::string> column_exists(PgConnection& connection, const TableSpec& spec,
                                               const std::string& column);
 
+/// `column`'s type as format_type() spells it, "" when the column does not exist.
+std::variant<std::string, DbError> column_type(PgConnection& connection, const TableSpec& spec,
+                                               const std::string& column);
+
 }  // namespace switchyard::backfill

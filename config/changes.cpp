@@ -56,6 +56,7 @@ void migration_changes(const Migration& before, const Migration& after,
   diff.text("reads", to_string(before.reads), to_string(after.reads));
   diff.text("to_new", before.to_new, after.to_new);
   diff.text("to_old", before.to_old, after.to_old);
+  diff.text("old_type", before.old_type, after.old_type);
   diff.text("on_unsupported", to_string(before.on_unsupported), to_string(after.on_unsupported));
   diff.text("database", before.database, after.database);
   for (std::string& change : changes) {

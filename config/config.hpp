@@ -150,6 +150,10 @@ struct Migration {
   /// explicit "{value}" is identity for one direction.
   std::string to_new;
   std::string to_old;
+  /// The old column's type as format_type() spells it ("" = from the catalog): once the
+  /// column is dropped the catalog no longer has it, and reads served from the new column are
+  /// cast back to it only if it is named here.
+  std::string old_type;
   OnUnsupported on_unsupported = OnUnsupported::reject;
   std::string database;  ///< "" = upstream.database.
   int line = 0;          ///< Where the [[migration]] starts, for later messages.

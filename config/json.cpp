@@ -153,6 +153,7 @@ std::string to_redacted_json(const Config& config) {
     json.string("reads", to_string(m.reads));
     json.optional_string("to_new", m.to_new);
     json.optional_string("to_old", m.to_old);
+    json.optional_string("old_type", m.old_type);
     json.string("on_unsupported", to_string(m.on_unsupported));
     json.optional_string("database", config.effective_database(m));
     json.number("line", m.line);

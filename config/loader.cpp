@@ -87,9 +87,9 @@ constexpr std::array<std::string_view, 4> kTimeoutKeys{"startup", "connect", "dr
                                                        "idle_client"};
 constexpr std::array<std::string_view, 2> kLogKeys{"level", "format"};
 constexpr std::array<std::string_view, 2> kRuntimeKeys{"threads", "scheduling"};
-constexpr std::array<std::string_view, 10> kMigrationKeys{
-    "name",  "table",  "old_column", "new_column",     "writes",
-    "reads", "to_new", "to_old",     "on_unsupported", "database"};
+constexpr std::array<std::string_view, 11> kMigrationKeys{
+    "name",   "table",  "old_column", "new_column",     "writes",  "reads",
+    "to_new", "to_old", "old_type",   "on_unsupported", "database"};
 
 // More useful than "did you mean" for keys people write by habit.
 std::string habit_hint(std::string_view key) {
@@ -440,6 +440,7 @@ class Reader {
     read_enum(table, path, "reads", kReads, out.reads);
     read_conversion(table, path, "to_new", out.to_new);
     read_conversion(table, path, "to_old", out.to_old);
+    read_string(table, path, "old_type", out.old_type);
     read_enum(table, path, "on_unsupported", kPolicies, out.on_unsupported);
     read_string(table, path, "database", out.database);
   }

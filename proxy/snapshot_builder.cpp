@@ -155,6 +155,35 @@ void fill_column_types(rewrite::Migration& rule, const std::vector<RelationColum
   }
 }
 
+// old_type names the old column's type for after it is dropped. While the column exists it
+// must be spelled as the catalog spells it, which is how it is compared (and so how `status`
+// prints it); once it is gone it is only checked to be a type.
+std::optional<std::string> apply_old_type(const config::Migration& m,
+                                          std::vector<rewrite::Migration>& rules,
+                                          backfill::PgConnection& connection) {
+  if (m.old_type.empty()) {
+    return std::nullopt;
+  }
+  for (auto& rule : rules) {
+    if (rule.name != m.name) {
+      continue;
+    }
+    if (!rule.old_type.empty()) {
+      if (rule.old_type != m.old_type) {
+        return "old_type = \"" + m.old_type + "\" is not the type of " + m.old_column +
+               " as the catalog spells it: write old_type = \"" + rule.old_type + "\"";
+      }
+      continue;
+    }
+    auto checked = connection.exec("SELECT CAST(NULL AS " + m.old_type + ")");
+    if (auto* error = std::get_if<backfill::DbError>(&checked)) {
+      return "old_type = \"" + m.old_type + "\" is not a type: " + error->message;
+    }
+    rule.old_type = m.old_type;
+  }
+  return std::nullopt;
+}
+
 std::vector<rewrite::QualifiedName> configured_relations(
     const std::vector<rewrite::Migration>& rules) {
   std::vector<rewrite::QualifiedName> relations;
@@ -250,6 +279,13 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
                          "\": " + (transform == &m.to_new ? "to_new" : "to_old") + ": " + *problem);
       }
     }
+    // The type goes into the rewritten text as written: it must be one, and nothing more.
+    if (!m.old_type.empty() &&
+        rewrite::validate_transform("CAST({value} AS " + m.old_type + ")").has_value()) {
+      errors.push_back("migration \"" + m.name + "\": old_type = \"" + m.old_type +
+                       "\" is not a type name (as format_type() spells one: \"integer\", "
+                       "\"character varying(20)\")");
+    }
     by_database[config.effective_database(m)].push_back(&m);
   }
 
@@ -308,6 +344,10 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
           continue;  // a missing table or column: the checks below would only repeat it
         }
         auto& connection = std::get<std::unique_ptr<CatalogClient>>(client)->connection();
+        if (auto problem = apply_old_type(*m, rules, connection)) {
+          errors.push_back("migration \"" + m->name + "\": " + *problem);
+          continue;
+        }
         if (auto misfit = backfill::transforms_misfit(connection, backfill::columns_spec(*m),
                                                       m->writes, m->reads)) {
           errors.push_back("migration \"" + m->name +

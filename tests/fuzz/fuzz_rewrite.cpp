@@ -102,6 +102,13 @@ rw::Migration widened(rw::Migration m) {
   return m;
 }
 
+// N of another collation: every read of O served from N takes O's (COLLATE).
+rw::Migration collated(rw::Migration m) {
+  m.old_collation = R"(pg_catalog."C")";
+  m.new_collation = R"(pg_catalog."default")";
+  return m;
+}
+
 struct MigrationSet {
   std::vector<rw::Migration> migrations;
   bool all_new = false;  // every migration at writes = new, reads = new
@@ -119,6 +126,9 @@ std::vector<MigrationSet> make_sets() {
       {{users(W::both, R::old_column, true, false), orders(W::both, R::new_column, false)}},
       {{widened(migration("mixed", "public", "Mixed Case", "Old Col", "new col", W::both,
                           R::new_column))}},
+      // Another width read bare where it compares and cast where it reaches the client.
+      {{widened(users(W::both, R::new_column, false))}},
+      {{collated(users(W::both, R::new_column, false))}},
   };
 }
 

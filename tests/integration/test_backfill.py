@@ -784,7 +784,13 @@ class BadInputTest(BackfillCase):
         self.assertEqual(self.command(config, "status").code, 0)
         config = self.write_config([type_change("rec", "rec_t", writes="new", reads="new")],
                                    name="rec.toml")
-        self.assertIn("step 7:", self.command(config, "status").out)
+        step_7 = self.command(config, "status").out
+        self.assertIn("step 7:", step_7)
+        # status text, state smallint: the type is named for after the drop.
+        self.assertIn('Before the drop, add old_type = "text" to the migration', step_7)
+        config = self.write_config([type_change("rec", "rec_t", writes="new", reads="new",
+                                                old_type="text")], name="rec.toml")
+        self.assertNotIn("old_type", self.command(config, "status").out)
         self.pg.query("ALTER TABLE rec_t DROP COLUMN status")
         self.assertIn("step 8:", self.command(config, "status").out)
 

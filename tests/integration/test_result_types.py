@@ -159,3 +159,31 @@ class ResultTypesTest(RewriteCase):
             self.assertEqual(wire.rows(answers), [["a"], ["81"]])
             descriptions = [wire.parse_row_description(p) for k, p in answers if k == b"T"]
             self.assertEqual(descriptions, [["letter"], ["letter"], ["next"]])
+
+    def test_old_type_keeps_the_type_the_client_was_told_after_the_drop(self):
+        # Named in the config before the drop, the old column's type outlives it: nothing
+        # changes type under the client, in binary or text.
+        keep = dict(SERVED, old_type="integer")
+        with self.raw_session() as conn:
+            self.proxy.reload([keep])
+            conn.send(wire.parse(NEXT, "next") + wire.describe(b"S", "next") + wire.sync())
+            self.assertEqual(wire.kinds(conn.read_until_ready()), b"1tTZ")
+            self.direct("ALTER TABLE widen DROP COLUMN n")
+            self.proxy.reload([keep])
+            conn.send(wire.bind(["1"], statement="next", result_formats=(1,)) + wire.execute() +
+                      wire.sync())
+            served = conn.read_until_ready()
+            self.assertEqual(wire.kinds(served), b"2DCZ")
+            payload = next(p for k, p in served if k == b"D")
+            self.assertEqual(struct.unpack("!hii", payload), (1, 4, 71))
+
+    def test_old_type_spelled_otherwise_than_the_catalog_is_refused_while_the_column_exists(self):
+        # Compared as text with the catalog's spelling (and so with the new column's type).
+        with self.assertRaises(AssertionError) as refused:
+            self.proxy.reload([dict(SERVED, old_type="int4")])
+        self.assertIn('old_type = \\"int4\\" is not the type of n as the catalog spells it: '
+                      'write old_type = \\"integer\\"', str(refused.exception))
+        with self.assertRaises(AssertionError) as refused:
+            self.proxy.reload([dict(SERVED, old_type="integer); DROP TABLE widen; --")])
+        self.assertIn("is not a type name", str(refused.exception))
+        self.assertEqual(self.direct("SELECT count(*) FROM widen"), [(2,)])

@@ -69,6 +69,10 @@ TEST(NextStepTest, WalksTheRecipe) {
       {"reads flipped before any backfill", f, "Set reads = \"old\" and reload now", true});
   f = facts(Writes::new_column, Reads::new_column);
   cases.push_back({"writes new", f, "step 7: "});
+  f.old_type_to_keep = "integer";
+  cases.push_back({"writes new, the old column of another type", f,
+                   "Before the drop, add old_type = \"integer\" to the migration"});
+  f.old_type_to_keep.clear();
   f.old_column_exists = false;
   cases.push_back({"old column dropped", f, "step 8: "});
   f.new_column_exists = true;

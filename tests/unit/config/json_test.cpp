@@ -25,11 +25,12 @@ TEST(ConfigJsonTest, MigrationsShowFlagsAndEffectiveDatabase) {
       "writes = \"both\"\nto_new = \"{value}::int\"\nto_old = \"{value}::text\"\n"));
   ASSERT_TRUE(result.ok()) << testing::describe(result);
   const std::string json = to_redacted_json(*result.config);
-  EXPECT_NE(json.find(R"("migrations":[{"name":"m","table":"public.users",)"
-                      R"("old_column":"status","new_column":"state","writes":"both",)"
-                      R"("reads":"old","to_new":"{value}::int","to_old":"{value}::text",)"
-                      R"("on_unsupported":"reject","database":"app","line":7}])"),
-            std::string::npos)
+  EXPECT_NE(
+      json.find(R"("migrations":[{"name":"m","table":"public.users",)"
+                R"("old_column":"status","new_column":"state","writes":"both",)"
+                R"("reads":"old","to_new":"{value}::int","to_old":"{value}::text","old_type":null,)"
+                R"("on_unsupported":"reject","database":"app","line":7}])"),
+      std::string::npos)
       << json;
 }
 

@@ -80,6 +80,7 @@ TEST(ConfigLoaderTest, DesignExampleParsesToTheExpectedStruct) {
       .reads = Reads::old_column,
       .to_new = "CASE {value} WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END",
       .to_old = "CASE {value} WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END",
+      .old_type = "",
       .on_unsupported = OnUnsupported::reject,
       .database = "",
       .line = 20,
@@ -224,6 +225,12 @@ TEST(ConfigLoaderTest, ExplicitIdentityConversionCompletesAPair) {
   ASSERT_TRUE(result.ok()) << describe(result);
   EXPECT_EQ(result.config->migrations[0].to_new, "lower({value})");
   EXPECT_EQ(result.config->migrations[0].to_old, "{value}");
+}
+
+TEST(ConfigLoaderTest, OldTypeIsReadAsWritten) {
+  LoadResult result = parse(with_migration("old_type = \"character varying(20)\"\n"));
+  ASSERT_TRUE(result.ok()) << describe(result);
+  EXPECT_EQ(result.config->migrations[0].old_type, "character varying(20)");
 }
 
 TEST(ConfigLoaderTest, MigrationsWithTheirOwnDatabaseNeedNoUpstreamDatabase) {
