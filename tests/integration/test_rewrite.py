@@ -1449,8 +1449,21 @@ class WrittenValueTypesTest(RewriteCase):
                          [(2, 8, decimal.Decimal("12.0")), (3, 4, decimal.Decimal("6.0"))])
 
 
+class FixtureCase(RewriteCase):
+    """A class whose rows are set up once, before the proxy starts, and read by every test."""
+
+    def setUp(self):
+        IntegrationCase.setUp(self)  # the rows are the fixture: no TRUNCATE
+
+    def answer(self, sql, params=None):
+        """The result's column type OIDs and its rows."""
+        with self.connect() as conn:
+            cur = conn.execute(sql, params)
+            return [d.type_code for d in cur.description], cur.fetchall()
+
+
 @requires_proxy
-class ReadValueTypesTest(RewriteCase):
+class ReadValueTypesTest(FixtureCase):
     """reads = new where O's type computes and compares otherwise than what serves it: the
     answers, and their types, are the old column's."""
 
@@ -1477,14 +1490,6 @@ class ReadValueTypesTest(RewriteCase):
                      "CREATE TABLE events (id int PRIMARY KEY, ref int, ref_big bigint); "
                      "INSERT INTO events SELECT g, g, g FROM generate_series(1, 2000) g; "
                      "CREATE INDEX ON events (ref_big); ANALYZE events")
-
-    def setUp(self):
-        IntegrationCase.setUp(self)  # the rows above are the fixture: no TRUNCATE
-
-    def answer(self, sql, params=None):
-        with self.connect() as conn:
-            cur = conn.execute(sql, params)
-            return [d.type_code for d in cur.description], cur.fetchall()
 
     def test_an_expression_over_the_old_column_computes_as_before(self):
         self.assertEqual(self.answer("SELECT score / 2 AS half, score * 2 AS twice FROM scores "
@@ -1532,7 +1537,7 @@ class ReadValueTypesTest(RewriteCase):
 
 
 @requires_proxy
-class ReadCollationTest(RewriteCase):
+class ReadCollationTest(FixtureCase):
     """reads = new from a column of another collation than O's: reads still sort and compare
     in O's collation ("C": capitals first), not N's (ICU: case second)."""
 
@@ -1554,12 +1559,8 @@ class ReadCollationTest(RewriteCase):
                      "CREATE TABLE lists (id int PRIMARY KEY, items int[], items_big bigint[]); "
                      "INSERT INTO lists VALUES (1, '{4,5}', '{4,5}')")
 
-    def setUp(self):
-        IntegrationCase.setUp(self)  # the rows above are the fixture: no TRUNCATE
-
     def rows(self, sql, params=None):
-        with self.connect() as conn:
-            return conn.execute(sql, params).fetchall()
+        return self.answer(sql, params)[1]
 
     def test_reads_sort_and_compare_in_the_old_columns_collation(self):
         self.assertEqual(self.rows("SELECT word FROM words ORDER BY word"),
