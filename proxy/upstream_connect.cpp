@@ -6,6 +6,38 @@
 #include "protocol/startup.hpp"
 
 namespace switchyard::proxy {
+
+// Types held across a co_await in connect_socket/connect_upstream live in their coroutine
+// frames, which have external linkage: in an anonymous namespace GCC warns (-Wsubobject-linkage).
+namespace upstream_connect_detail {
+
+// Asio's `a || b` flattens a variant that `a` yields into its own result, which would put
+// the connect's error text where the timeout belongs; in a struct the outcome stays whole.
+struct Connected {
+  std::variant<std::unique_ptr<Stream>, ConnectFailure> outcome;
+};
+
+// getaddrinfo blocks; a worker's io_context cannot run Asio's own resolver (see
+// kWorkerConcurrencyHint).
+struct Resolved {
+  error_code error;
+  tcp::resolver::results_type endpoints;
+};
+
+struct Lookup {
+  std::string host;
+  std::uint16_t port;
+  Resolved operator()() const {
+    net::io_context scratch;
+    tcp::resolver resolver(scratch);
+    Resolved out;
+    out.endpoints = resolver.resolve(host, std::to_string(port), out.error);
+    return out;
+  }
+};
+
+}  // namespace upstream_connect_detail
+
 namespace {
 
 using namespace net::experimental::awaitable_operators;
@@ -62,31 +94,11 @@ awaitable<std::variant<std::unique_ptr<Stream>, ConnectFailure>> connect_and_neg
   co_return ConnectFailure{"upstream " + where + " answered SSLRequest with an unexpected byte"};
 }
 
-// Asio's `a || b` flattens a variant that `a` yields into its own result, which would put
-// the connect's error text where the timeout belongs; in a struct the outcome stays whole.
-struct Connected {
-  std::variant<std::unique_ptr<Stream>, ConnectFailure> outcome;
-};
-
-awaitable<Connected> connect_whole(const Snapshot& snapshot, OffThread off_thread) {
+awaitable<upstream_connect_detail::Connected> connect_whole(const Snapshot& snapshot,
+                                                            OffThread off_thread) {
   // Named first: GCC 12 mishandles a co_await inside a braced initializer (see above).
   auto outcome = co_await connect_and_negotiate(snapshot, off_thread);
-  co_return Connected{std::move(outcome)};
-}
-
-// getaddrinfo blocks; a worker's io_context cannot run Asio's own resolver (see
-// kWorkerConcurrencyHint).
-struct Resolved {
-  error_code error;
-  tcp::resolver::results_type endpoints;
-};
-
-Resolved resolve(const std::string& host, std::uint16_t port) {
-  net::io_context scratch;
-  tcp::resolver resolver(scratch);
-  Resolved out;
-  out.endpoints = resolver.resolve(host, std::to_string(port), out.error);
-  return out;
+  co_return upstream_connect_detail::Connected{std::move(outcome)};
 }
 
 // The relay is written against tcp_socket, and what it does with one (recv, sendmsg, epoll,
@@ -125,8 +137,8 @@ awaitable<std::variant<tcp_socket, std::string>> connect_socket(const config::En
   if (!ec) {
     std::tie(ec) = co_await socket.async_connect(tcp::endpoint(ip, address.port), use_nothrow);
   } else {
-    auto lookup = [host = address.host, port = address.port] { return resolve(host, port); };
-    Resolved resolved = co_await off_thread.run(std::move(lookup));
+    upstream_connect_detail::Resolved resolved =
+        co_await off_thread.run(upstream_connect_detail::Lookup{address.host, address.port});
     if (resolved.error) {
       co_return "could not resolve upstream " + where + ": " + resolved.error.message();
     }
