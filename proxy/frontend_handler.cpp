@@ -350,6 +350,10 @@ void FrontendHandler::housekeeping_at_boundary() {
 }
 
 FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool from_query) {
+  if (rewrite_.rebuild_awaited()) [[unlikely]] {
+    awaiting_rebuild_ = true;  // offered again once the rules cover the new partition
+    return Decision::suspend;
+  }
   TextRewrite result = rewrite_.rewrite(sql, from_query, replacement_);
   if (!result) {
     return Decision::forward;
@@ -428,6 +432,10 @@ TextRewrite FrontendHandler::staged_outside_query(const rewrite::RewriteResult& 
 awaitable<void> FrontendHandler::complete() {
   if (auto pending = std::move(awaiting_catalog_)) {
     co_await rewrite_.fetch_missing(*pending);
+  }
+  if (awaiting_rebuild_) {
+    awaiting_rebuild_ = false;
+    co_await rewrite_.await_rebuild();
   }
   if (reprepare_ != Reprepare::none && state_.check->waiting && !state_.relay_over) {
     // Woken by the server direction once the Describes sent are answered (or skipped), or by

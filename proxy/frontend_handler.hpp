@@ -149,6 +149,8 @@ class FrontendHandler {
   // The text decide() chose; its buffer is reused from statement to statement.
   std::string replacement_;
   std::shared_ptr<const rewrite::RewriteResult> awaiting_catalog_;
+  // The statement waits for the rules a partition change of this session asked for.
+  bool awaiting_rebuild_ = false;
   int catalog_attempts_ = 0;
   // The same for the look at a prepared statement's text after a flip (rewritten_now).
   int stale_catalog_attempts_ = 0;

@@ -1,10 +1,13 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
+#include <string>
 #include <unordered_map>
 
 #include "config/config.hpp"
@@ -76,6 +79,15 @@ class SessionRegistry {
   std::unordered_map<std::uint64_t, Entry> entries_;
 };
 
+/// What sessions may ask of the config reloader: to build the snapshot again, and to wait
+/// for it.
+class Rebuilder {
+ public:
+  virtual ~Rebuilder() = default;
+  virtual std::uint64_t request(std::string trigger) = 0;
+  virtual bool wait_served(std::uint64_t ticket, std::chrono::milliseconds timeout) = 0;
+};
+
 /// State shared by every session of the process.
 class ProxyState {
  public:
@@ -96,18 +108,23 @@ class ProxyState {
     }
     generation_.store(generation, std::memory_order_release);
   }
-  /// Sets (or, empty, clears) what request_rebuild() calls: the reloader's request.
-  void set_rebuild_hook(std::function<void(std::string)> hook) {
-    std::lock_guard lock(rebuild_mutex_);
-    rebuild_hook_ = std::move(hook);
+  /// Sets (or, null, clears) the reloader that request_rebuild() asks; not owned. Clearing
+  /// waits for calls in progress, so stop the reloader first (its waits then return at once).
+  void set_rebuilder(Rebuilder* rebuilder) {
+    std::unique_lock lock(rebuild_mutex_);
+    rebuilder_ = rebuilder;
   }
   /// Asks for the snapshot to be built again from the config (the catalog changed under it).
-  /// Returns at once; nothing happens without a hook.
-  void request_rebuild(std::string trigger) {
-    std::lock_guard lock(rebuild_mutex_);
-    if (rebuild_hook_) {
-      rebuild_hook_(std::move(trigger));
-    }
+  /// Returns at once, with a ticket for wait_rebuilt() (0: there is no reloader).
+  std::uint64_t request_rebuild(std::string trigger) {
+    std::shared_lock lock(rebuild_mutex_);
+    return rebuilder_ != nullptr ? rebuilder_->request(std::move(trigger)) : 0;
+  }
+  /// Blocks until the snapshot was built again for `ticket`, or `timeout` passes. Off the
+  /// workers only.
+  bool wait_rebuilt(std::uint64_t ticket, std::chrono::milliseconds timeout) {
+    std::shared_lock lock(rebuild_mutex_);
+    return rebuilder_ != nullptr && rebuilder_->wait_served(ticket, timeout);
   }
   std::uint64_t next_session_id() { return next_session_id_.fetch_add(1); }
   bool draining() const { return draining_.load(); }
@@ -140,8 +157,8 @@ class ProxyState {
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<std::uint64_t> next_session_id_{1};
   std::atomic<bool> draining_{false};
-  std::mutex rebuild_mutex_;
-  std::function<void(std::string)> rebuild_hook_;  // guarded by rebuild_mutex_
+  std::shared_mutex rebuild_mutex_;
+  Rebuilder* rebuilder_ = nullptr;  // guarded by rebuild_mutex_
 };
 
 }  // namespace switchyard::proxy

@@ -56,19 +56,28 @@ void Reloader::stop() {
   }
 }
 
-void Reloader::request(std::string trigger) {
+std::uint64_t Reloader::request(std::string trigger) {
+  std::uint64_t ticket = 0;
   {
     std::lock_guard lock(queue_mutex_);
     if (stopping_) {
-      return;
+      return 0;
     }
     // Merged: one reload reads the file as it is then, which covers every queued request.
     if (std::find(queued_triggers_.begin(), queued_triggers_.end(), trigger) ==
         queued_triggers_.end()) {
       queued_triggers_.push_back(std::move(trigger));
     }
+    ticket = ++requested_;
   }
   queue_changed_.notify_all();
+  return ticket;
+}
+
+bool Reloader::wait_served(std::uint64_t ticket, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(queue_mutex_);
+  return queue_changed_.wait_for(lock, timeout, [&] { return stopping_ || served_ >= ticket; }) &&
+         served_ >= ticket;
 }
 
 void Reloader::worker_loop() {
@@ -83,9 +92,12 @@ void Reloader::worker_loop() {
       trigger += (trigger.empty() ? "" : "+") + t;
     }
     queued_triggers_.clear();
+    const std::uint64_t serving = requested_;
     lock.unlock();
     reload(trigger);
     lock.lock();
+    served_ = serving;
+    queue_changed_.notify_all();
   }
 }
 

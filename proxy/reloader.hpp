@@ -60,7 +60,7 @@ class ReloadParticipant {
 /// build the next snapshot (which blocks on the catalog, so never call reload() on a session
 /// thread), let the participant prepare, then publish; or keep the running config, log every
 /// error and count the failure. Reloads are serialised.
-class Reloader {
+class Reloader : public Rebuilder {
  public:
   using BuildResult = std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>>;
   using Build = std::function<BuildResult(config::Config config, std::uint64_t generation)>;
@@ -82,8 +82,13 @@ class Reloader {
 
   /// Queues a reload on the reloader's own thread and returns at once (safe from a signal
   /// handler's completion or the file watch). Requests that arrive while one is still queued
-  /// are merged into it; one that arrives during a reload runs after it.
-  void request(std::string trigger);
+  /// are merged into it; one that arrives during a reload runs after it. Returns the request's
+  /// ticket for wait_served() (0 once stopped).
+  std::uint64_t request(std::string trigger) override;
+
+  /// Blocks until a reload that began after request `ticket` has finished (ok or failed), the
+  /// reloader stops, or `timeout` passes; true in the first case. Not on a session's worker.
+  bool wait_served(std::uint64_t ticket, std::chrono::milliseconds timeout) override;
 
   /// The last reload's outcome (result none before the first).
   ReloadStatus last() const;
@@ -114,6 +119,8 @@ class Reloader {
   std::mutex queue_mutex_;
   std::condition_variable queue_changed_;
   std::vector<std::string> queued_triggers_;
+  std::uint64_t requested_ = 0;  // tickets handed out
+  std::uint64_t served_ = 0;     // every ticket up to this one has had its reload
   bool stopping_ = false;
   std::thread worker_;
 };

@@ -151,7 +151,7 @@ int Server::run() {
   }
   AddressChanges address_changes(listeners, admin, make_admin);
   reloader.set_participant(&address_changes);
-  state_->set_rebuild_hook([&reloader](std::string trigger) { reloader.request(trigger); });
+  state_->set_rebuilder(&reloader);
 
   ConfigWatch watch(config_path_,
                     [&reloader] { reloader.request(std::string(kFileChangeTrigger)); });
@@ -224,8 +224,8 @@ int Server::run() {
 
   // The watch feeds the reloader, and the reloader uses the listeners and the admin server.
   watch.stop();
-  state_->set_rebuild_hook({});
   reloader.stop();
+  state_->set_rebuilder(nullptr);
   if (admin) {
     admin->stop();
   }

@@ -227,6 +227,21 @@ awaitable<void> SessionRewrite::fetch_missing(const rewrite::RewriteResult& resu
   }
 }
 
+awaitable<void> SessionRewrite::await_rebuild() {
+  // Bounded: a reload that cannot reach the catalog fails within the connect timeout, and this
+  // session goes on with the rules it has rather than hang.
+  static constexpr std::chrono::seconds kRebuildWait{10};
+  auto job = [state = &state_, ticket = rebuild_ticket_] {
+    return state->wait_rebuilt(ticket, kRebuildWait);
+  };
+  rebuild_ticket_ = 0;
+  const bool rebuilt = co_await off_thread_.run(std::move(job));
+  if (!rebuilt) {
+    spdlog::warn("event=rebuild_not_awaited database={} reason={}", log_value(database_),
+                 log_value("the config was not built again in time after a partition change"));
+  }
+}
+
 void SessionRewrite::after_transaction() {
   if (local_search_path_) {
     local_search_path_ = false;
@@ -241,7 +256,7 @@ void SessionRewrite::after_transaction() {
                log_value(database_));
   if (descendants_pending_) {
     descendants_pending_ = false;
-    state_.request_rebuild("partition change");
+    rebuild_ticket_ = state_.request_rebuild("partition change");
   }
 }
 

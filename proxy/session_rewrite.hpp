@@ -67,6 +67,11 @@ class SessionRewrite {
   /// Called at a transaction boundary: refreshes the catalog if DDL passed through (and asks
   /// for the rules again after a partition change), and ends a SET LOCAL search_path.
   void after_transaction();
+  /// A partition change committed here and the rules are being built again: the session's
+  /// next statement waits for them (await_rebuild), so that one naming the new partition is
+  /// rewritten.
+  bool rebuild_awaited() const { return rebuild_ticket_ != 0; }
+  awaitable<void> await_rebuild();
 
   /// Follows a SET/RESET of search_path sent by the client, so unqualified names resolve as
   /// the server resolves them. `answers_before` is how many ReadyForQuery the server still
@@ -124,6 +129,7 @@ class SessionRewrite {
   const DatabaseRewrite* rules_ = nullptr;
   bool ddl_pending_ = false;
   bool descendants_pending_ = false;
+  std::uint64_t rebuild_ticket_ = 0;  // a rebuild this session asked for and waits on
 };
 
 }  // namespace switchyard::proxy

@@ -1657,13 +1657,16 @@ class PartitionTest(RewriteCase):
             with self.connect() as conn:
                 conn.execute("CREATE TABLE readings_top PARTITION OF readings FOR VALUES FROM "
                              "(200) TO (300)")
-            self.proxy.wait_for_log('event=config_reloaded trigger="partition change"', 10)
+                # At once, on the same session: the statement waits for the rules.
+                conn.execute("INSERT INTO readings_top (id, unit) VALUES (201, 'mg')")
+            self.assertIn('event=config_reloaded trigger="partition change"',
+                          self.proxy.log_text())
+            with self.connect() as conn:  # and on another
+                conn.execute("INSERT INTO readings_top (id, unit) VALUES (202, 'cg')")
+            self.assertEqual(self.pg.query("SELECT unit, unit_code FROM readings WHERE id > 200 "
+                                           "ORDER BY id"), [("mg", "MG"), ("cg", "CG")])
             self.proxy.wait_for_log("tables=\"public.readings_high, public.readings_high_a, "
                                     "public.readings_low, public.readings_top\"", 10)
-            with self.connect() as conn:
-                conn.execute("INSERT INTO readings_top (id, unit) VALUES (201, 'mg')")
-            self.assertEqual(self.pg.query("SELECT unit, unit_code FROM readings WHERE id = 201"),
-                             [("mg", "MG")])
         finally:
             self.pg.query("DROP TABLE IF EXISTS readings_top")
 

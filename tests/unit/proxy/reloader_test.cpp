@@ -221,6 +221,37 @@ TEST_F(ReloaderTest, RequestsDuringAReloadMergeIntoOne) {
   EXPECT_EQ(state_->snapshot()->generation, 3u);
 }
 
+// A session that asked for a rebuild waits for one that began after its request: not for the
+// reload already running when it asked, which may have read the catalog before the change.
+TEST_F(ReloaderTest, AWaitForATicketEndsWithAReloadBegunAfterTheRequest) {
+  std::promise<void> entered;
+  std::promise<void> release;
+  auto release_future = release.get_future().share();
+  int calls = 0;
+  Reloader reloader(path_, state_, [&](config::Config config, std::uint64_t generation) {
+    if (calls++ == 0) {
+      entered.set_value();
+      release_future.wait();
+    }
+    return build_offline(std::move(config), generation);
+  });
+  const std::uint64_t first = reloader.request("SIGHUP");
+  entered.get_future().wait();
+  const std::uint64_t second = reloader.request("partition change");
+  EXPECT_GT(second, first);
+  // The reload in progress cannot serve the second ticket.
+  EXPECT_FALSE(reloader.wait_served(second, std::chrono::milliseconds(50)));
+  release.set_value();
+  EXPECT_TRUE(reloader.wait_served(second, std::chrono::seconds(10)));
+  EXPECT_EQ(reloader.completed(), 2u);
+  EXPECT_EQ(reloader.last().trigger, "partition change");
+  EXPECT_TRUE(reloader.wait_served(first, std::chrono::milliseconds(0)));
+  // Once stopped: no ticket, and a wait returns at once.
+  reloader.stop();
+  EXPECT_EQ(reloader.request("partition change"), 0u);
+  EXPECT_FALSE(reloader.wait_served(second + 1, std::chrono::seconds(10)));
+}
+
 TEST_F(ReloaderTest, AFileEventForAnUnchangedFileIsSkippedButASignalIsNot) {
   Reloader reloader(path_, state_, build_offline);
   write_file(path_, with_migration("both", "old"));
