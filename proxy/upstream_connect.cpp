@@ -137,8 +137,9 @@ awaitable<std::variant<tcp_socket, std::string>> connect_socket(const config::En
   if (!ec) {
     std::tie(ec) = co_await socket.async_connect(tcp::endpoint(ip, address.port), use_nothrow);
   } else {
-    upstream_connect_detail::Resolved resolved =
-        co_await off_thread.run(upstream_connect_detail::Lookup{address.host, address.port});
+    // Named: see OffThread::run.
+    upstream_connect_detail::Lookup lookup{address.host, address.port};
+    upstream_connect_detail::Resolved resolved = co_await off_thread.run(std::move(lookup));
     if (resolved.error) {
       co_return "could not resolve upstream " + where + ": " + resolved.error.message();
     }
