@@ -607,6 +607,15 @@ awaitable<void> Session::run() {
   client_.close();
 }
 
+// The Session lives in this frame, of internal linkage, not in run_session's (GCC warns
+// -Wsubobject-linkage of an anonymous namespace's type there). References, not values: a
+// temporary in a co_await expression may be destroyed twice by GCC 12.
+awaitable<void> serve(tcp_socket& client, const std::shared_ptr<ProxyState>& state,
+                      WorkerInbox& inbox, Metrics& metrics, ClientTransport transport) {
+  auto session = std::make_shared<Session>(std::move(client), state, inbox, metrics, transport);
+  co_await session->run();
+}
+
 }  // namespace
 
 awaitable<void> run_session(tcp_socket client, std::shared_ptr<ProxyState> state,
@@ -619,9 +628,8 @@ awaitable<void> run_session(tcp_socket client, std::shared_ptr<ProxyState> state
   client.set_option(tcp_socket::keep_alive(true), ignored);
   metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
   metrics.connections_active.fetch_add(1, std::memory_order_relaxed);
-  auto session = std::make_shared<Session>(std::move(client), state, inbox, metrics, transport);
   try {
-    co_await session->run();
+    co_await serve(client, state, inbox, metrics, transport);
   } catch (const std::exception& e) {
     spdlog::error("event=session_failed error={}", log_value(e.what()));
   }

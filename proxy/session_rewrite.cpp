@@ -213,13 +213,33 @@ const std::shared_ptr<const rewrite::RewriteResult>& SessionRewrite::not_reusabl
   return marker;
 }
 
+// The jobs a session hands to the blocking pool. Named types, not lambdas: they sit in the
+// frames of member coroutines, which have external linkage (GCC warns -Wsubobject-linkage of a
+// type without linkage there).
+namespace session_rewrite_detail {
+
+struct CatalogFetch {
+  std::shared_ptr<const Snapshot> snapshot;
+  std::shared_ptr<CatalogCache> catalog;
+  std::string database;
+  CatalogWants wants;
+  std::string operator()() const { return catalog->fetch(*snapshot->config, database, wants); }
+};
+
+struct RebuildWait {
+  ProxyState* state;
+  std::uint64_t ticket;
+  std::chrono::milliseconds timeout;
+  bool operator()() const { return state->wait_rebuilt(ticket, timeout); }
+};
+
+}  // namespace session_rewrite_detail
+
 awaitable<void> SessionRewrite::fetch_missing(const rewrite::RewriteResult& result) {
   // libpq blocks, so the look-up runs on the pool and the session resumes on its worker with
   // the answer.
-  auto job = [snapshot = snapshot_, catalog = rules_->catalog, database = database_,
-              wants = CatalogWants::of(result)] {
-    return catalog->fetch(*snapshot->config, database, wants);
-  };
+  session_rewrite_detail::CatalogFetch job{snapshot_, rules_->catalog, database_,
+                                           CatalogWants::of(result)};
   std::string error = co_await off_thread_.run(std::move(job));
   if (!error.empty()) {
     spdlog::error("event=catalog_fetch_failed database={} error={}", log_value(database_),
@@ -231,9 +251,7 @@ awaitable<void> SessionRewrite::await_rebuild() {
   // Bounded: a reload that cannot reach the catalog fails within the connect timeout, and this
   // session goes on with the rules it has rather than hang.
   static constexpr std::chrono::seconds kRebuildWait{10};
-  auto job = [state = &state_, ticket = rebuild_ticket_] {
-    return state->wait_rebuilt(ticket, kRebuildWait);
-  };
+  session_rewrite_detail::RebuildWait job{&state_, rebuild_ticket_, kRebuildWait};
   rebuild_ticket_ = 0;
   const bool rebuilt = co_await off_thread_.run(std::move(job));
   if (!rebuilt) {
