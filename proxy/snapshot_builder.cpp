@@ -136,6 +136,22 @@ std::optional<ConfigWarning> served_read_warning(const config::Migration& m,
                   expression + ") before reads = \"new\"."};
 }
 
+// Under writes = "new" the old column is the next thing to go (step 7), and with it the
+// catalog's record of its type: reads served from the new column keep that type only if the
+// config names it. Said while the catalog still has it to quote.
+std::optional<ConfigWarning> old_type_warning(const config::Migration& m,
+                                              const rewrite::Migration& rule) {
+  if (m.writes != config::Writes::new_column || !m.old_type.empty() || !rule.types_differ()) {
+    return std::nullopt;
+  }
+  return ConfigWarning{
+      m.name, "before dropping " + rule.old_column + ", add old_type = \"" + rule.old_type +
+                  "\" to the migration and reload: once the "
+                  "column is gone only the config names its type, and reads "
+                  "of it served from " +
+                  rule.new_column + " (" + rule.new_type + ") keep the type apps were told"};
+}
+
 void fill_column_types(rewrite::Migration& rule, const std::vector<RelationColumns>& relations) {
   for (const auto& relation : relations) {
     if (relation.name.schema != rule.schema || relation.name.table != rule.table) {
@@ -356,8 +372,9 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
                            *misfit);
           continue;
         }
-        for (auto warning : {defaults_warning(*m, connection), old_column_warning(*m, connection),
-                             served_read_warning(*m, rules[k], connection)}) {
+        for (auto warning :
+             {defaults_warning(*m, connection), old_column_warning(*m, connection),
+              served_read_warning(*m, rules[k], connection), old_type_warning(*m, rules[k])}) {
           if (warning) {
             snapshot->warnings.push_back(std::move(*warning));
           }

@@ -187,3 +187,11 @@ class ResultTypesTest(RewriteCase):
             self.proxy.reload([dict(SERVED, old_type="integer); DROP TABLE widen; --")])
         self.assertIn("is not a type name", str(refused.exception))
         self.assertEqual(self.direct("SELECT count(*) FROM widen"), [(2,)])
+
+    def test_the_load_under_writes_new_says_to_name_old_type_before_the_drop(self):
+        # setUp loaded SERVED (writes = new, old_type unset) over integer -> bigint.
+        self.assertIn('before dropping n, add old_type = \\"integer\\" to the migration',
+                      self.proxy.log_text())
+        before = self.proxy.log_text().count("add old_type")
+        self.proxy.reload([dict(SERVED, old_type="integer")])
+        self.assertEqual(self.proxy.log_text().count("add old_type"), before)
