@@ -96,7 +96,7 @@ int check(const sy::proxy::CommandLine& cmd) {
   for (const auto& covered : snapshot->descendants) {
     std::cout << "note: migration \"" << covered.migration
               << "\" also applies to the table's partitions and inheritance children: "
-              << covered.message << "\n";
+              << covered.tables << "\n";
   }
   return 0;
 }

@@ -35,6 +35,12 @@ struct ConfigWarning {
   std::string message;  ///< one line
 };
 
+/// The partitions and inheritance children a migration also applies to.
+struct MigrationDescendants {
+  std::string migration;
+  std::string tables;  ///< "schema.table" of each, comma-separated
+};
+
 /// Everything derived from one config generation. Immutable once published: sessions hold a
 /// shared_ptr to the one they adopted and switch only at a transaction boundary.
 struct Snapshot {
@@ -44,9 +50,9 @@ struct Snapshot {
   std::shared_ptr<ssl::context> upstream_tls;  // null: tls = disable
   std::vector<DatabaseRewrite> databases;      // empty: a transparent proxy
   std::vector<ConfigWarning> warnings;         // logged when the snapshot is adopted
-  /// Per migration whose table has partitions or inheritance children: "schema.table" of each,
-  /// comma-separated; the migration applies to a statement naming one as to the table.
-  std::vector<ConfigWarning> descendants;
+  /// Per migration whose table has partitions or inheritance children: the migration applies
+  /// to a statement naming one as to the table.
+  std::vector<MigrationDescendants> descendants;
 
   /// The rewrite state for sessions connected to `database`, or null: forward untouched.
   const DatabaseRewrite* for_database(std::string_view database) const {

@@ -180,6 +180,7 @@ std::optional<std::string> apply_old_type(const config::Migration& m,
   if (m.old_type.empty()) {
     return std::nullopt;
   }
+  bool checked = false;  // once, not per partition
   for (auto& rule : rules) {
     if (rule.name != m.name) {
       continue;
@@ -191,9 +192,12 @@ std::optional<std::string> apply_old_type(const config::Migration& m,
       }
       continue;
     }
-    auto checked = connection.exec("SELECT CAST(NULL AS " + m.old_type + ")");
-    if (auto* error = std::get_if<backfill::DbError>(&checked)) {
-      return "old_type = \"" + m.old_type + "\" is not a type: " + error->message;
+    if (!checked) {
+      auto result = connection.exec("SELECT CAST(NULL AS " + m.old_type + ")");
+      if (auto* error = std::get_if<backfill::DbError>(&result)) {
+        return "old_type = \"" + m.old_type + "\" is not a type: " + error->message;
+      }
+      checked = true;
     }
     rule.old_type = m.old_type;
   }
@@ -339,7 +343,7 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
         if (same == snapshot->descendants.end()) {
           snapshot->descendants.push_back({rules[i].name, table});
         } else {
-          same->message += ", " + table;
+          same->tables += ", " + table;
         }
       }
       auto loaded = std::get<std::unique_ptr<CatalogClient>>(client)->load(entry.mapped_tables);
@@ -399,7 +403,7 @@ void log_warnings(const Snapshot& snapshot) {
   }
   for (const auto& covered : snapshot.descendants) {
     spdlog::info("event=migration_descendants generation={} migration={} tables={}",
-                 snapshot.generation, log_value(covered.migration), log_value(covered.message));
+                 snapshot.generation, log_value(covered.migration), log_value(covered.tables));
   }
 }
 

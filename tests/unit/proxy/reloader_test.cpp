@@ -40,6 +40,24 @@ Reloader::BuildResult build_offline(config::Config config, std::uint64_t generat
                         BuildOptions{.use_catalog = false, .unreachable_hint = {}});
 }
 
+// A build whose first call waits until released, so that requests arrive while a reload runs.
+struct FirstBuildBlocks {
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  int calls = 0;
+
+  Reloader::Build build() {
+    return [this](config::Config config, std::uint64_t generation) {
+      if (calls++ == 0) {
+        entered.set_value();
+        released.wait();
+      }
+      return build_offline(std::move(config), generation);
+    };
+  }
+};
+
 class ReloaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -199,23 +217,14 @@ TEST_F(ReloaderTest, RequestReloadsOnItsOwnThread) {
 }
 
 TEST_F(ReloaderTest, RequestsDuringAReloadMergeIntoOne) {
-  std::promise<void> entered;
-  std::promise<void> release;
-  auto release_future = release.get_future().share();
-  int calls = 0;
-  Reloader reloader(path_, state_, [&](config::Config config, std::uint64_t generation) {
-    if (calls++ == 0) {
-      entered.set_value();
-      release_future.wait();
-    }
-    return build_offline(std::move(config), generation);
-  });
+  FirstBuildBlocks blocks;
+  Reloader reloader(path_, state_, blocks.build());
   reloader.request("one");
-  entered.get_future().wait();
+  blocks.entered.get_future().wait();
   reloader.request("two");
   reloader.request("three");
   reloader.request("two");
-  release.set_value();
+  blocks.release.set_value();
   ASSERT_TRUE(eventually([&] { return reloader.completed() == 2; }));
   EXPECT_EQ(reloader.last().trigger, "two+three");
   EXPECT_EQ(state_->snapshot()->generation, 3u);
@@ -224,24 +233,15 @@ TEST_F(ReloaderTest, RequestsDuringAReloadMergeIntoOne) {
 // A session that asked for a rebuild waits for one that began after its request: not for the
 // reload already running when it asked, which may have read the catalog before the change.
 TEST_F(ReloaderTest, AWaitForATicketEndsWithAReloadBegunAfterTheRequest) {
-  std::promise<void> entered;
-  std::promise<void> release;
-  auto release_future = release.get_future().share();
-  int calls = 0;
-  Reloader reloader(path_, state_, [&](config::Config config, std::uint64_t generation) {
-    if (calls++ == 0) {
-      entered.set_value();
-      release_future.wait();
-    }
-    return build_offline(std::move(config), generation);
-  });
+  FirstBuildBlocks blocks;
+  Reloader reloader(path_, state_, blocks.build());
   const std::uint64_t first = reloader.request("SIGHUP");
-  entered.get_future().wait();
+  blocks.entered.get_future().wait();
   const std::uint64_t second = reloader.request("partition change");
   EXPECT_GT(second, first);
   // The reload in progress cannot serve the second ticket.
   EXPECT_FALSE(reloader.wait_served(second, std::chrono::milliseconds(50)));
-  release.set_value();
+  blocks.release.set_value();
   EXPECT_TRUE(reloader.wait_served(second, std::chrono::seconds(10)));
   EXPECT_EQ(reloader.completed(), 2u);
   EXPECT_EQ(reloader.last().trigger, "partition change");
