@@ -83,6 +83,8 @@ std::vector<std::string> describe_changes(const Config& before, const Config& af
   diff.text("upstream.password_file", a.password_file, b.password_file);
   diff.secret("upstream.password", a.password, b.password);
   diff.text("upstream.database", a.database, b.database);
+  diff.duration("upstream.catalog_check_interval", a.catalog_check_interval,
+                b.catalog_check_interval);
 
   if (before.tls.has_value() != after.tls.has_value()) {
     out.push_back(after.tls ? "[tls] added" : "[tls] removed");

@@ -89,6 +89,9 @@ struct UpstreamConfig {
   std::string password_file;  ///< Or a file holding it (trailing newlines stripped).
   Secret password;            ///< Resolved at load from password_env / password_file.
   std::string database;
+  /// How often the proxy reads the catalog again for the tables its rewrites use, to notice
+  /// DDL made on other connections (a column added, a partition created); 0 = never.
+  std::chrono::milliseconds catalog_check_interval{5000};
   bool operator==(const UpstreamConfig&) const = default;
 };
 

@@ -102,6 +102,7 @@ std::string to_redacted_json(const Config& config) {
   // Whether a password is configured is useful to see; the password itself never is.
   json.optional_string("password", upstream.password.empty() ? "" : upstream.password.redacted());
   json.optional_string("database", upstream.database);
+  json.string("catalog_check_interval", format_duration(upstream.catalog_check_interval));
   json.end_object();
 
   if (config.tls) {

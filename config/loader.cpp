@@ -79,8 +79,9 @@ constexpr std::array kLogLevels{Choice<int>{"trace", 0}, Choice<int>{"debug", 1}
 constexpr std::array<std::string_view, 8> kSections{"listen",   "upstream", "tls",     "admin",
                                                     "timeouts", "log",      "runtime", "migration"};
 constexpr std::array<std::string_view, 2> kListenKeys{"address", "unix_socket_directory"};
-constexpr std::array<std::string_view, 7> kUpstreamKeys{
-    "address", "tls", "ca_file", "user", "password_env", "password_file", "database"};
+constexpr std::array<std::string_view, 8> kUpstreamKeys{
+    "address",      "tls",           "ca_file",  "user",
+    "password_env", "password_file", "database", "catalog_check_interval"};
 constexpr std::array<std::string_view, 2> kTlsKeys{"cert", "key"};
 constexpr std::array<std::string_view, 1> kAdminKeys{"address"};
 constexpr std::array<std::string_view, 4> kTimeoutKeys{"startup", "connect", "drain",
@@ -319,6 +320,8 @@ class Reader {
     read_string(*upstream, path, "password_env", out.password_env);
     read_string(*upstream, path, "password_file", out.password_file);
     read_string(*upstream, path, "database", out.database);
+    read_duration(*upstream, path, "catalog_check_interval", out.catalog_check_interval,
+                  /*allow_zero=*/true);
   }
 
   void read_tls(const toml::table& root, Config& config) {

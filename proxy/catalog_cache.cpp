@@ -1,6 +1,7 @@
 #include "proxy/catalog_cache.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <mutex>
 
 namespace switchyard::proxy {
@@ -31,6 +32,36 @@ void CatalogCache::invalidate(const std::vector<std::string>& tables) {
     by_table_.erase(table);
   }
   version_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+std::vector<std::string> CatalogCache::known_tables() const {
+  std::shared_lock lock(mutex_);
+  std::vector<std::string> names;
+  names.reserve(by_table_.size());
+  for (const auto& [table, relations] : by_table_) {
+    names.push_back(table);
+  }
+  return names;
+}
+
+std::vector<std::string> CatalogCache::changed_tables(
+    const std::vector<RelationColumns>& relations, const std::vector<std::string>& tables) const {
+  std::shared_lock lock(mutex_);
+  std::vector<std::string> changed;
+  for (const auto& table : tables) {
+    auto known = by_table_.find(table);
+    if (known == by_table_.end()) {
+      continue;  // forgotten since (DDL through the proxy): read again when next needed
+    }
+    // Both lists are in the catalog query's order, by schema.
+    std::vector<RelationColumns> now;
+    std::copy_if(relations.begin(), relations.end(), std::back_inserter(now),
+                 [&](const RelationColumns& r) { return r.name.table == table; });
+    if (now != known->second) {
+      changed.push_back(table);
+    }
+  }
+  return changed;
 }
 
 const RelationColumns* CatalogCache::find(const rewrite::QualifiedName& name,

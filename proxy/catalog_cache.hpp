@@ -34,6 +34,12 @@ class CatalogCache final : public rewrite::Catalog {
                      const std::vector<std::string>& names);
   /// Forgets what is known of these table names (after DDL on them passed through).
   void invalidate(const std::vector<std::string>& tables);
+  /// The table names whose relations are known (looked up, found or not).
+  std::vector<std::string> known_tables() const;
+  /// Of `tables` (names looked up again, giving `relations`), those known here with other
+  /// relations or columns than these: what DDL on another connection changed.
+  std::vector<std::string> changed_tables(const std::vector<RelationColumns>& relations,
+                                          const std::vector<std::string>& tables) const;
   std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
 
   std::optional<std::vector<std::string>> columns(const rewrite::QualifiedName&) const override;

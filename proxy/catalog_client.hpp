@@ -18,6 +18,7 @@ struct RelationColumns {
   std::vector<std::string> types;       // format_type() of each column, same order
   std::vector<bool> generated;          // pg_attribute.attgenerated set, same order
   std::vector<std::string> collations;  // `schema."name"` of each column's, "" if none
+  bool operator==(const RelationColumns&) const = default;
 };
 
 /// The functions of one name in one schema, as volatile as the most volatile overload.
@@ -30,6 +31,7 @@ struct FunctionVolatility {
 struct Descendant {
   rewrite::QualifiedName ancestor;
   rewrite::QualifiedName name;
+  bool operator==(const Descendant&) const = default;
 };
 
 /// Switchyard's own connection to the upstream (libpq, blocking): the catalog look-ups the
@@ -39,7 +41,8 @@ class CatalogClient {
  public:
   /// Connects to `database` (empty = [upstream] database). The error names the upstream.
   static std::variant<std::unique_ptr<CatalogClient>, std::string> connect(
-      const config::Config& config, const std::string& database);
+      const config::Config& config, const std::string& database,
+      std::string_view application_name = "switchyard");
 
   /// Every relation (in any schema) whose name is one of `tables`, with its columns.
   std::variant<std::vector<RelationColumns>, std::string> load(

@@ -133,6 +133,8 @@ struct alignas(64) Metrics {
   std::array<Counter, 36 * 36> upstream_errors_by_sqlstate_class{};
   Counter reloads_ok{0};
   Counter reloads_failed{0};
+  // Catalog checks that found DDL made on another connection (CatalogWatch).
+  Counter catalog_changes{0};
   std::atomic<std::uint64_t> config_generation{0};
 
   /// Every Query/Parse statement by kind (count_statement).

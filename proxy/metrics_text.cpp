@@ -287,6 +287,9 @@ void render_config(Exposition& out, const ProxyState& state, const Metrics& m,
   out.family("switchyard_reloads_total", "counter", "Config reloads by result.");
   out.sample("switchyard_reloads_total", {{"result", "ok"}}, load(m.reloads_ok));
   out.sample("switchyard_reloads_total", {{"result", "failed"}}, load(m.reloads_failed));
+  out.family("switchyard_catalog_changes_total", "counter",
+             "Catalog checks that found DDL made on another connection.");
+  out.sample("switchyard_catalog_changes_total", {}, load(m.catalog_changes));
   if (last_reload.result != ReloadStatus::Result::none) {
     out.gauge("switchyard_config_last_reload_success",
               "1 when the last reload was applied, 0 when it failed and the old config runs on.",

@@ -27,6 +27,10 @@ struct DatabaseRewrite {
   std::shared_ptr<const rewrite::Rewriter> rewriter;
   std::shared_ptr<CatalogCache> catalog;
   std::vector<std::string> mapped_tables;  // table names, for catalog refreshes
+  /// The migrations' own tables, and their partitions and inheritance children when the
+  /// config was built: the catalog check builds the config again when those change.
+  std::vector<rewrite::QualifiedName> migration_tables;
+  std::vector<Descendant> descendants;
 };
 
 /// Something the operator should act on that does not stop a config from loading.

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "proxy/admin_server.hpp"
+#include "proxy/catalog_watch.hpp"
 #include "proxy/config_watch.hpp"
 #include "proxy/cpu_budget.hpp"
 #include "proxy/listeners.hpp"
@@ -152,6 +153,8 @@ int Server::run() {
   AddressChanges address_changes(listeners, admin, make_admin);
   reloader.set_participant(&address_changes);
   state_->set_rebuilder(&reloader);
+  CatalogWatch catalog_watch(state_);
+  catalog_watch.start();
 
   ConfigWatch watch(config_path_,
                     [&reloader] { reloader.request(std::string(kFileChangeTrigger)); });
@@ -222,7 +225,8 @@ int Server::run() {
   wait_signal();
   main_context.run();
 
-  // The watch feeds the reloader, and the reloader uses the listeners and the admin server.
+  // The watches feed the reloader, and the reloader uses the listeners and the admin server.
+  catalog_watch.stop();
   watch.stop();
   reloader.stop();
   state_->set_rebuilder(nullptr);

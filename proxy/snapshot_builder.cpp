@@ -328,14 +328,15 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
                          ")");
         continue;
       }
+      entry.migration_tables = configured_relations(rules);
       auto descendants = std::get<std::unique_ptr<CatalogClient>>(client)->load_descendants(
-          configured_relations(rules));
+          entry.migration_tables);
       if (auto* error = std::get_if<std::string>(&descendants)) {
         errors.push_back("database \"" + database + "\": " + *error);
         continue;
       }
-      add_descendant_rules(rules, std::get<std::vector<Descendant>>(descendants),
-                           entry.mapped_tables);
+      entry.descendants = std::move(std::get<std::vector<Descendant>>(descendants));
+      add_descendant_rules(rules, entry.descendants, entry.mapped_tables);
       for (std::size_t i = migrations.size(); i < rules.size(); ++i) {
         const std::string table = rules[i].schema + "." + rules[i].table;
         auto same = std::find_if(snapshot->descendants.begin(), snapshot->descendants.end(),

@@ -1678,6 +1678,87 @@ class PartitionTest(RewriteCase):
 
 
 @requires_proxy
+class CatalogCheckTest(RewriteCase):
+    """DDL made on another connection (a migration tool, a scheduled job, psql straight to
+    the server) reaches the rewrite within [upstream] catalog_check_interval, not only at the
+    next reload: what `*` lists, and which partitions a migration covers."""
+
+    MIGRATIONS = [
+        {"name": "gadgets-label", "table": "public.gadgets", "old_column": "label",
+         "new_column": "label_v2", "writes": "both", "reads": "new"},
+        {"name": "meters-unit", "table": "public.meters", "old_column": "unit",
+         "new_column": "unit_code", "to_new": "upper({value})", "to_old": "lower({value})",
+         "writes": "both", "reads": "new"},
+    ]
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("CREATE TABLE gadgets (id int PRIMARY KEY, label text, label_v2 text); "
+                     "CREATE TABLE gadget_notes (id int, note text, extra text); "
+                     "CREATE TABLE meters (id int PRIMARY KEY, unit text, unit_code text) "
+                     "PARTITION BY RANGE (id); "
+                     "CREATE TABLE meters_low PARTITION OF meters FOR VALUES FROM (0) TO (100)")
+
+    @classmethod
+    def start_migration_proxy(cls, migrations):
+        p = MigrationProxy(cls.pg, migrations, upstream={"catalog_check_interval": "100ms"})
+        p.start()
+        return p
+
+    def columns_through_proxy(self, sql):
+        with self.connect() as conn:
+            cur = conn.execute(sql)
+            return [d.name for d in cur.description]
+
+    def wait_for_star(self, sql, columns):
+        def listed():
+            try:
+                return self.columns_through_proxy(sql) == columns
+            except errors.UndefinedColumn:
+                return False  # expanded from the catalog as it was before the check
+        wait_until(listed, 10, interval=0.05, what=f"{sql} through the proxy to list {columns}")
+
+    def test_a_column_added_elsewhere_shows_in_star(self):
+        self.assertEqual(self.columns_through_proxy("SELECT * FROM gadgets"), ["id", "label"])
+        try:
+            self.pg.query("ALTER TABLE gadgets ADD COLUMN color text")
+            self.wait_for_star("SELECT * FROM gadgets", ["id", "label", "color"])
+            self.assertIn("event=catalog_changed", self.proxy.log_text())
+        finally:
+            self.pg.query("ALTER TABLE gadgets DROP COLUMN IF EXISTS color")
+            self.wait_for_star("SELECT * FROM gadgets", ["id", "label"])
+
+    def test_a_column_dropped_elsewhere_from_a_joined_table(self):
+        sql = "SELECT * FROM gadgets JOIN gadget_notes USING (id)"
+        self.assertEqual(self.columns_through_proxy(sql), ["id", "label", "note", "extra"])
+        try:
+            self.pg.query("ALTER TABLE gadget_notes DROP COLUMN extra")
+            self.wait_for_star(sql, ["id", "label", "note"])
+        finally:
+            self.pg.query("ALTER TABLE gadget_notes ADD COLUMN IF NOT EXISTS extra text")
+            self.wait_for_star(sql, ["id", "label", "note", "extra"])
+
+    def test_a_partition_created_elsewhere_is_covered(self):
+        reloads = self.proxy.log_text().count('trigger="catalog change"')
+        try:
+            self.pg.query("CREATE TABLE meters_high PARTITION OF meters FOR VALUES FROM (100) "
+                          "TO (200)")
+            wait_until(lambda: self.proxy.log_text().count(
+                'event=config_reloaded trigger="catalog change"') > reloads, 10,
+                interval=0.05, what="a reload for the partition created directly")
+            self.proxy.wait_for_log("migration=meters-unit tables=\"public.meters_high, "
+                                    "public.meters_low\"", 10)
+            with self.connect() as conn:
+                conn.execute("INSERT INTO meters_high (id, unit) VALUES (101, 'kg')")
+                self.assertEqual(conn.execute("SELECT unit FROM meters_high").fetchall(),
+                                 [("kg",)])
+            self.assertEqual(self.pg.query("SELECT unit, unit_code FROM meters WHERE id = 101"),
+                             [("kg", "KG")])
+        finally:
+            self.pg.query("DROP TABLE IF EXISTS meters_high")
+
+
+@requires_proxy
 class UpsertWritesNewTest(RewriteCase):
     """writes = new: an upsert that infers the unique index on O finds its conflict through N's
     (the INSERT leaves O out, so O's index never sees the row)."""

@@ -14,7 +14,8 @@ TEST(ConfigJsonTest, MinimalConfigIsCompleteAndStable) {
       to_redacted_json(*result.config),
       R"({"source":"test.toml","listen":{"address":"127.0.0.1:6432","unix_socket_directory":null},)"
       R"("upstream":{"address":"[::1]:5432","tls":"prefer","ca_file":null,"user":null,)"
-      R"("password_env":null,"password_file":null,"password":null,"database":null},)"
+      R"("password_env":null,"password_file":null,"password":null,"database":null,)"
+      R"("catalog_check_interval":"5s"},)"
       R"("tls":null,"admin":null,)"
       R"("timeouts":{"startup":"10s","connect":"5s","drain":"30s","idle_client":"0s"},)"
       R"("log":{"level":"info","format":"text"},"runtime":{"threads":0,"scheduling":"batch"},"migrations":[]})");

@@ -103,6 +103,7 @@ TEST(ConfigLoaderTest, MinimalFileRunsATransparentProxyWithDefaults) {
   EXPECT_TRUE(config.upstream.user.empty());
   EXPECT_TRUE(config.upstream.password.empty());
   EXPECT_TRUE(config.upstream.database.empty());
+  EXPECT_EQ(config.upstream.catalog_check_interval, 5s);
   EXPECT_FALSE(config.tls.has_value());
   EXPECT_FALSE(config.admin.has_value());
   EXPECT_EQ(config.timeouts.startup, 10s);
@@ -124,6 +125,7 @@ unix_socket_directory = "/var/run/switchyard"
 [upstream]
 address = "[::1]:5433"
 tls = "disable"
+catalog_check_interval = 0
 [admin]
 address = ":9000"
 [timeouts]
@@ -144,6 +146,7 @@ scheduling = "normal"
   EXPECT_EQ(config.listen.unix_socket_directory, "/var/run/switchyard");
   EXPECT_EQ(config.upstream.address, (Endpoint{"::1", 5433}));
   EXPECT_EQ(config.upstream.tls, TlsMode::disable);
+  EXPECT_EQ(config.upstream.catalog_check_interval, 0ms) << "0 turns the check off";
   ASSERT_TRUE(config.admin.has_value());
   EXPECT_EQ(config.admin->address, (Endpoint{"127.0.0.1", 9000}));
   EXPECT_EQ(config.timeouts.startup, 250ms);

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "proxy/catalog_client.hpp"
+#include "proxy/proxy_state.hpp"
+
+namespace switchyard::proxy {
+
+/// What DDL made on another connection changed under one database's rewrite state.
+struct CatalogDrift {
+  /// Known relations whose columns (or existence) changed: forgotten, read again when needed.
+  std::vector<std::string> changed_tables;
+  /// A migration's table or the set of its partitions and inheritance children changed: the
+  /// rules themselves (types, collations, which tables they apply to) are built again.
+  bool rebuild = false;
+};
+
+/// Compares what the catalog says now (`relations`: the look-up of `tables`; `descendants`:
+/// of the migrations' tables) with what `database` was built and filled from.
+CatalogDrift find_drift(const DatabaseRewrite& database, const std::vector<std::string>& tables,
+                        const std::vector<RelationColumns>& relations,
+                        const std::vector<Descendant>& descendants);
+
+/// Reads the catalog again every [upstream] catalog_check_interval, on a connection of its own
+/// per database (kept open between checks), so that DDL made without the proxy (a column added
+/// by a migration tool, a partition created by a scheduled job) reaches the rewrite: the
+/// relations it changed are forgotten and read again, and a change to a migration's table or
+/// its partitions builds the config again, as DDL sent through the proxy does. Its own thread:
+/// a slow catalog never holds up a reload or a session.
+class CatalogWatch {
+ public:
+  explicit CatalogWatch(std::shared_ptr<ProxyState> state);
+  ~CatalogWatch();
+  CatalogWatch(const CatalogWatch&) = delete;
+  CatalogWatch& operator=(const CatalogWatch&) = delete;
+
+  void start();
+  /// Stops after the check in progress, if any. Idempotent.
+  void stop();
+
+ private:
+  void loop();
+  // One pass over the databases of the running snapshot. Blocking.
+  void check(const Snapshot& snapshot);
+  void check_database(const Snapshot& snapshot, const DatabaseRewrite& database);
+
+  const std::shared_ptr<ProxyState> state_;
+  std::mutex mutex_;
+  std::condition_variable stop_requested_;
+  bool stopping_ = false;
+  std::thread thread_;
+
+  // Owned by the watch's thread.
+  struct Connection {
+    std::uint64_t generation = 0;  // of the config it was opened with
+    std::unique_ptr<CatalogClient> client;
+    bool failing = false;  // the last check failed (logged once until it works again)
+  };
+  std::map<std::string, Connection> connections_;
+  // The generation a rebuild was last asked for: one that fails (the file no longer loads)
+  // is not asked for again at every check, only after the next generation is in force.
+  std::uint64_t rebuild_asked_for_ = 0;
+};
+
+}  // namespace switchyard::proxy
