@@ -72,6 +72,13 @@ ConnectionParameters own_connection_parameters(const config::Config& config,
   auto seconds = std::max<long long>(1, (config.timeouts.connect.count() + 999) / 1000);
   add("connect_timeout", std::to_string(seconds));
   add("application_name", std::string(application_name));
+  // A server that vanished (a failover, a cut network) is noticed within about a minute, not
+  // the kernel's two hours: the catalog check keeps its connection open between checks, and a
+  // shutdown waits for a look-up in progress. TCP only; libpq ignores them on a unix socket.
+  add("keepalives_idle", "30");
+  add("keepalives_interval", "10");
+  add("keepalives_count", "3");
+  add("tcp_user_timeout", "60000");
   return p;
 }
 

@@ -32,9 +32,9 @@ QueryResult query_by_names(PGconn* connection, const char* query,
 }  // namespace
 
 std::variant<std::unique_ptr<CatalogClient>, std::string> CatalogClient::connect(
-    const config::Config& config, const std::string& database, std::string_view application_name) {
+    const config::Config& config, const std::string& database) {
   // The connection parameters (and the error wording) are shared with backfill/verify.
-  auto connected = backfill::PgConnection::connect(config, database, "catalog", application_name);
+  auto connected = backfill::PgConnection::connect(config, database, "catalog");
   if (auto* error = std::get_if<std::string>(&connected)) {
     return std::move(*error);
   }

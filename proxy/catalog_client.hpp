@@ -41,8 +41,7 @@ class CatalogClient {
  public:
   /// Connects to `database` (empty = [upstream] database). The error names the upstream.
   static std::variant<std::unique_ptr<CatalogClient>, std::string> connect(
-      const config::Config& config, const std::string& database,
-      std::string_view application_name = "switchyard");
+      const config::Config& config, const std::string& database);
 
   /// Every relation (in any schema) whose name is one of `tables`, with its columns.
   std::variant<std::vector<RelationColumns>, std::string> load(

@@ -113,8 +113,7 @@ void CatalogWatch::check_database(const Snapshot& snapshot, const DatabaseRewrit
     }
   };
   if (!connection.client) {
-    auto connected =
-        CatalogClient::connect(*snapshot.config, database.database, "switchyard catalog check");
+    auto connected = CatalogClient::connect(*snapshot.config, database.database);
     if (auto* error = std::get_if<std::string>(&connected)) {
       fail(*error);
       return;

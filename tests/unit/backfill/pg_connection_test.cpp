@@ -39,6 +39,8 @@ TEST(PgConnectionTest, ParametersComeFromUpstream) {
   EXPECT_EQ(p["sslrootcert"], "/etc/ca.pem");
   EXPECT_EQ(p["connect_timeout"], "3");  // rounded up to whole seconds
   EXPECT_EQ(p["application_name"], "switchyard");
+  EXPECT_EQ(p["keepalives_idle"], "30");  // a vanished server is noticed within a minute
+  EXPECT_EQ(p["tcp_user_timeout"], "60000");
 }
 
 TEST(PgConnectionTest, MigrationDatabaseAndApplicationName) {
