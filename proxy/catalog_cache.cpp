@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <mutex>
 
 namespace switchyard::proxy {
@@ -62,6 +63,47 @@ std::vector<std::string> CatalogCache::changed_tables(
     }
   }
   return changed;
+}
+
+std::vector<std::string> CatalogCache::known_functions() const {
+  std::shared_lock lock(mutex_);
+  return {function_names_.begin(), function_names_.end()};
+}
+
+std::vector<std::string> CatalogCache::changed_functions(
+    const std::vector<FunctionVolatility>& functions, const std::vector<std::string>& names) const {
+  std::shared_lock lock(mutex_);
+  std::vector<std::string> changed;
+  for (const auto& name : names) {
+    if (!function_names_.contains(name)) {
+      continue;
+    }
+    std::map<rewrite::QualifiedName, char> now;
+    for (const auto& function : functions) {
+      if (function.name.table == name) {
+        now[function.name] = function.volatility;
+      }
+    }
+    std::map<rewrite::QualifiedName, char> known;
+    for (const auto& [function, volatility] : functions_) {
+      if (function.table == name) {
+        known[function] = volatility;
+      }
+    }
+    if (now != known) {
+      changed.push_back(name);
+    }
+  }
+  return changed;
+}
+
+void CatalogCache::invalidate_functions(const std::vector<std::string>& names) {
+  std::unique_lock lock(mutex_);
+  for (const auto& name : names) {
+    function_names_.erase(name);
+    std::erase_if(functions_, [&](const auto& entry) { return entry.first.table == name; });
+  }
+  version_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 const RelationColumns* CatalogCache::find(const rewrite::QualifiedName& name,

@@ -40,6 +40,12 @@ class CatalogCache final : public rewrite::Catalog {
   /// relations or columns than these: what DDL on another connection changed.
   std::vector<std::string> changed_tables(const std::vector<RelationColumns>& relations,
                                           const std::vector<std::string>& tables) const;
+  /// The same for functions (by name, every schema's): those whose volatility is known.
+  std::vector<std::string> known_functions() const;
+  std::vector<std::string> changed_functions(const std::vector<FunctionVolatility>& functions,
+                                             const std::vector<std::string>& names) const;
+  /// Forgets the volatility of the functions of these names.
+  void invalidate_functions(const std::vector<std::string>& names);
   std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
 
   std::optional<std::vector<std::string>> columns(const rewrite::QualifiedName&) const override;

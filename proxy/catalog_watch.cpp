@@ -24,19 +24,17 @@ std::string joined(const std::vector<std::string>& names) {
 
 }  // namespace
 
-CatalogDrift find_drift(const DatabaseRewrite& database, const std::vector<std::string>& tables,
-                        const std::vector<RelationColumns>& relations,
-                        const std::vector<Descendant>& descendants) {
+CatalogDrift find_drift(const DatabaseRewrite& database, const CatalogNow& now) {
   CatalogDrift drift;
-  drift.changed_tables = database.catalog->changed_tables(relations, tables);
-  // Both lists come from the same ordered query.
-  drift.rebuild =
-      descendants != database.descendants ||
-      std::any_of(
-          drift.changed_tables.begin(), drift.changed_tables.end(), [&](const std::string& table) {
-            return std::find(database.mapped_tables.begin(), database.mapped_tables.end(), table) !=
-                   database.mapped_tables.end();
-          });
+  drift.changed_tables = database.catalog->changed_tables(now.relations, now.tables);
+  drift.changed_functions = database.catalog->changed_functions(now.functions, now.function_names);
+  auto mapped = [&](const std::string& table) {
+    return std::find(database.mapped_tables.begin(), database.mapped_tables.end(), table) !=
+           database.mapped_tables.end();
+  };
+  // Both lists of descendants come from the same ordered query.
+  drift.rebuild = now.descendants != database.descendants ||
+                  std::any_of(drift.changed_tables.begin(), drift.changed_tables.end(), mapped);
   return drift;
 }
 
@@ -121,35 +119,42 @@ void CatalogWatch::check_database(const Snapshot& snapshot, const DatabaseRewrit
     connection.client = std::move(std::get<std::unique_ptr<CatalogClient>>(connected));
     connection.generation = snapshot.generation;
   }
-  const std::vector<std::string> tables = database.catalog->known_tables();
-  auto relations = connection.client->load(tables);
-  if (auto* error = std::get_if<std::string>(&relations)) {
-    fail(*error);
-    return;
-  }
+  CatalogNow now;
+  now.tables = database.catalog->known_tables();
+  now.function_names = database.catalog->known_functions();
+  auto relations = connection.client->load(now.tables);
   auto descendants = connection.client->load_descendants(database.migration_tables);
-  if (auto* error = std::get_if<std::string>(&descendants)) {
-    fail(*error);
-    return;
+  auto functions = connection.client->load_functions(now.function_names);
+  for (const std::string* error :
+       {std::get_if<std::string>(&relations), std::get_if<std::string>(&descendants),
+        std::get_if<std::string>(&functions)}) {
+    if (error != nullptr) {
+      fail(*error);
+      return;
+    }
   }
+  now.relations = std::move(std::get<std::vector<RelationColumns>>(relations));
+  now.descendants = std::move(std::get<std::vector<Descendant>>(descendants));
+  now.functions = std::move(std::get<std::vector<FunctionVolatility>>(functions));
   if (connection.failing) {
     connection.failing = false;
     spdlog::info("event=catalog_check_recovered database={}", log_value(database.database));
   }
-  const CatalogDrift drift =
-      find_drift(database, tables, std::get<std::vector<RelationColumns>>(relations),
-                 std::get<std::vector<Descendant>>(descendants));
+  const CatalogDrift drift = find_drift(database, now);
   const bool ask = drift.rebuild && rebuild_asked_for_ != snapshot.generation;
-  if (drift.changed_tables.empty() && !ask) {
+  if (drift.changed_tables.empty() && drift.changed_functions.empty() && !ask) {
     return;
   }
   state_->metrics.shared().catalog_changes.fetch_add(1, std::memory_order_relaxed);
   if (!drift.changed_tables.empty()) {
     database.catalog->invalidate(drift.changed_tables);
   }
-  spdlog::info("event=catalog_changed database={} tables={} rebuild={}",
+  if (!drift.changed_functions.empty()) {
+    database.catalog->invalidate_functions(drift.changed_functions);
+  }
+  spdlog::info("event=catalog_changed database={} tables={} functions={} rebuild={}",
                log_value(database.database), log_value(joined(drift.changed_tables)),
-               ask ? "yes" : "no");
+               log_value(joined(drift.changed_functions)), ask ? "yes" : "no");
   if (ask) {
     rebuild_asked_for_ = snapshot.generation;
     state_->request_rebuild("catalog change");

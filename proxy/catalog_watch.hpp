@@ -19,16 +19,24 @@ namespace switchyard::proxy {
 struct CatalogDrift {
   /// Known relations whose columns (or existence) changed: forgotten, read again when needed.
   std::vector<std::string> changed_tables;
+  /// Function names whose volatility changed (ALTER FUNCTION ... VOLATILE): forgotten too.
+  std::vector<std::string> changed_functions;
   /// A migration's table or the set of its partitions and inheritance children changed: the
   /// rules themselves (types, collations, which tables they apply to) are built again.
   bool rebuild = false;
 };
 
-/// Compares what the catalog says now (`relations`: the look-up of `tables`; `descendants`:
-/// of the migrations' tables) with what `database` was built and filled from.
-CatalogDrift find_drift(const DatabaseRewrite& database, const std::vector<std::string>& tables,
-                        const std::vector<RelationColumns>& relations,
-                        const std::vector<Descendant>& descendants);
+/// What the catalog says now.
+struct CatalogNow {
+  std::vector<std::string> tables;  // the names looked up again
+  std::vector<RelationColumns> relations;
+  std::vector<std::string> function_names;
+  std::vector<FunctionVolatility> functions;
+  std::vector<Descendant> descendants;  // of the migrations' tables
+};
+
+/// Compares what the catalog says now with what `database` was built and filled from.
+CatalogDrift find_drift(const DatabaseRewrite& database, const CatalogNow& now);
 
 /// Reads the catalog again every [upstream] catalog_check_interval, on a connection of its own
 /// per database (kept open between checks), so that DDL made without the proxy (a column added

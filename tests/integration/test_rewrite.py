@@ -1697,7 +1697,11 @@ class CatalogCheckTest(RewriteCase):
                      "CREATE TABLE gadget_notes (id int, note text, extra text); "
                      "CREATE TABLE meters (id int PRIMARY KEY, unit text, unit_code text) "
                      "PARTITION BY RANGE (id); "
-                     "CREATE TABLE meters_low PARTITION OF meters FOR VALUES FROM (0) TO (100)")
+                     "CREATE TABLE meters_low PARTITION OF meters FOR VALUES FROM (0) TO (100); "
+                     # Declared STABLE, gives a new value each call: the declaration is wrong,
+                     # and the test corrects it on another connection.
+                     "CREATE FUNCTION pick() RETURNS text LANGUAGE sql STABLE "
+                     "AS $$ SELECT md5(random()::text) $$")
 
     @classmethod
     def start_migration_proxy(cls, migrations):
@@ -1737,6 +1741,22 @@ class CatalogCheckTest(RewriteCase):
         finally:
             self.pg.query("ALTER TABLE gadget_notes ADD COLUMN IF NOT EXISTS extra text")
             self.wait_for_star(sql, ["id", "label", "note", "extra"])
+
+    def test_a_function_made_volatile_elsewhere_is_computed_once(self):
+        self.pg.query("INSERT INTO gadgets (id, label, label_v2) VALUES (1, 'a', 'a')")
+
+        def agree():
+            with self.connect() as conn:
+                conn.execute("UPDATE gadgets SET label = pick() WHERE id = 1")
+            return self.pg.query("SELECT label = label_v2 FROM gadgets WHERE id = 1")[0][0]
+        try:
+            self.assertFalse(agree(), "STABLE: the value is repeated for the new column")
+            self.pg.query("ALTER FUNCTION pick() VOLATILE")
+            wait_until(agree, 10, interval=0.05,
+                       what="pick(), made VOLATILE directly, to be computed once for both columns")
+            self.assertIn("functions=pick", self.proxy.log_text())
+        finally:
+            self.pg.query("ALTER FUNCTION pick() STABLE; DELETE FROM gadgets")
 
     def test_a_partition_created_elsewhere_is_covered(self):
         reloads = self.proxy.log_text().count('trigger="catalog change"')

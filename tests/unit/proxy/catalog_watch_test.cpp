@@ -21,6 +21,7 @@ const RelationColumns kUsers =
 const RelationColumns kOrders =
     relation("public", "orders", {"id", "user_id"}, {"bigint", "integer"});
 const Descendant kUsersOld{{"public", "users"}, {"public", "users_old"}};
+const FunctionVolatility kSlug{{"public", "slug"}, 's'};
 
 // The database as the last build left it: users is the migration's table (with one
 // inheritance child), orders a relation a join looked up, audit a name looked up and absent.
@@ -29,6 +30,7 @@ DatabaseRewrite built() {
   database.database = "app";
   database.catalog = std::make_shared<CatalogCache>();
   database.catalog->add({kUsers, kOrders}, {"users", "orders", "audit"});
+  database.catalog->add_functions({kSlug}, {"slug"});
   database.mapped_tables = {"users"};
   database.migration_tables = {{"public", "users"}};
   database.descendants = {kUsersOld};
@@ -39,7 +41,9 @@ struct Case {
   const char* what;
   std::vector<RelationColumns> relations;  // the catalog now
   std::vector<Descendant> descendants;
+  std::vector<FunctionVolatility> functions;
   std::vector<std::string> changed;
+  std::vector<std::string> changed_functions;
   bool rebuild;
 };
 
@@ -60,42 +64,76 @@ TEST(CatalogWatchTest, FindsWhatDdlOnAnotherConnectionChanged) {
   const RelationColumns orders_elsewhere = relation("sales", "orders", {"id"}, {"integer"});
   const Descendant users_new{{"public", "users"}, {"public", "users_new"}};
 
+  const FunctionVolatility slug_volatile{{"public", "slug"}, 'v'};
+  const FunctionVolatility slug_elsewhere{{"util", "slug"}, 'i'};
+
   const std::vector<Case> cases = {
-      {"nothing changed", {kOrders, kUsers}, {kUsersOld}, {}, false},
+      {"nothing changed", {kOrders, kUsers}, {kUsersOld}, {kSlug}, {}, {}, false},
       {"a column added to the migration's table",
        {kOrders, users_wider},
        {kUsersOld},
+       {kSlug},
        {"users"},
+       {},
        true},
       {"a column of the migration's table retyped",
        {kOrders, users_retyped},
        {kUsersOld},
+       {kSlug},
        {"users"},
+       {},
        true},
       {"a column dropped from a joined table",
        {orders_narrower, kUsers},
        {kUsersOld},
+       {kSlug},
        {"orders"},
+       {},
        false},
       {"a table of a looked-up name created",
        {audit, kOrders, kUsers},
        {kUsersOld},
+       {kSlug},
        {"audit"},
+       {},
        false},
       {"a table of the same name in another schema",
        {kOrders, orders_elsewhere, kUsers},
        {kUsersOld},
+       {kSlug},
        {"orders"},
+       {},
        false},
-      {"a joined table dropped", {kUsers}, {kUsersOld}, {"orders"}, false},
-      {"a partition created", {kOrders, kUsers}, {kUsersOld, users_new}, {}, true},
-      {"a child detached", {kOrders, kUsers}, {}, {}, true},
+      {"a joined table dropped", {kUsers}, {kUsersOld}, {kSlug}, {"orders"}, {}, false},
+      {"a partition created", {kOrders, kUsers}, {kUsersOld, users_new}, {kSlug}, {}, {}, true},
+      {"a child detached", {kOrders, kUsers}, {}, {kSlug}, {}, {}, true},
+      {"a function made VOLATILE",
+       {kOrders, kUsers},
+       {kUsersOld},
+       {slug_volatile},
+       {},
+       {"slug"},
+       false},
+      {"a function of the same name in another schema",
+       {kOrders, kUsers},
+       {kUsersOld},
+       {kSlug, slug_elsewhere},
+       {},
+       {"slug"},
+       false},
+      {"a function dropped", {kOrders, kUsers}, {kUsersOld}, {}, {}, {"slug"}, false},
   };
   for (const Case& c : cases) {
     const DatabaseRewrite database = built();
-    const CatalogDrift drift =
-        find_drift(database, database.catalog->known_tables(), c.relations, c.descendants);
+    CatalogNow now;
+    now.tables = database.catalog->known_tables();
+    now.relations = c.relations;
+    now.function_names = database.catalog->known_functions();
+    now.functions = c.functions;
+    now.descendants = c.descendants;
+    const CatalogDrift drift = find_drift(database, now);
     EXPECT_EQ(drift.changed_tables, c.changed) << c.what;
+    EXPECT_EQ(drift.changed_functions, c.changed_functions) << c.what;
     EXPECT_EQ(drift.rebuild, c.rebuild) << c.what;
   }
 }
@@ -104,15 +142,22 @@ TEST(CatalogWatchTest, ANameForgottenSinceIsNotTakenForAChange) {
   // DDL through the proxy forgot users while the check read the catalog: the next rewrite
   // reads it again, so the check leaves it alone.
   const DatabaseRewrite database = built();
-  const std::vector<std::string> tables = database.catalog->known_tables();
+  CatalogNow now;
+  now.tables = database.catalog->known_tables();
+  now.function_names = database.catalog->known_functions();
   database.catalog->invalidate({"users"});
+  database.catalog->invalidate_functions({"slug"});
   RelationColumns users_wider = kUsers;
   users_wider.columns.push_back("email");
   users_wider.types.push_back("text");
   users_wider.generated.push_back(false);
   users_wider.collations.push_back("");
-  const CatalogDrift drift = find_drift(database, tables, {kOrders, users_wider}, {kUsersOld});
+  now.relations = {kOrders, users_wider};
+  now.functions = {{{"public", "slug"}, 'v'}};
+  now.descendants = {kUsersOld};
+  const CatalogDrift drift = find_drift(database, now);
   EXPECT_TRUE(drift.changed_tables.empty());
+  EXPECT_TRUE(drift.changed_functions.empty());
   EXPECT_FALSE(drift.rebuild);
 }
 
