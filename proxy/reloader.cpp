@@ -27,12 +27,14 @@ Reloader::Reloader(std::filesystem::path config_path, std::shared_ptr<ProxyState
                    Build build, std::optional<std::string> loaded_text)
     : config_path_(std::move(config_path)),
       state_(std::move(state)),
-      build_(build ? std::move(build) : Build([](config::Config config, std::uint64_t generation) {
-        BuildOptions options;
-        options.unreachable_hint =
-            "the running config stays; reload again once the database accepts connections";
-        return build_snapshot(std::move(config), generation, std::move(options));
-      })),
+      build_(
+          build ? std::move(build) : Build([this](config::Config config, std::uint64_t generation) {
+            BuildOptions options;
+            options.unreachable_hint =
+                "the running config stays; reload again once the database accepts connections";
+            options.previous = state_->snapshot();
+            return build_snapshot(std::move(config), generation, std::move(options));
+          })),
       last_read_(std::move(loaded_text)) {
   if (auto current = state_->snapshot()) {
     last_.generation = current->generation;

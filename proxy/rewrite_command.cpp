@@ -66,7 +66,7 @@ int run_rewrite_command(const CommandLine& cmd, std::istream& in, std::ostream& 
   const std::string user = cmd.user.empty() ? loaded.config->upstream.user : cmd.user;
   auto config_copy = *loaded.config;
   auto built = build_snapshot(std::move(*loaded.config), 1,
-                              BuildOptions{!cmd.offline, "`--offline` skips this"});
+                              BuildOptions{!cmd.offline, "`--offline` skips this", nullptr});
   if (auto* errors = std::get_if<std::vector<std::string>>(&built)) {
     for (const auto& error : *errors) {
       err << cmd.config_path << ": " << error << "\n";

@@ -138,11 +138,20 @@ std::optional<ConfigWarning> served_read_warning(const config::Migration& m,
 
 // Under writes = "new" the old column is the next thing to go (step 7), and with it the
 // catalog's record of its type: reads served from the new column keep that type only if the
-// config names it. Said while the catalog still has it to quote.
+// config names it. Said while the catalog still has it to quote, and after the drop while the
+// running process still remembers it.
 std::optional<ConfigWarning> old_type_warning(const config::Migration& m,
-                                              const rewrite::Migration& rule) {
+                                              const rewrite::Migration& rule, bool old_dropped) {
   if (m.writes != config::Writes::new_column || !m.old_type.empty() || !rule.types_differ()) {
     return std::nullopt;
+  }
+  if (old_dropped) {
+    return ConfigWarning{
+        m.name, rule.old_column + " is gone; reads of it served from " + rule.new_column + " (" +
+                    rule.new_type + ") keep its type, " + rule.old_type +
+                    ", remembered from before the drop, only while this process runs: add "
+                    "old_type = \"" +
+                    rule.old_type + "\" to the migration so that a restart keeps it too"};
   }
   return ConfigWarning{
       m.name, "before dropping " + rule.old_column + ", add old_type = \"" + rule.old_type +
@@ -166,6 +175,28 @@ void fill_column_types(rewrite::Migration& rule, const std::vector<RelationColum
       } else if (relation.columns[i] == rule.new_column) {
         rule.new_type = relation.types[i];
         rule.new_collation = relation.collations[i];
+      }
+    }
+  }
+}
+
+// A migration's old column dropped while the proxy ran: its rules keep the type (and collation)
+// they had, so that a reload, or the catalog check that found the drop, changes no result type
+// under the clients. The config's old_type, when set, decides instead.
+void keep_dropped_old_type(const config::Migration& m, std::vector<rewrite::Migration>& rules,
+                           const DatabaseRewrite* before) {
+  if (before == nullptr || !m.old_type.empty()) {
+    return;
+  }
+  for (auto& rule : rules) {
+    if (rule.name != m.name || !rule.old_type.empty()) {
+      continue;
+    }
+    for (const auto& was : before->rewriter->migrations()) {
+      if (was.name == rule.name && was.schema == rule.schema && was.table == rule.table &&
+          was.old_column == rule.old_column && !was.old_type.empty()) {
+        rule.old_type = was.old_type;
+        rule.old_collation = was.old_collation;
       }
     }
   }
@@ -365,6 +396,9 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
           continue;  // a missing table or column: the checks below would only repeat it
         }
         auto& connection = std::get<std::unique_ptr<CatalogClient>>(client)->connection();
+        const bool old_dropped = rules[k].old_type.empty();
+        keep_dropped_old_type(
+            *m, rules, options.previous ? options.previous->for_database(database) : nullptr);
         if (auto problem = apply_old_type(*m, rules, connection)) {
           errors.push_back("migration \"" + m->name + "\": " + *problem);
           continue;
@@ -377,9 +411,9 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
                            *misfit);
           continue;
         }
-        for (auto warning :
-             {defaults_warning(*m, connection), old_column_warning(*m, connection),
-              served_read_warning(*m, rules[k], connection), old_type_warning(*m, rules[k])}) {
+        for (auto warning : {defaults_warning(*m, connection), old_column_warning(*m, connection),
+                             served_read_warning(*m, rules[k], connection),
+                             old_type_warning(*m, rules[k], old_dropped)}) {
           if (warning) {
             snapshot->warnings.push_back(std::move(*warning));
           }

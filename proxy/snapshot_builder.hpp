@@ -18,6 +18,9 @@ struct BuildOptions {
   /// Appended to the error when the catalog cannot be reached: what the operator can do
   /// about it where the snapshot is built (serve, a reload, the offline-capable tools).
   std::string unreachable_hint;
+  /// The snapshot in force (a reload's): a migration's old column dropped since keeps, in the
+  /// rules, the type and collation the catalog gave it then, unless the config names old_type.
+  std::shared_ptr<const Snapshot> previous;
 };
 
 /// Turns a validated config into a runnable snapshot: loads TLS material, validates transforms,

@@ -191,8 +191,8 @@ class AsyncpgTest(RewriteCase):
             self):
         # Under reads = new what reaches the client is cast back to the old column's type:
         # max(n) and n + 1 stay int4 across the flip, and the driver's cached statements go on.
-        # Once the old column is dropped its type is not known any more, and they are bigints
-        # served from n_big. A statement the driver described as int4 must not get 8-byte
+        # Once the old column is dropped, a config that names the new column's type as old_type
+        # serves them as bigints from n_big. A statement the driver described as int4 must not get 8-byte
         # values in binary; Switchyard compares the result types when it prepares the
         # statement again and answers as Postgres does when a column changes type under a
         # prepared statement, which asyncpg knows: its statement cache prepares again and
@@ -210,7 +210,7 @@ class AsyncpgTest(RewriteCase):
                        [a.type.name for a in explicit.get_attributes()])
 
             self.direct("ALTER TABLE widen DROP COLUMN n")
-            widen_proxy.reload([served])
+            widen_proxy.reload([dict(served, old_type="bigint")])
             retried = await conn.fetchval(cached)  # outside a transaction: retried
             outcomes = []
             for _ in range(2):  # refused until prepared again, as by Postgres

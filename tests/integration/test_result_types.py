@@ -1,11 +1,13 @@
 """A prepared statement whose result type changes under it (DESIGN §4), on the wire.
 
 An int column moves to a bigint one. Under reads = "new" what reaches the client is cast back
-to int4 while the old column's type is known, so a flip changes no result type; once the old
-column is dropped (step 7) its type is not known any more, and `n + 1` served from the bigint
-column is a bigint. When Switchyard prepares such a statement again for the new config
-generation it has the server describe it as it was and as it is, and a Bind that asks for a
-changed column in binary gets the error Postgres gives when a column changes type under a
+to int4 while the old column's type is known: from the catalog, from the config's old_type, or,
+once the old column is dropped (step 7) while the proxy runs, from the rules built before the
+drop; so a flip, or the drop, changes no result type. A config that names another old_type
+(here `bigint`: serve the new column's type from now on) does change it: `n + 1` served from
+the bigint column is a bigint. When Switchyard prepares such a statement again for the new
+config generation it has the server describe it as it was and as it is, and a Bind that asks
+for a changed column in binary gets the error Postgres gives when a column changes type under a
 prepared statement (0A000, routine RevalidateCachedQuery), not 8-byte values where the client
 expects 4. Text results pass: their text is the same.
 """
@@ -64,14 +66,15 @@ class ResultTypesTest(RewriteCase):
         self.proxy.reload([SERVED])
 
     def prepare_then_drop(self, conn, name="next"):
-        """Prepares NEXT (an int4 result), then drops the old column and reloads."""
+        """Prepares NEXT (an int4 result), then drops the old column and reloads with the new
+        column's type as old_type: the result type changes under the statement."""
         conn.send(wire.parse(NEXT, name) + wire.describe(b"S", name) + wire.sync())
         described = conn.read_until_ready()
         self.assertEqual(wire.kinds(described), b"1tTZ")
         self.assertEqual(wire.parse_row_description_types(
             next(p for k, p in described if k == b"T")), [23])
         self.direct("ALTER TABLE widen DROP COLUMN n")
-        self.proxy.reload([SERVED])
+        self.proxy.reload([dict(SERVED, old_type="bigint")])
 
     def test_a_binary_bind_of_a_changed_column_gets_postgres_error_until_described(self):
         with self.raw_session() as conn:
@@ -176,6 +179,27 @@ class ResultTypesTest(RewriteCase):
             self.assertEqual(wire.kinds(served), b"2DCZ")
             payload = next(p for k, p in served if k == b"D")
             self.assertEqual(struct.unpack("!hii", payload), (1, 4, 71))
+
+    def test_a_drop_while_the_proxy_runs_keeps_the_type_the_client_was_told(self):
+        # No old_type: the reload after the drop (or the catalog check that finds it) keeps the
+        # type from the rules built before, and says to name it for the next start.
+        with self.raw_session() as conn:
+            conn.send(wire.parse(NEXT, "next") + wire.describe(b"S", "next") + wire.sync())
+            self.assertEqual(wire.kinds(conn.read_until_ready()), b"1tTZ")
+            self.direct("ALTER TABLE widen DROP COLUMN n")
+            self.proxy.reload([SERVED])
+            conn.send(wire.bind(["1"], statement="next", result_formats=(1,)) + wire.execute() +
+                      wire.sync())
+            served = conn.read_until_ready()
+            self.assertEqual(wire.kinds(served), b"2DCZ")
+            payload = next(p for k, p in served if k == b"D")
+            self.assertEqual(struct.unpack("!hii", payload), (1, 4, 71), "an int4, as told")
+        self.assertIn("n is gone; reads of it served from n_big (bigint) keep its type, integer, "
+                      "remembered from before the drop, only while this process runs: add "
+                      'old_type = \\"integer\\"', self.proxy.log_text())
+        with self.connect() as conn:  # a new session is told the same
+            cur = conn.execute("SELECT n + 1 AS next FROM widen WHERE id = 1")
+            self.assertEqual((cur.description[0].type_code, cur.fetchone()), (23, (71,)))
 
     def test_old_type_spelled_otherwise_than_the_catalog_is_refused_while_the_column_exists(self):
         # Compared as text with the catalog's spelling (and so with the new column's type).

@@ -153,8 +153,9 @@ TEST(ConfigWatchReloadTest, FileChangesReloadAndBadFilesKeepTheGeneration) {
   write_file(path, base);
   auto state = std::make_shared<ProxyState>();
   auto offline = [](config::Config c, std::uint64_t g) {
-    return build_snapshot(std::move(c), g,
-                          BuildOptions{.use_catalog = false, .unreachable_hint = {}});
+    return build_snapshot(
+        std::move(c), g,
+        BuildOptions{.use_catalog = false, .unreachable_hint = {}, .previous = nullptr});
   };
   auto first = offline(*config::load_config(path).config, 1);
   state->publish(std::get<std::shared_ptr<const Snapshot>>(first));

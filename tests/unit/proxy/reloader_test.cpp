@@ -36,8 +36,9 @@ writes = ")" +
 }
 
 Reloader::BuildResult build_offline(config::Config config, std::uint64_t generation) {
-  return build_snapshot(std::move(config), generation,
-                        BuildOptions{.use_catalog = false, .unreachable_hint = {}});
+  return build_snapshot(
+      std::move(config), generation,
+      BuildOptions{.use_catalog = false, .unreachable_hint = {}, .previous = nullptr});
 }
 
 // A build whose first call waits until released, so that requests arrive while a reload runs.
