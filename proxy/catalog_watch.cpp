@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "proxy/logging.hpp"
 #include "proxy/thread_name.hpp"
@@ -28,13 +29,14 @@ CatalogDrift find_drift(const DatabaseRewrite& database, const CatalogNow& now) 
   CatalogDrift drift;
   drift.changed_tables = database.catalog->changed_tables(now.relations, now.tables);
   drift.changed_functions = database.catalog->changed_functions(now.functions, now.function_names);
-  auto mapped = [&](const std::string& table) {
-    return std::find(database.mapped_tables.begin(), database.mapped_tables.end(), table) !=
-           database.mapped_tables.end();
-  };
-  // Both lists of descendants come from the same ordered query.
-  drift.rebuild = now.descendants != database.descendants ||
-                  std::any_of(drift.changed_tables.begin(), drift.changed_tables.end(), mapped);
+  // Each pair of lists comes from one ordered query.
+  std::vector<RelationColumns> mapped;
+  std::copy_if(now.relations.begin(), now.relations.end(), std::back_inserter(mapped),
+               [&](const RelationColumns& r) {
+                 return std::find(database.mapped_tables.begin(), database.mapped_tables.end(),
+                                  r.name.table) != database.mapped_tables.end();
+               });
+  drift.rebuild = now.descendants != database.descendants || mapped != database.mapped_relations;
   return drift;
 }
 
@@ -120,7 +122,14 @@ void CatalogWatch::check_database(const Snapshot& snapshot, const DatabaseRewrit
     connection.generation = snapshot.generation;
   }
   CatalogNow now;
+  // The mapped names too: DDL through the proxy forgets them in the cache, but the rules
+  // were built from what they were.
   now.tables = database.catalog->known_tables();
+  for (const auto& table : database.mapped_tables) {
+    if (std::find(now.tables.begin(), now.tables.end(), table) == now.tables.end()) {
+      now.tables.push_back(table);
+    }
+  }
   now.function_names = database.catalog->known_functions();
   auto relations = connection.client->load(now.tables);
   auto descendants = connection.client->load_descendants(database.migration_tables);
@@ -143,6 +152,8 @@ void CatalogWatch::check_database(const Snapshot& snapshot, const DatabaseRewrit
   const CatalogDrift drift = find_drift(database, now);
   const bool ask = drift.rebuild && rebuild_asked_for_ != snapshot.generation;
   if (drift.changed_tables.empty() && drift.changed_functions.empty() && !ask) {
+    spdlog::debug("event=catalog_checked database={} tables={} functions={}",
+                  log_value(database.database), now.tables.size(), now.function_names.size());
     return;
   }
   state_->metrics.shared().catalog_changes.fetch_add(1, std::memory_order_relaxed);

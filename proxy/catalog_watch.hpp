@@ -21,14 +21,15 @@ struct CatalogDrift {
   std::vector<std::string> changed_tables;
   /// Function names whose volatility changed (ALTER FUNCTION ... VOLATILE): forgotten too.
   std::vector<std::string> changed_functions;
-  /// A migration's table or the set of its partitions and inheritance children changed: the
-  /// rules themselves (types, collations, which tables they apply to) are built again.
+  /// A relation of a mapped name (a migration's table, a partition) or the set of partitions
+  /// and inheritance children changed since the config was built, through the proxy or not:
+  /// the rules themselves (types, collations, which tables they apply to) are built again.
   bool rebuild = false;
 };
 
 /// What the catalog says now.
 struct CatalogNow {
-  std::vector<std::string> tables;  // the names looked up again
+  std::vector<std::string> tables;  // the names looked up again: known and mapped ones
   std::vector<RelationColumns> relations;
   std::vector<std::string> function_names;
   std::vector<FunctionVolatility> functions;

@@ -27,10 +27,12 @@ struct DatabaseRewrite {
   std::shared_ptr<const rewrite::Rewriter> rewriter;
   std::shared_ptr<CatalogCache> catalog;
   std::vector<std::string> mapped_tables;  // table names, for catalog refreshes
-  /// The migrations' own tables, and their partitions and inheritance children when the
-  /// config was built: the catalog check builds the config again when those change.
+  /// The migrations' own tables, their partitions and inheritance children, and the relations
+  /// of the mapped table names, as the config was built from them: the catalog check builds
+  /// the config again when those change, whichever connection changed them.
   std::vector<rewrite::QualifiedName> migration_tables;
   std::vector<Descendant> descendants;
+  std::vector<RelationColumns> mapped_relations;
 };
 
 /// Something the operator should act on that does not stop a config from loading.

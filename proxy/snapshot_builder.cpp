@@ -385,6 +385,7 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
       }
       const auto& relations = std::get<std::vector<RelationColumns>>(loaded);
       entry.catalog->add(relations, entry.mapped_tables);
+      entry.mapped_relations = relations;
       for (auto& rule : rules) {
         fill_column_types(rule, relations);
       }

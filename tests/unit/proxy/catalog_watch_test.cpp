@@ -34,7 +34,16 @@ DatabaseRewrite built() {
   database.mapped_tables = {"users"};
   database.migration_tables = {{"public", "users"}};
   database.descendants = {kUsersOld};
+  database.mapped_relations = {kUsers};
   return database;
+}
+
+RelationColumns with_email(RelationColumns r) {
+  r.columns.push_back("email");
+  r.types.push_back("text");
+  r.generated.push_back(false);
+  r.collations.push_back("");
+  return r;
 }
 
 struct Case {
@@ -48,11 +57,7 @@ struct Case {
 };
 
 TEST(CatalogWatchTest, FindsWhatDdlOnAnotherConnectionChanged) {
-  RelationColumns users_wider = kUsers;
-  users_wider.columns.push_back("email");
-  users_wider.types.push_back("text");
-  users_wider.generated.push_back(false);
-  users_wider.collations.push_back("");
+  const RelationColumns users_wider = with_email(kUsers);
   RelationColumns users_retyped = kUsers;
   users_retyped.types[2] = "integer";
   RelationColumns orders_narrower = kOrders;
@@ -139,26 +144,37 @@ TEST(CatalogWatchTest, FindsWhatDdlOnAnotherConnectionChanged) {
 }
 
 TEST(CatalogWatchTest, ANameForgottenSinceIsNotTakenForAChange) {
-  // DDL through the proxy forgot users while the check read the catalog: the next rewrite
-  // reads it again, so the check leaves it alone.
+  // DDL through the proxy forgot orders and slug while the check read the catalog: the next
+  // rewrite reads them again, so the check leaves them alone.
   const DatabaseRewrite database = built();
   CatalogNow now;
   now.tables = database.catalog->known_tables();
   now.function_names = database.catalog->known_functions();
-  database.catalog->invalidate({"users"});
+  database.catalog->invalidate({"orders"});
   database.catalog->invalidate_functions({"slug"});
-  RelationColumns users_wider = kUsers;
-  users_wider.columns.push_back("email");
-  users_wider.types.push_back("text");
-  users_wider.generated.push_back(false);
-  users_wider.collations.push_back("");
-  now.relations = {kOrders, users_wider};
+  now.relations = {with_email(kOrders), kUsers};
   now.functions = {{{"public", "slug"}, 'v'}};
   now.descendants = {kUsersOld};
   const CatalogDrift drift = find_drift(database, now);
   EXPECT_TRUE(drift.changed_tables.empty());
   EXPECT_TRUE(drift.changed_functions.empty());
   EXPECT_FALSE(drift.rebuild);
+}
+
+TEST(CatalogWatchTest, DdlThroughTheProxyOnTheMigrationsTableBuildsTheRulesAgain) {
+  // The cache forgot users at once (the session's own DDL), but the rules keep the types they
+  // were built with until the check compares the table with what they were built from.
+  const DatabaseRewrite database = built();
+  database.catalog->invalidate({"users"});
+  RelationColumns users_retyped = kUsers;
+  users_retyped.types[2] = "integer";
+  CatalogNow now;
+  now.tables = {"orders", "audit", "users"};
+  now.relations = {kOrders, users_retyped};
+  now.descendants = {kUsersOld};
+  const CatalogDrift drift = find_drift(database, now);
+  EXPECT_TRUE(drift.changed_tables.empty()) << "nothing cached to forget";
+  EXPECT_TRUE(drift.rebuild);
 }
 
 }  // namespace
