@@ -98,8 +98,8 @@ void CatalogWatch::check(const Snapshot& snapshot) {
 
 void CatalogWatch::check_database(const Snapshot& snapshot, const DatabaseRewrite& database) {
   Connection& connection = connections_[database.database];
-  // A reload may have changed the credentials or the address.
-  if (connection.client && connection.generation != snapshot.generation) {
+  // A reload may have changed the credentials or the address; a flip keeps the connection.
+  if (connection.client && !(connection.upstream == snapshot.config->upstream)) {
     connection.client.reset();
   }
   auto fail = [&](const std::string& error) {
@@ -119,7 +119,7 @@ void CatalogWatch::check_database(const Snapshot& snapshot, const DatabaseRewrit
       return;
     }
     connection.client = std::move(std::get<std::unique_ptr<CatalogClient>>(connected));
-    connection.generation = snapshot.generation;
+    connection.upstream = snapshot.config->upstream;
   }
   CatalogNow now;
   // The mapped names too: DDL through the proxy forgets them in the cache, but the rules

@@ -70,7 +70,7 @@ class CatalogWatch {
 
   // Owned by the watch's thread.
   struct Connection {
-    std::uint64_t generation = 0;  // of the config it was opened with
+    config::UpstreamConfig upstream;  // what it was opened with
     std::unique_ptr<CatalogClient> client;
     bool failing = false;  // the last check failed (logged once until it works again)
   };

@@ -392,15 +392,26 @@ void add_all(const std::array<T, N>& from, std::array<T, N>& into) {
 
 void Metrics::add_to(Metrics& total) const {
   constexpr auto relaxed = std::memory_order_relaxed;
-  for (auto member :
-       {&Metrics::connections_total, &Metrics::connections_rejected,
-        &Metrics::upstream_connect_failures, &Metrics::upstream_reconnects,
-        &Metrics::cancel_requests, &Metrics::bytes_from_clients, &Metrics::bytes_from_upstream,
-        &Metrics::queries_simple, &Metrics::queries_extended, &Metrics::transactions,
-        &Metrics::statements_rewritten, &Metrics::rewrites_from_shape,
-        &Metrics::rewrite_cache_hits_kept, &Metrics::statements_rejected,
-        &Metrics::statements_reprepared, &Metrics::result_type_refusals,
-        &Metrics::statements_passthrough, &Metrics::reloads_ok, &Metrics::reloads_failed}) {
+  for (auto member : {&Metrics::connections_total,
+                      &Metrics::connections_rejected,
+                      &Metrics::upstream_connect_failures,
+                      &Metrics::upstream_reconnects,
+                      &Metrics::cancel_requests,
+                      &Metrics::bytes_from_clients,
+                      &Metrics::bytes_from_upstream,
+                      &Metrics::queries_simple,
+                      &Metrics::queries_extended,
+                      &Metrics::transactions,
+                      &Metrics::statements_rewritten,
+                      &Metrics::rewrites_from_shape,
+                      &Metrics::rewrite_cache_hits_kept,
+                      &Metrics::statements_rejected,
+                      &Metrics::statements_reprepared,
+                      &Metrics::result_type_refusals,
+                      &Metrics::statements_passthrough,
+                      &Metrics::reloads_ok,
+                      &Metrics::reloads_failed,
+                      &Metrics::catalog_changes}) {
     (total.*member).fetch_add((this->*member).load(relaxed), relaxed);
   }
   total.connections_active.fetch_add(connections_active.load(relaxed), relaxed);

@@ -105,6 +105,7 @@ TEST(RenderMetricsTest, CountersAppearWithTheirValues) {
   m.queries_extended += 5;
   state.metrics.shared().reloads_ok += 6;
   state.metrics.shared().reloads_failed += 1;
+  state.metrics.shared().catalog_changes += 2;
   m.count_statement("update t set a = 1");
   m.count_error_sqlstate("23505");
   rewrite::RewriteResult r;
@@ -136,6 +137,7 @@ TEST(RenderMetricsTest, CountersAppearWithTheirValues) {
   EXPECT_EQ(samples["switchyard_analyzed_statements_total{kind=\"update\"}"], "2");
   EXPECT_EQ(samples["switchyard_reloads_total{result=\"ok\"}"], "6");
   EXPECT_EQ(samples["switchyard_reloads_total{result=\"failed\"}"], "1");
+  EXPECT_EQ(samples["switchyard_catalog_changes_total"], "2");
   EXPECT_EQ(samples["switchyard_config_last_reload_success"], "0");
   EXPECT_EQ(samples["switchyard_config_last_reload_timestamp_seconds"], "1700000000");
   EXPECT_EQ(samples["switchyard_upstream_errors_total{sqlstate_class=\"23\"}"], "1");
