@@ -41,7 +41,8 @@ std::string format_utc(std::chrono::system_clock::time_point time) {
   return buffer;
 }
 
-std::string config_page(const Snapshot& snapshot, const ReloadStatus& last_reload, bool draining) {
+std::string config_page(const Snapshot& snapshot, const ReloadStatus& last_reload, bool draining,
+                        const CatalogCheckStatus& catalog_check) {
   std::string out = "{\"generation\":" + std::to_string(snapshot.generation);
   out += ",\"draining\":";
   out += draining ? "true" : "false";
@@ -70,6 +71,16 @@ std::string config_page(const Snapshot& snapshot, const ReloadStatus& last_reloa
   out += ",\"errors\":" + json_list(last_reload.errors);
   out += ",\"changes\":" + json_list(last_reload.changes);
   out += ",\"last_success\":" + json_time(last_reload.last_success);
+  const bool checked = catalog_check.time.time_since_epoch().count() != 0;
+  out += "},\"catalog_check\":{\"result\":";
+  out += !catalog_check.on             ? "\"off\""
+         : !checked                    ? "\"none\""
+         : catalog_check.error.empty() ? "\"ok\""
+                                       : "\"failed\"";
+  out += ",\"time\":" + json_time(catalog_check.time);
+  out += ",\"error\":" +
+         (catalog_check.error.empty() ? std::string("null") : json_string(catalog_check.error));
+  out += ",\"last_change\":" + json_time(catalog_check.changed);
   out += "},\"config\":";
   out += snapshot.config ? config::to_redacted_json(*snapshot.config) : std::string("null");
   return out + "}\n";

@@ -123,7 +123,8 @@ awaitable<Reply> route(const AdminServer::Shared& shared, std::string_view path)
       co_return text_reply(http::status::service_unavailable, "no config loaded\n");
     }
     co_return Reply{http::status::ok, "application/json",
-                    config_page(*snapshot, shared.reload_status(), shared.state->draining())};
+                    config_page(*snapshot, shared.reload_status(), shared.state->draining(),
+                                shared.state->catalog_check())};
   }
   co_return text_reply(http::status::not_found,
                        "not found; try /metrics, /healthz, /readyz or /config\n");

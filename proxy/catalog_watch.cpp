@@ -88,15 +88,29 @@ void CatalogWatch::check(const Snapshot& snapshot) {
   std::erase_if(connections_, [&](const auto& entry) {
     return !on || snapshot.for_database(entry.first) == nullptr;
   });
+  CatalogCheckStatus status = state_->catalog_check();
+  status.on = on;
   if (!on) {
+    state_->set_catalog_check(std::move(status));
     return;
   }
+  status.error.clear();
   for (const auto& database : snapshot.databases) {
-    check_database(snapshot, database);
+    bool changed = false;
+    auto error = check_database(snapshot, database, changed);
+    if (!error.empty() && status.error.empty()) {
+      status.error = "database \"" + database.database + "\": " + error;
+    }
+    if (changed) {
+      status.changed = std::chrono::system_clock::now();
+    }
   }
+  status.time = std::chrono::system_clock::now();
+  state_->set_catalog_check(std::move(status));
 }
 
-void CatalogWatch::check_database(const Snapshot& snapshot, const DatabaseRewrite& database) {
+std::string CatalogWatch::check_database(const Snapshot& snapshot, const DatabaseRewrite& database,
+                                         bool& changed) {
   Connection& connection = connections_[database.database];
   // A reload may have changed the credentials or the address; a flip keeps the connection.
   if (connection.client && !(connection.upstream == snapshot.config->upstream)) {
@@ -116,7 +130,7 @@ void CatalogWatch::check_database(const Snapshot& snapshot, const DatabaseRewrit
     auto connected = CatalogClient::connect(*snapshot.config, database.database);
     if (auto* error = std::get_if<std::string>(&connected)) {
       fail(*error);
-      return;
+      return *error;
     }
     connection.client = std::move(std::get<std::unique_ptr<CatalogClient>>(connected));
     connection.upstream = snapshot.config->upstream;
@@ -139,7 +153,7 @@ void CatalogWatch::check_database(const Snapshot& snapshot, const DatabaseRewrit
         std::get_if<std::string>(&functions)}) {
     if (error != nullptr) {
       fail(*error);
-      return;
+      return *error;
     }
   }
   now.relations = std::move(std::get<std::vector<RelationColumns>>(relations));
@@ -154,8 +168,9 @@ void CatalogWatch::check_database(const Snapshot& snapshot, const DatabaseRewrit
   if (drift.changed_tables.empty() && drift.changed_functions.empty() && !ask) {
     spdlog::debug("event=catalog_checked database={} tables={} functions={}",
                   log_value(database.database), now.tables.size(), now.function_names.size());
-    return;
+    return {};
   }
+  changed = true;
   state_->metrics.shared().catalog_changes.fetch_add(1, std::memory_order_relaxed);
   if (!drift.changed_tables.empty()) {
     database.catalog->invalidate(drift.changed_tables);
@@ -170,6 +185,7 @@ void CatalogWatch::check_database(const Snapshot& snapshot, const DatabaseRewrit
     rebuild_asked_for_ = snapshot.generation;
     state_->request_rebuild("catalog change");
   }
+  return {};
 }
 
 }  // namespace switchyard::proxy

@@ -60,7 +60,9 @@ class CatalogWatch {
   void loop();
   // One pass over the databases of the running snapshot. Blocking.
   void check(const Snapshot& snapshot);
-  void check_database(const Snapshot& snapshot, const DatabaseRewrite& database);
+  // Returns the failure ("" if the check worked); sets `changed` when it found DDL.
+  std::string check_database(const Snapshot& snapshot, const DatabaseRewrite& database,
+                             bool& changed);
 
   const std::shared_ptr<ProxyState> state_;
   std::mutex mutex_;

@@ -91,6 +91,14 @@ class SessionRegistry {
   std::unordered_map<std::uint64_t, Entry> entries_;
 };
 
+/// What the catalog check (CatalogWatch) last found, for /config.
+struct CatalogCheckStatus {
+  bool on = false;                                  ///< catalog_check_interval > 0
+  std::chrono::system_clock::time_point time{};     ///< of the last check; epoch: none yet
+  std::string error;                                ///< the last check's failure, "" if it worked
+  std::chrono::system_clock::time_point changed{};  ///< last DDL found; epoch: none yet
+};
+
 /// What sessions may ask of the config reloader: to build the snapshot again, and to wait
 /// for it.
 class Rebuilder {
@@ -138,6 +146,14 @@ class ProxyState {
     std::shared_lock lock(rebuild_mutex_);
     return rebuilder_ != nullptr && rebuilder_->wait_served(ticket, timeout);
   }
+  void set_catalog_check(CatalogCheckStatus status) {
+    std::lock_guard lock(catalog_check_mutex_);
+    catalog_check_ = std::move(status);
+  }
+  CatalogCheckStatus catalog_check() const {
+    std::lock_guard lock(catalog_check_mutex_);
+    return catalog_check_;
+  }
   std::uint64_t next_session_id() { return next_session_id_.fetch_add(1); }
   bool draining() const { return draining_.load(); }
   void start_draining() {
@@ -169,6 +185,8 @@ class ProxyState {
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<std::uint64_t> next_session_id_{1};
   std::atomic<bool> draining_{false};
+  mutable std::mutex catalog_check_mutex_;
+  CatalogCheckStatus catalog_check_;  // guarded by catalog_check_mutex_
   std::shared_mutex rebuild_mutex_;
   Rebuilder* rebuilder_ = nullptr;  // guarded by rebuild_mutex_
 };

@@ -60,9 +60,10 @@ class MigrationProxy(SwitchyardProxy):
     """A proxy whose config declares migrations and an admin endpoint, and that the test can
     rewrite while it runs (the harness writes only the basic sections)."""
 
-    def __init__(self, pg, migrations=(MIGRATION,), admin=True, **kwargs):
+    def __init__(self, pg, migrations=(MIGRATION,), admin=True, upstream_extra=None, **kwargs):
         super().__init__(pg.port, **kwargs)
         self.pg = pg
+        self.upstream_extra = dict(upstream_extra or {})
         self.migrations = [dict(m) for m in migrations]
         self.admin_port = free_port() if admin else None
         os.environ[PASSWORD_ENV] = pg.password
@@ -72,7 +73,7 @@ class MigrationProxy(SwitchyardProxy):
             "listen": {"address": f"{self.host}:{self.port}"},
             "upstream": {"address": self.upstream, "tls": self.upstream_tls,
                          "user": postgres.SUPERUSER, "password_env": PASSWORD_ENV,
-                         "database": self.pg.dbname},
+                         "database": self.pg.dbname, **self.upstream_extra},
             "timeouts": self.timeouts or None,
             "log": {"level": self.log_level},
         }
@@ -328,6 +329,45 @@ class AdminTest(IntegrationCase):
         self.assertIn(f"127.0.0.1:{pg.port}", body)
         self.assertEqual(p.admin_get("/healthz")[0], 200)
         self.assertTrue(p.alive())
+
+    def test_config_shows_the_catalog_check_and_its_failure(self):
+        # A migration in a database of its own, which the test drops and creates again: the
+        # check's connection fails (once logged), /config says so, and it recovers.
+        def make_database():
+            self.pg.query("CREATE DATABASE watched", dbname="postgres")
+            self.pg.query("CREATE TABLE users (id int PRIMARY KEY, status text, state text)",
+                          dbname="watched")
+
+        def check():
+            return p.config_page()["catalog_check"]
+
+        make_database()
+        self.addCleanup(self.pg.query, "DROP DATABASE IF EXISTS watched WITH (FORCE)",
+                        dbname="postgres")
+        p = self.migration_proxy(migrations=[dict(MIGRATION, database="watched")],
+                                 upstream_extra={"catalog_check_interval": "100ms"})
+        wait_until(lambda: check()["result"] == "ok", 10, interval=0.05, what="a catalog check")
+        self.assertIsNone(check()["last_change"])
+        self.assertEqual(p.config_page()["config"]["upstream"]["catalog_check_interval"],
+                         "100ms")
+
+        self.pg.query("ALTER TABLE users ADD COLUMN note text", dbname="watched")
+        wait_until(lambda: check()["last_change"], 10, interval=0.05, what="the DDL found")
+        self.assertEqual(p.metrics().get("switchyard_catalog_changes_total"), 1)
+
+        self.pg.query("DROP DATABASE watched WITH (FORCE)", dbname="postgres")
+        # The first check after the drop finds its connection closed, the next cannot connect.
+        failed = wait_until(lambda: (lambda c: c if "does not exist" in (c["error"] or "")
+                                     else None)(check()), 10, interval=0.05,
+                            what="the check to fail to connect")
+        self.assertEqual(failed["result"], "failed")
+        self.assertIn('database "watched": catalog connection to upstream', failed["error"])
+        self.assertEqual(p.log_text().count("event=catalog_check_failed"), 1,
+                         "logged once, not at every check")
+
+        make_database()
+        wait_until(lambda: check()["result"] == "ok", 10, interval=0.05, what="the recovery")
+        p.wait_for_log("event=catalog_check_recovered database=watched", 10)
 
     def test_config_shows_flags_and_no_secret(self):
         page = self.proxy.config_page()
