@@ -1773,9 +1773,10 @@ class CatalogCheckTest(RewriteCase):
         try:
             with self.connect() as conn:
                 conn.execute("ALTER TABLE gadgets ALTER COLUMN label_v2 TYPE varchar(40)")
-            wait_until(lambda: self.proxy.log_text().count('trigger="catalog change"') > rebuilds,
-                       10, interval=0.05, what="the rules built again after the ALTER")
-            self.assertEqual(served_type(), 25, "text, as before, not the new column's varchar")
+            # Until the rules know the new type, label is served as varchar (1043).
+            wait_until(lambda: served_type() == 25, 10, interval=0.05,
+                       what="label, served from a varchar column, to be text again")
+            self.assertGreater(self.proxy.log_text().count('trigger="catalog change"'), rebuilds)
         finally:
             self.pg.query("ALTER TABLE gadgets ALTER COLUMN label_v2 TYPE text")
 
