@@ -92,6 +92,7 @@ struct UpstreamConfig {
   /// How often the proxy reads the catalog again for the tables its rewrites use, to notice
   /// DDL made on other connections (a column added, a partition created); 0 = never.
   std::chrono::milliseconds catalog_check_interval{5000};
+  static constexpr std::chrono::milliseconds kMinCatalogCheckInterval{100};
   bool operator==(const UpstreamConfig&) const = default;
 };
 

@@ -322,6 +322,14 @@ class Reader {
     read_string(*upstream, path, "database", out.database);
     read_duration(*upstream, path, "catalog_check_interval", out.catalog_check_interval,
                   /*allow_zero=*/true);
+    // Each check is a few catalog queries: more often than this only loads the server.
+    if (const auto interval = out.catalog_check_interval;
+        interval.count() > 0 && interval < UpstreamConfig::kMinCatalogCheckInterval) {
+      d_.add(position_of(upstream->get("catalog_check_interval")->source()),
+             join(path, "catalog_check_interval"),
+             "at least " + format_duration(UpstreamConfig::kMinCatalogCheckInterval) +
+                 " (a check reads the catalog on the server), or 0 to turn the check off");
+    }
   }
 
   void read_tls(const toml::table& root, Config& config) {

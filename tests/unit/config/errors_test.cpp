@@ -116,6 +116,11 @@ std::vector<ErrorCase> error_cases() {
        "timeouts.drain",
        {"\"10s\"", "not a float"}},
       {"EmptyStringValue", base("ca_file = \"\"\n"), 7, "upstream.ca_file", {"must not be empty"}},
+      {"CatalogCheckTooOften",
+       base("catalog_check_interval = \"10ms\"\n"),
+       7,
+       "upstream.catalog_check_interval",
+       {"at least 100ms", "or 0 to turn the check off"}},
       // Enum values list what is valid.
       {"BadTlsModeSuggests",
        base("tls = \"verify_full\"\n"),
