@@ -163,6 +163,15 @@ class ResultTypesTest(RewriteCase):
             descriptions = [wire.parse_row_description(p) for k, p in answers if k == b"T"]
             self.assertEqual(descriptions, [["letter"], ["letter"], ["next"]])
 
+    def served_int4_in_binary(self, conn, *message):
+        """Binds prepared NEXT asking for binary and checks it gets the int4 it was told."""
+        conn.send(wire.bind(["1"], statement="next", result_formats=(1,)) + wire.execute() +
+                  wire.sync())
+        served = conn.read_until_ready()
+        self.assertEqual(wire.kinds(served), b"2DCZ")
+        payload = next(p for k, p in served if k == b"D")
+        self.assertEqual(struct.unpack("!hii", payload), (1, 4, 71), *message)
+
     def test_old_type_keeps_the_type_the_client_was_told_after_the_drop(self):
         # Named in the config before the drop, the old column's type outlives it: nothing
         # changes type under the client, in binary or text.
@@ -173,12 +182,7 @@ class ResultTypesTest(RewriteCase):
             self.assertEqual(wire.kinds(conn.read_until_ready()), b"1tTZ")
             self.direct("ALTER TABLE widen DROP COLUMN n")
             self.proxy.reload([keep])
-            conn.send(wire.bind(["1"], statement="next", result_formats=(1,)) + wire.execute() +
-                      wire.sync())
-            served = conn.read_until_ready()
-            self.assertEqual(wire.kinds(served), b"2DCZ")
-            payload = next(p for k, p in served if k == b"D")
-            self.assertEqual(struct.unpack("!hii", payload), (1, 4, 71))
+            self.served_int4_in_binary(conn)
 
     def test_a_drop_while_the_proxy_runs_keeps_the_type_the_client_was_told(self):
         # No old_type: the reload after the drop (or the catalog check that finds it) keeps the
@@ -188,12 +192,7 @@ class ResultTypesTest(RewriteCase):
             self.assertEqual(wire.kinds(conn.read_until_ready()), b"1tTZ")
             self.direct("ALTER TABLE widen DROP COLUMN n")
             self.proxy.reload([SERVED])
-            conn.send(wire.bind(["1"], statement="next", result_formats=(1,)) + wire.execute() +
-                      wire.sync())
-            served = conn.read_until_ready()
-            self.assertEqual(wire.kinds(served), b"2DCZ")
-            payload = next(p for k, p in served if k == b"D")
-            self.assertEqual(struct.unpack("!hii", payload), (1, 4, 71), "an int4, as told")
+            self.served_int4_in_binary(conn, "an int4, as told")
         self.assertIn("n is gone; reads of it served from n_big (bigint) keep its type, integer, "
                       "remembered from before the drop, only while this process runs: add "
                       'old_type = \\"integer\\"', self.proxy.log_text())
