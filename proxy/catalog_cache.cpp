@@ -18,11 +18,11 @@ void CatalogCache::add(const std::vector<RelationColumns>& relations,
   }
 }
 
-void CatalogCache::add_functions(const std::vector<FunctionVolatility>& functions,
+void CatalogCache::add_functions(const std::vector<CatalogFunction>& functions,
                                  const std::vector<std::string>& names) {
   std::unique_lock lock(mutex_);
   for (const auto& function : functions) {
-    functions_[function.name] = function.volatility;
+    functions_[function.name] = function.facts;
   }
   function_names_.insert(names.begin(), names.end());
 }
@@ -71,23 +71,23 @@ std::vector<std::string> CatalogCache::known_functions() const {
 }
 
 std::vector<std::string> CatalogCache::changed_functions(
-    const std::vector<FunctionVolatility>& functions, const std::vector<std::string>& names) const {
+    const std::vector<CatalogFunction>& functions, const std::vector<std::string>& names) const {
   std::shared_lock lock(mutex_);
   std::vector<std::string> changed;
   for (const auto& name : names) {
     if (!function_names_.contains(name)) {
       continue;
     }
-    std::map<rewrite::QualifiedName, char> now;
+    std::map<rewrite::QualifiedName, rewrite::FunctionFacts> now;
     for (const auto& function : functions) {
       if (function.name.table == name) {
-        now[function.name] = function.volatility;
+        now[function.name] = function.facts;
       }
     }
-    std::map<rewrite::QualifiedName, char> known;
-    for (const auto& [function, volatility] : functions_) {
+    std::map<rewrite::QualifiedName, rewrite::FunctionFacts> known;
+    for (const auto& [function, facts] : functions_) {
       if (function.table == name) {
-        known[function] = volatility;
+        known[function] = facts;
       }
     }
     if (now != known) {
@@ -166,6 +166,15 @@ std::optional<char> CatalogCache::function_volatility(const rewrite::QualifiedNa
   return rewrite::most_volatile(functions_, name);
 }
 
+std::optional<rewrite::FunctionOutput> CatalogCache::function_output(
+    const rewrite::QualifiedName& name) const {
+  std::shared_lock lock(mutex_);
+  if (!function_names_.contains(name.table)) {
+    return std::nullopt;
+  }
+  return rewrite::common_output(functions_, name);
+}
+
 CatalogWants CatalogWants::of(const rewrite::RewriteResult& result) {
   CatalogWants wants;
   auto add = [](std::vector<std::string>& names, const std::string& name) {
@@ -201,7 +210,7 @@ std::string CatalogCache::fetch(const config::Config& config, const std::string&
     if (auto* e = std::get_if<std::string>(&loaded)) {
       return *e;
     }
-    add_functions(std::get<std::vector<FunctionVolatility>>(loaded), wants.functions);
+    add_functions(std::get<std::vector<CatalogFunction>>(loaded), wants.functions);
   }
   return {};
 }

@@ -30,7 +30,7 @@ class CatalogCache final : public rewrite::Catalog {
   /// Adds relations and declares every name in `tables` complete (absent where not listed).
   void add(const std::vector<RelationColumns>& relations, const std::vector<std::string>& tables);
   /// Adds functions and declares every name in `names` complete (absent where not listed).
-  void add_functions(const std::vector<FunctionVolatility>& functions,
+  void add_functions(const std::vector<CatalogFunction>& functions,
                      const std::vector<std::string>& names);
   /// Forgets what is known of these table names (after DDL on them passed through).
   void invalidate(const std::vector<std::string>& tables);
@@ -42,7 +42,7 @@ class CatalogCache final : public rewrite::Catalog {
                                           const std::vector<std::string>& tables) const;
   /// The same for functions (by name, every schema's): those whose volatility is known.
   std::vector<std::string> known_functions() const;
-  std::vector<std::string> changed_functions(const std::vector<FunctionVolatility>& functions,
+  std::vector<std::string> changed_functions(const std::vector<CatalogFunction>& functions,
                                              const std::vector<std::string>& names) const;
   /// Forgets the volatility of the functions of these names.
   void invalidate_functions(const std::vector<std::string>& names);
@@ -53,6 +53,8 @@ class CatalogCache final : public rewrite::Catalog {
       const rewrite::QualifiedName&) const override;
   std::optional<bool> exists(const rewrite::QualifiedName&) const override;
   std::optional<char> function_volatility(const rewrite::QualifiedName&) const override;
+  std::optional<rewrite::FunctionOutput> function_output(
+      const rewrite::QualifiedName&) const override;
 
  private:
   // The relation `name`, if known; `table_known`: the table name was looked up at all. The
@@ -61,7 +63,7 @@ class CatalogCache final : public rewrite::Catalog {
 
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::vector<RelationColumns>> by_table_;  // known table names
-  std::map<rewrite::QualifiedName, char> functions_;
+  std::map<rewrite::QualifiedName, rewrite::FunctionFacts> functions_;
   std::set<std::string> function_names_;  // names whose functions are all in functions_
   std::atomic<std::uint64_t> version_{0};
 };

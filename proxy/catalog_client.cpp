@@ -112,27 +112,95 @@ std::variant<std::vector<Descendant>, std::string> CatalogClient::load_descendan
   return descendants;
 }
 
-std::variant<std::vector<FunctionVolatility>, std::string> CatalogClient::load_functions(
+std::variant<std::vector<CatalogFunction>, std::string> CatalogClient::load_functions(
     const std::vector<std::string>& names) {
-  // 'v' sorts after 'i' and 's': max() is the most volatile overload.
+  // One row per overload and column it gives in FROM (one row when none is listed). kind: 'o'
+  // its OUT parameters (an unnamed one is "columnN", as Postgres names it; a single named one
+  // names the one column), 'c' its composite type's columns, 's' one scalar column, 'u' only
+  // the call's arguments tell (record, polymorphic, a domain over a row type), 'x' not callable
+  // in FROM (aggregates, window functions, procedures).
   static constexpr const char* kQuery =
-      "SELECT n.nspname, p.proname, max(p.provolatile::text) "
-      "FROM pg_catalog.pg_proc p "
-      "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
-      "WHERE p.proname = ANY($1::text[]) "
-      "GROUP BY n.nspname, p.proname";
+      "WITH f AS ("
+      "  SELECT p.oid, n.nspname, p.proname, p.provolatile, p.prokind, t.typtype, t.typrelid,"
+      "         bt.typtype AS basetype,"
+      "         ARRAY(SELECT coalesce(p.proargnames[i], '')"
+      "               FROM pg_catalog.generate_subscripts(p.proargmodes, 1) i"
+      "               WHERE p.proargmodes[i] IN ('o', 'b', 't') ORDER BY i) AS outs"
+      "  FROM pg_catalog.pg_proc p"
+      "  JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
+      "  JOIN pg_catalog.pg_type t ON t.oid = p.prorettype"
+      "  LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype"
+      "  WHERE p.proname = ANY($1::text[])),"
+      "k AS ("
+      "  SELECT f.*, CASE"
+      "    WHEN prokind <> 'f' THEN 'x'"
+      "    WHEN cardinality(outs) > 1 THEN 'o'"
+      "    WHEN typtype = 'c' THEN 'c'"
+      "    WHEN typtype = 'p' OR (typtype = 'd' AND basetype NOT IN ('b', 'e', 'r', 'm')) THEN 'u'"
+      "    WHEN cardinality(outs) = 1 AND outs[1] <> '' THEN 'o'"
+      "    ELSE 's' END AS kind"
+      "  FROM f) "
+      "SELECT k.nspname, k.proname, k.oid, k.provolatile, k.kind, c.name "
+      "FROM k LEFT JOIN LATERAL ("
+      "  SELECT CASE WHEN o.name = '' THEN 'column' || o.ord ELSE o.name END AS name, o.ord"
+      "  FROM unnest(k.outs) WITH ORDINALITY o(name, ord) WHERE k.kind = 'o'"
+      "  UNION ALL"
+      "  SELECT a.attname::text, a.attnum FROM pg_catalog.pg_attribute a"
+      "  WHERE k.kind = 'c' AND a.attrelid = k.typrelid AND a.attnum > 0 AND NOT a.attisdropped"
+      ") c ON true "
+      "ORDER BY k.nspname, k.proname, k.oid, c.ord";
   std::string error;
   const QueryResult owned = query_by_names(connection_.native(), kQuery, names, &error);
   if (!owned) {
     return error;
   }
   const PGresult* result = owned.get();
-  std::vector<FunctionVolatility> functions;
+  struct Overload {
+    std::string oid;
+    rewrite::QualifiedName name;
+    char volatility;
+    char kind;
+    std::vector<std::string> columns;
+  };
+  std::vector<Overload> overloads;  // in the query's order: by schema and name
   for (int row = 0; row < PQntuples(result); ++row) {
-    const char volatility = PQgetvalue(result, row, 2)[0];
-    functions.push_back(
-        FunctionVolatility{{PQgetvalue(result, row, 0), PQgetvalue(result, row, 1)},
-                           volatility == 'i' || volatility == 's' ? volatility : 'v'});
+    const char* oid = PQgetvalue(result, row, 2);
+    if (overloads.empty() || overloads.back().oid != oid) {
+      const char volatility = PQgetvalue(result, row, 3)[0];
+      overloads.push_back(Overload{oid,
+                                   {PQgetvalue(result, row, 0), PQgetvalue(result, row, 1)},
+                                   volatility == 'i' || volatility == 's' ? volatility : 'v',
+                                   PQgetvalue(result, row, 4)[0],
+                                   {}});
+    }
+    if (!PQgetisnull(result, row, 5)) {
+      overloads.back().columns.emplace_back(PQgetvalue(result, row, 5));
+    }
+  }
+  auto rank = [](char v) { return v == 'i' ? 1 : v == 's' ? 2 : 3; };
+  std::vector<CatalogFunction> functions;
+  std::vector<bool> callable_in_from;  // per function: an overload may be called in FROM
+  for (Overload& overload : overloads) {
+    rewrite::FunctionOutput output;
+    output.kind = overload.kind == 's' ? rewrite::FunctionOutput::Kind::scalar
+                  : overload.kind == 'o' || overload.kind == 'c'
+                      ? rewrite::FunctionOutput::Kind::columns
+                      : rewrite::FunctionOutput::Kind::unknown;
+    if (output.kind == rewrite::FunctionOutput::Kind::columns) {
+      output.columns = std::move(overload.columns);
+    }
+    if (functions.empty() || functions.back().name != overload.name) {
+      functions.push_back(CatalogFunction{overload.name, {overload.volatility, {}}});
+      callable_in_from.push_back(false);
+    } else if (rank(overload.volatility) > rank(functions.back().facts.volatility)) {
+      functions.back().facts.volatility = overload.volatility;
+    }
+    if (overload.kind == 'x') {
+      continue;
+    }
+    rewrite::FunctionOutput& common = functions.back().facts.output;
+    common = callable_in_from.back() ? rewrite::combine_outputs(common, output) : output;
+    callable_in_from.back() = true;
   }
   return functions;
 }

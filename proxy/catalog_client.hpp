@@ -7,6 +7,7 @@
 
 #include "backfill/pg_connection.hpp"
 #include "config/config.hpp"
+#include "rewrite/catalog.hpp"
 #include "rewrite/migration.hpp"
 
 namespace switchyard::proxy {
@@ -21,10 +22,12 @@ struct RelationColumns {
   bool operator==(const RelationColumns&) const = default;
 };
 
-/// The functions of one name in one schema, as volatile as the most volatile overload.
-struct FunctionVolatility {
+/// The functions of one name in one schema: as volatile as the most volatile overload, and
+/// what they give in FROM when every overload agrees.
+struct CatalogFunction {
   rewrite::QualifiedName name;
-  char volatility = 'v';  // pg_proc.provolatile: 'i', 's' or 'v'
+  rewrite::FunctionFacts facts;
+  bool operator==(const CatalogFunction&) const = default;
 };
 
 /// A partition or inheritance child of a relation, at any depth.
@@ -53,7 +56,7 @@ class CatalogClient {
       const std::vector<rewrite::QualifiedName>& relations);
 
   /// Every function (in any schema) whose name is one of `names`, one entry per schema.
-  std::variant<std::vector<FunctionVolatility>, std::string> load_functions(
+  std::variant<std::vector<CatalogFunction>, std::string> load_functions(
       const std::vector<std::string>& names);
 
   /// For other look-ups on the same connection (e.g. the columns' defaults).

@@ -158,7 +158,7 @@ std::string CatalogWatch::check_database(const Snapshot& snapshot, const Databas
   }
   now.relations = std::move(std::get<std::vector<RelationColumns>>(relations));
   now.descendants = std::move(std::get<std::vector<Descendant>>(descendants));
-  now.functions = std::move(std::get<std::vector<FunctionVolatility>>(functions));
+  now.functions = std::move(std::get<std::vector<CatalogFunction>>(functions));
   if (connection.failing) {
     connection.failing = false;
     spdlog::info("event=catalog_check_recovered database={}", log_value(database.database));

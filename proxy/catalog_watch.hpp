@@ -32,7 +32,7 @@ struct CatalogNow {
   std::vector<std::string> tables;  // the names looked up again: known and mapped ones
   std::vector<RelationColumns> relations;
   std::vector<std::string> function_names;
-  std::vector<FunctionVolatility> functions;
+  std::vector<CatalogFunction> functions;
   std::vector<Descendant> descendants;  // of the migrations' tables
 };
 

@@ -30,6 +30,8 @@ struct Relation {
   /// The name that qualifies its columns: the alias, else the relation name. "" if none.
   std::string refname;
   const PgQuery__RangeVar* range_var = nullptr;
+  /// Function whose columns the catalog tells (read when first needed).
+  const PgQuery__RangeFunction* range_function = nullptr;
   /// Table: the relation it resolved to (nullopt while unknown).
   std::optional<QualifiedName> qname;
   /// Migrations mapping this table (empty for everything else).
@@ -110,7 +112,7 @@ class Analyzer {
   void statement(const PgQuery__RawStmt* raw);
 
   std::vector<QualifiedName> missing;
-  /// Functions (schema "" when unqualified) whose volatility is needed.
+  /// Functions (schema "" when unqualified) whose volatility or columns in FROM are needed.
   std::vector<QualifiedName> missing_functions;
   std::vector<Problem> problems;
   std::vector<MigrationUse> uses;
@@ -345,6 +347,11 @@ int min_location(const ProtobufCMessage* msg);
 
 /// The columns of a function in FROM when known without the catalog (function_columns.cpp).
 Names function_columns(const PgQuery__RangeFunction* rf);
+/// The function whose catalog entry tells the columns of `rf` when the above cannot: a plain
+/// call without a column definition list (schema "" when unqualified); nullopt for the rest.
+std::optional<QualifiedName> catalog_function(const PgQuery__RangeFunction* rf);
+/// The columns of `rf` from what the catalog says `catalog_function(rf)` gives in FROM.
+Names function_columns(const PgQuery__RangeFunction* rf, const FunctionOutput& output);
 
 /// A value whose type the server takes from where it is written: $n, NULL, 'string'.
 bool is_untyped(const Node* node);

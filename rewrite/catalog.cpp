@@ -2,16 +2,39 @@
 
 namespace switchyard::rewrite {
 
-char most_volatile(const std::map<QualifiedName, char>& functions, const QualifiedName& name) {
+namespace {
+
+bool called(const QualifiedName& function, const QualifiedName& name) {
+  return function.table == name.table && (name.schema.empty() || function.schema == name.schema);
+}
+
+}  // namespace
+
+FunctionOutput combine_outputs(const FunctionOutput& a, const FunctionOutput& b) {
+  return a == b ? a : FunctionOutput{};
+}
+
+char most_volatile(const std::map<QualifiedName, FunctionFacts>& functions,
+                   const QualifiedName& name) {
   auto rank = [](char v) { return v == 'i' ? 1 : v == 's' ? 2 : 3; };
   char most = '\0';
-  for (const auto& [fn, volatility] : functions) {
-    if (fn.table == name.table && (name.schema.empty() || fn.schema == name.schema) &&
-        (most == '\0' || rank(volatility) > rank(most))) {
-      most = volatility;
+  for (const auto& [function, facts] : functions) {
+    if (called(function, name) && (most == '\0' || rank(facts.volatility) > rank(most))) {
+      most = facts.volatility;
     }
   }
   return most;
+}
+
+FunctionOutput common_output(const std::map<QualifiedName, FunctionFacts>& functions,
+                             const QualifiedName& name) {
+  std::optional<FunctionOutput> common;
+  for (const auto& [function, facts] : functions) {
+    if (called(function, name)) {
+      common = common.has_value() ? combine_outputs(*common, facts.output) : facts.output;
+    }
+  }
+  return common.value_or(FunctionOutput{});
 }
 
 void StaticCatalog::add(QualifiedName name, std::vector<std::string> columns,
@@ -33,8 +56,8 @@ void StaticCatalog::add_absent(QualifiedName name) {
 
 void StaticCatalog::mark_complete(std::string table) { complete_tables_.insert(std::move(table)); }
 
-void StaticCatalog::add_function(QualifiedName name, char volatility) {
-  functions_[std::move(name)] = volatility;
+void StaticCatalog::add_function(QualifiedName name, char volatility, FunctionOutput output) {
+  functions_[std::move(name)] = FunctionFacts{volatility, std::move(output)};
 }
 
 void StaticCatalog::mark_function_complete(std::string name) {
@@ -80,6 +103,13 @@ std::optional<char> StaticCatalog::function_volatility(const QualifiedName& name
     return std::nullopt;
   }
   return most_volatile(functions_, name);
+}
+
+std::optional<FunctionOutput> StaticCatalog::function_output(const QualifiedName& name) const {
+  if (!complete_functions_.contains(name.table)) {
+    return std::nullopt;
+  }
+  return common_output(functions_, name);
 }
 
 }  // namespace switchyard::rewrite

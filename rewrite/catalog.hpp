@@ -19,6 +19,29 @@ struct ColumnDetail {
   bool generated = false;
 };
 
+/// The columns the functions of one name give as a FROM item, as the catalog tells them (the
+/// item's alias and column aliases apply on top).
+struct FunctionOutput {
+  enum class Kind {
+    unknown,  // no such function, overloads that differ, or a type only the call's arguments decide
+    scalar,   // one column, named by the FROM item's alias, else by the function
+    columns,  // `columns`: its OUT parameters, or its composite return type's columns
+  };
+  Kind kind = Kind::unknown;
+  std::vector<std::string> columns;
+  bool operator==(const FunctionOutput&) const = default;
+};
+
+/// Both overloads' output when they agree, else unknown.
+FunctionOutput combine_outputs(const FunctionOutput& a, const FunctionOutput& b);
+
+/// What the catalog says of the functions of one name in one schema.
+struct FunctionFacts {
+  char volatility = 'v';  // pg_proc.provolatile of the most volatile overload: 'i', 's' or 'v'
+  FunctionOutput output;  // what every overload gives in FROM (unknown when they differ)
+  bool operator==(const FunctionFacts&) const = default;
+};
+
 /// What the engine knows of the database: the proxy fills it from the catalog.
 class Catalog {
  public:
@@ -33,11 +56,19 @@ class Catalog {
   /// when it is empty), as pg_proc.provolatile spells it: the most volatile of them ('i' < 's' <
   /// 'v'), '\0' when there is none. nullopt if the catalog does not know.
   virtual std::optional<char> function_volatility(const QualifiedName& name) const = 0;
+  /// The columns the functions called `name.table` (in `name.schema`, or in every schema when
+  /// it is empty, as for volatility) give in FROM, when all of them agree. nullopt if the catalog
+  /// does not know.
+  virtual std::optional<FunctionOutput> function_output(const QualifiedName& name) const = 0;
 };
 
-/// The most volatile of the `functions` (name -> pg_proc.provolatile) called `name.table`, in
-/// `name.schema` or in any schema when it is empty; '\0' when none is.
-char most_volatile(const std::map<QualifiedName, char>& functions, const QualifiedName& name);
+/// The most volatile of the `functions` called `name.table`, in `name.schema` or in any schema
+/// when it is empty; '\0' when none is.
+char most_volatile(const std::map<QualifiedName, FunctionFacts>& functions,
+                   const QualifiedName& name);
+/// The output those functions share; unknown when there is none or they differ.
+FunctionOutput common_output(const std::map<QualifiedName, FunctionFacts>& functions,
+                             const QualifiedName& name);
 
 /// A simple in-memory Catalog (used by tests and by the proxy).
 ///
@@ -54,8 +85,9 @@ class StaticCatalog : public Catalog {
   void add_absent(QualifiedName name);
   /// Declares that every relation called `table` (in any schema) has been added.
   void mark_complete(std::string table);
-  /// Records the functions called `name.table` in schema `name.schema` ('i', 's' or 'v').
-  void add_function(QualifiedName name, char volatility);
+  /// Records the functions called `name.table` in schema `name.schema` ('i', 's' or 'v') and
+  /// what they give in FROM.
+  void add_function(QualifiedName name, char volatility, FunctionOutput output = {});
   /// Declares that every function called `name` (in any schema) has been added.
   void mark_function_complete(std::string name);
   /// Forgets everything.
@@ -65,11 +97,12 @@ class StaticCatalog : public Catalog {
   std::optional<std::vector<ColumnDetail>> column_details(const QualifiedName& name) const override;
   std::optional<bool> exists(const QualifiedName& name) const override;
   std::optional<char> function_volatility(const QualifiedName& name) const override;
+  std::optional<FunctionOutput> function_output(const QualifiedName& name) const override;
 
  private:
   std::map<QualifiedName, std::vector<std::string>> columns_;
   std::map<QualifiedName, std::vector<ColumnDetail>> details_;
-  std::map<QualifiedName, char> functions_;
+  std::map<QualifiedName, FunctionFacts> functions_;
   std::set<std::string> complete_functions_;
   std::set<QualifiedName> absent_;
   std::set<std::string> complete_tables_;

@@ -1,8 +1,9 @@
-// The columns of a function in FROM, when they are known without asking the catalog: a column
-// definition list, a built-in that returns one scalar column (named by the alias, else by the
-// function) such as generate_series or unnest($1::int[]), or a built-in with OUT parameters
-// (jsonb_each: key, value). An unqualified O next to such a function resolves with certainty;
-// next to any other function it stays unsupported.
+// The columns of a function in FROM. Known without the catalog: a column definition list, a
+// built-in that returns one scalar column (named by the alias, else by the function) such as
+// generate_series or unnest($1::int[]), or a built-in with OUT parameters (jsonb_each: key,
+// value). Any other plain call is looked up: its OUT parameters, its composite return type's
+// columns, or one scalar column, when every function of that name agrees. An unqualified O next
+// to a function whose columns stay unknown is unsupported.
 
 #include <algorithm>
 #include <array>
@@ -69,14 +70,51 @@ bool scalar_array(const Node* arg) {
 
 }  // namespace
 
-Names function_columns(const PgQuery__RangeFunction* rf) {
+namespace {
+
+// The one plain function call of `rf` (not ROWS FROM), or null.
+const PgQuery__FuncCall* single_call(const PgQuery__RangeFunction* rf) {
   if (rf->is_rowsfrom || rf->n_functions != 1 ||
       rf->functions[0]->node_case != PG_QUERY__NODE__NODE_LIST ||
       rf->functions[0]->list->n_items == 0 ||
       rf->functions[0]->list->items[0]->node_case != PG_QUERY__NODE__NODE_FUNC_CALL) {
+    return nullptr;
+  }
+  return rf->functions[0]->list->items[0]->func_call;
+}
+
+// One scalar column per entry of `count`, named as Postgres names it: by the alias, else by the
+// function.
+std::vector<std::string> scalar_columns(const PgQuery__RangeFunction* rf, std::string_view name,
+                                        size_t count) {
+  const bool aliased = rf->alias != nullptr && rf->alias->aliasname != nullptr;
+  return std::vector<std::string>(count,
+                                  aliased ? std::string(rf->alias->aliasname) : std::string(name));
+}
+
+// WITH ORDINALITY's column, then the alias' column names over the first columns.
+Names with_aliases(const PgQuery__RangeFunction* rf, std::vector<std::string> names) {
+  if (rf->ordinality) {
+    names.emplace_back("ordinality");
+  }
+  // More aliases than columns is the server's error.
+  const size_t renamed = rf->alias != nullptr ? rf->alias->n_colnames : 0;
+  if (renamed > names.size()) {
     return std::nullopt;
   }
-  const PgQuery__FuncCall* fc = rf->functions[0]->list->items[0]->func_call;
+  for (size_t i = 0; i < renamed; ++i) {
+    names[i] = std::string(string_value(rf->alias->colnames[i]));
+  }
+  return names;
+}
+
+}  // namespace
+
+Names function_columns(const PgQuery__RangeFunction* rf) {
+  const PgQuery__FuncCall* fc = single_call(rf);
+  if (fc == nullptr) {
+    return std::nullopt;
+  }
   std::vector<std::string> names;
   if (rf->n_coldeflist > 0) {
     for (size_t i = 0; i < rf->n_coldeflist; ++i) {
@@ -87,46 +125,66 @@ Names function_columns(const PgQuery__RangeFunction* rf) {
       }
       names.emplace_back(def->column_def->colname);
     }
-  } else {
-    const std::string_view name = last_name(fc->funcname, fc->n_funcname);
-    if (!builtin_schema(fc->funcname, fc->n_funcname)) {
-      return std::nullopt;
-    }
-    const auto out = std::find_if(kOutColumnFunctions.begin(), kOutColumnFunctions.end(),
-                                  [name](const OutColumns& f) { return f.function == name; });
-    size_t count = 0;
-    if (out != kOutColumnFunctions.end()) {
-      for (const std::string_view column : out->columns) {
-        if (!column.empty()) {
-          names.emplace_back(column);
-        }
-      }
-    } else if (std::find(kScalarSetFunctions.begin(), kScalarSetFunctions.end(), name) !=
-               kScalarSetFunctions.end()) {
-      count = 1;
-    } else if (name == "unnest" && fc->n_args > 0 &&
-               std::all_of(fc->args, fc->args + fc->n_args, scalar_array)) {
-      count = fc->n_args;
-    } else {
-      return std::nullopt;
-    }
-    if (count > 0) {
-      const bool aliased = rf->alias != nullptr && rf->alias->aliasname != nullptr;
-      names.assign(count, aliased ? std::string(rf->alias->aliasname) : std::string(name));
-    }
+    return with_aliases(rf, std::move(names));
   }
-  if (rf->ordinality) {
-    names.emplace_back("ordinality");
-  }
-  // Column aliases rename the first columns; more aliases than columns is the server's error.
-  const size_t renamed = rf->alias != nullptr ? rf->alias->n_colnames : 0;
-  if (renamed > names.size()) {
+  const std::string_view name = last_name(fc->funcname, fc->n_funcname);
+  if (!builtin_schema(fc->funcname, fc->n_funcname)) {
     return std::nullopt;
   }
-  for (size_t i = 0; i < renamed; ++i) {
-    names[i] = std::string(string_value(rf->alias->colnames[i]));
+  const auto out = std::find_if(kOutColumnFunctions.begin(), kOutColumnFunctions.end(),
+                                [name](const OutColumns& f) { return f.function == name; });
+  if (out != kOutColumnFunctions.end()) {
+    for (const std::string_view column : out->columns) {
+      if (!column.empty()) {
+        names.emplace_back(column);
+      }
+    }
+  } else if (std::find(kScalarSetFunctions.begin(), kScalarSetFunctions.end(), name) !=
+             kScalarSetFunctions.end()) {
+    names = scalar_columns(rf, name, 1);
+  } else if (name == "unnest" && fc->n_args > 0 &&
+             std::all_of(fc->args, fc->args + fc->n_args, scalar_array)) {
+    names = scalar_columns(rf, name, fc->n_args);
+  } else {
+    return std::nullopt;
   }
-  return names;
+  return with_aliases(rf, std::move(names));
+}
+
+std::optional<QualifiedName> catalog_function(const PgQuery__RangeFunction* rf) {
+  const PgQuery__FuncCall* fc = single_call(rf);
+  if (fc == nullptr || rf->n_coldeflist > 0 || fc->n_funcname == 0) {
+    return std::nullopt;
+  }
+  // The built-ins above are known here (an alias list they refuse is the server's error).
+  const std::string_view last = last_name(fc->funcname, fc->n_funcname);
+  if (builtin_schema(fc->funcname, fc->n_funcname) &&
+      (std::find(kScalarSetFunctions.begin(), kScalarSetFunctions.end(), last) !=
+           kScalarSetFunctions.end() ||
+       std::any_of(kOutColumnFunctions.begin(), kOutColumnFunctions.end(),
+                   [last](const OutColumns& f) { return f.function == last; }))) {
+    return std::nullopt;
+  }
+  QualifiedName name;
+  name.table = std::string(last);
+  if (fc->n_funcname > 1) {
+    name.schema = std::string(string_value(fc->funcname[fc->n_funcname - 2]));
+  }
+  return name;
+}
+
+Names function_columns(const PgQuery__RangeFunction* rf, const FunctionOutput& output) {
+  switch (output.kind) {
+    case FunctionOutput::Kind::scalar: {
+      const PgQuery__FuncCall* fc = single_call(rf);
+      return with_aliases(rf, scalar_columns(rf, last_name(fc->funcname, fc->n_funcname), 1));
+    }
+    case FunctionOutput::Kind::columns:
+      return with_aliases(rf, output.columns);
+    case FunctionOutput::Kind::unknown:
+      break;
+  }
+  return std::nullopt;
 }
 
 }  // namespace switchyard::rewrite::detail

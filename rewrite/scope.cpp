@@ -115,6 +115,16 @@ const Names& Analyzer::columns_of(Relation& rel) {
     return rel.columns;
   }
   rel.columns_loaded = true;
+  if (rel.range_function != nullptr) {
+    const QualifiedName function = *catalog_function(rel.range_function);
+    if (const auto output = catalog_.function_output(function)) {
+      rel.columns = function_columns(rel.range_function, *output);
+    } else if (std::find(missing_functions.begin(), missing_functions.end(), function) ==
+               missing_functions.end()) {
+      missing_functions.push_back(function);
+    }
+    return rel.columns;
+  }
   if (rel.kind != Relation::Kind::table || rel.range_var == nullptr) {
     return rel.columns;
   }
@@ -386,6 +396,10 @@ int Analyzer::add_from_node(const Node* item, Scope& scope, std::vector<Relation
         }
       }
       rel.columns = function_columns(rf);
+      if (!rel.columns.has_value() && catalog_function(rf).has_value()) {
+        rel.range_function = rf;
+        rel.columns_loaded = false;
+      }
       return push(std::move(rel));
     }
     case PG_QUERY__NODE__NODE_RANGE_TABLE_SAMPLE: {

@@ -52,6 +52,10 @@ CREATE FUNCTION acc_to_old(smallint) RETURNS text LANGUAGE sql IMMUTABLE
   AS $$ SELECT CASE $1 WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END $$;
 CREATE FUNCTION pending_users() RETURNS TABLE (id int, name text, status text) LANGUAGE sql
   AS $$ VALUES (3, 'c', 'active') $$;
+CREATE FUNCTION pending(anyelement) RETURNS SETOF anyelement LANGUAGE sql AS $$ SELECT $1 $$;
+CREATE FUNCTION labels(int, OUT label text, OUT rank int) LANGUAGE sql
+  AS $$ SELECT 'L' || $1, $1 * 10 $$;
+CREATE FUNCTION doubled(int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT $1 * 2 $$;
 CREATE FUNCTION tidy(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(btrim($1)) $$;
 CREATE FUNCTION noisy(text) RETURNS text LANGUAGE sql VOLATILE
   AS $$ SELECT CASE WHEN random() < 2 THEN $1 END $$;
@@ -399,6 +403,16 @@ class WritesBothTest(RewriteCase):
                 # A query wider than the column list still fails as Postgres makes it fail.
                 with self.assertRaises(errors.SyntaxError):
                     conn.execute(f"INSERT INTO {t.table} (id, status) SELECT * FROM staging")
+
+    def test_insert_from_a_functions_rows_takes_their_width_from_the_catalog(self):
+        # pending_users() RETURNS TABLE (id, name, status): three columns, so `*` fills id, name
+        # and status, and the rewrite adds the new column.
+        with self.connect() as conn:
+            for t in MAPPED:
+                conn.execute(f"INSERT INTO {t.table} SELECT * FROM pending_users()")
+                conn.execute(f"INSERT INTO {t.table} (id, name, status) SELECT p.* FROM "
+                             "pending_users() p(i, n, s) WHERE FALSE")
+                self.assertEqual(self.rows(t.table), [(3, "active", t.new("active"))])
 
     def test_insert_without_column_list_is_expanded_as_the_old_app_sees_the_table(self):
         with self.connect() as conn:
@@ -1075,6 +1089,29 @@ class ReadsNewTest(RewriteCase):
                                    "SELECT id FROM r ORDER BY id", (served[2],))
                 self.assertEqual(cur.fetchall(), [(1,), (2,)])
 
+    def test_a_user_function_in_from_takes_its_columns_from_the_catalog(self):
+        # labels() has OUT parameters (label, rank) and doubled() returns one scalar column: the
+        # bare status is the table's, served from the new column, where without their columns
+        # the proxy could not tell and refused the statement.
+        with self.connect() as conn:
+            for t in MAPPED:
+                served = self.SERVED[t.table]
+                cur = conn.execute(f"SELECT id, status, label, d FROM {t.table} u, labels(u.id) l, "
+                                   "doubled(u.id) d WHERE rank > 5 ORDER BY status")
+                self.assertEqual([d.name for d in cur.description],
+                                 ["id", "status", "label", "d"])
+                self.assertEqual(cur.fetchall(), sorted([(1, served[1], "L1", 2),
+                                                         (2, served[2], "L2", 4)],
+                                                        key=lambda r: r[1]))
+                cur = conn.execute(f"SELECT * FROM {t.table} u, labels(u.id) WHERE id = 2")
+                self.assertEqual([d.name for d in cur.description],
+                                 ["id", "name", "status", "label", "rank"])
+                self.assertEqual(cur.fetchall(), [(2, "b", served[2], "L2", 20)])
+                # An UPDATE's filter reads the served value beside the function's columns.
+                conn.execute(f"UPDATE {t.table} SET name = label FROM labels(1) "
+                             "WHERE status = %s AND rank = 10", (served[2],))
+                self.assertEqual(self.rows(t.table, "id, name"), [(1, "a"), (2, "L1")])
+
     def test_join_using_the_old_column_compares_and_merges_the_served_value(self):
         # USING (status) compares the column as stored; served from the new one, each row meets
         # the label of its served value, the merged column is that value (in O's type), and a
@@ -1214,7 +1251,8 @@ UNSUPPORTED = (
                   "THEN INSERT (id, status) VALUES (s.id + 10, noisy(s.status))"),
     (RENAME, "MERGE INTO users u USING staging s ON s.id = u.id + 100 WHEN NOT MATCHED THEN "
              "INSERT (id, status) VALUES (s.id + 10, CASE WHEN random() < 2 THEN s.status END)"),
-    (RENAME, "INSERT INTO users SELECT * FROM pending_users()"),
+    # Polymorphic: only the call's argument tells the width of the query.
+    (RENAME, "INSERT INTO users SELECT * FROM pending(ROW(3, 'c', 'active', NULL)::users)"),
 )
 
 
@@ -1709,7 +1747,11 @@ class CatalogCheckTest(RewriteCase):
                      # Declared STABLE, gives a new value each call: the declaration is wrong,
                      # and the test corrects it on another connection.
                      "CREATE FUNCTION pick() RETURNS text LANGUAGE sql STABLE "
-                     "AS $$ SELECT md5(random()::text) $$")
+                     "AS $$ SELECT md5(random()::text) $$; "
+                     "CREATE TYPE shape AS (size int); "
+                     # A row of the type as it is at the call, whatever attributes it has then.
+                     "CREATE FUNCTION shapes() RETURNS SETOF shape LANGUAGE plpgsql "
+                     "AS $$ DECLARE r shape; BEGIN r.size := 1; RETURN NEXT r; END $$")
 
     @classmethod
     def start_migration_proxy(cls, migrations):
@@ -1795,6 +1837,31 @@ class CatalogCheckTest(RewriteCase):
             self.assertIn("functions=pick", self.proxy.log_text())
         finally:
             self.pg.query("ALTER FUNCTION pick() STABLE; DELETE FROM gadgets")
+
+    def test_a_functions_row_type_changed_elsewhere(self):
+        # shapes() returns SETOF shape: its columns come from the type, so an attribute called
+        # label added on another connection makes the bare label ambiguous (the proxy refuses
+        # what Postgres would), and dropping it serves the bare label again.
+        sql = "SELECT id, label FROM gadgets, shapes() s WHERE size = 1"
+        self.pg.query("INSERT INTO gadgets (id, label, label_v2) VALUES (1, 'old', 'new')")
+
+        def served():
+            try:
+                with self.connect() as conn:
+                    return conn.execute(sql).fetchall()
+            except errors.FeatureNotSupported as e:
+                self.assertIn("gadgets-label", str(e))
+                return "refused"
+        try:
+            self.assertEqual(served(), [(1, "new")])
+            self.pg.query("ALTER TYPE shape ADD ATTRIBUTE label text")
+            wait_until(lambda: served() == "refused", 10, interval=0.05,
+                       what="the bare label, now a column of shapes() too, to be refused")
+            self.assertIn("functions=shapes", self.proxy.log_text())
+        finally:
+            self.pg.query("ALTER TYPE shape DROP ATTRIBUTE IF EXISTS label; DELETE FROM gadgets")
+        wait_until(lambda: served() == [], 10, interval=0.05,
+                   what="the bare label to be the table's again")
 
     def test_a_partition_created_elsewhere_is_covered(self):
         try:

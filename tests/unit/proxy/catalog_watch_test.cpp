@@ -21,7 +21,12 @@ const RelationColumns kUsers =
 const RelationColumns kOrders =
     relation("public", "orders", {"id", "user_id"}, {"bigint", "integer"});
 const Descendant kUsersOld{{"public", "users"}, {"public", "users_old"}};
-const FunctionVolatility kSlug{{"public", "slug"}, 's'};
+CatalogFunction function(const char* schema, const char* name, char volatility,
+                         rewrite::FunctionOutput output = {}) {
+  return CatalogFunction{{schema, name}, {volatility, std::move(output)}};
+}
+const CatalogFunction kSlug =
+    function("public", "slug", 's', {rewrite::FunctionOutput::Kind::columns, {"id", "slug"}});
 
 // The database as the last build left it: users is the migration's table (with one
 // inheritance child), orders a relation a join looked up, audit a name looked up and absent.
@@ -50,7 +55,7 @@ struct Case {
   const char* what;
   std::vector<RelationColumns> relations;  // the catalog now
   std::vector<Descendant> descendants;
-  std::vector<FunctionVolatility> functions;
+  std::vector<CatalogFunction> functions;
   std::vector<std::string> changed;
   std::vector<std::string> changed_functions;
   bool rebuild;
@@ -69,8 +74,11 @@ TEST(CatalogWatchTest, FindsWhatDdlOnAnotherConnectionChanged) {
   const RelationColumns orders_elsewhere = relation("sales", "orders", {"id"}, {"integer"});
   const Descendant users_new{{"public", "users"}, {"public", "users_new"}};
 
-  const FunctionVolatility slug_volatile{{"public", "slug"}, 'v'};
-  const FunctionVolatility slug_elsewhere{{"util", "slug"}, 'i'};
+  CatalogFunction slug_volatile = kSlug;
+  slug_volatile.facts.volatility = 'v';
+  const CatalogFunction slug_elsewhere = function("util", "slug", 'i');
+  CatalogFunction slug_wider = kSlug;
+  slug_wider.facts.output.columns.push_back("email");
 
   const std::vector<Case> cases = {
       {"nothing changed", {kOrders, kUsers}, {kUsersOld}, {kSlug}, {}, {}, false},
@@ -126,6 +134,13 @@ TEST(CatalogWatchTest, FindsWhatDdlOnAnotherConnectionChanged) {
        {},
        {"slug"},
        false},
+      {"a function's columns in FROM changed (its row type gained one)",
+       {kOrders, kUsers},
+       {kUsersOld},
+       {slug_wider},
+       {},
+       {"slug"},
+       false},
       {"a function dropped", {kOrders, kUsers}, {kUsersOld}, {}, {}, {"slug"}, false},
   };
   for (const Case& c : cases) {
@@ -153,7 +168,7 @@ TEST(CatalogWatchTest, ANameForgottenSinceIsNotTakenForAChange) {
   database.catalog->invalidate({"orders"});
   database.catalog->invalidate_functions({"slug"});
   now.relations = {with_email(kOrders), kUsers};
-  now.functions = {{{"public", "slug"}, 'v'}};
+  now.functions = {function("public", "slug", 'v')};
   now.descendants = {kUsersOld};
   const CatalogDrift drift = find_drift(database, now);
   EXPECT_TRUE(drift.changed_tables.empty());

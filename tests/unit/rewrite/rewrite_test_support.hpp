@@ -25,6 +25,23 @@ inline StaticCatalog make_catalog() {
   c.mark_complete("Mixed Case");
   c.add_absent({"alice", "orders"});
   c.add_absent({"alice", "accounts"});
+  // Functions in FROM as the catalog describes them (FunctionOutput): a record without OUT
+  // parameters, unnest's overloads that differ, a scalar, a row type's columns, OUT parameters
+  // (under one name in two schemas, with other columns), a single named OUT parameter.
+  using Kind = FunctionOutput::Kind;
+  c.add_function({"public", "my_rows"}, 'v');
+  c.add_function({"pg_catalog", "unnest"}, 'i');
+  c.add_function({"public", "score"}, 'i', {Kind::scalar, {}});
+  c.add_function({"pg_catalog", "generate_series"}, 'i', {Kind::scalar, {}});
+  c.add_function({"public", "order_rows"}, 's',
+                 {Kind::columns, {"id", "user_id", "status", "total"}});
+  c.add_function({"public", "prefs"}, 's', {Kind::columns, {"theme", "lang"}});
+  c.add_function({"app", "prefs"}, 's', {Kind::columns, {"theme", "status"}});
+  c.add_function({"public", "last_status"}, 's', {Kind::columns, {"status"}});
+  for (const char* name :
+       {"my_rows", "unnest", "score", "generate_series", "order_rows", "prefs", "last_status"}) {
+    c.mark_function_complete(name);
+  }
   return c;
 }
 

@@ -566,6 +566,44 @@ TEST(ReadRuleTest, FunctionsInFromWithKnownColumns) {
       });
 }
 
+// Any other function in FROM: its columns as the catalog gives them (rewrite_test_support.hpp),
+// when every function of its name agrees; asked for when the catalog has not been.
+TEST(ReadRuleTest, FunctionsInFromWithColumnsFromTheCatalog) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          {"SELECT status, theme FROM users u, public.prefs(u.id) p WHERE lang = $1",
+           "SELECT state AS status, theme FROM users u, public.prefs(u.id) p WHERE lang = $1"},
+          {"SELECT status FROM users u, score(u.id)",
+           "SELECT state AS status FROM users u, score(u.id)"},
+          {"SELECT status FROM users u JOIN LATERAL score(u.id) s ON s > 1",
+           "SELECT state AS status FROM users u JOIN LATERAL score(u.id) s ON s > 1"},
+          {"SELECT status FROM users u, order_rows() AS o(a, b, c, d)",
+           "SELECT state AS status FROM users u, order_rows() AS o(a, b, c, d)"},
+          {"SELECT status, ordinality FROM users u, public.prefs(u.id) WITH ORDINALITY",
+           "SELECT state AS status, ordinality FROM users u, public.prefs(u.id) WITH ORDINALITY"},
+          {"INSERT INTO users (id, status) SELECT * FROM public.prefs(1)",
+           "INSERT INTO users (id, status, state) SELECT switchyard_rows.*, switchyard_rows.c2 "
+           "FROM "
+           "(SELECT * FROM public.prefs(1)) AS switchyard_rows (c1, c2)"},
+          // A column of the function called status: Postgres finds the bare name ambiguous.
+          {"SELECT status FROM users u, order_rows() o", nullptr, kRejected, "cannot resolve"},
+          {"SELECT status FROM users u, score(u.id) AS status", nullptr, kRejected,
+           "cannot resolve"},
+          {"SELECT status FROM users u, last_status(u.id)", nullptr, kRejected, "cannot resolve"},
+          {"SELECT status FROM users u, order_rows() AS o(a, b, status)", nullptr, kRejected,
+           "cannot resolve"},
+          // prefs in two schemas with other columns: the unqualified call could be either.
+          {"SELECT status FROM users u, prefs(u.id) p", nullptr, kRejected, "users-status"},
+          {"SELECT status FROM users u, app.prefs(u.id) p", nullptr, kRejected, "cannot resolve"},
+          {"SELECT status FROM users u, nowhere.prefs(u.id) p", nullptr, kRejected, "users-status"},
+          {"SELECT status FROM users u, not_looked_up(u.id) f", nullptr, kNeedsCatalog},
+          // Qualified O needs no function columns.
+          {"SELECT u.status FROM users u, not_looked_up(u.id) f",
+           "SELECT u.state AS status FROM users u, not_looked_up(u.id) f"},
+      });
+}
+
 // USING compares and merges O as stored: the mapped table becomes a subquery serving O from N
 // under the table's name, every other column as it is (using_join.cpp).
 #define WRAPPED(r, from) \
