@@ -133,9 +133,11 @@ std::vector<Span> TokenList::split(int first, int limit_offset,
     if (at(k).keyword_kind == PG_QUERY__KEYWORD_KIND__RESERVED_KEYWORD) {
       const bool stop = std::any_of(stops.begin(), stops.end(),
                                     [&](std::string_view s) { return is_keyword(k, s); });
-      // IS [NOT] DISTINCT FROM and WITHIN GROUP are parts of an expression.
+      // IS [NOT] DISTINCT FROM and WITHIN GROUP are parts of an expression; after '.' or AS a
+      // reserved word is a name (`t.from`, `AS from`).
       const bool inner = (is_keyword(k, "from") && is_keyword(k - 1, "distinct")) ||
-                         (is_keyword(k, "group") && is_keyword(k - 1, "within"));
+                         (is_keyword(k, "group") && is_keyword(k - 1, "within")) ||
+                         is_char(k - 1, '.') || is_keyword(k - 1, "as");
       if (stop && !inner) {
         break;
       }

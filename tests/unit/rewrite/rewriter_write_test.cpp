@@ -45,6 +45,12 @@ TEST(InsertRuleTest, WritesBothRename) {
            "WHERE o.total > 0",
            "INSERT INTO users (id, status, state) SELECT o.id, upper(o.status) AS st, "
            "upper(o.status) FROM orders o WHERE o.total > 0"},
+          // A reserved word after AS or '.' is a name, not the FROM that ends the list.
+          {"INSERT INTO users (id, status) SELECT o.id, o.status AS from FROM orders o",
+           "INSERT INTO users (id, status, state) SELECT o.id, o.status AS from, o.status FROM "
+           "orders o"},
+          {"INSERT INTO users (id, status) SELECT o.id, o.from FROM orders o",
+           "INSERT INTO users (id, status, state) SELECT o.id, o.from, o.from FROM orders o"},
           {"INSERT INTO users (id, status) VALUES (1, 'a') RETURNING id",
            "INSERT INTO users (id, status, state) VALUES (1, 'a', 'a') RETURNING id"},
           {"INSERT INTO users (id, status) VALUES (1, 'a') RETURNING *",
