@@ -390,9 +390,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       // Some names are IMMUTABLE, some VOLATILE, some absent: each verdict is reached.
       const char kinds[] = {'i', 's', 'v', '\0'};
       const char volatility = kinds[name.table.size() % 4];
+      // ... and what they give in FROM: unknown, one scalar, or columns (one called status).
+      using Kind = rw::FunctionOutput::Kind;
+      const rw::FunctionOutput outputs[] = {
+          {}, {Kind::scalar, {}}, {Kind::columns, {"status"}}, {Kind::columns, {"a", "b"}}};
       if (volatility != '\0') {
-        catalog.add_function({name.schema.empty() ? "public" : name.schema, name.table},
-                             volatility);
+        catalog.add_function({name.schema.empty() ? "public" : name.schema, name.table}, volatility,
+                             outputs[name.table.size() / 4 % 4]);
       }
       catalog.mark_function_complete(name.table);
     }
