@@ -37,6 +37,10 @@ TEST(ReadRuleTest, RenameWithReadsNew) {
           {"SELECT status IS DISTINCT FROM 'a' FROM users",
            "SELECT state IS DISTINCT FROM 'a' FROM users"},
           {"select Status from USERS", "select state AS status from USERS"},
+          {"SELECT status AS from, u.status AS order FROM users u ORDER BY 1",
+           "SELECT state AS from, u.state AS order FROM users u ORDER BY 1"},
+          {"SELECT u.status, status::text AS select FROM users AS u WHERE u.status = 'a'",
+           "SELECT u.state AS status, state::text AS select FROM users AS u WHERE u.state = 'a'"},
       });
 }
 

@@ -471,6 +471,8 @@ TEST(UpdateRuleTest, WritesBothRename) {
           {"UPDATE users SET state = $1 WHERE id = $2",
            "UPDATE users SET state = $1, status = $1 WHERE id = $2"},
           {"UPDATE users SET status = 'a', state = 'a'", nullptr, kUnchanged},
+          {"UPDATE users SET status = x.from FROM (SELECT 'a' AS from) x",
+           "UPDATE users SET status = x.from, state = x.from FROM (SELECT 'a' AS from) x"},
           {"UPDATE users SET name = 'a' WHERE status = 'x'", nullptr, kUnchanged},
           {"UPDATE users SET name = 'n', status = upper(status) WHERE id = 1",
            "UPDATE users SET name = 'n', status = upper(status), state = upper(status) WHERE id = "
