@@ -13,14 +13,19 @@ SessionRewrite::SessionRewrite(ProxyState& state, Metrics& metrics, OffThread of
                                std::vector<std::string> search_path)
     : state_(state), metrics_(metrics), off_thread_(off_thread), database_(std::move(database)) {
   context_.user = std::move(user);
-  startup_search_path_ = search_path.empty() ? context_.search_path : std::move(search_path);
+  static const SearchPath kDefault =
+      std::make_shared<const std::vector<std::string>>(rewrite::SessionContext{}.search_path);
+  startup_search_path_ =
+      search_path.empty()
+          ? kDefault
+          : std::make_shared<const std::vector<std::string>>(std::move(search_path));
   session_search_path_ = startup_search_path_;
-  set_search_path(startup_search_path_);
+  set_search_path(*startup_search_path_);
   set_snapshot(state_.snapshot());
 }
 
-void SessionRewrite::set_search_path(std::vector<std::string> schemas) {
-  context_.search_path = std::move(schemas);
+void SessionRewrite::set_search_path(const std::vector<std::string>& schemas) {
+  context_.search_path = schemas;
   recent_shapes_.clear();  // names may resolve otherwise now
   recent_texts_.clear();
   // The cache key part that makes two sessions resolve names alike.
@@ -32,8 +37,9 @@ void SessionRewrite::set_search_path(std::vector<std::string> schemas) {
 }
 
 void SessionRewrite::apply(const rewrite::SearchPathChange& change, std::size_t answers_before) {
-  auto schemas =
-      change.kind == rewrite::SearchPathChange::Kind::set ? change.schemas : startup_search_path_;
+  SearchPath schemas = change.kind == rewrite::SearchPathChange::Kind::set
+                           ? std::make_shared<const std::vector<std::string>>(change.schemas)
+                           : startup_search_path_;
   if (change.local) {
     local_search_path_ = true;
   } else {
@@ -45,8 +51,8 @@ void SessionRewrite::apply(const rewrite::SearchPathChange& change, std::size_t 
     session_search_path_ = schemas;
   }
   spdlog::debug("event=search_path_changed database={} local={} schemas={}", log_value(database_),
-                change.local, schemas.size());
-  set_search_path(std::move(schemas));
+                change.local, schemas->size());
+  set_search_path(*schemas);
 }
 
 void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_back) {
@@ -67,8 +73,8 @@ void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_ba
   session_search_path_ = std::move(committed_search_path_);
   local_search_path_ = false;  // the transaction is over, so is any SET LOCAL
   spdlog::debug("event=search_path_rolled_back database={} schemas={}", log_value(database_),
-                session_search_path_.size());
-  set_search_path(session_search_path_);
+                session_search_path_->size());
+  set_search_path(*session_search_path_);
 }
 
 void SessionRewrite::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
@@ -263,7 +269,7 @@ awaitable<void> SessionRewrite::await_rebuild() {
 void SessionRewrite::after_transaction() {
   if (local_search_path_) {
     local_search_path_ = false;
-    set_search_path(session_search_path_);
+    set_search_path(*session_search_path_);
   }
   if (!ddl_pending_ || rules_ == nullptr) {
     return;

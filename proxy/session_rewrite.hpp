@@ -115,14 +115,17 @@ class SessionRewrite {
   /// parses the same text for every query), each with a copy of its result so that the copy's
   /// reference count is this thread's alone.
   RecentResults recent_texts_;
-  void set_search_path(std::vector<std::string> schemas);
+  void set_search_path(const std::vector<std::string>& schemas);
 
   rewrite::SessionContext context_;
   std::string context_key_;
-  std::vector<std::string> startup_search_path_;
-  std::vector<std::string> session_search_path_;  // without SET LOCAL
+  // Shared, not copied: most sessions keep the default path all their life, and these are kept
+  // per idle session.
+  using SearchPath = std::shared_ptr<const std::vector<std::string>>;
+  SearchPath startup_search_path_;
+  SearchPath session_search_path_;  // without SET LOCAL
   bool local_search_path_ = false;
-  std::vector<std::string> committed_search_path_;  // what a rollback returns to
+  SearchPath committed_search_path_;  // what a rollback returns to
   bool uncommitted_ = false;
   std::size_t readies_to_skip_ = 0;  // answers to requests sent before the change
   std::shared_ptr<const Snapshot> snapshot_;

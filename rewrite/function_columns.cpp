@@ -68,10 +68,6 @@ bool scalar_array(const Node* arg) {
          std::find(kScalarTypes.begin(), kScalarTypes.end(), type) != kScalarTypes.end();
 }
 
-}  // namespace
-
-namespace {
-
 // The one plain function call of `rf` (not ROWS FROM), or null.
 const PgQuery__FuncCall* single_call(const PgQuery__RangeFunction* rf) {
   if (rf->is_rowsfrom || rf->n_functions != 1 ||
@@ -83,8 +79,8 @@ const PgQuery__FuncCall* single_call(const PgQuery__RangeFunction* rf) {
   return rf->functions[0]->list->items[0]->func_call;
 }
 
-// One scalar column per entry of `count`, named as Postgres names it: by the alias, else by the
-// function.
+// `count` scalar columns, each named as Postgres names a scalar function's column: by the
+// alias, else by the function.
 std::vector<std::string> scalar_columns(const PgQuery__RangeFunction* rf, std::string_view name,
                                         size_t count) {
   const bool aliased = rf->alias != nullptr && rf->alias->aliasname != nullptr;
