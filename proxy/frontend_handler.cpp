@@ -408,7 +408,7 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
       if (!result.shape_sql) {
         replacement_.assign(result->sql);  // a shape's text is in it already
       }
-      armed_copy_ = result->copy;
+      armed_copy_ = result->copy ? result.result : nullptr;
       return Decision::rewritten;
     case Outcome::needs_catalog:
       break;
@@ -531,7 +531,7 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
     watch_staged_completes();
   }
   if (armed_copy_) {
-    copy_ = std::make_unique<rewrite::CopyRowTransformer>(*armed_copy_);
+    copy_ = std::make_unique<rewrite::CopyRowTransformer>(*armed_copy_->copy);
     copy_failed_ = false;
     armed_copy_.reset();
   }
@@ -604,7 +604,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   }
   protocol::encode_parse(out, parse->statement, replacement_, parse->param_types);
   if (armed_copy_) {
-    copy_ = std::make_unique<rewrite::CopyRowTransformer>(*armed_copy_);
+    copy_ = std::make_unique<rewrite::CopyRowTransformer>(*armed_copy_->copy);
     copy_failed_ = false;
     armed_copy_.reset();
   }

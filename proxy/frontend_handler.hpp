@@ -154,7 +154,9 @@ class FrontendHandler {
   int catalog_attempts_ = 0;
   // The same for the look at a prepared statement's text after a flip (rewritten_now).
   int stale_catalog_attempts_ = 0;
-  std::optional<rewrite::CopyPlan> armed_copy_;  // set by a rewritten COPY statement
+  // The result of a rewritten COPY statement, its plan in `copy`: shared with the cache rather
+  // than a copy of the plan held by every session.
+  std::shared_ptr<const rewrite::RewriteResult> armed_copy_;
   // Set by a text with a staged COPY: its statements' CommandCompletes to hide or retag.
   std::shared_ptr<const rewrite::RewriteResult> armed_staging_;
   // Active while copy data flows; on the heap, as every idle session holds this object.
