@@ -379,7 +379,7 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
   }
   catalog_attempts_ = 0;
   if (result->ddl_on_mapped_table) {
-    rewrite_.note_ddl(result->descendants_changed);
+    rewrite_.note_ddl(*result);
   }
   switch (result->outcome) {
     case Outcome::unchanged:

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "proxy/logging.hpp"
 #include "proxy/long_buffers.hpp"
 #include "rewrite/literal_shape.hpp"
@@ -114,7 +117,47 @@ struct ReleaseShapeIfLong {
 
 }  // namespace
 
+TextRewrite SessionRewrite::refuse_new_descendant(std::string_view sql) const {
+  auto word = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$';
+  };
+  auto names = [&](std::string_view name) {
+    for (std::size_t at = 0; at + name.size() <= sql.size(); ++at) {
+      if (std::equal(name.begin(), name.end(), sql.begin() + static_cast<std::ptrdiff_t>(at),
+                     [](char a, char b) {
+                       return std::tolower(static_cast<unsigned char>(a)) ==
+                              std::tolower(static_cast<unsigned char>(b));
+                     }) &&
+          (at == 0 || !word(sql[at - 1])) &&
+          (at + name.size() == sql.size() || !word(sql[at + name.size()]))) {
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const rewrite::NewDescendant& table : new_descendants_) {
+    if (!names(table.name)) {
+      continue;
+    }
+    rewrite::RewriteResult refusal;
+    refusal.outcome =
+        table.reject ? rewrite::Outcome::rejected : rewrite::Outcome::passthrough_unsupported;
+    refusal.reason = "migration \"" + table.migration + "\": " + table.name +
+                     " became a partition or inheritance child of the migration's table in this "
+                     "transaction, and the migration covers it once the transaction ends: write "
+                     "it through the parent table, or after COMMIT";
+    refusal.uses.push_back(rewrite::MigrationUse{table.migration});
+    return {std::make_shared<const rewrite::RewriteResult>(std::move(refusal)), std::nullopt};
+  }
+  return {};
+}
+
 TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query, std::string& filled) {
+  if (!new_descendants_.empty()) [[unlikely]] {
+    if (TextRewrite refusal = refuse_new_descendant(sql)) {
+      return refusal;
+    }
+  }
   if (rules_ == nullptr || !rules_->rewriter->may_touch(sql)) {
     return {};
   }
@@ -271,6 +314,7 @@ void SessionRewrite::after_transaction() {
     local_search_path_ = false;
     set_search_path(*session_search_path_);
   }
+  new_descendants_.clear();
   if (!ddl_pending_ || rules_ == nullptr) {
     return;
   }

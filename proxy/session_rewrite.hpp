@@ -60,9 +60,11 @@ class SessionRewrite {
 
   /// DDL on a mapped table passed through: after it commits, the catalog must be re-read, and
   /// the rules built again when it added or removed a partition or child of one.
-  void note_ddl(bool descendants_changed) {
+  void note_ddl(const rewrite::RewriteResult& result) {
     ddl_pending_ = true;
-    descendants_pending_ = descendants_pending_ || descendants_changed;
+    descendants_pending_ = descendants_pending_ || result.descendants_changed;
+    new_descendants_.insert(new_descendants_.end(), result.new_descendants.begin(),
+                            result.new_descendants.end());
   }
   /// Called at a transaction boundary: refreshes the catalog if DDL passed through (and asks
   /// for the rules again after a partition change), and ends a SET LOCAL search_path.
@@ -92,6 +94,8 @@ class SessionRewrite {
   /// A text's rewrite from its literal shape's, from this session's recent shapes or the
   /// shared shape cache, its text written to `filled`; null when the shape has none that can
   /// be reused.
+  /// The refusal of a text that names a table new_descendants_ holds, if it does.
+  TextRewrite refuse_new_descendant(std::string_view sql) const;
   TextRewrite from_shape(std::uint64_t key, const rewrite::LiteralShape& shape,
                          std::string& filled);
 
@@ -132,6 +136,9 @@ class SessionRewrite {
   const DatabaseRewrite* rules_ = nullptr;
   bool ddl_pending_ = false;
   bool descendants_pending_ = false;
+  // Tables made partitions or children of a mapped table in the open transaction: the rules
+  // cover them once it ends, and a text naming one before is refused (refuse_new_descendant).
+  std::vector<rewrite::NewDescendant> new_descendants_;
   std::uint64_t rebuild_ticket_ = 0;  // a rebuild this session asked for and waits on
 };
 

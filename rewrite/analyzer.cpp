@@ -71,19 +71,31 @@ bool Analyzer::text_mentions_mapped_table(std::string_view text) const {
 }
 
 void Analyzer::mark_descendants_change(const Node* stmt) {
-  auto mapped = [&](const Node* n) {
-    if (n == nullptr || n->node_case != PG_QUERY__NODE__NODE_RANGE_VAR ||
-        n->range_var->relname == nullptr) {
-      return false;
+  // The migration whose table `rv` names (in any schema), or null.
+  auto mapped = [&](const PgQuery__RangeVar* rv) -> const Migration* {
+    if (rv == nullptr || rv->relname == nullptr) {
+      return nullptr;
     }
-    const std::string_view name = n->range_var->relname;
-    return std::any_of(migrations_.begin(), migrations_.end(),
-                       [&](const Migration& m) { return m.table == name; });
+    const std::string_view name = rv->relname;
+    const auto m = std::find_if(migrations_.begin(), migrations_.end(),
+                                [&](const Migration& mm) { return mm.table == name; });
+    return m != migrations_.end() ? &*m : nullptr;
+  };
+  auto range_var = [](const Node* n) {
+    return n != nullptr && n->node_case == PG_QUERY__NODE__NODE_RANGE_VAR ? n->range_var : nullptr;
+  };
+  auto added = [&](const PgQuery__RangeVar* child, const Migration* parent) {
+    descendants_changed = true;
+    if (child != nullptr && child->relname != nullptr) {
+      new_descendants.push_back({child->relname, parent->name, parent->reject_unsupported});
+    }
   };
   if (stmt->node_case == PG_QUERY__NODE__NODE_CREATE_STMT) {
     const auto* create = stmt->create_stmt;
     for (std::size_t i = 0; i < create->n_inh_relations; ++i) {
-      descendants_changed = descendants_changed || mapped(create->inh_relations[i]);
+      if (const Migration* m = mapped(range_var(create->inh_relations[i]))) {
+        added(create->relation, m);
+      }
     }
     return;
   }
@@ -91,24 +103,33 @@ void Analyzer::mark_descendants_change(const Node* stmt) {
     return;
   }
   const auto* alter = stmt->alter_table_stmt;
-  const bool on_mapped =
-      alter->relation != nullptr && alter->relation->relname != nullptr &&
-      std::any_of(migrations_.begin(), migrations_.end(),
-                  [&](const Migration& m) { return m.table == alter->relation->relname; });
+  const Migration* on_mapped = mapped(alter->relation);
   for (std::size_t i = 0; i < alter->n_cmds; ++i) {
     const Node* cmd = alter->cmds[i];
     if (cmd->node_case != PG_QUERY__NODE__NODE_ALTER_TABLE_CMD) {
       continue;
     }
+    const Node* def = cmd->alter_table_cmd->def;
     switch (cmd->alter_table_cmd->subtype) {
       case PG_QUERY__ALTER_TABLE_TYPE__AT_AttachPartition:
+        if (on_mapped != nullptr) {
+          added(def != nullptr && def->node_case == PG_QUERY__NODE__NODE_PARTITION_CMD
+                    ? def->partition_cmd->name
+                    : nullptr,
+                on_mapped);
+        }
+        break;
       case PG_QUERY__ALTER_TABLE_TYPE__AT_DetachPartition:
       case PG_QUERY__ALTER_TABLE_TYPE__AT_DetachPartitionFinalize:
-        descendants_changed = descendants_changed || on_mapped;
+        descendants_changed = descendants_changed || on_mapped != nullptr;
         break;
       case PG_QUERY__ALTER_TABLE_TYPE__AT_AddInherit:
+        if (const Migration* m = mapped(range_var(def))) {
+          added(alter->relation, m);
+        }
+        break;
       case PG_QUERY__ALTER_TABLE_TYPE__AT_DropInherit:
-        descendants_changed = descendants_changed || mapped(cmd->alter_table_cmd->def);
+        descendants_changed = descendants_changed || mapped(range_var(def)) != nullptr;
         break;
       default:
         break;

@@ -119,6 +119,7 @@ class Analyzer {
   std::vector<StatementKind> kinds;
   bool ddl_on_mapped_table = false;
   bool descendants_changed = false;
+  std::vector<NewDescendant> new_descendants;
   std::optional<CopyPlan> copy;
   /// Statements added to the text by staged COPYs (copy_staging.cpp), numbered in the rewritten
   /// text: those whose CommandComplete is hidden, the INSERTs whose count is the COPY's, how many

@@ -436,11 +436,11 @@ std::shared_ptr<const RewriteResult> instantiate(const RewriteResult& tmpl,
   }
   // Member by member so that the template's text is not copied only to be replaced; a member
   // added to RewriteResult and left out here is a -Wmissing-field-initializers warning.
-  return std::make_shared<const RewriteResult>(
-      RewriteResult{tmpl.outcome, std::move(*sql), tmpl.reason, tmpl.uses, tmpl.missing,
-                    tmpl.missing_functions, tmpl.kinds, tmpl.ddl_on_mapped_table,
-                    tmpl.descendants_changed, tmpl.copy, tmpl.hidden_statements,
-                    tmpl.copy_count_statements, tmpl.staged_because, tmpl.staged_passthrough});
+  return std::make_shared<const RewriteResult>(RewriteResult{
+      tmpl.outcome, std::move(*sql), tmpl.reason, tmpl.uses, tmpl.missing, tmpl.missing_functions,
+      tmpl.kinds, tmpl.ddl_on_mapped_table, tmpl.descendants_changed, tmpl.new_descendants,
+      tmpl.copy, tmpl.hidden_statements, tmpl.copy_count_statements, tmpl.staged_because,
+      tmpl.staged_passthrough});
 }
 
 bool same_result(const RewriteResult& a, const RewriteResult& b) {
@@ -451,7 +451,7 @@ bool same_result(const RewriteResult& a, const RewriteResult& b) {
   };
   return a.outcome == b.outcome && a.sql == b.sql && a.reason == b.reason && a.kinds == b.kinds &&
          a.ddl_on_mapped_table == b.ddl_on_mapped_table &&
-         a.descendants_changed == b.descendants_changed &&
+         a.descendants_changed == b.descendants_changed && a.new_descendants == b.new_descendants &&
          a.copy.has_value() == b.copy.has_value() && a.hidden_statements == b.hidden_statements &&
          a.copy_count_statements == b.copy_count_statements &&
          a.missing.size() == b.missing.size() &&

@@ -35,6 +35,15 @@ struct MigrationUse {
   bool rewritten = false;
 };
 
+/// A relation a text makes a partition or inheritance child of a mapped table: the rules cover it
+/// only once they are built again, after the text's transaction ends.
+struct NewDescendant {
+  std::string name;       // the child's name as written (unqualified)
+  std::string migration;  // the parent's migration
+  bool reject = true;     // that migration's on_unsupported = "reject"
+  bool operator==(const NewDescendant&) const = default;
+};
+
 struct RewriteResult {
   Outcome outcome = Outcome::unchanged;
   /// The rewritten text (valid when outcome == rewritten).
@@ -56,6 +65,10 @@ struct RewriteResult {
   /// PARTITION OF / INHERITS, ATTACH / DETACH PARTITION, [NO] INHERIT): the migrations apply to
   /// other tables now, and the proxy builds its rules again.
   bool descendants_changed = false;
+  /// The relations it makes descendants (CREATE TABLE ... PARTITION OF / INHERITS, ATTACH
+  /// PARTITION, INHERIT), which the session must not let a later statement of the same
+  /// transaction name before the rules cover them.
+  std::vector<NewDescendant> new_descendants;
   /// Set for a rewritten `COPY ... FROM STDIN` whose data rows must be transformed.
   std::optional<CopyPlan> copy;
   /// A COPY FROM the data stream cannot serve is staged through a temporary table: the text

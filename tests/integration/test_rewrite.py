@@ -1716,6 +1716,30 @@ class PartitionTest(RewriteCase):
         finally:
             self.pg.query("DROP TABLE IF EXISTS readings_top")
 
+    def test_a_partition_named_in_the_transaction_that_creates_it_is_refused(self):
+        # The rules cover a new partition once its transaction ends; before, a write naming it
+        # would fill the old column alone, so it is refused, and the rest of the transaction
+        # (writes through the parent) works as the app wrote it.
+        try:
+            with self.connect() as conn:
+                conn.execute("BEGIN")
+                conn.execute("CREATE TABLE readings_mid PARTITION OF readings FOR VALUES FROM "
+                             "(300) TO (400)")
+                conn.execute("INSERT INTO readings (id, unit) VALUES (301, 'kg')")
+                with self.assertRaises(errors.FeatureNotSupported) as raised:
+                    conn.execute("INSERT INTO Readings_Mid (id, unit) VALUES (302, 'lb')")
+                self.assert_rejected(raised, "readings-unit")
+                self.assertIn("readings_mid became a partition", str(raised.exception))
+                conn.execute("ROLLBACK")
+                conn.execute("CREATE TABLE readings_mid PARTITION OF readings FOR VALUES FROM "
+                             "(300) TO (400)")
+                # Committed: covered from the next statement on.
+                conn.execute("INSERT INTO readings_mid (id, unit) VALUES (302, 'lb')")
+            self.assertEqual(self.pg.query("SELECT id, unit, unit_code FROM readings WHERE id > 300"),
+                             [(302, "lb", "LB")])
+        finally:
+            self.pg.query("DROP TABLE IF EXISTS readings_mid")
+
     def test_the_load_names_the_tables_the_migration_also_applies_to(self):
         self.assertIn("event=migration_descendants generation=1 migration=readings-unit "
                       "tables=\"public.readings_high, public.readings_high_a, "

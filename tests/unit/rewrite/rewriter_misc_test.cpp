@@ -106,31 +106,53 @@ TEST(DdlTest, DdlOnAMappedTableIsFlaggedAndUnchanged) {
 
 // A partition or inheritance child of a mapped table added or removed: the proxy builds its
 // rules again so that the migration applies to the new table too.
+// ... and the tables it adds are named, for the session to refuse statements naming them until
+// its transaction ends.
 TEST(DdlTest, APartitionOfAMappedTableAddedOrRemovedIsFlagged) {
-  const Rewriter rw({users_migration(Writes::both, Reads::new_column)});
+  Migration passthrough = users_migration(Writes::both, Reads::new_column, false, false);
+  passthrough.name = "accounts-owner";
+  passthrough.table = "accounts";
+  passthrough.old_column = "owner";
+  passthrough.new_column = "owner_id";
+  const Rewriter both({users_migration(Writes::both, Reads::new_column), passthrough});
   const StaticCatalog cat = make_catalog();
   struct Row {
     const char* sql;
     bool changed;
+    std::vector<NewDescendant> added;
   };
+  const NewDescendant users_2{"users_2", "users-status", true};
+  const NewDescendant users_3{"users_3", "users-status", true};
+  const NewDescendant users_old{"users_old", "users-status", true};
   for (const Row& row : std::initializer_list<Row>{
-           {"CREATE TABLE users_2 PARTITION OF users FOR VALUES FROM (100) TO (200)", true},
-           {"CREATE TABLE users_old (note text) INHERITS (public.users)", true},
-           {"ALTER TABLE users ATTACH PARTITION users_3 FOR VALUES FROM (200) TO (300)", true},
-           {"ALTER TABLE users DETACH PARTITION users_3", true},
-           {"ALTER TABLE users DETACH PARTITION users_3 CONCURRENTLY", true},
-           {"ALTER TABLE users_old INHERIT users", true},
-           {"ALTER TABLE users_old NO INHERIT users", true},
-           {"ALTER TABLE orders_x INHERIT accounts", false},
-           {"CREATE TABLE orders_2 PARTITION OF orders FOR VALUES IN (1)", false},
-           {"CREATE TABLE users_copy (LIKE users)", false},
-           {"ALTER TABLE users ADD COLUMN state text", false},
-           {"TRUNCATE users", false},
+           {"CREATE TABLE users_2 PARTITION OF users FOR VALUES FROM (100) TO (200)",
+            true,
+            {users_2}},
+           {"CREATE TABLE app.users_2 PARTITION OF users FOR VALUES FROM (100) TO (200)",
+            true,
+            {users_2}},
+           {"CREATE TABLE users_old (note text) INHERITS (public.users)", true, {users_old}},
+           {"ALTER TABLE users ATTACH PARTITION users_3 FOR VALUES FROM (200) TO (300)",
+            true,
+            {users_3}},
+           {"ALTER TABLE users DETACH PARTITION users_3", true, {}},
+           {"ALTER TABLE users DETACH PARTITION users_3 CONCURRENTLY", true, {}},
+           {"ALTER TABLE users_old INHERIT users", true, {users_old}},
+           {"ALTER TABLE users_old NO INHERIT users", true, {}},
+           {"CREATE TABLE accounts_2 PARTITION OF accounts FOR VALUES IN (1)",
+            true,
+            {{"accounts_2", "accounts-owner", false}}},
+           {"ALTER TABLE orders_x INHERIT orders", false, {}},
+           {"CREATE TABLE orders_2 PARTITION OF orders FOR VALUES IN (1)", false, {}},
+           {"CREATE TABLE users_copy (LIKE users)", false, {}},
+           {"ALTER TABLE users ADD COLUMN state text", false, {}},
+           {"TRUNCATE users", false, {}},
        }) {
     SCOPED_TRACE(row.sql);
-    const RewriteResult r = rw.rewrite(row.sql, {}, cat);
+    const RewriteResult r = both.rewrite(row.sql, {}, cat);
     EXPECT_EQ(r.outcome, Outcome::unchanged);
     EXPECT_EQ(r.descendants_changed, row.changed);
+    EXPECT_EQ(r.new_descendants, row.added);
   }
 }
 
