@@ -3,11 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 
 #include "proxy/logging.hpp"
 #include "proxy/long_buffers.hpp"
 #include "rewrite/literal_shape.hpp"
+#include "rewrite/sql_text.hpp"
 
 namespace switchyard::proxy {
 
@@ -118,6 +120,18 @@ struct ReleaseShapeIfLong {
 }  // namespace
 
 TextRewrite SessionRewrite::refuse_new_descendant(std::string_view sql) const {
+  // A statement that names the table without reading or writing its rows (an index, a grant, a
+  // comment on it: the rest of a script that creates a partition) goes on, as far as its first
+  // word tells.
+  static constexpr std::array<std::string_view, 12> kLeavesRows = {
+      "create",  "alter",  "drop",    "grant",   "revoke", "comment",
+      "analyze", "vacuum", "reindex", "cluster", "lock",   "truncate"};
+  if (const auto verb = rewrite::detail::sole_statement_verb(sql)) {
+    if (std::any_of(kLeavesRows.begin(), kLeavesRows.end(),
+                    [&](std::string_view v) { return rewrite::detail::iequals(*verb, v); })) {
+      return {};
+    }
+  }
   auto word = [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$';
   };
