@@ -1096,8 +1096,9 @@ class ReadsNewTest(RewriteCase):
         with self.connect() as conn:
             for t in MAPPED:
                 served = self.SERVED[t.table]
-                cur = conn.execute(f"SELECT id, status, label, d FROM {t.table} u, labels(u.id) l, "
-                                   "doubled(u.id) d WHERE rank > 5 ORDER BY status")
+                cur = conn.execute(f"SELECT id, status, label, d FROM {t.table} u, "
+                                   "labels(u.id) l, doubled(u.id) d WHERE rank > 5 "
+                                   "ORDER BY status")
                 self.assertEqual([d.name for d in cur.description],
                                  ["id", "status", "label", "d"])
                 self.assertEqual(cur.fetchall(), sorted([(1, served[1], "L1", 2),
@@ -1738,8 +1739,28 @@ class PartitionTest(RewriteCase):
                              "(300) TO (400)")
                 # Committed: covered from the next statement on.
                 conn.execute("INSERT INTO readings_mid (id, unit) VALUES (302, 'lb')")
-            self.assertEqual(self.pg.query("SELECT id, unit, unit_code FROM readings WHERE id > 300"),
-                             [(302, "lb", "LB")])
+            self.assertEqual(
+                self.pg.query("SELECT id, unit, unit_code FROM readings WHERE id > 300"),
+                [(302, "lb", "LB")])
+        finally:
+            self.pg.query("DROP TABLE IF EXISTS readings_mid")
+
+    def test_under_passthrough_a_new_partition_named_in_its_transaction_is_forwarded(self):
+        migrations = [dict(m, on_unsupported="passthrough") for m in self.MIGRATIONS]
+        p = self.migration_proxy(migrations)
+        try:
+            with self.connect_to(p) as conn:
+                conn.execute("BEGIN")
+                conn.execute("CREATE TABLE readings_mid PARTITION OF readings FOR VALUES FROM "
+                             "(300) TO (400)")
+                conn.execute("INSERT INTO readings_mid (id, unit) VALUES (302, 'lb')")
+                conn.execute("COMMIT")
+            # Forwarded as written, as the operator chose: the old column alone, logged.
+            self.assertEqual(
+                self.pg.query("SELECT id, unit, unit_code FROM readings WHERE id > 300"),
+                [(302, "lb", None)])
+            p.wait_for_log("event=unsupported_passthrough", 10)
+            self.assertIn("readings_mid became a partition", p.log_text())
         finally:
             self.pg.query("DROP TABLE IF EXISTS readings_mid")
 
