@@ -137,11 +137,7 @@ TextRewrite SessionRewrite::refuse_new_descendant(std::string_view sql) const {
   };
   auto names = [&](std::string_view name) {
     for (std::size_t at = 0; at + name.size() <= sql.size(); ++at) {
-      if (std::equal(name.begin(), name.end(), sql.begin() + static_cast<std::ptrdiff_t>(at),
-                     [](char a, char b) {
-                       return std::tolower(static_cast<unsigned char>(a)) ==
-                              std::tolower(static_cast<unsigned char>(b));
-                     }) &&
+      if (rewrite::detail::iequals(sql.substr(at, name.size()), name) &&
           (at == 0 || !word(sql[at - 1])) &&
           (at + name.size() == sql.size() || !word(sql[at + name.size()]))) {
         return true;
