@@ -2,14 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <array>
-#include <cctype>
-
 #include "proxy/logging.hpp"
 #include "proxy/long_buffers.hpp"
 #include "rewrite/literal_shape.hpp"
-#include "rewrite/sql_text.hpp"
+#include "rewrite/new_descendant.hpp"
 
 namespace switchyard::proxy {
 
@@ -120,42 +116,14 @@ struct ReleaseShapeIfLong {
 }  // namespace
 
 TextRewrite SessionRewrite::refuse_new_descendant(std::string_view sql) const {
-  // A statement that names the table without reading or writing its rows (an index, a grant, a
-  // comment on it: the rest of a script that creates a partition) goes on, as far as its first
-  // word tells.
-  static constexpr std::array<std::string_view, 12> kLeavesRows = {
-      "create",  "alter",  "drop",    "grant",   "revoke", "comment",
-      "analyze", "vacuum", "reindex", "cluster", "lock",   "truncate"};
-  if (const auto verb = rewrite::detail::sole_statement_verb(sql)) {
-    if (std::any_of(kLeavesRows.begin(), kLeavesRows.end(),
-                    [&](std::string_view v) { return rewrite::detail::iequals(*verb, v); })) {
-      return {};
-    }
-  }
-  auto word = [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$';
-  };
-  auto names = [&](std::string_view name) {
-    for (std::size_t at = 0; at + name.size() <= sql.size(); ++at) {
-      if (rewrite::detail::iequals(sql.substr(at, name.size()), name) &&
-          (at == 0 || !word(sql[at - 1])) &&
-          (at + name.size() == sql.size() || !word(sql[at + name.size()]))) {
-        return true;
-      }
-    }
-    return false;
-  };
   for (const rewrite::NewDescendant& table : new_descendants_) {
-    if (!names(table.name)) {
+    if (!rewrite::may_touch_new_descendant(sql, table.name)) {
       continue;
     }
     rewrite::RewriteResult refusal;
     refusal.outcome =
         table.reject ? rewrite::Outcome::rejected : rewrite::Outcome::passthrough_unsupported;
-    refusal.reason = "migration \"" + table.migration + "\": " + table.name +
-                     " became a partition or inheritance child of the migration's table in this "
-                     "transaction, and the migration covers it once the transaction ends: write "
-                     "it through the parent table, or after COMMIT";
+    refusal.reason = rewrite::new_descendant_refusal(table);
     refusal.uses.push_back(rewrite::MigrationUse{table.migration});
     return {std::make_shared<const rewrite::RewriteResult>(std::move(refusal)), std::nullopt};
   }

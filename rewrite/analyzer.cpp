@@ -7,6 +7,7 @@
 #include <array>
 #include <functional>
 
+#include "rewrite/new_descendant.hpp"
 #include "rewrite/sql_text.hpp"
 
 namespace switchyard::rewrite::detail {
@@ -39,7 +40,32 @@ void Analyzer::statement(const PgQuery__RawStmt* raw) {
   stmt_begin_ = raw->stmt_location;
   stmt_end_ =
       raw->stmt_len > 0 ? raw->stmt_location + raw->stmt_len : static_cast<int>(sql_.size());
+  refuse_new_descendants_named();
   dispatch(raw->stmt, nullptr, true);
+}
+
+// One text runs in one transaction as far as the rules go (the session builds them again only
+// once the text is done), so a table an earlier statement of it made a descendant is not
+// covered yet, as in a later text of the same transaction (proxy/session_rewrite.cpp).
+void Analyzer::refuse_new_descendants_named() {
+  if (new_descendants.empty()) [[likely]] {
+    return;
+  }
+  const std::string_view text = std::string_view(sql_).substr(
+      static_cast<std::size_t>(stmt_begin_), static_cast<std::size_t>(stmt_end_ - stmt_begin_));
+  for (const NewDescendant& table : new_descendants) {
+    if (!may_touch_new_descendant(text, table.name)) {
+      continue;
+    }
+    const auto m = std::find_if(migrations_.begin(), migrations_.end(),
+                                [&](const Migration& mm) { return mm.name == table.migration; });
+    const Migration* migration = m != migrations_.end() ? &*m : nullptr;
+    if (migration != nullptr) {
+      involved.insert(migration);
+    }
+    problems.push_back(Problem{migration, new_descendant_refusal(table)});
+    return;
+  }
 }
 
 MigrationUse& Analyzer::use(const Migration* m) {

@@ -148,6 +148,9 @@ class Analyzer {
   /// inheritance child of a mapped table.
   void mark_descendants_change(const Node* stmt);
   bool text_mentions_mapped_table(std::string_view text) const;
+  /// A problem for the statement when it names a relation an earlier statement of the text
+  /// made a descendant of a mapped table.
+  void refuse_new_descendants_named();
   bool reads_new(const Migration* m) const { return m->reads == Reads::new_column; }
   void other_statement_with_mapped_tables(const Node* stmt, const Scope* outer);
 

@@ -1745,6 +1745,20 @@ class PartitionTest(RewriteCase):
         finally:
             self.pg.query("DROP TABLE IF EXISTS readings_mid")
 
+    def test_a_partition_named_later_in_the_text_that_creates_it_is_refused(self):
+        # A migration tool that sends a whole file as one Query: the text is one transaction,
+        # and the rules cover the partition only after it, so the INSERT naming it is refused
+        # and none of the text runs (the table is not created either).
+        with self.connect() as conn:
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                self.simple(conn, "CREATE TABLE readings_mid PARTITION OF readings FOR VALUES "
+                                  "FROM (300) TO (400); CREATE INDEX ON readings_mid (unit); "
+                                  "INSERT INTO readings_mid (id, unit) VALUES (302, 'lb')")
+            self.assert_rejected(raised, "readings-unit")
+            self.assertIn("readings_mid became a partition", str(raised.exception))
+        self.assertEqual(self.pg.query("SELECT to_regclass('readings_mid') IS NULL"), [(True,)])
+        self.assertEqual(self.pg.query("SELECT count(*) FROM readings WHERE id > 300"), [(0,)])
+
     def test_under_passthrough_a_new_partition_named_in_its_transaction_is_forwarded(self):
         migrations = [dict(m, on_unsupported="passthrough") for m in self.MIGRATIONS]
         p = self.migration_proxy(migrations)

@@ -156,6 +156,62 @@ TEST(DdlTest, APartitionOfAMappedTableAddedOrRemovedIsFlagged) {
   }
 }
 
+// The session builds its rules again only once a text is done, so a later statement of the
+// text that creates the partition is refused by the partition's name as a later text of its
+// transaction is (the session's part is in the proxy's tests), under the migration's policy.
+TEST(DdlTest, ANewPartitionNamedLaterInTheSameTextIsRefused) {
+  Migration passthrough = users_migration(Writes::both, Reads::new_column, false, false);
+  passthrough.name = "accounts-owner";
+  passthrough.table = "accounts";
+  passthrough.old_column = "owner";
+  passthrough.new_column = "owner_id";
+  const Rewriter both({users_migration(Writes::both, Reads::new_column), passthrough});
+  const StaticCatalog cat = make_catalog();
+  struct Row {
+    const char* sql;
+    Outcome outcome;
+  };
+  for (const Row& row : std::initializer_list<Row>{
+           {"CREATE TABLE users_2 PARTITION OF users FOR VALUES FROM (100) TO (200); "
+            "INSERT INTO users_2 (id, status) VALUES (150, 'a')",
+            Outcome::rejected},
+           {"CREATE TABLE users_2 PARTITION OF users FOR VALUES FROM (100) TO (200);\n"
+            "UPDATE public.USERS_2 SET status = 'b'",
+            Outcome::rejected},
+           {"ALTER TABLE users ATTACH PARTITION users_3 FOR VALUES FROM (200) TO (300); "
+            "DELETE FROM users_3 WHERE id = 1",
+            Outcome::rejected},
+           {"CREATE TABLE users_old (note text) INHERITS (users); COMMIT; "
+            "INSERT INTO \"users_old\" (id, status) VALUES (1, 'a')",
+            Outcome::rejected},
+           {"CREATE TABLE accounts_2 PARTITION OF accounts FOR VALUES IN (1); "
+            "INSERT INTO accounts_2 (id, owner) VALUES (1, 'x')",
+            Outcome::passthrough_unsupported},
+           // Statements that leave its rows alone, and writes through the parent, go on.
+           {"CREATE TABLE users_2 PARTITION OF users FOR VALUES FROM (100) TO (200); "
+            "CREATE INDEX ON users_2 (state); COMMENT ON TABLE users_2 IS 'x'",
+            Outcome::unchanged},
+           {"CREATE TABLE users_2 PARTITION OF users FOR VALUES FROM (100) TO (200); "
+            "INSERT INTO users (id, status) VALUES (150, 'a')",
+            Outcome::rewritten},
+           // Only a whole word is the name; and a statement before the CREATE is not refused.
+           {"CREATE TABLE users_2 PARTITION OF users FOR VALUES FROM (100) TO (200); "
+            "INSERT INTO users_20 (id) VALUES (1)",
+            Outcome::unchanged},
+           {"INSERT INTO users_2 (id) VALUES (1); "
+            "CREATE TABLE users_2 PARTITION OF users FOR VALUES FROM (100) TO (200)",
+            Outcome::unchanged},
+       }) {
+    SCOPED_TRACE(row.sql);
+    const RewriteResult r = both.rewrite(row.sql, {}, cat);
+    EXPECT_EQ(r.outcome, row.outcome);
+    if (row.outcome == Outcome::rejected || row.outcome == Outcome::passthrough_unsupported) {
+      EXPECT_NE(r.reason.find("became a partition or inheritance child"), std::string::npos)
+          << r.reason;
+    }
+  }
+}
+
 TEST(MetricsTest, KindsAndUses) {
   const Rewriter rw({users_migration(Writes::both, Reads::new_column)});
   const StaticCatalog cat = make_catalog();
