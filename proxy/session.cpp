@@ -6,7 +6,9 @@
 
 #include "protocol/authentication.hpp"
 #include "protocol/backend_key_data.hpp"
+#include "protocol/byte_reader.hpp"
 #include "protocol/error_response.hpp"
+#include "protocol/query.hpp"
 #include "protocol/startup.hpp"
 #include "proxy/backend_handler.hpp"
 #include "proxy/frame_reader.hpp"
@@ -22,27 +24,10 @@ namespace {
 using namespace net::experimental::awaitable_operators;
 namespace be = protocol::backend;
 
-// The search_path a session starts with, from `options=-c search_path=...` in its startup
-// packet; empty means the server default ("$user", public).
-std::vector<std::string> search_path_from_options(std::string_view options) {
+// A search_path value as Postgres prints and parses it: schemas separated by commas, unquoted
+// names folded to lower case, quoted ones kept as written.
+std::vector<std::string> split_search_path(std::string_view raw) {
   std::vector<std::string> path;
-  static constexpr std::string_view kKey = "search_path=";
-  auto at = options.find(kKey);
-  if (at == std::string_view::npos) {
-    return path;
-  }
-  std::string_view value = options.substr(at + kKey.size());
-  // The value ends at the next unescaped space (libpq escapes spaces in options with '\').
-  std::string raw;
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    if (value[i] == '\\' && i + 1 < value.size()) {
-      raw.push_back(value[++i]);
-    } else if (value[i] == ' ') {
-      break;
-    } else {
-      raw.push_back(value[i]);
-    }
-  }
   std::string item;
   bool quoted = false;
   bool was_quoted = false;
@@ -67,6 +52,35 @@ std::vector<std::string> search_path_from_options(std::string_view options) {
   }
   flush();
   return path;
+}
+
+// The search_path a startup packet sets: a `search_path` parameter of its own (pgjdbc's
+// currentSchema), else the last `-c search_path=...` of `options`, as the server applies them;
+// empty means the server's default. Only a fallback: a session of a database with migrations
+// asks the server, which also applies role and database defaults (server_search_path).
+std::vector<std::string> search_path_from_startup(std::string_view parameter,
+                                                  std::string_view options) {
+  if (!parameter.empty()) {
+    return split_search_path(parameter);
+  }
+  static constexpr std::string_view kKey = "search_path=";
+  auto at = options.rfind(kKey);
+  if (at == std::string_view::npos) {
+    return {};
+  }
+  std::string_view value = options.substr(at + kKey.size());
+  // The value ends at the next unescaped space (libpq escapes spaces in options with '\').
+  std::string raw;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == '\\' && i + 1 < value.size()) {
+      raw.push_back(value[++i]);
+    } else if (value[i] == ' ') {
+      break;
+    } else {
+      raw.push_back(value[i]);
+    }
+  }
+  return split_search_path(raw);
 }
 
 std::string endpoint_text(const tcp_socket& socket) {
@@ -105,6 +119,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // `last_attempt`: an upstream lost before its first message is reported to the client
   // instead of returned as Step::upstream_lost.
   awaitable<Step> authenticate(bool last_attempt);
+  awaitable<bool> learn_search_path();
   using RelayEnd = std::variant<PumpEnd, PumpEnd>;  // which direction decides the end, and how
   awaitable<void> relay();
   awaitable<void> finish_relay(RelayEnd ended);
@@ -239,7 +254,7 @@ awaitable<Session::Step> Session::negotiate_startup() {
     if (database_.empty()) {
       database_ = user_;
     }
-    search_path_ = search_path_from_options(startup.get("options"));
+    search_path_ = search_path_from_startup(startup.get("search_path"), startup.get("options"));
     const auto* raw = frame.body.data() - 4;
     startup_packet_.assign(raw, raw + frame.size);
     co_return Step::next;
@@ -432,6 +447,13 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
         co_return Step::done;
       case be::kReadyForQuery:
         append(frame);
+        if (!snapshot_->config->migrations.empty() && !co_await learn_search_path()) {
+          co_await flush();
+          co_await send_error(client_, "FATAL", "08006",
+                              "upstream " + snapshot_->config->upstream.address.to_string() +
+                                  " closed the connection at startup");
+          co_return Step::done;
+        }
         if (!co_await flush()) {
           co_return Step::done;
         }
@@ -441,6 +463,49 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
         break;
     }
   }
+}
+
+// Which tables a session's unqualified names mean depends on its search_path, which role and
+// database defaults (ALTER ROLE / DATABASE ... SET), the server's configuration and the startup
+// packet decide together: only the server knows the result. Asked once, before the client hears
+// ReadyForQuery, so that nothing of the client's is in flight; false when the upstream is lost.
+awaitable<bool> Session::learn_search_path() {
+  protocol::MessageWriter query;
+  protocol::encode_query(query, "SHOW search_path");
+  if (co_await upstream_->write(net::buffer(query.data().data(), query.size()))) {
+    co_return false;
+  }
+  std::optional<std::string> value;
+  for (;;) {
+    auto result = co_await upstream_reader_.next(*upstream_, FrameReader::Phase::normal);
+    if (std::holds_alternative<FrameReader::Failure>(result)) {
+      co_return false;
+    }
+    const auto& frame = std::get<protocol::Frame>(result);
+    if (frame.type == be::kReadyForQuery) {
+      break;
+    }
+    if (frame.type == be::kDataRow) {
+      protocol::ByteReader row(frame.body);
+      const auto columns = row.i16();
+      const auto length = row.i32();
+      if (columns.value_or(0) >= 1 && length.value_or(-1) >= 0) {
+        if (auto text = row.bytes(static_cast<std::size_t>(*length))) {
+          value.emplace(reinterpret_cast<const char*>(text->data()), text->size());
+        }
+      }
+    }
+    // RowDescription, CommandComplete; an ErrorResponse leaves the path the startup packet set.
+  }
+  if (value) {
+    search_path_ = split_search_path(*value);
+  } else {
+    spdlog::warn(
+        "event=search_path_unknown session={} user={} reason=\"SHOW search_path gave no "
+        "value\": unqualified names resolve with the startup packet's search_path",
+        id_, log_value(user_));
+  }
+  co_return true;
 }
 
 awaitable<void> Session::relay() {

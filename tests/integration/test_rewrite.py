@@ -727,6 +727,36 @@ class WritesBothTest(RewriteCase):
         self.assertEqual(self.direct("SELECT id FROM alice.users"), [(3,)])
         self.assertEqual(self.rows("users"), [(11, "active", "active")])
 
+    def test_search_path_from_role_and_database_defaults_and_startup_parameters(self):
+        # Each session starts with shadow first on its search_path, set where the proxy cannot
+        # read it off the startup packet: only the server knows, so an unqualified `users` is
+        # shadow.users (no new column) and nothing may be rewritten; public.users stays empty.
+        self.pg.create_role("bob", "bob-pw")
+        self.pg.query("ALTER ROLE bob SET search_path = shadow, public; "
+                      "GRANT ALL ON SCHEMA shadow TO bob; GRANT ALL ON shadow.users TO bob")
+        self.addCleanup(self.pg.query, "DELETE FROM shadow.users WHERE id > 200")
+        with self.subTest("ALTER ROLE ... SET search_path"):
+            with self.connect(user="bob", password="bob-pw") as conn:
+                conn.execute("INSERT INTO users (id, status) VALUES (201, 'active')")
+        database = self.pg.query("SELECT current_database()")[0][0]
+        self.pg.query(f'ALTER DATABASE "{database}" SET search_path = shadow, public')
+        try:
+            with self.subTest("ALTER DATABASE ... SET search_path"):
+                with self.connect() as conn:
+                    conn.execute("INSERT INTO users (id, status) VALUES (%s, 'active')", (202,))
+        finally:
+            self.pg.query(f'ALTER DATABASE "{database}" RESET search_path')
+        with self.subTest("a search_path parameter in the startup packet (pgjdbc)"):
+            with self.raw_session(extra={"search_path": "shadow, public"}) as conn:
+                conn.send(wire.query("INSERT INTO users (id, status) VALUES (203, 'active')"))
+                self.assertEqual(wire.kinds(conn.read_until_ready()), b"CZ")
+        with self.subTest("the last of two -c search_path options"):
+            with self.connect(options="-c search_path=public -c search_path=shadow,public") as c:
+                c.execute("INSERT INTO users (id, status) VALUES (204, 'active')")
+        self.assertEqual(self.direct("SELECT id FROM shadow.users WHERE id > 200 ORDER BY id"),
+                         [(201,), (202,), (203,), (204,)])
+        self.assertEqual(self.rows("users"), [])
+
     def test_a_shape_reused_before_a_search_path_change_is_not_reused_after_it(self):
         # The session keeps the shapes it reused (proxy/session_rewrite.hpp): the same shape
         # after SET search_path names shadow.users, which has no new column, and must be
@@ -1975,6 +2005,83 @@ class UpsertWritesNewTest(RewriteCase):
                              "(lower(handle)) DO NOTHING")
         self.assertEqual(self.pg.query("SELECT handle, handle_v2, hits FROM handles ORDER BY "
                                        "handle_v2"), [(None, "ann", 3), (None, "bob", 1)])
+
+
+
+@requires_proxy
+class NewNameTakenElsewhereTest(RewriteCase):
+    """reads = new where the new column's name is another relation's column too (places.state)
+    or an output's name: a read of O served from a bare N would read that one instead (wrong
+    rows, 42883 through the type change's CASE, or 42702 beside the mapped table). The two
+    columns agree here, so each query through the proxy must answer what it answers sent
+    straight to Postgres, reading the old column.
+    """
+
+    MIGRATIONS = both_migrations(writes="both", reads="new")
+    QUERIES = (
+        "SELECT id FROM {t} WHERE EXISTS (SELECT 1 FROM places WHERE status = 'active' "
+        "AND places.user_id = {t}.id) ORDER BY id",
+        "SELECT id, (SELECT count(*) FROM places p WHERE status = 'active') AS n FROM {t} "
+        "ORDER BY id",
+        "SELECT x.id, l.n FROM {t} x, LATERAL (SELECT count(*) AS n FROM places "
+        "WHERE status = 'active' AND places.user_id <= x.id) l ORDER BY 1",
+        "SELECT id FROM {t} WHERE 'NY' IN (SELECT status FROM places) ORDER BY id",
+        "SELECT id FROM {t} WHERE EXISTS (SELECT 1 FROM (VALUES ('active')) v(state) "
+        "WHERE v.state = status) ORDER BY id",
+        "WITH c AS (SELECT 'active'::text AS state) SELECT id FROM {t} WHERE EXISTS "
+        "(SELECT 1 FROM c WHERE c.state = status) ORDER BY id",
+        "SELECT x.id, status FROM {t} x JOIN places p ON p.user_id = x.id ORDER BY x.id",
+        "SELECT status, count(*) FROM {t} x JOIN places p ON p.user_id = x.id "
+        "GROUP BY status ORDER BY status",
+        "SELECT id, name AS state FROM {t} ORDER BY status, id",
+        "SELECT DISTINCT ON (status) id, name AS state FROM {t} ORDER BY status, id",
+        "SELECT status FROM {t} UNION SELECT 'zz' ORDER BY status",
+    )
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("CREATE TABLE places (id int PRIMARY KEY, user_id int, state text, "
+                     "city text)")
+
+    def setUp(self):
+        super().setUp()
+        self.pg.query("TRUNCATE places")
+        # Names sort against the statuses, and each place's state differs from its owner's.
+        self.direct("INSERT INTO users VALUES (1, 'd', 'active', 'active'), "
+                    "(2, 'c', 'inactive', 'inactive'), (3, 'b', 'active', 'active'), "
+                    "(4, 'a', 'NY', 'NY')")
+        self.direct("INSERT INTO accounts VALUES (1, 'd', 'active', 1), (2, 'c', 'inactive', 0), "
+                    "(3, 'b', 'active', 1), (4, 'a', 'inactive', 0)")
+        self.direct("INSERT INTO places VALUES (10, 1, 'inactive', 'x'), (11, 2, 'active', 'y'), "
+                    "(12, 4, 'NY', 'z')")
+
+    def test_reads_answer_as_the_old_column_does(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                for text in self.QUERIES:
+                    sql = text.format(t=t.table)
+                    with self.subTest(sql=sql):
+                        self.assertEqual(conn.execute(sql).fetchall(), self.direct(sql))
+        # The data tells the right column from the wrong one: a read of places.state would
+        # find user 2, and DISTINCT ON the output `state` (the names) would keep four rows.
+        self.assertEqual(self.direct(self.QUERIES[0].format(t="users")), [(1,)])
+        self.assertEqual(len(self.direct(self.QUERIES[9].format(t="users"))), 3)
+
+    def test_an_update_filtering_beside_another_table_updates_the_rows_it_did(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                with self.subTest(table=t.table):
+                    conn.execute(f"UPDATE {t.table} SET name = 'e' FROM places p "
+                                 f"WHERE p.user_id = {t.table}.id AND status = 'active'")
+                    self.assertEqual(self.direct(f"SELECT id FROM {t.table} WHERE name = 'e'"),
+                                     [(1,)])
+
+    def test_a_qualifier_another_relation_takes_is_refused(self):
+        with self.connect() as conn:
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                conn.execute("SELECT id FROM users WHERE EXISTS (SELECT 1 FROM places users "
+                             "WHERE status = 'active')")
+            self.assert_rejected(raised, RENAME)
 
 
 if __name__ == "__main__":
