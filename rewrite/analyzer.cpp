@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <functional>
 
 #include "rewrite/new_descendant.hpp"
+#include "rewrite/search_path_setting.hpp"
 #include "rewrite/sql_text.hpp"
 
 namespace switchyard::rewrite::detail {
@@ -42,6 +44,65 @@ void Analyzer::statement(const PgQuery__RawStmt* raw) {
       raw->stmt_len > 0 ? raw->stmt_location + raw->stmt_len : static_cast<int>(sql_.size());
   refuse_new_descendants_named();
   dispatch(raw->stmt, nullptr, true);
+  follow_search_path(raw->stmt);
+}
+
+void Analyzer::follow_search_path(const Node* stmt) {
+  if (stmt == nullptr) {
+    return;
+  }
+  if (stmt->node_case == PG_QUERY__NODE__NODE_VARIABLE_SET_STMT) {
+    const auto& set = *stmt->variable_set_stmt;
+    const std::optional<SearchPathChange> change = search_path_change_of(set);
+    if (!change) {
+      return;
+    }
+    path_changed_in_text_ = true;
+    if (change->kind == SearchPathChange::Kind::reset) {
+      path_unknown_ = true;
+      return;
+    }
+    text_session_ = *current_session_;
+    text_session_.search_path = change->schemas;
+    current_session_ = &text_session_;
+    path_unknown_ = false;
+    // A value written as a string ('app', E'app', U&'app', $$app$$) is a literal, which the
+    // text's literal shape stands in for; an identifier is not.
+    for (std::size_t i = 0; i < set.n_args; ++i) {
+      const int location = set.args[i]->a_const->location;
+      if (location < 0) {
+        continue;
+      }
+      std::size_t at = static_cast<std::size_t>(location);
+      const std::size_t prefix_end = std::min(sql_.size(), at + 2);
+      while (at < prefix_end &&
+             (std::isalpha(static_cast<unsigned char>(sql_[at])) != 0 || sql_[at] == '&')) {
+        ++at;
+      }
+      if (at < sql_.size() && (sql_[at] == '\'' || sql_[at] == '$')) {
+        literals_decide = true;
+      }
+    }
+    return;
+  }
+  if (stmt->node_case == PG_QUERY__NODE__NODE_DISCARD_STMT &&
+      stmt->discard_stmt->target == PG_QUERY__DISCARD_MODE__DISCARD_ALL) {
+    path_changed_in_text_ = true;
+    path_unknown_ = true;
+    return;
+  }
+  if (path_changed_in_text_ && stmt->node_case == PG_QUERY__NODE__NODE_TRANSACTION_STMT) {
+    switch (stmt->transaction_stmt->kind) {
+      case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_BEGIN:
+      case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_START:
+      case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_SAVEPOINT:
+      case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_RELEASE:
+        return;
+      default:  // COMMIT keeps a SET and drops a SET LOCAL; ROLLBACK drops both
+        path_unknown_ = true;
+        return;
+    }
+  }
 }
 
 // One text runs in one transaction as far as the rules go (the session builds them again only

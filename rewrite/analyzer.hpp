@@ -122,6 +122,7 @@ class Analyzer {
   std::vector<NewDescendant> new_descendants;
   std::optional<CopyPlan> copy;
   /// Statements added to the text by staged COPYs (copy_staging.cpp), numbered in the rewritten
+  bool literals_decide = false;
   /// text: those whose CommandComplete is hidden, the INSERTs whose count is the COPY's, how many
   /// were added, and why the first COPY was staged.
   std::vector<int> hidden_statements;
@@ -153,6 +154,8 @@ class Analyzer {
   void refuse_new_descendants_named();
   bool reads_new(const Migration* m) const { return m->reads == Reads::new_column; }
   void other_statement_with_mapped_tables(const Node* stmt, const Scope* outer);
+  /// Follows a statement's change of the search_path for the statements after it in the text.
+  void follow_search_path(const Node* stmt);
 
   // scope.cpp
   /// `dml_target`: the relation an INSERT/UPDATE/DELETE writes, which is never a CTE.
@@ -320,6 +323,15 @@ class Analyzer {
   /// COPY FROM STDIN statements met so far in the text.
   int copies_in_ = 0;
   std::set<const PgQuery__ColumnRef*> rewritten_;
+  // The session as the statement being analysed sees it: a SET search_path earlier in the
+  // text holds for the statements after it, as it does on the server.
+  SessionContext text_session_;
+  const SessionContext* current_session_ = &session_;
+  bool path_changed_in_text_ = false;
+  // After RESET search_path, DISCARD ALL, or a transaction end behind a change, the path is the
+  // session's reset value or what a rollback restores: the session learns it only once the
+  // text is done, so unqualified names after it cannot be resolved.
+  bool path_unknown_ = false;
   /// A relation was wrapped for USING: system columns and schema-qualified references are
   /// checked too (the subquery has neither).
   bool wrapped_any_ = false;

@@ -127,7 +127,8 @@ void Analyzer::stage_copy(const Migration* m, const std::string& why, Relation& 
       }
     }
   }
-  const RewriteResult moved = Rewriter(std::move(rules)).rewrite(insert, session_, catalog_);
+  const RewriteResult moved =
+      Rewriter(std::move(rules)).rewrite(insert, *current_session_, catalog_);
   switch (moved.outcome) {
     case Outcome::needs_catalog:
       for (const QualifiedName& q : moved.missing) {

@@ -299,7 +299,8 @@ std::optional<LiteralShape> literal_shape(std::string_view sql) {
 
 std::optional<LiteralTemplate> LiteralTemplate::of(const RewriteResult& tmpl) {
   if ((tmpl.outcome != Outcome::unchanged && tmpl.outcome != Outcome::rewritten) || tmpl.copy ||
-      !tmpl.hidden_statements.empty() || !tmpl.missing.empty() || !tmpl.missing_functions.empty()) {
+      !tmpl.hidden_statements.empty() || !tmpl.missing.empty() || !tmpl.missing_functions.empty() ||
+      tmpl.literals_decide) {
     return std::nullopt;
   }
   if (tmpl.outcome == Outcome::unchanged) {
@@ -440,7 +441,7 @@ std::shared_ptr<const RewriteResult> instantiate(const RewriteResult& tmpl,
       tmpl.outcome, std::move(*sql), tmpl.reason, tmpl.uses, tmpl.missing, tmpl.missing_functions,
       tmpl.kinds, tmpl.ddl_on_mapped_table, tmpl.descendants_changed, tmpl.new_descendants,
       tmpl.copy, tmpl.hidden_statements, tmpl.copy_count_statements, tmpl.staged_because,
-      tmpl.staged_passthrough});
+      tmpl.staged_passthrough, tmpl.literals_decide});
 }
 
 bool same_result(const RewriteResult& a, const RewriteResult& b) {

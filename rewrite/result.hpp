@@ -82,6 +82,9 @@ struct RewriteResult {
   /// Outside a Query the text is forwarded as the client wrote it, not refused: every staged
   /// COPY's migration says on_unsupported = passthrough.
   bool staged_passthrough = false;
+  /// A literal of the text decides what its names mean (`SET search_path = 'app'` before a
+  /// statement of the same text): the rewrite of its literal shape serves no other text.
+  bool literals_decide = false;
 };
 
 }  // namespace switchyard::rewrite

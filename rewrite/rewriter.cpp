@@ -69,6 +69,7 @@ RewriteResult Rewriter::rewrite(std::string_view sql, const SessionContext& sess
   result.ddl_on_mapped_table = analyzer.ddl_on_mapped_table;
   result.descendants_changed = analyzer.descendants_changed;
   result.new_descendants = std::move(analyzer.new_descendants);
+  result.literals_decide = analyzer.literals_decide;
   if (!analyzer.missing.empty() || !analyzer.missing_functions.empty()) {
     result.outcome = Outcome::needs_catalog;
     for (const QualifiedName& q : analyzer.missing) {

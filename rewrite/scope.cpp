@@ -36,8 +36,18 @@ std::optional<QualifiedName> Analyzer::resolve_table_name(const PgQuery__RangeVa
   if (rv->schemaname != nullptr && rv->schemaname[0] != '\0') {
     return QualifiedName{rv->schemaname, table};
   }
-  for (const std::string& entry : session_.search_path) {
-    std::string schema = entry == "$user" ? session_.user : entry;
+  if (path_unknown_) {
+    problems.push_back(
+        Problem{nullptr,
+                "the search_path after RESET search_path, DISCARD ALL or a transaction end "
+                "earlier in the same text is not known to the rewrite, so \"" +
+                    table +
+                    "\" cannot be resolved: send the statements after it in a query "
+                    "of their own, or qualify the table with its schema"});
+    return std::nullopt;
+  }
+  for (const std::string& entry : current_session_->search_path) {
+    std::string schema = entry == "$user" ? current_session_->user : entry;
     if (schema.empty()) {
       continue;
     }

@@ -4,9 +4,8 @@
 #include "rewrite/sql_text.hpp"
 
 namespace switchyard::rewrite {
-namespace {
 
-std::optional<SearchPathChange> from_set(const PgQuery__VariableSetStmt& set) {
+std::optional<SearchPathChange> detail::search_path_change_of(const PgQuery__VariableSetStmt& set) {
   if (set.kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL) {
     return SearchPathChange{SearchPathChange::Kind::reset, false, {}};
   }
@@ -35,6 +34,8 @@ std::optional<SearchPathChange> from_set(const PgQuery__VariableSetStmt& set) {
       return std::nullopt;  // FROM CURRENT: the value is what it already is
   }
 }
+
+namespace {
 
 // Whether `sql` may hold a SET, RESET or DISCARD: every statement of a session with a migration
 // asks, so a text of one statement is judged by its first word alone, and only one that may
@@ -65,7 +66,7 @@ std::optional<SearchPathChange> search_path_change(std::string_view sql) {
       continue;
     }
     if (stmt->node_case == PG_QUERY__NODE__NODE_VARIABLE_SET_STMT) {
-      if (auto change = from_set(*stmt->variable_set_stmt)) {
+      if (auto change = detail::search_path_change_of(*stmt->variable_set_stmt)) {
         last = std::move(change);
       }
     } else if (stmt->node_case == PG_QUERY__NODE__NODE_DISCARD_STMT &&

@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+struct PgQuery__VariableSetStmt;  // pg_query.pb-c.h
+
 namespace switchyard::rewrite {
 
 /// What a statement text does to the session's search_path, which decides what an unqualified
@@ -22,5 +24,10 @@ struct SearchPathChange {
 /// RESET search_path, SET ... TO DEFAULT, RESET ALL, DISCARD ALL), or nullopt when it makes
 /// none. Cheap for texts that cannot contain one: no parse unless a keyword appears.
 std::optional<SearchPathChange> search_path_change(std::string_view sql);
+
+namespace detail {
+/// What one parsed SET or RESET does to the search_path; nullopt when it leaves it alone.
+std::optional<SearchPathChange> search_path_change_of(const PgQuery__VariableSetStmt& set);
+}  // namespace detail
 
 }  // namespace switchyard::rewrite

@@ -786,6 +786,26 @@ class WritesBothTest(RewriteCase):
         self.assertEqual(self.rows("users"), [(i, "active", "active") for i in (21, 22, 23)])
         self.assertEqual(self.direct("SELECT id FROM shadow.users WHERE id > 20 ORDER BY id"),
                          [(24,), (25,)])
+    def test_a_search_path_set_earlier_in_the_same_text_decides_the_statements_after_it(self):
+        self.addCleanup(self.pg.query, "DELETE FROM shadow.users WHERE id > 200")
+        with self.connect() as conn:
+            self.simple(conn, "SET search_path = shadow, public; "
+                              "INSERT INTO users (id, status) VALUES (211, 'active')")
+        with self.connect(options="-c search_path=shadow,public") as conn:
+            self.simple(conn, "SET search_path = public; "
+                              "INSERT INTO users (id, status) VALUES (212, 'active')")
+            # What RESET restores only the session knows once the text is done: refused.
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                self.simple(conn, "RESET search_path; "
+                                  "INSERT INTO users (id, status) VALUES (213, 'active')")
+            self.assertIn("search_path", str(raised.exception))
+            # The RESET alone goes through, and the session follows it.
+            self.simple(conn, "RESET search_path")
+            conn.execute("INSERT INTO users (id, status) VALUES (214, 'active')")
+        self.assertEqual(self.direct("SELECT id FROM shadow.users WHERE id > 200 ORDER BY id"),
+                         [(211,), (214,)])
+        self.assertEqual(self.rows("users"), [(212, "active", "active")])
+
 
     def test_a_search_path_change_rolled_back_with_its_transaction_is_undone(self):
         # After each rolled-back SET, `users` means public.users again, which has the new

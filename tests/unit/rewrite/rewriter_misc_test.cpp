@@ -212,6 +212,68 @@ TEST(DdlTest, ANewPartitionNamedLaterInTheSameTextIsRefused) {
   }
 }
 
+// A SET search_path earlier in a text holds for the statements after it there, as on the
+// server (the session follows it for later texts); after RESET or a transaction end behind a
+// change the path is what the session alone can tell, so an unqualified name is refused.
+TEST(SearchPathInTextTest, ASetEarlierInTheTextDecidesForTheStatementsAfterIt) {
+  const Rewriter rw({users_migration(Writes::both, Reads::new_column)});
+  const StaticCatalog cat = make_catalog();
+  SessionContext audit_first;
+  audit_first.search_path = {"audit", "public"};
+  struct Row {
+    const char* sql;
+    const SessionContext& session;
+    Outcome outcome;
+    const char* expected;  // for rewritten
+  };
+  const SessionContext plain;
+  for (const Row& row : std::initializer_list<Row>{
+           {"SET search_path = audit, public; SELECT status FROM users", plain, Outcome::unchanged,
+            nullptr},
+           {"SET search_path = audit; SELECT status FROM public.users", plain, Outcome::rewritten,
+            "SET search_path = audit; SELECT state AS status FROM public.users"},
+           {"SET search_path = public; SELECT status FROM users", audit_first, Outcome::rewritten,
+            "SET search_path = public; SELECT state AS status FROM users"},
+           {"SELECT status FROM users; SET search_path TO audit", plain, Outcome::rewritten,
+            "SELECT state AS status FROM users; SET search_path TO audit"},
+           {"BEGIN; SET LOCAL search_path = audit; SELECT status FROM users; COMMIT", plain,
+            Outcome::unchanged, nullptr},
+           {"SET search_path = 'audit'; UPDATE users SET status = 'a'", plain, Outcome::unchanged,
+            nullptr},
+           {"RESET search_path; SELECT status FROM public.users", audit_first, Outcome::rewritten,
+            "RESET search_path; SELECT state AS status FROM public.users"},
+           // What the path is after these only the session knows.
+           {"RESET search_path; SELECT status FROM users", audit_first, Outcome::rejected, nullptr},
+           {"DISCARD ALL; INSERT INTO users (id, status) VALUES (1, 'a')", plain, Outcome::rejected,
+            nullptr},
+           {"BEGIN; SET LOCAL search_path = audit; COMMIT; SELECT status FROM users", plain,
+            Outcome::rejected, nullptr},
+       }) {
+    SCOPED_TRACE(row.sql);
+    const RewriteResult r = rw.rewrite(row.sql, row.session, cat);
+    EXPECT_EQ(r.outcome, row.outcome) << r.reason;
+    if (row.expected != nullptr) {
+      EXPECT_EQ(r.sql, row.expected);
+    }
+    if (row.outcome == Outcome::rejected) {
+      EXPECT_NE(r.reason.find("search_path"), std::string::npos) << r.reason;
+    }
+  }
+  // A value written as a string is a literal: the text's literal shape cannot stand for it.
+  for (const char* sql : {"SET search_path = 'audit'; SELECT status FROM users",
+                          "SET search_path = E'audit', public; SELECT status FROM users",
+                          "SET search_path = $$audit$$; SELECT status FROM users"}) {
+    SCOPED_TRACE(sql);
+    EXPECT_TRUE(rw.rewrite(sql, plain, cat).literals_decide);
+  }
+  for (const char* sql : {"SET search_path = audit; SELECT status FROM users",
+                          "SET search_path = \"audit\", e1; SELECT status FROM users",
+                          "SELECT status FROM users WHERE status = 'a'"}) {
+    SCOPED_TRACE(sql);
+    EXPECT_FALSE(rw.rewrite(sql, plain, cat).literals_decide);
+  }
+}
+
 TEST(MetricsTest, KindsAndUses) {
   const Rewriter rw({users_migration(Writes::both, Reads::new_column)});
   const StaticCatalog cat = make_catalog();
