@@ -70,6 +70,8 @@ struct Scope {
   std::vector<Cte> ctes;
   /// Column names merged by `JOIN ... USING` at this level: a bare one is the merged column.
   std::vector<std::string> merged;
+  /// The names of `JOIN ... USING (...) AS name` at this level, which qualify merged columns.
+  std::vector<std::string> using_aliases;
   /// The FROM clause as a tree (from_items: the top-level items' nodes, in order).
   std::deque<FromNode> from_nodes;
   std::vector<int> from_items;
@@ -120,9 +122,9 @@ class Analyzer {
   bool ddl_on_mapped_table = false;
   bool descendants_changed = false;
   std::vector<NewDescendant> new_descendants;
+  bool literals_decide = false;
   std::optional<CopyPlan> copy;
   /// Statements added to the text by staged COPYs (copy_staging.cpp), numbered in the rewritten
-  bool literals_decide = false;
   /// text: those whose CommandComplete is hidden, the INSERTs whose count is the COPY's, how many
   /// were added, and why the first COPY was staged.
   std::vector<int> hidden_statements;
@@ -152,10 +154,10 @@ class Analyzer {
   /// A problem for the statement when it names a relation an earlier statement of the text
   /// made a descendant of a mapped table.
   void refuse_new_descendants_named();
-  bool reads_new(const Migration* m) const { return m->reads == Reads::new_column; }
-  void other_statement_with_mapped_tables(const Node* stmt, const Scope* outer);
   /// Follows a statement's change of the search_path for the statements after it in the text.
   void follow_search_path(const Node* stmt);
+  bool reads_new(const Migration* m) const { return m->reads == Reads::new_column; }
+  void other_statement_with_mapped_tables(const Node* stmt, const Scope* outer);
 
   // scope.cpp
   /// `dml_target`: the relation an INSERT/UPDATE/DELETE writes, which is never a CTE.
@@ -174,6 +176,13 @@ class Analyzer {
                        Relation** rel);
   Relation* find_refname(const Scope& scope, std::string_view name, int* levels) const;
   bool mapped_in_chain(const Scope& scope, const Migration* m) const;
+  /// A bare `column` read from `scope` would not reach `rel` (where a bare name resolved to
+  /// it): another relation there or at a level between has such a column (or unknown ones), or
+  /// a USING join merges one.
+  bool bare_name_captured(const Scope& scope, const Relation& rel, std::string_view column);
+  /// `rel.refname` qualifies a column of `rel` from `scope`: no relation or USING alias nearer
+  /// (or beside it) has that name, and no join alias hides `rel`.
+  bool refname_reaches(const Scope& scope, const Relation& rel) const;
   std::vector<std::string> visible_columns(Relation& rel, bool* known);
   /// The columns COPY names when its statement names none: the visible ones but generated ones.
   std::vector<std::string> copy_columns(Relation& rel, bool* known);
@@ -201,7 +210,9 @@ class Analyzer {
   Names walk_query_node(const Node* n, const Scope* outer);
   void walk_expr(const Node* n, const Scope& scope);
   void column_ref(const PgQuery__ColumnRef* cr, const Scope& scope);
-  void rewrite_read(const PgQuery__ColumnRef* cr, const Migration* m);
+  /// `rel`: the relation `cr` resolved to from `scope`.
+  void rewrite_read(const PgQuery__ColumnRef* cr, const Migration* m, const Scope& scope,
+                    const Relation& rel);
   Names walk_targets(PgQuery__Node* const* targets, size_t n, const Scope& scope);
   void walk_sort_like(const Node* expr, const Scope& scope, const Names& outputs, bool group);
   std::optional<Span> target_span(const PgQuery__ResTarget* rt, bool strip_alias) const;
@@ -312,6 +323,15 @@ class Analyzer {
 
   const std::vector<Migration>& migrations_;
   const SessionContext& session_;
+  // The session as the statement being analysed sees it: a SET search_path earlier in the
+  // text holds for the statements after it, as it does on the server.
+  SessionContext text_session_;
+  const SessionContext* current_session_ = &session_;
+  bool path_changed_in_text_ = false;
+  // After RESET search_path, DISCARD ALL, or a transaction end behind a change, the path is the
+  // session's reset value or what a rollback restores: the session learns it only once the
+  // text is done, so unqualified names after it cannot be resolved.
+  bool path_unknown_ = false;
   const Catalog& catalog_;
   const std::string& sql_;
   const TokenList& tokens_;
@@ -323,15 +343,6 @@ class Analyzer {
   /// COPY FROM STDIN statements met so far in the text.
   int copies_in_ = 0;
   std::set<const PgQuery__ColumnRef*> rewritten_;
-  // The session as the statement being analysed sees it: a SET search_path earlier in the
-  // text holds for the statements after it, as it does on the server.
-  SessionContext text_session_;
-  const SessionContext* current_session_ = &session_;
-  bool path_changed_in_text_ = false;
-  // After RESET search_path, DISCARD ALL, or a transaction end behind a change, the path is the
-  // session's reset value or what a rollback restores: the session learns it only once the
-  // text is done, so unqualified names after it cannot be resolved.
-  bool path_unknown_ = false;
   /// A relation was wrapped for USING: system columns and schema-qualified references are
   /// checked too (the subquery has neither).
   bool wrapped_any_ = false;
@@ -355,6 +366,10 @@ class Analyzer {
   /// from N that way.
   const PgQuery__ColumnRef* aggregate_arg_ = nullptr;
   const Migration* aggregate_cast_ = nullptr;
+  /// A bare name being walked as a whole ORDER BY or DISTINCT ON item, which Postgres matches
+  /// to an output name before an input column, and the select's output names.
+  const PgQuery__ColumnRef* sort_name_ = nullptr;
+  const std::vector<std::string>* sort_outputs_ = nullptr;
 };
 
 /// Smallest `location` in the subtree of `node` (-1 if none): where an expression starts, up to
@@ -371,6 +386,9 @@ Names function_columns(const PgQuery__RangeFunction* rf, const FunctionOutput& o
 
 /// A value whose type the server takes from where it is written: $n, NULL, 'string'.
 bool is_untyped(const Node* node);
+
+/// `DEFAULT` as a written value.
+bool is_default(const Node* node);
 
 /// Postgres' FigureColname for a target without alias (only the cases that depend on names).
 std::string figure_colname(const Node* node);

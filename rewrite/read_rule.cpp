@@ -246,6 +246,14 @@ void Analyzer::walk_sort_like(const Node* expr, const Scope& scope, const Names&
         return;
       }
     }
+    if (!group) {
+      sort_name_ = expr->column_ref;
+      sort_outputs_ = &*outputs;
+      walk_expr(expr, scope);
+      sort_name_ = nullptr;
+      sort_outputs_ = nullptr;
+      return;
+    }
   }
   walk_expr(expr, scope);
 }
@@ -423,7 +431,7 @@ void Analyzer::column_ref(const PgQuery__ColumnRef* cr, const Scope& scope) {
         } else if (rel->alias_colnames) {
           unsupported(m, "table alias with column names on the mapped table");
         } else {
-          rewrite_read(cr, m);
+          rewrite_read(cr, m, scope, *rel);
         }
       } else if (col == m->new_column) {
         use(m).reads_of_new++;
@@ -441,7 +449,8 @@ void Analyzer::column_ref(const PgQuery__ColumnRef* cr, const Scope& scope) {
   }
 }
 
-void Analyzer::rewrite_read(const PgQuery__ColumnRef* cr, const Migration* m) {
+void Analyzer::rewrite_read(const PgQuery__ColumnRef* cr, const Migration* m, const Scope& scope,
+                            const Relation& rel) {
   const int first = tokens_.index_at(cr->location);
   if (first < 0) {
     unsupported(m, "cannot locate a column reference in the text");
@@ -459,13 +468,32 @@ void Analyzer::rewrite_read(const PgQuery__ColumnRef* cr, const Migration* m) {
     aggregate_cast_ = m;  // the enclosing min()/max() is cast instead
     output = false;
   }
-  if (bare_fits && !output) {
-    ok = edits_.replace(tokens_.at(last).start, tokens_.at(last).end, quote_ident(m->new_column));
+  const bool bare = bare_fits && !output;
+  // A bare O reached T past every other relation, but a bare N may not: another relation at a
+  // level up to T's with a column N would take it (wrong rows, or 42702 beside T), and a whole
+  // ORDER BY or DISTINCT ON item that is a bare name means an output of that name first. N is
+  // then written qualified, and only then, so that a reference nothing can take keeps its text.
+  std::string qualifier;
+  if (cr->n_fields == 1 && (bare_name_captured(scope, rel, m->new_column) ||
+                            (bare && cr == sort_name_ &&
+                             std::find(sort_outputs_->begin(), sort_outputs_->end(),
+                                       m->new_column) != sort_outputs_->end()))) {
+    if (!refname_reaches(scope, rel)) {
+      unsupported(m, "a read of \"" + m->old_column + "\" where a bare \"" + m->new_column +
+                         "\" would name another column, and \"" + rel.refname +
+                         "\" (its table's reference name) names another relation or is hidden");
+      return;
+    }
+    qualifier = quote_ident(rel.refname) + ".";
+  }
+  if (bare) {
+    ok = edits_.replace(tokens_.at(last).start, tokens_.at(last).end,
+                        qualifier + quote_ident(m->new_column));
   } else {
     const int begin = tokens_.at(first).start;
     const std::string prefix = sql_.substr(static_cast<size_t>(begin),
                                            static_cast<size_t>(tokens_.at(last).start - begin));
-    const std::string column = prefix + quote_ident(m->new_column);
+    const std::string column = prefix + qualifier + quote_ident(m->new_column);
     std::string read = m->as_old_type(transformed(m->to_old, column));
     // A column takes a subscript as it stands, a CAST(...) only in parentheses.
     if (tokens_.is_char(last + 1, '[')) {

@@ -364,6 +364,10 @@ int Analyzer::add_from_node(const Node* item, Scope& scope, std::vector<Relation
       if (j->alias == nullptr && (j->n_using_clause > 0 || natural_written_out)) {
         scope.merged.insert(scope.merged.end(), using_columns.begin(), using_columns.end());
       }
+      if (j->alias == nullptr && j->join_using_alias != nullptr &&
+          j->join_using_alias->aliasname != nullptr) {
+        scope.using_aliases.emplace_back(j->join_using_alias->aliasname);
+      }
       node.merged = std::move(using_columns);
       node.merges_unknown = j->is_natural && !natural_written_out;
       if (added != nullptr) {
@@ -453,6 +457,55 @@ bool Analyzer::mapped_in_chain(const Scope& scope, const Migration* m) const {
       if (std::find(r.migrations.begin(), r.migrations.end(), m) != r.migrations.end()) {
         return true;
       }
+    }
+  }
+  return false;
+}
+
+bool Analyzer::bare_name_captured(const Scope& scope, const Relation& rel,
+                                  std::string_view column) {
+  for (const Scope* s = &scope; s != nullptr; s = s->parent) {
+    if (contains(s->merged, column)) {
+      return true;
+    }
+    bool rel_here = false;
+    for (const Relation& r : s->rels) {
+      if (&r == &rel) {
+        rel_here = true;
+        continue;
+      }
+      if (r.kind == Relation::Kind::join) {
+        continue;  // its columns are those of its (hidden) inputs
+      }
+      const Names& cols = columns_of(const_cast<Relation&>(r));
+      if (!cols.has_value() || contains(*cols, column)) {
+        return true;
+      }
+    }
+    if (rel_here) {
+      return false;
+    }
+  }
+  return false;
+}
+
+bool Analyzer::refname_reaches(const Scope& scope, const Relation& rel) const {
+  if (rel.hidden || rel.refname.empty()) {
+    return false;
+  }
+  for (const Scope* s = &scope; s != nullptr; s = s->parent) {
+    if (contains(s->using_aliases, rel.refname)) {
+      return false;
+    }
+    bool rel_here = false;
+    for (const Relation& r : s->rels) {
+      rel_here = rel_here || &r == &rel;
+      if (&r != &rel && !r.hidden && r.refname == rel.refname) {
+        return false;
+      }
+    }
+    if (rel_here) {
+      return true;
     }
   }
   return false;

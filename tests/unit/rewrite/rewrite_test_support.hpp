@@ -21,8 +21,11 @@ inline StaticCatalog make_catalog() {
   c.add({"public", "accounts"}, {"id", "owner"});
   c.add({"audit", "users"}, {"id", "status"});
   c.add({"public", "Mixed Case"}, {"id", "Old Col", "new col"});
+  // Another table with a column named like users' new one: a bare `state` there takes it.
+  c.add({"public", "places"}, {"id", "user_id", "state", "city"});
   c.mark_complete("users");
   c.mark_complete("Mixed Case");
+  c.mark_complete("places");
   c.add_absent({"alice", "orders"});
   c.add_absent({"alice", "accounts"});
   // Functions in FROM as the catalog describes them (FunctionOutput): a record without OUT

@@ -135,6 +135,176 @@ TEST(ReadRuleTest, SubqueriesCorrelationCtesAndUnions) {
       });
 }
 
+// A bare O resolves to T past every other relation; a bare N may not. Where another relation at
+// the reference's level or one between it and T's has a column N (places.state), N is written
+// qualified by T's reference name; elsewhere it stays bare.
+TEST(ReadRuleTest, ABareNewNameAnotherRelationWouldTakeIsQualified) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          {"SELECT id FROM users WHERE EXISTS (SELECT 1 FROM places WHERE status = 'active' AND "
+           "places.user_id = users.id)",
+           "SELECT id FROM users WHERE EXISTS (SELECT 1 FROM places WHERE users.state = 'active' "
+           "AND places.user_id = users.id)"},
+          {"SELECT id, (SELECT count(*) FROM places p WHERE status = 'active') FROM users p2",
+           "SELECT id, (SELECT count(*) FROM places p WHERE p2.state = 'active') FROM users p2"},
+          {"SELECT u.id, l.n FROM users u, LATERAL (SELECT count(*) AS n FROM places WHERE "
+           "status = 'active') l",
+           "SELECT u.id, l.n FROM users u, LATERAL (SELECT count(*) AS n FROM places WHERE "
+           "u.state = 'active') l"},
+          {"SELECT id FROM users WHERE 'NY' IN (SELECT status FROM places)",
+           "SELECT id FROM users WHERE 'NY' IN (SELECT users.state AS status FROM places)"},
+          {"SELECT id FROM users WHERE EXISTS (SELECT 1 FROM (VALUES ('CA')) v(state) WHERE "
+           "v.state = status)",
+           "SELECT id FROM users WHERE EXISTS (SELECT 1 FROM (VALUES ('CA')) v(state) WHERE "
+           "v.state = users.state)"},
+          {"WITH c AS (SELECT 'CA' AS state) SELECT id FROM users WHERE EXISTS (SELECT 1 FROM c "
+           "WHERE c.state = status)",
+           "WITH c AS (SELECT 'CA' AS state) SELECT id FROM users WHERE EXISTS (SELECT 1 FROM c "
+           "WHERE c.state = users.state)"},
+          {"SELECT id FROM users u WHERE EXISTS (SELECT 1 FROM generate_series(1, 2) AS g(state) "
+           "WHERE status = 'a')",
+           "SELECT id FROM users u WHERE EXISTS (SELECT 1 FROM generate_series(1, 2) AS g(state) "
+           "WHERE u.state = 'a')"},
+          // Two levels down: the level between has the column.
+          {"SELECT id FROM users WHERE EXISTS (SELECT 1 FROM places WHERE EXISTS (SELECT 1 FROM "
+           "accounts WHERE status = 'a'))",
+           "SELECT id FROM users WHERE EXISTS (SELECT 1 FROM places WHERE EXISTS (SELECT 1 FROM "
+           "accounts WHERE users.state = 'a'))"},
+          // A USING join's merged column takes a bare name, inner or beside T.
+          {"SELECT id FROM users WHERE EXISTS (SELECT 1 FROM places JOIN places q USING (state) "
+           "WHERE status = 'a')",
+           "SELECT id FROM users WHERE EXISTS (SELECT 1 FROM places JOIN places q USING (state) "
+           "WHERE users.state = 'a')"},
+          // Beside T at its own level a bare N would be ambiguous (42702).
+          {"SELECT status FROM users u JOIN places p ON p.user_id = u.id",
+           "SELECT u.state AS status FROM users u JOIN places p ON p.user_id = u.id"},
+          {"SELECT u.id FROM users u, places p WHERE status = p.state ORDER BY status",
+           "SELECT u.id FROM users u, places p WHERE u.state = p.state ORDER BY u.state"},
+          {"SELECT status, count(*) FROM users JOIN places ON places.user_id = users.id GROUP BY "
+           "status ORDER BY status",
+           "SELECT users.state AS status, count(*) FROM users JOIN places ON places.user_id = "
+           "users.id GROUP BY users.state ORDER BY status"},
+          {"SELECT id FROM public.users WHERE EXISTS (SELECT 1 FROM places WHERE status = 'a')",
+           "SELECT id FROM public.users WHERE EXISTS (SELECT 1 FROM places WHERE users.state = "
+           "'a')"},
+          {"UPDATE users SET name = 'x' FROM places p WHERE p.user_id = users.id AND status = 'a' "
+           "RETURNING status",
+           "UPDATE users SET name = 'x' FROM places p WHERE p.user_id = users.id AND users.state "
+           "= 'a' RETURNING users.state AS status"},
+          {"DELETE FROM users u USING places p WHERE p.user_id = u.id AND status = 'a'",
+           "DELETE FROM users u USING places p WHERE p.user_id = u.id AND u.state = 'a'"},
+      });
+}
+
+TEST(ReadRuleTest, ABareNewNameNothingCanTakeStaysBare) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          // The subquery's relations are not between the reference and T.
+          {"SELECT id FROM users WHERE EXISTS (SELECT 1 FROM places p WHERE p.user_id = users.id "
+           "AND p.state = 'a') AND status = 'b'",
+           "SELECT id FROM users WHERE EXISTS (SELECT 1 FROM places p WHERE p.user_id = users.id "
+           "AND p.state = 'a') AND state = 'b'"},
+          // Nor is a level outside T's.
+          {"SELECT p.id FROM places p WHERE EXISTS (SELECT 1 FROM users WHERE status = 'a' AND "
+           "users.id = p.user_id)",
+           "SELECT p.id FROM places p WHERE EXISTS (SELECT 1 FROM users WHERE state = 'a' AND "
+           "users.id = p.user_id)"},
+          // A sibling FROM subquery does not see T's level.
+          {"SELECT x.n FROM users, (SELECT count(*) AS n FROM places) x WHERE status = 'a'",
+           "SELECT x.n FROM users, (SELECT count(*) AS n FROM places) x WHERE state = 'a'"},
+          {"SELECT id FROM users WHERE EXISTS (SELECT 1 FROM accounts a WHERE a.owner = status)",
+           "SELECT id FROM users WHERE EXISTS (SELECT 1 FROM accounts a WHERE a.owner = state)"},
+          {"SELECT status FROM users, accounts", "SELECT state AS status FROM users, accounts"},
+          // Already qualified.
+          {"SELECT u.status FROM users u JOIN places p ON p.user_id = u.id",
+           "SELECT u.state AS status FROM users u JOIN places p ON p.user_id = u.id"},
+      });
+}
+
+// Qualifying N with a name that reaches another relation first would read that one: refused.
+TEST(ReadRuleTest, AQualifierThatNamesAnotherRelationIsRefused) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          {"SELECT id FROM users WHERE EXISTS (SELECT 1 FROM places users WHERE status = 'a')",
+           nullptr, kRejected, "names another relation or is hidden"},
+          {"SELECT id FROM users u WHERE EXISTS (SELECT 1 FROM places p JOIN accounts a USING "
+           "(id) AS u WHERE status = 'a')",
+           nullptr, kRejected, "migration \"users-status\""},
+          // Behind a join alias T has no name of its own to qualify by.
+          {"SELECT status FROM (users u JOIN places p ON p.user_id = u.id) AS j", nullptr,
+           kRejected, "names another relation or is hidden"},
+          // Nothing would take a bare N: the shadowing name does not matter.
+          {"SELECT id FROM users WHERE EXISTS (SELECT 1 FROM accounts users WHERE status = 'a')",
+           "SELECT id FROM users WHERE EXISTS (SELECT 1 FROM accounts users WHERE state = 'a')"},
+      });
+  run_table(users_migration(Writes::both, Reads::new_column, false, false),
+            {
+                {"SELECT id FROM users WHERE EXISTS (SELECT 1 FROM places users WHERE status = "
+                 "'a')",
+                 nullptr, kPassthrough, "names another relation"},
+            });
+}
+
+TEST(ReadRuleTest, ABareNewNameAnotherRelationWouldTakeIsQualifiedUnderATypeChange) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column, true),
+      {
+          {"SELECT id FROM users WHERE EXISTS (SELECT 1 FROM places WHERE status = 'active' AND "
+           "places.user_id = users.id)",
+           "SELECT id FROM users WHERE EXISTS (SELECT 1 FROM places WHERE (CASE (users.state) WHEN "
+           "1 THEN 'active' WHEN 0 THEN 'inactive' END) = 'active' AND places.user_id = "
+           "users.id)"},
+          {"SELECT status FROM users u JOIN places p ON p.user_id = u.id",
+           "SELECT (CASE (u.state) WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END) AS status FROM "
+           "users u JOIN places p ON p.user_id = u.id"},
+          {"SELECT id FROM users WHERE status = 'active'",
+           "SELECT id FROM users WHERE (" CASE_T ") = 'active'"},
+      });
+}
+
+// ORDER BY and DISTINCT ON read a bare name as an output column first (GROUP BY as an input
+// column first): N written bare there would name an output called N.
+TEST(ReadRuleTest, ABareNewNameInOrderByOrDistinctOnIsQualifiedBesideAnOutputOfThatName) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          {"SELECT id, name AS state FROM users ORDER BY status, id",
+           "SELECT id, name AS state FROM users ORDER BY users.state, id"},
+          {"SELECT DISTINCT ON (status) id, name AS state FROM users ORDER BY status, id",
+           "SELECT DISTINCT ON (users.state) id, name AS state FROM users ORDER BY users.state, "
+           "id"},
+          {"SELECT u.id, u.name AS state FROM users u ORDER BY status DESC",
+           "SELECT u.id, u.name AS state FROM users u ORDER BY u.state DESC"},
+          {"SELECT id, state FROM users ORDER BY status",
+           "SELECT id, state FROM users ORDER BY users.state"},
+          // An expression is read from the input columns, and GROUP BY prefers them.
+          {"SELECT id, name AS state FROM users ORDER BY status || 'x'",
+           "SELECT id, name AS state FROM users ORDER BY state || 'x'"},
+          {"SELECT name AS state, count(*) FROM users GROUP BY status, name",
+           "SELECT name AS state, count(*) FROM users GROUP BY state, name"},
+          {"SELECT id, name AS s FROM users ORDER BY status",
+           "SELECT id, name AS s FROM users ORDER BY state"},
+          // A set operation's ORDER BY names its outputs, O among them.
+          {"SELECT status FROM users UNION SELECT name FROM users ORDER BY status",
+           "SELECT state AS status FROM users UNION SELECT name FROM users ORDER BY status"},
+          {"SELECT name AS state, status FROM users UNION ALL SELECT name, status FROM users "
+           "ORDER BY status",
+           "SELECT name AS state, state AS status FROM users UNION ALL SELECT name, state AS "
+           "status FROM users ORDER BY status"},
+          {"(SELECT id, name AS state FROM users ORDER BY status) UNION SELECT 1, 'x'",
+           "(SELECT id, name AS state FROM users ORDER BY users.state) UNION SELECT 1, 'x'"},
+      });
+  // A type change reads an expression there, which names no output.
+  run_table(users_migration(Writes::both, Reads::new_column, true),
+            {
+                {"SELECT id, name AS state FROM users ORDER BY status, id",
+                 "SELECT id, name AS state FROM users ORDER BY (" CASE_T "), id"},
+            });
+}
+
 TEST(ReadRuleTest, StarExpansion) {
   run_table(
       users_migration(Writes::both, Reads::new_column),
