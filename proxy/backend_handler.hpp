@@ -3,12 +3,22 @@
 #include "protocol/byte_reader.hpp"
 #include "protocol/error_response.hpp"
 #include "protocol/message_types.hpp"
+#include "protocol/parameter_status.hpp"
 #include "proxy/metrics.hpp"
 #include "proxy/pump.hpp"
 #include "proxy/relay_state.hpp"
 #include "proxy/session_rewrite.hpp"
 
 namespace switchyard::proxy {
+
+/// The value of standard_conforming_strings a ParameterStatus body reports, if it is that.
+inline std::optional<bool> standard_strings_setting(std::span<const std::byte> body) {
+  const auto status = protocol::decode_parameter_status(body);
+  if (!status || status->name != "standard_conforming_strings") {
+    return std::nullopt;
+  }
+  return status->value == "on";
+}
 
 /// Upstream -> client: tracks transaction state from ReadyForQuery, counts errors by class,
 /// hides answers to statements Switchyard injected, stops at a boundary when draining.
@@ -25,6 +35,7 @@ class BackendHandler {
     namespace be = protocol::backend;
     return type == be::kReadyForQuery || type == be::kErrorResponse ||
            type == be::kCopyInResponse || type == be::kCopyBothResponse ||
+           type == be::kParameterStatus ||
            (state_.track_replies &&
             (type == be::kParseComplete || type == be::kCloseComplete ||
              // Descriptions only while one may answer an injected Describe (rare); the
@@ -44,6 +55,10 @@ class BackendHandler {
     }
     if (tell_as_copy_) {
       return tell_as_copy(frame, out);
+    }
+    if (frame.type == be::kParameterStatus) {
+      follow_parameter(frame.body);
+      return FrameAction::forward;
     }
     if (frame.type == be::kCommandComplete) {
       // ROLLBACK's tag, also when COMMIT ends a failed transaction (and for ROLLBACK TO, but
@@ -98,6 +113,11 @@ class BackendHandler {
   awaitable<void> complete() { co_return; }
 
  private:
+  void follow_parameter(std::span<const std::byte> body) {
+    if (auto on = standard_strings_setting(body)) {
+      rewrite_.set_standard_strings(*on);
+    }
+  }
   // Returns true when the reply answers a message Switchyard injected.
   [[gnu::always_inline]] bool track_reply(const protocol::Frame& frame) {
     namespace be = protocol::backend;

@@ -2,10 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "proxy/logging.hpp"
 #include "proxy/long_buffers.hpp"
 #include "rewrite/literal_shape.hpp"
 #include "rewrite/new_descendant.hpp"
+#include "rewrite/sql_text.hpp"
 
 namespace switchyard::proxy {
 
@@ -130,6 +133,34 @@ TextRewrite SessionRewrite::refuse_new_descendant(std::string_view sql) const {
   return {};
 }
 
+TextRewrite SessionRewrite::refuse_nonstandard_strings(std::string_view sql) const {
+  if (sql.find('\\') == std::string_view::npos) {
+    return {};
+  }
+  // `'it\'s'` is one string to the server and to the rewrite a string and the start of
+  // another: the rewrite could fail to parse it (and pass it on unrewritten) or read a string's
+  // content as SQL. Refused under the policy of the migrations whose table the text names.
+  rewrite::RewriteResult refusal;
+  bool reject = false;
+  std::string names;
+  for (const rewrite::Migration& m : rules_->rewriter->migrations()) {
+    if (!rewrite::detail::icontains(sql, rewrite::detail::lower_ascii(m.table)) ||
+        std::any_of(refusal.uses.begin(), refusal.uses.end(),
+                    [&](const rewrite::MigrationUse& u) { return u.migration == m.name; })) {
+      continue;
+    }
+    reject = reject || m.reject_unsupported;
+    names += (names.empty() ? "\"" : ", \"") + m.name + "\"";
+    refusal.uses.push_back(rewrite::MigrationUse{m.name});
+  }
+  refusal.outcome = reject ? rewrite::Outcome::rejected : rewrite::Outcome::passthrough_unsupported;
+  refusal.reason = "migration " + names +
+                   ": standard_conforming_strings is off in this session and the text has a "
+                   "backslash, which the rewrite cannot read as the server does: set "
+                   "standard_conforming_strings = on (the default), or write E'...' strings";
+  return {std::make_shared<const rewrite::RewriteResult>(std::move(refusal)), std::nullopt};
+}
+
 TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query, std::string& filled) {
   if (!new_descendants_.empty()) [[unlikely]] {
     if (TextRewrite refusal = refuse_new_descendant(sql)) {
@@ -138,6 +169,11 @@ TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query, std::
   }
   if (rules_ == nullptr || !rules_->rewriter->may_touch(sql)) {
     return {};
+  }
+  if (!standard_strings_) [[unlikely]] {
+    if (TextRewrite refusal = refuse_nonstandard_strings(sql)) {
+      return refusal;
+    }
   }
   // The catalog version is part of the key: a result computed from dropped catalog content
   // must not be served again.

@@ -86,16 +86,21 @@ class SessionRewrite {
   /// a ROLLBACK, so a transaction ending here undid its SETs, as the server does. (A SET
   /// undone by ROLLBACK TO SAVEPOINT is still followed.)
   void on_ready(protocol::TransactionStatus status, bool rolled_back);
+  /// Follows the server's standard_conforming_strings (its ParameterStatus).
+  void set_standard_strings(bool on) { standard_strings_ = on; }
 
  private:
   /// Stands in the shape cache for a literal shape whose rewrite did not reproduce a text's.
   static const std::shared_ptr<const rewrite::RewriteResult>& not_reusable();
 
+  /// The refusal of a text that names a table new_descendants_ holds, if it does.
+  TextRewrite refuse_new_descendant(std::string_view sql) const;
+  /// The refusal of a text with a backslash that may name a mapped table while the session's
+  /// standard_conforming_strings is off.
+  TextRewrite refuse_nonstandard_strings(std::string_view sql) const;
   /// A text's rewrite from its literal shape's, from this session's recent shapes or the
   /// shared shape cache, its text written to `filled`; null when the shape has none that can
   /// be reused.
-  /// The refusal of a text that names a table new_descendants_ holds, if it does.
-  TextRewrite refuse_new_descendant(std::string_view sql) const;
   TextRewrite from_shape(std::uint64_t key, const rewrite::LiteralShape& shape,
                          std::string& filled);
 
@@ -136,6 +141,9 @@ class SessionRewrite {
   const DatabaseRewrite* rules_ = nullptr;
   bool ddl_pending_ = false;
   bool descendants_pending_ = false;
+  // The rewrite reads strings as Postgres does with standard_conforming_strings on (as the
+  // parser it uses does): with it off, a backslash in a string can end it elsewhere.
+  bool standard_strings_ = true;
   // Tables made partitions or children of a mapped table in the open transaction: the rules
   // cover them once it ends, and a text naming one before is refused (refuse_new_descendant).
   std::vector<rewrite::NewDescendant> new_descendants_;

@@ -22,6 +22,23 @@ Rewriter::Rewriter(std::vector<Migration> migrations) : migrations_(std::move(mi
 
 namespace {
 
+// The scanner's positions around U&'...' and U&"..." do not let the edits cut the text where
+// the parser's locations say, so a statement with one can come out broken or unplaceable; the
+// refusal then says so rather than blaming the engine.
+void explain_unicode_escapes(detail::Analyzer& a, const detail::TokenList& tokens) {
+  for (int i = 0; i < tokens.size(); ++i) {
+    const int kind = static_cast<int>(tokens.at(i).kind);
+    if (kind == PG_QUERY__TOKEN__USCONST || kind == PG_QUERY__TOKEN__UIDENT) {
+      a.problems.insert(a.problems.begin(),
+                        detail::Problem{nullptr,
+                                        "a U&'...' string or U&\"...\" name in a statement "
+                                        "the rewrite must change is not supported: write it "
+                                        "without the Unicode escapes"});
+      return;
+    }
+  }
+}
+
 void set_problem_outcome(RewriteResult& result, const detail::Analyzer& a) {
   bool reject = false;
   for (const detail::Problem& p : a.problems) {
@@ -81,6 +98,12 @@ RewriteResult Rewriter::rewrite(std::string_view sql, const SessionContext& sess
     return result;
   }
   if (!analyzer.problems.empty()) {
+    if (std::any_of(analyzer.problems.begin(), analyzer.problems.end(),
+                    [](const detail::Problem& p) {
+                      return p.reason.find("cannot locate") != std::string::npos;
+                    })) {
+      explain_unicode_escapes(analyzer, tokens);
+    }
     set_problem_outcome(result, analyzer);
     return result;
   }
@@ -96,6 +119,7 @@ RewriteResult Rewriter::rewrite(std::string_view sql, const SessionContext& sess
           parsed.tree()->n_stmts + static_cast<std::size_t>(analyzer.added_statements)) {
     analyzer.problems.push_back(detail::Problem{
         nullptr, "internal error: the rewritten statement does not parse (" + error + ")"});
+    explain_unicode_escapes(analyzer, tokens);
     set_problem_outcome(result, analyzer);
     return result;
   }

@@ -274,6 +274,34 @@ TEST(SearchPathInTextTest, ASetEarlierInTheTextDecidesForTheStatementsAfterIt) {
   }
 }
 
+// U&'...' and U&"..." cannot be edited in place (the scanner's positions around them do not
+// match the parser's): a statement whose escapes the rewrite must cut through is refused with
+// that reason, and a table name written with escapes is looked at, not passed by the fast path.
+TEST(UnicodeEscapeTest, AStatementToChangeIsRefusedAndAnEscapedTableNameIsSeen) {
+  const Rewriter rw({users_migration(Writes::both, Reads::new_column)});
+  const StaticCatalog cat = make_catalog();
+  EXPECT_TRUE(rw.may_touch(R"(INSERT INTO U&"\0075sers" (id, status) VALUES (3, 'x'))"));
+  EXPECT_FALSE(rw.may_touch("SELECT 1 & 2"));
+  const RewriteResult escaped_table =
+      rw.rewrite(R"(INSERT INTO U&"\0075sers" (id, status) VALUES (3, 'x'))", {}, cat);
+  EXPECT_EQ(escaped_table.outcome, Outcome::rewritten);
+  EXPECT_EQ(escaped_table.sql,
+            R"(INSERT INTO U&"\0075sers" (id, status, state) VALUES (3, 'x', 'x'))");
+  for (const char* sql : {R"(SELECT U&"st\0061tus" FROM users)",
+                          R"(INSERT INTO users (id, status) VALUES (9, U&'\0041bc'))",
+                          R"(UPDATE users SET status = U&'\0041bc')"}) {
+    SCOPED_TRACE(sql);
+    const RewriteResult r = rw.rewrite(sql, {}, cat);
+    EXPECT_EQ(r.outcome, Outcome::rejected);
+    EXPECT_NE(r.reason.find("Unicode escapes"), std::string::npos) << r.reason;
+  }
+  for (const char* sql :
+       {R"(SELECT U&"\0061" FROM orders)", R"(SELECT id FROM users WHERE name = U&'\0041')"}) {
+    SCOPED_TRACE(sql);
+    EXPECT_EQ(rw.rewrite(sql, {}, cat).outcome, Outcome::unchanged);
+  }
+}
+
 TEST(MetricsTest, KindsAndUses) {
   const Rewriter rw({users_migration(Writes::both, Reads::new_column)});
   const StaticCatalog cat = make_catalog();
