@@ -5,10 +5,8 @@
 
 namespace switchyard::rewrite {
 bool Rewriter::may_touch(std::string_view sql) const {
-  // A name written U&"..." may spell a mapped table's without containing it.
   return std::any_of(needles_.begin(), needles_.end(),
-                     [sql](const std::string& n) { return detail::icontains(sql, n); }) ||
-         sql.find("&\"") != std::string_view::npos;
+                     [sql](const std::string& n) { return detail::icontains(sql, n); });
 }
 
 }  // namespace switchyard::rewrite
