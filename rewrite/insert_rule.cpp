@@ -247,8 +247,24 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
   int io = -1;
   int in = -1;
   const WriteOp op = insert_op(m, site.cols, &io, &in);
-  if (op == WriteOp::none || sel == nullptr) {
+  if (sel == nullptr) {
     return;
+  }
+  if (op == WriteOp::none) {
+    // Under writes = both a VALUES row that lists both columns still writes one alone where
+    // the other's item is DEFAULT (insert_edits).
+    bool defaults_one = false;
+    for (size_t r = 0; m->writes == Writes::both && io >= 0 && in >= 0 &&
+                       sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && r < sel->n_values_lists;
+         ++r) {
+      const PgQuery__List* list = sel->values_lists[r]->list;
+      const size_t hi = static_cast<size_t>(std::max(io, in));
+      defaults_one = defaults_one || (hi < list->n_items &&
+                                      is_default(list->items[io]) != is_default(list->items[in]));
+    }
+    if (!defaults_one) {
+      return;
+    }
   }
   if (op == WriteOp::rename_to_new && m->to_new.empty() && m->same_values()) {
     // Only the column list changes: the values go to N as they are, whatever produces them
@@ -448,9 +464,9 @@ void Analyzer::insert_edits(const Migration* m, WriteOp op, int io, int in,
       return;
     }
   }
-  // Column list.
+  // Column list (kept as written when both columns stay: writes = both, a DEFAULT beside a value).
   bool ok = true;
-  if (site.synthesized) {
+  if (op != WriteOp::none && site.synthesized) {
     std::vector<std::string> out = cols;
     if (op == WriteOp::add_new) {
       out.push_back(m->new_column);
@@ -462,7 +478,7 @@ void Analyzer::insert_edits(const Migration* m, WriteOp op, int io, int in,
       out.erase(out.begin() + io);
     }
     ok = site.list_at >= 0 && edits_.insert(site.list_at, " (" + join_idents(out) + ")");
-  } else {
+  } else if (op != WriteOp::none) {
     std::vector<Span> names =
         site.list_open < 0 ? std::vector<Span>{} : tokens_.paren_items(site.list_open);
     if (names.size() != cols.size()) {
@@ -481,11 +497,32 @@ void Analyzer::insert_edits(const Migration* m, WriteOp op, int io, int in,
     }
   }
   // Values.
+  bool changed = op != WriteOp::none;
   std::vector<std::string> ctes;
   for (size_t r = 0; ok && r < site.rows.size(); ++r) {
     const auto& row = site.rows[r];
-    if (op == WriteOp::add_new || op == WriteOp::add_old) {
-      const int src = op == WriteOp::add_new ? io : in;
+    // A DEFAULT beside the other column's value writes that value alone, row by row: the
+    // DEFAULT item takes the value carried as for a write of that column alone (writes = both),
+    // or O's value goes to N as the write of O alone would (writes = new, where O leaves).
+    WriteOp row_op = op;
+    int into = -1;
+    if (io >= 0 && in >= 0) {
+      const bool old_default = is_default(site.nodes[r][static_cast<size_t>(io)]);
+      const bool new_default = is_default(site.nodes[r][static_cast<size_t>(in)]);
+      if (old_default != new_default && op == WriteOp::none && m->writes == Writes::both) {
+        row_op = old_default ? WriteOp::add_old : WriteOp::add_new;
+        into = old_default ? io : in;
+      } else if (new_default && !old_default && op == WriteOp::remove_old) {
+        into = in;
+      }
+    }
+    if (row_op == WriteOp::add_new || row_op == WriteOp::add_old) {
+      changed = true;
+      const int src = row_op == WriteOp::add_new ? io : in;
+      const auto place = [&](const std::string& text) {
+        return into >= 0 ? edits_.replace(row[into].begin, row[into].end, text)
+                         : edits_.insert(site.append_at[r], ", " + text);
+      };
       const Node* node = site.nodes[r][static_cast<size_t>(src)];
       const std::string bad = unrepeatable(node);
       if (!bad.empty() && site.cte_at < 0) {
@@ -501,20 +538,23 @@ void Analyzer::insert_edits(const Migration* m, WriteOp op, int io, int in,
         ctes.push_back(name + " AS MATERIALIZED (SELECT " +
                        edits_.render(row[src].begin, row[src].end) + " AS v)");
         ok = edits_.replace(row[src].begin, row[src].end, "(SELECT " + v + " FROM " + name + ")") &&
-             edits_.insert(site.append_at[r], ", (SELECT " + transformed_write(m, op, v, false) +
-                                                  " FROM " + name + ")");
+             place("(SELECT " + transformed_write(m, row_op, v, false) + " FROM " + name + ")");
         continue;
       }
-      ok = edits_.insert(site.append_at[r], ", " + written_value(m, op, row[src], node));
-    } else if (op == WriteOp::rename_to_new) {
+      ok = place(written_value(m, row_op, row[src], node));
+    } else if (row_op == WriteOp::rename_to_new) {
       const Node* node = site.nodes[r][static_cast<size_t>(io)];
-      if ((!m->to_new.empty() || !m->same_values()) &&
-          node->node_case != PG_QUERY__NODE__NODE_SET_TO_DEFAULT) {
+      if ((!m->to_new.empty() || !m->same_values()) && !is_default(node)) {
         ok = edits_.replace(row[io].begin, row[io].end, written_value(m, op, row[io], node));
       }
-    } else {
-      ok = io > 0 ? edits_.replace(row[io - 1].end, row[io].end, "")
-                  : edits_.replace(row[0].begin, row[1].begin, "");
+    } else if (row_op == WriteOp::remove_old) {
+      if (into >= 0) {
+        ok = edits_.replace(row[in].begin, row[in].end,
+                            written_value(m, WriteOp::rename_to_new, row[io],
+                                          site.nodes[r][static_cast<size_t>(io)]));
+      }
+      ok = ok && (io > 0 ? edits_.replace(row[io - 1].end, row[io].end, "")
+                         : edits_.replace(row[0].begin, row[1].begin, ""));
     }
   }
   if (ok && !ctes.empty()) {
@@ -528,7 +568,9 @@ void Analyzer::insert_edits(const Migration* m, WriteOp op, int io, int in,
     unsupported(m, "overlapping rewrites in an INSERT");
     return;
   }
-  use(m).rewritten = true;
+  if (changed) {
+    use(m).rewritten = true;
+  }
 }
 
 }  // namespace switchyard::rewrite::detail

@@ -2,6 +2,8 @@
 // the write rule over each action, as for an UPDATE's SET list (WHEN MATCHED THEN UPDATE) and an
 // INSERT's single VALUES row (WHEN NOT MATCHED THEN INSERT).
 
+#include <algorithm>
+
 #include "rewrite/analyzer.hpp"
 
 namespace switchyard::rewrite::detail {
@@ -77,7 +79,12 @@ void Analyzer::merge_insert_writes(const PgQuery__MergeWhenClause* wc, Relation&
   int io = -1;
   int in = -1;
   const WriteOp op = insert_op(m, site.cols, &io, &in);
-  if (op == WriteOp::none) {
+  // Under writes = both a row that lists both columns still writes one alone where the other's
+  // item is DEFAULT (insert_edits).
+  const bool defaults_one = m->writes == Writes::both && io >= 0 && in >= 0 &&
+                            static_cast<size_t>(std::max(io, in)) < wc->n_values &&
+                            is_default(wc->values[io]) != is_default(wc->values[in]);
+  if (op == WriteOp::none && !defaults_one) {
     return;
   }
   // `INSERT [(cols)] [OVERRIDING ... VALUE] VALUES (row)`: one row.

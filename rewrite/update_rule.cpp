@@ -16,6 +16,21 @@ const PgQuery__MultiAssignRef* multi(const Node* n) {
              : nullptr;
 }
 
+// The value a SET target is assigned: its own, or its field of a ROW source; null for a
+// sub-SELECT's column.
+const Node* assigned_node(const PgQuery__ResTarget* rt) {
+  const PgQuery__MultiAssignRef* ma = multi(rt->val);
+  if (ma == nullptr) {
+    return rt->val;
+  }
+  const Node* src = ma->source;
+  if (src == nullptr || src->node_case != PG_QUERY__NODE__NODE_ROW_EXPR || ma->colno < 1 ||
+      static_cast<size_t>(ma->colno) > src->row_expr->n_args) {
+    return nullptr;
+  }
+  return src->row_expr->args[ma->colno - 1];
+}
+
 }  // namespace
 
 Names Analyzer::update_stmt(const PgQuery__UpdateStmt* up, const Scope* outer) {
@@ -106,7 +121,18 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
     if (wn >= 0) {
       use(m).writes_of_new++;
     }
-    const WriteOp op = decide_write(m, wo >= 0, wn >= 0);
+    // A DEFAULT beside a value for the other column writes that value alone: left as written,
+    // the DEFAULT column would get its default beside the other's value. Under writes = new
+    // O's DEFAULT is dropped as any write of O is.
+    int dflt = -1;
+    if (wo >= 0 && wn >= 0) {
+      const bool old_default = is_default(assigned_node(targets[wo]->res_target));
+      const bool new_default = is_default(assigned_node(targets[wn]->res_target));
+      if (old_default != new_default && (new_default || m->writes == Writes::both)) {
+        dflt = old_default ? wo : wn;
+      }
+    }
+    const WriteOp op = decide_write(m, wo >= 0 && dflt != wo, wn >= 0 && dflt != wn);
     if (op == WriteOp::none) {
       continue;
     }
@@ -139,31 +165,111 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
       unsupported(m, "cannot locate the SET list in the text");
       continue;
     }
-    const int written = op == WriteOp::add_old ? wn : wo;
-    size_t gi = 0;
-    size_t pos = 0;
-    for (; gi < groups.size(); ++gi) {
-      auto it = std::find(groups[gi].begin(), groups[gi].end(), static_cast<size_t>(written));
-      if (it != groups[gi].end()) {
-        pos = static_cast<size_t>(it - groups[gi].begin());
-        break;
+    // The group holding target t, and t's position in it.
+    const auto group_of = [&](int t, size_t* pos) {
+      size_t g = 0;
+      for (; g < groups.size(); ++g) {
+        auto it = std::find(groups[g].begin(), groups[g].end(), static_cast<size_t>(t));
+        if (it != groups[g].end()) {
+          *pos = static_cast<size_t>(it - groups[g].begin());
+          break;
+        }
+      }
+      return g;
+    };
+    const auto simple_item = [&](size_t g) {
+      return groups[g].size() == 1 && multi(targets[groups[g][0]]->res_target->val) == nullptr;
+    };
+    // The item's '=' (-1 if not found).
+    const auto eq_of = [&](const Span& item) {
+      const int first = tokens_.index_from(item.begin);
+      const int last = tokens_.index_before(item.end);
+      for (int t = first, depth = 0; t < last; ++t) {
+        if (tokens_.is_char(t, '(')) {
+          ++depth;
+        } else if (tokens_.is_char(t, ')')) {
+          --depth;
+        } else if (depth == 0 && tokens_.is_char(t, '=')) {
+          return t;
+        }
+      }
+      return -1;
+    };
+    // The text of the value assigned to target t alone: a simple item's, or its field of a
+    // ROW source (a sub-SELECT's column has none).
+    const auto value_of = [&](int t) -> std::optional<Span> {
+      size_t pos = 0;
+      const size_t g = group_of(t, &pos);
+      const int eq = eq_of(items[g]);
+      if (eq < 0 || assigned_node(targets[t]->res_target) == nullptr) {
+        return std::nullopt;
+      }
+      if (simple_item(g)) {
+        return Span{tokens_.at(eq + 1).start, items[g].end};
+      }
+      const int open = tokens_.is_keyword(eq + 1, "row") ? eq + 2 : eq + 1;
+      const std::vector<Span> vals = tokens_.paren_items(open);
+      if (vals.size() != groups[g].size()) {
+        return std::nullopt;
+      }
+      return vals[pos];
+    };
+    const auto drop_item = [&](size_t g) {
+      return g > 0 ? edits_.replace(items[g - 1].end, items[g].end, "")
+                   : edits_.replace(items[g].begin, items[g + 1].begin, "");
+    };
+    if (dflt >= 0) {
+      size_t dpos = 0;
+      const size_t dg = group_of(dflt, &dpos);
+      if (simple_item(dg)) {
+        // The DEFAULT leaves the list, and the other column's value is written as if alone.
+        if (!drop_item(dg)) {
+          unsupported(m, "overlapping rewrites in a SET list");
+          continue;
+        }
+      } else {
+        // In a ROW source the DEFAULT takes the other column's value in place.
+        const int source = dflt == wo ? wn : wo;
+        const std::optional<Span> own = value_of(dflt);
+        const std::optional<Span> from = value_of(source);
+        const Node* from_node = assigned_node(targets[source]->res_target);
+        if (!own.has_value() || !from.has_value()) {
+          unsupported(m, from_node == nullptr
+                             ? "a DEFAULT for one mapped column in a multi-column SET beside "
+                               "the other's value from a sub-SELECT"
+                             : "cannot locate a multi-column SET in the text");
+          continue;
+        }
+        if (op != WriteOp::rename_to_new) {
+          const std::string bad = unrepeatable(from_node);
+          if (!bad.empty()) {
+            refuse_repeat(m, bad);
+            continue;
+          }
+        }
+        size_t opos = 0;
+        const size_t og = group_of(wo, &opos);
+        if (op == WriteOp::rename_to_new && !simple_item(og)) {
+          unsupported(m, "dropping the old column from a multi-column SET");
+          continue;
+        }
+        const std::string value = written_value(m, op, *from, from_node);
+        if (!edits_.replace(own->begin, own->end, value) ||
+            (op == WriteOp::rename_to_new && !drop_item(og))) {
+          unsupported(m, "overlapping rewrites in a SET list");
+          continue;
+        }
+        use(m).rewritten = true;
+        continue;
       }
     }
+    const int written = op == WriteOp::add_old ? wn : wo;
+    size_t pos = 0;
+    const size_t gi = group_of(written, &pos);
     const Span item = items[gi];
     const int first = tokens_.index_from(item.begin);
-    const int last = tokens_.index_before(item.end);
-    int eq = -1;
-    for (int t = first, depth = 0; t <= last; ++t) {
-      if (tokens_.is_char(t, '(')) {
-        ++depth;
-      } else if (tokens_.is_char(t, ')')) {
-        --depth;
-      } else if (depth == 0 && tokens_.is_char(t, '=')) {
-        eq = t;
-        break;
-      }
-    }
-    if (eq < 0 || eq == last) {
+    const int eq = eq_of(item);
+    if (eq < 0) {
       unsupported(m, "cannot locate a SET item in the text");
       continue;
     }
@@ -171,7 +277,7 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
     const std::string other = quote_ident(op == WriteOp::add_old ? m->old_column : m->new_column);
     const PgQuery__ResTarget* rt = targets[groups[gi][pos]]->res_target;
     bool ok = true;
-    if (groups[gi].size() == 1 && multi(rt->val) == nullptr) {
+    if (simple_item(gi)) {
       if ((op == WriteOp::add_new || op == WriteOp::add_old) && !unrepeatable(rt->val).empty()) {
         ok = edits_.replace(item.begin, item.end,
                             computed_once(m, op, quote_ident(rt->name), value, target));
@@ -181,8 +287,7 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
         ok = edits_.replace(item.begin, item.end,
                             other + " = " + written_value(m, op, value, rt->val));
       } else {
-        ok = gi > 0 ? edits_.replace(items[gi - 1].end, item.end, "")
-                    : edits_.replace(item.begin, items[1].begin, "");
+        ok = drop_item(gi);
       }
     } else {
       const PgQuery__MultiAssignRef* ma = multi(rt->val);
@@ -219,8 +324,7 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
           ok = edits_.insert(item.end, ", " + other + " = " + written_value(m, op, vals[pos], arg));
         } else {
           ok = edits_.replace(names[pos].begin, names[pos].end, other);
-          if (ok && (!m->to_new.empty() || !m->same_values()) &&
-              arg->node_case != PG_QUERY__NODE__NODE_SET_TO_DEFAULT) {
+          if (ok && (!m->to_new.empty() || !m->same_values()) && !is_default(arg)) {
             ok = edits_.replace(vals[pos].begin, vals[pos].end,
                                 written_value(m, op, vals[pos], arg));
           }
@@ -240,29 +344,39 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
           continue;
         }
         const Node* arg = sub->target_list[pos]->res_target->val;
-        if ((op == WriteOp::add_new || op == WriteOp::add_old) && !unrepeatable(arg).empty()) {
-          // The sub-SELECT computes each of its columns once per row: the other column reads
-          // the written one from it, through a derived table around it. Its references to the
-          // target row stay where they were, so it runs once per row exactly when it did.
+        const bool adds = op == WriteOp::add_new || op == WriteOp::add_old;
+        // A sub-SELECT with no row sets every target NULL, where the template may map NULL to
+        // a value (`coalesce({value}, 'none')`): that row of NULLs goes through it as well, so
+        // the transform is applied outside the sub-SELECT, to its one row or to a row of NULLs.
+        // A value that may differ when evaluated twice is read once from it the same way.
+        if (!transform_of(m, op).empty() || (adds && !unrepeatable(arg).empty())) {
+          // Its references to the target row stay where they were, so it runs once per row
+          // exactly when it did; two rows still fail as a sub-SELECT of two rows does.
           std::string columns;
           std::string aliases;
           for (size_t i = 0; i < names.size(); ++i) {
-            const std::string c = "c" + std::to_string(i + 1);
-            columns += "switchyard_rows." + c + ", ";
-            aliases += (i == 0 ? "" : ", ") + c;
+            const std::string c = "switchyard_rows.c" + std::to_string(i + 1);
+            columns +=
+                (i == 0 ? "" : ", ") + (i == pos && !adds ? transformed_write(m, op, c, false) : c);
+            aliases += (i == 0 ? "c" : ", c") + std::to_string(i + 1);
           }
-          columns += transformed_write(m, op, "switchyard_rows.c" + std::to_string(pos + 1), false);
+          if (adds) {
+            columns += ", " + transformed_write(
+                                  m, op, "switchyard_rows.c" + std::to_string(pos + 1), false);
+          }
           const int source = tokens_.at(eq + 1).start;
-          ok = edits_.insert(names.back().end, ", " + other) &&
+          ok = (adds ? edits_.insert(names.back().end, ", " + other)
+                     : edits_.replace(names[pos].begin, names[pos].end, other)) &&
                edits_.replace(source, item.end,
-                              "(SELECT " + columns + " FROM " + edits_.render(source, item.end) +
-                                  " AS switchyard_rows (" + aliases + "))");
-        } else if (op == WriteOp::add_new || op == WriteOp::add_old) {
+                              "(SELECT " + columns + " FROM (SELECT) AS switchyard_one LEFT JOIN " +
+                                  edits_.render(source, item.end) + " AS switchyard_rows (" +
+                                  aliases + ") ON true)");
+        } else if (adds) {
           ok = edits_.insert(names.back().end, ", " + other) &&
                edits_.insert(last_full->end, ", " + written_value(m, op, vals[pos], arg));
         } else {
           ok = edits_.replace(names[pos].begin, names[pos].end, other);
-          if (ok && (!m->to_new.empty() || !m->same_values())) {
+          if (ok && !m->same_values()) {
             ok = edits_.replace(vals[pos].begin, vals[pos].end,
                                 written_value(m, op, vals[pos], arg));
           }

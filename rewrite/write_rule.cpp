@@ -228,8 +228,12 @@ bool is_untyped(const Node* node) {
   return node->a_const->isnull || node->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL;
 }
 
+bool is_default(const Node* node) {
+  return node != nullptr && node->node_case == PG_QUERY__NODE__NODE_SET_TO_DEFAULT;
+}
+
 std::string Analyzer::written_value(const Migration* m, WriteOp op, Span value, const Node* node) {
-  if (node != nullptr && node->node_case == PG_QUERY__NODE__NODE_SET_TO_DEFAULT) {
+  if (is_default(node)) {
     // DEFAULT for one column means "writes neither" for that row: the other column takes its
     // own default too.
     return "DEFAULT";

@@ -602,6 +602,35 @@ class WritesBothTest(RewriteCase):
                              f"VALUES (1, 'active', {lit(t.new('inactive'))})")
                 self.assertEqual(self.rows(t.table), [(1, "active", t.new("inactive"))])
 
+    def test_a_default_beside_a_value_for_the_other_column_writes_the_value_alone(self):
+        # ORMs send DEFAULT for a column they have no value for (Diesel batch inserts, models
+        # regenerated once N was added): N's default beside O's value would be silent drift.
+        self.direct("INSERT INTO staging (id, name, status) VALUES (1, 'a', 'active'), "
+                    "(8, 'h', 'inactive')")
+        with self.connect() as conn:
+            for t in MAPPED:
+                a, i = t.new("active"), t.new("inactive")
+                conn.execute(f"INSERT INTO {t.table} (id, status, state) VALUES "
+                             f"(1, 'inactive', DEFAULT), (2, DEFAULT, {lit(i)}), "
+                             f"(3, 'active', {lit(a)}), (4, DEFAULT, DEFAULT)")
+                # No column list (expanded from the catalog), extended protocol.
+                conn.execute(f"INSERT INTO {t.table} VALUES (5, 'n', %s, DEFAULT)", ("active",))
+                conn.execute(f"UPDATE {t.table} SET status = 'inactive', state = DEFAULT "
+                             "WHERE id = 3")
+                conn.execute(f"UPDATE {t.table} SET (status, state) = (%s, DEFAULT) WHERE id = 5",
+                             ("inactive",))
+                conn.execute(f"INSERT INTO {t.table} (id, status, state) VALUES (6, 'active', "
+                             f"DEFAULT), (4, 'active', {lit(a)}) ON CONFLICT (id) DO UPDATE SET "
+                             "state = DEFAULT, status = 'inactive'")
+                conn.execute(f"MERGE INTO {t.table} t USING staging s ON s.id = t.id "
+                             "WHEN MATCHED THEN UPDATE SET status = s.status, state = DEFAULT "
+                             "WHEN NOT MATCHED THEN INSERT (id, status, state) "
+                             "VALUES (s.id, s.status, DEFAULT)")
+                self.assertEqual(self.rows(t.table),
+                                 [(1, "active", a), (2, "inactive", i), (3, "inactive", i),
+                                  (4, "inactive", i), (5, "inactive", i), (6, "active", a),
+                                  (8, "inactive", i)])
+
     def test_sql_level_prepare_and_execute(self):
         with self.connect() as conn:
             for t in MAPPED:
@@ -757,6 +786,26 @@ class WritesBothTest(RewriteCase):
                          [(201,), (202,), (203,), (204,)])
         self.assertEqual(self.rows("users"), [])
 
+    def test_a_search_path_set_earlier_in_the_same_text_decides_the_statements_after_it(self):
+        self.addCleanup(self.pg.query, "DELETE FROM shadow.users WHERE id > 200")
+        with self.connect() as conn:
+            self.simple(conn, "SET search_path = shadow, public; "
+                              "INSERT INTO users (id, status) VALUES (211, 'active')")
+        with self.connect(options="-c search_path=shadow,public") as conn:
+            self.simple(conn, "SET search_path = public; "
+                              "INSERT INTO users (id, status) VALUES (212, 'active')")
+            # What RESET restores only the session knows once the text is done: refused.
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                self.simple(conn, "RESET search_path; "
+                                  "INSERT INTO users (id, status) VALUES (213, 'active')")
+            self.assertIn("search_path", str(raised.exception))
+            # The RESET alone goes through, and the session follows it.
+            self.simple(conn, "RESET search_path")
+            conn.execute("INSERT INTO users (id, status) VALUES (214, 'active')")
+        self.assertEqual(self.direct("SELECT id FROM shadow.users WHERE id > 200 ORDER BY id"),
+                         [(211,), (214,)])
+        self.assertEqual(self.rows("users"), [(212, "active", "active")])
+
     def test_a_shape_reused_before_a_search_path_change_is_not_reused_after_it(self):
         # The session keeps the shapes it reused (proxy/session_rewrite.hpp): the same shape
         # after SET search_path names shadow.users, which has no new column, and must be
@@ -786,26 +835,6 @@ class WritesBothTest(RewriteCase):
         self.assertEqual(self.rows("users"), [(i, "active", "active") for i in (21, 22, 23)])
         self.assertEqual(self.direct("SELECT id FROM shadow.users WHERE id > 20 ORDER BY id"),
                          [(24,), (25,)])
-    def test_a_search_path_set_earlier_in_the_same_text_decides_the_statements_after_it(self):
-        self.addCleanup(self.pg.query, "DELETE FROM shadow.users WHERE id > 200")
-        with self.connect() as conn:
-            self.simple(conn, "SET search_path = shadow, public; "
-                              "INSERT INTO users (id, status) VALUES (211, 'active')")
-        with self.connect(options="-c search_path=shadow,public") as conn:
-            self.simple(conn, "SET search_path = public; "
-                              "INSERT INTO users (id, status) VALUES (212, 'active')")
-            # What RESET restores only the session knows once the text is done: refused.
-            with self.assertRaises(errors.FeatureNotSupported) as raised:
-                self.simple(conn, "RESET search_path; "
-                                  "INSERT INTO users (id, status) VALUES (213, 'active')")
-            self.assertIn("search_path", str(raised.exception))
-            # The RESET alone goes through, and the session follows it.
-            self.simple(conn, "RESET search_path")
-            conn.execute("INSERT INTO users (id, status) VALUES (214, 'active')")
-        self.assertEqual(self.direct("SELECT id FROM shadow.users WHERE id > 200 ORDER BY id"),
-                         [(211,), (214,)])
-        self.assertEqual(self.rows("users"), [(212, "active", "active")])
-
 
     def test_a_search_path_change_rolled_back_with_its_transaction_is_undone(self):
         # After each rolled-back SET, `users` means public.users again, which has the new
@@ -854,6 +883,30 @@ class WritesBothTest(RewriteCase):
         self.assertEqual(self.direct("SELECT id, status FROM shadow.users WHERE id = 101"),
                          [(101, "active")])
         self.assertEqual(self.rows("users"), [])
+
+    def test_backslashes_with_standard_conforming_strings_off_are_refused(self):
+        # With it off, 'it\'s' is one string to the server and not to the rewrite's parser:
+        # forwarded unrewritten it wrote the old column alone.
+        with self.connect() as conn:
+            conn.execute("SET standard_conforming_strings = off")
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                self.simple(conn, r"INSERT INTO users (id, status) VALUES (1, 'it\'s')")
+            self.assert_rejected(raised, RENAME)
+            self.assertIn("standard_conforming_strings", str(raised.exception))
+            self.simple(conn, "INSERT INTO users (id, status) VALUES (2, 'plain')")
+            conn.execute("SET standard_conforming_strings = on")
+            self.simple(conn, r"INSERT INTO users (id, status) VALUES (3, E'it\'s')")
+        self.assertEqual(self.rows("users"), [(2, "plain", "plain"), (3, "it's", "it's")])
+
+    def test_a_write_through_unicode_escapes_is_refused_with_that_reason(self):
+        # The edits cannot be cut around U& escapes: said so, not "internal error".
+        with self.connect() as conn:
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                self.simple(conn, r"""UPDATE users SET status = U&'\0061ctive'""")
+            self.assertIn("Unicode escapes", str(raised.exception))
+            self.simple(conn, r"""INSERT INTO users AS U&"\0075" (id, status) """
+                              r"""VALUES (1, 'active')""")
+        self.assertEqual(self.rows("users"), [(1, "active", "active")])
 
     def test_schema_qualified_and_quoted_names(self):
         with self.connect() as conn:
@@ -952,6 +1005,29 @@ class WritesNewTest(RewriteCase):
                 self.assertEqual(self.rows(t.table), [(1, "stale", t.new("inactive")),
                                                       (2, "stale", t.new("active")),
                                                       (3, None, t.new("active"))])
+
+    def test_a_default_for_the_new_column_beside_the_old_ones_value_writes_to_new_of_it(self):
+        self.direct("INSERT INTO staging (id, status) VALUES (4, 'active'), (7, 'inactive')")
+        with self.connect() as conn:
+            for t in MAPPED:
+                self.seed(t)
+                i = t.new("inactive")
+                conn.execute(f"INSERT INTO {t.table} (id, status, state) VALUES "
+                             f"(3, 'inactive', DEFAULT), (4, DEFAULT, {lit(i)})")
+                conn.execute(f"INSERT INTO {t.table} VALUES (5, 'n', %s, DEFAULT)", ("inactive",))
+                conn.execute(f"UPDATE {t.table} SET status = 'inactive', state = DEFAULT "
+                             "WHERE id = 1")
+                conn.execute(f"INSERT INTO {t.table} (id, status, state) VALUES (6, %s, DEFAULT), "
+                             "(2, 'active', DEFAULT) ON CONFLICT (id) DO UPDATE SET "
+                             "state = DEFAULT, status = 'inactive'", ("inactive",))
+                conn.execute(f"MERGE INTO {t.table} t USING staging s ON s.id = t.id "
+                             "WHEN MATCHED THEN UPDATE SET state = DEFAULT, status = s.status "
+                             "WHEN NOT MATCHED THEN INSERT (id, status, state) "
+                             "VALUES (s.id, s.status, DEFAULT)")
+                self.assertEqual(self.rows(t.table),
+                                 [(1, "stale", i), (2, "stale", i), (3, None, i),
+                                  (4, None, t.new("active")), (5, None, i), (6, None, i),
+                                  (7, None, i)])
 
     def test_updated_app_writing_the_new_column_is_unchanged(self):
         with self.connect() as conn:
@@ -2103,6 +2179,63 @@ class NewNameTakenElsewhereTest(RewriteCase):
                              "WHERE status = 'active')")
             self.assert_rejected(raised, RENAME)
 
+
+COALESCE = "co-status-to-state"
+
+
+def coalesce_migration(writes):
+    return {"name": COALESCE, "table": "public.co", "old_column": "status",
+            "new_column": "state", "to_new": "coalesce({value}, 'none')",
+            "to_old": "nullif({value}, 'none')", "writes": writes,
+            "reads": "new" if writes == "new" else "old"}
+
+
+@requires_proxy
+class SubSelectOfNoRowTest(RewriteCase):
+    """A multi-column SET from a sub-SELECT that returns no row sets its targets NULL, as
+    `SET status = NULL` does: N gets to_new(NULL), which a template may map to a value."""
+
+    MIGRATIONS = [coalesce_migration("both")]
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("CREATE TABLE co (id int PRIMARY KEY, name text, status text, state text)")
+
+    def setUp(self):
+        super().setUp()
+        self.pg.query("TRUNCATE co")
+        self.direct("INSERT INTO co SELECT i, 'n', 'active', 'active' FROM generate_series(1, 4) i")
+        self.direct("INSERT INTO staging (id, name, status) VALUES (3, 'p', 'inactive'), "
+                    "(5, 'q', 'inactive')")
+
+    def check(self, conn, old_written):
+        conn.execute("UPDATE co SET (name, status) = (SELECT 'x', s.status FROM staging s "
+                     "WHERE false) WHERE id = 1")
+        # A volatile value, read once from the sub-SELECT.
+        conn.execute("UPDATE co SET (name, status) = (SELECT 'y', noisy(s.status) FROM "
+                     "staging s WHERE false) WHERE id = 2")
+        # Correlated, so run for each row: row 4 has no staging row.
+        conn.execute("UPDATE co SET (name, status) = (SELECT s.name, s.status FROM staging s "
+                     "WHERE s.id = co.id) WHERE id IN (3, 4)")
+        with self.assertRaises(errors.CardinalityViolation):
+            conn.execute("UPDATE co SET (name, status) = (SELECT s.name, s.status FROM "
+                         "staging s) WHERE id = 1")
+        old = (lambda v: v) if old_written else (lambda v: "active")
+        self.assertEqual(self.rows("co", "id, name, status, state"),
+                         [(1, None, old(None), "none"), (2, None, old(None), "none"),
+                          (3, "p", old("inactive"), "inactive"), (4, None, old(None), "none")])
+
+    def test_writes_both(self):
+        with self.connect() as conn:
+            # What a write of NULL alone gives N.
+            conn.execute("UPDATE co SET status = NULL WHERE id = 1")
+            self.assertEqual(self.rows("co", "state")[0], ("none",))
+            self.check(conn, old_written=True)
+
+    def test_writes_new(self):
+        p = self.migration_proxy([coalesce_migration("new")])
+        with self.connect_to(p) as conn:
+            self.check(conn, old_written=False)
 
 if __name__ == "__main__":
     unittest.main()

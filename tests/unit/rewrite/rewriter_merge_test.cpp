@@ -102,6 +102,41 @@ TEST(MergeRuleTest, ReadsNewAndWritesNew) {
             });
 }
 
+// A DEFAULT for one column beside a value for the other writes that value alone, in either
+// action, as it does in UPDATE and INSERT.
+TEST(MergeRuleTest, ADefaultBesideAValueForTheOtherColumnWritesTheValueAlone) {
+  run_table(users_migration(Writes::both, Reads::old_column, true),
+            {
+                {"MERGE INTO users u USING orders o ON o.user_id = u.id WHEN MATCHED THEN UPDATE "
+                 "SET status = o.status, state = DEFAULT WHEN NOT MATCHED THEN INSERT (id, "
+                 "status, state) VALUES (o.user_id, o.status, DEFAULT)",
+                 "MERGE INTO users u USING orders o ON o.user_id = u.id WHEN MATCHED THEN UPDATE "
+                 "SET status = o.status, state = " TO_NEW(
+                     "o.status") " WHEN NOT MATCHED THEN INSERT (id, status, state) VALUES "
+                                 "(o.user_id, o.status, " TO_NEW("o.status") ")"},
+                {"MERGE INTO users u USING orders o ON o.user_id = u.id WHEN NOT MATCHED THEN "
+                 "INSERT VALUES (o.user_id, DEFAULT, 'n', 1)",
+                 "MERGE INTO users u USING orders o ON o.user_id = u.id WHEN NOT MATCHED THEN "
+                 "INSERT VALUES (o.user_id, (CASE (1) WHEN 1 THEN 'active' WHEN 0 THEN "
+                 "'inactive' END), 'n', 1)"},
+                {"MERGE INTO users u USING orders o ON o.user_id = u.id WHEN NOT MATCHED THEN "
+                 "INSERT (id, status, state) VALUES (o.user_id, DEFAULT, DEFAULT)",
+                 nullptr, kUnchanged},
+                {"MERGE INTO users u USING orders o ON o.user_id = u.id WHEN NOT MATCHED THEN "
+                 "INSERT (id, status, state) VALUES (o.user_id, random()::text, DEFAULT)",
+                 nullptr, kRejected, "random()"},
+            });
+  run_table(users_migration(Writes::new_column, Reads::new_column, true),
+            {
+                {"MERGE INTO users u USING orders o ON o.user_id = u.id WHEN MATCHED THEN UPDATE "
+                 "SET state = DEFAULT, status = o.status WHEN NOT MATCHED THEN INSERT (id, "
+                 "status, state) VALUES (o.user_id, o.status, DEFAULT)",
+                 "MERGE INTO users u USING orders o ON o.user_id = u.id WHEN MATCHED THEN UPDATE "
+                 "SET state = " TO_NEW("o.status") " WHEN NOT MATCHED THEN INSERT (id, state) "
+                                                   "VALUES (o.user_id, " TO_NEW("o.status") ")"},
+            });
+}
+
 TEST(MergeRuleTest, VolatileValuesInActions) {
   run_table(
       users_migration(Writes::both, Reads::old_column),

@@ -540,27 +540,30 @@ TEST(UpdateRuleTest, AVolatileValueIsComputedOncePerRow) {
            "UPDATE users u SET id = DEFAULT, name = u.name || 'x', " ONCE(
                "switchyard_value.v", "random()::text", "u") " WHERE id = 1"},
           // From a sub-SELECT, which computes each column once per row: N reads O's value
-          // from it, through a derived table.
+          // from it, through a derived table (a row of NULLs when it has no row).
           {"UPDATE users SET (name, status) = (SELECT o.id::text, md5(random()::text) FROM "
            "orders o WHERE o.user_id = users.id) WHERE id = 1",
            "UPDATE users SET (name, status, state) = (SELECT switchyard_rows.c1, "
-           "switchyard_rows.c2, switchyard_rows.c2 FROM (SELECT o.id::text, "
-           "md5(random()::text) FROM orders o WHERE o.user_id = users.id) AS switchyard_rows "
-           "(c1, c2)) WHERE id = 1"},
+           "switchyard_rows.c2, switchyard_rows.c2 FROM (SELECT) AS switchyard_one LEFT JOIN "
+           "(SELECT o.id::text, md5(random()::text) FROM orders o WHERE o.user_id = users.id) AS "
+           "switchyard_rows (c1, c2) ON true) WHERE id = 1"},
       });
-  run_table(users_migration(Writes::both, Reads::old_column, true),
-            {
-                {"UPDATE users SET status = CASE WHEN random() < 0.5 THEN 'active' END",
-                 "UPDATE users SET " ONCE(TO_NEW("switchyard_value.v"),
-                                          "CASE WHEN random() < 0.5 THEN 'active' END", "users")},
-                {"UPDATE users SET (name, status) = (SELECT 1, CASE WHEN random() < 0.5 THEN "
-                 "'active' END)",
-                 "UPDATE users SET (name, status, state) = (SELECT switchyard_rows.c1, "
-                 "switchyard_rows.c2, " TO_NEW("switchyard_rows.c2") " FROM (SELECT 1, CASE WHEN "
-                                                                     "random() < 0.5 THEN 'active' "
-                                                                     "END) AS switchyard_rows (c1, "
-                                                                     "c2))"},
-            });
+  run_table(
+      users_migration(Writes::both, Reads::old_column, true),
+      {
+          {"UPDATE users SET status = CASE WHEN random() < 0.5 THEN 'active' END",
+           "UPDATE users SET " ONCE(TO_NEW("switchyard_value.v"),
+                                    "CASE WHEN random() < 0.5 THEN 'active' END", "users")},
+          {"UPDATE users SET (name, status) = (SELECT 1, CASE WHEN random() < 0.5 THEN "
+           "'active' END)",
+           "UPDATE users SET (name, status, state) = (SELECT switchyard_rows.c1, "
+           "switchyard_rows.c2, " TO_NEW("switchyard_rows.c2") " FROM (SELECT) AS "
+                                                               "switchyard_one LEFT JOIN "
+                                                               "(SELECT 1, CASE WHEN random() "
+                                                               "< 0.5 THEN 'active' END) AS "
+                                                               "switchyard_rows (c1, c2) ON "
+                                                               "true)"},
+      });
 #undef ONCE
 }
 
@@ -591,6 +594,139 @@ TEST(UpdateRuleTest, WritesNew) {
             {
                 {"UPDATE users SET status = status WHERE id = 1",
                  "UPDATE users SET state = " TO_NEW(TO_OLD("state")) " WHERE id = 1"},
+            });
+}
+
+// A DEFAULT for one column beside a value for the other writes that value alone (row by row, SET
+// item by SET item): left as written, the DEFAULT column would get its default beside the other
+// column's value. Both DEFAULT writes neither.
+TEST(WriteRuleTest, ADefaultBesideAValueForTheOtherColumnWritesTheValueAlone) {
+#define SV(n) "(SELECT switchyard_value" #n ".v FROM switchyard_value" #n ")"
+  run_table(
+      users_migration(Writes::both, Reads::old_column),
+      {
+          {"INSERT INTO users (id, status, state) VALUES (1, 'a', DEFAULT)",
+           "INSERT INTO users (id, status, state) VALUES (1, 'a', 'a')"},
+          // Without a column list, expanded from the catalog (id, status, name, state).
+          {"INSERT INTO users VALUES (2, 'n', 'b', DEFAULT)",
+           "INSERT INTO users VALUES (2, 'n', 'b', 'n')"},
+          {"INSERT INTO users (id, state, status) VALUES (1, DEFAULT, $1), (2, 'b', 'c'), (3, "
+           "'d', DEFAULT), (4, DEFAULT, DEFAULT)",
+           "INSERT INTO users (id, state, status) VALUES (1, $1, $1), (2, 'b', 'c'), (3, 'd', "
+           "'d'), (4, DEFAULT, DEFAULT)"},
+          {"INSERT INTO users (id, status, state) VALUES (1, DEFAULT, DEFAULT), (2, 'a', 'b')",
+           nullptr, kUnchanged},
+          {"INSERT INTO users (id, status, state) VALUES (1, random()::text, DEFAULT)",
+           "WITH switchyard_value1 AS MATERIALIZED (SELECT random()::text AS v) INSERT INTO users "
+           "(id, status, state) VALUES (1, " SV(1) ", " SV(1) ")"},
+          {"INSERT INTO users (id, status, state) VALUES (1, 'a', DEFAULT) ON CONFLICT (id) DO "
+           "UPDATE SET state = DEFAULT, status = EXCLUDED.status",
+           "INSERT INTO users (id, status, state) VALUES (1, 'a', 'a') ON CONFLICT (id) DO "
+           "UPDATE SET status = EXCLUDED.status, state = EXCLUDED.status"},
+          {"UPDATE users SET status = 'c', state = DEFAULT",
+           "UPDATE users SET status = 'c', state = 'c'"},
+          {"UPDATE users SET state = DEFAULT, name = 'n', status = $1 WHERE id = 1",
+           "UPDATE users SET name = 'n', status = $1, state = $1 WHERE id = 1"},
+          {"UPDATE users SET status = DEFAULT, state = 'x'",
+           "UPDATE users SET state = 'x', status = 'x'"},
+          {"UPDATE users SET status = DEFAULT, state = DEFAULT", nullptr, kUnchanged},
+          {"UPDATE users SET (status, state) = ('c', DEFAULT)",
+           "UPDATE users SET (status, state) = ('c', 'c')"},
+          {"UPDATE users SET (state, name, status) = ROW(DEFAULT, 'n', lower($1))",
+           "UPDATE users SET (state, name, status) = ROW(lower($1), 'n', lower($1))"},
+          {"UPDATE users SET (name, state) = ('n', DEFAULT), status = 'c'",
+           "UPDATE users SET (name, state) = ('n', 'c'), status = 'c'"},
+          // A volatile value is computed once for both, as for a write of O alone.
+          {"UPDATE users SET status = random()::text, state = DEFAULT",
+           "UPDATE users SET (status, state) = (SELECT switchyard_value.v, switchyard_value.v "
+           "FROM (SELECT random()::text) AS switchyard_value (v) WHERE "
+           "pg_catalog.num_nulls(users.*) = 0)"},
+          {"UPDATE users SET (status, state) = (random()::text, DEFAULT)", nullptr, kRejected,
+           "random(), which is VOLATILE"},
+          {"UPDATE users u SET (name, status) = (SELECT o.id::text, o.status FROM orders o WHERE "
+           "o.user_id = u.id), (id, state) = (2, DEFAULT)",
+           nullptr, kRejected, "beside the other's value from a sub-SELECT"},
+          {"UPDATE users u SET (name, status) = (SELECT o.id::text, o.status FROM orders o WHERE "
+           "o.user_id = u.id), state = DEFAULT",
+           "UPDATE users u SET (name, status, state) = (SELECT o.id::text, o.status, o.status FROM "
+           "orders o WHERE o.user_id = u.id)"},
+      });
+  run_table(users_migration(Writes::both, Reads::old_column, true),
+            {
+                {"INSERT INTO users (id, status, state) VALUES (1, $1, DEFAULT), (2, DEFAULT, 1)",
+                 "INSERT INTO users (id, status, state) VALUES (1, $1, " TO_NEW(
+                     "$1") "), (2, " TO_OLD("1") ", 1)"},
+                {"UPDATE users SET status = 'active', state = DEFAULT",
+                 "UPDATE users SET status = 'active', state = " TO_NEW("'active'")},
+            });
+  run_table(
+      users_migration(Writes::new_column, Reads::new_column),
+      {
+          {"INSERT INTO users (id, status, state) VALUES (1, 'a', DEFAULT)",
+           "INSERT INTO users (id, state) VALUES (1, 'a')"},
+          {"INSERT INTO users VALUES (2, 'n', 'b', DEFAULT)",
+           "INSERT INTO users (id, name, state) VALUES (2, 'b', 'n')"},
+          {"INSERT INTO users (status, id, state) VALUES ('a', 1, DEFAULT), (DEFAULT, 2, 'b'), "
+           "('c', 3, 'd'), (DEFAULT, 4, DEFAULT)",
+           "INSERT INTO users (id, state) VALUES (1, 'a'), (2, 'b'), (3, 'd'), (4, DEFAULT)"},
+          {"INSERT INTO users (id, status, state) VALUES (1, 'a', DEFAULT) ON CONFLICT (id) DO "
+           "UPDATE SET status = EXCLUDED.status, state = DEFAULT",
+           "INSERT INTO users (id, state) VALUES (1, 'a') ON CONFLICT (id) DO UPDATE SET state = "
+           "EXCLUDED.state"},
+          {"UPDATE users SET status = 'c', state = DEFAULT WHERE id = 1",
+           "UPDATE users SET state = 'c' WHERE id = 1"},
+          {"UPDATE users SET state = DEFAULT, status = 'c'", "UPDATE users SET state = 'c'"},
+          {"UPDATE users SET status = DEFAULT, state = 'x'", "UPDATE users SET state = 'x'"},
+          {"UPDATE users SET status = 'c', (name, state) = ('n', DEFAULT)",
+           "UPDATE users SET (name, state) = ('n', 'c')"},
+          {"UPDATE users SET (name, status) = ('n', 'c'), state = DEFAULT",
+           "UPDATE users SET (name, state) = ('n', 'c')"},
+          {"UPDATE users SET (status, state) = ('c', DEFAULT)", nullptr, kRejected,
+           "dropping the old column from a multi-column SET"},
+      });
+  run_table(users_migration(Writes::new_column, Reads::new_column, true),
+            {
+                {"INSERT INTO users (id, status, state) VALUES (1, $1, DEFAULT), (2, $2, 0)",
+                 "INSERT INTO users (id, state) VALUES (1, " TO_NEW("$1") "), (2, 0)"},
+                {"UPDATE users SET status = $1, state = DEFAULT",
+                 "UPDATE users SET state = " TO_NEW("$1")},
+            });
+#undef SV
+}
+
+// A multi-column SET from a sub-SELECT that returns no row sets every target NULL; a template
+// may map NULL to a value, so the transform reads a row of NULLs then: the sub-SELECT is read
+// through a one-row source LEFT JOIN it.
+TEST(UpdateRuleTest, ASubSelectOfNoRowGoesThroughTheTransformAsARowOfNulls) {
+  run_table(users_migration(Writes::both, Reads::old_column, true),
+            {
+                {"UPDATE users SET (name, status) = (SELECT 'x', o.status FROM orders o WHERE "
+                 "false) WHERE id = 1",
+                 "UPDATE users SET (name, status, state) = (SELECT switchyard_rows.c1, "
+                 "switchyard_rows.c2, " TO_NEW("switchyard_rows.c2") " FROM (SELECT) AS "
+                                                                     "switchyard_one LEFT JOIN "
+                                                                     "(SELECT 'x', o.status FROM "
+                                                                     "orders o WHERE false) AS "
+                                                                     "switchyard_rows (c1, c2) ON "
+                                                                     "true) WHERE id = 1"},
+                {"UPDATE users u SET (state, name) = (SELECT 1, o.status FROM orders o WHERE "
+                 "o.user_id = u.id)",
+                 "UPDATE users u SET (state, name, status) = (SELECT switchyard_rows.c1, "
+                 "switchyard_rows.c2, " TO_OLD("switchyard_rows.c1") " FROM (SELECT) AS "
+                                                                     "switchyard_one LEFT JOIN "
+                                                                     "(SELECT 1, o.status FROM "
+                                                                     "orders o WHERE o.user_id = "
+                                                                     "u.id) AS switchyard_rows "
+                                                                     "(c1, c2) ON true)"},
+            });
+  run_table(users_migration(Writes::new_column, Reads::new_column, true),
+            {
+                {"UPDATE users SET (name, status) = (SELECT 'x', o.status FROM orders o WHERE "
+                 "o.user_id = users.id)",
+                 "UPDATE users SET (name, state) = (SELECT switchyard_rows.c1, " TO_NEW(
+                     "switchyard_rows.c2") " FROM (SELECT) AS switchyard_one LEFT JOIN (SELECT "
+                                           "'x', o.status FROM orders o WHERE o.user_id = "
+                                           "users.id) AS switchyard_rows (c1, c2) ON true)"},
             });
 }
 
