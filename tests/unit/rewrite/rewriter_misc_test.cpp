@@ -104,17 +104,23 @@ TEST(DdlTest, DdlOnAMappedTableIsFlaggedAndUnchanged) {
   EXPECT_FALSE(r.ddl_on_mapped_table);
 }
 
-// A partition or inheritance child of a mapped table added or removed: the proxy builds its
-// rules again so that the migration applies to the new table too.
-// ... and the tables it adds are named, for the session to refuse statements naming them until
-// its transaction ends.
-TEST(DdlTest, APartitionOfAMappedTableAddedOrRemovedIsFlagged) {
+// users-status (on_unsupported = reject) and accounts-owner (passthrough), both at writes =
+// both, reads = new.
+Rewriter users_and_accounts_under_passthrough() {
   Migration passthrough = users_migration(Writes::both, Reads::new_column, false, false);
   passthrough.name = "accounts-owner";
   passthrough.table = "accounts";
   passthrough.old_column = "owner";
   passthrough.new_column = "owner_id";
-  const Rewriter both({users_migration(Writes::both, Reads::new_column), passthrough});
+  return Rewriter({users_migration(Writes::both, Reads::new_column), passthrough});
+}
+
+// A partition or inheritance child of a mapped table added or removed: the proxy builds its
+// rules again so that the migration applies to the new table too.
+// ... and the tables it adds are named, for the session to refuse statements naming them until
+// its transaction ends.
+TEST(DdlTest, APartitionOfAMappedTableAddedOrRemovedIsFlagged) {
+  const Rewriter both = users_and_accounts_under_passthrough();
   const StaticCatalog cat = make_catalog();
   struct Row {
     const char* sql;
@@ -158,14 +164,10 @@ TEST(DdlTest, APartitionOfAMappedTableAddedOrRemovedIsFlagged) {
 
 // The session builds its rules again only once a text is done, so a later statement of the
 // text that creates the partition is refused by the partition's name as a later text of its
-// transaction is (the session's part is in the proxy's tests), under the migration's policy.
+// transaction is (the session's part: integration.rewrite PartitionTest), under the migration's
+// policy.
 TEST(DdlTest, ANewPartitionNamedLaterInTheSameTextIsRefused) {
-  Migration passthrough = users_migration(Writes::both, Reads::new_column, false, false);
-  passthrough.name = "accounts-owner";
-  passthrough.table = "accounts";
-  passthrough.old_column = "owner";
-  passthrough.new_column = "owner_id";
-  const Rewriter both({users_migration(Writes::both, Reads::new_column), passthrough});
+  const Rewriter both = users_and_accounts_under_passthrough();
   const StaticCatalog cat = make_catalog();
   struct Row {
     const char* sql;
