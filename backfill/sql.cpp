@@ -106,17 +106,19 @@ std::string old_from_new(const TableSpec& spec) {
 
 std::string mismatch_condition(const TableSpec& spec, Direction direction) {
   auto differs = [](const std::string& column, const std::string& value, bool as_text,
-                    const std::string& collation) {
+                    const std::string& collation, const std::string& type) {
     if (as_text) {
-      return "(" + column + ")::text IS DISTINCT FROM ((" + value + ")::text)";
+      // In the column's type first: the text of what writing the value would store.
+      const std::string stored = type.empty() ? value : "CAST((" + value + ") AS " + type + ")";
+      return "(" + column + ")::text IS DISTINCT FROM ((" + stored + ")::text)";
     }
     return (collation.empty() ? column : column + " COLLATE " + collation) + " IS DISTINCT FROM (" +
            value + ")";
   };
   std::string to_new = differs(quote_ident(spec.new_column), new_from_old(spec), spec.new_as_text,
-                               spec.new_collation);
+                               spec.new_collation, spec.new_type);
   std::string to_old = differs(quote_ident(spec.old_column), old_from_new(spec), spec.old_as_text,
-                               spec.old_collation);
+                               spec.old_collation, spec.old_type);
   switch (direction) {
     case Direction::to_new:
       return to_new;
@@ -149,10 +151,14 @@ std::string begin_batch_sql(std::chrono::milliseconds lock_timeout,
 // what a transform makes of the other, one of them was derived from the other and both are
 // current: a forward fill leaves a value an updated app wrote to the new column (to_old gave
 // the old one NULL for it), and a fill back leaves an old value that to_new does not map (the
-// new column never held it).
+// new column never held it). A NULL in the column filled is no such value, even where the
+// other transform maps NULL to the other column's value (`CASE ... ELSE 'inactive'`,
+// `coalesce`): that row was never filled, and left alone verify would find it forever.
 std::string fill_condition(const TableSpec& spec) {
-  return mismatch_condition(spec, Direction::to_new) + " AND " +
-         mismatch_condition(spec, Direction::to_old);
+  const bool back = spec.fill == Direction::to_old;
+  return mismatch_condition(spec, back ? Direction::to_old : Direction::to_new) + " AND (" +
+         mismatch_condition(spec, back ? Direction::to_new : Direction::to_old) + " OR " +
+         quote_ident(back ? spec.old_column : spec.new_column) + " IS NULL)";
 }
 
 std::string backfill_update_sql(const TableSpec& spec, RangeShape shape) {

@@ -41,15 +41,21 @@ struct TableSpec {
   std::string to_old;
   /// The column backfill fills (to_new or to_old).
   Direction fill = Direction::to_new;
-  /// The column's type has no equality operator (json, xml, point): compared as text, which
-  /// for json is the stored text itself.
+  /// The column's type has no equality operator (json, xml, point), or one that calls values
+  /// equal that readers tell apart (citext, interval, float4/float8, jsonb): compared as text,
+  /// which for json is the stored text itself.
   bool old_as_text = false;
   bool new_as_text = false;
   /// The columns' collations as SQL names them (`pg_catalog."C"`), "" for a type without one.
   /// A column is compared in its own: what its readers see, and two columns of different
-  /// collations have none in common.
+  /// collations have none in common. A nondeterministic one (which calls 'ABC' and 'abc'
+  /// equal) is replaced by "C".
   std::string old_collation = {};
   std::string new_collation = {};
+  /// The columns' types as format_type spells them, "" when not looked up: a value compared as
+  /// text is first cast to it.
+  std::string old_type = {};
+  std::string new_type = {};
 };
 
 /// Which bounds a range has. The lower bound is exclusive, the upper inclusive.
@@ -59,10 +65,12 @@ struct RangeShape {
 };
 
 /// An SQL expression over the pg_attribute row `a`: the column's collation as SQL names it
-/// (`pg_catalog."C"`), '' when its type has none.
+/// (`pg_catalog."C"`), '' when its type has none; "C" for a nondeterministic one, under which
+/// values readers tell apart compare equal.
 inline constexpr const char* kAttributeCollation =
-    "coalesce((SELECT pg_catalog.quote_ident(cn.nspname) || '.' || "
-    "pg_catalog.quote_ident(co.collname) FROM pg_catalog.pg_collation co "
+    "coalesce((SELECT CASE WHEN co.collisdeterministic THEN "
+    "pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) "
+    "ELSE 'pg_catalog.\"C\"' END FROM pg_catalog.pg_collation co "
     "JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace "
     "WHERE co.oid = a.attcollation), '')";
 

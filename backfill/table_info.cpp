@@ -123,6 +123,8 @@ std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
 
   auto columns =
       connection.exec(std::string("SELECT a.attname, ") + kAttributeCollation +
+                          ", pg_catalog.format_type(a.atttypid, a.atttypmod), "
+                          "(SELECT t.typname FROM pg_catalog.pg_type t WHERE t.oid = a.atttypid)"
                           " FROM pg_catalog.pg_attribute a "
                           "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped",
                       {oid});
@@ -133,12 +135,21 @@ std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
   bool has_new = false;
   const auto& cols = std::get<PgResult>(columns);
   for (int r = 0; r < cols.rows(); ++r) {
+    // Equality these types define calls values equal that a reader tells apart ('ABC' and
+    // 'abc', '1 mon' and '30 days', -0 and 0, {"a": 1.0} and {"a": 1}).
+    const std::string type_name = cols.text(r, 3);
+    const bool loose = type_name == "citext" || type_name == "interval" || type_name == "float4" ||
+                       type_name == "float8" || type_name == "jsonb";
     if (cols.text(r, 0) == spec.old_column) {
       has_old = true;
       spec.old_collation = cols.text(r, 1);
+      spec.old_type = cols.text(r, 2);
+      spec.old_as_text = loose;
     } else if (cols.text(r, 0) == spec.new_column) {
       has_new = true;
       spec.new_collation = cols.text(r, 1);
+      spec.new_type = cols.text(r, 2);
+      spec.new_as_text = loose;
     }
   }
   if (!has_old) {
@@ -159,7 +170,7 @@ std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
         connection.exec("EXPLAIN SELECT 1 FROM " + qualified_name(spec) + " WHERE " +
                         quote_ident(*column) + " IS DISTINCT FROM " + quote_ident(*column));
     auto* error = std::get_if<DbError>(&compared);
-    *as_text = error != nullptr && error->sqlstate == "42883";  // undefined_function
+    *as_text = *as_text || (error != nullptr && error->sqlstate == "42883");  // no operator
   }
 
   auto loaded = load_indexes(connection, oid);

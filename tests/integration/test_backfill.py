@@ -611,6 +611,85 @@ class VerifyTest(BackfillCase):
         self.assertIn("300 rows checked, 1 disagree", run.out)
         self.assertIn("id=8:", run.out)
 
+    def test_values_equal_under_a_loose_equality_but_different_to_readers_disagree(self):
+        # A nondeterministic collation, citext, interval, float8 and jsonb call these pairs
+        # equal, but an app reading the new column sees the other value: verify said "agree".
+        self.pg.query("DROP TABLE IF EXISTS loose_t")
+        self.pg.query("CREATE EXTENSION IF NOT EXISTS citext")
+        self.pg.query("CREATE COLLATION IF NOT EXISTS ci_t (provider = icu, "
+                      "locale = 'und-u-ks-level2', deterministic = false)")
+        cases = [("w", "text COLLATE ci_t", "'ABC'", "'abc'"),
+                 ("c", "citext", "'ABC'", "'abc'"),
+                 ("i", "interval", "'1 mon'", "'30 days'"),
+                 ("f", "float8", "'-0'", "'0'"),
+                 ("j", "jsonb", """'{"a": 1.0}'""", """'{"a": 1}'""")]
+        self.pg.query("CREATE TABLE loose_t (id int PRIMARY KEY, " +
+                      ", ".join(f"{c}_old {t}, {c}_new {t}" for c, t, _, _ in cases) + ")")
+        # Row 1 holds the same value in both columns, row 2 the two that only look equal.
+        self.pg.query("INSERT INTO loose_t VALUES (1, " +
+                      ", ".join(f"{a}, {a}" for _, _, a, _ in cases) + "), (2, " +
+                      ", ".join(f"{a}, {b}" for _, _, a, b in cases) + ")")
+        config = self.write_config([{
+            "name": c, "table": "public.loose_t", "old_column": f"{c}_old",
+            "new_column": f"{c}_new", "writes": "both", "reads": "old"} for c, _, _, _ in cases])
+        for c, _, _, _ in cases:
+            with self.subTest(column=c):
+                run = self.command(config, "verify", "--migration", c)
+                self.assertEqual(run.code, 1, str(run))
+                self.assertIn("2 rows checked, 1 disagree", run.out)
+                self.assertIn("id=2:", run.out)
+                # Backfill makes them the same value, and then verify agrees.
+                self.assertEqual(self.command(config, "backfill", "--migration", c).code, 0)
+                self.assertEqual(self.command(config, "verify", "--migration", c).code, 0)
+        self.assertEqual(self.pg.query("SELECT c_new::text, i_new::text, f_new::text, "
+                                       "j_new::text FROM loose_t WHERE id = 2"),
+                         [("ABC", "1 mon", "-0", '{"a": 1.0}')])
+
+    def test_a_timestamp_to_timestamptz_change_without_a_zone_is_warned_about(self):
+        # Converted in each session's TimeZone: an app in New York and verify in UTC disagree
+        # on every row, and agree again once backfill has converted them in UTC.
+        self.pg.query("DROP TABLE IF EXISTS tz_t")
+        self.pg.query("CREATE TABLE tz_t (id int PRIMARY KEY, at timestamp, at_tz timestamptz)")
+        plain = {"name": "tz", "table": "public.tz_t", "old_column": "at", "new_column": "at_tz",
+                 "writes": "both", "reads": "old"}
+        app_proxy = self.start_app_proxy([plain])
+        self.assertEqual(app_proxy.log_text().count("event=migration_warning"), 1,
+                         app_proxy.log_tail())
+        self.assertIn("convert in each session's TimeZone", app_proxy.log_text())
+        self.assertIn("AT TIME ZONE 'UTC'", app_proxy.log_text())
+        with self.through(app_proxy) as conn:
+            conn.execute("SET TimeZone = 'America/New_York'")
+            conn.execute("INSERT INTO tz_t (id, at) VALUES (1, '2024-01-01 10:00')")
+        self.assertEqual(self.command(app_proxy.config_path, "verify", "--migration", "tz").code,
+                         1)
+        # Named, the warning goes and every session converts alike.
+        zoned = dict(plain, to_new="{value} AT TIME ZONE 'UTC'",
+                     to_old="{value} AT TIME ZONE 'UTC'")
+        app_proxy = self.start_app_proxy([zoned])
+        self.assertNotIn("event=migration_warning", app_proxy.log_text())
+        with self.through(app_proxy) as conn:
+            conn.execute("SET TimeZone = 'America/New_York'")
+            conn.execute("INSERT INTO tz_t (id, at) VALUES (2, '2024-01-01 10:00')")
+        self.assertEqual(self.one("SELECT at_tz = '2024-01-01 10:00Z' FROM tz_t WHERE id = 2"),
+                         True)
+
+    def test_a_row_never_filled_is_filled_where_to_old_maps_null_to_its_old_value(self):
+        # to_old gives 'inactive' for NULL, so (inactive, NULL) agreed "to old" and the
+        # both-ways rule skipped it on every run, while verify counted it (to-new) forever.
+        self.pg.query("DROP TABLE IF EXISTS else_t")
+        self.pg.query("CREATE TABLE else_t (id int PRIMARY KEY, status text, state int)")
+        self.pg.query("INSERT INTO else_t VALUES (1, 'active', NULL), (2, 'inactive', NULL)")
+        config = self.write_config([{
+            "name": "else", "table": "public.else_t", "old_column": "status",
+            "new_column": "state", "writes": "both", "reads": "old",
+            "to_new": "CASE {value} WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END",
+            "to_old": "CASE {value} WHEN 1 THEN 'active' ELSE 'inactive' END"}])
+        run = self.command(config, "backfill", "--migration", "else")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertEqual(self.pg.query("SELECT id, state FROM else_t ORDER BY id"),
+                         [(1, 1), (2, 0)])
+        self.assertEqual(self.command(config, "verify", "--migration", "else").code, 0)
+
     def test_backfill_keeps_a_value_an_updated_app_wrote_to_the_new_column(self):
         # Under writes = "both" an updated app writes state = 2; to_old has no value for it, so
         # the proxy stores status = NULL beside it. That pair is current: status is what the

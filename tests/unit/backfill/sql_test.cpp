@@ -96,18 +96,19 @@ TEST(SqlTest, BackfillUpdateSkipsRowsThatAlreadyAgree) {
        {true, true},
        "UPDATE \"public\".\"users\" SET \"state\" = \"status\" WHERE \"id\" > $1::integer AND "
        "\"id\" <= $2::integer AND \"state\" IS DISTINCT FROM (\"status\")"
-       " AND \"status\" IS DISTINCT FROM (\"state\")"},
+       " AND (\"status\" IS DISTINCT FROM (\"state\") OR \"state\" IS NULL)"},
       {single_key(),
        {false, true},
        "UPDATE \"public\".\"users\" SET \"state\" = \"status\" WHERE \"id\" <= $1::integer AND "
        "\"state\" IS DISTINCT FROM (\"status\")"
-       " AND \"status\" IS DISTINCT FROM (\"state\")"},
+       " AND (\"status\" IS DISTINCT FROM (\"state\") OR \"state\" IS NULL)"},
       {composite_key(),
        {true, true},
        "UPDATE \"app\".\"Orders\" SET \"state\" = CASE (\"status\") WHEN 'a' THEN 1 END WHERE "
        "(\"region\", \"id\") > ($1::text, $2::bigint) AND (\"region\", \"id\") <= ($3::text, "
        "$4::bigint) AND \"state\" IS DISTINCT FROM (CASE (\"status\") WHEN 'a' THEN 1 END)"
-       " AND \"status\" IS DISTINCT FROM (CASE (\"state\") WHEN 1 THEN 'a' END)"},
+       " AND (\"status\" IS DISTINCT FROM (CASE (\"state\") WHEN 1 THEN 'a' END) OR \"state\" IS "
+       "NULL)"},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(backfill_update_sql(c.spec, c.shape), c.out);
@@ -115,19 +116,20 @@ TEST(SqlTest, BackfillUpdateSkipsRowsThatAlreadyAgree) {
 }
 
 // fill = to_old: the rollback's backfill, old = to_old(new) where the columns disagree both
-// ways; an old value to_new does not map is never overwritten with to_old(NULL).
+// ways (or the old column is NULL); an old value to_new does not map is never overwritten
+// with to_old(NULL).
 TEST(SqlTest, BackfillTheOtherWayFillsTheOldColumn) {
   auto spec = composite_key();
   spec.fill = Direction::to_old;
   EXPECT_EQ(backfill_update_sql(spec, {false, true}),
             "UPDATE \"app\".\"Orders\" SET \"status\" = CASE (\"state\") WHEN 1 THEN 'a' END "
-            "WHERE (\"region\", \"id\") <= ($1::text, $2::bigint) AND \"state\" IS DISTINCT FROM "
-            "(CASE (\"status\") WHEN 'a' THEN 1 END)"
-            " AND \"status\" IS DISTINCT FROM (CASE (\"state\") WHEN 1 THEN 'a' END)");
+            "WHERE (\"region\", \"id\") <= ($1::text, $2::bigint) AND \"status\" IS DISTINCT "
+            "FROM (CASE (\"state\") WHEN 1 THEN 'a' END) AND (\"state\" IS DISTINCT FROM "
+            "(CASE (\"status\") WHEN 'a' THEN 1 END) OR \"status\" IS NULL)");
   EXPECT_EQ(pending_count_sql(spec, {}),
-            "SELECT count(*) FROM \"app\".\"Orders\" WHERE TRUE AND \"state\" IS DISTINCT FROM "
-            "(CASE (\"status\") WHEN 'a' THEN 1 END)"
-            " AND \"status\" IS DISTINCT FROM (CASE (\"state\") WHEN 1 THEN 'a' END)");
+            "SELECT count(*) FROM \"app\".\"Orders\" WHERE TRUE AND \"status\" IS DISTINCT "
+            "FROM (CASE (\"state\") WHEN 1 THEN 'a' END) AND (\"state\" IS DISTINCT FROM "
+            "(CASE (\"status\") WHEN 'a' THEN 1 END) OR \"status\" IS NULL)");
 }
 
 // A type without an equality operator (json) is compared by its text.
@@ -157,6 +159,16 @@ TEST(SqlTest, MismatchConditionComparesInTheColumnsCollation) {
   spec.new_as_text = true;
   EXPECT_EQ(mismatch_condition(spec, Direction::to_new),
             "(\"state\")::text IS DISTINCT FROM ((\"status\")::text)");
+}
+
+// A type whose equality calls values equal that readers tell apart (interval: '1 mon' and
+// '30 days') is compared by the text of what writing the value into the column would store.
+TEST(SqlTest, ALooseTypeIsComparedByTheTextOfWhatTheColumnWouldStore) {
+  auto spec = single_key();
+  spec.new_as_text = true;
+  spec.new_type = "interval";
+  EXPECT_EQ(mismatch_condition(spec, Direction::to_new),
+            "(\"state\")::text IS DISTINCT FROM ((CAST((\"status\") AS interval))::text)");
 }
 
 TEST(SqlTest, MismatchConditionPerDirection) {
@@ -207,7 +219,7 @@ TEST(SqlTest, PendingCountAndKeysInRange) {
   EXPECT_EQ(pending_count_sql(single_key(), {true, false}),
             "SELECT count(*) FROM \"public\".\"users\" WHERE \"id\" > $1::integer AND \"state\" "
             "IS DISTINCT FROM (\"status\")"
-            " AND \"status\" IS DISTINCT FROM (\"state\")");
+            " AND (\"status\" IS DISTINCT FROM (\"state\") OR \"state\" IS NULL)");
   EXPECT_EQ(keys_in_range_sql(single_key(), {false, true}),
             "SELECT \"id\" FROM \"public\".\"users\" WHERE \"id\" <= $1::integer ORDER BY \"id\"");
 }
