@@ -513,7 +513,7 @@ awaitable<bool> Session::learn_search_path() {
 }
 
 awaitable<void> Session::relay() {
-  SessionRewrite rewrite(*state_, metrics_, off_thread_, user_, database_, search_path_);
+  SessionRewrite rewrite(*state_, metrics_, off_thread_, user_, database_, std::move(search_path_));
   rewrite.set_snapshot(snapshot_);
   rewrite.set_standard_strings(standard_strings_);
   FrontendHandler frontend(relay_, metrics_, rewrite, id_);

@@ -19,8 +19,9 @@ SessionRewrite::SessionRewrite(ProxyState& state, Metrics& metrics, OffThread of
   context_.user = std::move(user);
   static const SearchPath kDefault =
       std::make_shared<const std::vector<std::string>>(rewrite::SessionContext{}.search_path);
+  // The server reports the default for nearly every session: those share one.
   startup_search_path_ =
-      search_path.empty()
+      search_path.empty() || search_path == *kDefault
           ? kDefault
           : std::make_shared<const std::vector<std::string>>(std::move(search_path));
   session_search_path_ = startup_search_path_;
