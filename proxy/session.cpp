@@ -57,7 +57,7 @@ std::vector<std::string> split_search_path(std::string_view raw) {
 // The search_path a startup packet sets: a `search_path` parameter of its own (pgjdbc's
 // currentSchema), else the last `-c search_path=...` of `options`, as the server applies them;
 // empty means the server's default. Only a fallback: a session of a database with migrations
-// asks the server, which also applies role and database defaults (server_search_path).
+// asks the server, which also applies role and database defaults (learn_search_path).
 std::vector<std::string> search_path_from_startup(std::string_view parameter,
                                                   std::string_view options) {
   if (!parameter.empty()) {
@@ -449,7 +449,7 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
       case be::kReadyForQuery:
         append(frame);
         if (!snapshot_->config->migrations.empty() && !co_await learn_search_path()) {
-          co_await flush();
+          // Not the held ReadyForQuery: the session never became ready.
           co_await send_error(client_, "FATAL", "08006",
                               "upstream " + snapshot_->config->upstream.address.to_string() +
                                   " closed the connection at startup");
