@@ -1,6 +1,7 @@
 #include "backfill/table_info.hpp"
 
 #include <map>
+#include <tuple>
 
 #include "config/identifier.hpp"
 
@@ -121,18 +122,22 @@ std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
   }
   const std::string oid = rel.text(0, 0);
 
-  auto columns =
-      connection.exec(std::string("SELECT a.attname, ") + kAttributeCollation +
-                          ", pg_catalog.format_type(a.atttypid, a.atttypmod), "
-                          "(SELECT t.typname FROM pg_catalog.pg_type t WHERE t.oid = a.atttypid)"
-                          " FROM pg_catalog.pg_attribute a "
-                          "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped",
-                      {oid});
+  auto columns = connection.exec(
+      std::string("SELECT a.attname, ") + kAttributeCollation +
+          ", pg_catalog.format_type(a.atttypid, a.atttypmod), "
+          "(SELECT t.typname FROM pg_catalog.pg_type t WHERE t.oid = a.atttypid), "
+          "(SELECT pg_catalog.format_type(t.typelem, NULL) FROM pg_catalog.pg_type t "
+          "WHERE t.oid = a.atttypid AND t.typcategory = 'A')"
+          " FROM pg_catalog.pg_attribute a "
+          "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped",
+      {oid});
   if (auto* error = std::get_if<DbError>(&columns)) {
     return "catalog query for the columns of " + table + " failed: " + error->message;
   }
   bool has_old = false;
   bool has_new = false;
+  std::string old_element;  // an array's element type, "" otherwise
+  std::string new_element;
   const auto& cols = std::get<PgResult>(columns);
   for (int r = 0; r < cols.rows(); ++r) {
     // Equality these types define calls values equal that a reader tells apart ('ABC' and
@@ -145,11 +150,13 @@ std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
       spec.old_collation = cols.text(r, 1);
       spec.old_type = cols.text(r, 2);
       spec.old_as_text = loose;
+      old_element = cols.text(r, 4);
     } else if (cols.text(r, 0) == spec.new_column) {
       has_new = true;
       spec.new_collation = cols.text(r, 1);
       spec.new_type = cols.text(r, 2);
       spec.new_as_text = loose;
+      new_element = cols.text(r, 4);
     }
   }
   if (!has_old) {
@@ -163,14 +170,23 @@ std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
            " ADD COLUMN " + quote_ident(spec.new_column) + " ...)";
   }
 
-  // IS DISTINCT FROM needs the type's equality operator; json, xml and point have none.
-  for (auto [column, as_text] : {std::pair{&spec.old_column, &spec.old_as_text},
-                                 std::pair{&spec.new_column, &spec.new_as_text}}) {
+  // IS DISTINCT FROM needs the type's equality operator; json, xml and point have none. An
+  // array's is found when planned whatever its element, and fails when run if the element has
+  // none (json[]), so the element is asked too.
+  for (auto [column, as_text, element] :
+       {std::tuple{&spec.old_column, &spec.old_as_text, &old_element},
+        std::tuple{&spec.new_column, &spec.new_as_text, &new_element}}) {
     auto compared =
         connection.exec("EXPLAIN SELECT 1 FROM " + qualified_name(spec) + " WHERE " +
                         quote_ident(*column) + " IS DISTINCT FROM " + quote_ident(*column));
     auto* error = std::get_if<DbError>(&compared);
     *as_text = *as_text || (error != nullptr && error->sqlstate == "42883");  // no operator
+    if (!*as_text && !element->empty()) {
+      auto elements = connection.exec("EXPLAIN SELECT NULL::" + *element +
+                                      " IS DISTINCT FROM NULL::" + *element);
+      auto* element_error = std::get_if<DbError>(&elements);
+      *as_text = element_error != nullptr && element_error->sqlstate == "42883";
+    }
   }
 
   auto loaded = load_indexes(connection, oid);

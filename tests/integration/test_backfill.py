@@ -587,6 +587,25 @@ class VerifyTest(BackfillCase):
         self.assertIn("300 rows checked, 1 disagree", run.out)
         self.assertIn("id=7:", run.out)
 
+    def test_a_json_array_column_is_compared_by_its_text(self):
+        # An array's equality is found when planned and fails when run if its element has none:
+        # verify blamed the transform on the first row.
+        self.pg.query("DROP TABLE IF EXISTS jsons_t")
+        self.pg.query("CREATE TABLE jsons_t (id int PRIMARY KEY, docs json[], docs_v2 json[])")
+        self.pg.query("""INSERT INTO jsons_t VALUES (1, ARRAY['{"a": 1}']::json[], NULL), """
+                      """(2, ARRAY['{"a": 2}']::json[], NULL)""")
+        config = self.write_config([{
+            "name": "docs", "table": "public.jsons_t", "old_column": "docs",
+            "new_column": "docs_v2", "writes": "both", "reads": "old"}])
+        run = self.command(config, "backfill", "--migration", "docs")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertEqual(self.command(config, "verify", "--migration", "docs").code, 0)
+        self.pg.query("""UPDATE jsons_t SET docs_v2 = ARRAY['{"a": 3}']::json[] WHERE id = 2""")
+        run = self.command(config, "verify", "--migration", "docs")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("2 rows checked, 1 disagree", run.out)
+        self.assertIn("id=2:", run.out)
+
     def test_columns_of_different_collations_are_filled_and_compared(self):
         # Two columns of different non-default collations have no collation in common: a bare
         # comparison of them fails ("could not determine which collation to use").
