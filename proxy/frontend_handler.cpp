@@ -646,16 +646,25 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
       return FrameAction::replace;
     }
   }
-  if (stmt != nullptr && stmt->result_change && !stmt->result_change->changed.empty() &&
-      asks_changed_in_binary(frame, bind->statement, *stmt)) {
-    reject_batch(
-        rewrite::rejection_sql(
-            kResultTypeChanged,
-            "Switchyard prepared statement \"" + std::string(bind->statement) +
-                "\" again after a migration flip, and a column of its result now has another "
-                "type, which this Bind asks for in binary. Prepare or describe the statement "
-                "again."),
-        out);
+  if (stmt != nullptr && stmt->result_change &&
+      (stmt->result_change->width_changed ||
+       (!stmt->result_change->changed.empty() &&
+        asks_changed_in_binary(frame, bind->statement, *stmt)))) {
+    if (stmt->result_change->width_changed) {
+      spdlog::info("event=result_type_changed session={} statement={} columns={}", session_id_,
+                   log_value(bind->statement), stmt->result_change->told.size());
+      metrics_.result_type_refusals.fetch_add(1, std::memory_order_relaxed);
+    }
+    reject_batch(rewrite::rejection_sql(
+                     kResultTypeChanged,
+                     "Switchyard prepared statement \"" + std::string(bind->statement) +
+                         "\" again after a migration flip, and its result now has " +
+                         (stmt->result_change->width_changed
+                              ? std::string("another number of columns")
+                              : std::string("a column of another type, which this Bind asks for in "
+                                            "binary")) +
+                         ". Prepare or describe the statement again."),
+                 out);
     return FrameAction::replace;
   }
   sent(frame.type);
@@ -831,7 +840,8 @@ void FrontendHandler::settle_result_types(std::string_view statement, PreparedSt
       change.changed.push_back(static_cast<std::uint32_t>(i));
     }
   }
-  if (change.changed.empty()) {
+  change.width_changed = now.size() != change.told.size();
+  if (change.changed.empty() && !change.width_changed) {
     stmt.result_change.reset();  // the server's types are the client's again
   } else {
     spdlog::debug("event=result_types_compared session={} statement={} changed_columns={}",

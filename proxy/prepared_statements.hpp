@@ -25,6 +25,10 @@ struct ResultChange {
   /// Result columns (from 0) whose type differs from `told`: a client that decodes them in
   /// binary by the types it was told would misread them.
   std::vector<std::uint32_t> changed;
+  /// The result has another number of columns than `told` (a `*` over a table whose hidden new
+  /// column a flip shows or hides): a client that cached the description misreads every row,
+  /// whatever the format.
+  bool width_changed = false;
 };
 
 /// A statement prepared through the protocol, as the client wrote it and as the server has it.

@@ -106,6 +106,30 @@ class ResultTypesTest(RewriteCase):
             self.assertEqual(struct.unpack("!hiq", payload), (1, 8, 71),
                              "a bigint, from n_big, as the Describe said")
 
+    def test_a_result_whose_width_changes_is_refused_in_any_format_until_described(self):
+        # `*` leaves the new column out while a migration runs, and lists it once the migration
+        # is removed: a client that cached two columns would get rows of three (or, the other
+        # way, of two where it was told three), text or binary alike.
+        star = "SELECT * FROM widen WHERE id = $1"
+        with self.raw_session() as conn:
+            conn.send(wire.parse(star, "star") + wire.describe(b"S", "star") + wire.sync())
+            described = conn.read_until_ready()
+            self.assertEqual(wire.parse_row_description_types(
+                next(p for k, p in described if k == b"T")), [23, 23])
+            self.proxy.reload([])
+            try:
+                conn.send(wire.bind(["1"], statement="star") + wire.execute() + wire.sync())
+                refused = conn.read_until_ready()
+                self.assertEqual(wire.kinds(refused), b"EZ")
+                self.assertEqual(wire.errors(refused)[0]["M"],
+                                 "cached plan must not change result type")
+                self.assertIn("another number of columns", wire.errors(refused)[0]["D"])
+                conn.send(wire.describe(b"S", "star") + wire.bind(["1"], statement="star") +
+                          wire.execute() + wire.sync())
+                self.assertEqual(wire.kinds(conn.read_until_ready()), b"tT2DCZ")
+            finally:
+                self.proxy.reload([SERVED])
+
     def test_the_old_column_back_serves_the_types_the_client_was_told(self):
         # Told int4 at prepare; refused while reads give a bigint; once the old column (and so
         # its type) is back the result is cast to int4 again, which is what the client decodes
