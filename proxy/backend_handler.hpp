@@ -67,6 +67,7 @@ class BackendHandler {
       return FrameAction::forward;
     }
     if (frame.type == be::kReadyForQuery) {
+      state_.error_before_ready = false;
       rewrite_.on_ready(state_.tracker.status(), ended_in_rollback_);
       ended_in_rollback_ = false;
       if (state_.request_started) {
@@ -89,6 +90,7 @@ class BackendHandler {
       }
     } else if (frame.type == be::kErrorResponse) {
       ended_in_rollback_ = true;
+      state_.error_before_ready = true;
       count_error(frame.body);
       if (state_.rejections_pending > 0) {
         return tidy_rejection(frame, out);

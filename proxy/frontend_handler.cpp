@@ -738,6 +738,17 @@ std::optional<FrameAction> FrontendHandler::prepare_if_stale(std::string_view st
   if (stmt == nullptr || stmt->generation == rewrite_.generation()) {
     return std::nullopt;
   }
+  // Until the batch or the failed transaction ends the server answers nothing (skipping to
+  // Sync) or only errors: a re-prepare would wait for answers that come after the Sync it
+  // holds back, or lose the statement to a Close whose Parse fails (25P02). With nothing sent
+  // that could end them first (no Sync, Query or ROLLBACK unanswered), the client's message
+  // goes on as it is, to be skipped or refused as it would be without the proxy, and the
+  // statement is prepared again at its next Bind or Describe.
+  if (state_.tracker.outstanding() == 0 &&
+      (state_.error_before_ready ||
+       state_.tracker.status() == protocol::TransactionStatus::failed)) {
+    return std::nullopt;
+  }
   return prepare_again(statement, *stmt, out);
 }
 

@@ -58,6 +58,9 @@ struct RelayState {
   /// A rejected Parse: the client's messages are dropped until its Sync, as Postgres does
   /// after an error in the extended protocol.
   bool rejecting = false;
+  /// An ErrorResponse came since the last ReadyForQuery: the server skips the extended-protocol
+  /// messages it gets until a Sync, and answers none of them.
+  bool error_before_ready = false;
   /// ReadyForQuery messages the client must not see: answers to statements Switchyard sent
   /// on its own (a rejection raised through the server).
   std::uint32_t ready_to_drop = 0;

@@ -130,6 +130,49 @@ class ResultTypesTest(RewriteCase):
             finally:
                 self.proxy.reload([SERVED])
 
+    UPDATE = "UPDATE widen SET n = $1 WHERE id = $2"
+
+    def prepare_update_then_flip(self, conn):
+        """Prepares UPDATE under writes = new (it writes n_big alone), then flips to writes =
+        both: the statement the server has is stale and must be prepared again."""
+        conn.send(wire.parse(self.UPDATE, "upd") + wire.sync())
+        self.assertEqual(wire.kinds(conn.read_until_ready()), b"1Z")
+        self.proxy.reload([WIDEN])
+
+    def test_a_stale_statement_bound_after_an_error_before_sync_is_skipped_not_hung(self):
+        # The server skips every message after an error until Sync: a re-prepare then waited
+        # for answers that come only after the Sync it held back, and the session hung.
+        with self.raw_session() as conn:
+            self.prepare_update_then_flip(conn)
+            conn.send(wire.parse("SELECT 1/0") + wire.bind() + wire.execute() + wire.flush())
+            self.assertEqual([k for k, _ in (conn.read_message(), conn.read_message())],
+                             [b"1", b"E"])
+            conn.send(wire.bind(["5", "1"], statement="upd") + wire.execute() + wire.sync())
+            self.assertEqual(wire.kinds(conn.read_until_ready(timeout=5)), b"Z")
+            self.assertEqual(self.direct("SELECT n, n_big FROM widen WHERE id = 1"), [(7, 70)])
+            # Prepared again at its next Bind, for the flags of now.
+            conn.send(wire.bind(["6", "1"], statement="upd") + wire.execute() + wire.sync())
+            self.assertEqual(wire.kinds(conn.read_until_ready()), b"2CZ")
+        self.assertEqual(self.direct("SELECT n, n_big FROM widen WHERE id = 1"), [(6, 6)])
+
+    def test_a_stale_statement_bound_in_a_failed_transaction_survives_it(self):
+        # Its re-prepare there closed the statement and then failed to parse it again (25P02):
+        # the statement was gone for good (26000 on every later Bind).
+        with self.raw_session() as conn:
+            self.prepare_update_then_flip(conn)
+            conn.send(wire.query("BEGIN"))
+            conn.read_until_ready()
+            conn.send(wire.query("SELECT 1/0"))
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "22012")
+            conn.send(wire.bind(["5", "1"], statement="upd") + wire.execute() + wire.sync())
+            refused = conn.read_until_ready()
+            self.assertEqual(wire.errors(refused)[0]["C"], "25P02")
+            conn.send(wire.query("ROLLBACK"))
+            conn.read_until_ready()
+            conn.send(wire.bind(["6", "1"], statement="upd") + wire.execute() + wire.sync())
+            self.assertEqual(wire.kinds(conn.read_until_ready()), b"2CZ")
+        self.assertEqual(self.direct("SELECT n, n_big FROM widen WHERE id = 1"), [(6, 6)])
+
     def test_the_old_column_back_serves_the_types_the_client_was_told(self):
         # Told int4 at prepare; refused while reads give a bigint; once the old column (and so
         # its type) is back the result is cast to int4 again, which is what the client decodes
