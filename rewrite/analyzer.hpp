@@ -389,6 +389,9 @@ bool is_untyped(const Node* node);
 
 /// `DEFAULT` as a written value.
 bool is_default(const Node* node);
+/// A VALUES row of a statement that lists both of migration `m`'s columns (at `io` and `in`)
+/// writes one of them alone, under writes = both, when exactly one of its two items is DEFAULT.
+bool defaults_one(const Migration* m, PgQuery__Node* const* row, size_t n, int io, int in);
 
 /// Postgres' FigureColname for a target without alias (only the cases that depend on names).
 std::string figure_colname(const Node* node);

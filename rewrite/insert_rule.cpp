@@ -253,16 +253,13 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
   if (op == WriteOp::none) {
     // Under writes = both a VALUES row that lists both columns still writes one alone where
     // the other's item is DEFAULT (insert_edits).
-    bool defaults_one = false;
-    for (size_t r = 0; m->writes == Writes::both && io >= 0 && in >= 0 &&
-                       sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && r < sel->n_values_lists;
-         ++r) {
+    bool any = false;
+    for (size_t r = 0;
+         !any && sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && r < sel->n_values_lists; ++r) {
       const PgQuery__List* list = sel->values_lists[r]->list;
-      const size_t hi = static_cast<size_t>(std::max(io, in));
-      defaults_one = defaults_one || (hi < list->n_items &&
-                                      is_default(list->items[io]) != is_default(list->items[in]));
+      any = defaults_one(m, list->items, list->n_items, io, in);
     }
-    if (!defaults_one) {
+    if (!any) {
       return;
     }
   }

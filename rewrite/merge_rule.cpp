@@ -2,8 +2,6 @@
 // the write rule over each action, as for an UPDATE's SET list (WHEN MATCHED THEN UPDATE) and an
 // INSERT's single VALUES row (WHEN NOT MATCHED THEN INSERT).
 
-#include <algorithm>
-
 #include "rewrite/analyzer.hpp"
 
 namespace switchyard::rewrite::detail {
@@ -81,10 +79,7 @@ void Analyzer::merge_insert_writes(const PgQuery__MergeWhenClause* wc, Relation&
   const WriteOp op = insert_op(m, site.cols, &io, &in);
   // Under writes = both a row that lists both columns still writes one alone where the other's
   // item is DEFAULT (insert_edits).
-  const bool defaults_one = m->writes == Writes::both && io >= 0 && in >= 0 &&
-                            static_cast<size_t>(std::max(io, in)) < wc->n_values &&
-                            is_default(wc->values[io]) != is_default(wc->values[in]);
-  if (op == WriteOp::none && !defaults_one) {
+  if (op == WriteOp::none && !defaults_one(m, wc->values, wc->n_values, io, in)) {
     return;
   }
   // `INSERT [(cols)] [OVERRIDING ... VALUE] VALUES (row)`: one row.

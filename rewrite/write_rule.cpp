@@ -232,6 +232,11 @@ bool is_default(const Node* node) {
   return node != nullptr && node->node_case == PG_QUERY__NODE__NODE_SET_TO_DEFAULT;
 }
 
+bool defaults_one(const Migration* m, PgQuery__Node* const* row, size_t n, int io, int in) {
+  return m->writes == Writes::both && io >= 0 && in >= 0 &&
+         static_cast<size_t>(std::max(io, in)) < n && is_default(row[io]) != is_default(row[in]);
+}
+
 std::string Analyzer::written_value(const Migration* m, WriteOp op, Span value, const Node* node) {
   if (is_default(node)) {
     // DEFAULT for one column means "writes neither" for that row: the other column takes its
