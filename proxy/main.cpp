@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -104,6 +105,10 @@ int check(const sy::proxy::CommandLine& cmd) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A log reader that goes away (a pipe to a shipper, `| head`) must cost log lines, not the
+  // process and every session in it: the write fails with EPIPE instead. Sockets already send
+  // with MSG_NOSIGNAL.
+  std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   // The operator tools (their own options and --help) live in backfill/.
   if (!args.empty() && (args[0] == "backfill" || args[0] == "verify" || args[0] == "status")) {

@@ -5,6 +5,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -227,6 +228,37 @@ class LifecycleTest(IntegrationCase):
     def test_idle_proxy_exits_zero_on_sigterm(self):
         proxy = self.start_proxy()
         self.assertEqual(proxy.stop(timeout=10), 0, proxy.log_tail())
+
+    def test_a_log_reader_that_goes_away_costs_log_lines_not_the_process(self):
+        # A pipe to a log shipper, `| tee` or `| head` that exits: the next log line must not
+        # kill the proxy (SIGPIPE) and every session in it.
+        directory = tempfile.mkdtemp(prefix="switchyard-sigpipe-")
+        port = free_port()
+        path = os.path.join(directory, "switchyard.toml")
+        with open(path, "w") as f:
+            f.write(render_config({"listen": {"address": f"127.0.0.1:{port}"},
+                                   "upstream": {"address": f"127.0.0.1:{self.pg.port}"}}))
+        proc = subprocess.Popen([binary(), "serve", "--config", path, "--log-level", "debug"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        try:
+            proc.stdout.readline()  # the first line: it runs and writes to the pipe
+            wait_until(lambda: can_connect("127.0.0.1", port, timeout=0.2), 15,
+                       what="switchyard to accept connections")
+            with psycopg.connect(self.conninfo(port=port), autocommit=True) as held:
+                held.execute("BEGIN")
+                proc.stdout.close()  # the reader goes away
+                for _ in range(3):  # each session logs at debug
+                    with psycopg.connect(self.conninfo(port=port), autocommit=True) as other:
+                        self.assertEqual(other.execute("SELECT 7").fetchone()[0], 7)
+                self.assertEqual(held.execute("SELECT 'still here'").fetchone()[0],
+                                 "still here")
+                held.execute("COMMIT")
+            self.assertIsNone(proc.poll(), "the proxy exited when its log reader went away")
+        finally:
+            proc.kill()
+            proc.wait(timeout=10)
+            shutil.rmtree(directory, ignore_errors=True)
 
     def test_terminating_one_backend_leaves_other_sessions_working(self):
         with self.connect() as victim, self.connect() as bystander:

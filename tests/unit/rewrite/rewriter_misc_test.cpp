@@ -19,6 +19,15 @@ TEST(FastPathTest, MayTouchIsCaseInsensitiveAndQuoteBlind) {
             Outcome::unchanged);
 }
 
+TEST(FastPathTest, ANameWithADoubleQuoteIsLookedForAsSqlWritesIt) {
+  Migration m = users_migration(Writes::both, Reads::old_column);
+  m.table = "a\"b";
+  const Rewriter rw({m});
+  EXPECT_TRUE(rw.may_touch("INSERT INTO \"a\"\"b\" (id, status) VALUES (1, 'x')"));
+  EXPECT_TRUE(rw.may_touch("UPDATE public.\"A\"\"B\" SET status = 'x'"));
+  EXPECT_FALSE(rw.may_touch("SELECT 'a\"b'"));
+}
+
 TEST(RejectionSqlTest, ParsesAndQuotesSafely) {
   for (std::string_view msg :
        {"plain", "it's $sy_msg$ tricky $sy_body$ '; DROP TABLE x; --", "back\\slash"}) {
