@@ -11,8 +11,18 @@ std::size_t RewriteCache::KeyHash::operator()(const KeyView& k) const noexcept {
   return h;
 }
 
-RewriteCache::RewriteCache(std::size_t capacity)
-    : per_shard_(capacity / kShards > 0 ? capacity / kShards : 1) {}
+RewriteCache::RewriteCache(std::size_t capacity, std::size_t max_bytes)
+    : per_shard_(capacity / kShards > 0 ? capacity / kShards : 1),
+      bytes_per_shard_(max_bytes / kShards) {}
+
+namespace {
+
+std::size_t text_bytes(std::string_view context_key, std::string_view sql,
+                       const std::shared_ptr<const RewriteResult>& result) {
+  return context_key.size() + sql.size() + (result ? result->sql.size() : 0);
+}
+
+}  // namespace
 
 RewriteCache::Shard& RewriteCache::shard_for(std::size_t hash) const {
   // The low bits feed the hash table's buckets; the high bits pick the shard.
@@ -38,21 +48,29 @@ std::shared_ptr<const RewriteResult> RewriteCache::find(std::uint64_t generation
 
 void RewriteCache::insert(std::uint64_t generation, std::string_view context_key,
                           std::string_view sql, std::shared_ptr<const RewriteResult> result) {
+  const std::size_t bytes = text_bytes(context_key, sql, result);
   const KeyView probe{generation, context_key, sql};
   const std::size_t hash = KeyHash{}(probe);
   Shard& shard = shard_for(hash);
   std::lock_guard lock(shard.mutex);
-  if (auto it = shard.index.find(probe); it != shard.index.end()) {
-    it->second->result = std::move(result);
-    shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
+  auto found = shard.index.find(probe);
+  if (found != shard.index.end()) {
+    shard.bytes -= found->second->bytes;
+    const auto entry = found->second;
+    shard.index.erase(found);
+    shard.lru.erase(entry);
+  }
+  if (bytes > bytes_per_shard_) {
     return;
   }
   shard.lru.push_front(
-      Entry{generation, std::string(context_key), std::string(sql), std::move(result)});
+      Entry{generation, std::string(context_key), std::string(sql), std::move(result), bytes});
   const Entry& e = shard.lru.front();
   shard.index.emplace(KeyView{e.generation, e.context_key, e.sql}, shard.lru.begin());
-  while (shard.lru.size() > per_shard_) {
+  shard.bytes += bytes;
+  while (shard.lru.size() > per_shard_ || shard.bytes > bytes_per_shard_) {
     const Entry& victim = shard.lru.back();
+    shard.bytes -= victim.bytes;
     shard.index.erase(KeyView{victim.generation, victim.context_key, victim.sql});
     shard.lru.pop_back();
   }
@@ -63,6 +81,15 @@ std::size_t RewriteCache::size() const {
   for (Shard& shard : shards_) {
     std::lock_guard lock(shard.mutex);
     n += shard.lru.size();
+  }
+  return n;
+}
+
+std::size_t RewriteCache::bytes() const {
+  std::size_t n = 0;
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    n += shard.bytes;
   }
   return n;
 }

@@ -52,6 +52,26 @@ TEST(RewriteCacheTest, BoundedByCapacity) {
   EXPECT_NE(cache.find(1, "c", "SELECT 999"), nullptr);
 }
 
+TEST(RewriteCacheTest, BoundedByBytesOfText) {
+  // 16 shards of 4 KiB: 1 KiB texts, all different, as bulk INSERTs of other values are.
+  RewriteCache cache(16384, 16 * 4096);
+  const std::string big(1000, 'x');
+  for (int i = 0; i < 1000; ++i) {
+    cache.insert(1, "c", std::to_string(i) + big, result(big));
+  }
+  EXPECT_LE(cache.bytes(), 16u * 4096u);
+  EXPECT_LT(cache.size(), 64u);
+  EXPECT_NE(cache.find(1, "c", "999" + big), nullptr);
+  // A text larger than a shard's share is not kept; replacing an entry counts it once.
+  cache.insert(1, "c", std::string(5000, 'y'), result("r"));
+  EXPECT_EQ(cache.find(1, "c", std::string(5000, 'y')), nullptr);
+  RewriteCache small(100, 16 * 4096);
+  small.insert(1, "c", "q", result("a"));
+  small.insert(1, "c", "q", result("bb"));
+  EXPECT_EQ(small.bytes(), 1u + 1u + 2u);
+  EXPECT_EQ(small.size(), 1u);
+}
+
 TEST(RewriteCacheTest, ConcurrentUse) {
   RewriteCache cache(1000);
   std::vector<std::thread> threads;
