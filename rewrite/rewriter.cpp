@@ -64,6 +64,22 @@ void set_problem_outcome(RewriteResult& result, const detail::Analyzer& a) {
     result.reason = "migration " + names + ": " + first.reason;
   }
   result.outcome = reject ? Outcome::rejected : Outcome::passthrough_unsupported;
+  // A refusal counts against every migration it names, also where no column of it was seen
+  // (a DO block or function body that mentions the table): the per-migration passthrough
+  // count is what on-call gates the flips on.
+  auto count_for = [&](const Migration* m) {
+    if (m != nullptr &&
+        std::none_of(result.uses.begin(), result.uses.end(),
+                     [&](const MigrationUse& u) { return u.migration == m->name; })) {
+      result.uses.push_back(MigrationUse{m->name});
+    }
+  };
+  for (const detail::Problem& p : a.problems) {
+    count_for(p.migration);
+  }
+  for (const Migration* m : a.involved) {
+    count_for(m);
+  }
 }
 
 }  // namespace

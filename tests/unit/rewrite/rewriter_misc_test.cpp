@@ -344,6 +344,16 @@ TEST(UnsupportedTest, BodiesAreNotGuessed) {
                  nullptr, kRejected, "random()"},
                 {"DO $$ BEGIN PERFORM 1; END $$", nullptr, kUnchanged},
             });
+  // The refusal counts against the migration, though no column of it was seen in the body.
+  const Rewriter rw({users_migration(Writes::both, Reads::old_column)});
+  for (std::string_view sql :
+       {"DO $$ BEGIN UPDATE users SET status = 'x'; END $$",
+        "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS 'UPDATE users SET status = 1'"}) {
+    const RewriteResult r = rw.rewrite(sql, {}, make_catalog());
+    EXPECT_EQ(r.outcome, Outcome::rejected) << sql;
+    ASSERT_EQ(r.uses.size(), 1u) << sql;
+    EXPECT_EQ(r.uses[0].migration, "users-status") << sql;
+  }
   // With every flag at "old" nothing is rewritten, so nothing is refused.
   run_table(users_migration(Writes::old_column, Reads::old_column),
             {
