@@ -256,8 +256,21 @@ awaitable<Session::Step> Session::negotiate_startup() {
       database_ = user_;
     }
     search_path_ = search_path_from_startup(startup.get("search_path"), startup.get("options"));
-    const auto* raw = frame.body.data() - 4;
-    startup_packet_.assign(raw, raw + frame.size);
+    const auto idle = snapshot_->config->timeouts.idle_client;
+    if (idle.count() > 0 && startup.get("idle_session_timeout").empty() &&
+        startup.get("options").find("idle_session_timeout") == std::string_view::npos) {
+      // The server closes a session idle outside a transaction with its own FATAL (57P05),
+      // which the relay passes on: nothing to time on the statement path, and the setting is
+      // the session's default, so RESET ALL keeps it.
+      protocol::StartupMessage with = startup;
+      with.parameters.emplace_back("idle_session_timeout", std::to_string(idle.count()));
+      protocol::MessageWriter w;
+      protocol::encode_startup(w, with);
+      startup_packet_.assign(w.data().begin(), w.data().end());
+    } else {
+      const auto* raw = frame.body.data() - 4;
+      startup_packet_.assign(raw, raw + frame.size);
+    }
     co_return Step::next;
   }
   co_await send_error(client_, "FATAL", "08P01", "too many startup negotiation packets");

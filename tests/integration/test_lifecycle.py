@@ -260,6 +260,22 @@ class LifecycleTest(IntegrationCase):
             proc.wait(timeout=10)
             shutil.rmtree(directory, ignore_errors=True)
 
+    def test_idle_client_closes_a_session_idle_outside_a_transaction_with_a_fatal(self):
+        proxy = self.start_proxy(timeouts={"idle_client": "1s"})
+        with rc.RawConnection(proxy.host, proxy.port, timeout=10) as conn:
+            conn.start(SUPERUSER, self.pg.dbname, password=self.pg.password)
+            self.assertEqual(rc.rows(conn.simple("SHOW idle_session_timeout")), [["1s"]])
+            # RESET ALL keeps it: it is the session's default, not a SET.
+            conn.simple("RESET ALL")
+            messages = conn.read_until_closed(timeout=10)
+            self.assertEqual([f["C"] for f in rc.errors(messages)], ["57P05"])
+        # A client's own setting wins; without idle_client nothing is added.
+        with psycopg.connect(self.conninfo(port=proxy.port,
+                                           options="-c idle_session_timeout=0")) as conn:
+            self.assertEqual(conn.execute("SHOW idle_session_timeout").fetchone()[0], "0")
+        with self.connect() as conn:
+            self.assertEqual(conn.execute("SHOW idle_session_timeout").fetchone()[0], "0")
+
     def test_terminating_one_backend_leaves_other_sessions_working(self):
         with self.connect() as victim, self.connect() as bystander:
             victim_pid = victim.execute("SELECT pg_backend_pid()").fetchone()[0]
