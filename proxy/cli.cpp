@@ -35,7 +35,8 @@ Options:
   --offline            check, rewrite: do not connect to the database for catalog look-ups,
                        nor read the upstream password (password_env / password_file)
 
-Signals (serve): SIGHUP reloads the config; SIGTERM/SIGINT drain sessions and exit.
+Signals (serve): SIGHUP reloads the config; SIGTERM/SIGINT drain sessions and exit (a second
+SIGTERM/SIGINT while draining exits at once, closing the sessions left).
 )";
 }
 
