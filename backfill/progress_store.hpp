@@ -70,10 +70,14 @@ struct VerifyRecord {
   long long rows_checked = 0;
   long long to_new_mismatches = 0;
   long long to_old_mismatches = 0;
+  /// Rows that disagree either way; -1 when an earlier version ran the verify.
+  long long either_mismatches = -1;
   bool agree = false;
   std::string sample_keys;  ///< "; "-separated, for people.
   std::string finished_at;
   double finished_epoch = 0;
+  /// The migration's writes flag during the verify; "" when an earlier version ran it.
+  std::string writes;
 };
 
 std::optional<std::string> record_verify(PgConnection& connection, const VerifyRecord& record);

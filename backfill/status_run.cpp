@@ -112,16 +112,25 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
   if (!verify) {
     std::cout << "  verify:   never run\n";
   } else {
-    facts.verify_result = verify->agree ? "agree" : "disagree";
+    // A verify narrowed to to-new still counted to-old, which is what reads = "new" serves.
+    facts.verify_result = verify->agree && verify->to_old_mismatches == 0 ? "agree" : "disagree";
+    facts.verify_to_new = verify->to_new_mismatches;
+    facts.verify_to_old = verify->to_old_mismatches;
+    facts.verify_either = verify->either_mismatches;
+    // Under writes = "old" the next write of the old column makes the result untrue.
+    const bool before_dual_writes = verify->writes == config::to_string(config::Writes::old_column);
     facts.verify_current =
         (current_print.empty() || verify->fingerprint == current_print + " to_old " + m.to_old) &&
         (!progress || progress->state != "done" ||
-         verify->finished_epoch >= progress->finished_epoch);
+         verify->finished_epoch >= progress->finished_epoch) &&
+        !before_dual_writes;
     std::cout << "  verify:   " << facts.verify_result << " at " << verify->finished_at << ", "
               << verify->rows_checked << " rows checked (direction " << verify->direction
               << ": to-new " << verify->to_new_mismatches << ", to-old "
               << verify->to_old_mismatches << " disagree)"
-              << (facts.verify_current ? "" : " [before the last backfill or for older transforms]")
+              << (before_dual_writes     ? " [under writes = \"old\": verify again under \"both\"]"
+                  : facts.verify_current ? ""
+                                         : " [before the last backfill or for older transforms]")
               << "\n";
     if (!verify->sample_keys.empty()) {
       std::cout << "            e.g. " << verify->sample_keys << "\n";
