@@ -799,6 +799,112 @@ class VerifyTest(BackfillCase):
                                   "status::int"), 0)
 
 
+class FlagsAndDirectionsTest(BackfillCase):
+    """The backfill needs dual writes; one-way disagreement is the transforms' (hunt h3-1/2)."""
+
+    def drift(self, table):
+        return self.one(f"SELECT count(*) FROM {table} WHERE state IS DISTINCT FROM "
+                        f"({SQL_TO_NEW})")
+
+    def test_backfill_refuses_writes_old_and_a_verify_under_it_is_not_counted(self):
+        self.make_table("wo_t", 900)
+        old = self.write_config([type_change("wo", "wo_t", writes="old")], name="wo.toml")
+        refused = self.command(old, "backfill", "--migration", "wo", "--restart")
+        self.assertEqual(refused.code, 1, str(refused))
+        self.assertIn('writes = "old"', refused.err)
+        self.assertIn('Set writes = "both", reload every instance', refused.err)
+        self.assertEqual(self.one("SELECT count(state) FROM wo_t"), 0)
+        self.assertIsNone(self.progress("wo"))
+        self.assertIn("step 2:", self.command(old, "status").out)
+
+        # Backfilled under dual writes, then writes went back to "old" for a while: a verify
+        # then agrees, and the app's writes of the old column alone make it untrue.
+        both = self.write_config([type_change("wo", "wo_t")], name="wo.toml")
+        self.assertEqual(self.command(both, "backfill", "--migration", "wo").code, 0)
+        old = self.write_config([type_change("wo", "wo_t", writes="old")], name="wo.toml")
+        verified = self.command(old, "verify", "--migration", "wo")
+        self.assertEqual(verified.code, 0, str(verified))
+        self.assertIn('note: writes = "old"', verified.out)
+        self.pg.query("UPDATE wo_t SET status = 'inactive' WHERE id IN (2, 4, 6)")
+        self.assertEqual(self.drift("wo_t"), 3)
+        both = self.write_config([type_change("wo", "wo_t")], name="wo.toml")
+        status = self.command(both, "status")
+        self.assertEqual(status.code, 0, str(status))
+        self.assertIn('[under writes = "old"', status.out)
+        self.assertIn("step 4: switchyard verify", status.out)
+        self.assertNotIn("step 5:", status.out)
+        self.assertEqual(self.command(both, "verify", "--migration", "wo").code, 1)
+        status = self.command(both, "status")
+        self.assertEqual(status.code, 1, str(status))
+        self.assertIn("backfill --restart", status.out)
+        self.assertEqual(self.command(both, "backfill", "--migration", "wo", "--restart").code, 0)
+        self.assertEqual(self.drift("wo_t"), 0)
+        self.assertEqual(self.command(both, "verify", "--migration", "wo").code, 0)
+        self.assertIn("step 5:", self.command(both, "status").out)
+
+    def test_verify_runs_of_an_earlier_version_are_read_and_upgraded(self):
+        self.make_table("ev_t", 50)
+        config = self.write_config([type_change("ev", "ev_t")], name="ev.toml")
+        self.assertEqual(self.command(config, "backfill", "--migration", "ev").code, 0)
+        self.assertEqual(self.command(config, "verify", "--migration", "ev").code, 0)
+        # The table as the first version created it; status creates nothing, so it must read it.
+        self.pg.query("ALTER TABLE switchyard.verify_runs DROP COLUMN writes, "
+                      "DROP COLUMN either_mismatches")
+        status = self.command(config, "status", "--migration", "ev")
+        self.assertEqual(status.code, 0, str(status))
+        self.assertIn("step 5:", status.out)
+        self.assertEqual(self.command(config, "verify", "--migration", "ev").code, 0)
+        self.assertEqual(self.pg.query(
+            "SELECT writes, either_mismatches FROM switchyard.verify_runs "
+            "WHERE migration = 'ev' ORDER BY id DESC LIMIT 1"), [("both", 0)])
+
+    def test_transforms_that_are_not_inverses_are_named_not_the_writers(self):
+        self.pg.query("DROP TABLE IF EXISTS lc_t")
+        self.pg.query("CREATE TABLE lc_t (id int PRIMARY KEY, status text, state text)")
+        self.pg.query("INSERT INTO lc_t VALUES (1, 'Active', NULL), (2, 'active', NULL)")
+        lossy = rename("lc", "lc_t", to_new="lower({value})", to_old="initcap({value})")
+        config = self.write_config([lossy], name="lc.toml")
+        self.assertEqual(self.command(config, "backfill", "--migration", "lc").code, 0)
+        self.assertEqual(self.pg.query("SELECT id, state, initcap(state) FROM lc_t ORDER BY id"),
+                         [(1, "active", "Active"), (2, "active", "Active")])
+        verified = self.command(config, "verify", "--migration", "lc")
+        self.assertEqual(verified.code, 1, str(verified))
+        self.assertIn("to-new 0, to-old 1", verified.out)
+        self.assertIn("id=2", verified.out)
+        for _ in range(2):  # the advice the first time, and after following the old advice
+            status = self.command(config, "status")
+            self.assertEqual(status.code, 1, str(status))
+            self.assertIn("the transforms are not inverses", status.out)
+            self.assertIn("would change what apps see", status.out)
+            self.assertNotIn("backfill --restart", status.out)
+            restarted = self.command(config, "backfill", "--migration", "lc", "--restart",
+                                     "--progress", "log")
+            self.assertIn("rows_updated=0", restarted.err)
+            self.assertEqual(self.command(config, "verify", "--migration", "lc").code, 1)
+
+        # A verify narrowed to to-new still counted to-old: it says so, and is no pass for reads.
+        narrowed = self.command(config, "verify", "--migration", "lc", "--direction", "to-new")
+        self.assertEqual(narrowed.code, 0, str(narrowed))
+        self.assertIn("warning: 1 rows disagree to-old", narrowed.out)
+        status = self.command(config, "status")
+        self.assertEqual(status.code, 1, str(status))
+        self.assertNotIn("step 5:", status.out)
+        reading_new = self.write_config([dict(lossy, reads="new")], name="lc.toml")
+        status = self.command(reading_new, "status")
+        self.assertEqual(status.code, 1, str(status))
+        self.assertIn('Set reads = "old" and reload now', status.out)
+
+        # The fix is the transforms: with ones that give every value back, the loop ends.
+        config = self.write_config([rename("lc", "lc_t")], name="lc.toml")
+        self.assertEqual(self.command(config, "backfill", "--migration", "lc").code, 0)
+        self.assertEqual(self.pg.query("SELECT id, status, state FROM lc_t ORDER BY id"),
+                         [(1, "Active", "Active"), (2, "active", "active")])
+        self.assertEqual(self.command(config, "verify", "--migration", "lc").code, 0)
+        status = self.command(config, "status")
+        self.assertEqual(status.code, 0, str(status))
+        self.assertIn("step 5:", status.out)
+
+
 class BadInputTest(BackfillCase):
 
     def test_unknown_migration_lists_the_known_ones(self):
