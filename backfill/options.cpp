@@ -250,7 +250,8 @@ reads = "new", say which: --direction to-old fills the old column from the new o
 how a rollback from writes = "new" makes the old column current again (after writes = "both",
 before verify and reads = "old"); --direction to-new is for reads flipped before a backfill.
 Under writes = "new" it refuses either way: copying into the new column would overwrite it
-with stale values.
+with stale values. Under writes = "old" it refuses too: apps write the old column alone, so
+set writes = "both" and reload every instance first.
 
 Durations: 250ms, 2s, 1m, 1h. Exit status: 0 done (or nothing to do), 1 failed (the message
 says why; a transform that fails names the row's key), 2 bad command line or config,
@@ -268,7 +269,10 @@ Both directions are checked by default, because each protects a later step:
   to-new   new IS DISTINCT FROM to_new(old): what the new column must hold (step 6 on)
   to-old   old IS DISTINCT FROM to_old(new): what reads = "new" will serve (step 5)
 For a rename the two are the same check. A lossy transform (two old values mapping to one
-new value) shows up as to-old disagreement: flipping reads would change what apps see.
+new value) shows up as to-old disagreement: flipping reads would change what apps see, and
+only other transforms fix it (backfill leaves rows that disagree one way alone). Both counts
+are recorded whatever --direction says: status takes no verify with to-old disagreement as
+the check for reads = "new", nor one run under writes = "old".
 
 Options:
   --direction both|to-new|to-old   which disagreement to count (default both)
