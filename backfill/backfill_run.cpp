@@ -110,24 +110,24 @@ int Backfill::run() {
     return kExitFailed;
   }
   auto& saved = std::get<std::optional<Progress>>(loaded);
-  const std::string print = fingerprint(spec_);
   long long walked_before = 0;
   long long updated_before = 0;
   Reporter early("backfill", migration_.name, ProgressStyle::log, options_.log_interval,
                  std::nullopt, 0);
-  if (saved && saved->state == "done" && saved->fingerprint == print && !options_.restart) {
+  const bool same = saved && same_work(saved->fingerprint, spec_);
+  if (saved && saved->state == "done" && same && !options_.restart) {
     std::cout << "backfill of migration \"" << migration_.name << "\" already finished at "
               << saved->finished_at << " (" << saved->rows_walked << " rows walked, "
               << saved->rows_updated << " updated). Rows written since then are kept in step "
               << "by dual writes; --restart walks the table again.\n";
     return kExitOk;
   }
-  if (!saved || options_.restart || saved->fingerprint != print) {
-    if (saved && saved->fingerprint != print && !options_.restart) {
-      early.event(
-          "warn", "backfill_restart",
-          {{"reason", "table, key, transform or direction changed since the saved progress"},
-           {"saved", saved->fingerprint}});
+  if (!saved || options_.restart || !same) {
+    if (saved && !same && !options_.restart) {
+      early.event("warn", "backfill_restart",
+                  {{"reason",
+                    "table, column, key, transform or direction changed since the saved progress"},
+                   {"saved", saved->fingerprint}});
     }
     if (auto error = reset_progress(connection_, migration_.name, spec_)) {
       std::cerr << "switchyard backfill: saving progress failed: " << *error << "\n";
@@ -377,7 +377,7 @@ int Backfill::dry_run() {
     if (auto* saved = std::get_if<std::optional<Progress>>(&loaded); saved && *saved) {
       std::cout << "  saved:   " << (*saved)->state << ", " << (*saved)->rows_walked
                 << " rows walked, " << (*saved)->rows_updated << " updated"
-                << ((*saved)->fingerprint == fingerprint(spec_)
+                << (same_work((*saved)->fingerprint, spec_)
                         ? ""
                         : " (for a different table/key/transform: a run would start over)")
                 << "\n";

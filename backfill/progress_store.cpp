@@ -95,7 +95,17 @@ std::string fingerprint(const TableSpec& spec) {
     // A run the other way is another walk: it neither resumes nor counts as this one.
     out += " fills the old column, to_old " + spec.to_old;
   }
+  if (spec.old_attnum != 0 || spec.new_attnum != 0) {
+    out += " attnums " + std::to_string(spec.old_attnum) + "," + std::to_string(spec.new_attnum);
+  }
   return out;
+}
+
+bool same_work(const std::string& saved, const TableSpec& spec, const std::string& suffix) {
+  TableSpec unnumbered = spec;
+  unnumbered.old_attnum = 0;
+  unnumbered.new_attnum = 0;
+  return saved == fingerprint(spec) + suffix || saved == fingerprint(unnumbered) + suffix;
 }
 
 std::variant<std::optional<Progress>, std::string> load_progress(PgConnection& connection,

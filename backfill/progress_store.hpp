@@ -23,9 +23,14 @@ std::optional<std::string> ensure_schema(PgConnection& connection);
 /// Whether the schema's tables exist (status and dry runs never create them).
 std::variant<bool, std::string> schema_exists(PgConnection& connection);
 
-/// Identifies the work a progress row describes: when the table, columns, transform or key
-/// change, earlier progress no longer means anything and the walk restarts.
+/// Identifies the work a progress row describes: when the table, columns (by name, and by
+/// attnum once looked up: a column dropped and added again), transform or key change, earlier
+/// progress no longer means anything and the walk restarts.
 std::string fingerprint(const TableSpec& spec);
+
+/// Whether `saved` (a fingerprint, then `suffix`) describes the work `spec` does. A fingerprint
+/// an earlier version saved names no attnums; it still matches, as before.
+bool same_work(const std::string& saved, const TableSpec& spec, const std::string& suffix = "");
 
 /// One row of switchyard.backfill_progress.
 struct Progress {

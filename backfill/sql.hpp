@@ -56,6 +56,10 @@ struct TableSpec {
   /// text is first cast to it.
   std::string old_type = {};
   std::string new_type = {};
+  /// The columns' attnums, 0 when not looked up. A column dropped and added again gets another
+  /// one (attnums are never reused), and holds none of the values a backfill wrote.
+  int old_attnum = 0;
+  int new_attnum = 0;
 };
 
 /// Which bounds a range has. The lower bound is exclusive, the upper inclusive.

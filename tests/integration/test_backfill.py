@@ -842,6 +842,32 @@ class FlagsAndDirectionsTest(BackfillCase):
         self.assertEqual(self.command(both, "verify", "--migration", "wo").code, 0)
         self.assertIn("step 5:", self.command(both, "status").out)
 
+    def test_a_new_column_added_again_is_backfilled_again(self):
+        self.make_table("ra_t", 300)
+        config = self.write_config([type_change("ra", "ra_t")], name="ra.toml")
+        self.assertEqual(self.command(config, "backfill", "--migration", "ra").code, 0)
+        self.assertEqual(self.command(config, "verify", "--migration", "ra").code, 0)
+        self.assertIn("step 5:", self.command(config, "status").out)
+        # A DBA re-creates the new column: every value the backfill wrote is gone.
+        self.pg.query("ALTER TABLE ra_t DROP COLUMN state")
+        self.pg.query("ALTER TABLE ra_t ADD COLUMN state smallint")
+        self.assertEqual(self.drift("ra_t"), 300)
+        status = self.command(config, "status")
+        self.assertIn("[for an older table/column/key/transform]", status.out)
+        self.assertIn("step 3: switchyard backfill", status.out)
+        reading_new = self.write_config([type_change("ra", "ra_t", reads="new")],
+                                        name="ra-new.toml")
+        status = self.command(reading_new, "status")
+        self.assertEqual(status.code, 1, str(status))
+        self.assertIn("no backfill has finished", status.out)
+        run = self.command(config, "backfill", "--migration", "ra", "--progress", "log")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertIn("event=backfill_restart", run.err)
+        self.assertIn("rows_updated=300", run.err)
+        self.assertEqual(self.drift("ra_t"), 0)
+        self.assertEqual(self.command(config, "verify", "--migration", "ra").code, 0)
+        self.assertIn("step 5:", self.command(config, "status").out)
+
     def test_verify_runs_of_an_earlier_version_are_read_and_upgraded(self):
         self.make_table("ev_t", 50)
         config = self.write_config([type_change("ev", "ev_t")], name="ev.toml")
