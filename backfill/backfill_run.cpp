@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "backfill/fill_direction.hpp"
+#include "backfill/flag_watch.hpp"
 #include "backfill/interrupt.hpp"
 #include "backfill/progress_store.hpp"
 #include "backfill/reporter.hpp"
@@ -38,7 +39,11 @@ class Backfill {
  public:
   Backfill(const Options& options, const config::Migration& migration, PgConnection& connection,
            const TableSpec& spec)
-      : options_(options), migration_(migration), connection_(connection), spec_(spec) {}
+      : options_(options),
+        migration_(migration),
+        connection_(connection),
+        spec_(spec),
+        flags_(options.config_path, migration.name, spec.fill) {}
 
   int run();
 
@@ -53,6 +58,7 @@ class Backfill {
   const config::Migration& migration_;
   PgConnection& connection_;
   const TableSpec& spec_;
+  FlagWatch flags_;
   std::optional<Key> lower_;
   std::optional<Key> failed_upper_;  // the range of the UPDATE that failed, if it was one
   Clock::time_point last_lag_check_{};
@@ -170,6 +176,13 @@ int Backfill::run() {
     }
     if (!wait_for_replicas(reporter)) {
       continue;  // interrupted while paused: reported at the top of the loop
+    }
+    if (auto reason = flags_.check()) {
+      reporter.event("error", "backfill_stopped",
+                     {{"error", *reason},
+                      {"rows_walked", std::to_string(walked_before + walked)},
+                      {"hint", "progress is saved; rerun once the flags allow this direction"}});
+      return kExitFailed;
     }
     const auto started = Clock::now();
     auto outcome = batch(size);

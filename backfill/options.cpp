@@ -251,7 +251,9 @@ how a rollback from writes = "new" makes the old column current again (after wri
 before verify and reads = "old"); --direction to-new is for reads flipped before a backfill.
 Under writes = "new" it refuses either way: copying into the new column would overwrite it
 with stale values. Under writes = "old" it refuses too: apps write the old column alone, so
-set writes = "both" and reload every instance first.
+set writes = "both" and reload every instance first. The config file is read again between
+batches: when its flags stop allowing the direction being filled, the run stops (exit 1,
+progress kept).
 
 Durations: 250ms, 2s, 1m, 1h. Exit status: 0 done (or nothing to do), 1 failed (the message
 says why; a transform that fails names the row's key), 2 bad command line or config,

@@ -868,6 +868,38 @@ class FlagsAndDirectionsTest(BackfillCase):
         self.assertEqual(self.command(config, "verify", "--migration", "ra").code, 0)
         self.assertIn("step 5:", self.command(config, "status").out)
 
+    def test_a_flip_to_writes_new_during_the_backfill_stops_it_before_it_overwrites(self):
+        self.make_table("fl_t", 20_000)
+        app_proxy = self.start_app_proxy([type_change("fl", "fl_t")])
+        proc, log = self.start_command(app_proxy.config_path, "backfill", "--migration", "fl",
+                                       "--batch-size", "500", "--max-rate", "2000",
+                                       "--progress", "log")
+
+        def walked():
+            return (self.progress("fl") or (0,))[0]
+
+        wait_until(lambda: walked() >= 1000 or proc.poll() is not None, 30,
+                   what="the backfill to pass 1000 rows")
+        # Reads flipped: backfill warned about that at start, but it is no reason to stop.
+        app_proxy.reload([type_change("fl", "fl_t", reads="new")])
+        past = walked() + 1000
+        wait_until(lambda: walked() >= past or proc.poll() is not None, 30,
+                   what="the backfill to go on under reads = new")
+        self.assertIsNone(proc.poll(), "the backfill stopped or finished under reads = new")
+        app_proxy.reload([type_change("fl", "fl_t", writes="new", reads="new")])
+        with self.through(app_proxy) as conn:
+            conn.execute("UPDATE fl_t SET status = 'inactive' WHERE id = 19990")
+        self.assertEqual(proc.wait(30), 1)
+        with open(log) as f:
+            output = f.read()
+        self.assertIn("event=backfill_stopped", output)
+        self.assertIn('writes = \\"new\\"', output)
+        # The app's write under writes = "new" is in the new column alone, and stays there.
+        self.assertEqual(self.pg.query("SELECT status, state FROM fl_t WHERE id = 19990"),
+                         [("active", 0)])
+        self.assertEqual(self.progress("fl")[3], "running")
+        self.assertLess(walked(), 19990)
+
     def test_verify_runs_of_an_earlier_version_are_read_and_upgraded(self):
         self.make_table("ev_t", 50)
         config = self.write_config([type_change("ev", "ev_t")], name="ev.toml")
