@@ -287,7 +287,8 @@ Options:
   --help                  this text
 
 Exit status: 0 the columns agree on every row, 1 they disagree (or the check failed: a
-transform error names the row's key), 2 bad command line or config.
+transform error names the row's key), 2 bad command line or config, 130 interrupted (nothing
+recorded).
 )";
   }
   return R"(Usage: switchyard status --config FILE [--migration NAME]

@@ -139,7 +139,8 @@ std::string verify_sample_sql(const TableSpec& spec, RangeShape shape, Direction
 /// Every key of a range, in order (used to find the one row a failing statement trips on).
 std::string keys_in_range_sql(const TableSpec& spec, RangeShape shape);
 
-/// A key for people: `id=42`, or `region=eu, id=7` for a composite key.
+/// A key for people: `id=42`, or `region=eu, id=7` for a composite key; a value other than a
+/// number or a plain word is quoted as SQL writes it (`name='a b'`, `name=E'two\nlines'`).
 std::string format_key(const TableSpec& spec, const std::vector<std::string>& values);
 
 }  // namespace switchyard::backfill

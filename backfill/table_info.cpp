@@ -118,7 +118,9 @@ std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
     return "table " + table + " does not exist (migration \"" + migration.name + "\")";
   }
   if (rel.text(0, 1) != "r" && rel.text(0, 1) != "p") {
-    return table + " is not a table (relkind '" + rel.text(0, 1) + "')";
+    return table + " is not a table (relkind '" + rel.text(0, 1) +
+           "'): a migration maps the columns of a table, so declare the base table that holds "
+           "them";
   }
   const std::string oid = rel.text(0, 0);
 

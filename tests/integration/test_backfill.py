@@ -746,6 +746,20 @@ class VerifyTest(BackfillCase):
         self.assertEqual(status.code, 0, str(status))
         self.assertIn("step 8:", status.out)
 
+    def test_text_keys_in_samples_are_quoted_so_no_line_passes_for_another_row(self):
+        self.pg.query("DROP TABLE IF EXISTS tk_t")
+        self.pg.query("CREATE TABLE tk_t (k text PRIMARY KEY, status text, state text)")
+        self.pg.query("INSERT INTO tk_t VALUES (E'line1\\nline2 k=x: status=''1', '1', '2'),"
+                      " ('a b', '1', '1'), ('plain', '1', '3')")
+        config = self.write_config([rename("tk", "tk_t")], name="tk.toml")
+        run = self.command(config, "verify", "--migration", "tk")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("k=E'line1\\nline2 k=x: status=\\'1': status='1' state='2'", run.out)
+        self.assertIn("k=plain: status='1' state='3'", run.out)
+        self.assertEqual(len([line for line in run.out.splitlines() if "state=" in line]), 2)
+        status = self.command(config, "status", "--migration", "tk")
+        self.assertIn("e.g. k=E'line1\\nline2", status.out)
+
     def test_composite_key_walk_and_corruption(self):
         self.pg.query("DROP TABLE IF EXISTS comp_t")
         self.pg.query("CREATE TABLE comp_t (region text, id int, status text, "
