@@ -223,8 +223,8 @@ began (DESIGN step 3). Rows are walked in primary-key order in short batches, ea
 transaction: UPDATE ... SET new = to_new(old) WHERE <key range> AND new IS DISTINCT FROM
 to_new(old) AND old IS DISTINCT FROM to_old(new) (a pair where one column is what a
 transform makes of the other is current, and is left alone). Progress is kept in the
-database (schema "switchyard"), in the same transaction as each batch, so after Ctrl-C or a
-crash the next run resumes after the last batch.
+database (schema "switchyard"), in the same transaction as each batch, so after Ctrl-C (or
+SIGTERM, or SIGHUP unless run under nohup) or a crash the next run resumes after the last batch.
 Connects straight to [upstream] with its user/password/database, never through the proxy.
 
 Options:
@@ -297,8 +297,9 @@ For each migration of the config (or just NAME): its flags, the backfill progres
 last verify result kept in the migration's database, and the next safe step of the
 expand/migrate/contract recipe (DESIGN section 1).
 
-Exit status: 0, or 1 when a migration's database could not be read, 2 bad command line or
-config.
+Exit status: 0, or 1 when a migration needs attention now (a failed backfill, columns that
+disagree, reads from the new column without a passing verify, ...) or its database could not
+be read, 2 bad command line or config.
 )";
 }
 

@@ -914,6 +914,46 @@ class FlagsAndDirectionsTest(BackfillCase):
         self.assertEqual(self.progress("fl")[3], "running")
         self.assertLess(walked(), 19990)
 
+    def test_sighup_stops_the_walk_at_a_batch_boundary_unless_ignored(self):
+        self.make_table("hup_t", 20_000)
+        config = self.write_config([type_change("hup", "hup_t")], name="hup.toml")
+        args = ("backfill", "--migration", "hup", "--batch-size", "500", "--max-rate", "2000",
+                "--progress", "log")
+
+        def walked():
+            return (self.progress("hup") or (0,))[0]
+
+        # Under nohup SIGHUP is ignored, and stays so: the walk goes on.
+        ignoring = subprocess.Popen([proxy.binary(), args[0], "--config", config, *args[1:]],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL,
+                                    preexec_fn=lambda: signal.signal(signal.SIGHUP,
+                                                                     signal.SIG_IGN))
+        self.addCleanup(lambda: ignoring.poll() is None and (ignoring.kill(), ignoring.wait()))
+        wait_until(lambda: walked() >= 1000 or ignoring.poll() is not None, 30,
+                   what="the backfill to pass 1000 rows")
+        ignoring.send_signal(signal.SIGHUP)
+        past = walked() + 1000
+        wait_until(lambda: walked() >= past or ignoring.poll() is not None, 30,
+                   what="the backfill to go on after an ignored SIGHUP")
+        self.assertIsNone(ignoring.poll())
+        ignoring.send_signal(signal.SIGINT)
+        self.assertEqual(ignoring.wait(30), 130)
+
+        # An ssh session that drops: stopped between batches, with the hint, and resumable.
+        proc, log = self.start_command(config, *args)
+        past = walked() + 1000
+        wait_until(lambda: walked() >= past or proc.poll() is not None, 30,
+                   what="the resumed backfill to go on")
+        proc.send_signal(signal.SIGHUP)
+        self.assertEqual(proc.wait(30), 130)
+        with open(log) as f:
+            self.assertIn("event=backfill_interrupted", f.read())
+        walked_so_far, updated, _, state, _ = self.progress("hup")
+        self.assertEqual(state, "running")
+        self.assertLess(walked_so_far, 20_000)
+        self.assertEqual(self.one("SELECT count(state) FROM hup_t"), updated)
+
     def test_verify_runs_of_an_earlier_version_are_read_and_upgraded(self):
         self.make_table("ev_t", 50)
         config = self.write_config([type_change("ev", "ev_t")], name="ev.toml")
