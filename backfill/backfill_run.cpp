@@ -124,8 +124,9 @@ int Backfill::run() {
   if (saved && saved->state == "done" && same && !options_.restart) {
     std::cout << "backfill of migration \"" << migration_.name << "\" already finished at "
               << saved->finished_at << " (" << saved->rows_walked << " rows walked, "
-              << saved->rows_updated << " updated). Rows written since then are kept in step "
-              << "by dual writes; --restart walks the table again.\n";
+              << saved->rows_updated << " updated). Rows written since then through writes = "
+              << "\"both\" are kept in step; rows written under writes = \"old\" meanwhile are "
+              << "not (verify finds them): --restart walks the table again.\n";
     return kExitOk;
   }
   if (!saved || options_.restart || !same) {
