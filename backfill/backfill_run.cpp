@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "backfill/fill_direction.hpp"
+#include "backfill/flag_watch.hpp"
 #include "backfill/interrupt.hpp"
 #include "backfill/progress_store.hpp"
 #include "backfill/reporter.hpp"
@@ -38,7 +39,11 @@ class Backfill {
  public:
   Backfill(const Options& options, const config::Migration& migration, PgConnection& connection,
            const TableSpec& spec)
-      : options_(options), migration_(migration), connection_(connection), spec_(spec) {}
+      : options_(options),
+        migration_(migration),
+        connection_(connection),
+        spec_(spec),
+        flags_(options.config_path, migration.name, spec.fill) {}
 
   int run();
 
@@ -53,6 +58,7 @@ class Backfill {
   const config::Migration& migration_;
   PgConnection& connection_;
   const TableSpec& spec_;
+  FlagWatch flags_;
   std::optional<Key> lower_;
   std::optional<Key> failed_upper_;  // the range of the UPDATE that failed, if it was one
   Clock::time_point last_lag_check_{};
@@ -110,24 +116,25 @@ int Backfill::run() {
     return kExitFailed;
   }
   auto& saved = std::get<std::optional<Progress>>(loaded);
-  const std::string print = fingerprint(spec_);
   long long walked_before = 0;
   long long updated_before = 0;
   Reporter early("backfill", migration_.name, ProgressStyle::log, options_.log_interval,
                  std::nullopt, 0);
-  if (saved && saved->state == "done" && saved->fingerprint == print && !options_.restart) {
+  const bool same = saved && same_work(saved->fingerprint, spec_);
+  if (saved && saved->state == "done" && same && !options_.restart) {
     std::cout << "backfill of migration \"" << migration_.name << "\" already finished at "
               << saved->finished_at << " (" << saved->rows_walked << " rows walked, "
-              << saved->rows_updated << " updated). Rows written since then are kept in step "
-              << "by dual writes; --restart walks the table again.\n";
+              << saved->rows_updated << " updated). Rows written since then through writes = "
+              << "\"both\" are kept in step; rows written under writes = \"old\" meanwhile are "
+              << "not (verify finds them): --restart walks the table again.\n";
     return kExitOk;
   }
-  if (!saved || options_.restart || saved->fingerprint != print) {
-    if (saved && saved->fingerprint != print && !options_.restart) {
-      early.event(
-          "warn", "backfill_restart",
-          {{"reason", "table, key, transform or direction changed since the saved progress"},
-           {"saved", saved->fingerprint}});
+  if (!saved || options_.restart || !same) {
+    if (saved && !same && !options_.restart) {
+      early.event("warn", "backfill_restart",
+                  {{"reason",
+                    "table, column, key, transform or direction changed since the saved progress"},
+                   {"saved", saved->fingerprint}});
     }
     if (auto error = reset_progress(connection_, migration_.name, spec_)) {
       std::cerr << "switchyard backfill: saving progress failed: " << *error << "\n";
@@ -170,6 +177,13 @@ int Backfill::run() {
     }
     if (!wait_for_replicas(reporter)) {
       continue;  // interrupted while paused: reported at the top of the loop
+    }
+    if (auto reason = flags_.check()) {
+      reporter.event("error", "backfill_stopped",
+                     {{"error", *reason},
+                      {"rows_walked", std::to_string(walked_before + walked)},
+                      {"hint", "progress is saved; rerun once the flags allow this direction"}});
+      return kExitFailed;
     }
     const auto started = Clock::now();
     auto outcome = batch(size);
@@ -377,7 +391,7 @@ int Backfill::dry_run() {
     if (auto* saved = std::get_if<std::optional<Progress>>(&loaded); saved && *saved) {
       std::cout << "  saved:   " << (*saved)->state << ", " << (*saved)->rows_walked
                 << " rows walked, " << (*saved)->rows_updated << " updated"
-                << ((*saved)->fingerprint == fingerprint(spec_)
+                << (same_work((*saved)->fingerprint, spec_)
                         ? ""
                         : " (for a different table/key/transform: a run would start over)")
                 << "\n";

@@ -17,6 +17,16 @@ FillChoice choose_fill(std::optional<Direction> asked, config::Writes writes, co
               "backfill would leave it stale again. Set writes = \"both\" and reload first.";
     return choice;
   }
+  if (writes == config::Writes::old_column) {
+    // Apps still write the old column alone: a row written after the walk has passed it stays
+    // behind, while progress and verify would say the work is done.
+    choice.error =
+        "writes = \"old\": apps write the old column alone, so every row written after this "
+        "backfill passed it would disagree, while the backfill and verify looked done. Set "
+        "writes = \"both\", reload every instance (switchyard_migration_info shows "
+        "writes = \"both\" on all of them), then run the backfill.";
+    return choice;
+  }
   if (!asked && reading_new) {
     // Which column holds the truth depends on how reads = "new" came about; a guess either way
     // could overwrite the only good copy.

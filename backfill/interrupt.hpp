@@ -1,16 +1,17 @@
 #pragma once
 
-// Ctrl-C and SIGTERM for the operator commands: they stop the walk at the next batch
-// boundary (progress is committed with each batch), instead of killing the process mid-way.
+// Ctrl-C, SIGTERM and SIGHUP (unless ignored, as under nohup) for the operator commands: they
+// stop the walk at the next batch boundary (progress is committed with each batch), instead of
+// killing the process mid-way.
 
 #include <chrono>
 
 namespace switchyard::backfill {
 
-/// Installs SIGINT/SIGTERM handlers that only set a flag.
+/// Installs SIGINT/SIGTERM/SIGHUP handlers that only set a flag.
 void catch_interrupts();
 
-/// True once SIGINT or SIGTERM arrived.
+/// True once one of them arrived.
 bool interrupted();
 
 /// Waits `duration` (throttling, not synchronisation); returns false early if interrupted.

@@ -1,6 +1,54 @@
 #include "backfill/next_step.hpp"
 
+#include <optional>
+
 namespace switchyard::backfill {
+namespace {
+
+// Rows that disagree one way only are not drift: one column is what a transform makes of the
+// other, so no writer missed a column and the backfill (which fills only rows that disagree
+// both ways) leaves them alone. Advising writers and `backfill --restart` there loops forever.
+std::optional<NextStep> one_way_disagreement(const MigrationFacts& f, const std::string& args) {
+  const bool reading_new = f.reads == config::Reads::new_column;
+  const bool one_way = f.verify_either >= 0 ? f.verify_to_new + f.verify_to_old == f.verify_either
+                                            : f.verify_to_new == 0 || f.verify_to_old == 0;
+  if (!one_way) {
+    return std::nullopt;
+  }
+  if (f.verify_to_old > 0) {
+    const std::string what =
+        "the transforms are not inverses for some values: on the rows verify counted to-old, "
+        "to_old(to_new(old)) is not the old value, so reads = \"new\" ";
+    const std::string fix =
+        "Neither the writers nor a backfill can fix that (backfill leaves these rows alone): "
+        "change to_new/to_old so that to_old gives every old value back, reload, then "
+        "switchyard verify" +
+        args + " again";
+    if (reading_new) {
+      return NextStep{what +
+                          "serves apps other values than before. Set reads = \"old\" and reload "
+                          "now (the old column holds what apps wrote). " +
+                          fix,
+                      true};
+    }
+    return NextStep{"step 4: " + what + "would change what apps see; do not switch reads. " + fix,
+                    true};
+  }
+  if (f.verify_to_new > 0) {
+    return NextStep{
+        std::string(reading_new ? "" : "step 4: ") +
+            "the columns disagree one way only: on the sample keys the new column holds a value "
+            "to_new does not make from the old one, while to_old(new) is the old value (an app "
+            "wrote the new column by its name, and to_old maps several new values to one). "
+            "reads = \"new\" serves what apps read before, and a backfill leaves these rows "
+            "alone. If those values are right, switchyard verify --direction to-old" +
+            args + " checks what reads = \"new\" needs; if not, fix the writer and the rows",
+        true};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 NextStep next_step(const MigrationFacts& f, const std::string& migration,
                    const std::string& config_path) {
@@ -49,6 +97,9 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
       return {"step 4: switchyard verify" + args};
     }
     if (f.verify_result == "disagree") {
+      if (auto step = one_way_disagreement(f, args)) {
+        return *step;
+      }
       return {
           "step 4: the columns disagree; do not switch reads. Look at the sample keys, "
           "fix what wrote one column only (writes = \"both\" must be on for every writer), "
@@ -73,6 +124,9 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
             true};
       }
       if (f.verify_result == "disagree" && f.verify_current) {
+        if (auto step = one_way_disagreement(f, args)) {
+          return *step;
+        }
         return {
             "the columns disagree while apps read the new one: keep reads = \"new\". If "
             "writes = \"new\" was on, the old column is stale: switchyard backfill "

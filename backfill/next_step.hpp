@@ -23,8 +23,14 @@ struct MigrationFacts {
   bool backfill_filled_old = false;
   /// "" (never ran), "agree", "disagree".
   std::string verify_result;
-  /// The last verify ran after the backfill finished, for the current transforms.
+  /// The last verify ran after the backfill finished, for the current transforms, while both
+  /// columns were written.
   bool verify_current = true;
+  /// The last verify's rows disagreeing to-new (new vs to_new(old)), to-old (old vs
+  /// to_old(new)), and either way (-1: not recorded, an earlier version ran it).
+  long long verify_to_new = 0;
+  long long verify_to_old = 0;
+  long long verify_either = -1;
   /// The columns' defaults disagree and one ALTER makes them agree (DefaultsVerdict::differ):
   /// every INSERT that names neither column writes drift.
   bool defaults_differ = false;

@@ -223,8 +223,8 @@ began (DESIGN step 3). Rows are walked in primary-key order in short batches, ea
 transaction: UPDATE ... SET new = to_new(old) WHERE <key range> AND new IS DISTINCT FROM
 to_new(old) AND old IS DISTINCT FROM to_old(new) (a pair where one column is what a
 transform makes of the other is current, and is left alone). Progress is kept in the
-database (schema "switchyard"), in the same transaction as each batch, so after Ctrl-C or a
-crash the next run resumes after the last batch.
+database (schema "switchyard"), in the same transaction as each batch, so after Ctrl-C (or
+SIGTERM, or SIGHUP unless run under nohup) or a crash the next run resumes after the last batch.
 Connects straight to [upstream] with its user/password/database, never through the proxy.
 
 Options:
@@ -250,7 +250,10 @@ reads = "new", say which: --direction to-old fills the old column from the new o
 how a rollback from writes = "new" makes the old column current again (after writes = "both",
 before verify and reads = "old"); --direction to-new is for reads flipped before a backfill.
 Under writes = "new" it refuses either way: copying into the new column would overwrite it
-with stale values.
+with stale values. Under writes = "old" it refuses too: apps write the old column alone, so
+set writes = "both" and reload every instance first. The config file is read again between
+batches: when its flags stop allowing the direction being filled, the run stops (exit 1,
+progress kept).
 
 Durations: 250ms, 2s, 1m, 1h. Exit status: 0 done (or nothing to do), 1 failed (the message
 says why; a transform that fails names the row's key), 2 bad command line or config,
@@ -268,7 +271,10 @@ Both directions are checked by default, because each protects a later step:
   to-new   new IS DISTINCT FROM to_new(old): what the new column must hold (step 6 on)
   to-old   old IS DISTINCT FROM to_old(new): what reads = "new" will serve (step 5)
 For a rename the two are the same check. A lossy transform (two old values mapping to one
-new value) shows up as to-old disagreement: flipping reads would change what apps see.
+new value) shows up as to-old disagreement: flipping reads would change what apps see, and
+only other transforms fix it (backfill leaves rows that disagree one way alone). Both counts
+are recorded whatever --direction says: status takes no verify with to-old disagreement as
+the check for reads = "new", nor one run under writes = "old".
 
 Options:
   --direction both|to-new|to-old   which disagreement to count (default both)
@@ -281,7 +287,8 @@ Options:
   --help                  this text
 
 Exit status: 0 the columns agree on every row, 1 they disagree (or the check failed: a
-transform error names the row's key), 2 bad command line or config.
+transform error names the row's key), 2 bad command line or config, 130 interrupted (nothing
+recorded).
 )";
   }
   return R"(Usage: switchyard status --config FILE [--migration NAME]
@@ -290,8 +297,9 @@ For each migration of the config (or just NAME): its flags, the backfill progres
 last verify result kept in the migration's database, and the next safe step of the
 expand/migrate/contract recipe (DESIGN section 1).
 
-Exit status: 0, or 1 when a migration's database could not be read, 2 bad command line or
-config.
+Exit status: 0, or 1 when a migration needs attention now (a failed backfill, columns that
+disagree, reads from the new column without a passing verify, ...) or its database could not
+be read, 2 bad command line or config.
 )";
 }
 

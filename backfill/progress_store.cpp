@@ -29,6 +29,16 @@ constexpr const char* kSchema =
     "  sample_keys text,"
     "  finished_at timestamptz NOT NULL DEFAULT now())";
 
+// Columns added since the first version, for tables it created. Only when missing: ALTER TABLE
+// would otherwise wait for an exclusive lock on every run.
+constexpr const char* kUpgrade =
+    "DO $$ BEGIN"
+    " IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = "
+    "'switchyard.verify_runs'::regclass AND attname = 'writes' AND NOT attisdropped) THEN"
+    " ALTER TABLE switchyard.verify_runs ADD COLUMN IF NOT EXISTS writes text,"
+    " ADD COLUMN IF NOT EXISTS either_mismatches bigint; END IF;"
+    " END $$";
+
 std::optional<std::string> run(PgConnection& connection, const std::string& sql,
                                const std::vector<Param>& params) {
   auto result = connection.exec(sql, params);
@@ -45,12 +55,12 @@ std::string timestamp(const PgResult& rows, int row, int column) {
 }  // namespace
 
 std::optional<std::string> ensure_schema(PgConnection& connection) {
-  auto result = connection.exec(kSchema);
+  auto result = connection.exec(std::string(kSchema) + "; " + kUpgrade);
   if (auto* error = std::get_if<DbError>(&result)) {
     // Two runs creating the schema at the same moment: the loser sees a duplicate; the
     // tables exist by now, so one retry settles it.
     if (error->sqlstate == "23505" || error->sqlstate == "42P07" || error->sqlstate == "42P06") {
-      result = connection.exec(kSchema);
+      result = connection.exec(std::string(kSchema) + "; " + kUpgrade);
       if (!std::holds_alternative<DbError>(result)) {
         return std::nullopt;
       }
@@ -85,7 +95,17 @@ std::string fingerprint(const TableSpec& spec) {
     // A run the other way is another walk: it neither resumes nor counts as this one.
     out += " fills the old column, to_old " + spec.to_old;
   }
+  if (spec.old_attnum != 0 || spec.new_attnum != 0) {
+    out += " attnums " + std::to_string(spec.old_attnum) + "," + std::to_string(spec.new_attnum);
+  }
   return out;
+}
+
+bool same_work(const std::string& saved, const TableSpec& spec, const std::string& suffix) {
+  TableSpec unnumbered = spec;
+  unnumbered.old_attnum = 0;
+  unnumbered.new_attnum = 0;
+  return saved == fingerprint(spec) + suffix || saved == fingerprint(unnumbered) + suffix;
 }
 
 std::variant<std::optional<Progress>, std::string> load_progress(PgConnection& connection,
@@ -173,22 +193,26 @@ std::optional<std::string> mark_failed(PgConnection& connection, const std::stri
 }
 
 std::optional<std::string> record_verify(PgConnection& connection, const VerifyRecord& record) {
-  return run(
-      connection,
-      "INSERT INTO switchyard.verify_runs (migration, fingerprint, direction,"
-      " rows_checked, to_new_mismatches, to_old_mismatches, agree, sample_keys)"
-      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-      {record.migration, record.fingerprint, record.direction, std::to_string(record.rows_checked),
-       std::to_string(record.to_new_mismatches), std::to_string(record.to_old_mismatches),
-       record.agree ? "true" : "false", record.sample_keys});
+  return run(connection,
+             "INSERT INTO switchyard.verify_runs (migration, fingerprint, direction,"
+             " rows_checked, to_new_mismatches, to_old_mismatches, agree, sample_keys, writes,"
+             " either_mismatches) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             {record.migration, record.fingerprint, record.direction,
+              std::to_string(record.rows_checked), std::to_string(record.to_new_mismatches),
+              std::to_string(record.to_old_mismatches), record.agree ? "true" : "false",
+              record.sample_keys, record.writes, std::to_string(record.either_mismatches)});
 }
 
 std::variant<std::optional<VerifyRecord>, std::string> load_last_verify(
     PgConnection& connection, const std::string& migration) {
   auto result = connection.exec(
       "SELECT fingerprint, direction, rows_checked, to_new_mismatches, to_old_mismatches, agree,"
-      " coalesce(sample_keys, ''), finished_at, extract(epoch FROM finished_at)"
-      " FROM switchyard.verify_runs WHERE migration = $1 ORDER BY id DESC LIMIT 1",
+      " coalesce(sample_keys, ''), finished_at, extract(epoch FROM finished_at),"
+      // status creates nothing, so the table may still be an earlier version's: to_jsonb reads
+      // a column it lacks as NULL.
+      " coalesce(to_jsonb(v) ->> 'writes', ''),"
+      " coalesce(to_jsonb(v) ->> 'either_mismatches', '-1')"
+      " FROM switchyard.verify_runs v WHERE migration = $1 ORDER BY id DESC LIMIT 1",
       {migration});
   if (auto* error = std::get_if<DbError>(&result)) {
     return "reading verify results failed: " + error->message;
@@ -208,6 +232,8 @@ std::variant<std::optional<VerifyRecord>, std::string> load_last_verify(
   v.sample_keys = rows.text(0, 6);
   v.finished_at = rows.text(0, 7);
   v.finished_epoch = std::stod(rows.text(0, 8));
+  v.writes = rows.text(0, 9);
+  v.either_mismatches = std::stoll(rows.text(0, 10));
   return std::optional<VerifyRecord>(std::move(v));
 }
 

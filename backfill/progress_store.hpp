@@ -23,9 +23,14 @@ std::optional<std::string> ensure_schema(PgConnection& connection);
 /// Whether the schema's tables exist (status and dry runs never create them).
 std::variant<bool, std::string> schema_exists(PgConnection& connection);
 
-/// Identifies the work a progress row describes: when the table, columns, transform or key
-/// change, earlier progress no longer means anything and the walk restarts.
+/// Identifies the work a progress row describes: when the table, columns (by name, and by
+/// attnum once looked up: a column dropped and added again), transform or key change, earlier
+/// progress no longer means anything and the walk restarts.
 std::string fingerprint(const TableSpec& spec);
+
+/// Whether `saved` (a fingerprint, then `suffix`) describes the work `spec` does. A fingerprint
+/// an earlier version saved names no attnums; it still matches, as before.
+bool same_work(const std::string& saved, const TableSpec& spec, const std::string& suffix = "");
 
 /// One row of switchyard.backfill_progress.
 struct Progress {
@@ -70,10 +75,14 @@ struct VerifyRecord {
   long long rows_checked = 0;
   long long to_new_mismatches = 0;
   long long to_old_mismatches = 0;
+  /// Rows that disagree either way; -1 when an earlier version ran the verify.
+  long long either_mismatches = -1;
   bool agree = false;
   std::string sample_keys;  ///< "; "-separated, for people.
   std::string finished_at;
   double finished_epoch = 0;
+  /// The migration's writes flag during the verify; "" when an earlier version ran it.
+  std::string writes;
 };
 
 std::optional<std::string> record_verify(PgConnection& connection, const VerifyRecord& record);

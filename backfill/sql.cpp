@@ -1,5 +1,8 @@
 #include "backfill/sql.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include "rewrite/sql_text.hpp"
 
 namespace switchyard::backfill {
@@ -200,13 +203,57 @@ std::string keys_in_range_sql(const TableSpec& spec, RangeShape shape) {
          range_condition(spec, shape) + " ORDER BY " + key_list(spec);
 }
 
+namespace {
+
+// Numbers and plain words read as they are; anything else is quoted, so that a key with a
+// space, a comma or a line break cannot pass for the next key or the next sample line.
+std::string key_value_for_people(const std::string& value) {
+  const bool plain = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+           c == ':' || c == '+';
+  });
+  if (plain) {
+    return value;
+  }
+  const bool control = std::any_of(value.begin(), value.end(), [](char c) {
+    return std::iscntrl(static_cast<unsigned char>(c));
+  });
+  if (!control) {
+    return quote_literal(value);
+  }
+  std::string out = "E'";
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\\' || c == '\'') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (std::iscntrl(byte)) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+}  // namespace
+
 std::string format_key(const TableSpec& spec, const std::vector<std::string>& values) {
   std::string out;
   for (std::size_t i = 0; i < spec.key.size() && i < values.size(); ++i) {
     if (i > 0) {
       out += ", ";
     }
-    out += spec.key[i].name + "=" + values[i];
+    out += spec.key[i].name + "=" + key_value_for_people(values[i]);
   }
   return out;
 }

@@ -56,6 +56,10 @@ struct TableSpec {
   /// text is first cast to it.
   std::string old_type = {};
   std::string new_type = {};
+  /// The columns' attnums, 0 when not looked up. A column dropped and added again gets another
+  /// one (attnums are never reused), and holds none of the values a backfill wrote.
+  int old_attnum = 0;
+  int new_attnum = 0;
 };
 
 /// Which bounds a range has. The lower bound is exclusive, the upper inclusive.
@@ -135,7 +139,8 @@ std::string verify_sample_sql(const TableSpec& spec, RangeShape shape, Direction
 /// Every key of a range, in order (used to find the one row a failing statement trips on).
 std::string keys_in_range_sql(const TableSpec& spec, RangeShape shape);
 
-/// A key for people: `id=42`, or `region=eu, id=7` for a composite key.
+/// A key for people: `id=42`, or `region=eu, id=7` for a composite key; a value other than a
+/// number or a plain word is quoted as SQL writes it (`name='a b'`, `name=E'two\nlines'`).
 std::string format_key(const TableSpec& spec, const std::vector<std::string>& values);
 
 }  // namespace switchyard::backfill

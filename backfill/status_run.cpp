@@ -63,15 +63,14 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
   }
 
   // The fingerprint needs the key, which only a full description gives.
-  std::string current_print;
-  std::string back_print;  // a backfill that filled the old column (a rollback)
+  std::optional<TableSpec> current;
+  std::optional<TableSpec> back;  // a backfill that filled the old column (a rollback)
   if (facts.old_column_exists && facts.new_column_exists) {
     auto described = describe_table(connection, m, "");
     if (auto* full = std::get_if<TableSpec>(&described)) {
-      current_print = fingerprint(*full);
-      TableSpec back = *full;
-      back.fill = Direction::to_old;
-      back_print = fingerprint(back);
+      current = *full;
+      back = *full;
+      back->fill = Direction::to_old;
     }
   }
   auto exists = schema_exists(connection);
@@ -95,15 +94,15 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
     std::cout << "  backfill: not started\n";
   } else {
     facts.backfill_state = progress->state;
-    facts.backfill_filled_old = !back_print.empty() && progress->fingerprint == back_print;
-    facts.backfill_current = current_print.empty() || progress->fingerprint == current_print ||
-                             facts.backfill_filled_old;
+    facts.backfill_filled_old = back && same_work(progress->fingerprint, *back);
+    facts.backfill_current =
+        !current || same_work(progress->fingerprint, *current) || facts.backfill_filled_old;
     std::cout << "  backfill: " << progress->state << ", " << progress->rows_walked
               << " rows walked, " << progress->rows_updated << " updated, " << progress->batches
               << " batches (started " << progress->started_at << ", "
               << (progress->state == "done" ? "finished " + progress->finished_at
                                             : "last batch " + progress->updated_at)
-              << ")" << (facts.backfill_current ? "" : " [for an older table/key/transform]")
+              << ")" << (facts.backfill_current ? "" : " [for an older table/column/key/transform]")
               << "\n";
     if (!progress->last_error.empty()) {
       std::cout << "            last error: " << progress->last_error << "\n";
@@ -112,16 +111,25 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
   if (!verify) {
     std::cout << "  verify:   never run\n";
   } else {
-    facts.verify_result = verify->agree ? "agree" : "disagree";
+    // A verify narrowed to to-new still counted to-old, which is what reads = "new" serves.
+    facts.verify_result = verify->agree && verify->to_old_mismatches == 0 ? "agree" : "disagree";
+    facts.verify_to_new = verify->to_new_mismatches;
+    facts.verify_to_old = verify->to_old_mismatches;
+    facts.verify_either = verify->either_mismatches;
+    // Under writes = "old" the next write of the old column makes the result untrue.
+    const bool before_dual_writes = verify->writes == config::to_string(config::Writes::old_column);
     facts.verify_current =
-        (current_print.empty() || verify->fingerprint == current_print + " to_old " + m.to_old) &&
+        (!current || same_work(verify->fingerprint, *current, " to_old " + m.to_old)) &&
         (!progress || progress->state != "done" ||
-         verify->finished_epoch >= progress->finished_epoch);
+         verify->finished_epoch >= progress->finished_epoch) &&
+        !before_dual_writes;
     std::cout << "  verify:   " << facts.verify_result << " at " << verify->finished_at << ", "
               << verify->rows_checked << " rows checked (direction " << verify->direction
               << ": to-new " << verify->to_new_mismatches << ", to-old "
               << verify->to_old_mismatches << " disagree)"
-              << (facts.verify_current ? "" : " [before the last backfill or for older transforms]")
+              << (before_dual_writes     ? " [under writes = \"old\": verify again under \"both\"]"
+                  : facts.verify_current ? ""
+                                         : " [before the last backfill or for older transforms]")
               << "\n";
     if (!verify->sample_keys.empty()) {
       std::cout << "            e.g. " << verify->sample_keys << "\n";

@@ -118,7 +118,9 @@ std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
     return "table " + table + " does not exist (migration \"" + migration.name + "\")";
   }
   if (rel.text(0, 1) != "r" && rel.text(0, 1) != "p") {
-    return table + " is not a table (relkind '" + rel.text(0, 1) + "')";
+    return table + " is not a table (relkind '" + rel.text(0, 1) +
+           "'): a migration maps the columns of a table, so declare the base table that holds "
+           "them";
   }
   const std::string oid = rel.text(0, 0);
 
@@ -127,7 +129,7 @@ std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
           ", pg_catalog.format_type(a.atttypid, a.atttypmod), "
           "(SELECT t.typname FROM pg_catalog.pg_type t WHERE t.oid = a.atttypid), "
           "(SELECT pg_catalog.format_type(t.typelem, NULL) FROM pg_catalog.pg_type t "
-          "WHERE t.oid = a.atttypid AND t.typcategory = 'A')"
+          "WHERE t.oid = a.atttypid AND t.typcategory = 'A'), a.attnum"
           " FROM pg_catalog.pg_attribute a "
           "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped",
       {oid});
@@ -151,12 +153,14 @@ std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
       spec.old_type = cols.text(r, 2);
       spec.old_as_text = loose;
       old_element = cols.text(r, 4);
+      spec.old_attnum = std::stoi(cols.text(r, 5));
     } else if (cols.text(r, 0) == spec.new_column) {
       has_new = true;
       spec.new_collation = cols.text(r, 1);
       spec.new_type = cols.text(r, 2);
       spec.new_as_text = loose;
       new_element = cols.text(r, 4);
+      spec.new_attnum = std::stoi(cols.text(r, 5));
     }
   }
   if (!has_old) {

@@ -157,6 +157,16 @@ int run_verify(const Options& options, const config::Config&, const config::Migr
   }
   std::cout << (agree ? "OK: the columns agree\n"
                       : "DISAGREE: do not switch reads; see switchyard verify --help\n");
+  if (agree && totals.to_old > 0) {
+    std::cout << "warning: " << totals.to_old
+              << " rows disagree to-old, which this verify did not count: reads = \"new\" would "
+                 "serve other values there, so switchyard status does not count it for reads\n";
+  }
+  if (migration.writes == config::Writes::old_column) {
+    std::cout << "note: writes = \"old\": apps write the old column alone, so this result stops "
+                 "holding with their next write, and switchyard status does not count it. Verify "
+                 "again once every instance writes both and the backfill has run.\n";
+  }
   if (!agree) {
     // A cause verify can name: INSERTs that leave each column at its own default.
     auto defaults = check_defaults(connection, spec);
@@ -174,8 +184,10 @@ int run_verify(const Options& options, const config::Config&, const config::Migr
   record.rows_checked = totals.rows;
   record.to_new_mismatches = totals.to_new;
   record.to_old_mismatches = totals.to_old;
+  record.either_mismatches = totals.either;
   record.agree = agree;
   record.sample_keys = sample_text;
+  record.writes = std::string(config::to_string(migration.writes));
   connection.exec("RESET statement_timeout");
   if (auto error = ensure_schema(connection)) {
     std::cerr << "switchyard verify: result not recorded: " << *error << "\n";

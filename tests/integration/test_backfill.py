@@ -746,6 +746,20 @@ class VerifyTest(BackfillCase):
         self.assertEqual(status.code, 0, str(status))
         self.assertIn("step 8:", status.out)
 
+    def test_text_keys_in_samples_are_quoted_so_no_line_passes_for_another_row(self):
+        self.pg.query("DROP TABLE IF EXISTS tk_t")
+        self.pg.query("CREATE TABLE tk_t (k text PRIMARY KEY, status text, state text)")
+        self.pg.query("INSERT INTO tk_t VALUES (E'line1\\nline2 k=x: status=''1', '1', '2'),"
+                      " ('a b', '1', '1'), ('plain', '1', '3')")
+        config = self.write_config([rename("tk", "tk_t")], name="tk.toml")
+        run = self.command(config, "verify", "--migration", "tk")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("k=E'line1\\nline2 k=x: status=\\'1': status='1' state='2'", run.out)
+        self.assertIn("k=plain: status='1' state='3'", run.out)
+        self.assertEqual(len([line for line in run.out.splitlines() if "state=" in line]), 2)
+        status = self.command(config, "status", "--migration", "tk")
+        self.assertIn("e.g. k=E'line1\\nline2", status.out)
+
     def test_composite_key_walk_and_corruption(self):
         self.pg.query("DROP TABLE IF EXISTS comp_t")
         self.pg.query("CREATE TABLE comp_t (region text, id int, status text, "
@@ -797,6 +811,210 @@ class VerifyTest(BackfillCase):
         self.assertIn('after_key="id=7000"', run.err)
         self.assertEqual(self.one("SELECT count(*) FROM bad_t WHERE state IS DISTINCT FROM "
                                   "status::int"), 0)
+
+
+class FlagsAndDirectionsTest(BackfillCase):
+    """The backfill needs dual writes; one-way disagreement is the transforms' (hunt h3-1/2)."""
+
+    def drift(self, table):
+        return self.one(f"SELECT count(*) FROM {table} WHERE state IS DISTINCT FROM "
+                        f"({SQL_TO_NEW})")
+
+    def test_backfill_refuses_writes_old_and_a_verify_under_it_is_not_counted(self):
+        self.make_table("wo_t", 900)
+        old = self.write_config([type_change("wo", "wo_t", writes="old")], name="wo.toml")
+        refused = self.command(old, "backfill", "--migration", "wo", "--restart")
+        self.assertEqual(refused.code, 1, str(refused))
+        self.assertIn('writes = "old"', refused.err)
+        self.assertIn('Set writes = "both", reload every instance', refused.err)
+        self.assertEqual(self.one("SELECT count(state) FROM wo_t"), 0)
+        self.assertIsNone(self.progress("wo"))
+        self.assertIn("step 2:", self.command(old, "status").out)
+
+        # Backfilled under dual writes, then writes went back to "old" for a while: a verify
+        # then agrees, and the app's writes of the old column alone make it untrue.
+        both = self.write_config([type_change("wo", "wo_t")], name="wo.toml")
+        self.assertEqual(self.command(both, "backfill", "--migration", "wo").code, 0)
+        old = self.write_config([type_change("wo", "wo_t", writes="old")], name="wo.toml")
+        verified = self.command(old, "verify", "--migration", "wo")
+        self.assertEqual(verified.code, 0, str(verified))
+        self.assertIn('note: writes = "old"', verified.out)
+        self.pg.query("UPDATE wo_t SET status = 'inactive' WHERE id IN (2, 4, 6)")
+        self.assertEqual(self.drift("wo_t"), 3)
+        both = self.write_config([type_change("wo", "wo_t")], name="wo.toml")
+        status = self.command(both, "status")
+        self.assertEqual(status.code, 0, str(status))
+        self.assertIn('[under writes = "old"', status.out)
+        self.assertIn("step 4: switchyard verify", status.out)
+        self.assertNotIn("step 5:", status.out)
+        self.assertEqual(self.command(both, "verify", "--migration", "wo").code, 1)
+        status = self.command(both, "status")
+        self.assertEqual(status.code, 1, str(status))
+        self.assertIn("backfill --restart", status.out)
+        self.assertEqual(self.command(both, "backfill", "--migration", "wo", "--restart").code, 0)
+        self.assertEqual(self.drift("wo_t"), 0)
+        self.assertEqual(self.command(both, "verify", "--migration", "wo").code, 0)
+        self.assertIn("step 5:", self.command(both, "status").out)
+
+    def test_a_new_column_added_again_is_backfilled_again(self):
+        self.make_table("ra_t", 300)
+        config = self.write_config([type_change("ra", "ra_t")], name="ra.toml")
+        self.assertEqual(self.command(config, "backfill", "--migration", "ra").code, 0)
+        self.assertEqual(self.command(config, "verify", "--migration", "ra").code, 0)
+        self.assertIn("step 5:", self.command(config, "status").out)
+        # A DBA re-creates the new column: every value the backfill wrote is gone.
+        self.pg.query("ALTER TABLE ra_t DROP COLUMN state")
+        self.pg.query("ALTER TABLE ra_t ADD COLUMN state smallint")
+        self.assertEqual(self.drift("ra_t"), 300)
+        status = self.command(config, "status")
+        self.assertIn("[for an older table/column/key/transform]", status.out)
+        self.assertIn("step 3: switchyard backfill", status.out)
+        reading_new = self.write_config([type_change("ra", "ra_t", reads="new")],
+                                        name="ra-new.toml")
+        status = self.command(reading_new, "status")
+        self.assertEqual(status.code, 1, str(status))
+        self.assertIn("no backfill has finished", status.out)
+        run = self.command(config, "backfill", "--migration", "ra", "--progress", "log")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertIn("event=backfill_restart", run.err)
+        self.assertIn("rows_updated=300", run.err)
+        self.assertEqual(self.drift("ra_t"), 0)
+        self.assertEqual(self.command(config, "verify", "--migration", "ra").code, 0)
+        self.assertIn("step 5:", self.command(config, "status").out)
+
+    def test_a_flip_to_writes_new_during_the_backfill_stops_it_before_it_overwrites(self):
+        self.make_table("fl_t", 20_000)
+        app_proxy = self.start_app_proxy([type_change("fl", "fl_t")])
+        proc, log = self.start_command(app_proxy.config_path, "backfill", "--migration", "fl",
+                                       "--batch-size", "500", "--max-rate", "2000",
+                                       "--progress", "log")
+
+        def walked():
+            return (self.progress("fl") or (0,))[0]
+
+        wait_until(lambda: walked() >= 1000 or proc.poll() is not None, 30,
+                   what="the backfill to pass 1000 rows")
+        # Reads flipped: backfill warned about that at start, but it is no reason to stop.
+        app_proxy.reload([type_change("fl", "fl_t", reads="new")])
+        past = walked() + 1000
+        wait_until(lambda: walked() >= past or proc.poll() is not None, 30,
+                   what="the backfill to go on under reads = new")
+        self.assertIsNone(proc.poll(), "the backfill stopped or finished under reads = new")
+        app_proxy.reload([type_change("fl", "fl_t", writes="new", reads="new")])
+        with self.through(app_proxy) as conn:
+            conn.execute("UPDATE fl_t SET status = 'inactive' WHERE id = 19990")
+        self.assertEqual(proc.wait(30), 1)
+        with open(log) as f:
+            output = f.read()
+        self.assertIn("event=backfill_stopped", output)
+        self.assertIn('writes = \\"new\\"', output)
+        # The app's write under writes = "new" is in the new column alone, and stays there.
+        self.assertEqual(self.pg.query("SELECT status, state FROM fl_t WHERE id = 19990"),
+                         [("active", 0)])
+        self.assertEqual(self.progress("fl")[3], "running")
+        self.assertLess(walked(), 19990)
+
+    def test_sighup_stops_the_walk_at_a_batch_boundary_unless_ignored(self):
+        self.make_table("hup_t", 20_000)
+        config = self.write_config([type_change("hup", "hup_t")], name="hup.toml")
+        args = ("backfill", "--migration", "hup", "--batch-size", "500", "--max-rate", "2000",
+                "--progress", "log")
+
+        def walked():
+            return (self.progress("hup") or (0,))[0]
+
+        # Under nohup SIGHUP is ignored, and stays so: the walk goes on.
+        ignoring = subprocess.Popen([proxy.binary(), args[0], "--config", config, *args[1:]],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL,
+                                    preexec_fn=lambda: signal.signal(signal.SIGHUP,
+                                                                     signal.SIG_IGN))
+        self.addCleanup(lambda: ignoring.poll() is None and (ignoring.kill(), ignoring.wait()))
+        wait_until(lambda: walked() >= 1000 or ignoring.poll() is not None, 30,
+                   what="the backfill to pass 1000 rows")
+        ignoring.send_signal(signal.SIGHUP)
+        past = walked() + 1000
+        wait_until(lambda: walked() >= past or ignoring.poll() is not None, 30,
+                   what="the backfill to go on after an ignored SIGHUP")
+        self.assertIsNone(ignoring.poll())
+        ignoring.send_signal(signal.SIGINT)
+        self.assertEqual(ignoring.wait(30), 130)
+
+        # An ssh session that drops: stopped between batches, with the hint, and resumable.
+        proc, log = self.start_command(config, *args)
+        past = walked() + 1000
+        wait_until(lambda: walked() >= past or proc.poll() is not None, 30,
+                   what="the resumed backfill to go on")
+        proc.send_signal(signal.SIGHUP)
+        self.assertEqual(proc.wait(30), 130)
+        with open(log) as f:
+            self.assertIn("event=backfill_interrupted", f.read())
+        walked_so_far, updated, _, state, _ = self.progress("hup")
+        self.assertEqual(state, "running")
+        self.assertLess(walked_so_far, 20_000)
+        self.assertEqual(self.one("SELECT count(state) FROM hup_t"), updated)
+
+    def test_verify_runs_of_an_earlier_version_are_read_and_upgraded(self):
+        self.make_table("ev_t", 50)
+        config = self.write_config([type_change("ev", "ev_t")], name="ev.toml")
+        self.assertEqual(self.command(config, "backfill", "--migration", "ev").code, 0)
+        self.assertEqual(self.command(config, "verify", "--migration", "ev").code, 0)
+        # The table as the first version created it; status creates nothing, so it must read it.
+        self.pg.query("ALTER TABLE switchyard.verify_runs DROP COLUMN writes, "
+                      "DROP COLUMN either_mismatches")
+        status = self.command(config, "status", "--migration", "ev")
+        self.assertEqual(status.code, 0, str(status))
+        self.assertIn("step 5:", status.out)
+        self.assertEqual(self.command(config, "verify", "--migration", "ev").code, 0)
+        self.assertEqual(self.pg.query(
+            "SELECT writes, either_mismatches FROM switchyard.verify_runs "
+            "WHERE migration = 'ev' ORDER BY id DESC LIMIT 1"), [("both", 0)])
+
+    def test_transforms_that_are_not_inverses_are_named_not_the_writers(self):
+        self.pg.query("DROP TABLE IF EXISTS lc_t")
+        self.pg.query("CREATE TABLE lc_t (id int PRIMARY KEY, status text, state text)")
+        self.pg.query("INSERT INTO lc_t VALUES (1, 'Active', NULL), (2, 'active', NULL)")
+        lossy = rename("lc", "lc_t", to_new="lower({value})", to_old="initcap({value})")
+        config = self.write_config([lossy], name="lc.toml")
+        self.assertEqual(self.command(config, "backfill", "--migration", "lc").code, 0)
+        self.assertEqual(self.pg.query("SELECT id, state, initcap(state) FROM lc_t ORDER BY id"),
+                         [(1, "active", "Active"), (2, "active", "Active")])
+        verified = self.command(config, "verify", "--migration", "lc")
+        self.assertEqual(verified.code, 1, str(verified))
+        self.assertIn("to-new 0, to-old 1", verified.out)
+        self.assertIn("id=2", verified.out)
+        for _ in range(2):  # the advice the first time, and after following the old advice
+            status = self.command(config, "status")
+            self.assertEqual(status.code, 1, str(status))
+            self.assertIn("the transforms are not inverses", status.out)
+            self.assertIn("would change what apps see", status.out)
+            self.assertNotIn("backfill --restart", status.out)
+            restarted = self.command(config, "backfill", "--migration", "lc", "--restart",
+                                     "--progress", "log")
+            self.assertIn("rows_updated=0", restarted.err)
+            self.assertEqual(self.command(config, "verify", "--migration", "lc").code, 1)
+
+        # A verify narrowed to to-new still counted to-old: it says so, and is no pass for reads.
+        narrowed = self.command(config, "verify", "--migration", "lc", "--direction", "to-new")
+        self.assertEqual(narrowed.code, 0, str(narrowed))
+        self.assertIn("warning: 1 rows disagree to-old", narrowed.out)
+        status = self.command(config, "status")
+        self.assertEqual(status.code, 1, str(status))
+        self.assertNotIn("step 5:", status.out)
+        reading_new = self.write_config([dict(lossy, reads="new")], name="lc.toml")
+        status = self.command(reading_new, "status")
+        self.assertEqual(status.code, 1, str(status))
+        self.assertIn('Set reads = "old" and reload now', status.out)
+
+        # The fix is the transforms: with ones that give every value back, the loop ends.
+        config = self.write_config([rename("lc", "lc_t")], name="lc.toml")
+        self.assertEqual(self.command(config, "backfill", "--migration", "lc").code, 0)
+        self.assertEqual(self.pg.query("SELECT id, status, state FROM lc_t ORDER BY id"),
+                         [(1, "Active", "Active"), (2, "active", "active")])
+        self.assertEqual(self.command(config, "verify", "--migration", "lc").code, 0)
+        status = self.command(config, "status")
+        self.assertEqual(status.code, 0, str(status))
+        self.assertIn("step 5:", status.out)
 
 
 class BadInputTest(BackfillCase):

@@ -22,8 +22,10 @@ TEST(FillDirectionTest, TheColumnAppsReadIsTheTruth) {
   };
   const Case cases[] = {
       {"step 3", kNone, Writes::both, Reads::old_column, Direction::to_new, "", ""},
-      {"before dual writes", kNone, Writes::old_column, Reads::old_column, Direction::to_new, "",
-       ""},
+      {"before dual writes", kNone, Writes::old_column, Reads::old_column, Direction::to_new,
+       "Set writes = \"both\", reload every instance", ""},
+      {"before dual writes, to-old", Direction::to_old, Writes::old_column, Reads::old_column,
+       Direction::to_old, "apps write the old column alone", ""},
       {"reads = new, no direction", kNone, Writes::both, Reads::new_column, Direction::to_new,
        "say which column to fill", ""},
       {"rollback from step 6, writes back to both", Direction::to_old, Writes::both,

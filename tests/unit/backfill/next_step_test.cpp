@@ -105,6 +105,52 @@ TEST(NextStepTest, WalksTheRecipe) {
   }
 }
 
+// A verify's counts per direction decide the advice: rows that disagree both ways were written
+// to one column only (writers, then backfill --restart), rows that disagree one way are where
+// the transforms are not inverses, which no writer or backfill changes.
+TEST(NextStepTest, OneWayDisagreementNamesTheTransforms) {
+  struct Case {
+    const char* what;
+    Reads reads;
+    long long to_new, to_old, either;
+    const char* expected;
+    const char* not_expected;
+  };
+  const Case cases[] = {
+      {"both ways: a writer missed a column", Reads::old_column, 3, 3, 3, "backfill --restart",
+       "not inverses"},
+      {"to-old only (lower/initcap)", Reads::old_column, 0, 2, 2, "the transforms are not inverses",
+       "backfill --restart"},
+      {"to-old only, counted by an earlier version", Reads::old_column, 0, 2, -1,
+       "the transforms are not inverses", "backfill --restart"},
+      {"to-old only and to-new only rows, none both ways", Reads::old_column, 1, 2, 3,
+       "would change what apps see", "backfill --restart"},
+      {"one row both ways among one-way rows", Reads::old_column, 1, 2, 2, "backfill --restart",
+       "not inverses"},
+      {"mixed, counted by an earlier version", Reads::old_column, 1, 2, -1, "backfill --restart",
+       "not inverses"},
+      {"to-new only: an app wrote the new column", Reads::old_column, 2, 0, 2,
+       "verify --direction to-old", "backfill --restart"},
+      {"to-old only while reads = new", Reads::new_column, 0, 2, 2,
+       "Set reads = \"old\" and reload now", "--direction to-old"},
+      {"both ways while reads = new", Reads::new_column, 2, 2, 2, "backfill --direction to-old",
+       "not inverses"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto f = facts(Writes::both, c.reads);
+    f.backfill_state = "done";
+    f.verify_result = "disagree";
+    f.verify_to_new = c.to_new;
+    f.verify_to_old = c.to_old;
+    f.verify_either = c.either;
+    const auto step = next_step(f, "m", "c.toml");
+    EXPECT_NE(step.text.find(c.expected), std::string::npos) << step.text;
+    EXPECT_EQ(step.text.find(c.not_expected), std::string::npos) << step.text;
+    EXPECT_TRUE(step.needs_attention);
+  }
+}
+
 TEST(NextStepTest, CommandsCarryTheConfigAndMigration) {
   auto step = next_step(facts(Writes::both, Reads::old_column), "users-x", "/etc/s.toml");
   EXPECT_NE(step.text.find("--config /etc/s.toml --migration users-x"), std::string::npos)

@@ -227,6 +227,21 @@ TEST(SqlTest, PendingCountAndKeysInRange) {
 TEST(SqlTest, FormatKeyForPeople) {
   EXPECT_EQ(format_key(single_key(), {"42"}), "id=42");
   EXPECT_EQ(format_key(composite_key(), {"eu", "7"}), "region=eu, id=7");
+  // A sample line must not be forged by a key: every other value is quoted as SQL reads it.
+  const std::pair<std::string, std::string> quoted[] = {
+      {"-1.5e3", "id=-1.5e3"},
+      {"2026-12-03", "id=2026-12-03"},
+      {"", "id=''"},
+      {"a b", "id='a b'"},
+      {"it's", "id='it''s'"},
+      {"x, id=9", "id='x, id=9'"},
+      {"line1\nline2 id=999: a='1'", "id=E'line1\\nline2 id=999: a=\\'1\\''"},
+      {"tab\there\\", "id=E'tab\\there\\\\'"},
+      {std::string("nul\x01"), "id=E'nul\\x01'"},
+  };
+  for (const auto& [value, shown] : quoted) {
+    EXPECT_EQ(format_key(single_key(), {value}), shown);
+  }
   EXPECT_EQ(key_names(composite_key()), "region, id");
 }
 
