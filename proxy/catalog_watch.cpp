@@ -162,6 +162,7 @@ std::string CatalogWatch::check_database(const Snapshot& snapshot, const Databas
   if (connection.failing) {
     connection.failing = false;
     spdlog::info("event=catalog_check_recovered database={}", log_value(database.database));
+    state_->catalog_recovered();
   }
   const CatalogDrift drift = find_drift(database, now);
   const bool ask = drift.rebuild && rebuild_asked_for_ != snapshot.generation;

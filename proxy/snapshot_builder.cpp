@@ -369,6 +369,12 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
     by_database[config.effective_database(m)].push_back(&m);
   }
 
+  // A query of the catalog fails for the connection's sake, not for the config's.
+  auto mark_unreachable = [&] {
+    if (options.unreachable != nullptr) {
+      *options.unreachable = true;
+    }
+  };
   for (const auto& [database, migrations] : by_database) {
     DatabaseRewrite entry;
     entry.database = database;
@@ -386,6 +392,7 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
         errors.push_back(*error + " (needed to check the migrations against the catalog" +
                          (options.unreachable_hint.empty() ? "" : "; " + options.unreachable_hint) +
                          ")");
+        mark_unreachable();
         continue;
       }
       entry.migration_tables = configured_relations(rules);
@@ -393,6 +400,7 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
           entry.migration_tables);
       if (auto* error = std::get_if<std::string>(&descendants)) {
         errors.push_back("database \"" + database + "\": " + *error);
+        mark_unreachable();
         continue;
       }
       entry.descendants = std::move(std::get<std::vector<Descendant>>(descendants));
@@ -410,6 +418,7 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
       auto loaded = std::get<std::unique_ptr<CatalogClient>>(client)->load(entry.mapped_tables);
       if (auto* error = std::get_if<std::string>(&loaded)) {
         errors.push_back("database \"" + database + "\": " + *error);
+        mark_unreachable();
         continue;
       }
       const auto& relations = std::get<std::vector<RelationColumns>>(loaded);

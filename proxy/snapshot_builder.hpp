@@ -21,6 +21,9 @@ struct BuildOptions {
   /// The snapshot in force (a reload's): a migration's old column dropped since keeps, in the
   /// rules, the type and collation the catalog gave it then, unless the config names old_type.
   std::shared_ptr<const Snapshot> previous;
+  /// Set to true when the build fails (also) because the catalog could not be reached or
+  /// read: not the file's fault, so a reload is worth trying again.
+  bool* unreachable = nullptr;
 };
 
 /// Turns a validated config into a runnable snapshot: loads TLS material, validates transforms,

@@ -450,6 +450,48 @@ class AdminTest(IntegrationCase):
         p.wait_for_generation(generation + 1)
         self.assertEqual(p.config_page()["flags"]["users-status"]["reads"], "new")
 
+    def test_a_flip_saved_while_the_database_is_down_is_applied_once_it_is_back(self):
+        # The reload fails for want of the catalog, not for the file: it is tried again, and
+        # the flip takes effect without another save or SIGHUP.
+        pg = postgres.PostgresCluster().start()
+        self.addCleanup(pg.stop)
+        create_users_table(pg)
+        pg.query("UPDATE users SET status = 'old-value', state = 'new-value' WHERE id = 2")
+        p = self.migration_proxy(pg=pg)
+        generation = p.generation()
+
+        def pg_ctl(*args):
+            pg._pg("pg_ctl", "-D", pg.datadir, "-l", pg.logfile, "-w", "-t", "60", *args)
+
+        pg_ctl("-m", "fast", "stop")
+        p.migrations[0]["reads"] = "new"
+        p.write_config()
+        page = wait_until(lambda: (lambda c: c if c["last_reload"]["result"] == "failed"
+                                   else None)(p.config_page()), 15, what="the reload to fail")
+        self.assertIsNotNone(page["last_reload"]["retry_at"], page["last_reload"])
+        self.assertEqual(page["flags"]["users-status"]["reads"], "old")
+        p.wait_for_log("event=reload_retry", 10)
+        pg_ctl("start")
+        p.wait_for_generation(generation + 1, timeout=45)
+        page = p.config_page()
+        self.assertEqual(page["flags"]["users-status"]["reads"], "new")
+        self.assertEqual(page["last_reload"]["result"], "ok")
+        self.assertIsNone(page["last_reload"]["retry_at"])
+        with psycopg.connect(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                             password=pg.password, dbname=pg.dbname, sslmode="disable",
+                             autocommit=True) as conn:
+            self.assertEqual(conn.execute("SELECT status FROM users WHERE id = 2").fetchone(),
+                             ("new-value",))
+
+    def test_a_bad_file_is_not_tried_again(self):
+        p = self.migration_proxy()
+        p.migrations[0].update(writes="new", reads="old")
+        p.write_config()
+        wait_until(lambda: p.config_page()["last_reload"]["result"] == "failed", 15,
+                   what="the reload to fail")
+        self.assertIsNone(p.config_page()["last_reload"]["retry_at"])
+        self.assertNotIn("event=reload_retry", p.log_text())
+
     def test_listen_address_change_rebinds_without_dropping_sessions(self):
         p = self.migration_proxy()
         old_port = p.port
