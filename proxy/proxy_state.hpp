@@ -33,6 +33,9 @@ struct DatabaseRewrite {
   std::vector<rewrite::QualifiedName> migration_tables;
   std::vector<Descendant> descendants;
   std::vector<RelationColumns> mapped_relations;
+  /// What the server writes by itself on the tables of migrations that write the new column
+  /// (server_writer_migrations): the warnings about it are built again when it changes.
+  std::vector<ServerWriter> server_writers;
 };
 
 /// Something the operator should act on that does not stop a config from loading.

@@ -37,6 +37,17 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
 /// the partitions each migration also applies to (event=migration_descendants), at info level.
 void log_warnings(const Snapshot& snapshot);
 
+/// The migrations of `database` whose writes are "both" or "new", in config order: those whose
+/// server-side writers (ServerWriter) are looked up, at a build and by the catalog check.
+std::vector<const config::Migration*> server_writer_migrations(const config::Config& config,
+                                                               const std::string& database);
+
+/// The warnings about `writers` (those of migration `m` alone): foreign key actions, BEFORE ROW
+/// triggers, generated columns and CHECK constraints that write or read one column past the
+/// rewrite. Defaults are the columns' defaults warning's.
+std::vector<ConfigWarning> server_writer_warnings(const config::Migration& m,
+                                                  const std::vector<ServerWriter>& writers);
+
 /// The config's migration as the rewrite engine sees it.
 rewrite::Migration to_rewrite_migration(const config::Migration& migration);
 

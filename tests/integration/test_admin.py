@@ -492,6 +492,71 @@ class AdminTest(IntegrationCase):
         self.assertIsNone(p.config_page()["last_reload"]["retry_at"])
         self.assertNotIn("event=reload_retry", p.log_text())
 
+    def test_server_side_writers_are_warned_at_load_and_when_the_catalog_check_finds_them(self):
+        # Each table has one thing the server runs past the rewrite, "plain" none: each
+        # migration gets its warning, and plain gets one once a default is set on another
+        # connection (found by the catalog check, no reload), and loses it when it is dropped.
+        self.pg.query("""
+            CREATE TABLE sw_codes (code text PRIMARY KEY);
+            CREATE TABLE sw_fk (id int PRIMARY KEY, status text REFERENCES sw_codes
+                ON UPDATE CASCADE, state text);
+            CREATE TABLE sw_fk_both (id int PRIMARY KEY, status text REFERENCES sw_codes
+                ON UPDATE CASCADE, state text REFERENCES sw_codes ON UPDATE CASCADE);
+            CREATE TABLE sw_trg (id int PRIMARY KEY, status text, state text);
+            CREATE FUNCTION sw_lower() RETURNS trigger LANGUAGE plpgsql AS
+                $$ BEGIN NEW.status := lower(NEW.status); RETURN NEW; END $$;
+            CREATE TRIGGER sw_lower BEFORE INSERT OR UPDATE ON sw_trg FOR EACH ROW
+                EXECUTE FUNCTION sw_lower();
+            CREATE TABLE sw_gen (id int PRIMARY KEY, status text, state text,
+                slen int GENERATED ALWAYS AS (length(status)) STORED);
+            CREATE TABLE sw_chk (id int PRIMARY KEY, status text CHECK (status <> ''),
+                state text);
+            CREATE TABLE sw_plain (id int PRIMARY KEY, status text, state text);""")
+        self.addCleanup(self.pg.query, "DROP TABLE IF EXISTS sw_fk, sw_fk_both, sw_trg, sw_gen, "
+                        "sw_chk, sw_plain, sw_codes; DROP FUNCTION IF EXISTS sw_lower()")
+        tables = ["sw_fk", "sw_fk_both", "sw_trg", "sw_gen", "sw_chk", "sw_plain"]
+        p = self.migration_proxy(
+            migrations=[dict(MIGRATION, name=t, table=f"public.{t}") for t in tables],
+            upstream_extra={"catalog_check_interval": "100ms"})
+
+        def warnings():
+            found = {t: [] for t in tables}
+            for w in p.config_page()["warnings"]:
+                found[w["migration"]].append(w["message"])
+            return found
+
+        found = warnings()
+        self.assertEqual(len(found["sw_fk"]), 1, found)
+        self.assertIn("foreign key sw_fk_status_fkey on public.sw_fk.status references sw_codes "
+                      "ON UPDATE CASCADE", found["sw_fk"][0])
+        self.assertEqual(found["sw_fk_both"], [])
+        self.assertEqual(len(found["sw_trg"]), 1, found)
+        self.assertIn("BEFORE ROW trigger sw_lower (INSERT OR UPDATE)", found["sw_trg"][0])
+        self.assertEqual(len(found["sw_gen"]), 1, found)
+        self.assertIn("generated column slen of public.sw_gen is computed from status",
+                      found["sw_gen"][0])
+        self.assertEqual(len(found["sw_chk"]), 1, found)
+        self.assertIn("CHECK constraint sw_chk_status_check", found["sw_chk"][0])
+        self.assertEqual(found["sw_plain"], [])
+        self.assertEqual(p.metrics().get("switchyard_migration_warnings", migration="sw_trg"), 1)
+
+        self.pg.query("ALTER TABLE sw_plain ALTER COLUMN status SET DEFAULT 'active'")
+        wait_until(lambda: warnings()["sw_plain"], 15, interval=0.1,
+                   what="the catalog check to find the default")
+        self.assertIn("the columns' defaults", warnings()["sw_plain"][0])
+        self.assertEqual(p.metrics().get("switchyard_migration_warnings", migration="sw_plain"), 1)
+        self.assertIn("event=migration_warning", p.log_text())
+        # The drift it warns of: an INSERT naming neither column fills the old one alone.
+        with psycopg.connect(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                             password=self.pg.password, dbname=self.pg.dbname,
+                             sslmode="disable", autocommit=True) as conn:
+            conn.execute("INSERT INTO sw_plain (id) VALUES (1)")
+        self.assertEqual(self.pg.query("SELECT status, state FROM sw_plain"), [("active", None)])
+
+        self.pg.query("DROP TRIGGER sw_lower ON sw_trg")
+        wait_until(lambda: not warnings()["sw_trg"], 15, interval=0.1,
+                   what="the catalog check to find the trigger gone")
+
     def test_listen_address_change_rebinds_without_dropping_sessions(self):
         p = self.migration_proxy()
         old_port = p.port
