@@ -37,8 +37,9 @@ CatalogDrift find_drift(const DatabaseRewrite& database, const CatalogNow& now) 
                  return std::find(database.mapped_tables.begin(), database.mapped_tables.end(),
                                   r.name.table) != database.mapped_tables.end();
                });
+  drift.server_writers = now.server_writers != database.server_writers;
   drift.rebuild = now.descendants != database.descendants || mapped != database.mapped_relations ||
-                  now.server_writers != database.server_writers;
+                  drift.server_writers;
   return drift;
 }
 
@@ -185,9 +186,11 @@ std::string CatalogWatch::check_database(const Snapshot& snapshot, const Databas
   if (!drift.changed_functions.empty()) {
     database.catalog->invalidate_functions(drift.changed_functions);
   }
-  spdlog::info("event=catalog_changed database={} tables={} functions={} rebuild={}",
-               log_value(database.database), log_value(joined(drift.changed_tables)),
-               log_value(joined(drift.changed_functions)), ask ? "yes" : "no");
+  spdlog::info(
+      "event=catalog_changed database={} tables={} functions={} server_writers={} rebuild={}",
+      log_value(database.database), log_value(joined(drift.changed_tables)),
+      log_value(joined(drift.changed_functions)), drift.server_writers ? "changed" : "same",
+      ask ? "yes" : "no");
   if (ask) {
     rebuild_asked_for_ = snapshot.generation;
     state_->request_rebuild("catalog change");

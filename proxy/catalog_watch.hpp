@@ -27,6 +27,8 @@ struct CatalogDrift {
   /// So are they when what the server writes by itself on a migration's table changed (a
   /// column default, a foreign key action, a trigger, ...), for the warnings about it.
   bool rebuild = false;
+  /// Of which: what the server writes by itself on a migration's table changed.
+  bool server_writers = false;
 };
 
 /// What the catalog says now.

@@ -224,6 +224,7 @@ TEST(CatalogWatchTest, WhatTheServerWritesByItselfChangingBuildsTheWarningsAgain
     const CatalogDrift drift = find_drift(database, now);
     EXPECT_TRUE(drift.changed_tables.empty()) << c.what;
     EXPECT_EQ(drift.rebuild, c.rebuild) << c.what;
+    EXPECT_EQ(drift.server_writers, c.rebuild) << c.what;
   }
 }
 
