@@ -71,6 +71,7 @@ std::string config_page(const Snapshot& snapshot, const ReloadStatus& last_reloa
   out += ",\"errors\":" + json_list(last_reload.errors);
   out += ",\"changes\":" + json_list(last_reload.changes);
   out += ",\"last_success\":" + json_time(last_reload.last_success);
+  out += ",\"retry_at\":" + json_time(last_reload.retry_at);
   const bool checked = catalog_check.time.time_since_epoch().count() != 0;
   out += "},\"catalog_check\":{\"result\":";
   out += !catalog_check.on             ? "\"off\""

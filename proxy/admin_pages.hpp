@@ -11,7 +11,7 @@ namespace switchyard::proxy {
 
 /// The body of the admin `/config` page: a JSON object with the running `generation`,
 /// `draining`, `flags` (per migration name: writes, reads, on_unsupported), `last_reload`
-/// (result, trigger, time, generation, errors, changes, last_success), `catalog_check`
+/// (result, trigger, time, generation, errors, changes, last_success, retry_at), `catalog_check`
 /// (result: off, none, ok or failed; time, error, last_change) and the effective `config` with
 /// its secrets redacted (config::to_redacted_json).
 std::string config_page(const Snapshot& snapshot, const ReloadStatus& last_reload, bool draining,

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "backfill/sql.hpp"
+#include "config/identifier.hpp"
 
 namespace switchyard::proxy {
 
@@ -203,6 +204,81 @@ std::variant<std::vector<CatalogFunction>, std::string> CatalogClient::load_func
     callable_in_from.back() = true;
   }
   return functions;
+}
+
+std::variant<std::vector<ServerWriter>, std::string> CatalogClient::load_server_writers(
+    const std::vector<const config::Migration*>& migrations) {
+  // Foreign keys count only with an action that writes the referencing column (ON UPDATE
+  // CASCADE / SET NULL / SET DEFAULT, ON DELETE SET NULL / SET DEFAULT); triggers only user
+  // BEFORE ROW ones for INSERT or UPDATE (tgtype bits: 1 row, 2 before, 4 insert, 16 update).
+  static constexpr const char* kQuery =
+      "WITH m AS ("
+      "  SELECT u.i, pg_catalog.to_regclass(u.t) AS rel, u.o, u.n "
+      "  FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(t, o, n, i)), "
+      "r AS ("
+      "  SELECT m.i, m.rel, "
+      "    (SELECT a.attnum FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.rel "
+      "     AND a.attname = m.o AND NOT a.attisdropped) AS o_num, "
+      "    (SELECT a.attnum FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.rel "
+      "     AND a.attname = m.n AND NOT a.attisdropped) AS n_num "
+      "  FROM m WHERE m.rel IS NOT NULL) "
+      "SELECT r.i, 'default', CASE WHEN d.adnum = r.o_num THEN 'old' ELSE 'new' END, '', "
+      "       pg_catalog.pg_get_expr(d.adbin, d.adrelid), '' "
+      "FROM r JOIN pg_catalog.pg_attrdef d ON d.adrelid = r.rel AND d.adnum IN (r.o_num, r.n_num) "
+      "UNION ALL "
+      "SELECT r.i, 'foreign key', CASE WHEN r.o_num = ANY(k.conkey) THEN 'old' ELSE 'new' END, "
+      "       k.conname, k.confrelid::pg_catalog.regclass::text, "
+      "       k.confupdtype::text || k.confdeltype::text "
+      "FROM r JOIN pg_catalog.pg_constraint k ON k.conrelid = r.rel AND k.contype = 'f' "
+      "WHERE (r.o_num = ANY(k.conkey) OR r.n_num = ANY(k.conkey)) "
+      "  AND (k.confupdtype IN ('c', 'n', 'd') OR k.confdeltype IN ('n', 'd')) "
+      "UNION ALL "
+      "SELECT r.i, 'trigger', '', g.tgname, "
+      "       CASE g.tgtype & 20 WHEN 4 THEN 'INSERT' WHEN 16 THEN 'UPDATE' "
+      "       ELSE 'INSERT OR UPDATE' END, '' "
+      "FROM r JOIN pg_catalog.pg_trigger g ON g.tgrelid = r.rel AND NOT g.tgisinternal "
+      "WHERE g.tgtype & 3 = 3 AND g.tgtype & 20 <> 0 AND g.tgenabled <> 'D' "
+      "UNION ALL "
+      "SELECT r.i, 'generated', 'old', a.attname, '', '' "
+      "FROM r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.rel AND a.attgenerated <> '' "
+      "     AND NOT a.attisdropped "
+      // The generation expression is the column's pg_attrdef entry, which depends on the
+      // columns it reads.
+      "WHERE EXISTS (SELECT FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_depend p "
+      "  ON p.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND p.objid = d.oid "
+      "  WHERE d.adrelid = r.rel AND d.adnum = a.attnum "
+      "    AND p.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+      "    AND p.refobjid = r.rel AND p.refobjsubid = r.o_num) "
+      "UNION ALL "
+      "SELECT r.i, 'check', 'old', k.conname, '', '' "
+      "FROM r JOIN pg_catalog.pg_constraint k ON k.conrelid = r.rel AND k.contype = 'c' "
+      "     AND r.o_num = ANY(k.conkey) "
+      "ORDER BY 1, 2, 3, 4, 5, 6";
+  std::vector<std::string> tables;
+  std::vector<std::string> old_columns;
+  std::vector<std::string> new_columns;
+  for (const auto* m : migrations) {
+    tables.push_back(backfill::quote_ident(config::identifier_name(m->schema)) + "." +
+                     backfill::quote_ident(config::identifier_name(m->table)));
+    old_columns.push_back(config::identifier_name(m->old_column));
+    new_columns.push_back(config::identifier_name(m->new_column));
+  }
+  const std::string arrays[] = {text_array_literal(tables), text_array_literal(old_columns),
+                                text_array_literal(new_columns)};
+  const char* values[] = {arrays[0].c_str(), arrays[1].c_str(), arrays[2].c_str()};
+  const QueryResult result(
+      PQexecParams(connection_.native(), kQuery, 3, nullptr, values, nullptr, nullptr, 0),
+      &PQclear);
+  if (PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
+    return std::string("catalog query failed: ") + PQresultErrorMessage(result.get());
+  }
+  std::vector<ServerWriter> writers;
+  for (int row = 0; row < PQntuples(result.get()); ++row) {
+    auto text = [&](int column) { return std::string(PQgetvalue(result.get(), row, column)); };
+    writers.push_back(
+        ServerWriter{std::stoul(text(0)) - 1, text(1), text(2), text(3), text(4), text(5)});
+  }
+  return writers;
 }
 
 }  // namespace switchyard::proxy

@@ -37,6 +37,22 @@ struct Descendant {
   bool operator==(const Descendant&) const = default;
 };
 
+/// Something on a migration's table that the server runs by itself, so that it writes (or
+/// reads) one of the two columns past the rewrite: a default, a foreign key's referential
+/// action, a BEFORE ROW trigger, a generated column or a CHECK constraint over the old column.
+struct ServerWriter {
+  std::size_t migration = 0;  ///< index into the migrations asked about
+  std::string kind;           ///< "default", "foreign key", "trigger", "generated", "check"
+  std::string column;         ///< "old" or "new": the one it concerns ("" for a trigger)
+  std::string name;           ///< the constraint's, trigger's or generated column's
+  /// default: its expression; foreign key: the referenced table; trigger: INSERT, UPDATE or
+  /// INSERT OR UPDATE.
+  std::string detail;
+  /// foreign key: confupdtype and confdeltype ("cn": ON UPDATE CASCADE ON DELETE SET NULL).
+  std::string actions;
+  bool operator==(const ServerWriter&) const = default;
+};
+
 /// Switchyard's own connection to the upstream (libpq, blocking): the catalog look-ups the
 /// rewrite engine needs. Uses [upstream] user/password/database and the TLS mode; client
 /// sessions never share it. Call from a thread that may block.
@@ -58,6 +74,11 @@ class CatalogClient {
   /// Every function (in any schema) whose name is one of `names`, one entry per schema.
   std::variant<std::vector<CatalogFunction>, std::string> load_functions(
       const std::vector<std::string>& names);
+
+  /// What the server writes by itself on each of `migrations`' tables (ServerWriter), in one
+  /// query for them all; ordered, so that two answers compare equal when nothing changed.
+  std::variant<std::vector<ServerWriter>, std::string> load_server_writers(
+      const std::vector<const config::Migration*>& migrations);
 
   /// For other look-ups on the same connection (e.g. the columns' defaults).
   backfill::PgConnection& connection() { return connection_; }

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "proxy/logging.hpp"
+#include "proxy/snapshot_builder.hpp"
 #include "proxy/thread_name.hpp"
 
 namespace switchyard::proxy {
@@ -36,7 +37,9 @@ CatalogDrift find_drift(const DatabaseRewrite& database, const CatalogNow& now) 
                  return std::find(database.mapped_tables.begin(), database.mapped_tables.end(),
                                   r.name.table) != database.mapped_tables.end();
                });
-  drift.rebuild = now.descendants != database.descendants || mapped != database.mapped_relations;
+  drift.server_writers = now.server_writers != database.server_writers;
+  drift.rebuild = now.descendants != database.descendants || mapped != database.mapped_relations ||
+                  drift.server_writers;
   return drift;
 }
 
@@ -148,9 +151,12 @@ std::string CatalogWatch::check_database(const Snapshot& snapshot, const Databas
   auto relations = connection.client->load(now.tables);
   auto descendants = connection.client->load_descendants(database.migration_tables);
   auto functions = connection.client->load_functions(now.function_names);
+  const auto asked = server_writer_migrations(*snapshot.config, database.database);
+  auto writers = asked.empty() ? std::variant<std::vector<ServerWriter>, std::string>{}
+                               : connection.client->load_server_writers(asked);
   for (const std::string* error :
        {std::get_if<std::string>(&relations), std::get_if<std::string>(&descendants),
-        std::get_if<std::string>(&functions)}) {
+        std::get_if<std::string>(&functions), std::get_if<std::string>(&writers)}) {
     if (error != nullptr) {
       fail(*error);
       return *error;
@@ -159,9 +165,11 @@ std::string CatalogWatch::check_database(const Snapshot& snapshot, const Databas
   now.relations = std::move(std::get<std::vector<RelationColumns>>(relations));
   now.descendants = std::move(std::get<std::vector<Descendant>>(descendants));
   now.functions = std::move(std::get<std::vector<CatalogFunction>>(functions));
+  now.server_writers = std::move(std::get<std::vector<ServerWriter>>(writers));
   if (connection.failing) {
     connection.failing = false;
     spdlog::info("event=catalog_check_recovered database={}", log_value(database.database));
+    state_->catalog_recovered();
   }
   const CatalogDrift drift = find_drift(database, now);
   const bool ask = drift.rebuild && rebuild_asked_for_ != snapshot.generation;
@@ -178,9 +186,11 @@ std::string CatalogWatch::check_database(const Snapshot& snapshot, const Databas
   if (!drift.changed_functions.empty()) {
     database.catalog->invalidate_functions(drift.changed_functions);
   }
-  spdlog::info("event=catalog_changed database={} tables={} functions={} rebuild={}",
-               log_value(database.database), log_value(joined(drift.changed_tables)),
-               log_value(joined(drift.changed_functions)), ask ? "yes" : "no");
+  spdlog::info(
+      "event=catalog_changed database={} tables={} functions={} server_writers={} rebuild={}",
+      log_value(database.database), log_value(joined(drift.changed_tables)),
+      log_value(joined(drift.changed_functions)), drift.server_writers ? "changed" : "same",
+      ask ? "yes" : "no");
   if (ask) {
     rebuild_asked_for_ = snapshot.generation;
     state_->request_rebuild("catalog change");

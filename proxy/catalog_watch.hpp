@@ -24,7 +24,11 @@ struct CatalogDrift {
   /// A relation of a mapped name (a migration's table, a partition) or the set of partitions
   /// and inheritance children changed since the config was built, through the proxy or not:
   /// the rules themselves (types, collations, which tables they apply to) are built again.
+  /// So are they when what the server writes by itself on a migration's table changed (a
+  /// column default, a foreign key action, a trigger, ...), for the warnings about it.
   bool rebuild = false;
+  /// Of which: what the server writes by itself on a migration's table changed.
+  bool server_writers = false;
 };
 
 /// What the catalog says now.
@@ -33,7 +37,8 @@ struct CatalogNow {
   std::vector<RelationColumns> relations;
   std::vector<std::string> function_names;
   std::vector<CatalogFunction> functions;
-  std::vector<Descendant> descendants;  // of the migrations' tables
+  std::vector<Descendant> descendants;       // of the migrations' tables
+  std::vector<ServerWriter> server_writers;  // of server_writer_migrations()
 };
 
 /// Compares what the catalog says now with what `database` was built and filled from.

@@ -33,6 +33,9 @@ struct DatabaseRewrite {
   std::vector<rewrite::QualifiedName> migration_tables;
   std::vector<Descendant> descendants;
   std::vector<RelationColumns> mapped_relations;
+  /// What the server writes by itself on the tables of migrations that write the new column
+  /// (server_writer_migrations): the warnings about it are built again when it changes.
+  std::vector<ServerWriter> server_writers;
 };
 
 /// Something the operator should act on that does not stop a config from loading.
@@ -106,6 +109,8 @@ class Rebuilder {
   virtual ~Rebuilder() = default;
   virtual std::uint64_t request(std::string trigger) = 0;
   virtual bool wait_served(std::uint64_t ticket, std::chrono::milliseconds timeout) = 0;
+  /// The catalog answers again: a reload that failed for want of it is tried now.
+  virtual void catalog_recovered() = 0;
 };
 
 /// State shared by every session of the process.
@@ -145,6 +150,13 @@ class ProxyState {
   bool wait_rebuilt(std::uint64_t ticket, std::chrono::milliseconds timeout) {
     std::shared_lock lock(rebuild_mutex_);
     return rebuilder_ != nullptr && rebuilder_->wait_served(ticket, timeout);
+  }
+  /// Called by the catalog check when a database answers again after failing.
+  void catalog_recovered() {
+    std::shared_lock lock(rebuild_mutex_);
+    if (rebuilder_ != nullptr) {
+      rebuilder_->catalog_recovered();
+    }
   }
   void set_catalog_check(CatalogCheckStatus status) {
     std::lock_guard lock(catalog_check_mutex_);

@@ -24,18 +24,28 @@ std::string_view to_string(ReloadStatus::Result result) {
 }
 
 Reloader::Reloader(std::filesystem::path config_path, std::shared_ptr<ProxyState> state,
-                   Build build, std::optional<std::string> loaded_text)
+                   Build build, std::optional<std::string> loaded_text,
+                   std::chrono::milliseconds first_retry)
     : config_path_(std::move(config_path)),
       state_(std::move(state)),
       build_(
           build ? std::move(build) : Build([this](config::Config config, std::uint64_t generation) {
             BuildOptions options;
             options.unreachable_hint =
-                "the running config stays; reload again once the database accepts connections";
+                "the running config stays until a retry reaches the database";
             options.previous = state_->snapshot();
-            return build_snapshot(std::move(config), generation, std::move(options));
+            bool unreachable = false;
+            options.unreachable = &unreachable;
+            auto built = build_snapshot(std::move(config), generation, std::move(options));
+            if (auto* errors = std::get_if<std::vector<std::string>>(&built)) {
+              return unreachable ? BuildResult(Unreachable{std::move(*errors)})
+                                 : BuildResult(std::move(*errors));
+            }
+            return BuildResult(std::get<std::shared_ptr<const Snapshot>>(std::move(built)));
           })),
-      last_read_(std::move(loaded_text)) {
+      last_read_(std::move(loaded_text)),
+      first_retry_(first_retry),
+      retry_delay_(first_retry) {
   if (auto current = state_->snapshot()) {
     last_.generation = current->generation;
   }
@@ -82,12 +92,38 @@ bool Reloader::wait_served(std::uint64_t ticket, std::chrono::milliseconds timeo
          served_ >= ticket;
 }
 
+void Reloader::catalog_recovered() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (!retry_due_) {
+      return;
+    }
+    retry_due_ = std::chrono::steady_clock::now();
+  }
+  queue_changed_.notify_all();
+}
+
 void Reloader::worker_loop() {
   std::unique_lock lock(queue_mutex_);
   for (;;) {
-    queue_changed_.wait(lock, [this] { return stopping_ || !queued_triggers_.empty(); });
+    const auto retry_is_due = [this] {
+      return retry_due_ && *retry_due_ <= std::chrono::steady_clock::now();
+    };
+    // catalog_recovered() may move the retry earlier: the predicate sees it when notified.
+    const auto woken = [&] { return stopping_ || !queued_triggers_.empty() || retry_is_due(); };
+    if (retry_due_) {
+      queue_changed_.wait_until(lock, *retry_due_, woken);
+    } else {
+      queue_changed_.wait(lock, woken);
+    }
     if (stopping_) {
       return;
+    }
+    if (queued_triggers_.empty()) {
+      if (!retry_is_due()) {
+        continue;
+      }
+      queued_triggers_.emplace_back(kRetryTrigger);
     }
     std::string trigger;
     for (const auto& t : queued_triggers_) {
@@ -136,6 +172,27 @@ std::string digest_of(const std::optional<std::string>& text) {
 
 }  // namespace
 
+void Reloader::schedule_retry(ReloadStatus& status, bool unreachable) {
+  std::chrono::milliseconds delay{};
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (!unreachable) {
+      // Done, or refused for the file's own content: that waits for the next save or SIGHUP.
+      retry_due_.reset();
+      retry_delay_ = first_retry_;
+      return;
+    }
+    delay = retry_delay_;
+    retry_delay_ = std::min(retry_delay_ * 2, kMaxRetryDelay);
+    retry_due_ = std::chrono::steady_clock::now() + delay;
+  }
+  status.retry_at = status.time + delay;
+  spdlog::warn("event=reload_retry trigger={} in_ms={} reason={}", log_value(status.trigger),
+               delay.count(),
+               log_value("the catalog could not be reached; the file is loaded again then, or at "
+                         "once when the catalog check finds the database back"));
+}
+
 ReloadStatus Reloader::reload(std::string_view trigger) {
   std::lock_guard serial(reload_mutex_);
   // The file is read once and those bytes are loaded, so that "unchanged" below means
@@ -159,13 +216,19 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
     status.last_success = last_.last_success;
   }
 
+  bool unreachable = false;
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors) {
       status.errors.push_back(config::format_error(error));
     }
   } else {
     auto built = build_(*loaded.config, current_generation + 1);
-    if (auto* errors = std::get_if<std::vector<std::string>>(&built)) {
+    auto* errors = std::get_if<std::vector<std::string>>(&built);
+    if (auto* failed = std::get_if<Unreachable>(&built)) {
+      unreachable = true;
+      errors = &failed->errors;
+    }
+    if (errors != nullptr) {
       for (const auto& error : *errors) {
         status.errors.push_back(config_path_.string() + ": " + error);
       }
@@ -217,6 +280,7 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
     spdlog::error("event=reload_rejected trigger={} errors={} generation_kept={}",
                   log_value(status.trigger), status.errors.size(), status.generation);
   }
+  schedule_retry(status, unreachable);
 
   std::lock_guard lock(status_mutex_);
   last_ = status;

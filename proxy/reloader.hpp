@@ -23,6 +23,9 @@ namespace switchyard::proxy {
 /// reads as it did at the previous reload.
 inline constexpr std::string_view kFileChangeTrigger = "file change";
 
+/// The trigger of a reload tried again because the last one could not reach the catalog.
+inline constexpr std::string_view kRetryTrigger = "retry";
+
 /// What the last reload did, for logs, /config and /metrics.
 struct ReloadStatus {
   enum class Result { none, ok, failed };
@@ -38,6 +41,9 @@ struct ReloadStatus {
   std::vector<std::string> changes;
   /// Time of the last successful reload; epoch when none happened.
   std::chrono::system_clock::time_point last_success{};
+  /// When a failure that was not the file's (the catalog unreachable) is tried again; epoch
+  /// when nothing is pending.
+  std::chrono::system_clock::time_point retry_at{};
 };
 
 /// "none", "ok", "failed".
@@ -62,14 +68,24 @@ class ReloadParticipant {
 /// error and count the failure. Reloads are serialised.
 class Reloader : public Rebuilder {
  public:
-  using BuildResult = std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>>;
+  /// A build that failed because the catalog could not be reached or read: the file may be
+  /// right, so the reload is tried again (with backoff, and at once when the catalog check
+  /// recovers) until it works or fails for another reason.
+  struct Unreachable {
+    std::vector<std::string> errors;
+  };
+  using BuildResult =
+      std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>, Unreachable>;
   using Build = std::function<BuildResult(config::Config config, std::uint64_t generation)>;
 
   /// `build` defaults to build_snapshot() with the catalog. `loaded_text`: the bytes the
   /// running config was loaded from, so that a file event that changes nothing after start
   /// does not reload.
+  /// `first_retry`: the wait before the first retry of an unreachable catalog; it doubles per
+  /// failed retry up to kMaxRetryDelay.
   Reloader(std::filesystem::path config_path, std::shared_ptr<ProxyState> state, Build build = {},
-           std::optional<std::string> loaded_text = std::nullopt);
+           std::optional<std::string> loaded_text = std::nullopt,
+           std::chrono::milliseconds first_retry = std::chrono::seconds(1));
   ~Reloader();
   Reloader(const Reloader&) = delete;
   Reloader& operator=(const Reloader&) = delete;
@@ -90,6 +106,9 @@ class Reloader : public Rebuilder {
   /// reloader stops, or `timeout` passes; true in the first case. Not on a session's worker.
   bool wait_served(std::uint64_t ticket, std::chrono::milliseconds timeout) override;
 
+  /// Tries a pending retry now instead of at its backoff time (the catalog answers again).
+  void catalog_recovered() override;
+
   /// The last reload's outcome (result none before the first).
   ReloadStatus last() const;
 
@@ -100,7 +119,12 @@ class Reloader : public Rebuilder {
   void stop();
 
  private:
+  static constexpr std::chrono::milliseconds kMaxRetryDelay{30000};
+
   void worker_loop();
+  // After a reload: a failure to reach the catalog is tried again later (status.retry_at says
+  // when); anything else ends a pending retry.
+  void schedule_retry(ReloadStatus& status, bool unreachable);
 
   const std::filesystem::path config_path_;
   const std::shared_ptr<ProxyState> state_;
@@ -121,6 +145,11 @@ class Reloader : public Rebuilder {
   std::vector<std::string> queued_triggers_;
   std::uint64_t requested_ = 0;  // tickets handed out
   std::uint64_t served_ = 0;     // every ticket up to this one has had its reload
+  // A reload that could not reach the catalog is tried again at retry_due_ (nullopt: none
+  // pending); the delay doubles while it keeps failing so.
+  std::optional<std::chrono::steady_clock::time_point> retry_due_;
+  const std::chrono::milliseconds first_retry_;
+  std::chrono::milliseconds retry_delay_;
   bool stopping_ = false;
   std::thread worker_;
 };

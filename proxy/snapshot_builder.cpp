@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 
 #include "backfill/column_defaults.hpp"
@@ -305,6 +306,58 @@ void add_descendant_rules(std::vector<rewrite::Migration>& rules,
   }
 }
 
+// "ON UPDATE CASCADE ON DELETE SET NULL" from pg_constraint's confupdtype and confdeltype,
+// naming only the actions that write the referencing column.
+std::string referential_actions(const std::string& actions) {
+  auto action = [](char code) -> std::string {
+    switch (code) {
+      case 'c':
+        return "CASCADE";
+      case 'n':
+        return "SET NULL";
+      case 'd':
+        return "SET DEFAULT";
+      default:
+        return "";
+    }
+  };
+  std::string out;
+  if (actions.size() == 2) {
+    if (auto update = action(actions[0]); !update.empty()) {
+      out = "ON UPDATE " + update;
+    }
+    // ON DELETE CASCADE deletes the row, both columns with it.
+    if (auto remove = action(actions[1]); !remove.empty() && actions[1] != 'c') {
+      out += (out.empty() ? "" : " ") + ("ON DELETE " + remove);
+    }
+  }
+  return out;
+}
+
+// Looks up what the server writes by itself on the tables of the database's migrations that
+// write the new column, and warns about it. Returns the catalog's error, if any.
+std::optional<std::string> add_server_writers(const config::Config& config, CatalogClient& catalog,
+                                              DatabaseRewrite& entry, Snapshot& snapshot) {
+  const auto asked = server_writer_migrations(config, entry.database);
+  if (asked.empty()) {
+    return std::nullopt;
+  }
+  auto writers = catalog.load_server_writers(asked);
+  if (auto* error = std::get_if<std::string>(&writers)) {
+    return *error;
+  }
+  entry.server_writers = std::move(std::get<std::vector<ServerWriter>>(writers));
+  for (std::size_t i = 0; i < asked.size(); ++i) {
+    std::vector<ServerWriter> own;
+    std::copy_if(entry.server_writers.begin(), entry.server_writers.end(), std::back_inserter(own),
+                 [&](const auto& w) { return w.migration == i; });
+    for (auto& warning : server_writer_warnings(*asked[i], own)) {
+      snapshot.warnings.push_back(std::move(warning));
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 rewrite::Migration to_rewrite_migration(const config::Migration& m) {
@@ -369,6 +422,12 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
     by_database[config.effective_database(m)].push_back(&m);
   }
 
+  // A query of the catalog fails for the connection's sake, not for the config's.
+  auto mark_unreachable = [&] {
+    if (options.unreachable != nullptr) {
+      *options.unreachable = true;
+    }
+  };
   for (const auto& [database, migrations] : by_database) {
     DatabaseRewrite entry;
     entry.database = database;
@@ -386,6 +445,7 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
         errors.push_back(*error + " (needed to check the migrations against the catalog" +
                          (options.unreachable_hint.empty() ? "" : "; " + options.unreachable_hint) +
                          ")");
+        mark_unreachable();
         continue;
       }
       entry.migration_tables = configured_relations(rules);
@@ -393,6 +453,7 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
           entry.migration_tables);
       if (auto* error = std::get_if<std::string>(&descendants)) {
         errors.push_back("database \"" + database + "\": " + *error);
+        mark_unreachable();
         continue;
       }
       entry.descendants = std::move(std::get<std::vector<Descendant>>(descendants));
@@ -410,6 +471,7 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
       auto loaded = std::get<std::unique_ptr<CatalogClient>>(client)->load(entry.mapped_tables);
       if (auto* error = std::get_if<std::string>(&loaded)) {
         errors.push_back("database \"" + database + "\": " + *error);
+        mark_unreachable();
         continue;
       }
       const auto& relations = std::get<std::vector<RelationColumns>>(loaded);
@@ -450,6 +512,13 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
           }
         }
       }
+      auto& catalog = *std::get<std::unique_ptr<CatalogClient>>(client);
+      if (errors.empty()) {
+        if (auto error = add_server_writers(config, catalog, entry, *snapshot)) {
+          errors.push_back("database \"" + database + "\": " + *error);
+          mark_unreachable();
+        }
+      }
     }
     entry.rewriter = std::make_shared<const rewrite::Rewriter>(std::move(rules));
     snapshot->databases.push_back(std::move(entry));
@@ -471,6 +540,73 @@ void log_warnings(const Snapshot& snapshot) {
     spdlog::info("event=migration_descendants generation={} migration={} tables={}",
                  snapshot.generation, log_value(covered.migration), log_value(covered.tables));
   }
+}
+
+std::vector<const config::Migration*> server_writer_migrations(const config::Config& config,
+                                                               const std::string& database) {
+  std::vector<const config::Migration*> out;
+  for (const auto& m : config.migrations) {
+    if (m.writes != config::Writes::old_column && config.effective_database(m) == database) {
+      out.push_back(&m);
+    }
+  }
+  return out;
+}
+
+// The server runs these after the rewrite, on the row as the statement left it: whatever they
+// write goes to one column only, and what reads the old column stops seeing the values written
+// once writes = "new".
+std::vector<ConfigWarning> server_writer_warnings(const config::Migration& m,
+                                                  const std::vector<ServerWriter>& writers) {
+  std::vector<ConfigWarning> out;
+  if (m.writes == config::Writes::old_column) {
+    return out;
+  }
+  const std::string table = m.schema + "." + m.table;
+  const std::string once = m.writes == config::Writes::new_column ? "under" : "once";
+  for (const auto& w : writers) {
+    const std::string& column = w.column == "old" ? m.old_column : m.new_column;
+    const std::string& other = w.column == "old" ? m.new_column : m.old_column;
+    if (w.kind == "foreign key") {
+      // The same action on the other column, to the same table, keeps the two alike.
+      const bool mirrored = std::any_of(writers.begin(), writers.end(), [&](const auto& x) {
+        return x.kind == w.kind && x.column != w.column && x.detail == w.detail &&
+               x.actions == w.actions;
+      });
+      if (!mirrored) {
+        out.push_back({m.name, "foreign key " + w.name + " on " + table + "." + column +
+                                   " references " + w.detail + " " +
+                                   referential_actions(w.actions) + ": the server then changes " +
+                                   column +
+                                   " alone, past the "
+                                   "rewrite; give " +
+                                   other +
+                                   " the same foreign key (with the "
+                                   "same action), or expect verify to find those rows"});
+      }
+    } else if (w.kind == "trigger") {
+      out.push_back({m.name, "BEFORE ROW trigger " + w.name + " (" + w.detail + ") on " + table +
+                                 " runs after the rewrite: if it assigns NEW." + m.old_column +
+                                 " or NEW." + m.new_column +
+                                 " alone, the two columns disagree "
+                                 "on every write it changes; make it assign both, or expect "
+                                 "verify to find those rows"});
+    } else if (w.kind == "generated") {
+      out.push_back({m.name, "generated column " + w.name + " of " + table + " is computed from " +
+                                 m.old_column + ": " + once + " writes = \"new\" " + m.old_column +
+                                 " is not written, so " + w.name +
+                                 " is computed from stale values (NULL in new rows); "
+                                 "compute it from " +
+                                 m.new_column + " before then"});
+    } else if (w.kind == "check") {
+      out.push_back({m.name, "CHECK constraint " + w.name + " of " + table + " uses " +
+                                 m.old_column + ": " + once + " writes = \"new\" " + m.old_column +
+                                 " is not written, so it no longer checks the "
+                                 "values apps write; add the same check on " +
+                                 m.new_column + " before then"});
+    }
+  }
+  return out;
 }
 
 }  // namespace switchyard::proxy

@@ -21,6 +21,9 @@ struct BuildOptions {
   /// The snapshot in force (a reload's): a migration's old column dropped since keeps, in the
   /// rules, the type and collation the catalog gave it then, unless the config names old_type.
   std::shared_ptr<const Snapshot> previous;
+  /// Set to true when the build fails (also) because the catalog could not be reached or
+  /// read: not the file's fault, so a reload is worth trying again.
+  bool* unreachable = nullptr;
 };
 
 /// Turns a validated config into a runnable snapshot: loads TLS material, validates transforms,
@@ -33,6 +36,17 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
 /// Logs the snapshot's warnings, one line each (event=migration_warning), at warn level, and
 /// the partitions each migration also applies to (event=migration_descendants), at info level.
 void log_warnings(const Snapshot& snapshot);
+
+/// The migrations of `database` whose writes are "both" or "new", in config order: those whose
+/// server-side writers (ServerWriter) are looked up, at a build and by the catalog check.
+std::vector<const config::Migration*> server_writer_migrations(const config::Config& config,
+                                                               const std::string& database);
+
+/// The warnings about `writers` (those of migration `m` alone): foreign key actions, BEFORE ROW
+/// triggers, generated columns and CHECK constraints that write or read one column past the
+/// rewrite. Defaults are the columns' defaults warning's.
+std::vector<ConfigWarning> server_writer_warnings(const config::Migration& m,
+                                                  const std::vector<ServerWriter>& writers);
 
 /// The config's migration as the rewrite engine sees it.
 rewrite::Migration to_rewrite_migration(const config::Migration& migration);

@@ -450,6 +450,113 @@ class AdminTest(IntegrationCase):
         p.wait_for_generation(generation + 1)
         self.assertEqual(p.config_page()["flags"]["users-status"]["reads"], "new")
 
+    def test_a_flip_saved_while_the_database_is_down_is_applied_once_it_is_back(self):
+        # The reload fails for want of the catalog, not for the file: it is tried again, and
+        # the flip takes effect without another save or SIGHUP.
+        pg = postgres.PostgresCluster().start()
+        self.addCleanup(pg.stop)
+        create_users_table(pg)
+        pg.query("UPDATE users SET status = 'old-value', state = 'new-value' WHERE id = 2")
+        p = self.migration_proxy(pg=pg)
+        generation = p.generation()
+
+        def pg_ctl(*args):
+            pg._pg("pg_ctl", "-D", pg.datadir, "-l", pg.logfile, "-w", "-t", "60", *args)
+
+        pg_ctl("-m", "fast", "stop")
+        p.migrations[0]["reads"] = "new"
+        p.write_config()
+        page = wait_until(lambda: (lambda c: c if c["last_reload"]["result"] == "failed"
+                                   else None)(p.config_page()), 15, what="the reload to fail")
+        self.assertIsNotNone(page["last_reload"]["retry_at"], page["last_reload"])
+        self.assertEqual(page["flags"]["users-status"]["reads"], "old")
+        p.wait_for_log("event=reload_retry", 10)
+        pg_ctl("start")
+        p.wait_for_generation(generation + 1, timeout=45)
+        page = p.config_page()
+        self.assertEqual(page["flags"]["users-status"]["reads"], "new")
+        self.assertEqual(page["last_reload"]["result"], "ok")
+        self.assertIsNone(page["last_reload"]["retry_at"])
+        with psycopg.connect(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                             password=pg.password, dbname=pg.dbname, sslmode="disable",
+                             autocommit=True) as conn:
+            self.assertEqual(conn.execute("SELECT status FROM users WHERE id = 2").fetchone(),
+                             ("new-value",))
+
+    def test_a_bad_file_is_not_tried_again(self):
+        p = self.migration_proxy()
+        p.migrations[0].update(writes="new", reads="old")
+        p.write_config()
+        wait_until(lambda: p.config_page()["last_reload"]["result"] == "failed", 15,
+                   what="the reload to fail")
+        self.assertIsNone(p.config_page()["last_reload"]["retry_at"])
+        self.assertNotIn("event=reload_retry", p.log_text())
+
+    def test_server_side_writers_are_warned_at_load_and_when_the_catalog_check_finds_them(self):
+        # Each table has one thing the server runs past the rewrite, "plain" none: each
+        # migration gets its warning, and plain gets one once a default is set on another
+        # connection (found by the catalog check, no reload), and loses it when it is dropped.
+        self.pg.query("""
+            CREATE TABLE sw_codes (code text PRIMARY KEY);
+            CREATE TABLE sw_fk (id int PRIMARY KEY, status text REFERENCES sw_codes
+                ON UPDATE CASCADE, state text);
+            CREATE TABLE sw_fk_both (id int PRIMARY KEY, status text REFERENCES sw_codes
+                ON UPDATE CASCADE, state text REFERENCES sw_codes ON UPDATE CASCADE);
+            CREATE TABLE sw_trg (id int PRIMARY KEY, status text, state text);
+            CREATE FUNCTION sw_lower() RETURNS trigger LANGUAGE plpgsql AS
+                $$ BEGIN NEW.status := lower(NEW.status); RETURN NEW; END $$;
+            CREATE TRIGGER sw_lower BEFORE INSERT OR UPDATE ON sw_trg FOR EACH ROW
+                EXECUTE FUNCTION sw_lower();
+            CREATE TABLE sw_gen (id int PRIMARY KEY, status text, state text,
+                slen int GENERATED ALWAYS AS (length(status)) STORED);
+            CREATE TABLE sw_chk (id int PRIMARY KEY, status text CHECK (status <> ''),
+                state text);
+            CREATE TABLE sw_plain (id int PRIMARY KEY, status text, state text);""")
+        self.addCleanup(self.pg.query, "DROP TABLE IF EXISTS sw_fk, sw_fk_both, sw_trg, sw_gen, "
+                        "sw_chk, sw_plain, sw_codes; DROP FUNCTION IF EXISTS sw_lower()")
+        tables = ["sw_fk", "sw_fk_both", "sw_trg", "sw_gen", "sw_chk", "sw_plain"]
+        p = self.migration_proxy(
+            migrations=[dict(MIGRATION, name=t, table=f"public.{t}") for t in tables],
+            upstream_extra={"catalog_check_interval": "100ms"})
+
+        def warnings():
+            found = {t: [] for t in tables}
+            for w in p.config_page()["warnings"]:
+                found[w["migration"]].append(w["message"])
+            return found
+
+        found = warnings()
+        self.assertEqual(len(found["sw_fk"]), 1, found)
+        self.assertIn("foreign key sw_fk_status_fkey on public.sw_fk.status references sw_codes "
+                      "ON UPDATE CASCADE", found["sw_fk"][0])
+        self.assertEqual(found["sw_fk_both"], [])
+        self.assertEqual(len(found["sw_trg"]), 1, found)
+        self.assertIn("BEFORE ROW trigger sw_lower (INSERT OR UPDATE)", found["sw_trg"][0])
+        self.assertEqual(len(found["sw_gen"]), 1, found)
+        self.assertIn("generated column slen of public.sw_gen is computed from status",
+                      found["sw_gen"][0])
+        self.assertEqual(len(found["sw_chk"]), 1, found)
+        self.assertIn("CHECK constraint sw_chk_status_check", found["sw_chk"][0])
+        self.assertEqual(found["sw_plain"], [])
+        self.assertEqual(p.metrics().get("switchyard_migration_warnings", migration="sw_trg"), 1)
+
+        self.pg.query("ALTER TABLE sw_plain ALTER COLUMN status SET DEFAULT 'active'")
+        wait_until(lambda: warnings()["sw_plain"], 15, interval=0.1,
+                   what="the catalog check to find the default")
+        self.assertIn("the columns' defaults", warnings()["sw_plain"][0])
+        self.assertEqual(p.metrics().get("switchyard_migration_warnings", migration="sw_plain"), 1)
+        self.assertIn("event=migration_warning", p.log_text())
+        # The drift it warns of: an INSERT naming neither column fills the old one alone.
+        with psycopg.connect(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                             password=self.pg.password, dbname=self.pg.dbname,
+                             sslmode="disable", autocommit=True) as conn:
+            conn.execute("INSERT INTO sw_plain (id) VALUES (1)")
+        self.assertEqual(self.pg.query("SELECT status, state FROM sw_plain"), [("active", None)])
+
+        self.pg.query("DROP TRIGGER sw_lower ON sw_trg")
+        wait_until(lambda: not warnings()["sw_trg"], 15, interval=0.1,
+                   what="the catalog check to find the trigger gone")
+
     def test_listen_address_change_rebinds_without_dropping_sessions(self):
         p = self.migration_proxy()
         old_port = p.port

@@ -155,6 +155,14 @@ TEST_F(AdminServerTest, ConfigShowsFlagsGenerationAndNoSecret) {
       << r.body;
   EXPECT_NE(r.body.find(R"("result":"failed","trigger":"SIGHUP")"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find(R"(upstream.tls: \"maybe\" is not valid)"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("retry_at":null)"), std::string::npos) << r.body;
+}
+
+TEST_F(AdminServerTest, ConfigShowsWhenAReloadIsTriedAgain) {
+  last_reload_.result = ReloadStatus::Result::failed;
+  last_reload_.retry_at = std::chrono::system_clock::time_point(std::chrono::seconds(1700000000));
+  auto r = request(at_, "GET", "/config");
+  EXPECT_NE(r.body.find(R"("retry_at":"2023-11-14T22:13:20.000Z")"), std::string::npos) << r.body;
 }
 
 TEST_F(AdminServerTest, ConfigFollowsThePublishedSnapshot) {

@@ -192,5 +192,41 @@ TEST(CatalogWatchTest, DdlThroughTheProxyOnTheMigrationsTableBuildsTheRulesAgain
   EXPECT_TRUE(drift.rebuild);
 }
 
+TEST(CatalogWatchTest, WhatTheServerWritesByItselfChangingBuildsTheWarningsAgain) {
+  const ServerWriter old_default{0, "default", "old", "", "'active'::text", ""};
+  const ServerWriter trigger{0, "trigger", "", "users_norm", "INSERT OR UPDATE", ""};
+  struct WritersCase {
+    const char* what;
+    std::vector<ServerWriter> built;
+    std::vector<ServerWriter> now;
+    bool rebuild;
+  };
+  const std::vector<WritersCase> cases = {
+      {"nothing changed", {old_default}, {old_default}, false},
+      {"a default set on the old column", {}, {old_default}, true},
+      {"a default changed",
+       {old_default},
+       {{0, "default", "old", "", "'inactive'::text", ""}},
+       true},
+      {"a default dropped", {old_default}, {}, true},
+      {"a trigger created", {old_default}, {old_default, trigger}, true},
+  };
+  for (const auto& c : cases) {
+    DatabaseRewrite database = built();
+    database.server_writers = c.built;
+    CatalogNow now;
+    now.tables = database.catalog->known_tables();
+    now.relations = {kOrders, kUsers};
+    now.function_names = database.catalog->known_functions();
+    now.functions = {kSlug};
+    now.descendants = {kUsersOld};
+    now.server_writers = c.now;
+    const CatalogDrift drift = find_drift(database, now);
+    EXPECT_TRUE(drift.changed_tables.empty()) << c.what;
+    EXPECT_EQ(drift.rebuild, c.rebuild) << c.what;
+    EXPECT_EQ(drift.server_writers, c.rebuild) << c.what;
+  }
+}
+
 }  // namespace
 }  // namespace switchyard::proxy

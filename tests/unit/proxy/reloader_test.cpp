@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
+#include <thread>
 
 #include "proxy/snapshot_builder.hpp"
 #include "temp_dir.hpp"
@@ -36,9 +38,15 @@ writes = ")" +
 }
 
 Reloader::BuildResult build_offline(config::Config config, std::uint64_t generation) {
-  return build_snapshot(
-      std::move(config), generation,
-      BuildOptions{.use_catalog = false, .unreachable_hint = {}, .previous = nullptr});
+  auto built = build_snapshot(std::move(config), generation,
+                              BuildOptions{.use_catalog = false,
+                                           .unreachable_hint = {},
+                                           .previous = nullptr,
+                                           .unreachable = nullptr});
+  if (auto* errors = std::get_if<std::vector<std::string>>(&built)) {
+    return *errors;
+  }
+  return std::get<std::shared_ptr<const Snapshot>>(built);
 }
 
 // A build whose first call waits until released, so that requests arrive while a reload runs.
@@ -161,6 +169,68 @@ TEST_F(ReloaderTest, SnapshotBuildErrorsKeepRunningConfig) {
   EXPECT_EQ(status.errors[0],
             path_.string() + ": migration \"users-status\": new column \"state\" is missing");
   EXPECT_EQ(running_migration().writes, config::Writes::old_column);
+}
+
+// A build that cannot reach the catalog while `down` is set, as during a database restart.
+struct FlakyCatalog {
+  std::atomic<bool> down{true};
+  std::atomic<int> calls{0};
+  Reloader::Build build() {
+    return [this](config::Config config, std::uint64_t generation) -> Reloader::BuildResult {
+      ++calls;
+      if (down) {
+        return Reloader::Unreachable{{"connection refused"}};
+      }
+      return build_offline(std::move(config), generation);
+    };
+  }
+};
+
+TEST_F(ReloaderTest, UnreachableCatalogIsTriedAgainWithoutAnotherSave) {
+  FlakyCatalog catalog;
+  Reloader reloader(path_, state_, catalog.build(), std::nullopt, std::chrono::milliseconds(20));
+  write_file(path_, with_migration("both", "old"));
+  reloader.wait_served(reloader.request(std::string(kFileChangeTrigger)), std::chrono::seconds(5));
+  const auto failed = reloader.last();
+  EXPECT_EQ(failed.result, ReloadStatus::Result::failed);
+  EXPECT_NE(failed.retry_at, std::chrono::system_clock::time_point{});
+  catalog.down = false;
+  ASSERT_TRUE(eventually([&] { return state_->snapshot()->generation == 2; }));
+  EXPECT_EQ(running_migration().writes, config::Writes::both);
+  ASSERT_TRUE(eventually([&] { return reloader.last().result == ReloadStatus::Result::ok; }));
+  EXPECT_EQ(reloader.last().trigger, kRetryTrigger);
+  EXPECT_EQ(reloader.last().retry_at, std::chrono::system_clock::time_point{});
+  // Nothing pending any more: no further reloads.
+  const int calls = catalog.calls;
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(catalog.calls, calls);
+}
+
+TEST_F(ReloaderTest, RetryWaitsForTheCatalogCheckWhenItRecoversFirst) {
+  FlakyCatalog catalog;
+  Reloader reloader(path_, state_, catalog.build(), std::nullopt, std::chrono::hours(1));
+  state_->set_rebuilder(&reloader);
+  write_file(path_, with_migration("both", "old"));
+  reloader.wait_served(reloader.request("SIGHUP"), std::chrono::seconds(5));
+  EXPECT_EQ(reloader.last().result, ReloadStatus::Result::failed);
+  catalog.down = false;
+  state_->catalog_recovered();
+  ASSERT_TRUE(eventually([&] { return state_->snapshot()->generation == 2; }));
+  reloader.stop();
+  state_->set_rebuilder(nullptr);
+}
+
+TEST_F(ReloaderTest, FileErrorsAreNotTriedAgain) {
+  FlakyCatalog catalog;
+  catalog.down = false;
+  Reloader reloader(path_, state_, catalog.build(), std::nullopt, std::chrono::milliseconds(1));
+  write_file(path_, with_migration("sideways", "old"));
+  reloader.wait_served(reloader.request(std::string(kFileChangeTrigger)), std::chrono::seconds(5));
+  EXPECT_EQ(reloader.last().result, ReloadStatus::Result::failed);
+  EXPECT_EQ(reloader.last().retry_at, std::chrono::system_clock::time_point{});
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(reloader.completed(), 1u);
+  state_->catalog_recovered();  // no reloader set: nothing to do
 }
 
 struct RecordingParticipant : ReloadParticipant {

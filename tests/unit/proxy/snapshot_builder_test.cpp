@@ -1,4 +1,5 @@
 // to_rewrite_migration: config identifiers as written become the names Postgres stores.
+// server_writer_warnings: what the server writes by itself past the rewrite, as warned at load.
 
 #include "proxy/snapshot_builder.hpp"
 
@@ -23,6 +24,79 @@ TEST(ToRewriteMigrationTest, QuotedIdentifiersLoseTheirQuotes) {
   EXPECT_EQ(out.new_column, "state");
   EXPECT_EQ(out.writes, rewrite::Writes::both);
   EXPECT_EQ(out.reads, rewrite::Reads::new_column);
+}
+
+config::Migration users_migration(config::Writes writes) {
+  config::Migration m;
+  m.name = "users-status";
+  m.schema = "public";
+  m.table = "users";
+  m.old_column = "status";
+  m.new_column = "state";
+  m.writes = writes;
+  return m;
+}
+
+TEST(ServerWriterWarningsTest, EachWriterPastTheRewriteIsNamedWithWhatToDo) {
+  using W = config::Writes;
+  const ServerWriter cascade_old{0, "foreign key", "old", "users_status_fkey", "statuses", "ca"};
+  const ServerWriter cascade_new{0, "foreign key", "new", "users_state_fkey", "statuses", "ca"};
+  const ServerWriter set_null_new{0, "foreign key", "new", "users_state_fkey", "statuses", "an"};
+  const ServerWriter trigger{0, "trigger", "", "users_norm", "INSERT OR UPDATE", ""};
+  const ServerWriter generated{0, "generated", "old", "status_length", "", ""};
+  const ServerWriter check{0, "check", "old", "users_status_check", "", ""};
+  const ServerWriter old_default{0, "default", "old", "", "'active'::text", ""};
+  struct Case {
+    const char* what;
+    W writes;
+    std::vector<ServerWriter> writers;
+    std::vector<std::string> expected;  // a part of each warning, in order
+  };
+  const std::vector<Case> cases = {
+      {"nothing", W::both, {}, {}},
+      {"a default is the defaults warning's, not this one's", W::both, {old_default}, {}},
+      {"ON UPDATE CASCADE on the old column",
+       W::both,
+       {cascade_old},
+       {"foreign key users_status_fkey on public.users.status references statuses ON UPDATE "
+        "CASCADE: the server then changes status alone, past the rewrite; give state the same "
+        "foreign key"}},
+      {"the same foreign key on both columns keeps them alike",
+       W::both,
+       {cascade_new, cascade_old},
+       {}},
+      {"another action on the new column does not mirror it",
+       W::both,
+       {set_null_new, cascade_old},
+       {"users_state_fkey on public.users.state references statuses ON DELETE SET NULL: the "
+        "server then changes state alone",
+        "users_status_fkey on public.users.status"}},
+      {"a BEFORE ROW trigger",
+       W::both,
+       {trigger},
+       {"BEFORE ROW trigger users_norm (INSERT OR UPDATE) on public.users runs after the "
+        "rewrite: if it assigns NEW.status or NEW.state alone"}},
+      {"a generated column from the old column, ahead of writes = new",
+       W::both,
+       {generated},
+       {"generated column status_length of public.users is computed from status: once writes = "
+        "\"new\" status is not written"}},
+      {"a CHECK constraint on the old column under writes = new",
+       W::new_column,
+       {check},
+       {"CHECK constraint users_status_check of public.users uses status: under writes = "
+        "\"new\" status is not written, so it no longer checks"}},
+      {"nothing while writes = old", W::old_column, {cascade_old, trigger, generated, check}, {}},
+  };
+  for (const auto& c : cases) {
+    const auto warnings = server_writer_warnings(users_migration(c.writes), c.writers);
+    ASSERT_EQ(warnings.size(), c.expected.size()) << c.what;
+    for (std::size_t i = 0; i < warnings.size(); ++i) {
+      EXPECT_EQ(warnings[i].migration, "users-status") << c.what;
+      EXPECT_NE(warnings[i].message.find(c.expected[i]), std::string::npos)
+          << c.what << ": " << warnings[i].message;
+    }
+  }
 }
 
 }  // namespace
