@@ -1,0 +1,171 @@
+// Under reads = new, a read of O served bare from N of another integer width keeps N's index
+// for WHERE and JOIN, but the server infers an untyped parameter beside it from N: `n2 = $1`
+// describes $1 as int8 where `n = $1` described an int4, and a driver that binds by the
+// described type would send another width. The parameter is given O's type the way the server
+// gives it: COALESCE($1, NULL::integer) takes integer for an untyped $1, as `n = $1` did, and
+// leaves a typed one (int8 declared at Parse or inferred elsewhere first) as it is, where a
+// cast would narrow it.
+
+#include <algorithm>
+#include <array>
+
+#include "rewrite/analyzer.hpp"
+
+namespace switchyard::rewrite::detail {
+
+namespace {
+
+bool is_integer_type(std::string_view type) {
+  return type == "smallint" || type == "integer" || type == "bigint";
+}
+
+bool is_param(const Node* n) {
+  return n != nullptr && n->node_case == PG_QUERY__NODE__NODE_PARAM_REF;
+}
+
+bool is_row(const Node* n) { return n != nullptr && n->node_case == PG_QUERY__NODE__NODE_ROW_EXPR; }
+
+// Operators that each integer type has with itself: the server takes the other operand's type
+// for an untyped one. (Others, `^` or `<<`, resolve otherwise and are left to it.)
+bool same_type_operator(const PgQuery__AExpr* e) {
+  static constexpr std::array<std::string_view, 11> kOperators = {
+      "=", "<>", "<", ">", "<=", ">=", "+", "-", "*", "/", "%"};
+  if (e->n_name == 0 || e->name[e->n_name - 1]->node_case != PG_QUERY__NODE__NODE_STRING) {
+    return false;
+  }
+  const std::string_view op = string_value(e->name[e->n_name - 1]);
+  return std::find(kOperators.begin(), kOperators.end(), op) != kOperators.end();
+}
+
+bool has_column_ref(const Node* n) {
+  if (n == nullptr) {
+    return false;
+  }
+  if (n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
+    return true;
+  }
+  bool found = false;
+  for_each_child(
+      node_payload(n), [&](const Node* child) { found = found || has_column_ref(child); },
+      [&](const ProtobufCMessage*) { found = true; });
+  return found;
+}
+
+// An IN list's items without a column reference are compared through one array of their common
+// type with the left operand's (transformAExprIn): the untyped ones take O's type only where
+// nothing else in the list makes that type wider. An integer constant is an int4; other typed
+// values may be anything.
+bool list_keeps_type(PgQuery__Node* const* items, size_t n, const std::string& old_type) {
+  for (size_t i = 0; i < n; ++i) {
+    const Node* item = items[i];
+    if (is_untyped(item) || has_column_ref(item)) {
+      continue;
+    }
+    const bool int4 = item->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+                      item->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL;
+    if (!int4 || old_type == "smallint") {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+const Migration* Analyzer::bare_other_width(const Node* n) const {
+  if (n == nullptr || n->node_case != PG_QUERY__NODE__NODE_COLUMN_REF) {
+    return nullptr;
+  }
+  for (const auto& [cr, m] : bare_other_width_) {
+    if (cr == n->column_ref && is_integer_type(m->old_type)) {
+      return m;
+    }
+  }
+  return nullptr;
+}
+
+void Analyzer::type_parameter_as_old(const Node* param, const Migration* m, bool array) {
+  const int i = tokens_.index_at(param->param_ref->location);
+  if (i < 0) {
+    unsupported(m, "cannot locate a parameter in the text");
+    return;
+  }
+  const std::string typed =
+      "COALESCE(" + std::string(tokens_.text(i)) + ", NULL::" + m->old_type + (array ? "[])" : ")");
+  if (!edits_.replace(tokens_.at(i).start, tokens_.at(i).end, typed)) {
+    unsupported(m, "overlapping rewrites of a parameter");
+  }
+}
+
+void Analyzer::type_parameter_beside(const Node* operand, const Node* other) {
+  // Two rows compare field by field (make_row_comparison_op).
+  if (is_row(operand) && is_row(other)) {
+    if (operand->row_expr->n_args == other->row_expr->n_args) {
+      for (size_t i = 0; i < operand->row_expr->n_args; ++i) {
+        type_parameter_beside(operand->row_expr->args[i], other->row_expr->args[i]);
+      }
+    }
+    return;
+  }
+  if (const Migration* m = bare_other_width(operand); m != nullptr && is_param(other)) {
+    type_parameter_as_old(other, m, false);
+  } else if (const Migration* m2 = bare_other_width(other); m2 != nullptr && is_param(operand)) {
+    type_parameter_as_old(operand, m2, false);
+  }
+}
+
+void Analyzer::type_parameters_as_old(const PgQuery__AExpr* e) {
+  const Node* list = e->rexpr;
+  const bool has_list = list != nullptr && list->node_case == PG_QUERY__NODE__NODE_LIST;
+  switch (e->kind) {
+    case PG_QUERY__A__EXPR__KIND__AEXPR_OP:
+      if (same_type_operator(e)) {
+        type_parameter_beside(e->lexpr, e->rexpr);
+      }
+      return;
+    case PG_QUERY__A__EXPR__KIND__AEXPR_DISTINCT:
+    case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_DISTINCT:
+    case PG_QUERY__A__EXPR__KIND__AEXPR_NULLIF:
+      type_parameter_beside(e->lexpr, e->rexpr);
+      return;
+    case PG_QUERY__A__EXPR__KIND__AEXPR_OP_ANY:
+    case PG_QUERY__A__EXPR__KIND__AEXPR_OP_ALL:
+      if (const Migration* m = bare_other_width(e->lexpr);
+          m != nullptr && same_type_operator(e) && is_param(e->rexpr)) {
+        type_parameter_as_old(e->rexpr, m, true);
+      }
+      return;
+    // BETWEEN compares with each bound (`a >= x AND a <= y`).
+    case PG_QUERY__A__EXPR__KIND__AEXPR_BETWEEN:
+    case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_BETWEEN:
+    case PG_QUERY__A__EXPR__KIND__AEXPR_BETWEEN_SYM:
+    case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_BETWEEN_SYM:
+      for (size_t i = 0; has_list && i < list->list->n_items; ++i) {
+        type_parameter_beside(e->lexpr, list->list->items[i]);
+      }
+      return;
+    case PG_QUERY__A__EXPR__KIND__AEXPR_IN: {
+      if (!has_list) {
+        return;
+      }
+      const Migration* m = bare_other_width(e->lexpr);
+      if (is_row(e->lexpr) || list->list->n_items == 1) {
+        for (size_t i = 0; i < list->list->n_items; ++i) {
+          type_parameter_beside(e->lexpr, list->list->items[i]);
+        }
+      } else if (m != nullptr &&
+                 list_keeps_type(list->list->items, list->list->n_items, m->old_type)) {
+        for (size_t i = 0; i < list->list->n_items; ++i) {
+          if (is_param(list->list->items[i])) {
+            type_parameter_as_old(list->list->items[i], m, false);
+          }
+        }
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+}  // namespace switchyard::rewrite::detail
