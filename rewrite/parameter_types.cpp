@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
+#include <vector>
 
 #include "rewrite/analyzer.hpp"
 
@@ -51,17 +53,19 @@ bool has_column_ref(const Node* n) {
   return found;
 }
 
-// An IN list's items without a column reference are compared through one array of their common
-// type with the left operand's (transformAExprIn): the untyped ones take O's type only where
-// nothing else in the list makes that type wider. An integer constant is an int4; other typed
-// values may be anything.
-bool list_keeps_type(PgQuery__Node* const* items, size_t n, const std::string& old_type) {
-  for (size_t i = 0; i < n; ++i) {
-    const Node* item = items[i];
-    if (is_untyped(item) || has_column_ref(item)) {
+// Values of one list given one common type (select_common_type): an IN list's items without a
+// column reference (the others are compared one by one, transformAExprIn), the arguments of
+// COALESCE, GREATEST and LEAST, a CASE's results. The untyped ones take O's type only where
+// nothing else there makes that type wider. An integer constant is an int4; other typed values
+// may be anything, and so may other columns where they count (`columns_apart` false).
+bool list_keeps_type(const std::vector<const Node*>& items, const std::string& old_type,
+                     bool columns_apart, const std::function<bool(const Node*)>& bare) {
+  for (const Node* item : items) {
+    if (item == nullptr || is_untyped(item) || bare(item) ||
+        (columns_apart && has_column_ref(item))) {
       continue;
     }
-    const bool int4 = item->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+    const bool int4 = item != nullptr && item->node_case == PG_QUERY__NODE__NODE_A_CONST &&
                       item->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL;
     if (!int4 || old_type == "smallint") {
       return false;
@@ -114,7 +118,7 @@ void Analyzer::type_parameter_beside(const Node* operand, const Node* other) {
   }
 }
 
-void Analyzer::type_parameters_as_old(const PgQuery__AExpr* e) {
+void Analyzer::type_operands_as_old(const PgQuery__AExpr* e) {
   const Node* list = e->rexpr;
   const bool has_list = list != nullptr && list->node_case == PG_QUERY__NODE__NODE_LIST;
   switch (e->kind) {
@@ -148,23 +152,74 @@ void Analyzer::type_parameters_as_old(const PgQuery__AExpr* e) {
       if (!has_list) {
         return;
       }
-      const Migration* m = bare_other_width(e->lexpr);
       if (is_row(e->lexpr) || list->list->n_items == 1) {
         for (size_t i = 0; i < list->list->n_items; ++i) {
           type_parameter_beside(e->lexpr, list->list->items[i]);
         }
-      } else if (m != nullptr &&
-                 list_keeps_type(list->list->items, list->list->n_items, m->old_type)) {
-        for (size_t i = 0; i < list->list->n_items; ++i) {
-          if (is_param(list->list->items[i])) {
-            type_parameter_as_old(list->list->items[i], m, false);
-          }
-        }
+        return;
+      }
+      if (const Migration* m = bare_other_width(e->lexpr); m != nullptr) {
+        const std::vector<const Node*> items(list->list->items,
+                                             list->list->items + list->list->n_items);
+        type_common_parameters(items, m, true);
       }
       return;
     }
     default:
       return;
+  }
+}
+
+void Analyzer::type_common_parameters(const std::vector<const Node*>& items, const Migration* m,
+                                      bool columns_apart) {
+  const auto bare = [&](const Node* n) {
+    const Migration* other = bare_other_width(n);
+    return other != nullptr && other->old_type == m->old_type;
+  };
+  if (!list_keeps_type(items, m->old_type, columns_apart, bare)) {
+    return;
+  }
+  for (const Node* item : items) {
+    if (is_param(item)) {
+      type_parameter_as_old(item, m, false);
+    }
+  }
+}
+
+void Analyzer::type_parameters_as_old(const Node* n) {
+  std::vector<const Node*> items;
+  switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_A_EXPR:
+      type_operands_as_old(n->a_expr);
+      return;
+    case PG_QUERY__NODE__NODE_COALESCE_EXPR:
+      items.assign(n->coalesce_expr->args, n->coalesce_expr->args + n->coalesce_expr->n_args);
+      break;
+    case PG_QUERY__NODE__NODE_MIN_MAX_EXPR:
+      items.assign(n->min_max_expr->args, n->min_max_expr->args + n->min_max_expr->n_args);
+      break;
+    case PG_QUERY__NODE__NODE_CASE_EXPR: {
+      const PgQuery__CaseExpr* c = n->case_expr;
+      for (size_t i = 0; i < c->n_args; ++i) {
+        if (c->args[i]->node_case != PG_QUERY__NODE__NODE_CASE_WHEN) {
+          continue;
+        }
+        // `CASE x WHEN v` compares `x = v`.
+        if (c->arg != nullptr) {
+          type_parameter_beside(c->arg, c->args[i]->case_when->expr);
+        }
+        items.push_back(c->args[i]->case_when->result);
+      }
+      items.push_back(c->defresult);
+    } break;
+    default:
+      return;
+  }
+  for (const Node* item : items) {
+    if (const Migration* m = bare_other_width(item); m != nullptr) {
+      type_common_parameters(items, m, false);
+      return;
+    }
   }
 }
 

@@ -254,9 +254,7 @@ void Analyzer::walk_expr(const Node* n, const Scope& scope) {
         }
       });
   // After its operands, whose reads are then known.
-  if (n->node_case == PG_QUERY__NODE__NODE_A_EXPR) {
-    type_parameters_as_old(n->a_expr);
-  }
+  type_parameters_as_old(n);
 }
 
 bool Analyzer::min_or_max_of_a_column(const PgQuery__FuncCall* fc) {

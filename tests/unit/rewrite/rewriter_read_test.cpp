@@ -615,6 +615,17 @@ TEST(ReadRuleTest, AParameterBesideABareReadOfAnotherWidthKeepsTheOldType) {
            "AND u.status = $1)",
            "SELECT o.id FROM orders o WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = o.user_id "
            "AND u.state = " P1 ")"},
+          {"SELECT id FROM users WHERE coalesce(status, $1) = 3 AND greatest($2, status, 1) > 2",
+           "SELECT id FROM users WHERE coalesce(state, " P1 ") = 3 AND greatest(" P2
+           ", state, 1) > 2"},
+          {"SELECT id FROM users WHERE CASE status WHEN $1 THEN true END",
+           "SELECT id FROM users WHERE CASE state WHEN " P1 " THEN true END"},
+          {"SELECT id FROM users WHERE CASE WHEN id > 1 THEN status ELSE $1 END = 2",
+           "SELECT id FROM users WHERE CASE WHEN id > 1 THEN state ELSE " P1 " END = 2"},
+          {"SELECT id FROM users WHERE CASE WHEN id > 1 THEN $1 END < status",
+           "SELECT id FROM users WHERE CASE WHEN id > 1 THEN $1 END < state"},
+          {"SELECT id FROM users WHERE coalesce(status, id, $1) = 3",
+           "SELECT id FROM users WHERE coalesce(state, id, $1) = 3"},
           // A type the server takes from elsewhere in the list, or an operator that does not
           // take the other operand's type, is left to it; so is a typed parameter.
           {"SELECT id FROM users WHERE status IN ($1, 5000000000)",
