@@ -39,6 +39,16 @@ bool same_type_operator(const PgQuery__AExpr* e) {
   return std::find(kOperators.begin(), kOperators.end(), op) != kOperators.end();
 }
 
+bool comparison(const PgQuery__AExpr* e) {
+  const std::string_view op = string_value(e->name[e->n_name - 1]);
+  return op == "=" || op == "<>" || op == "<" || op == ">" || op == "<=" || op == ">=";
+}
+
+bool is_int4_constant(const Node* n) {
+  return n != nullptr && n->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+         n->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL;
+}
+
 bool has_column_ref(const Node* n) {
   if (n == nullptr) {
     return false;
@@ -65,9 +75,7 @@ bool list_keeps_type(const std::vector<const Node*>& items, const std::string& o
         (columns_apart && has_column_ref(item))) {
       continue;
     }
-    const bool int4 = item != nullptr && item->node_case == PG_QUERY__NODE__NODE_A_CONST &&
-                      item->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL;
-    if (!int4 || old_type == "smallint") {
+    if (!is_int4_constant(item) || old_type == "smallint") {
       return false;
     }
   }
@@ -77,7 +85,27 @@ bool list_keeps_type(const std::vector<const Node*>& items, const std::string& o
 }  // namespace
 
 const Migration* Analyzer::bare_other_width(const Node* n) const {
-  if (n == nullptr || n->node_case != PG_QUERY__NODE__NODE_COLUMN_REF) {
+  if (n == nullptr) {
+    return nullptr;
+  }
+  // Arithmetic over such a read and an int4 constant or a parameter is still of O's type (N's
+  // with the rewrite) where O is an integer or a bigint: `n + 1 = $1`.
+  if (n->node_case == PG_QUERY__NODE__NODE_A_EXPR &&
+      n->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_OP && same_type_operator(n->a_expr) &&
+      !comparison(n->a_expr)) {
+    const Node* l = n->a_expr->lexpr;
+    const Node* r = n->a_expr->rexpr;
+    const Migration* m = bare_other_width(l);
+    const Node* other = l == nullptr ? nullptr : r;
+    if (m == nullptr) {
+      m = bare_other_width(r);
+      other = l;
+    }
+    const bool keeps = other == nullptr || is_param(other) || bare_other_width(other) == m ||
+                       (is_int4_constant(other) && m != nullptr && m->old_type != "smallint");
+    return keeps ? m : nullptr;
+  }
+  if (n->node_case != PG_QUERY__NODE__NODE_COLUMN_REF) {
     return nullptr;
   }
   for (const auto& [cr, m] : bare_other_width_) {

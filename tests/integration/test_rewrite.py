@@ -2302,6 +2302,8 @@ class ReadNamesAndParameterTypesUnderReadsNewTest(RewriteCase):
             ("SELECT id FROM counts WHERE n = any($1) ORDER BY id", [b"{10,90}"]),
             ("SELECT id FROM counts WHERE n NOT BETWEEN $1 AND $2 ORDER BY id", [b"20", b"80"]),
             ("SELECT id FROM counts WHERE n + $1 = 31 ORDER BY id", [b"1"]),
+            ("SELECT id FROM counts WHERE n * 2 + 1 = $1 OR -n = $2 ORDER BY id",
+             [b"41", b"-70"]),
             ("SELECT id FROM counts WHERE coalesce(n, $1) = 30 AND greatest(n, $2) > 0",
              [b"0", b"1"]),
             ("SELECT id FROM counts WHERE CASE n WHEN $1 THEN true END", [b"30"]),

@@ -635,6 +635,12 @@ TEST(ReadRuleTest, AParameterBesideABareReadOfAnotherWidthKeepsTheOldType) {
           {"SELECT id FROM users WHERE status << $1", "SELECT id FROM users WHERE state << $1"},
           {"SELECT id FROM users WHERE status = $1 + 1",
            "SELECT id FROM users WHERE state = $1 + 1"},
+          {"SELECT id FROM users WHERE status * 2 + 1 = $1 AND -status < $2",
+           "SELECT id FROM users WHERE state * 2 + 1 = " P1 " AND -state < " P2},
+          {"SELECT id FROM users WHERE (status + $1) * 2 = $2",
+           "SELECT id FROM users WHERE (state + " P1 ") * 2 = " P2},
+          {"SELECT id FROM users WHERE status + id = $1 OR status + 1.5 = $2 OR (status = 1) = $3",
+           "SELECT id FROM users WHERE state + id = $1 OR state + 1.5 = $2 OR (state = 1) = $3"},
           // In a target the read is cast to O's type already.
           {"SELECT status = $1 FROM users", "SELECT CAST(state AS integer) = $1 FROM users"},
       });
@@ -647,6 +653,8 @@ TEST(ReadRuleTest, AParameterBesideABareReadOfAnotherWidthKeepsTheOldType) {
             {
                 {"SELECT id FROM users WHERE status = $1",
                  "SELECT id FROM users WHERE state = COALESCE($1, NULL::smallint)"},
+                {"SELECT id FROM users WHERE status + 1 = $1",
+                 "SELECT id FROM users WHERE state + 1 = $1"},
                 // smallint IN (.., 7) is compared as an integer: the server decides.
                 {"SELECT id FROM users WHERE status IN ($1, 7)",
                  "SELECT id FROM users WHERE state IN ($1, 7)"},
