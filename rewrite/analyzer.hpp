@@ -226,10 +226,8 @@ class Analyzer {
   void type_operands_as_old(const PgQuery__AExpr* e);
   /// `other` beside `operand` (or their fields, for two rows) as an operator's two operands.
   void type_parameter_beside(const Node* operand, const Node* other);
-  /// `items` take one common type; `m`'s bare read is among them, or is the left operand of IN
-  /// (whose items with a column are compared apart: `columns_apart`).
-  void type_common_parameters(const std::vector<const Node*>& items, const Migration* m,
-                              bool columns_apart);
+  /// `items` take one common type; `m`'s bare read is among them, or is the left operand of IN.
+  void type_common_parameters(const std::vector<const Node*>& items, const Migration* m);
   void type_parameter_as_old(const Node* param, const Migration* m, bool array);
   /// The migration whose N `n` reads bare, when N is another integer width than O (else null).
   const Migration* bare_other_width(const Node* n) const;

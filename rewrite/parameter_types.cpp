@@ -49,30 +49,15 @@ bool is_int4_constant(const Node* n) {
          n->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL;
 }
 
-bool has_column_ref(const Node* n) {
-  if (n == nullptr) {
-    return false;
-  }
-  if (n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
-    return true;
-  }
-  bool found = false;
-  for_each_child(
-      node_payload(n), [&](const Node* child) { found = found || has_column_ref(child); },
-      [&](const ProtobufCMessage*) { found = true; });
-  return found;
-}
-
-// Values of one list given one common type (select_common_type): an IN list's items without a
-// column reference (the others are compared one by one, transformAExprIn), the arguments of
-// COALESCE, GREATEST and LEAST, a CASE's results. The untyped ones take O's type only where
-// nothing else there makes that type wider. An integer constant is an int4; other typed values
-// may be anything, and so may other columns where they count (`columns_apart` false).
+// Values of one list given one common type (select_common_type): an IN list's items (but
+// those with a column of the query's own level, compared one by one: transformAExprIn), the
+// arguments of COALESCE, GREATEST and LEAST, a CASE's results. The untyped ones take O's type
+// only where nothing else there may make that type wider: an int4 constant does not (unless O
+// is a smallint); another column, a subquery or another typed value may.
 bool list_keeps_type(const std::vector<const Node*>& items, const std::string& old_type,
-                     bool columns_apart, const std::function<bool(const Node*)>& bare) {
+                     const std::function<bool(const Node*)>& bare) {
   for (const Node* item : items) {
-    if (item == nullptr || is_untyped(item) || bare(item) ||
-        (columns_apart && has_column_ref(item))) {
+    if (item == nullptr || is_untyped(item) || bare(item)) {
       continue;
     }
     if (!is_int4_constant(item) || old_type == "smallint") {
@@ -189,7 +174,7 @@ void Analyzer::type_operands_as_old(const PgQuery__AExpr* e) {
       if (const Migration* m = bare_other_width(e->lexpr); m != nullptr) {
         const std::vector<const Node*> items(list->list->items,
                                              list->list->items + list->list->n_items);
-        type_common_parameters(items, m, true);
+        type_common_parameters(items, m);
       }
       return;
     }
@@ -198,13 +183,12 @@ void Analyzer::type_operands_as_old(const PgQuery__AExpr* e) {
   }
 }
 
-void Analyzer::type_common_parameters(const std::vector<const Node*>& items, const Migration* m,
-                                      bool columns_apart) {
+void Analyzer::type_common_parameters(const std::vector<const Node*>& items, const Migration* m) {
   const auto bare = [&](const Node* n) {
     const Migration* other = bare_other_width(n);
     return other != nullptr && other->old_type == m->old_type;
   };
-  if (!list_keeps_type(items, m->old_type, columns_apart, bare)) {
+  if (!list_keeps_type(items, m->old_type, bare)) {
     return;
   }
   for (const Node* item : items) {
@@ -245,7 +229,7 @@ void Analyzer::type_parameters_as_old(const Node* n) {
   }
   for (const Node* item : items) {
     if (const Migration* m = bare_other_width(item); m != nullptr) {
-      type_common_parameters(items, m, false);
+      type_common_parameters(items, m);
       return;
     }
   }

@@ -630,6 +630,8 @@ TEST(ReadRuleTest, AParameterBesideABareReadOfAnotherWidthKeepsTheOldType) {
           // take the other operand's type, is left to it; so is a typed parameter.
           {"SELECT id FROM users WHERE status IN ($1, 5000000000)",
            "SELECT id FROM users WHERE state IN ($1, 5000000000)"},
+          {"SELECT id FROM users WHERE status IN ($1, id, (SELECT max(id) FROM orders))",
+           "SELECT id FROM users WHERE state IN ($1, id, (SELECT max(id) FROM orders))"},
           {"SELECT id FROM users WHERE status = $1::bigint",
            "SELECT id FROM users WHERE state = $1::bigint"},
           {"SELECT id FROM users WHERE status << $1", "SELECT id FROM users WHERE state << $1"},
