@@ -543,6 +543,12 @@ TEST(ReadRuleTest, ATargetNamedAfterTheOldColumnKeepsItsName) {
           {"SELECT (status)[1] FROM users", "SELECT (state)[1] AS status FROM users"},
           {"SELECT CASE id WHEN 1 THEN status END COLLATE \"C\" FROM users",
            "SELECT CASE id WHEN 1 THEN state END COLLATE \"C\" FROM users"},
+          {"UPDATE users SET name = 'x' RETURNING CASE WHEN id > 1 THEN 'x' ELSE status END",
+           "UPDATE users SET name = 'x' RETURNING CASE WHEN id > 1 THEN 'x' ELSE state END AS "
+           "status"},
+          // A CASE named after O is an output ORDER BY names.
+          {"SELECT CASE WHEN id > 5 THEN 'x' ELSE status END FROM users ORDER BY status",
+           "SELECT CASE WHEN id > 5 THEN 'x' ELSE state END AS status FROM users ORDER BY status"},
           // Names that do not come from O stay as the server gives them.
           {"SELECT CASE WHEN status = 'a' THEN name ELSE 'x' END FROM users",
            "SELECT CASE WHEN state = 'a' THEN name ELSE 'x' END FROM users"},
