@@ -217,6 +217,23 @@ class Analyzer {
   void walk_sort_like(const Node* expr, const Scope& scope, const Names& outputs, bool group);
   std::optional<Span> target_span(const PgQuery__ResTarget* rt, bool strip_alias) const;
 
+  // parameter_types.cpp
+  /// Under reads = new, an untyped parameter beside a read served bare from N of another integer
+  /// width (`n2 = $1`) would take N's type where it took O's: it is given O's type without
+  /// narrowing a typed one (`n2 = COALESCE($1, NULL::integer)`), so that the statement's
+  /// parameter types stay as they were and an index on N still serves it.
+  void type_parameters_as_old(const Node* n);
+  void type_operands_as_old(const PgQuery__AExpr* e);
+  /// `other` beside `operand` (or their fields, for two rows) as an operator's two operands.
+  void type_parameter_beside(const Node* operand, const Node* other);
+  /// `items` take one common type; `m`'s bare read is among them, or is the left operand of IN.
+  void type_common_parameters(const std::vector<const Node*>& items, const Migration* m);
+  void type_parameter_as_old(const Node* param, const Migration* m, bool array);
+  /// The migration whose N `n` reads bare, when N is another integer width than O (else null).
+  const Migration* bare_other_width(const Node* n) const;
+  /// Reads served bare from N of another type than O (another width of its family).
+  std::vector<std::pair<const PgQuery__ColumnRef*, const Migration*>> bare_other_width_;
+
   // whole_row.cpp
   /// A whole-row reference to `rel` (`row_to_json(u)`); `rebuildable`: it stands for the record,
   /// not for a list of columns.
@@ -393,7 +410,7 @@ bool is_default(const Node* node);
 /// writes one of them alone, under writes = both, when exactly one of its two items is DEFAULT.
 bool defaults_one(const Migration* m, PgQuery__Node* const* row, size_t n, int io, int in);
 
-/// Postgres' FigureColname for a target without alias (only the cases that depend on names).
+/// Postgres' FigureColname for a target without alias (output_name.cpp).
 std::string figure_colname(const Node* node);
 
 /// True if a target column list (INSERT, UPDATE SET, COPY FROM) names a column twice without

@@ -48,78 +48,6 @@ int min_location(const ProtobufCMessage* msg) {
   return best;
 }
 
-std::string figure_colname(const Node* node) {
-  if (node == nullptr) {
-    return "?column?";
-  }
-  switch (node->node_case) {
-    case PG_QUERY__NODE__NODE_COLUMN_REF: {
-      const PgQuery__ColumnRef* cr = node->column_ref;
-      if (cr->n_fields > 0 &&
-          cr->fields[cr->n_fields - 1]->node_case == PG_QUERY__NODE__NODE_STRING) {
-        return std::string(string_value(cr->fields[cr->n_fields - 1]));
-      }
-      return "?column?";
-    }
-    case PG_QUERY__NODE__NODE_TYPE_CAST: {
-      std::string inner = figure_colname(node->type_cast->arg);
-      if (inner != "?column?") {
-        return inner;
-      }
-      const PgQuery__TypeName* tn = node->type_cast->type_name;
-      if (tn != nullptr && tn->n_names > 0) {
-        return std::string(string_value(tn->names[tn->n_names - 1]));
-      }
-      return inner;
-    }
-    case PG_QUERY__NODE__NODE_COLLATE_CLAUSE:
-      return figure_colname(node->collate_clause->arg);
-    case PG_QUERY__NODE__NODE_A_INDIRECTION: {
-      const PgQuery__AIndirection* ind = node->a_indirection;
-      for (size_t i = ind->n_indirection; i > 0; --i) {
-        if (ind->indirection[i - 1]->node_case == PG_QUERY__NODE__NODE_STRING) {
-          return std::string(string_value(ind->indirection[i - 1]));
-        }
-      }
-      return figure_colname(ind->arg);
-    }
-    case PG_QUERY__NODE__NODE_FUNC_CALL: {
-      const PgQuery__FuncCall* fc = node->func_call;
-      return fc->n_funcname > 0 ? std::string(string_value(fc->funcname[fc->n_funcname - 1]))
-                                : "?column?";
-    }
-    case PG_QUERY__NODE__NODE_CASE_EXPR:
-      return "case";
-    default:
-      return "?column?";
-  }
-}
-
-const PgQuery__ColumnRef* name_giving_colref(const Node* node) {
-  if (node == nullptr) {
-    return nullptr;
-  }
-  switch (node->node_case) {
-    case PG_QUERY__NODE__NODE_COLUMN_REF:
-      return node->column_ref;
-    case PG_QUERY__NODE__NODE_TYPE_CAST:
-      return name_giving_colref(node->type_cast->arg);
-    case PG_QUERY__NODE__NODE_COLLATE_CLAUSE:
-      return name_giving_colref(node->collate_clause->arg);
-    case PG_QUERY__NODE__NODE_A_INDIRECTION: {
-      const PgQuery__AIndirection* ind = node->a_indirection;
-      for (size_t i = 0; i < ind->n_indirection; ++i) {
-        if (ind->indirection[i]->node_case == PG_QUERY__NODE__NODE_STRING) {
-          return nullptr;
-        }
-      }
-      return name_giving_colref(ind->arg);
-    }
-    default:
-      return nullptr;
-  }
-}
-
 Names Analyzer::walk_query_node(const Node* n, const Scope* outer) {
   if (n == nullptr) {
     return std::nullopt;
@@ -325,6 +253,8 @@ void Analyzer::walk_expr(const Node* n, const Scope& scope) {
           unsupported(nullptr, "a statement nested where it was not expected");
         }
       });
+  // After its operands, whose reads are then known.
+  type_parameters_as_old(n);
 }
 
 bool Analyzer::min_or_max_of_a_column(const PgQuery__FuncCall* fc) {
@@ -506,6 +436,9 @@ void Analyzer::rewrite_read(const PgQuery__ColumnRef* cr, const Migration* m, co
     return;
   }
   rewritten_.insert(cr);
+  if (bare && m->types_differ()) {
+    bare_other_width_.emplace_back(cr, m);
+  }
   use(m).rewritten = true;
 }
 

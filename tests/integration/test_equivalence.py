@@ -154,6 +154,11 @@ EXTRA = [
     "SELECT status FROM users GROUP BY GROUPING SETS ((status), ())",
     "VALUES ((SELECT status FROM users WHERE id = 2))",
     "SELECT o.*, u.status AS customer_status FROM orders o JOIN users u ON u.id = o.user_id",
+    # Named after the old column by Postgres through an expression, and ordered by that name.
+    "SELECT id, CASE WHEN id > 2 THEN 'x' ELSE status END FROM users ORDER BY status, id",
+    "SELECT CASE WHEN id > 3 THEN NULL ELSE status::varchar(3) END, (SELECT CASE WHEN u.id > 1 "
+    "THEN '' ELSE u.status END FROM users u WHERE u.id = users.id) FROM users",
+    "SELECT CASE WHEN id > 2 THEN 'x' ELSE CASE id WHEN 1 THEN status END END FROM users",
 ]
 
 # Reads only: a text that writes, locks, samples or asks for something volatile is not compared.

@@ -2237,5 +2237,116 @@ class SubSelectOfNoRowTest(RewriteCase):
         with self.connect_to(p) as conn:
             self.check(conn, old_written=False)
 
+
+@requires_proxy
+class ReadNamesAndParameterTypesUnderReadsNewTest(RewriteCase):
+    """reads = new, where the rewrite must not show: a target Postgres names after O through an
+    expression (a CASE after its ELSE, a cast after its operand) keeps that name, and an untyped
+    parameter beside a read served bare from N of another integer width (counts.n integer ->
+    counts.n2 bigint) keeps the type the server described without the rewrite. The columns agree,
+    so each statement through the proxy must answer what it answers straight to Postgres."""
+
+    COUNTS = {"name": "counts-n", "table": "public.counts", "old_column": "n",
+              "new_column": "n2", "writes": "both", "reads": "new"}
+    MIGRATIONS = both_migrations(writes="both", reads="new") + [COUNTS]
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("CREATE TABLE counts (id int PRIMARY KEY, n integer, label text, n2 bigint)")
+        cls.pg.query("CREATE INDEX counts_n2 ON counts (n2)")
+
+    def setUp(self):
+        super().setUp()
+        self.pg.query("TRUNCATE counts")
+        self.direct("INSERT INTO users VALUES (1, 'a', 'active', 'active'), "
+                    "(7, 'b', 'inactive', 'inactive')")
+        self.direct("INSERT INTO accounts VALUES (1, 'a', 'active', 1), (7, 'b', 'inactive', 0)")
+        self.direct("INSERT INTO counts SELECT i, i * 10, 'l' || i, i * 10 "
+                    "FROM generate_series(1, 9) i")
+
+    def test_a_target_named_after_the_old_column_keeps_its_name(self):
+        queries = [f"SELECT {target} FROM {table} ORDER BY id" for table, target in (
+            ("users", "CASE WHEN id > 5 THEN 'x' ELSE status END"),
+            ("users", "CASE WHEN id > 5 THEN 'x' ELSE CASE WHEN id > 2 THEN 'y' "
+                      "ELSE users.status END END, id"),
+            ("users", "CASE WHEN id > 5 THEN 'x' ELSE status::varchar(3) END"),
+            ("users", "CASE WHEN id > 5 THEN 'x' ELSE status END::text"),
+            ("users", "(SELECT CASE WHEN u.id > 5 THEN 'x' ELSE u.status END FROM users u "
+                      "WHERE u.id = users.id)"),
+            ("accounts", "CASE WHEN id > 5 THEN 'x' ELSE status END"),
+            ("accounts", "CASE id WHEN 7 THEN status END COLLATE \"C\", status COLLATE \"C\""),
+            ("counts", "CASE WHEN id > 5 THEN 0 ELSE n END"),
+            ("counts", "CASE WHEN id > 5 THEN 0 ELSE n END::bigint, n::text"),
+            # Named otherwise, with or without the rewrite.
+            ("counts", "CASE WHEN id > 5 THEN n END, coalesce(n, 0)"),
+        )]
+        with self.connect() as conn:
+            for sql in queries:
+                with self.subTest(sql=sql):
+                    cur = conn.execute(sql)
+                    got = ([(d.name, d.type_code) for d in cur.description], cur.fetchall())
+                    with self.pg.connect() as direct:
+                        cur = direct.execute(sql)
+                        want = ([(d.name, d.type_code) for d in cur.description],
+                                cur.fetchall())
+                    self.assertEqual(got, want)
+
+    def test_an_untyped_parameter_beside_the_new_column_keeps_its_type(self):
+        statements = (
+            ("SELECT id FROM counts WHERE n = $1 ORDER BY id", [b"50"]),
+            ("SELECT id FROM counts WHERE $1 < n AND n < $2 ORDER BY id", [b"20", b"60"]),
+            ("SELECT id FROM counts WHERE n IN ($1, $2) ORDER BY id", [b"20", b"70"]),
+            ("SELECT id FROM counts WHERE n IN ($1, 30, $2) ORDER BY id", [b"20", b"70"]),
+            ("SELECT id FROM counts WHERE (n, id) = ($1, $2)", [b"40", b"4"]),
+            ("SELECT id FROM counts WHERE n IS DISTINCT FROM $1 ORDER BY id", [b"10"]),
+            ("SELECT id FROM counts WHERE n = any($1) ORDER BY id", [b"{10,90}"]),
+            ("SELECT id FROM counts WHERE n NOT BETWEEN $1 AND $2 ORDER BY id", [b"20", b"80"]),
+            ("SELECT id FROM counts WHERE n + $1 = 31 ORDER BY id", [b"1"]),
+            ("SELECT id FROM counts WHERE n * 2 + 1 = $1 OR -n = $2 ORDER BY id",
+             [b"41", b"-70"]),
+            ("SELECT id FROM counts WHERE coalesce(n, $1) = 30 AND greatest(n, $2) > 0",
+             [b"0", b"1"]),
+            ("SELECT id FROM counts WHERE CASE n WHEN $1 THEN true END", [b"30"]),
+            ("SELECT c.id FROM counts c WHERE EXISTS (SELECT 1 FROM counts d "
+             "WHERE d.id = c.id + 1 AND d.n = $1)", [b"30"]),
+            ("UPDATE counts SET label = 'x' WHERE n = $1 RETURNING id, label", [b"60"]),
+            ("DELETE FROM counts WHERE n = $1 RETURNING id", [b"80"]),
+        )
+        with self.connect() as conn, self.pg.connect() as direct:
+            for text, params in statements:
+                with self.subTest(sql=text):
+                    answers = []
+                    for c in (conn, direct):
+                        c.execute("BEGIN")
+                        prepared = c.pgconn.prepare(b"", text.encode())
+                        self.assertEqual(prepared.status, pq.ExecStatus.COMMAND_OK,
+                                         prepared.error_message)
+                        described = c.pgconn.describe_prepared(b"")
+                        types = [described.param_type(i) for i in range(described.nparams)]
+                        result = c.pgconn.exec_prepared(b"", params)
+                        self.assertEqual(result.status, pq.ExecStatus.TUPLES_OK,
+                                         result.error_message)
+                        rows = [tuple(result.get_value(r, f) for f in range(result.nfields))
+                                for r in range(result.ntuples)]
+                        answers.append((types, rows))
+                        c.execute("ROLLBACK")
+                    self.assertEqual(answers[0], answers[1])
+            # A driver that binds by the described type sends an int4 in binary: 4 bytes.
+            conn.pgconn.prepare(b"", b"SELECT id FROM counts WHERE n = $1")
+            result = conn.pgconn.exec_prepared(b"", [(50).to_bytes(4, "big")], [1])
+            self.assertEqual(result.status, pq.ExecStatus.TUPLES_OK, result.error_message)
+            self.assertEqual(result.get_value(0, 0), b"5")
+            # A parameter typed at Parse keeps its type, and its values: no narrowing cast.
+            conn.pgconn.prepare(b"", b"SELECT id FROM counts WHERE n = $1", [20])
+            result = conn.pgconn.exec_prepared(b"", [b"5000000000"])
+            self.assertEqual(result.status, pq.ExecStatus.TUPLES_OK, result.error_message)
+            self.assertEqual(result.ntuples, 0)
+            # N's index still serves the comparison.
+            conn.execute("SET enable_seqscan = off")
+            conn.execute("PREPARE by_n AS SELECT id FROM counts WHERE n = $1")
+            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN (COSTS OFF) EXECUTE by_n(50)"))
+            self.assertIn("counts_n2", plan)
+
+
 if __name__ == "__main__":
     unittest.main()

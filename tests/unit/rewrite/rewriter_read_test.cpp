@@ -522,6 +522,166 @@ TEST(ReadRuleTest, ResultColumnsKeepTheOldTypeWhenTheTypesDiffer) {
                   });
 }
 
+// A target without an alias is named as Postgres names it (FigureColnameInternal): a CASE after
+// its ELSE result, a cast after its operand unless that names nothing, a subscript after its
+// column. Where that name came from a rewritten read of O, the target gets `AS O`.
+TEST(ReadRuleTest, ATargetNamedAfterTheOldColumnKeepsItsName) {
+  Migration widen = users_migration(Writes::both, Reads::new_column);
+  widen.old_type = "integer";
+  widen.new_type = "bigint";
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          {"SELECT CASE WHEN id > 5 THEN 'x' ELSE status END FROM users",
+           "SELECT CASE WHEN id > 5 THEN 'x' ELSE state END AS status FROM users"},
+          {"SELECT CASE WHEN id > 5 THEN 'x' ELSE status::text END, id FROM users",
+           "SELECT CASE WHEN id > 5 THEN 'x' ELSE state::text END AS status, id FROM users"},
+          {"SELECT CASE WHEN id > 5 THEN 'x' ELSE CASE WHEN id > 2 THEN 'y' ELSE u.status END "
+           "END FROM users u",
+           "SELECT CASE WHEN id > 5 THEN 'x' ELSE CASE WHEN id > 2 THEN 'y' ELSE u.state END "
+           "END AS status FROM users u"},
+          {"SELECT (status)[1] FROM users", "SELECT (state)[1] AS status FROM users"},
+          {"SELECT CASE id WHEN 1 THEN status END COLLATE \"C\" FROM users",
+           "SELECT CASE id WHEN 1 THEN state END COLLATE \"C\" FROM users"},
+          {"UPDATE users SET name = 'x' RETURNING CASE WHEN id > 1 THEN 'x' ELSE status END",
+           "UPDATE users SET name = 'x' RETURNING CASE WHEN id > 1 THEN 'x' ELSE state END AS "
+           "status"},
+          // A CASE named after O is an output ORDER BY names.
+          {"SELECT CASE WHEN id > 5 THEN 'x' ELSE status END FROM users ORDER BY status",
+           "SELECT CASE WHEN id > 5 THEN 'x' ELSE state END AS status FROM users ORDER BY status"},
+          // Names that do not come from O stay as the server gives them.
+          {"SELECT CASE WHEN status = 'a' THEN name ELSE 'x' END FROM users",
+           "SELECT CASE WHEN state = 'a' THEN name ELSE 'x' END FROM users"},
+          {"SELECT CASE WHEN id > 5 THEN status END FROM users",
+           "SELECT CASE WHEN id > 5 THEN state END FROM users"},
+          {"SELECT CASE WHEN id > 5 THEN 'x' ELSE status END::text FROM users",
+           "SELECT CASE WHEN id > 5 THEN 'x' ELSE state END::text AS status FROM users"},
+          {"SELECT CASE WHEN id > 5 THEN 'x' END::text, CASE WHEN id > 5 THEN 'x' END FROM users "
+           "ORDER BY status",
+           "SELECT CASE WHEN id > 5 THEN 'x' END::text, CASE WHEN id > 5 THEN 'x' END FROM users "
+           "ORDER BY state"},
+          {"SELECT CASE WHEN id > 5 THEN 'x' ELSE status END AS s FROM users",
+           "SELECT CASE WHEN id > 5 THEN 'x' ELSE state END AS s FROM users"},
+          {"SELECT coalesce(status, 'x'), nullif(status, 'y') FROM users",
+           "SELECT coalesce(state, 'x'), nullif(state, 'y') FROM users"},
+      });
+  run_table(users_migration(Writes::both, Reads::new_column, true),
+            {
+                {"SELECT CASE WHEN id > 5 THEN 'x' ELSE status END FROM users",
+                 "SELECT CASE WHEN id > 5 THEN 'x' ELSE (" CASE_T ") END AS status FROM users"},
+            });
+  run_table(widen, {
+                       {"SELECT CASE WHEN id > 5 THEN 0 ELSE status END FROM users",
+                        "SELECT CASE WHEN id > 5 THEN 0 ELSE CAST(state AS integer) END AS "
+                        "status FROM users"},
+                       {"SELECT (SELECT CASE WHEN id > 5 THEN 0 ELSE status END FROM users) FROM "
+                        "orders",
+                        "SELECT (SELECT CASE WHEN id > 5 THEN 0 ELSE CAST(state AS integer) END "
+                        "AS status FROM users) FROM orders"},
+                   });
+}
+
+// N another integer width than O, read bare where an index on N serves it: an untyped parameter
+// beside it is given O's type (`n = $1` described $1 as O's type), without narrowing a typed one.
+TEST(ReadRuleTest, AParameterBesideABareReadOfAnotherWidthKeepsTheOldType) {
+  Migration widen = users_migration(Writes::both, Reads::new_column);
+  widen.old_type = "integer";
+  widen.new_type = "bigint";
+#define P1 "COALESCE($1, NULL::integer)"
+#define P2 "COALESCE($2, NULL::integer)"
+  run_table(
+      widen,
+      {
+          {"SELECT id FROM users WHERE status = $1", "SELECT id FROM users WHERE state = " P1},
+          {"SELECT id FROM users WHERE $1 <= status", "SELECT id FROM users WHERE " P1 " <= state"},
+          {"SELECT id FROM users WHERE status > $1 AND status < $2",
+           "SELECT id FROM users WHERE state > " P1 " AND state < " P2},
+          {"SELECT id FROM users WHERE status IN ($1, $2)",
+           "SELECT id FROM users WHERE state IN (" P1 ", " P2 ")"},
+          {"SELECT id FROM users WHERE status IN ($1, 7, 'x')",
+           "SELECT id FROM users WHERE state IN (" P1 ", 7, 'x')"},
+          {"SELECT id FROM users WHERE (status, id) = ($1, $2)",
+           "SELECT id FROM users WHERE (state, id) = (" P1 ", $2)"},
+          {"SELECT id FROM users WHERE (status, id) IN (($1, $2))",
+           "SELECT id FROM users WHERE (state, id) IN ((" P1 ", $2))"},
+          {"SELECT id FROM users WHERE status IS DISTINCT FROM $1",
+           "SELECT id FROM users WHERE state IS DISTINCT FROM " P1},
+          {"SELECT id FROM users WHERE status = any($1)",
+           "SELECT id FROM users WHERE state = any(COALESCE($1, NULL::integer[]))"},
+          {"SELECT id FROM users WHERE status <> ALL ($1)",
+           "SELECT id FROM users WHERE state <> ALL (COALESCE($1, NULL::integer[]))"},
+          {"SELECT id FROM users WHERE status BETWEEN $1 AND $2",
+           "SELECT id FROM users WHERE state BETWEEN " P1 " AND " P2},
+          {"SELECT id FROM users WHERE status + $1 > 3",
+           "SELECT id FROM users WHERE state + " P1 " > 3"},
+          {"UPDATE users SET name = 'x' WHERE status = $1",
+           "UPDATE users SET name = 'x' WHERE state = " P1},
+          {"DELETE FROM users WHERE status = $1", "DELETE FROM users WHERE state = " P1},
+          {"SELECT o.id FROM orders o WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = o.user_id "
+           "AND u.status = $1)",
+           "SELECT o.id FROM orders o WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = o.user_id "
+           "AND u.state = " P1 ")"},
+          {"SELECT id FROM users WHERE coalesce(status, $1) = 3 AND greatest($2, status, 1) > 2",
+           "SELECT id FROM users WHERE coalesce(state, " P1 ") = 3 AND greatest(" P2
+           ", state, 1) > 2"},
+          {"SELECT id FROM users WHERE CASE status WHEN $1 THEN true END",
+           "SELECT id FROM users WHERE CASE state WHEN " P1 " THEN true END"},
+          {"SELECT id FROM users WHERE CASE WHEN id > 1 THEN status ELSE $1 END = 2",
+           "SELECT id FROM users WHERE CASE WHEN id > 1 THEN state ELSE " P1 " END = 2"},
+          {"SELECT id FROM users WHERE CASE WHEN id > 1 THEN $1 END < status",
+           "SELECT id FROM users WHERE CASE WHEN id > 1 THEN $1 END < state"},
+          {"SELECT id FROM users WHERE coalesce(status, id, $1) = 3",
+           "SELECT id FROM users WHERE coalesce(state, id, $1) = 3"},
+          // A type the server takes from elsewhere in the list, or an operator that does not
+          // take the other operand's type, is left to it; so is a typed parameter.
+          {"SELECT id FROM users WHERE status IN ($1, 5000000000)",
+           "SELECT id FROM users WHERE state IN ($1, 5000000000)"},
+          {"SELECT id FROM users WHERE status IN ($1, id, (SELECT max(id) FROM orders))",
+           "SELECT id FROM users WHERE state IN ($1, id, (SELECT max(id) FROM orders))"},
+          {"SELECT id FROM users WHERE status = $1::bigint",
+           "SELECT id FROM users WHERE state = $1::bigint"},
+          {"SELECT id FROM users WHERE status << $1", "SELECT id FROM users WHERE state << $1"},
+          {"SELECT id FROM users WHERE status = $1 + 1",
+           "SELECT id FROM users WHERE state = $1 + 1"},
+          {"SELECT id FROM users WHERE status * 2 + 1 = $1 AND -status < $2",
+           "SELECT id FROM users WHERE state * 2 + 1 = " P1 " AND -state < " P2},
+          {"SELECT id FROM users WHERE (status + $1) * 2 = $2",
+           "SELECT id FROM users WHERE (state + " P1 ") * 2 = " P2},
+          {"SELECT id FROM users WHERE status + id = $1 OR status + 1.5 = $2 OR (status = 1) = $3",
+           "SELECT id FROM users WHERE state + id = $1 OR state + 1.5 = $2 OR (state = 1) = $3"},
+          // In a target the read is cast to O's type already.
+          {"SELECT status = $1 FROM users", "SELECT CAST(state AS integer) = $1 FROM users"},
+      });
+#undef P1
+#undef P2
+  Migration narrow_from_small = users_migration(Writes::both, Reads::new_column);
+  narrow_from_small.old_type = "smallint";
+  narrow_from_small.new_type = "integer";
+  run_table(narrow_from_small,
+            {
+                {"SELECT id FROM users WHERE status = $1",
+                 "SELECT id FROM users WHERE state = COALESCE($1, NULL::smallint)"},
+                {"SELECT id FROM users WHERE status + 1 = $1",
+                 "SELECT id FROM users WHERE state + 1 = $1"},
+                // smallint IN (.., 7) is compared as an integer: the server decides.
+                {"SELECT id FROM users WHERE status IN ($1, 7)",
+                 "SELECT id FROM users WHERE state IN ($1, 7)"},
+            });
+  // Another width of the text types: the server takes text for `=` either way.
+  Migration longer = users_migration(Writes::both, Reads::new_column);
+  longer.old_type = "character varying(20)";
+  longer.new_type = "text";
+  run_table(longer,
+            {
+                {"SELECT id FROM users WHERE status = $1", "SELECT id FROM users WHERE state = $1"},
+            });
+  // A rename: nothing to type.
+  run_table(users_migration(Writes::both, Reads::new_column),
+            {
+                {"SELECT id FROM users WHERE status = $1", "SELECT id FROM users WHERE state = $1"},
+            });
+}
+
 // A column takes a subscript as it stands; a read that became an expression takes it in
 // parentheses (`CAST(x AS integer[])[1]` does not parse).
 TEST(ReadRuleTest, ASubscriptedReadIsParenthesisedWhenItBecomesAnExpression) {
