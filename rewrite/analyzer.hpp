@@ -349,6 +349,14 @@ class Analyzer {
   /// A `*` reports its names even when no migration reads the new column (an INSERT without a
   /// column list needs its query's width).
   bool star_names_wanted_ = false;
+  /// An INSERT without a column list into a table with several migrations: the list they all
+  /// edit, put in the text once, where `at` says, after the last one (each putting its own
+  /// there would give the INSERT two lists).
+  struct SharedColumnList {
+    std::vector<std::string> cols;
+    int at = -1;
+  };
+  std::optional<SharedColumnList> shared_list_;
   /// `t.*` written as a function's argument: the whole row, not a column list.
   std::set<const PgQuery__ColumnRef*> whole_row_stars_;
   /// `t.*` written as an argument of ROW(...): t's columns, not the whole row.

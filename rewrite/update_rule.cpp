@@ -324,7 +324,7 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
           ok = edits_.insert(item.end, ", " + other + " = " + written_value(m, op, vals[pos], arg));
         } else {
           ok = edits_.replace(names[pos].begin, names[pos].end, other);
-          if (ok && (!m->to_new.empty() || !m->same_values()) && !is_default(arg)) {
+          if (ok && (!m->to_new.empty() || m->types_differ()) && !is_default(arg)) {
             ok = edits_.replace(vals[pos].begin, vals[pos].end,
                                 written_value(m, op, vals[pos], arg));
           }
@@ -349,7 +349,25 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
         // a value (`coalesce({value}, 'none')`): that row of NULLs goes through it as well, so
         // the transform is applied outside the sub-SELECT, to its one row or to a row of NULLs.
         // A value that may differ when evaluated twice is read once from it the same way.
-        if (!transform_of(m, op).empty() || (adds && !unrepeatable(arg).empty())) {
+        const bool wraps = !transform_of(m, op).empty() || (adds && !unrepeatable(arg).empty());
+        // Another migration's column in the group would be added to, or wrapped around, the
+        // sub-SELECT this one wraps: the two edits do not compose.
+        const bool shared = std::any_of(groups[gi].begin(), groups[gi].end(), [&](size_t t) {
+          const std::string_view col = targets[t]->res_target->name;
+          return std::any_of(target.migrations.begin(), target.migrations.end(),
+                             [&](const Migration* other) {
+                               return other != m && other->writes != Writes::old_column &&
+                                      (col == other->old_column || col == other->new_column);
+                             });
+        });
+        if (wraps && shared) {
+          unsupported(m,
+                      "a multi-column SET from a sub-SELECT writing the mapped columns of two "
+                      "migrations (set them in separate items: `SET (a) = (SELECT ...), (k) = "
+                      "(SELECT ...)`)");
+          continue;
+        }
+        if (wraps) {
           // Its references to the target row stay where they were, so it runs once per row
           // exactly when it did; two rows still fail as a sub-SELECT of two rows does.
           std::string columns;
@@ -376,7 +394,7 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
                edits_.insert(last_full->end, ", " + written_value(m, op, vals[pos], arg));
         } else {
           ok = edits_.replace(names[pos].begin, names[pos].end, other);
-          if (ok && !m->same_values()) {
+          if (ok && m->types_differ()) {
             ok = edits_.replace(vals[pos].begin, vals[pos].end,
                                 written_value(m, op, vals[pos], arg));
           }
