@@ -299,6 +299,10 @@ class Analyzer {
   bool first_columns(Relation& target, size_t k, std::vector<std::string>* cols);
   WriteOp insert_op(const Migration* m, const std::vector<std::string>& cols, int* io, int* in);
   void insert_edits(const Migration* m, WriteOp op, int io, int in, const InsertSite& site);
+  /// An INSERT without a column list into a table with several migrations (`shared`): the
+  /// migrations' insert_edits edit one list, which the put puts in the text once.
+  void share_column_list(bool shared);
+  void put_shared_column_list();
   /// Writes both columns from an INSERT ... query whose rows cannot be edited item by item
   /// (SELECT *, UNION): `SELECT switchyard_rows.*, <written> FROM (query) AS switchyard_rows (c1,
   /// ...)`.

@@ -100,18 +100,27 @@ Names Analyzer::insert_stmt(const PgQuery__InsertStmt* ins, const Scope* outer) 
   if (names_a_column_twice(ins->cols, ins->n_cols)) {
     return returning;
   }
-  if (ins->n_cols == 0 && target.migrations.size() > 1) {
-    shared_list_.emplace();
-  }
+  share_column_list(ins->n_cols == 0 && target.migrations.size() > 1);
   for (const Migration* m : target.migrations) {
     insert_writes(ins, target, m, query_names);
   }
+  put_shared_column_list();
+  return returning;
+}
+
+void Analyzer::share_column_list(bool shared) {
+  shared_list_.reset();
+  if (shared) {
+    shared_list_.emplace();
+  }
+}
+
+void Analyzer::put_shared_column_list() {
   if (shared_list_.has_value() && shared_list_->at >= 0 &&
       !edits_.insert(shared_list_->at, " (" + join_idents(shared_list_->cols) + ")")) {
     unsupported(nullptr, "overlapping rewrites in an INSERT");
   }
   shared_list_.reset();
-  return returning;
 }
 
 // Under writes = new the INSERT leaves O out, so a unique index on O never sees the row: an

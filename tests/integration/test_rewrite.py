@@ -2323,9 +2323,18 @@ class WrittenValueWidthsTest(RewriteCase):
                          "UPDATE nicks SET nick = nick || 'xyz' WHERE id = 1"]:
                 with self.subTest(text), self.assertRaises(errors.StringDataRightTruncation):
                     conn.execute(text)
+            # A COPY of the rename to another width is staged, so O's type checks the field.
+            for fmt in ("text", "csv"):
+                with self.subTest(fmt), self.assertRaises(errors.StringDataRightTruncation):
+                    with conn.cursor().copy(f"COPY nicks (id, nick) FROM STDIN (FORMAT {fmt})"
+                                            ) as copy:
+                        copy.write(b"3\tabcdefgh\n" if fmt == "text" else b"3,abcdefgh\n")
+            with conn.cursor().copy("COPY nicks (id, nick) FROM STDIN") as copy:
+                copy.write(b"4\tabc\n")
         # Nothing cut short; trailing blanks past the length are dropped, as the assignment does.
         self.assertEqual(self.rows("codes", "id, code, code2"), [(1, None, "AB"), (2, None, "CD")])
-        self.assertEqual(self.rows("nicks", "id, nick, nick2"), [(1, None, "abcde")])
+        self.assertEqual(self.rows("nicks", "id, nick, nick2"),
+                         [(1, None, "abcde"), (4, None, "abc")])
 
     def test_a_staged_copy_of_a_value_too_long_for_the_old_column_fails(self):
         with self.connect() as conn:

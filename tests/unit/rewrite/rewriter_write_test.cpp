@@ -1301,6 +1301,19 @@ TEST(CopyStagingTest, ALengthLimitedColumnRefusesATooLongValue) {
                        "copied.state AS text)) AS pg_catalog.bpchar), 8, false)) FROM"),
             std::string::npos)
       << r.sql;
+  // Under writes = new another width of the text types is staged too: the stream would send a
+  // field too long for O to N whole.
+  Migration wider = users_migration(Writes::new_column, Reads::new_column);
+  wider.old_type = "character varying(5)";
+  wider.new_type = "text";
+  for (const char* copy : {"COPY users (id, status) FROM STDIN",
+                           "COPY users (id, status) FROM STDIN (FORMAT binary)"}) {
+    const RewriteResult w = Rewriter({wider}).rewrite(copy, SessionContext{}, cat);
+    ASSERT_EQ(w.outcome, Outcome::rewritten) << w.reason;
+    EXPECT_NE(w.staged_because.find("into text of values that character varying(5) must hold"),
+              std::string::npos)
+        << w.staged_because;
+  }
 }
 
 // Two migrations of one table: a column list synthesized once with both columns; a sub-SELECT
@@ -1331,6 +1344,10 @@ TEST(SeveralMigrationsTest, TwoMigrationsOfOneTableWriteTogether) {
        "INSERT INTO two (id, a, k, a2, k_n) VALUES (2, 'y', 'inactive', 'y', " TO_NEW(
            "'inactive'") ")"},
       {"INSERT INTO two VALUES (2, 'y')", "INSERT INTO two (id, a, a2) VALUES (2, 'y', 'y')"},
+      {"MERGE INTO two t USING orders o ON o.id = t.id WHEN NOT MATCHED THEN INSERT VALUES "
+       "(o.id, o.status, 'active')",
+       "MERGE INTO two t USING orders o ON o.id = t.id WHEN NOT MATCHED THEN INSERT (id, a, k, "
+       "a2, k_n) VALUES (o.id, o.status, 'active', o.status, " TO_NEW("'active'") ")"},
       {"UPDATE two SET (a, k) = (SELECT 'multi', 'active') WHERE id = 2", nullptr, kRejected,
        "two migrations"},
       {"UPDATE two SET (a, k) = ('multi', 'active') WHERE id = 2",
