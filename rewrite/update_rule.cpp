@@ -350,16 +350,26 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
         // the transform is applied outside the sub-SELECT, to its one row or to a row of NULLs.
         // A value that may differ when evaluated twice is read once from it the same way.
         const bool wraps = !transform_of(m, op).empty() || (adds && !unrepeatable(arg).empty());
-        // Another migration's column in the group would be added to, or wrapped around, the
-        // sub-SELECT this one wraps: the two edits do not compose.
-        const bool shared = std::any_of(groups[gi].begin(), groups[gi].end(), [&](size_t t) {
+        // Another migration that adds its other column's value to the sub-SELECT this one
+        // wraps would widen it past the wrapper's list: the two edits do not compose.
+        const auto names_column = [&](size_t t, const Migration* other) {
           const std::string_view col = targets[t]->res_target->name;
-          return std::any_of(target.migrations.begin(), target.migrations.end(),
-                             [&](const Migration* other) {
-                               return other != m && other->writes != Writes::old_column &&
-                                      (col == other->old_column || col == other->new_column);
-                             });
-        });
+          return col == other->old_column || col == other->new_column;
+        };
+        const bool shared = std::any_of(
+            target.migrations.begin(), target.migrations.end(), [&](const Migration* other) {
+              bool writes_old = false;
+              bool writes_new = false;
+              for (size_t t = 0; t < n; ++t) {
+                const std::string_view col = targets[t]->res_target->name;
+                writes_old = writes_old || col == other->old_column;
+                writes_new = writes_new || col == other->new_column;
+              }
+              const WriteOp other_op = decide_write(other, writes_old, writes_new);
+              return other != m && (other_op == WriteOp::add_new || other_op == WriteOp::add_old) &&
+                     std::any_of(groups[gi].begin(), groups[gi].end(),
+                                 [&](size_t t) { return names_column(t, other); });
+            });
         if (wraps && shared) {
           unsupported(m,
                       "a multi-column SET from a sub-SELECT writing the mapped columns of two "

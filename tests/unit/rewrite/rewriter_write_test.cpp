@@ -1363,6 +1363,17 @@ TEST(SeveralMigrationsTest, TwoMigrationsOfOneTableWriteTogether) {
   for (const Case& c : cases) {
     check_case(rw, c, ctx, cat);
   }
+  // Under writes = new the rename only renames its target in the wrapped sub-SELECT's list.
+  Migration k_new = k;
+  k_new.writes = Writes::new_column;
+  k_new.reads = Reads::new_column;
+  check_case(Rewriter({a_new, k_new}),
+             {"UPDATE two SET (a, k) = (SELECT 'multi', 'active') WHERE id = 2",
+              "UPDATE two SET (a2, k_n) = (SELECT switchyard_rows.c1, " TO_NEW(
+                  "switchyard_rows.c2") " FROM (SELECT) AS switchyard_one LEFT JOIN (SELECT "
+                                        "'multi', 'active') AS switchyard_rows (c1, c2) ON true) "
+                                        "WHERE id = 2"},
+             ctx, cat);
   check_case(
       mixed,
       {"INSERT INTO two VALUES (2, 'y', 'inactive')",
