@@ -2323,6 +2323,12 @@ class WrittenValueWidthsTest(RewriteCase):
                          "UPDATE nicks SET nick = nick || 'xyz' WHERE id = 1"]:
                 with self.subTest(text), self.assertRaises(errors.StringDataRightTruncation):
                     conn.execute(text)
+            # Simple queries too, the second through the literal-shape cache of the first.
+            for text in ["INSERT INTO codes (id, code) VALUES (12, 'abcdefgh')",
+                         "INSERT INTO codes (id, code) VALUES (13, 'ijklmnop')"]:
+                with self.subTest(text), self.assertRaises(errors.StringDataRightTruncation):
+                    self.simple(conn, text)
+            self.simple(conn, "INSERT INTO codes (id, code) VALUES (3, 'ef')")
             # A COPY of the rename to another width is staged, so O's type checks the field.
             for fmt in ("text", "csv"):
                 with self.subTest(fmt), self.assertRaises(errors.StringDataRightTruncation):
@@ -2332,7 +2338,8 @@ class WrittenValueWidthsTest(RewriteCase):
             with conn.cursor().copy("COPY nicks (id, nick) FROM STDIN") as copy:
                 copy.write(b"4\tabc\n")
         # Nothing cut short; trailing blanks past the length are dropped, as the assignment does.
-        self.assertEqual(self.rows("codes", "id, code, code2"), [(1, None, "AB"), (2, None, "CD")])
+        self.assertEqual(self.rows("codes", "id, code, code2"),
+                         [(1, None, "AB"), (2, None, "CD"), (3, None, "EF")])
         self.assertEqual(self.rows("nicks", "id, nick, nick2"),
                          [(1, None, "abcde"), (4, None, "abc")])
 
