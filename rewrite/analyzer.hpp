@@ -316,6 +316,10 @@ class Analyzer {
   bool first_columns(Relation& target, size_t k, std::vector<std::string>* cols);
   WriteOp insert_op(const Migration* m, const std::vector<std::string>& cols, int* io, int* in);
   void insert_edits(const Migration* m, WriteOp op, int io, int in, const InsertSite& site);
+  /// An INSERT without a column list into a table with several migrations (`shared`): the
+  /// migrations' insert_edits edit one list, which the put puts in the text once.
+  void share_column_list(bool shared);
+  void put_shared_column_list();
   /// Writes both columns from an INSERT ... query whose rows cannot be edited item by item
   /// (SELECT *, UNION): `SELECT switchyard_rows.*, <written> FROM (query) AS switchyard_rows (c1,
   /// ...)`.
@@ -366,6 +370,14 @@ class Analyzer {
   /// A `*` reports its names even when no migration reads the new column (an INSERT without a
   /// column list needs its query's width).
   bool star_names_wanted_ = false;
+  /// An INSERT without a column list into a table with several migrations: the list they all
+  /// edit, put in the text once, where `at` says, after the last one (each putting its own
+  /// there would give the INSERT two lists).
+  struct SharedColumnList {
+    std::vector<std::string> cols;
+    int at = -1;
+  };
+  std::optional<SharedColumnList> shared_list_;
   /// `t.*` written as a function's argument: the whole row, not a column list.
   std::set<const PgQuery__ColumnRef*> whole_row_stars_;
   /// `t.*` written as an argument of ROW(...): t's columns, not the whole row.

@@ -115,15 +115,15 @@ void Analyzer::stage_copy(const Migration* m, const std::string& why, Relation& 
                              " AS copied";
   // A type change without a transform converts as the COPY would read the field's text: by an
   // explicit cast, since the staged value is typed (an INSERT of a column has no assignment
-  // cast from text to a number).
+  // cast from text to a number), but one that refuses a value too long as the COPY would.
   std::vector<Migration> rules = migrations_;
   for (Migration& rule : rules) {
     if (rule.types_differ() && !rule.new_type.empty()) {
       if (rule.to_new.empty()) {
-        rule.to_new = "CAST({value} AS " + rule.new_type + ")";
+        rule.to_new = assigned_as("{value}", rule.new_type, false);
       }
       if (rule.to_old.empty()) {
-        rule.to_old = "CAST({value} AS " + rule.old_type + ")";
+        rule.to_old = assigned_as("{value}", rule.old_type, false);
       }
     }
   }

@@ -100,10 +100,27 @@ Names Analyzer::insert_stmt(const PgQuery__InsertStmt* ins, const Scope* outer) 
   if (names_a_column_twice(ins->cols, ins->n_cols)) {
     return returning;
   }
+  share_column_list(ins->n_cols == 0 && target.migrations.size() > 1);
   for (const Migration* m : target.migrations) {
     insert_writes(ins, target, m, query_names);
   }
+  put_shared_column_list();
   return returning;
+}
+
+void Analyzer::share_column_list(bool shared) {
+  shared_list_.reset();
+  if (shared) {
+    shared_list_.emplace();
+  }
+}
+
+void Analyzer::put_shared_column_list() {
+  if (shared_list_.has_value() && shared_list_->at >= 0 &&
+      !edits_.insert(shared_list_->at, " (" + join_idents(shared_list_->cols) + ")")) {
+    unsupported(nullptr, "overlapping rewrites in an INSERT");
+  }
+  shared_list_.reset();
 }
 
 // Under writes = new the INSERT leaves O out, so a unique index on O never sees the row: an
@@ -263,7 +280,12 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
       return;
     }
   }
-  if (op == WriteOp::rename_to_new && m->to_new.empty() && m->same_values()) {
+  // Rows whose items can be edited one by one: an untyped item among them, or any under a
+  // length-limited O, is typed as O would type it (transformed_write).
+  const bool itemwise = sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE &&
+                        (sel->n_values_lists > 0 || !has_star_target(sel));
+  if (op == WriteOp::rename_to_new && m->to_new.empty() && m->same_values() &&
+      (!m->types_differ() || (!itemwise && !limits_length(m->old_type)))) {
     // Only the column list changes: the values go to N as they are, whatever produces them
     // (SELECT *, UNION), so the rows need not be located.
     insert_edits(m, op, io, in, site);
@@ -464,17 +486,28 @@ void Analyzer::insert_edits(const Migration* m, WriteOp op, int io, int in,
   // Column list (kept as written when both columns stay: writes = both, a DEFAULT beside a value).
   bool ok = true;
   if (op != WriteOp::none && site.synthesized) {
-    std::vector<std::string> out = cols;
+    std::vector<std::string> own = cols;
+    std::vector<std::string>& out = shared_list_.has_value() ? shared_list_->cols : own;
+    if (out.empty()) {
+      out = cols;
+    }
+    // By name: another migration's edit may have moved O's place.
+    const auto old_at = std::find(out.begin(), out.end(), m->old_column);
     if (op == WriteOp::add_new) {
       out.push_back(m->new_column);
     } else if (op == WriteOp::add_old) {
       out.push_back(m->old_column);
-    } else if (op == WriteOp::rename_to_new) {
-      out[static_cast<size_t>(io)] = m->new_column;
-    } else {
-      out.erase(out.begin() + io);
+    } else if (old_at != out.end() && op == WriteOp::rename_to_new) {
+      *old_at = m->new_column;
+    } else if (old_at != out.end()) {
+      out.erase(old_at);
     }
-    ok = site.list_at >= 0 && edits_.insert(site.list_at, " (" + join_idents(out) + ")");
+    if (shared_list_.has_value()) {
+      ok = site.list_at >= 0;
+      shared_list_->at = site.list_at;
+    } else {
+      ok = site.list_at >= 0 && edits_.insert(site.list_at, " (" + join_idents(out) + ")");
+    }
   } else if (op != WriteOp::none) {
     std::vector<Span> names =
         site.list_open < 0 ? std::vector<Span>{} : tokens_.paren_items(site.list_open);
@@ -541,7 +574,7 @@ void Analyzer::insert_edits(const Migration* m, WriteOp op, int io, int in,
       ok = place(written_value(m, row_op, row[src], node));
     } else if (row_op == WriteOp::rename_to_new) {
       const Node* node = site.nodes[r][static_cast<size_t>(io)];
-      if ((!m->to_new.empty() || !m->same_values()) && !is_default(node)) {
+      if ((!m->to_new.empty() || m->types_differ()) && !is_default(node)) {
         ok = edits_.replace(row[io].begin, row[io].end, written_value(m, op, row[io], node));
       }
     } else if (row_op == WriteOp::remove_old) {

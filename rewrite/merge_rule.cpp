@@ -53,9 +53,11 @@ void Analyzer::merge_stmt(const PgQuery__MergeStmt* mg, const Scope* outer) {
       set_list_writes(wc->target_list, wc->n_target_list, target, {"when"});
     } else if (wc->command_type == PG_QUERY__CMD_TYPE__CMD_INSERT &&
                !names_a_column_twice(wc->target_list, wc->n_target_list)) {
+      share_column_list(wc->n_target_list == 0 && target.migrations.size() > 1);
       for (const Migration* m : target.migrations) {
         merge_insert_writes(wc, target, m);
       }
+      put_shared_column_list();
     }
   }
 }

@@ -1,6 +1,9 @@
 #include "rewrite/migration.hpp"
 
+#include <charconv>
+#include <optional>
 #include <string_view>
+#include <utility>
 
 namespace switchyard::rewrite {
 namespace {
@@ -18,7 +21,55 @@ int family(std::string_view type) {
   return 0;
 }
 
+struct LengthCoercion {
+  std::string_view function;  // also the type without its length
+  int typmod_offset;          // the character types count a 4-byte header in their typmod
+};
+
+// The length-limited types by format_type()'s spelling, up to the length's parenthesis.
+struct LengthLimited {
+  std::string_view prefix;
+  LengthCoercion coercion;
+};
+constexpr LengthLimited kLengthLimited[] = {
+    {"character varying(", {"pg_catalog.varchar", 4}},
+    {"character(", {"pg_catalog.bpchar", 4}},
+    {"bit varying(", {"pg_catalog.varbit", 0}},
+    {"bit(", {R"(pg_catalog."bit")", 0}},
+};
+
+// The coercion and typmod of `type` when it is length-limited (an array of it is not: its
+// elements would need the check one by one).
+std::optional<std::pair<LengthCoercion, int>> length_coercion(std::string_view type) {
+  for (const LengthLimited& l : kLengthLimited) {
+    if (!type.starts_with(l.prefix) || !type.ends_with(")")) {
+      continue;
+    }
+    const std::string_view digits = type.substr(l.prefix.size(), type.size() - l.prefix.size() - 1);
+    int n = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (ec == std::errc() && end == digits.data() + digits.size()) {
+      return std::pair{l.coercion, n + l.coercion.typmod_offset};
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::string assigned_as(const std::string& value, const std::string& type, bool untyped) {
+  const auto length = length_coercion(type);
+  if (!length.has_value()) {
+    return untyped ? value + "::" + type : "CAST(" + value + " AS " + type + ")";
+  }
+  // The last argument false is the assignment's check: a longer value is an error unless the
+  // excess is blanks, as storing it in the column would be.
+  const std::string base(length->first.function);
+  return base + "(" + (untyped ? value + "::" + base : "CAST(" + value + " AS " + base + ")") +
+         ", " + std::to_string(length->second) + ", false)";
+}
+
+bool limits_length(const std::string& type) { return length_coercion(type).has_value(); }
 
 bool Migration::same_values() const {
   return !types_differ() || (family(old_type) != 0 && family(old_type) == family(new_type));

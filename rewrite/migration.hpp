@@ -55,6 +55,17 @@ struct Migration {
   bool same_values() const;
 };
 
+/// `value` converted to `type` (as format_type() spells it) as an assignment to a column of that
+/// type converts it. A cast to a length-limited type (`character varying(5)`, `character(4)`,
+/// `bit(3)`, `bit varying(8)`) cuts a longer value short where the assignment refuses it (22001),
+/// so those go through the type's length-coercion function in its assignment mode; any other
+/// type by a cast. An untyped value (`$1`, a quoted literal, NULL) takes the `::` form, which
+/// types it as the column would.
+std::string assigned_as(const std::string& value, const std::string& type, bool untyped);
+
+/// Whether a cast to `type` cuts a value that an assignment to it refuses (see assigned_as).
+bool limits_length(const std::string& type);
+
 /// A schema-qualified relation name, both parts as Postgres stores them.
 struct QualifiedName {
   std::string schema, table;

@@ -324,7 +324,7 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
           ok = edits_.insert(item.end, ", " + other + " = " + written_value(m, op, vals[pos], arg));
         } else {
           ok = edits_.replace(names[pos].begin, names[pos].end, other);
-          if (ok && (!m->to_new.empty() || !m->same_values()) && !is_default(arg)) {
+          if (ok && (!m->to_new.empty() || m->types_differ()) && !is_default(arg)) {
             ok = edits_.replace(vals[pos].begin, vals[pos].end,
                                 written_value(m, op, vals[pos], arg));
           }
@@ -349,7 +349,35 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
         // a value (`coalesce({value}, 'none')`): that row of NULLs goes through it as well, so
         // the transform is applied outside the sub-SELECT, to its one row or to a row of NULLs.
         // A value that may differ when evaluated twice is read once from it the same way.
-        if (!transform_of(m, op).empty() || (adds && !unrepeatable(arg).empty())) {
+        const bool wraps = !transform_of(m, op).empty() || (adds && !unrepeatable(arg).empty());
+        // Another migration that adds its other column's value to the sub-SELECT this one
+        // wraps would widen it past the wrapper's list: the two edits do not compose.
+        const auto names_column = [&](size_t t, const Migration* other) {
+          const std::string_view col = targets[t]->res_target->name;
+          return col == other->old_column || col == other->new_column;
+        };
+        const bool shared = std::any_of(
+            target.migrations.begin(), target.migrations.end(), [&](const Migration* other) {
+              bool writes_old = false;
+              bool writes_new = false;
+              for (size_t t = 0; t < n; ++t) {
+                const std::string_view col = targets[t]->res_target->name;
+                writes_old = writes_old || col == other->old_column;
+                writes_new = writes_new || col == other->new_column;
+              }
+              const WriteOp other_op = decide_write(other, writes_old, writes_new);
+              return other != m && (other_op == WriteOp::add_new || other_op == WriteOp::add_old) &&
+                     std::any_of(groups[gi].begin(), groups[gi].end(),
+                                 [&](size_t t) { return names_column(t, other); });
+            });
+        if (wraps && shared) {
+          unsupported(m,
+                      "a multi-column SET from a sub-SELECT writing the mapped columns of two "
+                      "migrations (set them in separate items: `SET (a) = (SELECT ...), (k) = "
+                      "(SELECT ...)`)");
+          continue;
+        }
+        if (wraps) {
           // Its references to the target row stay where they were, so it runs once per row
           // exactly when it did; two rows still fail as a sub-SELECT of two rows does.
           std::string columns;
@@ -376,7 +404,7 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
                edits_.insert(last_full->end, ", " + written_value(m, op, vals[pos], arg));
         } else {
           ok = edits_.replace(names[pos].begin, names[pos].end, other);
-          if (ok && !m->same_values()) {
+          if (ok && m->types_differ()) {
             ok = edits_.replace(vals[pos].begin, vals[pos].end,
                                 written_value(m, op, vals[pos], arg));
           }

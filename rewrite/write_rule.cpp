@@ -249,14 +249,18 @@ std::string Analyzer::written_value(const Migration* m, WriteOp op, Span value, 
 std::string Analyzer::transformed_write(const Migration* m, WriteOp op, const std::string& value,
                                         bool untyped) {
   const std::string& tmpl = transform_of(m, op);
-  if (tmpl.empty() && m->same_values()) {
-    return value;
-  }
   // The value is written to N for add_old, to O otherwise: its type is that column's.
   const std::string& type = op == WriteOp::add_old ? m->new_type : m->old_type;
-  const std::string typed = type.empty() ? value
-                            : untyped    ? value + "::" + type
-                                         : "CAST(" + value + " AS " + type + ")";
+  if (tmpl.empty() && m->same_values()) {
+    // N holds the value as it is, but typed as the column the app wrote: an untyped one would
+    // otherwise be given two types (`integer versus bigint`) or N's (a parameter described
+    // otherwise than without the rewrite), and under writes = new nothing else checks a value
+    // against O's length.
+    const bool typed_as_written =
+        m->types_differ() && (untyped || (op == WriteOp::rename_to_new && limits_length(type)));
+    return typed_as_written ? assigned_as(value, type, untyped) : value;
+  }
+  const std::string typed = type.empty() ? value : assigned_as(value, type, untyped);
   return tmpl.empty() ? typed : "(" + apply_template(tmpl, typed) + ")";
 }
 

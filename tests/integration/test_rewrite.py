@@ -2348,5 +2348,132 @@ class ReadNamesAndParameterTypesUnderReadsNewTest(RewriteCase):
             self.assertIn("counts_n2", plan)
 
 
+def _widths_migration(name, table, old, new, writes, reads="old", **extra):
+    entry = {"name": name, "table": f"public.{table}", "old_column": old, "new_column": new,
+             "writes": writes, "reads": reads}
+    entry.update(extra)
+    return entry
+
+
+@requires_proxy
+class WrittenValueWidthsTest(RewriteCase):
+    """A written value carried to a column of another width or length: an untyped one keeps the
+    type of the column the app wrote (one type per parameter, the one described without the
+    rewrite), and a value too long for a length-limited old column fails as its write of O did,
+    where a cast would store it cut short."""
+
+    MIGRATIONS = [
+        _widths_migration("counts-n", "counts", "n", "n2", "both"),
+        _widths_migration("nicks", "nicks", "nick", "nick2", "new", "new"),
+        _widths_migration("codes", "codes", "code", "code2", "new", "new",
+                          to_new="upper({value})", to_old="lower({value})"),
+        _widths_migration("pads", "pads", "ch", "ch_n", "both"),
+        _widths_migration("two-a", "two", "a", "a2", "both"),
+        _widths_migration("two-k", "two", "k", "k_n", "both", to_new=TO_NEW, to_old=TO_OLD),
+    ]
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("CREATE TABLE counts (id int PRIMARY KEY, n integer, n2 bigint); "
+                     "CREATE TABLE nicks (id int PRIMARY KEY, nick varchar(5), nick2 text); "
+                     "CREATE TABLE codes (id int PRIMARY KEY, code varchar(5), code2 text); "
+                     "CREATE TABLE pads (id int PRIMARY KEY, ch char(4), ch_n text); "
+                     "CREATE TABLE two (id int PRIMARY KEY, a text, a2 text, k text, k_n int)")
+
+    def setUp(self):
+        super().setUp()
+        self.pg.query("TRUNCATE counts, nicks, codes, pads, two")
+
+    def described_and_run(self, conn, text, values):
+        """The parameter types of an untyped Parse of text, after running it with values."""
+        name = b"w" + str(abs(hash(text))).encode()
+        prepared = conn.pgconn.prepare(name, text.encode())
+        self.assertEqual(prepared.status, pq.ExecStatus.COMMAND_OK,
+                         prepared.error_message.decode())
+        desc = conn.pgconn.describe_prepared(name)
+        ran = conn.pgconn.exec_prepared(name, [str(v).encode() for v in values])
+        self.assertEqual(ran.status, pq.ExecStatus.COMMAND_OK, ran.error_message.decode())
+        return [desc.param_type(i) for i in range(desc.nparams)]
+
+    def test_untyped_parameters_of_another_width_keep_the_written_columns_type(self):
+        # int4 = 23, varchar = 1043: what Postgres describes without the rewrite.
+        statements = [
+            ("INSERT INTO counts (id, n) VALUES ($1, $2)", [1, 5], [23, 23]),
+            ("UPDATE counts SET n = $1 WHERE id = $2", [6, 1], [23, 23]),
+            ("INSERT INTO counts (id, n) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET n = $2",
+             [1, 7], [23, 23]),
+            ("INSERT INTO counts (id, n) SELECT $1, $2", [2, 8], [23, 23]),
+            ("INSERT INTO nicks (id, nick) VALUES ($1, $2)", [1, "ab"], [23, 1043]),
+            ("UPDATE nicks SET nick = $1 WHERE id = $2", ["abc", 1], [1043, 23]),
+        ]
+        with self.connect() as conn:
+            for text, values, types in statements:
+                with self.subTest(text):
+                    self.assertEqual(self.described_and_run(conn, text, values), types)
+        self.assertEqual(self.rows("counts", "id, n, n2"), [(1, 7, 7), (2, 8, 8)])
+        self.assertEqual(self.rows("nicks", "id, nick, nick2"), [(1, None, "abc")])
+        # writes = new for the widening too: the value goes to the bigint N as O's integer.
+        p = self.migration_proxy([_widths_migration("counts-n", "counts", "n", "n2", "new",
+                                                    "new")])
+        with self.connect_to(p) as conn:
+            self.assertEqual(self.described_and_run(
+                conn, "INSERT INTO counts (id, n) VALUES ($1, $2)", [3, 9]), [23, 23])
+        self.assertEqual(self.rows("counts", "id, n, n2")[-1], (3, None, 9))
+
+    def test_a_value_too_long_for_the_old_column_fails_under_writes_new(self):
+        with self.connect() as conn:
+            conn.execute("INSERT INTO codes (id, code) VALUES (1, 'ab'), (2, %s)", ("cd",))
+            conn.execute("INSERT INTO nicks (id, nick) VALUES (1, 'abcde   ')")
+            for text in ["INSERT INTO codes (id, code) VALUES (10, 'abcdefgh')",
+                         "UPDATE codes SET code = code || 'xxxxxx' WHERE id = 1",
+                         "INSERT INTO codes (id, code) SELECT 11, 'abcdefgh'::text",
+                         "INSERT INTO codes (id, code) VALUES (1, 'x') ON CONFLICT (id) DO "
+                         "UPDATE SET code = excluded.code || 'yyyyyy'",
+                         "INSERT INTO nicks (id, nick) VALUES (2, 'abcdefgh')",
+                         "UPDATE nicks SET nick = nick || 'xyz' WHERE id = 1"]:
+                with self.subTest(text), self.assertRaises(errors.StringDataRightTruncation):
+                    conn.execute(text)
+            # Simple queries too, the second through the literal-shape cache of the first.
+            for text in ["INSERT INTO codes (id, code) VALUES (12, 'abcdefgh')",
+                         "INSERT INTO codes (id, code) VALUES (13, 'ijklmnop')"]:
+                with self.subTest(text), self.assertRaises(errors.StringDataRightTruncation):
+                    self.simple(conn, text)
+            self.simple(conn, "INSERT INTO codes (id, code) VALUES (3, 'ef')")
+            # A COPY of the rename to another width is staged, so O's type checks the field.
+            for fmt in ("text", "csv"):
+                with self.subTest(fmt), self.assertRaises(errors.StringDataRightTruncation):
+                    with conn.cursor().copy(f"COPY nicks (id, nick) FROM STDIN (FORMAT {fmt})"
+                                            ) as copy:
+                        copy.write(b"3\tabcdefgh\n" if fmt == "text" else b"3,abcdefgh\n")
+            with conn.cursor().copy("COPY nicks (id, nick) FROM STDIN") as copy:
+                copy.write(b"4\tabc\n")
+        # Nothing cut short; trailing blanks past the length are dropped, as the assignment does.
+        self.assertEqual(self.rows("codes", "id, code, code2"),
+                         [(1, None, "AB"), (2, None, "CD"), (3, None, "EF")])
+        self.assertEqual(self.rows("nicks", "id, nick, nick2"),
+                         [(1, None, "abcde"), (4, None, "abc")])
+
+    def test_a_staged_copy_of_a_value_too_long_for_the_old_column_fails(self):
+        with self.connect() as conn:
+            with self.assertRaises(errors.StringDataRightTruncation):
+                with conn.cursor().copy("COPY pads (id, ch_n) FROM STDIN") as copy:
+                    copy.write(b"22\tabcdef\n")
+            with conn.cursor().copy("COPY pads (id, ch_n) FROM STDIN") as copy:
+                copy.write(b"23\tab\n")
+            with self.assertRaises(errors.StringDataRightTruncation):
+                conn.execute("INSERT INTO pads (id, ch_n) VALUES (24, 'abcdef')")
+        self.assertEqual(self.rows("pads", "id, ch, ch_n"), [(23, "ab  ", "ab")])
+
+    def test_two_migrations_of_one_table(self):
+        with self.connect() as conn:
+            conn.execute("INSERT INTO two VALUES (2, 'y', 'inactive'), (3, 'z', 'active')")
+            conn.execute("UPDATE two SET (a) = (SELECT 'multi'), (k) = (SELECT 'active') "
+                         "WHERE id = 2")
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                conn.execute("UPDATE two SET (a, k) = (SELECT 'multi', 'inactive') WHERE id = 3")
+            self.assertIn("separate items", str(raised.exception))
+        self.assertEqual(self.rows("two", "id, a, a2, k, k_n"),
+                         [(2, "multi", "multi", "active", 1), (3, "z", "z", "active", 1)])
+
 if __name__ == "__main__":
     unittest.main()

@@ -1159,5 +1159,227 @@ TEST(CopyRuleTest, GeneratedColumnsAreNotCopied) {
             "text, name text) ON COMMIT");
 }
 
+// A cast to a length-limited type cuts a value short where the assignment it stands for refuses
+// it: the written value goes through the type's length coercion in its assignment mode.
+TEST(WriteRuleTest, AssignedAsChecksALengthAsAnAssignmentDoes) {
+  const struct {
+    const char* type;
+    bool untyped;
+    const char* out;
+  } cases[] = {
+      {"character varying(5)", true, "pg_catalog.varchar($1::pg_catalog.varchar, 9, false)"},
+      {"character varying(5)", false,
+       "pg_catalog.varchar(CAST($1 AS pg_catalog.varchar), 9, false)"},
+      {"character(4)", true, "pg_catalog.bpchar($1::pg_catalog.bpchar, 8, false)"},
+      {"bit(3)", false, "pg_catalog.\"bit\"(CAST($1 AS pg_catalog.\"bit\"), 3, false)"},
+      {"bit varying(8)", true, "pg_catalog.varbit($1::pg_catalog.varbit, 8, false)"},
+      // Explicit and assignment casts agree for these.
+      {"numeric(10,2)", false, "CAST($1 AS numeric(10,2))"},
+      {"timestamp(0) without time zone", true, "$1::timestamp(0) without time zone"},
+      {"character varying", true, "$1::character varying"},
+      {"character varying(5)[]", false, "CAST($1 AS character varying(5)[])"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.type);
+    EXPECT_EQ(assigned_as("$1", c.type, c.untyped), c.out);
+  }
+}
+
+TEST(InsertRuleTest, AValueTooLongForALengthLimitedOldColumnFailsAsItsWriteDid) {
+#define CHAR4(v) "pg_catalog.bpchar(" v "::pg_catalog.bpchar, 8, false)"
+#define VARCHAR5(v) "pg_catalog.varchar(" v "::pg_catalog.varchar, 9, false)"
+  Migration padded = users_migration(Writes::new_column, Reads::new_column);
+  padded.old_type = "character(4)";
+  padded.new_type = "text";
+  Migration upper = padded;
+  upper.old_type = "character varying(5)";
+  upper.to_new = "upper({value})";
+  upper.to_old = "lower({value})";
+  Migration wider = upper;  // another width of the text types: no transform needed
+  wider.to_new = wider.to_old = "";
+  Migration both = wider;
+  both.writes = Writes::both;
+  run_table(padded, {
+                        {"INSERT INTO users (id, status) VALUES (40, 'abcdef')",
+                         "INSERT INTO users (id, state) VALUES (40, " CHAR4("'abcdef'") ")"},
+                        {"UPDATE users SET status = 'wxyz12' WHERE id = 40",
+                         "UPDATE users SET state = " CHAR4("'wxyz12'") " WHERE id = 40"},
+                    });
+  run_table(
+      upper,
+      {
+          {"INSERT INTO users (id, status) VALUES (41, 'abcdefgh')",
+           "INSERT INTO users (id, state) VALUES (41, (upper((" VARCHAR5("'abcdefgh'") "))))"},
+      });
+  run_table(wider,
+            {
+                {"INSERT INTO users (id, status) VALUES (1, $1), (2, 'a' || 'b')",
+                 "INSERT INTO users (id, state) VALUES (1, " VARCHAR5(
+                     "$1") "), (2, pg_catalog.varchar(CAST('a' || 'b' AS pg_catalog.varchar), 9, "
+                           "false))"},
+                {"INSERT INTO users (id, status) SELECT id, status FROM orders",
+                 "INSERT INTO users (id, state) SELECT id, pg_catalog.varchar(CAST(status AS "
+                 "pg_catalog.varchar), 9, false) FROM orders"},
+                {"UPDATE users SET status = name",
+                 "UPDATE users SET state = pg_catalog.varchar(CAST(name "
+                 "AS pg_catalog.varchar), 9, false)"},
+            });
+  // Under writes = both O's own assignment checks the value; N gets it as it is.
+  run_table(both, {
+                      {"INSERT INTO users (id, status) VALUES (1, 'a' || 'b')",
+                       "INSERT INTO users (id, status, state) VALUES (1, 'a' || 'b', 'a' || 'b')"},
+                  });
+#undef CHAR4
+#undef VARCHAR5
+}
+
+// An untyped value repeated for the other column of another width (integer -> bigint) would get
+// two types deduced for one parameter, or N's: it is typed as the column the app wrote.
+TEST(InsertRuleTest, AnUntypedValueOfAnotherWidthKeepsItsWrittenColumnsType) {
+  Migration widen = users_migration(Writes::both, Reads::old_column);
+  widen.old_type = "integer";
+  widen.new_type = "bigint";
+  Migration widen_new = widen;
+  widen_new.writes = Writes::new_column;
+  widen_new.reads = Reads::new_column;
+  run_table(
+      widen,
+      {
+          {"INSERT INTO users (id, status) VALUES ($1, $2)",
+           "INSERT INTO users (id, status, state) VALUES ($1, $2, $2::integer)"},
+          {"INSERT INTO users (id, state) VALUES ($1, $2)",
+           "INSERT INTO users (id, state, status) VALUES ($1, $2, $2::bigint)"},
+          {"INSERT INTO users (id, status) SELECT $1, $2",
+           "INSERT INTO users (id, status, state) SELECT $1, $2, $2::integer"},
+          {"UPDATE users SET status = $1 WHERE id = $2",
+           "UPDATE users SET status = $1, state = $1::integer WHERE id = $2"},
+          {"INSERT INTO users (id, status) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET "
+           "status = $2",
+           "INSERT INTO users (id, status, state) VALUES ($1, $2, $2::integer) ON CONFLICT (id) "
+           "DO UPDATE SET status = $2, state = $2::integer"},
+          {"UPDATE users SET status = 7", "UPDATE users SET status = 7, state = 7"},
+      });
+  run_table(
+      widen_new,
+      {
+          {"INSERT INTO users (id, status) VALUES ($1, $2)",
+           "INSERT INTO users (id, state) VALUES ($1, $2::integer)"},
+          {"INSERT INTO users VALUES ($1, NULL)",
+           "INSERT INTO users (id, state) VALUES ($1, NULL::integer)"},
+          {"INSERT INTO users (id, status) SELECT $1, $2",
+           "INSERT INTO users (id, state) SELECT $1, $2::integer"},
+          {"INSERT INTO users (id, status) SELECT * FROM orders",
+           "INSERT INTO users (id, state) SELECT * FROM orders"},
+          {"UPDATE users SET status = $1 WHERE id = $2",
+           "UPDATE users SET state = $1::integer WHERE id = $2"},
+          {"UPDATE users SET (status, name) = ($1, $2)",
+           "UPDATE users SET (state, name) = ($1::integer, $2)"},
+          {"UPDATE users SET (status, name) = (SELECT $1, 'x')",
+           "UPDATE users SET (state, name) = (SELECT $1::integer, 'x')"},
+          {"INSERT INTO users (id, status) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET "
+           "status = $2",
+           "INSERT INTO users (id, state) VALUES ($1, $2::integer) ON CONFLICT (id) DO UPDATE SET "
+           "state = $2::integer"},
+          {"INSERT INTO users (id, status) VALUES ($1, 7)",
+           "INSERT INTO users (id, state) VALUES ($1, 7)"},
+      });
+}
+
+// The staged INSERT carries a value to a length-limited column as the COPY into it would: a
+// value too long fails, where a cast would store it cut short beside the whole value.
+TEST(CopyStagingTest, ALengthLimitedColumnRefusesATooLongValue) {
+  StaticCatalog cat = make_catalog();
+  cat.add({"public", "users"}, {"id", "status", "name", "state"},
+          {{"integer"}, {"character(4)"}, {"text"}, {"text"}});
+  Migration padded = users_migration(Writes::both, Reads::old_column);
+  padded.old_type = "character(4)";
+  padded.new_type = "text";
+  const RewriteResult r =
+      Rewriter({padded}).rewrite("COPY users (id, state) FROM STDIN", SessionContext{}, cat);
+  ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
+  EXPECT_NE(r.sql.find("SELECT copied.id, copied.state, (pg_catalog.bpchar(CAST((CAST("
+                       "copied.state AS text)) AS pg_catalog.bpchar), 8, false)) FROM"),
+            std::string::npos)
+      << r.sql;
+  // Under writes = new another width of the text types is staged too: the stream would send a
+  // field too long for O to N whole.
+  Migration wider = users_migration(Writes::new_column, Reads::new_column);
+  wider.old_type = "character varying(5)";
+  wider.new_type = "text";
+  for (const char* copy : {"COPY users (id, status) FROM STDIN",
+                           "COPY users (id, status) FROM STDIN (FORMAT binary)"}) {
+    const RewriteResult w = Rewriter({wider}).rewrite(copy, SessionContext{}, cat);
+    ASSERT_EQ(w.outcome, Outcome::rewritten) << w.reason;
+    EXPECT_NE(w.staged_because.find("into text of values that character varying(5) must hold"),
+              std::string::npos)
+        << w.staged_because;
+  }
+}
+
+// Two migrations of one table: a column list synthesized once with both columns; a sub-SELECT
+// that one migration wraps and the other extends is refused.
+TEST(SeveralMigrationsTest, TwoMigrationsOfOneTableWriteTogether) {
+  Migration a = users_migration(Writes::both, Reads::old_column);
+  a.name = "ta";
+  a.table = "two";
+  a.old_column = "a";
+  a.new_column = "a2";
+  Migration k = users_migration(Writes::both, Reads::old_column, true);
+  k.name = "tk";
+  k.table = "two";
+  k.old_column = "k";
+  k.new_column = "k_n";
+  Migration a_new = a;
+  a_new.writes = Writes::new_column;
+  a_new.reads = Reads::new_column;
+  StaticCatalog cat = make_catalog();
+  cat.add({"public", "two"}, {"id", "a", "a2", "k", "k_n"});
+  cat.mark_complete("two");
+  SessionContext ctx;
+  ctx.user = "alice";
+  const Rewriter rw({a, k});
+  const Rewriter mixed({a_new, k});
+  const std::vector<Case> cases = {
+      {"INSERT INTO two VALUES (2, 'y', 'inactive')",
+       "INSERT INTO two (id, a, k, a2, k_n) VALUES (2, 'y', 'inactive', 'y', " TO_NEW(
+           "'inactive'") ")"},
+      {"INSERT INTO two VALUES (2, 'y')", "INSERT INTO two (id, a, a2) VALUES (2, 'y', 'y')"},
+      {"MERGE INTO two t USING orders o ON o.id = t.id WHEN NOT MATCHED THEN INSERT VALUES "
+       "(o.id, o.status, 'active')",
+       "MERGE INTO two t USING orders o ON o.id = t.id WHEN NOT MATCHED THEN INSERT (id, a, k, "
+       "a2, k_n) VALUES (o.id, o.status, 'active', o.status, " TO_NEW("'active'") ")"},
+      {"UPDATE two SET (a, k) = (SELECT 'multi', 'active') WHERE id = 2", nullptr, kRejected,
+       "two migrations"},
+      {"UPDATE two SET (a, k) = ('multi', 'active') WHERE id = 2",
+       "UPDATE two SET (a, k) = ('multi', 'active'), a2 = 'multi', k_n = " TO_NEW(
+           "'active'") " WHERE id = 2"},
+      {"UPDATE two SET (a) = (SELECT 'multi'), (k) = (SELECT 'active') WHERE id = 2",
+       "UPDATE two SET (a, a2) = (SELECT 'multi', 'multi'), (k, k_n) = (SELECT "
+       "switchyard_rows.c1, " TO_NEW(
+           "switchyard_rows.c1") " FROM (SELECT) AS "
+                                 "switchyard_one LEFT JOIN (SELECT 'active') AS switchyard_rows "
+                                 "(c1) ON true) WHERE id = 2"},
+  };
+  for (const Case& c : cases) {
+    check_case(rw, c, ctx, cat);
+  }
+  // Under writes = new the rename only renames its target in the wrapped sub-SELECT's list.
+  Migration k_new = k;
+  k_new.writes = Writes::new_column;
+  k_new.reads = Reads::new_column;
+  check_case(Rewriter({a_new, k_new}),
+             {"UPDATE two SET (a, k) = (SELECT 'multi', 'active') WHERE id = 2",
+              "UPDATE two SET (a2, k_n) = (SELECT switchyard_rows.c1, " TO_NEW(
+                  "switchyard_rows.c2") " FROM (SELECT) AS switchyard_one LEFT JOIN (SELECT "
+                                        "'multi', 'active') AS switchyard_rows (c1, c2) ON true) "
+                                        "WHERE id = 2"},
+             ctx, cat);
+  check_case(
+      mixed,
+      {"INSERT INTO two VALUES (2, 'y', 'inactive')",
+       "INSERT INTO two (id, a2, k, k_n) VALUES (2, 'y', 'inactive', " TO_NEW("'inactive'") ")"},
+      ctx, cat);
+}
+
 }  // namespace
 }  // namespace switchyard::rewrite::test
