@@ -243,14 +243,14 @@ bool FrontendHandler::sql_prepared_runs(const std::string& name) {
   }
   // Whichever of the texts the server has must run as the flags now rewrite it.
   for (SqlPreparedStatements::Text& prepared : *texts) {
-    if (prepared.generation == rewrite_.generation()) {
+    if (prepared.epoch == rewrite_.epoch()) {
       continue;
     }
     if (prepared.text.empty() ||
         !rewrite_still(prepared.text, /*from_query=*/true, prepared.sent)) {
       return false;
     }
-    prepared.generation = rewrite_.generation();  // the change of flags does not touch it
+    prepared.epoch = rewrite_.epoch();  // the change of flags or path does not touch it
   }
   return true;
 }
@@ -267,7 +267,7 @@ std::optional<std::string> FrontendHandler::prepare_sql_again(const std::string&
     return std::nullopt;  // the flags now refuse it, or the catalog cannot tell
   }
   std::string statements = rewrite::sql_prepare_again(name, *now);
-  sql_prepared_.reprepare_sent(name, *prepare, std::move(*now), rewrite_.generation(), reprepare);
+  sql_prepared_.reprepare_sent(name, *prepare, std::move(*now), rewrite_.epoch(), reprepare);
   spdlog::debug("event=sql_reprepare session={} statement={} generation={}", session_id_,
                 log_value(name), rewrite_.generation());
   metrics_.statements_reprepared.fetch_add(1, std::memory_order_relaxed);
@@ -293,12 +293,12 @@ std::optional<std::string> FrontendHandler::stale_sql_prepared(const std::string
 
 std::optional<std::string> FrontendHandler::stale_protocol_statement(const std::string& name) {
   PreparedStatement* stmt = prepared_.find(name);
-  if (stmt == nullptr || stmt->generation == rewrite_.generation()) {
+  if (stmt == nullptr || stmt->epoch == rewrite_.epoch()) {
     return std::nullopt;
   }
-  if (stmt->generation != kPrepareAgain &&
+  if (stmt->epoch != kPrepareAgain &&
       rewrite_still(stmt->sql, /*from_query=*/false, stmt->sent())) {
-    stmt->generation = rewrite_.generation();
+    stmt->epoch = rewrite_.epoch();
     return std::nullopt;
   }
   if (awaiting_catalog_) {
@@ -315,20 +315,22 @@ std::string FrontendHandler::stale_refusal(const std::string& name, std::string_
   spdlog::warn("event=sql_prepared_stale session={} statement={}", session_id_, log_value(name));
   metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
   return "switchyard: prepared statement \"" + name + "\" was prepared " + std::string(how) +
-         " before the migrations' flags changed, and their rewrite of it changed since; " + fix;
+         " before the migrations' flags or the session's search_path changed, and its rewrite "
+         "changed since; " +
+         fix;
 }
 
 void FrontendHandler::record_sql_prepared(const rewrite::SqlPrepared& found, std::string_view sql,
                                           std::string_view sent) {
   for (std::size_t i = 0; i < found.prepared.size(); ++i) {
     sql_prepared_.prepared(found.prepared[i], sql, sent, found.prepare_statements[i],
-                           rewrite_.generation());
+                           rewrite_.epoch());
   }
 }
 
 bool FrontendHandler::older_under_name(std::string_view name) {
-  const std::uint64_t now = rewrite_.generation();
-  if (const PreparedStatement* stmt = prepared_.find(name); stmt && stmt->generation != now) {
+  const std::uint64_t now = rewrite_.epoch();
+  if (const PreparedStatement* stmt = prepared_.find(name); stmt && stmt->epoch != now) {
     return true;
   }
   if (sql_prepared_.empty()) {
@@ -591,7 +593,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   prepared.sql.assign(parse->query);
   const auto types = parse->param_types.wire();
   prepared.param_types.assign(types.begin(), types.end());
-  prepared.generation = older_kept ? kPrepareAgain : rewrite_.generation();
+  prepared.epoch = older_kept ? kPrepareAgain : rewrite_.epoch();
   prepared.results_told();
   if (decision == Decision::rewritten) {
     prepared.rewritten.assign(replacement_);
@@ -735,7 +737,7 @@ std::optional<FrameAction> FrontendHandler::prepare_if_stale(std::string_view st
   // adopted here apply to it.
   at_boundary_housekeeping();
   stmt = prepared_.find(statement);
-  if (stmt == nullptr || stmt->generation == rewrite_.generation()) {
+  if (stmt == nullptr || stmt->epoch == rewrite_.epoch()) {
     return std::nullopt;
   }
   // Until the batch or the failed transaction ends the server answers nothing (skipping to
@@ -768,8 +770,8 @@ std::optional<FrameAction> FrontendHandler::prepare_again(std::string_view state
   const bool rewritten = decision == Decision::rewritten;
   std::string_view text = rewritten ? std::string_view(replacement_) : stmt.sql;
   // After a re-prepare the server skipped, the text it has is not known.
-  const bool server_text_known = stmt.generation != kPrepareAgain;
-  stmt.generation = rewrite_.generation();
+  const bool server_text_known = stmt.epoch != kPrepareAgain;
+  stmt.epoch = rewrite_.epoch();
   if (server_text_known && text == stmt.sent()) {
     return std::nullopt;
   }
@@ -779,7 +781,7 @@ std::optional<FrameAction> FrontendHandler::prepare_again(std::string_view state
   // re-prepare, that is known. The first answer comes before the new Parse, which keeps the
   // parameter types it gives. The client never sees the extra replies.
   spdlog::debug("event=reprepare session={} statement={} generation={}", session_id_,
-                log_value(statement), stmt.generation);
+                log_value(statement), rewrite_.generation());
   metrics_.statements_reprepared.fetch_add(1, std::memory_order_relaxed);
   if (!state_.check) {
     state_.check = std::make_unique<ResultTypeCheck>();
@@ -834,7 +836,7 @@ void FrontendHandler::settle_result_types(std::string_view statement, PreparedSt
   const ResultTypeCheck& check = *state_.check;
   if (check.answers < 2) {
     // An error came first (the client sees it): the server may not have the new text.
-    stmt.generation = kPrepareAgain;
+    stmt.epoch = kPrepareAgain;
     return;
   }
   // Compared with what the client was told: after a flip and a flip back, a client that

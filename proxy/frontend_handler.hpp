@@ -72,8 +72,9 @@ class FrontendHandler {
   FrameAction on_parse(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_copy(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_close(const protocol::Frame& frame);
-  /// A Bind: prepares its statement again if the flags changed since, and refuses it (as
-  /// Postgres does) when it asks for a result column in binary whose type has changed since.
+  /// A Bind: prepares its statement again if the flags or the search_path changed since, and
+  /// refuses it (as Postgres does) when it asks for a result column in binary whose type has
+  /// changed since.
   FrameAction on_bind(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_describe(const protocol::Frame& frame, protocol::MessageWriter& out);
   /// True (logged and counted) when a Bind asks in binary for a column whose type changed.

@@ -31,6 +31,7 @@ SessionRewrite::SessionRewrite(ProxyState& state, Metrics& metrics, OffThread of
 
 void SessionRewrite::set_search_path(const std::vector<std::string>& schemas) {
   context_.search_path = schemas;
+  ++epoch_;
   recent_shapes_.clear();  // names may resolve otherwise now
   recent_texts_.clear();
   // The cache key part that makes two sessions resolve names alike.
@@ -84,6 +85,7 @@ void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_ba
 
 void SessionRewrite::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
+  ++epoch_;
   rules_ = snapshot_->for_database(database_);
 }
 

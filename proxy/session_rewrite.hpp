@@ -43,6 +43,11 @@ class SessionRewrite {
   bool adopt_latest();
   const Snapshot& snapshot() const { return *snapshot_; }
   std::uint64_t generation() const { return snapshot_->generation; }
+  /// Moves whenever a text may rewrite otherwise: a generation adopted, the search_path changed.
+  /// Postgres analyzes a prepared statement again when the search_path changed since it was
+  /// prepared, so a statement rewritten under another epoch is looked at again before it runs.
+  /// A counter: compared at every Bind, where comparing paths would cost.
+  std::uint64_t epoch() const { return epoch_; }
   /// True when migrations apply to this session's database.
   bool active() const { return rules_ != nullptr; }
   void set_snapshot(std::shared_ptr<const Snapshot> snapshot);
@@ -138,6 +143,7 @@ class SessionRewrite {
   bool uncommitted_ = false;
   std::size_t readies_to_skip_ = 0;  // answers to requests sent before the change
   std::shared_ptr<const Snapshot> snapshot_;
+  std::uint64_t epoch_ = 0;
   const DatabaseRewrite* rules_ = nullptr;
   bool ddl_pending_ = false;
   bool descendants_pending_ = false;
