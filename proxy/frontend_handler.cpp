@@ -45,8 +45,9 @@ bool FrontendHandler::wants(char type) const {
   // prepared in SQL, refused). A Bind is seen even before reply tracking starts: handling it
   // is what starts the tracking at the boundary, for a statement prepared while no migration
   // applied.
-  return (!prepared_.empty() || !sql_prepared_.empty()) &&
-         (type == fe::kBind || type == fe::kDescribe || type == fe::kClose);
+  return ((!prepared_.empty() || !sql_prepared_.empty()) &&
+          (type == fe::kBind || type == fe::kDescribe || type == fe::kClose)) ||
+         (type == fe::kExecute && !copy_portals_.empty());
 }
 
 void FrontendHandler::on_streamed(char type) { sent(type); }
@@ -481,6 +482,9 @@ FrameAction FrontendHandler::on_frame(const protocol::Frame& frame, protocol::Me
       return on_bind(frame, out);
     case fe::kDescribe:
       return on_describe(frame, out);
+    case fe::kExecute:
+      arm_copy_portal(frame);
+      break;
     case fe::kTerminate:
       state_.terminate_sent = true;
       break;
@@ -533,11 +537,45 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
     watch_staged_completes();
   }
   if (armed_copy_) {
-    copy_ = std::make_unique<rewrite::CopyRowTransformer>(*armed_copy_->copy);
-    copy_failed_ = false;
-    armed_copy_.reset();
+    arm_copy(*std::exchange(armed_copy_, nullptr)->copy);
   }
   return FrameAction::replace;
+}
+
+void FrontendHandler::arm_copy(const rewrite::CopyPlan& plan) {
+  copy_ = std::make_unique<rewrite::CopyRowTransformer>(plan);
+  copy_failed_ = false;
+  state_.copy_in_columns = plan.input_columns;
+}
+
+void FrontendHandler::bound_to_portal(std::string_view portal, const PreparedStatement* stmt) {
+  auto it = std::find_if(copy_portals_.begin(), copy_portals_.end(),
+                         [portal](const CopyPortal& p) { return p.first == portal; });
+  if (stmt != nullptr && stmt->copy) {
+    if (it == copy_portals_.end()) {
+      copy_portals_.emplace_back(std::string(portal), stmt->copy);
+    } else {
+      it->second = stmt->copy;
+    }
+  } else if (it != copy_portals_.end()) {
+    copy_portals_.erase(it);  // the name now holds another statement's portal
+  }
+}
+
+void FrontendHandler::arm_copy_portal(const protocol::Frame& frame) {
+  auto execute = protocol::decode_execute(frame.body);
+  if (!execute) {
+    return;  // malformed: the server says so
+  }
+  auto it = std::find_if(copy_portals_.begin(), copy_portals_.end(),
+                         [&](const CopyPortal& p) { return p.first == execute->portal; });
+  if (it == copy_portals_.end()) {
+    return;
+  }
+  // Postgres runs a COPY's portal once: a second Execute of it copies nothing.
+  const auto copy = std::move(it->second);
+  copy_portals_.erase(it);
+  arm_copy(*copy->copy);
 }
 
 void FrontendHandler::watch_staged_completes() {
@@ -600,21 +638,20 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   } else {
     prepared.rewritten.clear();
   }
+  prepared.copy = std::move(armed_copy_);
   sent(frame.type);
   if (decision == Decision::forward) {
     return FrameAction::forward;
   }
   protocol::encode_parse(out, parse->statement, replacement_, parse->param_types);
-  if (armed_copy_) {
-    copy_ = std::make_unique<rewrite::CopyRowTransformer>(*armed_copy_->copy);
-    copy_failed_ = false;
-    armed_copy_.reset();
-  }
   return FrameAction::replace;
 }
 
 FrameAction FrontendHandler::on_close(const protocol::Frame& frame) {
-  if (auto close = protocol::decode_describe_or_close(frame.body); close && close->kind == 'S') {
+  auto close = protocol::decode_describe_or_close(frame.body);
+  if (close && close->kind == 'P' && !copy_portals_.empty()) {
+    bound_to_portal(close->name, nullptr);
+  } else if (close && close->kind == 'S') {
     prepared_.erase(close->name);
     if (!sql_prepared_.empty()) {
       sql_prepared_.erase(std::string(close->name));  // the server's Close drops either kind
@@ -668,6 +705,9 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
                          ". Prepare or describe the statement again."),
                  out);
     return FrameAction::replace;
+  }
+  if (!copy_portals_.empty() || (stmt != nullptr && stmt->copy)) {
+    bound_to_portal(bind->portal, stmt);
   }
   sent(frame.type);
   return FrameAction::forward;
@@ -758,7 +798,6 @@ std::optional<FrameAction> FrontendHandler::prepare_again(std::string_view state
                                                           PreparedStatement& stmt,
                                                           protocol::MessageWriter& out) {
   Decision decision = decide(stmt.sql);
-  armed_copy_.reset();
   if (decision == Decision::suspend) {
     return FrameAction::suspend;
   }
@@ -767,6 +806,7 @@ std::optional<FrameAction> FrontendHandler::prepare_again(std::string_view state
     reject_batch(replacement_, out);
     return FrameAction::replace;
   }
+  stmt.copy = std::move(armed_copy_);
   const bool rewritten = decision == Decision::rewritten;
   std::string_view text = rewritten ? std::string_view(replacement_) : stmt.sql;
   // After a re-prepare the server skipped, the text it has is not known.
@@ -911,18 +951,15 @@ FrameAction FrontendHandler::on_copy(const protocol::Frame& frame, protocol::Mes
       sent(frame.type);
       return copy_failed_ ? FrameAction::drop : FrameAction::forward;
     default:
-      // Sync/Flush during COPY, or a message that ends it (the server aborts the COPY).
-      if (frame.type != fe::kSync && frame.type != fe::kFlush) {
-        copy_.reset();
+      // Sync/Flush during COPY (or after the Execute that starts it), or a message that ends
+      // it: the server aborts the COPY, or it never started (an error came first).
+      if (frame.type == fe::kSync || frame.type == fe::kFlush) {
+        sent(frame.type);
+        return FrameAction::forward;
       }
-      if (frame.type == fe::kQuery || frame.type == fe::kParse) {
-        return on_frame(frame, out);
-      }
-      if (frame.type == fe::kTerminate) {
-        state_.terminate_sent = true;
-      }
-      sent(frame.type);
-      return FrameAction::forward;
+      copy_.reset();
+      state_.copy_in_columns = 0;
+      return on_frame(frame, out);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "protocol/message_types.hpp"
@@ -71,6 +72,13 @@ class FrontendHandler {
   void watch_staged_completes();
   FrameAction on_parse(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_copy(const protocol::Frame& frame, protocol::MessageWriter& out);
+  /// Starts transforming the data rows of a COPY FROM STDIN sent rewritten.
+  void arm_copy(const rewrite::CopyPlan& plan);
+  /// Records that `portal` holds a run of `stmt` (null: of no COPY the proxy transforms).
+  void bound_to_portal(std::string_view portal, const PreparedStatement* stmt);
+  /// An Execute of a portal bound to a rewritten COPY starts its transform: the server asks
+  /// for the data of that run.
+  void arm_copy_portal(const protocol::Frame& frame);
   FrameAction on_close(const protocol::Frame& frame);
   /// A Bind: prepares its statement again if the flags or the search_path changed since, and
   /// refuses it (as Postgres does) when it asks for a result column in binary whose type has
@@ -160,6 +168,10 @@ class FrontendHandler {
   std::shared_ptr<const rewrite::RewriteResult> armed_copy_;
   // Set by a text with a staged COPY: its statements' CommandCompletes to hide or retag.
   std::shared_ptr<const rewrite::RewriteResult> armed_staging_;
+  // Portals bound to a rewritten COPY FROM STDIN and not yet executed, by name (few: one
+  // each until its Execute).
+  using CopyPortal = std::pair<std::string, std::shared_ptr<const rewrite::RewriteResult>>;
+  std::vector<CopyPortal> copy_portals_;
   // Active while copy data flows; on the heap, as every idle session holds this object.
   std::unique_ptr<rewrite::CopyRowTransformer> copy_;
   bool copy_failed_ = false;

@@ -10,6 +10,10 @@
 #include <unordered_map>
 #include <vector>
 
+namespace switchyard::rewrite {
+struct RewriteResult;
+}  // namespace switchyard::rewrite
+
 namespace switchyard::proxy {
 
 /// An epoch no session reaches: the statement is prepared again at its next Bind or Describe
@@ -42,6 +46,9 @@ struct PreparedStatement {
   std::string rewritten;
   /// Set while a re-prepare has changed the result types the client was told.
   std::unique_ptr<ResultChange> result_change;
+  /// A rewritten COPY FROM STDIN: its result, whose plan transforms the data rows of each run
+  /// (from the Execute of a portal bound to the statement).
+  std::shared_ptr<const rewrite::RewriteResult> copy;
 
   /// The client learns the statement's result types as the server has them now.
   void results_told() { result_change.reset(); }

@@ -97,3 +97,60 @@ class PreparedPathsTest(RewriteCase):
             self.assertIn("search_path", err[0]["M"])
         self.assertEqual(self.rows("users"), [(2, "public", "public")])
         self.assertEqual(self.rows("s7.users"), [(3, "tenant", None)])
+
+    def start_copy(self, conn, data):
+        """Sends what starts a COPY FROM STDIN; returns its CopyInResponse's column formats."""
+        conn.send(data)
+        kind, payload = conn.read_message()
+        while kind == b"2":  # BindComplete
+            kind, payload = conn.read_message()
+        self.assertEqual(kind, b"G", wire.parse_fields(payload) if kind == b"E" else kind)
+        return copy_in_columns(payload)
+
+    def finish_copy(self, conn, rows, sync=False):
+        conn.send(wire.copy_data(rows) + wire.copy_done() + (wire.sync() if sync else b""))
+        answer = conn.read_until_ready()
+        self.assertEqual(wire.errors(answer), [])
+        return wire.cstring(answer[0][1])
+
+    def test_a_copy_started_by_execute_gets_its_rows_rewritten(self):
+        with self.raw_session() as conn:
+            self.run_ok(conn, wire.parse("COPY users (id, status) FROM STDIN", "cp") +
+                        wire.describe(b"S", "cp") + wire.sync())
+            # As tokio-postgres' copy_in: Bind, Execute, Sync (which the server ignores in
+            # COPY), then the data, CopyDone and Sync.
+            self.assertEqual(self.start_copy(conn, wire.bind((), "", "cp") + wire.execute() +
+                                             wire.sync()), (0, [0, 0]))
+            self.assertEqual(self.finish_copy(conn, b"1\tone\n2\ttwo\n", sync=True), "COPY 2")
+            # The same statement again, in a named portal, with Flush.
+            self.assertEqual(self.start_copy(conn, wire.bind((), "p", "cp") +
+                                             wire.execute("p") + wire.flush()), (0, [0, 0]))
+            self.assertEqual(self.finish_copy(conn, b"3\tthree\n", sync=True), "COPY 1")
+            # After a flip the statement is prepared again, and its rows follow the new list.
+            self.proxy.reload([migration(RENAME, writes="new", reads="new")])
+            self.start_copy(conn, wire.bind((), "", "cp") + wire.execute() + wire.sync())
+            self.assertEqual(self.finish_copy(conn, b"4\tfour\n", sync=True), "COPY 1")
+            # A run refused before its data (a Bind with a parameter too many): the next
+            # messages are handled as ever, and the next run gets its rows rewritten.
+            self.proxy.reload(self.MIGRATIONS)
+            conn.send(wire.bind(("1",), "", "cp") + wire.execute() + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "08P01")
+            self.start_copy(conn, wire.bind((), "", "cp") + wire.execute() + wire.sync())
+            self.assertEqual(self.finish_copy(conn, b"5\tfive\n", sync=True), "COPY 1")
+        self.assertEqual(self.rows("users"), [(1, "one", "one"), (2, "two", "two"),
+                                              (3, "three", "three"), (4, None, "four"),
+                                              (5, "five", "five")])
+
+    def test_a_copy_in_response_announces_the_clients_columns(self):
+        with self.raw_session() as conn:
+            # The server is asked for (status, id, state); the client named two columns.
+            self.assertEqual(self.start_copy(conn, wire.query(
+                "COPY users (status, id) FROM STDIN")), (0, [0, 0]))
+            self.assertEqual(self.finish_copy(conn, b"one\t1\n"), "COPY 1")
+            self.assertEqual(self.start_copy(conn, wire.query(
+                "COPY users (status, id) FROM STDIN (FORMAT binary)")), (1, [1, 1]))
+            row = (struct.pack("!h", 2) + struct.pack("!i", 3) + b"two" +
+                   struct.pack("!i", 4) + struct.pack("!i", 2))
+            data = b"PGCOPY\n\xff\r\n\0" + struct.pack("!ii", 0, 0) + row + struct.pack("!h", -1)
+            self.assertEqual(self.finish_copy(conn, data), "COPY 1")
+        self.assertEqual(self.rows("users"), [(1, "one", "one"), (2, "two", "two")])
