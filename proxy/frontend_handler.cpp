@@ -17,6 +17,7 @@
 #include "rewrite/search_path_setting.hpp"
 #include "rewrite/session_change.hpp"
 #include "rewrite/sql_prepared.hpp"
+#include "rewrite/sql_text.hpp"
 
 namespace switchyard::proxy {
 namespace {
@@ -95,6 +96,12 @@ void FrontendHandler::reject_batch(const std::string& rejection, protocol::Messa
 
 void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& decision,
                                             bool from_query) {
+  const std::vector<rewrite::RoleChange> roles =
+      rewrite_.active() ? rewrite::role_changes(sql) : std::vector<rewrite::RoleChange>{};
+  if (!roles.empty() && (decision == Decision::forward || decision == Decision::rewritten) &&
+      !rewrite::detail::sole_statement_verb(sql)) {
+    refuse_role_change_beside(sql, decision);
+  }
   std::optional<rewrite::SqlPrepared> named;
   if (decision == Decision::forward || decision == Decision::rewritten) {
     named = rewrite::sql_prepared(sql);
@@ -116,7 +123,7 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
     }
   }
   // DEALLOCATE before PREPARE: the order in which a text drops a name and prepares it again.
-  follow_session_statements(sql);
+  follow_session_statements(sql, roles);
   if (named) {
     record_sql_prepared(*named, sql,
                         decision == Decision::rewritten ? std::string_view(replacement_) : sql);
@@ -135,7 +142,28 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
   }
 }
 
-void FrontendHandler::follow_session_statements(std::string_view sql) {
+void FrontendHandler::refuse_role_change_beside(std::string_view sql, Decision& decision) {
+  const TextRewrite refusal = rewrite_.refuse_role_change_beside(sql);
+  if (!refusal) {
+    return;
+  }
+  if (refusal->outcome == rewrite::Outcome::passthrough_unsupported) {
+    metrics_.statements_passthrough.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("event=unsupported_passthrough session={} reason={}", session_id_,
+                 log_value(refusal->reason));
+    return;
+  }
+  metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn("event=statement_rejected session={} reason={}", session_id_,
+               log_value(refusal->reason));
+  replacement_ = rewrite::rejection_sql(refusal->reason);
+  armed_copy_.reset();
+  armed_staging_.reset();
+  decision = Decision::rejected;
+}
+
+void FrontendHandler::follow_session_statements(std::string_view sql,
+                                                const std::vector<rewrite::RoleChange>& roles) {
   const bool follow_search_path = rewrite_.active();  // else no names to resolve
   const bool follow_prepared = !prepared_.empty() || !sql_prepared_.empty();
   if (!follow_prepared && !follow_search_path) {
@@ -158,6 +186,9 @@ void FrontendHandler::follow_session_statements(std::string_view sql) {
   }
   if (auto change = rewrite::search_path_change(sql)) {
     rewrite_.apply(*change, state_.tracker.outstanding());
+  }
+  for (const rewrite::RoleChange& change : roles) {
+    rewrite_.apply(change, state_.tracker.outstanding());
   }
 }
 

@@ -107,9 +107,14 @@ class FrontendHandler {
                                   protocol::MessageWriter& out);
   /// Records a message sent upstream with the two trackers.
   void sent(char type, bool hidden = false);
-  /// Keeps the session's search_path and the prepared-statement registry in step with the
-  /// SET/RESET/DEALLOCATE/DISCARD statements the client sends.
-  void follow_session_statements(std::string_view sql);
+  /// Keeps the session's search_path, current_user and the prepared-statement registry in step
+  /// with the SET/RESET/DEALLOCATE/DISCARD statements the client sends.
+  void follow_session_statements(std::string_view sql,
+                                 const std::vector<rewrite::RoleChange>& roles);
+  /// A text of several statements that changes the role while "$user" is in the path and may
+  /// name a mapped table: the rewrite resolved its names under the role before. Refused (turns
+  /// `decision` into rejected) or, under passthrough, logged and counted.
+  void refuse_role_change_beside(std::string_view sql, Decision& decision);
   void reject_batch(const std::string& rejection, protocol::MessageWriter& out);
   /// For a text that may change the session (rewrite::may_change_session): when it EXECUTEs in
   /// SQL a statement whose rewrite has changed since its PREPARE (the server would run the

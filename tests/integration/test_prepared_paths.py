@@ -154,3 +154,73 @@ class PreparedPathsTest(RewriteCase):
             data = b"PGCOPY\n\xff\r\n\0" + struct.pack("!ii", 0, 0) + row + struct.pack("!h", -1)
             self.assertEqual(self.finish_copy(conn, data), "COPY 1")
         self.assertEqual(self.rows("users"), [(1, "one", "one"), (2, "two", "two")])
+
+
+@requires_proxy
+class CurrentUserTest(RewriteCase):
+    """"$user" in the search_path is current_user, which SET ROLE and SET SESSION AUTHORIZATION
+    change: the superuser's own schema has a users table that is not mapped, alice has none."""
+
+    MIGRATIONS = [migration(RENAME, writes="both", reads="old")]
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.create_role("alice", "alice-pw")
+        cls.pg.query("CREATE SCHEMA postgres; "
+                     "CREATE TABLE postgres.users (id int PRIMARY KEY, status text, state text); "
+                     "GRANT ALL ON public.users TO alice")
+
+    def setUp(self):
+        super().setUp()
+        self.direct("TRUNCATE postgres.users")
+
+    def run_ok(self, conn, data):
+        conn.send(data)
+        answer = conn.read_until_ready()
+        self.assertEqual(wire.errors(answer), [])
+        return answer
+
+    def insert(self, conn, row_id, status):
+        self.run_ok(conn, wire.query(f"INSERT INTO users (id, status) VALUES ({row_id}, "
+                                     f"'{status}')"))
+
+    def test_writes_follow_the_role_that_user_stands_for(self):
+        with self.raw_session() as conn:
+            self.run_ok(conn, wire.parse(INSERT, "ins") + wire.sync())
+            self.insert(conn, 1, "own schema")
+            self.run_ok(conn, wire.query("SET ROLE alice"))
+            self.insert(conn, 2, "set role")
+            self.run_ok(conn, wire.bind(("3", "prepared"), "", "ins") + wire.execute() +
+                        wire.sync())
+            self.run_ok(conn, wire.query("RESET ROLE"))
+            self.insert(conn, 4, "reset role")
+            self.run_ok(conn, wire.query("SET SESSION AUTHORIZATION alice"))
+            self.insert(conn, 5, "session authorization")
+            self.run_ok(conn, wire.query("RESET SESSION AUTHORIZATION"))
+            # Undone with its transaction, as the server undoes it.
+            self.run_ok(conn, wire.query("BEGIN; SET ROLE alice"))
+            self.run_ok(conn, wire.query("ROLLBACK"))
+            self.insert(conn, 6, "rolled back")
+            self.run_ok(conn, wire.query("BEGIN; SET LOCAL ROLE alice"))
+            self.insert(conn, 7, "local role")
+            self.run_ok(conn, wire.query("COMMIT"))
+            self.insert(conn, 8, "after local")
+            self.run_ok(conn, wire.bind(("9", "prepared again"), "", "ins") + wire.execute() +
+                        wire.sync())
+            # In one text the rewrite cannot follow the change for the statements after it.
+            err = wire.errors(conn.simple(
+                "SET ROLE alice; INSERT INTO users (id, status) VALUES (10, 'one text')"))
+            self.assertEqual(err[0]["C"], "0A000", err)
+            self.assertIn("query of its own", err[0]["M"])
+            self.run_ok(conn, wire.query("SET ROLE alice; SELECT 1"))
+            self.insert(conn, 11, "after both")
+        self.assertEqual(self.rows("public.users"), [(2, "set role", "set role"),
+                                                     (3, "prepared", "prepared"),
+                                                     (5, "session authorization",
+                                                      "session authorization"),
+                                                     (7, "local role", "local role"),
+                                                     (11, "after both", "after both")])
+        self.assertEqual(self.rows("postgres.users"),
+                         [(1, "own schema", None), (4, "reset role", None),
+                          (6, "rolled back", None), (8, "after local", None),
+                          (9, "prepared again", None)])
