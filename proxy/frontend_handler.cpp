@@ -106,6 +106,13 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
   if (decision == Decision::forward || decision == Decision::rewritten) {
     named = rewrite::sql_prepared(sql);
   }
+  if (named && !named->executed.empty() && rewrite_.active() &&
+      (!roles.empty() || rewrite::search_path_change(sql))) {
+    refuse_path_change_beside_execute(*named, decision);
+    if (decision == Decision::rejected) {
+      named.reset();
+    }
+  }
   std::string again;  // statements that prepare stale names again, in front of the text
   if (named) {
     auto refusal = stale_sql_execute(*named, from_query ? &again : nullptr);
@@ -143,7 +150,34 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
 }
 
 void FrontendHandler::refuse_role_change_beside(std::string_view sql, Decision& decision) {
-  const TextRewrite refusal = rewrite_.refuse_role_change_beside(sql);
+  apply_refusal(rewrite_.refuse_role_change_beside(sql), decision);
+}
+
+void FrontendHandler::refuse_path_change_beside_execute(const rewrite::SqlPrepared& found,
+                                                        Decision& decision) {
+  for (const std::string& name : found.executed) {
+    if (std::find(found.prepared.begin(), found.prepared.end(), name) != found.prepared.end()) {
+      continue;  // prepared in the text, under the path it holds there
+    }
+    std::vector<std::string_view> texts;
+    if (const PreparedStatement* stmt = prepared_.find(name)) {
+      texts.emplace_back(stmt->sql);
+    }
+    if (const auto* known = sql_prepared_.find(name)) {
+      for (const SqlPreparedStatements::Text& text : *known) {
+        texts.emplace_back(text.text);
+      }
+    }
+    for (std::string_view text : texts) {
+      apply_refusal(rewrite_.refuse_path_change_beside_execute(text), decision);
+      if (decision == Decision::rejected) {
+        return;
+      }
+    }
+  }
+}
+
+void FrontendHandler::apply_refusal(const TextRewrite& refusal, Decision& decision) {
   if (!refusal) {
     return;
   }

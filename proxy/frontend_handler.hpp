@@ -115,6 +115,12 @@ class FrontendHandler {
   /// name a mapped table: the rewrite resolved its names under the role before. Refused (turns
   /// `decision` into rejected) or, under passthrough, logged and counted.
   void refuse_role_change_beside(std::string_view sql, Decision& decision);
+  /// A text that changes the search_path or the role and EXECUTEs a statement it did not
+  /// prepare, which may name a mapped table: its rewrite was checked under the path before the
+  /// text, and the server analyzes it again under the new one. Refused as above.
+  void refuse_path_change_beside_execute(const rewrite::SqlPrepared& found, Decision& decision);
+  /// Turns `decision` into rejected for a refusal, or logs and counts it under passthrough.
+  void apply_refusal(const TextRewrite& refusal, Decision& decision);
   void reject_batch(const std::string& rejection, protocol::MessageWriter& out);
   /// For a text that may change the session (rewrite::may_change_session): when it EXECUTEs in
   /// SQL a statement whose rewrite has changed since its PREPARE (the server would run the

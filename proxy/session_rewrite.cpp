@@ -226,6 +226,18 @@ TextRewrite SessionRewrite::refuse_role_change_beside(std::string_view sql) cons
       "role change in a query of its own");
 }
 
+TextRewrite SessionRewrite::refuse_path_change_beside_execute(std::string_view prepared) const {
+  if (rules_ == nullptr || !rules_->rewriter->may_touch(prepared)) {
+    return {};
+  }
+  // Postgres analyzes the statement again under the path in force at the EXECUTE; the proxy
+  // checked its rewrite under the path before the text.
+  return refusal_naming_tables(
+      prepared,
+      "the text changes the search_path or the role and EXECUTEs a statement prepared before, "
+      "which the server analyzes again under the new path: send the SET in a query of its own");
+}
+
 TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query, std::string& filled) {
   if (!new_descendants_.empty()) [[unlikely]] {
     if (TextRewrite refusal = refuse_new_descendant(sql)) {

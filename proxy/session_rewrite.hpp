@@ -97,6 +97,9 @@ class SessionRewrite {
   /// The refusal of a text of several statements that changes the role while "$user" is in
   /// the path, when it may name a mapped table; null when there is none.
   TextRewrite refuse_role_change_beside(std::string_view sql) const;
+  /// The refusal of a text that changes the search_path or the role and EXECUTEs a statement
+  /// prepared earlier as `prepared`, when that may name a mapped table; null when there is none.
+  TextRewrite refuse_path_change_beside_execute(std::string_view prepared) const;
   /// Follows the server's standard_conforming_strings (its ParameterStatus).
   void set_standard_strings(bool on) { standard_strings_ = on; }
 

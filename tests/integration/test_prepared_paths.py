@@ -95,8 +95,15 @@ class PreparedPathsTest(RewriteCase):
             err = wire.errors(conn.read_until_ready())
             self.assertEqual(err[0]["C"], "0A000", err)
             self.assertIn("search_path", err[0]["M"])
+            # A SET and an EXECUTE in one text: checked under the path before the text, run
+            # under the new one: refused, nothing run.
+            self.run_ok(conn, wire.query("SET search_path = s7, public"))
+            err = wire.errors(conn.simple("SET search_path = public; EXECUTE p1 (5, 'one text')"))
+            self.assertEqual(err[0]["C"], "0A000", err)
+            self.assertIn("query of its own", err[0]["M"])
+            self.run_ok(conn, wire.query("EXECUTE p1 (6, 'tenant')"))
         self.assertEqual(self.rows("users"), [(2, "public", "public")])
-        self.assertEqual(self.rows("s7.users"), [(3, "tenant", None)])
+        self.assertEqual(self.rows("s7.users"), [(3, "tenant", None), (6, "tenant", None)])
 
     def start_copy(self, conn, data):
         """Sends what starts a COPY FROM STDIN; returns its CopyInResponse's column formats."""
