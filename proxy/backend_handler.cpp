@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "protocol/command_complete.hpp"
+#include "protocol/copy_response.hpp"
 #include "protocol/parameter_description.hpp"
 #include "protocol/row_description.hpp"
 
@@ -28,6 +29,19 @@ FrameAction BackendHandler::tell_as_copy(const protocol::Frame& frame,
     return FrameAction::forward;  // not an INSERT's: out of step, told as it is
   }
   protocol::encode_command_complete(out, *told);
+  return FrameAction::replace;
+}
+
+FrameAction BackendHandler::copy_in_as_sent(const protocol::Frame& frame,
+                                            protocol::MessageWriter& out) {
+  const std::size_t columns = std::exchange(state_.copy_in_columns, 0);
+  auto response = protocol::decode_copy_response(frame.body);
+  if (!response || response->column_formats.size() == columns) {
+    return FrameAction::forward;
+  }
+  // A COPY reads every column in its one format.
+  response->column_formats.assign(columns, response->format);
+  protocol::encode_copy_response(out, protocol::backend::kCopyInResponse, *response);
   return FrameAction::replace;
 }
 

@@ -56,6 +56,9 @@ class BackendHandler {
     if (tell_as_copy_) {
       return tell_as_copy(frame, out);
     }
+    if (frame.type == be::kCopyInResponse && state_.copy_in_columns > 0) {
+      return copy_in_as_sent(frame, out);
+    }
     if (frame.type == be::kParameterStatus) {
       follow_parameter(frame.body);
       return FrameAction::forward;
@@ -168,6 +171,9 @@ class BackendHandler {
   bool track_command_complete();
   // The staged COPY's INSERT: "INSERT 0 n" told as "COPY n". Out of line: rare.
   FrameAction tell_as_copy(const protocol::Frame& frame, protocol::MessageWriter& out);
+  // The CopyInResponse of a COPY sent with more columns than the client named, told with the
+  // client's columns (a binary COPY writer checks their number). Out of line: rare.
+  FrameAction copy_in_as_sent(const protocol::Frame& frame, protocol::MessageWriter& out);
   // An error in a client's text that has statements in front of it: its position (field 'P',
   // in characters) is told from the start of the client's text. Out of line: rare.
   FrameAction shift_position(const protocol::Frame& frame, protocol::MessageWriter& out);

@@ -17,6 +17,7 @@
 #include "rewrite/search_path_setting.hpp"
 #include "rewrite/session_change.hpp"
 #include "rewrite/sql_prepared.hpp"
+#include "rewrite/sql_text.hpp"
 
 namespace switchyard::proxy {
 namespace {
@@ -45,8 +46,9 @@ bool FrontendHandler::wants(char type) const {
   // prepared in SQL, refused). A Bind is seen even before reply tracking starts: handling it
   // is what starts the tracking at the boundary, for a statement prepared while no migration
   // applied.
-  return (!prepared_.empty() || !sql_prepared_.empty()) &&
-         (type == fe::kBind || type == fe::kDescribe || type == fe::kClose);
+  return ((!prepared_.empty() || !sql_prepared_.empty()) &&
+          (type == fe::kBind || type == fe::kDescribe || type == fe::kClose)) ||
+         (type == fe::kExecute && !copy_portals_.empty());
 }
 
 void FrontendHandler::on_streamed(char type) { sent(type); }
@@ -94,9 +96,22 @@ void FrontendHandler::reject_batch(const std::string& rejection, protocol::Messa
 
 void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& decision,
                                             bool from_query) {
+  const std::vector<rewrite::RoleChange> roles =
+      rewrite_.active() ? rewrite::role_changes(sql) : std::vector<rewrite::RoleChange>{};
+  if (!roles.empty() && (decision == Decision::forward || decision == Decision::rewritten) &&
+      !rewrite::detail::sole_statement_verb(sql)) {
+    refuse_role_change_beside(sql, decision);
+  }
   std::optional<rewrite::SqlPrepared> named;
   if (decision == Decision::forward || decision == Decision::rewritten) {
     named = rewrite::sql_prepared(sql);
+  }
+  if (named && !named->executed.empty() && rewrite_.active() &&
+      (!roles.empty() || rewrite::search_path_change(sql))) {
+    refuse_path_change_beside_execute(*named, decision);
+    if (decision == Decision::rejected) {
+      named.reset();
+    }
   }
   std::string again;  // statements that prepare stale names again, in front of the text
   if (named) {
@@ -115,7 +130,7 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
     }
   }
   // DEALLOCATE before PREPARE: the order in which a text drops a name and prepares it again.
-  follow_session_statements(sql);
+  follow_session_statements(sql, roles);
   if (named) {
     record_sql_prepared(*named, sql,
                         decision == Decision::rewritten ? std::string_view(replacement_) : sql);
@@ -134,7 +149,55 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
   }
 }
 
-void FrontendHandler::follow_session_statements(std::string_view sql) {
+void FrontendHandler::refuse_role_change_beside(std::string_view sql, Decision& decision) {
+  apply_refusal(rewrite_.refuse_role_change_beside(sql), decision);
+}
+
+void FrontendHandler::refuse_path_change_beside_execute(const rewrite::SqlPrepared& found,
+                                                        Decision& decision) {
+  for (const std::string& name : found.executed) {
+    if (std::find(found.prepared.begin(), found.prepared.end(), name) != found.prepared.end()) {
+      continue;  // prepared in the text, under the path it holds there
+    }
+    std::vector<std::string_view> texts;
+    if (const PreparedStatement* stmt = prepared_.find(name)) {
+      texts.emplace_back(stmt->sql);
+    }
+    if (const auto* known = sql_prepared_.find(name)) {
+      for (const SqlPreparedStatements::Text& text : *known) {
+        texts.emplace_back(text.text);
+      }
+    }
+    for (std::string_view text : texts) {
+      apply_refusal(rewrite_.refuse_path_change_beside_execute(text), decision);
+      if (decision == Decision::rejected) {
+        return;
+      }
+    }
+  }
+}
+
+void FrontendHandler::apply_refusal(const TextRewrite& refusal, Decision& decision) {
+  if (!refusal) {
+    return;
+  }
+  if (refusal->outcome == rewrite::Outcome::passthrough_unsupported) {
+    metrics_.statements_passthrough.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("event=unsupported_passthrough session={} reason={}", session_id_,
+                 log_value(refusal->reason));
+    return;
+  }
+  metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn("event=statement_rejected session={} reason={}", session_id_,
+               log_value(refusal->reason));
+  replacement_ = rewrite::rejection_sql(refusal->reason);
+  armed_copy_.reset();
+  armed_staging_.reset();
+  decision = Decision::rejected;
+}
+
+void FrontendHandler::follow_session_statements(std::string_view sql,
+                                                const std::vector<rewrite::RoleChange>& roles) {
   const bool follow_search_path = rewrite_.active();  // else no names to resolve
   const bool follow_prepared = !prepared_.empty() || !sql_prepared_.empty();
   if (!follow_prepared && !follow_search_path) {
@@ -157,6 +220,9 @@ void FrontendHandler::follow_session_statements(std::string_view sql) {
   }
   if (auto change = rewrite::search_path_change(sql)) {
     rewrite_.apply(*change, state_.tracker.outstanding());
+  }
+  for (const rewrite::RoleChange& change : roles) {
+    rewrite_.apply(change, state_.tracker.outstanding());
   }
 }
 
@@ -243,14 +309,14 @@ bool FrontendHandler::sql_prepared_runs(const std::string& name) {
   }
   // Whichever of the texts the server has must run as the flags now rewrite it.
   for (SqlPreparedStatements::Text& prepared : *texts) {
-    if (prepared.generation == rewrite_.generation()) {
+    if (prepared.epoch == rewrite_.epoch()) {
       continue;
     }
     if (prepared.text.empty() ||
         !rewrite_still(prepared.text, /*from_query=*/true, prepared.sent)) {
       return false;
     }
-    prepared.generation = rewrite_.generation();  // the change of flags does not touch it
+    prepared.epoch = rewrite_.epoch();  // the change of flags or path does not touch it
   }
   return true;
 }
@@ -267,7 +333,7 @@ std::optional<std::string> FrontendHandler::prepare_sql_again(const std::string&
     return std::nullopt;  // the flags now refuse it, or the catalog cannot tell
   }
   std::string statements = rewrite::sql_prepare_again(name, *now);
-  sql_prepared_.reprepare_sent(name, *prepare, std::move(*now), rewrite_.generation(), reprepare);
+  sql_prepared_.reprepare_sent(name, *prepare, std::move(*now), rewrite_.epoch(), reprepare);
   spdlog::debug("event=sql_reprepare session={} statement={} generation={}", session_id_,
                 log_value(name), rewrite_.generation());
   metrics_.statements_reprepared.fetch_add(1, std::memory_order_relaxed);
@@ -293,12 +359,12 @@ std::optional<std::string> FrontendHandler::stale_sql_prepared(const std::string
 
 std::optional<std::string> FrontendHandler::stale_protocol_statement(const std::string& name) {
   PreparedStatement* stmt = prepared_.find(name);
-  if (stmt == nullptr || stmt->generation == rewrite_.generation()) {
+  if (stmt == nullptr || stmt->epoch == rewrite_.epoch()) {
     return std::nullopt;
   }
-  if (stmt->generation != kPrepareAgain &&
+  if (stmt->epoch != kPrepareAgain &&
       rewrite_still(stmt->sql, /*from_query=*/false, stmt->sent())) {
-    stmt->generation = rewrite_.generation();
+    stmt->epoch = rewrite_.epoch();
     return std::nullopt;
   }
   if (awaiting_catalog_) {
@@ -315,20 +381,22 @@ std::string FrontendHandler::stale_refusal(const std::string& name, std::string_
   spdlog::warn("event=sql_prepared_stale session={} statement={}", session_id_, log_value(name));
   metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
   return "switchyard: prepared statement \"" + name + "\" was prepared " + std::string(how) +
-         " before the migrations' flags changed, and their rewrite of it changed since; " + fix;
+         " before the migrations' flags or the session's search_path changed, and its rewrite "
+         "changed since; " +
+         fix;
 }
 
 void FrontendHandler::record_sql_prepared(const rewrite::SqlPrepared& found, std::string_view sql,
                                           std::string_view sent) {
   for (std::size_t i = 0; i < found.prepared.size(); ++i) {
     sql_prepared_.prepared(found.prepared[i], sql, sent, found.prepare_statements[i],
-                           rewrite_.generation());
+                           rewrite_.epoch());
   }
 }
 
 bool FrontendHandler::older_under_name(std::string_view name) {
-  const std::uint64_t now = rewrite_.generation();
-  if (const PreparedStatement* stmt = prepared_.find(name); stmt && stmt->generation != now) {
+  const std::uint64_t now = rewrite_.epoch();
+  if (const PreparedStatement* stmt = prepared_.find(name); stmt && stmt->epoch != now) {
     return true;
   }
   if (sql_prepared_.empty()) {
@@ -479,6 +547,9 @@ FrameAction FrontendHandler::on_frame(const protocol::Frame& frame, protocol::Me
       return on_bind(frame, out);
     case fe::kDescribe:
       return on_describe(frame, out);
+    case fe::kExecute:
+      arm_copy_portal(frame);
+      break;
     case fe::kTerminate:
       state_.terminate_sent = true;
       break;
@@ -531,11 +602,45 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
     watch_staged_completes();
   }
   if (armed_copy_) {
-    copy_ = std::make_unique<rewrite::CopyRowTransformer>(*armed_copy_->copy);
-    copy_failed_ = false;
-    armed_copy_.reset();
+    arm_copy(*std::exchange(armed_copy_, nullptr)->copy);
   }
   return FrameAction::replace;
+}
+
+void FrontendHandler::arm_copy(const rewrite::CopyPlan& plan) {
+  copy_ = std::make_unique<rewrite::CopyRowTransformer>(plan);
+  copy_failed_ = false;
+  state_.copy_in_columns = plan.input_columns;
+}
+
+void FrontendHandler::bound_to_portal(std::string_view portal, const PreparedStatement* stmt) {
+  auto it = std::find_if(copy_portals_.begin(), copy_portals_.end(),
+                         [portal](const CopyPortal& p) { return p.first == portal; });
+  if (stmt != nullptr && stmt->copy) {
+    if (it == copy_portals_.end()) {
+      copy_portals_.emplace_back(std::string(portal), stmt->copy);
+    } else {
+      it->second = stmt->copy;
+    }
+  } else if (it != copy_portals_.end()) {
+    copy_portals_.erase(it);  // the name now holds another statement's portal
+  }
+}
+
+void FrontendHandler::arm_copy_portal(const protocol::Frame& frame) {
+  auto execute = protocol::decode_execute(frame.body);
+  if (!execute) {
+    return;  // malformed: the server says so
+  }
+  auto it = std::find_if(copy_portals_.begin(), copy_portals_.end(),
+                         [&](const CopyPortal& p) { return p.first == execute->portal; });
+  if (it == copy_portals_.end()) {
+    return;
+  }
+  // Postgres runs a COPY's portal once: a second Execute of it copies nothing.
+  const auto copy = std::move(it->second);
+  copy_portals_.erase(it);
+  arm_copy(*copy->copy);
 }
 
 void FrontendHandler::watch_staged_completes() {
@@ -591,28 +696,27 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   prepared.sql.assign(parse->query);
   const auto types = parse->param_types.wire();
   prepared.param_types.assign(types.begin(), types.end());
-  prepared.generation = older_kept ? kPrepareAgain : rewrite_.generation();
+  prepared.epoch = older_kept ? kPrepareAgain : rewrite_.epoch();
   prepared.results_told();
   if (decision == Decision::rewritten) {
     prepared.rewritten.assign(replacement_);
   } else {
     prepared.rewritten.clear();
   }
+  prepared.copy = std::move(armed_copy_);
   sent(frame.type);
   if (decision == Decision::forward) {
     return FrameAction::forward;
   }
   protocol::encode_parse(out, parse->statement, replacement_, parse->param_types);
-  if (armed_copy_) {
-    copy_ = std::make_unique<rewrite::CopyRowTransformer>(*armed_copy_->copy);
-    copy_failed_ = false;
-    armed_copy_.reset();
-  }
   return FrameAction::replace;
 }
 
 FrameAction FrontendHandler::on_close(const protocol::Frame& frame) {
-  if (auto close = protocol::decode_describe_or_close(frame.body); close && close->kind == 'S') {
+  auto close = protocol::decode_describe_or_close(frame.body);
+  if (close && close->kind == 'P' && !copy_portals_.empty()) {
+    bound_to_portal(close->name, nullptr);
+  } else if (close && close->kind == 'S') {
     prepared_.erase(close->name);
     if (!sql_prepared_.empty()) {
       sql_prepared_.erase(std::string(close->name));  // the server's Close drops either kind
@@ -666,6 +770,9 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
                          ". Prepare or describe the statement again."),
                  out);
     return FrameAction::replace;
+  }
+  if (!copy_portals_.empty() || (stmt != nullptr && stmt->copy)) {
+    bound_to_portal(bind->portal, stmt);
   }
   sent(frame.type);
   return FrameAction::forward;
@@ -735,7 +842,7 @@ std::optional<FrameAction> FrontendHandler::prepare_if_stale(std::string_view st
   // adopted here apply to it.
   at_boundary_housekeeping();
   stmt = prepared_.find(statement);
-  if (stmt == nullptr || stmt->generation == rewrite_.generation()) {
+  if (stmt == nullptr || stmt->epoch == rewrite_.epoch()) {
     return std::nullopt;
   }
   // Until the batch or the failed transaction ends the server answers nothing (skipping to
@@ -756,7 +863,6 @@ std::optional<FrameAction> FrontendHandler::prepare_again(std::string_view state
                                                           PreparedStatement& stmt,
                                                           protocol::MessageWriter& out) {
   Decision decision = decide(stmt.sql);
-  armed_copy_.reset();
   if (decision == Decision::suspend) {
     return FrameAction::suspend;
   }
@@ -765,11 +871,12 @@ std::optional<FrameAction> FrontendHandler::prepare_again(std::string_view state
     reject_batch(replacement_, out);
     return FrameAction::replace;
   }
+  stmt.copy = std::move(armed_copy_);
   const bool rewritten = decision == Decision::rewritten;
   std::string_view text = rewritten ? std::string_view(replacement_) : stmt.sql;
   // After a re-prepare the server skipped, the text it has is not known.
-  const bool server_text_known = stmt.generation != kPrepareAgain;
-  stmt.generation = rewrite_.generation();
+  const bool server_text_known = stmt.epoch != kPrepareAgain;
+  stmt.epoch = rewrite_.epoch();
   if (server_text_known && text == stmt.sent()) {
     return std::nullopt;
   }
@@ -779,7 +886,7 @@ std::optional<FrameAction> FrontendHandler::prepare_again(std::string_view state
   // re-prepare, that is known. The first answer comes before the new Parse, which keeps the
   // parameter types it gives. The client never sees the extra replies.
   spdlog::debug("event=reprepare session={} statement={} generation={}", session_id_,
-                log_value(statement), stmt.generation);
+                log_value(statement), rewrite_.generation());
   metrics_.statements_reprepared.fetch_add(1, std::memory_order_relaxed);
   if (!state_.check) {
     state_.check = std::make_unique<ResultTypeCheck>();
@@ -834,7 +941,7 @@ void FrontendHandler::settle_result_types(std::string_view statement, PreparedSt
   const ResultTypeCheck& check = *state_.check;
   if (check.answers < 2) {
     // An error came first (the client sees it): the server may not have the new text.
-    stmt.generation = kPrepareAgain;
+    stmt.epoch = kPrepareAgain;
     return;
   }
   // Compared with what the client was told: after a flip and a flip back, a client that
@@ -909,18 +1016,15 @@ FrameAction FrontendHandler::on_copy(const protocol::Frame& frame, protocol::Mes
       sent(frame.type);
       return copy_failed_ ? FrameAction::drop : FrameAction::forward;
     default:
-      // Sync/Flush during COPY, or a message that ends it (the server aborts the COPY).
-      if (frame.type != fe::kSync && frame.type != fe::kFlush) {
-        copy_.reset();
+      // Sync/Flush during COPY (or after the Execute that starts it), or a message that ends
+      // it: the server aborts the COPY, or it never started (an error came first).
+      if (frame.type == fe::kSync || frame.type == fe::kFlush) {
+        sent(frame.type);
+        return FrameAction::forward;
       }
-      if (frame.type == fe::kQuery || frame.type == fe::kParse) {
-        return on_frame(frame, out);
-      }
-      if (frame.type == fe::kTerminate) {
-        state_.terminate_sent = true;
-      }
-      sent(frame.type);
-      return FrameAction::forward;
+      copy_.reset();
+      state_.copy_in_columns = 0;
+      return on_frame(frame, out);
   }
 }
 

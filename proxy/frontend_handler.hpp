@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "protocol/message_types.hpp"
@@ -71,9 +72,17 @@ class FrontendHandler {
   void watch_staged_completes();
   FrameAction on_parse(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_copy(const protocol::Frame& frame, protocol::MessageWriter& out);
+  /// Starts transforming the data rows of a COPY FROM STDIN sent rewritten.
+  void arm_copy(const rewrite::CopyPlan& plan);
+  /// Records that `portal` holds a run of `stmt` (null: of no COPY the proxy transforms).
+  void bound_to_portal(std::string_view portal, const PreparedStatement* stmt);
+  /// An Execute of a portal bound to a rewritten COPY starts its transform: the server asks
+  /// for the data of that run.
+  void arm_copy_portal(const protocol::Frame& frame);
   FrameAction on_close(const protocol::Frame& frame);
-  /// A Bind: prepares its statement again if the flags changed since, and refuses it (as
-  /// Postgres does) when it asks for a result column in binary whose type has changed since.
+  /// A Bind: prepares its statement again if the flags or the search_path changed since, and
+  /// refuses it (as Postgres does) when it asks for a result column in binary whose type has
+  /// changed since.
   FrameAction on_bind(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_describe(const protocol::Frame& frame, protocol::MessageWriter& out);
   /// True (logged and counted) when a Bind asks in binary for a column whose type changed.
@@ -98,9 +107,20 @@ class FrontendHandler {
                                   protocol::MessageWriter& out);
   /// Records a message sent upstream with the two trackers.
   void sent(char type, bool hidden = false);
-  /// Keeps the session's search_path and the prepared-statement registry in step with the
-  /// SET/RESET/DEALLOCATE/DISCARD statements the client sends.
-  void follow_session_statements(std::string_view sql);
+  /// Keeps the session's search_path, current_user and the prepared-statement registry in step
+  /// with the SET/RESET/DEALLOCATE/DISCARD statements the client sends.
+  void follow_session_statements(std::string_view sql,
+                                 const std::vector<rewrite::RoleChange>& roles);
+  /// A text of several statements that changes the role while "$user" is in the path and may
+  /// name a mapped table: the rewrite resolved its names under the role before. Refused (turns
+  /// `decision` into rejected) or, under passthrough, logged and counted.
+  void refuse_role_change_beside(std::string_view sql, Decision& decision);
+  /// A text that changes the search_path or the role and EXECUTEs a statement it did not
+  /// prepare, which may name a mapped table: its rewrite was checked under the path before the
+  /// text, and the server analyzes it again under the new one. Refused as above.
+  void refuse_path_change_beside_execute(const rewrite::SqlPrepared& found, Decision& decision);
+  /// Turns `decision` into rejected for a refusal, or logs and counts it under passthrough.
+  void apply_refusal(const TextRewrite& refusal, Decision& decision);
   void reject_batch(const std::string& rejection, protocol::MessageWriter& out);
   /// For a text that may change the session (rewrite::may_change_session): when it EXECUTEs in
   /// SQL a statement whose rewrite has changed since its PREPARE (the server would run the
@@ -159,6 +179,10 @@ class FrontendHandler {
   std::shared_ptr<const rewrite::RewriteResult> armed_copy_;
   // Set by a text with a staged COPY: its statements' CommandCompletes to hide or retag.
   std::shared_ptr<const rewrite::RewriteResult> armed_staging_;
+  // Portals bound to a rewritten COPY FROM STDIN and not yet executed, by name (few: one
+  // each until its Execute).
+  using CopyPortal = std::pair<std::string, std::shared_ptr<const rewrite::RewriteResult>>;
+  std::vector<CopyPortal> copy_portals_;
   // Active while copy data flows; on the heap, as every idle session holds this object.
   std::unique_ptr<rewrite::CopyRowTransformer> copy_;
   bool copy_failed_ = false;

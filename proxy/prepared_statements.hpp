@@ -10,10 +10,14 @@
 #include <unordered_map>
 #include <vector>
 
+namespace switchyard::rewrite {
+struct RewriteResult;
+}  // namespace switchyard::rewrite
+
 namespace switchyard::proxy {
 
-/// A generation no config has: the statement is prepared again at its next Bind or Describe
-/// (the server may still have the text of an older generation).
+/// An epoch no session reaches: the statement is prepared again at its next Bind or Describe
+/// (the server may still have the text of an older one).
 inline constexpr std::uint64_t kPrepareAgain = UINT64_MAX;
 
 /// Result types of a prepared statement that a re-prepare changed. On the heap: rare, and a
@@ -35,12 +39,16 @@ struct ResultChange {
 struct PreparedStatement {
   std::string sql;
   std::vector<std::byte> param_types;  ///< as on the wire (protocol::ParamTypes)
-  std::uint64_t generation = 0;
+  /// The SessionRewrite::epoch (config generation and search_path) it was rewritten under.
+  std::uint64_t epoch = 0;
   /// The text the server has when it is not `sql`; empty when it is (most statements, and an
   /// extended-protocol client parses one for every query).
   std::string rewritten;
   /// Set while a re-prepare has changed the result types the client was told.
   std::unique_ptr<ResultChange> result_change;
+  /// A rewritten COPY FROM STDIN: its result, whose plan transforms the data rows of each run
+  /// (from the Execute of a portal bound to the statement).
+  std::shared_ptr<const rewrite::RewriteResult> copy;
 
   /// The client learns the statement's result types as the server has them now.
   void results_told() { result_change.reset(); }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -77,6 +78,10 @@ struct RelayState {
   std::vector<std::uint32_t> sql_reprepared;
   /// Made at the first re-prepare that compares result types (rare: after a flip).
   std::unique_ptr<ResultTypeCheck> check;
+  /// The client's columns of a COPY FROM STDIN sent rewritten, until the server's
+  /// CopyInResponse, which announces the rewritten column list's: the client is told its own.
+  /// 0: none pending.
+  std::size_t copy_in_columns = 0;
 
   /// Idle between transactions with nothing in flight: where a session may adopt a new config
   /// generation or be closed by a drain (DESIGN §4).

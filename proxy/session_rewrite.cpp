@@ -16,6 +16,9 @@ SessionRewrite::SessionRewrite(ProxyState& state, Metrics& metrics, OffThread of
                                std::string user, std::string database,
                                std::vector<std::string> search_path)
     : state_(state), metrics_(metrics), off_thread_(off_thread), database_(std::move(database)) {
+  login_user_ = user;
+  roles_.session_user = user;
+  session_roles_ = roles_;
   context_.user = std::move(user);
   static const SearchPath kDefault =
       std::make_shared<const std::vector<std::string>>(rewrite::SessionContext{}.search_path);
@@ -31,6 +34,7 @@ SessionRewrite::SessionRewrite(ProxyState& state, Metrics& metrics, OffThread of
 
 void SessionRewrite::set_search_path(const std::vector<std::string>& schemas) {
   context_.search_path = schemas;
+  ++epoch_;
   recent_shapes_.clear();  // names may resolve otherwise now
   recent_texts_.clear();
   // The cache key part that makes two sessions resolve names alike.
@@ -48,16 +52,49 @@ void SessionRewrite::apply(const rewrite::SearchPathChange& change, std::size_t 
   if (change.local) {
     local_search_path_ = true;
   } else {
-    if (!uncommitted_) {
-      committed_search_path_ = session_search_path_;
-      uncommitted_ = true;
-    }
-    readies_to_skip_ = answers_before;
+    change_uncommitted(answers_before);
     session_search_path_ = schemas;
   }
   spdlog::debug("event=search_path_changed database={} local={} schemas={}", log_value(database_),
                 change.local, schemas->size());
   set_search_path(*schemas);
+}
+
+void SessionRewrite::change_uncommitted(std::size_t answers_before) {
+  if (!uncommitted_) {
+    committed_search_path_ = session_search_path_;
+    committed_roles_ = session_roles_;
+    uncommitted_ = true;
+  }
+  readies_to_skip_ = answers_before;
+}
+
+void SessionRewrite::apply(const rewrite::RoleChange& change, std::size_t answers_before) {
+  // A SET after a SET LOCAL in the transaction replaces both, as for any setting.
+  Roles roles = roles_;
+  if (change.session) {
+    roles.session_user = change.role.empty() ? login_user_ : change.role;
+    roles.role.clear();
+  } else {
+    roles.role = change.role;
+  }
+  if (change.local) {
+    local_roles_ = true;
+  } else {
+    change_uncommitted(answers_before);
+    session_roles_ = roles;
+  }
+  roles_ = std::move(roles);
+  follow_roles();
+}
+
+void SessionRewrite::follow_roles() {
+  if (context_.user == roles_.current()) {
+    return;
+  }
+  context_.user = roles_.current();
+  spdlog::debug("event=current_user_changed database={}", log_value(database_));
+  set_search_path(context_.search_path);  // the cache key and epoch change with "$user"
 }
 
 void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_back) {
@@ -77,6 +114,10 @@ void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_ba
   }
   session_search_path_ = std::move(committed_search_path_);
   local_search_path_ = false;  // the transaction is over, so is any SET LOCAL
+  session_roles_ = std::move(committed_roles_);
+  roles_ = session_roles_;
+  local_roles_ = false;
+  context_.user = roles_.current();
   spdlog::debug("event=search_path_rolled_back database={} schemas={}", log_value(database_),
                 session_search_path_->size());
   set_search_path(*session_search_path_);
@@ -84,6 +125,7 @@ void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_ba
 
 void SessionRewrite::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
+  ++epoch_;
   rules_ = snapshot_->for_database(database_);
 }
 
@@ -134,13 +176,9 @@ TextRewrite SessionRewrite::refuse_new_descendant(std::string_view sql) const {
   return {};
 }
 
-TextRewrite SessionRewrite::refuse_nonstandard_strings(std::string_view sql) const {
-  if (sql.find('\\') == std::string_view::npos) {
-    return {};
-  }
-  // `'it\'s'` is one string to the server and to the rewrite a string and the start of
-  // another: the rewrite could fail to parse it (and pass it on unrewritten) or read a string's
-  // content as SQL. Refused under the policy of the migrations whose table the text names.
+TextRewrite SessionRewrite::refusal_naming_tables(std::string_view sql,
+                                                  std::string_view why) const {
+  // Under the policy of the migrations whose table the text names.
   rewrite::RewriteResult refusal;
   bool reject = false;
   std::string names;
@@ -155,11 +193,49 @@ TextRewrite SessionRewrite::refuse_nonstandard_strings(std::string_view sql) con
     refusal.uses.push_back(rewrite::MigrationUse{m.name});
   }
   refusal.outcome = reject ? rewrite::Outcome::rejected : rewrite::Outcome::passthrough_unsupported;
-  refusal.reason = "migration " + names +
-                   ": standard_conforming_strings is off in this session and the text has a "
-                   "backslash, which the rewrite cannot read as the server does: set "
-                   "standard_conforming_strings = on (the default), or write E'...' strings";
+  refusal.reason = "migration " + names + ": " + std::string(why);
   return {std::make_shared<const rewrite::RewriteResult>(std::move(refusal)), std::nullopt};
+}
+
+TextRewrite SessionRewrite::refuse_nonstandard_strings(std::string_view sql) const {
+  if (sql.find('\\') == std::string_view::npos) {
+    return {};
+  }
+  // `'it\'s'` is one string to the server and to the rewrite a string and the start of
+  // another: the rewrite could fail to parse it (and pass it on unrewritten) or read a string's
+  // content as SQL.
+  return refusal_naming_tables(
+      sql,
+      "standard_conforming_strings is off in this session and the text has a backslash, which "
+      "the rewrite cannot read as the server does: set standard_conforming_strings = on (the "
+      "default), or write E'...' strings");
+}
+
+TextRewrite SessionRewrite::refuse_role_change_beside(std::string_view sql) const {
+  const auto& path = context_.search_path;
+  if (rules_ == nullptr || std::find(path.begin(), path.end(), "$user") == path.end() ||
+      !rules_->rewriter->may_touch(sql)) {
+    return {};
+  }
+  // The rewrite resolves the whole text under the role before it; the server resolves the
+  // statements after the change under the new one.
+  return refusal_naming_tables(
+      sql,
+      "the text changes the role (SET ROLE or SET SESSION AUTHORIZATION), and so what \"$user\" "
+      "in the search_path stands for, beside a statement that may name the table: send the "
+      "role change in a query of its own");
+}
+
+TextRewrite SessionRewrite::refuse_path_change_beside_execute(std::string_view prepared) const {
+  if (rules_ == nullptr || !rules_->rewriter->may_touch(prepared)) {
+    return {};
+  }
+  // Postgres analyzes the statement again under the path in force at the EXECUTE; the proxy
+  // checked its rewrite under the path before the text.
+  return refusal_naming_tables(
+      prepared,
+      "the text changes the search_path or the role and EXECUTEs a statement prepared before, "
+      "which the server analyzes again under the new path: send the SET in a query of its own");
 }
 
 TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query, std::string& filled) {
@@ -328,6 +404,11 @@ void SessionRewrite::after_transaction() {
   if (local_search_path_) {
     local_search_path_ = false;
     set_search_path(*session_search_path_);
+  }
+  if (local_roles_) {
+    local_roles_ = false;
+    roles_ = session_roles_;
+    follow_roles();
   }
   new_descendants_.clear();
   if (!ddl_pending_ || rules_ == nullptr) {

@@ -43,6 +43,11 @@ class SessionRewrite {
   bool adopt_latest();
   const Snapshot& snapshot() const { return *snapshot_; }
   std::uint64_t generation() const { return snapshot_->generation; }
+  /// Moves whenever a text may rewrite otherwise: a generation adopted, the search_path changed.
+  /// Postgres analyzes a prepared statement again when the search_path changed since it was
+  /// prepared, so a statement rewritten under another epoch is looked at again before it runs.
+  /// A counter: compared at every Bind, where comparing paths would cost.
+  std::uint64_t epoch() const { return epoch_; }
   /// True when migrations apply to this session's database.
   bool active() const { return rules_ != nullptr; }
   void set_snapshot(std::shared_ptr<const Snapshot> snapshot);
@@ -80,12 +85,21 @@ class SessionRewrite {
   /// owes for earlier requests: the one after them tells whether the change's transaction
   /// ended, and how.
   void apply(const rewrite::SearchPathChange& change, std::size_t answers_before);
+  /// Follows a SET ROLE or SET SESSION AUTHORIZATION, which change what "$user" in the path
+  /// stands for; undone with its transaction as a SET search_path is.
+  void apply(const rewrite::RoleChange& change, std::size_t answers_before);
   /// True while a SET search_path may still be rolled back with its transaction.
   bool search_path_uncommitted() const { return uncommitted_; }
   /// Called for every ReadyForQuery. `rolled_back`: the last answer before it was an error or
   /// a ROLLBACK, so a transaction ending here undid its SETs, as the server does. (A SET
   /// undone by ROLLBACK TO SAVEPOINT is still followed.)
   void on_ready(protocol::TransactionStatus status, bool rolled_back);
+  /// The refusal of a text of several statements that changes the role while "$user" is in
+  /// the path, when it may name a mapped table; null when there is none.
+  TextRewrite refuse_role_change_beside(std::string_view sql) const;
+  /// The refusal of a text that changes the search_path or the role and EXECUTEs a statement
+  /// prepared earlier as `prepared`, when that may name a mapped table; null when there is none.
+  TextRewrite refuse_path_change_beside_execute(std::string_view prepared) const;
   /// Follows the server's standard_conforming_strings (its ParameterStatus).
   void set_standard_strings(bool on) { standard_strings_ = on; }
 
@@ -98,6 +112,8 @@ class SessionRewrite {
   /// The refusal of a text with a backslash that may name a mapped table while the session's
   /// standard_conforming_strings is off.
   TextRewrite refuse_nonstandard_strings(std::string_view sql) const;
+  /// A refusal of `sql`, `why`, under the policy of the migrations whose tables it names.
+  TextRewrite refusal_naming_tables(std::string_view sql, std::string_view why) const;
   /// A text's rewrite from its literal shape's, from this session's recent shapes or the
   /// shared shape cache, its text written to `filled`; null when the shape has none that can
   /// be reused.
@@ -125,6 +141,11 @@ class SessionRewrite {
   /// reference count is this thread's alone.
   RecentResults recent_texts_;
   void set_search_path(const std::vector<std::string>& schemas);
+  /// The first SET of the path or the role since the transaction began: what a rollback
+  /// returns to is kept.
+  void change_uncommitted(std::size_t answers_before);
+  /// Makes "$user" the role now in force, if it is another.
+  void follow_roles();
 
   rewrite::SessionContext context_;
   std::string context_key_;
@@ -137,7 +158,19 @@ class SessionRewrite {
   SearchPath committed_search_path_;  // what a rollback returns to
   bool uncommitted_ = false;
   std::size_t readies_to_skip_ = 0;  // answers to requests sent before the change
+  /// current_user: `role`, or `session_user` while no SET ROLE holds.
+  struct Roles {
+    std::string session_user;
+    std::string role;
+    const std::string& current() const { return role.empty() ? session_user : role; }
+  };
+  std::string login_user_;
+  Roles roles_;          // in force
+  Roles session_roles_;  // without SET LOCAL
+  Roles committed_roles_;
+  bool local_roles_ = false;
   std::shared_ptr<const Snapshot> snapshot_;
+  std::uint64_t epoch_ = 0;
   const DatabaseRewrite* rules_ = nullptr;
   bool ddl_pending_ = false;
   bool descendants_pending_ = false;

@@ -12,7 +12,7 @@ std::vector<SqlPreparedStatements::Text>* SqlPreparedStatements::find(const std:
 
 void SqlPreparedStatements::prepared(const std::string& name, std::string_view text,
                                      std::string_view sent, std::string_view prepare,
-                                     std::uint64_t generation) {
+                                     std::uint64_t epoch) {
   auto [entry, fresh] = by_name_.try_emplace(name);
   std::vector<Text>& texts = entry->second;
   if (!fresh && texts.size() == 1 && texts.front().text.empty()) {
@@ -21,18 +21,17 @@ void SqlPreparedStatements::prepared(const std::string& name, std::string_view t
   auto same = std::find_if(texts.begin(), texts.end(),
                            [&](const Text& t) { return t.text == text && t.sent == sent; });
   if (same != texts.end()) {
-    same->generation = generation;
+    same->epoch = epoch;
   } else if (texts.size() == kMaxTexts) {
-    // None is kept past this many, only the oldest generation: the name is refused after a
+    // None is kept past this many, only the oldest epoch: the name is refused after a
     // flip until it is deallocated.
     const std::uint64_t oldest =
         std::min_element(texts.begin(), texts.end(), [](const Text& a, const Text& b) {
-          return a.generation < b.generation;
-        })->generation;
+          return a.epoch < b.epoch;
+        })->epoch;
     texts.assign(1, Text{{}, {}, {}, oldest, 0});
   } else {
-    texts.push_back(
-        Text{std::string(text), std::string(sent), std::string(prepare), generation, 0});
+    texts.push_back(Text{std::string(text), std::string(sent), std::string(prepare), epoch, 0});
   }
 }
 
@@ -48,19 +47,19 @@ const std::string* SqlPreparedStatements::sole_prepare(const std::string& name) 
 }
 
 void SqlPreparedStatements::reprepare_sent(const std::string& name, std::string_view prepare,
-                                           std::string sent, std::uint64_t generation,
+                                           std::string sent, std::uint64_t epoch,
                                            std::uint32_t id) {
   std::vector<Text>& texts = by_name_[name];
   auto same = std::find_if(texts.begin(), texts.end(),
                            [&](const Text& t) { return t.text == prepare && t.sent == sent; });
   if (same != texts.end()) {
-    same->generation = generation;
+    same->epoch = epoch;
     same->pending = id;
     return;
   }
   // Copied before push_back, which may move the text `prepare` views.
   std::string text(prepare);
-  texts.push_back(Text{text, std::move(sent), std::move(text), generation, id});
+  texts.push_back(Text{text, std::move(sent), std::move(text), epoch, id});
 }
 
 void SqlPreparedStatements::reprepare_answered(std::uint32_t id) {
@@ -87,7 +86,7 @@ std::uint32_t SqlPreparedStatements::next_reprepare() {
 bool SqlPreparedStatements::older_than(const std::string& name, std::uint64_t now) const {
   auto it = by_name_.find(name);
   return it != by_name_.end() && std::any_of(it->second.begin(), it->second.end(),
-                                             [now](const Text& t) { return t.generation != now; });
+                                             [now](const Text& t) { return t.epoch != now; });
 }
 
 }  // namespace switchyard::proxy

@@ -17,13 +17,13 @@ namespace switchyard::proxy {
 class SqlPreparedStatements {
  public:
   /// A text that prepared the name, as the client wrote it and as it was sent, its PREPARE
-  /// statement alone, and the generation it was rewritten under. An empty `text` stands for
-  /// more texts than are kept: only the oldest of their generations is known.
+  /// statement alone, and the SessionRewrite::epoch it was rewritten under. An empty `text` stands
+  /// for more texts than are kept: only the oldest of their epochs is known.
   struct Text {
     std::string text;
     std::string sent;
     std::string prepare;
-    std::uint64_t generation = 0;
+    std::uint64_t epoch = 0;
     /// The re-prepare that makes this text the server's, until the server has answered it.
     std::uint32_t pending = 0;
   };
@@ -39,7 +39,7 @@ class SqlPreparedStatements {
 
   /// A PREPARE of `name` was sent; whether the server took it is not known.
   void prepared(const std::string& name, std::string_view text, std::string_view sent,
-                std::string_view prepare, std::uint64_t generation);
+                std::string_view prepare, std::uint64_t epoch);
 
   /// The PREPARE statement all the texts under `name` share, when Switchyard may prepare the
   /// name again with it; null when they differ, are not known, or there is no room for one
@@ -47,16 +47,16 @@ class SqlPreparedStatements {
   const std::string* sole_prepare(const std::string& name);
 
   /// Switchyard's re-prepare number `id` of `name` was sent: `prepare` rewritten into `sent`
-  /// under `generation`. The server has it once it answers (reprepare_answered); until then it
+  /// under `epoch`. The server has it once it answers (reprepare_answered); until then it
   /// may still have any of the texts before.
   void reprepare_sent(const std::string& name, std::string_view prepare, std::string sent,
-                      std::uint64_t generation, std::uint32_t id);
+                      std::uint64_t epoch, std::uint32_t id);
   /// The server answered re-prepare `id`: under its name it has that text only.
   void reprepare_answered(std::uint32_t id);
   /// A number for the next re-prepare, never 0.
   std::uint32_t next_reprepare();
 
-  /// Whether the server may have, under `name`, a text of a generation other than `now`.
+  /// Whether the server may have, under `name`, a text of an epoch other than `now`.
   bool older_than(const std::string& name, std::uint64_t now) const;
 
  private:

@@ -1,5 +1,7 @@
 #include "rewrite/search_path_setting.hpp"
 
+#include <utility>
+
 #include "rewrite/pg_query_handles.hpp"
 #include "rewrite/sql_text.hpp"
 
@@ -75,6 +77,57 @@ std::optional<SearchPathChange> search_path_change(std::string_view sql) {
     }
   }
   return last;
+}
+
+std::vector<RoleChange> role_changes(std::string_view sql) {
+  std::vector<RoleChange> changes;
+  if (!detail::icontains(sql, "role") && !detail::icontains(sql, "authorization") &&
+      !detail::icontains(sql, "discard")) {
+    return changes;
+  }
+  detail::ParsedSql parsed{std::string(sql)};
+  if (parsed.tree() == nullptr) {
+    return changes;  // the server rejects it too, changing nothing
+  }
+  for (std::size_t i = 0; i < parsed.tree()->n_stmts; ++i) {
+    const detail::Node* stmt = parsed.tree()->stmts[i]->stmt;
+    if (stmt == nullptr) {
+      continue;
+    }
+    if (stmt->node_case == PG_QUERY__NODE__NODE_DISCARD_STMT &&
+        stmt->discard_stmt->target == PG_QUERY__DISCARD_MODE__DISCARD_ALL) {
+      changes.push_back(RoleChange{true, false, {}});  // SET SESSION AUTHORIZATION DEFAULT
+      continue;
+    }
+    if (stmt->node_case != PG_QUERY__NODE__NODE_VARIABLE_SET_STMT) {
+      continue;
+    }
+    const PgQuery__VariableSetStmt& set = *stmt->variable_set_stmt;
+    if (set.name == nullptr) {
+      continue;
+    }
+    const std::string_view name(set.name);
+    if (name != "role" && name != "session_authorization") {
+      continue;
+    }
+    RoleChange change{name == "session_authorization", static_cast<bool>(set.is_local), {}};
+    if (set.kind == PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE) {
+      const detail::Node* arg = set.n_args == 1 ? set.args[0] : nullptr;
+      if (arg == nullptr || arg->node_case != PG_QUERY__NODE__NODE_A_CONST ||
+          arg->a_const->val_case != PG_QUERY__A__CONST__VAL_SVAL || arg->a_const->sval == nullptr) {
+        continue;  // the server refuses it
+      }
+      change.role = arg->a_const->sval->sval;
+      if (!change.session && change.role == "none") {
+        change.role.clear();
+      }
+    } else if (set.kind != PG_QUERY__VARIABLE_SET_KIND__VAR_SET_DEFAULT &&
+               set.kind != PG_QUERY__VARIABLE_SET_KIND__VAR_RESET) {
+      continue;  // FROM CURRENT: the value is what it already is
+    }
+    changes.push_back(std::move(change));
+  }
+  return changes;
 }
 
 }  // namespace switchyard::rewrite

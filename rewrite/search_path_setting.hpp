@@ -25,6 +25,22 @@ struct SearchPathChange {
 /// none. Cheap for texts that cannot contain one: no parse unless a keyword appears.
 std::optional<SearchPathChange> search_path_change(std::string_view sql);
 
+/// A change of the role that "$user" in a search_path stands for: current_user, which SET ROLE
+/// and SET SESSION AUTHORIZATION change (RESET ALL leaves both alone).
+struct RoleChange {
+  /// SET SESSION AUTHORIZATION, which also ends a SET ROLE; else SET ROLE.
+  bool session = false;
+  /// SET LOCAL: lasts until the transaction ends.
+  bool local = false;
+  /// The role named; empty for NONE, DEFAULT and RESET: the session user (SET ROLE), the login
+  /// user (SET SESSION AUTHORIZATION).
+  std::string role;
+};
+
+/// The role changes made by the statements in `sql`, in order (SET [LOCAL] ROLE, RESET ROLE,
+/// SET/RESET SESSION AUTHORIZATION, DISCARD ALL). Cheap for texts that cannot contain one.
+std::vector<RoleChange> role_changes(std::string_view sql);
+
 namespace detail {
 /// What one parsed SET or RESET does to the search_path; nullopt when it leaves it alone.
 std::optional<SearchPathChange> search_path_change_of(const PgQuery__VariableSetStmt& set);

@@ -36,9 +36,10 @@ bool may_change_session(std::string_view sql) {
     }
   }
   // Several statements, or an unusual start: any of them may be one. Each change names one of
-  // these (SET [LOCAL] search_path, RESET, DISCARD, DEALLOCATE, PREPARE, EXECUTE).
-  constexpr std::array<std::string_view, 6> kWords{"_path",      "reset",   "discard",
-                                                   "deallocate", "prepare", "execute"};
+  // these (SET [LOCAL] search_path, SET ROLE, SET SESSION AUTHORIZATION, RESET, DISCARD,
+  // DEALLOCATE, PREPARE, EXECUTE).
+  constexpr std::array<std::string_view, 8> kWords{
+      "_path", "role", "authorization", "reset", "discard", "deallocate", "prepare", "execute"};
   for (std::string_view word : kWords) {
     if (detail::icontains(sql, word)) {
       return true;

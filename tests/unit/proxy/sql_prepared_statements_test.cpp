@@ -28,7 +28,7 @@ TEST(SqlPreparedStatementsTest, APrepareOfAKnownNameAddsATextUnlessItIsTheSame) 
   s.prepared("up", kPrepare, "sent-1", kPrepare, 1);
   EXPECT_FALSE(s.older_than("up", 1));
   EXPECT_TRUE(s.older_than("up", 2));
-  s.prepared("up", kPrepare, "sent-1", kPrepare, 2);  // the same again: its generation moves
+  s.prepared("up", kPrepare, "sent-1", kPrepare, 2);  // the same again: its epoch moves
   EXPECT_EQ(texts_of(s, "up"), std::vector<std::string>{kPrepare});
   EXPECT_FALSE(s.older_than("up", 2));
   s.prepared("up", kPrepare, "sent-2", kPrepare, 2);  // rewritten otherwise: 42P05 if it exists
@@ -48,9 +48,9 @@ TEST(SqlPreparedStatementsTest, PastTheLimitOnlyTheOldestGenerationIsKept) {
   }
   ASSERT_EQ(s.find("up")->size(), 1u);
   EXPECT_TRUE(s.find("up")->front().text.empty());
-  EXPECT_EQ(s.find("up")->front().generation, 3u);
+  EXPECT_EQ(s.find("up")->front().epoch, 3u);
   s.prepared("up", kPrepare, "s", kPrepare, 20);  // none known: nothing is learnt
-  EXPECT_EQ(s.find("up")->front().generation, 3u);
+  EXPECT_EQ(s.find("up")->front().epoch, 3u);
   EXPECT_EQ(s.sole_prepare("up"), nullptr);
   EXPECT_TRUE(s.older_than("up", 20));
   s.erase("up");  // DEALLOCATE: known again from the next PREPARE

@@ -67,5 +67,43 @@ TEST(SearchPathChangeTest, Table) {
   }
 }
 
+// role_changes: statement text in, the changes of current_user ("$user") out, in order.
+TEST(RoleChangeTest, Table) {
+  struct RoleCase {
+    const char* sql;
+    std::vector<RoleChange> changes;
+  };
+  const RoleCase cases[] = {
+      {"SELECT 1", {}},
+      {"INSERT INTO roles (role) VALUES ('x')", {}},
+      {"SET ROLE alice", {{false, false, "alice"}}},
+      {"set role 'Alice'", {{false, false, "Alice"}}},
+      {"SET ROLE \"Bob\"", {{false, false, "Bob"}}},
+      {"SET LOCAL ROLE alice", {{false, true, "alice"}}},
+      {"SET ROLE NONE", {{false, false, ""}}},
+      {"RESET ROLE", {{false, false, ""}}},
+      {"SET role TO DEFAULT", {{false, false, ""}}},
+      {"SET SESSION AUTHORIZATION bob", {{true, false, "bob"}}},
+      {"SET SESSION AUTHORIZATION DEFAULT", {{true, false, ""}}},
+      {"RESET SESSION AUTHORIZATION", {{true, false, ""}}},
+      {"DISCARD ALL", {{true, false, ""}}},
+      {"RESET ALL", {}},  // role and session_authorization are not reset by RESET ALL
+      {"SET search_path = app", {}},
+      {"SET ROLE alice; SELECT 1; RESET ROLE", {{false, false, "alice"}, {false, false, ""}}},
+      {"SET ROLE (", {}},  // bad SQL: the server refuses it and changes nothing
+      {"SELECT set_config('role', 'alice', false)", {}},  // a function: not followed
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.sql);
+    const std::vector<RoleChange> changes = role_changes(c.sql);
+    ASSERT_EQ(changes.size(), c.changes.size());
+    for (std::size_t i = 0; i < changes.size(); ++i) {
+      EXPECT_EQ(changes[i].session, c.changes[i].session);
+      EXPECT_EQ(changes[i].local, c.changes[i].local);
+      EXPECT_EQ(changes[i].role, c.changes[i].role);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace switchyard::rewrite

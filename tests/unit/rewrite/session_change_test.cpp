@@ -1,5 +1,6 @@
 // may_change_session: statement text in, whether it may change the session state the proxy
-// follows out; never false where deallocation() or search_path_change() finds a change.
+// follows out; never false where deallocation(), search_path_change() or role_changes() finds
+// a change.
 
 #include "rewrite/session_change.hpp"
 
@@ -37,6 +38,8 @@ TEST(MayChangeSessionTest, Table) {
       // Several statements: judged by the words a change needs.
       {"SELECT 1; SET search_path = b", true},
       {"SELECT 1; RESET ALL", true},
+      {"BEGIN; SET LOCAL ROLE alice", true},
+      {"BEGIN; SET SESSION AUTHORIZATION alice", true},
       {"SELECT 1; DEALLOCATE ALL", true},
       {"PREPARE up AS UPDATE t SET n = $1", true},
       {"execute up(1)", true},
@@ -74,7 +77,10 @@ TEST(MayChangeSessionTest, NeverMissesWhatTheParsesFind) {
                                            "SELECT 'a;b'",
                                            "PREPARE p AS SELECT 1",
                                            "EXECUTE p",
-                                           "explain execute p(1)"};
+                                           "explain execute p(1)",
+                                           "SET ROLE a",
+                                           "reset role",
+                                           "SET SESSION AUTHORIZATION DEFAULT"};
   std::mt19937 random(20261129);
   std::uniform_int_distribution<std::size_t> pick(0, pieces.size() - 1);
   std::uniform_int_distribution<int> length(1, 5);
@@ -84,7 +90,8 @@ TEST(MayChangeSessionTest, NeverMissesWhatTheParsesFind) {
     for (int n = length(random); n > 0; --n) {
       sql += pieces[pick(random)];
     }
-    if (deallocation(sql) || search_path_change(sql) || sql_prepared(sql)) {
+    if (deallocation(sql) || search_path_change(sql) || sql_prepared(sql) ||
+        !role_changes(sql).empty()) {
       ++changes;
       ASSERT_TRUE(may_change_session(sql)) << sql;
     }
