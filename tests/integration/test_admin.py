@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import signal
+import time
 import unittest
 
 import psycopg
@@ -589,6 +590,43 @@ class AdminTest(IntegrationCase):
         self.assertIn("[listen] address", " ".join(p.config_page()["last_reload"]["errors"]))
         self.assertTrue(can_connect(p.host, old_port))
         p.port = old_port
+
+    def test_a_file_written_in_place_in_two_chunks_is_read_only_once_its_writer_closes_it(self):
+        # A tool that truncates, writes the part before users-status, pauses with the file open,
+        # then writes the rest: the first half is a valid config without that migration, and
+        # loading it would stop the dual writes for that second.
+        self.pg.query("CREATE TABLE IF NOT EXISTS chunk_other (id int PRIMARY KEY, a text, b text)")
+        self.addCleanup(self.pg.query, "DELETE FROM users WHERE id = 501")
+        other = {"name": "chunk-other", "table": "public.chunk_other", "old_column": "a",
+                 "new_column": "b", "writes": "both", "reads": "old"}
+        p = self.migration_proxy(migrations=[other, MIGRATION])
+        generation = p.generation()
+        text = p.config_text() + "# saved in two chunks\n"
+        cut = text.index('[[migration]]\nname = "users-status"')
+        with open(p.config_path, "w") as f:
+            f.write(text[:cut])
+            f.flush()
+            time.sleep(0.6)  # well past the 150 ms debounce
+            with psycopg.connect(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                                 password=self.pg.password, dbname=self.pg.dbname,
+                                 sslmode="disable", autocommit=True) as conn:
+                conn.execute("INSERT INTO users (id, status) VALUES (501, 'mid-write')")
+            time.sleep(0.4)
+            f.write(text[cut:])
+        p.wait_for_generation(generation + 1)
+        self.assertEqual(self.pg.query("SELECT status, state FROM users WHERE id = 501"),
+                         [("mid-write", "mid-write")])
+        self.assertEqual(p.generation(), generation + 1, "no generation of the half file")
+        self.assertEqual([line for line in p.log_text().splitlines()
+                          if "event=config_change" in line and "removed" in line], [])
+        self.assertEqual(p.config_page()["flags"]["users-status"]["writes"], "both")
+
+        # Removing a migration that writes both on purpose is allowed, and logged as a warning.
+        p.migrations = [other]
+        p.write_config()
+        p.wait_for_generation(generation + 2)
+        p.wait_for_log('event=active_migration_removed generation=' + str(generation + 2) +
+                       ' migration=users-status', 10)
 
 
 if __name__ == "__main__":
