@@ -357,7 +357,7 @@ class AdminTest(IntegrationCase):
         self.assertEqual(p.metrics().get("switchyard_catalog_changes_total"), 1)
 
         self.pg.query("DROP DATABASE watched WITH (FORCE)", dbname="postgres")
-        # The first check after the drop finds its connection closed, the next cannot connect.
+        # The check finds its connection closed, and cannot open another.
         failed = wait_until(lambda: (lambda c: c if "does not exist" in (c["error"] or "")
                                      else None)(check()), 10, interval=0.05,
                             what="the check to fail to connect")
@@ -627,6 +627,57 @@ class AdminTest(IntegrationCase):
         p.wait_for_generation(generation + 2)
         p.wait_for_log('event=active_migration_removed generation=' + str(generation + 2) +
                        ' migration=users-status', 10)
+
+    def test_a_postgres_restart_between_two_catalog_checks_is_no_check_failure(self):
+        pg = postgres.PostgresCluster().start()
+        self.addCleanup(pg.stop)
+        create_users_table(pg)
+        p = self.migration_proxy(pg=pg, upstream_extra={"catalog_check_interval": "3s"})
+
+        def check():
+            return p.config_page()["catalog_check"]
+
+        wait_until(lambda: check()["result"] == "ok", 15, interval=0.05, what="a catalog check")
+        # Right after a check, so that the restart is over well before the next one.
+        first = check()["time"]
+        wait_until(lambda: check()["time"] != first, 15, interval=0.02, what="the next check")
+        pg._pg("pg_ctl", "-D", pg.datadir, "-l", pg.logfile, "-w", "-t", "60", "-m", "fast",
+               "restart")
+        before = check()["time"]
+        after = wait_until(lambda: (lambda c: c if c["time"] != before else None)(check()), 15,
+                           interval=0.05, what="the check after the restart")
+        self.assertEqual(after["result"], "ok", after)
+        self.assertNotIn("event=catalog_check_failed", p.log_text())
+        self.assertIn("event=catalog_check_reconnect", p.log_text())
+
+    def test_a_failed_catalog_rebuild_is_cleared_once_the_schema_is_fixed(self):
+        self.pg.query("CREATE TABLE rb_t (id int PRIMARY KEY, a int, b bigint)")
+        self.addCleanup(self.pg.query, "DROP TABLE rb_t")
+        p = self.migration_proxy(
+            migrations=[{"name": "rb", "table": "public.rb_t", "old_column": "a",
+                         "new_column": "b", "writes": "both", "reads": "old"}],
+            upstream_extra={"catalog_check_interval": "200ms"})
+
+        def last_reload():
+            return p.config_page()["last_reload"]
+
+        self.pg.query("ALTER TABLE rb_t DROP COLUMN b")
+        failed = wait_until(lambda: (lambda r: r if r["result"] == "failed" else None)(
+            last_reload()), 15, interval=0.05, what="the catalog rebuild to fail")
+        self.assertEqual(failed["trigger"], "catalog change")
+        self.assertEqual(p.metrics().get("switchyard_config_last_reload_success"), 0)
+
+        self.pg.query("ALTER TABLE rb_t ADD COLUMN b bigint")
+        ok = wait_until(lambda: (lambda r: r if r["result"] == "ok" else None)(last_reload()),
+                        15, interval=0.05, what="the rebuild after the fix")
+        self.assertIn("catalog change undone", ok["trigger"])
+        self.assertEqual(p.metrics().get("switchyard_config_last_reload_success"), 1)
+        p.wait_for_log("event=catalog_change_undone", 5)
+        with psycopg.connect(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                             password=self.pg.password, dbname=self.pg.dbname,
+                             sslmode="disable", autocommit=True) as conn:
+            conn.execute("INSERT INTO rb_t (id, a) VALUES (1, 7)")
+        self.assertEqual(self.pg.query("SELECT a, b FROM rb_t"), [(7, 7)])
 
 
 if __name__ == "__main__":
