@@ -80,7 +80,19 @@ CatalogWatch::CatalogWatch(std::shared_ptr<ProxyState> state) : state_(std::move
 
 CatalogWatch::~CatalogWatch() { stop(); }
 
+void CatalogWatch::show_on_or_off() {
+  auto snapshot = state_->snapshot();
+  const bool on = snapshot && snapshot->config->upstream.catalog_check_interval.count() > 0;
+  CatalogCheckStatus status = state_->catalog_check();
+  if (status.on != on) {
+    status.on = on;
+    state_->set_catalog_check(std::move(status));
+  }
+}
+
 void CatalogWatch::start() {
+  // /config says "none", not "off", until the first check of a check that is on.
+  show_on_or_off();
   if (!thread_.joinable()) {
     thread_ = std::thread([this] { loop(); });
     name_thread(thread_, "sy-catalog");
@@ -101,6 +113,7 @@ void CatalogWatch::stop() {
 void CatalogWatch::loop() {
   std::unique_lock lock(mutex_);
   for (;;) {
+    show_on_or_off();  // a reload may have turned it on or off
     auto snapshot = state_->snapshot();
     const auto interval =
         snapshot ? snapshot->config->upstream.catalog_check_interval : std::chrono::milliseconds(0);

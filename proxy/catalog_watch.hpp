@@ -63,6 +63,8 @@ class CatalogWatch {
 
  private:
   void loop();
+  // Sets CatalogCheckStatus::on from the running config's interval.
+  void show_on_or_off();
   // One pass over the databases of the running snapshot. Blocking.
   void check(const Snapshot& snapshot);
   // Returns the failure ("" if the check worked); sets `changed` when it found DDL.

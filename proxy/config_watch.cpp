@@ -280,14 +280,16 @@ void ConfigWatch::run(std::promise<void>& watching) {
       ~CountCheck() { n.fetch_add(1); }
     } count_check{checks_};
     if (!readable) {
-      // Mid-swap or deleted: the event that brings the file back will trigger the check.
-      if (!reported_unreadable) {
-        spdlog::warn("event=config_unreadable path={}", log_value(config_path_.string()));
-        reported_unreadable = true;
+      // Deleted or made unreadable after the burst ended: the reload fails and is counted, as
+      // a SIGHUP now would be; once, and the event that brings the file back reloads it.
+      if (reported_unreadable) {
+        continue;
       }
-      continue;
+      spdlog::warn("event=config_unreadable path={}", log_value(config_path_.string()));
+      reported_unreadable = true;
+    } else {
+      reported_unreadable = false;
     }
-    reported_unreadable = false;
     // No comparison with the bytes seen last time here: the reloader compares with the bytes
     // it last loaded. Comparing here missed an edit back to what this watch had seen while the
     // reloader had loaded something in between (A, B, A in one burst left B in force).

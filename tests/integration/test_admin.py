@@ -679,6 +679,29 @@ class AdminTest(IntegrationCase):
             conn.execute("INSERT INTO rb_t (id, a) VALUES (1, 7)")
         self.assertEqual(self.pg.query("SELECT a, b FROM rb_t"), [(7, 7)])
 
+    def test_catalog_check_reads_none_until_its_first_pass(self):
+        p = self.migration_proxy()  # the default interval, 5 s
+        check = p.config_page()["catalog_check"]
+        self.assertEqual((check["result"], check["time"]), ("none", None), check)
+
+    def test_a_config_file_deleted_under_the_watch_is_a_failed_reload(self):
+        p = self.migration_proxy()
+        generation = p.generation()
+        failed_before = p.metrics().get("switchyard_reloads_total", result="failed")
+        os.remove(p.config_path)
+        wait_until(lambda: p.metrics().get("switchyard_reloads_total", result="failed")
+                   == failed_before + 1, 15, what="the failed reload to be counted")
+        page = p.config_page()
+        self.assertEqual(page["last_reload"]["result"], "failed")
+        self.assertIn(p.config_path, " ".join(page["last_reload"]["errors"]))
+        self.assertEqual(p.metrics().get("switchyard_config_last_reload_success"), 0)
+        self.assertEqual(p.generation(), generation)
+        p.write_config()
+        p.wait_for_generation(generation + 1)
+        self.assertEqual(p.config_page()["last_reload"]["result"], "ok")
+        self.assertEqual(p.metrics().get("switchyard_reloads_total", result="failed"),
+                         failed_before + 1)
+
 
 if __name__ == "__main__":
     unittest.main()

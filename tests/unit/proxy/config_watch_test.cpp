@@ -120,15 +120,21 @@ TEST_F(ConfigWatchTest, OtherFilesDoNotTriggerTheSameBytesDo) {
   EXPECT_EQ(calls_, 1);
 }
 
-TEST_F(ConfigWatchTest, DeletedThenRecreatedTriggersOnRecreate) {
+TEST_F(ConfigWatchTest, DeletedTriggersOnceThenRecreatedTriggersAgain) {
+  // The deletion reaches the reloader, which counts it as a failed reload, as a SIGHUP would.
   auto path = dir_ / "switchyard.toml";
   write_file(path, "a = 1\n");
   auto w = watch(path);
   fs::remove(path);
   ASSERT_TRUE(eventually([&] { return w->checks() >= 1; }));
-  EXPECT_EQ(calls_, 0);
+  EXPECT_EQ(calls_, 1);
+  // Another burst that leaves it missing is not another failure.
   write_file(path, "a = 2\n");
-  ASSERT_TRUE(eventually([&] { return calls_ == 1; }));
+  fs::remove(path);
+  ASSERT_TRUE(eventually([&] { return w->checks() >= 2; }));
+  EXPECT_EQ(calls_, 1);
+  write_file(path, "a = 2\n");
+  ASSERT_TRUE(eventually([&] { return calls_ == 2; }));
 }
 
 // A Kubernetes ConfigMap volume: <dir>/switchyard.toml -> ..data/switchyard.toml, ..data ->
@@ -240,6 +246,13 @@ TEST(ConfigWatchReloadTest, FileChangesReloadAndBadFilesKeepTheGeneration) {
 
   replace_file(path, base + "[timeouts]\nconnect = \"3s\"\n");
   ASSERT_TRUE(eventually([&] { return state->snapshot()->generation == 3; }));
+
+  // A deleted file is a failed reload too, as for SIGHUP; putting it back loads it.
+  fs::remove(path);
+  ASSERT_TRUE(eventually([&] { return state->metrics.shared().reloads_failed.load() == 2; }));
+  ASSERT_TRUE(eventually([&] { return reloader.last().result == ReloadStatus::Result::failed; }));
+  write_file(path, base + "[timeouts]\nconnect = \"3s\"\n");
+  ASSERT_TRUE(eventually([&] { return state->snapshot()->generation == 4; }));
   watch.stop();
   reloader.stop();
 }
