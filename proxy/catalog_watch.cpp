@@ -24,6 +24,39 @@ std::string joined(const std::vector<std::string>& names) {
   return out;
 }
 
+// Reads what `database`'s rewrite state was built from, as the catalog says it is now; the
+// failure, or "".
+std::string read_catalog(CatalogClient& client, const config::Config& config,
+                         const DatabaseRewrite& database, CatalogNow& now) {
+  // The mapped names too: DDL through the proxy forgets them in the cache, but the rules
+  // were built from what they were.
+  now.tables = database.catalog->known_tables();
+  for (const auto& table : database.mapped_tables) {
+    if (std::find(now.tables.begin(), now.tables.end(), table) == now.tables.end()) {
+      now.tables.push_back(table);
+    }
+  }
+  now.function_names = database.catalog->known_functions();
+  auto relations = client.load(now.tables);
+  auto descendants = client.load_descendants(database.migration_tables);
+  auto functions = client.load_functions(now.function_names);
+  const auto asked = server_writer_migrations(config, database.database);
+  auto writers = asked.empty() ? std::variant<std::vector<ServerWriter>, std::string>{}
+                               : client.load_server_writers(asked);
+  for (const std::string* error :
+       {std::get_if<std::string>(&relations), std::get_if<std::string>(&descendants),
+        std::get_if<std::string>(&functions), std::get_if<std::string>(&writers)}) {
+    if (error != nullptr) {
+      return *error;
+    }
+  }
+  now.relations = std::move(std::get<std::vector<RelationColumns>>(relations));
+  now.descendants = std::move(std::get<std::vector<Descendant>>(descendants));
+  now.functions = std::move(std::get<std::vector<CatalogFunction>>(functions));
+  now.server_writers = std::move(std::get<std::vector<ServerWriter>>(writers));
+  return {};
+}
+
 }  // namespace
 
 CatalogDrift find_drift(const DatabaseRewrite& database, const CatalogNow& now) {
@@ -47,7 +80,19 @@ CatalogWatch::CatalogWatch(std::shared_ptr<ProxyState> state) : state_(std::move
 
 CatalogWatch::~CatalogWatch() { stop(); }
 
+void CatalogWatch::show_on_or_off() {
+  auto snapshot = state_->snapshot();
+  const bool on = snapshot && snapshot->config->upstream.catalog_check_interval.count() > 0;
+  CatalogCheckStatus status = state_->catalog_check();
+  if (status.on != on) {
+    status.on = on;
+    state_->set_catalog_check(std::move(status));
+  }
+}
+
 void CatalogWatch::start() {
+  // /config says "none", not "off", until the first check of a check that is on.
+  show_on_or_off();
   if (!thread_.joinable()) {
     thread_ = std::thread([this] { loop(); });
     name_thread(thread_, "sy-catalog");
@@ -68,6 +113,7 @@ void CatalogWatch::stop() {
 void CatalogWatch::loop() {
   std::unique_lock lock(mutex_);
   for (;;) {
+    show_on_or_off();  // a reload may have turned it on or off
     auto snapshot = state_->snapshot();
     const auto interval =
         snapshot ? snapshot->config->upstream.catalog_check_interval : std::chrono::milliseconds(0);
@@ -129,50 +175,59 @@ std::string CatalogWatch::check_database(const Snapshot& snapshot, const Databas
                              "until then"));
     }
   };
-  if (!connection.client) {
+  const bool kept_open = connection.client != nullptr;
+  auto open = [&]() -> std::string {
     auto connected = CatalogClient::connect(*snapshot.config, database.database);
     if (auto* error = std::get_if<std::string>(&connected)) {
-      fail(*error);
       return *error;
     }
     connection.client = std::move(std::get<std::unique_ptr<CatalogClient>>(connected));
     connection.upstream = snapshot.config->upstream;
-  }
+    return {};
+  };
   CatalogNow now;
-  // The mapped names too: DDL through the proxy forgets them in the cache, but the rules
-  // were built from what they were.
-  now.tables = database.catalog->known_tables();
-  for (const auto& table : database.mapped_tables) {
-    if (std::find(now.tables.begin(), now.tables.end(), table) == now.tables.end()) {
-      now.tables.push_back(table);
+  auto error = kept_open ? std::string() : open();
+  if (error.empty()) {
+    error = read_catalog(*connection.client, *snapshot.config, database, now);
+  }
+  if (!error.empty() && kept_open) {
+    // The connection kept open since the last check may be one the server closed since (a
+    // restart): a new one is what the next check would use, so use it now instead of calling
+    // a database that is back unreachable.
+    spdlog::debug("event=catalog_check_reconnect database={} error={}",
+                  log_value(database.database), log_value(error));
+    connection.client.reset();
+    error = open();
+    if (error.empty()) {
+      now = CatalogNow{};
+      error = read_catalog(*connection.client, *snapshot.config, database, now);
     }
   }
-  now.function_names = database.catalog->known_functions();
-  auto relations = connection.client->load(now.tables);
-  auto descendants = connection.client->load_descendants(database.migration_tables);
-  auto functions = connection.client->load_functions(now.function_names);
-  const auto asked = server_writer_migrations(*snapshot.config, database.database);
-  auto writers = asked.empty() ? std::variant<std::vector<ServerWriter>, std::string>{}
-                               : connection.client->load_server_writers(asked);
-  for (const std::string* error :
-       {std::get_if<std::string>(&relations), std::get_if<std::string>(&descendants),
-        std::get_if<std::string>(&functions), std::get_if<std::string>(&writers)}) {
-    if (error != nullptr) {
-      fail(*error);
-      return *error;
-    }
+  if (!error.empty()) {
+    fail(error);
+    return error;
   }
-  now.relations = std::move(std::get<std::vector<RelationColumns>>(relations));
-  now.descendants = std::move(std::get<std::vector<Descendant>>(descendants));
-  now.functions = std::move(std::get<std::vector<CatalogFunction>>(functions));
-  now.server_writers = std::move(std::get<std::vector<ServerWriter>>(writers));
   if (connection.failing) {
     connection.failing = false;
     spdlog::info("event=catalog_check_recovered database={}", log_value(database.database));
     state_->catalog_recovered();
   }
   const CatalogDrift drift = find_drift(database, now);
-  const bool ask = drift.rebuild && rebuild_asked_for_ != snapshot.generation;
+  const bool asked_here = connection.rebuild_asked_at == snapshot.generation;
+  const bool ask =
+      drift.rebuild && (!asked_here || connection.asked_with.relations != now.relations ||
+                        connection.asked_with.descendants != now.descendants ||
+                        connection.asked_with.server_writers != now.server_writers);
+  if (!drift.rebuild && asked_here) {
+    // The rebuild asked for at this generation has not given another: it failed (or has yet to
+    // run), and the catalog is back to what the running config was built from. Building it
+    // again shows that it is valid again, instead of the failure staying the last reload (in
+    // /config and switchyard_config_last_reload_success) until someone sends SIGHUP.
+    connection.rebuild_asked_at = 0;
+    spdlog::info("event=catalog_change_undone database={} generation={} rebuild=yes",
+                 log_value(database.database), snapshot.generation);
+    state_->request_rebuild("catalog change undone");
+  }
   if (drift.changed_tables.empty() && drift.changed_functions.empty() && !ask) {
     spdlog::debug("event=catalog_checked database={} tables={} functions={}",
                   log_value(database.database), now.tables.size(), now.function_names.size());
@@ -192,7 +247,8 @@ std::string CatalogWatch::check_database(const Snapshot& snapshot, const Databas
       log_value(joined(drift.changed_functions)), drift.server_writers ? "changed" : "same",
       ask ? "yes" : "no");
   if (ask) {
-    rebuild_asked_for_ = snapshot.generation;
+    connection.rebuild_asked_at = snapshot.generation;
+    connection.asked_with = std::move(now);
     state_->request_rebuild("catalog change");
   }
   return {};

@@ -63,6 +63,8 @@ class CatalogWatch {
 
  private:
   void loop();
+  // Sets CatalogCheckStatus::on from the running config's interval.
+  void show_on_or_off();
   // One pass over the databases of the running snapshot. Blocking.
   void check(const Snapshot& snapshot);
   // Returns the failure ("" if the check worked); sets `changed` when it found DDL.
@@ -80,11 +82,13 @@ class CatalogWatch {
     config::UpstreamConfig upstream;  // what it was opened with
     std::unique_ptr<CatalogClient> client;
     bool failing = false;  // the last check failed (logged once until it works again)
+    // The generation this database last asked a rebuild of, and what the catalog said then: a
+    // rebuild that fails (the new column dropped) is not asked for again at every check, only
+    // when the catalog changes again, or once the next generation is in force.
+    std::uint64_t rebuild_asked_at = 0;
+    CatalogNow asked_with;
   };
   std::map<std::string, Connection> connections_;
-  // The generation a rebuild was last asked for: one that fails (the file no longer loads)
-  // is not asked for again at every check, only after the next generation is in force.
-  std::uint64_t rebuild_asked_for_ = 0;
 };
 
 }  // namespace switchyard::proxy

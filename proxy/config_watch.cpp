@@ -155,6 +155,9 @@ void ConfigWatch::run(std::promise<void>& watching) {
 
   bool pending = false;
   bool reported_unreadable = false;
+  // The file was modified in place and its writer has not closed it since (as far as the
+  // events tell): the burst is not over however long the writer pauses.
+  bool writer_open = false;
   Clock::time_point first_event{};
   Clock::time_point last_event{};
   alignas(inotify_event) std::array<char, 16 * 1024> buffer{};
@@ -167,12 +170,30 @@ void ConfigWatch::run(std::promise<void>& watching) {
     }
     last_event = now;
   };
+  auto due = [&] {
+    return writer_open ? first_event + options_.writer_wait
+                       : std::min(last_event + options_.debounce, first_event + options_.max_delay);
+  };
+  auto note_writer = [&](std::uint32_t mask, const fs::path& entry) {
+    if (mask & IN_CLOSE_WRITE) {
+      writer_open = false;
+    } else if (mask & IN_MODIFY) {
+      writer_open = true;
+    } else if (mask & IN_CREATE) {
+      // Created by open(O_CREAT), whose writer may pause before its first write; a symlink
+      // or directory has no writer to wait for.
+      std::error_code ec;
+      writer_open = fs::is_regular_file(fs::symlink_status(entry, ec));
+    } else if (mask & (IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) {
+      writer_open = false;  // another inode under the name now: its writer closed it first
+    }
+  };
 
   for (;;) {
     int timeout_ms = -1;
     if (pending) {
-      auto due = std::min(last_event + options_.debounce, first_event + options_.max_delay);
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now()).count();
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(due() - Clock::now()).count();
       timeout_ms = static_cast<int>(std::max<long long>(0, left));
     }
     if (main_dir.wd < 0) {
@@ -228,17 +249,28 @@ void ConfigWatch::run(std::promise<void>& watching) {
           if (relevant) {
             note_event();
           }
+          if (on_main && name == file_name) {
+            note_writer(event.mask, main_dir.directory / std::string(name));
+          } else if (on_target && name == target_name) {
+            note_writer(event.mask, target_dir.directory / std::string(name));
+          }
         }
       }
     }
     if (main_dir.wd < 0 && main_dir.add(inotify_fd_)) {
       note_event();  // the directory is back; its file may be new
     }
-    if (!pending ||
-        Clock::now() < std::min(last_event + options_.debounce, first_event + options_.max_delay)) {
+    if (!pending || Clock::now() < due()) {
       continue;
     }
     pending = false;
+    if (writer_open) {
+      spdlog::warn("event=config_read_while_open path={} waited_ms={} reason={}",
+                   log_value(config_path_.string()), options_.writer_wait.count(),
+                   log_value("the file was modified in place and its writer has not closed it; "
+                             "read as it is now, which may be half written"));
+      writer_open = false;  // its next write arms the wait again
+    }
     refresh_target();
     // Only whether it can be read: the Reloader reads (and bounds) the bytes themselves.
     const bool readable = std::ifstream(config_path_).is_open();
@@ -248,14 +280,16 @@ void ConfigWatch::run(std::promise<void>& watching) {
       ~CountCheck() { n.fetch_add(1); }
     } count_check{checks_};
     if (!readable) {
-      // Mid-swap or deleted: the event that brings the file back will trigger the check.
-      if (!reported_unreadable) {
-        spdlog::warn("event=config_unreadable path={}", log_value(config_path_.string()));
-        reported_unreadable = true;
+      // Deleted or made unreadable after the burst ended: the reload fails and is counted, as
+      // a SIGHUP now would be; once, and the event that brings the file back reloads it.
+      if (reported_unreadable) {
+        continue;
       }
-      continue;
+      spdlog::warn("event=config_unreadable path={}", log_value(config_path_.string()));
+      reported_unreadable = true;
+    } else {
+      reported_unreadable = false;
     }
-    reported_unreadable = false;
     // No comparison with the bytes seen last time here: the reloader compares with the bytes
     // it last loaded. Comparing here missed an edit back to what this watch had seen while the
     // reloader had loaded something in between (A, B, A in one burst left B in force).

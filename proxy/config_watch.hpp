@@ -19,8 +19,13 @@ namespace switchyard::proxy {
 /// watch on the old inode looking at a file nobody reads any more. When the path is a symlink
 /// into another directory, that directory is watched too (and re-resolved after each change).
 /// Bursts of events are debounced; `on_change` runs once per burst that touched the config file
-/// while it is readable (other files in the directory are ignored). Whether the bytes changed
-/// is the Reloader's question: it compares them with the bytes it last loaded.
+/// (other files in the directory are ignored), and only for the first of a row of bursts that
+/// leave it unreadable (deleted, no permission): the reloader records that failure. A file modified
+/// in place is not read while its writer may still have it open (no IN_CLOSE_WRITE since its
+/// IN_MODIFY): a writer that pauses between two chunks would otherwise have its first half loaded,
+/// and a migration missing from that half would stop writing both columns until the rest arrives.
+/// Whether the bytes changed is the Reloader's question: it compares them with the bytes it last
+/// loaded.
 class ConfigWatch {
  public:
   struct Options {
@@ -28,6 +33,9 @@ class ConfigWatch {
     std::chrono::milliseconds debounce{150};
     /// Upper bound from the first event of a burst to the read, for writers that never pause.
     std::chrono::milliseconds max_delay{2000};
+    /// Upper bound to wait for a writer that modified the file in place to close it; past it
+    /// the file is read anyway (and that is logged), for writers that keep it open.
+    std::chrono::milliseconds writer_wait{5000};
   };
 
   ConfigWatch(std::filesystem::path config_path, std::function<void()> on_change, Options options);

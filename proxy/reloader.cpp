@@ -149,6 +149,19 @@ std::uint64_t Reloader::completed() const {
   return completed_;
 }
 
+std::vector<std::string> active_migrations_removed(const config::Config& before,
+                                                   const config::Config& after) {
+  std::vector<std::string> out;
+  for (const auto& m : before.migrations) {
+    const bool kept = std::any_of(after.migrations.begin(), after.migrations.end(),
+                                  [&](const config::Migration& n) { return n.name == m.name; });
+    if (!kept && (m.writes != config::Writes::old_column || m.reads != config::Reads::old_column)) {
+      out.push_back(m.name);
+    }
+  }
+  return out;
+}
+
 namespace {
 
 // The first twelve hex digits of the SHA-256 of the bytes a reload read, so that whoever
@@ -217,6 +230,7 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
   }
 
   bool unreachable = false;
+  std::vector<std::string> removed_active;
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors) {
       status.errors.push_back(config::format_error(error));
@@ -242,6 +256,7 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
       if (status.errors.empty()) {
         if (current && current->config) {
           status.changes = config::describe_changes(*current->config, *next->config);
+          removed_active = active_migrations_removed(*current->config, *next->config);
         }
         status.result = ReloadStatus::Result::ok;
         status.generation = next->generation;
@@ -266,6 +281,15 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
     for (const auto& change : status.changes) {
       spdlog::info("event=config_change generation={} change={}", status.generation,
                    log_value(change));
+    }
+    for (const auto& name : removed_active) {
+      spdlog::warn(
+          "event=active_migration_removed generation={} migration={} meaning={}", status.generation,
+          log_value(name),
+          log_value("it wrote or read the new column and no longer does: rows written from now "
+                    "on leave the new column behind, and reads come from the old one. If the "
+                    "file was not meant to lose it (a half-written or truncated save), restore "
+                    "it and run switchyard backfill again"));
     }
     if (auto adopted = state_->snapshot()) {
       log_warnings(*adopted);

@@ -49,6 +49,13 @@ struct ReloadStatus {
 /// "none", "ok", "failed".
 std::string_view to_string(ReloadStatus::Result result);
 
+/// The names of the migrations in `before` but not in `after` whose flags were not both
+/// "old": the proxy wrote or read their new column and stops at once, which leaves rows written
+/// from then on with the new column behind. It is also what a config file read half-written
+/// looks like, so a reload warns about each.
+std::vector<std::string> active_migrations_removed(const config::Config& before,
+                                                   const config::Config& after);
+
 /// Lets the server apply the parts of a new config that live outside the snapshot (listening
 /// sockets, the admin endpoint). Called on the reloader's thread.
 class ReloadParticipant {

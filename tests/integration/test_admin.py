@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import signal
+import time
 import unittest
 
 import psycopg
@@ -356,7 +357,7 @@ class AdminTest(IntegrationCase):
         self.assertEqual(p.metrics().get("switchyard_catalog_changes_total"), 1)
 
         self.pg.query("DROP DATABASE watched WITH (FORCE)", dbname="postgres")
-        # The first check after the drop finds its connection closed, the next cannot connect.
+        # The check finds its connection closed, and cannot open another.
         failed = wait_until(lambda: (lambda c: c if "does not exist" in (c["error"] or "")
                                      else None)(check()), 10, interval=0.05,
                             what="the check to fail to connect")
@@ -589,6 +590,117 @@ class AdminTest(IntegrationCase):
         self.assertIn("[listen] address", " ".join(p.config_page()["last_reload"]["errors"]))
         self.assertTrue(can_connect(p.host, old_port))
         p.port = old_port
+
+    def test_a_file_written_in_place_in_two_chunks_is_read_only_once_its_writer_closes_it(self):
+        # A tool that truncates, writes the part before users-status, pauses with the file open,
+        # then writes the rest: the first half is a valid config without that migration, and
+        # loading it would stop the dual writes for that second.
+        self.pg.query("CREATE TABLE IF NOT EXISTS chunk_other (id int PRIMARY KEY, a text, b text)")
+        self.addCleanup(self.pg.query, "DELETE FROM users WHERE id = 501")
+        other = {"name": "chunk-other", "table": "public.chunk_other", "old_column": "a",
+                 "new_column": "b", "writes": "both", "reads": "old"}
+        p = self.migration_proxy(migrations=[other, MIGRATION])
+        generation = p.generation()
+        text = p.config_text() + "# saved in two chunks\n"
+        cut = text.index('[[migration]]\nname = "users-status"')
+        with open(p.config_path, "w") as f:
+            f.write(text[:cut])
+            f.flush()
+            time.sleep(0.6)  # well past the 150 ms debounce
+            with psycopg.connect(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                                 password=self.pg.password, dbname=self.pg.dbname,
+                                 sslmode="disable", autocommit=True) as conn:
+                conn.execute("INSERT INTO users (id, status) VALUES (501, 'mid-write')")
+            time.sleep(0.4)
+            f.write(text[cut:])
+        p.wait_for_generation(generation + 1)
+        self.assertEqual(self.pg.query("SELECT status, state FROM users WHERE id = 501"),
+                         [("mid-write", "mid-write")])
+        self.assertEqual(p.generation(), generation + 1, "no generation of the half file")
+        self.assertEqual([line for line in p.log_text().splitlines()
+                          if "event=config_change" in line and "removed" in line], [])
+        self.assertEqual(p.config_page()["flags"]["users-status"]["writes"], "both")
+
+        # Removing a migration that writes both on purpose is allowed, and logged as a warning.
+        p.migrations = [other]
+        p.write_config()
+        p.wait_for_generation(generation + 2)
+        p.wait_for_log('event=active_migration_removed generation=' + str(generation + 2) +
+                       ' migration=users-status', 10)
+
+    def test_a_postgres_restart_between_two_catalog_checks_is_no_check_failure(self):
+        pg = postgres.PostgresCluster().start()
+        self.addCleanup(pg.stop)
+        create_users_table(pg)
+        p = self.migration_proxy(pg=pg, upstream_extra={"catalog_check_interval": "3s"})
+
+        def check():
+            return p.config_page()["catalog_check"]
+
+        wait_until(lambda: check()["result"] == "ok", 15, interval=0.05, what="a catalog check")
+        # Right after a check, so that the restart is over well before the next one.
+        first = check()["time"]
+        wait_until(lambda: check()["time"] != first, 15, interval=0.02, what="the next check")
+        pg._pg("pg_ctl", "-D", pg.datadir, "-l", pg.logfile, "-w", "-t", "60", "-m", "fast",
+               "restart")
+        before = check()["time"]
+        after = wait_until(lambda: (lambda c: c if c["time"] != before else None)(check()), 15,
+                           interval=0.05, what="the check after the restart")
+        self.assertEqual(after["result"], "ok", after)
+        self.assertNotIn("event=catalog_check_failed", p.log_text())
+        self.assertIn("event=catalog_check_reconnect", p.log_text())
+
+    def test_a_failed_catalog_rebuild_is_cleared_once_the_schema_is_fixed(self):
+        self.pg.query("CREATE TABLE rb_t (id int PRIMARY KEY, a int, b bigint)")
+        self.addCleanup(self.pg.query, "DROP TABLE rb_t")
+        p = self.migration_proxy(
+            migrations=[{"name": "rb", "table": "public.rb_t", "old_column": "a",
+                         "new_column": "b", "writes": "both", "reads": "old"}],
+            upstream_extra={"catalog_check_interval": "200ms"})
+
+        def last_reload():
+            return p.config_page()["last_reload"]
+
+        self.pg.query("ALTER TABLE rb_t DROP COLUMN b")
+        failed = wait_until(lambda: (lambda r: r if r["result"] == "failed" else None)(
+            last_reload()), 15, interval=0.05, what="the catalog rebuild to fail")
+        self.assertEqual(failed["trigger"], "catalog change")
+        self.assertEqual(p.metrics().get("switchyard_config_last_reload_success"), 0)
+
+        self.pg.query("ALTER TABLE rb_t ADD COLUMN b bigint")
+        ok = wait_until(lambda: (lambda r: r if r["result"] == "ok" else None)(last_reload()),
+                        15, interval=0.05, what="the rebuild after the fix")
+        self.assertIn("catalog change undone", ok["trigger"])
+        self.assertEqual(p.metrics().get("switchyard_config_last_reload_success"), 1)
+        p.wait_for_log("event=catalog_change_undone", 5)
+        with psycopg.connect(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                             password=self.pg.password, dbname=self.pg.dbname,
+                             sslmode="disable", autocommit=True) as conn:
+            conn.execute("INSERT INTO rb_t (id, a) VALUES (1, 7)")
+        self.assertEqual(self.pg.query("SELECT a, b FROM rb_t"), [(7, 7)])
+
+    def test_catalog_check_reads_none_until_its_first_pass(self):
+        p = self.migration_proxy()  # the default interval, 5 s
+        check = p.config_page()["catalog_check"]
+        self.assertEqual((check["result"], check["time"]), ("none", None), check)
+
+    def test_a_config_file_deleted_under_the_watch_is_a_failed_reload(self):
+        p = self.migration_proxy()
+        generation = p.generation()
+        failed_before = p.metrics().get("switchyard_reloads_total", result="failed")
+        os.remove(p.config_path)
+        wait_until(lambda: p.metrics().get("switchyard_reloads_total", result="failed")
+                   == failed_before + 1, 15, what="the failed reload to be counted")
+        page = p.config_page()
+        self.assertEqual(page["last_reload"]["result"], "failed")
+        self.assertIn(p.config_path, " ".join(page["last_reload"]["errors"]))
+        self.assertEqual(p.metrics().get("switchyard_config_last_reload_success"), 0)
+        self.assertEqual(p.generation(), generation)
+        p.write_config()
+        p.wait_for_generation(generation + 1)
+        self.assertEqual(p.config_page()["last_reload"]["result"], "ok")
+        self.assertEqual(p.metrics().get("switchyard_reloads_total", result="failed"),
+                         failed_before + 1)
 
 
 if __name__ == "__main__":

@@ -228,5 +228,23 @@ TEST(CatalogWatchTest, WhatTheServerWritesByItselfChangingBuildsTheWarningsAgain
   }
 }
 
+TEST(CatalogWatchTest, AStartedCheckShowsOnBeforeItsFirstPass) {
+  // /config reads "off" from on = false: a check that is on but has not run yet is "none".
+  for (const auto interval : {std::chrono::milliseconds(60000), std::chrono::milliseconds(0)}) {
+    auto state = std::make_shared<ProxyState>();
+    auto config = std::make_shared<config::Config>();
+    config->upstream.catalog_check_interval = interval;
+    auto snapshot = std::make_shared<Snapshot>();
+    snapshot->generation = 1;
+    snapshot->config = config;
+    state->publish(snapshot);
+    CatalogWatch watch(state);
+    watch.start();
+    EXPECT_EQ(state->catalog_check().on, interval.count() > 0) << interval.count();
+    EXPECT_EQ(state->catalog_check().time.time_since_epoch().count(), 0);
+    watch.stop();
+  }
+}
+
 }  // namespace
 }  // namespace switchyard::proxy

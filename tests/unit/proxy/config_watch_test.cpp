@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 #include "proxy/reloader.hpp"
 #include "proxy/snapshot_builder.hpp"
 #include "temp_dir.hpp"
@@ -15,7 +20,8 @@ using testing::replace_file;
 using testing::TempDir;
 using testing::write_file;
 
-constexpr ConfigWatch::Options kFast{std::chrono::milliseconds(20), std::chrono::milliseconds(500)};
+constexpr ConfigWatch::Options kFast{std::chrono::milliseconds(20), std::chrono::milliseconds(500),
+                                     std::chrono::milliseconds(1500)};
 
 class ConfigWatchTest : public ::testing::Test {
  protected:
@@ -40,6 +46,58 @@ TEST_F(ConfigWatchTest, InPlaceWriteTriggers) {
   EXPECT_EQ(w->changes(), 1u);
 }
 
+// A tool that truncates, writes part, pauses with the file open, then writes the rest: the
+// first half may lack a migration, and loading it would stop that migration's dual writes.
+TEST_F(ConfigWatchTest, InPlaceWriterPausingWithTheFileOpenIsReadOnlyOnceClosed) {
+  auto path = dir_ / "switchyard.toml";
+  write_file(path, "a = 1\nb = 1\n");
+  std::vector<std::string> seen;
+  std::mutex seen_mutex;
+  ConfigWatch w(
+      path,
+      [&] {
+        std::ifstream in(path);
+        std::lock_guard lock(seen_mutex);
+        seen.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      },
+      kFast);
+  ASSERT_FALSE(w.start());
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << "a = 2\n" << std::flush;
+    // Longer than both the debounce and max_delay, shorter than writer_wait.
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    EXPECT_EQ(w.checks(), 0u);
+    out << "b = 2\n";
+  }
+  ASSERT_TRUE(eventually([&] { return w.checks() >= 1; }));
+  std::lock_guard lock(seen_mutex);
+  EXPECT_EQ(seen, std::vector<std::string>{"a = 2\nb = 2\n"});
+}
+
+TEST_F(ConfigWatchTest, WriterThatKeepsTheFileOpenIsReadAfterWriterWait) {
+  auto path = dir_ / "switchyard.toml";
+  write_file(path, "a = 1\n");
+  auto w = watch(path);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  const auto written = std::chrono::steady_clock::now();
+  out << "a = 2\n" << std::flush;
+  ASSERT_TRUE(eventually([&] { return calls_ == 1; }));
+  EXPECT_GE(std::chrono::steady_clock::now() - written, kFast.writer_wait);
+}
+
+TEST_F(ConfigWatchTest, CreatedFileIsReadOnceItsWriterClosesIt) {
+  auto path = dir_ / "switchyard.toml";
+  auto w = watch(path);
+  {
+    std::ofstream out(path, std::ios::binary);
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    EXPECT_EQ(w->checks(), 0u);
+    out << "a = 1\n";
+  }
+  ASSERT_TRUE(eventually([&] { return calls_ == 1; }));
+}
+
 TEST_F(ConfigWatchTest, RenameOverTriggersAgainAndAgain) {
   // The watch is on the directory: the inode it started with is gone after the first rename.
   auto path = dir_ / "switchyard.toml";
@@ -62,15 +120,21 @@ TEST_F(ConfigWatchTest, OtherFilesDoNotTriggerTheSameBytesDo) {
   EXPECT_EQ(calls_, 1);
 }
 
-TEST_F(ConfigWatchTest, DeletedThenRecreatedTriggersOnRecreate) {
+TEST_F(ConfigWatchTest, DeletedTriggersOnceThenRecreatedTriggersAgain) {
+  // The deletion reaches the reloader, which counts it as a failed reload, as a SIGHUP would.
   auto path = dir_ / "switchyard.toml";
   write_file(path, "a = 1\n");
   auto w = watch(path);
   fs::remove(path);
   ASSERT_TRUE(eventually([&] { return w->checks() >= 1; }));
-  EXPECT_EQ(calls_, 0);
+  EXPECT_EQ(calls_, 1);
+  // Another burst that leaves it missing is not another failure.
   write_file(path, "a = 2\n");
-  ASSERT_TRUE(eventually([&] { return calls_ == 1; }));
+  fs::remove(path);
+  ASSERT_TRUE(eventually([&] { return w->checks() >= 2; }));
+  EXPECT_EQ(calls_, 1);
+  write_file(path, "a = 2\n");
+  ASSERT_TRUE(eventually([&] { return calls_ == 2; }));
 }
 
 // A Kubernetes ConfigMap volume: <dir>/switchyard.toml -> ..data/switchyard.toml, ..data ->
@@ -182,6 +246,13 @@ TEST(ConfigWatchReloadTest, FileChangesReloadAndBadFilesKeepTheGeneration) {
 
   replace_file(path, base + "[timeouts]\nconnect = \"3s\"\n");
   ASSERT_TRUE(eventually([&] { return state->snapshot()->generation == 3; }));
+
+  // A deleted file is a failed reload too, as for SIGHUP; putting it back loads it.
+  fs::remove(path);
+  ASSERT_TRUE(eventually([&] { return state->metrics.shared().reloads_failed.load() == 2; }));
+  ASSERT_TRUE(eventually([&] { return reloader.last().result == ReloadStatus::Result::failed; }));
+  write_file(path, base + "[timeouts]\nconnect = \"3s\"\n");
+  ASSERT_TRUE(eventually([&] { return state->snapshot()->generation == 4; }));
   watch.stop();
   reloader.stop();
 }

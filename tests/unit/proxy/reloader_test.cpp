@@ -369,3 +369,48 @@ TEST_F(ReloaderTest, StopIsIdempotentAndRequestsAfterStopAreIgnored) {
 
 }  // namespace
 }  // namespace switchyard::proxy
+
+namespace switchyard::proxy {
+namespace {
+
+config::Migration migration(std::string name, config::Writes writes, config::Reads reads) {
+  config::Migration m;
+  m.name = std::move(name);
+  m.writes = writes;
+  m.reads = reads;
+  return m;
+}
+
+TEST(ActiveMigrationsRemovedTest, OnlyRemovedMigrationsThatUsedTheNewColumn) {
+  using config::Reads;
+  using config::Writes;
+  struct Case {
+    std::vector<config::Migration> before;
+    std::vector<std::string> after;  // names kept
+    std::vector<std::string> expected;
+  };
+  const std::vector<Case> cases = {
+      {{migration("m", Writes::both, Reads::old_column)}, {}, {"m"}},
+      {{migration("m", Writes::both, Reads::new_column)}, {}, {"m"}},
+      {{migration("m", Writes::new_column, Reads::new_column)}, {}, {"m"}},
+      {{migration("m", Writes::old_column, Reads::old_column)}, {}, {}},
+      {{migration("m", Writes::both, Reads::new_column)}, {"m"}, {}},
+      {{migration("a", Writes::both, Reads::old_column),
+        migration("b", Writes::both, Reads::new_column)},
+       {"a"},
+       {"b"}},
+  };
+  for (const auto& c : cases) {
+    config::Config before;
+    before.migrations = c.before;
+    config::Config after;
+    for (const auto& name : c.after) {
+      after.migrations.push_back(migration(name, config::Writes::both, config::Reads::old_column));
+    }
+    EXPECT_EQ(active_migrations_removed(before, after), c.expected)
+        << c.before.size() << " before, " << c.after.size() << " kept";
+  }
+}
+
+}  // namespace
+}  // namespace switchyard::proxy
