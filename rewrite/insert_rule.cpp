@@ -327,11 +327,17 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
       return;
     }
   } else if (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && !has_star_target(sel)) {
-    if (op == WriteOp::remove_old &&
+    // Nor can it change in place when ORDER BY, DISTINCT [ON] or GROUP BY may name it (by its
+    // output name or position): they would sort or compare to_new's values, and LIMIT keep
+    // other rows.
+    const bool changes_item =
+        op == WriteOp::remove_old ||
+        (op == WriteOp::rename_to_new && (!m->to_new.empty() || m->types_differ()));
+    if (changes_item &&
         (sel->n_sort_clause > 0 || sel->n_group_clause > 0 || sel->n_distinct_clause > 0)) {
       // The item cannot leave the query (ORDER BY 2, DISTINCT): the query is read back
-      // through a subquery that leaves it out, unless an item takes its type from its column
-      // ($1, NULL, '2024-01-01'): one level down it would be text.
+      // through a subquery that leaves it out (or gives it to to_new), unless an item takes its
+      // type from its column ($1, NULL, '2024-01-01'): one level down it would be text.
       bool typed = true;
       for (size_t i = 0; i < sel->n_target_list; ++i) {
         typed = typed && !is_untyped(sel->target_list[i]->res_target->val);
@@ -340,7 +346,10 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
         wrapped_query_writes(ins, target, m, op, io, in, site);
         return;
       }
-      unsupported(m, "dropping the old column from an INSERT ... SELECT with ORDER/GROUP/DISTINCT");
+      unsupported(m,
+                  std::string(op == WriteOp::remove_old ? "dropping the old column from"
+                                                        : "writing to_new of the old column in") +
+                      " an INSERT ... SELECT with ORDER/GROUP/DISTINCT beside an untyped item");
       return;
     }
     std::vector<Span> spans = select_target_spans(sel);
@@ -398,7 +407,7 @@ void Analyzer::wrapped_query_writes(const PgQuery__InsertStmt* ins, const Relati
   const std::string what = sel->op != PG_QUERY__SET_OPERATION__SETOP_NONE
                                ? "INSERT ... SELECT with UNION/INTERSECT/EXCEPT"
                            : has_star_target(sel) ? "INSERT ... SELECT *"
-                           : op == WriteOp::remove_old
+                           : op == WriteOp::remove_old || op == WriteOp::rename_to_new
                                ? "INSERT ... SELECT with ORDER/GROUP/DISTINCT"
                                : "INSERT ... SELECT of a volatile value";
   // A WITH inside the query may hold a data-modifying statement, which a subquery may not; two

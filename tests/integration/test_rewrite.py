@@ -994,6 +994,24 @@ class WritesNewTest(RewriteCase):
                                   (30, None, t.new("inactive")), (41, None, t.new("active")),
                                   (42, None, t.new("inactive"))])
 
+    def test_insert_select_ordered_or_distinct_by_the_old_column_inserts_the_same_rows(self):
+        # ORDER BY status / ORDER BY 2 name the output item: sorted by to_new's values instead
+        # ('inactive' is 0 in the type change), LIMIT kept other rows.
+        self.direct("INSERT INTO staging (id, status) VALUES (1, 'active'), (2, 'inactive'), "
+                    "(3, 'active'), (4, 'inactive')")
+        with self.connect() as conn:
+            for t in MAPPED:
+                conn.execute(f"INSERT INTO {t.table} (id, status) SELECT id + 10, status "
+                             "FROM staging ORDER BY status DESC, id LIMIT 2")
+                conn.execute(f"INSERT INTO {t.table} (id, status) SELECT id + 20, status "
+                             "FROM staging ORDER BY 2, id LIMIT 1")
+                conn.execute(f"INSERT INTO {t.table} (id, status) SELECT DISTINCT ON (status) "
+                             "id + 30, status FROM staging ORDER BY status DESC, id")
+                self.assertEqual(self.rows(t.table),
+                                 [(12, None, t.new("inactive")), (14, None, t.new("inactive")),
+                                  (21, None, t.new("active")), (31, None, t.new("active")),
+                                  (32, None, t.new("inactive"))])
+
     def test_write_of_both_columns_drops_the_old_one(self):
         with self.connect() as conn:
             for t in MAPPED:

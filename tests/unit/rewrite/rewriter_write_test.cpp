@@ -400,6 +400,21 @@ TEST(InsertRuleTest, WritesNew) {
                 // A width that differs from the list is left for Postgres to refuse, not cut.
                 {"INSERT INTO users (id, status) SELECT * FROM orders", nullptr, kRejected,
                  "whose width is not known or differs"},
+                // ORDER BY / DISTINCT / GROUP BY may name the item by its output name or
+                // position: changed in place it would sort to_new's values (and LIMIT keep
+                // other rows), so the query is read back through a subquery.
+                {"INSERT INTO users (id, status) SELECT id, status FROM orders ORDER BY status "
+                 "DESC, id LIMIT 3",
+                 "INSERT INTO users (id, state) SELECT switchyard_rows.c1, " TO_NEW(
+                     "switchyard_rows.c2") " FROM (SELECT id, status FROM orders ORDER BY "
+                                           "status DESC, id LIMIT 3) AS switchyard_rows (c1, "
+                                           "c2)"},
+                {"INSERT INTO users (id, status) SELECT DISTINCT id, status FROM orders",
+                 "INSERT INTO users (id, state) SELECT switchyard_rows.c1, " TO_NEW(
+                     "switchyard_rows.c2") " FROM (SELECT DISTINCT id, status FROM orders) AS "
+                                           "switchyard_rows (c1, c2)"},
+                {"INSERT INTO users (id, status) SELECT $1, status FROM orders ORDER BY 2", nullptr,
+                 kRejected, "ORDER/GROUP/DISTINCT beside an untyped item"},
 
                 {"INSERT INTO users (id, status) VALUES (1, $1)",
                  "INSERT INTO users (id, state) VALUES (1, " TO_NEW("$1") ")"},
