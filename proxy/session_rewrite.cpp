@@ -16,9 +16,6 @@ SessionRewrite::SessionRewrite(ProxyState& state, Metrics& metrics, OffThread of
                                std::string user, std::string database,
                                std::vector<std::string> search_path)
     : state_(state), metrics_(metrics), off_thread_(off_thread), database_(std::move(database)) {
-  login_user_ = user;
-  roles_.session_user = user;
-  session_roles_ = roles_;
   context_.user = std::move(user);
   static const SearchPath kDefault =
       std::make_shared<const std::vector<std::string>>(rewrite::SessionContext{}.search_path);
@@ -63,36 +60,42 @@ void SessionRewrite::apply(const rewrite::SearchPathChange& change, std::size_t 
 void SessionRewrite::change_uncommitted(std::size_t answers_before) {
   if (!uncommitted_) {
     committed_search_path_ = session_search_path_;
-    committed_roles_ = session_roles_;
+    if (roles_) {
+      roles_->committed = roles_->session;
+    }
     uncommitted_ = true;
   }
   readies_to_skip_ = answers_before;
 }
 
 void SessionRewrite::apply(const rewrite::RoleChange& change, std::size_t answers_before) {
+  if (!roles_) {
+    // No role changed before: context_.user is still the login user.
+    roles_ = std::make_unique<RoleState>(context_.user);
+  }
   // A SET after a SET LOCAL in the transaction replaces both, as for any setting.
-  Roles roles = roles_;
+  Roles roles = roles_->now;
   if (change.session) {
-    roles.session_user = change.role.empty() ? login_user_ : change.role;
+    roles.session_user = change.role.empty() ? roles_->login : change.role;
     roles.role.clear();
   } else {
     roles.role = change.role;
   }
   if (change.local) {
-    local_roles_ = true;
+    roles_->local = true;
   } else {
     change_uncommitted(answers_before);
-    session_roles_ = roles;
+    roles_->session = roles;
   }
-  roles_ = std::move(roles);
+  roles_->now = std::move(roles);
   follow_roles();
 }
 
 void SessionRewrite::follow_roles() {
-  if (context_.user == roles_.current()) {
+  if (context_.user == roles_->now.current()) {
     return;
   }
-  context_.user = roles_.current();
+  context_.user = roles_->now.current();
   spdlog::debug("event=current_user_changed database={}", log_value(database_));
   set_search_path(context_.search_path);  // the cache key and epoch change with "$user"
 }
@@ -114,10 +117,12 @@ void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_ba
   }
   session_search_path_ = std::move(committed_search_path_);
   local_search_path_ = false;  // the transaction is over, so is any SET LOCAL
-  session_roles_ = std::move(committed_roles_);
-  roles_ = session_roles_;
-  local_roles_ = false;
-  context_.user = roles_.current();
+  if (roles_) {
+    roles_->session = std::move(roles_->committed);
+    roles_->now = roles_->session;
+    roles_->local = false;
+    context_.user = roles_->now.current();
+  }
   spdlog::debug("event=search_path_rolled_back database={} schemas={}", log_value(database_),
                 session_search_path_->size());
   set_search_path(*session_search_path_);
@@ -405,9 +410,9 @@ void SessionRewrite::after_transaction() {
     local_search_path_ = false;
     set_search_path(*session_search_path_);
   }
-  if (local_roles_) {
-    local_roles_ = false;
-    roles_ = session_roles_;
+  if (roles_ && roles_->local) {
+    roles_->local = false;
+    roles_->now = roles_->session;
     follow_roles();
   }
   new_descendants_.clear();

@@ -164,11 +164,18 @@ class SessionRewrite {
     std::string role;
     const std::string& current() const { return role.empty() ? session_user : role; }
   };
-  std::string login_user_;
-  Roles roles_;          // in force
-  Roles session_roles_;  // without SET LOCAL
-  Roles committed_roles_;
-  bool local_roles_ = false;
+  // Made at the first SET ROLE / SESSION AUTHORIZATION: until then current_user is the login
+  // user (context_.user), and an idle session keeps none of this.
+  struct RoleState {
+    explicit RoleState(const std::string& login_user)
+        : login(login_user), now{login_user, {}}, session(now), committed(now) {}
+    std::string login;
+    Roles now;        // in force
+    Roles session;    // without SET LOCAL
+    Roles committed;  // what a rollback returns to
+    bool local = false;
+  };
+  std::unique_ptr<RoleState> roles_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::uint64_t epoch_ = 0;
   const DatabaseRewrite* rules_ = nullptr;
