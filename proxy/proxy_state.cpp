@@ -15,7 +15,14 @@ void SessionRegistry::remove(std::uint64_t id) {
 void SessionRegistry::drain_all() {
   std::lock_guard lock(mutex_);
   for (auto& [id, entry] : entries_) {
-    entry.inbox->post(entry.hook);
+    entry.inbox->post([hook = entry.hook] { hook(false); });
+  }
+}
+
+void SessionRegistry::close_all() {
+  std::lock_guard lock(mutex_);
+  for (auto& [id, entry] : entries_) {
+    entry.inbox->post([hook = entry.hook] { hook(true); });
   }
 }
 

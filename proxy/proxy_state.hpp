@@ -77,12 +77,15 @@ struct Snapshot {
 /// Live sessions, so shutdown can ask each to drain on its own thread.
 class SessionRegistry {
  public:
-  using DrainHook = std::function<void()>;
+  /// `now`: close at once (the drain timeout), else at the session's next boundary.
+  using DrainHook = std::function<void(bool now)>;
   /// `inbox`: the session's worker's, which outlives the session.
   void add(std::uint64_t id, WorkerInbox& inbox, DrainHook hook);
   void remove(std::uint64_t id);
-  /// Posts every hook to its session's worker.
+  /// Posts every hook to its session's worker: each session ends at its next boundary.
   void drain_all();
+  /// Posts every hook to its session's worker: each session ends now.
+  void close_all();
   std::size_t size() const;
 
  private:

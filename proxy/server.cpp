@@ -175,15 +175,21 @@ int Server::run() {
   }
 
   bool draining = false;
+  bool closing = false;  // the drain timeout passed: the sessions left are being closed
   steady_timer drain_poll(main_context);
   std::chrono::steady_clock::time_point drain_deadline;
 
   std::function<void()> poll_drain = [&] {
     auto active = state_->metrics.connections_active();
-    if (active <= 0 || std::chrono::steady_clock::now() >= drain_deadline) {
-      if (active > 0) {
-        spdlog::warn("event=drain_timeout sessions_closed={}", active);
-      }
+    const auto now = std::chrono::steady_clock::now();
+    if (active > 0 && now >= drain_deadline && !closing) {
+      // Each session tells its client why and cancels what it still runs; a bounded wait
+      // lets them do it before the workers stop.
+      spdlog::warn("event=drain_timeout sessions_closed={}", active);
+      closing = true;
+      state_->sessions.close_all();
+      drain_deadline = now + std::chrono::seconds(2);
+    } else if (active <= 0 || now >= drain_deadline) {
       main_context.stop();
       return;
     }

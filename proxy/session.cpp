@@ -148,6 +148,24 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  // The drain timeout: the session ends now, its client told why and a statement still running
+  // cancelled (closing the connection alone leaves it running until it next writes). Runs on
+  // the session's executor.
+  void close_now() {
+    relay_.close_at_boundary = true;
+    closing_now_ = true;
+    if (key_ && relay_.tracker.outstanding() > 0) {
+      const protocol::CancelRequest cancel{key_->process_id, key_->secret_key};
+      net::co_spawn(
+          client_.socket().get_executor(),
+          [self = shared_from_this(), cancel]() -> awaitable<void> {
+            co_await self->forward_cancel(cancel);
+          },
+          net::detached);
+    }
+    stop_relay();
+  }
+
   std::shared_ptr<ProxyState> state_;
   WorkerInbox& inbox_;
   Metrics& metrics_;  // the worker's own block
@@ -155,6 +173,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::uint64_t id_;
   const bool local_;              // on the unix socket: no TLS there, as with Postgres
   bool standard_strings_ = true;  // the server's standard_conforming_strings at startup
+  bool closing_now_ = false;      // close_now(): the drain timeout ended the session
   const std::string peer_;
   Stream client_;
   std::unique_ptr<Stream> upstream_;
@@ -539,9 +558,13 @@ awaitable<void> Session::relay() {
   upstream_reader_.release();
 
   std::weak_ptr<Session> weak = weak_from_this();
-  state_->sessions.add(id_, inbox_, [weak] {
+  state_->sessions.add(id_, inbox_, [weak](bool now) {
     if (auto self = weak.lock()) {
-      self->request_drain();
+      if (now) {
+        self->close_now();
+      } else {
+        self->request_drain();
+      }
     }
   });
   if (state_->draining()) {
@@ -610,6 +633,17 @@ awaitable<void> Session::relay() {
 }
 
 awaitable<void> Session::finish_relay(RelayEnd ended) {
+  if (closing_now_) {
+    co_await send_error(client_, "FATAL", "57P01",
+                        "terminating connection because Switchyard is shutting down (drain "
+                        "timeout)");
+    if (!relay_.terminate_sent) {
+      std::array<std::byte, 5> terminate{std::byte{'X'}, std::byte{0}, std::byte{0}, std::byte{0},
+                                         std::byte{4}};
+      co_await upstream_->write(net::buffer(terminate));
+    }
+    co_return;
+  }
   if (ended.index() == 0) {
     const auto& end = std::get<0>(ended);
     if (end.malformed) {

@@ -159,6 +159,31 @@ class LifecycleTest(IntegrationCase):
         )[0][0] == 0, 10, what="the abandoned transaction's backend to end")
         self.assertEqual(self.pg.query("SELECT count(*) FROM drained WHERE v >= 100"), [(0,)])
 
+    def test_drain_timeout_tells_the_sessions_left_why_and_cancels_what_they_run(self):
+        proxy = self.start_proxy(timeouts={"drain": "1s"})
+        with rc.RawConnection(proxy.host, proxy.port, timeout=15) as in_transaction, \
+                rc.RawConnection(proxy.host, proxy.port, timeout=15) as running:
+            for conn in (in_transaction, running):
+                conn.start(SUPERUSER, self.pg.dbname, password=self.pg.password)
+            in_transaction.simple("BEGIN")
+            in_transaction.simple("INSERT INTO drained VALUES (200)")
+            running.send(rc.query("SELECT pg_sleep(60) /* drain-timeout-victim */"))
+            wait_until(lambda: self.pg.query(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+                "'%drain-timeout-victim%' AND state = 'active' AND pid <> pg_backend_pid()"
+            )[0][0] == 1, 10, what="the long query to run")
+            proxy.signal(signal.SIGTERM)
+            for conn in (in_transaction, running):
+                messages = conn.read_until_closed(timeout=15)
+                self.assertEqual([f["C"] for f in rc.errors(messages)], ["57P01"])
+                self.assertIn("drain timeout", rc.errors(messages)[0]["M"])
+            self.assertEqual(proxy.wait(timeout=10), 0, proxy.log_tail())
+        # Cancelled, not left to run its 60 s until it next writes to a closed connection.
+        wait_until(lambda: self.pg.query(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%drain-timeout-victim%' "
+            "AND pid <> pg_backend_pid()")[0][0] == 0, 10, what="the long query to be cancelled")
+        self.assertEqual(self.pg.query("SELECT count(*) FROM drained WHERE v = 200"), [(0,)])
+
     def test_default_threads_follow_the_cpus_the_process_may_use(self):
         # One worker per CPU of the affinity mask, cut to the cgroup's CPU limit if the machine
         # has one; each is named so that `top -H` tells the workers apart.
