@@ -111,7 +111,8 @@ Names Analyzer::insert_stmt(const PgQuery__InsertStmt* ins, const Scope* outer) 
 void Analyzer::share_column_list(bool shared) {
   shared_list_.reset();
   if (shared) {
-    shared_list_.emplace();
+    // Spelled out: clang does not count the nested struct as default-constructible here.
+    shared_list_ = SharedColumnList{{}, -1};
   }
 }
 
