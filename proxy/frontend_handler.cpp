@@ -130,7 +130,10 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
     }
   }
   // DEALLOCATE before PREPARE: the order in which a text drops a name and prepares it again.
-  follow_session_statements(sql, roles);
+  // A Parse's statement changes the session when a Bind runs it (on_bind), maybe many times.
+  if (from_query) {
+    follow_session_statements(sql, roles);
+  }
   if (named) {
     record_sql_prepared(*named, sql,
                         decision == Decision::rewritten ? std::string_view(replacement_) : sql);
@@ -673,7 +676,9 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   armed_copy_.reset();
   Decision decision = decide(parse->query);
   // One look at the statement's first word for all the session changes the proxy follows.
-  if (decision != Decision::suspend && rewrite::may_change_session(parse->query)) {
+  const bool changes_session =
+      decision != Decision::suspend && rewrite::may_change_session(parse->query);
+  if (changes_session) {
     follow_sql_statements(parse->query, decision, /*from_query=*/false);
   }
   if (decision == Decision::suspend) {
@@ -704,6 +709,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
     prepared.rewritten.clear();
   }
   prepared.copy = std::move(armed_copy_);
+  prepared.changes_session = changes_session;
   sent(frame.type);
   if (decision == Decision::forward) {
     return FrameAction::forward;
@@ -773,6 +779,14 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
   }
   if (!copy_portals_.empty() || (stmt != nullptr && stmt->copy)) {
     bound_to_portal(bind->portal, stmt);
+  }
+  if (stmt != nullptr && stmt->changes_session) {
+    // In the order the server runs it: a SET only parsed changes nothing, one prepared once and
+    // bound for every request (psycopg's and pgbench's prepared SET search_path) each time. A
+    // copy: DEALLOCATE ALL drops the statement itself.
+    const std::string sql = stmt->sql;
+    follow_session_statements(
+        sql, rewrite_.active() ? rewrite::role_changes(sql) : std::vector<rewrite::RoleChange>{});
   }
   sent(frame.type);
   return FrameAction::forward;

@@ -62,6 +62,30 @@ class PreparedPathsTest(RewriteCase):
         self.assertEqual(self.rows("users"), [(2, "public", "public")])
         self.assertEqual(self.rows("s7.users"), [(1, "tenant", None), (3, "tenant again", None)])
 
+    def test_a_set_is_followed_when_it_runs_not_when_it_is_parsed(self):
+        # psycopg 3 and pgbench -M prepared prepare a SET search_path once and then only bind
+        # it; a SET only parsed (a describe) changes nothing on the server.
+        tenant = wire.bind((), "", "to_s7") + wire.execute() + wire.sync()
+        public = wire.bind((), "", "to_public") + wire.execute() + wire.sync()
+        insert = lambda i, v: (wire.bind((str(i), v), "", "ins") + wire.execute() + wire.sync())
+        with self.raw_session() as conn:
+            self.run_ok(conn, wire.parse("SET search_path = s7, public", "to_s7") +
+                        wire.parse("SET search_path = public", "to_public") +
+                        wire.parse(INSERT, "ins") + wire.sync())
+            for i in range(1, 7, 2):
+                self.run_ok(conn, tenant)
+                self.run_ok(conn, insert(i, "tenant"))
+                self.run_ok(conn, public)
+                self.run_ok(conn, insert(i + 1, "public"))
+            self.run_ok(conn, wire.parse("SET search_path = s7, public") + wire.sync())
+            self.run_ok(conn, insert(10, "public, the SET only parsed"))
+        self.assertEqual(self.rows("users"), [(2, "public", "public"), (4, "public", "public"),
+                                              (6, "public", "public"),
+                                              (10, "public, the SET only parsed",
+                                               "public, the SET only parsed")])
+        self.assertEqual(self.rows("s7.users"), [(1, "tenant", None), (3, "tenant", None),
+                                                 (5, "tenant", None)])
+
     def test_a_read_answers_from_the_table_the_path_names(self):
         self.proxy.reload([migration(RENAME, writes="new", reads="new")])
         self.direct("INSERT INTO users (id, status, state) VALUES (1, 'OLD', 'NEW')")
