@@ -223,7 +223,7 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
       // A field's text read by N's type is not always what O would hold (2.6 is 3 in an
       // integer O): N gets O's value through a cast, which the data stream cannot apply.
       stage = "between " + m->old_type + " and " + m->new_type;
-    } else if (op == WriteOp::rename_to_new && m->types_differ() && limits_length(m->old_type)) {
+    } else if (op == WriteOp::rename_to_new && m->old_type_narrower()) {
       // N alone would take a field too long for O, which the COPY into O refused: the staging
       // table's column of O's type refuses it.
       stage = "into " + m->new_type + " of values that " + m->old_type + " must hold";

@@ -75,6 +75,14 @@ bool Migration::same_values() const {
   return !types_differ() || (family(old_type) != 0 && family(old_type) == family(new_type));
 }
 
+bool Migration::old_type_narrower() const {
+  auto rank = [](std::string_view type) {
+    return type == "smallint" ? 1 : type == "integer" ? 2 : type == "bigint" ? 3 : 0;
+  };
+  return types_differ() &&
+         (limits_length(old_type) || (rank(old_type) != 0 && rank(old_type) < rank(new_type)));
+}
+
 bool Migration::casts_every_read() const {
   return !old_type.empty() && (!to_old.empty() || !same_values());
 }

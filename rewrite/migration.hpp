@@ -53,6 +53,9 @@ struct Migration {
   /// to_new would take it, and not as N alone would read it: `2.6` is 3 in an integer O and
   /// 2.6 in a numeric N; `12:00:00.7` is 12:00:01 in a timestamp(0).
   bool same_values() const;
+  /// O refuses values N holds (a length limit, a narrower integer): a write of O that goes to N
+  /// (writes = new) is checked against O's type, as the write to O was.
+  bool old_type_narrower() const;
 };
 
 /// `value` converted to `type` (as format_type() spells it) as an assignment to a column of that

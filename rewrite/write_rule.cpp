@@ -255,9 +255,9 @@ std::string Analyzer::transformed_write(const Migration* m, WriteOp op, const st
     // N holds the value as it is, but typed as the column the app wrote: an untyped one would
     // otherwise be given two types (`integer versus bigint`) or N's (a parameter described
     // otherwise than without the rewrite), and under writes = new nothing else checks a value
-    // against O's length.
+    // against O's length or range.
     const bool typed_as_written =
-        m->types_differ() && (untyped || (op == WriteOp::rename_to_new && limits_length(type)));
+        m->types_differ() && (untyped || (op == WriteOp::rename_to_new && m->old_type_narrower()));
     return typed_as_written ? assigned_as(value, type, untyped) : value;
   }
   const std::string typed = type.empty() ? value : assigned_as(value, type, untyped);

@@ -2438,6 +2438,25 @@ class WrittenValueWidthsTest(RewriteCase):
                 conn, "INSERT INTO counts (id, n) VALUES ($1, $2)", [3, 9]), [23, 23])
         self.assertEqual(self.rows("counts", "id, n, n2")[-1], (3, None, 9))
 
+    def test_a_value_out_of_the_old_integers_range_fails_under_writes_new(self):
+        # integer -> bigint under writes = new: 5000000000 fails as the write of the integer O
+        # did, rather than being stored for every read = new of the row to fail.
+        p = self.migration_proxy([_widths_migration("counts-n", "counts", "n", "n2", "new",
+                                                    "new")])
+        with self.connect_to(p) as conn:
+            conn.execute("INSERT INTO counts (id, n) VALUES (1, 5)")
+            for text in ["INSERT INTO counts (id, n) VALUES (2, 5000000000)",
+                         "UPDATE counts SET n = n + 2147483647 WHERE id = 1",
+                         "INSERT INTO counts (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE "
+                         "SET n = excluded.n + 2147483647"]:
+                with self.subTest(text), self.assertRaises(errors.NumericValueOutOfRange):
+                    conn.execute(text)
+            with self.assertRaises(errors.NumericValueOutOfRange):
+                with conn.cursor().copy("COPY counts (id, n) FROM STDIN") as copy:
+                    copy.write(b"3\t5000000000\n")
+            self.assertEqual(conn.execute("SELECT id, n FROM counts").fetchall(), [(1, 5)])
+        self.assertEqual(self.rows("counts", "id, n, n2"), [(1, None, 5)])
+
     def test_a_value_too_long_for_the_old_column_fails_under_writes_new(self):
         with self.connect() as conn:
             conn.execute("INSERT INTO codes (id, code) VALUES (1, 'ab'), (2, %s)", ("cd",))
