@@ -243,13 +243,16 @@ void ConfigWatch::run(std::promise<void>& watching) {
             }
             continue;
           }
+          // A symlink to a file beside it: the file's own events come on the main watch.
+          const bool names_file =
+              name == file_name || (target_dir.directory.empty() && name == target_name);
           // `..data` and `..2024_01_01_...` are the ConfigMap's swap machinery.
-          bool relevant = (on_main && (name == file_name || name.starts_with(".."))) ||
+          bool relevant = (on_main && (names_file || name.starts_with(".."))) ||
                           (on_target && name == target_name);
           if (relevant) {
             note_event();
           }
-          if (on_main && name == file_name) {
+          if (on_main && names_file) {
             note_writer(event.mask, main_dir.directory / std::string(name));
           } else if (on_target && name == target_name) {
             note_writer(event.mask, target_dir.directory / std::string(name));

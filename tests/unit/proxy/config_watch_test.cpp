@@ -191,6 +191,14 @@ TEST_F(ConfigWatchTest, SymlinkIntoAnotherDirectoryFollowsTheTarget) {
   ASSERT_TRUE(eventually([&] { return calls_ == 3; }));
 }
 
+TEST_F(ConfigWatchTest, SymlinkToAFileBesideItFollowsTheTarget) {
+  write_file(dir_ / "real.toml", "a = 1\n");
+  fs::create_symlink("real.toml", dir_ / "switchyard.toml");
+  auto w = watch(dir_ / "switchyard.toml");
+  write_file(dir_ / "real.toml", "a = 2\n");
+  ASSERT_TRUE(eventually([&] { return calls_ == 1; }));
+}
+
 TEST_F(ConfigWatchTest, MissingDirectoryIsAnError) {
   ConfigWatch w(
       dir_ / "nope" / "switchyard.toml", [] {}, kFast);
