@@ -43,7 +43,7 @@ class Backfill {
         migration_(migration),
         connection_(connection),
         spec_(spec),
-        flags_(options.config_path, migration.name, spec.fill) {}
+        flags_(options.config_path, migration, spec.fill) {}
 
   int run();
 

@@ -8,8 +8,9 @@
 
 namespace switchyard::backfill {
 
-FlagWatch::FlagWatch(std::filesystem::path config_path, std::string migration, Direction fill)
-    : path_(std::move(config_path)), migration_(std::move(migration)), fill_(fill) {}
+FlagWatch::FlagWatch(std::filesystem::path config_path, const config::Migration& started,
+                     Direction fill)
+    : path_(std::move(config_path)), started_(started), fill_(fill) {}
 
 std::optional<FlagWatch::Stamp> FlagWatch::stamp() const {
   std::error_code error;
@@ -36,10 +37,19 @@ std::optional<std::string> FlagWatch::check() {
   }
   seen_ = now;
   verdict_.reset();
-  const auto* migration = loaded.config->find_migration(migration_);
+  const auto* migration = loaded.config->find_migration(started_.name);
   if (migration == nullptr) {
     verdict_ = "the migration is no longer declared in " + path_.string() +
                ": without it the proxy writes the old column alone";
+    return verdict_;
+  }
+  const auto& m = *migration;
+  if (m.schema != started_.schema || m.table != started_.table ||
+      m.old_column != started_.old_column || m.new_column != started_.new_column ||
+      m.to_new != started_.to_new || m.to_old != started_.to_old) {
+    verdict_ = "the migration's table, columns or transforms changed in " + path_.string() +
+               " while the backfill ran: it would go on filling rows by the ones it started " +
+               "with; run it again, and it starts over with the new ones";
     return verdict_;
   }
   // As if this direction had been asked for: a warning (reads flipped) is no reason to stop.

@@ -12,12 +12,15 @@
 #include <string>
 
 #include "backfill/sql.hpp"
+#include "config/config.hpp"
 
 namespace switchyard::backfill {
 
 class FlagWatch {
  public:
-  FlagWatch(std::filesystem::path config_path, std::string migration, Direction fill);
+  /// `started`: the migration as the walk began with it; a save that changes its table, columns
+  /// or transforms stops the walk too (what it fills from then on would be filled otherwise).
+  FlagWatch(std::filesystem::path config_path, const config::Migration& started, Direction fill);
 
   /// Why the walk must stop now, if it must, from the file as last loaded. One that does not
   /// load (a save in progress, say) or is gone for a moment changes nothing, and is read again
@@ -34,7 +37,7 @@ class FlagWatch {
   std::optional<Stamp> stamp() const;
 
   std::filesystem::path path_;
-  std::string migration_;
+  config::Migration started_;
   Direction fill_;
   std::optional<Stamp> seen_;  ///< the file as last loaded; none yet: load at the first check
   std::optional<std::string> verdict_;  ///< what that file said

@@ -36,9 +36,20 @@ TEST(FlagWatchTest, StopsWhenTheFlagsNoLongerAllowTheFill) {
       {"writes = new", config_text("writes = \"new\"\nreads = \"new\"\n"),
        "overwrite it with the old column's stale values"},
       {"step 2 undone", config_text("writes = \"old\"\n"), "apps write the old column alone"},
+      {"back to dual writes", config_text("writes = \"both\"\n"), ""},
+      {"a transform changed",
+       config_text("writes = \"both\"\nto_new = \"{value} * 10\"\n"
+                   "to_old = \"{value} / 10\"\n"),
+       "columns or transforms changed"},
       {"the migration removed", config_text(""), "no longer declared"},
   };
-  FlagWatch watch(path, "m", Direction::to_new);
+  config::Migration started;
+  started.name = "m";
+  started.schema = "public";
+  started.table = "t";
+  started.old_column = "a";
+  started.new_column = "b";
+  FlagWatch watch(path, started, Direction::to_new);
   for (const auto& save : saves) {
     SCOPED_TRACE(save.what);
     std::ofstream(path, std::ios::trunc) << save.text;
