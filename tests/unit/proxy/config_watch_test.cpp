@@ -7,8 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include "offline_build.hpp"
 #include "proxy/reloader.hpp"
-#include "proxy/snapshot_builder.hpp"
 #include "temp_dir.hpp"
 
 namespace switchyard::proxy {
@@ -224,17 +224,7 @@ TEST(ConfigWatchReloadTest, FileChangesReloadAndBadFilesKeepTheGeneration) {
       "tls = \"disable\"\n";
   write_file(path, base);
   auto state = std::make_shared<ProxyState>();
-  auto offline = [](config::Config c, std::uint64_t g) -> Reloader::BuildResult {
-    auto built = build_snapshot(std::move(c), g,
-                                BuildOptions{.use_catalog = false,
-                                             .unreachable_hint = {},
-                                             .previous = nullptr,
-                                             .unreachable = nullptr});
-    if (auto* errors = std::get_if<std::vector<std::string>>(&built)) {
-      return *errors;
-    }
-    return std::get<std::shared_ptr<const Snapshot>>(built);
-  };
+  auto offline = testing::build_offline;
   auto first = offline(*config::load_config(path).config, 1);
   state->publish(std::get<std::shared_ptr<const Snapshot>>(first));
   Reloader reloader(path, state, offline);

@@ -6,11 +6,14 @@
 #include <future>
 #include <thread>
 
+#include "offline_build.hpp"
 #include "proxy/snapshot_builder.hpp"
 #include "temp_dir.hpp"
 
 namespace switchyard::proxy {
 namespace {
+
+using testing::build_offline;
 
 using testing::eventually;
 using testing::TempDir;
@@ -35,18 +38,6 @@ old_column = "status"
 new_column = "state"
 writes = ")" +
          std::string(writes) + "\"\nreads = \"" + std::string(reads) + "\"\n";
-}
-
-Reloader::BuildResult build_offline(config::Config config, std::uint64_t generation) {
-  auto built = build_snapshot(std::move(config), generation,
-                              BuildOptions{.use_catalog = false,
-                                           .unreachable_hint = {},
-                                           .previous = nullptr,
-                                           .unreachable = nullptr});
-  if (auto* errors = std::get_if<std::vector<std::string>>(&built)) {
-    return *errors;
-  }
-  return std::get<std::shared_ptr<const Snapshot>>(built);
 }
 
 // A build whose first call waits until released, so that requests arrive while a reload runs.
