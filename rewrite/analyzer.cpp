@@ -153,7 +153,7 @@ void Analyzer::unsupported(const Migration* m, const std::string& construct) {
 bool Analyzer::text_mentions_mapped_table(std::string_view text) const {
   const std::string lower = lower_ascii(text);
   return std::any_of(migrations_.begin(), migrations_.end(), [&](const Migration& m) {
-    return lower.find(lower_ascii(m.table)) != std::string::npos;
+    return lower.find(name_as_written(m.table)) != std::string::npos;
   });
 }
 
@@ -293,7 +293,7 @@ void Analyzer::other_statement_with_mapped_tables(const Node* stmt, const Scope*
     if (m.writes == Writes::old_column && m.reads == Reads::old_column) {
       continue;
     }
-    if (lower_ascii(text).find(lower_ascii(m.table)) != std::string::npos) {
+    if (lower_ascii(text).find(name_as_written(m.table)) != std::string::npos) {
       unsupported(&m, std::string(node_type_name(stmt)) + " mentioning the mapped table");
     }
   }

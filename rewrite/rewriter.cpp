@@ -13,11 +13,7 @@ namespace switchyard::rewrite {
 
 Rewriter::Rewriter(std::vector<Migration> migrations) : migrations_(std::move(migrations)) {
   for (const Migration& m : migrations_) {
-    std::string n = detail::lower_ascii(m.table);
-    // A double quote in a name can only be written doubled, inside a quoted identifier.
-    for (std::size_t at = n.find('"'); at != std::string::npos; at = n.find('"', at + 2)) {
-      n.insert(at, 1, '"');
-    }
+    std::string n = detail::name_as_written(m.table);
     if (std::find(needles_.begin(), needles_.end(), n) == needles_.end()) {
       needles_.push_back(std::move(n));
     }

@@ -101,6 +101,14 @@ std::string lower_ascii(std::string_view s) {
   return out;
 }
 
+std::string name_as_written(std::string_view name) {
+  std::string out = lower_ascii(name);
+  for (std::size_t at = out.find('"'); at != std::string::npos; at = out.find('"', at + 2)) {
+    out.insert(at, 1, '"');
+  }
+  return out;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) {
     return false;

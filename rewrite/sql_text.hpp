@@ -42,6 +42,10 @@ constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
 /// ASCII lowercase copy.
 std::string lower_ascii(std::string_view s);
 
+/// A table name as SQL text holds it, lowercased, for finding it there: a double quote in the
+/// name can only be written doubled, inside a quoted identifier.
+std::string name_as_written(std::string_view name);
+
 /// True if `a` equals `b` ignoring ASCII case.
 bool iequals(std::string_view a, std::string_view b);
 

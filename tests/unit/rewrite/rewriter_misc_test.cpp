@@ -26,6 +26,10 @@ TEST(FastPathTest, ANameWithADoubleQuoteIsLookedForAsSqlWritesIt) {
   EXPECT_TRUE(rw.may_touch("INSERT INTO \"a\"\"b\" (id, status) VALUES (1, 'x')"));
   EXPECT_TRUE(rw.may_touch("UPDATE public.\"A\"\"B\" SET status = 'x'"));
   EXPECT_FALSE(rw.may_touch("SELECT 'a\"b'"));
+  // A body the engine does not parse is refused by the same spelling.
+  EXPECT_EQ(rw.rewrite("DO $$ BEGIN UPDATE \"a\"\"b\" SET status = 'x'; END $$", {}, make_catalog())
+                .outcome,
+            Outcome::rejected);
 }
 
 TEST(RejectionSqlTest, ParsesAndQuotesSafely) {
