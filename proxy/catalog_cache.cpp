@@ -148,6 +148,17 @@ std::optional<std::vector<rewrite::ColumnDetail>> CatalogCache::column_details(
   return details;
 }
 
+std::optional<rewrite::ColumnSlots> CatalogCache::column_slots(
+    const rewrite::QualifiedName& name) const {
+  std::shared_lock lock(mutex_);
+  bool known = false;
+  const RelationColumns* relation = find(name, &known);
+  if (relation == nullptr || relation->attnums.size() != relation->columns.size()) {
+    return std::nullopt;
+  }
+  return rewrite::ColumnSlots{relation->attnums, relation->dropped};
+}
+
 std::optional<bool> CatalogCache::exists(const rewrite::QualifiedName& name) const {
   std::shared_lock lock(mutex_);
   bool known = false;

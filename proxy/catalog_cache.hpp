@@ -51,6 +51,7 @@ class CatalogCache final : public rewrite::Catalog {
   std::optional<std::vector<std::string>> columns(const rewrite::QualifiedName&) const override;
   std::optional<std::vector<rewrite::ColumnDetail>> column_details(
       const rewrite::QualifiedName&) const override;
+  std::optional<rewrite::ColumnSlots> column_slots(const rewrite::QualifiedName&) const override;
   std::optional<bool> exists(const rewrite::QualifiedName&) const override;
   std::optional<char> function_volatility(const rewrite::QualifiedName&) const override;
   std::optional<rewrite::FunctionOutput> function_output(

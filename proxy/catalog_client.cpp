@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <cstdlib>
 #include <map>
 #include <memory>
 
@@ -50,10 +51,11 @@ std::variant<std::vector<RelationColumns>, std::string> CatalogClient::load(
           "SELECT n.nspname, c.relname, a.attname, "
           "       pg_catalog.format_type(a.atttypid, a.atttypmod), a.attgenerated <> '', ") +
       backfill::kAttributeCollation +
+      ", a.attnum, a.attisdropped"
       " FROM pg_catalog.pg_class c "
       "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      // Dropped attributes too: their slots tell where a dropped old column stood.
       "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
-      "     AND NOT a.attisdropped "
       "WHERE c.relname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
       "ORDER BY n.nspname, c.relname, a.attnum";
   std::string error;
@@ -67,6 +69,12 @@ std::variant<std::vector<RelationColumns>, std::string> CatalogClient::load(
     rewrite::QualifiedName name{PQgetvalue(result, row, 0), PQgetvalue(result, row, 1)};
     RelationColumns& relation = found[name];
     relation.name = name;
+    const int attnum = std::atoi(PQgetvalue(result, row, 6));
+    if (PQgetvalue(result, row, 7)[0] == 't') {
+      relation.dropped.push_back(attnum);
+      continue;
+    }
+    relation.attnums.push_back(attnum);
     relation.columns.emplace_back(PQgetvalue(result, row, 2));
     relation.types.emplace_back(PQgetvalue(result, row, 3));
     relation.generated.push_back(PQgetvalue(result, row, 4)[0] == 't');

@@ -19,6 +19,8 @@ struct RelationColumns {
   std::vector<std::string> types;       // format_type() of each column, same order
   std::vector<bool> generated;          // pg_attribute.attgenerated set, same order
   std::vector<std::string> collations;  // `schema."name"` of each column's, "" if none
+  std::vector<int> attnums;             // each column's, same order
+  std::vector<int> dropped;             // the attnums of dropped attributes
   bool operator==(const RelationColumns&) const = default;
 };
 

@@ -191,47 +191,6 @@ std::optional<ConfigWarning> time_zone_warning(const config::Migration& m,
                   "\"{value} AT TIME ZONE 'UTC'\""};
 }
 
-void fill_column_types(rewrite::Migration& rule, const std::vector<RelationColumns>& relations) {
-  for (const auto& relation : relations) {
-    if (relation.name.schema != rule.schema || relation.name.table != rule.table) {
-      continue;
-    }
-    for (std::size_t i = 0;
-         i < relation.columns.size() && i < relation.types.size() && i < relation.collations.size();
-         ++i) {
-      if (relation.columns[i] == rule.old_column) {
-        rule.old_type = relation.types[i];
-        rule.old_collation = relation.collations[i];
-      } else if (relation.columns[i] == rule.new_column) {
-        rule.new_type = relation.types[i];
-        rule.new_collation = relation.collations[i];
-      }
-    }
-  }
-}
-
-// A migration's old column dropped while the proxy ran: its rules keep the type (and collation)
-// they had, so that a reload, or the catalog check that found the drop, changes no result type
-// under the clients. The config's old_type, when set, decides instead.
-void keep_dropped_old_type(const config::Migration& m, std::vector<rewrite::Migration>& rules,
-                           const DatabaseRewrite* before) {
-  if (before == nullptr || !m.old_type.empty()) {
-    return;
-  }
-  for (auto& rule : rules) {
-    if (rule.name != m.name || !rule.old_type.empty()) {
-      continue;
-    }
-    for (const auto& was : before->rewriter->migrations()) {
-      if (was.name == rule.name && was.schema == rule.schema && was.table == rule.table &&
-          was.old_column == rule.old_column && !was.old_type.empty()) {
-        rule.old_type = was.old_type;
-        rule.old_collation = was.old_collation;
-      }
-    }
-  }
-}
-
 // old_type names the old column's type for after it is dropped. While the column exists it
 // must be spelled as the catalog spells it, which is how it is compared (and so how `status`
 // prints it); once it is gone it is only checked to be a type.
@@ -359,6 +318,54 @@ std::optional<std::string> add_server_writers(const config::Config& config, Cata
 }
 
 }  // namespace
+
+void fill_column_types(rewrite::Migration& rule, const std::vector<RelationColumns>& relations) {
+  for (const auto& relation : relations) {
+    if (relation.name.schema != rule.schema || relation.name.table != rule.table) {
+      continue;
+    }
+    for (std::size_t i = 0;
+         i < relation.columns.size() && i < relation.types.size() && i < relation.collations.size();
+         ++i) {
+      if (relation.columns[i] == rule.old_column) {
+        rule.old_type = relation.types[i];
+        rule.old_collation = relation.collations[i];
+        rule.old_attnum = i < relation.attnums.size() ? relation.attnums[i] : 0;
+      } else if (relation.columns[i] == rule.new_column) {
+        rule.new_type = relation.types[i];
+        rule.new_collation = relation.collations[i];
+      }
+    }
+  }
+}
+
+// A migration's old column dropped (or renamed away) while the proxy ran: its rules keep the
+// type (and collation) they had, so that a reload, or the catalog check that found the drop,
+// changes no result type under the clients; the config's old_type, when set, decides instead.
+// They keep where the column stood too, so that `*` and an INSERT or COPY without a column list
+// keep the column order the clients knew.
+void keep_dropped_old_column(const config::Migration& m, std::vector<rewrite::Migration>& rules,
+                             const DatabaseRewrite* before) {
+  if (before == nullptr) {
+    return;
+  }
+  for (auto& rule : rules) {
+    if (rule.name != m.name || rule.old_attnum != 0) {
+      continue;  // another migration's, or the column is still there
+    }
+    for (const auto& was : before->rewriter->migrations()) {
+      if (was.name != rule.name || was.schema != rule.schema || was.table != rule.table ||
+          was.old_column != rule.old_column) {
+        continue;
+      }
+      rule.old_attnum = was.old_attnum;
+      if (m.old_type.empty() && rule.old_type.empty() && !was.old_type.empty()) {
+        rule.old_type = was.old_type;
+        rule.old_collation = was.old_collation;
+      }
+    }
+  }
+}
 
 rewrite::Migration to_rewrite_migration(const config::Migration& m) {
   rewrite::Migration out;
@@ -489,7 +496,7 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
         }
         auto& connection = std::get<std::unique_ptr<CatalogClient>>(client)->connection();
         const bool old_dropped = rules[k].old_type.empty();
-        keep_dropped_old_type(
+        keep_dropped_old_column(
             *m, rules, options.previous ? options.previous->for_database(database) : nullptr);
         if (auto problem = apply_old_type(*m, rules, connection)) {
           errors.push_back("migration \"" + m->name + "\": " + *problem);

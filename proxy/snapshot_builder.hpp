@@ -48,6 +48,16 @@ std::vector<const config::Migration*> server_writer_migrations(const config::Con
 std::vector<ConfigWarning> server_writer_warnings(const config::Migration& m,
                                                   const std::vector<ServerWriter>& writers);
 
+/// Fills `rule`'s column types, collations and old column's attnum from the catalog's
+/// `relations`, where its columns are.
+void fill_column_types(rewrite::Migration& rule, const std::vector<RelationColumns>& relations);
+
+/// A migration's old column gone from the catalog (dropped or renamed) while the proxy ran: the
+/// rules of `m` keep the attnum it had in `before`'s rules, and its type and collation unless
+/// the config names old_type.
+void keep_dropped_old_column(const config::Migration& m, std::vector<rewrite::Migration>& rules,
+                             const DatabaseRewrite* before);
+
 /// The config's migration as the rewrite engine sees it.
 rewrite::Migration to_rewrite_migration(const config::Migration& migration);
 

@@ -183,7 +183,13 @@ class Analyzer {
   /// `rel.refname` qualifies a column of `rel` from `scope`: no relation or USING alias nearer
   /// (or beside it) has that name, and no join alias hides `rel`.
   bool refname_reaches(const Scope& scope, const Relation& rel) const;
+  /// The table's columns in the order the app knows: without N, with O where it stood even
+  /// after it is gone. `known` false: the catalog is asked, or the order is not known (refused).
   std::vector<std::string> visible_columns(Relation& rel, bool* known);
+  /// O's attnum among `slots` once O is gone from the catalog, 0 when not known.
+  static int old_column_slot(const Migration& m, const ColumnSlots& slots);
+  /// Records that a form depending on the column order cannot keep it (DESIGN §3).
+  void refuse_unknown_order(const Migration& m, std::size_t dropped);
   /// The columns COPY names when its statement names none: the visible ones but generated ones.
   std::vector<std::string> copy_columns(Relation& rel, bool* known);
 

@@ -40,6 +40,7 @@ FunctionOutput common_output(const std::map<QualifiedName, FunctionFacts>& funct
 void StaticCatalog::add(QualifiedName name, std::vector<std::string> columns,
                         std::vector<ColumnDetail> details) {
   absent_.erase(name);
+  slots_.erase(name);
   if (details.size() == columns.size()) {
     details_[name] = std::move(details);
   } else {
@@ -48,9 +49,14 @@ void StaticCatalog::add(QualifiedName name, std::vector<std::string> columns,
   columns_[std::move(name)] = std::move(columns);
 }
 
+void StaticCatalog::add_slots(QualifiedName name, ColumnSlots slots) {
+  slots_[std::move(name)] = std::move(slots);
+}
+
 void StaticCatalog::add_absent(QualifiedName name) {
   columns_.erase(name);
   details_.erase(name);
+  slots_.erase(name);
   absent_.insert(std::move(name));
 }
 
@@ -67,6 +73,7 @@ void StaticCatalog::mark_function_complete(std::string name) {
 void StaticCatalog::clear() {
   columns_.clear();
   details_.clear();
+  slots_.clear();
   absent_.clear();
   complete_tables_.clear();
   functions_.clear();
@@ -83,6 +90,13 @@ std::optional<std::vector<std::string>> StaticCatalog::columns(const QualifiedNa
 std::optional<std::vector<ColumnDetail>> StaticCatalog::column_details(
     const QualifiedName& name) const {
   if (auto it = details_.find(name); it != details_.end()) {
+    return it->second;
+  }
+  return std::nullopt;
+}
+
+std::optional<ColumnSlots> StaticCatalog::column_slots(const QualifiedName& name) const {
+  if (auto it = slots_.find(name); it != slots_.end()) {
     return it->second;
   }
   return std::nullopt;

@@ -19,6 +19,14 @@ struct ColumnDetail {
   bool generated = false;
 };
 
+/// Where a relation's attributes stand (pg_attribute.attnum), the dropped ones too: Postgres
+/// keeps a dropped column's slot, so the place a dropped column had among the live ones is known.
+struct ColumnSlots {
+  std::vector<int> live;     ///< the attnums of Catalog::columns(), in the same order
+  std::vector<int> dropped;  ///< the attnums of dropped attributes
+  bool operator==(const ColumnSlots&) const = default;
+};
+
 /// The columns the functions of one name give as a FROM item, as the catalog tells them (the
 /// item's alias and column aliases apply on top).
 struct FunctionOutput {
@@ -50,6 +58,10 @@ class Catalog {
   virtual std::optional<std::vector<std::string>> columns(const QualifiedName&) const = 0;
   /// The same columns' details, in the same order, or nullopt if unknown.
   virtual std::optional<std::vector<ColumnDetail>> column_details(const QualifiedName&) const = 0;
+  /// The same columns' attnums and those of the dropped attributes, or nullopt if unknown.
+  virtual std::optional<ColumnSlots> column_slots(const QualifiedName&) const {
+    return std::nullopt;
+  }
   /// True if the relation exists (table, view, ...). nullopt if the catalog does not know.
   virtual std::optional<bool> exists(const QualifiedName&) const = 0;
   /// The volatility of the functions called `name.table` (in `name.schema`, or in every schema
@@ -81,6 +93,8 @@ class StaticCatalog : public Catalog {
   /// details (one per column).
   void add(QualifiedName name, std::vector<std::string> columns,
            std::vector<ColumnDetail> details = {});
+  /// Records where `name`'s columns (as added) and its dropped attributes stand.
+  void add_slots(QualifiedName name, ColumnSlots slots);
   /// Records that no relation `name` exists.
   void add_absent(QualifiedName name);
   /// Declares that every relation called `table` (in any schema) has been added.
@@ -95,6 +109,7 @@ class StaticCatalog : public Catalog {
 
   std::optional<std::vector<std::string>> columns(const QualifiedName& name) const override;
   std::optional<std::vector<ColumnDetail>> column_details(const QualifiedName& name) const override;
+  std::optional<ColumnSlots> column_slots(const QualifiedName& name) const override;
   std::optional<bool> exists(const QualifiedName& name) const override;
   std::optional<char> function_volatility(const QualifiedName& name) const override;
   std::optional<FunctionOutput> function_output(const QualifiedName& name) const override;
@@ -102,6 +117,7 @@ class StaticCatalog : public Catalog {
  private:
   std::map<QualifiedName, std::vector<std::string>> columns_;
   std::map<QualifiedName, std::vector<ColumnDetail>> details_;
+  std::map<QualifiedName, ColumnSlots> slots_;
   std::map<QualifiedName, FunctionFacts> functions_;
   std::set<std::string> complete_functions_;
   std::set<QualifiedName> absent_;

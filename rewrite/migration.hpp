@@ -27,6 +27,10 @@ struct Migration {
   /// The columns' collations as SQL names them (`pg_catalog."C"`), "" when the type has none or
   /// the catalog is not known.
   std::string old_collation, new_collation;
+  /// O's attnum while the catalog showed it, kept after O is dropped or renamed; 0 when not
+  /// known. Where O stood decides the column order of `*` and of INSERT and COPY without a
+  /// column list once O is gone.
+  int old_attnum = 0;
   /// on_unsupported = reject (true) | passthrough (false).
   bool reject_unsupported = true;
 

@@ -178,21 +178,73 @@ std::vector<std::string> Analyzer::visible_columns(Relation& rel, bool* known) {
   if (!cols.has_value()) {
     return {};
   }
-  *known = true;
-  std::vector<std::string> out = *cols;
-  for (const Migration* m : rel.migrations) {
-    auto o = std::find(out.begin(), out.end(), m->old_column);
-    auto n = std::find(out.begin(), out.end(), m->new_column);
-    if (o != out.end()) {
-      if (n != out.end()) {
-        out.erase(n);
-      }
-    } else if (n != out.end()) {
-      // O was dropped (DESIGN §1 step 7): the app still sees O, where N now is.
-      *n = m->old_column;
-    }
+  const std::optional<ColumnSlots> slots = catalog_.column_slots(*rel.qname);
+  const bool placed = slots.has_value() && slots->live.size() == cols->size();
+  // Each column with its attnum (its index when the catalog gives none), so that O, once
+  // dropped, goes back where it stood and not where N is (the end of the table, for a column
+  // added at step 1): an old app's positional INSERT and its cached `*` mean what they meant.
+  std::vector<std::pair<int, std::string>> out;
+  for (std::size_t i = 0; i < cols->size(); ++i) {
+    out.emplace_back(placed ? slots->live[i] : static_cast<int>(i), (*cols)[i]);
   }
-  return out;
+  auto named = [&](const std::string& name) {
+    return std::find_if(out.begin(), out.end(), [&](const auto& c) { return c.second == name; });
+  };
+  for (const Migration* m : rel.migrations) {
+    const auto n = named(m->new_column);
+    if (n == out.end()) {
+      continue;
+    }
+    if (named(m->old_column) != out.end()) {
+      out.erase(n);
+      continue;
+    }
+    // O was dropped (DESIGN §1 step 7), or renamed away: the app still sees O, where O stood.
+    const int slot = placed ? old_column_slot(*m, *slots) : 0;
+    if (slot == 0) {
+      refuse_unknown_order(*m, placed ? slots->dropped.size() : 0);
+      return {};
+    }
+    out.erase(n);
+    // A live column in O's slot is O renamed (to retire it): the app never saw that name.
+    std::erase_if(out, [&](const auto& c) { return c.first == slot; });
+    out.emplace_back(slot, m->old_column);
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  *known = true;
+  std::vector<std::string> names;
+  names.reserve(out.size());
+  for (auto& c : out) {
+    names.push_back(std::move(c.second));
+  }
+  return names;
+}
+
+int Analyzer::old_column_slot(const Migration& m, const ColumnSlots& slots) {
+  const auto has = [](const std::vector<int>& v, int x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  if (m.old_attnum > 0) {
+    return has(slots.live, m.old_attnum) || has(slots.dropped, m.old_attnum) ? m.old_attnum : 0;
+  }
+  // Not remembered (the proxy started after the drop): O existed and is gone, so a single
+  // dropped attribute is O's.
+  return slots.dropped.size() == 1 ? slots.dropped.front() : 0;
+}
+
+void Analyzer::refuse_unknown_order(const Migration& m, std::size_t dropped) {
+  involved.insert(&m);
+  std::string reason = "migration \"" + m.name + "\": where " + m.old_column + " stood among " +
+                       m.table + "'s columns is not known (it was dropped or renamed before " +
+                       "this proxy read the catalog, and " + m.table + " has " +
+                       std::to_string(dropped) + " dropped columns), so a *, an INSERT or COPY " +
+                       "without a column list, or a whole-row reference of " + m.table +
+                       " cannot keep the column order the app knew: name the columns";
+  if (std::none_of(problems.begin(), problems.end(),
+                   [&](const Problem& p) { return p.reason == reason; })) {
+    problems.push_back(Problem{&m, std::move(reason)});
+  }
 }
 
 std::vector<std::string> Analyzer::copy_columns(Relation& rel, bool* known) {

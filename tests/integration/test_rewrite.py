@@ -1571,6 +1571,97 @@ class OldColumnDroppedTest(RewriteCase):
 
 
 @requires_proxy
+class OldColumnGoneElsewhereTest(RewriteCase):
+    """Step 7 done on another connection, with O in the middle of the table and N added at its
+    end: the old app's `*` and INSERT or COPY without a column list keep O where it stood, never
+    where N is; where the proxy cannot know that place, they are refused (0A000)."""
+
+    MIGRATIONS = [
+        {"name": "probes-kind", "table": "public.probes", "old_column": "kind",
+         "new_column": "kind_i", "to_new": TO_NEW, "to_old": TO_OLD, "writes": "new",
+         "reads": "new"},
+        {"name": "tags-s", "table": "public.tags", "old_column": "s", "new_column": "s2",
+         "writes": "new", "reads": "new"},
+    ]
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("CREATE TABLE probes (id int PRIMARY KEY, kind text, note text); "
+                     "ALTER TABLE probes ADD COLUMN kind_i smallint; "
+                     "CREATE TABLE tags (id int PRIMARY KEY, s text, note text); "
+                     "ALTER TABLE tags ADD COLUMN s2 text; "
+                     "INSERT INTO probes VALUES (1, 'active', 'one', 1); "
+                     "INSERT INTO tags VALUES (1, 'S1', 'N1', 'S1')")
+
+    @classmethod
+    def start_migration_proxy(cls, migrations):
+        p = MigrationProxy(cls.pg, migrations, upstream={"catalog_check_interval": "100ms"})
+        p.start()
+        return p
+
+    def test_dropped_or_renamed_elsewhere_the_old_column_keeps_its_place(self):
+        star = {"probes": (["id", "kind", "note"], (1, "active", "one")),
+                "tags": (["id", "s", "note"], (1, "S1", "N1"))}
+        with self.connect() as cached:
+            for table, (names, row) in star.items():
+                cur = cached.execute(f"SELECT * FROM {table} WHERE id = %s", (1,), prepare=True)
+                self.assertEqual(([d.name for d in cur.description], cur.fetchall()),
+                                 (names, [row]))
+            rebuilds = self.proxy.log_text().count('trigger="catalog change"')
+            # The DBA on a direct connection: probes' old column dropped, tags' renamed away.
+            self.pg.query("ALTER TABLE probes DROP COLUMN kind; "
+                          "ALTER TABLE tags RENAME COLUMN s TO s_retired")
+            wait_until(lambda: self.proxy.log_text().count('trigger="catalog change"') > rebuilds,
+                       10, interval=0.05, what="the catalog check to rebuild the rules")
+            # The statements prepared before, prepared again under the new rules.
+            for table, (names, row) in star.items():
+                cur = cached.execute(f"SELECT * FROM {table} WHERE id = %s", (1,), prepare=True)
+                self.assertEqual(([d.name for d in cur.description], cur.fetchall()),
+                                 (names, [row]))
+        with self.connect() as conn:
+            cur = conn.execute("INSERT INTO probes VALUES (2, 'inactive', 'two') RETURNING *")
+            self.assertEqual(([d.name for d in cur.description], cur.fetchall()),
+                             (["id", "kind", "note"], [(2, "inactive", "two")]))
+            conn.execute("INSERT INTO tags VALUES (2, 'S2', 'N2')")
+            with conn.cursor().copy("COPY probes FROM STDIN") as copy:
+                copy.write(b"3\tactive\tthree\n")
+            with conn.cursor().copy("COPY tags FROM STDIN") as copy:
+                copy.write(b"3\tS3\tN3\n")
+        self.assertEqual(self.rows("probes", "id, note, kind_i"),
+                         [(1, "one", 1), (2, "two", 0), (3, "three", 1)])
+        self.assertEqual(self.rows("tags", "id, s_retired, note, s2"),
+                         [(1, "S1", "N1", "S1"), (2, None, "N2", "S2"), (3, None, "N3", "S3")])
+
+    def test_a_proxy_started_after_the_drop(self):
+        self.pg.query("CREATE TABLE solo (id int PRIMARY KEY, kind text, note text); "
+                      "ALTER TABLE solo ADD COLUMN kind_i smallint; "
+                      "ALTER TABLE solo DROP COLUMN kind; "
+                      "CREATE TABLE pair (id int PRIMARY KEY, old text, kind text, note text); "
+                      "ALTER TABLE pair ADD COLUMN kind_i smallint; "
+                      "ALTER TABLE pair DROP COLUMN old, DROP COLUMN kind")
+        base = dict(self.MIGRATIONS[0], old_type="text")
+        p = self.migration_proxy([dict(base, name="solo-kind", table="public.solo"),
+                                  dict(base, name="pair-kind", table="public.pair")])
+        with self.connect_to(p) as conn:
+            # One dropped column: it is where kind stood.
+            conn.execute("INSERT INTO solo VALUES (1, 'inactive', 'one')")
+            cur = conn.execute("SELECT * FROM solo")
+            self.assertEqual(([d.name for d in cur.description], cur.fetchall()),
+                             (["id", "kind", "note"], [(1, "inactive", "one")]))
+            # Two: which one was kind is not known, so forms that depend on it are refused.
+            for sql in ("INSERT INTO pair VALUES (1, 'inactive', 'one')", "SELECT * FROM pair"):
+                with self.assertRaises(errors.FeatureNotSupported) as raised:
+                    conn.execute(sql)
+                self.assert_rejected(raised, "pair-kind")
+                self.assertIn("where kind stood among pair's columns is not known",
+                              str(raised.exception))
+                self.assertIn("name the columns", str(raised.exception))
+            conn.execute("INSERT INTO pair (id, kind, note) VALUES (2, 'active', 'two')")
+        self.assertEqual(self.rows("solo", "id, note, kind_i"), [(1, "one", 0)])
+        self.assertEqual(self.rows("pair", "id, note, kind_i"), [(2, "two", 1)])
+
+
+@requires_proxy
 class WrittenValueTypesTest(RewriteCase):
     """A written value whose type is not its column's: the other column gets the transform of
     what the written column stores, not of the value before the assignment converted it."""

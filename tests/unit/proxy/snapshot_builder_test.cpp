@@ -1,9 +1,14 @@
 // to_rewrite_migration: config identifiers as written become the names Postgres stores.
 // server_writer_warnings: what the server writes by itself past the rewrite, as warned at load.
+// fill_column_types / keep_dropped_old_column: where the old column stood, across its drop.
 
 #include "proxy/snapshot_builder.hpp"
 
 #include <gtest/gtest.h>
+
+#include <memory>
+
+#include "rewrite/rewriter.hpp"
 
 namespace switchyard::proxy {
 namespace {
@@ -97,6 +102,47 @@ TEST(ServerWriterWarningsTest, EachWriterPastTheRewriteIsNamedWithWhatToDo) {
           << c.what << ": " << warnings[i].message;
     }
   }
+}
+
+// The rules built while O exists remember its attnum; the rules built after it is dropped (a
+// catalog check, a reload) carry it over, generation after generation, and with it O's type.
+TEST(KeepDroppedOldColumnTest, TheOldColumnsSlotOutlivesTheDrop) {
+  const config::Migration m = users_migration(config::Writes::new_column);
+  RelationColumns before;
+  before.name = {"public", "users"};
+  before.columns = {"id", "status", "name", "state"};
+  before.types = {"integer", "text", "text", "text"};
+  before.generated = {false, false, false, false};
+  before.collations = {"", "pg_catalog.\"default\"", "", ""};
+  before.attnums = {1, 2, 3, 4};
+  RelationColumns after = before;
+  after.columns = {"id", "name", "state"};
+  after.types = {"integer", "text", "text"};
+  after.generated = {false, false, false};
+  after.collations = {"", "", ""};
+  after.attnums = {1, 3, 4};
+  after.dropped = {2};
+
+  std::vector<rewrite::Migration> rules = {to_rewrite_migration(m)};
+  fill_column_types(rules[0], {before});
+  EXPECT_EQ(rules[0].old_attnum, 2);
+
+  DatabaseRewrite running;
+  for (int generation = 0; generation < 2; ++generation) {
+    running.rewriter = std::make_shared<const rewrite::Rewriter>(rules);
+    rules = {to_rewrite_migration(m)};
+    fill_column_types(rules[0], {after});
+    EXPECT_EQ(rules[0].old_attnum, 0);
+    keep_dropped_old_column(m, rules, &running);
+    EXPECT_EQ(rules[0].old_attnum, 2) << generation;
+    EXPECT_EQ(rules[0].old_type, "text") << generation;
+  }
+
+  // A proxy started after the drop has nothing to carry.
+  rules = {to_rewrite_migration(m)};
+  fill_column_types(rules[0], {after});
+  keep_dropped_old_column(m, rules, nullptr);
+  EXPECT_EQ(rules[0].old_attnum, 0);
 }
 
 }  // namespace

@@ -402,23 +402,5 @@ TEST(SeveralMigrationsTest, TwoColumnsOfOneTableAndAnotherTable) {
   }
 }
 
-TEST(DroppedOldColumnTest, AfterStepSevenTheAppStillSeesTheOldName) {
-  const Rewriter rw({users_migration(Writes::new_column, Reads::new_column)});
-  StaticCatalog cat = make_catalog();
-  cat.add({"public", "users"}, {"id", "name", "state"});
-  SessionContext ctx;
-  ctx.user = "alice";
-  const std::vector<Case> cases = {
-      {"SELECT * FROM users", "SELECT users.id, users.name, users.state AS status FROM users"},
-      {"SELECT status FROM users", "SELECT state AS status FROM users"},
-      {"INSERT INTO users VALUES (1, 'n', 'a')",
-       "INSERT INTO users (id, name, state) VALUES (1, 'n', 'a')"},
-      {"UPDATE users SET status = 'a'", "UPDATE users SET state = 'a'"},
-  };
-  for (const Case& c : cases) {
-    check_case(rw, c, ctx, cat);
-  }
-}
-
 }  // namespace
 }  // namespace switchyard::rewrite::test
