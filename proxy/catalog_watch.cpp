@@ -70,8 +70,16 @@ CatalogDrift find_drift(const DatabaseRewrite& database, const CatalogNow& now) 
                  return std::find(database.mapped_tables.begin(), database.mapped_tables.end(),
                                   r.name.table) != database.mapped_tables.end();
                });
+  // Attnums alone (the last column dropped and added again) change nothing the rules hold:
+  // the cache reads them again, and the catalog stays "back to what the config was built from".
+  const auto same_columns = [](const RelationColumns& a, const RelationColumns& b) {
+    return a.name == b.name && a.columns == b.columns && a.types == b.types &&
+           a.generated == b.generated && a.collations == b.collations;
+  };
   drift.server_writers = now.server_writers != database.server_writers;
-  drift.rebuild = now.descendants != database.descendants || mapped != database.mapped_relations ||
+  drift.rebuild = now.descendants != database.descendants ||
+                  !std::equal(mapped.begin(), mapped.end(), database.mapped_relations.begin(),
+                              database.mapped_relations.end(), same_columns) ||
                   drift.server_writers;
   return drift;
 }

@@ -73,6 +73,9 @@ TEST(CatalogWatchTest, FindsWhatDdlOnAnotherConnectionChanged) {
   const RelationColumns audit = relation("public", "audit", {"id"}, {"integer"});
   const RelationColumns orders_elsewhere = relation("sales", "orders", {"id"}, {"integer"});
   const Descendant users_new{{"public", "users"}, {"public", "users_new"}};
+  RelationColumns users_moved = kUsers;
+  users_moved.attnums = {1, 2, 4};
+  users_moved.dropped = {3};
 
   CatalogFunction slug_volatile = kSlug;
   slug_volatile.facts.volatility = 'v';
@@ -118,6 +121,13 @@ TEST(CatalogWatchTest, FindsWhatDdlOnAnotherConnectionChanged) {
        {},
        false},
       {"a joined table dropped", {kUsers}, {kUsersOld}, {kSlug}, {"orders"}, {}, false},
+      {"the migration's last column dropped and added again: only its attnum moved",
+       {kOrders, users_moved},
+       {kUsersOld},
+       {kSlug},
+       {"users"},
+       {},
+       false},
       {"a partition created", {kOrders, kUsers}, {kUsersOld, users_new}, {kSlug}, {}, {}, true},
       {"a child detached", {kOrders, kUsers}, {}, {kSlug}, {}, {}, true},
       {"a function made VOLATILE",
