@@ -162,11 +162,15 @@ struct alignas(64) Metrics {
   /// count_error_class, by first character. Call one of the two per error, not both.
   void count_error_sqlstate(std::string_view sqlstate);
 
-  /// Per-migration counters from `result.uses` and analysed statements by kind from
-  /// `result.kinds`. Call it once per executed statement text with its final result;
+  /// Per-migration counters from `result.uses` (unless `uses` is false: a prepared statement
+  /// counts them at each execution, record_uses) and analysed statements by kind from
+  /// `result.kinds`. Call it once per analysed statement text with its final result;
   /// `needs_catalog` results are ignored (the retry's result is the one to record). The
   /// process-wide statements_rewritten/rejected/passthrough stay the caller's to count.
-  void record_rewrite(const rewrite::RewriteResult& result);
+  void record_rewrite(const rewrite::RewriteResult& result, bool uses = true);
+  /// The per-migration counters of `result.uses` alone: what record_rewrite counts once per
+  /// statement text, at each execution of a prepared statement (its Bind or EXECUTE).
+  void record_uses(const rewrite::RewriteResult& result);
 
   /// Counts any statement text by kind (classify_statement); cheap, no parse.
   void count_statement(std::string_view sql) {

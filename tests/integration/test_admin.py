@@ -385,6 +385,41 @@ class AdminTest(IntegrationCase):
 
     # -- reload ------------------------------------------------------------------------------
 
+    def test_migration_counters_count_every_execution_of_a_prepared_statement(self):
+        # The runbook's gates (docs/operations.md steps 7 and 8) ask whether clients still use
+        # the old column: a pool that prepared its statements long ago still runs them.
+        p = self.migration_proxy()
+        self.addCleanup(self.pg.query, "UPDATE users SET status = 'a', state = 'a' WHERE id = 1;"
+                        "UPDATE users SET status = 'b', state = 'b' WHERE id = 2")
+        n = 25
+        before = p.metrics()
+        with psycopg.connect(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                             password=self.pg.password, dbname=self.pg.dbname,
+                             sslmode="disable", autocommit=True) as conn:
+            for i in range(n):  # one Parse, n Binds
+                conn.execute("UPDATE users SET status = %s WHERE id = 2", (f"p{i}",),
+                             prepare=True)
+            # SQL PREPARE and EXECUTE, as simple queries.
+            conn.pgconn.exec_(b"PREPARE sw_up(text) AS UPDATE users SET status = $1 WHERE id = 1")
+            for i in range(n):
+                result = conn.pgconn.exec_(f"EXECUTE sw_up('e{i}')".encode())
+                self.assertEqual(result.status, psycopg.pq.ExecStatus.COMMAND_OK,
+                                 result.error_message)
+        after = p.metrics()
+
+        def delta(name, **labels):
+            return after.get(name, **labels) - before.get(name, **labels)
+
+        m = "users-status"
+        self.assertEqual(
+            delta("switchyard_migration_statements_total", migration=m, outcome="rewritten"), 2 * n)
+        self.assertEqual(delta("switchyard_migration_column_accesses_total", migration=m,
+                               column="old", access="write"), 2 * n)
+        # Every execution wrote both columns.
+        self.assertEqual(self.pg.query("SELECT id, status, state FROM users WHERE id IN (1, 2) "
+                                       "ORDER BY id"),
+                         [(1, f"e{n - 1}", f"e{n - 1}"), (2, f"p{n - 1}", f"p{n - 1}")])
+
     def test_sighup_reload_bumps_the_generation(self):
         p = self.migration_proxy()
         before = p.metrics()
