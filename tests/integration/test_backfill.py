@@ -745,6 +745,11 @@ class VerifyTest(BackfillCase):
         status = self.command(app_proxy.config_path, "status", "--migration", "gone")
         self.assertEqual(status.code, 0, str(status))
         self.assertIn("step 8:", status.out)
+        # Step 8 itself: removing the migration is the runbook's end, not a lost save.
+        app_proxy.reload([])
+        self.assertIn("event=migration_removed", app_proxy.log_text())
+        self.assertIn("step 8 is complete", app_proxy.log_text())
+        self.assertNotIn("event=active_migration_removed", app_proxy.log_text())
 
     def test_text_keys_in_samples_are_quoted_so_no_line_passes_for_another_row(self):
         self.pg.query("DROP TABLE IF EXISTS tk_t")
