@@ -420,6 +420,36 @@ class AdminTest(IntegrationCase):
                                        "ORDER BY id"),
                          [(1, f"e{n - 1}", f"e{n - 1}"), (2, f"p{n - 1}", f"p{n - 1}")])
 
+    def test_a_privilege_granted_on_the_old_column_only_is_warned_at_load(self):
+        # A role granted a column privilege on O alone gets "permission denied for table"
+        # once its statements are rewritten to N.
+        self.pg.query("""
+            CREATE TABLE sw_acl (id int PRIMARY KEY, status text, state text);
+            INSERT INTO sw_acl VALUES (1, 'a', 'a');
+            CREATE ROLE sw_alice LOGIN PASSWORD 'alice';
+            CREATE ROLE sw_bob LOGIN PASSWORD 'bob';
+            GRANT SELECT (id, status), UPDATE (status) ON sw_acl TO sw_alice;
+            GRANT SELECT (id, status, state), UPDATE (status, state) ON sw_acl TO sw_bob;""")
+        self.addCleanup(self.pg.query, "DROP TABLE IF EXISTS sw_acl; DROP ROLE IF EXISTS "
+                        "sw_alice; DROP ROLE IF EXISTS sw_bob")
+        p = self.migration_proxy(migrations=[dict(MIGRATION, name="acl", table="public.sw_acl")])
+        messages = [w["message"] for w in p.config_page()["warnings"] if w["migration"] == "acl"]
+        self.assertEqual(len(messages), 1, messages)
+        self.assertIn("(sw_alice)", messages[0])
+        self.assertIn("GRANT SELECT, UPDATE (state) ON public.sw_acl TO sw_alice", messages[0])
+        self.assertNotIn("sw_bob", messages[0])
+        self.assertEqual(p.metrics().get("switchyard_migration_warnings", migration="acl"), 1)
+        # What it warns of, and that its GRANT is the fix: the role's UPDATE goes through.
+        conninfo = dict(host=p.host, port=p.port, user="sw_alice", password="alice",
+                        dbname=self.pg.dbname, sslmode="disable", autocommit=True)
+        with psycopg.connect(**conninfo) as conn:
+            with self.assertRaises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("UPDATE sw_acl SET status = 'x' WHERE id = 1")
+        self.pg.query("GRANT SELECT, UPDATE (state) ON public.sw_acl TO sw_alice")
+        with psycopg.connect(**conninfo) as conn:
+            conn.execute("UPDATE sw_acl SET status = 'x' WHERE id = 1")
+        self.assertEqual(self.pg.query("SELECT status, state FROM sw_acl"), [("x", "x")])
+
     def test_sighup_reload_bumps_the_generation(self):
         p = self.migration_proxy()
         before = p.metrics()
