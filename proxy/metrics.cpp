@@ -440,6 +440,7 @@ void Metrics::add_to(Metrics& total) const {
     }
   }
   query_seconds.add_to(total.query_seconds);
+  open_transactions.add_to(total.open_transactions);
 }
 
 }  // namespace switchyard::proxy

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/generation_census.hpp"
 #include "rewrite/result.hpp"
 
 namespace switchyard::proxy {
@@ -142,6 +143,8 @@ struct alignas(64) Metrics {
   /// Statements the rewrite engine analysed (their text named a mapped table), by kind.
   std::array<Counter, kRewriteStatementKinds> analyzed_by_kind{};
   MigrationCounterTable migrations;
+  /// Transaction blocks open now, by config generation (BackendHandler, at ReadyForQuery).
+  GenerationCensus open_transactions;
   /// Query latency as the session measures it (observe_query_seconds).
   LatencyHistogram query_seconds;
 

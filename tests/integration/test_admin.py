@@ -420,6 +420,37 @@ class AdminTest(IntegrationCase):
                                        "ORDER BY id"),
                          [(1, f"e{n - 1}", f"e{n - 1}"), (2, f"p{n - 1}", f"p{n - 1}")])
 
+    def test_a_transaction_held_across_a_flip_counts_as_a_session_on_an_old_generation(self):
+        # Runbook step 2 -> 3: a session keeps the flags its transaction began under, so a
+        # backfill started meanwhile leaves its later writes of the old column behind.
+        p = self.migration_proxy(migrations=[dict(MIGRATION, writes="old")])
+        self.addCleanup(self.pg.query, "UPDATE users SET status = 'b', state = 'b' WHERE id = 2")
+        conninfo = dict(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                        password=self.pg.password, dbname=self.pg.dbname, sslmode="disable")
+        with psycopg.connect(**conninfo, autocommit=True) as idle, \
+                psycopg.connect(**conninfo) as held:
+            idle.execute("SELECT 1")
+            held.execute("SELECT 1")  # psycopg's implicit BEGIN: the transaction is open
+            self.assertEqual(p.metrics().get("switchyard_sessions_on_old_generation"), 0)
+            generation = p.generation()
+            p.migrations[0]["writes"] = "both"
+            p.write_config()
+            p.wait_for_generation(generation + 1)
+            # The idle session moves at its next statement: only the open transaction counts.
+            self.assertEqual(p.metrics().get("switchyard_sessions_on_old_generation"), 1)
+            page = p.config_page()
+            self.assertEqual(page["sessions_on_old_generation"], 1)
+            self.assertEqual(page["oldest_session_generation"], generation)
+            # What it stands for: the held transaction still writes the old column alone.
+            held.execute("UPDATE users SET status = 'late' WHERE id = 2")
+            held.commit()
+            self.assertEqual(p.metrics().get("switchyard_sessions_on_old_generation"), 0)
+            self.assertIsNone(p.config_page()["oldest_session_generation"])
+            idle.execute("UPDATE users SET status = 'dual' WHERE id = 1")
+        self.assertEqual(self.pg.query("SELECT id, status, state FROM users WHERE id IN (1, 2) "
+                                       "ORDER BY id"), [(1, "dual", "dual"), (2, "late", "b")])
+        self.pg.query("UPDATE users SET status = 'a', state = 'a' WHERE id = 1")
+
     def test_a_privilege_granted_on_the_old_column_only_is_warned_at_load(self):
         # A role granted a column privilege on O alone gets "permission denied for table"
         # once its statements are rewritten to N.
