@@ -4,16 +4,18 @@ namespace switchyard::backfill {
 
 std::variant<std::vector<OldTransaction>, std::string> transactions_begun_before(
     PgConnection& connection, std::chrono::system_clock::time_point since) {
-  const auto seconds = std::chrono::duration<double>(since.time_since_epoch()).count();
+  // Whole milliseconds: a decimal point would depend on the locale.
+  const auto milliseconds =
+      std::chrono::duration_cast<std::chrono::milliseconds>(since.time_since_epoch()).count();
   auto result = connection.exec(
       "SELECT pid, coalesce(application_name, ''), "
       "floor(extract(epoch FROM clock_timestamp() - xact_start))::bigint "
       "FROM pg_stat_activity "
-      "WHERE xact_start < to_timestamp($1::double precision) AND pid <> pg_backend_pid() "
+      "WHERE xact_start < to_timestamp($1::bigint / 1000.0) AND pid <> pg_backend_pid() "
       "AND backend_type = 'client backend' AND datname = current_database() "
       "AND coalesce(application_name, '') NOT LIKE 'switchyard%' "
       "ORDER BY xact_start LIMIT 10",
-      {std::to_string(seconds)});
+      {std::to_string(milliseconds)});
   if (auto* error = std::get_if<DbError>(&result)) {
     return error->message;
   }
