@@ -1,9 +1,11 @@
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 
 #include "backfill/fill_direction.hpp"
 #include "backfill/flag_watch.hpp"
 #include "backfill/interrupt.hpp"
+#include "backfill/old_transactions.hpp"
 #include "backfill/progress_store.hpp"
 #include "backfill/reporter.hpp"
 #include "backfill/runs.hpp"
@@ -52,6 +54,7 @@ class Backfill {
   std::variant<BatchResult, DbError> batch(long long size);
   int fail_on_row(const DbError& error);
   bool wait_for_replicas(Reporter& reporter);
+  void warn_of_old_transactions(Reporter& reporter);
   void rollback() { connection_.exec("ROLLBACK"); }
 
   const Options& options_;
@@ -63,6 +66,30 @@ class Backfill {
   std::optional<Key> failed_upper_;  // the range of the UPDATE that failed, if it was one
   Clock::time_point last_lag_check_{};
 };
+
+void Backfill::warn_of_old_transactions(Reporter& reporter) {
+  std::error_code error;
+  const auto saved = std::filesystem::last_write_time(options_.config_path, error);
+  if (error) {
+    return;
+  }
+  auto found = transactions_begun_before(connection_, std::chrono::file_clock::to_sys(saved));
+  const auto* old = std::get_if<std::vector<OldTransaction>>(&found);
+  if (old == nullptr || old->empty()) {
+    return;  // advice only: a failed look does not stop the backfill
+  }
+  const std::string& written =
+      spec_.fill == Direction::to_old ? spec_.new_column : spec_.old_column;
+  reporter.event(
+      "warn", "backfill_old_transactions",
+      {{"transactions", describe(*old)},
+       {"meaning",
+        "these transactions began before the config file was last saved, and a session keeps "
+        "the flags its transaction began under until it ends: what they write to " +
+            written +
+            " from now on is left behind by this backfill. Wait for them to end before "
+            "backfilling, or run switchyard verify (and backfill --restart) after"}});
+}
 
 std::optional<std::string> explain(PgConnection& connection, const std::string& sql) {
   auto result = connection.exec("EXPLAIN " + sql);
@@ -157,6 +184,7 @@ int Backfill::run() {
 
   Reporter reporter("backfill", migration_.name, options_.progress, options_.log_interval,
                     estimate_rows(connection_, spec_), walked_before);
+  warn_of_old_transactions(reporter);
   reporter.event("info", "backfill_start",
                  {{"table", spec_.schema + "." + spec_.table},
                   {"key", key_names(spec_)},

@@ -42,7 +42,8 @@ std::string format_utc(std::chrono::system_clock::time_point time) {
 }
 
 std::string config_page(const Snapshot& snapshot, const ReloadStatus& last_reload, bool draining,
-                        const CatalogCheckStatus& catalog_check) {
+                        const CatalogCheckStatus& catalog_check,
+                        const GenerationCensus::Older& older) {
   std::string out = "{\"generation\":" + std::to_string(snapshot.generation);
   out += ",\"draining\":";
   out += draining ? "true" : "false";
@@ -82,7 +83,10 @@ std::string config_page(const Snapshot& snapshot, const ReloadStatus& last_reloa
   out += ",\"error\":" +
          (catalog_check.error.empty() ? std::string("null") : json_string(catalog_check.error));
   out += ",\"last_change\":" + json_time(catalog_check.changed);
-  out += "},\"config\":";
+  out += "},\"sessions_on_old_generation\":" + std::to_string(older.sessions);
+  out += ",\"oldest_session_generation\":" +
+         (older.oldest ? std::to_string(*older.oldest) : std::string("null"));
+  out += ",\"config\":";
   out += snapshot.config ? config::to_redacted_json(*snapshot.config) : std::string("null");
   return out + "}\n";
 }

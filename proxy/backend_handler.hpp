@@ -26,6 +26,14 @@ class BackendHandler {
  public:
   BackendHandler(RelayState& state, Metrics& metrics, SessionRewrite& rewrite)
       : state_(state), metrics_(metrics), rewrite_(rewrite) {}
+  BackendHandler(const BackendHandler&) = delete;
+  BackendHandler& operator=(const BackendHandler&) = delete;
+  /// A session that ends inside a transaction block counts it out.
+  ~BackendHandler() {
+    if (state_.block_generation != 0) {
+      metrics_.open_transactions.ended(state_.block_generation);
+    }
+  }
 
   /// After ReadyForQuery the server sends nothing until the client sends again (apart from
   /// notifications and a FATAL error, which come later and so raise an edge of their own).
@@ -72,6 +80,7 @@ class BackendHandler {
     if (frame.type == be::kReadyForQuery) {
       state_.error_before_ready = false;
       rewrite_.on_ready(state_.tracker.status(), ended_in_rollback_);
+      count_open_transaction();
       ended_in_rollback_ = false;
       if (state_.request_started) {
         std::chrono::duration<double> took =
@@ -118,6 +127,22 @@ class BackendHandler {
   awaitable<void> complete() { co_return; }
 
  private:
+  // A block begins or ends with the status a ReadyForQuery reports; its generation cannot
+  // change inside it (flags are adopted at transaction boundaries only).
+  void count_open_transaction() {
+    const bool in_block = state_.tracker.status() != protocol::TransactionStatus::idle;
+    if (in_block == (state_.block_generation != 0)) {
+      return;
+    }
+    if (in_block) {
+      state_.block_generation = rewrite_.generation();
+      metrics_.open_transactions.began(state_.block_generation);
+    } else {
+      metrics_.open_transactions.ended(state_.block_generation);
+      state_.block_generation = 0;
+    }
+  }
+
   void follow_parameter(std::span<const std::byte> body) {
     if (auto on = standard_strings_setting(body)) {
       rewrite_.set_standard_strings(*on);

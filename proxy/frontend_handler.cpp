@@ -137,6 +137,7 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
   if (named) {
     record_sql_prepared(*named, sql,
                         decision == Decision::rewritten ? std::string_view(replacement_) : sql);
+    count_sql_executions(*named);
   }
   if (!again.empty() && decision != Decision::rejected) {
     if (decision == Decision::forward) {
@@ -393,8 +394,22 @@ void FrontendHandler::record_sql_prepared(const rewrite::SqlPrepared& found, std
                                           std::string_view sent) {
   for (std::size_t i = 0; i < found.prepared.size(); ++i) {
     sql_prepared_.prepared(found.prepared[i], sql, sent, found.prepare_statements[i],
-                           rewrite_.epoch());
+                           rewrite_.epoch(), armed_uses_);
   }
+}
+
+void FrontendHandler::count_sql_executions(const rewrite::SqlPrepared& found) {
+  for (const std::string& name : found.executed) {
+    if (const auto* texts = sql_prepared_.find(name);
+        texts && !texts->empty() && texts->back().uses) {
+      metrics_.record_uses(*texts->back().uses);
+    }
+  }
+}
+
+bool FrontendHandler::prepares_only(std::string_view sql) {
+  const auto verb = rewrite::detail::sole_statement_verb(sql);
+  return verb && rewrite::detail::iequals(*verb, "prepare");
 }
 
 bool FrontendHandler::older_under_name(std::string_view name) {
@@ -425,6 +440,7 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
     awaiting_rebuild_ = true;  // offered again once the rules cover the new partition
     return Decision::suspend;
   }
+  armed_uses_.reset();
   TextRewrite result = rewrite_.rewrite(sql, from_query, replacement_);
   if (!result) {
     return Decision::forward;
@@ -433,7 +449,15 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
   if (!from_query && !result->hidden_statements.empty()) [[unlikely]] {
     result = staged_outside_query(*result);
   }
-  metrics_.record_rewrite(*result);
+  // A prepared statement counts its migration uses at each execution: a pool that prepared
+  // its statements long ago still runs them, and the runbook's gates must see that.
+  const bool per_execution =
+      !result->uses.empty() && result->outcome != Outcome::rejected &&
+      (!from_query || (result->outcome != Outcome::needs_catalog && prepares_only(sql)));
+  metrics_.record_rewrite(*result, /*uses=*/!per_execution);
+  if (per_execution) {
+    armed_uses_ = result.result;
+  }
   if (result->outcome == Outcome::needs_catalog) {
     if (catalog_attempts_ < kMaxCatalogAttempts) {
       ++catalog_attempts_;
@@ -709,6 +733,12 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
     prepared.rewritten.clear();
   }
   prepared.copy = std::move(armed_copy_);
+  // A PREPARE's statement counts at each EXECUTE of it (count_sql_executions), not here.
+  if (!changes_session || !prepares_only(parse->query)) {
+    prepared.uses = std::move(armed_uses_);
+  } else {
+    prepared.uses.reset();
+  }
   prepared.changes_session = changes_session;
   sent(frame.type);
   if (decision == Decision::forward) {
@@ -779,6 +809,9 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
   }
   if (!copy_portals_.empty() || (stmt != nullptr && stmt->copy)) {
     bound_to_portal(bind->portal, stmt);
+  }
+  if (stmt != nullptr && stmt->uses) {
+    metrics_.record_uses(*stmt->uses);
   }
   if (stmt != nullptr && stmt->changes_session) {
     // In the order the server runs it: a SET only parsed changes nothing, one prepared once and
@@ -886,6 +919,7 @@ std::optional<FrameAction> FrontendHandler::prepare_again(std::string_view state
     return FrameAction::replace;
   }
   stmt.copy = std::move(armed_copy_);
+  stmt.uses = std::move(armed_uses_);
   const bool rewritten = decision == Decision::rewritten;
   std::string_view text = rewritten ? std::string_view(replacement_) : stmt.sql;
   // After a re-prepare the server skipped, the text it has is not known.

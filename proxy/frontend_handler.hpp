@@ -158,6 +158,10 @@ class FrontendHandler {
   std::optional<std::string> rewritten_now(std::string_view text, bool from_query);
   void record_sql_prepared(const rewrite::SqlPrepared& found, std::string_view sql,
                            std::string_view sent);
+  /// Counts the migration uses of the statements a text EXECUTEs that were PREPAREd alone.
+  void count_sql_executions(const rewrite::SqlPrepared& found);
+  /// Whether the text is one PREPARE, whose statement counts its uses at each EXECUTE.
+  static bool prepares_only(std::string_view sql);
   /// Whether the server may have, under `name`, a statement prepared under older flags (a
   /// Parse of the name then fails there and leaves that one).
   bool older_under_name(std::string_view name);
@@ -177,6 +181,8 @@ class FrontendHandler {
   // The result of a rewritten COPY statement, its plan in `copy`: shared with the cache rather
   // than a copy of the plan held by every session.
   std::shared_ptr<const rewrite::RewriteResult> armed_copy_;
+  // The result decide() left for the prepared statement to count at each execution.
+  std::shared_ptr<const rewrite::RewriteResult> armed_uses_;
   // Set by a text with a staged COPY: its statements' CommandCompletes to hide or retag.
   std::shared_ptr<const rewrite::RewriteResult> armed_staging_;
   // Portals bound to a rewritten COPY FROM STDIN and not yet executed, by name (few: one

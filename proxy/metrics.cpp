@@ -338,7 +338,7 @@ void Metrics::count_error_sqlstate(std::string_view sqlstate) {
   }
 }
 
-void Metrics::record_rewrite(const rewrite::RewriteResult& result) {
+void Metrics::record_rewrite(const rewrite::RewriteResult& result, bool uses) {
   if (result.outcome == rewrite::Outcome::needs_catalog) {
     return;
   }
@@ -348,6 +348,12 @@ void Metrics::record_rewrite(const rewrite::RewriteResult& result) {
       analyzed_by_kind[index].fetch_add(1, std::memory_order_relaxed);
     }
   }
+  if (uses) {
+    record_uses(result);
+  }
+}
+
+void Metrics::record_uses(const rewrite::RewriteResult& result) {
   constexpr auto relaxed = std::memory_order_relaxed;
   for (const auto& use : result.uses) {
     auto& counters = migrations.get(use.migration);
@@ -434,6 +440,7 @@ void Metrics::add_to(Metrics& total) const {
     }
   }
   query_seconds.add_to(total.query_seconds);
+  open_transactions.add_to(total.open_transactions);
 }
 
 }  // namespace switchyard::proxy

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/generation_census.hpp"
 #include "rewrite/result.hpp"
 
 namespace switchyard::proxy {
@@ -142,6 +143,8 @@ struct alignas(64) Metrics {
   /// Statements the rewrite engine analysed (their text named a mapped table), by kind.
   std::array<Counter, kRewriteStatementKinds> analyzed_by_kind{};
   MigrationCounterTable migrations;
+  /// Transaction blocks open now, by config generation (BackendHandler, at ReadyForQuery).
+  GenerationCensus open_transactions;
   /// Query latency as the session measures it (observe_query_seconds).
   LatencyHistogram query_seconds;
 
@@ -162,11 +165,15 @@ struct alignas(64) Metrics {
   /// count_error_class, by first character. Call one of the two per error, not both.
   void count_error_sqlstate(std::string_view sqlstate);
 
-  /// Per-migration counters from `result.uses` and analysed statements by kind from
-  /// `result.kinds`. Call it once per executed statement text with its final result;
+  /// Per-migration counters from `result.uses` (unless `uses` is false: a prepared statement
+  /// counts them at each execution, record_uses) and analysed statements by kind from
+  /// `result.kinds`. Call it once per analysed statement text with its final result;
   /// `needs_catalog` results are ignored (the retry's result is the one to record). The
   /// process-wide statements_rewritten/rejected/passthrough stay the caller's to count.
-  void record_rewrite(const rewrite::RewriteResult& result);
+  void record_rewrite(const rewrite::RewriteResult& result, bool uses = true);
+  /// The per-migration counters of `result.uses` alone: what record_rewrite counts once per
+  /// statement text, at each execution of a prepared statement (its Bind or EXECUTE).
+  void record_uses(const rewrite::RewriteResult& result);
 
   /// Counts any statement text by kind (classify_statement); cheap, no parse.
   void count_statement(std::string_view sql) {

@@ -190,7 +190,8 @@ void render_statements(Exposition& out, const Metrics& m) {
 void render_migrations(Exposition& out, const ProxyState& state, const Metrics& total) {
   const auto entries = total.migrations.entries();
   out.family("switchyard_migration_statements_total", "counter",
-             "Statements touching a migration, by outcome (rewritten, rejected, passthrough).");
+             "Statements touching a migration, by outcome (rewritten, rejected, passthrough), at "
+             "each execution: a prepared statement at each Bind or EXECUTE.");
   for (const auto* c : entries) {
     for (auto [outcome, counter] :
          {std::pair<std::string_view, const Counter*>{"rewritten", &c->statements_rewritten},
@@ -201,8 +202,8 @@ void render_migrations(Exposition& out, const ProxyState& state, const Metrics& 
     }
   }
   out.family("switchyard_migration_column_accesses_total", "counter",
-             "References to the old and new column in the application's SQL, before rewriting. "
-             "Reads of the old column at zero: no client reads it any more.");
+             "References to the old and new column in the application's SQL, before rewriting, "
+             "at each execution. Reads of the old column at zero: no client reads it any more.");
   for (const auto* c : entries) {
     using Row = std::tuple<std::string_view, std::string_view, const Counter*>;
     for (auto [column, access, counter] :
@@ -284,6 +285,11 @@ void render_config(Exposition& out, const ProxyState& state, const Metrics& m,
                    const ReloadStatus& last_reload) {
   out.gauge("switchyard_config_generation", "Generation of the running config (1 at start).",
             m.config_generation.load(std::memory_order_relaxed));
+  out.gauge("switchyard_sessions_on_old_generation",
+            "Client sessions inside a transaction begun under an older config generation than the "
+            "running one: they keep its flags until the transaction ends, and a backfill started "
+            "meanwhile leaves behind what they write to the old column.",
+            m.open_transactions.older_than(state.generation()).sessions);
   out.family("switchyard_reloads_total", "counter", "Config reloads by result.");
   out.sample("switchyard_reloads_total", {{"result", "ok"}}, load(m.reloads_ok));
   out.sample("switchyard_reloads_total", {{"result", "failed"}}, load(m.reloads_failed));

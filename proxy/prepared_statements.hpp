@@ -49,6 +49,9 @@ struct PreparedStatement {
   /// A rewritten COPY FROM STDIN: its result, whose plan transforms the data rows of each run
   /// (from the Execute of a portal bound to the statement).
   std::shared_ptr<const rewrite::RewriteResult> copy;
+  /// The rewrite whose migration uses each Bind counts (the runbook's gates count executions,
+  /// not Parses); null for a statement without any, nearly all of them.
+  std::shared_ptr<const rewrite::RewriteResult> uses;
   /// A SET of the search_path or role, a RESET, DISCARD or DEALLOCATE: followed at each Bind of
   /// it (when the server runs it, and every time it does), not at its Parse.
   bool changes_session = false;

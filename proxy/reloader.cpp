@@ -162,6 +162,24 @@ std::vector<std::string> active_migrations_removed(const config::Config& before,
   return out;
 }
 
+bool old_column_dropped(const Snapshot& snapshot, const config::Migration& m) {
+  if (!snapshot.config) {
+    return false;
+  }
+  const DatabaseRewrite* database = snapshot.for_database(snapshot.config->effective_database(m));
+  if (database == nullptr) {
+    return false;
+  }
+  for (const auto& relation : database->mapped_relations) {
+    if (relation.name.schema == m.schema && relation.name.table == m.table) {
+      const auto& columns = relation.columns;
+      return std::find(columns.begin(), columns.end(), m.old_column) == columns.end() &&
+             std::find(columns.begin(), columns.end(), m.new_column) != columns.end();
+    }
+  }
+  return false;
+}
+
 namespace {
 
 // The first twelve hex digits of the SHA-256 of the bytes a reload read, so that whoever
@@ -283,6 +301,15 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
                    log_value(change));
     }
     for (const auto& name : removed_active) {
+      const auto& before = current->config->migrations;
+      const auto m = std::find_if(before.begin(), before.end(),
+                                  [&](const config::Migration& b) { return b.name == name; });
+      if (m != before.end() && old_column_dropped(*current, *m)) {
+        spdlog::info("event=migration_removed generation={} migration={} meaning={}",
+                     status.generation, log_value(name),
+                     log_value("its old column is already dropped: runbook step 8 is complete"));
+        continue;
+      }
       spdlog::warn(
           "event=active_migration_removed generation={} migration={} meaning={}", status.generation,
           log_value(name),

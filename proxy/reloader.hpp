@@ -56,6 +56,10 @@ std::string_view to_string(ReloadStatus::Result result);
 std::vector<std::string> active_migrations_removed(const config::Config& before,
                                                    const config::Config& after);
 
+/// Whether `snapshot` saw migration `m`'s table without its old column but with the new one:
+/// removing `m` then ends the runbook (step 8), with nothing left to write or read the old way.
+bool old_column_dropped(const Snapshot& snapshot, const config::Migration& m);
+
 /// Lets the server apply the parts of a new config that live outside the snapshot (listening
 /// sockets, the admin endpoint). Called on the reloader's thread.
 class ReloadParticipant {

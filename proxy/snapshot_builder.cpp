@@ -10,6 +10,7 @@
 #include "backfill/old_column_users.hpp"
 #include "backfill/table_info.hpp"
 #include "config/identifier.hpp"
+#include "proxy/column_privileges.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/tls_contexts.hpp"
 #include "rewrite/sql_text.hpp"
@@ -512,6 +513,7 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
         }
         for (auto warning :
              {defaults_warning(*m, connection), old_column_warning(*m, connection),
+              column_privileges_warning(*m, connection),
               served_read_warning(*m, rules[k], connection),
               old_type_warning(*m, rules[k], old_dropped), time_zone_warning(*m, rules[k])}) {
           if (warning) {

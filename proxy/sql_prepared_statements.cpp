@@ -12,7 +12,8 @@ std::vector<SqlPreparedStatements::Text>* SqlPreparedStatements::find(const std:
 
 void SqlPreparedStatements::prepared(const std::string& name, std::string_view text,
                                      std::string_view sent, std::string_view prepare,
-                                     std::uint64_t epoch) {
+                                     std::uint64_t epoch,
+                                     std::shared_ptr<const rewrite::RewriteResult> uses) {
   auto [entry, fresh] = by_name_.try_emplace(name);
   std::vector<Text>& texts = entry->second;
   if (!fresh && texts.size() == 1 && texts.front().text.empty()) {
@@ -22,6 +23,7 @@ void SqlPreparedStatements::prepared(const std::string& name, std::string_view t
                            [&](const Text& t) { return t.text == text && t.sent == sent; });
   if (same != texts.end()) {
     same->epoch = epoch;
+    same->uses = std::move(uses);
   } else if (texts.size() == kMaxTexts) {
     // None is kept past this many, only the oldest epoch: the name is refused after a
     // flip until it is deallocated.
@@ -29,9 +31,10 @@ void SqlPreparedStatements::prepared(const std::string& name, std::string_view t
         std::min_element(texts.begin(), texts.end(), [](const Text& a, const Text& b) {
           return a.epoch < b.epoch;
         })->epoch;
-    texts.assign(1, Text{{}, {}, {}, oldest, 0});
+    texts.assign(1, Text{{}, {}, {}, oldest, 0, nullptr});
   } else {
-    texts.push_back(Text{std::string(text), std::string(sent), std::string(prepare), epoch, 0});
+    texts.push_back(Text{std::string(text), std::string(sent), std::string(prepare), epoch, 0,
+                         std::move(uses)});
   }
 }
 
@@ -59,7 +62,9 @@ void SqlPreparedStatements::reprepare_sent(const std::string& name, std::string_
   }
   // Copied before push_back, which may move the text `prepare` views.
   std::string text(prepare);
-  texts.push_back(Text{text, std::move(sent), std::move(text), epoch, id});
+  // The columns the statement names, and so its uses, stay what they were.
+  auto uses = texts.empty() ? nullptr : texts.back().uses;
+  texts.push_back(Text{text, std::move(sent), std::move(text), epoch, id, std::move(uses)});
 }
 
 void SqlPreparedStatements::reprepare_answered(std::uint32_t id) {

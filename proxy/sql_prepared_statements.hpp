@@ -2,10 +2,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+namespace switchyard::rewrite {
+struct RewriteResult;
+}  // namespace switchyard::rewrite
 
 namespace switchyard::proxy {
 
@@ -26,6 +31,8 @@ class SqlPreparedStatements {
     std::uint64_t epoch = 0;
     /// The re-prepare that makes this text the server's, until the server has answered it.
     std::uint32_t pending = 0;
+    /// The rewrite whose migration uses each EXECUTE of it counts; null for most texts.
+    std::shared_ptr<const rewrite::RewriteResult> uses;
   };
   /// Texts kept under one name.
   static constexpr std::size_t kMaxTexts = 8;
@@ -39,7 +46,8 @@ class SqlPreparedStatements {
 
   /// A PREPARE of `name` was sent; whether the server took it is not known.
   void prepared(const std::string& name, std::string_view text, std::string_view sent,
-                std::string_view prepare, std::uint64_t epoch);
+                std::string_view prepare, std::uint64_t epoch,
+                std::shared_ptr<const rewrite::RewriteResult> uses = nullptr);
 
   /// The PREPARE statement all the texts under `name` share, when Switchyard may prepare the
   /// name again with it; null when they differ, are not known, or there is no room for one

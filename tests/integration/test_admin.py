@@ -385,6 +385,102 @@ class AdminTest(IntegrationCase):
 
     # -- reload ------------------------------------------------------------------------------
 
+    def test_migration_counters_count_every_execution_of_a_prepared_statement(self):
+        # The runbook's gates (docs/operations.md steps 7 and 8) ask whether clients still use
+        # the old column: a pool that prepared its statements long ago still runs them.
+        p = self.migration_proxy()
+        self.addCleanup(self.pg.query, "UPDATE users SET status = 'a', state = 'a' WHERE id = 1;"
+                        "UPDATE users SET status = 'b', state = 'b' WHERE id = 2")
+        n = 25
+        before = p.metrics()
+        with psycopg.connect(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                             password=self.pg.password, dbname=self.pg.dbname,
+                             sslmode="disable", autocommit=True) as conn:
+            for i in range(n):  # one Parse, n Binds
+                conn.execute("UPDATE users SET status = %s WHERE id = 2", (f"p{i}",),
+                             prepare=True)
+            # SQL PREPARE and EXECUTE, as simple queries.
+            conn.pgconn.exec_(b"PREPARE sw_up(text) AS UPDATE users SET status = $1 WHERE id = 1")
+            for i in range(n):
+                result = conn.pgconn.exec_(f"EXECUTE sw_up('e{i}')".encode())
+                self.assertEqual(result.status, psycopg.pq.ExecStatus.COMMAND_OK,
+                                 result.error_message)
+        after = p.metrics()
+
+        def delta(name, **labels):
+            return after.get(name, **labels) - before.get(name, **labels)
+
+        m = "users-status"
+        self.assertEqual(
+            delta("switchyard_migration_statements_total", migration=m, outcome="rewritten"), 2 * n)
+        self.assertEqual(delta("switchyard_migration_column_accesses_total", migration=m,
+                               column="old", access="write"), 2 * n)
+        # Every execution wrote both columns.
+        self.assertEqual(self.pg.query("SELECT id, status, state FROM users WHERE id IN (1, 2) "
+                                       "ORDER BY id"),
+                         [(1, f"e{n - 1}", f"e{n - 1}"), (2, f"p{n - 1}", f"p{n - 1}")])
+
+    def test_a_transaction_held_across_a_flip_counts_as_a_session_on_an_old_generation(self):
+        # Runbook step 2 -> 3: a session keeps the flags its transaction began under, so a
+        # backfill started meanwhile leaves its later writes of the old column behind.
+        p = self.migration_proxy(migrations=[dict(MIGRATION, writes="old")])
+        self.addCleanup(self.pg.query, "UPDATE users SET status = 'b', state = 'b' WHERE id = 2")
+        conninfo = dict(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                        password=self.pg.password, dbname=self.pg.dbname, sslmode="disable")
+        with psycopg.connect(**conninfo, autocommit=True) as idle, \
+                psycopg.connect(**conninfo) as held:
+            idle.execute("SELECT 1")
+            held.execute("SELECT 1")  # psycopg's implicit BEGIN: the transaction is open
+            self.assertEqual(p.metrics().get("switchyard_sessions_on_old_generation"), 0)
+            generation = p.generation()
+            p.migrations[0]["writes"] = "both"
+            p.write_config()
+            p.wait_for_generation(generation + 1)
+            # The idle session moves at its next statement: only the open transaction counts.
+            self.assertEqual(p.metrics().get("switchyard_sessions_on_old_generation"), 1)
+            page = p.config_page()
+            self.assertEqual(page["sessions_on_old_generation"], 1)
+            self.assertEqual(page["oldest_session_generation"], generation)
+            # What it stands for: the held transaction still writes the old column alone.
+            held.execute("UPDATE users SET status = 'late' WHERE id = 2")
+            held.commit()
+            self.assertEqual(p.metrics().get("switchyard_sessions_on_old_generation"), 0)
+            self.assertIsNone(p.config_page()["oldest_session_generation"])
+            idle.execute("UPDATE users SET status = 'dual' WHERE id = 1")
+        self.assertEqual(self.pg.query("SELECT id, status, state FROM users WHERE id IN (1, 2) "
+                                       "ORDER BY id"), [(1, "dual", "dual"), (2, "late", "b")])
+        self.pg.query("UPDATE users SET status = 'a', state = 'a' WHERE id = 1")
+
+    def test_a_privilege_granted_on_the_old_column_only_is_warned_at_load(self):
+        # A role granted a column privilege on O alone gets "permission denied for table"
+        # once its statements are rewritten to N.
+        self.pg.query("""
+            CREATE TABLE sw_acl (id int PRIMARY KEY, status text, state text);
+            INSERT INTO sw_acl VALUES (1, 'a', 'a');
+            CREATE ROLE sw_alice LOGIN PASSWORD 'alice';
+            CREATE ROLE sw_bob LOGIN PASSWORD 'bob';
+            GRANT SELECT (id, status), UPDATE (status) ON sw_acl TO sw_alice;
+            GRANT SELECT (id, status, state), UPDATE (status, state) ON sw_acl TO sw_bob;""")
+        self.addCleanup(self.pg.query, "DROP TABLE IF EXISTS sw_acl; DROP ROLE IF EXISTS "
+                        "sw_alice; DROP ROLE IF EXISTS sw_bob")
+        p = self.migration_proxy(migrations=[dict(MIGRATION, name="acl", table="public.sw_acl")])
+        messages = [w["message"] for w in p.config_page()["warnings"] if w["migration"] == "acl"]
+        self.assertEqual(len(messages), 1, messages)
+        self.assertIn("(sw_alice)", messages[0])
+        self.assertIn("GRANT SELECT, UPDATE (state) ON public.sw_acl TO sw_alice", messages[0])
+        self.assertNotIn("sw_bob", messages[0])
+        self.assertEqual(p.metrics().get("switchyard_migration_warnings", migration="acl"), 1)
+        # What it warns of, and that its GRANT is the fix: the role's UPDATE goes through.
+        conninfo = dict(host=p.host, port=p.port, user="sw_alice", password="alice",
+                        dbname=self.pg.dbname, sslmode="disable", autocommit=True)
+        with psycopg.connect(**conninfo) as conn:
+            with self.assertRaises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("UPDATE sw_acl SET status = 'x' WHERE id = 1")
+        self.pg.query("GRANT SELECT, UPDATE (state) ON public.sw_acl TO sw_alice")
+        with psycopg.connect(**conninfo) as conn:
+            conn.execute("UPDATE sw_acl SET status = 'x' WHERE id = 1")
+        self.assertEqual(self.pg.query("SELECT status, state FROM sw_acl"), [("x", "x")])
+
     def test_sighup_reload_bumps_the_generation(self):
         p = self.migration_proxy()
         before = p.metrics()

@@ -745,6 +745,11 @@ class VerifyTest(BackfillCase):
         status = self.command(app_proxy.config_path, "status", "--migration", "gone")
         self.assertEqual(status.code, 0, str(status))
         self.assertIn("step 8:", status.out)
+        # Step 8 itself: removing the migration is the runbook's end, not a lost save.
+        app_proxy.reload([])
+        self.assertIn("event=migration_removed", app_proxy.log_text())
+        self.assertIn("step 8 is complete", app_proxy.log_text())
+        self.assertNotIn("event=active_migration_removed", app_proxy.log_text())
 
     def test_text_keys_in_samples_are_quoted_so_no_line_passes_for_another_row(self):
         self.pg.query("DROP TABLE IF EXISTS tk_t")
@@ -855,6 +860,34 @@ class FlagsAndDirectionsTest(BackfillCase):
         self.assertEqual(self.drift("wo_t"), 0)
         self.assertEqual(self.command(both, "verify", "--migration", "wo").code, 0)
         self.assertIn("step 5:", self.command(both, "status").out)
+
+    def test_a_transaction_begun_before_the_flip_is_named_before_the_backfill_starts(self):
+        # Hunt h3-3: a session keeps the flags its transaction began under (writes = "old"), so
+        # what it writes to the old column after the backfill passed its row stays behind.
+        self.make_table("ot_t", 50)
+        app_proxy = self.start_app_proxy([type_change("ot", "ot_t", writes="old")])
+        held = psycopg.connect(self.pg.conninfo(host=app_proxy.host, port=app_proxy.port,
+                                                sslmode="disable", application_name="held-app"))
+        self.addCleanup(held.close)
+        held.execute("SELECT 1")  # psycopg's implicit BEGIN, under writes = "old"
+        time.sleep(0.05)
+        app_proxy.reload([type_change("ot", "ot_t")])
+        run = self.command(app_proxy.config_path, "backfill", "--migration", "ot")
+        self.assertEqual(run.code, 0, str(run))  # a warning, not a refusal
+        output = run.out + run.err
+        self.assertIn("event=backfill_old_transactions", output)
+        self.assertRegex(output, r'pid \d+ \(application_name \\?"held-app\\?", \d+ s\)')
+        self.assertIn("verify", output)
+        held.execute("UPDATE ot_t SET status = 'inactive' WHERE id = 2")
+        held.commit()
+        self.assertEqual(self.drift("ot_t"), 1)  # what the warning was about
+        self.assertEqual(self.command(app_proxy.config_path, "verify", "--migration", "ot").code,
+                         1)
+        # Once no transaction is older than the file, the backfill says nothing of the kind.
+        run = self.command(app_proxy.config_path, "backfill", "--migration", "ot", "--restart")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertNotIn("backfill_old_transactions", run.out + run.err)
+        self.assertEqual(self.drift("ot_t"), 0)
 
     def test_a_new_column_added_again_is_backfilled_again(self):
         self.make_table("ra_t", 300)

@@ -403,5 +403,40 @@ TEST(ActiveMigrationsRemovedTest, OnlyRemovedMigrationsThatUsedTheNewColumn) {
   }
 }
 
+TEST(OldColumnDroppedTest, OnlyWhenTheTableHasTheNewColumnAndNotTheOld) {
+  struct Case {
+    std::vector<std::string> columns;  // of public.users as the snapshot saw them
+    bool table_seen;
+    bool expected;
+  };
+  const std::vector<Case> cases = {
+      {{"id", "state", "name"}, true, true},             // step 7 done: O dropped
+      {{"id", "status", "name", "state"}, true, false},  // O still there
+      {{"id", "name"}, true, false},                     // neither: not the runbook's end
+      {{}, false, false},                                // the table not seen: warn as before
+  };
+  for (const auto& c : cases) {
+    auto m = migration("ren", config::Writes::new_column, config::Reads::new_column);
+    m.schema = "public";
+    m.table = "users";
+    m.old_column = "status";
+    m.new_column = "state";
+    auto config = std::make_shared<config::Config>();
+    config->migrations.push_back(m);
+    Snapshot snapshot;
+    snapshot.config = config;
+    DatabaseRewrite database;
+    database.database = config->effective_database(m);
+    if (c.table_seen) {
+      RelationColumns users;
+      users.name = {"public", "users"};
+      users.columns = c.columns;
+      database.mapped_relations.push_back(users);
+    }
+    snapshot.databases.push_back(std::move(database));
+    EXPECT_EQ(old_column_dropped(snapshot, m), c.expected) << c.columns.size() << " columns";
+  }
+}
+
 }  // namespace
 }  // namespace switchyard::proxy
