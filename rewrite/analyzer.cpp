@@ -343,6 +343,12 @@ void Analyzer::dispatch(const Node* stmt, const Scope* outer, bool top) {
       return;
     case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
       kind(StatementKind::ddl);
+      // A materialized view is a stored query that REFRESH runs again outside the proxy, as a
+      // view is: it stays as the app wrote it. CREATE TABLE AS and SELECT INTO copy rows once.
+      if (stmt->create_table_as_stmt->objtype == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW) {
+        mark_ddl(stmt);
+        return;
+      }
       dispatch(stmt->create_table_as_stmt->query, outer, false);
       return;
     case PG_QUERY__NODE__NODE_MERGE_STMT:

@@ -104,7 +104,7 @@ TEST(DdlTest, DdlOnAMappedTableIsFlaggedAndUnchanged) {
   for (const char* sql :
        {"ALTER TABLE users ADD COLUMN state text", "DROP TABLE users",
         "ALTER TABLE users RENAME COLUMN status TO s", "CREATE INDEX ON users (state)",
-        "TRUNCATE users",
+        "TRUNCATE users", "CREATE MATERIALIZED VIEW mv AS SELECT status FROM users",
         "DROP INDEX users_state_idx; ALTER TABLE public.users DROP COLUMN status"}) {
     SCOPED_TRACE(sql);
     const RewriteResult r = rw.rewrite(sql, {}, cat);

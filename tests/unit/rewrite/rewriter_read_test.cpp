@@ -1137,6 +1137,10 @@ TEST(ReadRuleTest, StatementsAroundAndInside) {
            "DECLARE c CURSOR FOR SELECT state AS status FROM users"},
           {"CREATE TABLE t AS SELECT status FROM users",
            "CREATE TABLE t AS SELECT state AS status FROM users"},
+          {"SELECT status INTO t FROM users", "SELECT state AS status INTO t FROM users"},
+          // Stored queries, run again by the server alone, stay as written.
+          {"CREATE MATERIALIZED VIEW mv AS SELECT status FROM users", nullptr, kUnchanged},
+          {"CREATE VIEW v AS SELECT status FROM users", nullptr, kUnchanged},
           {"DELETE FROM users WHERE status = 'x' RETURNING status",
            "DELETE FROM users WHERE state = 'x' RETURNING state AS status"},
           {"DELETE FROM orders o USING users u WHERE u.id = o.user_id AND u.status = 'x'",
