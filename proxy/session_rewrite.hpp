@@ -107,6 +107,8 @@ class SessionRewrite {
   /// Stands in the shape cache for a literal shape whose rewrite did not reproduce a text's.
   static const std::shared_ptr<const rewrite::RewriteResult>& not_reusable();
 
+  /// rewrite()'s work but the refusal after DDL earlier in the transaction.
+  TextRewrite rewrite_text(std::string_view sql, bool from_query, std::string& filled);
   /// The refusal of a text that names a table new_descendants_ holds, if it does.
   TextRewrite refuse_new_descendant(std::string_view sql) const;
   /// The refusal of a text with a backslash that may name a mapped table while the session's

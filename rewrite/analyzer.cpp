@@ -150,6 +150,22 @@ void Analyzer::unsupported(const Migration* m, const std::string& construct) {
   }
 }
 
+bool Analyzer::column_list_usable(const Relation& rel) {
+  if (rel.migrations.empty()) {
+    return true;
+  }
+  column_list_used = true;
+  if (!ddl_on_mapped_table) {
+    return true;
+  }
+  for (const Migration* m : rel.migrations) {
+    involved.insert(m);
+    problems.push_back(
+        Problem{m, "migration \"" + m->name + "\": " + std::string(kColumnsChangedInTransaction)});
+  }
+  return false;
+}
+
 bool Analyzer::text_mentions_mapped_table(std::string_view text) const {
   const std::string lower = lower_ascii(text);
   return std::any_of(migrations_.begin(), migrations_.end(), [&](const Migration& m) {

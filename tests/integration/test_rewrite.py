@@ -2087,6 +2087,73 @@ class CatalogCheckTest(RewriteCase):
 
 
 @requires_proxy
+class DdlInTransactionTest(RewriteCase):
+    """DDL on a mapped table through the proxy is seen by the catalog's connection only once
+    its transaction commits: until then a statement whose rewrite takes the table's column list
+    from the catalog (`*`, INSERT without a column list) is refused; one that names its columns
+    runs."""
+
+    MIGRATIONS = both_migrations(writes="new", reads="new")
+    CHANGED = "columns changed earlier in this transaction"
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("ALTER TABLE accounts ADD COLUMN a int, ADD COLUMN b int")
+
+    def columns(self):
+        return [r[0] for r in self.direct(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'accounts'::regclass "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum")]
+
+    def test_star_after_ddl_in_the_transaction_is_refused(self):
+        self.direct("INSERT INTO accounts (id, name, status, state) VALUES (1, 'a', 'stale', 1)")
+        with self.connect() as conn:
+            conn.execute("BEGIN")
+            conn.execute("ALTER TABLE accounts ADD COLUMN note text DEFAULT 'N'")
+            # Named columns, the new one among them, are read as the server has them.
+            self.assertEqual(conn.execute("SELECT id, status, note FROM accounts").fetchall(),
+                             [(1, "active", "N")])
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                conn.execute("SELECT * FROM accounts")
+            self.assert_rejected(raised, TYPE_CHANGE)
+            self.assertIn(self.CHANGED, str(raised.exception))
+            conn.execute("ROLLBACK")
+            # One text: the whole of it is refused, its DDL too.
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                self.simple(conn, "ALTER TABLE accounts ADD COLUMN note text; "
+                                  "SELECT * FROM accounts")
+            self.assertIn(self.CHANGED, str(raised.exception))
+            self.assertNotIn("note", self.columns())
+            # Outside the transaction the `*` is served again, with the same columns.
+            self.assertEqual(conn.execute("SELECT * FROM accounts").fetchall(),
+                             [(1, "a", "active", None, None)])
+
+    def test_insert_without_a_column_list_after_ddl_in_the_transaction(self):
+        with self.connect() as conn:
+            conn.execute("BEGIN")
+            # The server's column order is now (..., b, a); the catalog still says (..., a, b).
+            conn.execute("ALTER TABLE accounts DROP COLUMN a")
+            conn.execute("ALTER TABLE accounts ADD COLUMN a int")
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                conn.execute("INSERT INTO accounts VALUES (1, 'a', 'active', 10, 20)")
+            self.assertIn(self.CHANGED, str(raised.exception))
+            conn.execute("ROLLBACK")
+            self.assertEqual(self.direct("SELECT count(*) FROM accounts"), [(0,)])
+
+            conn.execute("BEGIN")
+            conn.execute("ALTER TABLE accounts DROP COLUMN a")
+            conn.execute("ALTER TABLE accounts ADD COLUMN a int")
+            conn.execute("INSERT INTO accounts (id, name, status, a, b) "
+                         "VALUES (1, 'a', 'active', 10, 20)")
+            conn.execute("COMMIT")
+            self.assertEqual(self.columns()[-2:], ["b", "a"])
+            # Committed: the catalog is read again, and the list follows the server's order.
+            conn.execute("INSERT INTO accounts VALUES (2, 'b', 'inactive', 30, 40)")
+        self.assertEqual(self.direct("SELECT id, status, state, a, b FROM accounts ORDER BY id"),
+                         [(1, None, 1, 10, 20), (2, None, 0, 40, 30)])
+
+
+@requires_proxy
 class UpsertWritesNewTest(RewriteCase):
     """writes = new: an upsert that infers the unique index on O finds its conflict through N's
     (the INSERT leaves O out, so O's index never sees the row)."""
