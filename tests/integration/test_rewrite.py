@@ -1150,6 +1150,39 @@ class ReadsNewTest(RewriteCase):
                 self.assertEqual(cur.fetchall(), [(2, served[2])])
                 self.assertEqual([d.name for d in cur.description], ["id", "status"])
 
+    def test_rows_from_with_an_alias_list_joins_using_its_columns(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                served = self.SERVED[t.table]
+                for text, names, rows in (
+                        (f"SELECT * FROM ROWS FROM (generate_series(1, 2)) g(id) "
+                         f"JOIN {t.table} USING (id) ORDER BY id", ["id", "name", "status"],
+                         [(1, "a", served[1]), (2, "b", served[2])]),
+                        (f"SELECT * FROM ROWS FROM (generate_series(1, 2), generate_series(3, 4)) "
+                         f"g(id, x) JOIN {t.table} USING (id) ORDER BY id",
+                         ["id", "x", "name", "status"],
+                         [(1, 3, "a", served[1]), (2, 4, "b", served[2])]),
+                        (f"SELECT * FROM ROWS FROM (generate_series(2, 2)) WITH ORDINALITY "
+                         f"g(id, o) JOIN {t.table} USING (id)", ["id", "o", "name", "status"],
+                         [(2, 1, "b", served[2])])):
+                    with self.subTest(sql=text):
+                        cur = conn.execute(text)
+                        self.assertEqual([d.name for d in cur.description], names)
+                        self.assertEqual(cur.fetchall(), rows)
+
+    def test_materialized_view_is_stored_as_written(self):
+        # REFRESH runs its query on the server alone, after any flip: it keeps the app's column.
+        try:
+            with self.connect() as conn:
+                conn.execute("CREATE MATERIALIZED VIEW acc_mv AS SELECT id, status FROM accounts")
+            self.assertNotIn("state", self.direct("SELECT pg_get_viewdef('acc_mv')")[0][0])
+            self.direct("UPDATE accounts SET status = 'gone' WHERE id = 1; "
+                        "REFRESH MATERIALIZED VIEW acc_mv")
+            self.assertEqual(self.direct("SELECT id, status FROM acc_mv ORDER BY id"),
+                             [(1, "gone"), (2, "active")])
+        finally:
+            self.direct("DROP MATERIALIZED VIEW IF EXISTS acc_mv")
+
     def test_select_star_and_table_star_keep_names_and_order(self):
         with self.connect() as conn:
             for t in MAPPED:
