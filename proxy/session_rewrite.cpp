@@ -247,7 +247,7 @@ TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query, std::
   TextRewrite result = rewrite_text(sql, from_query, filled);
   // The catalog connection sees this transaction's DDL only once it commits: a column list
   // taken from it now may lack a column just added, or name one just dropped.
-  if (ddl_pending_ && result && result->column_list_used &&
+  if (columns_pending_ && result && result->column_list_used &&
       (result->outcome == rewrite::Outcome::rewritten ||
        result->outcome == rewrite::Outcome::unchanged)) [[unlikely]] {
     return refusal_naming_tables(sql, rewrite::kColumnsChangedInTransaction);
@@ -429,6 +429,7 @@ void SessionRewrite::after_transaction() {
     follow_roles();
   }
   new_descendants_.clear();
+  columns_pending_ = false;
   if (!ddl_pending_ || rules_ == nullptr) {
     return;
   }

@@ -155,7 +155,7 @@ bool Analyzer::column_list_usable(const Relation& rel) {
     return true;
   }
   column_list_used = true;
-  if (!ddl_on_mapped_table) {
+  if (!ddl_changes_columns) {
     return true;
   }
   for (const Migration* m : rel.migrations) {
@@ -241,10 +241,12 @@ void Analyzer::mark_descendants_change(const Node* stmt) {
 }
 
 void Analyzer::mark_ddl(const Node* stmt) {
+  bool named = false;
   auto check = [&](std::string_view name) {
     for (const Migration& m : migrations_) {
       if (m.table == name) {
         ddl_on_mapped_table = true;
+        named = true;
       }
     }
   };
@@ -297,6 +299,17 @@ void Analyzer::mark_ddl(const Node* stmt) {
   };
   visit(stmt);
   typed_pass(node_payload(stmt));
+  // What may change a table's column list (TRUNCATE, an index or a GRANT leaves it as it was).
+  switch (stmt->node_case) {
+    case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
+    case PG_QUERY__NODE__NODE_RENAME_STMT:
+    case PG_QUERY__NODE__NODE_DROP_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_STMT:
+      ddl_changes_columns = ddl_changes_columns || named;
+      break;
+    default:
+      break;
+  }
 }
 
 void Analyzer::other_statement_with_mapped_tables(const Node* stmt, const Scope* outer) {

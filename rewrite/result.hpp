@@ -70,9 +70,12 @@ struct RewriteResult {
   std::vector<StatementKind> kinds;
   /// ALTER/DROP/... on a mapped table: the proxy refreshes the catalog.
   bool ddl_on_mapped_table = false;
+  /// Of that DDL, an ALTER, RENAME, DROP or CREATE, which may change a mapped table's columns.
+  bool ddl_changes_columns = false;
   /// The rewrite took a mapped table's column list from the catalog (`*`, a whole row, INSERT
-  /// or COPY without a column list, a USING or NATURAL join): after DDL on a mapped table in the
-  /// same transaction, the session refuses it (kColumnsChangedInTransaction).
+  /// or COPY without a column list, a USING or NATURAL join): after DDL that may change a mapped
+  /// table's columns in the same transaction, the session refuses it
+  /// (kColumnsChangedInTransaction).
   bool column_list_used = false;
   /// A partition or inheritance child of a mapped table was added or removed (CREATE TABLE ...
   /// PARTITION OF / INHERITS, ATTACH / DETACH PARTITION, [NO] INHERIT): the migrations apply to

@@ -2142,6 +2142,10 @@ class DdlInTransactionTest(RewriteCase):
         self.direct("INSERT INTO accounts (id, name, status, state) VALUES (1, 'a', 'stale', 1)")
         with self.connect() as conn:
             conn.execute("BEGIN")
+            # An index leaves the columns as they were.
+            conn.execute("CREATE INDEX accounts_a ON accounts (a)")
+            self.assertEqual(conn.execute("SELECT * FROM accounts").fetchall(),
+                             [(1, "a", "active", None, None)])
             conn.execute("ALTER TABLE accounts ADD COLUMN note text DEFAULT 'N'")
             # Named columns, the new one among them, are read as the server has them.
             self.assertEqual(conn.execute("SELECT id, status, note FROM accounts").fetchall(),

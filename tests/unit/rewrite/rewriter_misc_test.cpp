@@ -141,6 +141,16 @@ TEST(DdlTest, ColumnListAfterDdlEarlierInTheTextIsRefused) {
           {"CREATE TABLE t AS SELECT * FROM users; ALTER TABLE users ADD COLUMN x int",
            "CREATE TABLE t AS SELECT users.id, users.state AS status, users.name FROM users; "
            "ALTER TABLE users ADD COLUMN x int"},
+          {"ALTER TABLE users RENAME COLUMN name TO n; SELECT * FROM users", nullptr, kRejected,
+           kChanged},
+          {"DROP TABLE users; CREATE TABLE users (id int); SELECT * FROM users", nullptr, kRejected,
+           kChanged},
+          // DDL that leaves the columns as they were.
+          {"TRUNCATE users; SELECT * FROM users",
+           "TRUNCATE users; SELECT users.id, users.state AS status, users.name FROM users"},
+          {"CREATE INDEX ON users (name); INSERT INTO users VALUES (1, 'a')",
+           "CREATE INDEX ON users (name); INSERT INTO users (id, status, state) VALUES (1, 'a', "
+           "'a')"},
           {"ALTER TABLE users ADD COLUMN x int; SELECT id, status, x FROM users",
            "ALTER TABLE users ADD COLUMN x int; SELECT id, state AS status, x FROM users"},
           {"ALTER TABLE users ADD COLUMN x int; INSERT INTO users (id, status) VALUES (1, 'a')",
