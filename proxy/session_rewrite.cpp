@@ -244,6 +244,19 @@ TextRewrite SessionRewrite::refuse_path_change_beside_execute(std::string_view p
 }
 
 TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query, std::string& filled) {
+  TextRewrite result = rewrite_text(sql, from_query, filled);
+  // The catalog connection sees this transaction's DDL only once it commits: a column list
+  // taken from it now may lack a column just added, or name one just dropped.
+  if (columns_pending_ && result && result->column_list_used &&
+      (result->outcome == rewrite::Outcome::rewritten ||
+       result->outcome == rewrite::Outcome::unchanged)) [[unlikely]] {
+    return refusal_naming_tables(sql, rewrite::kColumnsChangedInTransaction);
+  }
+  return result;
+}
+
+TextRewrite SessionRewrite::rewrite_text(std::string_view sql, bool from_query,
+                                         std::string& filled) {
   if (!new_descendants_.empty()) [[unlikely]] {
     if (TextRewrite refusal = refuse_new_descendant(sql)) {
       return refusal;
@@ -416,6 +429,7 @@ void SessionRewrite::after_transaction() {
     follow_roles();
   }
   new_descendants_.clear();
+  columns_pending_ = false;
   if (!ddl_pending_ || rules_ == nullptr) {
     return;
   }

@@ -67,6 +67,7 @@ class SessionRewrite {
   /// the rules built again when it added or removed a partition or child of one.
   void note_ddl(const rewrite::RewriteResult& result) {
     ddl_pending_ = true;
+    columns_pending_ = columns_pending_ || result.ddl_changes_columns;
     descendants_pending_ = descendants_pending_ || result.descendants_changed;
     new_descendants_.insert(new_descendants_.end(), result.new_descendants.begin(),
                             result.new_descendants.end());
@@ -107,6 +108,8 @@ class SessionRewrite {
   /// Stands in the shape cache for a literal shape whose rewrite did not reproduce a text's.
   static const std::shared_ptr<const rewrite::RewriteResult>& not_reusable();
 
+  /// rewrite()'s work but the refusal after DDL earlier in the transaction.
+  TextRewrite rewrite_text(std::string_view sql, bool from_query, std::string& filled);
   /// The refusal of a text that names a table new_descendants_ holds, if it does.
   TextRewrite refuse_new_descendant(std::string_view sql) const;
   /// The refusal of a text with a backslash that may name a mapped table while the session's
@@ -180,6 +183,9 @@ class SessionRewrite {
   std::uint64_t epoch_ = 0;
   const DatabaseRewrite* rules_ = nullptr;
   bool ddl_pending_ = false;
+  // DDL that may change a mapped table's columns passed in the open transaction: a text whose
+  // rewrite takes a column list from the catalog is refused until it ends.
+  bool columns_pending_ = false;
   bool descendants_pending_ = false;
   // The rewrite reads strings as Postgres does with standard_conforming_strings on (as the
   // parser it uses does): with it off, a backslash in a string can end it elsewhere.

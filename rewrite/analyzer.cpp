@@ -150,6 +150,22 @@ void Analyzer::unsupported(const Migration* m, const std::string& construct) {
   }
 }
 
+bool Analyzer::column_list_usable(const Relation& rel) {
+  if (rel.migrations.empty()) {
+    return true;
+  }
+  column_list_used = true;
+  if (!ddl_changes_columns) {
+    return true;
+  }
+  for (const Migration* m : rel.migrations) {
+    involved.insert(m);
+    problems.push_back(
+        Problem{m, "migration \"" + m->name + "\": " + std::string(kColumnsChangedInTransaction)});
+  }
+  return false;
+}
+
 bool Analyzer::text_mentions_mapped_table(std::string_view text) const {
   const std::string lower = lower_ascii(text);
   return std::any_of(migrations_.begin(), migrations_.end(), [&](const Migration& m) {
@@ -225,10 +241,12 @@ void Analyzer::mark_descendants_change(const Node* stmt) {
 }
 
 void Analyzer::mark_ddl(const Node* stmt) {
+  bool named = false;
   auto check = [&](std::string_view name) {
     for (const Migration& m : migrations_) {
       if (m.table == name) {
         ddl_on_mapped_table = true;
+        named = true;
       }
     }
   };
@@ -281,6 +299,17 @@ void Analyzer::mark_ddl(const Node* stmt) {
   };
   visit(stmt);
   typed_pass(node_payload(stmt));
+  // What may change a table's column list (TRUNCATE, an index or a GRANT leaves it as it was).
+  switch (stmt->node_case) {
+    case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
+    case PG_QUERY__NODE__NODE_RENAME_STMT:
+    case PG_QUERY__NODE__NODE_DROP_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_STMT:
+      ddl_changes_columns = ddl_changes_columns || named;
+      break;
+    default:
+      break;
+  }
 }
 
 void Analyzer::other_statement_with_mapped_tables(const Node* stmt, const Scope* outer) {
@@ -343,6 +372,12 @@ void Analyzer::dispatch(const Node* stmt, const Scope* outer, bool top) {
       return;
     case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
       kind(StatementKind::ddl);
+      // A materialized view is a stored query that REFRESH runs again outside the proxy, as a
+      // view is: it stays as the app wrote it. CREATE TABLE AS and SELECT INTO copy rows once.
+      if (stmt->create_table_as_stmt->objtype == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW) {
+        mark_ddl(stmt);
+        return;
+      }
       dispatch(stmt->create_table_as_stmt->query, outer, false);
       return;
     case PG_QUERY__NODE__NODE_MERGE_STMT:

@@ -120,6 +120,8 @@ class Analyzer {
   std::vector<MigrationUse> uses;
   std::vector<StatementKind> kinds;
   bool ddl_on_mapped_table = false;
+  bool ddl_changes_columns = false;
+  bool column_list_used = false;
   bool descendants_changed = false;
   std::vector<NewDescendant> new_descendants;
   bool literals_decide = false;
@@ -142,6 +144,9 @@ class Analyzer {
   void unsupported(const Migration* m, const std::string& construct);
   MigrationUse& use(const Migration* m);
   void mark_ddl(const Node* stmt);
+  /// Called before a mapped table's column list is taken from the catalog: notes it, and refuses
+  /// it (false) after DDL that may change a mapped table's columns earlier in the text.
+  bool column_list_usable(const Relation& rel);
   /// `min(col)` / `max(col)`, plain (no FILTER, OVER, DISTINCT or ORDER BY inside).
   static bool min_or_max_of_a_column(const PgQuery__FuncCall* fc);
   /// Walks such a call in an output: a read of O served bare from N of another width has the

@@ -125,6 +125,9 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
     std::vector<std::string> cols = listed;
     if (cols.empty()) {
       if (star_active(rel)) {
+        if (!column_list_usable(rel)) {
+          return;
+        }
         cols = copy_columns(rel, &known);
         need = true;
       }
@@ -186,6 +189,9 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
   if (cols.empty() &&
       std::any_of(rel.migrations.begin(), rel.migrations.end(),
                   [](const Migration* m) { return m->writes != Writes::old_column; })) {
+    if (!column_list_usable(rel)) {
+      return;
+    }
     bool known = false;
     cols = copy_columns(rel, &known);
     if (!known) {

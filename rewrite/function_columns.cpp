@@ -1,9 +1,10 @@
-// The columns of a function in FROM. Known without the catalog: a column definition list, a
-// built-in that returns one scalar column (named by the alias, else by the function) such as
-// generate_series or unnest($1::int[]), or a built-in with OUT parameters (jsonb_each: key,
-// value). Any other plain call is looked up: its OUT parameters, its composite return type's
-// columns, or one scalar column, when every function of that name agrees. An unqualified O next
-// to a function whose columns stay unknown is unsupported.
+// The columns of a function in FROM, or of ROWS FROM's functions in turn. Known without the
+// catalog: a column definition list, a built-in that returns one scalar column (named by the
+// alias, else by the function) such as generate_series or unnest($1::int[]), or a built-in with
+// OUT parameters (jsonb_each: key, value). Any other plain call (not under ROWS FROM) is looked
+// up: its OUT parameters, its composite return type's columns, or one scalar column, when every
+// function of that name agrees. An unqualified O next to a function whose columns stay unknown
+// is unsupported.
 
 #include <algorithm>
 #include <array>
@@ -80,12 +81,81 @@ const PgQuery__FuncCall* single_call(const PgQuery__RangeFunction* rf) {
 }
 
 // `count` scalar columns, each named as Postgres names a scalar function's column: by the
-// alias, else by the function.
+// alias when the call is the FROM item's only one (`alone`), else by the function.
 std::vector<std::string> scalar_columns(const PgQuery__RangeFunction* rf, std::string_view name,
-                                        size_t count) {
-  const bool aliased = rf->alias != nullptr && rf->alias->aliasname != nullptr;
+                                        size_t count, bool alone = true) {
+  const bool aliased = alone && rf->alias != nullptr && rf->alias->aliasname != nullptr;
   return std::vector<std::string>(count,
                                   aliased ? std::string(rf->alias->aliasname) : std::string(name));
+}
+
+// One call of a FROM item, with its own column definition list (`ROWS FROM (f() AS (a int))`).
+struct Call {
+  const PgQuery__FuncCall* fc = nullptr;
+  const PgQuery__List* coldefs = nullptr;
+};
+
+// The calls of `rf`, one or several (ROWS FROM); nullopt when one is no plain call.
+std::optional<std::vector<Call>> calls_of(const PgQuery__RangeFunction* rf) {
+  std::vector<Call> calls;
+  for (size_t k = 0; k < rf->n_functions; ++k) {
+    const Node* f = rf->functions[k];
+    if (f->node_case != PG_QUERY__NODE__NODE_LIST || f->list->n_items == 0 ||
+        f->list->items[0]->node_case != PG_QUERY__NODE__NODE_FUNC_CALL) {
+      return std::nullopt;
+    }
+    Call call{f->list->items[0]->func_call, nullptr};
+    if (f->list->n_items > 1 && f->list->items[1]->node_case == PG_QUERY__NODE__NODE_LIST) {
+      call.coldefs = f->list->items[1]->list;
+    }
+    calls.push_back(call);
+  }
+  if (calls.empty()) {
+    return std::nullopt;
+  }
+  return calls;
+}
+
+// The names of a column definition list, appended to `names`; false when one has none.
+bool defined_columns(PgQuery__Node* const* defs, size_t n, std::vector<std::string>& names) {
+  for (size_t i = 0; i < n; ++i) {
+    if (defs[i]->node_case != PG_QUERY__NODE__NODE_COLUMN_DEF ||
+        defs[i]->column_def->colname == nullptr) {
+      return false;
+    }
+    names.emplace_back(defs[i]->column_def->colname);
+  }
+  return true;
+}
+
+// The columns of a built-in call known without the catalog, appended to `names`; false for any
+// other call.
+bool builtin_columns(const PgQuery__RangeFunction* rf, const PgQuery__FuncCall* fc, bool alone,
+                     std::vector<std::string>& names) {
+  const std::string_view name = last_name(fc->funcname, fc->n_funcname);
+  if (!builtin_schema(fc->funcname, fc->n_funcname)) {
+    return false;
+  }
+  const auto out = std::find_if(kOutColumnFunctions.begin(), kOutColumnFunctions.end(),
+                                [name](const OutColumns& f) { return f.function == name; });
+  std::vector<std::string> columns;
+  if (out != kOutColumnFunctions.end()) {
+    for (const std::string_view column : out->columns) {
+      if (!column.empty()) {
+        columns.emplace_back(column);
+      }
+    }
+  } else if (std::find(kScalarSetFunctions.begin(), kScalarSetFunctions.end(), name) !=
+             kScalarSetFunctions.end()) {
+    columns = scalar_columns(rf, name, 1, alone);
+  } else if (name == "unnest" && fc->n_args > 0 &&
+             std::all_of(fc->args, fc->args + fc->n_args, scalar_array)) {
+    columns = scalar_columns(rf, name, fc->n_args, alone);
+  } else {
+    return false;
+  }
+  names.insert(names.end(), columns.begin(), columns.end());
+  return true;
 }
 
 // WITH ORDINALITY's column, then the alias' column names over the first columns.
@@ -107,42 +177,25 @@ Names with_aliases(const PgQuery__RangeFunction* rf, std::vector<std::string> na
 }  // namespace
 
 Names function_columns(const PgQuery__RangeFunction* rf) {
-  const PgQuery__FuncCall* fc = single_call(rf);
-  if (fc == nullptr) {
+  const std::optional<std::vector<Call>> calls = calls_of(rf);
+  if (!calls) {
     return std::nullopt;
   }
+  // ROWS FROM's columns are its calls' in turn; a scalar one takes the alias only when alone.
+  const bool alone = calls->size() == 1;
   std::vector<std::string> names;
   if (rf->n_coldeflist > 0) {
-    for (size_t i = 0; i < rf->n_coldeflist; ++i) {
-      const Node* def = rf->coldeflist[i];
-      if (def->node_case != PG_QUERY__NODE__NODE_COLUMN_DEF ||
-          def->column_def->colname == nullptr) {
-        return std::nullopt;
-      }
-      names.emplace_back(def->column_def->colname);
+    if (!alone || !defined_columns(rf->coldeflist, rf->n_coldeflist, names)) {
+      return std::nullopt;  // several calls under one list is the server's error
     }
     return with_aliases(rf, std::move(names));
   }
-  const std::string_view name = last_name(fc->funcname, fc->n_funcname);
-  if (!builtin_schema(fc->funcname, fc->n_funcname)) {
-    return std::nullopt;
-  }
-  const auto out = std::find_if(kOutColumnFunctions.begin(), kOutColumnFunctions.end(),
-                                [name](const OutColumns& f) { return f.function == name; });
-  if (out != kOutColumnFunctions.end()) {
-    for (const std::string_view column : out->columns) {
-      if (!column.empty()) {
-        names.emplace_back(column);
-      }
+  for (const Call& call : *calls) {
+    const bool defined = call.coldefs != nullptr && call.coldefs->n_items > 0;
+    if (defined ? !defined_columns(call.coldefs->items, call.coldefs->n_items, names)
+                : !builtin_columns(rf, call.fc, alone, names)) {
+      return std::nullopt;
     }
-  } else if (std::find(kScalarSetFunctions.begin(), kScalarSetFunctions.end(), name) !=
-             kScalarSetFunctions.end()) {
-    names = scalar_columns(rf, name, 1);
-  } else if (name == "unnest" && fc->n_args > 0 &&
-             std::all_of(fc->args, fc->args + fc->n_args, scalar_array)) {
-    names = scalar_columns(rf, name, fc->n_args);
-  } else {
-    return std::nullopt;
   }
   return with_aliases(rf, std::move(names));
 }

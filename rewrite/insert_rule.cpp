@@ -188,6 +188,9 @@ bool Analyzer::insert_column_names(PgQuery__Node* const* targets, size_t n, cons
 }
 
 bool Analyzer::first_columns(Relation& target, size_t k, std::vector<std::string>* cols) {
+  if (!column_list_usable(target)) {
+    return false;
+  }
   bool known = false;
   const std::vector<std::string> visible = visible_columns(target, &known);
   if (!known) {

@@ -48,6 +48,9 @@ std::optional<std::vector<std::string>> Analyzer::natural_to_using(
       if (r.alias_colnames) {
         return std::nullopt;
       }
+      if (!column_list_usable(r)) {
+        return std::nullopt;
+      }
       bool known = false;
       std::vector<std::string> cols = visible_columns(r, &known);
       if (!known) {

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rewrite/copy_plan.hpp"
@@ -24,6 +25,14 @@ enum class Outcome {
 };
 
 enum class StatementKind { select, insert, update, delete_, merge, copy, ddl, other };
+
+/// Why a text that takes a mapped table's column list from the catalog is refused after DDL on
+/// the table earlier in its transaction (`RewriteResult::column_list_used`).
+inline constexpr std::string_view kColumnsChangedInTransaction =
+    "the table's columns changed earlier in this transaction (DDL on it), and the catalog the "
+    "rewrite reads them from sees that only once the transaction ends, so a `*`, a whole row, "
+    "an INSERT or COPY without a column list or a USING or NATURAL join over it would be "
+    "rewritten from the columns as they were: name the columns, or send it after COMMIT";
 
 /// How one statement text used one migration (for metrics).
 struct MigrationUse {
@@ -61,6 +70,13 @@ struct RewriteResult {
   std::vector<StatementKind> kinds;
   /// ALTER/DROP/... on a mapped table: the proxy refreshes the catalog.
   bool ddl_on_mapped_table = false;
+  /// Of that DDL, an ALTER, RENAME, DROP or CREATE, which may change a mapped table's columns.
+  bool ddl_changes_columns = false;
+  /// The rewrite took a mapped table's column list from the catalog (`*`, a whole row, INSERT
+  /// or COPY without a column list, a USING or NATURAL join): after DDL that may change a mapped
+  /// table's columns in the same transaction, the session refuses it
+  /// (kColumnsChangedInTransaction).
+  bool column_list_used = false;
   /// A partition or inheritance child of a mapped table was added or removed (CREATE TABLE ...
   /// PARTITION OF / INHERITS, ATTACH / DETACH PARTITION, [NO] INHERIT): the migrations apply to
   /// other tables now, and the proxy builds its rules again.

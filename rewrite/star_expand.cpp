@@ -72,6 +72,9 @@ Analyzer::StarColumns Analyzer::star_columns(const Scope& scope, int index, bool
         why = "* over a table alias with column names";
         return std::nullopt;
       }
+      if (!column_list_usable(r)) {
+        return std::nullopt;
+      }
       bool known = false;
       const std::vector<std::string> cols = visible_columns(r, &known);
       if (!known) {
@@ -276,6 +279,9 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
       for (const Migration* m : r->migrations) {
         unsupported(m, "* over a table alias with column names");
       }
+      return std::nullopt;
+    }
+    if (!column_list_usable(*r)) {
       return std::nullopt;
     }
     bool known = false;

@@ -50,6 +50,9 @@ void Analyzer::wrap_for_using(Relation& rel, const PgQuery__JoinExpr* join,
                            "alias");
     return;
   }
+  if (!column_list_usable(rel)) {
+    return;
+  }
   const std::optional<std::vector<std::string>> columns = catalog_columns(*rel.qname);
   if (!columns.has_value()) {
     return;  // asked of the catalog; the statement is analysed again with them

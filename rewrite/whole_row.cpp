@@ -31,6 +31,9 @@ void Analyzer::whole_row_read(const PgQuery__ColumnRef* cr, Relation& rel, bool 
     refuse("");
     return;
   }
+  if (!column_list_usable(rel)) {
+    return;
+  }
   const auto cols = catalog_columns(*rel.qname);
   if (!cols.has_value()) {
     return;  // recorded as missing: the retry decides
@@ -87,6 +90,9 @@ void Analyzer::row_columns(const PgQuery__ColumnRef* cr, Relation& rel) {
   };
   if (rel.kind != Relation::Kind::table || rel.alias_colnames) {
     refuse("through a column alias list");
+    return;
+  }
+  if (!column_list_usable(rel)) {
     return;
   }
   bool known = false;

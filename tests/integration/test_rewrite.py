@@ -1150,6 +1150,39 @@ class ReadsNewTest(RewriteCase):
                 self.assertEqual(cur.fetchall(), [(2, served[2])])
                 self.assertEqual([d.name for d in cur.description], ["id", "status"])
 
+    def test_rows_from_with_an_alias_list_joins_using_its_columns(self):
+        with self.connect() as conn:
+            for t in MAPPED:
+                served = self.SERVED[t.table]
+                for text, names, rows in (
+                        (f"SELECT * FROM ROWS FROM (generate_series(1, 2)) g(id) "
+                         f"JOIN {t.table} USING (id) ORDER BY id", ["id", "name", "status"],
+                         [(1, "a", served[1]), (2, "b", served[2])]),
+                        (f"SELECT * FROM ROWS FROM (generate_series(1, 2), generate_series(3, 4)) "
+                         f"g(id, x) JOIN {t.table} USING (id) ORDER BY id",
+                         ["id", "x", "name", "status"],
+                         [(1, 3, "a", served[1]), (2, 4, "b", served[2])]),
+                        (f"SELECT * FROM ROWS FROM (generate_series(2, 2)) WITH ORDINALITY "
+                         f"g(id, o) JOIN {t.table} USING (id)", ["id", "o", "name", "status"],
+                         [(2, 1, "b", served[2])])):
+                    with self.subTest(sql=text):
+                        cur = conn.execute(text)
+                        self.assertEqual([d.name for d in cur.description], names)
+                        self.assertEqual(cur.fetchall(), rows)
+
+    def test_materialized_view_is_stored_as_written(self):
+        # REFRESH runs its query on the server alone, after any flip: it keeps the app's column.
+        try:
+            with self.connect() as conn:
+                conn.execute("CREATE MATERIALIZED VIEW acc_mv AS SELECT id, status FROM accounts")
+            self.assertNotIn("state", self.direct("SELECT pg_get_viewdef('acc_mv')")[0][0])
+            self.direct("UPDATE accounts SET status = 'gone' WHERE id = 1; "
+                        "REFRESH MATERIALIZED VIEW acc_mv")
+            self.assertEqual(self.direct("SELECT id, status FROM acc_mv ORDER BY id"),
+                             [(1, "gone"), (2, "active")])
+        finally:
+            self.direct("DROP MATERIALIZED VIEW IF EXISTS acc_mv")
+
     def test_select_star_and_table_star_keep_names_and_order(self):
         with self.connect() as conn:
             for t in MAPPED:
@@ -2175,6 +2208,77 @@ class CatalogCheckTest(RewriteCase):
                              [("kg", "KG")])
         finally:
             self.pg.query("DROP TABLE IF EXISTS meters_high")
+
+
+@requires_proxy
+class DdlInTransactionTest(RewriteCase):
+    """DDL on a mapped table through the proxy is seen by the catalog's connection only once
+    its transaction commits: until then a statement whose rewrite takes the table's column list
+    from the catalog (`*`, INSERT without a column list) is refused; one that names its columns
+    runs."""
+
+    MIGRATIONS = both_migrations(writes="new", reads="new")
+    CHANGED = "columns changed earlier in this transaction"
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("ALTER TABLE accounts ADD COLUMN a int, ADD COLUMN b int")
+
+    def columns(self):
+        return [r[0] for r in self.direct(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'accounts'::regclass "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum")]
+
+    def test_star_after_ddl_in_the_transaction_is_refused(self):
+        self.direct("INSERT INTO accounts (id, name, status, state) VALUES (1, 'a', 'stale', 1)")
+        with self.connect() as conn:
+            conn.execute("BEGIN")
+            # An index leaves the columns as they were.
+            conn.execute("CREATE INDEX accounts_a ON accounts (a)")
+            self.assertEqual(conn.execute("SELECT * FROM accounts").fetchall(),
+                             [(1, "a", "active", None, None)])
+            conn.execute("ALTER TABLE accounts ADD COLUMN note text DEFAULT 'N'")
+            # Named columns, the new one among them, are read as the server has them.
+            self.assertEqual(conn.execute("SELECT id, status, note FROM accounts").fetchall(),
+                             [(1, "active", "N")])
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                conn.execute("SELECT * FROM accounts")
+            self.assert_rejected(raised, TYPE_CHANGE)
+            self.assertIn(self.CHANGED, str(raised.exception))
+            conn.execute("ROLLBACK")
+            # One text: the whole of it is refused, its DDL too.
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                self.simple(conn, "ALTER TABLE accounts ADD COLUMN note text; "
+                                  "SELECT * FROM accounts")
+            self.assertIn(self.CHANGED, str(raised.exception))
+            self.assertNotIn("note", self.columns())
+            # Outside the transaction the `*` is served again, with the same columns.
+            self.assertEqual(conn.execute("SELECT * FROM accounts").fetchall(),
+                             [(1, "a", "active", None, None)])
+
+    def test_insert_without_a_column_list_after_ddl_in_the_transaction(self):
+        with self.connect() as conn:
+            conn.execute("BEGIN")
+            # The server's column order is now (..., b, a); the catalog still says (..., a, b).
+            conn.execute("ALTER TABLE accounts DROP COLUMN a")
+            conn.execute("ALTER TABLE accounts ADD COLUMN a int")
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                conn.execute("INSERT INTO accounts VALUES (1, 'a', 'active', 10, 20)")
+            self.assertIn(self.CHANGED, str(raised.exception))
+            conn.execute("ROLLBACK")
+            self.assertEqual(self.direct("SELECT count(*) FROM accounts"), [(0,)])
+
+            conn.execute("BEGIN")
+            conn.execute("ALTER TABLE accounts DROP COLUMN a")
+            conn.execute("ALTER TABLE accounts ADD COLUMN a int")
+            conn.execute("INSERT INTO accounts (id, name, status, a, b) "
+                         "VALUES (1, 'a', 'active', 10, 20)")
+            conn.execute("COMMIT")
+            self.assertEqual(self.columns()[-2:], ["b", "a"])
+            # Committed: the catalog is read again, and the list follows the server's order.
+            conn.execute("INSERT INTO accounts VALUES (2, 'b', 'inactive', 30, 40)")
+        self.assertEqual(self.direct("SELECT id, status, state, a, b FROM accounts ORDER BY id"),
+                         [(1, None, 1, 10, 20), (2, None, 0, 40, 30)])
 
 
 @requires_proxy

@@ -104,7 +104,7 @@ TEST(DdlTest, DdlOnAMappedTableIsFlaggedAndUnchanged) {
   for (const char* sql :
        {"ALTER TABLE users ADD COLUMN state text", "DROP TABLE users",
         "ALTER TABLE users RENAME COLUMN status TO s", "CREATE INDEX ON users (state)",
-        "TRUNCATE users",
+        "TRUNCATE users", "CREATE MATERIALIZED VIEW mv AS SELECT status FROM users",
         "DROP INDEX users_state_idx; ALTER TABLE public.users DROP COLUMN status"}) {
     SCOPED_TRACE(sql);
     const RewriteResult r = rw.rewrite(sql, {}, cat);
@@ -115,6 +115,71 @@ TEST(DdlTest, DdlOnAMappedTableIsFlaggedAndUnchanged) {
   }
   const RewriteResult r = rw.rewrite("ALTER TABLE orders_users_x ADD COLUMN x int", {}, cat);
   EXPECT_FALSE(r.ddl_on_mapped_table);
+}
+
+// The catalog is read on another connection, which sees a text's DDL only once it commits.
+TEST(DdlTest, ColumnListAfterDdlEarlierInTheTextIsRefused) {
+  constexpr const char* kChanged = "columns changed earlier in this transaction";
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          {"ALTER TABLE users ADD COLUMN x int; SELECT * FROM users", nullptr, kRejected, kChanged},
+          {"ALTER TABLE users ADD COLUMN x int; SELECT u.* FROM users u", nullptr, kRejected,
+           kChanged},
+          {"ALTER TABLE users DROP COLUMN name; INSERT INTO users VALUES (1, 'a')", nullptr,
+           kRejected, kChanged},
+          {"ALTER TABLE users ADD COLUMN x int; COPY users TO STDOUT", nullptr, kRejected,
+           kChanged},
+          {"ALTER TABLE users ADD COLUMN x int; COPY users FROM STDIN", nullptr, kRejected,
+           kChanged},
+          {"ALTER TABLE users ADD COLUMN x int; SELECT row_to_json(u) FROM users u", nullptr,
+           kRejected, kChanged},
+          {"ALTER TABLE users ADD COLUMN x int; SELECT o.id FROM orders o NATURAL JOIN users",
+           nullptr, kRejected, kChanged},
+          {"ALTER TABLE users ADD COLUMN x int; SELECT 1 FROM orders JOIN users USING (status)",
+           nullptr, kRejected, kChanged},
+          {"CREATE TABLE t AS SELECT * FROM users; ALTER TABLE users ADD COLUMN x int",
+           "CREATE TABLE t AS SELECT users.id, users.state AS status, users.name FROM users; "
+           "ALTER TABLE users ADD COLUMN x int"},
+          {"ALTER TABLE users RENAME COLUMN name TO n; SELECT * FROM users", nullptr, kRejected,
+           kChanged},
+          {"DROP TABLE users; CREATE TABLE users (id int); SELECT * FROM users", nullptr, kRejected,
+           kChanged},
+          // DDL that leaves the columns as they were.
+          {"TRUNCATE users; SELECT * FROM users",
+           "TRUNCATE users; SELECT users.id, users.state AS status, users.name FROM users"},
+          {"CREATE INDEX ON users (name); INSERT INTO users VALUES (1, 'a')",
+           "CREATE INDEX ON users (name); INSERT INTO users (id, status, state) VALUES (1, 'a', "
+           "'a')"},
+          {"ALTER TABLE users ADD COLUMN x int; SELECT id, status, x FROM users",
+           "ALTER TABLE users ADD COLUMN x int; SELECT id, state AS status, x FROM users"},
+          {"ALTER TABLE users ADD COLUMN x int; INSERT INTO users (id, status) VALUES (1, 'a')",
+           "ALTER TABLE users ADD COLUMN x int; INSERT INTO users (id, status, state) VALUES (1, "
+           "'a', 'a')"},
+      });
+}
+
+TEST(DdlTest, ColumnListUseIsFlagged) {
+  const Rewriter rw({users_migration(Writes::both, Reads::new_column)});
+  const StaticCatalog cat = make_catalog();
+  const struct {
+    const char* sql;
+    bool used;
+  } cases[] = {
+      {"SELECT * FROM users", true},
+      {"SELECT row_to_json(u) FROM users u", true},
+      {"INSERT INTO users VALUES (1, 'a')", true},
+      {"COPY users TO STDOUT", true},
+      {"SELECT o.* FROM orders o JOIN users u ON u.id = o.user_id", false},
+      {"SELECT id, status FROM users", false},
+      {"INSERT INTO users (id, status) VALUES (1, 'a')", false},
+      {"ALTER TABLE users ADD COLUMN x int", false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.sql);
+    const RewriteResult r = rw.rewrite(c.sql, {}, cat);
+    EXPECT_EQ(r.column_list_used, c.used) << r.reason;
+  }
 }
 
 // users-status (on_unsupported = reject) and accounts-owner (passthrough), both at writes =
