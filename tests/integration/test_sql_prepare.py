@@ -9,7 +9,8 @@ server answered both. Where statements cannot be put in front (an EXECUTE in a P
 a statement prepared in SQL as libpq's PQexecPrepared, an SQL EXECUTE of a protocol-level
 statement, a name prepared with two texts) the run is refused with the fix. A PREPARE or Parse
 of a name the server has fails there (42P05) and leaves the statement it has: the proxy does not
-take the failed text for the server's. Checked in the table.
+take the failed text for the server's, nor a Parse or Close the server skipped after an error in
+its batch. Checked in the table.
 """
 
 import psycopg
@@ -278,6 +279,22 @@ class SqlPrepareTest(RewriteCase):
             self.assertEqual(wire.rows(answer), [["new-b"]], "the first text, read from N")
         self.assertEqual(self.rows("users", "id, name, status, state"),
                          [(1, None, "inactive", "inactive"), (2, None, "b", "new-b")])
+
+    def test_a_bind_pipelined_behind_a_refused_parse_runs_the_first_text(self):
+        # The Bind comes after the Parse's Sync, before its answer: the server runs the first
+        # statement, stale since the flip, so it is prepared again from the first text.
+        with self.raw_session() as conn:
+            conn.send(wire.parse("UPDATE users SET status = $2 WHERE id = $1", name="w",
+                                 param_types=(23, 25)) + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.proxy.reload(both_migrations(writes="both", reads="old"))
+            conn.send(wire.parse("UPDATE users SET name = $2 WHERE id = $1", name="w",
+                                 param_types=(23, 25)) + wire.sync() +
+                      wire.bind(("1", "inactive"), statement="w") + wire.execute() + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "42P05")
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+        self.assertEqual(self.rows("users", "id, name, status, state")[0],
+                         (1, None, "inactive", "inactive"))
 
     def test_a_close_and_parse_skipped_after_an_error_leave_the_statement(self):
         # A driver replaces a cached statement with Close and Parse in one batch; an error
