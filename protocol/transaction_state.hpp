@@ -35,6 +35,8 @@ class ExtendedState {
   bool idle() const;
   /// The status from the last ReadyForQuery (idle before any).
   TransactionStatus status() const { return status_; }
+  /// Nothing sent since the last ReadyForQuery, and no COPY running.
+  bool all_answered() const { return unanswered_.empty() && !copy_in_; }
   /// Queries, FunctionCalls and Syncs that still await their ReadyForQuery.
   std::size_t outstanding() const { return outstanding_; }
   /// True between CopyInResponse (or CopyBothResponse) and the client's

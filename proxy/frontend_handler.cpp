@@ -53,7 +53,7 @@ bool FrontendHandler::wants(char type) const {
 
 void FrontendHandler::on_streamed(char type) { sent(type); }
 
-void FrontendHandler::sent(char type, bool hidden) {
+void FrontendHandler::sent(char type, bool hidden, bool settles) {
   state_.tracker.on_frontend(type);
   if ((type == fe::kQuery || type == fe::kSync) && !state_.request_started) {
     state_.request_started = std::chrono::steady_clock::now();
@@ -63,10 +63,10 @@ void FrontendHandler::sent(char type, bool hidden) {
   }
   switch (type) {
     case fe::kParse:
-      state_.replies.on_sent(ReplyTracker::Sent::parse, hidden);
+      state_.replies.on_sent(ReplyTracker::Sent::parse, hidden, settles);
       break;
     case fe::kClose:
-      state_.replies.on_sent(ReplyTracker::Sent::close, hidden);
+      state_.replies.on_sent(ReplyTracker::Sent::close, hidden, settles);
       break;
     case fe::kDescribe:
       state_.replies.on_sent(ReplyTracker::Sent::describe, hidden);
@@ -413,15 +413,33 @@ bool FrontendHandler::prepares_only(std::string_view sql) {
 }
 
 bool FrontendHandler::older_under_name(std::string_view name) {
-  const std::uint64_t now = rewrite_.epoch();
-  if (const PreparedStatement* stmt = prepared_.find(name); stmt && stmt->epoch != now) {
-    return true;
-  }
+  const PreparedStatement* stmt = prepared_.find(name);
+  return (stmt != nullptr && stmt->epoch != rewrite_.epoch()) || older_sql_under_name(name);
+}
+
+bool FrontendHandler::older_sql_under_name(std::string_view name) {
   if (sql_prepared_.empty()) {
     return false;
   }
   apply_sql_reprepares();
-  return sql_prepared_.older_than(std::string(name), now);
+  return sql_prepared_.older_than(std::string(name), rewrite_.epoch());
+}
+
+bool FrontendHandler::pair_replies() {
+  // Pairing starts where nothing sent waits for an answer (it stops only at a boundary).
+  if (!state_.track_replies && state_.tracker.all_answered()) {
+    state_.track_replies = true;
+  }
+  return state_.track_replies;
+}
+
+void FrontendHandler::settle_statements() {
+  while (state_.replies.has_settled()) {
+    if (auto closed = prepared_.settle(state_.replies.take_settled());
+        closed && !sql_prepared_.empty()) {
+      sql_prepared_.erase(*closed);  // the server's Close drops either kind
+    }
+  }
 }
 
 void FrontendHandler::housekeeping_at_boundary() {
@@ -546,6 +564,9 @@ awaitable<void> FrontendHandler::complete() {
 
 FrameAction FrontendHandler::on_frame(const protocol::Frame& frame, protocol::MessageWriter& out) {
   const ReleaseIfLong release{replacement_};
+  if (prepared_.pending()) {
+    settle_statements();
+  }
   if (copy_) {
     return on_copy(frame, out);
   }
@@ -714,14 +735,22 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
     reject_batch(replacement_, out);
     return FrameAction::replace;
   }
-  // A Parse of a name the server has fails there (42P05) and leaves the statement it has; if
-  // that one may be of older flags, the text the server has under the name is not known.
-  const bool older_kept = !parse->statement.empty() && older_under_name(parse->statement);
+  // A Parse of a name the server has fails there (42P05) and leaves the statement it has, and
+  // one after an error in its batch is skipped: a named Parse replaces the record of its name
+  // only at its ParseComplete, so that after a flip the name is prepared again from the text
+  // the server has. A name prepared in SQL under older flags is prepared again from this text
+  // at its next Bind, as is a name parsed before replies could be paired, when the text the
+  // server has under the name may be of older flags.
+  const bool named = !parse->statement.empty();
+  const bool sql_kept = named && older_sql_under_name(parse->statement);
+  const bool settles = named && !sql_kept && pair_replies();
+  const bool older_kept = sql_kept || (named && !settles && older_under_name(parse->statement));
   // Recorded even while no migration applies to this database: a reload may add one, and
   // then this statement must be prepared again before its next Bind (DESIGN §4). Assigned in
   // place: a client that parses its unnamed statement for every query (extended protocol
   // without prepared statements) reuses the entry's buffers instead of allocating anew.
-  PreparedStatement& prepared = prepared_.record(parse->statement);
+  PreparedStatement& prepared =
+      settles ? prepared_.parse_sent(parse->statement) : prepared_.record(parse->statement);
   prepared.sql.assign(parse->query);
   const auto types = parse->param_types.wire();
   prepared.param_types.assign(types.begin(), types.end());
@@ -740,7 +769,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
     prepared.uses.reset();
   }
   prepared.changes_session = changes_session;
-  sent(frame.type);
+  sent(frame.type, false, settles);
   if (decision == Decision::forward) {
     return FrameAction::forward;
   }
@@ -753,6 +782,13 @@ FrameAction FrontendHandler::on_close(const protocol::Frame& frame) {
   if (close && close->kind == 'P' && !copy_portals_.empty()) {
     bound_to_portal(close->name, nullptr);
   } else if (close && close->kind == 'S') {
+    // Skipped after an error in its batch, a Close leaves the statement: the name is dropped
+    // at the CloseComplete (settle_statements).
+    if (!close->name.empty() && pair_replies()) {
+      prepared_.close_sent(close->name);
+      sent(frame.type, false, true);
+      return FrameAction::forward;
+    }
     prepared_.erase(close->name);
     if (!sql_prepared_.empty()) {
       sql_prepared_.erase(std::string(close->name));  // the server's Close drops either kind

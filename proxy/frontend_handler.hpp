@@ -106,7 +106,13 @@ class FrontendHandler {
   FrameAction send_prepared_again(std::string_view statement, PreparedStatement& stmt,
                                   protocol::MessageWriter& out);
   /// Records a message sent upstream with the two trackers.
-  void sent(char type, bool hidden = false);
+  /// `settles`: a client's named Parse or Close whose answer settles prepared_ (pair_replies).
+  void sent(char type, bool hidden = false, bool settles = false);
+  /// Whether the answer to a message sent now is paired with it; starts the pairing when
+  /// nothing sent waits for an answer.
+  bool pair_replies();
+  /// Applies the answers to the named Parses and Closes sent (the reply tracker's outcomes).
+  void settle_statements();
   /// Keeps the session's search_path, current_user and the prepared-statement registry in step
   /// with the SET/RESET/DEALLOCATE/DISCARD statements the client sends.
   void follow_session_statements(std::string_view sql,
@@ -165,6 +171,8 @@ class FrontendHandler {
   /// Whether the server may have, under `name`, a statement prepared under older flags (a
   /// Parse of the name then fails there and leaves that one).
   bool older_under_name(std::string_view name);
+  /// The same for a statement prepared in SQL under `name`.
+  bool older_sql_under_name(std::string_view name);
 
   RelayState& state_;
   Metrics& metrics_;

@@ -66,10 +66,17 @@ struct PreparedStatement {
 /// and binds it for every query, and each of those would hash and look up the empty name.
 class PreparedStatements {
  public:
-  /// The statement named `name`, or null.
+  /// The statement a message sent now finds under `name`, or null: that of the latest Parse
+  /// or Close of the name not answered yet (a later message of its batch runs only if it
+  /// succeeds), else the one the server has.
   PreparedStatement* find(std::string_view name) {
     if (name.empty()) {
       return unnamed_ ? &*unnamed_ : nullptr;
+    }
+    for (auto op = pending_.rbegin(); op != pending_.rend(); ++op) {
+      if (op->name == name && !op->voided && !op->refusal_expected) {
+        return op->closes ? nullptr : &op->stmt;
+      }
     }
     auto it = named_.find(name);
     return it == named_.end() ? nullptr : &it->second;
@@ -88,20 +95,68 @@ class PreparedStatements {
     return it->second;
   }
 
+  /// A named Parse sent upstream: its entry, for the caller to fill, takes the name's place only
+  /// once the server accepts it (settle). A Parse of a name that is there fails (42P05) and
+  /// leaves the statement the server has, so until then later messages find that one.
+  PreparedStatement& parse_sent(std::string_view name) {
+    const bool there = find(name) != nullptr;
+    Pending& op = pending_.emplace_back();
+    op.name.assign(name);
+    op.refusal_expected = there;
+    return op.stmt;
+  }
+
+  /// A Close of named statement `name` sent upstream: it is gone once the server did it.
+  void close_sent(std::string_view name) {
+    Pending& op = pending_.emplace_back();
+    op.name.assign(name);
+    op.closes = true;
+  }
+
+  /// The server answered the oldest Parse or Close sent: `done` when it did it (ParseComplete,
+  /// CloseComplete), not when it failed or skipped it after an error. Returns the name a Close
+  /// the server did drops.
+  std::optional<std::string> settle(bool done) {
+    if (pending_.empty()) {
+      return std::nullopt;
+    }
+    Pending op = std::move(pending_.front());
+    pending_.erase(pending_.begin());
+    if (!done || op.voided) {
+      return std::nullopt;
+    }
+    if (op.closes) {
+      erase_named(op.name);
+      return std::move(op.name);
+    }
+    named_.insert_or_assign(std::move(op.name), std::move(op.stmt));
+    return std::nullopt;
+  }
+
+  /// Parses and Closes sent and not answered yet.
+  bool pending() const { return !pending_.empty(); }
+
+  /// The server dropped `name` (DEALLOCATE), after every Parse or Close of it sent so far.
   void erase(std::string_view name) {
     if (name.empty()) {
       unnamed_.reset();
-    } else if (auto it = named_.find(name); it != named_.end()) {
-      named_.erase(it);
+      return;
+    }
+    erase_named(name);
+    for (Pending& op : pending_) {
+      op.voided = op.voided || op.name == name;
     }
   }
 
   void clear() {
     unnamed_.reset();
     named_.clear();
+    for (Pending& op : pending_) {
+      op.voided = true;
+    }
   }
 
-  bool empty() const { return !unnamed_ && named_.empty(); }
+  bool empty() const { return !unnamed_ && named_.empty() && pending_.empty(); }
 
  private:
   // Looks names up by string_view, so a Bind or Describe builds no string to find one.
@@ -112,8 +167,27 @@ class PreparedStatements {
     }
   };
 
+  // A named Parse or a Close sent and not answered yet, in the order sent.
+  struct Pending {
+    std::string name;
+    PreparedStatement stmt;  // a Parse's
+    bool closes = false;
+    // The name was there when it was sent: the server refuses it unless a Close goes first.
+    bool refusal_expected = false;
+    // A DEALLOCATE after it dropped the name: its answer changes nothing.
+    bool voided = false;
+  };
+
+  void erase_named(std::string_view name) {
+    if (auto it = named_.find(name); it != named_.end()) {
+      named_.erase(it);
+    }
+  }
+
   std::optional<PreparedStatement> unnamed_;
   std::unordered_map<std::string, PreparedStatement, NameHash, std::equal_to<>> named_;
+  // Few at a time (a driver's batch): a vector keeps its buffer from batch to batch.
+  std::vector<Pending> pending_;
 };
 
 }  // namespace switchyard::proxy

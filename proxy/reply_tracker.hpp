@@ -20,9 +20,9 @@ class ReplyTracker {
   enum class Sent : std::uint8_t { parse, close, describe, sync, query };
 
   /// A message sent upstream; `hide` marks an injected Parse/Close/Describe whose reply is
-  /// dropped.
-  void on_sent(Sent kind, bool hide = false) {
-    pending_.push_back({kind, hide});
+  /// dropped, `settles` a client's Parse/Close whose outcome is told (take_settled).
+  void on_sent(Sent kind, bool hide = false, bool settles = false) {
+    pending_.push_back({kind, hide, false, settles});
     if (kind == Sent::describe && hide) {
       ++hidden_describes_;
     }
@@ -32,16 +32,35 @@ class ReplyTracker {
   /// see it.
   bool on_complete(Sent kind) {
     if (pending_.empty() || pending_.front().kind != kind) {
-      // Out of step (a message type we do not model): stop hiding anything from here on.
-      pending_.clear();
+      // Out of step (a message type we do not model): stop hiding anything from here on. The
+      // outcome of Parses and Closes is not known: taken as done, as the client expects.
+      while (!pending_.empty()) {
+        if (pending_.front().settles) {
+          settled_.push_back(1);
+        }
+        pending_.pop_front();
+      }
       watches_.clear();
       hidden_describes_ = 0;
       watched_completes_ = 0;
       return false;
     }
     bool hide = pending_.front().hide;
+    if (pending_.front().settles) {
+      pending_.front().settles = false;
+      settled_.push_back(1);
+    }
     pop();
     return hide;
+  }
+
+  /// Outcomes of the Parses and Closes sent with `settles`, in the order sent: true where the
+  /// server did it, false where it failed or skipped it (after an error, up to Sync).
+  bool has_settled() const { return !settled_.empty(); }
+  bool take_settled() {
+    const bool done = settled_.front() != 0;
+    settled_.pop_front();
+    return done;
   }
 
   /// What a ParameterDescription, RowDescription or NoData answers.
@@ -168,6 +187,7 @@ class ReplyTracker {
     // A Query: it has a Watch (watch_completes), and how many CommandCompletes of statements
     // put in front of it are still to come (hide_first_completes).
     bool watched = false;
+    bool settles = false;  // see on_sent
     std::uint8_t leading = 0;
     std::uint32_t confirms = 0;
     std::uint32_t shift = 0;
@@ -201,6 +221,9 @@ class ReplyTracker {
 
   [[gnu::always_inline]] void pop() {
     Entry& e = pending_.front();
+    if (e.settles) {
+      settled_.push_back(0);  // popped unanswered: failed, or skipped after an error
+    }
     if (e.kind == Sent::describe && e.hide) {
       --hidden_describes_;
     }
@@ -214,7 +237,8 @@ class ReplyTracker {
   }
 
   protocol::Fifo<Entry> pending_;
-  protocol::Fifo<Watch> watches_;  // one per watched Query in pending_, in its order
+  protocol::Fifo<Watch> watches_;         // one per watched Query in pending_, in its order
+  protocol::Fifo<std::uint8_t> settled_;  // bools: Fifo<bool> would be a vector<bool>
   std::uint32_t hidden_describes_ = 0;
   std::uint32_t watched_completes_ = 0;
 };

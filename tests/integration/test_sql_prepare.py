@@ -9,7 +9,8 @@ server answered both. Where statements cannot be put in front (an EXECUTE in a P
 a statement prepared in SQL as libpq's PQexecPrepared, an SQL EXECUTE of a protocol-level
 statement, a name prepared with two texts) the run is refused with the fix. A PREPARE or Parse
 of a name the server has fails there (42P05) and leaves the statement it has: the proxy does not
-take the failed text for the server's. Checked in the table.
+take the failed text for the server's, nor a Parse or Close the server skipped after an error in
+its batch. Checked in the table.
 """
 
 import psycopg
@@ -253,6 +254,78 @@ class SqlPrepareTest(RewriteCase):
             conn.send(wire.bind(("1", "inactive"), statement="up") + wire.execute() + wire.sync())
             self.assertEqual(wire.errors(conn.read_until_ready()), [])
         self.assertEqual(self.rows("users")[0], (1, "inactive", "inactive"))
+
+    def test_a_refused_parse_of_another_text_leaves_the_first_after_a_flip(self):
+        # The second Parse of the name fails (42P05): the server keeps the first statement, and
+        # after the flip the name is prepared again from the first text, not the refused one.
+        status = wire.parse("UPDATE users SET status = $2 WHERE id = $1", name="w",
+                            param_types=(23, 25))
+        name = wire.parse("UPDATE users SET name = $2 WHERE id = $1", name="w",
+                          param_types=(23, 25))
+        read = wire.parse("SELECT status FROM users WHERE id = $1", name="r", param_types=(23,))
+        self.direct("UPDATE users SET state = 'new-b' WHERE id = 2")
+        with self.raw_session() as conn:
+            conn.send(status + read + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            conn.send(name + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "42P05")
+            conn.send(wire.parse("SELECT name FROM users WHERE id = $1", name="r") + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "42P05")
+            self.proxy.reload(both_migrations(writes="both", reads="new"))
+            conn.send(wire.bind(("1", "inactive"), statement="w") + wire.execute() +
+                      wire.bind(("2",), statement="r") + wire.execute() + wire.sync())
+            answer = conn.read_until_ready()
+            self.assertEqual(wire.errors(answer), [])
+            self.assertEqual(wire.rows(answer), [["new-b"]], "the first text, read from N")
+        self.assertEqual(self.rows("users", "id, name, status, state"),
+                         [(1, None, "inactive", "inactive"), (2, None, "b", "new-b")])
+
+    def test_a_bind_pipelined_behind_a_refused_parse_runs_the_first_text(self):
+        # The Bind comes after the Parse's Sync, before its answer: the server runs the first
+        # statement, stale since the flip, so it is prepared again from the first text.
+        with self.raw_session() as conn:
+            conn.send(wire.parse("UPDATE users SET status = $2 WHERE id = $1", name="w",
+                                 param_types=(23, 25)) + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.proxy.reload(both_migrations(writes="both", reads="old"))
+            conn.send(wire.parse("UPDATE users SET name = $2 WHERE id = $1", name="w",
+                                 param_types=(23, 25)) + wire.sync() +
+                      wire.bind(("1", "inactive"), statement="w") + wire.execute() + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "42P05")
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+        self.assertEqual(self.rows("users", "id, name, status, state")[0],
+                         (1, None, "inactive", "inactive"))
+
+    def test_a_close_and_parse_skipped_after_an_error_leave_the_statement(self):
+        # A driver replaces a cached statement with Close and Parse in one batch; an error
+        # earlier in the batch makes the server skip both, so it keeps the first statement.
+        status = wire.parse("UPDATE users SET status = $2 WHERE id = $1", name="s",
+                            param_types=(23, 25))
+        replace = (wire.close(b"S", "s") +
+                   wire.parse("UPDATE users SET name = $2 WHERE id = $1", name="s",
+                              param_types=(23, 25)))
+        with self.raw_session() as conn:
+            conn.send(status + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            conn.send(wire.parse("SELECT 1/0") + wire.bind() + wire.execute() + replace +
+                      wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "22012")
+            self.proxy.reload(both_migrations(writes="both", reads="old"))
+            conn.send(wire.bind(("1", "inactive"), statement="s") + wire.execute() + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.assertEqual(self.rows("users", "id, name, status, state")[0],
+                             (1, None, "inactive", "inactive"))
+
+            # Without the error the server replaces it, and a Bind in the same batch runs the
+            # new text; so does one after the next flip.
+            conn.send(replace + wire.bind(("2", "n2"), statement="s") + wire.execute() +
+                      wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.proxy.reload(both_migrations(writes="old", reads="old"))
+            conn.send(wire.bind(("1", "n1"), statement="s") + wire.execute() + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+        self.assertEqual(self.rows("users", "id, name, status, state"),
+                         [(1, "n1", "inactive", "inactive"), (2, "n2", "b", "b")])
 
     def test_many_failed_prepares_of_one_name(self):
         # Past eight texts under one name the proxy keeps none, only that the oldest is of the

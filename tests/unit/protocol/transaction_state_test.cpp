@@ -129,6 +129,21 @@ TEST_F(ExtendedStateTest, MessagesWithoutSyncAreNotIdle) {
   EXPECT_TRUE(state_.idle());
 }
 
+TEST_F(ExtendedStateTest, AllAnsweredAtEachReadyForQueryAlsoInsideATransaction) {
+  EXPECT_TRUE(state_.all_answered());
+  send("Q");  // BEGIN
+  EXPECT_FALSE(state_.all_answered());
+  receive("C");
+  ready('T');
+  EXPECT_TRUE(state_.all_answered()) << "in a transaction, nothing waits for an answer";
+  send("PDH");
+  receive("1tT");
+  EXPECT_FALSE(state_.all_answered()) << "answered up to the Flush, but no ReadyForQuery";
+  send("S");
+  ready('T');
+  EXPECT_TRUE(state_.all_answered());
+}
+
 TEST_F(ExtendedStateTest, FunctionCallIsAnsweredLikeAQuery) {
   send("F");
   receive("V");

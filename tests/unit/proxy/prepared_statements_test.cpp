@@ -13,7 +13,10 @@ namespace {
 // A script of registry operations, then which names are found afterwards and with what text.
 struct Case {
   const char* name;
-  std::vector<std::string> ops;  // "record NAME SQL", "erase NAME", "clear"; "-" is the unnamed
+  // "record NAME SQL", "erase NAME", "clear"; "-" is the unnamed. A Parse or Close sent and
+  // answered later: "parse NAME SQL", "close NAME", "settle done|refused". "sees NAME SQL|none":
+  // what a message sent at that point finds under the name.
+  std::vector<std::string> ops;
   std::vector<std::pair<std::string, std::string>> found;  // name -> sql
   std::vector<std::string> missing;
   bool empty;
@@ -31,10 +34,22 @@ void run(PreparedStatements& registry, const std::string& op) {
     registry.clear();
     return;
   }
+  if (verb == "settle") {
+    registry.settle(op.substr(first + 1) == "done");
+    return;
+  }
   auto second = op.find(' ', first + 1);
   std::string name = name_of(op.substr(first + 1, second - first - 1));
+  std::string rest = second == std::string::npos ? "" : op.substr(second + 1);
   if (verb == "record") {
-    registry.record(name).sql = op.substr(second + 1);
+    registry.record(name).sql = rest;
+  } else if (verb == "parse") {
+    registry.parse_sent(name).sql = rest;
+  } else if (verb == "close") {
+    registry.close_sent(name);
+  } else if (verb == "sees") {
+    const PreparedStatement* found = registry.find(name);
+    EXPECT_EQ(found ? found->sql : "none", rest) << op;
   } else {
     registry.erase(name);
   }
@@ -70,6 +85,45 @@ const Case kCases[] = {
      {},
      {"-", "a"},
      true},
+    {"AParseIsTheNamesOnceTheServerDidIt",
+     {"parse a x", "sees a x", "settle done"},
+     {{"a", "x"}},
+     {},
+     false},
+    {"AParseTheServerRefusedLeavesNothing", {"parse a x", "settle refused"}, {}, {"a"}, true},
+    {"AParseOfANameThereLeavesTheServersStatement",
+     {"record a x", "parse a y", "sees a x", "settle refused"},
+     {{"a", "x"}},
+     {},
+     false},
+    {"ACloseAndParseSkippedLeaveTheStatement",
+     {"record s x", "close s", "sees s none", "parse s y", "sees s y", "settle refused",
+      "settle refused"},
+     {{"s", "x"}},
+     {},
+     false},
+    {"ACloseAndParseDoneReplaceIt",
+     {"record s x", "close s", "parse s y", "settle done", "sees s y", "settle done"},
+     {{"s", "y"}},
+     {},
+     false},
+    {"AParseAfterItsOwnCloseIsExpectedToSucceed",
+     {"parse s x", "close s", "parse s y", "sees s y", "settle done", "settle done", "settle done"},
+     {{"s", "y"}},
+     {},
+     false},
+    {"ACloseTheServerDidDropsTheName", {"record s x", "close s", "settle done"}, {}, {"s"}, true},
+    {"ADeallocateAfterAParseOutlivesItsAnswer",
+     {"parse a x", "parse b y", "erase a", "sees a none", "settle done", "settle done"},
+     {{"b", "y"}},
+     {"a"},
+     false},
+    {"ClearForgetsWhatIsUnanswered",
+     {"parse a x", "close b", "clear", "settle done", "settle done"},
+     {},
+     {"a", "b"},
+     true},
+    {"UnansweredIsNotEmpty", {"parse a x"}, {}, {}, false},
 };
 
 class PreparedStatementsTest : public ::testing::TestWithParam<Case> {};

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace switchyard::proxy {
 namespace {
 
@@ -36,6 +38,30 @@ TEST(ReplyTrackerTest, AnErrorSkipsToTheSyncAsTheServerDoes) {
   t.on_ready();
   EXPECT_FALSE(t.on_complete(Sent::parse));
   t.on_ready();
+  EXPECT_TRUE(t.empty());
+}
+
+TEST(ReplyTrackerTest, TellsWhetherTheServerDidEachClientsParseAndClose) {
+  ReplyTracker t;
+  t.on_sent(Sent::parse, false, true);  // done
+  t.on_sent(Sent::parse);               // the unnamed statement's: not told
+  t.on_sent(Sent::close, false, true);  // skipped after the error
+  t.on_sent(Sent::parse, false, true);  // skipped too
+  t.on_sent(Sent::sync);
+  t.on_sent(Sent::parse, false, true);  // refused itself (42P05)
+  t.on_sent(Sent::sync);
+  EXPECT_FALSE(t.has_settled());
+  EXPECT_FALSE(t.on_complete(Sent::parse));
+  EXPECT_FALSE(t.on_complete(Sent::parse));
+  t.on_error();
+  t.on_ready();
+  t.on_error();
+  t.on_ready();
+  std::vector<bool> told;
+  while (t.has_settled()) {
+    told.push_back(t.take_settled());
+  }
+  EXPECT_EQ(told, (std::vector<bool>{true, false, false, false}));
   EXPECT_TRUE(t.empty());
 }
 
