@@ -8,6 +8,7 @@ import time
 import unittest
 
 from harness.base import requires_proxy
+from harness.util import wait_until
 from test_rewrite import MigrationProxy, RewriteCase, both_migrations
 
 WORKERS = 2
@@ -18,6 +19,19 @@ ROWS = 80_000  # about 8 MB of VALUES
 # one that hands the rewrite to the pool answers them in milliseconds, on a loaded machine in
 # a few hundred.
 MAX_STALL = 1.0
+# What a proxy may keep once the bulk load's session has gone: its peak was many times the
+# text; what the allocator keeps of it must come back to the system.
+MAX_KEPT_MB = 12
+
+
+def rss_mb(p):
+    with open(f"/proc/{p.process.pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
+def bulk_insert(rows):
+    values = ",".join(f"({i}, 'n{i}', 'status-{i:07d}-{'x' * 60}')" for i in range(rows))
+    return f"INSERT INTO users (id, name, status) VALUES {values}"
 
 
 @requires_proxy
@@ -31,8 +45,7 @@ class LongRewriteTest(RewriteCase):
         return p
 
     def test_bulk_insert_does_not_stall_its_worker(self):
-        values = ",".join(f"({i}, 'n{i}', 'status-{i:07d}-{'x' * 60}')" for i in range(ROWS))
-        text = f"INSERT INTO users (id, name, status) VALUES {values}"
+        text = bulk_insert(ROWS)
         self.assertGreater(len(text), 6 << 20)
         others = [self.connect() for _ in range(OTHERS)]
         for conn in others:
@@ -78,6 +91,24 @@ class LongRewriteTest(RewriteCase):
         counts = self.direct("SELECT count(*), count(*) FILTER (WHERE state IS NOT DISTINCT "
                              "FROM status AND state LIKE 'status-%') FROM users")
         self.assertEqual(counts, [(ROWS, ROWS)])
+
+    def test_memory_returns_after_a_bulk_insert(self):
+        p = self.migration_proxy(self.MIGRATIONS)  # its own: nothing loaded before
+        with self.connect_to(p) as conn:
+            conn.execute("SELECT 1")
+        before = rss_mb(p)
+        text = bulk_insert(ROWS)
+        for _ in range(2):
+            self.pg.query("TRUNCATE users")
+            with self.connect_to(p) as conn:
+                self.simple(conn, text)
+        self.assertEqual(self.direct("SELECT count(*) FROM users WHERE state = status"),
+                         [(ROWS,)])
+        try:
+            wait_until(lambda: rss_mb(p) < before + MAX_KEPT_MB, 10, interval=0.2,
+                       what="the proxy's memory to come back")
+        except TimeoutError:
+            self.fail(f"RSS {rss_mb(p):.0f} MB after the bulk loads, {before:.0f} MB before")
 
 
 if __name__ == "__main__":
