@@ -1,8 +1,9 @@
 #pragma once
 
 // A text this long (a bulk INSERT of thousands of rows) takes the rewrite tens of milliseconds
-// to seconds: it is rewritten on the blocking pool, so that the other sessions of its worker go
-// on meanwhile (DESIGN §7). Shorter texts stay on the worker, where they cost no hand-over.
+// to seconds: it is rewritten on a pool of its own (ProxyState::long_rewrite_pool), so that the
+// other sessions of its worker go on meanwhile (DESIGN §7). Shorter texts stay on the worker,
+// where they cost no hand-over.
 
 #include <cstddef>
 #include <memory>

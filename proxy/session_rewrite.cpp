@@ -433,7 +433,7 @@ awaitable<void> SessionRewrite::rewrite_long() {
     co_return;
   }
   LongRewrite job{snapshot_, rules_, context_, database_, std::move(long_text_->sql)};
-  LongRewriteDone done = co_await off_thread_.run(std::move(job));
+  LongRewriteDone done = co_await off_thread_.on(state_.long_rewrite_pool).run(std::move(job));
   if (long_text_) {
     long_text_->sql = std::move(done.sql);
     long_text_->result = std::move(done.result);
