@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -68,6 +69,11 @@ int serve(const sy::proxy::CommandLine& cmd) {
               << "' (valid: trace, debug, info, warn, error, critical, off)\n";
     return 1;
   }
+  // glibc raises its mmap threshold to the size of each large block freed, so after one bulk
+  // load its multi-MB buffers come from the heap and stay with the process when freed. A fixed
+  // threshold keeps every block of 1 MiB or more in a mapping of its own, unmapped when freed;
+  // statements of ordinary size never allocate one.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   auto state = std::make_shared<sy::proxy::ProxyState>();
   state->publish(snapshot);
   spdlog::info("event=starting version={} config={}", SWITCHYARD_VERSION,

@@ -189,6 +189,10 @@ class ProxyState {
   /// here, never on a worker (OffThread). Two threads: a slow catalog does not hold up the
   /// name look-ups of new connections.
   net::thread_pool blocking_pool{2};
+  /// The rewrites of long texts (long_rewrite.hpp): seconds of CPU each, so one at a time (bulk
+  /// loads take at most one core) and not on the blocking pool, where two of them would hold
+  /// up the catalog look-ups and the name look-ups of new connections.
+  net::thread_pool long_rewrite_pool{1};
 
  private:
   // A mutex, not std::atomic<std::shared_ptr>: GCC 12's releases its internal lock after a load

@@ -6,6 +6,7 @@
 
 #include "proxy/logging.hpp"
 #include "proxy/long_buffers.hpp"
+#include "proxy/long_rewrite.hpp"
 #include "rewrite/literal_shape.hpp"
 #include "rewrite/new_descendant.hpp"
 #include "rewrite/sql_text.hpp"
@@ -311,8 +312,16 @@ TextRewrite SessionRewrite::rewrite_text(std::string_view sql, bool from_query,
       return result;
     }
   }
-  auto result = std::make_shared<const rewrite::RewriteResult>(
-      rules_->rewriter->rewrite(sql, context_, *rules_->catalog));
+  std::shared_ptr<const rewrite::RewriteResult> result;
+  if (sql.size() > kOffThreadRewriteBytes) [[unlikely]] {
+    result = take_long_rewrite(key, sql);
+    if (!result) {
+      return {long_rewrite_pending(), std::nullopt};
+    }
+  } else {
+    result = std::make_shared<const rewrite::RewriteResult>(
+        rules_->rewriter->rewrite(sql, context_, *rules_->catalog));
+  }
   if (result->outcome == rewrite::Outcome::needs_catalog) {
     return {std::move(result), std::nullopt};
   }
@@ -366,6 +375,29 @@ TextRewrite SessionRewrite::from_shape(std::uint64_t key, const rewrite::Literal
   return {recent->result, std::string_view(filled)};
 }
 
+std::shared_ptr<const rewrite::RewriteResult> SessionRewrite::take_long_rewrite(
+    std::uint64_t key, std::string_view sql) {
+  if (long_text_ && long_text_->result && long_text_->key == key &&
+      long_text_->context_key == context_key_ && long_text_->sql == sql) {
+    auto result = std::move(long_text_->result);
+    long_text_.reset();
+    return result;
+  }
+  long_text_ = std::make_unique<LongText>(LongText{key, context_key_, std::string(sql), nullptr});
+  return nullptr;
+}
+
+const std::shared_ptr<const rewrite::RewriteResult>& SessionRewrite::long_rewrite_pending() {
+  // A needs_catalog result with nothing missing: the session suspends for it as for a catalog
+  // look-up (fetch_missing), and offers the text again once its rewrite is done.
+  static const auto marker = [] {
+    auto pending = std::make_shared<rewrite::RewriteResult>();
+    pending->outcome = rewrite::Outcome::needs_catalog;
+    return std::shared_ptr<const rewrite::RewriteResult>(std::move(pending));
+  }();
+  return marker;
+}
+
 const std::shared_ptr<const rewrite::RewriteResult>& SessionRewrite::not_reusable() {
   static const auto marker = std::make_shared<const rewrite::RewriteResult>();
   return marker;
@@ -394,6 +426,10 @@ struct RebuildWait {
 }  // namespace session_rewrite_detail
 
 awaitable<void> SessionRewrite::fetch_missing(const rewrite::RewriteResult& result) {
+  if (&result == long_rewrite_pending().get()) {
+    co_await rewrite_long();
+    co_return;
+  }
   // libpq blocks, so the look-up runs on the pool and the session resumes on its worker with
   // the answer.
   session_rewrite_detail::CatalogFetch job{snapshot_, rules_->catalog, database_,
@@ -402,6 +438,18 @@ awaitable<void> SessionRewrite::fetch_missing(const rewrite::RewriteResult& resu
   if (!error.empty()) {
     spdlog::error("event=catalog_fetch_failed database={} error={}", log_value(database_),
                   log_value(error));
+  }
+}
+
+awaitable<void> SessionRewrite::rewrite_long() {
+  if (!long_text_ || rules_ == nullptr) {
+    co_return;
+  }
+  LongRewrite job{snapshot_, rules_, context_, database_, std::move(long_text_->sql)};
+  LongRewriteDone done = co_await off_thread_.on(state_.long_rewrite_pool).run(std::move(job));
+  if (long_text_) {
+    long_text_->sql = std::move(done.sql);
+    long_text_->result = std::move(done.result);
   }
 }
 

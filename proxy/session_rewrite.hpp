@@ -107,6 +107,20 @@ class SessionRewrite {
  private:
   /// Stands in the shape cache for a literal shape whose rewrite did not reproduce a text's.
   static const std::shared_ptr<const rewrite::RewriteResult>& not_reusable();
+  /// Stands for the rewrite of a long text (long_rewrite.hpp) while it is made off-thread.
+  static const std::shared_ptr<const rewrite::RewriteResult>& long_rewrite_pending();
+  /// The rewrite made off-thread for `sql`, under this key and path; else null, and `sql` is
+  /// the one fetch_missing(*long_rewrite_pending()) rewrites next.
+  std::shared_ptr<const rewrite::RewriteResult> take_long_rewrite(std::uint64_t key,
+                                                                  std::string_view sql);
+  awaitable<void> rewrite_long();
+  struct LongText {
+    std::uint64_t key;
+    std::string context_key;
+    std::string sql;
+    std::shared_ptr<const rewrite::RewriteResult> result;  // null until rewritten
+  };
+  std::unique_ptr<LongText> long_text_;  // a pointer: idle sessions keep none
 
   /// rewrite()'s work but the refusal after DDL earlier in the transaction.
   TextRewrite rewrite_text(std::string_view sql, bool from_query, std::string& filled);

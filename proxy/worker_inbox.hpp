@@ -81,6 +81,9 @@ class OffThread {
  public:
   OffThread(net::thread_pool& pool, WorkerInbox& inbox) : pool_(&pool), inbox_(&inbox) {}
 
+  /// The same worker's work on another pool.
+  OffThread on(net::thread_pool& pool) const { return OffThread(pool, *inbox_); }
+
   /// `work()` on the pool; its result, on this worker: co_await it there. `work` must not
   /// throw. Callers pass a named callable: GCC 12 may destroy a temporary with a destructor
   /// twice when it sits in a co_await expression that suspends.

@@ -30,6 +30,11 @@ class ParsedSql {
 
   const PgQuery__ParseResult* tree() const { return tree_; }
   const std::string& error() const { return error_; }
+  /// Frees the tree before the end of the scope (tree() is null from then on).
+  void drop_tree() {
+    tree_ = nullptr;
+    arena_.clear();
+  }
 
  private:
   void parse_protobuf(const std::string& sql);

@@ -91,7 +91,7 @@ RewriteResult Rewriter::rewrite(std::string_view sql, const SessionContext& sess
   if (parsed.tree() == nullptr) {
     return result;  // the server reports the syntax error itself
   }
-  const detail::TokenList tokens(text);
+  detail::TokenList tokens(text);
   detail::TextEdits edits(text);
   detail::Analyzer analyzer(migrations_, session, catalog, text, tokens, edits);
   for (size_t i = 0; i < parsed.tree()->n_stmts; ++i) {
@@ -129,12 +129,16 @@ RewriteResult Rewriter::rewrite(std::string_view sql, const SessionContext& sess
     return result;
   }
   std::string out = edits.render(0, static_cast<int>(text.size()), true);
+  const std::size_t expected_statements =
+      parsed.tree()->n_stmts + static_cast<std::size_t>(analyzer.added_statements);
+  // Nothing below reads the tree, nor the tokens but on a failure (which scans again): a bulk
+  // load's peak is lower when they are gone before the rewrite is parsed once more.
+  parsed.drop_tree();
+  tokens.drop();
   // A rewrite that does not parse is a bug of ours; refusing is better than sending it.
   std::string error;
   const int statements = detail::count_statements(out, error);
-  if (statements < 0 ||
-      static_cast<std::size_t>(statements) !=
-          parsed.tree()->n_stmts + static_cast<std::size_t>(analyzer.added_statements)) {
+  if (statements < 0 || static_cast<std::size_t>(statements) != expected_statements) {
     analyzer.problems.push_back(detail::Problem{
         nullptr, "internal error: the rewritten statement does not parse (" + error + ")"});
     explain_unicode_escapes(analyzer, tokens);

@@ -21,6 +21,13 @@ class TokenList {
  public:
   explicit TokenList(const std::string& sql) : sql_(sql) {}
 
+  /// Frees the tokens (a bulk INSERT's take several times its text); a later look-up scans
+  /// the text again.
+  void drop() {
+    std::vector<Token>().swap(tokens_);
+    scanned_ = false;
+  }
+
   int size() const { return static_cast<int>(tokens().size()); }
   const Token& at(int i) const { return tokens()[static_cast<std::size_t>(i)]; }
   std::string_view text(int i) const;

@@ -26,6 +26,8 @@ class UnpackArena {
   /// Storage for a tree built by hand (json_tree); null when memory is exhausted.
   void* allocate(std::size_t size) { return allocate_in(&resource_, size); }
   std::pmr::memory_resource* resource() { return &resource_; }
+  /// Frees everything allocated so far: what was built in it must not be read again.
+  void clear() { resource_.release(); }
 
  private:
   // The parse trees of OLTP statements take 1-4 KiB unpacked; larger ones continue on the heap.
