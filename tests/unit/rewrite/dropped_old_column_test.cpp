@@ -142,6 +142,31 @@ TEST(DroppedOldColumnTest, MoreValuesThanTheAppsColumnsAreRefusedOnceTheOldColum
              ctx, cat);
 }
 
+// A binary COPY goes through a staging table of O's type, gone with O when the proxy started
+// after the drop and the config names none: the reason says to name it.
+TEST(DroppedOldColumnTest, BinaryCopyWithoutTheOldTypeAsksForIt) {
+  Migration m = users_migration(Writes::new_column, Reads::new_column);
+  m.old_attnum = 2;
+  m.old_relid = kUsers;
+  const Rewriter rw({m});
+  StaticCatalog cat = make_catalog();
+  cat.add({"public", "users"}, {"id", "name", "state"},
+          {{"integer"}, {"character varying(40)"}, {"smallint"}});
+  cat.add_slots({"public", "users"}, ColumnSlots{{1, 3, 4}, {2}, kUsers});
+  SessionContext ctx;
+  ctx.user = "alice";
+  for (const char* sql : {"COPY users FROM STDIN (FORMAT binary)",
+                          "COPY users (id, status) FROM STDIN (FORMAT binary)"}) {
+    SCOPED_TRACE(sql);
+    const RewriteResult r = rw.rewrite(sql, ctx, cat);
+    EXPECT_EQ(static_cast<int>(r.outcome), static_cast<int>(kRejected)) << r.sql;
+    EXPECT_NE(r.reason.find("add old_type = \"<the type status had>\" to the migration"),
+              std::string::npos)
+        << r.reason;
+    EXPECT_EQ(r.reason.find("naming"), std::string::npos) << r.reason;
+  }
+}
+
 TEST(DroppedOldColumnTest, PassthroughForwardsWhatItCannotOrder) {
   const Rewriter rw({users_migration(Writes::new_column, Reads::new_column, false, false)});
   StaticCatalog cat = make_catalog();
