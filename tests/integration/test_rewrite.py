@@ -1727,6 +1727,23 @@ class OldColumnGoneElsewhereTest(RewriteCase):
         self.assertEqual(self.rows("swapped", "id, note, tag, state"),
                          [(1, "n1", "g1", "a"), (2, "n2", "g2", "b"), (4, "n4", "g4", "d")])
 
+    def test_a_binary_copy_after_a_restart_asks_for_old_type(self):
+        self.pg.query("CREATE TABLE bin (id int PRIMARY KEY, status text, note text); "
+                      "ALTER TABLE bin ADD COLUMN state text; ALTER TABLE bin DROP COLUMN status")
+        p = self.migration_proxy([{"name": "bin-status", "table": "public.bin",
+                                   "old_column": "status", "new_column": "state",
+                                   "writes": "new", "reads": "new"}])
+        with self.connect_to(p) as conn:
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                with conn.cursor().copy("COPY bin FROM STDIN (FORMAT binary)") as copy:
+                    copy.set_types(["int4", "text", "text"])
+                    copy.write_row((1, "s1", "n1"))
+            self.assert_rejected(raised, "bin-status")
+            self.assertIn('add old_type = "<the type status had>" to the migration',
+                          str(raised.exception))
+            self.assertNotIn("naming", str(raised.exception))
+        self.assertEqual(self.rows("bin", "id, note, state"), [])
+
     def test_a_proxy_started_after_the_drop_keeps_the_slot_when_another_column_goes(self):
         self.pg.query("CREATE TABLE later (id int PRIMARY KEY, kind text, extra int, note text); "
                       "ALTER TABLE later ADD COLUMN kind_i smallint; "
