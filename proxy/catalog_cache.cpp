@@ -156,7 +156,7 @@ std::optional<rewrite::ColumnSlots> CatalogCache::column_slots(
   if (relation == nullptr || relation->attnums.size() != relation->columns.size()) {
     return std::nullopt;
   }
-  return rewrite::ColumnSlots{relation->attnums, relation->dropped};
+  return rewrite::ColumnSlots{relation->attnums, relation->dropped, relation->oid};
 }
 
 std::optional<bool> CatalogCache::exists(const rewrite::QualifiedName& name) const {

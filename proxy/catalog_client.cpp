@@ -51,7 +51,7 @@ std::variant<std::vector<RelationColumns>, std::string> CatalogClient::load(
           "SELECT n.nspname, c.relname, a.attname, "
           "       pg_catalog.format_type(a.atttypid, a.atttypmod), a.attgenerated <> '', ") +
       backfill::kAttributeCollation +
-      ", a.attnum, a.attisdropped"
+      ", a.attnum, a.attisdropped, c.oid"
       " FROM pg_catalog.pg_class c "
       "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
       // Dropped attributes too: their slots tell where a dropped old column stood.
@@ -69,6 +69,8 @@ std::variant<std::vector<RelationColumns>, std::string> CatalogClient::load(
     rewrite::QualifiedName name{PQgetvalue(result, row, 0), PQgetvalue(result, row, 1)};
     RelationColumns& relation = found[name];
     relation.name = name;
+    relation.oid =
+        static_cast<std::uint32_t>(std::strtoul(PQgetvalue(result, row, 8), nullptr, 10));
     const int attnum = std::atoi(PQgetvalue(result, row, 6));
     if (PQgetvalue(result, row, 7)[0] == 't') {
       relation.dropped.push_back(attnum);

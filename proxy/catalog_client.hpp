@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <variant>
@@ -21,6 +22,7 @@ struct RelationColumns {
   std::vector<std::string> collations;  // `schema."name"` of each column's, "" if none
   std::vector<int> attnums;             // each column's, same order
   std::vector<int> dropped;             // the attnums of dropped attributes
+  std::uint32_t oid = 0;                // pg_class.oid: a table rebuilt under the name has another
   bool operator==(const RelationColumns&) const = default;
 };
 

@@ -72,8 +72,9 @@ CatalogDrift find_drift(const DatabaseRewrite& database, const CatalogNow& now) 
                });
   // Attnums alone (the last column dropped and added again) change nothing the rules hold:
   // the cache reads them again, and the catalog stays "back to what the config was built from".
+  // Another OID does: the rules' slot of a dropped old column belongs to the relation it was in.
   const auto same_columns = [](const RelationColumns& a, const RelationColumns& b) {
-    return a.name == b.name && a.columns == b.columns && a.types == b.types &&
+    return a.name == b.name && a.oid == b.oid && a.columns == b.columns && a.types == b.types &&
            a.generated == b.generated && a.collations == b.collations;
   };
   drift.server_writers = now.server_writers != database.server_writers;

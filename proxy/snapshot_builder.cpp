@@ -332,6 +332,7 @@ void fill_column_types(rewrite::Migration& rule, const std::vector<RelationColum
         rule.old_type = relation.types[i];
         rule.old_collation = relation.collations[i];
         rule.old_attnum = i < relation.attnums.size() ? relation.attnums[i] : 0;
+        rule.old_relid = relation.oid;
       } else if (relation.columns[i] == rule.new_column) {
         rule.new_type = relation.types[i];
         rule.new_collation = relation.collations[i];
@@ -343,27 +344,38 @@ void fill_column_types(rewrite::Migration& rule, const std::vector<RelationColum
 // A migration's old column dropped (or renamed away) while the proxy ran: its rules keep the
 // type (and collation) they had, so that a reload, or the catalog check that found the drop,
 // changes no result type under the clients; the config's old_type, when set, decides instead.
-// They keep where the column stood too, so that `*` and an INSERT or COPY without a column list
-// keep the column order the clients knew.
+// They keep where the column stood too (with the relation, whose own slots they are), so that
+// `*` and an INSERT or COPY without a column list keep the column order the clients knew. Not
+// known from before (the proxy started after the drop), O's slot is the table's only dropped
+// attribute, kept from then on: a later drop of another column leaves two to choose from.
 void keep_dropped_old_column(const config::Migration& m, std::vector<rewrite::Migration>& rules,
-                             const DatabaseRewrite* before) {
-  if (before == nullptr) {
-    return;
-  }
+                             const DatabaseRewrite* before,
+                             const std::vector<RelationColumns>& relations) {
+  static const std::vector<rewrite::Migration> kNone;
+  const auto& earlier = before != nullptr ? before->rewriter->migrations() : kNone;
   for (auto& rule : rules) {
     if (rule.name != m.name || rule.old_attnum != 0) {
       continue;  // another migration's, or the column is still there
     }
-    for (const auto& was : before->rewriter->migrations()) {
+    for (const auto& was : earlier) {
       if (was.name != rule.name || was.schema != rule.schema || was.table != rule.table ||
           was.old_column != rule.old_column) {
         continue;
       }
       rule.old_attnum = was.old_attnum;
+      rule.old_relid = was.old_relid;
       if (m.old_type.empty() && rule.old_type.empty() && !was.old_type.empty()) {
         rule.old_type = was.old_type;
         rule.old_collation = was.old_collation;
       }
+    }
+    const auto relation = std::find_if(relations.begin(), relations.end(), [&](const auto& r) {
+      return r.name.schema == rule.schema && r.name.table == rule.table;
+    });
+    if (rule.old_attnum == 0 && relation != relations.end() && relation->dropped.size() == 1 &&
+        std::count(relation->columns.begin(), relation->columns.end(), rule.new_column) == 1) {
+      rule.old_attnum = relation->dropped.front();
+      rule.old_relid = relation->oid;
     }
   }
 }
@@ -498,7 +510,8 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
         auto& connection = std::get<std::unique_ptr<CatalogClient>>(client)->connection();
         const bool old_dropped = rules[k].old_type.empty();
         keep_dropped_old_column(
-            *m, rules, options.previous ? options.previous->for_database(database) : nullptr);
+            *m, rules, options.previous ? options.previous->for_database(database) : nullptr,
+            relations);
         if (auto problem = apply_old_type(*m, rules, connection)) {
           errors.push_back("migration \"" + m->name + "\": " + *problem);
           continue;

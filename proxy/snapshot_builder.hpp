@@ -54,9 +54,11 @@ void fill_column_types(rewrite::Migration& rule, const std::vector<RelationColum
 
 /// A migration's old column gone from the catalog (dropped or renamed) while the proxy ran: the
 /// rules of `m` keep the attnum it had in `before`'s rules, and its type and collation unless
-/// the config names old_type.
+/// the config names old_type; not known from `before` (nullptr at start), the only dropped
+/// attribute of the table in `relations` is taken as the old column's.
 void keep_dropped_old_column(const config::Migration& m, std::vector<rewrite::Migration>& rules,
-                             const DatabaseRewrite* before);
+                             const DatabaseRewrite* before,
+                             const std::vector<RelationColumns>& relations);
 
 /// The config's migration as the rewrite engine sees it.
 rewrite::Migration to_rewrite_migration(const config::Migration& migration);

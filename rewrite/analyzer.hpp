@@ -194,7 +194,8 @@ class Analyzer {
   /// O's attnum among `slots` once O is gone from the catalog, 0 when not known.
   static int old_column_slot(const Migration& m, const ColumnSlots& slots);
   /// Records that a form depending on the column order cannot keep it (DESIGN §3).
-  void refuse_unknown_order(const Migration& m, std::size_t dropped);
+  /// `slots`: the table's, nullptr when the catalog gives none.
+  void refuse_unknown_order(const Migration& m, const ColumnSlots* slots);
   /// The columns COPY names when its statement names none: the visible ones but generated ones.
   std::vector<std::string> copy_columns(Relation& rel, bool* known);
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -24,6 +25,7 @@ struct ColumnDetail {
 struct ColumnSlots {
   std::vector<int> live;     ///< the attnums of Catalog::columns(), in the same order
   std::vector<int> dropped;  ///< the attnums of dropped attributes
+  std::uint32_t relid = 0;   ///< the relation's OID: attnums mean nothing in another relation
   bool operator==(const ColumnSlots&) const = default;
 };
 

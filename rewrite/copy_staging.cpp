@@ -75,6 +75,16 @@ void Analyzer::stage_copy(const Migration* m, const std::string& why, Relation& 
   std::string values;  // qualified: the engine needs no catalog for the staging table's names
   for (const std::string& col : cols) {
     const auto type = staging_type(col, *catalog_cols, *details, rel.migrations);
+    if (!type && col == m->old_column) {
+      // O is gone and its type with it (a proxy started after the drop): the config names it.
+      involved.insert(m);
+      problems.push_back(Problem{
+          m, "migration \"" + m->name + "\": a COPY FROM staged through a temporary table (" + why +
+                 ") needs the type " + col + " had, gone with it from " + rel.qname->schema + "." +
+                 rel.qname->table + ": add old_type = \"<the type " + col +
+                 " had>\" to the migration and reload"});
+      return;
+    }
     if (!type) {
       unsupported(m, "COPY FROM naming column \"" + col +
                          "\", which the catalog does not list in " + rel.qname->schema + "." +

@@ -204,6 +204,24 @@ bool Analyzer::first_columns(Relation& target, size_t k, std::vector<std::string
   if (!full.has_value() || k > full->size()) {
     return false;  // more values than columns: the server reports it
   }
+  // The values past the app's columns go to the table's next ones (N at its end), which is
+  // what Postgres does only while the app's columns are the table's first: once a dropped O
+  // is put back in its place, the table's order is another, and the values would shift.
+  if (!std::equal(visible.begin(), visible.end(), full->begin())) {
+    for (const Migration* m : target.migrations) {
+      if (std::find(visible.begin(), visible.end(), m->old_column) != visible.end() &&
+          std::find(full->begin(), full->end(), m->old_column) == full->end()) {
+        involved.insert(m);
+        problems.push_back(Problem{
+            m, "migration \"" + m->name + "\": an INSERT without a column list with " +
+                   std::to_string(k) + " values, more than the " + std::to_string(visible.size()) +
+                   " columns of " + target.qname->table + " the app knows (" + m->old_column +
+                   " where it stood), would put the values past them in other columns: name " +
+                   "the columns"});
+        return false;
+      }
+    }
+  }
   cols->assign(full->begin(), full->begin() + static_cast<long>(k));
   return true;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <compare>
+#include <cstdint>
 #include <string>
 
 namespace switchyard::rewrite {
@@ -31,6 +32,9 @@ struct Migration {
   /// known. Where O stood decides the column order of `*` and of INSERT and COPY without a
   /// column list once O is gone.
   int old_attnum = 0;
+  /// The OID of the relation old_attnum is a slot of: a table rebuilt under the same name
+  /// (copied and swapped in) has other slots, where O never stood.
+  std::uint32_t old_relid = 0;
   /// on_unsupported = reject (true) | passthrough (false).
   bool reject_unsupported = true;
 

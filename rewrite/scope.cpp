@@ -202,11 +202,12 @@ std::vector<std::string> Analyzer::visible_columns(Relation& rel, bool* known) {
     // O was dropped (DESIGN §1 step 7), or renamed away: the app still sees O, where O stood.
     const int slot = placed ? old_column_slot(*m, *slots) : 0;
     if (slot == 0) {
-      refuse_unknown_order(*m, placed ? slots->dropped.size() : 0);
+      refuse_unknown_order(*m, placed ? &*slots : nullptr);
       return {};
     }
     out.erase(n);
-    // A live column in O's slot is O renamed (to retire it): the app never saw that name.
+    // A live column in O's slot of the same relation is O renamed (to retire it): the app never
+    // saw that name.
     std::erase_if(out, [&](const auto& c) { return c.first == slot; });
     out.emplace_back(slot, m->old_column);
   }
@@ -226,20 +227,31 @@ int Analyzer::old_column_slot(const Migration& m, const ColumnSlots& slots) {
     return std::find(v.begin(), v.end(), x) != v.end();
   };
   if (m.old_attnum > 0) {
-    return has(slots.live, m.old_attnum) || has(slots.dropped, m.old_attnum) ? m.old_attnum : 0;
+    // Another relation under the name (a table rebuilt and swapped in) numbers its own
+    // columns: O never stood in it, and its slot may hold any of them.
+    return m.old_relid == slots.relid &&
+                   (has(slots.live, m.old_attnum) || has(slots.dropped, m.old_attnum))
+               ? m.old_attnum
+               : 0;
   }
   // Not remembered (the proxy started after the drop): O existed and is gone, so a single
   // dropped attribute is O's.
   return slots.dropped.size() == 1 ? slots.dropped.front() : 0;
 }
 
-void Analyzer::refuse_unknown_order(const Migration& m, std::size_t dropped) {
+void Analyzer::refuse_unknown_order(const Migration& m, const ColumnSlots* slots) {
   involved.insert(&m);
+  const std::string why =
+      slots != nullptr && m.old_attnum > 0 && m.old_relid != slots->relid
+          ? m.table + " was rebuilt under its name after " + m.old_column +
+                " was dropped, and the new table has no place of it"
+          : "it was dropped or renamed before this proxy read the catalog, and " + m.table +
+                " has " + std::to_string(slots != nullptr ? slots->dropped.size() : 0) +
+                " dropped columns";
   std::string reason = "migration \"" + m.name + "\": where " + m.old_column + " stood among " +
-                       m.table + "'s columns is not known (it was dropped or renamed before " +
-                       "this proxy read the catalog, and " + m.table + " has " +
-                       std::to_string(dropped) + " dropped columns), so a *, an INSERT or COPY " +
-                       "without a column list, or a whole-row reference of " + m.table +
+                       m.table + "'s columns is not known (" + why +
+                       "), so a *, an INSERT or COPY without a column list, or a whole-row " +
+                       "reference of " + m.table +
                        " cannot keep the column order the app knew: name the columns";
   if (std::none_of(problems.begin(), problems.end(),
                    [&](const Problem& p) { return p.reason == reason; })) {

@@ -1693,6 +1693,73 @@ class OldColumnGoneElsewhereTest(RewriteCase):
         self.assertEqual(self.rows("solo", "id, note, kind_i"), [(1, "one", 0)])
         self.assertEqual(self.rows("pair", "id, note, kind_i"), [(2, "two", 1)])
 
+    def wait_for_rebuild(self, p, ddl):
+        rebuilds = p.log_text().count('trigger="catalog change"')
+        self.pg.query(ddl)
+        wait_until(lambda: p.log_text().count('trigger="catalog change"') > rebuilds,
+                   10, interval=0.05, what="the catalog check to rebuild the rules")
+
+    def test_a_table_rebuilt_under_its_name_after_the_drop(self):
+        self.pg.query("CREATE TABLE swapped (id int PRIMARY KEY, status text, note text, tag text);"
+                      " ALTER TABLE swapped ADD COLUMN state text; "
+                      "INSERT INTO swapped VALUES (1, 'a', 'n1', 'g1', 'a')")
+        p = self.migration_proxy([{"name": "swapped-status", "table": "public.swapped",
+                                   "old_column": "status", "new_column": "state",
+                                   "writes": "new", "reads": "new"}])
+        with self.connect_to(p) as conn:
+            self.wait_for_rebuild(p, "ALTER TABLE swapped DROP COLUMN status")
+            conn.execute("INSERT INTO swapped VALUES (2, 'b', 'n2', 'g2')")
+            # What pg-osc, pgroll or a dump and restore do: a new relation, its own attnums.
+            self.wait_for_rebuild(
+                p, "BEGIN; CREATE TABLE swapped_new (id int PRIMARY KEY, note text, tag text, "
+                   "state text); INSERT INTO swapped_new SELECT id, note, tag, state FROM swapped;"
+                   " DROP TABLE swapped; ALTER TABLE swapped_new RENAME TO swapped; COMMIT")
+            # Where status stood is not known in the new table: refused, never one column off.
+            for sql in ("INSERT INTO swapped VALUES (3, 'c', 'n3', 'g3') RETURNING *",
+                        "SELECT * FROM swapped ORDER BY id"):
+                with self.assertRaises(errors.FeatureNotSupported) as raised:
+                    conn.execute(sql)
+                self.assert_rejected(raised, "swapped-status")
+                self.assertIn("swapped was rebuilt under its name", str(raised.exception))
+            cur = conn.execute("INSERT INTO swapped (id, status, note, tag) "
+                               "VALUES (4, 'd', 'n4', 'g4') RETURNING id, status, note, tag")
+            self.assertEqual(cur.fetchall(), [(4, "d", "n4", "g4")])
+        self.assertEqual(self.rows("swapped", "id, note, tag, state"),
+                         [(1, "n1", "g1", "a"), (2, "n2", "g2", "b"), (4, "n4", "g4", "d")])
+
+    def test_a_binary_copy_after_a_restart_asks_for_old_type(self):
+        self.pg.query("CREATE TABLE bin (id int PRIMARY KEY, status text, note text); "
+                      "ALTER TABLE bin ADD COLUMN state text; ALTER TABLE bin DROP COLUMN status")
+        p = self.migration_proxy([{"name": "bin-status", "table": "public.bin",
+                                   "old_column": "status", "new_column": "state",
+                                   "writes": "new", "reads": "new"}])
+        with self.connect_to(p) as conn:
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                with conn.cursor().copy("COPY bin FROM STDIN (FORMAT binary)") as copy:
+                    copy.set_types(["int4", "text", "text"])
+                    copy.write_row((1, "s1", "n1"))
+            self.assert_rejected(raised, "bin-status")
+            self.assertIn('add old_type = "<the type status had>" to the migration',
+                          str(raised.exception))
+            self.assertNotIn("naming", str(raised.exception))
+        self.assertEqual(self.rows("bin", "id, note, state"), [])
+
+    def test_a_proxy_started_after_the_drop_keeps_the_slot_when_another_column_goes(self):
+        self.pg.query("CREATE TABLE later (id int PRIMARY KEY, kind text, extra int, note text); "
+                      "ALTER TABLE later ADD COLUMN kind_i smallint; "
+                      "ALTER TABLE later DROP COLUMN kind")
+        p = self.migration_proxy([dict(self.MIGRATIONS[0], name="later-kind",
+                                       table="public.later", old_type="text")])
+        with self.connect_to(p) as conn:
+            conn.execute("INSERT INTO later VALUES (1, 'inactive', 10, 'one')")
+            self.wait_for_rebuild(p, "ALTER TABLE later DROP COLUMN extra")
+            conn.execute("INSERT INTO later VALUES (2, 'active', 'two')")
+            cur = conn.execute("SELECT * FROM later ORDER BY id")
+            self.assertEqual(([d.name for d in cur.description], cur.fetchall()),
+                             (["id", "kind", "note"],
+                              [(1, "inactive", "one"), (2, "active", "two")]))
+        self.assertEqual(self.rows("later", "id, note, kind_i"), [(1, "one", 0), (2, "two", 1)])
+
 
 @requires_proxy
 class WrittenValueTypesTest(RewriteCase):

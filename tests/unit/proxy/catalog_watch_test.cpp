@@ -76,6 +76,8 @@ TEST(CatalogWatchTest, FindsWhatDdlOnAnotherConnectionChanged) {
   RelationColumns users_moved = kUsers;
   users_moved.attnums = {1, 2, 4};
   users_moved.dropped = {3};
+  RelationColumns users_rebuilt = kUsers;
+  users_rebuilt.oid = 16500;
 
   CatalogFunction slug_volatile = kSlug;
   slug_volatile.facts.volatility = 'v';
@@ -128,6 +130,13 @@ TEST(CatalogWatchTest, FindsWhatDdlOnAnotherConnectionChanged) {
        {"users"},
        {},
        false},
+      {"the migration's table rebuilt under its name: same columns, another relation",
+       {kOrders, users_rebuilt},
+       {kUsersOld},
+       {kSlug},
+       {"users"},
+       {},
+       true},
       {"a partition created", {kOrders, kUsers}, {kUsersOld, users_new}, {kSlug}, {}, {}, true},
       {"a child detached", {kOrders, kUsers}, {}, {kSlug}, {}, {}, true},
       {"a function made VOLATILE",

@@ -115,6 +115,7 @@ TEST(KeepDroppedOldColumnTest, TheOldColumnsSlotOutlivesTheDrop) {
   before.generated = {false, false, false, false};
   before.collations = {"", "pg_catalog.\"default\"", "", ""};
   before.attnums = {1, 2, 3, 4};
+  before.oid = 16384;
   RelationColumns after = before;
   after.columns = {"id", "name", "state"};
   after.types = {"integer", "text", "text"};
@@ -133,15 +134,52 @@ TEST(KeepDroppedOldColumnTest, TheOldColumnsSlotOutlivesTheDrop) {
     rules = {to_rewrite_migration(m)};
     fill_column_types(rules[0], {after});
     EXPECT_EQ(rules[0].old_attnum, 0);
-    keep_dropped_old_column(m, rules, &running);
+    keep_dropped_old_column(m, rules, &running, {after});
     EXPECT_EQ(rules[0].old_attnum, 2) << generation;
+    EXPECT_EQ(rules[0].old_relid, 16384u) << generation;
     EXPECT_EQ(rules[0].old_type, "text") << generation;
   }
+}
 
-  // A proxy started after the drop has nothing to carry.
+// A proxy started after the drop takes the table's only dropped slot as O's, and keeps it when
+// another column is dropped later (two slots to choose from then).
+TEST(KeepDroppedOldColumnTest, TheOnlyDroppedSlotIsKeptOnceTaken) {
+  const config::Migration m = users_migration(config::Writes::new_column);
+  RelationColumns dropped;
+  dropped.name = {"public", "users"};
+  dropped.columns = {"id", "extra", "name", "state"};
+  dropped.types = {"integer", "integer", "text", "text"};
+  dropped.generated = {false, false, false, false};
+  dropped.collations = {"", "", "", ""};
+  dropped.attnums = {1, 3, 4, 5};
+  dropped.dropped = {2};
+  dropped.oid = 16384;
+  RelationColumns another_dropped = dropped;
+  another_dropped.columns = {"id", "name", "state"};
+  another_dropped.types = {"integer", "text", "text"};
+  another_dropped.generated = {false, false, false};
+  another_dropped.collations = {"", "", ""};
+  another_dropped.attnums = {1, 4, 5};
+  another_dropped.dropped = {2, 3};
+
+  std::vector<rewrite::Migration> rules = {to_rewrite_migration(m)};
+  fill_column_types(rules[0], {dropped});
+  keep_dropped_old_column(m, rules, nullptr, {dropped});
+  EXPECT_EQ(rules[0].old_attnum, 2);
+  EXPECT_EQ(rules[0].old_relid, 16384u);
+
+  DatabaseRewrite running;
+  running.rewriter = std::make_shared<const rewrite::Rewriter>(rules);
   rules = {to_rewrite_migration(m)};
-  fill_column_types(rules[0], {after});
-  keep_dropped_old_column(m, rules, nullptr);
+  fill_column_types(rules[0], {another_dropped});
+  keep_dropped_old_column(m, rules, &running, {another_dropped});
+  EXPECT_EQ(rules[0].old_attnum, 2);
+  EXPECT_EQ(rules[0].old_relid, 16384u);
+
+  // Two dropped slots and nothing remembered: not known (the rewrite refuses the order).
+  rules = {to_rewrite_migration(m)};
+  fill_column_types(rules[0], {another_dropped});
+  keep_dropped_old_column(m, rules, nullptr, {another_dropped});
   EXPECT_EQ(rules[0].old_attnum, 0);
 }
 
