@@ -88,8 +88,7 @@ class BackendHandler {
         metrics_.observe_query_seconds(took.count());
         state_.request_started.reset();
       }
-      if (state_.ready_to_drop > 0) {
-        --state_.ready_to_drop;
+      if (state_.readies_to_drop.on_ready()) {
         return FrameAction::drop;
       }
       if (state_.at_boundary()) {

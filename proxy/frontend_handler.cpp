@@ -86,11 +86,11 @@ void FrontendHandler::sent(char type, bool hidden, bool settles) {
 void FrontendHandler::reject_batch(const std::string& rejection, protocol::MessageWriter& out) {
   // The server raises the rejection itself (so a transaction block fails as it would for a
   // real error); its ReadyForQuery is hidden and the client's batch is dropped up to its Sync,
-  // which then earns the ReadyForQuery the client expects.
+  // which then earns the ReadyForQuery the client expects, after those of its earlier Syncs.
+  state_.readies_to_drop.drop_after(state_.tracker.outstanding());
   protocol::encode_query(out, rejection);
   sent(fe::kQuery);
   ++state_.rejections_pending;
-  ++state_.ready_to_drop;
   state_.rejecting = true;
 }
 

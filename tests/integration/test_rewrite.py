@@ -1548,6 +1548,43 @@ class UnsupportedTest(RewriteCase):
         self.assertEqual(self.rows("users"), [(1, "active", "active"), (2, "active", "active"),
                                               (8, "inactive", "inactive")])
 
+    def segments(self, host, port, pipeline, count):
+        """Sends `pipeline` at once and returns the kinds of the replies per ReadyForQuery, with
+        its status, and the errors."""
+        with wire.RawConnection(host, port) as conn:
+            conn.start(postgres.SUPERUSER, self.pg.dbname, password=self.pg.password)
+            conn.send(pipeline)
+            answers = [conn.read_until_ready() for _ in range(count)]
+            self.assertEqual(wire.rows(conn.simple("SELECT 'after'")), [["after"]])
+        return ([(wire.kinds(a) + b":" + bytes(a[-1][1])).decode() for a in answers],
+                [e["C"] for a in answers for e in wire.errors(a)])
+
+    def test_a_refusal_behind_running_syncs_is_answered_in_its_own_segment(self):
+        # [sleep] Sync [refused] Sync [insert] Sync sent at once: the refusal is told after the
+        # first segment's answer, as Postgres tells an error in the second segment.
+        def pipeline(failing, row):
+            return (wire.parse("SELECT pg_sleep(0.3)") + wire.bind() + wire.execute() +
+                    wire.sync() + wire.parse(failing) + wire.bind(["5"]) + wire.execute() +
+                    wire.sync() +
+                    wire.parse("INSERT INTO users (id, status) VALUES ($1, 'inactive')") +
+                    wire.bind([row]) + wire.execute() + wire.sync())
+        expected = ["12DCZ:I", "EZ:I", "12CZ:I"]
+        direct = self.segments(self.pg.host, self.pg.port,
+                               pipeline("SELECT * FROM no_such_table WHERE id = $1", "8"), 3)
+        self.assertEqual(direct, (expected, ["42P01"]))
+        proxied = self.segments(self.host, self.port, pipeline(refused_insert("users", "$1"), "9"),
+                                3)
+        self.assertEqual(proxied, (expected, ["0A000"]))
+        # Two refusals in one pipeline, behind a running segment each.
+        refused = wire.parse(refused_insert("users", "$1")) + wire.bind(["5"]) + wire.execute()
+        sleep = wire.parse("SELECT pg_sleep(0.2)") + wire.bind() + wire.execute()
+        proxied = self.segments(self.host, self.port, sleep + wire.sync() + refused +
+                                wire.sync() + sleep + wire.sync() + refused + wire.sync(), 4)
+        self.assertEqual(proxied, (["12DCZ:I", "EZ:I", "12DCZ:I", "EZ:I"], ["0A000", "0A000"]))
+        self.assertEqual(self.rows("users"), [(1, "active", "active"), (2, "active", "active"),
+                                              (8, "inactive", None),
+                                              (9, "inactive", "inactive")])
+
     def test_rejected_statement_in_psycopg_pipeline_and_prepared(self):
         with self.connect() as conn:
             with self.assertRaises(errors.FeatureNotSupported):
