@@ -508,6 +508,9 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
       spdlog::warn("event=statement_rejected session={} reason={}", session_id_,
                    log_value(result->reason));
       replacement_ = rewrite::rejection_sql(result->reason);
+      if (from_query && result->refused_statement > 0) {
+        run_statements_before(sql, result->refused_statement);
+      }
       return Decision::rejected;
     case Outcome::rewritten:
       metrics_.statements_rewritten.fetch_add(1, std::memory_order_relaxed);
@@ -527,6 +530,23 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
       break;
   }
   return Decision::forward;
+}
+
+void FrontendHandler::run_statements_before(std::string_view sql, std::size_t refused) {
+  const auto start = rewrite::statement_start(sql, refused);
+  // The session changes the proxy follows are taken from the text as a whole.
+  if (!start || rewrite::may_change_session(sql.substr(0, *start))) {
+    return;
+  }
+  std::string before;
+  const TextRewrite result = rewrite_.rewrite(sql.substr(0, *start), true, before);
+  if (!result || result->outcome == rewrite::Outcome::unchanged) {
+    replacement_.insert(0, sql.substr(0, *start));
+  } else if (result->outcome == rewrite::Outcome::rewritten && !result->copy &&
+             result->hidden_statements.empty()) {
+    replacement_.insert(0, result.sql());
+  }
+  // Otherwise (a COPY transformed or staged, a look-up in the catalog) the text is refused whole.
 }
 
 TextRewrite FrontendHandler::staged_outside_query(const rewrite::RewriteResult& staged) {

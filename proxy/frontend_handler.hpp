@@ -55,6 +55,10 @@ class FrontendHandler {
   /// send in replacement_.
   enum class Decision { forward, rewritten, rejected, suspend };
   Decision decide(std::string_view sql, bool from_query = false);
+  /// Puts in front of a simple Query's refusal the statements before the refused one, as the
+  /// session's flags rewrite them: Postgres runs a text's statements up to its error, so a BEGIN
+  /// among them leaves the session in a failed block (and a COMMIT keeps what it committed).
+  void run_statements_before(std::string_view sql, std::size_t refused);
   /// A staged COPY's text sent with Parse, as unsupported: refused, or forwarded as written
   /// under passthrough. Out of line: rare.
   static TextRewrite staged_outside_query(const rewrite::RewriteResult& staged);

@@ -1585,6 +1585,27 @@ class UnsupportedTest(RewriteCase):
                                               (8, "inactive", None),
                                               (9, "inactive", "inactive")])
 
+    def test_a_text_refused_after_begin_leaves_a_failed_block_as_an_error_would(self):
+        refused = UNSUPPORTED[1][1]
+        with self.raw_session() as conn:
+            messages = conn.simple("BEGIN; INSERT INTO users (id, status) VALUES (5, 'inactive'); "
+                                   f"{refused}; SELECT 1")
+            self.assertEqual(wire.kinds(messages) + messages[-1][1], b"CCEZE")
+            self.assertEqual(wire.errors(messages)[0]["C"], "0A000")
+            self.assertIn(RENAME, wire.errors(messages)[0]["M"])
+            messages = conn.simple("INSERT INTO users (id, status) VALUES (6, 'inactive')")
+            self.assertEqual(wire.errors(messages)[0]["C"], "25P02")
+            messages = conn.simple("ROLLBACK")
+            self.assertEqual(wire.kinds(messages) + messages[-1][1], b"CZI")
+            # The statements before the refused one run as the flags rewrite them: a SAVEPOINT
+            # rolled back to keeps the INSERT, which wrote both columns.
+            messages = conn.simple("BEGIN; INSERT INTO users (id, status) VALUES (7, 'inactive');"
+                                   f" SAVEPOINT s; {refused}")
+            self.assertEqual(wire.kinds(messages) + messages[-1][1], b"CCCEZE")
+            self.assertEqual(wire.kinds(conn.simple("ROLLBACK TO s; COMMIT")), b"CCZ")
+        self.assertEqual(self.rows("users"), [(1, "active", "active"), (2, "active", "active"),
+                                              (7, "inactive", "inactive")])
+
     def test_rejected_statement_in_psycopg_pipeline_and_prepared(self):
         with self.connect() as conn:
             with self.assertRaises(errors.FeatureNotSupported):
