@@ -1581,6 +1581,10 @@ class UnsupportedTest(RewriteCase):
         proxied = self.segments(self.host, self.port, sleep + wire.sync() + refused +
                                 wire.sync() + sleep + wire.sync() + refused + wire.sync(), 4)
         self.assertEqual(proxied, (["12DCZ:I", "EZ:I", "12DCZ:I", "EZ:I"], ["0A000", "0A000"]))
+        # Simple Queries pipelined behind a running one: the server raises the refusal in turn.
+        proxied = self.segments(self.host, self.port, wire.query("SELECT pg_sleep(0.2)") +
+                                wire.query(UNSUPPORTED[1][1]) + wire.query("SELECT 2"), 3)
+        self.assertEqual(proxied, (["TDCZ:I", "EZ:I", "TDCZ:I"], ["0A000"]))
         self.assertEqual(self.rows("users"), [(1, "active", "active"), (2, "active", "active"),
                                               (8, "inactive", None),
                                               (9, "inactive", "inactive")])
