@@ -55,6 +55,9 @@ void FrontendHandler::on_streamed(char type) { sent(type); }
 
 void FrontendHandler::sent(char type, bool hidden, bool settles) {
   state_.tracker.on_frontend(type);
+  batch_begun_ = type != fe::kQuery && type != fe::kSync && type != fe::kFunctionCall &&
+                 (batch_begun_ || type == fe::kParse || type == fe::kBind || type == fe::kExecute ||
+                  type == fe::kDescribe || type == fe::kClose);
   if ((type == fe::kQuery || type == fe::kSync) && !state_.request_started) {
     state_.request_started = std::chrono::steady_clock::now();
   }
@@ -87,7 +90,7 @@ void FrontendHandler::reject_batch(const std::string& rejection, protocol::Messa
   // The server raises the rejection itself (so a transaction block fails as it would for a
   // real error); its ReadyForQuery is hidden and the client's batch is dropped up to its Sync,
   // which then earns the ReadyForQuery the client expects, after those of its earlier Syncs.
-  state_.readies_to_drop.drop_after(state_.tracker.outstanding());
+  state_.readies_to_drop.drop_after(state_.tracker.outstanding(), batch_begun_);
   protocol::encode_query(out, rejection);
   sent(fe::kQuery);
   ++state_.rejections_pending;

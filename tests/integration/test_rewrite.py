@@ -1581,6 +1581,14 @@ class UnsupportedTest(RewriteCase):
         proxied = self.segments(self.host, self.port, sleep + wire.sync() + refused +
                                 wire.sync() + sleep + wire.sync() + refused + wire.sync(), 4)
         self.assertEqual(proxied, (["12DCZ:I", "EZ:I", "12DCZ:I", "EZ:I"], ["0A000", "0A000"]))
+        # A refusal after a statement the server fails in the same segment: the server skips the
+        # rejection up to the Sync, as it would skip the refused statement.
+        for first, kinds in (("SELECT * FROM no_such_table", "EZ:I"), ("SELECT 1", "12DCEZ:I")):
+            proxied = self.segments(self.host, self.port, wire.parse(first) + wire.bind() +
+                                    wire.execute() + refused + wire.sync() +
+                                    wire.parse("SELECT 2") + wire.bind() + wire.execute() +
+                                    wire.sync(), 2)
+            self.assertEqual(proxied[0], [kinds, "12DCZ:I"], first)
         # Simple Queries pipelined behind a running one: the server raises the refusal in turn.
         proxied = self.segments(self.host, self.port, wire.query("SELECT pg_sleep(0.2)") +
                                 wire.query(UNSUPPORTED[1][1]) + wire.query("SELECT 2"), 3)
