@@ -74,6 +74,16 @@ void ExtendedState::on_backend(char type, std::span<const std::byte> body) {
   }
 }
 
+void ExtendedState::query_skipped() {
+  for (auto it = unanswered_.begin(); it != unanswered_.end(); ++it) {
+    if (*it == Event::simple) {
+      unanswered_.erase(it);
+      --outstanding_;
+      return;
+    }
+  }
+}
+
 bool ExtendedState::idle() const {
   return unanswered_.empty() && !copy_in_ && status_ == TransactionStatus::idle;
 }

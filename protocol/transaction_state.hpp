@@ -42,6 +42,9 @@ class ExtendedState {
   /// True between CopyInResponse (or CopyBothResponse) and the client's
   /// CopyDone or CopyFail.
   bool in_copy_in() const { return copy_in_; }
+  /// The server skipped the first Query still unanswered: an error in the extended-protocol
+  /// messages before it in the same batch makes it skip everything up to the Sync.
+  void query_skipped();
 
  private:
   enum class Event : std::uint8_t {

@@ -88,8 +88,7 @@ class BackendHandler {
         metrics_.observe_query_seconds(took.count());
         state_.request_started.reset();
       }
-      if (state_.ready_to_drop > 0) {
-        --state_.ready_to_drop;
+      if (state_.readies_to_drop.on_ready()) {
         return FrameAction::drop;
       }
       if (state_.at_boundary()) {
@@ -103,7 +102,14 @@ class BackendHandler {
     } else if (frame.type == be::kErrorResponse) {
       ended_in_rollback_ = true;
       state_.error_before_ready = true;
-      count_error(frame.body);
+      const std::string_view code = sqlstate(frame.body);
+      if (!code.empty()) {
+        metrics_.count_error_sqlstate(code);
+      }
+      if (state_.readies_to_drop.on_error(code == "0A000" && state_.rejections_pending > 0))
+          [[unlikely]] {
+        rejection_skipped();
+      }
       if (state_.rejections_pending > 0) {
         return tidy_rejection(frame, out);
       }
@@ -227,22 +233,33 @@ class BackendHandler {
     return FrameAction::replace;
   }
 
-  void count_error(std::span<const std::byte> body) {
+  // An error in the extended-protocol messages before a rejection's Query in its batch: the
+  // server skips the Query up to the Sync, as it would skip the refused message, and answers it
+  // with no ReadyForQuery.
+  void rejection_skipped() {
+    state_.tracker.query_skipped();
+    if (state_.track_replies) {
+      state_.replies.query_skipped();
+    }
+    --state_.rejections_pending;
+  }
+
+  static std::string_view sqlstate(std::span<const std::byte> body) {
     // The SQLSTATE field ('C') is all we need; scan for it without decoding every field.
     protocol::ByteReader reader(body);
     while (auto field = reader.u8()) {
       if (*field == 0) {
-        return;
+        break;
       }
       auto value = reader.cstring();
       if (!value) {
-        return;
+        break;
       }
-      if (*field == 'C' && !value->empty()) {
-        metrics_.count_error_sqlstate(*value);
-        return;
+      if (*field == 'C') {
+        return *value;
       }
     }
+    return {};
   }
 
   static std::string_view command_tag(std::span<const std::byte> body) {

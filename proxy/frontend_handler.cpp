@@ -55,6 +55,9 @@ void FrontendHandler::on_streamed(char type) { sent(type); }
 
 void FrontendHandler::sent(char type, bool hidden, bool settles) {
   state_.tracker.on_frontend(type);
+  batch_begun_ = type != fe::kQuery && type != fe::kSync && type != fe::kFunctionCall &&
+                 (batch_begun_ || type == fe::kParse || type == fe::kBind || type == fe::kExecute ||
+                  type == fe::kDescribe || type == fe::kClose);
   if ((type == fe::kQuery || type == fe::kSync) && !state_.request_started) {
     state_.request_started = std::chrono::steady_clock::now();
   }
@@ -86,11 +89,11 @@ void FrontendHandler::sent(char type, bool hidden, bool settles) {
 void FrontendHandler::reject_batch(const std::string& rejection, protocol::MessageWriter& out) {
   // The server raises the rejection itself (so a transaction block fails as it would for a
   // real error); its ReadyForQuery is hidden and the client's batch is dropped up to its Sync,
-  // which then earns the ReadyForQuery the client expects.
+  // which then earns the ReadyForQuery the client expects, after those of its earlier Syncs.
+  state_.readies_to_drop.drop_after(state_.tracker.outstanding(), batch_begun_);
   protocol::encode_query(out, rejection);
   sent(fe::kQuery);
   ++state_.rejections_pending;
-  ++state_.ready_to_drop;
   state_.rejecting = true;
 }
 
@@ -508,6 +511,9 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
       spdlog::warn("event=statement_rejected session={} reason={}", session_id_,
                    log_value(result->reason));
       replacement_ = rewrite::rejection_sql(result->reason);
+      if (from_query && result->refused_statement > 0) {
+        run_statements_before(sql, result->refused_statement);
+      }
       return Decision::rejected;
     case Outcome::rewritten:
       metrics_.statements_rewritten.fetch_add(1, std::memory_order_relaxed);
@@ -527,6 +533,23 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
       break;
   }
   return Decision::forward;
+}
+
+void FrontendHandler::run_statements_before(std::string_view sql, std::size_t refused) {
+  const auto start = rewrite::statement_start(sql, refused);
+  // The session changes the proxy follows are taken from the text as a whole.
+  if (!start || rewrite::may_change_session(sql.substr(0, *start))) {
+    return;
+  }
+  std::string before;
+  const TextRewrite result = rewrite_.rewrite(sql.substr(0, *start), true, before);
+  if (!result || result->outcome == rewrite::Outcome::unchanged) {
+    replacement_.insert(0, sql.substr(0, *start));
+  } else if (result->outcome == rewrite::Outcome::rewritten && !result->copy &&
+             result->hidden_statements.empty()) {
+    replacement_.insert(0, result.sql());
+  }
+  // Otherwise (a COPY transformed or staged, a look-up in the catalog) the text is refused whole.
 }
 
 TextRewrite FrontendHandler::staged_outside_query(const rewrite::RewriteResult& staged) {

@@ -55,6 +55,10 @@ class FrontendHandler {
   /// send in replacement_.
   enum class Decision { forward, rewritten, rejected, suspend };
   Decision decide(std::string_view sql, bool from_query = false);
+  /// Puts in front of a simple Query's refusal the statements before the refused one, as the
+  /// session's flags rewrite them: Postgres runs a text's statements up to its error, so a BEGIN
+  /// among them leaves the session in a failed block (and a COMMIT keeps what it committed).
+  void run_statements_before(std::string_view sql, std::size_t refused);
   /// A staged COPY's text sent with Parse, as unsupported: refused, or forwarded as written
   /// under passthrough. Out of line: rare.
   static TextRewrite staged_outside_query(const rewrite::RewriteResult& staged);
@@ -208,6 +212,9 @@ class FrontendHandler {
   SqlPreparedStatements sql_prepared_;
   /// Names one text may have prepared again (two hidden CommandCompletes each).
   static constexpr std::size_t kMaxNamesAgain = 64;
+  // Extended-protocol messages were sent since the last Sync or Query: an error in one of them
+  // makes the server skip a rejection raised now (DroppedReadies).
+  bool batch_begun_ = false;
   // Set for the Query about to be sent when statements were put in front of its text.
   std::uint8_t leading_completes_ = 0;
   std::uint32_t leading_confirms_ = 0;

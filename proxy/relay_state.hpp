@@ -11,6 +11,7 @@
 
 #include "protocol/transaction_state.hpp"
 #include "proxy/asio.hpp"
+#include "proxy/dropped_readies.hpp"
 #include "proxy/reply_tracker.hpp"
 
 namespace switchyard::proxy {
@@ -67,7 +68,7 @@ struct RelayState {
   bool error_before_ready = false;
   /// ReadyForQuery messages the client must not see: answers to statements Switchyard sent
   /// on its own (a rejection raised through the server).
-  std::uint32_t ready_to_drop = 0;
+  DroppedReadies readies_to_drop;
   /// Rejections sent upstream whose ErrorResponse has not come back yet.
   std::uint32_t rejections_pending = 0;
   /// Only sessions whose database has migrations pair replies with requests (to hide the

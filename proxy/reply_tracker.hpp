@@ -161,6 +161,15 @@ class ReplyTracker {
     }
   }
 
+  /// The server skipped the Query first in line, after an error in the extended-protocol
+  /// messages before it (on_error stopped there): it goes on skipping up to the Sync.
+  void query_skipped() {
+    if (!pending_.empty() && pending_.front().kind == Sent::query) {
+      pop();
+      on_error();
+    }
+  }
+
   /// ReadyForQuery answers everything up to and including the first Sync or Query.
   void on_ready() {
     while (!pending_.empty()) {

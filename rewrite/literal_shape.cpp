@@ -442,7 +442,7 @@ std::shared_ptr<const RewriteResult> instantiate(const RewriteResult& tmpl,
       tmpl.kinds, tmpl.ddl_on_mapped_table, tmpl.ddl_changes_columns, tmpl.column_list_used,
       tmpl.descendants_changed, tmpl.new_descendants, tmpl.copy, tmpl.hidden_statements,
       tmpl.copy_count_statements, tmpl.staged_because, tmpl.staged_passthrough,
-      tmpl.literals_decide});
+      tmpl.literals_decide, tmpl.refused_statement});
 }
 
 bool same_result(const RewriteResult& a, const RewriteResult& b) {
@@ -458,7 +458,7 @@ bool same_result(const RewriteResult& a, const RewriteResult& b) {
          a.descendants_changed == b.descendants_changed && a.new_descendants == b.new_descendants &&
          a.copy.has_value() == b.copy.has_value() && a.hidden_statements == b.hidden_statements &&
          a.copy_count_statements == b.copy_count_statements &&
-         a.missing.size() == b.missing.size() &&
+         a.refused_statement == b.refused_statement && a.missing.size() == b.missing.size() &&
          a.missing_functions.size() == b.missing_functions.size() &&
          std::equal(a.uses.begin(), a.uses.end(), b.uses.begin(), b.uses.end(), same_use);
 }

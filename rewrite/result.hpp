@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -101,6 +102,9 @@ struct RewriteResult {
   /// A literal of the text decides what its names mean (`SET search_path = 'app'` before a
   /// statement of the same text): the rewrite of its literal shape serves no other text.
   bool literals_decide = false;
+  /// For rejected: the statement (from 0) the reason is about. The ones before it rewrite, and
+  /// a simple Query runs them, as Postgres runs a text's statements up to its error.
+  std::size_t refused_statement = 0;
 };
 
 }  // namespace switchyard::rewrite

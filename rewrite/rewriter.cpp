@@ -94,8 +94,10 @@ RewriteResult Rewriter::rewrite(std::string_view sql, const SessionContext& sess
   detail::TokenList tokens(text);
   detail::TextEdits edits(text);
   detail::Analyzer analyzer(migrations_, session, catalog, text, tokens, edits);
+  std::size_t supported = 0;  // statements before the first with a problem
   for (size_t i = 0; i < parsed.tree()->n_stmts; ++i) {
     analyzer.statement(parsed.tree()->stmts[i]);
+    supported += analyzer.problems.empty() ? 1 : 0;
   }
   result.kinds = analyzer.kinds;
   result.uses = analyzer.uses;
@@ -116,6 +118,7 @@ RewriteResult Rewriter::rewrite(std::string_view sql, const SessionContext& sess
     return result;
   }
   if (!analyzer.problems.empty()) {
+    result.refused_statement = supported;
     if (std::any_of(analyzer.problems.begin(), analyzer.problems.end(),
                     [](const detail::Problem& p) {
                       return p.reason.find("cannot locate") != std::string::npos;
@@ -275,6 +278,18 @@ std::string rejection_sql(std::string_view message, std::string_view detail) {
     sql += ", DETAIL = " + msg_tag + std::string(detail) + msg_tag;
   }
   return sql + "; END " + body_tag;
+}
+
+std::optional<std::size_t> statement_start(std::string_view sql, std::size_t index) {
+  const std::string text(sql);
+  PgQuerySplitResult split = pg_query_split_with_parser(text.c_str());
+  std::optional<std::size_t> start;
+  if (split.error == nullptr && index < static_cast<std::size_t>(split.n_stmts) &&
+      split.stmts[index]->stmt_location >= 0) {
+    start = std::min(static_cast<std::size_t>(split.stmts[index]->stmt_location), sql.size());
+  }
+  pg_query_free_split_result(split);
+  return start;
 }
 
 }  // namespace switchyard::rewrite

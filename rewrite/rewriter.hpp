@@ -45,4 +45,8 @@ std::string catalog_needs(const RewriteResult& result);
 /// becomes the error's DETAIL.
 std::string rejection_sql(std::string_view message, std::string_view detail = {});
 
+/// Where statement `index` (from 0) of a text begins: just after the `;` that ends the one before
+/// it. nullopt when the text does not parse into more statements than that.
+std::optional<std::size_t> statement_start(std::string_view sql, std::size_t index);
+
 }  // namespace switchyard::rewrite

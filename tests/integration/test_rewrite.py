@@ -1548,6 +1548,76 @@ class UnsupportedTest(RewriteCase):
         self.assertEqual(self.rows("users"), [(1, "active", "active"), (2, "active", "active"),
                                               (8, "inactive", "inactive")])
 
+    def segments(self, host, port, pipeline, count):
+        """Sends `pipeline` at once and returns the kinds of the replies per ReadyForQuery, with
+        its status, and the errors."""
+        with wire.RawConnection(host, port) as conn:
+            conn.start(postgres.SUPERUSER, self.pg.dbname, password=self.pg.password)
+            conn.send(pipeline)
+            answers = [conn.read_until_ready() for _ in range(count)]
+            self.assertEqual(wire.rows(conn.simple("SELECT 'after'")), [["after"]])
+        return ([(wire.kinds(a) + b":" + bytes(a[-1][1])).decode() for a in answers],
+                [e["C"] for a in answers for e in wire.errors(a)])
+
+    def test_a_refusal_behind_running_syncs_is_answered_in_its_own_segment(self):
+        # [sleep] Sync [refused] Sync [insert] Sync sent at once: the refusal is told after the
+        # first segment's answer, as Postgres tells an error in the second segment.
+        def pipeline(failing, row):
+            return (wire.parse("SELECT pg_sleep(0.3)") + wire.bind() + wire.execute() +
+                    wire.sync() + wire.parse(failing) + wire.bind(["5"]) + wire.execute() +
+                    wire.sync() +
+                    wire.parse("INSERT INTO users (id, status) VALUES ($1, 'inactive')") +
+                    wire.bind([row]) + wire.execute() + wire.sync())
+        expected = ["12DCZ:I", "EZ:I", "12CZ:I"]
+        direct = self.segments(self.pg.host, self.pg.port,
+                               pipeline("SELECT * FROM no_such_table WHERE id = $1", "8"), 3)
+        self.assertEqual(direct, (expected, ["42P01"]))
+        proxied = self.segments(self.host, self.port, pipeline(refused_insert("users", "$1"), "9"),
+                                3)
+        self.assertEqual(proxied, (expected, ["0A000"]))
+        # Two refusals in one pipeline, behind a running segment each.
+        refused = wire.parse(refused_insert("users", "$1")) + wire.bind(["5"]) + wire.execute()
+        sleep = wire.parse("SELECT pg_sleep(0.2)") + wire.bind() + wire.execute()
+        proxied = self.segments(self.host, self.port, sleep + wire.sync() + refused +
+                                wire.sync() + sleep + wire.sync() + refused + wire.sync(), 4)
+        self.assertEqual(proxied, (["12DCZ:I", "EZ:I", "12DCZ:I", "EZ:I"], ["0A000", "0A000"]))
+        # A refusal after a statement the server fails in the same segment: the server skips the
+        # rejection up to the Sync, as it would skip the refused statement.
+        for first, kinds in (("SELECT * FROM no_such_table", "EZ:I"), ("SELECT 1", "12DCEZ:I")):
+            proxied = self.segments(self.host, self.port, wire.parse(first) + wire.bind() +
+                                    wire.execute() + refused + wire.sync() +
+                                    wire.parse("SELECT 2") + wire.bind() + wire.execute() +
+                                    wire.sync(), 2)
+            self.assertEqual(proxied[0], [kinds, "12DCZ:I"], first)
+        # Simple Queries pipelined behind a running one: the server raises the refusal in turn.
+        proxied = self.segments(self.host, self.port, wire.query("SELECT pg_sleep(0.2)") +
+                                wire.query(UNSUPPORTED[1][1]) + wire.query("SELECT 2"), 3)
+        self.assertEqual(proxied, (["TDCZ:I", "EZ:I", "TDCZ:I"], ["0A000"]))
+        self.assertEqual(self.rows("users"), [(1, "active", "active"), (2, "active", "active"),
+                                              (8, "inactive", None),
+                                              (9, "inactive", "inactive")])
+
+    def test_a_text_refused_after_begin_leaves_a_failed_block_as_an_error_would(self):
+        refused = UNSUPPORTED[1][1]
+        with self.raw_session() as conn:
+            messages = conn.simple("BEGIN; INSERT INTO users (id, status) VALUES (5, 'inactive'); "
+                                   f"{refused}; SELECT 1")
+            self.assertEqual(wire.kinds(messages) + messages[-1][1], b"CCEZE")
+            self.assertEqual(wire.errors(messages)[0]["C"], "0A000")
+            self.assertIn(RENAME, wire.errors(messages)[0]["M"])
+            messages = conn.simple("INSERT INTO users (id, status) VALUES (6, 'inactive')")
+            self.assertEqual(wire.errors(messages)[0]["C"], "25P02")
+            messages = conn.simple("ROLLBACK")
+            self.assertEqual(wire.kinds(messages) + messages[-1][1], b"CZI")
+            # The statements before the refused one run as the flags rewrite them: a SAVEPOINT
+            # rolled back to keeps the INSERT, which wrote both columns.
+            messages = conn.simple("BEGIN; INSERT INTO users (id, status) VALUES (7, 'inactive');"
+                                   f" SAVEPOINT s; {refused}")
+            self.assertEqual(wire.kinds(messages) + messages[-1][1], b"CCCEZE")
+            self.assertEqual(wire.kinds(conn.simple("ROLLBACK TO s; COMMIT")), b"CCZ")
+        self.assertEqual(self.rows("users"), [(1, "active", "active"), (2, "active", "active"),
+                                              (7, "inactive", "inactive")])
+
     def test_rejected_statement_in_psycopg_pipeline_and_prepared(self):
         with self.connect() as conn:
             with self.assertRaises(errors.FeatureNotSupported):

@@ -63,6 +63,16 @@ TEST_F(ExtendedStateTest, MultiStatementQueryGetsOneReadyForQuery) {
   EXPECT_TRUE(state_.idle());
 }
 
+TEST_F(ExtendedStateTest, AQuerySkippedAfterAnErrorInItsBatchIsNotAwaited) {
+  send("PBEQS");  // a Query sent inside a batch, skipped after the Execute fails
+  EXPECT_EQ(state_.outstanding(), 2u);
+  receive("12E");
+  state_.query_skipped();
+  EXPECT_EQ(state_.outstanding(), 1u);
+  ready('I');  // the Sync's
+  EXPECT_TRUE(state_.idle());
+}
+
 TEST_F(ExtendedStateTest, TransactionBlockIsNotIdleUntilCommit) {
   send("Q");  // BEGIN
   receive("C");

@@ -220,6 +220,20 @@ TEST(ReplyTrackerTest, AStagedCopysStatementsAreHiddenAndItsInsertToldAsTheCopy)
   EXPECT_TRUE(t.empty());
 }
 
+TEST(ReplyTrackerTest, AQuerySkippedAfterAnErrorInItsBatchIsNotAwaited) {
+  ReplyTracker t;
+  t.on_sent(Sent::parse, false, true);  // the client's named Parse, which fails
+  t.on_sent(Sent::query);               // a rejection raised in the same batch, skipped
+  t.on_sent(Sent::sync);
+  t.on_sent(Sent::parse, true);  // an injected Parse of the next batch
+  t.on_error();
+  t.query_skipped();
+  t.on_ready();  // the Sync's
+  EXPECT_TRUE(t.has_settled());
+  EXPECT_FALSE(t.take_settled());
+  EXPECT_TRUE(t.on_complete(Sent::parse));  // paired with the next batch's Parse, hidden
+}
+
 TEST(ReplyTrackerTest, AnErrorInAStagedCopyLeavesNothingToWatch) {
   ReplyTracker t;
   t.on_sent(Sent::query);

@@ -57,6 +57,35 @@ TEST(RejectionSqlTest, ADetailIsQuotedLikeTheMessage) {
   EXPECT_EQ(rejection_sql("m", "").find("DETAIL"), std::string::npos);
 }
 
+// A simple Query runs the statements before the refused one (as Postgres runs a text's statements
+// up to its error): the refusal says which one it is about, and where that one begins.
+TEST(RefusedStatementTest, TellsWhichStatementIsRefusedAndWhereItBegins) {
+  const Rewriter rw({users_migration(Writes::both, Reads::old_column)});
+  const std::string refused = "DO $$ BEGIN UPDATE users SET status = 'x'; END $$";
+  struct Case {
+    std::string sql;
+    std::size_t refused_statement;
+    std::string refused_from;  // the text from where the refused statement begins
+  };
+  const Case cases[] = {
+      {refused, 0, refused},
+      {"BEGIN; " + refused + "; SELECT 1", 1, " " + refused + "; SELECT 1"},
+      {"begin;insert into users (id, status) values (1, 'a');" + refused, 2, refused},
+      {"BEGIN;; SAVEPOINT s; /* c */ " + refused, 2, " /* c */ " + refused},
+      {"SELECT 1; " + refused + "; " + refused, 1, " " + refused + "; " + refused},
+  };
+  for (const Case& c : cases) {
+    const RewriteResult result = rw.rewrite(c.sql, {}, make_catalog());
+    EXPECT_EQ(result.outcome, Outcome::rejected) << c.sql;
+    EXPECT_EQ(result.refused_statement, c.refused_statement) << c.sql;
+    const auto start = statement_start(c.sql, c.refused_statement);
+    ASSERT_TRUE(start.has_value()) << c.sql;
+    EXPECT_EQ(c.sql.substr(*start), c.refused_from) << c.sql;
+  }
+  EXPECT_EQ(statement_start("SELECT 1; SELECT 2", 2), std::nullopt);
+  EXPECT_EQ(statement_start("SELECT (", 0), std::nullopt);
+}
+
 // Template, and a word of the error ("" = accepted).
 TEST(ValidateTransformTest, AcceptsExpressionsOfTheValueOnly) {
   const std::pair<const char*, const char*> cases[] = {
