@@ -432,14 +432,20 @@ class AdminTest(IntegrationCase):
             idle.execute("SELECT 1")
             held.execute("SELECT 1")  # psycopg's implicit BEGIN: the transaction is open
             self.assertEqual(p.metrics().get("switchyard_sessions_on_old_generation"), 0)
+            # A reload that changes no migration (a comment added) leaves it on the same flags.
             generation = p.generation()
+            p.write_config("# reviewed\n" + p.config_text())
+            p.wait_for_generation(generation + 1)
+            self.assertEqual(p.metrics().get("switchyard_sessions_on_old_generation"), 0)
+            self.assertIsNone(p.config_page()["oldest_session_generation"])
             p.migrations[0]["writes"] = "both"
             p.write_config()
-            p.wait_for_generation(generation + 1)
+            p.wait_for_generation(generation + 2)
             # The idle session moves at its next statement: only the open transaction counts.
             self.assertEqual(p.metrics().get("switchyard_sessions_on_old_generation"), 1)
             page = p.config_page()
             self.assertEqual(page["sessions_on_old_generation"], 1)
+            # The generation that brought the flags it runs under, before the comment's.
             self.assertEqual(page["oldest_session_generation"], generation)
             # What it stands for: the held transaction still writes the old column alone.
             held.execute("UPDATE users SET status = 'late' WHERE id = 2")
