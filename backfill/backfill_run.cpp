@@ -7,6 +7,7 @@
 #include "backfill/interrupt.hpp"
 #include "backfill/old_transactions.hpp"
 #include "backfill/progress_store.hpp"
+#include "backfill/proxy_census.hpp"
 #include "backfill/reporter.hpp"
 #include "backfill/runs.hpp"
 #include "backfill/table_info.hpp"
@@ -39,9 +40,10 @@ struct BatchResult {
 
 class Backfill {
  public:
-  Backfill(const Options& options, const config::Migration& migration, PgConnection& connection,
-           const TableSpec& spec)
+  Backfill(const Options& options, const config::Config& config, const config::Migration& migration,
+           PgConnection& connection, const TableSpec& spec)
       : options_(options),
+        config_(config),
         migration_(migration),
         connection_(connection),
         spec_(spec),
@@ -58,6 +60,7 @@ class Backfill {
   void rollback() { connection_.exec("ROLLBACK"); }
 
   const Options& options_;
+  const config::Config& config_;
   const config::Migration& migration_;
   PgConnection& connection_;
   const TableSpec& spec_;
@@ -68,6 +71,33 @@ class Backfill {
 };
 
 void Backfill::warn_of_old_transactions(Reporter& reporter) {
+  const std::string& written =
+      spec_.fill == Direction::to_old ? spec_.new_column : spec_.old_column;
+  const std::string consequence =
+      "a session keeps the flags its transaction began under until it ends: what they write to " +
+      written +
+      " from now on is left behind by this backfill. Wait for them to end before backfilling, or "
+      "run switchyard verify (and backfill --restart) after";
+  // The proxy counts its own sessions exactly; the file's mtime is the save time only when
+  // nothing kept an older one (cp -p, rsync -t, tar).
+  std::string unasked = "the config has no [admin] address to ask the proxy";
+  if (config_.admin) {
+    static constexpr std::chrono::seconds kAskTimeout{2};
+    auto asked = ask_sessions_on_old_generation(config_.admin->address, kAskTimeout);
+    if (const auto* count = std::get_if<std::uint64_t>(&asked)) {
+      if (*count > 0) {
+        reporter.event(
+            "warn", "backfill_old_transactions",
+            {{"sessions_on_old_generation", std::to_string(*count)},
+             {"meaning", "the proxy at its [admin] address counts " + std::to_string(*count) +
+                             " session(s) inside a transaction begun under other "
+                             "flags than its running config's; " +
+                             consequence}});
+      }
+      return;
+    }
+    unasked = "the proxy's [admin] endpoint did not answer (" + std::get<std::string>(asked) + ")";
+  }
   std::error_code error;
   const auto saved = std::filesystem::last_write_time(options_.config_path, error);
   if (error) {
@@ -78,17 +108,13 @@ void Backfill::warn_of_old_transactions(Reporter& reporter) {
   if (old == nullptr || old->empty()) {
     return;  // advice only: a failed look does not stop the backfill
   }
-  const std::string& written =
-      spec_.fill == Direction::to_old ? spec_.new_column : spec_.old_column;
   reporter.event(
       "warn", "backfill_old_transactions",
       {{"transactions", describe(*old)},
        {"meaning",
-        "these transactions began before the config file was last saved, and a session keeps "
-        "the flags its transaction began under until it ends: what they write to " +
-            written +
-            " from now on is left behind by this backfill. Wait for them to end before "
-            "backfilling, or run switchyard verify (and backfill --restart) after"}});
+        "these transactions began before the config file's mtime, taken as the "
+        "time it was saved (" +
+            unasked + "; a file copied with its mtime kept hides them), and " + consequence}});
 }
 
 std::optional<std::string> explain(PgConnection& connection, const std::string& sql) {
@@ -473,8 +499,9 @@ int Backfill::dry_run() {
 
 }  // namespace
 
-int run_backfill(const Options& options, const config::Config&, const config::Migration& migration,
-                 PgConnection& connection, const TableSpec& spec) {
+int run_backfill(const Options& options, const config::Config& config,
+                 const config::Migration& migration, PgConnection& connection,
+                 const TableSpec& spec) {
   catch_interrupts();
   const FillChoice choice = choose_fill(options.fill, migration.writes, migration.reads);
   if (!choice.error.empty()) {
@@ -487,7 +514,7 @@ int run_backfill(const Options& options, const config::Config&, const config::Mi
   }
   TableSpec filled = spec;
   filled.fill = choice.fill;
-  Backfill backfill(options, migration, connection, filled);
+  Backfill backfill(options, config, migration, connection, filled);
   return backfill.run();
 }
 

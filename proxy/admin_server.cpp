@@ -126,7 +126,7 @@ awaitable<Reply> route(const AdminServer::Shared& shared, std::string_view path)
                     config_page(*snapshot, shared.reload_status(), shared.state->draining(),
                                 shared.state->catalog_check(),
                                 shared.state->metrics.total()->open_transactions.older_than(
-                                    snapshot->generation))};
+                                    snapshot->flags_generation))};
   }
   co_return text_reply(http::status::not_found,
                        "not found; try /metrics, /healthz, /readyz or /config\n");

@@ -141,7 +141,7 @@ class BackendHandler {
       return;
     }
     if (in_block) {
-      state_.block_generation = rewrite_.generation();
+      state_.block_generation = rewrite_.snapshot().flags_generation;
       metrics_.open_transactions.began(state_.block_generation);
     } else {
       metrics_.open_transactions.ended(state_.block_generation);

@@ -276,9 +276,13 @@ std::optional<std::string> FrontendHandler::stale_sql_execute(const rewrite::Sql
   return std::nullopt;
 }
 
-std::optional<std::string> FrontendHandler::rewritten_now(std::string_view text, bool from_query) {
+std::optional<std::string> FrontendHandler::rewritten_now(
+    std::string_view text, bool from_query, std::shared_ptr<const rewrite::RewriteResult>* result) {
   std::string filled;
   TextRewrite now = rewrite_.rewrite(text, from_query, filled);
+  if (result != nullptr) {
+    *result = now.result;
+  }
   if (!now) {
     return std::string(text);
   }
@@ -335,12 +339,15 @@ std::optional<std::string> FrontendHandler::prepare_sql_again(const std::string&
   if (prepare == nullptr || !state_.track_replies || prepared_.find(name) != nullptr) {
     return std::nullopt;
   }
-  std::optional<std::string> now = rewritten_now(*prepare, /*from_query=*/true);
+  std::shared_ptr<const rewrite::RewriteResult> uses;
+  std::optional<std::string> now = rewritten_now(*prepare, /*from_query=*/true, &uses);
   if (!now) {
     return std::nullopt;  // the flags now refuse it, or the catalog cannot tell
   }
   std::string statements = rewrite::sql_prepare_again(name, *now);
-  sql_prepared_.reprepare_sent(name, *prepare, std::move(*now), rewrite_.epoch(), reprepare);
+  // Its EXECUTEs count as the text does now: unchanged after a flip back.
+  sql_prepared_.reprepare_sent(name, *prepare, std::move(*now), rewrite_.epoch(), reprepare,
+                               uses && !uses->uses.empty() ? std::move(uses) : nullptr);
   spdlog::debug("event=sql_reprepare session={} statement={} generation={}", session_id_,
                 log_value(name), rewrite_.generation());
   metrics_.statements_reprepared.fetch_add(1, std::memory_order_relaxed);

@@ -165,7 +165,9 @@ class FrontendHandler {
   bool rewrite_still(std::string_view text, bool from_query, std::string_view sent);
   /// The text the session's flags now send for `text`; nullopt when they refuse it or the
   /// catalog cannot tell (then awaiting_catalog_ is set while a look-up may help).
-  std::optional<std::string> rewritten_now(std::string_view text, bool from_query);
+  std::optional<std::string> rewritten_now(
+      std::string_view text, bool from_query,
+      std::shared_ptr<const rewrite::RewriteResult>* result = nullptr);
   void record_sql_prepared(const rewrite::SqlPrepared& found, std::string_view sql,
                            std::string_view sent);
   /// Counts the migration uses of the statements a text EXECUTEs that were PREPAREd alone.

@@ -8,13 +8,14 @@
 
 namespace switchyard::proxy {
 
-/// Transaction blocks open now, by the config generation they run under. A session keeps the
+/// Transaction blocks open now, by the flags generation they run under (Snapshot::
+/// flags_generation: a reload that changes no migration keeps it). A session keeps the
 /// generation it adopted until its transaction ends (DESIGN §4), so one that began before a
-/// reload writes under the flags before it: a backfill started then can pass a row before
-/// such a session writes its old column alone (docs/operations.md, step 3). Changed when a
-/// block begins or ends, never per statement; one per metrics block, so a worker only touches
-/// its own cache lines. A generation counts in slot generation % kSlots: a block that outlives
-/// kSlots reloads still counts as older, under a later generation's number.
+/// reload that changed the flags writes under the flags before it: a backfill started then can pass
+/// a row before such a session writes its old column alone (docs/operations.md, step 3). Changed
+/// when a block begins or ends, never per statement; one per metrics block, so a worker only
+/// touches its own cache lines. A generation counts in slot generation % kSlots: a block that
+/// outlives kSlots reloads still counts as older, under a later generation's number.
 class GenerationCensus {
  public:
   static constexpr std::size_t kSlots = 256;

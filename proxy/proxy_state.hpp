@@ -54,6 +54,10 @@ struct MigrationDescendants {
 /// shared_ptr to the one they adopted and switch only at a transaction boundary.
 struct Snapshot {
   std::uint64_t generation = 0;
+  /// The generation whose migration flags and transforms this one runs: a reload that changes
+  /// none of them (a comment, a catalog change) keeps its predecessor's. Open transactions are
+  /// counted by it, so that only those under other flags count as on an old generation.
+  std::uint64_t flags_generation = 0;
   std::shared_ptr<const config::Config> config;
   std::shared_ptr<ssl::context> client_tls;    // null: SSLRequest is answered 'N'
   std::shared_ptr<ssl::context> upstream_tls;  // null: tls = disable
@@ -129,12 +133,18 @@ class ProxyState {
   std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   void publish(std::shared_ptr<const Snapshot> next) {
     const std::uint64_t generation = next->generation;
+    const std::uint64_t flags_generation = next->flags_generation;
     metrics.shared().config_generation.store(generation, std::memory_order_relaxed);
     {
       std::lock_guard lock(snapshot_mutex_);
       snapshot_.swap(next);
     }
+    flags_generation_.store(flags_generation, std::memory_order_relaxed);
     generation_.store(generation, std::memory_order_release);
+  }
+  /// The latest snapshot's flags_generation.
+  std::uint64_t flags_generation() const {
+    return flags_generation_.load(std::memory_order_acquire);
   }
   /// Sets (or, null, clears) the reloader that request_rebuild() asks; not owned. Clearing
   /// waits for calls in progress, so stop the reloader first (its waits then return at once).
@@ -202,6 +212,7 @@ class ProxyState {
   mutable std::mutex snapshot_mutex_;
   std::shared_ptr<const Snapshot> snapshot_;  // guarded by snapshot_mutex_
   std::atomic<std::uint64_t> generation_{0};
+  std::atomic<std::uint64_t> flags_generation_{0};
   std::atomic<std::uint64_t> next_session_id_{1};
   std::atomic<bool> draining_{false};
   mutable std::mutex catalog_check_mutex_;

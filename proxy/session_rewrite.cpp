@@ -182,14 +182,13 @@ TextRewrite SessionRewrite::refuse_new_descendant(std::string_view sql) const {
   return {};
 }
 
-TextRewrite SessionRewrite::refusal_naming_tables(std::string_view sql,
-                                                  std::string_view why) const {
-  // Under the policy of the migrations whose table the text names.
+template <typename Pick>
+TextRewrite SessionRewrite::refusal_naming(Pick pick, std::string_view why) const {
   rewrite::RewriteResult refusal;
   bool reject = false;
   std::string names;
   for (const rewrite::Migration& m : rules_->rewriter->migrations()) {
-    if (!rewrite::detail::icontains(sql, rewrite::detail::lower_ascii(m.table)) ||
+    if (!pick(m) ||
         std::any_of(refusal.uses.begin(), refusal.uses.end(),
                     [&](const rewrite::MigrationUse& u) { return u.migration == m.name; })) {
       continue;
@@ -201,6 +200,15 @@ TextRewrite SessionRewrite::refusal_naming_tables(std::string_view sql,
   refusal.outcome = reject ? rewrite::Outcome::rejected : rewrite::Outcome::passthrough_unsupported;
   refusal.reason = "migration " + names + ": " + std::string(why);
   return {std::make_shared<const rewrite::RewriteResult>(std::move(refusal)), std::nullopt};
+}
+
+TextRewrite SessionRewrite::refusal_naming_tables(std::string_view sql,
+                                                  std::string_view why) const {
+  return refusal_naming(
+      [&](const rewrite::Migration& m) {
+        return rewrite::detail::icontains(sql, rewrite::detail::lower_ascii(m.table));
+      },
+      why);
 }
 
 TextRewrite SessionRewrite::refuse_nonstandard_strings(std::string_view sql) const {
@@ -248,12 +256,22 @@ TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query, std::
   TextRewrite result = rewrite_text(sql, from_query, filled);
   // The catalog connection sees this transaction's DDL only once it commits: a column list
   // taken from it now may lack a column just added, or name one just dropped.
-  if (columns_pending_ && result && result->column_list_used &&
-      (result->outcome == rewrite::Outcome::rewritten ||
-       result->outcome == rewrite::Outcome::unchanged)) [[unlikely]] {
-    return refusal_naming_tables(sql, rewrite::kColumnsChangedInTransaction);
+  if (columns_changed_.empty() || rules_ == nullptr || !result ||
+      (result->outcome != rewrite::Outcome::rewritten &&
+       result->outcome != rewrite::Outcome::unchanged)) [[likely]] {
+    return result;
   }
-  return result;
+  auto changed = [&](const rewrite::Migration& m) {
+    const auto& used = result->column_lists_used;
+    return std::find(used.begin(), used.end(), m.name) != used.end() &&
+           std::find(columns_changed_.begin(), columns_changed_.end(), m.name) !=
+               columns_changed_.end();
+  };
+  const auto& migrations = rules_->rewriter->migrations();
+  if (std::none_of(migrations.begin(), migrations.end(), changed)) {
+    return result;
+  }
+  return refusal_naming(changed, rewrite::kColumnsChangedInTransaction);
 }
 
 TextRewrite SessionRewrite::rewrite_text(std::string_view sql, bool from_query,
@@ -477,7 +495,7 @@ void SessionRewrite::after_transaction() {
     follow_roles();
   }
   new_descendants_.clear();
-  columns_pending_ = false;
+  columns_changed_.clear();
   if (!ddl_pending_ || rules_ == nullptr) {
     return;
   }

@@ -67,7 +67,9 @@ class SessionRewrite {
   /// the rules built again when it added or removed a partition or child of one.
   void note_ddl(const rewrite::RewriteResult& result) {
     ddl_pending_ = true;
-    columns_pending_ = columns_pending_ || result.ddl_changes_columns;
+    for (const std::string& name : result.columns_changed) {
+      rewrite::add_name(columns_changed_, name);
+    }
     descendants_pending_ = descendants_pending_ || result.descendants_changed;
     new_descendants_.insert(new_descendants_.end(), result.new_descendants.begin(),
                             result.new_descendants.end());
@@ -131,6 +133,9 @@ class SessionRewrite {
   TextRewrite refuse_nonstandard_strings(std::string_view sql) const;
   /// A refusal of `sql`, `why`, under the policy of the migrations whose tables it names.
   TextRewrite refusal_naming_tables(std::string_view sql, std::string_view why) const;
+  /// A refusal, `why`, under the policy of the migrations `pick` chooses by name.
+  template <typename Pick>
+  TextRewrite refusal_naming(Pick pick, std::string_view why) const;
   /// A text's rewrite from its literal shape's, from this session's recent shapes or the
   /// shared shape cache, its text written to `filled`; null when the shape has none that can
   /// be reused.
@@ -197,9 +202,10 @@ class SessionRewrite {
   std::uint64_t epoch_ = 0;
   const DatabaseRewrite* rules_ = nullptr;
   bool ddl_pending_ = false;
-  // DDL that may change a mapped table's columns passed in the open transaction: a text whose
-  // rewrite takes a column list from the catalog is refused until it ends.
-  bool columns_pending_ = false;
+  // The migrations whose table DDL that may change its columns named in the open transaction: a
+  // text whose rewrite takes one of those tables' column list from the catalog is refused until
+  // it ends.
+  std::vector<std::string> columns_changed_;
   bool descendants_pending_ = false;
   // The rewrite reads strings as Postgres does with standard_conforming_strings on (as the
   // parser it uses does): with it off, a backslash in a string can end it elsewhere.

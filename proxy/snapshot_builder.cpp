@@ -398,6 +398,16 @@ rewrite::Migration to_rewrite_migration(const config::Migration& m) {
   return out;
 }
 
+bool same_migration_flags(const config::Config& a, const config::Config& b) {
+  auto same = [&](const config::Migration& x, const config::Migration& y) {
+    config::Migration x_here = x;
+    x_here.line = y.line;  // where it stands in the file changes nothing it does
+    return x_here == y && a.effective_database(x) == b.effective_database(y);
+  };
+  return std::equal(a.migrations.begin(), a.migrations.end(), b.migrations.begin(),
+                    b.migrations.end(), same);
+}
+
 std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_snapshot(
     config::Config config, std::uint64_t generation, BuildOptions options) {
   std::vector<std::string> errors;
@@ -549,6 +559,11 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
   if (!errors.empty()) {
     return errors;
   }
+  const Snapshot* previous = options.previous.get();
+  snapshot->flags_generation =
+      previous != nullptr && previous->config && same_migration_flags(*previous->config, config)
+          ? previous->flags_generation
+          : generation;
   snapshot->config = std::make_shared<const config::Config>(std::move(config));
   return std::shared_ptr<const Snapshot>(std::move(snapshot));
 }

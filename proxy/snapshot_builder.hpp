@@ -26,6 +26,10 @@ struct BuildOptions {
   bool* unreachable = nullptr;
 };
 
+/// Whether two configs give every migration the same flags, transforms and policy (in the same
+/// order): a transaction begun under one writes and reads as under the other.
+bool same_migration_flags(const config::Config& a, const config::Config& b);
+
 /// Turns a validated config into a runnable snapshot: loads TLS material, validates transforms,
 /// checks every migration's table and columns against the catalog and preloads it, so a
 /// reload with a bad certificate or a missing column fails before it takes effect.

@@ -50,20 +50,19 @@ const std::string* SqlPreparedStatements::sole_prepare(const std::string& name) 
 }
 
 void SqlPreparedStatements::reprepare_sent(const std::string& name, std::string_view prepare,
-                                           std::string sent, std::uint64_t epoch,
-                                           std::uint32_t id) {
+                                           std::string sent, std::uint64_t epoch, std::uint32_t id,
+                                           std::shared_ptr<const rewrite::RewriteResult> uses) {
   std::vector<Text>& texts = by_name_[name];
   auto same = std::find_if(texts.begin(), texts.end(),
                            [&](const Text& t) { return t.text == prepare && t.sent == sent; });
   if (same != texts.end()) {
     same->epoch = epoch;
     same->pending = id;
+    same->uses = std::move(uses);
     return;
   }
   // Copied before push_back, which may move the text `prepare` views.
   std::string text(prepare);
-  // The columns the statement names, and so its uses, stay what they were.
-  auto uses = texts.empty() ? nullptr : texts.back().uses;
   texts.push_back(Text{text, std::move(sent), std::move(text), epoch, id, std::move(uses)});
 }
 

@@ -55,10 +55,11 @@ class SqlPreparedStatements {
   const std::string* sole_prepare(const std::string& name);
 
   /// Switchyard's re-prepare number `id` of `name` was sent: `prepare` rewritten into `sent`
-  /// under `epoch`. The server has it once it answers (reprepare_answered); until then it
-  /// may still have any of the texts before.
+  /// under `epoch`, whose EXECUTEs count `uses`. The server has it once it answers
+  /// (reprepare_answered); until then it may still have any of the texts before.
   void reprepare_sent(const std::string& name, std::string_view prepare, std::string sent,
-                      std::uint64_t epoch, std::uint32_t id);
+                      std::uint64_t epoch, std::uint32_t id,
+                      std::shared_ptr<const rewrite::RewriteResult> uses = nullptr);
   /// The server answered re-prepare `id`: under its name it has that text only.
   void reprepare_answered(std::uint32_t id);
   /// A number for the next re-prepare, never 0.

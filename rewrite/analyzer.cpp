@@ -154,16 +154,18 @@ bool Analyzer::column_list_usable(const Relation& rel) {
   if (rel.migrations.empty()) {
     return true;
   }
-  column_list_used = true;
-  if (!ddl_changes_columns) {
-    return true;
-  }
+  bool usable = true;
   for (const Migration* m : rel.migrations) {
-    involved.insert(m);
-    problems.push_back(
-        Problem{m, "migration \"" + m->name + "\": " + std::string(kColumnsChangedInTransaction)});
+    add_name(column_lists_used, m->name);
+    if (std::find(columns_changed.begin(), columns_changed.end(), m->name) !=
+        columns_changed.end()) {
+      involved.insert(m);
+      problems.push_back(Problem{
+          m, "migration \"" + m->name + "\": " + std::string(kColumnsChangedInTransaction)});
+      usable = false;
+    }
   }
-  return false;
+  return usable;
 }
 
 bool Analyzer::text_mentions_mapped_table(std::string_view text) const {
@@ -241,12 +243,12 @@ void Analyzer::mark_descendants_change(const Node* stmt) {
 }
 
 void Analyzer::mark_ddl(const Node* stmt) {
-  bool named = false;
+  std::vector<std::string> named;
   auto check = [&](std::string_view name) {
     for (const Migration& m : migrations_) {
       if (m.table == name) {
         ddl_on_mapped_table = true;
-        named = true;
+        add_name(named, m.name);
       }
     }
   };
@@ -305,7 +307,9 @@ void Analyzer::mark_ddl(const Node* stmt) {
     case PG_QUERY__NODE__NODE_RENAME_STMT:
     case PG_QUERY__NODE__NODE_DROP_STMT:
     case PG_QUERY__NODE__NODE_CREATE_STMT:
-      ddl_changes_columns = ddl_changes_columns || named;
+      for (const std::string& name : named) {
+        add_name(columns_changed, name);
+      }
       break;
     default:
       break;

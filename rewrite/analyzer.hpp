@@ -120,8 +120,8 @@ class Analyzer {
   std::vector<MigrationUse> uses;
   std::vector<StatementKind> kinds;
   bool ddl_on_mapped_table = false;
-  bool ddl_changes_columns = false;
-  bool column_list_used = false;
+  std::vector<std::string> columns_changed;
+  std::vector<std::string> column_lists_used;
   bool descendants_changed = false;
   std::vector<NewDescendant> new_descendants;
   bool literals_decide = false;
@@ -145,7 +145,7 @@ class Analyzer {
   MigrationUse& use(const Migration* m);
   void mark_ddl(const Node* stmt);
   /// Called before a mapped table's column list is taken from the catalog: notes it, and refuses
-  /// it (false) after DDL that may change a mapped table's columns earlier in the text.
+  /// it (false) after DDL earlier in the text that may change that table's columns.
   bool column_list_usable(const Relation& rel);
   /// `min(col)` / `max(col)`, plain (no FILTER, OVER, DISTINCT or ORDER BY inside).
   static bool min_or_max_of_a_column(const PgQuery__FuncCall* fc);

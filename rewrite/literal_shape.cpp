@@ -439,7 +439,7 @@ std::shared_ptr<const RewriteResult> instantiate(const RewriteResult& tmpl,
   // added to RewriteResult and left out here is a -Wmissing-field-initializers warning.
   return std::make_shared<const RewriteResult>(RewriteResult{
       tmpl.outcome, std::move(*sql), tmpl.reason, tmpl.uses, tmpl.missing, tmpl.missing_functions,
-      tmpl.kinds, tmpl.ddl_on_mapped_table, tmpl.ddl_changes_columns, tmpl.column_list_used,
+      tmpl.kinds, tmpl.ddl_on_mapped_table, tmpl.columns_changed, tmpl.column_lists_used,
       tmpl.descendants_changed, tmpl.new_descendants, tmpl.copy, tmpl.hidden_statements,
       tmpl.copy_count_statements, tmpl.staged_because, tmpl.staged_passthrough,
       tmpl.literals_decide, tmpl.refused_statement});
@@ -452,9 +452,8 @@ bool same_result(const RewriteResult& a, const RewriteResult& b) {
            x.writes_of_new == y.writes_of_new && x.rewritten == y.rewritten;
   };
   return a.outcome == b.outcome && a.sql == b.sql && a.reason == b.reason && a.kinds == b.kinds &&
-         a.ddl_on_mapped_table == b.ddl_on_mapped_table &&
-         a.ddl_changes_columns == b.ddl_changes_columns &&
-         a.column_list_used == b.column_list_used &&
+         a.ddl_on_mapped_table == b.ddl_on_mapped_table && a.columns_changed == b.columns_changed &&
+         a.column_lists_used == b.column_lists_used &&
          a.descendants_changed == b.descendants_changed && a.new_descendants == b.new_descendants &&
          a.copy.has_value() == b.copy.has_value() && a.hidden_statements == b.hidden_statements &&
          a.copy_count_statements == b.copy_count_statements &&

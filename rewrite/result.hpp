@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -28,12 +29,19 @@ enum class Outcome {
 enum class StatementKind { select, insert, update, delete_, merge, copy, ddl, other };
 
 /// Why a text that takes a mapped table's column list from the catalog is refused after DDL on
-/// the table earlier in its transaction (`RewriteResult::column_list_used`).
+/// the table earlier in its transaction (`RewriteResult::column_lists_used`).
 inline constexpr std::string_view kColumnsChangedInTransaction =
     "the table's columns changed earlier in this transaction (DDL on it), and the catalog the "
     "rewrite reads them from sees that only once the transaction ends, so a `*`, a whole row, "
     "an INSERT or COPY without a column list or a USING or NATURAL join over it would be "
     "rewritten from the columns as they were: name the columns, or send it after COMMIT";
+
+/// Adds `name` to a list of migration names unless it holds it already.
+inline void add_name(std::vector<std::string>& names, const std::string& name) {
+  if (std::find(names.begin(), names.end(), name) == names.end()) {
+    names.push_back(name);
+  }
+}
 
 /// How one statement text used one migration (for metrics).
 struct MigrationUse {
@@ -71,13 +79,15 @@ struct RewriteResult {
   std::vector<StatementKind> kinds;
   /// ALTER/DROP/... on a mapped table: the proxy refreshes the catalog.
   bool ddl_on_mapped_table = false;
-  /// Of that DDL, an ALTER, RENAME, DROP or CREATE, which may change a mapped table's columns.
-  bool ddl_changes_columns = false;
-  /// The rewrite took a mapped table's column list from the catalog (`*`, a whole row, INSERT
-  /// or COPY without a column list, a USING or NATURAL join): after DDL that may change a mapped
-  /// table's columns in the same transaction, the session refuses it
-  /// (kColumnsChangedInTransaction).
-  bool column_list_used = false;
+  /// Of that DDL, an ALTER, RENAME, DROP or CREATE, which may change a mapped table's columns:
+  /// the names of the migrations whose table it named. A migration covers the table's
+  /// partitions and children under its own name, and their columns follow the table's.
+  std::vector<std::string> columns_changed;
+  /// The migrations of the mapped tables whose column list the rewrite took from the catalog
+  /// (`*`, a whole row, INSERT or COPY without a column list, a USING or NATURAL join): after
+  /// DDL that may change one of those tables' columns in the same transaction, the session
+  /// refuses it (kColumnsChangedInTransaction).
+  std::vector<std::string> column_lists_used;
   /// A partition or inheritance child of a mapped table was added or removed (CREATE TABLE ...
   /// PARTITION OF / INHERITS, ATTACH / DETACH PARTITION, [NO] INHERIT): the migrations apply to
   /// other tables now, and the proxy builds its rules again.

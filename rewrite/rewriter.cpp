@@ -102,8 +102,8 @@ RewriteResult Rewriter::rewrite(std::string_view sql, const SessionContext& sess
   result.kinds = analyzer.kinds;
   result.uses = analyzer.uses;
   result.ddl_on_mapped_table = analyzer.ddl_on_mapped_table;
-  result.ddl_changes_columns = analyzer.ddl_changes_columns;
-  result.column_list_used = analyzer.column_list_used;
+  result.columns_changed = analyzer.columns_changed;
+  result.column_lists_used = analyzer.column_lists_used;
   result.descendants_changed = analyzer.descendants_changed;
   result.new_descendants = std::move(analyzer.new_descendants);
   result.literals_decide = analyzer.literals_decide;

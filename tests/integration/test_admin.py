@@ -420,6 +420,40 @@ class AdminTest(IntegrationCase):
                                        "ORDER BY id"),
                          [(1, f"e{n - 1}", f"e{n - 1}"), (2, f"p{n - 1}", f"p{n - 1}")])
 
+    def test_a_sql_prepared_statement_prepared_again_after_a_flip_back_counts_as_its_text(self):
+        # Hunt h5-10: prepared under reads = "new", prepared again unchanged under "old", each
+        # EXECUTE counts as the same text sent plainly would: a read of O, no rewritten statement.
+        p = self.migration_proxy(migrations=[dict(MIGRATION, writes="both", reads="new")])
+        self.pg.query("UPDATE users SET state = 'NEWV' WHERE id = 1")
+        self.addCleanup(self.pg.query, "UPDATE users SET state = 'a' WHERE id = 1")
+        m = "users-status"
+        with psycopg.connect(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                             password=self.pg.password, dbname=self.pg.dbname,
+                             sslmode="disable", autocommit=True) as conn:
+            conn.pgconn.exec_(b"PREPARE sw_q3(int) AS SELECT status FROM users WHERE id = $1")
+            self.assertEqual(conn.execute("EXECUTE sw_q3(1)").fetchall(), [("NEWV",)])
+            generation = p.generation()
+            p.migrations[0]["reads"] = "old"
+            p.write_config()
+            p.wait_for_generation(generation + 1)
+            before = p.metrics()
+            for _ in range(3):
+                self.assertEqual(conn.execute("EXECUTE sw_q3(1)").fetchall(), [("a",)])
+            after = p.metrics()
+            conn.execute("SELECT status FROM users WHERE id = 1")
+            plain = p.metrics()
+
+        def delta(since, until, name, **labels):
+            return until.get(name, **labels) - since.get(name, **labels)
+
+        for outcome in ("rewritten", "rejected", "passthrough"):
+            self.assertEqual(delta(before, after, "switchyard_migration_statements_total",
+                                   migration=m, outcome=outcome), 0, outcome)
+            self.assertEqual(delta(after, plain, "switchyard_migration_statements_total",
+                                   migration=m, outcome=outcome), 0, outcome)
+        self.assertEqual(delta(before, after, "switchyard_migration_column_accesses_total",
+                               migration=m, column="old", access="read"), 3)
+
     def test_a_transaction_held_across_a_flip_counts_as_a_session_on_an_old_generation(self):
         # Runbook step 2 -> 3: a session keeps the flags its transaction began under, so a
         # backfill started meanwhile leaves its later writes of the old column behind.
@@ -432,14 +466,20 @@ class AdminTest(IntegrationCase):
             idle.execute("SELECT 1")
             held.execute("SELECT 1")  # psycopg's implicit BEGIN: the transaction is open
             self.assertEqual(p.metrics().get("switchyard_sessions_on_old_generation"), 0)
+            # A reload that changes no migration (a comment added) leaves it on the same flags.
             generation = p.generation()
+            p.write_config("# reviewed\n" + p.config_text())
+            p.wait_for_generation(generation + 1)
+            self.assertEqual(p.metrics().get("switchyard_sessions_on_old_generation"), 0)
+            self.assertIsNone(p.config_page()["oldest_session_generation"])
             p.migrations[0]["writes"] = "both"
             p.write_config()
-            p.wait_for_generation(generation + 1)
+            p.wait_for_generation(generation + 2)
             # The idle session moves at its next statement: only the open transaction counts.
             self.assertEqual(p.metrics().get("switchyard_sessions_on_old_generation"), 1)
             page = p.config_page()
             self.assertEqual(page["sessions_on_old_generation"], 1)
+            # The generation that brought the flags it runs under, before the comment's.
             self.assertEqual(page["oldest_session_generation"], generation)
             # What it stands for: the held transaction still writes the old column alone.
             held.execute("UPDATE users SET status = 'late' WHERE id = 2")

@@ -24,6 +24,7 @@ import psycopg
 from harness import postgres, proxy
 from harness.base import IntegrationCase
 from harness.util import wait_until
+from test_admin import MigrationProxy as AdminProxy
 from test_rewrite import PASSWORD_ENV, MigrationProxy
 
 TO_NEW = "CASE {value} WHEN 'active' THEN 1 WHEN 'inactive' THEN 0 END"
@@ -888,6 +889,37 @@ class FlagsAndDirectionsTest(BackfillCase):
         self.assertEqual(run.code, 0, str(run))
         self.assertNotIn("backfill_old_transactions", run.out + run.err)
         self.assertEqual(self.drift("ot_t"), 0)
+
+    def test_the_proxy_is_asked_when_the_file_keeps_an_older_mtime(self):
+        # Hunt h5-7: a file deployed with its mtime kept (cp -p, rsync -t, tar) looks saved
+        # before the held transaction began; the proxy's [admin] endpoint counts it exactly.
+        self.make_table("om_t", 20)
+        app_proxy = AdminProxy(self.pg, migrations=[type_change("om", "om_t", writes="old")])
+        self._test_proxies.append(app_proxy)
+        self.addCleanup(app_proxy.close)
+        app_proxy.start()
+        held = psycopg.connect(self.pg.conninfo(host=app_proxy.host, port=app_proxy.port,
+                                                sslmode="disable", application_name="held-app"))
+        self.addCleanup(held.close)
+        held.execute("SELECT 1")  # psycopg's implicit BEGIN, under writes = "old"
+        generation = app_proxy.generation()
+        app_proxy.migrations[0]["writes"] = "both"
+        app_proxy.write_config()
+        app_proxy.wait_for_generation(generation + 1)
+        os.utime(app_proxy.config_path, (time.time() - 3600, time.time() - 3600))
+        run = self.command(app_proxy.config_path, "backfill", "--migration", "om")
+        self.assertEqual(run.code, 0, str(run))
+        output = run.out + run.err
+        self.assertIn("event=backfill_old_transactions", output)
+        self.assertIn("sessions_on_old_generation=1", output)
+        held.execute("UPDATE om_t SET status = 'inactive' WHERE id = 2")
+        held.commit()
+        self.assertEqual(self.drift("om_t"), 1)  # what the warning was about
+        # The proxy answers 0 now: no warning, whatever the file's mtime.
+        run = self.command(app_proxy.config_path, "backfill", "--migration", "om", "--restart")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertNotIn("backfill_old_transactions", run.out + run.err)
+        self.assertEqual(self.drift("om_t"), 0)
 
     def test_a_new_column_added_again_is_backfilled_again(self):
         self.make_table("ra_t", 300)

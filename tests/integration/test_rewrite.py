@@ -2417,6 +2417,28 @@ class DdlInTransactionTest(RewriteCase):
         self.assertEqual(self.direct("SELECT id, status, state, a, b FROM accounts ORDER BY id"),
                          [(1, None, 1, 10, 20), (2, None, 0, 40, 30)])
 
+    def test_another_mapped_tables_column_list_is_served_after_ddl_on_one(self):
+        self.direct("INSERT INTO users (id, name, status, state) VALUES (1, 'u', 'stale', 'on')")
+        self.addCleanup(self.direct, "ALTER TABLE accounts ALTER COLUMN b DROP DEFAULT")
+        with self.connect() as conn:
+            conn.execute("BEGIN")
+            conn.execute("ALTER TABLE accounts ALTER COLUMN b SET DEFAULT 7")
+            # users was not touched: its `*` and an INSERT without a column list are rewritten.
+            self.assertEqual(conn.execute("SELECT * FROM users").fetchall(), [(1, "u", "on")])
+            conn.execute("INSERT INTO users VALUES (2, 'v', 'off')")
+            conn.execute("COMMIT")
+            conn.execute("BEGIN")
+            conn.execute("ALTER TABLE accounts ALTER COLUMN b SET DEFAULT 8")
+            # The refusal names the migration of the table whose columns changed, not users'.
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                conn.execute("SELECT * FROM users JOIN accounts USING (id)")
+            self.assert_rejected(raised, TYPE_CHANGE)
+            self.assertIn(self.CHANGED, str(raised.exception))
+            self.assertNotIn(RENAME, str(raised.exception))
+            conn.execute("ROLLBACK")
+        self.assertEqual(self.direct("SELECT id, name, status, state FROM users ORDER BY id"),
+                         [(1, "u", "stale", "on"), (2, "v", None, "off")])
+
 
 @requires_proxy
 class UpsertWritesNewTest(RewriteCase):

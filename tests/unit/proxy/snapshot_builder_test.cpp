@@ -1,12 +1,14 @@
 // to_rewrite_migration: config identifiers as written become the names Postgres stores.
 // server_writer_warnings: what the server writes by itself past the rewrite, as warned at load.
 // fill_column_types / keep_dropped_old_column: where the old column stood, across its drop.
+// flags_generation: which reloads start one (what sessions_on_old_generation counts against).
 
 #include "proxy/snapshot_builder.hpp"
 
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
 
 #include "rewrite/rewriter.hpp"
 
@@ -40,6 +42,57 @@ config::Migration users_migration(config::Writes writes) {
   m.new_column = "state";
   m.writes = writes;
   return m;
+}
+
+std::shared_ptr<const Snapshot> build_after(std::shared_ptr<const Snapshot> previous,
+                                            const std::string& text, std::uint64_t generation) {
+  auto loaded = config::parse_config(text);
+  EXPECT_TRUE(loaded.ok());
+  auto built = build_snapshot(std::move(*loaded.config), generation,
+                              BuildOptions{.use_catalog = false,
+                                           .unreachable_hint = {},
+                                           .previous = std::move(previous),
+                                           .unreachable = nullptr});
+  return std::get<std::shared_ptr<const Snapshot>>(built);
+}
+
+// A transaction open across a reload that changes no migration's flags writes as the running
+// config does: it must not count as on an old generation (runbook steps 3 and 6).
+TEST(FlagsGenerationTest, OnlyAReloadChangingAMigrationStartsOne) {
+  const std::string base =
+      "[listen]\naddress = \"127.0.0.1:0\"\n[upstream]\naddress = \"127.0.0.1:1\"\n"
+      "tls = \"disable\"\nuser = \"u\"\ndatabase = \"app\"\n";
+  auto migration = [](const std::string& writes, const std::string& extra) {
+    return "[[migration]]\nname = \"m\"\ntable = \"public.users\"\nold_column = \"status\"\n"
+           "new_column = \"state\"\nreads = \"old\"\nwrites = \"" +
+           writes + "\"\n" + extra;
+  };
+  const struct {
+    std::string text;
+    std::uint64_t flags_generation;
+  } steps[] = {
+      {base + migration("old", ""), 1},
+      {base + migration("old", ""), 1},                      // a SIGHUP, a catalog change
+      {"# a comment\n\n" + base + migration("old", ""), 1},  // lines moved
+      {base + "[admin]\naddress = \"127.0.0.1:0\"\n" + migration("old", ""), 1},
+      {base + migration("both", ""), 5},  // the flip
+      {base + migration("both", "on_unsupported = \"passthrough\"\n"), 6},
+      {base + migration("both", "on_unsupported = \"passthrough\"\n"), 6},
+      {base + migration("both",
+                        "to_new = \"upper({value})\"\nto_old = \"lower({value})\"\n"
+                        "on_unsupported = \"passthrough\"\n"),
+       8},
+      {base, 9},  // the migration removed
+  };
+  std::shared_ptr<const Snapshot> running;
+  std::uint64_t generation = 0;
+  for (const auto& step : steps) {
+    SCOPED_TRACE(generation + 1);
+    running = build_after(running, step.text, ++generation);
+    ASSERT_TRUE(running);
+    EXPECT_EQ(running->generation, generation);
+    EXPECT_EQ(running->flags_generation, step.flags_generation);
+  }
 }
 
 TEST(ServerWriterWarningsTest, EachWriterPastTheRewriteIsNamedWithWhatToDo) {

@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "rewrite/result.hpp"
 
 namespace switchyard::proxy {
 namespace {
@@ -99,6 +102,32 @@ TEST(SqlPreparedStatementsTest, AnsweredAfterTheNameWasDeallocated) {
   EXPECT_EQ(texts_of(s, "up"), std::vector<std::string>{"PREPARE up AS SELECT 2"});
   s.clear();
   EXPECT_TRUE(s.empty());
+}
+
+// Hunt h5-10: a statement prepared again after a flip back counts each EXECUTE as its text
+// does now (unchanged: no uses kept), not as the rewrite it was prepared under.
+TEST(SqlPreparedStatementsTest, APrepareSentAgainCountsAsItsTextDoesNow) {
+  auto result = [](rewrite::Outcome outcome) {
+    auto made = std::make_shared<rewrite::RewriteResult>();
+    made->outcome = outcome;
+    return std::shared_ptr<const rewrite::RewriteResult>(std::move(made));
+  };
+  const auto rewritten = result(rewrite::Outcome::rewritten);
+  const auto unchanged = result(rewrite::Outcome::unchanged);
+  const struct {
+    std::string sent;  // "old": the text prepared first, prepared again unchanged
+    std::shared_ptr<const rewrite::RewriteResult> uses;
+  } cases[] = {{"new", unchanged}, {"old", unchanged}, {"new", nullptr}, {"old", nullptr}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.sent);
+    SqlPreparedStatements s;
+    s.prepared("up", kPrepare, "old", kPrepare, 1, rewritten);
+    const std::uint32_t id = s.next_reprepare();
+    s.reprepare_sent("up", kPrepare, c.sent, 2, id, c.uses);
+    s.reprepare_answered(id);
+    ASSERT_EQ(s.find("up")->size(), 1u);
+    EXPECT_EQ(s.find("up")->back().uses, c.uses);
+  }
 }
 
 }  // namespace

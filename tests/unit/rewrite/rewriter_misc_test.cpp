@@ -207,7 +207,7 @@ TEST(DdlTest, ColumnListUseIsFlagged) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.sql);
     const RewriteResult r = rw.rewrite(c.sql, {}, cat);
-    EXPECT_EQ(r.column_list_used, c.used) << r.reason;
+    EXPECT_EQ(r.column_lists_used == std::vector<std::string>{"users-status"}, c.used) << r.reason;
   }
 }
 
@@ -220,6 +220,52 @@ Rewriter users_and_accounts_under_passthrough() {
   passthrough.old_column = "owner";
   passthrough.new_column = "owner_id";
   return Rewriter({users_migration(Writes::both, Reads::new_column), passthrough});
+}
+
+// DDL on one mapped table leaves another's column list usable, and a refusal names only the
+// migrations of the tables whose columns changed; the text's changed tables are reported for the
+// session (integration.rewrite DdlInTransactionTest).
+TEST(DdlTest, ColumnListAfterDdlOnAnotherMappedTableIsUsable) {
+  const Rewriter both = users_and_accounts_under_passthrough();
+  const StaticCatalog cat = make_catalog();
+  const std::vector<std::string> users{"users-status"};
+  const std::vector<std::string> accounts{"accounts-owner"};
+  const std::vector<std::string> none;
+  struct Row {
+    const char* sql;
+    Outcome outcome;
+    const char* reason;  // the start of the refusal, or ""
+    std::vector<std::string> changed;
+    std::vector<std::string> used;
+  };
+  for (const Row& row : std::initializer_list<Row>{
+           {"ALTER TABLE users ADD COLUMN x int; SELECT * FROM accounts", Outcome::rewritten, "",
+            users, accounts},
+           {"ALTER TABLE accounts ADD COLUMN x int; INSERT INTO users SELECT * FROM users",
+            Outcome::rewritten, "", accounts, users},
+           {"ALTER TABLE users ADD COLUMN x int; SELECT * FROM accounts JOIN users USING (id)",
+            Outcome::rejected,
+            "migration \"users-status\": the table's columns changed",
+            users,
+            {"accounts-owner", "users-status"}},
+           {"ALTER TABLE accounts ADD COLUMN x int; SELECT * FROM accounts, users",
+            Outcome::passthrough_unsupported,
+            "migration \"accounts-owner\": the table's columns changed",
+            accounts,
+            {"accounts-owner", "users-status"}},
+           {"ALTER TABLE users ADD COLUMN x int", Outcome::unchanged, "", users, none},
+           {"CREATE INDEX ON users (status); SELECT * FROM users", Outcome::rewritten, "", none,
+            users},
+       }) {
+    SCOPED_TRACE(row.sql);
+    const RewriteResult r = both.rewrite(row.sql, {}, cat);
+    EXPECT_EQ(r.outcome, row.outcome) << r.reason;
+    EXPECT_TRUE(r.reason.starts_with(row.reason)) << r.reason;
+    EXPECT_EQ(r.columns_changed, row.changed);
+    if (row.outcome != Outcome::rejected && row.outcome != Outcome::passthrough_unsupported) {
+      EXPECT_EQ(r.column_lists_used, row.used);
+    }
+  }
 }
 
 // A partition or inheritance child of a mapped table added or removed: the proxy builds its
