@@ -11,14 +11,14 @@
 namespace switchyard::proxy {
 namespace {
 
-struct Case {
+struct ReadiesCase {
   const char* name;
   std::vector<std::size_t> owed_before;  // drop_after, in the order the rejections were sent
   std::string dropped;                   // per ReadyForQuery arriving: 'd' dropped, '.' told
 };
 
 TEST(DroppedReadiesTest, DropsTheAnswerOfEachRejectionByItsPlace) {
-  const std::vector<Case> cases = {
+  const std::vector<ReadiesCase> cases = {
       {"nothing to drop", {}, ".."},
       {"nothing owed before", {0}, "d.."},
       // [select pg_sleep] Sync [refused] Sync [select 2] Sync: the first Sync's answer is told.
@@ -27,7 +27,7 @@ TEST(DroppedReadiesTest, DropsTheAnswerOfEachRejectionByItsPlace) {
       {"two rejections in one pipeline", {1, 3}, ".d.d."},
       {"two rejections back to back", {0, 1}, "dd."},
   };
-  for (const Case& c : cases) {
+  for (const ReadiesCase& c : cases) {
     DroppedReadies readies;
     for (std::size_t owed : c.owed_before) {
       readies.drop_after(owed);
