@@ -32,6 +32,13 @@ def rss_mb(p):
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
 
 
+def sanitized(p):
+    # A sanitizer's allocator (ASan's quarantine, TSan's) keeps freed memory from glibc, whose
+    # trimming is what returns it: the sanitized suite cannot see memory come back.
+    with open(f"/proc/{p.process.pid}/maps") as f:
+        return any("libasan" in line or "libtsan" in line for line in f)
+
+
 def bulk_insert(rows, first=0):
     values = ",".join(f"({i}, 'n{i}', 'status-{i:07d}-{'x' * 60}')"
                       for i in range(first, first + rows))
@@ -132,6 +139,8 @@ class LongRewriteTest(RewriteCase):
 
     def test_memory_returns_after_a_bulk_insert(self):
         p = self.migration_proxy(self.MIGRATIONS)  # its own: nothing loaded before
+        if sanitized(p):
+            self.skipTest("a sanitizer's allocator does not hand freed memory back to glibc")
         with self.connect_to(p) as conn:
             conn.execute("SELECT 1")
         before = rss_mb(p)
