@@ -45,6 +45,8 @@ bool word_byte(char c) {
          u == '$' || u >= 0x80;
 }
 
+}  // namespace
+
 // An edit replaces whole tokens, and SQL lets a token touch a word where no space is needed
 // (`select*from t`): where an edit's text and its neighbour would run together into one word
 // (`selectt.id`), a space keeps them two tokens.
@@ -54,8 +56,6 @@ void append_apart(std::string& out, std::string_view piece) {
   }
   out.append(piece);
 }
-
-}  // namespace
 
 std::string TextEdits::render(int begin, int end, bool boundary_inserts) const {
   std::string out;

@@ -6,6 +6,9 @@
 
 namespace switchyard::rewrite::detail {
 
+/// Appends `piece` to `out`, with a space between them where they would run into one word.
+void append_apart(std::string& out, std::string_view piece);
+
 /// Edits of one original text, as byte ranges of that text, applied at the end.
 ///
 /// Edits never partially overlap: an edit that covers earlier ones replaces them (its text was

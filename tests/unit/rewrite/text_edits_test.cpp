@@ -15,19 +15,6 @@
 namespace switchyard::rewrite::detail {
 namespace {
 
-bool word_byte(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '_' ||
-         u == '$' || u >= 0x80;
-}
-
-void append_apart(std::string& out, std::string_view piece) {
-  if (!out.empty() && !piece.empty() && word_byte(out.back()) && word_byte(piece.front())) {
-    out += ' ';
-  }
-  out.append(piece);
-}
-
 // Every edit looked at by every call: quadratic, obviously right.
 class ReferenceEdits {
  public:
