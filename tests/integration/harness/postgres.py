@@ -144,13 +144,32 @@ class PostgresCluster:
             with open(hba_path, "w") as f:
                 f.write("\n".join(self.hba) + "\n" + generated)
 
-        self._pg("pg_ctl", "-D", self.datadir, "-l", self.logfile, "-w", "-t", "60", "start")
+        self._pg_ctl_start()
         self._started = True
         with self.connect(dbname="postgres") as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
             if self.auth == "md5":
                 conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
                     sql.Identifier(SUPERUSER), sql.Literal(self.password)))
+
+    def _pg_ctl_start(self):
+        # free_port() only found the port free: a test running beside this one can bind it
+        # before the postmaster does. Then the start is tried again on another port (bounded).
+        for attempt in range(3):
+            logged = os.path.getsize(self.logfile) if os.path.exists(self.logfile) else 0
+            try:
+                self._pg("pg_ctl", "-D", self.datadir, "-l", self.logfile, "-w", "-t", "60",
+                         "start")
+                return
+            except RuntimeError:
+                with open(self.logfile, errors="replace") as f:
+                    f.seek(logged)
+                    taken = "Address already in use" in f.read()
+                if not taken or attempt == 2:
+                    raise
+            self.port = free_port()
+            with open(os.path.join(self.datadir, "postgresql.conf"), "a") as f:
+                f.write(f"port = '{self.port}'\n")
 
     def _copy_into_datadir(self, src, name):
         dst = os.path.join(self.datadir, name)
