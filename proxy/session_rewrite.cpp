@@ -13,6 +13,19 @@
 
 namespace switchyard::proxy {
 
+std::string rewrite_context_key(std::string_view database, const rewrite::SessionContext& context) {
+  // The caches are the process's, and each database has rules of its own: two databases with
+  // a table of one name, under one user and path, would otherwise share a text's rewrite.
+  std::string key(database);
+  key.push_back('\0');
+  key += context.user;
+  for (const auto& schema : context.search_path) {
+    key.push_back('\0');
+    key += schema;
+  }
+  return key;
+}
+
 SessionRewrite::SessionRewrite(ProxyState& state, Metrics& metrics, OffThread off_thread,
                                std::string user, std::string database,
                                std::vector<std::string> search_path)
@@ -35,12 +48,7 @@ void SessionRewrite::set_search_path(const std::vector<std::string>& schemas) {
   ++epoch_;
   recent_shapes_.clear();  // names may resolve otherwise now
   recent_texts_.clear();
-  // The cache key part that makes two sessions resolve names alike.
-  context_key_ = context_.user;
-  for (const auto& schema : context_.search_path) {
-    context_key_.push_back('\0');
-    context_key_ += schema;
-  }
+  context_key_ = rewrite_context_key(database_, context_);
 }
 
 void SessionRewrite::apply(const rewrite::SearchPathChange& change, std::size_t answers_before) {

@@ -32,6 +32,10 @@ struct TextRewrite {
   std::string_view sql() const { return shape_sql ? *shape_sql : result->sql; }
 };
 
+/// The part of the rewrite caches' key that makes two sessions' texts rewrite alike: the
+/// database whose rules apply, the user ("$user") and the search_path.
+std::string rewrite_context_key(std::string_view database, const rewrite::SessionContext& context);
+
 /// One session's access to the rewrite engine under the config generation it has adopted.
 /// Generations change only through adopt(), which the relay calls at transaction boundaries.
 class SessionRewrite {

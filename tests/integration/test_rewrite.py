@@ -930,6 +930,43 @@ class WritesBothTest(RewriteCase):
 
 
 @requires_proxy
+class TwoDatabasesTest(RewriteCase):
+    """A table of one name mapped in two databases by different migrations: each session runs
+    its own database's, whichever database rewrote a text (or its literal shape) first."""
+
+    MIGRATIONS = [migration(RENAME, writes="both", reads="old"),
+                  {"name": "other-users", "database": OTHER_DB, "table": "public.users",
+                   "old_column": "status", "new_column": "state", "to_new": "upper({value})",
+                   "to_old": "lower({value})", "writes": "new", "reads": "new"}]
+
+    def setUp(self):
+        super().setUp()
+        self.pg.query("TRUNCATE users", dbname=OTHER_DB)
+
+    def other_rows(self):
+        return self.pg.query("SELECT id, status, state FROM users ORDER BY id", dbname=OTHER_DB)
+
+    def test_each_database_runs_its_own_migration_on_the_same_texts(self):
+        with self.connect() as app, self.connect(dbname=OTHER_DB) as other:
+            # app first, then other; then a text of the same literal shape, other first.
+            for conn in (app, other):
+                self.simple(conn, "INSERT INTO users (id, status) VALUES (1, 'Ab')")
+            for conn in (other, app):
+                self.simple(conn, "INSERT INTO users (id, status) VALUES (2, 'Cd')")
+            # other first, in both protocols.
+            for conn in (other, app):
+                self.simple(conn, "INSERT INTO public.users (status, id) VALUES ('Qq', 4)")
+                conn.execute("UPDATE users SET status = %s WHERE id = %s", ("Ef", 2))
+            reads = [conn.execute("SELECT status FROM users WHERE id = 1").fetchall()
+                     for conn in (other, app)]
+        self.assertEqual(self.rows("users"),
+                         [(1, "Ab", "Ab"), (2, "Ef", "Ef"), (4, "Qq", "Qq")])
+        self.assertEqual(self.other_rows(),
+                         [(1, None, "AB"), (2, None, "EF"), (4, None, "QQ")])
+        self.assertEqual(reads, [[("ab",)], [("Ab",)]])
+
+
+@requires_proxy
 class WritesNewTest(RewriteCase):
     """writes = new, reads = new: the old column is no longer written; N gets to_new(value)."""
 
