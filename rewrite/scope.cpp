@@ -46,7 +46,14 @@ std::optional<QualifiedName> Analyzer::resolve_table_name(const PgQuery__RangeVa
                     "of their own, or qualify the table with its schema"});
     return std::nullopt;
   }
-  for (const std::string& entry : current_session_->search_path) {
+  // The server searches pg_catalog before the path whenever the path does not name it
+  // (namespace.c, recomputeNamespacePath): a user table named like a catalog relation is
+  // reached unqualified only through a path that lists it before pg_catalog.
+  static const std::string kPgCatalog{"pg_catalog"};
+  const auto& path = current_session_->search_path;
+  const bool catalog_first = std::find(path.begin(), path.end(), kPgCatalog) == path.end();
+  for (std::size_t i = catalog_first ? 0 : 1; i <= path.size(); ++i) {
+    const std::string& entry = i == 0 ? kPgCatalog : path[i - 1];
     std::string schema = entry == "$user" ? current_session_->user : entry;
     if (schema.empty()) {
       continue;

@@ -967,6 +967,46 @@ class TwoDatabasesTest(RewriteCase):
 
 
 @requires_proxy
+class CatalogNamedTableTest(RewriteCase):
+    """A mapped table named like a pg_catalog relation: an unqualified name is pg_catalog's
+    unless the session's path names pg_catalog after the table's schema, as the server says."""
+
+    MIGRATIONS = [{"name": "pgs", "table": "public.pg_settings", "old_column": "setting",
+                   "new_column": "setting2", "writes": "both", "reads": "new"}]
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("CREATE TABLE public.pg_settings (name text, setting text, setting2 text)")
+
+    def setUp(self):
+        super().setUp()
+        self.pg.query("TRUNCATE public.pg_settings; "
+                      "INSERT INTO public.pg_settings VALUES ('work_mem', 'mine', 'mine2')")
+
+    def mine(self):
+        return self.direct("SELECT name, setting, setting2 FROM public.pg_settings")
+
+    def test_default_path_reaches_the_catalogs_pg_settings(self):
+        with self.connect() as conn:
+            conn.execute("UPDATE pg_settings SET setting = '8MB' WHERE name = 'work_mem'")
+            self.assertEqual(conn.execute("SHOW work_mem").fetchall(), [("8MB",)])
+            self.assertEqual(conn.execute(
+                "SELECT setting FROM pg_settings WHERE name = 'work_mem'").fetchall(), [("8192",)])
+            self.assertEqual(conn.execute(
+                "SELECT setting FROM public.pg_settings").fetchall(), [("mine2",)])
+        self.assertEqual(self.mine(), [("work_mem", "mine", "mine2")])
+
+    def test_path_naming_pg_catalog_after_public_reaches_the_mapped_table(self):
+        with self.connect() as conn:
+            conn.execute("SET search_path = public, pg_catalog")
+            self.assertEqual(conn.execute(
+                "SELECT setting FROM pg_settings WHERE name = 'work_mem'").fetchall(), [("mine2",)])
+            conn.execute("UPDATE pg_settings SET setting = 'x' WHERE name = 'work_mem'")
+            self.assertEqual(conn.execute("SHOW work_mem").fetchall(), [("4MB",)])
+        self.assertEqual(self.mine(), [("work_mem", "x", "x")])
+
+
+@requires_proxy
 class WritesNewTest(RewriteCase):
     """writes = new, reads = new: the old column is no longer written; N gets to_new(value)."""
 

@@ -26,8 +26,11 @@ inline StaticCatalog make_catalog() {
   c.mark_complete("users");
   c.mark_complete("Mixed Case");
   c.mark_complete("places");
-  c.add_absent({"alice", "orders"});
-  c.add_absent({"alice", "accounts"});
+  // alice's schema and pg_catalog, searched before public for an unqualified name, hold none.
+  for (const char* schema : {"alice", "pg_catalog"}) {
+    c.add_absent({schema, "orders"});
+    c.add_absent({schema, "accounts"});
+  }
   // Functions in FROM as the catalog describes them (FunctionOutput): a record without OUT
   // parameters, unnest's overloads that differ, a scalar, a row type's columns, OUT parameters
   // (under one name in two schemas, with other columns), a single named OUT parameter.

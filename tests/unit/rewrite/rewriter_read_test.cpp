@@ -983,8 +983,8 @@ TEST(ReadRuleTest, NaturalJoinIsWrittenOutWithUsing) {
   StaticCatalog cat = make_catalog();
   cat.add({"public", "tags"}, {"label"});
   cat.add({"public", "labels"}, {"status", "state", "label"});
-  cat.add_absent({"alice", "tags"});
-  cat.add_absent({"alice", "labels"});
+  cat.mark_complete("tags");
+  cat.mark_complete("labels");
   SessionContext ctx;
   ctx.user = "alice";
   const Case cases[] = {
@@ -1134,10 +1134,58 @@ TEST(ReadRuleTest, SearchPathDecidesWhichUsersIsMeant) {
   const Rewriter rw({users_migration(Writes::both, Reads::new_column)});
   StaticCatalog partial;
   partial.add({"public", "users"}, {"id", "status", "name", "state"});
+  partial.add_absent({"pg_catalog", "users"});
   const RewriteResult r = rw.rewrite("SELECT status FROM users", unknown_schema, partial);
   ASSERT_EQ(r.outcome, Outcome::needs_catalog);
   ASSERT_EQ(r.missing.size(), 1u);
   EXPECT_EQ(r.missing[0], (QualifiedName{"tenant", "users"}));
+}
+
+// A table named like a catalog relation: the server searches pg_catalog first unless the path
+// names it, so an unqualified name is the catalog's relation then.
+TEST(ReadRuleTest, PgCatalogIsSearchedFirstUnlessThePathNamesIt) {
+  Migration m = users_migration(Writes::both, Reads::new_column);
+  m.name = "pgs";
+  m.table = "pg_settings";
+  m.old_column = "setting";
+  m.new_column = "setting2";
+  const Rewriter rw({m});
+  StaticCatalog cat;
+  cat.add({"public", "pg_settings"}, {"name", "setting", "setting2"});
+  cat.add({"pg_catalog", "pg_settings"}, {"name", "setting", "unit"});
+  cat.mark_complete("pg_settings");
+  const char* kSelect = "SELECT setting FROM pg_settings WHERE name = 'work_mem'";
+  const char* kUpdate = "UPDATE pg_settings SET setting = '8MB' WHERE name = 'work_mem'";
+  const char* kSelected = "SELECT setting2 AS setting FROM pg_settings WHERE name = 'work_mem'";
+  const char* kUpdated =
+      "UPDATE pg_settings SET setting = '8MB', setting2 = '8MB' WHERE name = 'work_mem'";
+  struct PathCase {
+    std::vector<std::string> search_path;
+    std::vector<Case> cases;
+  };
+  const PathCase tables[] = {
+      {{"$user", "public"},
+       {{kSelect, nullptr, kUnchanged},
+        {kUpdate, nullptr, kUnchanged},
+        {"SELECT setting FROM public.pg_settings",
+         "SELECT setting2 AS setting FROM public.pg_settings"},
+        {"SELECT setting FROM pg_catalog.pg_settings", nullptr, kUnchanged}}},
+      {{"public", "pg_catalog"},
+       {{kSelect, kSelected},
+        {kUpdate, kUpdated},
+        {"SELECT setting FROM pg_catalog.pg_settings", nullptr, kUnchanged}}},
+      {{"pg_catalog", "public"}, {{kSelect, nullptr, kUnchanged}, {kUpdate, nullptr, kUnchanged}}},
+      {{"$user"}, {{kSelect, nullptr, kUnchanged}}},
+  };
+  for (const PathCase& t : tables) {
+    SessionContext ctx;
+    ctx.user = "alice";
+    ctx.search_path = t.search_path;
+    SCOPED_TRACE(t.search_path.front());
+    for (const Case& c : t.cases) {
+      check_case(rw, c, ctx, cat);
+    }
+  }
 }
 
 TEST(ReadRuleTest, UnknownRelationNeedsTheCatalog) {
@@ -1148,9 +1196,10 @@ TEST(ReadRuleTest, UnknownRelationNeedsTheCatalog) {
   RewriteResult r = rw.rewrite("SELECT status FROM users, widgets", ctx, cat);
   ASSERT_EQ(r.outcome, Outcome::needs_catalog);
   ASSERT_EQ(r.missing.size(), 1u);
-  EXPECT_EQ(r.missing[0], (QualifiedName{"alice", "widgets"}));
-  cat.add_absent({"alice", "widgets"});
+  // pg_catalog is searched first, as the path does not name it.
+  EXPECT_EQ(r.missing[0], (QualifiedName{"pg_catalog", "widgets"}));
   cat.add({"public", "widgets"}, {"id", "label"});
+  cat.mark_complete("widgets");
   r = rw.rewrite("SELECT status FROM users, widgets", ctx, cat);
   EXPECT_EQ(r.outcome, Outcome::rewritten);
   EXPECT_EQ(r.sql, "SELECT state AS status FROM users, widgets");
