@@ -78,16 +78,16 @@ class BackfillCase(IntegrationCase):
         os.environ[PASSWORD_ENV] = cls.pg.password
         cls.directory = tempfile.mkdtemp(prefix="switchyard-backfill-")
 
-    def write_config(self, migrations, name="switchyard.toml"):
+    def write_config(self, migrations, name="switchyard.toml", database=None):
         path = os.path.join(self.directory, name)
         text = proxy.render_config({
             "listen": {"address": "127.0.0.1:0"},
             "upstream": {"address": f"127.0.0.1:{self.pg.port}", "tls": "disable",
                          "user": postgres.SUPERUSER, "password_env": PASSWORD_ENV,
-                         "database": self.pg.dbname},
+                         "database": database or self.pg.dbname},
             "migration": migrations,
         })
-        with open(path, "w") as f:
+        with open(path, "w", encoding="utf-8") as f:
             f.write(text)
         return path
 
@@ -1080,6 +1080,37 @@ class FlagsAndDirectionsTest(BackfillCase):
         status = self.command(config, "status")
         self.assertEqual(status.code, 0, str(status))
         self.assertIn("step 5:", status.out)
+
+
+class EncodingTest(BackfillCase):
+
+    def test_a_latin1_database_takes_the_configs_utf8_names_and_transforms(self):
+        """The commands' own connections read the config as UTF-8 whatever the database's
+        encoding: non-ASCII names are found and a non-ASCII transform literal matches."""
+        self.pg.query("DROP DATABASE IF EXISTS lat1")
+        self.pg.query("CREATE DATABASE lat1 ENCODING 'LATIN1' TEMPLATE template0 "
+                      "LC_COLLATE 'C' LC_CTYPE 'C'")
+        self.pg.query('CREATE TABLE "café" (id int PRIMARY KEY, "statüs" text, "état" smallint)',
+                      dbname="lat1")
+        self.pg.query("""INSERT INTO "café" (id, "statüs") VALUES (1, 'active'), """
+                      "(2, 'résilié'), (3, 'inactive')", dbname="lat1")
+        config = self.write_config([{
+            "name": "cafe", "table": "public.café", "old_column": "statüs",
+            "new_column": "état", "writes": "both", "reads": "old",
+            "to_new": "CASE {value} WHEN 'active' THEN 1 WHEN 'résilié' THEN 2 "
+                      "WHEN 'inactive' THEN 0 END",
+            "to_old": "CASE {value} WHEN 1 THEN 'active' WHEN 2 THEN 'résilié' "
+                      "WHEN 0 THEN 'inactive' END"}], name="lat1.toml", database="lat1")
+        check = self.command(config, "check")
+        self.assertEqual(check.code, 0, str(check))
+        run = self.command(config, "backfill", "--migration", "cafe")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertEqual(self.pg.query('SELECT id, "statüs", "état" FROM "café" ORDER BY id',
+                                       dbname="lat1"),
+                         [(1, "active", 1), (2, "résilié", 2), (3, "inactive", 0)])
+        verify = self.command(config, "verify", "--migration", "cafe")
+        self.assertEqual(verify.code, 0, str(verify))
+        self.assertIn("agree", verify.out)
 
 
 class BadInputTest(BackfillCase):
