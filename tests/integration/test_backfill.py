@@ -1206,6 +1206,32 @@ class BadInputTest(BackfillCase):
         self.pg.query("ALTER TABLE rec_t DROP COLUMN status")
         self.assertIn("step 8:", self.command(config, "status").out)
 
+    def test_status_never_advises_the_drop_when_steps_3_to_5_were_skipped(self):
+        # writes = "new" without a backfill: row 1's only value is in the old column.
+        self.make_table("skip_t", 2)
+        self.pg.query("UPDATE skip_t SET state = 1, status = 'stale' WHERE id = 2")
+        config = self.write_config([type_change("skip", "skip_t", writes="new", reads="new")],
+                                   name="skip.toml")
+        run = self.command(config, "status")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("do not drop the old column: no backfill has finished", run.out)
+        self.assertNotIn("step 7", run.out)
+        # The advice, followed, loses neither row 1's old value nor row 2's new one.
+        self.pg.query(f"UPDATE skip_t SET state = {SQL_TO_NEW} "
+                      "WHERE state IS NULL AND status IS NOT NULL")
+        config = self.write_config([type_change("skip", "skip_t", writes="both", reads="new")],
+                                   name="skip.toml")
+        self.assertEqual(self.command(config, "backfill", "--migration", "skip", "--direction",
+                                      "to-old").code, 0)
+        self.assertEqual(self.command(config, "verify", "--migration", "skip").code, 0)
+        self.assertEqual(self.pg.query("SELECT id, status, state FROM skip_t ORDER BY id"),
+                         [(1, "inactive", 0), (2, "active", 1)])
+        config = self.write_config([type_change("skip", "skip_t", writes="new", reads="new")],
+                                   name="skip.toml")
+        run = self.command(config, "status")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertIn("step 7:", run.out)
+
 
 if __name__ == "__main__":
     unittest.main()
