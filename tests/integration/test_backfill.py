@@ -1113,6 +1113,59 @@ class EncodingTest(BackfillCase):
         self.assertIn("agree", verify.out)
 
 
+class InheritanceTest(BackfillCase):
+
+    def test_writes_through_an_uncovered_parent_are_warned_about(self):
+        for sql in (
+                "DROP TABLE IF EXISTS ip, ic, q, pa, pc, kid CASCADE",
+                "CREATE TABLE ip (id int PRIMARY KEY, o text, n text)",
+                "CREATE TABLE ic () INHERITS (ip)",
+                "CREATE TABLE q (id int, o text, n text) PARTITION BY RANGE (id)",
+                "CREATE TABLE q1 PARTITION OF q FOR VALUES FROM (0) TO (100)",
+                "CREATE TABLE q2 PARTITION OF q FOR VALUES FROM (100) TO (200)",
+                "CREATE TABLE pa (id int, o text, n text)",
+                "CREATE TABLE pc (id int, o text)",
+                "CREATE TABLE kid () INHERITS (pa, pc)"):
+            self.pg.query(sql)
+
+        def migration(name, table):
+            return {"name": name, "table": f"public.{table}", "old_column": "o",
+                    "new_column": "n", "writes": "both", "reads": "old"}
+
+        config = self.write_config([migration("child", "ic"), migration("part", "q1"),
+                                    migration("pa", "pa")], name="inherit.toml")
+        check = self.command(config, "check")
+        self.assertEqual(check.code, 0, str(check))
+        partition = ('warning: migration "part": public.q1 is a partition or inheritance child of '
+                     "public.q: a write of o through it (an INSERT or COPY the server routes into "
+                     "public.q1, an UPDATE or MERGE) is not rewritten by this migration, so it "
+                     "writes o alone and n drifts; declare the migration on public.q instead")
+        child = ('warning: migration "child": public.ic is a partition or inheritance child of '
+                 "public.ip: a write of o through it (an UPDATE or MERGE without ONLY) is not "
+                 "rewritten by this migration")
+        other_parent = ('warning: migration "pa": public.kid, which this migration covers as a '
+                        "descendant of public.pa, also inherits from public.pc: a write of o "
+                        "through it (an UPDATE or MERGE without ONLY) is not rewritten by this "
+                        "migration, so it writes o alone and n drifts; write o through public.pa "
+                        "or public.kid only, or make public.kid inherit from public.pa alone")
+        for warning in (partition, child, other_parent):
+            self.assertIn(warning, check.out)
+        status = self.command(config, "status", "--migration", "part")
+        self.assertEqual(status.code, 1, str(status))
+        self.assertIn("inherits: public.q1 is a partition or inheritance child of public.q",
+                      status.out)
+
+        # Declared on the roots, with the other parent gone: nothing to say.
+        self.pg.query("ALTER TABLE kid NO INHERIT pc")
+        config = self.write_config([migration("child", "ip"), migration("part", "q"),
+                                    migration("pa", "pa")], name="inherit.toml")
+        check = self.command(config, "check")
+        self.assertEqual(check.code, 0, str(check))
+        self.assertNotIn("warning:", check.out)
+        status = self.command(config, "status")
+        self.assertNotIn("inherits:", status.out)
+
+
 class BadInputTest(BackfillCase):
 
     def test_unknown_migration_lists_the_known_ones(self):
