@@ -1154,6 +1154,17 @@ class InheritanceTest(BackfillCase):
         self.assertEqual(status.code, 1, str(status))
         self.assertIn("inherits: public.q1 is a partition or inheritance child of public.q",
                       status.out)
+        # The serving proxy says the same on /config and counts it.
+        served = AdminProxy(self.pg, migrations=[migration("child", "ic"),
+                                                 migration("part", "q1"), migration("pa", "pa")])
+        self._test_proxies.append(served)
+        self.addCleanup(served.close)
+        served.start()
+        messages = {w["migration"]: w["message"] for w in served.config_page()["warnings"]}
+        self.assertIn(partition.split("\": ", 1)[1], messages.get("part", ""))
+        self.assertIn(other_parent.split("\": ", 1)[1], messages.get("pa", ""))
+        self.assertEqual(served.metrics().get("switchyard_migration_warnings", migration="pa"), 1)
+        served.close()
 
         # Declared on the roots, with the other parent gone: nothing to say.
         self.pg.query("ALTER TABLE kid NO INHERIT pc")
