@@ -344,6 +344,17 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
     }
   }
   std::vector<int> full_sources = full_width_sources(cols, every_column, input_columns);
+  // Only O under writes = "new" may be left out of such a row, as from a list naming both; any
+  // other field (N of a migration still at writes = "old") would be lost: that width is refused.
+  for (const auto& column : every_column) {
+    const bool kept = std::find(cols.begin(), cols.end(), column) != cols.end() ||
+                      std::any_of(rel.migrations.begin(), rel.migrations.end(), [&](auto* m) {
+                        return m->writes == Writes::new_column && m->old_column == column;
+                      });
+    if (!kept) {
+      full_sources.clear();
+    }
+  }
   bool identity = sources.size() == input_columns && full_sources.empty();
   for (size_t i = 0; identity && i < sources.size(); ++i) {
     identity = sources[i] == static_cast<int>(i) && conversions[i] == FieldConversion::verbatim;

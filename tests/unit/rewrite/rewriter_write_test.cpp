@@ -1219,6 +1219,19 @@ TEST(CopyRuleTest, WithoutAListTheFullWidthIsPlannedToo) {
     EXPECT_EQ(r.copy->full_width_columns, c.full_width) << c.what;
     EXPECT_EQ(r.copy->full_width_source_per_output_column, c.full_sources) << c.what;
   }
+  // A second migration still at writes = "old" leaves its N out of the list: a full-width row's
+  // field for it would be lost, so that width stays refused.
+  Migration first = users_migration(Writes::both, Reads::old_column);
+  Migration second = users_migration(Writes::old_column, Reads::old_column);
+  second.name = "name-to-label";
+  second.old_column = "name";
+  second.new_column = "label";
+  cat.add({"public", "users"}, {"id", "status", "state", "name", "label"});
+  RewriteResult r = Rewriter({first, second}).rewrite("COPY users FROM STDIN", ctx, cat);
+  ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
+  EXPECT_EQ(r.sql, "COPY users (id, status, name, state) FROM STDIN");
+  ASSERT_TRUE(r.copy.has_value());
+  EXPECT_EQ(r.copy->full_width_columns, 0u);
 }
 
 // A cast to a length-limited type cuts a value short where the assignment it stands for refuses
