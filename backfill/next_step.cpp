@@ -154,6 +154,23 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
         "step 6: when reads from the new column look right, set writes = \"new\" and reload "
         "(undo: writes = \"both\")"};
   }
+  // Skipping steps 3-5 leaves rows written before dual writes began with their only value in
+  // the old column, and the drop of step 7 loses them. A plain backfill is no way back here: it
+  // would also overwrite what apps wrote to the new column alone under writes = "new".
+  const bool backfilled = f.backfill_state == "done" && f.backfill_current;
+  if (f.old_column_exists && (!backfilled || f.verify_result != "agree" || !f.verify_current)) {
+    return {std::string("do not drop the old column: ") +
+                (backfilled ? "no verify has agreed since the last backfill"
+                            : "no backfill has finished") +
+                ", so rows written before dual writes began may still hold their only value "
+                "there (reads = \"new\" serves NULL for them). Fill the new column where it is "
+                "NULL and the old one is not (UPDATE ... SET new = to_new(old) WHERE new IS NULL "
+                "AND old IS NOT NULL; a backfill would also overwrite what apps wrote to the new "
+                "column alone), then set writes = \"both\" and reload, run switchyard backfill "
+                "--direction to-old" +
+                args + " (the old column went stale under writes = \"new\") and verify",
+            true};
+  }
   if (f.old_column_exists && f.old_column_relied_on) {
     return {
         "the old column is no longer written, but the database still relies on it (see "

@@ -72,6 +72,9 @@ ConnectionParameters own_connection_parameters(const config::Config& config,
   auto seconds = std::max<long long>(1, (config.timeouts.connect.count() + 999) / 1000);
   add("connect_timeout", std::to_string(seconds));
   add("application_name", std::string(application_name));
+  // The config is UTF-8: its names and transform literals are compared with, and sent as, UTF-8,
+  // which a LATIN1 database's default client encoding would misread.
+  add("client_encoding", "UTF8");
   // A server that vanished (a failover, a cut network) is noticed within about a minute, not
   // the kernel's two hours: the catalog check keeps its connection open between checks, and a
   // shutdown waits for a look-up in progress. TCP only; libpq ignores them on a unix socket.

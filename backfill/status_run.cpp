@@ -1,6 +1,7 @@
 #include <iostream>
 #include <map>
 
+#include "backfill/ancestors.hpp"
 #include "backfill/column_defaults.hpp"
 #include "backfill/next_step.hpp"
 #include "backfill/old_column_users.hpp"
@@ -59,6 +60,20 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
       std::cout << "  depends:  "
                 << indent_lines(explain_old_column_users(spec, found, m.writes), 12) << "\n";
       facts.old_column_relied_on = found.any();
+    }
+  }
+  // Writes through a parent the migration does not cover drift whatever the step.
+  bool written_past = false;
+  if (m.writes != config::Writes::old_column) {
+    auto ancestors = find_uncovered_ancestors(connection, spec);
+    if (auto* error = std::get_if<std::string>(&ancestors)) {
+      std::cout << "  inherits: " << *error << "\n";
+    } else {
+      for (const auto& line :
+           explain_uncovered_ancestors(spec, std::get<std::vector<UncoveredAncestor>>(ancestors))) {
+        std::cout << "  inherits: " << line << "\n";
+        written_past = true;
+      }
     }
   }
 
@@ -137,7 +152,7 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
   }
   const NextStep step = next_step(facts, m.name, config_path);
   std::cout << "  next:     " << step.text << "\n";
-  return step.needs_attention ? kExitFailed : kExitOk;
+  return step.needs_attention || written_past ? kExitFailed : kExitOk;
 }
 
 }  // namespace

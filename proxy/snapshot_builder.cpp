@@ -6,6 +6,7 @@
 #include <iterator>
 #include <map>
 
+#include "backfill/ancestors.hpp"
 #include "backfill/column_defaults.hpp"
 #include "backfill/old_column_users.hpp"
 #include "backfill/table_info.hpp"
@@ -94,6 +95,24 @@ std::optional<ConfigWarning> old_column_warning(const config::Migration& m,
   }
   std::replace(line.begin(), line.end(), '\n', ' ');
   return ConfigWarning{m.name, line};
+}
+
+// Writes through an ancestor of a table the migration covers are not rewritten. Only writes
+// go wrong, so nothing is said while the old column alone is written.
+std::vector<ConfigWarning> ancestor_warnings(const config::Migration& m,
+                                             backfill::PgConnection& connection) {
+  std::vector<ConfigWarning> out;
+  if (m.writes == config::Writes::old_column) {
+    return out;
+  }
+  const auto spec = backfill::columns_spec(m);
+  auto found = backfill::find_uncovered_ancestors(connection, spec);
+  if (auto* ancestors = std::get_if<std::vector<backfill::UncoveredAncestor>>(&found)) {
+    for (auto& line : backfill::explain_uncovered_ancestors(spec, *ancestors)) {
+      out.push_back({m.name, std::move(line)});
+    }
+  }
+  return out;
 }
 
 // Once reads are served from N, a read of O is CAST(<to_old(N) or N> AS <O's type>) wherever
@@ -542,6 +561,9 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
           if (warning) {
             snapshot->warnings.push_back(std::move(*warning));
           }
+        }
+        for (auto& warning : ancestor_warnings(*m, connection)) {
+          snapshot->warnings.push_back(std::move(warning));
         }
       }
       auto& catalog = *std::get<std::unique_ptr<CatalogClient>>(client);

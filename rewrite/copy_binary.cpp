@@ -80,6 +80,9 @@ bool CopyRowTransformer::feed_binary(std::string_view chunk, std::string& out) {
       pos = in.size();
       break;
     }
+    if (count >= 0) {
+      choose_width(static_cast<std::size_t>(count));
+    }
     if (count < 0 || static_cast<std::size_t>(count) != plan_.input_columns) {
       error_ = "COPY data tuple has " + std::to_string(count) + " fields, expected " +
                std::to_string(plan_.input_columns);

@@ -32,6 +32,12 @@ struct CopyPlan {
   /// holds a row until its end, and Postgres takes no line or field over 1 GiB either.
   std::size_t max_row_bytes = std::size_t{1} << 30;
   std::vector<int> source_index_per_output_column;
+  /// COPY without a column list: a first row of this many fields (every column of the table,
+  /// N included, as Postgres takes it) is from an app that knows N, so its rows fill each output
+  /// column from the field of that column, verbatim; 0 when no such width differs from
+  /// input_columns.
+  std::size_t full_width_columns = 0;
+  std::vector<int> full_width_source_per_output_column;
   /// Binary only: per output column; empty when every field is copied verbatim.
   std::vector<FieldConversion> conversion_per_output_column;
   /// The rewritten column list: for the error of a conversion that fails, and dry runs.

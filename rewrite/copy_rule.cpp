@@ -66,6 +66,26 @@ CopyOptions parse_options(const PgQuery__CopyStmt* c) {
   return o;
 }
 
+// Where each output column stands in a row of every column the table has (generated ones
+// aside, as COPY without a list takes them): Postgres takes such a row too, from an app that
+// knows N or a dump's data. Empty when that row is no other width than the old app's (O
+// dropped) or an output column is not among them.
+std::vector<int> full_width_sources(const std::vector<std::string>& output,
+                                    const std::vector<std::string>& table, std::size_t old_width) {
+  std::vector<int> sources;
+  if (table.size() == old_width) {
+    return sources;
+  }
+  for (const auto& column : output) {
+    const auto at = std::find(table.begin(), table.end(), column);
+    if (at == table.end()) {
+      return {};
+    }
+    sources.push_back(static_cast<int>(at - table.begin()));
+  }
+  return sources;
+}
+
 }  // namespace
 
 void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
@@ -313,7 +333,29 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
     unsupported(nullptr, "overlapping rewrites in COPY");
     return;
   }
-  bool identity = sources.size() == input_columns;
+  std::vector<std::string> every_column;
+  if (listed.empty()) {
+    const auto table = catalog_.columns(*rel.qname);
+    const auto details = catalog_.column_details(*rel.qname);
+    for (std::size_t i = 0; table.has_value() && i < table->size(); ++i) {
+      if (!details.has_value() || details->size() != table->size() || !(*details)[i].generated) {
+        every_column.push_back((*table)[i]);
+      }
+    }
+  }
+  std::vector<int> full_sources = full_width_sources(cols, every_column, input_columns);
+  // Only O under writes = "new" may be left out of such a row, as from a list naming both; any
+  // other field (N of a migration still at writes = "old") would be lost: that width is refused.
+  for (const auto& column : every_column) {
+    const bool kept = std::find(cols.begin(), cols.end(), column) != cols.end() ||
+                      std::any_of(rel.migrations.begin(), rel.migrations.end(), [&](auto* m) {
+                        return m->writes == Writes::new_column && m->old_column == column;
+                      });
+    if (!kept) {
+      full_sources.clear();
+    }
+  }
+  bool identity = sources.size() == input_columns && full_sources.empty();
   for (size_t i = 0; identity && i < sources.size(); ++i) {
     identity = sources[i] == static_cast<int>(i) && conversions[i] == FieldConversion::verbatim;
   }
@@ -331,6 +373,10 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
   plan.header = opts.header;
   plan.input_columns = input_columns;
   plan.source_index_per_output_column = sources;
+  if (!full_sources.empty()) {
+    plan.full_width_columns = every_column.size();
+    plan.full_width_source_per_output_column = std::move(full_sources);
+  }
   if (std::any_of(conversions.begin(), conversions.end(),
                   [](FieldConversion c) { return c != FieldConversion::verbatim; })) {
     plan.conversion_per_output_column = conversions;

@@ -51,6 +51,19 @@ std::vector<Field> split_fields(std::string_view row, const CopyPlan& plan) {
 
 CopyRowTransformer::CopyRowTransformer(CopyPlan plan) : plan_(std::move(plan)) {}
 
+void CopyRowTransformer::choose_width(std::size_t fields) {
+  if (width_chosen_) {
+    return;
+  }
+  width_chosen_ = true;
+  if (plan_.full_width_columns != 0 && fields == plan_.full_width_columns) {
+    // Each column has a field of its own type: nothing is written to another column.
+    plan_.input_columns = plan_.full_width_columns;
+    plan_.source_index_per_output_column = plan_.full_width_source_per_output_column;
+    plan_.conversion_per_output_column.clear();
+  }
+}
+
 bool CopyRowTransformer::emit_row(std::string_view row, std::string& out) {
   std::string_view line_end = "\n";
   if (!row.empty() && row.back() == '\r') {
@@ -72,6 +85,7 @@ bool CopyRowTransformer::emit_row(std::string_view row, std::string& out) {
     return true;
   }
   const std::vector<Field> fields = split_fields(row, plan_);
+  choose_width(fields.size());
   if (fields.size() != plan_.input_columns) {
     error_ = "COPY data row has " + std::to_string(fields.size()) + " fields, expected " +
              std::to_string(plan_.input_columns);

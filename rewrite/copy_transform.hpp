@@ -27,6 +27,8 @@ class CopyRowTransformer {
 
  private:
   bool emit_row(std::string_view row, std::string& out);
+  /// The first data row's width decides between the old app's and the full table's.
+  void choose_width(std::size_t fields);
   /// False (with error_ set) when the incomplete row kept in pending_ is past the plan's bound.
   bool pending_within_bound();
   // copy_binary.cpp
@@ -41,6 +43,7 @@ class CopyRowTransformer {
   bool after_escape_ = false;
   bool header_done_ = false;
   bool ended_ = false;
+  bool width_chosen_ = false;
   std::size_t tuples_ = 0;  // binary: the tuples seen, to name a failing one as the server does
   std::string error_;
 };

@@ -78,16 +78,16 @@ class BackfillCase(IntegrationCase):
         os.environ[PASSWORD_ENV] = cls.pg.password
         cls.directory = tempfile.mkdtemp(prefix="switchyard-backfill-")
 
-    def write_config(self, migrations, name="switchyard.toml"):
+    def write_config(self, migrations, name="switchyard.toml", database=None):
         path = os.path.join(self.directory, name)
         text = proxy.render_config({
             "listen": {"address": "127.0.0.1:0"},
             "upstream": {"address": f"127.0.0.1:{self.pg.port}", "tls": "disable",
                          "user": postgres.SUPERUSER, "password_env": PASSWORD_ENV,
-                         "database": self.pg.dbname},
+                         "database": database or self.pg.dbname},
             "migration": migrations,
         })
-        with open(path, "w") as f:
+        with open(path, "w", encoding="utf-8") as f:
             f.write(text)
         return path
 
@@ -1082,6 +1082,101 @@ class FlagsAndDirectionsTest(BackfillCase):
         self.assertIn("step 5:", status.out)
 
 
+class EncodingTest(BackfillCase):
+
+    def test_a_latin1_database_takes_the_configs_utf8_names_and_transforms(self):
+        """The commands' own connections read the config as UTF-8 whatever the database's
+        encoding: non-ASCII names are found and a non-ASCII transform literal matches."""
+        self.pg.query("DROP DATABASE IF EXISTS lat1")
+        self.pg.query("CREATE DATABASE lat1 ENCODING 'LATIN1' TEMPLATE template0 "
+                      "LC_COLLATE 'C' LC_CTYPE 'C'")
+        self.pg.query('CREATE TABLE "café" (id int PRIMARY KEY, "statüs" text, "état" smallint)',
+                      dbname="lat1")
+        self.pg.query("""INSERT INTO "café" (id, "statüs") VALUES (1, 'active'), """
+                      "(2, 'résilié'), (3, 'inactive')", dbname="lat1")
+        config = self.write_config([{
+            "name": "cafe", "table": "public.café", "old_column": "statüs",
+            "new_column": "état", "writes": "both", "reads": "old",
+            "to_new": "CASE {value} WHEN 'active' THEN 1 WHEN 'résilié' THEN 2 "
+                      "WHEN 'inactive' THEN 0 END",
+            "to_old": "CASE {value} WHEN 1 THEN 'active' WHEN 2 THEN 'résilié' "
+                      "WHEN 0 THEN 'inactive' END"}], name="lat1.toml", database="lat1")
+        check = self.command(config, "check")
+        self.assertEqual(check.code, 0, str(check))
+        run = self.command(config, "backfill", "--migration", "cafe")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertEqual(self.pg.query('SELECT id, "statüs", "état" FROM "café" ORDER BY id',
+                                       dbname="lat1"),
+                         [(1, "active", 1), (2, "résilié", 2), (3, "inactive", 0)])
+        verify = self.command(config, "verify", "--migration", "cafe")
+        self.assertEqual(verify.code, 0, str(verify))
+        self.assertIn("agree", verify.out)
+
+
+class InheritanceTest(BackfillCase):
+
+    def test_writes_through_an_uncovered_parent_are_warned_about(self):
+        for sql in (
+                "DROP TABLE IF EXISTS ip, ic, q, pa, pc, kid CASCADE",
+                "CREATE TABLE ip (id int PRIMARY KEY, o text, n text)",
+                "CREATE TABLE ic () INHERITS (ip)",
+                "CREATE TABLE q (id int, o text, n text) PARTITION BY RANGE (id)",
+                "CREATE TABLE q1 PARTITION OF q FOR VALUES FROM (0) TO (100)",
+                "CREATE TABLE q2 PARTITION OF q FOR VALUES FROM (100) TO (200)",
+                "CREATE TABLE pa (id int, o text, n text)",
+                "CREATE TABLE pc (id int, o text)",
+                "CREATE TABLE kid () INHERITS (pa, pc)"):
+            self.pg.query(sql)
+
+        def migration(name, table):
+            return {"name": name, "table": f"public.{table}", "old_column": "o",
+                    "new_column": "n", "writes": "both", "reads": "old"}
+
+        config = self.write_config([migration("child", "ic"), migration("part", "q1"),
+                                    migration("pa", "pa")], name="inherit.toml")
+        check = self.command(config, "check")
+        self.assertEqual(check.code, 0, str(check))
+        partition = ('warning: migration "part": public.q1 is a partition or inheritance child of '
+                     "public.q: a write of o through it (an INSERT or COPY the server routes into "
+                     "public.q1, an UPDATE or MERGE) is not rewritten by this migration, so it "
+                     "writes o alone and n drifts; declare the migration on public.q instead")
+        child = ('warning: migration "child": public.ic is a partition or inheritance child of '
+                 "public.ip: a write of o through it (an UPDATE or MERGE without ONLY) is not "
+                 "rewritten by this migration")
+        other_parent = ('warning: migration "pa": public.kid, which this migration covers as a '
+                        "descendant of public.pa, also inherits from public.pc: a write of o "
+                        "through it (an UPDATE or MERGE without ONLY) is not rewritten by this "
+                        "migration, so it writes o alone and n drifts; write o through public.pa "
+                        "or public.kid only, or make public.kid inherit from public.pa alone")
+        for warning in (partition, child, other_parent):
+            self.assertIn(warning, check.out)
+        status = self.command(config, "status", "--migration", "part")
+        self.assertEqual(status.code, 1, str(status))
+        self.assertIn("inherits: public.q1 is a partition or inheritance child of public.q",
+                      status.out)
+        # The serving proxy says the same on /config and counts it.
+        served = AdminProxy(self.pg, migrations=[migration("child", "ic"),
+                                                 migration("part", "q1"), migration("pa", "pa")])
+        self._test_proxies.append(served)
+        self.addCleanup(served.close)
+        served.start()
+        messages = {w["migration"]: w["message"] for w in served.config_page()["warnings"]}
+        self.assertIn(partition.split("\": ", 1)[1], messages.get("part", ""))
+        self.assertIn(other_parent.split("\": ", 1)[1], messages.get("pa", ""))
+        self.assertEqual(served.metrics().get("switchyard_migration_warnings", migration="pa"), 1)
+        served.close()
+
+        # Declared on the roots, with the other parent gone: nothing to say.
+        self.pg.query("ALTER TABLE kid NO INHERIT pc")
+        config = self.write_config([migration("child", "ip"), migration("part", "q"),
+                                    migration("pa", "pa")], name="inherit.toml")
+        check = self.command(config, "check")
+        self.assertEqual(check.code, 0, str(check))
+        self.assertNotIn("warning:", check.out)
+        status = self.command(config, "status")
+        self.assertNotIn("inherits:", status.out)
+
+
 class BadInputTest(BackfillCase):
 
     def test_unknown_migration_lists_the_known_ones(self):
@@ -1174,6 +1269,32 @@ class BadInputTest(BackfillCase):
         self.assertNotIn("old_type", self.command(config, "status").out)
         self.pg.query("ALTER TABLE rec_t DROP COLUMN status")
         self.assertIn("step 8:", self.command(config, "status").out)
+
+    def test_status_never_advises_the_drop_when_steps_3_to_5_were_skipped(self):
+        # writes = "new" without a backfill: row 1's only value is in the old column.
+        self.make_table("skip_t", 2)
+        self.pg.query("UPDATE skip_t SET state = 1, status = 'stale' WHERE id = 2")
+        config = self.write_config([type_change("skip", "skip_t", writes="new", reads="new")],
+                                   name="skip.toml")
+        run = self.command(config, "status")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("do not drop the old column: no backfill has finished", run.out)
+        self.assertNotIn("step 7", run.out)
+        # The advice, followed, loses neither row 1's old value nor row 2's new one.
+        self.pg.query(f"UPDATE skip_t SET state = {SQL_TO_NEW} "
+                      "WHERE state IS NULL AND status IS NOT NULL")
+        config = self.write_config([type_change("skip", "skip_t", writes="both", reads="new")],
+                                   name="skip.toml")
+        self.assertEqual(self.command(config, "backfill", "--migration", "skip", "--direction",
+                                      "to-old").code, 0)
+        self.assertEqual(self.command(config, "verify", "--migration", "skip").code, 0)
+        self.assertEqual(self.pg.query("SELECT id, status, state FROM skip_t ORDER BY id"),
+                         [(1, "inactive", 0), (2, "active", 1)])
+        config = self.write_config([type_change("skip", "skip_t", writes="new", reads="new")],
+                                   name="skip.toml")
+        run = self.command(config, "status")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertIn("step 7:", run.out)
 
 
 if __name__ == "__main__":

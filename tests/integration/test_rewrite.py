@@ -663,6 +663,26 @@ class WritesBothTest(RewriteCase):
                                               (4, "suspended", "suspended"),
                                               (5, "inactive", "inactive"), (6, None, None)])
 
+    def test_copy_without_a_list_takes_the_old_width_and_the_tables_full_width(self):
+        # users is (id, name, status, state). Postgres takes a row of every column, N included
+        # (an app that knows N, a dump's data): written as given, nothing added.
+        with self.connect() as conn:
+            with conn.cursor().copy("COPY users FROM STDIN") as copy:
+                copy.write(b"1\ta\tactive\n")
+            with conn.cursor().copy("COPY users FROM STDIN") as copy:
+                copy.write(b"2\tb\tactive\tactive\n3\tc\tinactive\tgiven\n")
+            with conn.cursor().copy("COPY users FROM STDIN (FORMAT binary)") as copy:
+                copy.set_types(["int4", "text", "text", "text"])
+                copy.write_row((4, "d", "active", "active"))
+            with conn.cursor().copy("COPY users FROM STDIN (FORMAT csv)") as copy:
+                copy.write(b"5,e,inactive\n")
+            with self.assertRaises(psycopg.Error):
+                with conn.cursor().copy("COPY users FROM STDIN") as copy:
+                    copy.write(b"6\tf\tactive\tactive\n7\tg\tactive\n")
+        self.assertEqual(self.rows("users"), [(1, "active", "active"), (2, "active", "active"),
+                                              (3, "inactive", "given"), (4, "active", "active"),
+                                              (5, "inactive", "inactive")])
+
     def test_copy_from_stdin_in_binary_format_between_columns_of_one_type(self):
         big = "x" * 200_000  # spans several CopyData messages and reads
         with self.connect() as conn:

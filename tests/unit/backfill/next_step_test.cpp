@@ -68,6 +68,18 @@ TEST(NextStepTest, WalksTheRecipe) {
   cases.push_back(
       {"reads flipped before any backfill", f, "Set reads = \"old\" and reload now", true});
   f = facts(Writes::new_column, Reads::new_column);
+  cases.push_back({"writes new, never backfilled", f, "no backfill has finished", true});
+  f.old_column_exists = false;
+  cases.push_back({"writes new, never backfilled, the old column gone", f, "step 8: "});
+  f.old_column_exists = true;
+  f.backfill_state = "done";
+  cases.push_back({"writes new, backfilled, never verified", f, "no verify has agreed", true});
+  f.verify_result = "disagree";
+  cases.push_back({"writes new, verify disagrees", f, "do not drop the old column", true});
+  f.verify_result = "agree";
+  f.verify_current = false;
+  cases.push_back({"writes new, verified before the backfill", f, "no verify has agreed", true});
+  f.verify_current = true;
   cases.push_back({"writes new", f, "step 7: "});
   f.old_type_to_keep = "integer";
   cases.push_back({"writes new, the old column of another type", f,

@@ -41,6 +41,7 @@ TEST(PgConnectionTest, ParametersComeFromUpstream) {
   EXPECT_EQ(p["application_name"], "switchyard");
   EXPECT_EQ(p["keepalives_idle"], "30");  // a vanished server is noticed within a minute
   EXPECT_EQ(p["tcp_user_timeout"], "60000");
+  EXPECT_EQ(p["client_encoding"], "UTF8");  // the config's text, whatever the database's encoding
 }
 
 TEST(PgConnectionTest, MigrationDatabaseAndApplicationName) {

@@ -137,6 +137,46 @@ TEST(CopyRowTransformerTest, UnterminatedQuoteAtEndIsAnError) {
   EXPECT_FALSE(ok);
 }
 
+// COPY without a list into (id, status, name) + state, the table being (id, status, state,
+// name): the old app's rows get state from status; a first row of every column is taken as
+// Postgres takes it, each output column from its own field, and then every row must be so.
+CopyPlan old_width_or_full(CopyPlan::Format format) {
+  CopyPlan p = duplicate_second_of_three(format);
+  p.full_width_columns = 4;
+  p.full_width_source_per_output_column = {0, 1, 3, 2};
+  return p;
+}
+
+TEST(CopyRowTransformerTest, AFirstRowOfTheTablesFullWidthIsTakenAsWritten) {
+  struct Case {
+    const char* what;
+    CopyPlan::Format format;
+    const char* in;
+    const char* expected;  // nullptr: refused
+  };
+  const Case cases[] = {
+      {"old width", CopyPlan::Format::text, "1\ta\tann\n2\tb\tbob\n",
+       "1\ta\tann\ta\n2\tb\tbob\tb\n"},
+      {"full width", CopyPlan::Format::text, "1\ta\tA\tann\n2\t\\N\t\\N\tbob\n",
+       "1\ta\tann\tA\n2\t\\N\tbob\t\\N\n"},
+      {"full width, CSV", CopyPlan::Format::csv, "1,\"a,x\",A,ann\n", "1,\"a,x\",ann,A\n"},
+      {"full width, then the old width", CopyPlan::Format::text, "1\ta\tA\tann\n2\tb\tbob\n",
+       nullptr},
+      {"old width, then the full width", CopyPlan::Format::text, "1\ta\tann\n2\tb\tB\tbob\n",
+       nullptr},
+      {"neither", CopyPlan::Format::text, "1\ta\tA\tann\tx\n", nullptr},
+  };
+  for (const auto& c : cases) {
+    bool ok = false;
+    const std::string out = run_whole(old_width_or_full(c.format), c.in, &ok);
+    EXPECT_EQ(ok, c.expected != nullptr) << c.what;
+    if (c.expected != nullptr) {
+      EXPECT_EQ(out, c.expected) << c.what;
+      expect_every_split(old_width_or_full(c.format), c.in, c.expected);
+    }
+  }
+}
+
 // Binary format: bytes built field by field, so a table row reads as the tuple it is.
 std::string be16(int v) {
   return {static_cast<char>((v >> 8) & 0xFF), static_cast<char>(v & 0xFF)};
@@ -162,6 +202,19 @@ TEST(CopyRowTransformerTest, BinaryTuplesDuplicateAColumn) {
   const std::string expected = kHeader + be16(4) + id1 + field("active") + field("") +
                                field("active") + be16(4) + id2 + kNull + field("bob") + kNull +
                                kTrailer;
+  expect_every_split(p, in, expected);
+}
+
+// A full-width tuple has each column's own bytes: the old width's conversion does not apply.
+TEST(CopyRowTransformerTest, BinaryTuplesOfTheTablesFullWidthAreTakenAsWritten) {
+  CopyPlan p = old_width_or_full(CopyPlan::Format::binary);
+  p.conversion_per_output_column = {FieldConversion::verbatim, FieldConversion::verbatim,
+                                    FieldConversion::verbatim, FieldConversion::to_int8};
+  const std::string id1 = field(std::string("\0\0\0\1", 4));
+  const std::string in =
+      kHeader + be16(4) + id1 + field("a") + field("A") + field("ann") + kTrailer;
+  const std::string expected =
+      kHeader + be16(4) + id1 + field("a") + field("ann") + field("A") + kTrailer;
   expect_every_split(p, in, expected);
 }
 

@@ -1174,6 +1174,66 @@ TEST(CopyRuleTest, GeneratedColumnsAreNotCopied) {
             "text, name text) ON COMMIT");
 }
 
+// COPY without a column list also takes a row of the table's every column, as Postgres does:
+// the plan says where each output column stands in such a row. Not for a listed COPY, nor
+// where that width is the old app's (O dropped, N in its place).
+TEST(CopyRuleTest, WithoutAListTheFullWidthIsPlannedToo) {
+  StaticCatalog cat = make_catalog();
+  cat.add({"public", "users"}, {"id", "status", "state", "search", "name"},
+          {{"integer"}, {"text"}, {"text"}, {"tsvector", true}, {"text"}});
+  const struct {
+    const char* what;
+    Writes writes;
+    const char* sql;
+    const char* expected;
+    std::size_t full_width;
+    std::vector<int> full_sources;
+  } cases[] = {
+      {"writes both",
+       Writes::both,
+       "COPY users FROM STDIN",
+       "COPY users (id, status, name, state) FROM STDIN",
+       4,
+       {0, 1, 3, 2}},
+      {"writes new",
+       Writes::new_column,
+       "COPY users FROM STDIN",
+       "COPY users (id, state, name) FROM STDIN",
+       4,
+       {0, 2, 3}},
+      {"a listed COPY",
+       Writes::both,
+       "COPY users (id, status) FROM STDIN",
+       "COPY users (id, status, state) FROM STDIN",
+       0,
+       {}},
+  };
+  const SessionContext ctx;
+  for (const auto& c : cases) {
+    Migration m = users_migration(c.writes, Reads::new_column);
+    m.old_type = m.new_type = "text";
+    RewriteResult r = Rewriter({m}).rewrite(c.sql, ctx, cat);
+    ASSERT_EQ(r.outcome, Outcome::rewritten) << c.what << ": " << r.reason;
+    EXPECT_EQ(r.sql, c.expected) << c.what;
+    ASSERT_TRUE(r.copy.has_value()) << c.what;
+    EXPECT_EQ(r.copy->full_width_columns, c.full_width) << c.what;
+    EXPECT_EQ(r.copy->full_width_source_per_output_column, c.full_sources) << c.what;
+  }
+  // A second migration still at writes = "old" leaves its N out of the list: a full-width row's
+  // field for it would be lost, so that width stays refused.
+  Migration first = users_migration(Writes::both, Reads::old_column);
+  Migration second = users_migration(Writes::old_column, Reads::old_column);
+  second.name = "name-to-label";
+  second.old_column = "name";
+  second.new_column = "label";
+  cat.add({"public", "users"}, {"id", "status", "state", "name", "label"});
+  RewriteResult r = Rewriter({first, second}).rewrite("COPY users FROM STDIN", ctx, cat);
+  ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
+  EXPECT_EQ(r.sql, "COPY users (id, status, name, state) FROM STDIN");
+  ASSERT_TRUE(r.copy.has_value());
+  EXPECT_EQ(r.copy->full_width_columns, 0u);
+}
+
 // A cast to a length-limited type cuts a value short where the assignment it stands for refuses
 // it: the written value goes through the type's length coercion in its assignment mode.
 TEST(WriteRuleTest, AssignedAsChecksALengthAsAnAssignmentDoes) {
