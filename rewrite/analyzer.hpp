@@ -280,6 +280,9 @@ class Analyzer {
   /// nullopt with `why` empty: the catalog was asked.
   StarColumns star_columns(const Scope& scope, int node, bool rewrite, std::string& why);
   bool star_active(Relation& rel);
+  /// A migration with reads = new whose table the statement's text names (perhaps only later
+  /// than the item being walked).
+  bool statement_mentions_table_read_new() const;
 
   // insert_rule.cpp / update_rule.cpp
   Names insert_stmt(const PgQuery__InsertStmt* ins, const Scope* outer);
