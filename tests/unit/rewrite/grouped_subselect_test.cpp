@@ -51,6 +51,13 @@ TEST(GroupedSubselectTest, AnotherIntegerWidthGroupsByTheNewColumnToo) {
            "SELECT CAST(state AS integer) AS status FROM users GROUP BY CUBE((CAST(state AS "
            "integer), users.state), id) ORDER BY (SELECT CAST(users.state AS integer) AS "
            "status)"},
+          {"INSERT INTO orders (id, status) SELECT status, (SELECT users.status) FROM users "
+           "GROUP BY status UNION ALL SELECT status, (SELECT max(u.id) FROM users u WHERE u.status "
+           "= users.status) FROM users GROUP BY 1",
+           "INSERT INTO orders (id, status) SELECT CAST(state AS integer) AS status, (SELECT "
+           "CAST(users.state AS integer) AS status) FROM users GROUP BY CAST(state AS integer), "
+           "users.state UNION ALL SELECT CAST(state AS integer) AS status, (SELECT max(u.id) FROM "
+           "users u WHERE u.state = users.state) FROM users GROUP BY 1, users.state"},
           // Parentheses around a list at the top of GROUP BY make it a list of items.
           {"SELECT status, (SELECT users.status) FROM users GROUP BY (status)",
            "SELECT CAST(state AS integer) AS status, (SELECT CAST(users.state AS integer) AS "
