@@ -89,8 +89,10 @@ void Analyzer::note_grouped_item(const Node* item, const PgQuery__SelectStmt* s,
     }
     return;
   }
-  if (item->node_case == PG_QUERY__NODE__NODE_ROW_EXPR && element) {
-    // `(a, b)` in ROLLUP, CUBE or GROUPING SETS: one element of several columns.
+  if (item->node_case == PG_QUERY__NODE__NODE_ROW_EXPR &&
+      item->row_expr->row_format == PG_QUERY__COERCION_FORM__COERCE_IMPLICIT_CAST) {
+    // `(a, b)`: one element of several columns in ROLLUP, CUBE or GROUPING SETS, two items
+    // at the top (parse_agg.c, flatten_grouping_sets); not `ROW(a, b)`, one value.
     for (size_t i = 0; i < item->row_expr->n_args; ++i) {
       if (const PgQuery__ColumnRef* cr = plain_column(item->row_expr->args[i])) {
         note_grouped_old_column(cr, scope, std::nullopt, false);
@@ -201,8 +203,16 @@ void Analyzer::note_outer_read(const Scope& scope, const Relation& rel, const Mi
 
 bool Analyzer::groups_another_column(const PgQuery__SelectStmt* s, const Scope& scope,
                                      const Relation& rel, const Migration& m) {
-  for (size_t i = 0; i < s->n_group_clause; ++i) {
-    const PgQuery__ColumnRef* cr = plain_column(s->group_clause[i]);
+  std::vector<const Node*> items(s->group_clause, s->group_clause + s->n_group_clause);
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Node* item = items[i];
+    if (item->node_case == PG_QUERY__NODE__NODE_ROW_EXPR &&
+        item->row_expr->row_format == PG_QUERY__COERCION_FORM__COERCE_IMPLICIT_CAST) {
+      items.insert(items.end(), item->row_expr->args,
+                   item->row_expr->args + item->row_expr->n_args);
+      continue;
+    }
+    const PgQuery__ColumnRef* cr = plain_column(item);
     if (cr == nullptr || string_value(cr->fields[cr->n_fields - 1]) == m.old_column) {
       continue;
     }

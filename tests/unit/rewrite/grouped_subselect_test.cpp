@@ -59,6 +59,9 @@ TEST(GroupedSubselectTest, AnotherIntegerWidthGroupsByTheNewColumnToo) {
            "users.state UNION ALL SELECT CAST(state AS integer) AS status, (SELECT max(u.id) FROM "
            "users u WHERE u.state = users.state) FROM users GROUP BY 1, users.state"},
           // Parentheses around a list at the top of GROUP BY make it a list of items.
+          {"SELECT status, id, (SELECT users.status) FROM users GROUP BY (status, id)",
+           "SELECT CAST(state AS integer) AS status, id, (SELECT CAST(users.state AS integer) AS "
+           "status) FROM users GROUP BY (CAST(state AS integer), users.state, id)"},
           {"SELECT status, (SELECT users.status) FROM users GROUP BY (status)",
            "SELECT CAST(state AS integer) AS status, (SELECT CAST(users.state AS integer) AS "
            "status) FROM users GROUP BY (CAST(state AS integer), users.state)"},
@@ -104,7 +107,12 @@ TEST(GroupedSubselectTest, AReadThatMayJoinValuesIsRefused) {
         "SELECT id, (CASE (state) WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END) AS status, "
         "(SELECT (CASE (users.state) WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END) AS "
         "status) FROM users GROUP BY id, (CASE (state) WHEN 1 THEN 'active' WHEN 0 THEN "
-        "'inactive' END)"}});
+        "'inactive' END)"},
+       {"SELECT id, status, (SELECT users.status) FROM users GROUP BY (status, id)",
+        "SELECT id, (CASE (state) WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END) AS status, "
+        "(SELECT (CASE (users.state) WHEN 1 THEN 'active' WHEN 0 THEN 'inactive' END) AS "
+        "status) FROM users GROUP BY ((CASE (state) WHEN 1 THEN 'active' WHEN 0 THEN "
+        "'inactive' END), id)"}});
   Migration passthrough = typed("integer", "numeric");
   passthrough.reject_unsupported = false;
   run_table(passthrough, {{kInTargets, nullptr, kPassthrough, kWhy}});
