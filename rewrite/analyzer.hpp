@@ -229,6 +229,46 @@ class Analyzer {
   void walk_sort_like(const Node* expr, const Scope& scope, const Names& outputs, bool group);
   std::optional<Span> target_span(const PgQuery__ResTarget* rt, bool strip_alias) const;
 
+  // grouped_read.cpp
+  /// Notes the GROUP BY items of `s` that are reads of O served as an expression of N.
+  void note_grouped_olds(const PgQuery__SelectStmt* s, const Scope& scope);
+  /// `element`: an item of ROLLUP, CUBE or GROUPING SETS, which N joins in parentheses.
+  void note_grouped_item(const Node* item, const PgQuery__SelectStmt* s, const Scope& scope,
+                         bool element);
+  /// `at`: the token N follows when not `cr` itself (an ordinal or an output name; -1: not
+  /// found), nullopt for `cr`.
+  void note_grouped_old_column(const PgQuery__ColumnRef* cr, const Scope& scope,
+                               std::optional<int> at, bool element);
+  bool names_old_column_read_new(const PgQuery__ColumnRef* cr) const;
+  /// Whether `scope`'s grouping applies to what is being walked (not to FROM or WHERE).
+  void set_grouping_applies(const Scope& scope, bool applies);
+  /// A read of `m`'s O of `rel` from `scope`: one from a sub-select of a grouped level that
+  /// groups by it needs N grouped there too.
+  void note_outer_read(const Scope& scope, const Relation& rel, const Migration* m);
+  /// Adds N to `scope`'s GROUP BY (that of `s`) where a sub-select needs it, or refuses; forgets
+  /// the notes.
+  void group_by_new_columns(const PgQuery__SelectStmt* s, const Scope& scope);
+  /// `s` groups by another column of `rel` than `m`'s O, perhaps its primary key.
+  bool groups_another_column(const PgQuery__SelectStmt* s, const Scope& scope, const Relation& rel,
+                             const Migration& m);
+  struct GroupedOld {
+    const Scope* scope;
+    const Relation* rel;
+    const Migration* m;
+    int open_at;   // where the item starts in the text (-1: not found)
+    int close_at;  // where it ends
+    bool element;
+    bool applies;
+    bool needed;
+  };
+  std::vector<GroupedOld> grouped_olds_;
+  /// An aggregate's call (not a window function's): what its arguments read is read before
+  /// grouping. Built-in names and the aggregate-only syntax only: another aggregate counts as a
+  /// plain function, whose arguments must be grouped.
+  static bool aggregate_call(const PgQuery__FuncCall* fc);
+  /// The levels whose aggregate call's arguments are being walked.
+  std::vector<const Scope*> aggregate_levels_;
+
   // parameter_types.cpp
   /// Under reads = new, an untyped parameter beside a read served bare from N of another integer
   /// width (`n2 = $1`) would take N's type where it took O's: it is given O's type without
@@ -280,6 +320,9 @@ class Analyzer {
   /// nullopt with `why` empty: the catalog was asked.
   StarColumns star_columns(const Scope& scope, int node, bool rewrite, std::string& why);
   bool star_active(Relation& rel);
+  /// A migration with reads = new whose table the statement's text names (perhaps only later
+  /// than the item being walked).
+  bool statement_mentions_table_read_new() const;
 
   // insert_rule.cpp / update_rule.cpp
   Names insert_stmt(const PgQuery__InsertStmt* ins, const Scope* outer);

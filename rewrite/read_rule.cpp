@@ -108,8 +108,12 @@ Names Analyzer::walk_select(const PgQuery__SelectStmt* s, const Scope* outer) {
   for (size_t i = 0; i < s->n_from_clause; ++i) {
     add_from_item(s->from_clause[i], scope, nullptr);
   }
+  note_grouped_olds(s, scope);
+  set_grouping_applies(scope, true);
   Names out = walk_targets(s->target_list, s->n_target_list, scope);
+  set_grouping_applies(scope, false);
   walk_expr(s->where_clause, scope);
+  set_grouping_applies(scope, true);
   // A grouped select's targets are cast (walk_targets), so what they are grouped by, and what
   // else must be a grouped expression, is cast the same. So is an ORDER BY expression under
   // SELECT DISTINCT, which must be one of the targets. WHERE and the rest stay bare, where an
@@ -140,6 +144,7 @@ Names Analyzer::walk_select(const PgQuery__SelectStmt* s, const Scope* outer) {
     walk_sort_like(s->distinct_clause[i], scope, out, false);
   }
   in_output_ = false;
+  group_by_new_columns(s, scope);
   walk_expr(s->limit_offset, scope);
   walk_expr(s->limit_count, scope);
   return out;
@@ -244,6 +249,11 @@ void Analyzer::walk_expr(const Node* n, const Scope& scope) {
     default:
       break;
   }
+  const bool aggregate =
+      n->node_case == PG_QUERY__NODE__NODE_FUNC_CALL && aggregate_call(n->func_call);
+  if (aggregate) {
+    aggregate_levels_.push_back(&scope);
+  }
   for_each_child(
       node_payload(n), [&](const Node* child) { walk_expr(child, scope); },
       [&](const ProtobufCMessage* typed) {
@@ -253,6 +263,9 @@ void Analyzer::walk_expr(const Node* n, const Scope& scope) {
           unsupported(nullptr, "a statement nested where it was not expected");
         }
       });
+  if (aggregate) {
+    aggregate_levels_.pop_back();
+  }
   // After its operands, whose reads are then known.
   type_parameters_as_old(n);
 }
@@ -381,6 +394,7 @@ void Analyzer::column_ref(const PgQuery__ColumnRef* cr, const Scope& scope) {
 
 void Analyzer::rewrite_read(const PgQuery__ColumnRef* cr, const Migration* m, const Scope& scope,
                             const Relation& rel) {
+  note_outer_read(scope, rel, m);
   const int first = tokens_.index_at(cr->location);
   if (first < 0) {
     unsupported(m, "cannot locate a column reference in the text");

@@ -9,6 +9,14 @@
 
 namespace switchyard::rewrite::detail {
 
+bool Analyzer::statement_mentions_table_read_new() const {
+  const std::string lower = lower_ascii(std::string_view(sql_).substr(
+      static_cast<std::size_t>(stmt_begin_), static_cast<std::size_t>(stmt_end_ - stmt_begin_)));
+  return std::any_of(migrations_.begin(), migrations_.end(), [&](const Migration& m) {
+    return reads_new(&m) && lower.find(name_as_written(m.table)) != std::string::npos;
+  });
+}
+
 bool Analyzer::star_active(Relation& rel) {
   if (rel.migrations.empty() || !rel.qname.has_value()) {
     return false;
@@ -239,9 +247,12 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
     // A merged column is listed once, first: not the inputs' columns one after the other.
     return using_star(cr, covered, scope, /*rewrite=*/need);
   }
-  const bool want_names =
-      star_names_wanted_ || std::any_of(involved.begin(), involved.end(),
-                                        [&](const Migration* m) { return reads_new(m); });
+  // A mapped table named later in the statement (`FROM (SELECT * FROM tags) s, users`) is not
+  // involved yet, and a bare O beside this item would not resolve without its names.
+  const bool want_names = star_names_wanted_ ||
+                          std::any_of(involved.begin(), involved.end(),
+                                      [&](const Migration* m) { return reads_new(m); }) ||
+                          statement_mentions_table_read_new();
   if (!need) {
     if (!want_names) {
       return std::nullopt;
