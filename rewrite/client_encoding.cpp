@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "rewrite/session_change.hpp"
 #include "rewrite/sql_text.hpp"
@@ -35,6 +36,8 @@ constexpr std::array<std::string_view, 18> kEmbedsAscii = {
     "sjis",  "shiftjis", "mskanji",    "win932", "windows932", "cp932",
     "big5",  "win950",   "windows950", "gbk",    "win936",     "windows936",
     "cp936", "gb18030",  "uhc",        "win949", "windows949", "johab"};
+
+constexpr std::array<std::string_view, 3> kReadingWords = {"conforming", "encoding", "set_config"};
 
 constexpr std::array<std::string_view, 3> kUtf8 = {"utf8", "unicode", "sqlascii"};
 
@@ -144,16 +147,26 @@ std::optional<std::string> unsplicable_rewrite(const TextReading& reading,
 }
 
 bool may_change_reading(std::string_view sql) {
-  // standard_conforming_strings, client_encoding and set_config all end a word in "g".
-  for (std::size_t g = sql.find_first_of("gG"); g != std::string_view::npos;
-       g = sql.find_first_of("gG", g + 1)) {
+  if (sql.empty()) {
+    return false;
+  }
+  // standard_conforming_strings, client_encoding and set_config all end a word in "g": every
+  // text is asked, so the look is a memchr per case of it.
+  auto ends_word_at = [sql](std::size_t g) {
     const std::string_view before = sql.substr(0, g + 1);
-    auto ends_with = [&](std::string_view word) {
+    return std::any_of(kReadingWords.begin(), kReadingWords.end(), [&](std::string_view word) {
       return before.size() >= word.size() &&
              detail::iequals(before.substr(before.size() - word.size()), word);
-    };
-    if (ends_with("conforming") || ends_with("encoding") || ends_with("set_config")) {
-      return true;
+    });
+  };
+  for (const char g : {'g', 'G'}) {
+    for (const char* at = static_cast<const char*>(std::memchr(sql.data(), g, sql.size()));
+         at != nullptr;) {
+      const auto i = static_cast<std::size_t>(at - sql.data());
+      if (ends_word_at(i)) {
+        return true;
+      }
+      at = static_cast<const char*>(std::memchr(at + 1, g, sql.size() - i - 1));
     }
   }
   // SET NAMES; RESET ALL and DISCARD ALL reset standard_conforming_strings.
