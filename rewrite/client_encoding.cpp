@@ -4,7 +4,6 @@
 #include <array>
 #include <cstring>
 
-#include "rewrite/session_change.hpp"
 #include "rewrite/sql_text.hpp"
 
 namespace switchyard::rewrite {
@@ -170,9 +169,13 @@ bool may_change_reading(std::string_view sql) {
     }
   }
   // SET NAMES; RESET ALL and DISCARD ALL reset standard_conforming_strings.
-  return may_change_session(sql) &&
-         (detail::icontains(sql, "names") || detail::icontains(sql, "reset") ||
-          detail::icontains(sql, "discard"));
+  if (const auto verb = detail::sole_statement_verb(sql); verb && !detail::iequals(*verb, "set") &&
+                                                          !detail::iequals(*verb, "reset") &&
+                                                          !detail::iequals(*verb, "discard")) {
+    return false;
+  }
+  return detail::icontains(sql, "names") || detail::icontains(sql, "reset") ||
+         detail::icontains(sql, "discard");
 }
 
 }  // namespace switchyard::rewrite
