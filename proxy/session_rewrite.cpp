@@ -236,7 +236,8 @@ TextRewrite SessionRewrite::refuse_unreadable(std::string_view sql) const {
 
 TextRewrite SessionRewrite::refuse_unsplicable(std::string_view sql,
                                                const rewrite::RewriteResult& result) const {
-  const auto why = rewrite::unsplicable_rewrite(reading_, result, rules_->rewriter->migrations());
+  const auto why =
+      rewrite::unsplicable_rewrite(reading_, sql, result, rules_->rewriter->migrations());
   if (!why) {
     return {};
   }

@@ -109,7 +109,7 @@ std::optional<std::string> unreadable_text(const TextReading& reading, std::stri
   return std::nullopt;
 }
 
-std::optional<std::string> unsplicable_rewrite(const TextReading& reading,
+std::optional<std::string> unsplicable_rewrite(const TextReading& reading, std::string_view sql,
                                                const RewriteResult& result,
                                                std::span<const Migration> migrations) {
   if (result.copy && result.copy->format != CopyPlan::Format::binary &&
@@ -123,7 +123,8 @@ std::optional<std::string> unsplicable_rewrite(const TextReading& reading,
   if (reading.encoding == ClientEncoding::utf8) {
     return std::nullopt;
   }
-  if (result.unparsed) {
+  if (result.unparsed && high_byte(sql)) {
+    // An ASCII text reads alike: the server reports its syntax error itself.
     return refuse_encoding(reading,
                            "and the rewrite, which reads UTF-8, cannot parse the text (an "
                            "escaped non-ASCII character such as E'\\é' is not valid UTF-8 to "

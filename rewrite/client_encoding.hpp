@@ -50,11 +50,12 @@ struct TextReading {
 std::optional<std::string> unreadable_text(const TextReading& reading, std::string_view sql,
                                            bool may_touch, bool non_ascii_names);
 
-/// Why the rewrite `result` of a text must be refused in a session of another encoding than
-/// UTF-8, or nothing: the text did not parse (the server may read it), or the rewrite inserts a
-/// migration's non-ASCII text (a transform, a name) as UTF-8 bytes. `migrations`: the
-/// session's database's.
-std::optional<std::string> unsplicable_rewrite(const TextReading& reading,
+/// Why the rewrite `result` of `sql` must be refused in a session of another encoding than
+/// UTF-8, or nothing: the text has non-ASCII bytes and did not parse (the server, converting it
+/// first, may run it), or the rewrite inserts a migration's non-ASCII text (a transform, a name)
+/// as UTF-8 bytes; or the rows of a COPY would be split by the proxy where a character may hold
+/// a delimiter's byte. `migrations`: the session's database's.
+std::optional<std::string> unsplicable_rewrite(const TextReading& reading, std::string_view sql,
                                                const RewriteResult& result,
                                                std::span<const Migration> migrations);
 
