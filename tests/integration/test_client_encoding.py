@@ -135,6 +135,15 @@ class ClientEncodingTest(RewriteCase):
             self.assertEqual(wire.errors(conn.read_until_ready()), [])
         self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "n", "new", "new")])
 
+    def test_sjis_text_sent_before_set_names_is_answered_is_refused(self):
+        # Still UTF8 to the proxy when the INSERT arrives; SJIS to the server when it reads it.
+        insert = "INSERT INTO users (id, status) VALUES (1, E'表')".encode("shift_jis")
+        with self.raw_session() as conn:
+            conn.send(wire.query("SET NAMES 'SJIS'") + wire.message(b"Q", insert + b"\0"))
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+        self.assertEqual(self.rows("users"), [])
+
 
 CAFE = {"name": "cafe", "table": "public.café", "old_column": "statüs", "new_column": "état",
         "writes": "both", "reads": "old", "on_unsupported": None}
