@@ -8,10 +8,8 @@ read alike (UTF-8, or a LATIN1 text with the migration's config all ASCII) it is
 
 import unittest
 
-import psycopg
 from psycopg import errors
 
-from harness import proxy
 from harness.base import requires_proxy
 from harness import rawclient as wire
 from test_rewrite import RENAME, TYPE_CHANGE, RewriteCase, migration
