@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 
+#include "rewrite/pg_query_handles.hpp"
 #include "rewrite/sql_text.hpp"
 
 namespace switchyard::rewrite {
@@ -43,6 +44,25 @@ constexpr std::array<std::string_view, 3> kUtf8 = {"utf8", "unicode", "sqlascii"
 std::string refuse_encoding(const TextReading& reading, std::string_view why) {
   return "client_encoding is " + reading.encoding_name + ", " + std::string(why) +
          ": use client_encoding UTF8";
+}
+
+// Whether every backslash of `sql` is inside an E'' string as the rewrite's scanner reads it
+// (standard_conforming_strings on). Then no plain string holds one, and only a plain string
+// reads otherwise with it off: the server's scan is the same. A backslash in a comment, a name
+// or a dollar quote counts as outside (comments are not tokens); so does any in a text the
+// scanner rejects (no tokens).
+bool backslashes_only_in_escape_strings(std::string_view sql) {
+  const std::vector<detail::Token> tokens = detail::scan_tokens(std::string(sql));
+  std::ptrdiff_t inside = 0;
+  for (const detail::Token& t : tokens) {
+    const std::string_view token =
+        sql.substr(static_cast<std::size_t>(t.start), static_cast<std::size_t>(t.end - t.start));
+    if (t.kind == PG_QUERY__TOKEN__SCONST && token.size() >= 2 && (token[0] | 0x20) == 'e' &&
+        token[1] == '\'') {
+      inside += std::count(token.begin(), token.end(), '\\');
+    }
+  }
+  return inside == std::count(sql.begin(), sql.end(), '\\');
 }
 
 bool spliced_text_non_ascii(const Migration& m) {
@@ -85,7 +105,9 @@ std::optional<std::string> unreadable_text(const TextReading& reading, std::stri
   if (!may_touch) {
     return std::nullopt;
   }
-  if (reading.settings_in_flight && (non_ascii || sql.find('\\') != std::string_view::npos)) {
+  const bool backslash = sql.find('\\') != std::string_view::npos;
+  if (reading.settings_in_flight &&
+      (non_ascii || (backslash && !backslashes_only_in_escape_strings(sql)))) {
     return "the text follows a change of standard_conforming_strings or client_encoding (SET, SET "
            "NAMES, set_config, RESET) that the server has not answered yet, and has a backslash "
            "or a non-ASCII character, which the rewrite cannot read before it knows the new "
@@ -97,14 +119,15 @@ std::optional<std::string> unreadable_text(const TextReading& reading, std::stri
                            "backslash or `|`, so the rewrite (which reads UTF-8) cannot read a "
                            "text with non-ASCII characters as the server does");
   }
-  if (!reading.standard_strings && sql.find('\\') != std::string_view::npos) {
+  if (!reading.standard_strings && backslash && !backslashes_only_in_escape_strings(sql)) {
     // `'it\'s'` is one string to the server and to the rewrite a string and the start of
     // another: the rewrite could fail to parse it (and pass it on unrewritten) or read a
-    // string's content as SQL. E'' strings are refused too: telling them apart takes a scan.
+    // string's content as SQL.
     return std::string(
-        "standard_conforming_strings is off in this session and the text has a backslash, which "
-        "the rewrite cannot read as the server does: set standard_conforming_strings = on (the "
-        "default), or write the text without backslashes");
+        "standard_conforming_strings is off in this session and the text has a backslash outside "
+        "an E'...' string, which the rewrite cannot read as the server does: set "
+        "standard_conforming_strings = on (the default), or write backslashes in E'...' strings "
+        "only");
   }
   return std::nullopt;
 }

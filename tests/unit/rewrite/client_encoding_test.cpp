@@ -67,9 +67,22 @@ TEST(ClientEncodingTest, RefusesTextsTheRewriteCannotReadAsTheServer) {
       {reading("LATIN1"), "INSERT INTO caf\xe9 (id) VALUES (5)", false, true, "name is not ASCII"},
       {reading("LATIN1"), "INSERT INTO notes (id) VALUES (6)", false, true, nullptr},
       {reading("UTF8"), "INSERT INTO caf\xc3\xa9 (id) VALUES (7)", true, true, nullptr},
-      // standard_conforming_strings off: any backslash, E'' strings too.
+      // standard_conforming_strings off: a backslash outside an E'' string (the only ones both
+      // read alike), in a plain string, a comment, a string after a name.
       {reading("UTF8", false), "INSERT INTO notes (id, body) VALUES (8, E'a\\\\b')", true, false,
-       "write the text without backslashes"},
+       nullptr},
+      {reading("UTF8", false), "INSERT INTO notes (id, body) VALUES (8, e'it\\'s' || E'x'\n'\\\\')",
+       true, false, nullptr},
+      {reading("UTF8", false), "INSERT INTO notes (id, body) VALUES (8, 'it\\'s')", true, false,
+       "outside an E'...' string"},
+      {reading("UTF8", false), "UPDATE notes SET body = E'\\\\' || 'p\\' -- ', body = 'x'", true,
+       false, "outside an E'...' string"},
+      {reading("UTF8", false), "INSERT INTO notes VALUES (8, 'a') -- c:\\dir", true, false,
+       "outside an E'...' string"},
+      {reading("UTF8", false), "INSERT INTO notes VALUES (8, $$\\$$)", true, false,
+       "outside an E'...' string"},
+      {reading("UTF8", false), "INSERT INTO notes VALUES (8, 'a\\'", true, false,
+       "outside an E'...' string"},
       {reading("UTF8", false), "INSERT INTO notes (id, body) VALUES (9, 'ab')", true, false,
        nullptr},
       // A change of either not answered yet: a backslash or a non-ASCII byte is refused.
@@ -80,6 +93,8 @@ TEST(ClientEncodingTest, RefusesTextsTheRewriteCannotReadAsTheServer) {
       {reading("UTF8", true, true), "INSERT INTO notes (id, body) VALUES (11, 'ab')", true, false,
        nullptr},
       {reading("UTF8", true, true), "SELECT 'a\\b'", false, false, nullptr},
+      {reading("UTF8", true, true), "INSERT INTO notes (id, body) VALUES (12, E'a\\\\b')", true,
+       false, nullptr},
   };
   for (const auto& c : cases) {
     const auto why = unreadable_text(c.reading, c.sql, c.may_touch, c.non_ascii_names);
