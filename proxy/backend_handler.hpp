@@ -11,14 +11,24 @@
 
 namespace switchyard::proxy {
 
-/// The value of standard_conforming_strings a ParameterStatus body reports, if it is that.
-inline std::optional<bool> standard_strings_setting(std::span<const std::byte> body) {
-  const auto status = protocol::decode_parameter_status(body);
-  if (!status || status->name != "standard_conforming_strings") {
-    return std::nullopt;
+/// The settings that decide how the server reads a text, as the startup's ParameterStatus
+/// messages report them (the relay follows later ones in BackendHandler::follow_parameter).
+struct TextSettings {
+  bool standard_strings = true;
+  std::string client_encoding = "UTF8";
+
+  void follow(std::span<const std::byte> body) {
+    const auto status = protocol::decode_parameter_status(body);
+    if (!status) {
+      return;
+    }
+    if (status->name == "standard_conforming_strings") {
+      standard_strings = status->value == "on";
+    } else if (status->name == "client_encoding") {
+      client_encoding.assign(status->value);
+    }
   }
-  return status->value == "on";
-}
+};
 
 /// Upstream -> client: tracks transaction state from ReadyForQuery, counts errors by class,
 /// hides answers to statements Switchyard injected, stops at a boundary when draining.
@@ -150,8 +160,14 @@ class BackendHandler {
   }
 
   void follow_parameter(std::span<const std::byte> body) {
-    if (auto on = standard_strings_setting(body)) {
-      rewrite_.set_standard_strings(*on);
+    const auto status = protocol::decode_parameter_status(body);
+    if (!status) {
+      return;
+    }
+    if (status->name == "standard_conforming_strings") {
+      rewrite_.set_standard_strings(status->value == "on");
+    } else if (status->name == "client_encoding") {
+      rewrite_.set_client_encoding(status->value);
     }
   }
   // Returns true when the reply answers a message Switchyard injected.

@@ -12,6 +12,7 @@
 #include "protocol/query.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/long_buffers.hpp"
+#include "rewrite/client_encoding.hpp"
 #include "rewrite/deallocation.hpp"
 #include "rewrite/rewriter.hpp"
 #include "rewrite/search_path_setting.hpp"
@@ -153,6 +154,15 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
         static_cast<std::uint32_t>(std::count_if(again.begin(), again.end(), [](char c) {
           return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
         }));
+  }
+}
+
+void FrontendHandler::note_reading_change(std::string_view sql, Decision decision) {
+  // The server reports the new setting only with the answer: texts sent before it arrives (a
+  // pipeline, a Query sent before the ReadyForQuery) are read under a setting not known yet.
+  if (decision != Decision::rejected && rewrite_.active() && rewrite::may_change_reading(sql))
+      [[unlikely]] {
+    rewrite_.reading_may_change(state_.tracker.outstanding());
   }
 }
 
@@ -655,6 +665,7 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
     follow_sql_statements(query->sql, decision, /*from_query=*/true);
   }
   if (decision != Decision::suspend) {
+    note_reading_change(query->sql, decision);
     metrics_.queries_simple.fetch_add(1, std::memory_order_relaxed);
     metrics_.count_statement(query->sql);
   }
@@ -759,6 +770,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   if (decision == Decision::suspend) {
     return FrameAction::suspend;
   }
+  note_reading_change(parse->query, decision);
   metrics_.queries_extended.fetch_add(1, std::memory_order_relaxed);
   metrics_.count_statement(parse->query);
   if (decision == Decision::rejected) {

@@ -121,6 +121,9 @@ class FrontendHandler {
   /// with the SET/RESET/DEALLOCATE/DISCARD statements the client sends.
   void follow_session_statements(std::string_view sql,
                                  const std::vector<rewrite::RoleChange>& roles);
+  /// A text sent that may change standard_conforming_strings or client_encoding: the rewrite
+  /// treats both as unknown until its answer.
+  void note_reading_change(std::string_view sql, Decision decision);
   /// A text of several statements that changes the role while "$user" is in the path and may
   /// name a mapped table: the rewrite resolved its names under the role before. Refused (turns
   /// `decision` into rejected) or, under passthrough, logged and counted.

@@ -171,9 +171,9 @@ class Session : public std::enable_shared_from_this<Session> {
   Metrics& metrics_;  // the worker's own block
   const OffThread off_thread_;
   const std::uint64_t id_;
-  const bool local_;              // on the unix socket: no TLS there, as with Postgres
-  bool standard_strings_ = true;  // the server's standard_conforming_strings at startup
-  bool closing_now_ = false;      // close_now(): the drain timeout ended the session
+  const bool local_;            // on the unix socket: no TLS there, as with Postgres
+  TextSettings text_settings_;  // the server's, at startup
+  bool closing_now_ = false;    // close_now(): the drain timeout ended the session
   const std::string peer_;
   Stream client_;
   std::unique_ptr<Stream> upstream_;
@@ -493,7 +493,7 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
         co_return Step::next;
       default:  // ParameterStatus, NoticeResponse, NegotiateProtocolVersion
         if (frame.type == be::kParameterStatus) {
-          standard_strings_ = standard_strings_setting(frame.body).value_or(standard_strings_);
+          text_settings_.follow(frame.body);
         }
         append(frame);
         break;
@@ -547,7 +547,8 @@ awaitable<bool> Session::learn_search_path() {
 awaitable<void> Session::relay() {
   SessionRewrite rewrite(*state_, metrics_, off_thread_, user_, database_, std::move(search_path_));
   rewrite.set_snapshot(snapshot_);
-  rewrite.set_standard_strings(standard_strings_);
+  rewrite.set_standard_strings(text_settings_.standard_strings);
+  rewrite.set_client_encoding(text_settings_.client_encoding);
   FrontendHandler frontend(relay_, metrics_, rewrite, id_);
   BackendHandler backend(relay_, metrics_, rewrite);
   std::vector<std::byte> client_leftover(client_reader_.leftover().begin(),

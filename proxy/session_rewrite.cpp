@@ -110,6 +110,11 @@ void SessionRewrite::follow_roles() {
 }
 
 void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_back) {
+  if (reading_readies_ > 0 && --reading_readies_ == 0) [[unlikely]] {
+    // The change's answer is in, with its ParameterStatus before it.
+    reading_.settings_in_flight = false;
+    reading_usual_ = reading_.usual();
+  }
   if (!uncommitted_) {
     return;
   }
@@ -141,6 +146,9 @@ void SessionRewrite::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
   ++epoch_;
   rules_ = snapshot_->for_database(database_);
+  non_ascii_names_ = rules_ != nullptr &&
+                     std::any_of(rules_->rewriter->migrations().begin(),
+                                 rules_->rewriter->migrations().end(), rewrite::has_non_ascii_name);
 }
 
 bool SessionRewrite::adopt_latest() {
@@ -219,18 +227,29 @@ TextRewrite SessionRewrite::refusal_naming_tables(std::string_view sql,
       why);
 }
 
-TextRewrite SessionRewrite::refuse_nonstandard_strings(std::string_view sql) const {
-  if (sql.find('\\') == std::string_view::npos) {
+TextRewrite SessionRewrite::refuse_unreadable(std::string_view sql) const {
+  const bool touch = rules_->rewriter->may_touch(sql);
+  const auto why = rewrite::unreadable_text(reading_, sql, touch, non_ascii_names_);
+  if (!why) {
     return {};
   }
-  // `'it\'s'` is one string to the server and to the rewrite a string and the start of
-  // another: the rewrite could fail to parse it (and pass it on unrewritten) or read a string's
-  // content as SQL.
-  return refusal_naming_tables(
-      sql,
-      "standard_conforming_strings is off in this session and the text has a backslash, which "
-      "the rewrite cannot read as the server does: set standard_conforming_strings = on (the "
-      "default), or write E'...' strings");
+  const bool names_unseen = non_ascii_names_ && reading_.encoding != rewrite::ClientEncoding::utf8;
+  return refusal_naming(
+      [&](const rewrite::Migration& m) {
+        return (names_unseen && rewrite::has_non_ascii_name(m)) ||
+               rewrite::detail::icontains(sql, rewrite::detail::lower_ascii(m.table));
+      },
+      *why);
+}
+
+TextRewrite SessionRewrite::refuse_unsplicable(std::string_view sql,
+                                               const rewrite::RewriteResult& result) const {
+  const auto why =
+      rewrite::unsplicable_rewrite(reading_, sql, result, rules_->rewriter->migrations());
+  if (!why) {
+    return {};
+  }
+  return refusal_naming_tables(sql, *why);
 }
 
 TextRewrite SessionRewrite::refuse_role_change_beside(std::string_view sql) const {
@@ -262,6 +281,13 @@ TextRewrite SessionRewrite::refuse_path_change_beside_execute(std::string_view p
 
 TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query, std::string& filled) {
   TextRewrite result = rewrite_text(sql, from_query, filled);
+  if (!reading_usual_ && result &&
+      (result->outcome == rewrite::Outcome::rewritten ||
+       result->outcome == rewrite::Outcome::unchanged)) [[unlikely]] {
+    if (TextRewrite refusal = refuse_unsplicable(sql, *result)) {
+      return refusal;
+    }
+  }
   // The catalog connection sees this transaction's DDL only once it commits: a column list
   // taken from it now may lack a column just added, or name one just dropped.
   if (columns_changed_.empty() || rules_ == nullptr || !result ||
@@ -289,13 +315,17 @@ TextRewrite SessionRewrite::rewrite_text(std::string_view sql, bool from_query,
       return refusal;
     }
   }
-  if (rules_ == nullptr || !rules_->rewriter->may_touch(sql)) {
+  if (rules_ == nullptr) {
     return {};
   }
-  if (!standard_strings_) [[unlikely]] {
-    if (TextRewrite refusal = refuse_nonstandard_strings(sql)) {
+  // Before the name match: in another encoding than UTF-8 it cannot see a non-ASCII name.
+  if (!reading_usual_) [[unlikely]] {
+    if (TextRewrite refusal = refuse_unreadable(sql)) {
       return refusal;
     }
+  }
+  if (!rules_->rewriter->may_touch(sql)) {
+    return {};
   }
   // The catalog version is part of the key: a result computed from dropped catalog content
   // must not be served again.

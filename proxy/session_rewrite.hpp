@@ -10,6 +10,7 @@
 #include "proxy/proxy_state.hpp"
 #include "proxy/recent_results.hpp"
 #include "proxy/worker_inbox.hpp"
+#include "rewrite/client_encoding.hpp"
 #include "rewrite/literal_shape.hpp"
 #include "rewrite/result.hpp"
 #include "rewrite/search_path_setting.hpp"
@@ -108,7 +109,24 @@ class SessionRewrite {
   /// prepared earlier as `prepared`, when that may name a mapped table; null when there is none.
   TextRewrite refuse_path_change_beside_execute(std::string_view prepared) const;
   /// Follows the server's standard_conforming_strings (its ParameterStatus).
-  void set_standard_strings(bool on) { standard_strings_ = on; }
+  void set_standard_strings(bool on) {
+    reading_.standard_strings = on;
+    reading_usual_ = reading_.usual();
+  }
+  /// Follows the session's client_encoding (its ParameterStatus).
+  void set_client_encoding(std::string_view name) {
+    reading_.encoding = rewrite::classify_encoding(name);
+    reading_.encoding_name.assign(name);
+    reading_usual_ = reading_.usual();
+  }
+  /// A text that may change standard_conforming_strings or client_encoding is sent:
+  /// `answers_before` is how many ReadyForQuery the server owes for earlier requests; until the
+  /// one after them both settings are unknown.
+  void reading_may_change(std::size_t answers_before) {
+    reading_readies_ = std::max(reading_readies_, answers_before + 1);
+    reading_.settings_in_flight = true;
+    reading_usual_ = false;
+  }
 
  private:
   /// Stands in the shape cache for a literal shape whose rewrite did not reproduce a text's.
@@ -132,9 +150,12 @@ class SessionRewrite {
   TextRewrite rewrite_text(std::string_view sql, bool from_query, std::string& filled);
   /// The refusal of a text that names a table new_descendants_ holds, if it does.
   TextRewrite refuse_new_descendant(std::string_view sql) const;
-  /// The refusal of a text with a backslash that may name a mapped table while the session's
-  /// standard_conforming_strings is off.
-  TextRewrite refuse_nonstandard_strings(std::string_view sql) const;
+  /// The refusal of a text the rewrite may not read as the server does (its client_encoding,
+  /// standard_conforming_strings off, or either changing): rewrite::unreadable_text.
+  TextRewrite refuse_unreadable(std::string_view sql) const;
+  /// The refusal of a rewrite that is wrong in the session's encoding:
+  /// rewrite::unsplicable_rewrite.
+  TextRewrite refuse_unsplicable(std::string_view sql, const rewrite::RewriteResult& result) const;
   /// A refusal of `sql`, `why`, under the policy of the migrations whose tables it names.
   TextRewrite refusal_naming_tables(std::string_view sql, std::string_view why) const;
   /// A refusal, `why`, under the policy of the migrations `pick` chooses by name.
@@ -211,9 +232,13 @@ class SessionRewrite {
   // it ends.
   std::vector<std::string> columns_changed_;
   bool descendants_pending_ = false;
-  // The rewrite reads strings as Postgres does with standard_conforming_strings on (as the
-  // parser it uses does): with it off, a backslash in a string can end it elsewhere.
-  bool standard_strings_ = true;
+  // The rewrite reads texts as Postgres does in UTF-8 with standard_conforming_strings on (as
+  // the parser it uses does): otherwise a backslash, or a character's byte, can end a string
+  // elsewhere. reading_usual_ is reading_.usual(), the one check the common case pays.
+  rewrite::TextReading reading_;
+  bool reading_usual_ = true;
+  std::size_t reading_readies_ = 0;  // ReadyForQuery until settings_in_flight ends
+  bool non_ascii_names_ = false;     // a migration of the database has a non-ASCII name
   // Tables made partitions or children of a mapped table in the open transaction: the rules
   // cover them once it ends, and a text naming one before is refused (refuse_new_descendant).
   std::vector<rewrite::NewDescendant> new_descendants_;

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "rewrite/analyzer.hpp"
+#include "rewrite/client_encoding.hpp"
 #include "rewrite/sql_text.hpp"
 
 namespace switchyard::rewrite::detail {
@@ -20,6 +21,7 @@ struct CopyOptions {
   bool header = false;
   bool header_match = false;
   bool column_options = false;  // FORCE_QUOTE / FORCE_NOT_NULL / FORCE_NULL
+  std::string encoding;
 };
 
 std::string arg_text(const Node* arg) {
@@ -59,6 +61,8 @@ CopyOptions parse_options(const PgQuery__CopyStmt* c) {
       o.header_match = value == "match";
       o.header = n->def_elem->arg == nullptr || value == "true" || value == "on" || value == "1" ||
                  o.header_match;
+    } else if (name == "encoding") {
+      o.encoding = arg_text(n->def_elem->arg);
     } else if (name.starts_with("force_")) {
       o.column_options = true;
     }
@@ -242,6 +246,11 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
       stage = "a server-side file or program";
     } else if (opts.column_options || opts.header_match || c->where_clause != nullptr) {
       stage = "with FORCE_*, HEADER MATCH or WHERE";
+    } else if (opts.format != "binary" &&
+               classify_encoding(opts.encoding) == ClientEncoding::embeds_ascii) {
+      // The data stream is split into fields by bytes, and a character of these encodings may
+      // hold the delimiter's or a backslash's byte: the server splits the rows after converting.
+      stage = "with ENCODING '" + opts.encoding + "'";
     } else if (!transform_of(m, op).empty() && op != WriteOp::remove_old) {
       stage = "with the migration's " + std::string(op == WriteOp::add_old ? "to_old" : "to_new") +
               " transform";

@@ -115,6 +115,9 @@ struct RewriteResult {
   /// For rejected: the statement (from 0) the reason is about. The ones before it rewrite, and
   /// a simple Query runs them, as Postgres runs a text's statements up to its error.
   std::size_t refused_statement = 0;
+  /// The text names a mapped table but does not parse: forwarded for the server to answer,
+  /// which is right only when the server reads the same characters (client_encoding UTF8).
+  bool unparsed = false;
 };
 
 }  // namespace switchyard::rewrite

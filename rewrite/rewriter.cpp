@@ -89,6 +89,7 @@ RewriteResult Rewriter::rewrite(std::string_view sql, const SessionContext& sess
   const std::string text(sql);
   detail::ParsedSql parsed(text);
   if (parsed.tree() == nullptr) {
+    result.unparsed = true;
     return result;  // the server reports the syntax error itself
   }
   detail::TokenList tokens(text);

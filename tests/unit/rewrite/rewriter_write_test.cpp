@@ -1023,6 +1023,19 @@ TEST(CopyStagingTest, StagedThroughATemporaryTable) {
        {0, 1, 3},
        {2},
        "a server-side file or program"},
+      // A character of these encodings may hold the delimiter's byte (SJIS 'ポ' is 83 7C): the
+      // server splits the rows, after converting them.
+      {users_migration(Writes::both, Reads::old_column),
+       "COPY users (id, status) FROM STDIN (DELIMITER '|', ENCODING 'Shift_JIS')",
+       create +
+           "COPY pg_temp.\"users (switchyard staging)\" (id, status) FROM STDIN (DELIMITER '|', "
+           "ENCODING 'Shift_JIS'); INSERT INTO users (id, status, state) OVERRIDING SYSTEM VALUE "
+           "SELECT copied.id, copied.status, copied.status FROM pg_temp.\"users (switchyard "
+           "staging)\" AS copied; " +
+           drop,
+       {0, 1, 3},
+       {2},
+       "with ENCODING 'Shift_JIS'"},
       // Statements around it, a leading comment and a trailing one: numbered in the new text.
       {users_migration(Writes::both, Reads::old_column, true),
        "SELECT 1; /* load 7 */ COPY users (id, status) FROM STDIN; SELECT 2 -- done",
