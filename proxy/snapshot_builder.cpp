@@ -466,6 +466,9 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
     DatabaseRewrite entry;
     entry.database = database;
     std::variant<std::unique_ptr<CatalogClient>, std::string> client;
+    // The config's names of tables followed elsewhere: watched still, so that a table created
+    // under one (the one the config means) is noticed by the catalog check.
+    std::vector<std::string> renamed_from;
     if (options.use_catalog) {
       client = CatalogClient::connect(config, database);
       if (auto* error = std::get_if<std::string>(&client)) {
@@ -478,6 +481,7 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
       // Before the rules are made: they, the checks and the warnings below name the relation
       // where it is now.
       for (auto* m : migrations) {
+        std::string configured = config::identifier_name(m->table);
         auto followed = follow_renamed_table(
             *m, options.previous ? options.previous->for_database(database) : nullptr,
             std::get<std::unique_ptr<CatalogClient>>(client)->connection());
@@ -486,6 +490,7 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
           mark_unreachable();
         } else if (auto& warning = std::get<std::optional<ConfigWarning>>(followed)) {
           snapshot->warnings.push_back(std::move(*warning));
+          renamed_from.push_back(std::move(configured));
         }
       }
     }
@@ -493,6 +498,11 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
     for (const auto* m : migrations) {
       rules.push_back(to_rewrite_migration(*m));
       if (auto table = config::identifier_name(m->table); !contains(entry.mapped_tables, table)) {
+        entry.mapped_tables.push_back(std::move(table));
+      }
+    }
+    for (auto& table : renamed_from) {
+      if (!contains(entry.mapped_tables, table)) {
         entry.mapped_tables.push_back(std::move(table));
       }
     }

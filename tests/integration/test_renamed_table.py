@@ -82,6 +82,20 @@ class RenamedElsewhereTest(RenamedTableCase):
         self.assertEqual(self.pg.query("SELECT weight, weight_v2 FROM parcels WHERE id = 3"),
                          [("back", "back")])
 
+    def test_a_table_created_under_the_configs_name_is_the_one_the_config_means(self):
+        self.pg.query("ALTER TABLE parcels RENAME TO parcels_archive")
+        try:
+            self.wait_for_warning("table public.parcels was renamed to public.parcels_archive")
+            reloads = self.proxy.reloads()
+            self.pg.query("CREATE TABLE parcels (id int PRIMARY KEY, weight text, weight_v2 text)")
+            self.wait_for_reload_after(reloads)
+            self.through_proxy("INSERT INTO parcels (id, weight) VALUES (1, 'new table')")
+            self.assertEqual(self.pg.query("SELECT weight, weight_v2 FROM parcels"),
+                             [("new table", "new table")])
+        finally:
+            self.pg.query("DROP TABLE IF EXISTS parcels; "
+                          "ALTER TABLE parcels_archive RENAME TO parcels")
+
     def test_a_renamed_schema_is_followed(self):
         self.pg.query("ALTER SCHEMA depot RENAME TO depot2")
         try:
