@@ -13,6 +13,7 @@
 #include "config/identifier.hpp"
 #include "proxy/column_privileges.hpp"
 #include "proxy/logging.hpp"
+#include "proxy/renamed_table.hpp"
 #include "proxy/tls_contexts.hpp"
 #include "rewrite/sql_text.hpp"
 
@@ -376,9 +377,15 @@ void keep_dropped_old_column(const config::Migration& m, std::vector<rewrite::Mi
     if (rule.name != m.name || rule.old_attnum != 0) {
       continue;  // another migration's, or the column is still there
     }
+    const auto relation = std::find_if(relations.begin(), relations.end(), [&](const auto& r) {
+      return r.name.schema == rule.schema && r.name.table == rule.table;
+    });
     for (const auto& was : earlier) {
-      if (was.name != rule.name || was.schema != rule.schema || was.table != rule.table ||
-          was.old_column != rule.old_column) {
+      // The relation renamed since (follow_renamed_table) keeps its OID.
+      const bool same_relation =
+          (was.schema == rule.schema && was.table == rule.table) ||
+          (was.old_relid != 0 && relation != relations.end() && was.old_relid == relation->oid);
+      if (was.name != rule.name || !same_relation || was.old_column != rule.old_column) {
         continue;
       }
       rule.old_attnum = was.old_attnum;
@@ -388,9 +395,6 @@ void keep_dropped_old_column(const config::Migration& m, std::vector<rewrite::Mi
         rule.old_collation = was.old_collation;
       }
     }
-    const auto relation = std::find_if(relations.begin(), relations.end(), [&](const auto& r) {
-      return r.name.schema == rule.schema && r.name.table == rule.table;
-    });
     if (rule.old_attnum == 0 && relation != relations.end() && relation->dropped.size() == 1 &&
         std::count(relation->columns.begin(), relation->columns.end(), rule.new_column) == 1) {
       rule.old_attnum = relation->dropped.front();
@@ -450,8 +454,8 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
   }
 
   // Group migrations by the database their sessions connect to.
-  std::map<std::string, std::vector<const config::Migration*>> by_database;
-  for (const auto& m : config.migrations) {
+  std::map<std::string, std::vector<config::Migration*>> by_database;
+  for (auto& m : config.migrations) {
     for (const auto* transform : {&m.to_new, &m.to_old}) {
       if (transform->empty()) {
         continue;
@@ -480,16 +484,12 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
   for (const auto& [database, migrations] : by_database) {
     DatabaseRewrite entry;
     entry.database = database;
-    std::vector<rewrite::Migration> rules;
-    for (const auto* m : migrations) {
-      rules.push_back(to_rewrite_migration(*m));
-      if (auto table = config::identifier_name(m->table); !contains(entry.mapped_tables, table)) {
-        entry.mapped_tables.push_back(std::move(table));
-      }
-    }
-    entry.catalog = std::make_shared<CatalogCache>();
+    std::variant<std::unique_ptr<CatalogClient>, std::string> client;
+    // The config's names of tables followed elsewhere: watched still, so that a table created
+    // under one (the one the config means) is noticed by the catalog check.
+    std::vector<std::string> renamed_from;
     if (options.use_catalog) {
-      auto client = CatalogClient::connect(config, database);
+      client = CatalogClient::connect(config, database);
       if (auto* error = std::get_if<std::string>(&client)) {
         errors.push_back(*error + " (needed to check the migrations against the catalog" +
                          (options.unreachable_hint.empty() ? "" : "; " + options.unreachable_hint) +
@@ -497,6 +497,36 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
         mark_unreachable();
         continue;
       }
+      // Before the rules are made: they, the checks and the warnings below name the relation
+      // where it is now.
+      for (auto* m : migrations) {
+        std::string configured = config::identifier_name(m->table);
+        auto followed = follow_renamed_table(
+            *m, options.previous ? options.previous->for_database(database) : nullptr,
+            std::get<std::unique_ptr<CatalogClient>>(client)->connection());
+        if (auto* error = std::get_if<std::string>(&followed)) {
+          errors.push_back("database \"" + database + "\": " + *error);
+          mark_unreachable();
+        } else if (auto& warning = std::get<std::optional<ConfigWarning>>(followed)) {
+          snapshot->warnings.push_back(std::move(*warning));
+          renamed_from.push_back(std::move(configured));
+        }
+      }
+    }
+    std::vector<rewrite::Migration> rules;
+    for (const auto* m : migrations) {
+      rules.push_back(to_rewrite_migration(*m));
+      if (auto table = config::identifier_name(m->table); !contains(entry.mapped_tables, table)) {
+        entry.mapped_tables.push_back(std::move(table));
+      }
+    }
+    for (auto& table : renamed_from) {
+      if (!contains(entry.mapped_tables, table)) {
+        entry.mapped_tables.push_back(std::move(table));
+      }
+    }
+    entry.catalog = std::make_shared<CatalogCache>();
+    if (options.use_catalog) {
       entry.migration_tables = configured_relations(rules);
       auto descendants = std::get<std::unique_ptr<CatalogClient>>(client)->load_descendants(
           entry.migration_tables);

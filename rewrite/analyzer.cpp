@@ -204,6 +204,29 @@ void Analyzer::mark_descendants_change(const Node* stmt) {
     }
     return;
   }
+  // A mapped table renamed or moved to another schema: the rules follow it by OID once they are
+  // built again, which the session's next statement waits for as for a new partition.
+  // Until then the session refuses the new name, as it does a new partition's.
+  auto renamed = [&](const PgQuery__RangeVar* table, const char* new_name) {
+    if (const Migration* m = mapped(table); m != nullptr && new_name != nullptr) {
+      descendants_changed = true;
+      new_descendants.push_back({new_name, m->name, m->reject_unsupported, true});
+    }
+  };
+  if (stmt->node_case == PG_QUERY__NODE__NODE_RENAME_STMT) {
+    const auto* rename = stmt->rename_stmt;
+    if (rename->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE) {
+      renamed(rename->relation, rename->newname);
+    }
+    return;
+  }
+  if (stmt->node_case == PG_QUERY__NODE__NODE_ALTER_OBJECT_SCHEMA_STMT) {
+    const auto* moved = stmt->alter_object_schema_stmt;
+    if (moved->object_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE && moved->relation != nullptr) {
+      renamed(moved->relation, moved->relation->relname);
+    }
+    return;
+  }
   if (stmt->node_case != PG_QUERY__NODE__NODE_ALTER_TABLE_STMT) {
     return;
   }

@@ -153,7 +153,7 @@ class Analyzer {
   /// call cast back to O's type rather than its argument.
   void cast_min_or_max(const PgQuery__FuncCall* fc, const Scope& scope);
   /// Sets descendants_changed for a statement that adds or removes a partition or an
-  /// inheritance child of a mapped table.
+  /// inheritance child of a mapped table, or renames a mapped table or moves it to a schema.
   void mark_descendants_change(const Node* stmt);
   bool text_mentions_mapped_table(std::string_view text) const;
   /// A problem for the statement when it names a relation an earlier statement of the text

@@ -33,6 +33,11 @@ bool may_touch_new_descendant(std::string_view sql, std::string_view table) {
 }
 
 std::string new_descendant_refusal(const NewDescendant& table) {
+  if (table.renamed) {
+    return "migration \"" + table.migration + "\": " + table.name +
+           " is the migration's table, renamed or moved in this transaction, and the migration "
+           "follows it there once the transaction ends: write it after COMMIT";
+  }
   return "migration \"" + table.migration + "\": " + table.name +
          " became a partition or inheritance child of the migration's table in this "
          "transaction, and the migration covers it once the transaction ends: write it through "

@@ -59,6 +59,7 @@ struct NewDescendant {
   std::string name;       // the child's name as written (unqualified)
   std::string migration;  // the parent's migration
   bool reject = true;     // that migration's on_unsupported = "reject"
+  bool renamed = false;   // the migration's table itself, renamed or moved to another schema
   bool operator==(const NewDescendant&) const = default;
 };
 
@@ -90,7 +91,8 @@ struct RewriteResult {
   std::vector<std::string> column_lists_used;
   /// A partition or inheritance child of a mapped table was added or removed (CREATE TABLE ...
   /// PARTITION OF / INHERITS, ATTACH / DETACH PARTITION, [NO] INHERIT): the migrations apply to
-  /// other tables now, and the proxy builds its rules again.
+  /// other tables now, and the proxy builds its rules again. So it does when a mapped table is
+  /// renamed or moved to another schema (ALTER TABLE ... RENAME TO / SET SCHEMA).
   bool descendants_changed = false;
   /// The relations it makes descendants (CREATE TABLE ... PARTITION OF / INHERITS, ATTACH
   /// PARTITION, INHERIT), which the session must not let a later statement of the same

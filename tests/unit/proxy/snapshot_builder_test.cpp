@@ -194,6 +194,43 @@ TEST(KeepDroppedOldColumnTest, TheOldColumnsSlotOutlivesTheDrop) {
   }
 }
 
+// The table renamed after the drop (the rules follow it by OID): the slot and the type go with
+// the relation, not with the name, even with two dropped slots to choose from.
+TEST(KeepDroppedOldColumnTest, TheSlotFollowsTheRelationRenamed) {
+  config::Migration m = users_migration(config::Writes::new_column);
+  RelationColumns renamed;
+  renamed.name = {"archive", "users_old"};
+  renamed.columns = {"id", "state"};
+  renamed.types = {"integer", "text"};
+  renamed.generated = {false, false};
+  renamed.collations = {"", ""};
+  renamed.attnums = {1, 4};
+  renamed.dropped = {2, 3};
+  renamed.oid = 16384;
+
+  rewrite::Migration was = to_rewrite_migration(m);
+  was.old_attnum = 2;
+  was.old_relid = 16384;
+  was.old_type = "text";
+  DatabaseRewrite running;
+  running.rewriter = std::make_shared<const rewrite::Rewriter>(std::vector{was});
+
+  m.schema = "archive";
+  m.table = "users_old";
+  std::vector<rewrite::Migration> rules = {to_rewrite_migration(m)};
+  fill_column_types(rules[0], {renamed});
+  keep_dropped_old_column(m, rules, &running, {renamed});
+  EXPECT_EQ(rules[0].old_attnum, 2);
+  EXPECT_EQ(rules[0].old_relid, 16384u);
+  EXPECT_EQ(rules[0].old_type, "text");
+
+  // Another relation under the name: nothing carried over.
+  renamed.oid = 20000;
+  rules = {to_rewrite_migration(m)};
+  keep_dropped_old_column(m, rules, &running, {renamed});
+  EXPECT_EQ(rules[0].old_attnum, 0);
+}
+
 // A proxy started after the drop takes the table's only dropped slot as O's, and keeps it when
 // another column is dropped later (two slots to choose from then).
 TEST(KeepDroppedOldColumnTest, TheOnlyDroppedSlotIsKeptOnceTaken) {

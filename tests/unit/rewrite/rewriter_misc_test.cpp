@@ -315,6 +315,36 @@ TEST(DdlTest, APartitionOfAMappedTableAddedOrRemovedIsFlagged) {
   }
 }
 
+// A mapped table renamed or moved to another schema through the proxy: the rules, which follow
+// it by OID once built again, are built again before the session's next statement.
+TEST(DdlTest, AMappedTableRenamedOrMovedIsFlagged) {
+  const Rewriter both = users_and_accounts_under_passthrough();
+  const StaticCatalog cat = make_catalog();
+  struct Row {
+    const char* sql;
+    bool changed;
+    std::vector<NewDescendant> refused_until_commit;
+  };
+  const NewDescendant users_renamed{"users_renamed", "users-status", true, true};
+  const NewDescendant users_moved{"users", "users-status", true, true};
+  for (const Row& row : std::initializer_list<Row>{
+           {"ALTER TABLE users RENAME TO users_renamed", true, {users_renamed}},
+           {"ALTER TABLE IF EXISTS public.users RENAME TO users_renamed", true, {users_renamed}},
+           {"ALTER TABLE users SET SCHEMA archive", true, {users_moved}},
+           {"ALTER TABLE orders RENAME TO users", false, {}},
+           {"ALTER TABLE users RENAME COLUMN status TO status2", false, {}},
+           {"ALTER TABLE users RENAME CONSTRAINT users_pkey TO users_pk", false, {}},
+           {"ALTER INDEX users_pkey RENAME TO users_pk", false, {}},
+           {"ALTER TABLE orders SET SCHEMA users", false, {}},
+       }) {
+    SCOPED_TRACE(row.sql);
+    const RewriteResult r = both.rewrite(row.sql, {}, cat);
+    EXPECT_EQ(r.outcome, Outcome::unchanged);
+    EXPECT_EQ(r.descendants_changed, row.changed);
+    EXPECT_EQ(r.new_descendants, row.refused_until_commit);
+  }
+}
+
 // The session builds its rules again only once a text is done, so a later statement of the
 // text that creates the partition is refused by the partition's name as a later text of its
 // transaction is (the session's part: integration.rewrite PartitionTest), under the migration's

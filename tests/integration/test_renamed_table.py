@@ -1,0 +1,159 @@
+"""A mapped table renamed (or its schema renamed) while the proxy runs, checked in the DATA.
+
+The rules follow the relation by OID: writes through the new name fill both columns and reads
+through it are served as before, with a warning that the config should name the table anew.
+Renamed back, the rules name the config's table again. Without that, writes through the new
+name wrote the old column alone (hunt 48, finding 7).
+"""
+
+import unittest
+
+from psycopg import errors
+
+from harness.util import wait_until
+from test_rewrite import MigrationProxy, RewriteCase
+
+MIGRATIONS = [
+    {"name": "parcels-weight", "table": "public.parcels", "old_column": "weight",
+     "new_column": "weight_v2", "writes": "both", "reads": "new"},
+    {"name": "crates-tag", "table": "depot.crates", "old_column": "tag",
+     "new_column": "tag_v2", "to_new": "upper({value})", "to_old": "lower({value})",
+     "writes": "both", "reads": "new"},
+]
+
+
+class RenamedTableCase(RewriteCase):
+    MIGRATIONS = MIGRATIONS
+    CHECK_INTERVAL = "100ms"
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("CREATE TABLE parcels (id int PRIMARY KEY, weight text, weight_v2 text); "
+                     "CREATE SCHEMA depot; "
+                     "CREATE TABLE depot.crates (id int PRIMARY KEY, tag text, tag_v2 text)")
+
+    @classmethod
+    def start_migration_proxy(cls, migrations):
+        p = MigrationProxy(cls.pg, migrations,
+                           upstream={"catalog_check_interval": cls.CHECK_INTERVAL})
+        p.start()
+        return p
+
+    def setUp(self):
+        super().setUp()
+        self.pg.query("TRUNCATE parcels, depot.crates")
+
+    def through_proxy(self, sql):
+        with self.connect() as conn:
+            cur = conn.execute(sql)
+            return cur.fetchall() if cur.description else None
+
+    def wait_for_warning(self, text):
+        wait_until(lambda: text in self.proxy.log_text(), 10, interval=0.05,
+                   what=f"the warning {text!r}")
+
+    def wait_for_reload_after(self, reloads):
+        wait_until(lambda: self.proxy.reloads() > reloads, 10, interval=0.05,
+                   what="the catalog check to build the rules again")
+
+
+class RenamedElsewhereTest(RenamedTableCase):
+    """Renamed on another connection: followed once the catalog check has run."""
+
+    def test_a_renamed_table_is_still_written_both_and_read_new(self):
+        self.through_proxy("INSERT INTO parcels (id, weight) VALUES (1, 'before')")
+        self.pg.query("ALTER TABLE parcels RENAME TO parcels_renamed")
+        try:
+            self.wait_for_warning("table public.parcels was renamed to public.parcels_renamed")
+            self.through_proxy("INSERT INTO parcels_renamed (id, weight) VALUES (2, 'after')")
+            self.through_proxy("UPDATE public.parcels_renamed SET weight = 'updated' WHERE id = 1")
+            self.assertEqual(self.pg.query("SELECT id, weight, weight_v2 FROM parcels_renamed "
+                                           "ORDER BY id"),
+                             [(1, "updated", "updated"), (2, "after", "after")])
+            self.pg.query("UPDATE parcels_renamed SET weight_v2 = 'served' WHERE id = 2")
+            self.assertEqual(
+                self.through_proxy("SELECT weight FROM parcels_renamed WHERE id = 2"),
+                [("served",)])
+            reloads = self.proxy.reloads()
+        finally:
+            self.pg.query("ALTER TABLE IF EXISTS parcels_renamed RENAME TO parcels")
+        self.wait_for_reload_after(reloads)
+        self.through_proxy("INSERT INTO parcels (id, weight) VALUES (3, 'back')")
+        self.assertEqual(self.pg.query("SELECT weight, weight_v2 FROM parcels WHERE id = 3"),
+                         [("back", "back")])
+
+    def test_a_table_created_under_the_configs_name_is_the_one_the_config_means(self):
+        self.pg.query("ALTER TABLE parcels RENAME TO parcels_archive")
+        try:
+            self.wait_for_warning("table public.parcels was renamed to public.parcels_archive")
+            reloads = self.proxy.reloads()
+            self.pg.query("CREATE TABLE parcels (id int PRIMARY KEY, weight text, weight_v2 text)")
+            self.wait_for_reload_after(reloads)
+            self.through_proxy("INSERT INTO parcels (id, weight) VALUES (1, 'new table')")
+            self.assertEqual(self.pg.query("SELECT weight, weight_v2 FROM parcels"),
+                             [("new table", "new table")])
+        finally:
+            self.pg.query("DROP TABLE IF EXISTS parcels; "
+                          "ALTER TABLE parcels_archive RENAME TO parcels")
+
+    def test_a_renamed_schema_is_followed(self):
+        self.pg.query("ALTER SCHEMA depot RENAME TO depot2")
+        try:
+            self.wait_for_warning("table depot.crates was renamed to depot2.crates")
+            self.through_proxy("INSERT INTO depot2.crates (id, tag) VALUES (1, 'red')")
+            self.assertEqual(self.pg.query("SELECT tag, tag_v2 FROM depot2.crates"),
+                             [("red", "RED")])
+            reloads = self.proxy.reloads()
+        finally:
+            self.pg.query("ALTER SCHEMA depot2 RENAME TO depot")
+        self.wait_for_reload_after(reloads)
+        self.through_proxy("INSERT INTO depot.crates (id, tag) VALUES (2, 'blue')")
+        self.assertEqual(self.pg.query("SELECT tag, tag_v2 FROM depot.crates WHERE id = 2"),
+                         [("blue", "BLUE")])
+
+
+class RenamedThroughTheProxyTest(RenamedTableCase):
+    """Renamed through the proxy, with the catalog check off: the session's next statement
+    waits for the rules built again, so it is rewritten at once."""
+
+    CHECK_INTERVAL = "0s"
+
+    def test_the_next_statement_writes_both_columns(self):
+        with self.connect() as conn:
+            conn.execute("ALTER TABLE parcels RENAME TO parcels_moved")
+            try:
+                conn.execute("INSERT INTO parcels_moved (id, weight) VALUES (1, 'moved')")
+                self.assertEqual(self.pg.query("SELECT weight, weight_v2 FROM parcels_moved"),
+                                 [("moved", "moved")])
+            finally:
+                conn.execute("ALTER TABLE parcels_moved RENAME TO parcels")
+            conn.execute("INSERT INTO parcels (id, weight) VALUES (2, 'back')")
+        self.assertEqual(self.pg.query("SELECT weight, weight_v2 FROM parcels WHERE id = 2"),
+                         [("back", "back")])
+
+    def test_the_new_name_is_refused_until_commit(self):
+        with self.connect(autocommit=False) as conn:
+            conn.execute("ALTER TABLE parcels RENAME TO parcels_tx")
+            with self.assertRaises(errors.FeatureNotSupported) as refused:
+                conn.execute("INSERT INTO parcels_tx (id, weight) VALUES (1, 'in tx')")
+            self.assertIn("parcels-weight", str(refused.exception))
+            self.assertIn("after COMMIT", str(refused.exception))
+            conn.rollback()
+        self.assertEqual(self.pg.query("SELECT count(*) FROM parcels"), [(0,)])
+
+    def test_set_schema_is_followed(self):
+        with self.connect() as conn:
+            conn.execute("ALTER TABLE parcels SET SCHEMA depot")
+            try:
+                conn.execute("INSERT INTO depot.parcels (id, weight) VALUES (1, 'there')")
+                self.assertEqual(self.pg.query("SELECT weight, weight_v2 FROM depot.parcels"),
+                                 [("there", "there")])
+            finally:
+                conn.execute("ALTER TABLE depot.parcels SET SCHEMA public")
+            conn.execute("INSERT INTO parcels (id, weight) VALUES (2, 'here')")
+        self.assertEqual(self.pg.query("SELECT weight, weight_v2 FROM parcels WHERE id = 2"),
+                         [("here", "here")])
+
+
+if __name__ == "__main__":
+    unittest.main()
