@@ -13,6 +13,7 @@
 #include "config/identifier.hpp"
 #include "proxy/column_privileges.hpp"
 #include "proxy/logging.hpp"
+#include "proxy/nested_migrations.hpp"
 #include "proxy/tls_contexts.hpp"
 #include "rewrite/sql_text.hpp"
 
@@ -267,13 +268,6 @@ void add_descendant_rules(std::vector<rewrite::Migration>& rules,
           rules[i].table != descendant.ancestor.table) {
         continue;
       }
-      const bool has_own = std::any_of(rules.begin(), rules.end(), [&](const auto& rule) {
-        return rule.schema == descendant.name.schema && rule.table == descendant.name.table &&
-               rule.old_column == rules[i].old_column;
-      });
-      if (has_own) {
-        continue;
-      }
       rewrite::Migration rule = rules[i];
       rule.schema = descendant.name.schema;
       rule.table = descendant.name.table;
@@ -506,6 +500,10 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
         continue;
       }
       entry.descendants = std::move(std::get<std::vector<Descendant>>(descendants));
+      if (auto nested = nested_migration_errors(migrations, entry.descendants); !nested.empty()) {
+        errors.insert(errors.end(), nested.begin(), nested.end());
+        continue;
+      }
       add_descendant_rules(rules, entry.descendants, entry.mapped_tables);
       for (std::size_t i = migrations.size(); i < rules.size(); ++i) {
         const std::string table = rules[i].schema + "." + rules[i].table;

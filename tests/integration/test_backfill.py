@@ -1177,6 +1177,51 @@ class InheritanceTest(BackfillCase):
         self.assertNotIn("inherits:", status.out)
 
 
+    def test_a_descendant_migrating_the_roots_column_is_refused(self):
+        for sql in (
+                "DROP TABLE IF EXISTS nq CASCADE",
+                "CREATE TABLE nq (id int, o text, n text) PARTITION BY RANGE (id)",
+                "CREATE TABLE nq1 PARTITION OF nq FOR VALUES FROM (0) TO (100)",
+                "CREATE TABLE nq2 PARTITION OF nq FOR VALUES FROM (100) TO (200)"):
+            self.pg.query(sql)
+        root = {"name": "root", "table": "public.nq", "old_column": "o", "new_column": "n",
+                "writes": "both", "reads": "new"}
+        leaf = {"name": "leaf", "table": "public.nq1", "old_column": "o", "new_column": "n",
+                "to_new": "upper({value})", "to_old": "lower({value})", "writes": "both",
+                "reads": "new"}
+        refusal = ('migration "leaf" on public.nq1 and migration "root" on public.nq both '
+                   "rewrite column o: public.nq1 is a partition or inheritance child of public.nq")
+        config = self.write_config([root, leaf], name="nested.toml")
+        check = self.command(config, "check")
+        self.assertEqual(check.code, 1, str(check))
+        self.assertIn(refusal, check.err)
+        self.assertIn('keep "root" on public.nq and remove "leaf"', check.err)
+        serve = self.command(config, "serve", timeout=30)
+        self.assertEqual(serve.code, 1, str(serve))
+        self.assertIn(refusal, serve.err)
+
+        # As a reload: refused, and the running config (root alone) goes on rewriting nq1.
+        served = AdminProxy(self.pg, migrations=[root])
+        self._test_proxies.append(served)
+        self.addCleanup(served.close)
+        served.start()
+        generation = served.generation()
+        served.migrations = [root, leaf]
+        served.write_config()
+        page = wait_until(lambda: (lambda c: c if c["last_reload"]["result"] == "failed"
+                                   else None)(served.config_page()), 15,
+                          what="the reload to be refused")
+        self.assertIn(refusal, " ".join(page["last_reload"]["errors"]))
+        self.assertEqual(served.generation(), generation)
+        with self.through(served) as conn:
+            conn.execute("INSERT INTO nq1 (id, o) VALUES (11, 'ViaLeaf')")
+            conn.execute("INSERT INTO nq (id, o) VALUES (12, 'ViaRoot')")
+            self.assertEqual(conn.execute("SELECT o FROM nq1 WHERE id = 11").fetchone()[0],
+                             "ViaLeaf")
+        self.assertEqual(self.pg.query("SELECT id, o, n FROM nq ORDER BY id"),
+                         [(11, "ViaLeaf", "ViaLeaf"), (12, "ViaRoot", "ViaRoot")])
+
+
 class BadInputTest(BackfillCase):
 
     def test_unknown_migration_lists_the_known_ones(self):
