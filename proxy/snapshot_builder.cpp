@@ -74,9 +74,9 @@ std::optional<ConfigWarning> defaults_warning(const config::Migration& m,
 }
 
 // Under writes = "new" nothing writes the old column: views, functions and policies the server
-// runs over it read stale values, and a NOT NULL without a default fails every INSERT. Under
-// writes = "both" only a write through an updatable view that shows the old column goes wrong:
-// it sets the old column alone.
+// runs over it read stale values, a NOT NULL without a default fails every INSERT, and foreign
+// and partition keys over it no longer hold for new rows. Under writes = "both" only a write
+// through an updatable view that shows the old column goes wrong: it sets the old column alone.
 std::optional<ConfigWarning> old_column_warning(const config::Migration& m,
                                                 backfill::PgConnection& connection) {
   if (m.writes == config::Writes::old_column) {
