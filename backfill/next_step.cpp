@@ -145,6 +145,12 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
           "rolling back: the old column was filled from the new one and verify agrees, so "
           "reads = \"old\" is safe now (or go on with step 6: writes = \"new\")"};
     }
+    if (f.old_column_partition_key) {
+      return {
+          "stay at writes = \"both\": the old column is a partition key (see depends above), "
+          "and writes = \"new\" would route new rows by NULL; a partition key column cannot be "
+          "migrated past this step"};
+    }
     if (f.old_column_relied_on) {
       return {
           "step 6, after one fix: make nothing in the database rely on the old column (see "
@@ -170,6 +176,13 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
                 "--direction to-old" +
                 args + " (the old column went stale under writes = \"new\") and verify",
             true};
+  }
+  if (f.old_column_exists && f.old_column_partition_key) {
+    return {
+        "the old column is a partition key and no longer written: new rows are routed by NULL "
+        "(see depends above), and a partition key column cannot be migrated this way. Set "
+        "writes = \"both\" and reload",
+        true};
   }
   if (f.old_column_exists && f.old_column_relied_on) {
     return {

@@ -37,6 +37,9 @@ struct MigrationFacts {
   /// The database relies on the old column on its own (views, functions, policies, CHECK
   /// constraints) or it is NOT NULL without a default: wrong once writes = "new".
   bool old_column_relied_on = false;
+  /// The old column is a partition key (OldColumnUsers::partition_keys): no fix makes
+  /// writes = "new" safe, since rows leaving it out are routed by NULL.
+  bool old_column_partition_key = false;
   /// The old column's type, when it differs from the new one's and the migration does not
   /// name it (old_type): reads served from the new column keep it only while the column exists.
   std::string old_type_to_keep;

@@ -12,6 +12,14 @@ std::string shorter(std::string description) {
   return description;
 }
 
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) {
+    out += (out.empty() ? "" : ", ") + name;
+  }
+  return out;
+}
+
 constexpr int kMaxFunctionsNamed = 10;
 
 // Functions that may write the old column behind the proxy: their source names the column and
@@ -49,12 +57,13 @@ std::string word_pattern(std::string_view name) {
 std::variant<OldColumnUsers, std::string> find_old_column_users(PgConnection& connection,
                                                                 const TableSpec& spec) {
   // Normal dependencies only: an index or a column default on the old column is automatic
-  // (dropped with it) and harmless; a CHECK constraint has both kinds. A view shows the old
-  // column when an output column of its query has the column as its origin (the origin a
-  // RowDescription reports, stored in the view's rule as resorigtbl and resorigcol); a view that
-  // only filters on it cannot write it. Bits 4 and 8 of pg_relation_is_updatable are UPDATE and
-  // INSERT; without triggers and rules, since what an INSTEAD OF trigger writes is its function's
-  // business (the functions below are looked for apart).
+  // (dropped with it) and harmless; a CHECK constraint has both kinds. A foreign key that
+  // references the old column has one too, but is told of with the ones over it (below). A view
+  // shows the old column when an output column of its query has the column as its origin (the
+  // origin a RowDescription reports, stored in the view's rule as resorigtbl and resorigcol); a
+  // view that only filters on it cannot write it. Bits 4 and 8 of pg_relation_is_updatable are
+  // UPDATE and INSERT; without triggers and rules, since what an INSTEAD OF trigger writes is its
+  // function's business (the functions below are looked for apart).
   auto found = connection.exec(
       "SELECT DISTINCT pg_catalog.pg_describe_object(d.classid, d.objid, 0), "
       "       a.attnotnull AND NOT a.atthasdef, "
@@ -74,6 +83,9 @@ std::variant<OldColumnUsers, std::string> find_old_column_users(PgConnection& co
       "     AND d.classid IN ('pg_catalog.pg_rewrite'::regclass, 'pg_catalog.pg_proc'::regclass, "
       "                       'pg_catalog.pg_policy'::regclass, "
       "                       'pg_catalog.pg_constraint'::regclass) "
+      "     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k "
+      "                     WHERE d.classid = 'pg_catalog.pg_constraint'::regclass "
+      "                       AND k.oid = d.objid AND k.contype = 'f') "
       "WHERE s.nspname = $1 AND c.relname = $2 AND a.attname = $3 AND NOT a.attisdropped "
       "ORDER BY 1",
       {spec.schema, spec.table, spec.old_column});
@@ -116,6 +128,61 @@ std::variant<OldColumnUsers, std::string> find_old_column_users(PgConnection& co
   const auto& indexes = std::get<PgResult>(unique);
   for (int r = 0; r < indexes.rows(); ++r) {
     users.unique_indexes.push_back(indexes.text(r, 0));
+  }
+  // Either side of a foreign key; the clones Postgres keeps on partitions (conparentid) are
+  // the same key. Its counterpart has the new column where this one has the old.
+  auto foreign = connection.exec(
+      "SELECT k.conname || ' on ' || k.conrelid::pg_catalog.regclass::text "
+      "FROM pg_catalog.pg_constraint k "
+      "JOIN pg_catalog.pg_attribute o ON o.attrelid = pg_catalog.to_regclass($1) "
+      "     AND o.attname = $2 AND NOT o.attisdropped "
+      "LEFT JOIN pg_catalog.pg_attribute n ON n.attrelid = o.attrelid AND n.attname = $3 "
+      "     AND NOT n.attisdropped "
+      "WHERE k.contype = 'f' AND k.conparentid = 0 "
+      "  AND ((k.conrelid = o.attrelid AND o.attnum = ANY (k.conkey)) "
+      "       OR (k.confrelid = o.attrelid AND o.attnum = ANY (k.confkey))) "
+      "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint j "
+      "                  WHERE j.contype = 'f' AND j.conrelid = k.conrelid "
+      "                    AND j.confrelid = k.confrelid "
+      "                    AND j.conkey = CASE WHEN k.conrelid = o.attrelid "
+      "                        THEN pg_catalog.array_replace(k.conkey, o.attnum, n.attnum) "
+      "                        ELSE k.conkey END "
+      "                    AND j.confkey = CASE WHEN k.confrelid = o.attrelid "
+      "                        THEN pg_catalog.array_replace(k.confkey, o.attnum, n.attnum) "
+      "                        ELSE k.confkey END) "
+      "ORDER BY 1",
+      {qualified_name(spec), spec.old_column, spec.new_column});
+  if (auto* error = std::get_if<DbError>(&foreign)) {
+    return "catalog query for foreign keys over the old column failed: " + error->message;
+  }
+  const auto& keys = std::get<PgResult>(foreign);
+  for (int r = 0; r < keys.rows(); ++r) {
+    users.foreign_keys.push_back(keys.text(r, 0));
+  }
+  // Partitioned tables among the table and its descendants. Postgres records each column of a
+  // partition key, and each one a key expression reads, as an internal dependency of the table
+  // on itself (StorePartitionKey).
+  auto partitioned = connection.exec(
+      "WITH RECURSIVE covered (rel) AS ("
+      "  SELECT pg_catalog.to_regclass($1)::oid "
+      "  UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN covered c "
+      "        ON i.inhparent = c.rel) "
+      "SELECT c.rel::pg_catalog.regclass::text FROM covered c "
+      "JOIN pg_catalog.pg_partitioned_table p ON p.partrelid = c.rel "
+      "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.rel AND a.attname = $2 "
+      "     AND NOT a.attisdropped "
+      "WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_depend d "
+      "              WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.rel "
+      "                AND d.objsubid = a.attnum AND d.refclassid = d.classid "
+      "                AND d.refobjid = c.rel AND d.refobjsubid = 0 AND d.deptype = 'i') "
+      "ORDER BY 1",
+      {qualified_name(spec), spec.old_column});
+  if (auto* error = std::get_if<DbError>(&partitioned)) {
+    return "catalog query for partition keys over the old column failed: " + error->message;
+  }
+  const auto& tables = std::get<PgResult>(partitioned);
+  for (int r = 0; r < tables.rows(); ++r) {
+    users.partition_keys.push_back(tables.text(r, 0));
   }
   auto functions = connection.exec(
       kFunctionsQuery,
@@ -203,6 +270,27 @@ std::string explain_old_column_users(const TableSpec& spec, const OldColumnUsers
                                    n + " unique. Before that step: ") +
            "CREATE UNIQUE INDEX CONCURRENTLY over the same columns with " + n + " in place of " +
            o + ".";
+  }
+  if (!users.foreign_keys.empty()) {
+    out += (out.empty() ? "" : "\n") + std::string("foreign key ") + joined(users.foreign_keys) +
+           " over " + o + " has no counterpart over " + n + ": " +
+           (writing_new_only
+                ? "under writes = \"new\" rows leave " + o + " out, and the server checks no " +
+                      "reference of theirs now (a row may point at nothing, or not be found by " +
+                      "a referencing row's ON DELETE). "
+                : "once writes = \"new\" leaves " + o + " out, the server would check no " +
+                      "reference of the rows written. Before that step: ") +
+           "recreate it on " + n + ": ADD FOREIGN KEY ... NOT VALID, then VALIDATE CONSTRAINT.";
+  }
+  if (!users.partition_keys.empty()) {
+    out += (out.empty() ? "" : "\n") + joined(users.partition_keys) +
+           (users.partition_keys.size() == 1 ? " is" : " are") + " partitioned by " + o + ": " +
+           (writing_new_only ? "under writes = \"new\" rows leave " + o +
+                                   " out, so the server routes them by NULL (to the default "
+                                   "partition, or refuses them); "
+                             : "") +
+           "a partition key column cannot be migrated with writes = \"new\" (nor dropped): keep "
+           "writes = \"both\".";
   }
   if (include_guesses && !users.functions.empty()) {
     std::string list;

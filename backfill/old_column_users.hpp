@@ -5,9 +5,11 @@
 // constraints on its own: the proxy never sees their SQL, so none of it is rewritten. While
 // writes = "both" keeps the old column current they are right; from writes = "new" on they
 // read a column nobody writes. A NOT NULL old column without a default makes every INSERT fail
-// under writes = "new", which leaves it out. An updatable view that shows the old column is
-// worse: a write through it names the view, not the table, so it is not rewritten and sets the
-// old column alone, and the new column drifts from it as soon as both are written.
+// under writes = "new", which leaves it out; a foreign key over it checks nothing any more,
+// and a partition key over it routes every new row by NULL. An updatable view that shows the
+// old column is worse: a write through it names the view, not the table, so it is not
+// rewritten and sets the old column alone, and the new column drifts from it as soon as both
+// are written.
 
 #include <string>
 #include <string_view>
@@ -37,10 +39,18 @@ struct OldColumnUsers {
   /// columns with the new column in its place: under writes = "new" rows leave the old column
   /// out, so nothing keeps the new one unique. Index names, as regclass prints them.
   std::vector<std::string> unique_indexes;
+  /// Foreign keys over the old column, on either side, with no foreign key over the same
+  /// columns with the new column in its place: under writes = "new" the server checks nothing
+  /// of what rows hold. "name on table", as regclass prints the table.
+  std::vector<std::string> foreign_keys;
+  /// The table, or partitioned tables it covers, partitioned by the old column (or an
+  /// expression over it): under writes = "new" rows leave it out and are routed by NULL.
+  std::vector<std::string> partition_keys;
 
   /// Certain findings: the database relies on the old column.
   bool any() const {
-    return !objects.empty() || not_null_without_default || !unique_indexes.empty();
+    return !objects.empty() || not_null_without_default || !unique_indexes.empty() ||
+           !foreign_keys.empty() || !partition_keys.empty();
   }
 };
 

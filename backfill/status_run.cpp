@@ -60,6 +60,7 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
       std::cout << "  depends:  "
                 << indent_lines(explain_old_column_users(spec, found, m.writes), 12) << "\n";
       facts.old_column_relied_on = found.any();
+      facts.old_column_partition_key = !found.partition_keys.empty();
     }
   }
   // Writes through a parent the migration does not cover drift whatever the step.

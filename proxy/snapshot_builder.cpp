@@ -13,6 +13,7 @@
 #include "config/identifier.hpp"
 #include "proxy/column_privileges.hpp"
 #include "proxy/logging.hpp"
+#include "proxy/nested_migrations.hpp"
 #include "proxy/renamed_table.hpp"
 #include "proxy/tls_contexts.hpp"
 #include "rewrite/sql_text.hpp"
@@ -74,9 +75,9 @@ std::optional<ConfigWarning> defaults_warning(const config::Migration& m,
 }
 
 // Under writes = "new" nothing writes the old column: views, functions and policies the server
-// runs over it read stale values, and a NOT NULL without a default fails every INSERT. Under
-// writes = "both" only a write through an updatable view that shows the old column goes wrong:
-// it sets the old column alone.
+// runs over it read stale values, a NOT NULL without a default fails every INSERT, and foreign
+// and partition keys over it no longer hold for new rows. Under writes = "both" only a write
+// through an updatable view that shows the old column goes wrong: it sets the old column alone.
 std::optional<ConfigWarning> old_column_warning(const config::Migration& m,
                                                 backfill::PgConnection& connection) {
   if (m.writes == config::Writes::old_column) {
@@ -266,13 +267,6 @@ void add_descendant_rules(std::vector<rewrite::Migration>& rules,
     for (std::size_t i = 0; i < configured; ++i) {
       if (rules[i].schema != descendant.ancestor.schema ||
           rules[i].table != descendant.ancestor.table) {
-        continue;
-      }
-      const bool has_own = std::any_of(rules.begin(), rules.end(), [&](const auto& rule) {
-        return rule.schema == descendant.name.schema && rule.table == descendant.name.table &&
-               rule.old_column == rules[i].old_column;
-      });
-      if (has_own) {
         continue;
       }
       rewrite::Migration rule = rules[i];
@@ -536,6 +530,10 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
         continue;
       }
       entry.descendants = std::move(std::get<std::vector<Descendant>>(descendants));
+      if (auto nested = nested_migration_errors(migrations, entry.descendants); !nested.empty()) {
+        errors.insert(errors.end(), nested.begin(), nested.end());
+        continue;
+      }
       add_descendant_rules(rules, entry.descendants, entry.mapped_tables);
       for (std::size_t i = migrations.size(); i < rules.size(); ++i) {
         const std::string table = rules[i].schema + "." + rules[i].table;

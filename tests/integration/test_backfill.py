@@ -464,6 +464,67 @@ class VerifyTest(BackfillCase):
                       "dep_set(integer,text).", status.out)
         self.assertNotIn("dep_other", status.out)
 
+    def test_foreign_and_partition_keys_over_the_old_column_are_named_before_writes_new(self):
+        # Under writes = "new" rows leave the old column out: a foreign key over it (either
+        # side) checks nothing of them, and a partition key over it routes them by NULL.
+        for sql in (
+                "DROP TABLE IF EXISTS fk_ref, fk_child, fk_parent, pk_t, pe_t CASCADE",
+                "CREATE TABLE fk_parent (id int PRIMARY KEY, code text UNIQUE, code2 text UNIQUE)",
+                "CREATE TABLE fk_child (id int PRIMARY KEY, a_id int REFERENCES fk_parent(id), "
+                "a_ref int)",
+                "CREATE TABLE fk_ref (id int, code text REFERENCES fk_parent(code))",
+                "CREATE TABLE pk_t (id int, o text, n text) PARTITION BY LIST (o)",
+                "CREATE TABLE pk_t_a PARTITION OF pk_t FOR VALUES IN ('a')",
+                "CREATE TABLE pk_t_def PARTITION OF pk_t DEFAULT",
+                "CREATE TABLE pe_t (id int, o text, n text) PARTITION BY RANGE (id)",
+                "CREATE TABLE pe_t1 PARTITION OF pe_t FOR VALUES FROM (0) TO (10) "
+                "PARTITION BY LIST (lower(o))",
+                "CREATE TABLE pe_t1_a PARTITION OF pe_t1 FOR VALUES IN ('a')"):
+            self.pg.query(sql)
+
+        def rename(name, table, old, new):
+            return {"name": name, "table": f"public.{table}", "old_column": old,
+                    "new_column": new, "writes": "new", "reads": "new"}
+
+        migrations = [rename("fk", "fk_child", "a_id", "a_ref"),
+                      rename("code", "fk_parent", "code", "code2"),
+                      rename("pk", "pk_t", "o", "n"), rename("pe", "pe_t", "o", "n")]
+        config = self.write_config(migrations, "keys.toml")
+        said = {
+            "fk": "foreign key fk_child_a_id_fkey on fk_child over a_id has no counterpart over "
+                  'a_ref: under writes = "new" rows leave a_id out, and the server checks no '
+                  "reference of theirs now",
+            "code": "foreign key fk_ref_code_fkey on fk_ref over code has no counterpart over "
+                    "code2",
+            "pk": 'pk_t is partitioned by o: under writes = "new" rows leave o out, so the server '
+                  "routes them by NULL",
+            "pe": "pe_t1 is partitioned by o",
+        }
+        for name, words in said.items():
+            status = self.command(config, "status", "--migration", name)
+            self.assertEqual(status.code, 1, str(status))
+            self.assertIn("depends:  " + words, status.out)
+        self.assertIn('a partition key column cannot be migrated with writes = "new" (nor '
+                      'dropped): keep writes = "both"', status.out)
+        self.assertIn("recreate it on a_ref: ADD FOREIGN KEY ... NOT VALID, then VALIDATE "
+                      "CONSTRAINT", self.command(config, "status", "--migration", "fk").out)
+        served = AdminProxy(self.pg, migrations=migrations)
+        self._test_proxies.append(served)
+        self.addCleanup(served.close)
+        served.start()
+        messages = {w["migration"]: w["message"] for w in served.config_page()["warnings"]}
+        for name, words in said.items():
+            self.assertIn(words, messages.get(name, ""))
+
+        # The foreign keys recreated on the new columns are their counterparts.
+        self.pg.query("ALTER TABLE fk_child ADD FOREIGN KEY (a_ref) REFERENCES fk_parent(id) "
+                      "NOT VALID")
+        self.pg.query("ALTER TABLE fk_child VALIDATE CONSTRAINT fk_child_a_ref_fkey")
+        self.pg.query("ALTER TABLE fk_ref ADD FOREIGN KEY (code) REFERENCES fk_parent(code2)")
+        for name in ("fk", "code"):
+            status = self.command(config, "status", "--migration", name)
+            self.assertNotIn("depends:", status.out)
+
     def test_an_updatable_view_that_shows_the_old_column_is_named_while_both_are_written(self):
         # A write through such a view names the view, not the table: not rewritten, it sets the
         # old column alone. The proxy names the view when it loads writes = "both"; a view that
@@ -1175,6 +1236,51 @@ class InheritanceTest(BackfillCase):
         self.assertNotIn("warning:", check.out)
         status = self.command(config, "status")
         self.assertNotIn("inherits:", status.out)
+
+
+    def test_a_descendant_migrating_the_roots_column_is_refused(self):
+        for sql in (
+                "DROP TABLE IF EXISTS nq CASCADE",
+                "CREATE TABLE nq (id int, o text, n text) PARTITION BY RANGE (id)",
+                "CREATE TABLE nq1 PARTITION OF nq FOR VALUES FROM (0) TO (100)",
+                "CREATE TABLE nq2 PARTITION OF nq FOR VALUES FROM (100) TO (200)"):
+            self.pg.query(sql)
+        root = {"name": "root", "table": "public.nq", "old_column": "o", "new_column": "n",
+                "writes": "both", "reads": "new"}
+        leaf = {"name": "leaf", "table": "public.nq1", "old_column": "o", "new_column": "n",
+                "to_new": "upper({value})", "to_old": "lower({value})", "writes": "both",
+                "reads": "new"}
+        refusal = ('migration "leaf" on public.nq1 and migration "root" on public.nq both '
+                   "rewrite column o: public.nq1 is a partition or inheritance child of public.nq")
+        config = self.write_config([root, leaf], name="nested.toml")
+        check = self.command(config, "check")
+        self.assertEqual(check.code, 1, str(check))
+        self.assertIn(refusal, check.err)
+        self.assertIn('keep "root" on public.nq and remove "leaf"', check.err)
+        serve = self.command(config, "serve", timeout=30)
+        self.assertEqual(serve.code, 1, str(serve))
+        self.assertIn(refusal, serve.err)
+
+        # As a reload: refused, and the running config (root alone) goes on rewriting nq1.
+        served = AdminProxy(self.pg, migrations=[root])
+        self._test_proxies.append(served)
+        self.addCleanup(served.close)
+        served.start()
+        generation = served.generation()
+        served.migrations = [root, leaf]
+        served.write_config()
+        page = wait_until(lambda: (lambda c: c if c["last_reload"]["result"] == "failed"
+                                   else None)(served.config_page()), 15,
+                          what="the reload to be refused")
+        self.assertIn(refusal, " ".join(page["last_reload"]["errors"]))
+        self.assertEqual(served.generation(), generation)
+        with self.through(served) as conn:
+            conn.execute("INSERT INTO nq1 (id, o) VALUES (11, 'ViaLeaf')")
+            conn.execute("INSERT INTO nq (id, o) VALUES (12, 'ViaRoot')")
+            self.assertEqual(conn.execute("SELECT o FROM nq1 WHERE id = 11").fetchone()[0],
+                             "ViaLeaf")
+        self.assertEqual(self.pg.query("SELECT id, o, n FROM nq ORDER BY id"),
+                         [(11, "ViaLeaf", "ViaLeaf"), (12, "ViaRoot", "ViaRoot")])
 
 
 class BadInputTest(BackfillCase):

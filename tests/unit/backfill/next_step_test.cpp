@@ -106,8 +106,16 @@ TEST(NextStepTest, WalksTheRecipe) {
   f.verify_result = "agree";
   f.old_column_relied_on = true;
   cases.push_back({"views on the old column before writes = new", f, "step 6, after one fix"});
+  f.old_column_partition_key = true;
+  cases.push_back({"a partition key over the old column while both are written", f,
+                   "stay at writes = \"both\": the old column is a partition key"});
+  f.old_column_partition_key = false;
   f.writes = Writes::new_column;
   cases.push_back({"views on the old column under writes = new", f, "no longer written", true});
+  f.old_column_partition_key = true;
+  cases.push_back({"a partition key over the old column under writes = new", f,
+                   "the old column is a partition key and no longer written", true});
+  f.old_column_partition_key = false;
   f.old_column_exists = false;
   cases.push_back({"the old column is gone", f, "step 8: "});
   for (const auto& c : cases) {

@@ -25,15 +25,19 @@ TEST(OldColumnUsersTest, ExplainsEachFindingForThePhase) {
     std::vector<std::string> says;
     std::vector<std::string> never;
   };
-  const OldColumnUsers views{{"view active_users", "function n_active()"}, false, {}, {}, {}};
-  const OldColumnUsers one_view{{"view active_users"}, false, {}, {}, {}};
-  const OldColumnUsers not_null{{}, true, {}, {}, {}};
-  const OldColumnUsers both{{"policy p on table users"}, true, {}, {}, {}};
+  const OldColumnUsers views{
+      {"view active_users", "function n_active()"}, false, {}, {}, {}, {}, {}};
+  const OldColumnUsers one_view{{"view active_users"}, false, {}, {}, {}, {}, {}};
+  const OldColumnUsers not_null{{}, true, {}, {}, {}, {}, {}};
+  const OldColumnUsers both{{"policy p on table users"}, true, {}, {}, {}, {}, {}};
   const OldColumnUsers guessed{
-      {}, false, {"set_status(integer,text)", "touch() (trigger t)"}, {}, {}};
+      {}, false, {"set_status(integer,text)", "touch() (trigger t)"}, {}, {}, {}, {}};
   const OldColumnUsers writable{
-      {"view active_users", "view user_statuses"}, false, {}, {"view user_statuses"}, {}};
-  const OldColumnUsers unique{{}, false, {}, {}, {"users_status_key", "users_org_status_idx"}};
+      {"view active_users", "view user_statuses"}, false, {}, {"view user_statuses"}, {}, {}, {}};
+  const OldColumnUsers unique{{}, false, {}, {}, {"users_status_key", "users_org_status_idx"},
+                              {}, {}};
+  const OldColumnUsers foreign{{}, false, {}, {}, {}, {"users_org_fkey on users", "t_fk on t"}, {}};
+  const OldColumnUsers partitioned{{}, false, {}, {}, {}, {}, {"users", "users_2026"}};
   const std::string drop_not_null =
       "ALTER TABLE \"public\".\"users\" ALTER COLUMN \"status\" DROP NOT NULL";
   const std::vector<Case> cases = {
@@ -110,6 +114,33 @@ TEST(OldColumnUsersTest, ExplainsEachFindingForThePhase) {
        Writes::new_column,
        {"under writes = \"new\" rows leave status out, and nothing keeps state unique now"},
        {"Before that step"}},
+      {"foreign keys without a counterpart while both are written",
+       foreign,
+       Writes::both,
+       {"foreign key users_org_fkey on users, t_fk on t over status has no counterpart over "
+        "state: once writes = \"new\" leaves status out, the server would check no reference "
+        "of the rows written. Before that step: recreate it on state: ADD FOREIGN KEY ... NOT "
+        "VALID, then VALIDATE CONSTRAINT."},
+       {"checks no reference of theirs now"}},
+      {"foreign keys without a counterpart under writes = new",
+       foreign,
+       Writes::new_column,
+       {"under writes = \"new\" rows leave status out, and the server checks no reference of "
+        "theirs now",
+        "recreate it on state: ADD FOREIGN KEY ... NOT VALID, then VALIDATE CONSTRAINT."},
+       {"Before that step"}},
+      {"a partition key while both are written",
+       partitioned,
+       Writes::both,
+       {"users, users_2026 are partitioned by status: a partition key column cannot be migrated "
+        "with writes = \"new\" (nor dropped): keep writes = \"both\"."},
+       {"routes them by NULL"}},
+      {"a partition key under writes = new",
+       partitioned,
+       Writes::new_column,
+       {"under writes = \"new\" rows leave status out, so the server routes them by NULL (to "
+        "the default partition, or refuses them); a partition key column cannot be migrated"},
+       {}},
       {"functions that name the column, under writes = new",
        guessed,
        Writes::new_column,
@@ -130,9 +161,9 @@ TEST(OldColumnUsersTest, ExplainsEachFindingForThePhase) {
 }
 
 TEST(OldColumnUsersTest, WritableViewsAloneAreWhatTheBothPhaseWarnsOf) {
-  const OldColumnUsers only_read{{"view active_users"}, false, {}, {}, {}};
+  const OldColumnUsers only_read{{"view active_users"}, false, {}, {}, {}, {}, {}};
   EXPECT_EQ(explain_writable_views(users_table(), only_read, config::Writes::both), "");
-  const OldColumnUsers writable{{"view a", "view b"}, false, {}, {"view a", "view b"}, {}};
+  const OldColumnUsers writable{{"view a", "view b"}, false, {}, {"view a", "view b"}, {}, {}, {}};
   EXPECT_EQ(explain_writable_views(users_table(), writable, config::Writes::both),
             "An INSERT or UPDATE through view a, view b that sets status is not rewritten (it "
             "names the view, not the table): it sets status alone, and state drifts for those "
@@ -142,7 +173,7 @@ TEST(OldColumnUsersTest, WritableViewsAloneAreWhatTheBothPhaseWarnsOf) {
 }
 
 TEST(OldColumnUsersTest, GuessesAreLeftOutOnRequest) {
-  const OldColumnUsers guessed{{}, false, {"set_status(integer,text)"}, {}, {}};
+  const OldColumnUsers guessed{{}, false, {"set_status(integer,text)"}, {}, {}, {}, {}};
   EXPECT_EQ(explain_old_column_users(users_table(), guessed, config::Writes::new_column, false),
             "");
 }
