@@ -530,7 +530,8 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
         continue;
       }
       entry.descendants = std::move(std::get<std::vector<Descendant>>(descendants));
-      if (auto nested = nested_migration_errors(migrations, entry.descendants); !nested.empty()) {
+      const std::vector<const config::Migration*> declared(migrations.begin(), migrations.end());
+      if (auto nested = nested_migration_errors(declared, entry.descendants); !nested.empty()) {
         errors.insert(errors.end(), nested.begin(), nested.end());
         continue;
       }
