@@ -45,24 +45,53 @@ FrameAction BackendHandler::copy_in_as_sent(const protocol::Frame& frame,
   return FrameAction::replace;
 }
 
-FrameAction BackendHandler::shift_position(const protocol::Frame& frame,
-                                           protocol::MessageWriter& out) {
+std::optional<std::uint32_t> BackendHandler::told_position(std::uint32_t position,
+                                                           std::uint32_t shift,
+                                                           const rewrite::PositionMap* positions,
+                                                           bool unmapped) const {
+  if (position <= shift) {
+    return position;  // in the statements put in front: told as the server gave it
+  }
+  position -= shift;
+  if (unmapped) {
+    return std::nullopt;
+  }
+  return positions != nullptr ? rewrite::original_position(*positions, position)
+                              : std::optional<std::uint32_t>(position);
+}
+
+FrameAction BackendHandler::tell_error(const protocol::Frame& frame, protocol::MessageWriter& out) {
   const std::uint32_t shift = std::exchange(error_shift_, 0);
+  const auto positions = std::exchange(error_positions_, nullptr);
+  const bool unmapped = std::exchange(error_unmapped_, false);
   auto notice = protocol::decode_notice(frame.body);
   if (!notice) {
     return FrameAction::forward;
   }
-  for (auto& [code, value] : notice->other) {
+  bool changed = false;
+  for (auto it = notice->other.begin(); it != notice->other.end(); ++it) {
+    auto& [code, value] = *it;
     std::uint32_t position = 0;
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), position);
-    if (code == 'P' && ec == std::errc() && end == value.data() + value.size() &&
-        position > shift) {
-      value = std::to_string(position - shift);
-      protocol::encode_error_response(out, *notice);
-      return FrameAction::replace;
+    if (code != 'P' || ec != std::errc() || end != value.data() + value.size()) {
+      continue;
     }
+    // A position the client's text has no counterpart for is left out, as Postgres leaves it
+    // out of errors that have none.
+    if (const auto told = told_position(position, shift, positions.get(), unmapped)) {
+      changed = *told != position;
+      value = std::to_string(*told);
+    } else {
+      notice->other.erase(it);
+      changed = true;
+    }
+    break;
   }
-  return FrameAction::forward;
+  if (!changed) {
+    return FrameAction::forward;
+  }
+  protocol::encode_error_response(out, *notice);
+  return FrameAction::replace;
 }
 
 bool BackendHandler::track_description(const protocol::Frame& frame) {

@@ -110,11 +110,11 @@ class BackendHandler {
           [[unlikely]] {
         rejection_skipped();
       }
+      if (error_shift_ > 0 || error_positions_ || error_unmapped_) [[unlikely]] {
+        return tell_error(frame, out);
+      }
       if (state_.rejections_pending > 0) {
         return tidy_rejection(frame, out);
-      }
-      if (error_shift_ > 0) {
-        return shift_position(frame, out);
       }
     }
     return FrameAction::forward;
@@ -175,6 +175,10 @@ class BackendHandler {
         break;
       case be::kErrorResponse:
         error_shift_ = state_.replies.position_shift();
+        if (state_.replies.answers_rewrite()) [[unlikely]] {
+          error_positions_ = state_.replies.positions_answered();
+          error_unmapped_ = error_positions_ == nullptr;
+        }
         state_.replies.on_error();
         break;
       case be::kReadyForQuery:
@@ -205,9 +209,14 @@ class BackendHandler {
   // The CopyInResponse of a COPY sent with more columns than the client named, told with the
   // client's columns (a binary COPY writer checks their number). Out of line: rare.
   FrameAction copy_in_as_sent(const protocol::Frame& frame, protocol::MessageWriter& out);
-  // An error in a client's text that has statements in front of it: its position (field 'P',
-  // in characters) is told from the start of the client's text. Out of line: rare.
-  FrameAction shift_position(const protocol::Frame& frame, protocol::MessageWriter& out);
+  // An error in a client's text that has statements in front of it, or that the proxy
+  // rewrote: its position (field 'P', in characters) is told in the client's text, and dropped
+  // where that cannot be told. Out of line: rare.
+  FrameAction tell_error(const protocol::Frame& frame, protocol::MessageWriter& out);
+  // For tell_error: `position` in the client's text, nullopt where it has none.
+  std::optional<std::uint32_t> told_position(std::uint32_t position, std::uint32_t shift,
+                                             const rewrite::PositionMap* positions,
+                                             bool unmapped) const;
 
   // A description that answers an injected Describe is hidden; its result types go to the
   // comparison (the statement before its re-prepare, then after). Out of line: rare.
@@ -273,7 +282,11 @@ class BackendHandler {
   bool stop_after_write_ = false;
   bool ended_in_rollback_ = false;  // the last answer was an error or ROLLBACK
   bool tell_as_copy_ = false;       // the CommandComplete at hand, see track_command_complete
-  std::uint32_t error_shift_ = 0;   // see shift_position
+  std::uint32_t error_shift_ = 0;   // see tell_error
+  // The position map of the rewritten text the error at hand answers, see tell_error; with
+  // error_unmapped_, a rewritten text with no map.
+  std::shared_ptr<const rewrite::PositionMap> error_positions_;
+  bool error_unmapped_ = false;
 };
 
 }  // namespace switchyard::proxy

@@ -469,6 +469,8 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
     return Decision::suspend;
   }
   armed_uses_.reset();
+  armed_positions_.reset();
+  armed_rewrite_ = false;
   TextRewrite result = rewrite_.rewrite(sql, from_query, replacement_);
   if (!result) {
     return Decision::forward;
@@ -533,7 +535,11 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
       }
       if (!result.shape_sql) {
         replacement_.assign(result->sql);  // a shape's text is in it already
+        if (!result->positions.spans.empty()) {
+          armed_positions_ = {result.result, &result->positions};
+        }
       }
+      armed_rewrite_ = true;
       armed_copy_ = result->copy ? result.result : nullptr;
       return Decision::rewritten;
     case Outcome::needs_catalog:
@@ -672,6 +678,9 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
   }
   protocol::encode_query(out, replacement_);
   sent(frame.type);
+  if (decision == Decision::rewritten) {
+    arm_positions();
+  }
   if (leading_completes_ > 0) {
     state_.replies.hide_first_completes(leading_completes_, leading_confirms_, leading_shift_);
     leading_completes_ = 0;
@@ -683,6 +692,13 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
     arm_copy(*std::exchange(armed_copy_, nullptr)->copy);
   }
   return FrameAction::replace;
+}
+
+void FrontendHandler::arm_positions() {
+  if (std::exchange(armed_rewrite_, false) && state_.track_replies) {
+    state_.replies.rewritten(std::move(armed_positions_));
+  }
+  armed_positions_.reset();
 }
 
 void FrontendHandler::arm_copy(const rewrite::CopyPlan& plan) {
@@ -803,6 +819,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   if (decision == Decision::forward) {
     return FrameAction::forward;
   }
+  arm_positions();
   protocol::encode_parse(out, parse->statement, replacement_, parse->param_types);
   return FrameAction::replace;
 }

@@ -2,8 +2,10 @@
 
 #include <bit>
 #include <cstdint>
+#include <memory>
 
 #include "protocol/fifo.hpp"
+#include "rewrite/position_map.hpp"
 
 namespace switchyard::proxy {
 
@@ -41,6 +43,7 @@ class ReplyTracker {
         pending_.pop_front();
       }
       watches_.clear();
+      rewrites_.clear();
       hidden_describes_ = 0;
       watched_completes_ = 0;
       return false;
@@ -103,6 +106,14 @@ class ReplyTracker {
     watched_completes_ += static_cast<std::uint32_t>(std::popcount(hide | as_copy));
   }
 
+  /// The Query or Parse just sent carries a rewrite of the client's text: an error answering
+  /// it has its position told in the client's text through `positions` (null when the rewrite
+  /// has no map of the text sent: the position is dropped).
+  void rewritten(std::shared_ptr<const rewrite::PositionMap> positions) {
+    pending_.back().rewritten = true;
+    rewrites_.push_back(std::move(positions));
+  }
+
   /// For an ErrorResponse about to be told (on_error): how far its position is from the
   /// client's text, when it answers the client's own statement after some put in front of it.
   std::uint32_t position_shift() const {
@@ -110,6 +121,15 @@ class ReplyTracker {
       return 0;
     }
     return pending_.front().shift;
+  }
+
+  /// For an ErrorResponse about to be told: whether it answers a rewritten Query or Parse (not
+  /// a statement put in front of one), and the map of its text (see rewritten()).
+  bool answers_rewrite() const {
+    return !pending_.empty() && pending_.front().rewritten && pending_.front().leading == 0;
+  }
+  const std::shared_ptr<const rewrite::PositionMap>& positions_answered() const {
+    return rewrites_.front();
   }
 
   struct CompleteAnswer {
@@ -196,7 +216,8 @@ class ReplyTracker {
     // A Query: it has a Watch (watch_completes), and how many CommandCompletes of statements
     // put in front of it are still to come (hide_first_completes).
     bool watched = false;
-    bool settles = false;  // see on_sent
+    bool settles = false;    // see on_sent
+    bool rewritten = false;  // a Query or Parse with an entry in rewrites_
     std::uint8_t leading = 0;
     std::uint32_t confirms = 0;
     std::uint32_t shift = 0;
@@ -242,11 +263,17 @@ class ReplyTracker {
         watches_.pop_front();
       }
     }
+    if (e.rewritten) {
+      rewrites_.front().reset();  // the Fifo keeps popped items until it empties
+      rewrites_.pop_front();
+    }
     pending_.pop_front();
   }
 
   protocol::Fifo<Entry> pending_;
-  protocol::Fifo<Watch> watches_;         // one per watched Query in pending_, in its order
+  protocol::Fifo<Watch> watches_;  // one per watched Query in pending_, in its order
+  // One per rewritten Query or Parse in pending_, in its order.
+  protocol::Fifo<std::shared_ptr<const rewrite::PositionMap>> rewrites_;
   protocol::Fifo<std::uint8_t> settled_;  // bools: Fifo<bool> would be a vector<bool>
   std::uint32_t hidden_describes_ = 0;
   std::uint32_t watched_completes_ = 0;
