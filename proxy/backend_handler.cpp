@@ -60,10 +60,30 @@ std::optional<std::uint32_t> BackendHandler::told_position(std::uint32_t positio
                               : std::optional<std::uint32_t>(position);
 }
 
+void BackendHandler::explain_staging(protocol::Notice& notice, const std::string& because) {
+  // Postgres names the statement a read-only transaction (or a standby) refuses: the client
+  // sent a COPY FROM, and that is what Postgres would have named.
+  if (notice.code == "25006") {
+    if (const auto at = notice.message.find("CREATE TABLE"); at != std::string::npos) {
+      notice.message.replace(at, 12, "COPY FROM");
+    }
+  }
+  const std::string staged =
+      "Switchyard stages this COPY through a temporary table (" + because + ").";
+  notice.detail = notice.detail.empty() ? staged : notice.detail + "\n" + staged;
+  if (notice.code == "42501" && notice.hint.empty()) {
+    notice.hint =
+        "A staged COPY needs the TEMPORARY privilege on the database: GRANT TEMPORARY ON "
+        "DATABASE to the role, or COPY in a way the proxy rewrites on the data stream (see "
+        "the COPY section of docs/operations.md).";
+  }
+}
+
 FrameAction BackendHandler::tell_error(const protocol::Frame& frame, protocol::MessageWriter& out) {
   const std::uint32_t shift = std::exchange(error_shift_, 0);
   const auto positions = std::exchange(error_positions_, nullptr);
   const bool unmapped = std::exchange(error_unmapped_, false);
+  const auto staged_because = std::exchange(staged_because_, nullptr);
   auto notice = protocol::decode_notice(frame.body);
   if (!notice) {
     return FrameAction::forward;
@@ -86,6 +106,10 @@ FrameAction BackendHandler::tell_error(const protocol::Frame& frame, protocol::M
       changed = true;
     }
     break;
+  }
+  if (staged_because) {
+    explain_staging(*notice, *staged_because);
+    changed = true;
   }
   if (!changed) {
     return FrameAction::forward;

@@ -110,7 +110,7 @@ class BackendHandler {
           [[unlikely]] {
         rejection_skipped();
       }
-      if (error_shift_ > 0 || error_positions_ || error_unmapped_) [[unlikely]] {
+      if (error_shift_ > 0 || error_positions_ || error_unmapped_ || staged_because_) [[unlikely]] {
         return tell_error(frame, out);
       }
       if (state_.rejections_pending > 0) {
@@ -178,6 +178,7 @@ class BackendHandler {
         if (state_.replies.answers_rewrite()) [[unlikely]] {
           error_positions_ = state_.replies.positions_answered();
           error_unmapped_ = error_positions_ == nullptr;
+          staged_because_ = state_.replies.staging_error();
         }
         state_.replies.on_error();
         break;
@@ -211,12 +212,16 @@ class BackendHandler {
   FrameAction copy_in_as_sent(const protocol::Frame& frame, protocol::MessageWriter& out);
   // An error in a client's text that has statements in front of it, or that the proxy
   // rewrote: its position (field 'P', in characters) is told in the client's text, and dropped
-  // where that cannot be told. Out of line: rare.
+  // where that cannot be told; an error of the statement that creates a staged COPY's table
+  // says that the COPY is staged, and why. Out of line: rare.
   FrameAction tell_error(const protocol::Frame& frame, protocol::MessageWriter& out);
   // For tell_error: `position` in the client's text, nullopt where it has none.
   std::optional<std::uint32_t> told_position(std::uint32_t position, std::uint32_t shift,
                                              const rewrite::PositionMap* positions,
                                              bool unmapped) const;
+  // For tell_error: the error of the statement that creates a staged COPY's temporary table
+  // said as the COPY's.
+  static void explain_staging(protocol::Notice& notice, const std::string& because);
 
   // A description that answers an injected Describe is hidden; its result types go to the
   // comparison (the statement before its re-prepare, then after). Out of line: rare.
@@ -287,6 +292,8 @@ class BackendHandler {
   // error_unmapped_, a rewritten text with no map.
   std::shared_ptr<const rewrite::PositionMap> error_positions_;
   bool error_unmapped_ = false;
+  // Why the COPY whose staging table the error at hand failed to create is staged.
+  std::shared_ptr<const std::string> staged_because_;
 };
 
 }  // namespace switchyard::proxy

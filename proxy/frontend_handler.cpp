@@ -752,7 +752,8 @@ void FrontendHandler::watch_staged_completes() {
   // staged COPY needs.
   if (state_.track_replies) {
     state_.replies.watch_completes(mask(armed_staging_->hidden_statements),
-                                   mask(armed_staging_->copy_count_statements));
+                                   mask(armed_staging_->copy_count_statements),
+                                   {armed_staging_, &armed_staging_->staged_because});
   }
   armed_staging_.reset();
 }

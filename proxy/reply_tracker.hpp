@@ -3,6 +3,7 @@
 #include <bit>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "protocol/fifo.hpp"
 #include "rewrite/position_map.hpp"
@@ -100,9 +101,12 @@ class ReplyTracker {
   /// COPY). Counted from the first CommandComplete after those hide_first_completes put in
   /// front: bit i of `hide` hides the i-th, bit i of `as_copy` tells the i-th as a COPY's
   /// ("INSERT 0 n" becomes "COPY n").
-  void watch_completes(std::uint64_t hide, std::uint64_t as_copy) {
+  /// `staged_because` says why (naming the migration), for an error of the statement that
+  /// creates a staging table (staging_error).
+  void watch_completes(std::uint64_t hide, std::uint64_t as_copy,
+                       std::shared_ptr<const std::string> staged_because = nullptr) {
     pending_.back().watched = true;
-    watches_.push_back({0, hide, as_copy});
+    watches_.push_back({0, hide, as_copy, std::move(staged_because)});
     watched_completes_ += static_cast<std::uint32_t>(std::popcount(hide | as_copy));
   }
 
@@ -130,6 +134,22 @@ class ReplyTracker {
   }
   const std::shared_ptr<const rewrite::PositionMap>& positions_answered() const {
     return rewrites_.front();
+  }
+
+  /// For an ErrorResponse about to be told: when it answers the statement of Switchyard's that
+  /// creates a staged COPY's temporary table (hidden, with the INSERT told as the COPY two
+  /// statements on), why the COPY is staged; else null.
+  std::shared_ptr<const std::string> staging_error() const {
+    if (pending_.empty() || pending_.front().kind != Sent::query || pending_.front().leading > 0 ||
+        !pending_.front().watched) {
+      return nullptr;
+    }
+    const Watch& watch = watches_.front();
+    if (watch.seen + 2 >= 64 || (watch.hide >> watch.seen & 1) == 0 ||
+        (watch.as_copy >> (watch.seen + 2) & 1) == 0) {
+      return nullptr;
+    }
+    return watch.staged_because;
   }
 
   struct CompleteAnswer {
@@ -228,6 +248,7 @@ class ReplyTracker {
     std::uint8_t seen = 0;
     std::uint64_t hide = 0;
     std::uint64_t as_copy = 0;
+    std::shared_ptr<const std::string> staged_because;
   };
 
   // The front entry stops waiting for anything: an error ended its Query.
@@ -260,6 +281,7 @@ class ReplyTracker {
     if (e.leading != 0 || e.watched) {
       forget_completes(e);
       if (e.watched) {
+        watches_.front().staged_because.reset();  // the Fifo keeps popped items until it empties
         watches_.pop_front();
       }
     }
