@@ -47,17 +47,23 @@ FrameAction BackendHandler::copy_in_as_sent(const protocol::Frame& frame,
 
 std::optional<std::uint32_t> BackendHandler::told_position(std::uint32_t position,
                                                            std::uint32_t shift,
-                                                           const rewrite::PositionMap* positions,
-                                                           bool unmapped) const {
+                                                           const RewrittenText* text) {
   if (position <= shift) {
     return position;  // in the statements put in front: told as the server gave it
   }
   position -= shift;
-  if (unmapped) {
+  if (text == nullptr) {
+    return position;
+  }
+  const rewrite::RewriteResult* rewrite = text->rewrite.get();
+  if (rewrite == nullptr) {
     return std::nullopt;
   }
-  return positions != nullptr ? rewrite::original_position(*positions, position)
-                              : std::optional<std::uint32_t>(position);
+  if (!text->shaped_original.empty()) {
+    return rewrite::shaped_original_position(rewrite->positions, rewrite->sql,
+                                             text->shaped_original, position);
+  }
+  return rewrite::original_position(rewrite->positions, position);
 }
 
 void BackendHandler::explain_staging(protocol::Notice& notice, const std::string& because) {
@@ -81,8 +87,8 @@ void BackendHandler::explain_staging(protocol::Notice& notice, const std::string
 
 FrameAction BackendHandler::tell_error(const protocol::Frame& frame, protocol::MessageWriter& out) {
   const std::uint32_t shift = std::exchange(error_shift_, 0);
-  const auto positions = std::exchange(error_positions_, nullptr);
-  const bool unmapped = std::exchange(error_unmapped_, false);
+  const RewrittenText text = std::exchange(error_text_, {});
+  const bool rewritten = std::exchange(error_rewritten_, false);
   const auto staged_because = std::exchange(staged_because_, nullptr);
   auto notice = protocol::decode_notice(frame.body);
   if (!notice) {
@@ -98,7 +104,7 @@ FrameAction BackendHandler::tell_error(const protocol::Frame& frame, protocol::M
     }
     // A position the client's text has no counterpart for is left out, as Postgres leaves it
     // out of errors that have none.
-    if (const auto told = told_position(position, shift, positions.get(), unmapped)) {
+    if (const auto told = told_position(position, shift, rewritten ? &text : nullptr)) {
       changed = *told != position;
       value = std::to_string(*told);
     } else {

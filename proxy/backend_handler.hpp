@@ -110,7 +110,7 @@ class BackendHandler {
           [[unlikely]] {
         rejection_skipped();
       }
-      if (error_shift_ > 0 || error_positions_ || error_unmapped_ || staged_because_) [[unlikely]] {
+      if (error_shift_ > 0 || error_rewritten_ || staged_because_) [[unlikely]] {
         return tell_error(frame, out);
       }
       if (state_.rejections_pending > 0) {
@@ -176,8 +176,8 @@ class BackendHandler {
       case be::kErrorResponse:
         error_shift_ = state_.replies.position_shift();
         if (state_.replies.answers_rewrite()) [[unlikely]] {
-          error_positions_ = state_.replies.positions_answered();
-          error_unmapped_ = error_positions_ == nullptr;
+          error_text_ = state_.replies.text_answered();
+          error_rewritten_ = true;
           staged_because_ = state_.replies.staging_error();
         }
         state_.replies.on_error();
@@ -216,9 +216,8 @@ class BackendHandler {
   // says that the COPY is staged, and why. Out of line: rare.
   FrameAction tell_error(const protocol::Frame& frame, protocol::MessageWriter& out);
   // For tell_error: `position` in the client's text, nullopt where it has none.
-  std::optional<std::uint32_t> told_position(std::uint32_t position, std::uint32_t shift,
-                                             const rewrite::PositionMap* positions,
-                                             bool unmapped) const;
+  static std::optional<std::uint32_t> told_position(std::uint32_t position, std::uint32_t shift,
+                                                    const RewrittenText* text);
   // For tell_error: the error of the statement that creates a staged COPY's temporary table
   // said as the COPY's.
   static void explain_staging(protocol::Notice& notice, const std::string& because);
@@ -288,10 +287,9 @@ class BackendHandler {
   bool ended_in_rollback_ = false;  // the last answer was an error or ROLLBACK
   bool tell_as_copy_ = false;       // the CommandComplete at hand, see track_command_complete
   std::uint32_t error_shift_ = 0;   // see tell_error
-  // The position map of the rewritten text the error at hand answers, see tell_error; with
-  // error_unmapped_, a rewritten text with no map.
-  std::shared_ptr<const rewrite::PositionMap> error_positions_;
-  bool error_unmapped_ = false;
+  // The rewritten text the error at hand answers, when error_rewritten_; see tell_error.
+  RewrittenText error_text_;
+  bool error_rewritten_ = false;
   // Why the COPY whose staging table the error at hand failed to create is staged.
   std::shared_ptr<const std::string> staged_because_;
 };

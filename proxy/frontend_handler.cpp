@@ -469,7 +469,7 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
     return Decision::suspend;
   }
   armed_uses_.reset();
-  armed_positions_.reset();
+  armed_text_ = {};
   armed_rewrite_ = false;
   TextRewrite result = rewrite_.rewrite(sql, from_query, replacement_);
   if (!result) {
@@ -535,10 +535,10 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
       }
       if (!result.shape_sql) {
         replacement_.assign(result->sql);  // a shape's text is in it already
-        if (!result->positions.spans.empty()) {
-          armed_positions_ = {result.result, &result->positions};
-        }
+      } else {
+        armed_text_.shaped_original.assign(sql);  // the key's map: the text is needed too
       }
+      armed_text_.rewrite = result.result;
       armed_rewrite_ = true;
       armed_copy_ = result->copy ? result.result : nullptr;
       return Decision::rewritten;
@@ -696,9 +696,9 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
 
 void FrontendHandler::arm_positions() {
   if (std::exchange(armed_rewrite_, false) && state_.track_replies) {
-    state_.replies.rewritten(std::move(armed_positions_));
+    state_.replies.rewritten(std::move(armed_text_));
   }
-  armed_positions_.reset();
+  armed_text_ = {};
 }
 
 void FrontendHandler::arm_copy(const rewrite::CopyPlan& plan) {

@@ -202,10 +202,8 @@ class FrontendHandler {
   std::shared_ptr<const rewrite::RewriteResult> armed_uses_;
   // Set by a text with a staged COPY: its statements' CommandCompletes to hide or retag.
   std::shared_ptr<const rewrite::RewriteResult> armed_staging_;
-  // Set by a rewritten text: where its stretches come from in the client's text, for the
-  // position of an error answering it (null with armed_rewrite_: a shape's, which has no map of
-  // the text filled in).
-  std::shared_ptr<const rewrite::PositionMap> armed_positions_;
+  // Set by a rewritten text, for the position of an error answering it (ReplyTracker::rewritten).
+  RewrittenText armed_text_;
   bool armed_rewrite_ = false;
   // Portals bound to a rewritten COPY FROM STDIN and not yet executed, by name (few: one
   // each until its Execute).

@@ -6,9 +6,17 @@
 #include <string>
 
 #include "protocol/fifo.hpp"
-#include "rewrite/position_map.hpp"
+#include "rewrite/result.hpp"
 
 namespace switchyard::proxy {
+
+/// What tells an error's position in a rewritten text in the client's (ReplyTracker::rewritten).
+struct RewrittenText {
+  std::shared_ptr<const rewrite::RewriteResult> rewrite;  // its `positions` map the text
+  /// The client's text when the one sent was filled in from the rewrite of its literal shape,
+  /// whose map is of the shape's key.
+  std::string shaped_original;
+};
 
 /// Pairs the server's ParseComplete/CloseComplete replies and statement descriptions with the
 /// Parse/Close/Describe messages that earned them, so replies to messages Switchyard injected
@@ -111,11 +119,10 @@ class ReplyTracker {
   }
 
   /// The Query or Parse just sent carries a rewrite of the client's text: an error answering
-  /// it has its position told in the client's text through `positions` (null when the rewrite
-  /// has no map of the text sent: the position is dropped).
-  void rewritten(std::shared_ptr<const rewrite::PositionMap> positions) {
+  /// it has its position told in the client's text through `text`.
+  void rewritten(RewrittenText text) {
     pending_.back().rewritten = true;
-    rewrites_.push_back(std::move(positions));
+    rewrites_.push_back(std::move(text));
   }
 
   /// For an ErrorResponse about to be told (on_error): how far its position is from the
@@ -128,13 +135,11 @@ class ReplyTracker {
   }
 
   /// For an ErrorResponse about to be told: whether it answers a rewritten Query or Parse (not
-  /// a statement put in front of one), and the map of its text (see rewritten()).
+  /// a statement put in front of one), and what tells its position (see rewritten()).
   bool answers_rewrite() const {
     return !pending_.empty() && pending_.front().rewritten && pending_.front().leading == 0;
   }
-  const std::shared_ptr<const rewrite::PositionMap>& positions_answered() const {
-    return rewrites_.front();
-  }
+  const RewrittenText& text_answered() const { return rewrites_.front(); }
 
   /// For an ErrorResponse about to be told: when it answers the statement of Switchyard's that
   /// creates a staged COPY's temporary table (hidden, with the INSERT told as the COPY two
@@ -286,7 +291,7 @@ class ReplyTracker {
       }
     }
     if (e.rewritten) {
-      rewrites_.front().reset();  // the Fifo keeps popped items until it empties
+      rewrites_.front() = {};  // the Fifo keeps popped items until it empties
       rewrites_.pop_front();
     }
     pending_.pop_front();
@@ -295,7 +300,7 @@ class ReplyTracker {
   protocol::Fifo<Entry> pending_;
   protocol::Fifo<Watch> watches_;  // one per watched Query in pending_, in its order
   // One per rewritten Query or Parse in pending_, in its order.
-  protocol::Fifo<std::shared_ptr<const rewrite::PositionMap>> rewrites_;
+  protocol::Fifo<RewrittenText> rewrites_;
   protocol::Fifo<std::uint8_t> settled_;  // bools: Fifo<bool> would be a vector<bool>
   std::uint32_t hidden_describes_ = 0;
   std::uint32_t watched_completes_ = 0;

@@ -28,6 +28,14 @@ struct PositionMap {
 /// one; nullopt when the map cannot tell (empty, or past either text's end).
 std::optional<std::uint32_t> original_position(const PositionMap& map, std::uint32_t position);
 
+/// For a text filled in from the rewrite of its literal shape's key (`rewritten_key`, whose map
+/// is `key_map`): the position in `original` of `position` in the filled text; nullopt when
+/// that cannot be told. Errors are rare: it takes the shape of `original` again.
+std::optional<std::uint32_t> shaped_original_position(const PositionMap& key_map,
+                                                      std::string_view rewritten_key,
+                                                      std::string_view original,
+                                                      std::uint32_t position);
+
 /// Turns a map in byte offsets of `original` and `rewritten` into one in characters (UTF-8:
 /// bytes that do not continue one), as Postgres counts an error's position.
 void to_characters(PositionMap& map, std::string_view original, std::string_view rewritten);

@@ -116,12 +116,15 @@ class ErrorPositionTest(RewriteCase):
         self.assertEqual(result.error_field(psycopg.pq.DiagnosticField.STATEMENT_POSITION),
                          str(len("update accounts set status = 'active'") + 1).encode())
 
-    def test_a_text_served_from_the_shape_of_another_has_no_position(self):
-        # The rewrite of `update acc set n = '...' where id = ...` is made once and filled with
-        # each text's constants: its map is of the first text, so the position is left out
-        # rather than told wrong.
-        first = self.proxy_error("update acc set n = 'first' where id = 2 or id = 3")
-        self.assertEqual(first["P"], "20")
-        again = self.proxy_error("update acc set n = 'second one' where id = 3 or id = 4")
-        self.assertEqual(again["C"], "22P02")
-        self.assertNotIn("P", again)
+    def test_a_text_filled_in_from_the_rewrite_of_its_shape(self):
+        # The rewrite of `update acc set n = '...' where id = ... or id = ...` is made once and
+        # filled in with each later text's constants, of other lengths: the position is told
+        # through the shape's map and the text's own literals.
+        self.assert_as_direct("update acc set n = 'first' where id = 2 or id = 3")
+        self.assert_as_direct("update acc set n = 'second one' where id = 3 or id = 4")
+        self.assert_as_direct("update acc set n = 'x' where id = 33333 or id = 'é'")
+        self.assert_as_direct("update acc set n = 'é' where id = 3 or id = 4", extended=True)
+        # An error past literals of other lengths than the first text's.
+        self.assert_as_direct("update acc set n = 5 where id = 1 returning id, nosuch")
+        self.assert_as_direct("update acc set n = 123456 where id = 987654 returning id, nosuch")
+        self.assert_as_direct("update acc set n = 1 where id = 'é' returning id, nosuch")

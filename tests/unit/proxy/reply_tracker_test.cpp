@@ -253,30 +253,31 @@ TEST(ReplyTrackerTest, AnErrorInAStagedCopyLeavesNothingToWatch) {
 
 TEST(ReplyTrackerTest, AnErrorIsPairedWithTheRewrittenTextItAnswers) {
   ReplyTracker t;
-  auto map = std::make_shared<const rewrite::PositionMap>();
+  auto rewrite = std::make_shared<const rewrite::RewriteResult>();
   t.on_sent(Sent::parse);
-  t.rewritten(map);  // the client's Parse, rewritten
+  t.rewritten({rewrite, ""});  // the client's Parse, rewritten
   t.on_sent(Sent::parse);
-  t.rewritten(nullptr);    // rewritten from another text's shape: no map
-  t.on_sent(Sent::parse);  // forwarded as written
+  t.rewritten({rewrite, "update t set n = 1"});  // filled in from its shape's rewrite
+  t.on_sent(Sent::parse);                        // forwarded as written
   t.on_sent(Sent::sync);
   EXPECT_TRUE(t.answers_rewrite());
-  EXPECT_EQ(t.positions_answered(), map);
+  EXPECT_EQ(t.text_answered().rewrite, rewrite);
+  EXPECT_EQ(t.text_answered().shaped_original, "");
   EXPECT_FALSE(t.on_complete(Sent::parse));
   EXPECT_TRUE(t.answers_rewrite());
-  EXPECT_EQ(t.positions_answered(), nullptr);
+  EXPECT_EQ(t.text_answered().shaped_original, "update t set n = 1");
   EXPECT_FALSE(t.on_complete(Sent::parse));
   EXPECT_FALSE(t.answers_rewrite());
   t.on_error();
   t.on_ready();
   EXPECT_TRUE(t.empty());
-  EXPECT_EQ(map.use_count(), 1);  // not held past its answer
+  EXPECT_EQ(rewrite.use_count(), 1);  // not held past its answer
 }
 
 TEST(ReplyTrackerTest, AnErrorInFrontOfARewrittenQueryIsNotItsOwn) {
   ReplyTracker t;
   t.on_sent(Sent::query);
-  t.rewritten(std::make_shared<const rewrite::PositionMap>());
+  t.rewritten({std::make_shared<const rewrite::RewriteResult>(), ""});
   t.hide_first_completes(2, 9, 12);
   EXPECT_FALSE(t.answers_rewrite());  // the error would answer a statement put in front
   EXPECT_TRUE(t.on_command_complete().hide);

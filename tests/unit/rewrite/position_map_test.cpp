@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "rewrite/literal_shape.hpp"
 #include "rewrite/text_edits.hpp"
 
 namespace switchyard::rewrite {
@@ -99,6 +100,41 @@ TEST_P(PositionMapTest, MapsBackToTheClientsText) {
 
 INSTANTIATE_TEST_SUITE_P(Cases, PositionMapTest, testing::ValuesIn(kCases),
                          [](const testing::TestParamInfo<Case>& info) { return info.param.name; });
+
+// A text filled in from the rewrite of its literal shape's key: the key's map, the literals'
+// lengths and places in the client's text tell the position.
+TEST(PositionMapShapeTest, ATextFilledInFromItsShapesRewrite) {
+  const std::string original = "update acc set n = 'abc' where id = 12";
+  const auto shape = literal_shape(original);
+  ASSERT_TRUE(shape);
+  ASSERT_EQ(shape->key, "update acc set n = 'swlit0000' where id = 2147470001");
+  detail::TextEdits edits(shape->key);
+  (void)edits.render(19, 30);
+  ASSERT_TRUE(edits.replace(30, 30, ", n_big = 'swlit0000'::integer"));
+  PositionMap map;
+  const std::string key_rewrite = edits.render_all(map);
+  to_characters(map, shape->key, key_rewrite);
+  const auto filled = fill_literals(key_rewrite, shape->literals);
+  ASSERT_EQ(filled, "update acc set n = 'abc', n_big = 'abc'::integer where id = 12");
+  const std::vector<std::pair<std::uint32_t, std::optional<std::uint32_t>>> positions = {
+      {1, 1},    // kept
+      {20, 20},  // the literal
+      {22, 22},
+      {25, 25},  // after it: the insertion point
+      {35, 20},  // the literal copied into the inserted text
+      {40, 25},  // the inserted text
+      {50, 26},  // `where`, past a literal longer and one shorter than its placeholder
+      {59, 35},
+      {61, 37},  // `12`
+      {62, 38},
+      {63, 39},  // the end
+      {64, std::nullopt},
+      {0, std::nullopt}};
+  for (const auto& [position, expected] : positions) {
+    EXPECT_EQ(shaped_original_position(map, key_rewrite, original, position), expected)
+        << "filled position " << position;
+  }
+}
 
 TEST(PositionMapEmptyTest, AnEmptyMapTellsNothing) {
   EXPECT_EQ(original_position(PositionMap{}, 3), std::nullopt);
