@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 namespace switchyard::protocol {
@@ -21,7 +22,7 @@ class Fifo {
   const T& back() const { return items_.back(); }
   T& back() { return items_.back(); }
 
-  void push_back(T value) { items_.push_back(value); }
+  void push_back(T value) { items_.push_back(std::move(value)); }
   void pop_front() {
     if (++head_ == items_.size()) {
       clear();

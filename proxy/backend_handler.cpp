@@ -45,24 +45,83 @@ FrameAction BackendHandler::copy_in_as_sent(const protocol::Frame& frame,
   return FrameAction::replace;
 }
 
-FrameAction BackendHandler::shift_position(const protocol::Frame& frame,
-                                           protocol::MessageWriter& out) {
+std::optional<std::uint32_t> BackendHandler::told_position(std::uint32_t position,
+                                                           std::uint32_t shift,
+                                                           const RewrittenText* text) {
+  if (position <= shift) {
+    return position;  // in the statements put in front: told as the server gave it
+  }
+  position -= shift;
+  if (text == nullptr) {
+    return position;
+  }
+  const rewrite::RewriteResult* rewrite = text->rewrite.get();
+  if (rewrite == nullptr) {
+    return std::nullopt;
+  }
+  if (!text->shaped_original.empty()) {
+    return rewrite::shaped_original_position(rewrite->positions, rewrite->sql,
+                                             text->shaped_original, position);
+  }
+  return rewrite::original_position(rewrite->positions, position);
+}
+
+void BackendHandler::explain_staging(protocol::Notice& notice, const std::string& because) {
+  // Postgres names the statement a read-only transaction (or a standby) refuses: the client
+  // sent a COPY FROM, and that is what Postgres would have named.
+  if (notice.code == "25006") {
+    if (const auto at = notice.message.find("CREATE TABLE"); at != std::string::npos) {
+      notice.message.replace(at, 12, "COPY FROM");
+    }
+  }
+  const std::string staged =
+      "Switchyard stages this COPY through a temporary table (" + because + ").";
+  notice.detail = notice.detail.empty() ? staged : notice.detail + "\n" + staged;
+  if (notice.code == "42501" && notice.hint.empty()) {
+    notice.hint =
+        "A staged COPY needs the TEMPORARY privilege on the database: GRANT TEMPORARY ON "
+        "DATABASE to the role, or COPY in a way the proxy rewrites on the data stream (see "
+        "the COPY section of docs/operations.md).";
+  }
+}
+
+FrameAction BackendHandler::tell_error(const protocol::Frame& frame, protocol::MessageWriter& out) {
   const std::uint32_t shift = std::exchange(error_shift_, 0);
+  const RewrittenText text = std::exchange(error_text_, {});
+  const bool rewritten = std::exchange(error_rewritten_, false);
+  const auto staged_because = std::exchange(staged_because_, nullptr);
   auto notice = protocol::decode_notice(frame.body);
   if (!notice) {
     return FrameAction::forward;
   }
-  for (auto& [code, value] : notice->other) {
+  bool changed = false;
+  for (auto it = notice->other.begin(); it != notice->other.end(); ++it) {
+    auto& [code, value] = *it;
     std::uint32_t position = 0;
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), position);
-    if (code == 'P' && ec == std::errc() && end == value.data() + value.size() &&
-        position > shift) {
-      value = std::to_string(position - shift);
-      protocol::encode_error_response(out, *notice);
-      return FrameAction::replace;
+    if (code != 'P' || ec != std::errc() || end != value.data() + value.size()) {
+      continue;
     }
+    // A position the client's text has no counterpart for is left out, as Postgres leaves it
+    // out of errors that have none.
+    if (const auto told = told_position(position, shift, rewritten ? &text : nullptr)) {
+      changed = *told != position;
+      value = std::to_string(*told);
+    } else {
+      notice->other.erase(it);
+      changed = true;
+    }
+    break;
   }
-  return FrameAction::forward;
+  if (staged_because) {
+    explain_staging(*notice, *staged_because);
+    changed = true;
+  }
+  if (!changed) {
+    return FrameAction::forward;
+  }
+  protocol::encode_error_response(out, *notice);
+  return FrameAction::replace;
 }
 
 bool BackendHandler::track_description(const protocol::Frame& frame) {

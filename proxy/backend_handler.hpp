@@ -120,11 +120,11 @@ class BackendHandler {
           [[unlikely]] {
         rejection_skipped();
       }
+      if (error_shift_ > 0 || error_rewritten_ || staged_because_) [[unlikely]] {
+        return tell_error(frame, out);
+      }
       if (state_.rejections_pending > 0) {
         return tidy_rejection(frame, out);
-      }
-      if (error_shift_ > 0) {
-        return shift_position(frame, out);
       }
     }
     return FrameAction::forward;
@@ -191,6 +191,11 @@ class BackendHandler {
         break;
       case be::kErrorResponse:
         error_shift_ = state_.replies.position_shift();
+        if (state_.replies.answers_rewrite()) [[unlikely]] {
+          error_text_ = state_.replies.text_answered();
+          error_rewritten_ = true;
+          staged_because_ = state_.replies.staging_error();
+        }
         state_.replies.on_error();
         break;
       case be::kReadyForQuery:
@@ -221,9 +226,17 @@ class BackendHandler {
   // The CopyInResponse of a COPY sent with more columns than the client named, told with the
   // client's columns (a binary COPY writer checks their number). Out of line: rare.
   FrameAction copy_in_as_sent(const protocol::Frame& frame, protocol::MessageWriter& out);
-  // An error in a client's text that has statements in front of it: its position (field 'P',
-  // in characters) is told from the start of the client's text. Out of line: rare.
-  FrameAction shift_position(const protocol::Frame& frame, protocol::MessageWriter& out);
+  // An error in a client's text that has statements in front of it, or that the proxy
+  // rewrote: its position (field 'P', in characters) is told in the client's text, and dropped
+  // where that cannot be told; an error of the statement that creates a staged COPY's table
+  // says that the COPY is staged, and why. Out of line: rare.
+  FrameAction tell_error(const protocol::Frame& frame, protocol::MessageWriter& out);
+  // For tell_error: `position` in the client's text, nullopt where it has none.
+  static std::optional<std::uint32_t> told_position(std::uint32_t position, std::uint32_t shift,
+                                                    const RewrittenText* text);
+  // For tell_error: the error of the statement that creates a staged COPY's temporary table
+  // said as the COPY's.
+  static void explain_staging(protocol::Notice& notice, const std::string& because);
 
   // A description that answers an injected Describe is hidden; its result types go to the
   // comparison (the statement before its re-prepare, then after). Out of line: rare.
@@ -289,7 +302,12 @@ class BackendHandler {
   bool stop_after_write_ = false;
   bool ended_in_rollback_ = false;  // the last answer was an error or ROLLBACK
   bool tell_as_copy_ = false;       // the CommandComplete at hand, see track_command_complete
-  std::uint32_t error_shift_ = 0;   // see shift_position
+  std::uint32_t error_shift_ = 0;   // see tell_error
+  // The rewritten text the error at hand answers, when error_rewritten_; see tell_error.
+  RewrittenText error_text_;
+  bool error_rewritten_ = false;
+  // Why the COPY whose staging table the error at hand failed to create is staged.
+  std::shared_ptr<const std::string> staged_because_;
 };
 
 }  // namespace switchyard::proxy

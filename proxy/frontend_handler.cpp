@@ -479,6 +479,8 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
     return Decision::suspend;
   }
   armed_uses_.reset();
+  armed_text_ = {};
+  armed_rewrite_ = false;
   TextRewrite result = rewrite_.rewrite(sql, from_query, replacement_);
   if (!result) {
     return Decision::forward;
@@ -543,7 +545,11 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
       }
       if (!result.shape_sql) {
         replacement_.assign(result->sql);  // a shape's text is in it already
+      } else {
+        armed_text_.shaped_original.assign(sql);  // the key's map: the text is needed too
       }
+      armed_text_.rewrite = result.result;
+      armed_rewrite_ = true;
       armed_copy_ = result->copy ? result.result : nullptr;
       return Decision::rewritten;
     case Outcome::needs_catalog:
@@ -683,6 +689,9 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
   }
   protocol::encode_query(out, replacement_);
   sent(frame.type);
+  if (decision == Decision::rewritten) {
+    arm_positions();
+  }
   if (leading_completes_ > 0) {
     state_.replies.hide_first_completes(leading_completes_, leading_confirms_, leading_shift_);
     leading_completes_ = 0;
@@ -694,6 +703,13 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
     arm_copy(*std::exchange(armed_copy_, nullptr)->copy);
   }
   return FrameAction::replace;
+}
+
+void FrontendHandler::arm_positions() {
+  if (std::exchange(armed_rewrite_, false) && state_.track_replies) {
+    state_.replies.rewritten(std::move(armed_text_));
+  }
+  armed_text_ = {};
 }
 
 void FrontendHandler::arm_copy(const rewrite::CopyPlan& plan) {
@@ -747,7 +763,8 @@ void FrontendHandler::watch_staged_completes() {
   // staged COPY needs.
   if (state_.track_replies) {
     state_.replies.watch_completes(mask(armed_staging_->hidden_statements),
-                                   mask(armed_staging_->copy_count_statements));
+                                   mask(armed_staging_->copy_count_statements),
+                                   {armed_staging_, &armed_staging_->staged_because});
   }
   armed_staging_.reset();
 }
@@ -815,6 +832,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   if (decision == Decision::forward) {
     return FrameAction::forward;
   }
+  arm_positions();
   protocol::encode_parse(out, parse->statement, replacement_, parse->param_types);
   return FrameAction::replace;
 }

@@ -74,6 +74,9 @@ class FrontendHandler {
   /// Tells the reply tracker which CommandCompletes of the Query just sent, a staged COPY's
   /// text (armed_staging_), to hide and to tell as a COPY's. Out of line: rare.
   void watch_staged_completes();
+  /// Tells the reply tracker that the Query or Parse just sent is the rewrite decide() made, so
+  /// that an error answering it has its position told in the client's text.
+  void arm_positions();
   FrameAction on_parse(const protocol::Frame& frame, protocol::MessageWriter& out);
   FrameAction on_copy(const protocol::Frame& frame, protocol::MessageWriter& out);
   /// Starts transforming the data rows of a COPY FROM STDIN sent rewritten.
@@ -202,6 +205,9 @@ class FrontendHandler {
   std::shared_ptr<const rewrite::RewriteResult> armed_uses_;
   // Set by a text with a staged COPY: its statements' CommandCompletes to hide or retag.
   std::shared_ptr<const rewrite::RewriteResult> armed_staging_;
+  // Set by a rewritten text, for the position of an error answering it (ReplyTracker::rewritten).
+  RewrittenText armed_text_;
+  bool armed_rewrite_ = false;
   // Portals bound to a rewritten COPY FROM STDIN and not yet executed, by name (few: one
   // each until its Execute).
   using CopyPortal = std::pair<std::string, std::shared_ptr<const rewrite::RewriteResult>>;

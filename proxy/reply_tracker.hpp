@@ -2,10 +2,21 @@
 
 #include <bit>
 #include <cstdint>
+#include <memory>
+#include <string>
 
 #include "protocol/fifo.hpp"
+#include "rewrite/result.hpp"
 
 namespace switchyard::proxy {
+
+/// What tells an error's position in a rewritten text in the client's (ReplyTracker::rewritten).
+struct RewrittenText {
+  std::shared_ptr<const rewrite::RewriteResult> rewrite;  // its `positions` map the text
+  /// The client's text when the one sent was filled in from the rewrite of its literal shape,
+  /// whose map is of the shape's key.
+  std::string shaped_original;
+};
 
 /// Pairs the server's ParseComplete/CloseComplete replies and statement descriptions with the
 /// Parse/Close/Describe messages that earned them, so replies to messages Switchyard injected
@@ -41,6 +52,7 @@ class ReplyTracker {
         pending_.pop_front();
       }
       watches_.clear();
+      rewrites_.clear();
       hidden_describes_ = 0;
       watched_completes_ = 0;
       return false;
@@ -97,10 +109,20 @@ class ReplyTracker {
   /// COPY). Counted from the first CommandComplete after those hide_first_completes put in
   /// front: bit i of `hide` hides the i-th, bit i of `as_copy` tells the i-th as a COPY's
   /// ("INSERT 0 n" becomes "COPY n").
-  void watch_completes(std::uint64_t hide, std::uint64_t as_copy) {
+  /// `staged_because` says why (naming the migration), for an error of the statement that
+  /// creates a staging table (staging_error).
+  void watch_completes(std::uint64_t hide, std::uint64_t as_copy,
+                       std::shared_ptr<const std::string> staged_because = nullptr) {
     pending_.back().watched = true;
-    watches_.push_back({0, hide, as_copy});
+    watches_.push_back({0, hide, as_copy, std::move(staged_because)});
     watched_completes_ += static_cast<std::uint32_t>(std::popcount(hide | as_copy));
+  }
+
+  /// The Query or Parse just sent carries a rewrite of the client's text: an error answering
+  /// it has its position told in the client's text through `text`.
+  void rewritten(RewrittenText text) {
+    pending_.back().rewritten = true;
+    rewrites_.push_back(std::move(text));
   }
 
   /// For an ErrorResponse about to be told (on_error): how far its position is from the
@@ -110,6 +132,29 @@ class ReplyTracker {
       return 0;
     }
     return pending_.front().shift;
+  }
+
+  /// For an ErrorResponse about to be told: whether it answers a rewritten Query or Parse (not
+  /// a statement put in front of one), and what tells its position (see rewritten()).
+  bool answers_rewrite() const {
+    return !pending_.empty() && pending_.front().rewritten && pending_.front().leading == 0;
+  }
+  const RewrittenText& text_answered() const { return rewrites_.front(); }
+
+  /// For an ErrorResponse about to be told: when it answers the statement of Switchyard's that
+  /// creates a staged COPY's temporary table (hidden, with the INSERT told as the COPY two
+  /// statements on), why the COPY is staged; else null.
+  std::shared_ptr<const std::string> staging_error() const {
+    if (pending_.empty() || pending_.front().kind != Sent::query || pending_.front().leading > 0 ||
+        !pending_.front().watched) {
+      return nullptr;
+    }
+    const Watch& watch = watches_.front();
+    if (watch.seen + 2 >= 64 || (watch.hide >> watch.seen & 1) == 0 ||
+        (watch.as_copy >> (watch.seen + 2) & 1) == 0) {
+      return nullptr;
+    }
+    return watch.staged_because;
   }
 
   struct CompleteAnswer {
@@ -196,7 +241,8 @@ class ReplyTracker {
     // A Query: it has a Watch (watch_completes), and how many CommandCompletes of statements
     // put in front of it are still to come (hide_first_completes).
     bool watched = false;
-    bool settles = false;  // see on_sent
+    bool settles = false;    // see on_sent
+    bool rewritten = false;  // a Query or Parse with an entry in rewrites_
     std::uint8_t leading = 0;
     std::uint32_t confirms = 0;
     std::uint32_t shift = 0;
@@ -207,6 +253,7 @@ class ReplyTracker {
     std::uint8_t seen = 0;
     std::uint64_t hide = 0;
     std::uint64_t as_copy = 0;
+    std::shared_ptr<const std::string> staged_because;
   };
 
   // The front entry stops waiting for anything: an error ended its Query.
@@ -239,14 +286,21 @@ class ReplyTracker {
     if (e.leading != 0 || e.watched) {
       forget_completes(e);
       if (e.watched) {
+        watches_.front().staged_because.reset();  // the Fifo keeps popped items until it empties
         watches_.pop_front();
       }
+    }
+    if (e.rewritten) {
+      rewrites_.front() = {};  // the Fifo keeps popped items until it empties
+      rewrites_.pop_front();
     }
     pending_.pop_front();
   }
 
   protocol::Fifo<Entry> pending_;
-  protocol::Fifo<Watch> watches_;         // one per watched Query in pending_, in its order
+  protocol::Fifo<Watch> watches_;  // one per watched Query in pending_, in its order
+  // One per rewritten Query or Parse in pending_, in its order.
+  protocol::Fifo<RewrittenText> rewrites_;
   protocol::Fifo<std::uint8_t> settled_;  // bools: Fifo<bool> would be a vector<bool>
   std::uint32_t hidden_describes_ = 0;
   std::uint32_t watched_completes_ = 0;

@@ -436,13 +436,28 @@ std::shared_ptr<const RewriteResult> instantiate(const RewriteResult& tmpl,
     return nullptr;
   }
   // Member by member so that the template's text is not copied only to be replaced; a member
-  // added to RewriteResult and left out here is a -Wmissing-field-initializers warning.
-  return std::make_shared<const RewriteResult>(RewriteResult{
-      tmpl.outcome, std::move(*sql), tmpl.reason, tmpl.uses, tmpl.missing, tmpl.missing_functions,
-      tmpl.kinds, tmpl.ddl_on_mapped_table, tmpl.columns_changed, tmpl.column_lists_used,
-      tmpl.descendants_changed, tmpl.new_descendants, tmpl.copy, tmpl.hidden_statements,
-      tmpl.copy_count_statements, tmpl.staged_because, tmpl.staged_passthrough,
-      tmpl.literals_decide, tmpl.refused_statement});
+  // added to RewriteResult and left out here is a -Wmissing-field-initializers warning. The
+  // key's position map does not fit the filled text: it has none.
+  return std::make_shared<const RewriteResult>(RewriteResult{tmpl.outcome,
+                                                             std::move(*sql),
+                                                             /*positions=*/{},
+                                                             tmpl.reason,
+                                                             tmpl.uses,
+                                                             tmpl.missing,
+                                                             tmpl.missing_functions,
+                                                             tmpl.kinds,
+                                                             tmpl.ddl_on_mapped_table,
+                                                             tmpl.columns_changed,
+                                                             tmpl.column_lists_used,
+                                                             tmpl.descendants_changed,
+                                                             tmpl.new_descendants,
+                                                             tmpl.copy,
+                                                             tmpl.hidden_statements,
+                                                             tmpl.copy_count_statements,
+                                                             tmpl.staged_because,
+                                                             tmpl.staged_passthrough,
+                                                             tmpl.literals_decide,
+                                                             tmpl.refused_statement});
 }
 
 bool same_result(const RewriteResult& a, const RewriteResult& b) {

@@ -51,7 +51,6 @@ class LiteralTemplate {
   /// no literal or a literal cannot stand where the template puts it.
   bool fill(std::span<const std::string_view> literals, std::string& out) const;
 
- private:
   struct Placeholder {
     std::uint32_t begin = 0;  // where it starts in text_
     std::uint32_t end = 0;    // one past its end
@@ -59,6 +58,10 @@ class LiteralTemplate {
     // A string placeholder right after a name or a quote: an E'' literal would join it.
     bool plain_string_only = false;
   };
+  /// The placeholders, in text order (to tell an error's position in a text filled in).
+  const std::vector<Placeholder>& placeholders() const { return placeholders_; }
+
+ private:
   std::string text_;
   std::vector<Placeholder> placeholders_;
   bool unchanged_ = false;

@@ -9,6 +9,7 @@
 
 #include "rewrite/copy_plan.hpp"
 #include "rewrite/migration.hpp"
+#include "rewrite/position_map.hpp"
 
 namespace switchyard::rewrite {
 
@@ -67,6 +68,9 @@ struct RewriteResult {
   Outcome outcome = Outcome::unchanged;
   /// The rewritten text (valid when outcome == rewritten).
   std::string sql;
+  /// For rewritten: where each stretch of `sql` comes from in the text rewritten, to tell an
+  /// error's position in the client's text. Of a literal shape's key, not of a text filled in.
+  PositionMap positions;
   /// For rejected/passthrough_unsupported: names the migration and the construct.
   std::string reason;
   /// One entry per migration touched.

@@ -132,7 +132,8 @@ RewriteResult Rewriter::rewrite(std::string_view sql, const SessionContext& sess
   if (edits.empty()) {
     return result;
   }
-  std::string out = edits.render(0, static_cast<int>(text.size()), true);
+  PositionMap positions;
+  std::string out = edits.render_all(positions);
   const std::size_t expected_statements =
       parsed.tree()->n_stmts + static_cast<std::size_t>(analyzer.added_statements);
   // Nothing below reads the tree, nor the tokens but on a failure (which scans again): a bulk
@@ -150,6 +151,8 @@ RewriteResult Rewriter::rewrite(std::string_view sql, const SessionContext& sess
     return result;
   }
   result.outcome = Outcome::rewritten;
+  to_characters(positions, text, out);
+  result.positions = std::move(positions);
   result.sql = std::move(out);
   result.copy = analyzer.copy;
   result.hidden_statements = std::move(analyzer.hidden_statements);

@@ -4,6 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include "rewrite/position_map.hpp"
+
 namespace switchyard::rewrite::detail {
 
 /// Appends `piece` to `out`, with a space between them where they would run into one word.
@@ -23,18 +25,33 @@ class TextEdits {
 
   /// The original [begin, end) with every edit inside it applied. Insertions exactly at `begin`
   /// or `end` are included only with `boundary_inserts` (they usually belong to a neighbour).
+  /// A rule renders a piece to copy it into an edit's text: the next edit made remembers where
+  /// the copy came from, so an error's position inside it is told at the piece.
   std::string render(int begin, int end, bool boundary_inserts = false) const;
+
+  /// The whole text with every edit applied, and in `map` (byte offsets) where each stretch of
+  /// it comes from.
+  std::string render_all(PositionMap& map) const;
 
   bool empty() const { return edits_.empty(); }
 
  private:
+  // A piece of the original copied into an edit's text.
+  struct Copy {
+    int at;  // in the edit's text
+    int begin;
+    int end;
+  };
   struct Edit {
     int begin;
     int end;
     std::string text;
+    std::vector<Copy> copies;
   };
   std::string_view original_;
   std::vector<Edit> edits_;  // sorted by begin, then insertion order
+  // Pieces rendered since the last edit: the next one's text may hold them.
+  mutable std::vector<std::pair<int, int>> rendered_;
 };
 
 }  // namespace switchyard::rewrite::detail

@@ -213,6 +213,52 @@ class CopyStagingTest(RewriteCase):
         self.assertEqual(self.rows("accounts"), [(1, "active", None)])
         self.assertIn("event=unsupported_passthrough", p.log_text())
 
+    def copy_error(self, conn, text, sql_before=None):
+        """The error a COPY FROM STDIN of one row answers with on `conn`, after `sql_before`."""
+        if sql_before:
+            conn.execute(sql_before)
+        with self.assertRaises(psycopg.Error) as raised:
+            with conn.cursor().copy(text) as copy:
+                copy.write(b"1\ta\tactive\n")
+        conn.rollback()
+        return raised.exception
+
+    def test_a_role_without_temp_is_told_why_the_copy_needs_it(self):
+        # REVOKE TEMPORARY ... FROM PUBLIC is common hardening. Straight to Postgres the COPY
+        # runs; staged, it needs a temporary table, and the error says so.
+        self.pg.create_role("no_temp", "pw")
+        self.pg.query("REVOKE TEMPORARY ON DATABASE app FROM PUBLIC;"
+                      "GRANT ALL ON accounts, users TO no_temp")
+        self.addCleanup(self.pg.query, "GRANT TEMPORARY ON DATABASE app TO PUBLIC;"
+                                       "DROP OWNED BY no_temp; DROP ROLE no_temp")
+        with psycopg.connect(self.pg.conninfo(host=self.host, port=self.port, user="no_temp",
+                                              password="pw", sslmode="disable")) as conn:
+            err = self.copy_error(conn, "COPY accounts (id, name, status) FROM STDIN")
+            self.assertEqual(err.sqlstate, "42501", str(err))
+            self.assertIn("permission denied to create temporary tables", err.diag.message_primary)
+            self.assertIn(f'migration "{TYPE_CHANGE}"', err.diag.message_detail)
+            self.assertIn("temporary table", err.diag.message_detail)
+            self.assertIn("TEMPORARY privilege", err.diag.message_hint)
+            # A COPY the stream serves (the rename) needs no such privilege.
+            with conn.cursor().copy("COPY users (id, name, status) FROM STDIN") as copy:
+                copy.write(b"1\ta\tactive\n")
+            conn.commit()
+        self.assertEqual(self.rows("accounts"), [])
+        self.assertEqual(self.rows("users"), [(1, "active", "active")])
+
+    def test_a_read_only_transaction_refuses_the_copy_as_postgres_does(self):
+        text = "COPY accounts (id, name, status) FROM STDIN"
+        with self.pg.connect(autocommit=False) as conn:
+            direct = self.copy_error(conn, text, "SET TRANSACTION READ ONLY")
+        with self.connect(autocommit=False) as conn:
+            through = self.copy_error(conn, text, "SET TRANSACTION READ ONLY")
+        self.assertEqual((through.sqlstate, through.diag.message_primary),
+                         (direct.sqlstate, direct.diag.message_primary))
+        self.assertEqual(through.diag.message_primary,
+                         "cannot execute COPY FROM in a read-only transaction")
+        self.assertIn(f'migration "{TYPE_CHANGE}"', through.diag.message_detail)
+        self.assertEqual(self.rows("accounts"), [])
+
     def test_the_dry_run_shows_the_staging(self):
         dry = subprocess.run([proxy.binary(), "rewrite", "--config", self.proxy.config_path,
                               "--sql", "COPY accounts (id, status) FROM STDIN"],

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <string>
 #include <vector>
 
 namespace switchyard::proxy {
@@ -247,6 +249,54 @@ TEST(ReplyTrackerTest, AnErrorInAStagedCopyLeavesNothingToWatch) {
   EXPECT_FALSE(t.on_command_complete().as_copy);
   t.on_ready();
   EXPECT_TRUE(t.empty());
+}
+
+TEST(ReplyTrackerTest, AnErrorIsPairedWithTheRewrittenTextItAnswers) {
+  ReplyTracker t;
+  auto rewrite = std::make_shared<const rewrite::RewriteResult>();
+  t.on_sent(Sent::parse);
+  t.rewritten({rewrite, ""});  // the client's Parse, rewritten
+  t.on_sent(Sent::parse);
+  t.rewritten({rewrite, "update t set n = 1"});  // filled in from its shape's rewrite
+  t.on_sent(Sent::parse);                        // forwarded as written
+  t.on_sent(Sent::sync);
+  EXPECT_TRUE(t.answers_rewrite());
+  EXPECT_EQ(t.text_answered().rewrite, rewrite);
+  EXPECT_EQ(t.text_answered().shaped_original, "");
+  EXPECT_FALSE(t.on_complete(Sent::parse));
+  EXPECT_TRUE(t.answers_rewrite());
+  EXPECT_EQ(t.text_answered().shaped_original, "update t set n = 1");
+  EXPECT_FALSE(t.on_complete(Sent::parse));
+  EXPECT_FALSE(t.answers_rewrite());
+  t.on_error();
+  t.on_ready();
+  EXPECT_TRUE(t.empty());
+  EXPECT_EQ(rewrite.use_count(), 1);  // not held past its answer
+}
+
+TEST(ReplyTrackerTest, AnErrorInFrontOfARewrittenQueryIsNotItsOwn) {
+  ReplyTracker t;
+  t.on_sent(Sent::query);
+  t.rewritten({std::make_shared<const rewrite::RewriteResult>(), ""});
+  t.hide_first_completes(2, 9, 12);
+  EXPECT_FALSE(t.answers_rewrite());  // the error would answer a statement put in front
+  EXPECT_TRUE(t.on_command_complete().hide);
+  EXPECT_TRUE(t.on_command_complete().hide);
+  EXPECT_TRUE(t.answers_rewrite());
+  EXPECT_EQ(t.position_shift(), 12u);
+}
+
+TEST(ReplyTrackerTest, AnErrorOfAStagingTableCreateKnowsWhyTheCopyIsStaged) {
+  ReplyTracker t;
+  auto because = std::make_shared<const std::string>("migration \"m\": COPY FROM ...");
+  t.on_sent(Sent::query);
+  // The client's SELECT, then CREATE, COPY (hidden), INSERT (told as the COPY), DROP (hidden).
+  t.watch_completes(0b10110, 0b01000, because);
+  EXPECT_EQ(t.staging_error(), nullptr);  // the SELECT's
+  EXPECT_FALSE(t.on_command_complete().hide);
+  EXPECT_EQ(t.staging_error(), because);  // the CREATE's
+  EXPECT_TRUE(t.on_command_complete().hide);
+  EXPECT_EQ(t.staging_error(), nullptr);  // the COPY's: a bad row is the client's own error
 }
 
 }  // namespace

@@ -168,6 +168,12 @@ TEST(TextEditsTest, AgreesWithTheReferenceOnRandomEdits) {
           << "round " << round << " step " << i << " render [" << from << "," << to << ")";
     }
     ASSERT_EQ(edits.render(0, size, true), reference.render(0, size, true));
+    // The text with its position map is the same text, and the map's spans are in order.
+    PositionMap map;
+    ASSERT_EQ(edits.render_all(map), reference.render(0, size, true));
+    for (std::size_t k = 1; k < map.spans.size(); ++k) {
+      ASSERT_LT(map.spans[k - 1].rewritten_begin, map.spans[k].rewritten_begin) << k;
+    }
   }
 }
 
