@@ -505,13 +505,18 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
 // database defaults (ALTER ROLE / DATABASE ... SET), the server's configuration and the startup
 // packet decide together: only the server knows the result. Asked once, before the client hears
 // ReadyForQuery, so that nothing of the client's is in flight; false when the upstream is lost.
+// The backend's pid rides along in the same round trip: a pooler between us and Postgres sends
+// a BackendKeyData of its own, and unless it pins one backend to the session (session mode)
+// the path asked here is not the path the session's statements run under.
 awaitable<bool> Session::learn_search_path() {
   protocol::MessageWriter query;
-  protocol::encode_query(query, "SHOW search_path");
+  protocol::encode_query(
+      query, "SELECT pg_catalog.current_setting('search_path'), pg_catalog.pg_backend_pid()");
   if (co_await upstream_->write(net::buffer(query.data().data(), query.size()))) {
     co_return false;
   }
   std::optional<std::string> value;
+  std::optional<std::string> backend_pid;
   for (;;) {
     auto result = co_await upstream_reader_.next(*upstream_, FrameReader::Phase::normal);
     if (std::holds_alternative<FrameReader::Failure>(result)) {
@@ -523,15 +528,31 @@ awaitable<bool> Session::learn_search_path() {
     }
     if (frame.type == be::kDataRow) {
       protocol::ByteReader row(frame.body);
-      const auto columns = row.i16();
-      const auto length = row.i32();
-      if (columns.value_or(0) >= 1 && length.value_or(-1) >= 0) {
-        if (auto text = row.bytes(static_cast<std::size_t>(*length))) {
-          value.emplace(reinterpret_cast<const char*>(text->data()), text->size());
+      const auto columns = row.i16().value_or(0);
+      for (std::int16_t column = 0; column < std::min<std::int16_t>(columns, 2); ++column) {
+        const auto length = row.i32().value_or(-1);
+        auto text = length >= 0 ? row.bytes(static_cast<std::size_t>(length)) : std::nullopt;
+        if (!text) {
+          break;
         }
+        (column == 0 ? value : backend_pid)
+            .emplace(reinterpret_cast<const char*>(text->data()), text->size());
       }
     }
     // RowDescription, CommandComplete; an ErrorResponse leaves the path the startup packet set.
+  }
+  if (backend_pid && key_ && *backend_pid != std::to_string(key_->process_id)) {
+    const std::string upstream = snapshot_->config->upstream.address.to_string();
+    if (state_->upstream_notes.record("pooler", upstream)) {
+      spdlog::warn(
+          "event=upstream_pooler session={} upstream={} backend_pid={} relayed_pid={} "
+          "reason=\"the server's pg_backend_pid() is not the pid its BackendKeyData gave: a "
+          "pooler sits between Switchyard and Postgres. It must be in session mode: behind "
+          "a transaction- or statement-mode pooler the search_path, role and prepared "
+          "statements Switchyard rewrites for are another backend's (put that pooler in "
+          "front of Switchyard instead, docs/operations.md)\"",
+          id_, log_value(upstream), *backend_pid, key_->process_id);
+    }
   }
   if (value) {
     search_path_ = split_search_path(*value);

@@ -1,0 +1,65 @@
+"""A pooler (Debian's PgBouncer, transaction mode, one server connection) as Switchyard's
+upstream: not a supported chain (docs/operations.md, "Connection poolers"), but one the proxy
+must name when it sees it, and must not turn into an outage or an unexplained error.
+
+- the pooler is detected (the relayed BackendKeyData pid is not pg_backend_pid()) and warned
+  about once per upstream;
+- a pooler that refuses the startup parameter idle_session_timeout ([timeouts] idle_client)
+  costs one retry without it and a warning, not every session;
+- a connection the pooler queues past [timeouts] startup is told it was the upstream.
+"""
+
+import threading
+import unittest
+
+import psycopg
+
+from harness import pgbouncer, postgres
+from harness.base import IntegrationCase, requires_proxy
+from test_rewrite import MigrationProxy
+
+RENAME = {"name": "users-status-to-state", "table": "public.users", "old_column": "status",
+          "new_column": "state", "writes": "both", "reads": "old"}
+
+
+@requires_proxy
+@unittest.skipUnless(pgbouncer.available(), "needs pgbouncer")
+class PoolerUpstreamTest(IntegrationCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = postgres.start_for_class(cls)
+        cls.pg.query("CREATE TABLE users (id int PRIMARY KEY, status text, state text)")
+
+    def setUp(self):
+        super().setUp()
+        self.pg.query("DELETE FROM users")
+        self.bouncer = pgbouncer.PgBouncer(self.pg)
+        self.addCleanup(self.bouncer.stop)
+        self.bouncer.start()
+
+    def migration_proxy(self, port, **kwargs):
+        p = MigrationProxy(self.pg, [RENAME], upstream={"address": f"127.0.0.1:{port}"}, **kwargs)
+        self._test_proxies.append(p)
+        self.addCleanup(p.close)
+        p.start()
+        return p
+
+    def through(self, p):
+        return psycopg.connect(self.pg.conninfo(host=p.host, port=p.port, sslmode="disable"),
+                               autocommit=True, connect_timeout=10)
+
+    def test_a_pooler_upstream_is_warned_about_once(self):
+        direct = self.migration_proxy(self.pg.port)
+        pooled = self.migration_proxy(self.bouncer.port)
+        for row_id, p in ((1, direct), (2, pooled), (3, pooled)):
+            with self.through(p) as conn:
+                conn.execute("INSERT INTO users (id, status) VALUES (%s, 'x')", (row_id,))
+        self.assertEqual(self.pg.query("SELECT id, status, state FROM users ORDER BY id"),
+                         [(1, "x", "x"), (2, "x", "x"), (3, "x", "x")])
+        self.assertEqual(direct.log_text().count("event=upstream_pooler"), 0)
+        self.assertEqual(pooled.log_text().count("event=upstream_pooler"), 1, pooled.log_text())
+        self.assertIn("session mode", pooled.log_text())
+
+
+if __name__ == "__main__":
+    unittest.main()
