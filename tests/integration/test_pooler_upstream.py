@@ -60,6 +60,19 @@ class PoolerUpstreamTest(IntegrationCase):
         self.assertEqual(pooled.log_text().count("event=upstream_pooler"), 1, pooled.log_text())
         self.assertIn("session mode", pooled.log_text())
 
+    def test_idle_client_refused_by_the_pooler_costs_a_retry_not_the_session(self):
+        p = self.start_proxy(self.bouncer.port, timeouts={"idle_client": "60s"})
+        for row_id in (1, 2, 3):
+            with psycopg.connect(self.pg.conninfo(host=p.host, port=p.port, sslmode="disable"),
+                                 autocommit=True, connect_timeout=10) as conn:
+                conn.execute("INSERT INTO users (id, status) VALUES (%s, 'y')", (row_id,))
+        self.assertEqual(self.pg.query("SELECT count(*) FROM users WHERE status = 'y'")[0][0], 3)
+        log = p.log_text()
+        self.assertEqual(log.count("event=idle_client_unsupported_by_upstream"), 1, log)
+        self.assertIn("ignore_startup_parameters", log)
+        # Later sessions know: only the first one connected twice.
+        self.assertEqual(log.count("event=upstream_reconnect "), 1, log)
+
 
 if __name__ == "__main__":
     unittest.main()
