@@ -189,6 +189,7 @@ class Session : public std::enable_shared_from_this<Session> {
   FrameReader upstream_reader_;
   std::vector<std::byte> startup_packet_;
   std::vector<std::byte> startup_without_idle_;  // the client's own, when idle_client added one
+  bool awaiting_upstream_ = false;               // what the startup timeout interrupted
   std::string user_;
   std::string database_;
   std::vector<std::string> search_path_;
@@ -340,6 +341,7 @@ awaitable<void> Session::forward_cancel(const protocol::CancelRequest& request) 
 // clients reconnecting at once after a deploy) overflows the server's listen queue, the kernel
 // resets some of them that way.
 awaitable<Session::Step> Session::connect_and_authenticate() {
+  awaiting_upstream_ = true;
   constexpr int kAttempts = 3;
   for (int attempt = 1;; ++attempt) {
     const bool last_attempt = attempt >= kAttempts;
@@ -468,7 +470,9 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
         if (!co_await flush()) {
           co_return Step::done;
         }
+        awaiting_upstream_ = false;
         auto answer = co_await client_reader_.next(client_, FrameReader::Phase::normal);
+        awaiting_upstream_ = true;
         if (std::holds_alternative<FrameReader::Failure>(answer)) {
           co_return Step::done;
         }
@@ -758,9 +762,21 @@ awaitable<Session::Step> Session::start() {
     co_return std::get<0>(outcome);
   }
   metrics_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
-  spdlog::info("event=startup_timeout session={} client={} timeout_ms={}", id_, peer_,
-               config.timeouts.startup.count());
-  co_await send_error(client_, "FATAL", "08006", "timed out during connection startup");
+  const std::string upstream = config.upstream.address.to_string();
+  spdlog::info("event=startup_timeout session={} client={} timeout_ms={} waiting_for={}", id_,
+               peer_, config.timeouts.startup.count(),
+               awaiting_upstream_ ? log_value("upstream " + upstream) : log_value("client"));
+  // A pooler upstream that queues the connection (all its server connections busy) makes the
+  // client wait here: say so, since the client cannot tell it from a slow proxy. A named
+  // string: GCC 12 destroys a conditional's temporary in a co_await expression twice.
+  std::string message = "timed out during connection startup";
+  if (awaiting_upstream_) {
+    message += " waiting for upstream " + upstream +
+               " to answer (a pooler queueing the connection, or a busy server; [timeouts] "
+               "startup = " +
+               std::to_string(config.timeouts.startup.count()) + " ms)";
+  }
+  co_await send_error(client_, "FATAL", "08006", std::move(message));
   co_return Step::done;
 }
 

@@ -73,6 +73,24 @@ class PoolerUpstreamTest(IntegrationCase):
         # Later sessions know: only the first one connected twice.
         self.assertEqual(log.count("event=upstream_reconnect "), 1, log)
 
+    def test_a_queued_connection_is_told_the_upstream_did_not_answer(self):
+        p = self.migration_proxy(self.bouncer.port, timeouts={"startup": "1s"})
+        with self.through(p) as conn:  # the pooler now has its server's parameters
+            conn.execute("SELECT 1")
+        holder = psycopg.connect(self.pg.conninfo(host=self.bouncer.host, port=self.bouncer.port,
+                                                  sslmode="disable"))
+        self.addCleanup(holder.close)
+        holder.execute("SELECT 1")  # the pool's one server connection, held in a transaction
+        with self.assertRaises(psycopg.OperationalError) as caught:
+            self.through(p).close()
+        message = str(caught.exception)
+        self.assertIn(f"waiting for upstream 127.0.0.1:{self.bouncer.port}", message)
+        self.assertIn("[timeouts] startup", message)
+        holder.rollback()
+        with self.through(p) as conn:
+            conn.execute("INSERT INTO users (id, status) VALUES (9, 'z')")
+        self.assertEqual(self.pg.query("SELECT state FROM users WHERE id = 9"), [("z",)])
+
 
 if __name__ == "__main__":
     unittest.main()
