@@ -52,7 +52,9 @@ class Backfill {
   int run();
 
  private:
+  int run_locked();
   int dry_run();
+  int count_pending(Reporter& reporter);
   std::variant<BatchResult, DbError> batch(long long size);
   int fail_on_row(const DbError& error);
   bool wait_for_replicas(Reporter& reporter);
@@ -141,7 +143,7 @@ int Backfill::run() {
     return kExitFailed;
   }
   // Two backfills of one migration would walk the same rows twice; the lock is the
-  // session's, so it goes away with the process, crash included. Right after a crash the old
+  // session's, so a crash releases it with the connection. Right after a crash the old
   // backend may still be finishing its statement, so wait a little before giving up.
   bool have_lock = false;
   for (int attempt = 0; attempt < kLockAttempts && !have_lock; ++attempt) {
@@ -162,7 +164,15 @@ int Backfill::run() {
               << "\" is running against this database; wait for it or stop it first\n";
     return kExitFailed;
   }
+  const int code = run_locked();
+  // Released by hand as well: behind a pooler the server session outlives this process, and a
+  // lock left on it would refuse every later backfill of the migration.
+  connection_.exec("SELECT pg_advisory_unlock(hashtext('switchyard backfill'), hashtext($1))",
+                   {migration_.name});
+  return code;
+}
 
+int Backfill::run_locked() {
   auto loaded = load_progress(connection_, migration_.name);
   if (auto* error = std::get_if<std::string>(&loaded)) {
     std::cerr << "switchyard backfill: " << *error << "\n";
@@ -454,11 +464,19 @@ int Backfill::dry_run() {
   // Count what a run would update; this also evaluates to_new on every row.
   Reporter reporter("backfill", migration_.name, options_.progress, options_.log_interval, estimate,
                     0);
+  // Session-wide, so that the failing row's search below runs under it too; reset on every
+  // path, since behind a pooler the server session goes on to serve other clients.
+  connection_.exec("SET statement_timeout = '" +
+                   std::to_string(options_.statement_timeout.count()) + "ms'");
+  const int code = count_pending(reporter);
+  connection_.exec("RESET statement_timeout");
+  return code;
+}
+
+int Backfill::count_pending(Reporter& reporter) {
   std::optional<Key> lower;
   long long walked = 0;
   long long pending = 0;
-  connection_.exec("SET statement_timeout = '" +
-                   std::to_string(options_.statement_timeout.count()) + "ms'");
   while (!interrupted()) {
     auto found = next_chunk(connection_, spec_, lower, options_.batch_size);
     if (auto* error = std::get_if<DbError>(&found)) {

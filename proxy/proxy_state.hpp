@@ -15,6 +15,7 @@
 #include "proxy/cancel_registry.hpp"
 #include "proxy/catalog_cache.hpp"
 #include "proxy/metrics_shards.hpp"
+#include "proxy/upstream_notes.hpp"
 #include "proxy/worker_inbox.hpp"
 #include "rewrite/cache.hpp"
 #include "rewrite/rewriter.hpp"
@@ -188,6 +189,7 @@ class ProxyState {
 
   CancelRegistry cancels;
   SessionRegistry sessions;
+  UpstreamNotes upstream_notes;
   /// Counters: each worker writes its own block (metrics.worker(i)), other threads the shared
   /// one; /metrics shows their sum.
   MetricsShards metrics;

@@ -22,6 +22,9 @@ namespace switchyard::proxy {
 namespace {
 
 using namespace net::experimental::awaitable_operators;
+
+// The upstream note of a refused idle_session_timeout (UpstreamNotes).
+constexpr std::string_view kIdleRefused = "idle_session_timeout refused";
 namespace be = protocol::backend;
 
 // A search_path value as Postgres prints and parses it: schemas separated by commas, unquoted
@@ -110,7 +113,10 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   // upstream_lost: the upstream connection ended before the server said anything, so nothing
   // was relayed and nothing happened on the server: connecting again is safe.
-  enum class Step { next, done, upstream_lost };
+  // idle_parameter_refused: the upstream (a pooler) refused the idle_session_timeout the proxy
+  // added to the startup packet, before anything reached the client: connecting again without
+  // it is safe.
+  enum class Step { next, done, upstream_lost, idle_parameter_refused };
 
   awaitable<Step> start();
   awaitable<Step> negotiate_startup();
@@ -120,6 +126,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // instead of returned as Step::upstream_lost.
   awaitable<Step> authenticate(bool last_attempt);
   awaitable<bool> learn_search_path();
+  bool idle_parameter_refused(const protocol::Frame& frame);
   using RelayEnd = std::variant<PumpEnd, PumpEnd>;  // which direction decides the end, and how
   awaitable<void> relay();
   awaitable<void> finish_relay(RelayEnd ended);
@@ -181,6 +188,8 @@ class Session : public std::enable_shared_from_this<Session> {
   FrameReader client_reader_;
   FrameReader upstream_reader_;
   std::vector<std::byte> startup_packet_;
+  std::vector<std::byte> startup_without_idle_;  // the client's own, when idle_client added one
+  bool awaiting_upstream_ = false;               // what the startup timeout interrupted
   std::string user_;
   std::string database_;
   std::vector<std::string> search_path_;
@@ -276,8 +285,12 @@ awaitable<Session::Step> Session::negotiate_startup() {
     }
     search_path_ = search_path_from_startup(startup.get("search_path"), startup.get("options"));
     const auto idle = snapshot_->config->timeouts.idle_client;
+    const auto* raw = frame.body.data() - 4;
+    startup_packet_.assign(raw, raw + frame.size);
     if (idle.count() > 0 && startup.get("idle_session_timeout").empty() &&
-        startup.get("options").find("idle_session_timeout") == std::string_view::npos) {
+        startup.get("options").find("idle_session_timeout") == std::string_view::npos &&
+        !state_->upstream_notes.has(std::string(kIdleRefused),
+                                    snapshot_->config->upstream.address.to_string())) {
       // The server closes a session idle outside a transaction with its own FATAL (57P05),
       // which the relay passes on: nothing to time on the statement path, and the setting is
       // the session's default, so RESET ALL keeps it.
@@ -285,10 +298,8 @@ awaitable<Session::Step> Session::negotiate_startup() {
       with.parameters.emplace_back("idle_session_timeout", std::to_string(idle.count()));
       protocol::MessageWriter w;
       protocol::encode_startup(w, with);
+      startup_without_idle_ = std::move(startup_packet_);
       startup_packet_.assign(w.data().begin(), w.data().end());
-    } else {
-      const auto* raw = frame.body.data() - 4;
-      startup_packet_.assign(raw, raw + frame.size);
     }
     co_return Step::next;
   }
@@ -330,9 +341,10 @@ awaitable<void> Session::forward_cancel(const protocol::CancelRequest& request) 
 // clients reconnecting at once after a deploy) overflows the server's listen queue, the kernel
 // resets some of them that way.
 awaitable<Session::Step> Session::connect_and_authenticate() {
+  awaiting_upstream_ = true;
   constexpr int kAttempts = 3;
   for (int attempt = 1;; ++attempt) {
-    const bool last_attempt = attempt == kAttempts;
+    const bool last_attempt = attempt >= kAttempts;
     auto connected = co_await connect_upstream(*snapshot_, off_thread_);
     std::string_view reason;
     if (auto* failure = std::get_if<ConnectFailure>(&connected)) {
@@ -347,10 +359,14 @@ awaitable<Session::Step> Session::connect_and_authenticate() {
     } else {
       upstream_ = std::move(std::get<std::unique_ptr<Stream>>(connected));
       const Step step = co_await authenticate(last_attempt);
-      if (step != Step::upstream_lost) {
+      if (step == Step::idle_parameter_refused) {
+        startup_packet_ = std::exchange(startup_without_idle_, {});
+        reason = "upstream refused the startup parameter idle_session_timeout";
+      } else if (step != Step::upstream_lost) {
         co_return step;
+      } else {
+        reason = "upstream closed before its first message";
       }
-      reason = "upstream closed before its first message";
     }
     // The startup timeout ended the wait: the caller answers the client.
     if ((co_await net::this_coro::cancellation_state).cancelled() != net::cancellation_type::none) {
@@ -407,11 +423,15 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
                               " closed the connection during authentication");
       co_return Step::done;
     }
+    const auto& frame = std::get<protocol::Frame>(result);
+    if (!heard && frame.type == be::kErrorResponse && idle_parameter_refused(frame)) {
+      co_return Step::idle_parameter_refused;
+    }
     if (!heard) {
       heard = true;
       std::vector<std::byte>().swap(startup_packet_);  // `= {}` would keep the capacity
+      std::vector<std::byte>().swap(startup_without_idle_);
     }
-    const auto& frame = std::get<protocol::Frame>(result);
     switch (frame.type) {
       case be::kAuthentication: {
         auto code = protocol::decode_auth_code(frame.body).value_or(-1);
@@ -450,7 +470,9 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
         if (!co_await flush()) {
           co_return Step::done;
         }
+        awaiting_upstream_ = false;
         auto answer = co_await client_reader_.next(client_, FrameReader::Phase::normal);
+        awaiting_upstream_ = true;
         if (std::holds_alternative<FrameReader::Failure>(answer)) {
           co_return Step::done;
         }
@@ -501,17 +523,46 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
   }
 }
 
+// PgBouncer (and other poolers by default) refuse a startup parameter they do not know with a
+// FATAL naming it; only its first message can be that refusal, so nothing reached the client.
+bool Session::idle_parameter_refused(const protocol::Frame& frame) {
+  if (startup_without_idle_.empty()) {
+    return false;
+  }
+  auto notice = protocol::decode_notice(frame.body);
+  if (!notice || notice->message.find("idle_session_timeout") == std::string::npos) {
+    return false;
+  }
+  const std::string upstream = snapshot_->config->upstream.address.to_string();
+  if (state_->upstream_notes.record(std::string(kIdleRefused), upstream)) {
+    spdlog::warn(
+        "event=idle_client_unsupported_by_upstream session={} upstream={} error={} "
+        "reason=\"the upstream refused the idle_session_timeout that [timeouts] idle_client "
+        "adds to the startup packet; sessions connect without it, so idle_client is NOT in "
+        "force. A pooler in between: set its ignore_startup_parameters to include "
+        "idle_session_timeout (which also leaves idle_client without effect) or unset "
+        "idle_client\"",
+        id_, log_value(upstream), log_value(notice->message));
+  }
+  return true;
+}
+
 // Which tables a session's unqualified names mean depends on its search_path, which role and
 // database defaults (ALTER ROLE / DATABASE ... SET), the server's configuration and the startup
 // packet decide together: only the server knows the result. Asked once, before the client hears
 // ReadyForQuery, so that nothing of the client's is in flight; false when the upstream is lost.
+// The backend's pid rides along in the same round trip: a pooler between us and Postgres sends
+// a BackendKeyData of its own, and unless it pins one backend to the session (session mode)
+// the path asked here is not the path the session's statements run under.
 awaitable<bool> Session::learn_search_path() {
   protocol::MessageWriter query;
-  protocol::encode_query(query, "SHOW search_path");
+  protocol::encode_query(
+      query, "SELECT pg_catalog.current_setting('search_path'), pg_catalog.pg_backend_pid()");
   if (co_await upstream_->write(net::buffer(query.data().data(), query.size()))) {
     co_return false;
   }
   std::optional<std::string> value;
+  std::optional<std::string> backend_pid;
   for (;;) {
     auto result = co_await upstream_reader_.next(*upstream_, FrameReader::Phase::normal);
     if (std::holds_alternative<FrameReader::Failure>(result)) {
@@ -523,15 +574,31 @@ awaitable<bool> Session::learn_search_path() {
     }
     if (frame.type == be::kDataRow) {
       protocol::ByteReader row(frame.body);
-      const auto columns = row.i16();
-      const auto length = row.i32();
-      if (columns.value_or(0) >= 1 && length.value_or(-1) >= 0) {
-        if (auto text = row.bytes(static_cast<std::size_t>(*length))) {
-          value.emplace(reinterpret_cast<const char*>(text->data()), text->size());
+      const auto columns = row.i16().value_or(0);
+      for (std::int16_t column = 0; column < std::min<std::int16_t>(columns, 2); ++column) {
+        const auto length = row.i32().value_or(-1);
+        auto text = length >= 0 ? row.bytes(static_cast<std::size_t>(length)) : std::nullopt;
+        if (!text) {
+          break;
         }
+        (column == 0 ? value : backend_pid)
+            .emplace(reinterpret_cast<const char*>(text->data()), text->size());
       }
     }
     // RowDescription, CommandComplete; an ErrorResponse leaves the path the startup packet set.
+  }
+  if (backend_pid && key_ && *backend_pid != std::to_string(key_->process_id)) {
+    const std::string upstream = snapshot_->config->upstream.address.to_string();
+    if (state_->upstream_notes.record("pooler", upstream)) {
+      spdlog::warn(
+          "event=upstream_pooler session={} upstream={} backend_pid={} relayed_pid={} "
+          "reason=\"the server's pg_backend_pid() is not the pid its BackendKeyData gave: a "
+          "pooler sits between Switchyard and Postgres. It must be in session mode: behind "
+          "a transaction- or statement-mode pooler the search_path, role and prepared "
+          "statements Switchyard rewrites for are another backend's (put that pooler in "
+          "front of Switchyard instead, docs/operations.md)\"",
+          id_, log_value(upstream), *backend_pid, key_->process_id);
+    }
   }
   if (value) {
     search_path_ = split_search_path(*value);
@@ -696,9 +763,21 @@ awaitable<Session::Step> Session::start() {
     co_return std::get<0>(outcome);
   }
   metrics_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
-  spdlog::info("event=startup_timeout session={} client={} timeout_ms={}", id_, peer_,
-               config.timeouts.startup.count());
-  co_await send_error(client_, "FATAL", "08006", "timed out during connection startup");
+  const std::string upstream = config.upstream.address.to_string();
+  spdlog::info("event=startup_timeout session={} client={} timeout_ms={} waiting_for={}", id_,
+               peer_, config.timeouts.startup.count(),
+               awaiting_upstream_ ? log_value("upstream " + upstream) : log_value("client"));
+  // A pooler upstream that queues the connection (all its server connections busy) makes the
+  // client wait here: say so, since the client cannot tell it from a slow proxy. A named
+  // string: GCC 12 destroys a conditional's temporary in a co_await expression twice.
+  std::string message = "timed out during connection startup";
+  if (awaiting_upstream_) {
+    message += " waiting for upstream " + upstream +
+               " to answer (a pooler queueing the connection, or a busy server; [timeouts] "
+               "startup = " +
+               std::to_string(config.timeouts.startup.count()) + " ms)";
+  }
+  co_await send_error(client_, "FATAL", "08006", std::move(message));
   co_return Step::done;
 }
 

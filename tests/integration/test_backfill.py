@@ -21,7 +21,7 @@ import unittest
 
 import psycopg
 
-from harness import postgres, proxy
+from harness import pgbouncer, postgres, proxy
 from harness.base import IntegrationCase
 from harness.util import wait_until
 from test_admin import MigrationProxy as AdminProxy
@@ -78,11 +78,11 @@ class BackfillCase(IntegrationCase):
         os.environ[PASSWORD_ENV] = cls.pg.password
         cls.directory = tempfile.mkdtemp(prefix="switchyard-backfill-")
 
-    def write_config(self, migrations, name="switchyard.toml", database=None):
+    def write_config(self, migrations, name="switchyard.toml", database=None, port=None):
         path = os.path.join(self.directory, name)
         text = proxy.render_config({
             "listen": {"address": "127.0.0.1:0"},
-            "upstream": {"address": f"127.0.0.1:{self.pg.port}", "tls": "disable",
+            "upstream": {"address": f"127.0.0.1:{port or self.pg.port}", "tls": "disable",
                          "user": postgres.SUPERUSER, "password_env": PASSWORD_ENV,
                          "database": database or self.pg.dbname},
             "migration": migrations,
@@ -145,6 +145,50 @@ class BackfillCase(IntegrationCase):
     def backend_gone(self, application_name):
         return self.one("SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = %s",
                         (application_name,))
+
+
+@unittest.skipUnless(pgbouncer.available(), "needs pgbouncer")
+class PooledServerSessionTest(BackfillCase):
+    """Through a pooler the server session outlives the command and serves the next client:
+    the command must leave nothing of its own on it (the docs still send the commands straight
+    to Postgres or through a session-mode pooler)."""
+
+    def setUp(self):
+        super().setUp()
+        self.bouncer = pgbouncer.PgBouncer(self.pg)
+        self.addCleanup(self.bouncer.stop)
+        self.bouncer.start()
+
+    def pooled_setting(self, name):
+        with psycopg.connect(self.pg.conninfo(host=self.bouncer.host, port=self.bouncer.port,
+                                              sslmode="disable"), autocommit=True) as conn:
+            return conn.execute(f"SHOW {name}").fetchone()[0]
+
+    def test_backfill_releases_its_advisory_lock_on_the_pooled_session(self):
+        self.make_table("pooled_lock", 500)
+        migration = type_change("pooled-lock", "pooled_lock")
+        pooled = self.write_config([migration], name="pooled.toml", port=self.bouncer.port)
+        direct = self.write_config([migration], name="direct.toml")
+        for args in ((), ()):  # the second run only says "already finished"
+            run = self.command(pooled, "backfill", "--migration", "pooled-lock", *args)
+            self.assertEqual(run.code, 0, run)
+            self.assertEqual(self.one("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"),
+                             0, "the backfill's lock is left on the pooled server session")
+        run = self.command(direct, "backfill", "--migration", "pooled-lock", "--restart")
+        self.assertEqual(run.code, 0, run)
+        self.assertEqual(self.one("SELECT count(*) FROM pooled_lock WHERE state IS DISTINCT FROM "
+                                  f"{SQL_TO_NEW}"), 0)
+
+    def test_dry_run_leaves_no_statement_timeout_on_the_pooled_session(self):
+        self.make_table("pooled_dry", 300)
+        pooled = self.write_config([type_change("pooled-dry", "pooled_dry")], name="dry.toml",
+                                   port=self.bouncer.port)
+        before = self.pooled_setting("statement_timeout")
+        run = self.command(pooled, "backfill", "--migration", "pooled-dry", "--dry-run",
+                           "--statement-timeout", "1234ms")
+        self.assertEqual(run.code, 0, run)
+        self.assertIn("pending: 300 of 300", run.out)
+        self.assertEqual(self.pooled_setting("statement_timeout"), before)
 
 
 class BackfillUnderDualWritesTest(BackfillCase):
