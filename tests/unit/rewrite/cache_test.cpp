@@ -72,6 +72,16 @@ TEST(RewriteCacheTest, BoundedByBytesOfText) {
   EXPECT_EQ(small.size(), 1u);
 }
 
+TEST(RewriteCacheTest, ChargesThePositionMapToo) {
+  RewriteCache cache(100, 16 * 4096);
+  auto mapped = std::make_shared<RewriteResult>();
+  mapped->outcome = Outcome::rewritten;
+  mapped->sql = "ab";
+  mapped->positions.spans.resize(10);
+  cache.insert(1, "c", "q", mapped);
+  EXPECT_EQ(cache.bytes(), 1u + 1u + 2u + 10u * sizeof(PositionMap::Span));
+}
+
 TEST(RewriteCacheTest, ConcurrentUse) {
   RewriteCache cache(1000);
   std::vector<std::thread> threads;
