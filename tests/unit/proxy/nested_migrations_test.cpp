@@ -22,7 +22,7 @@ config::Migration migration(std::string name, std::string table, std::string old
   return m;
 }
 
-struct Case {
+struct NestedCase {
   const char* what;
   config::Migration nested;
   std::vector<Descendant> descendants;
@@ -32,7 +32,7 @@ struct Case {
 TEST(NestedMigrationErrorsTest, ASharedColumnOfADescendantIsRefused) {
   const config::Migration root = migration("root", "q", "o", "n");
   const std::vector<Descendant> q1_of_q = {{{"public", "q"}, {"public", "q1"}}};
-  const std::vector<Case> cases = {
+  const std::vector<NestedCase> cases = {
       {"same old and new column", migration("leaf", "q1", "o", "n"), q1_of_q,
        "migration \"leaf\" on public.q1 and migration \"root\" on public.q both rewrite column "
        "o: public.q1 is a partition or inheritance child of public.q, which \"root\" covers too"},
