@@ -18,7 +18,7 @@ RewriteCache::RewriteCache(std::size_t capacity, std::size_t max_bytes)
 namespace {
 
 std::size_t entry_bytes(std::string_view context_key, std::string_view sql,
-                       const std::shared_ptr<const RewriteResult>& result) {
+                        const std::shared_ptr<const RewriteResult>& result) {
   // The position map is charged too: a bulk INSERT's holds a span per edit, about a fifth of
   // its text.
   return context_key.size() + sql.size() +
