@@ -29,7 +29,6 @@ clients) about 2.
 import argparse
 import os
 import platform
-import pwd
 import re
 import shutil
 import signal
@@ -44,11 +43,11 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 
 import psycopg  # noqa: E402
 
-from harness import postgres, proxy  # noqa: E402
-from harness.util import can_connect, free_port, tail, wait_until  # noqa: E402
+from harness import pgbouncer, postgres, proxy  # noqa: E402
+from harness.util import free_port, tail  # noqa: E402
 
 PASSWORD_ENV = "SWITCHYARD_BENCH_PASSWORD"
-PGBOUNCER = "/usr/sbin/pgbouncer"
+PGBOUNCER = pgbouncer.PGBOUNCER
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # Statements per pgbench transaction: select-only is one SELECT; TPC-B is BEGIN, 3 UPDATEs,
 # a SELECT, an INSERT and END.
@@ -156,23 +155,8 @@ log_connections = 0
 log_disconnections = 0
 log_pooler_errors = 1
 """)
-        kwargs = {}
-        if os.geteuid() == 0:
-            # PgBouncer refuses to run as root, like Postgres.
-            pw = pwd.getpwnam("postgres")
-            for path in (self.directory, ini, users):
-                os.chown(path, pw.pw_uid, pw.pw_gid)
-            kwargs = {"user": "postgres", "group": "postgres", "extra_groups": []}
-        self.process = subprocess.Popen([*self.wrapper, PGBOUNCER, ini], stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                        cwd=self.directory, **kwargs)
-
-        def ready():
-            if self.process.poll() is not None:
-                raise RuntimeError("pgbouncer exited:\n" + self.log_tail())
-            return can_connect(self.host, self.port, timeout=0.2)
-
-        wait_until(ready, 15, what="pgbouncer to accept connections")
+        self.process = pgbouncer.launch(self.directory, ini, users, self.host, self.port,
+                                        self.wrapper)
 
     def log_tail(self):
         return tail(os.path.join(self.directory, "pgbouncer.log"))

@@ -17,6 +17,29 @@ def available() -> bool:
     return os.access(PGBOUNCER, os.X_OK)
 
 
+def launch(directory, ini, users, host, port, wrapper=()):
+    """Starts PgBouncer on `ini` (as postgres when root: it refuses root, like Postgres) and
+    waits until it accepts connections on host:port; the bench's PgBouncer starts here too."""
+    kwargs = {}
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        for path in (directory, ini, users):
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+        kwargs = {"user": "postgres", "group": "postgres", "extra_groups": []}
+    process = subprocess.Popen([*wrapper, PGBOUNCER, ini], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                               cwd=directory, **kwargs)
+
+    def ready():
+        if process.poll() is not None:
+            log = tail(os.path.join(directory, "pgbouncer.log"))
+            raise RuntimeError("pgbouncer exited:\n" + log)
+        return can_connect(host, port, timeout=0.2)
+
+    wait_until(ready, 15, what="pgbouncer to accept connections")
+    return process
+
+
 class PgBouncer:
     """Transaction mode with one server connection: every transaction of every client runs on
     the same backend, and nothing is reset between clients."""
@@ -48,23 +71,7 @@ default_pool_size = 1
 server_reset_query =
 logfile = {os.path.join(self.directory, "pgbouncer.log")}
 """)
-        kwargs = {}
-        if os.geteuid() == 0:
-            # PgBouncer refuses to run as root, like Postgres.
-            pw = pwd.getpwnam("postgres")
-            for path in (self.directory, ini, users):
-                os.chown(path, pw.pw_uid, pw.pw_gid)
-            kwargs = {"user": "postgres", "group": "postgres", "extra_groups": []}
-        self.process = subprocess.Popen([PGBOUNCER, ini], stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                        cwd=self.directory, **kwargs)
-
-        def ready():
-            if self.process.poll() is not None:
-                raise RuntimeError("pgbouncer exited:\n" + self.log_tail())
-            return can_connect(self.host, self.port, timeout=0.2)
-
-        wait_until(ready, 15, what="pgbouncer to accept connections")
+        self.process = launch(self.directory, ini, users, self.host, self.port)
 
     def log_tail(self):
         return tail(os.path.join(self.directory, "pgbouncer.log"))
