@@ -41,6 +41,21 @@ constexpr const char* kFunctionsQuery =
     "       WHERE t.tgfoid = p.oid AND t.tgrelid = c.oid AND NOT t.tgisinternal)) "
     "ORDER BY 1";
 
+/// Appends the first column of a catalog query's rows to `out`; the error to return when the
+/// query failed.
+std::optional<std::string> first_column_into(const std::variant<PgResult, DbError>& result,
+                                             std::string_view what, std::vector<std::string>& out) {
+  if (const auto* error = std::get_if<DbError>(&result)) {
+    return "catalog query for " + std::string(what) +
+           " over the old column failed: " + error->message;
+  }
+  const auto& rows = std::get<PgResult>(result);
+  for (int r = 0; r < rows.rows(); ++r) {
+    out.push_back(rows.text(r, 0));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string word_pattern(std::string_view name) {
@@ -122,12 +137,8 @@ std::variant<OldColumnUsers, std::string> find_old_column_users(PgConnection& co
       "                                                 o.attnum, n.attnum)) "
       "ORDER BY 1",
       {spec.schema, spec.table, spec.old_column, spec.new_column});
-  if (auto* error = std::get_if<DbError>(&unique)) {
-    return "catalog query for unique indexes over the old column failed: " + error->message;
-  }
-  const auto& indexes = std::get<PgResult>(unique);
-  for (int r = 0; r < indexes.rows(); ++r) {
-    users.unique_indexes.push_back(indexes.text(r, 0));
+  if (auto error = first_column_into(unique, "unique indexes", users.unique_indexes)) {
+    return *error;
   }
   // Either side of a foreign key; the clones Postgres keeps on partitions (conparentid) are
   // the same key. Its counterpart has the new column where this one has the old.
@@ -152,12 +163,8 @@ std::variant<OldColumnUsers, std::string> find_old_column_users(PgConnection& co
       "                        ELSE k.confkey END) "
       "ORDER BY 1",
       {qualified_name(spec), spec.old_column, spec.new_column});
-  if (auto* error = std::get_if<DbError>(&foreign)) {
-    return "catalog query for foreign keys over the old column failed: " + error->message;
-  }
-  const auto& keys = std::get<PgResult>(foreign);
-  for (int r = 0; r < keys.rows(); ++r) {
-    users.foreign_keys.push_back(keys.text(r, 0));
+  if (auto error = first_column_into(foreign, "foreign keys", users.foreign_keys)) {
+    return *error;
   }
   // Partitioned tables among the table and its descendants. Postgres records each column of a
   // partition key, and each one a key expression reads, as an internal dependency of the table
@@ -177,12 +184,8 @@ std::variant<OldColumnUsers, std::string> find_old_column_users(PgConnection& co
       "                AND d.refobjid = c.rel AND d.refobjsubid = 0 AND d.deptype = 'i') "
       "ORDER BY 1",
       {qualified_name(spec), spec.old_column});
-  if (auto* error = std::get_if<DbError>(&partitioned)) {
-    return "catalog query for partition keys over the old column failed: " + error->message;
-  }
-  const auto& tables = std::get<PgResult>(partitioned);
-  for (int r = 0; r < tables.rows(); ++r) {
-    users.partition_keys.push_back(tables.text(r, 0));
+  if (auto error = first_column_into(partitioned, "partition keys", users.partition_keys)) {
+    return *error;
   }
   auto functions = connection.exec(
       kFunctionsQuery,
