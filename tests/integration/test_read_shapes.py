@@ -98,6 +98,20 @@ class ReadShapesTest(RewriteCase):
             for shape in self.GROUPED_SUBSELECTS:
                 self.assert_same_answer(shape.format(o=old, t=table, k=key))
 
+    def test_ordinals_output_names_and_no_op_casts_inside_grouping_sets_answer_as_before(self):
+        # Postgres reads an ordinal or an output name inside ROLLUP, CUBE and GROUPING SETS as at
+        # the top, and drops a cast of a column to its own type: each groups by the column.
+        for text in [
+            "SELECT n, (SELECT t.n) FROM nums t GROUP BY ROLLUP(1) ORDER BY 1",
+            "SELECT n, (SELECT t.n) FROM nums t GROUP BY GROUPING SETS ((1), ()) ORDER BY 1",
+            "SELECT n AS k, (SELECT t.n) FROM nums t GROUP BY ROLLUP(k) ORDER BY 1",
+            "SELECT n AS k, (SELECT t.n) FROM nums t GROUP BY GROUPING SETS (k, ()) ORDER BY 1",
+            "SELECT n, (SELECT t.n) FROM nums t GROUP BY n::int ORDER BY 1",
+            "SELECT n, (SELECT t.n) FROM nums t GROUP BY CUBE(n::integer) ORDER BY 1",
+            "SELECT w, (SELECT t.w) FROM words t GROUP BY ROLLUP(1) ORDER BY 1",
+        ]:
+            self.assert_same_answer(text)
+
     def test_a_sub_select_in_an_aggregates_arguments_is_read_before_grouping(self):
         self.assert_same_answer(
             "SELECT status, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM tags WHERE tags.kind = "
