@@ -471,6 +471,31 @@ void FrontendHandler::housekeeping_at_boundary() {
   }
   // Nothing is pending at a boundary, so reply tracking can start or stop here.
   state_.track_replies = rewrite_.active() || !prepared_.empty() || !sql_prepared_.empty();
+  if (ddl_tables_.any || !ddl_tables_.tables.empty()) [[unlikely]] {
+    forget_ddl_tables();
+  }
+}
+
+void FrontendHandler::note_table_ddl(std::string_view sql) {
+  rewrite::TableDdl ddl = rewrite::table_ddl(sql);
+  ddl_tables_.any = ddl_tables_.any || ddl.any;
+  for (const std::string& table : ddl.tables) {
+    rewrite::add_name(ddl_tables_.tables, table);
+  }
+}
+
+void FrontendHandler::forget_ddl_tables() {
+  if (const DatabaseRewrite* rules = rewrite_.snapshot().for_database(database_)) {
+    std::string names = ddl_tables_.any ? "*" : "";
+    for (const std::string& table : ddl_tables_.tables) {
+      names += (names.empty() ? "" : ",") + table;
+    }
+    rules->catalog->invalidate(ddl_tables_.any ? rules->catalog->known_tables()
+                                               : ddl_tables_.tables);
+    spdlog::info("event=catalog_invalidated session={} database={} reason=ddl tables={}",
+                 session_id_, log_value(database_), log_value(names));
+  }
+  ddl_tables_ = {};
 }
 
 FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool from_query) {
@@ -481,6 +506,9 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
   armed_uses_.reset();
   armed_text_ = {};
   armed_rewrite_ = false;
+  if (rewrite_.active() && rewrite::may_change_columns(sql)) [[unlikely]] {
+    note_table_ddl(sql);
+  }
   TextRewrite result = rewrite_.rewrite(sql, from_query, replacement_);
   if (!result) {
     return Decision::forward;

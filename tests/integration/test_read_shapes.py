@@ -67,6 +67,30 @@ class ReadShapesTest(RewriteCase):
         ]:
             self.assert_same_answer(text)
 
+    def test_ddl_through_the_proxy_on_an_unmapped_table_is_seen_by_the_next_statement(self):
+        # The proxy knows tags' columns from the first query; once tags has a column named like
+        # the mapped O, the sub-select's bare name is tags' own and no longer the outer users'.
+        exists = "EXISTS (SELECT 1 FROM tags t WHERE status = 'active' AND t.id = users.id)"
+        star = "SELECT status FROM (SELECT * FROM tags) s2, users WHERE users.id = 2 AND s2.id = 2"
+        try:
+            with self.connect() as conn:
+                self.assertEqual(
+                    conn.execute(f"SELECT id FROM users WHERE {exists} ORDER BY id").fetchall(),
+                    [(2,)])
+                conn.execute("ALTER TABLE tags ADD COLUMN status text DEFAULT 'zzz'")
+                self.assertEqual(conn.execute(f"UPDATE users SET name = 'TOUCHED' WHERE {exists} "
+                                              "RETURNING id").fetchall(), [])
+                self.assertEqual(self.direct("SELECT id FROM users WHERE name = 'TOUCHED'"), [])
+                self.assertEqual(self.rows("users"), [(1, "inactive", "inactive"),
+                                                      (2, "active", "active"), (3, None, None)])
+                # Postgres: 42702; the proxy refuses what it cannot resolve (documented 0A000).
+                with self.assertRaises((errors.AmbiguousColumn, errors.FeatureNotSupported)):
+                    conn.execute(star)
+                conn.execute("ALTER TABLE tags DROP COLUMN status")
+                self.assertEqual(conn.execute(star).fetchall(), [("active",)])
+        finally:
+            self.direct("ALTER TABLE tags DROP COLUMN IF EXISTS status")
+
     # Postgres matches a grouped expression only at its own level; a sub-select's outer
     # reference must be a grouped column, so N is grouped by beside the read served from it.
     GROUPED_SUBSELECTS = [
