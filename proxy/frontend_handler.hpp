@@ -77,6 +77,10 @@ class FrontendHandler {
   void housekeeping_at_boundary();
   /// Notes the relations a DDL text may change the columns of, unmapped ones too.
   void note_table_ddl(std::string_view sql);
+  /// The refusal of a text naming a mapped table and, beside it, a table whose columns DDL of
+  /// this transaction changed (the catalog sees them once it ends); null when there is none.
+  TextRewrite refuse_after_table_ddl(std::string_view sql,
+                                     const rewrite::RewriteResult& result) const;
   /// Forgets them in the catalog, their DDL's transaction over.
   void forget_ddl_tables();
   FrameAction on_query(const protocol::Frame& frame, protocol::MessageWriter& out);

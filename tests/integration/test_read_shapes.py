@@ -91,6 +91,35 @@ class ReadShapesTest(RewriteCase):
         finally:
             self.direct("ALTER TABLE tags DROP COLUMN IF EXISTS status")
 
+    def test_a_column_named_like_the_new_one_added_through_the_proxy_is_seen_too(self):
+        exists = "EXISTS (SELECT 1 FROM tags t WHERE status = 'active' AND t.id = users.id)"
+        text = f"SELECT id FROM users WHERE {exists} ORDER BY id"
+        try:
+            with self.connect() as conn:
+                conn.execute(text)
+                conn.execute("ALTER TABLE tags ADD COLUMN state text DEFAULT 'zzz'")
+                self.assertEqual(conn.execute(text).fetchall(), self.direct(text))
+        finally:
+            self.direct("ALTER TABLE tags DROP COLUMN IF EXISTS state")
+
+    def test_a_statement_after_ddl_on_a_table_it_names_in_the_same_transaction_is_refused(self):
+        # The catalog's connection sees the new column only after COMMIT: refused, not guessed.
+        update = ("UPDATE users SET name = 'TOUCHED' WHERE EXISTS (SELECT 1 FROM tags t WHERE "
+                  "status = 'active' AND t.id = users.id)")
+        try:
+            with self.connect(autocommit=False) as conn:
+                conn.execute(update.replace("UPDATE users SET name = 'TOUCHED'",
+                                            "SELECT id FROM users"))
+                conn.commit()
+                conn.execute("ALTER TABLE tags ADD COLUMN status text DEFAULT 'zzz'")
+                with self.assertRaises(errors.FeatureNotSupported) as raised:
+                    conn.execute(update)
+                self.assert_rejected(raised, RENAME)
+                conn.rollback()
+            self.assertEqual(self.direct("SELECT id FROM users WHERE name = 'TOUCHED'"), [])
+        finally:
+            self.direct("ALTER TABLE tags DROP COLUMN IF EXISTS status")
+
     # Postgres matches a grouped expression only at its own level; a sub-select's outer
     # reference must be a grouped column, so N is grouped by beside the read served from it.
     GROUPED_SUBSELECTS = [
