@@ -471,6 +471,75 @@ void FrontendHandler::housekeeping_at_boundary() {
   }
   // Nothing is pending at a boundary, so reply tracking can start or stop here.
   state_.track_replies = rewrite_.active() || !prepared_.empty() || !sql_prepared_.empty();
+  if (ddl_tables_.any || !ddl_tables_.tables.empty()) [[unlikely]] {
+    forget_ddl_tables();
+  }
+}
+
+void FrontendHandler::note_table_ddl(std::string_view sql) {
+  rewrite::TableDdl ddl = rewrite::table_ddl(sql);
+  ddl_tables_.any = ddl_tables_.any || ddl.any;
+  for (const std::string& table : ddl.tables) {
+    rewrite::add_name(ddl_tables_.tables, table);
+  }
+}
+
+namespace {
+
+constexpr std::string_view kTableChangedInTransaction =
+    "another table it names had its columns changed earlier in this transaction (DDL on it), and "
+    "the catalog the rewrite resolves column names from sees that only once the transaction "
+    "ends: send it after COMMIT, or run the DDL in a transaction of its own";
+
+}  // namespace
+
+TextRewrite FrontendHandler::refuse_after_table_ddl(std::string_view sql,
+                                                    const rewrite::RewriteResult& result) const {
+  const DatabaseRewrite* rules = rewrite_.snapshot().for_database(database_);
+  if (rules == nullptr || (result.outcome != rewrite::Outcome::rewritten &&
+                           result.outcome != rewrite::Outcome::unchanged)) {
+    return {};
+  }
+  // A mapped table's DDL has its own, narrower check (SessionRewrite, columns_changed).
+  const auto& mapped = rules->mapped_tables;
+  const bool names_changed = std::any_of(
+      ddl_tables_.tables.begin(), ddl_tables_.tables.end(), [&](const std::string& table) {
+        return std::find(mapped.begin(), mapped.end(), table) == mapped.end() &&
+               rewrite::detail::icontains(sql, rewrite::detail::lower_ascii(table));
+      });
+  if (!names_changed) {
+    return {};
+  }
+  rewrite::RewriteResult refusal;
+  bool reject = false;
+  std::string names;
+  for (const rewrite::Migration& m : rules->rewriter->migrations()) {
+    if (rewrite::detail::icontains(sql, rewrite::detail::lower_ascii(m.table))) {
+      reject = reject || m.reject_unsupported;
+      names += (names.empty() ? "\"" : ", \"") + m.name + "\"";
+      refusal.uses.push_back(rewrite::MigrationUse{m.name});
+    }
+  }
+  if (names.empty()) {
+    return {};
+  }
+  refusal.outcome = reject ? rewrite::Outcome::rejected : rewrite::Outcome::passthrough_unsupported;
+  refusal.reason = "migration " + names + ": " + std::string(kTableChangedInTransaction);
+  return {std::make_shared<const rewrite::RewriteResult>(std::move(refusal)), std::nullopt};
+}
+
+void FrontendHandler::forget_ddl_tables() {
+  if (const DatabaseRewrite* rules = rewrite_.snapshot().for_database(database_)) {
+    std::string names = ddl_tables_.any ? "*" : "";
+    for (const std::string& table : ddl_tables_.tables) {
+      names += (names.empty() ? "" : ",") + table;
+    }
+    rules->catalog->invalidate(ddl_tables_.any ? rules->catalog->known_tables()
+                                               : ddl_tables_.tables);
+    spdlog::info("event=catalog_invalidated session={} database={} reason=ddl tables={}",
+                 session_id_, log_value(database_), log_value(names));
+  }
+  ddl_tables_ = {};
 }
 
 FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool from_query) {
@@ -481,9 +550,18 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
   armed_uses_.reset();
   armed_text_ = {};
   armed_rewrite_ = false;
+  const bool ddl_before = !ddl_tables_.tables.empty();
+  if (rewrite_.active() && rewrite::may_change_columns(sql)) [[unlikely]] {
+    note_table_ddl(sql);
+  }
   TextRewrite result = rewrite_.rewrite(sql, from_query, replacement_);
   if (!result) {
     return Decision::forward;
+  }
+  if (ddl_before) [[unlikely]] {
+    if (TextRewrite refusal = refuse_after_table_ddl(sql, *result)) {
+      result = std::move(refusal);
+    }
   }
   using rewrite::Outcome;
   if (!from_query && !result->hidden_statements.empty()) [[unlikely]] {

@@ -16,6 +16,7 @@
 #include "proxy/sql_prepared_statements.hpp"
 #include "rewrite/copy_transform.hpp"
 #include "rewrite/sql_prepared.hpp"
+#include "rewrite/table_ddl.hpp"
 
 namespace switchyard::proxy {
 
@@ -25,8 +26,12 @@ namespace switchyard::proxy {
 class FrontendHandler {
  public:
   FrontendHandler(RelayState& state, Metrics& metrics, SessionRewrite& rewrite,
-                  std::uint64_t session_id)
-      : state_(state), metrics_(metrics), rewrite_(rewrite), session_id_(session_id) {}
+                  std::uint64_t session_id, std::string database)
+      : state_(state),
+        metrics_(metrics),
+        rewrite_(rewrite),
+        session_id_(session_id),
+        database_(std::move(database)) {}
 
   /// After a Query or a Sync the client waits for the server's answer before it sends again
   /// (unless it pipelines, and then its next bytes raise an edge of their own).
@@ -70,6 +75,14 @@ class FrontendHandler {
     }
   }
   void housekeeping_at_boundary();
+  /// Notes the relations a DDL text may change the columns of, unmapped ones too.
+  void note_table_ddl(std::string_view sql);
+  /// The refusal of a text naming a mapped table and, beside it, a table whose columns DDL of
+  /// this transaction changed (the catalog sees them once it ends); null when there is none.
+  TextRewrite refuse_after_table_ddl(std::string_view sql,
+                                     const rewrite::RewriteResult& result) const;
+  /// Forgets them in the catalog, their DDL's transaction over.
+  void forget_ddl_tables();
   FrameAction on_query(const protocol::Frame& frame, protocol::MessageWriter& out);
   /// Tells the reply tracker which CommandCompletes of the Query just sent, a staged COPY's
   /// text (armed_staging_), to hide and to tell as a COPY's. Out of line: rare.
@@ -190,6 +203,12 @@ class FrontendHandler {
   Metrics& metrics_;
   SessionRewrite& rewrite_;
   std::uint64_t session_id_;
+  std::string database_;
+  // Relations whose columns DDL sent in the open transaction may change: the catalog keeps an
+  // unmapped table's columns otherwise until its check, and a bare name in a sub-select over it
+  // would resolve to the outer mapped table meanwhile. Forgotten at the next boundary, when the
+  // catalog's connection sees the change.
+  rewrite::TableDdl ddl_tables_;
   // The text decide() chose; its buffer is reused from statement to statement.
   std::string replacement_;
   std::shared_ptr<const rewrite::RewriteResult> awaiting_catalog_;

@@ -616,7 +616,7 @@ awaitable<void> Session::relay() {
   rewrite.set_snapshot(snapshot_);
   rewrite.set_standard_strings(text_settings_.standard_strings);
   rewrite.set_client_encoding(text_settings_.client_encoding);
-  FrontendHandler frontend(relay_, metrics_, rewrite, id_);
+  FrontendHandler frontend(relay_, metrics_, rewrite, id_, database_);
   BackendHandler backend(relay_, metrics_, rewrite);
   std::vector<std::byte> client_leftover(client_reader_.leftover().begin(),
                                          client_reader_.leftover().end());

@@ -235,6 +235,7 @@ class Analyzer {
   /// `element`: an item of ROLLUP, CUBE or GROUPING SETS, which N joins in parentheses.
   void note_grouped_item(const Node* item, const PgQuery__SelectStmt* s, const Scope& scope,
                          bool element);
+  void note_grouped_cast(const PgQuery__TypeCast* tc, const Scope& scope, bool element);
   /// `at`: the token N follows when not `cr` itself (an ordinal or an output name; -1: not
   /// found), nullopt for `cr`.
   void note_grouped_old_column(const PgQuery__ColumnRef* cr, const Scope& scope,

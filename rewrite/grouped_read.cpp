@@ -40,6 +40,22 @@ const PgQuery__ColumnRef* plain_column(const Node* n) {
   return cr->n_fields > 0 ? cr : nullptr;
 }
 
+// Whether `tn` names the type format_type() spells `type`, with no modifier or array bound: a
+// cast of a column of that type to it is dropped by the parser (coerce_type), so Postgres groups
+// by the column itself.
+bool names_type(const PgQuery__TypeName* tn, std::string_view type) {
+  static constexpr std::pair<std::string_view, std::string_view> kSpellings[] = {
+      {"int2", "smallint"},   {"int4", "integer"},  {"int8", "bigint"}, {"smallint", "smallint"},
+      {"integer", "integer"}, {"bigint", "bigint"}, {"text", "text"}};
+  if (tn == nullptr || tn->n_names == 0 || tn->n_typmods > 0 || tn->n_array_bounds > 0 ||
+      tn->setof) {
+    return false;
+  }
+  const std::string_view name = string_value(tn->names[tn->n_names - 1]);
+  return std::any_of(std::begin(kSpellings), std::end(kSpellings),
+                     [&](const auto& s) { return s.first == name && s.second == type; });
+}
+
 }  // namespace
 
 bool Analyzer::names_old_column_read_new(const PgQuery__ColumnRef* cr) const {
@@ -100,8 +116,12 @@ void Analyzer::note_grouped_item(const Node* item, const PgQuery__SelectStmt* s,
     }
     return;
   }
+  if (item->node_case == PG_QUERY__NODE__NODE_TYPE_CAST) {
+    note_grouped_cast(item->type_cast, scope, element);
+    return;
+  }
   if (const PgQuery__ColumnRef* cr = plain_column(item)) {
-    if (element || cr->n_fields != 1) {
+    if (cr->n_fields != 1) {
       note_grouped_old_column(cr, scope, std::nullopt, element);
       return;
     }
@@ -117,14 +137,15 @@ void Analyzer::note_grouped_item(const Node* item, const PgQuery__SelectStmt* s,
     Relation* rel = nullptr;
     if (target != nullptr && names_old_column_read_new(target) &&
         resolve_column({string_value(cr->fields[0])}, scope, &rel) == Found::no) {
-      note_grouped_old_column(target, scope, tokens_.index_at(cr->location), false);
+      note_grouped_old_column(target, scope, tokens_.index_at(cr->location), element);
     } else {
-      note_grouped_old_column(cr, scope, std::nullopt, false);
+      note_grouped_old_column(cr, scope, std::nullopt, element);
     }
     return;
   }
-  // GROUP BY k: the k-th target, counted only where no `*` before it widens the list.
-  if (item->node_case == PG_QUERY__NODE__NODE_A_CONST && !element &&
+  // GROUP BY k: the k-th target, counted only where no `*` before it widens the list. Postgres
+  // reads an ordinal inside ROLLUP, CUBE or GROUPING SETS so too (transformGroupClauseExpr).
+  if (item->node_case == PG_QUERY__NODE__NODE_A_CONST &&
       item->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL && item->a_const->ival != nullptr) {
     const int k = item->a_const->ival->ival;
     if (k < 1 || static_cast<size_t>(k) > s->n_target_list) {
@@ -139,7 +160,28 @@ void Analyzer::note_grouped_item(const Node* item, const PgQuery__SelectStmt* s,
       }
     }
     if (const PgQuery__ColumnRef* target = plain_column(s->target_list[k - 1]->res_target->val)) {
-      note_grouped_old_column(target, scope, tokens_.index_at(item->a_const->location), false);
+      note_grouped_old_column(target, scope, tokens_.index_at(item->a_const->location), element);
+    }
+  }
+}
+
+void Analyzer::note_grouped_cast(const PgQuery__TypeCast* tc, const Scope& scope, bool element) {
+  const PgQuery__ColumnRef* cr = plain_column(tc->arg);
+  // Only `col::type` (CAST(col AS type) starts before the column and ends after a parenthesis).
+  if (cr == nullptr || tc->type_name == nullptr || tc->location < cr->location) {
+    return;
+  }
+  const int type_at = tokens_.index_at(tc->type_name->location);
+  const int type_end = type_at < 0 ? -1 : tokens_.dotted_name_end(type_at);
+  const std::size_t before = grouped_olds_.size();
+  note_grouped_old_column(cr, scope, std::nullopt, element);
+  for (std::size_t i = before; i < grouped_olds_.size(); ++i) {
+    GroupedOld& g = grouped_olds_[i];
+    if (!names_type(tc->type_name, g.m->old_type) || type_end < 0) {
+      // Another type: Postgres groups by the cast, and its own sub-select read fails as before.
+      grouped_olds_.erase(grouped_olds_.begin() + static_cast<std::ptrdiff_t>(i--));
+    } else if (g.close_at >= 0) {
+      g.close_at = tokens_.at(type_end).end;
     }
   }
 }

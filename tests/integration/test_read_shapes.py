@@ -67,6 +67,59 @@ class ReadShapesTest(RewriteCase):
         ]:
             self.assert_same_answer(text)
 
+    def test_ddl_through_the_proxy_on_an_unmapped_table_is_seen_by_the_next_statement(self):
+        # The proxy knows tags' columns from the first query; once tags has a column named like
+        # the mapped O, the sub-select's bare name is tags' own and no longer the outer users'.
+        exists = "EXISTS (SELECT 1 FROM tags t WHERE status = 'active' AND t.id = users.id)"
+        star = "SELECT status FROM (SELECT * FROM tags) s2, users WHERE users.id = 2 AND s2.id = 2"
+        try:
+            with self.connect() as conn:
+                self.assertEqual(
+                    conn.execute(f"SELECT id FROM users WHERE {exists} ORDER BY id").fetchall(),
+                    [(2,)])
+                conn.execute("ALTER TABLE tags ADD COLUMN status text DEFAULT 'zzz'")
+                self.assertEqual(conn.execute(f"UPDATE users SET name = 'TOUCHED' WHERE {exists} "
+                                              "RETURNING id").fetchall(), [])
+                self.assertEqual(self.direct("SELECT id FROM users WHERE name = 'TOUCHED'"), [])
+                self.assertEqual(self.rows("users"), [(1, "inactive", "inactive"),
+                                                      (2, "active", "active"), (3, None, None)])
+                # Postgres: 42702; the proxy refuses what it cannot resolve (documented 0A000).
+                with self.assertRaises((errors.AmbiguousColumn, errors.FeatureNotSupported)):
+                    conn.execute(star)
+                conn.execute("ALTER TABLE tags DROP COLUMN status")
+                self.assertEqual(conn.execute(star).fetchall(), [("active",)])
+        finally:
+            self.direct("ALTER TABLE tags DROP COLUMN IF EXISTS status")
+
+    def test_a_column_named_like_the_new_one_added_through_the_proxy_is_seen_too(self):
+        exists = "EXISTS (SELECT 1 FROM tags t WHERE status = 'active' AND t.id = users.id)"
+        text = f"SELECT id FROM users WHERE {exists} ORDER BY id"
+        try:
+            with self.connect() as conn:
+                conn.execute(text)
+                conn.execute("ALTER TABLE tags ADD COLUMN state text DEFAULT 'zzz'")
+                self.assertEqual(conn.execute(text).fetchall(), self.direct(text))
+        finally:
+            self.direct("ALTER TABLE tags DROP COLUMN IF EXISTS state")
+
+    def test_a_statement_after_ddl_on_a_table_it_names_in_the_same_transaction_is_refused(self):
+        # The catalog's connection sees the new column only after COMMIT: refused, not guessed.
+        update = ("UPDATE users SET name = 'TOUCHED' WHERE EXISTS (SELECT 1 FROM tags t WHERE "
+                  "status = 'active' AND t.id = users.id)")
+        try:
+            with self.connect(autocommit=False) as conn:
+                conn.execute(update.replace("UPDATE users SET name = 'TOUCHED'",
+                                            "SELECT id FROM users"))
+                conn.commit()
+                conn.execute("ALTER TABLE tags ADD COLUMN status text DEFAULT 'zzz'")
+                with self.assertRaises(errors.FeatureNotSupported) as raised:
+                    conn.execute(update)
+                self.assert_rejected(raised, RENAME)
+                conn.rollback()
+            self.assertEqual(self.direct("SELECT id FROM users WHERE name = 'TOUCHED'"), [])
+        finally:
+            self.direct("ALTER TABLE tags DROP COLUMN IF EXISTS status")
+
     # Postgres matches a grouped expression only at its own level; a sub-select's outer
     # reference must be a grouped column, so N is grouped by beside the read served from it.
     GROUPED_SUBSELECTS = [
@@ -97,6 +150,20 @@ class ReadShapesTest(RewriteCase):
                                 ("users", "status", "kind")]:
             for shape in self.GROUPED_SUBSELECTS:
                 self.assert_same_answer(shape.format(o=old, t=table, k=key))
+
+    def test_ordinals_output_names_and_no_op_casts_inside_grouping_sets_answer_as_before(self):
+        # Postgres reads an ordinal or an output name inside ROLLUP, CUBE and GROUPING SETS as at
+        # the top, and drops a cast of a column to its own type: each groups by the column.
+        for text in [
+            "SELECT n, (SELECT t.n) FROM nums t GROUP BY ROLLUP(1) ORDER BY 1",
+            "SELECT n, (SELECT t.n) FROM nums t GROUP BY GROUPING SETS ((1), ()) ORDER BY 1",
+            "SELECT n AS k, (SELECT t.n) FROM nums t GROUP BY ROLLUP(k) ORDER BY 1",
+            "SELECT n AS k, (SELECT t.n) FROM nums t GROUP BY GROUPING SETS (k, ()) ORDER BY 1",
+            "SELECT n, (SELECT t.n) FROM nums t GROUP BY n::int ORDER BY 1",
+            "SELECT n, (SELECT t.n) FROM nums t GROUP BY CUBE(n::integer) ORDER BY 1",
+            "SELECT w, (SELECT t.w) FROM words t GROUP BY ROLLUP(1) ORDER BY 1",
+        ]:
+            self.assert_same_answer(text)
 
     def test_a_sub_select_in_an_aggregates_arguments_is_read_before_grouping(self):
         self.assert_same_answer(

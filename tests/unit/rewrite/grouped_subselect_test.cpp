@@ -14,6 +14,35 @@ Migration typed(const char* old_type, const char* new_type, bool transform = fal
   return m;
 }
 
+TEST(GroupedSubselectTest, OrdinalsOutputNamesAndNoOpCastsInsideGroupingSetsGroupByNewToo) {
+  run_table(
+      typed("integer", "bigint"),
+      {
+          {"SELECT status, (SELECT u.status) FROM users u GROUP BY ROLLUP(1)",
+           "SELECT CAST(state AS integer) AS status, (SELECT CAST(u.state AS integer) AS "
+           "status) FROM users u GROUP BY ROLLUP((1, u.state))"},
+          {"SELECT status, (SELECT u.status) FROM users u GROUP BY GROUPING SETS ((1), ())",
+           "SELECT CAST(state AS integer) AS status, (SELECT CAST(u.state AS integer) AS "
+           "status) FROM users u GROUP BY GROUPING SETS (((1, u.state)), ())"},
+          {"SELECT status AS k, (SELECT u.status) FROM users u GROUP BY ROLLUP(k)",
+           "SELECT CAST(state AS integer) AS k, (SELECT CAST(u.state AS integer) AS status) "
+           "FROM users u GROUP BY ROLLUP((k, u.state))"},
+          {"SELECT status AS k, (SELECT u.status) FROM users u GROUP BY GROUPING SETS (k, ())",
+           "SELECT CAST(state AS integer) AS k, (SELECT CAST(u.state AS integer) AS status) "
+           "FROM users u GROUP BY GROUPING SETS ((k, u.state), ())"},
+          {"SELECT status, (SELECT u.status) FROM users u GROUP BY status::int",
+           "SELECT CAST(state AS integer) AS status, (SELECT CAST(u.state AS integer) AS "
+           "status) FROM users u GROUP BY CAST(state AS integer)::int, u.state"},
+          {"SELECT status, (SELECT u.status) FROM users u GROUP BY CUBE(status::int4)",
+           "SELECT CAST(state AS integer) AS status, (SELECT CAST(u.state AS integer) AS "
+           "status) FROM users u GROUP BY CUBE((CAST(state AS integer)::int4, u.state))"},
+          // A cast to another type is grouped as an expression by Postgres too: left as it is.
+          {"SELECT status::text, (SELECT u.status) FROM users u GROUP BY status::text",
+           "SELECT CAST(state AS integer)::text AS status, (SELECT CAST(u.state AS integer) AS "
+           "status) FROM users u GROUP BY CAST(state AS integer)::text"},
+      });
+}
+
 TEST(GroupedSubselectTest, AnotherIntegerWidthGroupsByTheNewColumnToo) {
   run_table(
       typed("integer", "bigint"),

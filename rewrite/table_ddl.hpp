@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace switchyard::rewrite {
+
+/// The relations whose column lists a DDL text may change, by table name as the catalog keys
+/// them, so that what the engine knows of them is read again: a bare name in a sub-select over
+/// an unmapped table resolves to the outer mapped table while that table's columns are stale.
+struct TableDdl {
+  bool any = false;  ///< every relation may have changed (DROP SCHEMA ... CASCADE, DROP OWNED)
+  std::vector<std::string> tables;
+};
+
+/// The cheap test every text pays: false means certainly no ALTER, DROP or CREATE.
+bool may_change_columns(std::string_view sql);
+
+/// What `sql` (a text may_change_columns let through) changes; empty when it changes no
+/// column list or does not parse.
+TableDdl table_ddl(std::string_view sql);
+
+}  // namespace switchyard::rewrite
