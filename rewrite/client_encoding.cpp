@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <vector>
 
 #include "rewrite/pg_query_handles.hpp"
 #include "rewrite/sql_text.hpp"
@@ -69,6 +70,50 @@ bool spliced_text_non_ascii(const Migration& m) {
   return has_non_ascii_name(m) || high_byte(m.to_new) || high_byte(m.to_old) ||
          high_byte(m.old_type) || high_byte(m.new_type) || high_byte(m.old_collation) ||
          high_byte(m.new_collation);
+}
+
+// Whether a statement of `sql` sets either setting: SET (SESSION|LOCAL) of it or NAMES, RESET
+// of it or ALL, DISCARD ALL, a set_config(...) call anywhere, or a DO block (whose body may
+// do any of these). A text the scanner rejects counts: the server may read it otherwise.
+bool sets_reading(std::string_view sql) {
+  const std::vector<detail::Token> tokens = detail::scan_tokens(std::string(sql));
+  if (tokens.empty()) {
+    return true;
+  }
+  auto is = [&](std::size_t i, std::string_view word) {
+    if (i >= tokens.size() || tokens[i].kind == PG_QUERY__TOKEN__SCONST) {
+      return false;
+    }
+    std::string_view token = sql.substr(static_cast<std::size_t>(tokens[i].start),
+                                        static_cast<std::size_t>(tokens[i].end - tokens[i].start));
+    if (token.size() >= 2 && token.front() == '"' && token.back() == '"') {
+      token = token.substr(1, token.size() - 2);
+    }
+    return detail::iequals(token, word);
+  };
+  auto names_setting = [&](std::size_t i) {
+    return is(i, "client_encoding") || is(i, "standard_conforming_strings");
+  };
+  bool statement_start = true;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (is(i, ";")) {
+      statement_start = true;
+      continue;
+    }
+    if (statement_start) {
+      statement_start = false;
+      const std::size_t n = i + 1 + ((is(i + 1, "session") || is(i + 1, "local")) ? 1 : 0);
+      if ((is(i, "set") && (names_setting(n) || is(n, "names"))) ||
+          (is(i, "reset") && (names_setting(i + 1) || is(i + 1, "all"))) ||
+          (is(i, "discard") && is(i + 1, "all")) || is(i, "do")) {
+        return true;
+      }
+    }
+    if (is(i, "set_config") && is(i + 1, "(")) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -174,7 +219,8 @@ bool may_change_reading(std::string_view sql) {
     return false;
   }
   // standard_conforming_strings, client_encoding and set_config all end a word in "g": every
-  // text is asked, so the look is a memchr per case of it.
+  // text is asked, so the look is a memchr per case of it, and the scan below (which tells a
+  // SET from a column named content_encoding) runs only for a text that has one of the words.
   auto ends_word_at = [sql](std::size_t g) {
     const std::string_view before = sql.substr(0, g + 1);
     return std::any_of(kReadingWords.begin(), kReadingWords.end(), [&](std::string_view word) {
@@ -187,19 +233,15 @@ bool may_change_reading(std::string_view sql) {
          at != nullptr;) {
       const auto i = static_cast<std::size_t>(at - sql.data());
       if (ends_word_at(i)) {
-        return true;
+        return sets_reading(sql);
       }
       at = static_cast<const char*>(std::memchr(at + 1, g, sql.size() - i - 1));
     }
   }
   // SET NAMES; RESET ALL and DISCARD ALL reset standard_conforming_strings.
-  if (const auto verb = detail::sole_statement_verb(sql); verb && !detail::iequals(*verb, "set") &&
-                                                          !detail::iequals(*verb, "reset") &&
-                                                          !detail::iequals(*verb, "discard")) {
-    return false;
-  }
-  return detail::icontains(sql, "names") || detail::icontains(sql, "reset") ||
-         detail::icontains(sql, "discard");
+  return (detail::icontains(sql, "names") || detail::icontains(sql, "reset") ||
+          detail::icontains(sql, "discard")) &&
+         sets_reading(sql);
 }
 
 }  // namespace switchyard::rewrite

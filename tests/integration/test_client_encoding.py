@@ -161,6 +161,16 @@ class ClientEncodingTest(RewriteCase):
         self.assertEqual(self.rows("users"), [])
 
 
+    def test_pipelined_text_naming_an_encoding_column_is_no_setting_change(self):
+        # An alias content_encoding (or a comment with the words) counted as a SET in flight:
+        # the next pipelined non-ASCII write was refused.
+        with self.connect() as conn:
+            with conn.pipeline():
+                conn.execute("SELECT 'gzip' AS content_encoding /* conforming */")
+                conn.execute("INSERT INTO users (id, status) VALUES (%s, 'café')", (1,))
+        self.assertEqual(self.rows("users"), [(1, "café", "café")])
+
+
 CAFE = {"name": "cafe", "table": "public.café", "old_column": "statüs", "new_column": "état",
         "writes": "both", "reads": "old", "on_unsupported": None}
 

@@ -188,6 +188,15 @@ TEST(ClientEncodingTest, TellsTextsThatMayChangeHowTheServerReads) {
       {"SET search_path = app", false},
       {"SELECT names FROM notes", false},
       {"UPDATE notes SET body = 'long string' WHERE id = 1", false},
+      // A column, an alias, a comment or a string with the words sets nothing.
+      {"SELECT 'gzip' AS content_encoding", false},
+      {"SELECT 1 AS x /* conforming */", false},
+      {"UPDATE files SET encoding = 'gzip', names = 'x' WHERE id = 1", false},
+      {"SELECT 'set_config(' FROM t -- reset all", false},
+      {"SELECT 1; reset client_encoding", true},
+      {"begin; set session \"client_encoding\" = 'SJIS'", true},
+      {"SELECT pg_catalog.set_config ('client_encoding', 'SJIS', false)", true},
+      {"DO $$ BEGIN PERFORM set_config('client_encoding', 'SJIS', false); END $$", true},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(may_change_reading(c.sql), c.may) << c.sql;
