@@ -33,10 +33,10 @@ std::string clean_name(std::string_view name) {
 
 // The names and aliases of the client-only encodings that embed ASCII bytes in characters
 // (src/common/encnames.c).
-constexpr std::array<std::string_view, 18> kEmbedsAscii = {
-    "sjis",  "shiftjis", "mskanji",    "win932", "windows932", "cp932",
-    "big5",  "win950",   "windows950", "gbk",    "win936",     "windows936",
-    "cp936", "gb18030",  "uhc",        "win949", "windows949", "johab"};
+constexpr std::array<std::string_view, 19> kEmbedsAscii = {
+    "sjis",    "shiftjis", "shiftjis2004", "mskanji",    "win932", "windows932", "cp932",
+    "big5",    "win950",   "windows950",   "gbk",        "win936", "windows936", "cp936",
+    "gb18030", "uhc",      "win949",       "windows949", "johab"};
 
 constexpr std::array<std::string_view, 3> kReadingWords = {"conforming", "encoding", "set_config"};
 

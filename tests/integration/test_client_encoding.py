@@ -171,6 +171,20 @@ class ClientEncodingTest(RewriteCase):
         self.assertEqual(self.rows("users"), [(1, "café", "café")])
 
 
+    def test_shift_jis_2004_is_read_as_sjis_is(self):
+        # ソ is 83 5C in SHIFT_JIS_2004 too: read as ASCII-safe, N landed in the server's comment.
+        with self.connect(client_encoding="SHIFT_JIS_2004") as conn:
+            with self.assertRaises(errors.FeatureNotSupported):
+                self.run_bytes(conn, "UPDATE users SET status = E'ソ' WHERE id = 1 -- '"
+                               .encode("shift_jis_2004"))
+        # COPY ... (ENCODING 'SHIFT_JIS_2004') is staged: the server splits the converted rows.
+        with self.connect() as conn:
+            with conn.cursor().copy("COPY users (id, name, status) FROM STDIN "
+                                    "(DELIMITER '|', ENCODING 'SHIFT_JIS_2004')") as copy:
+                copy.write("1|ソ表|ポx\n".encode("shift_jis_2004"))
+        self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "ソ表", "ポx", "ポx")])
+
+
 CAFE = {"name": "cafe", "table": "public.café", "old_column": "statüs", "new_column": "état",
         "writes": "both", "reads": "old", "on_unsupported": None}
 

@@ -28,6 +28,7 @@ TEST(ClientEncodingTest, ClassifiesNamesAndAliasesAsPostgresCleansThem) {
       {"UHC", ClientEncoding::embeds_ascii},
       {"JOHAB", ClientEncoding::embeds_ascii},
       {"cp932", ClientEncoding::embeds_ascii},
+      {"SHIFT_JIS_2004", ClientEncoding::embeds_ascii},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(classify_encoding(c.name), c.kind) << c.name;
