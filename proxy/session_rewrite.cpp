@@ -281,7 +281,9 @@ TextRewrite SessionRewrite::refuse_path_change_beside_execute(std::string_view p
 
 TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query, std::string& filled) {
   TextRewrite result = rewrite_text(sql, from_query, filled);
-  if (!reading_usual_ && result &&
+  // A COPY on the data stream is asked even so: a SET before it in its text changes how its
+  // data is read.
+  if (result && (!reading_usual_ || result->copy) &&
       (result->outcome == rewrite::Outcome::rewritten ||
        result->outcome == rewrite::Outcome::unchanged)) [[unlikely]] {
     if (TextRewrite refusal = refuse_unsplicable(sql, *result)) {

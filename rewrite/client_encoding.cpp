@@ -181,12 +181,15 @@ std::optional<std::string> unsplicable_rewrite(const TextReading& reading, std::
                                                const RewriteResult& result,
                                                std::span<const Migration> migrations) {
   if (result.copy && result.copy->format != CopyPlan::Format::binary &&
-      (reading.settings_in_flight || reading.encoding == ClientEncoding::embeds_ascii)) {
-    // The proxy splits the rows into fields itself, by bytes.
+      (reading.settings_in_flight || reading.encoding == ClientEncoding::embeds_ascii ||
+       may_change_reading(sql))) {
+    // The proxy splits the rows into fields itself, by bytes. A SET before the COPY in its own
+    // text has run when the data comes, under the reading the proxy learns only at the end.
     return std::string(
         "the COPY's rows are rewritten on the data stream, which the proxy splits into fields "
         "by their bytes, and client_encoding is one whose characters may hold a delimiter's or "
-        "backslash's byte (or a change of it is not answered yet): use client_encoding UTF8");
+        "backslash's byte (or a change of it is not answered yet, or made in the COPY's own "
+        "text): use client_encoding UTF8, and send a SET of it on its own first");
   }
   if (reading.encoding == ClientEncoding::utf8) {
     return std::nullopt;

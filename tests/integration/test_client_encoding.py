@@ -185,6 +185,27 @@ class ClientEncodingTest(RewriteCase):
         self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "ソ表", "ポx", "ポx")])
 
 
+    def test_copy_after_a_set_of_client_encoding_in_its_own_text_is_refused(self):
+        # The server reads the data in SJIS, the proxy split it as UTF-8: `\x83|` is a
+        # delimiter to it, and N got the third field.
+        with self.raw_session() as conn:
+            conn.send(wire.query("SET client_encoding = 'SJIS'; "
+                                 "COPY users (id, name, status) FROM STDIN (DELIMITER '|')"))
+            refused = wire.errors(conn.read_until_ready())
+            self.assertEqual(refused[0]["C"], "0A000")
+            self.assertIn("own text", refused[0]["M"])
+        self.assertEqual(self.rows("users"), [])
+        with self.raw_session() as conn:
+            conn.send(wire.query("SET client_encoding = 'SJIS'"))
+            conn.read_until_ready()
+            conn.send(wire.query("SET client_encoding = 'UTF8'"))
+            conn.read_until_ready()
+            conn.send(wire.query("RESET client_encoding; "
+                                 "COPY users (id, name, status) FROM STDIN (DELIMITER '|')"))
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+        self.assertEqual(self.rows("users"), [])
+
+
 CAFE = {"name": "cafe", "table": "public.café", "old_column": "statüs", "new_column": "état",
         "writes": "both", "reads": "old", "on_unsupported": None}
 

@@ -158,6 +158,12 @@ TEST(ClientEncodingTest, RefusesRewritesThatSpliceWhatTheServerReadsOtherwise) {
       {reading("UTF8", true, true), rewritten(true), rename(), "data stream"},
       {reading("SJIS"), binary_copy, rename(), nullptr},
       {reading("LATIN1"), rewritten(true), rename(), nullptr},
+      // The SET has run when the COPY's data comes.
+      {reading("UTF8"), rewritten(true), rename(), "data stream",
+       "SET client_encoding = 'SJIS'; COPY notes (id, body) FROM STDIN"},
+      {reading("UTF8"), rewritten(true), rename(), "data stream",
+       "RESET client_encoding; COPY notes (id, body) FROM STDIN"},
+      {reading("UTF8"), rewritten(true), rename(), nullptr, "COPY notes (id, body) FROM STDIN"},
   };
   for (const auto& c : cases) {
     const std::vector<Migration> migrations{c.migration};
