@@ -115,6 +115,9 @@ void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_ba
     reading_.settings_in_flight = false;
     reading_usual_ = reading_.usual();
   }
+  if (reading_readies_ == 0 && status == protocol::TransactionStatus::idle) {
+    reading_changed_in_transaction_ = false;  // every change is answered and nothing can undo it
+  }
   if (!uncommitted_) {
     return;
   }

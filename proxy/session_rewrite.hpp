@@ -126,7 +126,12 @@ class SessionRewrite {
     reading_readies_ = std::max(reading_readies_, answers_before + 1);
     reading_.settings_in_flight = true;
     reading_usual_ = false;
+    reading_changed_in_transaction_ = true;
   }
+  /// A text that may have changed either setting was sent and no ReadyForQuery has shown the
+  /// session idle since: the transaction's end (COMMIT, ROLLBACK, a failed block's end) may
+  /// undo a SET LOCAL or SET in it, so any text may change the reading too.
+  bool reading_changed_in_transaction() const { return reading_changed_in_transaction_; }
 
  private:
   /// Stands in the shape cache for a literal shape whose rewrite did not reproduce a text's.
@@ -238,7 +243,8 @@ class SessionRewrite {
   rewrite::TextReading reading_;
   bool reading_usual_ = true;
   std::size_t reading_readies_ = 0;  // ReadyForQuery until settings_in_flight ends
-  bool non_ascii_names_ = false;     // a migration of the database has a non-ASCII name
+  bool reading_changed_in_transaction_ = false;
+  bool non_ascii_names_ = false;  // a migration of the database has a non-ASCII name
   // Tables made partitions or children of a mapped table in the open transaction: the rules
   // cover them once it ends, and a text naming one before is refused (refuse_new_descendant).
   std::vector<rewrite::NewDescendant> new_descendants_;

@@ -206,6 +206,42 @@ class ClientEncodingTest(RewriteCase):
         self.assertEqual(self.rows("users"), [])
 
 
+    # With standard_conforming_strings off the server reads 'a'' , ' as one string and runs the
+    # UPDATE; on, it is `'a\', '<string>'` and no write.
+    HIDDEN = "SELECT 'a\\' , ' ; UPDATE users SET status = '' WHERE id = 1; SELECT 1 -- '"
+
+    def test_text_sent_before_a_transaction_end_undoing_set_local_is_answered_is_refused(self):
+        self.direct("INSERT INTO users (id, name, status, state) VALUES (1, 'n', 'old', 'old')")
+        for end in ("COMMIT", "ROLLBACK"):
+            with self.raw_session() as conn:
+                conn.send(wire.query("SET standard_conforming_strings = off"))
+                conn.read_until_ready()
+                conn.send(wire.query("BEGIN; SET LOCAL standard_conforming_strings = on"))
+                conn.read_until_ready()
+                conn.send(wire.query(end) + wire.query(self.HIDDEN))
+                self.assertEqual(wire.errors(conn.read_until_ready()), [])
+                self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+        self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "n", "old", "old")])
+
+    def test_text_sent_before_an_execute_of_a_prepared_set_config_is_answered_is_refused(self):
+        self.direct("INSERT INTO users (id, name, status, state) VALUES (1, 'n', 'old', 'old')")
+        prepare = "PREPARE p AS SELECT set_config('standard_conforming_strings', 'off', false)"
+        with self.raw_session() as conn:
+            conn.send(wire.query(prepare))
+            conn.read_until_ready()
+            conn.send(wire.query("EXECUTE p") + wire.query(self.HIDDEN))
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+        with self.raw_session() as conn:  # the same through a protocol Bind of the name
+            conn.send(wire.query(prepare))
+            conn.read_until_ready()
+            conn.send(wire.bind(statement="p") + wire.execute() + wire.sync()
+                      + wire.query(self.HIDDEN))
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+        self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "n", "old", "old")])
+
+
 CAFE = {"name": "cafe", "table": "public.café", "old_column": "statüs", "new_column": "état",
         "writes": "both", "reads": "old", "on_unsupported": None}
 
