@@ -113,9 +113,11 @@ class SessionRewrite {
     reading_.standard_strings = on;
     reading_usual_ = reading_.usual();
   }
+  /// The database's encoding (reported once, at startup): before set_client_encoding.
+  void set_server_encoding(std::string_view name) { server_encoding_.assign(name); }
   /// Follows the session's client_encoding (its ParameterStatus).
   void set_client_encoding(std::string_view name) {
-    reading_.encoding = rewrite::classify_encoding(name);
+    reading_.encoding = rewrite::classify_encoding(name, server_encoding_);
     reading_.encoding_name.assign(name);
     reading_usual_ = reading_.usual();
   }
@@ -244,6 +246,7 @@ class SessionRewrite {
   bool reading_usual_ = true;
   std::size_t reading_readies_ = 0;  // ReadyForQuery until settings_in_flight ends
   bool reading_changed_in_transaction_ = false;
+  std::string server_encoding_ = "UTF8";
   bool non_ascii_names_ = false;  // a migration of the database has a non-ASCII name
   // Tables made partitions or children of a mapped table in the open transaction: the rules
   // cover them once it ends, and a text naming one before is refused (refuse_new_descendant).

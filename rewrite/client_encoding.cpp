@@ -40,7 +40,7 @@ constexpr std::array<std::string_view, 19> kEmbedsAscii = {
 
 constexpr std::array<std::string_view, 3> kReadingWords = {"conforming", "encoding", "set_config"};
 
-constexpr std::array<std::string_view, 3> kUtf8 = {"utf8", "unicode", "sqlascii"};
+constexpr std::array<std::string_view, 2> kUtf8 = {"utf8", "unicode"};
 
 std::string refuse_encoding(const TextReading& reading, std::string_view why) {
   return "client_encoding is " + reading.encoding_name + ", " + std::string(why) +
@@ -118,10 +118,14 @@ bool sets_reading(std::string_view sql) {
 
 }  // namespace
 
-ClientEncoding classify_encoding(std::string_view name) {
+ClientEncoding classify_encoding(std::string_view name, std::string_view server_encoding) {
   const std::string clean = clean_name(name);
+  if (clean == "sqlascii") {
+    // The server converts nothing: it reads the bytes as its own encoding (LATIN1's 'é' is not
+    // the UTF-8 bytes a rewrite splices in).
+    return classify_encoding(server_encoding);
+  }
   if (std::find(kUtf8.begin(), kUtf8.end(), clean) != kUtf8.end()) {
-    // SQL_ASCII: the server converts nothing, so the text's bytes are what it reads.
     return ClientEncoding::utf8;
   }
   if (std::find(kEmbedsAscii.begin(), kEmbedsAscii.end(), clean) != kEmbedsAscii.end()) {

@@ -27,7 +27,8 @@ enum class ClientEncoding : std::uint8_t {
 
 /// The kind of encoding `name` is, as the server reports it (ParameterStatus client_encoding)
 /// or as COPY's ENCODING option and SET client_encoding accept it (any case, aliases).
-ClientEncoding classify_encoding(std::string_view name);
+/// `server_encoding`: the database's, which the server reads a SQL_ASCII client's bytes in.
+ClientEncoding classify_encoding(std::string_view name, std::string_view server_encoding = "UTF8");
 
 /// What the proxy knows of how the server reads the session's texts.
 struct TextReading {

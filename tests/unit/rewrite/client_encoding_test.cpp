@@ -33,6 +33,21 @@ TEST(ClientEncodingTest, ClassifiesNamesAndAliasesAsPostgresCleansThem) {
   for (const auto& c : cases) {
     EXPECT_EQ(classify_encoding(c.name), c.kind) << c.name;
   }
+  // A SQL_ASCII client's bytes are read in the database's encoding.
+  const struct {
+    const char* name;
+    const char* server;
+    ClientEncoding kind;
+  } on_server[] = {
+      {"SQL_ASCII", "UTF8", ClientEncoding::utf8},
+      {"SQL_ASCII", "SQL_ASCII", ClientEncoding::utf8},
+      {"SQL_ASCII", "LATIN1", ClientEncoding::ascii_safe},
+      {"sql-ascii", "EUC_JP", ClientEncoding::ascii_safe},
+      {"LATIN1", "UTF8", ClientEncoding::ascii_safe},
+  };
+  for (const auto& c : on_server) {
+    EXPECT_EQ(classify_encoding(c.name, c.server), c.kind) << c.name << " on " << c.server;
+  }
 }
 
 TextReading reading(const char* encoding, bool standard_strings = true, bool in_flight = false) {
