@@ -277,3 +277,29 @@ class NonAsciiNamesTest(RewriteCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@requires_proxy
+class SqlAsciiOnLatin1DatabaseTest(RewriteCase):
+    """A SQL_ASCII client's bytes are read in the database's encoding: on a LATIN1 database a
+    transform's 'é' spliced as UTF-8 never matched, and N stayed NULL."""
+
+    MIGRATIONS = [{"name": "lat-s", "database": "lat", "table": "public.t5", "old_column": "s",
+                   "new_column": "s2", "writes": "both", "reads": "old",
+                   "to_new": "CASE {value} WHEN 'é' THEN 1 WHEN 'actif' THEN 2 END",
+                   "to_old": "CASE {value} WHEN 1 THEN 'é' WHEN 2 THEN 'actif' END"}]
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("CREATE DATABASE lat ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
+                     "TEMPLATE template0", dbname="postgres")
+        cls.pg.query("CREATE TABLE t5 (id int PRIMARY KEY, s text, s2 int)", dbname="lat")
+
+    def test_write_spliced_with_a_non_ascii_transform_is_refused(self):
+        with self.connect(dbname="lat", client_encoding="SQL_ASCII") as conn:
+            with self.assertRaises(errors.FeatureNotSupported):
+                self.run_bytes(conn, "INSERT INTO t5 (id, s) VALUES (1, 'é')".encode("latin1"))
+        self.assertEqual(self.pg.query("SELECT id, s, s2 FROM t5", dbname="lat"), [])
+
+    def run_bytes(self, conn, text: bytes):
+        return conn.execute(text, prepare=False)
