@@ -16,6 +16,7 @@ namespace switchyard::proxy {
 struct TextSettings {
   bool standard_strings = true;
   std::string client_encoding = "UTF8";
+  std::string server_encoding = "UTF8";
 
   void follow(std::span<const std::byte> body) {
     const auto status = protocol::decode_parameter_status(body);
@@ -26,6 +27,8 @@ struct TextSettings {
       standard_strings = status->value == "on";
     } else if (status->name == "client_encoding") {
       client_encoding.assign(status->value);
+    } else if (status->name == "server_encoding") {
+      server_encoding.assign(status->value);
     }
   }
 };

@@ -160,10 +160,33 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
 void FrontendHandler::note_reading_change(std::string_view sql, Decision decision) {
   // The server reports the new setting only with the answer: texts sent before it arrives (a
   // pipeline, a Query sent before the ReadyForQuery) are read under a setting not known yet.
-  if (decision != Decision::rejected && rewrite_.active() && rewrite::may_change_reading(sql))
-      [[unlikely]] {
+  if (decision != Decision::rejected && rewrite_.active() &&
+      (rewrite_.reading_changed_in_transaction() || rewrite::may_change_reading(sql) ||
+       executes_reading_change(sql))) [[unlikely]] {
     rewrite_.reading_may_change(state_.tracker.outstanding());
   }
+}
+
+bool FrontendHandler::executes_reading_change(std::string_view sql) {
+  if (!rewrite::detail::icontains(sql, "execute")) {
+    return false;
+  }
+  const auto named = rewrite::sql_prepared(sql);
+  return named &&
+         std::any_of(named->executed.begin(), named->executed.end(),
+                     [&](const std::string& name) { return prepared_changes_reading(name); });
+}
+
+bool FrontendHandler::prepared_changes_reading(const std::string& name) {
+  if (const PreparedStatement* stmt = prepared_.find(name);
+      stmt != nullptr && rewrite::may_change_reading(stmt->sql)) {
+    return true;
+  }
+  const auto* known = sql_prepared_.find(name);
+  return known != nullptr &&
+         std::any_of(known->begin(), known->end(), [](const SqlPreparedStatements::Text& text) {
+           return rewrite::may_change_reading(text.text);
+         });
 }
 
 void FrontendHandler::refuse_role_change_beside(std::string_view sql, Decision& decision) {
@@ -942,6 +965,11 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
     at_boundary_housekeeping();
     sent(frame.type);
     return FrameAction::forward;
+  }
+  if (!bind->statement.empty() && rewrite_.active() &&
+      prepared_changes_reading(std::string(bind->statement))) [[unlikely]] {
+    // Its SET or set_config runs now, not at its Parse.
+    rewrite_.reading_may_change(state_.tracker.outstanding());
   }
   PreparedStatement* stmt = nullptr;
   if (auto action = prepare_if_stale(bind->statement, stmt, out)) {

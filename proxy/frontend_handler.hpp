@@ -140,6 +140,10 @@ class FrontendHandler {
   /// A text sent that may change standard_conforming_strings or client_encoding: the rewrite
   /// treats both as unknown until its answer.
   void note_reading_change(std::string_view sql, Decision decision);
+  /// The text EXECUTEs a statement prepared earlier whose text may change either setting.
+  bool executes_reading_change(std::string_view sql);
+  /// The statement prepared as `name` (protocol or SQL PREPARE) may change either setting.
+  bool prepared_changes_reading(const std::string& name);
   /// A text of several statements that changes the role while "$user" is in the path and may
   /// name a mapped table: the rewrite resolved its names under the role before. Refused (turns
   /// `decision` into rejected) or, under passthrough, logged and counted.

@@ -615,6 +615,7 @@ awaitable<void> Session::relay() {
   SessionRewrite rewrite(*state_, metrics_, off_thread_, user_, database_, std::move(search_path_));
   rewrite.set_snapshot(snapshot_);
   rewrite.set_standard_strings(text_settings_.standard_strings);
+  rewrite.set_server_encoding(text_settings_.server_encoding);
   rewrite.set_client_encoding(text_settings_.client_encoding);
   FrontendHandler frontend(relay_, metrics_, rewrite, id_, database_);
   BackendHandler backend(relay_, metrics_, rewrite);

@@ -115,6 +115,9 @@ void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_ba
     reading_.settings_in_flight = false;
     reading_usual_ = reading_.usual();
   }
+  if (reading_readies_ == 0 && status == protocol::TransactionStatus::idle) {
+    reading_changed_in_transaction_ = false;  // every change is answered and nothing can undo it
+  }
   if (!uncommitted_) {
     return;
   }
@@ -281,7 +284,9 @@ TextRewrite SessionRewrite::refuse_path_change_beside_execute(std::string_view p
 
 TextRewrite SessionRewrite::rewrite(std::string_view sql, bool from_query, std::string& filled) {
   TextRewrite result = rewrite_text(sql, from_query, filled);
-  if (!reading_usual_ && result &&
+  // A COPY on the data stream is asked even so: a SET before it in its text changes how its
+  // data is read.
+  if (result && (!reading_usual_ || result->copy) &&
       (result->outcome == rewrite::Outcome::rewritten ||
        result->outcome == rewrite::Outcome::unchanged)) [[unlikely]] {
     if (TextRewrite refusal = refuse_unsplicable(sql, *result)) {

@@ -113,9 +113,11 @@ class SessionRewrite {
     reading_.standard_strings = on;
     reading_usual_ = reading_.usual();
   }
+  /// The database's encoding (reported once, at startup): before set_client_encoding.
+  void set_server_encoding(std::string_view name) { server_encoding_.assign(name); }
   /// Follows the session's client_encoding (its ParameterStatus).
   void set_client_encoding(std::string_view name) {
-    reading_.encoding = rewrite::classify_encoding(name);
+    reading_.encoding = rewrite::classify_encoding(name, server_encoding_);
     reading_.encoding_name.assign(name);
     reading_usual_ = reading_.usual();
   }
@@ -126,7 +128,12 @@ class SessionRewrite {
     reading_readies_ = std::max(reading_readies_, answers_before + 1);
     reading_.settings_in_flight = true;
     reading_usual_ = false;
+    reading_changed_in_transaction_ = true;
   }
+  /// A text that may have changed either setting was sent and no ReadyForQuery has shown the
+  /// session idle since: the transaction's end (COMMIT, ROLLBACK, a failed block's end) may
+  /// undo a SET LOCAL or SET in it, so any text may change the reading too.
+  bool reading_changed_in_transaction() const { return reading_changed_in_transaction_; }
 
  private:
   /// Stands in the shape cache for a literal shape whose rewrite did not reproduce a text's.
@@ -238,7 +245,9 @@ class SessionRewrite {
   rewrite::TextReading reading_;
   bool reading_usual_ = true;
   std::size_t reading_readies_ = 0;  // ReadyForQuery until settings_in_flight ends
-  bool non_ascii_names_ = false;     // a migration of the database has a non-ASCII name
+  bool reading_changed_in_transaction_ = false;
+  std::string server_encoding_ = "UTF8";
+  bool non_ascii_names_ = false;  // a migration of the database has a non-ASCII name
   // Tables made partitions or children of a mapped table in the open transaction: the rules
   // cover them once it ends, and a text naming one before is refused (refuse_new_descendant).
   std::vector<rewrite::NewDescendant> new_descendants_;

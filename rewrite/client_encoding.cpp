@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <vector>
 
 #include "rewrite/pg_query_handles.hpp"
 #include "rewrite/sql_text.hpp"
@@ -32,14 +33,14 @@ std::string clean_name(std::string_view name) {
 
 // The names and aliases of the client-only encodings that embed ASCII bytes in characters
 // (src/common/encnames.c).
-constexpr std::array<std::string_view, 18> kEmbedsAscii = {
-    "sjis",  "shiftjis", "mskanji",    "win932", "windows932", "cp932",
-    "big5",  "win950",   "windows950", "gbk",    "win936",     "windows936",
-    "cp936", "gb18030",  "uhc",        "win949", "windows949", "johab"};
+constexpr std::array<std::string_view, 19> kEmbedsAscii = {
+    "sjis",    "shiftjis", "shiftjis2004", "mskanji",    "win932", "windows932", "cp932",
+    "big5",    "win950",   "windows950",   "gbk",        "win936", "windows936", "cp936",
+    "gb18030", "uhc",      "win949",       "windows949", "johab"};
 
 constexpr std::array<std::string_view, 3> kReadingWords = {"conforming", "encoding", "set_config"};
 
-constexpr std::array<std::string_view, 3> kUtf8 = {"utf8", "unicode", "sqlascii"};
+constexpr std::array<std::string_view, 2> kUtf8 = {"utf8", "unicode"};
 
 std::string refuse_encoding(const TextReading& reading, std::string_view why) {
   return "client_encoding is " + reading.encoding_name + ", " + std::string(why) +
@@ -71,12 +72,60 @@ bool spliced_text_non_ascii(const Migration& m) {
          high_byte(m.new_collation);
 }
 
+// Whether a statement of `sql` sets either setting: SET (SESSION|LOCAL) of it or NAMES, RESET
+// of it or ALL, DISCARD ALL, a set_config(...) call anywhere, or a DO block (whose body may
+// do any of these). A text the scanner rejects counts: the server may read it otherwise.
+bool sets_reading(std::string_view sql) {
+  const std::vector<detail::Token> tokens = detail::scan_tokens(std::string(sql));
+  if (tokens.empty()) {
+    return true;
+  }
+  auto is = [&](std::size_t i, std::string_view word) {
+    if (i >= tokens.size() || tokens[i].kind == PG_QUERY__TOKEN__SCONST) {
+      return false;
+    }
+    std::string_view token = sql.substr(static_cast<std::size_t>(tokens[i].start),
+                                        static_cast<std::size_t>(tokens[i].end - tokens[i].start));
+    if (token.size() >= 2 && token.front() == '"' && token.back() == '"') {
+      token = token.substr(1, token.size() - 2);
+    }
+    return detail::iequals(token, word);
+  };
+  auto names_setting = [&](std::size_t i) {
+    return is(i, "client_encoding") || is(i, "standard_conforming_strings");
+  };
+  bool statement_start = true;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (is(i, ";")) {
+      statement_start = true;
+      continue;
+    }
+    if (statement_start) {
+      statement_start = false;
+      const std::size_t n = i + 1 + ((is(i + 1, "session") || is(i + 1, "local")) ? 1 : 0);
+      if ((is(i, "set") && (names_setting(n) || is(n, "names"))) ||
+          (is(i, "reset") && (names_setting(i + 1) || is(i + 1, "all"))) ||
+          (is(i, "discard") && is(i + 1, "all")) || is(i, "do")) {
+        return true;
+      }
+    }
+    if (is(i, "set_config") && is(i + 1, "(")) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
-ClientEncoding classify_encoding(std::string_view name) {
+ClientEncoding classify_encoding(std::string_view name, std::string_view server_encoding) {
   const std::string clean = clean_name(name);
+  if (clean == "sqlascii") {
+    // The server converts nothing: it reads the bytes as its own encoding (LATIN1's 'é' is not
+    // the UTF-8 bytes a rewrite splices in).
+    return classify_encoding(server_encoding);
+  }
   if (std::find(kUtf8.begin(), kUtf8.end(), clean) != kUtf8.end()) {
-    // SQL_ASCII: the server converts nothing, so the text's bytes are what it reads.
     return ClientEncoding::utf8;
   }
   if (std::find(kEmbedsAscii.begin(), kEmbedsAscii.end(), clean) != kEmbedsAscii.end()) {
@@ -136,12 +185,15 @@ std::optional<std::string> unsplicable_rewrite(const TextReading& reading, std::
                                                const RewriteResult& result,
                                                std::span<const Migration> migrations) {
   if (result.copy && result.copy->format != CopyPlan::Format::binary &&
-      (reading.settings_in_flight || reading.encoding == ClientEncoding::embeds_ascii)) {
-    // The proxy splits the rows into fields itself, by bytes.
+      (reading.settings_in_flight || reading.encoding == ClientEncoding::embeds_ascii ||
+       may_change_reading(sql))) {
+    // The proxy splits the rows into fields itself, by bytes. A SET before the COPY in its own
+    // text has run when the data comes, under the reading the proxy learns only at the end.
     return std::string(
         "the COPY's rows are rewritten on the data stream, which the proxy splits into fields "
         "by their bytes, and client_encoding is one whose characters may hold a delimiter's or "
-        "backslash's byte (or a change of it is not answered yet): use client_encoding UTF8");
+        "backslash's byte (or a change of it is not answered yet, or made in the COPY's own "
+        "text): use client_encoding UTF8, and send a SET of it on its own first");
   }
   if (reading.encoding == ClientEncoding::utf8) {
     return std::nullopt;
@@ -174,7 +226,8 @@ bool may_change_reading(std::string_view sql) {
     return false;
   }
   // standard_conforming_strings, client_encoding and set_config all end a word in "g": every
-  // text is asked, so the look is a memchr per case of it.
+  // text is asked, so the look is a memchr per case of it, and the scan below (which tells a
+  // SET from a column named content_encoding) runs only for a text that has one of the words.
   auto ends_word_at = [sql](std::size_t g) {
     const std::string_view before = sql.substr(0, g + 1);
     return std::any_of(kReadingWords.begin(), kReadingWords.end(), [&](std::string_view word) {
@@ -187,19 +240,15 @@ bool may_change_reading(std::string_view sql) {
          at != nullptr;) {
       const auto i = static_cast<std::size_t>(at - sql.data());
       if (ends_word_at(i)) {
-        return true;
+        return sets_reading(sql);
       }
       at = static_cast<const char*>(std::memchr(at + 1, g, sql.size() - i - 1));
     }
   }
   // SET NAMES; RESET ALL and DISCARD ALL reset standard_conforming_strings.
-  if (const auto verb = detail::sole_statement_verb(sql); verb && !detail::iequals(*verb, "set") &&
-                                                          !detail::iequals(*verb, "reset") &&
-                                                          !detail::iequals(*verb, "discard")) {
-    return false;
-  }
-  return detail::icontains(sql, "names") || detail::icontains(sql, "reset") ||
-         detail::icontains(sql, "discard");
+  return (detail::icontains(sql, "names") || detail::icontains(sql, "reset") ||
+          detail::icontains(sql, "discard")) &&
+         sets_reading(sql);
 }
 
 }  // namespace switchyard::rewrite

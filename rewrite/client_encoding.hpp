@@ -19,14 +19,16 @@ enum class ClientEncoding : std::uint8_t {
   /// Every byte of a non-ASCII character is >= 0x80 (LATIN1, WIN1252, EUC_JP, ...): the text's
   /// structure reads alike, but a non-ASCII character's bytes are not UTF-8's.
   ascii_safe,
-  /// SJIS, BIG5, GBK, GB18030, UHC, JOHAB: a character's second byte may be an ASCII byte (0x5C
+  /// SJIS, SHIFT_JIS_2004, BIG5, GBK, GB18030, UHC, JOHAB: a character's second byte may be an
+  /// ASCII byte (0x5C
   /// is a backslash, 0x7C a `|`), so even the text's structure may read otherwise.
   embeds_ascii,
 };
 
 /// The kind of encoding `name` is, as the server reports it (ParameterStatus client_encoding)
 /// or as COPY's ENCODING option and SET client_encoding accept it (any case, aliases).
-ClientEncoding classify_encoding(std::string_view name);
+/// `server_encoding`: the database's, which the server reads a SQL_ASCII client's bytes in.
+ClientEncoding classify_encoding(std::string_view name, std::string_view server_encoding = "UTF8");
 
 /// What the proxy knows of how the server reads the session's texts.
 struct TextReading {

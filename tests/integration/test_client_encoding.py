@@ -161,6 +161,87 @@ class ClientEncodingTest(RewriteCase):
         self.assertEqual(self.rows("users"), [])
 
 
+    def test_pipelined_text_naming_an_encoding_column_is_no_setting_change(self):
+        # An alias content_encoding (or a comment with the words) counted as a SET in flight:
+        # the next pipelined non-ASCII write was refused.
+        with self.connect() as conn:
+            with conn.pipeline():
+                conn.execute("SELECT 'gzip' AS content_encoding /* conforming */")
+                conn.execute("INSERT INTO users (id, status) VALUES (%s, 'café')", (1,))
+        self.assertEqual(self.rows("users"), [(1, "café", "café")])
+
+
+    def test_shift_jis_2004_is_read_as_sjis_is(self):
+        # ソ is 83 5C in SHIFT_JIS_2004 too: read as ASCII-safe, N landed in the server's comment.
+        with self.connect(client_encoding="SHIFT_JIS_2004") as conn:
+            with self.assertRaises(errors.FeatureNotSupported):
+                self.run_bytes(conn, "UPDATE users SET status = E'ソ' WHERE id = 1 -- '"
+                               .encode("shift_jis_2004"))
+        # COPY ... (ENCODING 'SHIFT_JIS_2004') is staged: the server splits the converted rows.
+        with self.connect() as conn:
+            with conn.cursor().copy("COPY users (id, name, status) FROM STDIN "
+                                    "(DELIMITER '|', ENCODING 'SHIFT_JIS_2004')") as copy:
+                copy.write("1|ソ表|ポx\n".encode("shift_jis_2004"))
+        self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "ソ表", "ポx", "ポx")])
+
+
+    def test_copy_after_a_set_of_client_encoding_in_its_own_text_is_refused(self):
+        # The server reads the data in SJIS, the proxy split it as UTF-8: `\x83|` is a
+        # delimiter to it, and N got the third field.
+        with self.raw_session() as conn:
+            conn.send(wire.query("SET client_encoding = 'SJIS'; "
+                                 "COPY users (id, name, status) FROM STDIN (DELIMITER '|')"))
+            refused = wire.errors(conn.read_until_ready())
+            self.assertEqual(refused[0]["C"], "0A000")
+            self.assertIn("own text", refused[0]["M"])
+        self.assertEqual(self.rows("users"), [])
+        with self.raw_session() as conn:
+            conn.send(wire.query("SET client_encoding = 'SJIS'"))
+            conn.read_until_ready()
+            conn.send(wire.query("SET client_encoding = 'UTF8'"))
+            conn.read_until_ready()
+            conn.send(wire.query("RESET client_encoding; "
+                                 "COPY users (id, name, status) FROM STDIN (DELIMITER '|')"))
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+        self.assertEqual(self.rows("users"), [])
+
+
+    # With standard_conforming_strings off the server reads 'a'' , ' as one string and runs the
+    # UPDATE; on, it is `'a\', '<string>'` and no write.
+    HIDDEN = "SELECT 'a\\' , ' ; UPDATE users SET status = '' WHERE id = 1; SELECT 1 -- '"
+
+    def test_text_sent_before_a_transaction_end_undoing_set_local_is_answered_is_refused(self):
+        self.direct("INSERT INTO users (id, name, status, state) VALUES (1, 'n', 'old', 'old')")
+        for end in ("COMMIT", "ROLLBACK"):
+            with self.raw_session() as conn:
+                conn.send(wire.query("SET standard_conforming_strings = off"))
+                conn.read_until_ready()
+                conn.send(wire.query("BEGIN; SET LOCAL standard_conforming_strings = on"))
+                conn.read_until_ready()
+                conn.send(wire.query(end) + wire.query(self.HIDDEN))
+                self.assertEqual(wire.errors(conn.read_until_ready()), [])
+                self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+        self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "n", "old", "old")])
+
+    def test_text_sent_before_an_execute_of_a_prepared_set_config_is_answered_is_refused(self):
+        self.direct("INSERT INTO users (id, name, status, state) VALUES (1, 'n', 'old', 'old')")
+        prepare = "PREPARE p AS SELECT set_config('standard_conforming_strings', 'off', false)"
+        with self.raw_session() as conn:
+            conn.send(wire.query(prepare))
+            conn.read_until_ready()
+            conn.send(wire.query("EXECUTE p") + wire.query(self.HIDDEN))
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+        with self.raw_session() as conn:  # the same through a protocol Bind of the name
+            conn.send(wire.query(prepare))
+            conn.read_until_ready()
+            conn.send(wire.bind(statement="p") + wire.execute() + wire.sync()
+                      + wire.query(self.HIDDEN))
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+        self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "n", "old", "old")])
+
+
 CAFE = {"name": "cafe", "table": "public.café", "old_column": "statüs", "new_column": "état",
         "writes": "both", "reads": "old", "on_unsupported": None}
 
@@ -196,3 +277,29 @@ class NonAsciiNamesTest(RewriteCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@requires_proxy
+class SqlAsciiOnLatin1DatabaseTest(RewriteCase):
+    """A SQL_ASCII client's bytes are read in the database's encoding: on a LATIN1 database a
+    transform's 'é' spliced as UTF-8 never matched, and N stayed NULL."""
+
+    MIGRATIONS = [{"name": "lat-s", "database": "lat", "table": "public.t5", "old_column": "s",
+                   "new_column": "s2", "writes": "both", "reads": "old",
+                   "to_new": "CASE {value} WHEN 'é' THEN 1 WHEN 'actif' THEN 2 END",
+                   "to_old": "CASE {value} WHEN 1 THEN 'é' WHEN 2 THEN 'actif' END"}]
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("CREATE DATABASE lat ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
+                     "TEMPLATE template0", dbname="postgres")
+        cls.pg.query("CREATE TABLE t5 (id int PRIMARY KEY, s text, s2 int)", dbname="lat")
+
+    def test_write_spliced_with_a_non_ascii_transform_is_refused(self):
+        with self.connect(dbname="lat", client_encoding="SQL_ASCII") as conn:
+            with self.assertRaises(errors.FeatureNotSupported):
+                self.run_bytes(conn, "INSERT INTO t5 (id, s) VALUES (1, 'é')".encode("latin1"))
+        self.assertEqual(self.pg.query("SELECT id, s, s2 FROM t5", dbname="lat"), [])
+
+    def run_bytes(self, conn, text: bytes):
+        return conn.execute(text, prepare=False)

@@ -28,9 +28,25 @@ TEST(ClientEncodingTest, ClassifiesNamesAndAliasesAsPostgresCleansThem) {
       {"UHC", ClientEncoding::embeds_ascii},
       {"JOHAB", ClientEncoding::embeds_ascii},
       {"cp932", ClientEncoding::embeds_ascii},
+      {"SHIFT_JIS_2004", ClientEncoding::embeds_ascii},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(classify_encoding(c.name), c.kind) << c.name;
+  }
+  // A SQL_ASCII client's bytes are read in the database's encoding.
+  const struct {
+    const char* name;
+    const char* server;
+    ClientEncoding kind;
+  } on_server[] = {
+      {"SQL_ASCII", "UTF8", ClientEncoding::utf8},
+      {"SQL_ASCII", "SQL_ASCII", ClientEncoding::utf8},
+      {"SQL_ASCII", "LATIN1", ClientEncoding::ascii_safe},
+      {"sql-ascii", "EUC_JP", ClientEncoding::ascii_safe},
+      {"LATIN1", "UTF8", ClientEncoding::ascii_safe},
+  };
+  for (const auto& c : on_server) {
+    EXPECT_EQ(classify_encoding(c.name, c.server), c.kind) << c.name << " on " << c.server;
   }
 }
 
@@ -157,6 +173,12 @@ TEST(ClientEncodingTest, RefusesRewritesThatSpliceWhatTheServerReadsOtherwise) {
       {reading("UTF8", true, true), rewritten(true), rename(), "data stream"},
       {reading("SJIS"), binary_copy, rename(), nullptr},
       {reading("LATIN1"), rewritten(true), rename(), nullptr},
+      // The SET has run when the COPY's data comes.
+      {reading("UTF8"), rewritten(true), rename(), "data stream",
+       "SET client_encoding = 'SJIS'; COPY notes (id, body) FROM STDIN"},
+      {reading("UTF8"), rewritten(true), rename(), "data stream",
+       "RESET client_encoding; COPY notes (id, body) FROM STDIN"},
+      {reading("UTF8"), rewritten(true), rename(), nullptr, "COPY notes (id, body) FROM STDIN"},
   };
   for (const auto& c : cases) {
     const std::vector<Migration> migrations{c.migration};
@@ -188,6 +210,15 @@ TEST(ClientEncodingTest, TellsTextsThatMayChangeHowTheServerReads) {
       {"SET search_path = app", false},
       {"SELECT names FROM notes", false},
       {"UPDATE notes SET body = 'long string' WHERE id = 1", false},
+      // A column, an alias, a comment or a string with the words sets nothing.
+      {"SELECT 'gzip' AS content_encoding", false},
+      {"SELECT 1 AS x /* conforming */", false},
+      {"UPDATE files SET encoding = 'gzip', names = 'x' WHERE id = 1", false},
+      {"SELECT 'set_config(' FROM t -- reset all", false},
+      {"SELECT 1; reset client_encoding", true},
+      {"begin; set session \"client_encoding\" = 'SJIS'", true},
+      {"SELECT pg_catalog.set_config ('client_encoding', 'SJIS', false)", true},
+      {"DO $$ BEGIN PERFORM set_config('client_encoding', 'SJIS', false); END $$", true},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(may_change_reading(c.sql), c.may) << c.sql;
