@@ -103,8 +103,10 @@ FrameAction BackendHandler::tell_error(const protocol::Frame& frame, protocol::M
       continue;
     }
     // A position the client's text has no counterpart for is left out, as Postgres leaves it
-    // out of errors that have none.
-    if (const auto told = told_position(position, shift, rewritten ? &text : nullptr)) {
+    // out of errors that have none; so is one into a staging statement the client never sent.
+    const auto told =
+        staged_because ? std::nullopt : told_position(position, shift, rewritten ? &text : nullptr);
+    if (told) {
       changed = *told != position;
       value = std::to_string(*told);
     } else {
