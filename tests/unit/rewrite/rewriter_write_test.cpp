@@ -136,7 +136,7 @@ TEST(InsertRuleTest, AnErrorInAMovedValueIsToldWhereTheClientWroteIt) {
         return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
       }));
     };
-    const auto told = original_position(r.positions, chars(r.sql, r.sql.find(token)) + 1);
+    const auto told = original_position(r.positions, r.sql, chars(r.sql, r.sql.find(token)) + 1);
     EXPECT_EQ(told, chars(text, text.find(token)) + 1) << r.sql;
   }
 }
