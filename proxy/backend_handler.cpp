@@ -47,7 +47,8 @@ FrameAction BackendHandler::copy_in_as_sent(const protocol::Frame& frame,
 
 std::optional<std::uint32_t> BackendHandler::told_position(std::uint32_t position,
                                                            std::uint32_t shift,
-                                                           const RewrittenText* text) {
+                                                           const RewrittenText* text,
+                                                           rewrite::CharacterCount count) {
   if (position <= shift) {
     return position;  // in the statements put in front: told as the server gave it
   }
@@ -61,9 +62,9 @@ std::optional<std::uint32_t> BackendHandler::told_position(std::uint32_t positio
   }
   if (!text->shaped_original.empty()) {
     return rewrite::shaped_original_position(rewrite->positions, rewrite->sql,
-                                             text->shaped_original, position);
+                                             text->shaped_original, position, count);
   }
-  return rewrite::original_position(rewrite->positions, position);
+  return rewrite::original_position(rewrite->positions, rewrite->sql, position, count);
 }
 
 void BackendHandler::explain_staging(protocol::Notice& notice, const std::string& because) {
@@ -103,8 +104,11 @@ FrameAction BackendHandler::tell_error(const protocol::Frame& frame, protocol::M
       continue;
     }
     // A position the client's text has no counterpart for is left out, as Postgres leaves it
-    // out of errors that have none.
-    if (const auto told = told_position(position, shift, rewritten ? &text : nullptr)) {
+    // out of errors that have none; so is one into a staging statement the client never sent.
+    const auto told = staged_because
+                          ? std::nullopt
+                          : told_position(position, shift, rewritten ? &text : nullptr, counting_);
+    if (told) {
       changed = *told != position;
       value = std::to_string(*told);
     } else {

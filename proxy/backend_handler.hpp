@@ -8,6 +8,7 @@
 #include "proxy/pump.hpp"
 #include "proxy/relay_state.hpp"
 #include "proxy/session_rewrite.hpp"
+#include "rewrite/position_map.hpp"
 
 namespace switchyard::proxy {
 
@@ -46,6 +47,12 @@ class BackendHandler {
     if (state_.block_generation != 0) {
       metrics_.open_transactions.ended(state_.block_generation);
     }
+  }
+
+  /// The session's encodings at startup, which decide how an error's position counts.
+  void set_encodings(const TextSettings& settings) {
+    server_encoding_ = settings.server_encoding;
+    counting_ = rewrite::character_count(settings.client_encoding, server_encoding_);
   }
 
   /// After ReadyForQuery the server sends nothing until the client sends again (apart from
@@ -171,6 +178,7 @@ class BackendHandler {
       rewrite_.set_standard_strings(status->value == "on");
     } else if (status->name == "client_encoding") {
       rewrite_.set_client_encoding(status->value);
+      counting_ = rewrite::character_count(status->value, server_encoding_);
     }
   }
   // Returns true when the reply answers a message Switchyard injected.
@@ -236,7 +244,8 @@ class BackendHandler {
   FrameAction tell_error(const protocol::Frame& frame, protocol::MessageWriter& out);
   // For tell_error: `position` in the client's text, nullopt where it has none.
   static std::optional<std::uint32_t> told_position(std::uint32_t position, std::uint32_t shift,
-                                                    const RewrittenText* text);
+                                                    const RewrittenText* text,
+                                                    rewrite::CharacterCount count);
   // For tell_error: the error of the statement that creates a staged COPY's temporary table
   // said as the COPY's.
   static void explain_staging(protocol::Notice& notice, const std::string& because);
@@ -311,6 +320,9 @@ class BackendHandler {
   bool error_rewritten_ = false;
   // Why the COPY whose staging table the error at hand failed to create is staged.
   std::shared_ptr<const std::string> staged_because_;
+  // How the server counts an error's position in this session's text (set_encodings).
+  std::string server_encoding_ = "UTF8";
+  rewrite::CharacterCount counting_ = rewrite::CharacterCount::utf8;
 };
 
 }  // namespace switchyard::proxy

@@ -619,6 +619,7 @@ awaitable<void> Session::relay() {
   rewrite.set_client_encoding(text_settings_.client_encoding);
   FrontendHandler frontend(relay_, metrics_, rewrite, id_, database_);
   BackendHandler backend(relay_, metrics_, rewrite);
+  backend.set_encodings(text_settings_);
   std::vector<std::byte> client_leftover(client_reader_.leftover().begin(),
                                          client_reader_.leftover().end());
   std::vector<std::byte> upstream_leftover(upstream_reader_.leftover().begin(),

@@ -560,6 +560,7 @@ void Analyzer::insert_edits(const Migration* m, WriteOp op, int io, int in,
   // Values.
   bool changed = op != WriteOp::none;
   std::vector<std::string> ctes;
+  std::vector<std::pair<int, int>> moved;  // the values moved into them, as rendered
   for (size_t r = 0; ok && r < site.rows.size(); ++r) {
     const auto& row = site.rows[r];
     // A DEFAULT beside the other column's value writes that value alone, row by row: the
@@ -598,6 +599,8 @@ void Analyzer::insert_edits(const Migration* m, WriteOp op, int io, int in,
         const std::string v = name + ".v";
         ctes.push_back(name + " AS MATERIALIZED (SELECT " +
                        edits_.render(row[src].begin, row[src].end) + " AS v)");
+        const auto value = edits_.take_rendered();
+        moved.insert(moved.end(), value.begin(), value.end());
         ok = edits_.replace(row[src].begin, row[src].end, "(SELECT " + v + " FROM " + name + ")") &&
              place("(SELECT " + transformed_write(m, row_op, v, false) + " FROM " + name + ")");
         continue;
@@ -623,6 +626,8 @@ void Analyzer::insert_edits(const Migration* m, WriteOp op, int io, int in,
     for (size_t i = 0; i < ctes.size(); ++i) {
       with += (i == 0 ? "" : ", ") + ctes[i];
     }
+    // An error inside a moved value is told where the client wrote it.
+    edits_.add_rendered(moved);
     ok = edits_.insert(site.cte_at, with + " ");
   }
   if (!ok) {

@@ -1,6 +1,7 @@
 #include "rewrite/position_map.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -8,66 +9,114 @@
 
 namespace switchyard::rewrite {
 
-std::optional<std::uint32_t> original_position(const PositionMap& map, std::uint32_t position) {
+namespace {
+
+bool starts_character(char c, CharacterCount count) {
+  return count != CharacterCount::utf8 || (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+}
+
+std::uint32_t characters(std::string_view text, CharacterCount count) {
+  return static_cast<std::uint32_t>(
+      std::count_if(text.begin(), text.end(), [&](char c) { return starts_character(c, count); }));
+}
+
+bool ascii(std::string_view text) {
+  return std::none_of(text.begin(), text.end(),
+                      [](char c) { return (static_cast<unsigned char>(c) & 0x80) != 0; });
+}
+
+// The byte offset in `text` of character `index` (its end for the one past the last); nullopt
+// past that.
+std::optional<std::size_t> byte_of(std::string_view text, std::uint32_t index,
+                                   CharacterCount count) {
+  std::uint32_t seen = 0;
+  for (std::size_t byte = 0; byte < text.size(); ++byte) {
+    if (starts_character(text[byte], count) && seen++ == index) {
+      return byte;
+    }
+  }
+  return seen == index ? std::optional<std::size_t>(text.size()) : std::nullopt;
+}
+
+}  // namespace
+
+CharacterCount character_count(std::string_view client_encoding, std::string_view server_encoding) {
+  // Postgres reports encodings by their canonical names (pg_enc2name_tbl).
+  static constexpr std::array<std::string_view, 25> kSingleByte = {
+      "SQL_ASCII", "LATIN1",     "LATIN2",     "LATIN3",    "LATIN4",  "LATIN5",  "LATIN6",
+      "LATIN7",    "LATIN8",     "LATIN9",     "LATIN10",   "WIN1250", "WIN1251", "WIN1252",
+      "WIN1253",   "WIN1254",    "WIN1255",    "WIN1256",   "WIN1257", "WIN1258", "WIN866",
+      "WIN874",    "ISO_8859_5", "ISO_8859_6", "ISO_8859_7"};
+  static constexpr std::array<std::string_view, 3> kMoreSingleByte = {"ISO_8859_8", "KOI8R",
+                                                                      "KOI8U"};
+  auto of = [&](std::string_view name) {
+    if (name == "UTF8") {
+      return CharacterCount::utf8;
+    }
+    const bool single =
+        std::find(kSingleByte.begin(), kSingleByte.end(), name) != kSingleByte.end() ||
+        std::find(kMoreSingleByte.begin(), kMoreSingleByte.end(), name) != kMoreSingleByte.end();
+    return single ? CharacterCount::bytes : CharacterCount::ascii_only;
+  };
+  if (server_encoding == "SQL_ASCII") {
+    return CharacterCount::bytes;
+  }
+  return of(client_encoding == "SQL_ASCII" ? server_encoding : client_encoding);
+}
+
+std::optional<std::uint32_t> original_position(const PositionMap& map, std::string_view rewritten,
+                                               std::uint32_t position, CharacterCount count) {
   if (map.spans.empty() || position == 0) {
     return std::nullopt;
   }
-  const std::uint32_t at = position - 1;
+  if (count == CharacterCount::ascii_only) {
+    if (map.original_length != map.original_bytes || !ascii(rewritten)) {
+      return std::nullopt;
+    }
+    count = CharacterCount::bytes;
+  }
+  const auto at = byte_of(rewritten, position - 1, count);
+  if (!at) {
+    return std::nullopt;
+  }
   auto next = std::upper_bound(
-      map.spans.begin(), map.spans.end(), at,
-      [](std::uint32_t p, const PositionMap::Span& s) { return p < s.rewritten_begin; });
+      map.spans.begin(), map.spans.end(), *at,
+      [](std::size_t p, const PositionMap::Span& s) { return p < s.rewritten_begin; });
   if (next == map.spans.begin()) {
     return std::nullopt;
   }
   const PositionMap::Span& span = *std::prev(next);
-  const std::uint32_t original =
-      span.original_begin + (span.verbatim ? at - span.rewritten_begin : 0);
+  const bool bytes = count == CharacterCount::bytes;
+  std::uint32_t original = bytes ? span.original_byte : span.original_begin;
+  if (span.verbatim) {
+    original +=
+        characters(rewritten.substr(span.rewritten_begin, *at - span.rewritten_begin), count);
+  }
   // The end of the text is a position too (Postgres points there at an unexpected end).
-  if (original > map.original_length) {
+  if (original > (bytes ? map.original_bytes : map.original_length)) {
     return std::nullopt;
   }
   return original + 1;
 }
 
-namespace {
-
-// Character offsets of the byte offsets `sorted` (ascending) in `text`, in place.
-template <typename Get>
-void count_characters(std::string_view text, std::vector<PositionMap::Span>& spans, Get get) {
-  std::vector<std::uint32_t*> offsets;
-  offsets.reserve(spans.size());
-  for (PositionMap::Span& s : spans) {
-    offsets.push_back(&get(s));
-  }
-  std::stable_sort(offsets.begin(), offsets.end(),
-                   [](const std::uint32_t* a, const std::uint32_t* b) { return *a < *b; });
-  std::size_t byte = 0;
-  std::uint32_t characters = 0;
-  for (std::uint32_t* offset : offsets) {
-    const std::size_t target = std::min<std::size_t>(*offset, text.size());
-    for (; byte < target; ++byte) {
-      characters += (static_cast<unsigned char>(text[byte]) & 0xC0) != 0x80 ? 1 : 0;
-    }
-    *offset = characters;
-  }
-}
-
-}  // namespace
-
 std::optional<std::uint32_t> shaped_original_position(const PositionMap& key_map,
                                                       std::string_view rewritten_key,
                                                       std::string_view original,
-                                                      std::uint32_t position) {
+                                                      std::uint32_t position,
+                                                      CharacterCount count) {
   const auto shape = literal_shape(original);
   const auto filled = LiteralTemplate::parse(rewritten_key);
   const auto key = shape ? LiteralTemplate::parse(shape->key) : std::nullopt;
   if (!shape || !filled || !key || position == 0) {
     return std::nullopt;
   }
-  auto chars = [](std::string_view s) {
-    return static_cast<std::uint32_t>(std::count_if(
-        s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-  };
+  if (count == CharacterCount::ascii_only) {
+    if (!ascii(original) || !ascii(rewritten_key)) {
+      return std::nullopt;
+    }
+    count = CharacterCount::bytes;
+  }
+  auto chars = [&](std::string_view s) { return characters(s, count); };
   std::vector<std::uint32_t> literal_start;  // in characters of `original`
   std::vector<std::uint32_t> literal_chars;
   for (std::string_view literal : shape->literals) {
@@ -103,7 +152,7 @@ std::optional<std::uint32_t> shaped_original_position(const PositionMap& key_map
   if (!key_rewrite_char) {
     key_rewrite_char = in_key_rewrite + (target - in_filled);
   }
-  const auto in_key = original_position(key_map, *key_rewrite_char + 1);
+  const auto in_key = original_position(key_map, rewritten_key, *key_rewrite_char + 1, count);
   if (!in_key) {
     return std::nullopt;
   }
@@ -132,15 +181,26 @@ std::optional<std::uint32_t> shaped_original_position(const PositionMap& key_map
   return static_cast<std::uint32_t>(told) + 1;
 }
 
-void to_characters(PositionMap& map, std::string_view original, std::string_view rewritten) {
-  count_characters(rewritten, map.spans,
-                   [](PositionMap::Span& s) -> std::uint32_t& { return s.rewritten_begin; });
-  count_characters(original, map.spans,
-                   [](PositionMap::Span& s) -> std::uint32_t& { return s.original_begin; });
-  map.original_length =
-      static_cast<std::uint32_t>(std::count_if(original.begin(), original.end(), [](char c) {
-        return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-      }));
+void to_characters(PositionMap& map, std::string_view original) {
+  std::vector<PositionMap::Span*> spans;
+  spans.reserve(map.spans.size());
+  for (PositionMap::Span& s : map.spans) {
+    spans.push_back(&s);
+  }
+  std::stable_sort(spans.begin(), spans.end(),
+                   [](const PositionMap::Span* a, const PositionMap::Span* b) {
+                     return a->original_byte < b->original_byte;
+                   });
+  std::size_t byte = 0;
+  std::uint32_t count = 0;
+  for (PositionMap::Span* s : spans) {
+    const std::size_t target = std::min<std::size_t>(s->original_byte, original.size());
+    count += characters(original.substr(byte, target - byte), CharacterCount::utf8);
+    byte = target;
+    s->original_begin = count;
+  }
+  map.original_length = characters(original, CharacterCount::utf8);
+  map.original_bytes = static_cast<std::uint32_t>(original.size());
 }
 
 }  // namespace switchyard::rewrite

@@ -151,7 +151,7 @@ RewriteResult Rewriter::rewrite(std::string_view sql, const SessionContext& sess
     return result;
   }
   result.outcome = Outcome::rewritten;
-  to_characters(positions, text, out);
+  to_characters(positions, text);
   result.positions = std::move(positions);
   result.sql = std::move(out);
   result.copy = analyzer.copy;

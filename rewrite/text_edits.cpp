@@ -98,8 +98,8 @@ std::string TextEdits::render_all(PositionMap& map) const {
     if (!map.spans.empty() && map.spans.back().rewritten_begin == start) {
       map.spans.pop_back();
     }
-    map.spans.push_back(
-        {static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(original), verbatim});
+    map.spans.push_back({static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(original),
+                         static_cast<std::uint32_t>(original), verbatim});
   };
   // A space append_apart puts between two pieces belongs to the one before.
   int at = 0;

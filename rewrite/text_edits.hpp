@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rewrite/position_map.hpp"
@@ -28,6 +29,13 @@ class TextEdits {
   /// A rule renders a piece to copy it into an edit's text: the next edit made remembers where
   /// the copy came from, so an error's position inside it is told at the piece.
   std::string render(int begin, int end, bool boundary_inserts = false) const;
+
+  /// The pieces rendered since the last edit, for an edit made after others that are not
+  /// copies of them (a value moved into text put in front, once its place is edited).
+  std::vector<std::pair<int, int>> take_rendered() { return std::exchange(rendered_, {}); }
+  void add_rendered(const std::vector<std::pair<int, int>>& pieces) {
+    rendered_.insert(rendered_.end(), pieces.begin(), pieces.end());
+  }
 
   /// The whole text with every edit applied, and in `map` (byte offsets) where each stretch of
   /// it comes from.

@@ -77,6 +77,31 @@ class ErrorPositionTest(RewriteCase):
                 self.assert_as_direct("update acc set n = 'abc' where id = 1", extended)
         self.assertEqual(self.pg.query("SELECT id, n, n_big FROM acc"), [(1, 7, 7)])
 
+    def test_an_error_in_a_volatile_value_moved_into_a_cte_is_told_where_it_was_written(self):
+        # Sent as `WITH switchyard_value1 AS MATERIALIZED (SELECT <value> AS v) insert ...`.
+        for text in ("insert into acc(id, n) values (9, (random() * 0)::int + 'abc')",
+                     "/* é */ insert into acc(id, n) values (8, 1), (9, random()::int + nosuch())"):
+            with self.subTest(text=text):
+                self.assert_as_direct(text)
+        self.assertEqual(self.pg.query("SELECT id, n, n_big FROM acc"), [(1, 7, 7)])
+
+    def test_a_latin1_session_is_told_positions_counted_as_postgres_counts_them(self):
+        # `\xb0` is one LATIN1 character (`°`); UTF-8 counting would see none.
+        text = "update acc set n = '\xb0\xb0\xb0\xb0' where id = 1 returning nosuch".encode("latin-1")
+
+        def position(conn):
+            conn.pgconn.exec_(b"BEGIN")
+            result = conn.pgconn.exec_(text)
+            conn.pgconn.exec_(b"ROLLBACK")
+            field = result.error_field(psycopg.pq.DiagnosticField.STATEMENT_POSITION)
+            return field and field.decode()
+
+        with self.pg.connect(options="-c client_encoding=LATIN1") as direct, \
+                self.connect(options="-c client_encoding=LATIN1") as proxied:
+            self.assertEqual(position(proxied), position(direct))
+            self.assertEqual(position(direct), "50")
+        self.assertEqual(self.pg.query("SELECT id, n, n_big FROM acc"), [(1, 7, 7)])
+
     def test_psql_puts_its_caret_where_it_would_straight_to_postgres(self):
         text = "update acc set n = 'xyz' where id = 1 and true"
         env = dict(os.environ, PGPASSWORD=self.pg.password, PGCONNECT_TIMEOUT="10")

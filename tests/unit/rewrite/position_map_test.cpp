@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "rewrite/literal_shape.hpp"
@@ -31,6 +32,7 @@ struct Case {
   std::string rewritten;  // what the edits make, to check the case itself
   // Position (1-based, characters) in the rewritten text -> in the original, nullopt: none.
   std::vector<std::pair<std::uint32_t, std::optional<std::uint32_t>>> positions;
+  CharacterCount count = CharacterCount::utf8;  // how the session's encoding counts
 };
 
 const std::vector<Case> kCases = {
@@ -69,6 +71,26 @@ const std::vector<Case> kCases = {
      {{23, 23, ", m = 'é'"}},
      "update acc set n = 'é', m = 'é' where id = 1",
      {{22, 22}, {27, 23}, {33, 24}, {44, 35}}},
+    // LATIN1 `°` (0xB0) is a character of its own, which UTF-8 would count as none.
+    {"ASingleByteEncodingCountsBytes",
+     "update acc set n = '\xb0\xb0' where id = 1 returning nosuch",
+     {{23, 23, ", n_big = '\xb0\xb0'::integer", 19, 23}},
+     "update acc set n = '\xb0\xb0', n_big = '\xb0\xb0'::integer where id = 1 returning nosuch",
+     {{22, 22}, {34, 20}, {36, 22}, {40, 24}, {47, 24}, {71, 48}},
+     CharacterCount::bytes},
+    // EUC_JP `あ` (A4 A2) is not counted: its text has no position told; an ASCII one has.
+    {"AnUncountedEncodingTellsNoPositionInANonAsciiText",
+     "update acc set n = '\xa4\xa2' where id = 1 returning nosuch",
+     {{23, 23, ", n_big = '\xa4\xa2'::integer", 19, 23}},
+     "update acc set n = '\xa4\xa2', n_big = '\xa4\xa2'::integer where id = 1 returning nosuch",
+     {{1, std::nullopt}, {71, std::nullopt}},
+     CharacterCount::ascii_only},
+    {"AnUncountedEncodingTellsAnAsciiTextsPosition",
+     "update acc set n = 'ab' where id = 1 returning nosuch",
+     {{23, 23, ", n_big = 'ab'::integer", 19, 23}},
+     "update acc set n = 'ab', n_big = 'ab'::integer where id = 1 returning nosuch",
+     {{35, 21}, {71, 48}},
+     CharacterCount::ascii_only},
     {"NoPositionPastTheText",
      "select status from users",
      {{7, 13, "state"}},
@@ -91,9 +113,9 @@ TEST_P(PositionMapTest, MapsBackToTheClientsText) {
   const std::string rewritten = edits.render_all(map);
   ASSERT_EQ(rewritten, c.rewritten);
   ASSERT_EQ(rewritten, edits.render(0, static_cast<int>(c.original.size()), true));
-  to_characters(map, c.original, rewritten);
+  to_characters(map, c.original);
   for (const auto& [rewritten_position, expected] : c.positions) {
-    EXPECT_EQ(original_position(map, rewritten_position), expected)
+    EXPECT_EQ(original_position(map, rewritten, rewritten_position, c.count), expected)
         << "rewritten position " << rewritten_position;
   }
 }
@@ -113,7 +135,7 @@ TEST(PositionMapShapeTest, ATextFilledInFromItsShapesRewrite) {
   ASSERT_TRUE(edits.replace(30, 30, ", n_big = 'swlit0000'::integer"));
   PositionMap map;
   const std::string key_rewrite = edits.render_all(map);
-  to_characters(map, shape->key, key_rewrite);
+  to_characters(map, shape->key);
   const auto filled = fill_literals(key_rewrite, shape->literals);
   ASSERT_EQ(filled, "update acc set n = 'abc', n_big = 'abc'::integer where id = 12");
   const std::vector<std::pair<std::uint32_t, std::optional<std::uint32_t>>> positions = {
@@ -136,8 +158,31 @@ TEST(PositionMapShapeTest, ATextFilledInFromItsShapesRewrite) {
   }
 }
 
+// Postgres counts in its own encoding the text converted from the client's: as the client's
+// encoding counts, but a SQL_ASCII database counts bytes and a SQL_ASCII client is not converted.
+TEST(CharacterCountTest, AsTheServerCountsTheSessionsText) {
+  const std::vector<std::tuple<const char*, const char*, CharacterCount>> rows = {
+      {"UTF8", "UTF8", CharacterCount::utf8},
+      {"LATIN1", "UTF8", CharacterCount::bytes},
+      {"WIN1252", "UTF8", CharacterCount::bytes},
+      {"KOI8R", "UTF8", CharacterCount::bytes},
+      {"UTF8", "LATIN1", CharacterCount::utf8},
+      {"EUC_JP", "UTF8", CharacterCount::ascii_only},
+      {"SJIS", "UTF8", CharacterCount::ascii_only},
+      {"MULE_INTERNAL", "UTF8", CharacterCount::ascii_only},
+      {"UTF8", "SQL_ASCII", CharacterCount::bytes},
+      {"SQL_ASCII", "SQL_ASCII", CharacterCount::bytes},
+      {"SQL_ASCII", "UTF8", CharacterCount::utf8},
+      {"SQL_ASCII", "LATIN1", CharacterCount::bytes},
+      {"SQL_ASCII", "EUC_JP", CharacterCount::ascii_only},
+  };
+  for (const auto& [client, server, expected] : rows) {
+    EXPECT_EQ(character_count(client, server), expected) << client << " on " << server;
+  }
+}
+
 TEST(PositionMapEmptyTest, AnEmptyMapTellsNothing) {
-  EXPECT_EQ(original_position(PositionMap{}, 3), std::nullopt);
+  EXPECT_EQ(original_position(PositionMap{}, "abc", 3), std::nullopt);
 }
 
 }  // namespace

@@ -1,5 +1,11 @@
 // Write rule tables (DESIGN §3 "writes"): configuration + SQL in, SQL out, side by side.
 
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
 #include "rewrite_test_support.hpp"
 
 namespace switchyard::rewrite::test {
@@ -105,6 +111,34 @@ TEST(InsertRuleTest, AVolatileValueInAValuesRowIsComputedOnce) {
                      "switchyard_value1.v") " FROM switchyard_value1))"},
             });
 #undef SV
+}
+
+// An error inside a value moved into the CTE is told where the client wrote the value: a
+// table of text, the marked token (its first occurrence in each text) and where it stands.
+TEST(InsertRuleTest, AnErrorInAMovedValueIsToldWhereTheClientWroteIt) {
+  const Rewriter rw({users_migration(Writes::both, Reads::old_column)});
+  const StaticCatalog cat = make_catalog();
+  SessionContext ctx;
+  ctx.user = "alice";
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"INSERT INTO users (id, status) VALUES (1, random()::text || nosuch())", "nosuch"},
+      {"/* é */ INSERT INTO users (id, status) VALUES (1, 'x'), (2, 'é' || random() || nosuch())",
+       "nosuch"},
+      {"INSERT INTO users (id, status) VALUES (1, random()::text), (2, random() || nosuch())",
+       "nosuch"},
+  };
+  for (const auto& [text, token] : rows) {
+    SCOPED_TRACE(text);
+    const RewriteResult r = rw.rewrite(text, ctx, cat);
+    ASSERT_EQ(r.outcome, Outcome::rewritten) << r.reason;
+    auto chars = [](std::string_view s, std::size_t bytes) {
+      return static_cast<std::uint32_t>(std::count_if(s.begin(), s.begin() + bytes, [](char c) {
+        return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+      }));
+    };
+    const auto told = original_position(r.positions, r.sql, chars(r.sql, r.sql.find(token)) + 1);
+    EXPECT_EQ(told, chars(text, text.find(token)) + 1) << r.sql;
+  }
 }
 
 // A function off the built-in list, in a value written to both columns, is judged by pg_proc:
