@@ -192,6 +192,23 @@ class AmbiguousNameTest(RenamedTableCase):
         finally:
             self.restore("DROP INDEX IF EXISTS parcels", "parcels_indexed")
 
+    def test_another_migrations_table_renamed_onto_the_name_takes_neither_rule(self):
+        self.rename_elsewhere("parcels_a")
+        try:
+            self.pg.query("ALTER TABLE depot.crates SET SCHEMA public; "
+                          "ALTER TABLE public.crates RENAME TO parcels")
+            self.wait_for_warning("public.parcels_a (the migration's relation")
+            self.assert_refused("INSERT INTO parcels (id, tag) VALUES (1, 'crate')")
+            self.assert_refused("INSERT INTO parcels_a (id, weight) VALUES (2, 'parcel')")
+            self.assertEqual(self.pg.query("SELECT count(*) FROM parcels"), [(0,)])
+            self.assertEqual(self.pg.query("SELECT count(*) FROM parcels_a"), [(0,)])
+        finally:
+            self.pg.query("ALTER TABLE IF EXISTS public.parcels RENAME TO crates; "
+                          "ALTER TABLE IF EXISTS public.crates SET SCHEMA depot")
+            self.restore("SELECT 1", "parcels_a")
+        self.through_proxy("INSERT INTO depot.crates (id, tag) VALUES (3, 'red')")
+        self.assertEqual(self.pg.query("SELECT tag, tag_v2 FROM depot.crates"), [("red", "RED")])
+
     def test_a_table_without_the_new_column_under_the_old_name_does_not_block_reloads(self):
         self.rename_elsewhere("parcels_archive")
         try:
