@@ -1,4 +1,7 @@
+#include <chrono>
 #include <iostream>
+#include <optional>
+#include <utility>
 
 #include "backfill/column_defaults.hpp"
 #include "backfill/interrupt.hpp"
@@ -53,6 +56,23 @@ std::optional<DbError> count_range(PgConnection& connection, const TableSpec& sp
   return std::nullopt;
 }
 
+// The chunks' statement_timeout, set for the scope's length: behind a pooler the server session
+// goes on to serve other clients, so it is reset however the run ends (a failing transform, an
+// interrupt).
+class ChunkTimeout {
+ public:
+  ChunkTimeout(PgConnection& connection, std::chrono::milliseconds timeout)
+      : connection_(connection) {
+    connection_.exec("SET statement_timeout = '" + std::to_string(timeout.count()) + "ms'");
+  }
+  ~ChunkTimeout() { connection_.exec("RESET statement_timeout"); }
+  ChunkTimeout(const ChunkTimeout&) = delete;
+  ChunkTimeout& operator=(const ChunkTimeout&) = delete;
+
+ private:
+  PgConnection& connection_;
+};
+
 }  // namespace
 
 int run_verify(const Options& options, const config::Config&, const config::Migration& migration,
@@ -66,8 +86,7 @@ int run_verify(const Options& options, const config::Config&, const config::Migr
     return kExitFailed;
   }
   // Each chunk is one short autocommit statement: only ACCESS SHARE locks, held briefly.
-  connection.exec("SET statement_timeout = '" + std::to_string(options.statement_timeout.count()) +
-                  "ms'");
+  std::optional<ChunkTimeout> timeout(std::in_place, connection, options.statement_timeout);
   Reporter reporter("verify", migration.name, options.progress, options.log_interval,
                     estimate_rows(connection, spec), 0);
   Totals totals;
@@ -188,7 +207,7 @@ int run_verify(const Options& options, const config::Config&, const config::Migr
   record.agree = agree;
   record.sample_keys = sample_text;
   record.writes = std::string(config::to_string(migration.writes));
-  connection.exec("RESET statement_timeout");
+  timeout.reset();
   if (auto error = ensure_schema(connection)) {
     std::cerr << "switchyard verify: result not recorded: " << *error << "\n";
   } else if (auto failed = record_verify(connection, record)) {

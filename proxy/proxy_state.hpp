@@ -9,6 +9,7 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "config/config.hpp"
 #include "proxy/asio.hpp"
@@ -23,6 +24,16 @@
 namespace switchyard::proxy {
 
 /// The migrations of one database, with what the rewrite engine knows of that database.
+/// A migration whose followed relation (by OID) lives on under another name while another
+/// relation now holds the config's name: which one the migration means is the operator's call,
+/// so statements naming either are refused until the config says.
+struct AmbiguousTable {
+  std::string migration;
+  bool reject = true;              ///< the migration's on_unsupported = "reject"
+  std::vector<std::string> names;  ///< both relations' names, unqualified as a text writes them
+  std::string reason;              ///< names both and what to do
+};
+
 struct DatabaseRewrite {
   std::string database;
   std::shared_ptr<const rewrite::Rewriter> rewriter;
@@ -37,6 +48,7 @@ struct DatabaseRewrite {
   /// What the server writes by itself on the tables of migrations that write the new column
   /// (server_writer_migrations): the warnings about it are built again when it changes.
   std::vector<ServerWriter> server_writers;
+  std::vector<AmbiguousTable> ambiguous_tables;
 };
 
 /// Something the operator should act on that does not stop a config from loading.

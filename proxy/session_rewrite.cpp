@@ -201,6 +201,23 @@ TextRewrite SessionRewrite::refuse_new_descendant(std::string_view sql) const {
   return {};
 }
 
+TextRewrite SessionRewrite::refuse_ambiguous_table(std::string_view sql) const {
+  for (const AmbiguousTable& table : rules_->ambiguous_tables) {
+    if (std::none_of(table.names.begin(), table.names.end(), [&](const std::string& name) {
+          return rewrite::may_touch_new_descendant(sql, name);
+        })) {
+      continue;
+    }
+    rewrite::RewriteResult refusal;
+    refusal.outcome =
+        table.reject ? rewrite::Outcome::rejected : rewrite::Outcome::passthrough_unsupported;
+    refusal.reason = table.reason;
+    refusal.uses.push_back(rewrite::MigrationUse{table.migration});
+    return {std::make_shared<const rewrite::RewriteResult>(std::move(refusal)), std::nullopt};
+  }
+  return {};
+}
+
 template <typename Pick>
 TextRewrite SessionRewrite::refusal_naming(Pick pick, std::string_view why) const {
   rewrite::RewriteResult refusal;
@@ -322,6 +339,11 @@ TextRewrite SessionRewrite::rewrite_text(std::string_view sql, bool from_query,
   }
   if (rules_ == nullptr) {
     return {};
+  }
+  if (!rules_->ambiguous_tables.empty()) [[unlikely]] {
+    if (TextRewrite refusal = refuse_ambiguous_table(sql)) {
+      return refusal;
+    }
   }
   // Before the name match: in another encoding than UTF-8 it cannot see a non-ASCII name.
   if (!reading_usual_) [[unlikely]] {

@@ -157,6 +157,8 @@ class SessionRewrite {
   TextRewrite rewrite_text(std::string_view sql, bool from_query, std::string& filled);
   /// The refusal of a text that names a table new_descendants_ holds, if it does.
   TextRewrite refuse_new_descendant(std::string_view sql) const;
+  /// The refusal of a text that names either relation of an ambiguous migration's table.
+  TextRewrite refuse_ambiguous_table(std::string_view sql) const;
   /// The refusal of a text the rewrite may not read as the server does (its client_encoding,
   /// standard_conforming_strings off, or either changing): rewrite::unreadable_text.
   TextRewrite refuse_unreadable(std::string_view sql) const;

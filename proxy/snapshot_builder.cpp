@@ -479,8 +479,8 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
     DatabaseRewrite entry;
     entry.database = database;
     std::variant<std::unique_ptr<CatalogClient>, std::string> client;
-    // The config's names of tables followed elsewhere: watched still, so that a table created
-    // under one (the one the config means) is noticed by the catalog check.
+    // The config's names of tables followed elsewhere: watched still, so that a relation
+    // created under one (which makes the migration ambiguous) is noticed by the catalog check.
     std::vector<std::string> renamed_from;
     if (options.use_catalog) {
       client = CatalogClient::connect(config, database);
@@ -501,9 +501,12 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
         if (auto* error = std::get_if<std::string>(&followed)) {
           errors.push_back("database \"" + database + "\": " + *error);
           mark_unreachable();
-        } else if (auto& warning = std::get<std::optional<ConfigWarning>>(followed)) {
-          snapshot->warnings.push_back(std::move(*warning));
+        } else if (auto& follow = std::get<FollowedTable>(followed); follow.warning) {
+          snapshot->warnings.push_back(std::move(*follow.warning));
           renamed_from.push_back(std::move(configured));
+          if (follow.ambiguous) {
+            entry.ambiguous_tables.push_back(std::move(*follow.ambiguous));
+          }
         }
       }
     }

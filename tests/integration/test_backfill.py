@@ -190,6 +190,19 @@ class PooledServerSessionTest(BackfillCase):
         self.assertIn("pending: 300 of 300", run.out)
         self.assertEqual(self.pooled_setting("statement_timeout"), before)
 
+    def test_verify_stopped_by_a_failing_transform_leaves_no_statement_timeout(self):
+        self.make_table("pooled_verify", 200, status_sql="g::text")
+        self.pg.query("UPDATE pooled_verify SET status = 'x' WHERE id = 150")
+        failing = type_change("pooled-verify", "pooled_verify", to_new="({value})::smallint",
+                              to_old="({value})::text")
+        pooled = self.write_config([failing], name="verify.toml", port=self.bouncer.port)
+        before = self.pooled_setting("statement_timeout")
+        run = self.command(pooled, "verify", "--migration", "pooled-verify",
+                           "--statement-timeout", "1234ms")
+        self.assertEqual(run.code, 1, run)
+        self.assertIn("id=150", run.err)
+        self.assertEqual(self.pooled_setting("statement_timeout"), before)
+
 
 class BackfillUnderDualWritesTest(BackfillCase):
     """The issue's main scenario: 300k rows, pgbench writes through Switchyard meanwhile."""
