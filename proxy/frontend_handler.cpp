@@ -157,17 +157,25 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
   }
 }
 
-void FrontendHandler::note_reading_change(std::string_view sql, Decision decision) {
+void FrontendHandler::note_reading_change(std::string_view sql, rewrite::detail::SoleVerb verb,
+                                          Decision decision) {
   // The server reports the new setting only with the answer: texts sent before it arrives (a
   // pipeline, a Query sent before the ReadyForQuery) are read under a setting not known yet.
   if (decision != Decision::rejected && rewrite_.active() &&
-      (rewrite_.reading_changed_in_transaction() || rewrite::may_change_reading(sql) ||
-       executes_reading_change(sql))) [[unlikely]] {
+      (rewrite_.reading_changed_in_transaction() || rewrite::may_change_reading(sql, verb) ||
+       executes_reading_change(sql, verb))) [[unlikely]] {
     rewrite_.reading_may_change(state_.tracker.outstanding());
   }
 }
 
-bool FrontendHandler::executes_reading_change(std::string_view sql) {
+bool FrontendHandler::executes_reading_change(std::string_view sql,
+                                              rewrite::detail::SoleVerb verb) {
+  using rewrite::detail::iequals;
+  // One statement runs another only as EXECUTE, under EXPLAIN or CREATE TABLE AS.
+  if (verb && !iequals(*verb, "execute") && !iequals(*verb, "explain") &&
+      !iequals(*verb, "create")) {
+    return false;
+  }
   if (!rewrite::detail::icontains(sql, "execute")) {
     return false;
   }
@@ -177,12 +185,15 @@ bool FrontendHandler::executes_reading_change(std::string_view sql) {
                      [&](const std::string& name) { return prepared_changes_reading(name); });
 }
 
-bool FrontendHandler::prepared_changes_reading(const std::string& name) {
+bool FrontendHandler::prepared_changes_reading(std::string_view name) {
   if (const PreparedStatement* stmt = prepared_.find(name);
-      stmt != nullptr && rewrite::may_change_reading(stmt->sql)) {
+      stmt != nullptr && stmt->changes_reading) {
     return true;
   }
-  const auto* known = sql_prepared_.find(name);
+  if (sql_prepared_.empty()) {
+    return false;
+  }
+  const auto* known = sql_prepared_.find(std::string(name));
   return known != nullptr &&
          std::any_of(known->begin(), known->end(), [](const SqlPreparedStatements::Text& text) {
            return rewrite::may_change_reading(text.text);
@@ -450,8 +461,7 @@ void FrontendHandler::count_sql_executions(const rewrite::SqlPrepared& found) {
   }
 }
 
-bool FrontendHandler::prepares_only(std::string_view sql) {
-  const auto verb = rewrite::detail::sole_statement_verb(sql);
+bool FrontendHandler::prepares_only(rewrite::detail::SoleVerb verb) {
   return verb && rewrite::detail::iequals(*verb, "prepare");
 }
 
@@ -565,7 +575,8 @@ void FrontendHandler::forget_ddl_tables() {
   ddl_tables_ = {};
 }
 
-FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool from_query) {
+FrontendHandler::Decision FrontendHandler::decide(std::string_view sql,
+                                                  rewrite::detail::SoleVerb verb, bool from_query) {
   if (rewrite_.rebuild_awaited()) [[unlikely]] {
     awaiting_rebuild_ = true;  // offered again once the rules cover the new partition
     return Decision::suspend;
@@ -574,7 +585,7 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
   armed_text_ = {};
   armed_rewrite_ = false;
   const bool ddl_before = !ddl_tables_.tables.empty();
-  if (rewrite_.active() && rewrite::may_change_columns(sql)) [[unlikely]] {
+  if (rewrite_.active() && rewrite::may_change_columns(sql, verb)) [[unlikely]] {
     note_table_ddl(sql);
   }
   TextRewrite result = rewrite_.rewrite(sql, from_query, replacement_);
@@ -594,7 +605,7 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql, bool fro
   // its statements long ago still runs them, and the runbook's gates must see that.
   const bool per_execution =
       !result->uses.empty() && result->outcome != Outcome::rejected &&
-      (!from_query || (result->outcome != Outcome::needs_catalog && prepares_only(sql)));
+      (!from_query || (result->outcome != Outcome::needs_catalog && prepares_only(verb)));
   metrics_.record_rewrite(*result, /*uses=*/!per_execution);
   if (per_execution) {
     armed_uses_ = result.result;
@@ -766,13 +777,14 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
   if (armed_staging_) {
     armed_staging_.reset();
   }
-  Decision decision = decide(query->sql, /*from_query=*/true);
-  // One look at the statement's first word for all the session changes the proxy follows.
-  if (decision != Decision::suspend && rewrite::may_change_session(query->sql)) {
+  // One look at the statement's first word for all the per-statement checks.
+  const rewrite::detail::SoleVerb verb = rewrite::detail::sole_statement_verb(query->sql);
+  Decision decision = decide(query->sql, verb, /*from_query=*/true);
+  if (decision != Decision::suspend && rewrite::may_change_session(query->sql, verb)) {
     follow_sql_statements(query->sql, decision, /*from_query=*/true);
   }
   if (decision != Decision::suspend) {
-    note_reading_change(query->sql, decision);
+    note_reading_change(query->sql, verb, decision);
     metrics_.queries_simple.fetch_add(1, std::memory_order_relaxed);
     metrics_.count_statement(query->sql);
   }
@@ -878,17 +890,18 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
     return FrameAction::forward;
   }
   armed_copy_.reset();
-  Decision decision = decide(parse->query);
-  // One look at the statement's first word for all the session changes the proxy follows.
+  // One look at the statement's first word for all the per-statement checks.
+  const rewrite::detail::SoleVerb verb = rewrite::detail::sole_statement_verb(parse->query);
+  Decision decision = decide(parse->query, verb);
   const bool changes_session =
-      decision != Decision::suspend && rewrite::may_change_session(parse->query);
+      decision != Decision::suspend && rewrite::may_change_session(parse->query, verb);
   if (changes_session) {
     follow_sql_statements(parse->query, decision, /*from_query=*/false);
   }
   if (decision == Decision::suspend) {
     return FrameAction::suspend;
   }
-  note_reading_change(parse->query, decision);
+  note_reading_change(parse->query, verb, decision);
   metrics_.queries_extended.fetch_add(1, std::memory_order_relaxed);
   metrics_.count_statement(parse->query);
   if (decision == Decision::rejected) {
@@ -923,12 +936,15 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   }
   prepared.copy = std::move(armed_copy_);
   // A PREPARE's statement counts at each EXECUTE of it (count_sql_executions), not here.
-  if (!changes_session || !prepares_only(parse->query)) {
+  if (!changes_session || !prepares_only(verb)) {
     prepared.uses = std::move(armed_uses_);
   } else {
     prepared.uses.reset();
   }
   prepared.changes_session = changes_session;
+  // The unnamed statement is not asked: a Bind of it is checked by name only.
+  prepared.changes_reading =
+      !parse->statement.empty() && rewrite::may_change_reading(parse->query, verb);
   sent(frame.type, false, settles);
   if (decision == Decision::forward) {
     return FrameAction::forward;
@@ -965,11 +981,6 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
     at_boundary_housekeeping();
     sent(frame.type);
     return FrameAction::forward;
-  }
-  if (!bind->statement.empty() && rewrite_.active() &&
-      prepared_changes_reading(std::string(bind->statement))) [[unlikely]] {
-    // Its SET or set_config runs now, not at its Parse.
-    rewrite_.reading_may_change(state_.tracker.outstanding());
   }
   PreparedStatement* stmt = nullptr;
   if (auto action = prepare_if_stale(bind->statement, stmt, out)) {
@@ -1022,6 +1033,12 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
     const std::string sql = stmt->sql;
     follow_session_statements(
         sql, rewrite_.active() ? rewrite::role_changes(sql) : std::vector<rewrite::RoleChange>{});
+  }
+  if (!bind->statement.empty() && rewrite_.active() &&
+      (stmt != nullptr ? stmt->changes_reading : prepared_changes_reading(bind->statement)))
+      [[unlikely]] {
+    // Its SET or set_config runs now, not at its Parse.
+    rewrite_.reading_may_change(state_.tracker.outstanding());
   }
   sent(frame.type);
   return FrameAction::forward;
@@ -1111,7 +1128,7 @@ std::optional<FrameAction> FrontendHandler::prepare_if_stale(std::string_view st
 std::optional<FrameAction> FrontendHandler::prepare_again(std::string_view statement,
                                                           PreparedStatement& stmt,
                                                           protocol::MessageWriter& out) {
-  Decision decision = decide(stmt.sql);
+  Decision decision = decide(stmt.sql, rewrite::detail::sole_statement_verb(stmt.sql));
   if (decision == Decision::suspend) {
     return FrameAction::suspend;
   }

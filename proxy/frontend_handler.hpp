@@ -16,6 +16,7 @@
 #include "proxy/sql_prepared_statements.hpp"
 #include "rewrite/copy_transform.hpp"
 #include "rewrite/sql_prepared.hpp"
+#include "rewrite/sql_text.hpp"
 #include "rewrite/table_ddl.hpp"
 
 namespace switchyard::proxy {
@@ -57,9 +58,10 @@ class FrontendHandler {
 
  private:
   /// The rewrite decision for one statement text. `rewritten` and `rejected` leave the text to
-  /// send in replacement_.
+  /// send in replacement_. `verb`: the text's sole_statement_verb(), which each statement's
+  /// checks share (one scan of its start).
   enum class Decision { forward, rewritten, rejected, suspend };
-  Decision decide(std::string_view sql, bool from_query = false);
+  Decision decide(std::string_view sql, rewrite::detail::SoleVerb verb, bool from_query = false);
   /// Puts in front of a simple Query's refusal the statements before the refused one, as the
   /// session's flags rewrite them: Postgres runs a text's statements up to its error, so a BEGIN
   /// among them leaves the session in a failed block (and a COMMIT keeps what it committed).
@@ -139,11 +141,11 @@ class FrontendHandler {
                                  const std::vector<rewrite::RoleChange>& roles);
   /// A text sent that may change standard_conforming_strings or client_encoding: the rewrite
   /// treats both as unknown until its answer.
-  void note_reading_change(std::string_view sql, Decision decision);
+  void note_reading_change(std::string_view sql, rewrite::detail::SoleVerb verb, Decision decision);
   /// The text EXECUTEs a statement prepared earlier whose text may change either setting.
-  bool executes_reading_change(std::string_view sql);
+  bool executes_reading_change(std::string_view sql, rewrite::detail::SoleVerb verb);
   /// The statement prepared as `name` (protocol or SQL PREPARE) may change either setting.
-  bool prepared_changes_reading(const std::string& name);
+  bool prepared_changes_reading(std::string_view name);
   /// A text of several statements that changes the role while "$user" is in the path and may
   /// name a mapped table: the rewrite resolved its names under the role before. Refused (turns
   /// `decision` into rejected) or, under passthrough, logged and counted.
@@ -196,7 +198,7 @@ class FrontendHandler {
   /// Counts the migration uses of the statements a text EXECUTEs that were PREPAREd alone.
   void count_sql_executions(const rewrite::SqlPrepared& found);
   /// Whether the text is one PREPARE, whose statement counts its uses at each EXECUTE.
-  static bool prepares_only(std::string_view sql);
+  static bool prepares_only(rewrite::detail::SoleVerb verb);
   /// Whether the server may have, under `name`, a statement prepared under older flags (a
   /// Parse of the name then fails there and leaves that one).
   bool older_under_name(std::string_view name);

@@ -55,6 +55,9 @@ struct PreparedStatement {
   /// A SET of the search_path or role, a RESET, DISCARD or DEALLOCATE: followed at each Bind of
   /// it (when the server runs it, and every time it does), not at its Parse.
   bool changes_session = false;
+  /// It may change client_encoding or standard_conforming_strings (a SET, set_config): judged
+  /// once at its Parse, as each Bind of it asks.
+  bool changes_reading = false;
 
   /// The client learns the statement's result types as the server has them now.
   void results_told() { result_change.reset(); }

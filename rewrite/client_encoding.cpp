@@ -221,6 +221,28 @@ std::optional<std::string> unsplicable_rewrite(const TextReading& reading, std::
   return std::nullopt;
 }
 
+bool may_change_reading(std::string_view sql, detail::SoleVerb verb) {
+  if (verb) {
+    switch (verb->size()) {
+      case 2:
+      case 3:
+      case 5:
+      case 7:
+        if (detail::iequals(*verb, "do") || detail::iequals(*verb, "set") ||
+            detail::iequals(*verb, "reset") || detail::iequals(*verb, "discard")) {
+          return may_change_reading(sql);
+        }
+        break;
+      default:
+        break;
+    }
+    // set_config is a call: a text without '(' (one memchr) cannot make it.
+    return sql.find('(') != std::string_view::npos && detail::icontains(sql, "set_config") &&
+           sets_reading(sql);
+  }
+  return may_change_reading(sql);
+}
+
 bool may_change_reading(std::string_view sql) {
   if (sql.empty()) {
     return false;

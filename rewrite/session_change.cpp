@@ -7,7 +7,11 @@
 namespace switchyard::rewrite {
 
 bool may_change_session(std::string_view sql) {
-  if (const auto verb = detail::sole_statement_verb(sql)) {
+  return may_change_session(sql, detail::sole_statement_verb(sql));
+}
+
+bool may_change_session(std::string_view sql, detail::SoleVerb verb) {
+  if (verb) {
     // The verbs differ in length or first letter: one comparison at most, none for SELECT,
     // UPDATE, INSERT, DELETE.
     const char first = static_cast<char>(verb->front() | 0x20);

@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "rewrite/sql_text.hpp"
+
 namespace switchyard::rewrite {
 
 /// Whether `sql` may change what the proxy follows of a session: its search_path and
@@ -12,5 +14,7 @@ namespace switchyard::rewrite {
 /// sql_prepared(), parse the text and are asked only of the texts this lets through. False means
 /// certainly not.
 bool may_change_session(std::string_view sql);
+/// The same, with the text's sole_statement_verb() already known.
+bool may_change_session(std::string_view sql, detail::SoleVerb verb);
 
 }  // namespace switchyard::rewrite

@@ -37,6 +37,10 @@ std::size_t block_comment_end(std::string_view sql, std::size_t open);
 /// statement is that statement only if it starts with the word.
 std::optional<std::string_view> sole_statement_verb(std::string_view sql);
 
+/// sole_statement_verb() of a text, computed once by whoever asks several of the
+/// per-statement questions (may_change_session, may_change_columns, may_change_reading) of it.
+using SoleVerb = std::optional<std::string_view>;
+
 constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 /// ASCII lowercase copy.

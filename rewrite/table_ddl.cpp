@@ -99,7 +99,11 @@ void add_statement(const Node* stmt, TableDdl& ddl) {
 }  // namespace
 
 bool may_change_columns(std::string_view sql) {
-  if (const auto verb = detail::sole_statement_verb(sql)) {
+  return may_change_columns(sql, detail::sole_statement_verb(sql));
+}
+
+bool may_change_columns(std::string_view sql, detail::SoleVerb verb) {
+  if (verb) {
     switch (verb->size()) {
       case 4:
         return detail::iequals(*verb, "drop");

@@ -4,6 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include "rewrite/sql_text.hpp"
+
 namespace switchyard::rewrite {
 
 /// The relations whose column lists a DDL text may change, by table name as the catalog keys
@@ -16,6 +18,8 @@ struct TableDdl {
 
 /// The cheap test every text pays: false means certainly no ALTER, DROP or CREATE.
 bool may_change_columns(std::string_view sql);
+/// The same, with the text's sole_statement_verb() already known.
+bool may_change_columns(std::string_view sql, detail::SoleVerb verb);
 
 /// What `sql` (a text may_change_columns let through) changes; empty when it changes no
 /// column list or does not parse.

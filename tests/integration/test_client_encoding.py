@@ -239,6 +239,13 @@ class ClientEncodingTest(RewriteCase):
                       + wire.query(self.HIDDEN))
             self.assertEqual(wire.errors(conn.read_until_ready()), [])
             self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+        with self.raw_session() as conn:  # prepared with a protocol Parse, judged at its Parse
+            conn.send(wire.parse(prepare.split(" AS ", 1)[1], name="q") + wire.sync())
+            conn.read_until_ready()
+            conn.send(wire.bind(statement="q") + wire.execute() + wire.sync()
+                      + wire.query(self.HIDDEN))
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
         self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "n", "old", "old")])
 
 

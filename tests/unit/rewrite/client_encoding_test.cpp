@@ -219,9 +219,17 @@ TEST(ClientEncodingTest, TellsTextsThatMayChangeHowTheServerReads) {
       {"begin; set session \"client_encoding\" = 'SJIS'", true},
       {"SELECT pg_catalog.set_config ('client_encoding', 'SJIS', false)", true},
       {"DO $$ BEGIN PERFORM set_config('client_encoding', 'SJIS', false); END $$", true},
+      {"EXPLAIN ANALYZE SELECT set_config('client_encoding', 'SJIS', false)", true},
+      {"INSERT INTO t VALUES (set_config('standard_conforming_strings', 'off', true))", true},
+      {"  /* c */ set client_encoding = 'SJIS';  ", true},
+      {"Reset standard_conforming_strings", true},
+      {"SELECT abalance FROM pgbench_accounts WHERE aid = 7;", false},
+      {"ALTER ROLE app SET client_encoding = 'SJIS'", false},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(may_change_reading(c.sql), c.may) << c.sql;
+    // The proxy asks with the verb it scanned once for all its checks: the same answers.
+    EXPECT_EQ(may_change_reading(c.sql, detail::sole_statement_verb(c.sql)), c.may) << c.sql;
   }
 }
 
