@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 
 #include "protocol/bind.hpp"
 #include "protocol/describe_close.hpp"
@@ -524,13 +525,31 @@ constexpr std::string_view kTableChangedInTransaction =
     "the catalog the rewrite resolves column names from sees that only once the transaction "
     "ends: send it after COMMIT, or run the DDL in a transaction of its own";
 
+// One statement of DDL that resolves no column of another table: the rest of a script that
+// changed a table (an index on it, a comment, a rename) is not refused. CREATE ... AS, a view's
+// or a table's query, still is.
+bool resolves_no_columns(std::string_view sql, rewrite::detail::SoleVerb verb) {
+  if (!verb) {
+    return false;
+  }
+  using rewrite::detail::iequals;
+  static constexpr std::array<std::string_view, 11> kVerbs = {
+      "alter", "drop", "comment", "grant", "revoke", "truncate",
+      "analyze", "vacuum", "reindex", "cluster", "lock"};
+  return std::any_of(kVerbs.begin(), kVerbs.end(),
+                     [&](std::string_view v) { return iequals(*verb, v); }) ||
+         (iequals(*verb, "create") && !rewrite::detail::icontains_name(sql, "as"));
+}
+
 }  // namespace
 
 TextRewrite FrontendHandler::refuse_after_table_ddl(std::string_view sql,
+                                                    rewrite::detail::SoleVerb verb,
                                                     const rewrite::RewriteResult& result) const {
   const DatabaseRewrite* rules = rewrite_.snapshot().for_database(database_);
   if (rules == nullptr || (result.outcome != rewrite::Outcome::rewritten &&
-                           result.outcome != rewrite::Outcome::unchanged)) {
+                           result.outcome != rewrite::Outcome::unchanged) ||
+      resolves_no_columns(sql, verb)) {
     return {};
   }
   // A mapped table's DDL has its own, narrower check (SessionRewrite, columns_changed).
@@ -538,7 +557,7 @@ TextRewrite FrontendHandler::refuse_after_table_ddl(std::string_view sql,
   const bool names_changed = std::any_of(
       ddl_tables_.tables.begin(), ddl_tables_.tables.end(), [&](const std::string& table) {
         return std::find(mapped.begin(), mapped.end(), table) == mapped.end() &&
-               rewrite::detail::icontains(sql, rewrite::detail::lower_ascii(table));
+               rewrite::detail::icontains_name(sql, rewrite::detail::lower_ascii(table));
       });
   if (!names_changed) {
     return {};
@@ -547,7 +566,7 @@ TextRewrite FrontendHandler::refuse_after_table_ddl(std::string_view sql,
   bool reject = false;
   std::string names;
   for (const rewrite::Migration& m : rules->rewriter->migrations()) {
-    if (rewrite::detail::icontains(sql, rewrite::detail::lower_ascii(m.table))) {
+    if (rewrite::detail::icontains_name(sql, rewrite::detail::lower_ascii(m.table))) {
       reject = reject || m.reject_unsupported;
       names += (names.empty() ? "\"" : ", \"") + m.name + "\"";
       refusal.uses.push_back(rewrite::MigrationUse{m.name});
@@ -577,6 +596,20 @@ void FrontendHandler::forget_ddl_tables() {
 
 FrontendHandler::Decision FrontendHandler::decide(std::string_view sql,
                                                   rewrite::detail::SoleVerb verb, bool from_query) {
+  const bool ddl = rewrite_.active() && rewrite::may_change_columns(sql, verb);
+  const Decision decision = decide_rewrite(sql, verb, from_query);
+  // Noted once the text goes on: a suspended text is offered again after the catalog fetched
+  // what it names, and noting its DDL the first time would have the boundary before that
+  // second offer forget the fetch (and the text wait for it again, until refused).
+  if (ddl && decision != Decision::suspend) [[unlikely]] {
+    note_table_ddl(sql);
+  }
+  return decision;
+}
+
+FrontendHandler::Decision FrontendHandler::decide_rewrite(std::string_view sql,
+                                                          rewrite::detail::SoleVerb verb,
+                                                          bool from_query) {
   if (rewrite_.rebuild_awaited()) [[unlikely]] {
     awaiting_rebuild_ = true;  // offered again once the rules cover the new partition
     return Decision::suspend;
@@ -585,15 +618,12 @@ FrontendHandler::Decision FrontendHandler::decide(std::string_view sql,
   armed_text_ = {};
   armed_rewrite_ = false;
   const bool ddl_before = !ddl_tables_.tables.empty();
-  if (rewrite_.active() && rewrite::may_change_columns(sql, verb)) [[unlikely]] {
-    note_table_ddl(sql);
-  }
   TextRewrite result = rewrite_.rewrite(sql, from_query, replacement_);
   if (!result) {
     return Decision::forward;
   }
   if (ddl_before) [[unlikely]] {
-    if (TextRewrite refusal = refuse_after_table_ddl(sql, *result)) {
+    if (TextRewrite refusal = refuse_after_table_ddl(sql, verb, *result)) {
       result = std::move(refusal);
     }
   }

@@ -62,6 +62,8 @@ class FrontendHandler {
   /// checks share (one scan of its start).
   enum class Decision { forward, rewritten, rejected, suspend };
   Decision decide(std::string_view sql, rewrite::detail::SoleVerb verb, bool from_query = false);
+  /// decide() but for noting the text's DDL.
+  Decision decide_rewrite(std::string_view sql, rewrite::detail::SoleVerb verb, bool from_query);
   /// Puts in front of a simple Query's refusal the statements before the refused one, as the
   /// session's flags rewrite them: Postgres runs a text's statements up to its error, so a BEGIN
   /// among them leaves the session in a failed block (and a COMMIT keeps what it committed).
@@ -81,7 +83,7 @@ class FrontendHandler {
   void note_table_ddl(std::string_view sql);
   /// The refusal of a text naming a mapped table and, beside it, a table whose columns DDL of
   /// this transaction changed (the catalog sees them once it ends); null when there is none.
-  TextRewrite refuse_after_table_ddl(std::string_view sql,
+  TextRewrite refuse_after_table_ddl(std::string_view sql, rewrite::detail::SoleVerb verb,
                                      const rewrite::RewriteResult& result) const;
   /// Forgets them in the catalog, their DDL's transaction over.
   void forget_ddl_tables();

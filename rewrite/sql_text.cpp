@@ -206,4 +206,24 @@ bool icontains(std::string_view hay, std::string_view needle) {
   });
 }
 
+bool icontains_name(std::string_view hay, std::string_view needle) {
+  auto name_char = [](char c) {
+    return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || is_digit(c) || c == '_' || c == '$' ||
+           static_cast<unsigned char>(c) >= 0x80;
+  };
+  if (needle.empty() || hay.size() < needle.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
+    const std::string_view at = hay.substr(i, needle.size());
+    if (std::equal(at.begin(), at.end(), needle.begin(),
+                   [](char h, char n) { return lower_char(h) == n; }) &&
+        (i == 0 || !name_char(hay[i - 1])) &&
+        (i + needle.size() == hay.size() || !name_char(hay[i + needle.size()]))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace switchyard::rewrite::detail

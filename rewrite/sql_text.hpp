@@ -57,4 +57,8 @@ bool iequals(std::string_view a, std::string_view b);
 /// (every pass-through statement pays it), so it is built for the common "not there" answer.
 bool icontains(std::string_view hay, std::string_view lowercase_word);
 
+/// icontains() where the match is a whole name: no letter, digit, '_' or '$' on either side
+/// (`readings` is not found in `readings_mid`). For rare paths: a plain scan.
+bool icontains_name(std::string_view hay, std::string_view lowercase_name);
+
 }  // namespace switchyard::rewrite::detail
