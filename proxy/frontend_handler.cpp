@@ -50,7 +50,10 @@ bool FrontendHandler::wants(char type) const {
   // applied.
   return ((!prepared_.empty() || !sql_prepared_.empty()) &&
           (type == fe::kBind || type == fe::kDescribe || type == fe::kClose)) ||
-         (type == fe::kExecute && !copy_portals_.empty());
+         (type == fe::kExecute && !copy_portals_.empty()) ||
+         // After a change of how the server reads texts in this transaction, any Bind or
+         // Execute may undo it or make another (on_bind, on_frame).
+         ((type == fe::kExecute || type == fe::kBind) && rewrite_.reading_changed_in_transaction());
 }
 
 void FrontendHandler::on_streamed(char type) { sent(type); }
@@ -534,7 +537,7 @@ bool resolves_no_columns(std::string_view sql, rewrite::detail::SoleVerb verb) {
   }
   using rewrite::detail::iequals;
   static constexpr std::array<std::string_view, 11> kVerbs = {
-      "alter", "drop", "comment", "grant", "revoke", "truncate",
+      "alter",   "drop",   "comment", "grant",   "revoke", "truncate",
       "analyze", "vacuum", "reindex", "cluster", "lock"};
   return std::any_of(kVerbs.begin(), kVerbs.end(),
                      [&](std::string_view v) { return iequals(*verb, v); }) ||
@@ -547,8 +550,9 @@ TextRewrite FrontendHandler::refuse_after_table_ddl(std::string_view sql,
                                                     rewrite::detail::SoleVerb verb,
                                                     const rewrite::RewriteResult& result) const {
   const DatabaseRewrite* rules = rewrite_.snapshot().for_database(database_);
-  if (rules == nullptr || (result.outcome != rewrite::Outcome::rewritten &&
-                           result.outcome != rewrite::Outcome::unchanged) ||
+  if (rules == nullptr ||
+      (result.outcome != rewrite::Outcome::rewritten &&
+       result.outcome != rewrite::Outcome::unchanged) ||
       resolves_no_columns(sql, verb)) {
     return {};
   }
@@ -785,6 +789,10 @@ FrameAction FrontendHandler::on_frame(const protocol::Frame& frame, protocol::Me
       return on_describe(frame, out);
     case fe::kExecute:
       arm_copy_portal(frame);
+      if (rewrite_.active() && rewrite_.reading_changed_in_transaction()) [[unlikely]] {
+        // A suspended portal's next rows may call set_config again.
+        rewrite_.reading_may_change(state_.tracker.outstanding());
+      }
       break;
     case fe::kTerminate:
       state_.terminate_sent = true;
@@ -972,9 +980,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
     prepared.uses.reset();
   }
   prepared.changes_session = changes_session;
-  // The unnamed statement is not asked: a Bind of it is checked by name only.
-  prepared.changes_reading =
-      !parse->statement.empty() && rewrite::may_change_reading(parse->query, verb);
+  prepared.changes_reading = rewrite::may_change_reading(parse->query, verb);
   sent(frame.type, false, settles);
   if (decision == Decision::forward) {
     return FrameAction::forward;
@@ -1064,10 +1070,13 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
     follow_session_statements(
         sql, rewrite_.active() ? rewrite::role_changes(sql) : std::vector<rewrite::RoleChange>{});
   }
-  if (!bind->statement.empty() && rewrite_.active() &&
-      (stmt != nullptr ? stmt->changes_reading : prepared_changes_reading(bind->statement)))
+  // Its SET or set_config runs now, not at its Parse; and after one in this transaction, any
+  // statement may end it and undo a SET LOCAL.
+  if (rewrite_.active() &&
+      (rewrite_.reading_changed_in_transaction() ||
+       (stmt != nullptr ? stmt->changes_reading
+                        : !bind->statement.empty() && prepared_changes_reading(bind->statement))))
       [[unlikely]] {
-    // Its SET or set_config runs now, not at its Parse.
     rewrite_.reading_may_change(state_.tracker.outstanding());
   }
   sent(frame.type);

@@ -56,7 +56,7 @@ struct PreparedStatement {
   /// it (when the server runs it, and every time it does), not at its Parse.
   bool changes_session = false;
   /// It may change client_encoding or standard_conforming_strings (a SET, set_config): judged
-  /// once at its Parse, as each Bind of it asks.
+  /// once at its Parse, as each Bind of it (the unnamed statement's too) asks.
   bool changes_reading = false;
 
   /// The client learns the statement's result types as the server has them now.

@@ -73,8 +73,9 @@ bool spliced_text_non_ascii(const Migration& m) {
 }
 
 // Whether a statement of `sql` sets either setting: SET (SESSION|LOCAL) of it or NAMES, RESET
-// of it or ALL, DISCARD ALL, a set_config(...) call anywhere, or a DO block (whose body may
-// do any of these). A text the scanner rejects counts: the server may read it otherwise.
+// of it or ALL, DISCARD ALL, a set_config(...) call anywhere (but of another setting named in a
+// plain string), an UPDATE of pg_settings, or a DO block (whose body may do any of these). A text
+// the scanner rejects counts: the server may read it otherwise.
 bool sets_reading(std::string_view sql) {
   const std::vector<detail::Token> tokens = detail::scan_tokens(std::string(sql));
   if (tokens.empty()) {
@@ -94,8 +95,33 @@ bool sets_reading(std::string_view sql) {
   auto names_setting = [&](std::size_t i) {
     return is(i, "client_encoding") || is(i, "standard_conforming_strings");
   };
+  // set_config('app.tenant', ...): a plain string naming another setting (row-level security's
+  // way of passing a tenant, in every transaction of some apps) changes neither.
+  auto sets_other_setting = [&](std::size_t i) {
+    if (i + 1 >= tokens.size() || tokens[i].kind != PG_QUERY__TOKEN__SCONST || !is(i + 1, ",")) {
+      return false;
+    }
+    const std::string_view token =
+        sql.substr(static_cast<std::size_t>(tokens[i].start),
+                   static_cast<std::size_t>(tokens[i].end - tokens[i].start));
+    if (token.size() < 2 || token.front() != '\'' || token.back() != '\'') {
+      return false;  // E'', U&'', a dollar quote: read as a change
+    }
+    const std::string_view name = token.substr(1, token.size() - 2);
+    return !detail::iequals(name, "client_encoding") &&
+           !detail::iequals(name, "standard_conforming_strings") &&
+           name.find_first_of("'\\") == std::string_view::npos;
+  };
+  // UPDATE pg_settings SET setting = ... is a SET too.
+  bool updates = false;
+  bool names_pg_settings = false;
   bool statement_start = true;
   for (std::size_t i = 0; i < tokens.size(); ++i) {
+    updates = updates || is(i, "update");
+    names_pg_settings = names_pg_settings || is(i, "pg_settings");
+    if (updates && names_pg_settings) {
+      return true;
+    }
     if (is(i, ";")) {
       statement_start = true;
       continue;
@@ -109,7 +135,7 @@ bool sets_reading(std::string_view sql) {
         return true;
       }
     }
-    if (is(i, "set_config") && is(i + 1, "(")) {
+    if (is(i, "set_config") && is(i + 1, "(") && !sets_other_setting(i + 2)) {
       return true;
     }
   }
@@ -195,7 +221,7 @@ std::optional<std::string> unsplicable_rewrite(const TextReading& reading, std::
         "backslash's byte (or a change of it is not answered yet, or made in the COPY's own "
         "text): use client_encoding UTF8, and send a SET of it on its own first");
   }
-  if (reading.encoding == ClientEncoding::utf8) {
+  if (reading.encoding == ClientEncoding::utf8 && !reading.settings_in_flight) {
     return std::nullopt;
   }
   if (result.unparsed && high_byte(sql)) {
@@ -212,6 +238,15 @@ std::optional<std::string> unsplicable_rewrite(const TextReading& reading, std::
     auto m = std::find_if(migrations.begin(), migrations.end(),
                           [&](const Migration& x) { return x.name == use.migration; });
     if (m != migrations.end() && spliced_text_non_ascii(*m)) {
+      if (reading.settings_in_flight) {
+        // The UTF-8 session may be one of another encoding by the time the server reads it.
+        return std::string(
+            "the text follows a change of client_encoding (SET, SET NAMES, set_config, RESET) "
+            "that the server has not answered yet, and the rewrite would insert the migration's "
+            "non-ASCII text (its to_new/to_old, a name or type) as UTF-8 bytes, which the new "
+            "encoding would read as other characters: send it after the change's answer (its "
+            "ReadyForQuery)");
+      }
       return refuse_encoding(reading,
                              "and the rewrite would insert the migration's non-ASCII text (its "
                              "to_new/to_old, a name or type) as UTF-8 bytes, which the server "
@@ -236,8 +271,13 @@ bool may_change_reading(std::string_view sql, detail::SoleVerb verb) {
       default:
         break;
     }
-    // set_config is a call: a text without '(' (one memchr) cannot make it.
-    return sql.find('(') != std::string_view::npos && detail::icontains(sql, "set_config") &&
+    // set_config is a call: a text without '(' (one memchr) cannot make it. An UPDATE of
+    // pg_settings is a SET.
+    const bool may_update =
+        verb->size() >= 4 && (detail::iequals(*verb, "update") || detail::iequals(*verb, "with") ||
+                              detail::iequals(*verb, "explain"));
+    return ((sql.find('(') != std::string_view::npos && detail::icontains(sql, "set_config")) ||
+            (may_update && detail::icontains(sql, "pg_settings"))) &&
            sets_reading(sql);
   }
   return may_change_reading(sql);
@@ -269,7 +309,7 @@ bool may_change_reading(std::string_view sql) {
   }
   // SET NAMES; RESET ALL and DISCARD ALL reset standard_conforming_strings.
   return (detail::icontains(sql, "names") || detail::icontains(sql, "reset") ||
-          detail::icontains(sql, "discard")) &&
+          detail::icontains(sql, "discard") || detail::icontains(sql, "pg_settings")) &&
          sets_reading(sql);
 }
 

@@ -66,7 +66,8 @@ std::optional<std::string> unsplicable_rewrite(const TextReading& reading, std::
 bool has_non_ascii_name(const Migration& m);
 
 /// Whether `sql` may change standard_conforming_strings or client_encoding (SET, SET NAMES,
-/// set_config, RESET, DISCARD). False means certainly not; one pass over the text.
+/// set_config, UPDATE pg_settings, RESET, DISCARD). False means certainly not; one pass over
+/// the text.
 bool may_change_reading(std::string_view sql);
 /// The same, with the text's sole_statement_verb() already known: a text of one statement
 /// other than SET, RESET, DISCARD or DO changes either only by calling set_config, so the look

@@ -249,6 +249,69 @@ class ClientEncodingTest(RewriteCase):
         self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "n", "old", "old")])
 
 
+    def test_pipelined_set_to_latin1_then_a_write_spliced_with_a_non_ascii_transform_is_refused(self):
+        # The session was UTF-8 when the write was rewritten; the server read it as LATIN1 and
+        # the transform's 'résilié' (UTF-8 bytes) never matched: N got 'rÃ©siliÃ©'-shaped text.
+        with self.raw_session() as conn:
+            conn.send(wire.query("SET client_encoding = 'LATIN1'")
+                      + wire.query("INSERT INTO accounts (id, status) VALUES (1, 'active')"))
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            refused = wire.errors(conn.read_until_ready())
+            self.assertEqual(refused[0]["C"], "0A000")
+            self.assertIn("not answered yet", refused[0]["M"])
+        self.assertEqual(self.rows("accounts"), [])
+
+    def test_text_sent_before_an_update_of_pg_settings_is_answered_is_refused(self):
+        self.direct("INSERT INTO users (id, name, status, state) VALUES (1, 'n', 'old', 'old')")
+        with self.raw_session() as conn:
+            conn.send(wire.query("UPDATE pg_settings SET setting = 'off' "
+                                 "WHERE name = 'standard_conforming_strings'")
+                      + wire.query(self.HIDDEN))
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+        self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "n", "old", "old")])
+
+    def test_text_sent_before_a_bind_changing_a_setting_is_answered_is_refused(self):
+        self.direct("INSERT INTO users (id, name, status, state) VALUES (1, 'n', 'old', 'old')")
+        with self.raw_session() as conn:  # the unnamed statement, bound again
+            conn.send(wire.parse("SELECT set_config('standard_conforming_strings', $1, false)")
+                      + wire.bind(params=["on"]) + wire.execute() + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            conn.send(wire.bind(params=["off"]) + wire.execute() + wire.sync()
+                      + wire.query(self.HIDDEN))
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+        with self.raw_session() as conn:  # a COMMIT prepared by name, undoing a SET LOCAL
+            conn.send(wire.parse("COMMIT", name="c") + wire.sync())
+            conn.read_until_ready()
+            conn.send(wire.query("SET standard_conforming_strings = off"))
+            conn.read_until_ready()
+            conn.send(wire.query("BEGIN; SET LOCAL standard_conforming_strings = on"))
+            conn.read_until_ready()
+            conn.send(wire.bind(statement="c") + wire.execute() + wire.sync()
+                      + wire.query(self.HIDDEN))
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+        self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "n", "old", "old")])
+
+    def test_text_sent_before_a_suspended_portals_next_rows_are_answered_is_refused(self):
+        # The portal's second row turns standard_conforming_strings off, at the second Execute.
+        self.direct("INSERT INTO users (id, name, status, state) VALUES (1, 'n', 'old', 'old')")
+        with self.raw_session() as conn:
+            conn.send(wire.query("BEGIN"))
+            conn.read_until_ready()
+            conn.send(wire.parse("SELECT set_config('standard_conforming_strings', CASE WHEN g = 1 "
+                                 "THEN 'on' ELSE 'off' END, false) FROM generate_series(1, 2) g")
+                      + wire.bind(portal="pp") + wire.execute("pp", 1) + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            conn.send(wire.execute("pp", 1) + wire.sync() + wire.query(self.HIDDEN))
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+            conn.send(wire.query("COMMIT"))  # what the UPDATE did, had it run, would stay
+            conn.read_until_ready()
+        self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "n", "old", "old")])
+
+
 CAFE = {"name": "cafe", "table": "public.café", "old_column": "statüs", "new_column": "état",
         "writes": "both", "reads": "old", "on_unsupported": None}
 

@@ -163,6 +163,12 @@ TEST(ClientEncodingTest, RefusesRewritesThatSpliceWhatTheServerReadsOtherwise) {
       {reading("LATIN1"), rewritten(), rename({}, "\xc3\xa9tat"), "non-ASCII text"},
       {reading("LATIN1"), rewritten(), rename("CASE {value} WHEN 'active' THEN 1 END"), nullptr},
       {reading("UTF8"), rewritten(), rename("CASE {value} WHEN 'r\xc3\xa9' THEN 2 END"), nullptr},
+      // A pipelined SET client_encoding = 'LATIN1' not answered yet: the UTF-8 bytes spliced in
+      // would be read as LATIN1.
+      {reading("UTF8", true, true), rewritten(), rename("CASE {value} WHEN 'r\xc3\xa9' THEN 2 END"),
+       "not answered yet", "INSERT INTO notes (id, body) VALUES (1, 'x')"},
+      {reading("UTF8", true, true), rewritten(), rename("CASE {value} WHEN 'r' THEN 2 END"),
+       nullptr, "INSERT INTO notes (id, body) VALUES (1, 'x')"},
       // LATIN1 E'\é': not valid UTF-8 to the parser, run by the server.
       {reading("WIN1252"), unparsed, rename(), "cannot parse"},
       {reading("UTF8"), unparsed, rename(), nullptr},
@@ -225,6 +231,16 @@ TEST(ClientEncodingTest, TellsTextsThatMayChangeHowTheServerReads) {
       {"Reset standard_conforming_strings", true},
       {"SELECT abalance FROM pgbench_accounts WHERE aid = 7;", false},
       {"ALTER ROLE app SET client_encoding = 'SJIS'", false},
+      // Another setting named in a plain string: row-level security's tenant, every transaction.
+      {"SELECT set_config('app.tenant', '42', true)", false},
+      {"SELECT set_config('Client_Encoding', 'SJIS', false)", true},
+      {"SELECT set_config(E'client_encoding', 'SJIS', false)", true},
+      {"SELECT set_config('app.tenant', '42', true), set_config($1, 'off', false)", true},
+      {"UPDATE pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'", true},
+      {"update pg_catalog.pg_settings set setting = 'SJIS' where name = 'client_encoding'", true},
+      {"WITH s AS (UPDATE pg_settings SET setting = 'SJIS' RETURNING 1) SELECT 1", true},
+      {"BEGIN; UPDATE pg_settings SET setting = 'SJIS' WHERE name = 'client_encoding'", true},
+      {"SELECT setting FROM pg_settings WHERE name = 'client_encoding'", false},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(may_change_reading(c.sql), c.may) << c.sql;
