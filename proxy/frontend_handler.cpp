@@ -508,7 +508,7 @@ void FrontendHandler::housekeeping_at_boundary() {
   }
   // Nothing is pending at a boundary, so reply tracking can start or stop here.
   state_.track_replies = rewrite_.active() || !prepared_.empty() || !sql_prepared_.empty();
-  if (ddl_tables_.any || !ddl_tables_.tables.empty()) [[unlikely]] {
+  if (ddl_tables_.any || !ddl_tables_.tables.empty() || !ddl_tables_.created.empty()) [[unlikely]] {
     forget_ddl_tables();
   }
 }
@@ -518,6 +518,9 @@ void FrontendHandler::note_table_ddl(std::string_view sql) {
   ddl_tables_.any = ddl_tables_.any || ddl.any;
   for (const std::string& table : ddl.tables) {
     rewrite::add_name(ddl_tables_.tables, table);
+  }
+  for (const std::string& table : ddl.created) {
+    rewrite::add_name(ddl_tables_.created, table);
   }
 }
 
@@ -586,12 +589,13 @@ TextRewrite FrontendHandler::refuse_after_table_ddl(std::string_view sql,
 
 void FrontendHandler::forget_ddl_tables() {
   if (const DatabaseRewrite* rules = rewrite_.snapshot().for_database(database_)) {
+    std::vector<std::string> tables = std::move(ddl_tables_.tables);
+    tables.insert(tables.end(), ddl_tables_.created.begin(), ddl_tables_.created.end());
     std::string names = ddl_tables_.any ? "*" : "";
-    for (const std::string& table : ddl_tables_.tables) {
+    for (const std::string& table : tables) {
       names += (names.empty() ? "" : ",") + table;
     }
-    rules->catalog->invalidate(ddl_tables_.any ? rules->catalog->known_tables()
-                                               : ddl_tables_.tables);
+    rules->catalog->invalidate(ddl_tables_.any ? rules->catalog->known_tables() : tables);
     spdlog::info("event=catalog_invalidated session={} database={} reason=ddl tables={}",
                  session_id_, log_value(database_), log_value(names));
   }
@@ -796,6 +800,12 @@ FrameAction FrontendHandler::on_frame(const protocol::Frame& frame, protocol::Me
       break;
     case fe::kTerminate:
       state_.terminate_sent = true;
+      // A migration tool's connection runs its DDL and closes: other sessions read the
+      // relations again now rather than at the catalog check.
+      if (ddl_tables_.any || !ddl_tables_.tables.empty() || !ddl_tables_.created.empty())
+          [[unlikely]] {
+        forget_ddl_tables();
+      }
       break;
     default:
       break;

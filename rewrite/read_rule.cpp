@@ -418,10 +418,18 @@ void Analyzer::rewrite_read(const PgQuery__ColumnRef* cr, const Migration* m, co
   // ORDER BY or DISTINCT ON item that is a bare name means an output of that name first. N is
   // then written qualified, and only then, so that a reference nothing can take keeps its text.
   std::string qualifier;
-  if (cr->n_fields == 1 && (bare_name_captured(scope, rel, m->new_column) ||
-                            (bare && cr == sort_name_ &&
-                             std::find(sort_outputs_->begin(), sort_outputs_->end(),
-                                       m->new_column) != sort_outputs_->end()))) {
+  // A bare O reaching T from a sub-select (correlated) is written qualified when T's reference
+  // name reaches it: a relation of the sub-select that gains a column N later (DDL the catalog
+  // has not seen yet, or a statement prepared before it, which the server analyses again)
+  // cannot take it then.
+  const bool correlated = std::none_of(scope.rels.begin(), scope.rels.end(),
+                                       [&](const Relation& r) { return &r == &rel; });
+  if (cr->n_fields == 1 && correlated && refname_reaches(scope, rel)) {
+    qualifier = quote_ident(rel.refname) + ".";
+  } else if (cr->n_fields == 1 && (bare_name_captured(scope, rel, m->new_column) ||
+                                   (bare && cr == sort_name_ &&
+                                    std::find(sort_outputs_->begin(), sort_outputs_->end(),
+                                              m->new_column) != sort_outputs_->end()))) {
     if (!refname_reaches(scope, rel)) {
       unsupported(m, "a read of \"" + m->old_column + "\" where a bare \"" + m->new_column +
                          "\" would name another column, and \"" + rel.refname +

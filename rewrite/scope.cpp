@@ -149,9 +149,9 @@ const Names& Analyzer::columns_of(Relation& rel) {
     bool unknown = false;
     rel.qname = resolve_table_name(rel.range_var, &unknown);
     if (!rel.qname.has_value()) {
-      if (!unknown) {
-        rel.columns = std::vector<std::string>{};
-      }
+      // Not in the catalog: a temporary table (the catalog's own connection cannot see the
+      // session's), one created since the catalog looked, or none (the server says so). Its
+      // columns stay unknown: a bare O beside it or below it is not taken as T's.
       return rel.columns;
     }
   }

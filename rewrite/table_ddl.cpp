@@ -80,19 +80,29 @@ void add_statement(const Node* stmt, TableDdl& ddl) {
       }
       break;
     case PG_QUERY__NODE__NODE_DROP_OWNED_STMT:
+    case PG_QUERY__NODE__NODE_DO_STMT:  // conditional DDL of migration tools
       ddl.any = true;
       return;
-    case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
     case PG_QUERY__NODE__NODE_CREATE_STMT:
+      if (const PgQuery__RangeVar* rv = stmt->create_stmt->relation; rv && rv->relname) {
+        add_name(ddl.created, std::string(rv->relname));
+      }
+      return;
+    case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
+      if (const PgQuery__IntoClause* into = stmt->create_table_as_stmt->into;
+          into && into->rel && into->rel->relname) {
+        add_name(ddl.created, std::string(into->rel->relname));
+      }
+      return;
+    case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
     case PG_QUERY__NODE__NODE_CREATE_FOREIGN_TABLE_STMT:
     case PG_QUERY__NODE__NODE_VIEW_STMT:
-    case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
     case PG_QUERY__NODE__NODE_ALTER_OBJECT_SCHEMA_STMT:
       break;
     default:
       return;  // an index, a function, a grant: no column list changes
   }
-  // The relations a view's or a CREATE TABLE AS's query reads are among them: read again too.
+  // The relations a view's query reads are among them: read again too.
   add_range_vars(detail::node_payload(stmt), ddl);
 }
 
@@ -105,6 +115,8 @@ bool may_change_columns(std::string_view sql) {
 bool may_change_columns(std::string_view sql, detail::SoleVerb verb) {
   if (verb) {
     switch (verb->size()) {
+      case 2:
+        return detail::iequals(*verb, "do");
       case 4:
         return detail::iequals(*verb, "drop");
       case 5:
@@ -121,7 +133,7 @@ bool may_change_columns(std::string_view sql, detail::SoleVerb verb) {
       return true;
     }
   }
-  return false;
+  return detail::icontains_name(sql, "do");
 }
 
 TableDdl table_ddl(std::string_view sql) {

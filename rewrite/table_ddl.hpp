@@ -12,11 +12,14 @@ namespace switchyard::rewrite {
 /// them, so that what the engine knows of them is read again: a bare name in a sub-select over
 /// an unmapped table resolves to the outer mapped table while that table's columns are stale.
 struct TableDdl {
-  bool any = false;  ///< every relation may have changed (DROP SCHEMA ... CASCADE, DROP OWNED)
+  bool any = false;  ///< every relation may have changed (DROP SCHEMA ... CASCADE, DROP OWNED, DO)
   std::vector<std::string> tables;
+  /// Created (CREATE TABLE [AS]): read again too, as the catalog may know the name as absent,
+  /// but no columns of theirs can be stale, and an absent table's are unknown to the rewrite.
+  std::vector<std::string> created;
 };
 
-/// The cheap test every text pays: false means certainly no ALTER, DROP or CREATE.
+/// The cheap test every text pays: false means certainly no ALTER, DROP, CREATE or DO.
 bool may_change_columns(std::string_view sql);
 /// The same, with the text's sole_statement_verb() already known.
 bool may_change_columns(std::string_view sql, detail::SoleVerb verb);

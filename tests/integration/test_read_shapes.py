@@ -9,6 +9,7 @@ the module says it does.
 from psycopg import errors
 
 from harness.base import requires_proxy
+from harness.util import wait_until
 from test_rewrite import RENAME, TYPE_CHANGE, RewriteCase, migration
 
 WIDEN = {"name": "nums-n", "table": "public.nums", "old_column": "n", "new_column": "n8",
@@ -119,6 +120,61 @@ class ReadShapesTest(RewriteCase):
             self.assertEqual(self.direct("SELECT id FROM users WHERE name = 'TOUCHED'"), [])
         finally:
             self.direct("ALTER TABLE tags DROP COLUMN IF EXISTS status")
+
+    EXISTS = "EXISTS (SELECT 1 FROM tags t WHERE status = 'active' AND t.id = users.id)"
+
+    def test_a_statement_prepared_before_a_table_gains_the_new_column_keeps_its_rows(self):
+        # The server analyses a prepared statement again after DDL: a bare `state` written for
+        # the outer users.status would now be tags' new column (no rows, for ever).
+        query = f"SELECT id FROM users WHERE {self.EXISTS} ORDER BY id"
+        try:
+            with self.connect() as conn:
+                self.assertEqual(conn.execute(query, prepare=True).fetchall(), [(2,)])
+                self.direct("ALTER TABLE tags ADD COLUMN state text DEFAULT 'zzz'")
+                self.assertEqual(conn.execute(query, prepare=True).fetchall(), [(2,)])
+                self.assertEqual(conn.execute(f"UPDATE users SET name = 'TOUCHED' WHERE "
+                                              f"{self.EXISTS} RETURNING id").fetchall(), [(2,)])
+            self.assertEqual(self.direct("SELECT id FROM users WHERE name = 'TOUCHED'"), [(2,)])
+        finally:
+            self.direct("ALTER TABLE tags DROP COLUMN IF EXISTS state")
+
+    def test_ddl_from_a_session_that_closes_is_forgotten_for_the_others(self):
+        # A migration tool runs its DDL and disconnects: the catalog forgets at its Terminate,
+        # not at a next statement that never comes (nor only at the catalog check).
+        query = f"SELECT id FROM users WHERE {self.EXISTS} ORDER BY id"
+        try:
+            with self.connect() as other:
+                self.assertEqual(other.execute(query).fetchall(), [(2,)])
+                forgotten = self.proxy.log_text().count("reason=ddl")
+                with self.connect() as tool:
+                    tool.execute("ALTER TABLE tags ADD COLUMN status text DEFAULT 'zzz'")
+                wait_until(lambda: self.proxy.log_text().count("reason=ddl") > forgotten, 10,
+                           what="the closing session's DDL forgotten")
+                self.assertEqual(other.execute(query).fetchall(), self.direct(query))
+        finally:
+            self.direct("ALTER TABLE tags DROP COLUMN IF EXISTS status")
+
+    def test_a_bare_old_column_beside_a_temporary_table_is_refused(self):
+        # The catalog's connection cannot see the session's temporary tables: the bare name may
+        # be stage's own column (it is), so it is not served from the outer users.
+        with self.connect() as conn:
+            conn.execute("CREATE TEMP TABLE stage (id int, status text)")
+            conn.execute("INSERT INTO stage VALUES (1, 'active'), (2, 'zzz')")
+            with self.assertRaises(errors.FeatureNotSupported):
+                conn.execute("SELECT id FROM users WHERE EXISTS (SELECT 1 FROM stage t WHERE "
+                             "status = 'active' AND t.id = users.id)")
+
+    def test_a_staging_table_created_in_the_transaction_feeds_the_mapped_table(self):
+        # The usual ETL: not refused for naming a table DDL of the transaction created.
+        with self.connect() as conn:
+            with conn.transaction():
+                conn.execute("CREATE TEMP TABLE stage (id int, status text) ON COMMIT DROP")
+                conn.execute("INSERT INTO stage VALUES (10, 'active'), (11, 'inactive')")
+                conn.execute("INSERT INTO users (id, name, status) SELECT id, 'etl', status "
+                             "FROM stage")
+        self.assertEqual(self.direct("SELECT id, status, state FROM users WHERE id >= 10 "
+                                     "ORDER BY id"),
+                         [(10, "active", "active"), (11, "inactive", "inactive")])
 
     # Postgres matches a grouped expression only at its own level; a sub-select's outer
     # reference must be a grouped column, so N is grouped by beside the read served from it.

@@ -16,6 +16,7 @@ struct TableDdlCase {
   bool may_change;
   bool any;
   std::vector<std::string> tables;
+  std::vector<std::string> created = {};
 };
 
 TEST(TableDdlTest, Table) {
@@ -29,9 +30,13 @@ TEST(TableDdlTest, Table) {
       {"ALTER TABLE tags SET SCHEMA s2", true, false, {"tags"}},
       {"DROP TABLE IF EXISTS tags, s2.more CASCADE", true, false, {"tags", "more"}},
       {"DROP VIEW v", true, false, {"v"}},
-      {"CREATE TABLE s2.tags (id int, status text)", true, false, {"tags"}},
+      {"CREATE TABLE s2.tags (id int, status text)", true, false, {}, {"tags"}},
+      {"CREATE TEMP TABLE stage (LIKE users) ON COMMIT DROP", true, false, {}, {"stage"}},
+      {"DO $$BEGIN ALTER TABLE tags ADD COLUMN state text; END$$", true, true, {}},
+      {"SELECT 1; DO $$BEGIN ALTER TABLE tags ADD COLUMN state text; END$$", true, true, {}},
+      {"SELECT 1; SELECT 2 AS done", false, false, {}},
       {"CREATE OR REPLACE VIEW v AS SELECT * FROM tags", true, false, {"v", "tags"}},
-      {"CREATE TABLE t2 AS SELECT 1 AS x", true, false, {"t2"}},
+      {"CREATE TABLE t2 AS SELECT x FROM tags", true, false, {}, {"t2"}},
       {"CREATE INDEX ON tags (name)", true, false, {}},
       {"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1'", true, false, {}},
       {"DROP SCHEMA s2 CASCADE", true, true, {}},
@@ -49,6 +54,7 @@ TEST(TableDdlTest, Table) {
       const TableDdl ddl = table_ddl(c.sql);
       EXPECT_EQ(ddl.any, c.any);
       EXPECT_EQ(ddl.tables, c.tables);
+      EXPECT_EQ(ddl.created, c.created);
     }
   }
 }
