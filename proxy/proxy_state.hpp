@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -49,6 +50,10 @@ struct DatabaseRewrite {
   /// (server_writer_migrations): the warnings about it are built again when it changes.
   std::vector<ServerWriter> server_writers;
   std::vector<AmbiguousTable> ambiguous_tables;
+  /// Each migration's relation as the config names it (by migration name), before
+  /// follow_renamed_table: the next build follows the relation by OID only while the config
+  /// names the same one, since an edit of `table` is a new mapping, not a rename.
+  std::map<std::string, rewrite::QualifiedName> configured_tables;
 };
 
 /// Something the operator should act on that does not stop a config from loading.

@@ -10,12 +10,18 @@
 namespace switchyard::proxy {
 namespace {
 
-// The OID of the relation `before`'s rules applied migration `name` to (not one of its
-// descendants'), 0 if it had none.
-std::uint32_t oid_before(const std::string& name, const DatabaseRewrite& before) {
+// The OID of the relation `before`'s rules applied `m` to (not one of its descendants'), 0 if
+// it had none or if its config named another table then: that edit maps a new relation.
+std::uint32_t oid_before(const config::Migration& m, const DatabaseRewrite& before) {
+  const auto configured = before.configured_tables.find(m.name);
+  if (configured == before.configured_tables.end() ||
+      configured->second != rewrite::QualifiedName{config::identifier_name(m.schema),
+                                                   config::identifier_name(m.table)}) {
+    return 0;
+  }
   for (const auto& rule : before.rewriter->migrations()) {
     const rewrite::QualifiedName table{rule.schema, rule.table};
-    if (rule.name != name ||
+    if (rule.name != m.name ||
         std::find(before.migration_tables.begin(), before.migration_tables.end(), table) ==
             before.migration_tables.end()) {
       continue;
@@ -50,7 +56,7 @@ std::string relation_kind(std::string_view kind) {
 std::variant<FollowedTable, std::string> follow_renamed_table(config::Migration& m,
                                                               const DatabaseRewrite* before,
                                                               backfill::PgConnection& connection) {
-  const std::uint32_t oid = before != nullptr ? oid_before(m.name, *before) : 0;
+  const std::uint32_t oid = before != nullptr ? oid_before(m, *before) : 0;
   if (oid == 0) {
     return FollowedTable{};
   }

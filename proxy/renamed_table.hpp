@@ -24,8 +24,9 @@ struct FollowedTable {
 /// and the warning tells the operator to update the config. When another relation holds the
 /// config's name (a swap of names, a view created under the old name), the rules stay on the
 /// followed relation and both names are refused (`ambiguous`) rather than move the rules
-/// silently. Nothing changes when the relation is gone or still under the config's name. The
-/// error is the catalog's, if the look-up failed.
+/// silently. Nothing changes when the relation is gone or still under the config's name, or
+/// when the config's `table` differs from `before`'s (an edit maps the new name, as at a start).
+/// The error is the catalog's, if the look-up failed.
 std::variant<FollowedTable, std::string> follow_renamed_table(config::Migration& m,
                                                               const DatabaseRewrite* before,
                                                               backfill::PgConnection& connection);

@@ -495,6 +495,7 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
       // where it is now.
       for (auto* m : migrations) {
         std::string configured = config::identifier_name(m->table);
+        entry.configured_tables[m->name] = {config::identifier_name(m->schema), configured};
         auto followed = follow_renamed_table(
             *m, options.previous ? options.previous->for_database(database) : nullptr,
             std::get<std::unique_ptr<CatalogClient>>(client)->connection());

@@ -6,6 +6,7 @@ Renamed back, the rules name the config's table again. Without that, writes thro
 name wrote the old column alone (hunt 48, finding 7).
 """
 
+import os
 import unittest
 
 from psycopg import errors
@@ -224,6 +225,69 @@ class AmbiguousNameTest(RenamedTableCase):
             self.proxy.reload(MIGRATIONS)
         finally:
             self.restore("DROP TABLE IF EXISTS parcels", "parcels_archive")
+
+
+class TableEditedTest(RenamedTableCase):
+    """The config's `table` edited (same migration name) is a new mapping, looked up by name as
+    at a start, not a rename of the old table to follow by OID (hunt 49 h10, finding 5)."""
+
+    @classmethod
+    def prepare_database(cls):
+        super().prepare_database()
+        cls.pg.query("CREATE TABLE parcels_next (id int PRIMARY KEY, weight text, "
+                     "weight_v2 text)")
+
+    def setUp(self):
+        super().setUp()
+        self.pg.query("TRUNCATE parcels_next")
+
+    def edited(self, table):
+        return [dict(MIGRATIONS[0], table=table), MIGRATIONS[1]]
+
+    def test_another_existing_table_takes_the_rules_and_nothing_is_refused(self):
+        logged = len(self.proxy.log_text())
+        self.proxy.reload(self.edited("public.parcels_next"))
+        try:
+            self.through_proxy("INSERT INTO parcels_next (id, weight) VALUES (1, 'next')")
+            self.through_proxy("INSERT INTO parcels (id, weight) VALUES (2, 'old table')")
+            self.assertEqual(self.pg.query("SELECT id, weight, weight_v2 FROM parcels_next"),
+                             [(1, "next", "next")])
+            self.assertEqual(self.pg.query("SELECT id, weight, weight_v2 FROM parcels"),
+                             [(2, "old table", None)])
+            self.pg.query("UPDATE parcels_next SET weight_v2 = 'served'")
+            self.assertEqual(self.through_proxy("SELECT weight FROM parcels_next"),
+                             [("served",)])
+            self.assertEqual(self.through_proxy("SELECT weight FROM parcels"), [("old table",)])
+            since = self.proxy.log_text()[logged:]
+            self.assertIn("changes=1", since)
+            self.assertIn(r'table: \"public.parcels\" -> \"public.parcels_next\"', since)
+            self.assertNotIn("ambiguous", since)
+            self.assertNotIn("was renamed", since)
+        finally:
+            self.proxy.reload(MIGRATIONS)
+        self.through_proxy("INSERT INTO parcels (id, weight) VALUES (3, 'back')")
+        self.assertEqual(self.pg.query("SELECT weight, weight_v2 FROM parcels WHERE id = 3"),
+                         [("back", "back")])
+
+    def test_a_name_that_does_not_exist_fails_the_reload_and_the_rules_stay(self):
+        logged = len(self.proxy.log_text())
+        self.proxy.migrations = self.edited("public.parcels_typo")
+        # The file watch alone reloads it: a SIGHUP as well could be refused again later, and
+        # be taken for a refusal of the edit that restores the config.
+        with open(self.proxy.config_path + ".tmp", "w") as f:
+            f.write(self.proxy.config_text())
+        os.replace(self.proxy.config_path + ".tmp", self.proxy.config_path)
+        try:
+            wait_until(lambda: "event=reload_rejected" in self.proxy.log_text()[logged:], 15,
+                       interval=0.05, what="the reload to be refused")
+            since = self.proxy.log_text()[logged:]
+            self.assertIn("public.parcels_typo does not exist", since)
+            self.assertNotIn("was renamed", since)
+            self.through_proxy("INSERT INTO parcels (id, weight) VALUES (1, 'kept')")
+            self.assertEqual(self.pg.query("SELECT weight, weight_v2 FROM parcels"),
+                             [("kept", "kept")])
+        finally:
+            self.proxy.reload(MIGRATIONS)
 
 
 class RenamedThroughTheProxyTest(RenamedTableCase):
