@@ -78,6 +78,9 @@ void add_statement(const Node* stmt, TableDdl& ddl) {
         ddl.any = ddl.any || stmt->rename_stmt->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_SCHEMA;
         return;
       }
+      // A column's new name reaches partitions, children and typed tables too.
+      ddl.any = ddl.any || stmt->rename_stmt->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_COLUMN ||
+                stmt->rename_stmt->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_ATTRIBUTE;
       break;
     case PG_QUERY__NODE__NODE_DROP_OWNED_STMT:
     case PG_QUERY__NODE__NODE_DO_STMT:  // conditional DDL of migration tools
@@ -95,6 +98,10 @@ void add_statement(const Node* stmt, TableDdl& ddl) {
       }
       return;
     case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
+      // Postgres carries a column change to partitions, inheritance children and the tables
+      // typed by an altered type (CASCADE), which the text does not name: forget them all.
+      ddl.any = true;
+      break;
     case PG_QUERY__NODE__NODE_CREATE_FOREIGN_TABLE_STMT:
     case PG_QUERY__NODE__NODE_VIEW_STMT:
     case PG_QUERY__NODE__NODE_ALTER_OBJECT_SCHEMA_STMT:

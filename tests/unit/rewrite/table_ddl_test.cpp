@@ -23,11 +23,12 @@ TEST(TableDdlTest, Table) {
   const TableDdlCase cases[] = {
       {"SELECT status FROM tags", false, false, {}},
       {"UPDATE users SET name = 'x' WHERE id IN (SELECT id FROM tags)", false, false, {}},
-      {"ALTER TABLE tags ADD COLUMN status text DEFAULT 'zzz'", true, false, {"tags"}},
-      {"  /* c */ alter table other.Extra drop column n", true, false, {"extra"}},
-      {"ALTER TABLE tags RENAME COLUMN kind TO status", true, false, {"tags"}},
+      {"ALTER TABLE tags ADD COLUMN status text DEFAULT 'zzz'", true, true, {"tags"}},
+      {"  /* c */ alter table other.Extra drop column n", true, true, {"extra"}},
+      {"ALTER TABLE tags RENAME COLUMN kind TO status", true, true, {"tags"}},
       {"ALTER TABLE tags RENAME TO labels", true, false, {"tags"}},
       {"ALTER TABLE tags SET SCHEMA s2", true, false, {"tags"}},
+      {"ALTER TYPE ttype ADD ATTRIBUTE state text CASCADE", true, true, {"ttype"}},
       {"DROP TABLE IF EXISTS tags, s2.more CASCADE", true, false, {"tags", "more"}},
       {"DROP VIEW v", true, false, {"v"}},
       {"CREATE TABLE s2.tags (id int, status text)", true, false, {}, {"tags"}},
@@ -44,7 +45,7 @@ TEST(TableDdlTest, Table) {
       {"DROP TYPE mood", true, false, {}},
       {"ALTER SCHEMA s2 RENAME TO s3", true, true, {}},
       {"DROP OWNED BY app", true, true, {}},
-      {"BEGIN; ALTER TABLE tags ADD COLUMN status text; COMMIT", true, false, {"tags"}},
+      {"BEGIN; ALTER TABLE tags ADD COLUMN status text; COMMIT", true, true, {"tags"}},
       {"ALTER TABLE tags ADD COLUMN (", true, false, {}},  // does not parse: the server says so
   };
   for (const TableDdlCase& c : cases) {
