@@ -623,7 +623,8 @@ FrontendHandler::Decision FrontendHandler::decide_rewrite(std::string_view sql,
     return Decision::suspend;
   }
   armed_uses_.reset();
-  armed_text_ = {};
+  armed_text_.rewrite.reset();
+  armed_text_.shaped_original.clear();  // its buffer is reused
   armed_rewrite_ = false;
   const bool ddl_before = !ddl_tables_.tables.empty();
   TextRewrite result = rewrite_.rewrite(sql, from_query, replacement_);
@@ -868,9 +869,10 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
 
 void FrontendHandler::arm_positions() {
   if (std::exchange(armed_rewrite_, false) && state_.track_replies) {
-    state_.replies.rewritten(std::move(armed_text_));
+    state_.replies.rewritten(armed_text_);
   }
-  armed_text_ = {};
+  armed_text_.rewrite.reset();
+  armed_text_.shaped_original.clear();
 }
 
 void FrontendHandler::arm_copy(const rewrite::CopyPlan& plan) {

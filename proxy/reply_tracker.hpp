@@ -119,10 +119,13 @@ class ReplyTracker {
   }
 
   /// The Query or Parse just sent carries a rewrite of the client's text: an error answering
-  /// it has its position told in the client's text through `text`.
-  void rewritten(RewrittenText text) {
+  /// it has its position told in the client's text through `text`, which is taken; `text`
+  /// gets back the buffer of one answered before, so that a session copying each client text
+  /// does not allocate for each.
+  void rewritten(RewrittenText& text) {
     pending_.back().rewritten = true;
     rewrites_.push_back(std::move(text));
+    text.shaped_original.swap(spare_);
   }
 
   /// For an ErrorResponse about to be told (on_error): how far its position is from the
@@ -291,6 +294,8 @@ class ReplyTracker {
       }
     }
     if (e.rewritten) {
+      spare_.swap(rewrites_.front().shaped_original);
+      spare_.clear();
       rewrites_.front() = {};  // the Fifo keeps popped items until it empties
       rewrites_.pop_front();
     }
@@ -301,6 +306,7 @@ class ReplyTracker {
   protocol::Fifo<Watch> watches_;  // one per watched Query in pending_, in its order
   // One per rewritten Query or Parse in pending_, in its order.
   protocol::Fifo<RewrittenText> rewrites_;
+  std::string spare_;  // a popped entry's shaped_original, handed back by rewritten()
   protocol::Fifo<std::uint8_t> settled_;  // bools: Fifo<bool> would be a vector<bool>
   std::uint32_t hidden_describes_ = 0;
   std::uint32_t watched_completes_ = 0;

@@ -255,10 +255,13 @@ TEST(ReplyTrackerTest, AnErrorIsPairedWithTheRewrittenTextItAnswers) {
   ReplyTracker t;
   auto rewrite = std::make_shared<const rewrite::RewriteResult>();
   t.on_sent(Sent::parse);
-  t.rewritten({rewrite, ""});  // the client's Parse, rewritten
+  RewrittenText parsed{rewrite, ""};
+  t.rewritten(parsed);  // the client's Parse, rewritten
   t.on_sent(Sent::parse);
-  t.rewritten({rewrite, "update t set n = 1"});  // filled in from its shape's rewrite
-  t.on_sent(Sent::parse);                        // forwarded as written
+  RewrittenText filled{rewrite, "update t set n = 1"};
+  t.rewritten(filled);                          // filled in from its shape's rewrite
+  EXPECT_TRUE(filled.shaped_original.empty());  // taken; an empty buffer handed back
+  t.on_sent(Sent::parse);                       // forwarded as written
   t.on_sent(Sent::sync);
   EXPECT_TRUE(t.answers_rewrite());
   EXPECT_EQ(t.text_answered().rewrite, rewrite);
@@ -277,7 +280,8 @@ TEST(ReplyTrackerTest, AnErrorIsPairedWithTheRewrittenTextItAnswers) {
 TEST(ReplyTrackerTest, AnErrorInFrontOfARewrittenQueryIsNotItsOwn) {
   ReplyTracker t;
   t.on_sent(Sent::query);
-  t.rewritten({std::make_shared<const rewrite::RewriteResult>(), ""});
+  RewrittenText text{std::make_shared<const rewrite::RewriteResult>(), ""};
+  t.rewritten(text);
   t.hide_first_completes(2, 9, 12);
   EXPECT_FALSE(t.answers_rewrite());  // the error would answer a statement put in front
   EXPECT_TRUE(t.on_command_complete().hide);
