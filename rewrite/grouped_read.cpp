@@ -40,6 +40,24 @@ const PgQuery__ColumnRef* plain_column(const Node* n) {
   return cr->n_fields > 0 ? cr : nullptr;
 }
 
+// The column under `n`, `n` itself or casts of it (`col::type`, `CAST(col AS type)`, nested),
+// whose types go to `casts`; nullptr for anything else.
+const PgQuery__ColumnRef* cast_column(const Node* n, std::vector<const PgQuery__TypeName*>* casts) {
+  while (n != nullptr && n->node_case == PG_QUERY__NODE__NODE_TYPE_CAST &&
+         n->type_cast->type_name != nullptr) {
+    casts->push_back(n->type_cast->type_name);
+    n = n->type_cast->arg;
+  }
+  return plain_column(n);
+}
+
+// `CAST(x AS type)`, which the parser places at CAST, before its argument; `x::type` at the `::`.
+bool written_as_cast_call(const PgQuery__TypeCast* tc) {
+  std::vector<const PgQuery__TypeName*> casts;
+  const PgQuery__ColumnRef* cr = cast_column(tc->arg, &casts);
+  return cr != nullptr && tc->location < cr->location;
+}
+
 // Whether `tn` names the type format_type() spells `type`, with no modifier or array bound: a
 // cast of a column of that type to it is dropped by the parser (coerce_type), so Postgres groups
 // by the column itself.
@@ -64,8 +82,8 @@ bool Analyzer::names_old_column_read_new(const PgQuery__ColumnRef* cr) const {
                      [&](const Migration& m) { return m.old_column == col && reads_new(&m); });
 }
 
-void Analyzer::note_grouped_old_column(const PgQuery__ColumnRef* cr, const Scope& scope,
-                                       std::optional<int> at, bool element) {
+void Analyzer::note_grouped_old_column(const PgQuery__ColumnRef* cr, const Scope& scope, int first,
+                                       int last, bool element) {
   if (!names_old_column_read_new(cr)) {
     return;
   }
@@ -79,8 +97,6 @@ void Analyzer::note_grouped_old_column(const PgQuery__ColumnRef* cr, const Scope
                    [&](const Relation& r) { return &r == rel; })) {
     return;
   }
-  const int first = at.has_value() ? *at : tokens_.index_at(cr->location);
-  const int last = at.has_value() || first < 0 ? first : tokens_.dotted_name_end(first);
   for (const Migration* m : rel->migrations) {
     if (m->old_column == fields.back() && reads_new(m) && served_as_expression(*m)) {
       GroupedOld g{&scope, rel, m, -1, -1, element, false, false};
@@ -108,40 +124,33 @@ void Analyzer::note_grouped_item(const Node* item, const PgQuery__SelectStmt* s,
   if (item->node_case == PG_QUERY__NODE__NODE_ROW_EXPR &&
       item->row_expr->row_format == PG_QUERY__COERCION_FORM__COERCE_IMPLICIT_CAST) {
     // `(a, b)`: one element of several columns in ROLLUP, CUBE or GROUPING SETS, two items
-    // at the top (parse_agg.c, flatten_grouping_sets); not `ROW(a, b)`, one value.
+    // at the top (parse_agg.c, flatten_grouping_sets); not `ROW(a, b)`, one value. Each member
+    // is read as an item at the top (an ordinal, an output name, a cast), and N joins the row
+    // beside it: left out, N would be NULL in this set's rows wherever another set adds it.
     for (size_t i = 0; i < item->row_expr->n_args; ++i) {
-      if (const PgQuery__ColumnRef* cr = plain_column(item->row_expr->args[i])) {
-        note_grouped_old_column(cr, scope, std::nullopt, false);
-      }
+      note_grouped_item(item->row_expr->args[i], s, scope, false);
     }
     return;
   }
-  if (item->node_case == PG_QUERY__NODE__NODE_TYPE_CAST) {
-    note_grouped_cast(item->type_cast, scope, element);
-    return;
-  }
-  if (const PgQuery__ColumnRef* cr = plain_column(item)) {
-    if (cr->n_fields != 1) {
-      note_grouped_old_column(cr, scope, std::nullopt, element);
-      return;
-    }
-    // A bare name is an input column first, else an output name (findTargetlistEntrySQL92).
-    const PgQuery__ColumnRef* target = nullptr;
-    for (size_t i = 0; i < s->n_target_list && target == nullptr; ++i) {
+  // A bare name is an input column first, else an output name (findTargetlistEntrySQL92).
+  if (const PgQuery__ColumnRef* cr = plain_column(item); cr != nullptr && cr->n_fields == 1) {
+    for (size_t i = 0; i < s->n_target_list; ++i) {
       const Node* t = s->target_list[i];
-      if (t->node_case == PG_QUERY__NODE__NODE_RES_TARGET && t->res_target->name != nullptr &&
-          string_value(cr->fields[0]) == t->res_target->name) {
-        target = plain_column(t->res_target->val);
+      if (t->node_case != PG_QUERY__NODE__NODE_RES_TARGET || t->res_target->name == nullptr ||
+          string_value(cr->fields[0]) != t->res_target->name) {
+        continue;
       }
+      std::vector<const PgQuery__TypeName*> casts;
+      const PgQuery__ColumnRef* target = cast_column(t->res_target->val, &casts);
+      Relation* rel = nullptr;
+      if (target != nullptr && names_old_column_read_new(target) &&
+          resolve_column({string_value(cr->fields[0])}, scope, &rel) == Found::no) {
+        const int at = tokens_.index_at(cr->location);
+        note_grouped_expr(t->res_target->val, scope, at, at, element);
+        return;
+      }
+      break;
     }
-    Relation* rel = nullptr;
-    if (target != nullptr && names_old_column_read_new(target) &&
-        resolve_column({string_value(cr->fields[0])}, scope, &rel) == Found::no) {
-      note_grouped_old_column(target, scope, tokens_.index_at(cr->location), element);
-    } else {
-      note_grouped_old_column(cr, scope, std::nullopt, element);
-    }
-    return;
   }
   // GROUP BY k: the k-th target, counted only where no `*` before it widens the list. Postgres
   // reads an ordinal inside ROLLUP, CUBE or GROUPING SETS so too (transformGroupClauseExpr).
@@ -159,31 +168,58 @@ void Analyzer::note_grouped_item(const Node* item, const PgQuery__SelectStmt* s,
         return;
       }
     }
-    if (const PgQuery__ColumnRef* target = plain_column(s->target_list[k - 1]->res_target->val)) {
-      note_grouped_old_column(target, scope, tokens_.index_at(item->a_const->location), element);
-    }
+    const int at = tokens_.index_at(item->a_const->location);
+    note_grouped_expr(s->target_list[k - 1]->res_target->val, scope, at, at, element);
+    return;
+  }
+  std::vector<const PgQuery__TypeName*> casts;
+  if (cast_column(item, &casts) != nullptr) {
+    note_grouped_expr(item, scope, expression_start(item), expression_end(item), element);
   }
 }
 
-void Analyzer::note_grouped_cast(const PgQuery__TypeCast* tc, const Scope& scope, bool element) {
-  const PgQuery__ColumnRef* cr = plain_column(tc->arg);
-  // Only `col::type` (CAST(col AS type) starts before the column and ends after a parenthesis).
-  if (cr == nullptr || tc->type_name == nullptr || tc->location < cr->location) {
+void Analyzer::note_grouped_expr(const Node* expr, const Scope& scope, int first, int last,
+                                 bool element) {
+  std::vector<const PgQuery__TypeName*> casts;
+  const PgQuery__ColumnRef* cr = cast_column(expr, &casts);
+  if (cr == nullptr) {
     return;
   }
-  const int type_at = tokens_.index_at(tc->type_name->location);
-  const int type_end = type_at < 0 ? -1 : tokens_.dotted_name_end(type_at);
   const std::size_t before = grouped_olds_.size();
-  note_grouped_old_column(cr, scope, std::nullopt, element);
-  for (std::size_t i = before; i < grouped_olds_.size(); ++i) {
-    GroupedOld& g = grouped_olds_[i];
-    if (!names_type(tc->type_name, g.m->old_type) || type_end < 0) {
-      // Another type: Postgres groups by the cast, and its own sub-select read fails as before.
-      grouped_olds_.erase(grouped_olds_.begin() + static_cast<std::ptrdiff_t>(i--));
-    } else if (g.close_at >= 0) {
-      g.close_at = tokens_.at(type_end).end;
-    }
+  note_grouped_old_column(cr, scope, first, last, element);
+  // A cast to another type is grouped by Postgres as an expression: its own sub-select read
+  // fails as before.
+  grouped_olds_.erase(std::remove_if(grouped_olds_.begin() + static_cast<std::ptrdiff_t>(before),
+                                     grouped_olds_.end(),
+                                     [&](const GroupedOld& g) {
+                                       return std::any_of(casts.begin(), casts.end(),
+                                                          [&](const PgQuery__TypeName* tn) {
+                                                            return !names_type(tn, g.m->old_type);
+                                                          });
+                                     }),
+                      grouped_olds_.end());
+}
+
+int Analyzer::expression_start(const Node* n) const {
+  if (n->node_case == PG_QUERY__NODE__NODE_TYPE_CAST) {
+    const PgQuery__TypeCast* tc = n->type_cast;
+    return written_as_cast_call(tc) ? tokens_.index_at(tc->location) : expression_start(tc->arg);
   }
+  return tokens_.index_at(n->column_ref->location);
+}
+
+int Analyzer::expression_end(const Node* n) const {
+  if (n->node_case == PG_QUERY__NODE__NODE_TYPE_CAST) {
+    const PgQuery__TypeCast* tc = n->type_cast;
+    if (written_as_cast_call(tc)) {
+      const int cast = tokens_.index_at(tc->location);
+      return cast < 0 || !tokens_.is_char(cast + 1, '(') ? -1 : tokens_.matching_close(cast + 1);
+    }
+    const int type_at = tokens_.index_at(tc->type_name->location);
+    return type_at < 0 ? -1 : tokens_.dotted_name_end(type_at);
+  }
+  const int at = tokens_.index_at(n->column_ref->location);
+  return at < 0 ? -1 : tokens_.dotted_name_end(at);
 }
 
 void Analyzer::note_grouped_olds(const PgQuery__SelectStmt* s, const Scope& scope) {
