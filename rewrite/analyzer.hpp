@@ -264,6 +264,7 @@ class Analyzer {
     bool element;
     bool applies;
     bool needed;
+    const char* refusal;  // why N cannot join the item, or nullptr
   };
   std::vector<GroupedOld> grouped_olds_;
   /// An aggregate's call (not a window function's): what its arguments read is read before

@@ -270,6 +270,23 @@ class ReadShapesTest(RewriteCase):
             for shape in self.GROUPED_ROW_MEMBERS:
                 self.assert_same_answer(shape.format(o=old, t=table, c=cast))
 
+    def test_a_grouping_item_that_may_or_may_not_be_the_column_is_refused(self):
+        # An ordinal past a `*` inside a grouping set, or int4(n) (a cast unless a function
+        # int4(integer) exists): N can neither be left out nor added for certain.
+        for text in [
+            "SELECT *, (SELECT t.n) FROM nums t GROUP BY GROUPING SETS ((1, 2), (1)) ORDER BY 1",
+            "SELECT *, (SELECT t.n) FROM nums t GROUP BY GROUPING SETS ((1, 2), (1, n)) "
+            "ORDER BY 1",
+            "SELECT n, id % 2 AS g, (SELECT t.n) FROM nums t GROUP BY GROUPING SETS "
+            "((int4(n), 2), (1)) ORDER BY 1, 2, 3",
+            "SELECT int4(n), (SELECT t.n) FROM nums t GROUP BY 1 ORDER BY 1",
+        ]:
+            with self.subTest(text), self.connect() as conn:
+                self.assertTrue(self.direct(text))
+                with self.assertRaises(errors.FeatureNotSupported) as raised:
+                    conn.execute(text)
+                self.assert_rejected(raised, WIDEN["name"])
+
     def test_a_sub_select_in_an_aggregates_arguments_is_read_before_grouping(self):
         self.assert_same_answer(
             "SELECT status, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM tags WHERE tags.kind = "
