@@ -318,10 +318,15 @@ void Analyzer::note_outer_read(const Scope& scope, const Relation& rel, const Mi
     return;
   }
   for (GroupedOld& g : grouped_olds_) {
-    if (g.applies && g.scope != &scope && (g.m == nullptr || (g.rel == &rel && g.m == m)) &&
+    // Where what the item groups by is not known, any read of an O of the grouped level.
+    const bool unknown =
+        g.m == nullptr && std::any_of(g.scope->rels.begin(), g.scope->rels.end(),
+                                      [&](const Relation& r) { return &r == &rel; });
+    if (g.applies && g.scope != &scope && (unknown || (g.rel == &rel && g.m == m)) &&
         std::find(aggregate_levels_.begin(), aggregate_levels_.end(), g.scope) ==
             aggregate_levels_.end()) {
-      g.m = m;  // the first read, where what the item groups by is not known
+      g.rel = &rel;
+      g.m = m;
       g.needed = true;
     }
   }

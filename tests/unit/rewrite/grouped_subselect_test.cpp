@@ -95,6 +95,12 @@ TEST(GroupedSubselectTest, AnItemThatMayOrMayNotBeTheColumnIsRefused) {
                  nullptr, kRejected, "a call that may be a cast"},
                 {"SELECT int4(status), (SELECT u.status) FROM users u GROUP BY 1", nullptr,
                  kRejected, "a call that may be a cast"},
+                // The sub-select reads its own table's O: nothing to group.
+                {"SELECT *, (SELECT max(o.status) FROM users o) FROM users u GROUP BY GROUPING "
+                 "SETS ((1, 3), (1))",
+                 "SELECT u.id, CAST(u.state AS integer) AS status, u.name, (SELECT "
+                 "CAST(max(o.state) AS integer) FROM users o) FROM users u GROUP BY GROUPING SETS "
+                 "((1, 3), (1))"},
                 // Without grouping sets an ordinal past `*` groups in every row: as it was.
                 {"SELECT *, (SELECT u.status) FROM users u GROUP BY 1, 3",
                  "SELECT u.id, CAST(u.state AS integer) AS status, u.name, (SELECT CAST(u.state "
