@@ -235,11 +235,14 @@ class Analyzer {
   /// `element`: an item of ROLLUP, CUBE or GROUPING SETS, which N joins in parentheses.
   void note_grouped_item(const Node* item, const PgQuery__SelectStmt* s, const Scope& scope,
                          bool element);
-  void note_grouped_cast(const PgQuery__TypeCast* tc, const Scope& scope, bool element);
-  /// `at`: the token N follows when not `cr` itself (an ordinal or an output name; -1: not
-  /// found), nullopt for `cr`.
-  void note_grouped_old_column(const PgQuery__ColumnRef* cr, const Scope& scope,
-                               std::optional<int> at, bool element);
+  /// `expr`, a column or casts of one, grouped at tokens `first`..`last` (-1: not found): the
+  /// item itself, or an ordinal or an output name standing for it.
+  void note_grouped_expr(const Node* expr, const Scope& scope, int first, int last, bool element);
+  void note_grouped_old_column(const PgQuery__ColumnRef* cr, const Scope& scope, int first,
+                               int last, bool element);
+  /// The first and last token of a column or casts of one.
+  int expression_start(const Node* n) const;
+  int expression_end(const Node* n) const;
   bool names_old_column_read_new(const PgQuery__ColumnRef* cr) const;
   /// Whether `scope`'s grouping applies to what is being walked (not to FROM or WHERE).
   void set_grouping_applies(const Scope& scope, bool applies);
@@ -261,6 +264,7 @@ class Analyzer {
     bool element;
     bool applies;
     bool needed;
+    const char* refusal;  // why N cannot join the item, or nullptr
   };
   std::vector<GroupedOld> grouped_olds_;
   /// An aggregate's call (not a window function's): what its arguments read is read before
