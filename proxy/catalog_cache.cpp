@@ -35,6 +35,12 @@ void CatalogCache::invalidate(const std::vector<std::string>& tables) {
   version_.fetch_add(1, std::memory_order_acq_rel);
 }
 
+bool CatalogCache::names_relation(const std::string& table) const {
+  std::shared_lock lock(mutex_);
+  const auto known = by_table_.find(table);
+  return known != by_table_.end() && !known->second.empty();
+}
+
 std::vector<std::string> CatalogCache::known_tables() const {
   std::shared_lock lock(mutex_);
   std::vector<std::string> names;

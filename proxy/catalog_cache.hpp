@@ -36,6 +36,8 @@ class CatalogCache final : public rewrite::Catalog {
   void invalidate(const std::vector<std::string>& tables);
   /// The table names whose relations are known (looked up, found or not).
   std::vector<std::string> known_tables() const;
+  /// Whether a relation of this table name, in any schema, is known to exist.
+  bool names_relation(const std::string& table) const;
   /// Of `tables` (names looked up again, giving `relations`), those known here with other
   /// relations or columns than these: what DDL on another connection changed.
   std::vector<std::string> changed_tables(const std::vector<RelationColumns>& relations,

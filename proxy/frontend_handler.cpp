@@ -561,11 +561,19 @@ TextRewrite FrontendHandler::refuse_after_table_ddl(std::string_view sql,
   }
   // A mapped table's DDL has its own, narrower check (SessionRewrite, columns_changed).
   const auto& mapped = rules->mapped_tables;
-  const bool names_changed = std::any_of(
-      ddl_tables_.tables.begin(), ddl_tables_.tables.end(), [&](const std::string& table) {
-        return std::find(mapped.begin(), mapped.end(), table) == mapped.end() &&
-               rewrite::detail::icontains_name(sql, rewrite::detail::lower_ascii(table));
-      });
+  auto named = [&](const std::string& table) {
+    return std::find(mapped.begin(), mapped.end(), table) == mapped.end() &&
+           rewrite::detail::icontains_name(sql, rewrite::detail::lower_ascii(table));
+  };
+  // A table created in the transaction is not in the catalog (its columns are unknown to the
+  // rewrite, which is safe) unless another relation of its name is, in another schema of the
+  // path: then the rewrite may have read that one's columns for it.
+  const bool names_changed =
+      std::any_of(ddl_tables_.tables.begin(), ddl_tables_.tables.end(), named) ||
+      std::any_of(ddl_tables_.created.begin(), ddl_tables_.created.end(),
+                  [&](const std::string& table) {
+                    return named(table) && rules->catalog->names_relation(table);
+                  });
   if (!names_changed) {
     return {};
   }
@@ -626,7 +634,7 @@ FrontendHandler::Decision FrontendHandler::decide_rewrite(std::string_view sql,
   armed_text_.rewrite.reset();
   armed_text_.shaped_original.clear();  // its buffer is reused
   armed_rewrite_ = false;
-  const bool ddl_before = !ddl_tables_.tables.empty();
+  const bool ddl_before = !ddl_tables_.tables.empty() || !ddl_tables_.created.empty();
   TextRewrite result = rewrite_.rewrite(sql, from_query, replacement_);
   if (!result) {
     return Decision::forward;

@@ -160,9 +160,26 @@ class ReadShapesTest(RewriteCase):
         with self.connect() as conn:
             conn.execute("CREATE TEMP TABLE stage (id int, status text)")
             conn.execute("INSERT INTO stage VALUES (1, 'active'), (2, 'zzz')")
-            with self.assertRaises(errors.FeatureNotSupported):
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
                 conn.execute("SELECT id FROM users WHERE EXISTS (SELECT 1 FROM stage t WHERE "
                              "status = 'active' AND t.id = users.id)")
+            self.assertIn('"stage" is not in the catalog', str(raised.exception))
+
+    def test_a_table_created_in_the_transaction_under_another_tables_name_is_refused(self):
+        # Created earlier on the path than public.tags, which the catalog knows: the rewrite
+        # would read public.tags' columns for it until the transaction ends.
+        exists = "EXISTS (SELECT 1 FROM tags t WHERE status = 'active' AND t.id = users.id)"
+        self.direct("CREATE SCHEMA IF NOT EXISTS early")
+        try:
+            with self.connect() as conn:
+                conn.execute("SET search_path = early, public")
+                with self.assertRaises(errors.FeatureNotSupported):
+                    with conn.transaction():
+                        conn.execute("CREATE TABLE early.tags (id int, status text)")
+                        conn.execute("INSERT INTO early.tags VALUES (1, 'active')")
+                        conn.execute(f"SELECT id FROM users WHERE {exists} ORDER BY id")
+        finally:
+            self.direct("DROP SCHEMA early CASCADE")
 
     def test_a_staging_table_created_in_the_transaction_feeds_the_mapped_table(self):
         # The usual ETL: not refused for naming a table DDL of the transaction created.
