@@ -162,11 +162,11 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
 }
 
 void FrontendHandler::note_reading_change(std::string_view sql, rewrite::detail::SoleVerb verb,
-                                          Decision decision) {
+                                          Decision decision, bool text_changes_reading) {
   // The server reports the new setting only with the answer: texts sent before it arrives (a
   // pipeline, a Query sent before the ReadyForQuery) are read under a setting not known yet.
   if (decision != Decision::rejected && rewrite_.active() &&
-      (rewrite_.reading_changed_in_transaction() || rewrite::may_change_reading(sql, verb) ||
+      (rewrite_.reading_changed_in_transaction() || text_changes_reading ||
        executes_reading_change(sql, verb))) [[unlikely]] {
     rewrite_.reading_may_change(state_.tracker.outstanding());
   }
@@ -841,7 +841,8 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
     follow_sql_statements(query->sql, decision, /*from_query=*/true);
   }
   if (decision != Decision::suspend) {
-    note_reading_change(query->sql, verb, decision);
+    note_reading_change(query->sql, verb, decision,
+                        rewrite_.active() && rewrite::may_change_reading(query->sql, verb));
     metrics_.queries_simple.fetch_add(1, std::memory_order_relaxed);
     metrics_.count_statement(query->sql);
   }
@@ -959,7 +960,9 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   if (decision == Decision::suspend) {
     return FrameAction::suspend;
   }
-  note_reading_change(parse->query, verb, decision);
+  // Asked once: of the text now, and of each Bind of the statement later.
+  const bool changes_reading = rewrite::may_change_reading(parse->query, verb);
+  note_reading_change(parse->query, verb, decision, changes_reading);
   metrics_.queries_extended.fetch_add(1, std::memory_order_relaxed);
   metrics_.count_statement(parse->query);
   if (decision == Decision::rejected) {
@@ -1000,7 +1003,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
     prepared.uses.reset();
   }
   prepared.changes_session = changes_session;
-  prepared.changes_reading = rewrite::may_change_reading(parse->query, verb);
+  prepared.changes_reading = changes_reading;
   sent(frame.type, false, settles);
   if (decision == Decision::forward) {
     return FrameAction::forward;

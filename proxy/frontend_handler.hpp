@@ -142,8 +142,9 @@ class FrontendHandler {
   void follow_session_statements(std::string_view sql,
                                  const std::vector<rewrite::RoleChange>& roles);
   /// A text sent that may change standard_conforming_strings or client_encoding: the rewrite
-  /// treats both as unknown until its answer.
-  void note_reading_change(std::string_view sql, rewrite::detail::SoleVerb verb, Decision decision);
+  /// treats both as unknown until its answer. `text_changes_reading`: may_change_reading() of it.
+  void note_reading_change(std::string_view sql, rewrite::detail::SoleVerb verb, Decision decision,
+                           bool text_changes_reading);
   /// The text EXECUTEs a statement prepared earlier whose text may change either setting.
   bool executes_reading_change(std::string_view sql, rewrite::detail::SoleVerb verb);
   /// The statement prepared as `name` (protocol or SQL PREPARE) may change either setting.
