@@ -167,7 +167,8 @@ void FrontendHandler::note_reading_change(std::string_view sql, rewrite::detail:
   // pipeline, a Query sent before the ReadyForQuery) are read under a setting not known yet.
   if (decision != Decision::rejected && rewrite_.active() &&
       (rewrite_.reading_changed_in_transaction() || text_changes_reading ||
-       executes_reading_change(sql, verb))) [[unlikely]] {
+       ((!verb || (verb->front() | 0x20) == 'e' || (verb->front() | 0x20) == 'c') &&
+        executes_reading_change(sql, verb)))) [[unlikely]] {
     rewrite_.reading_may_change(state_.tracker.outstanding());
   }
 }

@@ -109,10 +109,7 @@ std::string name_as_written(std::string_view name) {
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
+bool iequals_same_size(std::string_view a, std::string_view b) {
   for (std::size_t i = 0; i < a.size(); ++i) {
     char x = a[i];
     char y = b[i];
