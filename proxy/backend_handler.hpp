@@ -51,8 +51,7 @@ class BackendHandler {
 
   /// The session's encodings at startup, which decide how an error's position counts.
   void set_encodings(const TextSettings& settings) {
-    server_encoding_ = settings.server_encoding;
-    counting_ = rewrite::character_count(settings.client_encoding, server_encoding_);
+    counting_ = rewrite::character_count(settings.client_encoding, settings.server_encoding);
   }
 
   /// After ReadyForQuery the server sends nothing until the client sends again (apart from
@@ -178,7 +177,7 @@ class BackendHandler {
       rewrite_.set_standard_strings(status->value == "on");
     } else if (status->name == "client_encoding") {
       rewrite_.set_client_encoding(status->value);
-      counting_ = rewrite::character_count(status->value, server_encoding_);
+      counting_ = rewrite::character_count(status->value, rewrite_.server_encoding());
     }
   }
   // Returns true when the reply answers a message Switchyard injected.
@@ -321,7 +320,6 @@ class BackendHandler {
   // Why the COPY whose staging table the error at hand failed to create is staged.
   std::shared_ptr<const std::string> staged_because_;
   // How the server counts an error's position in this session's text (set_encodings).
-  std::string server_encoding_ = "UTF8";
   rewrite::CharacterCount counting_ = rewrite::CharacterCount::utf8;
 };
 

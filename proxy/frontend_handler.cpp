@@ -509,19 +509,25 @@ void FrontendHandler::housekeeping_at_boundary() {
   }
   // Nothing is pending at a boundary, so reply tracking can start or stop here.
   state_.track_replies = rewrite_.active() || !prepared_.empty() || !sql_prepared_.empty();
-  if (ddl_tables_.any || !ddl_tables_.tables.empty() || !ddl_tables_.created.empty()) [[unlikely]] {
+  if (ddl_tables_) [[unlikely]] {
     forget_ddl_tables();
   }
 }
 
 void FrontendHandler::note_table_ddl(std::string_view sql) {
   rewrite::TableDdl ddl = rewrite::table_ddl(sql);
-  ddl_tables_.any = ddl_tables_.any || ddl.any;
+  if (!ddl.any && ddl.tables.empty() && ddl.created.empty()) {
+    return;  // an index, a function: no column list changes
+  }
+  if (!ddl_tables_) {
+    ddl_tables_ = std::make_unique<rewrite::TableDdl>();
+  }
+  ddl_tables_->any = ddl_tables_->any || ddl.any;
   for (const std::string& table : ddl.tables) {
-    rewrite::add_name(ddl_tables_.tables, table);
+    rewrite::add_name(ddl_tables_->tables, table);
   }
   for (const std::string& table : ddl.created) {
-    rewrite::add_name(ddl_tables_.created, table);
+    rewrite::add_name(ddl_tables_->created, table);
   }
 }
 
@@ -570,8 +576,8 @@ TextRewrite FrontendHandler::refuse_after_table_ddl(std::string_view sql,
   // rewrite, which is safe) unless another relation of its name is, in another schema of the
   // path: then the rewrite may have read that one's columns for it.
   const bool names_changed =
-      std::any_of(ddl_tables_.tables.begin(), ddl_tables_.tables.end(), named) ||
-      std::any_of(ddl_tables_.created.begin(), ddl_tables_.created.end(),
+      std::any_of(ddl_tables_->tables.begin(), ddl_tables_->tables.end(), named) ||
+      std::any_of(ddl_tables_->created.begin(), ddl_tables_->created.end(),
                   [&](const std::string& table) {
                     return named(table) && rules->catalog->names_relation(table);
                   });
@@ -598,17 +604,17 @@ TextRewrite FrontendHandler::refuse_after_table_ddl(std::string_view sql,
 
 void FrontendHandler::forget_ddl_tables() {
   if (const DatabaseRewrite* rules = rewrite_.snapshot().for_database(database_)) {
-    std::vector<std::string> tables = std::move(ddl_tables_.tables);
-    tables.insert(tables.end(), ddl_tables_.created.begin(), ddl_tables_.created.end());
-    std::string names = ddl_tables_.any ? "*" : "";
+    std::vector<std::string> tables = std::move(ddl_tables_->tables);
+    tables.insert(tables.end(), ddl_tables_->created.begin(), ddl_tables_->created.end());
+    std::string names = ddl_tables_->any ? "*" : "";
     for (const std::string& table : tables) {
       names += (names.empty() ? "" : ",") + table;
     }
-    rules->catalog->invalidate(ddl_tables_.any ? rules->catalog->known_tables() : tables);
+    rules->catalog->invalidate(ddl_tables_->any ? rules->catalog->known_tables() : tables);
     spdlog::info("event=catalog_invalidated session={} database={} reason=ddl tables={}",
                  session_id_, log_value(database_), log_value(names));
   }
-  ddl_tables_ = {};
+  ddl_tables_.reset();
 }
 
 FrontendHandler::Decision FrontendHandler::decide(std::string_view sql,
@@ -635,7 +641,7 @@ FrontendHandler::Decision FrontendHandler::decide_rewrite(std::string_view sql,
   armed_text_.rewrite.reset();
   armed_text_.shaped_original.clear();  // its buffer is reused
   armed_rewrite_ = false;
-  const bool ddl_before = !ddl_tables_.tables.empty() || !ddl_tables_.created.empty();
+  const bool ddl_before = ddl_tables_ != nullptr;
   TextRewrite result = rewrite_.rewrite(sql, from_query, replacement_);
   if (!result) {
     return Decision::forward;
@@ -812,8 +818,7 @@ FrameAction FrontendHandler::on_frame(const protocol::Frame& frame, protocol::Me
       state_.terminate_sent = true;
       // A migration tool's connection runs its DDL and closes: other sessions read the
       // relations again now rather than at the catalog check.
-      if (ddl_tables_.any || !ddl_tables_.tables.empty() || !ddl_tables_.created.empty())
-          [[unlikely]] {
+      if (ddl_tables_) [[unlikely]] {
         forget_ddl_tables();
       }
       break;

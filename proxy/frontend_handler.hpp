@@ -217,7 +217,7 @@ class FrontendHandler {
   // unmapped table's columns otherwise until its check, and a bare name in a sub-select over it
   // would resolve to the outer mapped table meanwhile. Forgotten at the next boundary, when the
   // catalog's connection sees the change.
-  rewrite::TableDdl ddl_tables_;
+  std::unique_ptr<rewrite::TableDdl> ddl_tables_;  // null until a DDL text: most sessions
   // The text decide() chose; its buffer is reused from statement to statement.
   std::string replacement_;
   std::shared_ptr<const rewrite::RewriteResult> awaiting_catalog_;

@@ -115,6 +115,7 @@ class SessionRewrite {
   }
   /// The database's encoding (reported once, at startup): before set_client_encoding.
   void set_server_encoding(std::string_view name) { server_encoding_.assign(name); }
+  const std::string& server_encoding() const { return server_encoding_; }
   /// Follows the session's client_encoding (its ParameterStatus).
   void set_client_encoding(std::string_view name) {
     reading_.encoding = rewrite::classify_encoding(name, server_encoding_);
