@@ -11,6 +11,7 @@
 #include "rewrite/new_descendant.hpp"
 #include "rewrite/search_path_setting.hpp"
 #include "rewrite/sql_text.hpp"
+#include "rewrite/table_ddl.hpp"
 
 namespace switchyard::rewrite::detail {
 
@@ -266,6 +267,7 @@ void Analyzer::mark_descendants_change(const Node* stmt) {
 }
 
 void Analyzer::mark_ddl(const Node* stmt) {
+  add_table_ddl(stmt, text_ddl_);
   std::vector<std::string> named;
   auto check = [&](std::string_view name) {
     for (const Migration& m : migrations_) {

@@ -15,6 +15,7 @@
 #include "rewrite/migration.hpp"
 #include "rewrite/pg_query_handles.hpp"
 #include "rewrite/result.hpp"
+#include "rewrite/table_ddl.hpp"
 #include "rewrite/text_edits.hpp"
 #include "rewrite/token_list.hpp"
 
@@ -409,6 +410,9 @@ class Analyzer {
   SessionContext text_session_;
   const SessionContext* current_session_ = &session_;
   bool path_changed_in_text_ = false;
+  // Relations DDL earlier in the text may have changed the columns of: the catalog describes
+  // them as they were, so a later statement takes their columns as unknown (columns_of).
+  TableDdl text_ddl_;
   // After RESET search_path, DISCARD ALL, or a transaction end behind a change, the path is the
   // session's reset value or what a rollback restores: the session learns it only once the
   // text is done, so unqualified names after it cannot be resolved.

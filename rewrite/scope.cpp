@@ -145,6 +145,12 @@ const Names& Analyzer::columns_of(Relation& rel) {
   if (rel.kind != Relation::Kind::table || rel.range_var == nullptr) {
     return rel.columns;
   }
+  if (rel.migrations.empty() && rel.range_var->relname != nullptr &&
+      (contains(text_ddl_.tables, rel.range_var->relname) ||
+       contains(text_ddl_.created, rel.range_var->relname))) {
+    // DDL earlier in the text: a mapped table has its own check (column_list_usable).
+    return rel.columns;
+  }
   if (!rel.qname.has_value()) {
     bool unknown = false;
     rel.qname = resolve_table_name(rel.range_var, &unknown);

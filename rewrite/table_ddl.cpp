@@ -143,6 +143,8 @@ bool may_change_columns(std::string_view sql, detail::SoleVerb verb) {
   return detail::icontains_name(sql, "do");
 }
 
+void add_table_ddl(const Node* stmt, TableDdl& ddl) { add_statement(stmt, ddl); }
+
 TableDdl table_ddl(std::string_view sql) {
   TableDdl ddl;
   detail::ParsedSql parsed{std::string(sql)};

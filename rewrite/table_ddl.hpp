@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rewrite/pg_query_handles.hpp"
 #include "rewrite/sql_text.hpp"
 
 namespace switchyard::rewrite {
@@ -27,5 +28,7 @@ bool may_change_columns(std::string_view sql, detail::SoleVerb verb);
 /// What `sql` (a text may_change_columns let through) changes; empty when it changes no
 /// column list or does not parse.
 TableDdl table_ddl(std::string_view sql);
+/// The same for one parsed statement, added to `ddl`.
+void add_table_ddl(const detail::Node* stmt, TableDdl& ddl);
 
 }  // namespace switchyard::rewrite

@@ -185,6 +185,14 @@ TEST(DdlTest, ColumnListAfterDdlEarlierInTheTextIsRefused) {
           {"ALTER TABLE users ADD COLUMN x int; INSERT INTO users (id, status) VALUES (1, 'a')",
            "ALTER TABLE users ADD COLUMN x int; INSERT INTO users (id, status, state) VALUES (1, "
            "'a', 'a')"},
+          // DDL on another table earlier in the text: its columns are unknown to the catalog,
+          // so a bare O in its scope may now be its own column (places gains status).
+          {"ALTER TABLE places ADD COLUMN status text; SELECT id FROM users WHERE EXISTS "
+           "(SELECT 1 FROM places p WHERE status = 'a' AND p.user_id = users.id)",
+           nullptr, kRejected, "\"places\" is not in the catalog"},
+          {"ALTER TABLE places ADD COLUMN status text; SELECT id FROM users WHERE EXISTS "
+           "(SELECT 1 FROM places p WHERE p.city = 'a' AND p.user_id = users.id)",
+           nullptr, kUnchanged},
       });
 }
 
