@@ -512,6 +512,7 @@ void FrontendHandler::housekeeping_at_boundary() {
   if (ddl_tables_) [[unlikely]] {
     forget_ddl_tables();
   }
+  rewrite_.follow_catalog();
 }
 
 void FrontendHandler::note_table_ddl(std::string_view sql) {

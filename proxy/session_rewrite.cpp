@@ -149,6 +149,7 @@ void SessionRewrite::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
   ++epoch_;
   rules_ = snapshot_->for_database(database_);
+  catalog_version_ = rules_ != nullptr ? rules_->catalog->version() : 0;
   non_ascii_names_ = rules_ != nullptr &&
                      std::any_of(rules_->rewriter->migrations().begin(),
                                  rules_->rewriter->migrations().end(), rewrite::has_non_ascii_name);

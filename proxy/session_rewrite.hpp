@@ -53,6 +53,18 @@ class SessionRewrite {
   /// prepared, so a statement rewritten under another epoch is looked at again before it runs.
   /// A counter: compared at every Bind, where comparing paths would cost.
   std::uint64_t epoch() const { return epoch_; }
+  /// At a transaction boundary: when the catalog forgot relations since (DDL through any
+  /// session, or found by the catalog check), moves the epoch, so that a statement prepared
+  /// before is rewritten again at its next Bind (and prepared again if that reads otherwise: a
+  /// bare name in a sub-select over a table that gained or lost a column named like O).
+  void follow_catalog() {
+    if (rules_ != nullptr && rules_->catalog->version() != catalog_version_) [[unlikely]] {
+      catalog_version_ = rules_->catalog->version();
+      ++epoch_;
+      recent_shapes_.clear();
+      recent_texts_.clear();
+    }
+  }
   /// True when migrations apply to this session's database.
   bool active() const { return rules_ != nullptr; }
   void set_snapshot(std::shared_ptr<const Snapshot> snapshot);
@@ -235,6 +247,7 @@ class SessionRewrite {
   std::unique_ptr<RoleState> roles_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::uint64_t epoch_ = 0;
+  std::uint64_t catalog_version_ = 0;  // the catalog's version the epoch last moved for
   const DatabaseRewrite* rules_ = nullptr;
   bool ddl_pending_ = false;
   // The migrations whose table DDL that may change its columns named in the open transaction: a

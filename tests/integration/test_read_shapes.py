@@ -138,6 +138,21 @@ class ReadShapesTest(RewriteCase):
         finally:
             self.direct("ALTER TABLE tags DROP COLUMN IF EXISTS state")
 
+    def test_a_statement_prepared_before_a_table_gains_the_old_column_reads_it(self):
+        # Postgres binds the bare status to tags' new column from then on; the text prepared
+        # from the rewrite named users.state, so it is rewritten and prepared again.
+        select = f"SELECT id FROM users WHERE {self.EXISTS}"
+        update = f"UPDATE users SET name = name WHERE {self.EXISTS} RETURNING id"
+        try:
+            with self.connect() as conn:
+                self.assertEqual(conn.execute(select, prepare=True).fetchall(), [(2,)])
+                self.assertEqual(conn.execute(update, prepare=True).fetchall(), [(2,)])
+                conn.execute("ALTER TABLE tags ADD COLUMN status text DEFAULT 'zzz'")
+                self.assertEqual(conn.execute(select, prepare=True).fetchall(), [])
+                self.assertEqual(conn.execute(update, prepare=True).fetchall(), [])
+        finally:
+            self.direct("ALTER TABLE tags DROP COLUMN IF EXISTS status")
+
     def test_ddl_from_a_session_that_closes_is_forgotten_for_the_others(self):
         # A migration tool runs its DDL and disconnects: the catalog forgets at its Terminate,
         # not at a next statement that never comes (nor only at the catalog check).
