@@ -866,7 +866,8 @@ class VerifyTest(BackfillCase):
         self.assertIn("step 8:", status.out)
         # Step 8 itself: removing the migration is the runbook's end, not a lost save.
         app_proxy.reload([])
-        self.assertIn("event=migration_removed", app_proxy.log_text())
+        # Logged after the reload's own line, which is all reload() waits for.
+        app_proxy.wait_for_log("event=migration_removed", 10)
         self.assertIn("step 8 is complete", app_proxy.log_text())
         self.assertNotIn("event=active_migration_removed", app_proxy.log_text())
 

@@ -98,7 +98,7 @@ class UnixListenTest(RewriteCase):
         p.extra["listen"] = {"address": f"{p.host}:{p.port}",
                              "unix_socket_directory": self.socket_dir()}
         p.reload([RENAME])
-        self.assertIn("event=restart_needed key=listen.unix_socket_directory", p.log_text())
+        p.wait_for_log("event=restart_needed key=listen.unix_socket_directory", 10)
         with self.connect_over(directory, p.port) as conn:
             self.assertEqual(conn.execute("SELECT count(*) FROM users").fetchone(), (1,))
 
