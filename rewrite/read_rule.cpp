@@ -384,23 +384,25 @@ void Analyzer::column_ref(const PgQuery__ColumnRef* cr, const Scope& scope) {
   }
   if (found == Found::ambiguous || found == Found::uncertain) {
     // A table the catalog did not find is named: the likely cause, and what to do about it.
-    std::string unseen;
-    for (const Scope* s = &scope; s != nullptr && unseen.empty(); s = s->parent) {
-      for (const Relation& r : s->rels) {
-        if (r.kind == Relation::Kind::table && r.range_var != nullptr && r.columns_loaded &&
-            !r.qname.has_value() && !r.columns.has_value()) {
-          unseen = ": \"" + std::string(r.range_var->relname != nullptr ? r.range_var->relname : "") +
-                   "\" is not in the catalog Switchyard reads (a temporary table, one created in "
-                   "this transaction, or none), so the name may be its column; qualify it with "
-                   "its table";
-          break;
+    auto unseen = [&]() -> std::string {
+      for (const Scope* s = &scope; s != nullptr; s = s->parent) {
+        for (const Relation& r : s->rels) {
+          if (r.kind == Relation::Kind::table && r.range_var != nullptr &&
+              r.range_var->relname != nullptr && r.columns_loaded && !r.qname.has_value() &&
+              !r.columns.has_value()) {
+            return ": \"" + std::string(r.range_var->relname) +
+                   "\" is not in the catalog Switchyard reads as it is now (a temporary table, "
+                   "one created in this transaction or changed by DDL earlier in the text, or "
+                   "none), so the name may be its column; qualify it with its table";
+          }
         }
       }
-    }
+      return {};
+    };
     for (const Migration& m : migrations_) {
       if (m.old_column == col && reads_new(&m) && mapped_in_chain(scope, &m)) {
         unsupported(&m, "cannot resolve column reference \"" + std::string(col) +
-                            "\" with certainty" + unseen);
+                            "\" with certainty" + unseen());
       }
     }
   }

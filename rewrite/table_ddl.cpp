@@ -57,7 +57,9 @@ bool drops_relations(PgQuery__ObjectType type) {
          type == PG_QUERY__OBJECT_TYPE__OBJECT_FOREIGN_TABLE;
 }
 
-void add_statement(const Node* stmt, TableDdl& ddl) {
+}  // namespace
+
+void add_table_ddl(const Node* stmt, TableDdl& ddl) {
   switch (stmt->node_case) {
     case PG_QUERY__NODE__NODE_DROP_STMT: {
       const PgQuery__DropStmt* drop = stmt->drop_stmt;
@@ -113,8 +115,6 @@ void add_statement(const Node* stmt, TableDdl& ddl) {
   add_range_vars(detail::node_payload(stmt), ddl);
 }
 
-}  // namespace
-
 bool may_change_columns(std::string_view sql) {
   return may_change_columns(sql, detail::sole_statement_verb(sql));
 }
@@ -143,8 +143,6 @@ bool may_change_columns(std::string_view sql, detail::SoleVerb verb) {
   return detail::icontains_name(sql, "do");
 }
 
-void add_table_ddl(const Node* stmt, TableDdl& ddl) { add_statement(stmt, ddl); }
-
 TableDdl table_ddl(std::string_view sql) {
   TableDdl ddl;
   detail::ParsedSql parsed{std::string(sql)};
@@ -153,7 +151,7 @@ TableDdl table_ddl(std::string_view sql) {
   }
   for (std::size_t i = 0; i < parsed.tree()->n_stmts; ++i) {
     if (const Node* stmt = parsed.tree()->stmts[i]->stmt) {
-      add_statement(stmt, ddl);
+      add_table_ddl(stmt, ddl);
     }
   }
   return ddl;

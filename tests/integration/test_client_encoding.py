@@ -205,10 +205,16 @@ class ClientEncodingTest(RewriteCase):
             self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
         self.assertEqual(self.rows("users"), [])
 
-
     # With standard_conforming_strings off the server reads 'a'' , ' as one string and runs the
     # UPDATE; on, it is `'a\', '<string>'` and no write.
     HIDDEN = "SELECT 'a\\' , ' ; UPDATE users SET status = '' WHERE id = 1; SELECT 1 -- '"
+
+    def assert_hidden_refused(self, conn, first: bytes):
+        """Sends `first` and HIDDEN back to back: `first` is answered without an error and
+        HIDDEN, read under a setting `first` may change, is refused (0A000)."""
+        conn.send(first + wire.query(self.HIDDEN))
+        self.assertEqual(wire.errors(conn.read_until_ready()), [])
+        self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
 
     def test_text_sent_before_a_transaction_end_undoing_set_local_is_answered_is_refused(self):
         self.direct("INSERT INTO users (id, name, status, state) VALUES (1, 'n', 'old', 'old')")
@@ -218,9 +224,7 @@ class ClientEncodingTest(RewriteCase):
                 conn.read_until_ready()
                 conn.send(wire.query("BEGIN; SET LOCAL standard_conforming_strings = on"))
                 conn.read_until_ready()
-                conn.send(wire.query(end) + wire.query(self.HIDDEN))
-                self.assertEqual(wire.errors(conn.read_until_ready()), [])
-                self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+                self.assert_hidden_refused(conn, wire.query(end))
         self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "n", "old", "old")])
 
     def test_text_sent_before_an_execute_of_a_prepared_set_config_is_answered_is_refused(self):
@@ -229,29 +233,23 @@ class ClientEncodingTest(RewriteCase):
         with self.raw_session() as conn:
             conn.send(wire.query(prepare))
             conn.read_until_ready()
-            conn.send(wire.query("EXECUTE p") + wire.query(self.HIDDEN))
-            self.assertEqual(wire.errors(conn.read_until_ready()), [])
-            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+            self.assert_hidden_refused(conn, wire.query("EXECUTE p"))
         with self.raw_session() as conn:  # the same through a protocol Bind of the name
             conn.send(wire.query(prepare))
             conn.read_until_ready()
-            conn.send(wire.bind(statement="p") + wire.execute() + wire.sync()
-                      + wire.query(self.HIDDEN))
-            self.assertEqual(wire.errors(conn.read_until_ready()), [])
-            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+            self.assert_hidden_refused(
+                conn, wire.bind(statement="p") + wire.execute() + wire.sync())
         with self.raw_session() as conn:  # prepared with a protocol Parse, judged at its Parse
             conn.send(wire.parse(prepare.split(" AS ", 1)[1], name="q") + wire.sync())
             conn.read_until_ready()
-            conn.send(wire.bind(statement="q") + wire.execute() + wire.sync()
-                      + wire.query(self.HIDDEN))
-            self.assertEqual(wire.errors(conn.read_until_ready()), [])
-            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+            self.assert_hidden_refused(
+                conn, wire.bind(statement="q") + wire.execute() + wire.sync())
         self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "n", "old", "old")])
 
-
-    def test_pipelined_set_to_latin1_then_a_write_spliced_with_a_non_ascii_transform_is_refused(self):
-        # The session was UTF-8 when the write was rewritten; the server read it as LATIN1 and
-        # the transform's 'résilié' (UTF-8 bytes) never matched: N got 'rÃ©siliÃ©'-shaped text.
+    def test_pipelined_set_to_latin1_then_a_write_with_a_non_ascii_transform_is_refused(self):
+        # The session was UTF-8 when the write was rewritten: the transform's 'résilié' went in
+        # as UTF-8 bytes, which the server then read as LATIN1 (a write of 'résilié' left N
+        # NULL). Refused, whatever value this write has.
         with self.raw_session() as conn:
             conn.send(wire.query("SET client_encoding = 'LATIN1'")
                       + wire.query("INSERT INTO accounts (id, status) VALUES (1, 'active')"))
@@ -264,11 +262,9 @@ class ClientEncodingTest(RewriteCase):
     def test_text_sent_before_an_update_of_pg_settings_is_answered_is_refused(self):
         self.direct("INSERT INTO users (id, name, status, state) VALUES (1, 'n', 'old', 'old')")
         with self.raw_session() as conn:
-            conn.send(wire.query("UPDATE pg_settings SET setting = 'off' "
-                                 "WHERE name = 'standard_conforming_strings'")
-                      + wire.query(self.HIDDEN))
-            self.assertEqual(wire.errors(conn.read_until_ready()), [])
-            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+            self.assert_hidden_refused(conn, wire.query(
+                "UPDATE pg_settings SET setting = 'off' "
+                "WHERE name = 'standard_conforming_strings'"))
         self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "n", "old", "old")])
 
     def test_text_sent_before_a_bind_changing_a_setting_is_answered_is_refused(self):
@@ -277,10 +273,8 @@ class ClientEncodingTest(RewriteCase):
             conn.send(wire.parse("SELECT set_config('standard_conforming_strings', $1, false)")
                       + wire.bind(params=["on"]) + wire.execute() + wire.sync())
             self.assertEqual(wire.errors(conn.read_until_ready()), [])
-            conn.send(wire.bind(params=["off"]) + wire.execute() + wire.sync()
-                      + wire.query(self.HIDDEN))
-            self.assertEqual(wire.errors(conn.read_until_ready()), [])
-            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+            self.assert_hidden_refused(
+                conn, wire.bind(params=["off"]) + wire.execute() + wire.sync())
         with self.raw_session() as conn:  # a COMMIT prepared by name, undoing a SET LOCAL
             conn.send(wire.parse("COMMIT", name="c") + wire.sync())
             conn.read_until_ready()
@@ -288,10 +282,8 @@ class ClientEncodingTest(RewriteCase):
             conn.read_until_ready()
             conn.send(wire.query("BEGIN; SET LOCAL standard_conforming_strings = on"))
             conn.read_until_ready()
-            conn.send(wire.bind(statement="c") + wire.execute() + wire.sync()
-                      + wire.query(self.HIDDEN))
-            self.assertEqual(wire.errors(conn.read_until_ready()), [])
-            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+            self.assert_hidden_refused(
+                conn, wire.bind(statement="c") + wire.execute() + wire.sync())
         self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "n", "old", "old")])
 
     def test_text_sent_before_a_suspended_portals_next_rows_are_answered_is_refused(self):
@@ -304,9 +296,7 @@ class ClientEncodingTest(RewriteCase):
                                  "THEN 'on' ELSE 'off' END, false) FROM generate_series(1, 2) g")
                       + wire.bind(portal="pp") + wire.execute("pp", 1) + wire.sync())
             self.assertEqual(wire.errors(conn.read_until_ready()), [])
-            conn.send(wire.execute("pp", 1) + wire.sync() + wire.query(self.HIDDEN))
-            self.assertEqual(wire.errors(conn.read_until_ready()), [])
-            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "0A000")
+            self.assert_hidden_refused(conn, wire.execute("pp", 1) + wire.sync())
             conn.send(wire.query("COMMIT"))  # what the UPDATE did, had it run, would stay
             conn.read_until_ready()
         self.assertEqual(self.rows("users", "id, name, status, state"), [(1, "n", "old", "old")])
