@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <optional>
@@ -319,7 +320,9 @@ awaitable<PumpEnd> pump(Stream& from, Stream& to, Handler& handler,
       std::vector<std::byte>().swap(large);  // `large = {}` would keep the capacity
       pooled.reset();
     } else if (need > 0) {
-      reserve(need);
+      // Doubling towards the frame's size as its bytes arrive, not the size its header
+      // declares at once: a five-byte header saying a gigabyte must not cost a gigabyte.
+      reserve(std::min(need, std::max(end + PooledBuffer::kSize, 2 * end)));
     }
   }
 }

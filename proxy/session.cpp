@@ -25,6 +25,9 @@ using namespace net::experimental::awaitable_operators;
 
 // The upstream note of a refused idle_session_timeout (UpstreamNotes).
 constexpr std::string_view kIdleRefused = "idle_session_timeout refused";
+// A password or SASL message's length word may say at most Postgres's limit on its body
+// (PG_MAX_AUTH_TOKEN_LENGTH, 65535 bytes) plus itself; the bound is exclusive.
+constexpr std::uint32_t kMaxAuthenticationMessage = 65535 + 4 + 1;
 namespace be = protocol::backend;
 
 // A search_path value as Postgres prints and parses it: schemas separated by commas, unquoted
@@ -471,9 +474,17 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
           co_return Step::done;
         }
         awaiting_upstream_ = false;
-        auto answer = co_await client_reader_.next(client_, FrameReader::Phase::normal);
+        // Bounded as Postgres bounds it (64 KiB): the client has not authenticated yet.
+        auto answer = co_await client_reader_.next(client_, FrameReader::Phase::normal,
+                                                   kMaxAuthenticationMessage);
         awaiting_upstream_ = true;
-        if (std::holds_alternative<FrameReader::Failure>(answer)) {
+        if (auto* failure = std::get_if<FrameReader::Failure>(&answer)) {
+          if (failure->frame) {
+            spdlog::warn("event=protocol_violation session={} client={} reason={}", id_, peer_,
+                         log_value("authentication message too long"));
+            co_await send_error(client_, "FATAL", "08P01",
+                                "invalid length of authentication message");
+          }
           co_return Step::done;
         }
         const auto& response = std::get<protocol::Frame>(answer);

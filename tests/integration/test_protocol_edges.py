@@ -268,6 +268,35 @@ class ProtocolEdgesTest(IntegrationCase):
                              require_error=self.proxy is not None, after_startup=True)
         self.assertLess(time.monotonic() - start, 5)
 
+    @requires_proxy
+    def test_a_large_declared_length_costs_only_the_bytes_that_arrive(self):
+        # A header declaring nearly 1 GiB then 48 MiB of its body: the proxy's memory grows with
+        # what arrived, not with what the header says (it once allocated and zeroed it all).
+        # sendall returns once the proxy has read all but a socket buffer of the body.
+        def rss_mb():
+            with open(f"/proc/{self.proxy.process.pid}/status") as f:
+                return next(int(l.split()[1]) for l in f if l.startswith("VmRSS")) / 1024
+
+        before = rss_mb()
+        with self.raw_session() as bystander:
+            with self.raw_session() as conn:
+                conn.send(b"Q" + struct.pack("!i", 0x3FFFFFF0) + b"SELECT '" + b"x" * (48 << 20))
+                grown = rss_mb() - before
+                self.assertLess(grown, 400, f"proxy RSS grew {grown:.0f} MB for 48 MB sent")
+                self.assertEqual(rc.rows(bystander.simple("SELECT 'unaffected'")),
+                                 [["unaffected"]])
+        self.assert_endpoint_works()
+
+    def test_a_password_message_past_64_kib_is_rejected_before_it_arrives(self):
+        # Before authentication the client may declare at most what Postgres takes (64 KiB).
+        def send_bad(conn):
+            conn.send(rc.startup({"user": SUPERUSER, "database": self.pg.dbname}))
+            self.assertEqual(conn.read_message()[0], b"R")
+            conn.send(b"p" + struct.pack("!i", 0x3FFFFFF0) + b"md5")
+
+        # Postgres closes without a word; Switchyard says why.
+        self.check_bad_input(send_bad, require_error=self.proxy is not None, after_startup=False)
+
     def test_unknown_message_type_is_rejected_with_08p01(self):
         self.check_bad_input(lambda c: c.send(b"z" + struct.pack("!i", 4)),
                              require_error=True, after_startup=True)
