@@ -14,9 +14,8 @@ awaitable<FrameReader::Result> FrameReader::next(Stream& stream, Phase phase,
   }
   for (;;) {
     std::span<const std::byte> data(buffer_.data(), held_);
-    auto result =
-        phase == Phase::startup ? protocol::next_startup_frame(data)
-                                 : protocol::next_frame(data, max_length);
+    auto result = phase == Phase::startup ? protocol::next_startup_frame(data)
+                                          : protocol::next_frame(data, max_length);
     if (auto* frame = std::get_if<protocol::Frame>(&result)) {
       consumed_ = frame->size;
       co_return *frame;
@@ -28,8 +27,7 @@ awaitable<FrameReader::Result> FrameReader::next(Stream& stream, Phase phase,
     if (held_ == buffer_.size()) {
       // Grown with the bytes that arrive (doubling), not to the length the header declares:
       // a five-byte header saying a gigabyte must not cost a gigabyte.
-      buffer_.resize(std::max(buffer_.size() + kReadChunk,
-                              std::min(want, 2 * buffer_.size())));
+      buffer_.resize(std::max(buffer_.size() + kReadChunk, std::min(want, 2 * buffer_.size())));
     }
     auto [ec, n] =
         co_await stream.read_some(net::buffer(buffer_.data() + held_, buffer_.size() - held_));
