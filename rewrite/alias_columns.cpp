@@ -28,6 +28,20 @@ void Analyzer::check_alias_list(Relation& rel) {
   while (same < app.size() && same < physical->size() && app[same] == (*physical)[same]) {
     ++same;
   }
+  for (const Migration* m : rel.migrations) {
+    // N keeps its own name past the list: a name of the list like it would be ambiguous, where
+    // the old table had no such column.
+    const bool names_new =
+        std::any_of(alias->colnames, alias->colnames + alias->n_colnames,
+                    [&](const Node* c) { return string_value(c) == m->new_column; });
+    if (names_new &&
+        std::find(physical->begin(), physical->end(), m->new_column) != physical->end()) {
+      unsupported(m, "the column list of table alias \"" + rel.refname + "\" on " + m->table +
+                         " naming a column \"" + m->new_column +
+                         "\" (the table's own column of that name makes it ambiguous: rename it "
+                         "in the list)");
+    }
+  }
   if (alias->n_colnames <= same) {
     return;
   }

@@ -41,6 +41,9 @@ TEST(AliasColumnListTest, NamesLandWhereTheAppMeantThemOrAreRefused) {
            {"SELECT status FROM users AS u (a)", "SELECT state AS status FROM users AS u (a)"},
            // The name status is id's here, not O.
            {"SELECT u.status FROM users AS u (status)", nullptr, kUnchanged},
+           // The old table had no state: Postgres would find the name ambiguous now.
+           {"SELECT u.state FROM users AS u (a, state)", nullptr, kRejected,
+            "naming a column \"state\""},
            // A fourth name is N's (the old table had three columns: 42P10).
            {"SELECT a FROM users AS u (a, b, c, d)", nullptr, kRejected, kRefused},
            {"DELETE FROM orders WHERE id IN (SELECT a FROM users AS u (a, b, c, d) WHERE d = 'x')",
