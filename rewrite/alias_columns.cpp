@@ -69,4 +69,28 @@ std::string Analyzer::aliased_column(Relation& rel, std::string_view col) {
   return std::string(col);
 }
 
+std::vector<std::string> Analyzer::aliased_visible_columns(Relation& rel, bool* known,
+                                                           bool* alike) {
+  *alike = false;
+  std::vector<std::string> cols = visible_columns(rel, known);
+  if (!*known || !rel.alias_colnames) {
+    return cols;
+  }
+  // A list that reaches past where the app's view and the table agree is refused already
+  // (check_alias_list); a shorter one renames the app's first columns.
+  const PgQuery__Alias* alias = rel.range_var->alias;
+  for (size_t i = 0; i < alias->n_colnames && i < cols.size(); ++i) {
+    cols[i] = std::string(string_value(alias->colnames[i]));
+  }
+  // Written `u.name` each, a name given twice would be ambiguous where `u.*` was not.
+  std::vector<std::string> sorted = cols;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+    *known = false;
+    *alike = true;
+    return {};
+  }
+  return cols;
+}
+
 }  // namespace switchyard::rewrite::detail

@@ -199,6 +199,9 @@ class Analyzer {
   /// The catalog column that `col`, resolved to `rel`, names through an alias column list ("" when
   /// not known); `col` itself when the list does not rename it.
   std::string aliased_column(Relation& rel, std::string_view col);
+  /// visible_columns() with an alias column list's names in place; `known` false also where two
+  /// of them are alike (`alike`).
+  std::vector<std::string> aliased_visible_columns(Relation& rel, bool* known, bool* alike);
   /// O's attnum among `slots` once O is gone from the catalog, 0 when not known.
   static int old_column_slot(const Migration& m, const ColumnSlots& slots);
   /// Records that a form depending on the column order cannot keep it (DESIGN §3).

@@ -70,6 +70,14 @@ class ReadShapesTest(RewriteCase):
                                           "'inactive'").fetchall(), [(1,)])
             self.assertEqual(conn.execute("SELECT x, status FROM people p (x) ORDER BY 1")
                              .fetchall(), [(1, "active"), (2, "inactive")])
+            star = conn.execute("SELECT * FROM users u (x, y) ORDER BY 1")
+            self.assertEqual([c.name for c in star.description], ["x", "y", "status"])
+            self.assertEqual(star.fetchall(), self.direct("SELECT id, name, state FROM "
+                                                          "users ORDER BY 1"))
+            self.direct("UPDATE accounts SET status = 'stale' WHERE id = 1")
+            self.assertEqual(conn.execute("SELECT x, z FROM accounts a (x, y, z) ORDER BY 1")
+                             .fetchall(), [(1, "active"), (2, "active"), (3, "inactive"),
+                                           (4, None)])
             for text, name in [
                 # The old table had three columns (42P10); the fourth name would be N's.
                 ("SELECT x FROM users u (x, y, z, w)", RENAME),

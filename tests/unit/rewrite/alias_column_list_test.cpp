@@ -1,7 +1,8 @@
 // A table alias with a column list over a mapped table: Postgres puts the names on the live
 // columns in attnum order, so from the first position where that order and the old app's view
 // of the table (without N, O where it stood) differ the list is refused; before it, each name
-// stands for the column under it, and a name over O is a read of O.
+// stands for the column under it, a name over O is a read of O, and `*` lists the app's columns
+// under the list's names.
 
 #include "rewrite_test_support.hpp"
 
@@ -39,6 +40,14 @@ TEST(AliasColumnListTest, NamesLandWhereTheAppMeantThemOrAreRefused) {
             "SELECT a FROM users AS u (a, b) WHERE state = 'x'"},
            {"SELECT a, c FROM users AS u (a, b, c)", nullptr, kUnchanged},
            {"SELECT status FROM users AS u (a)", "SELECT state AS status FROM users AS u (a)"},
+           {"SELECT * FROM users AS u (a, b)",
+            "SELECT u.a, u.state AS b, u.name FROM users AS u (a, b)"},
+           {"SELECT u.* FROM users AS u (a)",
+            "SELECT u.a, u.state AS status, u.name FROM users AS u (a)"},
+           {"SELECT * FROM users AS u (a, b), accounts",
+            "SELECT u.a, u.state AS b, u.name, accounts.* FROM users AS u (a, b), accounts"},
+           {"SELECT * FROM users AS u (name)", nullptr, kRejected, "name two of its columns alike"},
+           {"SELECT * FROM users AS u (a, b, c, d)", nullptr, kRejected, kRefused},
            // The name status is id's here, not O.
            {"SELECT u.status FROM users AS u (status)", nullptr, kUnchanged},
            // The old table had no state: Postgres would find the name ambiguous now.
@@ -68,6 +77,9 @@ TEST(AliasColumnListTest, NamesLandWhereTheAppMeantThemOrAreRefused) {
             "SELECT x, state AS status FROM users AS u (x)"},
            {"SELECT y FROM users AS u (x, y)", nullptr, kRejected, kRefused},
            {"SELECT x FROM users AS u (x, y, z) WHERE y = 'a'", nullptr, kRejected, kRefused},
+           {"SELECT * FROM users AS u (x)",
+            "SELECT u.x, u.state AS status, u.name FROM users AS u (x)"},
+           {"SELECT * FROM users AS u (x, y)", nullptr, kRejected, kRefused},
        }},
       {"N before O, reads = old",
        {"id", "state", "status", "name"},
@@ -85,6 +97,8 @@ TEST(AliasColumnListTest, NamesLandWhereTheAppMeantThemOrAreRefused) {
            {"SELECT x, status FROM users AS u (x)",
             "SELECT x, state AS status FROM users AS u (x)"},
            {"SELECT y FROM users AS u (x, y)", nullptr, kRejected, kRefused},
+           {"SELECT * FROM users AS u (x)",
+            "SELECT u.x, u.state AS status, u.name FROM users AS u (x)"},
            {"DELETE FROM users WHERE id IN (SELECT x FROM users AS u (x, y) WHERE y = 'active')",
             nullptr, kRejected, kRefused},
        }},
