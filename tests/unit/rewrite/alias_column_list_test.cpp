@@ -59,6 +59,11 @@ TEST(AliasColumnListTest, NamesLandWhereTheAppMeantThemOrAreRefused) {
             nullptr, kRejected, kRefused},
            {"UPDATE orders SET total = 1 FROM users AS u (a, b, c, d) WHERE orders.user_id = u.a",
             nullptr, kRejected, kRefused},
+           {"DELETE FROM orders USING users AS u (a, b, c, d) WHERE orders.user_id = u.a", nullptr,
+            kRejected, kRefused},
+           {"MERGE INTO orders o USING users AS u (a, b, c, d) ON o.user_id = u.a WHEN MATCHED "
+            "THEN DELETE",
+            nullptr, kRejected, kRefused},
        }},
       {"N after O, reads = old: N's position is still not the app's",
        {"id", "status", "name", "state"},
