@@ -47,9 +47,9 @@ void Analyzer::check_alias_list(Relation& rel) {
   }
   for (const Migration* m : rel.migrations) {
     unsupported(m, "the column list of table alias \"" + rel.refname + "\" on " + m->table +
-                       " (its names from the " + std::to_string(same + 1) +
-                       ". on fall on other columns than before the migration: drop the "
-                       "column list, or name the columns in a sub-select)");
+                       " (its names from column " + std::to_string(same + 1) +
+                       " on would fall on other columns than before the migration: "
+                       "drop the column list, or name the columns in a sub-select)");
   }
 }
 
