@@ -192,6 +192,16 @@ class Analyzer {
   /// The table's columns in the order the app knows: without N, with O where it stood even
   /// after it is gone. `known` false: the catalog is asked, or the order is not known (refused).
   std::vector<std::string> visible_columns(Relation& rel, bool* known);
+  // alias_columns.cpp
+  /// Refuses the column list of a table alias over mapped table `rel` where its names would fall
+  /// on other columns than the old app's view of the table puts them on.
+  void check_alias_list(Relation& rel);
+  /// The catalog column that `col`, resolved to `rel`, names through an alias column list ("" when
+  /// not known); `col` itself when the list does not rename it.
+  std::string aliased_column(Relation& rel, std::string_view col);
+  /// visible_columns() with an alias column list's names in place; `known` false also where two
+  /// of them are alike (`alike`).
+  std::vector<std::string> aliased_visible_columns(Relation& rel, bool* known, bool* alike);
   /// O's attnum among `slots` once O is gone from the catalog, 0 when not known.
   static int old_column_slot(const Migration& m, const ColumnSlots& slots);
   /// Records that a form depending on the column order cannot keep it (DESIGN §3).
@@ -428,6 +438,8 @@ class Analyzer {
   /// COPY FROM STDIN statements met so far in the text.
   int copies_in_ = 0;
   std::set<const PgQuery__ColumnRef*> rewritten_;
+  /// The names of alias column lists over mapped tables: a reference by one of them may read O.
+  std::set<std::string, std::less<>> mapped_alias_names_;
   /// A relation was wrapped for USING: system columns and schema-qualified references are
   /// checked too (the subquery has neither).
   bool wrapped_any_ = false;

@@ -348,9 +348,10 @@ void Analyzer::column_ref(const PgQuery__ColumnRef* cr, const Scope& scope) {
   // A table wrapped for USING has neither system columns nor a schema-qualified name.
   const bool through_wrap = wrapped_any_ && (fields.size() >= 3 || is_system_column(col));
   const bool relevant =
-      through_wrap || std::any_of(migrations_.begin(), migrations_.end(), [&](const Migration& m) {
-        return m.old_column == col || m.new_column == col;
-      });
+      through_wrap ||
+      std::any_of(migrations_.begin(), migrations_.end(),
+                  [&](const Migration& m) { return m.old_column == col || m.new_column == col; }) ||
+      mapped_alias_names_.contains(col);
   if (!relevant) {
     return;
   }
@@ -363,20 +364,19 @@ void Analyzer::column_ref(const PgQuery__ColumnRef* cr, const Scope& scope) {
     return;
   }
   if (found == Found::yes && rel != nullptr) {
+    const std::string named = aliased_column(*rel, col);
     for (const Migration* m : rel->migrations) {
-      if (col == m->old_column) {
+      if (named == m->old_column) {
         use(m).reads_of_old++;
         if (!reads_new(m)) {
           continue;
         }
         if (rel->kind == Relation::Kind::join) {
           unsupported(m, "reference to \"" + m->old_column + "\" through a join alias");
-        } else if (rel->alias_colnames) {
-          unsupported(m, "table alias with column names on the mapped table");
         } else {
           rewrite_read(cr, m, scope, *rel);
         }
-      } else if (col == m->new_column) {
+      } else if (named == m->new_column) {
         use(m).reads_of_new++;
       }
     }

@@ -124,6 +124,9 @@ Relation Analyzer::make_table(const PgQuery__RangeVar* rv, const Scope& scope, b
       }
     }
   }
+  if (rel.alias_colnames && !rel.migrations.empty()) {
+    check_alias_list(rel);
+  }
   return rel;
 }
 

@@ -9,6 +9,13 @@
 
 namespace switchyard::rewrite::detail {
 
+namespace {
+
+constexpr const char* kAliasNamesAlike =
+    "* over a table alias whose column names name two of its columns alike";
+
+}  // namespace
+
 bool Analyzer::statement_mentions_table_read_new() const {
   const std::string lower = lower_ascii(std::string_view(sql_).substr(
       static_cast<std::size_t>(stmt_begin_), static_cast<std::size_t>(stmt_end_ - stmt_begin_)));
@@ -37,8 +44,9 @@ bool Analyzer::star_active(Relation& rel) {
 
 std::string Analyzer::star_column_text(Relation& r, const std::string& col) {
   const std::string qual = quote_ident(r.refname) + ".";
+  const std::string named = aliased_column(r, col);
   auto m = std::find_if(r.migrations.begin(), r.migrations.end(), [&](const Migration* mm) {
-    return mm->old_column == col && reads_new(mm);
+    return mm->old_column == named && reads_new(mm);
   });
   if (m == r.migrations.end()) {
     return qual + quote_ident(col);
@@ -76,17 +84,17 @@ Analyzer::StarColumns Analyzer::star_columns(const Scope& scope, int index, bool
       return std::nullopt;
     }
     if (star_active(r)) {
-      if (r.alias_colnames) {
-        why = "* over a table alias with column names";
-        return std::nullopt;
-      }
       if (!column_list_usable(r)) {
         return std::nullopt;
       }
       bool known = false;
-      const std::vector<std::string> cols = visible_columns(r, &known);
+      bool alike = false;
+      const std::vector<std::string> cols = aliased_visible_columns(r, &known, &alike);
       if (!known) {
-        return std::nullopt;  // asked of the catalog
+        if (alike) {
+          why = kAliasNamesAlike;
+        }
+        return std::nullopt;  // asked of the catalog, or refused
       }
       for (const std::string& col : cols) {
         out.push_back({col, rewrite ? star_column_text(r, col) : std::string()});
@@ -286,18 +294,18 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
       }
       continue;
     }
-    if (r->alias_colnames) {
-      for (const Migration* m : r->migrations) {
-        unsupported(m, "* over a table alias with column names");
-      }
-      return std::nullopt;
-    }
     if (!column_list_usable(*r)) {
       return std::nullopt;
     }
     bool known = false;
-    const std::vector<std::string> cols = visible_columns(*r, &known);
+    bool alike = false;
+    const std::vector<std::string> cols = aliased_visible_columns(*r, &known, &alike);
     if (!known) {
+      for (const Migration* m : r->migrations) {
+        if (alike) {
+          unsupported(m, kAliasNamesAlike);
+        }
+      }
       return std::nullopt;
     }
     append_star_columns(*r, cols, text);

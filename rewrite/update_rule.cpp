@@ -340,7 +340,9 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
                 ? target_span(sub->target_list[sub->n_target_list - 1]->res_target, false)
                 : std::nullopt;
         if (vals.size() != names.size() || !last_full.has_value()) {
-          unsupported(m, "multi-column SET from a sub-SELECT with * or an unexpected shape");
+          unsupported(m,
+                      "multi-column SET from a sub-SELECT with * or an unexpected shape (name the "
+                      "sub-SELECT's columns, one per target)");
           continue;
         }
         const Node* arg = sub->target_list[pos]->res_target->val;

@@ -16,23 +16,28 @@ WIDEN = {"name": "nums-n", "table": "public.nums", "old_column": "n", "new_colum
          "writes": "both", "reads": "new"}
 TO_VARCHAR = {"name": "words-w", "table": "public.words", "old_column": "w",
               "new_column": "wv", "writes": "both", "reads": "new"}
+# N before O, with a dropped column between: a table alias's column list is placed otherwise.
+PEOPLE = {"name": "people-status", "table": "public.people", "old_column": "status",
+          "new_column": "state", "writes": "both", "reads": "new"}
 
 
 @requires_proxy
 class ReadShapesTest(RewriteCase):
 
     MIGRATIONS = [migration(RENAME, reads="new"), migration(TYPE_CHANGE, reads="new"), WIDEN,
-                  TO_VARCHAR]
+                  TO_VARCHAR, PEOPLE]
 
     @classmethod
     def prepare_database(cls):
         cls.pg.query("CREATE TABLE tags (id int PRIMARY KEY, name text, kind text); "
                      "CREATE TABLE nums (id int PRIMARY KEY, n int, n8 bigint); "
-                     "CREATE TABLE words (id int PRIMARY KEY, w text, wv varchar(40))")
+                     "CREATE TABLE words (id int PRIMARY KEY, w text, wv varchar(40)); "
+                     "CREATE TABLE people (id int PRIMARY KEY, state text, gone int, status text, "
+                     "name text); ALTER TABLE people DROP COLUMN gone")
 
     def setUp(self):
         super().setUp()
-        self.direct("TRUNCATE tags, nums, words")
+        self.direct("TRUNCATE tags, nums, words, people")
         self.direct("INSERT INTO users VALUES (1, 'a', 'inactive', 'inactive'), "
                     "(2, 'b', 'active', 'active'), (3, 'c', NULL, NULL)")
         self.direct("INSERT INTO accounts VALUES (1, 'a', 'active', 1), (2, 'b', 'active', 1), "
@@ -52,6 +57,43 @@ class ReadShapesTest(RewriteCase):
             self.assertEqual([c.type_code for c in through.description],
                              [c.type_code for c in direct.description])
             self.assertEqual(through.fetchall(), direct.fetchall())
+
+    def test_a_table_alias_column_list_reads_the_columns_the_app_meant_or_is_refused(self):
+        # O stale under N (as writes = new leaves it): what the app wrote last is in N.
+        self.direct("UPDATE users SET status = 'stale' WHERE id = 1")
+        self.direct("INSERT INTO people VALUES (1, 'active', 'stale', 'pa'), "
+                    "(2, 'inactive', 'inactive', 'pb')")
+        with self.connect() as conn:
+            self.assertEqual(conn.execute("SELECT x, z FROM users u (x, y, z) ORDER BY 1")
+                             .fetchall(), self.direct("SELECT id, state FROM users ORDER BY 1"))
+            self.assertEqual(conn.execute("SELECT x FROM users u (x, y, z) WHERE z = "
+                                          "'inactive'").fetchall(), [(1,)])
+            self.assertEqual(conn.execute("SELECT x, status FROM people p (x) ORDER BY 1")
+                             .fetchall(), [(1, "active"), (2, "inactive")])
+            star = conn.execute("SELECT * FROM users u (x, y) ORDER BY 1")
+            self.assertEqual([c.name for c in star.description], ["x", "y", "status"])
+            self.assertEqual(star.fetchall(), self.direct("SELECT id, name, state FROM "
+                                                          "users ORDER BY 1"))
+            self.direct("UPDATE accounts SET status = 'stale' WHERE id = 1")
+            self.assertEqual(conn.execute("SELECT x, z FROM accounts a (x, y, z) ORDER BY 1")
+                             .fetchall(), [(1, "active"), (2, "active"), (3, "inactive"),
+                                           (4, None)])
+            for text, name in [
+                # The old table had three columns (42P10); the fourth name would be N's.
+                ("SELECT x FROM users u (x, y, z, w)", RENAME),
+                # y would be N, z O: the old table's y and z are status and name.
+                ("SELECT x, z FROM people p (x, y, z) ORDER BY 1", "people-status"),
+                ("DELETE FROM people WHERE id IN (SELECT x FROM people p (x, y) WHERE y = "
+                 "'active')", "people-status"),
+                ("DELETE FROM orders WHERE user_id IN (SELECT x FROM users u (x, y, z, w) "
+                 "WHERE w = 'active')", RENAME),
+            ]:
+                with self.subTest(text), self.assertRaises(errors.FeatureNotSupported) as raised:
+                    conn.execute(text)
+                self.assert_rejected(raised, name)
+        self.assertEqual(self.direct("SELECT id, state, status, name FROM people ORDER BY id"),
+                         [(1, "active", "stale", "pa"), (2, "inactive", "inactive", "pb")])
+        self.assertEqual(self.direct("SELECT id FROM orders ORDER BY id"), [(1,), (2,)])
 
     def test_a_star_over_an_unmapped_table_before_the_mapped_one_resolves_a_bare_old_column(self):
         for text in [

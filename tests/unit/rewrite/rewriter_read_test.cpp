@@ -782,7 +782,10 @@ TEST(ReadRuleTest, UnsupportedReadsAreRejectedOrPassedThrough) {
           {"SELECT row_to_json(u) FROM users AS u(a, b)", nullptr, kRejected, "whole-row"},
           {"SELECT id FROM users NATURAL JOIN orders NATURAL JOIN accounts", nullptr, kRejected,
            "NATURAL JOIN"},
-          {"SELECT u.status FROM users AS u(a, b)", nullptr, kRejected, "alias"},
+          {"SELECT u.a FROM users AS u(a, b, c, d)", nullptr, kRejected, "table alias \"u\""},
+          // A name over O is a read of O.
+          {"SELECT u.b FROM users AS u(a, b) WHERE b = 'x'",
+           "SELECT u.state AS b FROM users AS u(a, b) WHERE state = 'x'"},
       });
   run_table(users_migration(Writes::both, Reads::new_column, false, false),
             {

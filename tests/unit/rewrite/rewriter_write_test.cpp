@@ -536,6 +536,9 @@ TEST(UpdateRuleTest, WritesBothRename) {
            "o.user_id = u.id)",
            "UPDATE users u SET (name, status, state) = (SELECT o.id::text, o.status, o.status FROM "
            "orders o WHERE o.user_id = u.id)"},
+          // The * is one item of the sub-SELECT's list: not paired with the targets (README).
+          {"UPDATE users u SET (id, status) = (SELECT * FROM accounts a WHERE a.id = u.id)",
+           nullptr, kRejected, "name the sub-SELECT's columns, one per target"},
           {"UPDATE users u SET status = o.status FROM orders o WHERE o.user_id = u.id",
            "UPDATE users u SET status = o.status, state = o.status FROM orders o WHERE o.user_id "
            "= u.id"},
