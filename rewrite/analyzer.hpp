@@ -339,7 +339,7 @@ class Analyzer {
   StarColumns star_columns(const Scope& scope, int node, bool rewrite, std::string& why);
   bool star_active(Relation& rel);
   /// `(expr).*`: refused where expr may be a row of a mapped table whose N a `*` would show.
-  void composite_star(const PgQuery__AIndirection* ind);
+  void composite_star(const PgQuery__AIndirection* ind, const Scope& scope);
   /// A `*` over m's table would show N: reads = new, or N is in the catalog.
   bool shows_new_column(const Migration* m);
   /// Why a `*` over `r`, a mapped table's rows, cannot be listed as the app sees them, or null.

@@ -236,7 +236,7 @@ void Analyzer::walk_expr(const Node* n, const Scope& scope) {
       }
     } break;
     case PG_QUERY__NODE__NODE_A_INDIRECTION:
-      composite_star(n->a_indirection);
+      composite_star(n->a_indirection, scope);
       break;
     case PG_QUERY__NODE__NODE_ROW_EXPR:
       // ROW(t.*) lists t's columns (row_columns in whole_row.cpp).

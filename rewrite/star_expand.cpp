@@ -340,11 +340,25 @@ bool Analyzer::shows_new_column(const Migration* m) {
   return cols.has_value() && std::find(cols->begin(), cols->end(), m->new_column) != cols->end();
 }
 
-void Analyzer::composite_star(const PgQuery__AIndirection* ind) {
+void Analyzer::composite_star(const PgQuery__AIndirection* ind, const Scope& scope) {
   if (ind->n_indirection == 0 ||
       ind->indirection[ind->n_indirection - 1]->node_case != PG_QUERY__NODE__NODE_A_STAR ||
       ind->arg == nullptr) {
     return;
+  }
+  // `(x).*` of the whole row of a table without a migration, a derived table or a CTE lists
+  // their columns, which hold no N the rewrite has not already dealt with.
+  if (ind->arg->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && ind->n_indirection == 1 &&
+      ind->arg->column_ref->n_fields == 1 &&
+      ind->arg->column_ref->fields[0]->node_case == PG_QUERY__NODE__NODE_STRING) {
+    const std::string_view name = string_value(ind->arg->column_ref->fields[0]);
+    int levels = 0;
+    Relation* r = find_refname(scope, name, &levels);
+    Relation* col_rel = nullptr;
+    if (r != nullptr && r->migrations.empty() && r->kind != Relation::Kind::function &&
+        r->kind != Relation::Kind::join && resolve_column({name}, scope, &col_rel) == Found::no) {
+      return;
+    }
   }
   // `(f(...)).*` lists the fields of f's result type: a mapped table's has N, and O as stored.
   if (ind->arg->node_case == PG_QUERY__NODE__NODE_FUNC_CALL && ind->n_indirection == 1) {

@@ -123,6 +123,10 @@ TEST(QualifiedStarTest, AStarOverAFunctionReturningTheMappedRowsListsTheAppsColu
           {"SELECT (u).* FROM (SELECT u FROM users u) s", nullptr, kRejected, "(...).*"},
           {"SELECT (anything(u.id)).* FROM users u", nullptr, kRejected, "(...).*"},
           {"SELECT (audit_rows()).*", nullptr, kUnchanged},
+          // The whole row of a derived table or of a table without a migration is safe.
+          {"SELECT (s).*, u.id FROM (SELECT 1 AS a) s, users u", nullptr, kUnchanged},
+          {"SELECT (o).* FROM orders o JOIN users u ON u.id = o.user_id", nullptr, kUnchanged},
+          {"SELECT (u).* FROM users u", nullptr, kRejected, "(...).*"},
           {"SELECT (not_looked_up()).* FROM users", nullptr, kNeedsCatalog},
       });
 }
