@@ -151,8 +151,11 @@ std::variant<std::vector<CatalogFunction>, std::string> CatalogClient::load_func
       "    WHEN cardinality(outs) = 1 AND outs[1] <> '' THEN 'o'"
       "    ELSE 's' END AS kind"
       "  FROM f) "
-      "SELECT k.nspname, k.proname, k.oid, k.provolatile, k.kind, c.name "
-      "FROM k LEFT JOIN LATERAL ("
+      "SELECT k.nspname, k.proname, k.oid, k.provolatile, k.kind, c.name, rn.nspname, r.relname "
+      "FROM k LEFT JOIN pg_catalog.pg_class r ON k.kind = 'c' AND r.oid = k.typrelid"
+      "  AND r.relkind IN ('r', 'p', 'v', 'm', 'f') "
+      "LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace "
+      "LEFT JOIN LATERAL ("
       "  SELECT CASE WHEN o.name = '' THEN 'column' || o.ord ELSE o.name END AS name, o.ord"
       "  FROM unnest(k.outs) WITH ORDINALITY o(name, ord) WHERE k.kind = 'o'"
       "  UNION ALL"
@@ -172,6 +175,7 @@ std::variant<std::vector<CatalogFunction>, std::string> CatalogClient::load_func
     char volatility;
     char kind;
     std::vector<std::string> columns;
+    std::optional<rewrite::QualifiedName> row_type;
   };
   std::vector<Overload> overloads;  // in the query's order: by schema and name
   for (int row = 0; row < PQntuples(result); ++row) {
@@ -182,7 +186,12 @@ std::variant<std::vector<CatalogFunction>, std::string> CatalogClient::load_func
                                    {PQgetvalue(result, row, 0), PQgetvalue(result, row, 1)},
                                    volatility == 'i' || volatility == 's' ? volatility : 'v',
                                    PQgetvalue(result, row, 4)[0],
-                                   {}});
+                                   {},
+                                   std::nullopt});
+      if (!PQgetisnull(result, row, 6)) {
+        overloads.back().row_type =
+            rewrite::QualifiedName{PQgetvalue(result, row, 6), PQgetvalue(result, row, 7)};
+      }
     }
     if (!PQgetisnull(result, row, 5)) {
       overloads.back().columns.emplace_back(PQgetvalue(result, row, 5));
@@ -199,6 +208,7 @@ std::variant<std::vector<CatalogFunction>, std::string> CatalogClient::load_func
                       : rewrite::FunctionOutput::Kind::unknown;
     if (output.kind == rewrite::FunctionOutput::Kind::columns) {
       output.columns = std::move(overload.columns);
+      output.row_type = std::move(overload.row_type);
     }
     if (functions.empty() || functions.back().name != overload.name) {
       functions.push_back(CatalogFunction{overload.name, {overload.volatility, {}}});

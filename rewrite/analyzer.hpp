@@ -48,6 +48,9 @@ struct Relation {
   bool hidden = false;
   /// Replaced in the text by a subquery that serves O from N (using_join.cpp).
   bool wrapped = false;
+  /// Another FROM item of its level has the same refname (two un-aliased tables of different
+  /// schemas): a star's columns name it with its schema too.
+  bool refname_shared = false;
 };
 
 struct Cte {
@@ -181,6 +184,15 @@ class Analyzer {
   Found resolve_column(const std::vector<std::string_view>& fields, const Scope& scope,
                        Relation** rel);
   Relation* find_refname(const Scope& scope, std::string_view name, int* levels) const;
+  /// The relation `names.*` means: `t` by refname, `s.t` / `db.s.t` an un-aliased table of
+  /// schema s. `uncertain`: a candidate's schema is not known.
+  Relation* find_qualified(const Scope& scope, const std::vector<std::string_view>& names,
+                           bool* uncertain);
+  /// Sets refname_shared on the relations of `scope` and its parents.
+  void mark_shared_refnames(const Scope& scope);
+  /// How a star's or a whole row's rewrite names `rel`'s columns: its refname, with its schema
+  /// where another relation shares that refname.
+  std::string qualifier(Relation& rel);
   bool mapped_in_chain(const Scope& scope, const Migration* m) const;
   /// A bare `column` read from `scope` would not reach `rel` (where a bare name resolved to
   /// it): another relation there or at a level between has such a column (or unknown ones), or
@@ -336,6 +348,12 @@ class Analyzer {
   /// nullopt with `why` empty: the catalog was asked.
   StarColumns star_columns(const Scope& scope, int node, bool rewrite, std::string& why);
   bool star_active(Relation& rel);
+  /// `(expr).*`: refused where expr may be a row of a mapped table whose N a `*` would show.
+  void composite_star(const PgQuery__AIndirection* ind, const Scope& scope);
+  /// A `*` over m's table would show N: reads = new, or N is in the catalog.
+  bool shows_new_column(const Migration* m);
+  /// Why a `*` over `r`, a mapped table's rows, cannot be listed as the app sees them, or null.
+  static const char* star_refusal(const Relation& r);
   /// A migration with reads = new whose table the statement's text names (perhaps only later
   /// than the item being walked).
   bool statement_mentions_table_read_new() const;

@@ -39,6 +39,9 @@ struct FunctionOutput {
   };
   Kind kind = Kind::unknown;
   std::vector<std::string> columns;
+  /// The relation whose row type it returns (`RETURNS SETOF users`): its rows are that table's,
+  /// N included, so a `*` over it is expanded as one over the table.
+  std::optional<QualifiedName> row_type;
   bool operator==(const FunctionOutput&) const = default;
 };
 

@@ -1,10 +1,10 @@
 // The columns of a function in FROM, or of ROWS FROM's functions in turn. Known without the
 // catalog: a column definition list, a built-in that returns one scalar column (named by the
 // alias, else by the function) such as generate_series or unnest($1::int[]), or a built-in with
-// OUT parameters (jsonb_each: key, value). Any other plain call (not under ROWS FROM) is looked
-// up: its OUT parameters, its composite return type's columns, or one scalar column, when every
-// function of that name agrees. An unqualified O next to a function whose columns stay unknown
-// is unsupported.
+// OUT parameters (jsonb_each: key, value). Any other plain call (under ROWS FROM only alone) is
+// looked up: its OUT parameters, its composite return type's columns, or one scalar column, when
+// every function of that name agrees. An unqualified O next to a function whose columns stay
+// unknown is unsupported.
 
 #include <algorithm>
 #include <array>
@@ -69,15 +69,19 @@ bool scalar_array(const Node* arg) {
          std::find(kScalarTypes.begin(), kScalarTypes.end(), type) != kScalarTypes.end();
 }
 
-// The one plain function call of `rf` (not ROWS FROM), or null.
+// The one plain function call of `rf` (`ROWS FROM (f())` too, which has f's columns), or null.
 const PgQuery__FuncCall* single_call(const PgQuery__RangeFunction* rf) {
-  if (rf->is_rowsfrom || rf->n_functions != 1 ||
-      rf->functions[0]->node_case != PG_QUERY__NODE__NODE_LIST ||
+  if (rf->n_functions != 1 || rf->functions[0]->node_case != PG_QUERY__NODE__NODE_LIST ||
       rf->functions[0]->list->n_items == 0 ||
       rf->functions[0]->list->items[0]->node_case != PG_QUERY__NODE__NODE_FUNC_CALL) {
     return nullptr;
   }
-  return rf->functions[0]->list->items[0]->func_call;
+  const PgQuery__List* call = rf->functions[0]->list;
+  if (call->n_items > 1 && call->items[1]->node_case == PG_QUERY__NODE__NODE_LIST &&
+      call->items[1]->list->n_items > 0) {
+    return nullptr;  // ROWS FROM (f() AS (a int)): its own column definition list
+  }
+  return call->items[0]->func_call;
 }
 
 // `count` scalar columns, each named as Postgres names a scalar function's column: by the

@@ -235,6 +235,9 @@ void Analyzer::walk_expr(const Node* n, const Scope& scope) {
         }
       }
     } break;
+    case PG_QUERY__NODE__NODE_A_INDIRECTION:
+      composite_star(n->a_indirection, scope);
+      break;
     case PG_QUERY__NODE__NODE_ROW_EXPR:
       // ROW(t.*) lists t's columns (row_columns in whole_row.cpp).
       for (size_t i = 0; i < n->row_expr->n_args; ++i) {
@@ -323,14 +326,18 @@ void Analyzer::column_ref(const PgQuery__ColumnRef* cr, const Scope& scope) {
     // `t.*` outside a target list, or a bare name that may be a whole-row reference: the record
     // would carry the mapped columns as stored.
     if (!fields.empty()) {
-      int levels = 0;
-      Relation* r = find_refname(scope, fields.front(), &levels);
+      bool uncertain = false;
+      Relation* r = find_qualified(scope, fields, &uncertain);
       bool is_whole_row = star;
+      if (r != nullptr && r->range_function != nullptr) {
+        columns_of(*r);  // a function returning a mapped table's rows has its migrations
+      }
       if (!star && r != nullptr && !r->migrations.empty()) {
         Relation* col_rel = nullptr;
         is_whole_row = resolve_column(fields, scope, &col_rel) == Found::no;
       }
       if (is_whole_row && r != nullptr && !nullness_args_.contains(cr)) {
+        mark_shared_refnames(scope);
         // `t.*` is the whole row as a function's argument, t's columns in ROW(t.*); elsewhere
         // (a comparison) this rule does not rebuild it.
         if (star && row_stars_.contains(cr)) {

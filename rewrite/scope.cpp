@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "rewrite/analyzer.hpp"
+#include "rewrite/sql_text.hpp"
 
 namespace switchyard::rewrite::detail {
 
@@ -139,6 +140,16 @@ const Names& Analyzer::columns_of(Relation& rel) {
     const QualifiedName function = *catalog_function(rel.range_function);
     if (const auto output = catalog_.function_output(function)) {
       rel.columns = function_columns(rel.range_function, *output);
+      if (rel.columns.has_value() && output->row_type.has_value()) {
+        // Rows of a mapped table's type: read as the table's, O served from N, no N in a `*`.
+        for (const Migration& m : migrations_) {
+          if (m.schema == output->row_type->schema && m.table == output->row_type->table) {
+            rel.qname = output->row_type;
+            rel.migrations.push_back(&m);
+            involved.insert(&m);
+          }
+        }
+      }
     } else if (std::find(missing_functions.begin(), missing_functions.end(), function) ==
                missing_functions.end()) {
       missing_functions.push_back(function);
@@ -490,6 +501,7 @@ int Analyzer::add_from_node(const Node* item, Scope& scope, std::vector<Relation
         }
       }
       rel.columns = function_columns(rf);
+      rel.alias_colnames = rf->alias != nullptr && rf->alias->n_colnames > 0;
       if (!rel.columns.has_value() && catalog_function(rf).has_value()) {
         rel.range_function = rf;
         rel.columns_loaded = false;
@@ -630,37 +642,82 @@ Analyzer::Found Analyzer::resolve_column(const std::vector<std::string_view>& fi
     }
     return Found::no;
   }
-  int levels = 0;
-  Relation* r = nullptr;
-  if (fields.size() == 2) {
-    r = find_refname(scope, fields[0], &levels);
-  } else {
-    // schema.table.column (or db.schema.table.column): matches an un-aliased table.
-    const std::string_view schema = fields[fields.size() - 3];
-    const std::string_view table = fields[fields.size() - 2];
-    for (const Scope* s = &scope; s != nullptr && r == nullptr; s = s->parent) {
-      for (const Relation& cand : s->rels) {
-        auto& c = const_cast<Relation&>(cand);
-        if (c.kind != Relation::Kind::table || c.hidden || c.range_var == nullptr ||
-            c.range_var->alias != nullptr || c.refname != table) {
-          continue;
-        }
-        columns_of(c);
-        if (c.qname.has_value() && c.qname->schema == schema) {
-          r = &c;
-          break;
-        }
-        if (!c.qname.has_value()) {
-          return Found::uncertain;
-        }
-      }
-    }
+  bool uncertain = false;
+  Relation* r = find_qualified(scope, {fields.begin(), fields.end() - 1}, &uncertain);
+  if (uncertain) {
+    return Found::uncertain;
   }
   if (r == nullptr) {
     return Found::no;
   }
   *rel = r;
   return Found::yes;
+}
+
+Relation* Analyzer::find_qualified(const Scope& scope, const std::vector<std::string_view>& names,
+                                   bool* uncertain) {
+  *uncertain = false;
+  if (names.size() == 1) {
+    int levels = 0;
+    Relation* r = find_refname(scope, names[0], &levels);
+    const Scope* level = &scope;
+    for (; levels > 0; --levels) {
+      level = level->parent;
+    }
+    // Two un-aliased tables of different schemas share the refname: the server's 42P09.
+    const bool ambiguous =
+        r != nullptr && std::any_of(level->rels.begin(), level->rels.end(), [&](const Relation& o) {
+          return &o != r && !o.hidden && o.refname == r->refname;
+        });
+    return ambiguous ? nullptr : r;
+  }
+  // schema.table (or db.schema.table): an un-aliased table of that schema, as Postgres'
+  // refnameNamespaceItem matches it; another schema's table of that name is another relation.
+  const std::string_view schema = names[names.size() - 2];
+  const std::string_view table = names.back();
+  for (const Scope* s = &scope; s != nullptr; s = s->parent) {
+    for (const Relation& cand : s->rels) {
+      auto& c = const_cast<Relation&>(cand);
+      if (c.kind != Relation::Kind::table || c.hidden || c.range_var == nullptr ||
+          c.range_var->alias != nullptr || c.refname != table) {
+        continue;
+      }
+      columns_of(c);
+      if (c.qname.has_value() && c.qname->schema == schema) {
+        return &c;
+      }
+      if (!c.qname.has_value()) {
+        *uncertain = true;
+        return nullptr;
+      }
+    }
+  }
+  return nullptr;
+}
+
+void Analyzer::mark_shared_refnames(const Scope& scope) {
+  for (const Scope* s = &scope; s != nullptr; s = s->parent) {
+    for (const Relation& r : s->rels) {
+      const bool shared = std::any_of(s->rels.begin(), s->rels.end(), [&](const Relation& o) {
+        return &o != &r && !o.hidden && o.refname == r.refname;
+      });
+      const_cast<Relation&>(r).refname_shared = shared && !r.refname.empty();
+    }
+  }
+}
+
+std::string Analyzer::qualifier(Relation& rel) {
+  if (!rel.refname_shared || rel.kind != Relation::Kind::table || rel.range_var == nullptr) {
+    return quote_ident(rel.refname);
+  }
+  columns_of(rel);  // resolves the schema of a table without a migration
+  if (rel.qname.has_value()) {
+    return quote_ident(rel.qname->schema) + "." + quote_ident(rel.refname);
+  }
+  if (rel.range_var->schemaname != nullptr && rel.range_var->schemaname[0] != '\0') {
+    return quote_ident(rel.range_var->schemaname) + "." + quote_ident(rel.refname);
+  }
+  return quote_ident(rel.refname);  // the server reports the ambiguity
 }
 
 }  // namespace switchyard::rewrite::detail

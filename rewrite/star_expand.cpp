@@ -25,6 +25,9 @@ bool Analyzer::statement_mentions_table_read_new() const {
 }
 
 bool Analyzer::star_active(Relation& rel) {
+  if (rel.range_function != nullptr) {
+    columns_of(rel);  // the catalog tells whether it returns a mapped table's rows
+  }
   if (rel.migrations.empty() || !rel.qname.has_value()) {
     return false;
   }
@@ -42,8 +45,23 @@ bool Analyzer::star_active(Relation& rel) {
   });
 }
 
+const char* Analyzer::star_refusal(const Relation& r) {
+  if (r.range_function == nullptr) {
+    return nullptr;  // a table's alias column list: aliased_visible_columns
+  }
+  if (r.alias_colnames) {
+    return "* over a function that returns the mapped table's rows, with column names in its "
+           "alias (list the columns)";
+  }
+  if (r.range_function->ordinality) {
+    return "* over a function WITH ORDINALITY that returns the mapped table's rows (list the "
+           "columns)";
+  }
+  return nullptr;
+}
+
 std::string Analyzer::star_column_text(Relation& r, const std::string& col) {
-  const std::string qual = quote_ident(r.refname) + ".";
+  const std::string qual = qualifier(r) + ".";
   const std::string named = aliased_column(r, col);
   auto m = std::find_if(r.migrations.begin(), r.migrations.end(), [&](const Migration* mm) {
     return mm->old_column == named && reads_new(mm);
@@ -84,6 +102,10 @@ Analyzer::StarColumns Analyzer::star_columns(const Scope& scope, int index, bool
       return std::nullopt;
     }
     if (star_active(r)) {
+      if (const char* refusal = star_refusal(r)) {
+        why = refusal;
+        return std::nullopt;
+      }
       if (!column_list_usable(r)) {
         return std::nullopt;
       }
@@ -104,10 +126,10 @@ Analyzer::StarColumns Analyzer::star_columns(const Scope& scope, int index, bool
       }
     } else if (const Names& cols = columns_of(r); cols.has_value()) {
       for (const std::string& col : *cols) {
-        out.push_back({col, quote_ident(r.refname) + "." + quote_ident(col), false, &r});
+        out.push_back({col, qualifier(r) + "." + quote_ident(col), false, &r});
       }
     } else {
-      out.push_back({"", quote_ident(r.refname) + ".*"});
+      out.push_back({"", qualifier(r) + ".*"});
     }
     return out;
   }
@@ -209,7 +231,7 @@ Names Analyzer::using_star(const PgQuery__ColumnRef* cr, const std::vector<Relat
       ++run;
     }
     const bool whole = c.plain != nullptr && run == columns_of(*c.plain)->size();
-    text += (text.empty() ? "" : ", ") + (whole ? quote_ident(c.plain->refname) + ".*" : c.text);
+    text += (text.empty() ? "" : ", ") + (whole ? qualifier(*c.plain) + ".*" : c.text);
     i += whole ? run : 1;
   }
   const int first = tokens_.index_at(cr->location);
@@ -224,6 +246,7 @@ Names Analyzer::using_star(const PgQuery__ColumnRef* cr, const std::vector<Relat
 Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnRef* cr,
                             const Scope& scope) {
   (void)rt;
+  mark_shared_refnames(scope);
   std::vector<Relation*> covered;
   if (cr->n_fields == 1) {
     for (const Relation& r : scope.rels) {
@@ -232,10 +255,14 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
       }
     }
   } else {
-    int levels = 0;
-    Relation* r = find_refname(scope, string_value(cr->fields[cr->n_fields - 2]), &levels);
+    std::vector<std::string_view> names;
+    for (size_t i = 0; i + 1 < cr->n_fields; ++i) {
+      names.push_back(string_value(cr->fields[i]));
+    }
+    bool uncertain = false;
+    Relation* r = find_qualified(scope, names, &uncertain);
     if (r == nullptr) {
-      return std::nullopt;  // the server reports the missing FROM entry
+      return std::nullopt;  // the server reports the missing FROM entry (or the retry decides)
     }
     covered.push_back(r);
   }
@@ -283,7 +310,7 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
       unsupported(nullptr, "* over a FROM item without a name");
       return std::nullopt;
     }
-    const std::string qual = quote_ident(r->refname) + ".";
+    const std::string qual = qualifier(*r) + ".";
     if (!star_active(*r)) {
       text += (text.empty() ? "" : ", ") + qual + "*";
       const Names& cols = columns_of(*r);
@@ -293,6 +320,12 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
         names_known = false;
       }
       continue;
+    }
+    if (const char* refusal = star_refusal(*r)) {
+      for (const Migration* m : r->migrations) {
+        unsupported(m, refusal);
+      }
+      return std::nullopt;
     }
     if (!column_list_usable(*r)) {
       return std::nullopt;
@@ -319,6 +352,82 @@ Names Analyzer::expand_star(const PgQuery__ResTarget* rt, const PgQuery__ColumnR
     return std::nullopt;
   }
   return names;
+}
+
+bool Analyzer::shows_new_column(const Migration* m) {
+  if (reads_new(m)) {
+    return true;
+  }
+  const auto cols = catalog_columns({m->schema, m->table});
+  return cols.has_value() && std::find(cols->begin(), cols->end(), m->new_column) != cols->end();
+}
+
+void Analyzer::composite_star(const PgQuery__AIndirection* ind, const Scope& scope) {
+  if (ind->n_indirection == 0 ||
+      ind->indirection[ind->n_indirection - 1]->node_case != PG_QUERY__NODE__NODE_A_STAR ||
+      ind->arg == nullptr) {
+    return;
+  }
+  // `(x).*` of the whole row of a table without a migration, a derived table or a CTE lists
+  // their columns, which hold no N the rewrite has not already dealt with.
+  if (ind->arg->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && ind->n_indirection == 1 &&
+      ind->arg->column_ref->n_fields == 1 &&
+      ind->arg->column_ref->fields[0]->node_case == PG_QUERY__NODE__NODE_STRING) {
+    const std::string_view name = string_value(ind->arg->column_ref->fields[0]);
+    int levels = 0;
+    Relation* r = find_refname(scope, name, &levels);
+    Relation* col_rel = nullptr;
+    if (r != nullptr && r->migrations.empty() && r->kind != Relation::Kind::function &&
+        r->kind != Relation::Kind::join && resolve_column({name}, scope, &col_rel) == Found::no) {
+      return;
+    }
+  }
+  // `(f(...)).*` lists the fields of f's result type: a mapped table's has N, and O as stored.
+  if (ind->arg->node_case == PG_QUERY__NODE__NODE_FUNC_CALL && ind->n_indirection == 1) {
+    const PgQuery__FuncCall* fc = ind->arg->func_call;
+    if (fc->n_funcname == 0) {
+      return;
+    }
+    QualifiedName name;
+    name.table = std::string(string_value(fc->funcname[fc->n_funcname - 1]));
+    if (fc->n_funcname > 1) {
+      name.schema = std::string(string_value(fc->funcname[fc->n_funcname - 2]));
+    }
+    const std::optional<FunctionOutput> output = catalog_.function_output(name);
+    if (!output.has_value()) {
+      if (std::find(missing_functions.begin(), missing_functions.end(), name) ==
+          missing_functions.end()) {
+        missing_functions.push_back(name);
+      }
+      return;
+    }
+    if (output->kind != FunctionOutput::Kind::unknown && !output->row_type.has_value()) {
+      return;  // OUT parameters, a scalar, or another type's fields
+    }
+    for (const Migration& m : migrations_) {
+      const bool mapped = output->row_type.has_value() && m.schema == output->row_type->schema &&
+                          m.table == output->row_type->table;
+      if (mapped && shows_new_column(&m)) {
+        unsupported(&m, "(" + name.table +
+                            "(...)).* over the mapped table's row type (it lists \"" +
+                            m.new_column + "\", and \"" + m.old_column +
+                            "\" as stored; call it in FROM, SELECT * FROM " + name.table +
+                            "(...), or list the fields)");
+      }
+    }
+    if (output->kind != FunctionOutput::Kind::unknown) {
+      return;
+    }
+  }
+  // Any other value's type (a whole row, a column of a derived table, a cast, a function
+  // whose result type only its arguments tell) may be a mapped table's row type.
+  for (const Migration* m : involved) {
+    if (shows_new_column(m)) {
+      unsupported(m, "(...).* over a value that may be a row of the mapped table (it lists \"" +
+                         m->new_column + "\", and \"" + m->old_column +
+                         "\" as stored; list the fields, or use t.* over the table)");
+    }
+  }
 }
 
 bool Analyzer::replace_star(const PgQuery__ColumnRef* cr, const std::vector<Relation*>& covered,

@@ -26,8 +26,9 @@ void Analyzer::whole_row_read(const PgQuery__ColumnRef* cr, Relation& rel, bool 
       unsupported(m, "whole-row reference to the mapped table (" + rel.refname + ")" + why);
     }
   };
-  if (!rebuildable || rel.kind != Relation::Kind::table || rel.alias_colnames ||
-      !rel.qname.has_value()) {
+  // A function's rows of the table's type (`FROM all_users() f`) are rebuilt alike.
+  if (!rebuildable || (rel.kind != Relation::Kind::table && rel.range_function == nullptr) ||
+      star_refusal(rel) != nullptr || !rel.qname.has_value()) {
     refuse("");
     return;
   }
@@ -44,7 +45,7 @@ void Analyzer::whole_row_read(const PgQuery__ColumnRef* cr, Relation& rel, bool 
       return;
     }
   }
-  const std::string record = quote_ident(rel.refname);
+  const std::string record = qualifier(rel);
   std::string fields;
   for (const std::string& col : *cols) {
     if (!fields.empty()) {
@@ -88,8 +89,9 @@ void Analyzer::row_columns(const PgQuery__ColumnRef* cr, Relation& rel) {
       unsupported(m, "ROW(" + rel.refname + ".*) " + why);
     }
   };
-  if (rel.kind != Relation::Kind::table || rel.alias_colnames) {
-    refuse("through a column alias list");
+  if ((rel.kind != Relation::Kind::table && rel.range_function == nullptr) ||
+      star_refusal(rel) != nullptr) {
+    refuse("through a column alias list or WITH ORDINALITY");
     return;
   }
   if (!column_list_usable(rel)) {
@@ -100,7 +102,7 @@ void Analyzer::row_columns(const PgQuery__ColumnRef* cr, Relation& rel) {
   if (!known) {
     return;
   }
-  const std::string record = quote_ident(rel.refname) + ".";
+  const std::string record = qualifier(rel) + ".";
   std::string fields;
   for (const std::string& col : cols) {
     fields += fields.empty() ? "" : ", ";

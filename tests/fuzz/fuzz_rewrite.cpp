@@ -392,8 +392,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const char volatility = kinds[name.table.size() % 4];
       // ... and what they give in FROM: unknown, one scalar, or columns (one called status).
       using Kind = rw::FunctionOutput::Kind;
-      const rw::FunctionOutput outputs[] = {
-          {}, {Kind::scalar, {}}, {Kind::columns, {"status"}}, {Kind::columns, {"a", "b"}}};
+      const rw::FunctionOutput outputs[] = {{},
+                                            {Kind::scalar, {}, {}},
+                                            {Kind::columns, {"status"}, {}},
+                                            {Kind::columns, {"a", "b"}, {}}};
       if (volatility != '\0') {
         catalog.add_function({name.schema.empty() ? "public" : name.schema, name.table}, volatility,
                              outputs[name.table.size() / 4 % 4]);

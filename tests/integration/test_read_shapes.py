@@ -383,3 +383,86 @@ class ReadShapesTest(RewriteCase):
                 with self.assertRaises(errors.FeatureNotSupported) as raised:
                     conn.execute(text)
                 self.assert_rejected(raised, TYPE_CHANGE)
+
+
+@requires_proxy
+class QualifiedAndFunctionStarTest(RewriteCase):
+    """Stars and whole rows named with their schema beside a same-named table of another
+    schema, and stars over a function returning the mapped table's rows: under writes = new the
+    old column is stale, so each answer must be the one the old app got (O served from N, no N)
+    or a 0A000."""
+
+    MIGRATIONS = [migration(RENAME, writes="new", reads="new"),
+                  migration(TYPE_CHANGE, writes="new", reads="new")]
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("CREATE SCHEMA s2; CREATE TABLE s2.accounts (id int, z text); "
+                     "CREATE TABLE other (id int, name text, status text); "
+                     "CREATE FUNCTION all_accounts() RETURNS SETOF accounts LANGUAGE sql "
+                     "AS 'SELECT * FROM accounts ORDER BY id'")
+
+    def setUp(self):
+        super().setUp()
+        self.direct("TRUNCATE s2.accounts, other")
+        self.direct("INSERT INTO accounts VALUES (1, 'a', 'active', 1), (2, 'b', 'inactive', 0)")
+        self.direct("INSERT INTO s2.accounts VALUES (1, 'z1')")
+        with self.connect() as conn:
+            conn.execute("UPDATE accounts SET status = 'inactive' WHERE id = 1")
+        # As designed under writes = new: N written, O stale.
+        self.assertEqual(self.rows("accounts"), [(1, "active", 0), (2, "inactive", 0)])
+
+    def answer(self, text):
+        with self.connect() as conn:
+            cur = conn.execute(text)
+            return [c.name for c in cur.description], cur.fetchall()
+
+    def test_a_schema_qualified_star_beside_another_schemas_table_of_that_name(self):
+        self.assertEqual(
+            self.answer("SELECT public.accounts.* FROM s2.accounts, public.accounts "
+                        "WHERE public.accounts.id = s2.accounts.id"),
+            (["id", "name", "status"], [(1, "a", "inactive")]))
+        self.assertEqual(
+            self.answer("SELECT s2.accounts.*, public.accounts.* FROM public.accounts, "
+                        "s2.accounts WHERE public.accounts.id = s2.accounts.id"),
+            (["id", "z", "id", "name", "status"], [(1, "z1", 1, "a", "inactive")]))
+        self.assertEqual(
+            self.answer("SELECT * FROM public.accounts, s2.accounts "
+                        "WHERE s2.accounts.id = public.accounts.id"),
+            (["id", "name", "status", "id", "z"], [(1, "a", "inactive", 1, "z1")]))
+        with self.connect() as conn:
+            self.assertEqual(conn.execute(
+                "UPDATE public.accounts SET name = 'q' FROM s2.accounts WHERE s2.accounts.id = "
+                "public.accounts.id RETURNING public.accounts.*").fetchall(),
+                [(1, "q", "inactive")])
+        self.assertEqual(self.rows("accounts", "id, name, status, state"),
+                         [(1, "q", "active", 0), (2, "b", "inactive", 0)])
+
+    def test_a_schema_qualified_whole_row_serves_the_old_field_from_the_new_column(self):
+        for text in ["SELECT row_to_json(public.accounts.*) FROM public.accounts WHERE id = 1",
+                     "SELECT to_json(public.accounts.*) FROM s2.accounts, public.accounts "
+                     "WHERE public.accounts.id = s2.accounts.id"]:
+            with self.subTest(text):
+                _, rows = self.answer(text)
+                self.assertEqual(rows[0][0]["status"], "inactive")
+        self.assertEqual(self.answer("SELECT row(public.accounts.*)::text FROM public.accounts "
+                                     "WHERE id = 1")[1], [("(1,a,inactive)",)])
+        with self.connect() as conn, self.assertRaises(errors.FeatureNotSupported) as raised:
+            conn.execute("SELECT (public.accounts.*).status FROM public.accounts")
+        self.assert_rejected(raised, TYPE_CHANGE)
+
+    def test_a_star_over_a_function_returning_the_mapped_rows_lists_the_apps_columns(self):
+        self.assertEqual(self.answer("SELECT * FROM all_accounts() ORDER BY 1"),
+                         (["id", "name", "status"], [(1, "a", "inactive"), (2, "b", "inactive")]))
+        self.assertEqual(self.answer("SELECT f.* FROM ROWS FROM (all_accounts()) f WHERE id = 1"),
+                         (["id", "name", "status"], [(1, "a", "inactive")]))
+        with self.connect() as conn:
+            conn.execute("INSERT INTO other SELECT * FROM all_accounts()")
+        self.assertEqual(self.rows("other", "id, name, status"),
+                         [(1, "a", "inactive"), (2, "b", "inactive")])
+        for text in ["SELECT (f).* FROM (SELECT f FROM all_accounts() f) s",
+                     "SELECT (a).* FROM (SELECT a FROM accounts a) s"]:
+            with self.subTest(text), self.connect() as conn, \
+                    self.assertRaises(errors.FeatureNotSupported) as raised:
+                conn.execute(text)
+            self.assert_rejected(raised, TYPE_CHANGE)

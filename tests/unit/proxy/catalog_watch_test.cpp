@@ -26,7 +26,7 @@ CatalogFunction function(const char* schema, const char* name, char volatility,
   return CatalogFunction{{schema, name}, {volatility, std::move(output)}};
 }
 const CatalogFunction kSlug =
-    function("public", "slug", 's', {rewrite::FunctionOutput::Kind::columns, {"id", "slug"}});
+    function("public", "slug", 's', {rewrite::FunctionOutput::Kind::columns, {"id", "slug"}, {}});
 
 // The database as the last build left it: users is the migration's table (with one
 // inheritance child), orders a relation a join looked up, audit a name looked up and absent.

@@ -37,13 +37,13 @@ inline StaticCatalog make_catalog() {
   using Kind = FunctionOutput::Kind;
   c.add_function({"public", "my_rows"}, 'v');
   c.add_function({"pg_catalog", "unnest"}, 'i');
-  c.add_function({"public", "score"}, 'i', {Kind::scalar, {}});
-  c.add_function({"pg_catalog", "generate_series"}, 'i', {Kind::scalar, {}});
+  c.add_function({"public", "score"}, 'i', {Kind::scalar, {}, {}});
+  c.add_function({"pg_catalog", "generate_series"}, 'i', {Kind::scalar, {}, {}});
   c.add_function({"public", "order_rows"}, 's',
-                 {Kind::columns, {"id", "user_id", "status", "total"}});
-  c.add_function({"public", "prefs"}, 's', {Kind::columns, {"theme", "lang"}});
-  c.add_function({"app", "prefs"}, 's', {Kind::columns, {"theme", "status"}});
-  c.add_function({"public", "last_status"}, 's', {Kind::columns, {"status"}});
+                 {Kind::columns, {"id", "user_id", "status", "total"}, {}});
+  c.add_function({"public", "prefs"}, 's', {Kind::columns, {"theme", "lang"}, {}});
+  c.add_function({"app", "prefs"}, 's', {Kind::columns, {"theme", "status"}, {}});
+  c.add_function({"public", "last_status"}, 's', {Kind::columns, {"status"}, {}});
   for (const char* name :
        {"my_rows", "unnest", "score", "generate_series", "order_rows", "prefs", "last_status"}) {
     c.mark_function_complete(name);

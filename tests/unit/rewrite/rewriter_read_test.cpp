@@ -776,9 +776,9 @@ TEST(ReadRuleTest, UnsupportedReadsAreRejectedOrPassedThrough) {
           {"SELECT status FROM users, unnest($1::my_row[]) g", nullptr, kRejected, "users-status"},
           {"SELECT status FROM users, app.generate_series(1, 2) g", nullptr, kRejected,
            "users-status"},
-          // ROWS FROM's calls are not looked up in the catalog.
-          {"SELECT status FROM users, ROWS FROM (public.prefs(1)) g", nullptr, kRejected,
-           "users-status"},
+          // ROWS FROM's calls are not looked up in the catalog, but for one alone.
+          {"SELECT status FROM users, ROWS FROM (public.prefs(1), public.prefs(2)) g", nullptr,
+           kRejected, "users-status"},
           {"SELECT row_to_json(u) FROM users AS u(a, b)", nullptr, kRejected, "whole-row"},
           {"SELECT id FROM users NATURAL JOIN orders NATURAL JOIN accounts", nullptr, kRejected,
            "NATURAL JOIN"},
@@ -956,6 +956,8 @@ TEST(ReadRuleTest, FunctionsInFromWithColumnsFromTheCatalog) {
            "SELECT state AS status FROM users u JOIN LATERAL score(u.id) s ON s > 1"},
           {"SELECT status FROM users u, order_rows() AS o(a, b, c, d)",
            "SELECT state AS status FROM users u, order_rows() AS o(a, b, c, d)"},
+          {"SELECT status FROM users, ROWS FROM (public.prefs(1)) g",
+           "SELECT state AS status FROM users, ROWS FROM (public.prefs(1)) g"},
           {"SELECT status, ordinality FROM users u, public.prefs(u.id) WITH ORDINALITY",
            "SELECT state AS status, ordinality FROM users u, public.prefs(u.id) WITH ORDINALITY"},
           {"INSERT INTO users (id, status) SELECT * FROM public.prefs(1)",

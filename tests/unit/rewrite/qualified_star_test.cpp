@@ -1,0 +1,135 @@
+// Stars and whole rows whose relation is named with its schema (`public.users.*`), beside a
+// table of the same name in another schema, and stars over functions that return a mapped
+// table's rows (`RETURNS SETOF users`): each lists the columns the app saw before the migration
+// (DESIGN §3), O served from N under reads = new, or is refused.
+
+#include "rewrite_test_support.hpp"
+
+namespace switchyard::rewrite::test {
+namespace {
+
+// The test catalog's audit.users (id, status) is another relation than public.users.
+TEST(QualifiedStarTest, ASchemaQualifiedStarMeansTheTableOfThatSchema) {
+  run_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          {"SELECT public.users.* FROM audit.users, public.users",
+           "SELECT public.users.id, public.users.state AS status, public.users.name FROM "
+           "audit.users, public.users"},
+          {"SELECT public.users.* FROM public.users",
+           "SELECT users.id, users.state AS status, users.name FROM public.users"},
+          {"SELECT audit.users.* FROM public.users, audit.users", nullptr, kUnchanged},
+          {"SELECT audit.users.*, public.users.* FROM public.users, audit.users",
+           "SELECT audit.users.*, public.users.id, public.users.state AS status, "
+           "public.users.name FROM public.users, audit.users"},
+          {"SELECT * FROM public.users, audit.users WHERE audit.users.id = public.users.id",
+           "SELECT public.users.id, public.users.state AS status, public.users.name, "
+           "audit.users.* FROM public.users, audit.users WHERE audit.users.id = public.users.id"},
+          {"SELECT * FROM audit.users JOIN public.users USING (id)",
+           "SELECT id, audit.users.status, public.users.state AS status, public.users.name FROM "
+           "audit.users JOIN public.users USING (id)"},
+          {"UPDATE public.users SET name = 'q' FROM audit.users WHERE audit.users.id = "
+           "public.users.id RETURNING public.users.*",
+           "UPDATE public.users SET name = 'q' FROM audit.users WHERE audit.users.id = "
+           "public.users.id RETURNING public.users.id, public.users.state AS status, "
+           "public.users.name"},
+          {"DELETE FROM public.users USING audit.users WHERE audit.users.id = public.users.id "
+           "RETURNING *",
+           "DELETE FROM public.users USING audit.users WHERE audit.users.id = public.users.id "
+           "RETURNING public.users.id, public.users.state AS status, public.users.name, "
+           "audit.users.*"},
+          // A schema no FROM item has: the server's 42P01, as without the rewrite.
+          {"SELECT x.users.* FROM users", nullptr, kUnchanged},
+      });
+}
+
+#define ROW_OF(r)                                                                               \
+  "(CASE WHEN pg_catalog.num_nulls(" r ".*) = 0 THEN ROW(" r ".id, " r ".state, " r ".name, " r \
+  ".state)::public.users END)"
+
+TEST(QualifiedStarTest, ASchemaQualifiedWholeRowIsBuiltAgain) {
+  run_table(
+      users_migration(Writes::new_column, Reads::new_column),
+      {
+          {"SELECT row_to_json(public.users.*) FROM public.users WHERE id = 1",
+           "SELECT row_to_json(" ROW_OF("users") ") FROM public.users WHERE id = 1"},
+          {"SELECT json_agg(public.users.*) FROM public.users",
+           "SELECT json_agg(" ROW_OF("users") ") FROM public.users"},
+          {"SELECT row_to_json(app.public.users.*) FROM public.users",
+           "SELECT row_to_json(" ROW_OF("users") ") FROM public.users"},
+          {"SELECT row(public.users.*) FROM public.users",
+           "SELECT row(users.id, users.state, users.name) FROM public.users"},
+          {"SELECT row_to_json(public.users.*) FROM audit.users, public.users",
+           "SELECT row_to_json(" ROW_OF("public.users") ") FROM audit.users, public.users"},
+          {"UPDATE public.users SET name = 'q' WHERE id = 1 RETURNING "
+           "row_to_json(public.users.*)",
+           "UPDATE public.users SET name = 'q' WHERE id = 1 RETURNING row_to_json(" ROW_OF(
+               "users") ")"},
+          {"SELECT row_to_json(audit.users.*) FROM audit.users, public.users", nullptr, kUnchanged},
+          // As `(u.*).status`: a field of the whole row is refused.
+          {"SELECT (public.users.*).status FROM public.users", nullptr, kRejected, "whole-row"},
+      });
+}
+
+StaticCatalog catalog_with_row_functions() {
+  StaticCatalog c = make_catalog();
+  using Kind = FunctionOutput::Kind;
+  const FunctionOutput users_rows{
+      Kind::columns, {"id", "status", "name", "state"}, QualifiedName{"public", "users"}};
+  c.add_function({"public", "all_users"}, 's', users_rows);
+  c.add_function({"public", "one_user"}, 's', users_rows);
+  c.add_function({"public", "audit_rows"}, 's',
+                 {Kind::columns, {"id", "status"}, QualifiedName{"audit", "users"}});
+  c.add_function({"public", "anything"}, 's');
+  for (const char* name : {"all_users", "one_user", "audit_rows", "anything"}) {
+    c.mark_function_complete(name);
+  }
+  return c;
+}
+
+void run_function_table(const Migration& m, const std::vector<Case>& cases) {
+  const Rewriter rw({m});
+  const StaticCatalog cat = catalog_with_row_functions();
+  SessionContext ctx;
+  ctx.user = "alice";
+  for (const Case& c : cases) {
+    check_case(rw, c, ctx, cat);
+  }
+}
+
+TEST(QualifiedStarTest, AStarOverAFunctionReturningTheMappedRowsListsTheAppsColumns) {
+  run_function_table(
+      users_migration(Writes::new_column, Reads::new_column),
+      {
+          {"SELECT * FROM all_users() ORDER BY 1",
+           "SELECT all_users.id, all_users.state AS status, all_users.name FROM all_users() "
+           "ORDER BY 1"},
+          {"SELECT f.* FROM public.all_users() f",
+           "SELECT f.id, f.state AS status, f.name FROM public.all_users() f"},
+          {"SELECT * FROM ROWS FROM (all_users()) r",
+           "SELECT r.id, r.state AS status, r.name FROM ROWS FROM (all_users()) r"},
+          {"INSERT INTO orders (id, user_id, status) SELECT * FROM all_users()",
+           "INSERT INTO orders (id, user_id, status) SELECT all_users.id, all_users.state AS "
+           "status, all_users.name FROM all_users()"},
+          {"SELECT status FROM all_users() WHERE status = 'a'",
+           "SELECT state AS status FROM all_users() WHERE state = 'a'"},
+          {"SELECT row_to_json(f) FROM all_users() f",
+           "SELECT row_to_json(" ROW_OF("f") ") FROM all_users() f"},
+          {"SELECT * FROM audit_rows()", nullptr, kUnchanged},
+          {"SELECT * FROM all_users() WITH ORDINALITY", nullptr, kRejected, "ORDINALITY"},
+          {"SELECT * FROM all_users() f(a, b)", nullptr, kRejected, "column names"},
+          // `(f()).*` and `(x).*` of a value that may be such a row are refused.
+          {"SELECT (one_user(u.id)).* FROM users u", nullptr, kRejected, "SELECT * FROM one_user"},
+          {"SELECT (u).* FROM (SELECT u FROM users u) s", nullptr, kRejected, "(...).*"},
+          {"SELECT (anything(u.id)).* FROM users u", nullptr, kRejected, "(...).*"},
+          {"SELECT (audit_rows()).*", nullptr, kUnchanged},
+          // The whole row of a derived table or of a table without a migration is safe.
+          {"SELECT (s).*, u.id FROM (SELECT 1 AS a) s, users u", nullptr, kUnchanged},
+          {"SELECT (o).* FROM orders o JOIN users u ON u.id = o.user_id", nullptr, kUnchanged},
+          {"SELECT (u).* FROM users u", nullptr, kRejected, "(...).*"},
+          {"SELECT (not_looked_up()).* FROM users", nullptr, kNeedsCatalog},
+      });
+}
+
+}  // namespace
+}  // namespace switchyard::rewrite::test
