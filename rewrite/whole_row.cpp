@@ -28,7 +28,7 @@ void Analyzer::whole_row_read(const PgQuery__ColumnRef* cr, Relation& rel, bool 
   };
   // A function's rows of the table's type (`FROM all_users() f`) are rebuilt alike.
   if (!rebuildable || (rel.kind != Relation::Kind::table && rel.range_function == nullptr) ||
-      star_refusal(rel) != nullptr || !rel.qname.has_value()) {
+      rel.alias_colnames || star_refusal(rel) != nullptr || !rel.qname.has_value()) {
     refuse("");
     return;
   }
@@ -90,7 +90,7 @@ void Analyzer::row_columns(const PgQuery__ColumnRef* cr, Relation& rel) {
     }
   };
   if ((rel.kind != Relation::Kind::table && rel.range_function == nullptr) ||
-      star_refusal(rel) != nullptr) {
+      rel.alias_colnames || star_refusal(rel) != nullptr) {
     refuse("through a column alias list or WITH ORDINALITY");
     return;
   }
