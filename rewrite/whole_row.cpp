@@ -89,8 +89,8 @@ void Analyzer::row_columns(const PgQuery__ColumnRef* cr, Relation& rel) {
       unsupported(m, "ROW(" + rel.refname + ".*) " + why);
     }
   };
-  if ((rel.kind != Relation::Kind::table && rel.range_function == nullptr) ||
-      rel.alias_colnames || star_refusal(rel) != nullptr) {
+  if ((rel.kind != Relation::Kind::table && rel.range_function == nullptr) || rel.alias_colnames ||
+      star_refusal(rel) != nullptr) {
     refuse("through a column alias list or WITH ORDINALITY");
     return;
   }
