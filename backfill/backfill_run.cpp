@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "backfill/fill_direction.hpp"
+#include "backfill/fill_history.hpp"
 #include "backfill/flag_watch.hpp"
 #include "backfill/interrupt.hpp"
 #include "backfill/old_transactions.hpp"
@@ -184,20 +185,43 @@ int Backfill::run_locked() {
   Reporter early("backfill", migration_.name, ProgressStyle::log, options_.log_interval,
                  std::nullopt, 0);
   const bool same = saved && same_work(saved->fingerprint, spec_);
-  if (saved && saved->state == "done" && same && !options_.restart) {
+  auto history = load_flag_history(connection_, migration_.name);
+  if (auto* error = std::get_if<std::string>(&history)) {
+    std::cerr << "switchyard backfill: " << *error << "\n";
+    return kExitFailed;
+  }
+  std::optional<SavedRun> run;
+  if (saved) {
+    TableSpec back = spec_;
+    back.fill = Direction::to_old;
+    run = SavedRun{same, same_work(saved->fingerprint, back), saved->state, saved->started_epoch,
+                   saved->finished_epoch};
+  }
+  const FillPlan plan =
+      plan_fill(spec_.fill, options_.restart, run, std::get<FlagHistory>(history),
+                " --config " + options_.config_path + " --migration " + migration_.name);
+  if (plan.start == FillStart::refuse) {
+    std::cerr << "switchyard backfill: migration \"" << migration_.name << "\": " << plan.reason
+              << "\n";
+    return kExitFailed;
+  }
+  if (plan.start == FillStart::finished) {
     std::cout << "backfill of migration \"" << migration_.name << "\" already finished at "
               << saved->finished_at << " (" << saved->rows_walked << " rows walked, "
               << saved->rows_updated << " updated). Rows written since then through writes = "
-              << "\"both\" are kept in step; rows written under writes = \"old\" meanwhile are "
-              << "not (verify finds them): --restart walks the table again.\n";
+              << "\"both\" are kept in step; rows written meanwhile under writes = \"old\" (or "
+              << "\"new\", for a to-old walk) are not (verify finds them): --restart walks the "
+              << "table again.\n";
     return kExitOk;
   }
-  if (!saved || options_.restart || !same) {
+  if (plan.start == FillStart::fresh) {
     if (saved && !same && !options_.restart) {
       early.event("warn", "backfill_restart",
                   {{"reason",
                     "table, column, key, transform or direction changed since the saved progress"},
                    {"saved", saved->fingerprint}});
+    } else if (!plan.reason.empty()) {
+      early.event("warn", "backfill_restart", {{"reason", plan.reason}});
     }
     if (auto error = reset_progress(connection_, migration_.name, spec_)) {
       std::cerr << "switchyard backfill: saving progress failed: " << *error << "\n";
@@ -243,6 +267,9 @@ int Backfill::run_locked() {
       continue;  // interrupted while paused: reported at the top of the loop
     }
     if (auto reason = flags_.check()) {
+      if (flags_.writes_new()) {
+        record_writes_new_seen(connection_, migration_.name);  // best effort, like the stop
+      }
       reporter.event("error", "backfill_stopped",
                      {{"error", *reason},
                       {"rows_walked", std::to_string(walked_before + walked)},
@@ -522,6 +549,11 @@ int run_backfill(const Options& options, const config::Config& config,
                  const TableSpec& spec) {
   catch_interrupts();
   const FillChoice choice = choose_fill(options.fill, migration.writes, migration.reads);
+  if (migration.writes == config::Writes::new_column) {
+    // Later runs must know the old column went stale (fill_history.hpp). Best effort: before
+    // the first backfill there is no table to note it in, and nothing to protect yet.
+    record_writes_new_seen(connection, migration.name);
+  }
   if (!choice.error.empty()) {
     std::cerr << "switchyard backfill: migration \"" << migration.name << "\": " << choice.error
               << "\n";

@@ -78,6 +78,18 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
         "step 2: set writes = \"both\" and reload, so every write fills both columns; then "
         "backfill"};
   }
+  const std::string to_old_fill = "switchyard backfill --direction to-old" + args;
+  if (f.writes == Writes::both && f.old_column_stale) {
+    // Whatever a backfill or verify said before that period holds no more for the old column.
+    return {std::string(f.reads == Reads::old_column
+                            ? "reads = \"old\" serves the old column, which went stale under "
+                              "writes = \"new\": set reads = \"new\" and reload now, then "
+                            : "writes = \"new\" was in force since the old column was last "
+                              "made current: keep reads = \"new\", run ") +
+                to_old_fill + " (it starts over), then switchyard verify" + args +
+                ", and set reads = \"old\" only once it agrees",
+            true};
+  }
   if (f.writes == Writes::both && f.reads == Reads::old_column) {
     if (f.backfill_state != "done" || !f.backfill_current) {
       if (f.backfill_state == "failed") {
@@ -129,9 +141,11 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
         }
         return {
             "the columns disagree while apps read the new one: keep reads = \"new\". If "
-            "writes = \"new\" was on, the old column is stale: switchyard backfill "
-            "--direction to-old" +
-                args + " fills it from the new one; verify again before reads = \"old\"",
+            "writes = \"new\" was on, the old column is stale: " +
+                to_old_fill +
+                // A finished to-old walk of an earlier rollback would only say so.
+                (f.backfill_filled_old && f.backfill_state == "done" ? " --restart" : "") +
+                " fills it from the new one; verify again before reads = \"old\"",
             true};
       }
       return {

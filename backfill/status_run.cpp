@@ -96,7 +96,17 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
   }
   std::optional<Progress> progress;
   std::optional<VerifyRecord> verify;
+  FlagHistory history;
   if (std::get<bool>(exists)) {
+    if (m.writes == config::Writes::new_column) {
+      // Later backfills and statuses must know the old column went stale (fill_history.hpp).
+      // Best effort: a read-only status user changes nothing.
+      record_writes_new_seen(connection, m.name);
+    }
+    auto flags = load_flag_history(connection, m.name);
+    if (auto* h = std::get_if<FlagHistory>(&flags)) {
+      history = *h;
+    }
     auto loaded = load_progress(connection, m.name);
     if (auto* p = std::get_if<std::optional<Progress>>(&loaded)) {
       progress = *p;
@@ -106,6 +116,7 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
       verify = *v;
     }
   }
+  std::optional<SavedRun> run;
   if (!progress) {
     std::cout << "  backfill: not started\n";
   } else {
@@ -113,6 +124,9 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
     facts.backfill_filled_old = back && same_work(progress->fingerprint, *back);
     facts.backfill_current =
         !current || same_work(progress->fingerprint, *current) || facts.backfill_filled_old;
+    run =
+        SavedRun{!current || same_work(progress->fingerprint, *current), facts.backfill_filled_old,
+                 progress->state, progress->started_epoch, progress->finished_epoch};
     std::cout << "  backfill: " << progress->state << ", " << progress->rows_walked
               << " rows walked, " << progress->rows_updated << " updated, " << progress->batches
               << " batches (started " << progress->started_at << ", "
@@ -150,6 +164,12 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
     if (!verify->sample_keys.empty()) {
       std::cout << "            e.g. " << verify->sample_keys << "\n";
     }
+  }
+  // Under writes = "new" the old column is stale by design; the question is for a way back.
+  facts.old_column_stale = m.writes == config::Writes::both && old_column_stale(history, run);
+  if (facts.old_column_stale) {
+    std::cout << "  history:  writes = \"new\" was seen after the old column was last made "
+                 "current\n";
   }
   const NextStep step = next_step(facts, m.name, config_path);
   std::cout << "  next:     " << step.text << "\n";

@@ -64,6 +64,18 @@ TEST(NextStepTest, WalksTheRecipe) {
       {"rolled back: filled the old column, verify not yet", f, "run switchyard verify", true});
   f.verify_current = true;
   cases.push_back({"rolled back and verified", f, "reads = \"old\" is safe now"});
+  f.old_column_stale = true;
+  cases.push_back({"h16 #11: writes = new again after the rollback was verified", f,
+                   "keep reads = \"new\", run switchyard backfill --direction to-old", true});
+  f.reads = Reads::old_column;
+  cases.push_back({"h16 #5: reads = old in the same save as writes = both", f,
+                   "set reads = \"new\" and reload now", true});
+  f = facts(Writes::both, Reads::new_column);
+  f.backfill_state = "done";
+  f.backfill_filled_old = true;
+  f.verify_result = "disagree";
+  cases.push_back({"h16 #9: an earlier rollback's to-old walk finished", f,
+                   "--migration m --restart fills it", true});
   f = facts(Writes::both, Reads::new_column);
   cases.push_back(
       {"reads flipped before any backfill", f, "Set reads = \"old\" and reload now", true});
