@@ -665,8 +665,8 @@ class VerifyTest(BackfillCase):
         self.assertEqual(run.code, 1, str(run))
         status = self.command(config, "status", "--migration", "rb")
         self.assertEqual(status.code, 1, str(status))
-        self.assertIn('keep reads = "new". If writes = "new" was on, the old column is stale',
-                      status.out)
+        self.assertIn('writes = "new" was in force since the old column was last made current: '
+                      'keep reads = "new", run switchyard backfill --direction to-old', status.out)
         self.assertNotIn('Set reads = "old"', status.out)
         run = self.command(config, "backfill", "--migration", "rb", "--progress", "log",
                            "--direction", "to-old")
@@ -1097,6 +1097,77 @@ class FlagsAndDirectionsTest(BackfillCase):
                          [("active", 0)])
         self.assertEqual(self.progress("fl")[3], "running")
         self.assertLess(walked(), 19990)
+
+    def test_no_walk_fills_a_column_from_one_stale_since_writes_new(self):
+        # h16 #5, #10, #9, #11: a to-new walk stopped by writes = "new", then a rollback that
+        # set writes = "both" and reads = "old" in one save; later a second writes = "new" period.
+        self.make_table("st_t", 4000)
+        app_proxy = self.start_app_proxy([type_change("st", "st_t", reads="new")])
+        config = app_proxy.config_path
+        proc, _ = self.start_command(config, "backfill", "--migration", "st", "--direction",
+                                     "to-new", "--batch-size", "200", "--max-rate", "1000",
+                                     "--progress", "log")
+        wait_until(lambda: (self.progress("st") or (0,))[0] >= 1000 or proc.poll() is not None,
+                   30, what="the backfill to pass 1000 rows")
+        app_proxy.reload([type_change("st", "st_t", writes="new", reads="new")])
+        self.assertEqual(proc.wait(30), 1)
+        stopped_at = self.progress("st")[0]
+        self.assertLess(stopped_at, 3000)
+        with self.through(app_proxy) as conn:
+            conn.execute("UPDATE st_t SET status = 'inactive' WHERE id > 3000 AND id % 2 = 0")
+        written = "SELECT count(*) FROM st_t WHERE id > 3000 AND id % 2 = 0 AND state = 0"
+        self.assertEqual(self.one(written), 500)
+
+        app_proxy.reload([type_change("st", "st_t")])  # writes "both" and reads "old" at once
+        for args in ((), ("--restart",)):
+            run = self.command(config, "backfill", "--migration", "st", *args)
+            self.assertEqual(run.code, 1, str(run))
+            self.assertIn("the old column is stale", run.err)
+            self.assertIn("--direction to-old", run.err)
+        run = self.command(config, "backfill", "--migration", "st", "--direction", "to-old")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn('set reads = "new" and reload now', run.err)
+        self.assertEqual(self.one(written), 500, "a refused backfill overwrote the app's writes")
+        self.assertEqual(self.one("SELECT count(*) FROM st_t WHERE status IS NULL"), 0)
+        status = self.command(config, "status", "--migration", "st")
+        self.assertEqual(status.code, 1, str(status))
+        self.assertIn('set reads = "new" and reload now', status.out)
+
+        # The rollback by the book: reads = "new", then the old column filled from the new one.
+        app_proxy.reload([type_change("st", "st_t", reads="new")])
+        run = self.command(config, "backfill", "--migration", "st", "--direction", "to-old")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertEqual(self.one(written), 500)
+        self.assertEqual(self.one("SELECT count(*) FROM st_t WHERE id > 3000 AND id % 2 = 0 "
+                                  "AND status = 'inactive'"), 500)
+        self.assertEqual(self.command(config, "verify", "--migration", "st").code, 0)
+        status = self.command(config, "status", "--migration", "st")
+        self.assertIn('reads = "old" is safe now', status.out)
+
+        # A second writes = "new" period (status saw it): the first rollback counts no more.
+        app_proxy.reload([type_change("st", "st_t", writes="new", reads="new")])
+        run = self.command(config, "verify", "--migration", "st")
+        self.assertIn("stale by design", run.out)
+        status = self.command(config, "status", "--migration", "st")
+        self.assertEqual(status.code, 0, str(status))
+        self.assertIn("step 7", status.out)
+        with self.through(app_proxy) as conn:
+            conn.execute("UPDATE st_t SET status = 'active' WHERE id <= 100")
+        app_proxy.reload([type_change("st", "st_t", reads="new")])
+        status = self.command(config, "status", "--migration", "st")
+        self.assertEqual(status.code, 1, str(status))
+        self.assertNotIn('reads = "old" is safe now', status.out)
+        self.assertIn("--direction to-old", status.out)
+        run = self.command(config, "backfill", "--migration", "st", "--direction", "to-old",
+                           "--progress", "log")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertNotIn("already finished", run.out)
+        self.assertEqual(self.one("SELECT count(*) FROM st_t WHERE id <= 100 AND "
+                                  "(status, state) = ('active', 1)"), 100)
+        self.assertEqual(self.command(config, "verify", "--migration", "st").code, 0)
+        status = self.command(config, "status", "--migration", "st")
+        self.assertEqual(status.code, 0, str(status))
+        self.assertIn('reads = "old" is safe now', status.out)
 
     def test_sighup_stops_the_walk_at_a_batch_boundary_unless_ignored(self):
         self.make_table("hup_t", 20_000)
