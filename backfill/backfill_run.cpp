@@ -343,12 +343,14 @@ int Backfill::run_locked() {
     std::cerr << "switchyard backfill: recording completion failed: " << *error << "\n";
     return kExitFailed;
   }
-  reporter.event("info", "backfill_done",
-                 {{"rows_walked", std::to_string(walked_before + walked)},
-                  {"rows_updated", std::to_string(updated_before + updated)},
-                  {"this_run_rows_per_s", std::to_string(static_cast<long long>(reporter.rate()))},
-                  {"next", "switchyard verify --config " + options_.config_path + " --migration " +
-                               migration_.name}});
+  reporter.event(
+      "info", "backfill_done",
+      {{"rows_walked", std::to_string(walked_before + walked)},
+       {"rows_updated", std::to_string(updated_before + updated)},
+       {"this_run_rows_per_s", std::to_string(static_cast<long long>(reporter.rate()))},
+       {"next", "switchyard verify --config " + options_.config_path + " --migration " +
+                    migration_.name +
+                    (options_.key_index.empty() ? "" : " --key-index " + options_.key_index)}});
   return kExitOk;
 }
 

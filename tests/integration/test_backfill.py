@@ -1434,9 +1434,60 @@ class BadInputTest(BackfillCase):
         self.assertIn("has no primary key", run.err)
         self.assertIn("--key-index nopk_code (code)", run.err)
         self.assertIn("ADD PRIMARY KEY USING INDEX", run.err)
-        run = self.command(config, "backfill", "--migration", "nopk", "--key-index", "nopk_code")
+        run = self.command(config, "backfill", "--migration", "nopk", "--key-index", "nopk_code",
+                           "--progress", "log")
         self.assertEqual(run.code, 0, str(run))
         self.assertEqual(self.one("SELECT count(*) FROM nopk_t WHERE state = 'v'"), 50)
+        # The printed next step runs as printed (h16 #3).
+        printed = re.search(r'next="switchyard (verify [^"]*)"', run.err)
+        self.assertIsNotNone(printed, str(run))
+        self.assertIn("--key-index nopk_code", printed.group(1))
+        verb, *args = printed.group(1).split()
+        proc = subprocess.run([proxy.binary(), verb, *args], capture_output=True, text=True,
+                              timeout=120, stdin=subprocess.DEVNULL)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+
+    def test_a_user_owning_the_progress_tables_needs_no_create_on_the_database(self):
+        # h16 #1: CREATE SCHEMA IF NOT EXISTS checks the database privilege before existence.
+        self.make_table("own_t", 100)
+        config = self.write_config([type_change("own", "own_t")], "own-super.toml")
+        self.assertEqual(self.command(config, "verify", "--migration", "own").code, 1)
+        self.pg.query("DROP ROLE IF EXISTS sw_owner")
+        self.pg.query("CREATE ROLE sw_owner LOGIN PASSWORD 'owner'")
+        self.pg.query("GRANT ALL ON own_t TO sw_owner")
+        tables = ("backfill_progress", "verify_runs", "writes_new_seen")
+        self.pg.query("ALTER SCHEMA switchyard OWNER TO sw_owner")
+        for table in tables:
+            self.pg.query(f"ALTER TABLE switchyard.{table} OWNER TO sw_owner")
+
+        def give_back():
+            self.pg.query(f"ALTER SCHEMA switchyard OWNER TO {postgres.SUPERUSER}")
+            for table in tables:
+                self.pg.query(f"ALTER TABLE switchyard.{table} OWNER TO {postgres.SUPERUSER}")
+            self.pg.query("DROP OWNED BY sw_owner")
+            self.pg.query("DROP ROLE sw_owner")
+        self.addCleanup(give_back)
+        self.assertFalse(self.one("SELECT has_database_privilege('sw_owner', current_database(),"
+                                  " 'CREATE')"))
+        password_file = os.path.join(self.directory, "owner-password")
+        with open(password_file, "w", encoding="utf-8") as f:
+            f.write("owner")
+        with open(config, encoding="utf-8") as f:
+            text = f.read()
+        text = text.replace(f'user = "{postgres.SUPERUSER}"', 'user = "sw_owner"').replace(
+            f'password_env = "{PASSWORD_ENV}"', f'password_file = "{password_file}"')
+        config = os.path.join(self.directory, "own-owner.toml")
+        with open(config, "w", encoding="utf-8") as f:
+            f.write(text)
+        run = self.command(config, "backfill", "--migration", "own", "--restart")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertEqual(self.one("SELECT count(*) FROM own_t WHERE state IS NULL"), 0)
+        run = self.command(config, "verify", "--migration", "own")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertNotIn("not recorded", run.err)
+        status = self.command(config, "status", "--migration", "own")
+        self.assertIn("verify:   agree", status.out)
+        self.assertIn("step 5", status.out)
 
     def test_missing_columns_and_tables(self):
         self.pg.query("DROP TABLE IF EXISTS nocol_t")
