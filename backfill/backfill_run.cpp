@@ -87,12 +87,16 @@ void Backfill::warn_of_old_transactions(Reporter& reporter) {
   if (config_.admin) {
     static constexpr std::chrono::seconds kAskTimeout{2};
     auto asked = ask_sessions_on_old_generation(config_.admin->address, kAskTimeout);
-    if (const auto* count = std::get_if<std::uint64_t>(&asked)) {
-      if (*count > 0) {
+    if (const auto* answer = std::get_if<ProxyAnswer>(&asked)) {
+      // The same answer tells whether the proxy runs this file at all (h16 #8).
+      if (auto other = runs_other_config(answer->reply, migration_)) {
+        reporter.event("warn", "backfill_proxy_config_differs", {{"meaning", *other}});
+      }
+      if (const std::uint64_t count = answer->sessions_on_old_generation; count > 0) {
         reporter.event(
             "warn", "backfill_old_transactions",
-            {{"sessions_on_old_generation", std::to_string(*count)},
-             {"meaning", "the proxy at its [admin] address counts " + std::to_string(*count) +
+            {{"sessions_on_old_generation", std::to_string(count)},
+             {"meaning", "the proxy at its [admin] address counts " + std::to_string(count) +
                              " session(s) inside a transaction begun under other "
                              "flags than its running config's; " +
                              consequence}});

@@ -1040,6 +1040,27 @@ class FlagsAndDirectionsTest(BackfillCase):
         self.assertNotIn("backfill_old_transactions", run.out + run.err)
         self.assertEqual(self.drift("om_t"), 0)
 
+    def test_a_proxy_whose_last_reload_failed_is_named_before_the_backfill(self):
+        # h16 #8: the file's transforms changed in a save the proxy refused; it still writes by
+        # the old ones, so a backfill by the file's fills values no proxy writes.
+        self.make_table("rf_t", 20)
+        app_proxy = AdminProxy(self.pg, migrations=[type_change("rf", "rf_t")])
+        self._test_proxies.append(app_proxy)
+        self.addCleanup(app_proxy.close)
+        app_proxy.start()
+        run = self.command(app_proxy.config_path, "backfill", "--migration", "rf")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertNotIn("backfill_proxy_config_differs", run.out + run.err)
+        text = app_proxy.config_text().replace("THEN 1", "THEN 2").replace("WHEN 1", "WHEN 2")
+        text = text.replace(f"{app_proxy.host}:{app_proxy.port}", f"127.0.0.1:{self.pg.port}")
+        app_proxy.write_config(text)
+        wait_until(lambda: app_proxy.config_page()["last_reload"]["result"] == "failed", 15,
+                   what="the reload to fail")
+        run = self.command(app_proxy.config_path, "backfill", "--migration", "rf",
+                           "--progress", "log")
+        self.assertIn("event=backfill_proxy_config_differs", run.err, str(run))
+        self.assertIn("last reload failed", run.err)
+
     def test_a_new_column_added_again_is_backfilled_again(self):
         self.make_table("ra_t", 300)
         config = self.write_config([type_change("ra", "ra_t")], name="ra.toml")
