@@ -145,7 +145,10 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
                 to_old_fill +
                 // A finished to-old walk of an earlier rollback would only say so.
                 (f.backfill_filled_old && f.backfill_state == "done" ? " --restart" : "") +
-                " fills it from the new one; verify again before reads = \"old\"",
+                " fills it from the new one (not where the new column is NULL and the old one "
+                "is not: rows never filled, which --direction to-new fills, or set to NULL "
+                "under writes = \"new\"; the sample keys show which), then verify again "
+                "before reads = \"old\"",
             true};
       }
       return {

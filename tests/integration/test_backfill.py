@@ -1161,6 +1161,18 @@ class FlagsAndDirectionsTest(BackfillCase):
         self.assertEqual(self.one(written), 500)
         self.assertEqual(self.one("SELECT count(*) FROM st_t WHERE id > 3000 AND id % 2 = 0 "
                                   "AND status = 'inactive'"), 500)
+        # Rows the stopped walk never filled keep their only copy, in the old column.
+        self.assertEqual(self.one("SELECT count(*) FROM st_t WHERE status IS NULL"), 0)
+        unfilled = self.one("SELECT count(*) FROM st_t WHERE state IS NULL")
+        self.assertGreater(unfilled, 0)
+        run = self.command(config, "verify", "--migration", "st")
+        self.assertEqual(run.code, 1, str(run))
+        run = self.command(config, "backfill", "--migration", "st", "--direction", "to-new")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertEqual(self.one("SELECT count(*) FROM st_t WHERE state IS NULL"), 0)
+        self.assertEqual(self.one(written), 500)
+        run = self.command(config, "backfill", "--migration", "st", "--direction", "to-old")
+        self.assertEqual(run.code, 0, str(run))
         self.assertEqual(self.command(config, "verify", "--migration", "st").code, 0)
         status = self.command(config, "status", "--migration", "st")
         self.assertIn('reads = "old" is safe now', status.out)
