@@ -186,12 +186,12 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
                 (backfilled ? "no verify has agreed since the last backfill"
                             : "no backfill has finished") +
                 ", so rows written before dual writes began may still hold their only value "
-                "there (reads = \"new\" serves NULL for them). Fill the new column where it is "
-                "NULL and the old one is not (UPDATE ... SET new = to_new(old) WHERE new IS NULL "
-                "AND old IS NOT NULL; a backfill would also overwrite what apps wrote to the new "
-                "column alone), then set writes = \"both\" and reload, run switchyard backfill "
-                "--direction to-old" +
-                args + " (the old column went stale under writes = \"new\") and verify",
+                "there (reads = \"new\" serves NULL for them). Nothing tells them from rows "
+                "apps set to NULL under writes = \"new\", so no command fills them: set "
+                "writes = \"both\" and reload, look at the rows where the new column is NULL and "
+                "the old one is not, fill by hand those never written under writes = \"new\", "
+                "then run switchyard backfill --direction to-old" +
+                args + " (the old column went stale; it leaves those rows alone) and verify",
             true};
   }
   if (f.old_column_exists && f.old_column_partition_key) {
