@@ -165,8 +165,24 @@ int Backfill::run() {
     have_lock = std::get<PgResult>(locked).text(0, 0) == "t";
   }
   if (!have_lock) {
+    // The holder is a server session: after a kill -9 it may outlive its process for a while
+    // (a statement waiting on a lock), so name it.
+    auto holder = connection_.exec(
+        "SELECT string_agg(pid::text, ', ') FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        " AND objsubid = 2 AND classid = (hashtext('switchyard backfill')::bigint & 4294967295)"
+        "::oid AND objid = (hashtext($1)::bigint & 4294967295)::oid AND database = (SELECT oid"
+        " FROM pg_database WHERE datname = current_database())",
+        {migration_.name});
+    const auto* rows = std::get_if<PgResult>(&holder);
+    const std::string pids = rows && !rows->is_null(0, 0) ? rows->text(0, 0) : "";
     std::cerr << "switchyard backfill: another backfill of migration \"" << migration_.name
-              << "\" is running against this database; wait for it or stop it first\n";
+              << "\" is running against this database";
+    if (!pids.empty()) {
+      std::cerr << " (server pid " << pids
+                << "; if no backfill runs any more, its statement is still finishing: wait, "
+                   "or SELECT pg_terminate_backend(pid))";
+    }
+    std::cerr << "; wait for it or stop it first\n";
     return kExitFailed;
   }
   const int code = run_locked();

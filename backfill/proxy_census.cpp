@@ -109,8 +109,11 @@ std::variant<ProxyAnswer, std::string> ask_sessions_on_old_generation(
   int error = 0;
   socklen_t length = sizeof error;
   if (!wait_for(socket.fd, POLLOUT, deadline) ||
-      ::getsockopt(socket.fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0) {
+      ::getsockopt(socket.fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) {
     return "no connection to " + where + " within " + std::to_string(timeout.count()) + " ms";
+  }
+  if (error != 0) {
+    return "cannot connect to " + where + ": " + std::strerror(error);  // refused, unreachable
   }
   const std::string request =
       "GET /config HTTP/1.1\r\nHost: " + where + "\r\nConnection: close\r\n\r\n";

@@ -332,6 +332,20 @@ class LocksTest(BackfillCase):
     LOCK_TIMEOUT_S = 0.5
     TARGET_BATCH_S = 0.5
 
+    def test_a_held_backfill_lock_names_the_server_pid_holding_it(self):
+        # h16 #12: after a kill -9 the holder is a server session, not a process to look for.
+        self.make_table("lk_t", 10)
+        config = self.write_config([type_change("lk", "lk_t")])
+        with self.pg.connect() as holder:
+            holder.execute("SELECT pg_advisory_lock(hashtext('switchyard backfill'), "
+                           "hashtext('lk'))")
+            pid = holder.execute("SELECT pg_backend_pid()").fetchone()[0]
+            run = self.command(config, "backfill", "--migration", "lk")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("another backfill", run.err)
+        self.assertIn(f"server pid {pid}", run.err)
+        self.assertEqual(self.one("SELECT count(*) FROM lk_t WHERE state IS NULL"), 10)
+
     def test_concurrent_updates_in_the_batch_range_wait_at_most_lock_timeout_plus_a_batch(self):
         self.make_table("lock_t", self.ROWS)
         config = self.write_config([type_change("locks", "lock_t")])
