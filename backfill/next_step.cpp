@@ -51,10 +51,11 @@ std::optional<NextStep> one_way_disagreement(const MigrationFacts& f, const std:
 }  // namespace
 
 NextStep next_step(const MigrationFacts& f, const std::string& migration,
-                   const std::string& config_path) {
+                   const std::string& config_path, const std::string& key_index) {
   using config::Reads;
   using config::Writes;
-  const std::string args = " --config " + config_path + " --migration " + migration;
+  const std::string args = " --config " + config_path + " --migration " + migration +
+                           (key_index.empty() ? "" : " --key-index " + key_index);
   if (!f.new_column_exists && f.writes != Writes::new_column) {
     return {
         "step 1: add the new column, nullable (ALTER TABLE ... ADD COLUMN ...); then set "

@@ -58,7 +58,8 @@ struct NextStep {
   bool needs_attention = false;
 };
 
+/// `key_index`: the --key-index the backfill walked by, which every command printed must carry.
 NextStep next_step(const MigrationFacts& facts, const std::string& migration,
-                   const std::string& config_path);
+                   const std::string& config_path, const std::string& key_index = "");
 
 }  // namespace switchyard::backfill

@@ -117,6 +117,26 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
     }
   }
   std::optional<SavedRun> run;
+  // No primary key: the backfill walked by --key-index; the index whose key matches its
+  // progress is the one the advice must name, or the commands it prints fail (h16 #3).
+  std::string key_index;
+  if (!current && progress && facts.old_column_exists && facts.new_column_exists) {
+    for (const auto& name : walking_indexes(connection, columns_spec(m))) {
+      auto described = describe_table(connection, m, name);
+      auto* full = std::get_if<TableSpec>(&described);
+      if (full == nullptr) {
+        continue;
+      }
+      TableSpec to_old = *full;
+      to_old.fill = Direction::to_old;
+      if (same_work(progress->fingerprint, *full) || same_work(progress->fingerprint, to_old)) {
+        current = *full;
+        back = to_old;
+        key_index = name;
+        break;
+      }
+    }
+  }
   if (!progress) {
     std::cout << "  backfill: not started\n";
   } else {
@@ -171,7 +191,7 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
     std::cout << "  history:  writes = \"new\" was seen after the old column was last made "
                  "current\n";
   }
-  const NextStep step = next_step(facts, m.name, config_path);
+  const NextStep step = next_step(facts, m.name, config_path, key_index);
   std::cout << "  next:     " << step.text << "\n";
   return step.needs_attention || written_past ? kExitFailed : kExitOk;
 }

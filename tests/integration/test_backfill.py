@@ -1493,6 +1493,14 @@ class BadInputTest(BackfillCase):
         proc = subprocess.run([proxy.binary(), verb, *args], capture_output=True, text=True,
                               timeout=120, stdin=subprocess.DEVNULL)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        status = self.command(config, "status", "--migration", "nopk")
+        self.assertIn("next:     step 5", status.out, str(status))
+        self.assertEqual(self.command(config, "backfill", "--migration", "nopk", "--key-index",
+                                      "nopk_code", "--restart").code, 0)
+        status = self.command(config, "status", "--migration", "nopk")
+        self.assertIn("--migration nopk --key-index nopk_code", status.out, str(status))
+        run = self.command(config, "backfill", "--migration", "nopk")
+        self.assertIn("UPDATE public.nopk_t SET \"state\" = \"status\"", run.err, str(run))
 
     def test_a_user_owning_the_progress_tables_needs_no_create_on_the_database(self):
         # h16 #1: CREATE SCHEMA IF NOT EXISTS checks the database privilege before existence.

@@ -187,6 +187,13 @@ TEST(NextStepTest, CommandsCarryTheConfigAndMigration) {
   auto step = next_step(facts(Writes::both, Reads::old_column), "users-x", "/etc/s.toml");
   EXPECT_NE(step.text.find("--config /etc/s.toml --migration users-x"), std::string::npos)
       << step.text;
+  // A table walked by --key-index: the printed commands fail without it (h16 #3).
+  auto f = facts(Writes::both, Reads::old_column);
+  f.backfill_state = "done";
+  step = next_step(f, "nopk", "c.toml", "nopk_a");
+  EXPECT_NE(step.text.find("switchyard verify --config c.toml --migration nopk --key-index nopk_a"),
+            std::string::npos)
+      << step.text;
 }
 
 }  // namespace
