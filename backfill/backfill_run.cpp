@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "backfill/fill_direction.hpp"
+#include "backfill/fill_history.hpp"
 #include "backfill/flag_watch.hpp"
 #include "backfill/interrupt.hpp"
 #include "backfill/old_transactions.hpp"
@@ -86,12 +87,16 @@ void Backfill::warn_of_old_transactions(Reporter& reporter) {
   if (config_.admin) {
     static constexpr std::chrono::seconds kAskTimeout{2};
     auto asked = ask_sessions_on_old_generation(config_.admin->address, kAskTimeout);
-    if (const auto* count = std::get_if<std::uint64_t>(&asked)) {
-      if (*count > 0) {
+    if (const auto* answer = std::get_if<ProxyAnswer>(&asked)) {
+      // The same answer tells whether the proxy runs this file at all (h16 #8).
+      if (auto other = runs_other_config(answer->reply, migration_)) {
+        reporter.event("warn", "backfill_proxy_config_differs", {{"meaning", *other}});
+      }
+      if (const std::uint64_t count = answer->sessions_on_old_generation; count > 0) {
         reporter.event(
             "warn", "backfill_old_transactions",
-            {{"sessions_on_old_generation", std::to_string(*count)},
-             {"meaning", "the proxy at its [admin] address counts " + std::to_string(*count) +
+            {{"sessions_on_old_generation", std::to_string(count)},
+             {"meaning", "the proxy at its [admin] address counts " + std::to_string(count) +
                              " session(s) inside a transaction begun under other "
                              "flags than its running config's; " +
                              consequence}});
@@ -160,8 +165,24 @@ int Backfill::run() {
     have_lock = std::get<PgResult>(locked).text(0, 0) == "t";
   }
   if (!have_lock) {
+    // The holder is a server session: after a kill -9 it may outlive its process for a while
+    // (a statement waiting on a lock), so name it.
+    auto holder = connection_.exec(
+        "SELECT string_agg(pid::text, ', ') FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        " AND objsubid = 2 AND classid = (hashtext('switchyard backfill')::bigint & 4294967295)"
+        "::oid AND objid = (hashtext($1)::bigint & 4294967295)::oid AND database = (SELECT oid"
+        " FROM pg_database WHERE datname = current_database())",
+        {migration_.name});
+    const auto* rows = std::get_if<PgResult>(&holder);
+    const std::string pids = rows && !rows->is_null(0, 0) ? rows->text(0, 0) : "";
     std::cerr << "switchyard backfill: another backfill of migration \"" << migration_.name
-              << "\" is running against this database; wait for it or stop it first\n";
+              << "\" is running against this database";
+    if (!pids.empty()) {
+      std::cerr << " (server pid " << pids
+                << "; if no backfill runs any more, its statement is still finishing: wait, "
+                   "or SELECT pg_terminate_backend(pid))";
+    }
+    std::cerr << "; wait for it or stop it first\n";
     return kExitFailed;
   }
   const int code = run_locked();
@@ -184,20 +205,43 @@ int Backfill::run_locked() {
   Reporter early("backfill", migration_.name, ProgressStyle::log, options_.log_interval,
                  std::nullopt, 0);
   const bool same = saved && same_work(saved->fingerprint, spec_);
-  if (saved && saved->state == "done" && same && !options_.restart) {
+  auto history = load_flag_history(connection_, migration_.name);
+  if (auto* error = std::get_if<std::string>(&history)) {
+    std::cerr << "switchyard backfill: " << *error << "\n";
+    return kExitFailed;
+  }
+  std::optional<SavedRun> run;
+  if (saved) {
+    TableSpec back = spec_;
+    back.fill = Direction::to_old;
+    run = SavedRun{same, same_work(saved->fingerprint, back), saved->state, saved->started_epoch,
+                   saved->finished_epoch};
+  }
+  const FillPlan plan =
+      plan_fill(spec_.fill, options_.restart, run, std::get<FlagHistory>(history),
+                " --config " + options_.config_path + " --migration " + migration_.name);
+  if (plan.start == FillStart::refuse) {
+    std::cerr << "switchyard backfill: migration \"" << migration_.name << "\": " << plan.reason
+              << "\n";
+    return kExitFailed;
+  }
+  if (plan.start == FillStart::finished) {
     std::cout << "backfill of migration \"" << migration_.name << "\" already finished at "
               << saved->finished_at << " (" << saved->rows_walked << " rows walked, "
               << saved->rows_updated << " updated). Rows written since then through writes = "
-              << "\"both\" are kept in step; rows written under writes = \"old\" meanwhile are "
-              << "not (verify finds them): --restart walks the table again.\n";
+              << "\"both\" are kept in step; rows written meanwhile under writes = \"old\" (or "
+              << "\"new\", for a to-old walk) are not (verify finds them): --restart walks the "
+              << "table again.\n";
     return kExitOk;
   }
-  if (!saved || options_.restart || !same) {
+  if (plan.start == FillStart::fresh) {
     if (saved && !same && !options_.restart) {
       early.event("warn", "backfill_restart",
                   {{"reason",
                     "table, column, key, transform or direction changed since the saved progress"},
                    {"saved", saved->fingerprint}});
+    } else if (!plan.reason.empty()) {
+      early.event("warn", "backfill_restart", {{"reason", plan.reason}});
     }
     if (auto error = reset_progress(connection_, migration_.name, spec_)) {
       std::cerr << "switchyard backfill: saving progress failed: " << *error << "\n";
@@ -243,6 +287,9 @@ int Backfill::run_locked() {
       continue;  // interrupted while paused: reported at the top of the loop
     }
     if (auto reason = flags_.check()) {
+      if (flags_.writes_new()) {
+        record_writes_new_seen(connection_, migration_.name);  // best effort, like the stop
+      }
       reporter.event("error", "backfill_stopped",
                      {{"error", *reason},
                       {"rows_walked", std::to_string(walked_before + walked)},
@@ -316,12 +363,14 @@ int Backfill::run_locked() {
     std::cerr << "switchyard backfill: recording completion failed: " << *error << "\n";
     return kExitFailed;
   }
-  reporter.event("info", "backfill_done",
-                 {{"rows_walked", std::to_string(walked_before + walked)},
-                  {"rows_updated", std::to_string(updated_before + updated)},
-                  {"this_run_rows_per_s", std::to_string(static_cast<long long>(reporter.rate()))},
-                  {"next", "switchyard verify --config " + options_.config_path + " --migration " +
-                               migration_.name}});
+  reporter.event(
+      "info", "backfill_done",
+      {{"rows_walked", std::to_string(walked_before + walked)},
+       {"rows_updated", std::to_string(updated_before + updated)},
+       {"this_run_rows_per_s", std::to_string(static_cast<long long>(reporter.rate()))},
+       {"next", "switchyard verify --config " + options_.config_path + " --migration " +
+                    migration_.name +
+                    (options_.key_index.empty() ? "" : " --key-index " + options_.key_index)}});
   return kExitOk;
 }
 
@@ -522,6 +571,11 @@ int run_backfill(const Options& options, const config::Config& config,
                  const TableSpec& spec) {
   catch_interrupts();
   const FillChoice choice = choose_fill(options.fill, migration.writes, migration.reads);
+  if (migration.writes == config::Writes::new_column) {
+    // Later runs must know the old column went stale (fill_history.hpp). Best effort: before
+    // the first backfill there is no table to note it in, and nothing to protect yet.
+    record_writes_new_seen(connection, migration.name);
+  }
   if (!choice.error.empty()) {
     std::cerr << "switchyard backfill: migration \"" << migration.name << "\": " << choice.error
               << "\n";

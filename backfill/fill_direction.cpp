@@ -38,13 +38,20 @@ FillChoice choose_fill(std::optional<Direction> asked, config::Writes writes, co
         "dual writes began.";
     return choice;
   }
+  if (choice.fill == Direction::to_old && !reading_new) {
+    // Apps read and write the old column here, so it is the current one: to_old(new) would
+    // replace it, and erase it wherever the new column is still NULL.
+    choice.error =
+        "reads = \"old\": apps read the old column, and --direction to-old would overwrite it "
+        "with to_old(new) (NULL wherever the new column is not filled yet). If the old column "
+        "went stale under writes = \"new\" (reads = \"old\" set in the same save as "
+        "writes = \"both\"), set reads = \"new\" and reload now, then run this backfill, "
+        "verify, and set reads = \"old\" once it agrees.";
+    return choice;
+  }
   if (asked && *asked == Direction::to_new && reading_new) {
     choice.warning =
         "reads = \"new\": this backfill overwrites the column apps read with to_new(old) "
-        "wherever the two disagree";
-  } else if (asked && *asked == Direction::to_old && !reading_new) {
-    choice.warning =
-        "reads = \"old\": this backfill overwrites the column apps read with to_old(new) "
         "wherever the two disagree";
   }
   return choice;

@@ -1,14 +1,14 @@
 #pragma once
 
 // Which way `switchyard backfill` copies. While reads = "old" it fills the new column from the
-// old one (step 3). While reads = "new" the operator must say: after a rollback from
-// writes = "new" the new column is the only current one (--direction to-old makes the old
-// column current again before reads = "old"), but reads flipped before any backfill leave the
-// old column as the only good copy. Under writes = "old" it refuses: apps write the old column
-// alone, so rows written after the walk passed them would stay behind (DESIGN step 2 comes
-// first). Under writes = "new" it refuses either way: the new column
-// is the only one written, so copying into it would overwrite it with stale values, and
-// copying out of it would go stale again with the next write.
+// old one (step 3), never the reverse: the old column is then what apps read. While reads = "new"
+// the operator must say: after a rollback from writes = "new" the new column is the only current
+// one (--direction to-old makes the old column current again before reads = "old"), but reads
+// flipped before any backfill leave the old column as the only good copy. Under writes = "old" it
+// refuses: apps write the old column alone, so rows written after the walk passed them would stay
+// behind (DESIGN step 2 comes first). Under writes = "new" it refuses either way: the new column is
+// the only one written, so copying into it would overwrite it with stale values, and copying out of
+// it would go stale again with the next write.
 
 #include <optional>
 #include <string>

@@ -37,6 +37,7 @@ std::optional<std::string> FlagWatch::check() {
   }
   seen_ = now;
   verdict_.reset();
+  writes_new_ = false;
   const auto* migration = loaded.config->find_migration(started_.name);
   if (migration == nullptr) {
     verdict_ = "the migration is no longer declared in " + path_.string() +
@@ -44,6 +45,7 @@ std::optional<std::string> FlagWatch::check() {
     return verdict_;
   }
   const auto& m = *migration;
+  writes_new_ = m.writes == config::Writes::new_column;
   if (m.schema != started_.schema || m.table != started_.table ||
       m.old_column != started_.old_column || m.new_column != started_.new_column ||
       m.to_new != started_.to_new || m.to_old != started_.to_old) {

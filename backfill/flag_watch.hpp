@@ -27,6 +27,9 @@ class FlagWatch {
   /// at the next check.
   std::optional<std::string> check();
 
+  /// The file as last loaded says writes = "new".
+  bool writes_new() const { return writes_new_; }
+
  private:
   struct Stamp {
     std::filesystem::file_time_type time{};
@@ -41,6 +44,7 @@ class FlagWatch {
   Direction fill_;
   std::optional<Stamp> seen_;  ///< the file as last loaded; none yet: load at the first check
   std::optional<std::string> verdict_;  ///< what that file said
+  bool writes_new_ = false;
 };
 
 }  // namespace switchyard::backfill

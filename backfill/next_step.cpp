@@ -51,10 +51,11 @@ std::optional<NextStep> one_way_disagreement(const MigrationFacts& f, const std:
 }  // namespace
 
 NextStep next_step(const MigrationFacts& f, const std::string& migration,
-                   const std::string& config_path) {
+                   const std::string& config_path, const std::string& key_index) {
   using config::Reads;
   using config::Writes;
-  const std::string args = " --config " + config_path + " --migration " + migration;
+  const std::string args = " --config " + config_path + " --migration " + migration +
+                           (key_index.empty() ? "" : " --key-index " + key_index);
   if (!f.new_column_exists && f.writes != Writes::new_column) {
     return {
         "step 1: add the new column, nullable (ALTER TABLE ... ADD COLUMN ...); then set "
@@ -77,6 +78,18 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
     return {
         "step 2: set writes = \"both\" and reload, so every write fills both columns; then "
         "backfill"};
+  }
+  const std::string to_old_fill = "switchyard backfill --direction to-old" + args;
+  if (f.writes == Writes::both && f.old_column_stale) {
+    // Whatever a backfill or verify said before that period holds no more for the old column.
+    return {std::string(f.reads == Reads::old_column
+                            ? "reads = \"old\" serves the old column, which went stale under "
+                              "writes = \"new\": set reads = \"new\" and reload now, then "
+                            : "writes = \"new\" was in force since the old column was last "
+                              "made current: keep reads = \"new\", run ") +
+                to_old_fill + " (it starts over), then switchyard verify" + args +
+                ", and set reads = \"old\" only once it agrees",
+            true};
   }
   if (f.writes == Writes::both && f.reads == Reads::old_column) {
     if (f.backfill_state != "done" || !f.backfill_current) {
@@ -129,9 +142,14 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
         }
         return {
             "the columns disagree while apps read the new one: keep reads = \"new\". If "
-            "writes = \"new\" was on, the old column is stale: switchyard backfill "
-            "--direction to-old" +
-                args + " fills it from the new one; verify again before reads = \"old\"",
+            "writes = \"new\" was on, the old column is stale: " +
+                to_old_fill +
+                // A finished to-old walk of an earlier rollback would only say so.
+                (f.backfill_filled_old && f.backfill_state == "done" ? " --restart" : "") +
+                " fills it from the new one (not where the new column is NULL and the old one "
+                "is not: rows never filled, which --direction to-new fills, or set to NULL "
+                "under writes = \"new\"; the sample keys show which), then verify again "
+                "before reads = \"old\"",
             true};
       }
       return {
@@ -169,12 +187,12 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
                 (backfilled ? "no verify has agreed since the last backfill"
                             : "no backfill has finished") +
                 ", so rows written before dual writes began may still hold their only value "
-                "there (reads = \"new\" serves NULL for them). Fill the new column where it is "
-                "NULL and the old one is not (UPDATE ... SET new = to_new(old) WHERE new IS NULL "
-                "AND old IS NOT NULL; a backfill would also overwrite what apps wrote to the new "
-                "column alone), then set writes = \"both\" and reload, run switchyard backfill "
-                "--direction to-old" +
-                args + " (the old column went stale under writes = \"new\") and verify",
+                "there (reads = \"new\" serves NULL for them). Nothing tells them from rows "
+                "apps set to NULL under writes = \"new\", so no command fills them: set "
+                "writes = \"both\" and reload, look at the rows where the new column is NULL and "
+                "the old one is not, fill by hand those never written under writes = \"new\", "
+                "then run switchyard backfill --direction to-old" +
+                args + " (the old column went stale; it leaves those rows alone) and verify",
             true};
   }
   if (f.old_column_exists && f.old_column_partition_key) {

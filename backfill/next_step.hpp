@@ -21,6 +21,8 @@ struct MigrationFacts {
   bool backfill_current = true;
   /// That backfill filled the old column from the new one (--direction to-old: a rollback).
   bool backfill_filled_old = false;
+  /// writes = "new" was seen after the old column was last made current (fill_history.hpp).
+  bool old_column_stale = false;
   /// "" (never ran), "agree", "disagree".
   std::string verify_result;
   /// The last verify ran after the backfill finished, for the current transforms, while both
@@ -56,7 +58,8 @@ struct NextStep {
   bool needs_attention = false;
 };
 
+/// `key_index`: the --key-index the backfill walked by, which every command printed must carry.
 NextStep next_step(const MigrationFacts& facts, const std::string& migration,
-                   const std::string& config_path);
+                   const std::string& config_path, const std::string& key_index = "");
 
 }  // namespace switchyard::backfill

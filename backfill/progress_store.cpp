@@ -3,8 +3,11 @@
 namespace switchyard::backfill {
 namespace {
 
-constexpr const char* kSchema =
-    "CREATE SCHEMA IF NOT EXISTS switchyard; "
+// CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists, so the
+// schema and each table are created only when missing: a user that owns them, made by a DBA,
+// needs no more.
+constexpr const char* kCreateSchema = "CREATE SCHEMA IF NOT EXISTS switchyard";
+constexpr const char* kProgressTable =
     "CREATE TABLE IF NOT EXISTS switchyard.backfill_progress ("
     "  migration text PRIMARY KEY,"
     "  fingerprint text NOT NULL,"
@@ -16,7 +19,8 @@ constexpr const char* kSchema =
     "  last_error text,"
     "  started_at timestamptz NOT NULL DEFAULT now(),"
     "  updated_at timestamptz NOT NULL DEFAULT now(),"
-    "  finished_at timestamptz); "
+    "  finished_at timestamptz)";
+constexpr const char* kVerifyTable =
     "CREATE TABLE IF NOT EXISTS switchyard.verify_runs ("
     "  id bigserial PRIMARY KEY,"
     "  migration text NOT NULL,"
@@ -28,6 +32,31 @@ constexpr const char* kSchema =
     "  agree boolean NOT NULL,"
     "  sample_keys text,"
     "  finished_at timestamptz NOT NULL DEFAULT now())";
+constexpr const char* kWritesNewTable =
+    "CREATE TABLE IF NOT EXISTS switchyard.writes_new_seen ("
+    "  migration text PRIMARY KEY,"
+    "  last_seen timestamptz NOT NULL DEFAULT now())";
+
+// The statements that create what is missing, or why the look-up failed.
+std::variant<std::string, DbError> create_missing(PgConnection& connection) {
+  auto found = connection.exec(
+      "SELECT to_regnamespace('switchyard') IS NULL,"
+      " to_regclass('switchyard.backfill_progress') IS NULL,"
+      " to_regclass('switchyard.verify_runs') IS NULL,"
+      " to_regclass('switchyard.writes_new_seen') IS NULL");
+  if (auto* failed = std::get_if<DbError>(&found)) {
+    return *failed;
+  }
+  const auto& rows = std::get<PgResult>(found);
+  std::string sql;
+  const char* statements[] = {kCreateSchema, kProgressTable, kVerifyTable, kWritesNewTable};
+  for (int i = 0; i < 4; ++i) {
+    if (rows.text(0, i) == "t") {
+      sql += std::string(statements[i]) + "; ";
+    }
+  }
+  return sql;
+}
 
 // Columns added since the first version, for tables it created. Only when missing: ALTER TABLE
 // would otherwise wait for an exclusive lock on every run.
@@ -55,12 +84,19 @@ std::string timestamp(const PgResult& rows, int row, int column) {
 }  // namespace
 
 std::optional<std::string> ensure_schema(PgConnection& connection) {
-  auto result = connection.exec(std::string(kSchema) + "; " + kUpgrade);
+  const auto attempt = [&]() -> std::variant<PgResult, DbError> {
+    auto missing = create_missing(connection);
+    if (auto* error = std::get_if<DbError>(&missing)) {
+      return *error;
+    }
+    return connection.exec(std::get<std::string>(missing) + kUpgrade);
+  };
+  auto result = attempt();
   if (auto* error = std::get_if<DbError>(&result)) {
     // Two runs creating the schema at the same moment: the loser sees a duplicate; the
     // tables exist by now, so one retry settles it.
     if (error->sqlstate == "23505" || error->sqlstate == "42P07" || error->sqlstate == "42P06") {
-      result = connection.exec(std::string(kSchema) + "; " + kUpgrade);
+      result = attempt();
       if (!std::holds_alternative<DbError>(result)) {
         return std::nullopt;
       }
@@ -68,7 +104,8 @@ std::optional<std::string> ensure_schema(PgConnection& connection) {
     }
     std::string hint = error->sqlstate == "42501"
                            ? " (the [upstream] user needs CREATE on the database once, or a DBA "
-                             "creates schema \"switchyard\" owned by it)"
+                             "creates schema \"switchyard\" and its tables owned by it: "
+                             "a backfill run once as the DBA, then ALTER ... OWNER TO the user)"
                            : "";
     return "cannot create the progress tables in schema \"switchyard\": " + error->message + hint;
   }
@@ -113,7 +150,8 @@ std::variant<std::optional<Progress>, std::string> load_progress(PgConnection& c
   auto result = connection.exec(
       "SELECT fingerprint, rows_walked, rows_updated, batches, state, coalesce(last_error, ''),"
       " started_at, updated_at, finished_at, coalesce(extract(epoch FROM finished_at), 0),"
-      " last_key IS NULL FROM switchyard.backfill_progress WHERE migration = $1",
+      " last_key IS NULL, extract(epoch FROM started_at)"
+      " FROM switchyard.backfill_progress WHERE migration = $1",
       {migration});
   if (auto* error = std::get_if<DbError>(&result)) {
     return "reading backfill progress failed: " + error->message;
@@ -134,6 +172,7 @@ std::variant<std::optional<Progress>, std::string> load_progress(PgConnection& c
   p.updated_at = timestamp(rows, 0, 7);
   p.finished_at = timestamp(rows, 0, 8);
   p.finished_epoch = std::stod(rows.text(0, 9));
+  p.started_epoch = std::stod(rows.text(0, 11));
   if (rows.text(0, 10) != "t") {
     // One row per element keeps libpq's array text format out of the picture.
     auto keys = connection.exec(
@@ -212,7 +251,9 @@ std::variant<std::optional<VerifyRecord>, std::string> load_last_verify(
       // a column it lacks as NULL.
       " coalesce(to_jsonb(v) ->> 'writes', ''),"
       " coalesce(to_jsonb(v) ->> 'either_mismatches', '-1')"
-      " FROM switchyard.verify_runs v WHERE migration = $1 ORDER BY id DESC LIMIT 1",
+      // Under writes = "new" the old column is stale by design: such a run checks nothing.
+      " FROM switchyard.verify_runs v WHERE migration = $1"
+      " AND coalesce(to_jsonb(v) ->> 'writes', '') <> 'new' ORDER BY id DESC LIMIT 1",
       {migration});
   if (auto* error = std::get_if<DbError>(&result)) {
     return "reading verify results failed: " + error->message;
@@ -235,6 +276,41 @@ std::variant<std::optional<VerifyRecord>, std::string> load_last_verify(
   v.writes = rows.text(0, 9);
   v.either_mismatches = std::stoll(rows.text(0, 10));
   return std::optional<VerifyRecord>(std::move(v));
+}
+
+std::optional<std::string> record_writes_new_seen(PgConnection& connection,
+                                                  const std::string& migration) {
+  return run(connection,
+             "INSERT INTO switchyard.writes_new_seen AS s (migration) VALUES ($1)"
+             " ON CONFLICT (migration) DO UPDATE SET last_seen = now()",
+             {migration});
+}
+
+std::variant<FlagHistory, std::string> load_flag_history(PgConnection& connection,
+                                                         const std::string& migration) {
+  // status creates nothing, so the sightings table may be missing and verify_runs an earlier
+  // version's (no writes column: to_jsonb reads it as NULL).
+  auto found = connection.exec("SELECT to_regclass('switchyard.writes_new_seen') IS NOT NULL");
+  if (auto* error = std::get_if<DbError>(&found)) {
+    return "reading the flags' history failed: " + error->message;
+  }
+  const std::string seen =
+      std::get<PgResult>(found).text(0, 0) == "t"
+          ? "(SELECT max(last_seen) FROM switchyard.writes_new_seen WHERE migration = $1)"
+          : "NULL::timestamptz";
+  auto result = connection.exec(
+      "SELECT coalesce(extract(epoch FROM greatest(" + seen +
+          ", (SELECT max(finished_at) FROM switchyard.verify_runs v WHERE migration = $1"
+          " AND to_jsonb(v) ->> 'writes' = 'new'))), 0),"
+          " coalesce((SELECT extract(epoch FROM max(finished_at)) FROM switchyard.verify_runs v"
+          " WHERE migration = $1 AND agree AND to_old_mismatches = 0"
+          " AND to_jsonb(v) ->> 'writes' = 'both'), 0)",
+      {migration});
+  if (auto* error = std::get_if<DbError>(&result)) {
+    return "reading the flags' history failed: " + error->message;
+  }
+  const auto& rows = std::get<PgResult>(result);
+  return FlagHistory{std::stod(rows.text(0, 0)), std::stod(rows.text(0, 1))};
 }
 
 }  // namespace switchyard::backfill

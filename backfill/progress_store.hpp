@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "backfill/fill_history.hpp"
 #include "backfill/pg_connection.hpp"
 #include "backfill/sql.hpp"
 
@@ -46,6 +47,7 @@ struct Progress {
   std::string updated_at;
   std::string finished_at;  ///< "" while not done.
   double finished_epoch = 0;
+  double started_epoch = 0;
 };
 
 std::variant<std::optional<Progress>, std::string> load_progress(PgConnection& connection,
@@ -87,8 +89,18 @@ struct VerifyRecord {
 
 std::optional<std::string> record_verify(PgConnection& connection, const VerifyRecord& record);
 
-/// The latest verify of a migration, if any.
+/// The latest verify of a migration that checked something (not one under writes = "new"), if
+/// any.
 std::variant<std::optional<VerifyRecord>, std::string> load_last_verify(
     PgConnection& connection, const std::string& migration);
+
+/// Notes that a command saw writes = "new" for the migration now (fill_history.hpp).
+std::optional<std::string> record_writes_new_seen(PgConnection& connection,
+                                                  const std::string& migration);
+
+/// What the store says of the migration's flags. Needs switchyard.verify_runs; the sightings
+/// table may be missing.
+std::variant<FlagHistory, std::string> load_flag_history(PgConnection& connection,
+                                                         const std::string& migration);
 
 }  // namespace switchyard::backfill

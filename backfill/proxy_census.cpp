@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <utility>
 
 namespace switchyard::backfill {
 namespace {
@@ -53,7 +54,38 @@ std::optional<std::uint64_t> sessions_on_old_generation(std::string_view reply) 
   return value;
 }
 
-std::variant<std::uint64_t, std::string> ask_sessions_on_old_generation(
+std::optional<std::string> runs_other_config(std::string_view reply,
+                                             const config::Migration& migration) {
+  if (sessions_on_old_generation(reply) == std::nullopt) {
+    return std::nullopt;  // not a /config page we know
+  }
+  if (reply.find("\"last_reload\":{\"result\":\"failed\"") != std::string_view::npos) {
+    return std::string(
+        "the proxy's last reload failed, so it runs an earlier config than this file (its "
+        "/config last_reload says why): a backfill by this file's transforms or flags may fill "
+        "other values than the proxy writes. Fix the file until a reload succeeds "
+        "(switchyard_config_last_reload_success 1), then backfill");
+  }
+  const auto flags = reply.find("\"flags\":{");
+  const auto end = reply.find("\"warnings\":", flags);
+  if (flags == std::string_view::npos || end == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::string expected = "\"" + migration.name + "\":{\"writes\":\"" +
+                               std::string(config::to_string(migration.writes)) +
+                               "\",\"reads\":\"" + std::string(config::to_string(migration.reads)) +
+                               "\"";
+  if (reply.substr(flags, end - flags).find(expected) == std::string_view::npos) {
+    return "the proxy runs other flags for migration \"" + migration.name +
+           "\" than this file says (writes = \"" +
+           std::string(config::to_string(migration.writes)) + "\", reads = \"" +
+           std::string(config::to_string(migration.reads)) +
+           "\"): reload it, or point --config at the file it runs";
+  }
+  return std::nullopt;
+}
+
+std::variant<ProxyAnswer, std::string> ask_sessions_on_old_generation(
     const config::Endpoint& admin, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   const std::string host = admin.host.empty() || admin.host == "0.0.0.0" || admin.host == "::"
@@ -77,8 +109,11 @@ std::variant<std::uint64_t, std::string> ask_sessions_on_old_generation(
   int error = 0;
   socklen_t length = sizeof error;
   if (!wait_for(socket.fd, POLLOUT, deadline) ||
-      ::getsockopt(socket.fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0) {
+      ::getsockopt(socket.fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) {
     return "no connection to " + where + " within " + std::to_string(timeout.count()) + " ms";
+  }
+  if (error != 0) {
+    return "cannot connect to " + where + ": " + std::strerror(error);  // refused, unreachable
   }
   const std::string request =
       "GET /config HTTP/1.1\r\nHost: " + where + "\r\nConnection: close\r\n\r\n";
@@ -97,7 +132,7 @@ std::variant<std::uint64_t, std::string> ask_sessions_on_old_generation(
     reply.append(buffer, static_cast<std::size_t>(n));
   }
   if (auto count = sessions_on_old_generation(reply)) {
-    return *count;
+    return ProxyAnswer{*count, std::move(reply)};
   }
   return "no sessions_on_old_generation in the answer of " + where + "/config";
 }

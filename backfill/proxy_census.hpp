@@ -19,9 +19,20 @@ namespace switchyard::backfill {
 /// nullopt when the reply is not a 200 holding it.
 std::optional<std::uint64_t> sessions_on_old_generation(std::string_view reply);
 
+/// Why the proxy's /config `reply` shows it running other flags for `migration` than the file,
+/// or that its last reload failed (then it runs an older file, whose transforms may differ).
+/// nullopt when they agree, or the reply does not say.
+std::optional<std::string> runs_other_config(std::string_view reply,
+                                             const config::Migration& migration);
+
+struct ProxyAnswer {
+  std::uint64_t sessions_on_old_generation = 0;
+  std::string reply;  ///< the whole /config reply
+};
+
 /// Asks the admin endpoint at `admin` (a wildcard host is asked on 127.0.0.1) for
-/// /config, within `timeout` in all: the count, or why there is none.
-std::variant<std::uint64_t, std::string> ask_sessions_on_old_generation(
+/// /config, within `timeout` in all: the count and the reply, or why there is none.
+std::variant<ProxyAnswer, std::string> ask_sessions_on_old_generation(
     const config::Endpoint& admin, std::chrono::milliseconds timeout);
 
 }  // namespace switchyard::backfill

@@ -157,11 +157,20 @@ std::string begin_batch_sql(std::chrono::milliseconds lock_timeout,
 // new column never held it). A NULL in the column filled is no such value, even where the
 // other transform maps NULL to the other column's value (`CASE ... ELSE 'inactive'`,
 // `coalesce`): that row was never filled, and left alone verify would find it forever.
+// A fill back never replaces an old value with one made from a NULL new value: that row may
+// never have been filled forward, the old column holding its only copy, which nothing here can
+// tell from a NULL an app wrote under writes = "new"; verify shows it instead.
 std::string fill_condition(const TableSpec& spec) {
   const bool back = spec.fill == Direction::to_old;
-  return mismatch_condition(spec, back ? Direction::to_old : Direction::to_new) + " AND (" +
-         mismatch_condition(spec, back ? Direction::to_new : Direction::to_old) + " OR " +
-         quote_ident(back ? spec.old_column : spec.new_column) + " IS NULL)";
+  std::string condition =
+      mismatch_condition(spec, back ? Direction::to_old : Direction::to_new) + " AND (" +
+      mismatch_condition(spec, back ? Direction::to_new : Direction::to_old) + " OR " +
+      quote_ident(back ? spec.old_column : spec.new_column) + " IS NULL)";
+  if (back) {
+    condition += " AND (" + quote_ident(spec.new_column) + " IS NOT NULL OR " +
+                 quote_ident(spec.old_column) + " IS NULL)";
+  }
+  return condition;
 }
 
 std::string backfill_update_sql(const TableSpec& spec, RangeShape shape) {

@@ -96,7 +96,17 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
   }
   std::optional<Progress> progress;
   std::optional<VerifyRecord> verify;
+  FlagHistory history;
   if (std::get<bool>(exists)) {
+    if (m.writes == config::Writes::new_column) {
+      // Later backfills and statuses must know the old column went stale (fill_history.hpp).
+      // Best effort: a read-only status user changes nothing.
+      record_writes_new_seen(connection, m.name);
+    }
+    auto flags = load_flag_history(connection, m.name);
+    if (auto* h = std::get_if<FlagHistory>(&flags)) {
+      history = *h;
+    }
     auto loaded = load_progress(connection, m.name);
     if (auto* p = std::get_if<std::optional<Progress>>(&loaded)) {
       progress = *p;
@@ -106,6 +116,27 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
       verify = *v;
     }
   }
+  std::optional<SavedRun> run;
+  // No primary key: the backfill walked by --key-index; the index whose key matches its
+  // progress is the one the advice must name, or the commands it prints fail (h16 #3).
+  std::string key_index;
+  if (!current && progress && facts.old_column_exists && facts.new_column_exists) {
+    for (const auto& name : walking_indexes(connection, columns_spec(m))) {
+      auto described = describe_table(connection, m, name);
+      auto* full = std::get_if<TableSpec>(&described);
+      if (full == nullptr) {
+        continue;
+      }
+      TableSpec to_old = *full;
+      to_old.fill = Direction::to_old;
+      if (same_work(progress->fingerprint, *full) || same_work(progress->fingerprint, to_old)) {
+        current = *full;
+        back = to_old;
+        key_index = name;
+        break;
+      }
+    }
+  }
   if (!progress) {
     std::cout << "  backfill: not started\n";
   } else {
@@ -113,6 +144,9 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
     facts.backfill_filled_old = back && same_work(progress->fingerprint, *back);
     facts.backfill_current =
         !current || same_work(progress->fingerprint, *current) || facts.backfill_filled_old;
+    run =
+        SavedRun{!current || same_work(progress->fingerprint, *current), facts.backfill_filled_old,
+                 progress->state, progress->started_epoch, progress->finished_epoch};
     std::cout << "  backfill: " << progress->state << ", " << progress->rows_walked
               << " rows walked, " << progress->rows_updated << " updated, " << progress->batches
               << " batches (started " << progress->started_at << ", "
@@ -151,7 +185,13 @@ int report(const config::Migration& m, PgConnection& connection, const std::stri
       std::cout << "            e.g. " << verify->sample_keys << "\n";
     }
   }
-  const NextStep step = next_step(facts, m.name, config_path);
+  // Under writes = "new" the old column is stale by design; the question is for a way back.
+  facts.old_column_stale = m.writes == config::Writes::both && old_column_stale(history, run);
+  if (facts.old_column_stale) {
+    std::cout << "  history:  writes = \"new\" was seen after the old column was last made "
+                 "current\n";
+  }
+  const NextStep step = next_step(facts, m.name, config_path, key_index);
   std::cout << "  next:     " << step.text << "\n";
   return step.needs_attention || written_past ? kExitFailed : kExitOk;
 }

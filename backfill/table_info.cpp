@@ -62,7 +62,8 @@ std::string column_names(const std::vector<KeyColumn>& columns) {
   return out;
 }
 
-std::string no_key_error(const std::string& table, const std::vector<IndexInfo>& indexes) {
+std::string no_key_error(const std::string& table, const TableSpec& spec,
+                         const std::vector<IndexInfo>& indexes) {
   std::string message = "table " + table +
                         " has no primary key: backfill and verify walk rows in key order, in "
                         "short batches, and need a unique, NOT NULL key to do it. Alternatives:";
@@ -82,7 +83,8 @@ std::string no_key_error(const std::string& table, const std::vector<IndexInfo>&
                "--key-index NAME";
   }
   message += "\n  - or copy the column yourself in a maintenance window (UPDATE " + table +
-             " SET new = to_new(old)), then run switchyard verify";
+             " SET " + quote_ident(spec.new_column) + " = " + new_from_old(spec) +
+             "), then run switchyard verify";
   return message;
 }
 
@@ -212,7 +214,28 @@ std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
   if (!key_index.empty()) {
     return "table " + table + " has no index named \"" + key_index + "\"";
   }
-  return no_key_error(table, indexes);
+  return no_key_error(table, spec, indexes);
+}
+
+std::vector<std::string> walking_indexes(PgConnection& connection, const TableSpec& spec) {
+  auto found = connection.exec(
+      "SELECT c.oid::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON "
+      "n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+      {spec.schema, spec.table});
+  const auto* rel = std::get_if<PgResult>(&found);
+  if (rel == nullptr || rel->rows() == 0) {
+    return {};
+  }
+  auto loaded = load_indexes(connection, rel->text(0, 0));
+  std::vector<std::string> names;
+  if (const auto* indexes = std::get_if<std::vector<IndexInfo>>(&loaded)) {
+    for (const auto& index : *indexes) {
+      if (index.usable && !index.primary) {
+        names.push_back(index.name);
+      }
+    }
+  }
+  return names;
 }
 
 std::optional<long long> estimate_rows(PgConnection& connection, const TableSpec& spec) {

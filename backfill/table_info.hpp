@@ -5,6 +5,7 @@
 
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "backfill/pg_connection.hpp"
 #include "backfill/sql.hpp"
@@ -21,6 +22,10 @@ TableSpec columns_spec(const config::Migration& migration);
 std::variant<TableSpec, std::string> describe_table(PgConnection& connection,
                                                     const config::Migration& migration,
                                                     const std::string& key_index);
+
+/// The unique indexes other than the primary key that --key-index accepts; none when the
+/// catalog does not answer.
+std::vector<std::string> walking_indexes(PgConnection& connection, const TableSpec& spec);
 
 /// Rows in the table: the planner's estimate when there is one, else a count (bounded by a
 /// statement timeout). nullopt when neither answered.

@@ -185,6 +185,11 @@ int run_verify(const Options& options, const config::Config&, const config::Migr
     std::cout << "note: writes = \"old\": apps write the old column alone, so this result stops "
                  "holding with their next write, and switchyard status does not count it. Verify "
                  "again once every instance writes both and the backfill has run.\n";
+  } else if (migration.writes == config::Writes::new_column) {
+    std::cout << "note: writes = \"new\": the old column is no longer written, so it is stale "
+                 "by design and disagreement here is expected; switchyard status does not count "
+                 "this result (it keeps the last verify under writes = \"both\"), and no "
+                 "backfill may fill the new column from the old one any more.\n";
   }
   if (!agree) {
     // A cause verify can name: INSERTs that leave each column at its own default.

@@ -332,6 +332,20 @@ class LocksTest(BackfillCase):
     LOCK_TIMEOUT_S = 0.5
     TARGET_BATCH_S = 0.5
 
+    def test_a_held_backfill_lock_names_the_server_pid_holding_it(self):
+        # h16 #12: after a kill -9 the holder is a server session, not a process to look for.
+        self.make_table("lk_t", 10)
+        config = self.write_config([type_change("lk", "lk_t")])
+        with self.pg.connect() as holder:
+            holder.execute("SELECT pg_advisory_lock(hashtext('switchyard backfill'), "
+                           "hashtext('lk'))")
+            pid = holder.execute("SELECT pg_backend_pid()").fetchone()[0]
+            run = self.command(config, "backfill", "--migration", "lk")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn("another backfill", run.err)
+        self.assertIn(f"server pid {pid}", run.err)
+        self.assertEqual(self.one("SELECT count(*) FROM lk_t WHERE state IS NULL"), 10)
+
     def test_concurrent_updates_in_the_batch_range_wait_at_most_lock_timeout_plus_a_batch(self):
         self.make_table("lock_t", self.ROWS)
         config = self.write_config([type_change("locks", "lock_t")])
@@ -665,8 +679,8 @@ class VerifyTest(BackfillCase):
         self.assertEqual(run.code, 1, str(run))
         status = self.command(config, "status", "--migration", "rb")
         self.assertEqual(status.code, 1, str(status))
-        self.assertIn('keep reads = "new". If writes = "new" was on, the old column is stale',
-                      status.out)
+        self.assertIn('writes = "new" was in force since the old column was last made current: '
+                      'keep reads = "new", run switchyard backfill --direction to-old', status.out)
         self.assertNotIn('Set reads = "old"', status.out)
         run = self.command(config, "backfill", "--migration", "rb", "--progress", "log",
                            "--direction", "to-old")
@@ -1040,6 +1054,27 @@ class FlagsAndDirectionsTest(BackfillCase):
         self.assertNotIn("backfill_old_transactions", run.out + run.err)
         self.assertEqual(self.drift("om_t"), 0)
 
+    def test_a_proxy_whose_last_reload_failed_is_named_before_the_backfill(self):
+        # h16 #8: the file's transforms changed in a save the proxy refused; it still writes by
+        # the old ones, so a backfill by the file's fills values no proxy writes.
+        self.make_table("rf_t", 20)
+        app_proxy = AdminProxy(self.pg, migrations=[type_change("rf", "rf_t")])
+        self._test_proxies.append(app_proxy)
+        self.addCleanup(app_proxy.close)
+        app_proxy.start()
+        run = self.command(app_proxy.config_path, "backfill", "--migration", "rf")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertNotIn("backfill_proxy_config_differs", run.out + run.err)
+        text = app_proxy.config_text().replace("THEN 1", "THEN 2").replace("WHEN 1", "WHEN 2")
+        text = text.replace(f"{app_proxy.host}:{app_proxy.port}", f"127.0.0.1:{self.pg.port}")
+        app_proxy.write_config(text)
+        wait_until(lambda: app_proxy.config_page()["last_reload"]["result"] == "failed", 15,
+                   what="the reload to fail")
+        run = self.command(app_proxy.config_path, "backfill", "--migration", "rf",
+                           "--progress", "log")
+        self.assertIn("event=backfill_proxy_config_differs", run.err, str(run))
+        self.assertIn("last reload failed", run.err)
+
     def test_a_new_column_added_again_is_backfilled_again(self):
         self.make_table("ra_t", 300)
         config = self.write_config([type_change("ra", "ra_t")], name="ra.toml")
@@ -1097,6 +1132,89 @@ class FlagsAndDirectionsTest(BackfillCase):
                          [("active", 0)])
         self.assertEqual(self.progress("fl")[3], "running")
         self.assertLess(walked(), 19990)
+
+    def test_no_walk_fills_a_column_from_one_stale_since_writes_new(self):
+        # h16 #5, #10, #9, #11: a to-new walk stopped by writes = "new", then a rollback that
+        # set writes = "both" and reads = "old" in one save; later a second writes = "new" period.
+        self.make_table("st_t", 4000)
+        app_proxy = self.start_app_proxy([type_change("st", "st_t", reads="new")])
+        config = app_proxy.config_path
+        proc, _ = self.start_command(config, "backfill", "--migration", "st", "--direction",
+                                     "to-new", "--batch-size", "200", "--max-rate", "1000",
+                                     "--progress", "log")
+        wait_until(lambda: (self.progress("st") or (0,))[0] >= 1000 or proc.poll() is not None,
+                   30, what="the backfill to pass 1000 rows")
+        app_proxy.reload([type_change("st", "st_t", writes="new", reads="new")])
+        self.assertEqual(proc.wait(30), 1)
+        stopped_at = self.progress("st")[0]
+        self.assertLess(stopped_at, 3000)
+        with self.through(app_proxy) as conn:
+            conn.execute("UPDATE st_t SET status = 'inactive' WHERE id > 3000 AND id % 2 = 0")
+        written = "SELECT count(*) FROM st_t WHERE id > 3000 AND id % 2 = 0 AND state = 0"
+        self.assertEqual(self.one(written), 500)
+
+        app_proxy.reload([type_change("st", "st_t")])  # writes "both" and reads "old" at once
+        for args in ((), ("--restart",)):
+            run = self.command(config, "backfill", "--migration", "st", *args)
+            self.assertEqual(run.code, 1, str(run))
+            self.assertIn("the old column is stale", run.err)
+            self.assertIn("--direction to-old", run.err)
+        run = self.command(config, "backfill", "--migration", "st", "--direction", "to-old")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn('set reads = "new" and reload now', run.err)
+        self.assertEqual(self.one(written), 500, "a refused backfill overwrote the app's writes")
+        self.assertEqual(self.one("SELECT count(*) FROM st_t WHERE status IS NULL"), 0)
+        status = self.command(config, "status", "--migration", "st")
+        self.assertEqual(status.code, 1, str(status))
+        self.assertIn('set reads = "new" and reload now', status.out)
+
+        # The rollback by the book: reads = "new", then the old column filled from the new one.
+        app_proxy.reload([type_change("st", "st_t", reads="new")])
+        run = self.command(config, "backfill", "--migration", "st", "--direction", "to-old")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertEqual(self.one(written), 500)
+        self.assertEqual(self.one("SELECT count(*) FROM st_t WHERE id > 3000 AND id % 2 = 0 "
+                                  "AND status = 'inactive'"), 500)
+        # Rows the stopped walk never filled keep their only copy, in the old column.
+        self.assertEqual(self.one("SELECT count(*) FROM st_t WHERE status IS NULL"), 0)
+        unfilled = self.one("SELECT count(*) FROM st_t WHERE state IS NULL")
+        self.assertGreater(unfilled, 0)
+        run = self.command(config, "verify", "--migration", "st")
+        self.assertEqual(run.code, 1, str(run))
+        run = self.command(config, "backfill", "--migration", "st", "--direction", "to-new")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertEqual(self.one("SELECT count(*) FROM st_t WHERE state IS NULL"), 0)
+        self.assertEqual(self.one(written), 500)
+        run = self.command(config, "backfill", "--migration", "st", "--direction", "to-old")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertEqual(self.command(config, "verify", "--migration", "st").code, 0)
+        status = self.command(config, "status", "--migration", "st")
+        self.assertIn('reads = "old" is safe now', status.out)
+
+        # A second writes = "new" period (status saw it): the first rollback counts no more.
+        app_proxy.reload([type_change("st", "st_t", writes="new", reads="new")])
+        run = self.command(config, "verify", "--migration", "st")
+        self.assertIn("stale by design", run.out)
+        status = self.command(config, "status", "--migration", "st")
+        self.assertEqual(status.code, 0, str(status))
+        self.assertIn("step 7", status.out)
+        with self.through(app_proxy) as conn:
+            conn.execute("UPDATE st_t SET status = 'active' WHERE id <= 100")
+        app_proxy.reload([type_change("st", "st_t", reads="new")])
+        status = self.command(config, "status", "--migration", "st")
+        self.assertEqual(status.code, 1, str(status))
+        self.assertNotIn('reads = "old" is safe now', status.out)
+        self.assertIn("--direction to-old", status.out)
+        run = self.command(config, "backfill", "--migration", "st", "--direction", "to-old",
+                           "--progress", "log")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertNotIn("already finished", run.out)
+        self.assertEqual(self.one("SELECT count(*) FROM st_t WHERE id <= 100 AND "
+                                  "(status, state) = ('active', 1)"), 100)
+        self.assertEqual(self.command(config, "verify", "--migration", "st").code, 0)
+        status = self.command(config, "status", "--migration", "st")
+        self.assertEqual(status.code, 0, str(status))
+        self.assertIn('reads = "old" is safe now', status.out)
 
     def test_sighup_stops_the_walk_at_a_batch_boundary_unless_ignored(self):
         self.make_table("hup_t", 20_000)
@@ -1363,9 +1481,68 @@ class BadInputTest(BackfillCase):
         self.assertIn("has no primary key", run.err)
         self.assertIn("--key-index nopk_code (code)", run.err)
         self.assertIn("ADD PRIMARY KEY USING INDEX", run.err)
-        run = self.command(config, "backfill", "--migration", "nopk", "--key-index", "nopk_code")
+        run = self.command(config, "backfill", "--migration", "nopk", "--key-index", "nopk_code",
+                           "--progress", "log")
         self.assertEqual(run.code, 0, str(run))
         self.assertEqual(self.one("SELECT count(*) FROM nopk_t WHERE state = 'v'"), 50)
+        # The printed next step runs as printed (h16 #3).
+        printed = re.search(r'next="switchyard (verify [^"]*)"', run.err)
+        self.assertIsNotNone(printed, str(run))
+        self.assertIn("--key-index nopk_code", printed.group(1))
+        verb, *args = printed.group(1).split()
+        proc = subprocess.run([proxy.binary(), verb, *args], capture_output=True, text=True,
+                              timeout=120, stdin=subprocess.DEVNULL)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        status = self.command(config, "status", "--migration", "nopk")
+        self.assertIn("next:     step 5", status.out, str(status))
+        self.assertEqual(self.command(config, "backfill", "--migration", "nopk", "--key-index",
+                                      "nopk_code", "--restart").code, 0)
+        status = self.command(config, "status", "--migration", "nopk")
+        self.assertIn("--migration nopk --key-index nopk_code", status.out, str(status))
+        run = self.command(config, "backfill", "--migration", "nopk")
+        self.assertIn("UPDATE public.nopk_t SET \"state\" = \"status\"", run.err, str(run))
+
+    def test_a_user_owning_the_progress_tables_needs_no_create_on_the_database(self):
+        # h16 #1: CREATE SCHEMA IF NOT EXISTS checks the database privilege before existence.
+        self.make_table("own_t", 100)
+        config = self.write_config([type_change("own", "own_t")], "own-super.toml")
+        self.assertEqual(self.command(config, "verify", "--migration", "own").code, 1)
+        self.pg.query("DROP ROLE IF EXISTS sw_owner")
+        self.pg.query("CREATE ROLE sw_owner LOGIN PASSWORD 'owner'")
+        self.pg.query("GRANT ALL ON own_t TO sw_owner")
+        tables = ("backfill_progress", "verify_runs", "writes_new_seen")
+        self.pg.query("ALTER SCHEMA switchyard OWNER TO sw_owner")
+        for table in tables:
+            self.pg.query(f"ALTER TABLE switchyard.{table} OWNER TO sw_owner")
+
+        def give_back():
+            self.pg.query(f"ALTER SCHEMA switchyard OWNER TO {postgres.SUPERUSER}")
+            for table in tables:
+                self.pg.query(f"ALTER TABLE switchyard.{table} OWNER TO {postgres.SUPERUSER}")
+            self.pg.query("DROP OWNED BY sw_owner")
+            self.pg.query("DROP ROLE sw_owner")
+        self.addCleanup(give_back)
+        self.assertFalse(self.one("SELECT has_database_privilege('sw_owner', current_database(),"
+                                  " 'CREATE')"))
+        password_file = os.path.join(self.directory, "owner-password")
+        with open(password_file, "w", encoding="utf-8") as f:
+            f.write("owner")
+        with open(config, encoding="utf-8") as f:
+            text = f.read()
+        text = text.replace(f'user = "{postgres.SUPERUSER}"', 'user = "sw_owner"').replace(
+            f'password_env = "{PASSWORD_ENV}"', f'password_file = "{password_file}"')
+        config = os.path.join(self.directory, "own-owner.toml")
+        with open(config, "w", encoding="utf-8") as f:
+            f.write(text)
+        run = self.command(config, "backfill", "--migration", "own", "--restart")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertEqual(self.one("SELECT count(*) FROM own_t WHERE state IS NULL"), 0)
+        run = self.command(config, "verify", "--migration", "own")
+        self.assertEqual(run.code, 0, str(run))
+        self.assertNotIn("not recorded", run.err)
+        status = self.command(config, "status", "--migration", "own")
+        self.assertIn("verify:   agree", status.out)
+        self.assertIn("step 5", status.out)
 
     def test_missing_columns_and_tables(self):
         self.pg.query("DROP TABLE IF EXISTS nocol_t")

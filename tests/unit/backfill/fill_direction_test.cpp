@@ -39,7 +39,7 @@ TEST(FillDirectionTest, TheColumnAppsReadIsTheTruth) {
       {"to-new while reads = new", Direction::to_new, Writes::both, Reads::new_column,
        Direction::to_new, "", "overwrites the column apps read with to_new(old)"},
       {"to-old while reads = old", Direction::to_old, Writes::both, Reads::old_column,
-       Direction::to_old, "", "overwrites the column apps read with to_old(new)"},
+       Direction::to_old, "set reads = \"new\" and reload now", ""},
       {"to-new while reads = old, asked", Direction::to_new, Writes::both, Reads::old_column,
        Direction::to_new, "", ""},
   };

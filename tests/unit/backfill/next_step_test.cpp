@@ -64,6 +64,18 @@ TEST(NextStepTest, WalksTheRecipe) {
       {"rolled back: filled the old column, verify not yet", f, "run switchyard verify", true});
   f.verify_current = true;
   cases.push_back({"rolled back and verified", f, "reads = \"old\" is safe now"});
+  f.old_column_stale = true;
+  cases.push_back({"h16 #11: writes = new again after the rollback was verified", f,
+                   "keep reads = \"new\", run switchyard backfill --direction to-old", true});
+  f.reads = Reads::old_column;
+  cases.push_back({"h16 #5: reads = old in the same save as writes = both", f,
+                   "set reads = \"new\" and reload now", true});
+  f = facts(Writes::both, Reads::new_column);
+  f.backfill_state = "done";
+  f.backfill_filled_old = true;
+  f.verify_result = "disagree";
+  cases.push_back({"h16 #9: an earlier rollback's to-old walk finished", f,
+                   "--migration m --restart fills it", true});
   f = facts(Writes::both, Reads::new_column);
   cases.push_back(
       {"reads flipped before any backfill", f, "Set reads = \"old\" and reload now", true});
@@ -174,6 +186,13 @@ TEST(NextStepTest, OneWayDisagreementNamesTheTransforms) {
 TEST(NextStepTest, CommandsCarryTheConfigAndMigration) {
   auto step = next_step(facts(Writes::both, Reads::old_column), "users-x", "/etc/s.toml");
   EXPECT_NE(step.text.find("--config /etc/s.toml --migration users-x"), std::string::npos)
+      << step.text;
+  // A table walked by --key-index: the printed commands fail without it (h16 #3).
+  auto f = facts(Writes::both, Reads::old_column);
+  f.backfill_state = "done";
+  step = next_step(f, "nopk", "c.toml", "nopk_a");
+  EXPECT_NE(step.text.find("switchyard verify --config c.toml --migration nopk --key-index nopk_a"),
+            std::string::npos)
       << step.text;
 }
 

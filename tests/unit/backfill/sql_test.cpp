@@ -116,8 +116,8 @@ TEST(SqlTest, BackfillUpdateSkipsRowsThatAlreadyAgree) {
 }
 
 // fill = to_old: the rollback's backfill, old = to_old(new) where the columns disagree both
-// ways (or the old column is NULL); an old value to_new does not map is never overwritten
-// with to_old(NULL).
+// ways (or the old column is NULL); an old value is never overwritten with to_old(NULL),
+// whether to_new maps it (a row never filled forward, h16 #10) or not.
 TEST(SqlTest, BackfillTheOtherWayFillsTheOldColumn) {
   auto spec = composite_key();
   spec.fill = Direction::to_old;
@@ -125,11 +125,13 @@ TEST(SqlTest, BackfillTheOtherWayFillsTheOldColumn) {
             "UPDATE \"app\".\"Orders\" SET \"status\" = CASE (\"state\") WHEN 1 THEN 'a' END "
             "WHERE (\"region\", \"id\") <= ($1::text, $2::bigint) AND \"status\" IS DISTINCT "
             "FROM (CASE (\"state\") WHEN 1 THEN 'a' END) AND (\"state\" IS DISTINCT FROM "
-            "(CASE (\"status\") WHEN 'a' THEN 1 END) OR \"status\" IS NULL)");
+            "(CASE (\"status\") WHEN 'a' THEN 1 END) OR \"status\" IS NULL) AND (\"state\" IS NOT "
+            "NULL OR \"status\" IS NULL)");
   EXPECT_EQ(pending_count_sql(spec, {}),
             "SELECT count(*) FROM \"app\".\"Orders\" WHERE TRUE AND \"status\" IS DISTINCT "
             "FROM (CASE (\"state\") WHEN 1 THEN 'a' END) AND (\"state\" IS DISTINCT FROM "
-            "(CASE (\"status\") WHEN 'a' THEN 1 END) OR \"status\" IS NULL)");
+            "(CASE (\"status\") WHEN 'a' THEN 1 END) OR \"status\" IS NULL) AND (\"state\" IS NOT "
+            "NULL OR \"status\" IS NULL)");
 }
 
 // A type without an equality operator (json) is compared by its text.
