@@ -162,6 +162,27 @@ std::vector<std::string> active_migrations_removed(const config::Config& before,
   return out;
 }
 
+std::vector<std::string> stale_old_column_reads(const config::Config& before,
+                                                const config::Config& after) {
+  std::vector<std::string> out;
+  for (const auto& m : after.migrations) {
+    if (m.reads != config::Reads::old_column) {
+      continue;
+    }
+    const auto was = std::find_if(before.migrations.begin(), before.migrations.end(),
+                                  [&](const config::Migration& b) { return b.name == m.name; });
+    if (was != before.migrations.end() && was->writes == config::Writes::new_column) {
+      out.push_back("migration \"" + m.name +
+                    "\": reads = \"old\" in the same save that ends writes = \"new\": reads now "
+                    "come from the old column, stale (what was written meanwhile is in the new "
+                    "column only). Unless this is an emergency rollback, save writes = \"both\" "
+                    "with reads = \"new\", run switchyard backfill --direction to-old and "
+                    "switchyard verify, then reads = \"old\"");
+    }
+  }
+  return out;
+}
+
 bool old_column_dropped(const Snapshot& snapshot, const config::Migration& m) {
   if (!snapshot.config) {
     return false;
@@ -249,6 +270,7 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
 
   bool unreachable = false;
   std::vector<std::string> removed_active;
+  std::vector<std::string> stale_reads;
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors) {
       status.errors.push_back(config::format_error(error));
@@ -275,6 +297,7 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
         if (current && current->config) {
           status.changes = config::describe_changes(*current->config, *next->config);
           removed_active = active_migrations_removed(*current->config, *next->config);
+          stale_reads = stale_old_column_reads(*current->config, *next->config);
         }
         status.result = ReloadStatus::Result::ok;
         status.generation = next->generation;
@@ -299,6 +322,12 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
     for (const auto& change : status.changes) {
       spdlog::info("event=config_change generation={} change={}", status.generation,
                    log_value(change));
+    }
+    // Taken, not refused: it is also the on-call's emergency way back from a broken new
+    // column, losing what was written meanwhile until a to-old backfill restores it.
+    for (const auto& warning : stale_reads) {
+      spdlog::warn("event=stale_old_column_read generation={} meaning={}", status.generation,
+                   log_value(warning));
     }
     for (const auto& name : removed_active) {
       const auto& before = current->config->migrations;

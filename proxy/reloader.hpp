@@ -56,6 +56,13 @@ std::string_view to_string(ReloadStatus::Result result);
 std::vector<std::string> active_migrations_removed(const config::Config& before,
                                                    const config::Config& after);
 
+/// One warning per migration that `before` ran with writes = "new" and `after` reads from the
+/// old column: that column is stale (rows written meanwhile are in the new one only), so the
+/// save serves old values. The way back goes through writes = "both" with reads = "new" and a
+/// to-old backfill first.
+std::vector<std::string> stale_old_column_reads(const config::Config& before,
+                                                const config::Config& after);
+
 /// Whether `snapshot` saw migration `m`'s table without its old column but with the new one:
 /// removing `m` then ends the runbook (step 8), with nothing left to write or read the old way.
 bool old_column_dropped(const Snapshot& snapshot, const config::Migration& m);

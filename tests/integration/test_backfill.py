@@ -1154,6 +1154,7 @@ class FlagsAndDirectionsTest(BackfillCase):
         self.assertEqual(self.one(written), 500)
 
         app_proxy.reload([type_change("st", "st_t")])  # writes "both" and reads "old" at once
+        app_proxy.wait_for_log("event=stale_old_column_read", 10)  # taken, with a warning
         for args in ((), ("--restart",)):
             run = self.command(config, "backfill", "--migration", "st", *args)
             self.assertEqual(run.code, 1, str(run))

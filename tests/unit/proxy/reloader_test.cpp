@@ -403,6 +403,39 @@ TEST(ActiveMigrationsRemovedTest, OnlyRemovedMigrationsThatUsedTheNewColumn) {
   }
 }
 
+TEST(StaleOldColumnReadsTest, ReadsOldStraightAfterWritesNewIsRefused) {
+  using config::Reads;
+  using config::Writes;
+  struct Case {
+    config::Migration before;
+    config::Migration after;
+    bool refused;
+  };
+  const std::vector<Case> cases = {
+      {migration("m", Writes::new_column, Reads::new_column),
+       migration("m", Writes::both, Reads::old_column), true},
+      {migration("m", Writes::new_column, Reads::new_column),
+       migration("m", Writes::old_column, Reads::old_column), true},
+      {migration("m", Writes::new_column, Reads::new_column),
+       migration("m", Writes::both, Reads::new_column), false},  // the runbook's way back
+      {migration("m", Writes::both, Reads::new_column),
+       migration("m", Writes::both, Reads::old_column), false},  // step 5 undone
+      {migration("m", Writes::new_column, Reads::new_column),
+       migration("other", Writes::both, Reads::old_column), false},  // another migration
+  };
+  for (const auto& c : cases) {
+    config::Config before;
+    before.migrations = {c.before};
+    config::Config after;
+    after.migrations = {c.after};
+    const auto errors = stale_old_column_reads(before, after);
+    EXPECT_EQ(errors.size(), c.refused ? 1u : 0u) << c.after.name;
+    if (c.refused && !errors.empty()) {
+      EXPECT_NE(errors[0].find("--direction to-old"), std::string::npos) << errors[0];
+    }
+  }
+}
+
 TEST(OldColumnDroppedTest, OnlyWhenTheTableHasTheNewColumnAndNotTheOld) {
   struct Case {
     std::vector<std::string> columns;  // of public.users as the snapshot saw them
