@@ -16,12 +16,19 @@
 #include "proxy/logging.hpp"
 #include "proxy/relay_state.hpp"
 #include "proxy/session_rewrite.hpp"
+#include "proxy/socket_calls.hpp"
 #include "proxy/upstream_connect.hpp"
 
 namespace switchyard::proxy {
 namespace {
 
 using namespace net::experimental::awaitable_operators;
+
+// The peer closed and every byte it sent has been read: a peek finds the end of file at once.
+bool closed_while_idle(tcp_socket& socket) {
+  char byte;
+  return socket_calls::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
 
 // The upstream note of a refused idle_session_timeout (UpstreamNotes).
 constexpr std::string_view kIdleRefused = "idle_session_timeout refused";
@@ -676,8 +683,20 @@ awaitable<void> Session::relay() {
   if (!upstream_end && !client_failure && relay_.terminate_sent && !client_end.malformed) {
     // Postgres answers what came before a Terminate, then closes: keep the other direction
     // running until it does (a client may pipeline Query and Terminate), within a bound.
-    upstream_finished.expires_after(snapshot_->config->timeouts.connect);
-    co_await upstream_finished.async_wait(use_nothrow);
+    // The server's close can come with its last ReadyForQuery; the server pump's read then
+    // waits for an epoll edge that close already spent (drained_read.hpp), so the wait looks
+    // for the end of file itself now and then, and ends that read when it is there.
+    static constexpr std::chrono::milliseconds kEndOfFileCheck{20};
+    const auto deadline = std::chrono::steady_clock::now() + snapshot_->config->timeouts.connect;
+    while (!upstream_end && std::chrono::steady_clock::now() < deadline) {
+      upstream_finished.expires_after(std::min<std::chrono::steady_clock::duration>(
+          kEndOfFileCheck, deadline - std::chrono::steady_clock::now()));
+      co_await upstream_finished.async_wait(use_nothrow);
+      if (!upstream_end && !upstream_->is_tls() && closed_while_idle(upstream_->socket())) {
+        error_code ignored;
+        upstream_->socket().cancel(ignored);
+      }
+    }
   }
   // The server's end decides when it came first, or as the answer to a Terminate.
   const bool upstream_decides = upstream_end.has_value();
