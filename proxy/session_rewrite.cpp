@@ -492,12 +492,21 @@ const std::shared_ptr<const rewrite::RewriteResult>& SessionRewrite::not_reusabl
 // type without linkage there).
 namespace session_rewrite_detail {
 
+struct CatalogFetched {
+  std::string error;  // empty when the look-up worked
+  bool connect_failed = false;
+};
+
 struct CatalogFetch {
   std::shared_ptr<const Snapshot> snapshot;
   std::shared_ptr<CatalogCache> catalog;
   std::string database;
   CatalogWants wants;
-  std::string operator()() const { return catalog->fetch(*snapshot->config, database, wants); }
+  CatalogFetched operator()() const {
+    CatalogFetched fetched;
+    fetched.error = catalog->fetch(*snapshot->config, database, wants, &fetched.connect_failed);
+    return fetched;
+  }
 };
 
 struct RebuildWait {
@@ -518,11 +527,32 @@ awaitable<void> SessionRewrite::fetch_missing(const rewrite::RewriteResult& resu
   // the answer.
   session_rewrite_detail::CatalogFetch job{snapshot_, rules_->catalog, database_,
                                            CatalogWants::of(result)};
-  std::string error = co_await off_thread_.run(std::move(job));
-  if (!error.empty()) {
-    spdlog::error("event=catalog_fetch_failed database={} error={}", log_value(database_),
-                  log_value(error));
+  std::vector<std::string> names = job.wants.tables;
+  for (const std::string& function : job.wants.functions) {
+    names.push_back(function + "()");
   }
+  const auto fetched = co_await off_thread_.run(std::move(job));
+  if (fetched.error.empty()) {
+    co_return;
+  }
+  spdlog::error("event=catalog_fetch_failed database={} error={}", log_value(database_),
+                log_value(fetched.error));
+  // The statement is refused for the failure itself, not as a relation the catalog lacks: the
+  // cause is often passing (a server at max_connections), and the names are the statement's
+  // own, unqualified, as the look-up is by name in every schema.
+  std::string listed;
+  for (const std::string& name : names) {
+    listed += (listed.empty() ? "" : ", ") + name;
+  }
+  std::string error = fetched.error;
+  while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) {
+    error.pop_back();
+  }
+  catalog_failure_ =
+      CatalogFailure{fetched.connect_failed ? "08001" : "58000",
+                     "switchyard: cannot rewrite this statement: the catalog look-up of " + listed +
+                         " failed, so nothing was run: " + error +
+                         " (retry the statement once the cause is gone)"};
 }
 
 awaitable<void> SessionRewrite::rewrite_long() {
