@@ -479,10 +479,11 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
         }
         awaiting_upstream_ = false;
         auto answer = co_await client_reader_.next(client_, FrameReader::Phase::normal);
-        awaiting_upstream_ = true;
+        // Not before the check: the startup timeout ends this read, and must blame the client.
         if (std::holds_alternative<FrameReader::Failure>(answer)) {
           co_return Step::done;
         }
+        awaiting_upstream_ = true;
         const auto& response = std::get<protocol::Frame>(answer);
         if (response.type != protocol::frontend::kPassword) {
           co_await send_error(client_, "FATAL", "08P01",
@@ -797,6 +798,11 @@ awaitable<Session::Step> Session::start() {
                " to answer (a pooler queueing the connection, or a busy server; [timeouts] "
                "startup = " +
                std::to_string(config.timeouts.startup.count()) + " ms)";
+  } else {
+    message +=
+        " waiting for the client to send its startup packet or its answer to the "
+        "server's authentication request ([timeouts] startup = " +
+        std::to_string(config.timeouts.startup.count()) + " ms)";
   }
   co_await send_error(client_, "FATAL", "08006", std::move(message));
   co_return Step::done;

@@ -192,6 +192,21 @@ class ProtocolEdgesTest(IntegrationCase):
                 self.assertEqual(rc.kinds(messages)[-1:], b"Z")
                 self.assertLess(time.monotonic() - started, 2)
 
+    def test_startup_timeout_during_authentication_blames_the_client(self):
+        # The server asked for a password and the client sent part of its answer: the client
+        # is what the proxy waited for, not the upstream.
+        proxy = self.start_proxy(timeouts={"startup": "1s"})
+        with rc.RawConnection(proxy.host, proxy.port) as conn:
+            conn.send(rc.startup({"user": SUPERUSER, "database": self.pg.dbname}))
+            kind, _ = conn.read_message()
+            self.assertEqual(kind, b"R")
+            conn.send(b"p" + struct.pack("!i", 40) + b"md5")
+            fields = rc.errors(conn.read_until_closed(timeout=5))[0]
+        self.assertEqual(fields["C"], "08006")
+        self.assertIn("waiting for the client", fields["M"])
+        self.assertNotIn("upstream", fields["M"])
+        self.assertRegex(proxy.log_text(), r'event=startup_timeout .*waiting_for="?client')
+
     # -- cancel --------------------------------------------------------------------------
 
     def test_cancel_request_with_the_right_key_cancels_and_a_wrong_key_does_not(self):
