@@ -15,6 +15,7 @@
 #include "proxy/frontend_handler.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/relay_state.hpp"
+#include "proxy/search_path_value.hpp"
 #include "proxy/session_rewrite.hpp"
 #include "proxy/socket_calls.hpp"
 #include "proxy/upstream_connect.hpp"
@@ -33,36 +34,6 @@ bool closed_while_idle(tcp_socket& socket) {
 // The upstream note of a refused idle_session_timeout (UpstreamNotes).
 constexpr std::string_view kIdleRefused = "idle_session_timeout refused";
 namespace be = protocol::backend;
-
-// A search_path value as Postgres prints and parses it: schemas separated by commas, unquoted
-// names folded to lower case, quoted ones kept as written.
-std::vector<std::string> split_search_path(std::string_view raw) {
-  std::vector<std::string> path;
-  std::string item;
-  bool quoted = false;
-  bool was_quoted = false;
-  auto flush = [&] {
-    if (!item.empty() || was_quoted) {
-      path.push_back(item);
-    }
-    item.clear();
-    was_quoted = false;
-  };
-  for (char c : raw) {
-    if (c == '"') {
-      quoted = !quoted;
-      was_quoted = true;
-    } else if (c == ',' && !quoted) {
-      flush();
-    } else if (c == ' ' && !quoted) {
-      continue;
-    } else {
-      item.push_back(quoted ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    }
-  }
-  flush();
-  return path;
-}
 
 // The search_path a startup packet sets: a `search_path` parameter of its own (pgjdbc's
 // currentSchema), else the last `-c search_path=...` of `options`, as the server applies them;
