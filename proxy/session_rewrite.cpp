@@ -527,29 +527,32 @@ awaitable<void> SessionRewrite::fetch_missing(const rewrite::RewriteResult& resu
   // the answer.
   session_rewrite_detail::CatalogFetch job{snapshot_, rules_->catalog, database_,
                                            CatalogWants::of(result)};
-  std::vector<std::string> names = job.wants.tables;
-  for (const std::string& function : job.wants.functions) {
-    names.push_back(function + "()");
-  }
+  CatalogWants wants = job.wants;
   const auto fetched = co_await off_thread_.run(std::move(job));
-  if (fetched.error.empty()) {
-    co_return;
+  if (!fetched.error.empty()) {
+    note_catalog_failure(wants, fetched.error, fetched.connect_failed);
   }
+}
+
+void SessionRewrite::note_catalog_failure(const CatalogWants& wants, std::string error,
+                                          bool connect_failed) {
   spdlog::error("event=catalog_fetch_failed database={} error={}", log_value(database_),
-                log_value(fetched.error));
+                log_value(error));
   // The statement is refused for the failure itself, not as a relation the catalog lacks: the
   // cause is often passing (a server at max_connections), and the names are the statement's
   // own, unqualified, as the look-up is by name in every schema.
   std::string listed;
-  for (const std::string& name : names) {
+  for (const std::string& name : wants.tables) {
     listed += (listed.empty() ? "" : ", ") + name;
   }
-  std::string error = fetched.error;
+  for (const std::string& name : wants.functions) {
+    listed += (listed.empty() ? "" : ", ") + name + "()";
+  }
   while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) {
     error.pop_back();
   }
   catalog_failure_ =
-      CatalogFailure{fetched.connect_failed ? "08001" : "58000",
+      CatalogFailure{connect_failed ? "08001" : "58000",
                      "switchyard: cannot rewrite this statement: the catalog look-up of " + listed +
                          " failed, so nothing was run: " + error +
                          " (retry the statement once the cause is gone)"};
@@ -564,6 +567,10 @@ awaitable<void> SessionRewrite::rewrite_long() {
   if (long_text_) {
     long_text_->sql = std::move(done.sql);
     long_text_->result = std::move(done.result);
+  }
+  if (!done.catalog_error.empty()) {
+    note_catalog_failure(done.catalog_wants, std::move(done.catalog_error),
+                         done.catalog_connect_failed);
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "protocol/ready_for_query.hpp"
 #include "proxy/asio.hpp"
+#include "proxy/catalog_cache.hpp"
 #include "proxy/proxy_state.hpp"
 #include "proxy/recent_results.hpp"
 #include "proxy/worker_inbox.hpp"
@@ -167,6 +168,8 @@ class SessionRewrite {
   std::shared_ptr<const rewrite::RewriteResult> take_long_rewrite(std::uint64_t key,
                                                                   std::string_view sql);
   awaitable<void> rewrite_long();
+  /// Logs a failed catalog look-up and keeps the refusal take_catalog_failure() gives.
+  void note_catalog_failure(const CatalogWants& wants, std::string error, bool connect_failed);
   struct LongText {
     std::uint64_t key;
     std::string context_key;

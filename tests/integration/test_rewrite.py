@@ -1635,6 +1635,12 @@ class UnsupportedTest(RewriteCase):
             self.assertIn("the catalog look-up of tidy() failed, so nothing was run",
                           str(raised.exception))
             self.assertIn(f'role "{role}" is not permitted to log in', str(raised.exception))
+            # A text over 1 MiB is rewritten off the worker (proxy/long_rewrite.hpp): the same.
+            padding = "/*" + "x" * (1 << 20) + "*/"
+            with self.assertRaises(errors.SqlclientUnableToEstablishSqlconnection) as raised:
+                conn.execute("UPDATE users SET status = tidy(%s) WHERE id = 1 " + padding,
+                             (" X ",))
+            self.assertIn("the catalog look-up of tidy() failed", str(raised.exception))
             self.assertEqual(conn.execute("SELECT count(*) FROM users").fetchone(), (2,))
         self.assert_data_unchanged()
         self.assertIn("event=catalog_fetch_failed", p.log_text())
