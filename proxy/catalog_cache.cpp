@@ -209,9 +209,12 @@ CatalogWants CatalogWants::of(const rewrite::RewriteResult& result) {
 }
 
 std::string CatalogCache::fetch(const config::Config& config, const std::string& database,
-                                const CatalogWants& wants) {
+                                const CatalogWants& wants, bool* connect_failed) {
   auto connected = CatalogClient::connect(config, database);
   if (auto* e = std::get_if<std::string>(&connected)) {
+    if (connect_failed != nullptr) {
+      *connect_failed = true;
+    }
     return *e;
   }
   auto& client = *std::get<std::unique_ptr<CatalogClient>>(connected);

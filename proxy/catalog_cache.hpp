@@ -24,9 +24,9 @@ struct CatalogWants {
 class CatalogCache final : public rewrite::Catalog {
  public:
   /// Reads what `wants` names on a connection of its own and adds it. Blocking; returns "" or
-  /// the error.
+  /// the error, and sets `*connect_failed` when it is that the connection could not be made.
   std::string fetch(const config::Config& config, const std::string& database,
-                    const CatalogWants& wants);
+                    const CatalogWants& wants, bool* connect_failed = nullptr);
   /// Adds relations and declares every name in `tables` complete (absent where not listed).
   void add(const std::vector<RelationColumns>& relations, const std::vector<std::string>& tables);
   /// Adds functions and declares every name in `names` complete (absent where not listed).

@@ -273,6 +273,17 @@ std::variant<std::vector<ServerWriter>, std::string> CatalogClient::load_server_
       "SELECT r.i, 'check', 'old', k.conname, '', '' "
       "FROM r JOIN pg_catalog.pg_constraint k ON k.conrelid = r.rel AND k.contype = 'c' "
       "     AND r.o_num = ANY(k.conkey) "
+      "UNION ALL "
+      // Views, rules and policies over the old column: no warning of their own here (the
+      // old column's users warning names them), but a new one on another connection changes
+      // this answer, so the catalog check builds the warnings again.
+      "SELECT r.i, 'dependent', 'old', "
+      "       pg_catalog.pg_describe_object(p.classid, p.objid, p.objsubid), '', '' "
+      "FROM r JOIN pg_catalog.pg_depend p "
+      "  ON p.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND p.refobjid = r.rel "
+      "     AND p.refobjsubid = r.o_num AND p.deptype = 'n' "
+      "     AND p.classid IN ('pg_catalog.pg_rewrite'::pg_catalog.regclass, "
+      "                       'pg_catalog.pg_policy'::pg_catalog.regclass) "
       "ORDER BY 1, 2, 3, 4, 5, 6";
   std::vector<std::string> tables;
   std::vector<std::string> old_columns;

@@ -43,12 +43,13 @@ struct Descendant {
 
 /// Something on a migration's table that the server runs by itself, so that it writes (or
 /// reads) one of the two columns past the rewrite: a default, a foreign key's referential
-/// action, a BEFORE ROW trigger, a generated column or a CHECK constraint over the old column.
+/// action, a BEFORE ROW trigger, a generated column or a CHECK constraint over the old column;
+/// and, to be noticed when they change, the views, rules and policies over the old column.
 struct ServerWriter {
   std::size_t migration = 0;  ///< index into the migrations asked about
-  std::string kind;           ///< "default", "foreign key", "trigger", "generated", "check"
-  std::string column;         ///< "old" or "new": the one it concerns ("" for a trigger)
-  std::string name;           ///< the constraint's, trigger's or generated column's
+  std::string kind;    ///< "default", "foreign key", "trigger", "generated", "check", "dependent"
+  std::string column;  ///< "old" or "new": the one it concerns ("" for a trigger)
+  std::string name;    ///< the constraint's, trigger's or generated column's
   /// default: its expression; foreign key: the referenced table; trigger: INSERT, UPDATE or
   /// INSERT OR UPDATE.
   std::string detail;

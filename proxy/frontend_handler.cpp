@@ -665,6 +665,13 @@ FrontendHandler::Decision FrontendHandler::decide_rewrite(std::string_view sql,
   if (per_execution) {
     armed_uses_ = result.result;
   }
+  if (auto failure = rewrite_.take_catalog_failure();
+      failure && result->outcome == Outcome::needs_catalog) {
+    catalog_attempts_ = 0;
+    replacement_ = rewrite::rejection_sql(failure->message, {}, failure->sqlstate);
+    metrics_.statements_rejected.fetch_add(1, std::memory_order_relaxed);
+    return Decision::rejected;
+  }
   if (result->outcome == Outcome::needs_catalog) {
     if (catalog_attempts_ < kMaxCatalogAttempts) {
       ++catalog_attempts_;

@@ -1,10 +1,8 @@
 #include "proxy/long_rewrite.hpp"
 
 #include <malloc.h>
-#include <spdlog/spdlog.h>
 
 #include "proxy/catalog_cache.hpp"
-#include "proxy/logging.hpp"
 
 namespace switchyard::proxy {
 
@@ -22,13 +20,13 @@ constexpr int kCatalogRounds = 2;
 LongRewriteDone LongRewrite::operator()() {
   auto result = std::make_shared<const rewrite::RewriteResult>(
       rules->rewriter->rewrite(sql, context, *rules->catalog));
+  LongRewriteDone done;
   for (int round = 0; round < kCatalogRounds && result->outcome == rewrite::Outcome::needs_catalog;
        ++round) {
-    const std::string error =
-        rules->catalog->fetch(*snapshot->config, database, CatalogWants::of(*result));
-    if (!error.empty()) {
-      spdlog::error("event=catalog_fetch_failed database={} error={}", log_value(database),
-                    log_value(error));
+    done.catalog_wants = CatalogWants::of(*result);
+    done.catalog_error = rules->catalog->fetch(*snapshot->config, database, done.catalog_wants,
+                                               &done.catalog_connect_failed);
+    if (!done.catalog_error.empty()) {
       break;
     }
     result = std::make_shared<const rewrite::RewriteResult>(
@@ -39,7 +37,9 @@ LongRewriteDone LongRewrite::operator()() {
   if (sql.size() > kTrimAfterBytes) {
     malloc_trim(0);
   }
-  return {std::move(sql), std::move(result)};
+  done.sql = std::move(sql);
+  done.result = std::move(result);
+  return done;
 }
 
 }  // namespace switchyard::proxy

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "proxy/catalog_cache.hpp"
 #include "proxy/proxy_state.hpp"
 #include "rewrite/result.hpp"
 #include "rewrite/rewriter.hpp"
@@ -21,6 +22,9 @@ inline constexpr std::size_t kOffThreadRewriteBytes = std::size_t{1} << 20;
 struct LongRewriteDone {
   std::string sql;
   std::shared_ptr<const rewrite::RewriteResult> result;
+  std::string catalog_error;  // a look-up the rewrite needed failed
+  CatalogWants catalog_wants;
+  bool catalog_connect_failed = false;
 };
 
 /// The pool's job: the rewrite of `sql`, reading the catalog first when it must.

@@ -4,6 +4,7 @@
 #include <iterator>
 #include <set>
 
+#include "proxy/search_path_value.hpp"
 #include "proxy/snapshot_builder.hpp"
 #include "rewrite/rewriter.hpp"
 
@@ -48,6 +49,36 @@ std::string describe_copy_plan(const rewrite::CopyPlan& plan) {
   return line + "\n";
 }
 
+// The search_path a session of `user` on `database` starts with, as serve learns it at connect:
+// the most specific ALTER ROLE / ALTER DATABASE setting (pg_db_role_setting), else the
+// server's own. The catalog connection's current_setting would be its own user's.
+std::variant<std::string, std::string> session_search_path(const config::Config& config,
+                                                           const std::string& database,
+                                                           const std::string& user) {
+  static const std::string kQuery =
+      "SELECT COALESCE("
+      " (SELECT pg_catalog.substr(c, 13) "
+      "  FROM pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) AS c "
+      "  WHERE c LIKE 'search\\_path=%' "
+      "    AND s.setrole IN (0, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)) "
+      "    AND s.setdatabase IN (0, (SELECT oid FROM pg_catalog.pg_database WHERE datname = $2)) "
+      "  ORDER BY s.setrole <> 0 DESC, s.setdatabase <> 0 DESC LIMIT 1),"
+      " (SELECT CASE WHEN source IN ('database', 'user', 'database user') THEN boot_val "
+      "  ELSE reset_val END FROM pg_catalog.pg_settings WHERE name = 'search_path'))";
+  auto connected = CatalogClient::connect(config, database);
+  if (auto* error = std::get_if<std::string>(&connected)) {
+    return std::variant<std::string, std::string>(std::in_place_index<1>, *error);
+  }
+  auto& client = *std::get<std::unique_ptr<CatalogClient>>(connected);
+  auto found = client.connection().exec(kQuery, {user, database});
+  if (auto* error = std::get_if<backfill::DbError>(&found)) {
+    return std::variant<std::string, std::string>(
+        std::in_place_index<1>, "cannot read the session's search_path: " + error->message);
+  }
+  return std::variant<std::string, std::string>(std::in_place_index<0>,
+                                                std::get<backfill::PgResult>(found).text(0, 0));
+}
+
 }  // namespace
 
 int run_rewrite_command(const CommandLine& cmd, std::istream& in, std::ostream& out,
@@ -86,6 +117,18 @@ int run_rewrite_command(const CommandLine& cmd, std::istream& in, std::ostream& 
   }
   rewrite::SessionContext context;
   context.user = user;
+  if (cmd.offline) {
+    out << "-- search_path: $user, public (assumed: --offline does not ask the server)\n";
+  } else {
+    auto path = session_search_path(config_copy, database, user);
+    if (auto* error = std::get_if<1>(&path)) {
+      err << *error << "\n";
+      return 1;
+    }
+    context.search_path = split_search_path(std::get<0>(path));
+    out << "-- search_path: " << std::get<0>(path) << " (what the server gives user \"" << user
+        << "\" on database \"" << database << "\")\n";
+  }
   auto result = rules->rewriter->rewrite(sql, context, *rules->catalog);
   // Fetch what the catalog lacked (a joined table), as the proxy would, then try again.
   for (int attempt = 0;

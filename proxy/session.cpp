@@ -15,7 +15,9 @@
 #include "proxy/frontend_handler.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/relay_state.hpp"
+#include "proxy/search_path_value.hpp"
 #include "proxy/session_rewrite.hpp"
+#include "proxy/socket_calls.hpp"
 #include "proxy/upstream_connect.hpp"
 
 namespace switchyard::proxy {
@@ -23,42 +25,18 @@ namespace {
 
 using namespace net::experimental::awaitable_operators;
 
+// The peer closed and every byte it sent has been read: a peek finds the end of file at once.
+bool closed_while_idle(tcp_socket& socket) {
+  char byte;
+  return socket_calls::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 // The upstream note of a refused idle_session_timeout (UpstreamNotes).
 constexpr std::string_view kIdleRefused = "idle_session_timeout refused";
 // A password or SASL message's length word may say at most Postgres's limit on its body
 // (PG_MAX_AUTH_TOKEN_LENGTH, 65535 bytes) plus itself; the bound is exclusive.
 constexpr std::uint32_t kMaxAuthenticationMessage = 65535 + 4 + 1;
 namespace be = protocol::backend;
-
-// A search_path value as Postgres prints and parses it: schemas separated by commas, unquoted
-// names folded to lower case, quoted ones kept as written.
-std::vector<std::string> split_search_path(std::string_view raw) {
-  std::vector<std::string> path;
-  std::string item;
-  bool quoted = false;
-  bool was_quoted = false;
-  auto flush = [&] {
-    if (!item.empty() || was_quoted) {
-      path.push_back(item);
-    }
-    item.clear();
-    was_quoted = false;
-  };
-  for (char c : raw) {
-    if (c == '"') {
-      quoted = !quoted;
-      was_quoted = true;
-    } else if (c == ',' && !quoted) {
-      flush();
-    } else if (c == ' ' && !quoted) {
-      continue;
-    } else {
-      item.push_back(quoted ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    }
-  }
-  flush();
-  return path;
-}
 
 // The search_path a startup packet sets: a `search_path` parameter of its own (pgjdbc's
 // currentSchema), else the last `-c search_path=...` of `options`, as the server applies them;
@@ -477,7 +455,7 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
         // Bounded as Postgres bounds it (64 KiB): the client has not authenticated yet.
         auto answer = co_await client_reader_.next(client_, FrameReader::Phase::normal,
                                                    kMaxAuthenticationMessage);
-        awaiting_upstream_ = true;
+        // Not before the check: the startup timeout ends this read, and must blame the client.
         if (auto* failure = std::get_if<FrameReader::Failure>(&answer)) {
           if (failure->frame) {
             spdlog::warn("event=protocol_violation session={} client={} reason={}", id_, peer_,
@@ -487,6 +465,7 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
           }
           co_return Step::done;
         }
+        awaiting_upstream_ = true;
         const auto& response = std::get<protocol::Frame>(answer);
         if (response.type != protocol::frontend::kPassword) {
           co_await send_error(client_, "FATAL", "08P01",
@@ -687,8 +666,20 @@ awaitable<void> Session::relay() {
   if (!upstream_end && !client_failure && relay_.terminate_sent && !client_end.malformed) {
     // Postgres answers what came before a Terminate, then closes: keep the other direction
     // running until it does (a client may pipeline Query and Terminate), within a bound.
-    upstream_finished.expires_after(snapshot_->config->timeouts.connect);
-    co_await upstream_finished.async_wait(use_nothrow);
+    // The server's close can come with its last ReadyForQuery; the server pump's read then
+    // waits for an epoll edge that close already spent (drained_read.hpp), so the wait looks
+    // for the end of file itself now and then, and ends that read when it is there.
+    static constexpr std::chrono::milliseconds kEndOfFileCheck{20};
+    const auto deadline = std::chrono::steady_clock::now() + snapshot_->config->timeouts.connect;
+    while (!upstream_end && std::chrono::steady_clock::now() < deadline) {
+      upstream_finished.expires_after(std::min<std::chrono::steady_clock::duration>(
+          kEndOfFileCheck, deadline - std::chrono::steady_clock::now()));
+      co_await upstream_finished.async_wait(use_nothrow);
+      if (!upstream_end && !upstream_->is_tls() && closed_while_idle(upstream_->socket())) {
+        error_code ignored;
+        upstream_->socket().cancel(ignored);
+      }
+    }
   }
   // The server's end decides when it came first, or as the answer to a Terminate.
   const bool upstream_decides = upstream_end.has_value();
@@ -789,6 +780,11 @@ awaitable<Session::Step> Session::start() {
                " to answer (a pooler queueing the connection, or a busy server; [timeouts] "
                "startup = " +
                std::to_string(config.timeouts.startup.count()) + " ms)";
+  } else {
+    message +=
+        " waiting for the client to send its startup packet or its answer to the "
+        "server's authentication request ([timeouts] startup = " +
+        std::to_string(config.timeouts.startup.count()) + " ms)";
   }
   co_await send_error(client_, "FATAL", "08006", std::move(message));
   co_return Step::done;

@@ -492,12 +492,21 @@ const std::shared_ptr<const rewrite::RewriteResult>& SessionRewrite::not_reusabl
 // type without linkage there).
 namespace session_rewrite_detail {
 
+struct CatalogFetched {
+  std::string error;  // empty when the look-up worked
+  bool connect_failed = false;
+};
+
 struct CatalogFetch {
   std::shared_ptr<const Snapshot> snapshot;
   std::shared_ptr<CatalogCache> catalog;
   std::string database;
   CatalogWants wants;
-  std::string operator()() const { return catalog->fetch(*snapshot->config, database, wants); }
+  CatalogFetched operator()() const {
+    CatalogFetched fetched;
+    fetched.error = catalog->fetch(*snapshot->config, database, wants, &fetched.connect_failed);
+    return fetched;
+  }
 };
 
 struct RebuildWait {
@@ -518,11 +527,35 @@ awaitable<void> SessionRewrite::fetch_missing(const rewrite::RewriteResult& resu
   // the answer.
   session_rewrite_detail::CatalogFetch job{snapshot_, rules_->catalog, database_,
                                            CatalogWants::of(result)};
-  std::string error = co_await off_thread_.run(std::move(job));
-  if (!error.empty()) {
-    spdlog::error("event=catalog_fetch_failed database={} error={}", log_value(database_),
-                  log_value(error));
+  CatalogWants wants = job.wants;
+  const auto fetched = co_await off_thread_.run(std::move(job));
+  if (!fetched.error.empty()) {
+    note_catalog_failure(wants, fetched.error, fetched.connect_failed);
   }
+}
+
+void SessionRewrite::note_catalog_failure(const CatalogWants& wants, std::string error,
+                                          bool connect_failed) {
+  spdlog::error("event=catalog_fetch_failed database={} error={}", log_value(database_),
+                log_value(error));
+  // The statement is refused for the failure itself, not as a relation the catalog lacks: the
+  // cause is often passing (a server at max_connections), and the names are the statement's
+  // own, unqualified, as the look-up is by name in every schema.
+  std::string listed;
+  for (const std::string& name : wants.tables) {
+    listed += (listed.empty() ? "" : ", ") + name;
+  }
+  for (const std::string& name : wants.functions) {
+    listed += (listed.empty() ? "" : ", ") + name + "()";
+  }
+  while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) {
+    error.pop_back();
+  }
+  catalog_failure_ =
+      CatalogFailure{connect_failed ? "08001" : "58000",
+                     "switchyard: cannot rewrite this statement: the catalog look-up of " + listed +
+                         " failed, so nothing was run: " + error +
+                         " (retry the statement once the cause is gone)"};
 }
 
 awaitable<void> SessionRewrite::rewrite_long() {
@@ -534,6 +567,10 @@ awaitable<void> SessionRewrite::rewrite_long() {
   if (long_text_) {
     long_text_->sql = std::move(done.sql);
     long_text_->result = std::move(done.result);
+  }
+  if (!done.catalog_error.empty()) {
+    note_catalog_failure(done.catalog_wants, std::move(done.catalog_error),
+                         done.catalog_connect_failed);
   }
 }
 

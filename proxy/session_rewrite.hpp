@@ -4,9 +4,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "protocol/ready_for_query.hpp"
 #include "proxy/asio.hpp"
+#include "proxy/catalog_cache.hpp"
 #include "proxy/proxy_state.hpp"
 #include "proxy/recent_results.hpp"
 #include "proxy/worker_inbox.hpp"
@@ -79,6 +81,14 @@ class SessionRewrite {
 
   /// Loads the relations a needs_catalog result named into the shared catalog, off-thread.
   awaitable<void> fetch_missing(const rewrite::RewriteResult& result);
+  /// Why the last fetch_missing failed, once: the refusal of the statement that needed it.
+  struct CatalogFailure {
+    std::string sqlstate;
+    std::string message;
+  };
+  std::optional<CatalogFailure> take_catalog_failure() {
+    return std::exchange(catalog_failure_, std::nullopt);
+  }
 
   /// DDL on a mapped table passed through: after it commits, the catalog must be re-read, and
   /// the rules built again when it added or removed a partition or child of one.
@@ -158,6 +168,8 @@ class SessionRewrite {
   std::shared_ptr<const rewrite::RewriteResult> take_long_rewrite(std::uint64_t key,
                                                                   std::string_view sql);
   awaitable<void> rewrite_long();
+  /// Logs a failed catalog look-up and keeps the refusal take_catalog_failure() gives.
+  void note_catalog_failure(const CatalogWants& wants, std::string error, bool connect_failed);
   struct LongText {
     std::uint64_t key;
     std::string context_key;
@@ -165,6 +177,7 @@ class SessionRewrite {
     std::shared_ptr<const rewrite::RewriteResult> result;  // null until rewritten
   };
   std::unique_ptr<LongText> long_text_;  // a pointer: idle sessions keep none
+  std::optional<CatalogFailure> catalog_failure_;
 
   /// rewrite()'s work but the refusal after DDL earlier in the transaction.
   TextRewrite rewrite_text(std::string_view sql, bool from_query, std::string& filled);

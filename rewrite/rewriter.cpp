@@ -256,7 +256,8 @@ std::string catalog_needs(const RewriteResult& result) {
   return tables + (tables.empty() || functions.empty() ? "" : " and ") + functions;
 }
 
-std::string rejection_sql(std::string_view message, std::string_view detail) {
+std::string rejection_sql(std::string_view message, std::string_view detail,
+                          std::string_view sqlstate) {
   // Dollar quotes need no escaping whatever standard_conforming_strings says; pick tags that do
   // not occur in the texts they quote.
   auto occurs = [&](const std::string& tag) {
@@ -275,9 +276,9 @@ std::string rejection_sql(std::string_view message, std::string_view detail) {
   while (body_tag == msg_tag || msg_tag.find(body_tag) != std::string::npos || occurs(body_tag)) {
     body_tag = "$" + body_tag.substr(1, body_tag.size() - 2) + "x$";
   }
-  std::string sql = "DO " + body_tag +
-                    " BEGIN RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = " + msg_tag +
-                    std::string(message) + msg_tag;
+  std::string sql = "DO " + body_tag + " BEGIN RAISE EXCEPTION USING ERRCODE = '" +
+                    std::string(sqlstate) + "', MESSAGE = " + msg_tag + std::string(message) +
+                    msg_tag;
   if (!detail.empty()) {
     sql += ", DETAIL = " + msg_tag + std::string(detail) + msg_tag;
   }

@@ -40,10 +40,11 @@ std::optional<std::string> validate_transform(std::string_view tmpl);
 /// volatility of f()".
 std::string catalog_needs(const RewriteResult& result);
 
-/// SQL that makes the server itself raise `message` with SQLSTATE 0A000 (a DO block with RAISE),
-/// so the transaction state on the server matches what the client sees. A non-empty `detail`
-/// becomes the error's DETAIL.
-std::string rejection_sql(std::string_view message, std::string_view detail = {});
+/// SQL that makes the server itself raise `message` with SQLSTATE `sqlstate` (a DO block with
+/// RAISE), so the transaction state on the server matches what the client sees. A non-empty
+/// `detail` becomes the error's DETAIL.
+std::string rejection_sql(std::string_view message, std::string_view detail = {},
+                          std::string_view sqlstate = "0A000");
 
 /// Where statement `index` (from 0) of a text begins: just after the `;` that ends the one before
 /// it. nullopt when the text does not parse into more statements than that.

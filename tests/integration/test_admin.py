@@ -694,6 +694,30 @@ class AdminTest(IntegrationCase):
         wait_until(lambda: not warnings()["sw_trg"], 15, interval=0.1,
                    what="the catalog check to find the trigger gone")
 
+    def test_catalog_check_warns_of_an_updatable_view_made_on_another_connection(self):
+        # A view over the old column made straight in Postgres (a migration tool, a DBA): the
+        # running proxy warns of it within the check interval, as a load or `check` does,
+        # rather than only at the next reload.
+        self.pg.query("CREATE TABLE sw_view (id int PRIMARY KEY, status text, state text)")
+        self.addCleanup(self.pg.query, "DROP TABLE IF EXISTS sw_view CASCADE")
+        p = self.migration_proxy(migrations=[dict(MIGRATION, name="sw_view",
+                                                  table="public.sw_view")],
+                                 upstream_extra={"catalog_check_interval": "100ms"})
+
+        def warnings():
+            return [w["message"] for w in p.config_page()["warnings"]]
+
+        self.assertEqual(warnings(), [])
+        self.pg.query("CREATE VIEW sw_view_v AS SELECT id, status FROM sw_view")
+        wait_until(lambda: warnings(), 15, interval=0.1,
+                   what="the catalog check to find the view")
+        self.assertIn("through view sw_view_v that sets status is not rewritten", warnings()[0])
+        self.assertEqual(p.metrics().get("switchyard_migration_warnings", migration="sw_view"), 1)
+        self.assertRegex(p.log_text(), r"event=migration_warning .*sw_view_v")
+        self.pg.query("DROP VIEW sw_view_v")
+        wait_until(lambda: not warnings(), 15, interval=0.1,
+                   what="the catalog check to find the view gone")
+
     def test_listen_address_change_rebinds_without_dropping_sessions(self):
         p = self.migration_proxy()
         old_port = p.port

@@ -177,6 +177,36 @@ class ProtocolEdgesTest(IntegrationCase):
         wait_until(lambda: self.pg.query("SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
                                          (pid,))[0][0] == 0, 10, what="backend to exit")
 
+    def test_terminate_pipelined_behind_a_request_closes_promptly(self):
+        # The server's last answer and its close can arrive together; the proxy used to wait
+        # for an end of file it had already been told of, closing the client only after
+        # [timeouts] connect (5 s) in about half the runs.
+        requests = (rc.query("SELECT 1"), rc.query("SELECT pg_sleep(0.05)"),
+                    rc.query("SELECT 1") + rc.query("SELECT 2"),
+                    rc.parse("SELECT 1") + rc.bind() + rc.execute() + rc.sync())
+        for round_ in range(20):
+            with self.subTest(round=round_), self.raw_session() as conn:
+                conn.send(requests[round_ % len(requests)] + rc.terminate())
+                started = time.monotonic()
+                messages = conn.read_until_closed(timeout=2)
+                self.assertEqual(rc.kinds(messages)[-1:], b"Z")
+                self.assertLess(time.monotonic() - started, 2)
+
+    def test_startup_timeout_during_authentication_blames_the_client(self):
+        # The server asked for a password and the client sent part of its answer: the client
+        # is what the proxy waited for, not the upstream.
+        proxy = self.start_proxy(timeouts={"startup": "1s"})
+        with rc.RawConnection(proxy.host, proxy.port) as conn:
+            conn.send(rc.startup({"user": SUPERUSER, "database": self.pg.dbname}))
+            kind, _ = conn.read_message()
+            self.assertEqual(kind, b"R")
+            conn.send(b"p" + struct.pack("!i", 40) + b"md5")
+            fields = rc.errors(conn.read_until_closed(timeout=5))[0]
+        self.assertEqual(fields["C"], "08006")
+        self.assertIn("waiting for the client", fields["M"])
+        self.assertNotIn("upstream", fields["M"])
+        self.assertRegex(proxy.log_text(), r'event=startup_timeout .*waiting_for="?client')
+
     # -- cancel --------------------------------------------------------------------------
 
     def test_cancel_request_with_the_right_key_cancels_and_a_wrong_key_does_not(self):

@@ -806,6 +806,40 @@ class WritesBothTest(RewriteCase):
                          [(201,), (202,), (203,), (204,)])
         self.assertEqual(self.rows("users"), [])
 
+    def test_dry_run_uses_the_search_path_the_server_gives_the_session(self):
+        # `switchyard rewrite` resolves `users` as serve does: with the role's or database's
+        # default search_path (shadow first: no new column there, nothing rewritten), and says
+        # which path it used.
+        self.pg.create_role("dry", "dry-pw")
+        self.addCleanup(self.pg.query, "DROP OWNED BY dry; DROP ROLE dry")
+        self.pg.query("ALTER ROLE dry SET search_path = shadow, public")
+        database = self.pg.query("SELECT current_database()")[0][0]
+        sql = "UPDATE users SET status = 'inactive' WHERE id = 221"
+
+        def dry_run(*args):
+            run = subprocess.run([proxy.binary(), "rewrite", "--config", self.proxy.config_path,
+                                  "--sql", sql, *args], capture_output=True, text=True,
+                                 timeout=30)
+            self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+            return run.stdout
+
+        out = dry_run("--user", "dry")
+        self.assertIn("-- search_path: shadow, public (", out)
+        self.assertIn("-- outcome: unchanged", out)
+        self.assertIn("-- outcome: rewritten", dry_run())
+        self.pg.query(f'ALTER DATABASE "{database}" SET search_path = shadow, public')
+        self.addCleanup(self.pg.query, f'ALTER DATABASE "{database}" RESET search_path')
+        self.assertIn("-- outcome: unchanged", dry_run())
+        # What serve does with it: the shadow table is written, public.users left alone.
+        self.addCleanup(self.pg.query, "DELETE FROM shadow.users WHERE id > 200")
+        self.direct("INSERT INTO shadow.users VALUES (221, 'active')")
+        self.direct("INSERT INTO public.users (id, status, state) VALUES (221, 'active', NULL)")
+        with self.connect() as conn:
+            conn.execute(sql)
+        self.assertEqual(self.direct("SELECT status FROM shadow.users WHERE id = 221"),
+                         [("inactive",)])
+        self.assertEqual(self.rows("public.users"), [(221, "active", None)])
+
     def test_a_search_path_set_earlier_in_the_same_text_decides_the_statements_after_it(self):
         self.addCleanup(self.pg.query, "DELETE FROM shadow.users WHERE id > 200")
         with self.connect() as conn:
@@ -1594,10 +1628,19 @@ class UnsupportedTest(RewriteCase):
         self.addCleanup(p.close)
         self.pg.query(f"ALTER ROLE {role} NOLOGIN")
         with self.connect_to(p) as conn:
-            with self.assertRaises(errors.FeatureNotSupported) as raised:
+            # The refusal says why the look-up failed, in the server's words, under a SQLSTATE
+            # of a connection that could not be made: not that the catalog lacks the function.
+            with self.assertRaises(errors.SqlclientUnableToEstablishSqlconnection) as raised:
                 conn.execute("UPDATE users SET status = tidy(%s) WHERE id = 1", (" X ",))
-            self.assertIn("the catalog does not describe the volatility of tidy()",
+            self.assertIn("the catalog look-up of tidy() failed, so nothing was run",
                           str(raised.exception))
+            self.assertIn(f'role "{role}" is not permitted to log in', str(raised.exception))
+            # A text over 1 MiB is rewritten off the worker (proxy/long_rewrite.hpp): the same.
+            padding = "/*" + "x" * (1 << 20) + "*/"
+            with self.assertRaises(errors.SqlclientUnableToEstablishSqlconnection) as raised:
+                conn.execute("UPDATE users SET status = tidy(%s) WHERE id = 1 " + padding,
+                             (" X ",))
+            self.assertIn("the catalog look-up of tidy() failed", str(raised.exception))
             self.assertEqual(conn.execute("SELECT count(*) FROM users").fetchone(), (2,))
         self.assert_data_unchanged()
         self.assertIn("event=catalog_fetch_failed", p.log_text())
