@@ -40,6 +40,11 @@ const char* float_send_function(std::string_view type) {
   return nullptr;
 }
 
+// A value as writing it into a column of `type` stores it ("" = not looked up: as it is).
+std::string stored_value(const std::string& value, const std::string& type) {
+  return type.empty() ? value : "CAST((" + value + ") AS " + type + ")";
+}
+
 }  // namespace
 
 std::string quote_ident(std::string_view name) { return rewrite::detail::quoted(name, '"'); }
@@ -124,7 +129,7 @@ std::string mismatch_condition(const TableSpec& spec, Direction direction) {
     // In the column's type and typmod first: what writing the value would store (or reads =
     // "new" serve), not the value compared in whichever type Postgres resolves the pair to
     // (float8 for numeric against float8, the wider scale for numeric(10,2) against (14,4)).
-    const std::string stored = type.empty() ? value : "CAST((" + value + ") AS " + type + ")";
+    const std::string stored = stored_value(value, type);
     if (const char* send = float_send_function(type); as_text && send != nullptr) {
       // Their text follows the session's extra_float_digits (at 0 it rounds distinct values
       // alike); the bits are what a binary reader gets, and tell -0 from 0 as the text does.
@@ -210,9 +215,10 @@ std::string verify_sample_sql(const TableSpec& spec, RangeShape shape, Direction
     keys += quote_ident(column.name) + "::text, ";
   }
   return "SELECT " + keys + quote_ident(spec.old_column) + "::text, " +
-         quote_ident(spec.new_column) + "::text, (" + new_from_old(spec) + ")::text, (" +
-         old_from_new(spec) + ")::text FROM " + qualified_name(spec) + " WHERE " +
-         range_condition(spec, shape) + " AND " + mismatch_condition(spec, direction) +
+         quote_ident(spec.new_column) + "::text, (" +
+         stored_value(new_from_old(spec), spec.new_type) + ")::text, (" +
+         stored_value(old_from_new(spec), spec.old_type) + ")::text FROM " + qualified_name(spec) +
+         " WHERE " + range_condition(spec, shape) + " AND " + mismatch_condition(spec, direction) +
          " ORDER BY " + key_list(spec) + " LIMIT $" + std::to_string(limit_param);
 }
 

@@ -234,6 +234,20 @@ TEST(SqlTest, MismatchConditionComparesInTheCompareColumnsTypeAndTypmod) {
   }
 }
 
+// The sample shows to_new(old) and to_old(new) as the columns would store them: the values
+// the comparison was made with.
+TEST(SqlTest, VerifySampleShowsTheTransformedValuesInTheColumnsTypes) {
+  auto spec = single_key();
+  spec.old_type = "numeric(10,2)";
+  spec.new_type = "numeric(14,4)";
+  EXPECT_EQ(verify_sample_sql(spec, {}, Direction::both),
+            "SELECT \"id\"::text, \"status\"::text, \"state\"::text, (CAST((\"status\") AS "
+            "numeric(14,4)))::text, (CAST((\"state\") AS numeric(10,2)))::text FROM "
+            "\"public\".\"users\" WHERE TRUE AND (\"state\" IS DISTINCT FROM (CAST((\"status\") "
+            "AS numeric(14,4))) OR \"status\" IS DISTINCT FROM (CAST((\"state\") AS "
+            "numeric(10,2)))) ORDER BY \"id\" LIMIT $1");
+}
+
 TEST(SqlTest, MismatchConditionPerDirection) {
   const auto spec = composite_key();
   const std::string to_new = "\"state\" IS DISTINCT FROM (CASE (\"status\") WHEN 'a' THEN 1 END)";
