@@ -29,6 +29,22 @@ std::string key_side(const TableSpec& spec, const std::string& inner) {
   return spec.key.size() == 1 ? inner : "(" + inner + ")";
 }
 
+// The binary send function of a float type as format_type spells it, nullptr for another.
+const char* float_send_function(std::string_view type) {
+  if (type == "double precision") {
+    return "pg_catalog.float8send";
+  }
+  if (type == "real") {
+    return "pg_catalog.float4send";
+  }
+  return nullptr;
+}
+
+// A value as writing it into a column of `type` stores it ("" = not looked up: as it is).
+std::string stored_value(const std::string& value, const std::string& type) {
+  return type.empty() ? value : "CAST((" + value + ") AS " + type + ")";
+}
+
 }  // namespace
 
 std::string quote_ident(std::string_view name) { return rewrite::detail::quoted(name, '"'); }
@@ -110,13 +126,20 @@ std::string old_from_new(const TableSpec& spec) {
 std::string mismatch_condition(const TableSpec& spec, Direction direction) {
   auto differs = [](const std::string& column, const std::string& value, bool as_text,
                     const std::string& collation, const std::string& type) {
+    // In the column's type and typmod first: what writing the value would store (or reads =
+    // "new" serve), not the value compared in whichever type Postgres resolves the pair to
+    // (float8 for numeric against float8, the wider scale for numeric(10,2) against (14,4)).
+    const std::string stored = stored_value(value, type);
+    if (const char* send = float_send_function(type); as_text && send != nullptr) {
+      // Their text follows the session's extra_float_digits (at 0 it rounds distinct values
+      // alike); the bits are what a binary reader gets, and tell -0 from 0 as the text does.
+      return std::string(send) + "(" + column + ") IS DISTINCT FROM " + send + "(" + stored + ")";
+    }
     if (as_text) {
-      // In the column's type first: the text of what writing the value would store.
-      const std::string stored = type.empty() ? value : "CAST((" + value + ") AS " + type + ")";
       return "(" + column + ")::text IS DISTINCT FROM ((" + stored + ")::text)";
     }
     return (collation.empty() ? column : column + " COLLATE " + collation) + " IS DISTINCT FROM (" +
-           value + ")";
+           stored + ")";
   };
   std::string to_new = differs(quote_ident(spec.new_column), new_from_old(spec), spec.new_as_text,
                                spec.new_collation, spec.new_type);
@@ -201,9 +224,10 @@ std::string verify_sample_sql(const TableSpec& spec, RangeShape shape, Direction
     keys += quote_ident(column.name) + "::text, ";
   }
   return "SELECT " + keys + quote_ident(spec.old_column) + "::text, " +
-         quote_ident(spec.new_column) + "::text, (" + new_from_old(spec) + ")::text, (" +
-         old_from_new(spec) + ")::text FROM " + qualified_name(spec) + " WHERE " +
-         range_condition(spec, shape) + " AND " + mismatch_condition(spec, direction) +
+         quote_ident(spec.new_column) + "::text, (" +
+         stored_value(new_from_old(spec), spec.new_type) + ")::text, (" +
+         stored_value(old_from_new(spec), spec.old_type) + ")::text FROM " + qualified_name(spec) +
+         " WHERE " + range_condition(spec, shape) + " AND " + mismatch_condition(spec, direction) +
          " ORDER BY " + key_list(spec) + " LIMIT $" + std::to_string(limit_param);
 }
 

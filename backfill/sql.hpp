@@ -43,7 +43,8 @@ struct TableSpec {
   Direction fill = Direction::to_new;
   /// The column's type has no equality operator (json, xml, point), or one that calls values
   /// equal that readers tell apart (citext, interval, float4/float8, jsonb): compared as text,
-  /// which for json is the stored text itself.
+  /// which for json is the stored text itself; float4/float8 by their bits, whose text follows
+  /// the session's extra_float_digits.
   bool old_as_text = false;
   bool new_as_text = false;
   /// The columns' collations as SQL names them (`pg_catalog."C"`), "" for a type without one.
@@ -52,8 +53,8 @@ struct TableSpec {
   /// equal) is replaced by "C".
   std::string old_collation = {};
   std::string new_collation = {};
-  /// The columns' types as format_type spells them, "" when not looked up: a value compared as
-  /// text is first cast to it.
+  /// The columns' types as format_type spells them, "" when not looked up: a compared value is
+  /// first cast to it, typmod included, as a write or a read through the proxy casts it.
   std::string old_type = {};
   std::string new_type = {};
   /// The columns' attnums, 0 when not looked up. A column dropped and added again gets another

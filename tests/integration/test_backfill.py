@@ -1639,5 +1639,93 @@ class BadInputTest(BackfillCase):
         self.assertIn("step 7:", run.out)
 
 
+class TypeAndTypmodComparisonTest(BackfillCase):
+    """Verify and backfill compare a column with the other's value cast to its type and typmod,
+    as a write through the proxy stores it (hunt 50 h17 #1, #4, #9)."""
+
+    def plain(self, name, table):
+        return {"name": name, "table": f"public.{table}", "old_column": "o", "new_column": "n",
+                "writes": "both", "reads": "old"}
+
+    def make(self, table, old_type, new_type, values_sql):
+        self.pg.query(f"DROP TABLE IF EXISTS {table}")
+        self.pg.query(f"CREATE TABLE {table} (id int PRIMARY KEY, o {old_type})")
+        self.pg.query(f"INSERT INTO {table} SELECT g, CASE WHEN g % 10 = 0 THEN NULL "
+                      f"ELSE {values_sql} END FROM generate_series(1, 1000) g")
+        self.pg.query(f"ALTER TABLE {table} ADD COLUMN n {new_type}")
+
+    def verify(self, config, name, **env):
+        proc = subprocess.run([proxy.binary(), "verify", "--config", config, "--migration", name],
+                              capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL, env={**os.environ, **env})
+        return Run(["verify", name], proc)
+
+    def backfill_updates(self, config, name, *args):
+        run = self.command(config, "backfill", "--migration", name, *args)
+        self.assertEqual(run.code, 0, str(run))
+        return self.progress(name)[1]
+
+    def test_double_to_numeric_has_no_false_drift_and_converges(self):
+        self.make("fl_t", "double precision", "numeric", "g / 3.0")
+        config = self.write_config([self.plain("fl", "fl_t")], "fl.toml")
+        self.assertEqual(self.backfill_updates(config, "fl"), 900)
+        # The new column holds exactly what a write of the old value stores.
+        self.assertEqual(self.one("SELECT count(*) FROM fl_t WHERE n IS DISTINCT FROM "
+                                  "CAST(o AS numeric)"), 0)
+        # float8 -> numeric keeps 15 digits: reads = "new" would serve other doubles there.
+        lossy = self.one("SELECT count(*) FROM fl_t WHERE "
+                         "float8send(o) IS DISTINCT FROM float8send(CAST(n AS float8))")
+        self.assertGreater(lossy, 0)
+        expected = f"{lossy} disagree (direction both: to-new 0, to-old {lossy})"
+        run = self.verify(config, "fl")
+        self.assertEqual(run.code, 1, str(run))
+        self.assertIn(expected, run.out)
+        # Whatever extra_float_digits the verify session gets (at 0 the text of distinct
+        # doubles is the same), it counts the same rows.
+        run = self.verify(config, "fl", PGOPTIONS="-c extra_float_digits=0")
+        self.assertIn(expected, run.out, str(run))
+        self.assertEqual(self.backfill_updates(config, "fl", "--restart"), 0)
+        self.assertEqual(self.one("SELECT count(*) FROM fl_t WHERE n IS DISTINCT FROM "
+                                  "CAST(o AS numeric)"), 0)
+
+    def test_numeric_typmods_keep_an_apps_precision_and_converge(self):
+        self.make("wide_t", "numeric(10,2)", "numeric(14,4)", "g / 7.0")
+        self.make("narrow_t", "numeric(14,4)", "numeric(10,2)", "g / 7.0")
+        app_proxy = self.start_app_proxy([self.plain("wide", "wide_t"),
+                                          self.plain("narrow", "narrow_t")])
+        config = app_proxy.config_path
+        self.assertEqual(self.backfill_updates(config, "wide"), 900)
+        self.assertEqual(self.backfill_updates(config, "narrow"), 900)
+        with self.through(app_proxy) as conn:
+            # An updated app writes the new column with more precision than the old one holds.
+            conn.execute("INSERT INTO wide_t (id, n) VALUES (2001, 1.00499)")
+            conn.execute("INSERT INTO narrow_t (id, o) VALUES (2001, 1.00499)")
+        self.assertEqual(self.pg.query("SELECT o::text, n::text FROM wide_t WHERE id = 2001"),
+                         [("1.01", "1.0050")])
+        self.assertEqual(self.pg.query("SELECT o::text, n::text FROM narrow_t WHERE id = 2001"),
+                         [("1.0050", "1.01")])
+
+        # Widening: reads = "new" serve CAST(n AS numeric(10,2)) = o everywhere; only the app's
+        # row differs from what a write of o stores, and backfill leaves it.
+        run = self.verify(config, "wide")
+        self.assertIn("1 disagree (direction both: to-new 1, to-old 0)", run.out, str(run))
+        self.assertIn("id=2001: o='1.01' n='1.0050' (to_new(old)='1.0100', to_old(new)='1.01')",
+                      run.out)
+        self.assertEqual(self.backfill_updates(config, "wide", "--restart"), 0)
+        self.assertEqual(self.pg.query("SELECT o::text, n::text FROM wide_t WHERE id = 2001"),
+                         [("1.01", "1.0050")])
+
+        # Narrowing: n is what storing o gives everywhere; reads = "new" would serve fewer
+        # digits for the rows whose o has more, which is real, and no backfill changes it.
+        lossy = self.one("SELECT count(*) FROM narrow_t WHERE o IS DISTINCT FROM "
+                         "CAST(n AS numeric(14,4))")
+        self.assertGreater(lossy, 0)
+        run = self.verify(config, "narrow")
+        self.assertIn(f"{lossy} disagree (direction both: to-new 0, to-old {lossy})", run.out,
+                      str(run))
+        self.assertEqual(self.backfill_updates(config, "narrow", "--restart"), 0)
+        self.assertEqual(self.backfill_updates(config, "narrow", "--restart"), 0)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -173,6 +173,83 @@ TEST(SqlTest, ALooseTypeIsComparedByTheTextOfWhatTheColumnWouldStore) {
             "(\"state\")::text IS DISTINCT FROM ((CAST((\"status\") AS interval))::text)");
 }
 
+// Each side is compared with the other column's value cast to the compared column's type and
+// typmod, as a write (and reads = "new") store it: compared bare, Postgres resolves numeric
+// against float8 in float8 and numeric(10,2) against numeric(14,4) at the wider scale, and
+// finds drift that no reader sees. Floats are compared by their bits: their text follows the
+// session's extra_float_digits.
+TEST(SqlTest, MismatchConditionComparesInTheCompareColumnsTypeAndTypmod) {
+  const struct {
+    std::string old_type;
+    std::string new_type;
+    bool old_as_text;
+    bool new_as_text;
+    std::string to_new;
+    std::string to_old;
+    std::string expected_to_new;
+    std::string expected_to_old;
+  } cases[] = {
+      {"double precision", "numeric", true, false, "", "",
+       "\"state\" IS DISTINCT FROM (CAST((\"status\") AS numeric))",
+       "pg_catalog.float8send(\"status\") IS DISTINCT FROM "
+       "pg_catalog.float8send(CAST((\"state\") AS double precision))"},
+      {"numeric(10,2)", "numeric(14,4)", false, false, "", "",
+       "\"state\" IS DISTINCT FROM (CAST((\"status\") AS numeric(14,4)))",
+       "\"status\" IS DISTINCT FROM (CAST((\"state\") AS numeric(10,2)))"},
+      {"numeric(14,4)", "numeric(10,2)", false, false, "", "",
+       "\"state\" IS DISTINCT FROM (CAST((\"status\") AS numeric(10,2)))",
+       "\"status\" IS DISTINCT FROM (CAST((\"state\") AS numeric(14,4)))"},
+      {"numeric(6,2)", "integer", false, false, "", "",
+       "\"state\" IS DISTINCT FROM (CAST((\"status\") AS integer))",
+       "\"status\" IS DISTINCT FROM (CAST((\"state\") AS numeric(6,2)))"},
+      {"real", "double precision", true, true, "", "",
+       "pg_catalog.float8send(\"state\") IS DISTINCT FROM "
+       "pg_catalog.float8send(CAST((\"status\") AS double precision))",
+       "pg_catalog.float4send(\"status\") IS DISTINCT FROM "
+       "pg_catalog.float4send(CAST((\"state\") AS real))"},
+      {"timestamp(0) without time zone", "timestamp(3) with time zone", false, false,
+       "{value} AT TIME ZONE 'UTC'", "{value} AT TIME ZONE 'UTC'",
+       "\"state\" IS DISTINCT FROM (CAST(((\"status\") AT TIME ZONE 'UTC') AS timestamp(3) with "
+       "time zone))",
+       "\"status\" IS DISTINCT FROM (CAST(((\"state\") AT TIME ZONE 'UTC') AS timestamp(0) "
+       "without time zone))"},
+      {"text", "integer", false, false, "CASE {value} WHEN 'a' THEN 1 END",
+       "CASE {value} WHEN 1 THEN 'a' END",
+       "\"state\" IS DISTINCT FROM (CAST((CASE (\"status\") WHEN 'a' THEN 1 END) AS integer))",
+       "\"status\" IS DISTINCT FROM (CAST((CASE (\"state\") WHEN 1 THEN 'a' END) AS text))"},
+      {"text", "interval", false, true, "{value}::interval", "{value}::text",
+       "(\"state\")::text IS DISTINCT FROM ((CAST(((\"status\")::interval) AS interval))::text)",
+       "\"status\" IS DISTINCT FROM (CAST(((\"state\")::text) AS text))"},
+  };
+  for (const auto& c : cases) {
+    auto spec = single_key();
+    spec.old_type = c.old_type;
+    spec.new_type = c.new_type;
+    spec.old_as_text = c.old_as_text;
+    spec.new_as_text = c.new_as_text;
+    spec.to_new = c.to_new;
+    spec.to_old = c.to_old;
+    EXPECT_EQ(mismatch_condition(spec, Direction::to_new), c.expected_to_new)
+        << c.old_type << " -> " << c.new_type;
+    EXPECT_EQ(mismatch_condition(spec, Direction::to_old), c.expected_to_old)
+        << c.old_type << " -> " << c.new_type;
+  }
+}
+
+// The sample shows to_new(old) and to_old(new) as the columns would store them: the values
+// the comparison was made with.
+TEST(SqlTest, VerifySampleShowsTheTransformedValuesInTheColumnsTypes) {
+  auto spec = single_key();
+  spec.old_type = "numeric(10,2)";
+  spec.new_type = "numeric(14,4)";
+  EXPECT_EQ(verify_sample_sql(spec, {}, Direction::both),
+            "SELECT \"id\"::text, \"status\"::text, \"state\"::text, (CAST((\"status\") AS "
+            "numeric(14,4)))::text, (CAST((\"state\") AS numeric(10,2)))::text FROM "
+            "\"public\".\"users\" WHERE TRUE AND (\"state\" IS DISTINCT FROM (CAST((\"status\") "
+            "AS numeric(14,4))) OR \"status\" IS DISTINCT FROM (CAST((\"state\") AS "
+            "numeric(10,2)))) ORDER BY \"id\" LIMIT $1");
+}
+
 TEST(SqlTest, MismatchConditionPerDirection) {
   const auto spec = composite_key();
   const std::string to_new = "\"state\" IS DISTINCT FROM (CASE (\"status\") WHEN 'a' THEN 1 END)";
