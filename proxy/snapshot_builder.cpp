@@ -215,33 +215,43 @@ std::optional<ConfigWarning> time_zone_warning(const config::Migration& m,
 
 // old_type names the old column's type for after it is dropped. While the column exists it
 // must be spelled as the catalog spells it, which is how it is compared (and so how `status`
-// prints it); once it is gone it is only checked to be a type.
+// prints it), with or without the schema of a type outside pg_catalog; once it is gone it is
+// only checked to be a type, and given its schema: it goes into the apps' SQL, where another
+// schema on their search_path may hold a type of the same name.
 std::optional<std::string> apply_old_type(const config::Migration& m,
                                           std::vector<rewrite::Migration>& rules,
                                           backfill::PgConnection& connection) {
   if (m.old_type.empty()) {
     return std::nullopt;
   }
-  bool checked = false;  // once, not per partition
+  std::optional<std::string> qualified;  // looked up once, not per partition
   for (auto& rule : rules) {
     if (rule.name != m.name) {
       continue;
     }
     if (!rule.old_type.empty()) {
-      if (rule.old_type != m.old_type) {
+      if (rule.old_type != m.old_type && !rule.old_type.ends_with("." + m.old_type)) {
         return "old_type = \"" + m.old_type + "\" is not the type of " + m.old_column +
                " as the catalog spells it: write old_type = \"" + rule.old_type + "\"";
       }
       continue;
     }
-    if (!checked) {
-      auto result = connection.exec("SELECT CAST(NULL AS " + m.old_type + ")");
+    if (!qualified) {
+      auto result = connection.exec(
+          "SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_type t "
+          "JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
+          "WHERE t.oid = pg_catalog.pg_typeof(CAST(NULL AS " +
+          m.old_type + "))");
       if (auto* error = std::get_if<backfill::DbError>(&result)) {
         return "old_type = \"" + m.old_type + "\" is not a type: " + error->message;
       }
-      checked = true;
+      const auto& rows = std::get<backfill::PgResult>(result);
+      const std::string schema = rows.rows() == 1 ? rows.text(0, 0) : "pg_catalog";
+      qualified = schema == "pg_catalog" || m.old_type.find('.') != std::string::npos
+                      ? m.old_type
+                      : schema + "." + m.old_type;
     }
-    rule.old_type = m.old_type;
+    rule.old_type = *qualified;
   }
   return std::nullopt;
 }
