@@ -853,6 +853,24 @@ class VerifyTest(BackfillCase):
         self.assertEqual(self.one("SELECT n = '2024-06-01 00:00Z' FROM day_t WHERE id = 1"),
                          True)
 
+    def test_status_names_a_not_null_new_column_and_defaults_agreeing_in_one_zone(self):
+        self.pg.query("DROP TABLE IF EXISTS nn_t, zone_t")
+        self.pg.query("CREATE TABLE nn_t (id int PRIMARY KEY, o int, n int NOT NULL DEFAULT 0)")
+        self.pg.query("CREATE TABLE zone_t (id int PRIMARY KEY, o timestamp DEFAULT "
+                      "LOCALTIMESTAMP, n timestamptz DEFAULT now())")
+        base = {"old_column": "o", "new_column": "n", "writes": "both", "reads": "old"}
+        utc = "{value} AT TIME ZONE 'UTC'"
+        config = self.write_config([
+            dict(base, name="nn", table="public.nn_t"),
+            dict(base, name="zone", table="public.zone_t", to_new=utc, to_old=utc)])
+        status = self.command(config, "status", "--migration", "nn")
+        self.assertIn("n is NOT NULL and o is not: a write of NULL to o", status.out, str(status))
+        self.assertIn('ALTER COLUMN "n" DROP NOT NULL, ALTER COLUMN "n" DROP DEFAULT', status.out)
+        status = self.command(config, "status", "--migration", "zone")
+        self.assertIn("They agree under TimeZone 'UTC', not under 'Asia/Tokyo'", status.out,
+                      str(status))
+        self.assertNotIn("they agree.", status.out)
+
     def test_a_row_never_filled_is_filled_where_to_old_maps_null_to_its_old_value(self):
         # to_old gives 'inactive' for NULL, so (inactive, NULL) agreed "to old" and the
         # both-ways rule skipped it on every run, while verify counted it (to-new) forever.
