@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <initializer_list>
+#include <optional>
 #include <string>
+#include <utility>
 
-#include "backfill/sql.hpp"
-#include "config/identifier.hpp"
 #include "rewrite/sql_text.hpp"
 
 namespace switchyard::proxy {
@@ -44,7 +45,7 @@ std::string normalized(const std::string& transform) {
     }
     out.push_back(blank ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
-  std::string tight;  // no blank next to "::" or "("
+  std::string tight;  // no blank next to "::"
   for (std::size_t i = 0; i < out.size(); ++i) {
     if (out[i] == ' ' && ((i + 2 < out.size() && out.compare(i + 1, 2, "::") == 0) ||
                           (i >= 2 && out.compare(i - 2, 2, "::") == 0))) {
@@ -265,22 +266,26 @@ std::vector<ConfigWarning> transform_name_warnings(const config::Migration& m,
   return out;
 }
 
-std::vector<TransformName> find_transform_names(const config::Migration& m,
+std::vector<TransformName> find_transform_names(const rewrite::Migration& rule,
                                                 backfill::PgConnection& connection) {
   std::vector<TransformName> names;
-  if (m.to_new.empty() && m.to_old.empty()) {
+  if (rule.to_new.empty() && rule.to_old.empty()) {
     return names;
   }
   using rewrite::detail::apply_template;
-  const std::string o = backfill::quote_ident(config::identifier_name(m.old_column));
-  const std::string n = backfill::quote_ident(config::identifier_name(m.new_column));
+  using rewrite::detail::quote_ident;
   const std::string view =
       "CREATE TEMPORARY VIEW switchyard_transform_names AS SELECT " +
-      (m.to_new.empty() ? std::string("NULL") : "(" + apply_template(m.to_new, o) + ")") + ", " +
-      (m.to_old.empty() ? std::string("NULL") : "(" + apply_template(m.to_old, n) + ")") +
-      " FROM " + backfill::quote_ident(config::identifier_name(m.schema)) + "." +
-      backfill::quote_ident(config::identifier_name(m.table));
-  auto made = connection.exec("BEGIN; SET LOCAL statement_timeout = '5s'; " + view);
+      (rule.to_new.empty()
+           ? std::string("NULL")
+           : "(" + apply_template(rule.to_new, quote_ident(rule.old_column)) + ")") +
+      ", " +
+      (rule.to_old.empty()
+           ? std::string("NULL")
+           : "(" + apply_template(rule.to_old, quote_ident(rule.new_column)) + ")") +
+      " FROM " + quote_ident(rule.schema) + "." + quote_ident(rule.table);
+  auto made = connection.exec(
+      "BEGIN; SET LOCAL statement_timeout = '5s'; SET LOCAL lock_timeout = '1s'; " + view);
   if (std::holds_alternative<backfill::PgResult>(made)) {
     auto found = connection.exec(
         "SELECT 'function', s.nspname, p.proname, (SELECT count(DISTINCT q.pronamespace) "

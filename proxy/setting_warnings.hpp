@@ -37,10 +37,10 @@ std::vector<ConfigWarning> transform_name_warnings(const config::Migration& m,
                                                    const std::string& table_schema,
                                                    const std::vector<TransformName>& names);
 
-/// The functions and types `m`'s transforms use, resolved in the proxy's own session: the
+/// The functions and types `rule`'s transforms use, resolved in the proxy's own session: the
 /// dependencies of a temporary view over them, created and rolled back. Empty when the view
 /// cannot be made (the transforms are checked elsewhere).
-std::vector<TransformName> find_transform_names(const config::Migration& m,
+std::vector<TransformName> find_transform_names(const rewrite::Migration& rule,
                                                 backfill::PgConnection& connection);
 
 }  // namespace switchyard::proxy

@@ -579,8 +579,8 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
         for (auto& warning : session_setting_warnings(*m, rules[k])) {
           snapshot->warnings.push_back(std::move(warning));
         }
-        for (auto& warning :
-             transform_name_warnings(*m, rules[k].schema, find_transform_names(*m, connection))) {
+        for (auto& warning : transform_name_warnings(*m, rules[k].schema,
+                                                     find_transform_names(rules[k], connection))) {
           snapshot->warnings.push_back(std::move(warning));
         }
         for (auto& warning : ancestor_warnings(*m, connection)) {
