@@ -156,8 +156,9 @@ std::pair<std::string, std::string> parsing(const std::string& type) {
               "in, with its offset)"};
     case 's':
       return {"DateStyle",
-              "to_timestamp({value}, 'YYYY-MM-DD HH24:MI:SS')::timestamp (the format the text is "
-              "in)"};
+              // to_timestamp() reads the fields in the session's zone unless given an offset.
+              "to_timestamp({value} || ' +00', 'YYYY-MM-DD HH24:MI:SS TZH') AT TIME ZONE 'UTC' "
+              "(the format the text is in)"};
     case 'D':
       return {"DateStyle", "to_date({value}, 'YYYY-MM-DD') (the format the text is in)"};
     default:

@@ -160,6 +160,13 @@ TEST(SessionSettingWarningsTest, ConversionsThroughTextNameTheSettingTheyDependO
        {"depends on the session's extra_float_digits: "}},
       // A plain cast (no transform) goes through text as well.
       {"date", "text", "", "", {"to_new (none: a cast) from date to text depends", "to_old"}},
+      {"character varying(30)",
+       "timestamp without time zone",
+       "{value}::timestamp",
+       "",
+       {"to_timestamp({value} || ' +00', 'YYYY-MM-DD HH24:MI:SS TZH') AT TIME ZONE 'UTC'",
+        "to_old (none: a cast) from timestamp without time zone to character varying(30) "
+        "depends on the session's DateStyle"}},
       {"integer", "text", "{value}::text", "{value}::integer", {}},
   };
   for (const auto& c : cases) {
