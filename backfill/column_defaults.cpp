@@ -64,8 +64,10 @@ std::string defaults_transforms_sql(const TableSpec& spec, const ColumnDefault& 
          ") AS " + old_default.type + ")::text";
 }
 
-DefaultsFinding judge_defaults(const TableSpec& spec, const ColumnDefault& old_default,
-                               const ColumnDefault& new_default, const DefaultsEvaluation& e) {
+namespace {
+
+DefaultsFinding judge_values(const TableSpec& spec, const ColumnDefault& old_default,
+                             const ColumnDefault& new_default, const DefaultsEvaluation& e) {
   const std::string& o = spec.old_column;
   const std::string& n = spec.new_column;
   const std::string both =
@@ -129,11 +131,59 @@ DefaultsFinding judge_defaults(const TableSpec& spec, const ColumnDefault& old_d
           ""};
 }
 
+}  // namespace
+
+// DESIGN section 1 adds the new column nullable: NOT NULL there alone fails every write of NULL to
+// the old column (the proxy writes to_new(NULL) to the new one) with an error naming a column the
+// app does not know, and the backfill of every such row.
+DefaultsFinding judge_defaults(const TableSpec& spec, const ColumnDefault& old_default,
+                               const ColumnDefault& new_default, const DefaultsEvaluation& e) {
+  DefaultsFinding finding = judge_values(spec, old_default, new_default, e);
+  if (!new_default.not_null || old_default.not_null || new_default.identity || !e.null_to_null) {
+    return finding;
+  }
+  const std::string drop_not_null = alter_column(spec) + " DROP NOT NULL";
+  if (finding.fix.ends_with(" DROP DEFAULT")) {
+    const std::string fix =
+        drop_not_null + ", ALTER COLUMN " + quote_ident(spec.new_column) + " DROP DEFAULT";
+    finding.text.replace(finding.text.rfind(finding.fix), finding.fix.size(), fix);
+    finding.fix = fix;
+  }
+  if (finding.verdict == DefaultsVerdict::none || finding.verdict == DefaultsVerdict::agree) {
+    finding.verdict = DefaultsVerdict::unmatched;
+  }
+  finding.text +=
+      std::string(finding.text.empty() ? "" : "\n") + spec.new_column + " is NOT NULL and " +
+      spec.old_column + " is not: a write of NULL to " + spec.old_column + " (which also writes " +
+      spec.new_column + ") fails with 23502 naming " + spec.new_column +
+      ", and so does the backfill of such rows. Until writes = \"new\": " + drop_not_null + ".";
+  return finding;
+}
+
+DefaultsFinding judge_defaults_in_zones(
+    const TableSpec& spec, const ColumnDefault& old_default, const ColumnDefault& new_default,
+    const std::vector<std::pair<std::string, DefaultsEvaluation>>& by_zone) {
+  DefaultsFinding first;
+  for (std::size_t i = 0; i < by_zone.size(); ++i) {
+    DefaultsFinding finding = judge_defaults(spec, old_default, new_default, by_zone[i].second);
+    if (i == 0) {
+      first = finding;
+    }
+    if (finding.verdict == DefaultsVerdict::differ && first.verdict == DefaultsVerdict::agree) {
+      finding.text += "\nThey agree under TimeZone '" + by_zone[0].first + "', not under '" +
+                      by_zone[i].first +
+                      "' (evaluated there): what they give depends on the session's settings.";
+      return finding;
+    }
+  }
+  return first;
+}
+
 std::variant<DefaultsFinding, std::string> check_defaults(PgConnection& connection,
                                                           const TableSpec& spec) {
   auto found = connection.exec(
       "SELECT a.attname, format_type(a.atttypid, a.atttypmod), pg_get_expr(d.adbin, d.adrelid), "
-      "       a.attidentity <> '', a.attgenerated <> '' "
+      "       a.attidentity <> '', a.attgenerated <> '', a.attnotnull "
       "FROM pg_catalog.pg_attribute a "
       "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
       "JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace "
@@ -151,16 +201,23 @@ std::variant<DefaultsFinding, std::string> check_defaults(PgConnection& connecti
     if (rows.text(r, 4) == "t") {
       return DefaultsFinding{};  // a generated column is never written: nothing to compare
     }
-    ColumnDefault d{rows.text(r, 1), rows.value(r, 2), rows.text(r, 3) == "t"};
+    ColumnDefault d{rows.text(r, 1), rows.value(r, 2), rows.text(r, 3) == "t",
+                    rows.text(r, 5) == "t"};
     (rows.text(r, 0) == spec.old_column ? old_default : new_default) = std::move(d);
   }
   if (!old_default || !new_default) {
     return DefaultsFinding{};  // a missing column is reported where columns are checked
   }
-  DefaultsEvaluation evaluation;
-  if (!old_default->identity && !new_default->identity) {
+  std::vector<std::pair<std::string, DefaultsEvaluation>> by_zone;
+  for (const char* zone : kDefaultsZones) {
+    DefaultsEvaluation& evaluation = by_zone.emplace_back(zone, DefaultsEvaluation{}).second;
+    if (old_default->identity || new_default->identity) {
+      break;
+    }
     // Read-only: evaluating a default must not write, nor take a sequence value.
-    if (auto begun = connection.exec("BEGIN READ ONLY; SET LOCAL statement_timeout = '5s'");
+    if (auto begun = connection.exec("BEGIN READ ONLY; SET LOCAL statement_timeout = '5s'; "
+                                     "SET LOCAL TimeZone = '" +
+                                     std::string(zone) + "'");
         auto* error = std::get_if<DbError>(&begun)) {
       return "could not start a read-only transaction: " + error->message;
     }
@@ -181,9 +238,16 @@ std::variant<DefaultsFinding, std::string> check_defaults(PgConnection& connecti
         evaluation.expected_old = std::get<PgResult>(converted).value(0, 1);
       }
     }
+    if (new_default->not_null && !spec.to_new.empty()) {
+      auto mapped = connection.exec(
+          "SELECT (" + apply_template(spec.to_new, "NULL::" + old_default->type) + ") IS NULL");
+      if (auto* rows = std::get_if<PgResult>(&mapped)) {
+        evaluation.null_to_null = rows->text(0, 0) == "t";
+      }
+    }
     connection.exec("ROLLBACK");
   }
-  return judge_defaults(spec, *old_default, *new_default, evaluation);
+  return judge_defaults_in_zones(spec, *old_default, *new_default, by_zone);
 }
 
 }  // namespace switchyard::backfill

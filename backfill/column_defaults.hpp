@@ -8,7 +8,9 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "backfill/pg_connection.hpp"
 #include "backfill/sql.hpp"
@@ -20,6 +22,7 @@ struct ColumnDefault {
   std::string type;                       ///< format_type()
   std::optional<std::string> expression;  ///< pg_get_expr(); nullopt = none (NULL)
   bool identity = false;                  ///< GENERATED ... AS IDENTITY: a sequence
+  bool not_null = false;                  ///< attnotnull
 };
 
 /// What evaluating both defaults gave, in a read-only transaction (so nothing is written and
@@ -36,6 +39,7 @@ struct DefaultsEvaluation {
   std::optional<std::string> new_value;
   std::optional<std::string> expected_new;  ///< to_new(old default) in the new column's type
   std::optional<std::string> expected_old;  ///< to_old(new default) in the old column's type
+  bool null_to_null = true;                 ///< to_new(NULL) is NULL
 };
 
 enum class DefaultsVerdict {
@@ -62,10 +66,21 @@ std::string defaults_values_sql(const ColumnDefault& old_default, const ColumnDe
 std::string defaults_transforms_sql(const TableSpec& spec, const ColumnDefault& old_default,
                                     const ColumnDefault& new_default);
 
-/// The verdict on what the catalog and the evaluation said. Pure.
+/// The verdict on what the catalog and the evaluation said, a NOT NULL on the new column alone
+/// included (a write of NULL to the old column then fails on the new one). Pure.
 DefaultsFinding judge_defaults(const TableSpec& spec, const ColumnDefault& old_default,
                                const ColumnDefault& new_default,
                                const DefaultsEvaluation& evaluation);
+
+/// The defaults evaluated in sessions of each TimeZone (`LOCALTIMESTAMP` and `now()` agree only
+/// in UTC): they agree only if they agree in every one; otherwise the first zone's finding that
+/// does not agree, saying the zone. Pure.
+DefaultsFinding judge_defaults_in_zones(
+    const TableSpec& spec, const ColumnDefault& old_default, const ColumnDefault& new_default,
+    const std::vector<std::pair<std::string, DefaultsEvaluation>>& by_zone);
+
+/// The zones check_defaults evaluates the defaults in.
+inline constexpr const char* kDefaultsZones[] = {"UTC", "Asia/Tokyo"};
 
 /// Reads both defaults, evaluates them read-only when there is something to compare, and
 /// judges. The error is a catalog query that failed.

@@ -58,8 +58,16 @@ std::variant<std::vector<RelationColumns>, std::string> CatalogClient::load(
       "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
       "WHERE c.relname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
       "ORDER BY n.nspname, c.relname, a.attnum";
+  // The types go into the apps' SQL (`CAST(n AS <type>)`), where a schema earlier on a session's
+  // search_path may hold a type of the same name. format_type() schema-qualifies every type it
+  // cannot see, so with nothing but pg_catalog on the path only the built-in ones stay bare.
+  auto path = connection_.exec("BEGIN; SET LOCAL search_path = pg_catalog");
+  if (auto* failed = std::get_if<backfill::DbError>(&path)) {
+    return "catalog query failed: " + failed->message;
+  }
   std::string error;
   const QueryResult owned = query_by_names(connection_.native(), kQuery.c_str(), tables, &error);
+  connection_.exec("COMMIT");  // a ROLLBACK when the query failed
   if (!owned) {
     return error;
   }

@@ -17,7 +17,7 @@ namespace switchyard::proxy {
 struct RelationColumns {
   rewrite::QualifiedName name;
   std::vector<std::string> columns;     // attnum order, dropped columns excluded
-  std::vector<std::string> types;       // format_type() of each column, same order
+  std::vector<std::string> types;       // format_type(), schema-qualified unless built in
   std::vector<bool> generated;          // pg_attribute.attgenerated set, same order
   std::vector<std::string> collations;  // `schema."name"` of each column's, "" if none
   std::vector<int> attnums;             // each column's, same order

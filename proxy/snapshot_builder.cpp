@@ -15,6 +15,7 @@
 #include "proxy/logging.hpp"
 #include "proxy/nested_migrations.hpp"
 #include "proxy/renamed_table.hpp"
+#include "proxy/setting_warnings.hpp"
 #include "proxy/tls_contexts.hpp"
 #include "rewrite/sql_text.hpp"
 
@@ -184,64 +185,45 @@ std::optional<ConfigWarning> old_type_warning(const config::Migration& m,
                   rule.new_column + " (" + rule.new_type + ") keep the type apps were told"};
 }
 
-// timestamp <-> timestamptz (or date, time <-> timetz) without a transform converts in the
-// TimeZone of whichever session does it: the app's for writes through the proxy, backfill's and
-// verify's own for theirs. Apps in another zone than those tools then get other instants after
-// the flip, and verify's verdict depends on who runs it. A transform that names the zone makes
-// every session convert alike.
-std::optional<ConfigWarning> time_zone_warning(const config::Migration& m,
-                                               const rewrite::Migration& rule) {
-  auto zoned = [](const std::string& type) {
-    return type.find("with time zone") != std::string::npos &&
-           type.find("without time zone") == std::string::npos;
-  };
-  auto unzoned = [](const std::string& type) {
-    return type == "date" || type.find("without time zone") != std::string::npos;
-  };
-  const std::string& from = rule.old_type;
-  const std::string& to = rule.new_type;
-  if (!rule.types_differ() || (!m.to_new.empty() && !m.to_old.empty()) ||
-      !((zoned(from) && unzoned(to)) || (unzoned(from) && zoned(to)))) {
-    return std::nullopt;
-  }
-  return ConfigWarning{
-      m.name, rule.old_column + " (" + from + ") and " + rule.new_column + " (" + to +
-                  ") convert in each session's TimeZone: writes through the proxy in the "
-                  "app's, backfill and verify in their own, so apps in another zone would read "
-                  "other instants after the flip; name the zone the old values mean in both "
-                  "transforms, to_new = \"{value} AT TIME ZONE 'UTC'\" and to_old = "
-                  "\"{value} AT TIME ZONE 'UTC'\""};
-}
-
 // old_type names the old column's type for after it is dropped. While the column exists it
 // must be spelled as the catalog spells it, which is how it is compared (and so how `status`
-// prints it); once it is gone it is only checked to be a type.
+// prints it), with or without the schema of a type outside pg_catalog; once it is gone it is
+// only checked to be a type, and given its schema: it goes into the apps' SQL, where another
+// schema on their search_path may hold a type of the same name.
 std::optional<std::string> apply_old_type(const config::Migration& m,
                                           std::vector<rewrite::Migration>& rules,
                                           backfill::PgConnection& connection) {
   if (m.old_type.empty()) {
     return std::nullopt;
   }
-  bool checked = false;  // once, not per partition
+  std::optional<std::string> qualified;  // looked up once, not per partition
   for (auto& rule : rules) {
     if (rule.name != m.name) {
       continue;
     }
     if (!rule.old_type.empty()) {
-      if (rule.old_type != m.old_type) {
+      if (rule.old_type != m.old_type && !rule.old_type.ends_with("." + m.old_type)) {
         return "old_type = \"" + m.old_type + "\" is not the type of " + m.old_column +
                " as the catalog spells it: write old_type = \"" + rule.old_type + "\"";
       }
       continue;
     }
-    if (!checked) {
-      auto result = connection.exec("SELECT CAST(NULL AS " + m.old_type + ")");
+    if (!qualified) {
+      auto result = connection.exec(
+          "SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_type t "
+          "JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
+          "WHERE t.oid = pg_catalog.pg_typeof(CAST(NULL AS " +
+          m.old_type + "))");
       if (auto* error = std::get_if<backfill::DbError>(&result)) {
         return "old_type = \"" + m.old_type + "\" is not a type: " + error->message;
       }
-      checked = true;
+      const auto& rows = std::get<backfill::PgResult>(result);
+      const std::string schema = rows.rows() == 1 ? rows.text(0, 0) : "pg_catalog";
+      qualified = schema == "pg_catalog" || m.old_type.find('.') != std::string::npos
+                      ? m.old_type
+                      : schema + "." + m.old_type;
     }
-    rule.old_type = m.old_type;
+    rule.old_type = *qualified;
   }
   return std::nullopt;
 }
@@ -586,14 +568,20 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
                            *misfit);
           continue;
         }
-        for (auto warning :
-             {defaults_warning(*m, connection), old_column_warning(*m, connection),
-              column_privileges_warning(*m, connection),
-              served_read_warning(*m, rules[k], connection),
-              old_type_warning(*m, rules[k], old_dropped), time_zone_warning(*m, rules[k])}) {
+        for (auto warning : {defaults_warning(*m, connection), old_column_warning(*m, connection),
+                             column_privileges_warning(*m, connection),
+                             served_read_warning(*m, rules[k], connection),
+                             old_type_warning(*m, rules[k], old_dropped)}) {
           if (warning) {
             snapshot->warnings.push_back(std::move(*warning));
           }
+        }
+        for (auto& warning : session_setting_warnings(*m, rules[k])) {
+          snapshot->warnings.push_back(std::move(warning));
+        }
+        for (auto& warning : transform_name_warnings(*m, rules[k].schema,
+                                                     find_transform_names(rules[k], connection))) {
+          snapshot->warnings.push_back(std::move(warning));
         }
         for (auto& warning : ancestor_warnings(*m, connection)) {
           snapshot->warnings.push_back(std::move(warning));

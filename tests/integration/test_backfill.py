@@ -825,6 +825,66 @@ class VerifyTest(BackfillCase):
         self.assertEqual(self.one("SELECT at_tz = '2024-01-01 10:00Z' FROM tz_t WHERE id = 2"),
                          True)
 
+    def test_transforms_an_apps_session_may_run_otherwise_are_warned_about(self):
+        # A date read from text under DateStyle, a function another schema also holds (found
+        # by the server's own resolution), and a date made timestamptz with the advice for it.
+        self.pg.query("DROP TABLE IF EXISTS style_t, names_t, day_t")
+        self.pg.query("DROP SCHEMA IF EXISTS tenant CASCADE")
+        self.pg.query("CREATE TABLE style_t (id int PRIMARY KEY, o text, n date)")
+        self.pg.query("CREATE TABLE names_t (id int PRIMARY KEY, o text, n text)")
+        self.pg.query("CREATE TABLE day_t (id int PRIMARY KEY, o date, n timestamptz)")
+        self.pg.query("CREATE OR REPLACE FUNCTION public.norm(text) RETURNS text LANGUAGE sql "
+                      "IMMUTABLE AS $$ SELECT upper($1) $$")
+        self.pg.query("CREATE SCHEMA tenant")
+        self.pg.query("CREATE FUNCTION tenant.norm(text) RETURNS text LANGUAGE sql IMMUTABLE "
+                      "AS $$ SELECT 'T:' || $1 $$")
+        base = {"old_column": "o", "new_column": "n", "writes": "both", "reads": "old"}
+        app_proxy = self.start_app_proxy([
+            dict(base, name="style", table="public.style_t", to_new="{value}::date",
+                 to_old="to_char({value}, 'MM/DD/YYYY')"),
+            dict(base, name="names", table="public.names_t", to_new="norm({value})",
+                 to_old="lower({value})"),
+            dict(base, name="day", table="public.day_t")])
+        log = app_proxy.log_text()
+        self.assertIn("to_new from text to date depends on the session's DateStyle", log)
+        self.assertIn("to_date({value}, 'YYYY-MM-DD')", log)
+        self.assertIn("to_new names the function norm without its schema (2 schemas hold one)",
+                      log)
+        self.assertIn("write public.norm in the transform", log)
+        self.assertIn("({value})::timestamp AT TIME ZONE 'UTC'", log)
+        # Qualified, the names warning goes; the advised date transforms convert alike in
+        # every zone.
+        app_proxy = self.start_app_proxy([
+            dict(base, name="names", table="public.names_t", to_new="public.norm({value})",
+                 to_old="lower({value})"),
+            dict(base, name="day", table="public.day_t",
+                 to_new="({value})::timestamp AT TIME ZONE 'UTC'",
+                 to_old="({value} AT TIME ZONE 'UTC')::date")])
+        self.assertNotIn("event=migration_warning", app_proxy.log_text())
+        with self.through(app_proxy) as conn:
+            conn.execute("SET TimeZone = 'Asia/Tokyo'")
+            conn.execute("INSERT INTO day_t (id, o) VALUES (1, '2024-06-01')")
+        self.assertEqual(self.one("SELECT n = '2024-06-01 00:00Z' FROM day_t WHERE id = 1"),
+                         True)
+
+    def test_status_names_a_not_null_new_column_and_defaults_agreeing_in_one_zone(self):
+        self.pg.query("DROP TABLE IF EXISTS nn_t, zone_t")
+        self.pg.query("CREATE TABLE nn_t (id int PRIMARY KEY, o int, n int NOT NULL DEFAULT 0)")
+        self.pg.query("CREATE TABLE zone_t (id int PRIMARY KEY, o timestamp DEFAULT "
+                      "LOCALTIMESTAMP, n timestamptz DEFAULT now())")
+        base = {"old_column": "o", "new_column": "n", "writes": "both", "reads": "old"}
+        utc = "{value} AT TIME ZONE 'UTC'"
+        config = self.write_config([
+            dict(base, name="nn", table="public.nn_t"),
+            dict(base, name="zone", table="public.zone_t", to_new=utc, to_old=utc)])
+        status = self.command(config, "status", "--migration", "nn")
+        self.assertIn("n is NOT NULL and o is not: a write of NULL to o", status.out, str(status))
+        self.assertIn('ALTER COLUMN "n" DROP NOT NULL, ALTER COLUMN "n" DROP DEFAULT', status.out)
+        status = self.command(config, "status", "--migration", "zone")
+        self.assertIn("They agree under TimeZone 'UTC', not under 'Asia/Tokyo'", status.out,
+                      str(status))
+        self.assertNotIn("they agree.", status.out)
+
     def test_a_row_never_filled_is_filled_where_to_old_maps_null_to_its_old_value(self):
         # to_old gives 'inactive' for NULL, so (inactive, NULL) agreed "to old" and the
         # both-ways rule skipped it on every run, while verify counted it (to-new) forever.

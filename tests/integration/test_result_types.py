@@ -285,3 +285,55 @@ class ResultTypesTest(RewriteCase):
         before = self.proxy.log_text().count("add old_type")
         self.proxy.reload([dict(SERVED, old_type="integer")])
         self.assertEqual(self.proxy.log_text().count("add old_type"), before)
+
+
+POSINT = {"name": "posint", "table": "public.x8", "old_column": "o", "new_column": "n",
+          "writes": "both", "reads": "new"}
+SHORTV = {"name": "shortv", "table": "public.x9", "old_column": "o", "new_column": "n",
+          "writes": "both", "reads": "new"}
+
+
+@requires_proxy
+class UserTypeNamesTest(RewriteCase):
+    """The old column's type is a domain in public, and schema s3 holds other types of the same
+    names: the casts the proxy writes into a session's SQL name public's, whatever its
+    search_path."""
+
+    MIGRATIONS = [POSINT, SHORTV]
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.query("CREATE DOMAIN posint AS integer CHECK (VALUE > 0)")
+        cls.pg.query("CREATE DOMAIN shortv AS varchar(5) CHECK (VALUE <> 'bad')")
+        cls.pg.query("CREATE TABLE x8 (id int PRIMARY KEY, o posint, n bigint)")
+        cls.pg.query("CREATE TABLE x9 (id int PRIMARY KEY, o shortv, n text)")
+        cls.pg.query("INSERT INTO x8 SELECT g, g, g FROM generate_series(1, 3) g")
+        cls.pg.query("CREATE SCHEMA s3")
+        cls.pg.query("CREATE DOMAIN s3.posint AS numeric(6, 1)")
+        cls.pg.query("CREATE DOMAIN s3.shortv AS varchar(2)")
+        cls.pg.query("CREATE SCHEMA s2")
+
+    def setUp(self):
+        super().setUp()
+        self.pg.query("DELETE FROM x9")
+
+    def test_reads_and_writes_keep_the_column_types_under_another_search_path(self):
+        with self.connect(options="-c search_path=s3,public") as conn:
+            self.assertEqual(conn.execute("SELECT id, o::text FROM x8 WHERE o > 1 ORDER BY id")
+                             .fetchall(), [(2, "2"), (3, "3")])  # not s3.posint's 2.0
+            conn.execute("INSERT INTO x9 (id, o) VALUES (1, 'abcd')")
+            with conn.cursor().copy("COPY x9 (id, o) FROM STDIN") as copy:
+                copy.write(b"2\tabcde\n")
+        with self.connect(options="-c search_path=s2") as conn:
+            self.assertEqual(conn.execute("SELECT o FROM public.x8 WHERE id = 1").fetchall(),
+                             [(1,)])
+            conn.execute("INSERT INTO public.x9 (id, o) VALUES (3, 'xyz')")
+        self.assertEqual(self.pg.query("SELECT id, o, n FROM x9 ORDER BY id"),
+                         [(1, "abcd", "abcd"), (2, "abcde", "abcde"), (3, "xyz", "xyz")])
+
+    def test_old_type_may_name_the_schema(self):
+        self.proxy.reload([dict(POSINT, old_type="public.posint"), SHORTV])
+        self.proxy.reload([dict(POSINT, old_type="posint"), SHORTV])
+        with self.assertRaises(AssertionError) as refused:
+            self.proxy.reload([dict(POSINT, old_type="s3.posint"), SHORTV])
+        self.assertIn('write old_type = \\"public.posint\\"', str(refused.exception))

@@ -70,7 +70,47 @@ TEST(ColumnDefaultsTest, JudgesEachPairOfDefaults) {
   random_new.new_repeats = false;
   DefaultsEvaluation failing = evaluated("unknown", std::nullopt, std::nullopt, std::nullopt);
   failing.transform_error = "invalid input syntax for type smallint: \"unknown\"";
+  ColumnDefault not_null_seven = smallint_default("7");
+  not_null_seven.not_null = true;
+  ColumnDefault not_null_none = smallint_default(std::nullopt);
+  not_null_none.not_null = true;
+  ColumnDefault not_null_old = text_default(std::nullopt);
+  not_null_old.not_null = true;
+  DefaultsEvaluation null_mapped =
+      evaluated(std::nullopt, std::nullopt, std::nullopt, std::nullopt);
+  null_mapped.null_to_null = false;
   const std::vector<Case> cases = {
+      {"a NOT NULL on the new column alone",
+       text_default(std::nullopt),
+       not_null_none,
+       evaluated(std::nullopt, std::nullopt, std::nullopt, std::nullopt),
+       DefaultsVerdict::unmatched,
+       {"state is NOT NULL and status is not: a write of NULL to status (which also writes "
+        "state) fails with 23502 naming state",
+        "ALTER TABLE \"public\".\"users\" ALTER COLUMN \"state\" DROP NOT NULL."},
+       ""},
+      {"a NOT NULL new column's default is dropped only with the NOT NULL",
+       text_default(std::nullopt),
+       not_null_seven,
+       evaluated(std::nullopt, "7", std::nullopt, std::nullopt),
+       DefaultsVerdict::differ,
+       {"stores NULL in status and '7' in state", "state is NOT NULL and status is not"},
+       "ALTER TABLE \"public\".\"users\" ALTER COLUMN \"state\" DROP NOT NULL, ALTER COLUMN "
+       "\"state\" DROP DEFAULT"},
+      {"a NOT NULL new column to_new gives a value for NULL",
+       text_default(std::nullopt),
+       not_null_none,
+       null_mapped,
+       DefaultsVerdict::none,
+       {},
+       ""},
+      {"both columns NOT NULL",
+       not_null_old,
+       not_null_none,
+       evaluated(std::nullopt, std::nullopt, std::nullopt, std::nullopt),
+       DefaultsVerdict::none,
+       {},
+       ""},
       {"neither has a default",
        text_default(std::nullopt),
        smallint_default(std::nullopt),
@@ -177,6 +217,30 @@ TEST(ColumnDefaultsTest, JudgesEachPairOfDefaults) {
       EXPECT_NE(finding.text.find("Make them agree: " + c.fix), std::string::npos) << finding.text;
     }
   }
+}
+
+// LOCALTIMESTAMP and now() (through AT TIME ZONE 'UTC') agree only in a UTC session: an app
+// elsewhere writes another instant to each column.
+TEST(ColumnDefaultsTest, DefaultsAgreeOnlyIfTheyAgreeInEveryTimeZone) {
+  TableSpec spec = users();
+  spec.to_new = "{value} AT TIME ZONE 'UTC'";
+  spec.to_old = "{value} AT TIME ZONE 'UTC'";
+  const ColumnDefault local{"timestamp without time zone", "LOCALTIMESTAMP", false};
+  const ColumnDefault now{"timestamp with time zone", "now()", false};
+  const auto in_utc = evaluated("2026-12-04 02:24:56", "2026-12-04 02:24:56+00",
+                                "2026-12-04 02:24:56+00", "2026-12-04 02:24:56");
+  const auto in_tokyo = evaluated("2026-12-04 11:24:56", "2026-12-04 11:24:56+09",
+                                  "2026-12-04 20:24:56+09", "2026-12-04 02:24:56");
+  const auto found =
+      judge_defaults_in_zones(spec, local, now, {{"UTC", in_utc}, {"Asia/Tokyo", in_tokyo}});
+  EXPECT_EQ(found.verdict, DefaultsVerdict::differ);
+  EXPECT_NE(found.text.find("They agree under TimeZone 'UTC', not under 'Asia/Tokyo'"),
+            std::string::npos)
+      << found.text;
+  const auto everywhere =
+      judge_defaults_in_zones(spec, local, now, {{"UTC", in_utc}, {"Asia/Tokyo", in_utc}});
+  EXPECT_EQ(everywhere.verdict, DefaultsVerdict::agree);
+  EXPECT_NE(everywhere.text.find("they agree."), std::string::npos);
 }
 
 }  // namespace
