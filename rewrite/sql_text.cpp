@@ -203,24 +203,28 @@ bool icontains(std::string_view hay, std::string_view needle) {
   });
 }
 
-bool icontains_name(std::string_view hay, std::string_view needle) {
+std::size_t ifind_name(std::string_view hay, std::string_view needle, std::size_t from) {
   auto name_char = [](char c) {
     return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || is_digit(c) || c == '_' || c == '$' ||
            static_cast<unsigned char>(c) >= 0x80;
   };
   if (needle.empty() || hay.size() < needle.size()) {
-    return false;
+    return std::string_view::npos;
   }
-  for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
+  for (std::size_t i = from; i + needle.size() <= hay.size(); ++i) {
     const std::string_view at = hay.substr(i, needle.size());
     if (std::equal(at.begin(), at.end(), needle.begin(),
                    [](char h, char n) { return lower_char(h) == n; }) &&
         (i == 0 || !name_char(hay[i - 1])) &&
         (i + needle.size() == hay.size() || !name_char(hay[i + needle.size()]))) {
-      return true;
+      return i;
     }
   }
-  return false;
+  return std::string_view::npos;
+}
+
+bool icontains_name(std::string_view hay, std::string_view needle) {
+  return ifind_name(hay, needle, 0) != std::string_view::npos;
 }
 
 }  // namespace switchyard::rewrite::detail

@@ -65,5 +65,7 @@ bool icontains(std::string_view hay, std::string_view lowercase_word);
 /// icontains() where the match is a whole name: no letter, digit, '_' or '$' on either side
 /// (`readings` is not found in `readings_mid`). For rare paths: a plain scan.
 bool icontains_name(std::string_view hay, std::string_view lowercase_name);
+/// Where icontains_name() finds the name first at or after `from`; npos if nowhere.
+std::size_t ifind_name(std::string_view hay, std::string_view lowercase_name, std::size_t from);
 
 }  // namespace switchyard::rewrite::detail

@@ -783,9 +783,11 @@ TEST(ReadRuleTest, UnsupportedReadsAreRejectedOrPassedThrough) {
           {"SELECT id FROM users NATURAL JOIN orders NATURAL JOIN accounts", nullptr, kRejected,
            "NATURAL JOIN"},
           {"SELECT u.a FROM users AS u(a, b, c, d)", nullptr, kRejected, "table alias \"u\""},
-          // A name over O is a read of O.
-          {"SELECT u.b FROM users AS u(a, b) WHERE b = 'x'",
-           "SELECT u.state AS b FROM users AS u(a, b) WHERE state = 'x'"},
+          // A name over O other than O's, used: refused (hunt 50 h18 #1, #6-#8).
+          {"SELECT u.b FROM users AS u(a, b) WHERE b = 'x'", nullptr, kRejected,
+           "naming column \"status\" \"b\""},
+          {"SELECT u.oo FROM users AS u(a, oo) JOIN orders o USING (oo)", nullptr, kRejected,
+           "naming column \"status\" \"oo\""},
       });
   run_table(users_migration(Writes::both, Reads::new_column, false, false),
             {
