@@ -2,6 +2,8 @@
 
 #include <optional>
 
+#include "config/json_string.hpp"
+
 namespace switchyard::backfill {
 namespace {
 
@@ -213,8 +215,9 @@ NextStep next_step(const MigrationFacts& f, const std::string& migration,
         "step 7: once no rollback is wanted any more (typically weeks), drop the old column "
         "(ALTER TABLE ... DROP COLUMN ...); until then writes = \"both\" is the way back";
     if (!f.old_type_to_keep.empty()) {
-      text += ". Before the drop, add old_type = \"" + f.old_type_to_keep +
-              "\" to the migration and reload: once the column is gone only the config names "
+      // A TOML basic string is a JSON string: a quoted type name ("My Schema".t) escaped.
+      text += ". Before the drop, add old_type = " + config::json_string(f.old_type_to_keep) +
+              " to the migration and reload: once the column is gone only the config names "
               "its type, and reads served from the new column keep the type apps were told";
     }
     return {text};

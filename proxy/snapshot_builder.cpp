@@ -11,6 +11,7 @@
 #include "backfill/old_column_users.hpp"
 #include "backfill/table_info.hpp"
 #include "config/identifier.hpp"
+#include "config/json_string.hpp"
 #include "proxy/column_privileges.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/nested_migrations.hpp"
@@ -174,12 +175,14 @@ std::optional<ConfigWarning> old_type_warning(const config::Migration& m,
         m.name, rule.old_column + " is gone; reads of it served from " + rule.new_column + " (" +
                     rule.new_type + ") keep its type, " + rule.old_type +
                     ", remembered from before the drop, only while this process runs: add "
-                    "old_type = \"" +
-                    rule.old_type + "\" to the migration so that a restart keeps it too"};
+                    "old_type = " +
+                    config::json_string(rule.old_type) +
+                    " to the migration so that a restart keeps it too"};
   }
   return ConfigWarning{
-      m.name, "before dropping " + rule.old_column + ", add old_type = \"" + rule.old_type +
-                  "\" to the migration and reload: once the "
+      m.name, "before dropping " + rule.old_column +
+                  ", add old_type = " + config::json_string(rule.old_type) +
+                  " to the migration and reload: once the "
                   "column is gone only the config names its type, and reads "
                   "of it served from " +
                   rule.new_column + " (" + rule.new_type + ") keep the type apps were told"};
@@ -204,7 +207,7 @@ std::optional<std::string> apply_old_type(const config::Migration& m,
     if (!rule.old_type.empty()) {
       if (rule.old_type != m.old_type && !rule.old_type.ends_with("." + m.old_type)) {
         return "old_type = \"" + m.old_type + "\" is not the type of " + m.old_column +
-               " as the catalog spells it: write old_type = \"" + rule.old_type + "\"";
+               " as the catalog spells it: write old_type = " + config::json_string(rule.old_type);
       }
       continue;
     }

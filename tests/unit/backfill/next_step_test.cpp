@@ -96,6 +96,9 @@ TEST(NextStepTest, WalksTheRecipe) {
   f.old_type_to_keep = "integer";
   cases.push_back({"writes new, the old column of another type", f,
                    "Before the drop, add old_type = \"integer\" to the migration"});
+  f.old_type_to_keep = "\"My Schema\".\"Pos Int\"";
+  cases.push_back({"writes new, the old column of a quoted user type (valid TOML to paste)", f,
+                   "add old_type = \"\\\"My Schema\\\".\\\"Pos Int\\\"\" to the migration"});
   f.old_type_to_keep.clear();
   f.old_column_exists = false;
   cases.push_back({"old column dropped", f, "step 8: "});
