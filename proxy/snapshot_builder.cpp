@@ -179,13 +179,13 @@ std::optional<ConfigWarning> old_type_warning(const config::Migration& m,
                     config::json_string(rule.old_type) +
                     " to the migration so that a restart keeps it too"};
   }
-  return ConfigWarning{
-      m.name, "before dropping " + rule.old_column +
-                  ", add old_type = " + config::json_string(rule.old_type) +
-                  " to the migration and reload: once the "
-                  "column is gone only the config names its type, and reads "
-                  "of it served from " +
-                  rule.new_column + " (" + rule.new_type + ") keep the type apps were told"};
+  return ConfigWarning{m.name, "before dropping " + rule.old_column +
+                                   ", add old_type = " + config::json_string(rule.old_type) +
+                                   " to the migration and reload: once the "
+                                   "column is gone only the config names its type, and reads "
+                                   "of it served from " +
+                                   rule.new_column + " (" + rule.new_type +
+                                   ") keep the type apps were told"};
 }
 
 // old_type names the old column's type for after it is dropped. While the column exists it
