@@ -551,11 +551,11 @@ void SessionRewrite::note_catalog_failure(const CatalogWants& wants, std::string
   while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) {
     error.pop_back();
   }
-  catalog_failure_ =
+  catalog_failure_ = std::make_unique<CatalogFailure>(
       CatalogFailure{connect_failed ? "08001" : "58000",
                      "switchyard: cannot rewrite this statement: the catalog look-up of " + listed +
                          " failed, so nothing was run: " + error +
-                         " (retry the statement once the cause is gone)"};
+                         " (retry the statement once the cause is gone)"});
 }
 
 awaitable<void> SessionRewrite::rewrite_long() {

@@ -86,9 +86,7 @@ class SessionRewrite {
     std::string sqlstate;
     std::string message;
   };
-  std::optional<CatalogFailure> take_catalog_failure() {
-    return std::exchange(catalog_failure_, std::nullopt);
-  }
+  std::unique_ptr<CatalogFailure> take_catalog_failure() { return std::move(catalog_failure_); }
 
   /// DDL on a mapped table passed through: after it commits, the catalog must be re-read, and
   /// the rules built again when it added or removed a partition or child of one.
@@ -176,8 +174,8 @@ class SessionRewrite {
     std::string sql;
     std::shared_ptr<const rewrite::RewriteResult> result;  // null until rewritten
   };
-  std::unique_ptr<LongText> long_text_;  // a pointer: idle sessions keep none
-  std::optional<CatalogFailure> catalog_failure_;
+  std::unique_ptr<LongText> long_text_;              // a pointer: idle sessions keep none
+  std::unique_ptr<CatalogFailure> catalog_failure_;  // a pointer: idle sessions keep none
 
   /// rewrite()'s work but the refusal after DDL earlier in the transaction.
   TextRewrite rewrite_text(std::string_view sql, bool from_query, std::string& filled);
