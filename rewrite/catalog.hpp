@@ -44,7 +44,7 @@ struct FunctionOutput {
   std::optional<QualifiedName> row_type;
   /// Kind unknown because functions of the name differ: the relations whose row types some of
   /// them return (a call may be one of those, with N in its rows).
-  std::vector<QualifiedName> candidate_row_types;
+  std::vector<QualifiedName> candidate_row_types = {};
   bool operator==(const FunctionOutput&) const = default;
 };
 
