@@ -82,13 +82,13 @@ StaticCatalog catalog_with_row_functions() {
                  {Kind::columns, {"id", "status"}, QualifiedName{"audit", "users"}});
   c.add_function({"public", "anything"}, 's');
   // A name shared across schemas, and overloads (the proxy's catalog combines them so).
-  c.add_function({"public", "shared_rows"}, 's', users_rows);
-  c.add_function({"s2", "shared_rows"}, 's',
+  c.add_function({"public", "shared_users"}, 's', users_rows);
+  c.add_function({"s2", "shared_users"}, 's',
                  {Kind::columns, {"id", "z"}, QualifiedName{"s2", "things"}});
-  c.add_function({"public", "overloaded_rows"}, 's',
+  c.add_function({"public", "overloaded_users"}, 's',
                  combine_outputs(users_rows, {Kind::columns, {"id", "total"}, std::nullopt}));
   for (const char* name :
-       {"all_users", "one_user", "audit_rows", "anything", "shared_rows", "overloaded_rows"}) {
+       {"all_users", "one_user", "audit_rows", "anything", "shared_users", "overloaded_users"}) {
     c.mark_function_complete(name);
   }
   return c;
@@ -150,25 +150,29 @@ TEST(QualifiedStarTest, AFunctionReturningTheMappedRowsIsReadAsTheTableOrRefused
            "SELECT all_users.state AS status FROM all_users()"},
           {"SELECT l.status FROM orders o, LATERAL one_user(o.user_id) l",
            "SELECT l.state AS status FROM orders o, LATERAL one_user(o.user_id) l"},
-          {"SELECT (one_user(1)).status", nullptr, kRejected, "SELECT status FROM one_user"},
-          {"SELECT (one_user(1)).name", nullptr, kUnchanged},
+          {"SELECT (one_user(u.id)).status FROM users u", nullptr, kRejected,
+           "SELECT status FROM one_user"},
+          {"SELECT (one_user(u.id)).name FROM users u", nullptr, kUnchanged},
           // ROWS FROM of several calls: each looked up, one returning the rows refused.
           {"SELECT * FROM ROWS FROM (all_users(), generate_series(1, 2)) r", nullptr, kRejected,
            "ROWS FROM"},
-          {"SELECT status FROM ROWS FROM (one_user(1), one_user(2)) r", nullptr, kRejected,
+          {"SELECT status FROM ROWS FROM (all_users(), one_user(2)) r", nullptr, kRejected,
            "ROWS FROM"},
-          {"SELECT * FROM ROWS FROM (audit_rows(), generate_series(1, 2)) r", nullptr, kUnchanged},
-          {"SELECT * FROM ROWS FROM (not_looked_up(), generate_series(1, 2)) r", nullptr,
-           kNeedsCatalog},
+          {"SELECT * FROM ROWS FROM (audit_rows(), generate_series(1, 2)) r WHERE r.id IN "
+           "(SELECT id FROM users)",
+           nullptr, kUnchanged},
+          {"SELECT * FROM ROWS FROM (not_looked_up(), generate_series(1, 2)) r WHERE r.id IN "
+           "(SELECT id FROM users)",
+           nullptr, kNeedsCatalog},
           // A name shared by functions, one returning the rows: cannot tell which is called.
-          {"SELECT * FROM shared_rows()", nullptr, kRejected, "cannot tell which function"},
-          {"SELECT status FROM overloaded_rows(1)", nullptr, kRejected,
+          {"SELECT * FROM shared_users()", nullptr, kRejected, "cannot tell which function"},
+          {"SELECT status FROM overloaded_users(1)", nullptr, kRejected,
            "cannot tell which function"},
-          {"SELECT * FROM public.shared_rows()",
-           "SELECT shared_rows.id, shared_rows.state AS status, shared_rows.name FROM "
-           "public.shared_rows()"},
-          {"SELECT * FROM s2.shared_rows()", nullptr, kUnchanged},
-          {"SELECT (overloaded_rows(1)).status", nullptr, kRejected, "SELECT status FROM"},
+          {"SELECT * FROM public.shared_users()",
+           "SELECT shared_users.id, shared_users.state AS status, shared_users.name FROM "
+           "public.shared_users()"},
+          {"SELECT * FROM s2.shared_users()", nullptr, kUnchanged},
+          {"SELECT (overloaded_users(1)).status", nullptr, kRejected, "SELECT status FROM"},
       });
 }
 
