@@ -363,6 +363,10 @@ bool Analyzer::shows_new_column(const Migration* m) {
 }
 
 void Analyzer::function_field(const PgQuery__FuncCall* fc, std::string_view field) {
+  if (std::none_of(migrations_.begin(), migrations_.end(),
+                   [&](const Migration& m) { return m.old_column == field && reads_new(&m); })) {
+    return;  // no catalog look-up for the fields nothing serves from N
+  }
   const QualifiedName name = called_name(fc);
   const std::optional<FunctionOutput> output = looked_up_output(name);
   if (!output.has_value()) {
