@@ -169,6 +169,12 @@ class Analyzer {
   void other_statement_with_mapped_tables(const Node* stmt, const Scope* outer);
 
   // scope.cpp
+  /// Ties the migrations of the tables whose rows a call may return (`types`) to the statement
+  /// and refuses `construct` for each that shows N: a call the rewrite cannot read as the table.
+  void refuse_rows_of(const std::vector<QualifiedName>& types, const std::string& construct);
+  /// What the catalog says `function` gives in FROM; nullopt (and `function` noted missing)
+  /// when it does not know yet.
+  std::optional<FunctionOutput> looked_up_output(const QualifiedName& function);
   /// `dml_target`: the relation an INSERT/UPDATE/DELETE writes, which is never a CTE.
   Relation make_table(const PgQuery__RangeVar* rv, const Scope& scope, bool dml_target = false);
   const Cte* find_cte(const Scope* scope, std::string_view name) const;
@@ -350,6 +356,8 @@ class Analyzer {
   bool star_active(Relation& rel);
   /// `(expr).*`: refused where expr may be a row of a mapped table whose N a `*` would show.
   void composite_star(const PgQuery__AIndirection* ind, const Scope& scope);
+  /// `(f(...)).field` of a call that may return a mapped table's row: O's field is the stored O.
+  void function_field(const PgQuery__FuncCall* fc, std::string_view field);
   /// A `*` over m's table would show N: reads = new, or N is in the catalog.
   bool shows_new_column(const Migration* m);
   /// Why a `*` over `r`, a mapped table's rows, cannot be listed as the app sees them, or null.
@@ -504,6 +512,10 @@ Names function_columns(const PgQuery__RangeFunction* rf);
 /// The function whose catalog entry tells the columns of `rf` when the above cannot: a plain
 /// call without a column definition list (schema "" when unqualified); nullopt for the rest.
 std::optional<QualifiedName> catalog_function(const PgQuery__RangeFunction* rf);
+/// The function a call names (schema "" when unqualified).
+QualifiedName called_name(const PgQuery__FuncCall* fc);
+/// The functions of ROWS FROM's several calls whose columns only the catalog tells.
+std::vector<QualifiedName> rows_from_functions(const PgQuery__RangeFunction* rf);
 /// The columns of `rf` from what the catalog says `catalog_function(rf)` gives in FROM.
 Names function_columns(const PgQuery__RangeFunction* rf, const FunctionOutput& output);
 

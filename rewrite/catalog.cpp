@@ -1,5 +1,7 @@
 #include "rewrite/catalog.hpp"
 
+#include <algorithm>
+
 namespace switchyard::rewrite {
 
 namespace {
@@ -11,7 +13,23 @@ bool called(const QualifiedName& function, const QualifiedName& name) {
 }  // namespace
 
 FunctionOutput combine_outputs(const FunctionOutput& a, const FunctionOutput& b) {
-  return a == b ? a : FunctionOutput{};
+  if (a == b) {
+    return a;
+  }
+  FunctionOutput unknown;
+  for (const FunctionOutput* o : {&a, &b}) {
+    std::vector<QualifiedName> types = o->candidate_row_types;
+    if (o->row_type.has_value()) {
+      types.push_back(*o->row_type);
+    }
+    for (QualifiedName& type : types) {
+      if (std::find(unknown.candidate_row_types.begin(), unknown.candidate_row_types.end(), type) ==
+          unknown.candidate_row_types.end()) {
+        unknown.candidate_row_types.push_back(std::move(type));
+      }
+    }
+  }
+  return unknown;
 }
 
 char most_volatile(const std::map<QualifiedName, FunctionFacts>& functions,

@@ -42,10 +42,13 @@ struct FunctionOutput {
   /// The relation whose row type it returns (`RETURNS SETOF users`): its rows are that table's,
   /// N included, so a `*` over it is expanded as one over the table.
   std::optional<QualifiedName> row_type;
+  /// Kind unknown because functions of the name differ: the relations whose row types some of
+  /// them return (a call may be one of those, with N in its rows).
+  std::vector<QualifiedName> candidate_row_types = {};
   bool operator==(const FunctionOutput&) const = default;
 };
 
-/// Both overloads' output when they agree, else unknown.
+/// Both overloads' output when they agree, else unknown (with the row types either returns).
 FunctionOutput combine_outputs(const FunctionOutput& a, const FunctionOutput& b);
 
 /// What the catalog says of the functions of one name in one schema.

@@ -180,6 +180,15 @@ Names with_aliases(const PgQuery__RangeFunction* rf, std::vector<std::string> na
 
 }  // namespace
 
+QualifiedName called_name(const PgQuery__FuncCall* fc) {
+  QualifiedName name;
+  name.table = std::string(last_name(fc->funcname, fc->n_funcname));
+  if (fc->n_funcname > 1) {
+    name.schema = std::string(string_value(fc->funcname[fc->n_funcname - 2]));
+  }
+  return name;
+}
+
 Names function_columns(const PgQuery__RangeFunction* rf) {
   const std::optional<std::vector<Call>> calls = calls_of(rf);
   if (!calls) {
@@ -218,12 +227,23 @@ std::optional<QualifiedName> catalog_function(const PgQuery__RangeFunction* rf) 
                    [last](const OutColumns& f) { return f.function == last; }))) {
     return std::nullopt;
   }
-  QualifiedName name;
-  name.table = std::string(last);
-  if (fc->n_funcname > 1) {
-    name.schema = std::string(string_value(fc->funcname[fc->n_funcname - 2]));
+  return called_name(fc);
+}
+
+std::vector<QualifiedName> rows_from_functions(const PgQuery__RangeFunction* rf) {
+  std::vector<QualifiedName> names;
+  const std::optional<std::vector<Call>> calls = calls_of(rf);
+  if (!calls || calls->size() < 2) {
+    return names;
   }
-  return name;
+  for (const Call& call : *calls) {
+    std::vector<std::string> builtin;
+    if ((call.coldefs == nullptr || call.coldefs->n_items == 0) && call.fc->n_funcname > 0 &&
+        !builtin_columns(rf, call.fc, false, builtin)) {
+      names.push_back(called_name(call.fc));
+    }
+  }
+  return names;
 }
 
 Names function_columns(const PgQuery__RangeFunction* rf, const FunctionOutput& output) {

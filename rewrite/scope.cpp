@@ -131,6 +131,30 @@ Relation Analyzer::make_table(const PgQuery__RangeVar* rv, const Scope& scope, b
   return rel;
 }
 
+void Analyzer::refuse_rows_of(const std::vector<QualifiedName>& types,
+                              const std::string& construct) {
+  for (const Migration& m : migrations_) {
+    if (std::none_of(types.begin(), types.end(), [&](const QualifiedName& t) {
+          return t.schema == m.schema && t.table == m.table;
+        })) {
+      continue;
+    }
+    involved.insert(&m);
+    if (shows_new_column(&m)) {
+      unsupported(&m, construct);
+    }
+  }
+}
+
+std::optional<FunctionOutput> Analyzer::looked_up_output(const QualifiedName& function) {
+  std::optional<FunctionOutput> output = catalog_.function_output(function);
+  if (!output.has_value() && std::find(missing_functions.begin(), missing_functions.end(),
+                                       function) == missing_functions.end()) {
+    missing_functions.push_back(function);
+  }
+  return output;
+}
+
 const Names& Analyzer::columns_of(Relation& rel) {
   if (rel.columns_loaded) {
     return rel.columns;
@@ -138,8 +162,15 @@ const Names& Analyzer::columns_of(Relation& rel) {
   rel.columns_loaded = true;
   if (rel.range_function != nullptr) {
     const QualifiedName function = *catalog_function(rel.range_function);
-    if (const auto output = catalog_.function_output(function)) {
+    if (const auto output = looked_up_output(function)) {
       rel.columns = function_columns(rel.range_function, *output);
+      if (!rel.columns.has_value()) {
+        refuse_rows_of(output->candidate_row_types,
+                       function.table +
+                           "(...) in FROM, a name shared by functions one of which returns the "
+                           "mapped table's rows (cannot tell which function: call it "
+                           "schema-qualified, or give it a name of its own)");
+      }
       if (rel.columns.has_value() && output->row_type.has_value()) {
         // Rows of a mapped table's type: read as the table's, O served from N, no N in a `*`.
         for (const Migration& m : migrations_) {
@@ -150,9 +181,6 @@ const Names& Analyzer::columns_of(Relation& rel) {
           }
         }
       }
-    } else if (std::find(missing_functions.begin(), missing_functions.end(), function) ==
-               missing_functions.end()) {
-      missing_functions.push_back(function);
     }
     return rel.columns;
   }
@@ -506,6 +534,18 @@ int Analyzer::add_from_node(const Node* item, Scope& scope, std::vector<Relation
         rel.range_function = rf;
         rel.columns_loaded = false;
       }
+      // The rewrite reads only a call alone as the table whose rows it returns.
+      for (const QualifiedName& function : rows_from_functions(rf)) {
+        if (const auto output = looked_up_output(function)) {
+          std::vector<QualifiedName> types = output->candidate_row_types;
+          if (output->row_type.has_value()) {
+            types.push_back(*output->row_type);
+          }
+          refuse_rows_of(types, "ROWS FROM (...) of several calls, one of them " + function.table +
+                                    "(...) returning the mapped table's rows (call it alone in "
+                                    "FROM and join the others to it)");
+        }
+      }
       return push(std::move(rel));
     }
     case PG_QUERY__NODE__NODE_RANGE_TABLE_SAMPLE: {
@@ -649,6 +689,9 @@ Analyzer::Found Analyzer::resolve_column(const std::vector<std::string_view>& fi
   }
   if (r == nullptr) {
     return Found::no;
+  }
+  if (r->range_function != nullptr) {
+    columns_of(*r);  // ties a function returning a mapped table's rows to its migration
   }
   *rel = r;
   return Found::yes;

@@ -362,7 +362,40 @@ bool Analyzer::shows_new_column(const Migration* m) {
   return cols.has_value() && std::find(cols->begin(), cols->end(), m->new_column) != cols->end();
 }
 
+void Analyzer::function_field(const PgQuery__FuncCall* fc, std::string_view field) {
+  if (std::none_of(migrations_.begin(), migrations_.end(),
+                   [&](const Migration& m) { return m.old_column == field && reads_new(&m); })) {
+    return;  // no catalog look-up for the fields nothing serves from N
+  }
+  const QualifiedName name = called_name(fc);
+  const std::optional<FunctionOutput> output = looked_up_output(name);
+  if (!output.has_value()) {
+    return;
+  }
+  std::vector<QualifiedName> types = output->candidate_row_types;
+  if (output->row_type.has_value()) {
+    types.push_back(*output->row_type);
+  }
+  for (const Migration& m : migrations_) {
+    const bool mapped = std::any_of(types.begin(), types.end(), [&](const QualifiedName& t) {
+      return t.schema == m.schema && t.table == m.table;
+    });
+    if (mapped && m.old_column == field && reads_new(&m)) {
+      unsupported(&m, "(" + name.table + "(...))." + m.old_column +
+                          ", a field of the mapped table's row type read as stored (call it in "
+                          "FROM: SELECT " +
+                          m.old_column + " FROM " + name.table + "(...))");
+    }
+  }
+}
+
 void Analyzer::composite_star(const PgQuery__AIndirection* ind, const Scope& scope) {
+  if (ind->n_indirection == 1 && ind->indirection[0]->node_case == PG_QUERY__NODE__NODE_STRING &&
+      ind->arg != nullptr && ind->arg->node_case == PG_QUERY__NODE__NODE_FUNC_CALL &&
+      ind->arg->func_call->n_funcname > 0) {
+    function_field(ind->arg->func_call, string_value(ind->indirection[0]));
+    return;
+  }
   if (ind->n_indirection == 0 ||
       ind->indirection[ind->n_indirection - 1]->node_case != PG_QUERY__NODE__NODE_A_STAR ||
       ind->arg == nullptr) {
@@ -388,17 +421,9 @@ void Analyzer::composite_star(const PgQuery__AIndirection* ind, const Scope& sco
     if (fc->n_funcname == 0) {
       return;
     }
-    QualifiedName name;
-    name.table = std::string(string_value(fc->funcname[fc->n_funcname - 1]));
-    if (fc->n_funcname > 1) {
-      name.schema = std::string(string_value(fc->funcname[fc->n_funcname - 2]));
-    }
-    const std::optional<FunctionOutput> output = catalog_.function_output(name);
+    const QualifiedName name = called_name(fc);
+    const std::optional<FunctionOutput> output = looked_up_output(name);
     if (!output.has_value()) {
-      if (std::find(missing_functions.begin(), missing_functions.end(), name) ==
-          missing_functions.end()) {
-        missing_functions.push_back(name);
-      }
       return;
     }
     if (output->kind != FunctionOutput::Kind::unknown && !output->row_type.has_value()) {

@@ -81,7 +81,14 @@ StaticCatalog catalog_with_row_functions() {
   c.add_function({"public", "audit_rows"}, 's',
                  {Kind::columns, {"id", "status"}, QualifiedName{"audit", "users"}});
   c.add_function({"public", "anything"}, 's');
-  for (const char* name : {"all_users", "one_user", "audit_rows", "anything"}) {
+  // A name shared across schemas, and overloads (the proxy's catalog combines them so).
+  c.add_function({"public", "shared_users"}, 's', users_rows);
+  c.add_function({"s2", "shared_users"}, 's',
+                 {Kind::columns, {"id", "z"}, QualifiedName{"s2", "things"}});
+  c.add_function({"public", "overloaded_users"}, 's',
+                 combine_outputs(users_rows, {Kind::columns, {"id", "total"}, std::nullopt}));
+  for (const char* name :
+       {"all_users", "one_user", "audit_rows", "anything", "shared_users", "overloaded_users"}) {
     c.mark_function_complete(name);
   }
   return c;
@@ -128,6 +135,44 @@ TEST(QualifiedStarTest, AStarOverAFunctionReturningTheMappedRowsListsTheAppsColu
           {"SELECT (o).* FROM orders o JOIN users u ON u.id = o.user_id", nullptr, kUnchanged},
           {"SELECT (u).* FROM users u", nullptr, kRejected, "(...).*"},
           {"SELECT (not_looked_up()).* FROM users", nullptr, kNeedsCatalog},
+      });
+}
+
+TEST(QualifiedStarTest, AFunctionReturningTheMappedRowsIsReadAsTheTableOrRefused) {
+  run_function_table(
+      users_migration(Writes::both, Reads::new_column),
+      {
+          // A qualified O through the function is O too.
+          {"SELECT f.status FROM all_users() f", "SELECT f.state AS status FROM all_users() f"},
+          {"SELECT id FROM all_users() f WHERE f.status = 'a'",
+           "SELECT id FROM all_users() f WHERE f.state = 'a'"},
+          {"SELECT all_users.status FROM all_users()",
+           "SELECT all_users.state AS status FROM all_users()"},
+          {"SELECT l.status FROM users u, LATERAL one_user(u.id) l",
+           "SELECT l.state AS status FROM users u, LATERAL one_user(u.id) l"},
+          {"SELECT (one_user(u.id)).status FROM users u", nullptr, kRejected,
+           "SELECT status FROM one_user"},
+          {"SELECT (one_user(u.id)).name FROM users u", nullptr, kUnchanged},
+          // ROWS FROM of several calls: each looked up, one returning the rows refused.
+          {"SELECT * FROM ROWS FROM (all_users(), generate_series(1, 2)) r", nullptr, kRejected,
+           "ROWS FROM"},
+          {"SELECT status FROM ROWS FROM (all_users(), one_user(2)) r", nullptr, kRejected,
+           "ROWS FROM"},
+          {"SELECT * FROM ROWS FROM (audit_rows(), generate_series(1, 2)) r WHERE r.id IN "
+           "(SELECT id FROM users)",
+           nullptr, kUnchanged},
+          {"SELECT * FROM ROWS FROM (not_looked_up(), generate_series(1, 2)) r WHERE r.id IN "
+           "(SELECT id FROM users)",
+           nullptr, kNeedsCatalog},
+          // A name shared by functions, one returning the rows: cannot tell which is called.
+          {"SELECT * FROM shared_users()", nullptr, kRejected, "cannot tell which function"},
+          {"SELECT status FROM overloaded_users(1)", nullptr, kRejected,
+           "cannot tell which function"},
+          {"SELECT * FROM public.shared_users()",
+           "SELECT shared_users.id, shared_users.state AS status, shared_users.name FROM "
+           "public.shared_users()"},
+          {"SELECT * FROM s2.shared_users()", nullptr, kUnchanged},
+          {"SELECT (overloaded_users(1)).status", nullptr, kRejected, "SELECT status FROM"},
       });
 }
 
