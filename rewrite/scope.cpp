@@ -171,7 +171,14 @@ const Names& Analyzer::columns_of(Relation& rel) {
                            "mapped table's rows (cannot tell which function: call it "
                            "schema-qualified, or give it a name of its own)");
       }
-      if (rel.columns.has_value() && output->row_type.has_value()) {
+      if (rel.columns.has_value() && output->row_type.has_value() && rel.alias_colnames) {
+        // The list's names fall on the row type's attributes, N among them: another name for O
+        // would be read as stored.
+        refuse_rows_of({*output->row_type},
+                       function.table +
+                           "(...) in FROM with a column alias list, returning the mapped table's "
+                           "rows (drop the list, or select the columns by name)");
+      } else if (rel.columns.has_value() && output->row_type.has_value()) {
         // Rows of a mapped table's type: read as the table's, O served from N, no N in a `*`.
         for (const Migration& m : migrations_) {
           if (m.schema == output->row_type->schema && m.table == output->row_type->table) {
@@ -533,6 +540,9 @@ int Analyzer::add_from_node(const Node* item, Scope& scope, std::vector<Relation
       if (!rel.columns.has_value() && catalog_function(rf).has_value()) {
         rel.range_function = rf;
         rel.columns_loaded = false;
+        if (rel.alias_colnames) {
+          columns_of(rel);  // a list over a mapped table's rows is refused whatever it names
+        }
       }
       // The rewrite reads only a call alone as the table whose rows it returns.
       for (const QualifiedName& function : rows_from_functions(rf)) {

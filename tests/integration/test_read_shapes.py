@@ -498,7 +498,9 @@ class QualifiedAndFunctionStarTest(RewriteCase):
                      "SELECT * FROM ROWS FROM (all_accounts(), generate_series(1, 2)) r",
                      "SELECT status FROM ROWS FROM (accounts_one(1), accounts_one(2)) r",
                      "SELECT * FROM shared_accounts()",
-                     "SELECT status FROM ovl_accounts(1)"]:
+                     "SELECT status FROM ovl_accounts(1)",
+                     # Its alias list's names fall on the row type's attributes, N among them.
+                     "SELECT ss FROM all_accounts() f(i, u, ss)"]:
             with self.subTest(text), self.connect() as conn, \
                     self.assertRaises(errors.FeatureNotSupported) as raised:
                 conn.execute(text)
