@@ -12,6 +12,7 @@ only the dual-write test uses the issue's 300k rows.
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -77,6 +78,7 @@ class BackfillCase(IntegrationCase):
         cls.pg = postgres.start_for_class(cls)
         os.environ[PASSWORD_ENV] = cls.pg.password
         cls.directory = tempfile.mkdtemp(prefix="switchyard-backfill-")
+        cls.addClassCleanup(shutil.rmtree, cls.directory, True)
 
     def write_config(self, migrations, name="switchyard.toml", database=None, port=None):
         path = os.path.join(self.directory, name)

@@ -19,6 +19,7 @@ column behind.
 """
 
 import os
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -106,6 +107,7 @@ class FlipStormTest(IntegrationCase):
     def test_flip_storm(self):
         p = self.proxy
         directory = tempfile.mkdtemp(prefix="switchyard-storm-")
+        self.addCleanup(shutil.rmtree, directory, True)
         script = os.path.join(directory, "storm.sql")
         with open(script, "w") as f:
             f.write(SCRIPT)
