@@ -543,6 +543,14 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
       }
       const auto& relations = std::get<std::vector<RelationColumns>>(loaded);
       entry.catalog->add(relations, entry.mapped_tables);
+      // A built-in a written value repeats is the built-in only while no other schema has a
+      // function of its name: known up front (and kept current by the catalog check), so no
+      // write waits for a look-up of lower(). Should this fail, each is asked when first used.
+      const auto builtins = rewrite::repeatable_builtin_names();
+      auto functions = std::get<std::unique_ptr<CatalogClient>>(client)->load_functions(builtins);
+      if (auto* found = std::get_if<std::vector<CatalogFunction>>(&functions)) {
+        entry.catalog->add_functions(*found, builtins);
+      }
       entry.mapped_relations = relations;
       for (auto& rule : rules) {
         fill_column_types(rule, relations);

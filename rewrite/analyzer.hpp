@@ -524,6 +524,12 @@ bool is_untyped(const Node* node);
 
 /// `DEFAULT` as a written value.
 bool is_default(const Node* node);
+/// `x.*` or `(expr).*` as a value: one item of the text that Postgres expands into several
+/// columns, so a count of items is not the count of columns written or returned.
+bool expands_a_row(const Node* node);
+inline constexpr const char* kRowExpansionWithoutList =
+    "an INSERT without a column list whose VALUES expand a row (x.* or (x).*, whose columns "
+    "the text does not show; name the columns)";
 /// A VALUES row of a statement that lists both of migration `m`'s columns (at `io` and `in`)
 /// writes one of them alone, under writes = both, when exactly one of its two items is DEFAULT.
 bool defaults_one(const Migration* m, PgQuery__Node* const* row, size_t n, int io, int in);

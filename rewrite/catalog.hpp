@@ -82,6 +82,12 @@ class Catalog {
   virtual std::optional<FunctionOutput> function_output(const QualifiedName& name) const = 0;
 };
 
+/// The built-in functions a written value may call and still be written to both columns by
+/// repeating its text. Unqualified, such a name is the built-in only while no other schema has
+/// a function of that name (an overload there can be the one the call picks): the write rule
+/// asks function_volatility for it as for any name, so the proxy loads these up front.
+std::vector<std::string> repeatable_builtin_names();
+
 /// The most volatile of the `functions` called `name.table`, in `name.schema` or in any schema
 /// when it is empty; '\0' when none is.
 char most_volatile(const std::map<QualifiedName, FunctionFacts>& functions,

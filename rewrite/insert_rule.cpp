@@ -46,16 +46,15 @@ bool mentions_column(const Node* n, std::string_view column) {
 
 bool has_star_target(const PgQuery__SelectStmt* s) {
   for (size_t i = 0; i < s->n_target_list; ++i) {
-    const Node* v = s->target_list[i]->res_target->val;
-    if (v != nullptr && v->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
-      const PgQuery__ColumnRef* cr = v->column_ref;
-      if (cr->n_fields > 0 &&
-          cr->fields[cr->n_fields - 1]->node_case == PG_QUERY__NODE__NODE_A_STAR) {
-        return true;
-      }
+    if (expands_a_row(s->target_list[i]->res_target->val)) {
+      return true;
     }
   }
   return false;
+}
+
+bool values_expand_a_row(PgQuery__Node* const* items, size_t n) {
+  return std::any_of(items, items + n, [](const Node* item) { return expands_a_row(item); });
 }
 
 }  // namespace
@@ -259,6 +258,13 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
     }
     size_t k = 0;
     if (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && sel->n_values_lists > 0) {
+      for (size_t r = 0; r < sel->n_values_lists; ++r) {
+        const PgQuery__List* list = sel->values_lists[r]->list;
+        if (values_expand_a_row(list->items, list->n_items)) {
+          unsupported(m, kRowExpansionWithoutList);
+          return;
+        }
+      }
       k = sel->values_lists[0]->list->n_items;
     } else if (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && !has_star_target(sel)) {
       k = sel->n_target_list;
@@ -268,7 +274,8 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
       unsupported(
           m, std::string("INSERT without a column list from ") +
                  (sel->op != PG_QUERY__SET_OPERATION__SETOP_NONE ? "a set operation" : "SELECT *") +
-                 " whose columns are not known (a function in FROM without column names?)");
+                 " whose columns are not known (a function in FROM without column names, or "
+                 "(x).*; name the columns)");
       return;
     }
     if (!first_columns(target, k, &site.cols)) {

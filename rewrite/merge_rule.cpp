@@ -2,6 +2,8 @@
 // the write rule over each action, as for an UPDATE's SET list (WHEN MATCHED THEN UPDATE) and an
 // INSERT's single VALUES row (WHEN NOT MATCHED THEN INSERT).
 
+#include <algorithm>
+
 #include "rewrite/analyzer.hpp"
 
 namespace switchyard::rewrite::detail {
@@ -70,6 +72,12 @@ void Analyzer::merge_insert_writes(const PgQuery__MergeWhenClause* wc, Relation&
   InsertSite site;
   site.synthesized = wc->n_target_list == 0;
   if (!insert_column_names(wc->target_list, wc->n_target_list, m, &site.cols)) {
+    return;
+  }
+  if (site.synthesized && m->writes != Writes::old_column &&
+      std::any_of(wc->values, wc->values + wc->n_values,
+                  [](const Node* v) { return expands_a_row(v); })) {
+    unsupported(m, kRowExpansionWithoutList);
     return;
   }
   if (site.synthesized &&

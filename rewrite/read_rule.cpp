@@ -535,6 +535,10 @@ Names Analyzer::walk_targets(PgQuery__Node* const* targets, size_t n, const Scop
     in_output_ = true;
     walk_expr(val, scope);
     in_output_ = outer_output;
+    if (expands_a_row(val)) {
+      known = false;  // (x).* gives as many columns as x's type has: not counted here
+      continue;
+    }
     const bool has_alias = rt->name != nullptr && rt->name[0] != '\0';
     const std::string name = has_alias ? std::string(rt->name) : figure_colname(val);
     names.push_back(name);

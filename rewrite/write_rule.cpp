@@ -187,12 +187,15 @@ std::string Analyzer::unrepeatable(const Node* value) {
     if (fc->n_funcname > 1) {
       name.schema = std::string(string_value(fc->funcname[fc->n_funcname - 2]));
     }
-    if (on_builtin_list(name)) {
+    if (on_builtin_list(name) && !name.schema.empty()) {
       return {};
     }
     const std::string shown = (name.schema.empty() ? "" : name.schema + ".") + name.table + "()";
     const std::optional<char> volatility =
         on_volatile_list(name) ? 'v' : catalog_.function_volatility(name);
+    if (on_builtin_list(name) && volatility.has_value() && *volatility == '\0') {
+      return {};  // syntax (coalesce, greatest) or a cast (uuid), not a function of pg_proc
+    }
     if (!volatility.has_value()) {
       if (std::find(missing_functions.begin(), missing_functions.end(), name) ==
           missing_functions.end()) {
@@ -230,6 +233,23 @@ bool is_untyped(const Node* node) {
 
 bool is_default(const Node* node) {
   return node != nullptr && node->node_case == PG_QUERY__NODE__NODE_SET_TO_DEFAULT;
+}
+
+bool expands_a_row(const Node* node) {
+  if (node == nullptr) {
+    return false;
+  }
+  if (node->node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
+    const PgQuery__ColumnRef* cr = node->column_ref;
+    return cr->n_fields > 0 &&
+           cr->fields[cr->n_fields - 1]->node_case == PG_QUERY__NODE__NODE_A_STAR;
+  }
+  if (node->node_case == PG_QUERY__NODE__NODE_A_INDIRECTION) {
+    const PgQuery__AIndirection* ind = node->a_indirection;
+    return ind->n_indirection > 0 &&
+           ind->indirection[ind->n_indirection - 1]->node_case == PG_QUERY__NODE__NODE_A_STAR;
+  }
+  return false;
 }
 
 bool defaults_one(const Migration* m, PgQuery__Node* const* row, size_t n, int io, int in) {
@@ -311,3 +331,13 @@ bool names_a_column_twice(PgQuery__Node* const* targets, size_t n) {
 }
 
 }  // namespace switchyard::rewrite::detail
+
+namespace switchyard::rewrite {
+
+std::vector<std::string> repeatable_builtin_names() {
+  std::vector<std::string> names(detail::kRepeatable.begin(), detail::kRepeatable.end());
+  names.insert(names.end(), detail::kRepeatable2.begin(), detail::kRepeatable2.end());
+  return names;
+}
+
+}  // namespace switchyard::rewrite

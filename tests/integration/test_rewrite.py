@@ -425,6 +425,40 @@ class WritesBothTest(RewriteCase):
                                   (2, "b", "inactive", t.new("inactive")),
                                   (3, "c", "inactive", t.new("inactive"))])
 
+    def test_a_volatile_function_named_like_a_built_in_is_computed_once(self):
+        # reverse(int) in public is the function `reverse(id)` calls: pg_catalog has reverse(text)
+        # only. Taken for the built-in, the value was evaluated once per column.
+        self.pg.query("CREATE FUNCTION public.reverse(int) RETURNS int LANGUAGE sql VOLATILE "
+                      "AS 'SELECT (random() * 1000)::int'")
+        self.addCleanup(self.pg.query, "DROP FUNCTION public.reverse(int)")
+        p = self.migration_proxy(self.MIGRATIONS)  # its catalog read after the CREATE
+        self.pg.query("INSERT INTO users (id, status) SELECT g, 'x' FROM generate_series(1, 40) g")
+        with self.connect_to(p) as conn:
+            conn.execute("UPDATE users SET status = reverse(id)::text")
+            conn.execute("INSERT INTO users (id, status) VALUES (41, reverse(1)::text)")
+        users = self.rows("users")
+        self.assertEqual(len(users), 41)
+        self.assertTrue(all(status == state for _, status, state in users), users)
+
+    def test_a_row_expanded_by_star_without_a_column_list_is_refused_not_half_written(self):
+        # (x).* and x.* in VALUES are one item of the text and three columns: read as one,
+        # the statement seemed not to write O, and went through filling O alone.
+        self.pg.query("INSERT INTO staging (id, name, status) VALUES (7, 'g', 'active')")
+        with self.connect() as conn:
+            for t in MAPPED:
+                for text in [f"INSERT INTO {t.table} SELECT (p).* FROM pending_users() p",
+                             f"INSERT INTO {t.table} SELECT (pending_users()).*",
+                             f"INSERT INTO {t.table} VALUES ((pending_users()).*)",
+                             f"MERGE INTO {t.table} t USING pending_users() p ON p.id = t.id "
+                             "WHEN NOT MATCHED THEN INSERT VALUES (p.*)",
+                             f"INSERT INTO {t.table} SELECT s.id, (x).* FROM staging s, "
+                             "LATERAL (SELECT s.name, s.status) x"]:
+                    with self.subTest(text=text):
+                        with self.assertRaises(errors.FeatureNotSupported) as raised:
+                            conn.execute(text)
+                        self.assert_rejected(raised, t.migration)
+                self.assertEqual(self.rows(t.table), [])
+
     def test_upsert_on_conflict_do_update_follows_the_update_rule(self):
         with self.connect() as conn:
             for t in MAPPED:

@@ -87,6 +87,14 @@ TEST(MergeRuleTest, ReadsNewAndWritesNew) {
       });
   run_table(users_migration(Writes::new_column, Reads::new_column),
             {
+                // A row expanded in the VALUES of an INSERT without a list: which columns it
+                // fills is not known from the text.
+                {"MERGE INTO users u USING accounts a ON a.id = u.id WHEN NOT MATCHED THEN "
+                 "INSERT VALUES (a.*)",
+                 nullptr, kRejected, "expand a row"},
+                {"MERGE INTO users u USING accounts a ON a.id = u.id WHEN NOT MATCHED THEN "
+                 "INSERT VALUES ((a).*)",
+                 nullptr, kRejected, "expand a row"},
                 {"MERGE INTO users u USING orders o ON o.user_id = u.id WHEN MATCHED THEN UPDATE "
                  "SET status = o.status WHEN NOT MATCHED THEN INSERT VALUES (o.user_id, o.status)",
                  "MERGE INTO users u USING orders o ON o.user_id = u.id WHEN MATCHED THEN UPDATE "

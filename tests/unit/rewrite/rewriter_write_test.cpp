@@ -152,12 +152,24 @@ TEST(InsertRuleTest, FunctionsInWrittenValuesAreJudgedByTheirVolatility) {
   cat.add_function({"public", "stamp"}, 's');
   cat.add_function({"app", "next_code"}, 's');
   cat.add_function({"public", "next_code"}, 'v');
+  // A VOLATILE overload of a built-in's name in another schema: `length(1)` calls it.
+  cat.add_function({"pg_catalog", "length"}, 'i');
+  cat.add_function({"public", "length"}, 'v');
   for (const char* name : {"slugify", "stamp", "next_code", "gone", "lower"}) {
     cat.mark_function_complete(name);
   }
   SessionContext ctx;
   ctx.user = "alice";
   const std::vector<Case> cases = {
+      {"MERGE INTO users u USING orders o ON o.user_id = u.id WHEN NOT MATCHED THEN INSERT (id, "
+       "status) VALUES (o.id, length(1)::text)",
+       nullptr, kRejected, "length(), which is VOLATILE"},
+      {"UPDATE users SET status = pg_catalog.length($1) WHERE id = 1",
+       "UPDATE users SET status = pg_catalog.length($1), state = pg_catalog.length($1) WHERE id "
+       "= 1"},
+      {"UPDATE users SET status = coalesce(lower($1), 'x') WHERE id = 1",
+       "UPDATE users SET status = coalesce(lower($1), 'x'), state = coalesce(lower($1), 'x') "
+       "WHERE id = 1"},
       {"INSERT INTO users (id, status) VALUES (1, slugify($1))",
        "INSERT INTO users (id, status, state) VALUES (1, slugify($1), slugify($1))"},
       {"UPDATE users SET status = stamp(upper($1)) WHERE id = 1",
@@ -187,6 +199,11 @@ TEST(InsertRuleTest, FunctionsInWrittenValuesAreJudgedByTheirVolatility) {
   EXPECT_TRUE(r.missing.empty());
   EXPECT_EQ(r.missing_functions, (std::vector<QualifiedName>{{"my", "fn"}, {"", "unknown_fn"}}));
   EXPECT_EQ(catalog_needs(r), "the volatility of my.fn(), unknown_fn()");
+  // A built-in's name the catalog has not been asked about is asked about like any other.
+  const StaticCatalog bare = make_catalog(/*builtins_known=*/false);
+  const RewriteResult b = rw.rewrite("UPDATE users SET status = upper($1)", ctx, bare);
+  ASSERT_EQ(b.outcome, Outcome::needs_catalog);
+  EXPECT_EQ(b.missing_functions, (std::vector<QualifiedName>{{"", "upper"}}));
 }
 
 // SELECT * and set operations: the rows are read back through a subquery. `switchyard_rows.*`
@@ -247,6 +264,23 @@ TEST(InsertRuleTest, WritesBothFromAQueryReadThroughASubquery) {
           {"INSERT INTO users SELECT 1 UNION SELECT 2", nullptr, kUnchanged},
           {"INSERT INTO users SELECT * FROM my_rows()", nullptr, kRejected,
            "whose columns are not known"},
+          // (x).* is one item of the text and several columns: without a list, which columns
+          // the row fills is not known from the text.
+          {"INSERT INTO users SELECT (a).* FROM accounts a", nullptr, kRejected,
+           "whose columns are not known"},
+          {"INSERT INTO users SELECT (accounts).* FROM accounts", nullptr, kRejected,
+           "whose columns are not known"},
+          {"INSERT INTO users SELECT a.id + 10, (x).* FROM accounts a, LATERAL (SELECT a.owner) x",
+           nullptr, kRejected, "whose columns are not known"},
+          {"INSERT INTO users SELECT (order_rows()).* UNION ALL SELECT 1, 2, 'a', 3", nullptr,
+           kRejected, "whose columns are not known"},
+          {"INSERT INTO users VALUES ((order_rows()).*)", nullptr, kRejected, "expand a row"},
+          {"INSERT INTO users SELECT * FROM accounts a WHERE false UNION SELECT a.* FROM accounts "
+           "a",
+           "INSERT INTO users (id, status, state) SELECT switchyard_rows.*, switchyard_rows.c2 "
+           "FROM (SELECT * FROM accounts a WHERE false UNION SELECT a.* FROM accounts a) AS "
+           "switchyard_rows (c1, c2)"},
+          {"INSERT INTO users VALUES (1, 'a'), (a.*)", nullptr, kRejected, "expand a row"},
           {"INSERT INTO users (id, status) WITH x AS (SELECT 1, 'a') SELECT * FROM x", nullptr,
            kRejected, "WITH inside the query"},
       });
