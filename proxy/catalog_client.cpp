@@ -238,13 +238,14 @@ std::variant<std::vector<ServerWriter>, std::string> CatalogClient::load_server_
     const std::vector<const config::Migration*>& migrations) {
   // Foreign keys count only with an action that writes the referencing column (ON UPDATE
   // CASCADE / SET NULL / SET DEFAULT, ON DELETE SET NULL / SET DEFAULT); triggers only user
-  // BEFORE ROW ones for INSERT or UPDATE (tgtype bits: 1 row, 2 before, 4 insert, 16 update).
+  // ROW ones for INSERT or UPDATE (tgtype bits: 1 row, 2 before, 4 insert, 16 update), BEFORE
+  // (assigning NEW) or AFTER (writing the table by a statement of their own).
   static constexpr const char* kQuery =
       "WITH m AS ("
       "  SELECT u.i, pg_catalog.to_regclass(u.t) AS rel, u.o, u.n "
       "  FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(t, o, n, i)), "
       "r AS ("
-      "  SELECT m.i, m.rel, "
+      "  SELECT m.i, m.rel, m.o, m.n, "
       "    (SELECT a.attnum FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.rel "
       "     AND a.attname = m.o AND NOT a.attisdropped) AS o_num, "
       "    (SELECT a.attnum FROM pg_catalog.pg_attribute a WHERE a.attrelid = m.rel "
@@ -261,11 +262,17 @@ std::variant<std::vector<ServerWriter>, std::string> CatalogClient::load_server_
       "WHERE (r.o_num = ANY(k.conkey) OR r.n_num = ANY(k.conkey)) "
       "  AND (k.confupdtype IN ('c', 'n', 'd') OR k.confdeltype IN ('n', 'd')) "
       "UNION ALL "
-      "SELECT r.i, 'trigger', '', g.tgname, "
+      "SELECT r.i, 'trigger', CASE WHEN g.tgtype & 2 = 2 THEN 'before' ELSE 'after' END, "
+      "       g.tgname, "
       "       CASE g.tgtype & 20 WHEN 4 THEN 'INSERT' WHEN 16 THEN 'UPDATE' "
       "       ELSE 'INSERT OR UPDATE' END, '' "
       "FROM r JOIN pg_catalog.pg_trigger g ON g.tgrelid = r.rel AND NOT g.tgisinternal "
-      "WHERE g.tgtype & 3 = 3 AND g.tgtype & 20 <> 0 AND g.tgenabled <> 'D' "
+      "WHERE g.tgtype & 1 = 1 AND g.tgtype & 20 <> 0 AND g.tgenabled <> 'D' "
+      // An AFTER trigger that never names the columns (an audit log) writes neither.
+      "  AND (g.tgtype & 2 = 2 OR EXISTS (SELECT FROM pg_catalog.pg_proc f "
+      "    WHERE f.oid = g.tgfoid AND (pg_catalog.strpos(pg_catalog.lower(f.prosrc), "
+      "      pg_catalog.lower(r.o)) > 0 OR pg_catalog.strpos(pg_catalog.lower(f.prosrc), "
+      "      pg_catalog.lower(r.n)) > 0))) "
       "UNION ALL "
       "SELECT r.i, 'generated', 'old', a.attname, '', '' "
       "FROM r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.rel AND a.attgenerated <> '' "

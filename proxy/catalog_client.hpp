@@ -48,7 +48,7 @@ struct Descendant {
 struct ServerWriter {
   std::size_t migration = 0;  ///< index into the migrations asked about
   std::string kind;    ///< "default", "foreign key", "trigger", "generated", "check", "dependent"
-  std::string column;  ///< "old" or "new": the one it concerns ("" for a trigger)
+  std::string column;  ///< "old" or "new": the one it concerns; a trigger: "before" or "after"
   std::string name;    ///< the constraint's, trigger's or generated column's
   /// default: its expression; foreign key: the referenced table; trigger: INSERT, UPDATE or
   /// INSERT OR UPDATE.

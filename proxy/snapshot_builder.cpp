@@ -675,6 +675,12 @@ std::vector<ConfigWarning> server_writer_warnings(const config::Migration& m,
                                    " the same foreign key (with the "
                                    "same action), or expect verify to find those rows"});
       }
+    } else if (w.kind == "trigger" && w.column == "after") {
+      out.push_back({m.name, "AFTER ROW trigger " + w.name + " (" + w.detail + ") on " + table +
+                                 ": a write of " + m.old_column + " or " + m.new_column +
+                                 " its function makes by a statement of its own runs in the "
+                                 "server, past the rewrite, and sets one column alone; make "
+                                 "it write both, or expect verify to find those rows"});
     } else if (w.kind == "trigger") {
       out.push_back({m.name, "BEFORE ROW trigger " + w.name + " (" + w.detail + ") on " + table +
                                  " runs after the rewrite: if it assigns NEW." + m.old_column +

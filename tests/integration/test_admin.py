@@ -648,10 +648,22 @@ class AdminTest(IntegrationCase):
                 slen int GENERATED ALWAYS AS (length(status)) STORED);
             CREATE TABLE sw_chk (id int PRIMARY KEY, status text CHECK (status <> ''),
                 state text);
-            CREATE TABLE sw_plain (id int PRIMARY KEY, status text, state text);""")
+            CREATE TABLE sw_plain (id int PRIMARY KEY, status text, state text);
+            CREATE TABLE sw_log (at timestamptz);
+            CREATE FUNCTION sw_audit() RETURNS trigger LANGUAGE plpgsql AS
+                $$ BEGIN INSERT INTO sw_log VALUES (now()); RETURN NULL; END $$;
+            CREATE TRIGGER sw_audit AFTER INSERT ON sw_plain FOR EACH ROW
+                EXECUTE FUNCTION sw_audit();
+            CREATE TABLE sw_after (id int PRIMARY KEY, status text, state text);
+            CREATE FUNCTION sw_touch() RETURNS trigger LANGUAGE plpgsql AS
+                $$ BEGIN UPDATE sw_after SET Status = 'seen' WHERE id = NEW.id - 1;
+                   RETURN NULL; END $$;
+            CREATE TRIGGER sw_touch AFTER INSERT ON sw_after FOR EACH ROW
+                EXECUTE FUNCTION sw_touch();""")
         self.addCleanup(self.pg.query, "DROP TABLE IF EXISTS sw_fk, sw_fk_both, sw_trg, sw_gen, "
-                        "sw_chk, sw_plain, sw_codes; DROP FUNCTION IF EXISTS sw_lower()")
-        tables = ["sw_fk", "sw_fk_both", "sw_trg", "sw_gen", "sw_chk", "sw_plain"]
+                        "sw_chk, sw_plain, sw_after, sw_log, sw_codes; "
+                        "DROP FUNCTION IF EXISTS sw_lower(), sw_audit(), sw_touch()")
+        tables = ["sw_fk", "sw_fk_both", "sw_trg", "sw_gen", "sw_chk", "sw_plain", "sw_after"]
         p = self.migration_proxy(
             migrations=[dict(MIGRATION, name=t, table=f"public.{t}") for t in tables],
             upstream_extra={"catalog_check_interval": "100ms"})
@@ -674,7 +686,10 @@ class AdminTest(IntegrationCase):
                       found["sw_gen"][0])
         self.assertEqual(len(found["sw_chk"]), 1, found)
         self.assertIn("CHECK constraint sw_chk_status_check", found["sw_chk"][0])
-        self.assertEqual(found["sw_plain"], [])
+        self.assertEqual(found["sw_plain"], [])  # its AFTER trigger names neither column
+        self.assertEqual(len(found["sw_after"]), 1, found)
+        self.assertIn("AFTER ROW trigger sw_touch (INSERT) on public.sw_after",
+                      found["sw_after"][0])
         self.assertEqual(p.metrics().get("switchyard_migration_warnings", migration="sw_trg"), 1)
 
         self.pg.query("ALTER TABLE sw_plain ALTER COLUMN status SET DEFAULT 'active'")

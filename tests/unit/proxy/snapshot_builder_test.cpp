@@ -100,7 +100,8 @@ TEST(ServerWriterWarningsTest, EachWriterPastTheRewriteIsNamedWithWhatToDo) {
   const ServerWriter cascade_old{0, "foreign key", "old", "users_status_fkey", "statuses", "ca"};
   const ServerWriter cascade_new{0, "foreign key", "new", "users_state_fkey", "statuses", "ca"};
   const ServerWriter set_null_new{0, "foreign key", "new", "users_state_fkey", "statuses", "an"};
-  const ServerWriter trigger{0, "trigger", "", "users_norm", "INSERT OR UPDATE", ""};
+  const ServerWriter trigger{0, "trigger", "before", "users_norm", "INSERT OR UPDATE", ""};
+  const ServerWriter after{0, "trigger", "after", "users_audit", "UPDATE", ""};
   const ServerWriter generated{0, "generated", "old", "status_length", "", ""};
   const ServerWriter check{0, "check", "old", "users_status_check", "", ""};
   const ServerWriter old_default{0, "default", "old", "", "'active'::text", ""};
@@ -134,6 +135,11 @@ TEST(ServerWriterWarningsTest, EachWriterPastTheRewriteIsNamedWithWhatToDo) {
        {trigger},
        {"BEFORE ROW trigger users_norm (INSERT OR UPDATE) on public.users runs after the "
         "rewrite: if it assigns NEW.status or NEW.state alone"}},
+      {"an AFTER ROW trigger",
+       W::both,
+       {after},
+       {"AFTER ROW trigger users_audit (UPDATE) on public.users: a write of status or state its "
+        "function makes by a statement of its own runs in the server, past the rewrite"}},
       {"a generated column from the old column, ahead of writes = new",
        W::both,
        {generated},
