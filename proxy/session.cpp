@@ -607,7 +607,7 @@ awaitable<void> Session::relay() {
   rewrite.set_standard_strings(text_settings_.standard_strings);
   rewrite.set_server_encoding(text_settings_.server_encoding);
   rewrite.set_client_encoding(text_settings_.client_encoding);
-  FrontendHandler frontend(relay_, metrics_, rewrite, id_, database_);
+  FrontendHandler frontend(relay_, metrics_, rewrite, id_);
   BackendHandler backend(relay_, metrics_, rewrite);
   backend.set_encodings(text_settings_);
   std::vector<std::byte> client_leftover(client_reader_.leftover().begin(),
