@@ -1,6 +1,8 @@
 #include "proxy/backend_handler.hpp"
 
 #include <charconv>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -86,11 +88,42 @@ void BackendHandler::explain_staging(protocol::Notice& notice, const std::string
   }
 }
 
-FrameAction BackendHandler::tell_error(const protocol::Frame& frame, protocol::MessageWriter& out) {
-  const std::uint32_t shift = std::exchange(error_shift_, 0);
-  const RewrittenText text = std::exchange(error_text_, {});
-  const bool rewritten = std::exchange(error_rewritten_, false);
-  const auto staged_because = std::exchange(staged_because_, nullptr);
+FrameAction BackendHandler::on_error_response(const protocol::Frame& frame,
+                                              protocol::MessageWriter& out) {
+  std::uint32_t shift = 0;
+  std::optional<RewrittenText> text;
+  std::shared_ptr<const std::string> staged_because;
+  if (state_.track_replies) {
+    shift = state_.replies.position_shift();
+    if (state_.replies.answers_rewrite()) [[unlikely]] {
+      text = state_.replies.text_answered();
+      staged_because = state_.replies.staging_error();
+    }
+    state_.replies.on_error();
+    finish_check_if_answered();
+  }
+  ended_in_rollback_ = true;
+  state_.error_before_ready = true;
+  const std::string_view code = sqlstate(frame.body);
+  if (!code.empty()) {
+    metrics_.count_error_sqlstate(code);
+  }
+  if (state_.readies_to_drop.on_error(code == "0A000" && state_.rejections_pending > 0))
+      [[unlikely]] {
+    rejection_skipped();
+  }
+  if (shift > 0 || text || staged_because) [[unlikely]] {
+    return tell_error(frame, out, shift, text ? &*text : nullptr, staged_because);
+  }
+  if (state_.rejections_pending > 0) {
+    return tidy_rejection(frame, out);
+  }
+  return FrameAction::forward;
+}
+
+FrameAction BackendHandler::tell_error(
+    const protocol::Frame& frame, protocol::MessageWriter& out, std::uint32_t shift,
+    const RewrittenText* text, const std::shared_ptr<const std::string>& staged_because) const {
   auto notice = protocol::decode_notice(frame.body);
   if (!notice) {
     return FrameAction::forward;
@@ -105,9 +138,8 @@ FrameAction BackendHandler::tell_error(const protocol::Frame& frame, protocol::M
     }
     // A position the client's text has no counterpart for is left out, as Postgres leaves it
     // out of errors that have none; so is one into a staging statement the client never sent.
-    const auto told = staged_because
-                          ? std::nullopt
-                          : told_position(position, shift, rewritten ? &text : nullptr, counting_);
+    const auto told =
+        staged_because ? std::nullopt : told_position(position, shift, text, counting_);
     if (told) {
       changed = *told != position;
       value = std::to_string(*told);

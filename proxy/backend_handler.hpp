@@ -119,22 +119,7 @@ class BackendHandler {
         stop_after_write_ = state_.close_at_boundary;
       }
     } else if (frame.type == be::kErrorResponse) {
-      ended_in_rollback_ = true;
-      state_.error_before_ready = true;
-      const std::string_view code = sqlstate(frame.body);
-      if (!code.empty()) {
-        metrics_.count_error_sqlstate(code);
-      }
-      if (state_.readies_to_drop.on_error(code == "0A000" && state_.rejections_pending > 0))
-          [[unlikely]] {
-        rejection_skipped();
-      }
-      if (error_shift_ > 0 || error_rewritten_ || staged_because_) [[unlikely]] {
-        return tell_error(frame, out);
-      }
-      if (state_.rejections_pending > 0) {
-        return tidy_rejection(frame, out);
-      }
+      return on_error_response(frame, out);
     }
     return FrameAction::forward;
   }
@@ -199,15 +184,6 @@ class BackendHandler {
       case be::kNoData:
         hide = track_description(frame);
         break;
-      case be::kErrorResponse:
-        error_shift_ = state_.replies.position_shift();
-        if (state_.replies.answers_rewrite()) [[unlikely]] {
-          error_text_ = state_.replies.text_answered();
-          error_rewritten_ = true;
-          staged_because_ = state_.replies.staging_error();
-        }
-        state_.replies.on_error();
-        break;
       case be::kReadyForQuery:
         state_.replies.on_ready();
         break;
@@ -218,14 +194,23 @@ class BackendHandler {
       default:
         break;
     }
-    // The comparison is over once no Describe of it waits for an answer: both answered, or
-    // skipped after an error.
+    finish_check_if_answered();
+    return hide;
+  }
+
+  // The comparison is over once no Describe of it waits for an answer: both answered, or
+  // skipped after an error.
+  void finish_check_if_answered() {
     if (ResultTypeCheck* check = state_.check.get();
         check && check->waiting && state_.replies.hidden_describes() == 0) {
       check->finish();
     }
-    return hide;
   }
+
+  // An ErrorResponse: what it answers is taken from the reply tracker before the tracker skips
+  // past it, for tell_error. Kept in this call's locals rather than in members, which every
+  // idle session would hold. Out of line: errors are not the common answer.
+  FrameAction on_error_response(const protocol::Frame& frame, protocol::MessageWriter& out);
 
   // A CommandComplete that answers a statement Switchyard put in front of a client's text (an
   // SQL re-prepare) or around a staged COPY is hidden; the staged COPY's INSERT is told as the
@@ -240,7 +225,11 @@ class BackendHandler {
   // rewrote: its position (field 'P', in characters) is told in the client's text, and dropped
   // where that cannot be told; an error of the statement that creates a staged COPY's table
   // says that the COPY is staged, and why. Out of line: rare.
-  FrameAction tell_error(const protocol::Frame& frame, protocol::MessageWriter& out);
+  // `shift`, `text` (null unless the error answers a rewrite) and `staged_because`: what the
+  // reply tracker said the error answers.
+  FrameAction tell_error(const protocol::Frame& frame, protocol::MessageWriter& out,
+                         std::uint32_t shift, const RewrittenText* text,
+                         const std::shared_ptr<const std::string>& staged_because) const;
   // For tell_error: `position` in the client's text, nullopt where it has none.
   static std::optional<std::uint32_t> told_position(std::uint32_t position, std::uint32_t shift,
                                                     const RewrittenText* text,
@@ -313,12 +302,6 @@ class BackendHandler {
   bool stop_after_write_ = false;
   bool ended_in_rollback_ = false;  // the last answer was an error or ROLLBACK
   bool tell_as_copy_ = false;       // the CommandComplete at hand, see track_command_complete
-  std::uint32_t error_shift_ = 0;   // see tell_error
-  // The rewritten text the error at hand answers, when error_rewritten_; see tell_error.
-  RewrittenText error_text_;
-  bool error_rewritten_ = false;
-  // Why the COPY whose staging table the error at hand failed to create is staged.
-  std::shared_ptr<const std::string> staged_because_;
   // How the server counts an error's position in this session's text (set_encodings).
   rewrite::CharacterCount counting_ = rewrite::CharacterCount::utf8;
 };

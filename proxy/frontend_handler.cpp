@@ -560,7 +560,7 @@ bool resolves_no_columns(std::string_view sql, rewrite::detail::SoleVerb verb) {
 TextRewrite FrontendHandler::refuse_after_table_ddl(std::string_view sql,
                                                     rewrite::detail::SoleVerb verb,
                                                     const rewrite::RewriteResult& result) const {
-  const DatabaseRewrite* rules = rewrite_.snapshot().for_database(database_);
+  const DatabaseRewrite* rules = rewrite_.snapshot().for_database(rewrite_.database());
   if (rules == nullptr ||
       (result.outcome != rewrite::Outcome::rewritten &&
        result.outcome != rewrite::Outcome::unchanged) ||
@@ -604,7 +604,7 @@ TextRewrite FrontendHandler::refuse_after_table_ddl(std::string_view sql,
 }
 
 void FrontendHandler::forget_ddl_tables() {
-  if (const DatabaseRewrite* rules = rewrite_.snapshot().for_database(database_)) {
+  if (const DatabaseRewrite* rules = rewrite_.snapshot().for_database(rewrite_.database())) {
     std::vector<std::string> tables = std::move(ddl_tables_->tables);
     tables.insert(tables.end(), ddl_tables_->created.begin(), ddl_tables_->created.end());
     std::string names = ddl_tables_->any ? "*" : "";
@@ -613,7 +613,7 @@ void FrontendHandler::forget_ddl_tables() {
     }
     rules->catalog->invalidate(ddl_tables_->any ? rules->catalog->known_tables() : tables);
     spdlog::info("event=catalog_invalidated session={} database={} reason=ddl tables={}",
-                 session_id_, log_value(database_), log_value(names));
+                 session_id_, log_value(rewrite_.database()), log_value(names));
   }
   ddl_tables_.reset();
 }
@@ -641,7 +641,6 @@ FrontendHandler::Decision FrontendHandler::decide_rewrite(std::string_view sql,
   armed_uses_.reset();
   armed_text_.rewrite.reset();
   armed_text_.shaped_original.clear();  // its buffer is reused
-  armed_rewrite_ = false;
   const bool ddl_before = ddl_tables_ != nullptr;
   TextRewrite result = rewrite_.rewrite(sql, from_query, replacement_);
   if (!result) {
@@ -723,7 +722,6 @@ FrontendHandler::Decision FrontendHandler::decide_rewrite(std::string_view sql,
         armed_text_.shaped_original.assign(sql);  // the key's map: the text is needed too
       }
       armed_text_.rewrite = result.result;
-      armed_rewrite_ = true;
       armed_copy_ = result->copy ? result.result : nullptr;
       return Decision::rewritten;
     case Outcome::needs_catalog:
@@ -891,7 +889,7 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
 }
 
 void FrontendHandler::arm_positions() {
-  if (std::exchange(armed_rewrite_, false) && state_.track_replies) {
+  if (armed_text_.rewrite && state_.track_replies) {
     state_.replies.rewritten(armed_text_);
   }
   armed_text_.rewrite.reset();

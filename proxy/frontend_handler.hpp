@@ -27,12 +27,8 @@ namespace switchyard::proxy {
 class FrontendHandler {
  public:
   FrontendHandler(RelayState& state, Metrics& metrics, SessionRewrite& rewrite,
-                  std::uint64_t session_id, std::string database)
-      : state_(state),
-        metrics_(metrics),
-        rewrite_(rewrite),
-        session_id_(session_id),
-        database_(std::move(database)) {}
+                  std::uint64_t session_id)
+      : state_(state), metrics_(metrics), rewrite_(rewrite), session_id_(session_id) {}
 
   /// After a Query or a Sync the client waits for the server's answer before it sends again
   /// (unless it pipelines, and then its next bytes raise an edge of their own).
@@ -212,7 +208,6 @@ class FrontendHandler {
   Metrics& metrics_;
   SessionRewrite& rewrite_;
   std::uint64_t session_id_;
-  std::string database_;
   // Relations whose columns DDL sent in the open transaction may change: the catalog keeps an
   // unmapped table's columns otherwise until its check, and a bare name in a sub-select over it
   // would resolve to the outer mapped table meanwhile. Forgotten at the next boundary, when the
@@ -221,8 +216,6 @@ class FrontendHandler {
   // The text decide() chose; its buffer is reused from statement to statement.
   std::string replacement_;
   std::shared_ptr<const rewrite::RewriteResult> awaiting_catalog_;
-  // The statement waits for the rules a partition change of this session asked for.
-  bool awaiting_rebuild_ = false;
   int catalog_attempts_ = 0;
   // The same for the look at a prepared statement's text after a flip (rewritten_now).
   int stale_catalog_attempts_ = 0;
@@ -235,29 +228,31 @@ class FrontendHandler {
   std::shared_ptr<const rewrite::RewriteResult> armed_staging_;
   // Set by a rewritten text, for the position of an error answering it (ReplyTracker::rewritten).
   RewrittenText armed_text_;
-  bool armed_rewrite_ = false;
   // Portals bound to a rewritten COPY FROM STDIN and not yet executed, by name (few: one
   // each until its Execute).
   using CopyPortal = std::pair<std::string, std::shared_ptr<const rewrite::RewriteResult>>;
   std::vector<CopyPortal> copy_portals_;
   // Active while copy data flows; on the heap, as every idle session holds this object.
   std::unique_ptr<rewrite::CopyRowTransformer> copy_;
+  PreparedStatements prepared_;
+  SqlPreparedStatements sql_prepared_;
+  /// Names one text may have prepared again (two hidden CommandCompletes each).
+  static constexpr std::size_t kMaxNamesAgain = 64;
+  // Set for the Query about to be sent when statements were put in front of its text.
+  std::uint8_t leading_completes_ = 0;
+  std::uint32_t leading_confirms_ = 0;
+  std::uint32_t leading_shift_ = 0;
+  // The flags last, side by side: each between wider members took eight bytes of every session.
+  // Extended-protocol messages were sent since the last Sync or Query: an error in one of them
+  // makes the server skip a rejection raised now (DroppedReadies).
+  bool batch_begun_ = false;
+  // The statement waits for the rules a partition change of this session asked for.
+  bool awaiting_rebuild_ = false;
   bool copy_failed_ = false;
   // A Bind or Describe waits while its statement is prepared again: until the server has
   // described it as it was (describing), then as prepared again (comparing).
   enum class Reprepare : std::uint8_t { none, describing, comparing };
   Reprepare reprepare_ = Reprepare::none;
-  PreparedStatements prepared_;
-  SqlPreparedStatements sql_prepared_;
-  /// Names one text may have prepared again (two hidden CommandCompletes each).
-  static constexpr std::size_t kMaxNamesAgain = 64;
-  // Extended-protocol messages were sent since the last Sync or Query: an error in one of them
-  // makes the server skip a rejection raised now (DroppedReadies).
-  bool batch_begun_ = false;
-  // Set for the Query about to be sent when statements were put in front of its text.
-  std::uint8_t leading_completes_ = 0;
-  std::uint32_t leading_confirms_ = 0;
-  std::uint32_t leading_shift_ = 0;
 };
 
 }  // namespace switchyard::proxy

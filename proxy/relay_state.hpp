@@ -52,10 +52,10 @@ struct ResultTypeCheck {
 struct RelayState {
   /// Fed every message actually sent upstream and every message received from it.
   protocol::ExtendedState tracker;
-  bool terminate_sent = false;
   /// The config generation of the transaction block open now (counted in the metrics'
   /// open_transactions); 0 outside one.
   std::uint64_t block_generation = 0;
+  bool terminate_sent = false;
   bool close_at_boundary = false;  // draining: close once the transaction is over
   /// One direction has ended: the other stops after what it is doing (its pending read or
   /// write is cancelled as well).

@@ -108,9 +108,11 @@ class Session : public std::enable_shared_from_this<Session> {
   awaitable<Step> authenticate(bool last_attempt);
   awaitable<bool> learn_search_path();
   bool idle_parameter_refused(const protocol::Frame& frame);
-  using RelayEnd = std::variant<PumpEnd, PumpEnd>;  // which direction decides the end, and how
   awaitable<void> relay();
-  awaitable<void> finish_relay(RelayEnd ended);
+  // `end`: how the direction that decides the end ended (the server's when `upstream`). A
+  // reference: a temporary argument would take room in relay()'s frame, which idle sessions
+  // hold.
+  awaitable<void> finish_relay(const PumpEnd& end, bool upstream);
   // Ends the relay: both directions stop after what they are doing, and their pending reads and
   // writes are cancelled.
   void stop_relay() {
@@ -123,7 +125,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
   awaitable<void> send_error(Stream& stream, std::string_view severity, std::string_view code,
-                             std::string message);
+                             std::string_view message);
   // Draining: the session ends at the boundary it is at, or else at the next one (the backend
   // handler stops after relaying that ReadyForQuery). Runs on the session's executor.
   void request_drain() {
@@ -159,31 +161,36 @@ class Session : public std::enable_shared_from_this<Session> {
   Metrics& metrics_;  // the worker's own block
   const OffThread off_thread_;
   const std::uint64_t id_;
-  const bool local_;            // on the unix socket: no TLS there, as with Postgres
-  TextSettings text_settings_;  // the server's, at startup
-  bool closing_now_ = false;    // close_now(): the drain timeout ended the session
+  const bool local_;          // on the unix socket: no TLS there, as with Postgres
+  bool closing_now_ = false;  // close_now(): the drain timeout ended the session
   const std::string peer_;
   Stream client_;
   std::unique_ptr<Stream> upstream_;
   std::shared_ptr<const Snapshot> snapshot_;
-  FrameReader client_reader_;
-  FrameReader upstream_reader_;
-  std::vector<std::byte> startup_packet_;
-  std::vector<std::byte> startup_without_idle_;  // the client's own, when idle_client added one
-  bool awaiting_upstream_ = false;               // what the startup timeout interrupted
-  std::string user_;
-  std::string database_;
-  std::vector<std::string> search_path_;
+  // What the session needs until its relay begins, which frees it: on the heap, so that an idle
+  // session does not keep it.
+  struct Startup {
+    TextSettings text_settings;  // the server's, at startup
+    FrameReader client_reader;
+    FrameReader upstream_reader;
+    std::vector<std::byte> packet;
+    std::vector<std::byte> packet_without_idle;  // the client's own, when idle_client added one
+    bool awaiting_upstream = false;              // what the startup timeout interrupted
+    std::string user;
+    std::string database;
+    std::vector<std::string> search_path;
+  };
+  std::unique_ptr<Startup> startup_ = std::make_unique<Startup>();
   std::optional<protocol::BackendKeyData> key_;
   RelayState relay_;
 };
 
 awaitable<void> Session::send_error(Stream& stream, std::string_view severity,
-                                    std::string_view code, std::string message) {
+                                    std::string_view code, std::string_view message) {
   protocol::Notice notice;
   notice.severity = std::string(severity);
   notice.code = std::string(code);
-  notice.message = std::move(message);
+  notice.message = std::string(message);
   protocol::MessageWriter writer;
   protocol::encode_error_response(writer, notice);
   co_await stream.write(net::buffer(writer.data().data(), writer.size()));
@@ -194,7 +201,7 @@ awaitable<Session::Step> Session::negotiate_startup() {
   bool gss_negotiated = false;
   // SSLRequest, then GSSENCRequest, then the StartupMessage: at most three packets.
   for (int round = 0; round < 3; ++round) {
-    auto result = co_await client_reader_.next(client_, FrameReader::Phase::startup);
+    auto result = co_await startup_->client_reader.next(client_, FrameReader::Phase::startup);
     if (auto* failure = std::get_if<FrameReader::Failure>(&result)) {
       if (failure->frame) {
         spdlog::warn("event=protocol_violation session={} client={} reason={}", id_, peer_,
@@ -219,7 +226,7 @@ awaitable<Session::Step> Session::negotiate_startup() {
       }
       // Bytes sent after SSLRequest but before the handshake were not protected by TLS;
       // treating them as part of the encrypted session is the CVE-2021-23214 bug class.
-      if (client_reader_.has_leftover()) {
+      if (startup_->client_reader.has_leftover()) {
         spdlog::warn("event=protocol_violation session={} client={} reason={}", id_, peer_,
                      log_value("data pipelined after SSLRequest"));
         co_await send_error(client_, "FATAL", "08P01",
@@ -259,15 +266,16 @@ awaitable<Session::Step> Session::negotiate_startup() {
       co_return Step::done;
     }
     const auto& startup = std::get<protocol::StartupMessage>(packet);
-    user_ = std::string(startup.get("user"));
-    database_ = std::string(startup.get("database"));
-    if (database_.empty()) {
-      database_ = user_;
+    startup_->user = std::string(startup.get("user"));
+    startup_->database = std::string(startup.get("database"));
+    if (startup_->database.empty()) {
+      startup_->database = startup_->user;
     }
-    search_path_ = search_path_from_startup(startup.get("search_path"), startup.get("options"));
+    startup_->search_path =
+        search_path_from_startup(startup.get("search_path"), startup.get("options"));
     const auto idle = snapshot_->config->timeouts.idle_client;
     const auto* raw = frame.body.data() - 4;
-    startup_packet_.assign(raw, raw + frame.size);
+    startup_->packet.assign(raw, raw + frame.size);
     if (idle.count() > 0 && startup.get("idle_session_timeout").empty() &&
         startup.get("options").find("idle_session_timeout") == std::string_view::npos &&
         !state_->upstream_notes.has(std::string(kIdleRefused),
@@ -279,8 +287,8 @@ awaitable<Session::Step> Session::negotiate_startup() {
       with.parameters.emplace_back("idle_session_timeout", std::to_string(idle.count()));
       protocol::MessageWriter w;
       protocol::encode_startup(w, with);
-      startup_without_idle_ = std::move(startup_packet_);
-      startup_packet_.assign(w.data().begin(), w.data().end());
+      startup_->packet_without_idle = std::move(startup_->packet);
+      startup_->packet.assign(w.data().begin(), w.data().end());
     }
     co_return Step::next;
   }
@@ -322,7 +330,7 @@ awaitable<void> Session::forward_cancel(const protocol::CancelRequest& request) 
 // clients reconnecting at once after a deploy) overflows the server's listen queue, the kernel
 // resets some of them that way.
 awaitable<Session::Step> Session::connect_and_authenticate() {
-  awaiting_upstream_ = true;
+  startup_->awaiting_upstream = true;
   constexpr int kAttempts = 3;
   for (int attempt = 1;; ++attempt) {
     const bool last_attempt = attempt >= kAttempts;
@@ -341,7 +349,7 @@ awaitable<Session::Step> Session::connect_and_authenticate() {
       upstream_ = std::move(std::get<std::unique_ptr<Stream>>(connected));
       const Step step = co_await authenticate(last_attempt);
       if (step == Step::idle_parameter_refused) {
-        startup_packet_ = std::exchange(startup_without_idle_, {});
+        startup_->packet = std::exchange(startup_->packet_without_idle, {});
         reason = "upstream refused the startup parameter idle_session_timeout";
       } else if (step != Step::upstream_lost) {
         co_return step;
@@ -357,7 +365,7 @@ awaitable<Session::Step> Session::connect_and_authenticate() {
     spdlog::info("event=upstream_reconnect session={} client={} attempt={} reason={}", id_, peer_,
                  attempt + 1, log_value(reason));
     upstream_.reset();
-    upstream_reader_.release();
+    startup_->upstream_reader.release();
     // A short pause, longer each time and different per session, so that connections refused
     // together are not all made again at the same moment.
     steady_timer pause(client_.socket().get_executor());
@@ -367,7 +375,7 @@ awaitable<Session::Step> Session::connect_and_authenticate() {
 }
 
 awaitable<Session::Step> Session::authenticate(bool last_attempt) {
-  if (co_await upstream_->write(net::buffer(startup_packet_))) {
+  if (co_await upstream_->write(net::buffer(startup_->packet))) {
     if (!last_attempt) {
       co_return Step::upstream_lost;
     }
@@ -390,12 +398,12 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
 
   bool server_asked_for_credentials = false;
   for (;;) {
-    if (!upstream_reader_.has_leftover() && !co_await flush()) {
+    if (!startup_->upstream_reader.has_leftover() && !co_await flush()) {
       co_return Step::done;
     }
-    auto result = co_await upstream_reader_.next(*upstream_, FrameReader::Phase::normal);
+    auto result = co_await startup_->upstream_reader.next(*upstream_, FrameReader::Phase::normal);
     if (std::holds_alternative<FrameReader::Failure>(result)) {
-      if (!heard && !last_attempt && !upstream_reader_.has_leftover()) {
+      if (!heard && !last_attempt && !startup_->upstream_reader.has_leftover()) {
         co_return Step::upstream_lost;
       }
       co_await flush();
@@ -410,8 +418,8 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
     }
     if (!heard) {
       heard = true;
-      std::vector<std::byte>().swap(startup_packet_);  // `= {}` would keep the capacity
-      std::vector<std::byte>().swap(startup_without_idle_);
+      std::vector<std::byte>().swap(startup_->packet);  // `= {}` would keep the capacity
+      std::vector<std::byte>().swap(startup_->packet_without_idle);
     }
     switch (frame.type) {
       case be::kAuthentication: {
@@ -424,11 +432,12 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
           spdlog::warn(
               "event=auth_refused session={} client={} user={} "
               "reason=no_credentials_on_unix_socket",
-              id_, peer_, log_value(user_));
+              id_, peer_, log_value(startup_->user));
           co_await send_error(
               client_, "FATAL", "28000",
               "Switchyard refused the connection: upstream " +
-                  snapshot_->config->upstream.address.to_string() + " admitted user \"" + user_ +
+                  snapshot_->config->upstream.address.to_string() + " admitted user \"" +
+                  startup_->user +
                   "\" without a password (pg_hba.conf peer or trust on its unix socket), which "
                   "would admit every client of the proxy; give the proxy's local connections a "
                   "password method (scram-sha-256) or use a TCP upstream address");
@@ -451,10 +460,10 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
         if (!co_await flush()) {
           co_return Step::done;
         }
-        awaiting_upstream_ = false;
+        startup_->awaiting_upstream = false;
         // Bounded as Postgres bounds it (64 KiB): the client has not authenticated yet.
-        auto answer = co_await client_reader_.next(client_, FrameReader::Phase::normal,
-                                                   kMaxAuthenticationMessage);
+        auto answer = co_await startup_->client_reader.next(client_, FrameReader::Phase::normal,
+                                                            kMaxAuthenticationMessage);
         // Not before the check: the startup timeout ends this read, and must blame the client.
         if (auto* failure = std::get_if<FrameReader::Failure>(&answer)) {
           if (failure->frame) {
@@ -465,7 +474,7 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
           }
           co_return Step::done;
         }
-        awaiting_upstream_ = true;
+        startup_->awaiting_upstream = true;
         const auto& response = std::get<protocol::Frame>(answer);
         if (response.type != protocol::frontend::kPassword) {
           co_await send_error(client_, "FATAL", "08P01",
@@ -505,7 +514,7 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
         co_return Step::next;
       default:  // ParameterStatus, NoticeResponse, NegotiateProtocolVersion
         if (frame.type == be::kParameterStatus) {
-          text_settings_.follow(frame.body);
+          startup_->text_settings.follow(frame.body);
         }
         append(frame);
         break;
@@ -516,7 +525,7 @@ awaitable<Session::Step> Session::authenticate(bool last_attempt) {
 // PgBouncer (and other poolers by default) refuse a startup parameter they do not know with a
 // FATAL naming it; only its first message can be that refusal, so nothing reached the client.
 bool Session::idle_parameter_refused(const protocol::Frame& frame) {
-  if (startup_without_idle_.empty()) {
+  if (startup_->packet_without_idle.empty()) {
     return false;
   }
   auto notice = protocol::decode_notice(frame.body);
@@ -554,7 +563,7 @@ awaitable<bool> Session::learn_search_path() {
   std::optional<std::string> value;
   std::optional<std::string> backend_pid;
   for (;;) {
-    auto result = co_await upstream_reader_.next(*upstream_, FrameReader::Phase::normal);
+    auto result = co_await startup_->upstream_reader.next(*upstream_, FrameReader::Phase::normal);
     if (std::holds_alternative<FrameReader::Failure>(result)) {
       co_return false;
     }
@@ -591,34 +600,33 @@ awaitable<bool> Session::learn_search_path() {
     }
   }
   if (value) {
-    search_path_ = split_search_path(*value);
+    startup_->search_path = split_search_path(*value);
   } else {
     spdlog::warn(
         "event=search_path_unknown session={} user={} reason=\"SHOW search_path gave no "
         "value\": unqualified names resolve with the startup packet's search_path",
-        id_, log_value(user_));
+        id_, log_value(startup_->user));
   }
   co_return true;
 }
 
 awaitable<void> Session::relay() {
-  SessionRewrite rewrite(*state_, metrics_, off_thread_, user_, database_, std::move(search_path_));
+  SessionRewrite rewrite(*state_, metrics_, off_thread_, std::move(startup_->user),
+                         std::move(startup_->database), std::move(startup_->search_path));
   rewrite.set_snapshot(snapshot_);
-  rewrite.set_standard_strings(text_settings_.standard_strings);
-  rewrite.set_server_encoding(text_settings_.server_encoding);
-  rewrite.set_client_encoding(text_settings_.client_encoding);
-  FrontendHandler frontend(relay_, metrics_, rewrite, id_, database_);
+  rewrite.set_standard_strings(startup_->text_settings.standard_strings);
+  rewrite.set_server_encoding(startup_->text_settings.server_encoding);
+  rewrite.set_client_encoding(startup_->text_settings.client_encoding);
+  FrontendHandler frontend(relay_, metrics_, rewrite, id_);
   BackendHandler backend(relay_, metrics_, rewrite);
-  backend.set_encodings(text_settings_);
-  std::vector<std::byte> client_leftover(client_reader_.leftover().begin(),
-                                         client_reader_.leftover().end());
-  std::vector<std::byte> upstream_leftover(upstream_reader_.leftover().begin(),
-                                           upstream_reader_.leftover().end());
-  client_reader_.release();
-  upstream_reader_.release();
+  backend.set_encodings(startup_->text_settings);
+  std::vector<std::byte> client_leftover(startup_->client_reader.leftover().begin(),
+                                         startup_->client_reader.leftover().end());
+  std::vector<std::byte> upstream_leftover(startup_->upstream_reader.leftover().begin(),
+                                           startup_->upstream_reader.leftover().end());
+  startup_.reset();
 
-  std::weak_ptr<Session> weak = weak_from_this();
-  state_->sessions.add(id_, inbox_, [weak](bool now) {
+  state_->sessions.add(id_, inbox_, [weak = weak_from_this()](bool now) {
     if (auto self = weak.lock()) {
       if (now) {
         self->close_now();
@@ -698,13 +706,13 @@ awaitable<void> Session::relay() {
     std::rethrow_exception(upstream_failure);
   }
   if (upstream_decides) {
-    co_await finish_relay(RelayEnd(std::in_place_index<1>, *upstream_end));
+    co_await finish_relay(*upstream_end, true);
   } else {
-    co_await finish_relay(RelayEnd(std::in_place_index<0>, client_end));
+    co_await finish_relay(client_end, false);
   }
 }
 
-awaitable<void> Session::finish_relay(RelayEnd ended) {
+awaitable<void> Session::finish_relay(const PumpEnd& end, bool upstream) {
   if (closing_now_) {
     co_await send_error(client_, "FATAL", "57P01",
                         "terminating connection because Switchyard is shutting down (drain "
@@ -716,8 +724,7 @@ awaitable<void> Session::finish_relay(RelayEnd ended) {
     }
     co_return;
   }
-  if (ended.index() == 0) {
-    const auto& end = std::get<0>(ended);
+  if (!upstream) {
     if (end.malformed) {
       spdlog::warn("event=protocol_violation session={} client={} reason={}", id_, peer_,
                    log_value(std::string("client sent a message with an ") +
@@ -739,7 +746,6 @@ awaitable<void> Session::finish_relay(RelayEnd ended) {
     }
     co_return;
   }
-  const auto& end = std::get<1>(ended);
   if (end.malformed) {
     spdlog::error("event=upstream_protocol_violation session={} reason={}", id_,
                   log_value(std::string(protocol::to_string(*end.malformed))));
@@ -768,14 +774,15 @@ awaitable<Session::Step> Session::start() {
   }
   metrics_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
   const std::string upstream = config.upstream.address.to_string();
-  spdlog::info("event=startup_timeout session={} client={} timeout_ms={} waiting_for={}", id_,
-               peer_, config.timeouts.startup.count(),
-               awaiting_upstream_ ? log_value("upstream " + upstream) : log_value("client"));
+  spdlog::info(
+      "event=startup_timeout session={} client={} timeout_ms={} waiting_for={}", id_, peer_,
+      config.timeouts.startup.count(),
+      startup_->awaiting_upstream ? log_value("upstream " + upstream) : log_value("client"));
   // A pooler upstream that queues the connection (all its server connections busy) makes the
   // client wait here: say so, since the client cannot tell it from a slow proxy. A named
   // string: GCC 12 destroys a conditional's temporary in a co_await expression twice.
   std::string message = "timed out during connection startup";
-  if (awaiting_upstream_) {
+  if (startup_->awaiting_upstream) {
     message += " waiting for upstream " + upstream +
                " to answer (a pooler queueing the connection, or a busy server; [timeouts] "
                "startup = " +
@@ -786,7 +793,7 @@ awaitable<Session::Step> Session::start() {
         "server's authentication request ([timeouts] startup = " +
         std::to_string(config.timeouts.startup.count()) + " ms)";
   }
-  co_await send_error(client_, "FATAL", "08006", std::move(message));
+  co_await send_error(client_, "FATAL", "08006", message);
   co_return Step::done;
 }
 
@@ -796,7 +803,7 @@ awaitable<void> Session::run() {
   // freed before the relay: run()'s frame lives as long as the session, idle or not.
   if (co_await start() == Step::next) {
     spdlog::info("event=session_start session={} client={} user={} database={} tls={}", id_, peer_,
-                 log_value(user_), log_value(database_),
+                 log_value(startup_->user), log_value(startup_->database),
                  client_.is_tls() ? client_.tls_version() : "off");
     const auto started = std::chrono::steady_clock::now();
     co_await relay();

@@ -69,6 +69,8 @@ class SessionRewrite {
   }
   /// True when migrations apply to this session's database.
   bool active() const { return rules_ != nullptr; }
+  /// The database the session connected to.
+  const std::string& database() const { return database_; }
   void set_snapshot(std::shared_ptr<const Snapshot> snapshot);
 
   /// The rewrite of one Query/Parse text, or null when it is forwarded as is (no migration
@@ -233,11 +235,9 @@ class SessionRewrite {
   // per idle session.
   using SearchPath = std::shared_ptr<const std::vector<std::string>>;
   SearchPath startup_search_path_;
-  SearchPath session_search_path_;  // without SET LOCAL
-  bool local_search_path_ = false;
+  SearchPath session_search_path_;    // without SET LOCAL
   SearchPath committed_search_path_;  // what a rollback returns to
-  bool uncommitted_ = false;
-  std::size_t readies_to_skip_ = 0;  // answers to requests sent before the change
+  std::size_t readies_to_skip_ = 0;   // answers to requests sent before the change
   /// current_user: `role`, or `session_user` while no SET ROLE holds.
   struct Roles {
     std::string session_user;
@@ -260,25 +260,28 @@ class SessionRewrite {
   std::uint64_t epoch_ = 0;
   std::uint64_t catalog_version_ = 0;  // the catalog's version the epoch last moved for
   const DatabaseRewrite* rules_ = nullptr;
-  bool ddl_pending_ = false;
   // The migrations whose table DDL that may change its columns named in the open transaction: a
   // text whose rewrite takes one of those tables' column list from the catalog is refused until
   // it ends.
   std::vector<std::string> columns_changed_;
-  bool descendants_pending_ = false;
   // The rewrite reads texts as Postgres does in UTF-8 with standard_conforming_strings on (as
   // the parser it uses does): otherwise a backslash, or a character's byte, can end a string
   // elsewhere. reading_usual_ is reading_.usual(), the one check the common case pays.
   rewrite::TextReading reading_;
-  bool reading_usual_ = true;
   std::size_t reading_readies_ = 0;  // ReadyForQuery until settings_in_flight ends
-  bool reading_changed_in_transaction_ = false;
   std::string server_encoding_ = "UTF8";
-  bool non_ascii_names_ = false;  // a migration of the database has a non-ASCII name
   // Tables made partitions or children of a mapped table in the open transaction: the rules
   // cover them once it ends, and a text naming one before is refused (refuse_new_descendant).
   std::vector<rewrite::NewDescendant> new_descendants_;
   std::uint64_t rebuild_ticket_ = 0;  // a rebuild this session asked for and waits on
+  // The flags last, side by side: each between wider members took eight bytes of every session.
+  bool local_search_path_ = false;  // a SET LOCAL search_path is in force
+  bool uncommitted_ = false;        // search_path_uncommitted()
+  bool ddl_pending_ = false;
+  bool descendants_pending_ = false;
+  bool reading_usual_ = true;
+  bool reading_changed_in_transaction_ = false;
+  bool non_ascii_names_ = false;  // a migration of the database has a non-ASCII name
 };
 
 }  // namespace switchyard::proxy

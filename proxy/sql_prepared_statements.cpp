@@ -5,16 +5,26 @@
 
 namespace switchyard::proxy {
 
+SqlPreparedStatements::ByName& SqlPreparedStatements::by_name() {
+  if (!by_name_) {
+    by_name_ = std::make_unique<ByName>();
+  }
+  return *by_name_;
+}
+
 std::vector<SqlPreparedStatements::Text>* SqlPreparedStatements::find(const std::string& name) {
-  auto it = by_name_.find(name);
-  return it == by_name_.end() ? nullptr : &it->second;
+  if (!by_name_) {
+    return nullptr;
+  }
+  auto it = by_name_->find(name);
+  return it == by_name_->end() ? nullptr : &it->second;
 }
 
 void SqlPreparedStatements::prepared(const std::string& name, std::string_view text,
                                      std::string_view sent, std::string_view prepare,
                                      std::uint64_t epoch,
                                      std::shared_ptr<const rewrite::RewriteResult> uses) {
-  auto [entry, fresh] = by_name_.try_emplace(name);
+  auto [entry, fresh] = by_name().try_emplace(name);
   std::vector<Text>& texts = entry->second;
   if (!fresh && texts.size() == 1 && texts.front().text.empty()) {
     return;  // none known
@@ -52,7 +62,7 @@ const std::string* SqlPreparedStatements::sole_prepare(const std::string& name) 
 void SqlPreparedStatements::reprepare_sent(const std::string& name, std::string_view prepare,
                                            std::string sent, std::uint64_t epoch, std::uint32_t id,
                                            std::shared_ptr<const rewrite::RewriteResult> uses) {
-  std::vector<Text>& texts = by_name_[name];
+  std::vector<Text>& texts = by_name()[name];
   auto same = std::find_if(texts.begin(), texts.end(),
                            [&](const Text& t) { return t.text == prepare && t.sent == sent; });
   if (same != texts.end()) {
@@ -67,8 +77,11 @@ void SqlPreparedStatements::reprepare_sent(const std::string& name, std::string_
 }
 
 void SqlPreparedStatements::reprepare_answered(std::uint32_t id) {
+  if (!by_name_) {
+    return;
+  }
   // One re-prepare may cover several names: those one text EXECUTEs.
-  for (auto& [name, texts] : by_name_) {
+  for (auto& [name, texts] : *by_name_) {
     auto it =
         std::find_if(texts.begin(), texts.end(), [id](const Text& t) { return t.pending == id; });
     if (it != texts.end()) {
@@ -88,9 +101,12 @@ std::uint32_t SqlPreparedStatements::next_reprepare() {
 }
 
 bool SqlPreparedStatements::older_than(const std::string& name, std::uint64_t now) const {
-  auto it = by_name_.find(name);
-  return it != by_name_.end() && std::any_of(it->second.begin(), it->second.end(),
-                                             [now](const Text& t) { return t.epoch != now; });
+  if (!by_name_) {
+    return false;
+  }
+  auto it = by_name_->find(name);
+  return it != by_name_->end() && std::any_of(it->second.begin(), it->second.end(),
+                                              [now](const Text& t) { return t.epoch != now; });
 }
 
 }  // namespace switchyard::proxy
