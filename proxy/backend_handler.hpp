@@ -1,5 +1,7 @@
 #pragma once
 
+#include <algorithm>
+
 #include "protocol/byte_reader.hpp"
 #include "protocol/error_response.hpp"
 #include "protocol/message_types.hpp"
@@ -76,7 +78,7 @@ class BackendHandler {
   }
   FrameAction on_frame(const protocol::Frame& frame, protocol::MessageWriter& out) {
     namespace be = protocol::backend;
-    state_.tracker.on_backend(frame.type, frame.body);
+    const std::size_t skipped = state_.tracker.on_backend(frame.type, frame.body);
     if (state_.track_replies && track_reply(frame)) {
       return FrameAction::drop;
     }
@@ -125,9 +127,8 @@ class BackendHandler {
       if (!code.empty()) {
         metrics_.count_error_sqlstate(code);
       }
-      if (state_.readies_to_drop.on_error(code == "0A000" && state_.rejections_pending > 0))
-          [[unlikely]] {
-        rejection_skipped();
+      if (skipped > 0) [[unlikely]] {
+        queries_skipped(skipped);
       }
       if (error_shift_ > 0 || error_rewritten_ || staged_because_) [[unlikely]] {
         return tell_error(frame, out);
@@ -273,15 +274,18 @@ class BackendHandler {
     return FrameAction::replace;
   }
 
-  // An error in the extended-protocol messages before a rejection's Query in its batch: the
-  // server skips the Query up to the Sync, as it would skip the refused message, and answers it
-  // with no ReadyForQuery.
-  void rejection_skipped() {
-    state_.tracker.query_skipped();
+  // The error answers extended-protocol messages with `count` Queries after them in their
+  // batch: the server skips those up to the Sync and answers none of them with a
+  // ReadyForQuery. Among them may be rejections of Switchyard's, whose error is not coming.
+  void queries_skipped(std::size_t count) {
     if (state_.track_replies) {
-      state_.replies.query_skipped();
+      for (std::size_t i = 0; i < count; ++i) {
+        state_.replies.query_skipped();
+      }
     }
-    --state_.rejections_pending;
+    const std::size_t rejections = state_.readies_to_drop.on_skipped(count);
+    state_.rejections_pending -=
+        static_cast<std::uint32_t>(std::min<std::size_t>(rejections, state_.rejections_pending));
   }
 
   static std::string_view sqlstate(std::span<const std::byte> body) {

@@ -251,9 +251,6 @@ class FrontendHandler {
   SqlPreparedStatements sql_prepared_;
   /// Names one text may have prepared again (two hidden CommandCompletes each).
   static constexpr std::size_t kMaxNamesAgain = 64;
-  // Extended-protocol messages were sent since the last Sync or Query: an error in one of them
-  // makes the server skip a rejection raised now (DroppedReadies).
-  bool batch_begun_ = false;
   // Set for the Query about to be sent when statements were put in front of its text.
   std::uint8_t leading_completes_ = 0;
   std::uint32_t leading_confirms_ = 0;
