@@ -52,7 +52,7 @@ void ExtendedState::on_frontend(char type) {
       // Parse, Bind, Describe, Close or Execute (an unknown type ends the session).
       ++due_;
       if (!unanswered_.empty() && is_run(unanswered_.back()) &&
-          unanswered_.back().due != UINT16_MAX) [[likely]] {
+          unanswered_.back().due != UINT16_MAX) {
         Group& run = unanswered_.back();
         ++run.due;
         if (type == frontend::kExecute) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -398,6 +399,22 @@ TEST_F(ExtendedStateTest, CopyQueryAfterAnAnsweredExecute) {
   receive("C");
   ready('I');
   EXPECT_TRUE(state_.idle());
+}
+
+// A run longer than one group counts is split; the answers still go to the first part first.
+TEST_F(ExtendedStateTest, ALongRunIsAnsweredInOrder) {
+  const std::string binds(70000, 'B');
+  for (bool answered : {false, true}) {
+    ExtendedState state;
+    for (char t : binds + "QS") {
+      state.on_frontend(t);
+    }
+    for (std::size_t i = 0; i + (answered ? 0 : 1) < binds.size(); ++i) {
+      state.on_backend(backend::kBindComplete, {});
+    }
+    EXPECT_EQ(state.on_backend(backend::kErrorResponse, {}), answered ? 0u : 1u) << answered;
+    EXPECT_EQ(state.outstanding(), answered ? 2u : 1u) << answered;
+  }
 }
 
 }  // namespace
