@@ -40,6 +40,7 @@ class Fifo {
   iterator end() { return items_.end(); }
   /// Removes one element; returns the iterator to the one after it.
   iterator erase(iterator it) { return items_.erase(it); }
+  iterator erase(iterator first, iterator last) { return items_.erase(first, last); }
   template <typename Predicate>
   void erase_if(Predicate predicate) {
     items_.erase(std::remove_if(begin(), end(), predicate), items_.end());

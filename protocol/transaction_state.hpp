@@ -21,30 +21,38 @@ namespace switchyard::protocol {
 /// behind the Execute of a COPY FROM STDIN (libpq does), so the tracker keeps
 /// the frontend messages not yet answered and settles which of them the COPY
 /// swallowed when CopyInResponse arrives.
+///
+/// An ErrorResponse in the extended protocol makes the server skip everything up to the next
+/// Sync, a Query or FunctionCall included, and answer none of it. Whether an error answers such
+/// a Query or the extended messages before it in the same batch is told by counting answers:
+/// every extended message but Flush has exactly one final answer (or the error), in order.
 class ExtendedState {
  public:
   /// Records a message sent to the server (its type byte).
   void on_frontend(char type);
   /// Records a message received from the server; `body` is read only for
-  /// ReadyForQuery.
-  void on_backend(char type, std::span<const std::byte> body);
+  /// ReadyForQuery. Returns how many Queries and FunctionCalls the server skips
+  /// (and will not answer) because of it: an ErrorResponse in the extended-protocol
+  /// messages before them, in their batch. Those sent later, while the server skips
+  /// (skipping()), are not counted here.
+  std::size_t on_backend(char type, std::span<const std::byte> body);
 
   /// True when every message sent has been answered by a ReadyForQuery, no COPY
   /// is open, and the last ReadyForQuery said 'I': a safe point to switch the
   /// session's configuration.
   bool idle() const;
+  /// An error in the extended protocol came, and no Sync has been sent since: the server
+  /// skips whatever is sent now, except a Sync, and answers none of it.
+  bool skipping() const { return skipping_; }
   /// The status from the last ReadyForQuery (idle before any).
   TransactionStatus status() const { return status_; }
   /// Nothing sent since the last ReadyForQuery, and no COPY running.
-  bool all_answered() const { return unanswered_.empty() && !copy_in_; }
+  bool all_answered() const { return unanswered_.empty() && !copy_in_ && !skipping_; }
   /// Queries, FunctionCalls and Syncs that still await their ReadyForQuery.
   std::size_t outstanding() const { return outstanding_; }
   /// True between CopyInResponse (or CopyBothResponse) and the client's
   /// CopyDone or CopyFail.
   bool in_copy_in() const { return copy_in_; }
-  /// The server skipped the first Query still unanswered: an error in the extended-protocol
-  /// messages before it in the same batch makes it skip everything up to the Sync.
-  void query_skipped();
 
  private:
   enum class Event : std::uint8_t {
@@ -55,12 +63,27 @@ class ExtendedState {
     execute,   // such a run with an Execute in it: the only kind that can start a COPY
   };
 
+  struct Group {
+    Event kind;
+    // A run's answers still due: one per message but Flush. 16 bits keep the queue an idle
+    // session holds small; a longer run is split.
+    std::uint16_t due = 0;
+  };
+  static bool is_run(const Group& g) { return g.kind == Event::other || g.kind == Event::execute; }
+
+  // The run the server is answering now: the first group that is not a run fully answered
+  // (nor a CopyDone the server ignores), if it is a run; else end().
+  Fifo<Group>::iterator current_run();
+  void answered();
+  std::size_t error_in_run();
   void start_copy_in();
   void ready_for_query(std::span<const std::byte> body);
 
-  Fifo<Event> unanswered_;       // frontend messages since the last ReadyForQuery
+  Fifo<Group> unanswered_;       // frontend messages since the last ReadyForQuery
   std::size_t outstanding_ = 0;  // simple and sync events in unanswered_
+  std::uint32_t due_ = 0;        // the runs' due answers, summed: 0 is the common fast path
   bool copy_in_ = false;
+  bool skipping_ = false;  // see skipping()
   TransactionStatus status_ = TransactionStatus::idle;
 };
 

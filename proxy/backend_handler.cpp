@@ -89,7 +89,7 @@ void BackendHandler::explain_staging(protocol::Notice& notice, const std::string
 }
 
 FrameAction BackendHandler::on_error_response(const protocol::Frame& frame,
-                                              protocol::MessageWriter& out) {
+                                              protocol::MessageWriter& out, std::size_t skipped) {
   std::uint32_t shift = 0;
   std::optional<RewrittenText> text;
   std::shared_ptr<const std::string> staged_because;
@@ -108,9 +108,8 @@ FrameAction BackendHandler::on_error_response(const protocol::Frame& frame,
   if (!code.empty()) {
     metrics_.count_error_sqlstate(code);
   }
-  if (state_.readies_to_drop.on_error(code == "0A000" && state_.rejections_pending > 0))
-      [[unlikely]] {
-    rejection_skipped();
+  if (skipped > 0) [[unlikely]] {
+    queries_skipped(skipped);
   }
   if (shift > 0 || text || staged_because) [[unlikely]] {
     return tell_error(frame, out, shift, text ? &*text : nullptr, staged_because);

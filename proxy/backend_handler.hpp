@@ -1,5 +1,7 @@
 #pragma once
 
+#include <algorithm>
+
 #include "protocol/byte_reader.hpp"
 #include "protocol/error_response.hpp"
 #include "protocol/message_types.hpp"
@@ -76,7 +78,7 @@ class BackendHandler {
   }
   FrameAction on_frame(const protocol::Frame& frame, protocol::MessageWriter& out) {
     namespace be = protocol::backend;
-    state_.tracker.on_backend(frame.type, frame.body);
+    const std::size_t skipped = state_.tracker.on_backend(frame.type, frame.body);
     if (state_.track_replies && track_reply(frame)) {
       return FrameAction::drop;
     }
@@ -119,7 +121,7 @@ class BackendHandler {
         stop_after_write_ = state_.close_at_boundary;
       }
     } else if (frame.type == be::kErrorResponse) {
-      return on_error_response(frame, out);
+      return on_error_response(frame, out, skipped);
     }
     return FrameAction::forward;
   }
@@ -209,8 +211,10 @@ class BackendHandler {
 
   // An ErrorResponse: what it answers is taken from the reply tracker before the tracker skips
   // past it, for tell_error. Kept in this call's locals rather than in members, which every
-  // idle session would hold. Out of line: errors are not the common answer.
-  FrameAction on_error_response(const protocol::Frame& frame, protocol::MessageWriter& out);
+  // idle session would hold. Out of line: errors are not the common answer. `skipped`: the
+  // Queries the server skips for it (ExtendedState::on_backend).
+  FrameAction on_error_response(const protocol::Frame& frame, protocol::MessageWriter& out,
+                                std::size_t skipped);
 
   // A CommandComplete that answers a statement Switchyard put in front of a client's text (an
   // SQL re-prepare) or around a staged COPY is hidden; the staged COPY's INSERT is told as the
@@ -262,15 +266,18 @@ class BackendHandler {
     return FrameAction::replace;
   }
 
-  // An error in the extended-protocol messages before a rejection's Query in its batch: the
-  // server skips the Query up to the Sync, as it would skip the refused message, and answers it
-  // with no ReadyForQuery.
-  void rejection_skipped() {
-    state_.tracker.query_skipped();
+  // The error answers extended-protocol messages with `count` Queries after them in their
+  // batch: the server skips those up to the Sync and answers none of them with a
+  // ReadyForQuery. Among them may be rejections of Switchyard's, whose error is not coming.
+  void queries_skipped(std::size_t count) {
     if (state_.track_replies) {
-      state_.replies.query_skipped();
+      for (std::size_t i = 0; i < count; ++i) {
+        state_.replies.query_skipped();
+      }
     }
-    --state_.rejections_pending;
+    const std::size_t rejections = state_.readies_to_drop.on_skipped(count);
+    state_.rejections_pending -=
+        static_cast<std::uint32_t>(std::min<std::size_t>(rejections, state_.rejections_pending));
   }
 
   static std::string_view sqlstate(std::span<const std::byte> body) {

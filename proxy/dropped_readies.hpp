@@ -13,27 +13,24 @@ namespace switchyard::proxy {
 class DroppedReadies {
  public:
   /// The server answers `owed_before` requests sent earlier before the one to drop.
-  /// `may_be_skipped`: extended-protocol messages went before the rejection in its batch, and
-  /// an error in one of them makes the server skip it (and answer no ReadyForQuery for it).
-  void drop_after(std::size_t owed_before, bool may_be_skipped = false) {
-    ahead_.push_back({owed_before, may_be_skipped});
-  }
+  void drop_after(std::size_t owed_before) { ahead_.push_back({owed_before, true}); }
+  /// A rejection that replaces a client's Query, whose ReadyForQuery the client gets: followed
+  /// only so that on_skipped counts it.
+  void pass_after(std::size_t owed_before) { ahead_.push_back({owed_before, false}); }
 
-  /// An ErrorResponse arrived; `raised` when it is a rejection's own. Returns true when it
-  /// makes the server skip the rejection next in line: that one is no longer awaited.
-  bool on_error(bool raised) {
-    if (ahead_.empty() || ahead_.front().owed != 0 || !ahead_.front().may_be_skipped) {
-      return false;
+  /// An error made the server skip the next `count` requests still owed a ReadyForQuery (Queries
+  /// after the failed extended-protocol messages of their batch): those answers never come.
+  /// Returns how many of them were rejections.
+  std::size_t on_skipped(std::size_t count) {
+    std::size_t rejections = 0;
+    while (!ahead_.empty() && ahead_.front().owed < count) {
+      ahead_.pop_front();
+      ++rejections;
     }
-    if (raised) {
-      ahead_.front().may_be_skipped = false;  // it ran: its ReadyForQuery comes
-      return false;
-    }
-    ahead_.pop_front();
     for (Drop& later : ahead_) {
-      --later.owed;  // the skipped one's ReadyForQuery never comes
+      later.owed -= count;
     }
-    return true;
+    return rejections;
   }
 
   /// A ReadyForQuery arrived: true when it is one to drop.
@@ -41,8 +38,9 @@ class DroppedReadies {
     if (ahead_.empty()) {
       return false;
     }
-    const bool drop = ahead_.front().owed == 0;
-    if (drop) {
+    bool drop = false;
+    if (ahead_.front().owed == 0) {
+      drop = ahead_.front().drop;
       ahead_.pop_front();
     }
     // Every later one was sent after this answer's request: one fewer in front of each.
@@ -55,7 +53,7 @@ class DroppedReadies {
  private:
   struct Drop {
     std::size_t owed;  // ReadyForQuery messages still to come before it
-    bool may_be_skipped;
+    bool drop;         // hidden from the client (drop_after), or told (pass_after)
   };
   protocol::Fifo<Drop> ahead_;
 };

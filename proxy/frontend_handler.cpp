@@ -60,9 +60,6 @@ void FrontendHandler::on_streamed(char type) { sent(type); }
 
 void FrontendHandler::sent(char type, bool hidden, bool settles) {
   state_.tracker.on_frontend(type);
-  batch_begun_ = type != fe::kQuery && type != fe::kSync && type != fe::kFunctionCall &&
-                 (batch_begun_ || type == fe::kParse || type == fe::kBind || type == fe::kExecute ||
-                  type == fe::kDescribe || type == fe::kClose);
   if ((type == fe::kQuery || type == fe::kSync) && !state_.request_started) {
     state_.request_started = std::chrono::steady_clock::now();
   }
@@ -85,6 +82,9 @@ void FrontendHandler::sent(char type, bool hidden, bool settles) {
     case fe::kQuery:
     case fe::kFunctionCall:
       state_.replies.on_sent(ReplyTracker::Sent::query);
+      if (state_.tracker.skipping()) [[unlikely]] {
+        state_.replies.query_not_run();
+      }
       break;
     default:
       break;
@@ -95,10 +95,15 @@ void FrontendHandler::reject_batch(const std::string& rejection, protocol::Messa
   // The server raises the rejection itself (so a transaction block fails as it would for a
   // real error); its ReadyForQuery is hidden and the client's batch is dropped up to its Sync,
   // which then earns the ReadyForQuery the client expects, after those of its earlier Syncs.
-  state_.readies_to_drop.drop_after(state_.tracker.outstanding(), batch_begun_);
+  // Sent while the server skips to a Sync after an error, it is skipped too, unanswered; an
+  // error in its batch's messages before it that is still to come is followed by the
+  // BackendHandler (queries_skipped).
+  if (!state_.tracker.skipping()) {
+    state_.readies_to_drop.drop_after(state_.tracker.outstanding());
+    ++state_.rejections_pending;
+  }
   protocol::encode_query(out, rejection);
   sent(fe::kQuery);
-  ++state_.rejections_pending;
   state_.rejecting = true;
 }
 
@@ -865,7 +870,11 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
       sent(frame.type);
       return FrameAction::forward;
     case Decision::rejected:
-      ++state_.rejections_pending;
+      // Its ReadyForQuery is the client's; it is followed only in case the server skips it.
+      if (!state_.tracker.skipping()) {
+        state_.readies_to_drop.pass_after(state_.tracker.outstanding());
+        ++state_.rejections_pending;
+      }
       break;
     case Decision::rewritten:
       break;

@@ -243,9 +243,6 @@ class FrontendHandler {
   std::uint32_t leading_confirms_ = 0;
   std::uint32_t leading_shift_ = 0;
   // The flags last, side by side: each between wider members took eight bytes of every session.
-  // Extended-protocol messages were sent since the last Sync or Query: an error in one of them
-  // makes the server skip a rejection raised now (DroppedReadies).
-  bool batch_begun_ = false;
   // The statement waits for the rules a partition change of this session asked for.
   bool awaiting_rebuild_ = false;
   bool copy_failed_ = false;

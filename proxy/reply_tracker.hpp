@@ -199,8 +199,7 @@ class ReplyTracker {
   /// ErrorResponse: inside a simple Query nothing is skipped; in the extended protocol the
   /// server skips every message up to the next Sync.
   void on_error() {
-    while (!pending_.empty() && pending_.front().kind != Sent::sync &&
-           pending_.front().kind != Sent::query) {
+    while (!pending_.empty() && !answered_by_ready(pending_.front())) {
       pop();
     }
     // A simple Query stops at its error: statements of Switchyard's still unanswered never ran.
@@ -218,12 +217,16 @@ class ReplyTracker {
     }
   }
 
+  /// The Query just sent (on_sent) reaches the server while it skips to a Sync after an error
+  /// that has already come: it is never answered.
+  void query_not_run() { pending_.back().not_run = true; }
+
   /// ReadyForQuery answers everything up to and including the first Sync or Query.
   void on_ready() {
     while (!pending_.empty()) {
-      Sent kind = pending_.front().kind;
+      const bool last = answered_by_ready(pending_.front());
       pop();
-      if (kind == Sent::sync || kind == Sent::query) {
+      if (last) {
         return;
       }
     }
@@ -246,6 +249,7 @@ class ReplyTracker {
     bool watched = false;
     bool settles = false;    // see on_sent
     bool rewritten = false;  // a Query or Parse with an entry in rewrites_
+    bool not_run = false;    // see query_not_run
     std::uint8_t leading = 0;
     std::uint32_t confirms = 0;
     std::uint32_t shift = 0;
@@ -258,6 +262,10 @@ class ReplyTracker {
     std::uint64_t as_copy = 0;
     std::shared_ptr<const std::string> staged_because;
   };
+
+  static bool answered_by_ready(const Entry& e) {
+    return e.kind == Sent::sync || (e.kind == Sent::query && !e.not_run);
+  }
 
   // The front entry stops waiting for anything: an error ended its Query.
   void unwatch(Entry& e) {

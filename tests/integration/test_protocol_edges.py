@@ -12,6 +12,7 @@ from harness import rawclient as rc
 from harness.base import IntegrationCase, requires_proxy
 from harness.postgres import SUPERUSER
 from harness.util import wait_until
+from test_rewrite import RENAME, RewriteCase, migration
 
 PROTOCOL_3_1 = (3 << 16) | 1
 
@@ -335,3 +336,77 @@ class ProtocolEdgesTest(IntegrationCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@requires_proxy
+class SkippedQueryTest(RewriteCase):
+    """A Query pipelined behind extended-protocol messages without a Sync between: when one of
+    those messages fails, Postgres skips the Query up to the Sync and answers only E Z. The proxy
+    must see that the Query is skipped, or it stays one ReadyForQuery behind for the rest of the
+    session: never at a transaction boundary, so it never adopts a reloaded config nor prepares
+    its statements again, and it drops a ReadyForQuery the client is owed after a refusal."""
+
+    MIGRATIONS = [migration(RENAME, writes="old", reads="old")]
+    # A write Switchyard refuses under writes = both (the row's old value is not one it can copy).
+    REFUSED = ("MERGE INTO users t USING (VALUES ($1::int)) v (id) ON v.id = t.id "
+               "WHEN NOT MATCHED THEN INSERT (id, status) VALUES (v.id, md5(random()::text))")
+
+    def setUp(self):
+        super().setUp()
+        self.proxy.reload(self.MIGRATIONS)
+
+    def skipped_query(self, conn):
+        conn.send(rc.execute("") + rc.query("SELECT 1") + rc.sync())
+        answer = conn.read_until_ready()
+        self.assertEqual(rc.kinds(answer), b"EZ")
+        self.assertEqual(rc.errors(answer)[0]["C"], "34000")  # no unnamed portal
+
+    def assert_answered(self, conn):
+        conn.send(rc.query("SELECT 'end'"))
+        answer = conn.read_until_ready(timeout=5)
+        self.assertEqual(rc.kinds(answer), b"TDCZ")
+        self.assertEqual(rc.rows(answer), [["end"]])
+
+    def test_a_statement_prepared_after_a_skipped_query_is_prepared_again_after_a_flip(self):
+        with self.raw_session() as conn:
+            self.skipped_query(conn)
+            conn.send(rc.parse("INSERT INTO users (id, status) VALUES ($1, 'y')", "ins") +
+                      rc.sync())
+            self.assertEqual(rc.kinds(conn.read_until_ready()), b"1Z")
+            self.proxy.reload([migration(RENAME, writes="both", reads="old")])
+            conn.send(rc.bind(["5"], statement="ins") + rc.execute() + rc.sync())
+            self.assertEqual(rc.errors(conn.read_until_ready()), [])
+            self.assert_answered(conn)
+        self.assertEqual(self.rows("users"), [(5, "y", "y")])
+
+    def test_a_refusal_after_a_skipped_query_leaves_every_ready_for_query_told(self):
+        self.proxy.reload([migration(RENAME, writes="both", reads="old")])
+        with self.raw_session() as conn:
+            self.skipped_query(conn)
+            conn.send(rc.execute("") + rc.parse(self.REFUSED) + rc.sync())
+            answer = conn.read_until_ready()
+            self.assertEqual(rc.kinds(answer), b"EZ")
+            self.assertEqual(rc.errors(answer)[0]["C"], "34000")
+            self.assert_answered(conn)
+
+    def test_a_refusal_behind_a_skipped_query_in_one_batch(self):
+        self.proxy.reload([migration(RENAME, writes="both", reads="old")])
+        with self.raw_session() as conn:
+            conn.send(rc.execute("") + rc.query("SELECT 1") + rc.parse(self.REFUSED) +
+                      rc.sync())
+            answer = conn.read_until_ready()
+            self.assertEqual(rc.kinds(answer), b"EZ")
+            self.assertEqual(rc.errors(answer)[0]["C"], "34000")
+            self.assert_answered(conn)
+
+    def test_a_query_whose_batch_is_answered_has_its_own_error(self):
+        # The run before the Query is answered in full: the error is the Query's, which stops
+        # only itself, and both it and the Sync get a ReadyForQuery.
+        with self.raw_session() as conn:
+            conn.send(rc.parse("SELECT 2") + rc.bind() + rc.execute() +
+                      rc.query("SELECT 1 / 0") + rc.sync())
+            answer = conn.read_until_ready()
+            self.assertEqual(rc.kinds(answer), b"12DCEZ")
+            self.assertEqual(rc.errors(answer)[0]["C"], "22012")
+            self.assertEqual(rc.kinds(conn.read_until_ready()), b"Z")
+            self.assert_answered(conn)

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "protocol/message_types.hpp"
 #include "test_bytes.hpp"
@@ -63,13 +67,79 @@ TEST_F(ExtendedStateTest, MultiStatementQueryGetsOneReadyForQuery) {
   EXPECT_TRUE(state_.idle());
 }
 
-TEST_F(ExtendedStateTest, AQuerySkippedAfterAnErrorInItsBatchIsNotAwaited) {
-  send("PBEQS");  // a Query sent inside a batch, skipped after the Execute fails
-  EXPECT_EQ(state_.outstanding(), 2u);
-  receive("12E");
-  state_.query_skipped();
+// Postgres skips everything after an error in the extended protocol up to the next Sync, a Query
+// too; whose the error is (the run's, or the Query's after it) is told by counting the run's
+// answers. Steps: ">..." messages sent, "<..." received ('Z' is a ReadyForQuery saying 'I').
+TEST_F(ExtendedStateTest, AnErrorInARunSkipsTheQueriesAfterItUpToTheSync) {
+  struct Case {
+    const char* name;
+    const char* steps;
+    std::size_t skipped;  // the Queries on_backend reported skipped
+    std::size_t outstanding;
+    bool idle;
+  };
+  const std::vector<Case> cases = {
+      {"no unnamed portal: the Query is skipped", ">EQS <EZ", 1, 0, true},
+      {"the Query after it is skipped before the Sync is sent", ">EQ <E >S <Z", 1, 0, true},
+      {"a FunctionCall too", ">EFS <EZ", 1, 0, true},
+      {"every Query up to the Sync, runs between too", ">EQPBQS <EZ", 2, 0, true},
+      {"not a Query after the Sync", ">EQSQ <EZ", 1, 1, false},
+      {"a Query after the Sync is answered", ">EQSQ <EZCZ", 1, 0, true},
+      {"a Parse fails second in a pipeline", ">PBES >PBEQS <12CZ <EZ", 1, 0, true},
+      {"the run is answered: the error is the Query's", ">PBEQS <12CE <Z", 0, 1, false},
+      {"... and its ReadyForQuery comes", ">PBEQS <12CEZ <Z", 0, 0, true},
+      {"a statement's Describe: ParameterDescription is not its answer", ">PDQS <1tEZ", 1, 0, true},
+      {"a statement's Describe answered: the Query's error", ">PDQS <1tTEZZ", 0, 0, true},
+      {"NoData answers a Describe", ">PDQS <1tnEZZ", 0, 0, true},
+      {"PortalSuspended answers an Execute", ">BEQS <2DDsEZZ", 0, 0, true},
+      {"EmptyQueryResponse answers an Execute", ">PBEQS <12IEZZ", 0, 0, true},
+      {"CloseComplete answers a Close", ">CQS <3EZZ", 0, 0, true},
+      {"Flush has no answer", ">PHQS <1EZZ", 0, 0, true},
+      {"the Query's own answers do not settle a later run", ">QPBES <TDCZ <E <Z", 0, 0, true},
+      {"an error committing at Sync skips nothing", ">PBES <12CEZ", 0, 0, true},
+      {"sent while the server skips: not awaited", ">EQ <E >QPBQ", 1, 0, false},
+      {"... until the Sync", ">EQ <E >QPBQS <Z", 1, 0, true},
+      {"a simple Query's error stops only itself", ">QQ <EZ", 0, 1, false},
+      {"libpq's COPY FROM STDIN by Execute, pipelined Sync", ">PBES <12G >dcS <CZ", 0, 0, true},
+      {"... failed by the client", ">PBES <12G >dfS <EZ", 0, 0, true},
+      {"asyncpg's COPY as a Query behind a described statement", ">PDH <1tT >Q <G >dc <CZ", 0, 0,
+       true},
+  };
+  for (const Case& c : cases) {
+    ExtendedState state;
+    std::size_t skipped = 0;
+    std::string_view steps = c.steps;
+    while (!steps.empty()) {
+      const std::size_t end = std::min(steps.find(' '), steps.size());
+      const std::string_view step = steps.substr(1, end - 1);
+      for (char t : step) {
+        if (steps.front() == '>') {
+          state.on_frontend(t);
+        } else if (t == backend::kReadyForQuery) {
+          skipped += state.on_backend(t, test::to_bytes("I"));
+        } else {
+          skipped += state.on_backend(t, {});
+        }
+      }
+      steps.remove_prefix(std::min(end + 1, steps.size()));
+    }
+    EXPECT_EQ(skipped, c.skipped) << c.name;
+    EXPECT_EQ(state.outstanding(), c.outstanding) << c.name;
+    EXPECT_EQ(state.idle(), c.idle) << c.name;
+  }
+}
+
+TEST_F(ExtendedStateTest, TheServerSkipsUntilTheSync) {
+  send("EQ");
+  receive("E");
+  EXPECT_TRUE(state_.skipping());
+  EXPECT_FALSE(state_.idle()) << "the batch is not over";
+  send("Q");
+  EXPECT_EQ(state_.outstanding(), 0u);
+  send("S");
+  EXPECT_FALSE(state_.skipping());
   EXPECT_EQ(state_.outstanding(), 1u);
-  ready('I');  // the Sync's
+  ready('I');
   EXPECT_TRUE(state_.idle());
 }
 
@@ -316,6 +386,35 @@ TEST_F(ExtendedStateTest, CopyStartedByAnExecuteBeforeAQuery) {
   send("S");
   ready('I');
   EXPECT_TRUE(state_.idle());
+}
+
+// An Execute already answered (its CommandComplete came) did not start the COPY: the Query
+// after it did.
+TEST_F(ExtendedStateTest, CopyQueryAfterAnAnsweredExecute) {
+  send("PBEHQ");
+  receive("12DC");
+  receive("G");
+  EXPECT_TRUE(state_.in_copy_in());
+  send("c");
+  receive("C");
+  ready('I');
+  EXPECT_TRUE(state_.idle());
+}
+
+// A run longer than one group counts is split; the answers still go to the first part first.
+TEST_F(ExtendedStateTest, ALongRunIsAnsweredInOrder) {
+  const std::string binds(70000, 'B');
+  for (bool answered : {false, true}) {
+    ExtendedState state;
+    for (char t : binds + "QS") {
+      state.on_frontend(t);
+    }
+    for (std::size_t i = 0; i + (answered ? 0 : 1) < binds.size(); ++i) {
+      state.on_backend(backend::kBindComplete, {});
+    }
+    EXPECT_EQ(state.on_backend(backend::kErrorResponse, {}), answered ? 0u : 1u) << answered;
+    EXPECT_EQ(state.outstanding(), answered ? 2u : 1u) << answered;
+  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace switchyard::proxy {
@@ -40,32 +41,44 @@ TEST(DroppedReadiesTest, DropsTheAnswerOfEachRejectionByItsPlace) {
   }
 }
 
-// Behind extended-protocol messages of its batch, a rejection is skipped by the server when one
-// of them fails: that error is not the rejection's own, and no ReadyForQuery answers it.
-TEST(DroppedReadiesTest, ARejectionSkippedAfterAnErrorInItsBatchIsNoLongerAwaited) {
-  struct Event {
-    char what;      // 'e' an error, 'r' the rejection's own error, 'z' a ReadyForQuery
-    bool expected;  // on_error: skipped; on_ready: dropped
+// An error in the extended-protocol messages of a batch makes the server skip the Queries after
+// them up to the Sync: a rejection among them raises nothing and earns no ReadyForQuery, and a
+// client's Query skipped there no longer comes before a later rejection's.
+TEST(DroppedReadiesTest, QueriesSkippedAfterAnErrorInTheirBatchAreNoLongerAwaited) {
+  struct Case {
+    const char* name;
+    std::vector<std::pair<char, std::size_t>> rejections;  // 'd' drop_after, 'p' pass_after
+    std::size_t skipped;                                   // on_skipped
+    std::size_t rejections_skipped;
+    std::string dropped;  // per ReadyForQuery arriving after it
   };
-  const std::vector<std::pair<const char*, std::vector<Event>>> cases = {
-      {"the rejection runs", {{'r', false}, {'z', true}, {'z', false}}},
-      {"an earlier message fails", {{'e', true}, {'z', false}}},
+  const std::vector<Case> cases = {
+      // Execute("") [fails], refused Parse, Sync; refused Parse, Sync.
+      {"the rejection in the failed batch", {{'d', 0}, {'d', 2}}, 1, 1, ".d."},
+      // Execute("") [fails], Query, refused Parse, Sync: the Sync's answer is the client's.
+      {"behind a skipped client's Query", {{'d', 1}}, 2, 1, ".."},
+      // Execute("") [fails], Query, Sync, refused Parse, Sync.
+      {"a later rejection moves up", {{'d', 2}}, 1, 0, ".d."},
+      // Execute("") [fails], refused Query, Sync: its answer was the client's anyway.
+      {"a rejected Query", {{'p', 0}}, 1, 1, ".."},
+      {"a rejected Query that runs is told", {{'p', 0}, {'d', 1}}, 0, 0, ".d."},
   };
-  for (const auto& [name, events] : cases) {
+  for (const Case& c : cases) {
     DroppedReadies readies;
-    readies.drop_after(0, true);
-    readies.drop_after(2, false);  // a later rejection, behind the batch's Sync
-    for (const Event& e : events) {
-      const bool got = e.what == 'z' ? readies.on_ready() : readies.on_error(e.what == 'r');
-      EXPECT_EQ(got, e.expected) << name << " at " << e.what;
+    for (const auto& [kind, owed] : c.rejections) {
+      if (kind == 'd') {
+        readies.drop_after(owed);
+      } else {
+        readies.pass_after(owed);
+      }
     }
-    // The later rejection's answer is the next ReadyForQuery in both cases.
-    EXPECT_TRUE(readies.on_ready()) << name;
+    EXPECT_EQ(readies.on_skipped(c.skipped), c.rejections_skipped) << c.name;
+    std::string dropped;
+    for (std::size_t i = 0; i < c.dropped.size(); ++i) {
+      dropped += readies.on_ready() ? 'd' : '.';
+    }
+    EXPECT_EQ(dropped, c.dropped) << c.name;
   }
-  DroppedReadies first_in_batch;
-  first_in_batch.drop_after(0, false);
-  EXPECT_FALSE(first_in_batch.on_error(false));  // its own error, whatever its SQLSTATE
-  EXPECT_TRUE(first_in_batch.on_ready());
 }
 
 }  // namespace

@@ -236,6 +236,41 @@ TEST(ReplyTrackerTest, AQuerySkippedAfterAnErrorInItsBatchIsNotAwaited) {
   EXPECT_TRUE(t.on_complete(Sent::parse));  // paired with the next batch's Parse, hidden
 }
 
+// Execute("") [fails], Query, Parse, Query, Sync: the server skips both Queries, and the
+// session's tracker (ExtendedState) tells the proxy so; the Sync's ReadyForQuery ends the batch.
+TEST(ReplyTrackerTest, EveryQuerySkippedUpToTheSyncIsNotAwaited) {
+  ReplyTracker t;
+  t.on_sent(Sent::query);
+  t.on_sent(Sent::parse, false, true);
+  t.on_sent(Sent::query);
+  t.on_sent(Sent::sync);
+  t.on_sent(Sent::parse, true);  // an injected Parse of the next batch
+  t.on_error();
+  t.query_skipped();
+  t.query_skipped();
+  t.on_ready();  // the Sync's
+  EXPECT_TRUE(t.has_settled());
+  EXPECT_FALSE(t.take_settled());
+  EXPECT_TRUE(t.on_complete(Sent::parse));  // paired with the next batch's Parse, hidden
+  EXPECT_TRUE(t.empty());
+}
+
+// A Query sent after the error of its batch has come, before the Sync: the server skips it.
+TEST(ReplyTrackerTest, AQuerySentWhileTheServerSkipsIsNotAwaited) {
+  ReplyTracker t;
+  t.on_sent(Sent::parse, false, true);  // fails
+  t.on_error();
+  t.on_sent(Sent::query);
+  t.query_not_run();
+  t.on_sent(Sent::sync);
+  t.on_sent(Sent::parse, true);  // the next batch
+  t.on_sent(Sent::sync);
+  t.on_ready();  // the Sync's, not the Query's
+  EXPECT_TRUE(t.on_complete(Sent::parse));
+  t.on_ready();
+  EXPECT_TRUE(t.empty());
+}
+
 TEST(ReplyTrackerTest, AnErrorInAStagedCopyLeavesNothingToWatch) {
   ReplyTracker t;
   t.on_sent(Sent::query);
