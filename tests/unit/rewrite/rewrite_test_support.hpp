@@ -16,8 +16,8 @@ namespace switchyard::rewrite::test {
 inline StaticCatalog make_catalog(bool builtins_known = true) {
   StaticCatalog c;
   // The proxy loads the built-ins' volatility up front; here no other schema has their names.
-  for (const std::string& name : builtins_known ? repeatable_builtin_names()
-                                                : std::vector<std::string>{}) {
+  for (const std::string& name :
+       builtins_known ? repeatable_builtin_names() : std::vector<std::string>{}) {
     c.mark_function_complete(name);
   }
   c.add({"public", "users"}, {"id", "status", "name", "state"},
