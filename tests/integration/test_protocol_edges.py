@@ -399,6 +399,24 @@ class SkippedQueryTest(RewriteCase):
             self.assertEqual(rc.errors(answer)[0]["C"], "34000")
             self.assert_answered(conn)
 
+    def test_a_refusal_behind_a_close_in_a_failed_transaction_earns_one_ready_for_query(self):
+        # pgjdbc sends its deferred Closes in front of the next Parse. The Close is answered, so
+        # the refusal's Query runs and fails (25P02) as the Parse would have: one ReadyForQuery,
+        # as from Postgres, not one for the Query and one more for the Sync.
+        self.proxy.reload([migration(RENAME, writes="both", reads="old")])
+        with self.raw_session() as conn:
+            conn.send(rc.query("BEGIN") + rc.query("SELECT 1 / 0"))
+            self.assertEqual(rc.kinds(conn.read_until_ready()), b"CZ")
+            self.assertEqual(rc.kinds(conn.read_until_ready()), b"EZ")
+            conn.send(rc.close(b"S", "old_stmt") + rc.parse(self.REFUSED) + rc.bind(["1"]) +
+                      rc.execute() + rc.sync())
+            answer = conn.read_until_ready()
+            self.assertEqual(rc.kinds(answer), b"3EZ")
+            self.assertEqual(rc.errors(answer)[0]["C"], "25P02")
+            conn.send(rc.query("ROLLBACK"))
+            self.assertEqual(rc.kinds(conn.read_until_ready(timeout=5)), b"CZ")
+            self.assert_answered(conn)
+
     def test_a_query_whose_batch_is_answered_has_its_own_error(self):
         # The run before the Query is answered in full: the error is the Query's, which stops
         # only itself, and both it and the Sync get a ReadyForQuery.
