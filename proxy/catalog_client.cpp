@@ -138,8 +138,11 @@ std::variant<std::vector<CatalogFunction>, std::string> CatalogClient::load_func
   // names the one column), 'c' its composite type's columns, 's' one scalar column, 'u' only
   // the call's arguments tell (record, polymorphic, a domain over a row type), 'x' not callable
   // in FROM (aggregates, window functions, procedures).
+  // MATERIALIZED computes `outs` once per overload; inlined, each of its five uses is a
+  // sub-plan of its own, and the ~100 built-in names the proxy loads then cost enough (220k) to
+  // start the server's JIT: 46 ms per catalog check instead of 2.
   static constexpr const char* kQuery =
-      "WITH f AS ("
+      "WITH f AS MATERIALIZED ("
       "  SELECT p.oid, n.nspname, p.proname, p.provolatile, p.prokind, t.typtype, t.typrelid,"
       "         bt.typtype AS basetype,"
       "         ARRAY(SELECT coalesce(p.proargnames[i], '')"
