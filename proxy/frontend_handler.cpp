@@ -16,6 +16,7 @@
 #include "rewrite/client_encoding.hpp"
 #include "rewrite/deallocation.hpp"
 #include "rewrite/rewriter.hpp"
+#include "rewrite/savepoint_steps.hpp"
 #include "rewrite/search_path_setting.hpp"
 #include "rewrite/session_change.hpp"
 #include "rewrite/sql_prepared.hpp"
@@ -279,7 +280,17 @@ void FrontendHandler::follow_session_statements(std::string_view sql,
   if (!follow_search_path) {
     return;
   }
-  if (auto change = rewrite::search_path_change(sql)) {
+  // A ROLLBACK TO restores the path the savepoint was taken with, so a text with savepoints
+  // is followed step by step; a RELEASE or ROLLBACK TO is parsed only while one is held.
+  std::vector<rewrite::SavepointStep> steps;
+  if (rewrite_.savepoints_held() || rewrite::detail::icontains(sql, "savepoint")) [[unlikely]] {
+    steps = rewrite::savepoint_steps(sql);
+  }
+  if (!steps.empty()) [[unlikely]] {
+    for (const rewrite::SavepointStep& step : steps) {
+      rewrite_.apply(step, state_.tracker.outstanding());
+    }
+  } else if (auto change = rewrite::search_path_change(sql)) {
     rewrite_.apply(*change, state_.tracker.outstanding());
   }
   for (const rewrite::RoleChange& change : roles) {

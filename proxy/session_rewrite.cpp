@@ -77,6 +77,65 @@ void SessionRewrite::change_uncommitted(std::size_t answers_before) {
   readies_to_skip_ = answers_before;
 }
 
+void SessionRewrite::apply(const rewrite::SavepointStep& step, std::size_t answers_before) {
+  using Kind = rewrite::SavepointStep::Kind;
+  if (step.kind == Kind::path) {
+    apply(step.path, answers_before);
+    return;
+  }
+  if (step.kind == Kind::define) {
+    if (!savepoints_) {
+      savepoints_ = std::make_unique<Savepoints>();
+      savepoints_->readies_to_skip = answers_before;
+    }
+    Savepoint taken{step.name, session_search_path_,
+                    local_search_path_
+                        ? std::make_shared<const std::vector<std::string>>(context_.search_path)
+                        : session_search_path_,
+                    local_search_path_, std::nullopt};
+    if (roles_) {
+      taken.roles = *roles_;
+    }
+    savepoints_->taken.push_back(std::move(taken));
+    return;
+  }
+  if (!savepoints_held()) {
+    return;
+  }
+  // The latest savepoint of the name: a name taken again hides the earlier one.
+  std::vector<Savepoint>& taken = savepoints_->taken;
+  auto found = std::find_if(taken.rbegin(), taken.rend(),
+                            [&](const Savepoint& s) { return s.name == step.name; });
+  if (found == taken.rend()) {
+    return;  // not one this session saw taken: the server fails the statement
+  }
+  auto kept = found.base();  // one past the savepoint
+  if (step.kind == Kind::release) {
+    taken.erase(kept - 1, taken.end());  // and the later ones with it
+    return;
+  }
+  // ROLLBACK TO keeps the savepoint and ends the later ones.
+  taken.erase(kept, taken.end());
+  const Savepoint& back = taken.back();
+  session_search_path_ = back.session;
+  local_search_path_ = back.local;
+  if (roles_) {
+    const std::string login = roles_->login;
+    if (back.roles) {
+      roles_->now = back.roles->now;
+      roles_->session = back.roles->session;
+      roles_->local = back.roles->local;
+    } else {
+      roles_->now = roles_->session = Roles{login, {}};
+      roles_->local = false;
+    }
+    context_.user = roles_->now.current();
+  }
+  spdlog::debug("event=search_path_rolled_back_to_savepoint database={} schemas={}",
+                log_value(database_), back.now->size());
+  set_search_path(*back.now);
+}
+
 void SessionRewrite::apply(const rewrite::RoleChange& change, std::size_t answers_before) {
   if (!roles_) {
     // No role changed before: context_.user is still the login user.
@@ -117,6 +176,13 @@ void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_ba
   }
   if (reading_readies_ == 0 && status == protocol::TransactionStatus::idle) {
     reading_changed_in_transaction_ = false;  // every change is answered and nothing can undo it
+  }
+  if (savepoints_) [[unlikely]] {
+    if (savepoints_->readies_to_skip > 0) {
+      --savepoints_->readies_to_skip;  // the end of a request sent before the first SAVEPOINT
+    } else if (status == protocol::TransactionStatus::idle) {
+      savepoints_.reset();  // they ended with their transaction
+    }
   }
   if (!uncommitted_) {
     return;

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "protocol/ready_for_query.hpp"
 #include "proxy/asio.hpp"
@@ -15,6 +16,7 @@
 #include "rewrite/client_encoding.hpp"
 #include "rewrite/literal_shape.hpp"
 #include "rewrite/result.hpp"
+#include "rewrite/savepoint_steps.hpp"
 #include "rewrite/search_path_setting.hpp"
 #include "rewrite/shape_recipe.hpp"
 
@@ -118,11 +120,17 @@ class SessionRewrite {
   /// Follows a SET ROLE or SET SESSION AUTHORIZATION, which change what "$user" in the path
   /// stands for; undone with its transaction as a SET search_path is.
   void apply(const rewrite::RoleChange& change, std::size_t answers_before);
+  /// Follows a SAVEPOINT, RELEASE or ROLLBACK TO (or a path change between them in the text):
+  /// a rollback to a savepoint brings the path and the role back to what they were when it was
+  /// taken, as the server does.
+  void apply(const rewrite::SavepointStep& step, std::size_t answers_before);
+  /// Whether a savepoint of the open transaction is followed: a RELEASE or ROLLBACK TO is then
+  /// worth a parse.
+  bool savepoints_held() const { return savepoints_ != nullptr && !savepoints_->taken.empty(); }
   /// True while a SET search_path may still be rolled back with its transaction.
   bool search_path_uncommitted() const { return uncommitted_; }
   /// Called for every ReadyForQuery. `rolled_back`: the last answer before it was an error or
-  /// a ROLLBACK, so a transaction ending here undid its SETs, as the server does. (A SET
-  /// undone by ROLLBACK TO SAVEPOINT is still followed.)
+  /// a ROLLBACK, so a transaction ending here undid its SETs, as the server does.
   void on_ready(protocol::TransactionStatus status, bool rolled_back);
   /// The refusal of a text of several statements that changes the role while "$user" is in
   /// the path, when it may name a mapped table; null when there is none.
@@ -256,6 +264,20 @@ class SessionRewrite {
     bool local = false;
   };
   std::unique_ptr<RoleState> roles_;
+  // What a ROLLBACK TO brings back, per savepoint of the open transaction, oldest first. Made
+  // at the first SAVEPOINT: an idle session keeps none of this.
+  struct Savepoint {
+    std::string name;
+    SearchPath session;  // session_search_path_
+    SearchPath now;      // the path in force, SET LOCAL included
+    bool local = false;
+    std::optional<RoleState> roles;  // none: no role had changed yet
+  };
+  struct Savepoints {
+    std::vector<Savepoint> taken;
+    std::size_t readies_to_skip = 0;  // answers to requests sent before the first SAVEPOINT
+  };
+  std::unique_ptr<Savepoints> savepoints_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::uint64_t epoch_ = 0;
   std::uint64_t catalog_version_ = 0;  // the catalog's version the epoch last moved for

@@ -30,9 +30,15 @@ bool may_change_session(std::string_view sql, detail::SoleVerb verb) {
             return detail::iequals(*verb, "prepare");
           case 'e':
             return detail::iequals(*verb, "execute") || detail::iequals(*verb, "explain");
+          case 'r':
+            return detail::iequals(*verb, "release");
           default:
             return false;
         }
+      case 8:
+        return first == 'r' && detail::iequals(*verb, "rollback");
+      case 9:
+        return first == 's' && detail::iequals(*verb, "savepoint");
       case 10:
         return detail::iequals(*verb, "deallocate");
       default:
@@ -41,9 +47,10 @@ bool may_change_session(std::string_view sql, detail::SoleVerb verb) {
   }
   // Several statements, or an unusual start: any of them may be one. Each change names one of
   // these (SET [LOCAL] search_path, SET ROLE, SET SESSION AUTHORIZATION, RESET, DISCARD,
-  // DEALLOCATE, PREPARE, EXECUTE).
-  constexpr std::array<std::string_view, 8> kWords{
-      "_path", "role", "authorization", "reset", "discard", "deallocate", "prepare", "execute"};
+  // DEALLOCATE, PREPARE, EXECUTE, and the savepoints a ROLLBACK TO returns the path to).
+  constexpr std::array<std::string_view, 11> kWords{
+      "_path",   "role",    "authorization", "reset",   "discard", "deallocate",
+      "prepare", "execute", "savepoint",     "release", "rollback"};
   for (std::string_view word : kWords) {
     if (detail::icontains(sql, word)) {
       return true;

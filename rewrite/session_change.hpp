@@ -7,7 +7,8 @@
 namespace switchyard::rewrite {
 
 /// Whether `sql` may change what the proxy follows of a session: its search_path and
-/// current_user (SET, RESET, DISCARD ALL) or its prepared statements (DEALLOCATE, DISCARD ALL, and
+/// current_user (SET, RESET, DISCARD ALL, and SAVEPOINT, RELEASE and ROLLBACK TO, which decide
+/// what a rollback to a savepoint restores) or its prepared statements (DEALLOCATE, DISCARD ALL, and
 /// PREPARE and EXECUTE in SQL, also under EXPLAIN and CREATE TABLE AS). Every statement of a
 /// session asks, so a text of one statement is judged by its first word, once for all these
 /// questions; the precise answers, deallocation(), search_path_change(), role_changes() and

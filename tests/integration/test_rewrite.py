@@ -957,6 +957,80 @@ class WritesBothTest(RewriteCase):
                          [(i, "active", "active") for i in range(1, len(rolled_back) + 1)])
         self.assertEqual(self.direct("SELECT id FROM shadow.users WHERE id = 100"), [(100,)])
 
+    def test_a_rollback_to_a_savepoint_restores_the_path_it_was_taken_with(self):
+        # Each case ends inside its transaction with `users` meaning public.users again (the
+        # SET after the savepoint was rolled back) and writes it there: both columns must be
+        # filled. A proxy still resolving to shadow.users would write that table instead.
+        cases = {
+            "SET after the savepoint": ["SAVEPOINT a", "SET search_path = shadow, public",
+                                        "ROLLBACK TO SAVEPOINT a"],
+            "SET LOCAL after the savepoint": ["SAVEPOINT a", "SET LOCAL search_path = shadow",
+                                              "ROLLBACK TO a"],
+            "nested, back to the outer one": ["SAVEPOINT a", "SAVEPOINT b",
+                                              "SET search_path = shadow, public",
+                                              "RELEASE b", "ROLLBACK TO a"],
+            "a name taken twice": ["SAVEPOINT a", "SAVEPOINT a",
+                                   "SET search_path = shadow, public", "ROLLBACK TO a"],
+            "after an error": ["SAVEPOINT a", "SET search_path = shadow, public",
+                               "SELECT 1/0", "ROLLBACK TO a"],
+            "in one simple query": ["SAVEPOINT a; SET search_path = shadow, public; "
+                                    "ROLLBACK TO a"],
+        }
+        with self.connect() as conn:
+            for i, (case, statements) in enumerate(cases.items(), start=1):
+                for protocol in ("extended", "simple"):
+                    with self.subTest(case, protocol=protocol):
+                        conn.execute("BEGIN")
+                        for sql in statements:
+                            try:
+                                if protocol == "simple":
+                                    self.simple(conn, sql)
+                                else:
+                                    conn.execute(sql)
+                            except errors.DivisionByZero:
+                                pass
+                        key = i if protocol == "extended" else 100 + i
+                        conn.execute("INSERT INTO users (id, status) VALUES (%s, 'active')",
+                                     (key,))
+                        conn.execute("COMMIT")
+            # What psycopg's nested transaction() sends when its block raises Rollback.
+            with conn.transaction():
+                with conn.transaction():
+                    conn.execute("SET search_path = shadow, public")
+                    raise psycopg.Rollback()
+            conn.execute("INSERT INTO users (id, status) VALUES (200, 'active')")
+        keys = sorted([i for i in range(1, len(cases) + 1)] +
+                      [100 + i for i in range(1, len(cases) + 1)] + [200])
+        self.assertEqual(self.rows("users"), [(k, "active", "active") for k in keys])
+        self.assertEqual(self.direct("SELECT count(*) FROM shadow.users"), [(0,)])
+
+    def test_a_path_set_before_a_savepoint_or_released_with_it_is_kept(self):
+        # The SET before the savepoint survives a rollback to it; a released savepoint's SET
+        # stays. Either way `users` is shadow.users (no new column) when the transaction ends.
+        cases = {
+            "SET before the savepoint": ["SET search_path = shadow, public", "SAVEPOINT a",
+                                         "RESET search_path", "ROLLBACK TO a"],
+            "RELEASE": ["SAVEPOINT a", "SET search_path = shadow, public", "RELEASE a"],
+        }
+        self.addCleanup(self.pg.query, "DELETE FROM shadow.users")
+        with self.connect() as conn:
+            for i, (case, statements) in enumerate(cases.items(), start=1):
+                with self.subTest(case):
+                    conn.execute("BEGIN")
+                    for sql in statements:
+                        conn.execute(sql)
+                    conn.execute("INSERT INTO users (id, status) VALUES (%s, 'active')", (i,))
+                    conn.execute("ROLLBACK")  # back to the default path for the next case
+                    conn.execute("BEGIN")
+                    for sql in statements:
+                        conn.execute(sql)
+                    conn.execute("INSERT INTO users (id, status) VALUES (%s, 'active')", (i,))
+                    conn.execute("COMMIT")
+                    conn.execute("RESET search_path")
+        self.assertEqual(self.direct("SELECT id, status FROM shadow.users ORDER BY id"),
+                         [(1, "active"), (2, "active")])
+        self.assertEqual(self.rows("users"), [])
+
     def test_a_search_path_change_behind_a_failing_request_is_kept(self):
         # Pipelined: the first request fails and rolls back, the SET after it commits. The
         # rollback is not the SET's, so `users` is shadow.users (no new column) from then on.

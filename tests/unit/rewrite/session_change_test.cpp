@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "rewrite/deallocation.hpp"
+#include "rewrite/savepoint_steps.hpp"
 #include "rewrite/search_path_setting.hpp"
 #include "rewrite/sql_prepared.hpp"
 
@@ -46,6 +47,12 @@ TEST(MayChangeSessionTest, Table) {
       {"EXPLAIN ANALYZE EXECUTE up(1)", true},
       {"CREATE TABLE c AS EXECUTE up(1)", true},
       {"SELECT 1; EXECUTE up(2)", true},
+      {"SAVEPOINT a", true},
+      {"release savepoint a", true},
+      {"ROLLBACK TO a", true},
+      {"ROLLBACK", true},  // the parse says it is not ROLLBACK TO
+      {"COMMIT", false},
+      {"SELECT 1; ROLLBACK TO SAVEPOINT a", true},
       {"SELECT 1; SELECT 2", false},
       {"SELECT ';'; SELECT 'x'", false},
   };
@@ -80,7 +87,10 @@ TEST(MayChangeSessionTest, NeverMissesWhatTheParsesFind) {
                                            "explain execute p(1)",
                                            "SET ROLE a",
                                            "reset role",
-                                           "SET SESSION AUTHORIZATION DEFAULT"};
+                                           "SET SESSION AUTHORIZATION DEFAULT",
+                                           "SAVEPOINT sp",
+                                           "release sp",
+                                           "ROLLBACK TO SAVEPOINT sp"};
   std::mt19937 random(20261129);
   std::uniform_int_distribution<std::size_t> pick(0, pieces.size() - 1);
   std::uniform_int_distribution<int> length(1, 5);
@@ -91,7 +101,7 @@ TEST(MayChangeSessionTest, NeverMissesWhatTheParsesFind) {
       sql += pieces[pick(random)];
     }
     if (deallocation(sql) || search_path_change(sql) || sql_prepared(sql) ||
-        !role_changes(sql).empty()) {
+        !role_changes(sql).empty() || !savepoint_steps(sql).empty()) {
       ++changes;
       ASSERT_TRUE(may_change_session(sql)) << sql;
     }

@@ -1,0 +1,77 @@
+// savepoint_steps: statement text in, its savepoint statements and the search_path changes
+// between them out, in order.
+
+#include "rewrite/savepoint_steps.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace switchyard::rewrite {
+namespace {
+
+// Each step written as "define a", "release a", "rollback_to a", "path x,y" (a SET),
+// "path local x" (a SET LOCAL) or "path reset".
+std::string shown(const SavepointStep& step) {
+  switch (step.kind) {
+    case SavepointStep::Kind::define:
+      return "define " + step.name;
+    case SavepointStep::Kind::release:
+      return "release " + step.name;
+    case SavepointStep::Kind::rollback_to:
+      return "rollback_to " + step.name;
+    case SavepointStep::Kind::path:
+      break;
+  }
+  if (step.path.kind == SearchPathChange::Kind::reset) {
+    return "path reset";
+  }
+  std::string out = step.path.local ? "path local " : "path ";
+  for (std::size_t i = 0; i < step.path.schemas.size(); ++i) {
+    out += (i == 0 ? "" : ",") + step.path.schemas[i];
+  }
+  return out;
+}
+
+struct Case {
+  const char* sql;
+  std::vector<std::string> steps;
+};
+
+TEST(SavepointStepsTest, Table) {
+  const Case cases[] = {
+      {"SELECT 1", {}},
+      {"ROLLBACK", {}},
+      {"COMMIT", {}},
+      {"SET search_path = a", {}},  // no savepoint: search_path_change() tells
+      {"SELECT 'savepoint'", {}},
+      {"SAVEPOINT a", {"define a"}},
+      {"savepoint \"Mixed\"", {"define Mixed"}},
+      {"SAVEPOINT Folded", {"define folded"}},
+      {"RELEASE SAVEPOINT a", {"release a"}},
+      {"RELEASE a", {"release a"}},
+      {"ROLLBACK TO SAVEPOINT a", {"rollback_to a"}},
+      {"ROLLBACK TO a", {"rollback_to a"}},
+      {"rollback to savepoint a", {"rollback_to a"}},
+      {"SET search_path = x; SAVEPOINT a; SET search_path = y, z",
+       {"path x", "define a", "path y,z"}},
+      {"SAVEPOINT a; SET LOCAL search_path = x; ROLLBACK TO a",
+       {"define a", "path local x", "rollback_to a"}},
+      {"SET search_path = x; SET search_path = y; RELEASE a", {"path y", "release a"}},
+      {"SAVEPOINT a; RESET search_path", {"define a", "path reset"}},
+      {"SAVEPOINT a; DISCARD ALL", {"define a", "path reset"}},
+      {"BEGIN; SAVEPOINT a; SELECT 1; COMMIT", {"define a"}},
+      {"SAVEPOINT (", {}},  // bad SQL: the server refuses it and changes nothing
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> got;
+    for (const SavepointStep& step : savepoint_steps(c.sql)) {
+      got.push_back(shown(step));
+    }
+    EXPECT_EQ(got, c.steps) << c.sql;
+  }
+}
+
+}  // namespace
+}  // namespace switchyard::rewrite
