@@ -16,11 +16,11 @@
 #include "rewrite/client_encoding.hpp"
 #include "rewrite/deallocation.hpp"
 #include "rewrite/rewriter.hpp"
-#include "rewrite/savepoint_steps.hpp"
 #include "rewrite/search_path_setting.hpp"
 #include "rewrite/session_change.hpp"
 #include "rewrite/sql_prepared.hpp"
 #include "rewrite/sql_text.hpp"
+#include "rewrite/transaction_steps.hpp"
 
 namespace switchyard::proxy {
 namespace {
@@ -280,15 +280,19 @@ void FrontendHandler::follow_session_statements(std::string_view sql,
   if (!follow_search_path) {
     return;
   }
-  // A ROLLBACK TO restores the path the savepoint was taken with, so a text with savepoints
-  // is followed step by step; a RELEASE or ROLLBACK TO is parsed only while one is held.
-  std::vector<rewrite::SavepointStep> steps;
-  if (rewrite_.savepoints_held() || rewrite::detail::icontains(sql, "savepoint")) [[unlikely]] {
-    steps = rewrite::savepoint_steps(sql);
+  // A ROLLBACK TO restores the path the savepoint was taken with, and AND CHAIN ends the
+  // transaction, so such a text is followed step by step; a RELEASE or ROLLBACK TO is parsed
+  // only while a savepoint is held.
+  std::vector<rewrite::TransactionStep> steps;
+  if (rewrite_.savepoints_held() || rewrite::detail::icontains(sql, "savepoint") ||
+      rewrite::detail::icontains(sql, "chain")) [[unlikely]] {
+    steps = rewrite::transaction_steps(sql);
   }
   if (!steps.empty()) [[unlikely]] {
-    for (const rewrite::SavepointStep& step : steps) {
-      rewrite_.apply(step, state_.tracker.outstanding());
+    const bool failed = state_.tracker.outstanding() == 0 &&
+                        state_.tracker.status() == protocol::TransactionStatus::failed;
+    for (const rewrite::TransactionStep& step : steps) {
+      rewrite_.apply(step, state_.tracker.outstanding(), failed);
     }
   } else if (auto change = rewrite::search_path_change(sql)) {
     rewrite_.apply(*change, state_.tracker.outstanding());

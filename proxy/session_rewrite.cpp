@@ -77,10 +77,16 @@ void SessionRewrite::change_uncommitted(std::size_t answers_before) {
   readies_to_skip_ = answers_before;
 }
 
-void SessionRewrite::apply(const rewrite::SavepointStep& step, std::size_t answers_before) {
-  using Kind = rewrite::SavepointStep::Kind;
+void SessionRewrite::apply(const rewrite::TransactionStep& step, std::size_t answers_before,
+                           bool failed) {
+  using Kind = rewrite::TransactionStep::Kind;
   if (step.kind == Kind::path) {
     apply(step.path, answers_before);
+    return;
+  }
+  if (step.kind == Kind::commit_chain || step.kind == Kind::rollback_chain) {
+    savepoints_.reset();
+    end_transaction(step.kind == Kind::rollback_chain || failed);
     return;
   }
   if (step.kind == Kind::define) {
@@ -208,6 +214,29 @@ void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_ba
   }
   spdlog::debug("event=search_path_rolled_back database={} schemas={}", log_value(database_),
                 session_search_path_->size());
+  set_search_path(*session_search_path_);
+}
+
+void SessionRewrite::end_transaction(bool rolled_back) {
+  if (uncommitted_) {
+    uncommitted_ = false;
+    readies_to_skip_ = 0;
+    if (rolled_back) {
+      session_search_path_ = committed_search_path_;
+      if (roles_) {
+        roles_->session = roles_->committed;
+      }
+    }
+  }
+  local_search_path_ = false;
+  if (roles_) {
+    roles_->committed = roles_->session;
+    roles_->now = roles_->session;
+    roles_->local = false;
+    context_.user = roles_->now.current();
+  }
+  spdlog::debug("event=transaction_chained database={} rolled_back={} schemas={}",
+                log_value(database_), rolled_back, session_search_path_->size());
   set_search_path(*session_search_path_);
 }
 

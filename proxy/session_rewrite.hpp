@@ -16,9 +16,9 @@
 #include "rewrite/client_encoding.hpp"
 #include "rewrite/literal_shape.hpp"
 #include "rewrite/result.hpp"
-#include "rewrite/savepoint_steps.hpp"
 #include "rewrite/search_path_setting.hpp"
 #include "rewrite/shape_recipe.hpp"
+#include "rewrite/transaction_steps.hpp"
 
 namespace switchyard::proxy {
 
@@ -122,8 +122,10 @@ class SessionRewrite {
   void apply(const rewrite::RoleChange& change, std::size_t answers_before);
   /// Follows a SAVEPOINT, RELEASE or ROLLBACK TO (or a path change between them in the text):
   /// a rollback to a savepoint brings the path and the role back to what they were when it was
-  /// taken, as the server does.
-  void apply(const rewrite::SavepointStep& step, std::size_t answers_before);
+  /// taken, as the server does. And COMMIT/ROLLBACK AND CHAIN, which end the transaction while
+  /// the ReadyForQuery after them says another is open. `failed`: the transaction is known to
+  /// have failed already, so a COMMIT AND CHAIN rolls it back.
+  void apply(const rewrite::TransactionStep& step, std::size_t answers_before, bool failed);
   /// Whether a savepoint of the open transaction is followed: a RELEASE or ROLLBACK TO is then
   /// worth a parse.
   bool savepoints_held() const { return savepoints_ != nullptr && !savepoints_->taken.empty(); }
@@ -236,6 +238,8 @@ class SessionRewrite {
   void change_uncommitted(std::size_t answers_before);
   /// Makes "$user" the role now in force, if it is another.
   void follow_roles();
+  /// The transaction ends: SET LOCAL ends, and with `rolled_back` its SETs are undone.
+  void end_transaction(bool rolled_back);
 
   rewrite::SessionContext context_;
   std::string context_key_;

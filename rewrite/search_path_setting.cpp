@@ -37,6 +37,17 @@ std::optional<SearchPathChange> detail::search_path_change_of(const PgQuery__Var
   }
 }
 
+std::optional<SearchPathChange> detail::statement_search_path_change(const PgQuery__Node& stmt) {
+  if (stmt.node_case == PG_QUERY__NODE__NODE_VARIABLE_SET_STMT) {
+    return search_path_change_of(*stmt.variable_set_stmt);
+  }
+  if (stmt.node_case == PG_QUERY__NODE__NODE_DISCARD_STMT &&
+      stmt.discard_stmt->target == PG_QUERY__DISCARD_MODE__DISCARD_ALL) {
+    return SearchPathChange{SearchPathChange::Kind::reset, false, {}};
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 // Whether `sql` may hold a SET, RESET or DISCARD: every statement of a session with a migration
@@ -67,13 +78,8 @@ std::optional<SearchPathChange> search_path_change(std::string_view sql) {
     if (stmt == nullptr) {
       continue;
     }
-    if (stmt->node_case == PG_QUERY__NODE__NODE_VARIABLE_SET_STMT) {
-      if (auto change = detail::search_path_change_of(*stmt->variable_set_stmt)) {
-        last = std::move(change);
-      }
-    } else if (stmt->node_case == PG_QUERY__NODE__NODE_DISCARD_STMT &&
-               stmt->discard_stmt->target == PG_QUERY__DISCARD_MODE__DISCARD_ALL) {
-      last = SearchPathChange{SearchPathChange::Kind::reset, false, {}};
+    if (auto change = detail::statement_search_path_change(*stmt)) {
+      last = std::move(change);
     }
   }
   return last;

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+struct PgQuery__Node;             // pg_query.pb-c.h
 struct PgQuery__VariableSetStmt;  // pg_query.pb-c.h
 
 namespace switchyard::rewrite {
@@ -44,6 +45,8 @@ std::vector<RoleChange> role_changes(std::string_view sql);
 namespace detail {
 /// What one parsed SET or RESET does to the search_path; nullopt when it leaves it alone.
 std::optional<SearchPathChange> search_path_change_of(const PgQuery__VariableSetStmt& set);
+/// The same for one parsed statement of any kind (DISCARD ALL resets the path too).
+std::optional<SearchPathChange> statement_search_path_change(const PgQuery__Node& stmt);
 }  // namespace detail
 
 }  // namespace switchyard::rewrite

@@ -12,16 +12,18 @@ bool may_change_session(std::string_view sql) {
 
 bool may_change_session(std::string_view sql, detail::SoleVerb verb) {
   if (verb) {
-    // The verbs differ in length or first letter: one comparison at most, none for SELECT,
-    // UPDATE, INSERT, DELETE.
+    // The verbs differ in length or first letter: two comparisons at most, none for SELECT,
+    // UPDATE, INSERT, DELETE. COMMIT, END, ROLLBACK and ABORT for AND CHAIN, which ends the
+    // transaction without a ReadyForQuery saying so.
     const char first = static_cast<char>(verb->front() | 0x20);
     switch (verb->size()) {
       case 3:
-        return detail::iequals(*verb, "set");
+        return first == 's' ? detail::iequals(*verb, "set") : detail::iequals(*verb, "end");
       case 5:
-        return detail::iequals(*verb, "reset");
+        return first == 'r' ? detail::iequals(*verb, "reset") : detail::iequals(*verb, "abort");
       case 6:
-        return first == 'c' && detail::iequals(*verb, "create");
+        return first == 'c' &&
+               (detail::iequals(*verb, "create") || detail::iequals(*verb, "commit"));
       case 7:
         switch (first) {
           case 'd':
@@ -47,10 +49,11 @@ bool may_change_session(std::string_view sql, detail::SoleVerb verb) {
   }
   // Several statements, or an unusual start: any of them may be one. Each change names one of
   // these (SET [LOCAL] search_path, SET ROLE, SET SESSION AUTHORIZATION, RESET, DISCARD,
-  // DEALLOCATE, PREPARE, EXECUTE, and the savepoints a ROLLBACK TO returns the path to).
-  constexpr std::array<std::string_view, 11> kWords{
-      "_path",   "role",    "authorization", "reset",   "discard", "deallocate",
-      "prepare", "execute", "savepoint",     "release", "rollback"};
+  // DEALLOCATE, PREPARE, EXECUTE, the savepoints a ROLLBACK TO returns the path to, and
+  // COMMIT/ROLLBACK AND CHAIN).
+  constexpr std::array<std::string_view, 12> kWords{
+      "_path",   "role",    "authorization", "reset",   "discard",  "deallocate",
+      "prepare", "execute", "savepoint",     "release", "rollback", "chain"};
   for (std::string_view word : kWords) {
     if (detail::icontains(sql, word)) {
       return true;

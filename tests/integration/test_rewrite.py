@@ -1031,6 +1031,42 @@ class WritesBothTest(RewriteCase):
                          [(1, "active"), (2, "active")])
         self.assertEqual(self.rows("users"), [])
 
+    def test_and_chain_ends_set_local_and_undoes_a_rolled_back_set(self):
+        # After AND CHAIN the ReadyForQuery still says "in a transaction", yet the transaction
+        # that held the SET ended: `users` is public.users again in each case below, and the
+        # write must fill both columns.
+        cases = {
+            "SET LOCAL, COMMIT AND CHAIN": ["SET LOCAL search_path = shadow, public",
+                                            "COMMIT AND CHAIN"],
+            "SET, ROLLBACK AND CHAIN": ["SET search_path = shadow, public",
+                                        "ROLLBACK AND CHAIN"],
+            "SET, an error, COMMIT AND CHAIN": ["SET search_path = shadow, public",
+                                                "SELECT 1/0", "COMMIT AND CHAIN"],
+            "in one simple query": ["SET LOCAL search_path = shadow; COMMIT AND CHAIN"],
+        }
+        with self.connect() as conn:
+            for i, (case, statements) in enumerate(cases.items(), start=1):
+                with self.subTest(case):
+                    conn.execute("BEGIN")
+                    for sql in statements:
+                        try:
+                            self.simple(conn, sql)
+                        except errors.DivisionByZero:
+                            pass
+                    conn.execute("INSERT INTO users (id, status) VALUES (%s, 'active')", (i,))
+                    conn.execute("COMMIT")
+            # A SET committed by COMMIT AND CHAIN stays, also after the chained transaction
+            # rolls back.
+            self.addCleanup(self.pg.query, "DELETE FROM shadow.users WHERE id = 50")
+            conn.execute("BEGIN")
+            conn.execute("SET search_path = shadow, public")
+            conn.execute("COMMIT AND CHAIN")
+            conn.execute("ROLLBACK")
+            conn.execute("INSERT INTO users (id, status) VALUES (50, 'active')")
+        self.assertEqual(self.rows("users"),
+                         [(i, "active", "active") for i in range(1, len(cases) + 1)])
+        self.assertEqual(self.direct("SELECT id FROM shadow.users"), [(50,)])
+
     def test_a_search_path_change_behind_a_failing_request_is_kept(self):
         # Pipelined: the first request fails and rolls back, the SET after it commits. The
         # rollback is not the SET's, so `users` is shadow.users (no new column) from then on.

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "rewrite/deallocation.hpp"
-#include "rewrite/savepoint_steps.hpp"
 #include "rewrite/search_path_setting.hpp"
 #include "rewrite/sql_prepared.hpp"
+#include "rewrite/transaction_steps.hpp"
 
 namespace switchyard::rewrite {
 namespace {
@@ -51,7 +51,13 @@ TEST(MayChangeSessionTest, Table) {
       {"release savepoint a", true},
       {"ROLLBACK TO a", true},
       {"ROLLBACK", true},  // the parse says it is not ROLLBACK TO
-      {"COMMIT", false},
+      {"COMMIT", true},    // the parse says it is not AND CHAIN
+      {"COMMIT AND CHAIN", true},
+      {"CREATE TABLE t (c int)", true},  // the parse says it is not CREATE TABLE AS EXECUTE
+      {"CHECKPOINT", false},
+      {"END", true},
+      {"abort", true},
+      {"BEGIN", false},
       {"SELECT 1; ROLLBACK TO SAVEPOINT a", true},
       {"SELECT 1; SELECT 2", false},
       {"SELECT ';'; SELECT 'x'", false},
@@ -90,7 +96,9 @@ TEST(MayChangeSessionTest, NeverMissesWhatTheParsesFind) {
                                            "SET SESSION AUTHORIZATION DEFAULT",
                                            "SAVEPOINT sp",
                                            "release sp",
-                                           "ROLLBACK TO SAVEPOINT sp"};
+                                           "ROLLBACK TO SAVEPOINT sp",
+                                           "COMMIT AND CHAIN",
+                                           "rollback and chain"};
   std::mt19937 random(20261129);
   std::uniform_int_distribution<std::size_t> pick(0, pieces.size() - 1);
   std::uniform_int_distribution<int> length(1, 5);
@@ -101,7 +109,7 @@ TEST(MayChangeSessionTest, NeverMissesWhatTheParsesFind) {
       sql += pieces[pick(random)];
     }
     if (deallocation(sql) || search_path_change(sql) || sql_prepared(sql) ||
-        !role_changes(sql).empty() || !savepoint_steps(sql).empty()) {
+        !role_changes(sql).empty() || !transaction_steps(sql).empty()) {
       ++changes;
       ASSERT_TRUE(may_change_session(sql)) << sql;
     }

@@ -1,7 +1,7 @@
-// savepoint_steps: statement text in, its savepoint statements and the search_path changes
-// between them out, in order.
+// transaction_steps: statement text in, its savepoint and AND CHAIN statements and the
+// search_path changes between them out, in order.
 
-#include "rewrite/savepoint_steps.hpp"
+#include "rewrite/transaction_steps.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,15 +13,19 @@ namespace {
 
 // Each step written as "define a", "release a", "rollback_to a", "path x,y" (a SET),
 // "path local x" (a SET LOCAL) or "path reset".
-std::string shown(const SavepointStep& step) {
+std::string shown(const TransactionStep& step) {
   switch (step.kind) {
-    case SavepointStep::Kind::define:
+    case TransactionStep::Kind::define:
       return "define " + step.name;
-    case SavepointStep::Kind::release:
+    case TransactionStep::Kind::release:
       return "release " + step.name;
-    case SavepointStep::Kind::rollback_to:
+    case TransactionStep::Kind::rollback_to:
       return "rollback_to " + step.name;
-    case SavepointStep::Kind::path:
+    case TransactionStep::Kind::commit_chain:
+      return "commit_chain";
+    case TransactionStep::Kind::rollback_chain:
+      return "rollback_chain";
+    case TransactionStep::Kind::path:
       break;
   }
   if (step.path.kind == SearchPathChange::Kind::reset) {
@@ -34,13 +38,13 @@ std::string shown(const SavepointStep& step) {
   return out;
 }
 
-struct Case {
+struct StepCase {
   const char* sql;
   std::vector<std::string> steps;
 };
 
-TEST(SavepointStepsTest, Table) {
-  const Case cases[] = {
+TEST(TransactionStepsTest, Table) {
+  const StepCase cases[] = {
       {"SELECT 1", {}},
       {"ROLLBACK", {}},
       {"COMMIT", {}},
@@ -62,11 +66,18 @@ TEST(SavepointStepsTest, Table) {
       {"SAVEPOINT a; RESET search_path", {"define a", "path reset"}},
       {"SAVEPOINT a; DISCARD ALL", {"define a", "path reset"}},
       {"BEGIN; SAVEPOINT a; SELECT 1; COMMIT", {"define a"}},
+      {"COMMIT AND NO CHAIN", {}},
+      {"COMMIT AND CHAIN", {"commit_chain"}},
+      {"end and chain", {"commit_chain"}},
+      {"ROLLBACK AND CHAIN", {"rollback_chain"}},
+      {"ABORT AND CHAIN", {"rollback_chain"}},
+      {"SET LOCAL search_path = x; COMMIT AND CHAIN; SET search_path = y",
+       {"path local x", "commit_chain", "path y"}},
       {"SAVEPOINT (", {}},  // bad SQL: the server refuses it and changes nothing
   };
-  for (const Case& c : cases) {
+  for (const StepCase& c : cases) {
     std::vector<std::string> got;
-    for (const SavepointStep& step : savepoint_steps(c.sql)) {
+    for (const TransactionStep& step : transaction_steps(c.sql)) {
       got.push_back(shown(step));
     }
     EXPECT_EQ(got, c.steps) << c.sql;
