@@ -30,6 +30,12 @@ namespace fe = protocol::frontend;
 // After this many look-ups for one statement the catalog is not going to know more.
 constexpr int kMaxCatalogAttempts = 2;
 
+// Whether what `sql` changes of the session is at most its savepoints and transactions.
+bool changes_only_transactions(std::string_view sql) {
+  return !rewrite::search_path_change(sql) && rewrite::role_changes(sql).empty() &&
+         !rewrite::sql_prepared(sql) && !rewrite::deallocation(sql);
+}
+
 void encode_copy_data(protocol::MessageWriter& out, std::string_view data) {
   out.begin_message(fe::kCopyData);
   out.bytes(data);
@@ -752,8 +758,11 @@ FrontendHandler::Decision FrontendHandler::decide_rewrite(std::string_view sql,
 
 void FrontendHandler::run_statements_before(std::string_view sql, std::size_t refused) {
   const auto start = rewrite::statement_start(sql, refused);
-  // The session changes the proxy follows are taken from the text as a whole.
-  if (!start || rewrite::may_change_session(sql.substr(0, *start))) {
+  // The session changes the proxy follows are taken from the text as a whole, so statements
+  // that change one do not run in front of the refusal; savepoints and AND CHAIN do, as the
+  // proxy follows them up to the error as the server runs them.
+  if (!start || (rewrite::may_change_session(sql.substr(0, *start)) &&
+                 !changes_only_transactions(sql.substr(0, *start)))) {
     return;
   }
   std::string before;
