@@ -90,6 +90,9 @@ void SessionRewrite::apply(const rewrite::TransactionStep& step, std::size_t ans
     return;
   }
   if (step.kind == Kind::define) {
+    if (failed) {
+      return;  // the server refuses it in a failed transaction
+    }
     if (!savepoints_) {
       savepoints_ = std::make_unique<Savepoints>();
       savepoints_->readies_to_skip = answers_before;

@@ -124,7 +124,7 @@ class SessionRewrite {
   /// a rollback to a savepoint brings the path and the role back to what they were when it was
   /// taken, as the server does. And COMMIT/ROLLBACK AND CHAIN, which end the transaction while
   /// the ReadyForQuery after them says another is open. `failed`: the transaction is known to
-  /// have failed already, so a COMMIT AND CHAIN rolls it back.
+  /// have failed already, so a SAVEPOINT fails and a COMMIT AND CHAIN rolls it back.
   void apply(const rewrite::TransactionStep& step, std::size_t answers_before, bool failed);
   /// Whether a savepoint of the open transaction is followed: a RELEASE or ROLLBACK TO is then
   /// worth a parse.

@@ -975,6 +975,9 @@ class WritesBothTest(RewriteCase):
                                "SELECT 1/0", "ROLLBACK TO a"],
             "in one simple query": ["SAVEPOINT a; SET search_path = shadow, public; "
                                     "ROLLBACK TO a"],
+            "a SAVEPOINT the failed transaction refuses": [
+                "SAVEPOINT a", "SET search_path = shadow, public", "SELECT 1/0", "SAVEPOINT a",
+                "ROLLBACK TO a"],
         }
         with self.connect() as conn:
             for i, (case, statements) in enumerate(cases.items(), start=1):
@@ -987,7 +990,7 @@ class WritesBothTest(RewriteCase):
                                     self.simple(conn, sql)
                                 else:
                                     conn.execute(sql)
-                            except errors.DivisionByZero:
+                            except (errors.DivisionByZero, errors.InFailedSqlTransaction):
                                 pass
                         key = i if protocol == "extended" else 100 + i
                         conn.execute("INSERT INTO users (id, status) VALUES (%s, 'active')",

@@ -51,12 +51,15 @@ TEST(MayChangeSessionTest, Table) {
       {"release savepoint a", true},
       {"ROLLBACK TO a", true},
       {"ROLLBACK", true},  // the parse says it is not ROLLBACK TO
-      {"COMMIT", true},    // the parse says it is not AND CHAIN
+      {"COMMIT", false},
       {"COMMIT AND CHAIN", true},
+      {"commit and no chain", true},     // the parse says it is not AND CHAIN
       {"CREATE TABLE t (c int)", true},  // the parse says it is not CREATE TABLE AS EXECUTE
       {"CHECKPOINT", false},
-      {"END", true},
-      {"abort", true},
+      {"END", false},
+      {"end and chain", true},
+      {"abort", false},
+      {"ABORT AND CHAIN", true},
       {"BEGIN", false},
       {"SELECT 1; ROLLBACK TO SAVEPOINT a", true},
       {"SELECT 1; SELECT 2", false},
