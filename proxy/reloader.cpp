@@ -352,7 +352,12 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
     }
   } else {
     status.result = ReloadStatus::Result::failed;
-    state_->metrics.shared().reloads_failed.fetch_add(1, std::memory_order_relaxed);
+    {
+      // As for a success: whoever sees the failure counted finds it on /config too.
+      std::lock_guard lock(status_mutex_);
+      last_ = status;
+      state_->metrics.shared().reloads_failed.fetch_add(1, std::memory_order_relaxed);
+    }
     for (const auto& error : status.errors) {
       spdlog::error("event=reload_failed trigger={} error={}", log_value(status.trigger),
                     log_value(error));
