@@ -352,12 +352,6 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
     }
   } else {
     status.result = ReloadStatus::Result::failed;
-    {
-      // As for a success: whoever sees the failure counted finds it on /config too.
-      std::lock_guard lock(status_mutex_);
-      last_ = status;
-      state_->metrics.shared().reloads_failed.fetch_add(1, std::memory_order_relaxed);
-    }
     for (const auto& error : status.errors) {
       spdlog::error("event=reload_failed trigger={} error={}", log_value(status.trigger),
                     log_value(error));
@@ -370,6 +364,11 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
   std::lock_guard lock(status_mutex_);
   last_ = status;
   ++completed_;
+  if (status.result == ReloadStatus::Result::failed) {
+    // Counted with its record, retry time and all, as a success is: whoever sees the count
+    // finds the failure on /config.
+    state_->metrics.shared().reloads_failed.fetch_add(1, std::memory_order_relaxed);
+  }
   return status;
 }
 
