@@ -18,10 +18,12 @@ WORKERS = 2
 # More sessions than workers: at least one shares the bulk load's worker.
 OTHERS = 2 * WORKERS + 1
 ROWS = 80_000  # about 8 MB of VALUES
-# A worker stalled by the rewrite keeps its sessions waiting for seconds (the rewrite's time);
-# one that hands the rewrite to the pool answers them in milliseconds, on a loaded machine in
-# a few hundred.
+# A worker stalled by the rewrite keeps its sessions waiting for seconds (the rewrite's time:
+# 2.4 s for one text, 3.4 s sanitized, measured alone); one that hands the rewrite to the pool
+# answers them in milliseconds, on a loaded machine in a few hundred. The sanitized suite runs
+# another sanitized module beside this one on 2 cores: its waits reached 1.08 s there.
 MAX_STALL = 1.0
+MAX_STALL_SANITIZED = 2.0
 # What a proxy may keep once the bulk load's session has gone: its peak was many times the
 # text; what the allocator keeps of it must come back to the system.
 MAX_KEPT_MB = 12
@@ -116,7 +118,8 @@ class LongRewriteTest(RewriteCase):
         took = time.monotonic() - started
         self.assertFalse(loading(), "the bulk INSERTs did not finish in 120 s")
         self.assertEqual(failure, [])
-        self.assertLess(max(stalls), MAX_STALL,
+        limit = MAX_STALL_SANITIZED if sanitized(self.proxy) else MAX_STALL
+        self.assertLess(max(stalls), limit,
                         f"waits {[round(s, 2) for s in stalls]} s (the last a new session's, less "
                         f"the server's own) "
                         f"during {took:.2f} s of bulk loads")
