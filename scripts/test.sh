@@ -7,7 +7,7 @@
 #   ./scripts/test.sh --plain   the whole suite on the plain build (./build), then the quick
 #                               start: quicker to rebuild while working, no sanitizers
 #
-# The default run, in order (14-20 minutes on 2 cores from a clean clone):
+# The default run, in order (about 16 minutes on 2 cores from a clean clone):
 #   1. scripts/test-sanitized.sh: every unit test and every integration test (against a real
 #      PostgreSQL 15 the harness starts) with the sanitized switchyard in ./build-sanitize;
 #      any sanitizer report fails the test that triggered it.
