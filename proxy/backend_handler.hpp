@@ -74,7 +74,7 @@ class BackendHandler {
                type == be::kNoData)))) ||
            // Hidden ones are counted only while replies are tracked.
            (type == be::kCommandComplete &&
-            (rewrite_.search_path_uncommitted() || state_.replies.watched_completes() > 0));
+            (rewrite_.follows_completes() || state_.replies.watched_completes() > 0));
   }
   FrameAction on_frame(const protocol::Frame& frame, protocol::MessageWriter& out) {
     namespace be = protocol::backend;
@@ -83,6 +83,7 @@ class BackendHandler {
       return FrameAction::drop;
     }
     if (tell_as_copy_) {
+      rewrite_.on_complete({});  // a staged COPY's: the client's statement ran
       return tell_as_copy(frame, out);
     }
     if (frame.type == be::kCopyInResponse && state_.copy_in_columns > 0) {
@@ -95,7 +96,9 @@ class BackendHandler {
     if (frame.type == be::kCommandComplete) {
       // ROLLBACK's tag, also when COMMIT ends a failed transaction (and for ROLLBACK TO, but
       // then the transaction goes on and the next answer decides).
-      ended_in_rollback_ = command_tag(frame.body) == "ROLLBACK";
+      const std::string_view tag = command_tag(frame.body);
+      ended_in_rollback_ = tag == "ROLLBACK";
+      rewrite_.on_complete(tag);
       return FrameAction::forward;
     }
     if (frame.type == be::kReadyForQuery) {

@@ -152,7 +152,7 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
   // DEALLOCATE before PREPARE: the order in which a text drops a name and prepares it again.
   // A Parse's statement changes the session when a Bind runs it (on_bind), maybe many times.
   if (from_query) {
-    follow_session_statements(sql, roles);
+    follow_session_statements(sql, roles, /*from_query=*/true);
   }
   if (named) {
     record_sql_prepared(*named, sql,
@@ -265,7 +265,8 @@ void FrontendHandler::apply_refusal(const TextRewrite& refusal, Decision& decisi
 }
 
 void FrontendHandler::follow_session_statements(std::string_view sql,
-                                                const std::vector<rewrite::RoleChange>& roles) {
+                                                const std::vector<rewrite::RoleChange>& roles,
+                                                bool from_query) {
   const bool follow_search_path = rewrite_.active();  // else no names to resolve
   const bool follow_prepared = !prepared_.empty() || !sql_prepared_.empty();
   if (!follow_prepared && !follow_search_path) {
@@ -286,6 +287,7 @@ void FrontendHandler::follow_session_statements(std::string_view sql,
   if (!follow_search_path) {
     return;
   }
+  rewrite_.settle_answered_steps();  // a Bind's, after a text still unanswered
   // A ROLLBACK TO restores the path the savepoint was taken with, and AND CHAIN ends the
   // transaction, so such a text is followed step by step; a RELEASE or ROLLBACK TO is parsed
   // only while a savepoint is held.
@@ -297,6 +299,11 @@ void FrontendHandler::follow_session_statements(std::string_view sql,
   if (!steps.empty()) [[unlikely]] {
     const bool failed = state_.tracker.outstanding() == 0 &&
                         state_.tracker.status() == protocol::TransactionStatus::failed;
+    if (from_query && state_.tracker.outstanding() == 0) {
+      // Nothing else awaits an answer: the steps are followed as the server runs them.
+      rewrite_.follow_as_answered(std::move(steps), roles, failed);
+      return;
+    }
     for (const rewrite::TransactionStep& step : steps) {
       rewrite_.apply(step, state_.tracker.outstanding(), failed);
     }
@@ -866,6 +873,7 @@ FrameAction FrontendHandler::on_frame(const protocol::Frame& frame, protocol::Me
 
 FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::MessageWriter& out) {
   at_boundary_housekeeping();
+  rewrite_.settle_answered_steps();
   auto query = protocol::decode_query(frame.body);
   if (!query) {
     sent(frame.type);
@@ -988,6 +996,7 @@ void FrontendHandler::watch_staged_completes() {
 
 FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::MessageWriter& out) {
   at_boundary_housekeeping();
+  rewrite_.settle_answered_steps();
   auto parse = protocol::decode_parse(frame.body);
   if (!parse) {
     sent(frame.type);
@@ -1136,7 +1145,8 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
     // copy: DEALLOCATE ALL drops the statement itself.
     const std::string sql = stmt->sql;
     follow_session_statements(
-        sql, rewrite_.active() ? rewrite::role_changes(sql) : std::vector<rewrite::RoleChange>{});
+        sql, rewrite_.active() ? rewrite::role_changes(sql) : std::vector<rewrite::RoleChange>{},
+        /*from_query=*/false);
   }
   // Its SET or set_config runs now, not at its Parse; and after one in this transaction, any
   // statement may end it and undo a SET LOCAL.

@@ -134,9 +134,10 @@ class FrontendHandler {
   /// Applies the answers to the named Parses and Closes sent (the reply tracker's outcomes).
   void settle_statements();
   /// Keeps the session's search_path, current_user and the prepared-statement registry in step
-  /// with the SET/RESET/DEALLOCATE/DISCARD statements the client sends.
+  /// with the SET/RESET/DEALLOCATE/DISCARD statements the client sends. `from_query`: sent
+  /// as a simple Query (else run by a Bind).
   void follow_session_statements(std::string_view sql,
-                                 const std::vector<rewrite::RoleChange>& roles);
+                                 const std::vector<rewrite::RoleChange>& roles, bool from_query);
   /// A text sent that may change standard_conforming_strings or client_encoding: the rewrite
   /// treats both as unknown until its answer. `text_changes_reading`: may_change_reading() of it.
   void note_reading_change(std::string_view sql, rewrite::detail::SoleVerb verb, Decision decision,

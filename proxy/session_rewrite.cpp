@@ -145,6 +145,51 @@ void SessionRewrite::apply(const rewrite::TransactionStep& step, std::size_t ans
   set_search_path(*back.now);
 }
 
+void SessionRewrite::follow_as_answered(std::vector<rewrite::TransactionStep> steps,
+                                        std::vector<rewrite::RoleChange> roles, bool failed) {
+  if (answered_) {
+    settle_answered();
+  }
+  answered_ = std::make_unique<AnsweredSteps>();
+  answered_->steps = std::move(steps);
+  answered_->roles = std::move(roles);
+  answered_->failed_before = failed;
+}
+
+void SessionRewrite::follow_answered(std::string_view tag) {
+  AnsweredSteps& answered = *answered_;
+  const std::size_t statement = answered.completes++;
+  using Kind = rewrite::TransactionStep::Kind;
+  while (answered.next < answered.steps.size() &&
+         answered.steps[answered.next].statement <= statement) {
+    const rewrite::TransactionStep& step = answered.steps[answered.next++];
+    // The statement ran: a SAVEPOINT was taken; a COMMIT AND CHAIN tagged ROLLBACK ended a
+    // failed transaction (it may have failed in a request still unanswered when this was sent).
+    const bool ended_failed = (step.kind == Kind::commit_chain ||
+                               step.kind == Kind::rollback_chain) &&
+                              step.statement == statement && tag == "ROLLBACK";
+    apply(step, 0, ended_failed);
+  }
+}
+
+void SessionRewrite::settle_answered() {
+  const std::unique_ptr<AnsweredSteps> answered = std::move(answered_);
+  if (!answered->error) {
+    // Answered without an error, or asked before the answer came: taken as run.
+    for (std::size_t i = answered->next; i < answered->steps.size(); ++i) {
+      apply(answered->steps[i], 0, answered->failed_before);
+    }
+  } else if (answered->next < answered->steps.size()) {
+    spdlog::debug("event=transaction_steps_not_run database={} steps={}", log_value(database_),
+                  answered->steps.size() - answered->next);
+  }
+  // After the steps, as for a text followed when sent: what an error stopped is undone with
+  // its transaction.
+  for (const rewrite::RoleChange& change : answered->roles) {
+    apply(change, 0);
+  }
+}
+
 void SessionRewrite::apply(const rewrite::RoleChange& change, std::size_t answers_before) {
   if (!roles_) {
     // No role changed before: context_.user is still the login user.
@@ -178,6 +223,9 @@ void SessionRewrite::follow_roles() {
 }
 
 void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_back) {
+  if (answered_) [[unlikely]] {
+    settle_answered();
+  }
   if (reading_readies_ > 0 && --reading_readies_ == 0) [[unlikely]] {
     // The change's answer is in, with its ParameterStatus before it.
     reading_.settings_in_flight = false;

@@ -126,11 +126,38 @@ class SessionRewrite {
   /// the ReadyForQuery after them says another is open. `failed`: the transaction is known to
   /// have failed already, so a SAVEPOINT fails and a COMMIT AND CHAIN rolls it back.
   void apply(const rewrite::TransactionStep& step, std::size_t answers_before, bool failed);
+  /// Follows the steps of a simple Query's text (and its role changes, after them) as the
+  /// server answers it, each at its statement's CommandComplete (on_complete): after an error
+  /// the rest of the text never runs, so neither does its COMMIT AND CHAIN or SAVEPOINT; and a
+  /// COMMIT AND CHAIN's tag tells whether it committed. For a text sent while no earlier
+  /// request awaits its answer; `failed`: the transaction is known to have failed already.
+  void follow_as_answered(std::vector<rewrite::TransactionStep> steps,
+                          std::vector<rewrite::RoleChange> roles, bool failed);
+  /// A CommandComplete the client sees (its tag), while follows_completes().
+  void on_complete(std::string_view tag) {
+    if (answered_) [[unlikely]] {
+      follow_answered(tag);
+    }
+  }
+  /// An ErrorResponse: the statements of the text followed as answered stop there.
+  void on_answer_error() {
+    if (answered_) [[unlikely]] {
+      answered_->error = true;
+    }
+  }
+  /// Before another request is rewritten or followed while a text's steps await their answer
+  /// (a client that does not wait for it): they are taken as run, as when followed when sent.
+  void settle_answered_steps() {
+    if (answered_) [[unlikely]] {
+      settle_answered();
+    }
+  }
+  /// Whether the session needs the CommandCompletes (on_complete, and a ROLLBACK's tag for
+  /// on_ready).
+  bool follows_completes() const { return uncommitted_ || answered_ != nullptr; }
   /// Whether a savepoint of the open transaction is followed: a RELEASE or ROLLBACK TO is then
   /// worth a parse.
   bool savepoints_held() const { return savepoints_ != nullptr && !savepoints_->taken.empty(); }
-  /// True while a SET search_path may still be rolled back with its transaction.
-  bool search_path_uncommitted() const { return uncommitted_; }
   /// Called for every ReadyForQuery. `rolled_back`: the last answer before it was an error or
   /// a ROLLBACK, so a transaction ending here undid its SETs, as the server does.
   void on_ready(protocol::TransactionStatus status, bool rolled_back);
@@ -282,6 +309,21 @@ class SessionRewrite {
     std::size_t readies_to_skip = 0;  // answers to requests sent before the first SAVEPOINT
   };
   std::unique_ptr<Savepoints> savepoints_;
+  // The steps of a text followed as the server answers it (follow_as_answered), until its
+  // ReadyForQuery.
+  struct AnsweredSteps {
+    std::vector<rewrite::TransactionStep> steps;
+    std::vector<rewrite::RoleChange> roles;
+    std::size_t next = 0;       // the first step not followed yet
+    std::size_t completes = 0;  // statements of the text answered so far
+    bool failed_before = false;
+    bool error = false;
+  };
+  std::unique_ptr<AnsweredSteps> answered_;
+  // What is left of answered_ once its answer ends or another request must see its outcome: the
+  // steps not answered are taken as run, unless an error stopped the text.
+  void settle_answered();
+  void follow_answered(std::string_view tag);
   std::shared_ptr<const Snapshot> snapshot_;
   std::uint64_t epoch_ = 0;
   std::uint64_t catalog_version_ = 0;  // the catalog's version the epoch last moved for
@@ -302,7 +344,7 @@ class SessionRewrite {
   std::uint64_t rebuild_ticket_ = 0;  // a rebuild this session asked for and waits on
   // The flags last, side by side: each between wider members took eight bytes of every session.
   bool local_search_path_ = false;  // a SET LOCAL search_path is in force
-  bool uncommitted_ = false;        // search_path_uncommitted()
+  bool uncommitted_ = false;        // a SET search_path or role may still be undone
   bool ddl_pending_ = false;
   bool descendants_pending_ = false;
   bool reading_usual_ = true;

@@ -41,6 +41,7 @@ std::vector<TransactionStep> transaction_steps(std::string_view sql) {
   }
   bool any_step = false;
   std::optional<SearchPathChange> pending;  // the net change since the last step
+  std::size_t pending_at = 0;
   for (std::size_t i = 0; i < parsed.tree()->n_stmts; ++i) {
     const detail::Node* stmt = parsed.tree()->stmts[i]->stmt;
     if (stmt == nullptr) {
@@ -48,17 +49,18 @@ std::vector<TransactionStep> transaction_steps(std::string_view sql) {
     }
     if (auto change = detail::statement_search_path_change(*stmt)) {
       pending = std::move(change);
+      pending_at = i;
     } else if (stmt->node_case == PG_QUERY__NODE__NODE_TRANSACTION_STMT) {
       const auto kind = step_kind(*stmt->transaction_stmt);
       if (!kind) {
         continue;
       }
       if (pending) {
-        steps.push_back({TransactionStep::Kind::path, {}, std::move(*pending)});
+        steps.push_back({TransactionStep::Kind::path, {}, std::move(*pending), pending_at});
         pending.reset();
       }
       const char* name = stmt->transaction_stmt->savepoint_name;
-      steps.push_back({*kind, name != nullptr ? name : "", {}});
+      steps.push_back({*kind, name != nullptr ? name : "", {}, i});
       any_step = true;
     }
   }
@@ -66,7 +68,7 @@ std::vector<TransactionStep> transaction_steps(std::string_view sql) {
     return {};
   }
   if (pending) {
-    steps.push_back({TransactionStep::Kind::path, {}, std::move(*pending)});
+    steps.push_back({TransactionStep::Kind::path, {}, std::move(*pending), pending_at});
   }
   return steps;
 }

@@ -20,6 +20,9 @@ struct TransactionStep {
   std::string name;
   /// For `path`: the search_path change of the statements since the previous step.
   SearchPathChange path;
+  /// Which statement of the text makes the step (for `path`, the last SET in it), counted from
+  /// 0: the server answers each statement it runs with one CommandComplete, in order.
+  std::size_t statement = 0;
 };
 
 /// The steps of `sql` when it holds a SAVEPOINT, RELEASE [SAVEPOINT], ROLLBACK TO [SAVEPOINT],

@@ -1083,6 +1083,37 @@ class WritesBothTest(RewriteCase):
                          [(i, "active", "active") for i in range(1, len(cases) + 1)])
         self.assertEqual(self.direct("SELECT id FROM shadow.users"), [(50,)])
 
+    def test_steps_after_an_error_in_the_same_text_are_not_followed(self):
+        # After an error the server runs nothing more of a simple query's text: the COMMIT AND
+        # CHAIN or SAVEPOINT behind it never happened. Each case ends with `users` meaning
+        # public.users (the SET rolled back, or back to the savepoint taken before it), and
+        # the write must fill both columns; a proxy that followed the skipped statement writes
+        # shadow.users instead.
+        cases = {
+            "COMMIT AND CHAIN behind the error, then ROLLBACK": [
+                "BEGIN; SET search_path = shadow, public; SELECT 1/0; COMMIT AND CHAIN",
+                "ROLLBACK"],
+            "COMMIT AND CHAIN refused outside a block": [
+                "SET search_path = shadow, public; COMMIT AND CHAIN"],
+            "SAVEPOINT behind the error, then ROLLBACK TO the earlier one": [
+                "BEGIN", "SAVEPOINT a", "SET search_path = shadow, public",
+                "SELECT 1/0; SAVEPOINT a", "ROLLBACK TO a"],
+        }
+        with self.connect() as conn:
+            for i, (case, texts) in enumerate(cases.items(), start=1):
+                with self.subTest(case):
+                    for sql in texts:
+                        try:
+                            self.simple(conn, sql)
+                        except (errors.DivisionByZero, errors.NoActiveSqlTransaction):
+                            pass
+                    conn.execute("INSERT INTO users (id, status) VALUES (%s, 'active')",
+                                 (300 + i,))
+                    conn.execute("COMMIT")
+        self.assertEqual(self.rows("users"),
+                         [(300 + i, "active", "active") for i in range(1, len(cases) + 1)])
+        self.assertEqual(self.direct("SELECT count(*) FROM shadow.users WHERE id > 300"), [(0,)])
+
     def test_a_search_path_change_behind_a_failing_request_is_kept(self):
         # Pipelined: the first request fails and rolls back, the SET after it commits. The
         # rollback is not the SET's, so `users` is shadow.users (no new column) from then on.

@@ -84,5 +84,31 @@ TEST(TransactionStepsTest, Table) {
   }
 }
 
+// The statement each step is answered by: the server sends one CommandComplete per statement
+// it runs, so a step whose statement's CommandComplete never came did not happen.
+struct StatementCase {
+  const char* sql;
+  std::vector<std::size_t> statements;
+};
+
+TEST(TransactionStepsTest, EachStepKnowsItsStatement) {
+  const StatementCase cases[] = {
+      {"COMMIT AND CHAIN", {0}},
+      {"BEGIN; SET search_path = x; SELECT 1; COMMIT AND CHAIN; SET search_path = y; SELECT 2",
+       {1, 3, 4}},
+      // The path step is answered when its last SET is.
+      {"SET search_path = x; SELECT 1; SET search_path = y; SAVEPOINT a", {2, 3}},
+      {"SAVEPOINT a; SELECT 1; ROLLBACK TO a; SELECT 2; RELEASE a", {0, 2, 4}},
+      {"SELECT 1;; SELECT 2; ROLLBACK AND CHAIN", {2}},  // no statement between the ;;
+  };
+  for (const StatementCase& c : cases) {
+    std::vector<std::size_t> got;
+    for (const TransactionStep& step : transaction_steps(c.sql)) {
+      got.push_back(step.statement);
+    }
+    EXPECT_EQ(got, c.statements) << c.sql;
+  }
+}
+
 }  // namespace
 }  // namespace switchyard::rewrite
