@@ -163,11 +163,11 @@ void SessionRewrite::follow_answered(std::string_view tag) {
   while (answered.next < answered.steps.size() &&
          answered.steps[answered.next].statement <= statement) {
     const rewrite::TransactionStep& step = answered.steps[answered.next++];
-    // The statement ran: a SAVEPOINT was taken; a COMMIT AND CHAIN tagged ROLLBACK ended a
-    // failed transaction (it may have failed in a request still unanswered when this was sent).
-    const bool ended_failed = (step.kind == Kind::commit_chain ||
-                               step.kind == Kind::rollback_chain) &&
-                              step.statement == statement && tag == "ROLLBACK";
+    // The statement ran: a SAVEPOINT was taken; a COMMIT AND CHAIN answered ROLLBACK ended a
+    // failed transaction, undoing its SETs.
+    const bool ended_failed =
+        (step.kind == Kind::commit_chain || step.kind == Kind::rollback_chain) &&
+        step.statement == statement && tag == "ROLLBACK";
     apply(step, 0, ended_failed);
   }
 }
