@@ -160,8 +160,19 @@ void SessionRewrite::follow_answered(std::string_view tag) {
   AnsweredSteps& answered = *answered_;
   const std::size_t statement = answered.completes++;
   using Kind = rewrite::TransactionStep::Kind;
-  while (answered.next < answered.steps.size() &&
-         answered.steps[answered.next].statement <= statement) {
+  for (;;) {
+    const bool step_due = answered.next < answered.steps.size() &&
+                          answered.steps[answered.next].statement <= statement;
+    const bool role_due = answered.next_role < answered.roles.size() &&
+                          answered.roles[answered.next_role].statement <= statement;
+    if (role_due && (!step_due || answered.roles[answered.next_role].statement <
+                                      answered.steps[answered.next].statement)) {
+      apply(answered.roles[answered.next_role++], 0);
+      continue;
+    }
+    if (!step_due) {
+      return;
+    }
     const rewrite::TransactionStep& step = answered.steps[answered.next++];
     // The statement ran: a SAVEPOINT was taken; a COMMIT AND CHAIN answered ROLLBACK ended a
     // failed transaction, undoing its SETs.
@@ -174,19 +185,22 @@ void SessionRewrite::follow_answered(std::string_view tag) {
 
 void SessionRewrite::settle_answered() {
   const std::unique_ptr<AnsweredSteps> answered = std::move(answered_);
-  if (!answered->error) {
-    // Answered without an error, or asked before the answer came: taken as run.
-    for (std::size_t i = answered->next; i < answered->steps.size(); ++i) {
-      apply(answered->steps[i], 0, answered->failed_before);
+  const std::size_t steps_left = answered->steps.size() - answered->next;
+  const std::size_t roles_left = answered->roles.size() - answered->next_role;
+  if (answered->error) {
+    if (steps_left + roles_left > 0) {
+      spdlog::debug("event=transaction_steps_not_run database={} steps={}", log_value(database_),
+                    steps_left + roles_left);
     }
-  } else if (answered->next < answered->steps.size()) {
-    spdlog::debug("event=transaction_steps_not_run database={} steps={}", log_value(database_),
-                  answered->steps.size() - answered->next);
+    return;
   }
-  // After the steps, as for a text followed when sent: what an error stopped is undone with
-  // its transaction.
-  for (const rewrite::RoleChange& change : answered->roles) {
-    apply(change, 0);
+  // Answered without an error, or asked before the answer came: taken as run, the steps
+  // first, as for a text followed when sent.
+  for (std::size_t i = answered->next; i < answered->steps.size(); ++i) {
+    apply(answered->steps[i], 0, answered->failed_before);
+  }
+  for (std::size_t i = answered->next_role; i < answered->roles.size(); ++i) {
+    apply(answered->roles[i], 0);
   }
 }
 

@@ -126,8 +126,8 @@ class SessionRewrite {
   /// the ReadyForQuery after them says another is open. `failed`: the transaction is known to
   /// have failed already, so a SAVEPOINT fails and a COMMIT AND CHAIN rolls it back.
   void apply(const rewrite::TransactionStep& step, std::size_t answers_before, bool failed);
-  /// Follows the steps of a simple Query's text (and its role changes, after them) as the
-  /// server answers it, each at its statement's CommandComplete (on_complete): after an error
+  /// Follows the steps of a simple Query's text and its role changes as the server answers
+  /// it, each at its statement's CommandComplete (on_complete): after an error
   /// the rest of the text never runs, so neither does its COMMIT AND CHAIN or SAVEPOINT; and a
   /// COMMIT AND CHAIN's tag tells whether it committed. For a text sent while no earlier
   /// request awaits its answer; `failed`: the transaction is known to have failed already.
@@ -315,6 +315,7 @@ class SessionRewrite {
     std::vector<rewrite::TransactionStep> steps;
     std::vector<rewrite::RoleChange> roles;
     std::size_t next = 0;       // the first step not followed yet
+    std::size_t next_role = 0;  // the first of roles not followed yet
     std::size_t completes = 0;  // statements of the text answered so far
     bool failed_before = false;
     bool error = false;

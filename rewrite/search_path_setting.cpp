@@ -102,7 +102,7 @@ std::vector<RoleChange> role_changes(std::string_view sql) {
     }
     if (stmt->node_case == PG_QUERY__NODE__NODE_DISCARD_STMT &&
         stmt->discard_stmt->target == PG_QUERY__DISCARD_MODE__DISCARD_ALL) {
-      changes.push_back(RoleChange{true, false, {}});  // SET SESSION AUTHORIZATION DEFAULT
+      changes.push_back(RoleChange{true, false, {}, i});  // SET SESSION AUTHORIZATION DEFAULT
       continue;
     }
     if (stmt->node_case != PG_QUERY__NODE__NODE_VARIABLE_SET_STMT) {
@@ -116,7 +116,7 @@ std::vector<RoleChange> role_changes(std::string_view sql) {
     if (name != "role" && name != "session_authorization") {
       continue;
     }
-    RoleChange change{name == "session_authorization", static_cast<bool>(set.is_local), {}};
+    RoleChange change{name == "session_authorization", static_cast<bool>(set.is_local), {}, i};
     if (set.kind == PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE) {
       const detail::Node* arg = set.n_args == 1 ? set.args[0] : nullptr;
       if (arg == nullptr || arg->node_case != PG_QUERY__NODE__NODE_A_CONST ||

@@ -36,6 +36,8 @@ struct RoleChange {
   /// The role named; empty for NONE, DEFAULT and RESET: the session user (SET ROLE), the login
   /// user (SET SESSION AUTHORIZATION).
   std::string role;
+  /// Which statement of the text makes it, counted from 0.
+  std::size_t statement = 0;
 };
 
 /// The role changes made by the statements in `sql`, in order (SET [LOCAL] ROLE, RESET ROLE,

@@ -255,3 +255,31 @@ class CurrentUserTest(RewriteCase):
                          [(1, "own schema", None), (4, "reset role", None),
                           (6, "rolled back", None), (8, "after local", None),
                           (9, "prepared again", None)])
+
+    def test_role_changes_among_savepoints_in_one_text_are_followed_in_order(self):
+        # Each text ends its transaction's last savepoint or chain with current_user known:
+        # alice writes public.users (both columns), the superuser its own postgres.users.
+        self.addCleanup(self.direct, "DELETE FROM public.users WHERE id > 20")
+        with self.raw_session() as conn:
+            self.run_ok(conn, wire.query("BEGIN; SAVEPOINT a; SET ROLE alice; ROLLBACK TO a"))
+            self.insert(conn, 21, "rolled back to before the role")
+            self.run_ok(conn, wire.query("COMMIT"))
+            self.run_ok(conn, wire.query(
+                "BEGIN; SET ROLE alice; SAVEPOINT a; RESET ROLE; ROLLBACK TO a"))
+            self.insert(conn, 22, "rolled back to after the role")
+            self.run_ok(conn, wire.query("COMMIT; RESET ROLE"))
+            # The chain commits the role; the rollback after it is the next transaction's.
+            self.run_ok(conn, wire.query("BEGIN; SET ROLE alice; COMMIT AND CHAIN"))
+            self.run_ok(conn, wire.query("ROLLBACK"))
+            self.insert(conn, 23, "committed by the chain")
+            self.run_ok(conn, wire.query("RESET ROLE"))
+            # Behind an error the role is never set.
+            answer = conn.simple("SELECT 1/0; SET ROLE alice")
+            self.assertEqual(wire.errors(answer)[0]["C"], "22012")
+            self.insert(conn, 24, "behind an error")
+        self.assertEqual(self.rows("public.users WHERE id > 20"),
+                         [(22, "rolled back to after the role", "rolled back to after the role"),
+                          (23, "committed by the chain", "committed by the chain")])
+        self.assertEqual(self.rows("postgres.users WHERE id > 20"),
+                         [(21, "rolled back to before the role", None),
+                          (24, "behind an error", None)])
