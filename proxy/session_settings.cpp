@@ -1,0 +1,269 @@
+// How a session's search_path and current_user are followed across its statements and
+// transactions: SET, SET LOCAL, SET ROLE, savepoints, AND CHAIN, and the ReadyForQuery that
+// tells whether a transaction kept or undid them. The rewrite resolves unqualified names with
+// what this keeps (session_rewrite.cpp).
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "proxy/logging.hpp"
+#include "proxy/session_rewrite.hpp"
+
+namespace switchyard::proxy {
+
+void SessionRewrite::apply(const rewrite::SearchPathChange& change, std::size_t answers_before) {
+  SearchPath schemas = change.kind == rewrite::SearchPathChange::Kind::set
+                           ? std::make_shared<const std::vector<std::string>>(change.schemas)
+                           : startup_search_path_;
+  if (change.local) {
+    local_search_path_ = true;
+  } else {
+    change_uncommitted(answers_before);
+    session_search_path_ = schemas;
+  }
+  spdlog::debug("event=search_path_changed database={} local={} schemas={}", log_value(database_),
+                change.local, schemas->size());
+  set_search_path(*schemas);
+}
+
+void SessionRewrite::change_uncommitted(std::size_t answers_before) {
+  if (!uncommitted_) {
+    committed_search_path_ = session_search_path_;
+    if (roles_) {
+      roles_->committed = roles_->session;
+    }
+    uncommitted_ = true;
+  }
+  readies_to_skip_ = answers_before;
+}
+
+void SessionRewrite::apply(const rewrite::TransactionStep& step, std::size_t answers_before,
+                           bool failed) {
+  using Kind = rewrite::TransactionStep::Kind;
+  if (step.kind == Kind::path) {
+    apply(step.path, answers_before);
+    return;
+  }
+  if (step.kind == Kind::commit_chain || step.kind == Kind::rollback_chain) {
+    savepoints_.reset();
+    end_transaction(step.kind == Kind::rollback_chain || failed);
+    return;
+  }
+  if (step.kind == Kind::define) {
+    if (failed) {
+      return;  // the server refuses it in a failed transaction
+    }
+    if (!savepoints_) {
+      savepoints_ = std::make_unique<Savepoints>();
+      savepoints_->readies_to_skip = answers_before;
+    }
+    Savepoint taken{step.name, session_search_path_,
+                    local_search_path_
+                        ? std::make_shared<const std::vector<std::string>>(context_.search_path)
+                        : session_search_path_,
+                    local_search_path_, std::nullopt};
+    if (roles_) {
+      taken.roles = *roles_;
+    }
+    savepoints_->taken.push_back(std::move(taken));
+    return;
+  }
+  if (!savepoints_held()) {
+    return;
+  }
+  // The latest savepoint of the name: a name taken again hides the earlier one.
+  std::vector<Savepoint>& taken = savepoints_->taken;
+  auto found = std::find_if(taken.rbegin(), taken.rend(),
+                            [&](const Savepoint& s) { return s.name == step.name; });
+  if (found == taken.rend()) {
+    return;  // not one this session saw taken: the server fails the statement
+  }
+  auto kept = found.base();  // one past the savepoint
+  if (step.kind == Kind::release) {
+    taken.erase(kept - 1, taken.end());  // and the later ones with it
+    return;
+  }
+  // ROLLBACK TO keeps the savepoint and ends the later ones.
+  taken.erase(kept, taken.end());
+  const Savepoint& back = taken.back();
+  session_search_path_ = back.session;
+  local_search_path_ = back.local;
+  if (roles_) {
+    const std::string login = roles_->login;
+    if (back.roles) {
+      roles_->now = back.roles->now;
+      roles_->session = back.roles->session;
+      roles_->local = back.roles->local;
+    } else {
+      roles_->now = roles_->session = Roles{login, {}};
+      roles_->local = false;
+    }
+    context_.user = roles_->now.current();
+  }
+  spdlog::debug("event=search_path_rolled_back_to_savepoint database={} schemas={}",
+                log_value(database_), back.now->size());
+  set_search_path(*back.now);
+}
+
+void SessionRewrite::follow_as_answered(std::vector<rewrite::TransactionStep> steps,
+                                        std::vector<rewrite::RoleChange> roles, bool failed) {
+  if (answered_) {
+    settle_answered();
+  }
+  answered_ = std::make_unique<AnsweredSteps>();
+  answered_->steps = std::move(steps);
+  answered_->roles = std::move(roles);
+  answered_->failed_before = failed;
+}
+
+void SessionRewrite::follow_answered(std::string_view tag) {
+  AnsweredSteps& answered = *answered_;
+  const std::size_t statement = answered.completes++;
+  using Kind = rewrite::TransactionStep::Kind;
+  for (;;) {
+    const bool step_due = answered.next < answered.steps.size() &&
+                          answered.steps[answered.next].statement <= statement;
+    const bool role_due = answered.next_role < answered.roles.size() &&
+                          answered.roles[answered.next_role].statement <= statement;
+    if (role_due && (!step_due || answered.roles[answered.next_role].statement <
+                                      answered.steps[answered.next].statement)) {
+      apply(answered.roles[answered.next_role++], 0);
+      continue;
+    }
+    if (!step_due) {
+      return;
+    }
+    const rewrite::TransactionStep& step = answered.steps[answered.next++];
+    // The statement ran: a SAVEPOINT was taken; a COMMIT AND CHAIN answered ROLLBACK ended a
+    // failed transaction, undoing its SETs.
+    const bool ended_failed =
+        (step.kind == Kind::commit_chain || step.kind == Kind::rollback_chain) &&
+        step.statement == statement && tag == "ROLLBACK";
+    apply(step, 0, ended_failed);
+  }
+}
+
+void SessionRewrite::settle_answered() {
+  const std::unique_ptr<AnsweredSteps> answered = std::move(answered_);
+  const std::size_t steps_left = answered->steps.size() - answered->next;
+  const std::size_t roles_left = answered->roles.size() - answered->next_role;
+  if (answered->error) {
+    if (steps_left + roles_left > 0) {
+      spdlog::debug("event=transaction_steps_not_run database={} steps={}", log_value(database_),
+                    steps_left + roles_left);
+    }
+    return;
+  }
+  // Answered without an error, or asked before the answer came: taken as run, the steps
+  // first, as for a text followed when sent.
+  for (std::size_t i = answered->next; i < answered->steps.size(); ++i) {
+    apply(answered->steps[i], 0, answered->failed_before);
+  }
+  for (std::size_t i = answered->next_role; i < answered->roles.size(); ++i) {
+    apply(answered->roles[i], 0);
+  }
+}
+
+void SessionRewrite::apply(const rewrite::RoleChange& change, std::size_t answers_before) {
+  if (!roles_) {
+    // No role changed before: context_.user is still the login user.
+    roles_ = std::make_unique<RoleState>(context_.user);
+  }
+  // A SET after a SET LOCAL in the transaction replaces both, as for any setting.
+  Roles roles = roles_->now;
+  if (change.session) {
+    roles.session_user = change.role.empty() ? roles_->login : change.role;
+    roles.role.clear();
+  } else {
+    roles.role = change.role;
+  }
+  if (change.local) {
+    roles_->local = true;
+  } else {
+    change_uncommitted(answers_before);
+    roles_->session = roles;
+  }
+  roles_->now = std::move(roles);
+  follow_roles();
+}
+
+void SessionRewrite::follow_roles() {
+  if (context_.user == roles_->now.current()) {
+    return;
+  }
+  context_.user = roles_->now.current();
+  spdlog::debug("event=current_user_changed database={}", log_value(database_));
+  set_search_path(context_.search_path);  // the cache key and epoch change with "$user"
+}
+
+void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_back) {
+  if (answered_) [[unlikely]] {
+    settle_answered();
+  }
+  if (reading_readies_ > 0 && --reading_readies_ == 0) [[unlikely]] {
+    // The change's answer is in, with its ParameterStatus before it.
+    reading_.settings_in_flight = false;
+    reading_usual_ = reading_.usual();
+  }
+  if (reading_readies_ == 0 && status == protocol::TransactionStatus::idle) {
+    reading_changed_in_transaction_ = false;  // every change is answered and nothing can undo it
+  }
+  if (savepoints_) [[unlikely]] {
+    if (savepoints_->readies_to_skip > 0) {
+      --savepoints_->readies_to_skip;  // the end of a request sent before the first SAVEPOINT
+    } else if (status == protocol::TransactionStatus::idle) {
+      savepoints_.reset();  // they ended with their transaction
+    }
+  }
+  if (!uncommitted_) {
+    return;
+  }
+  if (readies_to_skip_ > 0) {
+    --readies_to_skip_;  // the end of an earlier request, not of the change's transaction
+    return;
+  }
+  if (status != protocol::TransactionStatus::idle) {
+    return;  // the transaction block goes on
+  }
+  uncommitted_ = false;
+  if (!rolled_back) {
+    return;
+  }
+  session_search_path_ = std::move(committed_search_path_);
+  local_search_path_ = false;  // the transaction is over, so is any SET LOCAL
+  if (roles_) {
+    roles_->session = std::move(roles_->committed);
+    roles_->now = roles_->session;
+    roles_->local = false;
+    context_.user = roles_->now.current();
+  }
+  spdlog::debug("event=search_path_rolled_back database={} schemas={}", log_value(database_),
+                session_search_path_->size());
+  set_search_path(*session_search_path_);
+}
+
+void SessionRewrite::end_transaction(bool rolled_back) {
+  if (uncommitted_) {
+    uncommitted_ = false;
+    readies_to_skip_ = 0;
+    if (rolled_back) {
+      session_search_path_ = committed_search_path_;
+      if (roles_) {
+        roles_->session = roles_->committed;
+      }
+    }
+  }
+  local_search_path_ = false;
+  if (roles_) {
+    roles_->committed = roles_->session;
+    roles_->now = roles_->session;
+    roles_->local = false;
+    context_.user = roles_->now.current();
+  }
+  spdlog::debug("event=transaction_chained database={} rolled_back={} schemas={}",
+                log_value(database_), rolled_back, session_search_path_->size());
+  set_search_path(*session_search_path_);
+}
+
+}  // namespace switchyard::proxy
