@@ -299,9 +299,9 @@ void FrontendHandler::follow_session_statements(std::string_view sql,
   if (!steps.empty()) [[unlikely]] {
     const bool failed = state_.tracker.outstanding() == 0 &&
                         state_.tracker.status() == protocol::TransactionStatus::failed;
-    if (from_query && state_.tracker.outstanding() == 0) {
-      // Nothing else awaits an answer: the steps are followed as the server runs them.
-      rewrite_.follow_as_answered(std::move(steps), roles, failed);
+    if (from_query) {
+      // Followed as the server runs them.
+      rewrite_.follow_as_answered(std::move(steps), roles, state_.tracker.outstanding(), failed);
       return;
     }
     for (const rewrite::TransactionStep& step : steps) {

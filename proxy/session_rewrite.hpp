@@ -127,21 +127,22 @@ class SessionRewrite {
   /// have failed already, so a SAVEPOINT fails and a COMMIT AND CHAIN rolls it back.
   void apply(const rewrite::TransactionStep& step, std::size_t answers_before, bool failed);
   /// Follows the steps of a simple Query's text and its role changes as the server answers
-  /// it, each at its statement's CommandComplete (on_complete): after an error
-  /// the rest of the text never runs, so neither does its COMMIT AND CHAIN or SAVEPOINT; and a
-  /// COMMIT AND CHAIN's tag tells whether it committed. For a text sent while no earlier
-  /// request awaits its answer; `failed`: the transaction is known to have failed already.
+  /// it, each at its statement's CommandComplete (on_complete): after an error the rest of the
+  /// text never runs, so neither does its COMMIT AND CHAIN, SAVEPOINT or SET ROLE; and a COMMIT
+  /// AND CHAIN's tag tells whether it committed. `answers_before` is how many ReadyForQuery the
+  /// server owes for earlier requests; `failed`: the transaction is known to have failed.
   void follow_as_answered(std::vector<rewrite::TransactionStep> steps,
-                          std::vector<rewrite::RoleChange> roles, bool failed);
+                          std::vector<rewrite::RoleChange> roles, std::size_t answers_before,
+                          bool failed);
   /// A CommandComplete the client sees (its tag), while follows_completes().
   void on_complete(std::string_view tag) {
-    if (answered_) [[unlikely]] {
+    if (answered_ && answered_->readies_before == 0) [[unlikely]] {
       follow_answered(tag);
     }
   }
   /// An ErrorResponse: the statements of the text followed as answered stop there.
   void on_answer_error() {
-    if (answered_) [[unlikely]] {
+    if (answered_ && answered_->readies_before == 0) [[unlikely]] {
       answered_->error = true;
     }
   }
@@ -317,6 +318,7 @@ class SessionRewrite {
     std::size_t next = 0;       // the first step not followed yet
     std::size_t next_role = 0;  // the first of roles not followed yet
     std::size_t completes = 0;  // statements of the text answered so far
+    std::size_t readies_before = 0;  // answers to earlier requests still to come
     bool failed_before = false;
     bool error = false;
   };

@@ -107,13 +107,15 @@ void SessionRewrite::apply(const rewrite::TransactionStep& step, std::size_t ans
 }
 
 void SessionRewrite::follow_as_answered(std::vector<rewrite::TransactionStep> steps,
-                                        std::vector<rewrite::RoleChange> roles, bool failed) {
+                                        std::vector<rewrite::RoleChange> roles,
+                                        std::size_t answers_before, bool failed) {
   if (answered_) {
     settle_answered();
   }
   answered_ = std::make_unique<AnsweredSteps>();
   answered_->steps = std::move(steps);
   answered_->roles = std::move(roles);
+  answered_->readies_before = answers_before;
   answered_->failed_before = failed;
 }
 
@@ -157,11 +159,12 @@ void SessionRewrite::settle_answered() {
   }
   // Answered without an error, or asked before the answer came: taken as run, the steps
   // first, as for a text followed when sent.
+  const std::size_t before = answered->readies_before;
   for (std::size_t i = answered->next; i < answered->steps.size(); ++i) {
-    apply(answered->steps[i], 0, answered->failed_before);
+    apply(answered->steps[i], before, answered->failed_before);
   }
   for (std::size_t i = answered->next_role; i < answered->roles.size(); ++i) {
-    apply(answered->roles[i], 0);
+    apply(answered->roles[i], before);
   }
 }
 
@@ -199,7 +202,11 @@ void SessionRewrite::follow_roles() {
 
 void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_back) {
   if (answered_) [[unlikely]] {
-    settle_answered();
+    if (answered_->readies_before > 0) {
+      --answered_->readies_before;  // an earlier request's answer
+    } else {
+      settle_answered();
+    }
   }
   if (reading_readies_ > 0 && --reading_readies_ == 0) [[unlikely]] {
     // The change's answer is in, with its ParameterStatus before it.

@@ -1114,6 +1114,21 @@ class WritesBothTest(RewriteCase):
                          [(300 + i, "active", "active") for i in range(1, len(cases) + 1)])
         self.assertEqual(self.direct("SELECT count(*) FROM shadow.users WHERE id > 300"), [(0,)])
 
+    def test_a_commit_and_chain_behind_a_failing_request_rolls_back(self):
+        # Pipelined: the first request's transaction fails, so the COMMIT AND CHAIN sent behind
+        # it, before that answer came, rolls back (tagged ROLLBACK) and undoes the SET. `users`
+        # is public.users again: the write must fill both columns.
+        with self.raw_session() as conn:
+            conn.send(wire.query("BEGIN; SET search_path = shadow, public; SELECT 1/0") +
+                      wire.query("COMMIT AND CHAIN"))
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "22012")
+            chained = conn.read_until_ready()
+            self.assertEqual(wire.kinds(chained), b"CZ")
+            self.assertEqual(chained[0][1], b"ROLLBACK\0")
+            conn.send(wire.query("INSERT INTO users (id, status) VALUES (1, 'active'); COMMIT"))
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+        self.assertEqual(self.rows("users"), [(1, "active", "active")])
+
     def test_a_search_path_change_behind_a_failing_request_is_kept(self):
         # Pipelined: the first request fails and rolls back, the SET after it commits. The
         # rollback is not the SET's, so `users` is shadow.users (no new column) from then on.
