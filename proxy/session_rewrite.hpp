@@ -315,9 +315,9 @@ class SessionRewrite {
   struct AnsweredSteps {
     std::vector<rewrite::TransactionStep> steps;
     std::vector<rewrite::RoleChange> roles;
-    std::size_t next = 0;       // the first step not followed yet
-    std::size_t next_role = 0;  // the first of roles not followed yet
-    std::size_t completes = 0;  // statements of the text answered so far
+    std::size_t next = 0;            // the first step not followed yet
+    std::size_t next_role = 0;       // the first of roles not followed yet
+    std::size_t completes = 0;       // statements of the text answered so far
     std::size_t readies_before = 0;  // answers to earlier requests still to come
     bool failed_before = false;
     bool error = false;
