@@ -50,6 +50,11 @@ class ExtendedState {
   bool all_answered() const { return unanswered_.empty() && !copy_in_ && !skipping_; }
   /// Queries, FunctionCalls and Syncs that still await their ReadyForQuery.
   std::size_t outstanding() const { return outstanding_; }
+  /// Extended-protocol messages sent since the last Sync still await answers: whatever is
+  /// sent now is answered after them (a Query's CommandCompletes come after their Executes').
+  bool unsynced_answers_due() const {
+    return !unanswered_.empty() && is_run(unanswered_.back()) && unanswered_.back().due != 0;
+  }
   /// True between CopyInResponse (or CopyBothResponse) and the client's
   /// CopyDone or CopyFail.
   bool in_copy_in() const { return copy_in_; }

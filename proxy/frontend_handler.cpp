@@ -299,8 +299,9 @@ void FrontendHandler::follow_session_statements(std::string_view sql,
   if (!steps.empty()) [[unlikely]] {
     const bool failed = state_.tracker.outstanding() == 0 &&
                         state_.tracker.status() == protocol::TransactionStatus::failed;
-    if (from_query) {
-      // Followed as the server runs them.
+    if (from_query && !state_.tracker.unsynced_answers_due()) {
+      // Followed as the server runs them (unless the CommandCompletes of Executes sent before
+      // it without a Sync are still to come, and would be taken for its statements').
       rewrite_.follow_as_answered(std::move(steps), roles, state_.tracker.outstanding(), failed);
       return;
     }

@@ -209,6 +209,25 @@ TEST_F(ExtendedStateTest, MessagesWithoutSyncAreNotIdle) {
   EXPECT_TRUE(state_.idle());
 }
 
+TEST_F(ExtendedStateTest, UnsyncedAnswersDueUntilTheRunIsAnswered) {
+  EXPECT_FALSE(state_.unsynced_answers_due());
+  send("PBE");  // no Sync yet: a Query sent now is answered behind the Execute
+  EXPECT_TRUE(state_.unsynced_answers_due());
+  receive("12");
+  EXPECT_TRUE(state_.unsynced_answers_due());
+  receive("C");
+  EXPECT_FALSE(state_.unsynced_answers_due()) << "the run is answered";
+  send("BES");  // behind a Sync, its answers end with a ReadyForQuery of their own
+  EXPECT_FALSE(state_.unsynced_answers_due());
+  send("Q");
+  EXPECT_FALSE(state_.unsynced_answers_due());
+  receive("2C");
+  ready('I');
+  receive("C");
+  ready('I');
+  EXPECT_TRUE(state_.idle());
+}
+
 TEST_F(ExtendedStateTest, AllAnsweredAtEachReadyForQueryAlsoInsideATransaction) {
   EXPECT_TRUE(state_.all_answered());
   send("Q");  // BEGIN
