@@ -131,6 +131,7 @@ class SessionRewrite {
   /// text never runs, so neither does its COMMIT AND CHAIN, SAVEPOINT or SET ROLE; and a COMMIT
   /// AND CHAIN's tag tells whether it committed. `answers_before` is how many ReadyForQuery the
   /// server owes for earlier requests; `failed`: the transaction is known to have failed.
+  /// Called with no text awaiting its answer (settle_answered_steps() first).
   void follow_as_answered(std::vector<rewrite::TransactionStep> steps,
                           std::vector<rewrite::RoleChange> roles, std::size_t answers_before,
                           bool failed);

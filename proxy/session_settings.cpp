@@ -109,9 +109,6 @@ void SessionRewrite::apply(const rewrite::TransactionStep& step, std::size_t ans
 void SessionRewrite::follow_as_answered(std::vector<rewrite::TransactionStep> steps,
                                         std::vector<rewrite::RoleChange> roles,
                                         std::size_t answers_before, bool failed) {
-  if (answered_) {
-    settle_answered();
-  }
   answered_ = std::make_unique<AnsweredSteps>();
   answered_->steps = std::move(steps);
   answered_->roles = std::move(roles);
