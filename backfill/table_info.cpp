@@ -263,8 +263,8 @@ std::optional<long long> estimate_rows(PgConnection& connection, const TableSpec
   return std::nullopt;
 }
 
-std::optional<std::string> transforms_misfit(PgConnection& connection, const TableSpec& spec,
-                                             config::Writes writes, config::Reads reads) {
+TransformCheck transforms_misfit(PgConnection& connection, const TableSpec& spec,
+                                 config::Writes writes, config::Reads reads) {
   std::vector<std::string> statements;
   // One assignment per statement: a user allowed to update only the new column (as backfill
   // needs) still gets that one checked.
@@ -286,16 +286,19 @@ std::optional<std::string> transforms_misfit(PgConnection& connection, const Tab
     statements.push_back("SELECT (" + old_from_new(spec) + ") FROM " + qualified_name(spec) +
                          " WHERE false");
   }
+  TransformCheck check;
   if (statements.empty()) {
-    return std::nullopt;
+    return check;
   }
-  // EXPLAIN of an UPDATE takes the table's ROW EXCLUSIVE lock: never wait long for it.
-  if (std::holds_alternative<DbError>(
-          connection.exec("BEGIN; SET LOCAL lock_timeout = '1s'; SET LOCAL statement_timeout = "
-                          "'5s'"))) {
-    return std::nullopt;
+  // EXPLAIN of an UPDATE takes the table's ROW EXCLUSIVE lock: never wait long for it. A lock
+  // held longer (a LOCK TABLE, an ALTER TABLE queued) leaves the transforms unchecked, which is
+  // not the same as fitting: a misfit passed here would fail every rewritten write.
+  auto begun =
+      connection.exec("BEGIN; SET LOCAL lock_timeout = '1s'; SET LOCAL statement_timeout = '5s'");
+  if (auto* error = std::get_if<DbError>(&begun)) {
+    check.unchecked = error->message;
+    return check;
   }
-  std::optional<std::string> misfit;
   for (const auto& statement : statements) {
     connection.exec("SAVEPOINT misfit");
     auto explained = connection.exec("EXPLAIN " + statement);
@@ -303,17 +306,18 @@ std::optional<std::string> transforms_misfit(PgConnection& connection, const Tab
     if (error == nullptr) {
       continue;
     }
-    if (error->connection_lost()) {
+    if (error->connection_lost() || error->transient()) {
+      check.unchecked = error->message;
       break;
     }
-    if (error->sqlstate != "42501" && !error->transient()) {
-      misfit = error->message + " (in: " + statement + ")";
+    if (error->sqlstate != "42501") {
+      check.misfit = error->message + " (in: " + statement + ")";
       break;
     }
     connection.exec("ROLLBACK TO SAVEPOINT misfit");  // not ours to check: go on with the next
   }
   connection.exec("ROLLBACK");
-  return misfit;
+  return check;
 }
 
 std::variant<bool, std::string> column_exists(PgConnection& connection, const TableSpec& spec,

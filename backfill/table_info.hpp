@@ -31,13 +31,21 @@ std::vector<std::string> walking_indexes(PgConnection& connection, const TableSp
 /// statement timeout). nullopt when neither answered.
 std::optional<long long> estimate_rows(PgConnection& connection, const TableSpec& spec);
 
+/// What transforms_misfit() found: Postgres's error with the statement (`misfit`), or why the
+/// check could not run now (`unchecked`: a lock held on the table, a timeout, the connection
+/// lost), or neither.
+struct TransformCheck {
+  std::optional<std::string> misfit;
+  std::optional<std::string> unchecked;
+};
+
 /// Whether the transforms fit the columns the way the flags use them: to_new(old) assigned to
 /// the new column (writes "both" or "new"), to_old(new) assigned to the old one (writes
 /// "both"), to_old(new) selected (reads "new"). Checked with EXPLAIN over `WHERE false`, which
-/// plans and runs nothing. The error is Postgres's, with the statement; nullopt when they fit,
-/// when nothing uses them, or when this user may not check (no privilege, a lock in the way).
-std::optional<std::string> transforms_misfit(PgConnection& connection, const TableSpec& spec,
-                                             config::Writes writes, config::Reads reads);
+/// plans and runs nothing but waits (1 s at most) for the table's lock. Neither field is set
+/// when they fit, when nothing uses them, or when this user may not check (no privilege).
+TransformCheck transforms_misfit(PgConnection& connection, const TableSpec& spec,
+                                 config::Writes writes, config::Reads reads);
 
 /// Whether `column` exists on the table (for status: has the old column been dropped yet?).
 std::variant<bool, std::string> column_exists(PgConnection& connection, const TableSpec& spec,

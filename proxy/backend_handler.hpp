@@ -94,10 +94,8 @@ class BackendHandler {
       return FrameAction::forward;
     }
     if (frame.type == be::kCommandComplete) {
-      // ROLLBACK's tag, also when COMMIT ends a failed transaction (and for ROLLBACK TO, but
-      // then the transaction goes on and the next answer decides).
       const std::string_view tag = command_tag(frame.body);
-      ended_in_rollback_ = tag == "ROLLBACK";
+      ended_in_rollback_ = ends_in_rollback(tag, ended_in_rollback_);
       rewrite_.on_complete(tag);
       return FrameAction::forward;
     }
@@ -144,15 +142,10 @@ class BackendHandler {
  private:
   // A block begins or ends with the status a ReadyForQuery reports; its generation cannot
   // change inside it (flags are adopted at transaction boundaries only).
+  // The session's work counted since its first message after the last boundary (FrontendHandler::
+  // sent) ends at the next one.
   void count_open_transaction() {
-    const bool in_block = state_.tracker.status() != protocol::TransactionStatus::idle;
-    if (in_block == (state_.block_generation != 0)) {
-      return;
-    }
-    if (in_block) {
-      state_.block_generation = rewrite_.snapshot().flags_generation;
-      metrics_.open_transactions.began(state_.block_generation);
-    } else {
+    if (state_.block_generation != 0 && state_.at_boundary()) {
       metrics_.open_transactions.ended(state_.block_generation);
       state_.block_generation = 0;
     }
@@ -301,6 +294,20 @@ class BackendHandler {
     return {};
   }
 
+  // Whether the transaction a ReadyForQuery ends was rolled back, after the statement of `tag`.
+  // ROLLBACK's tag (also when COMMIT ends a failed transaction, and for ROLLBACK TO, where the
+  // transaction goes on and a later answer decides) says so until a later statement says
+  // otherwise: a COMMIT, or a SET, RESET or DISCARD ALL, whose change the session follows as
+  // made after the rollback. Any other statement behind a ROLLBACK in the same request (psycopg
+  // sends DEALLOCATE ALL with it) leaves it rolled back.
+  static bool ends_in_rollback(std::string_view tag, bool before) {
+    if (tag == "ROLLBACK") {
+      return true;
+    }
+    return before && tag != "COMMIT" && tag != "SET" && tag != "RESET" && tag != "DISCARD ALL" &&
+           tag != "PREPARE TRANSACTION";
+  }
+
   static std::string_view command_tag(std::span<const std::byte> body) {
     protocol::ByteReader reader(body);
     return reader.cstring().value_or(std::string_view());
@@ -310,8 +317,9 @@ class BackendHandler {
   Metrics& metrics_;
   SessionRewrite& rewrite_;
   bool stop_after_write_ = false;
-  bool ended_in_rollback_ = false;  // the last answer was an error or ROLLBACK
-  bool tell_as_copy_ = false;       // the CommandComplete at hand, see track_command_complete
+  // An error or ROLLBACK since the last ReadyForQuery (ends_in_rollback).
+  bool ended_in_rollback_ = false;
+  bool tell_as_copy_ = false;  // the CommandComplete at hand, see track_command_complete
   // How the server counts an error's position in this session's text (set_encodings).
   rewrite::CharacterCount counting_ = rewrite::CharacterCount::utf8;
 };

@@ -67,6 +67,12 @@ void FrontendHandler::on_streamed(char type) { sent(type); }
 
 void FrontendHandler::sent(char type, bool hidden, bool settles) {
   state_.tracker.on_frontend(type);
+  if (state_.block_generation == 0) [[unlikely]] {
+    // Work under these flags from now until the next boundary: a backfill started meanwhile
+    // must know it (docs/operations.md, step 3), whether or not it is in a BEGIN block.
+    state_.block_generation = rewrite_.snapshot().flags_generation;
+    metrics_.open_transactions.began(state_.block_generation);
+  }
   if ((type == fe::kQuery || type == fe::kSync) && !state_.request_started) {
     state_.request_started = std::chrono::steady_clock::now();
   }
@@ -170,6 +176,14 @@ void FrontendHandler::follow_sql_statements(std::string_view sql, Decision& deci
         static_cast<std::uint32_t>(std::count_if(again.begin(), again.end(), [](char c) {
           return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
         }));
+  }
+}
+
+void FrontendHandler::note_prepared_commit(std::string_view sql, rewrite::detail::SoleVerb verb) {
+  // A statement of its own: Postgres refuses it inside a transaction block, implicit ones too.
+  if (verb && verb->size() == 6 && rewrite_.active() && rewrite::detail::iequals(*verb, "commit") &&
+      rewrite::detail::icontains(sql, "prepared")) [[unlikely]] {
+    rewrite_.note_prepared_commit();
   }
 }
 
@@ -291,9 +305,12 @@ void FrontendHandler::follow_session_statements(std::string_view sql,
   // A ROLLBACK TO restores the path the savepoint was taken with, and AND CHAIN ends the
   // transaction, so such a text is followed step by step; a RELEASE or ROLLBACK TO is parsed
   // only while a savepoint is held.
+  // So does a COMMIT or ROLLBACK with statements after it in a Query's text: which SETs it
+  // kept or undid shows only in the answers.
   std::vector<rewrite::TransactionStep> steps;
   if (rewrite_.savepoints_held() || rewrite::detail::icontains(sql, "savepoint") ||
-      rewrite::detail::icontains(sql, "chain")) [[unlikely]] {
+      rewrite::detail::icontains(sql, "chain") ||
+      (from_query && !rewrite::detail::sole_statement_verb(sql))) [[unlikely]] {
     steps = rewrite::transaction_steps(sql);
   }
   if (!steps.empty()) [[unlikely]] {
@@ -306,7 +323,9 @@ void FrontendHandler::follow_session_statements(std::string_view sql,
       return;
     }
     for (const rewrite::TransactionStep& step : steps) {
-      rewrite_.apply(step, state_.tracker.outstanding(), failed);
+      if (!rewrite::ends_plainly(step.kind)) {
+        rewrite_.apply(step, state_.tracker.outstanding(), failed);  // else on_ready tells
+      }
     }
   } else if (auto change = rewrite::search_path_change(sql)) {
     rewrite_.apply(*change, state_.tracker.outstanding());
@@ -887,7 +906,10 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
   // One look at the statement's first word for all the per-statement checks.
   const rewrite::detail::SoleVerb verb = rewrite::detail::sole_statement_verb(query->sql);
   Decision decision = decide(query->sql, verb, /*from_query=*/true);
-  if (decision != Decision::suspend && rewrite::may_change_session(query->sql, verb)) {
+  note_prepared_commit(query->sql, verb);
+  // A text of several statements may end a transaction whose SETs are followed, and go on.
+  if (decision != Decision::suspend &&
+      (rewrite::may_change_session(query->sql, verb) || (!verb && rewrite_.follows_completes()))) {
     follow_sql_statements(query->sql, decision, /*from_query=*/true);
   }
   if (decision != Decision::suspend) {
@@ -1007,6 +1029,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   // One look at the statement's first word for all the per-statement checks.
   const rewrite::detail::SoleVerb verb = rewrite::detail::sole_statement_verb(parse->query);
   Decision decision = decide(parse->query, verb);
+  note_prepared_commit(parse->query, verb);
   const bool changes_session =
       decision != Decision::suspend && rewrite::may_change_session(parse->query, verb);
   if (changes_session) {

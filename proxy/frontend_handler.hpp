@@ -140,6 +140,8 @@ class FrontendHandler {
                                  const std::vector<rewrite::RoleChange>& roles, bool from_query);
   /// A text sent that may change standard_conforming_strings or client_encoding: the rewrite
   /// treats both as unknown until its answer. `text_changes_reading`: may_change_reading() of it.
+  /// COMMIT PREPARED: the rules are built again once it is answered (note_prepared_commit).
+  void note_prepared_commit(std::string_view sql, rewrite::detail::SoleVerb verb);
   void note_reading_change(std::string_view sql, rewrite::detail::SoleVerb verb, Decision decision,
                            bool text_changes_reading);
   /// The text EXECUTEs a statement prepared earlier whose text may change either setting.

@@ -8,12 +8,13 @@
 
 namespace switchyard::proxy {
 
-/// Transaction blocks open now, by the flags generation they run under (Snapshot::
-/// flags_generation: a reload that changes no migration keeps it). A session keeps the
-/// generation it adopted until its transaction ends (DESIGN §4), so one that began before a
-/// reload that changed the flags writes under the flags before it: a backfill started then can pass
-/// a row before such a session writes its old column alone (docs/operations.md, step 3). Changed
-/// when a block begins or ends, never per statement; one per metrics block, so a worker only
+/// Sessions with work in flight (a transaction block, or a statement, text, COPY or extended
+/// batch not answered yet), by the flags generation it runs under (Snapshot::flags_generation: a
+/// reload that changes no migration keeps it). A session keeps the generation it adopted until
+/// it reaches a boundary (DESIGN §4), so one that began before a reload that changed the flags
+/// writes under the flags before it: a backfill started then can pass a row before such a
+/// session writes its old column alone (docs/operations.md, step 3). Changed at the first
+/// message after a boundary and at the next boundary; one per metrics block, so a worker only
 /// touches its own cache lines. A generation counts in slot generation % kSlots: a block that
 /// outlives kSlots reloads still counts as older, under a later generation's number.
 class GenerationCensus {

@@ -286,9 +286,10 @@ void render_config(Exposition& out, const ProxyState& state, const Metrics& m,
   out.gauge("switchyard_config_generation", "Generation of the running config (1 at start).",
             m.config_generation.load(std::memory_order_relaxed));
   out.gauge("switchyard_sessions_on_old_generation",
-            "Client sessions inside a transaction begun under other migration flags than the "
-            "running config's: they keep those until the transaction ends, and a backfill started "
-            "meanwhile leaves behind what they write to the old column.",
+            "Client sessions with work begun under other migration flags than the running "
+            "config's (a transaction, or a statement, COPY or batch not yet answered): they keep "
+            "those until it ends, and a backfill started meanwhile leaves behind what they write "
+            "to the old column.",
             m.open_transactions.older_than(state.flags_generation()).sessions);
   out.family("switchyard_reloads_total", "counter", "Config reloads by result.");
   out.sample("switchyard_reloads_total", {{"result", "ok"}}, load(m.reloads_ok));

@@ -52,8 +52,10 @@ struct ResultTypeCheck {
 struct RelayState {
   /// Fed every message actually sent upstream and every message received from it.
   protocol::ExtendedState tracker;
-  /// The config generation of the transaction block open now (counted in the metrics'
-  /// open_transactions); 0 outside one.
+  /// The config generation the session's work in flight runs under, from the first message
+  /// sent after a boundary until the next (counted in the metrics' open_transactions): a
+  /// transaction block, and also a statement still running, a text of several, a COPY or an
+  /// extended batch not yet answered; 0 at a boundary.
   std::uint64_t block_generation = 0;
   bool terminate_sent = false;
   bool close_at_boundary = false;  // draining: close once the transaction is over

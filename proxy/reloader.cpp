@@ -241,8 +241,9 @@ void Reloader::schedule_retry(ReloadStatus& status, bool unreachable) {
   status.retry_at = status.time + delay;
   spdlog::warn("event=reload_retry trigger={} in_ms={} reason={}", log_value(status.trigger),
                delay.count(),
-               log_value("the catalog could not be reached; the file is loaded again then, or at "
-                         "once when the catalog check finds the database back"));
+               log_value("the catalog could not be reached or read (see the errors); the file is "
+                         "loaded again then, or at once when the catalog check finds the "
+                         "database back"));
 }
 
 ReloadStatus Reloader::reload(std::string_view trigger) {

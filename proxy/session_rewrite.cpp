@@ -494,15 +494,7 @@ awaitable<void> SessionRewrite::await_rebuild() {
 }
 
 void SessionRewrite::after_transaction() {
-  if (local_search_path_) {
-    local_search_path_ = false;
-    set_search_path(*session_search_path_);
-  }
-  if (roles_ && roles_->local) {
-    roles_->local = false;
-    roles_->now = roles_->session;
-    follow_roles();
-  }
+  end_local();
   new_descendants_.clear();
   columns_changed_.clear();
   if (!ddl_pending_ || rules_ == nullptr) {
@@ -512,7 +504,11 @@ void SessionRewrite::after_transaction() {
   rules_->catalog->invalidate(rules_->mapped_tables);
   spdlog::info("event=catalog_invalidated database={} reason=ddl_on_mapped_table",
                log_value(database_));
-  if (descendants_pending_) {
+  if (prepared_committed_) {
+    prepared_committed_ = false;
+    descendants_pending_ = false;
+    rebuild_ticket_ = state_.request_rebuild("prepared transaction committed");
+  } else if (descendants_pending_) {
     descendants_pending_ = false;
     rebuild_ticket_ = state_.request_rebuild("partition change");
   }

@@ -103,6 +103,14 @@ class SessionRewrite {
     new_descendants_.insert(new_descendants_.end(), result.new_descendants.begin(),
                             result.new_descendants.end());
   }
+  /// COMMIT PREPARED passed through: whatever DDL the prepared transaction made (in any
+  /// session, through the proxy or not) takes effect now, while the rules were last built when
+  /// it was still uncommitted. Once it is answered the rules are built again, as after a
+  /// partition change, and this session's next statement waits for them.
+  void note_prepared_commit() {
+    ddl_pending_ = true;
+    prepared_committed_ = true;
+  }
   /// Called at a transaction boundary: refreshes the catalog if DDL passed through (and asks
   /// for the rules again after a partition change), and ends a SET LOCAL search_path.
   void after_transaction();
@@ -269,6 +277,8 @@ class SessionRewrite {
   void follow_roles();
   /// The transaction ends: SET LOCAL ends, and with `rolled_back` its SETs are undone.
   void end_transaction(bool rolled_back);
+  /// A SET LOCAL of the path or the role ends with its transaction.
+  void end_local();
 
   rewrite::SessionContext context_;
   std::string context_key_;
@@ -305,10 +315,10 @@ class SessionRewrite {
     SearchPath now;      // the path in force, SET LOCAL included
     bool local = false;
     std::optional<RoleState> roles;  // none: no role had changed yet
+    std::size_t readies = 0;         // answers to requests sent before the one that took it
   };
   struct Savepoints {
     std::vector<Savepoint> taken;
-    std::size_t readies_to_skip = 0;  // answers to requests sent before the first SAVEPOINT
   };
   std::unique_ptr<Savepoints> savepoints_;
   // The steps of a text followed as the server answers it (follow_as_answered), until its
@@ -341,6 +351,9 @@ class SessionRewrite {
   // elsewhere. reading_usual_ is reading_.usual(), the one check the common case pays.
   rewrite::TextReading reading_;
   std::size_t reading_readies_ = 0;  // ReadyForQuery until settings_in_flight ends
+  // ReadyForQuery owed for requests sent before the latest SET LOCAL (path or role): the first
+  // idle one after them ends it.
+  std::size_t local_readies_ = 0;
   std::string server_encoding_ = "UTF8";
   // Tables made partitions or children of a mapped table in the open transaction: the rules
   // cover them once it ends, and a text naming one before is refused (refuse_new_descendant).
@@ -351,6 +364,7 @@ class SessionRewrite {
   bool uncommitted_ = false;        // a SET search_path or role may still be undone
   bool ddl_pending_ = false;
   bool descendants_pending_ = false;
+  bool prepared_committed_ = false;
   bool reading_usual_ = true;
   bool reading_changed_in_transaction_ = false;
   bool non_ascii_names_ = false;  // a migration of the database has a non-ASCII name

@@ -18,6 +18,7 @@ void SessionRewrite::apply(const rewrite::SearchPathChange& change, std::size_t 
                            : startup_search_path_;
   if (change.local) {
     local_search_path_ = true;
+    local_readies_ = answers_before;
   } else {
     change_uncommitted(answers_before);
     session_search_path_ = schemas;
@@ -45,9 +46,10 @@ void SessionRewrite::apply(const rewrite::TransactionStep& step, std::size_t ans
     apply(step.path, answers_before);
     return;
   }
-  if (step.kind == Kind::commit_chain || step.kind == Kind::rollback_chain) {
+  if (step.kind == Kind::commit_chain || step.kind == Kind::rollback_chain ||
+      step.kind == Kind::commit || step.kind == Kind::rollback) {
     savepoints_.reset();
-    end_transaction(step.kind == Kind::rollback_chain || failed);
+    end_transaction(step.kind == Kind::rollback_chain || step.kind == Kind::rollback || failed);
     return;
   }
   if (step.kind == Kind::define) {
@@ -56,13 +58,15 @@ void SessionRewrite::apply(const rewrite::TransactionStep& step, std::size_t ans
     }
     if (!savepoints_) {
       savepoints_ = std::make_unique<Savepoints>();
-      savepoints_->readies_to_skip = answers_before;
     }
-    Savepoint taken{step.name, session_search_path_,
+    Savepoint taken{step.name,
+                    session_search_path_,
                     local_search_path_
                         ? std::make_shared<const std::vector<std::string>>(context_.search_path)
                         : session_search_path_,
-                    local_search_path_, std::nullopt};
+                    local_search_path_,
+                    std::nullopt,
+                    answers_before};
     if (roles_) {
       taken.roles = *roles_;
     }
@@ -134,11 +138,10 @@ void SessionRewrite::follow_answered(std::string_view tag) {
       return;
     }
     const rewrite::TransactionStep& step = answered.steps[answered.next++];
-    // The statement ran: a SAVEPOINT was taken; a COMMIT AND CHAIN answered ROLLBACK ended a
-    // failed transaction, undoing its SETs.
-    const bool ended_failed =
-        (step.kind == Kind::commit_chain || step.kind == Kind::rollback_chain) &&
-        step.statement == statement && tag == "ROLLBACK";
+    // The statement ran: a SAVEPOINT was taken; a COMMIT answered ROLLBACK ended a failed
+    // transaction, undoing its SETs.
+    const bool ended_failed = (step.kind == Kind::commit_chain || step.kind == Kind::commit) &&
+                              step.statement == statement && tag == "ROLLBACK";
     apply(step, 0, ended_failed);
   }
 }
@@ -158,7 +161,9 @@ void SessionRewrite::settle_answered() {
   // first, as for a text followed when sent.
   const std::size_t before = answered->readies_before;
   for (std::size_t i = answered->next; i < answered->steps.size(); ++i) {
-    apply(answered->steps[i], before, answered->failed_before);
+    if (!rewrite::ends_plainly(answered->steps[i].kind)) {
+      apply(answered->steps[i], before, answered->failed_before);  // else on_ready tells
+    }
   }
   for (std::size_t i = answered->next_role; i < answered->roles.size(); ++i) {
     apply(answered->roles[i], before);
@@ -180,6 +185,7 @@ void SessionRewrite::apply(const rewrite::RoleChange& change, std::size_t answer
   }
   if (change.local) {
     roles_->local = true;
+    local_readies_ = answers_before;
   } else {
     change_uncommitted(answers_before);
     roles_->session = roles;
@@ -213,11 +219,25 @@ void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_ba
   if (reading_readies_ == 0 && status == protocol::TransactionStatus::idle) {
     reading_changed_in_transaction_ = false;  // every change is answered and nothing can undo it
   }
-  if (savepoints_) [[unlikely]] {
-    if (savepoints_->readies_to_skip > 0) {
-      --savepoints_->readies_to_skip;  // the end of a request sent before the first SAVEPOINT
+  if (local_search_path_ || (roles_ && roles_->local)) [[unlikely]] {
+    if (local_readies_ > 0) {
+      --local_readies_;  // the end of a request sent before the SET LOCAL
     } else if (status == protocol::TransactionStatus::idle) {
-      savepoints_.reset();  // they ended with their transaction
+      end_local();  // also when later requests are on their way: at_boundary() is not
+    }
+  }
+  if (savepoints_) [[unlikely]] {
+    std::vector<Savepoint>& taken = savepoints_->taken;
+    if (status == protocol::TransactionStatus::idle) {
+      // Those of the requests answered by now ended with their transaction; those of requests
+      // sent behind them belong to the next.
+      std::erase_if(taken, [](const Savepoint& s) { return s.readies == 0; });
+    }
+    for (Savepoint& s : taken) {
+      s.readies -= s.readies > 0 ? 1 : 0;
+    }
+    if (taken.empty()) {
+      savepoints_.reset();
     }
   }
   if (!uncommitted_) {
@@ -245,6 +265,18 @@ void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_ba
   spdlog::debug("event=search_path_rolled_back database={} schemas={}", log_value(database_),
                 session_search_path_->size());
   set_search_path(*session_search_path_);
+}
+
+void SessionRewrite::end_local() {
+  if (local_search_path_) {
+    local_search_path_ = false;
+    set_search_path(*session_search_path_);
+  }
+  if (roles_ && roles_->local) {
+    roles_->local = false;
+    roles_->now = roles_->session;
+    follow_roles();
+  }
 }
 
 void SessionRewrite::end_transaction(bool rolled_back) {

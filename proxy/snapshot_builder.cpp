@@ -571,12 +571,25 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
           errors.push_back("migration \"" + m->name + "\": " + *problem);
           continue;
         }
-        if (auto misfit = backfill::transforms_misfit(connection, backfill::columns_spec(*m),
-                                                      m->writes, m->reads)) {
+        const auto fit = backfill::transforms_misfit(connection, backfill::columns_spec(*m),
+                                                     m->writes, m->reads);
+        if (fit.misfit) {
           errors.push_back("migration \"" + m->name +
                            "\": the transforms do not fit the columns, so every rewritten "
                            "statement would fail: " +
-                           *misfit);
+                           *fit.misfit);
+          continue;
+        }
+        if (fit.unchecked) {
+          errors.push_back(
+              "migration \"" + m->name +
+              "\": could not check that the transforms "
+              "fit the columns of " +
+              m->schema + "." + m->table + " (" + *fit.unchecked +
+              "; a transaction holding a lock on the table keeps the check "
+              "waiting)" +
+              (options.unreachable_hint.empty() ? "" : "; " + options.unreachable_hint));
+          mark_unreachable();
           continue;
         }
         for (auto warning : {defaults_warning(*m, connection), old_column_warning(*m, connection),

@@ -409,6 +409,10 @@ class Analyzer {
                      const Names& query_names);
   bool insert_column_names(PgQuery__Node* const* targets, size_t n, const Migration* m,
                            std::vector<std::string>* cols);
+  /// Under writes = old: an INSERT without a column list gets the columns the app sees where
+  /// N, hidden from `*`, would take one of its values.
+  void hidden_new_column_list(const PgQuery__InsertStmt* ins, Relation& target,
+                              const PgQuery__SelectStmt* sel, const Names& query_names);
   /// The first k columns as the old app sees the table, for an INSERT without a column list.
   bool first_columns(Relation& target, size_t k, std::vector<std::string>* cols);
   WriteOp insert_op(const Migration* m, const std::vector<std::string>& cols, int* io, int* in);

@@ -210,9 +210,13 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
   // COPY FROM: the write rule on the column list, and a plan for the data rows; or, where the
   // data stream cannot serve a migration, a staging table (copy_staging.cpp).
   std::vector<std::string> cols = listed;
-  if (cols.empty() &&
-      std::any_of(rel.migrations.begin(), rel.migrations.end(),
-                  [](const Migration* m) { return m->writes != Writes::old_column; })) {
+  // Under writes = old too, once `*` (and COPY TO) leave N out: the app's rows have no field
+  // for it, which without a list the server would count.
+  const bool hidden_new = listed.empty() && star_active(rel);
+  if (cols.empty() && (hidden_new || std::any_of(rel.migrations.begin(), rel.migrations.end(),
+                                                 [](const Migration* m) {
+                                                   return m->writes != Writes::old_column;
+                                                 }))) {
     if (!column_list_usable(rel)) {
       return;
     }
@@ -331,7 +335,7 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
     }
     use(m).rewritten = true;
   }
-  if (!changed) {
+  if (!changed && !hidden_new) {
     return;
   }
   std::string list;
@@ -341,6 +345,9 @@ void Analyzer::copy_stmt(const PgQuery__CopyStmt* c, const Scope* outer) {
   if (!edits_.replace(replace_begin, replace_end, (listed.empty() ? " (" : "(") + list + ")")) {
     unsupported(nullptr, "overlapping rewrites in COPY");
     return;
+  }
+  if (!changed) {
+    return;  // the list alone: the rows go through as they are
   }
   std::vector<std::string> every_column;
   if (listed.empty()) {

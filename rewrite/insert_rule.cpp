@@ -252,8 +252,14 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
                                     ins->select_stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT)
                                        ? ins->select_stmt->select_stmt
                                        : nullptr;
+  if (site.synthesized && m->writes == Writes::old_column) {
+    if (sel != nullptr) {
+      hidden_new_column_list(ins, target, sel, query_names);
+    }
+    return;
+  }
   if (site.synthesized) {
-    if (sel == nullptr || m->writes == Writes::old_column) {
+    if (sel == nullptr) {
       return;  // DEFAULT VALUES writes neither column
     }
     size_t k = 0;
@@ -427,6 +433,57 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
     return;
   }
   insert_edits(m, op, io, in, site);
+}
+
+void Analyzer::hidden_new_column_list(const PgQuery__InsertStmt* ins, Relation& target,
+                                      const PgQuery__SelectStmt* sel, const Names& query_names) {
+  // Under writes = old a `*` leaves N out once it exists (star_active), so an app that learnt
+  // the table's columns from one may send values for a column added after N: without a list
+  // Postgres would put them in N, one column off. Whatever is not known here is forwarded as
+  // written, as before N was added: this phase refuses nothing.
+  if (!star_active(target)) {
+    return;
+  }
+  size_t k = 0;
+  if (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && sel->n_values_lists > 0) {
+    k = sel->values_lists[0]->list->n_items;
+    for (size_t r = 0; r < sel->n_values_lists; ++r) {
+      const PgQuery__List* list = sel->values_lists[r]->list;
+      if (values_expand_a_row(list->items, list->n_items)) {
+        return;
+      }
+    }
+  } else if (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && !has_star_target(sel)) {
+    k = sel->n_target_list;
+  } else if (query_names.has_value()) {
+    k = query_names->size();
+  } else {
+    return;
+  }
+  bool known = false;
+  const std::vector<std::string> visible = visible_columns(target, &known);
+  const auto full = catalog_columns(*target.qname);
+  if (!known || !full.has_value() || k > visible.size() || k > full->size() ||
+      std::equal(visible.begin(), visible.begin() + static_cast<long>(k), full->begin())) {
+    return;
+  }
+  std::vector<std::string> cols(visible.begin(), visible.begin() + static_cast<long>(k));
+  const int r0 = tokens_.index_at(ins->relation->location);
+  int e = r0 < 0 ? -1 : tokens_.dotted_name_end(r0);
+  if (e >= 0 && tokens_.is_keyword(e + 1, "as")) {
+    e += 2;
+  }
+  const int at = e >= 0 ? tokens_.at(e).end : -1;
+  if (shared_list_.has_value()) {
+    if (shared_list_->cols.empty()) {
+      shared_list_->cols = std::move(cols);
+      shared_list_->at = at;
+    }
+    return;
+  }
+  if (at < 0 || !edits_.insert(at, " (" + join_idents(cols) + ")")) {
+    unsupported(nullptr, "cannot place the column list of an INSERT in the text");
+  }
 }
 
 void Analyzer::wrapped_query_writes(const PgQuery__InsertStmt* ins, const Relation& target,

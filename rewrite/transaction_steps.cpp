@@ -13,9 +13,9 @@ namespace {
 std::optional<TransactionStep::Kind> step_kind(const PgQuery__TransactionStmt& stmt) {
   switch (stmt.kind) {
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_COMMIT:
-      return stmt.chain ? std::optional(TransactionStep::Kind::commit_chain) : std::nullopt;
+      return stmt.chain ? TransactionStep::Kind::commit_chain : TransactionStep::Kind::commit;
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK:
-      return stmt.chain ? std::optional(TransactionStep::Kind::rollback_chain) : std::nullopt;
+      return stmt.chain ? TransactionStep::Kind::rollback_chain : TransactionStep::Kind::rollback;
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_SAVEPOINT:
       return TransactionStep::Kind::define;
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_RELEASE:
@@ -32,16 +32,24 @@ std::optional<TransactionStep::Kind> step_kind(const PgQuery__TransactionStmt& s
 std::vector<TransactionStep> transaction_steps(std::string_view sql) {
   std::vector<TransactionStep> steps;
   if (!detail::icontains(sql, "savepoint") && !detail::icontains(sql, "release") &&
-      !detail::icontains(sql, "rollback") && !detail::icontains(sql, "chain")) {
+      !detail::icontains(sql, "rollback") && !detail::icontains(sql, "chain") &&
+      !detail::icontains(sql, "commit") && !detail::icontains(sql, "end") &&
+      !detail::icontains(sql, "abort")) {
     return steps;
   }
   detail::ParsedSql parsed{std::string(sql)};
   if (parsed.tree() == nullptr) {
     return steps;  // the server rejects it too, changing nothing
   }
+  // A COMMIT or ROLLBACK as the text's last statement is its ReadyForQuery's news; one with
+  // statements after it is a step.
   bool any_step = false;
   std::optional<SearchPathChange> pending;  // the net change since the last step
   std::size_t pending_at = 0;
+  std::size_t statements = parsed.tree()->n_stmts;
+  while (statements > 0 && parsed.tree()->stmts[statements - 1]->stmt == nullptr) {
+    --statements;  // a trailing ";;" holds no statement, and gets no answer
+  }
   for (std::size_t i = 0; i < parsed.tree()->n_stmts; ++i) {
     const detail::Node* stmt = parsed.tree()->stmts[i]->stmt;
     if (stmt == nullptr) {
@@ -61,7 +69,7 @@ std::vector<TransactionStep> transaction_steps(std::string_view sql) {
       }
       const char* name = stmt->transaction_stmt->savepoint_name;
       steps.push_back({*kind, name != nullptr ? name : "", {}, i});
-      any_step = true;
+      any_step = any_step || !ends_plainly(*kind) || i + 1 < statements;
     }
   }
   if (!any_step) {

@@ -9,12 +9,22 @@
 namespace switchyard::rewrite {
 
 /// One step of a text that takes, releases or rolls back to a savepoint, or ends its
-/// transaction and begins the next at once (AND CHAIN), in the order the server runs them:
+/// transaction (and with AND CHAIN begins the next at once), in the order the server runs them:
 /// ROLLBACK TO SAVEPOINT brings the search_path back to what it was when the savepoint was
-/// taken, so which SETs came before it in the text matters; and after AND CHAIN no
-/// ReadyForQuery says the transaction ended.
+/// taken, so which SETs came before it in the text matters; after AND CHAIN no ReadyForQuery
+/// says the transaction ended; and a COMMIT or ROLLBACK with statements after it in the text is
+/// not the last answer before its ReadyForQuery.
 struct TransactionStep {
-  enum class Kind { path, define, release, rollback_to, commit_chain, rollback_chain };
+  enum class Kind {
+    path,
+    define,
+    release,
+    rollback_to,
+    commit_chain,
+    rollback_chain,
+    commit,
+    rollback
+  };
   Kind kind = Kind::path;
   /// The savepoint, as Postgres stores its name (folded unless quoted); empty for the others.
   std::string name;
@@ -25,9 +35,16 @@ struct TransactionStep {
   std::size_t statement = 0;
 };
 
+/// A COMMIT/END or ROLLBACK/ABORT without AND CHAIN: its ReadyForQuery tells the transaction
+/// ended, so it is followed as a step only where its answer is read (follow_as_answered).
+constexpr bool ends_plainly(TransactionStep::Kind kind) {
+  return kind == TransactionStep::Kind::commit || kind == TransactionStep::Kind::rollback;
+}
+
 /// The steps of `sql` when it holds a SAVEPOINT, RELEASE [SAVEPOINT], ROLLBACK TO [SAVEPOINT],
-/// or COMMIT/ROLLBACK AND CHAIN; empty otherwise, and then search_path_change() tells the
-/// text's net change. Parses only a text in which one of those words appears.
+/// COMMIT/ROLLBACK AND CHAIN, or a COMMIT/END or ROLLBACK/ABORT with another statement after
+/// it; empty otherwise, and then search_path_change() tells the text's net change. Parses only
+/// a text in which one of those words appears.
 std::vector<TransactionStep> transaction_steps(std::string_view sql);
 
 }  // namespace switchyard::rewrite

@@ -299,6 +299,24 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
         continue;
       }
       const Node* src = ma->source;
+      // Another migration that adds its other column to this same item: edits of the item that
+      // write it out whole (or wrap its sub-SELECT) do not compose with that one.
+      const bool shared = std::any_of(
+          target.migrations.begin(), target.migrations.end(), [&](const Migration* other) {
+            bool writes_old = false;
+            bool writes_new = false;
+            for (size_t t = 0; t < n; ++t) {
+              const std::string_view col = targets[t]->res_target->name;
+              writes_old = writes_old || col == other->old_column;
+              writes_new = writes_new || col == other->new_column;
+            }
+            const WriteOp other_op = decide_write(other, writes_old, writes_new);
+            return other != m && (other_op == WriteOp::add_new || other_op == WriteOp::add_old) &&
+                   std::any_of(groups[gi].begin(), groups[gi].end(), [&](size_t t) {
+                     const std::string_view col = targets[t]->res_target->name;
+                     return col == other->old_column || col == other->new_column;
+                   });
+          });
       if (src->node_case == PG_QUERY__NODE__NODE_ROW_EXPR) {
         const int open = tokens_.is_keyword(eq + 1, "row") ? eq + 2 : eq + 1;
         const std::vector<Span> vals = tokens_.paren_items(open);
@@ -307,7 +325,38 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
           continue;
         }
         const Node* arg = src->row_expr->args[pos];
+        // Another migration that writes this item out whole too (its value in the row may also
+        // differ when evaluated twice): one of the two rewrites would be lost.
+        const auto written_out_too = [&](const Migration* other) {
+          bool writes_old = false;
+          bool writes_new = false;
+          for (size_t t = 0; t < n; ++t) {
+            const std::string_view col = targets[t]->res_target->name;
+            writes_old = writes_old || col == other->old_column;
+            writes_new = writes_new || col == other->new_column;
+          }
+          const WriteOp other_op = decide_write(other, writes_old, writes_new);
+          if (other == m || (other_op != WriteOp::add_new && other_op != WriteOp::add_old)) {
+            return false;
+          }
+          const std::string& col =
+              other_op == WriteOp::add_new ? other->old_column : other->new_column;
+          for (size_t k = 0; k < groups[gi].size(); ++k) {
+            if (targets[groups[gi][k]]->res_target->name == col) {
+              return !unrepeatable(src->row_expr->args[k]).empty();
+            }
+          }
+          return false;
+        };
         if ((op == WriteOp::add_new || op == WriteOp::add_old) && !unrepeatable(arg).empty()) {
+          if (shared &&
+              std::any_of(target.migrations.begin(), target.migrations.end(), written_out_too)) {
+            unsupported(m,
+                        "a multi-column SET writing the mapped columns of two migrations with a "
+                        "value that may differ when evaluated twice (set them in separate items: "
+                        "`SET a = ..., (k) = (...)`)");
+            continue;
+          }
           // Postgres reads `(a, b) = (x, y)` as `a = x, b = y`: written out so, with the value
           // that may differ when evaluated twice computed once for both columns.
           std::string text;
@@ -353,25 +402,7 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
         // A value that may differ when evaluated twice is read once from it the same way.
         const bool wraps = !transform_of(m, op).empty() || (adds && !unrepeatable(arg).empty());
         // Another migration that adds its other column's value to the sub-SELECT this one
-        // wraps would widen it past the wrapper's list: the two edits do not compose.
-        const auto names_column = [&](size_t t, const Migration* other) {
-          const std::string_view col = targets[t]->res_target->name;
-          return col == other->old_column || col == other->new_column;
-        };
-        const bool shared = std::any_of(
-            target.migrations.begin(), target.migrations.end(), [&](const Migration* other) {
-              bool writes_old = false;
-              bool writes_new = false;
-              for (size_t t = 0; t < n; ++t) {
-                const std::string_view col = targets[t]->res_target->name;
-                writes_old = writes_old || col == other->old_column;
-                writes_new = writes_new || col == other->new_column;
-              }
-              const WriteOp other_op = decide_write(other, writes_old, writes_new);
-              return other != m && (other_op == WriteOp::add_new || other_op == WriteOp::add_old) &&
-                     std::any_of(groups[gi].begin(), groups[gi].end(),
-                                 [&](size_t t) { return names_column(t, other); });
-            });
+        // wraps would widen it past the wrapper's list.
         if (wraps && shared) {
           unsupported(m,
                       "a multi-column SET from a sub-SELECT writing the mapped columns of two "

@@ -491,6 +491,36 @@ class AdminTest(IntegrationCase):
                                        "ORDER BY id"), [(1, "dual", "dual"), (2, "late", "b")])
         self.pg.query("UPDATE users SET status = 'a', state = 'a' WHERE id = 1")
 
+    def test_a_statement_running_across_a_flip_outside_a_block_counts_too(self):
+        # No BEGIN: an UPDATE still running (here waiting for a lock) when the flags change
+        # runs under the old ones and writes the old column alone. A backfill started then
+        # must be told, so the census counts it until its answer.
+        p = self.migration_proxy(migrations=[dict(MIGRATION, writes="old")])
+        self.addCleanup(self.pg.query, "UPDATE users SET status = 'b', state = 'b' WHERE id = 2")
+        locker = self.pg.connect()
+        self.addCleanup(locker.close)
+        locker.execute("BEGIN")
+        locker.execute("SELECT 1 FROM users WHERE id = 2 FOR UPDATE")  # the row, not the table
+        with rc.RawConnection(p.host, p.port) as conn:
+            conn.start(postgres.SUPERUSER, self.pg.dbname, password=self.pg.password)
+            conn.send(rc.query("UPDATE users SET status = 'running' WHERE id = 2 "
+                               "/* census-outside-block */"))
+            wait_until(lambda: self.pg.query(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE '%census-outside-block%'")[0][0] == 1, 10, what="the UPDATE waits")
+            generation = p.generation()
+            p.migrations[0]["writes"] = "both"
+            p.write_config()
+            p.wait_for_generation(generation + 1)
+            self.assertEqual(p.metrics().get("switchyard_sessions_on_old_generation"), 1)
+            self.assertEqual(p.config_page()["oldest_session_generation"], generation)
+            locker.execute("ROLLBACK")
+            self.assertEqual(rc.errors(conn.read_until_ready()), [])
+            self.assertEqual(p.metrics().get("switchyard_sessions_on_old_generation"), 0)
+        # What it stands for: written under the old flags, the old column alone.
+        self.assertEqual(self.pg.query("SELECT status, state FROM users WHERE id = 2"),
+                         [("running", "b")])
+
     def test_a_privilege_granted_on_the_old_column_only_is_warned_at_load(self):
         # A role granted a column privilege on O alone gets "permission denied for table"
         # once its statements are rewritten to N.

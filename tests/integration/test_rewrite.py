@@ -191,12 +191,13 @@ class RewriteCase(IntegrationCase):
     """One cluster with the module's schema and one migration proxy per class."""
 
     MIGRATIONS = both_migrations()
+    PG_SETTINGS = None  # postgresql.conf settings of the class's cluster
 
     @classmethod
     def setUpClass(cls):
         if not proxy.binary():
             raise unittest.SkipTest("needs SWITCHYARD_BIN: rewriting is the proxy's job")
-        cls.pg = postgres.start_for_class(cls)
+        cls.pg = postgres.start_for_class(cls, settings=cls.PG_SETTINGS)
         with cls.pg.connect() as conn:
             conn.execute(SCHEMA)
         with cls.pg.connect(dbname="postgres") as conn:
@@ -1113,6 +1114,123 @@ class WritesBothTest(RewriteCase):
         self.assertEqual(self.rows("users"),
                          [(300 + i, "active", "active") for i in range(1, len(cases) + 1)])
         self.assertEqual(self.direct("SELECT count(*) FROM shadow.users WHERE id > 300"), [(0,)])
+
+    def test_a_row_set_of_two_migrations_volatile_values_is_refused_not_half_written(self):
+        # Each migration writes `(status, name) = (x, y)` out item by item with its volatile
+        # value computed once; two such rewrites of one item do not compose, and one was lost
+        # (state kept its old value). Refused; with one volatile value both pairs are written.
+        self.direct("CREATE TABLE two_pairs (id int PRIMARY KEY, name text, status text, "
+                    "full_name text, state text); "
+                    "INSERT INTO two_pairs VALUES (1, 'n', 'active', 'n', 'active')")
+        self.addCleanup(self.direct, "DROP TABLE two_pairs")
+        p = self.migration_proxy([
+            {"name": "pairs-status", "table": "public.two_pairs", "old_column": "status",
+             "new_column": "state", "writes": "both", "reads": "old"},
+            {"name": "pairs-name", "table": "public.two_pairs", "old_column": "name",
+             "new_column": "full_name", "writes": "both", "reads": "old"}])
+        with self.connect_to(p) as conn:
+            with self.assertRaises(errors.FeatureNotSupported) as raised:
+                conn.execute("UPDATE two_pairs SET (status, name) = "
+                             "(md5(random()::text), md5(random()::text)) WHERE id = 1")
+            self.assertIn("two migrations", str(raised.exception))
+            conn.execute("UPDATE two_pairs SET (status, name) = (md5(random()::text), 'm') "
+                         "WHERE id = 1")
+        self.assertEqual(self.direct("SELECT status = state, name, full_name FROM two_pairs"),
+                         [(True, "m", "m")])
+        self.assertNotEqual(self.direct("SELECT status FROM two_pairs"), [("active",)])
+
+    def test_under_writes_old_positional_writes_fill_the_columns_star_shows(self):
+        # Step 1: `*` leaves N out once it exists (here with email added after it), so an app's
+        # INSERT and COPY without a column list must fill the columns it sees. Without a list
+        # Postgres would put the email in N and leave email empty.
+        self.direct("CREATE TABLE step_one (id int PRIMARY KEY, name text, status text); "
+                    "ALTER TABLE step_one ADD COLUMN state text; "
+                    "ALTER TABLE step_one ADD COLUMN email text")
+        self.addCleanup(self.direct, "DROP TABLE step_one")
+        p = self.migration_proxy([{"name": "step-one", "table": "public.step_one",
+                                   "old_column": "status", "new_column": "state",
+                                   "writes": "old", "reads": "old"}])
+        with self.connect_to(p) as conn:
+            star = conn.execute("SELECT * FROM step_one")
+            self.assertEqual([d.name for d in star.description], ["id", "name", "status", "email"])
+            conn.execute("INSERT INTO step_one VALUES (1, 'a', 'active', 'a@x')")
+            conn.execute("INSERT INTO step_one VALUES (%s, %s, %s, %s)", (2, "b", "active", "b@x"))
+            conn.execute("INSERT INTO step_one SELECT 3, 'c', 'inactive', 'c@x'")
+            conn.execute("INSERT INTO step_one VALUES (4, 'd')")  # N not reached: as written
+            with conn.cursor().copy("COPY step_one FROM STDIN") as copy:
+                copy.write("5\te\tactive\te@x\n")
+        self.assertEqual(self.direct("SELECT id, status, state, email FROM step_one ORDER BY id"),
+                         [(1, "active", None, "a@x"), (2, "active", None, "b@x"),
+                          (3, "inactive", None, "c@x"), (4, None, None, None),
+                          (5, "active", None, "e@x")])
+
+    def test_a_rollback_with_statements_behind_it_undoes_the_transactions_set(self):
+        # The SET of a transaction ended by a ROLLBACK that is not the last answer before the
+        # ReadyForQuery is undone all the same: `users` is public.users again, and the write
+        # must fill both columns. A proxy that took the last statement's tag for the transaction's
+        # end kept shadow.users.
+        with self.raw_session() as conn:
+            for i, rollback in enumerate([
+                    wire.query("ROLLBACK; SELECT 1"),
+                    # psycopg 3 in pipeline mode, after a failed transaction block:
+                    wire.parse("ROLLBACK") + wire.bind() + wire.execute() +
+                    wire.parse("DEALLOCATE ALL") + wire.bind() + wire.execute() + wire.sync(),
+            ], start=311):
+                with self.subTest(i=i):
+                    conn.simple("BEGIN")
+                    conn.simple("SET search_path = shadow, public")
+                    conn.send(rollback)
+                    self.assertEqual(wire.errors(conn.read_until_ready()), [])
+                    conn.simple(f"INSERT INTO users (id, status) VALUES ({i}, 'active')")
+        self.assertEqual(self.rows("users"), [(311, "active", "active"), (312, "active", "active")])
+
+    def test_a_commit_inside_a_text_keeps_the_sets_before_it(self):
+        # A text that commits a SET and then fails, or rolls back a later transaction: the
+        # committed SET stays (`users` is public.users, the write fills both columns). A proxy
+        # that took the text's end for the SET's own transaction's end went back to shadow.users.
+        texts = ["BEGIN; SET search_path = public; COMMIT; SELECT 1/0",
+                 "BEGIN; SET search_path = public; COMMIT; "
+                 "BEGIN; SET search_path = shadow, public; ROLLBACK",
+                 "SET search_path = public; COMMIT; SET search_path = shadow, public; "
+                 "SELECT 1/0"]
+        with self.raw_session() as conn:
+            for i, text in enumerate(texts, start=321):
+                with self.subTest(text):
+                    conn.simple("SET search_path = shadow, public")
+                    conn.simple(text)
+                    self.assertEqual(wire.rows(conn.simple("SHOW search_path")), [["public"]],
+                                     "the server's path")
+                    conn.simple(f"INSERT INTO users (id, status) VALUES ({i}, 'active')")
+        self.assertEqual(self.rows("users"), [(i, "active", "active") for i in (321, 322, 323)])
+
+    def test_a_set_local_ends_with_its_transaction_when_the_next_is_pipelined(self):
+        # The next transaction's BEGIN is sent before the first one's answer: SET LOCAL ends at
+        # the first COMMIT all the same, so `users` is public.users in the second transaction.
+        with self.raw_session() as conn:
+            conn.send(wire.query("BEGIN; SET LOCAL search_path = shadow, public; COMMIT") +
+                      wire.query("BEGIN"))
+            conn.read_until_ready()
+            self.assertEqual(wire.kinds(conn.read_until_ready()), b"CZ")
+            conn.simple("INSERT INTO users (id, status) VALUES (331, 'active')")
+            conn.simple("COMMIT")
+        self.assertEqual(self.rows("users"), [(331, "active", "active")])
+
+    def test_a_savepoint_of_a_pipelined_next_transaction_outlives_the_first(self):
+        # The second transaction's SAVEPOINT is sent before the first one's COMMIT is answered:
+        # that answer ends the first transaction's savepoints, not the second's, so ROLLBACK TO
+        # it brings the path back to public and `users` is public.users again.
+        def extended(sql):
+            return wire.parse(sql) + wire.bind() + wire.execute()
+        with self.raw_session() as conn:
+            conn.send(extended("BEGIN") + extended("SAVEPOINT a") + extended("COMMIT") +
+                      wire.sync() + extended("BEGIN") + extended("SAVEPOINT a") + wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            conn.simple("SET search_path = shadow, public")
+            conn.simple("ROLLBACK TO a")
+            conn.simple("INSERT INTO users (id, status) VALUES (341, 'active')")
+            conn.simple("COMMIT")
+        self.assertEqual(self.rows("users"), [(341, "active", "active")])
 
     def test_a_commit_and_chain_behind_a_failing_request_rolls_back(self):
         # Pipelined: the first request's transaction fails, so the COMMIT AND CHAIN sent behind
@@ -2784,6 +2902,31 @@ class DdlInTransactionTest(RewriteCase):
             conn.execute("ROLLBACK")
         self.assertEqual(self.direct("SELECT id, name, status, state FROM users ORDER BY id"),
                          [(1, "u", "stale", "on"), (2, "v", None, "off")])
+
+
+@requires_proxy
+class PreparedTransactionTest(RewriteCase):
+    """Two-phase commit: DDL a prepared transaction made takes effect at COMMIT PREPARED, which
+    may come from another session."""
+
+    MIGRATIONS = both_migrations(writes="both", reads="old")
+    PG_SETTINGS = {"max_prepared_transactions": 2}
+
+    def test_a_child_table_committed_by_commit_prepared_is_covered_at_once(self):
+        self.addCleanup(self.direct, "DROP TABLE IF EXISTS users_kid")
+        with self.raw_session() as preparer, self.raw_session() as committer:
+            self.assertEqual(wire.errors(preparer.simple(
+                "BEGIN; CREATE TABLE users_kid () INHERITS (users); "
+                "PREPARE TRANSACTION 'kid'")), [])
+            self.assertEqual(wire.errors(committer.simple("COMMIT PREPARED 'kid'")), [])
+            # The rules are built again once that is answered; this session's next statement
+            # waits for them, so the child is a mapped table's: both columns written.
+            self.assertEqual(wire.errors(committer.simple(
+                "INSERT INTO users_kid (id, name, status) VALUES (30, 'k', 'active')")), [])
+            self.assertEqual(wire.errors(committer.simple(
+                "UPDATE users_kid SET status = 'inactive' WHERE id = 30")), [])
+        self.assertEqual(self.rows("users_kid"), [(30, "inactive", "inactive")])
+        self.assertIn('trigger="prepared transaction committed"', self.proxy.log_text())
 
 
 @requires_proxy

@@ -160,6 +160,38 @@ class FlipTest(RewriteCase):
                 self.assertEqual(self.rows("users")[-1], (i, "active", "active"))
                 self.assertEqual(self.rows("accounts")[-1], (i, "active", 1))
 
+    def test_a_reload_whose_transforms_a_lock_keeps_unchecked_is_tried_again(self):
+        # A transaction holds the table's lock while the file gets a to_new of the wrong type:
+        # the check cannot run, and the reload must not pass as if it had (every rewritten write
+        # would then fail). It fails, is tried again, and once the lock is gone the misfit is
+        # found and refused; the running flags stay meanwhile.
+        self.proxy.reload(both_migrations(writes="both"))
+        locker = self.pg.connect()
+        self.addCleanup(locker.close)
+        locker.execute("BEGIN")
+        locker.execute("LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE")
+        failed_before = self.proxy.log_text().count("event=reload_retry")
+        reloaded_before = self.proxy.log_text().count("event=config_reloaded")
+        self.proxy.migrations = [migration(RENAME, writes="both"),
+                                 migration(TYPE_CHANGE, writes="both", to_new=(
+                                     "CASE {value} WHEN 'active' THEN 1 "
+                                     "WHEN 'inactive' THEN 'zero' END"))]
+        with open(self.proxy.config_path + ".tmp", "w") as f:
+            f.write(self.proxy.config_text())
+        os.replace(self.proxy.config_path + ".tmp", self.proxy.config_path)
+        self.proxy.signal(signal.SIGHUP)
+        wait_until(lambda: self.proxy.log_text().count("event=reload_retry") > failed_before, 15,
+                   what="reload_retry")
+        self.assertIn("could not check that the transforms fit the columns of public.accounts",
+                      self.proxy.log_text())
+        locker.execute("ROLLBACK")
+        wait_until(lambda: "invalid input syntax for type integer" in self.proxy.log_text(), 20,
+                   what="the misfit refused once the lock is gone")
+        self.assertEqual(self.proxy.log_text().count("event=config_reloaded"), reloaded_before)
+        with self.connect() as conn:
+            conn.execute("INSERT INTO accounts (id, status) VALUES (41, 'active')")
+        self.assertEqual(self.rows("accounts")[-1], (41, "active", 1))
+
 
 @requires_proxy
 class PreparedDriversTest(RewriteCase):

@@ -1,5 +1,5 @@
-// transaction_steps: statement text in, its savepoint and AND CHAIN statements and the
-// search_path changes between them out, in order.
+// transaction_steps: statement text in, its savepoint, AND CHAIN and inner COMMIT/ROLLBACK
+// statements and the search_path changes between them out, in order.
 
 #include "rewrite/transaction_steps.hpp"
 
@@ -25,6 +25,10 @@ std::string shown(const TransactionStep& step) {
       return "commit_chain";
     case TransactionStep::Kind::rollback_chain:
       return "rollback_chain";
+    case TransactionStep::Kind::commit:
+      return "commit";
+    case TransactionStep::Kind::rollback:
+      return "rollback";
     case TransactionStep::Kind::path:
       break;
   }
@@ -65,7 +69,7 @@ TEST(TransactionStepsTest, Table) {
       {"SET search_path = x; SET search_path = y; RELEASE a", {"path y", "release a"}},
       {"SAVEPOINT a; RESET search_path", {"define a", "path reset"}},
       {"SAVEPOINT a; DISCARD ALL", {"define a", "path reset"}},
-      {"BEGIN; SAVEPOINT a; SELECT 1; COMMIT", {"define a"}},
+      {"BEGIN; SAVEPOINT a; SELECT 1; COMMIT", {"define a", "commit"}},
       {"COMMIT AND NO CHAIN", {}},
       {"COMMIT AND CHAIN", {"commit_chain"}},
       {"end and chain", {"commit_chain"}},
@@ -74,6 +78,16 @@ TEST(TransactionStepsTest, Table) {
       {"SET LOCAL search_path = x; COMMIT AND CHAIN; SET search_path = y",
        {"path local x", "commit_chain", "path y"}},
       {"SAVEPOINT (", {}},  // bad SQL: the server refuses it and changes nothing
+      // A COMMIT or ROLLBACK with a statement after it: the ReadyForQuery comes after that one.
+      {"BEGIN; SET search_path = x; COMMIT", {}},
+      {"BEGIN; SET search_path = x; COMMIT; SELECT 1/0", {"path x", "commit"}},
+      {"END; SELECT 1", {"commit"}},
+      {"ROLLBACK; SELECT 1;", {"rollback"}},
+      {"abort; DEALLOCATE ALL", {"rollback"}},
+      {"BEGIN; SET search_path = x; COMMIT; BEGIN; SET search_path = y; ROLLBACK",
+       {"path x", "commit", "path y", "rollback"}},
+      {"SAVEPOINT a; COMMIT", {"define a", "commit"}},
+      {"SELECT 'commit; x'", {}},
   };
   for (const StepCase& c : cases) {
     std::vector<std::string> got;
@@ -100,6 +114,7 @@ TEST(TransactionStepsTest, EachStepKnowsItsStatement) {
       {"SET search_path = x; SELECT 1; SET search_path = y; SAVEPOINT a", {2, 3}},
       {"SAVEPOINT a; SELECT 1; ROLLBACK TO a; SELECT 2; RELEASE a", {0, 2, 4}},
       {"SELECT 1;; SELECT 2; ROLLBACK AND CHAIN", {2}},  // no statement between the ;;
+      {"BEGIN; SET search_path = x; COMMIT; SELECT 1/0", {1, 2}},
   };
   for (const StatementCase& c : cases) {
     std::vector<std::size_t> got;
