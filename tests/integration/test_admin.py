@@ -67,6 +67,7 @@ class MigrationProxy(SwitchyardProxy):
         self.upstream_extra = dict(upstream_extra or {})
         self.migrations = [dict(m) for m in migrations]
         self.admin_port = free_port() if admin else None
+        self.log_format = None
         os.environ[PASSWORD_ENV] = pg.password
 
     def config_text(self):
@@ -76,7 +77,7 @@ class MigrationProxy(SwitchyardProxy):
                          "user": postgres.SUPERUSER, "password_env": PASSWORD_ENV,
                          "database": self.pg.dbname, **self.upstream_extra},
             "timeouts": self.timeouts or None,
-            "log": {"level": self.log_level},
+            "log": {"level": self.log_level, "format": self.log_format},
         }
         if self.admin_port:
             tables["admin"] = {"address": f"127.0.0.1:{self.admin_port}"}
@@ -858,6 +859,52 @@ class AdminTest(IntegrationCase):
         p = self.migration_proxy()  # the default interval, 5 s
         check = p.config_page()["catalog_check"]
         self.assertEqual((check["result"], check["time"]), ("none", None), check)
+
+    # -- [log] at reload ---------------------------------------------------------------------
+
+    def run_a_rewritten_statement(self, p):
+        """A session that runs a statement the migration rewrites (a debug line), and the log
+        line of its end (info, logged after it), in either log format."""
+        def ends():
+            text = p.log_text()
+            return text.count("event=session_end") + text.count('"event":"session_end"')
+
+        before = ends()
+        with psycopg.connect(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                             password=self.pg.password, dbname=self.pg.dbname,
+                             sslmode="disable", autocommit=True) as conn:
+            conn.execute("UPDATE users SET status = status WHERE id = 1")
+        wait_until(lambda: ends() > before, 10,
+                   what="the session's end to be logged")
+
+    def test_a_reload_applies_the_log_level_and_format(self):
+        p = self.migration_proxy(log_level="info", log_level_flag=False)
+        self.run_a_rewritten_statement(p)
+        self.assertNotIn("event=statement_rewritten", p.log_text())
+        generation = p.generation()
+        p.log_level = "debug"
+        p.write_config()
+        p.wait_for_generation(generation + 1)
+        self.run_a_rewritten_statement(p)
+        self.assertIn("level=debug event=statement_rewritten", p.log_text())
+        p.log_format = "json"
+        p.write_config()
+        p.wait_for_generation(generation + 2)
+        self.run_a_rewritten_statement(p)
+        events = [json.loads(line) for line in p.log_text().splitlines()
+                  if line.startswith("{")]
+        self.assertIn(("debug", "statement_rewritten"),
+                      [(e.get("level"), e.get("event")) for e in events])
+
+    def test_a_reload_keeps_the_log_level_given_on_the_command_line(self):
+        p = self.migration_proxy(log_level="info")  # also --log-level info
+        generation = p.generation()
+        p.log_level = "debug"
+        p.write_config()
+        p.wait_for_generation(generation + 1)
+        p.wait_for_log("event=log_setting_kept key=log.level running=info configured=debug", 10)
+        self.run_a_rewritten_statement(p)
+        self.assertNotIn("event=statement_rewritten", p.log_text())
 
     def test_a_config_file_deleted_under_the_watch_is_a_failed_reload(self):
         p = self.migration_proxy()
