@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import time
 import unittest
 
@@ -101,8 +102,8 @@ class MigrationProxy(SwitchyardProxy):
             f.write(text)
         os.replace(temporary, self.config_path)
 
-    def admin_get(self, path, method="GET"):
-        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=10)
+    def admin_get(self, path, method="GET", timeout=10):
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=timeout)
         try:
             conn.request(method, path)
             response = conn.getresponse()
@@ -316,6 +317,28 @@ class AdminTest(IntegrationCase):
         self.assertEqual(self.proxy.admin_get("/healthz")[:2], (200, "ok\n"))
         self.assertEqual(self.proxy.admin_get("/nope")[0], 404)
         self.assertEqual(self.proxy.admin_get("/metrics", method="POST")[0], 405)
+
+    def test_silent_connections_do_not_keep_healthz_out(self):
+        # Clients that connect and send nothing fill every admin connection slot; a liveness
+        # probe must still be answered, at once, not after they time out.
+        p = self.migration_proxy()
+        silent = []
+        self.addCleanup(lambda: [c.close() for c in silent])
+        for _ in range(80):
+            silent.append(socket.create_connection(("127.0.0.1", p.admin_port), timeout=10))
+
+        def healthz():
+            try:
+                return p.admin_get("/healthz", timeout=2)[:2] == (200, "ok\n")
+            except (OSError, http.client.HTTPException):
+                return False
+
+        wait_until(healthz, 3, what="/healthz to answer beside 80 silent connections")
+        p.wait_for_log("event=admin_connections_full", 5)
+        # The newest silent connection was not closed to make room: it is closed for sending
+        # no request within the short timeout.
+        silent[-1].settimeout(8)
+        self.assertEqual(silent[-1].recv(1), b"")
 
     def test_readyz_turns_503_when_the_upstream_stops(self):
         pg = postgres.PostgresCluster().start()
