@@ -4,6 +4,7 @@
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <map>
 
 #include "proxy/admin_pages.hpp"
 #include "proxy/logging.hpp"
@@ -15,19 +16,62 @@ namespace switchyard::proxy {
 namespace beast = boost::beast;
 namespace http = beast::http;
 
+namespace {
+
+// One admitted connection, while it waits for a request.
+struct Waiting {
+  beast::tcp_stream* stream;
+  bool* counted;  // cleared when the connection is closed to make room: it has left the count
+};
+
+}  // namespace
+
 struct AdminServer::Shared {
   std::shared_ptr<ProxyState> state;
   LastReload last_reload;
-  std::atomic<int> connections{0};
+  // The rest is touched on the admin thread only.
+  int connections = 0;
+  // The connections waiting for a request, by when they began to wait: at the limit the one
+  // that waited longest is closed to make room, so that clients which connect and send nothing
+  // cannot keep a probe out.
+  std::map<std::uint64_t, Waiting> waiting;
+  std::uint64_t waits_begun = 0;
+  // Connections dropped at the limit since the last admin_connections_full line.
+  std::uint64_t closed_waiting = 0;
+  std::uint64_t refused = 0;
+  std::chrono::steady_clock::time_point last_full_warning{};
 
   ReloadStatus reload_status() const { return last_reload ? last_reload() : ReloadStatus{}; }
 };
 
 namespace {
 
+// Lists a connection among those waiting for a request while it lives. A stopped context
+// destroys the coroutine frame, and this with it, so no entry outlives its stream.
+class WaitingEntry {
+ public:
+  WaitingEntry(AdminServer::Shared& shared, beast::tcp_stream& stream, bool& counted)
+      : waiting_(shared.waiting), key_(++shared.waits_begun) {
+    waiting_.emplace(key_, Waiting{&stream, &counted});
+  }
+  ~WaitingEntry() { waiting_.erase(key_); }
+  WaitingEntry(const WaitingEntry&) = delete;
+  WaitingEntry& operator=(const WaitingEntry&) = delete;
+
+ private:
+  std::map<std::uint64_t, Waiting>& waiting_;
+  std::uint64_t key_;
+};
+
 // Scrapers and probes keep few connections; more than this is a misbehaving client.
 constexpr int kMaxConnections = 64;
-constexpr std::chrono::seconds kRequestTimeout{10};
+// A request is a few hundred bytes sent at once: a connection that has not sent one by then is
+// idle or hostile, and holds a slot a probe may need.
+constexpr std::chrono::seconds kRequestReadTimeout{2};
+constexpr std::chrono::seconds kWriteTimeout{10};
+// One warning per interval at most, counting what it stands for: a flood of connections must
+// not become a flood of log lines.
+constexpr std::chrono::seconds kFullWarningInterval{10};
 
 struct Reply {
   http::status status = http::status::ok;
@@ -142,9 +186,16 @@ void set_common(http::response<Body>& response, const Reply& reply, bool keep_al
 
 awaitable<void> serve_connection(beast::tcp_stream stream,
                                  std::shared_ptr<AdminServer::Shared> shared) {
+  // Counted by the accept loop; it leaves the count when it ends, or earlier when closed to
+  // make room.
   struct Count {
-    std::atomic<int>& n;
-    ~Count() { n.fetch_sub(1); }
+    int& n;
+    bool counted = true;
+    ~Count() {
+      if (counted) {
+        --n;
+      }
+    }
   } count{shared->connections};
 
   beast::flat_buffer buffer;
@@ -152,8 +203,13 @@ awaitable<void> serve_connection(beast::tcp_stream stream,
     http::request_parser<http::string_body> parser;
     parser.header_limit(16 * 1024);
     parser.body_limit(16 * 1024);
-    stream.expires_after(kRequestTimeout);
-    auto [read_ec, read_n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+    stream.expires_after(kRequestReadTimeout);
+    error_code read_ec;
+    {
+      WaitingEntry waiting(*shared, stream, count.counted);
+      std::tie(read_ec, std::ignore) =
+          co_await http::async_read(stream, buffer, parser, use_nothrow);
+    }
     if (read_ec) {
       break;  // closed, timed out or not HTTP: nothing worth answering
     }
@@ -168,7 +224,7 @@ awaitable<void> serve_connection(beast::tcp_stream stream,
     } else {
       reply = co_await route(*shared, path);
     }
-    stream.expires_after(kRequestTimeout);
+    stream.expires_after(kWriteTimeout);
     error_code write_ec;
     if (request.method() == http::verb::head) {
       http::response<http::empty_body> response(reply.status, request.version());
@@ -193,6 +249,43 @@ awaitable<void> serve_connection(beast::tcp_stream stream,
   stream.socket().shutdown(tcp_socket::shutdown_send, ignored);
 }
 
+void warn_full(AdminServer::Shared& shared) {
+  const auto now = std::chrono::steady_clock::now();
+  if (shared.last_full_warning != std::chrono::steady_clock::time_point{} &&
+      now - shared.last_full_warning < kFullWarningInterval) {
+    return;
+  }
+  shared.last_full_warning = now;
+  spdlog::warn("event=admin_connections_full limit={} closed_waiting={} refused={} meaning={}",
+               kMaxConnections, shared.closed_waiting, shared.refused,
+               log_value("more admin connections than the limit: the ones that waited longest "
+                         "without sending a request were closed to make room, and new ones "
+                         "refused when none was waiting"));
+  shared.closed_waiting = 0;
+  shared.refused = 0;
+}
+
+// At the limit: closes the connection that has waited longest for a request, so that a new one
+// (a probe) is served. False when every connection is busy answering.
+bool make_room(AdminServer::Shared& shared) {
+  if (shared.waiting.empty()) {
+    ++shared.refused;
+    warn_full(shared);
+    return false;
+  }
+  auto oldest = shared.waiting.begin();
+  Waiting victim = oldest->second;
+  shared.waiting.erase(oldest);
+  // Its coroutine ends once its read completes as aborted; the count drops now so the slot is
+  // taken by the new connection and the bound holds.
+  *victim.counted = false;
+  --shared.connections;
+  victim.stream->close();
+  ++shared.closed_waiting;
+  warn_full(shared);
+  return true;
+}
+
 awaitable<void> accept_loop(tcp_acceptor& acceptor, std::shared_ptr<AdminServer::Shared> shared) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
@@ -205,10 +298,10 @@ awaitable<void> accept_loop(tcp_acceptor& acceptor, std::shared_ptr<AdminServer:
       co_await pause.async_wait(use_nothrow);
       continue;
     }
-    if (shared->connections.fetch_add(1) >= kMaxConnections) {
-      shared->connections.fetch_sub(1);
-      continue;  // the socket closes as it goes out of scope
+    if (shared->connections >= kMaxConnections && !make_room(*shared)) {
+      continue;  // every connection is busy answering; the socket closes as it goes out of scope
     }
+    ++shared->connections;
     net::co_spawn(acceptor.get_executor(),
                   serve_connection(beast::tcp_stream(std::move(socket)), shared), net::detached);
   }

@@ -23,7 +23,9 @@ namespace switchyard::proxy {
 /// - `/config`: JSON of the effective config, flags and last reload, secrets redacted;
 /// - anything else 404; methods other than GET and HEAD 405.
 /// It runs on its own thread and io_context, so a slow scrape or upstream check never delays a
-/// session.
+/// session. It keeps a bounded number of connections, each of which must send its request
+/// within a short timeout; at the bound, the one that has waited longest for a request is
+/// closed to let a new one in (a probe is never kept out by connections that send nothing).
 class AdminServer {
  public:
   using LastReload = std::function<ReloadStatus()>;

@@ -93,6 +93,22 @@ class JsonFormatter final : public spdlog::formatter {
   }
 };
 
+// The sink takes its mutex to swap formatters, so this is safe while other threads log.
+void set_format(spdlog::logger& logger, std::string_view format) {
+  if (format == "json") {
+    logger.set_formatter(std::make_unique<JsonFormatter>());
+  } else {
+    logger.set_pattern("%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
+  }
+}
+
+void keep_command_line(std::string_view key, std::string_view running, std::string_view configured,
+                       std::string_view option) {
+  spdlog::warn("event=log_setting_kept key={} running={} configured={} reason={}", key,
+               log_value(running), log_value(configured),
+               log_value(std::string(option) + " on the command line outranks the file"));
+}
+
 }  // namespace
 
 bool setup_logging(std::string_view level, std::string_view format) {
@@ -103,15 +119,32 @@ bool setup_logging(std::string_view level, std::string_view format) {
   }
   spdlog::drop("switchyard");
   auto logger = spdlog::stderr_logger_mt("switchyard");
-  if (format == "json") {
-    logger->set_formatter(std::make_unique<JsonFormatter>());
-  } else {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
-  }
+  set_format(*logger, format);
   logger->set_level(parsed);
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
   return true;
+}
+
+void apply_log_changes(const config::LogConfig& before, const config::LogConfig& after,
+                       const LogOverrides& overrides) {
+  auto logger = spdlog::default_logger();
+  if (before.level != after.level) {
+    if (!overrides.level) {
+      // The loader accepts spdlog's level names only.
+      logger->set_level(spdlog::level::from_str(after.level));
+    } else if (*overrides.level != after.level) {
+      keep_command_line("log.level", *overrides.level, after.level, "--log-level");
+    }
+  }
+  const auto format = config::to_string(after.format);
+  if (before.format != after.format) {
+    if (!overrides.format) {
+      set_format(*logger, format);
+    } else if (*overrides.format != format) {
+      keep_command_line("log.format", *overrides.format, format, "--log-format");
+    }
+  }
 }
 
 std::string log_value(std::string_view value) {

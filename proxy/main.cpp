@@ -79,7 +79,8 @@ int serve(const sy::proxy::CommandLine& cmd) {
   spdlog::info("event=starting version={} config={}", SWITCHYARD_VERSION,
                sy::proxy::log_value(cmd.config_path));
   sy::proxy::log_warnings(*snapshot);
-  sy::proxy::Server server(cmd.config_path, state, std::move(text));
+  sy::proxy::Server server(cmd.config_path, state, std::move(text),
+                           sy::proxy::LogOverrides{cmd.log_level, cmd.log_format});
   return server.run();
 }
 

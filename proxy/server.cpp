@@ -16,14 +16,18 @@
 namespace switchyard::proxy {
 namespace {
 
-// Applies what a reload changes outside the snapshot: the listen and admin addresses.
-// Runs on the reloader's thread; the main thread touches `admin` only after the reloader
-// stopped.
+// Applies what a reload changes outside the snapshot: the listen and admin addresses, and the
+// log level and format. Runs on the reloader's thread; the main thread touches `admin` only
+// after the reloader stopped.
 class AddressChanges : public ReloadParticipant {
  public:
   AddressChanges(Listeners& listeners, std::unique_ptr<AdminServer>& admin,
-                 std::function<std::unique_ptr<AdminServer>()> make_admin)
-      : listeners_(listeners), admin_(admin), make_admin_(std::move(make_admin)) {}
+                 std::function<std::unique_ptr<AdminServer>()> make_admin,
+                 const LogOverrides& log_overrides)
+      : listeners_(listeners),
+        admin_(admin),
+        make_admin_(std::move(make_admin)),
+        log_overrides_(log_overrides) {}
 
   std::vector<std::string> prepare(const Snapshot& current, const Snapshot& next) override {
     std::vector<std::string> errors;
@@ -77,6 +81,7 @@ class AddressChanges : public ReloadParticipant {
       next_admin_.reset();
       return;
     }
+    apply_log_changes(current.config->log, next.config->log, log_overrides_);
     if (!next.config->admin) {
       if (admin_) {
         admin_->stop();
@@ -96,6 +101,7 @@ class AddressChanges : public ReloadParticipant {
   Listeners& listeners_;
   std::unique_ptr<AdminServer>& admin_;
   std::function<std::unique_ptr<AdminServer>()> make_admin_;
+  const LogOverrides& log_overrides_;
   bool rebinding_ = false;
   std::unique_ptr<AdminServer> next_admin_;
 };
@@ -103,10 +109,11 @@ class AddressChanges : public ReloadParticipant {
 }  // namespace
 
 Server::Server(std::filesystem::path config_path, std::shared_ptr<ProxyState> state,
-               std::string loaded_text)
+               std::string loaded_text, LogOverrides log_overrides)
     : config_path_(std::move(config_path)),
       state_(std::move(state)),
-      loaded_text_(std::move(loaded_text)) {}
+      loaded_text_(std::move(loaded_text)),
+      log_overrides_(std::move(log_overrides)) {}
 
 int Server::run() {
   auto snapshot = state_->snapshot();
@@ -150,7 +157,7 @@ int Server::run() {
       return 1;
     }
   }
-  AddressChanges address_changes(listeners, admin, make_admin);
+  AddressChanges address_changes(listeners, admin, make_admin, log_overrides_);
   reloader.set_participant(&address_changes);
   state_->set_rebuilder(&reloader);
   CatalogWatch catalog_watch(state_);

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "proxy/logging.hpp"
 #include "proxy/proxy_state.hpp"
 
 namespace switchyard::proxy {
@@ -15,8 +16,9 @@ namespace switchyard::proxy {
 class Server {
  public:
   /// `loaded_text`: the bytes of the config file the running config came from.
+  /// `log_overrides`: the log settings the command line gave, which reloads keep.
   Server(std::filesystem::path config_path, std::shared_ptr<ProxyState> state,
-         std::string loaded_text);
+         std::string loaded_text, LogOverrides log_overrides);
   /// Runs until drained. Returns the process exit code.
   int run();
 
@@ -24,6 +26,7 @@ class Server {
   std::filesystem::path config_path_;
   std::shared_ptr<ProxyState> state_;
   std::string loaded_text_;
+  LogOverrides log_overrides_;
 };
 
 }  // namespace switchyard::proxy

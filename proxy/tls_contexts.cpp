@@ -12,6 +12,17 @@ void harden(ssl::context& context) {
   SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
 }
 
+// Without a callback OpenSSL asks for an encrypted key's passphrase on the terminal, which
+// blocks start, `check` or the reloader thread (and with it every signal) for as long as
+// nobody types. Answering with no passphrase makes the load fail at once; `asked` tells that
+// failure apart from a file that is not a key.
+int refuse_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* asked) {
+  if (asked != nullptr) {
+    *static_cast<bool*>(asked) = true;
+  }
+  return -1;
+}
+
 }  // namespace
 
 std::variant<std::shared_ptr<ssl::context>, std::string> make_server_tls_context(
@@ -23,7 +34,14 @@ std::variant<std::shared_ptr<ssl::context>, std::string> make_server_tls_context
   if (ec) {
     return "cannot load TLS certificate " + cert_file + ": " + ec.message();
   }
+  bool asked = false;
+  SSL_CTX_set_default_passwd_cb(context->native_handle(), refuse_passphrase);
+  SSL_CTX_set_default_passwd_cb_userdata(context->native_handle(), &asked);
   context->use_private_key_file(key_file, ssl::context::pem, ec);
+  SSL_CTX_set_default_passwd_cb_userdata(context->native_handle(), nullptr);
+  if (ec && asked) {
+    return "the key in " + key_file + " is encrypted; give an unencrypted PEM key";
+  }
   if (ec) {
     return "cannot load TLS key " + key_file + ": " + ec.message();
   }

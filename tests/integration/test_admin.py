@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import time
 import unittest
 
@@ -67,6 +68,7 @@ class MigrationProxy(SwitchyardProxy):
         self.upstream_extra = dict(upstream_extra or {})
         self.migrations = [dict(m) for m in migrations]
         self.admin_port = free_port() if admin else None
+        self.log_format = None
         os.environ[PASSWORD_ENV] = pg.password
 
     def config_text(self):
@@ -76,7 +78,7 @@ class MigrationProxy(SwitchyardProxy):
                          "user": postgres.SUPERUSER, "password_env": PASSWORD_ENV,
                          "database": self.pg.dbname, **self.upstream_extra},
             "timeouts": self.timeouts or None,
-            "log": {"level": self.log_level},
+            "log": {"level": self.log_level, "format": self.log_format},
         }
         if self.admin_port:
             tables["admin"] = {"address": f"127.0.0.1:{self.admin_port}"}
@@ -100,8 +102,8 @@ class MigrationProxy(SwitchyardProxy):
             f.write(text)
         os.replace(temporary, self.config_path)
 
-    def admin_get(self, path, method="GET"):
-        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=10)
+    def admin_get(self, path, method="GET", timeout=10):
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=timeout)
         try:
             conn.request(method, path)
             response = conn.getresponse()
@@ -315,6 +317,28 @@ class AdminTest(IntegrationCase):
         self.assertEqual(self.proxy.admin_get("/healthz")[:2], (200, "ok\n"))
         self.assertEqual(self.proxy.admin_get("/nope")[0], 404)
         self.assertEqual(self.proxy.admin_get("/metrics", method="POST")[0], 405)
+
+    def test_silent_connections_do_not_keep_healthz_out(self):
+        # Clients that connect and send nothing fill every admin connection slot; a liveness
+        # probe must still be answered, at once, not after they time out.
+        p = self.migration_proxy()
+        silent = []
+        self.addCleanup(lambda: [c.close() for c in silent])
+        for _ in range(80):
+            silent.append(socket.create_connection(("127.0.0.1", p.admin_port), timeout=10))
+
+        def healthz():
+            try:
+                return p.admin_get("/healthz", timeout=2)[:2] == (200, "ok\n")
+            except (OSError, http.client.HTTPException):
+                return False
+
+        wait_until(healthz, 3, what="/healthz to answer beside 80 silent connections")
+        p.wait_for_log("event=admin_connections_full", 5)
+        # The newest silent connection was not closed to make room: it is closed for sending
+        # no request within the short timeout.
+        silent[-1].settimeout(8)
+        self.assertEqual(silent[-1].recv(1), b"")
 
     def test_readyz_turns_503_when_the_upstream_stops(self):
         pg = postgres.PostgresCluster().start()
@@ -888,6 +912,52 @@ class AdminTest(IntegrationCase):
         p = self.migration_proxy()  # the default interval, 5 s
         check = p.config_page()["catalog_check"]
         self.assertEqual((check["result"], check["time"]), ("none", None), check)
+
+    # -- [log] at reload ---------------------------------------------------------------------
+
+    def run_a_rewritten_statement(self, p):
+        """A session that runs a statement the migration rewrites (a debug line), and the log
+        line of its end (info, logged after it), in either log format."""
+        def ends():
+            text = p.log_text()
+            return text.count("event=session_end") + text.count('"event":"session_end"')
+
+        before = ends()
+        with psycopg.connect(host=p.host, port=p.port, user=postgres.SUPERUSER,
+                             password=self.pg.password, dbname=self.pg.dbname,
+                             sslmode="disable", autocommit=True) as conn:
+            conn.execute("UPDATE users SET status = status WHERE id = 1")
+        wait_until(lambda: ends() > before, 10,
+                   what="the session's end to be logged")
+
+    def test_a_reload_applies_the_log_level_and_format(self):
+        p = self.migration_proxy(log_level="info", log_level_flag=False)
+        self.run_a_rewritten_statement(p)
+        self.assertNotIn("event=statement_rewritten", p.log_text())
+        generation = p.generation()
+        p.log_level = "debug"
+        p.write_config()
+        p.wait_for_generation(generation + 1)
+        self.run_a_rewritten_statement(p)
+        self.assertIn("level=debug event=statement_rewritten", p.log_text())
+        p.log_format = "json"
+        p.write_config()
+        p.wait_for_generation(generation + 2)
+        self.run_a_rewritten_statement(p)
+        events = [json.loads(line) for line in p.log_text().splitlines()
+                  if line.startswith("{")]
+        self.assertIn(("debug", "statement_rewritten"),
+                      [(e.get("level"), e.get("event")) for e in events])
+
+    def test_a_reload_keeps_the_log_level_given_on_the_command_line(self):
+        p = self.migration_proxy(log_level="info")  # also --log-level info
+        generation = p.generation()
+        p.log_level = "debug"
+        p.write_config()
+        p.wait_for_generation(generation + 1)
+        p.wait_for_log("event=log_setting_kept key=log.level running=info configured=debug", 10)
+        self.run_a_rewritten_statement(p)
+        self.assertNotIn("event=statement_rewritten", p.log_text())
 
     def test_a_config_file_deleted_under_the_watch_is_a_failed_reload(self):
         p = self.migration_proxy()

@@ -5,9 +5,11 @@ Client side: [tls] present -> SSLRequest answered 'S' and the handshake uses its
 the backend that served the session.
 """
 
+import os
 import shutil
 import signal
 import ssl
+import subprocess
 import tempfile
 import time
 import unittest
@@ -16,9 +18,12 @@ import psycopg
 
 from harness import rawclient as rc
 from harness.base import IntegrationCase, requires_proxy
-from harness.certs import CertAuthority
+from harness.certs import CertAuthority, KeyPair
 from harness.postgres import SUPERUSER, start_for_class as start_cluster
+from harness.proxy import SwitchyardProxy, binary
+from harness.util import free_port, wait_until
 
+ENCRYPTED_KEY_MESSAGE = "is encrypted; give an unencrypted PEM key"
 MD5_ROLE = "tls_md5"
 MD5_PASSWORD = "md5-over-tls"
 SSL_QUERY = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
@@ -171,6 +176,56 @@ class TlsProxyTest(TlsCase):
             self.assertLess(time.monotonic() - start, 10)
             with self.assertRaisesRegex(psycopg.OperationalError, "shutting down"):
                 conn.execute("SELECT 1")
+
+    def encrypted_copy_of_the_proxy_key(self):
+        """The proxy's own key under a passphrase: only the encryption is wrong with it."""
+        key = os.path.join(self.ca_dir, "switchyard-encrypted.key")
+        if not os.path.exists(key):
+            subprocess.run(["openssl", "pkey", "-in", self.proxy_cert.key, "-aes256",
+                            "-passout", "pass:x", "-out", key],
+                           check=True, capture_output=True, timeout=30)
+        with open(key) as f:
+            self.assertIn("ENCRYPTED", f.read())
+        return KeyPair(cert=self.proxy_cert.cert, key=key)
+
+    def test_check_refuses_an_encrypted_key_at_once_and_says_so(self):
+        # OpenSSL would ask for the passphrase on the terminal and wait for ever (with none, it
+        # fails with "processing error (UI routines)"). A new session has no controlling
+        # terminal, so the old behaviour fails here rather than hangs; the timeout bounds it
+        # either way.
+        encrypted = self.encrypted_copy_of_the_proxy_key()
+        config = SwitchyardProxy(self.pg.port, client_tls=encrypted)
+        config.port = free_port()
+        path = os.path.join(self.ca_dir, "encrypted-key.toml")
+        with open(path, "w") as f:
+            f.write(config.config_text())
+        proc = subprocess.run([binary(), "check", "--offline", "--config", path],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=20, start_new_session=True)
+        self.assertNotEqual(proc.returncode, 0, proc.stdout)
+        self.assertIn(f"the key in {encrypted.key} {ENCRYPTED_KEY_MESSAGE}", proc.stderr)
+
+    def test_a_reload_to_an_encrypted_key_fails_and_keeps_serving(self):
+        proxy = self.start_proxy(upstream_tls="require", client_tls=self.proxy_cert)
+        proxy.client_tls = self.encrypted_copy_of_the_proxy_key()
+        with open(proxy.config_path, "w") as f:
+            f.write(proxy.config_text())
+        proxy.signal(signal.SIGHUP)
+        wait_until(lambda: "event=reload_rejected" in proxy.log_text(), 15,
+                   what="the reload to be rejected")
+        self.assertIn(ENCRYPTED_KEY_MESSAGE, proxy.log_text())
+        with psycopg.connect(self.proxy_conninfo(proxy, sslmode="verify-full",
+                                                 sslrootcert=self.ca.cert,
+                                                 channel_binding="disable")) as conn:
+            self.assertEqual(conn.execute("SELECT 1").fetchone()[0], 1)
+        # The reloader is free again: the next reload and a SIGTERM are served at once.
+        proxy.client_tls = self.proxy_cert
+        with open(proxy.config_path, "w") as f:
+            f.write(proxy.config_text())
+        proxy.signal(signal.SIGHUP)
+        proxy.wait_for_log("event=config_reloaded", 15)
+        proxy.signal(signal.SIGTERM)
+        self.assertEqual(proxy.wait(timeout=15), 0, proxy.log_tail())
 
     def test_client_tls_is_optional_for_the_client(self):
         proxy = self.start_proxy(upstream_tls="require", client_tls=self.proxy_cert)

@@ -71,12 +71,14 @@ class SwitchyardProxy:
     timeouts: {"startup": "1s", "drain": "5s", ...}. extra: more TOML sections (they replace
     generated ones of the same name). extra_args: more command-line arguments for `serve`.
     wrapper: a command the binary runs under (("taskset", "-c", "0")). listen_options: more
-    keys of [listen] ({"unix_socket_directory": "/tmp/x"}).
+    keys of [listen] ({"unix_socket_directory": "/tmp/x"}). log_level_flag: pass log_level
+    as --log-level too (which outranks [log] level, also at reloads); False leaves it to the
+    file.
     """
 
     def __init__(self, upstream_port, upstream_tls="disable", ca_file=None, client_tls=None,
                  timeouts=None, extra=None, log_level="debug", upstream_host="127.0.0.1",
-                 extra_args=(), wrapper=(), listen_options=None):
+                 extra_args=(), wrapper=(), listen_options=None, log_level_flag=True):
         self.host = "127.0.0.1"
         self.port = None
         self.upstream = f"{upstream_host}:{upstream_port}"
@@ -86,6 +88,7 @@ class SwitchyardProxy:
         self.timeouts = dict(timeouts or {})
         self.extra = dict(extra or {})
         self.log_level = log_level
+        self.log_level_flag = log_level_flag
         self.extra_args = list(extra_args)
         self.wrapper = list(wrapper)
         self.listen_options = dict(listen_options or {})
@@ -130,7 +133,8 @@ class SwitchyardProxy:
         self.logfile = os.path.join(self.directory, "switchyard.log")
         with open(self.logfile, "wb") as log:
             self.process = subprocess.Popen(
-                [*self.wrapper, path, "serve", "--config", self.config_path, "--log-level", self.log_level,
+                [*self.wrapper, path, "serve", "--config", self.config_path,
+                 *(["--log-level", self.log_level] if self.log_level_flag else []),
                  *self.extra_args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 cwd=self.directory)

@@ -216,6 +216,21 @@ TEST_F(AdminServerTest, GarbageClosesTheConnectionAndServerKeepsServing) {
   EXPECT_EQ(request(at_, "GET", "/healthz").status, 200);
 }
 
+TEST_F(AdminServerTest, ConnectionsThatSendNothingDoNotKeepARequestOut) {
+  // More than the limit: each connection past it closes the one that waited longest.
+  net::io_context io;
+  std::vector<tcp_socket> silent;
+  for (int i = 0; i < 80; ++i) {
+    silent.emplace_back(io).connect(at_);
+  }
+  EXPECT_EQ(request(at_, "GET", "/healthz").status, 200);
+  // The first was closed to make room, long before the request timeout.
+  std::array<char, 1> byte{};
+  error_code ec;
+  silent.front().read_some(net::buffer(byte), ec);
+  EXPECT_EQ(ec, net::error::eof);
+}
+
 TEST_F(AdminServerTest, StopClosesTheListenerAndIsIdempotent) {
   admin_->stop();
   admin_->stop();
