@@ -220,15 +220,19 @@ std::string verify_sample_sql(const TableSpec& spec, RangeShape shape, Direction
   const int limit_param =
       1 + static_cast<int>(spec.key.size()) * ((shape.lower ? 1 : 0) + (shape.upper ? 1 : 0));
   std::string keys;
+  // Ordered by the key columns qualified: a bare name in ORDER BY means the output column of
+  // that name first, here the key's text, which sorts 10 before 2 (and LIMIT keeps those).
+  std::string order;
   for (const auto& column : spec.key) {
     keys += quote_ident(column.name) + "::text, ";
+    order += (order.empty() ? "" : ", ") + qualified_name(spec) + "." + quote_ident(column.name);
   }
   return "SELECT " + keys + quote_ident(spec.old_column) + "::text, " +
          quote_ident(spec.new_column) + "::text, (" +
          stored_value(new_from_old(spec), spec.new_type) + ")::text, (" +
          stored_value(old_from_new(spec), spec.old_type) + ")::text FROM " + qualified_name(spec) +
          " WHERE " + range_condition(spec, shape) + " AND " + mismatch_condition(spec, direction) +
-         " ORDER BY " + key_list(spec) + " LIMIT $" + std::to_string(limit_param);
+         " ORDER BY " + order + " LIMIT $" + std::to_string(limit_param);
 }
 
 std::string keys_in_range_sql(const TableSpec& spec, RangeShape shape) {

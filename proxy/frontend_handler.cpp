@@ -665,6 +665,7 @@ void FrontendHandler::forget_ddl_tables() {
       names += (names.empty() ? "" : ",") + table;
     }
     rules->catalog->invalidate(ddl_tables_->any ? rules->catalog->known_tables() : tables);
+    rewrite_.ddl_committed(tables, ddl_tables_->any);
     spdlog::info("event=catalog_invalidated session={} database={} reason=ddl tables={}",
                  session_id_, log_value(rewrite_.database()), log_value(names));
   }

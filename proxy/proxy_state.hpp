@@ -160,6 +160,35 @@ class ProxyState {
     flags_generation_.store(flags_generation, std::memory_order_relaxed);
     generation_.store(generation, std::memory_order_release);
   }
+  /// DDL naming `tables` (every known one when `all`) committed through a session, which forgets
+  /// them in its own snapshot's catalog: the latest snapshot's forgets them too, since it may
+  /// have been built while the DDL ran (a rebuild the catalog check asked for) and hold the
+  /// columns from before, for every session that adopts it.
+  void ddl_committed(const std::vector<std::string>& tables, bool all) {
+    ddl_epoch_.fetch_add(1);
+    if (const auto latest = snapshot()) {
+      for (const DatabaseRewrite& db : latest->databases) {
+        if (db.catalog) {
+          db.catalog->invalidate(all ? db.catalog->known_tables() : tables);
+        }
+      }
+    }
+  }
+  /// Counts ddl_committed(): a snapshot built while it moved forgets its catalog's tables once
+  /// published (forget_if_ddl_since).
+  std::uint64_t ddl_epoch() const { return ddl_epoch_.load(); }
+  /// After publishing `published`, built from a catalog read since `epoch`: if DDL committed
+  /// through a session meanwhile, what it read of the changed tables may be from before.
+  void forget_if_ddl_since(std::uint64_t epoch, const Snapshot& published) {
+    if (ddl_epoch() == epoch) {
+      return;
+    }
+    for (const DatabaseRewrite& db : published.databases) {
+      if (db.catalog) {
+        db.catalog->invalidate(db.catalog->known_tables());
+      }
+    }
+  }
   /// The latest snapshot's flags_generation.
   std::uint64_t flags_generation() const {
     return flags_generation_.load(std::memory_order_acquire);
@@ -232,6 +261,7 @@ class ProxyState {
   std::shared_ptr<const Snapshot> snapshot_;  // guarded by snapshot_mutex_
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<std::uint64_t> flags_generation_{0};
+  std::atomic<std::uint64_t> ddl_epoch_{0};
   std::atomic<std::uint64_t> next_session_id_{1};
   std::atomic<bool> draining_{false};
   mutable std::mutex catalog_check_mutex_;

@@ -277,6 +277,7 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
       status.errors.push_back(config::format_error(error));
     }
   } else {
+    const std::uint64_t ddl_epoch = state_->ddl_epoch();
     auto built = build_(*loaded.config, current_generation + 1);
     auto* errors = std::get_if<std::vector<std::string>>(&built);
     if (auto* failed = std::get_if<Unreachable>(&built)) {
@@ -307,6 +308,7 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
         // for the last reload (/config) finds this one, not the one before.
         std::lock_guard lock(status_mutex_);
         state_->publish(next);
+        state_->forget_if_ddl_since(ddl_epoch, *next);
         last_ = status;
         state_->metrics.shared().reloads_ok.fetch_add(1, std::memory_order_relaxed);
       }

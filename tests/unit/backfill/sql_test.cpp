@@ -247,7 +247,7 @@ TEST(SqlTest, VerifySampleShowsTheTransformedValuesInTheColumnsTypes) {
             "numeric(14,4)))::text, (CAST((\"state\") AS numeric(10,2)))::text FROM "
             "\"public\".\"users\" WHERE TRUE AND (\"state\" IS DISTINCT FROM (CAST((\"status\") "
             "AS numeric(14,4))) OR \"status\" IS DISTINCT FROM (CAST((\"state\") AS "
-            "numeric(10,2)))) ORDER BY \"id\" LIMIT $1");
+            "numeric(10,2)))) ORDER BY \"public\".\"users\".\"id\" LIMIT $1");
 }
 
 TEST(SqlTest, MismatchConditionPerDirection) {

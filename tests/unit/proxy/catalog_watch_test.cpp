@@ -267,3 +267,46 @@ TEST(CatalogWatchTest, AStartedCheckShowsOnBeforeItsFirstPass) {
 
 }  // namespace
 }  // namespace switchyard::proxy
+
+namespace switchyard::proxy {
+namespace {
+
+// A rebuild (the catalog check's) reads the catalog while a session's DDL commits, and is
+// published after the session forgot the changed table in its own snapshot: the sessions that
+// adopt it would take the columns from before. The DDL makes the latest snapshot forget the
+// table too, and a snapshot published after DDL since its build forgets every table it knows.
+TEST(CatalogWatchTest, DdlThroughASessionReachesTheLatestSnapshotsCatalog) {
+  ProxyState state;
+  auto first = std::make_shared<Snapshot>();
+  first->generation = 1;
+  first->databases.push_back(built());
+  state.publish(first);
+  const rewrite::QualifiedName users{"public", "users"};
+  const rewrite::QualifiedName orders{"public", "orders"};
+  const std::uint64_t epoch = state.ddl_epoch();
+
+  auto rebuilt = std::make_shared<Snapshot>();  // built while the DDL runs
+  rebuilt->generation = 2;
+  rebuilt->databases.push_back(built());
+  state.ddl_committed({"users"}, false);
+  EXPECT_FALSE(first->databases[0].catalog->columns(users).has_value());
+  EXPECT_TRUE(first->databases[0].catalog->columns(orders).has_value());
+
+  state.publish(rebuilt);
+  ASSERT_TRUE(rebuilt->databases[0].catalog->columns(users).has_value());
+  state.forget_if_ddl_since(epoch, *rebuilt);
+  EXPECT_FALSE(rebuilt->databases[0].catalog->columns(users).has_value());
+  EXPECT_FALSE(rebuilt->databases[0].catalog->columns(orders).has_value());
+
+  // Built and published with no DDL in between: kept.
+  auto quiet = std::make_shared<Snapshot>();
+  quiet->generation = 3;
+  quiet->databases.push_back(built());
+  const std::uint64_t now = state.ddl_epoch();
+  state.publish(quiet);
+  state.forget_if_ddl_since(now, *quiet);
+  EXPECT_TRUE(quiet->databases[0].catalog->columns(users).has_value());
+}
+
+}  // namespace
+}  // namespace switchyard::proxy
