@@ -299,19 +299,26 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
         continue;
       }
       const Node* src = ma->source;
+      // What another migration of the table makes of this SET list.
+      const auto op_of_other = [&](const Migration* other) {
+        if (other == m) {
+          return WriteOp::none;
+        }
+        bool writes_old = false;
+        bool writes_new = false;
+        for (size_t t = 0; t < n; ++t) {
+          const std::string_view col = targets[t]->res_target->name;
+          writes_old = writes_old || col == other->old_column;
+          writes_new = writes_new || col == other->new_column;
+        }
+        return decide_write(other, writes_old, writes_new);
+      };
+      const auto adds = [](WriteOp o) { return o == WriteOp::add_new || o == WriteOp::add_old; };
       // Another migration that adds its other column to this same item: edits of the item that
       // write it out whole (or wrap its sub-SELECT) do not compose with that one.
       const bool shared = std::any_of(
           target.migrations.begin(), target.migrations.end(), [&](const Migration* other) {
-            bool writes_old = false;
-            bool writes_new = false;
-            for (size_t t = 0; t < n; ++t) {
-              const std::string_view col = targets[t]->res_target->name;
-              writes_old = writes_old || col == other->old_column;
-              writes_new = writes_new || col == other->new_column;
-            }
-            const WriteOp other_op = decide_write(other, writes_old, writes_new);
-            return other != m && (other_op == WriteOp::add_new || other_op == WriteOp::add_old) &&
+            return adds(op_of_other(other)) &&
                    std::any_of(groups[gi].begin(), groups[gi].end(), [&](size_t t) {
                      const std::string_view col = targets[t]->res_target->name;
                      return col == other->old_column || col == other->new_column;
@@ -328,15 +335,8 @@ void Analyzer::set_list_writes(PgQuery__Node* const* targets, size_t n, const Re
         // Another migration that writes this item out whole too (its value in the row may also
         // differ when evaluated twice): one of the two rewrites would be lost.
         const auto written_out_too = [&](const Migration* other) {
-          bool writes_old = false;
-          bool writes_new = false;
-          for (size_t t = 0; t < n; ++t) {
-            const std::string_view col = targets[t]->res_target->name;
-            writes_old = writes_old || col == other->old_column;
-            writes_new = writes_new || col == other->new_column;
-          }
-          const WriteOp other_op = decide_write(other, writes_old, writes_new);
-          if (other == m || (other_op != WriteOp::add_new && other_op != WriteOp::add_old)) {
+          const WriteOp other_op = op_of_other(other);
+          if (!adds(other_op)) {
             return false;
           }
           const std::string& col =
