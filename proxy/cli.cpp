@@ -27,8 +27,9 @@ Commands:
 
 Options:
   --config FILE        the TOML config (see README.md)
-  --log-level LEVEL    trace | debug | info | warn | error (default: [log] level, else info)
-  --log-format FORMAT  text | json (default: [log] format, else text)
+  --log-level LEVEL    trace | debug | info | warn | error | critical | off (default: [log]
+                       level, else info; given, it outranks [log] at every reload too)
+  --log-format FORMAT  text | json (default: [log] format, else text; given, likewise)
   --sql SQL            rewrite: the statement(s) to rewrite instead of reading stdin
   --database DB        rewrite: the session's database (default: [upstream] database)
   --user USER          rewrite: the session's user, for "$user" in search_path
