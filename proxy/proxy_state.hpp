@@ -160,18 +160,15 @@ class ProxyState {
     flags_generation_.store(flags_generation, std::memory_order_relaxed);
     generation_.store(generation, std::memory_order_release);
   }
-  /// DDL naming `tables` (every known one when `all`) committed through a session, which forgets
-  /// them in its own snapshot's catalog: the latest snapshot's forgets them too, since it may
-  /// have been built while the DDL ran (a rebuild the catalog check asked for) and hold the
-  /// columns from before, for every session that adopts it.
-  void ddl_committed(const std::vector<std::string>& tables, bool all) {
+  /// DDL naming `tables` (every known one when `all`) committed through a session, which forgot
+  /// them in its own snapshot's catalog (`forgotten`): the latest snapshot's forgets them too,
+  /// since it may have been built while the DDL ran (a rebuild the catalog check asked for) and
+  /// hold the columns from before, for every session that adopts it.
+  void ddl_committed(const std::vector<std::string>& tables, bool all,
+                     const CatalogCache* forgotten) {
     ddl_epoch_.fetch_add(1);
     if (const auto latest = snapshot()) {
-      for (const DatabaseRewrite& db : latest->databases) {
-        if (db.catalog) {
-          db.catalog->invalidate(all ? db.catalog->known_tables() : tables);
-        }
-      }
+      forget(*latest, all ? nullptr : &tables, forgotten);
     }
   }
   /// Counts ddl_committed(): a snapshot built while it moved forgets its catalog's tables once
@@ -180,13 +177,8 @@ class ProxyState {
   /// After publishing `published`, built from a catalog read since `epoch`: if DDL committed
   /// through a session meanwhile, what it read of the changed tables may be from before.
   void forget_if_ddl_since(std::uint64_t epoch, const Snapshot& published) {
-    if (ddl_epoch() == epoch) {
-      return;
-    }
-    for (const DatabaseRewrite& db : published.databases) {
-      if (db.catalog) {
-        db.catalog->invalidate(db.catalog->known_tables());
-      }
+    if (ddl_epoch() != epoch) {
+      forget(published, nullptr, nullptr);
     }
   }
   /// The latest snapshot's flags_generation.
@@ -253,6 +245,16 @@ class ProxyState {
   net::thread_pool long_rewrite_pool{1};
 
  private:
+  // Each database's catalog in `snapshot` but `skip` forgets `tables` (every known one when null).
+  static void forget(const Snapshot& snapshot, const std::vector<std::string>* tables,
+                     const CatalogCache* skip) {
+    for (const DatabaseRewrite& db : snapshot.databases) {
+      if (db.catalog && db.catalog.get() != skip) {
+        db.catalog->invalidate(tables != nullptr ? *tables : db.catalog->known_tables());
+      }
+    }
+  }
+
   // A mutex, not std::atomic<std::shared_ptr>: GCC 12's releases its internal lock after a load
   // with a relaxed store, so the reader's copy of the pointer is not ordered before a
   // writer's swap (ThreadSanitizer reports it; a weakly ordered CPU could act on it). Taken at

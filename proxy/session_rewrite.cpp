@@ -502,7 +502,7 @@ void SessionRewrite::after_transaction() {
   }
   ddl_pending_ = false;
   rules_->catalog->invalidate(rules_->mapped_tables);
-  state_.ddl_committed(rules_->mapped_tables, false);
+  ddl_committed(rules_->mapped_tables, false);
   spdlog::info("event=catalog_invalidated database={} reason=ddl_on_mapped_table",
                log_value(database_));
   if (prepared_committed_) {

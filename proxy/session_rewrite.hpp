@@ -103,10 +103,10 @@ class SessionRewrite {
     new_descendants_.insert(new_descendants_.end(), result.new_descendants.begin(),
                             result.new_descendants.end());
   }
-  /// DDL of this session committed: the latest snapshot forgets those tables too
-  /// (ProxyState::ddl_committed).
+  /// DDL of this session committed, and its snapshot's catalog forgot those tables: the latest
+  /// snapshot forgets them too (ProxyState::ddl_committed).
   void ddl_committed(const std::vector<std::string>& tables, bool all) {
-    state_.ddl_committed(tables, all);
+    state_.ddl_committed(tables, all, rules_ != nullptr ? rules_->catalog.get() : nullptr);
   }
   /// COMMIT PREPARED passed through: whatever DDL the prepared transaction made (in any
   /// session, through the proxy or not) takes effect now, while the rules were last built when

@@ -409,6 +409,12 @@ class Analyzer {
                      const Names& query_names);
   bool insert_column_names(PgQuery__Node* const* targets, size_t n, const Migration* m,
                            std::vector<std::string>* cols);
+  /// The width of the rows of an INSERT without a column list; nullopt when it is not known,
+  /// with `unknown` saying why (a row expanded by x.*, a query whose columns are not known).
+  static std::optional<size_t> insert_width(const PgQuery__SelectStmt* sel,
+                                            const Names& query_names, std::string* unknown);
+  /// The token after which an INSERT's synthesized column list goes (its table and alias).
+  int column_list_token(const PgQuery__InsertStmt* ins) const;
   /// Under writes = old: an INSERT without a column list gets the columns the app sees where
   /// N, hidden from `*`, would take one of its values.
   void hidden_new_column_list(const PgQuery__InsertStmt* ins, Relation& target,

@@ -262,37 +262,16 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
     if (sel == nullptr) {
       return;  // DEFAULT VALUES writes neither column
     }
-    size_t k = 0;
-    if (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && sel->n_values_lists > 0) {
-      for (size_t r = 0; r < sel->n_values_lists; ++r) {
-        const PgQuery__List* list = sel->values_lists[r]->list;
-        if (values_expand_a_row(list->items, list->n_items)) {
-          unsupported(m, kRowExpansionWithoutList);
-          return;
-        }
-      }
-      k = sel->values_lists[0]->list->n_items;
-    } else if (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && !has_star_target(sel)) {
-      k = sel->n_target_list;
-    } else if (query_names.has_value()) {
-      k = query_names->size();
-    } else {
-      unsupported(
-          m, std::string("INSERT without a column list from ") +
-                 (sel->op != PG_QUERY__SET_OPERATION__SETOP_NONE ? "a set operation" : "SELECT *") +
-                 " whose columns are not known (a function in FROM without column names, or "
-                 "(x).*; name the columns)");
+    std::string unknown;
+    const std::optional<size_t> k = insert_width(sel, query_names, &unknown);
+    if (!k.has_value()) {
+      unsupported(m, unknown);
       return;
     }
-    if (!first_columns(target, k, &site.cols)) {
+    if (!first_columns(target, *k, &site.cols)) {
       return;
     }
-    // The column list goes after the table name and its alias.
-    const int r0 = tokens_.index_at(ins->relation->location);
-    int e = r0 < 0 ? -1 : tokens_.dotted_name_end(r0);
-    if (e >= 0 && tokens_.is_keyword(e + 1, "as")) {
-      e += 2;
-    }
+    const int e = column_list_token(ins);
     site.list_at = e >= 0 ? tokens_.at(e).end : -1;
     site.list_end_token = e;
   }
@@ -435,6 +414,41 @@ void Analyzer::insert_writes(const PgQuery__InsertStmt* ins, Relation& target, c
   insert_edits(m, op, io, in, site);
 }
 
+std::optional<size_t> Analyzer::insert_width(const PgQuery__SelectStmt* sel,
+                                             const Names& query_names, std::string* unknown) {
+  if (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && sel->n_values_lists > 0) {
+    for (size_t r = 0; r < sel->n_values_lists; ++r) {
+      const PgQuery__List* list = sel->values_lists[r]->list;
+      if (values_expand_a_row(list->items, list->n_items)) {
+        *unknown = kRowExpansionWithoutList;
+        return std::nullopt;
+      }
+    }
+    return sel->values_lists[0]->list->n_items;
+  }
+  if (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && !has_star_target(sel)) {
+    return sel->n_target_list;
+  }
+  if (query_names.has_value()) {
+    return query_names->size();
+  }
+  *unknown = std::string("INSERT without a column list from ") +
+             (sel->op != PG_QUERY__SET_OPERATION__SETOP_NONE ? "a set operation" : "SELECT *") +
+             " whose columns are not known (a function in FROM without column names, or (x).*; "
+             "name the columns)";
+  return std::nullopt;
+}
+
+int Analyzer::column_list_token(const PgQuery__InsertStmt* ins) const {
+  // The column list goes after the table name and its alias.
+  const int r0 = tokens_.index_at(ins->relation->location);
+  int e = r0 < 0 ? -1 : tokens_.dotted_name_end(r0);
+  if (e >= 0 && tokens_.is_keyword(e + 1, "as")) {
+    e += 2;
+  }
+  return e;
+}
+
 void Analyzer::hidden_new_column_list(const PgQuery__InsertStmt* ins, Relation& target,
                                       const PgQuery__SelectStmt* sel, const Names& query_names) {
   // Under writes = old a `*` leaves N out once it exists (star_active), so an app that learnt
@@ -444,22 +458,12 @@ void Analyzer::hidden_new_column_list(const PgQuery__InsertStmt* ins, Relation& 
   if (!star_active(target)) {
     return;
   }
-  size_t k = 0;
-  if (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && sel->n_values_lists > 0) {
-    k = sel->values_lists[0]->list->n_items;
-    for (size_t r = 0; r < sel->n_values_lists; ++r) {
-      const PgQuery__List* list = sel->values_lists[r]->list;
-      if (values_expand_a_row(list->items, list->n_items)) {
-        return;
-      }
-    }
-  } else if (sel->op == PG_QUERY__SET_OPERATION__SETOP_NONE && !has_star_target(sel)) {
-    k = sel->n_target_list;
-  } else if (query_names.has_value()) {
-    k = query_names->size();
-  } else {
+  std::string unknown;
+  const std::optional<size_t> width = insert_width(sel, query_names, &unknown);
+  if (!width.has_value()) {
     return;
   }
+  const size_t k = *width;
   bool known = false;
   const std::vector<std::string> visible = visible_columns(target, &known);
   const auto full = catalog_columns(*target.qname);
@@ -468,11 +472,7 @@ void Analyzer::hidden_new_column_list(const PgQuery__InsertStmt* ins, Relation& 
     return;
   }
   std::vector<std::string> cols(visible.begin(), visible.begin() + static_cast<long>(k));
-  const int r0 = tokens_.index_at(ins->relation->location);
-  int e = r0 < 0 ? -1 : tokens_.dotted_name_end(r0);
-  if (e >= 0 && tokens_.is_keyword(e + 1, "as")) {
-    e += 2;
-  }
+  const int e = column_list_token(ins);
   const int at = e >= 0 ? tokens_.at(e).end : -1;
   if (shared_list_.has_value()) {
     if (shared_list_->cols.empty()) {

@@ -46,10 +46,7 @@ std::vector<TransactionStep> transaction_steps(std::string_view sql) {
   bool any_step = false;
   std::optional<SearchPathChange> pending;  // the net change since the last step
   std::size_t pending_at = 0;
-  std::size_t statements = parsed.tree()->n_stmts;
-  while (statements > 0 && parsed.tree()->stmts[statements - 1]->stmt == nullptr) {
-    --statements;  // a trailing ";;" holds no statement, and gets no answer
-  }
+  const std::size_t statements = parsed.tree()->n_stmts;  // ";;" holds none
   for (std::size_t i = 0; i < parsed.tree()->n_stmts; ++i) {
     const detail::Node* stmt = parsed.tree()->stmts[i]->stmt;
     if (stmt == nullptr) {

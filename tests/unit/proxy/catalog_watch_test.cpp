@@ -288,7 +288,7 @@ TEST(CatalogWatchTest, DdlThroughASessionReachesTheLatestSnapshotsCatalog) {
   auto rebuilt = std::make_shared<Snapshot>();  // built while the DDL runs
   rebuilt->generation = 2;
   rebuilt->databases.push_back(built());
-  state.ddl_committed({"users"}, false);
+  state.ddl_committed({"users"}, false, nullptr);
   EXPECT_FALSE(first->databases[0].catalog->columns(users).has_value());
   EXPECT_TRUE(first->databases[0].catalog->columns(orders).has_value());
 
