@@ -115,7 +115,7 @@ void ExtendedState::answered() {
   // Otherwise the answer is a Query's (its rows' description, its statements' tags).
   if (auto run = current_run(); run != unanswered_.end()) {
     --run->due;
-    --due_;
+    resolve(1);
   }
 }
 
@@ -127,14 +127,14 @@ std::size_t ExtendedState::error_in_run() {
   // The error answers the run, and the server skips up to the next Sync: the rest of the run,
   // and every message after it, a Query's too, is never answered.
   std::size_t skipped = 0;
-  due_ -= run->due;
+  resolve(run->due);
   run->due = 0;
   auto it = run + 1;
   for (; it != unanswered_.end() && it->kind != Event::sync; ++it) {
     if (it->kind == Event::simple) {
       ++skipped;
     } else if (is_run(*it)) {
-      due_ -= it->due;
+      resolve(it->due);
     }
   }
   outstanding_ -= skipped;
@@ -191,7 +191,7 @@ void ExtendedState::start_copy_in() {
         // the Execute's: error_in_run); after a Query's it reads on.
         if (by_query) {
           --it->due;
-          --due_;
+          resolve(1);
         }
         return;
     }
@@ -215,7 +215,7 @@ void ExtendedState::ready_for_query(std::span<const std::byte> body) {
       --outstanding_;
       break;
     }
-    due_ -= g.due;  // 0 unless the server consumed some of the run unanswered
+    resolve(g.due);  // 0 unless the server consumed some of the run unanswered
   }
   // A CopyDone or CopyFail now at the front precedes anything that could start
   // a COPY, so it belongs to one that already failed: the server drops it.

@@ -55,6 +55,12 @@ class ExtendedState {
   bool unsynced_answers_due() const {
     return !unanswered_.empty() && is_run(unanswered_.back()) && unanswered_.back().due != 0;
   }
+  /// The position, among the answers to extended-protocol messages, of the answer to the
+  /// next such message sent: a message's answer has come (or the server skipped the message
+  /// after an error) once answers_resolved() reaches it. Not for messages sent while skipping().
+  std::uint64_t next_answer() const { return resolved_ + due_ + 1; }
+  /// Answers to extended-protocol messages come (or skipped by the server) so far.
+  std::uint64_t answers_resolved() const { return resolved_; }
   /// True between CopyInResponse (or CopyBothResponse) and the client's
   /// CopyDone or CopyFail.
   bool in_copy_in() const { return copy_in_; }
@@ -80,6 +86,10 @@ class ExtendedState {
   // (nor a CopyDone the server ignores), if it is a run; else end().
   Fifo<Group>::iterator current_run();
   void answered();
+  void resolve(std::uint32_t answers) {
+    due_ -= answers;
+    resolved_ += answers;
+  }
   std::size_t error_in_run();
   void start_copy_in();
   void ready_for_query(std::span<const std::byte> body);
@@ -87,6 +97,7 @@ class ExtendedState {
   Fifo<Group> unanswered_;       // frontend messages since the last ReadyForQuery
   std::size_t outstanding_ = 0;  // simple and sync events in unanswered_
   std::uint32_t due_ = 0;        // the runs' due answers, summed: 0 is the common fast path
+  std::uint64_t resolved_ = 0;   // answers that came or were skipped: next_answer()
   bool copy_in_ = false;
   bool skipping_ = false;  // see skipping()
   TransactionStatus status_ = TransactionStatus::idle;

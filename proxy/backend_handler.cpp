@@ -104,7 +104,7 @@ FrameAction BackendHandler::on_error_response(const protocol::Frame& frame,
   }
   ended_in_rollback_ = true;
   state_.error_before_ready = true;
-  rewrite_.on_answer_error();
+  rewrite_.on_answer_error(state_.tracker.answers_resolved());
   const std::string_view code = sqlstate(frame.body);
   if (!code.empty()) {
     metrics_.count_error_sqlstate(code);

@@ -97,6 +97,7 @@ class BackendHandler {
       const std::string_view tag = command_tag(frame.body);
       ended_in_rollback_ = ends_in_rollback(tag, ended_in_rollback_);
       rewrite_.on_complete(tag);
+      rewrite_.on_commit_answer(tag, state_.tracker.answers_resolved());
       return FrameAction::forward;
     }
     if (frame.type == be::kReadyForQuery) {

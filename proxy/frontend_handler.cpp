@@ -1083,6 +1083,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   }
   prepared.changes_session = changes_session;
   prepared.changes_reading = changes_reading;
+  prepared.commits = rewrite::commits_at_once(parse->query, verb);
   sent(frame.type, false, settles);
   if (decision == Decision::forward) {
     return FrameAction::forward;
@@ -1172,6 +1173,10 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
     follow_session_statements(
         sql, rewrite_.active() ? rewrite::role_changes(sql) : std::vector<rewrite::RoleChange>{},
         /*from_query=*/false);
+  }
+  if (stmt != nullptr && stmt->commits && rewrite_.settings_uncommitted() &&
+      !state_.tracker.skipping()) [[unlikely]] {
+    rewrite_.note_commit_bound(state_.tracker.next_answer(), state_.tracker.outstanding());
   }
   // Its SET or set_config runs now, not at its Parse; and after one in this transaction, any
   // statement may end it and undo a SET LOCAL.

@@ -58,6 +58,9 @@ struct PreparedStatement {
   /// It may change client_encoding or standard_conforming_strings (a SET, set_config): judged
   /// once at its Parse, as each Bind of it (the unnamed statement's too) asks.
   bool changes_reading = false;
+  /// A plain COMMIT or END, or DISCARD ALL (rewrite::commits_at_once): each Bind of it may
+  /// make the session's SETs final before its batch ends (SessionRewrite::note_commit_bound).
+  bool commits = false;
 
   /// The client learns the statement's result types as the server has them now.
   void results_told() { result_change.reset(); }

@@ -154,10 +154,30 @@ class SessionRewrite {
       follow_answered(tag);
     }
   }
-  /// An ErrorResponse: the statements of the text followed as answered stop there.
-  void on_answer_error() {
+  /// An ErrorResponse: the statements of the text followed as answered stop there, and a
+  /// COMMIT bound before it and not answered yet never ran. `resolved`:
+  /// protocol::ExtendedState::answers_resolved() after it.
+  void on_answer_error(std::uint64_t resolved) {
     if (answered_ && answered_->readies_before == 0) [[unlikely]] {
       answered_->error = true;
+    }
+    if (kept_) [[unlikely]] {
+      drop_commits_skipped(resolved);
+    }
+  }
+  /// A SET search_path or role may still be undone by its transaction's end.
+  bool settings_uncommitted() const { return uncommitted_; }
+  /// A COMMIT or END (or DISCARD ALL, which commits at once) bound in the extended protocol
+  /// while a SET may still be undone: once its Execute is answered COMMIT, the SETs sent
+  /// before it are kept even when a later statement of the batch fails and the ReadyForQuery
+  /// says the batch rolled back. `bind_answer`: protocol::ExtendedState::next_answer() for the
+  /// Bind; `answers_before`: ReadyForQuery owed for earlier requests.
+  void note_commit_bound(std::uint64_t bind_answer, std::size_t answers_before);
+  /// A CommandComplete while commits are followed (follows_completes()): `resolved` as for
+  /// on_answer_error.
+  void on_commit_answer(std::string_view tag, std::uint64_t resolved) {
+    if (kept_) [[unlikely]] {
+      follow_commit_answer(tag, resolved);
     }
   }
   /// Before another request is rewritten or followed while a text's steps await their answer
@@ -169,7 +189,9 @@ class SessionRewrite {
   }
   /// Whether the session needs the CommandCompletes (on_complete, and a ROLLBACK's tag for
   /// on_ready).
-  bool follows_completes() const { return uncommitted_ || answered_ != nullptr; }
+  bool follows_completes() const {
+    return uncommitted_ || answered_ != nullptr || kept_ != nullptr;
+  }
   /// Whether a savepoint of the open transaction is followed: a RELEASE or ROLLBACK TO is then
   /// worth a parse.
   bool savepoints_held() const { return savepoints_ != nullptr && !savepoints_->taken.empty(); }
@@ -339,6 +361,29 @@ class SessionRewrite {
     bool error = false;
   };
   std::unique_ptr<AnsweredSteps> answered_;
+  // Where the server makes the SETs sent so far final before the transaction they were sent
+  // in is seen to end: a COMMIT (or DISCARD ALL) bound in an extended batch and answered
+  // before a later statement of the batch fails; or the end of a request with a SET, when a
+  // SET of a later request was sent before its answer came (the ReadyForQuery of the later
+  // request would decide for both). Oldest first.
+  struct KeptPoint {
+    SearchPath session;          // session_search_path_ then
+    std::optional<Roles> roles;  // roles_->session then; none: the login user
+    std::uint32_t path_changes;  // path_changes_ then
+    std::uint32_t role_changes;  // role_changes_ then
+    std::size_t readies;         // ReadyForQuery owed before the one that ends its request
+    std::uint64_t bind_answer;   // a COMMIT's Bind's answer (next_answer()); 0: a request's end
+  };
+  std::unique_ptr<std::vector<KeptPoint>> kept_;  // a pointer: idle sessions keep none
+  KeptPoint point_here(std::size_t readies, std::uint64_t bind_answer) const;
+  /// The transaction commits what it had at `point`: a rollback now returns there.
+  void keep(const KeptPoint& point);
+  /// A request's transaction that had what it set at `point` rolled back: what no later
+  /// request changed goes back to the last committed value.
+  void undo_before(const KeptPoint& point);
+  void follow_commit_answer(std::string_view tag, std::uint64_t resolved);
+  void drop_commits_skipped(std::uint64_t resolved);
+  void kept_on_ready(protocol::TransactionStatus status, bool rolled_back);
   // What is left of answered_ once its answer ends or another request must see its outcome: the
   // steps not answered are taken as run, unless an error stopped the text.
   void settle_answered();
@@ -359,6 +404,10 @@ class SessionRewrite {
   // ReadyForQuery owed for requests sent before the latest SET LOCAL (path or role): the first
   // idle one after them ends it.
   std::size_t local_readies_ = 0;
+  // Changes of the path and of the role not made LOCAL, counted (wrapping) so that a point
+  // tells whether a later request changed either (undo_before).
+  std::uint32_t path_changes_ = 0;
+  std::uint32_t role_changes_ = 0;
   std::string server_encoding_ = "UTF8";
   // Tables made partitions or children of a mapped table in the open transaction: the rules
   // cover them once it ends, and a text naming one before is refused (refuse_new_descendant).

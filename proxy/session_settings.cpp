@@ -22,6 +22,7 @@ void SessionRewrite::apply(const rewrite::SearchPathChange& change, std::size_t 
   } else {
     change_uncommitted(answers_before);
     session_search_path_ = schemas;
+    ++path_changes_;
   }
   spdlog::debug("event=search_path_changed database={} local={} schemas={}", log_value(database_),
                 change.local, schemas->size());
@@ -35,8 +36,109 @@ void SessionRewrite::change_uncommitted(std::size_t answers_before) {
       roles_->committed = roles_->session;
     }
     uncommitted_ = true;
+  } else if (answers_before > readies_to_skip_) [[unlikely]] {
+    // The earlier request's ReadyForQuery may end its transaction apart from this change's.
+    if (!kept_) {
+      kept_ = std::make_unique<std::vector<KeptPoint>>();
+    }
+    kept_->push_back(point_here(readies_to_skip_, 0));
   }
   readies_to_skip_ = answers_before;
+}
+
+SessionRewrite::KeptPoint SessionRewrite::point_here(std::size_t readies,
+                                                     std::uint64_t bind_answer) const {
+  return KeptPoint{session_search_path_,
+                   roles_ ? std::optional<Roles>(roles_->session) : std::nullopt,
+                   path_changes_,
+                   role_changes_,
+                   readies,
+                   bind_answer};
+}
+
+void SessionRewrite::note_commit_bound(std::uint64_t bind_answer, std::size_t answers_before) {
+  if (!kept_) {
+    kept_ = std::make_unique<std::vector<KeptPoint>>();
+  }
+  kept_->push_back(point_here(answers_before, bind_answer));
+}
+
+void SessionRewrite::keep(const KeptPoint& point) {
+  if (!uncommitted_) {
+    return;  // nothing left to undo
+  }
+  committed_search_path_ = point.session;
+  if (roles_) {
+    roles_->committed = point.roles ? *point.roles : Roles{roles_->login, {}};
+  }
+  spdlog::debug("event=search_path_committed_in_batch database={} schemas={}", log_value(database_),
+                point.session->size());
+}
+
+void SessionRewrite::undo_before(const KeptPoint& point) {
+  if (!uncommitted_) {
+    return;
+  }
+  // A later request's SET replaces the value whatever this transaction did; without one, the
+  // value goes back to what was committed.
+  if (path_changes_ == point.path_changes) {
+    session_search_path_ = committed_search_path_;
+    if (!local_search_path_) {
+      set_search_path(*session_search_path_);
+    }
+  }
+  if (roles_ && role_changes_ == point.role_changes) {
+    roles_->session = roles_->committed;
+    if (!roles_->local) {
+      roles_->now = roles_->session;
+      follow_roles();
+    }
+  }
+  spdlog::debug("event=search_path_rolled_back_before_later_request database={} schemas={}",
+                log_value(database_), session_search_path_->size());
+}
+
+void SessionRewrite::follow_commit_answer(std::string_view tag, std::uint64_t resolved) {
+  if (tag != "COMMIT" && tag != "DISCARD ALL") {
+    return;  // a COMMIT of a failed transaction answers ROLLBACK: nothing kept
+  }
+  std::vector<KeptPoint>& points = *kept_;
+  // The oldest COMMIT whose Bind is answered: the server runs the batch in order.
+  auto found = std::find_if(points.begin(), points.end(), [&](const KeptPoint& p) {
+    return p.bind_answer != 0 && p.bind_answer < resolved;
+  });
+  if (found != points.end()) {
+    keep(*found);
+    points.erase(found);
+  }
+}
+
+void SessionRewrite::drop_commits_skipped(std::uint64_t resolved) {
+  // The error answers the COMMIT's Bind or Execute, or one before them in their batch: the
+  // server skips the rest up to the Sync.
+  std::erase_if(
+      *kept_, [&](const KeptPoint& p) { return p.bind_answer != 0 && p.bind_answer <= resolved; });
+}
+
+void SessionRewrite::kept_on_ready(protocol::TransactionStatus status, bool rolled_back) {
+  std::erase_if(*kept_, [&](KeptPoint& p) {
+    if (p.readies > 0) {
+      --p.readies;  // an earlier request's end
+      return false;
+    }
+    // The point's request ends: a COMMIT not answered by now never ran.
+    if (p.bind_answer == 0 && status == protocol::TransactionStatus::idle) {
+      if (rolled_back) {
+        undo_before(p);
+      } else {
+        keep(p);
+      }
+    }
+    return true;
+  });
+  if (kept_->empty()) {
+    kept_.reset();
+  }
 }
 
 void SessionRewrite::apply(const rewrite::TransactionStep& step, std::size_t answers_before,
@@ -92,6 +194,8 @@ void SessionRewrite::apply(const rewrite::TransactionStep& step, std::size_t ans
   taken.erase(kept, taken.end());
   const Savepoint& back = taken.back();
   session_search_path_ = back.session;
+  ++path_changes_;
+  ++role_changes_;
   local_search_path_ = back.local;
   if (roles_) {
     const std::string login = roles_->login;
@@ -189,6 +293,7 @@ void SessionRewrite::apply(const rewrite::RoleChange& change, std::size_t answer
   } else {
     change_uncommitted(answers_before);
     roles_->session = roles;
+    ++role_changes_;
   }
   roles_->now = std::move(roles);
   follow_roles();
@@ -240,6 +345,9 @@ void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_ba
       savepoints_.reset();
     }
   }
+  if (kept_) [[unlikely]] {
+    kept_on_ready(status, rolled_back);
+  }
   if (!uncommitted_) {
     return;
   }
@@ -280,6 +388,7 @@ void SessionRewrite::end_local() {
 }
 
 void SessionRewrite::end_transaction(bool rolled_back) {
+  kept_.reset();  // what was sent before is decided here
   if (uncommitted_) {
     uncommitted_ = false;
     readies_to_skip_ = 0;

@@ -66,4 +66,14 @@ bool may_change_session(std::string_view sql, detail::SoleVerb verb) {
   return false;
 }
 
+bool commits_at_once(std::string_view sql, detail::SoleVerb verb) {
+  if (!verb) {
+    return false;
+  }
+  if (detail::iequals(*verb, "commit") || detail::iequals(*verb, "end")) {
+    return !detail::icontains(sql, "chain") && !detail::icontains(sql, "prepared");
+  }
+  return detail::iequals(*verb, "discard") && detail::icontains(sql, "all");
+}
+
 }  // namespace switchyard::rewrite

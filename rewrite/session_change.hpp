@@ -19,4 +19,10 @@ bool may_change_session(std::string_view sql);
 /// The same, with the text's sole_statement_verb() already known.
 bool may_change_session(std::string_view sql, detail::SoleVerb verb);
 
+/// Whether `sql` is a plain COMMIT or END (no AND CHAIN, not COMMIT PREPARED) or DISCARD ALL:
+/// run in an extended-protocol batch, it makes the SETs sent before it final at once (DISCARD
+/// ALL commits the implicit transaction it runs in), whatever fails after it before the Sync.
+/// `verb` is the text's sole_statement_verb(); a text of several statements is not one.
+bool commits_at_once(std::string_view sql, detail::SoleVerb verb);
+
 }  // namespace switchyard::rewrite

@@ -1203,6 +1203,63 @@ class WritesBothTest(RewriteCase):
                     conn.simple(f"INSERT INTO users (id, status) VALUES ({i}, 'active')")
         self.assertEqual(self.rows("users"), [(i, "active", "active") for i in (321, 322, 323)])
 
+    def test_a_commit_in_an_extended_batch_keeps_the_sets_before_it(self):
+        # The batch commits a SET (a COMMIT, or a DISCARD ALL, which commits at once) and a
+        # statement after it fails before the Sync: the server keeps what was committed, so
+        # `users` is public.users and the write fills both columns. A proxy that took the
+        # batch's failure for the SET's went back to shadow.users.
+        def extended(*texts):
+            return b"".join(wire.parse(t) + wire.bind() + wire.execute() for t in texts)
+        batches = [
+            ["SET search_path = public", "COMMIT", "SELECT 1/0"],
+            ["BEGIN", "SET search_path = public", "COMMIT", "SELECT 1/0"],
+            ["SET search_path = public", "COMMIT", "SET search_path = shadow, public",
+             "SELECT 1/0"],
+            ["BEGIN", "SET search_path = public", "COMMIT", "BEGIN",
+             "SET search_path = shadow, public", "ROLLBACK"],
+            ["DISCARD ALL", "SELECT 1/0"],  # Postgres refuses it behind another statement
+        ]
+        with self.raw_session() as conn:
+            for i, batch in enumerate(batches, start=351):
+                with self.subTest(batch):
+                    conn.simple("SET search_path = shadow, public")
+                    conn.send(extended(*batch) + wire.sync())
+                    conn.read_until_ready()
+                    self.assertIn(wire.rows(conn.simple("SHOW search_path")),
+                                  [[["public"]], [['"$user", public']]], "the server's path")
+                    conn.simple(f"INSERT INTO users (id, status) VALUES ({i}, 'active')")
+        self.assertEqual(self.rows("users"), [(i, "active", "active") for i in range(351, 356)])
+
+    def test_a_set_pipelined_behind_a_committed_set_goes_back_to_it(self):
+        # The first request's SET commits at its Sync; the second request, sent before that
+        # answer came, fails and undoes only its own SET: the server's path is public.
+        with self.raw_session() as conn:
+            conn.simple("SET search_path = shadow, public")
+            conn.send(wire.parse("SET search_path = public") + wire.bind() + wire.execute() +
+                      wire.sync() +
+                      wire.parse("SET search_path = shadow, public") + wire.bind() +
+                      wire.execute() + wire.parse("SELECT 1/0") + wire.bind() + wire.execute() +
+                      wire.sync())
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "22012")
+            self.assertEqual(wire.rows(conn.simple("SHOW search_path")), [["public"]])
+            conn.simple("INSERT INTO users (id, status) VALUES (361, 'active')")
+        self.assertEqual(self.rows("users"), [(361, "active", "active")])
+
+    def test_a_failed_requests_set_is_undone_under_a_pipelined_role_change(self):
+        # The first request fails, undoing its SET search_path; the SET ROLE sent behind it
+        # before that answer came commits. Only the role stays: after RESET ROLE the path is
+        # the default again and `users` is public.users.
+        with self.raw_session() as conn:
+            conn.send(wire.query("SET search_path = shadow, public; SELECT 1/0") +
+                      wire.query("SET ROLE alice"))
+            self.assertEqual(wire.errors(conn.read_until_ready())[0]["C"], "22012")
+            self.assertEqual(wire.errors(conn.read_until_ready()), [])
+            conn.simple("RESET ROLE")
+            self.assertEqual(wire.rows(conn.simple("SHOW search_path")), [['"$user", public']])
+            conn.simple("INSERT INTO users (id, status) VALUES (371, 'active')")
+        self.assertEqual(self.rows("users"), [(371, "active", "active")])
+
     def test_a_set_local_ends_with_its_transaction_when_the_next_is_pipelined(self):
         # The next transaction's BEGIN is sent before the first one's answer: SET LOCAL ends at
         # the first COMMIT all the same, so `users` is public.users in the second transaction.

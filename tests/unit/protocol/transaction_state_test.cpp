@@ -436,5 +436,50 @@ TEST_F(ExtendedStateTest, ALongRunIsAnsweredInOrder) {
   }
 }
 
+// Positions among the answers to extended messages (next_answer, answers_resolved): a message's
+// position is reached when its answer comes or the server skips it after an error; a Query's
+// answers take none, nor do messages sent while the server skips.
+TEST(ExtendedStateAnswersTest, Table) {
+  struct Step {
+    std::string_view send;
+    std::string_view receive;  // backend types, 'Z' an idle ReadyForQuery
+    std::uint64_t resolved;
+    std::uint64_t next;
+  };
+  struct Case {
+    std::string_view name;
+    std::vector<Step> steps;
+  };
+  const std::vector<Case> cases = {
+      {"answered in order",
+       {{"", "", 0, 1}, {"PBE", "", 0, 4}, {"", "12", 2, 4}, {"S", "CZ", 3, 4}}},
+      {"an error skips the rest of the run and the next runs up to the Sync",
+       {{"PBEPBEHPBE", "12C", 3, 10}, {"", "E", 9, 10}, {"S", "Z", 9, 10}}},
+      {"a Query's answers take no position", {{"PBEQ", "12CTDC", 3, 4}, {"S", "Z", 3, 4}}},
+      {"messages sent while skipping take none",
+       {{"PBE", "E", 3, 4}, {"PBE", "", 3, 4}, {"S", "Z", 3, 4}, {"PBES", "12CZ", 6, 7}}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    ExtendedState state;
+    for (const Step& step : c.steps) {
+      for (char t : step.send) {
+        state.on_frontend(t);
+      }
+      for (char t : step.receive) {
+        if (t == backend::kReadyForQuery) {
+          const auto body = test::to_bytes("I");
+          state.on_backend(t, body);
+        } else {
+          state.on_backend(t, {});
+        }
+      }
+      SCOPED_TRACE(std::string(step.send) + "/" + std::string(step.receive));
+      EXPECT_EQ(state.answers_resolved(), step.resolved);
+      EXPECT_EQ(state.next_answer(), step.next);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace switchyard::protocol

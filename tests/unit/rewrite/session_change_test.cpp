@@ -120,5 +120,33 @@ TEST(MayChangeSessionTest, NeverMissesWhatTheParsesFind) {
   EXPECT_GT(changes, 500);  // the pieces do make changes: the check above was exercised
 }
 
+TEST(CommitsAtOnceTest, Table) {
+  struct Case {
+    const char* sql;
+    bool commits;
+  };
+  const Case cases[] = {
+      {"COMMIT", true},
+      {"commit work", true},
+      {"END", true},
+      {"end transaction;", true},
+      {"DISCARD ALL", true},
+      {"discard all", true},
+      {"COMMIT AND CHAIN", false},  // followed as a transaction step
+      {"END AND CHAIN", false},
+      {"COMMIT PREPARED 'tx'", false},  // another transaction's
+      {"DISCARD PLANS", false},
+      {"ROLLBACK", false},
+      {"ABORT", false},
+      {"SELECT 1", false},
+      {"BEGIN; COMMIT", false},  // a text of several: followed as answered
+      {"", false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.sql);
+    EXPECT_EQ(commits_at_once(c.sql, detail::sole_statement_verb(c.sql)), c.commits);
+  }
+}
+
 }  // namespace
 }  // namespace switchyard::rewrite
