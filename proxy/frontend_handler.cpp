@@ -327,8 +327,10 @@ void FrontendHandler::follow_session_statements(std::string_view sql,
         rewrite_.apply(step, state_.tracker.outstanding(), failed);  // else on_ready tells
       }
     }
-  } else if (auto change = rewrite::search_path_change(sql)) {
-    rewrite_.apply(*change, state_.tracker.outstanding());
+  } else {
+    for (const rewrite::SearchPathChange& change : rewrite::search_path_changes(sql)) {
+      rewrite_.apply(change, state_.tracker.outstanding());
+    }
   }
   for (const rewrite::RoleChange& change : roles) {
     rewrite_.apply(change, state_.tracker.outstanding());
@@ -1083,7 +1085,7 @@ FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::Me
   }
   prepared.changes_session = changes_session;
   prepared.changes_reading = changes_reading;
-  prepared.commits = rewrite::commits_at_once(parse->query, verb);
+  prepared.ends = rewrite::transaction_end(parse->query, verb);
   sent(frame.type, false, settles);
   if (decision == Decision::forward) {
     return FrameAction::forward;
@@ -1174,9 +1176,10 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
         sql, rewrite_.active() ? rewrite::role_changes(sql) : std::vector<rewrite::RoleChange>{},
         /*from_query=*/false);
   }
-  if (stmt != nullptr && stmt->commits && rewrite_.settings_uncommitted() &&
-      !state_.tracker.skipping()) [[unlikely]] {
-    rewrite_.note_commit_bound(state_.tracker.next_answer(), state_.tracker.outstanding());
+  if (stmt != nullptr && stmt->ends != rewrite::TransactionEnd::none &&
+      rewrite_.settings_uncommitted() && !state_.tracker.skipping()) [[unlikely]] {
+    rewrite_.note_end_bound(stmt->ends == rewrite::TransactionEnd::rollback,
+                            state_.tracker.next_answer(), state_.tracker.outstanding());
   }
   // Its SET or set_config runs now, not at its Parse; and after one in this transaction, any
   // statement may end it and undo a SET LOCAL.

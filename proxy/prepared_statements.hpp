@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "rewrite/session_change.hpp"
+
 namespace switchyard::rewrite {
 struct RewriteResult;
 }  // namespace switchyard::rewrite
@@ -58,9 +60,10 @@ struct PreparedStatement {
   /// It may change client_encoding or standard_conforming_strings (a SET, set_config): judged
   /// once at its Parse, as each Bind of it (the unnamed statement's too) asks.
   bool changes_reading = false;
-  /// A plain COMMIT or END, or DISCARD ALL (rewrite::commits_at_once): each Bind of it may
-  /// make the session's SETs final before its batch ends (SessionRewrite::note_commit_bound).
-  bool commits = false;
+  /// A plain COMMIT, END, ROLLBACK or ABORT, or DISCARD ALL (rewrite::transaction_end): each
+  /// Bind of it may keep or undo the session's SETs before its batch ends
+  /// (SessionRewrite::note_end_bound).
+  rewrite::TransactionEnd ends = rewrite::TransactionEnd::none;
 
   /// The client learns the statement's result types as the server has them now.
   void results_told() { result_change.reset(); }

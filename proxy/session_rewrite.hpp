@@ -167,14 +167,14 @@ class SessionRewrite {
   }
   /// A SET search_path or role may still be undone by its transaction's end.
   bool settings_uncommitted() const { return uncommitted_; }
-  /// A COMMIT or END (or DISCARD ALL, which commits at once) bound in the extended protocol
-  /// while a SET may still be undone: once its Execute is answered COMMIT, the SETs sent
-  /// before it are kept even when a later statement of the batch fails and the ReadyForQuery
-  /// says the batch rolled back. `bind_answer`: protocol::ExtendedState::next_answer() for the
-  /// Bind; `answers_before`: ReadyForQuery owed for earlier requests.
-  void note_commit_bound(std::uint64_t bind_answer, std::size_t answers_before);
-  /// A CommandComplete while commits are followed (follows_completes()): `resolved` as for
-  /// on_answer_error.
+  /// A COMMIT or END (or DISCARD ALL, which commits at once), or a ROLLBACK or ABORT, bound in
+  /// the extended protocol while a SET may still be undone: once its Execute is answered, the
+  /// SETs sent before it are kept (or undone) though the ReadyForQuery after the batch would
+  /// say otherwise (a later statement failed, or a SET after it ran). `bind_answer`:
+  /// protocol::ExtendedState::next_answer() for the Bind; `answers_before`: ReadyForQuery owed
+  /// for earlier requests.
+  void note_end_bound(bool rollback, std::uint64_t bind_answer, std::size_t answers_before);
+  /// Every CommandComplete while follows_completes(): `resolved` as for on_answer_error.
   void on_commit_answer(std::string_view tag, std::uint64_t resolved) {
     if (kept_) [[unlikely]] {
       follow_commit_answer(tag, resolved);
@@ -361,26 +361,39 @@ class SessionRewrite {
     bool error = false;
   };
   std::unique_ptr<AnsweredSteps> answered_;
-  // Where the server makes the SETs sent so far final before the transaction they were sent
-  // in is seen to end: a COMMIT (or DISCARD ALL) bound in an extended batch and answered
-  // before a later statement of the batch fails; or the end of a request with a SET, when a
-  // SET of a later request was sent before its answer came (the ReadyForQuery of the later
-  // request would decide for both). Oldest first.
+  // Where the server ends a transaction before the ReadyForQuery that would tell: a COMMIT (or
+  // DISCARD ALL) bound in an extended batch and answered before a later statement of the batch
+  // fails; a plain COMMIT or ROLLBACK with statements after it in a text whose answer was not
+  // read before the next request was sent (settle_answered); or the end of a request with a SET,
+  // when a SET of a later request was sent before its answer came (the ReadyForQuery of the
+  // later request would decide for both). Oldest first.
   struct KeptPoint {
+    enum class Until : std::uint8_t {
+      request_end,
+      bound_commit,
+      bound_rollback,
+      text_commit,
+      text_rollback
+    };
     SearchPath session;          // session_search_path_ then
     std::optional<Roles> roles;  // roles_->session then; none: the login user
     std::uint32_t path_changes;  // path_changes_ then
     std::uint32_t role_changes;  // role_changes_ then
     std::size_t readies;         // ReadyForQuery owed before the one that ends its request
-    std::uint64_t bind_answer;   // a COMMIT's Bind's answer (next_answer()); 0: a request's end
+    Until until;
+    std::uint64_t bind_answer = 0;  // bound_*: its Bind's position (next_answer())
+    std::size_t completes = 0;      // text_*: the text's CommandCompletes before its step's
   };
   std::unique_ptr<std::vector<KeptPoint>> kept_;  // a pointer: idle sessions keep none
-  KeptPoint point_here(std::size_t readies, std::uint64_t bind_answer) const;
+  void add_point(std::size_t readies, KeptPoint::Until until, std::uint64_t bind_answer = 0,
+                 std::size_t completes = 0);
   /// The transaction commits what it had at `point`: a rollback now returns there.
   void keep(const KeptPoint& point);
-  /// A request's transaction that had what it set at `point` rolled back: what no later
-  /// request changed goes back to the last committed value.
-  void undo_before(const KeptPoint& point);
+  /// A transaction rolled back whose last changes were counted `path_changes` and
+  /// `role_changes`: what nothing sent later changed goes back to the last committed value.
+  void undo_before(std::uint32_t path_changes, std::uint32_t role_changes);
+  /// Keeps or undoes the point at `index` of kept_, and forgets it.
+  void resolve_point(std::size_t index, bool kept);
   void follow_commit_answer(std::string_view tag, std::uint64_t resolved);
   void drop_commits_skipped(std::uint64_t resolved);
   void kept_on_ready(protocol::TransactionStatus status, bool rolled_back);

@@ -38,29 +38,26 @@ void SessionRewrite::change_uncommitted(std::size_t answers_before) {
     uncommitted_ = true;
   } else if (answers_before > readies_to_skip_) [[unlikely]] {
     // The earlier request's ReadyForQuery may end its transaction apart from this change's.
-    if (!kept_) {
-      kept_ = std::make_unique<std::vector<KeptPoint>>();
-    }
-    kept_->push_back(point_here(readies_to_skip_, 0));
+    add_point(readies_to_skip_, KeptPoint::Until::request_end);
   }
   readies_to_skip_ = answers_before;
 }
 
-SessionRewrite::KeptPoint SessionRewrite::point_here(std::size_t readies,
-                                                     std::uint64_t bind_answer) const {
-  return KeptPoint{session_search_path_,
-                   roles_ ? std::optional<Roles>(roles_->session) : std::nullopt,
-                   path_changes_,
-                   role_changes_,
-                   readies,
-                   bind_answer};
-}
-
-void SessionRewrite::note_commit_bound(std::uint64_t bind_answer, std::size_t answers_before) {
+void SessionRewrite::add_point(std::size_t readies, KeptPoint::Until until,
+                               std::uint64_t bind_answer, std::size_t completes) {
   if (!kept_) {
     kept_ = std::make_unique<std::vector<KeptPoint>>();
   }
-  kept_->push_back(point_here(answers_before, bind_answer));
+  kept_->push_back(KeptPoint{session_search_path_,
+                             roles_ ? std::optional<Roles>(roles_->session) : std::nullopt,
+                             path_changes_, role_changes_, readies, until, bind_answer, completes});
+}
+
+void SessionRewrite::note_end_bound(bool rollback, std::uint64_t bind_answer,
+                                    std::size_t answers_before) {
+  add_point(answers_before,
+            rollback ? KeptPoint::Until::bound_rollback : KeptPoint::Until::bound_commit,
+            bind_answer);
 }
 
 void SessionRewrite::keep(const KeptPoint& point) {
@@ -75,67 +72,111 @@ void SessionRewrite::keep(const KeptPoint& point) {
                 point.session->size());
 }
 
-void SessionRewrite::undo_before(const KeptPoint& point) {
+void SessionRewrite::undo_before(std::uint32_t path_changes, std::uint32_t role_changes) {
   if (!uncommitted_) {
     return;
   }
-  // A later request's SET replaces the value whatever this transaction did; without one, the
-  // value goes back to what was committed.
-  if (path_changes_ == point.path_changes) {
+  // A SET sent later replaces the value whatever this transaction did; without one, the value
+  // goes back to what was committed: in force now, and in the points that took it.
+  if (path_changes_ == path_changes) {
     session_search_path_ = committed_search_path_;
     if (!local_search_path_) {
       set_search_path(*session_search_path_);
     }
   }
-  if (roles_ && role_changes_ == point.role_changes) {
+  if (roles_ && role_changes_ == role_changes) {
     roles_->session = roles_->committed;
     if (!roles_->local) {
       roles_->now = roles_->session;
       follow_roles();
     }
   }
+  if (kept_) {
+    for (KeptPoint& p : *kept_) {
+      if (p.path_changes == path_changes) {
+        p.session = committed_search_path_;
+      }
+      if (roles_ && p.role_changes == role_changes) {
+        p.roles = roles_->committed;
+      }
+    }
+  }
   spdlog::debug("event=search_path_rolled_back_before_later_request database={} schemas={}",
                 log_value(database_), session_search_path_->size());
 }
 
-void SessionRewrite::follow_commit_answer(std::string_view tag, std::uint64_t resolved) {
-  if (tag != "COMMIT" && tag != "DISCARD ALL") {
-    return;  // a COMMIT of a failed transaction answers ROLLBACK: nothing kept
+void SessionRewrite::resolve_point(std::size_t index, bool kept) {
+  const KeptPoint point = (*kept_)[index];
+  kept_->erase(kept_->begin() + static_cast<std::ptrdiff_t>(index));
+  if (kept) {
+    keep(point);
+  } else {
+    undo_before(point.path_changes, point.role_changes);
   }
+}
+
+void SessionRewrite::follow_commit_answer(std::string_view tag, std::uint64_t resolved) {
+  using Until = KeptPoint::Until;
+  // A COMMIT of a failed transaction answers ROLLBACK.
+  const bool committed = tag == "COMMIT" || tag == "DISCARD ALL";
+  const bool ended = committed || tag == "ROLLBACK";
+  bool bound_found = false;
   std::vector<KeptPoint>& points = *kept_;
-  // The oldest COMMIT whose Bind is answered: the server runs the batch in order.
-  auto found = std::find_if(points.begin(), points.end(), [&](const KeptPoint& p) {
-    return p.bind_answer != 0 && p.bind_answer < resolved;
-  });
-  if (found != points.end()) {
-    keep(*found);
-    points.erase(found);
+  for (std::size_t i = 0; i < points.size();) {
+    KeptPoint& p = points[i];
+    if (p.readies > 0 || p.until == Until::request_end) {
+      ++i;  // a later request's, or told by a ReadyForQuery
+      continue;
+    }
+    if (p.until == Until::text_commit || p.until == Until::text_rollback) {
+      if (p.completes > 0) {
+        --p.completes;  // a statement before the step's
+        ++i;
+        continue;
+      }
+    } else if (!ended || bound_found || p.bind_answer >= resolved) {
+      ++i;  // not the oldest bound one whose Bind is answered: the server runs in order
+      continue;
+    } else {
+      bound_found = true;
+    }
+    if (ended) {
+      resolve_point(i, committed);
+    } else {
+      points.erase(points.begin() + static_cast<std::ptrdiff_t>(i));
+    }
   }
 }
 
 void SessionRewrite::drop_commits_skipped(std::uint64_t resolved) {
-  // The error answers the COMMIT's Bind or Execute, or one before them in their batch: the
-  // server skips the rest up to the Sync.
-  std::erase_if(
-      *kept_, [&](const KeptPoint& p) { return p.bind_answer != 0 && p.bind_answer <= resolved; });
+  // The error answers the statement's Bind or Execute, or one before them in their batch (the
+  // server skips the rest up to the Sync); or a statement of the text being answered, whose
+  // statements after it never run.
+  using Until = KeptPoint::Until;
+  std::erase_if(*kept_, [&](const KeptPoint& p) {
+    if (p.until == Until::bound_commit || p.until == Until::bound_rollback) {
+      return p.bind_answer <= resolved;
+    }
+    return p.until != Until::request_end && p.readies == 0;
+  });
 }
 
 void SessionRewrite::kept_on_ready(protocol::TransactionStatus status, bool rolled_back) {
-  std::erase_if(*kept_, [&](KeptPoint& p) {
+  std::vector<KeptPoint>& points = *kept_;
+  for (std::size_t i = 0; i < points.size();) {
+    KeptPoint& p = points[i];
     if (p.readies > 0) {
       --p.readies;  // an earlier request's end
-      return false;
+      ++i;
+      continue;
     }
     // The point's request ends: a COMMIT not answered by now never ran.
-    if (p.bind_answer == 0 && status == protocol::TransactionStatus::idle) {
-      if (rolled_back) {
-        undo_before(p);
-      } else {
-        keep(p);
-      }
+    if (p.until == KeptPoint::Until::request_end && status == protocol::TransactionStatus::idle) {
+      resolve_point(i, !rolled_back);
+    } else {
+      points.erase(points.begin() + static_cast<std::ptrdiff_t>(i));
     }
-    return true;
-  });
+  }
   if (kept_->empty()) {
     kept_.reset();
   }
@@ -261,16 +302,29 @@ void SessionRewrite::settle_answered() {
     }
     return;
   }
-  // Answered without an error, or asked before the answer came: taken as run, the steps
-  // first, as for a text followed when sent.
+  // Answered without an error, or asked before the answer came: taken as run, in the order of
+  // the text, as when followed as answered. A plain COMMIT or ROLLBACK among them is left to
+  // its answer: a point counts the text's CommandCompletes up to it.
   const std::size_t before = answered->readies_before;
-  for (std::size_t i = answered->next; i < answered->steps.size(); ++i) {
-    if (!rewrite::ends_plainly(answered->steps[i].kind)) {
-      apply(answered->steps[i], before, answered->failed_before);  // else on_ready tells
+  using Kind = rewrite::TransactionStep::Kind;
+  std::size_t step = answered->next;
+  std::size_t role = answered->next_role;
+  while (step < answered->steps.size() || role < answered->roles.size()) {
+    if (role < answered->roles.size() &&
+        (step == answered->steps.size() ||
+         answered->roles[role].statement < answered->steps[step].statement)) {
+      apply(answered->roles[role++], before);
+      continue;
     }
-  }
-  for (std::size_t i = answered->next_role; i < answered->roles.size(); ++i) {
-    apply(answered->roles[i], before);
+    const rewrite::TransactionStep& next = answered->steps[step++];
+    if (!rewrite::ends_plainly(next.kind)) {
+      apply(next, before, answered->failed_before);
+    } else if (uncommitted_) {  // else nothing to keep or undo
+      add_point(before,
+                next.kind == Kind::commit ? KeptPoint::Until::text_commit
+                                          : KeptPoint::Until::text_rollback,
+                0, next.statement - answered->completes);
+    }
   }
 }
 
@@ -361,6 +415,17 @@ void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_ba
   uncommitted_ = false;
   if (!rolled_back) {
     return;
+  }
+  if (kept_) [[unlikely]] {
+    // Points of requests sent since, with nothing changed after the undone SETs, took them.
+    for (KeptPoint& p : *kept_) {
+      if (p.path_changes == path_changes_) {
+        p.session = committed_search_path_;
+      }
+      if (roles_ && p.role_changes == role_changes_) {
+        p.roles = roles_->committed;
+      }
+    }
   }
   session_search_path_ = std::move(committed_search_path_);
   local_search_path_ = false;  // the transaction is over, so is any SET LOCAL

@@ -64,25 +64,33 @@ bool may_change(std::string_view sql) {
 
 }  // namespace
 
-std::optional<SearchPathChange> search_path_change(std::string_view sql) {
+std::vector<SearchPathChange> search_path_changes(std::string_view sql) {
+  std::vector<SearchPathChange> changes;
   if (!may_change(sql)) {
-    return std::nullopt;
+    return changes;
   }
   detail::ParsedSql parsed{std::string(sql)};
   if (parsed.tree() == nullptr) {
-    return std::nullopt;  // the server rejects it too, changing nothing
+    return changes;  // the server rejects it too, changing nothing
   }
-  std::optional<SearchPathChange> last;
   for (std::size_t i = 0; i < parsed.tree()->n_stmts; ++i) {
     const detail::Node* stmt = parsed.tree()->stmts[i]->stmt;
     if (stmt == nullptr) {
       continue;
     }
     if (auto change = detail::statement_search_path_change(*stmt)) {
-      last = std::move(change);
+      changes.push_back(std::move(*change));
     }
   }
-  return last;
+  return changes;
+}
+
+std::optional<SearchPathChange> search_path_change(std::string_view sql) {
+  std::vector<SearchPathChange> changes = search_path_changes(sql);
+  if (changes.empty()) {
+    return std::nullopt;
+  }
+  return std::move(changes.back());
 }
 
 std::vector<RoleChange> role_changes(std::string_view sql) {

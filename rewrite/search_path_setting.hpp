@@ -25,6 +25,10 @@ struct SearchPathChange {
 /// RESET search_path, SET ... TO DEFAULT, RESET ALL, DISCARD ALL), or nullopt when it makes
 /// none. Cheap for texts that cannot contain one: no parse unless a keyword appears.
 std::optional<SearchPathChange> search_path_change(std::string_view sql);
+/// Every search_path change of the statements in `sql`, in order: what a session follows, since
+/// the net change alone loses a SET followed by a SET LOCAL (the SET holds once the
+/// transaction ends). Cheap as search_path_change().
+std::vector<SearchPathChange> search_path_changes(std::string_view sql);
 
 /// A change of the role that "$user" in a search_path stands for: current_user, which SET ROLE
 /// and SET SESSION AUTHORIZATION change (RESET ALL leaves both alone).

@@ -66,14 +66,21 @@ bool may_change_session(std::string_view sql, detail::SoleVerb verb) {
   return false;
 }
 
-bool commits_at_once(std::string_view sql, detail::SoleVerb verb) {
-  if (!verb) {
-    return false;
+TransactionEnd transaction_end(std::string_view sql, detail::SoleVerb verb) {
+  if (!verb || detail::icontains(sql, "chain") || detail::icontains(sql, "prepared")) {
+    return TransactionEnd::none;
   }
   if (detail::iequals(*verb, "commit") || detail::iequals(*verb, "end")) {
-    return !detail::icontains(sql, "chain") && !detail::icontains(sql, "prepared");
+    return TransactionEnd::commit;
   }
-  return detail::iequals(*verb, "discard") && detail::icontains(sql, "all");
+  if (detail::iequals(*verb, "rollback") || detail::iequals(*verb, "abort")) {
+    // ROLLBACK TO [SAVEPOINT] ends no transaction; a "to" elsewhere only costs the point.
+    return detail::icontains(sql, "to") ? TransactionEnd::none : TransactionEnd::rollback;
+  }
+  if (detail::iequals(*verb, "discard") && detail::icontains(sql, "all")) {
+    return TransactionEnd::commit;
+  }
+  return TransactionEnd::none;
 }
 
 }  // namespace switchyard::rewrite

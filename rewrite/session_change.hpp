@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 #include "rewrite/sql_text.hpp"
@@ -19,10 +20,12 @@ bool may_change_session(std::string_view sql);
 /// The same, with the text's sole_statement_verb() already known.
 bool may_change_session(std::string_view sql, detail::SoleVerb verb);
 
-/// Whether `sql` is a plain COMMIT or END (no AND CHAIN, not COMMIT PREPARED) or DISCARD ALL:
-/// run in an extended-protocol batch, it makes the SETs sent before it final at once (DISCARD
-/// ALL commits the implicit transaction it runs in), whatever fails after it before the Sync.
-/// `verb` is the text's sole_statement_verb(); a text of several statements is not one.
-bool commits_at_once(std::string_view sql, detail::SoleVerb verb);
+/// How a statement run in an extended-protocol batch ends the transaction at once, whatever
+/// fails after it before the Sync: `commit` for a plain COMMIT or END (no AND CHAIN, not COMMIT
+/// PREPARED) and DISCARD ALL (which commits the implicit transaction it runs in), `rollback`
+/// for a plain ROLLBACK or ABORT (not ROLLBACK TO, not ROLLBACK PREPARED).
+enum class TransactionEnd : std::uint8_t { none, commit, rollback };
+/// `verb` is the text's sole_statement_verb(); a text of several statements ends none.
+TransactionEnd transaction_end(std::string_view sql, detail::SoleVerb verb);
 
 }  // namespace switchyard::rewrite

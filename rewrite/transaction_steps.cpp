@@ -44,25 +44,20 @@ std::vector<TransactionStep> transaction_steps(std::string_view sql) {
   // A COMMIT or ROLLBACK as the text's last statement is its ReadyForQuery's news; one with
   // statements after it is a step.
   bool any_step = false;
-  std::optional<SearchPathChange> pending;  // the net change since the last step
-  std::size_t pending_at = 0;
   const std::size_t statements = parsed.tree()->n_stmts;  // ";;" holds none
   for (std::size_t i = 0; i < parsed.tree()->n_stmts; ++i) {
     const detail::Node* stmt = parsed.tree()->stmts[i]->stmt;
     if (stmt == nullptr) {
       continue;
     }
+    // Each change a step of its own: a SET before a SET LOCAL holds once the transaction ends,
+    // which the net change of the two would lose.
     if (auto change = detail::statement_search_path_change(*stmt)) {
-      pending = std::move(change);
-      pending_at = i;
+      steps.push_back({TransactionStep::Kind::path, {}, std::move(*change), i});
     } else if (stmt->node_case == PG_QUERY__NODE__NODE_TRANSACTION_STMT) {
       const auto kind = step_kind(*stmt->transaction_stmt);
       if (!kind) {
         continue;
-      }
-      if (pending) {
-        steps.push_back({TransactionStep::Kind::path, {}, std::move(*pending), pending_at});
-        pending.reset();
       }
       const char* name = stmt->transaction_stmt->savepoint_name;
       steps.push_back({*kind, name != nullptr ? name : "", {}, i});
@@ -71,9 +66,6 @@ std::vector<TransactionStep> transaction_steps(std::string_view sql) {
   }
   if (!any_step) {
     return {};
-  }
-  if (pending) {
-    steps.push_back({TransactionStep::Kind::path, {}, std::move(*pending), pending_at});
   }
   return steps;
 }

@@ -28,10 +28,11 @@ struct TransactionStep {
   Kind kind = Kind::path;
   /// The savepoint, as Postgres stores its name (folded unless quoted); empty for the others.
   std::string name;
-  /// For `path`: the search_path change of the statements since the previous step.
+  /// For `path`: the search_path change of its statement (each change is a step: a SET before
+  /// a SET LOCAL holds once the transaction ends, which their net change would lose).
   SearchPathChange path;
-  /// Which statement of the text makes the step (for `path`, the last SET in it), counted from
-  /// 0: the server answers each statement it runs with one CommandComplete, in order.
+  /// Which statement of the text makes the step, counted from 0: the server answers each
+  /// statement it runs with one CommandComplete, in order.
   std::size_t statement = 0;
 };
 

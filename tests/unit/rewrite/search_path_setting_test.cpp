@@ -67,6 +67,40 @@ TEST(SearchPathChangeTest, Table) {
   }
 }
 
+// search_path_changes: every change of a text, in order; a SET before a SET LOCAL holds once
+// the transaction ends, so the net change alone is not enough to follow a session.
+TEST(SearchPathChangesTest, Table) {
+  struct Change {
+    SearchPathChange::Kind kind;
+    bool local;
+    std::vector<std::string> schemas;
+  };
+  struct Case {
+    const char* sql;
+    std::vector<Change> changes;
+  };
+  using Kind = SearchPathChange::Kind;
+  const Case cases[] = {
+      {"SELECT 1", {}},
+      {"SET search_path = a", {{Kind::set, false, {"a"}}}},
+      {"SET search_path = a; SET LOCAL search_path = b",
+       {{Kind::set, false, {"a"}}, {Kind::set, true, {"b"}}}},
+      {"SET LOCAL search_path = b; SELECT 1; RESET search_path",
+       {{Kind::set, true, {"b"}}, {Kind::reset, false, {}}}},
+      {"SET search_path = (", {}},  // the server refuses the text, changing nothing
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.sql);
+    const std::vector<SearchPathChange> got = search_path_changes(c.sql);
+    ASSERT_EQ(got.size(), c.changes.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].kind, c.changes[i].kind) << i;
+      EXPECT_EQ(got[i].local, c.changes[i].local) << i;
+      EXPECT_EQ(got[i].schemas, c.changes[i].schemas) << i;
+    }
+  }
+}
+
 // role_changes: statement text in, the changes of current_user ("$user") out, in order.
 TEST(RoleChangeTest, Table) {
   struct RoleCase {

@@ -120,31 +120,36 @@ TEST(MayChangeSessionTest, NeverMissesWhatTheParsesFind) {
   EXPECT_GT(changes, 500);  // the pieces do make changes: the check above was exercised
 }
 
-TEST(CommitsAtOnceTest, Table) {
+TEST(TransactionEndTest, Table) {
   struct Case {
     const char* sql;
-    bool commits;
+    TransactionEnd end;
   };
+  using End = TransactionEnd;
   const Case cases[] = {
-      {"COMMIT", true},
-      {"commit work", true},
-      {"END", true},
-      {"end transaction;", true},
-      {"DISCARD ALL", true},
-      {"discard all", true},
-      {"COMMIT AND CHAIN", false},  // followed as a transaction step
-      {"END AND CHAIN", false},
-      {"COMMIT PREPARED 'tx'", false},  // another transaction's
-      {"DISCARD PLANS", false},
-      {"ROLLBACK", false},
-      {"ABORT", false},
-      {"SELECT 1", false},
-      {"BEGIN; COMMIT", false},  // a text of several: followed as answered
-      {"", false},
+      {"COMMIT", End::commit},
+      {"commit work", End::commit},
+      {"END", End::commit},
+      {"end transaction;", End::commit},
+      {"DISCARD ALL", End::commit},
+      {"discard all", End::commit},
+      {"ROLLBACK", End::rollback},
+      {"abort work", End::rollback},
+      {"COMMIT AND CHAIN", End::none},  // followed as a transaction step
+      {"END AND CHAIN", End::none},
+      {"ROLLBACK AND CHAIN", End::none},
+      {"COMMIT PREPARED 'tx'", End::none},  // another transaction's
+      {"ROLLBACK PREPARED 'tx'", End::none},
+      {"ROLLBACK TO SAVEPOINT a", End::none},
+      {"rollback to a", End::none},
+      {"DISCARD PLANS", End::none},
+      {"SELECT 1", End::none},
+      {"BEGIN; COMMIT", End::none},  // a text of several: followed as answered
+      {"", End::none},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.sql);
-    EXPECT_EQ(commits_at_once(c.sql, detail::sole_statement_verb(c.sql)), c.commits);
+    EXPECT_EQ(transaction_end(c.sql, detail::sole_statement_verb(c.sql)), c.end);
   }
 }
 

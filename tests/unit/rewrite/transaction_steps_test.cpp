@@ -66,7 +66,10 @@ TEST(TransactionStepsTest, Table) {
        {"path x", "define a", "path y,z"}},
       {"SAVEPOINT a; SET LOCAL search_path = x; ROLLBACK TO a",
        {"define a", "path local x", "rollback_to a"}},
-      {"SET search_path = x; SET search_path = y; RELEASE a", {"path y", "release a"}},
+      {"SET search_path = x; SET search_path = y; RELEASE a", {"path x", "path y", "release a"}},
+      // Not the net change: the SET holds after the transaction, the SET LOCAL does not.
+      {"SET search_path = x; SET LOCAL search_path = y; SAVEPOINT a",
+       {"path x", "path local y", "define a"}},
       {"SAVEPOINT a; RESET search_path", {"define a", "path reset"}},
       {"SAVEPOINT a; DISCARD ALL", {"define a", "path reset"}},
       {"BEGIN; SAVEPOINT a; SELECT 1; COMMIT", {"define a", "commit"}},
@@ -110,8 +113,8 @@ TEST(TransactionStepsTest, EachStepKnowsItsStatement) {
       {"COMMIT AND CHAIN", {0}},
       {"BEGIN; SET search_path = x; SELECT 1; COMMIT AND CHAIN; SET search_path = y; SELECT 2",
        {1, 3, 4}},
-      // The path step is answered when its last SET is.
-      {"SET search_path = x; SELECT 1; SET search_path = y; SAVEPOINT a", {2, 3}},
+      // Each SET is a step answered on its own.
+      {"SET search_path = x; SELECT 1; SET search_path = y; SAVEPOINT a", {0, 2, 3}},
       {"SAVEPOINT a; SELECT 1; ROLLBACK TO a; SELECT 2; RELEASE a", {0, 2, 4}},
       {"SELECT 1;; SELECT 2; ROLLBACK AND CHAIN", {2}},  // no statement between the ;;
       {"BEGIN; SET search_path = x; COMMIT; SELECT 1/0", {1, 2}},

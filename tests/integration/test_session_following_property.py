@@ -1,0 +1,104 @@
+"""Randomized pipelines of session changes never leave Switchyard resolving names otherwise than
+the server.
+
+The proxy follows each session's search_path and current_user to know which table an
+unqualified name is: SET, SET LOCAL, RESET, SET ROLE, DISCARD ALL, transactions, savepoints, and
+the failures that undo them, over the simple and the extended protocol, with requests pipelined
+behind each other before their answers. Each round sends a random pipeline of such statements
+(with failing ones), reads every answer, and then probes with one write through the proxy:
+
+    INSERT INTO users (id, status) VALUES (n, 'active')
+
+`users` is public.users (mapped: the write must fill the new column too), shadow.users or
+alice.users (unmapped: the write must run as written) as the server's path and role say. A
+proxy that took the name for another table than the server either leaves the new column empty
+or adds a column the table does not have (an error): both fail the round, with the seed and
+the pipeline in the message. The run is seeded (SWITCHYARD_PROPERTY_SEED overrides it) and
+bounded in count and time.
+"""
+
+import os
+import random
+import time
+import unittest
+
+from harness import rawclient as wire
+from test_rewrite import RewriteCase, both_migrations
+
+SEED = int(os.environ.get("SWITCHYARD_PROPERTY_SEED", "20261205"))
+MAX_ROUNDS = 300
+MAX_SECONDS = 25.0
+MIN_ROUNDS = 40  # fewer proves nothing: fail rather than pass vacuously
+
+PATHS = ["SET search_path = shadow, public", "SET search_path = public",
+         "SET search_path TO DEFAULT", "RESET search_path",
+         "SET LOCAL search_path = shadow, public", "SET LOCAL search_path = public"]
+ROLES = ["SET ROLE alice", "RESET ROLE", "SET LOCAL ROLE alice"]
+ENDS = ["BEGIN", "COMMIT", "ROLLBACK", "END"]
+OTHERS = ["SELECT 1/0", "SELECT 1", "DISCARD ALL"]
+SAVEPOINTS = ["SAVEPOINT s", "ROLLBACK TO s", "RELEASE s"]
+WHERE = ("SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+         "WHERE c.oid = to_regclass('users')")
+
+
+class SessionFollowingPropertyTest(RewriteCase):
+    MIGRATIONS = both_migrations(writes="both", reads="old")
+
+    @classmethod
+    def prepare_database(cls):
+        cls.pg.create_role("alice", "alice-pw")
+        cls.pg.query("CREATE SCHEMA shadow; "
+                     "CREATE TABLE shadow.users (id int PRIMARY KEY, status text); "
+                     "CREATE SCHEMA alice AUTHORIZATION alice; "
+                     "CREATE TABLE alice.users (id int PRIMARY KEY, status text); "
+                     "ALTER TABLE alice.users OWNER TO alice; "
+                     "GRANT USAGE ON SCHEMA shadow TO alice; "
+                     "GRANT ALL ON public.users, shadow.users TO alice")
+
+    @staticmethod
+    def statement(rng):
+        kinds = [(PATHS, 4), (ROLES, 2), (ENDS, 3), (OTHERS, 2), (SAVEPOINTS, 2)]
+        pool = rng.choices([k for k, _ in kinds], weights=[w for _, w in kinds])[0]
+        return rng.choice(pool)
+
+    def request(self, rng):
+        texts = [self.statement(rng) for _ in range(rng.randint(1, 4))]
+        if rng.random() < 0.5:
+            return "simple", texts, wire.query("; ".join(texts))
+        batch = b"".join(wire.parse(t) + wire.bind() + wire.execute() for t in texts)
+        return "extended", texts, batch + wire.sync()
+
+    def test_random_pipelines_leave_the_proxy_resolving_names_as_the_server(self):
+        rng = random.Random(SEED)
+        start = time.monotonic()
+        rounds = 0
+        self.addCleanup(self.pg.query, "TRUNCATE shadow.users, alice.users")
+        with self.raw_session() as conn:
+            while rounds < MAX_ROUNDS and time.monotonic() - start < MAX_SECONDS:
+                rounds += 1
+                count = rng.choice((1, 1, 2, 3))
+                requests = [self.request(rng) for _ in range(count)]
+                conn.send(b"".join(wire_bytes for _, _, wire_bytes in requests))
+                status = None
+                for _ in requests:
+                    answer = conn.read_until_ready()
+                    status = answer[-1][1]
+                shown = [(how, texts) for how, texts, _ in requests]
+                if status != b"I":
+                    conn.simple("ROLLBACK")
+                where = wire.rows(conn.simple(WHERE))[0][0]
+                probe = conn.simple(f"INSERT INTO users (id, status) VALUES ({rounds}, 'active')")
+                context = f"seed {SEED}, round {rounds}: {shown}; users is {where}.users"
+                self.assertEqual(wire.errors(probe), [], context)
+                if where == "public":
+                    self.assertEqual(self.direct("SELECT status, state FROM public.users "
+                                                 f"WHERE id = {rounds}"),
+                                     [("active", "active")], context)
+                else:
+                    self.assertEqual(self.direct(f"SELECT status FROM {where}.users "
+                                                 f"WHERE id = {rounds}"), [("active",)], context)
+        self.assertGreaterEqual(rounds, MIN_ROUNDS, f"seed {SEED}: only {rounds} rounds ran")
+
+
+if __name__ == "__main__":
+    unittest.main()
