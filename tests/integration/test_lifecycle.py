@@ -540,6 +540,32 @@ class CommandLineTest(unittest.TestCase):
                 self.assertIn(message, proc.stderr)
                 self.assertEqual(proc.stderr.count("\n"), 1, proc.stderr)
 
+    def test_an_offline_rewrite_names_the_table_as_written_and_how_to_give_its_columns(self):
+        # Offline no catalog is read; a name written without its schema was named by the first
+        # schema the server searches, pg_catalog, which no user table is in.
+        path = self.write("offline.toml", render_config({
+            "listen": {"address": "127.0.0.1:6432"},
+            "upstream": {"address": "127.0.0.1:5432", "user": "switchyard",
+                         "password_env": "SWITCHYARD_TEST_UNSET_PASSWORD", "database": "app"},
+            "migration": [{"name": "m", "table": "public.users", "old_column": "status",
+                           "new_column": "state", "writes": "both", "reads": "new"}]}))
+        rows = [
+            ("SELECT * FROM users",
+             'the columns of public.users (written users: migration "m"\'s table'),
+            ("SELECT status FROM users JOIN orders USING (id)",
+             "orders (written without a schema: the one the search_path finds)"),
+            ("SELECT status FROM public.users", "the columns of public.users\n"),
+        ]
+        for sql, needed in rows:
+            with self.subTest(sql=sql):
+                proc = self.run_binary("rewrite", "--config", path, "--offline", "--sql", sql)
+                self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+                self.assertIn("-- outcome: needs the catalog", proc.stdout)
+                self.assertIn(needed, proc.stdout)
+                self.assertNotIn("pg_catalog", proc.stdout)
+                self.assertIn("run without --offline, and the rewrite reads them from the "
+                              "database", proc.stdout)
+
     def test_help_and_version(self):
         help_proc = self.run_binary("--help")
         self.assertEqual(help_proc.returncode, 0)
