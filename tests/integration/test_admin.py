@@ -318,6 +318,22 @@ class AdminTest(IntegrationCase):
         self.assertEqual(self.proxy.admin_get("/nope")[0], 404)
         self.assertEqual(self.proxy.admin_get("/metrics", method="POST")[0], 405)
 
+    def test_a_malformed_request_is_answered_400_and_closed(self):
+        # A probe or a hand-typed request the parser refuses hears why, not a bare close.
+        for raw in (b"GET /healthz HTTP/9.9\r\n\r\n",
+                    b"GET /healthz HTTP/1.1\r\nno colon\r\n\r\n",
+                    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"):
+            with self.subTest(raw=raw), socket.create_connection(
+                    ("127.0.0.1", self.proxy.admin_port), timeout=5) as s:
+                s.sendall(raw)
+                answer = b""
+                while chunk := s.recv(4096):
+                    answer += chunk
+                self.assertTrue(answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), answer)
+                self.assertIn(b"Connection: close\r\n", answer)
+                self.assertIn(b"\r\n\r\nbad request: ", answer)
+        self.assertEqual(self.proxy.admin_get("/healthz")[:2], (200, "ok\n"))
+
     def test_silent_connections_do_not_keep_healthz_out(self):
         # Clients that connect and send nothing fill every admin connection slot; a liveness
         # probe must still be answered, at once, not after they time out.
