@@ -146,6 +146,14 @@ awaitable<Reply> readiness(const AdminServer::Shared& shared) {
   if (shared.state->draining()) {
     co_return text_reply(http::status::service_unavailable, "not ready: draining\n");
   }
+  // Found by the catalog check: the upstream answers, but not for a database the config names.
+  if (auto missing = shared.state->catalog_check().missing_databases; !missing.empty()) {
+    std::string body = "not ready:";
+    for (const auto& message : missing) {
+      body += " " + message + "\n";
+    }
+    co_return text_reply(http::status::service_unavailable, std::move(body));
+  }
   auto timeout = std::min<std::chrono::milliseconds>(AdminServer::kReadyCheckTimeout,
                                                      snapshot->config->timeouts.connect);
   auto problem = co_await check_upstream(snapshot->config->upstream.address, timeout);

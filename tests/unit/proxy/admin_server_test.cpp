@@ -133,6 +133,19 @@ TEST_F(AdminServerTest, ReadyzIs503WhenUpstreamRefuses) {
   EXPECT_NE(r.body.find("refused"), std::string::npos) << r.body;
 }
 
+TEST_F(AdminServerTest, ReadyzIs503WhileTheCatalogCheckFindsADatabaseMissing) {
+  CatalogCheckStatus check;
+  check.on = true;
+  check.missing_databases = {"database \"nope\" does not exist on upstream 127.0.0.1:5432"};
+  state_->set_catalog_check(check);
+  auto r = request(at_, "GET", "/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "not ready: database \"nope\" does not exist on upstream 127.0.0.1:5432\n");
+  check.missing_databases.clear();
+  state_->set_catalog_check(check);
+  EXPECT_EQ(request(at_, "GET", "/readyz").status, 200);
+}
+
 TEST_F(AdminServerTest, ReadyzIs503WhileDraining) {
   state_->start_draining();
   auto r = request(at_, "GET", "/readyz");
