@@ -253,7 +253,7 @@ void Reloader::schedule_retry(ReloadStatus& status, bool unreachable, bool missi
       quiet ? spdlog::level::debug : spdlog::level::warn,
       "event=reload_retry trigger={} in_ms={} reason={}", log_value(status.trigger), delay.count(),
       log_value(missing_database ? "a database the config names does not exist (see the errors); "
-                                   "the file is loaded again then, at once on a save or SIGHUP, or "
+                                   "the file is loaded again then, at once on SIGHUP, or "
                                    "when the catalog check finds the database"
                                  : "the catalog could not be reached or read (see the errors); the "
                                    "file is loaded again then, or at once when the catalog check "
