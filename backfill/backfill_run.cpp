@@ -513,6 +513,8 @@ int Backfill::dry_run() {
   // Count what a run would update; this also evaluates to_new on every row.
   Reporter reporter("backfill", migration_.name, options_.progress, options_.log_interval, estimate,
                     0);
+  // A dry run is how a run is rehearsed: it warns of what the run would warn of.
+  warn_of_old_transactions(reporter);
   // Session-wide, so that the failing row's search below runs under it too; reset on every
   // path, since behind a pooler the server session goes on to serve other clients.
   connection_.exec("SET statement_timeout = '" +

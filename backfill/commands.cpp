@@ -72,8 +72,8 @@ int run_command(const std::vector<std::string>& args) {
   }
   auto connected = PgConnection::connect(config, config.effective_database(*migration), command,
                                          "switchyard-" + command);
-  if (auto* error = std::get_if<std::string>(&connected)) {
-    std::cerr << prefix << *error << "\n";
+  if (auto* error = std::get_if<DbError>(&connected)) {
+    std::cerr << prefix << error->message << "\n";
     return kExitFailed;
   }
   auto& connection = std::get<PgConnection>(connected);

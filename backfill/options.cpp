@@ -231,7 +231,8 @@ Options:
   --batch-size N          rows per batch to start with and at most (default 1000)
   --max-rate N            walk at most N rows per second
   --sleep DURATION        pause between batches, e.g. 50ms (default 0)
-  --dry-run               show the plan, check the transform on every row, change nothing
+  --dry-run               show the plan, check the transform on every row, change nothing;
+                          it warns of sessions still on other flags as a run does
   --restart               forget saved progress and walk the whole table again
   --lock-timeout D        lock_timeout of each batch (default 1s); a batch that waits
                           longer is retried smaller, after a pause

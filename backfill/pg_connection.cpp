@@ -1,8 +1,12 @@
 #include "backfill/pg_connection.hpp"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 
 namespace switchyard::backfill {
 namespace {
@@ -49,7 +53,80 @@ std::variant<PgResult, DbError> checked(PGconn* connection, PGresult* result) {
   return error;
 }
 
+// libpq keeps the SQLSTATE of an error that ends the startup to itself; with verbose errors
+// it writes it into the message ("FATAL:  3D000: database \"x\" does not exist", then a
+// LOCATION line). So the connection is made the way PQconnectdbParams makes it, by
+// PQconnectPoll, with the verbosity set first; split_sqlstate gives the usual message back.
+// connect_timeout is PQconnectdbParams' own: here the deadline is ours, for the whole connect
+// (libpq's is per address tried, which matters only for a host name of several addresses).
+// Returns the connection, or null with `error` set: the verbose message, or the timeout.
+PGconn* connect_verbosely(const char* const* keys, const char* const* values,
+                          std::chrono::seconds timeout, std::string& error) {
+  PGconn* connection = PQconnectStartParams(keys, values, 0);
+  if (connection == nullptr) {
+    error = "out of memory";
+    return nullptr;
+  }
+  PQsetErrorVerbosity(connection, PQERRORS_VERBOSE);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // As libpq's documentation says: start as if the last poll asked to write.
+  PostgresPollingStatusType polled =
+      PQstatus(connection) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
+  while (polled != PGRES_POLLING_OK && polled != PGRES_POLLING_FAILED) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (PQsocket(connection) < 0) {
+      break;  // libpq has no socket to wait on: a failure its message explains
+    }
+    pollfd wait{PQsocket(connection),
+                static_cast<short>(polled == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
+    const int ready = left.count() > 0 ? ::poll(&wait, 1, static_cast<int>(left.count())) : 0;
+    if (ready == 0) {
+      PQfinish(connection);
+      error = "timeout expired";  // libpq's words for its connect_timeout
+      return nullptr;
+    }
+    if (ready < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      error = std::string("could not wait for the connection: ") + std::strerror(errno);
+      PQfinish(connection);
+      return nullptr;
+    }
+    polled = PQconnectPoll(connection);
+  }
+  if (polled != PGRES_POLLING_OK) {
+    error = PQerrorMessage(connection);
+    PQfinish(connection);
+    return nullptr;
+  }
+  return connection;
+}
+
 }  // namespace
+
+std::pair<std::string, std::string> split_sqlstate(std::string message) {
+  // "...FATAL:  3D000: database ..." (the severity is translated, the code never is).
+  std::string sqlstate;
+  for (std::size_t at = message.find(":  "); at != std::string::npos;
+       at = message.find(":  ", at + 1)) {
+    const std::size_t code = at + 3;
+    if (code + 7 <= message.size() && message.compare(code + 5, 2, ": ") == 0 &&
+        std::all_of(message.begin() + code, message.begin() + code + 5,
+                    [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'); })) {
+      sqlstate = message.substr(code, 5);
+      message.erase(code, 7);
+      break;
+    }
+  }
+  // The source location the verbose message ends with is the server's, not the operator's.
+  if (auto location = message.find("\nLOCATION:  "); location != std::string::npos) {
+    auto end = message.find('\n', location + 1);
+    message.erase(location, end == std::string::npos ? std::string::npos : end - location);
+  }
+  return {sqlstate, trim_trailing(std::move(message))};
+}
 
 ConnectionParameters own_connection_parameters(const config::Config& config,
                                                const std::string& database,
@@ -134,10 +211,10 @@ long long PgResult::affected() const {
   return count && *count ? std::stoll(count) : 0;
 }
 
-std::variant<PgConnection, std::string> PgConnection::connect(const config::Config& config,
-                                                              const std::string& database,
-                                                              std::string_view purpose,
-                                                              std::string_view application_name) {
+std::variant<PgConnection, DbError> PgConnection::connect(const config::Config& config,
+                                                          const std::string& database,
+                                                          std::string_view purpose,
+                                                          std::string_view application_name) {
   auto params = own_connection_parameters(config, database, application_name);
   std::vector<const char*> keys;
   std::vector<const char*> values;
@@ -147,14 +224,19 @@ std::variant<PgConnection, std::string> PgConnection::connect(const config::Conf
   }
   keys.push_back(nullptr);
   values.push_back(nullptr);
-  PGconn* connection = PQconnectdbParams(keys.data(), values.data(), 0);
-  if (PQstatus(connection) != CONNECTION_OK) {
-    std::string message = trim_trailing(PQerrorMessage(connection));
-    PQfinish(connection);
-    return std::string(purpose) + " connection to upstream " + config.upstream.address.to_string() +
-           " (user \"" + config.upstream.user + "\", database \"" +
-           (database.empty() ? config.upstream.database : database) + "\") failed: " + message;
+  const auto timeout =
+      std::chrono::seconds(std::max<long long>(1, (config.timeouts.connect.count() + 999) / 1000));
+  std::string failure;
+  PGconn* connection = connect_verbosely(keys.data(), values.data(), timeout, failure);
+  if (connection == nullptr) {
+    auto [sqlstate, message] = split_sqlstate(failure);
+    return DbError{
+        std::move(sqlstate),
+        std::string(purpose) + " connection to upstream " + config.upstream.address.to_string() +
+            " (user \"" + config.upstream.user + "\", database \"" +
+            (database.empty() ? config.upstream.database : database) + "\") failed: " + message};
   }
+  PQsetErrorVerbosity(connection, PQERRORS_DEFAULT);
   // NOTICEs ("schema already exists, skipping") are noise on an operator's terminal.
   PQsetNoticeProcessor(
       connection, [](void*, const char*) {}, nullptr);

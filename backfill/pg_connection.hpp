@@ -39,7 +39,15 @@ struct DbError {
   bool transient() const;
   /// The connection itself failed (class 08, admin shutdown, or a libpq-side failure).
   bool connection_lost() const;
+  /// 3D000: the server has no database of the name asked for. Not a network failure: the
+  /// config names it (or the database is still to be created), and asking again soon does not
+  /// help.
+  bool missing_database() const { return sqlstate == "3D000"; }
 };
+
+/// A verbose libpq message ("...FATAL:  3D000: database \"x\" does not exist\nLOCATION: ...")
+/// as its SQLSTATE ("" when it names none) and the message libpq would have given by default.
+std::pair<std::string, std::string> split_sqlstate(std::string message);
 
 /// An owned PGresult. Text values only (the connection never asks for binary results).
 class PgResult {
@@ -72,8 +80,9 @@ using Param = std::optional<std::string>;
 class PgConnection {
  public:
   /// Connects with own_connection_parameters(). `purpose` starts the error message:
-  /// "<purpose> connection to upstream 127.0.0.1:5432 (user "u", database "d") failed: ...".
-  static std::variant<PgConnection, std::string> connect(
+  /// "<purpose> connection to upstream 127.0.0.1:5432 (user "u", database "d") failed: ...";
+  /// its SQLSTATE is the server's when the server refused the connection.
+  static std::variant<PgConnection, DbError> connect(
       const config::Config& config, const std::string& database, std::string_view purpose,
       std::string_view application_name = "switchyard");
 

@@ -216,8 +216,8 @@ int run_status(const Options& options, const config::Config& config) {
               << config::to_string(m.reads) << "\"\n";
     if (!connections.contains(database) && !failures.contains(database)) {
       auto connected = PgConnection::connect(config, database, "status", "switchyard-status");
-      if (auto* error = std::get_if<std::string>(&connected)) {
-        failures[database] = *error;
+      if (auto* error = std::get_if<DbError>(&connected)) {
+        failures[database] = error->message;
       } else {
         connections.emplace(database, std::move(std::get<PgConnection>(connected)));
       }

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <map>
@@ -69,6 +70,10 @@ constexpr int kMaxConnections = 64;
 // idle or hostile, and holds a slot a probe may need.
 constexpr std::chrono::seconds kRequestReadTimeout{2};
 constexpr std::chrono::seconds kWriteTimeout{10};
+// How long, and how much, the sender of a refused request is read after the answer, so that the
+// close sends no reset (serve_connection).
+constexpr std::chrono::milliseconds kLingerTimeout{500};
+constexpr std::size_t kLingerBytes = 64 * 1024;
 // One warning per interval at most, counting what it stands for: a flood of connections must
 // not become a flood of log lines.
 constexpr std::chrono::seconds kFullWarningInterval{10};
@@ -141,6 +146,14 @@ awaitable<Reply> readiness(const AdminServer::Shared& shared) {
   if (shared.state->draining()) {
     co_return text_reply(http::status::service_unavailable, "not ready: draining\n");
   }
+  // Found by the catalog check: the upstream answers, but not for a database the config names.
+  if (auto missing = shared.state->catalog_check().missing_databases; !missing.empty()) {
+    std::string body = "not ready:";
+    for (const auto& message : missing) {
+      body += " " + message + "\n";
+    }
+    co_return text_reply(http::status::service_unavailable, std::move(body));
+  }
   auto timeout = std::min<std::chrono::milliseconds>(AdminServer::kReadyCheckTimeout,
                                                      snapshot->config->timeouts.connect);
   auto problem = co_await check_upstream(snapshot->config->upstream.address, timeout);
@@ -184,6 +197,45 @@ void set_common(http::response<Body>& response, const Reply& reply, bool keep_al
   response.keep_alive(keep_alive);
 }
 
+// The answer to a request the parser refused, or nullopt when the peer is gone or silent.
+std::optional<Reply> refusal_of(const error_code& ec) {
+  if (ec.category() != http::make_error_code(http::error::bad_target).category() ||
+      ec == http::error::end_of_stream || ec == http::error::partial_message) {
+    return std::nullopt;
+  }
+  if (ec == http::error::header_limit) {
+    return text_reply(http::status::request_header_fields_too_large,
+                      "request header fields too large\n");
+  }
+  if (ec == http::error::body_limit) {
+    return text_reply(http::status::payload_too_large, "request body too large\n");
+  }
+  return text_reply(http::status::bad_request, "bad request: " + ec.message() + "\n");
+}
+
+awaitable<void> refuse(beast::tcp_stream& stream, const Reply& reply) {
+  http::response<http::string_body> response(reply.status, 11);
+  set_common(response, reply, false);
+  response.body() = reply.body;
+  response.prepare_payload();
+  stream.expires_after(kWriteTimeout);
+  co_await http::async_write(stream, response, use_nothrow);
+  error_code ignored;
+  stream.socket().shutdown(tcp_socket::shutdown_send, ignored);
+}
+
+awaitable<void> discard_until_closed(beast::tcp_stream& stream) {
+  stream.expires_after(kLingerTimeout);
+  std::array<char, 4096> scrap;
+  for (std::size_t total = 0; total < kLingerBytes;) {
+    auto [ec, n] = co_await stream.async_read_some(net::buffer(scrap), use_nothrow);
+    if (ec) {
+      co_return;
+    }
+    total += n;
+  }
+}
+
 awaitable<void> serve_connection(beast::tcp_stream stream,
                                  std::shared_ptr<AdminServer::Shared> shared) {
   // Counted by the accept loop; it leaves the count when it ends, or earlier when closed to
@@ -211,7 +263,20 @@ awaitable<void> serve_connection(beast::tcp_stream stream,
           co_await http::async_read(stream, buffer, parser, use_nothrow);
     }
     if (read_ec) {
-      break;  // closed, timed out or not HTTP: nothing worth answering
+      // A request that is not HTTP, or too large, is told why before the close, so that a
+      // probe misconfigured by hand (curl with a stray space, a client sending TLS) sees more
+      // than a reset; a close, a timeout or a cut-off request has no one to tell.
+      if (auto refusal = refusal_of(read_ec)) {
+        spdlog::debug("event=admin_request_refused status={} error={}",
+                      static_cast<unsigned>(refusal->status), log_value(read_ec.message()));
+        co_await refuse(stream, *refusal);
+        // Closed with bytes of the request still unread, the socket would send a reset, which
+        // may discard the answer before the client reads it: read what it sent until it
+        // closes, briefly, and as a connection that may be closed to make room.
+        WaitingEntry waiting(*shared, stream, count.counted);
+        co_await discard_until_closed(stream);
+      }
+      break;
     }
     const auto& request = parser.get();
     const bool keep_alive = request.keep_alive();

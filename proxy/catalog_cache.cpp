@@ -211,11 +211,11 @@ CatalogWants CatalogWants::of(const rewrite::RewriteResult& result) {
 std::string CatalogCache::fetch(const config::Config& config, const std::string& database,
                                 const CatalogWants& wants, bool* connect_failed) {
   auto connected = CatalogClient::connect(config, database);
-  if (auto* e = std::get_if<std::string>(&connected)) {
+  if (auto* e = std::get_if<backfill::DbError>(&connected)) {
     if (connect_failed != nullptr) {
       *connect_failed = true;
     }
-    return *e;
+    return e->message;
   }
   auto& client = *std::get<std::unique_ptr<CatalogClient>>(connected);
   if (!wants.tables.empty()) {

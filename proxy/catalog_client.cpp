@@ -33,11 +33,35 @@ QueryResult query_by_names(PGconn* connection, const char* query,
 
 }  // namespace
 
-std::variant<std::unique_ptr<CatalogClient>, std::string> CatalogClient::connect(
+std::string keys_naming_database(const config::Config& config, const std::string& database) {
+  std::string keys;
+  bool upstream = database == config.upstream.database;
+  for (std::size_t i = 0; i < config.migrations.size(); ++i) {
+    const auto& m = config.migrations[i];
+    if (m.database.empty() || m.database != database) {
+      continue;
+    }
+    keys += (keys.empty() ? "" : ", ") + ("migration[" + std::to_string(i) + "].database") +
+            " (\"" + m.name + "\")";
+  }
+  if (upstream || keys.empty()) {
+    keys = "[upstream] database" + (keys.empty() ? "" : ", " + keys);
+  }
+  return keys;
+}
+
+std::string missing_database_message(const config::Config& config, const std::string& database) {
+  return "database \"" + database + "\" does not exist on upstream " +
+         config.upstream.address.to_string() + " (3D000); it is named by " +
+         keys_naming_database(config, database) + " in " + config.source +
+         ": create the database, or correct the key";
+}
+
+std::variant<std::unique_ptr<CatalogClient>, backfill::DbError> CatalogClient::connect(
     const config::Config& config, const std::string& database) {
   // The connection parameters (and the error wording) are shared with backfill/verify.
   auto connected = backfill::PgConnection::connect(config, database, "catalog");
-  if (auto* error = std::get_if<std::string>(&connected)) {
+  if (auto* error = std::get_if<backfill::DbError>(&connected)) {
     return std::move(*error);
   }
   return std::unique_ptr<CatalogClient>(

@@ -58,13 +58,22 @@ struct ServerWriter {
   bool operator==(const ServerWriter&) const = default;
 };
 
+/// The keys of `config` that name `database` ("[upstream] database", "migration[1].database"),
+/// joined by ", ", for an operator told that the server has no such database.
+std::string keys_naming_database(const config::Config& config, const std::string& database);
+
+/// What the proxy says when the server answers 3D000 to its own connection: the database, the
+/// upstream, the keys naming it and the way out (create it, or correct the key).
+std::string missing_database_message(const config::Config& config, const std::string& database);
+
 /// Switchyard's own connection to the upstream (libpq, blocking): the catalog look-ups the
 /// rewrite engine needs. Uses [upstream] user/password/database and the TLS mode; client
 /// sessions never share it. Call from a thread that may block.
 class CatalogClient {
  public:
-  /// Connects to `database` (empty = [upstream] database). The error names the upstream.
-  static std::variant<std::unique_ptr<CatalogClient>, std::string> connect(
+  /// Connects to `database` (empty = [upstream] database). The error names the upstream, and
+  /// carries the server's SQLSTATE when the server refused (3D000: no such database).
+  static std::variant<std::unique_ptr<CatalogClient>, backfill::DbError> connect(
       const config::Config& config, const std::string& database);
 
   /// Every relation (in any schema) whose name is one of `tables`, with its columns.

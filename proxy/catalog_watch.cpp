@@ -153,11 +153,16 @@ void CatalogWatch::check(const Snapshot& snapshot) {
     return;
   }
   status.error.clear();
+  status.missing_databases.clear();
   for (const auto& database : snapshot.databases) {
     bool changed = false;
     auto error = check_database(snapshot, database, changed);
     if (!error.empty() && status.error.empty()) {
       status.error = "database \"" + database.database + "\": " + error;
+    }
+    if (connections_[database.database].missing) {
+      status.missing_databases.push_back(
+          missing_database_message(*snapshot.config, database.database));
     }
     if (changed) {
       status.changed = std::chrono::system_clock::now();
@@ -176,7 +181,17 @@ std::string CatalogWatch::check_database(const Snapshot& snapshot, const Databas
   }
   auto fail = [&](const std::string& error) {
     connection.client.reset();
-    if (!connection.failing) {
+    if (connection.missing && !connection.failing) {
+      // Not the network's doing: said once, as what to change, and looked for again at each
+      // check (a database created later is picked up), not more often.
+      connection.failing = true;
+      spdlog::error("event=upstream_database_missing database={} keys={} error={} retry={}",
+                    log_value(database.database),
+                    log_value(keys_naming_database(*snapshot.config, database.database)),
+                    log_value(missing_database_message(*snapshot.config, database.database)),
+                    log_value("at each catalog check; sessions of this database fail until it "
+                              "exists, and /readyz answers 503"));
+    } else if (!connection.failing) {
       connection.failing = true;
       spdlog::warn("event=catalog_check_failed database={} error={} retry={}",
                    log_value(database.database), log_value(error),
@@ -187,9 +202,11 @@ std::string CatalogWatch::check_database(const Snapshot& snapshot, const Databas
   const bool kept_open = connection.client != nullptr;
   auto open = [&]() -> std::string {
     auto connected = CatalogClient::connect(*snapshot.config, database.database);
-    if (auto* error = std::get_if<std::string>(&connected)) {
-      return *error;
+    if (auto* error = std::get_if<backfill::DbError>(&connected)) {
+      connection.missing = error->missing_database();
+      return error->message;
     }
+    connection.missing = false;
     connection.client = std::move(std::get<std::unique_ptr<CatalogClient>>(connected));
     connection.upstream = snapshot.config->upstream;
     return {};

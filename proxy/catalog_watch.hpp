@@ -82,6 +82,7 @@ class CatalogWatch {
     config::UpstreamConfig upstream;  // what it was opened with
     std::unique_ptr<CatalogClient> client;
     bool failing = false;  // the last check failed (logged once until it works again)
+    bool missing = false;  // the last connect was refused with 3D000: no such database
     // The generation this database last asked a rebuild of, and what the catalog said then: a
     // rebuild that fails (the new column dropped) is not asked for again at every check, only
     // when the catalog changes again, or once the next generation is in force.

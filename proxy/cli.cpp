@@ -1,8 +1,58 @@
 #include "proxy/cli.hpp"
 
+#include <array>
+#include <string_view>
 #include <variant>
 
 namespace switchyard::proxy {
+namespace {
+
+// The names [log] level takes too (config/loader.cpp): one spelling each, so a command line
+// that works also works when moved into the file.
+constexpr std::array<std::string_view, 7> kLogLevels{"trace", "debug",    "info", "warn",
+                                                     "error", "critical", "off"};
+constexpr std::array<std::string_view, 2> kLogFormats{"text", "json"};
+
+template <std::size_t N>
+bool one_of(const std::array<std::string_view, N>& names, const std::string& value) {
+  for (auto name : names) {
+    if (name == value) {
+      return true;
+    }
+  }
+  return false;
+}
+
+template <std::size_t N>
+std::string listed(const std::array<std::string_view, N>& names) {
+  std::string out;
+  for (auto name : names) {
+    out += (out.empty() ? "" : ", ") + std::string(name);
+  }
+  return out;
+}
+
+// What a flag's value may be, for the error of a flag given without one.
+std::string expected_value(const std::string& flag) {
+  if (flag == "--log-level") {
+    return "one of " + listed(kLogLevels);
+  }
+  if (flag == "--log-format") {
+    return "one of " + listed(kLogFormats);
+  }
+  if (flag == "--config" || flag == "-c") {
+    return "the config file's path";
+  }
+  if (flag == "--sql") {
+    return "the statement(s) to rewrite";
+  }
+  if (flag == "--database") {
+    return "a database name";
+  }
+  return "a user name";
+}
+
+}  // namespace
 
 std::string usage_text() {
   return R"(Switchyard - a PostgreSQL proxy for zero-downtime column migrations
@@ -38,6 +88,10 @@ Options:
 
 Signals (serve): SIGHUP reloads the config; SIGTERM/SIGINT drain sessions and exit (a second
 SIGTERM/SIGINT while draining exits at once, closing the sessions left).
+
+Exit status: 0 ok; 1 the command failed (a config that does not load or fit the database,
+a refused rewrite, ...); 2 a usage error: an unknown command or option, an option without
+its value or with one it does not take (every command); rewrite 3: passed through unrewritten.
 )";
 }
 
@@ -61,6 +115,11 @@ std::variant<CommandLine, CliError> parse_command_line(const std::vector<std::st
     cmd.kind = CommandKind::check;
   } else if (first == "rewrite") {
     cmd.kind = CommandKind::rewrite;
+  } else if (first.rfind("-", 0) == 0) {
+    // `switchyard --log-level debug serve ...`: options belong to a command.
+    return CliError{"option '" + first +
+                    "' needs a command before it: switchyard serve|check|rewrite --config FILE " +
+                    first + " ... (try --help)"};
   } else {
     return CliError{"unknown command '" + first +
                     "' (commands: serve, check, rewrite, backfill, verify, status; try --help)"};
@@ -91,7 +150,7 @@ std::variant<CommandLine, CliError> parse_command_line(const std::vector<std::st
     auto take = [&](std::optional<std::string>& slot) -> std::optional<CliError> {
       auto v = value();
       if (!v) {
-        return CliError{name + " needs a value"};
+        return CliError{name + " needs a value: " + expected_value(name)};
       }
       slot = std::move(*v);
       return std::nullopt;
@@ -123,6 +182,9 @@ std::variant<CommandLine, CliError> parse_command_line(const std::vector<std::st
       }
     } else if (name == "--offline" &&
                (cmd.kind == CommandKind::rewrite || cmd.kind == CommandKind::check)) {
+      if (inline_value) {
+        return CliError{"--offline takes no value, not '" + *inline_value + "'"};
+      }
       cmd.offline = true;
     } else {
       return CliError{"unknown option '" + arg + "' for '" + first + "' (try --help)"};
@@ -131,11 +193,18 @@ std::variant<CommandLine, CliError> parse_command_line(const std::vector<std::st
       return *error;
     }
   }
+  // Checked here, before the config is read, so that a bad value is a usage error (exit 2)
+  // whichever flag it is and whatever the file says.
+  if (cmd.log_level && !one_of(kLogLevels, *cmd.log_level)) {
+    return CliError{"--log-level must be one of " + listed(kLogLevels) + ", not '" +
+                    *cmd.log_level + "'"};
+  }
+  if (cmd.log_format && !one_of(kLogFormats, *cmd.log_format)) {
+    return CliError{"--log-format must be one of " + listed(kLogFormats) + ", not '" +
+                    *cmd.log_format + "'"};
+  }
   if (cmd.config_path.empty()) {
     return CliError{"'" + first + "' needs --config FILE"};
-  }
-  if (cmd.log_format && *cmd.log_format != "text" && *cmd.log_format != "json") {
-    return CliError{"--log-format must be text or json, not '" + *cmd.log_format + "'"};
   }
   return cmd;
 }

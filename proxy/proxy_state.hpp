@@ -121,9 +121,12 @@ class SessionRegistry {
 
 /// What the catalog check (CatalogWatch) last found, for /config.
 struct CatalogCheckStatus {
-  bool on = false;                                  ///< catalog_check_interval > 0
-  std::chrono::system_clock::time_point time{};     ///< of the last check; epoch: none yet
-  std::string error;                                ///< the last check's failure, "" if it worked
+  bool on = false;                               ///< catalog_check_interval > 0
+  std::chrono::system_clock::time_point time{};  ///< of the last check; epoch: none yet
+  std::string error;                             ///< the last check's failure, "" if it worked
+  /// Of the last check's failures, those of a database the server says does not exist
+  /// (missing_database_message): a config error, which /readyz reports.
+  std::vector<std::string> missing_databases;
   std::chrono::system_clock::time_point changed{};  ///< last DDL found; epoch: none yet
 };
 

@@ -35,11 +35,16 @@ Reloader::Reloader(std::filesystem::path config_path, std::shared_ptr<ProxyState
                 "the running config stays until a retry reaches the database";
             options.previous = state_->snapshot();
             bool unreachable = false;
+            bool missing_database = false;
             options.unreachable = &unreachable;
+            options.missing_database = &missing_database;
             auto built = build_snapshot(std::move(config), generation, std::move(options));
             if (auto* errors = std::get_if<std::vector<std::string>>(&built)) {
-              return unreachable ? BuildResult(Unreachable{std::move(*errors)})
-                                 : BuildResult(std::move(*errors));
+              if (unreachable || missing_database) {
+                // A database down beside one missing: the faster retries of the one down.
+                return BuildResult(Unreachable{std::move(*errors), !unreachable});
+              }
+              return BuildResult(std::move(*errors));
             }
             return BuildResult(std::get<std::shared_ptr<const Snapshot>>(std::move(built)));
           })),
@@ -224,26 +229,35 @@ std::string digest_of(const std::optional<std::string>& text) {
 
 }  // namespace
 
-void Reloader::schedule_retry(ReloadStatus& status, bool unreachable) {
+void Reloader::schedule_retry(ReloadStatus& status, bool unreachable, bool missing_database,
+                              bool quiet) {
   std::chrono::milliseconds delay{};
   {
     std::lock_guard lock(queue_mutex_);
-    if (!unreachable) {
+    if (!unreachable && !missing_database) {
       // Done, or refused for the file's own content: that waits for the next save or SIGHUP.
       retry_due_.reset();
       retry_delay_ = first_retry_;
       return;
     }
-    delay = retry_delay_;
-    retry_delay_ = std::min(retry_delay_ * 2, kMaxRetryDelay);
+    if (missing_database) {
+      delay = kMissingDatabaseRetry;
+    } else {
+      delay = retry_delay_;
+      retry_delay_ = std::min(retry_delay_ * 2, kMaxRetryDelay);
+    }
     retry_due_ = std::chrono::steady_clock::now() + delay;
   }
   status.retry_at = status.time + delay;
-  spdlog::warn("event=reload_retry trigger={} in_ms={} reason={}", log_value(status.trigger),
-               delay.count(),
-               log_value("the catalog could not be reached or read (see the errors); the file is "
-                         "loaded again then, or at once when the catalog check finds the "
-                         "database back"));
+  spdlog::log(
+      quiet ? spdlog::level::debug : spdlog::level::warn,
+      "event=reload_retry trigger={} in_ms={} reason={}", log_value(status.trigger), delay.count(),
+      log_value(missing_database ? "a database the config names does not exist (see the errors); "
+                                   "the file is loaded again then, at once on SIGHUP, or "
+                                   "when the catalog check finds the database"
+                                 : "the catalog could not be reached or read (see the errors); the "
+                                   "file is loaded again then, or at once when the catalog check "
+                                   "finds the database back"));
 }
 
 ReloadStatus Reloader::reload(std::string_view trigger) {
@@ -270,6 +284,7 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
   }
 
   bool unreachable = false;
+  bool missing_database = false;
   std::vector<std::string> removed_active;
   std::vector<std::string> stale_reads;
   if (!loaded.ok()) {
@@ -281,7 +296,8 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
     auto built = build_(*loaded.config, current_generation + 1);
     auto* errors = std::get_if<std::vector<std::string>>(&built);
     if (auto* failed = std::get_if<Unreachable>(&built)) {
-      unreachable = true;
+      unreachable = !failed->missing_database;
+      missing_database = failed->missing_database;
       errors = &failed->errors;
     }
     if (errors != nullptr) {
@@ -353,16 +369,24 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
     if (auto adopted = state_->snapshot()) {
       log_warnings(*adopted);
     }
-  } else {
-    status.result = ReloadStatus::Result::failed;
-    for (const auto& error : status.errors) {
-      spdlog::error("event=reload_failed trigger={} error={}", log_value(status.trigger),
-                    log_value(error));
-    }
-    spdlog::error("event=reload_rejected trigger={} errors={} generation_kept={}",
-                  log_value(status.trigger), status.errors.size(), status.generation);
   }
-  schedule_retry(status, unreachable);
+  // A database that does not exist is said once: its retries, failing alike, at debug.
+  bool quiet = false;
+  if (status.result != ReloadStatus::Result::ok) {
+    status.result = ReloadStatus::Result::failed;
+    {
+      std::lock_guard lock(status_mutex_);
+      quiet = missing_database && trigger == kRetryTrigger && last_.errors == status.errors;
+    }
+    const auto level = quiet ? spdlog::level::debug : spdlog::level::err;
+    for (const auto& error : status.errors) {
+      spdlog::log(level, "event=reload_failed trigger={} error={}", log_value(status.trigger),
+                  log_value(error));
+    }
+    spdlog::log(level, "event=reload_rejected trigger={} errors={} generation_kept={}",
+                log_value(status.trigger), status.errors.size(), status.generation);
+  }
+  schedule_retry(status, unreachable, missing_database, quiet);
 
   std::lock_guard lock(status_mutex_);
   last_ = status;

@@ -89,12 +89,20 @@ class Reloader : public Rebuilder {
   /// A build that failed because the catalog could not be reached or read: the file may be
   /// right, so the reload is tried again (with backoff, and at once when the catalog check
   /// recovers) until it works or fails for another reason.
+  /// With `missing_database`, the server answered but has no database of a name the config
+  /// gives (3D000): a config error, said once and tried again only every
+  /// kMissingDatabaseRetry, so that creating the database is picked up without a tight loop.
   struct Unreachable {
     std::vector<std::string> errors;
+    bool missing_database = false;
   };
   using BuildResult =
       std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>, Unreachable>;
   using Build = std::function<BuildResult(config::Config config, std::uint64_t generation)>;
+
+  /// The pace of the retries of a build refused for a missing database: the slowest of the
+  /// ramp of an unreachable catalog, from the first retry on.
+  static constexpr std::chrono::milliseconds kMissingDatabaseRetry{30000};
 
   /// `build` defaults to build_snapshot() with the catalog. `loaded_text`: the bytes the
   /// running config was loaded from, so that a file event that changes nothing after start
@@ -141,8 +149,9 @@ class Reloader : public Rebuilder {
 
   void worker_loop();
   // After a reload: a failure to reach the catalog is tried again later (status.retry_at says
-  // when); anything else ends a pending retry.
-  void schedule_retry(ReloadStatus& status, bool unreachable);
+  // when), a missing database at kMissingDatabaseRetry; anything else ends a pending retry.
+  // `quiet`: a retry failing as the one before, logged at debug.
+  void schedule_retry(ReloadStatus& status, bool unreachable, bool missing_database, bool quiet);
 
   const std::filesystem::path config_path_;
   const std::shared_ptr<ProxyState> state_;

@@ -49,6 +49,35 @@ std::string describe_copy_plan(const rewrite::CopyPlan& plan) {
   return line + "\n";
 }
 
+// What an offline rewrite lacked, in the words of the statement. A name written without its
+// schema is looked up along the search_path, and the server searches pg_catalog first, so the
+// first relation asked about is pg_catalog.<name>: named instead as written, and as the
+// migration's table where the config has one of that name.
+std::string offline_needs(const rewrite::RewriteResult& result,
+                          const std::vector<rewrite::Migration>& migrations) {
+  std::string tables;
+  for (const auto& name : result.missing) {
+    std::string shown = name.schema + "." + name.table;
+    if (name.schema == "pg_catalog" && !name.table.starts_with("pg_")) {
+      shown.clear();
+      for (const auto& m : migrations) {
+        if (m.table == name.table && shown.empty()) {
+          shown = m.schema + "." + m.table + " (written " + name.table + ": migration \"" + m.name +
+                  "\"'s table, where the search_path finds it)";
+        }
+      }
+      if (shown.empty()) {
+        shown = name.table + " (written without a schema: the one the search_path finds)";
+      }
+    }
+    tables += (tables.empty() ? "the columns of " : ", ") + shown;
+  }
+  rewrite::RewriteResult functions_only;
+  functions_only.missing_functions = result.missing_functions;
+  const std::string functions = rewrite::catalog_needs(functions_only);
+  return tables + (tables.empty() || functions.empty() ? "" : " and ") + functions;
+}
+
 // The search_path a session of `user` on `database` starts with, as serve learns it at connect:
 // the most specific ALTER ROLE / ALTER DATABASE setting (pg_db_role_setting), else the
 // server's own. The catalog connection's current_setting would be its own user's.
@@ -66,8 +95,8 @@ std::variant<std::string, std::string> session_search_path(const config::Config&
       " (SELECT CASE WHEN source IN ('database', 'user', 'database user') THEN boot_val "
       "  ELSE reset_val END FROM pg_catalog.pg_settings WHERE name = 'search_path'))";
   auto connected = CatalogClient::connect(config, database);
-  if (auto* error = std::get_if<std::string>(&connected)) {
-    return std::variant<std::string, std::string>(std::in_place_index<1>, *error);
+  if (auto* error = std::get_if<backfill::DbError>(&connected)) {
+    return std::variant<std::string, std::string>(std::in_place_index<1>, error->message);
   }
   auto& client = *std::get<std::unique_ptr<CatalogClient>>(connected);
   auto found = client.connection().exec(kQuery, {user, database});
@@ -185,8 +214,14 @@ int run_rewrite_command(const CommandLine& cmd, std::istream& in, std::ostream& 
       out << "-- reason: " << result.reason << "\n" << sql << "\n";
       return 3;
     case rewrite::Outcome::needs_catalog: {
-      out << "-- the rewrite needs " << rewrite::catalog_needs(result)
-          << (cmd.offline ? " (run without --offline to read them from the database)\n" : "\n");
+      if (!cmd.offline) {
+        out << "-- the rewrite needs " << rewrite::catalog_needs(result) << "\n";
+        return 1;
+      }
+      out << "-- the rewrite needs " << offline_needs(result, rules->rewriter->migrations())
+          << "\n-- --offline reads no catalog: run without --offline, and the rewrite reads "
+             "them from the database as [upstream] user (with its password), as the proxy "
+             "does\n";
       return 1;
     }
   }

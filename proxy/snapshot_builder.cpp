@@ -468,14 +468,21 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
     // created under one (which makes the migration ambiguous) is noticed by the catalog check.
     std::vector<std::string> renamed_from;
     if (options.use_catalog) {
-      client = CatalogClient::connect(config, database);
-      if (auto* error = std::get_if<std::string>(&client)) {
-        errors.push_back(*error + " (needed to check the migrations against the catalog" +
+      auto connected = CatalogClient::connect(config, database);
+      if (auto* error = std::get_if<backfill::DbError>(&connected)) {
+        const bool missing = error->missing_database();
+        errors.push_back((missing ? missing_database_message(config, database) : error->message) +
+                         " (needed to check the migrations against the catalog" +
                          (options.unreachable_hint.empty() ? "" : "; " + options.unreachable_hint) +
                          ")");
-        mark_unreachable();
+        if (!missing) {
+          mark_unreachable();
+        } else if (options.missing_database != nullptr) {
+          *options.missing_database = true;
+        }
         continue;
       }
+      client = std::move(std::get<std::unique_ptr<CatalogClient>>(connected));
       // Before the rules are made: they, the checks and the warnings below name the relation
       // where it is now.
       for (auto* m : migrations) {

@@ -24,6 +24,9 @@ struct BuildOptions {
   /// Set to true when the build fails (also) because the catalog could not be reached or
   /// read: not the file's fault, so a reload is worth trying again.
   bool* unreachable = nullptr;
+  /// Set to true when the build fails (also) because the server says a database the config
+  /// names does not exist (3D000): the file's key or the server's setup, not the network.
+  bool* missing_database = nullptr;
 };
 
 /// Whether two configs give every migration the same flags, transforms and policy (in the same

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import time
 import unittest
 
@@ -18,6 +19,7 @@ from harness import postgres
 from harness import rawclient as rc
 from harness.base import IntegrationCase, requires_proxy
 from harness.proxy import SwitchyardProxy, render_config
+from harness.proxy import binary as proxy_binary
 from harness.util import can_connect, free_port, wait_until
 
 PASSWORD_ENV = "SWITCHYARD_TEST_UPSTREAM_PASSWORD"
@@ -133,6 +135,10 @@ class MigrationProxy(SwitchyardProxy):
 def create_users_table(pg):
     pg.query("CREATE TABLE IF NOT EXISTS users (id int PRIMARY KEY, status text, state text)")
     pg.query("INSERT INTO users VALUES (1, 'a', 'a'), (2, 'b', 'b') ON CONFLICT DO NOTHING")
+
+
+def create_users_table_in(pg, dbname):
+    pg.query("CREATE TABLE users (id int PRIMARY KEY, status text, state text)", dbname=dbname)
 
 
 @requires_proxy
@@ -318,6 +324,22 @@ class AdminTest(IntegrationCase):
         self.assertEqual(self.proxy.admin_get("/nope")[0], 404)
         self.assertEqual(self.proxy.admin_get("/metrics", method="POST")[0], 405)
 
+    def test_a_malformed_request_is_answered_400_and_closed(self):
+        # A probe or a hand-typed request the parser refuses hears why, not a bare close.
+        for raw in (b"GET /healthz HTTP/9.9\r\n\r\n",
+                    b"GET /healthz HTTP/1.1\r\nno colon\r\n\r\n",
+                    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"):
+            with self.subTest(raw=raw), socket.create_connection(
+                    ("127.0.0.1", self.proxy.admin_port), timeout=5) as s:
+                s.sendall(raw)
+                answer = b""
+                while chunk := s.recv(4096):
+                    answer += chunk
+                self.assertTrue(answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), answer)
+                self.assertIn(b"Connection: close\r\n", answer)
+                self.assertIn(b"\r\n\r\nbad request: ", answer)
+        self.assertEqual(self.proxy.admin_get("/healthz")[:2], (200, "ok\n"))
+
     def test_silent_connections_do_not_keep_healthz_out(self):
         # Clients that connect and send nothing fill every admin connection slot; a liveness
         # probe must still be answered, at once, not after they time out.
@@ -381,18 +403,69 @@ class AdminTest(IntegrationCase):
         self.assertEqual(p.metrics().get("switchyard_catalog_changes_total"), 1)
 
         self.pg.query("DROP DATABASE watched WITH (FORCE)", dbname="postgres")
-        # The check finds its connection closed, and cannot open another.
+        # The check finds its connection closed, and cannot open another: the server answers
+        # that the database the config names does not exist, a config error, said once with
+        # the key that names it, and on /readyz.
         failed = wait_until(lambda: (lambda c: c if "does not exist" in (c["error"] or "")
                                      else None)(check()), 10, interval=0.05,
                             what="the check to fail to connect")
         self.assertEqual(failed["result"], "failed")
         self.assertIn('database "watched": catalog connection to upstream', failed["error"])
-        self.assertEqual(p.log_text().count("event=catalog_check_failed"), 1,
+        p.wait_for_log("event=upstream_database_missing database=watched", 10)
+        status, body, _ = p.admin_get("/readyz")
+        self.assertEqual(status, 503, body)
+        self.assertIn('database "watched" does not exist on upstream', body)
+        self.assertIn('migration[0].database ("users-status")', body)
+        self.assertEqual(p.log_text().count("event=upstream_database_missing"), 1,
                          "logged once, not at every check")
+        self.assertNotIn("event=catalog_check_failed", p.log_text())
 
         make_database()
         wait_until(lambda: check()["result"] == "ok", 10, interval=0.05, what="the recovery")
         p.wait_for_log("event=catalog_check_recovered database=watched", 10)
+        self.assertEqual(p.admin_get("/readyz")[:2], (200, "ready\n"))
+
+    def test_a_database_that_does_not_exist_is_a_config_error_not_an_outage(self):
+        # A saved config whose migration names a database the server does not have: the reload
+        # fails once, with the database and its key, and is tried again at the slow pace, not
+        # the ramp of a server that is down; `check` of the file says the same and exits 1.
+        p = self.migration_proxy()
+        generation = p.generation()
+        p.migrations[0]["database"] = "nosuchdb"
+        p.write_config()
+        page = wait_until(lambda: (lambda c: c if c["last_reload"]["result"] == "failed"
+                                   else None)(p.config_page()), 15, what="the reload to fail")
+        reload = page["last_reload"]
+        self.assertEqual(len(reload["errors"]), 1, reload)
+        error = reload["errors"][0]
+        self.assertIn('database "nosuchdb" does not exist on upstream 127.0.0.1:', error)
+        self.assertIn('named by migration[0].database ("users-status")', error)
+        self.assertIn("create the database, or correct the key", error)
+
+        def stamp(text):
+            return time.mktime(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S"))
+
+        self.assertGreaterEqual(stamp(reload["retry_at"]) - stamp(reload["time"]), 29, reload)
+        self.assertEqual(p.log_text().count("event=reload_failed"), 1)
+        self.assertIn("a database the config names does not exist", p.log_text())
+        # The running config goes on, and the proxy stays ready: its own databases exist.
+        self.assertEqual(page["generation"], generation)
+        self.assertEqual(p.admin_get("/readyz")[0], 200)
+
+        checked = subprocess.run([proxy_binary(), "check", "--config", p.config_path],
+                                 capture_output=True, text=True, timeout=30)
+        self.assertEqual(checked.returncode, 1, checked.stdout + checked.stderr)
+        self.assertIn('database "nosuchdb" does not exist on upstream', checked.stderr)
+        self.assertIn('migration[0].database ("users-status")', checked.stderr)
+
+        # Created, it is picked up by the next retry, or at once on SIGHUP.
+        self.pg.query("CREATE DATABASE nosuchdb", dbname="postgres")
+        self.addCleanup(self.pg.query, "DROP DATABASE IF EXISTS nosuchdb WITH (FORCE)",
+                        dbname="postgres")
+        create_users_table_in(self.pg, "nosuchdb")
+        p.signal(signal.SIGHUP)
+        p.wait_for_generation(generation + 1)
+        self.assertIsNone(p.config_page()["last_reload"]["retry_at"])
 
     def test_config_shows_flags_and_no_secret(self):
         page = self.proxy.config_page()

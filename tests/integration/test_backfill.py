@@ -1102,6 +1102,12 @@ class FlagsAndDirectionsTest(BackfillCase):
         app_proxy.write_config()
         app_proxy.wait_for_generation(generation + 1)
         os.utime(app_proxy.config_path, (time.time() - 3600, time.time() - 3600))
+        # The dry run rehearses the run: the same warning, nothing written.
+        dry = self.command(app_proxy.config_path, "backfill", "--migration", "om", "--dry-run")
+        self.assertEqual(dry.code, 0, str(dry))
+        self.assertIn("event=backfill_old_transactions", dry.out + dry.err)
+        self.assertIn("sessions_on_old_generation=1", dry.out + dry.err)
+        self.assertEqual(self.drift("om_t"), 20)
         run = self.command(app_proxy.config_path, "backfill", "--migration", "om")
         self.assertEqual(run.code, 0, str(run))
         output = run.out + run.err

@@ -501,6 +501,71 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(online.returncode, 1, online.stdout + online.stderr)
         self.assertIn(variable + " is not set", online.stderr)
 
+    def test_every_usage_error_exits_2_with_one_line_naming_the_flag(self):
+        # The same exit status for a bad flag, a bad value and a missing one, whichever the
+        # command, checked before the config file is read (none of these files exists).
+        missing = os.path.join(self.dir.name, "absent.toml")
+        rows = [
+            (["--log-format", "xml"], "option '--log-format' needs a command before it"),
+            (["serve", "--config", missing, "--log-level", "loud"],
+             "--log-level must be one of trace, debug, info, warn, error, critical, off, "
+             "not 'loud'"),
+            (["serve", "--config", missing, "--log-format", "xml"],
+             "--log-format must be one of text, json, not 'xml'"),
+            (["check", "--config", missing, "--log-level=loud"], "--log-level must be one of"),
+            (["serve", "--config", missing, "--log-level"],
+             "--log-level needs a value: one of trace, debug"),
+            (["check", "--config"], "--config needs a value"),
+            (["check"], "'check' needs --config FILE"),
+            (["rewrite", "--config", missing, "--bogus"],
+             "unknown option '--bogus' for 'rewrite'"),
+            (["rewrite", "--config", missing, "--offline=yes"], "--offline takes no value"),
+            (["frob"], "unknown command 'frob'"),
+            ([], "no command given"),
+            (["backfill", "--config", missing, "--migration", "m", "--progress", "loud"],
+             '--progress: expects auto, bar or log, got "loud"'),
+            (["verify", "--config", missing, "--migration", "m", "--direction", "sideways"],
+             '--direction: expects both, to-new or to-old, got "sideways"'),
+            (["backfill", "--config", missing, "--batch-size", "0", "--migration", "m"],
+             "--batch-size: expects an integer >= 1"),
+            (["backfill", "--config", missing], "--migration NAME is required"),
+            (["status", "--config"], "--config needs a value"),
+            (["status", "--config", missing, "--dry-run"], 'unknown option "--dry-run"'),
+        ]
+        for args, message in rows:
+            with self.subTest(args=args):
+                proc = self.run_binary(*args)
+                self.assertEqual(proc.returncode, 2, proc.stdout + proc.stderr)
+                self.assertEqual(proc.stdout, "")
+                self.assertIn(message, proc.stderr)
+                self.assertEqual(proc.stderr.count("\n"), 1, proc.stderr)
+
+    def test_an_offline_rewrite_names_the_table_as_written_and_how_to_give_its_columns(self):
+        # Offline no catalog is read; a name written without its schema was named by the first
+        # schema the server searches, pg_catalog, which no user table is in.
+        path = self.write("offline.toml", render_config({
+            "listen": {"address": "127.0.0.1:6432"},
+            "upstream": {"address": "127.0.0.1:5432", "user": "switchyard",
+                         "password_env": "SWITCHYARD_TEST_UNSET_PASSWORD", "database": "app"},
+            "migration": [{"name": "m", "table": "public.users", "old_column": "status",
+                           "new_column": "state", "writes": "both", "reads": "new"}]}))
+        rows = [
+            ("SELECT * FROM users",
+             'the columns of public.users (written users: migration "m"\'s table'),
+            ("SELECT status FROM users JOIN orders USING (id)",
+             "orders (written without a schema: the one the search_path finds)"),
+            ("SELECT status FROM public.users", "the columns of public.users\n"),
+        ]
+        for sql, needed in rows:
+            with self.subTest(sql=sql):
+                proc = self.run_binary("rewrite", "--config", path, "--offline", "--sql", sql)
+                self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+                self.assertIn("-- outcome: needs the catalog", proc.stdout)
+                self.assertIn(needed, proc.stdout)
+                self.assertNotIn("pg_catalog", proc.stdout)
+                self.assertIn("run without --offline, and the rewrite reads them from the "
+                              "database", proc.stdout)
+
     def test_help_and_version(self):
         help_proc = self.run_binary("--help")
         self.assertEqual(help_proc.returncode, 0)

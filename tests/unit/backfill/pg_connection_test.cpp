@@ -71,6 +71,48 @@ TEST(PgConnectionTest, ErrorClasses) {
   EXPECT_TRUE((DbError{"08006", ""}.connection_lost()));
   EXPECT_TRUE((DbError{"57P01", ""}.connection_lost()));
   EXPECT_FALSE((DbError{"22012", ""}.connection_lost()));
+  EXPECT_TRUE((DbError{"3D000", ""}.missing_database()));
+  EXPECT_FALSE((DbError{"3D000", ""}.connection_lost()));  // the server answered: no retry soon
+  EXPECT_FALSE((DbError{"08006", ""}.missing_database()));
+}
+
+// The connection is made with verbose errors so that the server's SQLSTATE is known; the
+// message shown is the one libpq gives by default.
+TEST(PgConnectionTest, AVerboseConnectErrorGivesItsSqlstateAndTheUsualMessage) {
+  struct Row {
+    std::string verbose;
+    std::string sqlstate;
+    std::string message;
+  };
+  const std::vector<Row> rows = {
+      {"connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  3D000: database "
+       "\"nope\" does not exist\nLOCATION:  InitPostgres, postinit.c:885\n",
+       "3D000",
+       "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  database \"nope\" "
+       "does not exist"},
+      {"connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  28P01: password "
+       "authentication failed for user \"u\"\nLOCATION:  auth_failed, auth.c:326\n",
+       "28P01",
+       "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  password "
+       "authentication failed for user \"u\""},
+      // A translated severity keeps the code where it was.
+      {"FATAL:  3D000: la base de données « x » n'existe pas\n", "3D000",
+       "FATAL:  la base de données « x » n'existe pas"},
+      // Failures of libpq's own have no code and stay as they are.
+      {"connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n\tIs the "
+       "server running on that host and accepting TCP/IP connections?\n",
+       "",
+       "connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n\tIs the "
+       "server running on that host and accepting TCP/IP connections?"},
+      {"timeout expired", "", "timeout expired"},
+      // A word of five capitals in a message is not taken for a code.
+      {"could not connect:  ABCDE is not a code", "", "could not connect:  ABCDE is not a code"},
+  };
+  for (const Row& row : rows) {
+    auto [sqlstate, message] = split_sqlstate(row.verbose);
+    EXPECT_EQ(sqlstate, row.sqlstate) << row.verbose;
+    EXPECT_EQ(message, row.message) << row.verbose;
+  }
 }
 
 TEST(PgConnectionTest, UnreachableUpstreamNamesItWithoutThePassword) {
@@ -78,8 +120,8 @@ TEST(PgConnectionTest, UnreachableUpstreamNamesItWithoutThePassword) {
   c.upstream.address = {"127.0.0.1", 1};
   c.upstream.tls = config::TlsMode::disable;
   auto result = PgConnection::connect(c, "", "backfill");
-  ASSERT_TRUE(std::holds_alternative<std::string>(result));
-  const auto& error = std::get<std::string>(result);
+  ASSERT_TRUE(std::holds_alternative<DbError>(result));
+  const auto& error = std::get<DbError>(result).message;
   EXPECT_TRUE(
       error.starts_with("backfill connection to upstream 127.0.0.1:1 (user \"switchyard\","
                         " database \"app\") failed: "))

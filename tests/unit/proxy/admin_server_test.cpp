@@ -133,6 +133,19 @@ TEST_F(AdminServerTest, ReadyzIs503WhenUpstreamRefuses) {
   EXPECT_NE(r.body.find("refused"), std::string::npos) << r.body;
 }
 
+TEST_F(AdminServerTest, ReadyzIs503WhileTheCatalogCheckFindsADatabaseMissing) {
+  CatalogCheckStatus check;
+  check.on = true;
+  check.missing_databases = {"database \"nope\" does not exist on upstream 127.0.0.1:5432"};
+  state_->set_catalog_check(check);
+  auto r = request(at_, "GET", "/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "not ready: database \"nope\" does not exist on upstream 127.0.0.1:5432\n");
+  check.missing_databases.clear();
+  state_->set_catalog_check(check);
+  EXPECT_EQ(request(at_, "GET", "/readyz").status, 200);
+}
+
 TEST_F(AdminServerTest, ReadyzIs503WhileDraining) {
   state_->start_draining();
   auto r = request(at_, "GET", "/readyz");
@@ -214,6 +227,54 @@ TEST_F(AdminServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
 TEST_F(AdminServerTest, GarbageClosesTheConnectionAndServerKeepsServing) {
   http_exchange(at_, "\x16\x03\x01 not http at all\r\n\r\n");
   EXPECT_EQ(request(at_, "GET", "/healthz").status, 200);
+}
+
+// A request the parser refuses is answered, with the reason and a close, not only closed.
+TEST_F(AdminServerTest, AMalformedRequestIsToldWhyBeforeTheClose) {
+  struct Row {
+    std::string sent;
+    int status;
+    std::string body;  // a part of it
+  };
+  const std::vector<Row> rows = {
+      {"\x16\x03\x01 not http at all\r\n\r\n", 400, "bad request: bad method"},
+      {"GET /healthz HTTP/9.9\r\n\r\n", 400, "bad request: bad version"},
+      {"GET /healthz  HTTP/1.1\r\n\r\n", 400, "bad request"},
+      {"GET /healthz HTTP/1.1\r\nno colon here\r\n\r\n", 400, "bad request: bad field"},
+      {"GET /healthz HTTP/1.1\r\nContent-Length: x\r\n\r\n", 400, "bad request"},
+      {"GET /healthz HTTP/1.1\r\nX-Long: " + std::string(20000, 'a') + "\r\n\r\n", 431,
+       "request header fields too large"},
+      {"POST /healthz HTTP/1.1\r\nContent-Length: 20000\r\n\r\n" + std::string(20000, 'b'), 413,
+       "request body too large"},
+  };
+  for (const Row& row : rows) {
+    const std::string raw = http_exchange(at_, row.sent);
+    const auto r = parse_one(raw);
+    EXPECT_EQ(r.status, row.status) << row.sent.substr(0, 60) << "\n" << raw;
+    EXPECT_NE(r.body.find(row.body), std::string::npos) << row.sent.substr(0, 60) << "\n" << raw;
+    EXPECT_NE(r.headers.find("Connection: close"), std::string::npos) << raw;
+  }
+  EXPECT_EQ(request(at_, "GET", "/healthz").status, 200);
+}
+
+// Requests that parse keep their answers: a method other than GET or HEAD, a path not served.
+TEST_F(AdminServerTest, AWellFormedRequestForNothingServedIs404Or405) {
+  EXPECT_EQ(request(at_, "DELETE", "/config").status, 405);
+  EXPECT_EQ(request(at_, "GET", "healthz").status, 404);
+}
+
+// A request cut off by its client, or one never sent, has no one to answer: closed as before.
+TEST_F(AdminServerTest, ACutOffRequestIsClosedWithoutAnAnswer) {
+  net::io_context io;
+  tcp_socket socket(io);
+  socket.connect(at_);
+  net::write(socket, net::buffer(std::string("GET /healthz HTTP/1.1\r\nHost:")));
+  socket.shutdown(tcp_socket::shutdown_send);
+  std::array<char, 64> chunk{};
+  error_code ec;
+  const auto n = socket.read_some(net::buffer(chunk), ec);
+  EXPECT_EQ(n, 0u);
+  EXPECT_EQ(ec, net::error::eof);
 }
 
 TEST_F(AdminServerTest, ConnectionsThatSendNothingDoNotKeepARequestOut) {

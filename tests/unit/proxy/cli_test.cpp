@@ -41,7 +41,21 @@ TEST(CommandLineTest, ParsesOrExplains) {
       fails({"serve", "--config", "a.toml", "--offline"}, "unknown option '--offline' for 'serve'"),
       fails({"check", "--config", "a.toml", "--sql", "x"}, "unknown option '--sql' for 'check'"),
       fails({"serve", "--config", "a.toml", "--log-format", "xml"},
-            "--log-format must be text or json"),
+            "--log-format must be one of text, json, not 'xml'"),
+      // A bad value is a usage error of the command line whatever the flag, found before the
+      // config file is read, for every command that takes the flag.
+      fails({"serve", "--config", "a.toml", "--log-level", "loud"},
+            "--log-level must be one of trace, debug, info, warn, error, critical, off, not "
+            "'loud'"),
+      fails({"check", "--config", "a.toml", "--log-level=loud"}, "--log-level must be one of"),
+      fails({"serve", "--log-level", "loud"}, "--log-level must be one of"),
+      fails({"serve", "--config", "a.toml", "--log-level"},
+            "--log-level needs a value: one of trace, debug"),
+      fails({"rewrite", "--config", "a.toml", "--offline=yes"}, "--offline takes no value"),
+      parses({"serve", "--config", "a.toml", "--log-level", "critical", "--log-format=json"},
+             CommandKind::serve, "a.toml"),
+      // Options go after the command; the error says so instead of calling it a command.
+      fails({"--log-format", "xml"}, "option '--log-format' needs a command before it"),
       // Every command is named, those parsed elsewhere too.
       fails({"bogus"}, "commands: serve, check, rewrite, backfill, verify, status"),
   };

@@ -211,6 +211,26 @@ TEST_F(ReloaderTest, RetryWaitsForTheCatalogCheckWhenItRecoversFirst) {
   state_->set_rebuilder(nullptr);
 }
 
+TEST_F(ReloaderTest, AMissingDatabaseIsTriedAgainOnlyAtTheSlowPace) {
+  std::atomic<int> calls{0};
+  Reloader reloader(
+      path_, state_,
+      [&](config::Config, std::uint64_t) -> Reloader::BuildResult {
+        ++calls;
+        return Reloader::Unreachable{{"database \"nope\" does not exist"}, true};
+      },
+      std::nullopt, std::chrono::milliseconds(1));
+  write_file(path_, with_migration("both", "old"));
+  reloader.wait_served(reloader.request("SIGHUP"), std::chrono::seconds(5));
+  const auto failed = reloader.last();
+  EXPECT_EQ(failed.result, ReloadStatus::Result::failed);
+  EXPECT_EQ(failed.retry_at - failed.time, Reloader::kMissingDatabaseRetry);
+  // An unreachable catalog with this first retry would have been tried many times by now.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(reloader.completed(), 1u);
+}
+
 TEST_F(ReloaderTest, FileErrorsAreNotTriedAgain) {
   FlakyCatalog catalog;
   catalog.down = false;
