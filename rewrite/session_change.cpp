@@ -67,20 +67,26 @@ bool may_change_session(std::string_view sql, detail::SoleVerb verb) {
 }
 
 TransactionEnd transaction_end(std::string_view sql, detail::SoleVerb verb) {
-  if (!verb || detail::icontains(sql, "chain") || detail::icontains(sql, "prepared")) {
+  // Every Parse asks: the verb first, the text searched only for these few.
+  if (!verb || verb->size() < 3 || verb->size() > 8) {
     return TransactionEnd::none;
   }
-  if (detail::iequals(*verb, "commit") || detail::iequals(*verb, "end")) {
+  const bool commit = detail::iequals(*verb, "commit") || detail::iequals(*verb, "end");
+  const bool rollback =
+      !commit && (detail::iequals(*verb, "rollback") || detail::iequals(*verb, "abort"));
+  if (!commit && !rollback) {
+    return detail::iequals(*verb, "discard") && detail::icontains(sql, "all")
+               ? TransactionEnd::commit
+               : TransactionEnd::none;
+  }
+  if (detail::icontains(sql, "chain") || detail::icontains(sql, "prepared")) {
+    return TransactionEnd::none;
+  }
+  if (commit) {
     return TransactionEnd::commit;
   }
-  if (detail::iequals(*verb, "rollback") || detail::iequals(*verb, "abort")) {
-    // ROLLBACK TO [SAVEPOINT] ends no transaction; a "to" elsewhere only costs the point.
-    return detail::icontains(sql, "to") ? TransactionEnd::none : TransactionEnd::rollback;
-  }
-  if (detail::iequals(*verb, "discard") && detail::icontains(sql, "all")) {
-    return TransactionEnd::commit;
-  }
-  return TransactionEnd::none;
+  // ROLLBACK TO [SAVEPOINT] ends no transaction; a "to" elsewhere only costs the point.
+  return detail::icontains(sql, "to") ? TransactionEnd::none : TransactionEnd::rollback;
 }
 
 }  // namespace switchyard::rewrite
