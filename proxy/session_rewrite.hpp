@@ -367,6 +367,14 @@ class SessionRewrite {
   // read before the next request was sent (settle_answered); or the end of a request with a SET,
   // when a SET of a later request was sent before its answer came (the ReadyForQuery of the
   // later request would decide for both). Oldest first.
+  // Changes not made LOCAL of the path, of the role (SET ROLE, and SET SESSION AUTHORIZATION,
+  // which ends it) and of the session user, counted (wrapping) so that a point tells which a
+  // later request changed (undo_before).
+  struct ChangeCounts {
+    std::uint32_t path = 0;
+    std::uint32_t role = 0;
+    std::uint32_t session_user = 0;
+  };
   struct KeptPoint {
     enum class Until : std::uint8_t {
       request_end,
@@ -377,8 +385,7 @@ class SessionRewrite {
     };
     SearchPath session;          // session_search_path_ then
     std::optional<Roles> roles;  // roles_->session then; none: the login user
-    std::uint32_t path_changes;  // path_changes_ then
-    std::uint32_t role_changes;  // role_changes_ then
+    ChangeCounts counts;         // changes_ then
     std::size_t readies;         // ReadyForQuery owed before the one that ends its request
     Until until;
     std::uint64_t bind_answer = 0;  // bound_*: its Bind's position (next_answer())
@@ -389,9 +396,12 @@ class SessionRewrite {
                  std::size_t completes = 0);
   /// The transaction commits what it had at `point`: a rollback now returns there.
   void keep(const KeptPoint& point);
-  /// A transaction rolled back whose last changes were counted `path_changes` and
-  /// `role_changes`: what nothing sent later changed goes back to the last committed value.
-  void undo_before(std::uint32_t path_changes, std::uint32_t role_changes);
+  /// A transaction rolled back whose last changes were counted `at`: what nothing sent later
+  /// changed goes back to the last committed value, in force and in the points that took it.
+  void undo_before(const ChangeCounts& at);
+  /// `roles`, counted `now`, with what nothing changed since `at` back to the committed roles.
+  Roles undone_roles(Roles roles, const ChangeCounts& now, const ChangeCounts& at) const;
+  void undo_in_points(const ChangeCounts& at);
   /// Keeps or undoes the point at `index` of kept_, and forgets it.
   void resolve_point(std::size_t index, bool kept);
   void follow_commit_answer(std::string_view tag, std::uint64_t resolved);
@@ -417,10 +427,7 @@ class SessionRewrite {
   // ReadyForQuery owed for requests sent before the latest SET LOCAL (path or role): the first
   // idle one after them ends it.
   std::size_t local_readies_ = 0;
-  // Changes of the path and of the role not made LOCAL, counted (wrapping) so that a point
-  // tells whether a later request changed either (undo_before).
-  std::uint32_t path_changes_ = 0;
-  std::uint32_t role_changes_ = 0;
+  ChangeCounts changes_;
   std::string server_encoding_ = "UTF8";
   // Tables made partitions or children of a mapped table in the open transaction: the rules
   // cover them once it ends, and a text naming one before is refused (refuse_new_descendant).

@@ -22,7 +22,7 @@ void SessionRewrite::apply(const rewrite::SearchPathChange& change, std::size_t 
   } else {
     change_uncommitted(answers_before);
     session_search_path_ = schemas;
-    ++path_changes_;
+    ++changes_.path;
   }
   spdlog::debug("event=search_path_changed database={} local={} schemas={}", log_value(database_),
                 change.local, schemas->size());
@@ -50,7 +50,7 @@ void SessionRewrite::add_point(std::size_t readies, KeptPoint::Until until,
   }
   kept_->push_back(KeptPoint{session_search_path_,
                              roles_ ? std::optional<Roles>(roles_->session) : std::nullopt,
-                             path_changes_, role_changes_, readies, until, bind_answer, completes});
+                             changes_, readies, until, bind_answer, completes});
 }
 
 void SessionRewrite::note_end_bound(bool rollback, std::uint64_t bind_answer,
@@ -72,37 +72,53 @@ void SessionRewrite::keep(const KeptPoint& point) {
                 point.session->size());
 }
 
-void SessionRewrite::undo_before(std::uint32_t path_changes, std::uint32_t role_changes) {
+void SessionRewrite::undo_before(const ChangeCounts& at) {
   if (!uncommitted_) {
     return;
   }
   // A SET sent later replaces the value whatever this transaction did; without one, the value
   // goes back to what was committed: in force now, and in the points that took it.
-  if (path_changes_ == path_changes) {
+  if (changes_.path == at.path) {
     session_search_path_ = committed_search_path_;
     if (!local_search_path_) {
       set_search_path(*session_search_path_);
     }
   }
-  if (roles_ && role_changes_ == role_changes) {
-    roles_->session = roles_->committed;
+  if (roles_) {
+    roles_->session = undone_roles(roles_->session, changes_, at);
     if (!roles_->local) {
       roles_->now = roles_->session;
       follow_roles();
     }
   }
-  if (kept_) {
-    for (KeptPoint& p : *kept_) {
-      if (p.path_changes == path_changes) {
-        p.session = committed_search_path_;
-      }
-      if (roles_ && p.role_changes == role_changes) {
-        p.roles = roles_->committed;
-      }
-    }
-  }
+  undo_in_points(at);
   spdlog::debug("event=search_path_rolled_back_before_later_request database={} schemas={}",
                 log_value(database_), session_search_path_->size());
+}
+
+SessionRewrite::Roles SessionRewrite::undone_roles(Roles roles, const ChangeCounts& now,
+                                                   const ChangeCounts& at) const {
+  if (now.session_user == at.session_user) {
+    roles.session_user = roles_->committed.session_user;
+  }
+  if (now.role == at.role) {
+    roles.role = roles_->committed.role;
+  }
+  return roles;
+}
+
+void SessionRewrite::undo_in_points(const ChangeCounts& at) {
+  if (!kept_) {
+    return;
+  }
+  for (KeptPoint& p : *kept_) {
+    if (p.counts.path == at.path) {
+      p.session = committed_search_path_;
+    }
+    if (roles_) {
+      p.roles = undone_roles(p.roles ? *p.roles : Roles{roles_->login, {}}, p.counts, at);
+    }
+  }
 }
 
 void SessionRewrite::resolve_point(std::size_t index, bool kept) {
@@ -111,7 +127,7 @@ void SessionRewrite::resolve_point(std::size_t index, bool kept) {
   if (kept) {
     keep(point);
   } else {
-    undo_before(point.path_changes, point.role_changes);
+    undo_before(point.counts);
   }
 }
 
@@ -235,8 +251,9 @@ void SessionRewrite::apply(const rewrite::TransactionStep& step, std::size_t ans
   taken.erase(kept, taken.end());
   const Savepoint& back = taken.back();
   session_search_path_ = back.session;
-  ++path_changes_;
-  ++role_changes_;
+  ++changes_.path;
+  ++changes_.role;
+  ++changes_.session_user;
   local_search_path_ = back.local;
   if (roles_) {
     const std::string login = roles_->login;
@@ -347,7 +364,8 @@ void SessionRewrite::apply(const rewrite::RoleChange& change, std::size_t answer
   } else {
     change_uncommitted(answers_before);
     roles_->session = roles;
-    ++role_changes_;
+    ++changes_.role;
+    changes_.session_user += change.session ? 1 : 0;
   }
   roles_->now = std::move(roles);
   follow_roles();
@@ -416,17 +434,8 @@ void SessionRewrite::on_ready(protocol::TransactionStatus status, bool rolled_ba
   if (!rolled_back) {
     return;
   }
-  if (kept_) [[unlikely]] {
-    // Points of requests sent since, with nothing changed after the undone SETs, took them.
-    for (KeptPoint& p : *kept_) {
-      if (p.path_changes == path_changes_) {
-        p.session = committed_search_path_;
-      }
-      if (roles_ && p.role_changes == role_changes_) {
-        p.roles = roles_->committed;
-      }
-    }
-  }
+  // Points of requests sent since, with nothing changed after the undone SETs, took them.
+  undo_in_points(changes_);
   session_search_path_ = std::move(committed_search_path_);
   local_search_path_ = false;  // the transaction is over, so is any SET LOCAL
   if (roles_) {

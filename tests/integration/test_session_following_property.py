@@ -33,7 +33,8 @@ MIN_ROUNDS = 40  # fewer proves nothing: fail rather than pass vacuously
 PATHS = ["SET search_path = shadow, public", "SET search_path = public",
          "SET search_path TO DEFAULT", "RESET search_path",
          "SET LOCAL search_path = shadow, public", "SET LOCAL search_path = public"]
-ROLES = ["SET ROLE alice", "RESET ROLE", "SET LOCAL ROLE alice"]
+ROLES = ["SET ROLE alice", "RESET ROLE", "SET LOCAL ROLE alice", "SET SESSION AUTHORIZATION alice",
+         "RESET SESSION AUTHORIZATION"]
 ENDS = ["BEGIN", "COMMIT", "ROLLBACK", "END"]
 OTHERS = ["SELECT 1/0", "SELECT 1", "DISCARD ALL"]
 SAVEPOINTS = ["SAVEPOINT s", "ROLLBACK TO s", "RELEASE s"]
