@@ -2,6 +2,7 @@
 
 #include <map>
 #include <tuple>
+#include <utility>
 
 #include "config/identifier.hpp"
 
@@ -265,7 +266,8 @@ std::optional<long long> estimate_rows(PgConnection& connection, const TableSpec
 
 TransformCheck transforms_misfit(PgConnection& connection, const TableSpec& spec,
                                  config::Writes writes, config::Reads reads) {
-  std::vector<std::string> statements;
+  // Each statement with the key of the transform it runs.
+  std::vector<std::pair<std::string, std::string>> statements;
   // One assignment per statement: a user allowed to update only the new column (as backfill
   // needs) still gets that one checked.
   auto assignment = [&](const std::string& column, const std::string& value) {
@@ -277,14 +279,15 @@ TransformCheck transforms_misfit(PgConnection& connection, const TableSpec& spec
   auto old_exists = column_exists(connection, spec, spec.old_column);
   const bool have_old = std::holds_alternative<bool>(old_exists) && std::get<bool>(old_exists);
   if (writes != config::Writes::old_column && have_old) {
-    statements.push_back(assignment(spec.new_column, new_from_old(spec)));
+    statements.emplace_back(assignment(spec.new_column, new_from_old(spec)), "to_new");
   }
   if (writes == config::Writes::both && have_old) {
-    statements.push_back(assignment(spec.old_column, old_from_new(spec)));
+    statements.emplace_back(assignment(spec.old_column, old_from_new(spec)), "to_old");
   }
   if (reads == config::Reads::new_column) {
-    statements.push_back("SELECT (" + old_from_new(spec) + ") FROM " + qualified_name(spec) +
-                         " WHERE false");
+    statements.emplace_back(
+        "SELECT (" + old_from_new(spec) + ") FROM " + qualified_name(spec) + " WHERE false",
+        "to_old");
   }
   TransformCheck check;
   if (statements.empty()) {
@@ -299,7 +302,7 @@ TransformCheck transforms_misfit(PgConnection& connection, const TableSpec& spec
     check.unchecked = error->message;
     return check;
   }
-  for (const auto& statement : statements) {
+  for (const auto& [statement, key] : statements) {
     connection.exec("SAVEPOINT misfit");
     auto explained = connection.exec("EXPLAIN " + statement);
     auto* error = std::get_if<DbError>(&explained);
@@ -312,6 +315,7 @@ TransformCheck transforms_misfit(PgConnection& connection, const TableSpec& spec
     }
     if (error->sqlstate != "42501") {
       check.misfit = error->message + " (in: " + statement + ")";
+      check.misfit_key = key;
       break;
     }
     connection.exec("ROLLBACK TO SAVEPOINT misfit");  // not ours to check: go on with the next

@@ -36,6 +36,9 @@ std::optional<long long> estimate_rows(PgConnection& connection, const TableSpec
 /// lost), or neither.
 struct TransformCheck {
   std::optional<std::string> misfit;
+  /// With `misfit`: the key of the transform that failed, "to_new" or "to_old" (which the
+  /// config may leave out: the identity, of a type change the server cannot assign).
+  std::string misfit_key;
   std::optional<std::string> unchecked;
 };
 

@@ -2,6 +2,8 @@
 
 #include <ostream>
 
+#include "config/diagnostics.hpp"
+
 namespace switchyard::config {
 
 std::string_view to_string(TlsMode mode) {
@@ -103,6 +105,16 @@ const Migration* Config::find_migration(std::string_view name) const {
 
 std::string Config::effective_database(const Migration& migration) const {
   return migration.database.empty() ? upstream.database : migration.database;
+}
+
+ConfigError Config::error_at(std::string key, std::string message) const {
+  const KeyPosition at = detail::nearest_position(positions, key);
+  return ConfigError{source, at.line, at.column, std::move(key), std::move(message)};
+}
+
+std::string Config::key_of(const Migration& migration) const {
+  const auto index = static_cast<std::size_t>(&migration - migrations.data());
+  return "migration[" + std::to_string(index) + "]";
 }
 
 std::string format_error(const ConfigError& error) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <iosfwd>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -164,6 +165,15 @@ struct Migration {
   bool operator==(const Migration&) const = default;
 };
 
+/// Where a key was written: 1-based line and column, 0 when unknown.
+struct KeyPosition {
+  int line = 0;
+  int column = 0;
+  bool operator==(const KeyPosition&) const = default;
+};
+
+struct ConfigError;
+
 /// The whole validated configuration. Treat it as immutable once loaded: a reload builds
 /// a new one.
 struct Config {
@@ -176,7 +186,16 @@ struct Config {
   LogConfig log;
   RuntimeConfig runtime;
   std::vector<Migration> migrations;
+  /// Where each key path ("migration[0].table", "tls.cert") was written, so that what is found
+  /// wrong after loading (against the catalog, in the TLS files) points at its line too.
+  std::map<std::string, KeyPosition> positions;
 
+  /// An error about `key` found after loading: placed where the key was written, else where
+  /// its nearest written parent was ("migration[0]" for a key left out), as the loader places
+  /// its own; format_error() gives the loader's form.
+  ConfigError error_at(std::string key, std::string message) const;
+  /// The key path of one of `migrations`: "migration[2]".
+  std::string key_of(const Migration& migration) const;
   /// nullptr when no migration has that name.
   const Migration* find_migration(std::string_view name) const;
   /// The migration's own database, else upstream.database.

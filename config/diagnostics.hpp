@@ -19,10 +19,10 @@ namespace switchyard::config::detail {
 /// `text` between double quotes, as error messages name keys and values.
 inline std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
-struct Position {
-  int line = 0;
-  int column = 0;
-};
+using Position = KeyPosition;
+
+/// Where `key` was written, else where its nearest written parent was, else nowhere.
+Position nearest_position(const std::map<std::string, Position>& positions, std::string key);
 
 class Diagnostics {
  public:
@@ -30,6 +30,8 @@ class Diagnostics {
 
   /// Records where `key` ("upstream.tls", "migration[0]") was written.
   void remember(const std::string& key, Position at) { positions_[key] = at; }
+  /// Where every key was written, to keep in the loaded Config.
+  const std::map<std::string, Position>& positions() const { return positions_; }
   /// Whether `key` was written in the file at all.
   bool present(const std::string& key) const { return positions_.contains(key); }
   /// Where `key` was written, else where its nearest written parent was, else nowhere.

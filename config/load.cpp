@@ -8,9 +8,9 @@
 namespace switchyard::config {
 namespace detail {
 
-Position Diagnostics::where(std::string key) const {
+Position nearest_position(const std::map<std::string, Position>& positions, std::string key) {
   for (;;) {
-    if (auto it = positions_.find(key); it != positions_.end()) {
+    if (auto it = positions.find(key); it != positions.end()) {
       return it->second;
     }
     const auto dot = key.rfind('.');
@@ -19,6 +19,10 @@ Position Diagnostics::where(std::string key) const {
     }
     key.resize(dot);
   }
+}
+
+Position Diagnostics::where(std::string key) const {
+  return nearest_position(positions_, std::move(key));
 }
 
 void Diagnostics::add(Position at, std::string key, std::string message) {
@@ -73,6 +77,7 @@ LoadResult parse_config(std::string_view text, std::string_view source, Environm
   }
   LoadResult result;
   if (diagnostics.empty()) {
+    config.positions = diagnostics.positions();
     result.config = std::move(config);
   } else {
     result.errors = diagnostics.take();

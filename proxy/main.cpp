@@ -45,7 +45,7 @@ std::shared_ptr<const sy::proxy::Snapshot> load(const std::string& path, bool of
   auto built = sy::proxy::build_snapshot(std::move(*loaded.config), 1, options);
   if (auto* errors = std::get_if<std::vector<std::string>>(&built)) {
     for (const auto& error : *errors) {
-      std::cerr << path << ": " << error << "\n";
+      std::cerr << error << "\n";  // each names the file, and the line and key where known
     }
     return nullptr;
   }

@@ -301,9 +301,8 @@ ReloadStatus Reloader::reload(std::string_view trigger) {
       errors = &failed->errors;
     }
     if (errors != nullptr) {
-      for (const auto& error : *errors) {
-        status.errors.push_back(config_path_.string() + ": " + error);
-      }
+      // The build's errors name the file themselves, with the line and key where known.
+      status.errors.insert(status.errors.end(), errors->begin(), errors->end());
     } else {
       auto next = std::get<std::shared_ptr<const Snapshot>>(std::move(built));
       if (participant_ != nullptr && current) {

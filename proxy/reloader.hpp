@@ -98,6 +98,7 @@ class Reloader : public Rebuilder {
   };
   using BuildResult =
       std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>, Unreachable>;
+  /// Errors as the operator reads them, each naming the file (build_snapshot's do).
   using Build = std::function<BuildResult(config::Config config, std::uint64_t generation)>;
 
   /// The pace of the retries of a build refused for a missing database: the slowest of the

@@ -129,7 +129,7 @@ int run_rewrite_command(const CommandLine& cmd, std::istream& in, std::ostream& 
                               BuildOptions{!cmd.offline, "`--offline` skips this", nullptr});
   if (auto* errors = std::get_if<std::vector<std::string>>(&built)) {
     for (const auto& error : *errors) {
-      err << cmd.config_path << ": " << error << "\n";
+      err << error << "\n";
     }
     return 1;
   }

@@ -27,17 +27,32 @@ bool contains(const std::vector<std::string>& list, const std::string& item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }
 
+// An error about `key` of the file ("tls.cert"; "" for none), at the line it was written on,
+// in the form the loader gives its own (config::format_error): what only the catalog or the
+// TLS files show then reads like what the file's syntax shows.
+std::string file_error(const config::Config& config, std::string key, std::string message) {
+  return config::format_error(config.error_at(std::move(key), std::move(message)));
+}
+
+// An error about `key` of migration `m` ("table", "to_new"; "" for the migration), naming it.
+std::string migration_error(const config::Config& config, const config::Migration& m,
+                            const std::string& key, const std::string& message) {
+  return file_error(config, config.key_of(m) + (key.empty() ? "" : "." + key),
+                    "migration \"" + m.name + "\": " + message);
+}
+
 // Checks one migration against the catalog: the table exists, the old column exists while it
 // is still read or written, the new column exists once anything uses it.
-void check_against_catalog(const config::Migration& m, const CatalogCache& catalog,
-                           const std::string& database, std::vector<std::string>& errors) {
-  const std::string where = "migration \"" + m.name + "\": ";
+void check_against_catalog(const config::Config& config, const config::Migration& m,
+                           const CatalogCache& catalog, const std::string& database,
+                           std::vector<std::string>& errors) {
   // The config keeps identifiers as written ("Order Status" quoted); the catalog has names.
   auto columns =
       catalog.columns({config::identifier_name(m.schema), config::identifier_name(m.table)});
   if (!columns) {
-    errors.push_back(where + "table " + m.schema + "." + m.table +
-                     " does not exist in database \"" + database + "\"");
+    errors.push_back(migration_error(
+        config, m, "table",
+        "table " + m.schema + "." + m.table + " does not exist in database \"" + database + "\""));
     return;
   }
   const bool old_needed =
@@ -45,15 +60,17 @@ void check_against_catalog(const config::Migration& m, const CatalogCache& catal
   const bool new_needed =
       m.writes != config::Writes::old_column || m.reads != config::Reads::old_column;
   if (old_needed && !contains(*columns, config::identifier_name(m.old_column))) {
-    errors.push_back(where + "old column \"" + m.old_column + "\" does not exist in " + m.schema +
-                     "." + m.table +
-                     " (it may be missing only once writes = \"new\" and reads = \"new\")");
+    errors.push_back(migration_error(
+        config, m, "old_column",
+        "old column \"" + m.old_column + "\" does not exist in " + m.schema + "." + m.table +
+            " (it may be missing only once writes = \"new\" and reads = \"new\")"));
   }
   if (new_needed && !contains(*columns, config::identifier_name(m.new_column))) {
-    errors.push_back(where + "new column \"" + m.new_column + "\" does not exist in " + m.schema +
-                     "." + m.table + "; add it (nullable) before writes = \"" +
-                     std::string(config::to_string(m.writes)) + "\" / reads = \"" +
-                     std::string(config::to_string(m.reads)) + "\"");
+    errors.push_back(migration_error(
+        config, m, "new_column",
+        "new column \"" + m.new_column + "\" does not exist in " + m.schema + "." + m.table +
+            "; add it (nullable) before writes = \"" + std::string(config::to_string(m.writes)) +
+            "\" / reads = \"" + std::string(config::to_string(m.reads)) + "\""));
   }
 }
 
@@ -417,16 +434,16 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
   snapshot->generation = generation;
   if (config.tls) {
     auto made = make_server_tls_context(config.tls->cert, config.tls->key);
-    if (auto* error = std::get_if<std::string>(&made)) {
-      errors.push_back("[tls]: " + *error);
+    if (auto* error = std::get_if<TlsFileError>(&made)) {
+      errors.push_back(file_error(config, "tls." + error->key, error->message));
     } else {
       snapshot->client_tls = std::get<std::shared_ptr<ssl::context>>(made);
     }
   }
   if (config.upstream.tls != config::TlsMode::disable) {
     auto made = make_upstream_tls_context(config.upstream.ca_file);
-    if (auto* error = std::get_if<std::string>(&made)) {
-      errors.push_back("[upstream]: " + *error);
+    if (auto* error = std::get_if<TlsFileError>(&made)) {
+      errors.push_back(file_error(config, "upstream." + error->key, error->message));
     } else {
       snapshot->upstream_tls = std::get<std::shared_ptr<ssl::context>>(made);
     }
@@ -440,16 +457,17 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
         continue;
       }
       if (auto problem = rewrite::validate_transform(*transform)) {
-        errors.push_back("migration \"" + m.name +
-                         "\": " + (transform == &m.to_new ? "to_new" : "to_old") + ": " + *problem);
+        const std::string key = transform == &m.to_new ? "to_new" : "to_old";
+        errors.push_back(migration_error(config, m, key, *problem));
       }
     }
     // The type goes into the rewritten text as written: it must be one, and nothing more.
     if (!m.old_type.empty() &&
         rewrite::validate_transform("CAST({value} AS " + m.old_type + ")").has_value()) {
-      errors.push_back("migration \"" + m.name + "\": old_type = \"" + m.old_type +
-                       "\" is not a type name (as format_type() spells one: \"integer\", "
-                       "\"character varying(20)\")");
+      errors.push_back(migration_error(config, m, "old_type",
+                                       "old_type = \"" + m.old_type +
+                                           "\" is not a type name (as format_type() spells one: "
+                                           "\"integer\", \"character varying(20)\")"));
     }
     by_database[config.effective_database(m)].push_back(&m);
   }
@@ -471,10 +489,12 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
       auto connected = CatalogClient::connect(config, database);
       if (auto* error = std::get_if<backfill::DbError>(&connected)) {
         const bool missing = error->missing_database();
-        errors.push_back((missing ? missing_database_message(config, database) : error->message) +
-                         " (needed to check the migrations against the catalog" +
-                         (options.unreachable_hint.empty() ? "" : "; " + options.unreachable_hint) +
-                         ")");
+        const std::string needed =
+            " (needed to check the migrations against the catalog" +
+            (options.unreachable_hint.empty() ? "" : "; " + options.unreachable_hint) + ")";
+        // The missing database's message names the file and the keys that give the database.
+        errors.push_back(missing ? missing_database_message(config, database) + needed
+                                 : file_error(config, "", error->message + needed));
         if (!missing) {
           mark_unreachable();
         } else if (options.missing_database != nullptr) {
@@ -492,7 +512,7 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
             *m, options.previous ? options.previous->for_database(database) : nullptr,
             std::get<std::unique_ptr<CatalogClient>>(client)->connection());
         if (auto* error = std::get_if<std::string>(&followed)) {
-          errors.push_back("database \"" + database + "\": " + *error);
+          errors.push_back(file_error(config, "", "database \"" + database + "\": " + *error));
           mark_unreachable();
         } else if (auto& follow = std::get<FollowedTable>(followed); follow.warning) {
           snapshot->warnings.push_back(std::move(*follow.warning));
@@ -521,14 +541,16 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
       auto descendants = std::get<std::unique_ptr<CatalogClient>>(client)->load_descendants(
           entry.migration_tables);
       if (auto* error = std::get_if<std::string>(&descendants)) {
-        errors.push_back("database \"" + database + "\": " + *error);
+        errors.push_back(file_error(config, "", "database \"" + database + "\": " + *error));
         mark_unreachable();
         continue;
       }
       entry.descendants = std::move(std::get<std::vector<Descendant>>(descendants));
       const std::vector<const config::Migration*> declared(migrations.begin(), migrations.end());
       if (auto nested = nested_migration_errors(declared, entry.descendants); !nested.empty()) {
-        errors.insert(errors.end(), nested.begin(), nested.end());
+        for (auto& error : nested) {
+          errors.push_back(file_error(config, "", std::move(error)));
+        }
         continue;
       }
       add_descendant_rules(rules, entry.descendants, entry.mapped_tables);
@@ -544,7 +566,7 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
       }
       auto loaded = std::get<std::unique_ptr<CatalogClient>>(client)->load(entry.mapped_tables);
       if (auto* error = std::get_if<std::string>(&loaded)) {
-        errors.push_back("database \"" + database + "\": " + *error);
+        errors.push_back(file_error(config, "", "database \"" + database + "\": " + *error));
         mark_unreachable();
         continue;
       }
@@ -565,7 +587,7 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
       for (std::size_t k = 0; k < migrations.size(); ++k) {
         const config::Migration* m = migrations[k];
         const std::size_t errors_before = errors.size();
-        check_against_catalog(*m, *entry.catalog, database, errors);
+        check_against_catalog(config, *m, *entry.catalog, database, errors);
         if (errors.size() != errors_before) {
           continue;  // a missing table or column: the checks below would only repeat it
         }
@@ -575,27 +597,25 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
             *m, rules, options.previous ? options.previous->for_database(database) : nullptr,
             relations);
         if (auto problem = apply_old_type(*m, rules, connection)) {
-          errors.push_back("migration \"" + m->name + "\": " + *problem);
+          errors.push_back(migration_error(config, *m, "old_type", *problem));
           continue;
         }
         const auto fit = backfill::transforms_misfit(connection, backfill::columns_spec(*m),
                                                      m->writes, m->reads);
         if (fit.misfit) {
-          errors.push_back("migration \"" + m->name +
-                           "\": the transforms do not fit the columns, so every rewritten "
-                           "statement would fail: " +
-                           *fit.misfit);
+          errors.push_back(migration_error(config, *m, fit.misfit_key,
+                                           "the transforms do not fit the columns, so every "
+                                           "rewritten statement would fail: " +
+                                               *fit.misfit));
           continue;
         }
         if (fit.unchecked) {
-          errors.push_back(
-              "migration \"" + m->name +
-              "\": could not check that the transforms "
-              "fit the columns of " +
-              m->schema + "." + m->table + " (" + *fit.unchecked +
-              "; a transaction holding a lock on the table keeps the check "
-              "waiting)" +
-              (options.unreachable_hint.empty() ? "" : "; " + options.unreachable_hint));
+          errors.push_back(migration_error(
+              config, *m, "",
+              "could not check that the transforms fit the columns of " + m->schema + "." +
+                  m->table + " (" + *fit.unchecked +
+                  "; a transaction holding a lock on the table keeps the check waiting)" +
+                  (options.unreachable_hint.empty() ? "" : "; " + options.unreachable_hint)));
           mark_unreachable();
           continue;
         }
@@ -621,7 +641,7 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
       auto& catalog = *std::get<std::unique_ptr<CatalogClient>>(client);
       if (errors.empty()) {
         if (auto error = add_server_writers(config, catalog, entry, *snapshot)) {
-          errors.push_back("database \"" + database + "\": " + *error);
+          errors.push_back(file_error(config, "", "database \"" + database + "\": " + *error));
           mark_unreachable();
         }
       }

@@ -36,7 +36,8 @@ bool same_migration_flags(const config::Config& a, const config::Config& b);
 /// Turns a validated config into a runnable snapshot: loads TLS material, validates transforms,
 /// checks every migration's table and columns against the catalog and preloads it, so a
 /// reload with a bad certificate or a missing column fails before it takes effect.
-/// Errors are messages for the operator, each naming the file section or migration.
+/// Errors are messages for the operator, each naming the file, and the line and key of what is
+/// wrong where one is (config::format_error's form: "FILE:LINE:COL: migration[0].table: ...").
 std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_snapshot(
     config::Config config, std::uint64_t generation, BuildOptions options = {});
 

@@ -25,14 +25,14 @@ int refuse_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* asked) 
 
 }  // namespace
 
-std::variant<std::shared_ptr<ssl::context>, std::string> make_server_tls_context(
+std::variant<std::shared_ptr<ssl::context>, TlsFileError> make_server_tls_context(
     const std::string& cert_file, const std::string& key_file) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
   harden(*context);
   error_code ec;
   context->use_certificate_chain_file(cert_file, ec);
   if (ec) {
-    return "cannot load TLS certificate " + cert_file + ": " + ec.message();
+    return TlsFileError{"cert", "cannot load TLS certificate " + cert_file + ": " + ec.message()};
   }
   bool asked = false;
   SSL_CTX_set_default_passwd_cb(context->native_handle(), refuse_passphrase);
@@ -40,18 +40,19 @@ std::variant<std::shared_ptr<ssl::context>, std::string> make_server_tls_context
   context->use_private_key_file(key_file, ssl::context::pem, ec);
   SSL_CTX_set_default_passwd_cb_userdata(context->native_handle(), nullptr);
   if (ec && asked) {
-    return "the key in " + key_file + " is encrypted; give an unencrypted PEM key";
+    return TlsFileError{"key",
+                        "the key in " + key_file + " is encrypted; give an unencrypted PEM key"};
   }
   if (ec) {
-    return "cannot load TLS key " + key_file + ": " + ec.message();
+    return TlsFileError{"key", "cannot load TLS key " + key_file + ": " + ec.message()};
   }
   if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
-    return "TLS key " + key_file + " does not match certificate " + cert_file;
+    return TlsFileError{"key", "TLS key " + key_file + " does not match certificate " + cert_file};
   }
   return context;
 }
 
-std::variant<std::shared_ptr<ssl::context>, std::string> make_upstream_tls_context(
+std::variant<std::shared_ptr<ssl::context>, TlsFileError> make_upstream_tls_context(
     const std::string& ca_file) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
   harden(*context);
@@ -59,7 +60,8 @@ std::variant<std::shared_ptr<ssl::context>, std::string> make_upstream_tls_conte
     error_code ec;
     context->load_verify_file(ca_file, ec);
     if (ec) {
-      return "cannot load upstream CA file " + ca_file + ": " + ec.message();
+      return TlsFileError{"ca_file",
+                          "cannot load upstream CA file " + ca_file + ": " + ec.message()};
     }
     context->set_verify_mode(ssl::verify_peer);
   } else {

@@ -1,5 +1,6 @@
 #include "rewrite/copy_transform.hpp"
 
+#include <optional>
 #include <vector>
 
 namespace switchyard::rewrite {
@@ -64,12 +65,8 @@ void CopyRowTransformer::choose_width(std::size_t fields) {
   }
 }
 
-bool CopyRowTransformer::emit_row(std::string_view row, std::string& out) {
-  std::string_view line_end = "\n";
-  if (!row.empty() && row.back() == '\r') {
-    row.remove_suffix(1);
-    line_end = "\r\n";
-  }
+bool CopyRowTransformer::emit_row(std::string_view row, std::string_view line_end,
+                                  std::string& out) {
   if (!header_done_ && plan_.header) {
     header_done_ = true;
     out.append(row);
@@ -77,13 +74,6 @@ bool CopyRowTransformer::emit_row(std::string_view row, std::string& out) {
     return true;
   }
   header_done_ = true;
-  if (row == "\\.") {
-    // End-of-data marker: the server stops reading here; whatever follows is passed as is.
-    ended_ = true;
-    out.append(row);
-    out.append(line_end);
-    return true;
-  }
   const std::vector<Field> fields = split_fields(row, plan_);
   choose_width(fields.size());
   if (fields.size() != plan_.input_columns) {
@@ -104,6 +94,143 @@ bool CopyRowTransformer::emit_row(std::string_view row, std::string& out) {
   return true;
 }
 
+void CopyRowTransformer::pass_rest(std::size_t from, std::string& out) {
+  ended_ = true;
+  out.append(std::string_view(pending_).substr(from));
+  pending_.clear();
+  scanned_ = 0;
+}
+
+std::optional<char> CopyRowTransformer::peek(std::size_t at, bool at_eof) const {
+  if (at < pending_.size()) {
+    return pending_[at];
+  }
+  return at_eof ? std::optional<char>('\0') : std::nullopt;
+}
+
+// CopyReadLineText's test of the bytes after "\.": the line end the data uses must follow.
+// Where text fails ("end-of-copy marker corrupt"), CSV takes the backslash as data, as "\." may
+// be a CSV value; a line end of another kind than the first line's fails both.
+CopyRowTransformer::Marker CopyRowTransformer::end_marker_at(std::size_t at, bool at_eof) const {
+  const Marker other = plan_.format == CopyPlan::Format::csv ? Marker::data : Marker::fails;
+  std::size_t next = at + 2;
+  if (line_end_ == LineEnd::crlf) {
+    const std::optional<char> cr = peek(next++, at_eof);
+    if (!cr) {
+      return Marker::need_more;
+    }
+    if (*cr != '\r') {
+      return other;
+    }
+  }
+  const std::optional<char> c = peek(next, at_eof);
+  if (!c) {
+    return Marker::need_more;
+  }
+  if (*c != '\r' && *c != '\n') {
+    return other;
+  }
+  const bool matches =
+      line_end_ == LineEnd::unknown || (line_end_ == LineEnd::cr ? *c == '\r' : *c == '\n');
+  return matches ? Marker::ends : Marker::fails;
+}
+
+bool CopyRowTransformer::scan(std::string& out, bool at_eof) {
+  const bool text = plan_.format == CopyPlan::Format::text;
+  std::size_t row_start = 0;
+  std::size_t i = scanned_;
+  for (; i < pending_.size(); ++i) {
+    const char c = pending_[i];
+    if (after_escape_) {
+      after_escape_ = false;
+      continue;
+    }
+    if (c == '\\' && (text || i == row_start)) {
+      const std::optional<char> next = peek(i + 1, at_eof);
+      if (!next) {
+        break;  // wait for more data before deciding
+      }
+      if (*next == '.') {
+        const Marker marker = end_marker_at(i, at_eof);
+        if (marker == Marker::need_more) {
+          break;
+        }
+        if (marker == Marker::ends) {
+          // The server takes the row's data before the marker, as a line of its own.
+          if (i > row_start &&
+              !emit_row(std::string_view(pending_).substr(row_start, i - row_start), "", out)) {
+            return false;
+          }
+          pass_rest(i, out);
+          return true;
+        }
+        if (marker == Marker::fails) {
+          pass_rest(row_start, out);
+          return true;
+        }
+        // Marker::data, CSV only: the backslash is an ordinary character.
+      } else if (text) {
+        // Anything after a backslash is the escape's, a line end or a delimiter too.
+        after_escape_ = true;
+        continue;
+      }
+    }
+    if (!text) {
+      if (in_quotes_) {
+        if (c == plan_.escape && plan_.escape != plan_.quote) {
+          // Only "escape quote" and "escape escape" are escapes; peek needs the next byte.
+          const std::optional<char> next = peek(i + 1, at_eof);
+          if (!next) {
+            break;
+          }
+          if (*next == plan_.quote || *next == plan_.escape) {
+            after_escape_ = true;
+          }
+          continue;
+        }
+        if (c == plan_.quote) {
+          in_quotes_ = false;
+        }
+        continue;
+      }
+      if (c == plan_.quote) {
+        in_quotes_ = true;
+        continue;
+      }
+    }
+    if (c != '\r' && c != '\n') {
+      continue;
+    }
+    // A line end: the first line's kind is the data's; another kind fails the server's read.
+    std::size_t length = 1;
+    LineEnd kind = c == '\n' ? LineEnd::lf : LineEnd::cr;
+    if (c == '\r' && line_end_ != LineEnd::cr && line_end_ != LineEnd::lf) {
+      const std::optional<char> next = peek(i + 1, at_eof);
+      if (!next) {
+        break;
+      }
+      if (*next == '\n') {
+        kind = LineEnd::crlf;
+        length = 2;
+      }
+    }
+    if (line_end_ != LineEnd::unknown && kind != line_end_) {
+      pass_rest(row_start, out);
+      return true;
+    }
+    line_end_ = kind;
+    const std::string_view line(pending_);
+    if (!emit_row(line.substr(row_start, i - row_start), line.substr(i, length), out)) {
+      return false;
+    }
+    i += length - 1;
+    row_start = i + 1;
+  }
+  pending_.erase(0, row_start);
+  scanned_ = i - row_start;
+  return true;
+}
+
 bool CopyRowTransformer::feed(std::string_view chunk, std::string& out) {
   if (!error_.empty()) {
     return false;
@@ -116,55 +243,7 @@ bool CopyRowTransformer::feed(std::string_view chunk, std::string& out) {
     return true;
   }
   pending_.append(chunk);
-  std::size_t row_start = 0;
-  std::size_t i = scanned_;
-  for (; i < pending_.size(); ++i) {
-    const char c = pending_[i];
-    if (after_escape_) {
-      after_escape_ = false;
-      continue;
-    }
-    if (plan_.format == CopyPlan::Format::text) {
-      if (c == '\\') {
-        after_escape_ = true;
-        continue;
-      }
-    } else if (in_quotes_) {
-      if (c == plan_.escape && plan_.escape != plan_.quote) {
-        // Only "escape quote" and "escape escape" are escapes; peek needs the next byte.
-        if (i + 1 >= pending_.size()) {
-          break;  // wait for more data before deciding
-        }
-        if (pending_[i + 1] == plan_.quote || pending_[i + 1] == plan_.escape) {
-          after_escape_ = true;
-        }
-        continue;
-      }
-      if (c == plan_.quote) {
-        in_quotes_ = false;
-      }
-      continue;
-    } else if (c == plan_.quote) {
-      in_quotes_ = true;
-      continue;
-    }
-    if (c == '\n') {
-      const std::string_view row(pending_.data() + row_start, i - row_start);
-      if (!emit_row(row, out)) {
-        return false;
-      }
-      row_start = i + 1;
-      if (ended_) {
-        out.append(pending_.substr(row_start));
-        pending_.clear();
-        scanned_ = 0;
-        return true;
-      }
-    }
-  }
-  pending_.erase(0, row_start);
-  scanned_ = i - row_start;
-  return pending_within_bound();
+  return scan(out, false) && pending_within_bound();
 }
 
 bool CopyRowTransformer::pending_within_bound() {
@@ -183,6 +262,9 @@ bool CopyRowTransformer::finish(std::string& out) {
   if (plan_.format == CopyPlan::Format::binary) {
     return finish_binary();
   }
+  if (!ended_ && !scan(out, true)) {
+    return false;
+  }
   if (ended_ || pending_.empty()) {
     return true;
   }
@@ -190,18 +272,10 @@ bool CopyRowTransformer::finish(std::string& out) {
     error_ = "COPY data ends inside a quoted field";
     return false;
   }
-  std::string tail;
-  if (!emit_row(pending_, tail)) {
+  // The client sent no line end after its last row; neither do we.
+  if (!emit_row(pending_, "", out)) {
     return false;
   }
-  // The client sent no line end after its last row; neither do we.
-  if (!tail.empty() && tail.back() == '\n') {
-    tail.pop_back();
-    if (!tail.empty() && tail.back() == '\r') {
-      tail.pop_back();
-    }
-  }
-  out += tail;
   pending_.clear();
   scanned_ = 0;
   return true;

@@ -20,7 +20,7 @@ from harness import rawclient as rc
 from harness.base import IntegrationCase, requires_proxy
 from harness.proxy import SwitchyardProxy, render_config
 from harness.proxy import binary as proxy_binary
-from harness.util import can_connect, free_port, wait_until
+from harness.util import can_connect, free_port, line_of, wait_until
 
 PASSWORD_ENV = "SWITCHYARD_TEST_UPSTREAM_PASSWORD"
 MIGRATION = {
@@ -713,6 +713,27 @@ class AdminTest(IntegrationCase):
         p.write_config(rename=False)
         p.wait_for_generation(generation + 1)
         self.assertEqual(p.config_page()["flags"]["users-status"]["reads"], "new")
+
+    def test_a_catalog_error_names_the_line_and_key_as_a_syntax_error_does(self):
+        # What only the catalog shows (a table that does not exist) is told in the loader's
+        # form, FILE:LINE:COL: KEY: ..., on /config, in the log and by `check`.
+        p = self.migration_proxy()
+        generation = p.generation()
+        p.migrations[0]["table"] = "public.no_such_table"
+        p.write_config()
+        page = wait_until(lambda: (lambda c: c if c["last_reload"]["result"] == "failed"
+                                   else None)(p.config_page()), 15, what="the failed reload")
+        self.assertEqual(p.generation(), generation)
+        line = line_of(p.config_path, 'table = "public.no_such_table"')
+        expected = (f'{p.config_path}:{line}:9: migration[0].table: migration "users-status": '
+                    f'table public.no_such_table does not exist in database "{self.pg.dbname}"')
+        self.assertEqual(page["last_reload"]["errors"], [expected])
+        p.wait_for_log("event=reload_rejected", 15)
+        self.assertIn(f"{p.config_path}:{line}:9: migration[0].table: ", p.log_text())
+        check = subprocess.run([proxy_binary(), "check", "--config", p.config_path],
+                               capture_output=True, text=True, timeout=30)
+        self.assertEqual(check.returncode, 1, check.stdout + check.stderr)
+        self.assertIn(expected, check.stderr.splitlines())
 
     def test_a_flip_saved_while_the_database_is_down_is_applied_once_it_is_back(self):
         # The reload fails for want of the catalog, not for the file: it is tried again, and

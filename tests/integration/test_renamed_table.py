@@ -11,7 +11,7 @@ import unittest
 
 from psycopg import errors
 
-from harness.util import wait_until
+from harness.util import line_of, wait_until
 from test_rewrite import MigrationProxy, RewriteCase
 
 MIGRATIONS = [
@@ -282,6 +282,8 @@ class TableEditedTest(RenamedTableCase):
                        interval=0.05, what="the reload to be refused")
             since = self.proxy.log_text()[logged:]
             self.assertIn("public.parcels_typo does not exist", since)
+            line = line_of(self.proxy.config_path, 'table = "public.parcels_typo"')
+            self.assertIn(f"{self.proxy.config_path}:{line}:9: migration[0].table: ", since)
             self.assertNotIn("was renamed", since)
             self.through_proxy("INSERT INTO parcels (id, weight) VALUES (1, 'kept')")
             self.assertEqual(self.pg.query("SELECT weight, weight_v2 FROM parcels"),

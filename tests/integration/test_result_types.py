@@ -19,7 +19,7 @@ import struct
 
 from harness import rawclient as wire
 from harness.base import requires_proxy
-from harness.util import free_port
+from harness.util import free_port, line_of
 from test_rewrite import MigrationProxy, RewriteCase
 
 WIDEN = {"name": "widen-n", "table": "public.widen", "old_column": "n", "new_column": "n_big",
@@ -274,9 +274,15 @@ class ResultTypesTest(RewriteCase):
             self.proxy.reload([dict(SERVED, old_type="int4")])
         self.assertIn('old_type = \\"int4\\" is not the type of n as the catalog spells it: '
                       'write old_type = \\"integer\\"', str(refused.exception))
+        line = line_of(self.proxy.config_path, 'old_type = "int4"')
+        self.assertIn(f"{self.proxy.config_path}:{line}:12: migration[0].old_type: ",
+                      str(refused.exception))
         with self.assertRaises(AssertionError) as refused:
             self.proxy.reload([dict(SERVED, old_type="integer); DROP TABLE widen; --")])
         self.assertIn("is not a type name", str(refused.exception))
+        line = line_of(self.proxy.config_path, "old_type = ")
+        self.assertIn(f"{self.proxy.config_path}:{line}:12: migration[0].old_type: ",
+                      str(refused.exception))
         self.assertEqual(self.direct("SELECT count(*) FROM widen"), [(2,)])
 
     def test_the_load_under_writes_new_says_to_name_old_type_before_the_drop(self):

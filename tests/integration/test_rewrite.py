@@ -711,6 +711,67 @@ class WritesBothTest(RewriteCase):
                                               (4, "suspended", "suspended"),
                                               (5, "inactive", "inactive"), (6, None, None)])
 
+    # Where Postgres 15 ends COPY data and its lines (copyfromparse.c): in text an unescaped \.
+    # ends the data even after a row's data, and must be followed by the line end the first
+    # line had ("end-of-copy marker corrupt" else); in CSV only a \. alone on a line does; a
+    # carriage return alone ends lines when the first line's does. (columns, format, data)
+    COPY_ENDINGS = [
+        ("id, status", "text", b"1\ta\n2\tb\\.\n3\tc\n"),  # rows 1, 2
+        ("id, status", "text", b"1\ta\r\n2\tb\\.\r\n"),
+        ("id, status", "text", b"1\tabc\\."),  # corrupt: no line end after the marker
+        ("id, status", "text", b"1\ta\n\\."),
+        ("id, status", "text", b"1\ta\n2\tb\\.xyz\n"),  # corrupt: data after the marker
+        ("id, status", "text", b"1\ta\r\n2\tb\\.\n"),  # another line end after the marker
+        ("id, status", "text", b"1\t\\.\n"),  # (1, '')
+        ("id, status", "text", b"1\ta\\\\.\n"),  # an escaped backslash: (1, 'a\.')
+        ("id, status", "text", b"1\ta\n\\.\n2\tb\tc\n"),  # what follows the marker is ignored
+        ("id, status", "text", b"1\ta\r2\tb\r\\.\r"),  # carriage returns end the lines
+        ("id, status", "text", b"1\ta\n2\tb\r3\tc\n"),  # literal carriage return found
+        ("status, id", "csv", b"a,1\n\\.,2\n"),  # \. with more on its line is a value
+        ("status, id", "csv", b"a\\.,1\n"),
+        ("status, id", "csv", b"a,1\n\\.\n\\.,2\n"),
+        ("status, id", "csv", b"\"a\n\\.\n\",1\n"),  # quoted, a value
+        ("status, id", "csv", b"a,1\r\n\\.\r\nb,2\r\n"),
+        ("status, id", "csv", b"a,1\r\n\\.\n"),  # unquoted newline found in data
+        ("status, id", "csv", b"a,1\n\\.\r\n"),  # does not match previous newline style
+    ]
+
+    def copy_outcome(self, conn, table, columns, fmt, data):
+        """None when the COPY stored its rows, else the server's SQLSTATE and message."""
+        try:
+            with conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT {fmt})") as c:
+                c.write(data)
+        except psycopg.Error as e:
+            return e.sqlstate, e.diag.message_primary
+        return None
+
+    def test_copy_data_ends_and_its_lines_end_where_postgres_reads_them_so(self):
+        self.pg.query("CREATE TABLE IF NOT EXISTS copied_directly "
+                      "(id int PRIMARY KEY, status text)")
+        for columns, fmt, data in self.COPY_ENDINGS:
+            with self.subTest(fmt=fmt, data=data):
+                self.pg.query("TRUNCATE users, copied_directly")
+                with self.pg.connect() as conn:
+                    expected = self.copy_outcome(conn, "copied_directly", columns, fmt, data)
+                with self.connect() as conn:
+                    self.assertEqual(self.copy_outcome(conn, "users", columns, fmt, data),
+                                     expected)
+                stored = self.pg.query("SELECT id, status FROM copied_directly ORDER BY id")
+                self.assertEqual(self.rows("users"), [(i, s, s) for i, s in stored])
+        # psql's \copy from a file sends its lines as they are.
+        with open(os.path.join(self.pg.directory, "ending.tsv"), "wb") as f:
+            f.write(b"1\ta\n2\tb\\.\n3\tc\n")
+        self.pg.query("TRUNCATE users")
+        run = subprocess.run(
+            [f"{postgres.PG_BIN}/psql", "-X", "-v", "ON_ERROR_STOP=1", "-h", self.host, "-p",
+             str(self.port), "-U", postgres.SUPERUSER, "-d", self.pg.dbname, "-c",
+             f"\\copy users (id, status) FROM '{self.pg.directory}/ending.tsv'"],
+            capture_output=True, text=True, timeout=60,
+            env={"PGPASSWORD": self.pg.password, "PATH": "/usr/bin:/bin"})
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(run.stdout.strip(), "COPY 2")
+        self.assertEqual(self.rows("users"), [(1, "a", "a"), (2, "b", "b")])
+
     def test_copy_without_a_list_takes_the_old_width_and_the_tables_full_width(self):
         # users is (id, name, status, state). Postgres takes a row of every column, N included
         # (an app that knows N, a dump's data): written as given, nothing added.

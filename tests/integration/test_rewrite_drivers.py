@@ -10,6 +10,7 @@ straight in Postgres.
 """
 
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -19,7 +20,7 @@ from psycopg import pq
 
 from harness.base import libpq_client, requires_libpq_client, requires_proxy
 from harness.postgres import PG_BIN, SUPERUSER
-from harness.util import wait_until
+from harness.util import line_of, wait_until
 from test_rewrite import (MAPPED, RENAME, TYPE_CHANGE, MigrationProxy, RewriteCase,
                           both_migrations, migration)
 
@@ -128,22 +129,25 @@ class FlipTest(RewriteCase):
             self.assertEqual([d.name for d in cur.description], ["id", "name", "status"])
 
     def test_a_reload_that_would_break_writes_is_refused_and_the_flags_stay(self):
-        # Each config names what is wrong; the running flags keep both columns written.
+        # Each config names what is wrong, at the line and key of the file that say it, as a
+        # syntax error is; the running flags keep both columns written.
         bad = (
             ("a missing column", [migration(RENAME, writes="both", new_column="no_such_column"),
                                   migration(TYPE_CHANGE, writes="old")],
-             "no_such_column"),
+             "no_such_column", "migration[0].new_column", 'new_column = "no_such_column"'),
             ("to_new of the wrong type for the new column",
              [migration(RENAME, writes="both"),
               migration(TYPE_CHANGE, writes="both", to_new="upper({value})")],
-             "is of type smallint but expression is of type text"),
+             "is of type smallint but expression is of type text", "migration[1].to_new",
+             'to_new = "upper({value})"'),
             ("to_old that does not apply to the new column",
              [migration(RENAME, writes="both"),
               migration(TYPE_CHANGE, writes="both", reads="new", to_old="{value} || 1")],
-             "operator does not exist: smallint || integer"),
+             "operator does not exist: smallint || integer", "migration[1].to_old",
+             'to_old = "{value} || 1"'),
         )
         self.proxy.reload(both_migrations(writes="both"))
-        for i, (what, migrations, expected) in enumerate(bad):
+        for i, (what, migrations, expected, key, written) in enumerate(bad):
             with self.subTest(what):
                 rejected_before = self.proxy.log_text().count("event=reload_rejected")
                 self.proxy.migrations = migrations
@@ -154,6 +158,10 @@ class FlipTest(RewriteCase):
                 wait_until(lambda: self.proxy.log_text().count("event=reload_rejected")
                                  > rejected_before, 15, what="reload_rejected")
                 self.assertIn(expected, self.proxy.log_text())
+                line = line_of(self.proxy.config_path, written)
+                self.assertRegex(self.proxy.log_text(),
+                                 re.escape(f"{self.proxy.config_path}:{line}:") + r"\d+: "
+                                 + re.escape(f"{key}: migration "))
                 with self.connect() as conn:
                     conn.execute("INSERT INTO users (id, status) VALUES (%s, 'active')", (i,))
                     conn.execute("INSERT INTO accounts (id, status) VALUES (%s, 'active')", (i,))

@@ -21,7 +21,7 @@ from harness.base import IntegrationCase, requires_proxy
 from harness.certs import CertAuthority, KeyPair
 from harness.postgres import SUPERUSER, start_for_class as start_cluster
 from harness.proxy import SwitchyardProxy, binary
-from harness.util import free_port, wait_until
+from harness.util import free_port, line_of, wait_until
 
 ENCRYPTED_KEY_MESSAGE = "is encrypted; give an unencrypted PEM key"
 MD5_ROLE = "tls_md5"
@@ -203,7 +203,10 @@ class TlsProxyTest(TlsCase):
                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               timeout=20, start_new_session=True)
         self.assertNotEqual(proc.returncode, 0, proc.stdout)
-        self.assertIn(f"the key in {encrypted.key} {ENCRYPTED_KEY_MESSAGE}", proc.stderr)
+        # At the line and key that name the file, as a syntax error is told.
+        line = line_of(path, f'key = "{encrypted.key}"')
+        self.assertIn(f"{path}:{line}:7: tls.key: the key in {encrypted.key} "
+                      f"{ENCRYPTED_KEY_MESSAGE}", proc.stderr.splitlines())
 
     def test_a_reload_to_an_encrypted_key_fails_and_keeps_serving(self):
         proxy = self.start_proxy(upstream_tls="require", client_tls=self.proxy_cert)
@@ -214,6 +217,8 @@ class TlsProxyTest(TlsCase):
         wait_until(lambda: "event=reload_rejected" in proxy.log_text(), 15,
                    what="the reload to be rejected")
         self.assertIn(ENCRYPTED_KEY_MESSAGE, proxy.log_text())
+        line = line_of(proxy.config_path, 'key = "')
+        self.assertIn(f"{proxy.config_path}:{line}:7: tls.key: the key in ", proxy.log_text())
         with psycopg.connect(self.proxy_conninfo(proxy, sslmode="verify-full",
                                                  sslrootcert=self.ca.cert,
                                                  channel_binding="disable")) as conn:

@@ -69,3 +69,12 @@ def socket_inodes(pid: int) -> set:
         if target.startswith("socket:["):
             inodes.add(target[len("socket:["):-1])
     return inodes
+
+
+def line_of(path: str, text: str) -> int:
+    """The 1-based number of the first line of file `path` that holds `text`."""
+    with open(path) as f:
+        for number, line in enumerate(f, start=1):
+            if text in line:
+                return number
+    raise AssertionError(f"{text!r} is not in {path}")

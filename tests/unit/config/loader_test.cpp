@@ -85,6 +85,7 @@ TEST(ConfigLoaderTest, DesignExampleParsesToTheExpectedStruct) {
       .database = "",
       .line = 20,
   });
+  expected.positions = result.config->positions;  // KeyPositionsAreKeptForErrorsFound...
   EXPECT_EQ(*result.config, expected);
   EXPECT_EQ(result.config->effective_database(result.config->migrations[0]), "app");
 }
@@ -272,6 +273,29 @@ new_column = "email_address"
   ASSERT_TRUE(result.ok()) << describe(result);
   ASSERT_EQ(result.config->migrations.size(), 2u);
   EXPECT_EQ(result.config->migrations[1].line, 13);
+}
+
+// What only the catalog or the TLS files show wrong is told at the key's line, as the loader
+// tells its own errors; a key left out is told at its section's, nothing at no line.
+TEST(ConfigLoaderTest, KeyPositionsAreKeptForErrorsFoundAfterLoading) {
+  auto result = parse(with_migration("to_new = \"{value}\"\nto_old = \"{value}\"\n"));
+  ASSERT_TRUE(result.ok()) << describe(result);
+  const Config& config = *result.config;
+  EXPECT_EQ(config.key_of(config.migrations[0]), "migration[0]");
+  const struct {
+    std::string key;
+    std::string formatted;
+  } cases[] = {
+      {"migration[0].table", "test.toml:9:9: migration[0].table: wrong"},
+      {"migration[0].to_old", "test.toml:13:10: migration[0].to_old: wrong"},
+      {"migration[0].old_type", "test.toml:7:1: migration[0].old_type: wrong"},  // left out
+      {"upstream.ca_file", "test.toml:3:1: upstream.ca_file: wrong"},
+      {"tls.cert", "test.toml: tls.cert: wrong"},  // no [tls] section
+      {"", "test.toml: wrong"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(format_error(config.error_at(c.key, "wrong")), c.formatted) << c.key;
+  }
 }
 
 }  // namespace

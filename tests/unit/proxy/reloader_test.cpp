@@ -150,15 +150,41 @@ TEST_F(ReloaderTest, FailureAfterSuccessKeepsLastSuccessTime) {
 }
 
 TEST_F(ReloaderTest, SnapshotBuildErrorsKeepRunningConfig) {
-  Reloader reloader(path_, state_, [](config::Config, std::uint64_t) -> Reloader::BuildResult {
-    return std::vector<std::string>{"migration \"users-status\": new column \"state\" is missing"};
+  // The build's errors name the file themselves (build_snapshot's do, with line and key).
+  const std::string error =
+      path_.string() + ":14:14: migration[0].new_column: new column \"state\" is missing";
+  Reloader reloader(path_, state_, [&](config::Config, std::uint64_t) -> Reloader::BuildResult {
+    return std::vector<std::string>{error};
   });
   write_file(path_, with_migration("both", "old"));
   auto status = reloader.reload("test");
   EXPECT_EQ(status.result, ReloadStatus::Result::failed);
-  ASSERT_EQ(status.errors.size(), 1u);
-  EXPECT_EQ(status.errors[0],
-            path_.string() + ": migration \"users-status\": new column \"state\" is missing");
+  EXPECT_EQ(status.errors, std::vector<std::string>{error});
+  EXPECT_EQ(running_migration().writes, config::Writes::old_column);
+}
+
+TEST_F(ReloaderTest, BuildErrorsNameTheLineAndKeyAsTheLoadersOwnDo) {
+  // Neither is wrong to the loader (the files exist, to_new holds {value}); the build finds
+  // them wrong, and says where, as for a misspelt key: FILE:LINE:COL: KEY: ...
+  write_file(dir_ / "server.crt", "not a certificate\n");
+  write_file(dir_ / "server.key", "not a key\n");
+  write_file(path_, with_migration("both", "old") +
+                        "to_new = \"{value} +\"\nto_old = \"{value}\"\n\n"
+                        "[tls]\ncert = \"server.crt\"\nkey = \"server.key\"\n");
+  Reloader reloader(path_, state_, build_offline);
+  auto status = reloader.reload("test");
+  EXPECT_EQ(status.result, ReloadStatus::Result::failed);
+  ASSERT_EQ(status.errors.size(), 2u);
+  const std::string file = path_.string();
+  EXPECT_EQ(status.errors[0].rfind(file + ":21:8: tls.cert: cannot load TLS certificate " +
+                                       (dir_ / "server.crt").string() + ": ",
+                                   0),
+            0u)
+      << status.errors[0];
+  EXPECT_EQ(
+      status.errors[1].rfind(file + ":17:10: migration[0].to_new: migration \"users-status\": ", 0),
+      0u)
+      << status.errors[1];
   EXPECT_EQ(running_migration().writes, config::Writes::old_column);
 }
 

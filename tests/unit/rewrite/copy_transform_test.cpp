@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace switchyard::rewrite {
 namespace {
@@ -69,6 +70,99 @@ TEST(CopyRowTransformerTest, LastRowWithoutNewline) {
 TEST(CopyRowTransformerTest, CrLfLineEndsAreKept) {
   const CopyPlan p = duplicate_second_of_three(CopyPlan::Format::text);
   expect_every_split(p, "1\ta\tb\r\n", "1\ta\tb\ta\r\n");
+}
+
+// (id, status) rows into (id, status, state), and (status) rows into (status, state).
+CopyPlan status_to_state(CopyPlan::Format format, std::size_t input_columns) {
+  CopyPlan p;
+  p.format = format;
+  p.delimiter = format == CopyPlan::Format::csv ? ',' : '\t';
+  p.input_columns = input_columns;
+  p.source_index_per_output_column =
+      input_columns == 2 ? std::vector<int>{0, 1, 1} : std::vector<int>{0, 0};
+  return p;
+}
+
+// Where the data ends and where its lines end, as Postgres 15 reads COPY FROM (copyfromparse.c,
+// CopyReadLineText); each case's comment is what a direct COPY into the table does. Where the
+// server stores rows, it must store them from the output with every state filled; where it
+// fails, the output must make it fail on the same line: that line and the rest pass untouched.
+TEST(CopyRowTransformerTest, EndOfDataMarkerAndLineEndsAsPostgresReadsThem) {
+  struct Case {
+    const char* what;
+    CopyPlan::Format format;
+    std::size_t columns;
+    bool header;
+    const char* in;
+    const char* expected;
+  };
+  constexpr auto text = CopyPlan::Format::text;
+  constexpr auto csv = CopyPlan::Format::csv;
+  const Case cases[] = {
+      // Text: an unescaped \. ends the data anywhere, the row's data before it stored.
+      {"text: data before the marker", text, 2, false, "1\ta\n2\tb\\.\n3\tc\n",
+       "1\ta\ta\n2\tb\tb\\.\n3\tc\n"},  // rows 1, 2
+      {"text: data before the marker, CRLF", text, 2, false, "1\ta\r\n2\tb\\.\r\n",
+       "1\ta\ta\r\n2\tb\tb\\.\r\n"},  // rows 1, 2
+      {"text: the first line's data before the marker", text, 2, false, "1\ta\\.\r\n",
+       "1\ta\ta\\.\r\n"},  // row 1
+      {"text: an empty field before the marker", text, 2, false, "1\t\\.\n", "1\t\t\\.\n"},
+      {"text: an escaped backslash and a period are data", text, 2, false, "1\ta\\\\.\n",
+       "1\ta\\\\.\ta\\\\.\n"},  // row (1, 'a\.')
+      {"text: the marker alone, rows after it ignored", text, 2, false, "1\ta\n\\.\n2\tb\tc\n",
+       "1\ta\ta\n\\.\n2\tb\tc\n"},  // row 1
+      {"text: the marker alone on the first line", text, 2, false, "\\.\r\n", "\\.\r\n"},
+      {"text: the marker last, no line end", text, 2, false, "1\ta\n2\tb\\.",
+       "1\ta\ta\n2\tb\\."},  // end-of-copy marker corrupt
+      {"text: the marker alone last, no line end", text, 2, false, "1\ta\n\\.",
+       "1\ta\ta\n\\."},  // end-of-copy marker corrupt
+      {"text: data after the marker", text, 2, false, "1\ta\n2\tb\\.xyz\n3\tc\n",
+       "1\ta\ta\n2\tb\\.xyz\n3\tc\n"},  // end-of-copy marker corrupt
+      {"text: a tab after the marker", text, 2, false, "1\ta\\.\t\n", "1\ta\\.\t\n"},  // corrupt
+      {"text: CRLF data, LF after the marker", text, 2, false, "1\ta\r\n2\tb\\.\n",
+       "1\ta\ta\r\n2\tb\\.\n"},  // end-of-copy marker does not match previous newline style
+      {"text: LF data, CRLF after the marker", text, 2, false, "1\ta\n\\.\r\n",
+       "1\ta\ta\n\\.\r\n"},  // does not match previous newline style
+      {"text: the marker in the header line", text, 2, true, "id\tstatus\\.\n1\ta\n",
+       "id\tstatus\\.\n1\ta\n"},  // no rows
+      {"text: the marker after a header", text, 2, true, "id\tstatus\n1\ta\\.\n2\tb\n",
+       "id\tstatus\n1\ta\ta\\.\n2\tb\n"},  // row 1
+      // Text: line ends of the first line's kind only; CR alone is one.
+      {"text: CR line ends", text, 2, false, "1\ta\r2\tb\r\\.\r", "1\ta\ta\r2\tb\tb\r\\.\r"},
+      {"text: CR line ends, the last row without one", text, 2, false, "1\ta\r2\tb",
+       "1\ta\ta\r2\tb\tb"},
+      {"text: a CR line end after LF ones", text, 2, false, "1\ta\n2\tb\r3\tc\n",
+       "1\ta\ta\n2\tb\r3\tc\n"},  // literal carriage return found in data
+      {"text: an LF line end after CR ones", text, 2, false, "1\ta\r2\tb\n",
+       "1\ta\ta\r2\tb\n"},  // literal newline found in data
+      // CSV: \. ends the data only alone at a line's start, followed by the line end.
+      {"csv: \\. after data is a value", csv, 2, false, "1,a\\.\n", "1,a\\.,a\\.\n"},
+      {"csv: \\. starting a row of data", csv, 2, false, "1,a\n\\.,b\n", "1,a,a\n\\.,b,b\n"},
+      {"csv: \\. with more on the line is data", csv, 1, false, "a\n\\.x\n", "a,a\n\\.x,\\.x\n"},
+      {"csv: the marker alone, rows after it ignored", csv, 2, false, "1,a\n\\.\n2,b,c\n",
+       "1,a,a\n\\.\n2,b,c\n"},  // row 1
+      {"csv: \\. alone last, no line end, is a value", csv, 1, false, "a\n\\.",
+       "a,a\n\\.,\\."},  // rows 'a' and '\.'
+      {"csv: a quoted \\. line is data", csv, 2, false, "1,\"a\n\\.\n\"\n",
+       "1,\"a\n\\.\n\",\"a\n\\.\n\"\n"},
+      {"csv: CRLF data and marker", csv, 2, false, "1,a\r\n\\.\r\n2,b\r\n",
+       "1,a,a\r\n\\.\r\n2,b\r\n"},  // row 1
+      {"csv: CRLF data, \\. then LF is a value on a line that fails", csv, 1, false, "a\r\n\\.\n",
+       "a,a\r\n\\.\n"},  // unquoted newline found in data
+      {"csv: LF data, CRLF after the marker", csv, 2, false, "1,a\n\\.\r\n",
+       "1,a,a\n\\.\r\n"},  // does not match previous newline style
+      {"csv: CR line ends and marker", csv, 2, false, "1,a\r2,b\r\\.\r",
+       "1,a,a\r2,b,b\r\\.\r"},  // rows 1, 2
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    CopyPlan p = status_to_state(c.format, c.columns);
+    p.header = c.header;
+    bool ok = false;
+    EXPECT_EQ(run_whole(p, c.in, &ok), c.expected) << c.what;
+    EXPECT_TRUE(ok) << c.what;
+    expect_every_split(p, c.in, c.expected);
+  }
 }
 
 TEST(CopyRowTransformerTest, CsvQuotedFieldsWithDelimitersQuotesAndNewlines) {
