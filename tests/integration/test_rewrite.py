@@ -278,6 +278,18 @@ class RewriteCase(IntegrationCase):
 
 
 @requires_proxy
+def create_shadowing_tables(pg):
+    """Tables that shadow public.users for some search_paths (shadow.users) and for the role
+    alice ("$user": alice.users). Made before the proxy starts: the catalog is read per config
+    generation, not on every statement."""
+    pg.create_role("alice", "alice-pw")
+    pg.query("CREATE SCHEMA shadow; "
+             "CREATE TABLE shadow.users (id int PRIMARY KEY, status text); "
+             "CREATE SCHEMA alice AUTHORIZATION alice; "
+             "CREATE TABLE alice.users (id int PRIMARY KEY, status text); "
+             "ALTER TABLE alice.users OWNER TO alice")
+
+
 class WritesBothTest(RewriteCase):
     """writes = both, reads = old: every write of either column fills the other one."""
 
@@ -285,14 +297,7 @@ class WritesBothTest(RewriteCase):
 
     @classmethod
     def prepare_database(cls):
-        # Tables that shadow public.users for some search_paths. They exist before the proxy
-        # starts: the catalog is read per config generation, not on every statement.
-        cls.pg.create_role("alice", "alice-pw")
-        cls.pg.query("CREATE SCHEMA shadow; "
-                     "CREATE TABLE shadow.users (id int PRIMARY KEY, status text); "
-                     "CREATE SCHEMA alice AUTHORIZATION alice; "
-                     "CREATE TABLE alice.users (id int PRIMARY KEY, status text); "
-                     "ALTER TABLE alice.users OWNER TO alice")
+        create_shadowing_tables(cls.pg)
 
     def test_insert_single_row_simple_and_extended(self):
         with self.connect() as conn:

@@ -23,7 +23,7 @@ import time
 import unittest
 
 from harness import rawclient as wire
-from test_rewrite import RewriteCase, both_migrations
+from test_rewrite import RewriteCase, both_migrations, create_shadowing_tables
 
 SEED = int(os.environ.get("SWITCHYARD_PROPERTY_SEED", "20261205"))
 MAX_ROUNDS = 300
@@ -47,13 +47,9 @@ class SessionFollowingPropertyTest(RewriteCase):
 
     @classmethod
     def prepare_database(cls):
-        cls.pg.create_role("alice", "alice-pw")
-        cls.pg.query("CREATE SCHEMA shadow; "
-                     "CREATE TABLE shadow.users (id int PRIMARY KEY, status text); "
-                     "CREATE SCHEMA alice AUTHORIZATION alice; "
-                     "CREATE TABLE alice.users (id int PRIMARY KEY, status text); "
-                     "ALTER TABLE alice.users OWNER TO alice; "
-                     "GRANT USAGE ON SCHEMA shadow TO alice; "
+        create_shadowing_tables(cls.pg)
+        # The probe may run as alice.
+        cls.pg.query("GRANT USAGE ON SCHEMA shadow TO alice; "
                      "GRANT ALL ON public.users, shadow.users TO alice")
 
     @staticmethod
