@@ -247,8 +247,10 @@ void SessionRewrite::apply(const rewrite::TransactionStep& step, std::size_t ans
     taken.erase(kept - 1, taken.end());  // and the later ones with it
     return;
   }
-  // ROLLBACK TO keeps the savepoint and ends the later ones.
+  // ROLLBACK TO keeps the savepoint and ends the later ones. What it brings back is a change
+  // of this request's, undone with its transaction as a SET is.
   taken.erase(kept, taken.end());
+  change_uncommitted(answers_before);
   const Savepoint& back = taken.back();
   session_search_path_ = back.session;
   ++changes_.path;

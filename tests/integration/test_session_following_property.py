@@ -58,23 +58,46 @@ class SessionFollowingPropertyTest(RewriteCase):
         pool = rng.choices([k for k, _ in kinds], weights=[w for _, w in kinds])[0]
         return rng.choice(pool)
 
-    def request(self, rng):
+    def request(self, rng, prepared):
         texts = [self.statement(rng) for _ in range(rng.randint(1, 4))]
-        if rng.random() < 0.5:
-            return "simple", texts, wire.query("; ".join(texts))
-        batch = b"".join(wire.parse(t) + wire.bind() + wire.execute() for t in texts)
-        return "extended", texts, batch + wire.sync()
+        kind = rng.choice(("simple", "extended", "prepared"))
+        if kind == "prepared":
+            # The proxy forgets the session's prepared statements when a DISCARD ALL is sent,
+            # also one the server then skips behind an error (a documented limit,
+            # rewrite/README.md): a SET bound later by name would not be followed. So a DISCARD
+            # ALL is never bound by name, and every text is prepared anew after one.
+            texts = [t for t in texts if t != "DISCARD ALL"] or ["SELECT 1"]
+        if kind == "simple":
+            return kind, texts, wire.query("; ".join(texts))
+        batch = b""
+        for text in texts:
+            if kind == "extended":
+                batch += wire.parse(text) + wire.bind() + wire.execute()
+                continue
+            # Prepared once, bound at every use (psycopg's automatic preparation, pgbench -M
+            # prepared): followed at each Bind. A new name after DISCARD ALL, which may or may
+            # not have dropped the old one.
+            if text not in prepared:
+                prepared[text] = f"s{len(prepared)}_{rng.randrange(1 << 30)}"
+                batch += wire.parse(text, name=prepared[text])
+            batch += wire.bind(statement=prepared[text]) + wire.execute()
+        return kind, texts, batch + wire.sync()
 
     def test_random_pipelines_leave_the_proxy_resolving_names_as_the_server(self):
         rng = random.Random(SEED)
         start = time.monotonic()
         rounds = 0
         self.addCleanup(self.pg.query, "TRUNCATE shadow.users, alice.users")
+        prepared = {}  # text: the name it is prepared under
         with self.raw_session() as conn:
             while rounds < MAX_ROUNDS and time.monotonic() - start < MAX_SECONDS:
                 rounds += 1
                 count = rng.choice((1, 1, 2, 3))
-                requests = [self.request(rng) for _ in range(count)]
+                requests = []
+                for _ in range(count):
+                    requests.append(self.request(rng, prepared))
+                    if "DISCARD ALL" in requests[-1][1]:
+                        prepared.clear()  # a new name for each text from now on
                 conn.send(b"".join(wire_bytes for _, _, wire_bytes in requests))
                 status = None
                 for _ in requests:
