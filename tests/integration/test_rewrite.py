@@ -3049,7 +3049,9 @@ class PreparedTransactionTest(RewriteCase):
             self.assertEqual(wire.errors(committer.simple(
                 "UPDATE users_kid SET status = 'inactive' WHERE id = 30")), [])
         self.assertEqual(self.rows("users_kid"), [(30, "inactive", "inactive")])
-        self.assertIn('trigger="prepared transaction committed"', self.proxy.log_text())
+        # The preparer's own partition change may ask for the same rebuild: one reload for both.
+        self.assertRegex(self.proxy.log_text(),
+                         r'event=config_reloaded trigger="[^"]*prepared transaction committed')
 
 
 @requires_proxy
