@@ -83,7 +83,8 @@ class BackendHandler {
       return FrameAction::drop;
     }
     if (tell_as_copy_) {
-      rewrite_.on_complete({});  // a staged COPY's: the client's statement ran
+      // A staged COPY's: the client's statement ran.
+      rewrite_.on_complete({}, state_.tracker.answers_resolved());
       return tell_as_copy(frame, out);
     }
     if (frame.type == be::kCopyInResponse && state_.copy_in_columns > 0) {
@@ -96,8 +97,7 @@ class BackendHandler {
     if (frame.type == be::kCommandComplete) {
       const std::string_view tag = command_tag(frame.body);
       ended_in_rollback_ = ends_in_rollback(tag, ended_in_rollback_);
-      rewrite_.on_complete(tag);
-      rewrite_.on_commit_answer(tag, state_.tracker.answers_resolved());
+      rewrite_.on_complete(tag, state_.tracker.answers_resolved());
       return FrameAction::forward;
     }
     if (frame.type == be::kReadyForQuery) {

@@ -148,21 +148,24 @@ class SessionRewrite {
   void follow_as_answered(std::vector<rewrite::TransactionStep> steps,
                           std::vector<rewrite::RoleChange> roles, std::size_t answers_before,
                           bool failed);
-  /// A CommandComplete the client sees (its tag), while follows_completes().
-  void on_complete(std::string_view tag) {
+  /// A CommandComplete the client sees (its tag), while follows_completes(). `resolved`:
+  /// protocol::ExtendedState::answers_resolved() after it.
+  void on_complete(std::string_view tag, std::uint64_t resolved) {
     if (answered_ && answered_->readies_before == 0) [[unlikely]] {
       follow_answered(tag);
     }
+    if (kept_) [[unlikely]] {
+      follow_points(tag, resolved);
+    }
   }
   /// An ErrorResponse: the statements of the text followed as answered stop there, and a
-  /// COMMIT bound before it and not answered yet never ran. `resolved`:
-  /// protocol::ExtendedState::answers_resolved() after it.
+  /// COMMIT or ROLLBACK not answered yet before it never ran. `resolved` as for on_complete.
   void on_answer_error(std::uint64_t resolved) {
     if (answered_ && answered_->readies_before == 0) [[unlikely]] {
       answered_->error = true;
     }
     if (kept_) [[unlikely]] {
-      drop_commits_skipped(resolved);
+      drop_points_skipped(resolved);
     }
   }
   /// A SET search_path or role may still be undone by its transaction's end.
@@ -174,12 +177,6 @@ class SessionRewrite {
   /// protocol::ExtendedState::next_answer() for the Bind; `answers_before`: ReadyForQuery owed
   /// for earlier requests.
   void note_end_bound(bool rollback, std::uint64_t bind_answer, std::size_t answers_before);
-  /// Every CommandComplete while follows_completes(): `resolved` as for on_answer_error.
-  void on_commit_answer(std::string_view tag, std::uint64_t resolved) {
-    if (kept_) [[unlikely]] {
-      follow_commit_answer(tag, resolved);
-    }
-  }
   /// Before another request is rewritten or followed while a text's steps await their answer
   /// (a client that does not wait for it): they are taken as run, as when followed when sent.
   void settle_answered_steps() {
@@ -359,6 +356,17 @@ class SessionRewrite {
     std::size_t readies_before = 0;  // answers to earlier requests still to come
     bool failed_before = false;
     bool error = false;
+    enum class Next { none, role, step };
+    /// Which of the steps and role changes not followed yet comes next in the text, among
+    /// those of statements up to `last`: a step before a role change of its own statement.
+    Next next_due(std::size_t last) const {
+      const bool step_due = next < steps.size() && steps[next].statement <= last;
+      const bool role_due = next_role < roles.size() && roles[next_role].statement <= last;
+      if (role_due && (!step_due || roles[next_role].statement < steps[next].statement)) {
+        return Next::role;
+      }
+      return step_due ? Next::step : Next::none;
+    }
   };
   std::unique_ptr<AnsweredSteps> answered_;
   // Where the server ends a transaction before the ReadyForQuery that would tell: a COMMIT (or
@@ -404,8 +412,8 @@ class SessionRewrite {
   void undo_in_points(const ChangeCounts& at);
   /// Keeps or undoes the point at `index` of kept_, and forgets it.
   void resolve_point(std::size_t index, bool kept);
-  void follow_commit_answer(std::string_view tag, std::uint64_t resolved);
-  void drop_commits_skipped(std::uint64_t resolved);
+  void follow_points(std::string_view tag, std::uint64_t resolved);
+  void drop_points_skipped(std::uint64_t resolved);
   void kept_on_ready(protocol::TransactionStatus status, bool rolled_back);
   // What is left of answered_ once its answer ends or another request must see its outcome: the
   // steps not answered are taken as run, unless an error stopped the text.

@@ -131,7 +131,7 @@ void SessionRewrite::resolve_point(std::size_t index, bool kept) {
   }
 }
 
-void SessionRewrite::follow_commit_answer(std::string_view tag, std::uint64_t resolved) {
+void SessionRewrite::follow_points(std::string_view tag, std::uint64_t resolved) {
   using Until = KeptPoint::Until;
   // A COMMIT of a failed transaction answers ROLLBACK.
   const bool committed = tag == "COMMIT" || tag == "DISCARD ALL";
@@ -164,7 +164,7 @@ void SessionRewrite::follow_commit_answer(std::string_view tag, std::uint64_t re
   }
 }
 
-void SessionRewrite::drop_commits_skipped(std::uint64_t resolved) {
+void SessionRewrite::drop_points_skipped(std::uint64_t resolved) {
   // The error answers the statement's Bind or Execute, or one before them in their batch (the
   // server skips the rest up to the Sync); or a statement of the text being answered, whose
   // statements after it never run.
@@ -288,18 +288,11 @@ void SessionRewrite::follow_answered(std::string_view tag) {
   AnsweredSteps& answered = *answered_;
   const std::size_t statement = answered.completes++;
   using Kind = rewrite::TransactionStep::Kind;
-  for (;;) {
-    const bool step_due = answered.next < answered.steps.size() &&
-                          answered.steps[answered.next].statement <= statement;
-    const bool role_due = answered.next_role < answered.roles.size() &&
-                          answered.roles[answered.next_role].statement <= statement;
-    if (role_due && (!step_due || answered.roles[answered.next_role].statement <
-                                      answered.steps[answered.next].statement)) {
+  for (auto next = answered.next_due(statement); next != AnsweredSteps::Next::none;
+       next = answered.next_due(statement)) {
+    if (next == AnsweredSteps::Next::role) {
       apply(answered.roles[answered.next_role++], 0);
       continue;
-    }
-    if (!step_due) {
-      return;
     }
     const rewrite::TransactionStep& step = answered.steps[answered.next++];
     // The statement ran: a SAVEPOINT was taken; a COMMIT answered ROLLBACK ended a failed
@@ -326,16 +319,14 @@ void SessionRewrite::settle_answered() {
   // its answer: a point counts the text's CommandCompletes up to it.
   const std::size_t before = answered->readies_before;
   using Kind = rewrite::TransactionStep::Kind;
-  std::size_t step = answered->next;
-  std::size_t role = answered->next_role;
-  while (step < answered->steps.size() || role < answered->roles.size()) {
-    if (role < answered->roles.size() &&
-        (step == answered->steps.size() ||
-         answered->roles[role].statement < answered->steps[step].statement)) {
-      apply(answered->roles[role++], before);
+  constexpr std::size_t kEveryStatement = SIZE_MAX;
+  for (auto due = answered->next_due(kEveryStatement); due != AnsweredSteps::Next::none;
+       due = answered->next_due(kEveryStatement)) {
+    if (due == AnsweredSteps::Next::role) {
+      apply(answered->roles[answered->next_role++], before);
       continue;
     }
-    const rewrite::TransactionStep& next = answered->steps[step++];
+    const rewrite::TransactionStep& next = answered->steps[answered->next++];
     if (!rewrite::ends_plainly(next.kind)) {
       apply(next, before, answered->failed_before);
     } else if (uncommitted_) {  // else nothing to keep or undo
