@@ -74,7 +74,8 @@ class BackendHandler {
                type == be::kNoData)))) ||
            // Hidden ones are counted only while replies are tracked.
            (type == be::kCommandComplete &&
-            (rewrite_.follows_completes() || state_.replies.watched_completes() > 0));
+            (rewrite_.follows_completes() || state_.replies.watched_completes() > 0 ||
+             (state_.deallocations && state_.deallocations->waiting())));
   }
   FrameAction on_frame(const protocol::Frame& frame, protocol::MessageWriter& out) {
     namespace be = protocol::backend;
@@ -98,10 +99,16 @@ class BackendHandler {
       const std::string_view tag = command_tag(frame.body);
       ended_in_rollback_ = ends_in_rollback(tag, ended_in_rollback_);
       rewrite_.on_complete(tag, state_.tracker.answers_resolved());
+      if (state_.deallocations) [[unlikely]] {
+        state_.deallocations->on_complete(tag);
+      }
       return FrameAction::forward;
     }
     if (frame.type == be::kReadyForQuery) {
       state_.error_before_ready = false;
+      if (state_.deallocations) [[unlikely]] {
+        state_.deallocations->on_ready();
+      }
       rewrite_.on_ready(state_.tracker.status(), ended_in_rollback_);
       count_open_transaction();
       ended_in_rollback_ = false;
@@ -271,6 +278,9 @@ class BackendHandler {
       for (std::size_t i = 0; i < count; ++i) {
         state_.replies.query_skipped();
       }
+    }
+    if (state_.deallocations) [[unlikely]] {
+      state_.deallocations->on_skipped(count);
     }
     const std::size_t rejections = state_.readies_to_drop.on_skipped(count);
     state_.rejections_pending -=

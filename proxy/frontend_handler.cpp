@@ -288,13 +288,14 @@ void FrontendHandler::follow_session_statements(std::string_view sql,
   }
   if (follow_prepared) {
     if (auto gone = rewrite::deallocation(sql)) {
-      if (gone->all) {
-        prepared_.clear();
-        sql_prepared_.clear();
+      // Set aside until the server answers: it may skip or refuse them (settle_deallocations).
+      if (!state_.deallocations) {
+        state_.deallocations = std::make_unique<DeallocationAnswers>();
       }
-      for (const auto& name : gone->names) {
-        prepared_.erase(name);
-        sql_prepared_.erase(name);
+      for (const std::string& name : gone->names) {
+        prepared_.deallocation_sent(name);
+        sql_prepared_.deallocation_sent(name);
+        state_.deallocations->sent(state_.tracker.outstanding());
       }
     }
   }
@@ -552,6 +553,14 @@ void FrontendHandler::settle_statements() {
         closed && !sql_prepared_.empty()) {
       sql_prepared_.erase(*closed);  // the server's Close drops either kind
     }
+  }
+}
+
+void FrontendHandler::settle_deallocations() {
+  while (state_.deallocations->has_outcome()) {
+    const bool ran = state_.deallocations->take_outcome();
+    prepared_.deallocation_answered(ran);
+    sql_prepared_.deallocation_answered(ran);
   }
 }
 
@@ -843,6 +852,10 @@ FrameAction FrontendHandler::on_frame(const protocol::Frame& frame, protocol::Me
   const ReleaseIfLong release{replacement_};
   if (prepared_.pending()) {
     settle_statements();
+  }
+  // After the Parses and Closes: those sent before a deallocation are answered before it.
+  if (state_.deallocations && state_.deallocations->has_outcome()) [[unlikely]] {
+    settle_deallocations();
   }
   if (copy_) {
     return on_copy(frame, out);

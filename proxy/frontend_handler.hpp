@@ -133,6 +133,8 @@ class FrontendHandler {
   bool pair_replies();
   /// Applies the answers to the named Parses and Closes sent (the reply tracker's outcomes).
   void settle_statements();
+  /// Applies the server's answers to the deallocations sent: what one did not run comes back.
+  void settle_deallocations();
   /// Keeps the session's search_path, current_user and the prepared-statement registry in step
   /// with the SET/RESET/DEALLOCATE/DISCARD statements the client sends. `from_query`: sent
   /// as a simple Query (else run by a Bind).

@@ -8,8 +8,10 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include "protocol/fifo.hpp"
 #include "rewrite/session_change.hpp"
 
 namespace switchyard::rewrite {
@@ -83,7 +85,7 @@ class PreparedStatements {
       return unnamed_ ? &*unnamed_ : nullptr;
     }
     for (auto op = pending_.rbegin(); op != pending_.rend(); ++op) {
-      if (op->name == name && !op->voided && !op->refusal_expected) {
+      if (op->name == name && op->voided_by == kNotVoided && !op->refusal_expected) {
         return op->closes ? nullptr : &op->stmt;
       }
     }
@@ -131,7 +133,11 @@ class PreparedStatements {
     }
     Pending op = std::move(pending_.front());
     pending_.erase(pending_.begin());
-    if (!done || op.voided) {
+    if (!done || op.voided_by == kVoidedForGood) {
+      return std::nullopt;
+    }
+    if (op.voided_by != kNotVoided) {
+      settle_set_aside(std::move(op));
       return std::nullopt;
     }
     if (op.closes) {
@@ -145,7 +151,8 @@ class PreparedStatements {
   /// Parses and Closes sent and not answered yet.
   bool pending() const { return !pending_.empty(); }
 
-  /// The server dropped `name` (DEALLOCATE), after every Parse or Close of it sent so far.
+  /// A Close of `name` sent while replies are not paired: the name is gone, after every Parse or
+  /// Close of it sent so far.
   void erase(std::string_view name) {
     if (name.empty()) {
       unnamed_.reset();
@@ -153,19 +160,24 @@ class PreparedStatements {
     }
     erase_named(name);
     for (Pending& op : pending_) {
-      op.voided = op.voided || op.name == name;
+      if (op.name == name) {
+        op.voided_by = kVoidedForGood;
+      }
     }
   }
 
-  void clear() {
-    unnamed_.reset();
-    named_.clear();
-    for (Pending& op : pending_) {
-      op.voided = true;
-    }
-  }
+  /// A DEALLOCATE of `name`, or a DEALLOCATE ALL or DISCARD ALL (`name` empty), sent upstream:
+  /// what it names is gone for the messages sent after it, Parses sent before it included, and
+  /// set aside until the server answers it (deallocation_answered).
+  void deallocation_sent(std::string_view name);
+  /// The server answered the oldest deallocation sent: `ran` when it ran it. One the server
+  /// skipped after an error, or refused, leaves its statements: they are the names' again (or
+  /// a later deallocation's, which names them too).
+  void deallocation_answered(bool ran);
 
-  bool empty() const { return !unnamed_ && named_.empty() && pending_.empty(); }
+  bool empty() const {
+    return !unnamed_ && named_.empty() && pending_.empty() && (!aside_ || aside_->empty());
+  }
 
  private:
   // Looks names up by string_view, so a Bind or Describe builds no string to find one.
@@ -183,9 +195,34 @@ class PreparedStatements {
     bool closes = false;
     // The name was there when it was sent: the server refuses it unless a Close goes first.
     bool refusal_expected = false;
-    // A DEALLOCATE after it dropped the name: its answer changes nothing.
-    bool voided = false;
+    // A Close sent unpaired after it dropped the name (kVoidedForGood), or the deallocation
+    // of this number did: its answer changes nothing, or only what that deallocation set
+    // aside.
+    std::uint32_t voided_by = kNotVoided;
   };
+
+  // Statements a deallocation sent set aside until its answer, by name.
+  struct SetAside {
+    std::uint32_t number = 0;
+    std::string name;  // empty: all
+    std::vector<std::pair<std::string, PreparedStatement>> statements;
+
+    bool covers(std::string_view named) const { return name.empty() || name == named; }
+  };
+  struct Aside {
+    protocol::Fifo<SetAside> sent;
+    std::uint32_t next_number = kVoidedForGood + 1;
+
+    bool empty() const { return sent.empty(); }
+    // The oldest deallocation still unanswered that drops `name`.
+    SetAside* covering(std::string_view name);
+    SetAside* numbered(std::uint32_t number);
+  };
+  static constexpr std::uint32_t kNotVoided = 0;
+  static constexpr std::uint32_t kVoidedForGood = 1;
+
+  // A Parse or Close answered that a deallocation sent after it had voided.
+  void settle_set_aside(Pending op);
 
   void erase_named(std::string_view name) {
     if (auto it = named_.find(name); it != named_.end()) {
@@ -197,6 +234,8 @@ class PreparedStatements {
   std::unordered_map<std::string, PreparedStatement, NameHash, std::equal_to<>> named_;
   // Few at a time (a driver's batch): a vector keeps its buffer from batch to batch.
   std::vector<Pending> pending_;
+  // Made at the first deallocation: most sessions never send one.
+  std::unique_ptr<Aside> aside_;
 };
 
 }  // namespace switchyard::proxy

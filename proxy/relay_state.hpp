@@ -11,6 +11,7 @@
 
 #include "protocol/transaction_state.hpp"
 #include "proxy/asio.hpp"
+#include "proxy/deallocation_answers.hpp"
 #include "proxy/dropped_readies.hpp"
 #include "proxy/reply_tracker.hpp"
 
@@ -84,6 +85,9 @@ struct RelayState {
   std::vector<std::uint32_t> sql_reprepared;
   /// Made at the first re-prepare that compares result types (rare: after a flip).
   std::unique_ptr<ResultTypeCheck> check;
+  /// Whether the server ran each DEALLOCATE and DISCARD ALL the client direction followed:
+  /// made at the first (most sessions never send one), read by the client direction.
+  std::unique_ptr<DeallocationAnswers> deallocations;
   /// The client's columns of a COPY FROM STDIN sent rewritten, until the server's
   /// CopyInResponse, which announces the rewritten column list's: the client is told its own.
   /// 0: none pending.

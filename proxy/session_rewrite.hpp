@@ -398,6 +398,9 @@ class SessionRewrite {
     Until until;
     std::uint64_t bind_answer = 0;  // bound_*: its Bind's position (next_answer())
     std::size_t completes = 0;      // text_*: the text's CommandCompletes before its step's
+    // request_end: requests sent after its own and before the later SET's, whose answers end
+    // its transaction when it goes on past its request (`BEGIN; SET ...` then a ROLLBACK).
+    std::size_t requests_between = 0;
   };
   std::unique_ptr<std::vector<KeptPoint>> kept_;  // a pointer: idle sessions keep none
   void add_point(std::size_t readies, KeptPoint::Until until, std::uint64_t bind_answer = 0,

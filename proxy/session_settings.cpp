@@ -37,8 +37,10 @@ void SessionRewrite::change_uncommitted(std::size_t answers_before) {
     }
     uncommitted_ = true;
   } else if (answers_before > readies_to_skip_) [[unlikely]] {
-    // The earlier request's ReadyForQuery may end its transaction apart from this change's.
+    // The earlier request's ReadyForQuery, or one of a request between, may end its
+    // transaction apart from this change's.
     add_point(readies_to_skip_, KeptPoint::Until::request_end);
+    kept_->back().requests_between = answers_before - readies_to_skip_ - 1;
   }
   readies_to_skip_ = answers_before;
 }
@@ -189,6 +191,9 @@ void SessionRewrite::kept_on_ready(protocol::TransactionStatus status, bool roll
     // The point's request ends: a COMMIT not answered by now never ran.
     if (p.until == KeptPoint::Until::request_end && status == protocol::TransactionStatus::idle) {
       resolve_point(i, !rolled_back);
+    } else if (p.until == KeptPoint::Until::request_end && p.requests_between > 0) {
+      --p.requests_between;  // its transaction goes on into the next request, sent before
+      ++i;
     } else {
       points.erase(points.begin() + static_cast<std::ptrdiff_t>(i));
     }

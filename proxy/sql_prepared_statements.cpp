@@ -25,15 +25,21 @@ void SqlPreparedStatements::prepared(const std::string& name, std::string_view t
                                      std::uint64_t epoch,
                                      std::shared_ptr<const rewrite::RewriteResult> uses) {
   auto [entry, fresh] = by_name().try_emplace(name);
-  std::vector<Text>& texts = entry->second;
+  add_text(
+      entry->second, fresh,
+      Text{std::string(text), std::string(sent), std::string(prepare), epoch, 0, std::move(uses)});
+}
+
+void SqlPreparedStatements::add_text(std::vector<Text>& texts, bool fresh, Text text) {
   if (!fresh && texts.size() == 1 && texts.front().text.empty()) {
     return;  // none known
   }
-  auto same = std::find_if(texts.begin(), texts.end(),
-                           [&](const Text& t) { return t.text == text && t.sent == sent; });
+  auto same = std::find_if(texts.begin(), texts.end(), [&](const Text& t) {
+    return t.text == text.text && t.sent == text.sent;
+  });
   if (same != texts.end()) {
-    same->epoch = epoch;
-    same->uses = std::move(uses);
+    same->epoch = text.epoch;
+    same->uses = std::move(text.uses);
   } else if (texts.size() == kMaxTexts) {
     // None is kept past this many, only the oldest epoch: the name is refused after a
     // flip until it is deallocated.
@@ -41,10 +47,64 @@ void SqlPreparedStatements::prepared(const std::string& name, std::string_view t
         std::min_element(texts.begin(), texts.end(), [](const Text& a, const Text& b) {
           return a.epoch < b.epoch;
         })->epoch;
-    texts.assign(1, Text{{}, {}, {}, oldest, 0, nullptr});
+    texts.assign(1, Text{{}, {}, {}, std::min(oldest, text.epoch), 0, nullptr});
   } else {
-    texts.push_back(Text{std::string(text), std::string(sent), std::string(prepare), epoch, 0,
-                         std::move(uses)});
+    texts.push_back(std::move(text));
+  }
+}
+
+void SqlPreparedStatements::deallocation_sent(const std::string& name) {
+  if (!aside_) {
+    aside_ = std::make_unique<std::vector<SetAside>>();
+  }
+  SetAside& set = aside_->emplace_back();
+  set.name = name;
+  if (!by_name_) {
+    return;
+  }
+  if (name.empty()) {
+    for (auto& [named, texts] : *by_name_) {
+      set.texts.emplace_back(named, std::move(texts));
+    }
+    by_name_->clear();
+  } else if (auto it = by_name_->find(name); it != by_name_->end()) {
+    set.texts.emplace_back(it->first, std::move(it->second));
+    by_name_->erase(it);
+  }
+}
+
+void SqlPreparedStatements::deallocation_answered(bool ran) {
+  if (!aside_ || aside_->empty()) {
+    return;
+  }
+  SetAside set = std::move(aside_->front());
+  aside_->erase(aside_->begin());
+  if (ran) {
+    return;
+  }
+  for (auto& [name, texts] : set.texts) {
+    auto later = std::find_if(aside_->begin(), aside_->end(), [&](const SetAside& other) {
+      return other.name.empty() || other.name == name;
+    });
+    if (later != aside_->end()) {
+      later->texts.emplace_back(std::move(name), std::move(texts));
+      continue;
+    }
+    auto [entry, fresh] = by_name().try_emplace(std::move(name));
+    if (!fresh && texts.size() == 1 && texts.front().text.empty()) {
+      // More texts than are kept: the placeholder stands for those under the name too.
+      for (const Text& text : entry->second) {
+        texts.front().epoch = std::min(texts.front().epoch, text.epoch);
+      }
+      fresh = true;
+    }
+    if (fresh) {
+      entry->second = std::move(texts);
+      continue;
+    }
+    for (Text& text : texts) {
+      add_text(entry->second, false, std::move(text));
+    }
   }
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace switchyard::rewrite {
@@ -37,17 +38,21 @@ class SqlPreparedStatements {
   /// Texts kept under one name.
   static constexpr std::size_t kMaxTexts = 8;
 
-  bool empty() const { return !by_name_ || by_name_->empty(); }
-  void clear() {
-    if (by_name_) {
-      by_name_->clear();
-    }
-  }
+  bool empty() const { return (!by_name_ || by_name_->empty()) && (!aside_ || aside_->empty()); }
+  /// A Close of `name` sent (the server's Close drops either kind).
   void erase(const std::string& name) {
     if (by_name_) {
       by_name_->erase(name);
     }
   }
+
+  /// A DEALLOCATE of `name`, or a DEALLOCATE ALL or DISCARD ALL (`name` empty), sent: what it
+  /// names is gone for the statements sent after it, and set aside until the server answers it.
+  void deallocation_sent(const std::string& name);
+  /// The server answered the oldest deallocation sent: `ran` when it ran it. One it skipped or
+  /// refused leaves the texts it named: the names' again (beside a text a PREPARE sent since
+  /// may have added), or a later deallocation's, which names them too.
+  void deallocation_answered(bool ran);
 
   /// The texts under `name`; null when the name is not known.
   std::vector<Text>* find(const std::string& name);
@@ -79,10 +84,20 @@ class SqlPreparedStatements {
  private:
   using ByName = std::unordered_map<std::string, std::vector<Text>>;
   ByName& by_name();
+  // Adds `text` to those the server may have under a name, as a PREPARE sent does.
+  static void add_text(std::vector<Text>& texts, bool fresh, Text text);
+
+  // Texts a deallocation sent set aside until its answer.
+  struct SetAside {
+    std::string name;  // empty: all
+    std::vector<std::pair<std::string, std::vector<Text>>> texts;
+  };
 
   // Made at the first PREPARE: few sessions use SQL PREPARE, and an empty map is 56 bytes of
   // every session.
   std::unique_ptr<ByName> by_name_;
+  // Made at the first deallocation sent.
+  std::unique_ptr<std::vector<SetAside>> aside_;
   std::uint32_t reprepares_ = 0;
 };
 

@@ -20,27 +20,20 @@ std::optional<Deallocation> deallocation(std::string_view sql) {
     return std::nullopt;
   }
   Deallocation found;
-  bool any = false;
   for (std::size_t i = 0; i < parsed.tree()->n_stmts; ++i) {
     const detail::Node* stmt = parsed.tree()->stmts[i]->stmt;
     if (stmt == nullptr) {
       continue;
     }
     if (stmt->node_case == PG_QUERY__NODE__NODE_DEALLOCATE_STMT) {
-      any = true;
       const char* name = stmt->deallocate_stmt->name;
-      if (name == nullptr || name[0] == '\0') {
-        found.all = true;
-      } else {
-        found.names.emplace_back(name);
-      }
+      found.names.emplace_back(name == nullptr ? "" : name);
     } else if (stmt->node_case == PG_QUERY__NODE__NODE_DISCARD_STMT &&
                stmt->discard_stmt->target == PG_QUERY__DISCARD_MODE__DISCARD_ALL) {
-      any = true;
-      found.all = true;
+      found.names.emplace_back();
     }
   }
-  if (!any) {
+  if (found.names.empty()) {
     return std::nullopt;
   }
   return found;

@@ -11,7 +11,8 @@ namespace switchyard::rewrite {
 /// `DEALLOCATE ALL`, `DISCARD ALL`. Drivers (psycopg among them) drop their protocol-level
 /// statements this way rather than with a Close message.
 struct Deallocation {
-  bool all = false;
+  /// One per statement, in the text's order: each earns a CommandComplete of its own when the
+  /// server runs it. Empty for DEALLOCATE ALL and DISCARD ALL, which drop every named one.
   std::vector<std::string> names;
 };
 

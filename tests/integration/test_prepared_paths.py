@@ -103,6 +103,47 @@ class PreparedPathsTest(RewriteCase):
             self.run_ok(conn, wire.query("ROLLBACK"))
             self.assertEqual(wire.rows(self.run_ok(conn, read)), [["s7-status"]])
 
+    def test_a_deallocation_the_server_does_not_run_leaves_the_statements(self):
+        # A DEALLOCATE or DISCARD ALL the server skips (after an error before it) or refuses (in
+        # a transaction block, in a pipeline) drops nothing: each statement below is still the
+        # server's, prepared before the flip to write both columns, so the proxy must prepare
+        # it again at its next Bind. A proxy that forgot the statements when the deallocation
+        # was sent let the server run the old text: the new column stayed empty (drift).
+        self.proxy.reload([migration(RENAME, writes="old", reads="old")])
+        ext = lambda text: wire.parse(text) + wire.bind() + wire.execute()
+        not_run = {
+            "in_block": wire.query("BEGIN; DISCARD ALL"),
+            "skipped_text": wire.query("SELECT 1/0; DEALLOCATE ALL"),
+            "skipped_batch": ext("SELECT 1/0") + ext("DEALLOCATE skipped_batch") + wire.sync(),
+            "pipelined": ext("SELECT 1") + ext("DISCARD ALL") + wire.sync(),
+            "bound_not_run": wire.parse("DEALLOCATE bound_not_run", "dealloc") +
+                             wire.bind((), "", "dealloc") + wire.sync(),
+            "sql_prepared": wire.query("SELECT 1/0; DEALLOCATE sql_prepared"),
+        }
+        with self.raw_session() as conn:
+            for name in not_run:
+                if name == "sql_prepared":
+                    self.run_ok(conn, wire.query(
+                        f"PREPARE {name} (int, text) AS " + INSERT))
+                else:
+                    self.run_ok(conn, wire.parse(INSERT, name) + wire.sync())
+            for name, data in not_run.items():
+                conn.send(data)
+                conn.read_until_ready()
+                conn.simple("ROLLBACK")  # the first, in a transaction block
+                self.assertEqual(wire.rows(conn.simple(
+                    f"SELECT count(*) FROM pg_prepared_statements WHERE name = '{name}'")),
+                    [["1"]], f"{name}: the server still has it")
+            self.proxy.reload([migration(RENAME, writes="both", reads="old")])
+            for i, name in enumerate(not_run, start=401):
+                if name == "sql_prepared":
+                    self.run_ok(conn, wire.query(f"EXECUTE {name} ({i}, '{name}')"))
+                else:
+                    self.run_ok(conn, wire.bind((str(i), name), "", name) + wire.execute() +
+                                wire.sync())
+        self.assertEqual(self.rows("users"),
+                         [(i, name, name) for i, name in enumerate(not_run, start=401)])
+
     def test_an_sql_prepare_follows_the_search_path(self):
         with self.raw_session() as conn:
             self.run_ok(conn, wire.query("SET search_path = s7, public"))

@@ -1326,6 +1326,32 @@ class WritesBothTest(RewriteCase):
             conn.simple("INSERT INTO users (id, status) VALUES (371, 'active')")
         self.assertEqual(self.rows("users"), [(371, "active", "active")])
 
+    def test_a_rollback_pipelined_between_two_sets_undoes_the_first(self):
+        # The first request opens a block and sets the path; a ROLLBACK, then a SET ROLE, are
+        # sent before its answer. The block goes on past the first request, and the ROLLBACK
+        # undoes its SET: `users` is shadow.users again, and the write runs as written. A proxy
+        # that let the first request's end decide (the block was still open there), then the
+        # SET ROLE's request, kept public and added the new column, which shadow.users lacks.
+        self.addCleanup(self.direct, "TRUNCATE shadow.users")
+        with self.raw_session() as conn:
+            for i, first in enumerate([
+                    wire.parse("BEGIN") + wire.bind() + wire.execute() +
+                    wire.parse("SET search_path = public") + wire.bind() + wire.execute() +
+                    wire.sync(),
+                    wire.query("BEGIN; SET search_path = public"),
+            ], start=381):
+                with self.subTest(i=i):
+                    conn.simple("SET search_path = shadow, public")
+                    conn.send(first + wire.query("ROLLBACK") + wire.query("SET ROLE alice"))
+                    for _ in range(3):
+                        self.assertEqual(wire.errors(conn.read_until_ready()), [])
+                    conn.simple("RESET ROLE")
+                    self.assertEqual(wire.rows(conn.simple("SHOW search_path")),
+                                     [["shadow, public"]], "the server's path")
+                    conn.simple(f"INSERT INTO users (id, status) VALUES ({i}, 'active')")
+                    conn.simple("SET search_path = public")
+        self.assertEqual(self.rows("shadow.users", "id, status"), [(381, "active"), (382, "active")])
+
     def test_a_set_local_ends_with_its_transaction_when_the_next_is_pipelined(self):
         # The next transaction's BEGIN is sent before the first one's answer: SET LOCAL ends at
         # the first COMMIT all the same, so `users` is public.users in the second transaction.

@@ -13,8 +13,9 @@ namespace {
 // A script of registry operations, then which names are found afterwards and with what text.
 struct Case {
   const char* name;
-  // "record NAME SQL", "erase NAME", "clear"; "-" is the unnamed. A Parse or Close sent and
-  // answered later: "parse NAME SQL", "close NAME", "settle done|refused". "sees NAME SQL|none":
+  // "record NAME SQL", "erase NAME"; "-" is the unnamed. A Parse or Close sent and answered
+  // later: "parse NAME SQL", "close NAME", "settle done|refused". A DEALLOCATE or DISCARD ALL
+  // sent and answered later: "deallocate NAME|all", "answered ran|not". "sees NAME SQL|none":
   // what a message sent at that point finds under the name.
   std::vector<std::string> ops;
   std::vector<std::pair<std::string, std::string>> found;  // name -> sql
@@ -30,12 +31,17 @@ std::string name_of(const std::string& token) { return token == "-" ? "" : token
 void run(PreparedStatements& registry, const std::string& op) {
   auto first = op.find(' ');
   std::string verb = op.substr(0, first);
-  if (verb == "clear") {
-    registry.clear();
-    return;
-  }
   if (verb == "settle") {
     registry.settle(op.substr(first + 1) == "done");
+    return;
+  }
+  if (verb == "answered") {
+    registry.deallocation_answered(op.substr(first + 1) == "ran");
+    return;
+  }
+  if (verb == "deallocate") {
+    const std::string name = op.substr(first + 1);
+    registry.deallocation_sent(name == "all" ? "" : name);
     return;
   }
   auto second = op.find(' ', first + 1);
@@ -79,7 +85,49 @@ const Case kCases[] = {
      {{"a", "q"}},
      {"b"},
      false},
-    {"ClearForgetsBoth", {"record - SELECT 1", "record a SELECT 2", "clear"}, {}, {"-", "a"}, true},
+    {"DiscardAllForgetsBoth",
+     {"record - SELECT 1", "record a SELECT 2", "deallocate all", "answered ran"},
+     {},
+     {"-", "a"},
+     true},
+    {"ADeallocationUnansweredIsNotEmpty", {"record a x", "deallocate a"}, {}, {"a"}, false},
+    {"ADeallocationNotRunLeavesTheStatements",
+     {"record a x", "record b y", "deallocate a", "sees a none", "sees b y", "deallocate all",
+      "sees b none", "answered not", "sees a none", "answered not"},
+     {{"a", "x"}, {"b", "y"}},
+     {},
+     false},
+    {"ADeallocationNotRunHandsItsStatementsToALaterOne",
+     {"record a x", "deallocate a", "deallocate all", "answered not", "sees a none",
+      "answered ran"},
+     {},
+     {"a"},
+     true},
+    {"ALaterParseOfTheNameWinsOverWhatComesBack",
+     {"record a x", "deallocate a", "parse a y", "settle done", "answered not"},
+     {{"a", "y"}},
+     {},
+     false},
+    {"AParseBeforeADeallocationNotRunIsKept",
+     {"parse a x", "deallocate all", "sees a none", "settle done", "sees a none", "answered not"},
+     {{"a", "x"}},
+     {},
+     false},
+    {"AParseBeforeADeallocationThatRanIsGone",
+     {"parse a x", "deallocate a", "settle done", "answered ran"},
+     {},
+     {"a"},
+     true},
+    {"ACloseBeforeADeallocationNotRunStillDrops",
+     {"record a x", "record b y", "close a", "deallocate all", "settle done", "answered not"},
+     {{"b", "y"}},
+     {"a"},
+     false},
+    {"ADeallocationAnsweredBeforeAParseSentBeforeIt",
+     {"parse a x", "deallocate a", "answered not", "sees a x", "settle done"},
+     {{"a", "x"}},
+     {},
+     false},
     {"EmptyOnceEverythingIsClosed",
      {"record - s", "record a t", "erase -", "erase a"},
      {},
@@ -114,12 +162,13 @@ const Case kCases[] = {
      false},
     {"ACloseTheServerDidDropsTheName", {"record s x", "close s", "settle done"}, {}, {"s"}, true},
     {"ADeallocateAfterAParseOutlivesItsAnswer",
-     {"parse a x", "parse b y", "erase a", "sees a none", "settle done", "settle done"},
+     {"parse a x", "parse b y", "deallocate a", "sees a none", "settle done", "settle done",
+      "answered ran"},
      {{"b", "y"}},
      {"a"},
      false},
-    {"ClearForgetsWhatIsUnanswered",
-     {"parse a x", "close b", "clear", "settle done", "settle done"},
+    {"DiscardAllForgetsWhatIsUnanswered",
+     {"parse a x", "close b", "deallocate all", "settle done", "settle done", "answered ran"},
      {},
      {"a", "b"},
      true},

@@ -56,7 +56,8 @@ TEST(SqlPreparedStatementsTest, PastTheLimitOnlyTheOldestGenerationIsKept) {
   EXPECT_EQ(s.find("up")->front().epoch, 3u);
   EXPECT_EQ(s.sole_prepare("up"), nullptr);
   EXPECT_TRUE(s.older_than("up", 20));
-  s.erase("up");  // DEALLOCATE: known again from the next PREPARE
+  s.deallocation_sent("up");  // DEALLOCATE: known again from the next PREPARE
+  s.deallocation_answered(true);
   s.prepared("up", kPrepare, "s", kPrepare, 20);
   EXPECT_EQ(texts_of(s, "up"), std::vector<std::string>{kPrepare});
 }
@@ -96,12 +97,49 @@ TEST(SqlPreparedStatementsTest, AnsweredAfterTheNameWasDeallocated) {
   s.prepared("up", kPrepare, "old", kPrepare, 1);
   const std::uint32_t id = s.next_reprepare();
   s.reprepare_sent("up", kPrepare, "new", 2, id);
-  s.erase("up");
+  s.deallocation_sent("up");
   s.prepared("up", "PREPARE up AS SELECT 2", "s", "PREPARE up AS SELECT 2", 2);
   s.reprepare_answered(id);  // the server ran the client's DEALLOCATE and PREPARE after it
+  s.deallocation_answered(true);
   EXPECT_EQ(texts_of(s, "up"), std::vector<std::string>{"PREPARE up AS SELECT 2"});
-  s.clear();
+  s.deallocation_sent("");  // DISCARD ALL
+  EXPECT_FALSE(s.empty()) << "until the server answers it";
+  s.deallocation_answered(true);
   EXPECT_TRUE(s.empty());
+}
+
+// A DEALLOCATE or DISCARD ALL the server skips after an error, or refuses, drops nothing: the
+// texts it set aside come back, or go to a later deallocation that names them too.
+TEST(SqlPreparedStatementsTest, ADeallocationNotRunLeavesTheTexts) {
+  SqlPreparedStatements s;
+  s.prepared("up", kPrepare, "old", kPrepare, 1);
+  s.prepared("down", kPrepare, "old", kPrepare, 1);
+  s.deallocation_sent("up");
+  EXPECT_EQ(s.find("up"), nullptr) << "gone for the statements sent after it";
+  // A PREPARE of the name sent behind it: the server may have either once it is refused.
+  s.prepared("up", "PREPARE up AS SELECT 2", "s", "PREPARE up AS SELECT 2", 2);
+  s.deallocation_answered(false);
+  EXPECT_EQ(texts_of(s, "up"), (std::vector<std::string>{"PREPARE up AS SELECT 2", kPrepare}));
+  EXPECT_TRUE(s.older_than("up", 2));
+
+  s.deallocation_sent("down");
+  s.deallocation_sent("");
+  s.deallocation_answered(false);
+  EXPECT_EQ(s.find("down"), nullptr) << "the DISCARD ALL behind it still drops it";
+  s.deallocation_answered(false);
+  EXPECT_EQ(texts_of(s, "down"), std::vector<std::string>{kPrepare});
+  EXPECT_EQ(texts_of(s, "up").size(), 2u);
+
+  // Past the limit only the oldest epoch is known: that stands for the texts it meets.
+  for (std::uint64_t i = 0; i <= SqlPreparedStatements::kMaxTexts; ++i) {
+    s.prepared("many", kPrepare + " -- " + std::to_string(i), "s", kPrepare, 5 + i);
+  }
+  s.deallocation_sent("many");
+  s.prepared("many", kPrepare, "s", kPrepare, 4);
+  s.deallocation_answered(false);
+  ASSERT_EQ(s.find("many")->size(), 1u);
+  EXPECT_TRUE(s.find("many")->front().text.empty());
+  EXPECT_EQ(s.find("many")->front().epoch, 4u);
 }
 
 // Hunt h5-10: a statement prepared again after a flip back counts each EXECUTE as its text

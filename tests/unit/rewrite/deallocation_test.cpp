@@ -10,24 +10,24 @@ namespace {
 struct DeallocationCase {
   const char* sql;
   bool deallocates;
-  bool all = false;
-  std::vector<std::string> names = {};
+  std::vector<std::string> names = {};  // one per statement; "" for all
 };
 
 TEST(DeallocationTest, Table) {
   const DeallocationCase cases[] = {
       {"SELECT 1", false},
-      {"DEALLOCATE _pg3_12", true, false, {"_pg3_12"}},
-      {"deallocate prepare \"Mixed\"", true, false, {"Mixed"}},
-      {"DEALLOCATE ALL", true, true},
-      {"DISCARD ALL", true, true},
+      {"DEALLOCATE _pg3_12", true, {"_pg3_12"}},
+      {"deallocate prepare \"Mixed\"", true, {"Mixed"}},
+      {"DEALLOCATE ALL", true, {""}},
+      {"DISCARD ALL", true, {""}},
       {"DISCARD PLANS", false},
-      {"DEALLOCATE a; DEALLOCATE b", true, false, {"a", "b"}},
+      {"DEALLOCATE a; DEALLOCATE b", true, {"a", "b"}},
+      {"DEALLOCATE a; DISCARD ALL; DEALLOCATE PREPARE ALL", true, {"a", "", ""}},
       {"SELECT 'deallocate x'", false},
       {"DEALLOCATE", false},  // bad SQL: the server refuses it
       // One statement is judged by its first word, after blanks and comments.
-      {"/* pool */ -- reset\r\n  DEALLOCATE s1 ;\n", true, false, {"s1"}},
-      {"SELECT 1; DISCARD ALL", true, true},
+      {"/* pool */ -- reset\r\n  DEALLOCATE s1 ;\n", true, {"s1"}},
+      {"SELECT 1; DISCARD ALL", true, {""}},
       {"UPDATE t SET note = 'deallocate';", false},
   };
   for (const auto& c : cases) {
@@ -35,7 +35,6 @@ TEST(DeallocationTest, Table) {
     auto found = deallocation(c.sql);
     ASSERT_EQ(found.has_value(), c.deallocates);
     if (found) {
-      EXPECT_EQ(found->all, c.all);
       EXPECT_EQ(found->names, c.names);
     }
   }
