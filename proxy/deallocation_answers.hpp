@@ -67,8 +67,6 @@ class DeallocationAnswers {
     return ran;
   }
 
-  bool empty() const { return waiting_.empty() && outcomes_.empty(); }
-
  private:
   protocol::Fifo<std::size_t> waiting_;    // per statement: answers owed before its request's
   protocol::Fifo<std::uint8_t> outcomes_;  // not vector<bool>: no references to its items
