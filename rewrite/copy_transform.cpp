@@ -21,6 +21,12 @@ std::vector<Field> split_fields(std::string_view row, const CopyPlan& plan) {
   for (std::size_t i = 0; i < row.size(); ++i) {
     const char c = row[i];
     if (plan.format == CopyPlan::Format::text) {
+      if (c == '\\' && i + 1 == row.size()) {
+        // A backslash just before the end of the data (no line end after the last row): the
+        // server drops it. Copied, it would escape the delimiter put after the field.
+        fields.push_back(Field{start, i});
+        return fields;
+      }
       if (c == '\\') {
         ++i;
         continue;

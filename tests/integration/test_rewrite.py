@@ -732,6 +732,10 @@ class WritesBothTest(RewriteCase):
         ("id, status", "text", b"1\ta\n\\.\n2\tb\tc\n"),  # what follows the marker is ignored
         ("id, status", "text", b"1\ta\r2\tb\r\\.\r"),  # carriage returns end the lines
         ("id, status", "text", b"1\ta\n2\tb\r3\tc\n"),  # literal carriage return found
+        ("id, status", "text", b"1\tabc\\"),  # a backslash at the very end of the data
+        ("id, status", "text", b"1\ta\n2\tabc\\"),
+        ("id, status", "text", b"1\tabc\\\n"),  # a backslash before the line end
+        ("id, status", "text", b"1\tab\\\\"),  # an escaped backslash last: (1, 'ab\\')
         ("status, id", "csv", b"a,1\n\\.,2\n"),  # \. with more on its line is a value
         ("status, id", "csv", b"a\\.,1\n"),
         ("status, id", "csv", b"a,1\n\\.\n\\.,2\n"),

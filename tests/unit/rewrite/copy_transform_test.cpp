@@ -133,6 +133,12 @@ TEST(CopyRowTransformerTest, EndOfDataMarkerAndLineEndsAsPostgresReadsThem) {
        "1\ta\ta\r2\tb\tb"},
       {"text: a CR line end after LF ones", text, 2, false, "1\ta\n2\tb\r3\tc\n",
        "1\ta\ta\n2\tb\r3\tc\n"},  // literal carriage return found in data
+      // Text: a backslash just before the end of the data is dropped by the server; copied, it
+      // would escape the delimiter after it.
+      {"text: a backslash last, no line end", text, 2, false, "1\ta\n2\tabc\\",
+       "1\ta\ta\n2\tabc\tabc"},  // rows 1, (2, 'abc')
+      {"text: an escaped backslash last, no line end", text, 2, false, "1\tab\\\\",
+       "1\tab\\\\\tab\\\\"},  // row (1, 'ab\')
       {"text: an LF line end after CR ones", text, 2, false, "1\ta\r2\tb\n",
        "1\ta\ta\r2\tb\n"},  // literal newline found in data
       // CSV: \. ends the data only alone at a line's start, followed by the line end.
