@@ -50,7 +50,7 @@ int run_command(const std::vector<std::string>& args) {
     for (const auto& error : loaded.errors) {
       std::cerr << prefix << config::format_error(error) << "\n";
     }
-    return kExitUsage;
+    return kExitFailed;  // as for serve, check and rewrite
   }
   const auto& config = *loaded.config;
   if (command == "status") {
@@ -68,7 +68,7 @@ int run_command(const std::vector<std::string>& args) {
   if (config.upstream.user.empty()) {
     std::cerr << prefix << "[upstream] user is not set in " << config.source
               << ": backfill and verify connect as it\n";
-    return kExitUsage;
+    return kExitFailed;
   }
   auto connected = PgConnection::connect(config, config.effective_database(*migration), command,
                                          "switchyard-" + command);

@@ -257,8 +257,8 @@ batches: when its flags stop allowing the direction being filled, the run stops 
 progress kept).
 
 Durations: 250ms, 2s, 1m, 1h. Exit status: 0 done (or nothing to do), 1 failed (the message
-says why; a transform that fails names the row's key), 2 bad command line or config,
-130 interrupted (progress kept).
+says why: a config that does not load, a transform that fails names the row's key), 2 bad
+command line (an unknown migration too), 130 interrupted (progress kept).
 )";
   }
   if (command == "verify") {
@@ -287,9 +287,9 @@ Options:
   --progress auto|bar|log, --log-interval D   as for backfill
   --help                  this text
 
-Exit status: 0 the columns agree on every row, 1 they disagree (or the check failed: a
-transform error names the row's key), 2 bad command line or config, 130 interrupted (nothing
-recorded).
+Exit status: 0 the columns agree on every row, 1 they disagree (or the check failed: a config
+that does not load, a transform error names the row's key), 2 bad command line (an unknown
+migration too), 130 interrupted (nothing recorded).
 )";
   }
   return R"(Usage: switchyard status --config FILE [--migration NAME]
@@ -299,8 +299,8 @@ last verify result kept in the migration's database, and the next safe step of t
 expand/migrate/contract recipe (DESIGN section 1).
 
 Exit status: 0, or 1 when a migration needs attention now (a failed backfill, columns that
-disagree, reads from the new column without a passing verify, ...) or its database could not
-be read, 2 bad command line or config.
+disagree, reads from the new column without a passing verify, ...), its database could not
+be read or the config does not load, 2 bad command line (an unknown migration too).
 )";
 }
 

@@ -1539,6 +1539,15 @@ class BadInputTest(BackfillCase):
             self.assertIn('did you mean "users-status"', run.err)
             self.assertIn("b (public.b_t: status -> state)", run.err)
 
+    def test_a_config_that_does_not_load_fails_as_for_every_command(self):
+        config = self.write_config([rename("users-status", "users_t")])
+        with open(config, "a", encoding="utf-8") as f:
+            f.write("\n[upstream]\nsurprise = 1\n")
+        for command in ("backfill", "verify", "status"):
+            run = self.command(config, command, "--migration", "users-status")
+            self.assertEqual(run.code, 1, str(run))
+            self.assertIn(config, run.err)
+
     def test_no_primary_key_names_the_alternatives(self):
         self.pg.query("DROP TABLE IF EXISTS nopk_t")
         self.pg.query("CREATE TABLE nopk_t (code text NOT NULL, status text, state text)")
