@@ -24,10 +24,10 @@ std::string shared_column(const config::Migration& root, const config::Migration
 
 }  // namespace
 
-std::vector<std::string> nested_migration_errors(
+std::vector<NestedMigrationError> nested_migration_errors(
     const std::vector<const config::Migration*>& migrations,
     const std::vector<Descendant>& descendants) {
-  std::vector<std::string> errors;
+  std::vector<NestedMigrationError> errors;
   for (const auto& descendant : descendants) {
     for (const auto* root : migrations) {
       if (!declared_on(*root, descendant.ancestor)) {
@@ -43,15 +43,16 @@ std::vector<std::string> nested_migration_errors(
         }
         const std::string root_table = root->schema + "." + root->table;
         const std::string nested_table = nested->schema + "." + nested->table;
-        errors.push_back(
-            "migration \"" + nested->name + "\" on " + nested_table + " and migration \"" +
-            root->name + "\" on " + root_table + " both rewrite column " + column + ": " +
-            nested_table + " is a partition or inheritance child of " + root_table + ", which \"" +
-            root->name +
-            "\" covers too, so a row would be written and read by one rule or the "
-            "other depending on the name a statement uses, and its columns would "
-            "drift; a column can take part in one migration at a time: keep \"" +
-            root->name + "\" on " + root_table + " and remove \"" + nested->name + "\"");
+        errors.push_back(NestedMigrationError{
+            nested, "migration \"" + nested->name + "\" on " + nested_table + " and migration \"" +
+                        root->name + "\" on " + root_table + " both rewrite column " + column +
+                        ": " + nested_table + " is a partition or inheritance child of " +
+                        root_table + ", which \"" + root->name +
+                        "\" covers too, so a row would be written and read by one rule or the "
+                        "other depending on the name a statement uses, and its columns would "
+                        "drift; a column can take part in one migration at a time: keep \"" +
+                        root->name + "\" on " + root_table + " and remove \"" + nested->name +
+                        "\""});
       }
     }
   }

@@ -15,9 +15,15 @@
 
 namespace switchyard::proxy {
 
+/// An error of the migration declared on the descendant: its entry is the one to remove.
+struct NestedMigrationError {
+  const config::Migration* nested;
+  std::string message;
+};
+
 /// One error per migration declared on a descendant of another one's table (of `migrations`,
 /// all of one database) where the two share a column, old or new. Pure.
-std::vector<std::string> nested_migration_errors(
+std::vector<NestedMigrationError> nested_migration_errors(
     const std::vector<const config::Migration*>& migrations,
     const std::vector<Descendant>& descendants);
 

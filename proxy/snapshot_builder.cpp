@@ -549,7 +549,8 @@ std::variant<std::shared_ptr<const Snapshot>, std::vector<std::string>> build_sn
       const std::vector<const config::Migration*> declared(migrations.begin(), migrations.end());
       if (auto nested = nested_migration_errors(declared, entry.descendants); !nested.empty()) {
         for (auto& error : nested) {
-          errors.push_back(file_error(config, "", std::move(error)));
+          errors.push_back(
+              file_error(config, config.key_of(*error.nested), std::move(error.message)));
         }
         continue;
       }

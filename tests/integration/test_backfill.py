@@ -1502,6 +1502,9 @@ class InheritanceTest(BackfillCase):
         self.assertEqual(check.code, 1, str(check))
         self.assertIn(refusal, check.err)
         self.assertIn('keep "root" on public.nq and remove "leaf"', check.err)
+        # Placed at the entry to remove, as the loader places its own errors.
+        self.assertRegex(check.err, re.escape(config) + r":\d+:\d+: migration\[1\]: " +
+                         re.escape(refusal))
         serve = self.command(config, "serve", timeout=30)
         self.assertEqual(serve.code, 1, str(serve))
         self.assertIn(refusal, serve.err)

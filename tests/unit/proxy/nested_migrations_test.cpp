@@ -53,11 +53,12 @@ TEST(NestedMigrationErrorsTest, ASharedColumnOfADescendantIsRefused) {
     SCOPED_TRACE(c.what);
     const auto errors = nested_migration_errors({&root, &c.nested}, c.descendants);
     if (c.expected.empty()) {
-      EXPECT_TRUE(errors.empty()) << errors.front();
+      EXPECT_TRUE(errors.empty()) << errors.front().message;
       continue;
     }
     ASSERT_EQ(errors.size(), 1u);
-    EXPECT_NE(errors.front().find(c.expected), std::string::npos) << errors.front();
+    EXPECT_EQ(errors.front().nested, &c.nested);
+    EXPECT_NE(errors.front().message.find(c.expected), std::string::npos) << errors.front().message;
   }
 }
 
