@@ -135,8 +135,14 @@ std::optional<std::string> explain(PgConnection& connection, const std::string& 
 int Backfill::run() {
   // Type and syntax errors of the transform show up here, before any row is touched.
   if (auto error = explain(connection_, backfill_update_sql(spec_, {}))) {
-    std::cerr << "switchyard backfill: the transform of migration \"" << migration_.name
-              << "\" does not apply to " << spec_.schema << "." << spec_.table << ": " << *error
+    // Placed at the transform's line, as the loader places its errors.
+    const std::string key =
+        config_.key_of(migration_) + (migration_.to_new.empty() ? "" : ".to_new");
+    std::cerr << "switchyard backfill: "
+              << config::format_error(
+                     config_.error_at(key, "the transform of migration \"" + migration_.name +
+                                               "\" does not apply to " + spec_.schema + "." +
+                                               spec_.table + ": " + *error))
               << "\n  statement: " << backfill_update_sql(spec_, {}) << "\n";
     return kExitFailed;
   }

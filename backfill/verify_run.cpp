@@ -75,14 +75,19 @@ class ChunkTimeout {
 
 }  // namespace
 
-int run_verify(const Options& options, const config::Config&, const config::Migration& migration,
-               PgConnection& connection, const TableSpec& spec) {
+int run_verify(const Options& options, const config::Config& config,
+               const config::Migration& migration, PgConnection& connection,
+               const TableSpec& spec) {
   catch_interrupts();
   if (auto explained = connection.exec("EXPLAIN " + verify_count_sql(spec, {}));
       std::holds_alternative<DbError>(explained)) {
-    std::cerr << "switchyard verify: the transforms of migration \"" << migration.name
-              << "\" do not apply to " << spec.schema << "." << spec.table << ": "
-              << std::get<DbError>(explained).message << "\n";
+    std::cerr << "switchyard verify: "
+              << config::format_error(config.error_at(
+                     config.key_of(migration), "the transforms of migration \"" + migration.name +
+                                                   "\" do not apply to " + spec.schema + "." +
+                                                   spec.table + ": " +
+                                                   std::get<DbError>(explained).message))
+              << "\n";
     return kExitFailed;
   }
   // Each chunk is one short autocommit statement: only ACCESS SHARE locks, held briefly.

@@ -1551,6 +1551,18 @@ class BadInputTest(BackfillCase):
             self.assertEqual(run.code, 1, str(run))
             self.assertIn(config, run.err)
 
+    def test_a_transform_that_does_not_apply_is_placed_at_its_line(self):
+        self.make_table("bad_fn_t", 10)
+        config = self.write_config([type_change("bad-fn", "bad_fn_t",
+                                                to_new="no_such_function({value})")])
+        for command, key in (("backfill", "migration[0].to_new"), ("verify", "migration[0]")):
+            run = self.command(config, command, "--migration", "bad-fn")
+            self.assertEqual(run.code, 1, str(run))
+            self.assertRegex(run.err, re.escape(config) + r":\d+:\d+: " + re.escape(key) +
+                             r': the transforms? of migration "bad-fn" do(es)? not apply to '
+                             r"public.bad_fn_t: .*no_such_function")
+        self.assertEqual(self.one("SELECT count(*) FROM bad_fn_t WHERE state IS NOT NULL"), 0)
+
     def test_no_primary_key_names_the_alternatives(self):
         self.pg.query("DROP TABLE IF EXISTS nopk_t")
         self.pg.query("CREATE TABLE nopk_t (code text NOT NULL, status text, state text)")
