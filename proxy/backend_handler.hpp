@@ -109,6 +109,9 @@ class BackendHandler {
       if (state_.deallocations) [[unlikely]] {
         state_.deallocations->on_ready();
       }
+      if (state_.settle_readies > 0) [[unlikely]] {
+        state_.settled_by(1);
+      }
       rewrite_.on_ready(state_.tracker.status(), ended_in_rollback_);
       count_open_transaction();
       ended_in_rollback_ = false;
@@ -281,6 +284,9 @@ class BackendHandler {
     }
     if (state_.deallocations) [[unlikely]] {
       state_.deallocations->on_skipped(count);
+    }
+    if (state_.settle_readies > 0) [[unlikely]] {
+      state_.settled_by(count);
     }
     const std::size_t rejections = state_.readies_to_drop.on_skipped(count);
     state_.rejections_pending -=

@@ -30,6 +30,9 @@ namespace fe = protocol::frontend;
 // After this many look-ups for one statement the catalog is not going to know more.
 constexpr int kMaxCatalogAttempts = 2;
 
+// How long a statement waits for the answers that settle the path it is rewritten under.
+constexpr std::chrono::seconds kSettleWaitLimit{30};
+
 // Whether what `sql` changes of the session is at most its savepoints and transactions.
 bool changes_only_transactions(std::string_view sql) {
   return !rewrite::search_path_change(sql) && rewrite::role_changes(sql).empty() &&
@@ -66,6 +69,14 @@ bool FrontendHandler::wants(char type) const {
 void FrontendHandler::on_streamed(char type) { sent(type); }
 
 void FrontendHandler::sent(char type, bool hidden, bool settles) {
+  if ((type == fe::kQuery && query_settles_) || (type == fe::kSync && batch_settles_))
+      [[unlikely]] {
+    (type == fe::kQuery ? query_settles_ : batch_settles_) = false;
+    // Skipped after an error, the request changes nothing, and gets no ReadyForQuery.
+    if (!state_.tracker.skipping()) {
+      state_.settle_readies = std::max(state_.settle_readies, state_.tracker.outstanding() + 1);
+    }
+  }
   state_.tracker.on_frontend(type);
   if (state_.block_generation == 0) [[unlikely]] {
     // Work under these flags from now until the next boundary: a backfill started meanwhile
@@ -289,6 +300,7 @@ void FrontendHandler::follow_session_statements(std::string_view sql,
   if (follow_prepared) {
     if (auto gone = rewrite::deallocation(sql)) {
       // Set aside until the server answers: it may skip or refuse them (settle_deallocations).
+      request_settles(from_query);
       if (!state_.deallocations) {
         state_.deallocations = std::make_unique<DeallocationAnswers>();
       }
@@ -314,6 +326,10 @@ void FrontendHandler::follow_session_statements(std::string_view sql,
       (from_query && !rewrite::detail::sole_statement_verb(sql))) [[unlikely]] {
     steps = rewrite::transaction_steps(sql);
   }
+  // Only a change of the path or role: a SET of another setting holds nothing back.
+  if (!steps.empty() || !roles.empty()) {
+    request_settles(from_query);
+  }
   if (!steps.empty()) [[unlikely]] {
     const bool failed = state_.tracker.outstanding() == 0 &&
                         state_.tracker.status() == protocol::TransactionStatus::failed;
@@ -330,6 +346,7 @@ void FrontendHandler::follow_session_statements(std::string_view sql,
     }
   } else {
     for (const rewrite::SearchPathChange& change : rewrite::search_path_changes(sql)) {
+      request_settles(from_query);
       rewrite_.apply(change, state_.tracker.outstanding());
     }
   }
@@ -554,6 +571,44 @@ void FrontendHandler::settle_statements() {
       sql_prepared_.erase(*closed);  // the server's Close drops either kind
     }
   }
+}
+
+bool FrontendHandler::hold_until_settled(std::string_view sql) {
+  // An EXECUTE of a name a deallocation set aside: whether the server still has it, and so
+  // whether it must be prepared again, shows in that deallocation's answer.
+  awaiting_settle_ = rewrite_.names_mapped_table(sql) ||
+                     (state_.deallocations && state_.deallocations->waiting() &&
+                      rewrite::detail::icontains(sql, "execute"));
+  return awaiting_settle_;
+}
+
+bool FrontendHandler::hold_until_settled(const PreparedStatement* stmt) {
+  awaiting_settle_ = stmt != nullptr ? rewrite_.names_mapped_table(stmt->sql)
+                                     : state_.deallocations && state_.deallocations->waiting();
+  return awaiting_settle_;
+}
+
+awaitable<void> FrontendHandler::wait_until_settled() {
+  // Bounded all the same: a request whose answer never comes (a client that breaks the
+  // protocol, a count gone out of step) must not stall the session; the statement then goes
+  // on as the path stands, as it did before it waited.
+  steady_timer wake(co_await net::this_coro::executor, kSettleWaitLimit);
+  state_.settle_wake = &wake;
+  while (state_.settle_readies > 0 && !state_.relay_over) {
+    co_await wake.async_wait(use_nothrow);
+    if (steady_timer::clock_type::now() >= wake.expiry()) {
+      spdlog::warn(
+          "event=settle_wait_timeout session={} answers_owed={} reason=\"a statement "
+          "naming a mapped table waited {} s for the answers to earlier requests that "
+          "change the search_path or role; it goes on under the path as sent\"",
+          session_id_, state_.settle_readies,
+          std::chrono::duration_cast<std::chrono::seconds>(kSettleWaitLimit).count());
+      state_.settle_readies = 0;
+      break;
+    }
+  }
+  state_.settle_wake = nullptr;
+  metrics_.settle_waits.fetch_add(1, std::memory_order_relaxed);
 }
 
 void FrontendHandler::settle_deallocations() {
@@ -836,6 +891,10 @@ awaitable<void> FrontendHandler::complete() {
     awaiting_rebuild_ = false;
     co_await rewrite_.await_rebuild();
   }
+  if (awaiting_settle_) {
+    awaiting_settle_ = false;
+    co_await wait_until_settled();
+  }
   if (reprepare_ != Reprepare::none && state_.check->waiting && !state_.relay_over) {
     // Woken by the server direction once the Describes sent are answered (or skipped), or by
     // the end of the relay.
@@ -908,6 +967,12 @@ FrameAction FrontendHandler::on_frame(const protocol::Frame& frame, protocol::Me
 }
 
 FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::MessageWriter& out) {
+  if (state_.settle_readies > 0) [[unlikely]] {
+    // Before the earlier text's steps are taken as run (settle_answered_steps).
+    if (auto query = protocol::decode_query(frame.body); query && hold_until_settled(query->sql)) {
+      return FrameAction::send_then_suspend;
+    }
+  }
   at_boundary_housekeeping();
   rewrite_.settle_answered_steps();
   auto query = protocol::decode_query(frame.body);
@@ -927,6 +992,11 @@ FrameAction FrontendHandler::on_query(const protocol::Frame& frame, protocol::Me
   if (decision != Decision::suspend &&
       (rewrite::may_change_session(query->sql, verb) || (!verb && rewrite_.follows_completes()))) {
     follow_sql_statements(query->sql, decision, /*from_query=*/true);
+  }
+  if (decision != Decision::suspend && rewrite_.transaction_end_changes_settings() &&
+      (!verb || rewrite::transaction_end(query->sql, verb) != rewrite::TransactionEnd::none))
+      [[unlikely]] {
+    request_settles(/*from_query=*/true);
   }
   if (decision != Decision::suspend) {
     note_reading_change(query->sql, verb, decision,
@@ -1034,6 +1104,12 @@ void FrontendHandler::watch_staged_completes() {
 }
 
 FrameAction FrontendHandler::on_parse(const protocol::Frame& frame, protocol::MessageWriter& out) {
+  if (state_.settle_readies > 0) [[unlikely]] {
+    if (auto parse = protocol::decode_parse(frame.body);
+        parse && hold_until_settled(parse->query)) {
+      return FrameAction::send_then_suspend;
+    }
+  }
   at_boundary_housekeeping();
   rewrite_.settle_answered_steps();
   auto parse = protocol::decode_parse(frame.body);
@@ -1180,26 +1256,34 @@ FrameAction FrontendHandler::on_bind(const protocol::Frame& frame, protocol::Mes
   if (stmt != nullptr && stmt->uses) {
     metrics_.record_uses(*stmt->uses);
   }
+  // Read before the statement is followed: a DEALLOCATE or DISCARD ALL drops its own entry.
+  const rewrite::TransactionEnd ends = stmt != nullptr ? stmt->ends : rewrite::TransactionEnd::none;
+  const bool known = stmt != nullptr;
+  const bool changes_reading = known && stmt->changes_reading;
   if (stmt != nullptr && stmt->changes_session) {
     // In the order the server runs it: a SET only parsed changes nothing, one prepared once and
-    // bound for every request (psycopg's and pgbench's prepared SET search_path) each time. A
-    // copy: DEALLOCATE ALL drops the statement itself.
+    // bound for every request (psycopg's and pgbench's prepared SET search_path) each time.
     const std::string sql = stmt->sql;
+    stmt = nullptr;
     follow_session_statements(
         sql, rewrite_.active() ? rewrite::role_changes(sql) : std::vector<rewrite::RoleChange>{},
         /*from_query=*/false);
   }
-  if (stmt != nullptr && stmt->ends != rewrite::TransactionEnd::none &&
-      rewrite_.settings_uncommitted() && !state_.tracker.skipping()) [[unlikely]] {
-    rewrite_.note_end_bound(stmt->ends == rewrite::TransactionEnd::rollback,
-                            state_.tracker.next_answer(), state_.tracker.outstanding());
+  if (ends != rewrite::TransactionEnd::none) [[unlikely]] {
+    if (rewrite_.transaction_end_changes_settings()) {
+      request_settles(/*from_query=*/false);
+    }
+    if (rewrite_.settings_uncommitted() && !state_.tracker.skipping()) {
+      rewrite_.note_end_bound(ends == rewrite::TransactionEnd::rollback,
+                              state_.tracker.next_answer(), state_.tracker.outstanding());
+    }
   }
   // Its SET or set_config runs now, not at its Parse; and after one in this transaction, any
   // statement may end it and undo a SET LOCAL.
   if (rewrite_.active() &&
       (rewrite_.reading_changed_in_transaction() ||
-       (stmt != nullptr ? stmt->changes_reading
-                        : !bind->statement.empty() && prepared_changes_reading(bind->statement))))
+       (known ? changes_reading
+              : !bind->statement.empty() && prepared_changes_reading(bind->statement))))
       [[unlikely]] {
     rewrite_.reading_may_change(state_.tracker.outstanding());
   }
@@ -1266,6 +1350,9 @@ std::optional<FrameAction> FrontendHandler::prepare_if_stale(std::string_view st
       settle_result_types(statement, *stmt);
     }
     return std::nullopt;
+  }
+  if (state_.settle_readies > 0 && hold_until_settled(prepared_.find(statement))) [[unlikely]] {
+    return FrameAction::send_then_suspend;
   }
   // A transaction may start with a Bind or Describe of a statement prepared earlier: flags
   // adopted here apply to it.

@@ -131,6 +131,17 @@ class FrontendHandler {
   /// Whether the answer to a message sent now is paired with it; starts the pairing when
   /// nothing sent waits for an answer.
   bool pair_replies();
+  /// Whether a Query's or Parse's text (`sql`), or a Bind or Describe of a statement (`stmt`,
+  /// null when the name is not known), must wait until the requests sent earlier that may
+  /// change the path, role or prepared statements are answered: it names a mapped table, so
+  /// the table it means is what they leave; or its statement may be one a deallocation not
+  /// answered yet set aside. Sets awaiting_settle_ when it must (the pump then sends what came
+  /// before it, and complete() waits).
+  bool hold_until_settled(std::string_view sql);
+  bool hold_until_settled(const PreparedStatement* stmt);
+  awaitable<void> wait_until_settled();
+  /// The request being handled may change them (see RelayState::settle_readies).
+  void request_settles(bool from_query) { (from_query ? query_settles_ : batch_settles_) = true; }
   /// Applies the answers to the named Parses and Closes sent (the reply tracker's outcomes).
   void settle_statements();
   /// Applies the server's answers to the deallocations sent: what one did not run comes back.
@@ -251,6 +262,12 @@ class FrontendHandler {
   // The statement waits for the rules a partition change of this session asked for.
   bool awaiting_rebuild_ = false;
   bool copy_failed_ = false;
+  // The statement waits for the answers RelayState::settle_readies counts.
+  bool awaiting_settle_ = false;
+  // The Query being handled, or the extended batch until its Sync, may change what names
+  // resolve to (RelayState::settle_readies); apart, as a Query may come inside a batch.
+  bool query_settles_ = false;
+  bool batch_settles_ = false;
   // A Bind or Describe waits while its statement is prepared again: until the server has
   // described it as it was (describing), then as prepared again (comparing).
   enum class Reprepare : std::uint8_t { none, describing, comparing };

@@ -414,6 +414,7 @@ void Metrics::add_to(Metrics& total) const {
                       &Metrics::statements_rejected,
                       &Metrics::statements_reprepared,
                       &Metrics::result_type_refusals,
+                      &Metrics::settle_waits,
                       &Metrics::statements_passthrough,
                       &Metrics::reloads_ok,
                       &Metrics::reloads_failed,

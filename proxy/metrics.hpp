@@ -127,6 +127,8 @@ struct alignas(64) Metrics {
   Counter statements_reprepared{0};  // named statements prepared again after a flip
   // Binds refused because a result column they ask for in binary changed type at a re-prepare.
   Counter result_type_refusals{0};
+  // Statements held until earlier requests that change the path or role were answered.
+  Counter settle_waits{0};
   Counter statements_passthrough{0};  // unsupported, forwarded per on_unsupported = passthrough
   // Upstream ErrorResponses by the first character of the SQLSTATE, '0'..'9','A'..'Z'.
   std::array<Counter, 36> upstream_errors_by_class{};

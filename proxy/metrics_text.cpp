@@ -185,6 +185,10 @@ void render_statements(Exposition& out, const Metrics& m) {
               "result column they ask for in binary changed type when a flip prepared the "
               "statement again.",
               m.result_type_refusals);
+  out.counter("switchyard_settle_waits_total",
+              "Statements naming a mapped table held until the answers to earlier pipelined "
+              "requests that change the search_path, role or prepared statements came.",
+              m.settle_waits);
 }
 
 void render_migrations(Exposition& out, const ProxyState& state, const Metrics& total) {

@@ -85,6 +85,21 @@ struct RelayState {
   std::vector<std::uint32_t> sql_reprepared;
   /// Made at the first re-prepare that compares result types (rare: after a flip).
   std::unique_ptr<ResultTypeCheck> check;
+  /// ReadyForQuery still owed before the answers to every request sent that may change what
+  /// the proxy resolves names with or which statements the server has: a SET or RESET of the
+  /// path or role, a SET LOCAL, savepoints, DISCARD, DEALLOCATE, and a transaction end while a
+  /// SET may still be undone. Until they are in, a statement naming a mapped table is held
+  /// (FrontendHandler::hold_until_settled): the server runs it after them, under what they
+  /// leave, which only their answers tell. Never more than the requests owed an answer.
+  std::size_t settle_readies = 0;
+  /// The client direction's wait for those answers, while it waits; cancelled to wake it.
+  steady_timer* settle_wake = nullptr;
+  void settled_by(std::size_t answers) {
+    settle_readies = settle_readies > answers ? settle_readies - answers : 0;
+    if (settle_readies == 0 && settle_wake != nullptr) {
+      settle_wake->cancel();
+    }
+  }
   /// Whether the server ran each DEALLOCATE and DISCARD ALL the client direction followed:
   /// made at the first (most sessions never send one), read by the client direction.
   std::unique_ptr<DeallocationAnswers> deallocations;

@@ -123,6 +123,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (relay_.check && relay_.check->wake != nullptr) {
       relay_.check->wake->cancel();  // a Bind waiting for a comparison of result types
     }
+    if (relay_.settle_wake != nullptr) {
+      relay_.settle_wake->cancel();  // a statement held until earlier answers are in
+    }
   }
   awaitable<void> send_error(Stream& stream, std::string_view severity, std::string_view code,
                              std::string_view message);

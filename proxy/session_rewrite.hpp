@@ -170,6 +170,16 @@ class SessionRewrite {
   }
   /// A SET search_path or role may still be undone by its transaction's end.
   bool settings_uncommitted() const { return uncommitted_; }
+  /// A transaction end would change the path or role in force: a SET may be undone, or a SET
+  /// LOCAL ends.
+  bool transaction_end_changes_settings() const {
+    return uncommitted_ || local_search_path_ || (roles_ && roles_->local);
+  }
+  /// Whether `sql` names a table a rule covers, in any schema: which one it means, and so its
+  /// rewrite, depends on the path.
+  bool names_mapped_table(std::string_view sql) const {
+    return rules_ != nullptr && rules_->rewriter->may_touch(sql);
+  }
   /// A COMMIT or END (or DISCARD ALL, which commits at once), or a ROLLBACK or ABORT, bound in
   /// the extended protocol while a SET may still be undone: once its Execute is answered, the
   /// SETs sent before it are kept (or undone) though the ReadyForQuery after the batch would

@@ -1356,6 +1356,40 @@ class WritesBothTest(RewriteCase):
                     conn.simple("SET search_path = public")
         self.assertEqual(self.rows("shadow.users", "id, status"), [(381, "active"), (382, "active")])
 
+    def test_a_write_pipelined_behind_a_path_change_waits_for_its_answer(self):
+        # Each first request changes the path only for its own transaction, or fails and
+        # undoes it; the write is sent right behind it, before that answer. The server runs the
+        # write after it, with `users` meaning public.users again: the write must fill both
+        # columns. A proxy that rewrote the write under the path as sent (shadow.users, not
+        # mapped) left the new column empty.
+        ins = lambda i: f"INSERT INTO users (id, status) VALUES ({i}, 'active')"
+        ext = lambda *texts: b"".join(wire.parse(t) + wire.bind() + wire.execute()
+                                      for t in texts) + wire.sync()
+        firsts = [  # (what is sent first, its ReadyForQuery count)
+            (wire.query("BEGIN; SET search_path = shadow, public") + wire.query("ROLLBACK"), 2),
+            (wire.query("BEGIN; SET LOCAL search_path = shadow, public; COMMIT"), 1),
+            (wire.query("SET search_path = shadow, public; SELECT 1/0"), 1),
+            (ext("SET search_path = shadow, public", "SELECT 1/0"), 1),
+            (ext("BEGIN", "SET search_path = shadow, public") + ext("ROLLBACK"), 2),
+        ]
+        self.addCleanup(self.direct, "TRUNCATE shadow.users")
+        with self.raw_session() as conn:
+            conn.send(wire.parse(ins("$1"), "ins") + wire.sync())
+            conn.read_until_ready()
+            for i, (first, readies) in enumerate(firsts, start=391):
+                with self.subTest(i=i):
+                    # A Query, then a Bind of a statement prepared before: both wait.
+                    conn.send(first + wire.query(ins(i)) +
+                              wire.bind((str(i + 10),), "", "ins") + wire.execute() +
+                              wire.sync())
+                    for _ in range(readies + 2):
+                        conn.read_until_ready()
+                    self.assertEqual(wire.rows(conn.simple("SHOW search_path")),
+                                     [['"$user", public']], "the server's path")
+        self.assertEqual(self.rows("users"),
+                         sorted([(i, "active", "active") for i in range(391, 396)] +
+                                [(i + 10, "active", "active") for i in range(391, 396)]))
+
     def test_a_set_local_ends_with_its_transaction_when_the_next_is_pipelined(self):
         # The next transaction's BEGIN is sent before the first one's answer: SET LOCAL ends at
         # the first COMMIT all the same, so `users` is public.users in the second transaction.
