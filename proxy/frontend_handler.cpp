@@ -72,8 +72,9 @@ void FrontendHandler::sent(char type, bool hidden, bool settles) {
   if ((type == fe::kQuery && query_settles_) || (type == fe::kSync && batch_settles_))
       [[unlikely]] {
     (type == fe::kQuery ? query_settles_ : batch_settles_) = false;
-    // Skipped after an error, the request changes nothing, and gets no ReadyForQuery.
-    if (!state_.tracker.skipping()) {
+    // A Query sent while the server skips after an error changes nothing, and gets no
+    // ReadyForQuery; a Sync then still gets one, which tells what the error undid.
+    if (type == fe::kSync || !state_.tracker.skipping()) {
       state_.settle_readies = std::max(state_.settle_readies, state_.tracker.outstanding() + 1);
     }
   }

@@ -91,13 +91,23 @@ class SessionFollowingPropertyTest(RewriteCase):
                     # Behind a DISCARD ALL not answered yet a name may or may not still be
                     # there: the proxy holds a Bind of one it set aside until that answer.
                     requests.append(self.request(rng, prepared))
-                conn.send(b"".join(wire_bytes for _, _, wire_bytes in requests))
+                insert = f"INSERT INTO users (id, status) VALUES ({rounds}, 'active')"
+                # Half the rounds pipeline the probe right behind the requests, after a
+                # ROLLBACK that ends whatever block they left open: the proxy must hold it until
+                # their answers tell which table `users` is.
+                pipelined = rng.random() < 0.5
+                tail = wire.query("ROLLBACK") + wire.query(insert) if pipelined else b""
+                conn.send(b"".join(wire_bytes for _, _, wire_bytes in requests) + tail)
                 status = None
                 for _ in requests:
                     answer = conn.read_until_ready()
                     status = answer[-1][1]
-                shown = [(how, texts) for how, texts, _ in requests]
-                if status != b"I":
+                shown = [(how, texts) for how, texts, _ in requests] + (
+                    ["ROLLBACK, then the probe, pipelined"] if pipelined else [])
+                if pipelined:
+                    conn.read_until_ready()
+                    probe = conn.read_until_ready()
+                elif status != b"I":
                     conn.simple("ROLLBACK")
                 # A DISCARD ALL the server skipped or refused left the statements: the next
                 # rounds bind them by name, and the proxy must still follow their SETs.
@@ -105,7 +115,8 @@ class SessionFollowingPropertyTest(RewriteCase):
                     conn.simple("SELECT name FROM pg_prepared_statements"))}
                 prepared = {text: name for text, name in prepared.items() if name in have}
                 where = wire.rows(conn.simple(WHERE))[0][0]
-                probe = conn.simple(f"INSERT INTO users (id, status) VALUES ({rounds}, 'active')")
+                if not pipelined:
+                    probe = conn.simple(insert)
                 context = f"seed {SEED}, round {rounds}: {shown}; users is {where}.users"
                 self.assertEqual(wire.errors(probe), [], context)
                 if where == "public":
