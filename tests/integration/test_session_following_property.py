@@ -5,7 +5,9 @@ The proxy follows each session's search_path and current_user to know which tabl
 unqualified name is: SET, SET LOCAL, RESET, SET ROLE, DISCARD ALL, transactions, savepoints, and
 the failures that undo them, over the simple and the extended protocol, with requests pipelined
 behind each other before their answers. Each round sends a random pipeline of such statements
-(with failing ones), reads every answer, and then probes with one write through the proxy:
+(with failing ones) and probes with one write through the proxy, in half the rounds pipelined
+right behind them (after a ROLLBACK), which the proxy must hold until their answers are in, in
+the others once every answer is read:
 
     INSERT INTO users (id, status) VALUES (n, 'active')
 
