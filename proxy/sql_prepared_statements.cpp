@@ -83,22 +83,21 @@ void SqlPreparedStatements::deallocation_answered(bool ran) {
     return;
   }
   for (auto& [name, texts] : set.texts) {
-    auto later = std::find_if(aside_->begin(), aside_->end(), [&](const SetAside& other) {
-      return other.name.empty() || other.name == name;
-    });
+    auto later = std::find_if(aside_->begin(), aside_->end(),
+                              [&](const SetAside& other) { return other.covers(name); });
     if (later != aside_->end()) {
       later->texts.emplace_back(std::move(name), std::move(texts));
       continue;
     }
     auto [entry, fresh] = by_name().try_emplace(std::move(name));
-    if (!fresh && texts.size() == 1 && texts.front().text.empty()) {
-      // More texts than are kept: the placeholder stands for those under the name too.
+    // More texts than are kept: the placeholder stands for those under the name too.
+    const bool none_known = texts.size() == 1 && texts.front().text.empty();
+    if (!fresh && none_known) {
       for (const Text& text : entry->second) {
         texts.front().epoch = std::min(texts.front().epoch, text.epoch);
       }
-      fresh = true;
     }
-    if (fresh) {
+    if (fresh || none_known) {
       entry->second = std::move(texts);
       continue;
     }

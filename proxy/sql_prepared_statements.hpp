@@ -91,6 +91,8 @@ class SqlPreparedStatements {
   struct SetAside {
     std::string name;  // empty: all
     std::vector<std::pair<std::string, std::vector<Text>>> texts;
+
+    bool covers(std::string_view named) const { return name.empty() || name == named; }
   };
 
   // Made at the first PREPARE: few sessions use SQL PREPARE, and an empty map is 56 bytes of
